@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.models import Member, MemberIdentity, MemberTag, Tag
+from linli.admin_helpers import PhoneMaskingAdminMixin
+from linli.phones import phone_for_viewer
+
+
+class MemberIdentityInline(admin.TabularInline):
+    """Identities are shown, not edited here: resolution and merging own them."""
+
+    model = MemberIdentity
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return False
+
+    def _value_column(self, request: HttpRequest) -> object:
+        user = request.user
+
+        @admin.display(description=_("value"))
+        def shown_value(identity: MemberIdentity) -> str:
+            if identity.kind == MemberIdentity.Kind.PHONE:
+                return phone_for_viewer(identity.value, user=user)
+            return identity.value
+
+        return shown_value
+
+    def get_fields(self, request: HttpRequest, obj: Member | None = None) -> list[object]:
+        return ["kind", self._value_column(request), "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> list[object]:
+        return self.get_fields(request, obj)
+
+
+class MemberTagInline(admin.TabularInline):
+    model = MemberTag
+    extra = 0
+    fields = ["tag", "source", "evidence", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["tag"]
+
+
+@admin.register(Member)
+class MemberAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "member_no",
+        "name",
+        "phone",
+        "gender",
+        "birth_year",
+        "home_store",
+        "marketing_consent",
+        "joined_at",
+    ]
+    list_filter = ["gender", "marketing_consent", "is_erased", "home_store__region"]
+    search_fields = ["member_no", "name", "phone", "identities__value"]
+    list_select_related = ["home_store"]
+    raw_id_fields = ["home_store"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "joined_at"
+    inlines = [MemberIdentityInline, MemberTagInline]
+    show_full_result_count = False
+
+
+@admin.register(MemberIdentity)
+class MemberIdentityAdmin(admin.ModelAdmin):
+    list_display = ["member", "kind", "value", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value", "member__member_no", "member__name"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member"]
+    show_full_result_count = False
+
+    def get_list_display(self, request: HttpRequest) -> list[object]:
+        user = request.user
+
+        @admin.display(description=_("value"), ordering="value")
+        def value_shown(obj: MemberIdentity) -> str:
+            if obj.kind == MemberIdentity.Kind.PHONE:
+                return phone_for_viewer(obj.value, user=user)
+            return obj.value
+
+        return [value_shown if name == "value" else name for name in self.list_display]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "description"]
+    list_filter = ["category"]
+    search_fields = ["name", "description"]
+
+
+@admin.register(MemberTag)
+class MemberTagAdmin(admin.ModelAdmin):
+    list_display = ["member", "tag", "source", "evidence", "created_at"]
+    list_filter = ["source", "tag"]
+    search_fields = ["member__member_no", "member__name", "tag__name", "evidence"]
+    list_select_related = ["member", "tag"]
+    raw_id_fields = ["member", "created_by"]
+    autocomplete_fields = ["tag"]
+    show_full_result_count = False

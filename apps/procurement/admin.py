@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from linli.admin_helpers import PhoneMaskingAdminMixin
+
+
+class SupplierProductInline(admin.TabularInline):
+    model = SupplierProduct
+    extra = 0
+    raw_id_fields = ["product"]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "contact_name", "phone", "province", "is_active"]
+    list_filter = ["kind", "is_active", "province"]
+    search_fields = ["code", "name", "contact_name"]
+    inlines = [SupplierProductInline]
+
+
+@admin.register(SupplierProduct)
+class SupplierProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "supplier",
+        "product",
+        "cost",
+        "lead_time_days",
+        "min_order_qty",
+        "pack_size",
+        "is_preferred",
+    ]
+    list_filter = ["is_preferred", "supplier"]
+    search_fields = ["supplier__name", "product__sku", "product__name"]
+    list_select_related = ["supplier", "product"]
+    raw_id_fields = ["supplier", "product"]
+
+
+@admin.register(SupplierUser)
+class SupplierUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "supplier"]
+    search_fields = ["user__username", "supplier__name"]
+    list_select_related = ["user", "supplier"]
+    raw_id_fields = ["user", "supplier"]

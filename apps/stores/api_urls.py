@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.stores import api
+
+urlpatterns = [
+    path("stores/", api.StoreListView.as_view(), name="api-stores"),
+    path("stores/<int:pk>/", api.StoreDetailView.as_view(), name="api-store"),
+]

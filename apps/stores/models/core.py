@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    city = models.CharField(_("city"), max_length=40)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.name}"
+
+
+class Store(models.Model):
+    class Status(models.TextChoices):
+        PREPARING = "preparing", _("Preparing")
+        OPEN = "open", _("Open")
+        SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
+
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="stores"
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True, default="")
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
+    )
+    opened_on = models.DateField(_("opened"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="store_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="store_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StoreStaff(models.Model):
+    """Who works for a store: its owner(s), clerks, and the inspectors assigned to it."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        CLERK = "clerk", _("Clerk")
+        INSPECTOR = "inspector", _("Inspector")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="store_roles",
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="staff"
+    )
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store staff")
+        verbose_name_plural = _("store staff")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store", "role"], name="store_staff_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store.code} ({self.get_role_display()})"
+
+
+class StockLevel(models.Model):
+    """On-hand quantity of a product in a store, kept in step with the ledger."""
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="stock_levels"
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        related_name="stock_levels",
+    )
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        permissions = [
+            ("import_stocklevel", _("Can import stock levels")),
+            ("export_stocklevel", _("Can export stock levels")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="stock_level_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.product_id}: {self.on_hand}"
+
+
+class StockMovement(models.Model):
+    """The stock ledger: every change of on-hand is one signed row."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("Sale")
+        RECEIPT = "receipt", _("Receipt")
+        LOSS = "loss", _("Loss")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        RETURN = "return", _("Customer return")
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="stock_movements"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    quantity = models.IntegerField(
+        _("quantity"), help_text=_("Positive adds stock, negative removes it.")
+    )
+    order = models.ForeignKey(
+        "stores.Order",
+        verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        indexes = [models.Index(fields=["store", "product", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_zero"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="sale", quantity__lt=0)
+                    | Q(kind="loss", quantity__lt=0)
+                    | Q(kind="receipt", quantity__gt=0)
+                    | Q(kind="return", quantity__gt=0)
+                    | Q(kind="adjustment")
+                ),
+                name="movement_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity:+d}"
+
+
+class Order(models.Model):
+    class Channel(models.TextChoices):
+        POS = "pos", _("POS")
+        GROUP_BUY = "group_buy", _("Group buy")
+        MINI_PROGRAM = "mini_program", _("Mini-program")
+
+    class Fulfilment(models.TextChoices):
+        IN_STORE = "in_store", _("In store")
+        PICKUP = "pickup", _("Pickup")
+        DELIVERY = "delivery", _("Delivery")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        READY = "ready", _("Ready for pickup")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders"
+    )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    fulfilment = models.CharField(
+        _("fulfilment"), max_length=12, choices=Fulfilment.choices, default=Fulfilment.IN_STORE
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    reference = models.CharField(_("reference"), max_length=64, blank=True, default="")
+    total = models.DecimalField(
+        _("total (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    discount_total = models.DecimalField(
+        _("discount (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    placed_at = models.DateTimeField(_("placed"), default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-placed_at"]
+        indexes = [
+            models.Index(fields=["store", "placed_at"]),
+            models.Index(fields=["member", "placed_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "idempotency_key"], name="order_idempotency_key_unique"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(discount_total__gte=0), name="order_discount_not_negative"
+            ),
+            models.CheckConstraint(condition=~Q(idempotency_key=""), name="order_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.store_id} {self.total}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    discount = models.DecimalField(
+        _("discount"), max_digits=10, decimal_places=2, default=Decimal("0.00")
+    )
+    line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="order_line_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0), name="order_line_discount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(line_total__gte=0), name="order_line_total_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} × {self.quantity}"
+
+
+class StoreKpiSnapshot(models.Model):
+    """One store's numbers for one day, computed by the nightly beat task."""
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="kpi_snapshots"
+    )
+    day = models.DateField(_("day"))
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    revenue = models.DecimalField(_("revenue (yuan)"), max_digits=14, decimal_places=2, default=0)
+    member_count = models.PositiveIntegerField(_("members who bought"), default=0)
+    average_basket = models.DecimalField(
+        _("average basket (yuan)"), max_digits=12, decimal_places=2, default=0
+    )
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("store KPI snapshot")
+        verbose_name_plural = _("store KPI snapshots")
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day"], name="kpi_snapshot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day}"

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.stores.services import store_kpi_snapshots_compute
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def store_kpi_snapshots_task(day: str | None = None) -> int:
+    """Recompute KPI snapshots for `day` (ISO date), or for yesterday and today.
+
+    Idempotent: an upsert per (store, day), so a rerun or a second beat changes nothing.
+    """
+    if day is not None:
+        return store_kpi_snapshots_compute(day=dt.date.fromisoformat(day))
+    today = timezone.localdate()
+    return store_kpi_snapshots_compute(
+        day=today - dt.timedelta(days=1)
+    ) + store_kpi_snapshots_compute(day=today)

@@ -1,0 +1,95 @@
+"""Permission groups: declared here, written to the database by `manage.py setup_roles`.
+
+HQ groups get model permissions for the admin; store owners, inspectors and supplier users get
+none — what they see in the portal is decided by `linli.access`, never by the admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+HQ_OPERATIONS = "HQ operations"
+HQ_PROCUREMENT = "HQ procurement"
+HQ_INSPECTION = "HQ inspection"
+STORE_OWNERS = "Store owners"
+INSPECTORS = "Inspectors"
+SUPPLIER_USERS = "Supplier users"
+
+ALL_ACTIONS = ("view", "add", "change", "delete", "import", "export")
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    name: str
+    description: str
+    # app label -> actions granted on every model of that app
+    apps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # extra "app_label.codename" permissions
+    extra: tuple[str, ...] = ()
+
+
+GROUPS: tuple[GroupSpec, ...] = (
+    GroupSpec(
+        HQ_OPERATIONS,
+        str(_("HQ operations: members, stores, catalog, campaigns, training")),
+        apps={
+            "customers": ALL_ACTIONS,
+            "catalog": ALL_ACTIONS,
+            "stores": ALL_ACTIONS,
+            "campaigns": ALL_ACTIONS,
+            "training": ALL_ACTIONS,
+            "devices": ("view", "change"),
+            "procurement": ("view",),
+        },
+        extra=("customers.view_phone",),
+    ),
+    GroupSpec(
+        HQ_PROCUREMENT,
+        str(_("HQ procurement: suppliers, purchase orders, stock")),
+        apps={
+            "procurement": ALL_ACTIONS,
+            "catalog": ("view", "change", "import", "export"),
+            "stores": ("view", "export"),
+        },
+    ),
+    GroupSpec(
+        HQ_INSPECTION,
+        str(_("HQ inspection: stores, inspections, devices")),
+        apps={"stores": ("view", "change"), "devices": ALL_ACTIONS},
+    ),
+    GroupSpec(STORE_OWNERS, str(_("Store owners (portal only)"))),
+    GroupSpec(INSPECTORS, str(_("Inspectors (portal only)"))),
+    GroupSpec(SUPPLIER_USERS, str(_("Supplier users (supplier pages only)"))),
+)
+
+
+def _permissions_for(spec: GroupSpec) -> list[Permission]:
+    query = Q(pk__in=[])
+    for app_label, actions in spec.apps.items():
+        for action in actions:
+            query |= Q(content_type__app_label=app_label, codename__startswith=f"{action}_")
+    for dotted in spec.extra:
+        app_label, codename = dotted.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
+
+
+@transaction.atomic
+def roles_sync() -> dict[str, int]:
+    """Create or update every declared group with exactly its declared permissions.
+
+    Idempotent: running it twice leaves the same groups and permissions.
+    Returns permission counts per group.
+    """
+    counts: dict[str, int] = {}
+    for spec in GROUPS:
+        group, _created = Group.objects.get_or_create(name=spec.name)
+        permissions = _permissions_for(spec)
+        group.permissions.set(permissions)
+        counts[spec.name] = len(permissions)
+    return counts

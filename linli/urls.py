@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from linli.health import healthz
+
+admin.site.site_header = _("Linli HQ")
+admin.site.site_title = _("Linli HQ")
+admin.site.index_title = _("Head office")
+
+api_v1 = [
+    path("", include("apps.stores.api_urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("healthz/", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("portal/", include("apps.stores.urls")),
+    path("supplier/", include("apps.procurement.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+# Media (inspection photos, exports) is never served as static files: each file is served by a
+# view that checks access first.
