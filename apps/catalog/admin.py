@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, WeatherObservation
 
 
 @admin.register(Category)
@@ -33,3 +33,11 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     autocomplete_fields = ["category"]
     show_full_result_count = False
+
+
+@admin.register(WeatherObservation)
+class WeatherObservationAdmin(admin.ModelAdmin):
+    list_display = ["city", "day", "kind", "temp_max_c", "temp_min_c", "precipitation_mm"]
+    list_filter = ["kind", "city"]
+    search_fields = ["city"]
+    date_hierarchy = "day"

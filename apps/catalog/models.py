@@ -80,3 +80,42 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+
+class WeatherObservation(models.Model):
+    """Daily weather per city: observed, or forecast (issued on a given day).
+
+    Filled by CSV import, an API adapter, or the demo generator; read by demand forecasts.
+    """
+
+    class Kind(models.TextChoices):
+        OBSERVED = "observed", _("Observed")
+        FORECAST = "forecast", _("Forecast")
+
+    city = models.CharField(_("city"), max_length=40)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OBSERVED)
+    temp_max_c = models.DecimalField(_("max temperature (°C)"), max_digits=4, decimal_places=1)
+    temp_min_c = models.DecimalField(_("min temperature (°C)"), max_digits=4, decimal_places=1)
+    precipitation_mm = models.DecimalField(
+        _("precipitation (mm)"), max_digits=6, decimal_places=1, default=Decimal("0")
+    )
+    condition = models.CharField(_("condition"), max_length=20, blank=True, default="")
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("weather")
+        verbose_name_plural = _("weather")
+        ordering = ["city", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["city", "day", "kind"], name="weather_unique"),
+            models.CheckConstraint(
+                condition=Q(temp_min_c__lte=models.F("temp_max_c")), name="weather_min_below_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(precipitation_mm__gte=0), name="weather_precipitation_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.day} {self.temp_max_c}°C"

@@ -11,6 +11,7 @@ from apps.stores.models import (
     Store,
     StoreKpiSnapshot,
     StoreStaff,
+    StoreTerminal,
 )
 
 
@@ -125,3 +126,13 @@ class StoreKpiSnapshotAdmin(admin.ModelAdmin):
     raw_id_fields = ["store"]
     date_hierarchy = "day"
     readonly_fields = ["computed_at"]
+
+
+@admin.register(StoreTerminal)
+class StoreTerminalAdmin(admin.ModelAdmin):
+    list_display = ["store", "name", "token_prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["store__region"]
+    search_fields = ["store__code", "name", "token_prefix"]
+    list_select_related = ["store"]
+    raw_id_fields = ["store"]
+    readonly_fields = ["token_prefix", "created_at", "last_used_at", "revoked_at"]

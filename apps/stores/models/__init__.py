@@ -9,6 +9,7 @@ from apps.stores.models.core import (
     Store,
     StoreKpiSnapshot,
     StoreStaff,
+    StoreTerminal,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "Store",
     "StoreKpiSnapshot",
     "StoreStaff",
+    "StoreTerminal",
 ]

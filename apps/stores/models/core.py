@@ -316,3 +316,32 @@ class StoreKpiSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.day}"
+
+
+class StoreTerminal(models.Model):
+    """A POS till (or other machine) that posts for exactly one store with its own token.
+
+    The token is shown once when issued; only its SHA-256 hash is stored. Revoking sets
+    `revoked_at`; a revoked token authenticates nothing.
+    """
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="terminals"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("token prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("store terminal")
+        verbose_name_plural = _("store terminals")
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.name} ({self.token_prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

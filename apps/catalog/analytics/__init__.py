@@ -1,0 +1,1 @@
+"""Numeric work on arrays and frames (no ORM): rules, forecasts."""

@@ -1,0 +1,1 @@
+"""Reads for members, split by subdomain."""

@@ -1,0 +1,1 @@
+"""Writes for members, split by subdomain: identity, imports, profiles, segments."""
