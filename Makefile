@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The compiled catalogue is committed; recompile when gettext's msgfmt is available.
 messages: install
-	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var >/dev/null
+	@if command -v msgfmt >/dev/null; then \
+	  $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var >/dev/null; \
+	else echo "msgfmt not found: using the committed locale/*.mo"; fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

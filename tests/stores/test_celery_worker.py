@@ -1,0 +1,56 @@
+"""A real Celery worker consuming from the real broker (Redis in CI) runs the KPI task."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from apps.stores.models import Order, StoreKpiSnapshot
+from linli.celery import app as celery_app
+from tests.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_worker_consumes_kpi_task_from_redis_broker():
+    store = StoreFactory()
+    day = timezone.localdate() - dt.timedelta(days=1)
+    placed = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    for key, total in (("a", "12.50"), ("b", "7.50")):
+        Order.objects.create(
+            store=store,
+            channel=Order.Channel.POS,
+            idempotency_key=key,
+            total=Decimal(total),
+            status=Order.Status.PAID,
+            placed_at=placed,
+        )
+    from apps.stores.tasks import store_kpi_snapshots_task
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        store_kpi_snapshots_task.delay(day.isoformat())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not StoreKpiSnapshot.objects.exists():
+            time.sleep(0.2)
+
+    snapshot = StoreKpiSnapshot.objects.get(store=store, day=day)
+    assert (snapshot.order_count, snapshot.revenue) == (2, Decimal("20.00"))
+
+
+def test_beat_database_scheduler_serves_declared_schedules():
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from linli.schedules import SCHEDULES, schedules_sync
+
+    schedules_sync()
+    scheduler = DatabaseScheduler(app=celery_app, lazy=True)
+    served = {name: entry.task for name, entry in scheduler.all_as_schedule().items()}
+    for schedule in SCHEDULES:
+        assert served[schedule.name] == schedule.task
