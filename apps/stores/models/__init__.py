@@ -11,8 +11,22 @@ from apps.stores.models.core import (
     StoreStaff,
     StoreTerminal,
 )
+from apps.stores.models.inspections import (
+    ChecklistItem,
+    ChecklistTemplate,
+    Inspection,
+    InspectionItemResult,
+    InspectionPhoto,
+    RectificationItem,
+)
 
 __all__ = [
+    "ChecklistItem",
+    "ChecklistTemplate",
+    "Inspection",
+    "InspectionItemResult",
+    "InspectionPhoto",
+    "RectificationItem",
     "Order",
     "OrderLine",
     "Region",

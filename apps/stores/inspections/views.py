@@ -1,0 +1,382 @@
+"""Inspection pages of the portal (inspectors on their phones, owners, HQ read-only).
+
+Each view: check access through `selectors` (which use `linli.access`), call one service or
+selector, render. Uploads go through `limit_photo_uploads`, so an oversized file is dropped while
+it streams in instead of being written to disk in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.stores.inspections import selectors, services
+from apps.stores.inspections.forms import GeneralPhotoForm, RectificationDoneForm, ResultForm
+from apps.stores.inspections.images import (
+    PhotoRejected,
+    PhotoSizeLimitUploadHandler,
+    photo_limits,
+    too_large_message,
+)
+from apps.stores.inspections.selectors import InspectionAccess
+from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
+from linli.access import user_is_hq
+
+PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Install the byte-limit upload handler before the body is parsed. CSRF middleware would
+    parse it first, so the view is csrf_exempt outside and csrf_protect inside (Django's
+    documented pattern for per-view upload handlers): CSRF is still enforced."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        guard = PhotoSizeLimitUploadHandler(request, max_bytes=photo_limits().max_bytes)
+        request.upload_handlers.insert(0, guard)
+        request.photo_upload_guard = guard  # type: ignore[attr-defined]
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _upload_too_large(request: HttpRequest) -> str | None:
+    guard = getattr(request, "photo_upload_guard", None)
+    if guard is not None and guard.exceeded:
+        return too_large_message(photo_limits())
+    return None
+
+
+def _error_messages(error: ValidationError) -> list[str]:
+    return list(error.messages)
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    rows = selectors.inspection_overview(user=request.user)
+    if not rows and not user_is_hq(request.user):
+        raise PermissionDenied  # suppliers, clerks, owners and inspectors without a store
+    return render(request, "inspections/index.html", {"rows": rows})
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    score: Any
+    label: str
+
+
+CHART_WIDTH = 320
+CHART_HEIGHT = 120
+CHART_PAD = 10
+
+
+def _score_chart(points: list[selectors.ScorePoint]) -> dict[str, Any]:
+    """Coordinates for a small inline SVG line chart: x by inspection, y by score 0–100."""
+    if not points:
+        return {"points": [], "polyline": ""}
+    inner_width = CHART_WIDTH - 2 * CHART_PAD
+    inner_height = CHART_HEIGHT - 2 * CHART_PAD
+    step = inner_width / max(len(points) - 1, 1)
+    chart = [
+        ChartPoint(
+            x=round(CHART_PAD + index * step, 1),
+            y=round(CHART_PAD + inner_height * (1 - float(point.score) / 100), 1),
+            score=point.score,
+            label=timezone.localtime(point.submitted_at).strftime("%Y-%m-%d"),
+        )
+        for index, point in enumerate(points)
+    ]
+    return {
+        "points": chart,
+        "polyline": " ".join(f"{point.x},{point.y}" for point in chart),
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "pass_y": round(CHART_PAD + inner_height * 0.2, 1),
+    }
+
+
+@login_required
+@require_GET
+def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
+    store, access = selectors.store_for_inspections_or_403(user=request.user, store_id=store_id)
+    history = selectors.store_score_history(store=store)
+    return render(
+        request,
+        "inspections/store.html",
+        {
+            "store": store,
+            "access": access,
+            "inspections": selectors.store_inspections(store=store, access=access),
+            "history": history,
+            "chart": _score_chart(history),
+            "rectifications": selectors.store_open_rectifications(store=store),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, store_id: int) -> HttpResponse:
+    store, access = selectors.store_for_inspections_or_403(user=request.user, store_id=store_id)
+    if not access.is_inspector:
+        raise PermissionDenied
+    try:
+        inspection, created = services.inspection_start(store=store, inspector=request.user)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+        return redirect("inspections:store", store_id=store.pk)
+    if not created:
+        messages.info(request, _("You already had an inspection in progress here: carry on."))
+    return redirect("inspections:detail", inspection_id=inspection.pk)
+
+
+def _may_edit(inspection: Inspection, access: InspectionAccess, user: Any) -> bool:
+    return inspection.is_draft and access.is_inspector and inspection.inspector_id == user.pk
+
+
+def _render_detail(
+    request: HttpRequest,
+    inspection: Inspection,
+    access: InspectionAccess,
+    *,
+    bound_forms: dict[tuple[str, int], Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    bound_forms = bound_forms or {}
+    editable = _may_edit(inspection, access, request.user)
+    results = selectors.inspection_results(inspection=inspection)
+    rectifications = selectors.inspection_rectifications(inspection=inspection)
+    result_rows = [
+        {
+            "result": result,
+            "form": bound_forms.get(
+                ("result", result.pk),
+                ResultForm(
+                    initial={"score": result.score, "note": result.note},
+                    auto_id=f"id_r{result.pk}_%s",
+                ),
+            )
+            if editable
+            else None,
+        }
+        for result in results
+    ]
+    rectification_rows = [
+        {
+            "item": item,
+            "form": bound_forms.get(
+                ("done", item.pk), RectificationDoneForm(auto_id=f"id_x{item.pk}_%s")
+            )
+            if access.is_owner and item.status == RectificationItem.Status.OPEN
+            else None,
+        }
+        for item in rectifications
+    ]
+    return render(
+        request,
+        "inspections/detail.html",
+        {
+            "inspection": inspection,
+            "store": inspection.store,
+            "access": access,
+            "editable": editable,
+            "result_rows": result_rows,
+            "general_photos": selectors.inspection_general_photos(inspection=inspection),
+            "general_form": bound_forms.get(("general", 0), GeneralPhotoForm(auto_id="id_g_%s")),
+            "rectification_rows": rectification_rows,
+            "today": timezone.localdate(),
+            "scored": sum(1 for result in results if result.score is not None),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, inspection_id: int) -> HttpResponse:
+    inspection, access = selectors.inspection_for_user_or_403(
+        user=request.user, inspection_id=inspection_id
+    )
+    return _render_detail(request, inspection, access)
+
+
+def _editable_or_403(request: HttpRequest, inspection_id: int) -> tuple[Inspection, Any]:
+    inspection, access = selectors.inspection_for_user_or_403(
+        user=request.user, inspection_id=inspection_id
+    )
+    if not (access.is_inspector and inspection.inspector_id == request.user.pk):
+        raise PermissionDenied
+    return inspection, access
+
+
+@login_required
+@require_POST
+@limit_photo_uploads
+def result_save(request: HttpRequest, inspection_id: int, result_id: int) -> HttpResponse:
+    inspection, access = _editable_or_403(request, inspection_id)
+    result = inspection.results.filter(pk=result_id).first()
+    if result is None:
+        raise Http404
+    form = ResultForm(request.POST, request.FILES, auto_id=f"id_r{result.pk}_%s")
+    if too_large := _upload_too_large(request):
+        form.add_error("photo", too_large)
+    if form.is_valid():
+        try:
+            services.inspection_result_save(
+                result=result,
+                by=request.user,
+                score=form.cleaned_data["score"],
+                note=form.cleaned_data["note"],
+                upload=form.cleaned_data["photo"],
+            )
+        except PhotoRejected as error:
+            form.add_error("photo", error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved: %(item)s.") % {"item": result.title})
+            return redirect(
+                reverse("inspections:detail", args=[inspection.pk]) + f"#item-{result.pk}"
+            )
+    return _render_detail(
+        request, inspection, access, bound_forms={("result", result.pk): form}, status=400
+    )
+
+
+@login_required
+@require_POST
+@limit_photo_uploads
+def photo_add(request: HttpRequest, inspection_id: int) -> HttpResponse:
+    inspection, access = _editable_or_403(request, inspection_id)
+    form = GeneralPhotoForm(request.POST, request.FILES, auto_id="id_g_%s")
+    if too_large := _upload_too_large(request):
+        form.add_error("photo", too_large)
+    if form.is_valid():
+        try:
+            services.inspection_photo_add(
+                inspection=inspection, by=request.user, upload=form.cleaned_data["photo"]
+            )
+        except PhotoRejected as error:
+            form.add_error("photo", error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Photo added."))
+            return redirect(reverse("inspections:detail", args=[inspection.pk]) + "#photos")
+    return _render_detail(
+        request, inspection, access, bound_forms={("general", 0): form}, status=400
+    )
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, inspection_id: int, photo_id: int) -> HttpResponse:
+    inspection, _access = _editable_or_403(request, inspection_id)
+    photo = InspectionPhoto.objects.filter(pk=photo_id, inspection=inspection).first()
+    if photo is None:
+        raise Http404
+    try:
+        services.inspection_photo_delete(photo=photo, by=request.user)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Photo removed."))
+    return redirect("inspections:detail", inspection_id=inspection.pk)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, inspection_id: int) -> HttpResponse:
+    inspection, _access = _editable_or_403(request, inspection_id)
+    try:
+        services.inspection_submit(inspection=inspection, by=request.user)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+        return redirect("inspections:detail", inspection_id=inspection.pk)
+    messages.success(
+        request,
+        _("Submitted with a score of %(score)s. HQ will review it.") % {"score": inspection.score},
+    )
+    return redirect("inspections:store", store_id=inspection.store_id)
+
+
+@login_required
+@require_POST
+@limit_photo_uploads
+def rectification_done(request: HttpRequest, rectification_id: int) -> HttpResponse:
+    item = RectificationItem.objects.filter(pk=rectification_id).first()
+    if item is None:
+        raise PermissionDenied
+    inspection, access = selectors.inspection_for_user_or_403(
+        user=request.user, inspection_id=item.inspection_id
+    )
+    if not access.is_owner:
+        raise PermissionDenied
+    form = RectificationDoneForm(request.POST, request.FILES, auto_id=f"id_x{item.pk}_%s")
+    if too_large := _upload_too_large(request):
+        form.add_error("photo", too_large)
+    if form.is_valid():
+        try:
+            services.rectification_mark_done(
+                rectification=item,
+                by=request.user,
+                note=form.cleaned_data["note"],
+                upload=form.cleaned_data["photo"],
+            )
+        except PhotoRejected as error:
+            form.add_error("photo", error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Marked as done. Thank you!"))
+            return redirect(reverse("inspections:detail", args=[inspection.pk]) + "#rectification")
+    return _render_detail(
+        request, inspection, access, bound_forms={("done", item.pk): form}, status=400
+    )
+
+
+@login_required
+@require_GET
+def photo(request: HttpRequest, photo_id: int) -> FileResponse:
+    """The only way to a photo's bytes: access checked, type from our record, no sniffing."""
+    photo = selectors.photo_for_user_or_403(user=request.user, photo_id=photo_id)
+    try:
+        handle = photo.image.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    extension = PHOTO_EXTENSIONS.get(photo.content_type, "bin")
+    response = FileResponse(
+        handle,
+        content_type=photo.content_type,
+        as_attachment=False,
+        filename=f"inspection-{photo.inspection_id}-photo-{photo.pk}.{extension}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,608 @@
+"""Inspection pages, photo downloads and the HQ admin: who may see and do what."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.stores.inspections import services
+from apps.stores.inspections.services import RectificationRequest
+from apps.stores.models import (
+    ChecklistTemplate,
+    Inspection,
+    InspectionPhoto,
+    RectificationItem,
+    StoreStaff,
+)
+from tests.factories import UserFactory
+from tests.stores.test_inspections_support import (
+    ChecklistItemFactory,
+    active_checklist,
+    assign_inspector,
+    gps_exif,
+    jpeg_bytes,
+    png_bomb,
+    png_bytes,
+    results_of,
+    submitted_inspection,
+    upload,
+    webp_bytes,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Inspection.Status
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _client(user: object | None) -> Client:
+    client = Client()
+    if user is not None and not isinstance(user, AnonymousUser):
+        client.force_login(user)
+    return client
+
+
+def _photo_body(response: object) -> bytes:
+    body = b"".join(response.streaming_content)
+    response.close()
+    return body
+
+
+@pytest.fixture
+def draft(store, inspector):
+    active_checklist((3, 2, 2))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    return inspection
+
+
+@pytest.fixture
+def draft_photo(draft, inspector):
+    return services.inspection_photo_add(
+        inspection=draft, by=inspector, upload=upload(png_bytes()), result=results_of(draft)[0]
+    )
+
+
+@pytest.fixture
+def submitted(store, inspector, draft):
+    services.inspection_photo_add(
+        inspection=draft, by=inspector, upload=upload(jpeg_bytes()), result=results_of(draft)[1]
+    )
+    for result, score in zip(results_of(draft), (7, 9, 4), strict=True):
+        services.inspection_result_save(result=result, by=inspector, score=score)
+    return services.inspection_submit(inspection=draft, by=inspector)
+
+
+@pytest.fixture
+def other_inspection(other_store):
+    return submitted_inspection(store=other_store)
+
+
+# --- who may open what ----------------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_login_everywhere(store, submitted):
+    photo = submitted.photos.first()
+    client = Client()
+    for url in (
+        reverse("inspections:index"),
+        reverse("inspections:store", args=[store.pk]),
+        reverse("inspections:detail", args=[submitted.pk]),
+        reverse("inspections:photo", args=[photo.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("portal:login"))
+    response = client.post(reverse("inspections:start", args=[store.pk]))
+    assert response.status_code == 302
+    assert Inspection.objects.count() == 1
+
+
+def test_supplier_user_is_refused_everywhere(supplier_user, store, submitted):
+    photo = submitted.photos.first()
+    client = _client(supplier_user)
+    for url in (
+        reverse("inspections:index"),
+        reverse("inspections:store", args=[store.pk]),
+        reverse("inspections:detail", args=[submitted.pk]),
+        reverse("inspections:photo", args=[photo.pk]),
+    ):
+        assert client.get(url).status_code == 403
+    assert client.post(reverse("inspections:start", args=[store.pk])).status_code == 403
+    assert Inspection.objects.count() == 1
+
+
+def test_clerk_is_refused(store, submitted):
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)
+    client = _client(clerk)
+    assert client.get(reverse("inspections:store", args=[store.pk])).status_code == 403
+    assert client.get(reverse("inspections:detail", args=[submitted.pk])).status_code == 403
+    photo = submitted.photos.first()
+    assert client.get(reverse("inspections:photo", args=[photo.pk])).status_code == 403
+
+
+def test_inspector_sees_only_assigned_stores(inspector, store, other_store, other_inspection):
+    client = _client(inspector)
+    index = client.get(reverse("inspections:index"))
+    assert index.status_code == 200
+    assert [row.store.pk for row in index.context["rows"]] == [store.pk]
+
+    assert client.get(reverse("inspections:store", args=[store.pk])).status_code == 200
+    assert client.get(reverse("inspections:store", args=[other_store.pk])).status_code == 403
+    assert client.get(reverse("inspections:detail", args=[other_inspection.pk])).status_code == 403
+    other_photo = InspectionPhoto.objects.create(
+        inspection=other_inspection,
+        image="inspections/2025/01/" + "a" * 32 + ".jpg",
+        width=1,
+        height=1,
+        content_type="image/jpeg",
+        size_bytes=1,
+        source_format="JPEG",
+        uploaded_by=other_inspection.inspector,
+    )
+    assert client.get(reverse("inspections:photo", args=[other_photo.pk])).status_code == 403
+    response = client.post(reverse("inspections:start", args=[other_store.pk]))
+    assert response.status_code == 403
+    assert Inspection.objects.filter(store=other_store).count() == 1
+
+
+def test_unknown_ids_are_refused_like_forbidden_ones(inspector):
+    client = _client(inspector)
+    assert client.get(reverse("inspections:detail", args=[999_999])).status_code == 403
+    assert client.get(reverse("inspections:photo", args=[999_999])).status_code == 403
+    assert client.get(reverse("inspections:store", args=[999_999])).status_code == 403
+
+
+def test_owner_sees_own_store_results_but_not_drafts(owner, store, submitted, inspector):
+    client = _client(owner)
+    page = client.get(reverse("inspections:store", args=[store.pk]))
+    assert page.status_code == 200
+    assert [inspection.pk for inspection in page.context["inspections"]] == [submitted.pk]
+    detail = client.get(reverse("inspections:detail", args=[submitted.pk]))
+    assert detail.status_code == 200
+    assert detail.context["editable"] is False
+    assert b'capture="environment"' not in detail.content  # read-only: no upload form
+
+    new_draft, _created = services.inspection_start(store=store, inspector=inspector)
+    draft_photo = services.inspection_photo_add(
+        inspection=new_draft, by=inspector, upload=upload(png_bytes())
+    )
+    assert client.get(reverse("inspections:detail", args=[new_draft.pk])).status_code == 403
+    assert client.get(reverse("inspections:photo", args=[draft_photo.pk])).status_code == 403
+    submitted_photo = submitted.photos.first()
+    assert client.get(reverse("inspections:photo", args=[submitted_photo.pk])).status_code == 200
+
+
+def test_other_owner_is_refused(other_owner, store, submitted):
+    client = _client(other_owner)
+    assert client.get(reverse("inspections:store", args=[store.pk])).status_code == 403
+    assert client.get(reverse("inspections:detail", args=[submitted.pk])).status_code == 403
+    photo = submitted.photos.first()
+    assert client.get(reverse("inspections:photo", args=[photo.pk])).status_code == 403
+
+
+def test_hq_sees_everything_read_only_in_the_portal(hq_user, store, draft, draft_photo):
+    client = _client(hq_user)
+    assert client.get(reverse("inspections:store", args=[store.pk])).status_code == 200
+    detail = client.get(reverse("inspections:detail", args=[draft.pk]))
+    assert detail.status_code == 200
+    assert detail.context["editable"] is False
+    assert client.get(reverse("inspections:photo", args=[draft_photo.pk])).status_code == 200
+    assert client.post(reverse("inspections:start", args=[store.pk])).status_code == 403
+
+
+def test_store_page_links_to_inspections(owner, store):
+    response = _client(owner).get(reverse("portal:store", args=[store.pk]))
+    assert reverse("inspections:store", args=[store.pk]).encode() in response.content
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+def test_photo_is_served_with_safe_headers(inspector, draft_photo):
+    response = _client(inspector).get(reverse("inspections:photo", args=[draft_photo.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == (
+        f'inline; filename="inspection-{draft_photo.inspection_id}-photo-{draft_photo.pk}.jpg"'
+    )
+    assert response["Cache-Control"] == "private, max-age=3600"
+    with default_storage.open(draft_photo.image.name, "rb") as handle:
+        assert _photo_body(response) == handle.read()
+
+
+def test_media_is_not_served_publicly(inspector, draft_photo):
+    response = _client(inspector).get("/media/" + draft_photo.image.name)
+    assert response.status_code == 404
+
+
+# --- the inspector's phone flow -------------------------------------------------------------
+
+
+def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
+    active_checklist((3, 2, 2), photo_required=(True, False, False))
+    client = _client(inspector)
+
+    response = client.post(reverse("inspections:start", args=[store.pk]))
+    inspection = Inspection.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inspections:detail", args=[inspection.pk])
+    assert client.post(reverse("inspections:start", args=[store.pk])).status_code == 302
+    assert Inspection.objects.count() == 1  # a double tap reuses the draft
+
+    page = client.get(reverse("inspections:detail", args=[inspection.pk]))
+    assert page.context["editable"] is True
+    assert page.content.count(b'accept="image/*" capture="environment"') == 4  # 3 items + other
+
+    first, second, third = results_of(inspection)
+    response = client.post(
+        reverse("inspections:result", args=[inspection.pk, first.pk]),
+        {"score": "7", "note": "Mostly full", "photo": upload(jpeg_bytes(exif=gps_exif()))},
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#item-{first.pk}")
+    for result, score in ((second, "9"), (third, "4")):
+        client.post(
+            reverse("inspections:result", args=[inspection.pk, result.pk]), {"score": score}
+        )
+
+    response = client.post(reverse("inspections:submit", args=[inspection.pk]))
+    assert response.status_code == 302
+    inspection.refresh_from_db()
+    assert (inspection.status, inspection.score) == (Status.SUBMITTED, Decimal("67.14"))
+    first.refresh_from_db()
+    assert (first.score, first.note) == (7, "Mostly full")
+    photo = first.photos.get()
+    assert (photo.uploaded_by, photo.source_format) == (inspector, "JPEG")
+
+
+def test_renamed_text_file_is_refused_by_the_page_and_nothing_is_saved(inspector, draft):
+    result = results_of(draft)[0]
+    response = _client(inspector).post(
+        reverse("inspections:result", args=[draft.pk, result.pk]),
+        {"score": "8", "photo": upload(b"hello, I am text", name="IMG_0001.jpg")},
+    )
+    assert response.status_code == 400
+    assert "The file is not a JPEG, PNG or WebP image" in response.content.decode()
+    result.refresh_from_db()
+    assert result.score is None
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_decompression_bomb_is_refused_by_the_page(inspector, draft):
+    result = results_of(draft)[0]
+    response = _client(inspector).post(
+        reverse("inspections:result", args=[draft.pk, result.pk]),
+        {"score": "8", "photo": upload(png_bomb(30_000, 30_000), "b.png", "image/png")},
+    )
+    assert response.status_code == 400
+    assert "too many pixels" in response.content.decode()
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_oversized_upload_is_dropped_while_streaming(inspector, draft, settings):
+    settings.INSPECTION_PHOTO_MAX_BYTES = 2000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # would otherwise spill to a temporary file
+    result = results_of(draft)[0]
+    big = png_bytes((300, 300), text={"padding": "z" * 5000})
+    response = _client(inspector).post(
+        reverse("inspections:result", args=[draft.pk, result.pk]),
+        {"score": "6", "photo": upload(big, "big.png", "image/png")},
+    )
+    assert response.status_code == 400
+    assert response.wsgi_request.photo_upload_guard.exceeded is True  # dropped mid-stream
+    assert "The photo is too large: at most" in response.content.decode()
+    result.refresh_from_db()
+    assert result.score is None
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_upload_views_still_enforce_csrf(inspector, draft):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(inspector)
+    result = results_of(draft)[0]
+    response = client.post(
+        reverse("inspections:result", args=[draft.pk, result.pk]),
+        {"score": "5", "photo": upload(png_bytes())},
+    )
+    assert response.status_code == 403
+    result.refresh_from_db()
+    assert result.score is None
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_general_photo_upload_and_removal(inspector, draft):
+    client = _client(inspector)
+    response = client.post(
+        reverse("inspections:photo_add", args=[draft.pk]), {"photo": upload(webp_bytes())}
+    )
+    assert response.status_code == 302
+    photo = InspectionPhoto.objects.get()
+    assert photo.result is None
+    response = client.post(reverse("inspections:photo_delete", args=[draft.pk, photo.pk]))
+    assert response.status_code == 302
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_another_inspector_cannot_post_to_my_draft(store, draft):
+    colleague = assign_inspector(store)
+    client = _client(colleague)
+    result = results_of(draft)[0]
+    assert (
+        client.post(
+            reverse("inspections:result", args=[draft.pk, result.pk]), {"score": "1"}
+        ).status_code
+        == 403
+    )
+    assert client.post(reverse("inspections:submit", args=[draft.pk])).status_code == 403
+    result.refresh_from_db()
+    assert result.score is None
+
+
+def test_submit_with_missing_scores_shows_the_reason(inspector, draft):
+    client = _client(inspector)
+    response = client.post(reverse("inspections:submit", args=[draft.pk]), follow=True)
+    assert "Score every item before submitting" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+
+
+# --- owner: rectification -------------------------------------------------------------------
+
+
+@pytest.fixture
+def rectification(hq_user, submitted):
+    (item,) = services.inspection_request_rectification(
+        inspection=submitted,
+        by=hq_user,
+        items=[RectificationRequest("Wipe the chiller glass", timezone.localdate())],
+    )
+    return item
+
+
+def test_owner_marks_an_item_done_with_a_photo(owner, rectification):
+    client = _client(owner)
+    detail = client.get(reverse("inspections:detail", args=[rectification.inspection_id]))
+    assert b"Wipe the chiller glass" in detail.content
+    assert b'capture="environment"' in detail.content
+    response = client.post(
+        reverse("inspections:rectification_done", args=[rectification.pk]),
+        {"note": "Wiped.", "photo": upload(jpeg_bytes(exif=gps_exif()))},
+    )
+    assert response.status_code == 302
+    rectification.refresh_from_db()
+    assert (rectification.status, rectification.done_by, rectification.done_note) == (
+        "done",
+        owner,
+        "Wiped.",
+    )
+    assert rectification.inspection.status == Status.RECTIFIED
+    body = _photo_body(client.get(reverse("inspections:photo", args=[rectification.done_photo_id])))
+    assert b"Exif" not in body
+
+
+def test_general_photos_stay_visible_while_rectification_items_are_open(owner, store, inspector):
+    active_checklist((1,))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    general = services.inspection_photo_add(
+        inspection=inspection, by=inspector, upload=upload(png_bytes())
+    )
+    services.inspection_result_save(result=results_of(inspection)[0], by=inspector, score=5)
+    services.inspection_submit(inspection=inspection, by=inspector)
+    services.inspection_request_rectification(
+        inspection=inspection,
+        by=UserFactory(is_staff=True),
+        items=[RectificationRequest("Tidy up", timezone.localdate())],
+    )  # an open item: its done_photo is NULL
+
+    page = _client(owner).get(reverse("inspections:detail", args=[inspection.pk]))
+
+    assert [photo.pk for photo in page.context["general_photos"]] == [general.pk]
+
+
+def test_owner_must_send_a_photo(owner, rectification):
+    response = _client(owner).post(
+        reverse("inspections:rectification_done", args=[rectification.pk]), {"note": "Wiped."}
+    )
+    assert response.status_code == 400
+    rectification.refresh_from_db()
+    assert rectification.status == "open"
+
+
+@pytest.mark.parametrize("who", ["other_owner", "inspector", "supplier_user", "hq_user"])
+def test_only_the_owner_may_mark_items_done(request, who, rectification):
+    user = request.getfixturevalue(who)
+    photos_before = InspectionPhoto.objects.count()
+    response = _client(user).post(
+        reverse("inspections:rectification_done", args=[rectification.pk]),
+        {"note": "x", "photo": upload(png_bytes())},
+    )
+    assert response.status_code == 403
+    rectification.refresh_from_db()
+    assert rectification.status == "open"
+    assert InspectionPhoto.objects.count() == photos_before
+
+
+def test_overdue_items_show_on_the_owners_pages(owner, store, rectification):
+    RectificationItem.objects.filter(pk=rectification.pk).update(
+        due_date=timezone.localdate() - dt.timedelta(days=2)
+    )
+    client = _client(owner)
+    page = client.get(reverse("inspections:store", args=[store.pk]))
+    assert [item.pk for item in page.context["rectifications"]] == [rectification.pk]
+    assert "Overdue" in page.content.decode()
+    index = client.get(reverse("inspections:index"))
+    (row,) = index.context["rows"]
+    assert (row.open_rectifications, row.overdue_rectifications) == (1, 1)
+
+
+def test_store_page_shows_the_score_history(owner, store, submitted):
+    page = _client(owner).get(reverse("inspections:store", args=[store.pk]))
+    assert [point.score for point in page.context["history"]] == [Decimal("67.14")]
+    assert b"<polyline" in page.content
+    assert b"67.14" in page.content
+
+
+# --- HQ admin -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "checklisttemplate",
+        "checklistitem",
+        "inspection",
+        "inspectionitemresult",
+        "inspectionphoto",
+        "rectificationitem",
+    ],
+)
+def test_admin_changelists_and_forms_render(hq_user, submitted, rectification, model):
+    client = _client(hq_user)
+    assert client.get(reverse(f"admin:stores_{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:stores_{model}_changelist") + "?q=S").status_code == 200
+    model_class = {
+        "checklisttemplate": ChecklistTemplate,
+        "checklistitem": ChecklistTemplate.items.rel.related_model,
+        "inspection": Inspection,
+        "inspectionitemresult": Inspection.results.rel.related_model,
+        "inspectionphoto": InspectionPhoto,
+        "rectificationitem": RectificationItem,
+    }[model]
+    obj = model_class.objects.first()
+    assert client.get(reverse(f"admin:stores_{model}_change", args=[obj.pk])).status_code == 200
+
+
+def test_admin_checklist_add_form_renders_with_item_inline(hq_user):
+    response = _client(hq_user).get(reverse("admin:stores_checklisttemplate_add"))
+    assert response.status_code == 200
+    assert b"items-TOTAL_FORMS" in response.content
+
+
+def test_admin_lists_overdue_items_with_a_count(hq_user, rectification):
+    client = _client(hq_user)
+    on_time = client.get(reverse("admin:stores_rectificationitem_changelist") + "?overdue=yes")
+    assert on_time.context["overdue_count"] == 0
+    assert list(on_time.context["cl"].result_list) == []
+
+    RectificationItem.objects.filter(pk=rectification.pk).update(
+        due_date=timezone.localdate() - dt.timedelta(days=1)
+    )
+    late = client.get(reverse("admin:stores_rectificationitem_changelist") + "?overdue=yes")
+    assert late.context["overdue_count"] == 1
+    assert [item.pk for item in late.context["cl"].result_list] == [rectification.pk]
+    assert "1 rectification item is overdue." in late.content.decode()
+    inspections = client.get(reverse("admin:stores_inspection_changelist") + "?overdue=yes")
+    assert [i.pk for i in inspections.context["cl"].result_list] == [rectification.inspection_id]
+    assert inspections.context["overdue_count"] == 1
+
+
+def test_admin_review_requests_rectification_then_approves(hq_user, owner, submitted):
+    client = _client(hq_user)
+    url = reverse("admin:stores_inspection_review", args=[submitted.pk])
+    assert client.get(url).status_code == 200
+    due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
+    first_result = results_of(submitted)[0]
+    response = client.post(
+        url,
+        {
+            "note": "Please fix",
+            "rectification-TOTAL_FORMS": "3",
+            "rectification-INITIAL_FORMS": "0",
+            "rectification-MIN_NUM_FORMS": "0",
+            "rectification-MAX_NUM_FORMS": "20",
+            "rectification-0-description": "Refill shelf A",
+            "rectification-0-due_date": due,
+            "rectification-0-result": str(first_result.pk),
+            "rectification-1-description": "Fix price tags",
+            "rectification-1-due_date": due,
+            "rectification-2-description": "",
+            "_rectify": "1",
+        },
+    )
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == Status.RECTIFICATION_REQUESTED
+    assert list(
+        submitted.rectifications.order_by("id").values_list("description", "result_id")
+    ) == [("Refill shelf A", first_result.pk), ("Fix price tags", None)]
+
+    refused = client.post(url, {"note": "", "_approve": "1"})
+    assert refused.status_code == 200
+    assert "2 rectification item(s) are still open." in refused.content.decode()
+
+    for item in submitted.rectifications.all():
+        services.rectification_mark_done(
+            rectification=item, by=owner, note="done", upload=upload(png_bytes())
+        )
+    response = client.post(url, {"note": "All good", "_approve": "1"})
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert (submitted.status, submitted.review_note) == (Status.CLOSED, "All good")
+
+
+def test_admin_review_refuses_a_past_due_date_and_writes_nothing(hq_user, submitted):
+    url = reverse("admin:stores_inspection_review", args=[submitted.pk])
+    response = _client(hq_user).post(
+        url,
+        {
+            "note": "",
+            "rectification-TOTAL_FORMS": "1",
+            "rectification-INITIAL_FORMS": "0",
+            "rectification-0-description": "Too late",
+            "rectification-0-due_date": "2000-01-01",
+            "_rectify": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert "The due date is in the past." in response.content.decode()
+    assert RectificationItem.objects.count() == 0
+
+
+def test_admin_approve_action_calls_the_service(hq_user, submitted, other_inspection):
+    response = _client(hq_user).post(
+        reverse("admin:stores_inspection_changelist"),
+        {"action": "approve", "_selected_action": [submitted.pk, other_inspection.pk]},
+    )
+    assert response.status_code == 302
+    assert set(Inspection.objects.values_list("status", flat=True)) == {Status.APPROVED}
+
+
+def test_admin_activate_action(hq_user):
+    first = active_checklist()
+    second = ChecklistTemplate.objects.create(name="Summer", version=1)
+    ChecklistItemFactory(template=second)
+    _client(hq_user).post(
+        reverse("admin:stores_checklisttemplate_changelist"),
+        {"action": "activate", "_selected_action": [second.pk]},
+    )
+    assert list(ChecklistTemplate.objects.filter(active=True)) == [second]
+    first.refresh_from_db()
+    assert first.active is False
+
+
+def test_admin_freezes_items_of_a_checklist_in_use(hq_user, submitted):
+    item = submitted.template.items.first()
+    response = _client(hq_user).get(reverse("admin:stores_checklistitem_change", args=[item.pk]))
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
+
+
+def test_owners_and_inspectors_cannot_enter_the_admin(owner, inspector):
+    for user in (owner, inspector):
+        response = _client(user).get(reverse("admin:stores_inspection_changelist"))
+        assert response.status_code == 302
+        assert re.search(r"/admin/login/", response["Location"])
