@@ -29,6 +29,8 @@ class GroupSpec:
     description: str
     # app label -> actions granted on every model of that app
     apps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # "app_label.model" -> actions granted on that model only
+    models: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # extra "app_label.codename" permissions
     extra: tuple[str, ...] = ()
 
@@ -61,6 +63,11 @@ GROUPS: tuple[GroupSpec, ...] = (
         HQ_INSPECTION,
         str(_("HQ inspection: stores, inspections, devices")),
         apps={"stores": ("view", "change"), "devices": ALL_ACTIONS},
+        models={
+            "stores.checklisttemplate": ALL_ACTIONS,
+            "stores.checklistitem": ALL_ACTIONS,
+            "stores.rectificationitem": ("view", "add", "change"),
+        },
     ),
     GroupSpec(STORE_OWNERS, str(_("Store owners (portal only)"))),
     GroupSpec(INSPECTORS, str(_("Inspectors (portal only)"))),
@@ -73,6 +80,13 @@ def _permissions_for(spec: GroupSpec) -> list[Permission]:
     for app_label, actions in spec.apps.items():
         for action in actions:
             query |= Q(content_type__app_label=app_label, codename__startswith=f"{action}_")
+    for dotted, actions in spec.models.items():
+        app_label, model = dotted.split(".", 1)
+        query |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename__in=[f"{action}_{model}" for action in actions],
+        )
     for dotted in spec.extra:
         app_label, codename = dotted.split(".", 1)
         query |= Q(content_type__app_label=app_label, codename=codename)
