@@ -42,7 +42,8 @@ def stores_for(user: UserLike, *, roles: tuple[str, ...] | None = None) -> Query
 
 
 def store_roles(user: UserLike) -> set[str]:
-    if not user.is_authenticated:
+    """The staff roles this user holds at any store (none for inactive users, like stores_for)."""
+    if not user.is_authenticated or not user.is_active:
         return set()
     return set(StoreStaff.objects.filter(user=user).values_list("role", flat=True).distinct())
 

@@ -13,20 +13,37 @@ from linli.phones import phone_for_viewer
 PHONE_PERMISSION = "customers.view_phone"
 
 
+def request_cached(request: HttpRequest, key: str, build: Callable[[], Any]) -> Any:
+    """One object per request and key.
+
+    The admin builds a form from `get_fields()` and excludes `get_readonly_fields()`, calling
+    them separately and comparing callables by identity: a column rebuilt on every call would
+    be reported as an unknown form field. Caching on the request keeps the viewer out of the
+    shared ModelAdmin instance and the callable stable within the request.
+    """
+    cache = request.__dict__.setdefault("_linli_admin_columns", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
 def phone_column(
     request: HttpRequest, *, field: str = "phone", description: Any = None
 ) -> Callable[[Any], str]:
-    """A list_display callable bound to this request's user (ModelAdmin instances are shared
-    between requests, so the viewer must not be stored on them)."""
+    """A list_display / readonly callable bound to this request's user (ModelAdmin instances
+    are shared between requests, so the viewer must not be stored on them)."""
     user = request.user
 
-    def column(obj: Any) -> str:
-        return phone_for_viewer(getattr(obj, field), user=user)
+    def build() -> Callable[[Any], str]:
+        def column(obj: Any) -> str:
+            return phone_for_viewer(getattr(obj, field), user=user)
 
-    column.short_description = description or _("phone")  # type: ignore[attr-defined]
-    column.admin_order_field = field  # type: ignore[attr-defined]
-    column.__name__ = f"{field}_shown"
-    return column
+        column.short_description = description or _("phone")  # type: ignore[attr-defined]
+        column.admin_order_field = field  # type: ignore[attr-defined]
+        column.__name__ = f"{field}_shown"
+        return column
+
+    return request_cached(request, f"phone_column:{field}", build)
 
 
 class PhoneMaskingAdminMixin:

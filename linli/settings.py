@@ -33,9 +33,16 @@ def _secret_key_is_weak(value: str) -> bool:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="" if not DEBUG else _DEV_SECRET_KEY)
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=[] if not DEBUG else ["localhost", "127.0.0.1", "[::1]", "testserver"]
-)
+# Blank entries (`ALLOWED_HOSTS=" , "`, a trailing comma) are dropped so they cannot pass for a
+# configured host list.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list(
+        "ALLOWED_HOSTS",
+        default=[] if not DEBUG else ["localhost", "127.0.0.1", "[::1]", "testserver"],
+    )
+    if host.strip()
+]
 
 if not DEBUG:
     if not SECRET_KEY or _secret_key_is_weak(SECRET_KEY):
@@ -136,6 +143,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the finders in development and tests (no collectstatic needed there).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
@@ -190,9 +200,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first, so an unauthenticated call gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -206,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Store devices, POS terminals, mini-program and chat bots.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- import-export --------------------------------------------------------------------------
@@ -221,6 +233,8 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Load balancers probe over plain HTTP; an HTTPS redirect would read as "unhealthy".
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,0 +1,87 @@
+"""linli.roles.roles_sync: declared groups with exactly their permissions, idempotently."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from linli.roles import (
+    GROUPS,
+    HQ_INSPECTION,
+    HQ_OPERATIONS,
+    HQ_PROCUREMENT,
+    INSPECTORS,
+    STORE_OWNERS,
+    SUPPLIER_USERS,
+    roles_sync,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot() -> dict[str, set[str]]:
+    return {
+        group.name: {
+            f"{perm.content_type.app_label}.{perm.codename}"
+            for perm in group.permissions.select_related("content_type")
+        }
+        for group in Group.objects.all()
+    }
+
+
+def test_roles_sync_twice_gives_the_same_groups_and_permissions():
+    first_counts = roles_sync()
+    first = _snapshot()
+    second_counts = roles_sync()
+    second = _snapshot()
+    assert first_counts == second_counts
+    assert first == second
+    assert set(first) == {
+        HQ_OPERATIONS,
+        HQ_PROCUREMENT,
+        HQ_INSPECTION,
+        STORE_OWNERS,
+        INSPECTORS,
+        SUPPLIER_USERS,
+    }
+    assert Group.objects.count() == len(GROUPS) == 6
+    assert {name: len(perms) for name, perms in second.items()} == second_counts
+
+
+def test_portal_groups_get_no_permission_at_all():
+    counts = roles_sync()
+    assert counts[STORE_OWNERS] == 0
+    assert counts[INSPECTORS] == 0
+    assert counts[SUPPLIER_USERS] == 0
+
+
+def test_hq_operations_may_see_phones_and_procurement_may_not():
+    roles_sync()
+    snapshot = _snapshot()
+    assert "customers.view_phone" in snapshot[HQ_OPERATIONS]
+    assert "customers.view_phone" not in snapshot[HQ_PROCUREMENT]
+    assert "customers.view_phone" not in snapshot[HQ_INSPECTION]
+    assert {"stores.view_store", "stores.change_store", "stores.add_order"} <= snapshot[
+        HQ_OPERATIONS
+    ]
+    assert "procurement.add_supplier" not in snapshot[HQ_OPERATIONS]
+    assert {"procurement.add_supplier", "procurement.view_supplier"} <= snapshot[HQ_PROCUREMENT]
+    assert "stores.change_store" not in snapshot[HQ_PROCUREMENT]
+    assert "stores.delete_store" not in snapshot[HQ_INSPECTION]
+
+
+def test_roles_sync_removes_permissions_added_by_hand():
+    roles_sync()
+    owners = Group.objects.get(name=STORE_OWNERS)
+    owners.permissions.add(Permission.objects.get(codename="view_store"))
+    counts = roles_sync()
+    assert counts[STORE_OWNERS] == 0
+    assert owners.permissions.count() == 0
+
+
+def test_every_hq_group_permission_exists_for_a_real_model():
+    roles_sync()
+    for name in (HQ_OPERATIONS, HQ_PROCUREMENT, HQ_INSPECTION):
+        group = Group.objects.get(name=name)
+        assert group.permissions.filter(content_type__model="").count() == 0
+        assert group.permissions.count() > 0

@@ -1,0 +1,82 @@
+"""Supplier pages: a supplier user sees only the suppliers they act for."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.procurement.models import Supplier
+from tests.factories import PASSWORD, ProductFactory, SupplierFactory, SupplierProductFactory
+
+pytestmark = pytest.mark.django_db
+
+SUPPLIER_HOME = "/supplier/"
+
+
+def test_supplier_home_shows_own_supplier_and_offers_not_another(client, supplier_user):
+    own = Supplier.objects.get(users__user=supplier_user)
+    other = SupplierFactory(name="别家奶业工厂")
+    SupplierProductFactory(
+        supplier=own, product=ProductFactory(name="云南蓝莓 125g"), cost=Decimal("8.50")
+    )
+    SupplierProductFactory(supplier=other, product=ProductFactory(name="鲜牛奶 1L"))
+    client.force_login(supplier_user)
+    response = client.get(SUPPLIER_HOME)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<h2>{own.name}</h2>" in html
+    assert "云南蓝莓 125g" in html
+    assert "¥8.50" in html
+    assert other.name not in html
+    assert "鲜牛奶 1L" not in html
+
+
+def test_supplier_home_query_count_does_not_grow_with_offers(client, supplier_user):
+    own = Supplier.objects.get(users__user=supplier_user)
+    client.force_login(supplier_user)
+    SupplierProductFactory(supplier=own)
+    client.get(SUPPLIER_HOME)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(SUPPLIER_HOME).status_code == 200
+    for _ in range(10):
+        SupplierProductFactory(supplier=own)
+    with CaptureQueriesContext(connection) as eleven:
+        assert client.get(SUPPLIER_HOME).status_code == 200
+    assert len(eleven.captured_queries) == len(one.captured_queries)
+
+
+def test_store_owner_is_refused_supplier_home(client, owner):
+    SupplierFactory()
+    client.force_login(owner)
+    response = client.get(SUPPLIER_HOME)
+    assert response.status_code == 403
+
+
+def test_inspector_is_refused_supplier_home(client, inspector):
+    SupplierFactory()
+    client.force_login(inspector)
+    assert client.get(SUPPLIER_HOME).status_code == 403
+
+
+def test_anonymous_is_sent_to_login_from_supplier_home(client):
+    response = client.get(SUPPLIER_HOME)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('portal:login')}?next={SUPPLIER_HOME}"
+
+
+def test_supplier_user_logs_in_and_lands_on_supplier_home(client, supplier_user):
+    own = Supplier.objects.get(users__user=supplier_user)
+    response = client.post(
+        reverse("portal:login"),
+        {"username": supplier_user.username, "password": PASSWORD},
+        follow=True,
+    )
+    assert response.redirect_chain == [
+        (reverse("portal:home"), 302),
+        (reverse("supplier:home"), 302),
+    ]
+    assert f"<h2>{own.name}</h2>" in response.content.decode()

@@ -1,0 +1,568 @@
+"""The HQ admin: every registered model's pages open, changelists do not grow their query count
+with rows, portal users cannot get in, and phone numbers are masked for staff without
+`customers.view_phone`.
+
+The smoke tests iterate `admin.site._registry`, so models registered later are covered without
+editing this file. A row for a model is built, in this order, by: a builder below, a factory in
+`tests/factories.py` or `tests/<app>/factories.py` (found automatically), or a generic builder
+that fills required fields from the model's field types. Add a factory in your app's
+`tests/<app>/factories.py` if the generic builder cannot satisfy your model's constraints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+import inspect
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import factory
+import pytest
+from django.apps import apps as django_apps
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.db import DatabaseError, connection, models, transaction
+from django.test.client import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.customers.models import Member, MemberIdentity
+from apps.procurement.models import SupplierProduct
+from apps.stores.models import Order, OrderLine, StockLevel, StockMovement, Store, StoreStaff
+from apps.stores.services import LineInput, order_create, stock_move
+from linli.roles import HQ_OPERATIONS, HQ_PROCUREMENT
+from tests.factories import (
+    PASSWORD,
+    MemberFactory,
+    ProductFactory,
+    StockLevelFactory,
+    StoreFactory,
+    SupplierFactory,
+    SupplierProductFactory,
+    UserFactory,
+    owner_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED: list[tuple[type[models.Model], admin.ModelAdmin]] = sorted(
+    admin.site._registry.items(), key=lambda item: item[0]._meta.label
+)
+MODEL_IDS = [model._meta.label for model, _model_admin in REGISTERED]
+
+
+def _url(model: type[models.Model], view: str, *args: object) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+# --- building one row of any registered model -------------------------------------------------
+
+
+def _factories_by_model() -> dict[type[models.Model], type[factory.django.DjangoModelFactory]]:
+    modules = ["tests.factories"]
+    for config in django_apps.get_app_configs():
+        candidate = f"tests.{config.label}.factories"
+        if importlib.util.find_spec(f"tests.{config.label}") and importlib.util.find_spec(
+            candidate
+        ):
+            modules.append(candidate)
+    found: dict[type[models.Model], type[factory.django.DjangoModelFactory]] = {}
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for _name, value in inspect.getmembers(module, inspect.isclass):
+            if issubclass(value, factory.django.DjangoModelFactory) and value._meta.model:
+                model = value._meta.model
+                if isinstance(model, str):
+                    model = django_apps.get_model(model)
+                found.setdefault(model, value)
+    return found
+
+
+def _order_with_line() -> Order:
+    level = StockLevelFactory(on_hand=10)
+    order, _created = order_create(
+        store=level.store,
+        channel=Order.Channel.POS,
+        idempotency_key=f"admin-smoke-{uuid.uuid4().hex[:12]}",
+        lines=[LineInput(product=level.product, quantity=1, unit_price=Decimal("9.90"))],
+        member=MemberFactory(),
+    )
+    return order
+
+
+def _stock_movement() -> StockMovement:
+    return stock_move(
+        store=StoreFactory(),
+        product=ProductFactory(),
+        kind=StockMovement.Kind.RECEIPT,
+        quantity=5,
+        note="smoke",
+    )
+
+
+def _periodic_task() -> models.Model:
+    from django_celery_beat.models import PeriodicTask
+
+    from linli.schedules import schedules_sync
+
+    schedules_sync()
+    return PeriodicTask.objects.order_by("pk").first()
+
+
+def _phone_identity() -> MemberIdentity:
+    member = MemberFactory()
+    return MemberIdentity.objects.create(
+        member=member, kind=MemberIdentity.Kind.PHONE, value=member.phone
+    )
+
+
+BUILDERS: dict[str, Callable[[], models.Model]] = {
+    "stores.Order": _order_with_line,
+    "stores.OrderLine": lambda: _order_with_line().lines.get(),
+    "stores.StockMovement": _stock_movement,
+    "django_celery_beat.PeriodicTask": _periodic_task,
+    "customers.MemberIdentity": _phone_identity,
+}
+
+
+def _generic_value(field: models.Field, depth: int) -> Any:
+    token = uuid.uuid4().hex
+    if field.choices:
+        return next(iter(field.flatchoices))[0]
+    if isinstance(field, models.ForeignKey):  # also OneToOneField
+        if not isinstance(field, models.OneToOneField):
+            existing = field.related_model._default_manager.order_by("pk").first()
+            if existing is not None:
+                return existing
+        return _row_build(field.related_model, depth + 1)
+    if isinstance(field, models.EmailField):
+        return f"{token[:12]}@example.com"
+    if isinstance(field, models.GenericIPAddressField):
+        return "127.0.0.1"
+    if isinstance(field, models.UUIDField):
+        return uuid.uuid4()
+    if isinstance(field, models.FileField):
+        return f"smoke/{token[:8]}.txt"
+    if isinstance(field, models.CharField | models.TextField | models.SlugField):
+        limit = field.max_length or 32
+        return token[: min(limit, 32)]
+    if isinstance(field, models.BooleanField):
+        return False
+    if isinstance(field, models.DecimalField):
+        return Decimal("1")
+    if isinstance(field, models.FloatField):
+        return 1.0
+    if isinstance(field, models.IntegerField):  # all integer kinds
+        return 1
+    if isinstance(field, models.DateTimeField):
+        return timezone.now()
+    if isinstance(field, models.DateField):
+        return timezone.localdate()
+    if isinstance(field, models.TimeField):
+        return dt.time(8, 0)
+    if isinstance(field, models.DurationField):
+        return dt.timedelta(minutes=5)
+    if isinstance(field, models.JSONField):
+        return {}
+    if isinstance(field, models.BinaryField):
+        return b"x"
+    raise LookupError(f"no generic value for {field.__class__.__name__} {field.name}")
+
+
+def _row_build(model: type[models.Model], depth: int = 0) -> models.Model:
+    label = model._meta.concrete_model._meta.label
+    if label in BUILDERS:
+        return BUILDERS[label]()
+    factories = _factories_by_model()
+    for candidate in (model, model._meta.concrete_model):
+        if candidate in factories:
+            return factories[candidate]()
+    if depth > 4:
+        raise LookupError(f"foreign keys nest too deep at {label}")
+    values: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if isinstance(field, models.AutoField) or field.has_default() or field.null:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            continue
+        if field.blank and not isinstance(field, models.ForeignKey):
+            continue
+        values[field.name] = _generic_value(field, depth)
+    return model.objects.create(**values)
+
+
+def _row_or_skip(model: type[models.Model]) -> models.Model:
+    seeded = model._default_manager.order_by("pk").first()  # e.g. rows a data migration wrote
+    if seeded is not None:
+        return seeded
+    try:
+        with transaction.atomic():
+            return _row_build(model)
+    except (DatabaseError, LookupError, ValueError, TypeError) as exc:
+        pytest.skip(
+            f"cannot build a {model._meta.label} row generically ({exc!r}); add a factory in "
+            f"tests/{model._meta.app_label}/factories.py"
+        )
+
+
+def _admin_request(user: object) -> Any:
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+# --- every registered model -------------------------------------------------------------------
+
+
+def test_admin_registry_covers_the_core_domain():
+    labels = set(MODEL_IDS)
+    assert {
+        "customers.Member",
+        "customers.MemberIdentity",
+        "customers.Tag",
+        "customers.MemberTag",
+        "catalog.Category",
+        "catalog.Product",
+        "stores.Region",
+        "stores.Store",
+        "stores.StoreStaff",
+        "stores.StockLevel",
+        "stores.StockMovement",
+        "stores.Order",
+        "stores.OrderLine",
+        "procurement.Supplier",
+        "procurement.SupplierProduct",
+        "procurement.SupplierUser",
+    } <= labels
+
+
+def test_every_project_model_is_registered_in_the_admin():
+    registered = {model for model, _model_admin in REGISTERED}
+    missing = sorted(
+        model._meta.label
+        for config in django_apps.get_app_configs()
+        if config.name.startswith("apps.")
+        for model in config.get_models()
+        if model not in registered
+    )
+    assert missing == []
+
+
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
+def test_admin_changelist_and_add_form_open_for_hq(client, hq_user, model, model_admin):
+    client.force_login(hq_user)
+    response = client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    add_response = client.get(_url(model, "add"))
+    if model_admin.has_add_permission(_admin_request(hq_user)):
+        assert add_response.status_code == 200
+        assert b"<form" in add_response.content
+    else:
+        assert add_response.status_code == 403
+
+
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
+def test_admin_changelist_search_and_change_form_open_with_a_row(
+    client, hq_user, model, model_admin
+):
+    row = _row_or_skip(model)
+    client.force_login(hq_user)
+    response = client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    change_url = _url(model, "change", row.pk)
+    if model_admin.get_list_display_links(_admin_request(hq_user), model_admin.list_display):
+        assert change_url in response.content.decode()
+    if model_admin.get_search_fields(_admin_request(hq_user)):
+        assert client.get(_url(model, "changelist"), {"q": "1"}).status_code == 200
+    assert client.get(change_url).status_code == 200
+
+
+# --- changelist query counts stay flat as rows grow -------------------------------------------
+
+
+def _members(count: int) -> None:
+    for _ in range(count):
+        MemberFactory(home_store=StoreFactory())
+
+
+def _orders(count: int) -> None:
+    for _ in range(count):
+        Order.objects.create(
+            store=StoreFactory(),
+            member=MemberFactory(),
+            channel=Order.Channel.POS,
+            status=Order.Status.PAID,
+            idempotency_key=uuid.uuid4().hex,
+            total=Decimal("12.50"),
+        )
+
+
+def _order_lines(count: int) -> None:
+    for _ in range(count):
+        order = Order.objects.create(
+            store=StoreFactory(),
+            channel=Order.Channel.POS,
+            idempotency_key=uuid.uuid4().hex,
+        )
+        OrderLine.objects.create(
+            order=order,
+            product=ProductFactory(),
+            quantity=2,
+            unit_price=Decimal("3.00"),
+            line_total=Decimal("6.00"),
+        )
+
+
+def _stock_levels(count: int) -> None:
+    for _ in range(count):
+        StockLevelFactory()
+
+
+def _store_staff(count: int) -> None:
+    for _ in range(count):
+        owner_of(StoreFactory())
+
+
+def _supplier_products(count: int) -> None:
+    for _ in range(count):
+        SupplierProductFactory()
+
+
+GROWERS: dict[type[models.Model], Callable[[int], None]] = {
+    Member: _members,
+    Order: _orders,
+    StockLevel: _stock_levels,
+    StoreStaff: _store_staff,
+    OrderLine: _order_lines,
+    SupplierProduct: _supplier_products,
+}
+
+
+@pytest.fixture
+def hq_operations_staff(roles: None) -> object:
+    """A realistic HQ user: staff, not superuser, in HQ operations and HQ procurement."""
+    user = UserFactory(is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=[HQ_OPERATIONS, HQ_PROCUREMENT]))
+    return user
+
+
+@pytest.mark.parametrize("who", ["superuser", "operations_staff"])
+@pytest.mark.parametrize("model", list(GROWERS), ids=lambda model: model._meta.label)
+def test_admin_changelist_query_count_is_the_same_for_3_and_30_rows(
+    client, hq_user, hq_operations_staff, who, model
+):
+    client.force_login(hq_user if who == "superuser" else hq_operations_staff)
+    url = _url(model, "changelist")
+    GROWERS[model](3)
+    assert client.get(url).status_code == 200  # warm per-process caches (content types)
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(url)
+    assert response.status_code == 200
+    GROWERS[model](27)
+    assert model.objects.count() == 30
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries), "\n".join(
+        query["sql"] for query in many.captured_queries
+    )
+
+
+# --- portal users are not let into the admin --------------------------------------------------
+
+
+@pytest.fixture(params=["owner", "inspector", "supplier_user"])
+def portal_user(request: pytest.FixtureRequest, roles: None) -> object:
+    return request.getfixturevalue(request.param)
+
+
+def _assert_sent_to_admin_login(response: Any, path: str) -> None:
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={path}"
+
+
+def test_portal_users_are_sent_to_admin_login_for_index_and_changelists(client, portal_user):
+    client.force_login(portal_user)
+    for path in ("/admin/", _url(Store, "changelist"), _url(Member, "changelist")):
+        _assert_sent_to_admin_login(client.get(path), path)
+
+
+def test_portal_users_stay_out_even_in_a_group_with_every_hq_permission(client, portal_user, store):
+    portal_user.groups.add(*Group.objects.filter(name__startswith="HQ "))
+    portal_user.user_permissions.add(Permission.objects.get(codename="view_phone"))
+    assert portal_user.has_perm("stores.view_store") is True
+    client.force_login(portal_user)
+    for path in (
+        "/admin/",
+        _url(Store, "changelist"),
+        _url(Store, "change", store.pk),
+        _url(Member, "add"),
+    ):
+        _assert_sent_to_admin_login(client.get(path), path)
+    response = client.post(_url(Store, "change", store.pk), {"name": "hijacked"})
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert store.name != "hijacked"
+
+
+def test_admin_login_form_refuses_portal_users_credentials(client, portal_user):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": portal_user.username, "password": PASSWORD, "next": "/admin/"},
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+
+
+def test_anonymous_is_sent_to_admin_login(client):
+    _assert_sent_to_admin_login(client.get("/admin/"), "/admin/")
+
+
+# --- phone masking ----------------------------------------------------------------------------
+
+FULL_PHONE = "+8613812341234"
+FULL_DIGITS = "13812341234"
+MASKED = "138****1234"
+
+
+@pytest.fixture
+def phone_member(store: Store) -> Member:
+    member = MemberFactory(phone=FULL_PHONE, home_store=store, name="王小明")
+    MemberIdentity.objects.create(member=member, kind=MemberIdentity.Kind.PHONE, value=FULL_PHONE)
+    return member
+
+
+def _staff_with(*codenames: str) -> object:
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="customers", codename__in=codenames)
+    )
+    return user
+
+
+@pytest.mark.parametrize("base_permission", ["view_member", "change_member"])
+def test_member_changelist_and_form_mask_phone_without_view_phone(
+    client, phone_member, base_permission
+):
+    client.force_login(_staff_with(base_permission))
+    listing = client.get(_url(Member, "changelist")).content.decode()
+    assert MASKED in listing
+    assert FULL_DIGITS not in listing
+    form = client.get(_url(Member, "change", phone_member.pk))
+    assert form.status_code == 200
+    assert MASKED in form.content.decode()
+    assert FULL_DIGITS not in form.content.decode()
+
+
+def test_member_changelist_and_form_show_phone_with_view_phone(client, phone_member):
+    client.force_login(_staff_with("view_member", "change_member", "view_phone"))
+    listing = client.get(_url(Member, "changelist")).content.decode()
+    assert FULL_DIGITS in listing
+    assert MASKED not in listing
+    form = client.get(_url(Member, "change", phone_member.pk)).content.decode()
+    assert FULL_PHONE in form
+    assert MASKED not in form
+
+
+def test_hq_superuser_sees_full_phone(client, hq_user, phone_member):
+    client.force_login(hq_user)
+    listing = client.get(_url(Member, "changelist")).content.decode()
+    assert FULL_DIGITS in listing
+
+
+def test_member_save_without_view_phone_keeps_the_phone(client, phone_member):
+    client.force_login(_staff_with("view_member", "change_member"))
+    response = client.post(
+        _url(Member, "change", phone_member.pk),
+        {
+            "member_no": phone_member.member_no,
+            "name": "王大明",
+            "gender": Member.Gender.MALE,
+            "joined_at_0": "2026-01-05",
+            "joined_at_1": "10:00:00",
+            "identities-TOTAL_FORMS": "1",
+            "identities-INITIAL_FORMS": "1",
+            "identities-MIN_NUM_FORMS": "0",
+            "identities-MAX_NUM_FORMS": "1000",
+            "identities-0-id": str(phone_member.identities.get().pk),
+            "identities-0-member": str(phone_member.pk),
+            "member_tags-TOTAL_FORMS": "0",
+            "member_tags-INITIAL_FORMS": "0",
+            "member_tags-MIN_NUM_FORMS": "0",
+            "member_tags-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    phone_member.refresh_from_db()
+    assert (phone_member.name, phone_member.phone) == ("王大明", FULL_PHONE)
+
+
+def test_member_identity_changelist_and_form_mask_phone_values_without_view_phone(
+    client, phone_member
+):
+    identity = phone_member.identities.get()
+    client.force_login(_staff_with("view_memberidentity", "change_memberidentity"))
+    listing = client.get(_url(MemberIdentity, "changelist")).content.decode()
+    assert MASKED in listing
+    assert FULL_DIGITS not in listing
+    form = client.get(_url(MemberIdentity, "change", identity.pk))
+    assert form.status_code == 200
+    assert MASKED in form.content.decode()
+    assert FULL_DIGITS not in form.content.decode()
+
+
+def test_member_identity_form_shows_phone_value_with_view_phone(client, phone_member):
+    identity = phone_member.identities.get()
+    client.force_login(_staff_with("view_memberidentity", "change_memberidentity", "view_phone"))
+    form = client.get(_url(MemberIdentity, "change", identity.pk)).content.decode()
+    assert FULL_PHONE in form
+
+
+def test_supplier_contact_phone_is_masked_without_view_phone(client):
+    supplier = SupplierFactory(phone=FULL_PHONE)
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_supplier"))
+    client.force_login(user)
+    listing = client.get(_url(type(supplier), "changelist")).content.decode()
+    assert MASKED in listing
+    assert FULL_DIGITS not in listing
+    form = client.get(_url(type(supplier), "change", supplier.pk)).content.decode()
+    assert MASKED in form
+    assert FULL_DIGITS not in form
+
+
+# --- the stock ledger is written by services only ---------------------------------------------
+
+
+def test_stock_movement_cannot_be_added_or_edited_in_the_admin(client, hq_user):
+    movement = _stock_movement()
+    client.force_login(hq_user)
+    assert client.get(_url(StockMovement, "add")).status_code == 403
+    response = client.post(
+        _url(StockMovement, "add"),
+        {
+            "store": movement.store_id,
+            "product": movement.product_id,
+            "kind": StockMovement.Kind.RECEIPT,
+            "quantity": 50,
+        },
+    )
+    assert response.status_code == 403
+    edit = client.post(
+        _url(StockMovement, "change", movement.pk),
+        {
+            "store": movement.store_id,
+            "product": movement.product_id,
+            "kind": "receipt",
+            "quantity": 500,
+        },
+    )
+    assert edit.status_code == 403
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [5]
+    assert StockLevel.objects.get(store=movement.store, product=movement.product).on_hand == 5
