@@ -48,7 +48,7 @@ GROUPS: tuple[GroupSpec, ...] = (
             "devices": ("view", "change"),
             "procurement": ("view",),
         },
-        extra=("customers.view_phone",),
+        extra=("customers.view_phone", "customers.merge_member", "customers.erase_member"),
     ),
     GroupSpec(
         HQ_PROCUREMENT,

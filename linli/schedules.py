@@ -30,6 +30,38 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="5",
         hour="*",
     ),
+    # Member profiles and automatic tags for all members, nightly at 02:30 (idempotent per day).
+    Schedule(
+        name="customers: member profiles",
+        task="apps.customers.tasks.member_profiles_recompute_task",
+        minute="30",
+        hour="2",
+    ),
+    # Devices: "silent" alerts every 5 minutes; hourly rollup at :02 and retention at :20
+    # (both idempotent: upserts of whole hours, deletes only rolled-up raw rows).
+    Schedule(
+        name="devices: silent sweep",
+        task="apps.devices.tasks.devices_silent_sweep_task",
+        minute="*/5",
+    ),
+    Schedule(
+        name="devices: hourly rollup",
+        task="apps.devices.tasks.device_readings_rollup_task",
+        minute="2",
+    ),
+    Schedule(
+        name="devices: reading retention",
+        task="apps.devices.tasks.device_readings_retention_task",
+        minute="20",
+    ),
+    # Decision engine: rules, forecasts, hot/new lists and insight cards, nightly at 03:30
+    # after the member profiles (idempotent: a day with a finished run is skipped).
+    Schedule(
+        name="catalog: nightly decisions",
+        task="apps.catalog.tasks.decisions_nightly_task",
+        minute="30",
+        hour="3",
+    ),
 )
 
 

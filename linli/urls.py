@@ -14,6 +14,8 @@ admin.site.index_title = _("Head office")
 
 api_v1 = [
     path("", include("apps.stores.api_urls")),
+    path("", include("apps.devices.api_urls")),
+    path("", include("apps.catalog.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +23,10 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("portal/members/", include("apps.customers.urls")),
+    path("portal/inspections/", include("apps.stores.inspections.urls")),
+    path("portal/devices/", include("apps.devices.urls")),
+    path("portal/decisions/", include("apps.catalog.urls")),
     path("portal/", include("apps.stores.urls")),
     path("supplier/", include("apps.procurement.urls")),
     path("api/v1/", include(api_v1)),

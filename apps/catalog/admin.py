@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.catalog.models import Category, Product, WeatherObservation
+from apps.catalog.resources import ProductResource
+from linli.imports import ImportExportAdminMixin
 
 
 @admin.register(Category)
@@ -15,7 +17,8 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [ProductResource]
     list_display = [
         "sku",
         "name",
@@ -41,3 +44,7 @@ class WeatherObservationAdmin(admin.ModelAdmin):
     list_filter = ["kind", "city"]
     search_fields = ["city"]
     date_hierarchy = "day"
+
+
+# The decision engine's admin classes (rules, forecasts, lists, insight cards, runs).
+from apps.catalog import admin_decisions  # noqa: E402, F401

@@ -119,3 +119,41 @@ class WeatherObservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.city} {self.day} {self.temp_max_c}°C"
+
+
+# The decision engine's tables live in their own module; importing them here registers them
+# with the app (they name Category/Product lazily, so the order does not matter).
+from apps.catalog.models_decisions import (  # noqa: E402
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DecisionSettings,
+    DemandForecast,
+    ForecastBacktest,
+    ForecastMethod,
+    ForecastMethodChoice,
+    InsightCard,
+    ListKind,
+    ReasonKind,
+    RuleRun,
+    RuleScope,
+)
+
+__all__ = [
+    "Category",
+    "CoPurchaseRule",
+    "DailyListEntry",
+    "DecisionRun",
+    "DecisionSettings",
+    "DemandForecast",
+    "ForecastBacktest",
+    "ForecastMethod",
+    "ForecastMethodChoice",
+    "InsightCard",
+    "ListKind",
+    "Product",
+    "ReasonKind",
+    "RuleRun",
+    "RuleScope",
+    "WeatherObservation",
+]

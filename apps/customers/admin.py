@@ -5,7 +5,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.models import Member, MemberIdentity, MemberTag, Tag
-from linli.admin_helpers import PhoneMaskingAdminMixin
+from apps.customers.resources import MemberResource
+from linli.admin_helpers import (
+    PHONE_PERMISSION,
+    PhoneMaskingAdminMixin,
+    phone_column,
+    request_cached,
+)
+from linli.imports import ImportExportAdminMixin
 from linli.phones import phone_for_viewer
 
 
@@ -22,13 +29,17 @@ class MemberIdentityInline(admin.TabularInline):
     def _value_column(self, request: HttpRequest) -> object:
         user = request.user
 
-        @admin.display(description=_("value"))
-        def shown_value(identity: MemberIdentity) -> str:
-            if identity.kind == MemberIdentity.Kind.PHONE:
-                return phone_for_viewer(identity.value, user=user)
-            return identity.value
+        def build() -> object:
+            @admin.display(description=_("value"))
+            def shown_value(identity: MemberIdentity) -> str:
+                if identity.kind == MemberIdentity.Kind.PHONE:
+                    return phone_for_viewer(identity.value, user=user)
+                return identity.value
 
-        return shown_value
+            return shown_value
+
+        # The same callable for get_fields() and get_readonly_fields() within one request.
+        return request_cached(request, "identity_value_column", build)
 
     def get_fields(self, request: HttpRequest, obj: Member | None = None) -> list[object]:
         return ["kind", self._value_column(request), "created_at"]
@@ -46,7 +57,8 @@ class MemberTagInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
+class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
+    resource_classes = [MemberResource]
     list_display = [
         "member_no",
         "name",
@@ -65,6 +77,23 @@ class MemberAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline]
     show_full_result_count = False
+    actions = ["merge_selected_members", "erase_selected_members"]
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.merge_member")
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.erase_member")
+
+    @admin.action(
+        description=_("Merge selected members (choose which to keep)"), permissions=["merge"]
+    )
+    def merge_selected_members(self, request: HttpRequest, queryset: object) -> object:
+        return admin_identity.members_merge(self, request, queryset)
+
+    @admin.action(description=_("Erase selected members' personal data"), permissions=["erase"])
+    def erase_selected_members(self, request: HttpRequest, queryset: object) -> object:
+        return admin_identity.members_erase(self, request, queryset)
 
 
 @admin.register(MemberIdentity)
@@ -87,6 +116,27 @@ class MemberIdentityAdmin(admin.ModelAdmin):
 
         return [value_shown if name == "value" else name for name in self.list_display]
 
+    def _masks_value(self, request: HttpRequest, obj: MemberIdentity | None) -> bool:
+        return (
+            obj is not None
+            and obj.kind == MemberIdentity.Kind.PHONE
+            and not request.user.has_perm(PHONE_PERMISSION)
+        )
+
+    def get_exclude(self, request: HttpRequest, obj: MemberIdentity | None = None) -> list[str]:
+        excluded = list(super().get_exclude(request, obj) or [])
+        if self._masks_value(request, obj):
+            excluded.append("value")
+        return excluded
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: MemberIdentity | None = None
+    ) -> list[object]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if self._masks_value(request, obj):
+            readonly.append(phone_column(request, field="value", description=_("value")))
+        return readonly
+
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
@@ -104,3 +154,8 @@ class MemberTagAdmin(admin.ModelAdmin):
     raw_id_fields = ["member", "created_by"]
     autocomplete_fields = ["tag"]
     show_full_result_count = False
+
+
+import apps.customers.admin_messages  # noqa: E402, F401  (community messages, CSV import)
+import apps.customers.admin_profiles  # noqa: E402, F401  (tags rules, profiles, segments)
+from apps.customers import admin_identity  # noqa: E402  (NPS, merges, erasures; member actions)

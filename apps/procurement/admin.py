@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from apps.procurement.resources import SupplierProductResource, SupplierResource
 from linli.admin_helpers import PhoneMaskingAdminMixin
+from linli.imports import ImportExportAdminMixin
 
 
 class SupplierProductInline(admin.TabularInline):
@@ -13,7 +15,8 @@ class SupplierProductInline(admin.TabularInline):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
+class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
+    resource_classes = [SupplierResource]
     list_display = ["code", "name", "kind", "contact_name", "phone", "province", "is_active"]
     list_filter = ["kind", "is_active", "province"]
     search_fields = ["code", "name", "contact_name"]
@@ -21,7 +24,11 @@ class SupplierAdmin(PhoneMaskingAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupplierProduct)
-class SupplierProductAdmin(admin.ModelAdmin):
+class SupplierProductAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    # SupplierProduct has no import/export permissions of its own: those of suppliers apply.
+    resource_classes = [SupplierProductResource]
+    import_permission = "procurement.import_supplier"
+    export_permission = "procurement.export_supplier"
     list_display = [
         "supplier",
         "product",

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.stores.models import (
     Order,
@@ -13,6 +22,9 @@ from apps.stores.models import (
     StoreStaff,
     StoreTerminal,
 )
+from apps.stores.resources import SalesHistoryResource, StockLevelResource
+from apps.stores.services import terminal_issue, terminal_revoke
+from linli.imports import ImportAdminMixin, ImportExportAdminMixin
 
 
 @admin.register(Region)
@@ -48,8 +60,11 @@ class StoreStaffAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
-    """On-hand is read-only here: it changes only through ledger movements."""
+class StockLevelAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    """On-hand is read-only here: it changes only through ledger movements (a CSV stock
+    count writes one ADJUSTMENT movement per change)."""
+
+    resource_classes = [StockLevelResource]
 
     list_display = ["store", "product", "on_hand", "updated_at"]
     list_filter = ["store__region", "product__category"]
@@ -72,6 +87,10 @@ class StockMovementAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
+    def has_add_permission(self, request: object) -> bool:
+        # A row added here would not move on-hand: the ledger is written by stock_move only.
+        return False
+
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
 
@@ -82,12 +101,19 @@ class StockMovementAdmin(admin.ModelAdmin):
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    raw_id_fields = ["product"]
-    readonly_fields = ["line_total"]
+    can_delete = False
+    fields = ["product", "quantity", "unit_price", "discount", "line_total"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ImportAdminMixin, admin.ModelAdmin):
+    # Sales history CSV import; Order has no import_order permission, so adding orders it is.
+    resource_classes = [SalesHistoryResource]
+    import_permission = "stores.add_order"
     list_display = [
         "id",
         "placed_at",
@@ -107,14 +133,30 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline]
     show_full_result_count = False
 
+    # Orders are made by order_create (POS API, group buys, imports), which takes stock and
+    # totals the lines; an order typed in here would do neither.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        return [field.name for field in Order._meta.fields if field.name != "status"]
+
 
 @admin.register(OrderLine)
 class OrderLineAdmin(admin.ModelAdmin):
+    """Order lines are read-only history: they are written with their order."""
+
     list_display = ["order", "product", "quantity", "unit_price", "discount", "line_total"]
     search_fields = ["=order__id", "product__sku", "product__name"]
     list_select_related = ["order", "product"]
     raw_id_fields = ["order", "product"]
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(StoreKpiSnapshot)
@@ -136,3 +178,66 @@ class StoreTerminalAdmin(admin.ModelAdmin):
     list_select_related = ["store"]
     raw_id_fields = ["store"]
     readonly_fields = ["token_prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens", "reissue_tokens"]
+
+    # Tokens come only from terminal_issue and are shown once, on the page right after adding
+    # (or re-issuing); only their hash is stored, so that page is never cached or redisplayed.
+
+    def save_model(self, request: HttpRequest, obj: StoreTerminal, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        terminal, token = terminal_issue(store=obj.store, name=obj.name)
+        for field in StoreTerminal._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(terminal, field.attname))
+        obj._state.adding = False
+        obj._state.db = terminal._state.db
+        request._issued_terminal_tokens = [(terminal, token)]
+
+    def response_add(
+        self, request: HttpRequest, obj: StoreTerminal, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        issued = getattr(request, "_issued_terminal_tokens", None)
+        if not issued:
+            return super().response_add(request, obj, post_url_continue)
+        return self._tokens_page(request, issued)
+
+    @admin.action(description=_("Revoke the selected terminals' tokens"), permissions=["change"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[StoreTerminal]) -> None:
+        revoked = sum(terminal_revoke(terminal=terminal, by=request.user) for terminal in queryset)
+        self.message_user(
+            request, gettext("Revoked %(count)d terminal tokens.") % {"count": revoked}
+        )
+
+    @admin.action(
+        description=_("Issue new tokens for the selected terminals (revokes the current ones)"),
+        permissions=["change"],
+    )
+    def reissue_tokens(
+        self, request: HttpRequest, queryset: QuerySet[StoreTerminal]
+    ) -> HttpResponse:
+        issued = []
+        with transaction.atomic():
+            for terminal in queryset.select_related("store").order_by("pk"):
+                terminal_revoke(terminal=terminal, by=request.user)
+                issued.append(terminal_issue(store=terminal.store, name=terminal.name))
+        return self._tokens_page(request, issued)
+
+    def _tokens_page(
+        self, request: HttpRequest, issued: list[tuple[StoreTerminal, str]]
+    ) -> HttpResponse:
+        response = TemplateResponse(
+            request,
+            "admin/stores/storeterminal/tokens_issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Terminal tokens: copy them now"),
+                "opts": self.model._meta,
+                "issued": [{"terminal": terminal, "token": token} for terminal, token in issued],
+            },
+        )
+        add_never_cache_headers(response)
+        return response
+
+
+from apps.stores import admin_inspections  # noqa: E402, F401  (registers the inspection admins)

@@ -45,12 +45,15 @@ def test_worker_consumes_kpi_task_from_redis_broker():
 
 
 def test_beat_database_scheduler_serves_declared_schedules():
+    from django_celery_beat.models import PeriodicTask
     from django_celery_beat.schedulers import DatabaseScheduler
 
     from linli.schedules import SCHEDULES, schedules_sync
 
     schedules_sync()
-    scheduler = DatabaseScheduler(app=celery_app, lazy=True)
-    served = {name: entry.task for name, entry in scheduler.all_as_schedule().items()}
     for schedule in SCHEDULES:
-        assert served[schedule.name] == schedule.task
+        entry = DatabaseScheduler.Entry(
+            PeriodicTask.objects.get(name=schedule.name), app=celery_app
+        )
+        assert entry.task == schedule.task
+        assert entry.schedule.minute == {int(schedule.minute)}

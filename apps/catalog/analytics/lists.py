@@ -1,0 +1,274 @@
+"""Daily lists and insight cards, on frames: velocity and trend, the hot list, the new-product
+list, rising-demand insights with the member tags they fit, the best broadcast hour, and chat
+mentions of products. Pure pandas / numpy: no ORM."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+HOT_MIN_UNITS_7D = 3
+HOT_RISING_TREND = 0.2
+INSIGHT_MIN_UNITS_7D = 5
+INSIGHT_MIN_TREND = 0.25
+INSIGHT_MIN_MENTIONS = 2
+TAG_MIN_BUYERS = 2
+TAG_MIN_LIFT = 1.2
+TAGS_PER_CARD = 3
+
+
+def velocity_and_trend(sales: np.ndarray) -> pd.DataFrame:
+    """Per series of a daily sales matrix [S, D ≥ 14]: units of the last 7 days, of the 7
+    before, velocity (units per day over the last 7) and trend (last 7 on the 7 before − 1;
+    a series with nothing before counts its growth against 1 unit)."""
+    last7 = sales[:, -7:].sum(axis=1)
+    prev7 = sales[:, -14:-7].sum(axis=1)
+    return pd.DataFrame(
+        {
+            "units_last_7d": last7.astype(np.int64),
+            "units_prev_7d": prev7.astype(np.int64),
+            "velocity": last7 / 7.0,
+            "trend": (last7 - prev7) / np.maximum(prev7, 1.0),
+        }
+    )
+
+
+def hot_list(frame: pd.DataFrame, *, size: int) -> pd.DataFrame:
+    """Per store, the `size` products with the highest score = velocity × (1 + trend clipped
+    to [−0.5, 1]), among those that sold at least HOT_MIN_UNITS_7D units in 7 days.
+
+    `frame` needs store_id, product_id, velocity, trend, units_last_7d, units_prev_7d.
+    Ties break on product id. Adds score, rank and reason_kind (hot_rising / hot_steady).
+    """
+    eligible = frame[frame["units_last_7d"] >= HOT_MIN_UNITS_7D].copy()
+    eligible["score"] = eligible["velocity"] * (1 + eligible["trend"].clip(-0.5, 1.0))
+    ranked = _top_per_store(eligible, size)
+    rising = (ranked["trend"] >= HOT_RISING_TREND) & (ranked["units_prev_7d"] > 0)
+    ranked["reason_kind"] = np.where(rising, "hot_rising", "hot_steady")
+    return ranked
+
+
+def _top_per_store(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+    ordered = frame.sort_values(["store_id", "score", "product_id"], ascending=[True, False, True])
+    ordered["rank"] = ordered.groupby("store_id").cumcount() + 1
+    return ordered[ordered["rank"] <= size].reset_index(drop=True)
+
+
+def new_product_list(
+    *,
+    stores: pd.DataFrame,
+    new_products: pd.DataFrame,
+    recent_sales: pd.DataFrame,
+    store_region: dict[int, int],
+    days: int,
+    store_tag_share: pd.DataFrame,
+    category_tags: pd.DataFrame,
+    size: int,
+) -> pd.DataFrame:
+    """Per store, new products ranked by how they sell in the *other* stores of its region and
+    how well they fit the store's members.
+
+    stores: store_id, region_id. new_products: product_id, category_id.
+    recent_sales: store_id, product_id, units over the last `days` days (every store).
+    store_tag_share: store_id, tag_id, tag_name, share (of the store's members with the tag).
+    category_tags: category_id, tag_id (a purchase rule: buying the category suggests the tag).
+
+    velocity = units per selling store per day in the region's other stores;
+    score = velocity × (1 + best tag share), or 0.1 × the tag share when no other store of
+    the region sells it (so region evidence outranks a tag match alone).
+    """
+    columns = [
+        "store_id",
+        "product_id",
+        "score",
+        "rank",
+        "reason_kind",
+        "region_stores",
+        "velocity_per_store",
+        "tag_names",
+        "tag_share",
+    ]
+    if stores.empty or new_products.empty:
+        return pd.DataFrame(columns=columns)
+    sales = recent_sales[recent_sales["units"] > 0].assign(
+        region_id=lambda frame: frame["store_id"].map(store_region)
+    )
+    region = sales.groupby(["region_id", "product_id"]).agg(
+        region_units=("units", "sum"), region_sellers=("store_id", "nunique")
+    )
+    own = sales.set_index(["store_id", "product_id"])["units"].rename("own_units")
+    pairs = stores.merge(new_products, how="cross")
+    pairs = pairs.join(region, on=["region_id", "product_id"]).join(
+        own, on=["store_id", "product_id"]
+    )
+    pairs[["region_units", "region_sellers", "own_units"]] = pairs[
+        ["region_units", "region_sellers", "own_units"]
+    ].fillna(0)
+    other_stores = pairs["region_sellers"] - (pairs["own_units"] > 0)
+    other_units = pairs["region_units"] - pairs["own_units"]
+    pairs["region_stores"] = other_stores.astype(np.int64)
+    pairs["velocity_per_store"] = np.where(
+        other_stores > 0, other_units / np.maximum(other_stores, 1) / days, 0.0
+    )
+    fits = category_tags.merge(store_tag_share, on="tag_id")
+    if fits.empty:
+        best = pd.DataFrame(columns=["store_id", "category_id", "tag_share", "tag_names"])
+    else:
+        fits = fits.sort_values(
+            ["store_id", "category_id", "share", "tag_id"], ascending=[True, True, False, True]
+        )
+        best = (
+            fits.groupby(["store_id", "category_id"])
+            .agg(
+                tag_share=("share", "first"), tag_names=("tag_name", lambda names: list(names)[:2])
+            )
+            .reset_index()
+        )
+    pairs = pairs.merge(best, on=["store_id", "category_id"], how="left")
+    pairs["tag_share"] = pairs["tag_share"].fillna(0.0).astype(np.float64)
+    pairs["tag_names"] = pairs["tag_names"].apply(lambda v: v if isinstance(v, list) else [])
+    pairs["score"] = np.where(
+        pairs["velocity_per_store"] > 0,
+        pairs["velocity_per_store"] * (1 + pairs["tag_share"]),
+        0.1 * pairs["tag_share"],
+    )
+    pairs = pairs[pairs["score"] > 0]
+    ranked = _top_per_store(pairs, size)
+    ranked["reason_kind"] = np.where(ranked["velocity_per_store"] > 0, "new_region", "new_tags")
+    return ranked
+
+
+def mention_keys(names: dict[int, str]) -> dict[str, int]:
+    """Chat keywords per product: its name up to the first space, digit or bracket
+    ("低糖蓝莓 125g" → "低糖蓝莓") and, for Chinese names of 3+ characters, the last two
+    characters (the head noun people say: "蓝莓"). Keys shorter than 2 characters or shared by
+    two products are dropped (they would match too much)."""
+    keys: dict[str, set[int]] = {}
+    for product_id, name in names.items():
+        key = re.split(r"[\s\d()（）\[\]【】/,，·×*+-]", name.strip(), maxsplit=1)[0]
+        candidates = {key}
+        if len(key) >= 3 and all("\u4e00" <= char <= "\u9fff" for char in key):
+            candidates.add(key[-2:])
+        for candidate in candidates:
+            if len(candidate) >= 2:
+                keys.setdefault(candidate, set()).add(product_id)
+    return {key: next(iter(ids)) for key, ids in keys.items() if len(ids) == 1}
+
+
+def count_mentions(messages: Iterable[tuple[int, str, bool]], keys: dict[str, int]) -> pd.DataFrame:
+    """(store_id, product_id, this_week, last_week) mention counts from (store_id, text,
+    is_this_week) messages; a product counts once per message."""
+    if not keys:
+        return pd.DataFrame(columns=["store_id", "product_id", "mentions_7d", "mentions_prev_7d"])
+    pattern = re.compile("|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True)))
+    counts: Counter[tuple[int, int, bool]] = Counter()
+    for store_id, text, this_week in messages:
+        for product_id in {keys[match] for match in pattern.findall(text or "")}:
+            counts[(store_id, product_id, this_week)] += 1
+    rows: dict[tuple[int, int], list[int]] = {}
+    for (store_id, product_id, this_week), count in counts.items():
+        rows.setdefault((store_id, product_id), [0, 0])[0 if this_week else 1] += count
+    return pd.DataFrame(
+        [(s, p, now, before) for (s, p), (now, before) in sorted(rows.items())],
+        columns=["store_id", "product_id", "mentions_7d", "mentions_prev_7d"],
+    )
+
+
+def insight_candidates(frame: pd.DataFrame, *, size: int) -> pd.DataFrame:
+    """Per store, up to `size` products with rising demand: sales up by INSIGHT_MIN_TREND on
+    at least INSIGHT_MIN_UNITS_7D units, or mentioned at least INSIGHT_MIN_MENTIONS times this
+    week and more than the week before.
+
+    score = max(trend, 0) × √units + 0.5 × mentions (chat buzz can lift a slow seller).
+    `frame` needs store_id, product_id, trend, units_last_7d, mentions_7d, mentions_prev_7d.
+    """
+    rising_sales = (frame["units_last_7d"] >= INSIGHT_MIN_UNITS_7D) & (
+        frame["trend"] >= INSIGHT_MIN_TREND
+    )
+    rising_talk = (frame["mentions_7d"] >= INSIGHT_MIN_MENTIONS) & (
+        frame["mentions_7d"] > frame["mentions_prev_7d"]
+    )
+    eligible = frame[rising_sales | rising_talk].copy()
+    eligible["score"] = (
+        eligible["trend"].clip(lower=0) * np.sqrt(eligible["units_last_7d"])
+        + 0.5 * eligible["mentions_7d"]
+    )
+    ranked = _top_per_store(eligible, size)
+    talk_led = (ranked["mentions_7d"] >= INSIGHT_MIN_MENTIONS) & ~(
+        (ranked["units_last_7d"] >= INSIGHT_MIN_UNITS_7D) & (ranked["trend"] >= INSIGHT_MIN_TREND)
+    )
+    ranked["reason_kind"] = np.where(talk_led, "rising_mentions", "rising_sales")
+    return ranked
+
+
+def tag_lifts(
+    *,
+    buyers: pd.DataFrame,
+    member_tags: pd.DataFrame,
+    store_members: pd.DataFrame,
+) -> pd.DataFrame:
+    """Which member tags a product's buyers over-represent, per store.
+
+    buyers: store_id, product_id, member_id (distinct). member_tags: member_id, tag_id.
+    store_members: store_id, member_id (the store's members: the base rate).
+    Returns store_id, product_id, tag_id, buyers_with_tag, lift where lift = share of the
+    product's buyers with the tag / share of the store's members with it.
+    """
+    columns = ["store_id", "product_id", "tag_id", "buyers_with_tag", "lift"]
+    if buyers.empty or member_tags.empty or store_members.empty:
+        return pd.DataFrame(columns=columns)
+    buyer_count = buyers.groupby(["store_id", "product_id"]).size().rename("buyers")
+    tagged = buyers.merge(member_tags, on="member_id")
+    with_tag = tagged.groupby(["store_id", "product_id", "tag_id"]).size().rename("buyers_with_tag")
+    base_members = store_members.groupby("store_id").size().rename("members")
+    base_tagged = (
+        store_members.merge(member_tags, on="member_id").groupby(["store_id", "tag_id"]).size()
+    )
+    frame = with_tag.reset_index().join(buyer_count, on=["store_id", "product_id"])
+    frame = frame.join(base_tagged.rename("members_with_tag"), on=["store_id", "tag_id"])
+    frame = frame.join(base_members, on="store_id")
+    frame = frame.dropna(subset=["members_with_tag", "members"])
+    frame["lift"] = (frame["buyers_with_tag"] / frame["buyers"]) / (
+        frame["members_with_tag"] / frame["members"]
+    )
+    return frame[columns].reset_index(drop=True)
+
+
+def best_tags(lifts: pd.DataFrame, tag_names: dict[int, str]) -> dict[tuple[int, int], list[dict]]:
+    """Up to TAGS_PER_CARD tags per (store, product) with enough buyers and lift, strongest
+    first: {(store, product): [{"id", "name", "lift"}]}."""
+    strong = lifts[(lifts["buyers_with_tag"] >= TAG_MIN_BUYERS) & (lifts["lift"] >= TAG_MIN_LIFT)]
+    strong = strong.sort_values(
+        ["store_id", "product_id", "lift", "tag_id"], ascending=[True, True, False, True]
+    )
+    result: dict[tuple[int, int], list[dict]] = {}
+    for row in strong.itertuples(index=False):
+        tags = result.setdefault((int(row.store_id), int(row.product_id)), [])
+        if len(tags) < TAGS_PER_CARD:
+            tags.append(
+                {
+                    "id": int(row.tag_id),
+                    "name": tag_names.get(int(row.tag_id), ""),
+                    "lift": round(float(row.lift), 2),
+                }
+            )
+    return result
+
+
+def best_hour(hours: Iterable[int]) -> int | None:
+    """The most common hour (the earliest on a tie), or None when there is none."""
+    counts = Counter(int(hour) for hour in hours if 0 <= int(hour) <= 23)
+    if not counts:
+        return None
+    top = max(counts.values())
+    return min(hour for hour, count in counts.items() if count == top)
+
+
+def stock_quantity(demand_cover: float, safety_stock: float) -> int:
+    """Units to have on the shelf for the cover period: forecast plus safety, rounded up."""
+    return max(0, math.ceil(demand_cover + safety_stock - 1e-9))

@@ -1,0 +1,54 @@
+"""`python manage.py decisions_run`: the nightly decision run, by hand, with progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.catalog.services.nightly import DecisionRunBusy, decisions_run
+
+
+def _store_ids(value: str) -> list[int]:
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise CommandError("--stores takes comma-separated store ids") from error
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute co-purchase rules, forecasts with order suggestions, daily hot/new lists and "
+        "insight cards for every open store (what the nightly beat task runs)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--day", type=dt.date.fromisoformat, help="list day (default today)")
+        parser.add_argument("--stores", type=_store_ids, help="only these store ids (1,2,3)")
+        parser.add_argument("--chunk-size", type=int, default=20, help="stores per transaction")
+        parser.add_argument(
+            "--force", action="store_true", help="recompute even if the day already has a run"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1")
+        try:
+            run = decisions_run(
+                day=options["day"],
+                store_ids=options["stores"],
+                chunk_size=options["chunk_size"],
+                force=options["force"],
+                progress=lambda message: self.stdout.write(f"  {message}"),
+            )
+        except DecisionRunBusy as error:
+            raise CommandError(str(error)) from error
+        counts = run.stats.get("counts", {})
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"decision run #{run.pk} for {run.day}: {run.get_status_display()}, "
+                f"{run.stores_done}/{run.stores_total} stores, "
+                + ", ".join(f"{key} {value}" for key, value in counts.items())
+            )
+        )

@@ -1,0 +1,599 @@
+"""Tables of the decision engine: co-purchase rules, forecasts, daily lists, insight cards.
+
+All of them are derived data, recomputed by the nightly run (`decisions_run`) set-wise and
+upserted on natural keys, so a rerun of the same day leaves every row as it was. They name stores
+lazily (`"stores.Store"`): stores sit above catalog in the model DAG.
+
+Member tags are kept as JSON snapshots (id and name) rather than foreign keys, because
+`customers` already points at `catalog` and the base apps must not point at each other both ways.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class DecisionSettings(models.Model):
+    """HQ's settings for the decision engine. Exactly one row (pk=1), edited in the admin."""
+
+    rules_window_days = models.PositiveSmallIntegerField(
+        _("co-purchase window (days)"),
+        default=90,
+        help_text=_("Baskets of this many past days feed the co-purchase rules."),
+    )
+    rules_min_support = models.FloatField(
+        _("minimum support"),
+        default=0.001,
+        help_text=_("Share of baskets that hold both products (0–1)."),
+    )
+    rules_min_confidence = models.FloatField(
+        _("minimum confidence"),
+        default=0.05,
+        help_text=_("Share of the baskets with A that also hold B (0–1)."),
+    )
+    rules_min_pair_count = models.PositiveIntegerField(_("minimum baskets with both"), default=5)
+    rules_per_product = models.PositiveSmallIntegerField(
+        _("rules kept per product"),
+        default=20,
+        help_text=_(
+            "Per scope, only the strongest rules (by confidence) of each product are kept."
+        ),
+    )
+    rules_store_scope = models.BooleanField(_("compute per-store rules"), default=True)
+    service_level = models.FloatField(
+        _("service level"),
+        default=0.95,
+        help_text=_("Probability of not running out before the next delivery (0.5–0.999)."),
+    )
+    review_period_days = models.PositiveSmallIntegerField(_("review period (days)"), default=1)
+    default_lead_time_days = models.PositiveSmallIntegerField(
+        _("lead time without a supplier (days)"), default=2
+    )
+    history_days = models.PositiveSmallIntegerField(
+        _("sales history used by forecasts (days)"), default=120
+    )
+    hot_list_size = models.PositiveSmallIntegerField(_("hot list length"), default=10)
+    new_list_size = models.PositiveSmallIntegerField(_("new-product list length"), default=10)
+    new_product_days = models.PositiveSmallIntegerField(
+        _("a product counts as new for (days)"),
+        default=45,
+        help_text=_("Days since its first sale in the network (or flagged new in the catalog)."),
+    )
+    insight_cards_per_store = models.PositiveSmallIntegerField(
+        _("insight cards per store"), default=3
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("decision settings")
+        verbose_name_plural = _("decision settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="decision_settings_singleton"),
+            models.CheckConstraint(
+                condition=Q(rules_min_support__gte=0, rules_min_support__lte=1),
+                name="decision_settings_support_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rules_min_confidence__gte=0, rules_min_confidence__lte=1),
+                name="decision_settings_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_level__gte=0.5, service_level__lte=0.999),
+                name="decision_settings_service_level_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rules_window_days__gte=1, history_days__gte=28),
+                name="decision_settings_windows_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Decision settings")
+
+
+class RuleScope(models.TextChoices):
+    NETWORK = "network", _("Whole network")
+    REGION = "region", _("Region")
+    STORE = "store", _("Store")
+
+
+SCOPE_SHAPE = (
+    Q(scope=RuleScope.NETWORK, region__isnull=True, store__isnull=True)
+    | Q(scope=RuleScope.REGION, region__isnull=False, store__isnull=True)
+    | Q(scope=RuleScope.STORE, store__isnull=False)
+)
+
+
+class RuleRun(models.Model):
+    """One computation of the co-purchase rules of one scope (network, a region, a store).
+
+    A run replaces the rules of the previous run of the same scope; runs are kept as a log.
+    """
+
+    scope = models.CharField(_("scope"), max_length=8, choices=RuleScope.choices)
+    region = models.ForeignKey(
+        "stores.Region",
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    store = models.ForeignKey(
+        "stores.Store",
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    window_start = models.DateTimeField(_("baskets from"))
+    window_end = models.DateTimeField(_("baskets until"))
+    min_support = models.FloatField(_("minimum support"))
+    min_confidence = models.FloatField(_("minimum confidence"))
+    min_pair_count = models.PositiveIntegerField(_("minimum baskets with both"))
+    basket_count = models.PositiveIntegerField(_("baskets"), default=0)
+    product_count = models.PositiveIntegerField(_("products"), default=0)
+    rule_count = models.PositiveIntegerField(_("rules"), default=0)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    created_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("co-purchase rule run")
+        verbose_name_plural = _("co-purchase rule runs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["scope", "region", "store", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=SCOPE_SHAPE, name="rule_run_scope_shape"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.store_id or self.region_id or ""
+        return f"{self.get_scope_display()} {where} {self.created_at:%Y-%m-%d}"
+
+
+ITEM_SHAPE_ANTECEDENT = Q(
+    antecedent__isnull=False, antecedent_category__isnull=True, antecedent_item__gt=0
+) | Q(antecedent__isnull=True, antecedent_category__isnull=False, antecedent_item__lt=0)
+ITEM_SHAPE_CONSEQUENT = Q(
+    consequent__isnull=False, consequent_category__isnull=True, consequent_item__gt=0
+) | Q(consequent__isnull=True, consequent_category__isnull=False, consequent_item__lt=0)
+
+
+class CoPurchaseRule(models.Model):
+    """A → B: of the baskets that hold A, `confidence` also hold B.
+
+    A and B are each a product or a category (generalised rules: "买了婴儿奶粉的顾客有70%也买了
+    婴儿辅食"). support = n(A∧B)/N, confidence = n(A∧B)/n(A), lift = confidence / (n(B)/N),
+    counted over baskets (orders). `antecedent_item` / `consequent_item` are the engine's keys:
+    the product id, or minus the category id. Only the current run of each scope has rules.
+    """
+
+    run = models.ForeignKey(
+        RuleRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="rules"
+    )
+    scope = models.CharField(_("scope"), max_length=8, choices=RuleScope.choices)
+    region = models.ForeignKey(
+        "stores.Region",
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    store = models.ForeignKey(
+        "stores.Store",
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    antecedent_item = models.BigIntegerField(_("A (item key)"))
+    antecedent = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("if bought (A)"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    antecedent_category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("if bought from category (A)"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    consequent_item = models.BigIntegerField(_("B (item key)"))
+    consequent = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("then also (B)"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    consequent_category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("then also from category (B)"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pair_count = models.PositiveIntegerField(_("baskets with both"))
+    antecedent_count = models.PositiveIntegerField(_("baskets with A"))
+    consequent_count = models.PositiveIntegerField(_("baskets with B"))
+    basket_count = models.PositiveIntegerField(_("baskets"))
+    support = models.FloatField(_("support"))
+    confidence = models.FloatField(_("confidence"))
+    lift = models.FloatField(_("lift"))
+
+    class Meta:
+        verbose_name = _("co-purchase rule")
+        verbose_name_plural = _("co-purchase rules")
+        ordering = ["-confidence"]
+        indexes = [
+            models.Index(fields=["scope", "region", "store", "antecedent_item"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "antecedent_item", "consequent_item"],
+                name="co_purchase_rule_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(antecedent_item=models.F("consequent_item")),
+                name="co_purchase_rule_two_items",
+            ),
+            models.CheckConstraint(
+                condition=ITEM_SHAPE_ANTECEDENT, name="co_purchase_rule_antecedent_shape"
+            ),
+            models.CheckConstraint(
+                condition=ITEM_SHAPE_CONSEQUENT, name="co_purchase_rule_consequent_shape"
+            ),
+            models.CheckConstraint(
+                condition=Q(support__gte=0, support__lte=1, confidence__gte=0, confidence__lte=1)
+                & Q(lift__gte=0),
+                name="co_purchase_rule_measure_ranges",
+            ),
+            models.CheckConstraint(
+                condition=Q(pair_count__lte=models.F("antecedent_count"))
+                & Q(pair_count__lte=models.F("consequent_count"))
+                & Q(antecedent_count__lte=models.F("basket_count")),
+                name="co_purchase_rule_counts_consistent",
+            ),
+            models.CheckConstraint(condition=SCOPE_SHAPE, name="co_purchase_rule_scope_shape"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.antecedent_item} → {self.consequent_item} ({self.confidence:.0%})"
+
+    @property
+    def antecedent_name(self) -> str:
+        return self.antecedent.name if self.antecedent_id else self.antecedent_category.name
+
+    @property
+    def consequent_name(self) -> str:
+        return self.consequent.name if self.consequent_id else self.consequent_category.name
+
+    @property
+    def is_product_rule(self) -> bool:
+        return self.antecedent_item > 0 and self.consequent_item > 0
+
+    @property
+    def confidence_percent(self) -> int:
+        return round(self.confidence * 100)
+
+    def sentence(self) -> str:
+        """ "买了A的顾客有70%也买了B" in the active language (select_related the four names)."""
+        return gettext("%(percent)d%% of customers who bought %(a)s also bought %(b)s") % {
+            "percent": self.confidence_percent,
+            "a": self.antecedent_name,
+            "b": self.consequent_name,
+        }
+
+
+class ForecastMethod(models.TextChoices):
+    MODEL = "gbm", _("Gradient-boosting model")
+    SEASONAL_NAIVE = "seasonal_naive", _("Same weekday last week")
+    MOVING_AVERAGE = "moving_average_28", _("28-day moving average")
+    DAYS_OF_COVER = "days_of_cover", _("Average daily demand × days of cover")
+
+
+class ForecastBacktest(models.Model):
+    """One rolling-origin backtest of the forecast model against the baselines."""
+
+    created_at = models.DateTimeField(_("run at"), default=timezone.now)
+    first_origin = models.DateField(_("first origin"))
+    last_origin = models.DateField(_("last origin"))
+    origin_count = models.PositiveSmallIntegerField(_("origins"))
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    series_count = models.PositiveIntegerField(_("store × product series"))
+    metrics = models.JSONField(
+        _("metrics"),
+        default=dict,
+        help_text=_("WAPE and MASE per method, overall and per category."),
+    )
+    duration_s = models.FloatField(_("duration (s)"), default=0)
+
+    class Meta:
+        verbose_name = _("forecast backtest")
+        verbose_name_plural = _("forecast backtests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} ({self.origin_count}×{self.horizon_days}d)"
+
+
+class ForecastMethodChoice(models.Model):
+    """Which method serves a category's forecasts: the model only where its backtest WAPE beats
+    the best baseline, otherwise that baseline."""
+
+    category = models.OneToOneField(
+        "catalog.Category",
+        verbose_name=_("category"),
+        on_delete=models.CASCADE,
+        related_name="forecast_choice",
+    )
+    backtest = models.ForeignKey(
+        ForecastBacktest,
+        verbose_name=_("backtest"),
+        on_delete=models.CASCADE,
+        related_name="choices",
+    )
+    method = models.CharField(_("method"), max_length=20, choices=ForecastMethod.choices)
+    model_wape = models.FloatField(_("model WAPE"), null=True, blank=True)
+    best_baseline = models.CharField(
+        _("best baseline"), max_length=20, choices=ForecastMethod.choices
+    )
+    best_baseline_wape = models.FloatField(_("best baseline WAPE"), null=True, blank=True)
+    chosen_at = models.DateTimeField(_("chosen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("forecast method choice")
+        verbose_name_plural = _("forecast method choices")
+        ordering = ["category__code"]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.get_method_display()}"
+
+
+class DemandForecast(models.Model):
+    """The latest 14-day forecast of one product in one store, with its order suggestion.
+
+    `daily`, `lower` and `upper` hold one number per day starting at `start_day`; the
+    interval is the 10–90 % band. Suggested quantity = forecast over lead time + review period
+    + safety stock − on hand − on order, rounded up to the pack size and minimum order.
+    """
+
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
+    issued_on = models.DateField(_("issued on"))
+    start_day = models.DateField(_("first day"))
+    method = models.CharField(_("method"), max_length=20, choices=ForecastMethod.choices)
+    daily = models.JSONField(_("daily forecast"), default=list)
+    lower = models.JSONField(_("lower bound (10%)"), default=list)
+    upper = models.JSONField(_("upper bound (90%)"), default=list)
+    total = models.FloatField(_("forecast total"))
+    sigma_daily = models.FloatField(_("forecast error σ per day"))
+    on_hand = models.IntegerField(_("on hand"))
+    on_order = models.IntegerField(_("on order"), default=0)
+    lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"))
+    review_period_days = models.PositiveSmallIntegerField(_("review period (days)"))
+    safety_stock = models.FloatField(_("safety stock"))
+    pack_size = models.PositiveIntegerField(_("pack size"), default=1)
+    min_order_qty = models.PositiveIntegerField(_("minimum order"), default=1)
+    suggested_qty = models.PositiveIntegerField(_("suggested order quantity"))
+
+    class Meta:
+        verbose_name = _("demand forecast")
+        verbose_name_plural = _("demand forecasts")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="demand_forecast_unique"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0, sigma_daily__gte=0, safety_stock__gte=0),
+                name="demand_forecast_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.product_id} {self.start_day}: {self.total:.1f}"
+
+
+class ListKind(models.TextChoices):
+    HOT = "hot", _("Hot today")
+    NEW = "new", _("Promising new products")
+
+
+class ReasonKind(models.TextChoices):
+    HOT_RISING = "hot_rising", _("Selling fast and rising")
+    HOT_STEADY = "hot_steady", _("Selling fast")
+    NEW_REGION = "new_region", _("Doing well in similar stores")
+    NEW_TAGS = "new_tags", _("Fits this store's members")
+    RISING_SALES = "rising_sales", _("Sales rising")
+    RISING_MENTIONS = "rising_mentions", _("Mentioned in chats")
+
+
+REASON_TEMPLATES = {
+    ReasonKind.HOT_RISING: _("Sells %(velocity).1f a day, up %(trend)d%% on the week before"),
+    ReasonKind.HOT_STEADY: _("Sells %(velocity).1f a day over the last 7 days"),
+    ReasonKind.NEW_REGION: _(
+        "New: sells %(velocity).1f a day per store in %(stores)d stores of your region"
+    ),
+    ReasonKind.NEW_TAGS: _("New: fits your members tagged %(tags)s (%(share)d%% of your members)"),
+    ReasonKind.RISING_SALES: _(
+        "Demand is rising: %(last7)d sold in the last 7 days, %(prev7)d the week before"
+    ),
+    ReasonKind.RISING_MENTIONS: _(
+        "Customers mentioned it %(mentions)d times in your chat groups this week"
+    ),
+}
+
+
+def reason_text(kind: str, data: dict) -> str:
+    """Render a stored reason in the active language (reasons are stored as kind + numbers so
+    each reader sees them in their own language). Incomplete data falls back to the kind's
+    label rather than failing a page."""
+    template = REASON_TEMPLATES.get(kind)
+    if template is None:
+        return ""
+    try:
+        return str(template) % dict(data)
+    except (KeyError, TypeError, ValueError):
+        return str(ReasonKind(kind).label)
+
+
+class DailyListEntry(models.Model):
+    """One line of a store's daily list (今日热销榜 / 潜力新品榜)."""
+
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    list_kind = models.CharField(_("list"), max_length=8, choices=ListKind.choices)
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    score = models.FloatField(_("score"))
+    velocity = models.FloatField(_("units per day"))
+    trend = models.FloatField(_("trend"), help_text=_("Change of the last 7 days on the 7 before."))
+    suggested_qty = models.PositiveIntegerField(_("suggested order quantity"))
+    reason_kind = models.CharField(_("reason"), max_length=20, choices=ReasonKind.choices)
+    reason_data = models.JSONField(_("reason details"), default=dict)
+
+    class Meta:
+        verbose_name = _("daily list entry")
+        verbose_name_plural = _("daily list entries")
+        ordering = ["store", "day", "list_kind", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "list_kind", "product"], name="daily_list_entry_unique"
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="daily_list_rank_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.list_kind} #{self.rank}"
+
+    @property
+    def reason(self) -> str:
+        return reason_text(self.reason_kind, self.reason_data)
+
+
+class InsightCard(models.Model):
+    """An owner's insight: a product with rising demand, who it fits, when to broadcast, how
+    much to stock. Accepting it is recorded here (campaigns will be created from it later)."""
+
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    score = models.FloatField(_("score"))
+    units_last_7d = models.PositiveIntegerField(_("sold in the last 7 days"))
+    units_prev_7d = models.PositiveIntegerField(_("sold in the 7 days before"))
+    mentions_7d = models.PositiveIntegerField(_("chat mentions (7 days)"), default=0)
+    tags = models.JSONField(
+        _("member tags it fits"), default=list, help_text=_("[{id, name, lift}] snapshots.")
+    )
+    broadcast_hour = models.PositiveSmallIntegerField(_("best broadcast hour"))
+    broadcast_hour_source = models.CharField(
+        _("broadcast hour from"),
+        max_length=12,
+        choices=[("profiles", _("Members' usual hours")), ("orders", _("Store's order hours"))],
+    )
+    forecast_total = models.FloatField(_("forecast over lead time and review"))
+    stock_qty = models.PositiveIntegerField(_("quantity to stock"))
+    suggested_qty = models.PositiveIntegerField(_("suggested order quantity"))
+    reason_kind = models.CharField(_("reason"), max_length=20, choices=ReasonKind.choices)
+    reason_data = models.JSONField(_("reason details"), default=dict)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # Kept when the user is deleted: the acceptance happened (accepted_at stays, by whom is lost).
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("insight card")
+        verbose_name_plural = _("insight cards")
+        ordering = ["store", "-day", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day", "product"], name="insight_card_unique"),
+            models.CheckConstraint(
+                condition=Q(broadcast_hour__lte=23), name="insight_card_hour_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.product_id}"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
+
+    @property
+    def reason(self) -> str:
+        return reason_text(self.reason_kind, self.reason_data)
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag["name"] for tag in self.tags]
+
+
+class DecisionRun(models.Model):
+    """The log of nightly runs, with progress (stores done of total) while it runs."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    day = models.DateField(_("day"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.RUNNING
+    )
+    stores_total = models.PositiveIntegerField(_("stores"), default=0)
+    stores_done = models.PositiveIntegerField(_("stores done"), default=0)
+    stats = models.JSONField(_("timings and counts"), default=dict)
+    error = models.TextField(_("error"), blank=True, default="")
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("decision run")
+        verbose_name_plural = _("decision runs")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=Q(status="running"),
+                name="decision_run_one_running_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(stores_done__lte=models.F("stores_total")),
+                name="decision_run_progress_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_status_display()} {self.stores_done}/{self.stores_total}"

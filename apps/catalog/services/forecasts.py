@@ -1,0 +1,630 @@
+"""Demand forecasts: load sales panels set-wise, backtest, choose methods, forecast and store
+with the suggested order quantities."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from apps.catalog.analytics import forecast as fc
+from apps.catalog.analytics.ordering import order_quantities
+from apps.catalog.models import (
+    Category,
+    DecisionSettings,
+    DemandForecast,
+    ForecastBacktest,
+    ForecastMethodChoice,
+)
+from apps.catalog.selectors import product_facts, weather_rows
+from apps.catalog.services.config import decision_settings_get
+from apps.catalog.services.frames import date_column, float_column, int_column, queryset_frame
+from apps.procurement.models import SupplierProduct
+from apps.stores.models import Store
+from apps.stores.selectors import daily_product_sales, stock_on_hand
+
+Progress = Callable[[str], None]
+DEFAULT_CALIBRATION = {"q10": -1.2816, "q90": 1.2816, "sigma": 1.0}
+BACKTEST_MAX_AGE = dt.timedelta(days=7)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of a local day, timezone-aware."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@dataclass(frozen=True)
+class CategoryCodes:
+    """Category id → small integer code for the model's categorical feature (stable for a run)."""
+
+    by_category: dict[int, int]
+
+    @classmethod
+    def load(cls) -> CategoryCodes:
+        ids = Category.objects.order_by("pk").values_list("pk", flat=True)
+        return cls({pk: min(i, fc.MAX_CATEGORY_CODES) for i, pk in enumerate(ids)})
+
+    def codes(self, category_ids: np.ndarray) -> np.ndarray:
+        mapped = pd.Series(category_ids).map(self.by_category)
+        return mapped.fillna(fc.MAX_CATEGORY_CODES).to_numpy(dtype=np.int64)
+
+    def category_of(self, code: int) -> int | None:
+        if code >= fc.MAX_CATEGORY_CODES:
+            return None
+        for category_id, value in self.by_category.items():
+            if value == code:
+                return category_id
+        return None
+
+
+def promotions_planned(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> np.ndarray | None:
+    """Planned promotions and broadcasts per series and day (1 = planned), the forecast's
+    promotion feature. A hook: campaigns do not exist yet, so nothing is planned (None, read
+    as zeros). When they do, this reads the campaign selectors."""
+    return None
+
+
+def sales_panel_load(
+    *,
+    store_ids: list[int],
+    end_day: dt.date,
+    days: int,
+    codes: CategoryCodes,
+) -> tuple[fc.Panel, pd.DataFrame]:
+    """The daily sales of these stores over the `days` days before `end_day` (exclusive), one
+    series per (store, active product) that sold in the window or has stock.
+
+    Returns the panel (series sorted by store, then product) and a frame of the series'
+    facts (store_id, product_id, category_id, is_new).
+    """
+    first_day = end_day - dt.timedelta(days=days)
+    sales = queryset_frame(
+        daily_product_sales(
+            start=day_start(first_day), end=day_start(end_day), store_ids=store_ids
+        ),
+        ["store_id", "product_id", "day", "units"],
+    )
+    stock = queryset_frame(
+        stock_on_hand(store_ids=store_ids), ["store_id", "product_id", "on_hand"]
+    )
+    pairs = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "store_id": int_column(sales, "store_id"),
+                    "product_id": int_column(sales, "product_id"),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "store_id": int_column(stock, "store_id")[float_column(stock, "on_hand") > 0],
+                    "product_id": int_column(stock, "product_id")[
+                        float_column(stock, "on_hand") > 0
+                    ],
+                }
+            ),
+        ]
+    ).drop_duplicates()
+    facts = pd.DataFrame.from_records(
+        list(product_facts(product_ids=sorted(set(pairs["product_id"].tolist())))),
+        columns=["product_id", "category_id", "is_new", "is_active", "created_at"],
+    )
+    facts = facts[facts["is_active"].astype(bool)]
+    series = (
+        pairs.merge(facts[["product_id", "category_id", "is_new"]], on="product_id")
+        .sort_values(["store_id", "product_id"])
+        .reset_index(drop=True)
+    )
+    matrix = np.zeros((len(series), days), dtype=np.float64)
+    if len(sales) and len(series):
+        position = pd.Series(
+            np.arange(len(series)),
+            index=pd.MultiIndex.from_frame(series[["store_id", "product_id"]]),
+        )
+        keys = pd.MultiIndex.from_arrays(
+            [int_column(sales, "store_id"), int_column(sales, "product_id")]
+        )
+        rows = position.reindex(keys).to_numpy()
+        columns = (date_column(sales, "day") - pd.Timestamp(first_day)).dt.days.to_numpy()
+        units = float_column(sales, "units").to_numpy()
+        keep = ~np.isnan(rows) & (columns >= 0) & (columns < days)
+        np.add.at(matrix, (rows[keep].astype(np.int64), columns[keep]), units[keep])
+    store_ids_arr = series["store_id"].to_numpy(dtype=np.int64)
+    product_ids_arr = series["product_id"].to_numpy(dtype=np.int64)
+    cities, city_index = _store_cities(store_ids_arr)
+    temp, rain = weather_arrays(cities=cities, first_day=first_day, days=days + fc.HORIZON)
+    panel = fc.Panel(
+        sales=matrix,
+        first_day=first_day,
+        store_ids=store_ids_arr,
+        product_ids=product_ids_arr,
+        category_codes=codes.codes(series["category_id"].to_numpy()),
+        city_index=city_index,
+        temp_max=temp,
+        precipitation=rain,
+        promotion=promotions_planned(
+            store_ids=store_ids_arr,
+            product_ids=product_ids_arr,
+            first_day=first_day,
+            days=days + fc.HORIZON,
+        ),
+    )
+    return panel, series[["store_id", "product_id", "category_id", "is_new"]]
+
+
+def _store_cities(store_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
+    city_of_store = dict(
+        Store.objects.filter(pk__in=np.unique(store_ids).tolist()).values_list("pk", "region__city")
+    )
+    cities = sorted(set(city_of_store.values()))
+    index = {city: i for i, city in enumerate(cities)}
+    return cities, np.array([index[city_of_store[int(s)]] for s in store_ids], dtype=np.int64)
+
+
+def weather_arrays(
+    *, cities: list[str], first_day: dt.date, days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Max temperature and precipitation [city, day]: observed where known, else the issued
+    forecast, else NaN."""
+    temp = np.full((max(len(cities), 1), days), np.nan)
+    rain = np.full((max(len(cities), 1), days), np.nan)
+    if not cities:
+        return temp, rain
+    rows = list(
+        weather_rows(
+            cities=cities, first_day=first_day, last_day=first_day + dt.timedelta(days=days - 1)
+        )
+    )
+    index = {city: i for i, city in enumerate(cities)}
+    # Forecast rows first so observed rows overwrite them.
+    for city, day, _kind, temp_max, precipitation in sorted(
+        rows, key=lambda row: row[2] != "forecast"
+    ):
+        column = (day - first_day).days
+        temp[index[city], column] = float(temp_max)
+        rain[index[city], column] = float(precipitation)
+    return temp, rain
+
+
+def _sample_stores(store_ids: list[int], count: int, seed: int) -> list[int]:
+    if len(store_ids) <= count:
+        return sorted(store_ids)
+    rng = np.random.default_rng(seed)
+    return sorted(
+        int(s) for s in rng.choice(np.array(sorted(store_ids)), size=count, replace=False)
+    )
+
+
+def open_store_ids() -> list[int]:
+    return list(
+        Store.objects.filter(status=Store.Status.OPEN).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@dataclass
+class BacktestOutcome:
+    backtest: ForecastBacktest | None
+    result: fc.BacktestResult
+    choices: dict[int, tuple[str, float | None, str, float | None]]
+    codes: CategoryCodes
+
+
+def forecast_backtest_run(
+    *,
+    end_day: dt.date | None = None,
+    origins: int = 4,
+    origin_step: int = 7,
+    store_ids: list[int] | None = None,
+    sample_stores: int = 40,
+    max_rows: int = 200_000,
+    save: bool = True,
+    progress: Progress | None = None,
+) -> BacktestOutcome:
+    """Rolling-origin backtest of the model and the baselines on the sales before `end_day`
+    (default today), over a seeded sample of stores. With `save`, records a ForecastBacktest
+    and each category's serving method (model only where it beats the best baseline)."""
+    settings = decision_settings_get()
+    end_day = end_day or timezone.localdate()
+    started = time.perf_counter()
+    codes = CategoryCodes.load()
+    stores = _sample_stores(store_ids or open_store_ids(), sample_stores, seed=1)
+    panel, _series = sales_panel_load(
+        store_ids=stores, end_day=end_day, days=settings.history_days, codes=codes
+    )
+    last = panel.last_origin - fc.HORIZON
+    origin_indexes = [last - origin_step * k for k in range(origins)]
+    if progress:
+        progress(
+            f"backtest: {panel.series_count} series in {len(stores)} stores, "
+            f"{len(origin_indexes)} origins"
+        )
+    result = fc.backtest(panel, origin_indexes, max_rows=max_rows)
+    choices = fc.choose_methods(result)
+    backtest = None
+    if save:
+        backtest = _backtest_record(
+            result=result,
+            choices=choices,
+            codes=codes,
+            duration=time.perf_counter() - started,
+        )
+    return BacktestOutcome(backtest=backtest, result=result, choices=choices, codes=codes)
+
+
+def _backtest_record(
+    *,
+    result: fc.BacktestResult,
+    choices: dict[int, tuple[str, float | None, str, float | None]],
+    codes: CategoryCodes,
+    duration: float,
+) -> ForecastBacktest:
+    metrics = result.metrics()
+    # Keys by category id (not the run's codes) so the record reads without the mapping.
+    metrics["categories"] = {
+        str(codes.category_of(int(code))): value
+        for code, value in metrics["categories"].items()
+        if codes.category_of(int(code)) is not None
+    }
+    metrics["calibration"] = {
+        str(codes.category_of(int(code))): value
+        for code, value in metrics["calibration"].items()
+        if codes.category_of(int(code)) is not None
+    }
+    with transaction.atomic():
+        backtest = ForecastBacktest.objects.create(
+            first_origin=result.origins[0],
+            last_origin=result.origins[-1],
+            origin_count=len(result.origins),
+            horizon_days=fc.HORIZON,
+            series_count=result.series_count,
+            metrics=metrics,
+            duration_s=round(duration, 3),
+        )
+        for code, (method, model_wape, best, best_wape) in sorted(choices.items()):
+            category_id = codes.category_of(code)
+            if category_id is None:
+                continue
+            ForecastMethodChoice.objects.update_or_create(
+                category_id=category_id,
+                defaults={
+                    "backtest": backtest,
+                    "method": method,
+                    "model_wape": model_wape,
+                    "best_baseline": best,
+                    "best_baseline_wape": best_wape,
+                    "chosen_at": backtest.created_at,
+                },
+            )
+    return backtest
+
+
+@dataclass
+class TrainedForecast:
+    """What a night needs to forecast any chunk of stores: the fitted model (None when the
+    history is too short), each category's serving method and its residual calibration."""
+
+    model: fc.ForecastModel | None
+    codes: CategoryCodes
+    methods: dict[int, str]  # category code → method
+    default_method: str
+    calibration: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+    def method_of(self, code: int) -> str:
+        method = self.methods.get(code, self.default_method)
+        if method == fc.MODEL and self.model is None:
+            return fc.MOVING_AVERAGE
+        return method
+
+    def calibration_of(self, code: int, method: str) -> dict[str, float]:
+        return self.calibration.get(code, {}).get(method, DEFAULT_CALIBRATION)
+
+
+def forecast_model_train(
+    *,
+    day: dt.date,
+    store_ids: list[int] | None = None,
+    sample_stores: int = 40,
+    max_rows: int = 200_000,
+    backtest_if_stale: bool = True,
+    progress: Progress | None = None,
+) -> TrainedForecast:
+    """Fit the global model on a seeded sample of stores with every target observed before
+    `day`, and gather each category's serving method and calibration from the latest backtest
+    (running one first when none is younger than a week and `backtest_if_stale`).
+
+    Deterministic for the same data: seeded sampling, no early stopping.
+    """
+    settings = decision_settings_get()
+    codes = CategoryCodes.load()
+    stores = store_ids if store_ids is not None else open_store_ids()
+    latest = ForecastBacktest.objects.order_by("-created_at").first()
+    if backtest_if_stale and (
+        latest is None or timezone.now() - latest.created_at > BACKTEST_MAX_AGE
+    ):
+        try:
+            latest = forecast_backtest_run(
+                end_day=day,
+                origins=2,
+                store_ids=stores,
+                sample_stores=sample_stores,
+                max_rows=max_rows,
+                progress=progress,
+            ).backtest
+        except ValueError:
+            latest = None  # not enough history yet: baselines serve
+    sample = _sample_stores(stores, sample_stores, seed=2)
+    panel, _series = sales_panel_load(
+        store_ids=sample, end_day=day, days=settings.history_days, codes=codes
+    )
+    model = None
+    origins = fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
+    if origins and panel.series_count:
+        try:
+            model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows)
+        except ValueError:
+            model = None
+    if progress:
+        progress(f"model: trained on {model.training_rows if model else 0} rows")
+    methods, calibration, default = _choices_and_calibration(latest, codes)
+    return TrainedForecast(
+        model=model, codes=codes, methods=methods, default_method=default, calibration=calibration
+    )
+
+
+def _choices_and_calibration(
+    backtest: ForecastBacktest | None, codes: CategoryCodes
+) -> tuple[dict[int, str], dict[int, dict[str, dict[str, float]]], str]:
+    if backtest is None:
+        return {}, {}, fc.MOVING_AVERAGE
+    methods = {
+        codes.by_category[category_id]: method
+        for category_id, method in ForecastMethodChoice.objects.values_list("category_id", "method")
+        if category_id in codes.by_category
+    }
+    calibration = {
+        codes.by_category[int(category_id)]: value
+        for category_id, value in backtest.metrics.get("calibration", {}).items()
+        if int(category_id) in codes.by_category
+    }
+    overall = backtest.metrics.get("overall", {})
+    ranked = sorted(
+        (scores["wape"], method)
+        for method, scores in overall.items()
+        if scores.get("wape") is not None
+    )
+    default = ranked[0][1] if ranked else fc.MOVING_AVERAGE
+    return methods, calibration, default
+
+
+@dataclass
+class ForecastBatch:
+    """The forecasts of one chunk of stores, aligned with the panel's series."""
+
+    series: pd.DataFrame  # store_id, product_id, category_id, is_new
+    methods: np.ndarray  # [S] str
+    daily: np.ndarray  # [S, H]
+    lower: np.ndarray
+    upper: np.ndarray
+    sigma_daily: np.ndarray  # [S]
+    on_hand: np.ndarray  # [S] int
+    lead_time: np.ndarray
+    pack_size: np.ndarray
+    min_order: np.ndarray
+    demand_cover: np.ndarray  # forecast over lead time + review period
+    safety_stock: np.ndarray
+    suggested_qty: np.ndarray
+
+
+def forecasts_for_panel(
+    *, trained: TrainedForecast, panel: fc.Panel, series: pd.DataFrame, settings: DecisionSettings
+) -> ForecastBatch:
+    """Forecast every series of the panel from its last observed day with its category's
+    method, add intervals, σ and the suggested order quantity."""
+    count = panel.series_count
+    origin = panel.last_origin
+    daily = np.zeros((count, fc.HORIZON))
+    methods = np.array(
+        [trained.method_of(int(code)) for code in panel.category_codes], dtype=object
+    )
+    if count and origin >= fc.WINDOW - 1:
+        baselines = fc.baselines_at(panel.sales, origin)
+        for method, forecast in baselines.items():
+            mask = methods == method
+            daily[mask] = forecast[mask]
+        model_rows = np.flatnonzero(methods == fc.MODEL)
+        if model_rows.size:
+            daily[model_rows] = trained.model.predict(panel, origin, model_rows)
+    elif count:
+        # Too little history for a 28-day window: the mean of what there is.
+        daily[:] = panel.sales.mean(axis=1, keepdims=True) if panel.days_observed else 0.0
+    calib = [
+        trained.calibration_of(int(code), str(m))
+        for code, m in zip(panel.category_codes, methods, strict=True)
+    ]
+    q10 = np.array([c["q10"] for c in calib])
+    q90 = np.array([c["q90"] for c in calib])
+    sigma = np.array([c["sigma"] for c in calib])
+    lower, upper, sigma_daily = fc.interval_and_sigma(daily, q10, q90, sigma)
+    sigma_daily = np.where(daily.sum(axis=1) > 0, sigma_daily, 0.0)
+    on_hand, lead, pack, min_order = _replenishment_inputs(series, settings)
+    demand, safety, quantity = order_quantities(
+        daily_forecast=daily,
+        lead_time_days=lead,
+        review_period_days=settings.review_period_days,
+        sigma_daily=sigma_daily,
+        service_level=settings.service_level,
+        on_hand=on_hand,
+        on_order=np.zeros(count),  # no purchase orders yet: nothing is on order
+        pack_size=pack,
+        min_order_qty=min_order,
+    )
+    return ForecastBatch(
+        series=series,
+        methods=methods,
+        daily=daily,
+        lower=lower,
+        upper=upper,
+        sigma_daily=sigma_daily,
+        on_hand=on_hand,
+        lead_time=lead,
+        pack_size=pack,
+        min_order=min_order,
+        demand_cover=demand,
+        safety_stock=safety,
+        suggested_qty=quantity,
+    )
+
+
+def _replenishment_inputs(
+    series: pd.DataFrame, settings: DecisionSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """On hand per series, and the preferred supplier's lead time, pack size and minimum order
+    per product (the settings' default lead time, packs of 1, when there is none)."""
+    store_ids = sorted(set(series["store_id"].tolist()))
+    stock = queryset_frame(
+        stock_on_hand(store_ids=store_ids), ["store_id", "product_id", "on_hand"]
+    )
+    if len(stock):
+        stock = pd.DataFrame(
+            {
+                "store_id": int_column(stock, "store_id"),
+                "product_id": int_column(stock, "product_id"),
+                "on_hand": int_column(stock, "on_hand"),
+            }
+        )
+    else:
+        stock = pd.DataFrame({"store_id": [], "product_id": [], "on_hand": []}, dtype="int64")
+    on_hand = (
+        series[["store_id", "product_id"]]
+        .merge(stock, on=["store_id", "product_id"], how="left")["on_hand"]
+        .fillna(0)
+        .clip(lower=0)
+        .to_numpy(dtype=np.int64)
+    )
+    offers = supplier_terms(product_ids=sorted(set(series["product_id"].tolist())))
+    terms = series[["product_id"]].merge(offers, on="product_id", how="left")
+    lead = terms["lead_time_days"].fillna(settings.default_lead_time_days).to_numpy(dtype=np.int64)
+    pack = terms["pack_size"].fillna(1).to_numpy(dtype=np.int64)
+    min_order = terms["min_order_qty"].fillna(1).to_numpy(dtype=np.int64)
+    return on_hand, lead, pack, min_order
+
+
+def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:
+    """One row per product: lead time, pack size and minimum order of its preferred supplier
+    (the cheapest preferred offer, then the lowest supplier id, when there are several)."""
+    rows = list(
+        SupplierProduct.objects.filter(
+            product_id__in=product_ids, is_preferred=True, supplier__is_active=True
+        )
+        .order_by("product_id", "cost", "supplier_id")
+        .values_list("product_id", "lead_time_days", "pack_size", "min_order_qty")
+    )
+    frame = pd.DataFrame(
+        rows, columns=["product_id", "lead_time_days", "pack_size", "min_order_qty"]
+    )
+    return frame.drop_duplicates("product_id", keep="first")
+
+
+FORECAST_FIELDS = [
+    "issued_on",
+    "start_day",
+    "method",
+    "daily",
+    "lower",
+    "upper",
+    "total",
+    "sigma_daily",
+    "on_hand",
+    "on_order",
+    "lead_time_days",
+    "review_period_days",
+    "safety_stock",
+    "pack_size",
+    "min_order_qty",
+    "suggested_qty",
+]
+
+
+def demand_forecasts_store(
+    *, batch: ForecastBatch, day: dt.date, store_ids: list[int], settings: DecisionSettings
+) -> int:
+    """Upsert one DemandForecast per series of the batch and delete the stores' forecasts of
+    products no longer forecast. Idempotent: the same batch writes the same values."""
+
+    def rounded(values: np.ndarray) -> list[float]:
+        return [round(float(v), 3) for v in values]
+
+    rows = [
+        DemandForecast(
+            store_id=int(store_id),
+            product_id=int(product_id),
+            issued_on=day,
+            start_day=day,
+            method=str(batch.methods[i]),
+            daily=rounded(batch.daily[i]),
+            lower=rounded(batch.lower[i]),
+            upper=rounded(batch.upper[i]),
+            total=round(float(batch.daily[i].sum()), 3),
+            sigma_daily=round(float(batch.sigma_daily[i]), 4),
+            on_hand=int(batch.on_hand[i]),
+            on_order=0,
+            lead_time_days=int(batch.lead_time[i]),
+            review_period_days=settings.review_period_days,
+            safety_stock=round(float(batch.safety_stock[i]), 3),
+            pack_size=int(batch.pack_size[i]),
+            min_order_qty=int(batch.min_order[i]),
+            suggested_qty=int(batch.suggested_qty[i]),
+        )
+        for i, (store_id, product_id) in enumerate(
+            zip(batch.series["store_id"], batch.series["product_id"], strict=True)
+        )
+    ]
+    with transaction.atomic():
+        DemandForecast.objects.bulk_create(
+            rows,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["store", "product"],
+            update_fields=FORECAST_FIELDS,
+        )
+        kept = pd.DataFrame(
+            {"store_id": batch.series["store_id"], "product_id": batch.series["product_id"]}
+        )
+        for store_id in store_ids:
+            products = kept.loc[kept["store_id"] == store_id, "product_id"].tolist()
+            DemandForecast.objects.filter(store_id=store_id).exclude(
+                product_id__in=products
+            ).delete()
+    return len(rows)
+
+
+FEATURE_DAYS = fc.WINDOW + 14  # history a chunk needs: the 28-day window plus same-weekday lags
+
+
+@dataclass
+class ChunkForecast:
+    panel: fc.Panel
+    batch: ForecastBatch
+    stored: int
+
+
+def demand_forecasts_compute(
+    *, day: dt.date, store_ids: list[int], trained: TrainedForecast
+) -> ChunkForecast:
+    """Forecast the next 14 days (from `day`) of every active product of these stores, with
+    suggested order quantities, and store them (upsert). Idempotent for the same day."""
+    settings = decision_settings_get()
+    panel, series = sales_panel_load(
+        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes
+    )
+    batch = forecasts_for_panel(trained=trained, panel=panel, series=series, settings=settings)
+    stored = demand_forecasts_store(batch=batch, day=day, store_ids=store_ids, settings=settings)
+    return ChunkForecast(panel=panel, batch=batch, stored=stored)

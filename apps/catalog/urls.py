@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.catalog import views
+
+app_name = "decisions"
+
+urlpatterns = [
+    path("stores/<int:store_id>/", views.store_decisions, name="store"),
+    path(
+        "stores/<int:store_id>/insights/<int:card_id>/accept/",
+        views.insight_accept,
+        name="insight-accept",
+    ),
+]

@@ -1,0 +1,262 @@
+"""Admin for profiles, tag rules and segments (imported at the end of customers/admin.py).
+
+Business rules stay in services and selectors: the segment form validates through
+`segment_rule_validate`, the live count, sample and preview come from the segment selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import modelform_factory
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.models import MemberProfile, Segment, Tag, TagCategoryRule, TagKeyword
+from apps.customers.selectors.segments import (
+    SegmentRule,
+    segment_rule_of,
+    segment_rule_summary,
+    segment_summary,
+)
+from apps.customers.services.segments import segment_rule_validate
+from linli.phones import phone_mask
+
+RULE_FIELDS = [
+    "tags_any",
+    "tags_all",
+    "min_trust_level",
+    "max_recency_days",
+    "min_frequency_90d",
+    "max_frequency_90d",
+    "min_spend_90d",
+    "max_spend_90d",
+    "stores",
+    "regions",
+    "marketing_consent_required",
+]
+
+
+class TagKeywordInline(admin.TabularInline):
+    model = TagKeyword
+    extra = 1
+    fields = ["keyword"]
+
+
+class TagCategoryRuleInline(admin.TabularInline):
+    model = TagCategoryRule
+    extra = 0
+    fields = ["category", "min_purchases"]
+    autocomplete_fields = ["category"]
+
+
+# Extend whatever TagAdmin customers/admin.py registered (without importing that module back):
+# keywords and purchase rules are edited on the tag's page.
+_RegisteredTagAdmin = type(admin.site.get_model_admin(Tag))
+admin.site.unregister(Tag)
+
+
+@admin.register(Tag)
+class TagAdmin(_RegisteredTagAdmin):  # type: ignore[misc, valid-type]
+    inlines = [*_RegisteredTagAdmin.inlines, TagKeywordInline, TagCategoryRuleInline]
+
+
+@admin.register(TagKeyword)
+class TagKeywordAdmin(admin.ModelAdmin):
+    list_display = ["keyword", "tag"]
+    list_filter = ["tag"]
+    search_fields = ["keyword", "tag__name"]
+    list_select_related = ["tag"]
+    autocomplete_fields = ["tag"]
+    ordering = ["tag__name", "keyword"]
+
+
+@admin.register(TagCategoryRule)
+class TagCategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ["tag", "category", "min_purchases"]
+    list_filter = ["tag"]
+    search_fields = ["tag__name", "category__name", "category__code"]
+    list_select_related = ["tag", "category"]
+    autocomplete_fields = ["tag", "category"]
+
+
+@admin.register(MemberProfile)
+class MemberProfileAdmin(admin.ModelAdmin):
+    """Read-only: profiles are written only by the nightly recompute."""
+
+    list_display = [
+        "member",
+        "trust_level",
+        "trust_score",
+        "recency_days",
+        "frequency_90d",
+        "spend_90d",
+        "average_basket",
+        "price_sensitivity",
+        "monthly_repurchase_rate",
+        "computed_at",
+    ]
+    list_filter = ["trust_level", "member__home_store__region"]
+    search_fields = ["member__member_no", "member__name"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _rule_from_cleaned(cleaned: dict[str, Any]) -> SegmentRule:
+    return segment_rule_of(
+        tags_any=cleaned.get("tags_any") or (),
+        tags_all=cleaned.get("tags_all") or (),
+        stores=cleaned.get("stores") or (),
+        regions=cleaned.get("regions") or (),
+        min_trust_level=cleaned.get("min_trust_level"),
+        max_recency_days=cleaned.get("max_recency_days"),
+        min_frequency_90d=cleaned.get("min_frequency_90d"),
+        max_frequency_90d=cleaned.get("max_frequency_90d"),
+        min_spend_90d=cleaned.get("min_spend_90d"),
+        max_spend_90d=cleaned.get("max_spend_90d"),
+        marketing_consent_required=bool(cleaned.get("marketing_consent_required")),
+    )
+
+
+class SegmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["name", "description", *RULE_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            segment_rule_validate(rule=_rule_from_cleaned(cleaned))
+        except ValidationError as error:
+            for field_name, messages in error.message_dict.items():
+                if field_name in self.fields and field_name not in self.errors:
+                    self.add_error(field_name, messages)
+        return cleaned
+
+
+SegmentRuleForm = modelform_factory(Segment, fields=RULE_FIELDS)
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentAdminForm
+    change_form_template = "admin/customers/segment/change_form.html"
+    list_display = [
+        "name",
+        "description",
+        "min_trust_level",
+        "marketing_consent_required",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["min_trust_level", "marketing_consent_required"]
+    search_fields = ["name", "description"]
+    list_select_related = ["created_by"]
+    autocomplete_fields = ["tags_any", "tags_all", "stores", "regions"]
+    readonly_fields = ["created_by", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "description"]}),
+        (_("Tags"), {"fields": ["tags_any", "tags_all"]}),
+        (
+            _("Trust and RFM (from the nightly profile)"),
+            {
+                "fields": [
+                    "min_trust_level",
+                    "max_recency_days",
+                    ("min_frequency_90d", "max_frequency_90d"),
+                    ("min_spend_90d", "max_spend_90d"),
+                ]
+            },
+        ),
+        (_("Where and consent"), {"fields": ["stores", "regions", "marketing_consent_required"]}),
+        (_("Record"), {"fields": ["created_by", "created_at"]}),
+    ]
+
+    class Media:
+        js = ["customers/segment_preview.js"]
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="customers_segment_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        segment = self.get_object(request, object_id) if request.method == "GET" else None
+        if segment is not None:
+            context["segment_summary"] = self._summary_context(segment_summary(segment=segment))
+        context["segment_preview_url"] = reverse("admin:customers_segment_preview")
+        return super().change_view(request, object_id, form_url, context)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        context["segment_preview_url"] = reverse("admin:customers_segment_preview")
+        return super().add_view(request, form_url, context)
+
+    def save_model(self, request: HttpRequest, obj: Segment, form: Any, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Count and sample for the rule currently in the form (GET), without saving anything."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = SegmentRuleForm(request.GET)
+        context: dict[str, Any] = {"errors": None, "summary": None}
+        if form.is_valid():
+            rule = _rule_from_cleaned(form.cleaned_data)
+            try:
+                segment_rule_validate(rule=rule)
+            except ValidationError as error:
+                context["errors"] = [str(message) for message in error.messages]
+            else:
+                context["summary"] = self._summary_context(segment_rule_summary(rule=rule))
+        else:
+            context["errors"] = [
+                f"{form.fields[name].label if name in form.fields else ''}: {message}"
+                for name, messages in form.errors.items()
+                for message in messages
+            ]
+        return TemplateResponse(request, "admin/customers/segment/summary.html", context)
+
+    @staticmethod
+    def _summary_context(summary: Any) -> dict[str, Any]:
+        return {
+            "count": summary.count,
+            "rows": [
+                {
+                    "member_no": member.member_no,
+                    "name": member.name,
+                    "phone": phone_mask(member.phone),
+                    "home_store": str(member.home_store) if member.home_store_id else "",
+                }
+                for member in summary.sample
+            ],
+        }

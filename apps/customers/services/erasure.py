@@ -1,0 +1,96 @@
+"""Member erasure on request: personal data goes, statistics stay, the act is recorded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.customers.models import (
+    CommunityMessage,
+    Member,
+    MemberErasure,
+    MemberIdentity,
+    MemberMerge,
+    MemberProfile,
+    MemberTag,
+    NpsAnswer,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# Stored in place of an erased member's chat text: a fixed marker, not a translated string,
+# so every language shows the same data and keyword tagging finds nothing in it.
+ERASED_TEXT = "[erased]"
+REQUESTED_VIA_MAX_LENGTH = 80
+
+
+class ErasureRefused(ValidationError):
+    pass
+
+
+def member_erase(
+    *, member: Member, by: AbstractBaseUser | None, requested_via: str = ""
+) -> MemberErasure:
+    """Erase a member's personal data and record it. One transaction, member row locked.
+
+    What happens:
+    - name, phone → "", birth year → none, gender → unknown, marketing consent → off;
+    - every identity (phone, cards, WeChat, mini-program) deleted, so no touchpoint can find
+      the member again (a later purchase with the same phone makes a new member);
+    - tags and the 360° profile deleted;
+    - community messages: the rows stay linked (message counts per store and member stay
+      right) but their text is replaced by "[erased]" — chat text is free-form personal data;
+    - NPS answers: score and store stay (NPS per store stays right), comments are cleared;
+    - snapshots of members merged into this one are emptied (they hold the same person's data);
+    - orders are kept and stay linked for statistics: the member is now anonymous;
+    - `is_erased` is set and a `MemberErasure` row records who, when and via what.
+
+    The member number stays: it is a pseudonym that orders, merges and the erasure refer to.
+    Erasing an erased member is refused (ErasureRefused) and changes nothing.
+    """
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().filter(pk=member.pk).first()
+        if locked is None:
+            raise ErasureRefused(_("This member no longer exists."), code="missing")
+        if locked.is_erased or MemberErasure.objects.filter(member=locked).exists():
+            raise ErasureRefused(
+                _("Member %(number)s is already erased.") % {"number": locked.member_no},
+                code="already_erased",
+            )
+        MemberIdentity.objects.filter(member=locked).delete()
+        MemberTag.objects.filter(member=locked).delete()
+        MemberProfile.objects.filter(member=locked).delete()
+        CommunityMessage.objects.filter(member=locked).update(text=ERASED_TEXT)
+        NpsAnswer.objects.filter(member=locked).update(comment="")
+        MemberMerge.objects.filter(kept=locked).update(absorbed_snapshot={})
+        locked.name = ""
+        locked.phone = ""
+        locked.birth_year = None
+        locked.gender = Member.Gender.UNKNOWN
+        locked.marketing_consent = False
+        locked.is_erased = True
+        locked.save(
+            update_fields=[
+                "name",
+                "phone",
+                "birth_year",
+                "gender",
+                "marketing_consent",
+                "is_erased",
+                "updated_at",
+            ]
+        )
+        erasure = MemberErasure.objects.create(
+            member=locked,
+            requested_via=requested_via.strip()[:REQUESTED_VIA_MAX_LENGTH],
+            erased_by=by,
+            erased_at=timezone.now(),
+        )
+    # The caller's instance must not keep showing the erased data.
+    member.refresh_from_db()
+    return erasure

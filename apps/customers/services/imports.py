@@ -1,0 +1,483 @@
+"""Member and community-message imports (CSV formats in docs/csv-formats.md).
+
+Both follow `linli.imports`: every row is validated, every problem is reported with its row and
+column, and the file is written in one transaction only when there is no problem at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.customers.models import CommunityMessage, Member, MemberIdentity
+from apps.customers.services.identity import identity_value_normalise, member_no_generate
+from apps.stores.models import Store
+from linli.imports import (
+    ACTION_NEW,
+    ACTION_SKIP,
+    ACTION_UPDATE,
+    WHOLE_FILE,
+    CellError,
+    Column,
+    ErrorLog,
+    FirstSeen,
+    ImportReport,
+    RowCells,
+    Table,
+    choices_with_labels,
+    duplicate_reason,
+    header_check,
+    in_chunks,
+    parse_phone,
+)
+from linli.phones import phone_mask
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+Kind = MemberIdentity.Kind
+
+MEMBER_COLUMNS = (
+    Column("phone", required=True),
+    Column("name"),
+    Column("member_no"),
+    Column("gender"),
+    Column("birth_year"),
+    Column("home_store"),
+    Column("joined_at"),
+    Column("marketing_consent"),
+    Column("member_card"),
+)
+MESSAGE_COLUMNS = (
+    Column("store_code", required=True),
+    Column("group_name", required=True),
+    Column("member_identity"),
+    Column("text", required=True),
+    Column("sent_at", required=True),
+)
+
+# `kind:value` prefixes accepted in `member_identity` cells (sales history, chat messages).
+IDENTITY_PREFIXES: dict[str, str] = {
+    "phone": Kind.PHONE,
+    "card": Kind.MEMBER_CARD,
+    "member_card": Kind.MEMBER_CARD,
+    "pos_card": Kind.POS_CARD,
+    "wechat": Kind.WECHAT,
+    "mini_program": Kind.MINI_PROGRAM,
+}
+
+GENDERS = choices_with_labels(
+    Member.Gender.choices, 男="male", 女="female", 未知="unknown", m="male", f="female"
+)
+WRITE_BATCH = 2000
+
+
+def member_identity_parse(value: str) -> tuple[str, str]:
+    """`phone:138 0013 8000` → ("phone", "+8613800138000"), `card:C123` → ("member_card",
+    "C123"); raises CellError for anything else. Values are normalised exactly as
+    `member_resolve` stores them, so lookups by (kind, value) match."""
+    prefix, separator, raw = value.partition(":")
+    kind = IDENTITY_PREFIXES.get(prefix.strip().lower()) if separator else None
+    if kind is None:
+        raise CellError(
+            "invalid_identity",
+            _("“%(value)s” is not a member identity; write kind:value with kind one of %(kinds)s.")
+            % {"value": value, "kinds": ", ".join(IDENTITY_PREFIXES)},
+        )
+    if kind == Kind.PHONE:
+        # What identity_value_normalise does for phones, without its per-call enum lookups
+        # (a sales file has a million of these).
+        return kind, parse_phone(raw)
+    try:
+        return kind, identity_value_normalise(kind=kind, value=raw)
+    except ValidationError as error:
+        code = "invalid_phone" if kind == Kind.PHONE else "invalid_identity"
+        raise CellError(code, error.messages[0]) from error
+
+
+def _card_parse(value: str) -> str:
+    try:
+        return identity_value_normalise(kind=Kind.MEMBER_CARD, value=value)
+    except ValidationError as error:
+        raise CellError("invalid_identity", error.messages[0]) from error
+
+
+def _stores_by_code(codes: set[str]) -> dict[str, int]:
+    return {
+        code: pk for pk, code in in_chunks(Store.objects.values_list("pk", "code"), "code", codes)
+    }
+
+
+def _unknown_store_reason(code: str) -> str:
+    return _("Unknown store code “%(code)s”.") % {"code": code}
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _MemberRow:
+    number: int
+    phone: str
+    member_no: str
+    card: str
+    home_store_code: str
+    # Fields to set; None means "not given: keep what the member has".
+    values: dict[str, Any]
+
+
+def _member_numbers_new(count: int, *, taken: set[str]) -> list[str]:
+    """`count` fresh member numbers, unique among themselves, `taken` and the database."""
+    numbers: list[str] = []
+    while len(numbers) < count:
+        candidates = {member_no_generate() for _i in range(count - len(numbers))} - taken
+        candidates -= set(
+            in_chunks(Member.objects.values_list("member_no", flat=True), "member_no", candidates)
+        )
+        numbers.extend(candidates)
+        taken |= candidates
+    return numbers
+
+
+def members_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Create or update members from a members CSV; all rows or none.
+
+    A row is matched to a member by its phone (phone identity or `Member.phone`), else by its
+    `member_no`; unmatched rows create members. Given cells overwrite the member's fields,
+    empty cells leave them as they are. Identities are kept consistent with `member_resolve`:
+    every imported member ends with a `phone` identity for its phone, and `member_card` is
+    attached as a `member_card` identity. An identity that belongs to another member is an
+    error (merging is a human decision), never a silent move.
+    """
+    report = ImportReport(kind="members", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, MEMBER_COLUMNS, log)
+    width = len(table.header)
+    duplicates = {"phone": FirstSeen(), "member_no": FirstSeen(), "member_card": FirstSeen()}
+    parsed: list[_MemberRow] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        phone = row.phone("phone", required=True)
+        member_no = row.text("member_no", max_length=20)
+        card = row.parse("member_card", _card_parse) or ""
+        for column, key in (("phone", phone), ("member_no", member_no), ("member_card", card)):
+            first = duplicates[column].seen(key, number) if key else None
+            if first is not None:
+                row.error(
+                    column, "duplicate", duplicate_reason(value=row.raw(column), first_row=first)
+                )
+        values = {
+            "name": row.text("name", max_length=60) or None,
+            "gender": row.choice("gender", choices=GENDERS) or None,
+            "birth_year": row.integer("birth_year", minimum=1900, maximum=2100),
+            "joined_at": row.moment("joined_at", latest=timezone.now()),
+            "marketing_consent": row.boolean("marketing_consent"),
+        }
+        if row.valid:
+            parsed.append(
+                _MemberRow(
+                    number=number,
+                    phone=phone,
+                    member_no=member_no,
+                    card=card,
+                    home_store_code=row.raw("home_store"),
+                    values=values,
+                )
+            )
+    try:
+        with transaction.atomic():
+            _members_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+            if log:
+                transaction.set_rollback(True)
+    except IntegrityError:
+        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
+    report.errors_take(log)
+    if not report.is_valid:
+        report.created = report.updated = report.unchanged = 0
+        report.row_actions = {}
+    return report
+
+
+def _members_write(
+    *, parsed: list[_MemberRow], report: ImportReport, log: ErrorLog, dry_run: bool
+) -> None:
+    stores = _stores_by_code({row.home_store_code for row in parsed if row.home_store_code})
+    phones = [row.phone for row in parsed]
+    phone_identity_owner = dict(
+        in_chunks(
+            MemberIdentity.objects.filter(kind=Kind.PHONE).values_list("value", "member_id"),
+            "value",
+            phones,
+        )
+    )
+    phone_owner = dict(phone_identity_owner)
+    for member_id, phone in in_chunks(Member.objects.values_list("pk", "phone"), "phone", phones):
+        phone_owner.setdefault(phone, member_id)
+    number_owner = dict(
+        in_chunks(
+            Member.objects.values_list("member_no", "pk"),
+            "member_no",
+            [row.member_no for row in parsed if row.member_no],
+        )
+    )
+    card_owner = dict(
+        in_chunks(
+            MemberIdentity.objects.filter(kind=Kind.MEMBER_CARD).values_list("value", "member_id"),
+            "value",
+            [row.card for row in parsed if row.card],
+        )
+    )
+    involved = set(phone_owner.values()) | set(number_owner.values()) | set(card_owner.values())
+    members_query = Member.objects.all()
+    if not dry_run:
+        members_query = members_query.select_for_update().order_by("pk")
+    members = {member.pk: member for member in in_chunks(members_query, "pk", involved)}
+
+    matched: list[tuple[_MemberRow, Member | None]] = []
+    for row in parsed:
+        member_id = phone_owner.get(row.phone)
+        by_number = number_owner.get(row.member_no) if row.member_no else None
+        if row.home_store_code and row.home_store_code not in stores:
+            log.add(
+                row.number,
+                "home_store",
+                "unknown_store",
+                _unknown_store_reason(row.home_store_code),
+            )
+        if member_id is not None and by_number is not None and by_number != member_id:
+            log.add(
+                row.number,
+                "member_no",
+                "conflict",
+                _("This phone belongs to member %(owner)s, not to %(number)s.")
+                % {"owner": members[member_id].member_no, "number": row.member_no},
+            )
+            continue
+        if member_id is None and by_number is not None:
+            if members[by_number].phone:
+                log.add(
+                    row.number,
+                    "phone",
+                    "conflict",
+                    _("Member %(number)s already has another phone (%(phone)s).")
+                    % {"number": row.member_no, "phone": phone_mask(members[by_number].phone)},
+                )
+                continue
+            member_id = by_number
+        owner = card_owner.get(row.card) if row.card else None
+        if owner is not None and owner != member_id:
+            log.add(
+                row.number,
+                "member_card",
+                "conflict",
+                _("Member card “%(card)s” belongs to another member (%(owner)s).")
+                % {"card": row.card, "owner": members[owner].member_no},
+            )
+            continue
+        matched.append((row, members.get(member_id) if member_id is not None else None))
+    if log:
+        return
+
+    now = timezone.now()
+    new_members: list[Member] = []
+    changed_members: list[Member] = []
+    identities: list[tuple[Member, str, str]] = []
+    given_numbers = {row.member_no for row, member in matched if member is None and row.member_no}
+    fresh_numbers = iter(
+        _member_numbers_new(
+            sum(1 for row, member in matched if member is None and not row.member_no),
+            taken=set(given_numbers),
+        )
+    )
+    for row, member in matched:
+        values = {key: value for key, value in row.values.items() if value is not None}
+        if row.home_store_code:
+            values["home_store_id"] = stores[row.home_store_code]
+        if member is None:
+            values.setdefault("joined_at", now)
+            member = Member(
+                member_no=row.member_no or next(fresh_numbers), phone=row.phone, **values
+            )
+            new_members.append(member)
+            report.created += 1
+            report.row_actions[row.number] = ACTION_NEW
+        else:
+            if not member.phone:
+                values["phone"] = row.phone
+            changed = {key for key, value in values.items() if getattr(member, key) != value}
+            for key in changed:
+                setattr(member, key, values[key])
+            attaching = row.phone not in phone_identity_owner or (
+                row.card and row.card not in card_owner
+            )
+            if changed:
+                member.updated_at = now
+                changed_members.append(member)
+            if changed or attaching:
+                report.updated += 1
+                report.row_actions[row.number] = ACTION_UPDATE
+            else:
+                report.unchanged += 1
+                report.row_actions[row.number] = ACTION_SKIP
+        if row.phone not in phone_identity_owner:
+            identities.append((member, Kind.PHONE, row.phone))
+        if row.card and row.card not in card_owner:
+            identities.append((member, Kind.MEMBER_CARD, row.card))
+    if dry_run:
+        return
+    Member.objects.bulk_create(new_members, batch_size=WRITE_BATCH)
+    Member.objects.bulk_update(
+        changed_members,
+        fields=[
+            "phone",
+            "name",
+            "gender",
+            "birth_year",
+            "home_store",
+            "joined_at",
+            "marketing_consent",
+            "updated_at",
+        ],
+        batch_size=WRITE_BATCH,
+    )
+    MemberIdentity.objects.bulk_create(
+        [
+            MemberIdentity(member=member, kind=kind, value=value)
+            for member, kind, value in identities
+        ],
+        batch_size=WRITE_BATCH,
+    )
+
+
+# --- community chat messages -------------------------------------------------------------------
+
+
+@dataclass
+class _MessageRow:
+    number: int
+    store_code: str
+    group_name: str
+    identity: tuple[str, str] | None
+    text: str
+    sent_at: dt.datetime
+
+
+def community_messages_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Import chat messages; all rows or none.
+
+    The member is found by `member_identity` (kind:value); a message whose identity is not
+    known yet is kept without a member (counted in the report's notes). A message already in
+    the database (same store, group, time and text) is skipped, so re-importing a file (or an
+    overlapping export of the same chat) adds nothing twice.
+    """
+    report = ImportReport(kind="chat_messages", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, MESSAGE_COLUMNS, log)
+    width = len(table.header)
+    duplicates = FirstSeen()
+    now = timezone.now()
+    parsed: list[_MessageRow] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        store_code = row.text("store_code", required=True)
+        group_name = row.text("group_name", required=True, max_length=80)
+        identity = row.parse("member_identity", member_identity_parse)
+        text = row.text("text", required=True)
+        sent_at = row.moment("sent_at", required=True, latest=now)
+        if store_code and group_name and text and sent_at:
+            first = duplicates.seen((store_code, group_name, sent_at, text), number)
+            if first is not None:
+                row.error(
+                    "text",
+                    "duplicate",
+                    _("The same message (store, group, time, text) already appears on row %(row)d.")
+                    % {"row": first},
+                )
+        if row.valid:
+            parsed.append(
+                _MessageRow(
+                    number=number,
+                    store_code=store_code,
+                    group_name=group_name,
+                    identity=identity,
+                    text=text,
+                    sent_at=sent_at,
+                )
+            )
+    stores = _stores_by_code({row.store_code for row in parsed})
+    for row in parsed:
+        if row.store_code not in stores:
+            log.add(
+                row.number, "store_code", "unknown_store", _unknown_store_reason(row.store_code)
+            )
+    if not log and parsed:
+        with transaction.atomic():
+            _messages_write(parsed=parsed, stores=stores, report=report, dry_run=dry_run)
+    report.errors_take(log)
+    return report
+
+
+def _messages_write(
+    *, parsed: list[_MessageRow], stores: dict[str, int], report: ImportReport, dry_run: bool
+) -> None:
+    owners: dict[tuple[str, str], int] = {}
+    by_kind: dict[str, set[str]] = {}
+    for row in parsed:
+        if row.identity:
+            by_kind.setdefault(row.identity[0], set()).add(row.identity[1])
+    for kind, values in by_kind.items():
+        identities = MemberIdentity.objects.filter(kind=kind).values_list("value", "member_id")
+        owners.update(
+            {(kind, value): member for value, member in in_chunks(identities, "value", values)}
+        )
+    existing = set(
+        CommunityMessage.objects.filter(
+            store_id__in=set(stores.values()),
+            sent_at__gte=min(row.sent_at for row in parsed),
+            sent_at__lte=max(row.sent_at for row in parsed),
+        ).values_list("store_id", "group_name", "sent_at", "text")
+    )
+    new_messages: list[CommunityMessage] = []
+    anonymous = 0
+    for row in parsed:
+        store_id = stores[row.store_code]
+        if (store_id, row.group_name, row.sent_at, row.text) in existing:
+            report.unchanged += 1
+            report.row_actions[row.number] = ACTION_SKIP
+            continue
+        member_id = owners.get(row.identity) if row.identity else None
+        if row.identity and member_id is None:
+            anonymous += 1
+        new_messages.append(
+            CommunityMessage(
+                store_id=store_id,
+                group_name=row.group_name,
+                member_id=member_id,
+                text=row.text,
+                sent_at=row.sent_at,
+            )
+        )
+        report.created += 1
+        report.row_actions[row.number] = ACTION_NEW
+    if anonymous:
+        report.notes.append(
+            _(
+                "%(count)d message(s) name an unknown member identity; "
+                "they are kept without a member."
+            )
+            % {"count": anonymous}
+        )
+    if not dry_run:
+        CommunityMessage.objects.bulk_create(new_messages, batch_size=WRITE_BATCH)

@@ -1,0 +1,63 @@
+"""Owner portal: a store's members. Own store only (linli.access), phones always masked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from apps.customers.selectors.members import store_member_page, store_members
+from apps.customers.selectors.nps import nps_for_region, nps_for_store
+from apps.stores.models import Store, StoreStaff
+from linli.access import stores_for, user_is_hq
+
+MEMBERS_PER_PAGE = 25
+NPS_WINDOW = dt.timedelta(days=90)
+
+
+def _members_store_or_403(request: HttpRequest, store_id: int) -> Store:
+    """The store if this user may see its members: HQ, or an owner of this very store.
+
+    Clerks and inspectors see the store but not its member list (personal data)."""
+    roles = None if user_is_hq(request.user) else (StoreStaff.Role.OWNER,)
+    store = stores_for(request.user, roles=roles).select_related("region").filter(pk=store_id)
+    found = store.first()
+    if found is None:
+        raise PermissionDenied
+    return found
+
+
+@login_required
+def member_list(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = _members_store_or_403(request, store_id)
+    query = request.GET.get("q", "")[:60]
+    page = Paginator(store_members(store=store, query=query), MEMBERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    since = timezone.now() - NPS_WINDOW
+    return render(
+        request,
+        "members/member_list.html",
+        {
+            "store": store,
+            "query": query,
+            "page": page,
+            "store_nps": nps_for_store(store=store, since=since),
+            "region_nps": nps_for_region(region=store.region, since=since),
+            "nps_days": NPS_WINDOW.days,
+        },
+    )
+
+
+@login_required
+def member_detail(request: HttpRequest, store_id: int, member_no: str) -> HttpResponse:
+    store = _members_store_or_403(request, store_id)
+    page = store_member_page(store=store, member_no=member_no)
+    if page is None:
+        raise Http404
+    return render(request, "members/member_detail.html", {"store": store, "page": page})

@@ -1,0 +1,1 @@
+"""Numeric work for devices: pure functions on plain sequences, no ORM."""

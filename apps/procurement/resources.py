@@ -1,0 +1,97 @@
+"""import-export resources for suppliers and what they sell (admin import / export)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from import_export.fields import Field
+
+from apps.procurement.models import Supplier, SupplierProduct
+from apps.procurement.services_imports import supplier_products_import, suppliers_import
+from linli.imports import ImportReport, ServiceResource, Table
+from linli.phones import phone_for_viewer
+
+SUPPLIER_FIELDS = ("code", "name", "kind", "contact_name", "phone", "province", "is_active")
+SUPPLIER_PRODUCT_FIELDS = (
+    "supplier_code",
+    "sku",
+    "cost",
+    "lead_time_days",
+    "min_order_qty",
+    "pack_size",
+    "is_preferred",
+)
+
+
+class SupplierResource(ServiceResource):
+    """Columns of docs/csv-formats.md § suppliers; phones masked without `view_phone`."""
+
+    code = Field(attribute="code", column_name="code")
+    name = Field(attribute="name", column_name="name")
+    kind = Field(attribute="kind", column_name="kind")
+    contact_name = Field(attribute="contact_name", column_name="contact_name")
+    phone = Field(column_name="phone")
+    province = Field(attribute="province", column_name="province")
+    is_active = Field(column_name="is_active")
+
+    class Meta:
+        model = Supplier
+        fields = SUPPLIER_FIELDS
+        export_order = SUPPLIER_FIELDS
+        name = _("Suppliers")
+
+    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
+        return suppliers_import(table=table, dry_run=dry_run, by=by)
+
+    def dehydrate_phone(self, supplier: Supplier) -> str:
+        return phone_for_viewer(supplier.phone, user=self.user)
+
+    def dehydrate_is_active(self, supplier: Supplier) -> str:
+        return "1" if supplier.is_active else "0"
+
+
+class SupplierProductResource(ServiceResource):
+    """Columns of docs/csv-formats.md § supplier products."""
+
+    supplier_code = Field(column_name="supplier_code")
+    sku = Field(column_name="sku")
+    cost = Field(column_name="cost")
+    lead_time_days = Field(column_name="lead_time_days")
+    min_order_qty = Field(column_name="min_order_qty")
+    pack_size = Field(column_name="pack_size")
+    is_preferred = Field(column_name="is_preferred")
+
+    class Meta:
+        model = SupplierProduct
+        fields = SUPPLIER_PRODUCT_FIELDS
+        export_order = SUPPLIER_PRODUCT_FIELDS
+        name = _("Supplier products")
+
+    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
+        return supplier_products_import(table=table, dry_run=dry_run, by=by)
+
+    def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
+        return queryset.select_related("supplier", "product")
+
+    def dehydrate_supplier_code(self, offer: SupplierProduct) -> str:
+        return offer.supplier.code
+
+    def dehydrate_sku(self, offer: SupplierProduct) -> str:
+        return offer.product.sku
+
+    def dehydrate_cost(self, offer: SupplierProduct) -> str:
+        return str(offer.cost)
+
+    def dehydrate_lead_time_days(self, offer: SupplierProduct) -> str:
+        return str(offer.lead_time_days)
+
+    def dehydrate_min_order_qty(self, offer: SupplierProduct) -> str:
+        return str(offer.min_order_qty)
+
+    def dehydrate_pack_size(self, offer: SupplierProduct) -> str:
+        return str(offer.pack_size)
+
+    def dehydrate_is_preferred(self, offer: SupplierProduct) -> str:
+        return "1" if offer.is_preferred else "0"

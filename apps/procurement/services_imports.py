@@ -1,0 +1,244 @@
+"""Supplier and supplier-product imports (CSV formats in docs/csv-formats.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+
+from apps.catalog.models import Product
+from apps.procurement.models import Supplier, SupplierProduct
+from linli.imports import (
+    ACTION_NEW,
+    ACTION_SKIP,
+    ACTION_UPDATE,
+    WHOLE_FILE,
+    Column,
+    ErrorLog,
+    FirstSeen,
+    ImportReport,
+    RowCells,
+    Table,
+    choices_with_labels,
+    duplicate_reason,
+    header_check,
+    in_chunks,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+SUPPLIER_COLUMNS = (
+    Column("code", required=True),
+    Column("name", required=True),
+    Column("kind", required=True),
+    Column("contact_name"),
+    Column("phone"),
+    Column("province"),
+    Column("is_active"),
+)
+SUPPLIER_PRODUCT_COLUMNS = (
+    Column("supplier_code", required=True),
+    Column("sku", required=True),
+    Column("cost", required=True),
+    Column("lead_time_days"),
+    Column("min_order_qty"),
+    Column("pack_size"),
+    Column("is_preferred"),
+)
+KINDS = choices_with_labels(
+    Supplier.Kind.choices,
+    farm="farm",
+    果园="farm",
+    农场="farm",
+    工厂="factory",
+    经销商="distributor",
+)
+WRITE_BATCH = 2000
+
+
+@dataclass
+class _KeyedRow:
+    number: int
+    key: Any
+    values: dict[str, Any]
+
+
+def _upsert(
+    *,
+    model: type[models.Model],
+    rows: list[_KeyedRow],
+    existing: dict[Any, models.Model],
+    build: dict[str, Any],
+    fields: list[str],
+    report: ImportReport,
+    dry_run: bool,
+) -> None:
+    """Create rows whose key is not in `existing`, update the others that differ.
+
+    `build` holds the key fields for new instances by row key (set by the caller); `values`
+    set to None mean "not given: keep the stored value".
+    """
+    created: list[models.Model] = []
+    changed: list[models.Model] = []
+    for row in rows:
+        values = {key: value for key, value in row.values.items() if value is not None}
+        instance = existing.get(row.key)
+        if instance is None:
+            created.append(model(**build[row.key], **values))
+            report.created += 1
+            report.row_actions[row.number] = ACTION_NEW
+            continue
+        differs = {key for key, value in values.items() if getattr(instance, key) != value}
+        for key in differs:
+            setattr(instance, key, values[key])
+        if differs:
+            changed.append(instance)
+            report.updated += 1
+            report.row_actions[row.number] = ACTION_UPDATE
+        else:
+            report.unchanged += 1
+            report.row_actions[row.number] = ACTION_SKIP
+    if dry_run:
+        return
+    model.objects.bulk_update(changed, fields=fields, batch_size=WRITE_BATCH)
+    model.objects.bulk_create(created, batch_size=WRITE_BATCH)
+
+
+def _finish(report: ImportReport, log: ErrorLog) -> ImportReport:
+    report.errors_take(log)
+    if not report.is_valid:
+        report.created = report.updated = report.unchanged = 0
+        report.row_actions = {}
+    return report
+
+
+def suppliers_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Create or update suppliers by code; all rows or none. Phones are validated and stored
+    normalised (+86…); empty optional cells keep the stored value."""
+    report = ImportReport(kind="suppliers", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, SUPPLIER_COLUMNS, log)
+    width = len(table.header)
+    duplicates = FirstSeen()
+    parsed: list[_KeyedRow] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        code = row.text("code", required=True, max_length=16)
+        first = duplicates.seen(code, number) if code else None
+        if first is not None:
+            row.error("code", "duplicate", duplicate_reason(value=code, first_row=first))
+        values = {
+            "name": row.text("name", required=True, max_length=100) or None,
+            "kind": row.choice("kind", required=True, choices=KINDS) or None,
+            "contact_name": row.text("contact_name", max_length=40) or None,
+            "phone": row.phone("phone") or None,
+            "province": row.text("province", max_length=20) or None,
+            "is_active": row.boolean("is_active"),
+        }
+        if row.valid:
+            parsed.append(_KeyedRow(number=number, key=code, values=values))
+    try:
+        with transaction.atomic():
+            query = Supplier.objects.all()
+            if not dry_run:
+                query = query.select_for_update().order_by("pk")
+            existing = {s.code: s for s in in_chunks(query, "code", [r.key for r in parsed])}
+            _upsert(
+                model=Supplier,
+                rows=parsed,
+                existing=existing,
+                build={row.key: {"code": row.key} for row in parsed},
+                fields=["name", "kind", "contact_name", "phone", "province", "is_active"],
+                report=report,
+                dry_run=dry_run or bool(log),
+            )
+    except IntegrityError:
+        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
+    return _finish(report, log)
+
+
+def supplier_products_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Create or update what suppliers sell us, keyed by (supplier code, SKU); all or none."""
+    report = ImportReport(kind="supplier_products", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, SUPPLIER_PRODUCT_COLUMNS, log)
+    width = len(table.header)
+    duplicates = FirstSeen()
+    parsed: list[_KeyedRow] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        supplier_code = row.text("supplier_code", required=True)
+        sku = row.text("sku", required=True)
+        first = duplicates.seen((supplier_code, sku), number) if supplier_code and sku else None
+        if first is not None:
+            row.error(
+                "sku",
+                "duplicate",
+                _("Supplier %(supplier)s and SKU %(sku)s already appear on row %(row)d.")
+                % {"supplier": supplier_code, "sku": sku, "row": first},
+            )
+        values = {
+            "cost": row.decimal("cost", required=True, max_digits=10),
+            "lead_time_days": row.integer("lead_time_days", minimum=0, maximum=365),
+            "min_order_qty": row.integer("min_order_qty", minimum=1, maximum=1_000_000),
+            "pack_size": row.integer("pack_size", minimum=1, maximum=100_000),
+            "is_preferred": row.boolean("is_preferred"),
+        }
+        if row.valid:
+            parsed.append(_KeyedRow(number=number, key=(supplier_code, sku), values=values))
+    suppliers = dict(
+        in_chunks(
+            Supplier.objects.values_list("code", "pk"), "code", {row.key[0] for row in parsed}
+        )
+    )
+    products = dict(
+        in_chunks(Product.objects.values_list("sku", "pk"), "sku", {row.key[1] for row in parsed})
+    )
+    for row in parsed:
+        supplier_code, sku = row.key
+        if supplier_code not in suppliers:
+            log.add(
+                row.number,
+                "supplier_code",
+                "unknown_supplier",
+                _("Unknown supplier code “%(code)s”.") % {"code": supplier_code},
+            )
+        if sku not in products:
+            log.add(row.number, "sku", "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": sku})
+    if log:
+        return _finish(report, log)
+    ids = {row.key: (suppliers[row.key[0]], products[row.key[1]]) for row in parsed}
+    try:
+        with transaction.atomic():
+            query = SupplierProduct.objects.filter(
+                supplier_id__in={pair[0] for pair in ids.values()},
+                product_id__in={pair[1] for pair in ids.values()},
+            )
+            if not dry_run:
+                query = query.select_for_update().order_by("pk")
+            by_ids = {(offer.supplier_id, offer.product_id): offer for offer in query}
+            existing = {key: by_ids[pair] for key, pair in ids.items() if pair in by_ids}
+            _upsert(
+                model=SupplierProduct,
+                rows=parsed,
+                existing=existing,
+                build={
+                    key: {"supplier_id": pair[0], "product_id": pair[1]}
+                    for key, pair in ids.items()
+                },
+                fields=["cost", "lead_time_days", "min_order_qty", "pack_size", "is_preferred"],
+                report=report,
+                dry_run=dry_run,
+            )
+    except IntegrityError:
+        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
+    return _finish(report, log)

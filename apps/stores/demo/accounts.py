@@ -1,0 +1,110 @@
+"""The published demo logins (password for all: `DEMO_PASSWORD`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext as _
+
+from apps.procurement.models import Supplier, SupplierUser
+from apps.stores.models import Store, StoreStaff
+from linli import roles
+
+DEMO_PASSWORD = "linli-demo-2026"  # noqa: S105 - a published demo credential
+INSPECTED_STORES = 10
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    url_path: str
+
+
+@dataclass(frozen=True)
+class _AccountSpec:
+    username: str
+    group: str
+    role: str
+    url_path: str
+    is_staff: bool = False
+    is_superuser: bool = False
+
+
+def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[DemoAccount]:
+    """Create (or reset) the demo users with their groups, store roles and supplier link.
+
+    Precondition: `roles.roles_sync()` has run. `owner` owns the first store, `owner2` the
+    second (when there is one), `inspector` inspects the first ten, `supplier` acts for
+    `supplier`. One password hash serves every account (hashing is deliberately slow).
+    """
+    inspected = stores[:INSPECTED_STORES]
+    specs = [
+        _AccountSpec(
+            "hq", roles.HQ_OPERATIONS, _("HQ operations, superuser"), "/admin/", True, True
+        ),
+        _AccountSpec("hq_buyer", roles.HQ_PROCUREMENT, _("HQ procurement"), "/admin/", True),
+        _AccountSpec("hq_inspect", roles.HQ_INSPECTION, _("HQ inspection"), "/admin/", True),
+        _AccountSpec(
+            "owner",
+            roles.STORE_OWNERS,
+            _("owner of %(store)s") % {"store": stores[0].name},
+            "/portal/",
+        ),
+    ]
+    if len(stores) > 1:
+        specs.append(
+            _AccountSpec(
+                "owner2",
+                roles.STORE_OWNERS,
+                _("owner of %(store)s") % {"store": stores[1].name},
+                "/portal/",
+            )
+        )
+    specs.append(
+        _AccountSpec(
+            "inspector",
+            roles.INSPECTORS,
+            _("inspector of %(count)d stores") % {"count": len(inspected)},
+            "/portal/",
+        )
+    )
+    specs.append(
+        _AccountSpec(
+            "supplier",
+            roles.SUPPLIER_USERS,
+            _("supplier user of %(supplier)s") % {"supplier": supplier.name},
+            "/supplier/",
+        )
+    )
+    password = make_password(DEMO_PASSWORD)
+    groups = {
+        group.name: group for group in Group.objects.filter(name__in={s.group for s in specs})
+    }
+    users = {}
+    for spec in specs:
+        user, _created = get_user_model().objects.update_or_create(
+            username=spec.username,
+            defaults={
+                "email": f"{spec.username}@example.com",
+                "password": password,
+                "is_staff": spec.is_staff,
+                "is_superuser": spec.is_superuser,
+                "is_active": True,
+            },
+        )
+        user.groups.set([groups[spec.group]])
+        users[spec.username] = user
+    staff = [StoreStaff(user=users["owner"], store=stores[0], role=StoreStaff.Role.OWNER)]
+    if "owner2" in users:
+        staff.append(StoreStaff(user=users["owner2"], store=stores[1], role=StoreStaff.Role.OWNER))
+    staff += [
+        StoreStaff(user=users["inspector"], store=store, role=StoreStaff.Role.INSPECTOR)
+        for store in inspected
+    ]
+    StoreStaff.objects.bulk_create(staff, ignore_conflicts=True)
+    SupplierUser.objects.get_or_create(user=users["supplier"], supplier=supplier)
+    return [DemoAccount(spec.username, spec.role, spec.url_path) for spec in specs]

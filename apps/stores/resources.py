@@ -1,0 +1,86 @@
+"""import-export resources for stock levels (import / export) and sales history (import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from import_export.fields import Field
+
+from apps.stores.models import OrderLine, StockLevel
+from apps.stores.services_sales_import import sales_history_import
+from apps.stores.services_stock_import import stock_levels_import
+from linli.imports import ImportReport, ServiceResource, Table
+
+STOCK_FIELDS = ("store_code", "sku", "on_hand", "note")
+SALES_FIELDS = (
+    "store_code",
+    "order_ref",
+    "member_identity",
+    "sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "sold_at",
+)
+
+
+class StockLevelResource(ServiceResource):
+    """A stock count (docs/csv-formats.md § stock levels); every change is a ledger row."""
+
+    store_code = Field(column_name="store_code")
+    sku = Field(column_name="sku")
+    on_hand = Field(column_name="on_hand")
+    note = Field(column_name="note")
+
+    class Meta:
+        model = StockLevel
+        fields = STOCK_FIELDS
+        export_order = STOCK_FIELDS
+        name = _("Stock levels")
+
+    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
+        return stock_levels_import(table=table, dry_run=dry_run, by=by)
+
+    def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
+        return queryset.select_related("store", "product")
+
+    def dehydrate_store_code(self, level: StockLevel) -> str:
+        return level.store.code
+
+    def dehydrate_sku(self, level: StockLevel) -> str:
+        return level.product.sku
+
+    def dehydrate_on_hand(self, level: StockLevel) -> str:
+        return str(level.on_hand)
+
+    def dehydrate_note(self, level: StockLevel) -> str:
+        return ""
+
+
+class SalesHistoryResource(ServiceResource):
+    """POS sales history, one row per order line (docs/csv-formats.md § sales history).
+
+    Import only; big files go through `manage.py import_sales`, which runs the same service.
+    """
+
+    store_code = Field(column_name="store_code")
+    order_ref = Field(column_name="order_ref")
+    member_identity = Field(column_name="member_identity")
+    sku = Field(column_name="sku")
+    quantity = Field(column_name="quantity")
+    unit_price = Field(column_name="unit_price")
+    discount = Field(column_name="discount")
+    sold_at = Field(column_name="sold_at")
+
+    class Meta:
+        model = OrderLine
+        fields = SALES_FIELDS
+        export_order = SALES_FIELDS
+        name = _("Sales history")
+
+    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
+        return sales_history_import(
+            table=table, dry_run=dry_run, keep_errors=None, with_row_actions=True, by=by
+        )

@@ -1,0 +1,325 @@
+"""Daily lists: the scoring functions, the lists a night writes for a known network, and the
+nightly run's idempotency (a rerun changes nothing; a second beat does nothing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django.utils.translation import override
+
+from apps.catalog.analytics import lists as la
+from apps.catalog.models import (
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DemandForecast,
+    InsightCard,
+    ListKind,
+    ReasonKind,
+    RuleRun,
+)
+from apps.catalog.services.nightly import DecisionRunBusy, decisions_run
+from apps.catalog.tasks import decisions_nightly_task
+from tests.catalog.decision_fixtures import decision_world
+
+
+def test_velocity_and_trend_of_the_last_two_weeks() -> None:
+    sales = np.array([[9] * 7 + [1] * 7 + [2] * 7, [0] * 14 + [1] * 7], dtype=float)
+    frame = la.velocity_and_trend(sales)
+    assert frame["units_last_7d"].tolist() == [14, 7]
+    assert frame["units_prev_7d"].tolist() == [7, 0]
+    assert frame["velocity"].tolist() == [2.0, 1.0]
+    assert frame["trend"].tolist() == [1.0, 7.0]
+
+
+def test_hot_list_ranks_by_velocity_and_trend_per_store() -> None:
+    frame = pd.DataFrame(
+        {
+            "store_id": [1, 1, 1, 1, 2],
+            "product_id": [10, 11, 12, 13, 10],
+            "velocity": [2.0, 4.0, 2.0, 0.2, 1.0],
+            "trend": [1.5, -0.8, 1.5, 3.0, 0.1],
+            "units_last_7d": [14, 28, 14, 2, 7],
+            "units_prev_7d": [5, 140, 5, 0, 6],
+        }
+    )
+    hot = la.hot_list(frame, size=2)
+    assert hot[["store_id", "product_id", "rank"]].values.tolist() == [
+        [1, 10, 1],
+        [1, 12, 2],
+        [2, 10, 1],
+    ]
+    # score = velocity × (1 + trend clipped to [-0.5, 1]); 13 sold too little to count.
+    assert hot["score"].tolist() == [4.0, 4.0, 1.1]
+    assert hot["reason_kind"].tolist() == ["hot_rising", "hot_rising", "hot_steady"]
+
+
+def test_new_products_rank_by_other_stores_of_the_region_then_tag_fit() -> None:
+    stores = pd.DataFrame({"store_id": [1, 2, 3], "region_id": [7, 7, 8]})
+    new_products = pd.DataFrame({"product_id": [100, 200], "category_id": [5, 6]})
+    recent = pd.DataFrame(
+        {"store_id": [2, 1, 3], "product_id": [100, 100, 200], "units": [70, 14, 1]}
+    )
+    shares = pd.DataFrame(
+        {"store_id": [1], "tag_id": [9], "tag_name": ["有孩家庭"], "share": [0.25]}
+    )
+    category_tags = pd.DataFrame({"category_id": [6], "tag_id": [9]})
+    new = la.new_product_list(
+        stores=stores,
+        new_products=new_products,
+        recent_sales=recent,
+        store_region={1: 7, 2: 7, 3: 8},
+        days=14,
+        store_tag_share=shares,
+        category_tags=category_tags,
+        size=10,
+    )
+    rows = {(r.store_id, r.product_id): r for r in new.itertuples()}
+    # Store 1: product 100 sells 70/14 = 5 a day in store 2 (its own sales do not count).
+    assert rows[(1, 100)].velocity_per_store == 5.0
+    assert rows[(1, 100)].region_stores == 1
+    assert rows[(1, 100)].reason_kind == "new_region"
+    assert rows[(1, 100)].rank == 1
+    # Store 1: product 200 has no sales in region 7 but fits a quarter of its members.
+    assert rows[(1, 200)].reason_kind == "new_tags"
+    assert rows[(1, 200)].score == pytest.approx(0.025)
+    assert rows[(1, 200)].tag_names == ["有孩家庭"]
+    # Store 2: product 100 sells 14/14 = 1 a day in store 1.
+    assert rows[(2, 100)].velocity_per_store == 1.0
+    # Store 3 is alone in region 8: its own sales are no evidence, and it has no tag fit.
+    assert (3, 200) not in rows
+    assert set(rows) == {(1, 100), (1, 200), (2, 100)}
+
+
+def test_chat_mentions_count_once_per_message_and_by_week() -> None:
+    keys = la.mention_keys({1: "低糖蓝莓 125g", 2: "酸奶 200g", 3: "纯牛奶1L", 4: "牛奶"})
+    assert keys == {"低糖蓝莓": 1, "蓝莓": 1, "酸奶": 2, "纯牛奶": 3}
+    counts = la.count_mentions(
+        [
+            (5, "低糖蓝莓到了吗？蓝莓！", True),
+            (5, "酸奶", False),
+            (5, "蓝莓", False),
+            (6, "牛奶", True),
+        ],
+        keys,
+    )
+    assert counts.values.tolist() == [[5, 1, 1, 1], [5, 2, 0, 1]]
+
+
+def test_insight_candidates_need_rising_sales_or_rising_talk() -> None:
+    frame = pd.DataFrame(
+        {
+            "store_id": [1, 1, 1, 1],
+            "product_id": [10, 11, 12, 13],
+            "trend": [1.0, 0.1, 0.0, 0.5],
+            "units_last_7d": [16, 50, 1, 4],
+            "mentions_7d": [0, 0, 3, 0],
+            "mentions_prev_7d": [0, 0, 1, 0],
+        }
+    )
+    cards = la.insight_candidates(frame, size=3)
+    assert cards["product_id"].tolist() == [10, 12]
+    assert cards["score"].tolist() == [4.0, 1.5]
+    assert cards["reason_kind"].tolist() == ["rising_sales", "rising_mentions"]
+
+
+def test_tag_lift_compares_buyers_with_the_store_members() -> None:
+    buyers = pd.DataFrame({"store_id": [1] * 4, "product_id": [10] * 4, "member_id": [1, 2, 3, 4]})
+    member_tags = pd.DataFrame({"member_id": [1, 2, 3, 5, 1], "tag_id": [7, 7, 7, 7, 8]})
+    store_members = pd.DataFrame({"store_id": [1] * 8, "member_id": range(1, 9)})
+    lifts = la.tag_lifts(buyers=buyers, member_tags=member_tags, store_members=store_members)
+    rows = {r.tag_id: r for r in lifts.itertuples()}
+    # Tag 7: 3 of 4 buyers vs 4 of 8 members → lift 1.5; tag 8: 1 of 4 vs 1 of 8 → 2.0.
+    assert rows[7].lift == 1.5
+    assert rows[8].lift == 2.0
+    assert la.best_tags(lifts, {7: "有孩家庭", 8: "养猫"}) == {
+        (1, 10): [{"id": 7, "name": "有孩家庭", "lift": 1.5}]
+    }
+
+
+def test_best_hour_is_the_mode_earliest_on_a_tie() -> None:
+    assert la.best_hour([20, 20, 9, 9, 21]) == 9
+    assert la.best_hour([20, 20, 9]) == 20
+    assert la.best_hour([]) is None
+
+
+@pytest.fixture
+def world(db: None) -> dict:
+    return decision_world()
+
+
+def _entries(store: object, kind: str) -> list[DailyListEntry]:
+    return list(DailyListEntry.objects.filter(store=store, list_kind=kind).order_by("rank"))
+
+
+def test_night_writes_the_hot_and_new_lists_of_a_known_network(world: dict) -> None:
+    store_a, store_b, store_c = world["stores"]
+    products = world["products"]
+
+    run = decisions_run(day=world["today"])
+
+    assert run.status == DecisionRun.Status.DONE
+    assert (run.stores_done, run.stores_total) == (3, 3)
+    hot = _entries(store_a, ListKind.HOT)
+    assert [entry.product_id for entry in hot] == [
+        products["blueberry"].pk,
+        products["yogurt"].pk,
+        products["milk"].pk,
+    ]
+    assert all(entry.day == world["today"] for entry in hot)
+    blueberry = hot[0]
+    assert blueberry.velocity == 8.0
+    assert blueberry.trend == pytest.approx(35 / 21, abs=1e-4)
+    assert blueberry.reason_kind == ReasonKind.HOT_RISING
+    assert blueberry.reason_data == {"velocity": 8.0, "trend": 167}
+    forecast = DemandForecast.objects.get(store=store_a, product=products["blueberry"])
+    assert blueberry.suggested_qty == forecast.suggested_qty > 0
+    assert hot[1].reason_kind == ReasonKind.HOT_STEADY
+    with override("en"):
+        assert blueberry.reason == "Sells 8.0 a day, up 167% on the week before"
+
+    new = _entries(store_a, ListKind.NEW)
+    assert [entry.product_id for entry in new] == [
+        products["dried_fruit"].pk,
+        products["baby_food"].pk,
+    ]
+    assert new[0].reason_kind == ReasonKind.NEW_REGION
+    assert new[0].reason_data == {"velocity": 5.0, "stores": 1}
+    assert new[0].suggested_qty > 0
+    assert new[1].reason_kind == ReasonKind.NEW_TAGS
+    assert new[1].reason_data == {"tags": "有孩家庭", "share": 33}
+    assert new[1].suggested_qty == 1  # no sales anywhere near: a trial order (1 pack of 1)
+    with override("en"):
+        assert new[1].reason == "New: fits your members tagged 有孩家庭 (33% of your members)"
+    # Store C is in another region and has no tagged members: no new products to suggest.
+    assert _entries(store_c, ListKind.NEW) == []
+    # Store B sells the dried fruit itself; no other store of its region does.
+    assert products["dried_fruit"].pk not in [e.product_id for e in _entries(store_b, ListKind.NEW)]
+    assert CoPurchaseRule.objects.filter(
+        store=store_a, antecedent=products["blueberry"], consequent=products["yogurt"]
+    ).exists()
+
+
+def _snapshot() -> dict:
+    return {
+        "forecasts": list(DemandForecast.objects.order_by("pk").values()),
+        "entries": list(DailyListEntry.objects.order_by("pk").values()),
+        "cards": list(InsightCard.objects.order_by("pk").values()),
+        "rules": list(CoPurchaseRule.objects.order_by("pk").values()),
+        "rule_runs": list(RuleRun.objects.order_by("pk").values()),
+    }
+
+
+def test_forced_rerun_of_the_same_day_changes_nothing(world: dict) -> None:
+    decisions_run(day=world["today"])
+    before = _snapshot()
+    assert before["entries"]
+    assert before["cards"]
+    assert before["forecasts"]
+
+    rerun = decisions_run(day=world["today"], force=True)
+
+    assert rerun.status == DecisionRun.Status.DONE
+    assert _snapshot() == before
+    assert DecisionRun.objects.filter(day=world["today"], status="done").count() == 2
+
+
+def test_the_beat_task_twice_runs_once(world: dict) -> None:
+    first = decisions_nightly_task(world["today"].isoformat())
+    before = _snapshot()
+    second = decisions_nightly_task(world["today"].isoformat())
+    assert first == second
+    assert DecisionRun.objects.count() == 1
+    assert _snapshot() == before
+
+
+def test_a_run_in_progress_blocks_a_second_one(world: dict) -> None:
+    DecisionRun.objects.create(day=world["today"], stores_total=3)
+    with pytest.raises(DecisionRunBusy):
+        decisions_run(day=world["today"])
+    assert decisions_nightly_task(world["today"].isoformat()) is None
+    assert DailyListEntry.objects.count() == 0
+    assert DecisionRun.objects.count() == 1
+
+
+def test_lists_that_fall_off_are_removed_on_rerun(world: dict) -> None:
+    store_a = world["stores"][0]
+    decisions_run(day=world["today"])
+    milk = world["products"]["milk"]
+    assert DailyListEntry.objects.filter(
+        store=store_a, product=milk, list_kind=ListKind.HOT
+    ).exists()
+    milk.is_active = False
+    milk.save()
+    decisions_run(day=world["today"], force=True)
+    assert not DailyListEntry.objects.filter(store=store_a, product=milk).exists()
+    assert [e.rank for e in _entries(store_a, ListKind.HOT)] == [1, 2]
+
+
+def test_decisions_run_command_shows_progress(world: dict, capsys: pytest.CaptureFixture) -> None:
+    call_command("decisions_run", "--day", world["today"].isoformat(), "--chunk-size", "2")
+    output = capsys.readouterr().out
+    assert "stores 2/3" in output
+    assert "stores 3/3" in output
+    assert "rules:" in output
+    assert "3/3 stores" in output
+    assert DecisionRun.objects.get().status == DecisionRun.Status.DONE
+
+
+def test_old_lists_are_pruned_but_accepted_cards_kept(world: dict) -> None:
+    import datetime as dt
+
+    from tests.factories import UserFactory
+
+    store_a = world["stores"][0]
+    old_day = world["today"] - dt.timedelta(days=200)
+    product = world["products"]["milk"]
+    common = {"store": store_a, "day": old_day, "product": product, "rank": 1, "score": 1.0}
+    DailyListEntry.objects.create(
+        **common,
+        list_kind=ListKind.HOT,
+        velocity=1.0,
+        trend=0.0,
+        suggested_qty=1,
+        reason_kind=ReasonKind.HOT_STEADY,
+        reason_data={"velocity": 1.0},
+    )
+    card_fields = {
+        "units_last_7d": 7,
+        "units_prev_7d": 1,
+        "broadcast_hour": 20,
+        "broadcast_hour_source": "orders",
+        "forecast_total": 3.0,
+        "stock_qty": 4,
+        "suggested_qty": 0,
+        "reason_kind": ReasonKind.RISING_SALES,
+        "reason_data": {"last7": 7, "prev7": 1},
+    }
+    InsightCard.objects.create(**common, **card_fields)
+    accepted = InsightCard.objects.create(
+        **{**common, "product": world["products"]["yogurt"]},
+        **card_fields,
+        accepted_at=timezone.now(),
+        accepted_by=UserFactory(),
+    )
+
+    run = decisions_run(day=world["today"])
+
+    assert run.stats["counts"]["pruned"] == 2
+    assert not DailyListEntry.objects.filter(day=old_day).exists()
+    assert list(InsightCard.objects.filter(day=old_day)) == [accepted]
+
+
+def test_a_store_without_sales_or_members_gets_empty_lists(db: None) -> None:
+    from tests.factories import StoreFactory
+
+    store = StoreFactory()
+    run = decisions_run(day=timezone.localdate())
+    assert run.status == DecisionRun.Status.DONE
+    assert (run.stores_done, run.stores_total) == (1, 1)
+    assert not DailyListEntry.objects.filter(store=store).exists()
+    assert not InsightCard.objects.filter(store=store).exists()
+    assert not DemandForecast.objects.filter(store=store).exists()

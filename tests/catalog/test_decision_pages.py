@@ -1,0 +1,468 @@
+"""Owner decision pages, the decisions API and the HQ admin: what each user may see and do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import override
+
+from apps.catalog.models import (
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DecisionSettings,
+    DemandForecast,
+    ForecastBacktest,
+    ForecastMethodChoice,
+    InsightCard,
+    ListKind,
+    ReasonKind,
+    RuleRun,
+    RuleScope,
+)
+from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
+from tests.factories import PASSWORD, CategoryFactory, MemberFactory, ProductFactory
+
+
+def _client(user: object | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def _entries(store: object, day: dt.date, count: int) -> list[DailyListEntry]:
+    return DailyListEntry.objects.bulk_create(
+        [
+            DailyListEntry(
+                store=store,
+                day=day,
+                list_kind=ListKind.HOT,
+                product=ProductFactory(name=f"热销{rank}"),
+                rank=rank,
+                score=10 - rank,
+                velocity=5.0,
+                trend=0.5,
+                suggested_qty=12,
+                reason_kind=ReasonKind.HOT_RISING,
+                reason_data={"velocity": 5.0, "trend": 50},
+            )
+            for rank in range(1, count + 1)
+        ]
+    )
+
+
+@pytest.fixture
+def decisions(store: object, other_store: object) -> dict:
+    """A day of decisions for `store` (and a card for `other_store`)."""
+    day = timezone.localdate()
+    blueberry = ProductFactory(name="低糖蓝莓")
+    yogurt = ProductFactory(name="酸奶")
+    _entries(store, day, 2)
+    DailyListEntry.objects.create(
+        store=store,
+        day=day,
+        list_kind=ListKind.NEW,
+        product=ProductFactory(name="新品果干"),
+        rank=1,
+        score=1.0,
+        velocity=0.0,
+        trend=0.0,
+        suggested_qty=6,
+        reason_kind=ReasonKind.NEW_REGION,
+        reason_data={"velocity": 5.0, "stores": 3},
+    )
+    card = InsightCard.objects.create(
+        store=store,
+        day=day,
+        product=blueberry,
+        rank=1,
+        score=3.0,
+        units_last_7d=56,
+        units_prev_7d=21,
+        mentions_7d=3,
+        tags=[{"id": 1, "name": "有孩家庭", "lift": 2.25}],
+        broadcast_hour=20,
+        broadcast_hour_source="profiles",
+        forecast_total=24.0,
+        stock_qty=40,
+        suggested_qty=36,
+        reason_kind=ReasonKind.RISING_SALES,
+        reason_data={"last7": 56, "prev7": 21},
+    )
+    other_card = InsightCard.objects.create(
+        store=other_store,
+        day=day,
+        product=yogurt,
+        rank=1,
+        score=1.0,
+        units_last_7d=10,
+        units_prev_7d=5,
+        broadcast_hour=9,
+        broadcast_hour_source="orders",
+        forecast_total=5.0,
+        stock_qty=6,
+        suggested_qty=6,
+        reason_kind=ReasonKind.RISING_SALES,
+        reason_data={"last7": 10, "prev7": 5},
+    )
+    now = timezone.now()
+    run = RuleRun.objects.create(
+        scope=RuleScope.STORE,
+        store=store,
+        window_start=now - dt.timedelta(days=90),
+        window_end=now,
+        min_support=0.0,
+        min_confidence=0.0,
+        min_pair_count=1,
+        basket_count=100,
+        rule_count=1,
+    )
+    CoPurchaseRule.objects.create(
+        run=run,
+        scope=RuleScope.STORE,
+        store=store,
+        antecedent=blueberry,
+        antecedent_item=blueberry.pk,
+        consequent=yogurt,
+        consequent_item=yogurt.pk,
+        pair_count=10,
+        antecedent_count=20,
+        consequent_count=30,
+        basket_count=100,
+        support=0.1,
+        confidence=0.5,
+        lift=0.5 / 0.3,
+    )
+    return {
+        "day": day,
+        "card": card,
+        "other_card": other_card,
+        "blueberry": blueberry,
+        "yogurt": yogurt,
+    }
+
+
+def _page(store: object) -> str:
+    return reverse("decisions:store", args=[store.pk])
+
+
+def _accept(store: object, card: InsightCard) -> str:
+    return reverse("decisions:insight-accept", args=[store.pk, card.pk])
+
+
+def test_owner_sees_lists_cards_and_rules_of_their_store(
+    owner: object, store: object, decisions: dict
+) -> None:
+    with override("en"):
+        response = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "热销1" in page
+    assert "热销2" in page
+    assert "新品果干" in page
+    assert "低糖蓝莓" in page
+    assert "有孩家庭" in page
+    assert "50% of customers who bought 低糖蓝莓 also bought 酸奶" in page
+    assert _accept(store, decisions["card"]) in page
+    assert "酸奶" in page
+    assert f"/insights/{decisions['other_card'].pk}/accept/" not in page
+    assert reverse("portal:store", args=[store.pk]) in page  # a way back
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user"])
+def test_other_users_are_refused_the_page(
+    who: str, request: pytest.FixtureRequest, store: object, decisions: dict
+) -> None:
+    response = _client(request.getfixturevalue(who)).get(_page(store))
+    assert response.status_code == 403
+    assert "低糖蓝莓" not in response.content.decode()
+
+
+def test_anonymous_is_sent_to_login(store: object, decisions: dict) -> None:
+    response = Client().get(_page(store))
+    assert response.status_code == 302
+    assert reverse("portal:login") in response["Location"]
+
+
+def test_owner_accepts_a_card_once(owner: object, store: object, decisions: dict) -> None:
+    client = _client(owner)
+    card = decisions["card"]
+    response = client.post(_accept(store, card))
+    assert response.status_code == 302
+    assert response["Location"] == _page(store)
+    card.refresh_from_db()
+    assert card.accepted_by == owner
+    first = card.accepted_at
+    assert first is not None
+    client.post(_accept(store, card))
+    card.refresh_from_db()
+    assert card.accepted_at == first
+    page = client.get(_page(store)).content.decode()
+    assert _accept(store, card) not in page  # no button once accepted
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
+def test_others_cannot_accept(
+    who: str, request: pytest.FixtureRequest, store: object, decisions: dict
+) -> None:
+    response = _client(request.getfixturevalue(who)).post(_accept(store, decisions["card"]))
+    assert response.status_code == 403
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_at is None
+
+
+def test_anonymous_cannot_accept(store: object, decisions: dict) -> None:
+    response = Client().post(_accept(store, decisions["card"]))
+    assert response.status_code == 302
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_at is None
+
+
+def test_a_card_of_another_store_cannot_be_reached_through_ones_own_store(
+    other_owner: object, other_store: object, decisions: dict
+) -> None:
+    response = _client(other_owner).post(_accept(other_store, decisions["card"]))
+    assert response.status_code == 404
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_at is None
+
+
+def test_inspector_reads_without_an_accept_button(
+    inspector: object, store: object, decisions: dict
+) -> None:
+    response = _client(inspector).get(_page(store))
+    assert response.status_code == 200
+    assert _accept(store, decisions["card"]) not in response.content.decode()
+
+
+def test_accept_needs_post(owner: object, store: object, decisions: dict) -> None:
+    assert _client(owner).get(_accept(store, decisions["card"])).status_code == 405
+
+
+def test_hq_sees_any_store_and_may_accept(hq_user: object, store: object, decisions: dict) -> None:
+    client = _client(hq_user)
+    assert client.get(_page(store)).status_code == 200
+    client.post(_accept(store, decisions["card"]))
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_by == hq_user
+
+
+def test_empty_store_page_says_nothing_computed(owner: object, store: object) -> None:
+    with override("en"):
+        response = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Nothing computed yet" in response.content.decode()
+
+
+def test_page_query_count_does_not_grow_with_rows(
+    owner: object, store: object, decisions: dict
+) -> None:
+    client = _client(owner)
+    client.get(_page(store))
+    with CaptureQueriesContext(connection) as few:
+        client.get(_page(store))
+    _entries(store, decisions["day"], 0)
+    DailyListEntry.objects.filter(store=store, list_kind=ListKind.HOT).delete()
+    _entries(store, decisions["day"], 9)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(_page(store))
+    assert "热销9" in response.content.decode()
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def _api(name: str, *args: int) -> str:
+    return reverse(name, args=args)
+
+
+def test_api_lists_for_the_owner(owner: object, store: object, decisions: dict) -> None:
+    client = _client(owner)
+    hot = client.get(_api("api-decisions-list", store.pk, "hot"))
+    assert hot.status_code == 200
+    results = hot.json()["results"]
+    assert [row["product"]["name"] for row in results] == ["热销1", "热销2"]
+    assert results[0]["suggested_qty"] == 12
+    new = client.get(_api("api-decisions-list", store.pk, "new")).json()["results"]
+    assert [row["product"]["name"] for row in new] == ["新品果干"]
+    assert client.get(_api("api-decisions-list", store.pk, "cold")).status_code == 404
+    cards = client.get(_api("api-decisions-insights", store.pk)).json()["results"]
+    assert [card["id"] for card in cards] == [decisions["card"].pk]
+    assert cards[0]["stock_qty"] == 40
+    rules = client.get(_api("api-decisions-rules", store.pk)).json()["results"]
+    assert [(r["antecedent"]["name"], r["consequent"]["name"], r["confidence"]) for r in rules] == [
+        ("低糖蓝莓", "酸奶", 0.5)
+    ]
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", None])
+@pytest.mark.parametrize(
+    "name",
+    ["api-decisions-list", "api-decisions-insights", "api-decisions-rules"],
+)
+def test_api_refuses_other_users(
+    who: str | None, name: str, request: pytest.FixtureRequest, store: object, decisions: dict
+) -> None:
+    user = request.getfixturevalue(who) if who else None
+    args = (store.pk, "hot") if name == "api-decisions-list" else (store.pk,)
+    response = _client(user).get(_api(name, *args))
+    assert response.status_code in ({401, 403} if user is None else {403})
+    assert "低糖蓝莓" not in response.content.decode()
+    assert "热销" not in response.content.decode()
+
+
+def test_api_accept(
+    owner: object, other_owner: object, supplier_user: object, store: object, decisions: dict
+) -> None:
+    url = _api("api-decisions-insight-accept", store.pk, decisions["card"].pk)
+    for refused in (other_owner, supplier_user, None):
+        response = _client(refused).post(url)
+        assert response.status_code in {401, 403}
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_at is None
+    response = _client(owner).post(url)
+    assert response.status_code == 200
+    assert response.json()["accepted"] is True
+    assert response.json()["card"]["accepted_at"] is not None
+    assert _client(owner).post(url).json()["accepted"] is False
+    other = _api("api-decisions-insight-accept", store.pk, decisions["other_card"].pk)
+    assert _client(owner).post(other).status_code == 404
+    decisions["other_card"].refresh_from_db()
+    assert decisions["other_card"].accepted_at is None
+
+
+def test_api_member_next_products(
+    owner: object, other_owner: object, store: object, other_store: object, decisions: dict
+) -> None:
+    member = MemberFactory(home_store=store)
+    stranger = MemberFactory(home_store=other_store)
+    orders_bulk_create(
+        store=store,
+        baskets=[[decisions["blueberry"]]],
+        placed_at=local_datetime(timezone.localdate() - dt.timedelta(days=10)),
+        members=[member],
+    )
+    url = _api("api-member-next-products", store.pk, member.pk)
+    response = _client(owner).get(url)
+    assert response.status_code == 200
+    body = response.json()
+    assert body[0]["product"]["name"] == "酸奶"
+    assert body[0]["because_of"]["name"] == "低糖蓝莓"
+    assert body[0]["confidence"] == 0.5
+    assert _client(other_owner).get(url).status_code == 403
+    assert (
+        _client(owner).get(_api("api-member-next-products", store.pk, stranger.pk)).status_code
+        == 404
+    )
+    assert _client(None).get(url).status_code in {401, 403}
+
+
+# --- Admin -----------------------------------------------------------------------------------
+
+
+def test_admin_pages_load_for_hq(hq_user: object, store: object, decisions: dict) -> None:
+    client = _client(hq_user)
+    DecisionSettings.objects.get_or_create(pk=1)
+    category = CategoryFactory()
+    backtest = ForecastBacktest.objects.create(
+        first_origin=decisions["day"],
+        last_origin=decisions["day"],
+        origin_count=1,
+        horizon_days=14,
+        series_count=1,
+        metrics={"overall": {"gbm": {"wape": 0.3}, "seasonal_naive": {"wape": 0.5}}},
+    )
+    ForecastMethodChoice.objects.create(
+        category=category, backtest=backtest, method="gbm", best_baseline="moving_average_28"
+    )
+    DemandForecast.objects.create(
+        store=store,
+        product=decisions["yogurt"],
+        issued_on=decisions["day"],
+        start_day=decisions["day"],
+        method="gbm",
+        daily=[1.0] * 14,
+        lower=[0.0] * 14,
+        upper=[2.0] * 14,
+        total=14.0,
+        sigma_daily=1.0,
+        on_hand=3,
+        lead_time_days=2,
+        review_period_days=1,
+        safety_stock=2.8,
+        suggested_qty=3,
+    )
+    DecisionRun.objects.create(day=decisions["day"], status="done", stores_total=1, stores_done=1)
+    models = [
+        DecisionSettings,
+        RuleRun,
+        CoPurchaseRule,
+        ForecastBacktest,
+        ForecastMethodChoice,
+        DemandForecast,
+        DailyListEntry,
+        InsightCard,
+        DecisionRun,
+    ]
+    for model in models:
+        label = f"admin:catalog_{model._meta.model_name}"
+        assert client.get(reverse(f"{label}_changelist")).status_code == 200, model
+        obj = model.objects.first()
+        assert client.get(reverse(f"{label}_change", args=[obj.pk])).status_code == 200, model
+    assert (
+        client.get(reverse("admin:catalog_copurchaserule_changelist"), {"q": "蓝莓"}).status_code
+        == 200
+    )
+
+
+def test_admin_accept_action_uses_the_service(
+    hq_user: object, store: object, decisions: dict
+) -> None:
+    client = _client(hq_user)
+    response = client.post(
+        reverse("admin:catalog_insightcard_changelist"),
+        {"action": "accept_cards", "_selected_action": [decisions["card"].pk]},
+    )
+    assert response.status_code == 302
+    decisions["card"].refresh_from_db()
+    assert decisions["card"].accepted_by == hq_user
+    decisions["other_card"].refresh_from_db()
+    assert decisions["other_card"].accepted_at is None
+
+
+def test_admin_settings_edit(hq_user: object) -> None:
+    client = _client(hq_user)
+    DecisionSettings.objects.get_or_create(pk=1)
+    data = {
+        "rules_window_days": 60,
+        "rules_min_support": 0.002,
+        "rules_min_confidence": 0.1,
+        "rules_min_pair_count": 3,
+        "rules_per_product": 10,
+        "rules_store_scope": "on",
+        "history_days": 90,
+        "service_level": 0.9,
+        "review_period_days": 2,
+        "default_lead_time_days": 1,
+        "hot_list_size": 5,
+        "new_list_size": 5,
+        "new_product_days": 30,
+        "insight_cards_per_store": 2,
+    }
+    response = client.post(reverse("admin:catalog_decisionsettings_change", args=[1]), data)
+    assert response.status_code == 302
+    settings = DecisionSettings.objects.get()
+    assert (settings.rules_window_days, settings.service_level) == (60, 0.9)
+    bad = client.post(
+        reverse("admin:catalog_decisionsettings_change", args=[1]), {**data, "service_level": 1.5}
+    )
+    assert bad.status_code == 200  # the form shows the error
+    assert DecisionSettings.objects.get().service_level == 0.9

@@ -1,0 +1,236 @@
+"""Forecast services on the database: backtest records the serving choice, forecasts are
+stored with order suggestions that follow the formula, and a rerun writes the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from apps.catalog.analytics import forecast as fc
+from apps.catalog.analytics.ordering import order_quantity
+from apps.catalog.models import (
+    DemandForecast,
+    ForecastBacktest,
+    ForecastMethodChoice,
+    WeatherObservation,
+)
+from apps.catalog.services.config import decision_settings_get
+from apps.catalog.services.forecasts import (
+    CategoryCodes,
+    demand_forecasts_compute,
+    forecast_backtest_run,
+    forecast_model_train,
+    sales_panel_load,
+)
+from apps.stores.models import StockLevel
+from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    RegionFactory,
+    StoreFactory,
+    SupplierProductFactory,
+)
+
+HISTORY_DAYS = 110
+
+
+@pytest.fixture
+def shop(db: None) -> dict:
+    """Two stores in one city, four products in two categories, 110 days of daily sales with a
+    weekend lift, and the city's weather (observed, plus a 14-day forecast)."""
+    region = RegionFactory(city="杭州")
+    stores = [StoreFactory(region=region), StoreFactory(region=region)]
+    fruit, dairy = CategoryFactory(name="水果"), CategoryFactory(name="乳品")
+    products = [
+        ProductFactory(category=fruit),
+        ProductFactory(category=fruit),
+        ProductFactory(category=dairy),
+        ProductFactory(category=dairy),
+    ]
+    rng = np.random.default_rng(4)
+    today = timezone.localdate()
+    for store_number, store in enumerate(stores):
+        baskets, times = [], []
+        for back in range(HISTORY_DAYS, 0, -1):
+            day = today - dt.timedelta(days=back)
+            for number, product in enumerate(products):
+                rate = (3 + number + store_number) * (1.4 if day.weekday() >= 5 else 1.0)
+                units = int(rng.poisson(rate))
+                if units:
+                    baskets.append([(product, units)])
+                    times.append(local_datetime(day, 9 + number))
+        orders_bulk_create(store=store, baskets=baskets, placed_at=times)
+    weather = []
+    for back in range(-fc.HORIZON + 1, HISTORY_DAYS + 1):
+        day = today - dt.timedelta(days=back)
+        weather.append(
+            WeatherObservation(
+                city="杭州",
+                day=day,
+                kind=WeatherObservation.Kind.FORECAST
+                if back <= 0
+                else WeatherObservation.Kind.OBSERVED,
+                temp_max_c=Decimal("25.0") + (back % 5),
+                temp_min_c=Decimal("15.0"),
+                precipitation_mm=Decimal("0.0"),
+            )
+        )
+    WeatherObservation.objects.bulk_create(weather)
+    return {"stores": stores, "products": products, "categories": (fruit, dairy), "today": today}
+
+
+def test_sales_panel_holds_daily_units_and_weather(shop: dict) -> None:
+    store = shop["stores"][0]
+    product = shop["products"][2]
+    yesterday = shop["today"] - dt.timedelta(days=1)
+    orders_bulk_create(
+        store=store, baskets=[[(product, 5)]], placed_at=local_datetime(yesterday, 23)
+    )
+    panel, series = sales_panel_load(
+        store_ids=[store.pk], end_day=shop["today"], days=30, codes=CategoryCodes.load()
+    )
+    assert series["product_id"].tolist() == [p.pk for p in shop["products"]]
+    row = series["product_id"].tolist().index(product.pk)
+    expected = sum(line.quantity for line in product_lines(store, product, yesterday))
+    assert panel.sales[row, -1] == expected
+    assert panel.sales.shape == (4, 30)
+    assert panel.temp_max.shape == (1, 30 + fc.HORIZON)
+    assert not np.isnan(panel.temp_max).any()
+
+
+def product_lines(store: object, product: object, day: dt.date) -> list:
+    from apps.stores.models import OrderLine
+
+    return list(
+        OrderLine.objects.filter(
+            order__store=store,
+            product=product,
+            order__placed_at__gte=local_datetime(day, 0),
+            order__placed_at__lt=local_datetime(day + dt.timedelta(days=1), 0),
+        )
+    )
+
+
+def test_backtest_records_metrics_and_one_choice_per_category(shop: dict) -> None:
+    outcome = forecast_backtest_run(origins=2, max_rows=20_000)
+    backtest = ForecastBacktest.objects.get()
+    assert outcome.backtest == backtest
+    assert backtest.origin_count == 2
+    assert backtest.series_count == 8
+    assert set(backtest.metrics["overall"]) == set(fc.REPORTED)
+    choices = {choice.category_id: choice for choice in ForecastMethodChoice.objects.all()}
+    assert set(choices) == {category.pk for category in shop["categories"]}
+    for choice in choices.values():
+        assert choice.backtest == backtest
+        wapes = backtest.metrics["categories"][str(choice.category_id)]
+        best = min(fc.BASELINES, key=lambda m: wapes[m]["wape"])
+        assert choice.best_baseline == best
+        assert choice.best_baseline_wape == wapes[best]["wape"]
+        if choice.method == fc.MODEL:
+            assert choice.model_wape < choice.best_baseline_wape
+        else:
+            assert choice.method == best
+            assert choice.model_wape >= choice.best_baseline_wape
+
+
+def test_backtest_command_prints_wape_and_mase(shop: dict, capsys: pytest.CaptureFixture) -> None:
+    call_command("forecast_backtest", "--origins", "2", "--max-rows", "20000", "--no-save")
+    output = capsys.readouterr().out
+    assert "WAPE / MASE" in output
+    assert "seasonal_naive" in output
+    assert "水果" in output
+    assert "ALL" in output
+    assert ForecastBacktest.objects.count() == 0  # --no-save
+
+
+def _trained(shop: dict) -> object:
+    return forecast_model_train(day=shop["today"], max_rows=20_000)
+
+
+def test_forecasts_are_stored_with_order_suggestions_that_follow_the_formula(shop: dict) -> None:
+    store = shop["stores"][0]
+    fruit = shop["products"][0]
+    SupplierProductFactory(product=fruit, lead_time_days=3, pack_size=6, min_order_qty=12)
+    StockLevel.objects.create(store=store, product=shop["products"][1], on_hand=7)
+    trained = _trained(shop)
+    chunk = demand_forecasts_compute(day=shop["today"], store_ids=[store.pk], trained=trained)
+
+    assert chunk.stored == 4
+    settings = decision_settings_get()
+    rows = {row.product_id: row for row in DemandForecast.objects.filter(store=store)}
+    assert set(rows) == {p.pk for p in shop["products"]}
+    for row in rows.values():
+        assert row.start_day == shop["today"]
+        assert len(row.daily) == len(row.lower) == len(row.upper) == fc.HORIZON
+        assert all(lo <= d <= up for lo, d, up in zip(row.lower, row.daily, row.upper, strict=True))
+        assert row.total > 0
+        assert row.method in fc.METHODS
+        expected = order_quantity(
+            daily_forecast=chunk.batch.daily[
+                list(chunk.batch.series["product_id"]).index(row.product_id)
+            ],
+            lead_time_days=row.lead_time_days,
+            review_period_days=row.review_period_days,
+            sigma_daily=float(
+                chunk.batch.sigma_daily[
+                    list(chunk.batch.series["product_id"]).index(row.product_id)
+                ]
+            ),
+            service_level=settings.service_level,
+            on_hand=row.on_hand,
+            pack_size=row.pack_size,
+            min_order_qty=row.min_order_qty,
+        )
+        assert row.suggested_qty == expected.quantity
+    assert (
+        rows[fruit.pk].lead_time_days,
+        rows[fruit.pk].pack_size,
+        rows[fruit.pk].min_order_qty,
+    ) == (3, 6, 12)
+    assert rows[fruit.pk].suggested_qty % 6 == 0
+    assert rows[fruit.pk].suggested_qty >= 12
+    assert rows[shop["products"][1].pk].on_hand == 7
+    assert rows[shop["products"][2].pk].lead_time_days == settings.default_lead_time_days
+    assert rows[shop["products"][2].pk].on_order == 0
+
+
+def test_rerun_writes_the_same_rows_and_drops_inactive_products(shop: dict) -> None:
+    stores = [store.pk for store in shop["stores"]]
+    demand_forecasts_compute(day=shop["today"], store_ids=stores, trained=_trained(shop))
+    before = list(DemandForecast.objects.order_by("pk").values())
+    assert len(before) == 8
+
+    demand_forecasts_compute(day=shop["today"], store_ids=stores, trained=_trained(shop))
+    assert list(DemandForecast.objects.order_by("pk").values()) == before
+
+    gone = shop["products"][3]
+    gone.is_active = False
+    gone.save()
+    demand_forecasts_compute(day=shop["today"], store_ids=stores, trained=_trained(shop))
+    assert not DemandForecast.objects.filter(product=gone).exists()
+    assert DemandForecast.objects.count() == 6
+
+
+def test_without_history_the_baselines_serve_and_nothing_breaks(db: None) -> None:
+    store = StoreFactory()
+    product = ProductFactory()
+    today = timezone.localdate()
+    orders_bulk_create(
+        store=store,
+        baskets=[[(product, 2)]] * 3,
+        placed_at=local_datetime(today - dt.timedelta(days=2)),
+    )
+    trained = forecast_model_train(day=today, max_rows=5_000)
+    assert trained.model is None
+    chunk = demand_forecasts_compute(day=today, store_ids=[store.pk], trained=trained)
+    row = DemandForecast.objects.get(store=store, product=product)
+    assert chunk.stored == 1
+    assert row.method == fc.MOVING_AVERAGE
+    assert row.total == pytest.approx(6 / 28 * 14, abs=1e-3)
+    assert ForecastBacktest.objects.count() == 0

@@ -1,0 +1,109 @@
+"""Insight cards: rising product, tags it fits, best broadcast hour, quantity to stock, and the
+owner's one-click acceptance (recorded once, kept across reruns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from django.utils.translation import override
+
+from apps.catalog.models import DemandForecast, InsightCard, ReasonKind
+from apps.catalog.services.config import decision_settings_get
+from apps.catalog.services.lists import broadcast_hours, insight_card_accept
+from apps.catalog.services.nightly import decisions_run
+from apps.customers.models import CommunityMessage
+from tests.catalog.decision_fixtures import decision_world, local_datetime
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def world(db: None) -> dict:
+    world = decision_world()
+    store_c = world["stores"][2]
+    # Store C's members talk about milk this week, more than the week before.
+    CommunityMessage.objects.bulk_create(
+        [
+            CommunityMessage(
+                store=store_c,
+                group_name="C 店",
+                text=text,
+                sent_at=local_datetime(world["today"] - dt.timedelta(days=back), 19),
+            )
+            for text, back in [
+                ("纯牛奶还有吗", 1),
+                ("要两瓶纯牛奶", 2),
+                ("纯牛奶到货通知我", 4),
+                ("纯牛奶", 9),
+            ]
+        ]
+    )
+    decisions_run(day=world["today"])
+    return world
+
+
+def test_rising_product_card_has_tags_hour_and_quantities(world: dict) -> None:
+    store_a = world["stores"][0]
+    blueberry = world["products"]["blueberry"]
+    card = InsightCard.objects.get(store=store_a)
+    forecast = DemandForecast.objects.get(store=store_a, product=blueberry)
+    settings = decision_settings_get()
+
+    assert card.product == blueberry
+    assert card.day == world["today"]
+    assert card.rank == 1
+    assert (card.units_last_7d, card.units_prev_7d, card.mentions_7d) == (56, 21, 3)
+    # 6 of its 8 buyers are tagged, against 10 of the store's 30 members: lift 2.25.
+    assert card.tags == [{"id": world["tag"].pk, "name": "有孩家庭", "lift": 2.25}]
+    assert card.tag_names == ["有孩家庭"]
+    # 8 profiles usually shop at 20:00, 3 at 9:00.
+    assert (card.broadcast_hour, card.broadcast_hour_source) == (20, "profiles")
+    cover = forecast.lead_time_days + forecast.review_period_days
+    assert card.forecast_total == pytest.approx(sum(forecast.daily[:cover]), abs=2e-3)
+    assert card.stock_qty == math.ceil(card.forecast_total + forecast.safety_stock - 1e-6)
+    assert card.suggested_qty == forecast.suggested_qty
+    assert forecast.review_period_days == settings.review_period_days
+    assert card.reason_kind == ReasonKind.RISING_SALES
+    with override("en"):
+        assert card.reason == "Demand is rising: 56 sold in the last 7 days, 21 the week before"
+    assert not card.is_accepted
+
+
+def test_chat_mentions_alone_make_a_card(world: dict) -> None:
+    store_c = world["stores"][2]
+    card = InsightCard.objects.get(store=store_c)
+    assert card.product == world["products"]["milk"]
+    assert card.mentions_7d == 3
+    assert card.reason_kind == ReasonKind.RISING_MENTIONS
+    with override("en"):
+        assert card.reason == "Customers mentioned it 3 times in your chat groups this week"
+    # No member profiles at C: the busiest order hour (12:00) is used.
+    assert (card.broadcast_hour, card.broadcast_hour_source) == (12, "orders")
+    assert card.tags == []
+
+
+def test_broadcast_hour_falls_back_to_order_hours(world: dict) -> None:
+    store_a, store_b, _store_c = world["stores"]
+    hours = broadcast_hours(store_ids=[store_a.pk, store_b.pk], day=world["today"])
+    assert hours[store_a.pk] == (20, "profiles")
+    # B: five orders a day at 15:00 for two weeks, one at 16:00 every day.
+    assert hours[store_b.pk] == (15, "orders")
+
+
+def test_accepting_records_once_and_survives_a_rerun(world: dict) -> None:
+    store_a = world["stores"][0]
+    owner = UserFactory()
+    card = InsightCard.objects.get(store=store_a)
+
+    assert insight_card_accept(card=card, by=owner) is True
+    accepted_at = card.accepted_at
+    assert card.accepted_by == owner
+    assert insight_card_accept(card=card, by=UserFactory()) is False
+    card.refresh_from_db()
+    assert (card.accepted_at, card.accepted_by) == (accepted_at, owner)
+
+    decisions_run(day=world["today"], force=True)
+    card.refresh_from_db()
+    assert (card.accepted_at, card.accepted_by_id) == (accepted_at, owner.pk)
+    assert InsightCard.objects.filter(store=store_a).count() == 1

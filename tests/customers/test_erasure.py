@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.customers.models import (
+    CommunityMessage,
+    Member,
+    MemberErasure,
+    MemberIdentity,
+    MemberProfile,
+    MemberTag,
+    NpsAnswer,
+)
+from apps.customers.services.erasure import ERASED_TEXT, ErasureRefused, member_erase
+from apps.customers.services.identity import member_merge
+from apps.stores.models import Order
+from tests.factories import (
+    MemberFactory,
+    MemberIdentityFactory,
+    StoreFactory,
+    TagFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+8613800138000"
+
+
+@pytest.fixture
+def member():
+    store = StoreFactory()
+    member = MemberFactory(
+        phone=PHONE,
+        name="王芳",
+        birth_year=1988,
+        gender="female",
+        marketing_consent=True,
+        home_store=store,
+    )
+    MemberIdentityFactory(member=member, kind="phone", value=PHONE)
+    MemberIdentityFactory(member=member, kind="wechat", value="wx-1")
+    MemberTag.objects.create(member=member, tag=TagFactory(), source="chat", evidence="宝宝")
+    MemberProfile.objects.create(member=member)
+    Order.objects.create(store=store, member=member, channel="pos", idempotency_key="o1")
+    NpsAnswer.objects.create(member=member, store=store, score=9, comment="店主人很好，住3号楼")
+    CommunityMessage.objects.create(
+        store=store,
+        group_name="群",
+        member=member,
+        text="我家宝宝住3号楼",
+        sent_at=timezone.now(),
+    )
+    return member
+
+
+def test_erasure_anonymises_the_member_and_keeps_orders(member, hq_user):
+    other = MemberFactory()
+    MemberIdentityFactory(member=other)
+    erasure = member_erase(member=member, by=hq_user, requested_via=" phone call ")
+    member.refresh_from_db()
+    assert (
+        member.name,
+        member.phone,
+        member.birth_year,
+        member.gender,
+        member.marketing_consent,
+        member.is_erased,
+    ) == ("", "", None, "unknown", False, True)
+    assert member.home_store_id is not None  # store statistics keep working
+    assert MemberIdentity.objects.filter(member=member).count() == 0
+    assert MemberTag.objects.filter(member=member).count() == 0
+    assert MemberProfile.objects.filter(member=member).count() == 0
+    order = Order.objects.get(idempotency_key="o1")
+    assert order.member_id == member.pk
+    message = CommunityMessage.objects.get()
+    assert (message.member_id, message.text) == (member.pk, ERASED_TEXT)
+    answer = NpsAnswer.objects.get()
+    assert (answer.member_id, answer.score, answer.comment) == (member.pk, 9, "")
+    assert (erasure.member_id, erasure.erased_by, erasure.requested_via) == (
+        member.pk,
+        hq_user,
+        "phone call",
+    )
+    # Someone else's data is untouched.
+    assert MemberIdentity.objects.filter(member=other).count() == 1
+
+
+def test_erasure_empties_snapshots_of_members_merged_into_this_one(member):
+    absorbed = MemberFactory(phone="+8613900001111", name="王芳 (old card)")
+    merge = member_merge(keep=member, absorb=absorbed, by=None)
+    assert merge.absorbed_snapshot["phone"] == "+8613900001111"
+    member_erase(member=member, by=None, requested_via="letter")
+    merge.refresh_from_db()
+    assert merge.absorbed_snapshot == {}
+    assert merge.absorbed_member_no == absorbed.member_no
+
+
+def test_erasing_twice_is_refused_and_changes_nothing(member):
+    first = member_erase(member=member, by=None, requested_via="letter")
+    with pytest.raises(ErasureRefused) as refused:
+        member_erase(member=member, by=None, requested_via="again")
+    assert member.member_no in str(refused.value)
+    assert list(MemberErasure.objects.values_list("pk", "requested_via")) == [(first.pk, "letter")]
+
+
+def test_erased_members_leave_the_phone_free_for_a_new_member(member):
+    member_erase(member=member, by=None, requested_via="letter")
+    newcomer = MemberFactory(phone=PHONE)
+    assert Member.objects.filter(phone=PHONE).get().pk == newcomer.pk
+
+
+# --- admin action -------------------------------------------------------------------------
+
+
+def erase_post(client, members, **extra):
+    return client.post(
+        reverse("admin:customers_member_changelist"),
+        {
+            "action": "erase_selected_members",
+            "_selected_action": [str(m.pk) for m in members],
+            **extra,
+        },
+    )
+
+
+def test_admin_erase_confirms_then_erases(client, member, hq_user):
+    client.force_login(hq_user)
+    page = erase_post(client, [member])
+    assert page.status_code == 200
+    assert "member-erase-confirmation" in page.content.decode()
+    member.refresh_from_db()
+    assert member.is_erased is False
+
+    done = erase_post(client, [member], confirm="yes", requested_via="phone call 2025-07-01")
+    assert done.status_code == 302
+    member.refresh_from_db()
+    assert member.is_erased is True
+    assert MemberErasure.objects.get().requested_via == "phone call 2025-07-01"
+
+
+def test_admin_erase_needs_requested_via(client, member, hq_user):
+    client.force_login(hq_user)
+    erase_post(client, [member], confirm="yes", requested_via="  ")
+    member.refresh_from_db()
+    assert member.is_erased is False
+    assert MemberErasure.objects.count() == 0
+
+
+def test_admin_erase_skips_already_erased_members(client, member, hq_user):
+    other = MemberFactory()
+    member_erase(member=member, by=None, requested_via="letter")
+    client.force_login(hq_user)
+    erase_post(client, [member, other], confirm="yes", requested_via="store")
+    other.refresh_from_db()
+    assert other.is_erased is True
+    assert MemberErasure.objects.count() == 2
+    assert MemberErasure.objects.get(member=member).requested_via == "letter"
+
+
+def test_admin_erase_needs_the_erase_permission(client, member, roles):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_member", "change_member", "merge_member", "view_phone"]
+        )
+    )
+    client.force_login(user)
+    changelist = client.get(reverse("admin:customers_member_changelist"))
+    assert "erase_selected_members" not in changelist.content.decode()
+    erase_post(client, [member], confirm="yes", requested_via="store")
+    member.refresh_from_db()
+    assert member.is_erased is False
+    assert MemberErasure.objects.count() == 0

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.customers.models import MemberProfile, MemberTag, NpsAnswer
+from apps.customers.services.erasure import member_erase
+from apps.stores.models import Order, OrderLine
+from tests.factories import (
+    MemberFactory,
+    MemberIdentityFactory,
+    ProductFactory,
+    TagFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+8613800138000"
+
+
+def buy(member, store, key, product, *, when=None):
+    order = Order.objects.create(
+        store=store,
+        member=member,
+        channel=Order.Channel.POS,
+        idempotency_key=key,
+        total=Decimal("12.80"),
+        placed_at=when or timezone.now(),
+    )
+    OrderLine.objects.create(
+        order=order,
+        product=product,
+        quantity=1,
+        unit_price=Decimal("12.80"),
+        line_total=Decimal("12.80"),
+    )
+    return order
+
+
+@pytest.fixture
+def members(store, other_store):
+    """A home member, a member who only bought here, and a member of the other store only."""
+    home = MemberFactory(name="王芳", phone=PHONE, home_store=store)
+    MemberIdentityFactory(member=home, kind="phone", value=PHONE)
+    MemberIdentityFactory(member=home, kind="wechat", value="wx_openid_abcdef")
+    MemberIdentityFactory(member=home, kind="member_card", value="CARD-778899")
+    MemberTag.objects.create(
+        member=home, tag=TagFactory(name="有孩家庭"), source="chat", evidence="宝宝 ×3"
+    )
+    MemberProfile.objects.create(member=home, trust_level=MemberProfile.TrustLevel.TRUSTED)
+    buy(home, store, "here-1", ProductFactory(name="云南蓝莓"))
+    buy(home, other_store, "there-1", ProductFactory(name="别店的西瓜"))
+    NpsAnswer.objects.create(member=home, store=store, score=10, comment="新鲜")
+    NpsAnswer.objects.create(member=home, store=other_store, score=2, comment="别店评价")
+
+    visitor = MemberFactory(name="李雷", phone="+8613911112222", home_store=other_store)
+    buy(visitor, store, "here-2", ProductFactory())
+
+    stranger = MemberFactory(name="陌生人", phone="+8613733334444", home_store=other_store)
+    buy(stranger, other_store, "there-2", ProductFactory())
+    return {"home": home, "visitor": visitor, "stranger": stranger}
+
+
+def list_url(store):
+    return reverse("members:list", args=[store.pk])
+
+
+def detail_url(store, member):
+    return reverse("members:detail", args=[store.pk, member.member_no])
+
+
+def test_owner_lists_home_members_and_buyers_only(client, owner, store, members):
+    client.force_login(owner)
+    response = client.get(list_url(store))
+    assert response.status_code == 200
+    listed = [member.member_no for member in response.context["page"].object_list]
+    assert sorted(listed) == sorted([members["home"].member_no, members["visitor"].member_no])
+    html = response.content.decode()
+    assert members["stranger"].member_no not in html
+    assert reverse("portal:store", args=[store.pk]) in html  # a way back
+
+
+def test_erased_members_are_not_listed(client, owner, store, members):
+    member_erase(member=members["visitor"], by=None, requested_via="letter")
+    client.force_login(owner)
+    listed = [m.pk for m in client.get(list_url(store)).context["page"].object_list]
+    assert listed == [members["home"].pk]
+
+
+def test_phones_are_masked_in_the_list_and_on_the_member_page(client, owner, store, members):
+    client.force_login(owner)
+    for url in (list_url(store), detail_url(store, members["home"])):
+        html = client.get(url).content.decode()
+        assert "138****8000" in html
+        assert "13800138000" not in html
+        assert "8613800138000" not in html
+    detail = client.get(detail_url(store, members["home"])).content.decode()
+    assert "wx_openid_abcdef" not in detail
+    assert "****cdef" in detail
+    assert "CARD-778899" not in detail
+    assert "****8899" in detail
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("王芳", ["home"]),
+        ("王", ["home"]),
+        ("8000", ["home"]),
+        ("２２２２", ["visitor"]),
+        ("", None),
+    ],
+)
+def test_search_by_name_number_or_last_four_digits(client, owner, store, members, query, expected):
+    client.force_login(owner)
+    found = client.get(list_url(store), {"q": query}).context["page"].object_list
+    if expected is None:
+        expected = ["home", "visitor"]
+    assert sorted(m.pk for m in found) == sorted(members[key].pk for key in expected)
+
+
+def test_search_by_member_number(client, owner, store, members):
+    client.force_login(owner)
+    found = client.get(list_url(store), {"q": members["visitor"].member_no}).context["page"]
+    assert [m.pk for m in found.object_list] == [members["visitor"].pk]
+
+
+def test_search_cannot_reach_another_stores_member(client, owner, store, members):
+    client.force_login(owner)
+    found = client.get(list_url(store), {"q": "陌生人"}).context["page"].object_list
+    assert list(found) == []
+    found = client.get(list_url(store), {"q": "4444"}).context["page"].object_list
+    assert list(found) == []
+
+
+def test_members_are_paginated(client, owner, store):
+    for _n in range(30):
+        MemberFactory(home_store=store)
+    client.force_login(owner)
+    first = client.get(list_url(store)).context["page"]
+    second = client.get(list_url(store), {"page": 2}).context["page"]
+    assert (len(first.object_list), len(second.object_list)) == (25, 5)
+    assert first.paginator.num_pages == 2
+
+
+def test_member_page_shows_this_stores_history_only(client, owner, store, members):
+    client.force_login(owner)
+    response = client.get(detail_url(store, members["home"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "有孩家庭" in html
+    assert "宝宝 ×3" in html
+    assert str(MemberProfile.TrustLevel.TRUSTED.label) in html
+    assert "云南蓝莓" in html
+    assert "别店的西瓜" not in html
+    assert "新鲜" in html
+    assert "别店评价" not in html
+    page = response.context["page"]
+    assert [order.idempotency_key for order in page.recent_orders] == ["here-1"]
+    assert [answer.score for answer in page.nps_answers] == [10]
+    assert page.offers == []
+    assert 'id="member-offers"' in html
+
+
+def test_member_page_of_a_buyer_without_profile(client, owner, store, members):
+    client.force_login(owner)
+    response = client.get(detail_url(store, members["visitor"]))
+    assert response.status_code == 200
+    assert response.context["page"].profile is None
+
+
+def test_another_stores_member_is_not_found(client, owner, store, members):
+    client.force_login(owner)
+    assert client.get(detail_url(store, members["stranger"])).status_code == 404
+    assert client.get(reverse("members:detail", args=[store.pk, "M-NOPE"])).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
+def test_other_users_are_refused(request, client, store, members, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(list_url(store)).status_code == 403
+    assert client.get(detail_url(store, members["home"])).status_code == 403
+
+
+def test_a_clerk_is_refused(client, store, members):
+    from apps.stores.models import StoreStaff
+
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)
+    client.force_login(clerk)
+    assert client.get(list_url(store)).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_log_in(client, store, members):
+    for url in (list_url(store), detail_url(store, members["home"])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("portal:login"))
+
+
+def test_hq_may_look(client, hq_user, store, members):
+    client.force_login(hq_user)
+    assert client.get(list_url(store)).status_code == 200
+
+
+def test_unknown_store_is_refused_like_a_foreign_one(client, owner):
+    client.force_login(owner)
+    assert client.get(reverse("members:list", args=[999999])).status_code == 403
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_query_count_does_not_grow_with_rows(client, owner, store):
+    member = MemberFactory(home_store=store)
+    MemberProfile.objects.create(member=member)
+    product = ProductFactory()
+    buy(member, store, "q-0", product)
+    MemberTag.objects.create(member=member, tag=TagFactory(), source="manual")
+    client.force_login(owner)
+    list_small = _queries(client, list_url(store))
+    detail_small = _queries(client, detail_url(store, member))
+
+    for n in range(1, 8):
+        other = MemberFactory(home_store=store)
+        MemberProfile.objects.create(member=other)
+        buy(member, store, f"q-{n}", ProductFactory(), when=timezone.now() - dt.timedelta(hours=n))
+        MemberTag.objects.create(member=member, tag=TagFactory(), source="manual")
+        MemberIdentityFactory(member=member)
+        NpsAnswer.objects.create(member=member, store=store, score=n)
+    assert _queries(client, list_url(store)) == list_small
+    assert _queries(client, detail_url(store, member)) == detail_small

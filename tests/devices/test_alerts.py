@@ -1,0 +1,392 @@
+"""Alert rules (temperature, silence, energy), no duplicates, lifecycle, outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.campaigns.models import Notification
+from apps.devices.models import Device, DeviceAlert, DeviceKind, DeviceReadingHourly
+from apps.devices.services import (
+    alert_acknowledge,
+    alert_open,
+    alert_resolve,
+    device_alerts_evaluate,
+    device_token_issue,
+    device_token_revoke,
+    devices_silent_sweep,
+)
+from apps.devices.tasks import device_alerts_evaluate_task, devices_silent_sweep_task
+from tests.devices.factories import DeviceFactory, readings_every_minute
+from tests.factories import owner_of
+
+pytestmark = pytest.mark.django_db
+
+TEMPERATURE = DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE
+SILENT = DeviceAlert.Kind.DEVICE_SILENT
+ENERGY = DeviceAlert.Kind.ENERGY_SPIKE
+
+
+def _minutes_ago(minutes: float) -> dt.datetime:
+    return timezone.now() - dt.timedelta(minutes=minutes)
+
+
+# --- temperature -----------------------------------------------------------------------------
+
+
+def test_temperature_out_of_range_for_n_minutes_opens_an_alert(device, owner):
+    # Display chiller: 0–8 °C, 15 minutes. 16 readings a minute apart span exactly 15 minutes.
+    readings_every_minute(device, start=_minutes_ago(16), minutes=16, temperature=11.5)
+    result = device_alerts_evaluate(device=device)
+    alert = DeviceAlert.objects.get()
+    assert [a.pk for a in result.opened] == [alert.pk]
+    assert (alert.kind, alert.status, alert.value, alert.store_id) == (
+        TEMPERATURE,
+        "open",
+        11.5,
+        device.store_id,
+    )
+    assert "11.5 °C, outside 0 to 8 °C for 15 minutes" in alert.detail
+
+
+def test_temperature_out_of_range_for_less_than_n_minutes_opens_nothing(device, owner):
+    readings_every_minute(device, start=_minutes_ago(15), minutes=15, temperature=11.5)
+    result = device_alerts_evaluate(device=device)
+    assert result.opened == []
+    assert DeviceAlert.objects.count() == 0
+    assert Notification.objects.count() == 0
+
+
+def test_an_in_range_reading_restarts_the_streak(device):
+    start = _minutes_ago(30)
+    readings_every_minute(device, start=start, minutes=12, temperature=12.0)
+    readings_every_minute(device, start=start + dt.timedelta(minutes=12), minutes=1, temperature=5)
+    readings_every_minute(
+        device, start=start + dt.timedelta(minutes=13), minutes=12, temperature=12
+    )
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_too_cold_counts_as_out_of_range(store):
+    freezer = DeviceFactory(store=store, kind=DeviceKind.FREEZER)  # −25 … −15 °C, 30 minutes
+    readings_every_minute(freezer, start=_minutes_ago(40), minutes=35, temperature=-30.0)
+    device_alerts_evaluate(device=freezer)
+    assert DeviceAlert.objects.get().kind == TEMPERATURE
+
+
+def test_device_override_wins_over_kind_threshold(store):
+    device = DeviceFactory(
+        store=store,
+        min_temperature_c=Decimal("2.0"),
+        max_temperature_c=Decimal("4.0"),
+        minutes_out_of_range=5,
+    )
+    readings_every_minute(device, start=_minutes_ago(7), minutes=7, temperature=6.0)
+    device_alerts_evaluate(device=device)
+    assert DeviceAlert.objects.get().detail.startswith("6.0 °C, outside 2 to 4 °C for 6 minutes")
+
+
+def test_pos_terminal_has_no_temperature_rule(store):
+    terminal = DeviceFactory(store=store, kind=DeviceKind.POS_TERMINAL)
+    readings_every_minute(terminal, start=_minutes_ago(60), minutes=60, temperature=45.0)
+    assert device_alerts_evaluate(device=terminal).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_repeated_evaluation_opens_no_duplicate_and_notifies_once(device, owner):
+    second_owner = owner_of(device.store)
+    readings_every_minute(device, start=_minutes_ago(20), minutes=20, temperature=10.0)
+    first = device_alerts_evaluate(device=device)
+    readings_every_minute(device, start=_minutes_ago(0.5), minutes=1, temperature=10.5)
+    second = device_alerts_evaluate(device=device)
+    device_alerts_evaluate_task(device.pk)
+    assert (len(first.opened), len(second.opened)) == (1, 0)
+    assert DeviceAlert.objects.count() == 1
+    notifications = Notification.objects.order_by("recipient_id")
+    assert [(n.recipient_id, n.store_id, n.channel, n.status) for n in notifications] == [
+        (owner.pk, device.store_id, "portal", "sent"),
+        (second_owner.pk, device.store_id, "portal", "sent"),
+    ]
+    alert = DeviceAlert.objects.get()
+    assert notifications[0].payload == {
+        "alert_id": alert.pk,
+        "device_id": device.pk,
+        "kind": TEMPERATURE,
+    }
+    assert device.name in notifications[0].title
+
+
+def test_acknowledged_alert_still_blocks_a_duplicate(device, owner):
+    readings_every_minute(device, start=_minutes_ago(20), minutes=20, temperature=10.0)
+    device_alerts_evaluate(device=device)
+    alert_acknowledge(alert=DeviceAlert.objects.get(), by=owner)
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 1
+
+
+def test_back_in_range_resolves_automatically_and_a_new_streak_opens_a_new_alert(device):
+    readings_every_minute(device, start=_minutes_ago(60), minutes=20, temperature=10.0)
+    device_alerts_evaluate(device=device)
+    readings_every_minute(device, start=_minutes_ago(40), minutes=1, temperature=4.0)
+    result = device_alerts_evaluate(device=device)
+    first = DeviceAlert.objects.get()
+    assert [a.pk for a in result.resolved] == [first.pk]
+    assert (first.status, first.resolved_by, first.resolution_note) == (
+        "resolved",
+        None,
+        "back in range at 4.0 °C",
+    )
+    assert first.resolved_at is not None
+    readings_every_minute(device, start=_minutes_ago(30), minutes=20, temperature=9.0)
+    device_alerts_evaluate(device=device)
+    assert list(DeviceAlert.objects.order_by("pk").values_list("status", flat=True)) == [
+        "resolved",
+        "open",
+    ]
+
+
+def test_database_refuses_a_second_active_alert_for_the_same_condition(device):
+    DeviceAlert.objects.create(device=device, store=device.store, kind=TEMPERATURE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeviceAlert.objects.create(device=device, store=device.store, kind=TEMPERATURE)
+    DeviceAlert.objects.create(device=device, store=device.store, kind=SILENT)
+    assert DeviceAlert.objects.count() == 2
+
+
+def test_alert_open_returns_the_active_alert(device):
+    first, created = alert_open(device=device, kind=TEMPERATURE, detail="x", value=9.0)
+    again, created_again = alert_open(device=device, kind=TEMPERATURE, detail="y", value=9.5)
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert DeviceAlert.objects.get().detail == "x"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_opens_make_one_alert():
+    device = DeviceFactory()
+    owner = owner_of(device.store)
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            barrier.wait()
+            alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
+            results.append(alert.pk)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert DeviceAlert.objects.count() == 1
+    assert set(results) == {DeviceAlert.objects.get().pk}
+    assert Notification.objects.filter(recipient=owner).count() == 1
+
+
+# --- silence ---------------------------------------------------------------------------------
+
+
+def _seen(device: Device, minutes_ago: float) -> None:
+    Device.objects.filter(pk=device.pk).update(last_seen_at=_minutes_ago(minutes_ago))
+    device.refresh_from_db()
+
+
+def test_silent_sweep_opens_one_alert_when_called_twice(device, device_token, owner):
+    _seen(device, 45)
+    first = devices_silent_sweep_task()
+    second = devices_silent_sweep_task()
+    assert first == {"opened": 1, "resolved": 0}
+    assert second == {"opened": 0, "resolved": 0}
+    alert = DeviceAlert.objects.get()
+    assert (alert.kind, alert.status, alert.value) == (SILENT, "open", 45)
+    assert "no reading for 45 minutes" in alert.detail
+    assert Notification.objects.filter(recipient=owner, kind="device_alert").count() == 1
+
+
+def test_silent_sweep_uses_each_devices_own_window(store):
+    patient = DeviceFactory(store=store, silent_after_minutes=120)
+    hasty = DeviceFactory(store=store, silent_after_minutes=10)
+    for device in (patient, hasty):
+        device_token_issue(device=device)
+        _seen(device, 60)
+    result = devices_silent_sweep()
+    assert result.opened == 1
+    assert list(DeviceAlert.objects.values_list("device_id", flat=True)) == [hasty.pk]
+
+
+def test_silent_sweep_skips_recent_never_seen_revoked_and_inactive_devices(store):
+    recent, never, revoked, inactive = DeviceFactory.create_batch(4, store=store)
+    for device in (recent, never, revoked, inactive):
+        device_token_issue(device=device)
+    _seen(recent, 5)
+    _seen(revoked, 90)
+    device_token_revoke(device=revoked)
+    _seen(inactive, 90)
+    Device.objects.filter(pk=inactive.pk).update(is_active=False)
+    assert devices_silent_sweep().opened == 0
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_device_posting_again_resolves_the_silent_alert(device, device_token):
+    _seen(device, 45)
+    devices_silent_sweep()
+    _seen(device, 1)
+    assert devices_silent_sweep().resolved == 1
+    alert = DeviceAlert.objects.get()
+    assert (alert.status, alert.resolved_by, alert.resolution_note) == (
+        "resolved",
+        None,
+        "posting again",
+    )
+    assert devices_silent_sweep().resolved == 0
+
+
+def test_evaluation_after_posting_resolves_the_silent_alert(device, device_token):
+    _seen(device, 45)
+    devices_silent_sweep()
+    _seen(device, 0)
+    result = device_alerts_evaluate(device=device)
+    assert [alert.kind for alert in result.resolved] == [SILENT]
+    assert DeviceAlert.objects.get().status == "resolved"
+
+
+# --- energy ----------------------------------------------------------------------------------
+
+
+def _baseline(device: Device, *, hours: int, energy_wh: float, end: dt.datetime) -> None:
+    """Hourly aggregates for the `hours` closed hours before `end`'s previous hour."""
+    last = end.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
+    DeviceReadingHourly.objects.bulk_create(
+        [
+            DeviceReadingHourly(
+                device=device,
+                hour=last - dt.timedelta(hours=offset),
+                reading_count=60,
+                energy_wh_sum=energy_wh + (offset % 3),  # 100, 101, 102 … median 101
+            )
+            for offset in range(hours)
+        ]
+    )
+
+
+def test_energy_far_above_the_devices_baseline_opens_an_alert(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=6.0)
+    result = device_alerts_evaluate(device=device)  # 360 Wh in the last hour > 3 × 101
+    alert = DeviceAlert.objects.get()
+    assert [a.kind for a in result.opened] == [ENERGY]
+    assert alert.value == pytest.approx(360.0)
+    assert "360 Wh in the last hour, 3.6× the usual 101 Wh per hour" in alert.detail
+
+
+def test_energy_within_the_factor_opens_nothing(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=5.0)
+    assert device_alerts_evaluate(device=device).opened == []  # 300 Wh ≤ 303
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_without_enough_baseline_history_opens_nothing(device):
+    now = timezone.now()
+    _baseline(device, hours=23, energy_wh=100, end=now)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=50.0)
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_baseline_is_the_devices_own(store):
+    busy, quiet = DeviceFactory.create_batch(2, store=store)
+    now = timezone.now()
+    _baseline(busy, hours=48, energy_wh=1000, end=now)
+    _baseline(quiet, hours=48, energy_wh=10, end=now)
+    for device in (busy, quiet):
+        readings_every_minute(
+            device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=6.0
+        )
+        device_alerts_evaluate(device=device)
+    assert list(DeviceAlert.objects.values_list("device_id", "kind")) == [(quiet.pk, ENERGY)]
+
+
+def test_energy_back_to_normal_resolves_the_spike(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now)
+    # 360 Wh in the half hour up to 150 minutes ago: a spike ...
+    readings_every_minute(device, start=now - dt.timedelta(minutes=179), minutes=30, energy_wh=12.0)
+    device_alerts_evaluate(device=device)
+    assert DeviceAlert.objects.get().status == "open"
+    # ... then a normal last hour (60 Wh).
+    readings_every_minute(device, start=now - dt.timedelta(minutes=60), minutes=60, energy_wh=1.0)
+    result = device_alerts_evaluate(device=device)
+    assert [a.kind for a in result.resolved] == [ENERGY]
+    alert = DeviceAlert.objects.get()
+    assert (alert.status, alert.resolved_by, alert.resolution_note) == (
+        "resolved",
+        None,
+        "60 Wh in the last hour",
+    )
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def test_alert_lifecycle_records_who_and_when(device, owner, hq_user):
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
+    acknowledged_at = timezone.now()
+    alert_acknowledge(alert=alert, by=owner, now=acknowledged_at)
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_by, alert.acknowledged_at) == (
+        "acknowledged",
+        owner,
+        acknowledged_at,
+    )
+    resolved_at = acknowledged_at + dt.timedelta(minutes=5)
+    alert_resolve(alert=alert, by=hq_user, note="door seal replaced", now=resolved_at)
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolved_by, alert.resolved_at, alert.resolution_note) == (
+        "resolved",
+        hq_user,
+        resolved_at,
+        "door seal replaced",
+    )
+    assert alert.acknowledged_by == owner
+
+
+def test_acknowledging_twice_or_after_resolution_is_refused(device, owner, other_owner):
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert_acknowledge(alert=alert, by=owner)
+    with pytest.raises(ValidationError):
+        alert_acknowledge(alert=alert, by=other_owner)
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == owner
+    alert_resolve(alert=alert, by=owner)
+    with pytest.raises(ValidationError):
+        alert_resolve(alert=alert, by=other_owner)
+    with pytest.raises(ValidationError):
+        alert_acknowledge(alert=alert, by=other_owner)
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolved_by) == ("resolved", owner)
+
+
+def test_resolving_an_open_alert_also_records_the_acknowledgement(device, owner):
+    alert, _created = alert_open(device=device, kind=SILENT, detail="quiet")
+    alert_resolve(alert=alert, by=owner)
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_by, alert.resolved_by) == ("resolved", owner, owner)
+    assert alert.acknowledged_at == alert.resolved_at

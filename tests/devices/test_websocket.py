@@ -1,0 +1,111 @@
+"""Alerts are pushed to the store's websocket group (the owner's store page listens there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+
+from apps.devices.services import alert_acknowledge, device_alerts_evaluate
+from linli.asgi import application
+from tests.devices.factories import DeviceFactory, readings_every_minute
+from tests.factories import SupplierUserFactory, owner_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLOSE_FORBIDDEN = 4403
+
+
+def _session_cookie(user: object) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def _communicator(store_id: int, cookie: str | None) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://testserver")]
+    if cookie is not None:
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    return WebsocketCommunicator(
+        application, f"/ws/stores/{store_id}/notifications/", headers=headers
+    )
+
+
+@pytest.fixture(autouse=True)
+async def _close_worker_thread_connections():
+    """database_sync_to_async keeps a connection open in its worker thread (CONN_MAX_AGE);
+    close it so the test database can be dropped at the end of the run."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def scene(db: None) -> dict:
+    device = DeviceFactory(name="Dairy chiller")
+    other = DeviceFactory()
+    owner = owner_of(device.store)
+    other_owner = owner_of(other.store)
+    start = timezone.now() - dt.timedelta(minutes=20)
+    readings_every_minute(device, start=start, minutes=20, temperature=12.0)
+    return {
+        "device": device,
+        "owner_cookie": _session_cookie(owner),
+        "other_owner_cookie": _session_cookie(other_owner),
+        "other_store_id": other.store_id,
+        "owner": owner,
+        "supplier_cookie": _session_cookie(SupplierUserFactory().user),
+    }
+
+
+async def test_opened_alert_is_pushed_to_the_owners_store_page(scene):
+    device = scene["device"]
+    own = _communicator(device.store_id, scene["owner_cookie"])
+    elsewhere = _communicator(scene["other_store_id"], scene["other_owner_cookie"])
+    assert (await own.connect())[0] is True
+    assert (await elsewhere.connect())[0] is True
+
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+
+    message = await own.receive_json_from(timeout=5)
+    assert message["event"] == "device.alert"
+    payload = message["payload"]
+    assert (payload["device_id"], payload["store_id"], payload["kind"], payload["status"]) == (
+        device.pk,
+        device.store_id,
+        "temperature_out_of_range",
+        "open",
+    )
+    assert payload["text"].startswith("Dairy chiller: Temperature out of range — 12.0 °C")
+    assert await elsewhere.receive_nothing(timeout=0.3)
+
+    # Evaluating again opens nothing, so nothing more is pushed.
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    assert await own.receive_nothing(timeout=0.3)
+    await own.disconnect()
+    await elsewhere.disconnect()
+
+
+async def test_acknowledgement_is_pushed_too(scene):
+    device = scene["device"]
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    own = _communicator(device.store_id, scene["owner_cookie"])
+    assert (await own.connect())[0] is True
+    alert = await database_sync_to_async(lambda: device.alerts.get())()
+    await database_sync_to_async(alert_acknowledge)(alert=alert, by=scene["owner"])
+    message = await own.receive_json_from(timeout=5)
+    assert message["event"] == "device.alert_acknowledged"
+    assert message["payload"]["status"] == "acknowledged"
+    await own.disconnect()
+
+
+async def test_other_owner_supplier_and_anonymous_cannot_listen_to_the_store(scene):
+    device = scene["device"]
+    for cookie in (scene["other_owner_cookie"], scene["supplier_cookie"], None):
+        communicator = _communicator(device.store_id, cookie)
+        connected, code = await communicator.connect()
+        assert (connected, code) == (False, CLOSE_FORBIDDEN)

@@ -1,0 +1,483 @@
+"""Sales-history import: set-wise (COPY on PostgreSQL), all rows or none, idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import translation
+
+from apps.customers.models import MemberIdentity
+from apps.stores.models import Order, OrderLine, StockMovement
+from apps.stores.services_sales_import import sales_history_import
+from linli.imports import table_from_bytes
+from tests.factories import (
+    CategoryFactory,
+    MemberFactory,
+    MemberIdentityFactory,
+    ProductFactory,
+    StockLevelFactory,
+    StoreFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HEADER = "store_code,order_ref,member_identity,sku,quantity,unit_price,discount,sold_at\n"
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def reference(db: None) -> dict:
+    """The codes the example files use (they match `seed_demo`)."""
+    fruit = CategoryFactory(code="FRUIT-BERRY")
+    milk = CategoryFactory(code="DAIRY-MILK")
+    member = MemberFactory(phone="+8613800138000")
+    MemberIdentityFactory(member=member, kind=MemberIdentity.Kind.PHONE, value="+8613800138000")
+    carded = MemberFactory(phone="+8613900138002")
+    MemberIdentityFactory(member=carded, kind=MemberIdentity.Kind.MEMBER_CARD, value="C000124")
+    return {
+        "store": StoreFactory(code="HZ0001"),
+        "other_store": StoreFactory(code="HZ0002"),
+        "blueberry": ProductFactory(sku="FRUIT-BERRY-001", category=fruit),
+        "milk": ProductFactory(sku="DAIRY-MILK-001", category=milk),
+        "member": member,
+        "carded": carded,
+    }
+
+
+def table(text: str):
+    return table_from_bytes(text.encode())
+
+
+def database_counts() -> tuple[int, int, int]:
+    return Order.objects.count(), OrderLine.objects.count(), StockMovement.objects.count()
+
+
+def test_example_file_imports_orders_lines_members_and_totals(reference: dict) -> None:
+    stock = StockLevelFactory(store=reference["store"], product=reference["milk"], on_hand=9)
+
+    report = sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+
+    assert report.errors == []
+    assert (report.rows, report.created, report.unchanged, report.lines_created) == (4, 3, 0, 4)
+    first = Order.objects.get(store=reference["store"], reference="T1-20240701-0001")
+    assert first.idempotency_key == "import:T1-20240701-0001"
+    assert first.member == reference["member"]
+    assert (first.channel, first.status) == (Order.Channel.POS, Order.Status.COMPLETED)
+    assert first.total == Decimal("54.70")  # 2 × 19.90 − 2.00 + 16.90
+    assert first.discount_total == Decimal("2.00")
+    assert first.placed_at == dt.datetime(2024, 7, 1, 18, 30, tzinfo=SHANGHAI)
+    lines = {line.product.sku: line for line in first.lines.select_related("product")}
+    assert lines["FRUIT-BERRY-001"].line_total == Decimal("37.80")
+    assert lines["DAIRY-MILK-001"].discount == Decimal("0.00")
+    anonymous = Order.objects.get(reference="T1-20240701-0002")
+    assert anonymous.member is None
+    assert anonymous.placed_at == dt.datetime(2024, 7, 1, 19, 5, 12, tzinfo=SHANGHAI)
+    assert anonymous.total == Decimal("50.70")
+    carded = Order.objects.get(store=reference["other_store"], reference="T2-20240701-0001")
+    assert carded.member == reference["carded"]
+    # History does not move stock.
+    assert StockMovement.objects.count() == 0
+    stock.refresh_from_db()
+    assert stock.on_hand == 9
+
+
+def test_rerun_of_the_same_file_creates_no_duplicates(reference: dict) -> None:
+    text = (EXAMPLES / "sales_history.csv").read_text()
+    sales_history_import(table=table(text))
+    before = (
+        list(Order.objects.order_by("pk").values_list("pk", "total")),
+        OrderLine.objects.count(),
+    )
+
+    again = sales_history_import(table=table(text))
+
+    assert again.is_valid
+    assert (again.created, again.unchanged, again.lines_created) == (0, 3, 0)
+    after = (
+        list(Order.objects.order_by("pk").values_list("pk", "total")),
+        OrderLine.objects.count(),
+    )
+    assert after == before
+
+
+def test_a_file_overlapping_an_earlier_import_adds_only_new_orders(reference: dict) -> None:
+    sales_history_import(
+        table=table(HEADER + "HZ0001,A1,,FRUIT-BERRY-001,1,19.90,,2024-07-01T10:00:00+08:00\n")
+    )
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + "HZ0001,A1,,FRUIT-BERRY-001,1,19.90,,2024-07-01T10:00:00+08:00\n"
+            + "HZ0001,A2,,FRUIT-BERRY-001,2,19.90,,2024-07-01T11:00:00+08:00\n"
+            + "HZ0002,A1,,FRUIT-BERRY-001,3,19.90,,2024-07-01T11:00:00+08:00\n"
+        )
+    )
+    assert (report.created, report.unchanged, report.lines_created) == (2, 1, 2)
+    assert sorted(Order.objects.values_list("store__code", "reference")) == [
+        ("HZ0001", "A1"),
+        ("HZ0001", "A2"),
+        ("HZ0002", "A1"),
+    ]
+    assert OrderLine.objects.count() == 3
+
+
+def test_unknown_identity_leaves_the_order_anonymous_and_is_counted(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + "HZ0001,U1,phone:13700137000,FRUIT-BERRY-001,1,19.90,,2024-07-01 10:00\n"
+            + "HZ0001,U2,wechat:wx-anna,FRUIT-BERRY-001,1,19.90,,2024-07-01 10:00\n"
+            + "HZ0001,U3,phone:138-0013-8000,FRUIT-BERRY-001,1,19.90,,2024-07-01 10:00\n"
+        )
+    )
+    assert report.is_valid
+    assert report.orders_without_member == 2
+    assert report.notes == [
+        "2 order(s) name a member identity that is not known; they are imported without a member."
+    ]
+    members = dict(Order.objects.values_list("reference", "member_id"))
+    assert members == {"U1": None, "U2": None, "U3": reference["member"].pk}
+
+
+def test_dry_run_reports_counts_and_writes_nothing(reference: dict) -> None:
+    report = sales_history_import(
+        table=table((EXAMPLES / "sales_history.csv").read_text()), dry_run=True
+    )
+    assert report.is_valid
+    assert (report.created, report.lines_created, report.orders_in_file) == (3, 4, 3)
+    assert not report.applied
+    assert database_counts() == (0, 0, 0)
+
+
+BAD_ROWS = [
+    ("HZ9999,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01", "store_code", "unknown_store"),
+    ("HZ0001,B1,,NO-SUCH-SKU,1,1.00,,2024-07-01", "sku", "unknown_sku"),
+    (",B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01", "store_code", "required"),
+    ("HZ0001,,,FRUIT-BERRY-001,1,1.00,,2024-07-01", "order_ref", "required"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,two,1.00,,2024-07-01", "quantity", "invalid_number"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1.5,1.00,,2024-07-01", "quantity", "invalid_number"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,0,1.00,,2024-07-01", "quantity", "below_minimum"),
+    ('HZ0001,B1,,FRUIT-BERRY-001,1,"1,00",,2024-07-01', "unit_price", "invalid_number"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.005,,2024-07-01", "unit_price", "too_many_decimals"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,-1.00,,2024-07-01", "unit_price", "below_minimum"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,x,2024-07-01", "discount", "invalid_number"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,1.01,2024-07-01", "discount", "discount_too_large"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,,01/07/2024", "sold_at", "invalid_datetime"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,,2024-13-01", "sold_at", "invalid_datetime"),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,,2999-01-01", "sold_at", "in_future"),
+    (
+        "HZ0001,B1,phone:12345,FRUIT-BERRY-001,1,1.00,,2024-07-01",
+        "member_identity",
+        "invalid_phone",
+    ),
+    (
+        "HZ0001,B1,email:a@b.c,FRUIT-BERRY-001,1,1.00,,2024-07-01",
+        "member_identity",
+        "invalid_identity",
+    ),
+    ("HZ0001,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01,extra", "", "too_many_cells"),
+]
+
+
+@pytest.mark.parametrize(("line", "column", "code"), BAD_ROWS)
+def test_every_bad_row_kind_is_reported_with_row_and_column(
+    reference: dict, line: str, column: str, code: str
+) -> None:
+    good = "HZ0001,G1,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+    report = sales_history_import(
+        table=table(HEADER + good + line + "\n" + good.replace("G1", "G2"))
+    )
+
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(3, column, code)]
+    assert report.error_count == 1
+    assert not report.applied
+    assert database_counts() == (0, 0, 0)
+
+
+def test_error_reasons_are_readable(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + "HZ9999,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+            + "HZ0001,B2,,FRUIT-BERRY-001,1,1.005,,2024-07-01\n"
+        )
+    )
+    assert [str(error) for error in report.errors] == [
+        "Row 2, column “store_code”: Unknown store code “HZ9999”.",
+        "Row 3, column “unit_price”: “1.005” has more than 2 decimal places.",
+    ]
+    assert report.summary() == "2 error(s) in 2 row(s): nothing was imported."
+
+
+def test_duplicate_lines_and_disagreeing_order_lines_are_reported(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + "HZ0001,D1,,FRUIT-BERRY-001,1,1.00,,2024-07-01T10:00:00+08:00\n"
+            + "HZ0001,D1,,DAIRY-MILK-001,1,1.00,,2024-07-01T10:00:00+08:00\n"
+            + "HZ0001,D1,,FRUIT-BERRY-001,2,1.00,,2024-07-01T10:00:00+08:00\n"
+            + "HZ0002,D1,,FRUIT-BERRY-001,1,1.00,,2024-07-01T10:00:00+08:00\n"
+            + "HZ0001,D2,phone:13800138000,FRUIT-BERRY-001,1,1.00,,2024-07-01T11:00:00+08:00\n"
+            + "HZ0001,D2,,DAIRY-MILK-001,1,1.00,,2024-07-01T11:05:00+08:00\n"
+        )
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (4, "sku", "duplicate"),
+        (7, "sold_at", "order_mismatch"),
+        (7, "member_identity", "order_mismatch"),
+    ]
+    assert str(report.errors[0]) == (
+        "Row 4, column “sku”: Order D1 already has a line for this SKU on row 2."
+    )
+    assert database_counts() == (0, 0, 0)
+
+
+def test_missing_required_column_is_reported_once_at_the_header(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(
+            "store_code,order_ref,sku,quantity,discount,sold_at\n"
+            "HZ0001,M1,FRUIT-BERRY-001,1,,2024-07-01\n"
+            "HZ0001,M2,FRUIT-BERRY-001,x,,2024-07-01\n"
+        )
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (1, "unit_price", "missing_column"),
+        (3, "quantity", "invalid_number"),
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
+def test_every_bad_row_is_reported_not_just_the_first(reference: dict) -> None:
+    bad = "HZ0001,X{n},,NO-SUCH-SKU,1,1.00,,2024-07-01\n"
+    report = sales_history_import(
+        table=table(HEADER + "".join(bad.format(n=n) for n in range(30))), keep_errors=10
+    )
+    assert report.error_count == 30
+    assert [error.row for error in report.errors] == list(range(2, 12))
+
+
+def _big_file(lines: int, bad_row: int | None = None) -> str:
+    rows = []
+    for index in range(lines - 1):  # the header is row 1
+        row_no = index + 2
+        sku = "FRUIT-BERRY-001" if index % 2 else "DAIRY-MILK-001"
+        quantity = "0" if row_no == bad_row else str(1 + index % 3)
+        store = f"HZ000{1 + (index // 2) % 2}"
+        day = f"2024-06-{1 + (index // 2) % 28:02d}"
+        rows.append(
+            f"{store},R{index // 2},phone:13800138000,{sku},{quantity},9.90,0.10,"
+            f"{day}T10:00:00+08:00\n"
+        )
+    return HEADER + "".join(rows)
+
+
+def test_a_bad_row_9999_of_10000_leaves_the_database_unchanged(reference: dict) -> None:
+    sales_history_import(
+        table=table(HEADER + "HZ0001,OLD,,FRUIT-BERRY-001,1,19.90,,2024-05-01T10:00:00+08:00\n")
+    )
+    before = database_counts()
+
+    report = sales_history_import(table=table(_big_file(10_000, bad_row=9_999)), batch_size=1000)
+
+    assert report.rows == 9_999
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (9_999, "quantity", "below_minimum")
+    ]
+    assert database_counts() == before
+
+
+def test_a_valid_10000_row_file_imports_in_small_batches(reference: dict) -> None:
+    report = sales_history_import(table=table(_big_file(10_000)), batch_size=777)
+    assert report.is_valid
+    assert (report.rows, report.lines_created) == (9_999, 9_999)
+    assert Order.objects.count() == report.created == 5_000
+    assert OrderLine.objects.count() == 9_999
+    assert not Order.objects.filter(member__isnull=True).exists()
+
+
+def test_import_sales_command_dry_run_then_import(reference: dict, tmp_path: Path) -> None:
+    from io import StringIO
+
+    path = tmp_path / "sales.csv"
+    path.write_bytes((EXAMPLES / "sales_history.csv").read_bytes())
+    out = StringIO()
+    call_command("import_sales", str(path), "--dry-run", stdout=out)
+    assert database_counts() == (0, 0, 0)
+    assert "Dry run: 4 row(s) are valid; would create 3" in out.getvalue()
+
+    call_command("import_sales", str(path), "--batch-size", "2", stdout=StringIO())
+    assert Order.objects.count() == 3
+    assert OrderLine.objects.count() == 4
+
+
+def test_import_sales_command_fails_listing_errors(reference: dict, tmp_path: Path) -> None:
+    from io import StringIO
+
+    path = tmp_path / "sales.csv"
+    path.write_text(HEADER + "HZ9999,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n", encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_sales", str(path), stdout=out)
+    assert "Row 2, column “store_code”: Unknown store code “HZ9999”." in out.getvalue()
+    assert database_counts() == (0, 0, 0)
+
+
+def test_gb18030_file_with_bom_less_chinese_is_read(reference: dict, tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_bytes(
+        (HEADER + "HZ0001,收银-1,,FRUIT-BERRY-001,1,19.90,,2024-07-01 10:00\n").encode("gb18030")
+    )
+    call_command("import_csv", "sales_history", str(path))
+    assert Order.objects.get().reference == "收银-1"
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+
+def _staff(*codenames: str):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_admin_sales_import_previews_then_imports(client, reference: dict) -> None:
+    client.force_login(_staff("view_order", "add_order"))
+    url = reverse("admin:stores_order_import")
+    upload = SimpleUploadedFile(
+        "sales.csv", (EXAMPLES / "sales_history.csv").read_bytes(), content_type="text/csv"
+    )
+
+    preview = client.post(url, {"import_file": upload, "format": "0", "resource": "0"})
+
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert not result.has_validation_errors()
+    assert [row.import_type for row in result.rows] == ["new"] * 4
+    assert database_counts() == (0, 0, 0)
+    confirm = preview.context["confirm_form"].initial
+    done = client.post(reverse("admin:stores_order_process_import"), confirm)
+    assert done.status_code == 302
+    assert Order.objects.count() == 3
+
+
+def test_admin_sales_import_shows_every_bad_row(client, reference: dict) -> None:
+    client.force_login(_staff("view_order", "add_order"))
+    text = (
+        HEADER
+        + "HZ9999,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+        + "\n"
+        + "HZ0001,B2,,FRUIT-BERRY-001,x,1.00,,2024-07-01\n"
+    )
+    upload = SimpleUploadedFile("sales.csv", text.encode(), content_type="text/csv")
+
+    response = client.post(
+        reverse("admin:stores_order_import"), {"import_file": upload, "format": "0"}
+    )
+
+    invalid = response.context["result"].invalid_rows
+    assert [(row.number, row.field_specific_errors) for row in invalid] == [
+        (2, {"store_code": ["Unknown store code “HZ9999”."]}),
+        (4, {"quantity": ["“x” is not a whole number."]}),  # blank row 3 still counts
+    ]
+    assert "confirm_form" not in response.context
+    assert database_counts() == (0, 0, 0)
+
+
+def test_admin_confirm_after_the_data_changed_imports_nothing(client, reference: dict) -> None:
+    client.force_login(_staff("view_order", "add_order"))
+    upload = SimpleUploadedFile("sales.csv", (EXAMPLES / "sales_history.csv").read_bytes())
+    preview = client.post(
+        reverse("admin:stores_order_import"), {"import_file": upload, "format": "0"}
+    )
+    reference["other_store"].delete()  # HZ0002 is gone before the import is confirmed
+
+    done = client.post(
+        reverse("admin:stores_order_process_import"),
+        preview.context["confirm_form"].initial,
+        follow=True,
+    )
+
+    assert [str(message) for message in done.context["messages"]] == [
+        "Nothing was imported: the file no longer passes validation. Upload it again."
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
+def test_admin_sales_import_needs_add_order_permission(client, reference: dict) -> None:
+    client.force_login(_staff("view_order"))
+    assert client.get(reverse("admin:stores_order_import")).status_code == 403
+    changelist = client.get(reverse("admin:stores_order_changelist"))
+    assert changelist.status_code == 200
+    assert changelist.context["has_import_permission"] is False
+
+
+# --- PostgreSQL: COPY path under concurrency ---------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_imports_of_one_file_create_each_order_once(reference: dict) -> None:
+    text = _big_file(2_000)
+    reports = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            reports.append(sales_history_import(table=table(text)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(report.is_valid for report in reports)
+    assert sum(report.created for report in reports) == 1_000
+    assert Order.objects.count() == 1_000
+    assert OrderLine.objects.count() == 1_999
+    assert sum(report.lines_created for report in reports) == 1_999
+
+
+def test_every_example_file_imports_in_order_with_the_command(db: None) -> None:
+    """docs/examples against the reference data they name (stores, categories, one SKU)."""
+    from io import StringIO
+
+    StoreFactory(code="HZ0001")
+    StoreFactory(code="HZ0002")
+    CategoryFactory(code="FRUIT-BERRY")
+    ProductFactory(sku="DAIRY-MILK-001", category=CategoryFactory(code="DAIRY-MILK"))
+    for kind, name in [
+        ("products", "products.csv"),
+        ("suppliers", "suppliers.csv"),
+        ("supplier_products", "supplier_products.csv"),
+        ("members", "members.csv"),
+        ("stock_levels", "stock_levels.csv"),
+        ("sales_history", "sales_history.csv"),
+        ("chat_messages", "chat_messages.csv"),
+    ]:
+        call_command("import_csv", kind, str(EXAMPLES / name), stdout=StringIO())
+    assert Order.objects.count() == 3
+    assert Order.objects.filter(member__isnull=False).count() == 2
+    assert StockMovement.objects.filter(kind=StockMovement.Kind.ADJUSTMENT).count() == 3

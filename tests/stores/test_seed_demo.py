@@ -1,0 +1,416 @@
+"""`manage.py seed_demo` at small scale: counts, determinism, planted patterns, ledger, logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Sum
+from django.test import Client
+from django.utils import timezone
+
+from apps.catalog.models import Category, Product, WeatherObservation
+from apps.customers.models import (
+    CommunityMessage,
+    Member,
+    MemberIdentity,
+    NpsAnswer,
+    Tag,
+    TagCategoryRule,
+    TagKeyword,
+)
+from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from apps.stores.demo.catalogue import PRODUCTS
+from apps.stores.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
+from apps.stores.demo.seed import DEMO_PASSWORD
+from apps.stores.models import (
+    Order,
+    OrderLine,
+    Region,
+    StockLevel,
+    StockMovement,
+    Store,
+    StoreKpiSnapshot,
+    StoreStaff,
+)
+from linli.access import stores_for
+
+pytestmark = pytest.mark.django_db
+
+STORES, MEMBERS, DAYS = 3, 200, 14
+END_DAY = dt.date(2026, 7, 31)
+DEMO_USERS = ("hq", "hq_buyer", "hq_inspect", "owner", "owner2", "inspector", "supplier")
+
+
+def seed(seed: int = 7, *extra: str) -> str:
+    out = StringIO()
+    call_command(
+        "seed_demo",
+        "--stores",
+        str(STORES),
+        "--members",
+        str(MEMBERS),
+        "--days",
+        str(DAYS),
+        "--seed",
+        str(seed),
+        "--end-day",
+        END_DAY.isoformat(),
+        *extra,
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def demo_wipe() -> None:
+    """Delete everything the demo writes, children first."""
+    for model in (
+        OrderLine,
+        StockMovement,
+        Order,
+        StockLevel,
+        StoreKpiSnapshot,
+        CommunityMessage,
+        NpsAnswer,
+        MemberIdentity,
+        Member,
+        StoreStaff,
+        SupplierUser,
+        SupplierProduct,
+        Supplier,
+        Store,
+        Region,
+        TagCategoryRule,
+        TagKeyword,
+        Tag,
+        Product,
+        WeatherObservation,
+    ):
+        model.objects.all().delete()
+    Category.objects.filter(parent__isnull=False).delete()
+    Category.objects.all().delete()
+    get_user_model().objects.filter(username__in=DEMO_USERS).delete()
+
+
+def demo_digest() -> str:
+    """A digest of the demo's key columns by natural keys (no surrogate ids, no creation
+    timestamps, no password salts)."""
+    parts = [
+        Store.objects.order_by("code").values_list(
+            "code", "name", "region__code", "address", "latitude", "longitude", "opened_on"
+        ),
+        Product.objects.order_by("sku").values_list(
+            "sku", "barcode", "name", "category__code", "price", "cost", "is_new"
+        ),
+        SupplierProduct.objects.order_by("supplier__code", "product__sku").values_list(
+            "supplier__code", "product__sku", "cost", "min_order_qty", "pack_size"
+        ),
+        Member.objects.order_by("member_no").values_list(
+            "member_no",
+            "phone",
+            "name",
+            "gender",
+            "birth_year",
+            "home_store__code",
+            "joined_at",
+            "marketing_consent",
+        ),
+        MemberIdentity.objects.order_by("kind", "value").values_list(
+            "member__member_no", "kind", "value"
+        ),
+        Order.objects.order_by("placed_at", "store__code", "reference").values_list(
+            "store__code",
+            "member__member_no",
+            "channel",
+            "fulfilment",
+            "status",
+            "placed_at",
+            "total",
+            "discount_total",
+            "reference",
+        ),
+        OrderLine.objects.order_by("order__reference", "product__sku").values_list(
+            "order__reference", "product__sku", "quantity", "unit_price", "discount", "line_total"
+        ),
+        StockLevel.objects.order_by("store__code", "product__sku").values_list(
+            "store__code", "product__sku", "on_hand"
+        ),
+        CommunityMessage.objects.order_by("sent_at", "store__code", "text").values_list(
+            "store__code", "group_name", "member__member_no", "text", "sent_at"
+        ),
+        NpsAnswer.objects.order_by("member__member_no").values_list(
+            "member__member_no", "store__code", "score", "comment", "answered_at"
+        ),
+        WeatherObservation.objects.order_by("day", "kind").values_list(
+            "day", "kind", "temp_max_c", "temp_min_c", "precipitation_mm", "condition"
+        ),
+        StoreKpiSnapshot.objects.order_by("store__code", "day").values_list(
+            "store__code", "day", "order_count", "revenue", "member_count", "average_basket"
+        ),
+    ]
+    digest = hashlib.sha256()
+    for queryset in parts:
+        for row in queryset:
+            digest.update(repr(tuple(str(value) for value in row)).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def counted_baskets() -> dict[int, set[int]]:
+    baskets: dict[int, set[int]] = defaultdict(set)
+    lines = OrderLine.objects.exclude(order__status__in=["cancelled", "refunded"])
+    for order_id, product_id in lines.values_list("order_id", "product_id"):
+        baskets[order_id].add(product_id)
+    return baskets
+
+
+def test_seed_demo_writes_every_part_of_the_demo():
+    output = seed()
+
+    assert Region.objects.count() == 8
+    assert Store.objects.count() == STORES
+    assert list(Store.objects.order_by("code").values_list("code", flat=True)) == [
+        "HZ0001",
+        "HZ0002",
+        "HZ0003",
+    ]
+    assert Store.objects.get(code="HZ0001").name == "邻里优选·翠苑店"
+    assert Product.objects.count() == len(PRODUCTS)
+    assert not Product.objects.filter(supplier_offers__isnull=True).exists()
+    assert Member.objects.count() == MEMBERS
+    assert MemberIdentity.objects.filter(kind="phone").count() == MEMBERS
+    assert Member.objects.filter(phone__startswith="+86").count() == MEMBERS
+    assert Member.objects.values("phone").distinct().count() == MEMBERS
+    orders = Order.objects.count()
+    assert STORES * DAYS * 10 < orders < STORES * DAYS * 60
+    assert not Order.objects.filter(lines__isnull=True).exists()
+    line_sums: dict[int, Decimal] = defaultdict(Decimal)
+    for order_id, line_total in OrderLine.objects.values_list("order_id", "line_total"):
+        line_sums[order_id] += line_total
+    totals = dict(Order.objects.values_list("id", "total"))
+    assert totals == line_sums
+    assert set(Order.objects.values_list("channel", flat=True)) == {
+        "pos",
+        "group_buy",
+        "mini_program",
+    }
+    assert 0.5 < Order.objects.filter(member__isnull=False).count() / orders < 0.85
+    assert WeatherObservation.objects.filter(kind="observed").count() == DAYS
+    forecast = WeatherObservation.objects.filter(kind="forecast")
+    assert forecast.count() == 14
+    assert set(forecast.values_list("issued_on", flat=True)) == {END_DAY + dt.timedelta(days=1)}
+    assert set(Tag.objects.values_list("name", flat=True)) == {"有孩家庭", "健身人群", "宠物主人"}
+    assert TagKeyword.objects.count() == sum(len(scene.keywords) for scene in SCENES)
+    assert TagCategoryRule.objects.filter(tag__name="有孩家庭", category__code="BABY-FOOD").exists()
+    assert CommunityMessage.objects.count() > MEMBERS / 2
+    assert NpsAnswer.objects.exists()
+    assert DEMO_PASSWORD in output
+
+
+def test_history_lies_in_the_window_and_after_each_member_joined():
+    seed()
+    first = END_DAY - dt.timedelta(days=DAYS - 1)
+    local_days = {
+        timezone.localtime(moment).date()
+        for moment in Order.objects.values_list("placed_at", flat=True)
+    }
+    assert min(local_days) == first
+    assert max(local_days) == END_DAY
+    hours = {
+        timezone.localtime(moment).hour
+        for moment in Order.objects.values_list("placed_at", flat=True)
+    }
+    assert min(hours) >= 7
+    assert max(hours) <= 22
+    early = [
+        order_id
+        for order_id, placed, joined in Order.objects.filter(member__isnull=False).values_list(
+            "id", "placed_at", "member__joined_at"
+        )
+        if placed < joined
+    ]
+    assert early == []
+
+
+def test_same_seed_gives_identical_rows_and_another_seed_differs():
+    seed(7)
+    first = demo_digest()
+    names = list(Member.objects.order_by("member_no").values_list("name", flat=True))
+    demo_wipe()
+    assert Order.objects.count() == 0
+
+    seed(7)
+    assert demo_digest() == first
+
+    demo_wipe()
+    seed(8)
+    assert demo_digest() != first
+    assert list(Member.objects.order_by("member_no").values_list("name", flat=True)) != names
+
+
+@pytest.mark.parametrize(
+    ("antecedent", "consequent", "confidence"),
+    [
+        ("BABY-FORMULA", "BABY-FOOD", 0.70),
+        ("key:blueberry_low_sugar", "DAIRY-YOGURT", 0.50),
+        ("COFFEE-BEAN", "DAIRY-MILK", 0.40),
+        ("PET-CAT", "DAILY-LITTER", 0.60),
+    ],
+)
+def test_planted_co_purchase_confidence_is_found_by_a_plain_count(
+    antecedent: str, consequent: str, confidence: float
+):
+    seed()
+    category = dict(Product.objects.values_list("id", "category__code"))
+    if antecedent.startswith("key:"):
+        blueberry = Product.objects.get(name="低糖蓝莓（云南蓝莓）125g").pk
+        holds_antecedent = {blueberry}
+    else:
+        holds_antecedent = {pk for pk, code in category.items() if code == antecedent}
+    with_antecedent = with_both = without_antecedent = consequent_alone = 0
+    for products in counted_baskets().values():
+        has_consequent = any(category[pk] == consequent for pk in products)
+        if products & holds_antecedent:
+            with_antecedent += 1
+            with_both += has_consequent
+        else:
+            without_antecedent += 1
+            consequent_alone += has_consequent
+
+    assert with_antecedent >= 10
+    assert abs(with_both / with_antecedent - confidence) <= 0.1
+    # The pattern is a real association, not just a popular consequent.
+    assert consequent_alone / without_antecedent < confidence / 1.5
+
+
+def test_only_planted_members_buy_and_talk_about_their_scene():
+    seed()
+    scene_of_category = {
+        "BABY-FORMULA": "kids",
+        "BABY-FOOD": "kids",
+        "BABY-CARE": "kids",
+        "HEALTH-PROTEIN": "fitness",
+        "PET-CAT": "pets",
+        "PET-DOG": "pets",
+        "PET-TREAT": "pets",
+        "DAILY-LITTER": "pets",
+    }
+    buyers: dict[str, set[str]] = defaultdict(set)
+    for member_no, code in OrderLine.objects.filter(order__member__isnull=False).values_list(
+        "order__member__member_no", "product__category__code"
+    ):
+        if code in scene_of_category:
+            buyers[scene_of_category[code]].add(member_no)
+    assert buyers["kids"]
+    for scene, member_nos in buyers.items():
+        assert all(scene in planted_scenes(member_no) for member_no in member_nos)
+
+    keyword_scene = {word: scene.code for scene in SCENES for word in scene.keywords}
+    talkers: dict[str, set[str]] = defaultdict(set)
+    for member_no, text in CommunityMessage.objects.values_list("member__member_no", "text"):
+        found = {keyword_scene[word] for word in ALL_KEYWORDS if word in text}
+        if member_no is None:
+            assert found == set()
+        for scene in found:
+            talkers[scene].add(member_no)
+    assert talkers["kids"]
+    for scene, member_nos in talkers.items():
+        assert all(scene in planted_scenes(member_no) for member_no in member_nos)
+
+
+def test_stock_on_hand_equals_the_ledger_and_is_never_negative():
+    seed()
+    active = Product.objects.filter(is_active=True).count()
+    assert StockLevel.objects.count() == STORES * active
+    ledger = {
+        (row["store_id"], row["product_id"]): (row["total"], row["rows"])
+        for row in StockMovement.objects.values("store_id", "product_id").annotate(
+            total=Sum("quantity"), rows=Count("id")
+        )
+    }
+    for store_id, product_id, on_hand in StockLevel.objects.values_list(
+        "store_id", "product_id", "on_hand"
+    ):
+        assert on_hand >= 1
+        assert ledger[(store_id, product_id)] == (on_hand, 1)
+    assert set(StockMovement.objects.values_list("kind", flat=True)) == {"receipt"}
+
+
+def test_kpi_snapshots_cover_every_counted_order():
+    seed()
+    counted = Order.objects.exclude(status__in=["cancelled", "refunded"])
+    assert StoreKpiSnapshot.objects.aggregate(total=Sum("order_count"))["total"] == counted.count()
+    assert StoreKpiSnapshot.objects.values("day").distinct().count() == DAYS
+
+
+def test_demo_accounts_log_in_with_their_roles():
+    output = seed()
+    client = Client()
+    for username in DEMO_USERS:
+        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert username in output
+    users = {
+        user.username: user for user in get_user_model().objects.filter(username__in=DEMO_USERS)
+    }
+    assert users["hq"].is_superuser
+    assert users["hq"].is_staff
+    assert list(users["hq"].groups.values_list("name", flat=True)) == ["HQ operations"]
+    assert list(users["hq_buyer"].groups.values_list("name", flat=True)) == ["HQ procurement"]
+    assert users["hq_buyer"].is_staff
+    assert not users["hq_buyer"].is_superuser
+    assert list(users["hq_inspect"].groups.values_list("name", flat=True)) == ["HQ inspection"]
+    for username in ("owner", "owner2", "inspector", "supplier"):
+        assert not users[username].is_staff
+    owned = StoreStaff.objects.filter(user=users["owner"], role="owner")
+    assert list(owned.values_list("store__code", flat=True)) == ["HZ0001"]
+    assert list(stores_for(users["owner"]).values_list("code", flat=True)) == ["HZ0001"]
+    assert list(
+        StoreStaff.objects.filter(user=users["owner2"]).values_list("store__code", "role")
+    ) == [("HZ0002", "owner")]
+    assert StoreStaff.objects.filter(user=users["inspector"], role="inspector").count() == STORES
+    assert list(
+        SupplierUser.objects.filter(user=users["supplier"]).values_list("supplier__name", flat=True)
+    ) == ["云南高原蓝莓果园"]
+
+
+def test_if_empty_seeds_an_empty_database_and_then_leaves_it_alone():
+    first_output = seed(7, "--if-empty")
+    assert Store.objects.count() == STORES
+    assert DEMO_PASSWORD in first_output
+    before = demo_digest()
+    output = seed(99, "--if-empty")
+    assert DEMO_PASSWORD not in output
+    assert demo_digest() == before
+
+
+def test_refuses_to_seed_a_database_that_has_data():
+    seed(7)
+    before = demo_digest()
+    with pytest.raises(CommandError):
+        seed(99)
+    assert demo_digest() == before
+
+
+def test_scene_ground_truth_is_a_pure_function_of_the_member_number():
+    members = [f"M{number:011d}" for number in range(5000)]
+    first = [planted_scenes(member_no) for member_no in members]
+    assert first == [planted_scenes(member_no) for member_no in members]
+    share = {
+        scene.code: sum(scene.code in scenes for scenes in first) / len(members) for scene in SCENES
+    }
+    assert share["kids"] == pytest.approx(0.15, abs=0.02)
+    assert share["fitness"] == pytest.approx(0.10, abs=0.02)
+    assert share["pets"] == pytest.approx(0.12, abs=0.02)
+
+
+def test_refuses_non_positive_sizes_and_writes_nothing():
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--stores", "0", stdout=StringIO())
+    assert Store.objects.count() == 0
+    assert Member.objects.count() == 0
