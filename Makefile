@@ -20,9 +20,9 @@ install: $(STAMP)
 
 # The compiled catalogue is committed; recompile when gettext's msgfmt is available.
 messages: install
-	@if command -v msgfmt >/dev/null; then \
+	@if command -v msgfmt >/dev/null && find locale apps -name '*.po' 2>/dev/null | grep -q .; then \
 	  $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var >/dev/null; \
-	else echo "msgfmt not found: using the committed locale/*.mo"; fi
+	else echo "no catalogue to compile (or no msgfmt): using the committed locale/*.mo"; fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
