@@ -56,4 +56,5 @@ def test_beat_database_scheduler_serves_declared_schedules():
             PeriodicTask.objects.get(name=schedule.name), app=celery_app
         )
         assert entry.task == schedule.task
-        assert entry.schedule.minute == {int(schedule.minute)}
+        assert entry.schedule._orig_minute == schedule.minute
+        assert entry.schedule._orig_hour == schedule.hour
