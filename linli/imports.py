@@ -33,6 +33,7 @@ import tablib
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -147,6 +148,14 @@ class ImportReport:
         self.errors = log.sorted()
         self.error_count = log.count
 
+    def finish(self, log: ErrorLog) -> ImportReport:
+        """Take the errors; a report with errors counts nothing as done (nothing was)."""
+        self.errors_take(log)
+        if not self.is_valid:
+            self.created = self.updated = self.unchanged = 0
+            self.row_actions = {}
+        return self
+
     def summary(self) -> str:
         if not self.is_valid:
             return _("%(count)d error(s) in %(rows)d row(s): nothing was imported.") % {
@@ -258,6 +267,18 @@ class Column:
 
     name: str
     required: bool = False
+
+
+@contextmanager
+def import_transaction(log: ErrorLog) -> Iterator[None]:
+    """One transaction for an import's writes. A unique or foreign-key violation means the
+    data changed under the import (a concurrent edit): it rolls back and becomes a whole-file
+    error instead of a server error."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
 
 
 def header_check(header: Sequence[str], columns: Sequence[Column], log: ErrorLog) -> dict[str, int]:
@@ -630,8 +651,11 @@ class ServiceResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user = user
 
+    # The import service, e.g. `staticmethod(products_import)`: called with table, dry_run, by.
+    import_service: Callable[..., ImportReport]
+
     def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        raise NotImplementedError
+        return self.import_service(table=table, dry_run=dry_run, by=by)
 
     def import_data(
         self,

@@ -10,7 +10,7 @@ from import_export.fields import Field
 
 from apps.catalog.models import Product
 from apps.catalog.services_imports import products_import
-from linli.imports import ImportReport, ServiceResource, Table
+from linli.imports import ServiceResource
 
 PRODUCT_FIELDS = (
     "sku",
@@ -52,8 +52,7 @@ class ProductResource(ServiceResource):
         export_order = PRODUCT_FIELDS
         name = _("Products")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return products_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(products_import)
 
     def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
         return queryset.select_related("category")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Category, Product
@@ -14,7 +13,6 @@ from linli.imports import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
-    WHOLE_FILE,
     Column,
     ErrorLog,
     FirstSeen,
@@ -24,6 +22,7 @@ from linli.imports import (
     choices_with_labels,
     duplicate_reason,
     header_check,
+    import_transaction,
     in_chunks,
 )
 
@@ -117,16 +116,9 @@ def products_import(
             parsed.append(
                 _ProductRow(number=number, sku=sku, category_code=category_code, values=values)
             )
-    try:
-        with transaction.atomic():
-            _products_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
-    except IntegrityError:
-        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
-    report.errors_take(log)
-    if not report.is_valid:
-        report.created = report.updated = report.unchanged = 0
-        report.row_actions = {}
-    return report
+    with import_transaction(log):
+        _products_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+    return report.finish(log)
 
 
 def _products_write(

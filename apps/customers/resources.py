@@ -15,7 +15,7 @@ from import_export.fields import Field
 
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.services.imports import community_messages_import, members_import
-from linli.imports import ImportReport, ServiceResource, Table
+from linli.imports import ServiceResource
 from linli.phones import phone_for_viewer
 
 MEMBER_FIELDS = (
@@ -51,8 +51,7 @@ class MemberResource(ServiceResource):
         export_order = MEMBER_FIELDS
         name = _("Members")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return members_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(members_import)
 
     def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
         cards = MemberIdentity.objects.filter(kind=MemberIdentity.Kind.MEMBER_CARD).order_by("pk")
@@ -100,5 +99,4 @@ class CommunityMessageResource(ServiceResource):
         export_order = MESSAGE_FIELDS
         name = _("Chat messages")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return community_messages_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(community_messages_import)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Physical limits of a reading: anything outside is a broken sensor, refused at ingestion.
 TEMPERATURE_MIN_C = -60
@@ -277,7 +278,7 @@ class DeviceAlert(models.Model):
         ENERGY_SPIKE = "energy_spike", _("Energy spike")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("alert status", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
 
@@ -296,7 +297,7 @@ class DeviceAlert(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
     )
-    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_at = models.DateTimeField(_("raised at"), default=timezone.now)
     value = models.FloatField(_("value"), null=True, blank=True)
     detail = models.CharField(_("detail"), max_length=300, blank=True, default="")
     acknowledged_by = models.ForeignKey(

@@ -10,7 +10,7 @@ from import_export.fields import Field
 
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.procurement.services_imports import supplier_products_import, suppliers_import
-from linli.imports import ImportReport, ServiceResource, Table
+from linli.imports import ServiceResource
 from linli.phones import phone_for_viewer
 
 SUPPLIER_FIELDS = ("code", "name", "kind", "contact_name", "phone", "province", "is_active")
@@ -42,8 +42,7 @@ class SupplierResource(ServiceResource):
         export_order = SUPPLIER_FIELDS
         name = _("Suppliers")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return suppliers_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(suppliers_import)
 
     def dehydrate_phone(self, supplier: Supplier) -> str:
         return phone_for_viewer(supplier.phone, user=self.user)
@@ -69,8 +68,7 @@ class SupplierProductResource(ServiceResource):
         export_order = SUPPLIER_PRODUCT_FIELDS
         name = _("Supplier products")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return supplier_products_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(supplier_products_import)
 
     def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
         return queryset.select_related("supplier", "product")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
@@ -14,7 +14,6 @@ from linli.imports import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
-    WHOLE_FILE,
     Column,
     ErrorLog,
     FirstSeen,
@@ -24,6 +23,7 @@ from linli.imports import (
     choices_with_labels,
     duplicate_reason,
     header_check,
+    import_transaction,
     in_chunks,
 )
 
@@ -107,14 +107,6 @@ def _upsert(
     model.objects.bulk_create(created, batch_size=WRITE_BATCH)
 
 
-def _finish(report: ImportReport, log: ErrorLog) -> ImportReport:
-    report.errors_take(log)
-    if not report.is_valid:
-        report.created = report.updated = report.unchanged = 0
-        report.row_actions = {}
-    return report
-
-
 def suppliers_import(
     *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
 ) -> ImportReport:
@@ -143,24 +135,21 @@ def suppliers_import(
         }
         if row.valid:
             parsed.append(_KeyedRow(number=number, key=code, values=values))
-    try:
-        with transaction.atomic():
-            query = Supplier.objects.all()
-            if not dry_run:
-                query = query.select_for_update().order_by("pk")
-            existing = {s.code: s for s in in_chunks(query, "code", [r.key for r in parsed])}
-            _upsert(
-                model=Supplier,
-                rows=parsed,
-                existing=existing,
-                build={row.key: {"code": row.key} for row in parsed},
-                fields=["name", "kind", "contact_name", "phone", "province", "is_active"],
-                report=report,
-                dry_run=dry_run or bool(log),
-            )
-    except IntegrityError:
-        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
-    return _finish(report, log)
+    with import_transaction(log):
+        query = Supplier.objects.all()
+        if not dry_run:
+            query = query.select_for_update().order_by("pk")
+        existing = {s.code: s for s in in_chunks(query, "code", [r.key for r in parsed])}
+        _upsert(
+            model=Supplier,
+            rows=parsed,
+            existing=existing,
+            build={row.key: {"code": row.key} for row in parsed},
+            fields=["name", "kind", "contact_name", "phone", "province", "is_active"],
+            report=report,
+            dry_run=dry_run or bool(log),
+        )
+    return report.finish(log)
 
 
 def supplier_products_import(
@@ -215,30 +204,26 @@ def supplier_products_import(
         if sku not in products:
             log.add(row.number, "sku", "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": sku})
     if log:
-        return _finish(report, log)
+        return report.finish(log)
     ids = {row.key: (suppliers[row.key[0]], products[row.key[1]]) for row in parsed}
-    try:
-        with transaction.atomic():
-            query = SupplierProduct.objects.filter(
-                supplier_id__in={pair[0] for pair in ids.values()},
-                product_id__in={pair[1] for pair in ids.values()},
-            )
-            if not dry_run:
-                query = query.select_for_update().order_by("pk")
-            by_ids = {(offer.supplier_id, offer.product_id): offer for offer in query}
-            existing = {key: by_ids[pair] for key, pair in ids.items() if pair in by_ids}
-            _upsert(
-                model=SupplierProduct,
-                rows=parsed,
-                existing=existing,
-                build={
-                    key: {"supplier_id": pair[0], "product_id": pair[1]}
-                    for key, pair in ids.items()
-                },
-                fields=["cost", "lead_time_days", "min_order_qty", "pack_size", "is_preferred"],
-                report=report,
-                dry_run=dry_run,
-            )
-    except IntegrityError:
-        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
-    return _finish(report, log)
+    with import_transaction(log):
+        query = SupplierProduct.objects.filter(
+            supplier_id__in={pair[0] for pair in ids.values()},
+            product_id__in={pair[1] for pair in ids.values()},
+        )
+        if not dry_run:
+            query = query.select_for_update().order_by("pk")
+        by_ids = {(offer.supplier_id, offer.product_id): offer for offer in query}
+        existing = {key: by_ids[pair] for key, pair in ids.items() if pair in by_ids}
+        _upsert(
+            model=SupplierProduct,
+            rows=parsed,
+            existing=existing,
+            build={
+                key: {"supplier_id": pair[0], "product_id": pair[1]} for key, pair in ids.items()
+            },
+            fields=["cost", "lead_time_days", "min_order_qty", "pack_size", "is_preferred"],
+            report=report,
+            dry_run=dry_run,
+        )
+    return report.finish(log)

@@ -40,8 +40,7 @@ class StockLevelResource(ServiceResource):
         export_order = STOCK_FIELDS
         name = _("Stock levels")
 
-    def run_import(self, *, table: Table, dry_run: bool, by: Any) -> ImportReport:
-        return stock_levels_import(table=table, dry_run=dry_run, by=by)
+    import_service = staticmethod(stock_levels_import)
 
     def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
         return queryset.select_related("store", "product")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +15,6 @@ from linli.imports import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
-    WHOLE_FILE,
     Column,
     ErrorLog,
     FirstSeen,
@@ -24,6 +22,7 @@ from linli.imports import (
     RowCells,
     Table,
     header_check,
+    import_transaction,
     in_chunks,
 )
 
@@ -86,16 +85,9 @@ def stock_levels_import(
             parsed.append(
                 _StockRow(number=number, store_code=store_code, sku=sku, on_hand=on_hand, note=note)
             )
-    try:
-        with transaction.atomic():
-            _stock_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
-    except IntegrityError:
-        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
-    report.errors_take(log)
-    if not report.is_valid:
-        report.created = report.updated = report.unchanged = 0
-        report.row_actions = {}
-    return report
+    with import_transaction(log):
+        _stock_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
+    return report.finish(log)
 
 
 def _stock_write(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
+from django.utils import translation
 from PIL import ExifTags, Image
 
 from apps.stores.inspections import services
@@ -35,6 +36,13 @@ HTML_TAIL = b"<html><body><script>alert(document.cookie)</script></body></html>"
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The assertions read the English source messages (zh-hans is the default)."""
+    with translation.override("en"):
+        yield
 
 
 def _reopen(content: bytes) -> Image.Image:

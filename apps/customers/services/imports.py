@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,6 @@ from linli.imports import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
-    WHOLE_FILE,
     CellError,
     Column,
     ErrorLog,
@@ -33,6 +32,7 @@ from linli.imports import (
     choices_with_labels,
     duplicate_reason,
     header_check,
+    import_transaction,
     in_chunks,
     parse_phone,
 )
@@ -193,18 +193,11 @@ def members_import(
                     values=values,
                 )
             )
-    try:
-        with transaction.atomic():
-            _members_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
-            if log:
-                transaction.set_rollback(True)
-    except IntegrityError:
-        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
-    report.errors_take(log)
-    if not report.is_valid:
-        report.created = report.updated = report.unchanged = 0
-        report.row_actions = {}
-    return report
+    with import_transaction(log):
+        _members_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+        if log:
+            transaction.set_rollback(True)
+    return report.finish(log)
 
 
 def _members_write(

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Region(models.Model):
@@ -26,7 +27,7 @@ class Region(models.Model):
 class Store(models.Model):
     class Status(models.TextChoices):
         PREPARING = "preparing", _("Preparing")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("store status", "Open")
         SUSPENDED = "suspended", _("Suspended")
         CLOSED = "closed", _("Closed")
 
@@ -45,7 +46,7 @@ class Store(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
     )
-    opened_on = models.DateField(_("opened"), null=True, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("store")
@@ -203,8 +204,15 @@ class Order(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
+    # No single-column indexes on store and member: the (store, idempotency key) constraint
+    # and the (store, placed) and (member, placed) indexes below serve those lookups, and
+    # every index is paid for on each of the millions of imported orders.
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
     )
     member = models.ForeignKey(
         "customers.Member",
@@ -213,6 +221,7 @@ class Order(models.Model):
         null=True,
         blank=True,
         related_name="orders",
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     fulfilment = models.CharField(

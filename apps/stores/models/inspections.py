@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ITEM_SCORE_MAX = 10
 
@@ -76,7 +77,7 @@ class ChecklistItem(models.Model):
         _("weight"), default=1, help_text=_("How much this item counts in the score (1 or more).")
     )
     requires_photo = models.BooleanField(_("photo required"), default=False)
-    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    order = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
         verbose_name = _("checklist item")
@@ -191,7 +192,7 @@ class InspectionItemResult(models.Model):
     title = models.CharField(_("title"), max_length=120)
     weight = models.PositiveSmallIntegerField(_("weight"))
     requires_photo = models.BooleanField(_("photo required"), default=False)
-    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    order = models.PositiveSmallIntegerField(_("position"), default=0)
     score = models.PositiveSmallIntegerField(_("score (0–10)"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True, default="")
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -277,7 +278,7 @@ class RectificationItem(models.Model):
     (derived, never stored, so it cannot go stale)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("rectification status", "Open")
         DONE = "done", _("Done")
 
     inspection = models.ForeignKey(
