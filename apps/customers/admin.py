@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,14 @@ class MemberTagInline(admin.TabularInline):
     autocomplete_fields = ["tag"]
 
 
+def _non_phone_identities(term: str) -> QuerySet:
+    """Identities other than phones whose value contains `term` (for staff who may not look
+    members up by phone number)."""
+    return MemberIdentity.objects.exclude(kind=MemberIdentity.Kind.PHONE).filter(
+        value__icontains=term
+    )
+
+
 @admin.register(Member)
 class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
     resource_classes = [MemberResource]
@@ -78,6 +87,23 @@ class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdm
     inlines = [MemberIdentityInline, MemberTagInline]
     show_full_result_count = False
     actions = ["merge_selected_members", "erase_selected_members"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))
+        if request.user.has_perm(PHONE_PERMISSION):
+            return fields
+        # Otherwise a search by number would confirm whose phone it is.
+        return [field for field in fields if field not in {"phone", "identities__value"}]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and not request.user.has_perm(PHONE_PERMISSION):
+            # Member cards, WeChat and mini-program IDs stay searchable; phones do not.
+            found |= queryset.filter(pk__in=_non_phone_identities(term).values("member_id"))
+        return found, may_have_duplicates
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.merge_member")
@@ -115,6 +141,21 @@ class MemberIdentityAdmin(admin.ModelAdmin):
             return obj.value
 
         return [value_shown if name == "value" else name for name in self.list_display]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))
+        if request.user.has_perm(PHONE_PERMISSION):
+            return fields
+        return [field for field in fields if field != "value"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and not request.user.has_perm(PHONE_PERMISSION):
+            found |= queryset.filter(pk__in=_non_phone_identities(term).values("pk"))
+        return found, may_have_duplicates
 
     def _masks_value(self, request: HttpRequest, obj: MemberIdentity | None) -> bool:
         return (
