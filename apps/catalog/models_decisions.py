@@ -10,12 +10,26 @@ Member tags are kept as JSON snapshots (id and name) rather than foreign keys, b
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def _optional_link(to: str, verbose_name: Any) -> models.ForeignKey:
+    """A nullable foreign key with no reverse accessor, deleted with what it points at."""
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
 
 class DecisionSettings(models.Model):
@@ -116,22 +130,8 @@ class RuleRun(models.Model):
     """
 
     scope = models.CharField(_("scope"), max_length=8, choices=RuleScope.choices)
-    region = models.ForeignKey(
-        "stores.Region",
-        verbose_name=_("region"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    region = _optional_link("stores.Region", _("region"))
+    store = _optional_link("stores.Store", _("store"))
     window_start = models.DateTimeField(_("baskets from"))
     window_end = models.DateTimeField(_("baskets until"))
     min_support = models.FloatField(_("minimum support"))
@@ -178,56 +178,14 @@ class CoPurchaseRule(models.Model):
         RuleRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="rules"
     )
     scope = models.CharField(_("scope"), max_length=8, choices=RuleScope.choices)
-    region = models.ForeignKey(
-        "stores.Region",
-        verbose_name=_("region"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    region = _optional_link("stores.Region", _("region"))
+    store = _optional_link("stores.Store", _("store"))
     antecedent_item = models.BigIntegerField(_("A (item key)"))
-    antecedent = models.ForeignKey(
-        "catalog.Product",
-        verbose_name=_("if bought (A)"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    antecedent_category = models.ForeignKey(
-        "catalog.Category",
-        verbose_name=_("if bought from category (A)"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    antecedent = _optional_link("catalog.Product", _("if bought (A)"))
+    antecedent_category = _optional_link("catalog.Category", _("if bought from category (A)"))
     consequent_item = models.BigIntegerField(_("B (item key)"))
-    consequent = models.ForeignKey(
-        "catalog.Product",
-        verbose_name=_("then also (B)"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    consequent_category = models.ForeignKey(
-        "catalog.Category",
-        verbose_name=_("then also from category (B)"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    consequent = _optional_link("catalog.Product", _("then also (B)"))
+    consequent_category = _optional_link("catalog.Category", _("then also from category (B)"))
     pair_count = models.PositiveIntegerField(_("baskets with both"))
     antecedent_count = models.PositiveIntegerField(_("baskets with A"))
     consequent_count = models.PositiveIntegerField(_("baskets with B"))
@@ -421,6 +379,7 @@ class ReasonKind(models.TextChoices):
     HOT_STEADY = "hot_steady", _("Selling fast")
     NEW_REGION = "new_region", _("Doing well in similar stores")
     NEW_TAGS = "new_tags", _("Fits this store's members")
+    NEW_TAG_BUYERS = "new_tag_buyers", _("Sells well among members like yours")
     RISING_SALES = "rising_sales", _("Sales rising")
     RISING_MENTIONS = "rising_mentions", _("Mentioned in chats")
 
@@ -432,6 +391,10 @@ REASON_TEMPLATES = {
         "New: sells %(velocity).1f a day per store in %(stores)d stores of your region"
     ),
     ReasonKind.NEW_TAGS: _("New: fits your members tagged %(tags)s (%(share)d%% of your members)"),
+    ReasonKind.NEW_TAG_BUYERS: _(
+        "New: sells well among members tagged %(tag)s (%(buyers)d%% of its buyers elsewhere); "
+        "%(share)d%% of your members are tagged %(tag)s"
+    ),
     ReasonKind.RISING_SALES: _(
         "Demand is rising: %(last7)d sold in the last 7 days, %(prev7)d the week before"
     ),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.catalog.models import (
     CoPurchaseRule,
@@ -142,12 +143,25 @@ def latest_decision_run() -> DecisionRun | None:
 
 @dataclass(frozen=True)
 class NextProduct:
-    """A product to offer a member next, and the strongest rule behind it."""
+    """A product to offer a member next, and the strongest rule behind it (none for a product
+    that only fills the list from the store's hot list)."""
 
     product: Product
     score: float
     because_of: Product | None
     confidence: float | None
+
+    @property
+    def reason(self) -> str:
+        """Why, in the active language: the rule's sentence ("买了A的顾客有70%也买了B"), or
+        that it is on the store's hot list."""
+        if self.because_of is None or self.confidence is None:
+            return gettext("On this store's hot list")
+        return gettext("%(percent)d%% of customers who bought %(a)s also bought %(b)s") % {
+            "percent": round(self.confidence * 100),
+            "a": self.because_of.name,
+            "b": self.product.name,
+        }
 
 
 def member_next_products(

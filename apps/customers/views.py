@@ -11,12 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from apps.catalog.selectors import member_next_products
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
 from apps.stores.models import Store, StoreStaff
 from linli.access import stores_for, user_is_hq
 
 MEMBERS_PER_PAGE = 25
+OFFERS_PER_MEMBER = 5
 NPS_WINDOW = dt.timedelta(days=90)
 
 
@@ -60,4 +62,7 @@ def member_detail(request: HttpRequest, store_id: int, member_no: str) -> HttpRe
     page = store_member_page(store=store, member_no=member_no)
     if page is None:
         raise Http404
+    page.offers = member_next_products(
+        member_id=page.member.pk, store=store, limit=OFFERS_PER_MEMBER
+    )
     return render(request, "members/member_detail.html", {"store": store, "page": page})

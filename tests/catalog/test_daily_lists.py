@@ -94,6 +94,104 @@ def test_new_products_rank_by_other_stores_of_the_region_then_tag_fit() -> None:
     assert set(rows) == {(1, 100), (1, 200), (2, 100)}
 
 
+def _tag_world() -> dict[str, pd.DataFrame]:
+    """Store 1 sells product 100; 4 of its 5 buyers carry tag 9, which 10 of its 40 members
+    carry. Store 2 (12 of 40 tagged) and store 4 (4 of 40) are elsewhere; store 3 has no tag."""
+    return {
+        "stores": pd.DataFrame({"store_id": [1, 2, 3, 4]}),
+        "recent_sales": pd.DataFrame({"store_id": [1], "product_id": [100], "units": [14]}),
+        "buyers": pd.DataFrame(
+            {
+                "store_id": [1] * 5,
+                "member_id": [11, 12, 13, 14, 15],
+                "product_id": [100] * 5,
+                "units": [4, 3, 3, 2, 2],
+            }
+        ),
+        "member_tags": pd.DataFrame({"member_id": [11, 12, 13, 14], "tag_id": [9] * 4}),
+        "store_members": pd.DataFrame({"store_id": [1, 2, 3, 4], "members": [40] * 4}),
+        "store_tags": pd.DataFrame(
+            {
+                "store_id": [1, 2, 4],
+                "tag_id": [9, 9, 9],
+                "tag_name": ["有孩家庭"] * 3,
+                "members_with_tag": [10, 12, 4],
+            }
+        ),
+    }
+
+
+def test_new_product_tag_fits_come_from_other_stores_buyers() -> None:
+    fits = la.new_product_tag_fits(**_tag_world(), days=14)
+    # Only store 2: store 3 lacks the tag, store 4 has it in 10% of its members (below the
+    # network's 26 of 160 = 16%), and store 1's own buyers are no evidence for store 1.
+    assert fits[["store_id", "product_id", "tag_id", "tag_name"]].values.tolist() == [
+        [2, 100, 9, "有孩家庭"]
+    ]
+    fit = fits.iloc[0]
+    assert fit["tag_store_share"] == 0.3
+    assert fit["tag_buyer_share"] == 0.8  # 4 of 5 buyers
+    assert fit["tag_lift"] == pytest.approx(3.2)  # 0.8 against 10 of 40 members
+    # 12 units by tagged buyers / 10 tagged members / 14 days × store 2's 12 tagged members.
+    assert fit["tag_velocity"] == pytest.approx(12 / 10 / 14 * 12)
+
+
+def test_new_product_tag_fits_need_enough_buyers_and_lift() -> None:
+    world = _tag_world()
+    few = {**world, "member_tags": world["member_tags"].iloc[:2]}
+    assert la.new_product_tag_fits(**few, days=14).empty  # 2 tagged buyers < 3
+    common = world["store_tags"].assign(members_with_tag=[36, 12, 4])
+    # 4 of 5 buyers against 36 of 40 members: lift 0.89, the tag explains nothing.
+    assert la.new_product_tag_fits(**{**world, "store_tags": common}, days=14).empty
+    rare = world["store_tags"].assign(members_with_tag=[2, 3, 0])
+    # Store 2's 3 of 40 (7.5%) is above the network's 5 of 160 but too few to call high.
+    assert la.new_product_tag_fits(**{**world, "store_tags": rare}, days=14).empty
+
+
+def test_new_product_list_suggests_by_tag_where_the_region_has_no_sales() -> None:
+    world = _tag_world()
+    fits = la.new_product_tag_fits(**world, days=14)
+    new = la.new_product_list(
+        stores=pd.DataFrame({"store_id": [1, 2, 3, 4], "region_id": [7, 8, 8, 8]}),
+        new_products=pd.DataFrame({"product_id": [100], "category_id": [5]}),
+        recent_sales=world["recent_sales"],
+        store_region={1: 7, 2: 8, 3: 8, 4: 8},
+        days=14,
+        store_tag_share=pd.DataFrame(columns=["store_id", "tag_id", "tag_name", "share"]),
+        category_tags=pd.DataFrame(columns=["category_id", "tag_id"]),
+        size=10,
+        tag_fits=fits,
+    )
+    assert new[["store_id", "product_id", "rank", "reason_kind"]].values.tolist() == [
+        [2, 100, 1, "new_tag_buyers"]
+    ]
+    assert new.iloc[0]["velocity_per_store"] == 0.0
+    assert new.iloc[0]["expected_velocity"] == new.iloc[0]["score"] == fits.iloc[0]["tag_velocity"]
+    assert new.iloc[0]["tag_name"] == "有孩家庭"
+
+
+def test_region_evidence_wins_over_a_weaker_tag_fit() -> None:
+    world = _tag_world()
+    fits = la.new_product_tag_fits(**world, days=14)
+    # Store 5 in store 2's region sells 28 units in 14 days: 2 a day beats the tag's 1.03.
+    recent = pd.concat(
+        [world["recent_sales"], pd.DataFrame({"store_id": [5], "product_id": [100], "units": [28]})]
+    )
+    new = la.new_product_list(
+        stores=pd.DataFrame({"store_id": [2], "region_id": [8]}),
+        new_products=pd.DataFrame({"product_id": [100], "category_id": [5]}),
+        recent_sales=recent,
+        store_region={1: 7, 2: 8, 5: 8},
+        days=14,
+        store_tag_share=pd.DataFrame(columns=["store_id", "tag_id", "tag_name", "share"]),
+        category_tags=pd.DataFrame(columns=["category_id", "tag_id"]),
+        size=10,
+        tag_fits=fits,
+    )
+    row = new.iloc[0]
+    assert (row["reason_kind"], row["score"], row["expected_velocity"]) == ("new_region", 2.0, 2.0)
+
+
 def test_chat_mentions_count_once_per_message_and_by_week() -> None:
     keys = la.mention_keys({1: "低糖蓝莓 125g", 2: "酸奶 200g", 3: "纯牛奶1L", 4: "牛奶"})
     assert keys == {"低糖蓝莓": 1, "蓝莓": 1, "酸奶": 2, "纯牛奶": 3}
@@ -323,3 +421,80 @@ def test_a_store_without_sales_or_members_gets_empty_lists(db: None) -> None:
     assert not DailyListEntry.objects.filter(store=store).exists()
     assert not InsightCard.objects.filter(store=store).exists()
     assert not DemandForecast.objects.filter(store=store).exists()
+
+
+def _tag_only_world(today: object) -> dict:
+    """Region 1: store S sells the new 儿童酸奶条 to its members over the last 14 days, 5 of
+    its 6 buyers tagged 有孩家庭 (5 of its 20 members are). Region 2 has no sale of it: store
+    T (8 of 25 members tagged, 32%) and store U (20 members tagged 养猫 only). Everyone sells
+    milk, so the forecasts have history."""
+    import datetime as dt
+
+    from apps.customers.models import MemberTag
+    from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
+    from tests.factories import (
+        MemberFactory,
+        ProductFactory,
+        RegionFactory,
+        StoreFactory,
+        TagFactory,
+    )
+
+    store_s = StoreFactory(region=RegionFactory())
+    other_region = RegionFactory()
+    store_t, store_u = StoreFactory(region=other_region), StoreFactory(region=other_region)
+    kids, cats = TagFactory(name="有孩家庭"), TagFactory(name="养猫")
+    strips = ProductFactory(name="儿童酸奶条", is_new=True)
+    milk = ProductFactory(name="纯牛奶 1L")
+    members_s = [MemberFactory(home_store=store_s) for _ in range(20)]
+    members_t = [MemberFactory(home_store=store_t) for _ in range(25)]
+    members_u = [MemberFactory(home_store=store_u) for _ in range(20)]
+    MemberTag.objects.bulk_create(
+        [MemberTag(member=m, tag=kids, source="purchase") for m in members_s[:5] + members_t[:8]]
+        + [MemberTag(member=m, tag=cats, source="chat") for m in members_u]
+    )
+    buyers = members_s[:6]  # 5 tagged, 1 not
+    baskets, times, who = [], [], []
+    for back in range(1, 8):
+        day = today - dt.timedelta(days=back * 2)
+        for member in buyers:
+            baskets.append([strips])
+            times.append(local_datetime(day, 18))
+            who.append(member)
+    orders_bulk_create(store=store_s, baskets=baskets, placed_at=times, members=who)
+    for store in (store_s, store_t, store_u):
+        orders_bulk_create(
+            store=store,
+            baskets=[[milk]] * 28,
+            placed_at=[local_datetime(today - dt.timedelta(days=back), 9) for back in range(1, 29)],
+        )
+    return {"stores": (store_s, store_t, store_u), "strips": strips, "today": today}
+
+
+def test_a_new_product_reaches_a_store_through_its_members_tags_alone(db: None) -> None:
+    world = _tag_only_world(timezone.localdate())
+    store_s, store_t, store_u = world["stores"]
+    strips = world["strips"]
+
+    decisions_run(day=world["today"])
+
+    [entry] = [e for e in _entries(store_t, ListKind.NEW) if e.product_id == strips.pk]
+    assert entry.reason_kind == ReasonKind.NEW_TAG_BUYERS
+    # 35 units by the 5 tagged buyers / 5 tagged members / 14 days = 0.5 a day per tagged
+    # member; T has 8 → 4.0 a day. 5 of 6 buyers carry the tag; 8 of 25 of T's members do.
+    assert entry.reason_data == {"tag": "有孩家庭", "buyers": 83, "share": 32, "velocity": 4.0}
+    assert entry.score == 4.0
+    # Cover = lead time 2 + review 1 days: 12 units + safety 1.645 × √4.0 × √3 = 17.7 → 18.
+    assert entry.suggested_qty == 18
+    with override("en"):
+        assert entry.reason == (
+            "New: sells well among members tagged 有孩家庭 (83% of its buyers elsewhere); "
+            "32% of your members are tagged 有孩家庭"
+        )
+    # U's members lack the tag; S's own buyers are no evidence for S.
+    assert strips.pk not in [e.product_id for e in _entries(store_u, ListKind.NEW)]
+    assert strips.pk not in [e.product_id for e in _entries(store_s, ListKind.NEW)]
+
+    before = _snapshot()
+    decisions_run(day=world["today"], force=True)
+    assert _snapshot() == before

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.customers.models import MemberProfile, MemberTag, NpsAnswer
 from apps.customers.services.erasure import member_erase
@@ -240,3 +240,102 @@ def test_query_count_does_not_grow_with_rows(client, owner, store):
         NpsAnswer.objects.create(member=member, store=store, score=n)
     assert _queries(client, list_url(store)) == list_small
     assert _queries(client, detail_url(store, member)) == detail_small
+
+
+def _store_rule(store, antecedent, consequent, *, confidence=0.7):
+    from apps.catalog.models import CoPurchaseRule, RuleRun, RuleScope
+
+    now = timezone.now()
+    run = RuleRun.objects.create(
+        scope=RuleScope.STORE,
+        store=store,
+        window_start=now - dt.timedelta(days=90),
+        window_end=now,
+        min_support=0.0,
+        min_confidence=0.0,
+        min_pair_count=1,
+        basket_count=100,
+        rule_count=1,
+    )
+    return CoPurchaseRule.objects.create(
+        run=run,
+        scope=RuleScope.STORE,
+        store=store,
+        antecedent=antecedent,
+        antecedent_item=antecedent.pk,
+        consequent=consequent,
+        consequent_item=consequent.pk,
+        pair_count=round(confidence * 20),
+        antecedent_count=20,
+        consequent_count=25,
+        basket_count=100,
+        support=confidence * 0.2,
+        confidence=confidence,
+        lift=confidence / 0.25,
+    )
+
+
+@pytest.fixture
+def regular(store):
+    """A home member who bought 低糖蓝莓 ten days ago."""
+    member = MemberFactory(home_store=store)
+    blueberry = ProductFactory(name="低糖蓝莓")
+    buy(member, store, "reg-1", blueberry, when=timezone.now() - dt.timedelta(days=10))
+    return {"member": member, "blueberry": blueberry, "yogurt": ProductFactory(name="酸奶")}
+
+
+def test_member_page_offers_what_the_stores_rules_suggest(client, owner, store, regular):
+    _store_rule(store, regular["blueberry"], regular["yogurt"], confidence=0.7)
+    client.force_login(owner)
+    response = client.get(detail_url(store, regular["member"]))
+    assert response.status_code == 200
+    offers = response.context["page"].offers
+    assert [offer.product for offer in offers] == [regular["yogurt"]]
+    assert offers[0].because_of == regular["blueberry"]
+    html = response.content.decode()
+    assert "<b>酸奶</b>" in html
+    assert "买了低糖蓝莓的顾客有70%也买了酸奶" in html
+    assert "No suggestions yet" not in html
+    with translation.override("en"):
+        assert offers[0].reason == "70% of customers who bought 低糖蓝莓 also bought 酸奶"
+
+
+def test_member_page_says_so_when_there_are_no_rules(client, owner, store, regular):
+    client.force_login(owner)
+    response = client.get(detail_url(store, regular["member"]))
+    assert response.context["page"].offers == []
+    offers_card = response.content.decode().split('id="member-offers"')[1]
+    assert "暂无推荐。总部生成关联购买规则后" in offers_card
+    assert "<li>" not in offers_card.split("</div>")[0]
+
+
+def test_another_stores_rules_are_not_offered(client, owner, store, other_store, regular):
+    _store_rule(other_store, regular["blueberry"], regular["yogurt"])
+    client.force_login(owner)
+    response = client.get(detail_url(store, regular["member"]))
+    assert response.context["page"].offers == []
+    assert "也买了酸奶" not in response.content.decode()
+
+
+def test_another_stores_owner_does_not_see_the_offers(client, other_owner, store, regular):
+    _store_rule(store, regular["blueberry"], regular["yogurt"])
+    client.force_login(other_owner)
+    response = client.get(detail_url(store, regular["member"]))
+    assert response.status_code == 403
+    assert "酸奶" not in response.content.decode()
+
+
+def test_offers_keep_the_query_count_bounded(
+    client, owner, store, regular, django_assert_max_num_queries
+):
+    member = regular["member"]
+    _store_rule(store, regular["blueberry"], regular["yogurt"])
+    client.force_login(owner)
+    with django_assert_max_num_queries(30) as few:
+        assert len(client.get(detail_url(store, member)).context["page"].offers) == 1
+    for n in range(4):
+        bought, offered = ProductFactory(), ProductFactory()
+        buy(member, store, f"more-{n}", bought, when=timezone.now() - dt.timedelta(days=9))
+        _store_rule(store, bought, offered, confidence=0.5)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get(detail_url(store, member)).context["page"].offers) == 5

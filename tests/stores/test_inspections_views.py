@@ -47,6 +47,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """The assertions read the English source messages (zh-hans is the default)."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def _client(user: object | None) -> Client:
     client = Client()
     if user is not None and not isinstance(user, AnonymousUser):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from apps.stores.models import StoreStaff
 from tests.factories import PASSWORD, StoreFactory
@@ -138,7 +139,13 @@ def test_user_without_any_store_sees_an_empty_home_with_a_hint(client):
     client.force_login(UserFactory())
     response = client.get("/portal/")
     assert response.status_code == 200
-    assert b"No store is assigned to your account yet." in response.content
+    with translation.override("zh-hans"):
+        hint = translation.gettext(
+            "No store is assigned to your account yet. Ask HQ to add you as the store's owner "
+            "or inspector."
+        )
+    assert "门店" in hint
+    assert hint in response.content.decode()
 
 
 def test_hq_sees_every_store_on_portal_home(client, hq_user, store, other_store):

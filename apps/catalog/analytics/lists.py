@@ -1,6 +1,6 @@
 """Daily lists and insight cards, on frames: velocity and trend, the hot list, the new-product
-list, rising-demand insights with the member tags they fit, the best broadcast hour, and chat
-mentions of products. Pure pandas / numpy: no ORM."""
+list (similar stores and member tags), rising-demand insights with the member tags they fit,
+the best broadcast hour, and chat mentions of products. Pure pandas / numpy: no ORM."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ INSIGHT_MIN_MENTIONS = 2
 TAG_MIN_BUYERS = 2
 TAG_MIN_LIFT = 1.2
 TAGS_PER_CARD = 3
+NEW_TAG_MIN_BUYERS = 3
+NEW_TAG_MIN_LIFT = 1.2
+NEW_TAG_MIN_STORE_SHARE = 0.1
 
 
 def velocity_and_trend(sales: np.ndarray) -> pd.DataFrame:
@@ -59,6 +62,123 @@ def _top_per_store(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     return ordered[ordered["rank"] <= size].reset_index(drop=True)
 
 
+def new_product_tag_fits(
+    *,
+    stores: pd.DataFrame,
+    recent_sales: pd.DataFrame,
+    buyers: pd.DataFrame,
+    member_tags: pd.DataFrame,
+    store_members: pd.DataFrame,
+    store_tags: pd.DataFrame,
+    days: int,
+) -> pd.DataFrame:
+    """Per store, the new products that sell well among members carrying a tag that many of
+    the store's members carry — judged on the *other* stores (the store's own buyers and
+    members are left out, as for the region), wherever those stores are.
+
+    stores: store_id (the stores to suggest to).
+    recent_sales: store_id, product_id, units over the last `days` days (every store).
+    buyers: store_id, member_id, product_id, units — members' purchases of the new products
+    over the same days, one row per store × member × product.
+    member_tags: member_id, tag_id (at least the buyers').
+    store_members: store_id, members; store_tags: store_id, tag_id, tag_name,
+    members_with_tag — home-store members, every store.
+
+    For a product and a tag, over the other stores that sold the product: buyer share =
+    buyers with the tag / buyers; base share = those stores' members with the tag / their
+    members; lift = buyer share / base share; rate = units bought by buyers with the tag per
+    member with the tag per day. The tag fits a store when ≥ NEW_TAG_MIN_BUYERS buyers carry
+    it, lift ≥ NEW_TAG_MIN_LIFT, and the store's members carry it in a high share: at least
+    NEW_TAG_MIN_STORE_SHARE and at least the network's share (all stores' home members). The
+    store's expected velocity is then rate × its members with the tag.
+
+    Returns per store and product the fitting tag with the highest expected velocity (ties:
+    the lower tag id): store_id, product_id, tag_id, tag_name, tag_store_share,
+    tag_buyer_share, tag_lift, tag_velocity.
+    """
+    columns = [
+        "store_id",
+        "product_id",
+        "tag_id",
+        "tag_name",
+        "tag_store_share",
+        "tag_buyer_share",
+        "tag_lift",
+        "tag_velocity",
+    ]
+    buyers = buyers[buyers["units"] > 0]
+    if stores.empty or buyers.empty or member_tags.empty or store_tags.empty:
+        return pd.DataFrame(columns=columns)
+    member_count = store_members.set_index("store_id")["members"]
+    shares = (
+        stores[["store_id"]]
+        .merge(store_tags, on="store_id")
+        .join(member_count, on="store_id")
+        .dropna(subset=["members"])
+    )
+    shares["tag_store_share"] = shares["members_with_tag"] / shares["members"]
+    network_share = store_tags.groupby("tag_id")["members_with_tag"].sum() / max(
+        int(store_members["members"].sum()), 1
+    )
+    shares = shares[
+        (shares["tag_store_share"] >= NEW_TAG_MIN_STORE_SHARE)
+        & (shares["tag_store_share"] >= shares["tag_id"].map(network_share))
+    ]
+    if shares.empty:
+        return pd.DataFrame(columns=columns)
+
+    # Network totals per product (× tag), and each store's own part of them to take out.
+    sold = recent_sales.loc[
+        (recent_sales["units"] > 0) & recent_sales["product_id"].isin(buyers["product_id"]),
+        ["store_id", "product_id"],
+    ].drop_duplicates()
+    sold_members = sold.join(member_count, on="store_id").fillna({"members": 0})
+    sold_tags = sold.merge(store_tags[["store_id", "tag_id", "members_with_tag"]], on="store_id")
+    tagged = buyers.merge(member_tags, on="member_id")
+    totals = {
+        "buyers": buyers.groupby("product_id").size(),
+        "tag_buyers": tagged.groupby(["product_id", "tag_id"]).size(),
+        "tag_units": tagged.groupby(["product_id", "tag_id"])["units"].sum(),
+        "base_members": sold_members.groupby("product_id")["members"].sum(),
+        "base_tag_members": sold_tags.groupby(["product_id", "tag_id"])["members_with_tag"].sum(),
+    }
+    own = {
+        "buyers": buyers.groupby(["store_id", "product_id"]).size(),
+        "tag_buyers": tagged.groupby(["store_id", "product_id", "tag_id"]).size(),
+        "tag_units": tagged.groupby(["store_id", "product_id", "tag_id"])["units"].sum(),
+        "base_members": sold_members.set_index(["store_id", "product_id"])["members"],
+        "base_tag_members": sold_tags.set_index(["store_id", "product_id", "tag_id"])[
+            "members_with_tag"
+        ],
+    }
+    # Candidates: each store × high-share tag × product that some buyer with the tag bought.
+    pairs = shares.merge(totals["tag_buyers"].rename("all_tag_buyers").reset_index(), on="tag_id")
+    others = {}
+    for name, total in totals.items():
+        keys = list(total.index.names)
+        own_keys = ["store_id", *keys]
+        whole = pairs.join(total.rename("whole"), on=keys)["whole"].fillna(0)
+        mine = pairs.join(own[name].rename("mine"), on=own_keys)["mine"].fillna(0)
+        others[name] = (whole - mine).astype(np.float64)
+    base_share = others["base_tag_members"] / others["base_members"].where(
+        others["base_members"] > 0
+    )
+    buyer_share = others["tag_buyers"] / others["buyers"].where(others["buyers"] > 0)
+    pairs["tag_buyer_share"] = buyer_share
+    pairs["tag_lift"] = buyer_share / base_share.where(base_share > 0)
+    rate = others["tag_units"] / others["base_tag_members"].where(others["base_tag_members"] > 0)
+    pairs["tag_velocity"] = rate / days * pairs["members_with_tag"]
+    fits = pairs[
+        (others["tag_buyers"] >= NEW_TAG_MIN_BUYERS)
+        & (pairs["tag_lift"] >= NEW_TAG_MIN_LIFT)
+        & (pairs["tag_velocity"] > 0)
+    ]
+    fits = fits.sort_values(
+        ["store_id", "product_id", "tag_velocity", "tag_id"], ascending=[True, True, False, True]
+    ).drop_duplicates(["store_id", "product_id"])
+    return fits[columns].reset_index(drop=True)
+
+
 def new_product_list(
     *,
     stores: pd.DataFrame,
@@ -69,18 +189,23 @@ def new_product_list(
     store_tag_share: pd.DataFrame,
     category_tags: pd.DataFrame,
     size: int,
+    tag_fits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per store, new products ranked by how they sell in the *other* stores of its region and
-    how well they fit the store's members.
+    """Per store, new products ranked by how they sell in similar stores: the *other* stores
+    of its region, or stores whose buyers of the product carry a tag the store's members
+    carry (`tag_fits`, from `new_product_tag_fits`); a tag rule alone is the weakest evidence.
 
     stores: store_id, region_id. new_products: product_id, category_id.
     recent_sales: store_id, product_id, units over the last `days` days (every store).
     store_tag_share: store_id, tag_id, tag_name, share (of the store's members with the tag).
     category_tags: category_id, tag_id (a purchase rule: buying the category suggests the tag).
 
-    velocity = units per selling store per day in the region's other stores;
-    score = velocity × (1 + best tag share), or 0.1 × the tag share when no other store of
-    the region sells it (so region evidence outranks a tag match alone).
+    velocity_per_store = units per selling store per day in the region's other stores;
+    region score = velocity_per_store × (1 + best rule-tag share); tag score = tag_velocity
+    (the expected units per day from the tag's buyers elsewhere). score = the larger of the
+    two, or 0.1 × the rule-tag share when both are 0 (sales evidence outranks a rule alone).
+    reason_kind says which won (new_region on a tie, new_tag_buyers, new_tags);
+    expected_velocity is the winning velocity (0 for a rule alone).
     """
     columns = [
         "store_id",
@@ -92,6 +217,11 @@ def new_product_list(
         "velocity_per_store",
         "tag_names",
         "tag_share",
+        "tag_name",
+        "tag_store_share",
+        "tag_buyer_share",
+        "tag_velocity",
+        "expected_velocity",
     ]
     if stores.empty or new_products.empty:
         return pd.DataFrame(columns=columns)
@@ -132,15 +262,33 @@ def new_product_list(
     pairs = pairs.merge(best, on=["store_id", "category_id"], how="left")
     pairs["tag_share"] = pairs["tag_share"].fillna(0.0).astype(np.float64)
     pairs["tag_names"] = pairs["tag_names"].apply(lambda v: v if isinstance(v, list) else [])
-    pairs["score"] = np.where(
-        pairs["velocity_per_store"] > 0,
-        pairs["velocity_per_store"] * (1 + pairs["tag_share"]),
-        0.1 * pairs["tag_share"],
+    fit_columns = ["tag_name", "tag_store_share", "tag_buyer_share", "tag_velocity"]
+    if tag_fits is None or tag_fits.empty:
+        tag_fits = pd.DataFrame(columns=["store_id", "product_id", *fit_columns])
+    pairs = pairs.merge(
+        tag_fits[["store_id", "product_id", *fit_columns]].astype(
+            {"store_id": np.int64, "product_id": np.int64}
+        ),
+        on=["store_id", "product_id"],
+        how="left",
+    )
+    pairs["tag_name"] = pairs["tag_name"].fillna("")
+    for name in ("tag_store_share", "tag_buyer_share", "tag_velocity"):
+        pairs[name] = pairs[name].astype(np.float64).fillna(0.0)
+    region_score = pairs["velocity_per_store"] * (1 + pairs["tag_share"])
+    tag_score = pairs["tag_velocity"]
+    evidence = np.maximum(region_score, tag_score)
+    pairs["score"] = np.where(evidence > 0, evidence, 0.1 * pairs["tag_share"])
+    region_wins = (region_score > 0) & (region_score >= tag_score)
+    tag_wins = ~region_wins & (tag_score > 0)
+    pairs["reason_kind"] = np.select(
+        [region_wins, tag_wins], ["new_region", "new_tag_buyers"], "new_tags"
+    )
+    pairs["expected_velocity"] = np.select(
+        [region_wins, tag_wins], [pairs["velocity_per_store"], pairs["tag_velocity"]], 0.0
     )
     pairs = pairs[pairs["score"] > 0]
-    ranked = _top_per_store(pairs, size)
-    ranked["reason_kind"] = np.where(ranked["velocity_per_store"] > 0, "new_region", "new_tags")
-    return ranked
+    return _top_per_store(pairs, size)
 
 
 def mention_keys(names: dict[int, str]) -> dict[str, int]:

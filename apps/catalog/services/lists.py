@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.catalog.analytics import lists as la
@@ -40,6 +40,7 @@ from apps.stores.models import Store
 from apps.stores.selectors import (
     basket_lines_between,
     daily_product_sales,
+    order_lines_between,
     product_first_sale_times,
     store_order_hours,
 )
@@ -60,11 +61,17 @@ class NightContext:
     category_tags: pd.DataFrame  # category_id, tag_id
     tag_names: dict[int, str]
     mention_keys: dict[str, int]
+    store_members: pd.DataFrame  # store_id, members (home-store members, not erased)
+    store_tags: pd.DataFrame  # store_id, tag_id, tag_name, members_with_tag
+    new_buyers: pd.DataFrame  # store_id, member_id, product_id, units over REGION_DAYS
+    new_buyer_tags: pd.DataFrame  # member_id, tag_id of those buyers
 
 
 def night_context_load(*, day: dt.date, settings: DecisionSettings) -> NightContext:
     """Read what the lists need network-wide: each store's region, the new products, how each
-    product sells per store in each region over the last 14 days, and the tag rules."""
+    product sells per store in each region over the last 14 days, the tag rules, each
+    store's members per tag, and which members bought the new products (with their tags).
+    All aggregates in SQL; nothing here grows with the number of stores but the rows."""
     store_region = dict(Store.objects.order_by("pk").values_list("pk", "region_id"))
     end = day_start(day)
     first_sales = queryset_frame(
@@ -110,17 +117,88 @@ def night_context_load(*, day: dt.date, settings: DecisionSettings) -> NightCont
         list(TagCategoryRule.objects.values_list("category_id", "tag_id")),
         columns=["category_id", "tag_id"],
     )
+    tag_names = dict(Tag.objects.values_list("pk", "name"))
+    new_products = products.loc[is_new, ["product_id", "category_id"]].reset_index(drop=True)
+    new_buyers, new_buyer_tags = _new_product_buyers(
+        product_ids=[int(p) for p in new_products["product_id"]],
+        start=end - dt.timedelta(days=REGION_DAYS),
+        end=end,
+    )
+    store_members, store_tags = _store_member_counts(tag_names)
     return NightContext(
         day=day,
         store_region=store_region,
-        new_products=products.loc[is_new, ["product_id", "category_id"]].reset_index(drop=True),
+        new_products=new_products,
         recent_sales=recent,
         category_tags=category_tags,
-        tag_names=dict(Tag.objects.values_list("pk", "name")),
+        tag_names=tag_names,
         mention_keys=la.mention_keys(
             dict(zip(products["product_id"], products["name"], strict=True))
         ),
+        store_members=store_members,
+        store_tags=store_tags,
+        new_buyers=new_buyers,
+        new_buyer_tags=new_buyer_tags,
     )
+
+
+def _store_member_counts(tag_names: dict[int, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(store_id, members) and (store_id, tag_id, tag_name, members_with_tag) of every store's
+    home-store members who are not erased: two grouped counts in SQL."""
+    members = pd.DataFrame.from_records(
+        list(
+            Member.objects.filter(is_erased=False, home_store__isnull=False)
+            .order_by()
+            .values("home_store_id")
+            .annotate(n=Count("pk"))
+            .values_list("home_store_id", "n")
+        ),
+        columns=["store_id", "members"],
+    ).astype(np.int64)
+    tagged = pd.DataFrame.from_records(
+        list(
+            MemberTag.objects.filter(member__is_erased=False, member__home_store__isnull=False)
+            .order_by()
+            .values("member__home_store_id", "tag_id")
+            .annotate(n=Count("pk"))
+            .values_list("member__home_store_id", "tag_id", "n")
+        ),
+        columns=["store_id", "tag_id", "members_with_tag"],
+    ).astype(np.int64)
+    tagged.insert(2, "tag_name", [tag_names.get(int(t), "") for t in tagged["tag_id"]])
+    return members, tagged
+
+
+def _new_product_buyers(
+    *, product_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Members' purchases of the new products in [start, end) — (store_id, member_id,
+    product_id, units), summed in SQL — and those members' tags (member_id, tag_id)."""
+    buyer_columns = ["store_id", "member_id", "product_id", "units"]
+    if not product_ids:
+        return (
+            pd.DataFrame({name: pd.Series(dtype=np.int64) for name in buyer_columns}),
+            pd.DataFrame({name: pd.Series(dtype=np.int64) for name in ["member_id", "tag_id"]}),
+        )
+    lines = order_lines_between(start=start, end=end).filter(
+        product_id__in=product_ids, order__member__isnull=False, order__member__is_erased=False
+    )
+    raw = queryset_frame(
+        lines.order_by()
+        .values("order__store_id", "order__member_id", "product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order__store_id", "order__member_id", "product_id", "units"),
+        buyer_columns,
+    )
+    buyers = pd.DataFrame({name: int_column(raw, name) for name in buyer_columns})
+    raw_tags = queryset_frame(
+        MemberTag.objects.filter(member_id__in=lines.values("order__member_id"))
+        .order_by()
+        .values_list("member_id", "tag_id"),
+        ["member_id", "tag_id"],
+    )
+    tags = pd.DataFrame({name: int_column(raw_tags, name) for name in ["member_id", "tag_id"]})
+    return buyers, tags
 
 
 def _store_members(store_ids: list[int]) -> pd.DataFrame:
@@ -134,25 +212,22 @@ def _store_members(store_ids: list[int]) -> pd.DataFrame:
     )
 
 
-def _store_tag_share(store_ids: list[int], tag_names: dict[int, str]) -> pd.DataFrame:
-    members = dict(
-        Member.objects.filter(home_store_id__in=store_ids, is_erased=False)
-        .order_by()
-        .values("home_store_id")
-        .annotate(n=Count("pk"))
-        .values_list("home_store_id", "n")
+def _store_tag_share(store_ids: list[int], context: NightContext) -> pd.DataFrame:
+    """(store_id, tag_id, tag_name, share of the store's members with the tag) of these stores,
+    from the night's counts."""
+    shares = (
+        context.store_tags[context.store_tags["store_id"].isin(store_ids)]
+        .merge(context.store_members, on="store_id")
+        .query("members > 0")
     )
-    rows = (
-        MemberTag.objects.filter(member__home_store_id__in=store_ids, member__is_erased=False)
-        .order_by()
-        .values("member__home_store_id", "tag_id")
-        .annotate(n=Count("pk"))
-        .values_list("member__home_store_id", "tag_id", "n")
-    )
-    return pd.DataFrame.from_records(
-        [(s, t, tag_names.get(t, ""), n / members[s]) for s, t, n in rows if members.get(s)],
-        columns=["store_id", "tag_id", "tag_name", "share"],
-    )
+    return pd.DataFrame(
+        {
+            "store_id": shares["store_id"],
+            "tag_id": shares["tag_id"],
+            "tag_name": shares["tag_name"],
+            "share": shares["members_with_tag"] / shares["members"],
+        }
+    ).reset_index(drop=True)
 
 
 def broadcast_hours(*, store_ids: list[int], day: dt.date) -> dict[int, tuple[int, str]]:
@@ -198,9 +273,10 @@ def _mentions(*, store_ids: list[int], day: dt.date, keys: dict[str, int]) -> pd
 
 
 def _estimated_quantities(pairs: pd.DataFrame, settings: DecisionSettings) -> np.ndarray:
-    """Order quantities for products a store does not carry yet: the region's velocity per store
-    as the daily forecast, Poisson σ = √velocity, nothing on hand. With no sales anywhere in
-    the region (a tag fit only) a trial order: the minimum order in whole packs."""
+    """Order quantities for products a store does not carry yet: the expected velocity (the
+    region's per store, or the tag buyers' elsewhere scaled to the store's tagged members) as
+    the daily forecast, Poisson σ = √velocity, nothing on hand. With no sales to go by (a tag
+    rule only) a trial order: the minimum order in whole packs."""
     if pairs.empty:
         return np.zeros(0, dtype=np.int64)
     terms = pairs[["product_id"]].merge(
@@ -208,7 +284,7 @@ def _estimated_quantities(pairs: pd.DataFrame, settings: DecisionSettings) -> np
         on="product_id",
         how="left",
     )
-    velocity = pairs["velocity_per_store"].to_numpy(dtype=np.float64)
+    velocity = pairs["expected_velocity"].to_numpy(dtype=np.float64)
     pack = terms["pack_size"].fillna(1).to_numpy(np.int64)
     minimum = terms["min_order_qty"].fillna(1).to_numpy(np.int64)
     _demand, _safety, quantity = order_quantities(
@@ -261,15 +337,25 @@ def daily_lists_compute(
     stores = pd.DataFrame(
         {"store_id": store_ids, "region_id": [context.store_region.get(s) for s in store_ids]}
     )
+    tag_fits = la.new_product_tag_fits(
+        stores=stores,
+        recent_sales=context.recent_sales,
+        buyers=context.new_buyers,
+        member_tags=context.new_buyer_tags,
+        store_members=context.store_members,
+        store_tags=context.store_tags,
+        days=REGION_DAYS,
+    )
     new = la.new_product_list(
         stores=stores,
         new_products=context.new_products,
         recent_sales=context.recent_sales,
         store_region=context.store_region,
         days=REGION_DAYS,
-        store_tag_share=_store_tag_share(store_ids, context.tag_names),
+        store_tag_share=_store_tag_share(store_ids, context),
         category_tags=context.category_tags,
         size=settings.new_list_size,
+        tag_fits=tag_fits,
     )
     if len(new):
         new = new.merge(
@@ -342,7 +428,7 @@ def _category_tag_fallback(
 ) -> dict[tuple[int, int], list[dict]]:
     """Tags suggested by the product's category (tag purchase rules) that some of the store's
     members carry, when the buyers themselves say nothing."""
-    shares = _store_tag_share(store_ids, context.tag_names)
+    shares = _store_tag_share(store_ids, context)
     if shares.empty or context.category_tags.empty:
         return {}
     fits = cards[["store_id", "product_id", "category_id"]].merge(
@@ -368,6 +454,13 @@ def _reason(kind: str, row: object) -> dict:
         return {
             "velocity": round(float(row.velocity_per_store), 1),
             "stores": int(row.region_stores),
+        }
+    if kind == ReasonKind.NEW_TAG_BUYERS:
+        return {
+            "tag": row.tag_name,
+            "buyers": round(float(row.tag_buyer_share) * 100),
+            "share": round(float(row.tag_store_share) * 100),
+            "velocity": round(float(row.tag_velocity), 1),
         }
     if kind == ReasonKind.NEW_TAGS:
         return {"tags": "、".join(row.tag_names), "share": round(float(row.tag_share) * 100)}
