@@ -1,15 +1,19 @@
-"""Reads for campaigns. So far: the notification outbox."""
+"""Reads for campaigns: the notification outbox and planned promotions."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
-from apps.campaigns.models import Notification
+import numpy as np
+import pandas as pd
+
+from apps.campaigns.models import Notification, Promotion
+from apps.catalog.models import Category, Product
+from apps.stores.models import Store
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-    from apps.stores.models import Store
 
 
 def notifications_for_user(
@@ -29,3 +33,142 @@ def notifications_unread_count(*, user: AbstractBaseUser, store: Store | None = 
     if store is not None:
         rows = rows.filter(store=store)
     return rows.count()
+
+
+PROMOTION_COLUMNS = [
+    "promotion_id",
+    "product_id",
+    "category_id",
+    "region_id",
+    "starts_on",
+    "ends_on",
+]
+
+
+def promotion_grid(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> np.ndarray | None:
+    """Which series are on promotion on which day: for the series (store_ids[i],
+    product_ids[i]) a float array [len, days] with 1.0 on day `first_day + d` where a planned
+    promotion or broadcast covers that store, product and day, else 0.0.
+
+    A promotion covers its product, or every product of its category and the categories below
+    it; and the stores listed, every store of its region, or (with neither) the whole network.
+    Cancelled promotions are ignored.
+
+    Returns None when no planned promotion touches the window, or none covers these series
+    (read as all zeros). At most five queries, whatever the number of series.
+    """
+    store_ids = np.asarray(store_ids, dtype=np.int64)
+    product_ids = np.asarray(product_ids, dtype=np.int64)
+    if days <= 0 or store_ids.size == 0:
+        return None
+    last_day = first_day + dt.timedelta(days=days - 1)
+    promotions = pd.DataFrame.from_records(
+        list(
+            Promotion.objects.filter(
+                status=Promotion.Status.PLANNED, starts_on__lte=last_day, ends_on__gte=first_day
+            ).values_list("pk", "product_id", "category_id", "region_id", "starts_on", "ends_on")
+        ),
+        columns=PROMOTION_COLUMNS,
+    )
+    if promotions.empty:
+        return None
+    # Day columns of the window, [start, end): a promotion's days clipped to the window.
+    promotions["start"] = [max((day - first_day).days, 0) for day in promotions["starts_on"]]
+    promotions["end"] = [min((day - first_day).days + 1, days) for day in promotions["ends_on"]]
+    promotions = promotions.drop(columns=["starts_on", "ends_on"])
+    series = pd.DataFrame({"row": np.arange(store_ids.size), "product_id": product_ids})
+    series["store_id"] = store_ids
+    by_product = promotions[promotions["product_id"].notna()]
+    by_category = promotions[promotions["category_id"].notna()]
+    parts = []
+    if len(by_product):
+        parts.append(
+            series.merge(
+                by_product.drop(columns="category_id").astype({"product_id": "int64"}),
+                on="product_id",
+            )
+        )
+    if len(by_category):
+        parts.append(_category_pairs(series, by_category))
+    pairs = _in_scope(pd.concat(parts, ignore_index=True))
+    if pairs.empty:
+        return None
+    # Each (series, promotion) pair marks its days: +1 at the start, -1 after the end, and a
+    # running sum along the days.
+    rows = pairs["row"].to_numpy(dtype=np.int64)
+    marks = np.zeros((store_ids.size, days + 1), dtype=np.int32)
+    np.add.at(marks, (rows, pairs["start"].to_numpy(dtype=np.int64)), 1)
+    np.add.at(marks, (rows, pairs["end"].to_numpy(dtype=np.int64)), -1)
+    return (np.cumsum(marks, axis=1)[:, :days] > 0).astype(np.float64)
+
+
+def _category_pairs(series: pd.DataFrame, promotions: pd.DataFrame) -> pd.DataFrame:
+    """(series, promotion) pairs where the series' product sits in the promotion's category or
+    a category below it."""
+    product_category = dict(
+        Product.objects.filter(pk__in=np.unique(series["product_id"]).tolist()).values_list(
+            "pk", "category_id"
+        )
+    )
+    parents = dict(Category.objects.values_list("pk", "parent_id"))
+    ancestry = pd.DataFrame(
+        [
+            (category_id, ancestor)
+            for category_id in set(product_category.values())
+            for ancestor in _ancestors_and_self(category_id, parents)
+        ],
+        columns=["own_category_id", "category_id"],
+    )
+    series = series.assign(own_category_id=series["product_id"].map(product_category))
+    series = series.dropna(subset=["own_category_id"]).astype({"own_category_id": "int64"})
+    covered = series.merge(ancestry, on="own_category_id").merge(
+        promotions.drop(columns="product_id").astype({"category_id": "int64"}), on="category_id"
+    )
+    return covered.drop(columns=["own_category_id", "category_id"])
+
+
+def _ancestors_and_self(category_id: int, parents: dict[int, int | None]) -> list[int]:
+    chain = [category_id]
+    parent = parents.get(category_id)
+    while parent is not None and parent not in chain:  # a cycle in bad data ends the walk
+        chain.append(parent)
+        parent = parents.get(parent)
+    return chain
+
+
+def _in_scope(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs whose store takes part: listed, in the promotion's region, or the promotion
+    names neither (the whole network)."""
+    if pairs.empty:
+        return pairs
+    promotion_ids = np.unique(pairs["promotion_id"]).tolist()
+    listed = pd.DataFrame.from_records(
+        list(
+            Promotion.stores.through.objects.filter(promotion_id__in=promotion_ids).values_list(
+                "promotion_id", "store_id"
+            )
+        ),
+        columns=["promotion_id", "store_id"],
+    )
+    has_list = pairs["promotion_id"].isin(listed["promotion_id"]).to_numpy()
+    has_region = pairs["region_id"].notna().to_numpy()
+    in_list = (
+        pd.MultiIndex.from_frame(pairs[["promotion_id", "store_id"]].astype("int64")).isin(
+            pd.MultiIndex.from_frame(listed.astype("int64"))
+        )
+        if len(listed)
+        else np.zeros(len(pairs), dtype=bool)
+    )
+    in_region = np.zeros(len(pairs), dtype=bool)
+    if has_region.any():
+        region_of = dict(
+            Store.objects.filter(pk__in=np.unique(pairs["store_id"]).tolist()).values_list(
+                "pk", "region_id"
+            )
+        )
+        store_region = pairs["store_id"].map(region_of).to_numpy(dtype=np.float64)
+        in_region = has_region & (store_region == pairs["region_id"].to_numpy(dtype=np.float64))
+    network = ~has_list & ~has_region
+    return pairs[network | in_list | in_region]

@@ -1,4 +1,4 @@
-"""Writes for campaigns. So far: the notification outbox."""
+"""Writes for campaigns. So far: the notification outbox and planned promotions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.campaigns.models import Notification
+from apps.campaigns.models import Notification, Promotion
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -128,3 +128,15 @@ def notifications_mark_read(
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+def promotions_cancel(*, promotion_ids: list[int]) -> int:
+    """Cancel these promotions (the forecast stops counting them from its next run).
+
+    Idempotent: already cancelled rows are left alone. Returns how many rows changed.
+    """
+    return (
+        Promotion.objects.filter(pk__in=promotion_ids)
+        .exclude(status=Promotion.Status.CANCELLED)
+        .update(status=Promotion.Status.CANCELLED)
+    )

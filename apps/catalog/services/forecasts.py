@@ -13,6 +13,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from apps.campaigns.selectors import promotion_grid
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.analytics.ordering import order_quantities
 from apps.catalog.models import (
@@ -67,9 +68,12 @@ def promotions_planned(
     *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
 ) -> np.ndarray | None:
     """Planned promotions and broadcasts per series and day (1 = planned), the forecast's
-    promotion feature. A hook: campaigns do not exist yet, so nothing is planned (None, read
-    as zeros). When they do, this reads the campaign selectors."""
-    return None
+    promotion feature: [len(store_ids), days] from `first_day`, or None (read as zeros) when
+    nothing planned covers these series in the window. Cancelled promotions do not count.
+    Reads `apps.campaigns.selectors.promotion_grid` (a few queries, whatever the series)."""
+    return promotion_grid(
+        store_ids=store_ids, product_ids=product_ids, first_day=first_day, days=days
+    )
 
 
 def sales_panel_load(
