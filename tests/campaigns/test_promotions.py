@@ -27,6 +27,12 @@ FIRST_DAY = dt.date(2026, 6, 1)
 DAYS = 10
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """The assertions read the English source messages (zh-hans is the default)."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def network(db: None) -> dict:
     """Two regions (stores a, b in east; c in west), fruit → berries and dairy categories,

@@ -25,6 +25,8 @@ def catalogue_entries() -> list[dict]:
         entry: dict = {"flags": "", "fields": {}}
         current = None
         for line in block.splitlines():
+            if not line.strip():
+                continue
             if line.startswith("#,"):
                 entry["flags"] += line
             elif line.startswith("#"):
