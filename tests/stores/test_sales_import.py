@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -20,7 +22,7 @@ from django.utils import translation
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order, OrderLine, StockMovement
 from apps.stores.services_sales_import import sales_history_import
-from linli.imports import table_from_bytes
+from linli.imports import Table, table_from_bytes
 from tests.factories import (
     CategoryFactory,
     MemberFactory,
@@ -314,6 +316,111 @@ def test_a_valid_10000_row_file_imports_in_small_batches(reference: dict) -> Non
     assert not Order.objects.filter(member__isnull=True).exists()
 
 
+def _line_ids() -> list[int]:
+    return list(OrderLine.objects.order_by("pk").values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("batch_size", [1_000, 7])
+def test_reimport_in_batches_adds_nothing_and_changes_nothing(
+    reference: dict, batch_size: int
+) -> None:
+    text = _big_file(1_000)
+    first = sales_history_import(table=table(text), batch_size=batch_size)
+    before = (list(Order.objects.order_by("pk").values_list("pk", "total")), _line_ids())
+
+    again = sales_history_import(table=table(text), batch_size=batch_size)
+
+    assert (first.created, first.lines_created) == (500, 999)
+    assert again.is_valid
+    assert (again.created, again.unchanged, again.lines_created) == (0, 500, 0)
+    after = (list(Order.objects.order_by("pk").values_list("pk", "total")), _line_ids())
+    assert after == before
+
+
+def test_lines_of_one_order_far_apart_make_one_order_with_all_its_lines(reference: dict) -> None:
+    """With one line per batch the order is written after its first line and completed by
+    the last one."""
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + "HZ0001,F1,phone:13800138000,FRUIT-BERRY-001,2,19.90,1.00,2024-07-01T10:00+08:00\n"
+            + "HZ0001,F2,,FRUIT-BERRY-001,1,19.90,,2024-07-01T11:00:00+08:00\n"
+            + "HZ0002,F1,,FRUIT-BERRY-001,1,19.90,,2024-07-01T12:00:00+08:00\n"
+            + "HZ0001,F2,,DAIRY-MILK-001,1,16.90,,2024-07-01T11:00:00+08:00\n"
+            + "HZ0001,F1,phone:13800138000,DAIRY-MILK-001,3,16.90,,2024-07-01T02:00:00Z\n"
+        ),
+        batch_size=1,
+    )
+
+    assert report.errors == []
+    assert (report.created, report.lines_created) == (3, 5)
+    first = Order.objects.get(store=reference["store"], reference="F1")
+    assert first.total == Decimal("89.50")  # 2 × 19.90 − 1.00 + 3 × 16.90
+    assert first.discount_total == Decimal("1.00")
+    assert first.member == reference["member"]
+    assert first.placed_at == dt.datetime(2024, 7, 1, 10, tzinfo=SHANGHAI)
+    assert sorted(first.lines.values_list("product__sku", "quantity", "line_total")) == [
+        ("DAIRY-MILK-001", 3, Decimal("50.70")),
+        ("FRUIT-BERRY-001", 2, Decimal("38.80")),
+    ]
+    assert Order.objects.get(store=reference["store"], reference="F2").total == Decimal("36.80")
+    assert OrderLine.objects.count() == 5
+
+
+@pytest.mark.parametrize("batch_size", [1_000, 1])
+def test_an_order_total_too_large_is_reported_and_nothing_is_written(
+    reference: dict, batch_size: int
+) -> None:
+    big = "HZ0001,L1,,{sku},100,90000000.00,,2024-07-01T10:00:00+08:00\n"
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + big.format(sku="FRUIT-BERRY-001")
+            + "HZ0001,L2,,FRUIT-BERRY-001,1,1.00,,2024-07-01T10:00:00+08:00\n"
+            + big.format(sku="DAIRY-MILK-001")
+        ),
+        batch_size=batch_size,
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, "order_ref", "too_large")]
+    assert database_counts() == (0, 0, 0)
+
+
+def test_a_whole_file_error_in_the_last_batch_leaves_order_lines_unchanged(
+    reference: dict,
+) -> None:
+    sales_history_import(
+        table=table(HEADER + "HZ0001,OLD,,FRUIT-BERRY-001,1,19.90,,2024-05-01T10:00:00+08:00\n")
+    )
+    before = (list(Order.objects.values_list("pk", flat=True)), _line_ids())
+    duplicate = "HZ0001,R2,phone:13800138000,DAIRY-MILK-001,1,9.90,,2024-06-03T10:00:00+08:00\n"
+
+    report = sales_history_import(table=table(_big_file(2_000) + duplicate), batch_size=100)
+
+    assert report.rows == 2_000
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2_001, "sku", "duplicate")]
+    assert (list(Order.objects.values_list("pk", flat=True)), _line_ids()) == before
+
+
+def test_a_file_that_breaks_off_while_read_leaves_nothing(reference: dict) -> None:
+    """An error that is not a bad row (here: undecodable bytes) after batches were written."""
+    good = table(_big_file(1_000))
+
+    def rows_then_failure():
+        yield from good.rows
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    with pytest.raises(UnicodeDecodeError):
+        sales_history_import(
+            table=Table(header=good.header, rows=rows_then_failure()), batch_size=100
+        )
+
+    assert database_counts() == (0, 0, 0)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone() == ("origin",)
+
+
 def test_import_sales_command_dry_run_then_import(reference: dict, tmp_path: Path) -> None:
     from io import StringIO
 
@@ -357,6 +464,13 @@ def _staff(*codenames: str):
     user = UserFactory(is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     return user
+
+
+@pytest.fixture
+def client(client):
+    """Admin pages in English (the default language is Chinese)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 def test_admin_sales_import_previews_then_imports(client, reference: dict) -> None:
@@ -458,6 +572,40 @@ def test_two_concurrent_imports_of_one_file_create_each_order_once(reference: di
     assert Order.objects.count() == 1_000
     assert OrderLine.objects.count() == 1_999
     assert sum(report.lines_created for report in reports) == 1_999
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_turn_triggers_off_imports_with_the_usual_key_checks(
+    reference: dict,
+) -> None:
+    """The import falls back to PostgreSQL's own foreign-key triggers; forcing the deferred
+    checks shows the written rows satisfy them."""
+    role = f"linli_importer_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOSUPERUSER")  # rolled back with the test
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+
+    report = sales_history_import(
+        table=table((EXAMPLES / "sales_history.csv").read_text()), batch_size=2
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)
+        cursor.execute("RESET ROLE")
+    assert (report.created, report.lines_created) == (3, 4)
+    assert OrderLine.objects.count() == 4
+
+
+@pytest.mark.postgres
+def test_foreign_key_triggers_are_on_again_after_an_import(reference: dict) -> None:
+    sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)
 
 
 def test_every_example_file_imports_in_order_with_the_command(db: None) -> None:
