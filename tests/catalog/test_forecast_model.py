@@ -55,6 +55,52 @@ def test_baselines_on_a_small_known_series() -> None:
     assert baselines[fc.DAYS_OF_COVER][0].tolist() == [8.0] * 14
 
 
+def _panel(sales: np.ndarray, store_ids: list[int], product_ids: list[int]) -> fc.Panel:
+    days = sales.shape[1] + fc.HORIZON
+    return fc.Panel(
+        sales=sales,
+        first_day=dt.date(2026, 3, 2),
+        store_ids=np.array(store_ids),
+        product_ids=np.array(product_ids),
+        category_codes=np.zeros(len(store_ids), dtype=np.int64),
+        city_index=np.zeros(len(store_ids), dtype=np.int64),
+        temp_max=np.full((1, days), 20.0),
+        precipitation=np.zeros((1, days)),
+    )
+
+
+def test_pooled_level_is_the_store_traffic_times_the_products_share_across_stores() -> None:
+    # Store 1 sells product 10 at 2 a day and never product 20; store 2 sells both at 1 a day,
+    # product 20 at 2 a day in the last week.
+    origin = fc.WINDOW - 1
+    sales = np.zeros((4, fc.WINDOW))
+    sales[0] = 2.0
+    sales[2] = 1.0
+    sales[3] = 1.0
+    sales[3, -7:] = 2.0
+    panel = _panel(sales, store_ids=[1, 1, 2, 2], product_ids=[10, 20, 10, 20])
+
+    pooled = fc.pooled_levels_at(panel, origin)
+
+    # Store totals: 56 and 63 units; product shares: 84/119 and 35/119.
+    expected = np.array([56 * 84, 56 * 35, 63 * 84, 63 * 35]) / 119 / fc.WINDOW
+    assert pooled["pooled"] == pytest.approx(expected)
+    # Product 20 sold 14 units in the last week against 35 in 28 days: 14 × 4 / 35.
+    assert pooled["product_trend"] == pytest.approx([1.0, 1.6, 1.0, 1.6])
+    matrix, level = fc.features_at(panel, origin)
+    ratio = matrix[:: fc.HORIZON, fc.FEATURES.index("pooled_ratio")]
+    assert level.tolist() == [2.0, 0.0, 1.0, 1.25]
+    # A series with no sales of its own is compared with the level floor.
+    assert ratio == pytest.approx(expected / np.maximum(level, fc.LEVEL_FLOOR), rel=1e-6)
+
+
+def test_pooled_level_of_a_panel_without_sales_is_zero() -> None:
+    panel = _panel(np.zeros((2, fc.WINDOW)), store_ids=[1, 2], product_ids=[10, 10])
+    pooled = fc.pooled_levels_at(panel, fc.WINDOW - 1)
+    assert pooled["pooled"].tolist() == [0.0, 0.0]
+    assert pooled["product_trend"].tolist() == [1.0, 1.0]
+
+
 def test_wape_and_mase_pool_over_series() -> None:
     scores = fc.MethodScores()
     scores.add(absolute_error=3.0, actual=10.0, scale=6.0)

@@ -8,9 +8,11 @@ from collections import defaultdict
 from decimal import Decimal
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Sum
 from django.test import Client
 from django.utils import timezone
@@ -26,6 +28,7 @@ from apps.customers.models import (
     TagKeyword,
 )
 from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from apps.stores.demo.bulk import timestamps_adapt, values_adapter
 from apps.stores.demo.catalogue import PRODUCTS
 from apps.stores.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
 from apps.stores.demo.seed import DEMO_PASSWORD
@@ -289,6 +292,29 @@ def test_planted_co_purchase_confidence_is_found_by_a_plain_count(
     assert consequent_alone / without_antecedent < confidence / 1.5
 
 
+def test_sales_concentrate_on_best_sellers():
+    seed()
+    counted = OrderLine.objects.exclude(order__status__in=["cancelled", "refunded"])
+    by_product = dict(
+        counted.values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("product_id", "units")
+    )
+    active = Product.objects.filter(is_active=True).values_list("id", flat=True)
+    units = sorted((by_product.get(pk, 0) for pk in active), reverse=True)
+    top_fifth = units[: len(units) // 5]
+    # Heavy-tailed popularity: the best-selling fifth of the catalogue sells most units.
+    assert sum(top_fifth) / sum(units) > 0.6
+    best_per_store: dict[int, int] = defaultdict(int)
+    for store_id, _product_id, total in counted.values_list(
+        "order__store_id", "product_id"
+    ).annotate(units=Sum("quantity")):
+        best_per_store[store_id] = max(best_per_store[store_id], total)
+    # Every store's best seller sells several units a day.
+    assert len(best_per_store) == STORES
+    assert all(total / DAYS >= 4 for total in best_per_store.values())
+
+
 def test_only_planted_members_buy_and_talk_about_their_scene():
     seed()
     scene_of_category = {
@@ -414,3 +440,19 @@ def test_refuses_non_positive_sizes_and_writes_nothing():
         call_command("seed_demo", "--stores", "0", stdout=StringIO())
     assert Store.objects.count() == 0
     assert Member.objects.count() == 0
+
+
+def test_bulk_adapters_give_what_the_backend_would_store():
+    seconds = np.array([0, 1_785_000_000, 1_785_000_001, 1_798_761_599], dtype=np.int64)
+    expected = [
+        connection.ops.adapt_datetimefield_value(dt.datetime.fromtimestamp(value, tz=dt.UTC))
+        for value in seconds.tolist()
+    ]
+    assert [str(value) for value in timestamps_adapt(seconds)] == [str(v) for v in expected]
+    adapt = values_adapter(OrderLine, "line_total", convert=lambda cents: Decimal(cents).scaleb(-2))
+    assert [str(adapt(cents)) for cents in (0, 1290, 1290, 35880)] == [
+        "0.00",
+        "12.90",
+        "12.90",
+        "358.80",
+    ]

@@ -6,8 +6,12 @@ Model. One global HistGradientBoostingRegressor with Poisson loss for every seri
 multi-horizon: one row per series × origin × horizon h = 1..14). Each row's features are
 computed at the origin (the last observed day) and for the target day:
 
-- recent sales: 28-day level, 7-day mean, the same weekday's last value and 4-week mean, last
-  day, share of zero days, each relative to the level; log of the level;
+- recent sales: 28-day level, 7- and 14-day means, the same weekday's last value and 4-week
+  mean, last day, share of zero days, each relative to the level; log of the level;
+- pooled across the panel's series (28 days): the store's units per day × the product's share
+  of all units (what the series would sell if its store had the network's mix — far less noisy
+  than a slow seller's own level), relative to the level and as a log; the product's last-7-day
+  trend across stores;
 - calendar of the target day: weekday, day off, public holiday and which, make-up working
   day, days to the next / since the last public holiday (festival windows), holidays inside the
   origin's 28-day window;
@@ -70,6 +74,9 @@ FEATURES = [
     "same_weekday_4w_ratio",
     "last_day_ratio",
     "zero_share",
+    "pooled_ratio",
+    "log_pooled_level",
+    "pooled_trend",
     "weekday",
     "is_day_off",
     "is_public_holiday",
@@ -164,6 +171,33 @@ def levels_at(sales: np.ndarray, origin: int) -> dict[str, np.ndarray]:
     }
 
 
+def pooled_levels_at(panel: Panel, origin: int) -> dict[str, np.ndarray]:
+    """Per series of the whole panel, what its store and product say across series (window
+    ending at `origin`): `pooled` = the store's units per day × the product's share of all units
+    in the panel's stores; `product_trend` = the product's last-7-day units over its 28-day
+    units per day, across stores (1 where it sold nothing)."""
+    sales = panel.sales
+    window = sales[:, origin - WINDOW + 1 : origin + 1].sum(axis=1)
+    week = sales[:, origin - 6 : origin + 1].sum(axis=1)
+    _stores, store_index = np.unique(panel.store_ids, return_inverse=True)
+    _products, product_index = np.unique(panel.product_ids, return_inverse=True)
+    store_total = np.bincount(store_index, weights=window)
+    product_total = np.bincount(product_index, weights=window)
+    product_week = np.bincount(product_index, weights=week)
+    total = window.sum()
+    share = product_total / total if total > 0 else np.zeros_like(product_total)
+    trend = np.divide(
+        product_week * WINDOW / 7,
+        product_total,
+        out=np.ones_like(product_total),
+        where=product_total > 0,
+    )
+    return {
+        "pooled": store_total[store_index] * share[product_index] / WINDOW,
+        "product_trend": trend[product_index],
+    }
+
+
 def baselines_at(sales: np.ndarray, origin: int, horizon: int = HORIZON) -> dict[str, np.ndarray]:
     """The three baseline forecasts [S, horizon] made at `origin`."""
     targets = origin + np.arange(1, horizon + 1)
@@ -190,6 +224,7 @@ def features_at(
     levels = levels_at(sales, origin)
     level = levels["level"]
     safe = np.maximum(level, LEVEL_FLOOR)
+    pooled = {name: values[rows] for name, values in pooled_levels_at(panel, origin).items()}
     targets = origin + np.arange(1, horizon + 1)
     steps = _horizon_steps(horizon)
     same_weekday = sales[:, targets - steps]
@@ -226,6 +261,9 @@ def features_at(
         "same_weekday_4w_ratio": (four_weeks / safe[:, None]).ravel(),
         "last_day_ratio": per_series(levels["last_day"] / safe),
         "zero_share": per_series(levels["zero_share"]),
+        "pooled_ratio": per_series(pooled["pooled"] / safe),
+        "log_pooled_level": per_series(np.log(np.maximum(pooled["pooled"], LEVEL_FLOOR / 10))),
+        "pooled_trend": per_series(pooled["product_trend"]),
         "weekday": per_day(cal["weekday"]),
         "is_day_off": per_day(cal["is_day_off"]),
         "is_public_holiday": per_day(cal["is_public_holiday"]),

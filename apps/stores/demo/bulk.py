@@ -8,15 +8,22 @@ concrete column the caller does not give is filled with the field's default (aut
 auto_now_add fields with the current time), exactly as `bulk_create` would.
 
 Nothing here validates: callers pass rows that satisfy the model's constraints (the database
-still enforces them).
+still enforces them). For the history's millions of values, callers may adapt a column once
+per distinct value (`values_adapter`) or vectorised (`timestamps_adapt`) and name it in
+`ready`, so the per-row loop only builds tuples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
+from typing import Any
 
+import numpy as np
+from django.conf import settings
 from django.db import connection, models
 
 CHUNK_ROWS = 20_000
@@ -56,24 +63,70 @@ def _constants(
     return fields, values
 
 
+def values_adapter(
+    model: type[models.Model],
+    column: str,
+    *,
+    convert: Callable[[Any], object] = lambda value: value,
+) -> Callable[[Hashable], object]:
+    """`convert`, the column's Django adapter, then (on SQLite) the driver's own adapter,
+    memoised per distinct raw value: money in cents repeats a few thousand values over
+    millions of rows, and sqlite3 would otherwise call `str()` on every Decimal inside
+    `executemany` (a third of the line insert time). Results go in a `ready` column."""
+    adapter = _adapter(model._meta.get_field(column)) or (lambda value: value)
+    sqlite = connection.vendor == "sqlite"
+
+    def driver(value: object) -> object:
+        return sqlite3.adapt(value, sqlite3.PrepareProtocol, value) if sqlite else value
+
+    memo: dict[Hashable, object] = {}
+
+    def adapt(raw: Hashable) -> object:
+        try:
+            return memo[raw]
+        except KeyError:
+            value = convert(raw)
+            result = memo[raw] = None if value is None else driver(adapter(value))
+            return result
+
+    return adapt
+
+
+def timestamps_adapt(seconds: np.ndarray) -> list[object]:
+    """Database-ready values of a DateTimeField for Unix timestamps (whole seconds): what the
+    backend's adapter makes of the aware datetimes, vectorised where the backend stores text
+    (SQLite: the UTC time as 'YYYY-MM-DD HH:MM:SS'). Goes in a `ready` column."""
+    if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC":
+        text = np.datetime_as_string(np.asarray(seconds, dtype="datetime64[s]"), unit="s")
+        return np.char.replace(text, "T", " ").tolist()
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(dt.datetime.fromtimestamp(value, tz=dt.UTC)) for value in seconds.tolist()]
+
+
 def rows_insert(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[object]]
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    ready: Collection[str] = (),
 ) -> int:
     """Insert `rows` (tuples in the order of `columns`, given by field attname) into `model`'s
-    table. Returns the number of rows written. Run inside the caller's transaction."""
+    table. Columns named in `ready` already hold database-ready values (see `values_adapter`,
+    `timestamps_adapt`); the others go through the backend's adapters here. Returns the number
+    of rows written. Run inside the caller's transaction."""
     fields = [model._meta.get_field(name) for name in columns]
     extra_fields, extra_values = _constants(model, columns)
     all_fields = [*fields, *extra_fields]
-    adapters = [_adapter(field) for field in fields]
+    adapters = [None if field.attname in ready else _adapter(field) for field in fields]
     adapted = [(index, adapter) for index, adapter in enumerate(adapters) if adapter is not None]
     extra = tuple(extra_values)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column_sql = ", ".join(quote(field.column) for field in all_fields)
 
-    def prepared(batch: list[Sequence[object]]) -> list[tuple[object, ...]]:
+    def prepared(batch: list[Sequence[object]]) -> Sequence[Sequence[object]]:
         if not adapted:
-            return [(*row, *extra) for row in batch]
+            return [(*row, *extra) for row in batch] if extra else batch
         out = []
         for row in batch:
             values = list(row)

@@ -27,7 +27,7 @@ class ProductSpec:
     unit: str
     price: str
     shelf_life_days: int
-    weight: float = 1.0  # popularity relative to the other products of its category
+    weight: float = 1.0  # popularity within its category (the generator cubes it, see orders.py)
     key: str = ""  # symbolic name used by planted patterns and group buys
     is_new: bool = False
     is_high_value: bool = False

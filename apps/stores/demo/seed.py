@@ -35,7 +35,13 @@ from apps.customers.models import (
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.stores.demo import catalogue, scenes
 from apps.stores.demo.accounts import DEMO_PASSWORD, DemoAccount, demo_accounts_create
-from apps.stores.demo.bulk import loading_session, rows_insert, statistics_refresh
+from apps.stores.demo.bulk import (
+    loading_session,
+    rows_insert,
+    statistics_refresh,
+    timestamps_adapt,
+    values_adapter,
+)
 from apps.stores.demo.community import (
     StoreRef,
     announceable_product_names,
@@ -105,6 +111,9 @@ ORDER_COLUMNS = (
     "placed_at",
 )
 LINE_COLUMNS = ("id", "order_id", "product_id", "quantity", "unit_price", "discount", "line_total")
+# Columns the history loop adapts itself (once per distinct amount; timestamps vectorised).
+ORDER_READY = ("total", "discount_total", "placed_at")
+LINE_READY = ("unit_price", "discount", "line_total")
 
 Progress = Callable[[str], None]
 
@@ -510,13 +519,18 @@ class _Seeder:
         store_ids = [store.pk for store in stores]
         product_ids = [product.pk for product in products]
         member_id_list = member_ids.tolist()
-        money: dict[int, Decimal] = {}
+        adapters = {
+            (model, column): values_adapter(model, column, convert=_money)
+            for model, columns in ((Order, ORDER_READY), (OrderLine, LINE_READY))
+            for column in columns
+            if column != "placed_at"
+        }
 
-        def to_money(cents: int) -> Decimal:
-            value = money.get(cents)
-            if value is None:
-                value = money[cents] = _money(cents)
-            return value
+        def money(model: type[models.Model], column: str, cents: np.ndarray) -> list[object]:
+            adapt = adapters[(model, column)]
+            distinct, position = np.unique(cents, return_inverse=True)
+            adapted = np.array([adapt(value) for value in distinct.tolist()], dtype=object)
+            return adapted[position].tolist()
 
         order_total = line_total = 0
         for number, day_orders in enumerate(generator.history(), start=1):
@@ -535,12 +549,9 @@ class _Seeder:
                     f"{PREFIXES[channel]}{day_label}{order_id:08d}"
                     for channel, order_id in zip(channel_names, order_ids, strict=True)
                 ],
-                [to_money(cents) for cents in day_orders.total_cents.tolist()],
-                [to_money(cents) for cents in day_orders.discount_cents.tolist()],
-                [
-                    dt.datetime.fromtimestamp(placed, tz=dt.UTC)
-                    for placed in day_orders.placed_at.tolist()
-                ],
+                money(Order, "total", day_orders.total_cents),
+                money(Order, "discount_total", day_orders.discount_cents),
+                timestamps_adapt(day_orders.placed_at),
                 strict=True,
             )
             lines = zip(
@@ -548,13 +559,13 @@ class _Seeder:
                 day_orders.line_order_id.tolist(),
                 [product_ids[product] for product in day_orders.line_product.tolist()],
                 day_orders.line_quantity.tolist(),
-                [to_money(cents) for cents in day_orders.line_price_cents.tolist()],
-                [to_money(cents) for cents in day_orders.line_discount_cents.tolist()],
-                [to_money(cents) for cents in day_orders.line_total_cents.tolist()],
+                money(OrderLine, "unit_price", day_orders.line_price_cents),
+                money(OrderLine, "discount", day_orders.line_discount_cents),
+                money(OrderLine, "line_total", day_orders.line_total_cents),
                 strict=True,
             )
-            order_count = rows_insert(Order, ORDER_COLUMNS, orders)
-            line_count = rows_insert(OrderLine, LINE_COLUMNS, lines)
+            order_count = rows_insert(Order, ORDER_COLUMNS, orders, ready=ORDER_READY)
+            line_count = rows_insert(OrderLine, LINE_COLUMNS, lines, ready=LINE_READY)
             order_total += order_count
             line_total += line_count
             if number % 10 == 0 or number == len(self.days):
