@@ -27,6 +27,7 @@ import datetime as dt
 import gc
 import itertools
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -449,7 +450,7 @@ class _LineValidator:
         return (kind, self.escape(value))
 
 
-class _Staging:
+class _Staging(ABC):
     """The temporary tables of one import and the SQL that checks and writes them.
 
     Portable SQL (PostgreSQL and SQLite ≥ 3.35) except where noted; PostgreSQL loads with COPY
@@ -495,10 +496,10 @@ class _Staging:
     def moment_value(self, moment: dt.datetime) -> Any:
         return moment
 
+    @abstractmethod
     def loader(self) -> AbstractContextManager[Callable[[list[tuple]], None]]:
         """A function that stages lines; the database connection is busy loading until the
         block ends (no other query on it meanwhile)."""
-        raise NotImplementedError
 
     # -- whole-file checks -------------------------------------------------------------------
 
@@ -593,8 +594,9 @@ class _Staging:
                     _("The total of order %(ref)s is too large.") % {"ref": order_ref},
                 )
 
-    def analyze(self, cursor: Any, table: str) -> None:
-        """Temporary tables get no statistics by themselves; the planner needs them."""
+    def analyze(self, cursor: Any, table: str) -> None:  # noqa: B027 (a default, not abstract)
+        """Temporary tables get no statistics by themselves; the planner needs them. SQLite
+        plans without them: nothing to do by default."""
 
     # -- what would be written ---------------------------------------------------------------
 
@@ -703,8 +705,9 @@ class _Staging:
             "total, discount_total, placed_at, created_at"
         )
 
+    @abstractmethod
     def orders_insert(self, now: dt.datetime) -> None:
-        raise NotImplementedError
+        """Insert the staged orders not yet in the database; fill NEW_ORDERS with their ids."""
 
 
 class _PostgresStaging(_Staging):
