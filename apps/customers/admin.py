@@ -65,8 +65,37 @@ def _non_phone_identities(term: str) -> QuerySet:
     )
 
 
+class PhoneSearchAdminMixin:
+    """Staff without customers.view_phone cannot search by phone number (a hit would confirm
+    whose number it is); member cards, WeChat and mini-program IDs stay searchable through
+    `non_phone_identity_key`, the field of the listed model holding the identity's key."""
+
+    phone_search_fields: tuple[str, ...] = ()
+    non_phone_identity_key = "pk"
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))  # type: ignore[misc]
+        if request.user.has_perm(PHONE_PERMISSION):
+            return fields
+        return [field for field in fields if field not in self.phone_search_fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        term = search_term.strip()
+        if term and not request.user.has_perm(PHONE_PERMISSION):
+            identities = _non_phone_identities(term).values(self.non_phone_identity_key)
+            found |= queryset.filter(pk__in=identities)
+        return found, may_have_duplicates
+
+
 @admin.register(Member)
-class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
+class MemberAdmin(
+    ImportExportAdminMixin, PhoneMaskingAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin
+):
     resource_classes = [MemberResource]
     list_display = [
         "member_no",
@@ -88,22 +117,9 @@ class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdm
     show_full_result_count = False
     actions = ["merge_selected_members", "erase_selected_members"]
 
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        fields = list(super().get_search_fields(request))
-        if request.user.has_perm(PHONE_PERMISSION):
-            return fields
-        # Otherwise a search by number would confirm whose phone it is.
-        return [field for field in fields if field not in {"phone", "identities__value"}]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term and not request.user.has_perm(PHONE_PERMISSION):
-            # Member cards, WeChat and mini-program IDs stay searchable; phones do not.
-            found |= queryset.filter(pk__in=_non_phone_identities(term).values("member_id"))
-        return found, may_have_duplicates
+    # Without view_phone a search by number would confirm whose phone it is.
+    phone_search_fields = ("phone", "identities__value")
+    non_phone_identity_key = "member_id"
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.merge_member")
@@ -123,7 +139,7 @@ class MemberAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdm
 
 
 @admin.register(MemberIdentity)
-class MemberIdentityAdmin(admin.ModelAdmin):
+class MemberIdentityAdmin(PhoneSearchAdminMixin, admin.ModelAdmin):
     list_display = ["member", "kind", "value", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value", "member__member_no", "member__name"]
@@ -142,20 +158,8 @@ class MemberIdentityAdmin(admin.ModelAdmin):
 
         return [value_shown if name == "value" else name for name in self.list_display]
 
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        fields = list(super().get_search_fields(request))
-        if request.user.has_perm(PHONE_PERMISSION):
-            return fields
-        return [field for field in fields if field != "value"]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term and not request.user.has_perm(PHONE_PERMISSION):
-            found |= queryset.filter(pk__in=_non_phone_identities(term).values("pk"))
-        return found, may_have_duplicates
+    phone_search_fields = ("value",)
+    non_phone_identity_key = "pk"
 
     def _masks_value(self, request: HttpRequest, obj: MemberIdentity | None) -> bool:
         return (
