@@ -1,0 +1,457 @@
+"""Writing the orders and lines of a sales-history file, set-wise.
+
+On PostgreSQL a writer thread stores each chunk while the main thread reads the next one (the
+server works on the other core): it marks the chunk's orders that were imported before, gives
+the new ones ids from the order sequence, sends the chunk's lines with COPY straight into the
+order-line table, and then, with a second COPY, the orders that the reader has sealed (first
+seen in the chunk before; see `SalesFileReader.read_chunk`). At the end the main thread sends
+the orders of the last chunk, corrects the totals of the few orders that got a line after they
+were sent, and checks the foreign keys set-wise. Order lines are stored before their orders,
+which the deferred foreign keys allow. All of it runs in the caller's transaction on the same
+connection (psycopg serialises its use), so an error anywhere leaves nothing behind.
+
+On SQLite (`make run` on a bare machine) the lines wait in memory and both tables are written
+with `bulk_create` at the end.
+"""
+
+# SQL here is built from model table names only; every value is a bound parameter:
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from abc import ABC, abstractmethod
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.catalog.models import Product
+from apps.customers.models import Member, MemberIdentity
+from apps.stores.models import Order, OrderLine, Store
+from apps.stores.services_sales_import.reading import (
+    NO_MEMBER,
+    ChunkRead,
+    Line,
+    PendingOrder,
+    SalesFileReader,
+)
+
+if TYPE_CHECKING:
+    from psycopg import Cursor
+
+# Held (per transaction) by every import that writes: two imports of overlapping files would
+# otherwise both find an order missing and the second would fail on the unique key at the end.
+IMPORT_LOCK_KEY = 0x4C696E6C6901  # "Linli" + 1
+# Chunks read but not yet stored; bounds memory when the database is slower than the reader.
+QUEUED_CHUNKS = 2
+
+ORDER_LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price", "discount", "line_total")
+ORDER_COLUMNS = (
+    "id",
+    "store_id",
+    "member_id",
+    "channel",
+    "fulfilment",
+    "status",
+    "idempotency_key",
+    "reference",
+    "total",
+    "discount_total",
+    "placed_at",
+    "created_at",
+)
+COPY_NULL = "\\N"
+
+# (order, total, discount as text): an order with its totals when it was handed over.
+Sealed = tuple[PendingOrder, str, str]
+
+
+def copy_escape(text: str) -> str:
+    """Text as a field of PostgreSQL's COPY text format."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class OrderWriter(ABC):
+    """Marks the orders imported before, and writes the others with their lines.
+
+    Use as a context manager around the whole file: `chunk_write` after each chunk (it marks
+    `existing` on the chunk's new orders and, in a real run, stores or queues the lines), then
+    `orders_write` once. A dry run writes nothing but answers the same questions (which orders
+    exist, which identities are members).
+    """
+
+    def __init__(self, *, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.quote = connection.ops.quote_name
+        self.members: dict[tuple, int | None] = {}  # identity → member id, once looked up
+
+    @staticmethod
+    def for_connection(*, dry_run: bool) -> OrderWriter:
+        if connection.vendor == "postgresql":
+            return PostgresOrderWriter(dry_run=dry_run)
+        return SqliteOrderWriter(dry_run=dry_run)
+
+    def __enter__(self) -> OrderWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    @abstractmethod
+    def chunk_write(self, read: ChunkRead) -> None:
+        """Mark which of the chunk's new orders exist already; store what is new."""
+
+    @abstractmethod
+    def orders_write(self, reader: SalesFileReader) -> None:
+        """After the last chunk: every order of `reader` is marked, has its member (when
+        its identity is known) and, unless in a dry run, is stored with its lines."""
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def members_resolve(self, orders: list[PendingOrder]) -> None:
+        """Each order's member from its identity; an unknown identity leaves it None."""
+        members = self.members
+        wanted = {
+            order.identity
+            for order in orders
+            if order.identity is not NO_MEMBER and order.identity not in members
+        }
+        if wanted:
+            found = self.pairs_found(
+                MemberIdentity._meta.db_table, ("kind", "value"), list(wanted), extra="member_id"
+            )
+            for identity in wanted:
+                members[identity] = found.get(identity)
+        for order in orders:
+            order.member_id = members.get(order.identity)
+
+    @abstractmethod
+    def pairs_found(
+        self, table: str, columns: tuple[str, str], pairs: list[tuple], *, extra: str = ""
+    ) -> dict[tuple, Any]:
+        """The `pairs` found in two columns of `table`, set-wise; each maps to its `extra`
+        column (None without one)."""
+
+
+class PostgresOrderWriter(OrderWriter):
+    # The array types to look up pairs of these columns with.
+    COLUMN_TYPES = {("kind", "value"): ("text", "text")}
+
+    def __init__(self, *, dry_run: bool) -> None:
+        super().__init__(dry_run=dry_run)
+        self.stack = ExitStack()
+        self.triggers_off = False
+        self.order_sequence = ""
+        self.created_at = timezone.now().isoformat()
+        self.products_used: set[str] = set()
+        self.jobs: queue.Queue[ChunkRead | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
+        self.worker = threading.Thread(target=self.work, name="sales-import-writer", daemon=True)
+        self.worker_error: BaseException | None = None
+
+    def __enter__(self) -> PostgresOrderWriter:
+        django_cursor = self.stack.enter_context(connection.cursor())
+        # psycopg's own cursor: the writer thread uses it (Django's connections are per thread).
+        self.cursor: Cursor = django_cursor.cursor
+        if not self.dry_run:
+            self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+            self.cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, 'id')", [self.quote(Order._meta.db_table)]
+            )
+            (self.order_sequence,) = self.cursor.fetchone()
+            self.triggers_off = self.foreign_key_triggers_off()
+        self.worker.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.stack:  # the cursor closes last
+            self.worker_stop()
+            if self.triggers_off and exc_info[1] is None:
+                # After an error the rollback restores the setting.
+                self.cursor.execute("SET LOCAL session_replication_role = origin")
+
+    def foreign_key_triggers_off(self) -> bool:
+        """Check foreign keys once for the whole file instead of row by row.
+
+        PostgreSQL checks a foreign key with one trigger call per inserted row (at commit, as
+        Django declares them deferred): for a million lines that is a third of the import.
+        When the database role may set `session_replication_role` (a superuser, or
+        `GRANT SET ON PARAMETER session_replication_role` on PostgreSQL 15+), the import
+        turns those triggers off for this transaction and instead, before it ends, takes the
+        lock they would take — FOR KEY SHARE on every referenced store, product and member —
+        and checks that every one exists (`references_lock`). The order ids the lines refer to
+        are those of the orders it inserts. Without that right the triggers run as usual.
+        """
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        except DatabaseError:
+            return False
+        return True
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def chunk_write(self, read: ChunkRead) -> None:
+        self.worker_error_raise()
+        self.jobs.put(read)  # waits while QUEUED_CHUNKS chunks are pending
+
+    def work(self) -> None:
+        try:
+            while (read := self.jobs.get()) is not None:
+                self.chunk_store(read)
+        except BaseException as error:  # handed to the main thread
+            self.worker_error = error
+            while self.jobs.get() is not None:  # keep chunk_write from blocking forever
+                pass
+
+    def worker_stop(self) -> None:
+        if self.worker.is_alive():
+            self.jobs.put(None)
+            self.worker.join()
+
+    def worker_error_raise(self) -> None:
+        if self.worker_error is not None:
+            with connection.wrap_database_errors:  # psycopg's errors as Django's
+                raise self.worker_error
+
+    def chunk_store(self, read: ChunkRead) -> None:
+        """In the writer thread: one chunk's existing orders, ids, lines, sealed orders."""
+        self.orders_claim(read.new_orders)
+        if self.dry_run:
+            return
+        self.lines_copy(read.lines)
+        self.orders_copy([sealed for sealed in read.sealed if not sealed[0].existing])
+
+    def orders_claim(self, orders: list[PendingOrder]) -> None:
+        """Mark the orders imported before; give the others ids (not in a dry run).
+
+        One index probe per order (LATERAL … LIMIT 1), whatever the size of the order table:
+        a hash join would read the whole table for every chunk.
+        """
+        if not orders:
+            return
+        new_id = "NULL" if self.dry_run else "nextval(%s)"
+        self.cursor.execute(
+            f"""
+            SELECT found.id IS NOT NULL, CASE WHEN found.id IS NULL THEN {new_id} END
+            FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS wanted (store_id, key, n)
+            LEFT JOIN LATERAL (
+                SELECT o.id FROM {self.quote(Order._meta.db_table)} o
+                WHERE o.store_id = wanted.store_id AND o.idempotency_key = wanted.key
+                LIMIT 1
+            ) found ON true
+            ORDER BY wanted.n
+            """,
+            [
+                *([] if self.dry_run else [self.order_sequence]),
+                [int(order.store_id) for order in orders],
+                [order.idempotency_key for order in orders],
+            ],
+        )
+        for order, (existing, order_id) in zip(orders, self.cursor.fetchall(), strict=True):
+            order.existing = existing
+            order.order_id = order_id
+
+    def lines_copy(self, lines: list[Line]) -> None:
+        text = "".join(
+            [
+                f"{order.order_id}\t{product}\t{quantity}\t{price}\t{discount}\t{total}\n"
+                for order, product, quantity, price, discount, total in lines
+                if not order.existing
+            ]
+        )
+        if text:
+            self.products_used.update(line[1] for line in lines)
+            columns = ", ".join(ORDER_LINE_COLUMNS)
+            table = self.quote(OrderLine._meta.db_table)
+            with self.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(text)
+
+    def orders_copy(self, orders: list[Sealed]) -> None:
+        if not orders:
+            return
+        self.members_resolve([order for order, _total, _discount in orders])
+        escape, null, created_at = copy_escape, COPY_NULL, self.created_at
+        fixed = f"\t{Order.Channel.POS}\t{Order.Fulfilment.IN_STORE}\t{Order.Status.COMPLETED}\t"
+        text = "".join(
+            [
+                f"{order.order_id}\t{order.store_id}\t{order.member_id or null}{fixed}"
+                f"{escape(order.idempotency_key)}\t{escape(order.ref)}\t{total}\t{discount}\t"
+                f"{order.sold_at}\t{created_at}\n"
+                for order, total, discount in orders
+            ]
+        )
+        table = self.quote(Order._meta.db_table)
+        with self.cursor.copy(f"COPY {table} ({', '.join(ORDER_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(text)
+
+    # -- at the end ------------------------------------------------------------------------
+
+    def orders_write(self, reader: SalesFileReader) -> None:
+        self.worker_stop()
+        self.worker_error_raise()
+        with connection.wrap_database_errors:
+            if self.dry_run:
+                self.members_resolve([o for o in reader.orders.values() if not o.existing])
+                return
+            last = [o for o in reader.unsealed if not o.existing]
+            self.orders_copy([(order, str(order.total), str(order.discount)) for order in last])
+            self.totals_correct([order for order in reader.late if not order.existing])
+            if self.triggers_off:
+                self.references_lock([o for o in reader.orders.values() if not o.existing])
+
+    def totals_correct(self, orders: list[PendingOrder]) -> None:
+        """Orders that got a line after they were sent: their final totals."""
+        if not orders:
+            return
+        self.cursor.execute(
+            f"""
+            UPDATE {self.quote(Order._meta.db_table)} o
+            SET total = v.total, discount_total = v.discount
+            FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v (id, total, discount)
+            WHERE o.id = v.id
+            """,
+            [
+                [order.order_id for order in orders],
+                [order.total for order in orders],
+                [order.discount for order in orders],
+            ],
+        )
+
+    def references_lock(self, orders: list[PendingOrder]) -> None:
+        """FOR KEY SHARE on every store, product and member the new rows refer to;
+        IntegrityError if one of them no longer exists."""
+        references = (
+            (Store, {int(order.store_id) for order in orders}),
+            (Product, {int(product) for product in self.products_used}),
+            (Member, {order.member_id for order in orders if order.member_id is not None}),
+        )
+        for model, ids in references:
+            if not ids:
+                continue
+            self.cursor.execute(
+                f"""
+                SELECT COUNT(*) FROM (
+                    SELECT 1 FROM {self.quote(model._meta.db_table)}
+                    WHERE id = ANY(%s) FOR KEY SHARE
+                ) locked
+                """,
+                [sorted(ids)],
+            )
+            (locked,) = self.cursor.fetchone()
+            if locked != len(ids):
+                raise IntegrityError(
+                    f"{len(ids) - locked} row(s) of {model._meta.db_table} that the import "
+                    "refers to no longer exist."
+                )
+
+    def pairs_found(
+        self, table: str, columns: tuple[str, str], pairs: list[tuple], *, extra: str = ""
+    ) -> dict[tuple, Any]:
+        if not pairs:
+            return {}
+        first, second = (self.quote(column) for column in columns)
+        found = f"t.{self.quote(extra)}" if extra else "NULL"
+        types = self.COLUMN_TYPES[columns]
+        self.cursor.execute(  # an index probe per pair, as in orders_claim
+            f"""
+            SELECT wanted.first, wanted.second, found.extra
+            FROM unnest(%s::{types[0]}[], %s::{types[1]}[]) AS wanted (first, second)
+            CROSS JOIN LATERAL (
+                SELECT {found} AS extra FROM {self.quote(table)} t
+                WHERE t.{first} = wanted.first AND t.{second} = wanted.second
+                LIMIT 1
+            ) found
+            """,
+            [[pair[0] for pair in pairs], [pair[1] for pair in pairs]],
+        )
+        return {(row[0], row[1]): row[2] for row in self.cursor.fetchall()}
+
+
+class SqliteOrderWriter(OrderWriter):
+    # SQLite allows 999 bound parameters per statement in older builds.
+    PAIRS_PER_QUERY = 400
+    BATCH_SIZE = 500
+
+    def __init__(self, *, dry_run: bool) -> None:
+        super().__init__(dry_run=dry_run)
+        self.lines: list[Line] = []
+
+    def existing_mark(self, new_orders: list[PendingOrder]) -> None:
+        found = self.pairs_found(
+            Order._meta.db_table,
+            ("store_id", "idempotency_key"),
+            [(int(order.store_id), order.idempotency_key) for order in new_orders],
+        )
+        if found:
+            for order in new_orders:
+                order.existing = (int(order.store_id), order.idempotency_key) in found
+
+    def chunk_write(self, read: ChunkRead) -> None:
+        self.existing_mark(read.new_orders)
+        if not self.dry_run:
+            self.lines.extend(line for line in read.lines if not line[0].existing)
+
+    def orders_write(self, reader: SalesFileReader) -> None:
+        """SQLite writers are serialised, so "not there yet" cannot change under us."""
+        orders = [order for order in reader.orders.values() if not order.existing]
+        self.members_resolve(orders)
+        if self.dry_run:
+            return
+        now = timezone.now()
+        rows = [
+            Order(
+                store_id=int(order.store_id),
+                member_id=order.member_id,
+                channel=Order.Channel.POS,
+                fulfilment=Order.Fulfilment.IN_STORE,
+                status=Order.Status.COMPLETED,
+                idempotency_key=order.idempotency_key,
+                reference=order.ref,
+                total=order.total,
+                discount_total=order.discount,
+                placed_at=dt.datetime.fromisoformat(order.sold_at),
+                created_at=now,
+            )
+            for order in orders
+        ]
+        Order.objects.bulk_create(rows, batch_size=self.BATCH_SIZE)
+        for order, row in zip(orders, rows, strict=True):
+            order.order_id = row.pk
+        OrderLine.objects.bulk_create(
+            (
+                OrderLine(
+                    order_id=order.order_id,
+                    product_id=int(product),
+                    quantity=int(quantity),
+                    unit_price=price,
+                    discount=discount,
+                    line_total=total,
+                )
+                for order, product, quantity, price, discount, total in self.lines
+            ),
+            batch_size=self.BATCH_SIZE,
+        )
+
+    def pairs_found(
+        self, table: str, columns: tuple[str, str], pairs: list[tuple], *, extra: str = ""
+    ) -> dict[tuple, Any]:
+        first, second = (self.quote(column) for column in columns)
+        found_column = self.quote(extra) if extra else "NULL"
+        found: dict[tuple, Any] = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(pairs), self.PAIRS_PER_QUERY):
+                batch = pairs[start : start + self.PAIRS_PER_QUERY]
+                values = ", ".join(["(%s, %s)"] * len(batch))
+                cursor.execute(
+                    f"""
+                    SELECT {first}, {second}, {found_column} FROM {self.quote(table)}
+                    WHERE ({first}, {second}) IN (VALUES {values})
+                    """,
+                    [value for pair in batch for value in pair],
+                )
+                found.update({(row[0], row[1]): row[2] for row in cursor.fetchall()})
+        return found
