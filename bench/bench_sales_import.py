@@ -1,4 +1,4 @@
-"""Benchmark: sales-history import (COPY + INSERT … SELECT) against plain `bulk_create`.
+"""Benchmark: sales-history import (COPY while reading) against plain `bulk_create`.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/linli python bench/bench_sales_import.py \
         [--lines 1000000] [--baseline-lines 200000]
@@ -7,8 +7,9 @@ Creates its own database (`<name>_bench_sales` next to DATABASE_URL's database),
 adds demo-like reference data (200 stores, 2,000 products, 50,000 members with phone
 identities), writes a valid CSV of N lines, then times in the same run:
 
-- the import service (`sales_history_import`: stream-parse, validate, COPY into staging, SQL
-  checks, INSERT … SELECT of orders and lines, one transaction) on all N lines;
+- the import service (`sales_history_import`: stream-parse, validate and group into orders;
+  a writer thread COPYs each chunk's lines and the orders straight into their tables while the
+  next chunk is read; one transaction) on all N lines;
 - the same service on the first `--baseline-lines` lines;
 - a plain `bulk_create` of the same orders and lines from those first `--baseline-lines` lines
   (parse with the csv module, look up stores / products / members in dicts, build objects,
@@ -27,6 +28,7 @@ import csv
 import datetime as dt
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -161,6 +163,27 @@ def csv_write(path: Path, lines: int, reference: dict, rng: random.Random) -> in
     return orders
 
 
+def role_without_replication_use() -> None:
+    """SET ROLE to a role with the tables' privileges but not session_replication_role."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS linli_bench_importer")
+        cursor.execute("CREATE ROLE linli_bench_importer NOSUPERUSER")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO linli_bench_importer")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO linli_bench_importer")
+        cursor.execute("SET ROLE linli_bench_importer")
+    print("running as a role without session_replication_role: per-row key triggers")
+
+
+def role_drop(url: str) -> None:
+    import psycopg
+
+    admin_url = urlunparse(urlparse(url)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS linli_bench_importer")
+
+
 def orders_truncate() -> None:
     from django.db import connection
 
@@ -263,6 +286,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=20240701)
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    parser.add_argument(
+        "--without-replication-role",
+        action="store_true",
+        help="Run both imports as a role that may not set session_replication_role, so the "
+        "foreign keys are checked by PostgreSQL's per-row triggers.",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -276,6 +305,8 @@ def main() -> None:
     try:
         django_setup(bench_url)
         reference = reference_data_create(rng)
+        if args.without_replication_role:
+            role_without_replication_use()
         with tempfile.TemporaryDirectory() as folder:
             full = Path(folder) / "sales.csv"
             sample = Path(folder) / "sample.csv"
@@ -283,12 +314,19 @@ def main() -> None:
             head_copy(full, sample, baseline_lines)
             print(f"generated {args.lines:,} lines in {orders:,} orders", flush=True)
 
+            memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             copy_seconds, report = copy_path_run(full, batch_size=args.batch_size)
             assert report.lines_created == args.lines, report
             copy_rate = args.lines / copy_seconds
+            memory_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             print(
                 f"COPY path, {args.lines:,} lines: {copy_seconds:.2f} s = {copy_rate:,.0f} rows/s "
                 f"({report.created:,} orders, {report.orders_without_member:,} anonymous)",
+                flush=True,
+            )
+            print(
+                f"  peak memory of this process: {memory_after / 1024:,.0f} MiB "
+                f"(was {memory_before / 1024:,.0f} MiB before the import)",
                 flush=True,
             )
             rerun_seconds, rerun = copy_path_run(full, batch_size=args.batch_size)
@@ -323,6 +361,8 @@ def main() -> None:
         connections.close_all()
         if not args.keep:
             database_recreate(bench_url, name, drop_only=True)
+            if args.without_replication_role:
+                role_drop(bench_url)
 
     ratio = sample_rate / bulk_rate
     print()

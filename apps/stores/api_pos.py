@@ -21,13 +21,14 @@ from rest_framework.views import APIView
 from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
 from apps.stores.auth import IsStoreTerminal, TerminalAuthentication
-from apps.stores.models import Order, StoreTerminal
+from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
 from apps.stores.services import (
     InsufficientStock,
     PosInsufficientStock,
     PosLine,
     UnknownSkus,
     pos_order_record,
+    reserved_key_message,
 )
 from linli.phones import phone_normalise
 
@@ -90,6 +91,11 @@ class PosOrderSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Order.Channel.choices, default=Order.Channel.POS)
     member = PosMemberSerializer(required=False)
     lines = PosLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate_idempotency_key(self, value: str) -> str:
+        if value.startswith(IMPORTED_ORDER_KEY_PREFIX):
+            raise serializers.ValidationError(reserved_key_message())
+        return value
 
 
 class PosOrderLineResultSerializer(serializers.Serializer):

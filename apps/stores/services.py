@@ -18,6 +18,7 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
 from apps.stores.models import (
+    IMPORTED_ORDER_KEY_PREFIX,
     Order,
     OrderLine,
     StockLevel,
@@ -90,6 +91,12 @@ class LineInput:
     discount: Decimal = Decimal("0.00")
 
 
+def reserved_key_message() -> str:
+    return _("Idempotency keys beginning with “%(prefix)s” are reserved for imported orders.") % {
+        "prefix": IMPORTED_ORDER_KEY_PREFIX
+    }
+
+
 def order_create(
     *,
     store: Store,
@@ -110,6 +117,8 @@ def order_create(
     """
     if not idempotency_key:
         raise ValidationError({"idempotency_key": _("An idempotency key is required.")})
+    if idempotency_key.startswith(IMPORTED_ORDER_KEY_PREFIX):
+        raise ValidationError({"idempotency_key": reserved_key_message()})
     existing = Order.objects.filter(store=store, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False

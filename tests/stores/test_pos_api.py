@@ -442,3 +442,14 @@ def test_simultaneous_retries_make_one_order_and_one_member(store):
     assert Member.objects.count() == 1
     assert StockMovement.objects.count() == 1
     assert StockLevel.objects.get().on_hand == 98
+
+
+def test_a_key_with_the_imported_orders_prefix_is_refused(till, stock):
+    """`import:` keys belong to the sales-history import; a till may neither create nor
+    read back such an order."""
+    _terminal, token = till
+    response = api(token).post(URL, payload(idempotency_key="import:T1-0001"), format="json")
+    assert response.status_code == 400
+    assert "idempotency_key" in response.json()
+    assert_nothing_written()
+    assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10

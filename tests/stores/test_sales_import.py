@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -629,3 +629,83 @@ def test_every_example_file_imports_in_order_with_the_command(db: None) -> None:
     assert Order.objects.count() == 3
     assert Order.objects.filter(member__isnull=False).count() == 2
     assert StockMovement.objects.filter(kind=StockMovement.Kind.ADJUSTMENT).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_product_deleted_while_the_file_is_imported_leaves_nothing(reference: dict) -> None:
+    """The foreign keys are checked for the whole file at the end: a product that another
+    transaction deletes meanwhile makes the import write nothing, and the report says why."""
+    doomed = ProductFactory(sku="GONE-001", category=reference["blueberry"].category)
+    text = _big_file(400) + "HZ0001,Z1,,GONE-001,1,1.00,,2024-07-01T10:00:00+08:00\n"
+    source = table(text)
+
+    def rows_deleting_the_product_midway():
+        for index, row in enumerate(source.rows):
+            if index == 200:
+                deleter = threading.Thread(target=_delete_product, args=(doomed.pk,))
+                deleter.start()
+                deleter.join()
+            yield row
+
+    report = sales_history_import(
+        table=Table(header=source.header, rows=rows_deleting_the_product_midway()), batch_size=50
+    )
+
+    assert [(e.row, e.code) for e in report.errors] == [(0, "concurrent_change")]
+    assert "Import the file again" in str(report.errors[0])
+    assert (report.created, report.lines_created) == (0, 0)
+    assert database_counts() == (0, 0, 0)
+
+
+def _delete_product(pk: int) -> None:
+    from apps.catalog.models import Product
+
+    try:
+        Product.objects.filter(pk=pk).delete()
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_the_writer_thread_reaches_the_caller_and_leaves_nothing(
+    reference: dict,
+) -> None:
+    """The order-line table is locked by another transaction: the writer thread's COPY gives
+    up after lock_timeout, and the import raises that error instead of hanging or half-writing.
+    """
+    from django.db import OperationalError
+
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_the_line_table() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {OrderLine._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_line_table)
+    holder.start()
+    assert locked.wait(timeout=10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            sales_history_import(table=table(_big_file(2_000)), batch_size=100)
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert database_counts() == (0, 0, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)
+    # The connection is usable, and the import works once the table is free.
+    assert sales_history_import(table=table(_big_file(2_000))).lines_created == 1_999

@@ -75,3 +75,22 @@ def test_order_create_rejects_non_positive_quantity():
             lines=[LineInput(product=level.product, quantity=0, unit_price=Decimal("1.00"))],
         )
     assert Order.objects.count() == 0
+
+
+def test_order_create_refuses_the_imported_orders_key_prefix_even_for_an_existing_order():
+    level = StockLevelFactory(on_hand=10)
+    imported = Order.objects.create(
+        store=level.store, channel=Order.Channel.POS, idempotency_key="import:T1-0001"
+    )
+    lines = [LineInput(product=level.product, quantity=1, unit_price=Decimal("9.90"))]
+    with pytest.raises(ValidationError) as refused:
+        order_create(
+            store=imported.store,
+            channel=Order.Channel.POS,
+            idempotency_key="import:T1-0001",
+            lines=lines,
+        )
+    assert "idempotency_key" in refused.value.message_dict
+    assert Order.objects.count() == 1
+    level.refresh_from_db()
+    assert level.on_hand == 10

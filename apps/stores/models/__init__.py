@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from apps.stores.models.core import (
+    IMPORTED_ORDER_KEY_PREFIX,
     Order,
     OrderLine,
     Region,
@@ -21,6 +22,7 @@ from apps.stores.models.inspections import (
 )
 
 __all__ = [
+    "IMPORTED_ORDER_KEY_PREFIX",
     "ChecklistItem",
     "ChecklistTemplate",
     "Inspection",

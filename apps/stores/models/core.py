@@ -185,6 +185,11 @@ class StockMovement(models.Model):
         return f"{self.get_kind_display()} {self.quantity:+d}"
 
 
+# Idempotency keys of orders written by the sales-history import (`import:<order ref>`); no
+# other writer may use the prefix, so that the import's per-file lock covers every such key.
+IMPORTED_ORDER_KEY_PREFIX = "import:"
+
+
 class Order(models.Model):
     class Channel(models.TextChoices):
         POS = "pos", _("POS")

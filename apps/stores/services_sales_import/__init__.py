@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -64,6 +65,8 @@ __all__ = [
 
 DEFAULT_BATCH_SIZE = 50_000
 DEFAULT_KEPT_ERRORS = 1000
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -120,6 +123,7 @@ def sales_history_import(
     except IntegrityError:
         # Only a writer that ignored the import lock (or deleted a store, product or member
         # the file refers to while it was imported) gets here; all was rolled back.
+        logger.warning("sales-history import rolled back", exc_info=True)
         log.add(
             WHOLE_FILE,
             "",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
 from apps.customers.services.imports import member_identity_parse
-from apps.stores.models import Store
+from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Store
 from linli.imports import (
     CellError,
     Column,
@@ -41,7 +41,7 @@ SALES_COLUMNS = (
     Column("discount"),
     Column("sold_at", required=True),
 )
-IDEMPOTENCY_PREFIX = "import:"
+IDEMPOTENCY_PREFIX = IMPORTED_ORDER_KEY_PREFIX
 ORDER_REF_MAX_LENGTH = 64 - len(IDEMPOTENCY_PREFIX)
 MAX_QUANTITY = 2_147_483_647
 MAX_LINE_TOTAL = Decimal("9999999999.99")
