@@ -68,6 +68,9 @@ def test_hq_operations_may_see_phones_and_procurement_may_not():
     assert {"procurement.add_supplier", "procurement.view_supplier"} <= snapshot[HQ_PROCUREMENT]
     assert "stores.change_store" not in snapshot[HQ_PROCUREMENT]
     assert "stores.delete_store" not in snapshot[HQ_INSPECTION]
+    # Importing sales history is its own permission, held by HQ operations only.
+    assert "stores.import_order" in snapshot[HQ_OPERATIONS]
+    assert "stores.import_order" not in snapshot[HQ_PROCUREMENT] | snapshot[HQ_INSPECTION]
 
 
 def test_roles_sync_removes_permissions_added_by_hand():

@@ -474,7 +474,7 @@ def client(client):
 
 
 def test_admin_sales_import_previews_then_imports(client, reference: dict) -> None:
-    client.force_login(_staff("view_order", "add_order"))
+    client.force_login(_staff("view_order", "import_order"))
     url = reverse("admin:stores_order_import")
     upload = SimpleUploadedFile(
         "sales.csv", (EXAMPLES / "sales_history.csv").read_bytes(), content_type="text/csv"
@@ -494,7 +494,7 @@ def test_admin_sales_import_previews_then_imports(client, reference: dict) -> No
 
 
 def test_admin_sales_import_shows_every_bad_row(client, reference: dict) -> None:
-    client.force_login(_staff("view_order", "add_order"))
+    client.force_login(_staff("view_order", "import_order"))
     text = (
         HEADER
         + "HZ9999,B1,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
@@ -517,7 +517,7 @@ def test_admin_sales_import_shows_every_bad_row(client, reference: dict) -> None
 
 
 def test_admin_confirm_after_the_data_changed_imports_nothing(client, reference: dict) -> None:
-    client.force_login(_staff("view_order", "add_order"))
+    client.force_login(_staff("view_order", "import_order"))
     upload = SimpleUploadedFile("sales.csv", (EXAMPLES / "sales_history.csv").read_bytes())
     preview = client.post(
         reverse("admin:stores_order_import"), {"import_file": upload, "format": "0"}
@@ -536,8 +536,8 @@ def test_admin_confirm_after_the_data_changed_imports_nothing(client, reference:
     assert database_counts() == (0, 0, 0)
 
 
-def test_admin_sales_import_needs_add_order_permission(client, reference: dict) -> None:
-    client.force_login(_staff("view_order"))
+def test_admin_sales_import_needs_its_own_permission(client, reference: dict) -> None:
+    client.force_login(_staff("view_order", "add_order"))
     assert client.get(reverse("admin:stores_order_import")).status_code == 403
     changelist = client.get(reverse("admin:stores_order_changelist"))
     assert changelist.status_code == 200

@@ -250,6 +250,8 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-placed_at"]
+        # The admin's sales-history CSV import (orders are otherwise read-only there).
+        permissions = [("import_order", _("Can import sales history"))]
         indexes = [
             models.Index(fields=["store", "placed_at"]),
             models.Index(fields=["member", "placed_at"]),
