@@ -8,7 +8,7 @@ adds demo-like reference data (200 stores, 2,000 products, 50,000 members with p
 identities), writes a valid CSV of N lines, then times in the same run:
 
 - the import service (`sales_history_import`: stream-parse, validate and group into orders;
-  a writer thread COPYs each chunk's lines and the orders straight into their tables while the
+  a sender thread COPYs each chunk's lines and orders straight into their tables while the
   next chunk is read; one transaction) on all N lines;
 - the same service on the first `--baseline-lines` lines;
 - a plain `bulk_create` of the same orders and lines from those first `--baseline-lines` lines

@@ -669,10 +669,10 @@ def _delete_product(pk: int) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_error_in_the_writer_thread_reaches_the_caller_and_leaves_nothing(
+def test_an_error_in_the_sender_thread_reaches_the_caller_and_leaves_nothing(
     reference: dict,
 ) -> None:
-    """The order-line table is locked by another transaction: the writer thread's COPY gives
+    """The order-line table is locked by another transaction: the sender thread's COPY gives
     up after lock_timeout, and the import raises that error instead of hanging or half-writing.
     """
     from django.db import OperationalError

@@ -1,19 +1,21 @@
 """Writing the orders and lines of a sales-history file, set-wise.
 
-On PostgreSQL a writer thread stores each chunk while the main thread reads the next one (the
-server works on the other core): it marks the chunk's orders that were imported before, gives
-the new ones ids from the order sequence, sends the chunk's lines with COPY straight into the
-order-line table, and then, with a second COPY, the orders that the reader has sealed (first
-seen in the chunk before; see `SalesFileReader.read_chunk`). At the end the main thread sends
-the orders of the last chunk, corrects the totals of the few orders that got a line after they
-were sent, and checks the foreign keys set-wise. Order lines are stored before their orders,
-which the deferred foreign keys allow. All of it runs in the caller's transaction on the same
-connection (psycopg serialises its use), so an error anywhere leaves nothing behind.
+On PostgreSQL, after each chunk is read the main thread marks the chunk's orders that were
+imported before and gives the new ones ids from the order sequence (one query), looks up the
+members of the orders the reader has sealed (first seen in the chunk before; see
+`SalesFileReader.read_chunk`), and formats the chunk's lines and those orders as COPY text. A
+sender thread then COPYs both straight into the order-line and order tables while the main
+thread reads the next chunk, so the server stores one chunk on one core while Python parses
+the next on the other (psycopg releases the GIL while it waits on the socket). At the end the
+main thread sends the orders of the last chunk, corrects the totals of the few orders that got
+a line after they were sent, and checks the foreign keys set-wise. Order lines may be stored
+before their orders, which the deferred foreign keys allow. All of it runs in the caller's
+transaction on one connection, used by one thread at a time, so an error anywhere leaves
+nothing behind.
 
 On SQLite (`make run` on a bare machine) the lines wait in memory and both tables are written
 with `bulk_create` at the end.
 """
-
 # SQL here is built from model table names only; every value is a bound parameter:
 # ruff: noqa: S608
 
@@ -27,6 +29,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from apps.catalog.models import Product
@@ -46,8 +49,6 @@ if TYPE_CHECKING:
 # Held (per transaction) by every import that writes: two imports of overlapping files would
 # otherwise both find an order missing and the second would fail on the unique key at the end.
 IMPORT_LOCK_KEY = 0x4C696E6C6901  # "Linli" + 1
-# Chunks read but not yet stored; bounds memory when the database is slower than the reader.
-QUEUED_CHUNKS = 2
 
 ORDER_LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price", "discount", "line_total")
 ORDER_COLUMNS = (
@@ -148,13 +149,14 @@ class PostgresOrderWriter(OrderWriter):
         self.order_sequence = ""
         self.created_at = timezone.now().isoformat()
         self.products_used: set[str] = set()
-        self.jobs: queue.Queue[ChunkRead | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
-        self.worker = threading.Thread(target=self.work, name="sales-import-writer", daemon=True)
-        self.worker_error: BaseException | None = None
+        # (order lines, orders) as COPY text, for the sender thread; one chunk at a time.
+        self.copies: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=1)
+        self.sender = threading.Thread(target=self.send, name="sales-import-sender", daemon=True)
+        self.sender_error: BaseException | None = None
 
     def __enter__(self) -> PostgresOrderWriter:
         django_cursor = self.stack.enter_context(connection.cursor())
-        # psycopg's own cursor: the writer thread uses it (Django's connections are per thread).
+        # psycopg's own cursor: the sender thread uses it (Django's connections are per thread).
         self.cursor: Cursor = django_cursor.cursor
         # The lookups probe an index per row; their cost estimates for big arrays reach JIT
         # compilation, which takes longer than the query (up to a quarter second a chunk).
@@ -166,12 +168,12 @@ class PostgresOrderWriter(OrderWriter):
             )
             (self.order_sequence,) = self.cursor.fetchone()
             self.triggers_off = self.foreign_key_triggers_off()
-        self.worker.start()
+        self.sender.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         with self.stack:  # the cursor closes last
-            self.worker_stop()
+            self.sender_stop()
             if exc_info[1] is None:  # after an error the rollback restores the settings
                 self.cursor.execute("SET LOCAL jit TO DEFAULT")
                 if self.triggers_off:
@@ -196,38 +198,51 @@ class PostgresOrderWriter(OrderWriter):
             return False
         return True
 
-    # -- the writer thread -------------------------------------------------------------------
+    # -- per chunk: lookups here, COPY in the sender thread ----------------------------------
 
     def chunk_write(self, read: ChunkRead) -> None:
-        self.worker_error_raise()
-        self.jobs.put(read)  # waits while QUEUED_CHUNKS chunks are pending
+        self.copies_wait()  # the connection answers one statement at a time
+        with connection.wrap_database_errors:
+            self.orders_claim(read.new_orders)
+            if self.dry_run:
+                return
+            sealed = [each for each in read.sealed if not each[0].existing]
+            self.members_resolve([order for order, _total, _discount in sealed])
+            self.products_used.update(line[1] for line in read.lines)
+            self.copies.put((self.lines_text(read.lines), self.orders_text(sealed)))
 
-    def work(self) -> None:
-        try:
-            while (read := self.jobs.get()) is not None:
-                self.chunk_store(read)
-        except BaseException as error:  # handed to the main thread
-            self.worker_error = error
-            while self.jobs.get() is not None:  # keep chunk_write from blocking forever
-                pass
+    def send(self) -> None:
+        """The sender thread: COPY the texts it is given, one chunk at a time. The main
+        thread parses the next chunk meanwhile; psycopg releases the GIL while it waits."""
+        while (texts := self.copies.get()) is not None:
+            try:
+                if self.sender_error is None:
+                    lines_text, orders_text = texts
+                    self.copy(OrderLine, ORDER_LINE_COLUMNS, lines_text)
+                    self.copy(Order, ORDER_COLUMNS, orders_text)
+            except BaseException as error:  # handed to the main thread
+                self.sender_error = error
+            finally:
+                self.copies.task_done()
+        self.copies.task_done()
 
-    def worker_stop(self) -> None:
-        if self.worker.is_alive():
-            self.jobs.put(None)
-            self.worker.join()
-
-    def worker_error_raise(self) -> None:
-        if self.worker_error is not None:
+    def copies_wait(self) -> None:
+        """Wait until the chunk being sent is stored; raise the sender's error if any."""
+        self.copies.join()
+        if self.sender_error is not None:
             with connection.wrap_database_errors:  # psycopg's errors as Django's
-                raise self.worker_error
+                raise self.sender_error
 
-    def chunk_store(self, read: ChunkRead) -> None:
-        """In the writer thread: one chunk's existing orders, ids, lines, sealed orders."""
-        self.orders_claim(read.new_orders)
-        if self.dry_run:
-            return
-        self.lines_copy(read.lines)
-        self.orders_copy([sealed for sealed in read.sealed if not sealed[0].existing])
+    def sender_stop(self) -> None:
+        if self.sender.is_alive():
+            self.copies.put(None)
+            self.sender.join()
+
+    def copy(self, model: type[Model], columns: tuple[str, ...], text: str) -> None:
+        if text:
+            table = self.quote(model._meta.db_table)
+            with self.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(text)
 
     def orders_claim(self, orders: list[PendingOrder]) -> None:
         """Mark the orders imported before; give the others ids (not in a dry run).
@@ -259,28 +274,20 @@ class PostgresOrderWriter(OrderWriter):
             order.existing = existing
             order.order_id = order_id
 
-    def lines_copy(self, lines: list[Line]) -> None:
-        text = "".join(
+    @staticmethod
+    def lines_text(lines: list[Line]) -> str:
+        return "".join(
             [
                 f"{order.order_id}\t{product}\t{quantity}\t{price}\t{discount}\t{total}\n"
                 for order, product, quantity, price, discount, total in lines
                 if not order.existing
             ]
         )
-        if text:
-            self.products_used.update(line[1] for line in lines)
-            columns = ", ".join(ORDER_LINE_COLUMNS)
-            table = self.quote(OrderLine._meta.db_table)
-            with self.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(text)
 
-    def orders_copy(self, orders: list[Sealed]) -> None:
-        if not orders:
-            return
-        self.members_resolve([order for order, _total, _discount in orders])
+    def orders_text(self, orders: list[Sealed]) -> str:
         escape, null, created_at = copy_escape, COPY_NULL, self.created_at
         fixed = f"\t{Order.Channel.POS}\t{Order.Fulfilment.IN_STORE}\t{Order.Status.COMPLETED}\t"
-        text = "".join(
+        return "".join(
             [
                 f"{order.order_id}\t{order.store_id}\t{order.member_id or null}{fixed}"
                 f"{escape(order.idempotency_key)}\t{escape(order.ref)}\t{total}\t{discount}\t"
@@ -288,21 +295,20 @@ class PostgresOrderWriter(OrderWriter):
                 for order, total, discount in orders
             ]
         )
-        table = self.quote(Order._meta.db_table)
-        with self.cursor.copy(f"COPY {table} ({', '.join(ORDER_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(text)
 
     # -- at the end ------------------------------------------------------------------------
 
     def orders_write(self, reader: SalesFileReader) -> None:
-        self.worker_stop()
-        self.worker_error_raise()
+        self.copies_wait()
+        self.sender_stop()
         with connection.wrap_database_errors:
             if self.dry_run:
                 self.members_resolve([o for o in reader.orders.values() if not o.existing])
                 return
-            last = [o for o in reader.unsealed if not o.existing]
-            self.orders_copy([(order, str(order.total), str(order.discount)) for order in last])
+            last = [order for order in reader.unsealed if not order.existing]
+            self.members_resolve(last)
+            sealed = [(order, str(order.total), str(order.discount)) for order in last]
+            self.copy(Order, ORDER_COLUMNS, self.orders_text(sealed))
             self.totals_correct([order for order in reader.late if not order.existing])
             if self.triggers_off:
                 self.references_lock([o for o in reader.orders.values() if not o.existing])
