@@ -188,7 +188,7 @@ def orders_truncate() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE stores_orderline, stores_order RESTART IDENTITY CASCADE")
+        cursor.execute("TRUNCATE stores_orderline, stores_order CASCADE")
 
 
 def copy_path_run(path: Path, *, batch_size: int) -> tuple[float, object]:

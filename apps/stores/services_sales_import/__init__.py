@@ -17,8 +17,8 @@ the order anonymous (counted in the report): history is not a reason to invent m
 import members first. Historic sales do not move stock: they are history, and stock is set by
 the stock-level import.
 
-Memory: the orders of the file stay in memory while it is read (about 300 bytes an order plus
-its lines' row numbers); the lines do not, on PostgreSQL.
+Memory: the orders of the file stay in memory while it is read (about 1 KB an order with the
+row numbers of its lines); the lines do not, on PostgreSQL.
 """
 
 from __future__ import annotations
