@@ -158,8 +158,8 @@ class PostgresOrderWriter(OrderWriter):
         django_cursor = self.stack.enter_context(connection.cursor())
         # psycopg's own cursor: the sender thread uses it (Django's connections are per thread).
         self.cursor: Cursor = django_cursor.cursor
-        # The lookups probe an index per row; their cost estimates for big arrays reach JIT
-        # compilation, which takes longer than the query (up to a quarter second a chunk).
+        # The lookups probe an index per array element; for big arrays their cost estimates
+        # pass jit_above_cost, and compiling takes longer than the probes it would speed up.
         self.cursor.execute("SET LOCAL jit = off")
         if not self.dry_run:
             self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
@@ -183,7 +183,7 @@ class PostgresOrderWriter(OrderWriter):
         """Check foreign keys once for the whole file instead of row by row.
 
         PostgreSQL checks a foreign key with one trigger call per inserted row (at commit, as
-        Django declares them deferred): for a million lines that is a third of the import.
+        Django declares them deferred): for a million lines that is nearly half the import.
         When the database role may set `session_replication_role` (a superuser, or
         `GRANT SET ON PARAMETER session_replication_role` on PostgreSQL 15+), the import
         turns those triggers off for this transaction and instead, before it ends, takes the
