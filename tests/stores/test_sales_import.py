@@ -385,6 +385,43 @@ def test_an_order_total_too_large_is_reported_and_nothing_is_written(
     assert database_counts() == (0, 0, 0)
 
 
+def test_an_order_too_large_is_reported_before_it_would_be_sent(reference: dict) -> None:
+    """The order's two lines fill the first batch; later batches would send it (sealed) with
+    a total that overflows the column: it is reported as a row error instead, nothing
+    written."""
+    big = "HZ0001,L1,,{sku},100,90000000.00,,2024-07-01T10:00:00+08:00\n"
+    small = "HZ0001,S{n},,FRUIT-BERRY-001,1,1.00,,2024-07-01T11:00:00+08:00\n"
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + big.format(sku="FRUIT-BERRY-001")
+            + big.format(sku="DAIRY-MILK-001")
+            + "".join(small.format(n=n) for n in range(8))
+        ),
+        batch_size=2,
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, "order_ref", "too_large")]
+    assert database_counts() == (0, 0, 0)
+
+
+def test_an_order_ref_with_control_characters_is_a_row_error(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(HEADER + 'HZ0001,"A\x00B",,FRUIT-BERRY-001,1,1.00,,2024-07-01\n')
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, "order_ref", "invalid_text")]
+    assert database_counts() == (0, 0, 0)
+
+
+def test_an_order_ref_with_backslash_and_chinese_is_stored_as_written(reference: dict) -> None:
+    ref = "门店\\T1\\0001"
+    report = sales_history_import(
+        table=table(HEADER + f"HZ0001,{ref},,FRUIT-BERRY-001,1,1.00,,2024-07-01\n")
+    )
+    assert report.errors == []
+    order = Order.objects.get()
+    assert (order.reference, order.idempotency_key) == (ref, f"import:{ref}")
+
+
 def test_a_whole_file_error_in_the_last_batch_leaves_order_lines_unchanged(
     reference: dict,
 ) -> None:
@@ -598,6 +635,22 @@ def test_a_role_that_may_not_turn_triggers_off_imports_with_the_usual_key_checks
         cursor.execute("RESET ROLE")
     assert (report.created, report.lines_created) == (3, 4)
     assert OrderLine.objects.count() == 4
+
+
+@pytest.mark.postgres
+def test_the_callers_settings_are_as_before_after_an_import(reference: dict) -> None:
+    """Inside a caller's transaction (as here), the import leaves jit as the caller set it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+    sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), current_setting('session_replication_role')")
+        assert cursor.fetchone() == ("on", "origin")
+        cursor.execute("SET LOCAL jit = off")
+    sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 @pytest.mark.postgres

@@ -113,7 +113,6 @@ def sales_history_import(
                         read = reader.read_chunk(chunk)
                         if header_complete and not log:
                             writer.chunk_write(read)
-                reader.totals_check()
                 if header_complete and not log:
                     with clock.phase("orders"):
                         writer.orders_write(reader)

@@ -128,6 +128,7 @@ class SalesFileReader:
         # Orders first seen in the last chunk read; orders that got a line after being sealed.
         self.unsealed: list[PendingOrder] = []
         self.late: set[PendingOrder] = set()
+        self.too_large: set[PendingOrder] = set()
         # Values seen valid, by raw cell text.
         self.quantities: dict[str, tuple[int, str]] = {}
         self.amounts: dict[str, tuple[Decimal, str]] = {}
@@ -142,6 +143,7 @@ class SalesFileReader:
         new_orders: list[PendingOrder] = []
         lines: list[Line] = []
         add_order, add_line, late_add = new_orders.append, lines.append, self.late.add
+        too_large = self.too_large
         width, fast = self.width, self.fast
         stores, products, orders = self.stores, self.products, self.orders
         quantities, amounts = self.quantities, self.amounts
@@ -216,6 +218,9 @@ class SalesFileReader:
             order.products[product_id] = number
             order.total += line_total
             order.discount += discount
+            if order.total > MAX_LINE_TOTAL and order not in too_large:
+                # Now, not at the end: the order may be sent with the next chunk.
+                self._too_large(order)
             add_line((order, product_id, quantity_text, price_text, discount_text, str(line_total)))
         # Orders first seen in the chunk before are taken as complete: a POS export lists an
         # order's lines together. A line that comes later still counts (`late`).
@@ -224,17 +229,6 @@ class SalesFileReader:
             order.sealed = True
         self.unsealed = new_orders
         return ChunkRead(new_orders=new_orders, lines=lines, sealed=sealed)
-
-    def totals_check(self) -> None:
-        """After the last chunk: orders whose total is too large for the database."""
-        for order in self.orders.values():
-            if order.total > MAX_LINE_TOTAL:
-                self.log.add(
-                    order.first_row,
-                    "order_ref",
-                    "too_large",
-                    _("The total of order %(ref)s is too large.") % {"ref": order.ref},
-                )
 
     # -- errors that need more than one line -------------------------------------------------
 
@@ -256,6 +250,15 @@ class SalesFileReader:
                 "order_mismatch",
                 _("Lines of order %(ref)s must share one member (see row %(row)d).") % numbers,
             )
+
+    def _too_large(self, order: PendingOrder) -> None:
+        self.too_large.add(order)
+        self.log.add(
+            order.first_row,
+            "order_ref",
+            "too_large",
+            _("The total of order %(ref)s is too large.") % {"ref": order.ref},
+        )
 
     def _duplicate(self, number: int, order: PendingOrder, product_id: str) -> None:
         self.log.add(
@@ -314,6 +317,13 @@ class SalesFileReader:
                 "order_ref",
                 "too_long",
                 _("The text is longer than %(max)d characters.") % {"max": ORDER_REF_MAX_LENGTH},
+            )
+        elif not order_ref.isprintable():
+            add(
+                number,
+                "order_ref",
+                "invalid_text",
+                _("The order reference contains control characters (tab, line break, …)."),
             )
         identity = self._identity(number, self._cell(cells, "member_identity"))
         sku = self._cell(cells, "sku")

@@ -153,31 +153,47 @@ class PostgresOrderWriter(OrderWriter):
         self.copies: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=1)
         self.sender = threading.Thread(target=self.send, name="sales-import-sender", daemon=True)
         self.sender_error: BaseException | None = None
+        self.cancelled = False
 
     def __enter__(self) -> PostgresOrderWriter:
-        django_cursor = self.stack.enter_context(connection.cursor())
-        # psycopg's own cursor: the sender thread uses it (Django's connections are per thread).
-        self.cursor: Cursor = django_cursor.cursor
-        # The lookups probe an index per array element; for big arrays their cost estimates
-        # pass jit_above_cost, and compiling takes longer than the probes it would speed up.
-        self.cursor.execute("SET LOCAL jit = off")
-        if not self.dry_run:
-            self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+        with ExitStack() as opening:
+            opening.callback(self.stack.close)  # if anything below fails
+            django_cursor = self.stack.enter_context(connection.cursor())
+            # psycopg's own cursor: the sender thread uses it (Django's are per thread).
+            self.cursor: Cursor = django_cursor.cursor
             self.cursor.execute(
-                "SELECT pg_get_serial_sequence(%s, 'id')", [self.quote(Order._meta.db_table)]
+                "SELECT current_setting('jit'), current_setting('session_replication_role')"
             )
-            (self.order_sequence,) = self.cursor.fetchone()
-            self.triggers_off = self.foreign_key_triggers_off()
-        self.sender.start()
+            self.settings_before = self.cursor.fetchone()
+            # The lookups probe an index per array element; for big arrays their cost
+            # estimates pass jit_above_cost, and compiling takes longer than the probes.
+            self.cursor.execute("SET LOCAL jit = off")
+            if not self.dry_run:
+                self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                self.cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, 'id')", [self.quote(Order._meta.db_table)]
+                )
+                (self.order_sequence,) = self.cursor.fetchone()
+                self.triggers_off = self.foreign_key_triggers_off()
+            self.sender.start()
+            opening.pop_all()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         with self.stack:  # the cursor closes last
-            self.sender_stop()
-            if exc_info[1] is None:  # after an error the rollback restores the settings
-                self.cursor.execute("SET LOCAL jit TO DEFAULT")
-                if self.triggers_off:
-                    self.cursor.execute("SET LOCAL session_replication_role = origin")
+            self.sender_stop(cancel=exc_info[1] is not None)
+            if exc_info[1] is not None:
+                return  # the rollback restores the settings
+            if self.sender_error is not None:  # not raised yet when the file had bad rows
+                with connection.wrap_database_errors:
+                    raise self.sender_error
+            # Back to what they were: the caller's transaction may go on.
+            jit, replication_role = self.settings_before
+            self.cursor.execute("SELECT set_config('jit', %s, true)", [jit])
+            if self.triggers_off:  # only a role that may set it
+                self.cursor.execute(
+                    "SELECT set_config('session_replication_role', %s, true)", [replication_role]
+                )
 
     def foreign_key_triggers_off(self) -> bool:
         """Check foreign keys once for the whole file instead of row by row.
@@ -208,7 +224,7 @@ class PostgresOrderWriter(OrderWriter):
                 return
             sealed = [each for each in read.sealed if not each[0].existing]
             self.members_resolve([order for order, _total, _discount in sealed])
-            self.products_used.update(line[1] for line in read.lines)
+            self.products_used.update(line[1] for line in read.lines if not line[0].existing)
             self.copies.put((self.lines_text(read.lines), self.orders_text(sealed)))
 
     def send(self) -> None:
@@ -216,7 +232,7 @@ class PostgresOrderWriter(OrderWriter):
         thread parses the next chunk meanwhile; psycopg releases the GIL while it waits."""
         while (texts := self.copies.get()) is not None:
             try:
-                if self.sender_error is None:
+                if self.sender_error is None and not self.cancelled:
                     lines_text, orders_text = texts
                     self.copy(OrderLine, ORDER_LINE_COLUMNS, lines_text)
                     self.copy(Order, ORDER_COLUMNS, orders_text)
@@ -233,7 +249,10 @@ class PostgresOrderWriter(OrderWriter):
             with connection.wrap_database_errors:  # psycopg's errors as Django's
                 raise self.sender_error
 
-    def sender_stop(self) -> None:
+    def sender_stop(self, *, cancel: bool = False) -> None:
+        """End the sender thread; with `cancel`, a chunk still queued is not sent (the
+        transaction is going to be rolled back)."""
+        self.cancelled = cancel
         if self.sender.is_alive():
             self.copies.put(None)
             self.sender.join()
