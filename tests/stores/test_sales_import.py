@@ -762,3 +762,42 @@ def test_an_error_in_the_sender_thread_reaches_the_caller_and_leaves_nothing(
         assert cursor.fetchone() == ("origin",)
     # The connection is usable, and the import works once the table is free.
     assert sales_history_import(table=table(_big_file(2_000))).lines_created == 1_999
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_owns_its_transaction_gives_the_same_result(reference: dict) -> None:
+    """Outside any caller's transaction the per-chunk lookups run on a second connection
+    while the first stores the chunk before; orders, members, reruns and overlaps come out
+    exactly as inside a transaction (the tests above)."""
+    assert not connection.in_atomic_block
+    settings_query = "SELECT current_setting('jit'), current_setting('session_replication_role')"
+    with connection.cursor() as cursor:
+        cursor.execute(settings_query)
+        settings_before = cursor.fetchone()
+    example = (EXAMPLES / "sales_history.csv").read_text()
+    unknown = "HZ0001,U1,phone:13700137000,FRUIT-BERRY-001,1,19.90,,2024-07-01 10:00\n"
+
+    first = sales_history_import(table=table(example + unknown), batch_size=2)
+    again = sales_history_import(
+        table=table(
+            example + unknown + "HZ0001,U2,card:C000124,FRUIT-BERRY-001,2,19.90,,2024-07-01 11:00\n"
+        ),
+        batch_size=1,
+    )
+
+    assert (first.created, first.lines_created, first.orders_without_member) == (4, 5, 1)
+    assert (again.created, again.unchanged, again.lines_created) == (1, 4, 1)
+    members = dict(Order.objects.values_list("reference", "member_id"))
+    assert members == {
+        "T1-20240701-0001": reference["member"].pk,
+        "T1-20240701-0002": None,
+        "T2-20240701-0001": reference["carded"].pk,
+        "U1": None,
+        "U2": reference["carded"].pk,
+    }
+    assert Order.objects.get(reference="T1-20240701-0001").total == Decimal("54.70")
+    assert OrderLine.objects.count() == 6
+    with connection.cursor() as cursor:
+        cursor.execute(settings_query)
+        assert cursor.fetchone() == settings_before

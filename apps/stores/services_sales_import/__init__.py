@@ -104,9 +104,12 @@ def sales_history_import(
     header_complete = all(c.name in positions for c in SALES_COLUMNS if c.required)
     clock = _Clock(report.timings)
     reader = SalesFileReader(positions=positions, width=len(table.header), log=log)
+    owns_transaction = not transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic():
-            with OrderWriter.for_connection(dry_run=dry_run) as writer:
+            with OrderWriter.for_connection(
+                dry_run=dry_run, owns_transaction=owns_transaction
+            ) as writer:
                 with clock.phase("read"), _cycle_collection_paused():
                     for chunk in _chunked(table.rows, batch_size):
                         report.rows += len(chunk)

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -91,9 +92,11 @@ class OrderWriter(ABC):
         self.members: dict[tuple, int | None] = {}  # identity → member id, once looked up
 
     @staticmethod
-    def for_connection(*, dry_run: bool) -> OrderWriter:
+    def for_connection(*, dry_run: bool, owns_transaction: bool = False) -> OrderWriter:
+        """`owns_transaction`: the import's transaction is the outermost one, so nothing the
+        caller wrote is waiting uncommitted (see `PostgresOrderWriter`)."""
         if connection.vendor == "postgresql":
-            return PostgresOrderWriter(dry_run=dry_run)
+            return PostgresOrderWriter(dry_run=dry_run, separate_lookups=owns_transaction)
         return SqliteOrderWriter(dry_run=dry_run)
 
     def __enter__(self) -> OrderWriter:
@@ -142,8 +145,9 @@ class PostgresOrderWriter(OrderWriter):
     # The array types to look up pairs of these columns with.
     COLUMN_TYPES = {("kind", "value"): ("text", "text")}
 
-    def __init__(self, *, dry_run: bool) -> None:
+    def __init__(self, *, dry_run: bool, separate_lookups: bool = False) -> None:
         super().__init__(dry_run=dry_run)
+        self.separate_lookups = separate_lookups
         self.stack = ExitStack()
         self.triggers_off = False
         self.order_sequence = ""
@@ -175,6 +179,7 @@ class PostgresOrderWriter(OrderWriter):
                 )
                 (self.order_sequence,) = self.cursor.fetchone()
                 self.triggers_off = self.foreign_key_triggers_off()
+            self.lookups: Cursor = self.lookups_open() if self.separate_lookups else self.cursor
             self.sender.start()
             opening.pop_all()
         return self
@@ -194,6 +199,24 @@ class PostgresOrderWriter(OrderWriter):
                 self.cursor.execute(
                     "SELECT set_config('session_replication_role', %s, true)", [replication_role]
                 )
+
+    def lookups_open(self) -> Cursor:
+        """A second connection (autocommit) for the per-chunk lookups, so that they run while
+        the first one stores the chunk before.
+
+        It sees what is committed, which is all the lookups need when the import owns its
+        transaction: which orders were imported before (the import lock keeps other imports
+        from committing meanwhile, and only imports write `import:` keys), the member of an
+        identity, and ids from the order sequence (never rolled back anyway). This
+        transaction's own orders are never looked up: each is claimed once, when first seen.
+        Inside a caller's transaction the lookups use the import's connection instead, which
+        also sees what the caller has not committed yet.
+        """
+        lookups = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        self.stack.callback(lookups.close)
+        cursor = lookups.cursor()
+        cursor.execute("SET jit = off")
+        return cursor
 
     def foreign_key_triggers_off(self) -> bool:
         """Check foreign keys once for the whole file instead of row by row.
@@ -217,7 +240,8 @@ class PostgresOrderWriter(OrderWriter):
     # -- per chunk: lookups here, COPY in the sender thread ----------------------------------
 
     def chunk_write(self, read: ChunkRead) -> None:
-        self.copies_wait()  # the connection answers one statement at a time
+        if not self.separate_lookups:
+            self.copies_wait()  # the connection answers one statement at a time
         with connection.wrap_database_errors:
             self.orders_claim(read.new_orders)
             if self.dry_run:
@@ -225,7 +249,9 @@ class PostgresOrderWriter(OrderWriter):
             sealed = [each for each in read.sealed if not each[0].existing]
             self.members_resolve([order for order, _total, _discount in sealed])
             self.products_used.update(line[1] for line in read.lines if not line[0].existing)
-            self.copies.put((self.lines_text(read.lines), self.orders_text(sealed)))
+            texts = (self.lines_text(read.lines), self.orders_text(sealed))
+        self.copies_wait()
+        self.copies.put(texts)
 
     def send(self) -> None:
         """The sender thread: COPY the texts it is given, one chunk at a time. The main
@@ -272,7 +298,7 @@ class PostgresOrderWriter(OrderWriter):
         if not orders:
             return
         new_id = "NULL" if self.dry_run else "nextval(%s)"
-        self.cursor.execute(
+        self.lookups.execute(
             f"""
             SELECT found.id IS NOT NULL, CASE WHEN found.id IS NULL THEN {new_id} END
             FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS wanted (store_id, key, n)
@@ -289,7 +315,7 @@ class PostgresOrderWriter(OrderWriter):
                 [order.idempotency_key for order in orders],
             ],
         )
-        for order, (existing, order_id) in zip(orders, self.cursor.fetchall(), strict=True):
+        for order, (existing, order_id) in zip(orders, self.lookups.fetchall(), strict=True):
             order.existing = existing
             order.order_id = order_id
 
@@ -385,7 +411,7 @@ class PostgresOrderWriter(OrderWriter):
         first, second = (self.quote(column) for column in columns)
         found = f"t.{self.quote(extra)}" if extra else "NULL"
         types = self.COLUMN_TYPES[columns]
-        self.cursor.execute(  # an index probe per pair, as in orders_claim
+        self.lookups.execute(  # an index probe per pair, as in orders_claim
             f"""
             SELECT wanted.first, wanted.second, found.extra
             FROM unnest(%s::{types[0]}[], %s::{types[1]}[]) AS wanted (first, second)
@@ -397,7 +423,7 @@ class PostgresOrderWriter(OrderWriter):
             """,
             [[pair[0] for pair in pairs], [pair[1] for pair in pairs]],
         )
-        return {(row[0], row[1]): row[2] for row in self.cursor.fetchall()}
+        return {(row[0], row[1]): row[2] for row in self.lookups.fetchall()}
 
 
 class SqliteOrderWriter(OrderWriter):
