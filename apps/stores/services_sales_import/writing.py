@@ -5,13 +5,14 @@ imported before and gives the new ones ids from the order sequence (one query), 
 members of the orders the reader has sealed (first seen in the chunk before; see
 `SalesFileReader.read_chunk`), and formats the chunk's lines and those orders as COPY text. A
 sender thread then COPYs both straight into the order-line and order tables while the main
-thread reads the next chunk, so the server stores one chunk on one core while Python parses
-the next on the other (psycopg releases the GIL while it waits on the socket). At the end the
-main thread sends the orders of the last chunk, corrects the totals of the few orders that got
-a line after they were sent, and checks the foreign keys set-wise. Order lines may be stored
-before their orders, which the deferred foreign keys allow. All of it runs in the caller's
-transaction on one connection, used by one thread at a time, so an error anywhere leaves
-nothing behind.
+thread reads the next chunk, so the server stores one chunk while Python parses the next
+(psycopg releases the GIL while it waits on the socket). When the import owns its transaction
+the lookups run on a second connection, at the same time as the COPY of the chunk before
+(`PostgresOrderWriter.lookups_open`). At the end the main thread sends the orders of the last
+chunk, corrects the totals of the few orders that got a line after they were sent, and checks
+the foreign keys set-wise. Order lines may be stored before their orders, which the deferred
+foreign keys allow. Everything is written in the caller's transaction on one connection,
+used by one thread at a time, so an error anywhere leaves nothing behind.
 
 On SQLite (`make run` on a bare machine) the lines wait in memory and both tables are written
 with `bulk_create` at the end.
