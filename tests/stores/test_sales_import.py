@@ -705,8 +705,8 @@ def test_a_product_deleted_while_the_file_is_imported_leaves_nothing(reference: 
         table=Table(header=source.header, rows=rows_deleting_the_product_midway()), batch_size=50
     )
 
-    assert [(e.row, e.code) for e in report.errors] == [(0, "concurrent_change")]
-    assert "Import the file again" in str(report.errors[0])
+    assert [(e.row, e.code) for e in report.errors] == [(0, "conflict")]
+    assert "changed while importing" in str(report.errors[0])
     assert (report.created, report.lines_created) == (0, 0)
     assert database_counts() == (0, 0, 0)
 

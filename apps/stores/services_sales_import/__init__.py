@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import gc
 import itertools
-import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.stores.services_sales_import.reading import (
@@ -45,11 +44,11 @@ from apps.stores.services_sales_import.writing import OrderWriter
 from linli.imports import (
     ACTION_NEW,
     ACTION_SKIP,
-    WHOLE_FILE,
     ErrorLog,
     ImportReport,
     Table,
     header_check,
+    import_transaction,
 )
 
 if TYPE_CHECKING:
@@ -65,8 +64,6 @@ __all__ = [
 
 DEFAULT_BATCH_SIZE = 50_000
 DEFAULT_KEPT_ERRORS = 1000
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,37 +102,26 @@ def sales_history_import(
     clock = _Clock(report.timings)
     reader = SalesFileReader(positions=positions, width=len(table.header), log=log)
     owns_transaction = not transaction.get_connection().in_atomic_block
-    try:
-        with transaction.atomic():
-            with OrderWriter.for_connection(
-                dry_run=dry_run, owns_transaction=owns_transaction
-            ) as writer:
-                with clock.phase("read"), _cycle_collection_paused():
-                    for chunk in _chunked(table.rows, batch_size):
-                        report.rows += len(chunk)
-                        read = reader.read_chunk(chunk)
-                        if header_complete and not log:
-                            writer.chunk_write(read)
-                if header_complete and not log:
-                    with clock.phase("orders"):
-                        writer.orders_write(reader)
-            if log or dry_run:
-                transaction.set_rollback(True)
-            body_done = time.perf_counter()
-    except IntegrityError:
-        # Only a writer that ignored the import lock (or deleted a store, product or member
-        # the file refers to while it was imported) gets here; all was rolled back.
-        logger.warning("sales-history import rolled back", exc_info=True)
-        log.add(
-            WHOLE_FILE,
-            "",
-            "concurrent_change",
-            _(
-                "The orders, stores, products or members changed while the file was being "
-                "imported; nothing was imported. Import the file again."
-            ),
-        )
-    else:
+    body_done = None
+    # A unique or foreign-key violation (a writer that ignored the import lock, or a store,
+    # product or member deleted meanwhile) rolls everything back into a whole-file error.
+    with import_transaction(log):
+        with OrderWriter.for_connection(
+            dry_run=dry_run, owns_transaction=owns_transaction
+        ) as writer:
+            with clock.phase("read"), _cycle_collection_paused():
+                for chunk in _chunked(table.rows, batch_size):
+                    report.rows += len(chunk)
+                    read = reader.read_chunk(chunk)
+                    if header_complete and not log:
+                        writer.chunk_write(read)
+            if header_complete and not log:
+                with clock.phase("orders"):
+                    writer.orders_write(reader)
+        if log or dry_run:
+            transaction.set_rollback(True)
+        body_done = time.perf_counter()
+    if body_done is not None:
         report.timings["commit"] = round(time.perf_counter() - body_done, 3)
     report.errors_take(log)
     if report.is_valid:
