@@ -192,7 +192,7 @@ def orders_truncate() -> None:
 
 
 def copy_path_run(path: Path, *, batch_size: int) -> tuple[float, object]:
-    from apps.stores.services_sales_import import sales_history_import
+    from apps.stores.services.sales_import import sales_history_import
     from linli.imports import csv_table_open
 
     began = time.perf_counter()

@@ -1,7 +1,7 @@
 """Permission groups: declared here, written to the database by `manage.py setup_roles`.
 
 HQ groups get model permissions for the admin; store owners, inspectors and supplier users get
-none — what they see in the portal is decided by `linli.access`, never by the admin.
+none — what they see in the portal is decided by `apps.stores.access`, never by the admin.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.stores.consumers import StoreNotificationsConsumer
+from apps.campaigns.notifications.consumers import StoreNotificationsConsumer
 
 websocket_urlpatterns = [
     path(

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.procurement",
     "apps.devices",
     "apps.training",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [

@@ -13,9 +13,9 @@ admin.site.site_title = _("Linli HQ")
 admin.site.index_title = _("Head office")
 
 api_v1 = [
-    path("", include("apps.stores.api_urls")),
-    path("", include("apps.devices.api_urls")),
-    path("", include("apps.catalog.api_urls")),
+    path("", include("apps.stores.api.urls")),
+    path("", include("apps.devices.api.urls")),
+    path("", include("apps.catalog.api.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("portal/members/", include("apps.customers.urls")),
     path("portal/inspections/", include("apps.stores.inspections.urls")),
     path("portal/devices/", include("apps.devices.urls")),
+    path("portal/notifications/", include("apps.campaigns.notifications.urls")),
     path("portal/decisions/", include("apps.catalog.urls")),
     path("portal/", include("apps.stores.urls")),
     path("supplier/", include("apps.procurement.urls")),

@@ -7,30 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.campaigns import services
-from apps.campaigns.models import Notification, Promotion
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """The outbox is written by services; staff read it here (and may fix a failed row)."""
-
-    list_display = [
-        "created_at",
-        "channel",
-        "kind",
-        "title",
-        "recipient",
-        "store",
-        "status",
-        "read_at",
-    ]
-    list_filter = ["channel", "status", "kind", "store__region"]
-    search_fields = ["title", "dedupe_key", "recipient__username", "store__code"]
-    list_select_related = ["recipient", "store"]
-    raw_id_fields = ["recipient", "store", "member"]
-    readonly_fields = ["dedupe_key", "created_at", "sent_at", "read_at"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
+from apps.campaigns.models import Promotion
 
 
 @admin.register(Promotion)
@@ -111,3 +88,6 @@ class PromotionAdmin(admin.ModelAdmin):
             ngettext("Cancelled %(count)d promotion.", "Cancelled %(count)d promotions.", cancelled)
             % {"count": cancelled},
         )
+
+
+from apps.campaigns.notifications import admin as notification_admin  # noqa: E402, F401  (registers the outbox admin)

@@ -1,4 +1,4 @@
-"""Reads for campaigns: the notification outbox and planned promotions."""
+"""Reads for campaigns: planned promotions (notifications: `notifications.selectors`)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from apps.campaigns.models import Notification, Promotion
+from apps.campaigns.models import Promotion
 from apps.catalog.models import Category, Product
 from apps.stores.models import Store
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-
-def notifications_for_user(
-    *, user: AbstractBaseUser, store: Store | None = None, limit: int = 20
-) -> list[Notification]:
-    """The user's own portal notifications, newest first (optionally one store's)."""
-    rows = Notification.objects.filter(recipient=user, channel=Notification.Channel.PORTAL)
-    if store is not None:
-        rows = rows.filter(store=store)
-    return list(rows.order_by("-created_at", "-pk")[:limit])
-
-
-def notifications_unread_count(*, user: AbstractBaseUser, store: Store | None = None) -> int:
-    rows = Notification.objects.filter(
-        recipient=user, channel=Notification.Channel.PORTAL, read_at__isnull=True
-    )
-    if store is not None:
-        rows = rows.filter(store=store)
-    return rows.count()
+    pass
 
 
 PROMOTION_COLUMNS = [

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
 from apps.catalog.models import Product
-from apps.catalog.services_imports import products_import
+from apps.catalog.services.imports import products_import
 from linli.imports import ServiceResource
 
 PRODUCT_FIELDS = (

@@ -20,9 +20,9 @@ from apps.catalog.models import (
     RuleScope,
     WeatherObservation,
 )
+from apps.stores.access import stores_for, user_is_hq
 from apps.stores.models import Store, StoreStaff
 from apps.stores.selectors import member_basket_lines_between
-from linli.access import stores_for, user_is_hq
 
 
 def insight_acceptance_allowed(*, user: object, store: Store) -> bool:

@@ -1,6 +1,6 @@
 """Decision pages of the store portal: today's hot and new lists, insight cards with their
 one-click acceptance, and the store's co-purchase rules. Every view scopes through
-linli.access."""
+apps.stores.access."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from apps.catalog import selectors
 from apps.catalog.models import InsightCard, ListKind
 from apps.catalog.services.lists import insight_card_accept
-from linli.access import store_for_user_or_403
+from apps.stores.access import store_for_user_or_403
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Owner portal: a store's members. Own store only (linli.access), phones always masked."""
+"""Owner portal: a store's members. Own store only (apps.stores.access), phones always masked."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.catalog.selectors import member_next_products
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
+from apps.stores.access import stores_for, user_is_hq
 from apps.stores.models import Store, StoreStaff
-from linli.access import stores_for, user_is_hq
 
 MEMBERS_PER_PAGE = 25
 OFFERS_PER_MEMBER = 5

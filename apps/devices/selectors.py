@@ -20,7 +20,7 @@ from apps.devices.models import (
     DeviceReadingHourly,
     EffectiveThresholds,
 )
-from linli.access import stores_for, user_is_hq
+from apps.stores.access import stores_for, user_is_hq
 from linli.tokens import token_hash
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def device_thresholds(*, device: Device) -> EffectiveThresholds:
 
 
 def devices_visible(*, user: UserLike) -> QuerySet[Device]:
-    """Devices of the stores this user may see (linli.access decides)."""
+    """Devices of the stores this user may see (apps.stores.access decides)."""
     return Device.objects.filter(store__in=stores_for(user)).select_related("store")
 
 

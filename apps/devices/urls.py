@@ -8,11 +8,6 @@ app_name = "devices"
 
 urlpatterns = [
     path("stores/<int:store_id>/", views.store_devices, name="store"),
-    path(
-        "stores/<int:store_id>/notifications/read/",
-        views.notifications_read,
-        name="notifications-read",
-    ),
     path("<int:device_id>/", views.device_detail, name="device"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert-resolve"),

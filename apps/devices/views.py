@@ -1,4 +1,4 @@
-"""Portal pages for store devices. Every view scopes through linli.access (via selectors):
+"""Portal pages for store devices. Every view scopes through apps.stores.access (via selectors):
 owners and clerks see and act on their store's alerts, inspectors see them, HQ sees all."""
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.campaigns.selectors import notifications_for_user, notifications_unread_count
-from apps.campaigns.services import notifications_mark_read
+from apps.campaigns.notifications.selectors import (
+    notifications_for_user,
+    notifications_unread_count,
+)
 from apps.devices import selectors, services
+from apps.stores.access import store_for_user_or_403, stores_for, user_is_hq
 from apps.stores.models import StoreStaff
-from linli.access import store_for_user_or_403, stores_for, user_is_hq
 
 # Who may acknowledge and resolve alerts in the portal (inspectors only look).
 ALERT_ROLES = (StoreStaff.Role.OWNER, StoreStaff.Role.CLERK)
@@ -90,11 +92,3 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("devices:store", store_id=alert.store_id)
-
-
-@login_required
-@require_POST
-def notifications_read(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_for_user_or_403(request.user, store_id)
-    notifications_mark_read(user=request.user, store=store)
-    return redirect("devices:store", store_id=store.pk)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from apps.procurement.access import suppliers_for
 from apps.procurement.models import Supplier, SupplierProduct
-from linli.access import suppliers_for
 
 
 def suppliers_visible(*, user: object) -> list[Supplier]:

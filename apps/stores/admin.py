@@ -23,7 +23,7 @@ from apps.stores.models import (
     StoreTerminal,
 )
 from apps.stores.resources import SalesHistoryResource, StockLevelResource
-from apps.stores.services import terminal_issue, terminal_revoke
+from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from linli.imports import ImportAdminMixin, ImportExportAdminMixin
 
 
@@ -239,4 +239,4 @@ class StoreTerminalAdmin(admin.ModelAdmin):
         return response
 
 
-from apps.stores import admin_inspections  # noqa: E402, F401  (registers the inspection admins)
+from apps.stores.inspections import admin as inspection_admin  # noqa: E402, F401  (registers the inspection admins)

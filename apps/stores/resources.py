@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
 from apps.stores.models import OrderLine, StockLevel
-from apps.stores.services_sales_import import sales_history_import
-from apps.stores.services_stock_import import stock_levels_import
+from apps.stores.services.sales_import import sales_history_import
+from apps.stores.services.stock_import import stock_levels_import
 from linli.imports import ImportReport, ServiceResource, Table
 
 STOCK_FIELDS = ("store_code", "sku", "on_hand", "note")

@@ -7,8 +7,8 @@ import datetime as dt
 from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
+from apps.stores.access import stores_for
 from apps.stores.models import Order, OrderLine, StockLevel, Store, StoreKpiSnapshot
-from linli.access import stores_for
 
 
 def stores_visible(*, user: object) -> QuerySet[Store]:

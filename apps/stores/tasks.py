@@ -5,7 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from apps.stores.services import store_kpi_snapshots_compute
+from apps.stores.services.kpis import store_kpi_snapshots_compute
 
 
 @shared_task(time_limit=600, soft_time_limit=540)

@@ -1,4 +1,4 @@
-"""Store portal pages (owners, clerks, inspectors). Every view scopes through linli.access."""
+"""Store portal pages (owners, clerks, inspectors). Every view scopes through apps.stores.access."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from apps.procurement.access import suppliers_for
 from apps.stores import selectors
-from linli.access import store_for_user_or_403, suppliers_for, user_is_hq
+from apps.stores.access import store_for_user_or_403, user_is_hq
 
 
 class PortalLoginView(auth_views.LoginView):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from apps.campaigns.models import Notification
-from apps.campaigns.selectors import notifications_for_user, notifications_unread_count
-from apps.campaigns.services import (
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.selectors import (
+    notifications_for_user,
+    notifications_unread_count,
+)
+from apps.campaigns.notifications.services import (
     NotificationDraft,
     notification_enqueue,
     notifications_enqueue,

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.campaigns.models import Notification
+from apps.campaigns.notifications.models import Notification
 from apps.devices.models import DeviceAlert, DeviceReading, DeviceReadingHourly
 from apps.devices.services import alert_open
 from apps.devices.services.rollup import hour_floor

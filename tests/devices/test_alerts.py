@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.campaigns.models import Notification
+from apps.campaigns.notifications.models import Notification
 from apps.devices.models import Device, DeviceAlert, DeviceKind, DeviceReadingHourly
 from apps.devices.services import (
     alert_acknowledge,

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.campaigns.models import Notification
+from apps.campaigns.notifications.models import Notification
 from apps.devices.models import DeviceAlert, DeviceReadingHourly
 from apps.devices.services import alert_open
 from apps.devices.services.rollup import hour_floor
@@ -217,12 +217,14 @@ def test_owner_marks_notifications_read_and_only_their_own(device, owner, other_
     foreign = Notification.objects.create(
         recipient=other_owner, kind="x", title="other", dedupe_key="other-1"
     )
-    response = _client(owner).post(f"/portal/devices/stores/{device.store_id}/notifications/read/")
+    page = f"/portal/devices/stores/{device.store_id}/"
+    response = _client(owner).post(
+        f"/portal/notifications/stores/{device.store_id}/read/", {"next": page}
+    )
     assert response.status_code == 302
+    assert response["Location"] == page
     assert Notification.objects.get(recipient=owner).read_at is not None
     foreign.refresh_from_db()
     assert foreign.read_at is None
-    refused = _client(other_owner).post(
-        f"/portal/devices/stores/{device.store_id}/notifications/read/"
-    )
+    refused = _client(other_owner).post(f"/portal/notifications/stores/{device.store_id}/read/")
     assert refused.status_code == 403

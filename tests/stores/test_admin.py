@@ -34,7 +34,8 @@ from django.utils import timezone
 from apps.customers.models import Member, MemberIdentity
 from apps.procurement.models import SupplierProduct
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement, Store, StoreStaff
-from apps.stores.services import LineInput, order_create, stock_move
+from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.stock import stock_move
 from linli.roles import HQ_OPERATIONS, HQ_PROCUREMENT
 from tests.factories import (
     PASSWORD,
@@ -122,7 +123,7 @@ def _phone_identity() -> MemberIdentity:
 
 
 def _notification() -> models.Model:
-    from apps.campaigns.models import Notification
+    from apps.campaigns.notifications.models import Notification
 
     return Notification.objects.create(
         recipient=UserFactory(),

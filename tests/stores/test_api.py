@@ -1,4 +1,4 @@
-"""GET /api/v1/stores/: scoped by linli.access for sessions and tokens alike."""
+"""GET /api/v1/stores/: scoped by apps.stores.access for sessions and tokens alike."""
 
 from __future__ import annotations
 

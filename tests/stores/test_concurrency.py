@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement
-from apps.stores.services import InsufficientStock, LineInput, order_create
+from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.stock import InsufficientStock
 from tests.factories import StockLevelFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

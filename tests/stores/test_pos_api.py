@@ -10,12 +10,8 @@ from rest_framework.test import APIClient
 
 from apps.customers.models import Member, MemberIdentity
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement, StoreTerminal
-from apps.stores.services import (
-    PosLine,
-    pos_order_record,
-    terminal_issue,
-    terminal_revoke,
-)
+from apps.stores.services.orders import PosLine, pos_order_record
+from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from tests.factories import (
     MemberFactory,
     MemberIdentityFactory,

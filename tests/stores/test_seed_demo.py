@@ -27,11 +27,12 @@ from apps.customers.models import (
     TagCategoryRule,
     TagKeyword,
 )
+from apps.ops.demo.bulk import timestamps_adapt, values_adapter
+from apps.ops.demo.catalogue import PRODUCTS
+from apps.ops.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
+from apps.ops.demo.seed import DEMO_PASSWORD
 from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
-from apps.stores.demo.bulk import timestamps_adapt, values_adapter
-from apps.stores.demo.catalogue import PRODUCTS
-from apps.stores.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
-from apps.stores.demo.seed import DEMO_PASSWORD
+from apps.stores.access import stores_for
 from apps.stores.models import (
     Order,
     OrderLine,
@@ -42,7 +43,6 @@ from apps.stores.models import (
     StoreKpiSnapshot,
     StoreStaff,
 )
-from linli.access import stores_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement
-from apps.stores.services import InsufficientStock, LineInput, order_create, stock_move
+from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.stock import InsufficientStock, stock_move
 from tests.factories import ProductFactory, StockLevelFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db

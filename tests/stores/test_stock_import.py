@@ -16,8 +16,8 @@ from django.utils import translation
 
 from apps.stores.models import StockLevel, StockMovement
 from apps.stores.resources import StockLevelResource
-from apps.stores.services import stock_move
-from apps.stores.services_stock_import import stock_levels_import
+from apps.stores.services.stock import stock_move
+from apps.stores.services.stock_import import stock_levels_import
 from linli.imports import table_from_bytes
 from tests.factories import ProductFactory, StoreFactory, UserFactory
 

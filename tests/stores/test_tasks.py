@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.stores.models import Order, StoreKpiSnapshot
-from apps.stores.services import LineInput, order_create
+from apps.stores.services.orders import LineInput, order_create
 from apps.stores.tasks import store_kpi_snapshots_task
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
 

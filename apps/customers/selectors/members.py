@@ -1,7 +1,7 @@
 """Reads for the owner portal's member pages: a store's members, one member as the store sees them.
 
 A store's members are those whose home store it is or who bought there; erased members are
-left out (there is nothing left to show). Callers check access first (`linli.access`).
+left out (there is nothing left to show). Callers check access first (`apps.stores.access`).
 """
 
 from __future__ import annotations

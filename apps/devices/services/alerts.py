@@ -19,8 +19,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.campaigns.models import Notification
-from apps.campaigns.services import NotificationDraft, notifications_enqueue
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
 from apps.devices.analytics.energy import energy_verdict
 from apps.devices.models import (
     Device,

@@ -262,7 +262,7 @@ def device_readings_ingest(
     All or nothing (ReadingsRejected, nothing stored, last_seen_at unchanged). Idempotent
     per reading: retrying a batch stores nothing new and reports the readings as duplicates.
     An empty list is a heartbeat. Alert evaluation is not done here: the caller enqueues
-    `device_alerts_evaluate` after commit (see apps/devices/api.py for why).
+    `device_alerts_evaluate` after commit (see apps/devices/api/views.py for why).
     """
     now = now or timezone.now()
     parsed = readings_parse(readings=readings, now=now)

@@ -13,9 +13,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.stores.inspections.models import ITEM_SCORE_MAX
 from apps.stores.inspections.services import RectificationRequest
 from apps.stores.models import Inspection, InspectionItemResult
-from apps.stores.models.inspections import ITEM_SCORE_MAX
 
 SCORE_CHOICES = [("", _("— not scored —"))] + [
     (str(value), str(value)) for value in range(ITEM_SCORE_MAX, -1, -1)

@@ -1,4 +1,4 @@
-"""Reads for inspections, and who may see what. Access always goes through `linli.access`:
+"""Reads for inspections, and who may see what. Access always goes through `apps.stores.access`:
 
 - HQ staff: every store, every inspection and photo (read-only in the portal; they review in
   the admin).
@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from apps.stores.access import stores_for, user_is_hq
 from apps.stores.models import (
     Inspection,
     InspectionItemResult,
@@ -29,7 +30,6 @@ from apps.stores.models import (
     Store,
     StoreStaff,
 )
-from linli.access import stores_for, user_is_hq
 
 INSPECTOR = StoreStaff.Role.INSPECTOR
 OWNER = StoreStaff.Role.OWNER

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
+from apps.stores.inspections.models import ITEM_SCORE_MAX
 from apps.stores.models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -38,7 +39,6 @@ from apps.stores.models import (
     Store,
     StoreStaff,
 )
-from apps.stores.models.inspections import ITEM_SCORE_MAX
 
 SCORE_PLACES = Decimal("0.01")
 DEFAULT_MAX_PHOTOS_PER_INSPECTION = 60

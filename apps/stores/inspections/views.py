@@ -1,6 +1,6 @@
 """Inspection pages of the portal (inspectors on their phones, owners, HQ read-only).
 
-Each view: check access through `selectors` (which use `linli.access`), call one service or
+Each view: check access through `selectors` (which use `apps.stores.access`), call one service or
 selector, render. Uploads go through `limit_photo_uploads`, so an oversized file is dropped while
 it streams in instead of being written to disk in full.
 """
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.stores.access import user_is_hq
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.forms import GeneralPhotoForm, RectificationDoneForm, ResultForm
 from apps.stores.inspections.images import (
@@ -33,7 +34,6 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.inspections.selectors import InspectionAccess
 from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
-from linli.access import user_is_hq
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 

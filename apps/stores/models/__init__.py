@@ -1,5 +1,13 @@
 from __future__ import annotations
 
+from apps.stores.inspections.models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    Inspection,
+    InspectionItemResult,
+    InspectionPhoto,
+    RectificationItem,
+)
 from apps.stores.models.core import (
     IMPORTED_ORDER_KEY_PREFIX,
     Order,
@@ -11,14 +19,6 @@ from apps.stores.models.core import (
     StoreKpiSnapshot,
     StoreStaff,
     StoreTerminal,
-)
-from apps.stores.models.inspections import (
-    ChecklistItem,
-    ChecklistTemplate,
-    Inspection,
-    InspectionItemResult,
-    InspectionPhoto,
-    RectificationItem,
 )
 
 __all__ = [

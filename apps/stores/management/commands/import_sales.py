@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.stores.services_sales_import import DEFAULT_BATCH_SIZE, sales_history_import
+from apps.stores.services.sales_import import DEFAULT_BATCH_SIZE, sales_history_import
 from linli.imports import csv_table_open, report_lines
 
 

@@ -1,0 +1,97 @@
+"""The notification outbox and the owner's inbox: one row per message to one recipient on one
+channel. The one home of notifications: models, services, selectors, the inbox view, the store
+notifications websocket and the admin all live in this package."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """The notification outbox: one row per message to one recipient on one channel.
+
+    Writers go through `apps.campaigns.services.notification_enqueue` (or the bulk variant),
+    which is idempotent by `dedupe_key`: the same event enqueued twice is one row.
+    Portal notifications are delivered by being written (the owner's inbox reads them), so they
+    are stored as sent; SMS / WeChat rows stay pending until a gateway dispatcher sends them.
+    """
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        SMS = "sms", _("SMS")
+        WECHAT = "wechat", _("WeChat")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    store = models.ForeignKey(
+        "stores.Store",
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True, default="")
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["recipient", "store", "created_at"]),
+            models.Index(fields=["channel", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(dedupe_key=""), name="notification_key_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="notification_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False) | Q(member__isnull=False),
+                name="notification_has_recipient_or_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.kind}: {self.title}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

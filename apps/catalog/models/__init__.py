@@ -1,0 +1,41 @@
+"""Catalog models: master data (`master`: categories, products, weather observations) and
+the decision engine's tables (`decisions`). They name each other lazily ("catalog.Product"),
+so the order does not matter."""
+
+from __future__ import annotations
+
+from apps.catalog.models.decisions import (
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DecisionSettings,
+    DemandForecast,
+    ForecastBacktest,
+    ForecastMethod,
+    ForecastMethodChoice,
+    InsightCard,
+    ListKind,
+    ReasonKind,
+    RuleRun,
+    RuleScope,
+)
+from apps.catalog.models.master import Category, Product, WeatherObservation
+
+__all__ = [
+    "Category",
+    "CoPurchaseRule",
+    "DailyListEntry",
+    "DecisionRun",
+    "DecisionSettings",
+    "DemandForecast",
+    "ForecastBacktest",
+    "ForecastMethod",
+    "ForecastMethodChoice",
+    "InsightCard",
+    "ListKind",
+    "Product",
+    "ReasonKind",
+    "RuleRun",
+    "RuleScope",
+    "WeatherObservation",
+]

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A node of the product category tree (水果 → 浆果 …)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    is_fresh = models.BooleanField(
+        _("fresh"), default=False, help_text=_("Perishable goods: forecasts and loss matter most.")
+    )
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    class Unit(models.TextChoices):
+        PIECE = "piece", _("piece")
+        BOX = "box", _("box")
+        BAG = "bag", _("bag")
+        BOTTLE = "bottle", _("bottle")
+        KG = "kg", _("kg")
+        PACK = "pack", _("pack")
+
+    sku = models.CharField(_("SKU"), max_length=32, unique=True)
+    barcode = models.CharField(_("barcode"), max_length=32, null=True, blank=True, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products"
+    )
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.PIECE)
+    price = models.DecimalField(_("price (yuan)"), max_digits=10, decimal_places=2)
+    cost = models.DecimalField(
+        _("cost (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0.00")
+    )
+    shelf_life_days = models.PositiveIntegerField(_("shelf life (days)"), null=True, blank=True)
+    is_new = models.BooleanField(_("new product"), default=False)
+    is_high_value = models.BooleanField(_("high-value product"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["sku"]
+        permissions = [
+            ("import_product", _("Can import products")),
+            ("export_product", _("Can export products")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_not_negative"),
+            models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class WeatherObservation(models.Model):
+    """Daily weather per city: observed, or forecast (issued on a given day).
+
+    Filled by CSV import, an API adapter, or the demo generator; read by demand forecasts.
+    """
+
+    class Kind(models.TextChoices):
+        OBSERVED = "observed", _("Observed")
+        FORECAST = "forecast", _("Forecast")
+
+    city = models.CharField(_("city"), max_length=40)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OBSERVED)
+    temp_max_c = models.DecimalField(_("max temperature (°C)"), max_digits=4, decimal_places=1)
+    temp_min_c = models.DecimalField(_("min temperature (°C)"), max_digits=4, decimal_places=1)
+    precipitation_mm = models.DecimalField(
+        _("precipitation (mm)"), max_digits=6, decimal_places=1, default=Decimal("0")
+    )
+    condition = models.CharField(_("condition"), max_length=20, blank=True, default="")
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("weather")
+        verbose_name_plural = _("weather")
+        ordering = ["city", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["city", "day", "kind"], name="weather_unique"),
+            models.CheckConstraint(
+                condition=Q(temp_min_c__lte=models.F("temp_max_c")), name="weather_min_below_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(precipitation_mm__gte=0), name="weather_precipitation_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.day} {self.temp_max_c}°C"

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.admin import identity as admin_identity
+from apps.customers.models import Member, MemberIdentity, MemberTag, Tag
+from apps.customers.resources import MemberResource
+from linli.admin_helpers import (
+    PHONE_PERMISSION,
+    PhoneMaskingAdminMixin,
+    phone_column,
+    request_cached,
+)
+from linli.imports import ImportExportAdminMixin
+from linli.phones import phone_for_viewer
+
+
+class MemberIdentityInline(admin.TabularInline):
+    """Identities are shown, not edited here: resolution and merging own them."""
+
+    model = MemberIdentity
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return False
+
+    def _value_column(self, request: HttpRequest) -> object:
+        user = request.user
+
+        def build() -> object:
+            @admin.display(description=_("value"))
+            def shown_value(identity: MemberIdentity) -> str:
+                if identity.kind == MemberIdentity.Kind.PHONE:
+                    return phone_for_viewer(identity.value, user=user)
+                return identity.value
+
+            return shown_value
+
+        # The same callable for get_fields() and get_readonly_fields() within one request.
+        return request_cached(request, "identity_value_column", build)
+
+    def get_fields(self, request: HttpRequest, obj: Member | None = None) -> list[object]:
+        return ["kind", self._value_column(request), "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> list[object]:
+        return self.get_fields(request, obj)
+
+
+class MemberTagInline(admin.TabularInline):
+    model = MemberTag
+    extra = 0
+    fields = ["tag", "source", "evidence", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["tag"]
+
+
+def _non_phone_identities(term: str) -> QuerySet:
+    """Identities other than phones whose value contains `term` (for staff who may not look
+    members up by phone number)."""
+    return MemberIdentity.objects.exclude(kind=MemberIdentity.Kind.PHONE).filter(
+        value__icontains=term
+    )
+
+
+class PhoneSearchAdminMixin:
+    """Staff without customers.view_phone cannot search by phone number (a hit would confirm
+    whose number it is); member cards, WeChat and mini-program IDs stay searchable through
+    `non_phone_identity_key`, the field of the listed model holding the identity's key."""
+
+    phone_search_fields: tuple[str, ...] = ()
+    non_phone_identity_key = "pk"
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))  # type: ignore[misc]
+        if request.user.has_perm(PHONE_PERMISSION):
+            return fields
+        return [field for field in fields if field not in self.phone_search_fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        term = search_term.strip()
+        if term and not request.user.has_perm(PHONE_PERMISSION):
+            identities = _non_phone_identities(term).values(self.non_phone_identity_key)
+            found |= queryset.filter(pk__in=identities)
+        return found, may_have_duplicates
+
+
+@admin.register(Member)
+class MemberAdmin(
+    ImportExportAdminMixin, PhoneMaskingAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin
+):
+    resource_classes = [MemberResource]
+    list_display = [
+        "member_no",
+        "name",
+        "phone",
+        "gender",
+        "birth_year",
+        "home_store",
+        "marketing_consent",
+        "joined_at",
+    ]
+    list_filter = ["gender", "marketing_consent", "is_erased", "home_store__region"]
+    search_fields = ["member_no", "name", "phone", "identities__value"]
+    list_select_related = ["home_store"]
+    raw_id_fields = ["home_store"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "joined_at"
+    inlines = [MemberIdentityInline, MemberTagInline]
+    show_full_result_count = False
+    actions = ["merge_selected_members", "erase_selected_members"]
+
+    # Without view_phone a search by number would confirm whose phone it is.
+    phone_search_fields = ("phone", "identities__value")
+    non_phone_identity_key = "member_id"
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.merge_member")
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.erase_member")
+
+    @admin.action(
+        description=_("Merge selected members (choose which to keep)"), permissions=["merge"]
+    )
+    def merge_selected_members(self, request: HttpRequest, queryset: object) -> object:
+        return admin_identity.members_merge(self, request, queryset)
+
+    @admin.action(description=_("Erase selected members' personal data"), permissions=["erase"])
+    def erase_selected_members(self, request: HttpRequest, queryset: object) -> object:
+        return admin_identity.members_erase(self, request, queryset)
+
+
+@admin.register(MemberIdentity)
+class MemberIdentityAdmin(PhoneSearchAdminMixin, admin.ModelAdmin):
+    list_display = ["member", "kind", "value", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value", "member__member_no", "member__name"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member"]
+    show_full_result_count = False
+
+    def get_list_display(self, request: HttpRequest) -> list[object]:
+        user = request.user
+
+        @admin.display(description=_("value"), ordering="value")
+        def value_shown(obj: MemberIdentity) -> str:
+            if obj.kind == MemberIdentity.Kind.PHONE:
+                return phone_for_viewer(obj.value, user=user)
+            return obj.value
+
+        return [value_shown if name == "value" else name for name in self.list_display]
+
+    phone_search_fields = ("value",)
+    non_phone_identity_key = "pk"
+
+    def _masks_value(self, request: HttpRequest, obj: MemberIdentity | None) -> bool:
+        return (
+            obj is not None
+            and obj.kind == MemberIdentity.Kind.PHONE
+            and not request.user.has_perm(PHONE_PERMISSION)
+        )
+
+    def get_exclude(self, request: HttpRequest, obj: MemberIdentity | None = None) -> list[str]:
+        excluded = list(super().get_exclude(request, obj) or [])
+        if self._masks_value(request, obj):
+            excluded.append("value")
+        return excluded
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: MemberIdentity | None = None
+    ) -> list[object]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if self._masks_value(request, obj):
+            readonly.append(phone_column(request, field="value", description=_("value")))
+        return readonly
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "description"]
+    list_filter = ["category"]
+    search_fields = ["name", "description"]
+
+
+@admin.register(MemberTag)
+class MemberTagAdmin(admin.ModelAdmin):
+    list_display = ["member", "tag", "source", "evidence", "created_at"]
+    list_filter = ["source", "tag"]
+    search_fields = ["member__member_no", "member__name", "tag__name", "evidence"]
+    list_select_related = ["member", "tag"]
+    raw_id_fields = ["member", "created_by"]
+    autocomplete_fields = ["tag"]
+    show_full_result_count = False
+
+

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from apps.ops.demo.seed import (
+    DEMO_PASSWORD,
+    DemoOptions,
+    demo_data_seed,
+    demo_database_is_empty,
+)
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(_("--end-day must look like 2026-08-31.")) from error
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty database with deterministic demo data: stores, members, catalogue, "
+        "suppliers, order history with planted patterns, stock, chats, NPS and demo logins."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--stores", type=int, default=200)
+        parser.add_argument("--members", type=int, default=20_000)
+        parser.add_argument("--days", type=int, default=90, help="days of order history")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument(
+            "--end-day",
+            type=_day,
+            default=None,
+            help="last day of history (YYYY-MM-DD); default: yesterday, local time",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing (successfully) when the database already has data",
+        )
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="printed in front of the logins"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in ("stores", "members", "days"):
+            if options[name] < 1:
+                raise CommandError(_("--%(name)s must be at least 1.") % {"name": name})
+        if not demo_database_is_empty():
+            if options["if_empty"]:
+                self.stdout.write(_("The database already has data: demo data not loaded."))
+                return
+            raise CommandError(
+                _(
+                    "The database already has stores, members, products or suppliers; "
+                    "seed_demo only fills an empty database."
+                )
+            )
+        summary = demo_data_seed(
+            options=DemoOptions(
+                stores=options["stores"],
+                members=options["members"],
+                days=options["days"],
+                seed=options["seed"],
+                end_day=options["end_day"],
+            ),
+            progress=lambda message: self.stdout.write(f"  {message}"),
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Demo data loaded in %(seconds).1f s: history %(first)s … %(last)s.")
+                % {"seconds": summary.seconds, "first": summary.first_day, "last": summary.last_day}
+            )
+        )
+        for label, count in summary.counts.items():
+            self.stdout.write(f"  {label}: {count}")
+        for name, confidence in summary.rule_confidence.items():
+            self.stdout.write(
+                "  "
+                + _("planted %(rule)s: confidence %(value).3f")
+                % {"rule": name, "value": confidence}
+            )
+        base = options["base_url"].rstrip("/")
+        self.stdout.write("")
+        self.stdout.write(
+            _("Demo logins (password for all: %(password)s)") % {"password": DEMO_PASSWORD}
+        )
+        for account in summary.accounts:
+            self.stdout.write(
+                f"  {account.username:<11} {account.role:<40} {base}{account.url_path}"
+            )

@@ -1,0 +1,277 @@
+"""POS ingestion API: `POST /api/v1/pos/orders`, authenticated by a store terminal token.
+
+The till's store comes from its token, never from the body. See docs/members.md for the
+payload, the answers and the error shapes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.customers.models import MemberIdentity
+from apps.customers.services.identity import IdentityInput
+from apps.stores.api.auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
+from apps.stores.services.orders import (
+    PosInsufficientStock,
+    PosLine,
+    UnknownSkus,
+    pos_order_record,
+    reserved_key_message,
+)
+from apps.stores.services.stock import InsufficientStock
+from linli.phones import phone_normalise
+
+MAX_LINES = 500
+
+
+class PosMemberSerializer(serializers.Serializer):
+    """Whatever identity the till saw; every key optional, several allowed."""
+
+    phone = serializers.CharField(required=False, max_length=40)
+    member_card = serializers.CharField(required=False, max_length=128)
+    wechat = serializers.CharField(required=False, max_length=128)
+    mini_program = serializers.CharField(required=False, max_length=128)
+    pos_card = serializers.CharField(required=False, max_length=128)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key: [
+                            gettext_lazy("Unknown identity kind; use one of: %(kinds)s.")
+                            % {"kinds": ", ".join(self.fields)}
+                        ]
+                        for key in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+
+class PosLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=32)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=100_000,
+        error_messages={"min_value": gettext_lazy("Quantity must be a positive whole number.")},
+    )
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
+    discount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal(0), default=Decimal("0.00")
+    )
+
+
+class PosOrderSerializer(serializers.Serializer):
+    idempotency_key = serializers.CharField(
+        max_length=64,
+        help_text="Unique per store; a retry with the same key returns the first result.",
+    )
+    store_code = serializers.CharField(
+        required=False, max_length=16, help_text="Optional; must be the token's store."
+    )
+    placed_at = serializers.DateTimeField(required=False, help_text="ISO 8601; default: now.")
+    channel = serializers.ChoiceField(choices=Order.Channel.choices, default=Order.Channel.POS)
+    member = PosMemberSerializer(required=False)
+    lines = PosLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate_idempotency_key(self, value: str) -> str:
+        if value.startswith(IMPORTED_ORDER_KEY_PREFIX):
+            raise serializers.ValidationError(reserved_key_message())
+        return value
+
+
+class PosOrderLineResultSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class PosWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    member_numbers = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class PosOrderResultSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    store_code = serializers.CharField()
+    idempotency_key = serializers.CharField()
+    channel = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    member_no = serializers.CharField(allow_null=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lines = PosOrderLineResultSerializer(many=True)
+    warnings = PosWarningSerializer(many=True)
+
+
+class PosErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    lines = serializers.ListField(child=serializers.DictField(), required=False)
+    shortages = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, Any]:
+    lines = order.lines.select_related("product").order_by("pk")
+    return PosOrderResultSerializer(
+        {
+            "order_id": order.pk,
+            "store_code": order.store.code,
+            "idempotency_key": order.idempotency_key,
+            "channel": order.channel,
+            "placed_at": order.placed_at,
+            "member_no": order.member.member_no if order.member_id else None,
+            "total": order.total,
+            "discount_total": order.discount_total,
+            "lines": [
+                {
+                    "sku": line.product.sku,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "discount": line.discount,
+                    "line_total": line.line_total,
+                }
+                for line in lines
+            ],
+            "warnings": warnings,
+        }
+    ).data
+
+
+class PosOrderView(APIView):
+    authentication_classes = [TerminalAuthentication]
+    permission_classes = [IsStoreTerminal]
+
+    @extend_schema(
+        operation_id="pos_order_create",
+        summary="Record a POS sale",
+        description=(
+            "Authenticated by a store terminal token (`Authorization: Terminal <token>`); the "
+            "store is the token's. Creates the order, its lines and stock ledger rows in one "
+            "transaction and resolves (or creates) the member from any identity the till saw. "
+            "Retrying with the same `idempotency_key` returns the first result with 200 and "
+            "writes nothing. When the identities belong to two different members the sale is "
+            "recorded on the owner of the highest-priority identity (phone, member card, POS "
+            "card, mini-program, WeChat) and `warnings` carries an `identity_conflict` entry."
+        ),
+        request=PosOrderSerializer,
+        responses={
+            201: PosOrderResultSerializer,
+            200: OpenApiResponse(PosOrderResultSerializer, description="Retry: the first result."),
+            400: OpenApiResponse(
+                PosErrorSerializer,
+                description="Bad input: field errors, or `unknown_sku` naming each line.",
+            ),
+            401: OpenApiResponse(description="No, unknown or revoked terminal token."),
+            403: OpenApiResponse(
+                PosErrorSerializer, description="`wrong_store`: token belongs to another store."
+            ),
+            409: OpenApiResponse(
+                PosErrorSerializer, description="`insufficient_stock` with the SKUs short."
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Sale with a member phone",
+                request_only=True,
+                value={
+                    "idempotency_key": "till-1-20250701-0042",
+                    "placed_at": "2025-07-01T18:32:05+08:00",
+                    "channel": "pos",
+                    "member": {"phone": "138-0013-8000"},
+                    "lines": [
+                        {
+                            "sku": "FRU-0001",
+                            "quantity": 2,
+                            "unit_price": "12.80",
+                            "discount": "1.00",
+                        }
+                    ],
+                },
+            )
+        ],
+        tags=["pos"],
+    )
+    def post(self, request: Request) -> Response:
+        terminal: StoreTerminal = request.auth
+        store = terminal.store
+        claimed_store = request.data.get("store_code") if hasattr(request.data, "get") else None
+        if claimed_store not in (None, "") and str(claimed_store) != store.code:
+            return Response(
+                {"detail": _("token belongs to another store"), "code": "wrong_store"},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        serializer = PosOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        identities = [
+            IdentityInput(kind=kind, value=value)
+            for kind, value in (data.get("member") or {}).items()
+            if kind in MemberIdentity.Kind.values
+        ]
+        try:
+            result = pos_order_record(
+                store=store,
+                idempotency_key=data["idempotency_key"],
+                lines=[
+                    PosLine(
+                        sku=line["sku"],
+                        quantity=line["quantity"],
+                        unit_price=line["unit_price"],
+                        discount=line["discount"],
+                    )
+                    for line in data["lines"]
+                ],
+                identities=identities,
+                placed_at=data.get("placed_at"),
+                channel=data["channel"],
+            )
+        except UnknownSkus as error:
+            return Response(
+                {
+                    "detail": error.messages[0],
+                    "code": "unknown_sku",
+                    "lines": [{"index": index, "sku": sku} for index, sku in error.lines],
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        except PosInsufficientStock as error:
+            return Response(
+                {
+                    "detail": error.messages[0],
+                    "code": "insufficient_stock",
+                    "shortages": error.shortages,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except InsufficientStock as error:
+            # Stock was short at write time but not when re-read: report it all the same.
+            return Response(
+                {"detail": error.messages[0], "code": "insufficient_stock", "shortages": []},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            _result_body(result.order, result.warnings),
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

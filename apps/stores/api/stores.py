@@ -1,0 +1,34 @@
+"""REST API for stores: read-only, scoped through apps.stores.access."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework import generics, serializers
+
+from apps.stores.models import Store
+from apps.stores.selectors import stores_visible
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.name", read_only=True)
+
+    class Meta:
+        model = Store
+        fields = ["id", "code", "name", "region", "address", "status", "opened_on"]
+
+
+class StoreListView(generics.ListAPIView):
+    """Stores the caller may see: HQ all, owners and inspectors their own."""
+
+    serializer_class = StoreSerializer
+    filterset_fields = ["status", "region"]
+
+    def get_queryset(self) -> QuerySet[Store]:
+        return stores_visible(user=self.request.user)
+
+
+class StoreDetailView(generics.RetrieveAPIView):
+    serializer_class = StoreSerializer
+
+    def get_queryset(self) -> QuerySet[Store]:
+        return stores_visible(user=self.request.user)

@@ -1,0 +1,69 @@
+"""The stock ledger. Every stock change is a movement row; on-hand never goes below zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.catalog.models import Product
+from apps.stores.models import (
+    Order,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+
+
+class InsufficientStock(ValidationError):
+    pass
+
+
+def stock_move(
+    *,
+    store: Store,
+    product: Product,
+    kind: str,
+    quantity: int,
+    order: Order | None = None,
+    note: str = "",
+    by: settings.AUTH_USER_MODEL | None = None,
+    at: dt.datetime | None = None,
+) -> StockMovement:
+    """Record one ledger row and apply it to on-hand in the same transaction.
+
+    Removals use a conditional UPDATE (`on_hand >= n`), so two concurrent sales can never take
+    on-hand below zero: the loser gets InsufficientStock and writes nothing.
+    """
+    if quantity == 0:
+        raise ValidationError(_("A stock movement needs a non-zero quantity."))
+    with transaction.atomic():
+        if quantity > 0:
+            level, _created = StockLevel.objects.get_or_create(store=store, product=product)
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=F("on_hand") + quantity, updated_at=timezone.now()
+            )
+        else:
+            changed = StockLevel.objects.filter(
+                store=store, product=product, on_hand__gte=-quantity
+            ).update(on_hand=F("on_hand") + quantity, updated_at=timezone.now())
+            if changed != 1:
+                raise InsufficientStock(
+                    _("Not enough stock of %(sku)s in %(store)s for %(quantity)d.")
+                    % {"sku": product.sku, "store": store.code, "quantity": -quantity}
+                )
+        return StockMovement.objects.create(
+            store=store,
+            product=product,
+            kind=kind,
+            quantity=quantity,
+            order=order,
+            note=note,
+            created_by=by,
+            created_at=at or timezone.now(),
+        )
