@@ -200,5 +200,3 @@ class MemberTagAdmin(admin.ModelAdmin):
     raw_id_fields = ["member", "created_by"]
     autocomplete_fields = ["tag"]
     show_full_result_count = False
-
-
