@@ -20,16 +20,8 @@ from apps.catalog.models import (
     RuleScope,
     WeatherObservation,
 )
-from apps.stores.access import stores_for, user_is_hq
-from apps.stores.models import Store, StoreStaff
+from apps.stores.models import Store
 from apps.stores.selectors import member_basket_lines_between
-
-
-def insight_acceptance_allowed(*, user: object, store: Store) -> bool:
-    """HQ and the store's owners may accept its insight cards; clerks and inspectors only read."""
-    if user_is_hq(user):
-        return True
-    return stores_for(user, roles=(StoreStaff.Role.OWNER,)).filter(pk=store.pk).exists()
 
 
 def weather_rows(*, cities: list[str], first_day: dt.date, last_day: dt.date) -> QuerySet:

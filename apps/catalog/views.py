@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.catalog import selectors
 from apps.catalog.models import InsightCard, ListKind
 from apps.catalog.services.lists import insight_card_accept
-from apps.stores.access import store_for_user_or_403
+from apps.stores.access import ACCEPT_INSIGHT, VIEW_DECISIONS, may, store_or_403
 
 
 @login_required
+@require_GET
 def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_for_user_or_403(request.user, store_id)
+    store = store_or_403(request.user, store_id, VIEW_DECISIONS)
     day, lists = selectors.store_lists_latest(store=store)
     scope, rules = selectors.store_rules(store=store, limit=20)
     return render(
@@ -34,7 +34,7 @@ def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
             "cards": selectors.store_insight_cards(store=store, day=day) if day else [],
             "rules": rules,
             "rules_scope": scope,
-            "can_accept": selectors.insight_acceptance_allowed(user=request.user, store=store),
+            "can_accept": may(request.user, ACCEPT_INSIGHT, store.pk),
         },
     )
 
@@ -42,9 +42,7 @@ def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpResponse:
-    store = store_for_user_or_403(request.user, store_id)
-    if not selectors.insight_acceptance_allowed(user=request.user, store=store):
-        raise PermissionDenied
+    store = store_or_403(request.user, store_id, ACCEPT_INSIGHT)
     card = get_object_or_404(InsightCard.objects.select_related("product"), pk=card_id, store=store)
     if insight_card_accept(card=card, by=request.user):
         messages.success(

@@ -1,42 +1,31 @@
-"""Owner portal: a store's members. Own store only (apps.stores.access), phones always masked."""
+"""Owner portal: a store's members. MEMBER_DATA only (apps.stores.access: the store's owners, HQ
+with `customers.view_member`), phones always masked."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from apps.catalog.selectors import member_next_products
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
-from apps.stores.access import stores_for, user_is_hq
-from apps.stores.models import Store, StoreStaff
+from apps.stores.access import MEMBER_DATA, store_or_403
 
 MEMBERS_PER_PAGE = 25
 OFFERS_PER_MEMBER = 5
 NPS_WINDOW = dt.timedelta(days=90)
 
 
-def _members_store_or_403(request: HttpRequest, store_id: int) -> Store:
-    """The store if this user may see its members: HQ, or an owner of this very store.
-
-    Clerks and inspectors see the store but not its member list (personal data)."""
-    roles = None if user_is_hq(request.user) else (StoreStaff.Role.OWNER,)
-    store = stores_for(request.user, roles=roles).select_related("region").filter(pk=store_id)
-    found = store.first()
-    if found is None:
-        raise PermissionDenied
-    return found
-
-
 @login_required
+@require_GET
 def member_list(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = _members_store_or_403(request, store_id)
+    store = store_or_403(request.user, store_id, MEMBER_DATA)
     query = request.GET.get("q", "")[:60]
     page = Paginator(store_members(store=store, query=query), MEMBERS_PER_PAGE).get_page(
         request.GET.get("page")
@@ -57,8 +46,9 @@ def member_list(request: HttpRequest, store_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def member_detail(request: HttpRequest, store_id: int, member_no: str) -> HttpResponse:
-    store = _members_store_or_403(request, store_id)
+    store = store_or_403(request.user, store_id, MEMBER_DATA)
     page = store_member_page(store=store, member_no=member_no)
     if page is None:
         raise Http404

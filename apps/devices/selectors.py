@@ -1,4 +1,4 @@
-"""Reads for devices: token lookup, store overviews, alerts, chart points."""
+"""Reads for devices: store overviews, alerts, chart points (token lookup: api/auth.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from apps.devices.models import (
     DeviceReadingHourly,
     EffectiveThresholds,
 )
-from apps.stores.access import stores_for, user_is_hq
-from linli.tokens import token_hash
+from apps.stores.access import VIEW_DEVICES, StoreAction, stores_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,34 +28,6 @@ if TYPE_CHECKING:
     from apps.stores.models import Store
 
     UserLike = AbstractBaseUser | AnonymousUser
-
-
-# --- tokens ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenCheck:
-    device: Device | None
-    reason: str  # empty when the token is good
-
-    @property
-    def is_valid(self) -> bool:
-        return self.device is not None and not self.reason
-
-
-def device_for_token(*, token: str) -> TokenCheck:
-    """The device a token belongs to, or why it authenticates nothing (unknown, revoked,
-    device deactivated). One indexed lookup by hash; the clear token is never stored."""
-    if not token:
-        return TokenCheck(None, _("No device token given."))
-    device = Device.objects.select_related("store").filter(token_hash=token_hash(token)).first()
-    if device is None:
-        return TokenCheck(None, _("Unknown device token."))
-    if device.revoked_at is not None:
-        return TokenCheck(None, _("This device token has been revoked."))
-    if not device.is_active:
-        return TokenCheck(None, _("This device is deactivated."))
-    return TokenCheck(device, "")
 
 
 # --- devices and alerts ----------------------------------------------------------------------
@@ -68,8 +39,8 @@ def device_thresholds(*, device: Device) -> EffectiveThresholds:
 
 
 def devices_visible(*, user: UserLike) -> QuerySet[Device]:
-    """Devices of the stores this user may see (apps.stores.access decides)."""
-    return Device.objects.filter(store__in=stores_for(user)).select_related("store")
+    """Devices of the stores where this user may VIEW_DEVICES (apps.stores.access decides)."""
+    return Device.objects.filter(store__in=stores_for(user, VIEW_DEVICES)).select_related("store")
 
 
 def device_for_user(*, user: UserLike, device_id: int) -> Device | None:
@@ -77,14 +48,13 @@ def device_for_user(*, user: UserLike, device_id: int) -> Device | None:
 
 
 def alert_for_user(
-    *, user: UserLike, alert_id: int, roles: tuple[str, ...] | None = None
+    *, user: UserLike, alert_id: int, action: StoreAction = VIEW_DEVICES
 ) -> DeviceAlert | None:
-    """The alert if its store is visible to the user (HQ: any), optionally only through the
-    given staff roles (e.g. owners and clerks may act on alerts, inspectors only look)."""
-    stores = stores_for(user) if user_is_hq(user) else stores_for(user, roles=roles)
+    """The alert if the user may take `action` at its store (e.g. ACT_ON_ALERTS to acknowledge
+    it); None otherwise, as for an unknown id."""
     return (
         DeviceAlert.objects.select_related("device", "store")
-        .filter(pk=alert_id, store__in=stores)
+        .filter(pk=alert_id, store__in=stores_for(user, action))
         .first()
     )
 

@@ -1,5 +1,6 @@
 """Portal pages for store devices. Every view scopes through apps.stores.access (via selectors):
-owners and clerks see and act on their store's alerts, inspectors see them, HQ sees all."""
+VIEW_DEVICES to see devices and alerts (owners, clerks, inspectors), ACT_ON_ALERTS to acknowledge
+or resolve them (owners, clerks); HQ as their admin permissions allow."""
 
 from __future__ import annotations
 
@@ -8,29 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.notifications.selectors import (
     notifications_for_user,
     notifications_unread_count,
 )
 from apps.devices import selectors, services
-from apps.stores.access import store_for_user_or_403, stores_for, user_is_hq
-from apps.stores.models import StoreStaff
-
-# Who may acknowledge and resolve alerts in the portal (inspectors only look).
-ALERT_ROLES = (StoreStaff.Role.OWNER, StoreStaff.Role.CLERK)
-
-
-def _may_act(request: HttpRequest, store_id: int) -> bool:
-    return user_is_hq(request.user) or (
-        stores_for(request.user, roles=ALERT_ROLES).filter(pk=store_id).exists()
-    )
+from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, may, store_or_403
 
 
 @login_required
+@require_GET
 def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_for_user_or_403(request.user, store_id)
+    store = store_or_403(request.user, store_id, VIEW_DEVICES)
     return render(
         request,
         "devices/store_devices.html",
@@ -40,12 +32,13 @@ def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
             "alerts": selectors.store_active_alerts(store=store),
             "notifications": notifications_for_user(user=request.user, store=store),
             "unread_count": notifications_unread_count(user=request.user, store=store),
-            "may_act": _may_act(request, store.pk),
+            "may_act": may(request.user, ACT_ON_ALERTS, store.pk),
         },
     )
 
 
 @login_required
+@require_GET
 def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_for_user(user=request.user, device_id=device_id)
     if device is None:
@@ -61,7 +54,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "ranges": list(selectors.CHART_RANGES),
             "thresholds": selectors.device_thresholds(device=device),
             "alerts": selectors.device_recent_alerts(device=device),
-            "may_act": _may_act(request, device.store_id),
+            "may_act": may(request.user, ACT_ON_ALERTS, device.store_id),
         },
     )
 
@@ -69,7 +62,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = selectors.alert_for_user(user=request.user, alert_id=alert_id, roles=ALERT_ROLES)
+    alert = selectors.alert_for_user(user=request.user, alert_id=alert_id, action=ACT_ON_ALERTS)
     if alert is None:
         raise PermissionDenied
     try:
@@ -82,7 +75,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = selectors.alert_for_user(user=request.user, alert_id=alert_id, roles=ALERT_ROLES)
+    alert = selectors.alert_for_user(user=request.user, alert_id=alert_id, action=ACT_ON_ALERTS)
     if alert is None:
         raise PermissionDenied
     try:

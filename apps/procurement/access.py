@@ -1,7 +1,13 @@
-"""Which suppliers may this user act for. HQ sees all; a supplier user only their own."""
+"""The one place that answers "may this user act for this supplier" (stores:
+`apps.stores.access`; the policy: `docs/access.md`).
+
+A supplier user acts for the suppliers they are linked to (`SupplierUser`); HQ acts for every
+supplier only with the action's admin permission, as in the admin.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -13,14 +19,25 @@ if TYPE_CHECKING:
     from apps.stores.access import UserLike
 
 
-def suppliers_for(user: UserLike) -> QuerySet[Supplier]:
-    """Suppliers this user acts for. HQ sees all; supplier users only their own."""
+@dataclass(frozen=True)
+class SupplierAction:
+    """Something a user does for a supplier, and the admin permission HQ needs for it."""
+
+    name: str
+    hq_permission: str
+
+
+VIEW_SUPPLIER = SupplierAction("view_supplier", "procurement.view_supplier")
+
+
+def suppliers_for(user: UserLike, action: SupplierAction = VIEW_SUPPLIER) -> QuerySet[Supplier]:
+    """The suppliers for which this user may take `action`."""
     if not user.is_authenticated or not user.is_active:
         return Supplier.objects.none()
-    if user_is_hq(user):
+    if user_is_hq(user) and user.has_perm(action.hq_permission):
         return Supplier.objects.all()
-    return Supplier.objects.filter(users__user=user).distinct()
+    return Supplier.objects.filter(pk__in=Supplier.objects.filter(users__user=user).values("pk"))
 
 
-def can_see_supplier(user: UserLike, supplier_id: int) -> bool:
-    return suppliers_for(user).filter(pk=supplier_id).exists()
+def may_act_for(user: UserLike, action: SupplierAction, supplier_id: int) -> bool:
+    return suppliers_for(user, action).filter(pk=supplier_id).exists()

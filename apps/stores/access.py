@@ -1,13 +1,21 @@
-"""The one place that answers "which stores may this user see" (suppliers:
-`apps.procurement.access`).
+"""The one place that answers "may this user do X at this store" (suppliers:
+`apps.procurement.access`). The policy, in prose and as a table: `docs/access.md`.
 
-Every portal view, API view, export, file download and websocket connect goes through here.
-The admin trusts staff users (HQ); the portal trusts no one: a user sees a store only through
-a `StoreStaff` row (owner, clerk, inspector) and a supplier only through a `SupplierUser` row.
+Every portal view, API view, export, file download and websocket connect asks here, naming
+one of the actions below; no view writes a role rule of its own.
+
+- Store staff (owner, clerk, inspector) get an action at a store through a `StoreStaff` row at
+  *that* store whose role is in the action's roles.
+- HQ (active staff users) get an action at every store only if they hold the action's admin
+  permission (superusers hold all): the portal asks what the admin asks, so an HQ group refused
+  members in the admin is refused them here too. An action without an HQ permission (inspecting,
+  rectifying) is not HQ's in the portal: HQ reviews those in the admin.
+- Inactive and anonymous users get nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
@@ -20,42 +28,103 @@ if TYPE_CHECKING:
 
     UserLike = AbstractBaseUser | AnonymousUser
 
+OWNER = StoreStaff.Role.OWNER.value
+CLERK = StoreStaff.Role.CLERK.value
+INSPECTOR = StoreStaff.Role.INSPECTOR.value
+ALL_STAFF = frozenset({OWNER, CLERK, INSPECTOR})
+
+
+@dataclass(frozen=True)
+class StoreAction:
+    """Something a user does at a store: which staff roles there may, and which admin
+    permission an HQ user needs for it (None: not available to HQ in the portal)."""
+
+    name: str
+    roles: frozenset[str]
+    hq_permission: str | None
+
+
+VIEW_STORE = StoreAction("view_store", ALL_STAFF, "stores.view_store")
+MEMBER_DATA = StoreAction("member_data", frozenset({OWNER}), "customers.view_member")
+VIEW_DECISIONS = StoreAction("view_decisions", ALL_STAFF, "catalog.view_insightcard")
+# The admin's "accept" action asks only view_insightcard (cards are read-only rows there).
+ACCEPT_INSIGHT = StoreAction("accept_insight", frozenset({OWNER}), "catalog.view_insightcard")
+VIEW_DEVICES = StoreAction("view_devices", ALL_STAFF, "devices.view_device")
+ACT_ON_ALERTS = StoreAction(
+    "act_on_alerts", frozenset({OWNER, CLERK}), "devices.change_devicealert"
+)
+VIEW_STOCK = StoreAction("view_stock", ALL_STAFF, "stores.view_stocklevel")
+VIEW_INSPECTIONS = StoreAction(
+    "view_inspections", frozenset({OWNER, INSPECTOR}), "stores.view_inspection"
+)
+INSPECT = StoreAction("inspect", frozenset({INSPECTOR}), None)
+RECTIFY = StoreAction("rectify", frozenset({OWNER}), None)
+
+STORE_ACTIONS: tuple[StoreAction, ...] = (
+    VIEW_STORE,
+    MEMBER_DATA,
+    VIEW_DECISIONS,
+    ACCEPT_INSIGHT,
+    VIEW_DEVICES,
+    ACT_ON_ALERTS,
+    VIEW_STOCK,
+    VIEW_INSPECTIONS,
+    INSPECT,
+    RECTIFY,
+)
+
 
 def user_is_hq(user: UserLike) -> bool:
-    """HQ staff: active staff users. They work in the admin and may see every store."""
+    """HQ staff: active staff users. What they may do is their admin permissions."""
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def stores_for(user: UserLike, *, roles: tuple[str, ...] | None = None) -> QuerySet[Store]:
-    """Stores this user may see. HQ sees all; others only stores they are staffed at.
+def hq_may(user: UserLike, action: StoreAction) -> bool:
+    """True when the user is HQ and holds the action's admin permission: the action at every
+    store."""
+    return (
+        action.hq_permission is not None
+        and user_is_hq(user)
+        and user.has_perm(action.hq_permission)
+    )
 
-    `roles` narrows to particular staff roles (e.g. only stores where the user is inspector).
-    """
+
+def stores_for(user: UserLike, action: StoreAction = VIEW_STORE) -> QuerySet[Store]:
+    """The stores at which this user may take `action`."""
     if not user.is_authenticated or not user.is_active:
         return Store.objects.none()
-    if user_is_hq(user) and roles is None:
+    if hq_may(user, action):
         return Store.objects.all()
-    staffing = StoreStaff.objects.filter(user=user)
-    if roles is not None:
-        staffing = staffing.filter(role__in=roles)
+    staffing = StoreStaff.objects.filter(user=user, role__in=action.roles)
     return Store.objects.filter(pk__in=staffing.values("store_id"))
 
 
-def store_roles(user: UserLike) -> set[str]:
-    """The staff roles this user holds at any store (none for inactive users, like stores_for)."""
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    return set(StoreStaff.objects.filter(user=user).values_list("role", flat=True).distinct())
+def may(user: UserLike, action: StoreAction, store_id: int) -> bool:
+    return stores_for(user, action).filter(pk=store_id).exists()
 
 
-def can_see_store(user: UserLike, store_id: int) -> bool:
-    return stores_for(user).filter(pk=store_id).exists()
-
-
-def store_for_user_or_403(user: UserLike, store_id: int) -> Store:
-    """The store if this user may see it; PermissionDenied otherwise (also for unknown ids,
-    so probing ids tells nothing)."""
-    store = stores_for(user).select_related("region").filter(pk=store_id).first()
+def store_or_403(user: UserLike, store_id: int, action: StoreAction = VIEW_STORE) -> Store:
+    """The store (with its region) if this user may take `action` there; PermissionDenied
+    otherwise, also for an unknown id, so probing ids tells nothing."""
+    store = stores_for(user, action).select_related("region").filter(pk=store_id).first()
     if store is None:
         raise PermissionDenied
     return store
+
+
+def actions_at(user: UserLike, store_id: int) -> frozenset[str]:
+    """Names of every action this user may take at this store, in one or two queries: for a
+    page that shows a link only when its target would open (`{% if "member_data" in allowed %}`).
+
+    Answers exactly as `may` does for each action (tests hold the two together)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    roles = set(
+        StoreStaff.objects.filter(user=user, store_id=store_id).values_list("role", flat=True)
+    )
+    hq_here = user_is_hq(user) and Store.objects.filter(pk=store_id).exists()
+    return frozenset(
+        action.name
+        for action in STORE_ACTIONS
+        if roles & action.roles or (hq_here and hq_may(user, action))
+    )

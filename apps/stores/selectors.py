@@ -7,22 +7,25 @@ import datetime as dt
 from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
-from apps.stores.access import stores_for
+from apps.stores.access import VIEW_STORE, stores_for
 from apps.stores.models import Order, OrderLine, StockLevel, Store, StoreKpiSnapshot
 
 
 def stores_visible(*, user: object) -> QuerySet[Store]:
-    return stores_for(user).select_related("region").order_by("code")
+    return stores_for(user, VIEW_STORE).select_related("region").order_by("code")
 
 
 def store_recent_kpis(*, store: Store, days: int = 7) -> list[StoreKpiSnapshot]:
     return list(StoreKpiSnapshot.objects.filter(store=store).order_by("-day")[:days])
 
 
-def store_recent_orders(*, store: Store, limit: int = 20) -> list[Order]:
-    return list(
-        Order.objects.filter(store=store).select_related("member").order_by("-placed_at")[:limit]
-    )
+def store_recent_orders(*, store: Store, limit: int = 20, with_members: bool = True) -> list[Order]:
+    """The store's latest orders; with their members only when the viewer may see member data
+    (`order.member_id` still tells an order had a member)."""
+    orders = Order.objects.filter(store=store).order_by("-placed_at")
+    if with_members:
+        orders = orders.select_related("member")
+    return list(orders[:limit])
 
 
 def store_low_stock(*, store: Store, below: int = 5, limit: int = 20) -> list[StockLevel]:

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.campaigns.notifications.services import notifications_mark_read
-from apps.stores.access import store_for_user_or_403
+from apps.stores.access import VIEW_STORE, store_or_403
 
 
 @login_required
@@ -17,7 +17,7 @@ from apps.stores.access import store_for_user_or_403
 def notifications_read(request: HttpRequest, store_id: int) -> HttpResponse:
     """Mark the user's own notifications of this store read, then go back where they came from
     (a safe local `next`, else the store page)."""
-    store = store_for_user_or_403(request.user, store_id)
+    store = store_or_403(request.user, store_id, VIEW_STORE)
     notifications_mark_read(user=request.user, store=store)
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(

@@ -3,7 +3,6 @@ cards (and their acceptance), co-purchase rules, and a member's next products.""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -16,7 +15,13 @@ from apps.catalog import selectors
 from apps.catalog.models import CoPurchaseRule, DailyListEntry, InsightCard, ListKind, Product
 from apps.catalog.services.lists import insight_card_accept
 from apps.customers.models import Member
-from apps.stores.access import store_for_user_or_403
+from apps.stores.access import (
+    ACCEPT_INSIGHT,
+    MEMBER_DATA,
+    VIEW_DECISIONS,
+    StoreAction,
+    store_or_403,
+)
 from apps.stores.models import Order, Store
 
 
@@ -111,11 +116,14 @@ class AcceptanceSerializer(serializers.Serializer):
 
 
 class StoreScopedMixin:
+    """The path's store, if the user may take the view's `store_action` there (403 otherwise)."""
+
     request: Request
     kwargs: dict
+    store_action: StoreAction = VIEW_DECISIONS
 
     def get_store(self) -> Store:
-        return store_for_user_or_403(self.request.user, self.kwargs["store_id"])
+        return store_or_403(self.request.user, self.kwargs["store_id"], self.store_action)
 
 
 class DecisionListView(StoreScopedMixin, generics.ListAPIView):
@@ -153,16 +161,16 @@ class InsightCardListView(StoreScopedMixin, generics.ListAPIView):
 
 
 class InsightCardAcceptView(StoreScopedMixin, generics.GenericAPIView):
-    """Accept an insight card (owners and HQ). Accepting twice changes nothing."""
+    """Accept an insight card (ACCEPT_INSIGHT: the store's owners, and HQ who may accept in the
+    admin). Accepting twice changes nothing."""
 
+    store_action = ACCEPT_INSIGHT
     serializer_class = AcceptanceSerializer
     queryset = InsightCard.objects.none()  # for the schema; post scopes
 
     @extend_schema(request=None, responses=AcceptanceSerializer)
     def post(self, request: Request, store_id: int, card_id: int) -> Response:
         store = self.get_store()
-        if not selectors.insight_acceptance_allowed(user=request.user, store=store):
-            raise PermissionDenied
         card = get_object_or_404(
             InsightCard.objects.select_related("product"), pk=card_id, store=store
         )
@@ -189,8 +197,9 @@ class StoreRuleListView(StoreScopedMixin, generics.ListAPIView):
 
 class MemberNextProductsView(StoreScopedMixin, generics.GenericAPIView):
     """What to offer this member next in this store (a member of the store: its home store,
-    or someone who has bought there)."""
+    or someone who has bought there). Member data: owners and HQ with `customers.view_member`."""
 
+    store_action = MEMBER_DATA
     serializer_class = NextProductSerializer
     pagination_class = None
     queryset = Member.objects.none()  # for the schema: the path's member id

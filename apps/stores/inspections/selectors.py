@@ -1,11 +1,11 @@
-"""Reads for inspections, and who may see what. Access always goes through `apps.stores.access`:
+"""Reads for inspections, and who may see what. Access always goes through `apps.stores.access`
+and its named actions:
 
-- HQ staff: every store, every inspection and photo (read-only in the portal; they review in
-  the admin).
-- Inspectors: the stores they are assigned to (`StoreStaff` role "inspector"): they start, score
-  and submit inspections there and see all inspections of those stores.
-- Owners: their own store's inspections once submitted (drafts stay private to the inspector),
-  and the rectification items they must fix.
+- VIEW_INSPECTIONS (owners, inspectors; HQ with `stores.view_inspection`, read-only in the portal:
+  they review in the admin): a store's inspections, photos and rectification items.
+- INSPECT (the store's inspectors): start, score, add photos, submit; they and HQ also see drafts.
+- RECTIFY (owners): mark a rectification item done. Owners see an inspection once submitted
+  (drafts stay private to the inspector).
 - Anyone else (clerks, suppliers, other stores' owners, anonymous): nothing; unknown ids are
   refused the same way as forbidden ones.
 """
@@ -21,18 +21,23 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from apps.stores.access import stores_for, user_is_hq
+from apps.stores.access import (
+    INSPECT,
+    RECTIFY,
+    VIEW_INSPECTIONS,
+    actions_at,
+    hq_may,
+    store_or_403,
+    stores_for,
+)
 from apps.stores.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
     RectificationItem,
     Store,
-    StoreStaff,
 )
 
-INSPECTOR = StoreStaff.Role.INSPECTOR
-OWNER = StoreStaff.Role.OWNER
 Status = Inspection.Status
 
 
@@ -40,42 +45,30 @@ Status = Inspection.Status
 class InspectionAccess:
     """What one user may do with inspections of one store."""
 
-    is_hq: bool
-    is_inspector: bool
-    is_owner: bool
-
-    @property
-    def can_view(self) -> bool:
-        return self.is_hq or self.is_inspector or self.is_owner
+    can_view: bool  # VIEW_INSPECTIONS
+    can_inspect: bool  # INSPECT
+    can_rectify: bool  # RECTIFY
+    sees_drafts: bool  # the store's inspectors and HQ; owners only once submitted
 
     def can_view_inspection(self, inspection: Inspection) -> bool:
-        """Drafts are visible to HQ and the store's inspectors, not yet to the owner."""
-        if self.is_hq or self.is_inspector:
-            return True
-        return self.is_owner and inspection.status != Status.DRAFT
+        return self.can_view and (self.sees_drafts or inspection.status != Status.DRAFT)
 
 
 def inspection_access(*, user: Any, store_id: int) -> InspectionAccess:
+    allowed = actions_at(user, store_id)
     return InspectionAccess(
-        is_hq=user_is_hq(user),
-        is_inspector=stores_for(user, roles=(INSPECTOR,)).filter(pk=store_id).exists(),
-        is_owner=stores_for(user, roles=(OWNER,)).filter(pk=store_id).exists(),
+        can_view=VIEW_INSPECTIONS.name in allowed,
+        can_inspect=INSPECT.name in allowed,
+        can_rectify=RECTIFY.name in allowed,
+        sees_drafts=INSPECT.name in allowed or hq_may(user, VIEW_INSPECTIONS),
     )
 
 
-def stores_for_inspections(*, user: Any) -> QuerySet[Store]:
-    """Stores whose inspections this user may open: all for HQ, else inspected or owned ones."""
-    if user_is_hq(user):
-        return stores_for(user)
-    return stores_for(user, roles=(INSPECTOR, OWNER))
-
-
 def store_for_inspections_or_403(*, user: Any, store_id: int) -> tuple[Store, InspectionAccess]:
-    access = inspection_access(user=user, store_id=store_id)
-    store = Store.objects.select_related("region").filter(pk=store_id).first()
-    if store is None or not access.can_view:
-        raise PermissionDenied
-    return store, access
+    """The store if the user may VIEW_INSPECTIONS there (PermissionDenied otherwise, also for an
+    unknown id), with what else they may do."""
+    store = store_or_403(user, store_id, VIEW_INSPECTIONS)
+    return store, inspection_access(user=user, store_id=store.pk)
 
 
 def inspection_for_user_or_403(
@@ -146,7 +139,7 @@ def store_inspections(
 ) -> list[Inspection]:
     """The store's latest inspections this user may see (owners: not drafts)."""
     inspections = Inspection.objects.filter(store=store).select_related("inspector", "template")
-    if not (access.is_hq or access.is_inspector):
+    if not access.sees_drafts:
         inspections = inspections.exclude(status=Status.DRAFT)
     return list(inspections.order_by("-started_at", "-id")[:limit])
 
@@ -199,7 +192,7 @@ def rectifications_overdue_count(*, today: dt.date | None = None) -> int:
 @dataclass(frozen=True)
 class StoreInspectionSummary:
     store: Store
-    is_inspector: bool
+    is_inspector: bool  # may INSPECT at this store
     last_score: Decimal | None
     last_submitted_at: dt.datetime | None
     draft_id: int | None
@@ -216,7 +209,7 @@ def inspection_overview(*, user: Any, limit: int = 200) -> list[StoreInspectionS
         .order_by("-submitted_at", "-id")
     )
     stores = list(
-        stores_for_inspections(user=user)
+        stores_for(user, VIEW_INSPECTIONS)
         .select_related("region")
         .annotate(
             last_score=Subquery(latest.values("score")[:1]),
@@ -225,9 +218,7 @@ def inspection_overview(*, user: Any, limit: int = 200) -> list[StoreInspectionS
         .order_by("code")[:limit]
     )
     store_ids = [store.pk for store in stores]
-    inspected = set(
-        stores_for(user, roles=(INSPECTOR,)).filter(pk__in=store_ids).values_list("pk", flat=True)
-    )
+    inspected = set(stores_for(user, INSPECT).filter(pk__in=store_ids).values_list("pk", flat=True))
     drafts = dict(
         Inspection.objects.filter(
             store_id__in=store_ids, inspector=user, status=Status.DRAFT

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from apps.stores.access import INSPECT, RECTIFY, may
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
 from apps.stores.inspections.models import ITEM_SCORE_MAX
 from apps.stores.models import (
@@ -37,7 +38,6 @@ from apps.stores.models import (
     InspectionPhoto,
     RectificationItem,
     Store,
-    StoreStaff,
 )
 
 SCORE_PLACES = Decimal("0.01")
@@ -190,18 +190,6 @@ def checklist_template_new_version(*, template: ChecklistTemplate) -> ChecklistT
 # --- inspections ----------------------------------------------------------------------------
 
 
-def _is_inspector_of(*, user: Any, store_id: int) -> bool:
-    return StoreStaff.objects.filter(
-        user=user, store_id=store_id, role=StoreStaff.Role.INSPECTOR
-    ).exists()
-
-
-def _is_owner_of(*, user: Any, store_id: int) -> bool:
-    return StoreStaff.objects.filter(
-        user=user, store_id=store_id, role=StoreStaff.Role.OWNER
-    ).exists()
-
-
 def _locked(inspection: Inspection) -> Inspection:
     return Inspection.objects.select_for_update().get(pk=inspection.pk)
 
@@ -221,7 +209,7 @@ def inspection_start(*, store: Store, inspector: Any) -> tuple[Inspection, bool]
 
     Only an inspector assigned to the store may start one (PermissionDenied otherwise).
     """
-    if not _is_inspector_of(user=inspector, store_id=store.pk):
+    if not may(inspector, INSPECT, store.pk):
         raise PermissionDenied(_("You are not an inspector of this store."))
     existing = Inspection.objects.filter(
         store=store, inspector=inspector, status=Status.DRAFT
@@ -529,7 +517,7 @@ def rectification_mark_done(
     if not note.strip():
         raise ValidationError(_("Say what was done."), code="note_required")
     inspection = rectification.inspection
-    if not _is_owner_of(user=by, store_id=inspection.store_id):
+    if not may(by, RECTIFY, inspection.store_id):
         raise PermissionDenied(_("Only the store's owner can mark rectification items done."))
     processed = photo_process(upload)
     with _files_removed_on_error() as written, transaction.atomic():

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.stores.access import user_is_hq
+from apps.stores.access import VIEW_INSPECTIONS, hq_may
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.forms import GeneralPhotoForm, RectificationDoneForm, ResultForm
 from apps.stores.inspections.images import (
@@ -73,7 +73,7 @@ def _error_messages(error: ValidationError) -> list[str]:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     rows = selectors.inspection_overview(user=request.user)
-    if not rows and not user_is_hq(request.user):
+    if not rows and not hq_may(request.user, VIEW_INSPECTIONS):
         raise PermissionDenied  # suppliers, clerks, owners and inspectors without a store
     return render(request, "inspections/index.html", {"rows": rows})
 
@@ -140,7 +140,7 @@ def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest, store_id: int) -> HttpResponse:
     store, access = selectors.store_for_inspections_or_403(user=request.user, store_id=store_id)
-    if not access.is_inspector:
+    if not access.can_inspect:
         raise PermissionDenied
     try:
         inspection, created = services.inspection_start(store=store, inspector=request.user)
@@ -154,7 +154,7 @@ def start(request: HttpRequest, store_id: int) -> HttpResponse:
 
 
 def _may_edit(inspection: Inspection, access: InspectionAccess, user: Any) -> bool:
-    return inspection.is_draft and access.is_inspector and inspection.inspector_id == user.pk
+    return inspection.is_draft and access.can_inspect and inspection.inspector_id == user.pk
 
 
 def _render_detail(
@@ -190,7 +190,7 @@ def _render_detail(
             "form": bound_forms.get(
                 ("done", item.pk), RectificationDoneForm(auto_id=f"id_x{item.pk}_%s")
             )
-            if access.is_owner and item.status == RectificationItem.Status.OPEN
+            if access.can_rectify and item.status == RectificationItem.Status.OPEN
             else None,
         }
         for item in rectifications
@@ -227,7 +227,7 @@ def _editable_or_403(request: HttpRequest, inspection_id: int) -> tuple[Inspecti
     inspection, access = selectors.inspection_for_user_or_403(
         user=request.user, inspection_id=inspection_id
     )
-    if not (access.is_inspector and inspection.inspector_id == request.user.pk):
+    if not (access.can_inspect and inspection.inspector_id == request.user.pk):
         raise PermissionDenied
     return inspection, access
 
@@ -335,7 +335,7 @@ def rectification_done(request: HttpRequest, rectification_id: int) -> HttpRespo
     inspection, access = selectors.inspection_for_user_or_403(
         user=request.user, inspection_id=item.inspection_id
     )
-    if not access.is_owner:
+    if not access.can_rectify:
         raise PermissionDenied
     form = RectificationDoneForm(request.POST, request.FILES, auto_id=f"id_x{item.pk}_%s")
     if too_large := _upload_too_large(request):

@@ -1,0 +1,952 @@
+"""The access matrix: every URL, API operation and websocket route, for every role, read and
+write, checked against one declared expectation (docs/access.md is the policy; `ROUTES` and
+`POLICY_TABLE` below are its executable form).
+
+How the routes are found, so that nothing ships unclassified:
+
+- the URL resolver is walked recursively (namespaced includes too); every route is keyed by its
+  name (`portal:store`, `api-stores`) or, when unnamed, by `/` + its pattern;
+- the OpenAPI schema (drf-spectacular's generator) is walked: every documented path and method
+  must resolve to a route with a row, and a documented write method is the one the matrix uses;
+- the websocket routes (`linli.routing.websocket_urlpatterns`) are walked the same way;
+- the admin is one family (`admin:*`): its ~400 routes are not listed one by one; instead every
+  model in `admin.site._registry` has its changelist (read) and add form (write) checked: for
+  each HQ group and the superuser against the model's permissions (one test per model, role and
+  mode), for everyone else against one rule (sent to the admin login; one test per role and mode
+  walks every model).
+
+A route without a row fails (`<route>|missing-row`), and so does a row whose route is gone.
+
+Roles are users built once per module (store A and B, their owners, a clerk of A, inspectors of
+A and of B, a user of supplier A and of supplier B, one user per HQ group from `roles_sync()`,
+a superuser). Path parameters come from real rows of store A (a member, a device, an alert, an
+inspection with a photo and a rectification item, an insight card), so an owner of B asking for
+them must be refused. Each test runs in a savepoint that is rolled back, so writes (accepting a
+card, acknowledging an alert, submitting an inspection) leave the shared rows untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import importlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
+from django.test import Client, RequestFactory, override_settings
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
+
+from apps.devices.models import DeviceAlert
+from apps.devices.services import alert_open
+from apps.stores.inspections import services as inspections
+from apps.stores.inspections.services import RectificationRequest
+from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StoreStaff
+from linli import roles as hq_roles
+from linli.routing import websocket_urlpatterns
+from tests.catalog.factories import InsightCardFactory
+from tests.devices.factories import DeviceFactory
+from tests.factories import (
+    MemberFactory,
+    RegionFactory,
+    StoreFactory,
+    SupplierFactory,
+    SupplierUserFactory,
+    UserFactory,
+    owner_of,
+)
+from tests.stores.test_inspections_support import (
+    active_checklist,
+    jpeg_bytes,
+    results_of,
+    upload,
+)
+
+# --- the declared table -----------------------------------------------------------------------
+
+
+class Outcome(enum.Enum):
+    ALLOW = "allow"  # 2xx, or 3xx to anything but a login page; websocket accepted
+    LOGIN = "login"  # pages: 302 to a login page; API: 401; websocket: closed 4403 (anonymous)
+    # (websocket refusals are accept-then-close: the first frame after the handshake)
+    DENY = "deny"  # 403 or 404; websocket: closed 4403 (signed-in user)
+    NOT_APPLICABLE = "n/a"  # 405: the route does not offer this mode
+
+
+ROLES = (
+    "anonymous",
+    "owner_a",
+    "owner_b",
+    "clerk_a",
+    "inspector_a",
+    "inspector_b",
+    "supplier_a",
+    "supplier_b",
+    "hq_operations",
+    "hq_procurement",
+    "hq_inspection",
+    "superuser",
+)
+HQ_GROUPS = {
+    "hq_operations": hq_roles.HQ_OPERATIONS,
+    "hq_procurement": hq_roles.HQ_PROCUREMENT,
+    "hq_inspection": hq_roles.HQ_INSPECTION,
+}
+# Never staff (docs/access.md): the admin sends them to its login page.
+NOT_STAFF = [role for role in ROLES if role not in (*HQ_GROUPS, "superuser")]
+
+_CELLS = {
+    "A": Outcome.ALLOW,
+    "L": Outcome.LOGIN,
+    "D": Outcome.DENY,
+    "-": Outcome.NOT_APPLICABLE,
+}
+# The action is not HQ's in the portal (docs/access.md: "HQ reviews in the admin").
+NOT_FOR_HQ = "(not-for-HQ)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """One role → outcome row. `hq_permission` is the HQ permission docs/access.md names for
+    the action (checked against the groups `roles_sync()` writes), NOT_FOR_HQ, or None when the
+    row is not a store or supplier action (public pages, token endpoints)."""
+
+    outcomes: dict[str, Outcome]
+    hq_permission: str | None = None
+
+
+# One row per policy, one column per role (in ROLES order), then the HQ permission that
+# docs/access.md names for the action. A = allow (2xx/3xx), L = login (302 to the login page,
+# 401 for the API, 4403 for a websocket), D = deny (403/404), - = not offered (405).
+# Every object in a path belongs to store A (or supplier A): owner B must be refused.
+POLICY_TABLE = """
+#                          an oA oB cA iA iB sA sB Op Pr In su   HQ permission
+PUBLIC                      A  A  A  A  A  A  A  A  A  A  A  A
+SIGNED_IN                   L  A  A  A  A  A  A  A  A  A  A  A
+# a scoped list: 200 for everyone signed in, holding only the rows they may see
+SCOPED_LIST                 L  A  A  A  A  A  A  A  A  A  A  A
+# the method is not offered (405); the sign-in check comes first
+NOT_OFFERED                 L  -  -  -  -  -  -  -  -  -  -  -
+NOT_OFFERED_TO_ANYONE       -  -  -  -  -  -  -  -  -  -  -  -
+# logging out ends on the login page, whoever asks
+ENDS_ON_LOGIN               L  L  L  L  L  L  L  L  L  L  L  L
+# POS terminals and devices: a person's session is no credential there (401)
+TOKEN_ONLY                  L  L  L  L  L  L  L  L  L  L  L  L
+#                          an oA oB cA iA iB sA sB Op Pr In su   HQ permission
+VIEW_STORE                  L  A  D  A  A  D  D  D  A  A  A  A   stores.view_store
+MEMBER_DATA                 L  A  D  D  D  D  D  D  A  D  D  A   customers.view_member
+VIEW_DECISIONS              L  A  D  A  A  D  D  D  A  A  D  A   catalog.view_insightcard
+ACCEPT_INSIGHT              L  A  D  D  D  D  D  D  A  A  D  A   catalog.change_insightcard
+VIEW_DEVICES                L  A  D  A  A  D  D  D  A  D  A  A   devices.view_device
+# docs/access.md writes devices.change_alert; the model is DeviceAlert
+ACT_ON_ALERTS               L  A  D  A  D  D  D  D  A  D  A  A   devices.change_devicealert
+VIEW_INSPECTIONS            L  A  D  D  A  D  D  D  A  A  A  A   stores.view_inspection
+# the inspections home lists every store where the user may view inspections (B's people: B)
+VIEW_INSPECTIONS_ANYWHERE   L  A  A  D  A  A  D  D  A  A  A  A   stores.view_inspection
+INSPECT                     L  D  D  D  A  D  D  D  D  D  D  D   (not-for-HQ)
+RECTIFY                     L  A  D  D  D  D  D  D  D  D  D  D   (not-for-HQ)
+# the supplier home shows each supplier user their own supplier (A and B both get a page)
+VIEW_SUPPLIER               L  D  D  D  D  D  A  A  A  A  D  A   procurement.view_supplier
+"""
+
+
+def _policies(table: str) -> dict[str, Policy]:
+    policies = {}
+    for line in table.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, *cells = line.split()
+        outcomes = dict(zip(ROLES, (_CELLS[cell] for cell in cells[: len(ROLES)]), strict=True))
+        hq_permission = cells[len(ROLES)] if len(cells) > len(ROLES) else None
+        policies[name] = Policy(outcomes, hq_permission)
+    return policies
+
+
+POLICIES = _policies(POLICY_TABLE)
+
+ADMIN_FAMILY = "ADMIN_FAMILY"
+# Websockets take no writes: a frame from the client is ignored (no reply, no effect).
+IGNORES_CLIENT_FRAMES = "NOT_OFFERED_TO_ANYONE"
+
+# Every route: (read policy, write policy). Read = GET or websocket connect; write = POST, or the
+# API operation's documented write method.
+ROUTES: dict[str, tuple[str, str]] = {
+    "/": ("PUBLIC", "PUBLIC"),  # RedirectView to the portal, for every method
+    "healthz": ("PUBLIC", "NOT_OFFERED_TO_ANYONE"),
+    "set_language": ("PUBLIC", "PUBLIC"),
+    "admin:*": (ADMIN_FAMILY, ADMIN_FAMILY),
+    "portal:login": ("PUBLIC", "PUBLIC"),
+    "portal:logout": ("NOT_OFFERED_TO_ANYONE", "ENDS_ON_LOGIN"),
+    "portal:home": ("SIGNED_IN", "NOT_OFFERED"),
+    "portal:store": ("VIEW_STORE", "NOT_OFFERED"),
+    "members:list": ("MEMBER_DATA", "NOT_OFFERED"),
+    "members:detail": ("MEMBER_DATA", "NOT_OFFERED"),
+    "inspections:index": ("VIEW_INSPECTIONS_ANYWHERE", "NOT_OFFERED"),
+    "inspections:store": ("VIEW_INSPECTIONS", "NOT_OFFERED"),
+    "inspections:start": ("NOT_OFFERED", "INSPECT"),
+    "inspections:detail": ("VIEW_INSPECTIONS", "NOT_OFFERED"),
+    "inspections:result": ("NOT_OFFERED", "INSPECT"),
+    "inspections:photo_add": ("NOT_OFFERED", "INSPECT"),
+    "inspections:photo_delete": ("NOT_OFFERED", "INSPECT"),
+    "inspections:submit": ("NOT_OFFERED", "INSPECT"),
+    "inspections:rectification_done": ("NOT_OFFERED", "RECTIFY"),
+    "inspections:photo": ("VIEW_INSPECTIONS", "NOT_OFFERED"),
+    "devices:store": ("VIEW_DEVICES", "NOT_OFFERED"),
+    "devices:device": ("VIEW_DEVICES", "NOT_OFFERED"),
+    "devices:alert-acknowledge": ("NOT_OFFERED", "ACT_ON_ALERTS"),
+    "devices:alert-resolve": ("NOT_OFFERED", "ACT_ON_ALERTS"),
+    "notifications:read": ("NOT_OFFERED", "VIEW_STORE"),  # the user's own inbox at A
+    "decisions:store": ("VIEW_DECISIONS", "NOT_OFFERED"),
+    "decisions:insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
+    "supplier:home": ("VIEW_SUPPLIER", "NOT_OFFERED"),
+    "api-stores": ("SCOPED_LIST", "NOT_OFFERED"),
+    "api-store": ("VIEW_STORE", "NOT_OFFERED"),
+    "api-pos-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-device-readings": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-device-me": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-decisions-list": ("VIEW_DECISIONS", "NOT_OFFERED"),
+    "api-decisions-insights": ("VIEW_DECISIONS", "NOT_OFFERED"),
+    "api-decisions-insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
+    "api-decisions-rules": ("VIEW_DECISIONS", "NOT_OFFERED"),
+    "api-member-next-products": ("MEMBER_DATA", "NOT_OFFERED"),
+    "api-schema": ("SIGNED_IN", "NOT_OFFERED"),
+    "ws-store-notifications": ("VIEW_STORE", IGNORES_CLIENT_FRAMES),
+}
+
+# Write-mode routes that act on the inspector's open draft (not on the submitted inspection).
+ON_THE_DRAFT = {
+    "inspections:result",
+    "inspections:photo_add",
+    "inspections:photo_delete",
+    "inspections:submit",
+}
+
+
+def _photo() -> Any:
+    return upload(jpeg_bytes())
+
+
+# The smallest valid body for each write, so an allowed role gets 2xx/3xx (not a 400 form error).
+WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
+    "set_language": lambda: {"language": "en", "next": "/"},
+    "portal:login": lambda: {"username": "nobody", "password": "wrong"},
+    "inspections:result": lambda: {"score": "8", "note": "ok"},
+    "inspections:photo_add": lambda: {"photo": _photo()},
+    "inspections:rectification_done": lambda: {"note": "Shelf refilled", "photo": _photo()},
+    "devices:alert-resolve": lambda: {"note": "Door closed"},
+}
+
+
+# --- walking the routes -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    key: str  # the row's key in ROUTES
+    pattern: str  # the full pattern, for messages
+    name: str | None  # for reverse(); None for unnamed routes
+    parameters: tuple[str, ...]
+    kind: str  # "page", "api", "admin" or "websocket"
+    write_method: str
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def _write_method(callback: Any) -> str:
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    for method in ("post", "put", "patch", "delete"):
+        if view_class is not None and hasattr(view_class, method):
+            return method
+    return "post"
+
+
+def _walk_urls(
+    resolver: URLResolver | None = None, prefix: str = "", namespaces: tuple[str, ...] = ()
+) -> Iterator[Route]:
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        pattern = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = namespaces + ((entry.namespace,) if entry.namespace else ())
+            yield from _walk_urls(entry, pattern, inner)
+            continue
+        assert isinstance(entry, URLPattern)
+        name = ":".join((*namespaces, entry.name)) if entry.name else None
+        if namespaces[:1] == ("admin",):
+            key, kind = "admin:*", "admin"
+        else:
+            key = name or "/" + pattern
+            kind = "api" if pattern.startswith("api/") else "page"
+        parameters = tuple(re.findall(r"<(?:\w+:)?(\w+)>", pattern))
+        yield Route(key, pattern, name, parameters, kind, _write_method(entry.callback))
+
+
+def _walk_websockets(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[Route]:
+    for entry in websocket_urlpatterns if patterns is None else patterns:
+        pattern = prefix + str(entry.pattern)
+        nested = getattr(entry.callback, "routes", None)  # a URLRouter inside a path()
+        if nested is not None:
+            yield from _walk_websockets(nested, pattern)
+            continue
+        parameters = tuple(re.findall(r"<(?:\w+:)?(\w+)>", pattern))
+        yield Route(entry.name or "/" + pattern, pattern, entry.name, parameters, "websocket", "-")
+
+
+def _routes() -> list[Route]:
+    routes = [*_walk_urls(), *_walk_websockets()]
+    admin_routes = [route for route in routes if route.kind == "admin"]
+    return [route for route in routes if route.kind != "admin"] + admin_routes[:1]
+
+
+ALL_ROUTES = _routes()
+MATRIX_ROUTES = [route for route in ALL_ROUTES if route.kind in ("page", "api")]
+WEBSOCKET_ROUTES = [route for route in ALL_ROUTES if route.kind == "websocket"]
+
+
+def _matrix_cases(routes: list[Route]) -> list[Any]:
+    cases = []
+    for route in routes:
+        if route.key not in ROUTES:
+            cases.append(pytest.param(route, None, None, id=f"{route.key}|missing-row"))
+            continue
+        cases.extend(
+            pytest.param(route, role, mode, id=f"{route.key}|{role}|{mode}")
+            for role in ROLES
+            for mode in ("read", "write")
+        )
+    return cases
+
+
+def _admin_models() -> list[tuple[str, str]]:
+    return sorted((model._meta.app_label, model._meta.model_name) for model in admin.site._registry)
+
+
+# --- the shared rows ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class World:
+    users: dict[str, Any]
+    store_a: Any
+    store_b: Any
+    member_a: Any
+    member_b: Any
+    device_a: Any
+    alert_a: Any
+    card_a: Any
+    inspection_a: Any  # submitted, rectification requested, with a photo
+    photo_a: Any
+    rectification_a: Any
+    draft_a: Any  # inspector A's open draft at A, with a general photo
+    draft_result_a: Any
+    draft_photo_a: Any
+    supplier_a: Any
+    supplier_b: Any
+    media_root: Path
+    sessions: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> session cookie
+
+    def path_values(self, route_key: str) -> dict[str, Any]:
+        on_draft = route_key in ON_THE_DRAFT
+        return {
+            "store_id": self.store_a.pk,
+            "pk": self.store_a.pk,
+            "member_no": self.member_a.member_no,
+            "member_id": self.member_a.pk,
+            "device_id": self.device_a.pk,
+            "alert_id": self.alert_a.pk,
+            "card_id": self.card_a.pk,
+            "kind": "hot",
+            "inspection_id": (self.draft_a if on_draft else self.inspection_a).pk,
+            "result_id": self.draft_result_a.pk,
+            "photo_id": (self.draft_photo_a if on_draft else self.photo_a).pk,
+            "rectification_id": self.rectification_a.pk,
+        }
+
+
+def _staff_at(store: Any, role: str, username: str) -> Any:
+    user = UserFactory(username=username)
+    StoreStaff.objects.create(user=user, store=store, role=role)
+    return user
+
+
+def _build_world(media_root: Path) -> World:
+    hq_roles.roles_sync()
+    # Rows data migrations write; an earlier transactional test in the session may have flushed.
+    device_thresholds = importlib.import_module("apps.devices.migrations.0002_default_thresholds")
+    device_thresholds.create_defaults(django_apps, None)
+    region = RegionFactory()
+    store_a = StoreFactory(code="MTX-A", name="Alpha market", region=region)
+    store_b = StoreFactory(code="MTX-B", name="Bravo market", region=region)
+    supplier_a = SupplierFactory(name="Alpha orchard")
+    supplier_b = SupplierFactory(name="Bravo dairy")
+    users: dict[str, Any] = {
+        "anonymous": None,
+        "owner_a": owner_of(store_a, username="owner_a"),
+        "owner_b": owner_of(store_b, username="owner_b"),
+        "clerk_a": _staff_at(store_a, StoreStaff.Role.CLERK, "clerk_a"),
+        "inspector_a": _staff_at(store_a, StoreStaff.Role.INSPECTOR, "inspector_a"),
+        "inspector_b": _staff_at(store_b, StoreStaff.Role.INSPECTOR, "inspector_b"),
+        "supplier_a": SupplierUserFactory(supplier=supplier_a, user__username="supplier_a").user,
+        "supplier_b": SupplierUserFactory(supplier=supplier_b, user__username="supplier_b").user,
+        "superuser": UserFactory(username="superuser", is_staff=True, is_superuser=True),
+    }
+    for role, group in HQ_GROUPS.items():
+        users[role] = UserFactory(username=role, is_staff=True)
+        users[role].groups.add(Group.objects.get(name=group))
+
+    member_a = MemberFactory(name="Alice Matrixa", home_store=store_a)
+    member_b = MemberFactory(name="Bruno Matrixb", home_store=store_b)
+    Order.objects.create(
+        store=store_a,
+        member=member_a,
+        channel=Order.Channel.POS,
+        idempotency_key="matrix-a-1",
+        total=Decimal("12.50"),
+    )
+    device_a = DeviceFactory(store=store_a)
+    alert_a, _created = alert_open(
+        device=device_a, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE, detail="12.0 °C", value=12
+    )
+    card_a = InsightCardFactory(store=store_a)
+
+    inspector_a = users["inspector_a"]
+    if not ChecklistTemplate.objects.filter(active=True).exists():
+        active_checklist()
+    inspection_a, _created = inspections.inspection_start(store=store_a, inspector=inspector_a)
+    results = results_of(inspection_a)
+    photo_a = inspections.inspection_result_save(
+        result=results[0], by=inspector_a, score=10, upload=_photo()
+    )
+    for result in results[1:]:
+        inspections.inspection_result_save(result=result, by=inspector_a, score=9)
+    inspection_a = inspections.inspection_submit(inspection=inspection_a, by=inspector_a)
+    [rectification_a] = inspections.inspection_request_rectification(
+        inspection=inspection_a,
+        by=users["superuser"],
+        items=[
+            RectificationRequest(
+                description="Refill the fruit shelf",
+                due_date=timezone.localdate() + dt.timedelta(days=7),
+            )
+        ],
+    )
+    draft_a, _created = inspections.inspection_start(store=store_a, inspector=inspector_a)
+    draft_photo_a = inspections.inspection_photo_add(
+        inspection=draft_a, by=inspector_a, upload=_photo()
+    )
+    assert InspectionPhoto.objects.filter(pk=photo_a.pk).exists()
+    return World(
+        users=users,
+        store_a=store_a,
+        store_b=store_b,
+        member_a=member_a,
+        member_b=member_b,
+        device_a=device_a,
+        alert_a=alert_a,
+        card_a=card_a,
+        inspection_a=inspection_a,
+        photo_a=photo_a,
+        rectification_a=rectification_a,
+        draft_a=draft_a,
+        draft_result_a=results_of(draft_a)[0],
+        draft_photo_a=draft_photo_a,
+        supplier_a=supplier_a,
+        supplier_b=supplier_b,
+        media_root=media_root,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The rows every test reads, built once and rolled back after the module, with one signed-in
+    session per role. Each test runs in a savepoint inside this transaction (`db`)."""
+    media_root = tmp_path_factory.mktemp("access-matrix-media")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            MEDIA_ROOT=str(media_root),
+            LANGUAGE_CODE="en",
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            # One query less per request, ~2,400 times; who may do what does not depend on it.
+            SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+        ),
+        transaction.atomic(),
+    ):
+        built = _build_world(media_root)
+        for role, user in built.users.items():
+            if user is not None:
+                client = Client()
+                client.force_login(user)
+                built.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        yield built
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def db(world: World) -> Iterator[None]:
+    """Replaces pytest-django's `db` in this module: a plain savepoint inside the module's
+    transaction, undone after each test (even a logout). pytest-django's version builds a
+    `TestCase` per test, which costs more than the request itself at ~2,400 tests. Being named
+    `db` also tells pytest-django to create the test database for these tests."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root() -> None:
+    """Replaces the suite's per-test media root, which would hide the module's photos: the
+    `world` fixture sets one for the whole module."""
+
+
+def _client_for(world: World, role: str) -> Client:
+    client = Client(raise_request_exception=False)
+    if role in world.sessions:
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+    return client
+
+
+# --- asking and classifying -----------------------------------------------------------------------
+
+LOGIN_PATHS = {resolve_url("portal:login"), reverse("admin:login")}
+
+
+def _classify(kind: str, response: HttpResponse) -> Outcome | str:
+    status = response.status_code
+    if kind == "api" and status == 401:
+        return Outcome.LOGIN
+    if 300 <= status < 400:
+        location = urlsplit(response.headers.get("Location", "")).path
+        if location in LOGIN_PATHS:
+            return Outcome.LOGIN if kind != "api" else f"{status} to {location}"
+        return Outcome.ALLOW
+    if 200 <= status < 300:
+        return Outcome.ALLOW
+    if status in (403, 404):
+        return Outcome.DENY
+    if status == 405:
+        return Outcome.NOT_APPLICABLE
+    return f"status {status}"
+
+
+def _describe(response: HttpResponse) -> str:
+    text = f"{response.status_code}"
+    if "Location" in response.headers:
+        text += f" → {response.headers['Location']}"
+    exc_info = getattr(response, "exc_info", None)
+    if exc_info:
+        text += f" raising {exc_info[1]!r}"
+    return text
+
+
+def _url(route: Route, world: World) -> str:
+    values = world.path_values(route.key)
+    missing = [name for name in route.parameters if name not in values]
+    if missing:
+        pytest.fail(
+            f"{route.key}: no fixture value for path parameter(s) {missing}; "
+            "add them to World.path_values"
+        )
+    if route.name is None:
+        return "/" + route.pattern
+    return reverse(route.name, kwargs={name: values[name] for name in route.parameters})
+
+
+def _ask(route: Route, role: str, mode: str, world: World) -> HttpResponse:
+    client = _client_for(world, role)
+    url = _url(route, world)
+    if mode == "read":
+        return client.get(url)
+    body = WRITE_BODIES.get(route.key, dict)()
+    method = getattr(client, route.write_method)
+    if route.kind == "api":
+        return method(url, data=json.dumps(body), content_type="application/json")
+    if route.write_method == "post":
+        return client.post(url, data=body)
+    return method(url, data=body)
+
+
+def _expected(route: Route, role: str, mode: str) -> Outcome:
+    read, write = ROUTES[route.key]
+    return POLICIES[read if mode == "read" else write].outcomes[role]
+
+
+@pytest.mark.parametrize(("route", "role", "mode"), _matrix_cases(MATRIX_ROUTES))
+def test_route_answers_each_role_as_declared(
+    route: Route, role: str | None, mode: str | None, world: World
+) -> None:
+    if role is None or mode is None:
+        pytest.fail(
+            f"route {route.key!r} ({route.pattern}) has no row in ROUTES of "
+            f"tests/linli/test_access_matrix.py: add one (see docs/testing.md, 'Adding a route')"
+        )
+    expected = _expected(route, role, mode)
+    response = _ask(route, role, mode, world)
+    actual = _classify(route.kind, response)
+    assert actual == expected, (
+        f"{route.key} as {role}, {mode}: declared {expected.name}, got "
+        f"{getattr(actual, 'name', actual)} ({_describe(response)})"
+    )
+
+
+# --- the table itself ---------------------------------------------------------------------------
+
+
+def test_every_row_names_a_route_that_exists() -> None:
+    walked = {route.key for route in ALL_ROUTES}
+    stale = sorted(set(ROUTES) - walked)
+    assert stale == [], f"rows without a route (remove them from ROUTES): {stale}"
+
+
+def test_every_route_has_its_own_key() -> None:
+    """Two routes with one name would share a row (and only one would be asked): name them."""
+    keys = [route.key for route in ALL_ROUTES]
+    assert sorted({key for key in keys if keys.count(key) > 1}) == []
+
+
+def test_every_row_uses_declared_policies() -> None:
+    unknown = {
+        policy
+        for read, write in ROUTES.values()
+        for policy in (read, write)
+        if policy != ADMIN_FAMILY and policy not in POLICIES
+    }
+    assert unknown == set()
+    assert all(len(policy.outcomes) == len(ROLES) for policy in POLICIES.values())
+
+
+def test_hq_columns_follow_the_groups_permissions(world: World) -> None:
+    """docs/access.md: HQ gets an action exactly when its group holds the action's admin
+    permission; superusers hold all; an action without one (INSPECT, RECTIFY) is not HQ's."""
+    wrong = []
+    for name, policy in POLICIES.items():
+        if policy.hq_permission is None:
+            continue
+        outcomes = policy.outcomes
+        for role in (*HQ_GROUPS, "superuser"):
+            user = world.users[role]
+            if policy.hq_permission == NOT_FOR_HQ:
+                allowed = False
+            else:
+                allowed = user.has_perm(policy.hq_permission)
+            if (outcomes[role] == Outcome.ALLOW) != allowed:
+                wrong.append(f"{name}/{role}: {outcomes[role].name}, permission: {allowed}")
+    assert wrong == []
+
+
+# --- the OpenAPI schema -------------------------------------------------------------------------
+
+
+def _schema_operations() -> list[tuple[str, str]]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    try:
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    except Exception as error:  # noqa: BLE001 — any failure is the finding
+        pytest.fail(f"drf-spectacular cannot build the schema (/api/schema/ is broken): {error!r}")
+    return [
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete", "head")
+    ]
+
+
+def test_every_api_operation_has_a_row_with_its_method() -> None:
+    """Each documented (path, method) resolves to a route with a row; a documented write is the
+    method the matrix sends; an operation the schema documents is not declared n/a for all."""
+    operations = _schema_operations()
+    routes = {route.key: route for route in MATRIX_ROUTES}
+    problems = []
+    documented = set()
+    for path, method in operations:
+        try:
+            key = resolve(re.sub(r"\{[^}]+\}", "1", path)).view_name
+        except Resolver404:
+            problems.append(f"{method.upper()} {path}: documented but no URL route answers it")
+            continue
+        documented.add(key)
+        if key not in ROUTES:
+            problems.append(f"{method.upper()} {path}: route {key!r} has no row")
+            continue
+        mode = "read" if method in ("get", "head") else "write"
+        if mode == "write" and routes[key].write_method != method:
+            problems.append(f"{method.upper()} {path}: the matrix sends {routes[key].write_method}")
+        policy = ROUTES[key][0 if mode == "read" else 1]
+        if policy in ("NOT_OFFERED", "NOT_OFFERED_TO_ANYONE"):
+            problems.append(f"{method.upper()} {path}: documented but declared {policy}")
+    undocumented = sorted(
+        route.key for route in MATRIX_ROUTES if route.kind == "api" and route.key != "api-schema"
+    )
+    undocumented = [key for key in undocumented if key not in documented]
+    assert problems == []
+    assert undocumented == [], "API routes missing from /api/schema/"
+
+
+# --- websockets ---------------------------------------------------------------------------------
+
+CLOSE_FORBIDDEN = 4403
+IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+ORIGIN = b"http://testserver"
+
+
+def _websocket_cases() -> list[Any]:
+    return _matrix_cases(WEBSOCKET_ROUTES)
+
+
+def _websocket_outcome(path: str, cookie: bytes | None, mode: str, role: str) -> Outcome | str:
+    headers = [(b"host", b"testserver"), (b"origin", ORIGIN)]
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
+
+    async def run() -> Outcome | str:
+        from linli.asgi import application
+
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, code = await communicator.connect()
+        # Refusal is accept-then-close (README, "Health and realtime"): a close as the first
+        # frame after the handshake counts as not connected, with its code.
+        if connected and not await communicator.receive_nothing(timeout=0.1):
+            first = await communicator.receive_output()
+            if first["type"] == "websocket.close":
+                connected, code = False, first.get("code")
+        try:
+            if not connected:
+                if code != CLOSE_FORBIDDEN:
+                    return f"closed {code}"
+                if mode == "write":
+                    return Outcome.NOT_APPLICABLE  # nothing can be written on a refused socket
+                return Outcome.LOGIN if role == "anonymous" else Outcome.DENY
+            if mode == "read":
+                return Outcome.ALLOW
+            await communicator.send_to(text_data=json.dumps({"type": "write", "text": "x"}))
+            ignored = await communicator.receive_nothing(timeout=0.2)
+            return Outcome.NOT_APPLICABLE if ignored else Outcome.ALLOW
+        finally:
+            await communicator.disconnect()
+
+    return async_to_sync(run)()
+
+
+@pytest.mark.parametrize(("route", "role", "mode"), _websocket_cases())
+def test_websocket_answers_each_role_as_declared(
+    route: Route, role: str | None, mode: str | None, world: World, monkeypatch: Any
+) -> None:
+    """Run through `async_to_sync` from this (sync) test so the consumer's database calls run on
+    this thread and see the module's uncommitted rows; channels would otherwise close this
+    connection between calls (it is inside a transaction), so that is switched off here. The
+    in-memory channel layer is used: each `async_to_sync` call runs a new event loop, which
+    channels-redis connections do not survive, and the layer is not what this test checks."""
+    if role is None or mode is None:
+        pytest.fail(f"websocket route {route.key!r} ({route.pattern}) has no row in ROUTES")
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
+    cookie = None
+    if role in world.sessions:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={world.sessions[role]}".encode()
+    values = world.path_values(route.key)
+    path = "/" + re.sub(
+        r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), route.pattern
+    )
+    expected = _expected(route, role, mode)
+    with override_settings(CHANNEL_LAYERS=IN_MEMORY_LAYER):
+        actual = _websocket_outcome(path, cookie, mode, role)
+    assert actual == expected, (
+        f"{route.key} as {role}, {mode}: declared {expected.name}, got "
+        f"{getattr(actual, 'name', actual)}"
+    )
+
+
+# --- the admin family ---------------------------------------------------------------------------
+
+
+STAFF = [role for role in ROLES if role not in NOT_STAFF]
+
+
+def _admin_ask(client: Client, app_label: str, model_name: str, mode: str) -> HttpResponse:
+    """Read: the changelist. Write: an empty POST to the add form (a form with errors when
+    allowed, so nothing is saved)."""
+    if mode == "read":
+        return client.get(reverse(f"admin:{app_label}_{model_name}_changelist"))
+    return client.post(reverse(f"admin:{app_label}_{model_name}_add"), data={})
+
+
+@pytest.mark.parametrize("mode", ["read", "write"])
+@pytest.mark.parametrize("role", NOT_STAFF)
+def test_admin_sends_everyone_but_staff_to_its_login(role: str, mode: str, world: World) -> None:
+    """One rule for the whole family, so one test per role and mode walks every model."""
+    client = _client_for(world, role)
+    wrong = []
+    for app_label, model_name in _admin_models():
+        response = _admin_ask(client, app_label, model_name, mode)
+        if _classify("admin", response) != Outcome.LOGIN:
+            wrong.append(f"admin {app_label}.{model_name}: {_describe(response)}")
+    assert wrong == []
+
+
+def _admin_expected(app_label: str, model_name: str, role: str, mode: str, world: World) -> Outcome:
+    """The changelist is 200 iff the user holds the model's view or change permission; the add
+    form iff the user holds the add permission and the admin offers adding at all."""
+    user = world.users[role]
+    if mode == "read":
+        allowed = user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(
+            f"{app_label}.change_{model_name}"
+        )
+        return Outcome.ALLOW if allowed else Outcome.DENY
+    model_admin = next(
+        model_admin
+        for model, model_admin in admin.site._registry.items()
+        if (model._meta.app_label, model._meta.model_name) == (app_label, model_name)
+    )
+    request = RequestFactory().get("/admin/")
+    request.user = world.users["superuser"]
+    offered = model_admin.has_add_permission(request)
+    allowed = offered and user.has_perm(f"{app_label}.add_{model_name}")
+    return Outcome.ALLOW if allowed else Outcome.DENY
+
+
+@pytest.mark.parametrize(
+    ("app_label", "model_name", "role", "mode"),
+    [
+        pytest.param(
+            app_label, model_name, role, mode, id=f"admin:{app_label}.{model_name}|{role}|{mode}"
+        )
+        for app_label, model_name in _admin_models()
+        for role in STAFF
+        for mode in ("read", "write")
+    ],
+)
+def test_admin_answers_staff_by_their_permissions(
+    app_label: str, model_name: str, role: str, mode: str, world: World
+) -> None:
+    response = _admin_ask(_client_for(world, role), app_label, model_name, mode)
+    expected = _admin_expected(app_label, model_name, role, mode, world)
+    actual = _classify("admin", response)
+    assert actual == expected, (
+        f"admin {app_label}.{model_name} as {role}, {mode}: declared {expected.name}, got "
+        f"{getattr(actual, 'name', actual)} ({_describe(response)})"
+    )
+
+
+# --- what lists, exports and downloads contain --------------------------------------------------
+
+
+def _markers(world: World) -> dict[str, tuple[str, str]]:
+    """Per (route, role): what must be there, what must not (the other store's or supplier's)."""
+    store_a, store_b = world.store_a, world.store_b
+    return {
+        "members:list|owner_a": (world.member_a.name, world.member_b.name),
+        "members:list|owner_b": (world.member_b.name, world.member_a.name),
+        "api-stores|owner_a": (store_a.code, store_b.code),
+        "api-stores|owner_b": (store_b.code, store_a.code),
+        "api-stores|inspector_b": (store_b.code, store_a.code),
+        "api-stores|clerk_a": (store_a.code, store_b.code),
+        "inspections:index|owner_a": (store_a.name, store_b.name),
+        "inspections:index|inspector_b": (store_b.name, store_a.name),
+        "supplier:home|supplier_a": (world.supplier_a.name, world.supplier_b.name),
+        "supplier:home|supplier_b": (world.supplier_b.name, world.supplier_a.name),
+    }
+
+
+LIST_CASES = [
+    "members:list|owner_a",
+    "members:list|owner_b",
+    "api-stores|owner_a",
+    "api-stores|owner_b",
+    "api-stores|inspector_b",
+    "api-stores|clerk_a",
+    "inspections:index|owner_a",
+    "inspections:index|inspector_b",
+    "supplier:home|supplier_a",
+    "supplier:home|supplier_b",
+]
+
+
+@pytest.mark.parametrize("case", LIST_CASES)
+def test_lists_hold_only_the_users_own_rows(case: str, world: World) -> None:
+    route_key, role = case.split("|")
+    present, absent = _markers(world)[case]
+    store = world.store_b if role.endswith("_b") else world.store_a
+    route = next(route for route in MATRIX_ROUTES if route.key == route_key)
+    kwargs = {"store_id": store.pk} if "store_id" in route.parameters else {}
+    response = _client_for(world, role).get(reverse(route.name, kwargs=kwargs))
+    assert response.status_code == 200, _describe(response)
+    text = response.content.decode()
+    assert present in text
+    assert absent not in text
+
+
+def test_the_list_table_covers_every_scoped_list() -> None:
+    listed = {case.split("|")[0] for case in LIST_CASES}
+    scoped = {key for key, (read, _write) in ROUTES.items() if read == "SCOPED_LIST"}
+    assert scoped <= listed
+
+
+STORE_PAGE_READERS = [
+    role for role in ROLES if POLICIES["VIEW_STORE"].outcomes[role] == Outcome.ALLOW
+]
+STORE_PAGE_LINKS = ("members:list", "decisions:store", "devices:store", "inspections:store")
+
+
+@pytest.mark.parametrize("role", STORE_PAGE_READERS)
+def test_store_page_shows_member_names_and_links_only_to_those_allowed(
+    role: str, world: World
+) -> None:
+    """docs/access.md: member names on the store page are MEMBER_DATA, and a page links only to
+    pages the user may open."""
+    response = _client_for(world, role).get(reverse("portal:store", args=[world.store_a.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    may_see_members = POLICIES["MEMBER_DATA"].outcomes[role] == Outcome.ALLOW
+    assert (world.member_a.name in text) is may_see_members
+    for name in STORE_PAGE_LINKS:
+        href = f'href="{reverse(name, args=[world.store_a.pk])}"'
+        may_open = _expected(_route(name), role, "read") == Outcome.ALLOW
+        if href in text:
+            assert may_open, f"{role} is shown a link to {name}, which refuses them"
+
+
+def _route(key: str) -> Route:
+    return next(route for route in ALL_ROUTES if route.key == key)
+
+
+STORE_SCOPED = [
+    route for route in MATRIX_ROUTES if "store_id" in route.parameters and route.key in ROUTES
+]
+
+
+@pytest.mark.parametrize("route", STORE_SCOPED, ids=str)
+def test_an_unknown_store_answers_like_a_foreign_one(route: Route, world: World) -> None:
+    """docs/access.md: an unknown store id and a store the user may not see give the same
+    answer, so ids cannot be probed (owner B asks for store A and for a store that is not)."""
+    read, write = ROUTES[route.key]
+    mode = "write" if read == "NOT_OFFERED" else "read"
+    answers = []
+    for store_id in (world.store_a.pk, world.store_a.pk + world.store_b.pk + 10_000):
+        client = _client_for(world, "owner_b")
+        values = {**world.path_values(route.key), "store_id": store_id}
+        url = reverse(route.name, kwargs={name: values[name] for name in route.parameters})
+        if mode == "read":
+            answers.append(client.get(url).status_code)
+        else:
+            answers.append(getattr(client, route.write_method)(url).status_code)
+    assert answers[0] == answers[1]
+    assert answers[0] == 403
