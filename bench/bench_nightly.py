@@ -432,6 +432,7 @@ def naive_store_lists(store_id: int, day: dt.date) -> int:
 
 def run(args: argparse.Namespace) -> bool:
     from apps.catalog.services.nightly import decisions_run
+    from apps.catalog.sources import planning_sources
 
     started = time.perf_counter()
     network = network_generate(args)
@@ -446,6 +447,7 @@ def run(args: argparse.Namespace) -> bool:
         day=today,
         chunk_size=args.chunk_size,
         progress=lambda message: print(f"  [{time.perf_counter() - started:6.1f} s] {message}"),
+        sources=planning_sources(),
     )
     total = time.perf_counter() - started
     timings = first.stats["timings"]
@@ -457,7 +459,7 @@ def run(args: argparse.Namespace) -> bool:
     before = tables_fingerprint()
 
     started = time.perf_counter()
-    decisions_run(day=today, chunk_size=args.chunk_size, force=True)
+    decisions_run(day=today, chunk_size=args.chunk_size, force=True, sources=planning_sources())
     rerun = time.perf_counter() - started
     after = tables_fingerprint()
     unchanged = before == after

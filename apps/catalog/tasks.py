@@ -4,28 +4,57 @@ from __future__ import annotations
 
 import datetime as dt
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
-from apps.catalog.services.nightly import DecisionRunBusy, decisions_run
+from apps.catalog.services.nightly import (
+    DecisionRunAbandoned,
+    DecisionRunBusy,
+    DecisionRunLost,
+    decisions_run,
+)
+from apps.catalog.sources import planning_sources
+
+# A busy day is retried until the live run's lease would have expired: at most the task's time
+# limit over the shortest sensible lease, plus the transient retries.
+BUSY_RETRIES = 12
 
 
 @shared_task(
+    bind=True,
     time_limit=60 * 60,
     soft_time_limit=55 * 60,
     autoretry_for=(OperationalError,),
     retry_backoff=60,
     max_retries=2,
+    acks_late=True,
+    reject_on_worker_lost=True,
 )
-def decisions_nightly_task(day: str | None = None) -> int | None:
+def decisions_nightly_task(self: Task, day: str | None = None) -> int | None:
     """The nightly decision run for `day` (ISO date; default today, local time).
 
     Idempotent: a day that already has a finished run returns at once, and a run already in
-    progress (a second beat) makes this one return None without doing anything. A lost
-    database connection retries (the failed run is marked failed; the retry starts afresh).
+    progress (a second delivery) makes this one do nothing now (see below). A lost database
+    connection retries (the failed run is marked failed; the retry starts afresh).
+    Planned promotions and supplier terms come from `planning_sources()`.
+
+    Worker death: the message is acknowledged only when the task returns (`acks_late`), and
+    `reject_on_worker_lost` requeues it when the worker process running it dies (SIGKILL, OOM)
+    instead of acknowledging it as failed, so a killed run is always redelivered (at once to
+    another worker process, or after the broker's visibility timeout when the whole worker
+    died). While the dead run's lease has not expired the delivery is "busy": in a worker it
+    retries when the lease would have expired (then it takes the dead run over and resumes with
+    the stores not done); called directly or eagerly it returns None. A run that died
+    `MAX_ATTEMPTS` times is marked failed and the message dropped (returns None).
     """
     try:
-        run = decisions_run(day=dt.date.fromisoformat(day) if day else None)
-    except DecisionRunBusy:
+        run = decisions_run(
+            day=dt.date.fromisoformat(day) if day else None, sources=planning_sources()
+        )
+    except (DecisionRunAbandoned, DecisionRunLost):
         return None
+    except DecisionRunBusy as busy:
+        if self.request.called_directly or self.request.is_eager:
+            return None
+        raise self.retry(exc=busy, countdown=busy.retry_in + 5, max_retries=BUSY_RETRIES) from busy
     return run.pk

@@ -18,7 +18,8 @@ from apps.campaigns.selectors import promotion_grid
 from apps.campaigns.services import promotions_cancel
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.analytics.synthetic import synthetic_demand
-from apps.catalog.services.forecasts import CategoryCodes, promotions_planned, sales_panel_load
+from apps.catalog.services.forecasts import CategoryCodes, sales_panel_load
+from apps.catalog.sources import planning_sources
 from tests.campaigns.factories import PromotionFactory
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import CategoryFactory, ProductFactory, RegionFactory, StoreFactory
@@ -266,7 +267,7 @@ def test_grid_query_count_does_not_grow_with_the_series(network, django_assert_m
 # --- the forecast reads it ---------------------------------------------------------------------
 
 
-def test_promotions_planned_feeds_the_sales_panel(network):
+def test_the_planning_sources_feed_planned_promotions_to_the_sales_panel(network):
     today = timezone.localdate()
     store = network["a"]
     yesterday = today - dt.timedelta(days=1)
@@ -282,19 +283,28 @@ def test_promotions_planned_feeds_the_sales_panel(network):
     )
     days = 30
     panel, series = sales_panel_load(
-        store_ids=[store.pk], end_day=today, days=days, codes=CategoryCodes.load()
+        store_ids=[store.pk],
+        end_day=today,
+        days=days,
+        codes=CategoryCodes.load(),
+        sources=planning_sources(),
     )
     assert series["product_id"].tolist() == [network["apple"].pk, network["milk"].pk]
     assert panel.promotion.shape == (2, days + fc.HORIZON)
     assert days_on(panel.promotion[0]) == [days + 2, days + 3]
     assert days_on(panel.promotion[1]) == []
-    again = promotions_planned(
+    again = promotion_grid(
         store_ids=panel.store_ids,
         product_ids=panel.product_ids,
         first_day=panel.first_day,
         days=days + fc.HORIZON,
     )
     assert again.tolist() == panel.promotion.tolist()
+    # Without sources (the default) the panel knows of no promotion.
+    bare, _series = sales_panel_load(
+        store_ids=[store.pk], end_day=today, days=days, codes=CategoryCodes.load()
+    )
+    assert bare.promotion is None
 
 
 # --- the forecast model learns the lift --------------------------------------------------------

@@ -13,7 +13,6 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from apps.campaigns.selectors import promotion_grid
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.analytics.ordering import order_quantities
 from apps.catalog.models import (
@@ -26,7 +25,7 @@ from apps.catalog.models import (
 from apps.catalog.selectors import product_facts, weather_rows
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.frames import date_column, float_column, int_column, queryset_frame
-from apps.procurement.models import SupplierProduct
+from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.stores.models import Store
 from apps.stores.selectors import daily_product_sales, stock_on_hand
 
@@ -64,30 +63,21 @@ class CategoryCodes:
         return None
 
 
-def promotions_planned(
-    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
-) -> np.ndarray | None:
-    """Planned promotions and broadcasts per series and day (1 = planned), the forecast's
-    promotion feature: [len(store_ids), days] from `first_day`, or None (read as zeros) when
-    nothing planned covers these series in the window. Cancelled promotions do not count.
-    Reads `apps.campaigns.selectors.promotion_grid` (a few queries, whatever the series)."""
-    return promotion_grid(
-        store_ids=store_ids, product_ids=product_ids, first_day=first_day, days=days
-    )
-
-
 def sales_panel_load(
     *,
     store_ids: list[int],
     end_day: dt.date,
     days: int,
     codes: CategoryCodes,
+    sources: PlanningSources = NO_SOURCES,
 ) -> tuple[fc.Panel, pd.DataFrame]:
     """The daily sales of these stores over the `days` days before `end_day` (exclusive), one
     series per (store, active product) that sold in the window or has stock.
 
     Returns the panel (series sorted by store, then product) and a frame of the series'
-    facts (store_id, product_id, category_id, is_new).
+    facts (store_id, product_id, category_id, is_new). The panel's promotion feature covers
+    the window and the horizon after it, from `sources.promotion_grid` (planned promotions
+    only, as known at the origin).
     """
     first_day = end_day - dt.timedelta(days=days)
     sales = queryset_frame(
@@ -154,7 +144,7 @@ def sales_panel_load(
         city_index=city_index,
         temp_max=temp,
         precipitation=rain,
-        promotion=promotions_planned(
+        promotion=sources.promotion_grid(
             store_ids=store_ids_arr,
             product_ids=product_ids_arr,
             first_day=first_day,
@@ -231,6 +221,7 @@ def forecast_backtest_run(
     max_rows: int = 200_000,
     save: bool = True,
     progress: Progress | None = None,
+    sources: PlanningSources = NO_SOURCES,
 ) -> BacktestOutcome:
     """Rolling-origin backtest of the model and the baselines on the sales before `end_day`
     (default today), over a seeded sample of stores. With `save`, records a ForecastBacktest
@@ -241,7 +232,11 @@ def forecast_backtest_run(
     codes = CategoryCodes.load()
     stores = _sample_stores(store_ids or open_store_ids(), sample_stores, seed=1)
     panel, _series = sales_panel_load(
-        store_ids=stores, end_day=end_day, days=settings.history_days, codes=codes
+        store_ids=stores,
+        end_day=end_day,
+        days=settings.history_days,
+        codes=codes,
+        sources=sources,
     )
     last = panel.last_origin - fc.HORIZON
     origin_indexes = [last - origin_step * k for k in range(origins)]
@@ -339,6 +334,7 @@ def forecast_model_train(
     max_rows: int = 200_000,
     backtest_if_stale: bool = True,
     progress: Progress | None = None,
+    sources: PlanningSources = NO_SOURCES,
 ) -> TrainedForecast:
     """Fit the global model on a seeded sample of stores with every target observed before
     `day`, and gather each category's serving method and calibration from the latest backtest
@@ -361,12 +357,17 @@ def forecast_model_train(
                 sample_stores=sample_stores,
                 max_rows=max_rows,
                 progress=progress,
+                sources=sources,
             ).backtest
         except ValueError:
             latest = None  # not enough history yet: baselines serve
     sample = _sample_stores(stores, sample_stores, seed=2)
     panel, _series = sales_panel_load(
-        store_ids=sample, end_day=day, days=settings.history_days, codes=codes
+        store_ids=sample,
+        end_day=day,
+        days=settings.history_days,
+        codes=codes,
+        sources=sources,
     )
     model = None
     origins = fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
@@ -399,10 +400,12 @@ def _choices_and_calibration(
         if int(category_id) in codes.by_category
     }
     overall = backtest.metrics.get("overall", {})
+    # Only a servable method may become the default: the backtest also reports gbm_median,
+    # which is never served (it would forecast 0 for most series).
     ranked = sorted(
         (scores["wape"], method)
         for method, scores in overall.items()
-        if scores.get("wape") is not None
+        if method in fc.METHODS and scores.get("wape") is not None
     )
     default = ranked[0][1] if ranked else fc.MOVING_AVERAGE
     return methods, calibration, default
@@ -428,10 +431,16 @@ class ForecastBatch:
 
 
 def forecasts_for_panel(
-    *, trained: TrainedForecast, panel: fc.Panel, series: pd.DataFrame, settings: DecisionSettings
+    *,
+    trained: TrainedForecast,
+    panel: fc.Panel,
+    series: pd.DataFrame,
+    settings: DecisionSettings,
+    sources: PlanningSources = NO_SOURCES,
 ) -> ForecastBatch:
     """Forecast every series of the panel from its last observed day with its category's
-    method, add intervals, σ and the suggested order quantity."""
+    method, add intervals, σ and the suggested order quantity (supplier terms from
+    `sources.supplier_terms`)."""
     count = panel.series_count
     origin = panel.last_origin
     daily = np.zeros((count, fc.HORIZON))
@@ -458,7 +467,7 @@ def forecasts_for_panel(
     sigma = np.array([c["sigma"] for c in calib])
     lower, upper, sigma_daily = fc.interval_and_sigma(daily, q10, q90, sigma)
     sigma_daily = np.where(daily.sum(axis=1) > 0, sigma_daily, 0.0)
-    on_hand, lead, pack, min_order = _replenishment_inputs(series, settings)
+    on_hand, lead, pack, min_order = _replenishment_inputs(series, settings, sources=sources)
     demand, safety, quantity = order_quantities(
         daily_forecast=daily,
         lead_time_days=lead,
@@ -488,10 +497,11 @@ def forecasts_for_panel(
 
 
 def _replenishment_inputs(
-    series: pd.DataFrame, settings: DecisionSettings
+    series: pd.DataFrame, settings: DecisionSettings, *, sources: PlanningSources
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """On hand per series, and the preferred supplier's lead time, pack size and minimum order
-    per product (the settings' default lead time, packs of 1, when there is none)."""
+    per product from `sources.supplier_terms` (the settings' default lead time, packs of 1,
+    minimum 1, when there is none)."""
     store_ids = sorted(set(series["store_id"].tolist()))
     stock = queryset_frame(
         stock_on_hand(store_ids=store_ids), ["store_id", "product_id", "on_hand"]
@@ -513,28 +523,12 @@ def _replenishment_inputs(
         .clip(lower=0)
         .to_numpy(dtype=np.int64)
     )
-    offers = supplier_terms(product_ids=sorted(set(series["product_id"].tolist())))
+    offers = sources.supplier_terms(product_ids=sorted(set(series["product_id"].tolist())))
     terms = series[["product_id"]].merge(offers, on="product_id", how="left")
     lead = terms["lead_time_days"].fillna(settings.default_lead_time_days).to_numpy(dtype=np.int64)
     pack = terms["pack_size"].fillna(1).to_numpy(dtype=np.int64)
     min_order = terms["min_order_qty"].fillna(1).to_numpy(dtype=np.int64)
     return on_hand, lead, pack, min_order
-
-
-def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:
-    """One row per product: lead time, pack size and minimum order of its preferred supplier
-    (the cheapest preferred offer, then the lowest supplier id, when there are several)."""
-    rows = list(
-        SupplierProduct.objects.filter(
-            product_id__in=product_ids, is_preferred=True, supplier__is_active=True
-        )
-        .order_by("product_id", "cost", "supplier_id")
-        .values_list("product_id", "lead_time_days", "pack_size", "min_order_qty")
-    )
-    frame = pd.DataFrame(
-        rows, columns=["product_id", "lead_time_days", "pack_size", "min_order_qty"]
-    )
-    return frame.drop_duplicates("product_id", keep="first")
 
 
 FORECAST_FIELDS = [
@@ -621,14 +615,21 @@ class ChunkForecast:
 
 
 def demand_forecasts_compute(
-    *, day: dt.date, store_ids: list[int], trained: TrainedForecast
+    *,
+    day: dt.date,
+    store_ids: list[int],
+    trained: TrainedForecast,
+    sources: PlanningSources = NO_SOURCES,
 ) -> ChunkForecast:
     """Forecast the next 14 days (from `day`) of every active product of these stores, with
-    suggested order quantities, and store them (upsert). Idempotent for the same day."""
+    suggested order quantities, and store them (upsert). Idempotent for the same day and
+    sources."""
     settings = decision_settings_get()
     panel, series = sales_panel_load(
-        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes
+        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes, sources=sources
     )
-    batch = forecasts_for_panel(trained=trained, panel=panel, series=series, settings=settings)
+    batch = forecasts_for_panel(
+        trained=trained, panel=panel, series=series, settings=settings, sources=sources
+    )
     stored = demand_forecasts_store(batch=batch, day=day, store_ids=store_ids, settings=settings)
     return ChunkForecast(panel=panel, batch=batch, stored=stored)

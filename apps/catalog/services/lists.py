@@ -22,12 +22,9 @@ from apps.catalog.models import (
     Product,
     ReasonKind,
 )
-from apps.catalog.services.forecasts import (
-    ChunkForecast,
-    day_start,
-    supplier_terms,
-)
+from apps.catalog.services.forecasts import ChunkForecast, day_start
 from apps.catalog.services.frames import int_column, queryset_frame
+from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.customers.models import (
     CommunityMessage,
     Member,
@@ -272,15 +269,18 @@ def _mentions(*, store_ids: list[int], day: dt.date, keys: dict[str, int]) -> pd
     )
 
 
-def _estimated_quantities(pairs: pd.DataFrame, settings: DecisionSettings) -> np.ndarray:
+def _estimated_quantities(
+    pairs: pd.DataFrame, settings: DecisionSettings, *, sources: PlanningSources
+) -> np.ndarray:
     """Order quantities for products a store does not carry yet: the expected velocity (the
     region's per store, or the tag buyers' elsewhere scaled to the store's tagged members) as
     the daily forecast, Poisson σ = √velocity, nothing on hand. With no sales to go by (a tag
-    rule only) a trial order: the minimum order in whole packs."""
+    rule only) a trial order: the minimum order in whole packs (supplier terms from
+    `sources.supplier_terms`)."""
     if pairs.empty:
         return np.zeros(0, dtype=np.int64)
     terms = pairs[["product_id"]].merge(
-        supplier_terms(product_ids=sorted(set(pairs["product_id"].tolist()))),
+        sources.supplier_terms(product_ids=sorted(set(pairs["product_id"].tolist()))),
         on="product_id",
         how="left",
     )
@@ -317,9 +317,11 @@ def daily_lists_compute(
     chunk: ChunkForecast,
     store_ids: list[int],
     settings: DecisionSettings,
+    sources: PlanningSources = NO_SOURCES,
 ) -> ChunkLists:
     """Compute (not store) the hot list, the new-product list and the insight cards of these
-    stores from their forecasts."""
+    stores from their forecasts (order quantities of products not carried yet use
+    `sources.supplier_terms`)."""
     batch = chunk.batch
     series = batch.series.reset_index(drop=True)
     stats = (
@@ -364,7 +366,9 @@ def daily_lists_compute(
             how="left",
         )
         missing = new["suggested_qty"].isna()
-        new.loc[missing, "suggested_qty"] = _estimated_quantities(new[missing], settings)
+        new.loc[missing, "suggested_qty"] = _estimated_quantities(
+            new[missing], settings, sources=sources
+        )
         new["velocity"] = new["velocity"].fillna(0.0)
         new["trend"] = new["trend"].fillna(0.0)
         new["suggested_qty"] = new["suggested_qty"].astype(np.int64)

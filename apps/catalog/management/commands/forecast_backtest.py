@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.models import Category
 from apps.catalog.services.forecasts import forecast_backtest_run
+from apps.catalog.sources import planning_sources
 
 
 def _percent(value: float | None) -> str:
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 max_rows=options["max_rows"],
                 save=not options["no_save"],
                 progress=lambda message: self.stdout.write(message),
+                sources=planning_sources(),
             )
         except ValueError as error:
             raise CommandError(f"Cannot backtest: {error}") from error

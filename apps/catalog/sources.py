@@ -1,0 +1,19 @@
+"""The decision engine's composition root: the one module of `apps.catalog` that may import
+`apps.campaigns` and `apps.procurement` (the import contract allows it, and only it).
+
+It sits at the interface level: the nightly task and the `decisions_run` / `forecast_backtest`
+commands call `planning_sources()` and pass the result down as the services' `sources`
+argument. No service imports this module.
+"""
+
+from __future__ import annotations
+
+from apps.campaigns.selectors import promotion_grid
+from apps.catalog.services.sources import PlanningSources
+from apps.procurement.selectors import supplier_terms
+
+
+def planning_sources() -> PlanningSources:
+    """The real readers: HQ's planned promotions and broadcasts, and the preferred active
+    supplier's lead time, pack size and minimum order."""
+    return PlanningSources(promotion_grid=promotion_grid, supplier_terms=supplier_terms)

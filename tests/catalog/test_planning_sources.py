@@ -1,0 +1,114 @@
+"""The decision engine's sources: the nightly task hands the real planned promotions and
+supplier terms down to the forecasts and lists; without sources the engine plans no promotion
+and applies the settings' defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from apps.catalog.analytics import forecast as fc
+from apps.catalog.models import DailyListEntry, DemandForecast, ListKind
+from apps.catalog.services import forecasts
+from apps.catalog.services.nightly import decisions_run
+from apps.catalog.services.sources import NO_SOURCES, SUPPLIER_TERMS_COLUMNS
+from apps.catalog.sources import planning_sources
+from apps.catalog.tasks import decisions_nightly_task
+from apps.procurement import selectors as procurement_selectors
+from tests.campaigns.factories import PromotionFactory
+from tests.catalog.decision_fixtures import decision_world
+from tests.factories import SupplierProductFactory
+
+
+@pytest.fixture
+def world(db: None) -> dict:
+    """The known network, a preferred supplier selling blueberries and baby food in packs of 6
+    with a minimum order of 12, and blueberries on promotion in two and three days."""
+    world = decision_world()
+    products = world["products"]
+    for product in (products["blueberry"], products["baby_food"]):
+        SupplierProductFactory(product=product, lead_time_days=3, pack_size=6, min_order_qty=12)
+    PromotionFactory(
+        product=products["blueberry"],
+        starts_on=world["today"] + dt.timedelta(days=2),
+        ends_on=world["today"] + dt.timedelta(days=3),
+    )
+    return world
+
+
+def _terms(store: object, product: object) -> tuple[int, int, int]:
+    row = DemandForecast.objects.get(store=store, product=product)
+    return row.lead_time_days, row.pack_size, row.min_order_qty
+
+
+def _trial_order(store: object, product: object) -> int:
+    return DailyListEntry.objects.get(
+        store=store, product=product, list_kind=ListKind.NEW
+    ).suggested_qty
+
+
+def test_the_nightly_task_passes_the_real_promotions_and_supplier_terms(
+    world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_a = world["stores"][0]
+    products = world["products"]
+    # Record the panels the night loads (the real loader runs; nothing is replaced).
+    panels: list[fc.Panel] = []
+    load = forecasts.sales_panel_load
+
+    def recorded(**arguments: object) -> tuple[fc.Panel, object]:
+        panel, series = load(**arguments)
+        panels.append(panel)
+        return panel, series
+
+    monkeypatch.setattr(forecasts, "sales_panel_load", recorded)
+
+    assert decisions_nightly_task(world["today"].isoformat()) is not None
+
+    assert _terms(store_a, products["blueberry"]) == (3, 6, 12)
+    forecast = DemandForecast.objects.get(store=store_a, product=products["blueberry"])
+    assert forecast.suggested_qty >= 12
+    assert forecast.suggested_qty % 6 == 0
+    # Baby food is sold nowhere: its trial order is the minimum order in whole packs.
+    assert _trial_order(store_a, products["baby_food"]) == 12
+    chunk = panels[-1]  # the stores' forecast panel, after the backtest and training panels
+    assert chunk.first_day == world["today"] - dt.timedelta(days=forecasts.FEATURE_DAYS)
+    row = chunk.product_ids.tolist().index(products["blueberry"].pk)
+    assert chunk.store_ids[row] == store_a.pk
+    on = np.flatnonzero(chunk.promotion[row]).tolist()
+    assert on == [forecasts.FEATURE_DAYS + 2, forecasts.FEATURE_DAYS + 3]
+    assert all(panel.promotion is not None for panel in panels)
+
+    # The same night without sources: packs of 1, no promotion.
+    panels.clear()
+    decisions_run(day=world["today"], force=True)
+    assert _terms(store_a, products["blueberry"])[1:] == (1, 1)
+    assert _trial_order(store_a, products["baby_food"]) == 1
+    assert panels
+    assert all(panel.promotion is None for panel in panels)
+
+
+def test_no_sources_plan_nothing_and_know_no_supplier() -> None:
+    grid = NO_SOURCES.promotion_grid(
+        store_ids=np.array([1]), product_ids=np.array([2]), first_day=dt.date(2026, 6, 1), days=3
+    )
+    assert grid is None
+    terms = NO_SOURCES.supplier_terms(product_ids=[1, 2])
+    assert terms.empty
+    assert list(terms.columns) == SUPPLIER_TERMS_COLUMNS
+
+
+def test_procurement_supplier_terms_have_the_columns_the_engine_reads(db: None) -> None:
+    assert procurement_selectors.SUPPLIER_TERMS_COLUMNS == SUPPLIER_TERMS_COLUMNS
+    offer = SupplierProductFactory(pack_size=6, min_order_qty=12)
+    terms = planning_sources().supplier_terms(product_ids=[offer.product_id])
+    assert terms.to_dict("records") == [
+        {
+            "product_id": offer.product_id,
+            "lead_time_days": 1,
+            "pack_size": 6,
+            "min_order_qty": 12,
+        }
+    ]

@@ -1,0 +1,64 @@
+"""The layers of docs/architecture.md hold: the import-linter contracts in pyproject.toml are
+kept, and no two modules anywhere in the project import each other."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+from importlinter.api import read_configuration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    # The same check as `lint-imports` in CI, so that `make test` catches a broken layer too.
+    # A subprocess: import-linter resolves external packages through the import system, which
+    # pytest's assertion-rewriting hook confuses.
+    command = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert command is not None
+    result = subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+        [command, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_the_contracts_cover_the_layers_docs_name() -> None:
+    ids = {contract["id"] for contract in read_configuration()["contracts_options"]}
+    assert ids == {
+        "linli-is-the-floor",
+        "no-foreign-interfaces",
+        "models-at-the-bottom",
+        "pure-analytics",
+        "engine-below-experience",
+        "ledger-below-derived",
+        "app-layout",
+        "no-cycles",
+    }
+
+
+def _mutual_imports(graph: grimp.ImportGraph) -> list[tuple[str, str]]:
+    pairs = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if module < imported and graph.direct_import_exists(importer=imported, imported=module):
+                pairs.append((module, imported))
+    return pairs
+
+
+def test_no_two_modules_import_each_other() -> None:
+    graph = grimp.build_graph("apps", "linli", cache_dir=None)
+    assert _mutual_imports(graph) == []
+
+
+def test_the_mutual_import_check_finds_a_planted_pair() -> None:
+    graph = grimp.ImportGraph()
+    for name in ("pkg", "pkg.a", "pkg.b", "pkg.c"):
+        graph.add_module(name)
+    graph.add_import(importer="pkg.a", imported="pkg.b")
+    graph.add_import(importer="pkg.b", imported="pkg.a")
+    graph.add_import(importer="pkg.b", imported="pkg.c")
+    assert _mutual_imports(graph) == [("pkg.a", "pkg.b")]
