@@ -1,18 +1,233 @@
-"""Error shapes shared by the API: every 4xx carries a reason a client developer can act on."""
+"""Error shapes shared by the API: every 4xx carries a reason a client developer can act on.
+
+The machine APIs (POS terminals, devices) answer every 4xx in one shape:
+
+    {"detail": "<one sentence for a person>",
+     "code": "<what went wrong, for a program>",
+     "errors": [{"index": 1, "field": "quantity", "code": "min_value", "message": "…"}, …]}
+
+- `detail` and `code` are always there; `errors` is always a list, empty when the problem is
+  the request as a whole (no token, wrong token, a store or device that is not the token's).
+- Each error names where: `index` is the 0-based position in the request's list of items
+  (POS `lines`, device `readings`) and `field` the key inside that item; `index` null means
+  the error is about the request itself and `field` is the top-level key (a dotted path for a
+  nested object: `member.phone`; `""` when no single field is to blame).
+- An error may carry more keys that its code documents (`unknown_sku` → `sku`;
+  `insufficient_stock` → `sku`, `requested`, `on_hand`).
+
+It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV import contract
+(`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. A view
+opts in with `UniformErrorsMixin`; the rest of the API keeps DRF's default bodies.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
+
+CODE_INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    """One problem in a request: where (`index`, `field`), what (`code`), why (`message`)."""
+
+    index: int | None
+    field: str
+    code: str
+    message: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "field": self.field,
+            "code": self.code,
+            "message": str(self.message),
+            **self.extra,
+        }
+
+
+def error_body(*, code: str, detail: str | Promise, errors: Iterable[ErrorItem] = ()) -> dict:
+    return {
+        "detail": str(detail),
+        "code": code,
+        "errors": [error.as_dict() for error in errors],
+    }
+
+
+class ApiError(exceptions.APIException):
+    """Raise from a view to answer in the one shape: `ApiError(status_code=409,
+    code="insufficient_stock", detail="…", errors=[ErrorItem(…)])`."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        code: str,
+        detail: str | Promise,
+        errors: Sequence[ErrorItem] = (),
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.errors = list(errors)
+
+
+def _messages(value: Any) -> list[tuple[str, str]]:
+    """(code, message) pairs from a DRF error leaf (an ErrorDetail or a list of them)."""
+    leaves = value if isinstance(value, list) else [value]
+    return [(getattr(leaf, "code", None) or CODE_INVALID, str(leaf)) for leaf in leaves]
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _walk(value: Any, *, index: int | None, path: str) -> Iterable[ErrorItem]:
+    """ErrorItems for a nested DRF error structure below `path` (dotted, inside one item)."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                yield from _walk(inner, index=index, path=path)
+            else:
+                yield from _walk(inner, index=index, path=_join(path, key))
+    elif isinstance(value, list) and any(isinstance(leaf, Mapping | list) for leaf in value):
+        for position, inner in enumerate(value):
+            yield from _walk(inner, index=index, path=_join(path, position))
+    else:
+        for code, message in _messages(value):
+            yield ErrorItem(index=index, field=path, code=code, message=message)
+
+
+def errors_from_validation(detail: Any, *, items: str | None = None) -> list[ErrorItem]:
+    """Flatten DRF validation errors (`serializer.errors`, `ValidationError.detail`).
+
+    `items` names the request's list of items (POS: `lines`): its errors get that item's
+    `index` and the field inside it; an error about the list itself (empty, not a list) gets
+    index None and field `items`. Everything else gets index None and its dotted path.
+    """
+    if not isinstance(detail, Mapping):
+        return list(_walk(detail, index=None, path=""))
+    found: list[ErrorItem] = []
+    for key, value in detail.items():
+        if items is not None and key == items:
+            found.extend(_item_errors(value, items=items))
+        elif key == api_settings.NON_FIELD_ERRORS_KEY:
+            found.extend(_walk(value, index=None, path=""))
+        else:
+            found.extend(_walk(value, index=None, path=str(key)))
+    return found
+
+
+def _item_errors(value: Any, *, items: str) -> Iterable[ErrorItem]:
+    """Errors under the list of items: keyed (or listed) by index, or about the list itself."""
+    if not isinstance(value, Mapping | list) or not any(
+        isinstance(inner, Mapping | list) for inner in _values(value)
+    ):
+        yield from _walk(value, index=None, path=items)
+        return
+    entries = value.items() if isinstance(value, Mapping) else enumerate(value)
+    for position, inner in entries:
+        if position == api_settings.NON_FIELD_ERRORS_KEY:
+            yield from _walk(inner, index=None, path=items)
+        else:
+            yield from _walk(inner, index=int(position), path="")
+
+
+def _values(value: Mapping | list) -> Iterable[Any]:
+    return value.values() if isinstance(value, Mapping) else value
+
+
+def _too_large() -> exceptions.ParseError:
+    return exceptions.ParseError(
+        _("The request body is larger than %(limit)d bytes.")
+        % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+        code="too_large",
+    )
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django ValidationErrors from services turned into 400s."""
+    """DRF's handler, plus Django ValidationErrors from services turned into 400s and a body
+    beyond DATA_UPLOAD_MAX_MEMORY_SIZE into a 400 `too_large`."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = _too_large()
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     return exception_handler(exc, context)
+
+
+def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """`api_exception_handler`, with every answer rewritten into the one shape above."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = _too_large()
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        response.data = error_body(code=exc.error_code, detail=exc.detail, errors=exc.errors)
+    elif isinstance(exc, exceptions.ValidationError):
+        items = getattr(context.get("view"), "error_items", None)
+        errors = errors_from_validation(exc.detail, items=items)
+        response.data = error_body(
+            code=CODE_INVALID,
+            detail=_("%(count)d problem(s) in the request; nothing was stored.")
+            % {"count": len(errors)},
+            errors=errors,
+        )
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        response.data = error_body(
+            code=codes if isinstance(codes, str) else exc.default_code, detail=str(exc.detail)
+        )
+    return response
+
+
+class UniformErrorsMixin:
+    """For an APIView: every error answer in the one shape (`uniform_exception_handler`).
+
+    `error_items` names the request's list of items (e.g. `"lines"`), so field errors inside
+    it carry the item's index.
+    """
+
+    error_items: str | None = None
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        return uniform_exception_handler
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    """One problem. Some codes add keys (`unknown_sku`: `sku`; `insufficient_stock`: `sku`,
+    `requested`, `on_hand`)."""
+
+    index = serializers.IntegerField(
+        allow_null=True, help_text="0-based position in the request's list of items, or null."
+    )
+    field = serializers.CharField(help_text="Key inside the item, or the top-level key.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx of the POS and device APIs: a sentence, a code, and each problem with where
+    it is (`index` in the request's list of items, `field`)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = ErrorItemSerializer(many=True)

@@ -1,14 +1,22 @@
 """A real browser (headless Chromium through Playwright) logs in to the portal.
 
 Uses the system Chromium (`/usr/bin/chromium`); `playwright install` is never needed.
-No screenshots or traces are written.
+No screenshots or traces are written. The live-notifications test serves the whole ASGI
+application (HTTP and websockets) with Daphne in another process, so it needs PostgreSQL (a
+database both processes open) and Redis (the channel layer between them).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -74,3 +82,103 @@ def test_wrong_password_in_a_real_browser_stays_on_login(live_server, page, owne
         page.click("input[type=submit]")
     assert page.url == f"{live_server.url}/portal/login/"
     assert page.locator(".errorlist li").count() == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_listening(server: subprocess.Popen, port: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.2)
+        else:
+            return
+    pytest.fail("Daphne did not start")
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None) -> Iterator[str]:
+    """Daphne serving `linli.asgi` (pages, static files, websockets) on the test database.
+
+    A fresh process, not a fork of this one: a fork would inherit the database pool's sockets
+    and asgiref's executor threads, which do not survive it. It is stopped before the test
+    database is flushed.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    database_url = urlsplit(os.environ["DATABASE_URL"])
+    test_database = database_url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "linli.asgi:application",
+        ],
+        cwd=settings.BASE_DIR,
+        # DEBUG on: WhiteNoise then serves static files straight from the finders.
+        env={**os.environ, "DATABASE_URL": test_database, "DEBUG": "true"},
+    )
+    try:
+        _wait_until_listening(server, port, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _broadcast_in_a_thread(store_id: int, text: str) -> None:
+    # Playwright's sync API keeps an event loop in this thread, where async_to_sync refuses
+    # to run; the broadcast (outside any transaction, so sent at once) goes from another.
+    from django.db import connection
+
+    from linli.realtime import broadcast, store_notifications_group
+
+    def send() -> None:
+        try:
+            broadcast(
+                store_notifications_group(store_id),
+                event="order.created",
+                payload={"text": text},
+            )
+        finally:
+            connection.close()  # on_commit opened this thread's connection
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    thread.join(timeout=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_owner_sees_a_live_notification_arrive_on_the_store_page(asgi_server, page, owner, store):
+    page.goto(f"{asgi_server}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert page.url == f"{asgi_server}/portal/stores/{store.pk}/"
+    page.wait_for_selector('#live-notifications[data-live-state="open"]')
+    assert page.locator("#notification-empty").count() == 1
+
+    _broadcast_in_a_thread(store.pk, "新订单 ¥25.60")
+
+    page.wait_for_selector("#notification-list li:has-text('新订单 ¥25.60')")
+    assert page.locator("#notification-list li").all_inner_texts() == ["新订单 ¥25.60"]
+    assert page.locator("#notification-empty").count() == 0

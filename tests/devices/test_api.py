@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.devices.models import Device, DeviceReading
 from apps.devices.services import device_token_issue, device_token_revoke
+from apps.devices.tasks import device_alerts_evaluate_task
 from tests.devices.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,14 +63,19 @@ def test_token_is_stored_hashed_only(device, device_token):
 def test_missing_token_is_401_and_stores_nothing(device):
     response = _client().post(URL, _batch(1), format="json")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Device"
+    assert response["WWW-Authenticate"] == 'Device realm="api"'
+    assert response.json()["code"] == "not_authenticated"
     assert DeviceReading.objects.count() == 0
 
 
 def test_unknown_token_is_401_with_reason(device, device_token):
     response = _client("not-a-real-token").post(URL, _batch(1), format="json")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Unknown device token."}
+    assert response.json() == {
+        "detail": "Unknown device token.",
+        "code": "authentication_failed",
+        "errors": [],
+    }
     assert DeviceReading.objects.count() == 0
 
 
@@ -77,7 +83,11 @@ def test_revoked_token_is_401_with_reason(device, device_token):
     assert device_token_revoke(device=device) is True
     response = _client(device_token).post(URL, _batch(1), format="json")
     assert response.status_code == 401
-    assert response.json() == {"detail": "This device token has been revoked."}
+    assert response.json() == {
+        "detail": "This device token has been revoked.",
+        "code": "authentication_failed",
+        "errors": [],
+    }
     assert DeviceReading.objects.count() == 0
     device.refresh_from_db()
     assert device.last_seen_at is None
@@ -88,7 +98,11 @@ def test_rotated_token_replaces_the_old_one(device, device_token):
     old = _client(device_token).post(URL, _batch(2), format="json")
     new = _client(new_token).post(URL, _batch(1), format="json")
     assert (old.status_code, new.status_code) == (401, 201)
-    assert old.json() == {"detail": "Unknown device token."}
+    assert old.json() == {
+        "detail": "Unknown device token.",
+        "code": "authentication_failed",
+        "errors": [],
+    }
     assert DeviceReading.objects.count() == 1
 
 
@@ -96,7 +110,11 @@ def test_deactivated_device_is_401(device, device_token):
     Device.objects.filter(pk=device.pk).update(is_active=False)
     response = _client(device_token).post(URL, _batch(1), format="json")
     assert response.status_code == 401
-    assert response.json() == {"detail": "This device is deactivated."}
+    assert response.json() == {
+        "detail": "This device is deactivated.",
+        "code": "authentication_failed",
+        "errors": [],
+    }
     assert DeviceReading.objects.count() == 0
 
 
@@ -113,7 +131,12 @@ def test_device_cannot_post_for_another_device(device, device_token, other_devic
     body["serial"] = other_device.serial
     response = _client(device_token).post(URL, body, format="json")
     assert response.status_code == 403
-    assert other_device.serial in response.json()["detail"]
+    body = response.json()
+    assert other_device.serial in body["detail"]
+    assert (body["code"], [(e["field"], e["code"]) for e in body["errors"]]) == (
+        "wrong_device",
+        [("serial", "wrong_device")],
+    )
     assert DeviceReading.objects.count() == 0
 
 
@@ -225,10 +248,11 @@ def test_every_bad_item_is_reported(device, device_token):
     }
     response = _client(device_token).post(URL, body, format="json")
     assert response.status_code == 400
-    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
-        (0, "temperature_c"),
-        (2, ""),
-        (3, "energy_wh"),
+    assert response.json()["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["errors"]] == [
+        (0, "temperature_c", "out_of_range"),
+        (2, "", "not_an_object"),
+        (3, "energy_wh", "invalid"),
     ]
     assert DeviceReading.objects.count() == 0
 
@@ -238,11 +262,15 @@ def test_body_without_readings_list_is_400(device, device_token):
     not_list = _client(device_token).post(URL, {"readings": {"a": 1}}, format="json")
     assert (no_key.status_code, not_list.status_code) == (400, 400)
     assert no_key.json()["errors"][0]["field"] == "readings"
-    assert not_list.json()["errors"][0] == {
-        "index": None,
-        "field": "readings",
-        "message": "Must be a list of reading objects.",
-    }
+    assert not_list.json()["code"] == "invalid"
+    assert not_list.json()["errors"] == [
+        {
+            "index": None,
+            "field": "readings",
+            "code": "not_a_list",
+            "message": "Must be a list of reading objects.",
+        }
+    ]
 
 
 def test_batch_over_the_limit_is_400(device, device_token, settings):
@@ -254,12 +282,17 @@ def test_batch_over_the_limit_is_400(device, device_token, settings):
 
 
 def test_successful_post_enqueues_one_alert_evaluation_on_commit(
-    device, device_token, django_capture_on_commit_callbacks
+    device, device_token, django_capture_on_commit_callbacks, monkeypatch
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         _client(device_token).post(URL, _batch(1), format="json")
     assert len(callbacks) == 1
-    assert callbacks[0].args == (device.pk,)
+    sent = []
+    monkeypatch.setattr(
+        device_alerts_evaluate_task, "apply_async", lambda **kwargs: sent.append(kwargs)
+    )
+    callbacks[0]()
+    assert sent == [{"args": (device.pk,), "kwargs": {}}]
 
 
 def test_rejected_post_enqueues_nothing(device, device_token, django_capture_on_commit_callbacks):
@@ -286,3 +319,35 @@ def test_device_me_returns_its_thresholds(device, device_token):
 def test_device_me_refuses_unknown_token(db):
     DeviceFactory()
     assert _client("nope").get("/api/v1/devices/me").status_code == 401
+
+
+def test_device_api_too_deep_json_body_is_400(device, device_token) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {device_token}")
+    too_deep = b'{"readings": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = client.post(URL, too_deep, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_deep"
+    assert DeviceReading.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("recorded_at", "code"),
+    [("0001-01-01T00:00:00+08:00", "too_old"), ("9999-12-31T23:59:59-12:00", "in_future")],
+)
+def test_device_reading_time_at_the_calendar_ends_is_refused(
+    device, device_token, recorded_at: str, code: str
+) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {device_token}")
+    body = {"readings": [{"recorded_at": recorded_at, "temperature_c": 4.0}]}
+
+    response = client.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["errors"]] == [
+        (0, "recorded_at", code)
+    ]
+    assert DeviceReading.objects.count() == 0

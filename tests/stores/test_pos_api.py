@@ -189,7 +189,10 @@ def test_unknown_sku_is_a_400_naming_line_and_sku(till, stock):
     assert response.status_code == 400
     data = response.json()
     assert data["code"] == "unknown_sku"
-    assert data["lines"] == [{"index": 1, "sku": "NOPE-1"}, {"index": 2, "sku": "NOPE-2"}]
+    assert [(e["index"], e["field"], e["code"], e["sku"]) for e in data["errors"]] == [
+        (1, "sku", "unknown_sku", "NOPE-1"),
+        (2, "sku", "unknown_sku", "NOPE-2"),
+    ]
     assert "NOPE-1" in data["detail"]
     assert_nothing_written()
     assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10
@@ -206,27 +209,33 @@ def test_non_positive_quantity_is_a_400_naming_the_line(till, stock, quantity):
     )
     response = api(token).post(URL, body, format="json")
     assert response.status_code == 400
-    # Field errors are keyed by the 0-based index of the bad line.
-    assert list(response.json()["lines"]) == ["1"]
-    assert list(response.json()["lines"]["1"]) == ["quantity"]
+    # Field errors name the 0-based index of the bad line and the field inside it.
+    data = response.json()
+    assert data["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in data["errors"]] == [
+        (1, "quantity", "min_value")
+    ]
+    assert data["errors"][0]["message"] == "数量必须是正整数。"
     assert_nothing_written()
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "error"),
     [
-        ({"lines": []}, "lines"),
-        ({"idempotency_key": ""}, "idempotency_key"),
-        ({"placed_at": "yesterday"}, "placed_at"),
-        ({"member": {"phone": "12345"}}, "member"),
-        ({"member": {"email": "a@example.com"}}, "member"),
+        ({"lines": []}, (None, "lines", "empty")),
+        ({"idempotency_key": ""}, (None, "idempotency_key", "blank")),
+        ({"placed_at": "yesterday"}, (None, "placed_at", "invalid")),
+        ({"member": {"phone": "12345"}}, (None, "member.phone", "invalid")),
+        ({"member": {"email": "a@example.com"}}, (None, "member.email", "invalid")),
     ],
 )
-def test_bad_payloads_are_400_and_write_nothing(till, stock, change, field):
+def test_bad_payloads_are_400_and_write_nothing(till, stock, change, error):
     _terminal, token = till
     response = api(token).post(URL, payload(**change), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    data = response.json()
+    assert data["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in data["errors"]] == [error]
     assert_nothing_written()
 
 
@@ -235,7 +244,7 @@ def test_negative_price_is_a_400(till, stock):
     body = payload(lines=[{"sku": "FRU-0001", "quantity": 1, "unit_price": "-1.00"}])
     response = api(token).post(URL, body, format="json")
     assert response.status_code == 400
-    assert list(response.json()["lines"]["0"]) == ["unit_price"]
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "unit_price")]
     assert_nothing_written()
 
 
@@ -247,11 +256,21 @@ def test_insufficient_stock_is_a_409_naming_the_sku(till, stock):
             {"sku": "DAI-0002", "quantity": 6, "unit_price": "6.50"},
         ]
     )
-    response = api(token).post(URL, body, format="json")
+    response = api(token).post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     data = response.json()
     assert data["code"] == "insufficient_stock"
-    assert data["shortages"] == [{"sku": "DAI-0002", "requested": 6, "on_hand": 5}]
+    assert data["errors"] == [
+        {
+            "index": None,
+            "field": "lines",
+            "code": "insufficient_stock",
+            "message": "DAI-0002: 6 requested, 5 in stock.",
+            "sku": "DAI-0002",
+            "requested": 6,
+            "on_hand": 5,
+        }
+    ]
     assert_nothing_written()
     assert dict(StockLevel.objects.values_list("product__sku", "on_hand")) == {
         "FRU-0001": 10,
@@ -268,6 +287,14 @@ def test_store_code_of_another_store_is_a_403(till, stock, other_store):
     assert response.json() == {
         "detail": "token belongs to another store",
         "code": "wrong_store",
+        "errors": [
+            {
+                "index": None,
+                "field": "store_code",
+                "code": "wrong_store",
+                "message": "token belongs to another store",
+            }
+        ],
     }
     assert_nothing_written()
 
@@ -283,7 +310,8 @@ def test_revoked_token_is_a_401(till, stock, hq_user):
     assert terminal_revoke(terminal=terminal, by=hq_user) is True
     response = api(token).post(URL, payload(), format="json")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"].startswith("Terminal")
+    assert response["WWW-Authenticate"] == 'Terminal realm="api"'
+    assert response.json()["code"] == "authentication_failed"
     assert_nothing_written()
 
 
@@ -446,6 +474,6 @@ def test_a_key_with_the_imported_orders_prefix_is_refused(till, stock):
     _terminal, token = till
     response = api(token).post(URL, payload(idempotency_key="import:T1-0001"), format="json")
     assert response.status_code == 400
-    assert "idempotency_key" in response.json()
+    assert [e["field"] for e in response.json()["errors"]] == ["idempotency_key"]
     assert_nothing_written()
     assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10

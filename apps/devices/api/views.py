@@ -6,79 +6,32 @@ fast and independent of the rules, which read history (the 7-day energy baseline
 alerts, notifications and broadcasts. A device coming back online with a buffered backlog
 posts several batches; each enqueues an evaluation, and evaluation is idempotent (at most one
 active alert per device and kind, enforced by the database), so duplicates and redeliveries
-are harmless. If the broker is down the readings are still stored (the enqueue is `robust`),
-and the next batch — or the silent-device sweep — evaluates again.
+are harmless. If the broker is down the readings are still stored and the request answers
+201 (`linli.enqueue` logs the lost enqueue); the next batch evaluates again, and the
+"devices: pending alert evaluations" sweep evaluates every device whose last batch was never
+evaluated (`Device.alerts_evaluated_at` older than `last_seen_at`).
 """
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
-
-from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.permissions import BasePermission
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.devices.api.auth import DeviceTokenAuthentication, IsDevice
 from apps.devices.models import Device
-from apps.devices.selectors import device_for_token, device_thresholds
-from apps.devices.services import ReadingsRejected, device_readings_ingest
+from apps.devices.selectors import device_thresholds
+from apps.devices.services import (
+    MAX_PROBLEMS_REPORTED,
+    ReadingsRejected,
+    device_readings_ingest,
+)
 from apps.devices.tasks import device_alerts_evaluate_task
-
-KEYWORD = "Device"
-
-
-class DeviceTokenAuthentication(BaseAuthentication):
-    """`Authorization: Device <token>`. Sets `request.auth` to the Device; the user stays
-    anonymous (a device is not a person). Unknown or revoked tokens get 401 with the reason."""
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, Device] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
-            return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Invalid Authorization header: expected 'Device <token>'.")
-            )
-        try:
-            token = parts[1].decode("ascii")
-        except UnicodeDecodeError as error:
-            raise exceptions.AuthenticationFailed(_("The token has invalid characters.")) from error
-        check = device_for_token(token=token)
-        if not check.is_valid:
-            raise exceptions.AuthenticationFailed(check.reason)
-        return AnonymousUser(), check.device
-
-    def authenticate_header(self, request: Request) -> str:
-        # Makes DRF answer a missing token with 401 (and this challenge), not 403.
-        return KEYWORD
-
-
-class DeviceTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.devices.api.views.DeviceTokenAuthentication"
-    name = "deviceToken"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Device <token>` — the token issued for this device in the admin.",
-        }
-
-
-class IsDevice(BasePermission):
-    message = "A device token is required."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.auth, Device)
+from linli.enqueue import enqueue_on_commit
+from linli.errors import CODE_INVALID, ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
 
 
 class ReadingSerializer(serializers.Serializer):
@@ -97,12 +50,13 @@ class ReadingBatchSerializer(serializers.Serializer):
     readings = ReadingSerializer(many=True)
 
 
-class DeviceReadingsView(APIView):
+class DeviceReadingsView(UniformErrorsMixin, APIView):
     """`POST /api/v1/devices/readings` — a batch of readings from the authenticated device.
 
-    201 with `{"received", "accepted", "duplicates"}`; 400 with `{"detail", "errors": [{index,
-    field, message}]}` when any reading is bad (nothing stored); 401 for a missing, unknown or
-    revoked token; 403 when the body names another device.
+    201 with `{"received", "accepted", "duplicates"}`. Errors in the one shape of `linli.errors`
+    (`{"detail", "code", "errors": [{index, field, code, message}]}`): 400 `invalid` when any
+    reading is bad (nothing stored), 401 for a missing, unknown or revoked token, 403
+    `wrong_device` when the body names another device.
     """
 
     authentication_classes = [DeviceTokenAuthentication]
@@ -118,38 +72,55 @@ class DeviceReadingsView(APIView):
                     "accepted": serializers.IntegerField(),
                     "duplicates": serializers.IntegerField(),
                 },
-            )
+            ),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
         },
     )
     def post(self, request: Request) -> Response:
         device: Device = request.auth
         data = request.data
         if not isinstance(data, dict) or "readings" not in data:
-            return Response(
-                {
-                    "detail": _("Send a JSON object with a 'readings' list."),
-                    "errors": [{"index": None, "field": "readings", "message": _("Required.")}],
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=CODE_INVALID,
+                detail=_("Send a JSON object with a 'readings' list."),
+                errors=[
+                    ErrorItem(index=None, field="readings", code="required", message=_("Required."))
+                ],
             )
         serial = data.get("serial")
         if serial is not None and serial != device.serial:
-            raise exceptions.PermissionDenied(
-                _("This token belongs to device %(serial)s, not %(other)s.")
-                % {"serial": device.serial, "other": serial}
+            detail = _("This token belongs to device %(serial)s, not %(other)s.") % {
+                "serial": device.serial,
+                "other": serial,
+            }
+            raise ApiError(
+                status_code=status.HTTP_403_FORBIDDEN,
+                code="wrong_device",
+                detail=detail,
+                errors=[ErrorItem(index=None, field="serial", code="wrong_device", message=detail)],
             )
         try:
             result = device_readings_ingest(device=device, readings=data["readings"])
         except ReadingsRejected as rejected:
-            return Response(
-                {
-                    "detail": _("%(count)d problem(s) in the batch; nothing was stored.")
-                    % {"count": len(rejected.problems)},
-                    "errors": [problem.as_dict() for problem in rejected.problems[:100]],
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        transaction.on_commit(partial(device_alerts_evaluate_task.delay, device.pk), robust=True)
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=CODE_INVALID,
+                detail=_("%(count)d problem(s) in the batch; nothing was stored.")
+                % {"count": len(rejected.problems)},
+                errors=[
+                    ErrorItem(
+                        index=problem.index,
+                        field=problem.field,
+                        code=problem.code,
+                        message=problem.message,
+                    )
+                    for problem in rejected.problems[:MAX_PROBLEMS_REPORTED]
+                ],
+            ) from rejected
+        enqueue_on_commit(device_alerts_evaluate_task, device.pk)
         return Response(
             {
                 "received": result.received,
@@ -160,7 +131,7 @@ class DeviceReadingsView(APIView):
         )
 
 
-class DeviceMeView(APIView):
+class DeviceMeView(UniformErrorsMixin, APIView):
     """`GET /api/v1/devices/me` — who this token is, and the thresholds that apply."""
 
     authentication_classes = [DeviceTokenAuthentication]
@@ -180,7 +151,8 @@ class DeviceMeView(APIView):
                     "minutes_out_of_range": serializers.IntegerField(),
                     "silent_after_minutes": serializers.IntegerField(),
                 },
-            )
+            ),
+            401: ErrorSerializer,
         }
     )
     def get(self, request: Request) -> Response:

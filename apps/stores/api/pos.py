@@ -1,15 +1,18 @@
 """POS ingestion API: `POST /api/v1/pos/orders`, authenticated by a store terminal token.
 
-The till's store comes from its token, never from the body. See docs/members.md for the
-payload, the answers and the error shapes.
+The till's store comes from its token, never from the body. Every error answer has the one
+shape of `linli.errors` (detail, code, errors[index, field, code, message]). See docs/members.md
+for the payload and the answers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -30,9 +33,34 @@ from apps.stores.services.orders import (
     reserved_key_message,
 )
 from apps.stores.services.stock import InsufficientStock
+from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
 MAX_LINES = 500
+# Order.total / discount_total and OrderLine.line_total are numeric(12, 2): a larger amount is
+# refused here (400) rather than by the database (500).
+MAX_AMOUNT = Decimal("9999999999.99")
+# A till's clock may run a little fast (as a device's: apps.devices.conf); a sale further in
+# the future would stay on top of the owner's recent orders.
+PLACED_AT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class CheckedDateTimeField(serializers.DateTimeField):
+    """A date-time in the imports' range (`moment_check`) with a till's future tolerance,
+    checked before any time-zone conversion (year 1 would overflow it)."""
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        aware = value if timezone.is_aware(value) else super().enforce_timezone(value)
+        try:
+            moment_check(
+                aware,
+                value=aware.isoformat(),
+                latest=moment_latest(tolerance=PLACED_AT_FUTURE_TOLERANCE),
+            )
+        except CellError as problem:
+            raise serializers.ValidationError(problem.reason, code=problem.code) from problem
+        return super().enforce_timezone(aware)
 
 
 class PosMemberSerializer(serializers.Serializer):
@@ -87,7 +115,10 @@ class PosOrderSerializer(serializers.Serializer):
     store_code = serializers.CharField(
         required=False, max_length=16, help_text="Optional; must be the token's store."
     )
-    placed_at = serializers.DateTimeField(required=False, help_text="ISO 8601; default: now.")
+    placed_at = CheckedDateTimeField(
+        required=False,
+        help_text="ISO 8601, from 2000 to 5 minutes from now; default: now.",
+    )
     channel = serializers.ChoiceField(choices=Order.Channel.choices, default=Order.Channel.POS)
     member = PosMemberSerializer(required=False)
     lines = PosLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
@@ -96,6 +127,29 @@ class PosOrderSerializer(serializers.Serializer):
         if value.startswith(IMPORTED_ORDER_KEY_PREFIX):
             raise serializers.ValidationError(reserved_key_message())
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Every line total, and the order's total and discount, within `MAX_AMOUNT`."""
+        too_large: dict[int, dict[str, list[str]]] = {}
+        total = discount_total = Decimal(0)
+        for index, line in enumerate(attrs["lines"]):
+            line_total = line["unit_price"] * line["quantity"] - line["discount"]
+            if line_total > MAX_AMOUNT:
+                too_large[index] = {
+                    "quantity": [
+                        _("Quantity × unit price is larger than %(max)s.") % {"max": MAX_AMOUNT}
+                    ]
+                }
+            total += line_total
+            discount_total += line["discount"]
+        if too_large:
+            raise serializers.ValidationError({"lines": too_large}, code="too_large")
+        if total > MAX_AMOUNT or discount_total > MAX_AMOUNT:
+            raise serializers.ValidationError(
+                {"lines": [_("The order total is larger than %(max)s.") % {"max": MAX_AMOUNT}]},
+                code="too_large",
+            )
+        return attrs
 
 
 class PosOrderLineResultSerializer(serializers.Serializer):
@@ -125,13 +179,6 @@ class PosOrderResultSerializer(serializers.Serializer):
     warnings = PosWarningSerializer(many=True)
 
 
-class PosErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    lines = serializers.ListField(child=serializers.DictField(), required=False)
-    shortages = serializers.ListField(child=serializers.DictField(), required=False)
-
-
 def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, Any]:
     lines = order.lines.select_related("product").order_by("pk")
     return PosOrderResultSerializer(
@@ -159,9 +206,10 @@ def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, A
     ).data
 
 
-class PosOrderView(APIView):
+class PosOrderView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    error_items = "lines"
 
     @extend_schema(
         operation_id="pos_order_create",
@@ -180,15 +228,17 @@ class PosOrderView(APIView):
             201: PosOrderResultSerializer,
             200: OpenApiResponse(PosOrderResultSerializer, description="Retry: the first result."),
             400: OpenApiResponse(
-                PosErrorSerializer,
-                description="Bad input: field errors, or `unknown_sku` naming each line.",
+                ErrorSerializer,
+                description="`invalid` (field errors) or `unknown_sku`, naming each line.",
             ),
-            401: OpenApiResponse(description="No, unknown or revoked terminal token."),
+            401: OpenApiResponse(
+                ErrorSerializer, description="No, unknown or revoked terminal token."
+            ),
             403: OpenApiResponse(
-                PosErrorSerializer, description="`wrong_store`: token belongs to another store."
+                ErrorSerializer, description="`wrong_store`: token belongs to another store."
             ),
             409: OpenApiResponse(
-                PosErrorSerializer, description="`insufficient_stock` with the SKUs short."
+                ErrorSerializer, description="`insufficient_stock` with the SKUs short."
             ),
         },
         examples=[
@@ -218,9 +268,14 @@ class PosOrderView(APIView):
         store = terminal.store
         claimed_store = request.data.get("store_code") if hasattr(request.data, "get") else None
         if claimed_store not in (None, "") and str(claimed_store) != store.code:
-            return Response(
-                {"detail": _("token belongs to another store"), "code": "wrong_store"},
-                status=status.HTTP_403_FORBIDDEN,
+            detail = _("token belongs to another store")
+            raise ApiError(
+                status_code=status.HTTP_403_FORBIDDEN,
+                code="wrong_store",
+                detail=detail,
+                errors=[
+                    ErrorItem(index=None, field="store_code", code="wrong_store", message=detail)
+                ],
             )
         serializer = PosOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -248,29 +303,45 @@ class PosOrderView(APIView):
                 channel=data["channel"],
             )
         except UnknownSkus as error:
-            return Response(
-                {
-                    "detail": error.messages[0],
-                    "code": "unknown_sku",
-                    "lines": [{"index": index, "sku": sku} for index, sku in error.lines],
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="unknown_sku",
+                detail=error.messages[0],
+                errors=[
+                    ErrorItem(
+                        index=index,
+                        field="sku",
+                        code="unknown_sku",
+                        message=_("Unknown SKU “%(sku)s”.") % {"sku": sku},
+                        extra={"sku": sku},
+                    )
+                    for index, sku in error.lines
+                ],
+            ) from error
         except PosInsufficientStock as error:
-            return Response(
-                {
-                    "detail": error.messages[0],
-                    "code": "insufficient_stock",
-                    "shortages": error.shortages,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT,
+                code="insufficient_stock",
+                detail=error.messages[0],
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field="lines",
+                        code="insufficient_stock",
+                        message=_("%(sku)s: %(requested)d requested, %(on_hand)d in stock.")
+                        % shortage,
+                        extra=shortage,
+                    )
+                    for shortage in error.shortages
+                ],
+            ) from error
         except InsufficientStock as error:
             # Stock was short at write time but not when re-read: report it all the same.
-            return Response(
-                {"detail": error.messages[0], "code": "insufficient_stock", "shortages": []},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT,
+                code="insufficient_stock",
+                detail=error.messages[0],
+            ) from error
         return Response(
             _result_body(result.order, result.warnings),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

@@ -18,7 +18,7 @@ class StoreSerializer(serializers.ModelSerializer):
 
 
 class StoreListView(generics.ListAPIView):
-    """Stores the caller may see: HQ all, owners and inspectors their own."""
+    """Stores where the caller may VIEW_STORE: their staff's own, HQ all (`stores.view_store`)."""
 
     serializer_class = StoreSerializer
     filterset_fields = ["status", "region"]

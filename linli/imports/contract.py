@@ -1,0 +1,629 @@
+"""The CSV import contract: imports that never half-write, exports safe in a spreadsheet.
+
+Every import follows the same contract:
+
+1. read the file as a `Table`: a header and numbered rows (row numbers as in the file, the
+   header is row 1; blank lines are skipped but still counted);
+2. validate every row (and the file as a whole: duplicates, unknown codes) and collect *every*
+   error as a `RowError(row, column, code, reason)`;
+3. only if there is no error at all, write everything in one transaction (`import_transaction`);
+   otherwise write nothing. A dry run stops after step 2 and says what would be written.
+
+The pieces here are shared by the import services of every app (`members_import`,
+`products_import`, `sales_history_import`, …) and by the `import_csv` / `import_sales`
+commands. Nothing here knows django-import-export: the admin plugs an import service in
+through `linli.imports.admin`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from linli.phones import phone_normalise
+
+HEADER_ROW = 1
+# Row number of errors about the file as a whole (e.g. a concurrent change while writing).
+WHOLE_FILE = 0
+ENCODING_SNIFF_BYTES = 64 * 1024
+
+# A cell starting with one of these is a formula (or becomes one) in Excel / LibreOffice.
+FORMULA_TRIGGERS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+
+# What an import does (or would do) with a row, for previews (`ImportReport.row_actions`).
+ACTION_NEW = "new"
+ACTION_UPDATE = "update"
+ACTION_SKIP = "skip"
+
+# The sane range of every date and time an import or a machine API accepts (`moment_check`).
+# Linli's data starts long after 2000: an earlier value is a typo or a placeholder
+# (0001-01-01, 1600-01-01) that later breaks date arithmetic (year 1 in Beijing time is year 0
+# in UTC). The future is allowed up to a tolerance for clocks and time zones that are off;
+# a caller with a live clock (the POS API) passes a tighter `latest`.
+EARLIEST_MOMENT = dt.datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+# The csv module refuses a cell longer than this (its default `csv.field_size_limit()`); the
+# row is reported and the rest of the file is not read (an unclosed quote looks the same).
+MAX_CELL_CHARS = 131_072
+
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "真"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "假"})
+
+
+# --- what went wrong, and what was done --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an import file. `row` is the row number as in the file (header = 1);
+    `column` is the header name ("" when the problem is the row as a whole); `code` is stable
+    for programs and tests, `reason` is translated for people."""
+
+    row: int
+    column: str
+    code: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.row == WHOLE_FILE:
+            return self.reason
+        if self.column:
+            return _("Row %(row)d, column “%(column)s”: %(reason)s") % {
+                "row": self.row,
+                "column": self.column,
+                "reason": self.reason,
+            }
+        return _("Row %(row)d: %(reason)s") % {"row": self.row, "reason": self.reason}
+
+
+class ErrorLog:
+    """Collects errors; counts all of them but keeps at most `keep` (None: keep all), so a file
+    with a million bad rows cannot exhaust memory."""
+
+    def __init__(self, *, keep: int | None = None) -> None:
+        self.keep = keep
+        self.count = 0
+        self._errors: list[RowError] = []
+
+    def add(self, row: int, column: str, code: str, reason: str) -> None:
+        self.count += 1
+        if self.keep is None or len(self._errors) < self.keep:
+            self._errors.append(RowError(row=row, column=column, code=code, reason=reason))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def sorted(self) -> list[RowError]:
+        """Kept errors by row (stable: within a row, in the order they were found)."""
+        return sorted(self._errors, key=lambda error: error.row)
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import (or dry run) of one file.
+
+    `created` / `updated` / `unchanged` count model rows (members, products, …; for sales
+    history: orders). `row_actions` maps file rows to "new" / "update" / "skip" for previews.
+    """
+
+    kind: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    notes: list[str] = field(default_factory=list)
+    row_actions: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def applied(self) -> bool:
+        """True when the rows were written (valid and not a dry run)."""
+        return self.is_valid and not self.dry_run
+
+    def errors_take(self, log: ErrorLog) -> None:
+        self.errors = log.sorted()
+        self.error_count = log.count
+
+    def finish(self, log: ErrorLog) -> ImportReport:
+        """Take the errors; a report with errors counts nothing as done (nothing was)."""
+        self.errors_take(log)
+        if not self.is_valid:
+            self.created = self.updated = self.unchanged = 0
+            self.row_actions = {}
+        return self
+
+    def summary(self) -> str:
+        if not self.is_valid:
+            return _("%(count)d error(s) in %(rows)d row(s): nothing was imported.") % {
+                "count": self.error_count,
+                "rows": self.rows,
+            }
+        numbers = {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+        if self.dry_run:
+            return (
+                _(
+                    "Dry run: %(rows)d row(s) are valid; would create %(created)d, "
+                    "update %(updated)d, leave %(unchanged)d unchanged. Nothing was written."
+                )
+                % numbers
+            )
+        return (
+            _(
+                "Imported %(rows)d row(s): created %(created)d, updated %(updated)d, "
+                "%(unchanged)d unchanged."
+            )
+            % numbers
+        )
+
+
+# --- reading files -----------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A CSV file as a (normalised) header and `(row number, cells)` pairs. `rows` may be a
+    one-pass iterator (streamed from disk) or a list."""
+
+    header: list[str]
+    rows: Iterable[tuple[int, list[str]]]
+
+
+def header_normalise(cells: Sequence[str]) -> list[str]:
+    return [str(cell or "").replace("\ufeff", "").strip().lower() for cell in cells]
+
+
+def encoding_detect(head: bytes) -> str:
+    """UTF-8 (with or without BOM) unless the bytes are not UTF-8, then GB18030 — the superset
+    of GBK that Excel on Chinese Windows saves CSV files in."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+class UnreadableRow(list):
+    """The cells of a row the csv module could not read (a cell longer than `MAX_CELL_CHARS`,
+    usually a quote never closed): no cells, and `reason` for the row's error. `RowCells`
+    (and the sales reader) report it; reading stops there, as the rest is out of step."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def _unreadable(error: csv.Error) -> UnreadableRow:
+    if "field larger than field limit" in str(error):
+        reason = _(
+            "This row cannot be read: a cell is longer than %(max)d characters (is a quote "
+            "missing its closing quote?). The rest of the file was not read."
+        ) % {"max": MAX_CELL_CHARS}
+    else:
+        reason = _(
+            "This row cannot be read as CSV (%(problem)s). The rest of the file was not read."
+        ) % {"problem": error}
+    return UnreadableRow(reason)
+
+
+def _numbered_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    number = HEADER_ROW
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield number, _unreadable(error)
+            return
+        if any(cells):
+            yield number, cells
+
+
+def table_from_stream(stream: Iterable[str]) -> Table:
+    """Read CSV text lazily: rows are parsed as they are consumed. A row the csv module cannot
+    read comes as an `UnreadableRow` and ends the rows."""
+    reader = csv.reader(stream)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        return Table(header=[], rows=[(HEADER_ROW, _unreadable(error))])
+    if header is None:
+        return Table(header=[], rows=[])
+    return Table(header=header_normalise(header), rows=_numbered_rows(reader))
+
+
+def table_from_bytes(data: bytes, *, encoding: str | None = None) -> Table:
+    """A Table from the bytes of an uploaded file; raises UnicodeDecodeError if undecodable."""
+    text = data.decode(encoding or encoding_detect(data[:ENCODING_SNIFF_BYTES]))
+    return table_from_stream(io.StringIO(text, newline=""))
+
+
+@contextmanager
+def csv_table_open(path: str | Path, *, encoding: str | None = None) -> Iterator[Table]:
+    """Open a CSV file for streaming; the Table's rows are read while the block is open."""
+    if encoding is None:
+        with open(path, "rb") as raw:
+            encoding = encoding_detect(raw.read(ENCODING_SNIFF_BYTES))
+    with open(path, newline="", encoding=encoding) as stream:
+        yield table_from_stream(stream)
+
+
+# --- columns and cells -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import format. A required column must be in the header and have a value
+    in every row; an optional one may be left out of the header or left empty."""
+
+    name: str
+    required: bool = False
+
+
+@contextmanager
+def import_transaction(log: ErrorLog) -> Iterator[None]:
+    """One transaction for an import's writes. A unique or foreign-key violation means the
+    data changed under the import (a concurrent edit): it rolls back and becomes a whole-file
+    error instead of a server error."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        log.add(WHOLE_FILE, "", "conflict", _("The data changed while importing; try again."))
+
+
+def header_check(header: Sequence[str], columns: Sequence[Column], log: ErrorLog) -> dict[str, int]:
+    """Check the header against the format and return {column name: position}.
+
+    Unknown and repeated columns are errors (a typo such as `prcie` would otherwise be
+    silently ignored); columns with an empty header cell are ignored.
+    """
+    known = [column.name for column in columns]
+    positions: dict[str, int] = {}
+    for position, name in enumerate(header):
+        if not name:
+            continue
+        if name in positions:
+            log.add(HEADER_ROW, name, "duplicate_column", _("The column appears twice."))
+        elif name not in known:
+            log.add(
+                HEADER_ROW,
+                name,
+                "unknown_column",
+                _("Unknown column; the columns are: %(columns)s.") % {"columns": ", ".join(known)},
+            )
+        else:
+            positions[name] = position
+    for column in columns:
+        if column.required and column.name not in positions:
+            log.add(HEADER_ROW, column.name, "missing_column", _("Required column is missing."))
+    return positions
+
+
+class CellError(Exception):
+    """A cell value that cannot be used; `code` is stable, `reason` translated."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(reason)
+
+
+def formula_escape(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would run as a formula with `'`."""
+    if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
+def cell_unescape(value: str) -> str:
+    """Undo `formula_escape`, so an exported file imports back unchanged."""
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_TRIGGERS:
+        return value[1:]
+    return value
+
+
+def parse_text(value: str, *, max_length: int | None = None) -> str:
+    text = cell_unescape(value)
+    if max_length is not None and len(text) > max_length:
+        raise CellError(
+            "too_long",
+            _("The text is longer than %(max)d characters.") % {"max": max_length},
+        )
+    return text
+
+
+def parse_phone(value: str) -> str:
+    try:
+        return phone_normalise(value)
+    except ValidationError as error:
+        raise CellError("invalid_phone", error.messages[0]) from error
+
+
+def parse_decimal(
+    value: str,
+    *,
+    places: int = 2,
+    max_digits: int = 10,
+    minimum: Decimal | None = Decimal("0"),
+) -> Decimal:
+    """A money-like number with at most `places` decimals, quantized to exactly `places`."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation as error:
+        raise CellError(
+            "invalid_number", _("“%(value)s” is not a number.") % {"value": value}
+        ) from error
+    if not number.is_finite():
+        raise CellError("invalid_number", _("“%(value)s” is not a number.") % {"value": value})
+    step = Decimal(1).scaleb(-places)
+    quantized = number.quantize(step) if abs(number) < 10**max_digits else number
+    if quantized != number:
+        raise CellError(
+            "too_many_decimals",
+            _("“%(value)s” has more than %(places)d decimal places.")
+            % {"value": value, "places": places},
+        )
+    if minimum is not None and number < minimum:
+        raise CellError(
+            "below_minimum",
+            _("“%(value)s” is below the minimum of %(minimum)s.")
+            % {"value": value, "minimum": minimum},
+        )
+    if abs(number) >= Decimal(10) ** (max_digits - places):
+        raise CellError("too_large", _("“%(value)s” is too large.") % {"value": value})
+    return quantized
+
+
+def parse_int(value: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    try:
+        number = int(value)
+    except ValueError as error:
+        raise CellError(
+            "invalid_number", _("“%(value)s” is not a whole number.") % {"value": value}
+        ) from error
+    if minimum is not None and number < minimum:
+        raise CellError(
+            "below_minimum",
+            _("“%(value)s” is below the minimum of %(minimum)d.")
+            % {"value": value, "minimum": minimum},
+        )
+    if maximum is not None and number > maximum:
+        raise CellError(
+            "above_maximum",
+            _("“%(value)s” is above the maximum of %(maximum)d.")
+            % {"value": value, "maximum": maximum},
+        )
+    return number
+
+
+def parse_bool(value: str) -> bool:
+    word = value.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CellError(
+        "invalid_boolean",
+        _("“%(value)s” is not yes/no (use 1 or 0, true or false, yes or no).") % {"value": value},
+    )
+
+
+def parse_choice(value: str, *, choices: dict[str, str]) -> str:
+    """`choices` maps every accepted (lower-case) spelling to the stored value."""
+    stored = choices.get(value.lower())
+    if stored is None:
+        allowed = sorted(set(choices.values()))
+        raise CellError(
+            "invalid_choice",
+            _("“%(value)s” is not one of: %(allowed)s.")
+            % {"value": value, "allowed": ", ".join(allowed)},
+        )
+    return stored
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def moment_latest(*, tolerance: dt.timedelta = FUTURE_TOLERANCE) -> dt.datetime:
+    """The latest moment accepted now: now plus the future tolerance."""
+    return timezone.now() + tolerance
+
+
+def moment_check(
+    moment: dt.datetime, *, value: str, latest: dt.datetime | None = None
+) -> dt.datetime:
+    """The one range check of dates and times: refuse (`CellError`) a moment before
+    `EARLIEST_MOMENT` ("too_early") or after `latest` ("in_future"; default
+    `moment_latest()`). `moment` must be aware; `value` is what the user wrote."""
+    if moment < EARLIEST_MOMENT:
+        raise CellError(
+            "too_early",
+            _("“%(value)s” is before %(earliest)s; earlier dates are not accepted.")
+            % {"value": value, "earliest": EARLIEST_MOMENT.date().isoformat()},
+        )
+    if moment > (moment_latest() if latest is None else latest):
+        raise CellError("in_future", _("“%(value)s” is in the future.") % {"value": value})
+    return moment
+
+
+def parse_moment(
+    value: str, *, zone: dt.tzinfo | None = None, latest: dt.datetime | None = None
+) -> dt.datetime:
+    """ISO 8601 date-time (`2024-07-01T18:30:00+08:00`, `2024-07-01 18:30`, a bare date means
+    midnight); without an offset it is local time (Asia/Shanghai). It must pass
+    `moment_check`: not before 2000, not after `latest` (default: now + FUTURE_TOLERANCE)."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise CellError(
+            "invalid_datetime",
+            _("“%(value)s” is not a date and time (write e.g. 2024-07-01T18:30:00+08:00).")
+            % {"value": value},
+        ) from error
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=zone or local_zone())
+    return moment_check(moment, value=value, latest=latest)
+
+
+class RowCells:
+    """One row of a Table, read column by column; every problem goes to the ErrorLog and makes
+    the row invalid, and the accessors return None (or "") for unusable cells."""
+
+    __slots__ = ("number", "cells", "positions", "log", "valid")
+
+    def __init__(
+        self,
+        number: int,
+        cells: Sequence[str],
+        positions: dict[str, int],
+        log: ErrorLog,
+        *,
+        width: int,
+    ) -> None:
+        self.number = number
+        self.cells = cells
+        self.positions = positions
+        self.log = log
+        self.valid = True
+        if isinstance(cells, UnreadableRow):
+            self.error("", "unreadable_row", cells.reason)
+        elif len(cells) > width and any(cell.strip() for cell in cells[width:]):
+            self.error(
+                "",
+                "too_many_cells",
+                _(
+                    "The row has %(cells)d cells but the header has %(columns)d "
+                    "(is a comma missing its quotes?)."
+                )
+                % {"cells": len(cells), "columns": width},
+            )
+
+    def error(self, column: str, code: str, reason: str) -> None:
+        self.valid = False
+        self.log.add(self.number, column, code, reason)
+
+    def raw(self, column: str) -> str:
+        position = self.positions.get(column)
+        if position is None or position >= len(self.cells):
+            return ""
+        return self.cells[position].strip()
+
+    def parse(
+        self, column: str, parser: Callable[..., Any], *, required: bool = False, **options: Any
+    ) -> Any:
+        if isinstance(self.cells, UnreadableRow):
+            return None  # reported once, as the row's error
+        raw = self.raw(column)
+        if not raw:
+            if required and column in self.positions:
+                self.error(column, "required", _("A value is required."))
+            return None
+        try:
+            return parser(raw, **options)
+        except CellError as problem:
+            self.error(column, problem.code, problem.reason)
+            return None
+
+    def text(self, column: str, *, required: bool = False, max_length: int | None = None) -> str:
+        return self.parse(column, parse_text, required=required, max_length=max_length) or ""
+
+    def phone(self, column: str, *, required: bool = False) -> str:
+        return self.parse(column, parse_phone, required=required) or ""
+
+    def decimal(self, column: str, *, required: bool = False, **options: Any) -> Decimal | None:
+        return self.parse(column, parse_decimal, required=required, **options)
+
+    def integer(self, column: str, *, required: bool = False, **options: Any) -> int | None:
+        return self.parse(column, parse_int, required=required, **options)
+
+    def boolean(self, column: str, *, required: bool = False) -> bool | None:
+        return self.parse(column, parse_bool, required=required)
+
+    def choice(self, column: str, *, choices: dict[str, str], required: bool = False) -> str:
+        return self.parse(column, parse_choice, required=required, choices=choices) or ""
+
+    def moment(self, column: str, *, required: bool = False, **options: Any) -> dt.datetime | None:
+        return self.parse(column, parse_moment, required=required, **options)
+
+
+def choices_with_labels(choices: Iterable[tuple[str, Any]], **aliases: str) -> dict[str, str]:
+    """Accepted spellings for a TextChoices field: stored values, English labels, aliases."""
+    accepted: dict[str, str] = {}
+    with translation.override("en"):
+        for value, label in choices:
+            accepted[str(value).lower()] = str(value)
+            accepted[str(label).lower()] = str(value)
+    accepted.update({alias.lower(): value for alias, value in aliases.items()})
+    return accepted
+
+
+class FirstSeen:
+    """Finds duplicates within a file: `seen(key, row)` returns the earlier row with the same
+    key, or None the first time."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Any, int] = {}
+
+    def seen(self, key: Any, row: int) -> int | None:
+        first = self._rows.setdefault(key, row)
+        return None if first == row else first
+
+
+def duplicate_reason(*, value: str, first_row: int) -> str:
+    return _("“%(value)s” already appears on row %(row)d.") % {"value": value, "row": first_row}
+
+
+def in_chunks(
+    queryset: QuerySet, lookup: str, keys: Iterable[Any], *, chunk_size: int = 2000
+) -> Iterator[Any]:
+    """`queryset.filter(<lookup>__in=keys)` in chunks (SQLite limits query parameters)."""
+    keys = list(dict.fromkeys(keys))
+    for start in range(0, len(keys), chunk_size):
+        yield from queryset.filter(**{f"{lookup}__in": keys[start : start + chunk_size]})
+
+
+# --- command-line output -----------------------------------------------------------------------
+
+
+def report_lines(report: ImportReport, *, max_errors: int = 50) -> list[str]:
+    """The report as lines for a terminal: every kept error up to `max_errors`, then counts."""
+    lines = [str(error) for error in report.errors[:max_errors]]
+    hidden = report.error_count - min(len(report.errors), max_errors)
+    if hidden > 0:
+        lines.append(_("… and %(count)d more error(s).") % {"count": hidden})
+    lines.extend(report.notes)
+    lines.append(report.summary())
+    return lines

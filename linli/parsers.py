@@ -1,0 +1,56 @@
+"""The API's JSON parser: a bounded nesting depth, a 400 beyond it.
+
+`json` answers a deeply nested body with a RecursionError (a 500). This parser refuses
+anything nested deeper than `MAX_JSON_DEPTH` as a `ParseError` (400, code `too_deep`). The
+body's size is bounded before parsing: DRF reads it through `request.body`, which refuses more
+than `DATA_UPLOAD_MAX_MEMORY_SIZE` bytes (`linli.errors` turns that into a 400 `too_large`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# No request of the API nests this deep (POS: order → lines → line → field is 3).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth_exceeds(data: Any, *, limit: int) -> bool:
+    """True when `data` nests lists/objects deeper than `limit` (iterative: no recursion)."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, Mapping):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+class BoundedJSONParser(JSONParser):
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        too_deep = ParseError(
+            _("The JSON is nested more than %(depth)d levels deep.") % {"depth": MAX_JSON_DEPTH},
+            code="too_deep",
+        )
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise too_deep from error
+        if json_depth_exceeds(data, limit=MAX_JSON_DEPTH):
+            raise too_deep
+        return data

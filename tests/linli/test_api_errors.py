@@ -1,0 +1,104 @@
+"""The one error shape of the machine APIs (linli/errors.py) and the shared token auth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from apps.stores.models import StoreTerminal
+from apps.stores.services.terminals import terminal_issue
+from linli.errors import ErrorItem, errors_from_validation
+
+
+class LineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class MemberSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=3)
+
+
+class OrderSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    member = MemberSerializer(required=False)
+    lines = LineSerializer(many=True, allow_empty=False)
+
+
+def flattened(data: dict) -> list[tuple[int | None, str, str]]:
+    serializer = OrderSerializer(data=data)
+    assert serializer.is_valid() is False
+    errors = errors_from_validation(serializer.errors, items="lines")
+    return [(error.index, error.field, error.code) for error in errors]
+
+
+def test_line_errors_carry_the_line_index_and_the_field_inside_it():
+    data = {
+        "key": "k",
+        "lines": [{"sku": "A", "quantity": 1}, {"sku": "", "quantity": 0}, {"quantity": 2}],
+    }
+    assert flattened(data) == [
+        (1, "sku", "blank"),
+        (1, "quantity", "min_value"),
+        (2, "sku", "required"),
+    ]
+
+
+def test_top_level_and_nested_errors_have_no_index_and_a_dotted_field():
+    data = {"member": {"phone": "13800138000"}, "lines": [{"sku": "A", "quantity": 1}]}
+    assert flattened(data) == [(None, "key", "required"), (None, "member.phone", "max_length")]
+
+
+@pytest.mark.parametrize(
+    ("lines", "error"),
+    [
+        ([], (None, "lines", "empty")),
+        ("not a list", (None, "lines", "not_a_list")),
+        ([1], (0, "", "invalid")),  # a line that is not an object: that line, no field
+    ],
+)
+def test_errors_about_the_list_or_a_whole_line(lines, error):
+    assert flattened({"key": "k", "lines": lines}) == [error]
+
+
+def test_an_error_item_adds_the_keys_its_code_documents():
+    item = ErrorItem(index=2, field="sku", code="unknown_sku", message="x", extra={"sku": "N-1"})
+    assert item.as_dict() == {
+        "index": 2,
+        "field": "sku",
+        "code": "unknown_sku",
+        "message": "x",
+        "sku": "N-1",
+    }
+
+
+@pytest.mark.django_db
+def test_a_terminal_stamps_last_used_at_most_once_a_minute(store):
+    terminal, token = terminal_issue(store=store, name="Till 9")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}")
+    client.post("/api/v1/pos/orders", {}, format="json")
+    first = StoreTerminal.objects.get(pk=terminal.pk).last_used_at
+    assert first is not None
+    client.post("/api/v1/pos/orders", {}, format="json")
+    assert StoreTerminal.objects.get(pk=terminal.pk).last_used_at == first
+    long_ago = timezone.now() - dt.timedelta(minutes=2)
+    StoreTerminal.objects.filter(pk=terminal.pk).update(last_used_at=long_ago)
+    client.post("/api/v1/pos/orders", {}, format="json")
+    assert StoreTerminal.objects.get(pk=terminal.pk).last_used_at > long_ago
+
+
+@pytest.mark.django_db
+def test_every_pos_and_device_refusal_has_the_one_shape(store):
+    for url, scheme in (("/api/v1/pos/orders", "Terminal"), ("/api/v1/devices/readings", "Device")):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"{scheme} a b")
+        response = client.post(url, {}, format="json")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == f'{scheme} realm="api"'
+        assert set(response.json()) == {"detail", "code", "errors"}
+        assert (response.json()["code"], response.json()["errors"]) == ("authentication_failed", [])
