@@ -9,10 +9,17 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.campaigns.notifications.models import Notification
-from apps.devices.models import Device, DeviceAlert, DeviceKind, DeviceReadingHourly
+from apps.devices.models import (
+    Device,
+    DeviceAlert,
+    DeviceKind,
+    DeviceKindThreshold,
+    DeviceReadingHourly,
+    EffectiveThresholds,
+)
 from apps.devices.services import (
     alert_acknowledge,
     alert_open,
@@ -91,6 +98,86 @@ def test_device_override_wins_over_kind_threshold(store):
     readings_every_minute(device, start=_minutes_ago(7), minutes=7, temperature=6.0)
     device_alerts_evaluate(device=device)
     assert DeviceAlert.objects.get().detail.startswith("6.0 °C, outside 2 to 4 °C for 6 minutes")
+
+
+def test_thresholds_include_both_limits():
+    chiller = EffectiveThresholds(
+        min_temperature_c=0.0,
+        max_temperature_c=8.0,
+        minutes_out_of_range=15,
+        energy_spike_factor=3.0,
+        energy_baseline_min_hours=24,
+    )
+    assert [chiller.temperature_in_range(value) for value in (-0.1, 0.0, 8.0, 8.1)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_device_without_overrides_takes_its_kinds_thresholds(store):
+    freezer = DeviceFactory(store=store, kind=DeviceKind.FREEZER)
+    kind = DeviceKindThreshold.objects.get(kind=DeviceKind.FREEZER)
+    kind.energy_spike_factor = Decimal("2.5")
+    kind.energy_baseline_min_hours = 12
+    assert freezer.thresholds(kind) == EffectiveThresholds(
+        min_temperature_c=-25.0,
+        max_temperature_c=-15.0,
+        minutes_out_of_range=30,
+        energy_spike_factor=2.5,
+        energy_baseline_min_hours=12,
+    )
+
+
+def test_device_without_a_kind_threshold_uses_the_built_in_defaults(store):
+    device = DeviceFactory(store=store)
+    assert device.thresholds(None) == EffectiveThresholds(
+        min_temperature_c=None,
+        max_temperature_c=None,
+        minutes_out_of_range=15,
+        energy_spike_factor=3.0,
+        energy_baseline_min_hours=24,
+    )
+
+
+def test_a_device_override_of_one_limit_replaces_the_kinds_whole_range(store):
+    # The range is overridden as a pair (min < max is checked per pair): a device with only a
+    # maximum has no minimum, rather than its kind's minimum.
+    device = DeviceFactory(store=store, max_temperature_c=Decimal("4.0"))
+    kind = DeviceKindThreshold.objects.get(kind=DeviceKind.DISPLAY_CHILLER)
+    thresholds = device.thresholds(kind)
+    assert (thresholds.min_temperature_c, thresholds.max_temperature_c) == (None, 4.0)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 8.0])
+def test_readings_exactly_at_a_limit_open_no_alert(device, owner, temperature):
+    # docs/devices.md: the display chiller's allowed range is "0 to 8 °C", limits included.
+    readings_every_minute(device, start=_minutes_ago(30), minutes=30, temperature=temperature)
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+    assert Notification.objects.count() == 0
+
+
+def test_a_reading_exactly_at_the_limit_restarts_the_streak(device):
+    start = _minutes_ago(30)
+    readings_every_minute(device, start=start, minutes=12, temperature=12.0)
+    readings_every_minute(device, start=start + dt.timedelta(minutes=12), minutes=1, temperature=8)
+    readings_every_minute(
+        device, start=start + dt.timedelta(minutes=13), minutes=12, temperature=12
+    )
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_a_reading_exactly_at_the_limit_resolves_the_alert(device):
+    readings_every_minute(device, start=_minutes_ago(30), minutes=20, temperature=10.0)
+    device_alerts_evaluate(device=device)
+    readings_every_minute(device, start=_minutes_ago(5), minutes=1, temperature=8.0)
+    result = device_alerts_evaluate(device=device)
+    alert = DeviceAlert.objects.get()
+    assert [a.pk for a in result.resolved] == [alert.pk]
+    assert (alert.status, alert.resolution_note) == ("resolved", "back in range at 8.0 °C")
 
 
 def test_pos_terminal_has_no_temperature_rule(store):
@@ -268,8 +355,11 @@ def test_evaluation_after_posting_resolves_the_silent_alert(device, device_token
 # --- energy ----------------------------------------------------------------------------------
 
 
-def _baseline(device: Device, *, hours: int, energy_wh: float, end: dt.datetime) -> None:
-    """Hourly aggregates for the `hours` closed hours before `end`'s previous hour."""
+def _baseline(
+    device: Device, *, hours: int, energy_wh: float, end: dt.datetime, spread: bool = True
+) -> None:
+    """Hourly aggregates for the `hours` closed hours before `end`'s previous hour; with
+    `spread`, energy_wh + 0, 1, 2 in turn (median energy_wh + 1), else energy_wh every hour."""
     last = end.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
     DeviceReadingHourly.objects.bulk_create(
         [
@@ -277,7 +367,7 @@ def _baseline(device: Device, *, hours: int, energy_wh: float, end: dt.datetime)
                 device=device,
                 hour=last - dt.timedelta(hours=offset),
                 reading_count=60,
-                energy_wh_sum=energy_wh + (offset % 3),  # 100, 101, 102 … median 101
+                energy_wh_sum=energy_wh + (offset % 3 if spread else 0),
             )
             for offset in range(hours)
         ]
@@ -301,6 +391,26 @@ def test_energy_within_the_factor_opens_nothing(device):
     readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=5.0)
     assert device_alerts_evaluate(device=device).opened == []  # 300 Wh ≤ 303
     assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_exactly_at_the_limit_opens_nothing(device):
+    # docs/devices.md: a spike is energy *above* factor × median, so exactly 3 × 100 Wh is not.
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now, spread=False)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=5.0)
+    assert device_alerts_evaluate(device=device).opened == []  # 300 Wh == 3 × 100
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_exactly_at_the_limit_resolves_an_open_spike(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now, spread=False)
+    alert, _created = alert_open(device=device, kind=ENERGY, detail="spike", value=400.0)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=5.0)
+    result = device_alerts_evaluate(device=device)
+    assert [a.pk for a in result.resolved] == [alert.pk]
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolution_note) == ("resolved", "300 Wh in the last hour")
 
 
 def test_energy_without_enough_baseline_history_opens_nothing(device):
@@ -390,3 +500,88 @@ def test_resolving_an_open_alert_also_records_the_acknowledgement(device, owner)
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by, alert.resolved_by) == ("resolved", owner, owner)
     assert alert.acknowledged_at == alert.resolved_at
+
+
+# --- what each step changes and announces ----------------------------------------------------
+
+
+@pytest.fixture
+def broadcasts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict]]:
+    """Every broadcast the alert services make, as (group, event, payload)."""
+    sent: list[tuple[str, str, dict]] = []
+
+    def record(group: str, *, event: str, payload: dict) -> None:
+        sent.append((group, event, payload))
+
+    monkeypatch.setattr("apps.devices.services.alerts.broadcast", record)
+    return sent
+
+
+def test_acknowledging_and_resolving_touch_only_that_alert(store, owner):
+    first, second = DeviceFactory.create_batch(2, store=store)
+    mine, _created = alert_open(device=first, kind=TEMPERATURE, detail="hot")
+    other, _created = alert_open(device=second, kind=TEMPERATURE, detail="hot")
+    alert_acknowledge(alert=mine, by=owner)
+    other.refresh_from_db()
+    assert (other.status, other.acknowledged_by) == ("open", None)
+    alert_resolve(alert=mine, by=owner)
+    other.refresh_from_db()
+    assert (other.status, other.acknowledged_by, other.resolved_by) == ("open", None, None)
+
+
+def test_refusals_say_what_state_the_alert_is_in(device, owner):
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert_resolve(alert=alert, by=owner)
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as acknowledging:
+            alert_acknowledge(alert=alert, by=owner)
+        with pytest.raises(ValidationError) as resolving:
+            alert_resolve(alert=alert, by=owner)
+    assert acknowledging.value.messages == [
+        "Only an open alert can be acknowledged; this one is Resolved."
+    ]
+    assert resolving.value.messages == ["This alert is already Resolved."]
+
+
+def test_resolution_note_is_empty_by_default_and_cut_at_300_characters(device, owner):
+    quiet, _created = alert_open(device=device, kind=SILENT, detail="quiet")
+    hot, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert_resolve(alert=quiet, by=owner)
+    alert_resolve(alert=hot, by=owner, note="x" * 400)
+    quiet.refresh_from_db()
+    hot.refresh_from_db()
+    assert (quiet.resolution_note, hot.resolution_note) == ("", "x" * 300)
+
+
+def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
+    group = f"linli.store.{device.store_id}.notifications"
+    with translation.override("en"):
+        alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.5)
+        alert_acknowledge(alert=alert, by=owner)
+        alert_resolve(alert=alert, by=owner)
+    assert [(sent_group, event) for sent_group, event, _payload in broadcasts] == [
+        (group, "device.alert"),
+        (group, "device.alert_acknowledged"),
+        (group, "device.alert_resolved"),
+    ]
+    assert [payload["text"] for _group, _event, payload in broadcasts] == [
+        f"{device.name}: Temperature out of range — hot",
+        f"{device.name}: alert acknowledged by {owner.username}",
+        f"{device.name}: alert resolved by {owner.username}",
+    ]
+    assert broadcasts[0][2] == {
+        "text": f"{device.name}: Temperature out of range — hot",
+        "alert_id": alert.pk,
+        "device_id": device.pk,
+        "device": device.name,
+        "store_id": device.store_id,
+        "kind": TEMPERATURE,
+        "status": "open",
+        "value": 12.5,
+        "opened_at": alert.opened_at,
+    }
+    assert [payload["status"] for _group, _event, payload in broadcasts] == [
+        "open",
+        "acknowledged",
+        "resolved",
+    ]
