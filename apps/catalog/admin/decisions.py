@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -280,8 +281,36 @@ class InsightCardAdmin(ReadOnlyAdmin):
 
 @admin.register(DecisionRun)
 class DecisionRunAdmin(ReadOnlyAdmin):
-    list_display = ["day", "status", "stores_done", "stores_total", "started_at", "finished_at"]
+    """The nightly runs: failed runs show their error, a running run whose worker stopped
+    renewing its lease shows as stalled (the next attempt takes it over and resumes)."""
+
+    list_display = [
+        "day",
+        "state",
+        "stores_done",
+        "stores_total",
+        "attempt",
+        "heartbeat_at",
+        "started_at",
+        "finished_at",
+        "error_summary",
+    ]
     list_filter = ["status"]
     search_fields = ["day"]
     date_hierarchy = "started_at"
-    readonly_fields = ["stats", "error"]
+    readonly_fields = ["stats", "error", "done_store_ids"]
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, run: DecisionRun) -> str:
+        if run.is_stalled:
+            return gettext("Stalled: no heartbeat since %(time)s (worker %(worker)s)") % {
+                "time": formats.localize(timezone.localtime(run.heartbeat_at)),
+                "worker": run.worker or "?",
+            }
+        return run.get_status_display()
+
+    @admin.display(description=_("error"))
+    def error_summary(self, run: DecisionRun) -> str:
+        """The last line of the error (the exception, or the latest takeover)."""
+        lines = [line for line in run.error.strip().splitlines() if line.strip()]
+        return lines[-1][:200] if lines else ""

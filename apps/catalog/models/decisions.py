@@ -10,6 +10,7 @@ Member tags are kept as JSON snapshots (id and name) rather than foreign keys, b
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -524,7 +525,14 @@ class InsightCard(models.Model):
 
 
 class DecisionRun(models.Model):
-    """The log of nightly runs, with progress (stores done of total) while it runs."""
+    """The log of nightly runs, with progress (stores done of total) while it runs.
+
+    A running run holds a lease: its worker renews `heartbeat_at` after every chunk of stores.
+    A running run whose heartbeat is older than `settings.DECISION_RUN_LEASE_SECONDS` is dead
+    (its worker was killed); the next attempt takes it over (`attempt` + 1, the fencing token
+    every write of the run is conditional on) and computes only the stores not in
+    `done_store_ids`.
+    """
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -541,6 +549,23 @@ class DecisionRun(models.Model):
     error = models.TextField(_("error"), blank=True, default="")
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last heartbeat"),
+        default=timezone.now,
+        help_text=_(
+            "Renewed after every chunk of stores; a running run silent for longer "
+            "than the lease is taken over by the next attempt."
+        ),
+    )
+    attempt = models.PositiveSmallIntegerField(
+        _("attempt"), default=1, help_text=_("1, plus one per takeover of a dead run.")
+    )
+    worker = models.CharField(_("worker"), max_length=200, blank=True, default="")
+    done_store_ids = models.JSONField(
+        _("ids of the stores done"),
+        default=list,
+        help_text=_("Ids of the stores whose outputs are written (a resumed run skips them)."),
+    )
 
     class Meta:
         verbose_name = _("decision run")
@@ -560,3 +585,9 @@ class DecisionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.get_status_display()} {self.stores_done}/{self.stores_total}"
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, but its worker has not renewed the lease in time (killed or hung)."""
+        lease = dt.timedelta(seconds=settings.DECISION_RUN_LEASE_SECONDS)
+        return self.status == self.Status.RUNNING and self.heartbeat_at < timezone.now() - lease

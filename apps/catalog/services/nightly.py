@@ -5,16 +5,28 @@ lists older than 180 days are pruned.
 Idempotent: every table is written by upsert on its natural key (rules: a scope whose window
 is already computed is skipped), so a rerun of the same day changes nothing. Each chunk commits
 on its own, so progress survives a crash and a rerun redoes only what it must.
+
+Fault tolerance: a running run holds a lease. Its worker renews `heartbeat_at` after each phase
+and each chunk of stores, by an UPDATE conditional on its `attempt` (the fencing token) that also
+records the chunk's stores in `done_store_ids`, in the chunk's transaction. A run whose heartbeat
+is older than the lease (`settings.DECISION_RUN_LEASE_SECONDS`) is dead: the next attempt (a
+rerun, `--force`, the redelivered or retried task) takes it over by one conditional UPDATE
+(exactly one taker wins), recomputes the rules (skipped when done) and the model, and computes
+only the stores not done. A worker that wakes after being taken over cannot write: its next
+renewal finds another attempt and rolls its chunk back (`DecisionRunLost`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import time
 import traceback
 from collections.abc import Callable
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,11 +40,14 @@ from apps.catalog.services.forecasts import (
 )
 from apps.catalog.services.lists import daily_lists_compute, daily_lists_store, night_context_load
 from apps.catalog.services.rules import co_purchase_rules_compute
+from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-STALE_RUN = dt.timedelta(hours=2)
 KEEP_DAYS = 180
+# A run taken over this many times (each attempt's worker died) is marked failed instead: a
+# chunk that kills its worker every time must not be redelivered for ever.
+MAX_ATTEMPTS = 3
 
 
 def decisions_prune(*, day: dt.date, keep_days: int = KEEP_DAYS) -> dict[str, int]:
@@ -52,20 +67,111 @@ def decisions_prune(*, day: dt.date, keep_days: int = KEEP_DAYS) -> dict[str, in
 
 
 class DecisionRunBusy(Exception):
-    """Another run of the same day is in progress."""
+    """Another run of the same day is in progress (its lease is live). `retry_in`: seconds
+    until that lease would expire if its worker stopped now."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = max(retry_in, 1.0)
 
 
-def _claim(day: dt.date, stores_total: int) -> DecisionRun:
-    """Create the day's running run; the partial unique constraint lets only one exist. A run
-    left running for over two hours (a killed worker) is marked failed first."""
-    DecisionRun.objects.filter(
-        day=day, status=DecisionRun.Status.RUNNING, started_at__lt=timezone.now() - STALE_RUN
-    ).update(status=DecisionRun.Status.FAILED, error="abandoned", finished_at=timezone.now())
-    try:
-        with transaction.atomic():
-            return DecisionRun.objects.create(day=day, stores_total=stores_total)
-    except IntegrityError as error:
-        raise DecisionRunBusy(f"a decision run for {day} is already running") from error
+class DecisionRunAbandoned(DecisionRunBusy):
+    """The day's run died `MAX_ATTEMPTS` times; it is marked failed, not taken over again."""
+
+
+class DecisionRunLost(Exception):
+    """This worker's run was taken over by another attempt (its lease had expired)."""
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=django_settings.DECISION_RUN_LEASE_SECONDS)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(day: dt.date, stores: list[int], worker: str) -> DecisionRun:
+    """The day's run for this worker: a new one, or the dead one taken over.
+
+    The partial unique constraint lets one running run exist per day. If it is live (heartbeat
+    within the lease), DecisionRunBusy; if it is dead, one conditional UPDATE (on its attempt and
+    stale heartbeat) takes it over: exactly one of concurrent takers matches the row.
+    """
+    now = timezone.now()
+    lease = _lease()
+    current = DecisionRun.objects.filter(day=day, status=DecisionRun.Status.RUNNING).first()
+    if current is None:
+        try:
+            with transaction.atomic():
+                return DecisionRun.objects.create(
+                    day=day,
+                    stores_total=len(stores),
+                    started_at=now,
+                    heartbeat_at=now,
+                    worker=worker,
+                )
+        except IntegrityError as error:
+            raise DecisionRunBusy(
+                f"a decision run for {day} is already running", retry_in=lease.total_seconds()
+            ) from error
+    if current.heartbeat_at >= now - lease:
+        raise DecisionRunBusy(
+            f"a decision run for {day} is already running (attempt {current.attempt} on "
+            f"{current.worker or '?'}, last heartbeat {current.heartbeat_at:%H:%M:%S})",
+            retry_in=(current.heartbeat_at + lease - now).total_seconds(),
+        )
+    dead = DecisionRun.objects.filter(
+        pk=current.pk,
+        status=DecisionRun.Status.RUNNING,
+        attempt=current.attempt,
+        heartbeat_at__lt=now - lease,
+    )
+    silent = (
+        f"attempt {current.attempt} on {current.worker or '?'} stopped renewing its lease at "
+        f"{timezone.localtime(current.heartbeat_at):%Y-%m-%d %H:%M:%S} "
+        f"({current.stores_done}/{current.stores_total} stores done)"
+    )
+    log = f"{current.error}\n" if current.error else ""
+    if current.attempt >= MAX_ATTEMPTS:
+        dead.update(
+            status=DecisionRun.Status.FAILED,
+            finished_at=now,
+            error=f"{log}{silent}; abandoned after {current.attempt} attempts",
+        )
+        raise DecisionRunAbandoned(
+            f"the decision run for {day} died {current.attempt} times; marked failed",
+            retry_in=lease.total_seconds(),
+        )
+    wanted = set(stores)
+    done = [pk for pk in current.done_store_ids if pk in wanted]
+    taken = dead.update(
+        attempt=F("attempt") + 1,
+        heartbeat_at=now,
+        worker=worker,
+        stores_total=len(stores),
+        stores_done=len(done),
+        done_store_ids=done,
+        error=f"{log}{silent}; attempt {current.attempt + 1} on {worker} took over",
+    )
+    if not taken:
+        raise DecisionRunBusy(
+            f"another attempt took over the decision run for {day}",
+            retry_in=lease.total_seconds(),
+        )
+    logger.warning("decisions %s: %s; taken over by %s", day, silent, worker)
+    current.refresh_from_db()
+    return current
+
+
+def _renew(run: DecisionRun, **fields: object) -> None:
+    """Renew the run's lease (and write `fields`) if this attempt still holds it; otherwise
+    raise DecisionRunLost (inside a chunk's transaction this rolls the chunk back)."""
+    renewed = DecisionRun.objects.filter(
+        pk=run.pk, status=DecisionRun.Status.RUNNING, attempt=run.attempt
+    ).update(heartbeat_at=timezone.now(), **fields)
+    if not renewed:
+        raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
 
 
 def decisions_run(
@@ -77,13 +183,19 @@ def decisions_run(
     sample_stores: int = 40,
     max_rows: int = 200_000,
     progress: Progress | None = None,
+    sources: PlanningSources = NO_SOURCES,
 ) -> DecisionRun:
     """Run the whole night for `day` (default today: lists of today from sales up to
-    yesterday) over the open stores (or `store_ids`).
+    yesterday) over the open stores (or `store_ids`), with planned promotions and supplier
+    terms from `sources` (the interfaces pass `apps.catalog.sources.planning_sources()`; the
+    default, NO_SOURCES, plans none and applies the settings' defaults).
 
     Without `force`, a day that already has a finished run returns that run untouched (a second
     beat or a redelivered task does nothing). With `force` everything is recomputed; the
     results equal the first run's when the data did not change.
+
+    A live run of the day (lease renewed within `DECISION_RUN_LEASE_SECONDS`) makes this raise
+    DecisionRunBusy; a dead one is taken over and only its remaining stores are computed.
     """
     day = day or timezone.localdate()
     if not force:
@@ -91,10 +203,27 @@ def decisions_run(
         if done is not None:
             return done
     stores = sorted(store_ids) if store_ids is not None else open_store_ids()
-    run = _claim(day, len(stores))
-    say = progress or (lambda message: logger.info("decisions %s: %s", day, message))
+    run = _claim(day, stores, _worker_name())
+    log = progress or (lambda message: logger.info("decisions %s: %s", day, message))
+    renewed = time.monotonic()
+
+    def say(message: str) -> None:
+        """Report progress; the long phases report often, so renew the lease here too."""
+        nonlocal renewed
+        log(message)
+        if time.monotonic() - renewed > _lease().total_seconds() / 20:
+            _renew(run)
+            renewed = time.monotonic()
+
+    done_ids = list(run.done_store_ids)
+    skip = set(done_ids)
+    remaining = [pk for pk in stores if pk not in skip]
     timings: dict[str, float] = {}
     counts = {"forecasts": 0, "hot": 0, "new": 0, "cards": 0, "rule_runs": 0, "pruned": 0}
+    if run.attempt > 1:
+        # A taken-over run: the stores done by the dead attempts keep their counts.
+        counts.update({k: v for k, v in run.stats.get("counts", {}).items() if k in counts})
+        say(f"resuming (attempt {run.attempt}): {len(done_ids)}/{len(stores)} stores already done")
     try:
         settings = decision_settings_get()
         started = time.perf_counter()
@@ -103,51 +232,78 @@ def decisions_run(
             store_ids=stores,
             progress=say,
         )
-        counts["rule_runs"] = len(rule_runs)
+        counts["rule_runs"] += len(rule_runs)
         timings["rules"] = time.perf_counter() - started
+        _renew(run, stats={"counts": counts})
         say(f"rules: {len(rule_runs)} scopes computed in {timings['rules']:.1f} s")
 
         started = time.perf_counter()
         trained = forecast_model_train(
-            day=day, store_ids=stores, sample_stores=sample_stores, max_rows=max_rows, progress=say
+            day=day,
+            store_ids=stores,
+            sample_stores=sample_stores,
+            max_rows=max_rows,
+            progress=say,
+            sources=sources,
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
+        _renew(run)
         say(f"model and network facts ready in {timings['model']:.1f} s")
 
         started = time.perf_counter()
-        for first in range(0, len(stores), chunk_size):
-            chunk_ids = stores[first : first + chunk_size]
+        for first in range(0, len(remaining), chunk_size):
+            chunk_ids = remaining[first : first + chunk_size]
             with transaction.atomic():
-                chunk = demand_forecasts_compute(day=day, store_ids=chunk_ids, trained=trained)
+                chunk = demand_forecasts_compute(
+                    day=day, store_ids=chunk_ids, trained=trained, sources=sources
+                )
                 lists = daily_lists_compute(
-                    context=context, chunk=chunk, store_ids=chunk_ids, settings=settings
+                    context=context,
+                    chunk=chunk,
+                    store_ids=chunk_ids,
+                    settings=settings,
+                    sources=sources,
                 )
                 written = daily_lists_store(lists=lists, day=day, store_ids=chunk_ids)
-                DecisionRun.objects.filter(pk=run.pk).update(
-                    stores_done=F("stores_done") + len(chunk_ids)
+                chunk_counts = {**counts, "forecasts": counts["forecasts"] + chunk.stored}
+                for key in ("hot", "new", "cards"):
+                    chunk_counts[key] += written[key]
+                # The lease renewal, the done stores and their counts commit with the chunk's
+                # outputs, or not at all (a taken-over worker's chunk rolls back here).
+                _renew(
+                    run,
+                    done_store_ids=done_ids + chunk_ids,
+                    stores_done=len(done_ids) + len(chunk_ids),
+                    stats={"counts": chunk_counts},
                 )
-            counts["forecasts"] += chunk.stored
-            for key in ("hot", "new", "cards"):
-                counts[key] += written[key]
-            say(
-                f"stores {min(first + chunk_size, len(stores))}/{len(stores)} "
-                f"({time.perf_counter() - started:.1f} s)"
-            )
+            done_ids += chunk_ids
+            counts = chunk_counts
+            renewed = time.monotonic()
+            say(f"stores {len(done_ids)}/{len(stores)} ({time.perf_counter() - started:.1f} s)")
         timings["stores"] = time.perf_counter() - started
-        counts["pruned"] = sum(decisions_prune(day=day).values())
+        counts["pruned"] += sum(decisions_prune(day=day).values())
+    except DecisionRunLost:
+        raise  # the run belongs to the attempt that took it over
     except Exception:
-        DecisionRun.objects.filter(pk=run.pk).update(
+        DecisionRun.objects.filter(
+            pk=run.pk, status=DecisionRun.Status.RUNNING, attempt=run.attempt
+        ).update(
             status=DecisionRun.Status.FAILED,
-            error=traceback.format_exc()[-4000:],
+            error=((f"{run.error}\n" if run.error else "") + traceback.format_exc())[-4000:],
             finished_at=timezone.now(),
             stats={"timings": timings, "counts": counts},
         )
         raise
-    DecisionRun.objects.filter(pk=run.pk).update(
+    finished = DecisionRun.objects.filter(
+        pk=run.pk, status=DecisionRun.Status.RUNNING, attempt=run.attempt
+    ).update(
         status=DecisionRun.Status.DONE,
         finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
         stats={"timings": {k: round(v, 2) for k, v in timings.items()}, "counts": counts},
     )
+    if not finished:
+        raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
     run.refresh_from_db()
     return run

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.catalog.services.nightly import DecisionRunBusy, decisions_run
+from apps.catalog.services.nightly import DecisionRunBusy, DecisionRunLost, decisions_run
+from apps.catalog.sources import planning_sources
 
 
 def _store_ids(value: str) -> list[int]:
@@ -28,7 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--stores", type=_store_ids, help="only these store ids (1,2,3)")
         parser.add_argument("--chunk-size", type=int, default=20, help="stores per transaction")
         parser.add_argument(
-            "--force", action="store_true", help="recompute even if the day already has a run"
+            "--force",
+            action="store_true",
+            help=(
+                "recompute even if the day already has a finished run (a running run whose "
+                "worker died is resumed either way; a live one is refused)"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,8 +47,9 @@ class Command(BaseCommand):
                 chunk_size=options["chunk_size"],
                 force=options["force"],
                 progress=lambda message: self.stdout.write(f"  {message}"),
+                sources=planning_sources(),
             )
-        except DecisionRunBusy as error:
+        except (DecisionRunBusy, DecisionRunLost) as error:
             raise CommandError(str(error)) from error
         counts = run.stats.get("counts", {})
         self.stdout.write(

@@ -1,0 +1,201 @@
+"""The nightly decision run survives a killed worker: a dead run (its lease not renewed) is
+taken over by the next attempt, which computes only the stores not done; a live run is refused;
+exactly one of concurrent takers wins; the redelivered task completes the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.catalog.models import DailyListEntry, DecisionRun, DemandForecast, InsightCard
+from apps.catalog.services.nightly import (
+    DecisionRunAbandoned,
+    DecisionRunBusy,
+    DecisionRunLost,
+    _claim,
+    _renew,
+    decisions_run,
+)
+from apps.catalog.tasks import decisions_nightly_task
+from tests.catalog.decision_fixtures import decision_world
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: not an Exception, so the run's error handling never sees it."""
+
+
+def _killed_after(stores: str):
+    def progress(message: str) -> None:
+        if message.startswith(f"stores {stores} "):
+            raise WorkerKilled
+
+    return progress
+
+
+def _stale() -> dt.datetime:
+    return timezone.now() - dt.timedelta(seconds=settings.DECISION_RUN_LEASE_SECONDS + 60)
+
+
+@pytest.fixture
+def killed(db: None) -> dict:
+    """A small network whose run was killed after its first store (chunks of one store), then
+    left silent for longer than the lease."""
+    world = decision_world()
+    with pytest.raises(WorkerKilled):
+        decisions_run(day=world["today"], chunk_size=1, progress=_killed_after("1/3"))
+    run = DecisionRun.objects.get()
+    assert run.status == DecisionRun.Status.RUNNING
+    assert (run.stores_done, run.done_store_ids) == (1, [world["stores"][0].pk])
+    DecisionRun.objects.filter(pk=run.pk).update(heartbeat_at=_stale(), started_at=_stale())
+    return {**world, "run": run}
+
+
+def test_a_dead_run_is_taken_over_and_only_the_remaining_stores_are_computed(
+    killed: dict,
+) -> None:
+    store_a, store_b, store_c = killed["stores"]
+    # Erase what the dead attempt wrote for store A: a resumed run must not compute it again.
+    for model in (DailyListEntry, InsightCard, DemandForecast):
+        model.objects.filter(store=store_a).delete()
+    said: list[str] = []
+
+    run = decisions_run(day=killed["today"], chunk_size=1, progress=said.append)
+
+    assert run.pk == killed["run"].pk
+    assert run.status == DecisionRun.Status.DONE
+    assert run.attempt == 2
+    assert (run.stores_done, run.stores_total) == (3, 3)
+    assert sorted(run.done_store_ids) == sorted(store.pk for store in killed["stores"])
+    assert "resuming (attempt 2): 1/3 stores already done" in said
+    stores_said = [message.split(" (")[0] for message in said if message.startswith("stores ")]
+    assert stores_said == ["stores 2/3", "stores 3/3"]
+    assert not DailyListEntry.objects.filter(store=store_a).exists()
+    assert DailyListEntry.objects.filter(store=store_b).exists()
+    assert DailyListEntry.objects.filter(store=store_c).exists()
+    assert "attempt 1 on" in run.error
+    assert "attempt 2 on" in run.error
+    assert DecisionRun.objects.count() == 1
+    # The totals cover the three stores: the same as a full run's.
+    full = decisions_run(day=killed["today"], force=True)
+    for key in ("forecasts", "hot", "new", "cards"):
+        assert run.stats["counts"][key] == full.stats["counts"][key], key
+
+
+def test_the_redelivered_task_after_a_kill_completes_the_run(killed: dict) -> None:
+    day = killed["today"].isoformat()
+
+    assert decisions_nightly_task.apply(args=[day]).get() == killed["run"].pk
+
+    run = DecisionRun.objects.get()
+    assert (run.status, run.attempt, run.stores_done, run.stores_total) == ("done", 2, 3, 3)
+    assert DailyListEntry.objects.filter(store=killed["stores"][2]).exists()
+    # A further delivery finds the finished run and changes nothing.
+    assert decisions_nightly_task.apply(args=[day]).get() == run.pk
+    assert DecisionRun.objects.count() == 1
+
+
+def test_a_live_run_is_refused_even_when_it_started_long_ago(db: None) -> None:
+    day = timezone.localdate()
+    live = DecisionRun.objects.create(
+        day=day,
+        stores_total=3,
+        started_at=timezone.now() - dt.timedelta(hours=3),
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=30),
+        worker="other-host:42",
+    )
+
+    with pytest.raises(DecisionRunBusy, match="already running"):
+        decisions_run(day=day, store_ids=[])
+    with pytest.raises(DecisionRunBusy):
+        decisions_run(day=day, store_ids=[], force=True)
+    assert decisions_nightly_task(day.isoformat()) is None
+
+    live.refresh_from_db()
+    assert (live.status, live.attempt, live.worker) == ("running", 1, "other-host:42")
+    assert DecisionRun.objects.count() == 1
+
+
+def test_a_worker_taken_over_can_no_longer_write(db: None) -> None:
+    day = timezone.localdate()
+    mine = _claim(day, [], "slow-host:1")
+    DecisionRun.objects.filter(pk=mine.pk).update(heartbeat_at=_stale())
+    theirs = _claim(day, [], "fast-host:2")
+    assert (theirs.pk, theirs.attempt) == (mine.pk, 2)
+
+    with pytest.raises(DecisionRunLost):
+        _renew(mine, stores_done=0)
+    _renew(theirs)
+
+
+def test_a_run_that_died_too_often_is_marked_failed(db: None) -> None:
+    day = timezone.localdate()
+    DecisionRun.objects.create(day=day, attempt=3, heartbeat_at=_stale(), worker="oom-host:7")
+
+    with pytest.raises(DecisionRunAbandoned):
+        decisions_run(day=day, store_ids=[])
+
+    run = DecisionRun.objects.get()
+    assert run.status == DecisionRun.Status.FAILED
+    assert "attempt 3 on oom-host:7 stopped renewing its lease" in run.error
+    assert "abandoned after 3 attempts" in run.error
+
+
+def test_hq_sees_stalled_and_failed_runs_in_the_admin(client: object, hq_user: object) -> None:
+    day = timezone.localdate()
+    DecisionRun.objects.create(
+        day=day, stores_total=3, stores_done=1, heartbeat_at=_stale(), worker="dead-host:9"
+    )
+    DecisionRun.objects.create(
+        day=day - dt.timedelta(days=1),
+        status=DecisionRun.Status.FAILED,
+        error="Traceback (most recent call last):\n  ...\nValueError: no sales table",
+    )
+    client.force_login(hq_user)
+
+    page = client.get(reverse("admin:catalog_decisionrun_changelist")).content.decode()
+
+    assert "已停滞：自" in page
+    assert "dead-host:9" in page
+    assert "ValueError: no sales table" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_takers_exactly_one_wins() -> None:
+    from tests.factories import StoreFactory
+
+    store = StoreFactory()
+    day = timezone.localdate()
+    dead = DecisionRun.objects.create(
+        day=day, stores_total=1, started_at=_stale(), heartbeat_at=_stale(), worker="gone:1"
+    )
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def take_over() -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes.append(decisions_run(day=day, store_ids=[store.pk]))
+        except DecisionRunBusy as busy:
+            outcomes.append(busy)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take_over) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    winners = [outcome for outcome in outcomes if isinstance(outcome, DecisionRun)]
+    losers = [outcome for outcome in outcomes if isinstance(outcome, DecisionRunBusy)]
+    assert (len(winners), len(losers)) == (1, 1), outcomes
+    assert winners[0].pk == dead.pk
+    run = DecisionRun.objects.get()
+    assert (run.status, run.attempt, run.stores_done) == ("done", 2, 1)
