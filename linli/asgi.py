@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets pass origin validation (ALLOWED_HOSTS) and session authentication before routing;
-each consumer then checks access itself in `connect()`.
+Websockets pass origin validation (ALLOWED_HOSTS; a foreign origin gets an HTTP 403 handshake
+rejection) and session authentication before routing; each consumer then checks access itself in
+`connect()` (accept, then close 4403), and a path without a route is closed with 4404.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from linli.routing import websocket_urlpatterns  # noqa: E402
+from linli.routing import websocket_fallback, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, websocket_fallback]))
         ),
     }
 )

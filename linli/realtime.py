@@ -3,11 +3,17 @@
 Group names are built here, payloads are serialised here (so a bad payload fails at the caller,
 not inside the channel layer), and messages are sent only after the surrounding transaction
 commits, so a rolled-back change is never announced.
+
+A broadcast is a notice, not the record: the change it announces is already committed when it
+is sent. So a channel layer that cannot be reached (Redis down) is logged as one warning line and
+the message is dropped; the caller's request or task carries on as if it had been delivered
+(pages reload their state on connect, so a missed notice is repaired by the next visit).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -16,7 +22,13 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
+
 _GROUP_PART = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+# Message types the consumers handle (`realtime.message` → `realtime_message`).
+MESSAGE_TYPE = "realtime.message"
+SESSION_ENDED_TYPE = "realtime.session_ended"
 
 
 def group_name(*parts: str | int) -> str:
@@ -32,19 +44,51 @@ def store_notifications_group(store_id: int) -> str:
     return group_name("store", store_id, "notifications")
 
 
+def user_sessions_group(user_id: int) -> str:
+    """Every websocket of one user joins this group, so logging out can reach them."""
+    return group_name("user", user_id, "sessions")
+
+
+def _send_on_commit(group: str, message: dict[str, Any], *, event: str) -> None:
+    """Send `message` to `group` after commit. Never raises once the transaction has committed:
+    an unreachable layer is logged (group, event, error; no traceback) and the message dropped."""
+
+    def send() -> None:
+        try:
+            layer = get_channel_layer()
+            if layer is None:
+                return
+            async_to_sync(layer.group_send)(group, message)
+        # Any failure of the layer (refused, timeout, full): the change is already committed.
+        except Exception as error:
+            logger.warning(
+                "realtime: broadcast %s to %s dropped, channel layer unreachable: %s: %s",
+                event,
+                group,
+                type(error).__name__,
+                error,
+            )
+
+    transaction.on_commit(send)
+
+
 def broadcast(group: str, *, event: str, payload: dict[str, Any]) -> None:
     """Send `{"event": ..., "payload": ...}` to a group once the current transaction commits.
 
-    Consumers receive it as a `realtime.message` with the JSON text ready to forward.
+    Consumers receive it as a `realtime.message` with the JSON text ready to forward. A payload
+    that cannot be serialised raises here, at the caller; a layer that cannot be reached after
+    commit is logged and the message dropped (see the module docstring).
     """
     text = json.dumps(
         {"event": event, "payload": payload}, cls=DjangoJSONEncoder, ensure_ascii=False
     )
+    _send_on_commit(group, {"type": MESSAGE_TYPE, "text": text}, event=event)
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(group, {"type": "realtime.message", "text": text})
 
-    transaction.on_commit(send)
+def session_ended_broadcast(*, user_id: int) -> None:
+    """Tell the user's websockets that one of their sessions ended (after commit). Each socket
+    then checks whether its own session still holds, and closes (4403) if not — so logging out
+    in one browser leaves the user's other browsers connected."""
+    _send_on_commit(
+        user_sessions_group(user_id), {"type": SESSION_ENDED_TYPE}, event="session.ended"
+    )

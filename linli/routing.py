@@ -1,10 +1,26 @@
-"""Websocket routes. Each consumer checks access in connect()."""
+"""Websocket routes. Each consumer checks access in connect().
+
+`websocket_fallback` goes last in the router (linli/asgi.py): a path no route matches is
+accepted and closed with 4404, instead of the router raising (an HTTP 500 and a traceback).
+"""
 
 from __future__ import annotations
 
-from django.urls import path
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.urls import path, re_path
 
 from apps.campaigns.notifications.consumers import StoreNotificationsConsumer
+
+CLOSE_NOT_FOUND = 4404
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Accept-then-close 4404, so the client sees the code (as with 4403 refusals)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
+
 
 websocket_urlpatterns = [
     path(
@@ -13,3 +29,5 @@ websocket_urlpatterns = [
         name="ws-store-notifications",
     ),
 ]
+
+websocket_fallback = re_path(r"", UnknownPathConsumer.as_asgi(), name="ws-unknown")

@@ -44,6 +44,13 @@ SCHEDULES: tuple[Schedule, ...] = (
         task="apps.devices.tasks.devices_silent_sweep_task",
         minute="*/5",
     ),
+    # Devices whose alert evaluation was never enqueued (broker down after their readings
+    # committed), every 5 minutes (idempotent: evaluated devices are marked).
+    Schedule(
+        name="devices: pending alert evaluations",
+        task="apps.devices.tasks.devices_pending_alerts_evaluate_task",
+        minute="*/5",
+    ),
     Schedule(
         name="devices: hourly rollup",
         task="apps.devices.tasks.device_readings_rollup_task",

@@ -120,6 +120,11 @@ class Device(models.Model):
     token_issued_at = models.DateTimeField(_("token issued"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("token revoked"), null=True, blank=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # When alert evaluation last started; older than last_seen_at = a batch not yet evaluated
+    # (its enqueue was lost), which the pending-evaluations sweep picks up.
+    alerts_evaluated_at = models.DateTimeField(
+        _("alerts evaluated"), null=True, blank=True, editable=False
+    )
     silent_after_minutes = models.PositiveIntegerField(
         _("silent after (minutes)"),
         default=30,

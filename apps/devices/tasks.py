@@ -9,6 +9,7 @@ from apps.devices.services import (
     device_alerts_evaluate,
     device_readings_retention_apply,
     device_readings_rollup,
+    devices_pending_alerts_evaluate,
     devices_silent_sweep,
 )
 
@@ -22,6 +23,13 @@ def device_alerts_evaluate_task(device_id: int) -> dict[str, int]:
         return {"opened": 0, "resolved": 0}
     result = device_alerts_evaluate(device=device)
     return {"opened": len(result.opened), "resolved": len(result.resolved)}
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def devices_pending_alerts_evaluate_task() -> int:
+    """Every few minutes: evaluate the devices whose evaluation enqueue was lost (broker down
+    when their readings committed). Idempotent; returns how many were evaluated."""
+    return devices_pending_alerts_evaluate()
 
 
 @shared_task(time_limit=300, soft_time_limit=270)

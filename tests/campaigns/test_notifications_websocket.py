@@ -1,6 +1,12 @@
 """ws/stores/<id>/notifications/: origin check, session authentication, access per store, and
 delivery of `linli.realtime.broadcast` messages after commit.
 
+Refusal is accept-then-close 4403 (README, "Health and realtime"): the handshake succeeds and the
+first frame is the close with its code — a close before accept would reach a browser as an HTTP
+403 handshake rejection without any code. A foreign or missing origin is still refused at the
+handshake. A path with no route is accepted and closed with 4404. Logging out closes the
+session's sockets; access is re-checked before forwarding once the last check is old.
+
 Run against the full `linli.asgi.application` (origin validator + auth middleware + router).
 Data is committed (`transaction=True`) because the consumer reads the session and the store
 staffing from a worker thread with its own database connection.
@@ -16,9 +22,12 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
+from apps.campaigns.notifications import consumers
 from apps.campaigns.notifications.consumers import CLOSE_FORBIDDEN
+from apps.stores.models import StoreStaff
 from linli.asgi import application
 from linli.realtime import broadcast, store_notifications_group
+from linli.routing import CLOSE_NOT_FOUND
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,6 +54,18 @@ def _communicator(
     return WebsocketCommunicator(application, _path(store), headers=headers)
 
 
+async def _closed_after_accept(communicator: WebsocketCommunicator) -> int | None:
+    """The declared refusal: the handshake is accepted, then the first frame is a close. Returns
+    its code (None when the socket stayed open and silent)."""
+    connected, _subprotocol = await communicator.connect()
+    assert connected is True, "refusals are accept-then-close, not an HTTP 403 handshake"
+    if await communicator.receive_nothing(timeout=0.5):
+        return None
+    output = await communicator.receive_output(timeout=1)
+    assert output["type"] == "websocket.close", output
+    return output.get("code")
+
+
 def _broadcast_committed(store_id: int, event: str, text: str) -> None:
     with transaction.atomic():
         broadcast(store_notifications_group(store_id), event=event, payload={"text": text})
@@ -63,10 +84,9 @@ def _broadcast_rolled_back(store_id: int) -> None:
         pass
 
 
-async def test_anonymous_is_closed_with_4403(store):
+async def test_anonymous_is_accepted_then_closed_with_4403(store):
     communicator = _communicator(store)
-    connected, code = await communicator.connect()
-    assert (connected, code) == (False, CLOSE_FORBIDDEN)
+    assert await _closed_after_accept(communicator) == CLOSE_FORBIDDEN
     await communicator.disconnect()
 
 
@@ -89,14 +109,14 @@ async def test_missing_origin_is_refused(client, owner, store):
 async def test_another_stores_owner_is_closed_with_4403(client, other_owner, store):
     cookie = await database_sync_to_async(_session_cookie)(client, other_owner)
     communicator = _communicator(store, cookie=cookie)
-    assert await communicator.connect() == (False, CLOSE_FORBIDDEN)
+    assert await _closed_after_accept(communicator) == CLOSE_FORBIDDEN
     await communicator.disconnect()
 
 
 async def test_supplier_user_is_closed_with_4403(client, supplier_user, store):
     cookie = await database_sync_to_async(_session_cookie)(client, supplier_user)
     communicator = _communicator(store, cookie=cookie)
-    assert await communicator.connect() == (False, CLOSE_FORBIDDEN)
+    assert await _closed_after_accept(communicator) == CLOSE_FORBIDDEN
     await communicator.disconnect()
 
 
@@ -106,7 +126,7 @@ async def test_unknown_store_is_closed_with_4403(client, owner, store):
     communicator = WebsocketCommunicator(
         application, f"/ws/stores/{store.pk + 1000}/notifications/", headers=headers
     )
-    assert await communicator.connect() == (False, CLOSE_FORBIDDEN)
+    assert await _closed_after_accept(communicator) == CLOSE_FORBIDDEN
     await communicator.disconnect()
 
 
@@ -119,7 +139,70 @@ async def test_inactive_owner_is_closed_with_4403(client, owner, store):
 
     await database_sync_to_async(deactivate)()
     communicator = _communicator(store, cookie=cookie)
-    assert await communicator.connect() == (False, CLOSE_FORBIDDEN)
+    assert await _closed_after_accept(communicator) == CLOSE_FORBIDDEN
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/nope/", "/ws/stores/-1/notifications/", "/ws/stores/1/notifications/x/", "/"]
+)
+async def test_unknown_path_is_accepted_then_closed_with_4404_without_an_error(client, owner, path):
+    """Before: the router raised ValueError (an HTTP 500 and a traceback); `connect()` re-raises
+    any exception the application raised, so passing here means none escaped."""
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    headers = [(b"host", b"testserver"), (b"origin", ORIGIN), (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    assert await _closed_after_accept(communicator) == CLOSE_NOT_FOUND
+    await communicator.disconnect()
+
+
+def _log_out(client: object) -> int:
+    return client.post("/portal/logout/").status_code
+
+
+async def test_owners_socket_is_closed_when_they_log_out_through_the_portal(client, owner, store):
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    communicator = _communicator(store, cookie=cookie)
+    assert (await communicator.connect())[0] is True
+    assert await database_sync_to_async(_log_out)(client) == 302
+    output = await communicator.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+    # Closed for good: a later broadcast to the store is not forwarded.
+    await database_sync_to_async(_broadcast_committed)(store.pk, "order.created", "登出后")
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_logging_out_elsewhere_keeps_this_sessions_socket_open(owner, store):
+    from django.test import Client
+
+    here, elsewhere = Client(), Client()
+    cookie = await database_sync_to_async(_session_cookie)(here, owner)
+    await database_sync_to_async(_session_cookie)(elsewhere, owner)
+    communicator = _communicator(store, cookie=cookie)
+    assert (await communicator.connect())[0] is True
+    assert await database_sync_to_async(_log_out)(elsewhere) == 302
+    await database_sync_to_async(_broadcast_committed)(store.pk, "order.created", "还在")
+    message = json.loads(await communicator.receive_from(timeout=5))
+    assert message == {"event": "order.created", "payload": {"text": "还在"}}
+    await communicator.disconnect()
+
+
+async def test_removed_owner_is_closed_at_the_next_event_once_the_check_is_due(
+    client, owner, store, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    communicator = _communicator(store, cookie=cookie)
+    assert (await communicator.connect())[0] is True
+
+    def remove_owner() -> None:
+        StoreStaff.objects.filter(user=owner, store=store).delete()
+
+    await database_sync_to_async(remove_owner)()
+    await database_sync_to_async(_broadcast_committed)(store.pk, "order.created", "不该看到")
+    output = await communicator.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
     await communicator.disconnect()
 
 

@@ -2,39 +2,101 @@
 
 from __future__ import annotations
 
+import time
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 
-from apps.stores.access import can_see_store
-from linli.realtime import store_notifications_group
+from apps.stores.access import VIEW_STORE, may
+from linli.realtime import store_notifications_group, user_sessions_group
 
 CLOSE_FORBIDDEN = 4403
+# Access is re-checked before forwarding an event when the last check is older than this.
+RECHECK_SECONDS = 60.0
+
+
+def session_still_allows(*, session_key: str | None, user_id: int, store_id: int) -> bool:
+    """The socket's session still exists, still signs in `user_id` (same password, active),
+    and that user may still see the store. Reads the session afresh: the copy in the socket's
+    scope was loaded at connect and would not notice a logout."""
+    if not session_key:
+        return False
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]
+    return bool(user.is_authenticated and user.pk == user_id and may(user, VIEW_STORE, store_id))
 
 
 class StoreNotificationsConsumer(AsyncWebsocketConsumer):
-    """Authenticates in connect() (4403 when not allowed), joins the store's group, forwards."""
+    """Authenticates in connect(), joins the store's group and the user's sessions group,
+    forwards. Refusal is accept-then-close with 4403: a close before accept reaches the browser
+    as an HTTP 403 handshake rejection with no code, which a page cannot tell from a network
+    error. Nothing is joined or sent before the refusal.
 
-    group: str | None = None
+    Access is checked again (session still there, user still allowed) when the user's session
+    group says a session of theirs ended (portal logout), and before forwarding an event once
+    the last check is older than RECHECK_SECONDS — so a removed role or an expired session
+    stops the stream at the next event, at the cost of one check a minute per busy socket.
+    """
+
+    store_id: int | None = None
+    user_id: int | None = None
+    session_key: str | None = None
+    checked_at: float = 0.0
+    joined: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         store_id = int(self.scope["url_route"]["kwargs"]["store_id"])
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self._refuse()
             return
-        allowed = await database_sync_to_async(can_see_store)(user, store_id)
-        if not allowed:
-            await self.close(code=CLOSE_FORBIDDEN)
+        if not await database_sync_to_async(may)(user, VIEW_STORE, store_id):
+            await self._refuse()
             return
-        self.group = store_notifications_group(store_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.store_id, self.user_id = store_id, user.pk
+        self.session_key = self.scope["session"].session_key
+        self.checked_at = time.monotonic()
+        self.joined = (store_notifications_group(store_id), user_sessions_group(user.pk))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave()
 
     async def realtime_message(self, event: dict[str, Any]) -> None:
+        if not self.joined:
+            return  # closed already; a message still in flight is dropped
+        if time.monotonic() - self.checked_at >= RECHECK_SECONDS and not await self._recheck():
+            return
         await self.send(text_data=event["text"])
+
+    async def realtime_session_ended(self, event: dict[str, Any]) -> None:
+        """One of this user's sessions ended: close if it was this socket's."""
+        if self.joined:
+            await self._recheck()
+
+    async def _recheck(self) -> bool:
+        allowed = await database_sync_to_async(session_still_allows)(
+            session_key=self.session_key, user_id=self.user_id, store_id=self.store_id
+        )
+        if allowed:
+            self.checked_at = time.monotonic()
+            return True
+        await self._leave()
+        await self.close(code=CLOSE_FORBIDDEN)
+        return False
+
+    async def _refuse(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    async def _leave(self) -> None:
+        joined, self.joined = self.joined, ()
+        for group in joined:
+            await self.channel_layer.group_discard(group, self.channel_name)

@@ -10,9 +10,11 @@ from apps.devices.services.alerts import (
     alert_resolve,
     alert_text,
     device_alerts_evaluate,
+    devices_pending_alerts_evaluate,
     devices_silent_sweep,
 )
 from apps.devices.services.ingest import (
+    MAX_PROBLEMS_REPORTED,
     IngestResult,
     ReadingProblem,
     ReadingsRejected,
@@ -27,6 +29,7 @@ from apps.devices.services.rollup import (
 from apps.devices.services.tokens import device_token_issue, device_token_revoke
 
 __all__ = [
+    "MAX_PROBLEMS_REPORTED",
     "EvaluationResult",
     "IngestResult",
     "ReadingProblem",
@@ -43,6 +46,7 @@ __all__ = [
     "device_readings_rollup",
     "device_token_issue",
     "device_token_revoke",
+    "devices_pending_alerts_evaluate",
     "devices_silent_sweep",
     "readings_parse",
 ]

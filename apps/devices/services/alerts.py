@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -377,12 +377,15 @@ def device_alerts_evaluate(*, device: Device, now: dt.datetime | None = None) ->
     """Evaluate the per-device rules after new readings: temperature out of range for N
     minutes, energy spike, and "silent" cleared because the device posted again.
 
-    Idempotent: evaluating again with the same data opens and resolves nothing more.
+    Idempotent: evaluating again with the same data opens and resolves nothing more. Records
+    the (wall-clock) start in `alerts_evaluated_at`, so the pending-evaluations sweep knows every
+    reading committed before it has been seen.
     """
     now = now or timezone.now()
     result = EvaluationResult()
     if not device.is_active:
         return result
+    Device.objects.filter(pk=device.pk).update(alerts_evaluated_at=timezone.now())
     thresholds = device_thresholds(device=device)
     _temperature_rule(device=device, thresholds=thresholds, now=now, result=result)
     _energy_rule(device=device, thresholds=thresholds, now=now, result=result)
@@ -398,6 +401,31 @@ def device_alerts_evaluate(*, device: Device, now: dt.datetime | None = None) ->
         if resolved is not None:
             result.resolved.append(resolved)
     return result
+
+
+# A batch's own evaluation task normally runs within seconds; the sweep leaves younger batches
+# to it so that it does not evaluate every busy device twice.
+PENDING_EVALUATION_GRACE = dt.timedelta(minutes=2)
+PENDING_EVALUATION_BATCH = 500
+
+
+def devices_pending_alerts_evaluate(*, now: dt.datetime | None = None) -> int:
+    """Evaluate every active device whose latest batch was never evaluated — its enqueue after
+    commit was lost (broker down) — and that posted more than PENDING_EVALUATION_GRACE ago.
+    Oldest first, at most PENDING_EVALUATION_BATCH per run. Returns the number evaluated.
+
+    Idempotent: an evaluated device is marked (`alerts_evaluated_at`), so a second run finds
+    nothing; a device evaluated twice (concurrent sweep, late task) opens nothing twice.
+    """
+    now = now or timezone.now()
+    pending = list(
+        Device.objects.filter(is_active=True, last_seen_at__lt=now - PENDING_EVALUATION_GRACE)
+        .filter(Q(alerts_evaluated_at__isnull=True) | Q(alerts_evaluated_at__lt=F("last_seen_at")))
+        .order_by("last_seen_at")[:PENDING_EVALUATION_BATCH]
+    )
+    for device in pending:
+        device_alerts_evaluate(device=device)
+    return len(pending)
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,8 @@ MAX_PROBLEMS_REPORTED = 100
 class ReadingProblem:
     index: int | None  # None: the problem is with the batch, not one item
     field: str
+    code: str  # for a program: required, invalid, no_time_zone, in_future, too_old, …
     message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "field": self.field, "message": self.message}
 
 
 class ReadingsRejected(ValidationError):
@@ -84,19 +82,28 @@ def _parse_time(
 ) -> dt.datetime | None:
     field = "recorded_at"
     if value is None:
-        problems.append(ReadingProblem(index, field, _("This field is required.")))
+        problems.append(ReadingProblem(index, field, "required", _("This field is required.")))
         return None
     if not isinstance(value, str):
-        problems.append(ReadingProblem(index, field, _("Must be an ISO 8601 text timestamp.")))
+        problems.append(
+            ReadingProblem(index, field, "invalid", _("Must be an ISO 8601 text timestamp."))
+        )
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        problems.append(ReadingProblem(index, field, _("Not an ISO 8601 timestamp: %s") % value))
+        problems.append(
+            ReadingProblem(index, field, "invalid", _("Not an ISO 8601 timestamp: %s") % value)
+        )
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
         problems.append(
-            ReadingProblem(index, field, _("The timestamp needs a time zone (e.g. +08:00 or Z)."))
+            ReadingProblem(
+                index,
+                field,
+                "no_time_zone",
+                _("The timestamp needs a time zone (e.g. +08:00 or Z)."),
+            )
         )
         return None
     if moment > now + dt.timedelta(minutes=conf.FUTURE_TOLERANCE_MINUTES):
@@ -104,6 +111,7 @@ def _parse_time(
             ReadingProblem(
                 index,
                 field,
+                "in_future",
                 _("The timestamp is more than %(minutes)d minutes in the future.")
                 % {"minutes": conf.FUTURE_TOLERANCE_MINUTES},
             )
@@ -115,6 +123,7 @@ def _parse_time(
             ReadingProblem(
                 index,
                 field,
+                "too_old",
                 _("The timestamp is older than %(hours)d hours; such readings are not kept.")
                 % {"hours": int(max_reading_age().total_seconds() // 3600)},
             )
@@ -135,13 +144,14 @@ def _parse_number(
     if value is None:
         return None
     if not _is_number(value) or not math.isfinite(value):
-        problems.append(ReadingProblem(index, field, _("Must be a number or null.")))
+        problems.append(ReadingProblem(index, field, "invalid", _("Must be a number or null.")))
         return None
     if not low <= value <= high:
         problems.append(
             ReadingProblem(
                 index,
                 field,
+                "out_of_range",
                 _("%(value)s is outside the plausible range %(low)s to %(high)s.")
                 % {"value": value, "low": low, "high": high},
             )
@@ -162,7 +172,11 @@ def readings_parse(*, readings: Any, now: dt.datetime | None = None) -> list[Par
     now = now or timezone.now()
     if not isinstance(readings, list):
         raise ReadingsRejected(
-            [ReadingProblem(None, "readings", _("Must be a list of reading objects."))]
+            [
+                ReadingProblem(
+                    None, "readings", "not_a_list", _("Must be a list of reading objects.")
+                )
+            ]
         )
     limit = conf.readings_max_batch()
     if len(readings) > limit:
@@ -171,6 +185,7 @@ def readings_parse(*, readings: Any, now: dt.datetime | None = None) -> list[Par
                 ReadingProblem(
                     None,
                     "readings",
+                    "too_many",
                     _("At most %(limit)d readings per request; this one has %(count)d.")
                     % {"limit": limit, "count": len(readings)},
                 )
@@ -180,11 +195,15 @@ def readings_parse(*, readings: Any, now: dt.datetime | None = None) -> list[Par
     parsed: list[ParsedReading] = []
     for index, item in enumerate(readings):
         if not isinstance(item, dict):
-            problems.append(ReadingProblem(index, "", _("Each reading must be an object.")))
+            problems.append(
+                ReadingProblem(index, "", "not_an_object", _("Each reading must be an object."))
+            )
             continue
         before = len(problems)
         for unknown in sorted(set(item) - READING_FIELDS):
-            problems.append(ReadingProblem(index, str(unknown), _("Unknown field.")))
+            problems.append(
+                ReadingProblem(index, str(unknown), "unknown_field", _("Unknown field."))
+            )
         recorded_at = _parse_time(item.get("recorded_at"), index=index, now=now, problems=problems)
         temperature = _parse_number(
             item.get("temperature_c"),
@@ -204,12 +223,15 @@ def readings_parse(*, readings: Any, now: dt.datetime | None = None) -> list[Par
         )
         door = item.get("door_open")
         if door is not None and not isinstance(door, bool):
-            problems.append(ReadingProblem(index, "door_open", _("Must be true, false or null.")))
+            problems.append(
+                ReadingProblem(index, "door_open", "invalid", _("Must be true, false or null."))
+            )
         if len(problems) == before and all(item.get(name) is None for name in VALUE_FIELDS):
             problems.append(
                 ReadingProblem(
                     index,
                     "temperature_c|energy_wh|door_open",
+                    "no_value",
                     _("A reading needs at least one of temperature_c, energy_wh, door_open."),
                 )
             )
