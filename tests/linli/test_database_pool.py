@@ -1,0 +1,172 @@
+"""PostgreSQL runs on a bounded connection pool, and bin/run starts fixed production processes.
+
+The settings helper is a pure function of the parsed DATABASE_URL and the environment, so it is
+tested directly; `bin/run --print` prints the command lines it would start (and the sum of the
+pools' maximums) without starting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from linli.database import postgresql_connection_settings
+from linli.settings import BASE_DIR
+
+PARSED_URL = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "linli",
+    "HOST": "127.0.0.1",
+    "PORT": 5432,
+    "USER": "postgres",
+    "OPTIONS": {"sslmode": "prefer"},
+}
+
+
+def test_postgresql_settings_build_a_pool_with_the_env_bounds_and_no_persistent_connections():
+    settings = postgresql_connection_settings(
+        PARSED_URL,
+        {"DB_POOL_MIN": "3", "DB_POOL_MAX": "12", "DB_POOL_TIMEOUT": "2.5", "CONN_MAX_AGE": "60"},
+    )
+
+    assert settings["OPTIONS"]["pool"] == {"min_size": 3, "max_size": 12, "timeout": 2.5}
+    assert settings["CONN_MAX_AGE"] == 0
+    assert settings["CONN_HEALTH_CHECKS"] is True
+    assert settings["OPTIONS"]["sslmode"] == "prefer"
+    assert settings["NAME"] == "linli"
+
+
+def test_pool_is_on_by_default_with_its_default_bounds():
+    settings = postgresql_connection_settings(PARSED_URL, {})
+
+    assert settings["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 8, "timeout": 10.0}
+    assert settings["OPTIONS"]["connect_timeout"] == 5
+    assert "options" not in settings["OPTIONS"]
+    assert settings["CONN_MAX_AGE"] == 0
+
+
+def test_statement_timeout_is_passed_to_the_server_in_milliseconds():
+    settings = postgresql_connection_settings(PARSED_URL, {"DB_STATEMENT_TIMEOUT": "30000"})
+
+    assert settings["OPTIONS"]["options"] == "-c statement_timeout=30000"
+
+
+def test_pool_can_be_turned_off_for_persistent_per_thread_connections():
+    settings = postgresql_connection_settings(PARSED_URL, {"DB_POOL": "false", "CONN_MAX_AGE": "0"})
+
+    assert "pool" not in settings["OPTIONS"]
+    assert settings["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"DB_POOL_MIN": "9", "DB_POOL_MAX": "4"},
+            "DB_POOL_MIN (9) must not exceed DB_POOL_MAX (4)",
+        ),
+        ({"DB_POOL_MAX": "0"}, "DB_POOL_MAX must be at least 1"),
+        ({"DB_POOL_MAX": "many"}, "DB_POOL_MAX must be an integer"),
+        ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT must be more than 0 seconds"),
+        ({"DB_POOL": "maybe"}, "DB_POOL must be true or false"),
+    ],
+)
+def test_unusable_pool_settings_stop_the_start_up(environ, message):
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        postgresql_connection_settings(PARSED_URL, environ)
+
+
+def test_the_configured_database_uses_the_pool_on_postgresql(settings):
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        assert "pool" not in database.get("OPTIONS", {})
+        return
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"]["max_size"] >= 1
+
+
+# --- bin/run ----------------------------------------------------------------------------------
+
+
+def _printed(tmp_path: Path, **env: str) -> dict[str, str]:
+    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **env}
+    result = subprocess.run(  # noqa: S603 — our own script, fixed argv
+        [str(BASE_DIR / "bin" / "run"), "--print"],
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = dict(line.split(":", 1) for line in result.stdout.splitlines())
+    return {name: value.strip() for name, value in lines.items()}
+
+
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_bin_run_production_starts_fixed_gunicorn_workers_daphne_for_websockets_and_one_beat(
+    tmp_path,
+):
+    printed = _printed(
+        tmp_path,
+        DATABASE_URL="postgres://linli@db:5432/linli",
+        REDIS_URL="redis://cache:6379/0",
+        WEB_WORKERS="3",
+        WEB_THREADS="6",
+        WS_DB_POOL_MAX="4",
+        CELERY_CONCURRENCY="2",
+        CELERY_DB_POOL_MAX="2",
+        PORT="9000",
+        WS_PORT="9001",
+    )
+
+    assert printed["mode"] == "production"
+    web = shlex.split(printed["web"])
+    assert web[web.index("env") + 1 : web.index(".venv/bin/gunicorn")] == [
+        "DB_POOL_MIN=2",
+        "DB_POOL_MAX=6",
+        "DB_STATEMENT_TIMEOUT=30000",
+    ]
+    assert "linli.wsgi:application" in web
+    assert _option(web, "--worker-class") == "gthread"
+    assert _option(web, "--workers") == "3"
+    assert _option(web, "--threads") == "6"
+    assert _option(web, "--bind") == "127.0.0.1:9000"
+    assert _option(web, "--timeout") == "30"
+    assert "--no-control-socket" in web  # two instances on one host share no socket path
+    websockets = shlex.split(printed["websockets"])
+    assert ".venv/bin/daphne" in websockets
+    assert _option(websockets, "-p") == "9001"
+    assert "DB_POOL_MAX=4" in websockets
+    assert "beat" in shlex.split(printed["beat"])
+    assert sorted(printed) == [
+        "beat",
+        "mode",
+        "postgresql-connections-max",
+        "web",
+        "websockets",
+        "worker",
+    ]
+    # web 3 x 6 + websockets 4 + worker (2 children + parent) x 2 + beat pool 2 + its lock 1
+    assert printed["postgresql-connections-max"] == "31"
+
+
+def test_bin_run_embedded_serves_pages_and_websockets_from_one_daphne(tmp_path):
+    printed = _printed(tmp_path, PORT="8000")
+
+    assert printed["mode"] == "embedded"
+    web = shlex.split(printed["web"])
+    assert web[0] == ".venv/bin/daphne"
+    assert _option(web, "-p") == "8000"
+    assert "linli.asgi:application" in web
+    assert "websockets" not in printed
+    assert "postgresql-connections-max" not in printed
+    assert "beat" in shlex.split(printed["beat"])
