@@ -1,7 +1,8 @@
 """Permission groups: declared here, written to the database by `manage.py setup_roles`.
 
-HQ groups get model permissions for the admin; store owners, inspectors and supplier users get
-none — what they see in the portal is decided by `apps.stores.access`, never by the admin.
+HQ groups get model permissions for the admin, and the portal asks HQ the same permissions
+(`apps.stores.access`: each store action names the one it needs). Store owners, inspectors and
+supplier users get none: what they see in the portal is decided by their store roles.
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ GROUPS: tuple[GroupSpec, ...] = (
             "devices": ("view", "change"),
             "procurement": ("view",),
         },
-        extra=("customers.view_phone", "customers.merge_member", "customers.erase_member"),
+        extra=(
+            "customers.view_phone",
+            "customers.merge_member",
+            "customers.erase_member",
+            # The audit trail of HQ edits (django-auditlog), read-only in the admin.
+            "auditlog.view_logentry",
+        ),
     ),
     GroupSpec(
         HQ_PROCUREMENT,

@@ -8,3 +8,12 @@ class CampaignsConfig(AppConfig):
     name = "apps.campaigns"
     label = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        """Audit HQ's edits of this app's master data (who, when, before and after; see
+        linli/audit.py). Models are imported here, once the app registry is ready."""
+        from auditlog.registry import auditlog
+
+        from apps.campaigns.models import Promotion
+
+        auditlog.register(Promotion)

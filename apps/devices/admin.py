@@ -120,7 +120,7 @@ class DeviceAdmin(admin.ModelAdmin):
             return "—"
         day = selectors.device_chart(device=device, range_key="24h")
         week = selectors.device_chart(device=device, range_key="7d")
-        return format_html('<div style="max-width:720px">{}<br>{}</div>', day.svg, week.svg)
+        return format_html('<div class="chart-pair">{}<br>{}</div>', day.svg, week.svg)
 
     @admin.action(
         description=_("Issue a new token (shown once; replaces the old one)"),

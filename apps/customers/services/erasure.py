@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 # so every language shows the same data and keyword tagging finds nothing in it.
 ERASED_TEXT = "[erased]"
 REQUESTED_VIA_MAX_LENGTH = 80
+# The fields erasure clears; the audit trail keeps that they changed, not what they held.
+ERASED_FIELDS = ("name", "phone", "birth_year", "gender", "marketing_consent")
 
 
 class ErasureRefused(ValidationError):
@@ -47,6 +50,8 @@ def member_erase(
       right) but their text is replaced by "[erased]" — chat text is free-form personal data;
     - NPS answers: score and store stay (NPS per store stays right), comments are cleared;
     - snapshots of members merged into this one are emptied (they hold the same person's data);
+    - the member's audit trail keeps who changed what and when, but the values of the erased
+      fields and the old name in each entry's title are replaced (`_audit_trail_redact`);
     - orders are kept and stay linked for statistics: the member is now anonymous;
     - `is_erased` is set and a `MemberErasure` row records who, when and via what.
 
@@ -85,6 +90,7 @@ def member_erase(
                 "updated_at",
             ]
         )
+        _audit_trail_redact(member=locked)
         erasure = MemberErasure.objects.create(
             member=locked,
             requested_via=requested_via.strip()[:REQUESTED_VIA_MAX_LENGTH],
@@ -94,3 +100,18 @@ def member_erase(
     # The caller's instance must not keep showing the erased data.
     member.refresh_from_db()
     return erasure
+
+
+def _audit_trail_redact(*, member: Member) -> None:
+    """Replace the erased values in every audit entry of `member` (this erasure's own entry
+    included: call it after the save). Entries are per HQ edit, so a member has few."""
+    entries = list(LogEntry.objects.get_for_object(member))
+    for entry in entries:
+        entry.object_repr = str(member)
+        changes = entry.changes if isinstance(entry.changes, dict) else {}
+        for field in ERASED_FIELDS:
+            if field in changes:
+                changes[field] = [ERASED_TEXT, ERASED_TEXT]
+        entry.changes = changes
+        entry.changes_text = ""
+    LogEntry.objects.bulk_update(entries, ["object_repr", "changes", "changes_text"])
