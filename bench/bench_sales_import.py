@@ -193,7 +193,7 @@ def orders_truncate() -> None:
 
 def copy_path_run(path: Path, *, batch_size: int) -> tuple[float, object]:
     from apps.stores.services.sales_import import sales_history_import
-    from linli.imports import csv_table_open
+    from linli.imports.contract import csv_table_open
 
     began = time.perf_counter()
     with csv_table_open(path) as table:

@@ -6,11 +6,16 @@ startup error rather than a silent risk.
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from linli.database import postgresql_connection_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -70,6 +75,9 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "channels",
+    "axes",
+    "auditlog",
+    "csp",
     "apps.customers",
     "apps.catalog",
     "apps.stores",
@@ -83,13 +91,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files need no policy. Sets the header on every other response.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the request's user as the actor of every audited change (linli/audit.py).
+    "linli.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it turns a login refused by the throttle into the lockout page (linli/throttle.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "linli.urls"
@@ -123,10 +137,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"] = postgresql_connection_settings(DATABASES["default"], os.environ)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The throttle checks first and refuses a locked (username, address) before the password is
+# tried; ModelBackend then authenticates. Axes needs the request: `authenticate(request, ...)`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,7 +186,17 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", "linli")},
+            "CONFIG": {
+                # redis-py's asyncio pool refuses (rather than queues) a connection past its
+                # maximum, 100 by default: one websocket server holds more sockets than that.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000),
+                    }
+                ],
+                "prefix": env.str("CHANNELS_PREFIX", "linli"),
+            },
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -196,7 +226,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Exactly one beat acts, whatever is started: the scheduler sends only while it holds a lock on
+# the database (a PostgreSQL advisory lock, or a file lock next to the SQLite file); see
+# linli/beat.py. A standby beat takes over within CELERY_BEAT_LOCK_TTL of the leader's death.
+CELERY_BEAT_SCHEDULER = "linli.beat:LeaderDatabaseScheduler"
+CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=30)
+CELERY_BEAT_LOCK_FILE = env.str("CELERY_BEAT_LOCK_FILE", default="")  # SQLite; "" = next to it
+# A nightly decision run renews its lease after every chunk of stores; one silent for longer
+# (a killed worker) is taken over by the next attempt, which resumes with the stores not done.
+DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 60)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- REST API -------------------------------------------------------------------------------
@@ -207,6 +245,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth: a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "linli.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -236,6 +280,33 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Load balancers probe over plain HTTP; an HTTPS redirect would read as "unhealthy".
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Scripts and styles come from our own static files only. An inline <script> needs
+# `nonce="{{ request.csp_nonce }}"` (the nonce enters the header only on pages that use one);
+# inline handlers (onclick=), javascript: URLs, <style> blocks and style="" attributes are refused,
+# so templates use classes from static CSS and listeners in static JS (tests/linli/test_csp.py
+# scans the templates). 'self' in connect-src also covers ws:/wss: on the same host (CSP Level 3).
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only, to try a
+# change on a live site; CSP_REPORT_URI is where browsers POST violation reports (none if unset).
+CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if _csp_report_uri := env.str("CSP_REPORT_URI", default=""):
+    CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -245,6 +316,31 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- Login throttling (django-axes): portal, supplier and admin logins -----------------------
+# AXES_FAILURE_LIMIT wrong passwords in a row for one account from one address lock that
+# account from that address (only) for AXES_COOLOFF_MINUTES; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout are refused but not counted: the lock ends AXES_COOLOFF_MINUTES after
+# the failure that set it, however often someone keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "linli.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "linli.client_ip.client_ip"
+# How many reverse proxies in front of Django append to X-Forwarded-For. 0 (the default): the
+# header is ignored and REMOTE_ADDR is the client; only set it when every request passes through
+# that many proxies you run, or anyone could pick the address they are throttled under.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Audit trail (django-auditlog): models are registered by their own app's AppConfig.ready().
+# The actor and address come from linli.audit.AuditActorMiddleware; phone fields are masked
+# (138****8000) before they are written.
+AUDITLOG_MASK_CALLABLE = "linli.audit.phone_mask_for_log"
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+
+# Largest request body read into memory: form posts, and JSON through linli.parsers (the
+# biggest legitimate one, 5000 device readings, is under 1 MB). Uploaded files are not counted.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOGGING = {

@@ -10,7 +10,7 @@ from import_export.fields import Field
 
 from apps.catalog.models import Product
 from apps.catalog.services.imports import products_import
-from linli.imports import ServiceResource
+from linli.imports.admin import ServiceResource
 
 PRODUCT_FIELDS = (
     "sku",

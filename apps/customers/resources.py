@@ -15,7 +15,7 @@ from import_export.fields import Field
 
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.services.imports import community_messages_import, members_import
-from linli.imports import ServiceResource
+from linli.imports.admin import ServiceResource
 from linli.phones import phone_for_viewer
 
 MEMBER_FIELDS = (

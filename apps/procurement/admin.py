@@ -5,7 +5,7 @@ from django.contrib import admin
 from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
 from apps.procurement.resources import SupplierProductResource, SupplierResource
 from linli.admin_helpers import PhoneMaskingAdminMixin
-from linli.imports import ImportExportAdminMixin
+from linli.imports.admin import ImportExportAdminMixin
 
 
 class SupplierProductInline(admin.TabularInline):

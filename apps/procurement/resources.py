@@ -10,7 +10,7 @@ from import_export.fields import Field
 
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.procurement.services import supplier_products_import, suppliers_import
-from linli.imports import ServiceResource
+from linli.imports.admin import ServiceResource
 from linli.phones import phone_for_viewer
 
 SUPPLIER_FIELDS = ("code", "name", "kind", "contact_name", "phone", "province", "is_active")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
 from apps.procurement.models import Supplier, SupplierProduct
-from linli.imports import (
+from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,

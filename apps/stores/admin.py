@@ -24,7 +24,7 @@ from apps.stores.models import (
 )
 from apps.stores.resources import SalesHistoryResource, StockLevelResource
 from apps.stores.services.terminals import terminal_issue, terminal_revoke
-from linli.imports import ImportAdminMixin, ImportExportAdminMixin
+from linli.imports.admin import ImportAdminMixin, ImportExportAdminMixin
 
 
 @admin.register(Region)

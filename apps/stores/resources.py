@@ -11,7 +11,11 @@ from import_export.fields import Field
 from apps.stores.models import OrderLine, StockLevel
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.stock_import import stock_levels_import
-from linli.imports import ImportReport, ServiceResource, Table
+from linli.imports.admin import ServiceResource
+from linli.imports.contract import (
+    ImportReport,
+    Table,
+)
 
 STOCK_FIELDS = ("store_code", "sku", "on_hand", "note")
 SALES_FIELDS = (

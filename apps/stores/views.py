@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
-from apps.procurement.access import suppliers_for
+from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.stores import selectors
-from apps.stores.access import store_for_user_or_403, user_is_hq
+from apps.stores.access import (
+    MEMBER_DATA,
+    VIEW_STOCK,
+    VIEW_STORE,
+    actions_at,
+    hq_may,
+    store_or_403,
+    user_is_hq,
+)
+from linli.realtime import session_ended_broadcast
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -18,33 +30,51 @@ class PortalLoginView(auth_views.LoginView):
 
 
 class PortalLogoutView(auth_views.LogoutView):
-    pass
+    """Logging out also closes this session's websockets: they are told through the user's
+    sessions group, find their session gone and close with 4403 (linli.realtime)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user_id = request.user.pk if request.user.is_authenticated else None
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None:
+            session_ended_broadcast(user_id=user_id)
+        return response
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     stores = list(selectors.stores_visible(user=request.user)[:200])
-    if not stores and suppliers_for(request.user).exists():
+    if not stores and suppliers_for(request.user, VIEW_SUPPLIER).exists():
         return redirect("supplier:home")
     if len(stores) == 1 and not user_is_hq(request.user):
         return redirect("portal:store", store_id=stores[0].pk)
     return render(
         request,
         "portal/home.html",
-        {"stores": stores, "is_hq": user_is_hq(request.user)},
+        {"stores": stores, "is_hq": hq_may(request.user, VIEW_STORE)},
     )
 
 
 @login_required
+@require_GET
 def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_for_user_or_403(request.user, store_id)
+    """The store's page. Each section and link shows only when the user may take its action
+    (`allowed`): member names for MEMBER_DATA, low stock for VIEW_STOCK, and so on."""
+    store = store_or_403(request.user, store_id, VIEW_STORE)
+    allowed = actions_at(request.user, store.pk)
     return render(
         request,
         "portal/store_detail.html",
         {
             "store": store,
+            "allowed": allowed,
             "kpis": selectors.store_recent_kpis(store=store),
-            "orders": selectors.store_recent_orders(store=store, limit=10),
-            "low_stock": selectors.store_low_stock(store=store),
+            "orders": selectors.store_recent_orders(
+                store=store, limit=10, with_members=MEMBER_DATA.name in allowed
+            ),
+            "low_stock": (
+                selectors.store_low_stock(store=store) if VIEW_STOCK.name in allowed else None
+            ),
         },
     )

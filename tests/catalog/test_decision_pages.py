@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -33,7 +34,8 @@ from tests.factories import PASSWORD, CategoryFactory, MemberFactory, ProductFac
 def _client(user: object | None) -> Client:
     client = Client()
     if user is not None:
-        client.login(username=user.username, password=PASSWORD)
+        # django-axes throttles logins per client: authenticate() needs a request.
+        client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
     return client
 
 

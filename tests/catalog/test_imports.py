@@ -17,7 +17,7 @@ from django.utils import translation
 from apps.catalog.models import Product
 from apps.catalog.resources import ProductResource
 from apps.catalog.services.imports import products_import
-from linli.imports import table_from_bytes
+from linli.imports.contract import table_from_bytes
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

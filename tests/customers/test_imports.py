@@ -22,7 +22,11 @@ from apps.customers.services.imports import (
     member_identity_parse,
     members_import,
 )
-from linli.imports import CellError, formula_escape, table_from_bytes
+from linli.imports.contract import (
+    CellError,
+    formula_escape,
+    table_from_bytes,
+)
 from tests.factories import MemberFactory, MemberIdentityFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import translation
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.procurement.resources import SupplierResource
 from apps.procurement.services import supplier_products_import, suppliers_import
-from linli.imports import table_from_bytes
+from linli.imports.contract import table_from_bytes
 from tests.factories import ProductFactory, SupplierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,10 @@ from django.utils import translation
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order, OrderLine, StockMovement
 from apps.stores.services.sales_import import sales_history_import
-from linli.imports import Table, table_from_bytes
+from linli.imports.contract import (
+    Table,
+    table_from_bytes,
+)
 from tests.factories import (
     CategoryFactory,
     MemberFactory,

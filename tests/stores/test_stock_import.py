@@ -18,7 +18,7 @@ from apps.stores.models import StockLevel, StockMovement
 from apps.stores.resources import StockLevelResource
 from apps.stores.services.stock import stock_move
 from apps.stores.services.stock_import import stock_levels_import
-from linli.imports import table_from_bytes
+from linli.imports.contract import table_from_bytes
 from tests.factories import ProductFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.catalog.resources import ProductResource
-from linli.imports import ImportExportAdminMixin
+from linli.imports.admin import ImportExportAdminMixin
 
 
 @admin.register(Category)

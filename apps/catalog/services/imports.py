@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Category, Product
-from linli.imports import (
+from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,

@@ -14,7 +14,7 @@ from linli.admin_helpers import (
     phone_column,
     request_cached,
 )
-from linli.imports import ImportExportAdminMixin
+from linli.imports.admin import ImportExportAdminMixin
 from linli.phones import phone_for_viewer
 
 

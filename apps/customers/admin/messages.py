@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from apps.customers.models import CommunityMessage
 from apps.customers.resources import CommunityMessageResource
-from linli.imports import ImportAdminMixin
+from linli.imports.admin import ImportAdminMixin
 
 
 @admin.register(CommunityMessage)

@@ -1,7 +1,7 @@
 """Member and community-message imports (CSV formats in docs/csv-formats.md).
 
-Both follow `linli.imports`: every row is validated, every problem is reported with its row and
-column, and the file is written in one transaction only when there is no problem at all.
+Both follow `linli.imports.contract`: every row is validated, every problem is reported with its row
+and column, and the file is written in one transaction only when there is no problem at all.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.services.identity import identity_value_normalise, member_no_generate
 from apps.stores.models import Store
-from linli.imports import (
+from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
@@ -34,6 +34,7 @@ from linli.imports import (
     header_check,
     import_transaction,
     in_chunks,
+    moment_latest,
     parse_phone,
 )
 from linli.phones import phone_mask
@@ -163,6 +164,7 @@ def members_import(
     width = len(table.header)
     duplicates = {"phone": FirstSeen(), "member_no": FirstSeen(), "member_card": FirstSeen()}
     parsed: list[_MemberRow] = []
+    latest = moment_latest()
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
@@ -179,7 +181,7 @@ def members_import(
             "name": row.text("name", max_length=60) or None,
             "gender": row.choice("gender", choices=GENDERS) or None,
             "birth_year": row.integer("birth_year", minimum=1900, maximum=2100),
-            "joined_at": row.moment("joined_at", latest=timezone.now()),
+            "joined_at": row.moment("joined_at", latest=latest),
             "marketing_consent": row.boolean("marketing_consent"),
         }
         if row.valid:
@@ -379,7 +381,7 @@ def community_messages_import(
     positions = header_check(table.header, MESSAGE_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
-    now = timezone.now()
+    latest = moment_latest()
     parsed: list[_MessageRow] = []
     for number, cells in table.rows:
         report.rows += 1
@@ -388,7 +390,7 @@ def community_messages_import(
         group_name = row.text("group_name", required=True, max_length=80)
         identity = row.parse("member_identity", member_identity_parse)
         text = row.text("text", required=True)
-        sent_at = row.moment("sent_at", required=True, latest=now)
+        sent_at = row.moment("sent_at", required=True, latest=latest)
         if store_code and group_name and text and sent_at:
             first = duplicates.seen((store_code, group_name, sent_at, text), number)
             if first is not None:

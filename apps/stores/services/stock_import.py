@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
 from apps.stores.models import StockLevel, StockMovement, Store
-from linli.imports import (
+from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,

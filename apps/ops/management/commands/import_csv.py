@@ -13,7 +13,11 @@ from apps.customers.services.imports import community_messages_import, members_i
 from apps.procurement.services import supplier_products_import, suppliers_import
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.stock_import import stock_levels_import
-from linli.imports import ImportReport, csv_table_open, report_lines
+from linli.imports.contract import (
+    ImportReport,
+    csv_table_open,
+    report_lines,
+)
 
 IMPORTS: dict[str, Callable[..., ImportReport]] = {
     "members": members_import,

@@ -7,7 +7,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from apps.stores.services.sales_import import DEFAULT_BATCH_SIZE, sales_history_import
-from linli.imports import csv_table_open, report_lines
+from linli.imports.contract import (
+    csv_table_open,
+    report_lines,
+)
 
 
 class Command(BaseCommand):

@@ -41,7 +41,7 @@ from apps.stores.services.sales_import.reading import (
     SalesFileReader,
 )
 from apps.stores.services.sales_import.writing import OrderWriter
-from linli.imports import (
+from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ErrorLog,

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
 from apps.customers.services.imports import member_identity_parse
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Store
-from linli.imports import (
+from linli.imports.contract import (
     CellError,
     Column,
     ErrorLog,
+    UnreadableRow,
     local_zone,
+    moment_latest,
     parse_decimal,
     parse_int,
     parse_moment,
@@ -123,7 +124,7 @@ class SalesFileReader:
         self.stores = {code: str(pk) for code, pk in Store.objects.values_list("code", "pk")}
         self.products = {sku: str(pk) for sku, pk in Product.objects.values_list("sku", "pk")}
         self.zone = local_zone()
-        self.latest = timezone.now()
+        self.latest = moment_latest()
         self.orders: dict[tuple[str, str], PendingOrder] = {}
         # Orders first seen in the last chunk read; orders that got a line after being sealed.
         self.unsealed: list[PendingOrder] = []
@@ -295,6 +296,9 @@ class SalesFileReader:
         sale time) or None."""
         number, cells = numbered
         add = self.log.add
+        if isinstance(cells, UnreadableRow):
+            add(number, "", "unreadable_row", cells.reason)
+            return None
         errors_before = self.log.count
         if len(cells) > self.width and any(cell.strip() for cell in cells[self.width :]):
             add(
