@@ -30,8 +30,9 @@ from apps.devices.services import (
     devices_silent_sweep,
 )
 from apps.devices.tasks import device_alerts_evaluate_task, devices_silent_sweep_task
+from apps.stores.models import Store, StoreStaff
 from tests.devices.factories import DeviceFactory, readings_every_minute
-from tests.factories import owner_of
+from tests.factories import UserFactory, owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -261,14 +262,14 @@ def test_concurrent_opens_make_one_alert():
     device = DeviceFactory()
     owner = owner_of(device.store)
     barrier = threading.Barrier(4)
-    results: list[int] = []
+    results: list[tuple[int, bool]] = []
     errors: list[BaseException] = []
 
     def open_one() -> None:
         try:
             barrier.wait()
-            alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
-            results.append(alert.pk)
+            alert, created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
+            results.append((alert.pk, created))
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
         finally:
@@ -281,7 +282,8 @@ def test_concurrent_opens_make_one_alert():
         thread.join()
     assert errors == []
     assert DeviceAlert.objects.count() == 1
-    assert set(results) == {DeviceAlert.objects.get().pk}
+    winner = DeviceAlert.objects.get().pk
+    assert sorted(results) == [(winner, False), (winner, False), (winner, False), (winner, True)]
     assert Notification.objects.filter(recipient=owner).count() == 1
 
 
@@ -585,3 +587,290 @@ def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
         "acknowledged",
         "resolved",
     ]
+
+
+# --- rules look at their own device, kind and window -------------------------------------------
+
+
+def test_rules_read_only_the_evaluated_devices_readings(store):
+    hot, cool = DeviceFactory.create_batch(2, store=store)
+    now = timezone.now()
+    _baseline(hot, hours=48, energy_wh=100, end=now)
+    _baseline(cool, hours=48, energy_wh=100, end=now)
+    readings_every_minute(hot, start=_minutes_ago(30), minutes=20, temperature=12.0, energy_wh=30)
+    readings_every_minute(cool, start=_minutes_ago(30), minutes=20, temperature=4.0, energy_wh=0.5)
+    assert device_alerts_evaluate(device=cool).opened == []
+    assert len(device_alerts_evaluate(device=hot).opened) == 2
+    assert sorted(DeviceAlert.objects.values_list("device_id", "kind")) == sorted(
+        [(hot.pk, TEMPERATURE), (hot.pk, ENERGY)]
+    )
+
+
+def test_alert_open_finds_the_active_alert_of_that_device_and_kind_only(store):
+    first, second = DeviceFactory.create_batch(2, store=store)
+    hot, _created = alert_open(device=first, kind=TEMPERATURE, detail="hot")
+    quiet, created_quiet = alert_open(device=first, kind=SILENT, detail="quiet")
+    other, created_other = alert_open(device=second, kind=TEMPERATURE, detail="hot")
+    assert (created_quiet, created_other) == (True, True)
+    assert len({hot.pk, quiet.pk, other.pk}) == 3
+
+
+def test_alert_open_records_the_time_given_and_cuts_the_detail_at_300(device):
+    at = timezone.now() - dt.timedelta(hours=3)
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="x" * 400, now=at)
+    alert.refresh_from_db()
+    assert (alert.opened_at, alert.detail) == (at, "x" * 300)
+
+
+def test_evaluation_opens_alerts_at_the_evaluation_time(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now)
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=6.0)
+    readings_every_minute(device, start=_minutes_ago(80), minutes=20, temperature=12.0)
+    evaluated_at = now + dt.timedelta(seconds=7)
+    device_alerts_evaluate(device=device, now=evaluated_at)
+    assert list(DeviceAlert.objects.values_list("opened_at", flat=True).distinct()) == [
+        evaluated_at
+    ]
+
+
+def test_back_in_range_resolves_only_that_devices_alert_of_that_kind(store, broadcasts):
+    first, second = DeviceFactory.create_batch(2, store=store)
+    for device in (first, second):
+        readings_every_minute(device, start=_minutes_ago(40), minutes=20, temperature=12.0)
+        device_alerts_evaluate(device=device)
+    energy, _created = alert_open(device=first, kind=ENERGY, detail="spike")
+    # An older-looking resolved alert of the same kind is not the active one.
+    stale = DeviceAlert.objects.create(
+        device=first,
+        store=store,
+        kind=TEMPERATURE,
+        status="resolved",
+        opened_at=timezone.now() + dt.timedelta(minutes=1),
+        resolved_at=timezone.now() + dt.timedelta(minutes=2),
+    )
+    broadcasts.clear()
+    readings_every_minute(first, start=_minutes_ago(5), minutes=1, temperature=4.0)
+    with translation.override("en"):
+        result = device_alerts_evaluate(device=first)
+    resolved = DeviceAlert.objects.exclude(pk=stale.pk).get(device=first, kind=TEMPERATURE)
+    assert [a.pk for a in result.resolved] == [resolved.pk]
+    assert resolved.status == "resolved"
+    assert DeviceAlert.objects.get(device=second).status == "open"
+    energy.refresh_from_db()
+    assert energy.status == "open"
+    assert [(event, payload["alert_id"], payload["text"]) for _g, event, payload in broadcasts] == [
+        (
+            "device.alert_resolved",
+            resolved.pk,
+            f"{first.name}: Temperature out of range cleared — back in range at 4.0 °C",
+        )
+    ]
+
+
+def _aligned_spike(device: Device) -> dt.datetime:
+    """360 Wh in the hour up to an exact hour T (the latest energy reading); returns T."""
+    latest = timezone.now().astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    latest -= dt.timedelta(hours=1)
+    readings_every_minute(
+        device, start=latest - dt.timedelta(minutes=59), minutes=60, energy_wh=6.0
+    )
+    return latest
+
+
+def _hours(device: Device, hours: list[dt.datetime], energy_wh: float | None = 100.0) -> None:
+    DeviceReadingHourly.objects.bulk_create(
+        [
+            DeviceReadingHourly(device=device, hour=hour, reading_count=60, energy_wh_sum=energy_wh)
+            for hour in hours
+        ]
+    )
+
+
+def test_energy_baseline_includes_both_edges_of_its_window(device):
+    # The baseline is the hours from 7 days + 1 hour before the last hour's start up to the hour
+    # before it: the newest and the oldest such hour make the 24 needed.
+    latest = _aligned_spike(device)
+    window_start = latest - dt.timedelta(hours=1)
+    newest = window_start - dt.timedelta(hours=1)
+    oldest = window_start - dt.timedelta(days=7)
+    _hours(device, [newest, oldest])
+    _hours(device, [newest - dt.timedelta(hours=n) for n in range(1, 23)])
+    assert [a.kind for a in device_alerts_evaluate(device=device).opened] == [ENERGY]
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [dt.timedelta(hours=0), dt.timedelta(hours=1), -dt.timedelta(days=7, hours=1)],
+    ids=["the-last-hours-start", "inside-the-last-hour", "older-than-7-days"],
+)
+def test_energy_baseline_leaves_out_hours_outside_its_window(device, outside):
+    latest = _aligned_spike(device)
+    window_start = latest - dt.timedelta(hours=1)
+    _hours(device, [window_start - dt.timedelta(hours=n) for n in range(2, 25)])  # 23 hours
+    _hours(device, [window_start + outside])
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_baseline_ignores_hours_without_energy(device):
+    latest = _aligned_spike(device)
+    window_start = latest - dt.timedelta(hours=1)
+    _hours(device, [window_start - dt.timedelta(hours=n) for n in range(1, 24)])  # 23 hours
+    _hours(device, [window_start - dt.timedelta(hours=n) for n in range(24, 48)], energy_wh=None)
+    assert device_alerts_evaluate(device=device).opened == []
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_energy_last_hour_ends_at_the_latest_energy_reading(device):
+    # Temperature-only readings after the spike do not move the energy window.
+    latest = _aligned_spike(device)
+    _hours(device, [latest - dt.timedelta(hours=n) for n in range(2, 50)])
+    readings_every_minute(
+        device, start=latest + dt.timedelta(minutes=1), minutes=50, temperature=4.0
+    )
+    with translation.override("en"):
+        device_alerts_evaluate(device=device)
+    alert = DeviceAlert.objects.get()
+    assert (alert.kind, alert.value) == (ENERGY, pytest.approx(360.0))
+    assert alert.detail == "360 Wh in the last hour, 3.6× the usual 100 Wh per hour"
+
+
+def test_an_idle_last_hour_resolves_the_spike_at_zero(device):
+    now = timezone.now()
+    _baseline(device, hours=48, energy_wh=100, end=now)
+    alert, _created = alert_open(device=device, kind=ENERGY, detail="spike")
+    readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=0.0)
+    with translation.override("en"):
+        device_alerts_evaluate(device=device)
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolution_note) == ("resolved", "0 Wh in the last hour")
+
+
+@pytest.mark.parametrize(
+    ("override", "temperature", "detail"),
+    [
+        ({"max_temperature_c": Decimal("4.0")}, 6.0, "6.0 °C, outside at most 4 °C for 6 minutes"),
+        ({"min_temperature_c": Decimal("2.0")}, 1.0, "1.0 °C, outside at least 2 °C for 6 minutes"),
+    ],
+)
+def test_a_one_sided_range_is_named_in_the_detail(store, override, temperature, detail):
+    device = DeviceFactory(store=store, minutes_out_of_range=5, **override)
+    start = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=7)
+    readings_every_minute(device, start=start, minutes=7, temperature=temperature)
+    with translation.override("en"):
+        device_alerts_evaluate(device=device)
+    since = timezone.localtime(start).strftime("%m-%d %H:%M")
+    assert DeviceAlert.objects.get().detail == f"{detail} (since {since})"
+
+
+def test_silence_ends_only_once_the_device_posted_within_its_window(device, device_token):
+    now = timezone.now()
+    Device.objects.filter(pk=device.pk).update(last_seen_at=now - dt.timedelta(minutes=45))
+    devices_silent_sweep(now=now)
+    exactly = now - dt.timedelta(minutes=device.silent_after_minutes)
+    Device.objects.filter(pk=device.pk).update(last_seen_at=exactly)
+    device.refresh_from_db()
+    assert device_alerts_evaluate(device=device, now=now).resolved == []
+    assert DeviceAlert.objects.get().status == "open"
+    Device.objects.filter(pk=device.pk).update(last_seen_at=exactly + dt.timedelta(seconds=1))
+    device.refresh_from_db()
+    with translation.override("en"):
+        result = device_alerts_evaluate(device=device, now=now)
+    alert = DeviceAlert.objects.get()
+    assert [a.pk for a in result.resolved] == [alert.pk]
+    assert (alert.status, alert.resolution_note) == ("resolved", "posting again")
+
+
+def test_only_the_stores_owners_are_notified_with_the_detail(device, owner, other_owner):
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=device.store, role=StoreStaff.Role.CLERK)
+    alert_open(device=device, kind=TEMPERATURE, detail="12.0 °C for 20 minutes")
+    assert list(Notification.objects.values_list("recipient_id", "body")) == [
+        (owner.pk, "12.0 °C for 20 minutes")
+    ]
+
+
+# --- the silent sweep ------------------------------------------------------------------------
+
+
+def test_silent_sweep_skips_closed_stores_and_devices_without_a_token(store, other_store):
+    closed = DeviceFactory(store=other_store)
+    device_token_issue(device=closed)
+    Store.objects.filter(pk=other_store.pk).update(status=Store.Status.CLOSED)
+    never_issued = DeviceFactory(store=store)
+    for device in (closed, never_issued):
+        _seen(device, 90)
+    assert devices_silent_sweep().opened == 0
+    assert DeviceAlert.objects.count() == 0
+
+
+def test_silent_sweep_looks_for_an_active_silent_alert_of_each_device(store):
+    already, again, hot = DeviceFactory.create_batch(3, store=store)
+    for device in (already, again, hot):
+        device_token_issue(device=device)
+        _seen(device, 90)
+    alert_open(device=already, kind=SILENT, detail="quiet")
+    old, _created = alert_open(device=again, kind=SILENT, detail="quiet")
+    alert_resolve(alert=old, by=UserFactory())
+    alert_open(device=hot, kind=TEMPERATURE, detail="hot")
+    assert devices_silent_sweep().opened == 2
+    assert sorted(
+        DeviceAlert.objects.filter(kind=SILENT, status="open").values_list("device_id", flat=True)
+    ) == sorted([already.pk, again.pk, hot.pk])
+
+
+def test_silent_alert_detail_says_how_long_and_since_when(device, device_token):
+    now = timezone.now()
+    last_seen = now - dt.timedelta(minutes=45, seconds=30)
+    Device.objects.filter(pk=device.pk).update(last_seen_at=last_seen)
+    with translation.override("en"):
+        devices_silent_sweep(now=now)
+    since = timezone.localtime(last_seen).strftime("%m-%d %H:%M")
+    assert DeviceAlert.objects.get().detail == f"no reading for 45 minutes (last seen {since})"
+
+
+def test_silent_sweep_resolves_per_silence_setting(store, broadcasts):
+    hasty = DeviceFactory(store=store, silent_after_minutes=10)
+    patient_back = DeviceFactory(store=store, silent_after_minutes=120)
+    patient_quiet = DeviceFactory(store=store, silent_after_minutes=120)
+    slow_back = DeviceFactory(store=store, silent_after_minutes=240)
+    for device in (hasty, patient_back, patient_quiet, slow_back):
+        device_token_issue(device=device)
+        _seen(device, 300)
+    assert devices_silent_sweep().opened == 4
+    _seen(hasty, 60)  # posted, but still silent by its own 10 minutes
+    _seen(patient_back, 1)
+    _seen(slow_back, 1)
+    broadcasts.clear()
+    with translation.override("en"):
+        result = devices_silent_sweep()
+    assert result.resolved == 2
+    assert dict(DeviceAlert.objects.values_list("device_id", "status")) == {
+        hasty.pk: "open",
+        patient_back.pk: "resolved",
+        patient_quiet.pk: "open",
+        slow_back.pk: "resolved",
+    }
+    assert sorted(
+        (event, payload["device_id"], payload["status"], payload["text"])
+        for _group, event, payload in broadcasts
+    ) == sorted(
+        (
+            "device.alert_resolved",
+            device.pk,
+            "resolved",
+            f"{device.name}: Device silent cleared — posting again",
+        )
+        for device in (patient_back, slow_back)
+    )
+    broadcasts.clear()
+    assert devices_silent_sweep().resolved == 0
+    assert broadcasts == []
+
+
+def test_silent_sweep_resolves_only_silent_alerts(device, device_token):
+    _seen(device, 1)
+    alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    assert devices_silent_sweep().resolved == 0
+    assert DeviceAlert.objects.get().status == "open"
