@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from apps.devices.models import DeviceAlert
 from apps.devices.services import alert_open
-from apps.procurement.access import VIEW_SUPPLIER, may_act_for, suppliers_for
+from apps.procurement.access import VIEW_SUPPLIER, SupplierAction, may_act_for, suppliers_for
 from apps.procurement.models import Supplier
 from apps.stores.access import (
     ACCEPT_INSIGHT,
@@ -290,6 +290,18 @@ def test_store_or_403_returns_the_store_with_its_region_in_one_query(
     assert found.pk == store.pk
 
 
+def test_a_role_held_by_someone_else_at_another_store_gives_nothing_there(
+    owner, other_owner, store, other_store
+):
+    """The staff rows counted are the user's own: another store's owner opens no door."""
+    for action in (VIEW_STORE, MEMBER_DATA, RECTIFY):
+        assert _ids(stores_for(owner, action)) == {store.pk}, action.name
+        assert may(owner, action, other_store.pk) is False, action.name
+        with pytest.raises(PermissionDenied):
+            store_or_403(owner, other_store.pk, action)
+    assert _ids(stores_for(other_owner)) == {other_store.pk}
+
+
 def test_store_or_403_refuses_an_unknown_id_like_a_foreign_one(owner, hq_user, other_store):
     unknown = (Store.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
     for user, store_id in ((owner, unknown), (owner, other_store.pk), (hq_user, unknown)):
@@ -388,6 +400,29 @@ def test_hq_sees_every_supplier_only_with_the_admins_permission(
     expected = set(Supplier.objects.values_list("pk", flat=True)) if sees_all else set()
     assert _ids(suppliers_for(user)) == expected
     assert len(expected) == (2 if sees_all else 0)
+
+
+def test_an_inactive_supplier_user_acts_for_no_supplier(supplier_user):
+    own = Supplier.objects.get(users__user=supplier_user)
+    supplier_user.is_active = False
+    supplier_user.save(update_fields=["is_active"])
+    assert suppliers_for(supplier_user).count() == 0
+    assert may_act_for(supplier_user, VIEW_SUPPLIER, own.pk) is False
+
+
+def test_may_act_for_asks_hq_for_the_given_actions_permission(
+    hq_operations, hq_procurement, supplier_user
+):
+    """HQ operations may view suppliers but not change them; HQ procurement may do both."""
+    own = Supplier.objects.get(users__user=supplier_user)
+    change = SupplierAction("change_supplier", "procurement.change_supplier")
+    assert may_act_for(hq_procurement, VIEW_SUPPLIER, own.pk) is True
+    assert may_act_for(hq_procurement, change, own.pk) is True
+    assert may_act_for(hq_operations, VIEW_SUPPLIER, own.pk) is True
+    assert may_act_for(hq_operations, change, own.pk) is False
+    assert suppliers_for(hq_operations, change).count() == 0
+    # A supplier's own user acts for it whatever the action: the link is the grant.
+    assert may_act_for(supplier_user, change, own.pk) is True
 
 
 def test_supplier_pages_follow_view_supplier(client, hq_procurement, hq_inspection, supplier_user):
