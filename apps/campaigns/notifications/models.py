@@ -29,6 +29,7 @@ class Notification(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped (no consent or no address)")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -65,6 +66,20 @@ class Notification(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
+    # Set for a campaign's member notifications (preview, 接龙 results): delivery per campaign.
+    store_campaign = models.ForeignKey(
+        "campaigns.StoreCampaign",
+        verbose_name=_("store campaign"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # The dispatcher's bookkeeping for SMS / WeChat rows.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True, default="")
+    provider_ref = models.CharField(_("provider reference"), max_length=100, blank=True, default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -76,6 +91,7 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "store", "created_at"]),
             models.Index(fields=["channel", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(dedupe_key=""), name="notification_key_not_empty"),

@@ -59,6 +59,12 @@ class Product(models.Model):
         _("cost (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0.00")
     )
     shelf_life_days = models.PositiveIntegerField(_("shelf life (days)"), null=True, blank=True)
+    selling_points = models.TextField(
+        _("selling points"),
+        blank=True,
+        default="",
+        help_text=_("One per line; used in live scripts and as talking points."),
+    )
     is_new = models.BooleanField(_("new product"), default=False)
     is_high_value = models.BooleanField(_("high-value product"), default=False)
     is_active = models.BooleanField(_("active"), default=True)

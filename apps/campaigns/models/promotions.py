@@ -7,10 +7,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.campaigns.notifications.models import Notification
-
-__all__ = ["Notification", "Promotion"]
-
 
 class Promotion(models.Model):
     """A price promotion (促销) or live broadcast (直播) HQ plans ahead for one product or one
@@ -25,6 +21,7 @@ class Promotion(models.Model):
     class Kind(models.TextChoices):
         PRICE = "price", _("Price promotion")
         BROADCAST = "broadcast", _("Live broadcast")
+        GROUP_BUY = "group_buy", _("Group buy")
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -76,6 +73,15 @@ class Promotion(models.Model):
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    # Set when a confirmed store campaign planned this offer (its pack and review go with it).
+    store_campaign = models.ForeignKey(
+        "campaigns.StoreCampaign",
+        verbose_name=_("store campaign"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="promotions",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,0 +1,217 @@
+"""Live broadcasts (直播), their group-buy offers (接龙 / 成团), the members' joins and the
+comments viewers leave.
+
+Concurrency: an offer's `units_joined` and `participants` are kept in step with its joins inside
+the join's transaction, by a conditional update that never passes `cap` (the constraint is the
+last guard). Stock is taken by the group-buy order itself, through the order service.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Broadcast(models.Model):
+    """A confirmed store campaign's live broadcast: scheduled → live → ended."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        LIVE = "live", pgettext_lazy("broadcast status", "Live")
+        ENDED = "ended", pgettext_lazy("broadcast status", "Ended")
+
+    store_campaign = models.OneToOneField(
+        "campaigns.StoreCampaign",
+        verbose_name=_("store campaign"),
+        on_delete=models.CASCADE,
+        related_name="broadcast",
+    )
+    # Denormalised from the store campaign: access checks and live groups key on the store.
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
+    )
+    scheduled_at = models.DateTimeField(_("scheduled for"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    viewers = models.PositiveIntegerField(_("viewers now"), default=0)
+    peak_viewers = models.PositiveIntegerField(_("peak viewers"), default=0)
+
+    class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
+        ordering = ["-scheduled_at"]
+        indexes = [models.Index(fields=["status", "scheduled_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="live") | Q(started_at__isnull=False),
+                name="broadcast_live_has_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ended") | Q(ended_at__isnull=False),
+                name="broadcast_ended_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class GroupBuyOffer(models.Model):
+    """A group-buy offer during a broadcast: it forms (成团) when `threshold` units or
+    participants have joined by `deadline`; never more than `cap` units are taken."""
+
+    class ThresholdKind(models.TextChoices):
+        UNITS = "units", _("Units")
+        PARTICIPANTS = "participants", _("Participants")
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("offer status", "Open")
+        FORMED = "formed", _("Formed (成团)")
+        FAILED = "failed", _("Not formed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    broadcast = models.ForeignKey(
+        Broadcast, verbose_name=_("broadcast"), on_delete=models.CASCADE, related_name="offers"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    price = models.DecimalField(
+        _("group-buy price (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    threshold_kind = models.CharField(
+        _("threshold counts"),
+        max_length=12,
+        choices=ThresholdKind.choices,
+        default=ThresholdKind.UNITS,
+    )
+    threshold = models.PositiveIntegerField(
+        _("threshold (成团)"), validators=[MinValueValidator(1)]
+    )
+    cap = models.PositiveIntegerField(_("cap (units)"), validators=[MinValueValidator(1)])
+    deadline = models.DateTimeField(_("deadline"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    units_joined = models.PositiveIntegerField(_("units joined"), default=0)
+    participants = models.PositiveIntegerField(_("participants"), default=0)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("group-buy offer")
+        verbose_name_plural = _("group-buy offers")
+        ordering = ["broadcast", "pk"]
+        indexes = [models.Index(fields=["status", "deadline"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units_joined__lte=models.F("cap")), name="offer_units_within_cap"
+            ),
+            models.CheckConstraint(condition=Q(cap__gte=1), name="offer_cap_positive"),
+            models.CheckConstraint(condition=Q(threshold__gte=1), name="offer_threshold_positive"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="offer_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(settled_at__isnull=False),
+                name="offer_settled_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broadcast_id} {self.product_id} ×{self.cap}"
+
+
+class GroupBuyJoin(models.Model):
+    """One member's (or one 接龙 line's) join of an offer, with the order it made."""
+
+    class Source(models.TextChoices):
+        API = "api", _("API (mini-program, chat bot)")
+        JIELONG = "jielong", _("Pasted 接龙 line")
+        PORTAL = "portal", _("Entered by the store")
+
+    class Status(models.TextChoices):
+        JOINED = "joined", _("Joined")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    offer = models.ForeignKey(
+        GroupBuyOffer, verbose_name=_("offer"), on_delete=models.CASCADE, related_name="joins"
+    )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    display_name = models.CharField(_("name in the chat"), max_length=60, blank=True, default="")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.JOINED
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    order = models.OneToOneField(
+        "stores.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="group_buy_join",
+    )
+    created_at = models.DateTimeField(_("joined"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("group-buy join")
+        verbose_name_plural = _("group-buy joins")
+        ordering = ["offer", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offer", "idempotency_key"], name="group_buy_join_key_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="join_quantity_positive"),
+            models.CheckConstraint(condition=~Q(idempotency_key=""), name="join_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} {self.display_name or self.member_id} ×{self.quantity}"
+
+
+class BroadcastComment(models.Model):
+    """A viewer's comment during a broadcast (from the mini-program or chat bot API)."""
+
+    broadcast = models.ForeignKey(
+        Broadcast, verbose_name=_("broadcast"), on_delete=models.CASCADE, related_name="comments"
+    )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    author = models.CharField(_("author"), max_length=60, blank=True, default="")
+    text = models.CharField(_("text"), max_length=500)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("broadcast comment")
+        verbose_name_plural = _("broadcast comments")
+        ordering = ["broadcast", "-created_at"]
+        indexes = [models.Index(fields=["broadcast", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:40]
