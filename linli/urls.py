@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.stores.api.urls")),
     path("", include("apps.devices.api.urls")),
     path("", include("apps.catalog.api.urls")),
+    path("", include("apps.campaigns.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("portal/inspections/", include("apps.stores.inspections.urls")),
     path("portal/devices/", include("apps.devices.urls")),
     path("portal/notifications/", include("apps.campaigns.notifications.urls")),
+    path("portal/campaigns/", include("apps.campaigns.urls")),
     path("portal/decisions/", include("apps.catalog.urls")),
     path("portal/", include("apps.stores.urls")),
     path("supplier/", include("apps.procurement.urls")),

@@ -8,7 +8,7 @@ argument. No service imports this module.
 
 from __future__ import annotations
 
-from apps.campaigns.selectors import promotion_grid
+from apps.campaigns.selectors.promotions import promotion_grid
 from apps.catalog.services.sources import PlanningSources
 from apps.procurement.selectors import supplier_terms
 

@@ -59,6 +59,13 @@ VIEW_INSPECTIONS = StoreAction(
 )
 INSPECT = StoreAction("inspect", frozenset({INSPECTOR}), None)
 RECTIFY = StoreAction("rectify", frozenset({OWNER}), None)
+# Campaigns, broadcasts and group buys: the staff see their store's campaigns and live
+# dashboard; the owner confirms packs, starts and ends broadcasts and enters 接龙 lines.
+# Target lists name members: they are MEMBER_DATA.
+VIEW_CAMPAIGNS = StoreAction(
+    "view_campaigns", frozenset({OWNER, CLERK}), "campaigns.view_storecampaign"
+)
+RUN_CAMPAIGNS = StoreAction("run_campaigns", frozenset({OWNER}), "campaigns.change_storecampaign")
 
 STORE_ACTIONS: tuple[StoreAction, ...] = (
     VIEW_STORE,
@@ -71,6 +78,8 @@ STORE_ACTIONS: tuple[StoreAction, ...] = (
     VIEW_INSPECTIONS,
     INSPECT,
     RECTIFY,
+    VIEW_CAMPAIGNS,
+    RUN_CAMPAIGNS,
 )
 
 

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.campaigns.models import Promotion
-from apps.campaigns.selectors import promotion_grid
-from apps.campaigns.services import promotions_cancel
+from apps.campaigns.selectors.promotions import promotion_grid
+from apps.campaigns.services.promotions import promotions_cancel
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.analytics.synthetic import synthetic_demand
 from apps.catalog.services.forecasts import CategoryCodes, sales_panel_load

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.campaigns import services
 from apps.campaigns.models import Promotion
+from apps.campaigns.services import promotions as services
 
 
 @admin.register(Promotion)

@@ -1,0 +1,1 @@
+"""REST API for campaigns: group-buy joins, comments and tracking events."""

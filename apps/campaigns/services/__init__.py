@@ -1,0 +1,1 @@
+"""Writes for campaigns, one module per noun (no re-exports: import the module)."""

@@ -1,0 +1,1 @@
+"""Portal pages for campaigns, one module per noun."""
