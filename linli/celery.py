@@ -11,3 +11,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
 app = Celery("linli")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside an app with a tasks module of their own (autodiscovery looks at apps only).
+app.autodiscover_tasks(["apps.campaigns.notifications"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import path, re_path
 
+from apps.campaigns.consumers import LiveBroadcastConsumer, LiveOverviewConsumer
 from apps.campaigns.notifications.consumers import StoreNotificationsConsumer
 
 CLOSE_NOT_FOUND = 4404
@@ -27,6 +28,17 @@ websocket_urlpatterns = [
         "ws/stores/<int:store_id>/notifications/",
         StoreNotificationsConsumer.as_asgi(),
         name="ws-store-notifications",
+    ),
+    # The live dashboard (apps/campaigns/consumers.py; docs/live-dashboard.md).
+    path(
+        "ws/broadcasts/live/",
+        LiveOverviewConsumer.as_asgi(),
+        name="ws-broadcasts-live-overview",
+    ),
+    path(
+        "ws/broadcasts/<int:broadcast_id>/live/",
+        LiveBroadcastConsumer.as_asgi(),
+        name="ws-broadcast-live",
     ),
 ]
 

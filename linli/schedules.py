@@ -69,6 +69,28 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="30",
         hour="3",
     ),
+    # Procurement: the daily cut-off, 22:00 — paid group-buy / mini-program orders of the day
+    # become per-supplier purchase orders (idempotent: one run per cut-off, lines linked once).
+    Schedule(
+        name="procurement: daily consolidation",
+        task="apps.procurement.tasks.purchase_orders_consolidate_task",
+        minute="0",
+        hour="22",
+    ),
+    # Member notifications: send due SMS / WeChat rows every minute (idempotent: rows are
+    # claimed before sending; quiet hours and the rate limit apply inside the dispatcher).
+    Schedule(
+        name="notifications: dispatch",
+        task="apps.campaigns.notifications.tasks.notifications_dispatch_task",
+        minute="*",
+    ),
+    # Group buys past their deadline: formed or not, orders confirmed or cancelled with their
+    # stock returned, every minute (idempotent: each offer claimed once, skip-locked).
+    Schedule(
+        name="campaigns: settle group buys",
+        task="apps.campaigns.tasks.group_buy_offers_settle_task",
+        minute="*",
+    ),
 )
 
 

@@ -7,6 +7,7 @@ startup error rather than a silent risk.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -195,6 +196,9 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000),
+                        # Above channels-redis's 5 s blocking pop: redis-py 8 reads time out at
+                        # 5 s by default, which killed every socket idle for about 5 s.
+                        "socket_timeout": env.float("CHANNELS_REDIS_SOCKET_TIMEOUT", default=15),
                     }
                 ],
                 "prefix": env.str("CHANNELS_PREFIX", "linli"),
@@ -204,7 +208,39 @@ if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # No Redis: the channel layer is kept in SQLite (channels-lite), so an event raised in the
+    # Celery worker or beat reaches the websockets served by the web process on the same machine
+    # (an in-memory layer lives inside one process). Each process polls for its sockets' messages
+    # every CHANNELS_POLL_INTERVAL seconds. On the SQLite default the layer's two tables live in
+    # the main database file; with PostgreSQL (but no Redis) in their own SQLite file, migrated
+    # by `manage.py migrate --database channels` (bin/run does). docs/deployment.md, "Realtime".
+    _on_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    if not _on_sqlite and "pytest" in sys.modules:
+        # Under pytest on PostgreSQL a second database alias is refused by every test that
+        # declares only "default", so in-process tests get the one-process layer; the SQLite
+        # layer is tested in processes of their own (tests/linli/test_realtime_layers.py,
+        # tests/linli/test_browser_worker_to_page.py).
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        INSTALLED_APPS.append("channels_lite")
+        if not _on_sqlite:
+            DATABASES["channels"] = {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": env.str(
+                    "CHANNELS_DATABASE_PATH", default=str(VAR_DIR / "channels.sqlite3")
+                ),
+                "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            }
+            DATABASE_ROUTERS = ["channels_lite.router.ChannelsRouter"]
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_lite.layers.core.SQLiteChannelLayer",
+                "CONFIG": {
+                    "database": "default" if _on_sqlite else "channels",
+                    "polling_interval": env.float("CHANNELS_POLL_INTERVAL", default=0.1),
+                },
+            }
+        }
     # A broker that needs no server: messages are files under var/celery/, shared by the
     # web process, the worker and beat on one machine.
     _broker_dir = VAR_DIR / "celery"
@@ -238,6 +274,24 @@ CELERY_BEAT_LOCK_FILE = env.str("CELERY_BEAT_LOCK_FILE", default="")  # SQLite; 
 # (a killed worker) is taken over by the next attempt, which resumes with the stores not done.
 DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 60)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Member notifications (SMS / WeChat dispatcher, docs/notifications.md) --------------------
+# Quiet hours in TIME_ZONE ("HH:MM-HH:MM", may wrap midnight; "" = none): nothing is sent then,
+# rows due are deferred to the end. The rate limit is per channel per minute across all workers.
+NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="21:30-08:00")
+NOTIFY_RATE_PER_MINUTE = env.int("NOTIFY_RATE_PER_MINUTE", default=60)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_SMS_SENDER = env.str(
+    "NOTIFY_SMS_SENDER", default="apps.campaigns.notifications.senders.LoggingSender"
+)
+NOTIFY_WECHAT_SENDER = env.str(
+    "NOTIFY_WECHAT_SENDER", default="apps.campaigns.notifications.senders.LoggingSender"
+)
+
+# --- Live dashboard (docs/live-dashboard.md) -------------------------------------------------
+# Updates to a broadcast's viewers are coalesced to at most one message per window.
+LIVE_DASHBOARD_WINDOW_MS = env.int("LIVE_DASHBOARD_WINDOW_MS", default=300)
+LIVE_DASHBOARD_PREFIX = env.str("LIVE_DASHBOARD_PREFIX", default="linli")
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,6 +14,8 @@ class CampaignsConfig(AppConfig):
         linli/audit.py). Models are imported here, once the app registry is ready."""
         from auditlog.registry import auditlog
 
-        from apps.campaigns.models import Promotion
+        from apps.campaigns.models import Campaign, Promotion, ScenarioTemplate
 
         auditlog.register(Promotion)
+        auditlog.register(ScenarioTemplate)
+        auditlog.register(Campaign)

@@ -8,9 +8,4 @@ app_name = "decisions"
 
 urlpatterns = [
     path("stores/<int:store_id>/", views.store_decisions, name="store"),
-    path(
-        "stores/<int:store_id>/insights/<int:card_id>/accept/",
-        views.insight_accept,
-        name="insight-accept",
-    ),
 ]

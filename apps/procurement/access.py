@@ -28,6 +28,12 @@ class SupplierAction:
 
 
 VIEW_SUPPLIER = SupplierAction("view_supplier", "procurement.view_supplier")
+# The supplier's purchase orders: list, detail and every download.
+VIEW_PURCHASE_ORDERS = SupplierAction("view_purchase_orders", "procurement.view_purchaseorder")
+# Confirm with a ship date, mark shipped, report a shortage.
+ACT_ON_PURCHASE_ORDERS = SupplierAction(
+    "act_on_purchase_orders", "procurement.change_purchaseorder"
+)
 
 
 def suppliers_for(user: UserLike, action: SupplierAction = VIEW_SUPPLIER) -> QuerySet[Supplier]:

@@ -1,9 +1,34 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
 
-from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.procurement.models import (
+    ConsolidationRun,
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    PurchaseOrderException,
+    PurchaseOrderLine,
+    PurchaseOrderSource,
+    Supplier,
+    SupplierProduct,
+    SupplierUser,
+)
 from apps.procurement.resources import SupplierProductResource, SupplierResource
+from apps.procurement.services import (
+    PurchaseOrderRefused,
+    purchase_order_cancel,
+    purchase_order_line_edit,
+    purchase_order_send,
+    purchase_orders_consolidate,
+)
 from linli.admin_helpers import PhoneMaskingAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 
@@ -50,3 +75,312 @@ class SupplierUserAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "supplier__name"]
     list_select_related = ["user", "supplier"]
     raw_id_fields = ["user", "supplier"]
+
+
+# --- purchasing (HQ): purchase orders, their lines, consolidation runs ------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PurchaseOrderLineInline(ReadOnlyInline):
+    model = PurchaseOrderLine
+    fields = [
+        "product",
+        "demanded_quantity",
+        "ordered_quantity",
+        "surplus_quantity",
+        "shortage_quantity",
+        "pack_size",
+        "min_order_qty",
+        "unit_cost",
+        "allocation_summary",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderLine]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("product")
+            .prefetch_related("allocations__store")
+        )
+
+    @admin.display(description=_("allocation per store"))
+    def allocation_summary(self, line: PurchaseOrderLine) -> str:
+        return "; ".join(
+            f"{allocation.store.code}: {allocation.quantity}"
+            for allocation in line.allocations.all()
+        )
+
+
+class PurchaseOrderExceptionInline(ReadOnlyInline):
+    model = PurchaseOrderException
+    fields = ["kind", "line", "order_line_link", "store", "quantity", "created_at", "resolved_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    @admin.display(description=_("order line"))
+    def order_line_link(self, exception: PurchaseOrderException) -> str:
+        return _order_line_link(exception.order_line_id)
+
+
+def _order_line_link(order_line_id: int) -> str:
+    url = reverse("admin:stores_orderline_change", args=[order_line_id])
+    return format_html('<a href="{}">#{}</a>', url, order_line_id)
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "supplier",
+        "delivery_date",
+        "status",
+        "has_shortage",
+        "ship_date",
+        "sent_at",
+        "run",
+    ]
+    list_filter = [
+        "status",
+        "has_shortage",
+        ("replenishment_of", admin.EmptyFieldListFilter),
+        "delivery_date",
+        "supplier",
+    ]
+    search_fields = ["number", "supplier__name", "supplier__code"]
+    date_hierarchy = "delivery_date"
+    list_select_related = ["supplier", "run"]
+    raw_id_fields = ["supplier", "run", "acted_by"]
+    readonly_fields = [
+        "number",
+        "supplier",
+        "run",
+        "replenishment_of",
+        "delivery_date",
+        "status",
+        "has_shortage",
+        "shortage_note",
+        "ship_date",
+        "created_at",
+        "sent_at",
+        "confirmed_at",
+        "shipped_at",
+        "cancelled_at",
+        "acted_by",
+    ]
+    inlines = [PurchaseOrderLineInline, PurchaseOrderExceptionInline]
+    actions = ["send", "cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Purchase orders come from consolidation (and, later, replenishment drafts).
+        return False
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[PurchaseOrder],
+        step: Callable[..., PurchaseOrder],
+        done: str,
+    ) -> None:
+        changed, refused = 0, []
+        for po in queryset.order_by("pk"):
+            try:
+                step(po=po, by=request.user)
+                changed += 1
+            except PurchaseOrderRefused as error:
+                refused.append(f"{po.number}: {error.message}")
+        self.message_user(request, done % {"count": changed})
+        for message in refused:
+            self.message_user(request, message, level=messages.WARNING)
+
+    @admin.action(
+        description=_("Approve: send the selected drafts to their suppliers"),
+        permissions=["change"],
+    )
+    def send(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
+        self._each(
+            request, queryset, purchase_order_send, gettext("Sent %(count)d purchase orders.")
+        )
+
+    @admin.action(
+        description=_("Reject / cancel the selected purchase orders"), permissions=["change"]
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
+        self._each(
+            request,
+            queryset,
+            purchase_order_cancel,
+            gettext("Cancelled %(count)d purchase orders."),
+        )
+
+
+class PurchaseOrderAllocationInline(ReadOnlyInline):
+    model = PurchaseOrderAllocation
+    fields = ["store", "quantity"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class PurchaseOrderSourceInline(ReadOnlyInline):
+    model = PurchaseOrderSource
+    fields = ["order_line_link", "store", "quantity", "cancelled_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderSource]:
+        return super().get_queryset(request).select_related("order_line__order__store")
+
+    @admin.display(description=_("store"))
+    def store(self, source: PurchaseOrderSource) -> object:
+        return source.order_line.order.store
+
+    @admin.display(description=_("order line"))
+    def order_line_link(self, source: PurchaseOrderSource) -> str:
+        return _order_line_link(source.order_line_id)
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(admin.ModelAdmin):
+    list_display = [
+        "purchase_order",
+        "product",
+        "demanded_quantity",
+        "ordered_quantity",
+        "surplus_quantity",
+        "shortage_quantity",
+        "unit_cost",
+    ]
+    list_filter = ["purchase_order__status"]
+    search_fields = ["purchase_order__number", "product__sku", "product__name"]
+    list_select_related = ["purchase_order", "product"]
+    raw_id_fields = ["purchase_order", "product"]
+    readonly_fields = [
+        "purchase_order",
+        "product",
+        "demanded_quantity",
+        "ordered_quantity",
+        "surplus_quantity",
+        "shortage_quantity",
+        "pack_size",
+        "min_order_qty",
+        "unit_cost",
+    ]
+    inlines = [PurchaseOrderAllocationInline, PurchaseOrderSourceInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PurchaseOrderLine | None = None
+    ) -> list[str]:
+        # A draft's demand may be edited (replenishment); everything else is read-only.
+        if obj is not None and obj.purchase_order.status == PurchaseOrder.Status.DRAFT:
+            return [name for name in self.readonly_fields if name != "demanded_quantity"]
+        return self.readonly_fields
+
+    def save_model(
+        self, request: HttpRequest, obj: PurchaseOrderLine, form: object, change: bool
+    ) -> None:
+        try:
+            purchase_order_line_edit(line=obj, demanded=obj.demanded_quantity)
+        except ValueError as error:
+            self.message_user(request, str(error), level=messages.ERROR)
+
+
+@admin.register(PurchaseOrderAllocation)
+class PurchaseOrderAllocationAdmin(admin.ModelAdmin):
+    list_display = ["line", "store", "quantity"]
+    search_fields = ["line__purchase_order__number", "store__code", "store__name"]
+    list_select_related = ["line__purchase_order", "line__product", "store"]
+    raw_id_fields = ["line", "store"]
+    readonly_fields = ["line", "store", "quantity"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PurchaseOrderSource)
+class PurchaseOrderSourceAdmin(admin.ModelAdmin):
+    list_display = ["order_line", "line", "quantity", "cancelled_at"]
+    list_filter = [("cancelled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["line__purchase_order__number"]
+    list_select_related = ["order_line", "line__purchase_order", "line__product"]
+    raw_id_fields = ["order_line", "line"]
+    readonly_fields = ["order_line", "line", "quantity", "cancelled_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PurchaseOrderException)
+class PurchaseOrderExceptionAdmin(admin.ModelAdmin):
+    list_display = ["purchase_order", "kind", "store", "quantity", "created_at", "resolved_at"]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["purchase_order__number", "store__code"]
+    list_select_related = ["purchase_order", "store"]
+    raw_id_fields = ["purchase_order", "line", "order_line", "store"]
+    readonly_fields = [
+        "purchase_order",
+        "line",
+        "order_line",
+        "store",
+        "kind",
+        "quantity",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ConsolidationRun)
+class ConsolidationRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "cutoff",
+        "status",
+        "started_at",
+        "finished_at",
+        "source_line_count",
+        "unsupplied_line_count",
+        "purchase_order_count",
+        "purchase_order_line_count",
+    ]
+    list_filter = ["status"]
+    date_hierarchy = "cutoff"
+    search_fields = ["error"]
+    readonly_fields = [
+        "cutoff",
+        "status",
+        "started_at",
+        "finished_at",
+        "source_line_count",
+        "unsupplied_line_count",
+        "purchase_order_count",
+        "purchase_order_line_count",
+        "error",
+    ]
+    actions = ["rerun"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(
+        description=_("Run the selected failed or stale runs again"), permissions=["change"]
+    )
+    def rerun(self, request: HttpRequest, queryset: QuerySet[ConsolidationRun]) -> None:
+        finished = 0
+        for run in queryset.order_by("cutoff"):
+            result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
+            finished += result.status == ConsolidationRun.Status.FINISHED
+        self.message_user(request, gettext("%(count)d runs are finished.") % {"count": finished})

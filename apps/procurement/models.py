@@ -5,7 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Supplier(models.Model):
@@ -95,3 +97,302 @@ class SupplierUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.supplier}"
+
+
+# --- purchasing: consolidation runs and purchase orders (docs/purchasing.md) -----------------
+
+
+class ConsolidationRun(models.Model):
+    """One consolidation at one cut-off, claimed by exactly one worker.
+
+    The unique cut-off means two workers (or a second beat) cannot both run the same cut-off;
+    a run left `running` by a crashed worker is reclaimed once it is stale (see
+    `purchase_orders_consolidate`). Counts describe what this run consolidated.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    cutoff = models.DateTimeField(_("cut-off"), unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    source_line_count = models.PositiveIntegerField(_("order lines consolidated"), default=0)
+    unsupplied_line_count = models.PositiveIntegerField(
+        _("order lines without a preferred supplier"), default=0
+    )
+    purchase_order_count = models.PositiveIntegerField(_("purchase orders"), default=0)
+    purchase_order_line_count = models.PositiveIntegerField(_("purchase order lines"), default=0)
+    error = models.CharField(_("error"), max_length=300, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("consolidation run")
+        verbose_name_plural = _("consolidation runs")
+        ordering = ["-cutoff"]
+
+    def __str__(self) -> str:
+        return f"{self.cutoff:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class PurchaseOrder(models.Model):
+    """What HQ orders from one supplier for one delivery date.
+
+    Consolidated orders are made by a run (one per supplier and delivery date and run) and are
+    sent at once; orders HQ makes by hand start as drafts (`run` empty).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENT = "sent", _("Sent to supplier")
+        CONFIRMED = "confirmed", _("Confirmed by supplier")
+        SHIPPED = "shipped", _("Shipped")
+        CANCELLED = "cancelled", pgettext_lazy("purchase order status", "Cancelled")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    supplier = models.ForeignKey(
+        Supplier,
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        related_name="purchase_orders",
+    )
+    run = models.ForeignKey(
+        ConsolidationRun,
+        verbose_name=_("consolidation run"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchase_orders",
+    )
+    delivery_date = models.DateField(_("delivery date"))
+    # Set on drafts made from the decision engine's suggestions: the forecasts' issue day.
+    replenishment_of = models.DateField(_("replenishment for"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    has_shortage = models.BooleanField(_("shortage reported"), default=False)
+    shortage_note = models.CharField(_("shortage note"), max_length=300, blank=True, default="")
+    ship_date = models.DateField(_("ship date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last acted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("purchase order")
+        verbose_name_plural = _("purchase orders")
+        ordering = ["-delivery_date", "-pk"]
+        indexes = [models.Index(fields=["supplier", "delivery_date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "delivery_date", "run"],
+                condition=Q(run__isnull=False),
+                name="purchase_order_one_per_run",
+            ),
+            models.UniqueConstraint(
+                fields=["supplier", "delivery_date", "replenishment_of"],
+                condition=Q(replenishment_of__isnull=False),
+                name="purchase_order_one_replenishment_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(ship_date__isnull=True)
+                | Q(status__in=["confirmed", "shipped", "cancelled"]),
+                name="purchase_order_ship_date_when_confirmed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["confirmed", "shipped"]) | Q(ship_date__isnull=False),
+                name="purchase_order_confirmed_has_ship_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(sent_at__isnull=False) | Q(status="cancelled"),
+                name="purchase_order_sent_has_sent_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrderLine(models.Model):
+    """One product on a purchase order: what the stores asked for (`demanded_quantity`) and
+    what is ordered, rounded up to whole packs and at least the minimum order; the difference
+    is the rounding surplus."""
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder,
+        verbose_name=_("purchase order"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+    )
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    demanded_quantity = models.PositiveIntegerField(_("demanded"))
+    ordered_quantity = models.PositiveIntegerField(_("ordered"))
+    surplus_quantity = models.PositiveIntegerField(_("rounding surplus"), default=0)
+    shortage_quantity = models.PositiveIntegerField(_("short"), default=0)
+    pack_size = models.PositiveIntegerField(_("pack size"), default=1)
+    min_order_qty = models.PositiveIntegerField(_("minimum order"), default=1)
+    unit_cost = models.DecimalField(_("unit cost (yuan)"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("purchase order line")
+        verbose_name_plural = _("purchase order lines")
+        ordering = ["purchase_order", "product"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase_order", "product"], name="purchase_order_line_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(ordered_quantity__gte=models.F("demanded_quantity")),
+                name="purchase_order_line_covers_demand",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    surplus_quantity=models.F("ordered_quantity") - models.F("demanded_quantity")
+                ),
+                name="purchase_order_line_surplus",
+            ),
+            models.CheckConstraint(
+                condition=Q(shortage_quantity__lte=models.F("ordered_quantity")),
+                name="purchase_order_line_shortage_within_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(pack_size__gte=1) & Q(min_order_qty__gte=1),
+                name="purchase_order_line_terms_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=Decimal("0")), name="purchase_order_line_cost"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order_id}: {self.product_id} × {self.ordered_quantity}"
+
+
+class PurchaseOrderAllocation(models.Model):
+    """How much of a purchase order line goes to one store (what its orders asked for)."""
+
+    # No index of its own: the (line, store) unique constraint's index serves line lookups.
+    line = models.ForeignKey(
+        PurchaseOrderLine,
+        verbose_name=_("purchase order line"),
+        on_delete=models.CASCADE,
+        related_name="allocations",
+        db_index=False,
+    )
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("purchase order allocation")
+        verbose_name_plural = _("purchase order allocations")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "store"], name="purchase_allocation_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="purchase_allocation_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} → {self.store_id}: {self.quantity}"
+
+
+class PurchaseOrderSource(models.Model):
+    """The link from a purchase order line back to one member order line.
+
+    Unique per order line: a source line is consolidated exactly once (the idempotency guard of
+    consolidation). `cancelled_at` is set when the member order was cancelled before the
+    supplier confirmed and the line was reduced. The store is the order's (not copied here:
+    one column and one foreign-key check less on each of the most-written rows).
+    """
+
+    line = models.ForeignKey(
+        PurchaseOrderLine,
+        verbose_name=_("purchase order line"),
+        on_delete=models.CASCADE,
+        related_name="sources",
+    )
+    # The order line is the primary key: one link per order line, and one index (and no id
+    # sequence) less on the most-written rows of consolidation.
+    order_line = models.OneToOneField(
+        "stores.OrderLine",
+        verbose_name=_("order line"),
+        on_delete=models.PROTECT,
+        related_name="purchase_source",
+        primary_key=True,
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase order source line")
+        verbose_name_plural = _("purchase order source lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_source_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line_id} → {self.line_id}"
+
+
+class PurchaseOrderException(models.Model):
+    """Something that could not be applied to a purchase order because the supplier had
+    already confirmed it (a member order cancelled after confirmation), kept for HQ."""
+
+    class Kind(models.TextChoices):
+        CANCELLED_AFTER_CONFIRMATION = (
+            "cancelled_after_confirmation",
+            _("Cancelled after confirmation"),
+        )
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder,
+        verbose_name=_("purchase order"),
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+    )
+    line = models.ForeignKey(
+        PurchaseOrderLine,
+        verbose_name=_("purchase order line"),
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+    )
+    order_line = models.ForeignKey(
+        "stores.OrderLine", verbose_name=_("order line"), on_delete=models.PROTECT, related_name="+"
+    )
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase order exception")
+        verbose_name_plural = _("purchase order exceptions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line", "kind"], name="purchase_exception_once_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order_id}: {self.get_kind_display()} {self.quantity}"

@@ -1,14 +1,41 @@
-"""Supplier pages: each supplier user sees only the suppliers they act for."""
+"""Supplier pages: each supplier user sees only the suppliers they act for, and only their
+sent purchase orders; another supplier's order id is a 404 on every page and download."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.procurement import selectors
+from apps.procurement.access import (
+    ACT_ON_PURCHASE_ORDERS,
+    VIEW_PURCHASE_ORDERS,
+    SupplierAction,
+    may_act_for,
+    suppliers_for,
+)
+from apps.procurement.forms import ConfirmForm, PurchaseOrderFilterForm, ShortageForm
+from apps.procurement.models import PurchaseOrder
+from apps.procurement.selectors import files
+from apps.procurement.selectors.purchase_orders import (
+    purchase_order_for_user,
+    purchase_order_pick_lists,
+    purchase_order_sheet,
+    purchase_orders_for_user,
+)
+from apps.procurement.services import (
+    PurchaseOrderRefused,
+    purchase_order_confirm,
+    purchase_order_report_shortage,
+    purchase_order_ship,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
@@ -18,3 +45,163 @@ def home(request: HttpRequest) -> HttpResponse:
     if not suppliers:
         raise PermissionDenied
     return render(request, "supplier/home.html", {"suppliers": suppliers})
+
+
+@login_required
+@require_GET
+def orders(request: HttpRequest) -> HttpResponse:
+    if not suppliers_for(request.user, VIEW_PURCHASE_ORDERS).exists():
+        raise PermissionDenied
+    form = PurchaseOrderFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    purchase_orders = purchase_orders_for_user(
+        user=request.user,
+        status=filters.get("status", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    return render(
+        request, "supplier/orders.html", {"form": form, "purchase_orders": purchase_orders}
+    )
+
+
+def _order_or_404(
+    request: HttpRequest, po_id: int, action: SupplierAction = VIEW_PURCHASE_ORDERS
+) -> PurchaseOrder:
+    po = purchase_order_for_user(user=request.user, pk=po_id, action=action)
+    if po is None:
+        raise Http404
+    return po
+
+
+def _detail(
+    request: HttpRequest,
+    po: PurchaseOrder,
+    *,
+    confirm_form: ConfirmForm | None = None,
+    shortage_form: ShortageForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    sheet = purchase_order_sheet(purchase_order=po)
+    may_act = may_act_for(request.user, ACT_ON_PURCHASE_ORDERS, po.supplier_id)
+    context = {
+        "po": po,
+        "sheet": sheet,
+        "may_act": may_act,
+        "may_confirm": may_act and po.status == PurchaseOrder.Status.SENT,
+        "may_ship": may_act and po.status == PurchaseOrder.Status.CONFIRMED,
+        "may_report_shortage": may_act
+        and po.status in (PurchaseOrder.Status.SENT, PurchaseOrder.Status.CONFIRMED),
+        "confirm_form": confirm_form or ConfirmForm(initial={"ship_date": po.delivery_date}),
+        "shortage_form": shortage_form
+        or ShortageForm(lines=sheet.lines, initial={"note": po.shortage_note}),
+    }
+    return render(request, "supplier/order_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def order(request: HttpRequest, po_id: int) -> HttpResponse:
+    return _detail(request, _order_or_404(request, po_id))
+
+
+def _refused(request: HttpRequest, po: PurchaseOrder, error: PurchaseOrderRefused) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect("supplier:order", po_id=po.pk)
+
+
+@login_required
+@require_POST
+def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id, ACT_ON_PURCHASE_ORDERS)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, po, confirm_form=form, status=400)
+    try:
+        purchase_order_confirm(po=po, ship_date=form.cleaned_data["ship_date"], by=request.user)
+    except PurchaseOrderRefused as error:
+        return _refused(request, po, error)
+    messages.success(request, _("Purchase order confirmed."))
+    return redirect("supplier:order", po_id=po.pk)
+
+
+@login_required
+@require_POST
+def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id, ACT_ON_PURCHASE_ORDERS)
+    try:
+        purchase_order_ship(po=po, by=request.user)
+    except PurchaseOrderRefused as error:
+        return _refused(request, po, error)
+    messages.success(request, _("Purchase order marked as shipped."))
+    return redirect("supplier:order", po_id=po.pk)
+
+
+@login_required
+@require_POST
+def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id, ACT_ON_PURCHASE_ORDERS)
+    lines = purchase_order_sheet(purchase_order=po).lines
+    form = ShortageForm(request.POST, lines=lines)
+    if not form.is_valid():
+        return _detail(request, po, shortage_form=form, status=400)
+    try:
+        purchase_order_report_shortage(
+            po=po, lines=form.shortages(), note=form.cleaned_data["note"], by=request.user
+        )
+    except PurchaseOrderRefused as error:
+        return _refused(request, po, error)
+    messages.success(request, _("Shortage reported."))
+    return redirect("supplier:order", po_id=po.pk)
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def order_csv(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id)
+    content = files.purchase_order_csv(sheet=purchase_order_sheet(purchase_order=po))
+    return _download(content, "text/csv; charset=utf-8", f"{po.number}.csv")
+
+
+@login_required
+@require_GET
+def order_xlsx(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id)
+    content = files.purchase_order_xlsx(sheet=purchase_order_sheet(purchase_order=po))
+    return _download(content, XLSX, f"{po.number}.xlsx")
+
+
+@login_required
+@require_GET
+def order_pdf(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id)
+    content = files.purchase_order_pdf(sheet=purchase_order_sheet(purchase_order=po))
+    return _download(content, "application/pdf", f"{po.number}.pdf")
+
+
+@login_required
+@require_GET
+def pick_lists_csv(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id)
+    content = files.pick_lists_csv(
+        sheet=purchase_order_sheet(purchase_order=po),
+        pick_lists=purchase_order_pick_lists(purchase_order=po),
+    )
+    return _download(content, "text/csv; charset=utf-8", f"{po.number}-pick-lists.csv")
+
+
+@login_required
+@require_GET
+def pick_lists_pdf(request: HttpRequest, po_id: int) -> HttpResponse:
+    po = _order_or_404(request, po_id)
+    content = files.pick_lists_pdf(
+        sheet=purchase_order_sheet(purchase_order=po),
+        pick_lists=purchase_order_pick_lists(purchase_order=po),
+    )
+    return _download(content, "application/pdf", f"{po.number}-pick-lists.pdf")

@@ -10,15 +10,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from apps.campaigns.notifications.selectors import (
+    notifications_for_user,
+    notifications_unread_count,
+)
+from apps.devices.models import DeviceAlert
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.stores import selectors
 from apps.stores.access import (
     MEMBER_DATA,
+    VIEW_DEVICES,
     VIEW_STOCK,
     VIEW_STORE,
     actions_at,
     hq_may,
     store_or_403,
+    stores_for,
     user_is_hq,
 )
 from linli.realtime import session_ended_broadcast
@@ -44,15 +51,39 @@ class PortalLogoutView(auth_views.LogoutView):
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: the user's stores, and first what needs attention now: open device
+    alerts at the stores where they may VIEW_DEVICES (newest 20) and their unread portal
+    notifications (newest 20 of their latest). A user of one store goes straight to its page
+    when nothing needs attention. Queries do not grow with stores, alerts or notifications."""
     stores = list(selectors.stores_visible(user=request.user)[:200])
     if not stores and suppliers_for(request.user, VIEW_SUPPLIER).exists():
         return redirect("supplier:home")
-    if len(stores) == 1 and not user_is_hq(request.user):
+    open_alerts = list(
+        DeviceAlert.objects.filter(
+            store__in=stores_for(request.user, VIEW_DEVICES),
+            status__in=DeviceAlert.ACTIVE_STATUSES,
+        )
+        .select_related("device", "store")
+        .order_by("-opened_at", "-pk")[:20]
+    )
+    unread_count = notifications_unread_count(user=request.user)
+    unread = []
+    if unread_count:
+        latest = notifications_for_user(user=request.user, limit=20)
+        unread = [notification for notification in latest if notification.read_at is None]
+    is_hq = user_is_hq(request.user)
+    if len(stores) == 1 and not is_hq and not open_alerts and not unread:
         return redirect("portal:store", store_id=stores[0].pk)
     return render(
         request,
         "portal/home.html",
-        {"stores": stores, "is_hq": hq_may(request.user, VIEW_STORE)},
+        {
+            "stores": stores,
+            "is_hq": hq_may(request.user, VIEW_STORE),
+            "open_alerts": open_alerts,
+            "unread_notifications": unread,
+            "unread_count": unread_count,
+        },
     )
 
 

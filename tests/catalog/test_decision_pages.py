@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override
 
+from apps.campaigns.models import StoreCampaign
 from apps.catalog.models import (
     CoPurchaseRule,
     DailyListEntry,
@@ -156,7 +157,7 @@ def _page(store: object) -> str:
 
 
 def _accept(store: object, card: InsightCard) -> str:
-    return reverse("decisions:insight-accept", args=[store.pk, card.pk])
+    return reverse("campaigns:insight-accept", args=[store.pk, card.pk])
 
 
 def test_owner_sees_lists_cards_and_rules_of_their_store(
@@ -198,7 +199,8 @@ def test_owner_accepts_a_card_once(owner: object, store: object, decisions: dict
     card = decisions["card"]
     response = client.post(_accept(store, card))
     assert response.status_code == 302
-    assert response["Location"] == _page(store)
+    draft = StoreCampaign.objects.get(store=store, campaign__insight_card=card)
+    assert response["Location"] == reverse("campaigns:detail", args=[store.pk, draft.pk])
     card.refresh_from_db()
     assert card.accepted_by == owner
     first = card.accepted_at
@@ -206,6 +208,7 @@ def test_owner_accepts_a_card_once(owner: object, store: object, decisions: dict
     client.post(_accept(store, card))
     card.refresh_from_db()
     assert card.accepted_at == first
+    assert StoreCampaign.objects.filter(campaign__insight_card=card).count() == 1
     page = client.get(_page(store)).content.decode()
     assert _accept(store, card) not in page  # no button once accepted
 

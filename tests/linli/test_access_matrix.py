@@ -53,17 +53,21 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
+from apps.campaigns.models import Broadcast, StoreCampaign
+from apps.campaigns.services.campaigns import campaign_launch, store_campaign_confirm
 from apps.devices.models import DeviceAlert
 from apps.devices.services import alert_open
 from apps.stores.inspections import services as inspections
 from apps.stores.inspections.services import RectificationRequest
-from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StoreStaff
+from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StockLevel, StoreStaff
 from linli import roles as hq_roles
 from linli.routing import websocket_urlpatterns
+from tests.campaigns.factories import GroupBuyOfferFactory, ScenarioTemplateFactory
 from tests.catalog.factories import InsightCardFactory
 from tests.devices.factories import DeviceFactory
 from tests.factories import (
     MemberFactory,
+    ProductFactory,
     RegionFactory,
     StoreFactory,
     SupplierFactory,
@@ -71,6 +75,7 @@ from tests.factories import (
     UserFactory,
     owner_of,
 )
+from tests.procurement.factories import consolidated_purchase_order
 from tests.stores.test_inspections_support import (
     active_checklist,
     jpeg_bytes,
@@ -163,6 +168,15 @@ INSPECT                     L  D  D  D  A  D  D  D  D  D  D  D   (not-for-HQ)
 RECTIFY                     L  A  D  D  D  D  D  D  D  D  D  D   (not-for-HQ)
 # the supplier home shows each supplier user their own supplier (A and B both get a page)
 VIEW_SUPPLIER               L  D  D  D  D  D  A  A  A  A  D  A   procurement.view_supplier
+VIEW_CAMPAIGNS              L  A  D  A  D  D  D  D  A  D  D  A   campaigns.view_storecampaign
+RUN_CAMPAIGNS               L  A  D  D  D  D  D  D  A  D  D  A   campaigns.change_storecampaign
+# HQ's portal pages over every store: the live overview and a whole campaign's review
+HQ_LIVE_OVERVIEW            L  D  D  D  D  D  D  D  A  D  D  A   campaigns.view_storecampaign
+HQ_CAMPAIGN_REVIEW          L  D  D  D  D  D  D  D  A  D  D  A   campaigns.view_campaign
+# the purchase-order list shows each supplier user their own orders (A and B both get a page)
+PURCHASE_ORDER_LIST         L  D  D  D  D  D  A  A  A  A  D  A   procurement.view_purchaseorder
+VIEW_PURCHASE_ORDERS        L  D  D  D  D  D  A  D  A  A  D  A   procurement.view_purchaseorder
+ACT_ON_PURCHASE_ORDERS      L  D  D  D  D  D  A  D  D  A  D  A   procurement.change_purchaseorder
 """
 
 
@@ -213,8 +227,40 @@ ROUTES: dict[str, tuple[str, str]] = {
     "devices:alert-resolve": ("NOT_OFFERED", "ACT_ON_ALERTS"),
     "notifications:read": ("NOT_OFFERED", "VIEW_STORE"),  # the user's own inbox at A
     "decisions:store": ("VIEW_DECISIONS", "NOT_OFFERED"),
-    "decisions:insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
+    "campaigns:insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
+    "campaigns:store": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:detail": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:confirm": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:decline": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:preview": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:poster-png": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:poster-pdf": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:targets-csv": ("MEMBER_DATA", "NOT_OFFERED"),
+    "campaigns:broadcast-list": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:broadcast": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:broadcast-start": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:broadcast-end": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:broadcast-offer-create": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:broadcast-jielong": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:live": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:live-overview": ("HQ_LIVE_OVERVIEW", "NOT_OFFERED"),
+    "campaigns:review": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:review-xlsx": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:review-pdf": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
+    "campaigns:campaign-review": ("HQ_CAMPAIGN_REVIEW", "NOT_OFFERED"),
+    "campaigns:campaign-review-xlsx": ("HQ_CAMPAIGN_REVIEW", "NOT_OFFERED"),
+    "campaigns:campaign-review-pdf": ("HQ_CAMPAIGN_REVIEW", "NOT_OFFERED"),
     "supplier:home": ("VIEW_SUPPLIER", "NOT_OFFERED"),
+    "supplier:orders": ("PURCHASE_ORDER_LIST", "NOT_OFFERED"),
+    "supplier:order": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supplier:order_confirm": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
+    "supplier:order_ship": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
+    "supplier:order_shortage": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
+    "supplier:order_csv": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supplier:order_xlsx": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supplier:order_pdf": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supplier:pick_lists_csv": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supplier:pick_lists_pdf": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "api-stores": ("SCOPED_LIST", "NOT_OFFERED"),
     "api-store": ("VIEW_STORE", "NOT_OFFERED"),
     "api-pos-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
@@ -225,8 +271,14 @@ ROUTES: dict[str, tuple[str, str]] = {
     "api-decisions-insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
     "api-decisions-rules": ("VIEW_DECISIONS", "NOT_OFFERED"),
     "api-member-next-products": ("MEMBER_DATA", "NOT_OFFERED"),
+    "api-group-buy-offer": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-group-buy-join": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-broadcast-comments": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-campaign-events": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-schema": ("SIGNED_IN", "NOT_OFFERED"),
     "ws-store-notifications": ("VIEW_STORE", IGNORES_CLIENT_FRAMES),
+    "ws-broadcast-live": ("VIEW_CAMPAIGNS", IGNORES_CLIENT_FRAMES),
+    "ws-broadcasts-live-overview": ("HQ_LIVE_OVERVIEW", IGNORES_CLIENT_FRAMES),
 }
 
 # Write-mode routes that act on the inspector's open draft (not on the submitted inspection).
@@ -250,6 +302,26 @@ WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "inspections:photo_add": lambda: {"photo": _photo()},
     "inspections:rectification_done": lambda: {"note": "Shelf refilled", "photo": _photo()},
     "devices:alert-resolve": lambda: {"note": "Door closed"},
+    "campaigns:broadcast-jielong": lambda: {"text": "#接龙"},
+    "supplier:order_confirm": lambda: {"ship_date": timezone.localdate().isoformat()},
+}
+
+
+def _offer_body(world: World) -> dict[str, Any]:
+    deadline = timezone.localtime() + dt.timedelta(days=2)
+    return {
+        "product": world.product_a.pk,
+        "price": "9.90",
+        "threshold_kind": "units",
+        "threshold": "1",
+        "cap": "5",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+# Write bodies that need the shared rows (ids).
+WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "campaigns:broadcast-offer-create": _offer_body,
 }
 
 
@@ -359,6 +431,12 @@ class World:
     draft_photo_a: Any
     supplier_a: Any
     supplier_b: Any
+    campaign_a: Any  # an HQ campaign with store A's confirmed part (pack made)
+    store_campaign_a: Any
+    broadcast_a: Any
+    offer_a: Any
+    purchase_order_a: Any  # supplier A's, sent
+    product_a: Any  # stocked at A, for a new offer
     media_root: Path
     sessions: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> session cookie
 
@@ -377,6 +455,11 @@ class World:
             "result_id": self.draft_result_a.pk,
             "photo_id": (self.draft_photo_a if on_draft else self.photo_a).pk,
             "rectification_id": self.rectification_a.pk,
+            "campaign_id": self.campaign_a.pk,
+            "store_campaign_id": self.store_campaign_a.pk,
+            "broadcast_id": self.broadcast_a.pk,
+            "offer_id": self.offer_a.pk,
+            "po_id": self.purchase_order_a.pk,
         }
 
 
@@ -452,6 +535,21 @@ def _build_world(media_root: Path) -> World:
         inspection=draft_a, by=inspector_a, upload=_photo()
     )
     assert InspectionPhoto.objects.filter(pk=photo_a.pk).exists()
+    product_a = ProductFactory(name="云南蓝莓 125g")
+    StockLevel.objects.create(store=store_a, product=product_a, on_hand=100)
+    campaign_a = campaign_launch(
+        template=ScenarioTemplateFactory(),
+        starts_on=timezone.localdate() + dt.timedelta(days=1),
+        products=[product_a],
+        stores=[store_a, store_b],
+        by=users["superuser"],
+    )
+    store_campaign_a = StoreCampaign.objects.get(campaign=campaign_a, store=store_a)
+    store_campaign_confirm(store_campaign=store_campaign_a, by=users["owner_a"])
+    store_campaign_a.refresh_from_db()
+    broadcast_a = Broadcast.objects.get(store_campaign=store_campaign_a)
+    offer_a = GroupBuyOfferFactory(broadcast=broadcast_a, product=product_a)
+    purchase_order_a = consolidated_purchase_order(supplier=supplier_a, stores=[store_a])
     return World(
         users=users,
         store_a=store_a,
@@ -469,6 +567,12 @@ def _build_world(media_root: Path) -> World:
         draft_photo_a=draft_photo_a,
         supplier_a=supplier_a,
         supplier_b=supplier_b,
+        campaign_a=campaign_a,
+        store_campaign_a=store_campaign_a,
+        broadcast_a=broadcast_a,
+        offer_a=offer_a,
+        purchase_order_a=purchase_order_a,
+        product_a=product_a,
         media_root=media_root,
     )
 
@@ -576,7 +680,11 @@ def _ask(route: Route, role: str, mode: str, world: World) -> HttpResponse:
     url = _url(route, world)
     if mode == "read":
         return client.get(url)
-    body = WRITE_BODIES.get(route.key, dict)()
+    body = (
+        WORLD_BODIES[route.key](world)
+        if route.key in WORLD_BODIES
+        else WRITE_BODIES.get(route.key, dict)()
+    )
     method = getattr(client, route.write_method)
     if route.kind == "api":
         return method(url, data=json.dumps(body), content_type="application/json")

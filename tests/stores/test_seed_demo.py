@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
+from apps.campaigns.models import Campaign, ScenarioTemplate
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.customers.models import (
     CommunityMessage,
@@ -32,7 +33,13 @@ from apps.ops.demo.bulk import timestamps_adapt, values_adapter
 from apps.ops.demo.catalogue import PRODUCTS
 from apps.ops.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
 from apps.ops.demo.seed import DEMO_PASSWORD
-from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+from apps.procurement.models import (
+    ConsolidationRun,
+    PurchaseOrder,
+    Supplier,
+    SupplierProduct,
+    SupplierUser,
+)
 from apps.stores.access import stores_for
 from apps.stores.models import (
     Order,
@@ -75,6 +82,10 @@ def seed(seed: int = 7, *extra: str) -> str:
 def demo_wipe() -> None:
     """Delete everything the demo writes, children first."""
     for model in (
+        PurchaseOrder,
+        ConsolidationRun,
+        Campaign,
+        ScenarioTemplate,
         OrderLine,
         StockMovement,
         Order,

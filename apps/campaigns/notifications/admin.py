@@ -1,13 +1,39 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import notifications_retry_failed
+from linli.admin_helpers import request_cached
+from linli.phones import phone_for_viewer, phone_mask
+
+
+def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
+    """The member's phone, masked unless the viewer has `customers.view_phone` (bound to this
+    request's user, see linli.admin_helpers.phone_column)."""
+    user = request.user
+
+    def build() -> Callable[[Notification], str]:
+        def member_phone(obj: Notification) -> str:
+            return phone_for_viewer(obj.member.phone if obj.member_id else "", user=user)
+
+        member_phone.short_description = _("member phone")  # type: ignore[attr-defined]
+        return member_phone
+
+    return request_cached(request, "notifications:member_phone", build)
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    """The outbox is written by services; staff read it here (and may fix a failed row)."""
+    """The outbox is written by services; staff read it here: delivery status of SMS / WeChat
+    rows per campaign, and "retry failed" after a gateway outage."""
 
     list_display = [
         "created_at",
@@ -15,14 +41,61 @@ class NotificationAdmin(admin.ModelAdmin):
         "kind",
         "title",
         "recipient",
+        "member_phone",
         "store",
+        "store_campaign",
         "status",
+        "attempts",
+        "last_error",
+        "sent_at",
         "read_at",
     ]
-    list_filter = ["channel", "status", "kind", "store__region"]
-    search_fields = ["title", "dedupe_key", "recipient__username", "store__code"]
-    list_select_related = ["recipient", "store"]
-    raw_id_fields = ["recipient", "store", "member"]
-    readonly_fields = ["dedupe_key", "created_at", "sent_at", "read_at"]
+    list_filter = [
+        "channel",
+        "status",
+        "kind",
+        ("store_campaign", admin.RelatedOnlyFieldListFilter),
+        "store__region",
+    ]
+    search_fields = ["title", "dedupe_key", "recipient__username", "store__code", "provider_ref"]
+    list_select_related = ["recipient", "store", "member", "store_campaign"]
+    raw_id_fields = ["recipient", "store", "member", "store_campaign"]
+    readonly_fields = [
+        "dedupe_key",
+        "created_at",
+        "sent_at",
+        "read_at",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "last_error",
+        "provider_ref",
+    ]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["retry_failed"]
+
+    @admin.display(description=_("member phone"))
+    def member_phone(self, obj: Notification) -> str:
+        """Always masked; get_list_display swaps in the column bound to the viewer."""
+        return phone_mask(obj.member.phone if obj.member_id else "")
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        return [
+            member_phone_column(request) if name == "member_phone" else name
+            for name in super().get_list_display(request)
+        ]
+
+    @admin.action(description=_("Retry failed SMS / WeChat notifications"), permissions=["change"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = notifications_retry_failed(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed notification queued again.",
+                "%(count)d failed notifications queued again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -77,6 +77,9 @@ class Notification(models.Model):
     )
     # The dispatcher's bookkeeping for SMS / WeChat rows.
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the dispatcher last claimed the row to send it: the per-channel rate limit counts
+    # these within the current minute, across every worker.
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True, default="")
     provider_ref = models.CharField(_("provider reference"), max_length=100, blank=True, default="")
@@ -92,6 +95,7 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "store", "created_at"]),
             models.Index(fields=["channel", "status"]),
             models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["channel", "last_attempt_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(dedupe_key=""), name="notification_key_not_empty"),

@@ -16,11 +16,6 @@ urlpatterns = [
         name="api-decisions-insights",
     ),
     path(
-        "stores/<int:store_id>/decisions/insights/<int:card_id>/accept/",
-        api.InsightCardAcceptView.as_view(),
-        name="api-decisions-insight-accept",
-    ),
-    path(
         "stores/<int:store_id>/decisions/rules/",
         api.StoreRuleListView.as_view(),
         name="api-decisions-rules",

@@ -1,11 +1,11 @@
 """REST API of the decision engine, scoped through apps.stores.access: a store's lists, insight
-cards (and their acceptance), co-purchase rules, and a member's next products."""
+cards, co-purchase rules, and a member's next products. Accepting a card drafts a campaign, so
+its endpoint lives in apps/campaigns/api/campaigns.py (same path and route name)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -13,10 +13,8 @@ from rest_framework.response import Response
 
 from apps.catalog import selectors
 from apps.catalog.models import CoPurchaseRule, DailyListEntry, InsightCard, ListKind, Product
-from apps.catalog.services.lists import insight_card_accept
 from apps.customers.models import Member
 from apps.stores.access import (
-    ACCEPT_INSIGHT,
     MEMBER_DATA,
     VIEW_DECISIONS,
     StoreAction,
@@ -110,11 +108,6 @@ class NextProductSerializer(serializers.Serializer):
     confidence = serializers.FloatField(read_only=True, allow_null=True)
 
 
-class AcceptanceSerializer(serializers.Serializer):
-    accepted = serializers.BooleanField(read_only=True)
-    card = InsightCardSerializer(read_only=True)
-
-
 class StoreScopedMixin:
     """The path's store, if the user may take the view's `store_action` there (403 otherwise)."""
 
@@ -158,24 +151,6 @@ class InsightCardListView(StoreScopedMixin, generics.ListAPIView):
             .select_related("product")
             .order_by("rank")
         )
-
-
-class InsightCardAcceptView(StoreScopedMixin, generics.GenericAPIView):
-    """Accept an insight card (ACCEPT_INSIGHT: the store's owners, and HQ who may accept in the
-    admin). Accepting twice changes nothing."""
-
-    store_action = ACCEPT_INSIGHT
-    serializer_class = AcceptanceSerializer
-    queryset = InsightCard.objects.none()  # for the schema; post scopes
-
-    @extend_schema(request=None, responses=AcceptanceSerializer)
-    def post(self, request: Request, store_id: int, card_id: int) -> Response:
-        store = self.get_store()
-        card = get_object_or_404(
-            InsightCard.objects.select_related("product"), pk=card_id, store=store
-        )
-        accepted = insight_card_accept(card=card, by=request.user)
-        return Response(AcceptanceSerializer({"accepted": accepted, "card": card}).data)
 
 
 class StoreRuleListView(StoreScopedMixin, generics.ListAPIView):

@@ -41,6 +41,7 @@ from apps.ops.demo.bulk import (
     timestamps_adapt,
     values_adapter,
 )
+from apps.ops.demo.campaigns import demo_campaigns_seed
 from apps.ops.demo.community import (
     StoreRef,
     announceable_product_names,
@@ -66,6 +67,7 @@ from apps.ops.demo.people import (
     members_draft,
     pos_card_for,
 )
+from apps.ops.demo.purchasing import demo_purchasing_seed
 from apps.ops.demo.seasonality import (
     WeatherDay,
     calendar_known,
@@ -224,6 +226,8 @@ class _Seeder:
         self._step("KPI snapshots")
         self.summary.accounts = demo_accounts_create(stores=stores, supplier=self.blueberry_farm)
         self._sequences_reset()
+        demo_purchasing_seed(stores=stores, supplier=self.blueberry_farm, today=self.today)
+        demo_campaigns_seed(stores=stores, today=self.today)
         for model in (
             Store,
             Product,

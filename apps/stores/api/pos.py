@@ -23,7 +23,6 @@ from rest_framework.views import APIView
 
 from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
-from apps.stores.api.auth import IsStoreTerminal, TerminalAuthentication
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
 from apps.stores.services.orders import (
     PosInsufficientStock,
@@ -33,6 +32,7 @@ from apps.stores.services.orders import (
     reserved_key_message,
 )
 from apps.stores.services.stock import InsufficientStock
+from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
 from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise

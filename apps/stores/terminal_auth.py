@@ -37,6 +37,6 @@ class IsStoreTerminal(BasePermission):
 
 
 class TerminalAuthenticationScheme(HashedTokenScheme):
-    target_class = "apps.stores.api.auth.TerminalAuthentication"
+    target_class = "apps.stores.terminal_auth.TerminalAuthentication"
     name = "terminalToken"
     description = "Store terminal token, issued in the admin: `Terminal <token>`."

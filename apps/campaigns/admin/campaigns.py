@@ -1,0 +1,397 @@
+"""HQ's admin for scenario templates, campaigns (launched through a form that calls
+`campaign_launch`), store campaigns with their packs, and target lists (phones masked).
+
+No business rule lives here: actions call services and report with message_user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from apps.campaigns.models import (
+    Campaign,
+    CampaignProduct,
+    CampaignTarget,
+    ScenarioTemplate,
+    StoreCampaign,
+)
+from apps.campaigns.selectors import review_files
+from apps.campaigns.services import campaigns as services
+from apps.campaigns.services.packs import store_campaign_pack_generate, template_check
+from apps.catalog.models import Product
+from apps.customers.models import Segment, Tag
+from apps.stores.models import Region, Store
+from linli.phones import phone_mask
+
+TEMPLATE_FIELDS = [
+    "live_script_template",
+    "warmup_copy_template",
+    "jielong_copy_template",
+    "poster_headline_template",
+]
+
+
+class ScenarioTemplateForm(forms.ModelForm):
+    """Refuses a text template that does not compile (the pack would fall back to defaults)."""
+
+    class Meta:
+        model = ScenarioTemplate
+        fields = [
+            "name",
+            "code",
+            "description",
+            "is_active",
+            "target_segment",
+            "target_tags",
+            "categories",
+            "suggested_hour",
+            "duration_days",
+            "offer_hours",
+            "default_discount_percent",
+            *TEMPLATE_FIELDS,
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in TEMPLATE_FIELDS:
+            error = template_check(source=cleaned.get(name) or "")
+            if error:
+                self.add_error(name, _("Template syntax error: %(error)s") % {"error": error})
+        return cleaned
+
+
+@admin.register(ScenarioTemplate)
+class ScenarioTemplateAdmin(admin.ModelAdmin):
+    """Scenario templates (周末家庭日, 开学季, 夏季水果季 …). The texts are Django templates; their
+    context is documented in docs/campaigns.md."""
+
+    form = ScenarioTemplateForm
+    list_display = ["name", "code", "suggested_hour", "duration_days", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    filter_horizontal = ["target_tags", "categories"]
+    autocomplete_fields = ["target_segment"]
+    fieldsets = [
+        (None, {"fields": ["name", "code", "description", "is_active"]}),
+        (_("Who and what"), {"fields": ["target_segment", "target_tags", "categories"]}),
+        (
+            _("Schedule and offer"),
+            {
+                "fields": [
+                    "suggested_hour",
+                    "duration_days",
+                    "offer_hours",
+                    "default_discount_percent",
+                ]
+            },
+        ),
+        (
+            _("Texts (Django templates; see docs/campaigns.md for the variables)"),
+            {"fields": TEMPLATE_FIELDS},
+        ),
+    ]
+
+
+class CampaignProductInline(admin.TabularInline):
+    model = CampaignProduct
+    extra = 0
+    raw_id_fields = ["product"]
+    fields = ["product", "price", "suggested_stock", "position"]
+
+
+class StoreCampaignInline(admin.TabularInline):
+    model = StoreCampaign
+    extra = 0
+    can_delete = False
+    fields = ["store", "status", "confirmed_at", "pack_generated_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CampaignLaunchForm(forms.Form):
+    """HQ's launch: what, when, where, to whom. Empty optional fields take the template's."""
+
+    template = forms.ModelChoiceField(
+        queryset=ScenarioTemplate.objects.filter(is_active=True),
+        required=False,
+        label=_("scenario template"),
+    )
+    name = forms.CharField(
+        max_length=120,
+        required=False,
+        label=_("name"),
+        help_text=_("Empty: the template's name."),
+    )
+    starts_on = forms.DateField(
+        label=_("starts on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        required=False,
+        label=_("ends on"),
+        help_text=_("Empty: as long as the template says."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    products = forms.ModelMultipleChoiceField(
+        queryset=Product.objects.filter(is_active=True).order_by("name"),
+        label=_("products"),
+        widget=FilteredSelectMultiple(_("products"), is_stacked=False),
+    )
+    regions = forms.ModelMultipleChoiceField(
+        queryset=Region.objects.order_by("code"),
+        required=False,
+        label=_("regions"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    stores = forms.ModelMultipleChoiceField(
+        queryset=Store.objects.filter(status=Store.Status.OPEN).order_by("code"),
+        required=False,
+        label=_("stores"),
+        widget=FilteredSelectMultiple(_("stores"), is_stacked=False),
+    )
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.order_by("name"), required=False, label=_("target segment")
+    )
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.order_by("name"),
+        required=False,
+        label=_("target tags"),
+        help_text=_("Empty: the template's tags."),
+        widget=FilteredSelectMultiple(_("target tags"), is_stacked=False),
+    )
+    discount_percent = forms.IntegerField(
+        min_value=0, max_value=90, required=False, label=_("discount (%)")
+    )
+    broadcast_hour = forms.IntegerField(
+        min_value=0, max_value=23, required=False, label=_("broadcast hour")
+    )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns. "Add" opens the launch form (a draft for every chosen store); the products'
+    prices can be edited below until the stores confirm."""
+
+    list_display = [
+        "name",
+        "origin",
+        "status",
+        "template",
+        "starts_on",
+        "ends_on",
+        "broadcast_hour",
+    ]
+    list_filter = ["status", "origin", "template", "starts_on"]
+    search_fields = ["name"]
+    list_select_related = ["template"]
+    date_hierarchy = "starts_on"
+    inlines = [CampaignProductInline, StoreCampaignInline]
+    raw_id_fields = ["insight_card"]
+    autocomplete_fields = ["segment"]
+    filter_horizontal = ["target_tags"]
+    readonly_fields = ["origin", "status", "insight_card", "created_by", "created_at"]
+    actions = ["cancel_selected", "download_review_xlsx", "download_review_pdf"]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return self.launch_view(request)
+
+    def launch_view(self, request: HttpRequest) -> HttpResponse:
+        """The launch form (GET) and the launch itself (POST, through `campaign_launch`)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CampaignLaunchForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                campaign = services.campaign_launch(
+                    template=data["template"],
+                    name=data["name"],
+                    starts_on=data["starts_on"],
+                    ends_on=data["ends_on"],
+                    products=list(data["products"]),
+                    stores=list(data["stores"]),
+                    regions=list(data["regions"]),
+                    segment=data["segment"],
+                    tags=list(data["tags"]) or None,
+                    discount_percent=data["discount_percent"],
+                    broadcast_hour=data["broadcast_hour"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                count = campaign.stores.count()
+                self.message_user(
+                    request,
+                    ngettext(
+                        "Launched “%(name)s” to %(count)d store.",
+                        "Launched “%(name)s” to %(count)d stores.",
+                        count,
+                    )
+                    % {"name": campaign.name, "count": count},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Launch a campaign"),
+            "form": form,
+            "opts": self.model._meta,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "campaigns/campaign_launch.html", context)
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Cancel selected campaigns"), permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        cancelled = sum(
+            services.campaign_cancel(campaign=campaign, by=request.user) for campaign in queryset
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "Cancelled %(count)d store campaign.",
+                "Cancelled %(count)d store campaigns.",
+                cancelled,
+            )
+            % {"count": cancelled},
+        )
+
+    def _one(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> Campaign | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Choose exactly one campaign for its review report."), messages.WARNING
+            )
+            return None
+        return queryset.get()
+
+    @admin.action(description=_("Download the review report (XLSX)"), permissions=["view"])
+    def download_review_xlsx(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> HttpResponse | None:
+        campaign = self._one(request, queryset)
+        if campaign is None:
+            return None
+        response = HttpResponse(
+            review_files.campaign_review_xlsx(campaign=campaign),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.xlsx"'
+        return response
+
+    @admin.action(description=_("Download the review report (PDF)"), permissions=["view"])
+    def download_review_pdf(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> HttpResponse | None:
+        campaign = self._one(request, queryset)
+        if campaign is None:
+            return None
+        response = HttpResponse(
+            review_files.campaign_review_pdf(campaign=campaign), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.pdf"'
+        return response
+
+
+@admin.register(StoreCampaign)
+class StoreCampaignAdmin(admin.ModelAdmin):
+    """Each store's part in a campaign; the pack is read-only here (regenerate it with the
+    action)."""
+
+    list_display = ["campaign", "store", "status", "confirmed_at", "pack_generated"]
+    list_filter = ["status", "campaign__starts_on", "store__region"]
+    search_fields = ["campaign__name", "store__code", "store__name"]
+    list_select_related = ["campaign", "store"]
+    raw_id_fields = ["campaign", "store"]
+    readonly_fields = [
+        "campaign",
+        "store",
+        "status",
+        "confirmed_at",
+        "confirmed_by",
+        "live_script",
+        "warmup_copy",
+        "jielong_copy",
+        "poster",
+        "pack_generated_at",
+        "created_at",
+    ]
+    actions = ["regenerate_packs"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # store campaigns come from a launch or an insight card
+
+    @admin.display(description=_("pack generated"), boolean=True)
+    def pack_generated(self, store_campaign: StoreCampaign) -> bool:
+        return store_campaign.pack_generated_at is not None
+
+    @admin.action(
+        description=_("Regenerate the packs of confirmed campaigns"), permissions=["change"]
+    )
+    def regenerate_packs(self, request: HttpRequest, queryset: QuerySet[StoreCampaign]) -> None:
+        done = 0
+        for store_campaign in queryset.filter(status=StoreCampaign.Status.CONFIRMED).select_related(
+            "campaign", "campaign__template", "store"
+        ):
+            result = store_campaign_pack_generate(store_campaign=store_campaign)
+            done += 1
+            for error in result.errors:
+                self.message_user(request, f"{store_campaign.store}: {error}", messages.WARNING)
+        self.message_user(
+            request,
+            ngettext("Regenerated %(count)d pack.", "Regenerated %(count)d packs.", done)
+            % {"count": done},
+        )
+
+
+@admin.register(CampaignTarget)
+class CampaignTargetAdmin(admin.ModelAdmin):
+    """Target lists (snapshots taken at confirmation), read-only, phones masked (the full
+    number is on the member's own admin page, for those who may see it)."""
+
+    list_display = ["store_campaign", "member_no", "member_name", "phone", "reason", "created_at"]
+    list_select_related = ["store_campaign", "member"]
+    search_fields = ["member__member_no", "member__name", "store_campaign__store__code"]
+    list_filter = ["store_campaign__campaign"]
+    raw_id_fields = ["store_campaign", "member"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("member number"))
+    def member_no(self, target: CampaignTarget) -> str:
+        return target.member.member_no
+
+    @admin.display(description=_("name"))
+    def member_name(self, target: CampaignTarget) -> str:
+        return target.member.name
+
+    @admin.display(description=_("phone"))
+    def phone(self, target: CampaignTarget) -> str:
+        return phone_mask(target.member.phone)

@@ -1,0 +1,378 @@
+"""Group-buy API for a mini-program or chat bot, authenticated by a store terminal token
+(`Authorization: Terminal <token>`):
+
+- `GET  /api/v1/group-buys/offers/<offer_id>` — an offer's state
+- `POST /api/v1/group-buys/offers/<offer_id>/joins` — join it (idempotent by key)
+- `POST /api/v1/broadcasts/<broadcast_id>/comments` — leave a comment
+
+A terminal acts only on its own store's broadcasts: another store's offer or broadcast is a 404
+exactly like an unknown id. Every error answer has the one shape of `linli.errors`. See
+docs/group-buys.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.selectors.broadcasts import offer_progress
+from apps.campaigns.services.broadcasts import (
+    AUTHOR_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
+    BroadcastRefused,
+    broadcast_comment_add,
+)
+from apps.campaigns.services.group_buys import (
+    KEY_MAX_LENGTH,
+    QUANTITY_MAX,
+    GroupBuyRefused,
+    group_buy_join,
+)
+from apps.customers.models import Member, MemberIdentity
+from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
+from apps.stores.models import Store, StoreTerminal
+
+# The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
+# import another app's api package, so campaigns declares its own once, in api/tracking.py).
+from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.phones import phone_normalise
+
+# Refusal code → HTTP status: the request was fine, the offer cannot take it now.
+REFUSAL_STATUS = {
+    "sold_out": status.HTTP_409_CONFLICT,
+    "closed": status.HTTP_409_CONFLICT,
+    "insufficient_stock": status.HTTP_409_CONFLICT,
+    "ended": status.HTTP_409_CONFLICT,
+}
+
+
+def _not_found() -> ApiError:
+    return ApiError(
+        status_code=status.HTTP_404_NOT_FOUND,
+        code="not_found",
+        detail=_("No such offer or broadcast at this terminal's store."),
+    )
+
+
+def _refusal(error: DjangoValidationError, *, field: str = "") -> ApiError:
+    code = error.code or "invalid"
+    message = error.messages[0]
+    return ApiError(
+        status_code=REFUSAL_STATUS.get(code, status.HTTP_400_BAD_REQUEST),
+        code=code,
+        detail=message,
+        errors=[ErrorItem(index=None, field=field, code=code, message=message)],
+    )
+
+
+class MemberIdentitySerializer(serializers.Serializer):
+    """Who is acting: a member number, a phone, a WeChat or mini-program openid (resolved
+    through the unified member ID, creating the member at this store if new), and/or a display
+    name (used alone when the person is not a member)."""
+
+    member_no = serializers.CharField(required=False, max_length=20)
+    phone = serializers.CharField(required=False, max_length=40)
+    wechat_openid = serializers.CharField(required=False, max_length=128)
+    mini_program_openid = serializers.CharField(required=False, max_length=128)
+    display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+
+def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
+    """The member the body names, or None (display name only). An unknown member number is a
+    400 `unknown_member`; identities of two members pick the phone's owner, as the POS does."""
+    if data.get("member_no"):
+        member = Member.objects.filter(member_no=data["member_no"], is_erased=False).first()
+        if member is None:
+            message = _("No member has this number.")
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="unknown_member",
+                detail=message,
+                errors=[
+                    ErrorItem(index=None, field="member_no", code="unknown_member", message=message)
+                ],
+            )
+        return member
+    identities = [
+        IdentityInput(kind=kind, value=data[key])
+        for key, kind in (
+            ("phone", MemberIdentity.Kind.PHONE),
+            ("wechat_openid", MemberIdentity.Kind.WECHAT),
+            ("mini_program_openid", MemberIdentity.Kind.MINI_PROGRAM),
+        )
+        if data.get(key)
+    ]
+    if not identities:
+        return None
+    try:
+        return member_resolve(
+            identities=identities, home_store=store, name=data.get("display_name", "")
+        ).member
+    except IdentityConflict as conflict:
+        return conflict.first_member
+
+
+class JoinRequestSerializer(MemberIdentitySerializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
+    idempotency_key = serializers.CharField(
+        max_length=KEY_MAX_LENGTH,
+        help_text="Unique per offer; a retry with the same key returns the first join.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        identity_keys = ("member_no", "phone", "wechat_openid", "mini_program_openid")
+        if (
+            not any(attrs.get(key) for key in identity_keys)
+            and not attrs.get("display_name", "").strip()
+        ):
+            raise serializers.ValidationError(
+                {
+                    "display_name": [
+                        _("Name the person: a member number, phone, openid or display name.")
+                    ]
+                },
+                code="required",
+            )
+        return attrs
+
+
+class OfferStateSerializer(serializers.Serializer):
+    offer_id = serializers.IntegerField()
+    broadcast_id = serializers.IntegerField()
+    sku = serializers.CharField()
+    product = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    threshold_kind = serializers.ChoiceField(choices=GroupBuyOffer.ThresholdKind.choices)
+    threshold = serializers.IntegerField()
+    cap = serializers.IntegerField()
+    units_joined = serializers.IntegerField()
+    participants = serializers.IntegerField()
+    remaining = serializers.IntegerField(help_text="Units left under the cap.")
+    reached = serializers.BooleanField(help_text="The threshold is met (成团 at the deadline).")
+    deadline = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=GroupBuyOffer.Status.choices)
+
+
+class JoinResultSerializer(serializers.Serializer):
+    join_id = serializers.IntegerField()
+    order_id = serializers.IntegerField(allow_null=True)
+    quantity = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=GroupBuyJoin.Status.choices)
+    member_no = serializers.CharField(allow_null=True)
+    idempotency_key = serializers.CharField()
+    offer = OfferStateSerializer()
+
+
+class CommentRequestSerializer(MemberIdentitySerializer):
+    text = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
+    author = serializers.CharField(required=False, max_length=AUTHOR_MAX_LENGTH, allow_blank=True)
+
+
+class CommentResultSerializer(serializers.Serializer):
+    comment_id = serializers.IntegerField()
+    broadcast_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+def _offer_state(offer: GroupBuyOffer) -> dict[str, Any]:
+    progress = offer_progress(offer)
+    return {
+        "offer_id": offer.pk,
+        "broadcast_id": offer.broadcast_id,
+        "sku": offer.product.sku,
+        "product": offer.product.name,
+        "price": offer.price,
+        "threshold_kind": offer.threshold_kind,
+        "threshold": offer.threshold,
+        "cap": offer.cap,
+        "units_joined": offer.units_joined,
+        "participants": offer.participants,
+        "remaining": progress.remaining,
+        "reached": progress.reached,
+        "deadline": offer.deadline,
+        "status": offer.status,
+    }
+
+
+def _terminal_offer(request: Request, offer_id: int) -> GroupBuyOffer:
+    terminal: StoreTerminal = request.auth
+    offer = (
+        GroupBuyOffer.objects.select_related("product", "broadcast__store")
+        .filter(pk=offer_id, broadcast__store_id=terminal.store_id)
+        .first()
+    )
+    if offer is None:
+        raise _not_found()
+    return offer
+
+
+COMMON_ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="No, unknown or revoked terminal token."),
+    404: OpenApiResponse(
+        ErrorSerializer, description="`not_found`: unknown, or another store's (same answer)."
+    ),
+}
+
+
+class GroupBuyOfferView(UniformErrorsMixin, APIView):
+    authentication_classes = [TerminalAuthentication]
+    permission_classes = [IsStoreTerminal]
+
+    @extend_schema(
+        operation_id="group_buy_offer_state",
+        summary="A group-buy offer's state",
+        description="Counters, threshold, cap, deadline and status of one of the terminal's "
+        "store's offers.",
+        responses={200: OfferStateSerializer, **COMMON_ERRORS},
+        tags=["group-buys"],
+    )
+    def get(self, request: Request, offer_id: int) -> Response:
+        offer = _terminal_offer(request, offer_id)
+        return Response(OfferStateSerializer(_offer_state(offer)).data)
+
+
+class GroupBuyJoinView(UniformErrorsMixin, APIView):
+    authentication_classes = [TerminalAuthentication]
+    permission_classes = [IsStoreTerminal]
+
+    @extend_schema(
+        operation_id="group_buy_join",
+        summary="Join a group-buy offer",
+        description=(
+            "Makes a pending pickup order of the group-buy channel (stock reserved) and the "
+            "join, in one transaction; the cap and the stock are never exceeded. The person is "
+            "named by `member_no`, `phone`, `wechat_openid` or `mini_program_openid` (resolved "
+            "through the unified member ID; a new phone or openid makes a member of this store) "
+            "and/or a `display_name`. Retrying with the same `idempotency_key` returns the "
+            "first join with 200 and writes nothing."
+        ),
+        request=JoinRequestSerializer,
+        responses={
+            201: JoinResultSerializer,
+            200: OpenApiResponse(JoinResultSerializer, description="Retry: the first join."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="`invalid` (field errors) or `unknown_member`."
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`sold_out` (cap), `closed` (settled or past the deadline) or "
+                "`insufficient_stock`.",
+            ),
+            **COMMON_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "A member joins with her phone",
+                request_only=True,
+                value={
+                    "quantity": 2,
+                    "idempotency_key": "bot-20260701-0007",
+                    "phone": "138-0013-8000",
+                    "display_name": "李阿姨",
+                },
+            )
+        ],
+        tags=["group-buys"],
+    )
+    def post(self, request: Request, offer_id: int) -> Response:
+        offer = _terminal_offer(request, offer_id)
+        serializer = JoinRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            # One transaction: a refused join leaves no member made from a new phone either.
+            with transaction.atomic():
+                member = _member_from(data, store=offer.broadcast.store)
+                result = group_buy_join(
+                    offer=offer,
+                    quantity=data["quantity"],
+                    idempotency_key=data["idempotency_key"],
+                    member=member,
+                    display_name=data.get("display_name", "") or (member.name if member else ""),
+                    source=GroupBuyJoin.Source.API,
+                )
+        except GroupBuyRefused as error:
+            raise _refusal(error, field="quantity") from error
+        offer.refresh_from_db()
+        join = result.join
+        body = JoinResultSerializer(
+            {
+                "join_id": join.pk,
+                "order_id": join.order_id,
+                "quantity": join.quantity,
+                "status": join.status,
+                "member_no": join.member.member_no if join.member_id else None,
+                "idempotency_key": join.idempotency_key,
+                "offer": _offer_state(offer),
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class BroadcastCommentView(UniformErrorsMixin, APIView):
+    authentication_classes = [TerminalAuthentication]
+    permission_classes = [IsStoreTerminal]
+
+    @extend_schema(
+        operation_id="broadcast_comment_create",
+        summary="Comment on a broadcast",
+        description="A viewer's comment, shown on the live dashboard. The author is the "
+        "member (any identity as for joins) or a free `author` name.",
+        request=CommentRequestSerializer,
+        responses={
+            201: CommentResultSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="`invalid` or `unknown_member`."),
+            409: OpenApiResponse(ErrorSerializer, description="`ended`: the broadcast ended."),
+            **COMMON_ERRORS,
+        },
+        tags=["group-buys"],
+    )
+    def post(self, request: Request, broadcast_id: int) -> Response:
+        terminal: StoreTerminal = request.auth
+        broadcast = (
+            Broadcast.objects.select_related("store")
+            .filter(pk=broadcast_id, store_id=terminal.store_id)
+            .first()
+        )
+        if broadcast is None:
+            raise _not_found()
+        serializer = CommentRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                member = _member_from(data, store=broadcast.store)
+                comment = broadcast_comment_add(
+                    broadcast=broadcast,
+                    text=data["text"],
+                    member=member,
+                    author=data.get("author", "") or data.get("display_name", ""),
+                )
+        except BroadcastRefused as error:
+            raise _refusal(error, field="text") from error
+        return Response(
+            CommentResultSerializer(
+                {
+                    "comment_id": comment.pk,
+                    "broadcast_id": broadcast.pk,
+                    "created_at": comment.created_at,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )

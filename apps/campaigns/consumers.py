@@ -1,0 +1,204 @@
+"""The live dashboard over websockets: one broadcast's page (ws/broadcasts/<id>/live/) and the HQ
+overview of every live broadcast (ws/broadcasts/live/).
+
+Each socket gets the feed's latest snapshot on connect, then the coalesced updates of its group
+(services/live.py), and a fresh snapshot whenever it sends a `resync` frame (the page does when
+a version is missed or after a reconnect). Refusal is accept-then-close 4403, nothing joined or
+sent before it; the origin is checked before routing (linli/asgi.py). Logging out closes the
+session's sockets (the user's sessions group), and access is re-checked before forwarding once
+the last check is older than RECHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
+
+from apps.campaigns.models import Broadcast
+from apps.campaigns.services import live as live_services
+from apps.stores.access import VIEW_CAMPAIGNS, hq_may, may
+from linli.realtime import user_sessions_group
+
+CLOSE_FORBIDDEN = 4403
+RECHECK_SECONDS = 60.0
+RESYNC = "resync"
+
+
+def _session_user(session_key: str | None, user_id: int | None) -> Any:
+    """The user the session still signs in (read afresh: the scope's copy would not notice a
+    logout), or None."""
+    if not session_key:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]
+    return user if user.is_authenticated and user.pk == user_id else None
+
+
+def broadcast_viewable(*, user: Any, broadcast_id: int) -> bool:
+    """The user may see this broadcast's live page (VIEW_CAMPAIGNS at its store)."""
+    if user is None or not user.is_authenticated:
+        return False
+    store_id = Broadcast.objects.filter(pk=broadcast_id).values_list("store_id", flat=True).first()
+    return store_id is not None and may(user, VIEW_CAMPAIGNS, store_id)
+
+
+def overview_viewable(*, user: Any) -> bool:
+    """The user may see the HQ overview: HQ staff with campaigns.view_storecampaign."""
+    return bool(user is not None and user.is_authenticated and hq_may(user, VIEW_CAMPAIGNS))
+
+
+class _LiveConsumer(AsyncWebsocketConsumer):
+    """Shared by both feeds: join, snapshot, forward, resync, re-check, leave."""
+
+    user_id: int | None = None
+    session_key: str | None = None
+    checked_at: float = 0.0
+    joined: tuple[str, ...] = ()
+
+    async def allowed(self, user: Any) -> bool:
+        raise NotImplementedError
+
+    def group(self) -> str:
+        raise NotImplementedError
+
+    def current(self) -> dict[str, Any] | None:
+        """The feed's latest snapshot (sync: reads Redis and maybe the database)."""
+        raise NotImplementedError
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not await self.allowed(user):
+            await self.accept()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user_id = user.pk
+        self.session_key = self.scope["session"].session_key
+        self.checked_at = time.monotonic()
+        self.joined = (self.group(), user_sessions_group(user.pk))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        # Counted and read before the handshake completes, so the snapshot is the first frame
+        # the page receives, right after it (group messages queue until connect returns).
+        snapshot = await database_sync_to_async(self._joined_and_current)()
+        await self.accept()
+        await self._send_snapshot_frame(snapshot)
+
+    def joined_feed(self) -> None:
+        """Hook run (sync) once connected, before the first snapshot is read."""
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.joined or text_data is None:
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = text_data
+        kind = frame.get("type") if isinstance(frame, dict) else frame
+        if kind == RESYNC:
+            await self.send_snapshot()
+
+    def _joined_and_current(self) -> dict[str, Any] | None:
+        self.joined_feed()
+        return self.current()
+
+    async def send_snapshot(self) -> None:
+        await self._send_snapshot_frame(await database_sync_to_async(self.current)())
+
+    async def _send_snapshot_frame(self, snapshot: dict[str, Any] | None) -> None:
+        if snapshot is None or not self.joined:
+            return
+        payload = {"kind": "snapshot", "sent_at": time.time(), "snapshot": snapshot}
+        await self.send(
+            text_data=json.dumps(
+                {"event": live_services.SNAPSHOT_EVENT, "payload": payload}, ensure_ascii=False
+            )
+        )
+
+    async def realtime_message(self, event: dict[str, Any]) -> None:
+        if not self.joined:
+            return
+        if time.monotonic() - self.checked_at >= RECHECK_SECONDS and not await self._recheck():
+            return
+        await self.send(text_data=event["text"])
+
+    async def realtime_session_ended(self, event: dict[str, Any]) -> None:
+        if self.joined:
+            await self._recheck()
+
+    async def _recheck(self) -> bool:
+        user = await database_sync_to_async(_session_user)(self.session_key, self.user_id)
+        if user is not None and await self.allowed(user):
+            self.checked_at = time.monotonic()
+            return True
+        # Close first: the socket stops at once; leaving the groups (and counting the viewer
+        # out) follows. A message already in flight is dropped by `joined` being cleared.
+        joined = self.joined
+        await self.close(code=CLOSE_FORBIDDEN)
+        if joined:
+            await self._leave()
+        return False
+
+    async def _leave(self) -> None:
+        joined, self.joined = self.joined, ()
+        for group in joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if joined:
+            await self.left_feed()
+
+    async def left_feed(self) -> None:
+        """Hook run once when the socket leaves its groups."""
+
+
+class LiveBroadcastConsumer(_LiveConsumer):
+    """One broadcast's live page, for the staff who may view campaigns at its store (and HQ).
+    Each connected socket counts as a viewer of the page while it is open."""
+
+    broadcast_id: int = 0
+    counted: bool = False
+
+    async def allowed(self, user: Any) -> bool:
+        self.broadcast_id = int(self.scope["url_route"]["kwargs"]["broadcast_id"])
+        return await database_sync_to_async(broadcast_viewable)(
+            user=user, broadcast_id=self.broadcast_id
+        )
+
+    def group(self) -> str:
+        return live_services.live_broadcast_group(self.broadcast_id)
+
+    def current(self) -> dict[str, Any] | None:
+        return live_services.live_broadcast_current(broadcast_id=self.broadcast_id)
+
+    def joined_feed(self) -> None:
+        self.counted = True
+        live_services.live_viewer_joined(broadcast_id=self.broadcast_id)
+
+    async def left_feed(self) -> None:
+        if self.counted:
+            self.counted = False
+            await database_sync_to_async(live_services.live_viewer_left)(
+                broadcast_id=self.broadcast_id
+            )
+
+
+class LiveOverviewConsumer(_LiveConsumer):
+    """HQ's overview of every live broadcast (HQ staff with campaigns.view_storecampaign)."""
+
+    async def allowed(self, user: Any) -> bool:
+        return await database_sync_to_async(overview_viewable)(user=user)
+
+    def group(self) -> str:
+        return live_services.live_overview_group()
+
+    def current(self) -> dict[str, Any] | None:
+        return live_services.live_overview_current()

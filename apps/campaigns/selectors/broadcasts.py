@@ -1,0 +1,125 @@
+"""Reads for broadcasts and group buys: the owner's control page, the API's offer state,
+and the formation rate (成团率)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+
+if TYPE_CHECKING:
+    from apps.campaigns.models import Campaign, StoreCampaign
+    from apps.stores.models import Store
+
+JOINS_SHOWN = 200
+
+
+def store_broadcasts(*, store: Store) -> QuerySet[Broadcast]:
+    """The store's broadcasts, next first, with their campaign's name."""
+    return (
+        Broadcast.objects.filter(store=store)
+        .select_related("store_campaign__campaign")
+        .annotate(offer_count=Count("offers"))
+        .order_by("-scheduled_at", "-pk")
+    )
+
+
+def broadcast_offers(*, broadcast: Broadcast) -> list[GroupBuyOffer]:
+    """The broadcast's offers with their product, oldest first."""
+    return list(
+        GroupBuyOffer.objects.filter(broadcast=broadcast).select_related("product").order_by("pk")
+    )
+
+
+def broadcast_joins(*, broadcast: Broadcast, limit: int = JOINS_SHOWN) -> list[GroupBuyJoin]:
+    """The broadcast's latest joins (newest first) with their offer's product and member."""
+    return list(
+        GroupBuyJoin.objects.filter(offer__broadcast=broadcast)
+        .select_related("offer__product", "member", "order")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class OfferProgress:
+    """An offer's figures as the pages and the API show them."""
+
+    offer: GroupBuyOffer
+    joined: int  # what the threshold counts: units or participants
+    threshold_percent: int  # 0..100, capped
+    cap_percent: int  # units of the cap, 0..100
+    remaining: int  # units left under the cap
+
+    @property
+    def reached(self) -> bool:
+        return self.joined >= self.offer.threshold
+
+
+def offer_progress(offer: GroupBuyOffer) -> OfferProgress:
+    joined = (
+        offer.units_joined
+        if offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+        else offer.participants
+    )
+    return OfferProgress(
+        offer=offer,
+        joined=joined,
+        threshold_percent=min(100, joined * 100 // offer.threshold),
+        cap_percent=min(100, offer.units_joined * 100 // offer.cap),
+        remaining=max(offer.cap - offer.units_joined, 0),
+    )
+
+
+@dataclass(frozen=True)
+class FormationRate:
+    """成团率: offers formed over offers settled (formed + not formed; cancelled offers and
+    offers still open do not count). `rate` is None when nothing is settled yet."""
+
+    formed: int
+    settled: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        if not self.settled:
+            return None
+        return (Decimal(self.formed) / Decimal(self.settled)).quantize(Decimal("0.0001"))
+
+
+def formation_rate(
+    *,
+    store_campaign: StoreCampaign | None = None,
+    campaign: Campaign | None = None,
+    store: Store | None = None,
+) -> FormationRate:
+    """成团率 of one store campaign, one HQ campaign (all its stores) or one store (all its
+    broadcasts); give exactly one. One aggregate query."""
+    given = [value for value in (store_campaign, campaign, store) if value is not None]
+    if len(given) != 1:
+        raise TypeError("formation_rate needs exactly one of store_campaign, campaign, store")
+    offers = GroupBuyOffer.objects.all()
+    if store_campaign is not None:
+        offers = offers.filter(broadcast__store_campaign=store_campaign)
+    elif campaign is not None:
+        offers = offers.filter(broadcast__store_campaign__campaign=campaign)
+    else:
+        offers = offers.filter(broadcast__store=store)
+    figures = offers.aggregate(
+        formed=Count("pk", filter=Q(status=GroupBuyOffer.Status.FORMED)),
+        settled=Count(
+            "pk", filter=Q(status__in=[GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED])
+        ),
+    )
+    return FormationRate(formed=figures["formed"], settled=figures["settled"])
+
+
+def name_masked(name: str) -> str:
+    """A chat name for someone without MEMBER_DATA: its first character, the rest starred
+    ("李阿姨" → "李**"); a one-character name shows as "*"."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    return name[0] + "*" * (len(name) - 1)

@@ -1,0 +1,264 @@
+"""Reads for the live dashboard: one broadcast's snapshot and the HQ overview of every live
+broadcast. Both return plain JSON-ready dicts (money as strings, times as ISO strings), because
+they are sent as-is over websockets and compared part by part to build updates.
+
+Figures (definitions the tests hold):
+- orders: the broadcast's group-buy joins that are not cancelled (one join makes one order);
+- GMV: the sum over those joins of quantity × the offer's group-buy price;
+- units per product: the sum of those joins' quantities per offered product;
+- an offer's progress: `units_joined` or `participants` (by its threshold kind) toward its
+  threshold, and `units_joined` toward its cap (kept in step by the join service);
+- viewers: the broadcast row's `viewers` and `peak_viewers`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from apps.campaigns.analytics import comments as comment_analytics
+from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
+from apps.stores.models import StockLevel, Store
+
+LATEST_COMMENTS = 20
+# Keywords and talking points read this many of the latest comments.
+ANALYSED_COMMENTS = 200
+KEYWORDS = 10
+TALKING_POINTS = 5
+
+
+def _percent(part: int, whole: int) -> int:
+    return min(100, round(100 * part / whole)) if whole else 0
+
+
+def _join_figures(broadcast_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Per offer of these broadcasts: orders and units of its joins that are not cancelled.
+    One query."""
+    rows = (
+        GroupBuyJoin.objects.filter(offer__broadcast_id__in=list(broadcast_ids))
+        .exclude(status=GroupBuyJoin.Status.CANCELLED)
+        .values("offer_id")
+        .annotate(orders=Count("pk"), units=Sum("quantity"))
+    )
+    return {row["offer_id"]: row for row in rows}
+
+
+def _talking_point_text(point: comment_analytics.TalkingPoint) -> str:
+    facts = point.facts
+    name = point.product_name
+    selling_point = str(facts.get("selling_point") or "")
+    remaining = int(facts.get("remaining_to_threshold") or 0)
+    if point.intent == comment_analytics.TASTE:
+        if selling_point:
+            return gettext("%(name)s: %(point)s") % {"name": name, "point": selling_point}
+        return gettext("%(name)s: describe the taste and show it on camera.") % {"name": name}
+    if point.intent == comment_analytics.PRICE:
+        text = gettext("%(name)s is %(price)s yuan in this group buy") % {
+            "name": name,
+            "price": facts.get("price"),
+        }
+        if facts.get("regular_price"):
+            text += gettext(" (usually %(regular)s yuan)") % {"regular": facts["regular_price"]}
+        return text + "."
+    if point.intent == comment_analytics.HOW_TO_BUY:
+        return gettext(
+            "To buy %(name)s: join the group buy in the mini-program or add a line to the 接龙."
+        ) % {"name": name}
+    if point.intent == comment_analytics.ARRIVAL:
+        return gettext(
+            "%(name)s: the group forms at the threshold, then it arrives for pickup at the store."
+        ) % {"name": name}
+    if point.intent == comment_analytics.STOCK:
+        return gettext("%(name)s: %(left)s left in this group buy, %(stock)s in store.") % {
+            "name": name,
+            "left": facts.get("left_under_cap"),
+            "stock": facts.get("stock") if facts.get("stock") is not None else "—",
+        }
+    text = f"{name}: {selling_point}" if selling_point else name
+    if remaining:
+        text += gettext(" — %(remaining)s more to form the group.") % {"remaining": remaining}
+    return text
+
+
+def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str, Any]:
+    counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+    progress = offer.units_joined if counts_units else offer.participants
+    return {
+        "id": offer.pk,
+        "product_id": offer.product_id,
+        "product_name": offer.product.name,
+        "price": str(offer.price),
+        "status": offer.status,
+        "status_label": str(offer.get_status_display()),
+        "threshold_kind": offer.threshold_kind,
+        "threshold": offer.threshold,
+        "progress": progress,
+        "progress_percent": _percent(progress, offer.threshold),
+        "formed": progress >= offer.threshold,
+        "cap": offer.cap,
+        "units_joined": offer.units_joined,
+        "participants": offer.participants,
+        "cap_percent": _percent(offer.units_joined, offer.cap),
+        "orders": figures["orders"] if figures else 0,
+        "units": int(figures["units"] or 0) if figures else 0,
+        "deadline": offer.deadline.isoformat(),
+    }
+
+
+def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, Any]:
+    """Everything the live page shows for one broadcast, at `version` (the caller's change
+    counter, see services/live.py). Five queries whatever the number of offers, joins and
+    comments: offers with products, join figures, stock, comments, and (when not loaded) the
+    store."""
+    offers = list(
+        GroupBuyOffer.objects.filter(broadcast=broadcast).select_related("product").order_by("pk")
+    )
+    figures = _join_figures([broadcast.pk])
+    stock = dict(
+        StockLevel.objects.filter(
+            store_id=broadcast.store_id, product_id__in=[offer.product_id for offer in offers]
+        ).values_list("product_id", "on_hand")
+    )
+    comments = list(
+        BroadcastComment.objects.filter(broadcast=broadcast)
+        .order_by("-created_at", "-pk")
+        .values("pk", "author", "text", "created_at")[:ANALYSED_COMMENTS]
+    )
+
+    offer_rows = [_offer_row(offer, figures.get(offer.pk)) for offer in offers]
+    units_by_product: dict[int, dict[str, Any]] = {}
+    gmv = Decimal("0.00")
+    for offer, row in zip(offers, offer_rows, strict=True):
+        gmv += offer.price * row["units"]
+        entry = units_by_product.setdefault(
+            offer.product_id,
+            {"product_id": offer.product_id, "name": offer.product.name, "units": 0},
+        )
+        entry["units"] += row["units"]
+
+    texts = [comment["text"] for comment in comments]
+    facts = [
+        comment_analytics.ProductFacts(
+            product_id=offer.product_id,
+            name=offer.product.name,
+            selling_points=tuple(
+                line.strip() for line in offer.product.selling_points.splitlines() if line.strip()
+            ),
+            price=offer.price,
+            regular_price=offer.product.price,
+            stock=stock.get(offer.product_id),
+            units_joined=offer.units_joined,
+            threshold=offer.threshold,
+            threshold_counts_units=row["threshold_kind"] == GroupBuyOffer.ThresholdKind.UNITS,
+            progress=row["progress"],
+            cap=offer.cap,
+        )
+        for offer, row in zip(offers, offer_rows, strict=True)
+    ]
+    points = comment_analytics.talking_points(texts, facts, limit=TALKING_POINTS)
+    keywords = comment_analytics.keyword_summary(
+        texts, product_names=[offer.product.name for offer in offers], top=KEYWORDS
+    )
+    return {
+        "version": version,
+        "broadcast_id": broadcast.pk,
+        "store_id": broadcast.store_id,
+        "store_name": broadcast.store.name,
+        "status": broadcast.status,
+        "status_label": str(broadcast.get_status_display()),
+        "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
+        "orders": sum(row["orders"] for row in offer_rows),
+        "units": sum(row["units"] for row in offer_rows),
+        "gmv": str(gmv.quantize(Decimal("0.01"))),
+        "viewers": broadcast.viewers,
+        "peak_viewers": broadcast.peak_viewers,
+        "units_by_product": sorted(
+            units_by_product.values(), key=lambda entry: (-entry["units"], entry["product_id"])
+        ),
+        "offers": offer_rows,
+        "comments": [
+            {
+                "id": comment["pk"],
+                "author": comment["author"],
+                "text": comment["text"],
+                "at": timezone.localtime(comment["created_at"]).strftime("%H:%M:%S"),
+            }
+            for comment in comments[:LATEST_COMMENTS]
+        ],
+        "keywords": [{"word": word, "count": count} for word, count in keywords],
+        "talking_points": [
+            {
+                "product_id": point.product_id,
+                "intent": point.intent,
+                "count": point.count,
+                "text": _talking_point_text(point),
+            }
+            for point in points
+        ],
+    }
+
+
+def live_broadcasts(*, stores: QuerySet[Store] | None) -> QuerySet[Broadcast]:
+    """The live broadcasts at these stores (every store when None), store loaded."""
+    broadcasts = Broadcast.objects.filter(status=Broadcast.Status.LIVE)
+    if stores is not None:
+        broadcasts = broadcasts.filter(store__in=stores)
+    return broadcasts.select_related("store").order_by("started_at", "pk")
+
+
+def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[str, Any]:
+    """Headline figures of every live broadcast at these stores (every store when None): orders,
+    GMV, units, viewers, offers formed of offered, and the totals. Three queries whatever the
+    number of broadcasts."""
+    broadcasts = list(live_broadcasts(stores=stores))
+    ids = [broadcast.pk for broadcast in broadcasts]
+    offers = list(GroupBuyOffer.objects.filter(broadcast_id__in=ids).order_by("pk"))
+    figures = _join_figures(ids)
+    per_broadcast: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"orders": 0, "units": 0, "gmv": Decimal("0.00"), "offers": 0, "formed": 0}
+    )
+    for offer in offers:
+        row = per_broadcast[offer.broadcast_id]
+        offer_figures = figures.get(offer.pk)
+        units = int(offer_figures["units"] or 0) if offer_figures else 0
+        row["orders"] += offer_figures["orders"] if offer_figures else 0
+        row["units"] += units
+        row["gmv"] += offer.price * units
+        row["offers"] += 1
+        counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+        progress = offer.units_joined if counts_units else offer.participants
+        row["formed"] += progress >= offer.threshold
+    rows = []
+    for broadcast in broadcasts:
+        row = per_broadcast[broadcast.pk]
+        rows.append(
+            {
+                "broadcast_id": broadcast.pk,
+                "store_id": broadcast.store_id,
+                "store_name": broadcast.store.name,
+                "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
+                "orders": row["orders"],
+                "units": row["units"],
+                "gmv": str(row["gmv"].quantize(Decimal("0.01"))),
+                "viewers": broadcast.viewers,
+                "offers": row["offers"],
+                "offers_formed": row["formed"],
+            }
+        )
+    total_gmv = sum((per_broadcast[pk]["gmv"] for pk in ids), Decimal("0.00"))
+    return {
+        "version": version,
+        "broadcasts": rows,
+        "totals": {
+            "broadcasts": len(rows),
+            "orders": sum(row["orders"] for row in rows),
+            "gmv": str(total_gmv.quantize(Decimal("0.01"))),
+            "viewers": sum(row["viewers"] for row in rows),
+        },
+    }

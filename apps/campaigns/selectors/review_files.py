@@ -1,0 +1,292 @@
+"""A campaign's review report (复盘报告) as XLSX and PDF bytes, for the admin and the portal.
+
+Both files show `campaign_review(campaign=…, stores=…)`: with `stores` (an owner's download)
+every figure, row, top product and comparison counts those stores only. Headers go through
+gettext (Chinese by default); text cells are formula-escaped; the PDF embeds the CJK font
+(`linli.fonts.pdf_font`), so Chinese product and store names render.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from apps.campaigns.models import Campaign
+from apps.campaigns.selectors.reviews import CampaignReview, Figures, campaign_review
+from apps.stores.models import Store
+from linli.fonts import pdf_font
+from linli.imports.contract import formula_escape
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _number(value: float | Decimal | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def review_summary_rows(review: CampaignReview) -> list[tuple[str, str, str]]:
+    """(label, this campaign, past campaigns' average) rows shared by both files and pages."""
+    totals: Figures = review.totals
+    past = review.comparison
+    funnel = totals.funnel
+    return [
+        (_("Exposures"), _number(funnel.exposures), _number(past.exposures)),
+        (_("Clicks"), _number(funnel.clicks), _number(past.clicks)),
+        (_("Order events"), _number(funnel.orders), _number(past.order_events)),
+        (_("Members exposed"), _number(funnel.exposure_members), "–"),
+        (_("Members who clicked"), _number(funnel.click_members), "–"),
+        (_("Members who ordered"), _number(funnel.order_members), "–"),
+        (_("Click rate"), _percent(funnel.click_rate), "–"),
+        (_("Order rate"), _percent(funnel.order_rate), "–"),
+        (
+            _("Conversion (exposure → order)"),
+            _percent(funnel.conversion_rate),
+            _percent(past.conversion_rate),
+        ),
+        (_("Orders"), _number(totals.order_count), _number(past.order_count)),
+        (_("GMV (yuan)"), _number(totals.gmv), _number(past.gmv)),
+        (_("Units"), _number(totals.units), _number(past.units)),
+        (_("Buyers"), _number(totals.buyers), "–"),
+        (
+            _("Group buys formed (成团率)"),
+            f"{totals.offers_formed}/{totals.offers_settled} · {_percent(totals.formed_rate)}",
+            _percent(past.formed_rate),
+        ),
+        (_("Members gained"), _number(totals.members_gained), _number(past.members_gained)),
+        (_("Repeat buyers"), _number(totals.repeat_buyers), _number(past.repeat_buyers)),
+    ]
+
+
+def _store_header() -> list[str]:
+    return [
+        _("Store code"),
+        _("Store"),
+        _("Exposures"),
+        _("Clicks"),
+        _("Order events"),
+        _("Conversion (exposure → order)"),
+        _("Orders"),
+        _("GMV (yuan)"),
+        _("Units"),
+        _("Buyers"),
+        _("Group buys formed (成团率)"),
+        _("Members gained"),
+        _("Repeat buyers"),
+    ]
+
+
+def _review(campaign: Campaign, stores: Iterable[Store] | None) -> CampaignReview:
+    return campaign_review(campaign=campaign, stores=stores)
+
+
+def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> bytes:
+    """The review as an XLSX workbook: a summary sheet (with the template's past average), a
+    sheet per store row and the top products. Numbers are numbers, not text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    review = _review(campaign, stores)
+    bold = Font(bold=True)
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = _("Summary")[:31]
+    summary.append([_("Campaign"), formula_escape(campaign.name)])
+    summary.append([_("Period"), f"{campaign.starts_on:%Y-%m-%d} – {campaign.ends_on:%Y-%m-%d}"])
+    summary.append([_("Stores"), len(review.stores)])
+    summary.append([_("Past campaigns of the template compared"), len(review.comparison.campaigns)])
+    summary.append([])
+    summary.append([_("Figure"), _("This campaign"), _("Past average")])
+    for cell in summary[summary.max_row]:
+        cell.font = bold
+    for row in review_summary_rows(review):
+        summary.append(list(row))
+    summary.column_dimensions["A"].width = 32
+    summary.column_dimensions["B"].width = 24
+    summary.column_dimensions["C"].width = 16
+
+    per_store = workbook.create_sheet(_("Stores")[:31])
+    per_store.append(_store_header())
+    for cell in per_store[1]:
+        cell.font = bold
+    for row in review.stores:
+        figures = row.figures
+        per_store.append(
+            [
+                formula_escape(row.store_code),
+                formula_escape(row.store_name),
+                figures.funnel.exposures,
+                figures.funnel.clicks,
+                figures.funnel.orders,
+                _percent(figures.funnel.conversion_rate),
+                figures.order_count,
+                figures.gmv,
+                figures.units,
+                figures.buyers,
+                _percent(figures.formed_rate),
+                figures.members_gained,
+                figures.repeat_buyers,
+            ]
+        )
+
+    products = workbook.create_sheet(_("Top products")[:31])
+    products.append(["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")])
+    for cell in products[1]:
+        cell.font = bold
+    for rank, product in enumerate(review.top_products, start=1):
+        products.append(
+            [
+                rank,
+                formula_escape(product.sku),
+                formula_escape(product.name),
+                product.units,
+                product.gmv,
+            ]
+        )
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _bar_chart(*, title: str, labels: list[str], values: list[float], font: str) -> object:
+    """A ReportLab Drawing: a horizontal bar per label, its value written at the bar's end."""
+    from reportlab.graphics.shapes import Drawing, Rect, String
+    from reportlab.lib import colors
+
+    row_height, label_width, bar_width = 18, 150, 300
+    height = row_height * len(labels) + 24
+    drawing = Drawing(label_width + bar_width + 60, height)
+    drawing.add(String(0, height - 12, title, fontName=font, fontSize=11))
+    top = max(values) if values and max(values) > 0 else 1
+    for position, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = height - 24 - row_height * (position + 1) + 4
+        drawing.add(String(0, y + 3, label[:18], fontName=font, fontSize=9))
+        width = bar_width * (value / top)
+        drawing.add(
+            Rect(
+                label_width,
+                y,
+                max(width, 0.5),
+                row_height - 6,
+                fillColor=colors.HexColor("#2f7d4f"),
+                strokeColor=None,
+            )
+        )
+        drawing.add(
+            String(label_width + width + 4, y + 3, _number(value), fontName=font, fontSize=9)
+        )
+    return drawing
+
+
+def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> bytes:
+    """The review as a PDF (A4): the summary table with the past average, bar charts of the
+    funnel and of the stores' GMV, per-store and top-product tables. Chinese rendered with
+    the CJK font."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    review = _review(campaign, stores)
+    font = pdf_font()
+    title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
+    text_style = ParagraphStyle("text", fontName=font, fontSize=10, leading=14)
+    heading_style = ParagraphStyle("heading", fontName=font, fontSize=12, leading=18)
+    table_style = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font),
+            ("FONTSIZE", (0, 0), (-1, -1), 8),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
+    )
+
+    def escape(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    story: list[object] = [
+        Paragraph(escape(f"{_('Campaign review')}: {campaign.name}"), title_style),
+        Paragraph(
+            escape(
+                f"{campaign.starts_on:%Y-%m-%d} – {campaign.ends_on:%Y-%m-%d} · "
+                f"{_('Stores')}: {len(review.stores)} · "
+                f"{_('Past campaigns of the template compared')}: "
+                f"{len(review.comparison.campaigns)}"
+            ),
+            text_style,
+        ),
+        Spacer(1, 4 * mm),
+    ]
+    summary = [[_("Figure"), _("This campaign"), _("Past average")]]
+    summary += [list(row) for row in review_summary_rows(review)]
+    story += [Table(summary, style=table_style, hAlign="LEFT"), Spacer(1, 6 * mm)]
+    funnel = review.totals.funnel
+    story.append(
+        _bar_chart(
+            title=_("Funnel"),
+            labels=[_("Exposures"), _("Clicks"), _("Order events")],
+            values=[funnel.exposures, funnel.clicks, funnel.orders],
+            font=font,
+        )
+    )
+    story.append(Spacer(1, 6 * mm))
+    if review.stores:
+        story.append(
+            _bar_chart(
+                title=_("GMV by store (yuan)"),
+                labels=[row.store_name for row in review.stores],
+                values=[float(row.figures.gmv) for row in review.stores],
+                font=font,
+            )
+        )
+        story.append(Spacer(1, 6 * mm))
+        story.append(Paragraph(escape(_("Stores")), heading_style))
+        header = _store_header()
+        rows = [header[1:2] + header[2:5] + header[6:8] + header[10:13]]
+        for row in review.stores:
+            figures = row.figures
+            rows.append(
+                [
+                    row.store_name,
+                    figures.funnel.exposures,
+                    figures.funnel.clicks,
+                    figures.funnel.orders,
+                    figures.order_count,
+                    _number(figures.gmv),
+                    _percent(figures.formed_rate),
+                    figures.members_gained,
+                    figures.repeat_buyers,
+                ]
+            )
+        story += [Table(rows, style=table_style, hAlign="LEFT", repeatRows=1), Spacer(1, 6 * mm)]
+    story.append(Paragraph(escape(_("Top products")), heading_style))
+    products = [["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")]]
+    products += [
+        [rank, product.sku, product.name, product.units, _number(product.gmv)]
+        for rank, product in enumerate(review.top_products, start=1)
+    ]
+    if not review.top_products:
+        products.append(["", "", _("No orders."), "", ""])
+    story.append(Table(products, style=table_style, hAlign="LEFT", repeatRows=1))
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=f"{_('Campaign review')}: {campaign.name}",
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    document.build(story)
+    return out.getvalue()

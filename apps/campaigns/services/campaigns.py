@@ -1,0 +1,409 @@
+"""Writes for campaigns: HQ's launch, an owner's draft from an insight card, the owner's
+one-click confirmation (target snapshot, planned promotions, the broadcast, the pack), declining,
+and HQ's cancellation. The rules in prose: docs/campaigns.md.
+
+Concurrency: every status change is a conditional UPDATE (`filter(status=...).update(...)`), so a
+double click or two owners clicking at once change a row once; the work that follows a change runs
+only in the call whose UPDATE changed the row, inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.campaigns.models import (
+    Broadcast,
+    Campaign,
+    CampaignProduct,
+    CampaignTarget,
+    Promotion,
+    ScenarioTemplate,
+    StoreCampaign,
+)
+from apps.campaigns.selectors import campaigns as selectors
+from apps.campaigns.services.packs import PackResult, campaign_price, store_campaign_pack_generate
+from apps.catalog.models import InsightCard, Product
+from apps.customers.models import Segment, Tag
+from apps.stores.models import Region, Store
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class CampaignProductSpec:
+    """A product to offer, with an optional campaign price (else the campaign's discount
+    applies to the list price) and the stock each store should hold."""
+
+    product: Product
+    price: Decimal | None = None
+    suggested_stock: int = 0
+
+
+def _specs(products: Iterable[Product | CampaignProductSpec]) -> list[CampaignProductSpec]:
+    return [
+        item if isinstance(item, CampaignProductSpec) else CampaignProductSpec(product=item)
+        for item in products
+    ]
+
+
+def campaign_stores_resolve(
+    *, stores: Iterable[Store] = (), regions: Iterable[Region] = ()
+) -> list[Store]:
+    """The open stores listed, and the open stores of the regions (the union, by id)."""
+    store_ids = {store.pk for store in stores}
+    region_ids = {region.pk for region in regions}
+    if not store_ids and not region_ids:
+        return []
+    return list(
+        Store.objects.filter(status=Store.Status.OPEN)
+        .filter(Q(pk__in=store_ids) | Q(region_id__in=region_ids))
+        .order_by("pk")
+    )
+
+
+def campaign_stores_add(*, campaign: Campaign, stores: Iterable[Store]) -> int:
+    """Give each store a draft StoreCampaign (set-wise). Idempotent per (campaign, store): a
+    store already in the campaign keeps its row and status. Returns how many were added."""
+    rows = [StoreCampaign(campaign=campaign, store=store) for store in stores]
+    before = StoreCampaign.objects.filter(campaign=campaign).count()
+    StoreCampaign.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return StoreCampaign.objects.filter(campaign=campaign).count() - before
+
+
+def _validate_launch(
+    *,
+    template: ScenarioTemplate | None,
+    name: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    specs: Sequence[CampaignProductSpec],
+    stores: Sequence[Store],
+    discount_percent: int,
+    broadcast_hour: int,
+) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if template is not None and not template.is_active:
+        add("template", _("The scenario template “%(name)s” is not active.") % {"name": template})
+    if not name.strip():
+        add("name", _("Give the campaign a name."))
+    if ends_on < starts_on:
+        add("ends_on", _("The campaign cannot end before it starts."))
+    if not specs:
+        add("products", _("Choose at least one product."))
+    product_ids = [spec.product.pk for spec in specs]
+    if len(set(product_ids)) != len(product_ids):
+        add("products", _("A product is listed twice."))
+    for spec in specs:
+        if spec.price is not None and spec.price < 0:
+            add("products", _("The price of %(product)s is negative.") % {"product": spec.product})
+        if spec.suggested_stock < 0:
+            add("products", _("The stock of %(product)s is negative.") % {"product": spec.product})
+    if not stores:
+        add("stores", _("Choose at least one open store or a region with open stores."))
+    if not 0 <= discount_percent <= 90:
+        add("discount_percent", _("The discount must be between 0 and 90 per cent."))
+    if not 0 <= broadcast_hour <= 23:
+        add("broadcast_hour", _("The broadcast hour must be between 0 and 23."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def campaign_launch(
+    *,
+    template: ScenarioTemplate | None,
+    name: str = "",
+    starts_on: dt.date,
+    ends_on: dt.date | None = None,
+    products: Iterable[Product | CampaignProductSpec],
+    stores: Iterable[Store] = (),
+    regions: Iterable[Region] = (),
+    segment: Segment | None = None,
+    tags: Iterable[Tag] | None = None,
+    discount_percent: int | None = None,
+    broadcast_hour: int | None = None,
+    by: AbstractBaseUser | None,
+) -> Campaign:
+    """HQ launches a campaign: one Campaign, its products, and a DRAFT StoreCampaign for each
+    open store listed or in a listed region.
+
+    Defaults come from the template: the name, the end day (`duration_days`), the hour, the
+    discount, the segment and the target tags. Raises ValidationError (by field, nothing
+    written) for an inactive template, an end before the start, no products, no open stores, a
+    discount outside 0–90 or an hour outside 0–23. Each call makes a new campaign; adding stores
+    to it again (`campaign_stores_add`) is idempotent per (campaign, store).
+    """
+    specs = _specs(products)
+    store_list = campaign_stores_resolve(stores=stores, regions=regions)
+    name = name or (template.name if template else "")
+    if ends_on is None:
+        days = template.duration_days if template else 1
+        ends_on = starts_on + dt.timedelta(days=days - 1)
+    if discount_percent is None:
+        discount_percent = template.default_discount_percent if template else 0
+    if broadcast_hour is None:
+        broadcast_hour = template.suggested_hour if template else 20
+    _validate_launch(
+        template=template,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        specs=specs,
+        stores=store_list,
+        discount_percent=discount_percent,
+        broadcast_hour=broadcast_hour,
+    )
+    if segment is None and template is not None:
+        segment = template.target_segment
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name.strip()[:120],
+            template=template,
+            origin=Campaign.Origin.HQ,
+            segment=segment,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            broadcast_hour=broadcast_hour,
+            discount_percent=discount_percent,
+            created_by=by,
+        )
+        tag_list = list(tags) if tags is not None else None
+        if tag_list is None and template is not None:
+            tag_list = list(template.target_tags.all())
+        if tag_list:
+            campaign.target_tags.set(tag_list)
+        CampaignProduct.objects.bulk_create(
+            [
+                CampaignProduct(
+                    campaign=campaign,
+                    product=spec.product,
+                    price=spec.price,
+                    suggested_stock=spec.suggested_stock,
+                    position=position,
+                )
+                for position, spec in enumerate(specs)
+            ]
+        )
+        campaign_stores_add(campaign=campaign, stores=store_list)
+    return campaign
+
+
+def _insight_start_day(*, hour: int) -> dt.date:
+    """Today when the hour is still ahead (local time), else tomorrow."""
+    now = timezone.localtime()
+    today = now.date()
+    return today if now.hour < hour else today + dt.timedelta(days=1)
+
+
+def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | None) -> StoreCampaign:
+    """The owner accepted an insight card: a one-store, insight-origin campaign for the card's
+    product (stock `card.stock_qty`, hour `card.broadcast_hour`, target tags `card.tags`), with
+    the scenario template of the product's category when one fits, and its DRAFT store campaign.
+
+    Idempotent: the card's row is locked and an existing draft returned, so accepting the same
+    card twice (or two clicks at once) makes one campaign. Returns the store campaign.
+    """
+    with transaction.atomic():
+        card = (
+            InsightCard.objects.select_for_update()
+            .select_related("product", "product__category", "store")
+            .get(pk=card.pk)
+        )
+        existing = selectors.campaign_for_insight_card(card_id=card.pk)
+        if existing is not None:
+            return StoreCampaign.objects.get(campaign=existing, store_id=card.store_id)
+        template = selectors.scenario_template_for_product(product=card.product)
+        starts_on = _insight_start_day(hour=card.broadcast_hour)
+        days = template.duration_days if template else 1
+        campaign = Campaign.objects.create(
+            name=(_("%(product)s (insight)") % {"product": card.product.name})[:120],
+            template=template,
+            origin=Campaign.Origin.INSIGHT,
+            starts_on=starts_on,
+            ends_on=starts_on + dt.timedelta(days=days - 1),
+            broadcast_hour=card.broadcast_hour,
+            discount_percent=template.default_discount_percent if template else 0,
+            insight_card=card,
+            created_by=by,
+        )
+        tag_ids = [int(tag["id"]) for tag in card.tags or [] if tag.get("id") is not None]
+        if tag_ids:
+            campaign.target_tags.set(Tag.objects.filter(pk__in=tag_ids))
+        CampaignProduct.objects.create(
+            campaign=campaign, product=card.product, suggested_stock=card.stock_qty
+        )
+        return StoreCampaign.objects.create(campaign=campaign, store=card.store)
+
+
+def _discount_depth(*, list_price: Decimal, offer_price: Decimal) -> int:
+    """The offer's depth in whole per cent, 0–90 (what the forecast's promotion feature reads)."""
+    if list_price <= 0:
+        return 0
+    depth = (Decimal(1) - offer_price / list_price) * 100
+    return max(0, min(90, int(depth.quantize(Decimal(1), rounding=ROUND_HALF_UP))))
+
+
+def broadcast_time(*, campaign: Campaign) -> dt.datetime:
+    """The first broadcast: the first campaign day at the broadcast hour, store local time."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return dt.datetime.combine(campaign.starts_on, dt.time(campaign.broadcast_hour), tzinfo=zone)
+
+
+def _targets_snapshot(*, store_campaign: StoreCampaign) -> int:
+    """Write the target list (set-wise). The reason names the segment or the matching tags."""
+    rule = selectors.campaign_target_rule(campaign=store_campaign.campaign)
+    member_ids = list(
+        selectors.store_campaign_target_members(store_campaign=store_campaign, rule=rule)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if rule.segment is not None:
+        reasons = dict.fromkeys(
+            member_ids, _("Segment: %(segment)s") % {"segment": rule.segment.name}
+        )
+    elif rule.tags:
+        tag_names = selectors.members_tag_names(
+            member_ids=member_ids, tag_ids=[tag.pk for tag in rule.tags]
+        )
+        reasons = {
+            member_id: _("Tagged %(tags)s") % {"tags": "、".join(tag_names.get(member_id, []))}
+            for member_id in member_ids
+        }
+    else:
+        reasons = dict.fromkeys(member_ids, _("Member of the store"))
+    now = timezone.now()
+    CampaignTarget.objects.bulk_create(
+        [
+            CampaignTarget(
+                store_campaign=store_campaign,
+                member_id=member_id,
+                reason=reasons[member_id][:120],
+                created_at=now,
+            )
+            for member_id in member_ids
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    return len(member_ids)
+
+
+def _promotions_plan(*, store_campaign: StoreCampaign, by: AbstractBaseUser | None) -> int:
+    """One planned group-buy Promotion per campaign product at this store, with its depth."""
+    campaign = store_campaign.campaign
+    promotions = [
+        Promotion(
+            name=campaign.name[:120],
+            kind=Promotion.Kind.GROUP_BUY,
+            product=item.product,
+            starts_on=campaign.starts_on,
+            ends_on=campaign.ends_on,
+            discount_percent=_discount_depth(
+                list_price=item.product.price,
+                offer_price=campaign_price(
+                    list_price=item.product.price,
+                    price=item.price,
+                    discount_percent=campaign.discount_percent,
+                ),
+            ),
+            store_campaign=store_campaign,
+            created_by=by,
+        )
+        for item in selectors.campaign_products(campaign=campaign)
+    ]
+    created = Promotion.objects.bulk_create(promotions)
+    through = Promotion.stores.through
+    through.objects.bulk_create(
+        [through(promotion_id=row.pk, store_id=store_campaign.store_id) for row in created]
+    )
+    return len(created)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What one confirm call did: `confirmed` is False when the row was not a draft (a second
+    click, a declined or cancelled campaign) and nothing else happened then."""
+
+    confirmed: bool
+    targets: int = 0
+    promotions: int = 0
+    pack: PackResult | None = None
+
+
+def store_campaign_confirm(
+    *, store_campaign: StoreCampaign, by: AbstractBaseUser | None
+) -> Confirmation:
+    """The owner's one click: DRAFT → CONFIRMED (of an active campaign), then, in the same
+    transaction, the target snapshot, the planned promotions, the scheduled Broadcast and the
+    pack. Idempotent: only the call whose conditional UPDATE changed the row does the rest.
+    A poster that cannot be drawn (no font) is reported in `pack.errors`; the confirmation and
+    the rest of the pack stand."""
+    with transaction.atomic():
+        now = timezone.now()
+        changed = StoreCampaign.objects.filter(
+            pk=store_campaign.pk,
+            status=StoreCampaign.Status.DRAFT,
+            campaign__status=Campaign.Status.ACTIVE,
+        ).update(status=StoreCampaign.Status.CONFIRMED, confirmed_at=now, confirmed_by=by)
+        if changed != 1:
+            store_campaign.refresh_from_db()
+            return Confirmation(confirmed=False)
+        store_campaign = StoreCampaign.objects.select_related(
+            "campaign", "campaign__template", "campaign__segment", "store"
+        ).get(pk=store_campaign.pk)
+        targets = _targets_snapshot(store_campaign=store_campaign)
+        promotions = _promotions_plan(store_campaign=store_campaign, by=by)
+        Broadcast.objects.get_or_create(
+            store_campaign=store_campaign,
+            defaults={
+                "store_id": store_campaign.store_id,
+                "scheduled_at": broadcast_time(campaign=store_campaign.campaign),
+            },
+        )
+        pack = store_campaign_pack_generate(store_campaign=store_campaign)
+    return Confirmation(confirmed=True, targets=targets, promotions=promotions, pack=pack)
+
+
+def store_campaign_decline(*, store_campaign: StoreCampaign, by: AbstractBaseUser | None) -> bool:
+    """The owner declines a draft. Idempotent; False (nothing changed) unless it was a draft."""
+    changed = StoreCampaign.objects.filter(
+        pk=store_campaign.pk, status=StoreCampaign.Status.DRAFT
+    ).update(status=StoreCampaign.Status.DECLINED)
+    store_campaign.refresh_from_db(fields=["status"])
+    return changed == 1
+
+
+def campaign_cancel(*, campaign: Campaign, by: AbstractBaseUser | None) -> int:
+    """HQ cancels a campaign: the campaign, its drafts and confirmed store campaigns, and the
+    promotions they planned (the forecast stops counting them). Declined rows stay declined.
+    Scheduled broadcasts are left to the broadcast service (they show the campaign's status).
+    Idempotent; returns how many store campaigns were cancelled by this call."""
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
+            status=Campaign.Status.CANCELLED
+        )
+        cancelled = StoreCampaign.objects.filter(
+            campaign=campaign,
+            status__in=[StoreCampaign.Status.DRAFT, StoreCampaign.Status.CONFIRMED],
+        ).update(status=StoreCampaign.Status.CANCELLED)
+        Promotion.objects.filter(store_campaign__campaign=campaign).exclude(
+            status=Promotion.Status.CANCELLED
+        ).update(status=Promotion.Status.CANCELLED)
+    campaign.refresh_from_db(fields=["status"])
+    return cancelled

@@ -1,0 +1,641 @@
+"""Group buys (接龙 / 成团): offers, joins, pasted 接龙 imports and settlement at the deadline.
+
+Concurrency, the contract every writer here keeps:
+
+- A join is ONE transaction: the group-buy order (through `order_create`, which takes the
+  stock with a conditional UPDATE), the join row, and last a conditional UPDATE of the offer
+  (`units_joined + q <= cap`, still open, deadline not passed). The offer row is the hot row of
+  a busy broadcast, so it is touched last: its lock is held only from that UPDATE to COMMIT.
+  The cap and the stock are never exceeded, whatever the concurrency (the database constraint
+  `units_joined <= cap` is the last guard).
+- A retried idempotency key returns the first join and writes nothing, also when two retries
+  race (the unique keys on the order and the join decide; the loser returns the winner's join).
+- Settlement claims each due offer with `select_for_update(skip_locked=True)` on a still-open
+  row, so two workers never settle one offer, and a second run finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.campaigns.analytics.jielong import JielongLine, jielong_parse
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.notifications import services as notification_services
+from apps.campaigns.services.live import broadcast_changed
+from apps.customers.models import CommunityMessage, Member
+from apps.stores.access import RUN_CAMPAIGNS, may
+from apps.stores.models import Order, StockLevel, StockMovement
+from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.stock import InsufficientStock, stock_move
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from apps.catalog.models import Product
+
+logger = logging.getLogger(__name__)
+
+KEY_MAX_LENGTH = 64
+QUANTITY_MAX = 999
+
+# Refusal codes a caller (API, portal, 接龙 report) can act on.
+SOLD_OUT = "sold_out"
+CLOSED = "closed"
+INSUFFICIENT_STOCK = "insufficient_stock"
+INVALID = "invalid"
+
+
+class GroupBuyRefused(ValidationError):
+    """A join (or import) was refused and nothing was written; `code` says why:
+    `sold_out` (the cap would be passed), `closed` (offer settled, cancelled or past its
+    deadline), `insufficient_stock`, `invalid` (quantity, key)."""
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    join: GroupBuyJoin
+    created: bool
+
+
+def _order_key(*, offer_id: int, idempotency_key: str) -> str:
+    """The order's idempotency key (unique per store): derived from the offer and the join's
+    key, so a retried join finds its order, and within 64 characters."""
+    digest = hashlib.sha256(f"{offer_id}:{idempotency_key}".encode()).hexdigest()
+    return f"gb-{digest[:40]}"
+
+
+def _existing_join(*, offer: GroupBuyOffer, idempotency_key: str) -> GroupBuyJoin | None:
+    return (
+        GroupBuyJoin.objects.select_related("order", "member")
+        .filter(offer=offer, idempotency_key=idempotency_key)
+        .first()
+    )
+
+
+class _RaceLost(Exception):  # noqa: N818 - control flow, never leaves this module
+    """A concurrent join with the same key committed first: roll back, return its join."""
+
+
+def _refusal_after_update(*, offer: GroupBuyOffer, quantity: int, now: dt.datetime) -> None:
+    """Raise the refusal that explains why the offer's conditional UPDATE changed no row."""
+    current = GroupBuyOffer.objects.filter(pk=offer.pk).values(
+        "status", "deadline", "units_joined", "cap"
+    )[0]
+    if current["status"] != GroupBuyOffer.Status.OPEN or current["deadline"] <= now:
+        raise GroupBuyRefused(_("This group buy is closed."), code=CLOSED)
+    raise GroupBuyRefused(
+        _("Only %(left)d left of this group buy; %(quantity)d asked.")
+        % {"left": max(current["cap"] - current["units_joined"], 0), "quantity": quantity},
+        code=SOLD_OUT,
+    )
+
+
+def _precheck(*, offer: GroupBuyOffer, quantity: int, now: dt.datetime) -> None:
+    """Refuse early, on the values just read, what the conditional UPDATE would refuse anyway
+    (saves a doomed order and its stock lock). Not a guard: the UPDATE is."""
+    if offer.status != GroupBuyOffer.Status.OPEN or offer.deadline <= now:
+        raise GroupBuyRefused(_("This group buy is closed."), code=CLOSED)
+    if offer.units_joined + quantity > offer.cap:
+        raise GroupBuyRefused(
+            _("Only %(left)d left of this group buy; %(quantity)d asked.")
+            % {"left": max(offer.cap - offer.units_joined, 0), "quantity": quantity},
+            code=SOLD_OUT,
+        )
+
+
+def group_buy_join(
+    *,
+    offer: GroupBuyOffer,
+    quantity: int,
+    idempotency_key: str,
+    member: Member | None = None,
+    display_name: str = "",
+    source: str = GroupBuyJoin.Source.API,
+    now: dt.datetime | None = None,
+) -> JoinResult:
+    """Join `offer` with `quantity` units: a pending pickup order of the group-buy channel
+    (stock reserved), the join row, and the offer's counters, in one transaction.
+
+    - Idempotent: a key already used on this offer returns that join (`created=False`) and
+      changes nothing, even when the retry asks a different quantity.
+    - Refusals raise `GroupBuyRefused` (code `sold_out`, `closed`, `insufficient_stock`,
+      `invalid`) and write nothing.
+    - Safe under any number of concurrent joins (see the module docstring); the live dashboard
+      is told on commit.
+    """
+    now = now or timezone.now()
+    if not idempotency_key or len(idempotency_key) > KEY_MAX_LENGTH:
+        raise GroupBuyRefused(
+            _("An idempotency key of 1 to %(max)d characters is required.")
+            % {"max": KEY_MAX_LENGTH},
+            code=INVALID,
+        )
+    existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
+    if existing is not None:
+        return JoinResult(join=existing, created=False)
+    if not isinstance(quantity, int) or not 1 <= quantity <= QUANTITY_MAX:
+        raise GroupBuyRefused(
+            _("The quantity must be a whole number from 1 to %(max)d.") % {"max": QUANTITY_MAX},
+            code=INVALID,
+        )
+    _precheck(offer=offer, quantity=quantity, now=now)
+    try:
+        with transaction.atomic():
+            join = _join_write(
+                offer=offer,
+                quantity=quantity,
+                idempotency_key=idempotency_key,
+                member=member,
+                display_name=display_name,
+                source=source,
+                now=now,
+            )
+    except (_RaceLost, IntegrityError):
+        existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return JoinResult(join=existing, created=False)
+    return JoinResult(join=join, created=True)
+
+
+def _join_write(
+    *,
+    offer: GroupBuyOffer,
+    quantity: int,
+    idempotency_key: str,
+    member: Member | None,
+    display_name: str,
+    source: str,
+    now: dt.datetime,
+) -> GroupBuyJoin:
+    """The join's writes; the caller holds the transaction. Offer UPDATE last (hot row)."""
+    try:
+        order, created = order_create(
+            store=offer.broadcast.store,
+            channel=Order.Channel.GROUP_BUY,
+            idempotency_key=_order_key(offer_id=offer.pk, idempotency_key=idempotency_key),
+            lines=[LineInput(product=offer.product, quantity=quantity, unit_price=offer.price)],
+            member=member,
+            fulfilment=Order.Fulfilment.PICKUP,
+            status=Order.Status.PENDING,
+            placed_at=now,
+            take_stock=True,
+        )
+    except InsufficientStock as error:
+        raise GroupBuyRefused(
+            _("Not enough %(product)s in stock for %(quantity)d.")
+            % {"product": offer.product.name, "quantity": quantity},
+            code=INSUFFICIENT_STOCK,
+        ) from error
+    if not created:
+        raise _RaceLost
+    join = GroupBuyJoin.objects.create(
+        offer=offer,
+        member=member,
+        display_name=display_name.strip()[:60],
+        quantity=quantity,
+        source=source,
+        idempotency_key=idempotency_key,
+        order=order,
+        created_at=now,
+    )
+    changed = GroupBuyOffer.objects.filter(
+        pk=offer.pk,
+        status=GroupBuyOffer.Status.OPEN,
+        deadline__gt=now,
+        units_joined__lte=F("cap") - quantity,
+    ).update(units_joined=F("units_joined") + quantity, participants=F("participants") + 1)
+    if changed != 1:
+        _refusal_after_update(offer=offer, quantity=quantity, now=now)
+    broadcast_changed(broadcast_id=offer.broadcast_id)
+    return join
+
+
+# --- offers -----------------------------------------------------------------------------------
+
+
+def offer_create(
+    *,
+    broadcast: Broadcast,
+    product: Product,
+    price: Decimal,
+    threshold: int,
+    cap: int,
+    deadline: dt.datetime,
+    threshold_kind: str = GroupBuyOffer.ThresholdKind.UNITS,
+    by: AbstractBaseUser | None,
+    now: dt.datetime | None = None,
+) -> GroupBuyOffer:
+    """Open a group-buy offer on `broadcast`. Only a user who may run campaigns at the
+    broadcast's store (`by=None`: a trusted caller such as a command).
+
+    Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
+    a unit threshold, a deadline not in the future, a product the store has none of in stock,
+    an ended broadcast. Nothing is written on a refusal.
+    """
+    now = now or timezone.now()
+    if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
+        raise ValidationError(_("You may not run campaigns at this store."), code="forbidden")
+    errors: dict[str, list[str]] = {}
+    if price is None or price < 0:
+        errors.setdefault("price", []).append(_("The price cannot be negative."))
+    if threshold is None or threshold < 1:
+        errors.setdefault("threshold", []).append(_("The threshold must be at least 1."))
+    if cap is None or cap < 1:
+        errors.setdefault("cap", []).append(_("The cap must be at least 1."))
+    elif (
+        threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+        and threshold is not None
+        and cap < threshold
+    ):
+        errors.setdefault("cap", []).append(
+            _("The cap cannot be below the threshold: the group could never form.")
+        )
+    if threshold_kind not in GroupBuyOffer.ThresholdKind.values:
+        errors.setdefault("threshold_kind", []).append(_("Unknown threshold kind."))
+    if deadline is None or deadline <= now:
+        errors.setdefault("deadline", []).append(_("The deadline must be in the future."))
+    if broadcast.status == Broadcast.Status.ENDED:
+        errors.setdefault("__all__", []).append(_("This broadcast has ended."))
+    stocked = StockLevel.objects.filter(
+        store_id=broadcast.store_id, product=product, on_hand__gte=1
+    ).exists()
+    if not stocked:
+        errors.setdefault("product", []).append(
+            _("%(product)s is not in stock at this store.") % {"product": product.name}
+        )
+    if errors:
+        raise ValidationError(errors)
+    offer = GroupBuyOffer.objects.create(
+        broadcast=broadcast,
+        product=product,
+        price=price,
+        threshold_kind=threshold_kind,
+        threshold=threshold,
+        cap=cap,
+        deadline=deadline,
+        created_at=now,
+    )
+    broadcast_changed(broadcast_id=broadcast.pk)
+    return offer
+
+
+# --- pasted 接龙 ---------------------------------------------------------------------------------
+
+
+class LineOutcome:
+    NEW = "new"
+    ALREADY = "already"
+    UNREADABLE = "unreadable"
+    REFUSED = "refused"
+
+
+@dataclass
+class JielongLineReport:
+    """What became of one line of the paste (`status`: new, already, unreadable, refused)."""
+
+    line_no: int
+    raw: str
+    status: str
+    code: str = ""
+    message: str = ""
+    name: str = ""
+    quantity: int = 0
+    offer: GroupBuyOffer | None = None
+    member: Member | None = None
+    join: GroupBuyJoin | None = None
+
+
+@dataclass
+class JielongReport:
+    """The per-line report of `jielong_import`. `written` is False when anything was
+    unreadable or refused (then nothing at all was written) or on a dry run."""
+
+    lines: list[JielongLineReport] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for line in self.lines if line.status == LineOutcome.NEW)
+
+    @property
+    def already_count(self) -> int:
+        return sum(1 for line in self.lines if line.status == LineOutcome.ALREADY)
+
+    @property
+    def problem_count(self) -> int:
+        return sum(
+            1 for line in self.lines if line.status in (LineOutcome.UNREADABLE, LineOutcome.REFUSED)
+        )
+
+
+def jielong_problem_message(code: str) -> str:
+    """The translated reason for a parser problem code (`analytics.jielong.REASONS`)."""
+    messages = {
+        "no_number": _("The line has no 接龙 number at its start."),
+        "no_name": _("The line has no name."),
+        "several_quantities": _("The line has more than one quantity; write one product per line."),
+        "zero_quantity": _("The quantity is 0."),
+        "too_large": _("The quantity is larger than %(max)d.") % {"max": QUANTITY_MAX},
+        "name_too_long": _("The name is too long."),
+        "unknown_product": _("No open offer of this broadcast matches the product."),
+        "ambiguous_product": _("Several open offers match; write the product's full name."),
+        "no_product": _("Several offers are open; write the product on the line."),
+    }
+    return messages.get(code, code)
+
+
+def jielong_key(*, broadcast_id: int, line: JielongLine) -> str:
+    """The join key of a 接龙 line: derived from its content (number, name, product,
+    quantity), so pasting the same chat twice finds the same joins."""
+    content = f"{broadcast_id}|{line.number}|{line.name}|{line.product}|{line.quantity}"
+    return "jl-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def _match_offer(
+    *, product_text: str, offers: list[GroupBuyOffer]
+) -> tuple[GroupBuyOffer | None, str]:
+    """The one offer a line's product text names, or ("", code) why none."""
+    if not product_text:
+        if len(offers) == 1:
+            return offers[0], ""
+        return None, "no_product" if offers else "unknown_product"
+    text = product_text.casefold()
+    exact = [offer for offer in offers if offer.product.name.casefold() == text]
+    if len(exact) == 1:
+        return exact[0], ""
+    partial = [
+        offer
+        for offer in offers
+        if text in offer.product.name.casefold() or offer.product.name.casefold() in text
+    ]
+    if len(partial) == 1:
+        return partial[0], ""
+    return None, "ambiguous_product" if partial else "unknown_product"
+
+
+def store_members_by_name(*, store_id: int, names: set[str]) -> dict[str, Member | None]:
+    """Members of the store (home store, or a sender in its community chats) by exact name;
+    a name two such members share maps to None (never guess between people)."""
+    found: dict[str, Member | None] = {}
+    if not names:
+        return found
+    senders = CommunityMessage.objects.filter(store_id=store_id, member__isnull=False).values(
+        "member_id"
+    )
+    candidates = Member.objects.filter(
+        Q(home_store_id=store_id) | Q(pk__in=senders), name__in=names, is_erased=False
+    ).order_by("pk")
+    for member in candidates:
+        found[member.name] = None if member.name in found else member
+    return found
+
+
+def jielong_import(
+    *,
+    broadcast: Broadcast,
+    text: str,
+    by: AbstractBaseUser | None,
+    offer: GroupBuyOffer | None = None,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> JielongReport:
+    """Enter the joins of a pasted 接龙 on `broadcast` (on `offer` only, when given).
+
+    All-or-nothing: every line is parsed, matched to an open offer (by product name; an empty
+    product means the only open offer) and joined in one transaction; any unreadable line or
+    any refusal (sold out, closed, stock) rolls everything back, and the report names each
+    line's fate. Names resolve to the store's members (`store_members_by_name`); an unknown
+    or shared name joins without a member, under its chat name.
+
+    Idempotent: join keys derive from each line's content (`jielong_key`), so a chat pasted
+    twice — or pasted again with new lines below — adds only what is new.
+    """
+    now = now or timezone.now()
+    if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
+        raise ValidationError(_("You may not run campaigns at this store."), code="forbidden")
+    offers_query = GroupBuyOffer.objects.select_related("product", "broadcast__store")
+    if offer is not None:
+        offers = list(offers_query.filter(pk=offer.pk, broadcast=broadcast))
+    else:
+        offers = list(offers_query.filter(broadcast=broadcast, status=GroupBuyOffer.Status.OPEN))
+    parsed = jielong_parse(text, products=[item.product.name for item in offers])
+    report = JielongReport()
+    for problem in parsed.problems:
+        report.lines.append(
+            JielongLineReport(
+                line_no=problem.line_no,
+                raw=problem.raw,
+                status=LineOutcome.UNREADABLE,
+                code=problem.code,
+                message=jielong_problem_message(problem.code),
+            )
+        )
+    members = store_members_by_name(
+        store_id=broadcast.store_id, names={line.name for line in parsed.lines}
+    )
+    planned: list[tuple[JielongLine, JielongLineReport]] = []
+    for line in parsed.lines:
+        matched, code = _match_offer(product_text=line.product, offers=offers)
+        entry = JielongLineReport(
+            line_no=line.line_no,
+            raw=line.raw,
+            status=LineOutcome.NEW,
+            name=line.name,
+            quantity=line.quantity,
+            offer=matched,
+            member=members.get(line.name),
+        )
+        if matched is None:
+            entry.status, entry.code = LineOutcome.UNREADABLE, code
+            entry.message = jielong_problem_message(code)
+        else:
+            planned.append((line, entry))
+        report.lines.append(entry)
+    report.lines.sort(key=lambda item: item.line_no)
+    if report.problem_count or not planned:
+        return report
+    with transaction.atomic():
+        for line, entry in planned:
+            try:
+                result = group_buy_join(
+                    offer=entry.offer,
+                    quantity=line.quantity,
+                    idempotency_key=jielong_key(broadcast_id=broadcast.pk, line=line),
+                    member=entry.member,
+                    display_name=line.name,
+                    source=GroupBuyJoin.Source.JIELONG,
+                    now=now,
+                )
+            except GroupBuyRefused as refusal:
+                entry.status, entry.code, entry.message = (
+                    LineOutcome.REFUSED,
+                    refusal.code or INVALID,
+                    refusal.messages[0],
+                )
+                continue
+            entry.join = result.join
+            entry.status = LineOutcome.NEW if result.created else LineOutcome.ALREADY
+            # Later lines must see this line's units: the offer row was updated in the database.
+            entry.offer.refresh_from_db(fields=["units_joined", "participants", "status"])
+        if report.problem_count or dry_run:
+            transaction.set_rollback(True)
+        else:
+            report.written = True
+    if not report.written:
+        for entry in report.lines:
+            entry.join = None
+    return report
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    formed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def offer_reached(offer: GroupBuyOffer) -> bool:
+    joined = (
+        offer.units_joined
+        if offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+        else offer.participants
+    )
+    return joined >= offer.threshold
+
+
+def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
+    """Settle every open offer whose deadline has passed, each in its own transaction
+    (`group_buy_offer_settle`). Idempotent: a second run, or a second worker at the same
+    time, settles nothing twice. Returns the ids formed and failed by this run."""
+    now = now or timezone.now()
+    due = list(
+        GroupBuyOffer.objects.filter(status=GroupBuyOffer.Status.OPEN, deadline__lte=now)
+        .order_by("deadline", "pk")
+        .values_list("pk", flat=True)
+    )
+    formed: list[int] = []
+    failed: list[int] = []
+    for offer_id in due:
+        status = group_buy_offer_settle(offer_id=offer_id, now=now)
+        if status == GroupBuyOffer.Status.FORMED:
+            formed.append(offer_id)
+        elif status == GroupBuyOffer.Status.FAILED:
+            failed.append(offer_id)
+    return SettleResult(formed=formed, failed=failed)
+
+
+def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
+    """Settle one offer past its deadline; returns its new status, or None when it was not
+    due, already settled, or being settled by another worker (its row is locked: skipped).
+
+    - Reached (units or participants ≥ threshold): status formed; the joins confirmed; their
+      pending orders become PAID (fulfilment pickup, channel group_buy): "handed on to
+      consolidation" — the purchase-order consolidation selects exactly those.
+    - Not reached: status failed; the joins and their pending orders cancelled, each order's
+      stock put back through the ledger (a `return` movement per line, noted), and the joined
+      members notified (`campaign_notifications_enqueue`, kind `group_buy_failed`).
+    All of it in one transaction with the offer row locked.
+
+    Lock order: the stock row of the offer's product first, then the offer row — the order a
+    join takes them in (its order takes the stock, its last UPDATE the offer), so a join in
+    flight at the deadline and the settlement wait for each other instead of deadlocking.
+    """
+    target = (
+        GroupBuyOffer.objects.filter(pk=offer_id)
+        .values("product_id", "broadcast__store_id")
+        .first()
+    )
+    if target is None:
+        return None
+    with transaction.atomic():
+        list(
+            StockLevel.objects.select_for_update()
+            .filter(store_id=target["broadcast__store_id"], product_id=target["product_id"])
+            .values_list("pk", flat=True)
+        )
+        offer = (
+            GroupBuyOffer.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("broadcast__store", "broadcast__store_campaign", "product")
+            .filter(pk=offer_id, status=GroupBuyOffer.Status.OPEN, deadline__lte=now)
+            .first()
+        )
+        if offer is None:
+            return None
+        joins = GroupBuyJoin.objects.filter(offer=offer, status=GroupBuyJoin.Status.JOINED)
+        order_ids = list(joins.exclude(order=None).values_list("order_id", flat=True))
+        if offer_reached(offer):
+            offer.status = GroupBuyOffer.Status.FORMED
+            Order.objects.filter(pk__in=order_ids, status=Order.Status.PENDING).update(
+                status=Order.Status.PAID
+            )
+            joins.update(status=GroupBuyJoin.Status.CONFIRMED)
+        else:
+            offer.status = GroupBuyOffer.Status.FAILED
+            members = _offer_fail(offer=offer, order_ids=order_ids, now=now)
+            joins.update(status=GroupBuyJoin.Status.CANCELLED)
+            if members:
+                _failed_notify(offer=offer, members=members)
+        offer.settled_at = now
+        offer.save(update_fields=["status", "settled_at"])
+        broadcast_changed(broadcast_id=offer.broadcast_id)
+        return offer.status
+
+
+def _offer_fail(*, offer: GroupBuyOffer, order_ids: list[int], now: dt.datetime) -> list[Member]:
+    """Cancel the offer's pending orders and put their stock back; the members to tell."""
+    # Locked in primary-key order, as every multi-row writer here locks them.
+    orders = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk__in=order_ids, status=Order.Status.PENDING)
+        .select_related("member")
+        .prefetch_related("lines__product")
+        .order_by("pk")
+    )
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(
+        status=Order.Status.CANCELLED
+    )
+    note = _("Group buy not formed: offer %(offer)d") % {"offer": offer.pk}
+    members: dict[int, Member] = {}
+    for order in orders:
+        for line in sorted(order.lines.all(), key=lambda item: item.product_id):
+            stock_move(
+                store=offer.broadcast.store,
+                product=line.product,
+                kind=StockMovement.Kind.RETURN,
+                quantity=line.quantity,
+                order=order,
+                note=note[:200],
+                at=now,
+            )
+        if order.member is not None:
+            members[order.member.pk] = order.member
+    return list(members.values())
+
+
+def _failed_notify(*, offer: GroupBuyOffer, members: list[Member]) -> None:
+    title = _("The group buy of %(product)s did not form") % {"product": offer.product.name}
+    body = _(
+        "Not enough people joined the group buy of %(product)s by its deadline. Your order "
+        "is cancelled and nothing is charged."
+    ) % {"product": offer.product.name}
+    notification_services.campaign_notifications_enqueue(
+        store_campaign=offer.broadcast.store_campaign,
+        kind="group_buy_failed",
+        title=title,
+        body=body,
+        members=members,
+    )

@@ -1,0 +1,423 @@
+"""The live dashboard's feeds: a versioned snapshot per broadcast (and one HQ overview), sent to
+the websockets as coalesced updates — at most one message per feed every `window` (~300 ms)
+across every process, and never losing the last change. Design: docs/live-dashboard.md.
+
+Every change (a join, a settlement, a comment, a viewer coming or going) ends with
+`broadcast_changed(broadcast_id=...)`, which acts after commit and never raises:
+
+1. INCR the feed's change counter (the snapshot version) in Redis;
+2. try to take the feed's window lock (SET NX PX window). The winner flushes at once (leading
+   edge: computes the snapshot, swaps it in as the feed's latest, sends it) and arms a timer for
+   the window's end in its own process. A loser does nothing more: its change is "dirty" (the
+   counter is ahead of the latest snapshot's version) and the holder's timer will see it.
+3. at the window's end the holder releases its lock (only if still its own) and THEN compares the
+   counter with the latest snapshot's version: if dirty, it takes the lock again and flushes (the
+   trailing edge carries the final totals). A change that raced with this either INCRed before
+   the comparison (seen) or tries the lock after the release (wins it, flushes itself).
+
+State lives in Redis when `REDIS_URL` is set (shared by web and worker processes), else in this
+process (the embedded single-process mode). A dead process can strand a dirty feed; the next
+change, connect or resync flushes it (`live_feed_current` repairs before answering).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, transaction
+from django.db.models.functions import Greatest
+
+from apps.campaigns.models import Broadcast
+from apps.campaigns.selectors import live as live_selectors
+from linli import realtime
+
+logger = logging.getLogger(__name__)
+
+OVERVIEW_KEY = "overview"
+KEY_TTL_SECONDS = 2 * 24 * 3600
+UPDATE_EVENT = "live.update"
+SNAPSHOT_EVENT = "live.snapshot"
+WINDOW_THREAD_NAME = "live-dashboard-window"
+
+
+def _setting(name: str, default: str) -> str:
+    """A setting (linli/settings.py reads it from the environment), else the default."""
+    value = getattr(settings, name, None)
+    return str(value) if value is not None else default
+
+
+def live_window_seconds() -> float:
+    """The coalescing window: LIVE_DASHBOARD_WINDOW_MS, 300 ms by default."""
+    return float(_setting("LIVE_DASHBOARD_WINDOW_MS", "300")) / 1000
+
+
+def live_broadcast_group(broadcast_id: int) -> str:
+    return realtime.group_name("broadcast", broadcast_id, "live")
+
+
+def live_overview_group() -> str:
+    return realtime.group_name("broadcasts", "live", "overview")
+
+
+# --- shared state ----------------------------------------------------------------------------
+
+# Store the snapshot only if its version is newer than the stored one; return the one replaced
+# ("" when none) or nil when the stored one is newer or equal (this flush lost a race).
+_SWAP_IF_NEWER = """
+local old = redis.call('GET', KEYS[1])
+if old then
+  local old_version = tonumber(cjson.decode(old)['version'])
+  if old_version >= tonumber(ARGV[1]) then return nil end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if old then return old end
+return ''
+"""
+_RELEASE_IF_OWNED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_MAX = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local value = tonumber(ARGV[1])
+if value > current then redis.call('SET', KEYS[1], value, 'EX', ARGV[2]); return value end
+return current
+"""
+_DECR_FLOOR = """
+local value = redis.call('DECR', KEYS[1])
+if value < 0 then redis.call('SET', KEYS[1], 0); value = 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return value
+"""
+
+
+class _RedisState:
+    """The feeds' counters, locks and latest snapshots in Redis (all processes share them)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self.swap = self.client.register_script(_SWAP_IF_NEWER)
+        self.release_script = self.client.register_script(_RELEASE_IF_OWNED)
+        self.max_script = self.client.register_script(_MAX)
+        self.decr_script = self.client.register_script(_DECR_FLOOR)
+
+    def incr(self, key: str) -> int:
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, KEY_TTL_SECONDS)
+        return int(pipe.execute()[0])
+
+    def decr_floor(self, key: str) -> int:
+        return int(self.decr_script(keys=[key], args=[KEY_TTL_SECONDS]))
+
+    def raise_to(self, key: str, value: int) -> int:
+        return int(self.max_script(keys=[key], args=[value, KEY_TTL_SECONDS]))
+
+    def get_int(self, key: str) -> int:
+        value = self.client.get(key)
+        return int(value) if value is not None else 0
+
+    def try_lock(self, key: str, token: str, seconds: float) -> bool:
+        return bool(self.client.set(key, token, nx=True, px=max(1, int(seconds * 1000))))
+
+    def release(self, key: str, token: str) -> None:
+        self.release_script(keys=[key], args=[token])
+
+    def get_text(self, key: str) -> str | None:
+        value = self.client.get(key)
+        return value.decode() if value is not None else None
+
+    def swap_if_newer(self, key: str, version: int, text: str) -> str | None:
+        old = self.swap(keys=[key], args=[version, text, KEY_TTL_SECONDS])
+        return None if old is None else old.decode()
+
+
+class _LocalState:
+    """The same operations inside one process (no Redis configured: one web process)."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.values: dict[str, Any] = {}
+        self.locks: dict[str, tuple[str, float]] = {}
+
+    def incr(self, key: str) -> int:
+        with self.mutex:
+            self.values[key] = int(self.values.get(key, 0)) + 1
+            return self.values[key]
+
+    def decr_floor(self, key: str) -> int:
+        with self.mutex:
+            self.values[key] = max(0, int(self.values.get(key, 0)) - 1)
+            return self.values[key]
+
+    def raise_to(self, key: str, value: int) -> int:
+        with self.mutex:
+            self.values[key] = max(int(self.values.get(key, 0)), value)
+            return self.values[key]
+
+    def get_int(self, key: str) -> int:
+        with self.mutex:
+            return int(self.values.get(key, 0))
+
+    def try_lock(self, key: str, token: str, seconds: float) -> bool:
+        with self.mutex:
+            held = self.locks.get(key)
+            if held is not None and held[1] > time.monotonic():
+                return False
+            self.locks[key] = (token, time.monotonic() + seconds)
+            return True
+
+    def release(self, key: str, token: str) -> None:
+        with self.mutex:
+            if self.locks.get(key, ("", 0.0))[0] == token:
+                del self.locks[key]
+
+    def get_text(self, key: str) -> str | None:
+        with self.mutex:
+            return self.values.get(key)
+
+    def swap_if_newer(self, key: str, version: int, text: str) -> str | None:
+        with self.mutex:
+            old = self.values.get(key)
+            if old is not None and json.loads(old)["version"] >= version:
+                return None
+            self.values[key] = text
+            return old or ""
+
+
+_states: dict[str, _RedisState | _LocalState] = {}
+_states_mutex = threading.Lock()
+
+
+def _state() -> _RedisState | _LocalState:
+    url = settings.REDIS_URL or ""
+    with _states_mutex:
+        if url not in _states:
+            _states[url] = _RedisState(url) if url else _LocalState()
+        return _states[url]
+
+
+def _key(feed: str, part: str) -> str:
+    prefix = _setting("LIVE_DASHBOARD_PREFIX", "linli")
+    return f"{prefix}:live:{feed}:{part}"
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Feed:
+    """One coalesced stream: a broadcast's dashboard or the HQ overview."""
+
+    key: str
+    group: str
+    compute: Callable[[int], dict[str, Any] | None]
+
+
+def _broadcast_feed(broadcast_id: int) -> _Feed:
+    def compute(version: int) -> dict[str, Any] | None:
+        broadcast = Broadcast.objects.select_related("store").filter(pk=broadcast_id).first()
+        if broadcast is None:
+            return None
+        return live_selectors.broadcast_snapshot(broadcast=broadcast, version=version)
+
+    return _Feed(str(broadcast_id), live_broadcast_group(broadcast_id), compute)
+
+
+def _overview_feed() -> _Feed:
+    def compute(version: int) -> dict[str, Any]:
+        return live_selectors.live_overview(stores=None, version=version)
+
+    return _Feed(OVERVIEW_KEY, live_overview_group(), compute)
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
+
+
+def _message(previous_text: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """An update carrying only the top-level parts that changed since the snapshot it replaced,
+    with both versions; or the whole snapshot when there was none."""
+    sent_at = time.time()
+    if not previous_text:
+        return {"kind": "snapshot", "sent_at": sent_at, "snapshot": snapshot}
+    previous = json.loads(previous_text)
+    changes = {
+        name: value
+        for name, value in snapshot.items()
+        if name != "version" and previous.get(name) != value
+    }
+    return {
+        "kind": "update",
+        "sent_at": sent_at,
+        "version": snapshot["version"],
+        "previous_version": previous["version"],
+        "changes": changes,
+    }
+
+
+def _send(group: str, event: str, payload: dict[str, Any]) -> None:
+    """Sent at once: a flush runs after the change committed (on commit or from a timer)."""
+    try:
+        realtime.broadcast(group, event=event, payload=payload)
+    except Exception as error:  # the payload is built here; never fail the caller
+        logger.warning("live: send to %s failed: %s: %s", group, type(error).__name__, error)
+
+
+def _flush(feed: _Feed) -> dict[str, Any] | None:
+    """Compute the feed's snapshot once, make it the latest (if no newer one is there) and send
+    the update to the group. Returns the snapshot (None when the broadcast is gone)."""
+    state = _state()
+    # Read the counter first: data committed before it is in the snapshot; a change after it
+    # leaves the counter ahead, so the feed stays dirty and the trailing edge flushes again.
+    version = state.get_int(_key(feed.key, "version"))
+    snapshot = feed.compute(version)
+    if snapshot is None:
+        return None
+    text = _dumps(snapshot)
+    snapshot = json.loads(text)
+    previous_text = state.swap_if_newer(_key(feed.key, "snapshot"), version, text)
+    if previous_text is None:
+        return snapshot  # a newer snapshot is already the latest (and was sent)
+    _send(feed.group, UPDATE_EVENT, _message(previous_text, snapshot))
+    return snapshot
+
+
+def _is_dirty(feed: _Feed) -> bool:
+    """A change was counted after the latest snapshot was made (a feed that never changed and
+    was never sent is not dirty: it has nothing to announce)."""
+    state = _state()
+    latest = state.get_text(_key(feed.key, "snapshot"))
+    latest_version = json.loads(latest)["version"] if latest else 0
+    return state.get_int(_key(feed.key, "version")) > latest_version
+
+
+def _run_later(delay: float, function: Callable[[], None]) -> None:
+    """Run `function` after `delay` seconds on a daemon thread of this process; its database
+    connection is closed afterwards."""
+
+    def run() -> None:
+        try:
+            function()
+        finally:
+            connections.close_all()
+
+    timer = threading.Timer(delay, run)
+    timer.name = WINDOW_THREAD_NAME
+    timer.daemon = True
+    timer.start()
+
+
+# Replaceable by tests (a manual clock); the default is a timer thread in this process.
+scheduler: Callable[[float, Callable[[], None]], None] = _run_later
+
+
+def _open_window(feed: _Feed) -> bool:
+    """Take the feed's window lock; if taken, flush now and arm the trailing edge. False when
+    another process holds the window (it will flush this change at its end)."""
+    token = uuid.uuid4().hex
+    lock = _key(feed.key, "lock")
+    window = live_window_seconds()
+    if not _state().try_lock(lock, token, window):
+        return False
+    opened = time.monotonic()
+    try:
+        _flush(feed)
+    finally:
+        # The window runs from the lock, not from the end of the flush: one message per window
+        # whatever the flush costs, and a change waits at most one window.
+        remaining = max(0.0, window - (time.monotonic() - opened))
+        scheduler(remaining, lambda: _window_ended(feed, token))
+    return True
+
+
+def _window_ended(feed: _Feed, token: str) -> None:
+    try:
+        _state().release(_key(feed.key, "lock"), token)
+        if _is_dirty(feed):
+            _open_window(feed)
+    except Exception as error:
+        logger.warning("live: trailing flush of %s failed: %s: %s", feed.key, type(error), error)
+
+
+def _touch(feed: _Feed) -> None:
+    _state().incr(_key(feed.key, "version"))
+    _open_window(feed)
+
+
+def broadcast_changed(*, broadcast_id: int) -> None:
+    """Announce that a broadcast's live figures changed (a join, a settlement, a comment, its
+    status, its viewers). Acts after the surrounding transaction commits (at once outside one);
+    coalesced to at most one message per window per broadcast and for the HQ overview, the last
+    change always followed by a message with the final figures. Never raises: a Redis or channel
+    layer that cannot be reached is logged and the notice dropped (pages resync on reconnect)."""
+
+    def changed() -> None:
+        for feed in (_broadcast_feed(broadcast_id), _overview_feed()):
+            try:
+                _touch(feed)
+            except Exception as error:
+                logger.warning(
+                    "live: change of %s dropped: %s: %s", feed.key, type(error).__name__, error
+                )
+
+    transaction.on_commit(changed)
+
+
+def _current(feed: _Feed) -> dict[str, Any] | None:
+    state = _state()
+    if _is_dirty(feed):
+        _open_window(feed)  # repairs a feed whose window holder died; no-op if one is open
+    text = state.get_text(_key(feed.key, "snapshot"))
+    if text is not None:
+        return json.loads(text)
+    return _flush(feed)
+
+
+def live_broadcast_current(*, broadcast_id: int) -> dict[str, Any] | None:
+    """The broadcast's latest snapshot, as last sent to its group (so the updates that follow
+    chain onto its version); computed now if there is none. None for an unknown broadcast.
+    Reads the database when the feed is dirty or new: call from a sync context."""
+    return _current(_broadcast_feed(broadcast_id))
+
+
+def live_overview_current() -> dict[str, Any]:
+    """The HQ overview's latest snapshot (every live broadcast), as last sent to its group."""
+    return _current(_overview_feed()) or {}
+
+
+def live_viewer_joined(*, broadcast_id: int) -> int:
+    """Count one more dashboard viewer of the broadcast (a socket connected): the counter is
+    shared by every process, mirrored with its peak into the broadcast row, and announced.
+    Returns the count now."""
+    state = _state()
+    count = state.incr(_key(str(broadcast_id), "viewers"))
+    state.raise_to(_key(str(broadcast_id), "peak"), count)
+    _viewers_store(broadcast_id, count)
+    return count
+
+
+def live_viewer_left(*, broadcast_id: int) -> int:
+    """Count one dashboard viewer less (never below zero); the peak is kept."""
+    count = _state().decr_floor(_key(str(broadcast_id), "viewers"))
+    _viewers_store(broadcast_id, count)
+    return count
+
+
+def _viewers_store(broadcast_id: int, count: int) -> None:
+    with transaction.atomic():
+        Broadcast.objects.filter(pk=broadcast_id).update(
+            viewers=count, peak_viewers=Greatest("peak_viewers", count)
+        )
+        broadcast_changed(broadcast_id=broadcast_id)

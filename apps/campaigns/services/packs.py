@@ -1,0 +1,399 @@
+"""A store campaign's pack: the timed live script, the chat copy (预热 and 接龙) and the poster
+(a PNG kept in `StoreCampaign.poster`; the PDF is drawn from the same layout when downloaded).
+
+The scenario template's texts are Django templates rendered from strings with autoescaping OFF
+(the output is plain text for a chat, not HTML). Their context (docs/campaigns.md):
+
+- `store`: the Store (`store.name`, `store.address`, `store.code`)
+- `campaign`: the Campaign (`campaign.name`, `campaign.starts_on`, `campaign.ends_on`)
+- `hour` (int, e.g. 20) and `hour_text` ("20:00"): the broadcast hour
+- `starts_on`, `ends_on` (dates), `discount_percent` (int)
+- `products`: a list, in the campaign's order, of dicts with `name`, `price` (list price),
+  `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label) and
+  `selling_points` (a list of lines from Product.selling_points)
+- `target_count`: how many members are on the store campaign's target list
+
+Pack generation runs inside the owner's confirmation (it takes a few tens of milliseconds) and
+again from the admin's "regenerate" action; regenerating replaces the pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import textwrap
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.template import Context, Engine, TemplateSyntaxError
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.campaigns.models import CampaignTarget, StoreCampaign
+from apps.campaigns.selectors import campaigns as selectors
+from linli.fonts import FontMissing, cjk_font_path, image_font, pdf_font
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+POSTER_SIZE = (1080, 1920)
+# Minutes from the broadcast start: the opening, then one segment per product.
+OPENING_MINUTES = 5
+PRODUCT_MINUTES = 8
+JIELONG_MINUTES = 10
+
+# Plain-text rendering: no HTML escaping of "&" or "<" in chat copy.
+_ENGINE = Engine(autoescape=False)
+
+
+@dataclass
+class PackResult:
+    """What a generation made; `errors` says what could not be made (and why)."""
+
+    live_script_steps: int = 0
+    poster: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _default_templates() -> dict[str, str]:
+    return {
+        "live_script": _(
+            "Hello everyone, welcome to {{ store.name }}'s live broadcast!\n"
+            "Today: {{ campaign.name }}. Stay to the end for the group-buy price."
+        ),
+        "warmup": _(
+            "Tonight at {{ hour_text }}, {{ store.name }} goes live: {{ campaign.name }}! "
+            "{% for p in products %}{{ p.name }} only ¥{{ p.campaign_price }}; "
+            "{% endfor %}see you there."
+        ),
+        "jielong": _(
+            "#接龙 {{ campaign.name }} at {{ store.name }}\n"
+            "{% for p in products %}{{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
+            "Reply in the form: 1. name product×quantity"
+        ),
+        "poster": "{{ campaign.name }}",
+    }
+
+
+def template_render(*, source: str, context: dict[str, Any]) -> str:
+    """Render one template string (autoescape off). Raises TemplateSyntaxError on bad syntax."""
+    return _ENGINE.from_string(source).render(Context(context, autoescape=False)).strip()
+
+
+def template_check(*, source: str) -> str | None:
+    """The syntax error in `source` as a message, or None when it compiles (admin forms)."""
+    try:
+        _ENGINE.from_string(source)
+    except TemplateSyntaxError as error:
+        return str(error)
+    return None
+
+
+def campaign_price(*, list_price: Decimal, price: Decimal | None, discount_percent: int) -> Decimal:
+    """The offer's price: the campaign price when set, else the list price less the discount."""
+    if price is not None:
+        return price.quantize(CENT)
+    factor = (Decimal(100) - Decimal(discount_percent)) / Decimal(100)
+    return (list_price * factor).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
+    """The documented template context for this store campaign (see the module docstring)."""
+    campaign = store_campaign.campaign
+    items = selectors.campaign_products(campaign=campaign)
+    stock = selectors.store_stock(
+        store=store_campaign.store, product_ids=[item.product_id for item in items]
+    )
+    products = [
+        {
+            "name": item.product.name,
+            "price": item.product.price,
+            "campaign_price": campaign_price(
+                list_price=item.product.price,
+                price=item.price,
+                discount_percent=campaign.discount_percent,
+            ),
+            "stock": stock[item.product_id],
+            "suggested_stock": item.suggested_stock,
+            "unit": item.product.get_unit_display(),
+            "selling_points": [
+                line.strip() for line in item.product.selling_points.splitlines() if line.strip()
+            ],
+        }
+        for item in items
+    ]
+    return {
+        "store": store_campaign.store,
+        "campaign": campaign,
+        "hour": campaign.broadcast_hour,
+        "hour_text": f"{campaign.broadcast_hour:02d}:00",
+        "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on,
+        "discount_percent": campaign.discount_percent,
+        "products": products,
+        "target_count": CampaignTarget.objects.filter(store_campaign=store_campaign).count(),
+    }
+
+
+def _render_part(
+    *, part: str, source: str, context: dict[str, Any], errors: list[str], label: str
+) -> str:
+    """Render the template's text for `part`, or the default when it is empty or broken."""
+    if source.strip():
+        try:
+            return template_render(source=source, context=context)
+        # A text HQ wrote must not break the owner's click: any compile or render error
+        # (a syntax error, a filter given the wrong type) falls back to the default text.
+        except Exception as error:
+            errors.append(
+                _("The %(part)s template has an error (%(error)s); the default was used.")
+                % {"part": label, "error": error}
+            )
+    return template_render(source=_default_templates()[part], context=context)
+
+
+def _at(start: dt.datetime, minutes: int) -> str:
+    return (start + dt.timedelta(minutes=minutes)).strftime("%H:%M")
+
+
+def live_script_build(
+    *, opening: str, jielong: str, context: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The timed script: the opening at the broadcast hour, one segment per product (selling
+    points, price, stock), the 接龙 call, and the close. Steps are {at, title, lines}."""
+    start = dt.datetime.combine(context["starts_on"], dt.time(context["hour"]))
+    steps = [
+        {
+            "at": _at(start, 0),
+            "title": _("Opening"),
+            "lines": [line for line in opening.splitlines() if line.strip()],
+        }
+    ]
+    minutes = OPENING_MINUTES
+    for product in context["products"]:
+        lines = list(product["selling_points"])
+        lines.append(
+            _("List price ¥%(price)s, tonight ¥%(campaign_price)s.")
+            % {"price": product["price"], "campaign_price": product["campaign_price"]}
+        )
+        lines.append(
+            _("In stock: %(stock)d (%(unit)s).")
+            % {"stock": product["stock"], "unit": product["unit"]}
+        )
+        steps.append({"at": _at(start, minutes), "title": product["name"], "lines": lines})
+        minutes += PRODUCT_MINUTES
+    steps.append(
+        {
+            "at": _at(start, minutes),
+            "title": _("Group-buy call (接龙)"),
+            "lines": [line for line in jielong.splitlines() if line.strip()],
+        }
+    )
+    minutes += JIELONG_MINUTES
+    steps.append(
+        {
+            "at": _at(start, minutes),
+            "title": _("Close"),
+            "lines": [
+                _("Thank you for watching! Pick up your order at %(store)s.")
+                % {"store": context["store"].name}
+            ],
+        }
+    )
+    return steps
+
+
+@dataclass(frozen=True)
+class PosterLayout:
+    """What the poster shows (both the PNG and the PDF draw this)."""
+
+    headline: str
+    store_name: str
+    when: str
+    products: list[tuple[str, str, str]]  # (name, campaign price, list price)
+    footer: str
+
+
+def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> PosterLayout:
+    template = store_campaign.campaign.template
+    errors: list[str] = []
+    headline = _render_part(
+        part="poster",
+        source=template.poster_headline_template if template else "",
+        context=context,
+        errors=errors,
+        label=_("poster headline"),
+    )
+    return PosterLayout(
+        headline=headline,
+        store_name=context["store"].name,
+        when=_("%(start)s – %(end)s, live at %(hour)s")
+        % {
+            "start": context["starts_on"].strftime("%m-%d"),
+            "end": context["ends_on"].strftime("%m-%d"),
+            "hour": context["hour_text"],
+        },
+        products=[
+            (product["name"], f"¥{product['campaign_price']}", f"¥{product['price']}")
+            for product in context["products"]
+        ],
+        footer=_("Join the group buy in the chat, pick up at the store"),
+    )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    # CJK text has no spaces: wrap by characters.
+    return textwrap.wrap(text, width=width, break_long_words=True) or [""]
+
+
+def poster_png(*, layout: PosterLayout) -> bytes:
+    """The poster as a 1080×1920 PNG. Raises FontMissing when the CJK font is not installed."""
+    from PIL import Image, ImageDraw
+
+    cjk_font_path()  # fail loudly (with how to install it) before drawing anything
+    width, height = POSTER_SIZE
+    image = Image.new("RGB", POSTER_SIZE, (255, 248, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, 520), fill=(46, 125, 50))
+    y = 90
+    for line in _wrap(layout.headline, 12)[:3]:
+        draw.text((70, y), line, font=image_font(80), fill=(255, 255, 255))
+        y += 110
+    draw.text((70, 420), layout.store_name, font=image_font(46), fill=(232, 245, 233))
+    draw.text((70, 580), layout.when, font=image_font(44), fill=(80, 80, 80))
+    y = 700
+    for name, price, list_price in layout.products[:8]:
+        for line in _wrap(name, 16)[:2]:
+            draw.text((70, y), line, font=image_font(52), fill=(33, 33, 33))
+            y += 66
+        draw.text((70, y), price, font=image_font(72), fill=(211, 47, 47))
+        draw.text((420, y + 22), list_price, font=image_font(40), fill=(150, 150, 150))
+        y += 120
+    draw.rectangle((0, height - 200, width, height), fill=(46, 125, 50))
+    draw.text((70, height - 135), layout.footer, font=image_font(44), fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def poster_pdf(*, layout: PosterLayout) -> bytes:
+    """The poster as a one-page PDF (540×960 pt) with the CJK font embedded (its text can be
+    searched and copied). Raises FontMissing when the font is not installed."""
+    from reportlab.pdfgen import canvas
+
+    font = pdf_font()
+    width, height = 540, 960
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=(width, height))
+    pdf.setTitle(layout.headline)
+    pdf.setFillColorRGB(0.18, 0.49, 0.2)
+    pdf.rect(0, height - 260, width, 260, stroke=0, fill=1)
+    pdf.setFillColorRGB(1, 1, 1)
+    y = height - 80
+    for line in _wrap(layout.headline, 12)[:3]:
+        pdf.setFont(font, 38)
+        pdf.drawString(35, y, line)
+        y -= 52
+    pdf.setFont(font, 22)
+    pdf.drawString(35, height - 225, layout.store_name)
+    pdf.setFillColorRGB(0.3, 0.3, 0.3)
+    pdf.setFont(font, 20)
+    pdf.drawString(35, height - 300, layout.when)
+    y = height - 360
+    for name, price, list_price in layout.products[:8]:
+        pdf.setFillColorRGB(0.13, 0.13, 0.13)
+        pdf.setFont(font, 24)
+        for line in _wrap(name, 18)[:2]:
+            pdf.drawString(35, y, line)
+            y -= 32
+        pdf.setFillColorRGB(0.83, 0.18, 0.18)
+        pdf.setFont(font, 32)
+        pdf.drawString(35, y - 8, price)
+        pdf.setFillColorRGB(0.6, 0.6, 0.6)
+        pdf.setFont(font, 18)
+        pdf.drawString(210, y - 6, list_price)
+        y -= 66
+    pdf.setFillColorRGB(0.18, 0.49, 0.2)
+    pdf.rect(0, 0, width, 90, stroke=0, fill=1)
+    pdf.setFillColorRGB(1, 1, 1)
+    pdf.setFont(font, 20)
+    pdf.drawString(35, 38, layout.footer)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def store_campaign_poster_pdf(*, store_campaign: StoreCampaign) -> bytes:
+    """The PDF poster, drawn now from the current pack data (in the site's language)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        context = pack_context(store_campaign=store_campaign)
+        return poster_pdf(layout=poster_layout(store_campaign=store_campaign, context=context))
+
+
+def store_campaign_pack_generate(*, store_campaign: StoreCampaign) -> PackResult:
+    """Render and store the pack: live script, 预热 and 接龙 copy, and the PNG poster.
+
+    Written in the site's language (the copy goes to members, whatever the clicking user's
+    language). A template with a syntax error falls back to the default text for that part; a
+    missing CJK font leaves the poster empty; both are reported in `errors` while the rest of
+    the pack is made. Regenerating replaces the pack (and the poster file).
+    """
+    result = PackResult()
+    template = store_campaign.campaign.template
+    with translation.override(settings.LANGUAGE_CODE):
+        context = pack_context(store_campaign=store_campaign)
+        opening = _render_part(
+            part="live_script",
+            source=template.live_script_template if template else "",
+            context=context,
+            errors=result.errors,
+            label=_("live script"),
+        )
+        warmup = _render_part(
+            part="warmup",
+            source=template.warmup_copy_template if template else "",
+            context=context,
+            errors=result.errors,
+            label=_("warm-up copy"),
+        )
+        jielong = _render_part(
+            part="jielong",
+            source=template.jielong_copy_template if template else "",
+            context=context,
+            errors=result.errors,
+            label=_("group-buy copy"),
+        )
+        script = live_script_build(opening=opening, jielong=jielong, context=context)
+        png: bytes | None = None
+        try:
+            png = poster_png(layout=poster_layout(store_campaign=store_campaign, context=context))
+        except FontMissing as error:
+            logger.warning("campaign pack %s: poster not drawn: %s", store_campaign.pk, error)
+            result.errors.append(_("The poster could not be drawn: %(error)s") % {"error": error})
+    store_campaign.live_script = script
+    store_campaign.warmup_copy = warmup
+    store_campaign.jielong_copy = jielong
+    old_poster = store_campaign.poster.name if store_campaign.poster else ""
+    if png is not None:
+        store_campaign.poster.save(f"{store_campaign.pk}.png", ContentFile(png), save=False)
+        result.poster = True
+    else:
+        store_campaign.poster = ""
+    if old_poster and old_poster != store_campaign.poster.name:
+        store_campaign.poster.storage.delete(old_poster)
+    store_campaign.pack_generated_at = timezone.now()
+    store_campaign.save(
+        update_fields=[
+            "live_script",
+            "warmup_copy",
+            "jielong_copy",
+            "poster",
+            "pack_generated_at",
+        ]
+    )
+    result.live_script_steps = len(script)
+    return result

@@ -1,0 +1,18 @@
+"""Celery tasks of campaigns (thin: ids in, one service call, something small out)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.campaigns.services.group_buys import group_buy_offers_settle
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def group_buy_offers_settle_task() -> dict[str, int]:
+    """Settle every group-buy offer past its deadline (every minute, linli/schedules.py).
+
+    Idempotent: each offer is claimed with a skip-locked row lock on a still-open row, so a
+    rerun, a second beat or a redelivered message settles nothing twice."""
+    result = group_buy_offers_settle(now=timezone.now())
+    return {"formed": len(result.formed), "failed": len(result.failed)}

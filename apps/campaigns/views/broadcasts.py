@@ -1,0 +1,241 @@
+"""The owner's broadcast control page: start / end, group-buy offers with their progress, the
+joins, and pasting a 接龙 from the chat. Every view scopes through apps.stores.access:
+VIEW_CAMPAIGNS to read, RUN_CAMPAIGNS to act, MEMBER_DATA to see who joined (others see chat
+names masked, "李**", and no member numbers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.campaigns.models import Broadcast, GroupBuyOffer
+from apps.campaigns.selectors import broadcasts as selectors
+from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_end, broadcast_start
+from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
+from apps.catalog.models import Product
+from apps.stores.access import (
+    MEMBER_DATA,
+    RUN_CAMPAIGNS,
+    VIEW_CAMPAIGNS,
+    StoreAction,
+    actions_at,
+    store_or_403,
+    stores_for,
+)
+from apps.stores.models import StockLevel
+
+JIELONG_MAX_CHARACTERS = 20_000
+
+
+def _broadcast_or_404(request: HttpRequest, broadcast_id: int, action: StoreAction) -> Broadcast:
+    """The broadcast if the user may take `action` at its store; 404 otherwise, also for an
+    unknown id (another store's broadcast answers exactly like a missing one)."""
+    broadcast = (
+        Broadcast.objects.select_related("store", "store__region", "store_campaign__campaign")
+        .filter(pk=broadcast_id, store__in=stores_for(request.user, action))
+        .first()
+    )
+    if broadcast is None:
+        raise Http404
+    return broadcast
+
+
+class OfferForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), label=gettext_lazy("Product"))
+    price = forms.DecimalField(
+        label=gettext_lazy("Group-buy price (yuan)"), max_digits=10, decimal_places=2
+    )
+    threshold_kind = forms.ChoiceField(
+        label=gettext_lazy("Threshold counts"), choices=GroupBuyOffer.ThresholdKind.choices
+    )
+    threshold = forms.IntegerField(label=gettext_lazy("Threshold (成团)"))
+    cap = forms.IntegerField(label=gettext_lazy("Cap (units)"))
+    deadline = forms.DateTimeField(
+        label=gettext_lazy("Deadline"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def __init__(self, *args: Any, store_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stocked = StockLevel.objects.filter(store_id=store_id, on_hand__gte=1).values("product_id")
+        self.fields["product"].queryset = Product.objects.filter(pk__in=stocked).order_by("name")
+
+
+class JielongForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Paste the 接龙 from the chat"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=JIELONG_MAX_CHARACTERS,
+    )
+    dry_run = forms.BooleanField(label=gettext_lazy("Check only, enter nothing"), required=False)
+
+
+def _default_deadline() -> str:
+    local = timezone.localtime() + dt.timedelta(hours=24)
+    return local.strftime("%Y-%m-%dT%H:%M")
+
+
+def _page(
+    request: HttpRequest,
+    broadcast: Broadcast,
+    *,
+    offer_form: OfferForm | None = None,
+    jielong_form: JielongForm | None = None,
+    report: JielongReport | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    allowed = actions_at(request.user, broadcast.store_id)
+    sees_members = MEMBER_DATA.name in allowed
+    joins = selectors.broadcast_joins(broadcast=broadcast)
+    rows = []
+    for join in joins:
+        name = join.display_name or (join.member.name if join.member else "")
+        rows.append(
+            {
+                "join": join,
+                "name": name if sees_members else selectors.name_masked(name),
+                "member_no": join.member.member_no if sees_members and join.member else "",
+            }
+        )
+    if report is not None and not sees_members:
+        for line in report.lines:
+            line.name = selectors.name_masked(line.name)
+    return render(
+        request,
+        "campaigns/broadcast_detail.html",
+        {
+            "store": broadcast.store,
+            "broadcast": broadcast,
+            "allowed": allowed,
+            "can_run": RUN_CAMPAIGNS.name in allowed,
+            "sees_members": sees_members,
+            "progress": [
+                selectors.offer_progress(offer)
+                for offer in selectors.broadcast_offers(broadcast=broadcast)
+            ],
+            "joins": rows,
+            "rate": selectors.formation_rate(store_campaign=broadcast.store_campaign),
+            "offer_form": offer_form
+            or OfferForm(store_id=broadcast.store_id, initial={"deadline": _default_deadline()}),
+            "jielong_form": jielong_form or JielongForm(),
+            "report": report,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def store_broadcasts(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_or_403(request.user, store_id, VIEW_CAMPAIGNS)
+    return render(
+        request,
+        "campaigns/broadcast_list.html",
+        {
+            "store": store,
+            "broadcasts": selectors.store_broadcasts(store=store),
+            "rate": selectors.formation_rate(store=store),
+        },
+    )
+
+
+@login_required
+@require_GET
+def broadcast_detail(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    return _page(request, _broadcast_or_404(request, broadcast_id, VIEW_CAMPAIGNS))
+
+
+@login_required
+@require_POST
+def broadcast_start_view(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
+    try:
+        broadcast_start(broadcast=broadcast, by=request.user)
+    except BroadcastRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        messages.success(request, _("The broadcast is live."))
+    return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
+
+
+@login_required
+@require_POST
+def broadcast_end_view(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
+    try:
+        broadcast_end(broadcast=broadcast, by=request.user)
+    except BroadcastRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        messages.success(
+            request, _("The broadcast has ended. Open offers stay open until their deadlines.")
+        )
+    return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
+
+
+@login_required
+@require_POST
+def broadcast_offer_create(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
+    form = OfferForm(request.POST, store_id=broadcast.store_id)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            offer_create(
+                broadcast=broadcast,
+                product=data["product"],
+                price=data["price"],
+                threshold=data["threshold"],
+                cap=data["cap"],
+                deadline=data["deadline"],
+                threshold_kind=data["threshold_kind"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(None if field not in form.fields else field, problem)
+        else:
+            messages.success(request, _("Offer opened."))
+            return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
+    return _page(request, broadcast, offer_form=form, status=400)
+
+
+@login_required
+@require_POST
+def broadcast_jielong(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
+    form = JielongForm(request.POST)
+    if not form.is_valid():
+        return _page(request, broadcast, jielong_form=form, status=400)
+    report = jielong_import(
+        broadcast=broadcast,
+        text=form.cleaned_data["text"],
+        by=request.user,
+        dry_run=form.cleaned_data["dry_run"],
+    )
+    if report.written:
+        messages.success(
+            request,
+            _("Entered %(new)d new join(s); %(already)d were already entered.")
+            % {"new": report.new_count, "already": report.already_count},
+        )
+    elif report.problem_count:
+        messages.error(
+            request,
+            _("Nothing was entered: %(count)d line(s) need fixing.")
+            % {"count": report.problem_count},
+        )
+    return _page(request, broadcast, jielong_form=form, report=report)

@@ -1,0 +1,73 @@
+"""The live dashboard pages: one broadcast's (its store's staff with VIEW_CAMPAIGNS, and HQ) and
+the HQ overview of every live broadcast (HQ staff with campaigns.view_storecampaign; store owners
+are refused with 403 — their dashboards are per broadcast). The pages render the latest snapshot,
+then static/linli/live-dashboard.js keeps them current over the websocket."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from apps.campaigns.models import Broadcast
+from apps.campaigns.services import live as live_services
+from apps.stores.access import VIEW_CAMPAIGNS, hq_may, stores_for
+
+
+def _labels() -> dict[str, str]:
+    """Words the script writes into the page (translated here, as the page is)."""
+    return {
+        "units": _("units"),
+        "participants": _("participants"),
+        "toForm": _("to form the group"),
+        "formed": _("Formed (成团)"),
+        "cap": _("cap"),
+        "noComments": _("No comments yet."),
+        "noKeywords": _("No keywords yet."),
+        "noPoints": _("No talking points yet."),
+        "noBroadcasts": _("No broadcast is live."),
+        "open": _("Live"),
+        "connecting": _("Connecting…"),
+        "closed": _("Reconnecting…"),
+        "orders": _("orders"),
+        "viewers": _("viewers"),
+        "offersFormed": _("offers formed"),
+    }
+
+
+@login_required
+@require_GET
+def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    broadcast = (
+        Broadcast.objects.select_related("store", "store_campaign__campaign")
+        .filter(pk=broadcast_id, store__in=stores_for(request.user, VIEW_CAMPAIGNS))
+        .first()
+    )
+    if broadcast is None:
+        raise Http404  # another store's broadcast answers like a missing one
+    snapshot = live_services.live_broadcast_current(broadcast_id=broadcast.pk)
+    return render(
+        request,
+        "campaigns/live_broadcast.html",
+        {
+            "broadcast": broadcast,
+            "store": broadcast.store,
+            "snapshot": snapshot,
+            "labels": _labels(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def live_overview(request: HttpRequest) -> HttpResponse:
+    if not hq_may(request.user, VIEW_CAMPAIGNS):
+        raise PermissionDenied
+    return render(
+        request,
+        "campaigns/live_overview.html",
+        {"snapshot": live_services.live_overview_current(), "labels": _labels()},
+    )

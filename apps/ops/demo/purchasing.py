@@ -1,0 +1,226 @@
+"""Demo purchasing: recent group-buy pickup orders consolidated into purchase orders in every
+state, for several suppliers (the demo supplier user's among them), so that the supplier pages,
+HQ's purchasing admin and (later) the stores' receiving have something to show.
+
+Deterministic (its own seeded random stream) and fast: a few hundred orders, five real
+consolidation runs through `purchase_orders_consolidate`, then the states set directly (demo
+history, like the order history: confirmation dates lie in the past, which the supplier
+service would refuse today). The orders carry no member, so that the planted member scenes
+stay exactly as `docs/demo-data.md` describes them; the KPI snapshots of their days are
+computed again to count them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.utils import timezone
+
+from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
+from apps.procurement.services import order_cancelled_for_supply, purchase_orders_consolidate
+from apps.stores.models import Order, OrderLine, Store
+from apps.stores.services.kpis import store_kpi_snapshots_compute
+
+DAYS = 5
+STORES = 12
+SUPPLIERS = 4
+PRODUCTS_PER_SUPPLIER = 3
+ORDERS_PER_STORE_AND_DAY = 4
+CUTOFF = dt.time(22)
+# State of the purchase order of supplier s on day d: STATES[(d + s) % 5], so each supplier
+# has one in every state across the five days.
+STATES = ("shipped", "confirmed", "shortage", "sent", "cancelled")
+
+
+def demo_purchasing_seed(
+    *, stores: list[Store], supplier: Supplier, today: dt.date, seed: int = 2026
+) -> dict[str, int]:
+    """Write the demo's supply orders and purchase orders; returns row counts.
+
+    `supplier` (the demo supplier user's) is always among the suppliers. Preconditions: the
+    catalogue, suppliers and offers exist, and the demo accounts too (so that the supplier
+    user is notified of the new purchase orders, like in production).
+    """
+    rng = random.Random(seed)
+    suppliers = _suppliers(supplier)
+    products = {
+        sup.pk: list(
+            SupplierProduct.objects.filter(supplier=sup, is_preferred=True, product__is_active=True)
+            .order_by("product__sku")
+            .values_list("product_id", "product__price")[:PRODUCTS_PER_SUPPLIER]
+        )
+        for sup in suppliers
+    }
+    chosen = stores[:STORES]
+    tz = timezone.get_current_timezone()
+    orders_by_day: dict[dt.date, list[Order]] = {}
+    for offset in range(DAYS, 0, -1):
+        day = today - dt.timedelta(days=offset)
+        orders_by_day[day] = _day_orders(day=day, stores=chosen, products=products, rng=rng, tz=tz)
+        purchase_orders_consolidate(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
+    _states(suppliers=suppliers, days=sorted(orders_by_day), tz=tz, rng=rng)
+    _cancellations(orders_by_day=orders_by_day)
+    drafts = _drafts(suppliers=suppliers, products=products, today=today)
+    for day in orders_by_day:
+        store_kpi_snapshots_compute(day=day)
+    return {
+        "supply orders": sum(len(orders) for orders in orders_by_day.values()),
+        "purchase orders": PurchaseOrder.objects.count(),
+        "draft purchase orders": drafts,
+    }
+
+
+def _suppliers(supplier: Supplier) -> list[Supplier]:
+    """The demo supplier first, then the next suppliers (by code) that have preferred offers."""
+    others = (
+        Supplier.objects.filter(offers__is_preferred=True, is_active=True)
+        .exclude(pk=supplier.pk)
+        .distinct()
+        .order_by("code")[: SUPPLIERS - 1]
+    )
+    return [supplier, *others]
+
+
+def _day_orders(
+    *,
+    day: dt.date,
+    stores: list[Store],
+    products: dict[int, list[tuple[int, Decimal]]],
+    rng: random.Random,
+    tz: dt.tzinfo,
+) -> list[Order]:
+    offers = [offer for supplier_offers in products.values() for offer in supplier_offers]
+    orders: list[Order] = []
+    basket: list[list[tuple[int, Decimal, int]]] = []
+    for store in stores:
+        for number in range(ORDERS_PER_STORE_AND_DAY):
+            picked = rng.sample(offers, k=min(len(offers), rng.randint(1, 3)))
+            lines = [(product_id, price, rng.randint(1, 4)) for product_id, price in picked]
+            total = sum((price * quantity for _id, price, quantity in lines), Decimal("0.00"))
+            placed = dt.datetime.combine(day, dt.time(rng.randint(9, 20), rng.randint(0, 59)))
+            orders.append(
+                Order(
+                    store=store,
+                    channel=Order.Channel.GROUP_BUY,
+                    fulfilment=Order.Fulfilment.PICKUP,
+                    status=Order.Status.PAID,
+                    idempotency_key=f"demo-supply-{day:%Y%m%d}-{number}",
+                    reference=f"GB{day:%Y%m%d}-{store.code}-{number:02d}",
+                    total=total,
+                    placed_at=placed.replace(tzinfo=tz),
+                )
+            )
+            basket.append(lines)
+    Order.objects.bulk_create(orders)
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product_id=product_id,
+                quantity=quantity,
+                unit_price=price,
+                line_total=price * quantity,
+            )
+            for order, lines in zip(orders, basket, strict=True)
+            for product_id, price, quantity in lines
+        ]
+    )
+    return orders
+
+
+def _states(
+    *, suppliers: list[Supplier], days: list[dt.date], tz: dt.tzinfo, rng: random.Random
+) -> None:
+    for day_index, day in enumerate(days):
+        confirmed_at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(8), tzinfo=tz)
+        for supplier_index, supplier in enumerate(suppliers):
+            state = STATES[(day_index + supplier_index) % len(STATES)]
+            ids = list(
+                PurchaseOrder.objects.filter(
+                    supplier=supplier, run__cutoff__date=day, status=PurchaseOrder.Status.SENT
+                ).values_list("pk", flat=True)
+            )
+            orders = PurchaseOrder.objects.filter(pk__in=ids)
+            ship = {"ship_date": day + dt.timedelta(days=1), "confirmed_at": confirmed_at}
+            if state == "shipped":
+                orders.update(
+                    status=PurchaseOrder.Status.SHIPPED,
+                    shipped_at=confirmed_at + dt.timedelta(hours=6),
+                    **ship,
+                )
+            elif state in {"confirmed", "shortage"}:
+                orders.update(status=PurchaseOrder.Status.CONFIRMED, **ship)
+            elif state == "cancelled":
+                orders.update(status=PurchaseOrder.Status.CANCELLED, cancelled_at=confirmed_at)
+            if state == "shortage":
+                line = (
+                    PurchaseOrderLine.objects.filter(purchase_order__in=orders)
+                    .order_by("pk")
+                    .first()
+                )
+                if line is not None:
+                    short = max(1, line.ordered_quantity // rng.choice((3, 4)))
+                    PurchaseOrderLine.objects.filter(pk=line.pk).update(shortage_quantity=short)
+                    orders.update(has_shortage=True, shortage_note="天气原因，部分减产")
+
+
+def _cancellations(*, orders_by_day: dict[dt.date, list[Order]]) -> None:
+    """One member order cancelled on a sent purchase order (the line shrinks) and one on a
+    confirmed one (an exception for HQ)."""
+    done: set[str] = set()
+    for orders in reversed(list(orders_by_day.values())):
+        for order in orders:
+            status = (
+                PurchaseOrder.objects.filter(lines__sources__order_line__order=order)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if status in {"sent", "confirmed"} and status not in done:
+                Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+                order.status = Order.Status.CANCELLED
+                order_cancelled_for_supply(order=order)
+                done.add(status)
+            if len(done) == 2:
+                return
+
+
+def _drafts(
+    *, suppliers: list[Supplier], products: dict[int, list[tuple[int, Decimal]]], today: dt.date
+) -> int:
+    """A hand-made draft per supplier (HQ's; suppliers do not see drafts)."""
+    drafts = PurchaseOrder.objects.bulk_create(
+        [
+            PurchaseOrder(
+                number=f"PO{today:%Y%m%d}-{supplier.code}-D",
+                supplier=supplier,
+                delivery_date=today + dt.timedelta(days=3),
+                status=PurchaseOrder.Status.DRAFT,
+            )
+            for supplier in suppliers
+        ]
+    )
+    offers = {
+        (offer.supplier_id, offer.product_id): offer
+        for offer in SupplierProduct.objects.filter(supplier__in=suppliers)
+    }
+    lines = []
+    for draft in drafts:
+        for product_id, _price in products[draft.supplier_id][:2]:
+            offer = offers[(draft.supplier_id, product_id)]
+            ordered = offer.pack_size * max(2, -(-offer.min_order_qty // offer.pack_size))
+            lines.append(
+                PurchaseOrderLine(
+                    purchase_order=draft,
+                    product_id=product_id,
+                    demanded_quantity=ordered,
+                    ordered_quantity=ordered,
+                    surplus_quantity=0,
+                    pack_size=offer.pack_size,
+                    min_order_qty=offer.min_order_qty,
+                    unit_cost=offer.cost,
+                )
+            )
+    PurchaseOrderLine.objects.bulk_create(lines)
+    return len(drafts)

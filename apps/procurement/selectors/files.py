@@ -1,0 +1,289 @@
+"""A purchase order as the files suppliers download: CSV (UTF-8 with BOM, so Excel opens the
+Chinese), XLSX and PDF (the CJK font of `linli.fonts` embedded), and the per-store pick lists
+(CSV, PDF with one page per store). Headers in the current language; text cells a spreadsheet
+would run as formulas are escaped. Pure renderings of `purchase_order_sheet` and
+`purchase_order_pick_lists`: callers check access first."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from apps.procurement.selectors.purchase_orders import OrderSheet, PickList
+from linli.imports.contract import formula_escape
+
+BOM = "\ufeff"
+
+
+def _order_header() -> list[str]:
+    return [
+        _("SKU"),
+        _("Product"),
+        _("Unit"),
+        _("Demanded"),
+        _("Ordered"),
+        _("Rounding surplus"),
+        _("Pack size"),
+        _("Minimum order"),
+        _("Unit cost (yuan)"),
+        _("Amount (yuan)"),
+        _("Short"),
+    ]
+
+
+def _order_rows(sheet: OrderSheet) -> list[list[object]]:
+    return [
+        [
+            line.product.sku,
+            line.product.name,
+            line.product.get_unit_display(),
+            line.demanded_quantity,
+            line.ordered_quantity,
+            line.surplus_quantity,
+            line.pack_size,
+            line.min_order_qty,
+            line.unit_cost,
+            (line.ordered_quantity * line.unit_cost).quantize(Decimal("0.01")),
+            line.shortage_quantity,
+        ]
+        for line in sheet.lines
+    ]
+
+
+def _order_preamble(sheet: OrderSheet) -> list[list[object]]:
+    po = sheet.purchase_order
+    return [
+        [_("Purchase order"), po.number],
+        [_("Supplier"), po.supplier.name],
+        [_("Delivery date"), po.delivery_date.isoformat()],
+        [_("Status"), str(po.get_status_display())],
+        [_("Ship date"), po.ship_date.isoformat() if po.ship_date else ""],
+    ]
+
+
+def _csv_bytes(rows: list[list[object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([formula_escape(str(cell)) for cell in row])
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+def purchase_order_csv(*, sheet: OrderSheet) -> bytes:
+    """The order's header rows, a blank row, then one row per line and a total row."""
+    total = ["", _("Total"), "", sheet.demanded, sheet.ordered, sheet.surplus, "", "", ""]
+    return _csv_bytes(
+        [
+            *_order_preamble(sheet),
+            [],
+            _order_header(),
+            *_order_rows(sheet),
+            [*total, sheet.amount, ""],
+        ]
+    )
+
+
+def purchase_order_xlsx(*, sheet: OrderSheet) -> bytes:
+    """One sheet: the order's header rows, then the lines (numbers as numbers)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.title = sheet.purchase_order.number[:31]
+    for row in _order_preamble(sheet):
+        worksheet.append([formula_escape(cell) for cell in row])
+    worksheet.append([])
+    worksheet.append(_order_header())
+    for cell in worksheet[worksheet.max_row]:
+        cell.font = Font(bold=True)
+    for row in _order_rows(sheet):
+        worksheet.append(
+            [float(cell) if isinstance(cell, Decimal) else formula_escape(cell) for cell in row]
+        )
+    worksheet.append(
+        [
+            "",
+            _("Total"),
+            "",
+            sheet.demanded,
+            sheet.ordered,
+            sheet.surplus,
+            "",
+            "",
+            "",
+            float(sheet.amount),
+            "",
+        ]
+    )
+    worksheet.column_dimensions["B"].width = 28
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _pdf_document(out: io.BytesIO, title: str) -> object:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    return SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+    )
+
+
+def _pdf_styles() -> tuple[object, object, str]:
+    from reportlab.lib.styles import ParagraphStyle
+
+    from linli.fonts import pdf_font
+
+    font = pdf_font()
+    heading = ParagraphStyle("heading", fontName=font, fontSize=15, leading=20, spaceAfter=6)
+    body = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13)
+    return heading, body, font
+
+
+def _pdf_table(rows: list[list[object]], font: str, *, widths: list[float] | None = None) -> object:
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table([[str(cell) for cell in row] for row in rows], colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f5ee")),
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9ca3af")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    return table
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
+    """An A4 document: title, the order's header, the lines table with totals."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer
+
+    heading, body, font = _pdf_styles()
+    po = sheet.purchase_order
+    out = io.BytesIO()
+    document = _pdf_document(out, po.number)
+    header = [
+        _("SKU"),
+        _("Product"),
+        _("Demanded"),
+        _("Ordered"),
+        _("Surplus"),
+        _("Unit cost"),
+        _("Amount"),
+        _("Short"),
+    ]
+    rows = [
+        [
+            line.product.sku,
+            line.product.name,
+            line.demanded_quantity,
+            line.ordered_quantity,
+            line.surplus_quantity,
+            line.unit_cost,
+            (line.ordered_quantity * line.unit_cost).quantize(Decimal("0.01")),
+            line.shortage_quantity or "",
+        ]
+        for line in sheet.lines
+    ]
+    rows.append(
+        ["", _("Total"), sheet.demanded, sheet.ordered, sheet.surplus, "", sheet.amount, ""]
+    )
+    title = _("Purchase order")
+    story = [Paragraph(_escaped(f"{title} {po.number}"), heading)]
+    story.extend(
+        Paragraph(_escaped(f"{label}: {value}"), body)
+        for label, value in _order_preamble(sheet)[1:]
+    )
+    story.append(Spacer(1, 4 * mm))
+    widths = [x * mm for x in (24, 62, 16, 16, 16, 18, 20, 14)]
+    story.append(_pdf_table([header, *rows], font, widths=widths))
+    document.build(story)
+    return out.getvalue()
+
+
+def _pick_header() -> list[str]:
+    return [_("Store code"), _("Store"), _("SKU"), _("Product"), _("Unit"), _("Quantity")]
+
+
+def pick_lists_csv(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
+    """Every store's pick list in one CSV, one row per store and product, stores in order."""
+    po = sheet.purchase_order
+    rows: list[list[object]] = [
+        [_("Purchase order"), po.number],
+        [_("Delivery date"), po.delivery_date.isoformat()],
+        [],
+        _pick_header(),
+    ]
+    for pick in pick_lists:
+        rows.extend(
+            [pick.store_code, pick.store_name, row.sku, row.name, row.unit, row.quantity]
+            for row in pick.rows
+        )
+    return _csv_bytes(rows)
+
+
+def pick_lists_pdf(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
+    """One A4 page (or more) per store: the store, its address and what to pack for it."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, Paragraph, Spacer
+
+    heading, body, font = _pdf_styles()
+    po = sheet.purchase_order
+    out = io.BytesIO()
+    labels = {
+        "pick_lists": _("Pick lists"),
+        "pick_list": _("Pick list"),
+        "purchase_order": _("Purchase order"),
+        "supplier": _("Supplier"),
+        "delivery_date": _("Delivery date"),
+        "address": _("Address"),
+    }
+    document = _pdf_document(out, f"{po.number} {labels['pick_lists']}")
+    story: list[object] = []
+    for index, pick in enumerate(pick_lists):
+        if index:
+            story.append(PageBreak())
+        story.append(
+            Paragraph(
+                _escaped(f"{labels['pick_list']} · {pick.store_code} {pick.store_name}"), heading
+            )
+        )
+        story.append(Paragraph(_escaped(f"{labels['purchase_order']}: {po.number}"), body))
+        story.append(Paragraph(_escaped(f"{labels['supplier']}: {po.supplier.name}"), body))
+        story.append(
+            Paragraph(_escaped(f"{labels['delivery_date']}: {po.delivery_date.isoformat()}"), body)
+        )
+        if pick.store_address:
+            story.append(Paragraph(_escaped(f"{labels['address']}: {pick.store_address}"), body))
+        story.append(Spacer(1, 4 * mm))
+        rows = [[row.sku, row.name, row.unit, row.quantity] for row in pick.rows]
+        rows.append(["", _("Total"), "", pick.total])
+        header = [_("SKU"), _("Product"), _("Unit"), _("Quantity")]
+        widths = [x * mm for x in (30, 100, 20, 25)]
+        story.append(_pdf_table([header, *rows], font, widths=widths))
+    if not story:
+        story.append(Paragraph(_escaped(_("Nothing to pick.")), body))
+    document.build(story)
+    return out.getvalue()

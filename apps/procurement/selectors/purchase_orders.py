@@ -1,0 +1,167 @@
+"""Reads of purchase orders for the supplier pages and downloads, always scoped by
+`apps.procurement.access`: a supplier user reads only their own suppliers' orders, and only
+once they were sent (drafts are HQ's)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Sum
+
+from apps.procurement.access import VIEW_PURCHASE_ORDERS, SupplierAction, suppliers_for
+from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation, PurchaseOrderLine
+
+if TYPE_CHECKING:
+    from apps.stores.access import UserLike
+
+LIST_LIMIT = 100
+
+
+def _visible(user: UserLike, action: SupplierAction) -> QuerySet[PurchaseOrder]:
+    return PurchaseOrder.objects.filter(
+        supplier__in=suppliers_for(user, action), sent_at__isnull=False
+    )
+
+
+def purchase_orders_for_user(
+    *,
+    user: UserLike,
+    status: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> list[PurchaseOrder]:
+    """The user's suppliers' sent purchase orders, newest delivery first, at most LIST_LIMIT,
+    filtered by status and delivery date (both ends included); each annotated with
+    `line_count` and `amount` (ordered × unit cost). One query."""
+    amount = ExpressionWrapper(
+        F("lines__ordered_quantity") * F("lines__unit_cost"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    query = _visible(user, VIEW_PURCHASE_ORDERS)
+    if status:
+        query = query.filter(status=status)
+    if date_from:
+        query = query.filter(delivery_date__gte=date_from)
+    if date_to:
+        query = query.filter(delivery_date__lte=date_to)
+    return list(
+        query.select_related("supplier")
+        .annotate(line_count=Count("lines"), amount=Sum(amount))
+        .order_by("-delivery_date", "-pk")[:LIST_LIMIT]
+    )
+
+
+def purchase_order_for_user(
+    *, user: UserLike, pk: int, action: SupplierAction = VIEW_PURCHASE_ORDERS
+) -> PurchaseOrder | None:
+    """The purchase order if the user may take `action` for its supplier and it was sent;
+    otherwise None (the caller answers 404 either way, so ids cannot be probed)."""
+    return _visible(user, action).select_related("supplier").filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class OrderSheet:
+    """A purchase order with its lines (product and store allocations loaded) and totals."""
+
+    purchase_order: PurchaseOrder
+    lines: list[PurchaseOrderLine]
+    amount: Decimal
+    demanded: int
+    ordered: int
+    surplus: int
+
+
+def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
+    """Lines by SKU, each with `product` and `allocations` (with `store`). Three queries."""
+    allocations = PurchaseOrderAllocation.objects.select_related("store").order_by("store__code")
+    lines = list(
+        PurchaseOrderLine.objects.filter(purchase_order=purchase_order)
+        .select_related("product")
+        .prefetch_related(Prefetch("allocations", queryset=allocations))
+        .order_by("product__sku")
+    )
+    return OrderSheet(
+        purchase_order=purchase_order,
+        lines=lines,
+        amount=sum((line.ordered_quantity * line.unit_cost for line in lines), Decimal("0.00")),
+        demanded=sum(line.demanded_quantity for line in lines),
+        ordered=sum(line.ordered_quantity for line in lines),
+        surplus=sum(line.surplus_quantity for line in lines),
+    )
+
+
+@dataclass(frozen=True)
+class PickRow:
+    sku: str
+    name: str
+    unit: str
+    quantity: int
+
+
+@dataclass
+class PickList:
+    """What one store receives from one purchase order."""
+
+    store_code: str
+    store_name: str
+    store_address: str
+    rows: list[PickRow] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(row.quantity for row in self.rows)
+
+
+def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList]:
+    """One pick list per store (by store code), its products by SKU. One query."""
+    rows = (
+        PurchaseOrderAllocation.objects.filter(line__purchase_order=purchase_order)
+        .select_related("store", "line__product")
+        .order_by("store__code", "line__product__sku")
+    )
+    lists: dict[str, PickList] = {}
+    for allocation in rows:
+        store = allocation.store
+        pick = lists.setdefault(
+            store.code, PickList(store.code, store.name, store.address, rows=[])
+        )
+        product = allocation.line.product
+        pick.rows.append(
+            PickRow(product.sku, product.name, product.get_unit_display(), allocation.quantity)
+        )
+    return list(lists.values())
+
+
+ON_ORDER_COLUMNS = ["store_id", "product_id", "on_order"]
+OPEN_STATUSES = (
+    PurchaseOrder.Status.SENT,
+    PurchaseOrder.Status.CONFIRMED,
+    PurchaseOrder.Status.SHIPPED,
+)
+
+
+def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
+    """What is on order per store and product: the store allocations of purchase orders sent,
+    confirmed or shipped whose delivery date is today or later (not received yet: receiving
+    does not exist yet, so the delivery date stands in for it). Reported shortages are not
+    subtracted (a shortage is per line, not per store). Columns ON_ORDER_COLUMNS, one row per
+    (store, product) that has any; one query.
+
+    For the decision engine's "on order" (to be passed in through
+    `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
+    rows = list(
+        PurchaseOrderAllocation.objects.filter(
+            line__product_id__in=product_ids,
+            line__purchase_order__status__in=OPEN_STATUSES,
+            line__purchase_order__delivery_date__gte=today,
+        )
+        .values("store_id", "line__product_id")
+        .annotate(on_order=Sum("quantity"))
+        .order_by("store_id", "line__product_id")
+        .values_list("store_id", "line__product_id", "on_order")
+    )
+    return pd.DataFrame(rows, columns=ON_ORDER_COLUMNS)

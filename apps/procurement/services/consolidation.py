@@ -1,0 +1,431 @@
+"""Consolidation (集单): paid member orders that need supply become purchase orders.
+
+Every paid, not yet consolidated order line of an order that needs supply (channel group buy or
+mini-program, fulfilment pickup or delivery; POS sales in the store are not consolidated),
+placed before the cut-off, across all stores, goes to one purchase order per supplier and
+delivery date: one line per product, an allocation per store, and a source link per order line.
+The rules are in docs/purchasing.md.
+
+The work is set-wise SQL: the candidate lines are selected once into a temporary table, then
+purchase order lines, allocations and source links are each written by one
+`INSERT … SELECT … GROUP BY`. Purchase orders themselves (one per supplier and delivery date)
+are a handful of rows and are bulk-created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.procurement.models import (
+    ConsolidationRun,
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    PurchaseOrderException,
+    PurchaseOrderLine,
+    PurchaseOrderSource,
+    Supplier,
+    SupplierUser,
+)
+from apps.stores.models import Order
+
+SUPPLY_CHANNELS = (Order.Channel.GROUP_BUY, Order.Channel.MINI_PROGRAM)
+SUPPLY_FULFILMENTS = (Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY)
+# A run still `running` this long after it started belongs to a worker that died; its
+# transaction was rolled back with it, so another worker may claim the run again.
+STALE_RUN = dt.timedelta(minutes=30)
+# pg_advisory_xact_lock key: one consolidation at a time, whatever its cut-off.
+ADVISORY_LOCK_KEY = 7_413_001
+CANDIDATES = "procurement_consolidation_candidate"
+# Before the supplier confirms, a cancelled member order reduces the purchase order.
+REDUCIBLE = (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.SENT)
+# After confirmation the purchase order stands; the cancellation is recorded as an exception.
+CONFIRMED = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+NOTIFICATION_KIND = "purchase_order.new"
+
+
+def order_quantity_rounded(*, demanded: int, pack_size: int, min_order_qty: int) -> int:
+    """What is ordered for `demanded` units: at least the minimum order, rounded up to whole
+    packs; nothing for no demand. The SQL of the consolidation computes the same."""
+    if demanded <= 0:
+        return 0
+    wanted = max(demanded, min_order_qty)
+    return -(-wanted // pack_size) * pack_size
+
+
+def consolidation_cutoff(*, now: dt.datetime | None = None) -> dt.datetime:
+    """The cut-off a scheduled run uses: the current local hour, so that a second beat (or a
+    redelivered task) in the same hour names the same run."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(minute=0, second=0, microsecond=0)
+
+
+def purchase_orders_consolidate(
+    *, cutoff: dt.datetime, run: ConsolidationRun | None = None
+) -> ConsolidationRun:
+    """Consolidate every eligible order line placed before `cutoff` into purchase orders
+    (sent to their suppliers at once; each supplier user gets a portal notification).
+
+    Idempotent: the run is claimed by a conditional UPDATE (unique per cut-off, so a second
+    call, beat or worker with the same cut-off returns the run without doing anything), the
+    work holds a PostgreSQL advisory lock (one consolidation at a time, any cut-off), and each
+    order line is linked at most once (`PurchaseOrderSource.order_line` is unique), so runs
+    with later cut-offs pick up only what is new. Everything is one transaction: a crash
+    leaves no half-made purchase order, and a run left `running` by a dead worker is claimed
+    again after STALE_RUN. Returns the run, refreshed.
+    """
+    if run is None:
+        run, _created = ConsolidationRun.objects.get_or_create(cutoff=cutoff)
+    now = timezone.now()
+    claimable = Q(status__in=[ConsolidationRun.Status.PENDING, ConsolidationRun.Status.FAILED]) | Q(
+        status=ConsolidationRun.Status.RUNNING, started_at__lt=now - STALE_RUN
+    )
+    claimed = (
+        ConsolidationRun.objects.filter(claimable, pk=run.pk).update(
+            status=ConsolidationRun.Status.RUNNING, started_at=now, finished_at=None, error=""
+        )
+        == 1
+    )
+    if not claimed:
+        run.refresh_from_db()
+        return run
+    try:
+        with transaction.atomic():
+            counts, purchase_order_ids = _consolidate(run)
+            _suppliers_notify(purchase_order_ids=purchase_order_ids)
+            ConsolidationRun.objects.filter(pk=run.pk, started_at=now).update(
+                status=ConsolidationRun.Status.FINISHED, finished_at=timezone.now(), **counts
+            )
+    except Exception as error:
+        ConsolidationRun.objects.filter(pk=run.pk, started_at=now).update(
+            status=ConsolidationRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(error).__name__}: {error}"[:300],
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _sql_parts() -> tuple[str, str]:
+    """(delivery-date expression, two-argument maximum) in this database's dialect."""
+    if connection.vendor == "postgresql":
+        return "CAST(%s AS date) + offer.lead_time_days", "GREATEST"
+    return "date(%s, '+' || offer.lead_time_days || ' days')", "MAX"
+
+
+def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], list[int]]:
+    """The set-wise work of one claimed run, inside its transaction. Delivery date = the
+    cut-off's local day + the chosen offer's lead time."""
+    ops = connection.ops
+    cutoff_day = timezone.localdate(run.cutoff)
+    delivery, greatest = _sql_parts()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")  # noqa: S608
+        # The offer per product: the preferred one of an active supplier, the cheapest, then
+        # the lowest supplier id. Lines of products without one stay unconsolidated.
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE {CANDIDATES} AS
+            SELECT ol.id AS order_line_id, o.store_id AS store_id, ol.product_id AS product_id,
+                   ol.quantity AS quantity, offer.supplier_id AS supplier_id,
+                   offer.cost AS cost, offer.pack_size AS pack_size,
+                   offer.min_order_qty AS min_order_qty, {delivery} AS delivery_date
+            FROM stores_orderline ol
+            JOIN stores_order o ON o.id = ol.order_id
+            LEFT JOIN (
+                SELECT sp.product_id, sp.supplier_id, sp.cost, sp.pack_size, sp.min_order_qty,
+                       sp.lead_time_days,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY sp.product_id ORDER BY sp.cost, sp.supplier_id
+                       ) AS preference
+                FROM procurement_supplierproduct sp
+                JOIN procurement_supplier s ON s.id = sp.supplier_id
+                WHERE sp.is_preferred AND s.is_active
+            ) offer ON offer.product_id = ol.product_id AND offer.preference = 1
+            WHERE o.status = %s AND o.channel IN (%s, %s) AND o.fulfilment IN (%s, %s)
+              AND o.placed_at < %s
+              AND NOT EXISTS (
+                  SELECT 1 FROM procurement_purchaseordersource src
+                  WHERE src.order_line_id = ol.id
+              )
+            """,  # noqa: S608
+            [
+                ops.adapt_datefield_value(cutoff_day),
+                Order.Status.PAID,
+                *SUPPLY_CHANNELS,
+                *SUPPLY_FULFILMENTS,
+                ops.adapt_datetimefield_value(run.cutoff),
+            ],
+        )
+        if connection.vendor == "postgresql":
+            # Statistics for the joins below (without them the source insert takes twice as
+            # long); a small sample is enough for a few thousand groups.
+            cursor.execute("SET LOCAL default_statistics_target = 10")
+            cursor.execute(f"ANALYZE {CANDIDATES}")
+        cursor.execute(f"SELECT COUNT(*), COUNT(supplier_id) FROM {CANDIDATES}")  # noqa: S608
+        total, supplied = cursor.fetchone()
+        counts = {
+            "source_line_count": supplied,
+            "unsupplied_line_count": total - supplied,
+            "purchase_order_count": 0,
+            "purchase_order_line_count": 0,
+        }
+        if not supplied:
+            cursor.execute(f"DROP TABLE {CANDIDATES}")
+            return counts, []
+        cursor.execute(
+            f"SELECT DISTINCT supplier_id, delivery_date FROM {CANDIDATES} "  # noqa: S608
+            "WHERE supplier_id IS NOT NULL ORDER BY supplier_id, delivery_date"
+        )
+        pairs = [(supplier_id, _as_date(day)) for supplier_id, day in cursor.fetchall()]
+        codes = dict(
+            Supplier.objects.filter(pk__in={pair[0] for pair in pairs}).values_list("pk", "code")
+        )
+        now = timezone.now()
+        purchase_orders = PurchaseOrder.objects.bulk_create(
+            [
+                PurchaseOrder(
+                    number=f"PO{day:%Y%m%d}-{codes[supplier_id]}-{run.pk}",
+                    supplier_id=supplier_id,
+                    run=run,
+                    delivery_date=day,
+                    status=PurchaseOrder.Status.SENT,
+                    created_at=now,
+                    sent_at=now,
+                )
+                for supplier_id, day in pairs
+            ]
+        )
+        joined = f"""
+            FROM {CANDIDATES} c
+            JOIN procurement_purchaseorder po
+              ON po.run_id = %s AND po.supplier_id = c.supplier_id
+             AND po.delivery_date = c.delivery_date
+            JOIN procurement_purchaseorderline pol
+              ON pol.purchase_order_id = po.id AND pol.product_id = c.product_id
+        """  # noqa: S608
+        cursor.execute(
+            f"""
+            INSERT INTO procurement_purchaseorderline
+                (purchase_order_id, product_id, demanded_quantity, ordered_quantity,
+                 surplus_quantity, shortage_quantity, pack_size, min_order_qty, unit_cost)
+            SELECT po.id, g.product_id, g.demanded, g.ordered, g.ordered - g.demanded, 0,
+                   g.pack_size, g.min_order_qty, g.cost
+            FROM (
+                SELECT supplier_id, delivery_date, product_id, pack_size, min_order_qty, cost,
+                       SUM(quantity) AS demanded,
+                       (({greatest}(SUM(quantity), min_order_qty) + pack_size - 1) / pack_size)
+                           * pack_size AS ordered
+                FROM {CANDIDATES}
+                WHERE supplier_id IS NOT NULL
+                GROUP BY supplier_id, delivery_date, product_id, pack_size, min_order_qty, cost
+            ) g
+            JOIN procurement_purchaseorder po
+              ON po.run_id = %s AND po.supplier_id = g.supplier_id
+             AND po.delivery_date = g.delivery_date
+            """,  # noqa: S608
+            [run.pk],
+        )
+        counts["purchase_order_line_count"] = cursor.rowcount
+        cursor.execute(
+            f"""
+            INSERT INTO procurement_purchaseorderallocation (line_id, store_id, quantity)
+            SELECT pol.id, c.store_id, SUM(c.quantity) {joined}
+            GROUP BY pol.id, c.store_id
+            """,  # noqa: S608
+            [run.pk],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO procurement_purchaseordersource
+                (line_id, order_line_id, quantity, cancelled_at)
+            SELECT pol.id, c.order_line_id, c.quantity, NULL {joined}
+            """,  # noqa: S608
+            [run.pk],
+        )
+        cursor.execute(f"DROP TABLE {CANDIDATES}")
+    counts["purchase_order_count"] = len(purchase_orders)
+    return counts, [purchase_order.pk for purchase_order in purchase_orders]
+
+
+def _as_date(value: object) -> dt.date:
+    """SQLite hands a computed date back as text."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
+    """A portal notification per new purchase order for each active user of its supplier
+    (idempotent by dedupe key). Texts in the site's default language."""
+    if not purchase_order_ids:
+        return 0
+    orders = list(
+        PurchaseOrder.objects.filter(pk__in=purchase_order_ids).values_list(
+            "pk", "number", "supplier_id", "delivery_date"
+        )
+    )
+    users: dict[int, list[int]] = defaultdict(list)
+    for supplier_id, user_id in SupplierUser.objects.filter(
+        supplier_id__in={row[2] for row in orders}, user__is_active=True
+    ).values_list("supplier_id", "user_id"):
+        users[supplier_id].append(user_id)
+    drafts = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for pk, number, supplier_id, delivery_date in orders:
+            title = gettext("New purchase order %(number)s") % {"number": number}
+            body = gettext("Delivery date: %(date)s") % {"date": delivery_date.isoformat()}
+            drafts.extend(
+                NotificationDraft(
+                    dedupe_key=f"purchase-order:{pk}:user:{user_id}",
+                    kind=NOTIFICATION_KIND,
+                    title=title,
+                    body=body,
+                    recipient_id=user_id,
+                    payload={"purchase_order_id": pk, "url": f"/supplier/orders/{pk}/"},
+                )
+                for user_id in users[supplier_id]
+            )
+    return notifications_enqueue(drafts=drafts)
+
+
+def purchase_orders_notify(*, purchase_orders: list[PurchaseOrder]) -> int:
+    """Tell the suppliers' users about these (just sent) purchase orders; idempotent."""
+    return _suppliers_notify(purchase_order_ids=[po.pk for po in purchase_orders])
+
+
+@dataclass(frozen=True)
+class CancellationOutcome:
+    """What a member order's cancellation did to supply: source lines taken off purchase
+    orders that were not yet confirmed, and exceptions recorded on confirmed ones."""
+
+    reduced: int = 0
+    recorded: int = 0
+
+
+def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
+    """Apply a cancelled (or refunded) member order to the purchase orders it fed.
+
+    Before the supplier confirms (draft, sent): its source links are marked cancelled, and the
+    lines and store allocations are recounted from the remaining links and re-rounded (a line
+    keeps at least its minimum order while any demand is left; a purchase order left with no
+    demand at all is cancelled). After confirmation (confirmed, shipped): the purchase order
+    stands and a `PurchaseOrderException` is recorded per order line. Cancelled purchase
+    orders are left alone. Purchase orders are locked in primary-key order. Idempotent:
+    calling it again changes nothing. Precondition: the caller has cancelled the order.
+    """
+    if order.status not in (Order.Status.CANCELLED, Order.Status.REFUNDED):
+        raise ValueError(f"order {order.pk} is {order.status}, not cancelled")
+    with transaction.atomic():
+        sources = list(
+            PurchaseOrderSource.objects.filter(
+                order_line__order_id=order.pk, cancelled_at__isnull=True
+            ).values(
+                "pk",
+                "line_id",
+                "line__purchase_order_id",
+                "order_line_id",
+                "order_line__order__store_id",
+                "quantity",
+            )
+        )
+        if not sources:
+            return CancellationOutcome()
+        statuses = dict(
+            PurchaseOrder.objects.select_for_update()
+            .filter(pk__in={source["line__purchase_order_id"] for source in sources})
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        reducible = [s for s in sources if statuses[s["line__purchase_order_id"]] in REDUCIBLE]
+        confirmed = [s for s in sources if statuses[s["line__purchase_order_id"]] in CONFIRMED]
+        reduced = 0
+        if reducible:
+            reduced = PurchaseOrderSource.objects.filter(
+                pk__in=[source["pk"] for source in reducible], cancelled_at__isnull=True
+            ).update(cancelled_at=timezone.now())
+            _lines_recount(line_ids=sorted({source["line_id"] for source in reducible}))
+            _empty_orders_cancel(
+                purchase_order_ids={source["line__purchase_order_id"] for source in reducible}
+            )
+        recorded = 0
+        if confirmed:
+            present = set(
+                PurchaseOrderException.objects.filter(
+                    order_line_id__in=[source["order_line_id"] for source in confirmed],
+                    kind=PurchaseOrderException.Kind.CANCELLED_AFTER_CONFIRMATION,
+                ).values_list("order_line_id", flat=True)
+            )
+            fresh = [
+                PurchaseOrderException(
+                    purchase_order_id=source["line__purchase_order_id"],
+                    line_id=source["line_id"],
+                    order_line_id=source["order_line_id"],
+                    store_id=source["order_line__order__store_id"],
+                    kind=PurchaseOrderException.Kind.CANCELLED_AFTER_CONFIRMATION,
+                    quantity=source["quantity"],
+                )
+                for source in confirmed
+                if source["order_line_id"] not in present
+            ]
+            PurchaseOrderException.objects.bulk_create(fresh, ignore_conflicts=True)
+            recorded = len(fresh)
+    return CancellationOutcome(reduced=reduced, recorded=recorded)
+
+
+def _lines_recount(*, line_ids: list[int]) -> None:
+    """Set the lines' demand and store allocations to the sum of their live source links and
+    re-round what is ordered. Caller holds the purchase orders' locks."""
+    live = (
+        PurchaseOrderSource.objects.filter(line_id__in=line_ids, cancelled_at__isnull=True)
+        .values("line_id", "order_line__order__store_id")
+        .annotate(quantity=Sum("quantity"))
+    )
+    per_store = {
+        (row["line_id"], row["order_line__order__store_id"]): row["quantity"] for row in live
+    }
+    per_line: dict[int, int] = defaultdict(int)
+    for (line_id, _store_id), quantity in per_store.items():
+        per_line[line_id] += quantity
+    lines = list(PurchaseOrderLine.objects.filter(pk__in=line_ids).order_by("pk"))
+    for line in lines:
+        line.demanded_quantity = per_line[line.pk]
+        line.ordered_quantity = order_quantity_rounded(
+            demanded=line.demanded_quantity,
+            pack_size=line.pack_size,
+            min_order_qty=line.min_order_qty,
+        )
+        line.surplus_quantity = line.ordered_quantity - line.demanded_quantity
+        line.shortage_quantity = min(line.shortage_quantity, line.ordered_quantity)
+    PurchaseOrderLine.objects.bulk_update(
+        lines,
+        ["demanded_quantity", "ordered_quantity", "surplus_quantity", "shortage_quantity"],
+    )
+    allocations = list(PurchaseOrderAllocation.objects.filter(line_id__in=line_ids))
+    emptied = [a.pk for a in allocations if not per_store.get((a.line_id, a.store_id))]
+    changed = []
+    for allocation in allocations:
+        quantity = per_store.get((allocation.line_id, allocation.store_id))
+        if quantity and quantity != allocation.quantity:
+            allocation.quantity = quantity
+            changed.append(allocation)
+    PurchaseOrderAllocation.objects.filter(pk__in=emptied).delete()
+    PurchaseOrderAllocation.objects.bulk_update(changed, ["quantity"])
+
+
+def _empty_orders_cancel(*, purchase_order_ids: set[int]) -> int:
+    """Cancel the not yet confirmed purchase orders among these that no demand is left on."""
+    return (
+        PurchaseOrder.objects.filter(pk__in=purchase_order_ids, status__in=REDUCIBLE)
+        .exclude(lines__demanded_quantity__gt=0)
+        .update(status=PurchaseOrder.Status.CANCELLED, cancelled_at=timezone.now())
+    )

@@ -1,0 +1,146 @@
+"""A purchase order's life after consolidation: HQ sends or cancels; the supplier confirms with
+a ship date, ships, or reports a shortage. Each step is a conditional UPDATE on the status, so
+two clicks (or a supplier and HQ at once) cannot both win."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
+from apps.procurement.services.consolidation import purchase_orders_notify
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+Status = PurchaseOrder.Status
+SHORTAGE_STATUSES = (Status.SENT, Status.CONFIRMED)
+
+
+class PurchaseOrderRefused(Exception):
+    """The step is not allowed in the purchase order's current state (or with this input).
+    `code` is stable for callers; `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _transition(
+    *, po: PurchaseOrder, allowed: tuple[str, ...], code: str, message: str, **changes: object
+) -> PurchaseOrder:
+    changed = PurchaseOrder.objects.filter(pk=po.pk, status__in=allowed).update(**changes)
+    po.refresh_from_db()
+    if changed != 1:
+        raise PurchaseOrderRefused(code, message % {"status": po.get_status_display()})
+    return po
+
+
+def purchase_order_send(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
+    """Draft → sent; the supplier's users are notified. Refused (`not_draft`) otherwise."""
+    with transaction.atomic():
+        _transition(
+            po=po,
+            allowed=(Status.DRAFT,),
+            code="not_draft",
+            message=_("Only a draft can be sent; this purchase order is %(status)s."),
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            acted_by=by,
+        )
+        purchase_orders_notify(purchase_orders=[po])
+    return po
+
+
+def purchase_order_cancel(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
+    """Draft or sent → cancelled (HQ). Once the supplier confirmed, refused (`confirmed`)."""
+    return _transition(
+        po=po,
+        allowed=(Status.DRAFT, Status.SENT),
+        code="confirmed",
+        message=_("This purchase order is %(status)s and can no longer be cancelled."),
+        status=Status.CANCELLED,
+        cancelled_at=timezone.now(),
+        acted_by=by,
+    )
+
+
+def purchase_order_confirm(
+    *, po: PurchaseOrder, ship_date: dt.date, by: AbstractBaseUser | None
+) -> PurchaseOrder:
+    """Sent → confirmed with the day the supplier will ship. The ship date may not be in the
+    past (`ship_date_past`) nor after the delivery date (`ship_date_late`)."""
+    if ship_date < timezone.localdate():
+        raise PurchaseOrderRefused("ship_date_past", _("The ship date is in the past."))
+    if ship_date > po.delivery_date:
+        raise PurchaseOrderRefused("ship_date_late", _("The ship date is after the delivery date."))
+    return _transition(
+        po=po,
+        allowed=(Status.SENT,),
+        code="not_sent",
+        message=_("Only a sent purchase order can be confirmed; this one is %(status)s."),
+        status=Status.CONFIRMED,
+        ship_date=ship_date,
+        confirmed_at=timezone.now(),
+        acted_by=by,
+    )
+
+
+def purchase_order_ship(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
+    """Confirmed → shipped. Refused (`not_confirmed`) otherwise."""
+    return _transition(
+        po=po,
+        allowed=(Status.CONFIRMED,),
+        code="not_confirmed",
+        message=_("Only a confirmed purchase order can be shipped; this one is %(status)s."),
+        status=Status.SHIPPED,
+        shipped_at=timezone.now(),
+        acted_by=by,
+    )
+
+
+def purchase_order_report_shortage(
+    *, po: PurchaseOrder, lines: dict[int, int], note: str, by: AbstractBaseUser | None
+) -> PurchaseOrder:
+    """Record how many units of each line the supplier cannot deliver (`{line id: units
+    short}`; 0 withdraws a line's shortage), while the order is sent or confirmed.
+
+    All or nothing: a line of another order (`unknown_line`) or more than ordered
+    (`too_many`) refuses the whole report. Holds the purchase order's row lock.
+    """
+    with transaction.atomic():
+        locked = PurchaseOrder.objects.select_for_update().get(pk=po.pk)
+        if locked.status not in SHORTAGE_STATUSES:
+            raise PurchaseOrderRefused(
+                "not_open",
+                _("A shortage can only be reported before shipping; this order is %(status)s.")
+                % {"status": locked.get_status_display()},
+            )
+        rows = {line.pk: line for line in PurchaseOrderLine.objects.filter(purchase_order=po)}
+        for line_id, short in lines.items():
+            line = rows.get(line_id)
+            if line is None:
+                raise PurchaseOrderRefused(
+                    "unknown_line", _("A line does not belong to this purchase order.")
+                )
+            if short < 0 or short > line.ordered_quantity:
+                raise PurchaseOrderRefused(
+                    "too_many",
+                    _("At most %(ordered)d units can be short on a line.")
+                    % {"ordered": line.ordered_quantity},
+                )
+            line.shortage_quantity = short
+        PurchaseOrderLine.objects.bulk_update(
+            [rows[line_id] for line_id in lines], ["shortage_quantity"]
+        )
+        has_shortage = any(line.shortage_quantity for line in rows.values())
+        PurchaseOrder.objects.filter(pk=po.pk).update(
+            has_shortage=has_shortage, shortage_note=note[:300], acted_by=by
+        )
+    po.refresh_from_db()
+    return po

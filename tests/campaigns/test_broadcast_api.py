@@ -1,0 +1,248 @@
+"""The group-buy API (mini-program / chat bot, store terminal token): join, offer state,
+comment; another store's terminal refused; bad input answered 4xx in the one error shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django.utils.translation import override
+from rest_framework.test import APIClient
+
+from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin
+from apps.customers.models import Member, MemberIdentity
+from apps.stores.models import Order
+from apps.stores.services.terminals import terminal_issue
+from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def offer(store):
+    product = ProductFactory(name="云南蓝莓")
+    StockLevelFactory(store=store, product=product, on_hand=20)
+    broadcast = BroadcastFactory(store_campaign__store=store)
+    return GroupBuyOfferFactory(broadcast=broadcast, product=product, threshold=5, cap=10)
+
+
+def _client(store) -> APIClient:
+    _terminal, token = terminal_issue(store=store, name="Bot")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}")
+    return client
+
+
+def _join_url(offer) -> str:
+    return f"/api/v1/group-buys/offers/{offer.pk}/joins"
+
+
+def test_a_join_by_phone_makes_the_member_and_the_order(store, offer):
+    response = _client(store).post(
+        _join_url(offer),
+        {
+            "quantity": 2,
+            "idempotency_key": "bot-1",
+            "phone": "138-0013-8000",
+            "display_name": "李阿姨",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    member = Member.objects.get(phone="+8613800138000")
+    join = GroupBuyJoin.objects.get()
+    assert body["join_id"] == join.pk
+    assert body["member_no"] == member.member_no
+    assert body["order_id"] == Order.objects.get(channel="group_buy").pk
+    assert (body["offer"]["units_joined"], body["offer"]["remaining"]) == (2, 8)
+    assert (join.member, join.display_name, join.source) == (member, "李阿姨", "api")
+
+
+def test_a_join_retried_with_the_same_key_answers_200_with_the_first_join(store, offer):
+    client = _client(store)
+    payload = {"quantity": 2, "idempotency_key": "bot-1", "display_name": "王姐"}
+    first = client.post(_join_url(offer), payload, format="json")
+    again = client.post(_join_url(offer), payload, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["join_id"] == again.json()["join_id"]
+    assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (1, 1)
+
+
+def test_a_join_by_member_number_and_by_openid(store, offer):
+    member = MemberFactory()
+    wechat = MemberFactory()
+    MemberIdentity.objects.create(member=wechat, kind=MemberIdentity.Kind.WECHAT, value="oWx-1")
+    client = _client(store)
+    by_number = client.post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "a", "member_no": member.member_no},
+        format="json",
+    )
+    by_openid = client.post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "b", "wechat_openid": "oWx-1"},
+        format="json",
+    )
+    assert (by_number.json()["member_no"], by_openid.json()["member_no"]) == (
+        member.member_no,
+        wechat.member_no,
+    )
+
+
+def test_another_stores_terminal_gets_404_and_nothing_is_written(other_store, offer):
+    client = _client(other_store)
+    join = client.post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "x", "display_name": "李"},
+        format="json",
+    )
+    state = client.get(f"/api/v1/group-buys/offers/{offer.pk}")
+    comment = client.post(
+        f"/api/v1/broadcasts/{offer.broadcast_id}/comments", {"text": "好"}, format="json"
+    )
+    assert (join.status_code, state.status_code, comment.status_code) == (404, 404, 404)
+    assert join.json()["code"] == "not_found"
+    assert (GroupBuyJoin.objects.count(), BroadcastComment.objects.count()) == (0, 0)
+
+
+def test_no_token_is_401(offer):
+    response = APIClient().post(_join_url(offer), {"quantity": 1}, format="json")
+    assert response.status_code == 401
+    assert GroupBuyJoin.objects.count() == 0
+
+
+def test_a_user_session_is_not_a_terminal(client, owner, offer):
+    client.force_login(owner)
+    response = client.get(f"/api/v1/group-buys/offers/{offer.pk}")
+    assert response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"quantity": 0, "idempotency_key": "k", "display_name": "李"}, "quantity"),
+        ({"quantity": "two", "idempotency_key": "k", "display_name": "李"}, "quantity"),
+        ({"quantity": 1, "display_name": "李"}, "idempotency_key"),
+        ({"quantity": 1, "idempotency_key": "k" * 65, "display_name": "李"}, "idempotency_key"),
+        ({"quantity": 1, "idempotency_key": "k"}, "display_name"),
+        ({"quantity": 1, "idempotency_key": "k", "phone": "12"}, "phone"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(store, offer, payload, field):
+    with override("en"):
+        response = _client(store).post(_join_url(offer), payload, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [error["field"] for error in body["errors"]] == [field]
+    assert GroupBuyJoin.objects.count() == 0
+
+
+def test_an_unknown_member_number_is_a_400(store, offer):
+    response = _client(store).post(
+        _join_url(offer), {"quantity": 1, "idempotency_key": "k", "member_no": "M0"}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_member")
+    assert GroupBuyJoin.objects.count() == 0
+
+
+def test_a_join_past_the_cap_is_a_409_sold_out(store, offer):
+    client = _client(store)
+    client.post(
+        _join_url(offer),
+        {"quantity": 9, "idempotency_key": "a", "display_name": "李"},
+        format="json",
+    )
+    with override("en"):
+        response = client.post(
+            _join_url(offer),
+            {"quantity": 2, "idempotency_key": "b", "display_name": "王"},
+            format="json",
+        )
+    assert response.status_code == 409
+    assert response.json()["code"] == "sold_out"
+    assert response.json()["detail"] == "Only 1 left of this group buy; 2 asked."
+    assert GroupBuyJoin.objects.count() == 1
+
+
+def test_a_join_after_the_deadline_is_a_409_closed(store, offer):
+    offer.deadline = timezone.now() - dt.timedelta(minutes=1)
+    offer.save()
+    response = _client(store).post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "a", "display_name": "李"},
+        format="json",
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "closed")
+
+
+def test_the_offer_state_shows_counters_and_threshold(store, offer):
+    client = _client(store)
+    client.post(
+        _join_url(offer),
+        {"quantity": 5, "idempotency_key": "a", "display_name": "李"},
+        format="json",
+    )
+    body = client.get(f"/api/v1/group-buys/offers/{offer.pk}").json()
+    assert {key: body[key] for key in ("units_joined", "participants", "remaining", "reached")} == {
+        "units_joined": 5,
+        "participants": 1,
+        "remaining": 5,
+        "reached": True,
+    }
+    assert (body["sku"], body["product"], body["status"]) == (offer.product.sku, "云南蓝莓", "open")
+
+
+def test_a_comment_is_stored_and_an_empty_one_refused(store, offer):
+    client = _client(store)
+    url = f"/api/v1/broadcasts/{offer.broadcast_id}/comments"
+    made = client.post(url, {"text": "蓝莓甜吗？", "author": "王先生"}, format="json")
+    empty = client.post(url, {"text": "  "}, format="json")
+    assert (made.status_code, empty.status_code) == (201, 400)
+    assert list(BroadcastComment.objects.values_list("author", "text")) == [
+        ("王先生", "蓝莓甜吗？")
+    ]
+
+
+def test_a_comment_on_an_ended_broadcast_is_a_409(store, offer):
+    Broadcast.objects.filter(pk=offer.broadcast_id).update(
+        status=Broadcast.Status.ENDED, started_at=timezone.now(), ended_at=timezone.now()
+    )
+    response = _client(store).post(
+        f"/api/v1/broadcasts/{offer.broadcast_id}/comments", {"text": "还有吗"}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "ended")
+    assert BroadcastComment.objects.count() == 0
+
+
+def test_the_schema_documents_the_group_buy_operations(owner):
+    api = APIClient()
+    api.force_authenticate(owner)
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operations = {
+        path: sorted(method for method in methods if method != "parameters")
+        for path, methods in schema["paths"].items()
+        if "group-buys" in path or "comments" in path
+    }
+    assert operations == {
+        "/api/v1/group-buys/offers/{offer_id}": ["get"],
+        "/api/v1/group-buys/offers/{offer_id}/joins": ["post"],
+        "/api/v1/broadcasts/{broadcast_id}/comments": ["post"],
+    }
+
+
+def test_a_refused_join_by_a_new_phone_leaves_no_member(store, offer):
+    offer.cap = 1
+    offer.threshold = 1
+    offer.save()
+    response = _client(store).post(
+        _join_url(offer),
+        {"quantity": 2, "idempotency_key": "k", "phone": "139-0000-0001"},
+        format="json",
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "sold_out")
+    assert Member.objects.filter(phone="+8613900000001").count() == 0
+    assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (0, 0)

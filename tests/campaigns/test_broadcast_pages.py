@@ -1,0 +1,215 @@
+"""The owner's broadcast control page: start / end, offers, the 接龙 paste with its report;
+refusals for another store's owner, a clerk acting, a supplier user and anonymous users."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django.utils.translation import override
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.stores.models import StoreStaff
+from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broadcast(store):
+    return BroadcastFactory(store_campaign__store=store)
+
+
+@pytest.fixture
+def product(store):
+    product = ProductFactory(name="蓝莓")
+    StockLevelFactory(store=store, product=product, on_hand=30)
+    return product
+
+
+@pytest.fixture
+def clerk(store):
+    user = UserFactory()
+    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
+    return user
+
+
+def _urls(broadcast) -> dict[str, str]:
+    base = f"/portal/campaigns/broadcasts/{broadcast.pk}/"
+    return {
+        "start": base + "start",
+        "end": base + "end",
+        "offers": base + "offers",
+        "jielong": base + "jielong",
+    }
+
+
+def test_the_owner_sees_the_page_with_offers_and_member_names(client, owner, broadcast, product):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    member = MemberFactory(name="李阿姨")
+    GroupBuyJoinFactory(offer=offer, member=member, display_name="李阿姨")
+    client.force_login(owner)
+    response = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "李阿姨" in page
+    assert member.member_no in page
+    assert f'action="/portal/campaigns/broadcasts/{broadcast.pk}/start"' in page
+
+
+def test_a_clerk_sees_masked_names_and_no_buttons(client, clerk, broadcast, product):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    member = MemberFactory(name="李阿姨")
+    GroupBuyJoinFactory(offer=offer, member=member, display_name="李阿姨")
+    client.force_login(clerk)
+    response = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "李**" in page
+    assert "李阿姨" not in page
+    assert member.member_no not in page
+    assert "/start" not in page
+    assert "/jielong" not in page
+
+
+def test_the_store_list_links_the_broadcast(client, owner, store, broadcast):
+    client.force_login(owner)
+    response = client.get(f"/portal/campaigns/stores/{store.pk}/broadcasts/")
+    assert response.status_code == 200
+    assert f"/portal/campaigns/broadcasts/{broadcast.pk}/" in response.content.decode()
+
+
+def test_the_owner_starts_and_ends_the_broadcast(client, owner, broadcast):
+    client.force_login(owner)
+    assert client.post(_urls(broadcast)["start"]).status_code == 302
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.LIVE
+    assert broadcast.started_at is not None
+    assert client.post(_urls(broadcast)["end"]).status_code == 302
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.ENDED
+    assert broadcast.ended_at is not None
+
+
+def test_ending_a_scheduled_broadcast_changes_nothing(client, owner, broadcast):
+    client.force_login(owner)
+    client.post(_urls(broadcast)["end"])
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.ended_at) == (Broadcast.Status.SCHEDULED, None)
+
+
+def test_the_owner_opens_an_offer(client, owner, broadcast, product):
+    client.force_login(owner)
+    deadline = (timezone.localtime() + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        _urls(broadcast)["offers"],
+        {
+            "product": product.pk,
+            "price": "19.90",
+            "threshold_kind": "units",
+            "threshold": "10",
+            "cap": "30",
+            "deadline": deadline,
+        },
+    )
+    assert response.status_code == 302
+    offer = GroupBuyOffer.objects.get()
+    assert (offer.product, offer.threshold, offer.cap) == (product, 10, 30)
+
+
+def test_an_offer_with_a_cap_below_its_threshold_is_refused(client, owner, broadcast, product):
+    client.force_login(owner)
+    deadline = (timezone.localtime() + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    with override("en"):
+        response = client.post(
+            _urls(broadcast)["offers"],
+            {
+                "product": product.pk,
+                "price": "19.90",
+                "threshold_kind": "units",
+                "threshold": "10",
+                "cap": "5",
+                "deadline": deadline,
+            },
+        )
+    assert response.status_code == 400
+    assert "The cap cannot be below the threshold" in response.content.decode()
+    assert GroupBuyOffer.objects.count() == 0
+
+
+def test_the_owner_pastes_a_jielong_and_sees_the_report(client, owner, broadcast, product):
+    GroupBuyOfferFactory(broadcast=broadcast, product=product, cap=20)
+    client.force_login(owner)
+    with override("en"):
+        response = client.post(
+            _urls(broadcast)["jielong"], {"text": "#接龙\n1. 李阿姨 蓝莓×2\n2、王姐 蓝莓 x3"}
+        )
+    assert response.status_code == 200
+    assert 'id="jielong-report"' in response.content.decode()
+    assert sorted(GroupBuyJoin.objects.values_list("display_name", "quantity")) == [
+        ("李阿姨", 2),
+        ("王姐", 3),
+    ]
+
+
+def test_a_jielong_with_a_bad_line_enters_nothing_and_names_the_line(
+    client, owner, broadcast, product
+):
+    GroupBuyOfferFactory(broadcast=broadcast, product=product, cap=20)
+    client.force_login(owner)
+    with override("en"):
+        response = client.post(_urls(broadcast)["jielong"], {"text": "1. 李阿姨 蓝莓×2\n2.\n"})
+    page = response.content.decode()
+    assert "The line has no name." in page
+    assert "Nothing was entered" in page
+    assert GroupBuyJoin.objects.count() == 0
+
+
+@pytest.mark.parametrize("action", ["start", "end", "offers", "jielong"])
+def test_a_clerk_may_not_act(client, clerk, broadcast, action):
+    client.force_login(clerk)
+    response = client.post(_urls(broadcast)[action], {"text": "1. 李 蓝莓×1"})
+    assert response.status_code == 404
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.SCHEDULED
+    assert (GroupBuyOffer.objects.count(), GroupBuyJoin.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize("action", ["start", "end", "offers", "jielong"])
+def test_another_owner_may_not_act(client, other_owner, broadcast, action):
+    client.force_login(other_owner)
+    response = client.post(_urls(broadcast)[action], {"text": "1. 李 蓝莓×1"})
+    assert response.status_code == 404
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.SCHEDULED
+    assert GroupBuyJoin.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", ["other_owner", "supplier_user", "inspector"])
+def test_others_may_not_read_the_pages(client, request, store, broadcast, role):
+    client.force_login(request.getfixturevalue(role))
+    detail = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    listing = client.get(f"/portal/campaigns/stores/{store.pk}/broadcasts/")
+    assert (detail.status_code, listing.status_code) == (404, 403)
+
+
+def test_anonymous_users_are_sent_to_log_in(client, store, broadcast):
+    detail = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    listing = client.get(f"/portal/campaigns/stores/{store.pk}/broadcasts/")
+    start = client.post(_urls(broadcast)["start"])
+    assert [detail.status_code, listing.status_code, start.status_code] == [302, 302, 302]
+    assert "login" in detail["Location"]
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.SCHEDULED
+
+
+def test_an_unknown_broadcast_is_404(client, owner):
+    client.force_login(owner)
+    assert client.get("/portal/campaigns/broadcasts/999999/").status_code == 404
+
+
+def test_get_on_an_action_is_405(client, owner, broadcast):
+    client.force_login(owner)
+    assert client.get(_urls(broadcast)["start"]).status_code == 405

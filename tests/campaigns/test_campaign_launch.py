@@ -1,0 +1,421 @@
+"""HQ's launch (drafts per store, defaults from the template, validation), the owner's
+confirmation (target snapshot, planned promotions, the scheduled broadcast, the pack; once),
+declining, and HQ's cancellation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from apps.campaigns.models import (
+    Broadcast,
+    Campaign,
+    CampaignProduct,
+    CampaignTarget,
+    Promotion,
+    ScenarioTemplate,
+    StoreCampaign,
+)
+from apps.campaigns.services.campaigns import (
+    CampaignProductSpec,
+    campaign_cancel,
+    campaign_launch,
+    campaign_stores_add,
+    store_campaign_confirm,
+    store_campaign_decline,
+)
+from apps.customers.models import MemberTag, Segment
+from apps.ops.demo.campaigns import demo_campaigns_seed
+from apps.stores.models import Order, Store
+from tests.campaigns.factories import ScenarioTemplateFactory
+from tests.factories import (
+    MemberFactory,
+    ProductFactory,
+    RegionFactory,
+    StoreFactory,
+    TagFactory,
+    UserFactory,
+)
+
+JULY_1 = dt.date(2026, 7, 1)
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: object) -> None:
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def world(db: None) -> dict:
+    """Region east with two open stores and one closed, region west with one store; a summer
+    template (4 days, 19:00, 12% off, tag 水果控); blueberries at ¥20.00."""
+    east, west = RegionFactory(name="东区"), RegionFactory(name="西区")
+    fruit_fan = TagFactory(name="水果控")
+    template = ScenarioTemplateFactory(
+        code="summer", name="夏季水果季", duration_days=4, suggested_hour=19
+    )
+    template.default_discount_percent = 12
+    template.save()
+    template.target_tags.set([fruit_fan])
+    return {
+        "east_a": StoreFactory(region=east),
+        "east_b": StoreFactory(region=east),
+        "east_closed": StoreFactory(region=east, status=Store.Status.CLOSED),
+        "west": StoreFactory(region=west),
+        "east": east,
+        "west_region": west,
+        "template": template,
+        "fruit_fan": fruit_fan,
+        "blueberry": ProductFactory(name="蓝莓", price=Decimal("20.00")),
+        "hq": UserFactory(is_staff=True),
+    }
+
+
+def _launch(world: dict, **kwargs: object) -> Campaign:
+    arguments = {
+        "template": world["template"],
+        "starts_on": JULY_1,
+        "products": [world["blueberry"]],
+        "regions": [world["east"]],
+        "by": world["hq"],
+    }
+    arguments.update(kwargs)
+    return campaign_launch(**arguments)
+
+
+def test_launch_to_a_region_drafts_one_store_campaign_per_open_store(world: dict) -> None:
+    campaign = _launch(world, stores=[world["west"]])
+    assert campaign.origin == Campaign.Origin.HQ
+    assert campaign.name == "夏季水果季"
+    assert campaign.ends_on == dt.date(2026, 7, 4)
+    assert campaign.broadcast_hour == 19
+    assert campaign.discount_percent == 12
+    assert campaign.created_by == world["hq"]
+    assert list(campaign.target_tags.all()) == [world["fruit_fan"]]
+    assert set(campaign.stores.values_list("store_id", "status")) == {
+        (world["east_a"].pk, "draft"),
+        (world["east_b"].pk, "draft"),
+        (world["west"].pk, "draft"),
+    }
+    assert list(CampaignProduct.objects.filter(campaign=campaign).values_list("product_id")) == [
+        (world["blueberry"].pk,)
+    ]
+
+
+def test_launch_takes_explicit_values_over_the_template(world: dict) -> None:
+    campaign = _launch(
+        world,
+        name="蓝莓节",
+        ends_on=dt.date(2026, 7, 2),
+        broadcast_hour=21,
+        discount_percent=30,
+        tags=[],
+        products=[CampaignProductSpec(world["blueberry"], Decimal("15.00"), 50)],
+        regions=[],
+        stores=[world["west"]],
+    )
+    assert (campaign.name, campaign.ends_on, campaign.broadcast_hour) == (
+        "蓝莓节",
+        dt.date(2026, 7, 2),
+        21,
+    )
+    assert campaign.discount_percent == 30
+    assert campaign.target_tags.count() == 0
+    item = CampaignProduct.objects.get(campaign=campaign)
+    assert (item.price, item.suggested_stock) == (Decimal("15.00"), 50)
+    assert list(campaign.stores.values_list("store_id", flat=True)) == [world["west"].pk]
+
+
+def test_adding_stores_again_is_idempotent(world: dict) -> None:
+    campaign = _launch(world)
+    StoreCampaign.objects.filter(campaign=campaign, store=world["east_a"]).update(
+        status=StoreCampaign.Status.DECLINED
+    )
+    added = campaign_stores_add(campaign=campaign, stores=[world["east_a"], world["west"]])
+    assert added == 1
+    assert StoreCampaign.objects.filter(campaign=campaign).count() == 3
+    assert StoreCampaign.objects.get(campaign=campaign, store=world["east_a"]).status == "declined"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        ({"ends_on": dt.date(2026, 6, 30)}, "ends_on", "The campaign cannot end before it starts."),
+        ({"regions": [], "stores": []}, "stores", "Choose at least one open store"),
+        ({"products": []}, "products", "Choose at least one product."),
+        ({"discount_percent": 95}, "discount_percent", "between 0 and 90"),
+        ({"broadcast_hour": 24}, "broadcast_hour", "between 0 and 23"),
+    ],
+)
+def test_launch_refuses_bad_input_and_writes_nothing(
+    world: dict, kwargs: dict, field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        _launch(world, **kwargs)
+    assert message in " ".join(refused.value.message_dict[field])
+    assert Campaign.objects.count() == 0
+    assert StoreCampaign.objects.count() == 0
+
+
+def test_launch_refuses_an_inactive_template_and_only_closed_stores(world: dict) -> None:
+    world["template"].is_active = False
+    world["template"].save()
+    with pytest.raises(ValidationError) as refused:
+        _launch(world, regions=[], stores=[world["east_closed"]])
+    assert "is not active" in refused.value.message_dict["template"][0]
+    assert "Choose at least one open store" in refused.value.message_dict["stores"][0]
+    assert Campaign.objects.count() == 0
+
+
+@pytest.fixture
+def draft(world: dict) -> StoreCampaign:
+    """A draft at east_a of a campaign targeting 水果控, with members in every situation."""
+    campaign = _launch(world)
+    store = world["east_a"]
+    tag = world["fruit_fan"]
+
+    def member(**kwargs: object) -> object:
+        person = MemberFactory(**{"home_store": store, "marketing_consent": True, **kwargs})
+        MemberTag.objects.create(member=person, tag=tag, source=MemberTag.Source.CHAT)
+        return person
+
+    world["targeted"] = member(name="李阿姨")
+    world["buyer"] = member(home_store=world["west"], name="王先生")
+    Order.objects.create(
+        store=store,
+        member=world["buyer"],
+        channel=Order.Channel.POS,
+        total=Decimal("10.00"),
+        idempotency_key="buyer-1",
+    )
+    world["no_consent"] = member(marketing_consent=False)
+    world["erased"] = member(is_erased=True)
+    world["elsewhere"] = member(home_store=world["west"])
+    world["untagged"] = MemberFactory(home_store=store, marketing_consent=True)
+    return StoreCampaign.objects.get(campaign=campaign, store=store)
+
+
+def test_confirm_snapshots_targets_plans_promotions_schedules_the_broadcast_and_makes_the_pack(
+    world: dict, draft: StoreCampaign
+) -> None:
+    owner = UserFactory()
+    result = store_campaign_confirm(store_campaign=draft, by=owner)
+    draft.refresh_from_db()
+    assert result.confirmed is True
+    assert (result.targets, result.promotions) == (2, 1)
+    assert draft.status == StoreCampaign.Status.CONFIRMED
+    assert draft.confirmed_by == owner
+    assert draft.confirmed_at is not None
+    assert set(
+        CampaignTarget.objects.filter(store_campaign=draft).values_list("member_id", "reason")
+    ) == {(world["targeted"].pk, "Tagged 水果控"), (world["buyer"].pk, "Tagged 水果控")}
+    promotion = Promotion.objects.get(store_campaign=draft)
+    assert promotion.kind == Promotion.Kind.GROUP_BUY
+    assert promotion.product == world["blueberry"]
+    assert (promotion.starts_on, promotion.ends_on) == (JULY_1, dt.date(2026, 7, 4))
+    assert promotion.discount_percent == 12
+    assert promotion.status == Promotion.Status.PLANNED
+    assert list(promotion.stores.all()) == [world["east_a"]]
+    broadcast = Broadcast.objects.get(store_campaign=draft)
+    assert broadcast.status == Broadcast.Status.SCHEDULED
+    assert broadcast.store == world["east_a"]
+    assert broadcast.scheduled_at == dt.datetime(2026, 7, 1, 19, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert draft.pack_generated_at is not None
+    assert draft.poster.name.endswith(".png")
+    assert len(draft.live_script) == 4
+
+
+def test_a_second_confirm_changes_nothing(world: dict, draft: StoreCampaign) -> None:
+    store_campaign_confirm(store_campaign=draft, by=None)
+    draft.refresh_from_db()
+    generated = draft.pack_generated_at
+    again = store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    draft.refresh_from_db()
+    assert again.confirmed is False
+    assert draft.confirmed_by is None
+    assert draft.pack_generated_at == generated
+    assert CampaignTarget.objects.filter(store_campaign=draft).count() == 2
+    assert Promotion.objects.filter(store_campaign=draft).count() == 1
+    assert Broadcast.objects.filter(store_campaign=draft).count() == 1
+
+
+def test_confirm_with_a_segment_targets_its_store_members_only(
+    world: dict, draft: StoreCampaign
+) -> None:
+    segment = Segment.objects.create(name="果粉", marketing_consent_required=False)
+    segment.tags_any.set([world["fruit_fan"]])
+    Campaign.objects.filter(pk=draft.campaign_id).update(segment=segment)
+    store_campaign_confirm(store_campaign=draft, by=None)
+    assert set(
+        CampaignTarget.objects.filter(store_campaign=draft).values_list("member_id", "reason")
+    ) == {(world["targeted"].pk, "Segment: 果粉"), (world["buyer"].pk, "Segment: 果粉")}
+
+
+def test_confirm_without_tags_or_segment_targets_every_consenting_store_member(
+    world: dict, draft: StoreCampaign
+) -> None:
+    draft.campaign.target_tags.clear()
+    world["template"].target_tags.clear()
+    store_campaign_confirm(store_campaign=draft, by=None)
+    assert set(CampaignTarget.objects.filter(store_campaign=draft).values_list("member_id")) == {
+        (world["targeted"].pk,),
+        (world["buyer"].pk,),
+        (world["untagged"].pk,),
+    }
+
+
+def test_decline_only_a_draft(world: dict, draft: StoreCampaign) -> None:
+    assert store_campaign_decline(store_campaign=draft, by=None) is True
+    assert store_campaign_decline(store_campaign=draft, by=None) is False
+    result = store_campaign_confirm(store_campaign=draft, by=None)
+    draft.refresh_from_db()
+    assert result.confirmed is False
+    assert draft.status == StoreCampaign.Status.DECLINED
+    assert CampaignTarget.objects.filter(store_campaign=draft).count() == 0
+    assert Promotion.objects.count() == 0
+
+
+def test_cancel_cancels_store_campaigns_and_their_promotions(
+    world: dict, draft: StoreCampaign
+) -> None:
+    store_campaign_confirm(store_campaign=draft, by=None)
+    campaign = draft.campaign
+    other = StoreCampaign.objects.get(campaign=campaign, store=world["east_b"])
+    store_campaign_decline(store_campaign=other, by=None)
+    assert campaign_cancel(campaign=campaign, by=world["hq"]) == 1
+    assert campaign_cancel(campaign=campaign, by=world["hq"]) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+    assert dict(
+        StoreCampaign.objects.filter(campaign=campaign).values_list("store_id", "status")
+    ) == {
+        world["east_a"].pk: "cancelled",
+        world["east_b"].pk: "declined",
+    }
+    assert list(Promotion.objects.values_list("status", flat=True)) == ["cancelled"]
+
+
+def test_a_draft_of_a_cancelled_campaign_cannot_be_confirmed(world: dict) -> None:
+    campaign = _launch(world)
+    draft = StoreCampaign.objects.get(campaign=campaign, store=world["east_b"])
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+    assert store_campaign_confirm(store_campaign=draft, by=None).confirmed is False
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.DRAFT
+    assert Promotion.objects.count() == 0
+
+
+# --- the admin ------------------------------------------------------------------------------
+
+
+def _admin(user: object) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_add_opens_the_launch_form_and_launches(world: dict, hq_user: object) -> None:
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_add")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="products"' in page.content.decode()
+    response = client.post(
+        url,
+        {
+            "template": world["template"].pk,
+            "starts_on": "2026-07-01",
+            "products": [world["blueberry"].pk],
+            "regions": [world["east"].pk],
+        },
+    )
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    assert campaign.created_by == hq_user
+    assert campaign.stores.count() == 2
+
+
+def test_admin_launch_shows_service_errors_and_writes_nothing(world: dict, hq_user: object) -> None:
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_add"),
+        {
+            "starts_on": "2026-07-01",
+            "ends_on": "2026-06-01",
+            "products": [world["blueberry"].pk],
+            "stores": [world["west"].pk],
+            "name": "x",
+        },
+    )
+    assert response.status_code == 200
+    assert "The campaign cannot end before it starts." in response.content.decode()
+    assert Campaign.objects.count() == 0
+
+
+def test_admin_refuses_a_template_that_does_not_compile(world: dict, hq_user: object) -> None:
+    template = world["template"]
+    url = reverse("admin:campaigns_scenariotemplate_change", args=[template.pk])
+    response = _admin(hq_user).post(
+        url,
+        {
+            "name": template.name,
+            "code": template.code,
+            "is_active": "on",
+            "suggested_hour": 20,
+            "duration_days": 3,
+            "offer_hours": 24,
+            "default_discount_percent": 10,
+            "warmup_copy_template": "{% for p in products %}",
+        },
+    )
+    assert response.status_code == 200
+    assert "Template syntax error" in response.content.decode()
+    template.refresh_from_db()
+    assert template.warmup_copy_template == "今晚{{ hour }}点，{{ store.name }}直播见！"
+
+
+def test_admin_cancel_action(world: dict, hq_user: object) -> None:
+    campaign = _launch(world)
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "cancel_selected", "_selected_action": [campaign.pk]},
+    )
+    assert response.status_code == 302
+    assert set(StoreCampaign.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_admin_target_list_masks_phones(world: dict, draft: StoreCampaign, hq_user: object) -> None:
+    store_campaign_confirm(store_campaign=draft, by=None)
+    page = _admin(hq_user).get(reverse("admin:campaigns_campaigntarget_changelist"))
+    text = page.content.decode()
+    phone = world["targeted"].phone
+    assert page.status_code == 200
+    assert f"{phone[3:6]}****{phone[-4:]}" in text
+    assert phone[3:] not in text
+
+
+def test_demo_seeds_five_templates_selling_points_and_a_summer_campaign(world: dict) -> None:
+    blueberry = ProductFactory(name="低糖蓝莓（云南蓝莓）125g", price=Decimal("19.90"))
+    watermelon = ProductFactory(name="8424西瓜 约5kg", price=Decimal("39.90"))
+    stores = [world["east_a"], world["east_b"], world["west"]]
+    counts = demo_campaigns_seed(stores=stores, today=dt.date(2026, 6, 30))
+    assert counts == {"selling_points": 2, "templates": 5, "campaigns": 1}
+    assert ScenarioTemplate.objects.filter(is_active=True).count() == 6  # + the fixture's
+    blueberry.refresh_from_db()
+    assert blueberry.selling_points.splitlines()[0] == "云南高原种植，昼夜温差大"
+    campaign = Campaign.objects.get()
+    assert (campaign.template.code, campaign.starts_on) == ("summer-fruit", JULY_1)
+    assert list(campaign.products.values_list("product_id", "price")) == [
+        (blueberry.pk, Decimal("16.90")),
+        (watermelon.pk, Decimal("34.90")),
+    ]
+    assert set(campaign.stores.values_list("store_id", flat=True)) == {
+        world["east_a"].pk,
+        world["east_b"].pk,
+    }

@@ -1,0 +1,237 @@
+"""The campaign pack: template rendering (plain text, the documented context), the timed live
+script, the PNG poster (opens at 1080×1920), the PDF poster (its extracted text names the
+product), and a missing font (a clear error; the rest of the pack is still made)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+from pypdf import PdfReader
+
+from apps.campaigns.models import CampaignTarget, StoreCampaign
+from apps.campaigns.services.packs import (
+    pack_context,
+    store_campaign_pack_generate,
+    store_campaign_poster_pdf,
+    template_check,
+    template_render,
+)
+from tests.campaigns.factories import (
+    CampaignFactory,
+    CampaignProductFactory,
+    CampaignTargetFactory,
+    ScenarioTemplateFactory,
+    StoreCampaignFactory,
+)
+from tests.factories import ProductFactory, StockLevelFactory, StoreFactory
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: object) -> None:
+    """The pack is written in the site's language; these assertions read the English source."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def confirmed(db: None) -> StoreCampaign:
+    """A confirmed store campaign at 和睦店 offering blueberries (stock 23, 15% off ¥19.90) and
+    yogurt (campaign price ¥6.50), with two target members."""
+    template = ScenarioTemplateFactory(
+        code="summer-fruit",
+        name="夏季水果季",
+        live_script_template="大家好，欢迎来到{{ store.name }}！\n今天{{ hour_text }}开播 & 抢购",
+        warmup_copy_template=(
+            "今晚{{ hour }}点直播：{% for p in products %}{{ p.name }} 只要¥{{ p.campaign_price }}"
+            "（库存{{ p.stock }}{{ p.unit }}）{% endfor %} 已有{{ target_count }}位邻居关注"
+        ),
+        jielong_copy_template=(
+            "#接龙 {{ campaign.name }}\n{% for p in products %}{{ forloop.counter }}. {{ p.name }}"
+            " ¥{{ p.campaign_price }}\n{% endfor %}"
+        ),
+        poster_headline_template="{{ campaign.name }} · 甜过初恋",
+    )
+    campaign = CampaignFactory(
+        template=template, name="夏季水果季 第1期", broadcast_hour=20, discount_percent=15
+    )
+    store = StoreFactory(name="邻里优选·和睦店")
+    blueberry = ProductFactory(
+        name="低糖蓝莓 125g",
+        price=Decimal("19.90"),
+        unit="box",
+        selling_points="云南高原直采\n\n甜度14+ 颗颗爆汁\n",
+    )
+    yogurt = ProductFactory(name="无糖酸奶 200g", price=Decimal("8.00"))
+    CampaignProductFactory(campaign=campaign, product=blueberry, position=0)
+    CampaignProductFactory(campaign=campaign, product=yogurt, price=Decimal("6.50"), position=1)
+    StockLevelFactory(store=store, product=blueberry, on_hand=23)
+    store_campaign = StoreCampaignFactory(
+        campaign=campaign,
+        store=store,
+        status=StoreCampaign.Status.CONFIRMED,
+        confirmed_at=timezone.now(),
+    )
+    CampaignTargetFactory.create_batch(2, store_campaign=store_campaign)
+    return store_campaign
+
+
+def test_template_renders_plain_text_without_escaping() -> None:
+    rendered = template_render(
+        source="{{ a }} & {{ b }}", context={"a": "<蓝莓>", "b": "\"酸奶\" & 'milk'"}
+    )
+    assert rendered == "<蓝莓> & \"酸奶\" & 'milk'"
+
+
+def test_template_check_reports_a_syntax_error_and_accepts_a_good_template() -> None:
+    assert template_check(source="{% for p in products %}{{ p.name }}") is not None
+    assert template_check(source="{% for p in products %}{{ p.name }}{% endfor %}") is None
+
+
+def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: StoreCampaign) -> None:
+    context = pack_context(store_campaign=confirmed)
+    assert context["hour"] == 20
+    assert context["hour_text"] == "20:00"
+    assert context["target_count"] == 2
+    assert context["store"] == confirmed.store
+    assert context["products"] == [
+        {
+            "name": "低糖蓝莓 125g",
+            "price": Decimal("19.90"),
+            "campaign_price": Decimal("16.92"),
+            "stock": 23,
+            "suggested_stock": 40,
+            "unit": "box",
+            "selling_points": ["云南高原直采", "甜度14+ 颗颗爆汁"],
+        },
+        {
+            "name": "无糖酸奶 200g",
+            "price": Decimal("8.00"),
+            "campaign_price": Decimal("6.50"),
+            "stock": 0,
+            "suggested_stock": 40,
+            "unit": "piece",
+            "selling_points": [],
+        },
+    ]
+
+
+def test_pack_renders_the_copy_from_the_templates(confirmed: StoreCampaign) -> None:
+    result = store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert result.errors == []
+    assert confirmed.warmup_copy == (
+        "今晚20点直播：低糖蓝莓 125g 只要¥16.92（库存23box）无糖酸奶 200g 只要¥6.50"
+        "（库存0piece） 已有2位邻居关注"
+    )
+    assert (
+        confirmed.jielong_copy
+        == "#接龙 夏季水果季 第1期\n1. 低糖蓝莓 125g ¥16.92\n2. 无糖酸奶 200g ¥6.50"
+    )
+    assert confirmed.pack_generated_at is not None
+
+
+def test_live_script_is_timed_with_selling_points_price_and_stock(confirmed: StoreCampaign) -> None:
+    store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    script = confirmed.live_script
+    assert [step["at"] for step in script] == ["20:00", "20:05", "20:13", "20:21", "20:31"]
+    assert script[0] == {
+        "at": "20:00",
+        "title": "Opening",
+        "lines": ["大家好，欢迎来到邻里优选·和睦店！", "今天20:00开播 & 抢购"],
+    }
+    assert script[1] == {
+        "at": "20:05",
+        "title": "低糖蓝莓 125g",
+        "lines": [
+            "云南高原直采",
+            "甜度14+ 颗颗爆汁",
+            "List price ¥19.90, tonight ¥16.92.",
+            "In stock: 23 (box).",
+        ],
+    }
+    assert script[2]["title"] == "无糖酸奶 200g"
+    assert script[3]["lines"] == [
+        "#接龙 夏季水果季 第1期",
+        "1. 低糖蓝莓 125g ¥16.92",
+        "2. 无糖酸奶 200g ¥6.50",
+    ]
+    assert script[4]["lines"] == ["Thank you for watching! Pick up your order at 邻里优选·和睦店."]
+
+
+def test_broken_template_falls_back_to_the_default_and_says_so(confirmed: StoreCampaign) -> None:
+    template = confirmed.campaign.template
+    template.warmup_copy_template = "{% for p in products %}{{ p.name }}"
+    template.save()
+    result = store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert len(result.errors) == 1
+    assert "warm-up copy" in result.errors[0]
+    assert confirmed.warmup_copy.startswith("Tonight at 20:00, 邻里优选·和睦店 goes live")
+    assert confirmed.jielong_copy.startswith("#接龙 夏季水果季 第1期")
+
+
+def test_png_poster_is_a_1080_by_1920_image(confirmed: StoreCampaign) -> None:
+    result = store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert result.poster is True
+    with confirmed.poster.open("rb") as poster:
+        image = Image.open(io.BytesIO(poster.read()))
+        image.load()
+    assert image.format == "PNG"
+    assert image.size == (1080, 1920)
+
+
+def test_pdf_poster_contains_the_product_name_and_price(confirmed: StoreCampaign) -> None:
+    pdf = store_campaign_poster_pdf(store_campaign=confirmed)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) == 1
+    assert "低糖蓝莓 125g" in text
+    assert "¥16.92" in text
+    assert "邻里优选·和睦店" in text
+
+
+def test_regenerating_replaces_the_poster_file(confirmed: StoreCampaign) -> None:
+    store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    first = confirmed.poster.name
+    store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert confirmed.poster.name
+    assert confirmed.poster.storage.exists(confirmed.poster.name)
+    assert first == confirmed.poster.name or not confirmed.poster.storage.exists(first)
+
+
+def test_missing_font_is_a_clear_error_and_the_rest_of_the_pack_is_made(
+    confirmed: StoreCampaign, settings: object
+) -> None:
+    settings.CJK_FONT_PATH = "/nonexistent/wqy-zenhei.ttc"
+    result = store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert result.poster is False
+    assert len(result.errors) == 1
+    assert "CJK font not found at /nonexistent/wqy-zenhei.ttc" in result.errors[0]
+    assert "fonts-wqy-zenhei" in result.errors[0]
+    assert not confirmed.poster
+    assert confirmed.warmup_copy.startswith("今晚20点直播")
+    assert len(confirmed.live_script) == 5
+    assert confirmed.pack_generated_at is not None
+
+
+def test_pack_without_a_template_uses_the_defaults(db: None) -> None:
+    campaign = CampaignFactory(template=None, name="蓝莓快闪", broadcast_hour=19)
+    CampaignProductFactory(campaign=campaign, product=ProductFactory(name="蓝莓 250g"))
+    store_campaign = StoreCampaignFactory(
+        campaign=campaign, status=StoreCampaign.Status.CONFIRMED, confirmed_at=timezone.now()
+    )
+    result = store_campaign_pack_generate(store_campaign=store_campaign)
+    store_campaign.refresh_from_db()
+    assert result.errors == []
+    assert "蓝莓 250g only ¥8.50" in store_campaign.warmup_copy
+    assert store_campaign.jielong_copy.startswith("#接龙 蓝莓快闪")
+    assert store_campaign.live_script[0]["at"] == "19:00"
+    assert CampaignTarget.objects.filter(store_campaign=store_campaign).count() == 0

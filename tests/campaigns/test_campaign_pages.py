@@ -1,0 +1,236 @@
+"""The owner's campaign pages: the list (drafts first), one-click confirm (idempotent), decline,
+the pack page (copy parts, posters, target list with masked phones, delivery counts, preview),
+and refusals: another store's owner, a clerk for owner actions and member data, a supplier user,
+an anonymous user; downloads are access-checked like the pages."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import override
+from PIL import Image
+from pypdf import PdfReader
+
+from apps.campaigns.models import CampaignTarget, Notification, Promotion, StoreCampaign
+from apps.customers.models import MemberTag
+from apps.stores.models import StoreStaff
+from tests.campaigns.factories import (
+    CampaignFactory,
+    CampaignProductFactory,
+    ScenarioTemplateFactory,
+    StoreCampaignFactory,
+)
+from tests.factories import MemberFactory, ProductFactory, TagFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: object) -> None:
+    settings.LANGUAGE_CODE = "en"
+
+
+def _client(user: object | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def clerk(store: object) -> object:
+    user = UserFactory()
+    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
+    return user
+
+
+@pytest.fixture
+def draft(store: object) -> StoreCampaign:
+    """A draft at `store` of a 蓝莓季 campaign targeting 水果控, with one tagged consenting
+    member of the store (phone 13800001234) and one older confirmed campaign."""
+    tag = TagFactory(name="水果控")
+    template = ScenarioTemplateFactory(code="berries", name="蓝莓季")
+    template.target_tags.set([tag])
+    campaign = CampaignFactory(template=template, name="蓝莓季 第1期")
+    campaign.target_tags.set([tag])
+    CampaignProductFactory(campaign=campaign, product=ProductFactory(name="低糖蓝莓 125g"))
+    member = MemberFactory(
+        home_store=store, marketing_consent=True, name="李阿姨", phone="+8613800001234"
+    )
+    MemberTag.objects.create(member=member, tag=tag, source=MemberTag.Source.CHAT)
+    older = CampaignFactory(template=template, name="端午节", starts_on=campaign.starts_on)
+    StoreCampaignFactory(
+        campaign=older,
+        store=store,
+        status=StoreCampaign.Status.CONFIRMED,
+        confirmed_at=timezone.now(),
+    )
+    return StoreCampaignFactory(campaign=campaign, store=store)
+
+
+def _url(name: str, draft: StoreCampaign) -> str:
+    return reverse(f"campaigns:{name}", args=[draft.store_id, draft.pk])
+
+
+def test_list_shows_drafts_first_with_a_confirm_button(owner: object, draft: StoreCampaign) -> None:
+    response = _client(owner).get(reverse("campaigns:store", args=[draft.store_id]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.index("蓝莓季 第1期") < page.index("端午节")
+    assert page.count(_url("confirm", draft)) == 1
+    assert "/confirm/" in page
+
+
+def test_store_page_links_to_campaigns(owner: object, draft: StoreCampaign) -> None:
+    response = _client(owner).get(reverse("portal:store", args=[draft.store_id]))
+    assert reverse("campaigns:store", args=[draft.store_id]) in response.content.decode()
+
+
+def test_one_click_confirm_makes_the_pack_and_a_second_click_changes_nothing(
+    owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(owner)
+    response = client.post(_url("confirm", draft))
+    assert response.status_code == 302
+    assert response["Location"] == _url("detail", draft)
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.CONFIRMED
+    assert draft.confirmed_by == owner
+    generated = draft.pack_generated_at
+    response = client.post(_url("confirm", draft))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.pack_generated_at == generated
+    assert CampaignTarget.objects.filter(store_campaign=draft).count() == 1
+    assert Promotion.objects.filter(store_campaign=draft).count() == 1
+
+
+def test_pack_page_shows_copy_parts_posters_masked_targets_and_counts(
+    owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    with override("en"):
+        page = client.get(_url("detail", draft)).content.decode()
+    assert 'data-copy="live-script-text"' in page
+    assert 'data-copy="warmup-text"' in page
+    assert 'data-copy="jielong-text"' in page
+    assert "#接龙 蓝莓季 第1期" in page
+    assert _url("poster-png", draft) in page
+    assert _url("poster-pdf", draft) in page
+    assert _url("targets-csv", draft) in page
+    assert "李阿姨" in page
+    assert "138****1234" in page
+    assert "13800001234" not in page
+    assert _url("preview", draft) in page
+    assert "linli/campaigns.js" in page
+    assert "<script>" not in page
+
+
+def test_downloads_poster_png_pdf_and_masked_csv(owner: object, draft: StoreCampaign) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    png = client.get(_url("poster-png", draft))
+    assert png.status_code == 200
+    assert Image.open(io.BytesIO(b"".join(png.streaming_content))).size == (1080, 1920)
+    pdf = client.get(_url("poster-pdf", draft))
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert "低糖蓝莓 125g" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    csv = client.get(_url("targets-csv", draft))
+    assert csv.status_code == 200
+    text = csv.content.decode("utf-8-sig")
+    assert "李阿姨" in text
+    assert "138****1234" in text
+    assert "13800001234" not in text
+
+
+def test_preview_queues_one_notification_per_target_once(
+    owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    assert client.post(_url("preview", draft)).status_code == 302
+    assert client.post(_url("preview", draft)).status_code == 302
+    rows = Notification.objects.filter(store_campaign=draft, kind="preview")
+    assert rows.count() == 1
+    assert rows.get().body == StoreCampaign.objects.get(pk=draft.pk).warmup_copy
+
+
+def test_preview_before_confirming_sends_nothing(owner: object, draft: StoreCampaign) -> None:
+    assert _client(owner).post(_url("preview", draft)).status_code == 302
+    assert Notification.objects.filter(store_campaign=draft).count() == 0
+
+
+def test_decline_from_the_page(owner: object, draft: StoreCampaign) -> None:
+    response = _client(owner).post(_url("decline", draft))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.DECLINED
+
+
+def test_clerk_sees_the_pack_but_not_targets_and_cannot_confirm(
+    clerk: object, owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(clerk)
+    assert client.post(_url("confirm", draft)).status_code == 403
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.DRAFT
+    _client(owner).post(_url("confirm", draft))
+    page = client.get(_url("detail", draft))
+    assert page.status_code == 200
+    assert "李阿姨" not in page.content.decode()
+    assert _url("confirm", draft) not in page.content.decode()
+    assert _url("preview", draft) not in page.content.decode()
+    assert client.get(_url("poster-png", draft)).status_code == 200
+    assert client.get(_url("targets-csv", draft)).status_code == 403
+    assert client.post(_url("preview", draft)).status_code == 403
+    assert client.post(_url("decline", draft)).status_code == 403
+    assert Notification.objects.filter(store_campaign=draft).count() == 0
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
+def test_other_users_are_refused_every_page_and_download(
+    who: str, request: pytest.FixtureRequest, owner: object, draft: StoreCampaign
+) -> None:
+    _client(owner).post(_url("confirm", draft))
+    client = _client(request.getfixturevalue(who))
+    assert client.get(reverse("campaigns:store", args=[draft.store_id])).status_code == 403
+    for name in ("detail", "poster-png", "poster-pdf", "targets-csv"):
+        response = client.get(_url(name, draft))
+        assert response.status_code == 403, name
+        assert "李阿姨" not in response.content.decode(errors="ignore")
+    for name in ("confirm", "decline", "preview"):
+        assert client.post(_url(name, draft)).status_code == 403, name
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.CONFIRMED
+    assert Notification.objects.filter(store_campaign=draft).count() == 0
+
+
+def test_other_owner_cannot_reach_a_campaign_through_their_own_store(
+    other_owner: object, other_store: object, draft: StoreCampaign
+) -> None:
+    client = _client(other_owner)
+    url = reverse("campaigns:detail", args=[other_store.pk, draft.pk])
+    assert client.get(url).status_code == 404
+    confirm = reverse("campaigns:confirm", args=[other_store.pk, draft.pk])
+    assert client.post(confirm).status_code == 404
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.DRAFT
+
+
+def test_anonymous_is_sent_to_login(draft: StoreCampaign) -> None:
+    client = Client()
+    for name in ("detail", "poster-png", "poster-pdf", "targets-csv"):
+        response = client.get(_url(name, draft))
+        assert response.status_code == 302, name
+        assert reverse("portal:login") in response["Location"]
+    assert client.post(_url("confirm", draft)).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == StoreCampaign.Status.DRAFT
+
+
+def test_hq_with_permissions_sees_the_page(hq_user: object, draft: StoreCampaign) -> None:
+    assert _client(hq_user).get(_url("detail", draft)).status_code == 200

@@ -1,0 +1,201 @@
+"""A real browser (headless Chromium through Playwright) keeps the live dashboard open while a
+group-buy order arrives: the page shows the new totals without a reload.
+
+Daphne serves the whole ASGI application in another process (as in tests/test_browser_portal.py),
+so this needs PostgreSQL (both processes open the test database) and Redis (the channel layer and
+the dashboard's shared counters, under a prefix of this test's own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.factories import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by fixtures and
+# assertions are still synchronous and safe here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def prefix(settings: Any) -> str:
+    settings.LIVE_DASHBOARD_PREFIX = f"test-{uuid.uuid4().hex}"
+    return settings.LIVE_DASHBOARD_PREFIX
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None, prefix: str) -> Iterator[str]:
+    """Daphne serving `linli.asgi` on the test database, with this test's dashboard prefix."""
+    from django.conf import settings
+    from django.db import connection
+
+    database_url = urlsplit(os.environ["DATABASE_URL"])
+    test_database = database_url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "linli.asgi:application",
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": test_database,
+            "DEBUG": "true",
+            "LIVE_DASHBOARD_PREFIX": prefix,
+        },
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("Daphne did not start")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+JOIN = """
+import sys, time
+import django
+django.setup()
+from django.db import transaction
+from django.db.models import F
+from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.services import live
+offer_id, quantity = int(sys.argv[1]), int(sys.argv[2])
+with transaction.atomic():
+    offer = GroupBuyOffer.objects.get(pk=offer_id)
+    GroupBuyJoin.objects.create(
+        offer=offer, quantity=quantity, source="api", idempotency_key="browser-test"
+    )
+    GroupBuyOffer.objects.filter(pk=offer_id).update(
+        units_joined=F("units_joined") + quantity, participants=F("participants") + 1
+    )
+    live.broadcast_changed(broadcast_id=offer.broadcast_id)
+time.sleep(live.live_window_seconds() * 3)  # its window ends before it exits
+"""
+
+
+def _join_in_another_process(offer: Any, quantity: int, *, database: str, prefix: str) -> None:
+    """A join committed as the join service does it, with the change notice, by another process
+    (a web or worker process taking the order)."""
+    from django.conf import settings
+
+    completed = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [sys.executable, "-c", JOIN, str(offer.pk), str(quantity)],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database, "LIVE_DASHBOARD_PREFIX": prefix},
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0
+
+
+def test_the_live_page_shows_a_new_orders_totals_without_reload(
+    asgi_server, page, owner, store, prefix
+):
+    from django.utils import timezone
+
+    from apps.campaigns.models import Broadcast
+    from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
+    from tests.factories import ProductFactory
+
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast,
+        product=ProductFactory(name="云南蓝莓"),
+        price=Decimal("19.90"),
+        threshold=10,
+    )
+    page.goto(f"{asgi_server}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.goto(f"{asgi_server}/portal/campaigns/broadcasts/{broadcast.pk}/live/")
+    page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
+    assert page.locator('[data-live-field="orders"]').inner_text() == "0"
+    assert page.locator(".live-offer").count() == 1
+
+    from django.db import connection
+
+    database = urlsplit(os.environ["DATABASE_URL"])
+    database = database._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+    _join_in_another_process(offer, 3, database=database, prefix=prefix)
+
+    page.wait_for_selector('[data-live-field="orders"]:text-is("1")')
+    assert page.locator('[data-live-field="gmv"]').inner_text() == "59.70"
+    assert "3 / 10" in page.locator(".live-offer-progress").inner_text()
+    assert page.locator(".live-bar-caption").all_inner_texts() == ["3"]

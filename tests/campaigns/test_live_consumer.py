@@ -1,0 +1,319 @@
+"""ws/broadcasts/<id>/live/ and ws/broadcasts/live/: refusals (anonymous, another store's owner,
+a supplier, an inspector, a foreign origin; owners on the HQ overview), the versioned snapshot on
+connect, a coalesced update after a change that chains onto it, the resync frame, viewer
+counting, and logout closing the socket.
+
+Run against the full `linli.asgi.application`; data is committed (`transaction=True`) because the
+consumer reads from worker threads. The coalescing window's end is fired by hand (`timers`), so
+nothing here waits on a clock.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.db.models import F
+
+from apps.campaigns import consumers
+from apps.campaigns.models import Broadcast, GroupBuyOffer
+from apps.campaigns.services import live as live_services
+from apps.stores.models import StoreStaff
+from linli.asgi import application
+from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://testserver"
+
+
+class ManualTimers:
+    """Stands in for the window timer: the test decides when a window ends."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], None]] = []
+
+    def __call__(self, delay: float, function: Callable[[], None]) -> None:
+        self.pending.append(function)
+
+    def fire_all(self) -> None:
+        while self.pending:
+            due, self.pending = self.pending, []
+            for function in due:
+                function()
+
+
+@pytest.fixture(autouse=True)
+def timers(settings: Any, monkeypatch: pytest.MonkeyPatch) -> ManualTimers:
+    settings.LIVE_DASHBOARD_PREFIX = f"test-{uuid.uuid4().hex}"
+    manual = ManualTimers()
+    monkeypatch.setattr(live_services, "scheduler", manual)
+    # A window ends only when the test fires it (the lock's expiry would end it on its own).
+    settings.LIVE_DASHBOARD_WINDOW_MS = 10 * 60 * 1000
+    return manual
+
+
+@pytest.fixture
+def people(owner: Any, other_owner: Any, supplier_user: Any, inspector: Any) -> dict[str, Any]:
+    return {
+        "owner": owner,
+        "other_owner": other_owner,
+        "supplier_user": supplier_user,
+        "inspector": inspector,
+    }
+
+
+@pytest.fixture
+def broadcast(store: Any) -> Broadcast:
+    return BroadcastFactory(store_campaign__store=store)
+
+
+def _session_cookie(client: Any, user: Any) -> bytes:
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def _communicator(
+    path: str, *, cookie: bytes | None = None, origin: bytes | None = ORIGIN
+) -> WebsocketCommunicator:
+    headers = [(b"host", b"testserver")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+def _path(broadcast: Broadcast) -> str:
+    return f"/ws/broadcasts/{broadcast.pk}/live/"
+
+
+async def _connected(client: Any, user: Any, path: str) -> WebsocketCommunicator:
+    cookie = await database_sync_to_async(_session_cookie)(client, user)
+    communicator = _communicator(path, cookie=cookie)
+    connected, _subprotocol = await communicator.connect()
+    assert connected is True
+    return communicator
+
+
+async def _closed_after_accept(communicator: WebsocketCommunicator) -> int | None:
+    connected, _subprotocol = await communicator.connect()
+    assert connected is True, "refusals are accept-then-close, not an HTTP 403 handshake"
+    output = await communicator.receive_output(timeout=2)
+    assert output["type"] == "websocket.close", output
+    return output.get("code")
+
+
+async def _receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    return json.loads(await communicator.receive_from(timeout=10))
+
+
+async def _snapshot(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    message = await _receive(communicator)
+    assert message["event"] == "live.snapshot"
+    assert message["payload"]["kind"] == "snapshot"
+    return message["payload"]["snapshot"]
+
+
+async def _next_update(communicator: WebsocketCommunicator, after: int) -> dict[str, Any]:
+    """The first update newer than version `after` (a full snapshot of an older version, as sent
+    to the group when the socket's own connect was announced, is skipped as the page does)."""
+    while True:
+        payload = (await _receive(communicator))["payload"]
+        version = payload["snapshot"]["version"] if payload["kind"] == "snapshot" else None
+        if payload["kind"] == "update" or (version is not None and version > after):
+            return payload
+
+
+def _join(offer: GroupBuyOffer, quantity: int) -> None:
+    """What the join service does, in one transaction, ending with the change notice."""
+    with transaction.atomic():
+        GroupBuyJoinFactory(offer=offer, quantity=quantity)
+        GroupBuyOffer.objects.filter(pk=offer.pk).update(
+            units_joined=F("units_joined") + quantity, participants=F("participants") + 1
+        )
+        live_services.broadcast_changed(broadcast_id=offer.broadcast_id)
+
+
+async def test_anonymous_is_accepted_then_closed_with_4403(broadcast):
+    assert await _closed_after_accept(_communicator(_path(broadcast))) == 4403
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
+async def test_users_without_view_campaigns_at_the_store_are_closed_with_4403(
+    client, broadcast, who, people
+):
+    user = people[who]
+    cookie = await database_sync_to_async(_session_cookie)(client, user)
+    communicator = _communicator(_path(broadcast), cookie=cookie)
+    assert await _closed_after_accept(communicator) == 4403
+    viewers = await database_sync_to_async(lambda: Broadcast.objects.get(pk=broadcast.pk).viewers)()
+    assert viewers == 0
+
+
+async def test_unknown_broadcast_is_closed_with_4403(client, owner, broadcast):
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    communicator = _communicator(f"/ws/broadcasts/{broadcast.pk + 1000}/live/", cookie=cookie)
+    assert await _closed_after_accept(communicator) == 4403
+
+
+async def test_foreign_origin_is_refused_even_for_the_owner(client, owner, broadcast):
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    communicator = _communicator(_path(broadcast), cookie=cookie, origin=b"http://evil.example.com")
+    connected, _code = await communicator.connect()
+    assert connected is False
+    await communicator.disconnect()
+
+
+async def test_owner_gets_a_versioned_snapshot_on_connect_counting_them_as_a_viewer(
+    client, owner, broadcast
+):
+    communicator = await _connected(client, owner, _path(broadcast))
+    snapshot = await _snapshot(communicator)
+    assert snapshot["broadcast_id"] == broadcast.pk
+    assert snapshot["version"] >= 1
+    assert (snapshot["orders"], snapshot["gmv"], snapshot["viewers"]) == (0, "0.00", 1)
+    await communicator.disconnect()
+
+
+async def test_clerk_of_the_store_connects(client, store, broadcast):
+    clerk = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(StoreStaff.objects.create)(
+        user=clerk, store=store, role=StoreStaff.Role.CLERK
+    )
+    communicator = await _connected(client, clerk, _path(broadcast))
+    assert (await _snapshot(communicator))["broadcast_id"] == broadcast.pk
+    await communicator.disconnect()
+
+
+async def test_update_after_a_join_chains_onto_the_snapshot_version(
+    client, owner, broadcast, timers
+):
+    offer = await database_sync_to_async(GroupBuyOfferFactory)(broadcast=broadcast)
+    communicator = await _connected(client, owner, _path(broadcast))
+    snapshot = await _snapshot(communicator)
+
+    await database_sync_to_async(_join)(offer, 3)
+    await database_sync_to_async(timers.fire_all)()  # the window ends
+
+    update = await _next_update(communicator, after=snapshot["version"])
+    assert update["kind"] == "update"
+    assert update["previous_version"] == snapshot["version"]
+    assert update["version"] > snapshot["version"]
+    changes = update["changes"]
+    assert (changes["orders"], changes["units"], changes["gmv"]) == (1, 3, "59.70")
+    assert changes["offers"][0]["units_joined"] == 3
+    assert "viewers" not in changes  # only what changed is sent
+    await communicator.disconnect()
+
+
+async def test_resync_frame_answers_the_latest_snapshot(client, owner, broadcast, timers):
+    offer = await database_sync_to_async(GroupBuyOfferFactory)(broadcast=broadcast)
+    communicator = await _connected(client, owner, _path(broadcast))
+    first = await _snapshot(communicator)
+    await database_sync_to_async(_join)(offer, 2)
+    await database_sync_to_async(timers.fire_all)()
+    update = await _next_update(communicator, after=first["version"])
+
+    await communicator.send_to(text_data=json.dumps({"type": "resync"}))
+
+    while True:  # skip the group's messages still in flight
+        message = await _receive(communicator)
+        if message["event"] == "live.snapshot":
+            break
+    snapshot = message["payload"]["snapshot"]
+    assert snapshot["version"] == update["version"]
+    assert (snapshot["orders"], snapshot["units"]) == (1, 2)
+    await communicator.disconnect()
+
+
+async def test_viewers_count_sockets_and_keep_the_peak(client, owner, broadcast, timers):
+    first = await _connected(client, owner, _path(broadcast))
+    await _snapshot(first)
+    second = await _connected(client, owner, _path(broadcast))
+    snapshot = await _snapshot(second)  # the latest sent; the join shows once the window ends
+    await database_sync_to_async(timers.fire_all)()
+    update = await _next_update(second, after=snapshot["version"])
+    assert update["changes"]["viewers"] == 2
+    assert update["changes"]["peak_viewers"] == 2
+
+    await second.disconnect()
+
+    row = await database_sync_to_async(Broadcast.objects.get)(pk=broadcast.pk)
+    assert (row.viewers, row.peak_viewers) == (1, 2)
+    await first.disconnect()
+    row = await database_sync_to_async(Broadcast.objects.get)(pk=broadcast.pk)
+    assert (row.viewers, row.peak_viewers) == (0, 2)
+
+
+async def test_owners_socket_is_closed_when_they_log_out(client, owner, broadcast):
+    communicator = await _connected(client, owner, _path(broadcast))
+    await _snapshot(communicator)
+    status = await database_sync_to_async(lambda: client.post("/portal/logout/").status_code)()
+    assert status == 302
+    while True:
+        output = await communicator.receive_output(timeout=10)
+        if output["type"] == "websocket.close":
+            break
+    assert output == {"type": "websocket.close", "code": 4403}
+    await communicator.disconnect()
+
+
+async def test_hq_user_gets_the_overview_and_its_updates(client, hq_user, broadcast, timers):
+    from django.utils import timezone
+
+    def go_live() -> GroupBuyOffer:
+        Broadcast.objects.filter(pk=broadcast.pk).update(
+            status=Broadcast.Status.LIVE, started_at=timezone.now()
+        )
+        return GroupBuyOfferFactory(broadcast=broadcast)
+
+    offer = await database_sync_to_async(go_live)()
+    communicator = await _connected(client, hq_user, "/ws/broadcasts/live/")
+    overview = await _snapshot(communicator)
+    assert [row["broadcast_id"] for row in overview["broadcasts"]] == [broadcast.pk]
+
+    await database_sync_to_async(_join)(offer, 1)
+    await database_sync_to_async(timers.fire_all)()
+
+    update = await _next_update(communicator, after=overview["version"])
+    assert update["changes"]["totals"]["orders"] == 1
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("who", ["owner", "supplier_user"])
+async def test_overview_refuses_everyone_but_hq(client, who, people):
+    user = people[who]
+    cookie = await database_sync_to_async(_session_cookie)(client, user)
+    communicator = _communicator("/ws/broadcasts/live/", cookie=cookie)
+    assert await _closed_after_accept(communicator) == 4403
+
+
+async def test_overview_refuses_anonymous():
+    assert await _closed_after_accept(_communicator("/ws/broadcasts/live/")) == 4403
+
+
+async def test_removed_owner_is_closed_at_the_next_update_once_the_check_is_due(
+    client, owner, store, broadcast, timers, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)
+    offer = await database_sync_to_async(GroupBuyOfferFactory)(broadcast=broadcast)
+    communicator = await _connected(client, owner, _path(broadcast))
+    await _snapshot(communicator)
+    await database_sync_to_async(
+        lambda: StoreStaff.objects.filter(user=owner, store=store).delete()
+    )()
+
+    await database_sync_to_async(_join)(offer, 1)
+    await database_sync_to_async(timers.fire_all)()
+
+    output = await communicator.receive_output(timeout=10)
+    assert output == {"type": "websocket.close", "code": 4403}
+    await communicator.disconnect()

@@ -1,0 +1,107 @@
+"""The live dashboard pages: who may open them, and what they render (the latest snapshot, the
+script and styles from static files only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from apps.campaigns.models import Broadcast
+from apps.stores.models import StoreStaff
+from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _prefix(settings: Any) -> None:
+    settings.LIVE_DASHBOARD_PREFIX = f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def broadcast(store: Any) -> Broadcast:
+    return BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=3),
+    )
+
+
+def _get(client: Any, user: Any | None, url: str) -> Any:
+    if user is not None:
+        client.force_login(user)
+    return client.get(url)
+
+
+def test_owner_sees_the_live_page_with_the_latest_figures(client, owner, broadcast):
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(broadcast=broadcast), quantity=3)
+
+    with translation.override("en"):
+        response = _get(client, owner, reverse("campaigns:live", args=[broadcast.pk]))
+
+    assert response.status_code == 200
+    snapshot = response.context["snapshot"]
+    assert (snapshot["broadcast_id"], snapshot["orders"], snapshot["gmv"]) == (
+        broadcast.pk,
+        1,
+        "59.70",
+    )
+    html = response.content.decode()
+    assert f'data-live-url="/ws/broadcasts/{broadcast.pk}/live/"' in html
+    assert 'id="live-initial"' in html
+    assert "live-dashboard.js" in html
+    assert "style=" not in html
+
+
+def test_clerk_sees_the_live_page(client, store, broadcast):
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)
+    assert _get(client, clerk, reverse("campaigns:live", args=[broadcast.pk])).status_code == 200
+
+
+def test_hq_user_sees_any_live_page(client, hq_user, broadcast):
+    assert _get(client, hq_user, reverse("campaigns:live", args=[broadcast.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
+def test_live_page_answers_404_to_users_without_view_campaigns(client, broadcast, who, request):
+    user = request.getfixturevalue(who)
+    response = _get(client, user, reverse("campaigns:live", args=[broadcast.pk]))
+    assert response.status_code == 404
+
+
+def test_live_page_sends_anonymous_users_to_log_in(client, broadcast):
+    response = _get(client, None, reverse("campaigns:live", args=[broadcast.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:login"))
+
+
+def test_unknown_broadcast_answers_404(client, owner, broadcast):
+    response = _get(client, owner, reverse("campaigns:live", args=[broadcast.pk + 1000]))
+    assert response.status_code == 404
+
+
+def test_hq_user_sees_the_overview_of_live_broadcasts(client, hq_user, broadcast):
+    BroadcastFactory()  # scheduled: not listed
+    response = _get(client, hq_user, reverse("campaigns:live-overview"))
+    assert response.status_code == 200
+    rows = response.context["snapshot"]["broadcasts"]
+    assert [row["broadcast_id"] for row in rows] == [broadcast.pk]
+    assert reverse("campaigns:live", args=[broadcast.pk]) in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["owner", "supplier_user", "inspector"])
+def test_overview_is_refused_to_everyone_but_hq(client, broadcast, who, request):
+    user = request.getfixturevalue(who)
+    assert _get(client, user, reverse("campaigns:live-overview")).status_code == 403
+
+
+def test_overview_sends_anonymous_users_to_log_in(client):
+    response = _get(client, None, reverse("campaigns:live-overview"))
+    assert response.status_code == 302

@@ -1,0 +1,206 @@
+"""The live dashboard's snapshot and HQ overview (apps/campaigns/selectors/live.py): figures
+against a plain reference computation over the rows the test made, and a query count that does
+not grow with offers, joins or comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.selectors.live import broadcast_snapshot, live_overview
+from tests.campaigns.factories import (
+    BroadcastCommentFactory,
+    BroadcastFactory,
+    GroupBuyJoinFactory,
+    GroupBuyOfferFactory,
+)
+from tests.factories import ProductFactory, StockLevelFactory
+
+pytestmark = pytest.mark.django_db
+
+JOINS = [  # (offer index, quantity, status)
+    (0, 2, GroupBuyJoin.Status.JOINED),
+    (0, 3, GroupBuyJoin.Status.CONFIRMED),
+    (0, 5, GroupBuyJoin.Status.CANCELLED),
+    (1, 1, GroupBuyJoin.Status.JOINED),
+    (1, 4, GroupBuyJoin.Status.JOINED),
+    (2, 7, GroupBuyJoin.Status.JOINED),
+]
+
+
+def _live_broadcast(**kwargs: object) -> Broadcast:
+    return BroadcastFactory(
+        status=Broadcast.Status.LIVE, started_at=timezone.now() - dt.timedelta(minutes=5), **kwargs
+    )
+
+
+def _offers(broadcast: Broadcast) -> list[GroupBuyOffer]:
+    blueberry = ProductFactory(name="云南蓝莓", selling_points="甜度高，现摘直发\n颗颗饱满")
+    watermelon = ProductFactory(name="麒麟西瓜", selling_points="沙瓤多汁")
+    return [
+        GroupBuyOfferFactory(broadcast=broadcast, product=blueberry, price=Decimal("19.90")),
+        GroupBuyOfferFactory(
+            broadcast=broadcast,
+            product=watermelon,
+            price=Decimal("29.90"),
+            threshold=3,
+            threshold_kind=GroupBuyOffer.ThresholdKind.PARTICIPANTS,
+        ),
+        # A second offer of the same product (a later price): units add up per product.
+        GroupBuyOfferFactory(broadcast=broadcast, product=blueberry, price=Decimal("17.50")),
+    ]
+
+
+def _join_all(offers: list[GroupBuyOffer]) -> None:
+    for index, quantity, status in JOINS:
+        GroupBuyJoinFactory(offer=offers[index], quantity=quantity, status=status)
+    for offer in offers:  # as the join service keeps them (cancelled joins do not count)
+        kept = [q for i, q, s in JOINS if offers[i] == offer and s != GroupBuyJoin.Status.CANCELLED]
+        GroupBuyOffer.objects.filter(pk=offer.pk).update(
+            units_joined=sum(kept), participants=len(kept)
+        )
+
+
+def test_snapshot_figures_equal_a_reference_computation() -> None:
+    broadcast = _live_broadcast(viewers=12, peak_viewers=30)
+    offers = _offers(broadcast)
+    _join_all(offers)
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(), quantity=9)  # another broadcast's
+    StockLevelFactory(store=broadcast.store, product=offers[0].product, on_hand=55)
+
+    snapshot = broadcast_snapshot(broadcast=broadcast, version=7)
+
+    kept = [(i, q) for i, q, s in JOINS if s != GroupBuyJoin.Status.CANCELLED]
+    assert snapshot["version"] == 7
+    assert snapshot["status"] == "live"
+    assert snapshot["orders"] == len(kept) == 5
+    assert snapshot["units"] == sum(q for _i, q in kept) == 17
+    expected_gmv = sum((offers[i].price * q for i, q in kept), Decimal("0"))
+    assert snapshot["gmv"] == str(expected_gmv) == "371.50"
+    assert snapshot["units_by_product"] == [
+        {"product_id": offers[0].product_id, "name": "云南蓝莓", "units": 12},
+        {"product_id": offers[1].product_id, "name": "麒麟西瓜", "units": 5},
+    ]
+    by_offer = {row["id"]: row for row in snapshot["offers"]}
+    assert [row["id"] for row in snapshot["offers"]] == [offer.pk for offer in offers]
+    first, second, third = (by_offer[offer.pk] for offer in offers)
+    assert (first["progress"], first["threshold"], first["progress_percent"]) == (5, 10, 50)
+    assert (first["units_joined"], first["cap"], first["cap_percent"]) == (5, 40, 12)
+    assert first["formed"] is False
+    # Counted by participants: 2 of 3.
+    assert (second["progress"], second["progress_percent"], second["formed"]) == (2, 67, False)
+    assert (third["progress"], third["formed"], third["orders"]) == (7, False, 1)
+    assert (snapshot["viewers"], snapshot["peak_viewers"]) == (12, 30)
+
+
+def test_snapshot_lists_the_latest_twenty_comments_newest_first_with_keywords() -> None:
+    broadcast = _live_broadcast()
+    _offers(broadcast)
+    start = timezone.now() - dt.timedelta(minutes=30)
+    for minute in range(25):
+        BroadcastCommentFactory(
+            broadcast=broadcast,
+            text=f"蓝莓甜不甜 {minute}",
+            created_at=start + dt.timedelta(minutes=minute),
+        )
+    BroadcastCommentFactory(broadcast=BroadcastFactory(), text="别的直播 西瓜")
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    assert len(snapshot["comments"]) == 20
+    assert [c["text"] for c in snapshot["comments"][:2]] == ["蓝莓甜不甜 24", "蓝莓甜不甜 23"]
+    assert snapshot["keywords"][0] == {"word": "蓝莓", "count": 25}
+    assert "西瓜" not in [keyword["word"] for keyword in snapshot["keywords"]]
+
+
+def test_snapshot_talking_point_answers_a_taste_question_from_the_selling_points() -> None:
+    broadcast = _live_broadcast()
+    offers = _offers(broadcast)
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜吗")
+    BroadcastCommentFactory(broadcast=broadcast, text="西瓜多少钱")
+
+    with translation.override("en"):
+        snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    assert snapshot["talking_points"] == [
+        {
+            "product_id": offers[0].product_id,
+            "intent": "taste",
+            "count": 2,
+            "text": "云南蓝莓: 甜度高，现摘直发",
+        },
+        {
+            "product_id": offers[1].product_id,
+            "intent": "price",
+            "count": 1,
+            "text": "麒麟西瓜 is 29.90 yuan in this group buy (usually 10.00 yuan).",
+        },
+    ]
+
+
+def _queries(broadcast: Broadcast) -> int:
+    broadcast = Broadcast.objects.select_related("store").get(pk=broadcast.pk)
+    with CaptureQueriesContext(connection) as captured:
+        broadcast_snapshot(broadcast=broadcast)
+    return len(captured)
+
+
+def test_snapshot_query_count_does_not_grow_with_offers_joins_and_comments() -> None:
+    small = _live_broadcast()
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(broadcast=small), quantity=1)
+    BroadcastCommentFactory(broadcast=small)
+    big = _live_broadcast()
+    for offer in _offers(big):
+        for _ in range(4):
+            GroupBuyJoinFactory(offer=offer, quantity=2)
+    for _ in range(30):
+        BroadcastCommentFactory(broadcast=big)
+
+    assert _queries(small) == _queries(big) == 4
+
+
+def test_overview_lists_only_live_broadcasts_with_their_headline_figures() -> None:
+    live = _live_broadcast(viewers=8)
+    offers = _offers(live)
+    _join_all(offers)
+    other_live = _live_broadcast(viewers=3)
+    GroupBuyJoinFactory(
+        offer=GroupBuyOfferFactory(broadcast=other_live, price=Decimal("10.00")), quantity=2
+    )
+    BroadcastFactory()  # scheduled
+    BroadcastFactory(
+        status=Broadcast.Status.ENDED,
+        started_at=timezone.now() - dt.timedelta(hours=2),
+        ended_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+    with CaptureQueriesContext(connection) as captured:
+        overview = live_overview(stores=None, version=3)
+
+    assert len(captured) == 3
+    assert overview["version"] == 3
+    rows = {row["broadcast_id"]: row for row in overview["broadcasts"]}
+    assert set(rows) == {live.pk, other_live.pk}
+    assert (rows[live.pk]["orders"], rows[live.pk]["gmv"], rows[live.pk]["viewers"]) == (
+        5,
+        "371.50",
+        8,
+    )
+    assert (rows[other_live.pk]["orders"], rows[other_live.pk]["gmv"]) == (1, "20.00")
+    assert overview["totals"] == {"broadcasts": 2, "orders": 6, "gmv": "391.50", "viewers": 11}
+
+
+def test_overview_for_some_stores_leaves_the_others_out() -> None:
+    live = _live_broadcast()
+    _live_broadcast()
+
+    overview = live_overview(stores=type(live.store).objects.filter(pk=live.store_id))
+
+    assert [row["broadcast_id"] for row in overview["broadcasts"]] == [live.pk]

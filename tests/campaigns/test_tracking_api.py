@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from rest_framework.test import APIClient
+
+from apps.campaigns.api.tracking import MAX_BODY_BYTES
+from apps.campaigns.models import TrackingEvent
+from apps.campaigns.services.tracking import (
+    MAX_EVENTS,
+    TrackingBatchInvalid,
+    TrackingEventInput,
+    tracking_events_record,
+)
+from apps.stores.services.terminals import terminal_issue, terminal_revoke
+from tests.campaigns.factories import StoreCampaignFactory, TrackingEventFactory
+from tests.campaigns.review_data import order_for
+from tests.factories import MemberFactory, MemberIdentityFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/campaigns/events"
+
+
+@pytest.fixture
+def store_campaign(store):
+    return StoreCampaignFactory(store=store)
+
+
+@pytest.fixture
+def token(store):
+    return terminal_issue(store=store, name="Till 1")[1]
+
+
+def api(token: str | None = None) -> APIClient:
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}")
+    return client
+
+
+def event(store_campaign, number: int, **overrides):
+    body = {
+        "event_id": f"mp-{number:04d}",
+        "kind": "exposure",
+        "store_campaign": store_campaign.pk,
+        "occurred_at": "2026-07-01T20:01:00+08:00",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_batch_is_recorded_with_members_products_and_orders(token, store_campaign):
+    member = MemberFactory()
+    MemberIdentityFactory(member=member, kind="mini_program", value="openid-1")
+    blueberries = ProductFactory(sku="FRU-0001")
+    batch = [
+        event(store_campaign, 1, member={"mini_program": "openid-1"}),
+        event(
+            store_campaign, 2, kind="click", sku="FRU-0001", member={"member_no": member.member_no}
+        ),
+        event(store_campaign, 3, kind="click", member={"wechat": "nobody"}),
+    ]
+    response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"recorded": 3, "duplicates": 0}
+    rows = {row.event_id: row for row in TrackingEvent.objects.all()}
+    assert set(rows) == {"mp-0001", "mp-0002", "mp-0003"}
+    assert rows["mp-0001"].member_id == member.pk
+    assert rows["mp-0001"].kind == "exposure"
+    assert rows["mp-0002"].member_id == member.pk
+    assert rows["mp-0002"].product_id == blueberries.pk
+    assert rows["mp-0003"].member_id is None
+    assert rows["mp-0003"].store_campaign_id == store_campaign.pk
+
+
+def test_same_batch_again_counts_duplicates_and_records_nothing_new(token, store_campaign):
+    batch = [event(store_campaign, n) for n in range(5)]
+    first = api(token).post(URL, {"events": batch}, format="json")
+    received = dict(TrackingEvent.objects.values_list("event_id", "received_at"))
+    second = api(token).post(URL, {"events": batch}, format="json")
+    assert first.json() == {"recorded": 5, "duplicates": 0}
+    assert second.status_code == 200
+    assert second.json() == {"recorded": 0, "duplicates": 5}
+    assert dict(TrackingEvent.objects.values_list("event_id", "received_at")) == received
+
+
+def test_partly_new_batch_records_only_the_new_events(token, store_campaign):
+    TrackingEventFactory(event_id="mp-0001", store_campaign=store_campaign)
+    batch = [event(store_campaign, 1), event(store_campaign, 2), event(store_campaign, 2)]
+    response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.json() == {"recorded": 1, "duplicates": 2}
+    assert TrackingEvent.objects.count() == 2
+
+
+def test_bad_event_rejects_whole_batch_with_index_and_reason(token, store_campaign):
+    batch = [
+        event(store_campaign, 1),
+        event(store_campaign, 2, kind="purchase"),
+        event(store_campaign, 3, occurred_at="1999-12-31T00:00:00+08:00"),
+    ]
+    with translation.override("en"):
+        response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (1, "kind", "invalid_choice"),
+        (2, "occurred_at", "too_early"),
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_unknown_sku_and_foreign_order_are_reported_by_index(token, store_campaign, other_store):
+    foreign = order_for(other_store)
+    batch = [
+        event(store_campaign, 1, sku="NOPE"),
+        event(store_campaign, 2, kind="order", order_id=foreign.pk),
+    ]
+    with translation.override("en"):
+        response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["errors"]] == [
+        (0, "sku", "unknown_sku"),
+        (1, "order_id", "unknown_order"),
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_other_stores_campaign_is_refused_and_nothing_recorded(token, store_campaign, other_store):
+    foreign = StoreCampaignFactory(store=other_store)
+    batch = [event(store_campaign, 1), event(foreign, 2)]
+    response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["code"] == "wrong_store"
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (1, "store_campaign", "wrong_store")
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_other_stores_terminal_is_refused(store_campaign, other_store):
+    other_token = terminal_issue(store=other_store, name="Till 9")[1]
+    response = api(other_token).post(URL, {"events": [event(store_campaign, 1)]}, format="json")
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["index"] == 0
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_no_token_is_refused(store_campaign):
+    response = api().post(URL, {"events": [event(store_campaign, 1)]}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_revoked_token_is_refused(store, store_campaign):
+    terminal, token = terminal_issue(store=store, name="Till 2")
+    terminal_revoke(terminal=terminal, by=None)
+    response = api(token).post(URL, {"events": [event(store_campaign, 1)]}, format="json")
+    assert response.status_code == 401
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_empty_and_oversized_batches_are_refused(token, store_campaign):
+    empty = api(token).post(URL, {"events": []}, format="json")
+    too_many = api(token).post(
+        URL, {"events": [event(store_campaign, n) for n in range(MAX_EVENTS + 1)]}, format="json"
+    )
+    assert empty.status_code == 400
+    assert empty.json()["errors"][0]["field"] == "events"
+    assert too_many.status_code == 400
+    assert too_many.json()["errors"][0]["field"] == "events"
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_body_larger_than_the_bound_is_refused(token, store_campaign):
+    padding = "x" * (MAX_BODY_BYTES + 10)
+    response = api(token).post(
+        URL, {"events": [event(store_campaign, 1, sku=padding)]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_large"
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_service_refuses_empty_batch(store):
+    with pytest.raises(TrackingBatchInvalid):
+        tracking_events_record(store=store, events=[])
+
+
+def test_service_query_count_does_not_grow_with_the_batch(store, store_campaign):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    members = MemberFactory.create_batch(3)
+    when = timezone.now() - dt.timedelta(hours=1)
+
+    def batch(prefix: str, size: int) -> list[TrackingEventInput]:
+        return [
+            TrackingEventInput(
+                event_id=f"{prefix}-{n}",
+                kind="click",
+                store_campaign_id=store_campaign.pk,
+                occurred_at=when,
+                member={"member_no": members[n % 3].member_no},
+            )
+            for n in range(size)
+        ]
+
+    with CaptureQueriesContext(connection) as small:
+        assert tracking_events_record(store=store, events=batch("a", 2)).recorded == 2
+    with CaptureQueriesContext(connection) as large:
+        assert tracking_events_record(store=store, events=batch("b", 300)).recorded == 300
+    assert len(large) == len(small)

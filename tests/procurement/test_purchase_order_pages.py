@@ -1,0 +1,243 @@
+"""Supplier purchase-order pages: own orders only, the supplier's steps, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from apps.procurement.models import PurchaseOrder, Supplier
+from tests.factories import StoreFactory, SupplierUserFactory
+from tests.procurement.factories import PurchaseOrderFactory, consolidated_purchase_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def own_supplier(supplier_user) -> Supplier:
+    return Supplier.objects.get(users__user=supplier_user)
+
+
+@pytest.fixture
+def po(own_supplier, store, other_store) -> PurchaseOrder:
+    return consolidated_purchase_order(supplier=own_supplier, stores=[store, other_store])
+
+
+@pytest.fixture
+def foreign_po(db) -> PurchaseOrder:
+    other = SupplierUserFactory().supplier
+    return consolidated_purchase_order(
+        supplier=other, stores=[StoreFactory()], names=("别家鲜牛奶 1L", "别家酸奶")
+    )
+
+
+def _get(client, name: str, po: PurchaseOrder):
+    return client.get(reverse(name, args=[po.pk]))
+
+
+def test_the_list_shows_own_sent_orders_and_not_another_suppliers_or_drafts(
+    client, supplier_user, own_supplier, po, foreign_po
+):
+    draft = PurchaseOrderFactory(
+        supplier=own_supplier, status=PurchaseOrder.Status.DRAFT, sent_at=None
+    )
+    client.force_login(supplier_user)
+    response = client.get(reverse("supplier:orders"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert po.number in html
+    assert foreign_po.number not in html
+    assert draft.number not in html
+
+
+def test_the_list_filters_by_status_and_delivery_date(client, supplier_user, own_supplier, po):
+    later = PurchaseOrderFactory(
+        supplier=own_supplier, delivery_date=po.delivery_date + dt.timedelta(days=5)
+    )
+    PurchaseOrder.objects.filter(pk=later.pk).update(
+        status=PurchaseOrder.Status.CONFIRMED, ship_date=later.delivery_date
+    )
+    client.force_login(supplier_user)
+    url = reverse("supplier:orders")
+    by_status = client.get(url, {"status": "confirmed"}).content.decode()
+    assert (later.number in by_status, po.number in by_status) == (True, False)
+    day = po.delivery_date.isoformat()
+    by_date = client.get(url, {"date_from": day, "date_to": day}).content.decode()
+    assert (later.number in by_date, po.number in by_date) == (False, True)
+
+
+def test_the_list_query_count_does_not_grow_with_orders(client, supplier_user, own_supplier):
+    client.force_login(supplier_user)
+    PurchaseOrderFactory(supplier=own_supplier)
+    client.get(reverse("supplier:orders"))
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("supplier:orders")).status_code == 200
+    for _ in range(10):
+        PurchaseOrderFactory(supplier=own_supplier)
+    with CaptureQueriesContext(connection) as eleven:
+        assert client.get(reverse("supplier:orders")).status_code == 200
+    assert len(eleven.captured_queries) == len(one.captured_queries)
+
+
+def test_the_detail_shows_lines_with_surplus_and_the_allocation_per_store(
+    client, supplier_user, po, store, other_store
+):
+    client.force_login(supplier_user)
+    with translation.override("en"):
+        response = client.get(reverse("supplier:order", args=[po.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "云南蓝莓 125g" in html
+    assert "阳光玫瑰葡萄" in html
+    # Blueberries: 3 + 4 demanded → 12 ordered (minimum), surplus 5.
+    assert "<td>7</td><td>12</td><td>5</td>" in html
+    assert f"{store.code} {store.name}: 3" in html
+    assert f"{other_store.code} {other_store.name}: 4" in html
+    assert reverse("supplier:order_confirm", args=[po.pk]) in html
+
+
+def test_the_supplier_confirms_with_a_ship_date(client, supplier_user, po):
+    client.force_login(supplier_user)
+    ship_date = timezone.localdate()
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]), {"ship_date": ship_date.isoformat()}
+    )
+    assert response.status_code == 302
+    po.refresh_from_db()
+    assert (po.status, po.ship_date, po.acted_by) == (
+        PurchaseOrder.Status.CONFIRMED,
+        ship_date,
+        supplier_user,
+    )
+
+
+def test_a_confirmation_without_a_valid_date_changes_nothing(client, supplier_user, po):
+    client.force_login(supplier_user)
+    response = client.post(reverse("supplier:order_confirm", args=[po.pk]), {"ship_date": "x"})
+    assert response.status_code == 400
+    po.refresh_from_db()
+    assert (po.status, po.ship_date) == (PurchaseOrder.Status.SENT, None)
+
+
+def test_a_refused_step_is_shown_as_a_message(client, supplier_user, po):
+    client.force_login(supplier_user)
+    response = client.post(reverse("supplier:order_ship", args=[po.pk]), follow=True)
+    with translation.override("en"):
+        messages = [str(message) for message in response.context["messages"]]
+    assert len(messages) == 1
+    po.refresh_from_db()
+    assert po.status == PurchaseOrder.Status.SENT
+
+
+def test_the_supplier_marks_a_confirmed_order_shipped(client, supplier_user, po):
+    PurchaseOrder.objects.filter(pk=po.pk).update(
+        status=PurchaseOrder.Status.CONFIRMED, ship_date=timezone.localdate()
+    )
+    client.force_login(supplier_user)
+    assert client.post(reverse("supplier:order_ship", args=[po.pk])).status_code == 302
+    po.refresh_from_db()
+    assert po.status == PurchaseOrder.Status.SHIPPED
+
+
+def test_the_supplier_reports_a_shortage(client, supplier_user, po):
+    line = po.lines.get(product__name="阳光玫瑰葡萄")
+    client.force_login(supplier_user)
+    response = client.post(
+        reverse("supplier:order_shortage", args=[po.pk]),
+        {f"line_{line.pk}": "4", "note": "降雨减产"},
+    )
+    assert response.status_code == 302
+    po.refresh_from_db()
+    line.refresh_from_db()
+    assert (po.has_shortage, po.shortage_note, line.shortage_quantity) == (True, "降雨减产", 4)
+
+
+def test_a_shortage_above_the_ordered_quantity_changes_nothing(client, supplier_user, po):
+    line = po.lines.get(product__name="阳光玫瑰葡萄")
+    client.force_login(supplier_user)
+    response = client.post(
+        reverse("supplier:order_shortage", args=[po.pk]), {f"line_{line.pk}": "999"}
+    )
+    assert response.status_code == 400
+    line.refresh_from_db()
+    assert line.shortage_quantity == 0
+
+
+@pytest.mark.parametrize("name", ["supplier:order", "supplier:order_csv", "supplier:order_pdf"])
+def test_another_suppliers_order_is_a_404(client, supplier_user, foreign_po, name):
+    client.force_login(supplier_user)
+    assert _get(client, name, foreign_po).status_code == 404
+
+
+def test_an_own_draft_is_a_404_for_the_supplier(client, supplier_user, own_supplier):
+    draft = PurchaseOrderFactory(
+        supplier=own_supplier, status=PurchaseOrder.Status.DRAFT, sent_at=None
+    )
+    client.force_login(supplier_user)
+    assert _get(client, "supplier:order", draft).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("supplier:order_confirm", {"ship_date": "2099-01-01"}),
+        ("supplier:order_ship", {}),
+        ("supplier:order_shortage", {"note": "x"}),
+    ],
+)
+def test_another_supplier_cannot_act_on_an_order(client, supplier_user, foreign_po, name, data):
+    client.force_login(supplier_user)
+    assert client.post(reverse(name, args=[foreign_po.pk]), data).status_code == 404
+    foreign_po.refresh_from_db()
+    assert (foreign_po.status, foreign_po.has_shortage, foreign_po.shortage_note) == (
+        PurchaseOrder.Status.SENT,
+        False,
+        "",
+    )
+
+
+def test_a_store_owner_is_refused_the_list_and_every_order(client, owner, po):
+    client.force_login(owner)
+    assert client.get(reverse("supplier:orders")).status_code == 403
+    assert _get(client, "supplier:order", po).status_code == 404
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]), {"ship_date": "2099-01-01"}
+    )
+    assert response.status_code == 404
+    po.refresh_from_db()
+    assert po.status == PurchaseOrder.Status.SENT
+
+
+def test_an_inspector_is_refused_the_list(client, inspector, po):
+    client.force_login(inspector)
+    assert client.get(reverse("supplier:orders")).status_code == 403
+    assert _get(client, "supplier:order", po).status_code == 404
+
+
+def test_anonymous_users_are_sent_to_login_and_change_nothing(client, po):
+    for url in (reverse("supplier:orders"), reverse("supplier:order", args=[po.pk])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('portal:login')}?next={url}"
+    response = client.post(reverse("supplier:order_ship", args=[po.pk]))
+    assert response.status_code == 302
+    po.refresh_from_db()
+    assert po.status == PurchaseOrder.Status.SENT
+
+
+def test_hq_sees_every_suppliers_sent_orders(client, hq_user, po, foreign_po):
+    client.force_login(hq_user)
+    html = client.get(reverse("supplier:orders")).content.decode()
+    assert po.number in html
+    assert foreign_po.number in html
+    assert _get(client, "supplier:order", foreign_po).status_code == 200
+
+
+def test_the_supplier_home_links_to_the_purchase_orders(client, supplier_user):
+    client.force_login(supplier_user)
+    html = client.get(reverse("supplier:home")).content.decode()
+    assert reverse("supplier:orders") in html
