@@ -161,6 +161,7 @@ def test_a_join_past_the_cap_is_a_409_sold_out(store, offer):
             _join_url(offer),
             {"quantity": 2, "idempotency_key": "b", "display_name": "王"},
             format="json",
+            HTTP_ACCEPT_LANGUAGE="en",
         )
     assert response.status_code == 409
     assert response.json()["code"] == "sold_out"

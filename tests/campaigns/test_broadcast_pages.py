@@ -133,6 +133,7 @@ def test_an_offer_with_a_cap_below_its_threshold_is_refused(client, owner, broad
                 "cap": "5",
                 "deadline": deadline,
             },
+            HTTP_ACCEPT_LANGUAGE="en",
         )
     assert response.status_code == 400
     assert "The cap cannot be below the threshold" in response.content.decode()
@@ -160,7 +161,11 @@ def test_a_jielong_with_a_bad_line_enters_nothing_and_names_the_line(
     GroupBuyOfferFactory(broadcast=broadcast, product=product, cap=20)
     client.force_login(owner)
     with override("en"):
-        response = client.post(_urls(broadcast)["jielong"], {"text": "1. 李阿姨 蓝莓×2\n2.\n"})
+        response = client.post(
+            _urls(broadcast)["jielong"],
+            {"text": "1. 李阿姨 蓝莓×2\n2.\n"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
     page = response.content.decode()
     assert "The line has no name." in page
     assert "Nothing was entered" in page

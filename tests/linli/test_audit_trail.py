@@ -31,6 +31,8 @@ AUDITED = {
     "customers.Member",
     "devices.DeviceKindThreshold",
     "campaigns.Promotion",
+    "campaigns.ScenarioTemplate",
+    "campaigns.Campaign",
 }
 PHONE = "+8613812341234"
 NEW_PHONE = "+8613955556666"

@@ -90,7 +90,9 @@ def redis_gone(settings: object) -> Iterator[str]:
     }
     old_broker = celery_app.conf.broker_url
     celery_app.conf.broker_url = url
-    celery_app._pool = None  # the producer pool is bound to the broker URL it was built with
+    # The connection and producer pools are bound to the broker URL they were built with.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
     subprocess.run(  # noqa: S603 - fixed arguments
         [REDIS_CLI, "-p", str(port), "shutdown", "nosave"], check=False, capture_output=True
     )

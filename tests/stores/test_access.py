@@ -25,7 +25,9 @@ from apps.stores.access import (
     INSPECT,
     MEMBER_DATA,
     RECTIFY,
+    RUN_CAMPAIGNS,
     STORE_ACTIONS,
+    VIEW_CAMPAIGNS,
     VIEW_DECISIONS,
     VIEW_DEVICES,
     VIEW_INSPECTIONS,
@@ -156,6 +158,8 @@ ALLOWED = {
     },
     INSPECT: {"inspector"},
     RECTIFY: {"owner"},
+    VIEW_CAMPAIGNS: {"owner", "clerk", "hq_user", "hq_operations"},
+    RUN_CAMPAIGNS: {"owner", "hq_user", "hq_operations"},
 }
 
 
@@ -332,6 +336,8 @@ ADMIN_EQUIVALENT = {
     ACT_ON_ALERTS: ("devices.DeviceAlert", "acknowledge"),
     VIEW_STOCK: ("stores.StockLevel", None),
     VIEW_INSPECTIONS: ("stores.Inspection", None),
+    VIEW_CAMPAIGNS: ("campaigns.StoreCampaign", None),
+    RUN_CAMPAIGNS: ("campaigns.StoreCampaign", "regenerate_packs"),
 }
 
 

@@ -111,6 +111,17 @@ class CampaignProductInline(admin.TabularInline):
     fields = ["product", "price", "suggested_stock", "position"]
 
 
+@admin.register(CampaignProduct)
+class CampaignProductAdmin(admin.ModelAdmin):
+    """Every campaign's products across campaigns (edited with their campaign, found here)."""
+
+    list_display = ["campaign", "product", "price", "suggested_stock", "position"]
+    list_filter = ["campaign__starts_on", "campaign__template"]
+    search_fields = ["campaign__name", "product__name", "=product__sku"]
+    list_select_related = ["campaign", "product"]
+    raw_id_fields = ["campaign", "product"]
+
+
 class StoreCampaignInline(admin.TabularInline):
     model = StoreCampaign
     extra = 0
