@@ -216,7 +216,7 @@ def procurement_truncate() -> None:
 def service_run() -> tuple[float, object]:
     from django.utils import timezone
 
-    from apps.procurement.services import purchase_orders_consolidate
+    from apps.procurement.services.consolidation import purchase_orders_consolidate
 
     started = time.perf_counter()
     run = purchase_orders_consolidate(cutoff=timezone.now())
@@ -272,7 +272,7 @@ def loop_run(limit: int) -> float:
         PurchaseOrderSource,
         SupplierProduct,
     )
-    from apps.procurement.services import order_quantity_rounded
+    from apps.procurement.services.consolidation import order_quantity_rounded
     from apps.stores.models import OrderLine
 
     started = time.perf_counter()

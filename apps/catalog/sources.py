@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from apps.campaigns.selectors.promotions import promotion_grid
 from apps.catalog.services.sources import PlanningSources
-from apps.procurement.selectors import supplier_terms
+from apps.procurement.selectors.suppliers import supplier_terms
 
 
 def planning_sources() -> PlanningSources:

@@ -22,13 +22,13 @@ from apps.procurement.models import (
     SupplierUser,
 )
 from apps.procurement.resources import SupplierProductResource, SupplierResource
-from apps.procurement.services import (
+from apps.procurement.services.consolidation import purchase_orders_consolidate
+from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
     purchase_order_cancel,
-    purchase_order_line_edit,
     purchase_order_send,
-    purchase_orders_consolidate,
 )
+from apps.procurement.services.replenishment import purchase_order_line_edit
 from linli.admin_helpers import PhoneMaskingAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
 from apps.procurement.models import Supplier, SupplierProduct
-from apps.procurement.services import supplier_products_import, suppliers_import
+from apps.procurement.services.imports import supplier_products_import, suppliers_import
 from linli.imports.admin import ServiceResource
 from linli.phones import phone_for_viewer
 

@@ -8,11 +8,11 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from apps.procurement.services import (
+from apps.procurement.services.consolidation import (
     consolidation_cutoff,
     purchase_orders_consolidate,
-    purchase_orders_replenish,
 )
+from apps.procurement.services.replenishment import purchase_orders_replenish
 
 
 @shared_task(

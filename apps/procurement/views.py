@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.procurement import selectors
 from apps.procurement.access import (
     ACT_ON_PURCHASE_ORDERS,
     VIEW_PURCHASE_ORDERS,
@@ -22,13 +21,14 @@ from apps.procurement.access import (
 from apps.procurement.forms import ConfirmForm, PurchaseOrderFilterForm, ShortageForm
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.selectors import files
+from apps.procurement.selectors import suppliers as supplier_selectors
 from apps.procurement.selectors.purchase_orders import (
     purchase_order_for_user,
     purchase_order_pick_lists,
     purchase_order_sheet,
     purchase_orders_for_user,
 )
-from apps.procurement.services import (
+from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
     purchase_order_confirm,
     purchase_order_report_shortage,
@@ -41,7 +41,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    suppliers = selectors.suppliers_visible(user=request.user)
+    suppliers = supplier_selectors.suppliers_visible(user=request.user)
     if not suppliers:
         raise PermissionDenied
     return render(request, "supplier/home.html", {"suppliers": suppliers})

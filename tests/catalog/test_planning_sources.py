@@ -16,7 +16,7 @@ from apps.catalog.services.nightly import decisions_run
 from apps.catalog.services.sources import NO_SOURCES, SUPPLIER_TERMS_COLUMNS
 from apps.catalog.sources import planning_sources
 from apps.catalog.tasks import decisions_nightly_task
-from apps.procurement import selectors as procurement_selectors
+from apps.procurement.selectors import suppliers as procurement_selectors
 from tests.campaigns.factories import PromotionFactory
 from tests.catalog.decision_fixtures import decision_world
 from tests.factories import SupplierProductFactory

@@ -154,7 +154,7 @@ def consolidated_purchase_order(
     """A sent purchase order of `supplier` made by a real consolidation: two products (packs
     of 6, minimum 12), each store ordering 3 + its index of the first and 5 of the second."""
     from apps.procurement.models import SupplierProduct
-    from apps.procurement.services import purchase_orders_consolidate
+    from apps.procurement.services.consolidation import purchase_orders_consolidate
 
     products = [ProductFactory(name=name) for name in names]
     for product in products:

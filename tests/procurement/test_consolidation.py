@@ -21,16 +21,18 @@ from apps.procurement.models import (
     PurchaseOrderSource,
     SupplierUser,
 )
-from apps.procurement.services import (
-    PurchaseOrderRefused,
+from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
     order_quantity_rounded,
+    purchase_orders_consolidate,
+)
+from apps.procurement.services.purchase_orders import (
+    PurchaseOrderRefused,
     purchase_order_cancel,
     purchase_order_confirm,
     purchase_order_report_shortage,
     purchase_order_send,
     purchase_order_ship,
-    purchase_orders_consolidate,
 )
 from apps.procurement.tasks import purchase_orders_consolidate_task
 from apps.stores.models import Order, OrderLine

@@ -16,7 +16,7 @@ from django.utils import translation
 
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.procurement.resources import SupplierResource
-from apps.procurement.services import supplier_products_import, suppliers_import
+from apps.procurement.services.imports import supplier_products_import, suppliers_import
 from linli.imports.contract import table_from_bytes
 from tests.factories import ProductFactory, SupplierFactory, UserFactory
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from apps.catalog.models import DemandForecast
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
-from apps.procurement.services import (
+from apps.procurement.services.purchase_orders import purchase_order_send
+from apps.procurement.services.replenishment import (
     purchase_order_line_edit,
-    purchase_order_send,
     purchase_orders_replenish,
 )
 from apps.procurement.tasks import purchase_orders_replenish_task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from apps.procurement.selectors import supplier_terms
+from apps.procurement.selectors.suppliers import supplier_terms
 from tests.factories import ProductFactory, SupplierFactory, SupplierProductFactory
 
 

@@ -19,7 +19,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
-from apps.procurement.services import order_cancelled_for_supply, purchase_orders_consolidate
+from apps.procurement.services.consolidation import (
+    order_cancelled_for_supply,
+    purchase_orders_consolidate,
+)
 from apps.stores.models import Order, OrderLine, Store
 from apps.stores.services.kpis import store_kpi_snapshots_compute
 

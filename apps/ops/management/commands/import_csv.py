@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.services.imports import products_import
 from apps.customers.services.imports import community_messages_import, members_import
-from apps.procurement.services import supplier_products_import, suppliers_import
+from apps.procurement.services.imports import supplier_products_import, suppliers_import
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.stock_import import stock_levels_import
 from linli.imports.contract import (
