@@ -15,7 +15,13 @@ from django.utils.translation import override
 from PIL import Image
 from pypdf import PdfReader
 
-from apps.campaigns.models import CampaignTarget, Notification, Promotion, StoreCampaign
+from apps.campaigns.models import (
+    Broadcast,
+    CampaignTarget,
+    Notification,
+    Promotion,
+    StoreCampaign,
+)
 from apps.customers.models import MemberTag
 from apps.stores.models import StoreStaff
 from tests.campaigns.factories import (
@@ -234,3 +240,16 @@ def test_anonymous_is_sent_to_login(draft: StoreCampaign) -> None:
 
 def test_hq_with_permissions_sees_the_page(hq_user: object, draft: StoreCampaign) -> None:
     assert _client(hq_user).get(_url("detail", draft)).status_code == 200
+
+
+def test_a_confirmed_campaign_leads_on_to_its_broadcast_and_review(
+    owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(owner)
+    draft_page = client.get(_url("detail", draft)).content.decode()
+    assert "/broadcasts/" not in draft_page
+    client.post(_url("confirm", draft))
+    broadcast = Broadcast.objects.get(store_campaign=draft)
+    page = client.get(_url("detail", draft)).content.decode()
+    assert reverse("campaigns:broadcast", args=[broadcast.pk]) in page
+    assert reverse("campaigns:review", args=[draft.pk]) in page
