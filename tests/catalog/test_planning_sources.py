@@ -4,18 +4,26 @@ and applies the settings' defaults."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.models import DailyListEntry, DemandForecast, ListKind
 from apps.catalog.services import forecasts
 from apps.catalog.services.nightly import decisions_run
-from apps.catalog.services.sources import NO_SOURCES, SUPPLIER_TERMS_COLUMNS
+from apps.catalog.services.sources import (
+    NO_SOURCES,
+    ON_ORDER_COLUMNS,
+    SUPPLIER_TERMS_COLUMNS,
+    PlanningSources,
+)
 from apps.catalog.sources import planning_sources
 from apps.catalog.tasks import decisions_nightly_task
+from apps.procurement.selectors import purchase_orders as purchase_order_selectors
 from apps.procurement.selectors import suppliers as procurement_selectors
 from tests.campaigns.factories import PromotionFactory
 from tests.catalog.decision_fixtures import decision_world
@@ -112,3 +120,48 @@ def test_procurement_supplier_terms_have_the_columns_the_engine_reads(db: None) 
             "min_order_qty": 12,
         }
     ]
+
+
+def test_units_on_order_are_subtracted_from_the_suggested_quantity(world: dict) -> None:
+    """What suppliers will deliver counts like stock: the same night with 40 blueberries on
+    order at store A suggests 40 fewer (before rounding to packs), and stores it."""
+    store_a = world["stores"][0]
+    blueberry = world["products"]["blueberry"]
+    asked: list[tuple[list[int], dt.date]] = []
+
+    def forty_on_order(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
+        asked.append((product_ids, today))
+        return pd.DataFrame(
+            [{"store_id": store_a.pk, "product_id": blueberry.pk, "on_order": 40}],
+            columns=ON_ORDER_COLUMNS,
+        )
+
+    with_nothing = PlanningSources(
+        promotion_grid=NO_SOURCES.promotion_grid, supplier_terms=NO_SOURCES.supplier_terms
+    )
+    decisions_run(day=world["today"], force=True, sources=with_nothing)
+    before = DemandForecast.objects.get(store=store_a, product=blueberry)
+    others = DemandForecast.objects.exclude(store=store_a).values_list("pk", "suggested_qty")
+    others_before = dict(others)
+    assert before.on_order == 0
+    assert before.suggested_qty > 0
+
+    decisions_run(
+        day=world["today"],
+        force=True,
+        sources=dataclasses.replace(with_nothing, on_order=forty_on_order),
+    )
+    after = DemandForecast.objects.get(store=store_a, product=blueberry)
+    assert after.on_order == 40
+    assert after.suggested_qty == max(0, before.suggested_qty - 40)
+    assert dict(others) == others_before
+    assert asked
+    assert all(today == world["today"] for _ids, today in asked)
+
+
+def test_procurement_on_order_has_the_columns_the_engine_reads(db: None) -> None:
+    assert ON_ORDER_COLUMNS == purchase_order_selectors.ON_ORDER_COLUMNS
+    empty = planning_sources().on_order(product_ids=[1], today=dt.date(2026, 6, 1))
+    assert list(empty.columns) == ON_ORDER_COLUMNS
+    assert empty.empty
+    assert NO_SOURCES.on_order(product_ids=[1], today=dt.date(2026, 6, 1)).empty

@@ -422,6 +422,7 @@ class ForecastBatch:
     upper: np.ndarray
     sigma_daily: np.ndarray  # [S]
     on_hand: np.ndarray  # [S] int
+    on_order: np.ndarray  # [S] int, from suppliers, not yet delivered
     lead_time: np.ndarray
     pack_size: np.ndarray
     min_order: np.ndarray
@@ -468,6 +469,8 @@ def forecasts_for_panel(
     lower, upper, sigma_daily = fc.interval_and_sigma(daily, q10, q90, sigma)
     sigma_daily = np.where(daily.sum(axis=1) > 0, sigma_daily, 0.0)
     on_hand, lead, pack, min_order = _replenishment_inputs(series, settings, sources=sources)
+    today = panel.first_day + dt.timedelta(days=origin + 1)  # the first forecast day
+    on_order = _on_order(series, sources=sources, today=today)
     demand, safety, quantity = order_quantities(
         daily_forecast=daily,
         lead_time_days=lead,
@@ -475,7 +478,7 @@ def forecasts_for_panel(
         sigma_daily=sigma_daily,
         service_level=settings.service_level,
         on_hand=on_hand,
-        on_order=np.zeros(count),  # no purchase orders yet: nothing is on order
+        on_order=on_order,
         pack_size=pack,
         min_order_qty=min_order,
     )
@@ -487,6 +490,7 @@ def forecasts_for_panel(
         upper=upper,
         sigma_daily=sigma_daily,
         on_hand=on_hand,
+        on_order=on_order,
         lead_time=lead,
         pack_size=pack,
         min_order=min_order,
@@ -531,6 +535,24 @@ def _replenishment_inputs(
     return on_hand, lead, pack, min_order
 
 
+def _on_order(series: pd.DataFrame, *, sources: PlanningSources, today: dt.date) -> np.ndarray:
+    """Units on order per series (`sources.on_order`; 0 where nothing is)."""
+    if series.empty:
+        return np.zeros(0, dtype=np.int64)
+    ordered = sources.on_order(product_ids=sorted(set(series["product_id"].tolist())), today=today)
+    if ordered.empty:
+        return np.zeros(len(series), dtype=np.int64)
+    ordered = ordered.astype({"store_id": "int64", "product_id": "int64", "on_order": "int64"})
+    return (
+        series[["store_id", "product_id"]]
+        .astype("int64")
+        .merge(ordered, on=["store_id", "product_id"], how="left")["on_order"]
+        .fillna(0)
+        .clip(lower=0)
+        .to_numpy(dtype=np.int64)
+    )
+
+
 FORECAST_FIELDS = [
     "issued_on",
     "start_day",
@@ -573,7 +595,7 @@ def demand_forecasts_store(
             total=round(float(batch.daily[i].sum()), 3),
             sigma_daily=round(float(batch.sigma_daily[i]), 4),
             on_hand=int(batch.on_hand[i]),
-            on_order=0,
+            on_order=int(batch.on_order[i]),
             lead_time_days=int(batch.lead_time[i]),
             review_period_days=settings.review_period_days,
             safety_stock=round(float(batch.safety_stock[i]), 3),

@@ -1,10 +1,11 @@
 """What the decision engine reads from the parts above it (campaigns, procurement), handed in
-by the caller instead of imported: the planned-promotion grid and the preferred suppliers'
-terms.
+by the caller instead of imported: the planned-promotion grid, the preferred suppliers'
+terms and what is on order from suppliers.
 
 The interfaces (the nightly task, the commands) pass `apps.catalog.sources.planning_sources()`,
 the real readers; `NO_SOURCES`, the default, plans no promotion and knows no supplier, so the
-settings' defaults apply (default lead time, packs of 1, minimum order 1).
+settings' defaults apply (default lead time, packs of 1, minimum order 1), and nothing is on
+order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 SUPPLIER_TERMS_COLUMNS = ["product_id", "lead_time_days", "pack_size", "min_order_qty"]
+ON_ORDER_COLUMNS = ["store_id", "product_id", "on_order"]
 
 
 class PromotionGrid(Protocol):
@@ -36,10 +38,22 @@ class SupplierTerms(Protocol):
     def __call__(self, *, product_ids: list[int]) -> pd.DataFrame: ...
 
 
+class OnOrder(Protocol):
+    """Units on order from suppliers and not yet delivered, as of `today`: columns
+    ON_ORDER_COLUMNS, at most one row per (store, product); a pair without a row has none."""
+
+    def __call__(self, *, product_ids: list[int], today: dt.date) -> pd.DataFrame: ...
+
+
+def no_on_order(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
+    return pd.DataFrame({column: [] for column in ON_ORDER_COLUMNS}, dtype="int64")
+
+
 @dataclass(frozen=True)
 class PlanningSources:
     promotion_grid: PromotionGrid
     supplier_terms: SupplierTerms
+    on_order: OnOrder = no_on_order
 
 
 def no_promotions(
