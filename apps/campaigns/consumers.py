@@ -11,6 +11,7 @@ the last check is older than RECHECK_SECONDS.
 
 from __future__ import annotations
 
+import abc
 import json
 import time
 from importlib import import_module
@@ -55,23 +56,26 @@ def overview_viewable(*, user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and hq_may(user, VIEW_CAMPAIGNS))
 
 
-class _LiveConsumer(AsyncWebsocketConsumer):
-    """Shared by both feeds: join, snapshot, forward, resync, re-check, leave."""
+class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
+    """Shared by both feeds: join, snapshot, forward, resync, re-check, leave. A feed says who
+    may watch it, its group and its current snapshot."""
 
     user_id: int | None = None
     session_key: str | None = None
     checked_at: float = 0.0
     joined: tuple[str, ...] = ()
 
+    @abc.abstractmethod
     async def allowed(self, user: Any) -> bool:
-        raise NotImplementedError
+        """May `user` watch this feed (checked at connect and again before forwarding)."""
 
+    @abc.abstractmethod
     def group(self) -> str:
-        raise NotImplementedError
+        """The channel-layer group of this feed."""
 
+    @abc.abstractmethod
     def current(self) -> dict[str, Any] | None:
         """The feed's latest snapshot (sync: reads Redis and maybe the database)."""
-        raise NotImplementedError
 
     async def connect(self) -> None:
         user = self.scope.get("user")
