@@ -85,6 +85,19 @@ def store_active_alerts(*, store: Store) -> list[DeviceAlert]:
     )
 
 
+def alerts_open_for_user(*, user: UserLike, limit: int = 20) -> list[DeviceAlert]:
+    """The newest open or acknowledged alerts at every store where `user` may VIEW_DEVICES
+    (the landing page's "needs attention"); one query whatever the number of stores."""
+    return list(
+        DeviceAlert.objects.filter(
+            store__in=stores_for(user, VIEW_DEVICES),
+            status__in=DeviceAlert.ACTIVE_STATUSES,
+        )
+        .select_related("device", "store")
+        .order_by("-opened_at", "-pk")[:limit]
+    )
+
+
 def device_recent_alerts(*, device: Device, limit: int = 20) -> list[DeviceAlert]:
     return list(
         DeviceAlert.objects.filter(device=device)

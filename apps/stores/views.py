@@ -14,18 +14,16 @@ from apps.campaigns.notifications.selectors import (
     notifications_for_user,
     notifications_unread_count,
 )
-from apps.devices.models import DeviceAlert
+from apps.devices.selectors import alerts_open_for_user
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.stores import selectors
 from apps.stores.access import (
     MEMBER_DATA,
-    VIEW_DEVICES,
     VIEW_STOCK,
     VIEW_STORE,
     actions_at,
     hq_may,
     store_or_403,
-    stores_for,
     user_is_hq,
 )
 from linli.realtime import session_ended_broadcast
@@ -58,14 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
     stores = list(selectors.stores_visible(user=request.user)[:200])
     if not stores and suppliers_for(request.user, VIEW_SUPPLIER).exists():
         return redirect("supplier:home")
-    open_alerts = list(
-        DeviceAlert.objects.filter(
-            store__in=stores_for(request.user, VIEW_DEVICES),
-            status__in=DeviceAlert.ACTIVE_STATUSES,
-        )
-        .select_related("device", "store")
-        .order_by("-opened_at", "-pk")[:20]
-    )
+    open_alerts = alerts_open_for_user(user=request.user)
     unread_count = notifications_unread_count(user=request.user)
     unread = []
     if unread_count:
