@@ -10,12 +10,26 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Q, QuerySet
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.stores.access import StoreAction, stores_for
 
 if TYPE_CHECKING:
     from apps.campaigns.models import Campaign, StoreCampaign
+    from apps.stores.access import UserLike
     from apps.stores.models import Store
 
 JOINS_SHOWN = 200
+
+
+def broadcast_for_user(
+    *, user: UserLike, broadcast_id: int, action: StoreAction
+) -> Broadcast | None:
+    """The broadcast when `user` may take `action` at its store, else None (another store's
+    broadcast and an unknown id look alike)."""
+    return (
+        Broadcast.objects.select_related("store", "store__region", "store_campaign__campaign")
+        .filter(pk=broadcast_id, store__in=stores_for(user, action))
+        .first()
+    )
 
 
 def store_broadcasts(*, store: Store) -> QuerySet[Broadcast]:

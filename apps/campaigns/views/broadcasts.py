@@ -31,7 +31,6 @@ from apps.stores.access import (
     StoreAction,
     actions_at,
     store_or_403,
-    stores_for,
 )
 from apps.stores.models import StockLevel
 
@@ -41,10 +40,8 @@ JIELONG_MAX_CHARACTERS = 20_000
 def _broadcast_or_404(request: HttpRequest, broadcast_id: int, action: StoreAction) -> Broadcast:
     """The broadcast if the user may take `action` at its store; 404 otherwise, also for an
     unknown id (another store's broadcast answers exactly like a missing one)."""
-    broadcast = (
-        Broadcast.objects.select_related("store", "store__region", "store_campaign__campaign")
-        .filter(pk=broadcast_id, store__in=stores_for(request.user, action))
-        .first()
+    broadcast = selectors.broadcast_for_user(
+        user=request.user, broadcast_id=broadcast_id, action=action
     )
     if broadcast is None:
         raise Http404

@@ -12,9 +12,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from apps.campaigns.models import Broadcast
+from apps.campaigns.selectors.broadcasts import broadcast_for_user
 from apps.campaigns.services import live as live_services
-from apps.stores.access import VIEW_CAMPAIGNS, hq_may, stores_for
+from apps.stores.access import VIEW_CAMPAIGNS, hq_may
 
 
 def _labels() -> dict[str, str]:
@@ -41,10 +41,8 @@ def _labels() -> dict[str, str]:
 @login_required
 @require_GET
 def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
-    broadcast = (
-        Broadcast.objects.select_related("store", "store_campaign__campaign")
-        .filter(pk=broadcast_id, store__in=stores_for(request.user, VIEW_CAMPAIGNS))
-        .first()
+    broadcast = broadcast_for_user(
+        user=request.user, broadcast_id=broadcast_id, action=VIEW_CAMPAIGNS
     )
     if broadcast is None:
         raise Http404  # another store's broadcast answers like a missing one
