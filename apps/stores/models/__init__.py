@@ -10,6 +10,7 @@ from apps.stores.inspections.models import (
 )
 from apps.stores.models.core import (
     IMPORTED_ORDER_KEY_PREFIX,
+    LossReason,
     Order,
     OrderLine,
     Region,
@@ -20,6 +21,7 @@ from apps.stores.models.core import (
     StoreStaff,
     StoreTerminal,
 )
+from apps.stores.models.fulfilment import OrderFulfilment
 
 __all__ = [
     "IMPORTED_ORDER_KEY_PREFIX",
@@ -29,7 +31,9 @@ __all__ = [
     "InspectionItemResult",
     "InspectionPhoto",
     "RectificationItem",
+    "LossReason",
     "Order",
+    "OrderFulfilment",
     "OrderLine",
     "Region",
     "StockLevel",

@@ -129,6 +129,15 @@ class StockLevel(models.Model):
         return f"{self.store_id}/{self.product_id}: {self.on_hand}"
 
 
+class LossReason(models.TextChoices):
+    EXPIRED = "expired", _("Expired")
+    SPOILED = "spoiled", _("Spoiled")
+    DAMAGED = "damaged", _("Damaged")
+    RECEIVING = "receiving", _("Damaged on arrival")
+    THEFT = "theft", _("Theft / missing")
+    OTHER = "other", pgettext_lazy("loss reason", "Other")
+
+
 class StockMovement(models.Model):
     """The stock ledger: every change of on-hand is one signed row."""
 
@@ -157,6 +166,11 @@ class StockMovement(models.Model):
         blank=True,
         related_name="stock_movements",
     )
+    # Why stock was lost (loss rows only; "" otherwise). A database default: the demo seed
+    # and the stock import write movements with COPY / bulk inserts of their own columns.
+    reason = models.CharField(
+        _("loss reason"), max_length=12, choices=LossReason.choices, blank=True, db_default=""
+    )
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -178,6 +192,9 @@ class StockMovement(models.Model):
                     | Q(kind="adjustment")
                 ),
                 name="movement_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="loss") | Q(reason=""), name="movement_reason_only_for_loss"
             ),
         ]
 

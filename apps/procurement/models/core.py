@@ -339,12 +339,20 @@ class PurchaseOrderSource(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Set by store receiving when the allocation came short or damaged and this member order
+    # line bears part of it (`receipt_record`); a database default, as consolidation inserts
+    # these rows with INSERT ... SELECT.
+    short_quantity = models.PositiveIntegerField(_("short at receiving"), db_default=0)
 
     class Meta:
         verbose_name = _("purchase order source line")
         verbose_name_plural = _("purchase order source lines")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_source_positive"),
+            models.CheckConstraint(
+                condition=Q(short_quantity__lte=models.F("quantity")),
+                name="purchase_source_short_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:

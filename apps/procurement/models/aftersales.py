@@ -1,0 +1,228 @@
+"""After-sales (无忧售后): cases, their photos and the compensation policy (docs/after-sales.md)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseKind(models.TextChoices):
+    QUALITY = "quality", _("Quality problem")
+    MISSING = "missing", _("Missing item")
+    DAMAGED = "damaged", _("Damaged")
+    LATE = "late", _("Late")
+
+
+class Remedy(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    REPLACEMENT = "replacement", _("Replacement")
+    COUPON = "coupon", _("Coupon")
+
+
+class ChargedTo(models.TextChoices):
+    STORE = "store", _("Store")
+    HQ = "hq", _("Head office")
+    SUPPLIER = "supplier", _("Supplier")
+
+
+class CompensationPolicy(models.Model):
+    """A row of the compensation table: for a case kind up to an amount, the remedy proposed and
+    who bears the cost. The proposal for a case is the row of its kind with the smallest
+    `max_amount` that covers the case's amount (an empty `max_amount` covers any amount)."""
+
+    kind = models.CharField(_("case kind"), max_length=12, choices=CaseKind.choices)
+    max_amount = models.DecimalField(
+        _("up to (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: any amount."),
+    )
+    remedy = models.CharField(_("remedy"), max_length=12, choices=Remedy.choices)
+    charged_to = models.CharField(_("cost charged to"), max_length=10, choices=ChargedTo.choices)
+    needs_approval = models.BooleanField(_("needs HQ approval"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("compensation policy")
+        verbose_name_plural = _("compensation policies")
+        ordering = ["kind", models.F("max_amount").asc(nulls_last=True)]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "max_amount"], name="compensation_policy_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(max_amount__isnull=True),
+                name="compensation_policy_one_open_ended",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_amount__isnull=True) | Q(max_amount__gt=Decimal("0")),
+                name="compensation_policy_amount_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ≤ {self.max_amount or '∞'}: {self.get_remedy_display()}"
+
+
+class AfterSalesCase(models.Model):
+    """A member's complaint about an order, opened by the store (or HQ), with photos. The
+    policy proposes a remedy when the case is opened; HQ approves or rejects it in the admin;
+    the cost is charged to the store, HQ or the product's supplier as the policy says."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        RESOLVED = "resolved", _("Resolved")
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.ForeignKey(
+        "stores.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        related_name="after_sales_cases",
+    )
+    order_line = models.ForeignKey(
+        "stores.OrderLine",
+        verbose_name=_("order line"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    supplier = models.ForeignKey(
+        "procurement.Supplier",
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="after_sales_cases",
+    )
+    kind = models.CharField(_("case kind"), max_length=12, choices=CaseKind.choices)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    description = models.TextField(_("description"), max_length=1000, blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    policy = models.ForeignKey(
+        CompensationPolicy,
+        verbose_name=_("policy applied"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    proposed_remedy = models.CharField(
+        _("proposed remedy"), max_length=12, choices=Remedy.choices, blank=True, default=""
+    )
+    remedy = models.CharField(
+        _("remedy"), max_length=12, choices=Remedy.choices, blank=True, default=""
+    )
+    charged_to = models.CharField(
+        _("cost charged to"), max_length=10, choices=ChargedTo.choices, blank=True, default=""
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True, default="")
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("after-sales case")
+        verbose_name_plural = _("after-sales cases")
+        ordering = ["-opened_at"]
+        permissions = [("decide_aftersalescase", _("Can approve or reject after-sales cases"))]
+        indexes = [
+            models.Index(fields=["store", "opened_at"]),
+            models.Index(fields=["supplier", "opened_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=Decimal("0")), name="after_sales_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="after_sales_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(decided_at__isnull=False),
+                name="after_sales_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "resolved"])
+                | (~Q(remedy="") & ~Q(charged_to="")),
+                name="after_sales_approved_has_remedy",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+def case_photo_path(instance: AfterSalesPhoto, filename: str) -> str:
+    """A random storage name; the client's file name is never used."""
+    now = timezone.localtime()
+    return f"after-sales/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.jpg"
+
+
+class AfterSalesPhoto(models.Model):
+    """A photo of a case, re-encoded like inspection photos (JPEG, no metadata, random name)
+    and served only through an access-checked view."""
+
+    case = models.ForeignKey(
+        AfterSalesCase, verbose_name=_("case"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.FileField(_("image"), upload_to=case_photo_path, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("after-sales photo")
+        verbose_name_plural = _("after-sales photos")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.pk}"
