@@ -65,6 +65,7 @@ GROUPS: tuple[GroupSpec, ...] = (
             "catalog": ("view", "change", "import", "export"),
             "stores": ("view", "export"),
         },
+        extra=("procurement.decide_aftersalescase",),
     ),
     GroupSpec(
         HQ_INSPECTION,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.procurement import views
+from apps.procurement.views import suppliers as views
 
 app_name = "supplier"
 

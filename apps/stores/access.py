@@ -66,6 +66,13 @@ VIEW_CAMPAIGNS = StoreAction(
     "view_campaigns", frozenset({OWNER, CLERK}), "campaigns.view_storecampaign"
 )
 RUN_CAMPAIGNS = StoreAction("run_campaigns", frozenset({OWNER}), "campaigns.change_storecampaign")
+# Goods in and orders out: owner and clerks receive deliveries, hand over pickup orders and
+# record loss; after-sales cases name the member's order, so only the owner opens them (HQ
+# decides them in the admin).
+RECEIVE_GOODS = StoreAction("receive_goods", frozenset({OWNER, CLERK}), "procurement.add_receipt")
+HAND_OVER = StoreAction("hand_over", frozenset({OWNER, CLERK}), "stores.change_orderfulfilment")
+RECORD_LOSS = StoreAction("record_loss", frozenset({OWNER, CLERK}), "stores.add_stockmovement")
+AFTER_SALES = StoreAction("after_sales", frozenset({OWNER}), "procurement.view_aftersalescase")
 
 STORE_ACTIONS: tuple[StoreAction, ...] = (
     VIEW_STORE,
@@ -80,6 +87,10 @@ STORE_ACTIONS: tuple[StoreAction, ...] = (
     RECTIFY,
     VIEW_CAMPAIGNS,
     RUN_CAMPAIGNS,
+    RECEIVE_GOODS,
+    HAND_OVER,
+    RECORD_LOSS,
+    AFTER_SALES,
 )
 
 

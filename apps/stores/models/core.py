@@ -337,6 +337,8 @@ class StoreKpiSnapshot(models.Model):
     average_basket = models.DecimalField(
         _("average basket (yuan)"), max_digits=12, decimal_places=2, default=0
     )
+    # Stock lost that day (loss movements), valued at the product's price.
+    loss_value = models.DecimalField(_("loss (yuan)"), max_digits=14, decimal_places=2, default=0)
     computed_at = models.DateTimeField(_("computed"), default=timezone.now)
 
     class Meta:

@@ -1,0 +1,3 @@
+"""Admin for delivery plans and store receipts."""
+
+from __future__ import annotations
