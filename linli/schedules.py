@@ -77,6 +77,15 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="0",
         hour="22",
     ),
+    # Procurement: tomorrow's regional delivery plans at 22:30, after the daily consolidation
+    # (idempotent: one plan per region and day; only plans not yet dispatched change, so HQ's
+    # "build tomorrow's plans" in the admin refreshes them later the same way).
+    Schedule(
+        name="procurement: delivery plans",
+        task="apps.procurement.tasks.delivery_plans_build_task",
+        minute="30",
+        hour="22",
+    ),
     # Member notifications: send due SMS / WeChat rows every minute (idempotent: rows are
     # claimed before sending; quiet hours and the rate limit apply inside the dispatcher).
     Schedule(

@@ -12,6 +12,7 @@ from apps.procurement.services.consolidation import (
     consolidation_cutoff,
     purchase_orders_consolidate,
 )
+from apps.procurement.services.delivery import delivery_plans_build
 from apps.procurement.services.replenishment import purchase_orders_replenish
 
 
@@ -46,3 +47,24 @@ def purchase_orders_replenish_task(issued_on: str | None = None) -> dict[str, in
     day = dt.date.fromisoformat(issued_on) if issued_on else timezone.localdate()
     result = purchase_orders_replenish(issued_on=day)
     return {"purchase_orders": result.purchase_orders, "lines": result.lines}
+
+
+@shared_task(
+    time_limit=300,
+    soft_time_limit=270,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def delivery_plans_build_task(day: str | None = None) -> dict[str, int]:
+    """Make or refresh the regional delivery plans of `day` (ISO date; default tomorrow in the
+    project's time zone). Idempotent: plans are unique per region and day, planned plans are
+    brought in line with the allocations, dispatched ones are left as they are."""
+    when = dt.date.fromisoformat(day) if day else timezone.localdate() + dt.timedelta(days=1)
+    built = delivery_plans_build(day=when)
+    return {
+        "plans": built.plans,
+        "created": built.created,
+        "frozen": built.frozen,
+        "stops": built.stops,
+    }

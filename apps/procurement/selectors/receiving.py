@@ -1,0 +1,129 @@
+"""Reads for store receiving: the deliveries a store expects and has received, and one
+purchase order as the store receives it (docs/delivery-and-receiving.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from apps.procurement.models import (
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    Receipt,
+    ReceiptLine,
+)
+
+# Deliveries a store waits for: sent (not yet confirmed), confirmed or shipped.
+DUE_STATUSES = (
+    PurchaseOrder.Status.SENT,
+    PurchaseOrder.Status.CONFIRMED,
+    PurchaseOrder.Status.SHIPPED,
+)
+RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+
+
+@dataclass(frozen=True)
+class StoreDeliveries:
+    due: list[PurchaseOrder]  # each with `units` (allocated to the store), by delivery date
+    received: list[Receipt]  # each with `received_units`, `short_units`, `damaged_units`
+
+
+def _store_units(store_id: int) -> Subquery:
+    return Subquery(
+        PurchaseOrderAllocation.objects.filter(
+            line__purchase_order=OuterRef("pk"), store_id=store_id
+        )
+        .values("store_id")
+        .annotate(total=Sum("quantity"))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
+def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliveries:
+    """The purchase orders with goods for this store that it has not received yet (sent,
+    confirmed or shipped; by delivery date), and its latest receipts. Two queries."""
+    allocated_here = PurchaseOrderAllocation.objects.filter(
+        line__purchase_order=OuterRef("pk"), store_id=store_id
+    )
+    received_here = Receipt.objects.filter(purchase_order=OuterRef("pk"), store_id=store_id)
+    due = list(
+        PurchaseOrder.objects.filter(status__in=DUE_STATUSES)
+        .filter(Exists(allocated_here))
+        .exclude(Exists(received_here))
+        .select_related("supplier")
+        .annotate(units=_store_units(store_id))
+        .order_by("delivery_date", "pk")
+    )
+    received = list(
+        Receipt.objects.filter(store_id=store_id)
+        .select_related("purchase_order__supplier")
+        .annotate(
+            received_units=Coalesce(Sum("lines__received_quantity"), 0),
+            short_units=Coalesce(Sum("lines__short_quantity"), 0),
+            damaged_units=Coalesce(Sum("lines__damaged_quantity"), 0),
+        )
+        .order_by("-received_at", "-pk")[:received_limit]
+    )
+    return StoreDeliveries(due=due, received=received)
+
+
+@dataclass(frozen=True)
+class ReceivingRow:
+    allocation: PurchaseOrderAllocation  # with line and product
+    receipt_line: ReceiptLine | None
+
+
+@dataclass(frozen=True)
+class ReceivingSheet:
+    purchase_order: PurchaseOrder
+    rows: list[ReceivingRow]
+    receipt: Receipt | None
+
+    @property
+    def receivable(self) -> bool:
+        """The form is offered: confirmed or shipped, and not received yet."""
+        return self.receipt is None and self.purchase_order.status in RECEIVABLE_STATUSES
+
+    @property
+    def units(self) -> int:
+        return sum(row.allocation.quantity for row in self.rows)
+
+
+def receiving_sheet(*, store_id: int, purchase_order_id: int) -> ReceivingSheet | None:
+    """One purchase order as `store_id` receives it: its allocations to the store (products by
+    SKU) and the store's receipt with its lines, if any. None when the purchase order has no
+    allocation to this store or is a draft (a 404 for the caller, so another store's ids
+    tell nothing). Three queries."""
+    purchase_order = (
+        PurchaseOrder.objects.exclude(status=PurchaseOrder.Status.DRAFT)
+        .select_related("supplier")
+        .filter(pk=purchase_order_id)
+        .first()
+    )
+    if purchase_order is None:
+        return None
+    allocations = list(
+        PurchaseOrderAllocation.objects.filter(
+            line__purchase_order=purchase_order, store_id=store_id
+        )
+        .select_related("line__product")
+        .order_by("line__product__sku")
+    )
+    if not allocations:
+        return None
+    receipt = (
+        Receipt.objects.filter(purchase_order=purchase_order, store_id=store_id)
+        .select_related("received_by")
+        .first()
+    )
+    lines: dict[int, ReceiptLine] = {}
+    if receipt is not None:
+        lines = {line.allocation_id: line for line in receipt.lines.all()}
+    return ReceivingSheet(
+        purchase_order=purchase_order,
+        rows=[ReceivingRow(allocation, lines.get(allocation.pk)) for allocation in allocations],
+        receipt=receipt,
+    )

@@ -1,0 +1,290 @@
+"""Store receiving: what arrived of a purchase order at one store goes into stock through the
+ledger, and what did not reaches the member orders it was bought for
+(docs/delivery-and-receiving.md)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Least
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.procurement.models import (
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    PurchaseOrderLine,
+    PurchaseOrderSource,
+    Receipt,
+    ReceiptLine,
+)
+from apps.procurement.services import pickup
+from apps.stores.models import Order, StockMovement, Store
+from apps.stores.services.stock import stock_move
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# Only goods the supplier has confirmed (or shipped) can arrive.
+RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+# Member orders that no longer wait for goods bear no shortage.
+_SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
+SHORT_NOTIFICATION_KIND = "order_short"
+
+
+class ReceiptRefused(Exception):
+    """The receipt cannot be recorded. `code` is stable for callers (`not_receivable`,
+    `no_allocation`, `unknown_allocation`, `missing_allocation`, `negative`, `sum_mismatch`,
+    `already_received`); `message` is for people. Nothing was written."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def receipt_notification_key(*, receipt_id: int, order_id: int) -> str:
+    return f"receipt:{receipt_id}:order:{order_id}:short"
+
+
+def _validated(
+    *,
+    allocations: dict[int, PurchaseOrderAllocation],
+    lines: Mapping[int, tuple[int, int, int]],
+) -> None:
+    if not allocations:
+        raise ReceiptRefused("no_allocation", _("This purchase order has no goods for this store."))
+    unknown = sorted(set(lines) - set(allocations))
+    if unknown:
+        raise ReceiptRefused(
+            "unknown_allocation",
+            _("Line %(id)s is not part of this delivery to this store.") % {"id": unknown[0]},
+        )
+    missing = [pk for pk in allocations if pk not in lines]
+    if missing:
+        product = allocations[missing[0]].line.product
+        raise ReceiptRefused(
+            "missing_allocation",
+            _("Say what arrived of %(product)s.") % {"product": product.name},
+        )
+    for pk, (received, short, damaged) in lines.items():
+        product = allocations[pk].line.product
+        if min(received, short, damaged) < 0:
+            raise ReceiptRefused(
+                "negative",
+                _("%(product)s: quantities cannot be negative.") % {"product": product.name},
+            )
+        allocated = allocations[pk].quantity
+        if received + short + damaged != allocated:
+            raise ReceiptRefused(
+                "sum_mismatch",
+                _(
+                    "%(product)s: received, short and damaged must add up to the %(allocated)d "
+                    "allocated (they add up to %(total)d)."
+                )
+                % {
+                    "product": product.name,
+                    "allocated": allocated,
+                    "total": received + short + damaged,
+                },
+            )
+
+
+def receipt_record(
+    *,
+    purchase_order: PurchaseOrder,
+    store: Store,
+    lines: Mapping[int, tuple[int, int, int]],
+    by: AbstractBaseUser | None,
+    note: str = "",
+) -> Receipt:
+    """Record what arrived at `store` of `purchase_order`: `lines` maps each of the store's
+    allocation ids to (received, short, damaged), which must add up to the allocated quantity.
+
+    Refusals (`ReceiptRefused`, nothing written): the purchase order is not confirmed or
+    shipped (`not_receivable`); it has nothing for this store (`no_allocation`); an id is not
+    an allocation of this purchase order to this store (`unknown_allocation`) or one is left
+    out (`missing_allocation`); a negative number (`negative`); the three do not add up
+    (`sum_mismatch`); the store already received this purchase order (`already_received`: the
+    unique (purchase order, store) of the receipt decides, so two submissions at once give one
+    receipt).
+
+    One transaction: the receipt and a line per allocation; per product received, one RECEIPT
+    movement through the stock ledger (damaged units never enter stock, they stay on the
+    line); the shortage (short + damaged) spread over the member orders that fed the
+    allocation, the LATEST orders first (the earliest orders were placed first and keep their
+    goods), recorded on their source links and on the purchase-order line; one notification
+    per affected member; the store's member orders of this purchase order are then handed to
+    pickup as ready.
+    """
+    status = (
+        PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
+    )
+    if status not in RECEIVABLE_STATUSES:
+        raise ReceiptRefused(
+            "not_receivable",
+            _("Only a confirmed or shipped purchase order can be received."),
+        )
+    allocations = {
+        allocation.pk: allocation
+        for allocation in PurchaseOrderAllocation.objects.filter(
+            line__purchase_order=purchase_order, store=store
+        ).select_related("line__product")
+    }
+    _validated(allocations=allocations, lines=lines)
+    with transaction.atomic():
+        receipt = Receipt(
+            purchase_order=purchase_order, store=store, received_by=by, note=note[:300]
+        )
+        try:
+            with transaction.atomic():
+                receipt.save(force_insert=True)
+        except IntegrityError as error:
+            raise ReceiptRefused(
+                "already_received", _("This delivery has already been received at this store.")
+            ) from error
+        ReceiptLine.objects.bulk_create(
+            [
+                ReceiptLine(
+                    receipt=receipt,
+                    allocation=allocation,
+                    allocated_quantity=allocation.quantity,
+                    received_quantity=lines[pk][0],
+                    short_quantity=lines[pk][1],
+                    damaged_quantity=lines[pk][2],
+                )
+                for pk, allocation in sorted(allocations.items())
+            ]
+        )
+        for pk, allocation in sorted(allocations.items()):
+            received = lines[pk][0]
+            if received > 0:
+                stock_move(
+                    store=store,
+                    product=allocation.line.product,
+                    kind=StockMovement.Kind.RECEIPT,
+                    quantity=received,
+                    note=purchase_order.number,
+                    by=by,
+                )
+        missing = {
+            allocation.line_id: lines[pk][1] + lines[pk][2]
+            for pk, allocation in allocations.items()
+            if lines[pk][1] + lines[pk][2] > 0
+        }
+        _shortage_spread(receipt=receipt, store=store, missing=missing)
+        order_ids = sorted(
+            set(
+                PurchaseOrderSource.objects.filter(
+                    line__purchase_order=purchase_order,
+                    order_line__order__store=store,
+                    cancelled_at__isnull=True,
+                )
+                .exclude(order_line__order__status__in=_SETTLED_ORDER_STATUSES)
+                .values_list("order_line__order_id", flat=True)
+            )
+        )
+        _orders_ready(store_id=store.pk, order_ids=order_ids, by=by)
+    return receipt
+
+
+def _shortage_spread(
+    *,
+    receipt: Receipt,
+    store: Store,
+    missing: dict[int, int],
+) -> None:
+    """Spread each purchase-order line's missing units over the store's member order lines it
+    was bought for: latest order first (placed time, then order id, newest first), each line
+    bearing at most what it asked for. Notifies each affected member once."""
+    if not missing:
+        return
+    sources = list(
+        PurchaseOrderSource.objects.select_for_update(of=("self",))
+        .filter(
+            line_id__in=list(missing),
+            order_line__order__store=store,
+            cancelled_at__isnull=True,
+        )
+        .exclude(order_line__order__status__in=_SETTLED_ORDER_STATUSES)
+        .select_related("order_line__order", "order_line__product")
+        .order_by("pk")
+    )
+    by_line: dict[int, list[PurchaseOrderSource]] = defaultdict(list)
+    for source in sources:
+        by_line[source.line_id].append(source)
+    touched: list[PurchaseOrderSource] = []
+    short_by_order: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for line_id, units in sorted(missing.items()):
+        remaining = units
+        latest_first = sorted(
+            by_line[line_id],
+            key=lambda source: (source.order_line.order.placed_at, source.order_line.order_id),
+            reverse=True,
+        )
+        for source in latest_first:
+            if remaining == 0:
+                break
+            take = min(remaining, source.quantity - source.short_quantity)
+            if take <= 0:
+                continue
+            source.short_quantity += take
+            remaining -= take
+            touched.append(source)
+            short_by_order[source.order_line.order_id].append(
+                (source.order_line.product.name, take)
+            )
+    PurchaseOrderSource.objects.bulk_update(touched, ["short_quantity"])
+    for line_id, units in missing.items():
+        # Bounded by what is ordered (the line's constraint): a shortage the supplier already
+        # reported and the store's count may overlap.
+        PurchaseOrderLine.objects.filter(pk=line_id).update(
+            shortage_quantity=Least(F("shortage_quantity") + units, F("ordered_quantity"))
+        )
+    orders = {source.order_line.order_id: source.order_line.order for source in touched}
+    # Members read the project's language, not the language of the clerk who received.
+    with translation.override(settings.LANGUAGE_CODE):
+        drafts = [
+            _short_draft(receipt=receipt, store=store, order=orders[order_id], items=items)
+            for order_id, items in sorted(short_by_order.items())
+            if orders[order_id].member_id is not None
+        ]
+    notifications_enqueue(drafts=drafts)
+
+
+def _short_draft(
+    *, receipt: Receipt, store: Store, order: Order, items: list[tuple[str, int]]
+) -> NotificationDraft:
+    listed = pgettext("list separator", ", ").join(
+        _("%(product)s × %(units)d") % {"product": name, "units": units} for name, units in items
+    )
+    return NotificationDraft(
+        dedupe_key=receipt_notification_key(receipt_id=receipt.pk, order_id=order.pk),
+        kind=SHORT_NOTIFICATION_KIND,
+        title=_("Part of your order did not arrive"),
+        body=_("Short in your order #%(order)s at %(store)s: %(items)s.")
+        % {"order": order.pk, "store": store.name, "items": listed},
+        channel=Notification.Channel.PORTAL,
+        store_id=store.pk,
+        member_id=order.member_id,
+        payload={
+            "order_id": order.pk,
+            "receipt_id": receipt.pk,
+            "short": [{"product": name, "units": units} for name, units in items],
+        },
+    )
+
+
+def _orders_ready(*, store_id: int, order_ids: list[int], by: AbstractBaseUser | None) -> None:
+    """Hand the received member orders to pickup (`pickup.fulfilments_ready`)."""
+    if not order_ids:
+        return
+    pickup.fulfilments_ready(store_id=store_id, order_ids=order_ids, by=by)
