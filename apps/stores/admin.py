@@ -79,8 +79,17 @@ class StockLevelAdmin(ImportExportAdminMixin, admin.ModelAdmin):
 class StockMovementAdmin(admin.ModelAdmin):
     """The ledger is append-only: rows are written by services, never edited."""
 
-    list_display = ["created_at", "store", "product", "kind", "quantity", "order", "note"]
-    list_filter = ["kind", "store__region"]
+    list_display = [
+        "created_at",
+        "store",
+        "product",
+        "kind",
+        "reason",
+        "quantity",
+        "order",
+        "note",
+    ]
+    list_filter = ["kind", "reason", "store__region"]
     search_fields = ["store__code", "product__sku", "note"]
     list_select_related = ["store", "product"]
     raw_id_fields = ["store", "product", "order", "created_by"]
@@ -240,3 +249,37 @@ class StoreTerminalAdmin(admin.ModelAdmin):
 
 
 from apps.stores.inspections import admin as inspection_admin  # noqa: E402, F401  (registers the inspection admins)
+
+# --- pickup codes and delivery status (read-only: written by the pickup services) ----------------
+from apps.stores.models import OrderFulfilment  # noqa: E402
+
+
+@admin.register(OrderFulfilment)
+class OrderFulfilmentAdmin(admin.ModelAdmin):
+    """Pickup codes and delivery status, for HQ to look up; changed only at the store's pickup
+    counter (apps.procurement.services.pickup), never here."""
+
+    list_display = [
+        "order",
+        "store",
+        "pickup_code",
+        "status",
+        "ready_at",
+        "ready_notified_at",
+        "completed_at",
+        "completed_by",
+    ]
+    list_filter = ["status", "store__region", "store"]
+    search_fields = ["=pickup_code", "=order__id", "store__code"]
+    list_select_related = ["order", "store", "completed_by"]
+    raw_id_fields = ["order", "store", "completed_by"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

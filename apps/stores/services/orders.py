@@ -24,6 +24,7 @@ from apps.stores.models import (
     StockMovement,
     Store,
 )
+from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import InsufficientStock, stock_move
 
 CENT = Decimal("0.01")
@@ -63,6 +64,8 @@ def order_create(
     with this store's idempotency key. Returns `(order, created)`.
 
     All-or-nothing: a bad line or missing stock leaves no order, no line, no ledger row.
+    A paid (or ready) pickup or delivery order gets its pickup code (`fulfilments_open`) in the
+    same transaction.
     """
     if not idempotency_key:
         raise ValidationError({"idempotency_key": _("An idempotency key is required.")})
@@ -131,6 +134,8 @@ def order_create(
                         order=order,
                         at=placed,
                     )
+            if fulfilment in (Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY):
+                fulfilments_open(order_ids=[order.pk])  # paid orders only: their pickup code
     except IntegrityError:
         # A concurrent retry with the same key won the race: return its order.
         existing = Order.objects.filter(store=store, idempotency_key=idempotency_key).first()

@@ -1,0 +1,189 @@
+"""Reads for the pickup counter: a store's open member orders (waiting, ready, out for
+delivery) and, for orders just handed over, what to offer the member next time.
+Callers check access first (`apps.stores.access.HAND_OVER`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch
+from django.utils.translation import gettext
+
+from apps.catalog.selectors import NextProduct, member_next_products
+from apps.customers.models import Member
+from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
+
+Status = OrderFulfilment.Status
+OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY, Status.FAILED)
+# Where an open order may go next by hand (delivery orders; see services.pickup).
+DELIVERY_NEXT: dict[str, tuple[str, ...]] = {
+    Status.READY: (Status.OUT_FOR_DELIVERY,),
+    Status.OUT_FOR_DELIVERY: (Status.DELIVERED, Status.FAILED),
+    Status.FAILED: (Status.OUT_FOR_DELIVERY,),
+}
+BOARD_LIMIT = 300
+SUGGESTIONS_PER_MEMBER = 5
+# Suggestions are computed per member (a few queries each): only for this many collected orders.
+SUGGESTED_ORDERS = 20
+
+
+def member_display(*, member: Member | None, full: bool) -> str:
+    """How the counter names a member: with member data access (`full`) the name and the
+    masked phone, otherwise "Member" and the last 4 characters of the member number."""
+    if member is None:
+        return gettext("Guest")
+    if full and not member.is_erased:
+        parts = [part for part in (member.name, member.masked_phone) if part]
+        return " ".join(parts) or member.member_no
+    return gettext("Member %(last4)s") % {"last4": member.member_no[-4:]}
+
+
+@dataclass(frozen=True)
+class NextStatus:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PickupRow:
+    order_id: int
+    code: str
+    status: str
+    status_label: str
+    is_delivery: bool
+    member: str
+    items: list[str]
+    placed_at: dt.datetime
+    ready_at: dt.datetime | None
+    delivery_note: str
+    next_statuses: list[NextStatus]
+
+    @property
+    def cancellable(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass
+class PickupBoard:
+    rows: list[PickupRow]
+    counts: dict[str, int]
+    more: bool = False
+    by_status: dict[str, list[PickupRow]] = field(default_factory=dict)
+
+
+def _items(order: Order) -> list[str]:
+    return [f"{line.product.name} ×{line.quantity}" for line in order.lines.all()]
+
+
+def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
+    """The store's open fulfilments (waiting, ready, out for delivery, failed delivery: the
+    ones still to hand over or settle), oldest order first, at most BOARD_LIMIT, with the
+    member display (`member_display`), items and the delivery moves allowed; counts per
+    status (every open status present, 0 when none). Three queries whatever the number of
+    rows."""
+    counts = dict.fromkeys(OPEN_STATUSES, 0)
+    for status, count in (
+        OrderFulfilment.objects.filter(store=store, status__in=OPEN_STATUSES)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        counts[status] = count
+    fulfilments = list(
+        OrderFulfilment.objects.filter(store=store, status__in=OPEN_STATUSES)
+        .select_related("order__member")
+        .prefetch_related(
+            Prefetch(
+                "order__lines",
+                queryset=OrderLine.objects.select_related("product").order_by("pk"),
+            )
+        )
+        .order_by("order__placed_at", "pk")[: BOARD_LIMIT + 1]
+    )
+    rows = []
+    for fulfilment in fulfilments[:BOARD_LIMIT]:
+        order = fulfilment.order
+        is_delivery = order.fulfilment == Order.Fulfilment.DELIVERY
+        next_statuses = (
+            [
+                NextStatus(value=value, label=Status(value).label)
+                for value in DELIVERY_NEXT.get(fulfilment.status, ())
+            ]
+            if is_delivery
+            else []
+        )
+        rows.append(
+            PickupRow(
+                order_id=order.pk,
+                code=fulfilment.pickup_code,
+                status=fulfilment.status,
+                status_label=fulfilment.get_status_display(),
+                is_delivery=is_delivery,
+                member=member_display(member=order.member, full=show_member_names),
+                items=_items(order),
+                placed_at=order.placed_at,
+                ready_at=fulfilment.ready_at,
+                delivery_note=fulfilment.delivery_note,
+                next_statuses=next_statuses,
+            )
+        )
+    by_status: dict[str, list[PickupRow]] = {status: [] for status in OPEN_STATUSES}
+    for row in rows:
+        by_status[row.status].append(row)
+    return PickupBoard(
+        rows=rows, counts=counts, more=len(fulfilments) > BOARD_LIMIT, by_status=by_status
+    )
+
+
+@dataclass(frozen=True)
+class CollectedOrder:
+    """An order just handed over, as the counter sees it, with what to offer next time."""
+
+    order_id: int
+    code: str
+    member: str
+    items: list[str]
+    suggestions: list[NextProduct]
+
+
+def pickup_collected_orders(
+    *, store: Store, order_codes: dict[int, str], show_member_names: bool
+) -> list[CollectedOrder]:
+    """The handed-over orders `order_codes` (order id → code) of this store, in the given
+    order, each with the member's "what to offer next time" (`member_next_products`, the
+    member page's suggestions; none for guests, and only for the first SUGGESTED_ORDERS
+    orders). Other stores' order ids are left out."""
+    orders = {
+        order.pk: order
+        for order in Order.objects.filter(store=store, pk__in=list(order_codes))
+        .select_related("member")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
+        )
+    }
+    shown: list[CollectedOrder] = []
+    for order_id, code in order_codes.items():
+        order = orders.get(order_id)
+        if order is None:
+            continue
+        suggestions: list[NextProduct] = []
+        if order.member_id is not None and len(shown) < SUGGESTED_ORDERS:
+            suggestions = member_next_products(
+                member_id=order.member_id, store=store, limit=SUGGESTIONS_PER_MEMBER
+            )
+        shown.append(
+            CollectedOrder(
+                order_id=order_id,
+                code=code,
+                member=member_display(member=order.member, full=show_member_names),
+                items=_items(order),
+                suggestions=suggestions,
+            )
+        )
+    return shown
+
+
+def pickup_order_exists(*, store: Store, order_id: int) -> bool:
+    """Whether `order_id` is an order of this store that has a fulfilment (a pickup code)."""
+    return OrderFulfilment.objects.filter(pk=order_id, store=store).exists()

@@ -1,0 +1,430 @@
+"""Handing member orders over: marking them ready (the member is told), verifying pickup codes
+at the counter (one or a batch), the same-city delivery status, and cancelling before pickup
+(docs/pickup.md).
+
+Codes themselves are opened by `apps.stores.services.fulfilment.fulfilments_open`. These
+services live in procurement because they notify members and adjust supply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import (
+    DISPATCH_TASK_NAME,
+    NotificationDraft,
+    notifications_enqueue,
+)
+from apps.customers.models import MemberIdentity
+from apps.procurement.services.consolidation import order_cancelled_for_supply
+from apps.stores.models import Order, OrderFulfilment, StockMovement, Store
+from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.stock import stock_move
+from linli.celery import app as celery_app
+from linli.enqueue import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from apps.stores.access import UserLike
+
+Status = OrderFulfilment.Status
+OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY)
+# Codes typed or scanned in one go: at most this many are looked at.
+MAX_BATCH = 200
+CODE_SEPARATORS = re.compile(r"[\s,;，；、]+")
+CODE_PATTERN = re.compile(r"^[0-9]{6}$")
+
+# Outcomes of one verified code.
+COLLECTED = "collected"
+WRONG_CODE = "wrong_code"  # also what the counter sees for another store's code
+OTHER_STORE = "other_store"  # internal only: never shown (it would reveal that code exists)
+ALREADY_COLLECTED = "already_collected"
+NOT_READY = "not_ready"
+CANCELLED = "cancelled"
+
+# Delivery: allowed moves of a delivery order's fulfilment.
+DELIVERY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.READY: (Status.OUT_FOR_DELIVERY,),
+    Status.OUT_FOR_DELIVERY: (Status.DELIVERED, Status.FAILED),
+    Status.FAILED: (Status.OUT_FOR_DELIVERY,),
+}
+# Delivery statuses the member hears about (once each).
+DELIVERY_NOTIFIED = (Status.OUT_FOR_DELIVERY, Status.DELIVERED)
+
+
+class PickupRefused(ValidationError):
+    """A pickup action refused; `code` says why (not_found, not_delivery, transition,
+    not_cancellable)."""
+
+
+@dataclass(frozen=True)
+class PickupResult:
+    """What happened to one code at the counter. `outcome` is one of COLLECTED, WRONG_CODE,
+    ALREADY_COLLECTED, NOT_READY, CANCELLED (OTHER_STORE is reported as WRONG_CODE: see
+    `shown_outcome`). `order_id` / `member_id` are set only for COLLECTED."""
+
+    code: str
+    outcome: str
+    order_id: int | None = None
+    member_id: int | None = None
+
+    @property
+    def shown_outcome(self) -> str:
+        return WRONG_CODE if self.outcome == OTHER_STORE else self.outcome
+
+
+def pickup_codes_parse(*, text: str) -> list[str]:
+    """The codes in what was typed or scanned (one per line, or separated by spaces, commas or
+    semicolons), in order, each once; at most MAX_BATCH."""
+    codes: list[str] = []
+    for token in CODE_SEPARATORS.split(text.strip()):
+        if token and token not in codes:
+            codes.append(token)
+        if len(codes) >= MAX_BATCH:
+            break
+    return codes
+
+
+def _member_channels(member_ids: set[int]) -> dict[int, str]:
+    """WeChat for members with a WeChat identity, SMS otherwise (as campaigns do)."""
+    on_wechat = set(
+        MemberIdentity.objects.filter(
+            member_id__in=member_ids, kind=MemberIdentity.Kind.WECHAT
+        ).values_list("member_id", flat=True)
+    )
+    return {
+        member_id: Notification.Channel.WECHAT
+        if member_id in on_wechat
+        else Notification.Channel.SMS
+        for member_id in member_ids
+    }
+
+
+def _members_notify(*, drafts: list[NotificationDraft]) -> int:
+    created = notifications_enqueue(drafts=drafts)
+    if created:
+        enqueue_on_commit(celery_app.signature(DISPATCH_TASK_NAME))
+    return created
+
+
+def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | None) -> int:
+    """Mark these orders of this store ready: fulfilment waiting → ready, the order PAID →
+    READY, and one notification per member order (dedupe key `order-ready:<order id>`, kind
+    `order_ready`, SMS or WeChat) with the pickup code and the store name (delivery orders:
+    "being prepared for delivery"). Orders without a fulfilment yet get one first
+    (`fulfilments_open`). Returns how many fulfilments became ready.
+
+    Idempotent: only waiting rows change (locked in primary-key order, then a conditional
+    UPDATE); calling again, or for another store's order ids, changes nothing and notifies
+    nobody twice. `by` is recorded nowhere yet (kept for the audit the caller may add).
+    """
+    del by  # the fulfilment has no "ready by" column; the caller's own records name the user
+    if not order_ids:
+        return 0
+    with transaction.atomic():
+        own = list(
+            Order.objects.filter(pk__in=order_ids, store_id=store_id).values_list("pk", flat=True)
+        )
+        fulfilments_open(order_ids=own)
+        waiting = list(
+            OrderFulfilment.objects.select_for_update()
+            .filter(order_id__in=own, store_id=store_id, status=Status.WAITING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not waiting:
+            return 0
+        now = timezone.now()
+        changed = OrderFulfilment.objects.filter(pk__in=waiting, status=Status.WAITING).update(
+            status=Status.READY, ready_at=now, updated_at=now
+        )
+        assert changed == len(waiting), "locked waiting rows changed under the lock"  # noqa: S101
+        Order.objects.filter(pk__in=waiting, status=Order.Status.PAID).update(
+            status=Order.Status.READY
+        )
+        rows = list(
+            OrderFulfilment.objects.filter(pk__in=waiting, order__member__isnull=False)
+            .filter(order__member__is_erased=False)
+            .values_list(
+                "pk", "pickup_code", "order__member_id", "order__fulfilment", "store__name"
+            )
+        )
+        channels = _member_channels({row[2] for row in rows})
+        drafts = []
+        with translation.override(settings.LANGUAGE_CODE):
+            for order_id, code, member_id, fulfilment, store_name in rows:
+                if fulfilment == Order.Fulfilment.DELIVERY:
+                    title = gettext("Your order is being prepared for delivery")
+                    body = gettext(
+                        "Your order %(order)d at %(store)s is being prepared for same-city "
+                        "delivery. Order code: %(code)s."
+                    ) % {"order": order_id, "store": store_name, "code": code}
+                else:
+                    title = gettext("Your order is ready for pickup")
+                    body = gettext(
+                        "Your order %(order)d is ready for pickup at %(store)s. Show the "
+                        "pickup code %(code)s at the counter."
+                    ) % {"order": order_id, "store": store_name, "code": code}
+                drafts.append(
+                    NotificationDraft(
+                        dedupe_key=f"order-ready:{order_id}",
+                        kind="order_ready",
+                        title=title,
+                        body=body,
+                        channel=channels[member_id],
+                        store_id=store_id,
+                        member_id=member_id,
+                        payload={"order_id": order_id},
+                    )
+                )
+        _members_notify(drafts=drafts)
+        OrderFulfilment.objects.filter(pk__in=[row[0] for row in rows]).update(
+            ready_notified_at=now
+        )
+    return changed
+
+
+def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[PickupResult]:
+    """Hand over the orders whose pickup codes these are, one result per distinct code (in
+    the order given; duplicates are verified once).
+
+    One transaction. Each code is handed over with a conditional UPDATE (fulfilment ready →
+    collected with completed_at / completed_by; the order READY → COMPLETED), so two counters
+    verifying the same code concurrently hand it over once: the second sees
+    ALREADY_COLLECTED. A code that is no open or collected order of this store is WRONG_CODE;
+    another store's code is OTHER_STORE internally and shown as WRONG_CODE (never reveal
+    another store's orders). Waiting (goods not received) or out-for-delivery → NOT_READY.
+    """
+    distinct: list[str] = []
+    for code in codes:
+        code = code.strip()
+        if code and code not in distinct:
+            distinct.append(code)
+    valid = [code for code in distinct if CODE_PATTERN.match(code)]
+    results: list[PickupResult] = []
+    with transaction.atomic():
+        mine: dict[str, list[tuple[int, str, int | None]]] = {}
+        for order_id, code, status, member_id in (
+            OrderFulfilment.objects.filter(store=store, pickup_code__in=valid)
+            .order_by("-updated_at", "-pk")
+            .values_list("pk", "pickup_code", "status", "order__member_id")
+        ):
+            mine.setdefault(code, []).append((order_id, status, member_id))
+        elsewhere = set(
+            OrderFulfilment.objects.filter(pickup_code__in=valid, status__in=OPEN_STATUSES)
+            .exclude(store=store)
+            .values_list("pickup_code", flat=True)
+        )
+        now = timezone.now()
+        for code in distinct:
+            rows = mine.get(code, [])
+            # An open row holds the code now; closed rows reuse it only in the past.
+            current = next((row for row in rows if row[1] in OPEN_STATUSES), None)
+            if current is None and rows:
+                current = rows[0]
+            if current is None:
+                outcome = OTHER_STORE if code in elsewhere else WRONG_CODE
+                results.append(PickupResult(code=code, outcome=outcome))
+                continue
+            order_id, status, member_id = current
+            if status == Status.READY:
+                handed = OrderFulfilment.objects.filter(
+                    pk=order_id, store=store, status=Status.READY
+                ).update(status=Status.COLLECTED, completed_at=now, completed_by=by, updated_at=now)
+                if handed == 1:
+                    Order.objects.filter(
+                        pk=order_id, status__in=(Order.Status.PAID, Order.Status.READY)
+                    ).update(status=Order.Status.COMPLETED)
+                    results.append(
+                        PickupResult(
+                            code=code, outcome=COLLECTED, order_id=order_id, member_id=member_id
+                        )
+                    )
+                    continue
+                status = (
+                    OrderFulfilment.objects.filter(pk=order_id)
+                    .values_list("status", flat=True)
+                    .first()
+                )
+            if status in (Status.COLLECTED, Status.DELIVERED):
+                outcome = ALREADY_COLLECTED
+            elif status == Status.CANCELLED:
+                outcome = CANCELLED
+            else:
+                outcome = NOT_READY
+            results.append(PickupResult(code=code, outcome=outcome))
+    return results
+
+
+def _fulfilment_locked(*, store: Store, order_id: int) -> OrderFulfilment:
+    fulfilment = (
+        OrderFulfilment.objects.select_for_update(of=("self",))
+        .select_related("order__member", "store")
+        .filter(pk=order_id, store=store)
+        .first()
+    )
+    if fulfilment is None:
+        raise PickupRefused(gettext("No such order at this store."), code="not_found")
+    return fulfilment
+
+
+def delivery_status_set(
+    *, store: Store, order_id: int, status: str, by: UserLike, note: str = ""
+) -> OrderFulfilment:
+    """Move a delivery order's fulfilment along ready → out for delivery → delivered or
+    failed (failed → out for delivery again). The row is locked; a move not allowed from the
+    current status raises PickupRefused(code="transition"), a pickup order
+    code="not_delivery", another store's order code="not_found". Delivered completes the
+    order (COMPLETED, completed_at / by). The member is notified once per status reached
+    (out for delivery, delivered; dedupe `order-delivery:<order id>:<status>`).
+    """
+    with transaction.atomic():
+        fulfilment = _fulfilment_locked(store=store, order_id=order_id)
+        order = fulfilment.order
+        if order.fulfilment != Order.Fulfilment.DELIVERY:
+            raise PickupRefused(
+                gettext("This order is picked up, not delivered."), code="not_delivery"
+            )
+        if status not in DELIVERY_TRANSITIONS.get(fulfilment.status, ()):
+            raise PickupRefused(
+                gettext("An order that is %(current)s cannot become %(new)s.")
+                % {
+                    "current": fulfilment.get_status_display(),
+                    "new": Status(status).label if status in Status.values else status,
+                },
+                code="transition",
+            )
+        now = timezone.now()
+        changes: dict[str, object] = {"status": status, "updated_at": now}
+        if note:
+            changes["delivery_note"] = note[:200]
+        if status == Status.DELIVERED:
+            changes.update(completed_at=now, completed_by=by)
+        changed = OrderFulfilment.objects.filter(pk=order_id, status=fulfilment.status).update(
+            **changes
+        )
+        assert changed == 1, "locked fulfilment changed under the lock"  # noqa: S101
+        if status == Status.DELIVERED:
+            Order.objects.filter(
+                pk=order_id, status__in=(Order.Status.PAID, Order.Status.READY)
+            ).update(status=Order.Status.COMPLETED)
+        member = order.member
+        if status in DELIVERY_NOTIFIED and member is not None and not member.is_erased:
+            with translation.override(settings.LANGUAGE_CODE):
+                if status == Status.OUT_FOR_DELIVERY:
+                    title = gettext("Your order is on its way")
+                    body = gettext("Your order %(order)d from %(store)s is out for delivery.")
+                else:
+                    title = gettext("Your order has been delivered")
+                    body = gettext("Your order %(order)d from %(store)s has been delivered.")
+                body = body % {"order": order_id, "store": store.name}
+            _members_notify(
+                drafts=[
+                    NotificationDraft(
+                        dedupe_key=f"order-delivery:{order_id}:{status}",
+                        kind=f"order_{status}",
+                        title=title,
+                        body=body,
+                        channel=_member_channels({member.pk})[member.pk],
+                        store_id=store.pk,
+                        member_id=member.pk,
+                        payload={"order_id": order_id},
+                    )
+                ]
+            )
+        fulfilment.refresh_from_db()
+    return fulfilment
+
+
+def order_cancel_before_pickup(
+    *, store: Store, order_id: int, by: UserLike, reason: str
+) -> OrderFulfilment:
+    """Cancel a member order that was paid but not handed over: the order (PAID or READY) →
+    CANCELLED, its fulfilment → cancelled (frees the code). If the goods were already
+    received (READY), each line's quantity goes back to stock (a `return` movement, noted with
+    the reason); supply is adjusted (`order_cancelled_for_supply`: reduces purchase orders not
+    yet confirmed, records an exception on confirmed ones); the member is notified (dedupe
+    `order-cancelled:<order id>`).
+
+    The order and fulfilment rows are locked; refused (PickupRefused, code "not_cancellable")
+    for collected, delivered or already cancelled orders, and code "not_found" for another
+    store's order. All in one transaction.
+    """
+    reason = reason.strip()[:150]
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("member")
+            .filter(pk=order_id, store=store)
+            .first()
+        )
+        if order is None:
+            raise PickupRefused(gettext("No such order at this store."), code="not_found")
+        fulfilment = _fulfilment_locked(store=store, order_id=order_id)
+        cancellable = order.status in (Order.Status.PAID, Order.Status.READY) and (
+            fulfilment.status in OPEN_STATUSES or fulfilment.status == Status.FAILED
+        )
+        if not cancellable:
+            raise PickupRefused(
+                gettext("This order can no longer be cancelled."), code="not_cancellable"
+            )
+        goods_received = order.status == Order.Status.READY
+        now = timezone.now()
+        changed = Order.objects.filter(pk=order.pk, status=order.status).update(
+            status=Order.Status.CANCELLED
+        )
+        assert changed == 1, "locked order changed under the lock"  # noqa: S101
+        OrderFulfilment.objects.filter(pk=order.pk, status=fulfilment.status).update(
+            status=Status.CANCELLED,
+            delivery_note=reason,
+            updated_at=now,
+        )
+        order.status = Order.Status.CANCELLED
+        if goods_received:
+            note = gettext("Cancelled before pickup: order %(order)d") % {"order": order.pk}
+            for line in sorted(order.lines.select_related("product"), key=lambda x: x.product_id):
+                stock_move(
+                    store=store,
+                    product=line.product,
+                    kind=StockMovement.Kind.RETURN,
+                    quantity=line.quantity,
+                    order=order,
+                    note=(f"{note} {reason}".strip())[:200],
+                    by=by,
+                    at=now,
+                )
+        order_cancelled_for_supply(order=order)
+        member = order.member
+        if member is not None and not member.is_erased:
+            with translation.override(settings.LANGUAGE_CODE):
+                title = gettext("Your order has been cancelled")
+                body = gettext("Your order %(order)d at %(store)s has been cancelled.") % {
+                    "order": order.pk,
+                    "store": store.name,
+                }
+                if reason:
+                    body = f"{body} {reason}"
+            _members_notify(
+                drafts=[
+                    NotificationDraft(
+                        dedupe_key=f"order-cancelled:{order.pk}",
+                        kind="order_cancelled",
+                        title=title,
+                        body=body,
+                        channel=_member_channels({member.pk})[member.pk],
+                        store_id=store.pk,
+                        member_id=member.pk,
+                        payload={"order_id": order.pk},
+                    )
+                ]
+            )
+        fulfilment.refresh_from_db()
+    return fulfilment

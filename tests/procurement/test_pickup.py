@@ -1,0 +1,547 @@
+"""The pickup counter: orders marked ready (members told once), pickup codes verified one by
+one or in a batch, the same-city delivery status, cancelling before pickup, and the portal
+pages with their refusals."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from apps.campaigns.notifications.models import Notification
+from apps.catalog.selectors import NextProduct
+from apps.customers.models import MemberIdentity
+from apps.procurement.models import PurchaseOrderSource
+from apps.procurement.selectors import pickup as pickup_selectors
+from apps.procurement.selectors.pickup import member_display, pickup_board
+from apps.procurement.services.consolidation import purchase_orders_consolidate
+from apps.procurement.services.pickup import (
+    PickupRefused,
+    PickupResult,
+    delivery_status_set,
+    fulfilments_ready,
+    order_cancel_before_pickup,
+    pickup_codes_parse,
+    pickup_verify,
+)
+from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, StoreStaff
+from apps.stores.services import fulfilment as fulfilment_services
+from apps.stores.services.fulfilment import fulfilments_open
+from tests.factories import (
+    MemberFactory,
+    ProductFactory,
+    SupplierProductFactory,
+    UserFactory,
+)
+from tests.procurement.factories import supply_order
+
+pytestmark = pytest.mark.django_db
+
+Status = OrderFulfilment.Status
+
+
+def _codes(values: list[str]):
+    iterator = iter(values)
+    return lambda: next(iterator)
+
+
+def _open(store, *, code: str, member=None, fulfilment: str = "pickup", product=None, qty=2):
+    """A paid member order of `store` with an open fulfilment holding `code`."""
+    order = supply_order(
+        store=store,
+        lines=[(product or ProductFactory(), qty)],
+        channel=Order.Channel.MINI_PROGRAM if fulfilment == "delivery" else "group_buy",
+        fulfilment=fulfilment,
+    )
+    if member is not None:
+        Order.objects.filter(pk=order.pk).update(member=member)
+    OrderFulfilment.objects.create(order=order, store=store, pickup_code=code)
+    order.refresh_from_db()
+    return order
+
+
+def _ready(store, **kwargs) -> Order:
+    order = _open(store, **kwargs)
+    assert fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None) == 1
+    order.refresh_from_db()
+    return order
+
+
+def _status(order: Order) -> tuple[str, str]:
+    order.refresh_from_db()
+    return order.status, OrderFulfilment.objects.get(pk=order.pk).status
+
+
+@pytest.fixture
+def clerk(store):
+    user = UserFactory()
+    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
+    return user
+
+
+# --- marking ready ---------------------------------------------------------------------------
+
+
+def test_ready_moves_waiting_to_ready_and_notifies_the_member_once(store):
+    member = MemberFactory()
+    order = _open(store, code="314159", member=member)
+    assert fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None) == 1
+    assert _status(order) == ("ready", "ready")
+    fulfilment = OrderFulfilment.objects.get(pk=order.pk)
+    assert fulfilment.ready_at is not None
+    assert fulfilment.ready_notified_at == fulfilment.ready_at
+    note = Notification.objects.get()
+    assert (note.dedupe_key, note.kind, note.member_id, note.store_id, note.channel) == (
+        f"order-ready:{order.pk}",
+        "order_ready",
+        member.pk,
+        store.pk,
+        Notification.Channel.SMS,
+    )
+    assert "314159" in note.body
+    assert store.name in note.body
+    assert note.payload == {"order_id": order.pk}
+    # Again: nothing changes, nobody is told twice.
+    assert fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None) == 0
+    assert Notification.objects.count() == 1
+
+
+def test_ready_for_a_delivery_order_says_it_is_prepared_for_delivery_on_wechat(store):
+    member = MemberFactory()
+    MemberIdentity.objects.create(member=member, kind=MemberIdentity.Kind.WECHAT, value="oWx1")
+    order = _open(store, code="271828", member=member, fulfilment="delivery")
+    assert fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None) == 1
+    note = Notification.objects.get()
+    assert note.channel == Notification.Channel.WECHAT
+    with translation.override(settings.LANGUAGE_CODE):
+        assert note.title == gettext("Your order is being prepared for delivery")
+    assert "271828" in note.body
+
+
+def test_ready_ignores_another_stores_orders_and_guests_get_no_notification(store, other_store):
+    mine = _open(store, code="100001")
+    theirs = _open(other_store, code="100002", member=MemberFactory())
+    assert fulfilments_ready(store_id=store.pk, order_ids=[mine.pk, theirs.pk], by=None) == 1
+    assert _status(mine) == ("ready", "ready")
+    assert OrderFulfilment.objects.get(pk=mine.pk).ready_notified_at is None
+    assert _status(theirs) == ("paid", "waiting")
+    assert Notification.objects.count() == 0
+
+
+def test_ready_opens_a_missing_fulfilment_first(store, monkeypatch):
+    order = supply_order(store=store, lines=[(ProductFactory(), 1)])
+    monkeypatch.setattr(fulfilment_services, "pickup_code_new", lambda: "424242")
+    assert fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None) == 1
+    fulfilment = OrderFulfilment.objects.get(pk=order.pk)
+    assert (fulfilment.pickup_code, fulfilment.status) == ("424242", "ready")
+
+
+# --- verifying codes ---------------------------------------------------------------------------
+
+
+def test_a_ready_code_is_handed_over_once(store, owner):
+    member = MemberFactory()
+    order = _ready(store, code="123456", member=member)
+    results = pickup_verify(store=store, codes=["123456"], by=owner)
+    assert results == [
+        PickupResult(code="123456", outcome="collected", order_id=order.pk, member_id=member.pk)
+    ]
+    assert _status(order) == ("completed", "collected")
+    fulfilment = OrderFulfilment.objects.get(pk=order.pk)
+    assert fulfilment.completed_by == owner
+    assert fulfilment.completed_at is not None
+    # The used code: already collected, nothing else changes.
+    again = pickup_verify(store=store, codes=["123456"], by=owner)
+    assert again == [PickupResult(code="123456", outcome="already_collected")]
+    assert OrderFulfilment.objects.get(pk=order.pk).completed_at == fulfilment.completed_at
+
+
+def test_a_wrong_code_changes_nothing(store, owner):
+    order = _ready(store, code="123456")
+    assert pickup_verify(store=store, codes=["654321"], by=owner) == [
+        PickupResult(code="654321", outcome="wrong_code")
+    ]
+    assert pickup_verify(store=store, codes=["12ab56"], by=owner) == [
+        PickupResult(code="12ab56", outcome="wrong_code")
+    ]
+    assert _status(order) == ("ready", "ready")
+
+
+def test_another_stores_code_reads_as_a_wrong_code_and_changes_nothing(store, other_store, owner):
+    theirs = _ready(other_store, code="777777")
+    [result] = pickup_verify(store=store, codes=["777777"], by=owner)
+    assert (result.outcome, result.shown_outcome, result.order_id) == (
+        "other_store",
+        "wrong_code",
+        None,
+    )
+    assert _status(theirs) == ("ready", "ready")
+
+
+def test_an_order_still_waiting_for_goods_is_not_ready(store, owner):
+    order = _open(store, code="222222")
+    assert pickup_verify(store=store, codes=["222222"], by=owner) == [
+        PickupResult(code="222222", outcome="not_ready")
+    ]
+    assert _status(order) == ("paid", "waiting")
+
+
+def test_a_cancelled_orders_code_says_cancelled(store, owner):
+    order = _open(store, code="333333")
+    order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="")
+    assert pickup_verify(store=store, codes=["333333"], by=owner) == [
+        PickupResult(code="333333", outcome="cancelled")
+    ]
+
+
+def test_a_reused_code_hands_over_the_open_order_not_the_old_one(store, owner):
+    old = _ready(store, code="888888")
+    pickup_verify(store=store, codes=["888888"], by=owner)
+    new = _ready(store, code="888888")
+    [result] = pickup_verify(store=store, codes=["888888"], by=owner)
+    assert (result.outcome, result.order_id) == ("collected", new.pk)
+    assert _status(old) == ("completed", "collected")
+
+
+def test_a_batch_verifies_each_code_once_in_order(store, other_store, owner):
+    first = _ready(store, code="111111")
+    second = _ready(store, code="222222")
+    _open(store, code="333333")
+    _ready(other_store, code="444444")
+    codes = pickup_codes_parse(text="111111\n222222, 111111；333333  444444\n\n555555")
+    assert codes == ["111111", "222222", "333333", "444444", "555555"]
+    results = pickup_verify(store=store, codes=codes, by=owner)
+    assert [(r.code, r.shown_outcome, r.order_id) for r in results] == [
+        ("111111", "collected", first.pk),
+        ("222222", "collected", second.pk),
+        ("333333", "not_ready", None),
+        ("444444", "wrong_code", None),
+        ("555555", "wrong_code", None),
+    ]
+    assert Order.objects.filter(status="completed").count() == 2
+
+
+def test_parse_keeps_at_most_the_batch_limit():
+    text = " ".join(f"{n:06d}" for n in range(250))
+    assert len(pickup_codes_parse(text=text)) == 200
+    assert pickup_codes_parse(text="  \n ") == []
+
+
+# --- delivery status ---------------------------------------------------------------------------
+
+
+def test_delivery_goes_out_then_delivered_and_the_member_is_told_each_once(store, owner):
+    member = MemberFactory()
+    order = _ready(store, code="909090", member=member, fulfilment="delivery")
+    out = delivery_status_set(
+        store=store, order_id=order.pk, status="out_for_delivery", by=owner, note="骑手小王"
+    )
+    assert (out.status, out.delivery_note) == ("out_for_delivery", "骑手小王")
+    failed = delivery_status_set(store=store, order_id=order.pk, status="failed", by=owner)
+    assert failed.status == "failed"
+    delivery_status_set(store=store, order_id=order.pk, status="out_for_delivery", by=owner)
+    done = delivery_status_set(store=store, order_id=order.pk, status="delivered", by=owner)
+    assert (done.status, done.completed_by) == ("delivered", owner)
+    assert done.completed_at is not None
+    assert _status(order) == ("completed", "delivered")
+    assert sorted(
+        Notification.objects.filter(member=member).values_list("dedupe_key", flat=True)
+    ) == sorted(
+        [
+            f"order-ready:{order.pk}",
+            f"order-delivery:{order.pk}:out_for_delivery",
+            f"order-delivery:{order.pk}:delivered",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("waiting", "out_for_delivery"),
+        ("ready", "delivered"),
+        ("ready", "failed"),
+        ("out_for_delivery", "ready"),
+        ("delivered", "out_for_delivery"),
+        ("ready", "bogus"),
+    ],
+)
+def test_delivery_moves_not_allowed_are_refused_and_change_nothing(store, owner, start, target):
+    order = _open(store, code="505050", fulfilment="delivery", member=MemberFactory())
+    changes = {"status": start}
+    if start == "delivered":
+        changes["completed_at"] = timezone.now()
+    OrderFulfilment.objects.filter(pk=order.pk).update(**changes)
+    with pytest.raises(PickupRefused) as refusal:
+        delivery_status_set(store=store, order_id=order.pk, status=target, by=owner)
+    assert refusal.value.code == "transition"
+    assert OrderFulfilment.objects.get(pk=order.pk).status == start
+    assert Notification.objects.count() == 0
+
+
+def test_delivery_status_is_refused_for_pickup_orders_and_other_stores(store, other_store, owner):
+    pickup = _ready(store, code="606060")
+    with pytest.raises(PickupRefused) as refusal:
+        delivery_status_set(store=store, order_id=pickup.pk, status="out_for_delivery", by=owner)
+    assert refusal.value.code == "not_delivery"
+    theirs = _ready(other_store, code="707070", fulfilment="delivery")
+    with pytest.raises(PickupRefused) as refusal:
+        delivery_status_set(store=store, order_id=theirs.pk, status="out_for_delivery", by=owner)
+    assert refusal.value.code == "not_found"
+    assert _status(pickup) == ("ready", "ready")
+    assert _status(theirs) == ("ready", "ready")
+
+
+# --- cancelling before pickup --------------------------------------------------------------------
+
+
+def _consolidated(store, *, code: str, ready: bool, member=None) -> Order:
+    product = ProductFactory()
+    SupplierProductFactory(product=product, pack_size=1, min_order_qty=1)
+    order = _open(store, code=code, product=product, qty=3, member=member)
+    purchase_orders_consolidate(cutoff=timezone.now().replace(microsecond=0))
+    assert PurchaseOrderSource.objects.filter(order_line__order=order).count() == 1
+    if ready:
+        fulfilments_ready(store_id=store.pk, order_ids=[order.pk], by=None)
+    return order
+
+
+def test_cancelling_a_ready_order_returns_its_stock_adjusts_supply_and_tells_the_member(
+    store, owner
+):
+    member = MemberFactory()
+    order = _consolidated(store, code="121212", ready=True, member=member)
+    product = order.lines.get().product
+    fulfilment = order_cancel_before_pickup(
+        store=store, order_id=order.pk, by=owner, reason="顾客不要了"
+    )
+    assert fulfilment.status == "cancelled"
+    assert _status(order) == ("cancelled", "cancelled")
+    movement = StockMovement.objects.get(order=order)
+    assert (movement.kind, movement.quantity, movement.product_id, movement.created_by) == (
+        "return",
+        3,
+        product.pk,
+        owner,
+    )
+    assert StockLevel.objects.get(store=store, product=product).on_hand == 3
+    source = PurchaseOrderSource.objects.get(order_line__order=order)
+    assert source.cancelled_at is not None
+    assert Notification.objects.filter(
+        member=member, dedupe_key=f"order-cancelled:{order.pk}", kind="order_cancelled"
+    ).exists()
+
+
+def test_cancelling_an_order_still_waiting_returns_no_stock(store, owner):
+    order = _consolidated(store, code="131313", ready=False)
+    order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="")
+    assert _status(order) == ("cancelled", "cancelled")
+    assert StockMovement.objects.filter(order=order).count() == 0
+    assert PurchaseOrderSource.objects.get(order_line__order=order).cancelled_at is not None
+
+
+def test_cancelling_frees_the_code_for_another_order(store, owner, monkeypatch):
+    order = _open(store, code="141414")
+    order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="")
+    later = supply_order(store=store, lines=[(ProductFactory(), 1)])
+    monkeypatch.setattr(fulfilment_services, "pickup_code_new", lambda: "141414")
+    assert fulfilments_open(order_ids=[later.pk]) == 1
+
+
+def test_collected_delivered_and_cancelled_orders_cannot_be_cancelled(store, owner):
+    collected = _ready(store, code="151515")
+    pickup_verify(store=store, codes=["151515"], by=owner)
+    delivered = _ready(store, code="161616", fulfilment="delivery")
+    delivery_status_set(store=store, order_id=delivered.pk, status="out_for_delivery", by=owner)
+    delivery_status_set(store=store, order_id=delivered.pk, status="delivered", by=owner)
+    cancelled = _open(store, code="171717")
+    order_cancel_before_pickup(store=store, order_id=cancelled.pk, by=owner, reason="")
+    before = (StockMovement.objects.count(), Notification.objects.count())
+    for order in (collected, delivered, cancelled):
+        snapshot = _status(order)
+        with pytest.raises(PickupRefused) as refusal:
+            order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="x")
+        assert refusal.value.code == "not_cancellable"
+        assert _status(order) == snapshot
+    assert (StockMovement.objects.count(), Notification.objects.count()) == before
+
+
+def test_another_stores_order_cannot_be_cancelled(store, other_store, owner):
+    theirs = _ready(other_store, code="181818")
+    with pytest.raises(PickupRefused) as refusal:
+        order_cancel_before_pickup(store=store, order_id=theirs.pk, by=owner, reason="")
+    assert refusal.value.code == "not_found"
+    assert _status(theirs) == ("ready", "ready")
+
+
+# --- the board -------------------------------------------------------------------------------
+
+
+def test_board_lists_open_orders_with_counts_in_a_flat_number_of_queries(store, other_store):
+    member = MemberFactory(name="王芳", phone="+8613800138000", member_no="M00012345")
+    _open(store, code="000001", member=member)
+    _ready(store, code="000002")
+    _open(other_store, code="000003")
+    with CaptureQueriesContext(connection) as few:
+        board = pickup_board(store=store, show_member_names=True)
+    for n in range(5):
+        _ready(store, code=f"1000{n:02d}", member=MemberFactory())
+    with CaptureQueriesContext(connection) as many:
+        bigger = pickup_board(store=store, show_member_names=False)
+    assert len(few.captured_queries) == len(many.captured_queries) == 3
+    assert board.counts == {"waiting": 1, "ready": 1, "out_for_delivery": 0, "failed": 0}
+    assert bigger.counts["ready"] == 6
+    waiting = board.by_status["waiting"][0]
+    assert (waiting.code, waiting.member) == ("000001", "王芳 138****8000")
+    assert len(waiting.items) == 1
+    assert {row.code for row in board.rows} == {"000001", "000002"}
+    assert "王芳" not in {row.member for row in bigger.rows}
+
+
+def test_member_display_hides_names_without_member_data():
+    member = MemberFactory.build(name="李雷", phone="+8613900001234", member_no="M00009876")
+    with translation.override("en"):
+        assert member_display(member=member, full=True) == "李雷 139****1234"
+        assert member_display(member=member, full=False) == "Member 9876"
+        assert member_display(member=None, full=False) == "Guest"
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _page(store) -> str:
+    return reverse("supply:pickup", args=[store.pk])
+
+
+def _action_urls(store, order_id: int) -> list[str]:
+    return [
+        reverse(name, args=[store.pk, order_id])
+        for name in ("supply:pickup_ready", "supply:delivery_status", "supply:pickup_cancel")
+    ]
+
+
+def test_pickup_page_shows_the_code_input_and_open_orders(client, store, clerk):
+    member = MemberFactory(name="王芳", member_no="M00012345")
+    _ready(store, code="246802", member=member)
+    client.force_login(clerk)
+    response = client.get(_page(store))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'inputmode="numeric"' in html
+    assert "autofocus" in html
+    assert 'name="codes"' in html
+    assert "supply/pickup.js" in html
+    assert "246802" in html
+    assert "王芳" not in html  # a clerk has no member data access
+    assert "2345" in html
+
+
+def test_owner_sees_member_names(client, store, owner):
+    _ready(store, code="246802", member=MemberFactory(name="王芳"))
+    client.force_login(owner)
+    assert "王芳" in client.get(_page(store)).content.decode()
+
+
+def test_verifying_on_the_page_hands_over_and_shows_suggestions(client, store, clerk, monkeypatch):
+    member = MemberFactory()
+    order = _ready(store, code="135791", member=member)
+    suggested = ProductFactory(name="有机牛奶")
+    calls = []
+
+    def fake_next(*, member_id, store, limit):
+        calls.append((member_id, store.pk, limit))
+        return [NextProduct(product=suggested, score=1.0, because_of=None, confidence=None)]
+
+    monkeypatch.setattr(pickup_selectors, "member_next_products", fake_next)
+    client.force_login(clerk)
+    response = client.post(_page(store), {"code": "135791", "codes": "135791\n000000"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "有机牛奶" in html
+    assert "pickup-collected" in html
+    assert "pickup-wrong_code" in html
+    assert calls == [(member.pk, store.pk, 5)]
+    assert _status(order) == ("completed", "collected")
+
+
+def test_posting_no_code_changes_nothing(client, store, clerk):
+    order = _ready(store, code="135791")
+    client.force_login(clerk)
+    response = client.post(_page(store), {"code": "", "codes": "  "})
+    assert response.status_code == 200
+    assert _status(order) == ("ready", "ready")
+
+
+def test_mark_ready_deliver_and_cancel_by_hand(client, store, clerk):
+    waiting = _open(store, code="192837", member=MemberFactory())
+    delivery = _ready(store, code="283746", fulfilment="delivery")
+    client.force_login(clerk)
+    ready_url, _delivery_url, cancel_url = _action_urls(store, waiting.pk)
+    assert client.post(ready_url).status_code == 302
+    assert _status(waiting) == ("ready", "ready")
+    assert Notification.objects.filter(kind="order_ready").count() == 1
+    delivery_url = _action_urls(store, delivery.pk)[1]
+    response = client.post(delivery_url, {"status": "out_for_delivery"})
+    assert response.status_code == 302
+    assert _status(delivery) == ("ready", "out_for_delivery")
+    refused = client.post(delivery_url, {"status": "ready"}, follow=True)
+    assert refused.status_code == 200
+    assert _status(delivery) == ("ready", "out_for_delivery")
+    assert client.post(cancel_url, {"reason": "缺货"}).status_code == 302
+    assert _status(waiting) == ("cancelled", "cancelled")
+
+
+def test_another_stores_order_id_is_a_404_on_every_action(client, store, other_store, owner):
+    theirs = _ready(other_store, code="564738", fulfilment="delivery")
+    client.force_login(owner)
+    for url in _action_urls(store, theirs.pk):
+        assert client.post(url, {"status": "out_for_delivery"}).status_code == 404
+    assert _status(theirs) == ("ready", "ready")
+
+
+def test_other_owner_supplier_and_anonymous_are_refused_everywhere(
+    client, store, other_owner, supplier_user
+):
+    order = _ready(store, code="918273", fulfilment="delivery")
+    urls = [_page(store), *_action_urls(store, order.pk)]
+    for user in (other_owner, supplier_user):
+        client.force_login(user)
+        assert client.get(urls[0]).status_code == 403
+        for url in urls:
+            assert (
+                client.post(url, {"code": "918273", "status": "out_for_delivery"}).status_code
+                == 403
+            )
+        client.logout()
+    for url in urls:
+        response = client.post(url, {"code": "918273"})
+        assert response.status_code == 302
+        assert response["Location"].startswith("/portal/login/")
+    assert client.get(urls[0]).status_code == 302
+    assert _status(order) == ("ready", "ready")
+
+
+def test_action_routes_accept_only_post(client, store, owner):
+    order = _ready(store, code="102938")
+    client.force_login(owner)
+    for url in _action_urls(store, order.pk):
+        assert client.get(url).status_code == 405
+
+
+def test_an_inspector_may_not_hand_over(client, store, inspector):
+    order = _ready(store, code="112233")
+    client.force_login(inspector)
+    assert client.post(_page(store), {"code": "112233"}).status_code == 403
+    assert _status(order) == ("ready", "ready")
+
+
+def test_hq_does_not_hand_over_in_the_portal(client, store, hq_user):
+    order = _ready(store, code="445566")
+    client.force_login(hq_user)
+    assert client.get(_page(store)).status_code == 403
+    assert client.post(_page(store), {"code": "445566"}).status_code == 403
+    assert _status(order) == ("ready", "ready")
