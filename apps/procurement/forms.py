@@ -1,11 +1,15 @@
-"""Forms of the supplier pages."""
+"""Forms of the supplier pages and of the store's supply pages (after-sales cases)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
+from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
+from apps.stores.models import Order, OrderLine
 
 
 class PurchaseOrderFilterForm(forms.Form):
@@ -60,3 +64,79 @@ class ShortageForm(forms.Form):
 
     def line_fields(self) -> list[tuple[PurchaseOrderLine, forms.BoundField]]:
         return [(line, self[f"line_{line.pk}"]) for line in self.lines]
+
+
+# --- after-sales cases (store portal) ----------------------------------------------------------
+
+
+class CaseOrderFindForm(forms.Form):
+    """Step one of opening a case: find the member's order."""
+
+    find = forms.CharField(
+        label=_("Order number, reference, member number or phone"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    """Several photos at once, from the phone's back camera or its gallery. `accept` is only a
+    hint to the phone: the server decides by the content."""
+
+    allow_multiple_selected = True
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            {"accept": "image/*", "capture": "environment", "multiple": True, **(attrs or {})}
+        )
+
+
+class MultiplePhotoField(forms.FileField):
+    """A list of uploads (possibly empty). A plain FileField on purpose: Django's ImageField
+    would open the upload with Pillow without our limits; `photo_process` validates."""
+
+    widget = MultiplePhotoInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_empty_file", True)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        uploads = data if isinstance(data, list | tuple) else [data]
+        cleaned = []
+        for item in uploads:
+            if item:
+                cleaned.append(super().clean(item, initial))
+        return cleaned
+
+
+class CaseOpenForm(forms.Form):
+    """Step two: the case on the order found (or one of its lines)."""
+
+    order_line = forms.ChoiceField(label=_("What is it about"), required=False)
+    kind = forms.ChoiceField(label=_("Problem"), choices=CaseKind.choices)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000, initial=1)
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"), min_value=Decimal("0"), max_digits=10, decimal_places=2
+    )
+    description = forms.CharField(
+        label=_("What happened"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    photos = MultiplePhotoField(label=_("Photos"))
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.lines = {line.pk: line for line in order.lines.all()}
+        self.fields["order_line"].choices = [("", _("The whole order"))] + [
+            (str(line.pk), f"{line.product.name} × {line.quantity} · ¥{line.line_total}")
+            for line in self.lines.values()
+        ]
+
+    def clean_order_line(self) -> OrderLine | None:
+        value = self.cleaned_data["order_line"]
+        return self.lines[int(value)] if value else None

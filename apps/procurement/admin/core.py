@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -22,6 +23,7 @@ from apps.procurement.models import (
     SupplierUser,
 )
 from apps.procurement.resources import SupplierProductResource, SupplierResource
+from apps.procurement.selectors.aftersales import supplier_quality_90_days
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
@@ -41,11 +43,61 @@ class SupplierProductInline(admin.TabularInline):
 
 @admin.register(Supplier)
 class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
+    """Suppliers, with their quality score over the last 90 days (docs/after-sales.md) for HQ
+    buyers: on the changelist computed once for the whole page (two aggregate queries), on
+    the change page for the one supplier."""
+
     resource_classes = [SupplierResource]
-    list_display = ["code", "name", "kind", "contact_name", "phone", "province", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "contact_name",
+        "phone",
+        "province",
+        "is_active",
+        "quality_score_90_days",
+    ]
     list_filter = ["kind", "is_active", "province"]
     search_fields = ["code", "name", "contact_name"]
+    readonly_fields = ["quality_90_days"]
     inlines = [SupplierProductInline]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        # Evaluating the page's queryset here fills its cache: the rows rendered below are
+        # these objects, each carrying its score.
+        suppliers = list(changelist.result_list)
+        scores = supplier_quality_90_days(supplier_ids=[supplier.pk for supplier in suppliers])
+        for supplier in suppliers:
+            supplier.quality = scores.get(supplier.pk)
+        return changelist
+
+    @admin.display(description=_("quality score (90 days)"))
+    def quality_score_90_days(self, supplier: Supplier) -> str:
+        quality = getattr(supplier, "quality", None)
+        if quality is None or quality.score is None:
+            return "—"
+        return str(quality.score)
+
+    @admin.display(description=_("quality (90 days)"))
+    def quality_90_days(self, supplier: Supplier) -> str:
+        if supplier.pk is None:
+            return "—"
+        quality = supplier_quality_90_days(supplier_ids=[supplier.pk])[supplier.pk]
+        return gettext(
+            "Score %(score)s · %(cases)d after-sales cases, %(charged)d charged to the "
+            "supplier (%(amount)s yuan) · %(lines)d purchase-order lines, %(short)d of "
+            "%(ordered)d units short"
+        ) % {
+            "score": "—" if quality.score is None else quality.score,
+            "cases": quality.case_count,
+            "charged": quality.charged_case_count,
+            "amount": quality.charged_amount,
+            "lines": quality.line_count,
+            "short": quality.units_short,
+            "ordered": quality.units_ordered,
+        }
 
 
 @admin.register(SupplierProduct)

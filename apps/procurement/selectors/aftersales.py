@@ -1,0 +1,348 @@
+"""Reads of after-sales (docs/after-sales.md): the compensation policy that applies to a case, a
+store's cases, a case with its photos, the orders a case may be opened on, and the supplier
+quality score HQ buyers see in the admin.
+
+Every read that takes a `store` expects the caller to have checked access to that store
+(`apps.stores.access.store_or_403(user, store_id, AFTER_SALES)`); these functions only keep
+another store's rows out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apps.procurement.models import (
+    AfterSalesCase,
+    AfterSalesPhoto,
+    CaseKind,
+    ChargedTo,
+    CompensationPolicy,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderSource,
+    SupplierProduct,
+)
+from apps.stores.models import Order, OrderLine, Store
+from linli.phones import phone_normalise
+
+CASE_LIST_LIMIT = 100
+RECENT_ORDER_LIMIT = 10
+# Orders a member can complain about: paid and beyond, not cancelled or refunded.
+CASE_ORDER_STATUSES = (Order.Status.PAID, Order.Status.READY, Order.Status.COMPLETED)
+
+
+# --- the compensation policy -------------------------------------------------------------------
+
+
+def compensation_policy_for(*, kind: str, amount: Decimal) -> CompensationPolicy | None:
+    """The active policy row of `kind` that covers `amount`: the one with the smallest
+    `max_amount` ≥ amount (a case of exactly `max_amount` is covered), else the kind's
+    open-ended row (no `max_amount`), else None. One query."""
+    return (
+        CompensationPolicy.objects.filter(kind=kind, is_active=True)
+        .filter(Q(max_amount__gte=amount) | Q(max_amount__isnull=True))
+        # nulls last: a bounded row that covers the amount wins over the open-ended one
+        .order_by(F("max_amount").asc(nulls_last=True))
+        .first()
+    )
+
+
+# --- a store's cases ---------------------------------------------------------------------------
+
+
+def store_cases(*, store: Store, status: str = "") -> list[AfterSalesCase]:
+    """The store's cases, newest first, at most CASE_LIST_LIMIT, optionally of one status;
+    each with its order, member and supplier and `photo_count`. One query."""
+    cases = AfterSalesCase.objects.filter(store=store)
+    if status:
+        cases = cases.filter(status=status)
+    return list(
+        cases.select_related("order", "member", "supplier")
+        .annotate(photo_count=Count("photos"))
+        .order_by("-opened_at", "-pk")[:CASE_LIST_LIMIT]
+    )
+
+
+def store_case_counts(*, store: Store) -> dict[str, int]:
+    """{status: number of the store's cases}, every status present (0 when none). One query."""
+    counts = dict.fromkeys(AfterSalesCase.Status.values, 0)
+    rows = (
+        AfterSalesCase.objects.filter(store=store)
+        .order_by()
+        .values_list("status")
+        .annotate(count=Count("pk"))
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def store_case(*, store: Store, case_id: int) -> AfterSalesCase | None:
+    """The case if it belongs to `store` (None otherwise, also for unknown ids), with its
+    order, line and product, member, supplier, policy, the users who opened and decided it, and
+    its photos. Two queries."""
+    return (
+        AfterSalesCase.objects.filter(store=store, pk=case_id)
+        .select_related(
+            "order",
+            "order_line__product",
+            "member",
+            "supplier",
+            "policy",
+            "opened_by",
+            "decided_by",
+        )
+        .prefetch_related(
+            Prefetch("photos", queryset=AfterSalesPhoto.objects.order_by("uploaded_at", "id"))
+        )
+        .first()
+    )
+
+
+def store_case_photo(*, store: Store, case_id: int, photo_id: int) -> AfterSalesPhoto | None:
+    """The photo if it belongs to this case of this store; None otherwise. One query."""
+    return (
+        AfterSalesPhoto.objects.filter(pk=photo_id, case_id=case_id, case__store=store)
+        .select_related("case")
+        .first()
+    )
+
+
+# --- orders a case may be opened on ------------------------------------------------------------
+
+
+def _case_orders(store: Store) -> QuerySet[Order]:
+    return Order.objects.filter(store=store, status__in=CASE_ORDER_STATUSES)
+
+
+def store_case_order(*, store: Store, order_id: int) -> Order | None:
+    """The store's order with this id that a case may be opened on (paid, ready or completed),
+    with its lines and their products; None otherwise (another store's order too). Two
+    queries."""
+    return (
+        _case_orders(store)
+        .filter(pk=order_id)
+        .select_related("member")
+        .prefetch_related("lines__product")
+        .first()
+    )
+
+
+def store_case_order_candidates(*, store: Store, text: str, by_member: bool = False) -> list[Order]:
+    """The store's orders a case may be opened on that match `text`: an order id, an order
+    reference, or, with `by_member` (the caller may see member data), a member (member number
+    or phone) whose most recent orders here are listed (at most RECENT_ORDER_LIMIT), newest
+    first. Only this store's orders are ever returned. At most two queries."""
+    text = text.strip()
+    if not text:
+        return []
+    match = Q(reference=text)
+    if text.isdigit() and len(text) <= 12:
+        match |= Q(pk=int(text))
+    member_match = Q(member__member_no=text)
+    try:
+        member_match |= Q(member__phone=phone_normalise(text))
+    except ValidationError:
+        pass
+    exact = list(
+        _case_orders(store).filter(match).select_related("member").order_by("-placed_at")[:5]
+    )
+    if exact or not by_member:
+        return exact
+    return list(
+        _case_orders(store)
+        .filter(member_match, member__isnull=False)
+        .select_related("member")
+        .order_by("-placed_at", "-pk")[:RECENT_ORDER_LIMIT]
+    )
+
+
+def store_recent_orders(*, store: Store) -> list[Order]:
+    """The store's most recent orders with a member that a case may be opened on (at most
+    RECENT_ORDER_LIMIT), newest first. One query."""
+    return list(
+        _case_orders(store)
+        .filter(member__isnull=False)
+        .select_related("member")
+        .order_by("-placed_at", "-pk")[:RECENT_ORDER_LIMIT]
+    )
+
+
+# --- the supplier quality score ----------------------------------------------------------------
+
+# Weights of the score (docs/after-sales.md): 100 − SHORT_WEIGHT × short rate − CASE_WEIGHT ×
+# case rate, floored at 0. A supplier that ships everything it is asked for and causes no case
+# scores 100; each 1 % of units short costs 0.6 points; each case per 100 purchase-order lines
+# costs 0.4 points (at most 40 points: the case rate is capped at 1).
+SHORT_WEIGHT = Decimal("60")
+CASE_WEIGHT = Decimal("40")
+SCORE_STEP = Decimal("0.1")
+# Purchase orders whose lines count: the supplier accepted them (a shortage is reported while
+# sent or confirmed; cancelled and draft orders were never the supplier's to deliver).
+SCORED_PURCHASE_ORDER_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+# Cases that count against a supplier: every case attributed to it except those HQ rejected.
+COUNTED_CASE_STATUSES = (
+    AfterSalesCase.Status.OPEN,
+    AfterSalesCase.Status.APPROVED,
+    AfterSalesCase.Status.RESOLVED,
+)
+
+
+@dataclass
+class SupplierQuality:
+    """One supplier's after-sales and delivery record over a period, and its score (None when
+    there is nothing to score: no purchase-order line and no case)."""
+
+    supplier_id: int
+    cases_by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CaseKind.values, 0))
+    case_count: int = 0
+    charged_case_count: int = 0
+    charged_amount: Decimal = Decimal("0.00")
+    line_count: int = 0
+    units_ordered: int = 0
+    units_short: int = 0
+    score: Decimal | None = None
+
+    @property
+    def units_shipped(self) -> int:
+        return self.units_ordered - self.units_short
+
+
+def quality_score(
+    *, units_ordered: int, units_short: int, cases: int, lines: int
+) -> Decimal | None:
+    """The 0–100 score (one decimal) from the four counts; None when there is neither a line nor
+    a case. short rate = units short ÷ units ordered (0 without units); case rate = cases ÷
+    lines, at most 1 (1 when there are cases but no line)."""
+    if not lines and not cases:
+        return None
+    short_rate = Decimal(units_short) / Decimal(units_ordered) if units_ordered else Decimal(0)
+    case_rate = min(Decimal(1), Decimal(cases) / Decimal(lines)) if lines else Decimal(1)
+    raw = Decimal(100) - SHORT_WEIGHT * short_rate - CASE_WEIGHT * case_rate
+    return max(Decimal(0), raw).quantize(SCORE_STEP, rounding=ROUND_HALF_UP)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def supplier_quality_scores(
+    *, since: dt.date, until: dt.date, supplier_ids: Iterable[int] | None = None
+) -> dict[int, SupplierQuality]:
+    """Per supplier, over local days `since` (included) to `until` (excluded): after-sales cases
+    opened (by kind, rejected ones left out), cases charged to the supplier (approved or
+    resolved) and their amount, and the lines of its confirmed or shipped purchase orders with
+    a delivery date in the period (units ordered, units short as the supplier reported them),
+    and `quality_score` of those.
+
+    `supplier_ids` limits the answer to those suppliers, each present (zeros and score None
+    without data); without it, every supplier with a case or a line in the period. Two
+    aggregate queries, whatever the number of suppliers."""
+    ids = None if supplier_ids is None else list(supplier_ids)
+    cases = AfterSalesCase.objects.filter(
+        supplier__isnull=False,
+        opened_at__gte=_day_start(since),
+        opened_at__lt=_day_start(until),
+        status__in=COUNTED_CASE_STATUSES,
+    )
+    lines = PurchaseOrderLine.objects.filter(
+        purchase_order__status__in=SCORED_PURCHASE_ORDER_STATUSES,
+        purchase_order__delivery_date__gte=since,
+        purchase_order__delivery_date__lt=until,
+    )
+    if ids is not None:
+        cases = cases.filter(supplier_id__in=ids)
+        lines = lines.filter(purchase_order__supplier_id__in=ids)
+
+    charged = Q(
+        charged_to=ChargedTo.SUPPLIER,
+        status__in=[AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED],
+    )
+    case_rows = (
+        cases.order_by()
+        .values("supplier_id")
+        .annotate(
+            case_count=Count("pk"),
+            charged_case_count=Count("pk", filter=charged),
+            charged_amount=Sum("amount", filter=charged),
+            **{f"kind_{kind}": Count("pk", filter=Q(kind=kind)) for kind in CaseKind.values},
+        )
+    )
+    line_rows = (
+        lines.order_by()
+        .values("purchase_order__supplier_id")
+        .annotate(
+            line_count=Count("pk"),
+            units_ordered=Sum("ordered_quantity"),
+            units_short=Sum("shortage_quantity"),
+        )
+    )
+
+    result: dict[int, SupplierQuality] = {
+        supplier_id: SupplierQuality(supplier_id=supplier_id) for supplier_id in ids or []
+    }
+    for row in case_rows:
+        quality = result.setdefault(row["supplier_id"], SupplierQuality(row["supplier_id"]))
+        quality.case_count = row["case_count"]
+        quality.charged_case_count = row["charged_case_count"]
+        quality.charged_amount = row["charged_amount"] or Decimal("0.00")
+        quality.cases_by_kind = {kind: row[f"kind_{kind}"] for kind in CaseKind.values}
+    for row in line_rows:
+        supplier_id = row["purchase_order__supplier_id"]
+        quality = result.setdefault(supplier_id, SupplierQuality(supplier_id))
+        quality.line_count = row["line_count"]
+        quality.units_ordered = row["units_ordered"] or 0
+        quality.units_short = row["units_short"] or 0
+    for quality in result.values():
+        quality.score = quality_score(
+            units_ordered=quality.units_ordered,
+            units_short=quality.units_short,
+            cases=quality.case_count,
+            lines=quality.line_count,
+        )
+    return result
+
+
+def supplier_quality_90_days(*, supplier_ids: Iterable[int]) -> dict[int, SupplierQuality]:
+    """`supplier_quality_scores` over the last 90 local days, today included (the admin's
+    column and the supplier page)."""
+    today = timezone.localdate()
+    return supplier_quality_scores(
+        since=today - dt.timedelta(days=89),
+        until=today + dt.timedelta(days=1),
+        supplier_ids=supplier_ids,
+    )
+
+
+def case_supplier_id(*, order: Order, order_line: OrderLine | None) -> int | None:
+    """The supplier a case on this order (line) is attributed to: the supplier of the purchase
+    order that supplied the line (its `PurchaseOrderSource` link), else the product's preferred
+    offer from an active supplier (the cheapest, then the lowest supplier id: consolidation's
+    choice), else None. A case on a whole order is attributed only when the order has exactly
+    one line. At most three queries."""
+    if order_line is None:
+        lines = list(OrderLine.objects.filter(order=order).order_by("pk")[:2])
+        if len(lines) != 1:
+            return None
+        order_line = lines[0]
+    supplied_by = (
+        PurchaseOrderSource.objects.filter(order_line=order_line)
+        .values_list("line__purchase_order__supplier_id", flat=True)
+        .first()
+    )
+    if supplied_by is not None:
+        return supplied_by
+    return (
+        SupplierProduct.objects.filter(
+            product_id=order_line.product_id, is_preferred=True, supplier__is_active=True
+        )
+        .order_by("cost", "supplier_id")
+        .values_list("supplier_id", flat=True)
+        .first()
+    )

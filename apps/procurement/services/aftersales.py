@@ -1,0 +1,344 @@
+"""After-sales cases (无忧售后, docs/after-sales.md): the store opens a case on a member's order
+with photos, the compensation policy proposes a remedy and who bears the cost, HQ approves or
+rejects it in the admin, and marks it resolved once the remedy was given.
+
+Every step is a conditional UPDATE on the case's status, so two clicks (or two HQ buyers at
+once) cannot both decide a case. Refusals carry a stable `code` and a message for people.
+Access is the caller's: the portal view checks `AFTER_SALES` at the store, the admin checks
+`procurement.decide_aftersalescase`.
+
+Approving records the decision only: a refund, a replacement or a coupon is given by the
+store (till, shelf, coupon tool) and nothing is written to the stock ledger here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import notification_enqueue
+from apps.customers.models import MemberIdentity
+from apps.procurement.models import (
+    AfterSalesCase,
+    AfterSalesPhoto,
+    CaseKind,
+    ChargedTo,
+    Remedy,
+)
+from apps.procurement.selectors.aftersales import (
+    CASE_ORDER_STATUSES,
+    case_supplier_id,
+    compensation_policy_for,
+)
+from apps.stores.inspections.images import ProcessedPhoto, photo_process
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from apps.stores.models import Order, OrderLine, Store
+
+Status = AfterSalesCase.Status
+DEFAULT_MAX_PHOTOS = 6
+AMOUNT_STEP = Decimal("0.01")
+
+
+class AfterSalesRefused(Exception):
+    """The step is not allowed (in the case's current state, or with this input); nothing was
+    written. `code` is stable for callers; `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def max_photos() -> int:
+    """How many photos a case may carry (setting `AFTER_SALES_MAX_PHOTOS`, default 6)."""
+    return int(getattr(settings, "AFTER_SALES_MAX_PHOTOS", DEFAULT_MAX_PHOTOS))
+
+
+@contextmanager
+def _files_removed_on_error() -> Iterator[list[str]]:
+    """Collects names of files written inside the block; if the block fails (so its transaction
+    rolls back) they are deleted, leaving no file without a row."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def _photo_store(
+    *, case: AfterSalesCase, processed: ProcessedPhoto, by: AbstractBaseUser, written: list[str]
+) -> AfterSalesPhoto:
+    photo = AfterSalesPhoto(
+        case=case,
+        width=processed.width,
+        height=processed.height,
+        size_bytes=len(processed.content),
+        uploaded_by=by,
+        uploaded_at=timezone.now(),
+    )
+    # The storage name is random (`case_photo_path`): the client's file name is never used.
+    photo.image.save(f"photo.{processed.extension}", ContentFile(processed.content), save=False)
+    written.append(photo.image.name)
+    photo.save()
+    return photo
+
+
+def _check_opening(
+    *,
+    store: Store,
+    order: Order,
+    order_line: OrderLine | None,
+    kind: str,
+    quantity: int,
+    amount: Decimal,
+    photo_count: int,
+) -> None:
+    if order.store_id != store.pk:
+        raise AfterSalesRefused("order_elsewhere", _("This order is not one of this store's."))
+    if order.status not in CASE_ORDER_STATUSES:
+        raise AfterSalesRefused(
+            "order_not_paid",
+            _("A case can only be opened on a paid order; this one is %(status)s.")
+            % {"status": order.get_status_display()},
+        )
+    if order_line is not None and order_line.order_id != order.pk:
+        raise AfterSalesRefused("line_elsewhere", _("This line is not one of the order's."))
+    if kind not in CaseKind.values:
+        raise AfterSalesRefused("unknown_kind", _("Unknown kind of case."))
+    if quantity < 1:
+        raise AfterSalesRefused("quantity_not_positive", _("The quantity must be at least 1."))
+    if order_line is not None and quantity > order_line.quantity:
+        raise AfterSalesRefused(
+            "quantity_too_large",
+            _("At most %(quantity)d were bought on this line.") % {"quantity": order_line.quantity},
+        )
+    if amount < 0:
+        raise AfterSalesRefused("amount_negative", _("The amount cannot be negative."))
+    if order_line is not None and amount > order_line.line_total:
+        raise AfterSalesRefused(
+            "amount_too_large",
+            _("The amount is more than the line's total of %(total)s yuan.")
+            % {"total": order_line.line_total},
+        )
+    if order_line is None and amount > order.total:
+        raise AfterSalesRefused(
+            "amount_too_large",
+            _("The amount is more than the order's total of %(total)s yuan.")
+            % {"total": order.total},
+        )
+    if photo_count > max_photos():
+        raise AfterSalesRefused(
+            "too_many_photos",
+            _("At most %(count)d photos can be added to a case.") % {"count": max_photos()},
+        )
+
+
+def case_open(
+    *,
+    store: Store,
+    order: Order,
+    order_line: OrderLine | None = None,
+    kind: str,
+    quantity: int,
+    amount: Decimal,
+    description: str,
+    photos: Sequence[IO[bytes] | Any],
+    by: AbstractBaseUser,
+) -> AfterSalesCase:
+    """Open a case on a member's order (or one of its lines) of `store`.
+
+    Preconditions, each refused with a code and nothing written: the order is the store's
+    (`order_elsewhere`) and paid, ready or completed (`order_not_paid`); the line is the order's
+    (`line_elsewhere`); a known kind (`unknown_kind`); 1 ≤ quantity ≤ the line's quantity
+    (`quantity_not_positive`, `quantity_too_large`); 0 ≤ amount ≤ the line's (or, without a
+    line, the order's) total (`amount_negative`, `amount_too_large`); at most `max_photos()`
+    photos (`too_many_photos`). Every photo is validated and re-encoded like an inspection
+    photo before anything is written (`PhotoRejected`: nothing written).
+
+    What is written, in one transaction: the case (number `AS-<local yyyymmdd>-<id>`, from
+    the row's own id: no counter to race on), its member (the order's), its supplier
+    (`case_supplier_id`), the policy row that applies (`compensation_policy_for`) with its
+    proposed remedy and who bears the cost, and the photos. When the policy row needs no
+    approval the case is approved at once as proposed (no decider) and the member notified.
+    A case without a policy row waits for HQ to choose the remedy and the cost bearer.
+    """
+    amount = Decimal(amount).quantize(AMOUNT_STEP)
+    _check_opening(
+        store=store,
+        order=order,
+        order_line=order_line,
+        kind=kind,
+        quantity=quantity,
+        amount=amount,
+        photo_count=len(photos),
+    )
+    processed = [photo_process(upload) for upload in photos]
+    supplier_id = case_supplier_id(order=order, order_line=order_line)
+    policy = compensation_policy_for(kind=kind, amount=amount)
+    now = timezone.now()
+    with _files_removed_on_error() as written, transaction.atomic():
+        case = AfterSalesCase.objects.create(
+            # A placeholder unique until the id is known, replaced in the same transaction.
+            number=f"AS-new-{uuid.uuid4().hex[:24]}",
+            store=store,
+            order=order,
+            order_line=order_line,
+            member_id=order.member_id,
+            supplier_id=supplier_id,
+            kind=kind,
+            quantity=quantity,
+            amount=amount,
+            description=description.strip()[:1000],
+            policy=policy,
+            proposed_remedy=policy.remedy if policy is not None else "",
+            charged_to=policy.charged_to if policy is not None else "",
+            opened_by=by,
+            opened_at=now,
+        )
+        case.number = f"AS-{timezone.localtime(now):%Y%m%d}-{case.pk}"
+        AfterSalesCase.objects.filter(pk=case.pk).update(number=case.number)
+        for item in processed:
+            _photo_store(case=case, processed=item, by=by, written=written)
+        if policy is not None and not policy.needs_approval:
+            case = _decide(
+                case=case,
+                to=Status.APPROVED,
+                by=None,
+                note=_("Approved by the compensation policy."),
+                remedy=policy.remedy,
+                charged_to=policy.charged_to,
+            )
+    return case
+
+
+def _decide(
+    *,
+    case: AfterSalesCase,
+    to: str,
+    by: AbstractBaseUser | None,
+    note: str,
+    **changes: str,
+) -> AfterSalesCase:
+    """Open → `to` by a conditional UPDATE (`not_open` when the case was decided already),
+    then the member's notification. Call inside a transaction."""
+    changed = AfterSalesCase.objects.filter(pk=case.pk, status=Status.OPEN).update(
+        status=to, decided_by=by, decided_at=timezone.now(), decision_note=note[:300], **changes
+    )
+    case.refresh_from_db()
+    if changed != 1:
+        raise AfterSalesRefused(
+            "not_open",
+            _("Only a case awaiting approval can be decided; %(number)s is %(status)s.")
+            % {"number": case.number, "status": case.get_status_display()},
+        )
+    _member_notify(case=case, event=to)
+    return case
+
+
+def case_approve(
+    *,
+    case: AfterSalesCase,
+    by: AbstractBaseUser,
+    remedy: str | None = None,
+    charged_to: str | None = None,
+    note: str = "",
+) -> AfterSalesCase:
+    """Approve an open case (HQ): the remedy and the cost bearer default to the policy's
+    proposal, either may be overridden. Refused: no remedy or bearer given nor proposed
+    (`no_remedy`, `no_charged_to`), an unknown value (`unknown_remedy`, `unknown_charged_to`),
+    the case no longer open (`not_open`: a second approval changes nothing). The member is
+    notified (once: the notification's dedupe key is the case and the event)."""
+    remedy = remedy or case.proposed_remedy
+    charged_to = charged_to or case.charged_to
+    if not remedy:
+        raise AfterSalesRefused("no_remedy", _("Choose a remedy: the policy proposes none."))
+    if remedy not in Remedy.values:
+        raise AfterSalesRefused("unknown_remedy", _("Unknown remedy."))
+    if not charged_to:
+        raise AfterSalesRefused(
+            "no_charged_to", _("Choose who bears the cost: the policy says nothing.")
+        )
+    if charged_to not in ChargedTo.values:
+        raise AfterSalesRefused("unknown_charged_to", _("Unknown cost bearer."))
+    with transaction.atomic():
+        return _decide(
+            case=case,
+            to=Status.APPROVED,
+            by=by,
+            note=note,
+            remedy=remedy,
+            charged_to=charged_to,
+        )
+
+
+def case_reject(*, case: AfterSalesCase, by: AbstractBaseUser, note: str) -> AfterSalesCase:
+    """Reject an open case (HQ), with a note for the member; `not_open` otherwise. The member
+    is notified once."""
+    with transaction.atomic():
+        return _decide(case=case, to=Status.REJECTED, by=by, note=note)
+
+
+def case_resolve(*, case: AfterSalesCase, by: AbstractBaseUser) -> AfterSalesCase:
+    """Approved → resolved (the remedy was given), by a conditional UPDATE; `not_approved`
+    otherwise, so resolving twice changes nothing. `by` is the HQ user acting (the case keeps
+    the decider; the admin's log records who resolved)."""
+    changed = AfterSalesCase.objects.filter(pk=case.pk, status=Status.APPROVED).update(
+        status=Status.RESOLVED, resolved_at=timezone.now()
+    )
+    case.refresh_from_db()
+    if changed != 1:
+        raise AfterSalesRefused(
+            "not_approved",
+            _("Only an approved case can be resolved; %(number)s is %(status)s.")
+            % {"number": case.number, "status": case.get_status_display()},
+        )
+    return case
+
+
+def _member_notify(*, case: AfterSalesCase, event: str) -> None:
+    """Tell the member of the decision, on WeChat when they have a WeChat identity, else by
+    SMS; in the site's language (the member's, not the deciding HQ user's). Idempotent: the
+    dedupe key names the case, the event and the member. No member, or an erased one: nothing."""
+    member = case.member
+    if member is None or member.is_erased:
+        return
+    on_wechat = MemberIdentity.objects.filter(
+        member=member, kind=MemberIdentity.Kind.WECHAT
+    ).exists()
+    with translation.override(settings.LANGUAGE_CODE):
+        if event == Status.APPROVED:
+            title = _("Your after-sales request %(number)s was approved") % {"number": case.number}
+            body = _("Remedy: %(remedy)s. The store will contact you.") % {
+                "remedy": case.get_remedy_display()
+            }
+        else:
+            title = _("Your after-sales request %(number)s was not approved") % {
+                "number": case.number
+            }
+            body = case.decision_note or _("Please ask the store for details.")
+    notification_enqueue(
+        dedupe_key=f"after_sales:{case.pk}:{event}:member:{member.pk}",
+        kind=f"after_sales.{event}",
+        title=title,
+        body=body,
+        channel=Notification.Channel.WECHAT if on_wechat else Notification.Channel.SMS,
+        store=case.store,
+        member=member,
+        payload={"case": case.pk},
+    )
