@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
+from django.utils import timezone
 
+from apps.catalog.models import Category, Product
 from apps.stores.access import VIEW_STORE, stores_for
-from apps.stores.models import Order, OrderLine, StockLevel, Store, StoreKpiSnapshot
+from apps.stores.models import (
+    Order,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+    Store,
+    StoreKpiSnapshot,
+)
 
 
 def stores_visible(*, user: object) -> QuerySet[Store]:
@@ -160,4 +172,246 @@ def member_basket_lines_between(
         lines = lines.filter(order__member_id__in=member_ids)
     return lines.order_by().values_list(
         "order_id", "order__placed_at", "order__member_id", "product_id"
+    )
+
+
+# --- Loss (waste and expiry): what the loss page, the KPI snapshot and the KPI pack read. ---
+
+# Lost and sold goods are both valued at the product's (current) shelf price, so a loss rate
+# compares like with like: discounts and promotions change revenue, not what was lost.
+VALUE_FIELD = DecimalField(max_digits=16, decimal_places=2)
+RATE_PLACES = Decimal("0.0001")
+
+
+def _local_window(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    return (
+        dt.datetime.combine(since, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(until, dt.time.min, tzinfo=tz),
+    )
+
+
+def _losses_between(start: dt.datetime, end: dt.datetime) -> QuerySet[StockMovement]:
+    return StockMovement.objects.filter(
+        kind=StockMovement.Kind.LOSS, created_at__gte=start, created_at__lt=end
+    ).order_by()
+
+
+def store_loss_values(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]:
+    """{store_id: value of the units lost in [start, end) at the product's price}, summed in
+    SQL; stores without a loss are absent. What the KPI snapshot's `loss_value` holds."""
+    rows = (
+        _losses_between(start, end)
+        .values("store_id")
+        .annotate(value=Sum(-F("quantity") * F("product__price"), output_field=VALUE_FIELD))
+        .values_list("store_id", "value")
+    )
+    return {store_id: value.quantize(Decimal("0.01")) for store_id, value in rows}
+
+
+@dataclass(frozen=True)
+class LossRate:
+    """Loss of one store (and category, or all categories: category_id None) over a window.
+
+    `rate` = lost value / (sold value + lost value): the share of the goods that left the
+    shelf which left it as loss. None when nothing was sold or lost."""
+
+    store_id: int
+    category_id: int | None
+    category_name: str
+    is_fresh: bool
+    lost_units: int
+    lost_value: Decimal
+    sold_units: int
+    sold_value: Decimal
+
+    @property
+    def rate(self) -> Decimal | None:
+        total = self.sold_value + self.lost_value
+        if not total:
+            return None
+        return (self.lost_value / total).quantize(RATE_PLACES)
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        rate = self.rate
+        return None if rate is None else (rate * 100).quantize(Decimal("0.01"))
+
+
+def loss_rates(
+    *, store_ids: Iterable[int], since: dt.date, until: dt.date, by_category: bool = True
+) -> list[LossRate]:
+    """Loss per store (and per product category, the product's own leaf category) over the
+    local days since <= day < until.
+
+    - lost: LOSS movements created in the window (units and value at the product's price);
+    - sold: lines of counted orders (not cancelled or refunded) placed in the window, units
+      times the product's price. Order lines, not SALE movements: group-buy and imported
+      orders are sales that take no stock through the ledger.
+
+    Two grouped SQL aggregates (one per side), whatever the number of rows; a row per store
+    (and category) with a loss or a sale, ordered by store id, then fresh categories first
+    and by name."""
+    store_ids = list(store_ids)
+    start, end = _local_window(since, until)
+    keys = ["store_id", "product__category_id"] if by_category else ["store_id"]
+    lost = (
+        _losses_between(start, end)
+        .filter(store_id__in=store_ids)
+        .values(*keys)
+        .annotate(
+            units=Sum("quantity"),
+            value=Sum(F("quantity") * F("product__price"), output_field=VALUE_FIELD),
+        )
+    )
+    sale_keys = ["order__store_id", "product__category_id"] if by_category else ["order__store_id"]
+    sold = (
+        order_lines_between(start=start, end=end, store_ids=store_ids)
+        .order_by()
+        .values(*sale_keys)
+        .annotate(
+            units=Sum("quantity"),
+            value=Sum(F("quantity") * F("product__price"), output_field=VALUE_FIELD),
+        )
+    )
+    zero = Decimal("0.00")
+    figures: dict[tuple[int, int | None], list] = {}
+    for row in lost:
+        key = (row["store_id"], row.get("product__category_id"))
+        figures[key] = [-row["units"], -row["value"], 0, zero]
+    for row in sold:
+        key = (row["order__store_id"], row.get("product__category_id"))
+        entry = figures.setdefault(key, [0, zero, 0, zero])
+        entry[2], entry[3] = row["units"], row["value"]
+    categories = (
+        {
+            category.pk: category
+            for category in Category.objects.filter(
+                pk__in={category_id for _store, category_id in figures}
+            ).only("name", "is_fresh")
+        }
+        if by_category
+        else {}
+    )
+    rates = []
+    for (store_id, category_id), (
+        lost_units,
+        lost_value,
+        sold_units,
+        sold_value,
+    ) in figures.items():
+        category = categories.get(category_id)
+        rates.append(
+            LossRate(
+                store_id=store_id,
+                category_id=category_id,
+                category_name=category.name if category else "",
+                is_fresh=bool(category and category.is_fresh),
+                lost_units=lost_units,
+                lost_value=lost_value.quantize(Decimal("0.01")),
+                sold_units=sold_units,
+                sold_value=sold_value.quantize(Decimal("0.01")),
+            )
+        )
+    rates.sort(key=lambda rate: (rate.store_id, not rate.is_fresh, rate.category_name))
+    return rates
+
+
+def store_loss_candidates(*, store: Store, query: str, limit: int = 20) -> list[StockLevel]:
+    """The store's stock levels with units on hand whose product matches `query`: part of the
+    name, or the start of the barcode or SKU (a scanned barcode is a whole one). Empty for an
+    empty query."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        StockLevel.objects.filter(store=store, on_hand__gt=0)
+        .filter(
+            Q(product__name__icontains=query)
+            | Q(product__barcode__startswith=query)
+            | Q(product__sku__istartswith=query)
+        )
+        .select_related("product")
+        .order_by("product__name", "product__sku")[:limit]
+    )
+
+
+def store_stocked_products(*, store: Store) -> QuerySet[Product]:
+    """Products the store has units of: what a loss may name."""
+    return Product.objects.filter(stock_levels__store=store, stock_levels__on_hand__gt=0)
+
+
+def store_recent_losses(
+    *, store: Store, since: dt.datetime, limit: int = 200
+) -> list[StockMovement]:
+    """The store's loss rows since `since`, newest first, with product and author."""
+    return list(
+        StockMovement.objects.filter(
+            store=store, kind=StockMovement.Kind.LOSS, created_at__gte=since
+        )
+        .select_related("product", "created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class CategoryLossRow:
+    """One category's loss this month and last month (None: nothing sold or lost then)."""
+
+    category_name: str
+    is_fresh: bool
+    current: LossRate | None
+    previous: LossRate | None
+
+
+@dataclass(frozen=True)
+class MonthlyLossRates:
+    """A store's loss per category for this month (to date) and the whole of last month,
+    with the store's totals; only categories with a loss in either month have a row."""
+
+    this_month: dt.date
+    last_month: dt.date
+    rows: list[CategoryLossRow]
+    current_total: LossRate | None
+    previous_total: LossRate | None
+
+
+def store_loss_rates_by_month(*, store: Store, today: dt.date) -> MonthlyLossRates:
+    """`loss_rates` of one store for `today`'s month and the month before, per category and
+    in total (four grouped queries)."""
+    this_month = today.replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    next_month = (this_month + dt.timedelta(days=32)).replace(day=1)
+    windows = {"current": (this_month, next_month), "previous": (last_month, this_month)}
+    by_category: dict[str, dict[int | None, LossRate]] = {}
+    totals: dict[str, LossRate | None] = {}
+    for key, (since, until) in windows.items():
+        by_category[key] = {
+            rate.category_id: rate
+            for rate in loss_rates(store_ids=[store.pk], since=since, until=until)
+        }
+        overall = loss_rates(store_ids=[store.pk], since=since, until=until, by_category=False)
+        totals[key] = overall[0] if overall else None
+    rows = []
+    for category_id in {*by_category["current"], *by_category["previous"]}:
+        current = by_category["current"].get(category_id)
+        previous = by_category["previous"].get(category_id)
+        if not ((current and current.lost_units) or (previous and previous.lost_units)):
+            continue
+        named = current or previous
+        rows.append(
+            CategoryLossRow(
+                category_name=named.category_name,
+                is_fresh=named.is_fresh,
+                current=current,
+                previous=previous,
+            )
+        )
+    rows.sort(key=lambda row: (not row.is_fresh, row.category_name))
+    return MonthlyLossRates(
+        this_month=this_month,
+        last_month=last_month,
+        rows=rows,
+        current_total=totals["current"],
+        previous_total=totals["previous"],
     )

@@ -57,6 +57,8 @@ def _constants(
             continue
         if field.primary_key and isinstance(field, models.AutoField):
             continue
+        if field.db_default is not models.NOT_PROVIDED and not field.has_default():
+            continue  # the database fills a db_default column itself
         value = field.pre_save(template, add=True)
         fields.append(field)
         values.append(field.get_db_prep_save(value, connection))

@@ -13,6 +13,7 @@ from apps.stores.models import (
     Order,
     StoreKpiSnapshot,
 )
+from apps.stores.selectors import store_loss_values
 
 CENT = Decimal("0.01")
 
@@ -20,6 +21,8 @@ CENT = Decimal("0.01")
 def store_kpi_snapshots_compute(*, day: dt.date) -> int:
     """Compute every store's KPI row for `day` (local time) set-wise and upsert it.
 
+    A store gets a row when it had a counted order or a loss that day; `loss_value` is the
+    day's loss movements valued at the product's price (`store_loss_values`).
     Idempotent: rerunning for the same day rewrites the same numbers. Returns rows written.
     """
     tz = timezone.get_current_timezone()
@@ -35,6 +38,7 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
             member_count=Count("member_id", distinct=True),
         )
     )
+    losses = store_loss_values(start=start, end=end)
     now = timezone.now()
     rows = []
     for item in figures:
@@ -47,12 +51,19 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
                 revenue=revenue,
                 member_count=item["member_count"],
                 average_basket=(revenue / item["order_count"]).quantize(CENT),
+                loss_value=losses.pop(item["store_id"], Decimal("0.00")),
                 computed_at=now,
             )
         )
+    # Stores that lost stock but sold nothing that day.
+    rows.extend(
+        StoreKpiSnapshot(store_id=store_id, day=day, loss_value=value, computed_at=now)
+        for store_id, value in sorted(losses.items())
+    )
     with transaction.atomic():
-        # A store whose every order of the day was cancelled since the last run has no figures
-        # now: drop its stale row so a rerun always leaves exactly the current numbers.
+        # A store whose every order of the day was cancelled (and that lost nothing) since the
+        # last run has no figures now: drop its stale row so a rerun always leaves exactly the
+        # current numbers.
         StoreKpiSnapshot.objects.filter(day=day).exclude(
             store_id__in=[row.store_id for row in rows]
         ).delete()
@@ -65,8 +76,47 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
                 "revenue",
                 "member_count",
                 "average_basket",
+                "loss_value",
                 "computed_at",
             ],
             batch_size=1000,
         )
     return len(rows)
+
+
+def store_kpi_loss_values_refresh(*, first_day: dt.date, last_day: dt.date) -> int:
+    """Rewrite the loss value of every store's snapshots for the local days first_day …
+    last_day from the ledger: one grouped query per day (a range scan of the ledger's time
+    index; grouping by local day in SQL would run SQLite's per-row date function) and one
+    upsert, for loss movements written in bulk (the demo) without recomputing each day's
+    order figures.
+
+    Leaves the rows exactly as `store_kpi_snapshots_compute` would for those days, provided the
+    order figures are current: a store-day with a loss but no snapshot gets a row with zero
+    order figures, and a row left with neither orders nor loss is dropped. Idempotent.
+    Returns the number of store-days with a loss.
+    """
+    tz = timezone.get_current_timezone()
+    losses: dict[tuple[int, dt.date], Decimal] = {}
+    day = first_day
+    while day <= last_day:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+        values = store_loss_values(start=start, end=start + dt.timedelta(days=1))
+        losses.update({(store_id, day): value for store_id, value in values.items()})
+        day += dt.timedelta(days=1)
+    now = timezone.now()
+    in_range = StoreKpiSnapshot.objects.filter(day__gte=first_day, day__lte=last_day)
+    with transaction.atomic():
+        in_range.exclude(loss_value=0).update(loss_value=Decimal("0.00"))
+        StoreKpiSnapshot.objects.bulk_create(
+            [
+                StoreKpiSnapshot(store_id=store_id, day=day, loss_value=value, computed_at=now)
+                for (store_id, day), value in sorted(losses.items())
+            ],
+            update_conflicts=True,
+            unique_fields=["store", "day"],
+            update_fields=["loss_value", "computed_at"],
+            batch_size=1000,
+        )
+        in_range.filter(order_count=0, loss_value=0).delete()
+    return len(losses)

@@ -32,13 +32,15 @@ def stock_move(
     quantity: int,
     order: Order | None = None,
     note: str = "",
+    reason: str = "",
     by: settings.AUTH_USER_MODEL | None = None,
     at: dt.datetime | None = None,
 ) -> StockMovement:
     """Record one ledger row and apply it to on-hand in the same transaction.
 
     Removals use a conditional UPDATE (`on_hand >= n`), so two concurrent sales can never take
-    on-hand below zero: the loser gets InsufficientStock and writes nothing.
+    on-hand below zero: the loser gets InsufficientStock and writes nothing. `reason` (a
+    `LossReason`) is for loss rows only; the database refuses it on any other kind.
     """
     if quantity == 0:
         raise ValidationError(_("A stock movement needs a non-zero quantity."))
@@ -64,6 +66,7 @@ def stock_move(
             quantity=quantity,
             order=order,
             note=note,
+            reason=reason,
             created_by=by,
             created_at=at or timezone.now(),
         )

@@ -1,0 +1,105 @@
+"""The loss page (/portal/supply/stores/<store>/loss/): record waste and expiry, see the last
+30 days' losses and the store's loss rate per category this month and last month. Guarded by
+RECORD_LOSS (the store's owner and clerks; HQ reads losses in the admin), GET and POST alike;
+another store is a 403 like an unknown one (docs/loss.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from apps.stores.access import RECORD_LOSS, store_or_403
+from apps.stores.models import LossReason, Store
+from apps.stores.selectors import (
+    store_loss_candidates,
+    store_loss_rates_by_month,
+    store_recent_losses,
+    store_stocked_products,
+)
+from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX, loss_record
+from apps.stores.services.stock import InsufficientStock
+
+RECENT_DAYS = 30
+QUERY_MAX_LENGTH = 60
+
+
+class LossForm(forms.Form):
+    """One loss: the product must be one the store has units of (another store's stock, or a
+    product sold out here, is an invalid choice)."""
+
+    product = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Product"))
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Quantity lost"), min_value=1, max_value=QUANTITY_MAX
+    )
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=LossReason.choices)
+    note = forms.CharField(
+        label=gettext_lazy("Note"), max_length=NOTE_MAX_LENGTH, required=False, strip=True
+    )
+
+    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = store_stocked_products(store=store)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def loss(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_or_403(request.user, store_id, RECORD_LOSS)
+    query = request.GET.get("q", "")[:QUERY_MAX_LENGTH].strip()
+    form = LossForm(request.POST if request.method == "POST" else None, store=store)
+    if request.method == "POST":
+        query = request.POST.get("q", "")[:QUERY_MAX_LENGTH].strip()
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                movement = loss_record(
+                    store=store,
+                    product=data["product"],
+                    quantity=data["quantity"],
+                    reason=data["reason"],
+                    note=data["note"],
+                    by=request.user,
+                )
+            except (InsufficientStock, ValidationError) as error:
+                form.add_error(None, error.messages[0])
+            else:
+                messages.success(
+                    request,
+                    _("Recorded: %(quantity)d × %(product)s, %(reason)s.")
+                    % {
+                        "quantity": -movement.quantity,
+                        "product": movement.product.name,
+                        "reason": movement.get_reason_display(),
+                    },
+                )
+                return redirect("supply:loss", store_id=store.pk)
+    candidates = store_loss_candidates(store=store, query=query)
+    chosen = form["product"].value() if form.is_bound else None
+    since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
+    return render(
+        request,
+        "supply/loss_page.html",
+        {
+            "store": store,
+            "form": form,
+            "query": query,
+            "candidates": candidates,
+            "chosen": str(chosen or ""),
+            "reasons": LossReason.choices,
+            "losses": store_recent_losses(store=store, since=since),
+            "recent_days": RECENT_DAYS,
+            "rates": store_loss_rates_by_month(store=store, today=timezone.localdate()),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
