@@ -15,14 +15,16 @@ variants send the live dashboard's change notice after commit, as the app does
 (`--no-live-notice` leaves it out of both). Phases alternate (conditional, select_for_update,
 conditional, ...) for `--rounds` rounds, so both see the same machine.
 
-- "conditional" is the app's `group_buy_join`: order (stock by conditional UPDATE), join row,
-  then the offer's conditional UPDATE last, so the hot offer row is locked only from that
-  UPDATE to COMMIT.
-- "select_for_update" is what a competent engineer writes first (the baseline): lock the offer
-  row `SELECT ... FOR UPDATE` at the start of the same transaction, check status, deadline and
-  cap in Python, make the same order and join, save the counters. Same service otherwise (same
-  order service, same stock ledger, same idempotency handling), so the difference is how long
-  the hot row stays locked.
+- "conditional" is the app's `group_buy_join`. On PostgreSQL it is one SQL statement
+  (apps/campaigns/services/group_buy_sql.py): the key looked up, the stock row locked, the
+  offer's conditional UPDATE (open, deadline, cap), then on-hand, order, line, `sale` movement
+  and join, committed by itself — one round trip, the hot rows locked only while it runs.
+- "select_for_update" is what a competent engineer writes first (the baseline): look the key
+  up, lock the offer row `SELECT ... FOR UPDATE` at the start of a transaction, check status,
+  deadline and cap in Python, make the order through the order service (stock by the ledger's
+  conditional UPDATE), the join, save the counters. Same rows, same refusals, same idempotency
+  (tests/campaigns/test_group_buy_sql.py shows the app's statement writes exactly what the ORM
+  join writes).
 
 After every phase it checks: units_joined == sum of join quantities <= cap, participants ==
 joins == orders, stock never negative and on-hand == initial - units. Prints joins/s for both,
@@ -311,7 +313,7 @@ def run(args: argparse.Namespace) -> bool:
                 name=name,
                 clients=args.clients,
                 cap=args.cap,
-                label=f"{name[:4]}{round_no}",
+                label=f"{name[:4]}{round_no}-{os.getpid() % 100000}",  # unique with --keepdb
                 live_notice=not args.no_live_notice,
             )
             phases.append(result)

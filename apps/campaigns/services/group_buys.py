@@ -19,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,11 +33,13 @@ from django.utils.translation import gettext as _
 from apps.campaigns.analytics.jielong import JielongLine, jielong_parse
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.notifications import services as notification_services
+from apps.campaigns.services import group_buy_sql
 from apps.campaigns.services.live import broadcast_changed
 from apps.customers.models import CommunityMessage, Member
 from apps.stores.access import RUN_CAMPAIGNS, may
 from apps.stores.models import Order, StockLevel, StockMovement
-from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.orders import CENT, LineInput, order_create
 from apps.stores.services.stock import InsufficientStock, stock_move
 
 if TYPE_CHECKING:
@@ -125,7 +128,7 @@ def group_buy_join(
     now: dt.datetime | None = None,
 ) -> JoinResult:
     """Join `offer` with `quantity` units: a pending pickup order of the group-buy channel
-    (stock reserved), the join row, and the offer's counters, in one transaction.
+    (stock reserved), the join row, and the offer's counters, all or nothing.
 
     - Idempotent: a key already used on this offer returns that join (`created=False`) and
       changes nothing, even when the retry asks a different quantity.
@@ -133,6 +136,10 @@ def group_buy_join(
       `invalid`) and write nothing.
     - Safe under any number of concurrent joins (see the module docstring); the live dashboard
       is told on commit.
+
+    On PostgreSQL the writes are one SQL statement (`_join_write_statement`), which also looks
+    for the key, so a refusal raised before it looks for the key first; elsewhere (SQLite) the
+    key is looked up first and the ORM writes in one transaction (`_join_write_orm`).
     """
     now = now or timezone.now()
     if not idempotency_key or len(idempotency_key) > KEY_MAX_LENGTH:
@@ -141,35 +148,62 @@ def group_buy_join(
             % {"max": KEY_MAX_LENGTH},
             code=INVALID,
         )
-    existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
-    if existing is not None:
-        return JoinResult(join=existing, created=False)
-    if not isinstance(quantity, int) or not 1 <= quantity <= QUANTITY_MAX:
-        raise GroupBuyRefused(
-            _("The quantity must be a whole number from 1 to %(max)d.") % {"max": QUANTITY_MAX},
-            code=INVALID,
-        )
-    _precheck(offer=offer, quantity=quantity, now=now)
+    one_statement = _join_in_one_statement()
+    if not one_statement:
+        existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
+        if existing is not None:
+            return JoinResult(join=existing, created=False)
+    arguments = {
+        "offer": offer,
+        "quantity": quantity,
+        "idempotency_key": idempotency_key,
+        "member": member,
+        "display_name": display_name,
+        "source": source,
+        "now": now,
+    }
     try:
-        with transaction.atomic():
-            join = _join_write(
-                offer=offer,
-                quantity=quantity,
-                idempotency_key=idempotency_key,
-                member=member,
-                display_name=display_name,
-                source=source,
-                now=now,
+        if not isinstance(quantity, int) or not 1 <= quantity <= QUANTITY_MAX:
+            raise GroupBuyRefused(
+                _("The quantity must be a whole number from 1 to %(max)d.") % {"max": QUANTITY_MAX},
+                code=INVALID,
             )
+        _precheck(offer=offer, quantity=quantity, now=now)
+        if one_statement:
+            join = _join_write_statement(**arguments)
+        else:
+            with transaction.atomic():
+                join = _join_write_orm(**arguments)
+    except GroupBuyRefused:
+        existing = (
+            _existing_join(offer=offer, idempotency_key=idempotency_key) if one_statement else None
+        )
+        if existing is None:
+            raise
+        return JoinResult(join=existing, created=False)
     except (_RaceLost, IntegrityError):
         existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
         if existing is None:
             raise
         return JoinResult(join=existing, created=False)
+    broadcast_changed(broadcast_id=offer.broadcast_id)
     return JoinResult(join=join, created=True)
 
 
-def _join_write(
+def _join_in_one_statement() -> bool:
+    """Whether the join's writes go through one SQL statement (PostgreSQL only)."""
+    return connection.vendor == "postgresql"
+
+
+def _insufficient_stock(*, offer: GroupBuyOffer, quantity: int) -> GroupBuyRefused:
+    return GroupBuyRefused(
+        _("Not enough %(product)s in stock for %(quantity)d.")
+        % {"product": offer.product.name, "quantity": quantity},
+        code=INSUFFICIENT_STOCK,
+    )
+
+
+def _join_write_statement(
     *,
     offer: GroupBuyOffer,
     quantity: int,
@@ -179,7 +213,87 @@ def _join_write(
     source: str,
     now: dt.datetime,
 ) -> GroupBuyJoin:
-    """The join's writes; the caller holds the transaction. Offer UPDATE last (hot row)."""
+    """The join in one statement (`group_buy_sql`): the key looked up, the stock row locked,
+    the offer's conditional UPDATE, then stock, order, line, `sale` movement and join. The
+    statement writes all or nothing by itself, so outside a transaction it runs alone (one
+    round trip, committed at once: no lock is held across a round trip); inside one, in a
+    savepoint, so that a lost same-key race (IntegrityError) spoils nothing around it.
+
+    Raises `_RaceLost` when the key was already used, the refusal when the stock or the offer
+    refused (nothing was written), IntegrityError when a same-key join committed meanwhile."""
+    store = offer.broadcast.store
+    clock = timezone.now()
+    line_total = (offer.price * quantity).quantize(CENT)
+    order_key = _order_key(offer_id=offer.pk, idempotency_key=idempotency_key)
+    name = display_name.strip()[:60]
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        rows = group_buy_sql.group_buy_join_rows_insert(
+            offer_id=offer.pk,
+            store_id=store.pk,
+            product_id=offer.product_id,
+            member_id=member.pk if member is not None else None,
+            quantity=quantity,
+            unit_price=offer.price,
+            line_total=line_total,
+            order_key=order_key,
+            idempotency_key=idempotency_key,
+            display_name=name,
+            source=source,
+            now=now,
+            clock=clock,
+        )
+    if rows.existing_join_id is not None:
+        raise _RaceLost
+    if not rows.stock_available:
+        raise _insufficient_stock(offer=offer, quantity=quantity)
+    if rows.join_id is None:
+        _refusal_after_update(offer=offer, quantity=quantity, now=now)
+    # The rows just written, as the ORM version returns them (no query to read them back).
+    order = Order(
+        pk=rows.order_id,
+        store=store,
+        member=member,
+        channel=Order.Channel.GROUP_BUY,
+        fulfilment=Order.Fulfilment.PICKUP,
+        status=Order.Status.PENDING,
+        idempotency_key=order_key,
+        reference="",
+        total=line_total,
+        discount_total=Decimal("0.00"),
+        placed_at=now,
+        created_at=clock,
+    )
+    join = GroupBuyJoin(
+        pk=rows.join_id,
+        offer=offer,
+        member=member,
+        display_name=name,
+        quantity=quantity,
+        source=source,
+        status=GroupBuyJoin.Status.JOINED,
+        idempotency_key=idempotency_key,
+        order=order,
+        created_at=now,
+    )
+    for instance in (order, join):
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    return join
+
+
+def _join_write_orm(
+    *,
+    offer: GroupBuyOffer,
+    quantity: int,
+    idempotency_key: str,
+    member: Member | None,
+    display_name: str,
+    source: str,
+    now: dt.datetime,
+) -> GroupBuyJoin:
+    """The join's writes through the ORM and the order service (any database); the caller
+    holds the transaction. The offer's UPDATE comes last (hot row): its lock is held only from
+    that UPDATE to COMMIT."""
     try:
         order, created = order_create(
             store=offer.broadcast.store,
@@ -193,11 +307,7 @@ def _join_write(
             take_stock=True,
         )
     except InsufficientStock as error:
-        raise GroupBuyRefused(
-            _("Not enough %(product)s in stock for %(quantity)d.")
-            % {"product": offer.product.name, "quantity": quantity},
-            code=INSUFFICIENT_STOCK,
-        ) from error
+        raise _insufficient_stock(offer=offer, quantity=quantity) from error
     if not created:
         raise _RaceLost
     join = GroupBuyJoin.objects.create(
@@ -218,7 +328,6 @@ def _join_write(
     ).update(units_joined=F("units_joined") + quantity, participants=F("participants") + 1)
     if changed != 1:
         _refusal_after_update(offer=offer, quantity=quantity, now=now)
-    broadcast_changed(broadcast_id=offer.broadcast_id)
     return join
 
 
@@ -544,7 +653,8 @@ def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
 
     - Reached (units or participants ≥ threshold): status formed; the joins confirmed; their
       pending orders become PAID (fulfilment pickup, channel group_buy): "handed on to
-      consolidation" — the purchase-order consolidation selects exactly those.
+      consolidation" — the purchase-order consolidation selects exactly those; each gets its
+      pickup code (`fulfilments_open`).
     - Not reached: status failed; the joins and their pending orders cancelled, each order's
       stock put back through the ledger (a `return` movement per line, noted), and the joined
       members notified (`campaign_notifications_enqueue`, kind `group_buy_failed`).
@@ -582,6 +692,7 @@ def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
             Order.objects.filter(pk__in=order_ids, status=Order.Status.PENDING).update(
                 status=Order.Status.PAID
             )
+            fulfilments_open(order_ids=order_ids)  # the formed orders' pickup codes
             joins.update(status=GroupBuyJoin.Status.CONFIRMED)
         else:
             offer.status = GroupBuyOffer.Status.FAILED
