@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -91,3 +92,14 @@ def postgresql_connection_settings(
         settings["CONN_MAX_AGE"] = _integer(environ, "CONN_MAX_AGE", 60, minimum=0)
     settings["OPTIONS"] = options
     return settings
+
+
+# Redis databases 0..9 are left to the run's own REDIS_URL; parallel test workers use 10 up.
+XDIST_REDIS_FIRST_DB = 10
+
+
+def redis_url_for_worker(url: str, worker: str) -> str:
+    """The Redis URL a pytest-xdist worker ("gw0", "gw1", ...) uses instead of `url`: the same
+    server, database XDIST_REDIS_FIRST_DB + the worker's number."""
+    number = int(worker.removeprefix("gw"))
+    return urlsplit(url)._replace(path=f"/{XDIST_REDIS_FIRST_DB + number}").geturl()

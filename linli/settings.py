@@ -16,13 +16,15 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from linli.database import postgresql_connection_settings
+from linli.database import postgresql_connection_settings, redis_url_for_worker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Local state of the embedded default (SQLite file, file broker, channel layer, media).
+VAR_DIR = Path(env.str("LINLI_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -184,6 +186,12 @@ LOGOUT_REDIRECT_URL = "portal:login"
 
 # --- Redis: channel layer and Celery broker -------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    # Parallel test workers (pytest-xdist) each get a Redis database of their own, as each gets
+    # a test database of its own: channel groups and dashboard keys are named by row ids, which
+    # the workers' databases repeat. Written back so the processes a test starts use it too.
+    REDIS_URL = redis_url_for_worker(REDIS_URL, os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["REDIS_URL"] = REDIS_URL
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

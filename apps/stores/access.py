@@ -66,13 +66,14 @@ VIEW_CAMPAIGNS = StoreAction(
     "view_campaigns", frozenset({OWNER, CLERK}), "campaigns.view_storecampaign"
 )
 RUN_CAMPAIGNS = StoreAction("run_campaigns", frozenset({OWNER}), "campaigns.change_storecampaign")
-# Goods in and orders out: owner and clerks receive deliveries, hand over pickup orders and
-# record loss; after-sales cases name the member's order, so only the owner opens them (HQ
-# decides them in the admin).
-RECEIVE_GOODS = StoreAction("receive_goods", frozenset({OWNER, CLERK}), "procurement.add_receipt")
-HAND_OVER = StoreAction("hand_over", frozenset({OWNER, CLERK}), "stores.change_orderfulfilment")
-RECORD_LOSS = StoreAction("record_loss", frozenset({OWNER, CLERK}), "stores.add_stockmovement")
-AFTER_SALES = StoreAction("after_sales", frozenset({OWNER}), "procurement.view_aftersalescase")
+# Goods in and orders out are store acts: the owner and clerks receive deliveries, hand over
+# pickup orders and record loss; after-sales cases name the member's order, so only the owner
+# opens them. HQ does none of these in the portal: it reads receipts, movements and cases and
+# decides the cases in the admin.
+RECEIVE_GOODS = StoreAction("receive_goods", frozenset({OWNER, CLERK}), None)
+HAND_OVER = StoreAction("hand_over", frozenset({OWNER, CLERK}), None)
+RECORD_LOSS = StoreAction("record_loss", frozenset({OWNER, CLERK}), None)
+AFTER_SALES = StoreAction("after_sales", frozenset({OWNER}), None)
 
 STORE_ACTIONS: tuple[StoreAction, ...] = (
     VIEW_STORE,

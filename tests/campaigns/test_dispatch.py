@@ -25,7 +25,10 @@ from apps.campaigns.notifications.senders import (
     SendResult,
     TransientSendError,
 )
-from apps.campaigns.notifications.services import campaign_notifications_enqueue
+from apps.campaigns.notifications.services import (
+    campaign_notifications_enqueue,
+    notification_enqueue,
+)
 from apps.campaigns.notifications.tasks import notifications_dispatch_task
 from apps.customers.models import MemberIdentity
 from linli.celery import app as celery_app
@@ -199,6 +202,27 @@ def test_consent_withdrawn_before_sending_skips_the_row():
         (members[0], "skipped", "consent_withdrawn"),
         (members[1], "skipped", "erased"),
     ]
+
+
+@pytest.mark.django_db
+def test_service_messages_about_the_members_own_order_need_no_marketing_consent():
+    member = MemberFactory(marketing_consent=False)
+    for kind in ("order_ready", "after_sales.approved", "preview"):
+        notification_enqueue(
+            dedupe_key=f"test:{kind}",
+            kind=kind,
+            title="取货码 123456",
+            channel=Notification.Channel.SMS,
+            member=member,
+        )
+    report = notifications_dispatch(now=DAYTIME, limit=50)
+    assert (report.claimed, report.sent, report.skipped) == (3, 2, 1)
+    assert dict(Notification.objects.values_list("kind", "status")) == {
+        "order_ready": "sent",
+        "after_sales.approved": "sent",
+        "preview": "skipped",
+    }
+    assert len(RecordingSender.calls) == 2
 
 
 @pytest.mark.django_db

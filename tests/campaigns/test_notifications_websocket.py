@@ -57,7 +57,7 @@ def _communicator(
 async def _closed_after_accept(communicator: WebsocketCommunicator) -> int | None:
     """The declared refusal: the handshake is accepted, then the first frame is a close. Returns
     its code (None when the socket stayed open and silent)."""
-    connected, _subprotocol = await communicator.connect()
+    connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected is True, "refusals are accept-then-close, not an HTTP 403 handshake"
     if await communicator.receive_nothing(timeout=0.5):
         return None
@@ -93,7 +93,7 @@ async def test_anonymous_is_accepted_then_closed_with_4403(store):
 async def test_foreign_origin_is_refused_even_for_the_owner(client, owner, store):
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie, origin=b"http://evil.example.com")
-    connected, _code = await communicator.connect()
+    connected, _code = await communicator.connect(timeout=10)
     assert connected is False
     await communicator.disconnect()
 
@@ -101,7 +101,7 @@ async def test_foreign_origin_is_refused_even_for_the_owner(client, owner, store
 async def test_missing_origin_is_refused(client, owner, store):
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie, origin=None)
-    connected, _code = await communicator.connect()
+    connected, _code = await communicator.connect(timeout=10)
     assert connected is False
     await communicator.disconnect()
 
@@ -163,7 +163,7 @@ def _log_out(client: object) -> int:
 async def test_owners_socket_is_closed_when_they_log_out_through_the_portal(client, owner, store):
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie)
-    assert (await communicator.connect())[0] is True
+    assert (await communicator.connect(timeout=10))[0] is True
     assert await database_sync_to_async(_log_out)(client) == 302
     output = await communicator.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
@@ -180,7 +180,7 @@ async def test_logging_out_elsewhere_keeps_this_sessions_socket_open(owner, stor
     cookie = await database_sync_to_async(_session_cookie)(here, owner)
     await database_sync_to_async(_session_cookie)(elsewhere, owner)
     communicator = _communicator(store, cookie=cookie)
-    assert (await communicator.connect())[0] is True
+    assert (await communicator.connect(timeout=10))[0] is True
     assert await database_sync_to_async(_log_out)(elsewhere) == 302
     await database_sync_to_async(_broadcast_committed)(store.pk, "order.created", "还在")
     message = json.loads(await communicator.receive_from(timeout=5))
@@ -194,7 +194,7 @@ async def test_removed_owner_is_closed_at_the_next_event_once_the_check_is_due(
     monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie)
-    assert (await communicator.connect())[0] is True
+    assert (await communicator.connect(timeout=10))[0] is True
 
     def remove_owner() -> None:
         StoreStaff.objects.filter(user=owner, store=store).delete()
@@ -209,7 +209,7 @@ async def test_removed_owner_is_closed_at_the_next_event_once_the_check_is_due(
 async def _owner_receives_committed_broadcasts_only(client, owner, store, other_store) -> None:
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie)
-    connected, _subprotocol = await communicator.connect()
+    connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected is True
     # Rolled back, then sent to another store, then committed for this store: messages arrive
     # in order, so the first one received proves the first two were never delivered here.
@@ -230,7 +230,7 @@ async def test_owner_connects_and_receives_a_broadcast_after_commit(
 async def test_inspector_of_the_store_connects(client, inspector, store):
     cookie = await database_sync_to_async(_session_cookie)(client, inspector)
     communicator = _communicator(store, cookie=cookie)
-    connected, _subprotocol = await communicator.connect()
+    connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected is True
     await communicator.disconnect()
 
@@ -238,7 +238,7 @@ async def test_inspector_of_the_store_connects(client, inspector, store):
 async def test_client_messages_are_ignored_not_echoed(client, owner, store):
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(store, cookie=cookie)
-    assert (await communicator.connect())[0] is True
+    assert (await communicator.connect(timeout=10))[0] is True
     await communicator.send_to(text_data='{"event": "spoof"}')
     await database_sync_to_async(_broadcast_committed)(store.pk, "ping", "真的")
     message = json.loads(await communicator.receive_from(timeout=5))

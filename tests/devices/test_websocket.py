@@ -66,8 +66,8 @@ async def test_opened_alert_is_pushed_to_the_owners_store_page(scene):
     device = scene["device"]
     own = _communicator(device.store_id, scene["owner_cookie"])
     elsewhere = _communicator(scene["other_store_id"], scene["other_owner_cookie"])
-    assert (await own.connect())[0] is True
-    assert (await elsewhere.connect())[0] is True
+    assert (await own.connect(timeout=10))[0] is True
+    assert (await elsewhere.connect(timeout=10))[0] is True
 
     await database_sync_to_async(device_alerts_evaluate)(device=device)
 
@@ -94,7 +94,7 @@ async def test_acknowledgement_is_pushed_too(scene):
     device = scene["device"]
     await database_sync_to_async(device_alerts_evaluate)(device=device)
     own = _communicator(device.store_id, scene["owner_cookie"])
-    assert (await own.connect())[0] is True
+    assert (await own.connect(timeout=10))[0] is True
     alert = await database_sync_to_async(lambda: device.alerts.get())()
     await database_sync_to_async(alert_acknowledge)(alert=alert, by=scene["owner"])
     message = await own.receive_json_from(timeout=5)
@@ -108,7 +108,7 @@ async def test_other_owner_supplier_and_anonymous_cannot_listen_to_the_store(sce
     for cookie in (scene["other_owner_cookie"], scene["supplier_cookie"], None):
         communicator = _communicator(device.store_id, cookie)
         # Refusal is accept-then-close 4403 (README, "Health and realtime").
-        assert (await communicator.connect())[0] is True
+        assert (await communicator.connect(timeout=10))[0] is True
         output = await communicator.receive_output(timeout=5)
         assert output == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
         await communicator.disconnect()

@@ -57,9 +57,13 @@ from apps.campaigns.models import Broadcast, StoreCampaign
 from apps.campaigns.services.campaigns import campaign_launch, store_campaign_confirm
 from apps.devices.models import DeviceAlert
 from apps.devices.services import alert_open
+from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation
+from apps.procurement.services.aftersales import case_open
+from apps.procurement.services.pickup import fulfilments_ready
 from apps.stores.inspections import services as inspections
 from apps.stores.inspections.services import RectificationRequest
 from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StockLevel, StoreStaff
+from apps.stores.services.fulfilment import fulfilments_open
 from linli import roles as hq_roles
 from linli.routing import websocket_urlpatterns
 from tests.campaigns.factories import GroupBuyOfferFactory, ScenarioTemplateFactory
@@ -76,6 +80,8 @@ from tests.factories import (
     owner_of,
 )
 from tests.procurement.factories import consolidated_purchase_order
+from tests.procurement.factories_aftersales import paid_order
+from tests.procurement.factories_supply import purchase_order_move
 from tests.stores.test_inspections_support import (
     active_checklist,
     jpeg_bytes,
@@ -177,6 +183,11 @@ HQ_CAMPAIGN_REVIEW          L  D  D  D  D  D  D  D  A  D  D  A   campaigns.view_
 PURCHASE_ORDER_LIST         L  D  D  D  D  D  A  A  A  A  D  A   procurement.view_purchaseorder
 VIEW_PURCHASE_ORDERS        L  D  D  D  D  D  A  D  A  A  D  A   procurement.view_purchaseorder
 ACT_ON_PURCHASE_ORDERS      L  D  D  D  D  D  A  D  D  A  D  A   procurement.change_purchaseorder
+# store acts (docs/access.md): HQ reads receipts, movements and cases in the admin instead
+RECEIVE_GOODS               L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
+HAND_OVER                   L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
+RECORD_LOSS                 L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
+AFTER_SALES                 L  A  D  D  D  D  D  D  D  D  D  D   (not-for-HQ)
 """
 
 
@@ -261,6 +272,18 @@ ROUTES: dict[str, tuple[str, str]] = {
     "supplier:order_pdf": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "supplier:pick_lists_csv": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "supplier:pick_lists_pdf": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
+    "supply:receiving": ("RECEIVE_GOODS", "NOT_OFFERED"),
+    "supply:receive": ("RECEIVE_GOODS", "RECEIVE_GOODS"),
+    "supply:delivery_plan": ("RECEIVE_GOODS", "NOT_OFFERED"),
+    "supply:pickup": ("HAND_OVER", "HAND_OVER"),
+    "supply:pickup_ready": ("NOT_OFFERED", "HAND_OVER"),
+    "supply:delivery_status": ("NOT_OFFERED", "HAND_OVER"),
+    "supply:pickup_cancel": ("NOT_OFFERED", "HAND_OVER"),
+    "supply:loss": ("RECORD_LOSS", "RECORD_LOSS"),
+    "supply:cases": ("AFTER_SALES", "NOT_OFFERED"),
+    "supply:case_new": ("AFTER_SALES", "AFTER_SALES"),
+    "supply:case": ("AFTER_SALES", "NOT_OFFERED"),
+    "supply:case_photo": ("AFTER_SALES", "NOT_OFFERED"),
     "api-stores": ("SCOPED_LIST", "NOT_OFFERED"),
     "api-store": ("VIEW_STORE", "NOT_OFFERED"),
     "api-pos-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
@@ -304,6 +327,9 @@ WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "devices:alert-resolve": lambda: {"note": "Door closed"},
     "campaigns:broadcast-jielong": lambda: {"text": "#接龙"},
     "supplier:order_confirm": lambda: {"ship_date": timezone.localdate().isoformat()},
+    "supply:pickup": lambda: {"codes": "000000"},
+    "supply:delivery_status": lambda: {"status": "out_for_delivery"},
+    "supply:pickup_cancel": lambda: {"reason": "Member changed their mind"},
 }
 
 
@@ -319,9 +345,34 @@ def _offer_body(world: World) -> dict[str, Any]:
     }
 
 
+def _receive_body(world: World) -> dict[str, Any]:
+    """Everything allocated to store A arrived."""
+    body: dict[str, Any] = {}
+    for allocation in PurchaseOrderAllocation.objects.filter(
+        line__purchase_order=world.shipped_order_a, store=world.store_a
+    ):
+        body |= {
+            f"received_{allocation.pk}": allocation.quantity,
+            f"short_{allocation.pk}": 0,
+            f"damaged_{allocation.pk}": 0,
+        }
+    return body
+
+
+def _loss_body(world: World) -> dict[str, Any]:
+    return {"product": world.product_a.pk, "quantity": "1", "reason": "expired", "note": ""}
+
+
+def _case_body(world: World) -> dict[str, Any]:
+    return {"order": world.member_order_a.pk, "kind": "quality", "quantity": "1", "amount": "1.00"}
+
+
 # Write bodies that need the shared rows (ids).
 WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "campaigns:broadcast-offer-create": _offer_body,
+    "supply:receive": _receive_body,
+    "supply:case_new": _case_body,
+    "supply:loss": _loss_body,
 }
 
 
@@ -437,6 +488,11 @@ class World:
     offer_a: Any
     purchase_order_a: Any  # supplier A's, sent
     product_a: Any  # stocked at A, for a new offer
+    shipped_order_a: Any  # supplier A's, shipped, with an allocation to store A (to receive)
+    member_order_a: Any  # member A's paid pickup order at A, ready, with a pickup code
+    case_a: Any  # an after-sales case on it, with a photo
+    case_photo_a: Any
+    case_b: Any  # store B's case (never on A's pages)
     media_root: Path
     sessions: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> session cookie
 
@@ -459,8 +515,13 @@ class World:
             "store_campaign_id": self.store_campaign_a.pk,
             "broadcast_id": self.broadcast_a.pk,
             "offer_id": self.offer_a.pk,
-            "po_id": self.purchase_order_a.pk,
-        }
+            "po_id": (
+                self.shipped_order_a if route_key.startswith("supply:") else self.purchase_order_a
+            ).pk,
+            "day": timezone.localdate().isoformat(),
+            "order_id": self.member_order_a.pk,
+            "case_id": self.case_a.pk,
+        } | ({"photo_id": self.case_photo_a.pk} if route_key == "supply:case_photo" else {})
 
 
 def _staff_at(store: Any, role: str, username: str) -> Any:
@@ -550,6 +611,40 @@ def _build_world(media_root: Path) -> World:
     broadcast_a = Broadcast.objects.get(store_campaign=store_campaign_a)
     offer_a = GroupBuyOfferFactory(broadcast=broadcast_a, product=product_a)
     purchase_order_a = consolidated_purchase_order(supplier=supplier_a, stores=[store_a])
+    shipped_order_a = purchase_order_move(
+        consolidated_purchase_order(
+            supplier=supplier_a, stores=[store_a], names=("赣南脐橙", "烟台苹果")
+        ),
+        status=PurchaseOrder.Status.SHIPPED,
+    )
+    member_order_a = paid_order(
+        store=store_a, member=member_a, lines=[(product_a, 2, Decimal("9.90"))]
+    )
+    fulfilments_open(order_ids=[member_order_a.pk])
+    fulfilments_ready(store_id=store_a.pk, order_ids=[member_order_a.pk], by=None)
+    case_a = case_open(
+        store=store_a,
+        order=member_order_a,
+        kind="quality",
+        quantity=1,
+        amount=Decimal("5.00"),
+        description="Soft berries",
+        photos=[_photo()],
+        by=users["owner_a"],
+    )
+    member_order_b = paid_order(
+        store=store_b, member=member_b, lines=[(product_a, 1, Decimal("9.90"))]
+    )
+    case_b = case_open(
+        store=store_b,
+        order=member_order_b,
+        kind="late",
+        quantity=1,
+        amount=Decimal("2.00"),
+        description="Two hours late",
+        photos=[],
+        by=users["owner_b"],
+    )
     return World(
         users=users,
         store_a=store_a,
@@ -573,6 +668,11 @@ def _build_world(media_root: Path) -> World:
         offer_a=offer_a,
         purchase_order_a=purchase_order_a,
         product_a=product_a,
+        shipped_order_a=shipped_order_a,
+        member_order_a=member_order_a,
+        case_a=case_a,
+        case_photo_a=case_a.photos.get(),
+        case_b=case_b,
         media_root=media_root,
     )
 
@@ -830,7 +930,7 @@ def _websocket_outcome(path: str, cookie: bytes | None, mode: str, role: str) ->
         from linli.asgi import application
 
         communicator = WebsocketCommunicator(application, path, headers=headers)
-        connected, code = await communicator.connect()
+        connected, code = await communicator.connect(timeout=10)
         # Refusal is accept-then-close (README, "Health and realtime"): a close as the first
         # frame after the handshake counts as not connected, with its code.
         if connected and not await communicator.receive_nothing(timeout=0.1):
@@ -971,6 +1071,7 @@ def _markers(world: World) -> dict[str, tuple[str, str]]:
         "inspections:index|inspector_b": (store_b.name, store_a.name),
         "supplier:home|supplier_a": (world.supplier_a.name, world.supplier_b.name),
         "supplier:home|supplier_b": (world.supplier_b.name, world.supplier_a.name),
+        "supply:cases|owner_a": (world.case_a.number, world.case_b.number),
     }
 
 
@@ -985,6 +1086,7 @@ LIST_CASES = [
     "inspections:index|inspector_b",
     "supplier:home|supplier_a",
     "supplier:home|supplier_b",
+    "supply:cases|owner_a",
 ]
 
 

@@ -139,6 +139,8 @@ def _environment(setup: str, tmp_path: Path) -> dict[str, str]:
     if setup == "embedded":
         environment.pop("REDIS_URL", None)
         environment["CHANNELS_DATABASE_PATH"] = str(tmp_path / "channels.sqlite3")
+        # The file broker's folders too: parallel test workers must not share a queue.
+        environment["LINLI_VAR_DIR"] = str(tmp_path / "var")
     return environment
 
 

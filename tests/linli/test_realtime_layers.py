@@ -98,6 +98,7 @@ def _embedded_environment(tmp_path: Path) -> dict[str, str]:
         REDIS_URL=None,
         CELERY_BROKER_URL=None,
         DATABASE_URL=f"sqlite:///{tmp_path / 'linli.sqlite3'}",
+        LINLI_VAR_DIR=str(tmp_path / "var"),  # the file broker's folders: one per test
     )
     subprocess.run(  # noqa: S603 - fixed arguments
         [

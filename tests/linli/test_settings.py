@@ -43,10 +43,15 @@ def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
 @pytest.mark.parametrize(
     ("secret_key", "reason"),
     [
-        (None, "missing"),
+        pytest.param(None, "missing", id="missing"),
         ("", "empty"),
         ("short-key-1234", "shorter than 50 characters"),
-        ("django-insecure-" + secrets.token_urlsafe(48), "django-insecure prefix"),
+        # A fixed id: parallel workers must collect the same test names.
+        pytest.param(
+            "django-insecure-" + secrets.token_urlsafe(48),
+            "django-insecure prefix",
+            id="django-insecure prefix",
+        ),
         ("ab" * 40, "fewer than 5 distinct characters"),
         ("linli-development-only-key-never-use-in-production", "the development key"),
     ],

@@ -8,21 +8,27 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from apps.campaigns.models import Notification
 from apps.procurement.models import (
+    AfterSalesCase,
+    DeliveryPlan,
     PurchaseOrder,
+    PurchaseOrderAllocation,
     PurchaseOrderException,
     PurchaseOrderLine,
     PurchaseOrderSource,
+    Receipt,
+    ReceiptLine,
     Supplier,
 )
+from apps.stores.models import Order, OrderFulfilment
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_has_purchase_orders_in_every_state_for_several_suppliers():
+def _seed() -> None:
     call_command(
         "seed_demo",
         "--stores",
@@ -35,6 +41,10 @@ def test_the_demo_has_purchase_orders_in_every_state_for_several_suppliers():
         dt.date(2026, 7, 31).isoformat(),
         stdout=StringIO(),
     )
+
+
+def test_the_demo_has_purchase_orders_in_every_state_for_several_suppliers():
+    _seed()
     demo_supplier = Supplier.objects.get(users__user__username="supplier")
     states = set(PurchaseOrder.Status.values)
     suppliers = {
@@ -63,3 +73,36 @@ def test_the_demo_has_purchase_orders_in_every_state_for_several_suppliers():
         total=Sum("demanded_quantity")
     )["total"]
     assert live == sent
+
+
+def test_the_demo_fills_receiving_pickup_delivery_plans_and_after_sales():
+    _seed()
+    shipped = PurchaseOrder.objects.filter(status="shipped")
+    received = Receipt.objects.filter(purchase_order__in=shipped)
+    # Every shipped order is received at each store it allocates to; one unit short somewhere.
+    assert received.count() == (
+        PurchaseOrderAllocation.objects.filter(line__purchase_order__in=shipped)
+        .values("line__purchase_order", "store")
+        .distinct()
+        .count()
+    )
+    assert ReceiptLine.objects.filter(short_quantity__gt=0).exists()
+    assert PurchaseOrderSource.objects.filter(short_quantity__gt=0).exists()
+    # Confirmed orders stay for the stores' receiving page.
+    assert not Receipt.objects.filter(purchase_order__status="confirmed").exists()
+    assert PurchaseOrder.objects.filter(status="confirmed").exists()
+    # Every open or handed-over supplied order has a pickup code; both states shown.
+    codes = dict(OrderFulfilment.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    assert codes.get("ready", 0) > 0
+    assert codes.get("collected", 0) > 0
+    supplied = Order.objects.filter(
+        lines__purchase_source__isnull=False, status__in=["paid", "ready", "completed"]
+    ).distinct()
+    assert supplied.exists()
+    assert not supplied.filter(fulfilment_record=None).exists()
+    assert set(AfterSalesCase.objects.values_list("status", flat=True)) == {
+        "open",
+        "approved",
+        "rejected",
+    }
+    assert DeliveryPlan.objects.exists()

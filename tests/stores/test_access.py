@@ -22,8 +22,12 @@ from apps.procurement.models import Supplier
 from apps.stores.access import (
     ACCEPT_INSIGHT,
     ACT_ON_ALERTS,
+    AFTER_SALES,
+    HAND_OVER,
     INSPECT,
     MEMBER_DATA,
+    RECEIVE_GOODS,
+    RECORD_LOSS,
     RECTIFY,
     RUN_CAMPAIGNS,
     STORE_ACTIONS,
@@ -160,6 +164,11 @@ ALLOWED = {
     RECTIFY: {"owner"},
     VIEW_CAMPAIGNS: {"owner", "clerk", "hq_user", "hq_operations"},
     RUN_CAMPAIGNS: {"owner", "hq_user", "hq_operations"},
+    # Store acts: HQ reads receipts, movements and cases in the admin, not here.
+    RECEIVE_GOODS: {"owner", "clerk"},
+    HAND_OVER: {"owner", "clerk"},
+    RECORD_LOSS: {"owner", "clerk"},
+    AFTER_SALES: {"owner"},
 }
 
 

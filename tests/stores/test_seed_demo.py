@@ -32,10 +32,13 @@ from apps.customers.models import (
 from apps.ops.demo.bulk import timestamps_adapt, values_adapter
 from apps.ops.demo.catalogue import PRODUCTS
 from apps.ops.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
-from apps.ops.demo.seed import DEMO_PASSWORD
+from apps.ops.demo.seed import DEMO_PASSWORD, OPENING_NOTE
 from apps.procurement.models import (
+    AfterSalesCase,
     ConsolidationRun,
+    DeliveryPlan,
     PurchaseOrder,
+    Receipt,
     Supplier,
     SupplierProduct,
     SupplierUser,
@@ -82,6 +85,9 @@ def seed(seed: int = 7, *extra: str) -> str:
 def demo_wipe() -> None:
     """Delete everything the demo writes, children first."""
     for model in (
+        AfterSalesCase,
+        DeliveryPlan,
+        Receipt,
         PurchaseOrder,
         ConsolidationRun,
         Campaign,
@@ -376,8 +382,13 @@ def test_stock_on_hand_equals_the_ledger_and_is_never_negative():
         "store_id", "product_id", "on_hand"
     ):
         assert on_hand >= 1
-        assert ledger[(store_id, product_id)] == (on_hand, 1)
-    assert set(StockMovement.objects.values_list("kind", flat=True)) == {"receipt"}
+        assert ledger[(store_id, product_id)][0] == on_hand
+    # One opening receipt per level; the demo's losses (and the receipts of the goods lost)
+    # are checked in tests/stores/test_demo_loss.py.
+    opening = StockMovement.objects.filter(kind="receipt", note=OPENING_NOTE)
+    assert opening.count() == STORES * active
+    assert opening.values("store_id", "product_id").distinct().count() == STORES * active
+    assert set(StockMovement.objects.values_list("kind", flat=True)) == {"receipt", "loss"}
 
 
 def test_kpi_snapshots_cover_every_counted_order():

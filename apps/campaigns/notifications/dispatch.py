@@ -38,7 +38,7 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.models import Notification, is_service_message
 from apps.campaigns.notifications.senders import (
     PermanentSendError,
     Sender,
@@ -185,7 +185,11 @@ def _send_one(
     reason = ""
     if member is not None and member.is_erased:
         reason = SKIP_ERASED
-    elif member is not None and not member.marketing_consent:
+    elif (
+        member is not None
+        and not member.marketing_consent
+        and not is_service_message(notification.kind)
+    ):
         reason = SKIP_CONSENT_WITHDRAWN
     address = _address(notification)
     if not reason and not address:

@@ -115,3 +115,14 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+# Messages about the member's own order (ready for pickup, short at receiving, out for delivery,
+# delivered, cancelled, an after-sales decision, a group buy that did not form) are service
+# messages: they go out without marketing consent. Everything else is marketing and needs it.
+SERVICE_KIND_PREFIXES = ("order_", "after_sales.", "group_buy_failed")
+
+
+def is_service_message(kind: str) -> bool:
+    """True for a kind that is a service message (sent without marketing consent)."""
+    return kind.startswith(SERVICE_KIND_PREFIXES)

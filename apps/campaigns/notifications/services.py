@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.models import Notification, is_service_message
 from apps.customers.models import Member, MemberIdentity
 from linli.celery import app as celery_app
 from linli.enqueue import enqueue_on_commit
@@ -203,7 +203,7 @@ def campaign_notifications_enqueue(
             Notification.Channel.WECHAT if member_id in on_wechat else Notification.Channel.SMS
         )
         skipped_because = ""
-        if not consent:
+        if not consent and not is_service_message(kind):
             skipped_because = SKIP_NO_CONSENT
         elif member_id not in on_wechat and not phone:
             skipped_because = SKIP_NO_ADDRESS

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
@@ -48,6 +49,7 @@ from apps.ops.demo.community import (
     message_rows,
     nps_rows,
 )
+from apps.ops.demo.fulfilment import demo_fulfilment_seed
 from apps.ops.demo.names import BRAND, CITY, DISTRICTS
 from apps.ops.demo.orders import (
     CHANNELS,
@@ -75,6 +77,7 @@ from apps.ops.demo.seasonality import (
     weather_forecast,
     weather_simulate,
 )
+from apps.ops.demo.supply import demo_supply_seed
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.stores.inspections.services import checklist_template_ensure_default
 from apps.stores.models import (
@@ -227,6 +230,14 @@ class _Seeder:
         self.summary.accounts = demo_accounts_create(stores=stores, supplier=self.blueberry_farm)
         self._sequences_reset()
         demo_purchasing_seed(stores=stores, supplier=self.blueberry_farm, today=self.today)
+        demo_supply_seed(
+            stores=stores,
+            products=products,
+            units_recent=generator.units_recent,
+            days=self.days,
+            seed=self.options.seed,
+        )
+        demo_fulfilment_seed(hq_user=get_user_model().objects.get(username="hq"), today=self.today)
         demo_campaigns_seed(stores=stores, today=self.today)
         for model in (
             Store,
