@@ -35,8 +35,12 @@ seed: migrate
 run: messages seed
 	bin/run
 
+# Two pytest-xdist workers (each with its own test database and Redis database); at most 6,
+# as workers use Redis databases 10 and up. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: messages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -96,10 +96,17 @@ def postgresql_connection_settings(
 
 # Redis databases 0..9 are left to the run's own REDIS_URL; parallel test workers use 10 up.
 XDIST_REDIS_FIRST_DB = 10
+REDIS_LAST_DB = 15  # a default Redis server has databases 0-15
 
 
 def redis_url_for_worker(url: str, worker: str) -> str:
     """The Redis URL a pytest-xdist worker ("gw0", "gw1", ...) uses instead of `url`: the same
     server, database XDIST_REDIS_FIRST_DB + the worker's number."""
     number = int(worker.removeprefix("gw"))
+    if XDIST_REDIS_FIRST_DB + number > REDIS_LAST_DB:
+        raise ImproperlyConfigured(
+            f"pytest-xdist worker {worker} would need Redis database "
+            f"{XDIST_REDIS_FIRST_DB + number}; run at most "
+            f"{REDIS_LAST_DB - XDIST_REDIS_FIRST_DB + 1} workers"
+        )
     return urlsplit(url)._replace(path=f"/{XDIST_REDIS_FIRST_DB + number}").geturl()

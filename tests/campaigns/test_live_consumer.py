@@ -98,13 +98,13 @@ def _path(broadcast: Broadcast) -> str:
 async def _connected(client: Any, user: Any, path: str) -> WebsocketCommunicator:
     cookie = await database_sync_to_async(_session_cookie)(client, user)
     communicator = _communicator(path, cookie=cookie)
-    connected, _subprotocol = await communicator.connect()
+    connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected is True
     return communicator
 
 
 async def _closed_after_accept(communicator: WebsocketCommunicator) -> int | None:
-    connected, _subprotocol = await communicator.connect()
+    connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected is True, "refusals are accept-then-close, not an HTTP 403 handshake"
     output = await communicator.receive_output(timeout=2)
     assert output["type"] == "websocket.close", output
@@ -167,7 +167,7 @@ async def test_unknown_broadcast_is_closed_with_4403(client, owner, broadcast):
 async def test_foreign_origin_is_refused_even_for_the_owner(client, owner, broadcast):
     cookie = await database_sync_to_async(_session_cookie)(client, owner)
     communicator = _communicator(_path(broadcast), cookie=cookie, origin=b"http://evil.example.com")
-    connected, _code = await communicator.connect()
+    connected, _code = await communicator.connect(timeout=10)
     assert connected is False
     await communicator.disconnect()
 

@@ -7,7 +7,10 @@ Concurrency, the contract every writer here keeps:
   (`units_joined + q <= cap`, still open, deadline not passed). The offer row is the hot row of
   a busy broadcast, so it is touched last: its lock is held only from that UPDATE to COMMIT.
   The cap and the stock are never exceeded, whatever the concurrency (the database constraint
-  `units_joined <= cap` is the last guard).
+  `units_joined <= cap` is the last guard). On PostgreSQL the same writes are one SQL
+  statement (`group_buy_sql.py`: stock row locked, then the offer's conditional UPDATE, then
+  the order, line, movement and join; nothing is written unless the offer UPDATE succeeds),
+  tested to leave exactly the rows the ORM path does; SQLite keeps the ORM path.
 - A retried idempotency key returns the first join and writes nothing, also when two retries
   race (the unique keys on the order and the join decide; the loser returns the winner's join).
 - Settlement claims each due offer with `select_for_update(skip_locked=True)` on a still-open
