@@ -216,7 +216,12 @@ def test_postgresql_without_redis_keeps_the_layer_in_its_own_sqlite_file(tmp_pat
 
 
 def test_with_redis_url_settings_pick_channels_redis():
-    probe = _probe(_environment(REDIS_URL="redis://127.0.0.1:6379/1", CELERY_BROKER_URL=None))
+    # Outside a parallel test worker, so the URL is taken as given.
+    probe = _probe(
+        _environment(
+            REDIS_URL="redis://127.0.0.1:6379/1", CELERY_BROKER_URL=None, PYTEST_XDIST_WORKER=None
+        )
+    )
     assert probe == {
         "backend": "channels_redis.core.RedisChannelLayer",
         "database": None,
