@@ -69,6 +69,14 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="30",
         hour="3",
     ),
+    # Procurement: the night's suggested order quantities become draft purchase orders for HQ
+    # to approve, at 06:00, after the nightly decisions (idempotent per forecast issue day).
+    Schedule(
+        name="procurement: replenishment drafts",
+        task="apps.procurement.tasks.purchase_orders_replenish_task",
+        minute="0",
+        hour="6",
+    ),
     # Procurement: the daily cut-off, 22:00 — paid group-buy / mini-program orders of the day
     # become per-supplier purchase orders (idempotent: one run per cut-off, lines linked once).
     Schedule(
