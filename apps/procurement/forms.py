@@ -9,7 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
-from apps.stores.models import Order, OrderLine
+from apps.stores.models import LossReason, Order, OrderLine, Store
+from apps.stores.selectors import store_stocked_products
+from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
 
 
 class PurchaseOrderFilterForm(forms.Form):
@@ -140,3 +142,17 @@ class CaseOpenForm(forms.Form):
     def clean_order_line(self) -> OrderLine | None:
         value = self.cleaned_data["order_line"]
         return self.lines[int(value)] if value else None
+
+
+class LossForm(forms.Form):
+    """One loss: the product must be one the store has units of (another store's stock, or a
+    product sold out here, is an invalid choice)."""
+
+    product = forms.ModelChoiceField(queryset=None, label=_("Product"))
+    quantity = forms.IntegerField(label=_("Quantity lost"), min_value=1, max_value=QUANTITY_MAX)
+    reason = forms.ChoiceField(label=_("Reason"), choices=LossReason.choices)
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX_LENGTH, required=False, strip=True)
+
+    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = store_stocked_products(store=store)

@@ -33,6 +33,7 @@ from apps.stores.inspections.images import (
     too_large_message,
 )
 from apps.stores.models import Order, Store
+from linli.files import private_image_response
 
 
 def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -184,18 +185,10 @@ def case_photo(request: HttpRequest, store_id: int, case_id: int, photo_id: int)
 
 def photo_response(photo: AfterSalesPhoto) -> FileResponse:
     """A case photo's bytes for a caller that has checked access: always a JPEG (re-encoded on
-    upload), no sniffing, sandboxed, kept by no cache. Http404 when the file is gone."""
-    try:
-        handle = photo.image.open("rb")
-    except FileNotFoundError as error:
-        raise Http404 from error
-    response = FileResponse(
-        handle,
+    upload), kept by no cache."""
+    return private_image_response(
+        photo.image,
         content_type="image/jpeg",
-        as_attachment=False,
         filename=f"after-sales-{photo.case.number}-photo-{photo.pk}.jpg",
+        cache_control="private, no-store",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response

@@ -6,9 +6,7 @@ another store is a 403 like an unknown one (docs/loss.md)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,40 +14,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from apps.procurement.forms import LossForm
 from apps.stores.access import RECORD_LOSS, store_or_403
-from apps.stores.models import LossReason, Store
+from apps.stores.models import LossReason
 from apps.stores.selectors import (
     store_loss_candidates,
     store_loss_rates_by_month,
     store_recent_losses,
-    store_stocked_products,
 )
-from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX, loss_record
+from apps.stores.services.loss import loss_record
 from apps.stores.services.stock import InsufficientStock
 
 RECENT_DAYS = 30
 QUERY_MAX_LENGTH = 60
-
-
-class LossForm(forms.Form):
-    """One loss: the product must be one the store has units of (another store's stock, or a
-    product sold out here, is an invalid choice)."""
-
-    product = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Product"))
-    quantity = forms.IntegerField(
-        label=gettext_lazy("Quantity lost"), min_value=1, max_value=QUANTITY_MAX
-    )
-    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=LossReason.choices)
-    note = forms.CharField(
-        label=gettext_lazy("Note"), max_length=NOTE_MAX_LENGTH, required=False, strip=True
-    )
-
-    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = store_stocked_products(store=store)
 
 
 @login_required

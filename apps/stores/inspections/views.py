@@ -34,6 +34,7 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.inspections.selectors import InspectionAccess
 from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
+from linli.files import private_image_response
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -365,18 +366,10 @@ def rectification_done(request: HttpRequest, rectification_id: int) -> HttpRespo
 def photo(request: HttpRequest, photo_id: int) -> FileResponse:
     """The only way to a photo's bytes: access checked, type from our record, no sniffing."""
     photo = selectors.photo_for_user_or_403(user=request.user, photo_id=photo_id)
-    try:
-        handle = photo.image.open("rb")
-    except FileNotFoundError as error:
-        raise Http404 from error
     extension = PHOTO_EXTENSIONS.get(photo.content_type, "bin")
-    response = FileResponse(
-        handle,
+    return private_image_response(
+        photo.image,
         content_type=photo.content_type,
-        as_attachment=False,
         filename=f"inspection-{photo.inspection_id}-photo-{photo.pk}.{extension}",
+        cache_control="private, max-age=3600",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
