@@ -20,6 +20,8 @@ class Promotion(models.Model):
 
     class Kind(models.TextChoices):
         PRICE = "price", _("Price promotion")
+        # A display or flyer feature (堆头 / 海报): no price change, more attention.
+        FEATURE = "feature", _("Feature (display or flyer)")
         BROADCAST = "broadcast", _("Live broadcast")
         GROUP_BUY = "group_buy", _("Group buy")
 
