@@ -31,6 +31,7 @@ urlpatterns = [
     path("portal/campaigns/", include("apps.campaigns.urls")),
     path("portal/decisions/", include("apps.catalog.urls")),
     path("portal/supply/", include("apps.procurement.store_urls")),
+    path("portal/training/", include("apps.training.urls")),
     path("portal/", include("apps.stores.urls")),
     path("supplier/", include("apps.procurement.urls")),
     path("api/v1/", include(api_v1)),

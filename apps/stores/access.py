@@ -74,6 +74,11 @@ RECEIVE_GOODS = StoreAction("receive_goods", frozenset({OWNER, CLERK}), None)
 HAND_OVER = StoreAction("hand_over", frozenset({OWNER, CLERK}), None)
 RECORD_LOSS = StoreAction("record_loss", frozenset({OWNER, CLERK}), None)
 AFTER_SALES = StoreAction("after_sales", frozenset({OWNER}), None)
+# Training (apps/training): the owner and clerks train for their store; HQ with the admin's
+# enrolment permission sees a store's training page (recommendations, completion) but does not
+# enrol or take quizzes there. Inspectors train as HQ field staff, not for a store.
+VIEW_TRAINING = StoreAction("view_training", frozenset({OWNER, CLERK}), "training.view_enrolment")
+TRAIN = StoreAction("train", frozenset({OWNER, CLERK}), None)
 
 STORE_ACTIONS: tuple[StoreAction, ...] = (
     VIEW_STORE,
@@ -92,6 +97,8 @@ STORE_ACTIONS: tuple[StoreAction, ...] = (
     HAND_OVER,
     RECORD_LOSS,
     AFTER_SALES,
+    VIEW_TRAINING,
+    TRAIN,
 )
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from apps.campaigns.analytics import comments as comment_analytics
 from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
 from apps.stores.models import StockLevel, Store
+from apps.training.selectors import product_selling_points
 
 LATEST_COMMENTS = 20
 # Keywords and talking points read this many of the latest comments.
@@ -113,9 +114,11 @@ def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str
 
 def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, Any]:
     """Everything the live page shows for one broadcast, at `version` (the caller's change
-    counter, see services/live.py). Five queries whatever the number of offers, joins and
-    comments: offers with products, join figures, stock, comments, and (when not loaded) the
-    store."""
+    counter, see services/live.py). Six queries whatever the number of offers, joins and
+    comments: offers with products, join figures, stock, knowledge-base selling points,
+    comments, and (when not loaded) the store. A product's selling points come from the
+    knowledge base when a published article linked to it has some (docs/knowledge-base.md),
+    else from the product."""
     offers = list(
         GroupBuyOffer.objects.filter(broadcast=broadcast).select_related("product").order_by("pk")
     )
@@ -125,6 +128,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             store_id=broadcast.store_id, product_id__in=[offer.product_id for offer in offers]
         ).values_list("product_id", "on_hand")
     )
+    knowledge_points = product_selling_points(product_ids=[offer.product_id for offer in offers])
     comments = list(
         BroadcastComment.objects.filter(broadcast=broadcast)
         .order_by("-created_at", "-pk")
@@ -148,7 +152,12 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             product_id=offer.product_id,
             name=offer.product.name,
             selling_points=tuple(
-                line.strip() for line in offer.product.selling_points.splitlines() if line.strip()
+                knowledge_points.get(offer.product_id)
+                or [
+                    line.strip()
+                    for line in offer.product.selling_points.splitlines()
+                    if line.strip()
+                ]
             ),
             price=offer.price,
             regular_price=offer.product.price,

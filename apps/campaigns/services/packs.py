@@ -10,7 +10,8 @@ The scenario template's texts are Django templates rendered from strings with au
 - `starts_on`, `ends_on` (dates), `discount_percent` (int)
 - `products`: a list, in the campaign's order, of dicts with `name`, `price` (list price),
   `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label) and
-  `selling_points` (a list of lines from Product.selling_points)
+  `selling_points` (a list of lines: the product's knowledge-base selling points when a
+  published article linked to it has some, else Product.selling_points; docs/knowledge-base.md)
 - `target_count`: how many members are on the store campaign's target list
 
 Pack generation runs inside the owner's confirmation (it takes a few tens of milliseconds) and
@@ -35,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from apps.campaigns.models import CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
+from apps.training.selectors import product_selling_points
 from linli.fonts import FontMissing, cjk_font_path, image_font, pdf_font
 
 logger = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
     stock = selectors.store_stock(
         store=store_campaign.store, product_ids=[item.product_id for item in items]
     )
+    knowledge_points = product_selling_points(product_ids=[item.product_id for item in items])
     products = [
         {
             "name": item.product.name,
@@ -120,9 +123,8 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
             "stock": stock[item.product_id],
             "suggested_stock": item.suggested_stock,
             "unit": item.product.get_unit_display(),
-            "selling_points": [
-                line.strip() for line in item.product.selling_points.splitlines() if line.strip()
-            ],
+            "selling_points": knowledge_points.get(item.product_id)
+            or [line.strip() for line in item.product.selling_points.splitlines() if line.strip()],
         }
         for item in items
     ]

@@ -78,6 +78,7 @@ from apps.ops.demo.seasonality import (
     weather_simulate,
 )
 from apps.ops.demo.supply import demo_supply_seed
+from apps.ops.demo.training import demo_training_seed
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.stores.inspections.services import checklist_template_ensure_default
 from apps.stores.models import (
@@ -239,6 +240,7 @@ class _Seeder:
         )
         demo_fulfilment_seed(hq_user=get_user_model().objects.get(username="hq"), today=self.today)
         demo_campaigns_seed(stores=stores, today=self.today)
+        demo_training_seed(stores=stores)
         for model in (
             Store,
             Product,

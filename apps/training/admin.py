@@ -1,0 +1,180 @@
+"""HQ edits the knowledge base and the training catalogue here, and reads enrolments and the
+completion report (per store, with the KPI at enrolment against the latest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from apps.training import selectors, services
+from apps.training.analytics.advice import metric_display
+from apps.training.models import (
+    Article,
+    Choice,
+    Course,
+    Enrolment,
+    Lesson,
+    PathCourse,
+    Question,
+    QuizAttempt,
+    TrainingPath,
+)
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "is_published", "updated_at"]
+    list_filter = ["kind", "is_published"]
+    search_fields = ["title", "summary"]
+    autocomplete_fields = ["products", "categories"]
+    fieldsets = [
+        (None, {"fields": ["kind", "title", "summary", "body", "is_published"]}),
+        (_("Selling points"), {"fields": ["selling_points"]}),
+        (_("Linked to"), {"fields": ["products", "categories"]}),
+    ]
+    actions = ["reindex"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        services.article_index(article=form.instance)
+
+    @admin.action(
+        description=_("Re-index the selected articles for search"), permissions=["change"]
+    )
+    def reindex(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        count = 0
+        for article in queryset:
+            services.article_index(article=article)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d article re-indexed.", "%(count)d articles re-indexed.", count)
+            % {"count": count},
+        )
+
+
+class LessonInline(admin.StackedInline):
+    model = Lesson
+    extra = 0
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["title", "skill", "inspection_section", "pass_mark", "is_active"]
+    list_filter = ["skill", "is_active"]
+    search_fields = ["title"]
+    inlines = [LessonInline, QuestionInline]
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    extra = 0
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["text", "course", "position"]
+    list_filter = ["course"]
+    list_select_related = ["course"]
+    search_fields = ["text"]
+    inlines = [ChoiceInline]
+
+
+class PathCourseInline(admin.TabularInline):
+    model = PathCourse
+    extra = 0
+    autocomplete_fields = ["course"]
+
+
+@admin.register(TrainingPath)
+class TrainingPathAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "skill", "metric_code", "is_active"]
+    list_filter = ["skill", "is_active"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    inlines = [PathCourseInline]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "user",
+        "store",
+        "path",
+        "enrolled_at",
+        "completed_at",
+        "metric_code",
+        "metric_at_enrolment",
+    ]
+    list_filter = ["path", ("completed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "store", "path"]
+    search_fields = ["store__code", "store__name", "user__username"]
+    raw_id_fields = ["user", "store"]
+    readonly_fields = ["metric_code", "metric_at_enrolment", "enrolled_at"]
+    change_list_template = "admin/training/enrolment/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        report = path(
+            "report/",
+            self.admin_site.admin_view(self.report_view),
+            name="training_enrolment_report",
+        )
+        return [report, *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        """Completion per store, and whether each completed path's KPI moved since enrolment."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = []
+        for row in selectors.completion_report():
+            rows.append(
+                {
+                    "row": row,
+                    "moves": [
+                        {
+                            "path": path_name,
+                            "metric": selectors.metric_label(code),
+                            "before": metric_display(code, before),
+                            "after": metric_display(code, after),
+                            "moved": selectors.metric_moved(code, before, after),
+                        }
+                        for path_name, code, before, after in row.moves
+                    ],
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Training completion per store"),
+            "opts": self.model._meta,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/training/enrolment/report.html", context)
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    list_display = ["user", "course", "store", "score", "passed", "created_at"]
+    list_filter = ["passed", "course"]
+    list_select_related = ["user", "course", "store"]
+    search_fields = ["store__code", "user__username"]
+    raw_id_fields = ["user", "store"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,446 @@
+"""Reads for the knowledge base and training: search, selling points for campaign scripts, a
+store's recommendations, a user's progress, and HQ's completion report.
+
+KPI figures are read through ONE function, `store_kpi_figures`: point it at the KPI selector
+(`store_kpis(store) -> dict[str, KpiFigure]`) when that lands (docs/training.md, "Wiring the
+KPIs").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from apps.stores.inspections.models import Inspection, InspectionItemResult
+from apps.stores.models import Store, StoreStaff
+from apps.training.analytics import advice, search
+from apps.training.models import (
+    INSPECTION_SECTIONS,
+    Article,
+    Course,
+    Enrolment,
+    Lesson,
+    LessonCompletion,
+    PathCourse,
+    QuizAttempt,
+    Skill,
+    TrainingPath,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+SEARCH_LIMIT = 20
+
+# --- knowledge base -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: Article
+    score: float
+
+
+def knowledge_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+    """Published articles matching `query`, best first (BM25 over the stored jieba tokens, title
+    boosted; analytics/search.py). The knowledge base is small (hundreds of entries): the token
+    columns of every published article are ranked in Python, then the top `limit` are fetched."""
+    query_tokens = search.tokenize(query)
+    if not query_tokens:
+        return []
+    rows = Article.objects.filter(is_published=True).values_list(
+        "pk", "title_tokens", "body_tokens"
+    )
+    documents = [
+        search.Document(pk, tuple(title.split()), tuple(body.split())) for pk, title, body in rows
+    ]
+    ranked = search.bm25_rank(query_tokens, documents)[:limit]
+    articles = Article.objects.in_bulk([pk for pk, _score in ranked])
+    return [SearchHit(articles[pk], score) for pk, score in ranked if pk in articles]
+
+
+def article_published(*, article_id: int) -> Article | None:
+    return (
+        Article.objects.filter(pk=article_id, is_published=True)
+        .prefetch_related("products", "categories")
+        .first()
+    )
+
+
+def articles_recent(*, limit: int = 10) -> QuerySet[Article]:
+    return Article.objects.filter(is_published=True).order_by("-updated_at", "-pk")[:limit]
+
+
+def product_selling_points(*, product_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{product id: selling-point lines} from the published knowledge-base articles linked to
+    each product (newest article first, duplicates dropped). Products without such an article
+    are absent: the caller keeps the product's own selling points for them. Two queries."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    links = (
+        Article.products.through.objects.filter(product_id__in=ids, article__is_published=True)
+        .exclude(article__selling_points="")
+        .order_by("product_id", "-article__updated_at", "-article_id")
+        .values_list("product_id", "article__selling_points")
+    )
+    points: dict[int, list[str]] = defaultdict(list)
+    for product_id, text in links:
+        for line in text.splitlines():
+            line = line.strip()
+            if line and line not in points[product_id]:
+                points[product_id].append(line)
+    return dict(points)
+
+
+# --- KPI figures and recommendations ---------------------------------------------------------
+
+
+def store_kpi_figures(*, store: Store) -> dict[str, advice.KpiFigureLike]:
+    """THE one place training reads KPI figures ({code: figure with value, percentile,
+    peer_p25, peer_median}).
+
+    Until the KPI snapshots land this returns no figures (the metric rules stay silent; the
+    inspection rule reads inspections directly). When merging, replace the body with:
+
+        from apps.stores.kpis.selectors import store_kpis   # wherever the KPI selector lives
+        return store_kpis(store)
+    """
+    return {}
+
+
+def inspection_section_failures(*, store: Store) -> list[advice.SectionFailures]:
+    """Sections failed repeatedly in the store's last submitted inspections (two queries)."""
+    recent = list(
+        Inspection.objects.filter(store=store, submitted_at__isnull=False)
+        .exclude(status=Inspection.Status.DRAFT)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)[: advice.WINDOW]
+    )
+    by_inspection: dict[int, list[tuple[str, int | None]]] = {pk: [] for pk in recent}
+    for inspection_id, section, score in InspectionItemResult.objects.filter(
+        inspection_id__in=recent
+    ).values_list("inspection_id", "section", "score"):
+        by_inspection[inspection_id].append((section, score))
+    return advice.repeated_section_failures([by_inspection[pk] for pk in recent])
+
+
+METRIC_LABELS = {
+    advice.LIVE_CONVERSION: lambda: _("Live conversion"),
+    advice.LOSS_RATE: lambda: _("Loss rate"),
+    advice.INSPECTION_SCORE: lambda: _("Inspection score"),
+}
+SECTION_LABELS = dict(INSPECTION_SECTIONS)
+
+
+def metric_label(code: str) -> str:
+    label = METRIC_LABELS.get(code)
+    return label() if label else code
+
+
+@dataclass(frozen=True)
+class RecommendedPath:
+    recommendation: advice.Recommendation
+    reason: str  # "直播转化率 1.2%，低于同行 25 分位 2.5%"
+    path: TrainingPath | None
+    course: Course | None = None  # the inspection section's course
+
+
+def recommendation_reason(recommendation: advice.Recommendation) -> str:
+    """The sentence that says which figure triggered the recommendation, and against what."""
+    rec = recommendation
+    if rec.section:
+        return _(
+            "Inspection section “%(section)s” failed in %(failures)d of the last "
+            "%(inspections)d inspections (lowest item score %(lowest)d/10)"
+        ) % {
+            "section": SECTION_LABELS.get(rec.section, rec.section),
+            "failures": rec.failures,
+            "inspections": rec.inspections,
+            "lowest": rec.lowest,
+        }
+    values = {
+        "metric": metric_label(rec.metric_code),
+        "value": advice.metric_display(rec.metric_code, rec.value),
+        "peer": advice.metric_display(rec.metric_code, rec.peer_value),
+    }
+    if rec.higher_is_better:
+        return _("%(metric)s %(value)s, below the peer 25th percentile %(peer)s") % values
+    return _("%(metric)s %(value)s, above the peer 75th percentile %(peer)s") % values
+
+
+def store_recommendations(*, store: Store) -> list[RecommendedPath]:
+    """The paths (and inspection courses) the store's weak metrics call for, with reasons."""
+    found = advice.recommendations(
+        store_kpi_figures(store=store), inspection_section_failures(store=store)
+    )
+    if not found:
+        return []
+    paths: dict[str, TrainingPath] = {}
+    for path in TrainingPath.objects.filter(is_active=True).order_by("pk"):
+        paths.setdefault(path.skill, path)
+    courses: dict[str, Course] = {}
+    for course in (
+        Course.objects.filter(is_active=True).exclude(inspection_section="").order_by("pk")
+    ):
+        courses.setdefault(course.inspection_section, course)
+    return [
+        RecommendedPath(
+            recommendation=rec,
+            reason=recommendation_reason(rec),
+            path=paths.get(rec.skill),
+            course=courses.get(rec.section) if rec.section else None,
+        )
+        for rec in found
+    ]
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CourseProgress:
+    course: Course
+    lessons_total: int
+    lessons_done: int
+    has_quiz: bool
+    quiz_passed: bool
+    best_score: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.lessons_done >= self.lessons_total and (self.quiz_passed or not self.has_quiz)
+
+
+@dataclass
+class PathProgress:
+    path: TrainingPath
+    courses: list[CourseProgress]
+    enrolment: Enrolment | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for course in self.courses if course.complete)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.courses) and self.done == len(self.courses)
+
+
+def courses_progress(*, user: AbstractBaseUser, courses: list[Course]) -> dict[int, CourseProgress]:
+    """Progress of `user` in each course (four queries whatever the number of courses)."""
+    ids = [course.pk for course in courses]
+    lessons = dict(
+        Lesson.objects.filter(course_id__in=ids)
+        .values("course_id")
+        .annotate(n=Count("pk"))
+        .values_list("course_id", "n")
+    )
+    done = dict(
+        LessonCompletion.objects.filter(user=user, lesson__course_id__in=ids)
+        .values("lesson__course_id")
+        .annotate(n=Count("pk"))
+        .values_list("lesson__course_id", "n")
+    )
+    quizzes = set(
+        Course.objects.filter(pk__in=ids, questions__isnull=False).values_list("pk", flat=True)
+    )
+    best: dict[int, int] = {}
+    passed: set[int] = set()
+    for course_id, score, ok in QuizAttempt.objects.filter(
+        user=user, course_id__in=ids
+    ).values_list("course_id", "score", "passed"):
+        best[course_id] = max(best.get(course_id, 0), score)
+        if ok:
+            passed.add(course_id)
+    return {
+        course.pk: CourseProgress(
+            course=course,
+            lessons_total=lessons.get(course.pk, 0),
+            lessons_done=done.get(course.pk, 0),
+            has_quiz=course.pk in quizzes,
+            quiz_passed=course.pk in passed,
+            best_score=best.get(course.pk),
+        )
+        for course in courses
+    }
+
+
+def paths_progress(
+    *, user: AbstractBaseUser, store: Store | None, paths: Iterable[TrainingPath] | None = None
+) -> list[PathProgress]:
+    """Every active path (or `paths`) with its ordered courses, the user's progress in each, and
+    the user's enrolment at this store."""
+    path_list = (
+        list(paths) if paths is not None else list(TrainingPath.objects.filter(is_active=True))
+    )
+    steps = (
+        PathCourse.objects.filter(path__in=path_list, course__is_active=True)
+        .select_related("course")
+        .order_by("path_id", "position", "pk")
+    )
+    by_path: dict[int, list[Course]] = defaultdict(list)
+    for step in steps:
+        by_path[step.path_id].append(step.course)
+    all_courses = list(
+        {course.pk: course for courses in by_path.values() for course in courses}.values()
+    )
+    progress = courses_progress(user=user, courses=all_courses)
+    enrolments = (
+        {
+            enrolment.path_id: enrolment
+            for enrolment in Enrolment.objects.filter(user=user, store=store, path__in=path_list)
+        }
+        if store is not None
+        else {}
+    )
+    return [
+        PathProgress(
+            path=path,
+            courses=[progress[course.pk] for course in by_path.get(path.pk, [])],
+            enrolment=enrolments.get(path.pk),
+        )
+        for path in path_list
+    ]
+
+
+def course_complete(*, user: AbstractBaseUser, course: Course) -> bool:
+    return courses_progress(user=user, courses=[course])[course.pk].complete
+
+
+def course_detail(*, course_id: int) -> Course | None:
+    return Course.objects.filter(pk=course_id, is_active=True).first()
+
+
+def course_lessons(*, course: Course, user: AbstractBaseUser) -> list[tuple[Lesson, bool]]:
+    done = set(
+        LessonCompletion.objects.filter(user=user, lesson__course=course).values_list(
+            "lesson_id", flat=True
+        )
+    )
+    return [(lesson, lesson.pk in done) for lesson in course.lessons.all()]
+
+
+def lesson_detail(*, lesson_id: int) -> Lesson | None:
+    return (
+        Lesson.objects.filter(pk=lesson_id, course__is_active=True).select_related("course").first()
+    )
+
+
+def quiz_questions(*, course: Course) -> list:
+    return list(course.questions.prefetch_related("choices"))
+
+
+def path_active(*, path_id: int) -> TrainingPath | None:
+    return TrainingPath.objects.filter(pk=path_id, is_active=True).first()
+
+
+def store_staff_enrolments(*, store: Store) -> list[Enrolment]:
+    """Every enrolment at the store (owner's and HQ's view of the store's training)."""
+    return list(
+        Enrolment.objects.filter(store=store)
+        .select_related("user", "path")
+        .order_by("path__name", "user__username")
+    )
+
+
+# --- HQ completion report ---------------------------------------------------------------------
+
+
+@dataclass
+class StoreCompletion:
+    store: Store
+    staff: int
+    enrolments: int
+    completed: int
+    # (path, metric code, at enrolment, latest) for completed enrolments with a KPI
+    moves: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)
+
+    @property
+    def completion_percent(self) -> int:
+        return round(100 * self.completed / self.enrolments) if self.enrolments else 0
+
+
+def metric_moved(code: str, before: Decimal | None, after: Decimal | None) -> str:
+    """'better', 'worse', 'same' or '' (unknown), direction-aware."""
+    if before is None or after is None:
+        return ""
+    if after == before:
+        return "same"
+    lower_is_better = code == advice.LOSS_RATE
+    improved = after < before if lower_is_better else after > before
+    return "better" if improved else "worse"
+
+
+def completion_report() -> list[StoreCompletion]:
+    """Per store with any enrolment: owners and clerks, enrolments, completed, and for each
+    completed enrolment with a KPI the figure at enrolment against the latest figure."""
+    rows = (
+        Enrolment.objects.values("store_id")
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(completed_at__isnull=False)))
+        .order_by("store_id")
+    )
+    counts = {row["store_id"]: row for row in rows}
+    stores = Store.objects.in_bulk(list(counts))
+    staff = dict(
+        StoreStaff.objects.filter(
+            store_id__in=list(counts), role__in=[StoreStaff.Role.OWNER, StoreStaff.Role.CLERK]
+        )
+        .values("store_id")
+        .annotate(n=Count("user_id", distinct=True))
+        .values_list("store_id", "n")
+    )
+    completed = (
+        Enrolment.objects.filter(store_id__in=list(counts), completed_at__isnull=False)
+        .exclude(metric_code="")
+        .select_related("path")
+        .order_by("store_id", "path__name")
+    )
+    moves: dict[int, list[tuple[str, str, Decimal | None, Decimal | None]]] = defaultdict(list)
+    figures_cache: dict[int, dict[str, advice.KpiFigureLike]] = {}
+    for enrolment in completed:
+        figures = figures_cache.get(enrolment.store_id)
+        if figures is None:
+            figures = store_kpi_figures(store=stores[enrolment.store_id])
+            figures_cache[enrolment.store_id] = figures
+        latest = figures.get(enrolment.metric_code)
+        moves[enrolment.store_id].append(
+            (
+                enrolment.path.name,
+                enrolment.metric_code,
+                enrolment.metric_at_enrolment,
+                latest.value if latest is not None else None,
+            )
+        )
+    return [
+        StoreCompletion(
+            store=stores[store_id],
+            staff=staff.get(store_id, 0),
+            enrolments=counts[store_id]["total"],
+            completed=counts[store_id]["done"],
+            moves=moves.get(store_id, []),
+        )
+        for store_id in sorted(counts, key=lambda pk: stores[pk].code)
+    ]
+
+
+SKILL_LABELS = dict(Skill.choices)
+
+
+def lesson_next(*, lesson: Lesson) -> Lesson | None:
+    lessons = list(Lesson.objects.filter(course_id=lesson.course_id).values_list("pk", flat=True))
+    index = lessons.index(lesson.pk)
+    if index + 1 < len(lessons):
+        return Lesson.objects.get(pk=lessons[index + 1])
+    return None
+
+
+def lesson_done(*, user: AbstractBaseUser, lesson: Lesson) -> bool:
+    return LessonCompletion.objects.filter(user=user, lesson=lesson).exists()

@@ -1,0 +1,163 @@
+"""Writes for the knowledge base (search tokens) and training (enrolment, lessons, quizzes).
+
+Progress is per user: a lesson read or a quiz passed counts on every path that contains the
+course. An enrolment is complete when every active course of its path is; completing is
+recorded by the service that made the last course complete (no signals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.stores.models import Store
+from apps.training import selectors
+from apps.training.analytics import quiz, search
+from apps.training.models import (
+    Article,
+    Choice,
+    Course,
+    Enrolment,
+    Lesson,
+    LessonCompletion,
+    QuizAttempt,
+    TrainingPath,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def article_index(*, article: Article) -> None:
+    """Store the article's jieba tokens (title; summary, body and selling points) for search."""
+    body = "\n".join((article.summary, article.body, article.selling_points))
+    article.title_tokens = " ".join(search.tokenize(article.title))
+    article.body_tokens = " ".join(search.tokenize(body))
+    Article.objects.filter(pk=article.pk).update(
+        title_tokens=article.title_tokens, body_tokens=article.body_tokens
+    )
+
+
+def articles_reindex() -> int:
+    """Re-cut every article (after the tokenizer's vocabulary changed). Idempotent."""
+    count = 0
+    for article in Article.objects.all().iterator():
+        article_index(article=article)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def enrolment_create(
+    *, user: AbstractBaseUser, store: Store, path: TrainingPath, reason: str = ""
+) -> Enrolment:
+    """Enrol `user` on `path` for `store` (the caller checked TRAIN at the store). Idempotent:
+    enrolling twice returns the first enrolment. Records the path's KPI as it stands now."""
+    if not path.is_active:
+        raise ValidationError(_("This training path is not offered any more."))
+    existing = Enrolment.objects.filter(user=user, store=store, path=path).first()
+    if existing is not None:
+        return existing
+    value = None
+    if path.metric_code:
+        figure = selectors.store_kpi_figures(store=store).get(path.metric_code)
+        value = figure.value if figure is not None else None
+    enrolment, _created = Enrolment.objects.get_or_create(
+        user=user,
+        store=store,
+        path=path,
+        defaults={
+            "reason": reason[:240],
+            "metric_code": path.metric_code,
+            "metric_at_enrolment": value,
+        },
+    )
+    _enrolments_complete(user=user)
+    return enrolment
+
+
+def _enrolments_complete(*, user: AbstractBaseUser) -> int:
+    """Mark complete every open enrolment of `user` whose path's courses are all complete."""
+    open_enrolments = list(
+        Enrolment.objects.filter(user=user, completed_at__isnull=True).select_related("path")
+    )
+    if not open_enrolments:
+        return 0
+    paths = {enrolment.path_id: enrolment.path for enrolment in open_enrolments}
+    progress = {
+        item.path.pk: item
+        for item in selectors.paths_progress(user=user, store=None, paths=paths.values())
+    }
+    done_ids = [
+        enrolment.pk for enrolment in open_enrolments if progress[enrolment.path_id].complete
+    ]
+    if not done_ids:
+        return 0
+    return Enrolment.objects.filter(pk__in=done_ids, completed_at__isnull=True).update(
+        completed_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def lesson_complete(*, user: AbstractBaseUser, lesson: Lesson) -> bool:
+    """Record that `user` read `lesson`. Idempotent; True the first time."""
+    _completion, created = LessonCompletion.objects.get_or_create(user=user, lesson=lesson)
+    if created:
+        _enrolments_complete(user=user)
+    return created
+
+
+def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | None]:
+    """{question id: choice id} from form fields `q<question id>` = choice id. A choice that is
+    not one of its question's choices is an error (nothing is recorded)."""
+    choices = dict(Choice.objects.filter(question__course=course).values_list("pk", "question_id"))
+    answers: dict[int, int | None] = {}
+    for question_id in course.questions.values_list("pk", flat=True):
+        value = (raw.get(f"q{question_id}") or "").strip()
+        if not value:
+            answers[question_id] = None
+            continue
+        if not value.isdigit() or choices.get(int(value)) != question_id:
+            raise ValidationError(_("An answer does not belong to its question."))
+        answers[question_id] = int(value)
+    return answers
+
+
+@transaction.atomic
+def quiz_submit(
+    *, user: AbstractBaseUser, store: Store, course: Course, raw_answers: Mapping[str, str]
+) -> QuizAttempt:
+    """Score one attempt at the course's quiz and record it. Unanswered questions count as
+    wrong; an answer naming another question's choice is refused (ValidationError, nothing
+    recorded)."""
+    answers = _parse_answers(course, raw_answers)
+    if not answers:
+        raise ValidationError(_("This course has no quiz."))
+    correct: dict[int, set[int]] = {question_id: set() for question_id in answers}
+    for choice_id, question_id in Choice.objects.filter(
+        question__course=course, is_correct=True
+    ).values_list("pk", "question_id"):
+        correct[question_id].add(choice_id)
+    result = quiz.quiz_score(
+        correct_choices={key: frozenset(value) for key, value in correct.items()},
+        answers=answers,
+        pass_mark=course.pass_mark,
+    )
+    attempt = QuizAttempt.objects.create(
+        user=user,
+        course=course,
+        store=store,
+        correct=result.correct,
+        total=result.total,
+        score=result.score,
+        passed=result.passed,
+        answers={str(key): value for key, value in answers.items()},
+    )
+    if result.passed:
+        _enrolments_complete(user=user)
+    return attempt
