@@ -1,0 +1,148 @@
+"""Quiz scoring and pass mark, lessons read, enrolment and its completion (per user)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from apps.training import selectors, services
+from apps.training.analytics.advice import KpiFigure
+from apps.training.analytics.quiz import quiz_score
+from apps.training.models import Enrolment, LessonCompletion, QuizAttempt
+from tests.factories import StoreFactory, UserFactory
+from tests.training.factories import PathCourseFactory, TrainingPathFactory, course_with_quiz
+
+
+def test_score_rounds_half_up_and_meets_the_pass_mark_inclusively() -> None:
+    right = {1: frozenset({10}), 2: frozenset({20}), 3: frozenset({30})}
+    result = quiz_score(correct_choices=right, answers={1: 10, 2: 20, 3: 31}, pass_mark=67)
+    assert (result.correct, result.total, result.score, result.passed) == (2, 3, 67, True)
+    assert not quiz_score(correct_choices=right, answers={1: 10, 2: 20}, pass_mark=80).passed
+
+
+def test_unanswered_and_unknown_questions_count_as_wrong() -> None:
+    right = {1: frozenset({10}), 2: frozenset({20})}
+    result = quiz_score(correct_choices=right, answers={1: None, 99: 10}, pass_mark=0)
+    assert (result.correct, result.score, result.passed) == (0, 0, True)
+
+
+def test_a_quiz_without_questions_cannot_be_scored() -> None:
+    with pytest.raises(ValueError, match="at least one question"):
+        quiz_score(correct_choices={}, answers={}, pass_mark=50)
+
+
+@pytest.fixture
+def setup(db: None) -> dict:
+    course, lessons, questions = course_with_quiz(lessons=2, questions=2, pass_mark=100)
+    path = TrainingPathFactory(metric_code="live_conversion")
+    PathCourseFactory(path=path, course=course, position=0)
+    return {
+        "course": course,
+        "lessons": lessons,
+        "questions": questions,
+        "path": path,
+        "store": StoreFactory(),
+        "user": UserFactory(),
+    }
+
+
+def _answers(questions: list, *, right: bool) -> dict[str, str]:
+    return {
+        f"q{question.pk}": str((good if right else bad).pk) for question, good, bad in questions
+    }
+
+
+def test_quiz_submit_records_the_attempt_with_its_score(setup: dict) -> None:
+    attempt = services.quiz_submit(
+        user=setup["user"],
+        store=setup["store"],
+        course=setup["course"],
+        raw_answers={f"q{setup['questions'][0][0].pk}": str(setup["questions"][0][1].pk)},
+    )
+    assert (attempt.correct, attempt.total, attempt.score, attempt.passed) == (1, 2, 50, False)
+    assert attempt.answers == {
+        str(setup["questions"][0][0].pk): setup["questions"][0][1].pk,
+        str(setup["questions"][1][0].pk): None,
+    }
+
+
+def test_an_answer_from_another_question_is_refused_and_nothing_is_recorded(setup: dict) -> None:
+    (q1, _good1, _bad1), (_q2, good2, _bad2) = setup["questions"]
+    with pytest.raises(ValidationError):
+        services.quiz_submit(
+            user=setup["user"],
+            store=setup["store"],
+            course=setup["course"],
+            raw_answers={f"q{q1.pk}": str(good2.pk)},
+        )
+    assert not QuizAttempt.objects.exists()
+
+
+def test_enrolment_completes_when_every_lesson_is_read_and_the_quiz_passed(
+    setup: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        selectors,
+        "store_kpi_figures",
+        lambda *, store: {"live_conversion": KpiFigure("live_conversion", Decimal("0.0120"))},
+    )
+    user, store = setup["user"], setup["store"]
+    enrolment = services.enrolment_create(user=user, store=store, path=setup["path"])
+    assert enrolment.metric_code == "live_conversion"
+    assert enrolment.metric_at_enrolment == Decimal("0.0120")
+
+    services.quiz_submit(
+        user=user,
+        store=store,
+        course=setup["course"],
+        raw_answers=_answers(setup["questions"], right=True),
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is None  # lessons still unread
+
+    assert services.lesson_complete(user=user, lesson=setup["lessons"][0]) is True
+    assert services.lesson_complete(user=user, lesson=setup["lessons"][0]) is False  # idempotent
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is None
+    services.lesson_complete(user=user, lesson=setup["lessons"][1])
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is not None
+    assert LessonCompletion.objects.filter(user=user).count() == 2
+
+
+def test_a_failed_quiz_leaves_the_course_incomplete(setup: dict) -> None:
+    user = setup["user"]
+    for lesson in setup["lessons"]:
+        services.lesson_complete(user=user, lesson=lesson)
+    services.quiz_submit(
+        user=user,
+        store=setup["store"],
+        course=setup["course"],
+        raw_answers=_answers(setup["questions"], right=False),
+    )
+    progress = selectors.courses_progress(user=user, courses=[setup["course"]])[setup["course"].pk]
+    assert (progress.lessons_done, progress.quiz_passed, progress.complete) == (2, False, False)
+    assert progress.best_score == 0
+
+
+def test_enrolling_twice_keeps_one_enrolment_and_progress_is_per_user(setup: dict) -> None:
+    user, store, path = setup["user"], setup["store"], setup["path"]
+    first = services.enrolment_create(user=user, store=store, path=path)
+    assert services.enrolment_create(user=user, store=store, path=path) == first
+    assert Enrolment.objects.count() == 1
+    services.lesson_complete(user=user, lesson=setup["lessons"][0])
+    other = UserFactory()
+    [theirs] = selectors.paths_progress(user=other, store=store, paths=[path])
+    [mine] = selectors.paths_progress(user=user, store=store, paths=[path])
+    assert theirs.courses[0].lessons_done == 0 and theirs.enrolment is None
+    assert mine.courses[0].lessons_done == 1 and mine.enrolment == first
+
+
+def test_an_inactive_path_cannot_be_joined(setup: dict) -> None:
+    setup["path"].is_active = False
+    setup["path"].save()
+    with pytest.raises(ValidationError):
+        services.enrolment_create(user=setup["user"], store=setup["store"], path=setup["path"])
+    assert not Enrolment.objects.exists()

@@ -1,0 +1,92 @@
+"""HQ's completion report: per store, enrolments and completed, and the KPI at enrolment
+against the latest figure (direction-aware)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from apps.training import selectors
+from apps.training.analytics.advice import KpiFigure
+from tests.factories import StoreFactory, UserFactory, owner_of
+from tests.training.factories import EnrolmentFactory, TrainingPathFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enrolments(monkeypatch: pytest.MonkeyPatch) -> dict:
+    store_a, store_b = StoreFactory(code="A001"), StoreFactory(code="B001")
+    owner_a, owner_b = owner_of(store_a), owner_of(store_b)
+    live = TrainingPathFactory(name="直播带货", metric_code="live_conversion")
+    loss = TrainingPathFactory(name="生鲜损耗", metric_code="loss_rate")
+    now = timezone.now()
+    EnrolmentFactory(
+        user=owner_a,
+        store=store_a,
+        path=live,
+        metric_code="live_conversion",
+        metric_at_enrolment=Decimal("0.0120"),
+        completed_at=now,
+    )
+    EnrolmentFactory(
+        user=owner_a,
+        store=store_a,
+        path=loss,
+        metric_code="loss_rate",
+        metric_at_enrolment=Decimal("0.0500"),
+        completed_at=now,
+    )
+    EnrolmentFactory(user=owner_b, store=store_b, path=live, metric_code="live_conversion")
+    latest = {
+        store_a.pk: {
+            "live_conversion": KpiFigure("live_conversion", Decimal("0.0210")),
+            "loss_rate": KpiFigure("loss_rate", Decimal("0.0600")),
+        }
+    }
+    monkeypatch.setattr(selectors, "store_kpi_figures", lambda *, store: latest.get(store.pk, {}))
+    return {"store_a": store_a, "store_b": store_b}
+
+
+def test_completion_per_store_and_whether_the_metric_moved(enrolments: dict) -> None:
+    report = selectors.completion_report()
+    assert [(row.store.code, row.staff, row.enrolments, row.completed) for row in report] == [
+        ("A001", 1, 2, 2),
+        ("B001", 1, 1, 0),
+    ]
+    assert report[0].completion_percent == 100
+    assert report[1].completion_percent == 0
+    moves = {
+        path: (before, after, selectors.metric_moved(code, before, after))
+        for path, code, before, after in report[0].moves
+    }
+    assert moves == {
+        "直播带货": (Decimal("0.0120"), Decimal("0.0210"), "better"),
+        "生鲜损耗": (Decimal("0.0500"), Decimal("0.0600"), "worse"),  # loss went up
+    }
+    assert report[1].moves == []
+
+
+def test_metric_moved_is_unknown_without_both_figures() -> None:
+    assert selectors.metric_moved("live_conversion", None, Decimal(1)) == ""
+    assert selectors.metric_moved("loss_rate", Decimal(1), Decimal(1)) == "same"
+
+
+def test_the_admin_report_shows_each_store_to_hq_with_the_permission(enrolments: dict) -> None:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.get("/admin/training/enrolment/report/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-store="A001"' in page and 'data-store="B001"' in page
+    assert 'data-moved="better"' in page and 'data-moved="worse"' in page
+    assert "2.1%" in page  # latest live conversion
+
+
+def test_the_admin_report_refuses_staff_without_the_permission(enrolments: dict) -> None:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get("/admin/training/enrolment/report/").status_code == 403
