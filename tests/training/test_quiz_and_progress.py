@@ -136,8 +136,10 @@ def test_enrolling_twice_keeps_one_enrolment_and_progress_is_per_user(setup: dic
     other = UserFactory()
     [theirs] = selectors.paths_progress(user=other, store=store, paths=[path])
     [mine] = selectors.paths_progress(user=user, store=store, paths=[path])
-    assert theirs.courses[0].lessons_done == 0 and theirs.enrolment is None
-    assert mine.courses[0].lessons_done == 1 and mine.enrolment == first
+    assert theirs.courses[0].lessons_done == 0
+    assert theirs.enrolment is None
+    assert mine.courses[0].lessons_done == 1
+    assert mine.enrolment == first
 
 
 def test_an_inactive_path_cannot_be_joined(setup: dict) -> None:
