@@ -88,6 +88,7 @@ from tests.stores.test_inspections_support import (
     results_of,
     upload,
 )
+from tests.training.factories import ArticleFactory, PathCourseFactory, course_with_quiz
 
 # --- the declared table -----------------------------------------------------------------------
 
@@ -188,6 +189,11 @@ RECEIVE_GOODS               L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
 HAND_OVER                   L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
 RECORD_LOSS                 L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
 AFTER_SALES                 L  A  D  D  D  D  D  D  D  D  D  D   (not-for-HQ)
+# the knowledge base is network-wide: every store's staff reads it (B's people too)
+KNOWLEDGE                   L  A  A  A  A  A  D  D  A  D  D  A   training.view_article
+# a store's training page; enrolling, lessons and quizzes are the store staff's own (not HQ's)
+VIEW_TRAINING               L  A  D  A  D  D  D  D  A  D  D  A   training.view_enrolment
+TRAIN                       L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
 """
 
 
@@ -284,6 +290,13 @@ ROUTES: dict[str, tuple[str, str]] = {
     "supply:case_new": ("AFTER_SALES", "AFTER_SALES"),
     "supply:case": ("AFTER_SALES", "NOT_OFFERED"),
     "supply:case_photo": ("AFTER_SALES", "NOT_OFFERED"),
+    "training:knowledge": ("KNOWLEDGE", "NOT_OFFERED"),
+    "training:article": ("KNOWLEDGE", "NOT_OFFERED"),
+    "training:store": ("VIEW_TRAINING", "NOT_OFFERED"),
+    "training:enrol": ("NOT_OFFERED", "TRAIN"),
+    "training:course": ("TRAIN", "NOT_OFFERED"),
+    "training:lesson": ("TRAIN", "TRAIN"),
+    "training:quiz": ("TRAIN", "TRAIN"),
     "api-stores": ("SCOPED_LIST", "NOT_OFFERED"),
     "api-store": ("VIEW_STORE", "NOT_OFFERED"),
     "api-pos-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
@@ -495,10 +508,13 @@ class World:
     case_b: Any  # store B's case (never on A's pages)
     media_root: Path
     sessions: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> session cookie
+    # training path values: a published article, a path, a course with a lesson and a quiz
+    training: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def path_values(self, route_key: str) -> dict[str, Any]:
         on_draft = route_key in ON_THE_DRAFT
         return {
+            **self.training,
             "store_id": self.store_a.pk,
             "pk": self.store_a.pk,
             "member_no": self.member_a.member_no,
@@ -674,7 +690,20 @@ def _build_world(media_root: Path) -> World:
         case_photo_a=case_a.photos.get(),
         case_b=case_b,
         media_root=media_root,
+        training=_training_rows(),
     )
+
+
+def _training_rows() -> dict[str, int]:
+    article = ArticleFactory(title="Blueberry storage")
+    course, lessons, _questions = course_with_quiz(lessons=1, questions=1)
+    path = PathCourseFactory(course=course).path
+    return {
+        "article_id": article.pk,
+        "path_id": path.pk,
+        "course_id": course.pk,
+        "lesson_id": lessons[0].pk,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -1114,6 +1143,7 @@ STORE_PAGE_READERS = [
     role for role in ROLES if POLICIES["VIEW_STORE"].outcomes[role] == Outcome.ALLOW
 ]
 STORE_PAGE_LINKS = ("members:list", "decisions:store", "devices:store", "inspections:store")
+STORE_PAGE_LINKS += ("training:store",)
 
 
 @pytest.mark.parametrize("role", STORE_PAGE_READERS)

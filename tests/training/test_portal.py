@@ -217,3 +217,12 @@ def test_unknown_path_course_and_lesson_are_404(world: dict) -> None:
     assert client.get(f"{base}/courses/999999/").status_code == 404
     assert client.get(f"{base}/lessons/999999/").status_code == 404
     assert client.get(f"{base}/courses/999999/quiz/").status_code == 404
+
+
+def test_the_store_page_links_to_training_only_for_those_who_may_open_it(world: dict) -> None:
+    store = world["store_a"]
+    link = f'href="/portal/training/stores/{store.pk}/"'
+    assert link in _client(world["owner_a"]).get(f"/portal/stores/{store.pk}/").content.decode()
+    inspector_page = _client(world["inspector_a"]).get(f"/portal/stores/{store.pk}/")
+    assert inspector_page.status_code == 200
+    assert link not in inspector_page.content.decode()
