@@ -5,9 +5,7 @@ nightly task's idempotency. Figures in the comments are the hand computation."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,74 +18,23 @@ from apps.stores.models import (
     Inspection,
     KpiSnapshot,
     LossReason,
-    Order,
     StockLevel,
     StockMovement,
 )
-from apps.stores.services.orders import LineInput, order_create
 from apps.stores.tasks import kpi_snapshots_task
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.factories import (
-    MemberFactory,
-    ProductFactory,
-    RegionFactory,
-    StoreFactory,
     UserFactory,
 )
+from tests.stores.kpi_support import AFTER_JULY, JULY, at, build_world
 from tests.stores.test_inspections_support import ChecklistTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-JULY = dt.date(2026, 7, 1)
-AFTER_JULY = dt.datetime(2026, 8, 15, 12, tzinfo=SHANGHAI)
-
-
-def _at(month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour, tzinfo=SHANGHAI)
-
-
-def _order(store, placed_at, amount: str, *, member=None, product=None, status=None) -> Order:
-    order, _created = order_create(
-        store=store,
-        channel=Order.Channel.POS,
-        idempotency_key=uuid.uuid4().hex,
-        lines=[LineInput(product=product, quantity=1, unit_price=Decimal(amount))],
-        member=member,
-        status=status or Order.Status.PAID,
-        placed_at=placed_at,
-        take_stock=False,
-    )
-    return order
-
 
 @pytest.fixture
 def world():
-    """Region R1: stores A and B; region R2: store C. Product P: price 10, cost 6; product Q:
-    price 10, cost unknown (0)."""
-    r1, r2 = RegionFactory(code="R1"), RegionFactory(code="R2")
-    a = StoreFactory(code="A", region=r1)
-    b = StoreFactory(code="B", region=r1)
-    c = StoreFactory(code="C", region=r2)
-    p = ProductFactory(price=Decimal("10.00"), cost=Decimal("6.00"))
-    q = ProductFactory(price=Decimal("10.00"), cost=Decimal("0.00"))
-    m1, m2, m3, m4, m5 = (MemberFactory() for _ in range(5))
-    # June: A sells to m1, m2, m3; B to m1.
-    for member in (m1, m2, m3):
-        _order(a, _at(6, 10), "10.00", member=member, product=p)
-    _order(b, _at(6, 11), "10.00", member=m1, product=p)
-    # July. A: m1 twice (10, 20), m2 (30), an anonymous sale (40), m4 (10) → GMV 110.
-    _order(a, _at(7, 1, 0), "10.00", member=m1, product=p)  # first local hour of July
-    _order(a, _at(7, 20), "20.00", member=m1, product=p)
-    _order(a, _at(7, 21), "30.00", member=m2, product=p)
-    _order(a, _at(7, 22), "40.00", product=p)
-    _order(a, _at(7, 31, 23), "10.00", member=m4, product=p)
-    _order(a, _at(7, 23), "500.00", member=m2, product=p, status=Order.Status.CANCELLED)
-    # B: m3 (who bought at A in June) → GMV 50.  C: m5 with product Q → GMV 100.
-    _order(b, _at(7, 5), "50.00", member=m3, product=p)
-    _order(c, _at(7, 6), "100.00", member=m5, product=q)
-    _order(c, _at(8, 1, 0), "999.00", member=m5, product=q)  # August: not July
-    return {"a": a, "b": b, "c": c, "r1": r1, "r2": r2, "p": p, "q": q, "members": (m1, m2, m3)}
+    return build_world()
 
 
 def _figures() -> dict[tuple[str, str, str], Decimal | None]:
@@ -150,11 +97,11 @@ def test_loss_rate_and_inventory_turnover(world):
         kind=StockMovement.Kind.LOSS,
         quantity=-2,
         reason=LossReason.EXPIRED,
-        created_at=_at(7, 15),
+        created_at=at(7, 15),
     )
     StockLevel.objects.create(store=a, product=p, on_hand=20)  # 20 × 6 = 120 at cost today
     StockMovement.objects.create(
-        store=a, product=p, kind=StockMovement.Kind.RECEIPT, quantity=5, created_at=_at(8, 3)
+        store=a, product=p, kind=StockMovement.Kind.RECEIPT, quantity=5, created_at=at(8, 3)
     )
     kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
     figures = _figures()
@@ -174,12 +121,12 @@ def test_group_buy_success_and_live_conversion(world):
     live = BroadcastFactory(
         store_campaign__store=a,
         status=Broadcast.Status.ENDED,
-        scheduled_at=_at(7, 10, 19),
-        started_at=_at(7, 10, 20),
-        ended_at=_at(7, 10, 21),
+        scheduled_at=at(7, 10, 19),
+        started_at=at(7, 10, 20),
+        ended_at=at(7, 10, 21),
         peak_viewers=40,
     )
-    settled = {"settled_at": _at(7, 12, 21), "deadline": _at(7, 12, 20)}
+    settled = {"settled_at": at(7, 12, 21), "deadline": at(7, 12, 20)}
     formed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FORMED, **settled)
     failed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FAILED, **settled)
     GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.CANCELLED, **settled)
@@ -191,16 +138,16 @@ def test_group_buy_success_and_live_conversion(world):
     june = BroadcastFactory(
         store_campaign__store=b,
         status=Broadcast.Status.ENDED,
-        scheduled_at=_at(6, 30, 19),
-        started_at=_at(6, 30, 20),
-        ended_at=_at(6, 30, 22),
+        scheduled_at=at(6, 30, 19),
+        started_at=at(6, 30, 20),
+        ended_at=at(6, 30, 22),
         peak_viewers=10,
     )
     GroupBuyOfferFactory(
         broadcast=june,
         status=GroupBuyOffer.Status.FORMED,
-        deadline=_at(8, 2),
-        settled_at=_at(8, 2),
+        deadline=at(8, 2),
+        settled_at=at(8, 2),
     )
     kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
     figures = _figures()
@@ -215,12 +162,12 @@ def test_nps_community_and_inspection_score(world):
     a, b, c = world["a"], world["b"], world["c"]
     member = world["members"][0]
     for store, score in ((a, 10), (a, 9), (a, 5), (a, 7), (b, 3), (c, 10)):
-        answered = _at(6, 20) if store == c else _at(7, 20)  # C's answer is June's
+        answered = at(6, 20) if store == c else at(7, 20)  # C's answer is June's
         NpsAnswer.objects.create(member=member, store=store, score=score, answered_at=answered)
     for store, count in ((a, 6), (c, 1)):
         for index in range(count):
             CommunityMessage.objects.create(
-                store=store, group_name="群", text=f"m{index}", sent_at=_at(7, 9)
+                store=store, group_name="群", text=f"m{index}", sent_at=at(7, 9)
             )
     template = ChecklistTemplateFactory()
     inspector = UserFactory()
@@ -234,7 +181,7 @@ def test_nps_community_and_inspection_score(world):
             template=template,
             inspector=inspector,
             status=status,
-            submitted_at=_at(7, 8),
+            submitted_at=at(7, 8),
             score=Decimal(score),
         )
     Inspection.objects.create(store=b, template=template, inspector=inspector)  # a draft
@@ -273,7 +220,7 @@ def test_store_percentiles_are_direction_aware(world):
         kind=StockMovement.Kind.LOSS,
         quantity=-2,
         reason=LossReason.EXPIRED,
-        created_at=_at(7, 15),
+        created_at=at(7, 15),
     )
     kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
     percentiles = dict(
@@ -346,7 +293,7 @@ def test_nightly_task_is_idempotent(world):
 
 
 def test_refresh_computes_last_month_final_and_this_month_to_date(world):
-    written = kpi_snapshots_refresh(now=_at(8, 2))
+    written = kpi_snapshots_refresh(now=at(8, 2))
     assert written == KpiSnapshot.objects.count()
     months = dict(
         KpiSnapshot.objects.filter(scope="network", code="gmv").values_list("period", "is_complete")

@@ -6,8 +6,10 @@ data comes from. docs/kpis.md says the same in prose; the computation lives in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # How a region's or the network's figure comes from its parts.
@@ -29,6 +31,30 @@ class KpiDefinition:
     source: str
     # Admin changelist behind the figure (app_label, model_name).
     admin_model: tuple[str, str]
+
+    def display(self, value: Decimal | None) -> str:
+        """The value as a person reads it: "¥12,345", "12.3%", "0.42", "—" for no figure."""
+        if value is None:
+            return "—"
+        if self.code == "gmv":
+            return f"¥{value:,.0f}"
+        if str(self.unit) == "%":
+            return f"{value:.1f}%"
+        if self.code == "inventory_turnover":
+            return f"{value:.2f}"
+        return f"{value:.1f}"
+
+    def display_change(self, change: Decimal | None) -> str:
+        """A month-on-month change, signed ("+3.2 pp" for percentages)."""
+        if change is None:
+            return ""
+        if self.code == "gmv":
+            return f"{change:+,.0f}"
+        if str(self.unit) == "%":
+            return gettext("%(change)s pp") % {"change": f"{change:+.1f}"}
+        if self.code == "inventory_turnover":
+            return f"{change:+.2f}"
+        return f"{change:+.1f}"
 
 
 KPIS: tuple[KpiDefinition, ...] = (

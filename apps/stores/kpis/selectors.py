@@ -153,6 +153,7 @@ class TrendPoint:
     period: dt.date
     value: Decimal | None
     peer_median: Decimal | None = None
+    is_complete: bool = True
 
 
 def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
@@ -162,7 +163,9 @@ def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
     rows = KpiSnapshot.objects.filter(scope=Scope.NETWORK, period__in=periods).order_by("period")
     for row in rows:
         if row.code in trends:
-            trends[row.code].append(TrendPoint(row.period, row.value, row.peer_median))
+            trends[row.code].append(
+                TrendPoint(row.period, row.value, row.peer_median, row.is_complete)
+            )
     return trends
 
 

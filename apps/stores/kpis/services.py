@@ -379,3 +379,25 @@ def kpi_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
     return kpi_snapshots_compute(month=month_add(current, -1), now=now) + kpi_snapshots_compute(
         month=current, now=now
     )
+
+
+def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | None = None) -> int:
+    """Every month from `first` (default: the month of the first counted order) to the current
+    one, oldest first. Idempotent like `kpi_snapshots_compute`. Returns rows written."""
+    now = now or timezone.now()
+    if first is None:
+        oldest = (
+            Order.objects.exclude(status__in=VOID)
+            .order_by("placed_at")
+            .values_list("placed_at", flat=True)
+            .first()
+        )
+        if oldest is None:
+            return 0
+        first = timezone.localtime(oldest).date()
+    month, last = month_start(first), month_start(timezone.localdate(now))
+    written = 0
+    while month <= last:
+        written += kpi_snapshots_compute(month=month, now=now)
+        month = month_add(month, 1)
+    return written
