@@ -69,6 +69,15 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="30",
         hour="3",
     ),
+    # The KPI pack (docs/kpis.md): last month's final and this month's to-date figures per
+    # store, region and network, nightly at 04:15 after the decisions (idempotent: each
+    # month's rows are replaced in one transaction).
+    Schedule(
+        name="stores: monthly KPI pack",
+        task="apps.stores.tasks.kpi_snapshots_task",
+        minute="15",
+        hour="4",
+    ),
     # Procurement: the night's suggested order quantities become draft purchase orders for HQ
     # to approve, at 06:00, after the nightly decisions (idempotent per forecast issue day).
     Schedule(

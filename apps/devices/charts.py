@@ -42,7 +42,7 @@ class ChartFrame:
         return self.height - self.top - self.bottom
 
 
-def _nice_step(span: float, ticks: int = 5) -> float:
+def nice_step(span: float, ticks: int = 5) -> float:
     raw = span / max(ticks, 1)
     magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
     for multiple in (1, 2, 2.5, 5, 10):
@@ -85,7 +85,7 @@ def temperature_chart_svg(
     high_value = max(values) if values else 10.0
     if high_value - low_value < 2:
         low_value, high_value = low_value - 1, high_value + 1
-    step = _nice_step(high_value - low_value)
+    step = nice_step(high_value - low_value)
     y_min = math.floor(low_value / step) * step
     y_max = math.ceil(high_value / step) * step
 

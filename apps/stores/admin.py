@@ -249,6 +249,7 @@ class StoreTerminalAdmin(admin.ModelAdmin):
 
 
 from apps.stores.inspections import admin as inspection_admin  # noqa: E402, F401  (registers the inspection admins)
+from apps.stores.kpis import admin as kpi_admin  # noqa: E402, F401  (registers the KPI snapshot admin)
 
 # --- pickup codes and delivery status (read-only: written by the pickup services) ----------------
 from apps.stores.models import OrderFulfilment  # noqa: E402

@@ -94,6 +94,20 @@ def member_last_order_times(*, before: dt.datetime) -> QuerySet:
     )
 
 
+def member_store_order_counts(*, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """(member_id, store_id, counted orders) per member and store with a counted member order
+    placed in [start, end), counted in SQL: what the repurchase measures of the KPI pack
+    (next-month return rate, repeat buyers in the month) are computed from."""
+    return (
+        Order.objects.filter(member__isnull=False, placed_at__gte=start, placed_at__lt=end)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .order_by()
+        .values("member_id", "store_id")
+        .annotate(orders=Count("id"))
+        .values_list("member_id", "store_id", "orders")
+    )
+
+
 # --- Reads for the decision engine (apps.catalog): set-wise values, never model instances. ---
 
 

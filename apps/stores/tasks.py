@@ -5,6 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from apps.stores.kpis.services import kpi_snapshots_compute, kpi_snapshots_refresh
 from apps.stores.services.kpis import store_kpi_snapshots_compute
 
 
@@ -20,3 +21,13 @@ def store_kpi_snapshots_task(day: str | None = None) -> int:
     return store_kpi_snapshots_compute(
         day=today - dt.timedelta(days=1)
     ) + store_kpi_snapshots_compute(day=today)
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def kpi_snapshots_task(month: str | None = None) -> int:
+    """The KPI pack's monthly snapshots (docs/kpis.md): for `month` (ISO date of any day in
+    it), or the previous and the current month. Idempotent: each month's rows are replaced
+    in one transaction, so a rerun or a second beat changes nothing."""
+    if month is not None:
+        return kpi_snapshots_compute(month=dt.date.fromisoformat(month))
+    return kpi_snapshots_refresh()

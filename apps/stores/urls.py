@@ -11,4 +11,5 @@ urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", views.PortalLogoutView.as_view(), name="logout"),
     path("stores/<int:store_id>/", views.store_detail, name="store"),
+    path("stores/<int:store_id>/kpis/", views.store_kpis, name="store_kpis"),
 ]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from apps.campaigns.notifications.selectors import (
     notifications_for_user,
     notifications_unread_count,
 )
+from apps.devices.charts import ChartFrame
 from apps.devices.selectors import alerts_open_for_user
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.stores import selectors
@@ -26,6 +29,8 @@ from apps.stores.access import (
     store_or_403,
     user_is_hq,
 )
+from apps.stores.kpis import selectors as kpi_selectors
+from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
 from linli.realtime import session_ended_broadcast
 
 
@@ -98,5 +103,75 @@ def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
             "low_stock": (
                 selectors.store_low_stock(store=store) if VIEW_STOCK.name in allowed else None
             ),
+        },
+    )
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+@login_required
+@require_GET
+def store_kpis(request: HttpRequest, store_id: int) -> HttpResponse:
+    """The owner's figures for a month (default: the newest complete one): each KPI with its
+    trend against the network's store median and where the store stands among its peers
+    (percentile). Reads the KPI snapshots only; VIEW_STORE, like the store page."""
+    store = store_or_403(request.user, store_id, VIEW_STORE)
+    periods = kpi_selectors.kpi_periods()
+    period = None
+    if raw := request.GET.get("period"):
+        try:
+            period = dt.date.fromisoformat(raw).replace(day=1)
+        except ValueError:
+            period = None
+        if period not in periods:
+            period = None
+    figures = kpi_selectors.store_kpis(store, period=period)
+    trends = kpi_selectors.store_trends(store=store, months=12)
+    cards = []
+    for code, figure in figures.items():
+        points = [point for point in trends.get(code, []) if point.period <= figure.period]
+        kpi = figure.definition
+        cards.append(
+            {
+                "figure": figure,
+                "value": kpi.display(figure.value),
+                "change": kpi.display_change(figure.change),
+                "peer_median": kpi.display(figure.peer_median),
+                "peer_p25": kpi.display(figure.peer_p25),
+                "network": kpi.display(figure.network_value),
+                "is_weak": figure.percentile is not None and figure.percentile < 25,
+                "percentile_chart": percentile_svg(
+                    percentile=_float(figure.percentile), title=str(kpi.label)
+                ),
+                "trend_chart": line_chart_svg(
+                    labels=[point.period.strftime("%Y-%m") for point in points],
+                    series=[
+                        Series(store.code, [_float(point.value) for point in points]),
+                        Series(
+                            gettext("Store median"),
+                            [_float(point.peer_median) for point in points],
+                            "series-peer",
+                        ),
+                    ],
+                    title=str(kpi.label),
+                    frame=ChartFrame(width=360, height=160, left=40),
+                ),
+            }
+        )
+    current = next(iter(figures.values()), None)
+    return render(
+        request,
+        "portal/store_kpis.html",
+        {
+            "store": store,
+            "cards": cards,
+            "period": current.period if current else None,
+            "is_complete": current.is_complete if current else False,
+            "periods": [
+                {"value": item.isoformat(), "label": item.strftime("%Y-%m")}
+                for item in periods[:12]
+            ],
         },
     )

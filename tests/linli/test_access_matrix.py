@@ -226,6 +226,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "portal:logout": ("NOT_OFFERED_TO_ANYONE", "ENDS_ON_LOGIN"),
     "portal:home": ("SIGNED_IN", "NOT_OFFERED"),
     "portal:store": ("VIEW_STORE", "NOT_OFFERED"),
+    "portal:store_kpis": ("VIEW_STORE", "NOT_OFFERED"),
     "members:list": ("MEMBER_DATA", "NOT_OFFERED"),
     "members:detail": ("MEMBER_DATA", "NOT_OFFERED"),
     "inspections:index": ("VIEW_INSPECTIONS_ANYWHERE", "NOT_OFFERED"),

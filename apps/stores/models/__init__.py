@@ -22,6 +22,7 @@ from apps.stores.models.core import (
     StoreTerminal,
 )
 from apps.stores.models.fulfilment import OrderFulfilment
+from apps.stores.models.kpis import KpiSnapshot
 
 __all__ = [
     "IMPORTED_ORDER_KEY_PREFIX",
@@ -30,6 +31,7 @@ __all__ = [
     "Inspection",
     "InspectionItemResult",
     "InspectionPhoto",
+    "KpiSnapshot",
     "RectificationItem",
     "LossReason",
     "Order",

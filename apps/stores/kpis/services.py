@@ -1,0 +1,403 @@
+"""The monthly KPI computation: one month, every store, region and the network, set-wise.
+
+`kpi_snapshots_compute(month=...)` reads each KPI's source with grouped SQL aggregates (a fixed
+number of queries whatever the number of stores), turns them into per-store numerators and
+denominators, pools them per region and for the network, ranks the stores and replaces the
+month's rows in one transaction. Idempotent: a rerun rewrites the same figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.customers.models import CommunityMessage, NpsAnswer
+from apps.stores.kpis.analytics import (
+    NETWORK_KEY,
+    RepurchaseCounts,
+    ScopeKey,
+    peer_spread,
+    percentile_ranks,
+    repurchase_counts,
+)
+from apps.stores.kpis.definitions import KPIS, MEMBERS, SUM, KpiDefinition
+from apps.stores.models import (
+    Inspection,
+    KpiSnapshot,
+    Order,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+from apps.stores.selectors import loss_rates, member_store_order_counts
+
+VALUE_PLACES = Decimal("0.0001")
+MONEY = DecimalField(max_digits=18, decimal_places=4)
+VOID = (Order.Status.CANCELLED, Order.Status.REFUNDED)
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
+
+# store_id -> (numerator, denominator); denominator None for plain sums.
+Parts = dict[int, tuple[Decimal, Decimal | None]]
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def month_add(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _counted_lines(start: dt.datetime, end: dt.datetime) -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(order__placed_at__gte=start, order__placed_at__lt=end).exclude(
+        order__status__in=VOID
+    )
+
+
+def _sales_parts(
+    start: dt.datetime, end: dt.datetime
+) -> tuple[Parts, Parts, dict[int, int], dict[int, Decimal]]:
+    """Per store: GMV, gross margin parts, distinct member buyers and cost of goods sold."""
+    orders = (
+        Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
+        .exclude(status__in=VOID)
+        .order_by()
+        .values("store_id")
+        .annotate(gmv=Sum("total"), buyers=Count("member_id", distinct=True))
+    )
+    gmv: Parts = {}
+    buyers: dict[int, int] = {}
+    for row in orders:
+        gmv[row["store_id"]] = (row["gmv"] or Decimal(0), None)
+        buyers[row["store_id"]] = row["buyers"]
+    lines = (
+        _counted_lines(start, end)
+        .filter(product__cost__gt=0)
+        .order_by()
+        .values("order__store_id")
+        .annotate(
+            sales=Sum("line_total"),
+            cogs=Sum(F("quantity") * F("product__cost"), output_field=MONEY),
+        )
+    )
+    margin: Parts = {}
+    cogs: dict[int, Decimal] = {}
+    for row in lines:
+        store_id = row["order__store_id"]
+        cogs[store_id] = row["cogs"] or Decimal(0)
+        if row["sales"]:
+            margin[store_id] = (row["sales"] - cogs[store_id], row["sales"])
+    return gmv, margin, buyers, cogs
+
+
+def _turnover_parts(cogs: dict[int, Decimal], end: dt.datetime) -> Parts:
+    """COGS / stock value at cost at `end`, rebuilt as today's stock value minus the value of
+    the ledger's movements since `end`. A store whose rebuilt stock is not positive (the
+    ledger does not reach back) has no figure."""
+    current = dict(
+        StockLevel.objects.filter(product__cost__gt=0)
+        .order_by()
+        .values("store_id")
+        .annotate(value=Sum(F("on_hand") * F("product__cost"), output_field=MONEY))
+        .values_list("store_id", "value")
+    )
+    since_end = dict(
+        StockMovement.objects.filter(created_at__gte=end, product__cost__gt=0)
+        .order_by()
+        .values("store_id")
+        .annotate(value=Sum(F("quantity") * F("product__cost"), output_field=MONEY))
+        .values_list("store_id", "value")
+    )
+    parts: Parts = {}
+    for store_id, sold_at_cost in cogs.items():
+        closing = (current.get(store_id) or Decimal(0)) - (since_end.get(store_id) or Decimal(0))
+        if closing > 0:
+            parts[store_id] = (sold_at_cost, closing)
+    return parts
+
+
+def _loss_parts(store_ids: list[int], month: dt.date) -> Parts:
+    rates = loss_rates(
+        store_ids=store_ids, since=month, until=month_add(month, 1), by_category=False
+    )
+    if not any(rate.lost_units for rate in rates):
+        return {}  # no loss recorded anywhere: the source is absent, not a zero
+    return {
+        rate.store_id: (rate.lost_value, rate.sold_value + rate.lost_value)
+        for rate in rates
+        if rate.sold_value + rate.lost_value
+    }
+
+
+def _group_buy_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    settled = (
+        GroupBuyOffer.objects.filter(
+            deadline__gte=start,
+            deadline__lt=end,
+            status__in=[GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED],
+        )
+        .order_by()
+        .values("broadcast__store_id")
+        .annotate(
+            formed=Count("id", filter=Q(status=GroupBuyOffer.Status.FORMED)), settled=Count("id")
+        )
+    )
+    return {
+        row["broadcast__store_id"]: (Decimal(row["formed"]), Decimal(row["settled"]))
+        for row in settled
+    }
+
+
+def _nps_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    answers = (
+        NpsAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end)
+        .order_by()
+        .values("store_id")
+        .annotate(
+            answers=Count("id"),
+            promoters=Count("id", filter=Q(score__gte=PROMOTER_MIN)),
+            detractors=Count("id", filter=Q(score__lte=DETRACTOR_MAX)),
+        )
+    )
+    return {
+        row["store_id"]: (Decimal(row["promoters"] - row["detractors"]), Decimal(row["answers"]))
+        for row in answers
+    }
+
+
+def _live_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    broadcasts = Broadcast.objects.filter(
+        status=Broadcast.Status.ENDED, started_at__gte=start, started_at__lt=end
+    )
+    viewers = dict(
+        broadcasts.order_by()
+        .values("store_id")
+        .annotate(viewers=Sum("peak_viewers"))
+        .values_list("store_id", "viewers")
+    )
+    joins = dict(
+        GroupBuyJoin.objects.filter(offer__broadcast__in=broadcasts)
+        .exclude(status=GroupBuyJoin.Status.CANCELLED)
+        .order_by()
+        .values("offer__broadcast__store_id")
+        .annotate(joins=Count("id"))
+        .values_list("offer__broadcast__store_id", "joins")
+    )
+    return {
+        store_id: (Decimal(joins.get(store_id, 0)), Decimal(peak))
+        for store_id, peak in viewers.items()
+        if peak
+    }
+
+
+def _community_parts(start: dt.datetime, end: dt.datetime, buyers: dict[int, int]) -> Parts:
+    messages = dict(
+        CommunityMessage.objects.filter(sent_at__gte=start, sent_at__lt=end)
+        .order_by()
+        .values("store_id")
+        .annotate(messages=Count("id"))
+        .values_list("store_id", "messages")
+    )
+    if not messages:
+        return {}  # no chat group feeds the network yet
+    return {
+        store_id: (Decimal(messages.get(store_id, 0)), Decimal(count))
+        for store_id, count in buyers.items()
+        if count
+    }
+
+
+def _inspection_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    scored = (
+        Inspection.objects.filter(
+            submitted_at__gte=start, submitted_at__lt=end, score__isnull=False
+        )
+        .exclude(status=Inspection.Status.DRAFT)
+        .order_by()
+        .values("store_id")
+        .annotate(total=Sum("score"), count=Count("id"))
+    )
+    return {row["store_id"]: (row["total"], Decimal(row["count"])) for row in scored}
+
+
+def _value(kpi: KpiDefinition, numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
+    if kpi.scale is None:
+        return numerator.quantize(VALUE_PLACES)
+    if not denominator:
+        return None
+    return (numerator / denominator * kpi.scale).quantize(VALUE_PLACES)
+
+
+def _repurchase_parts(
+    counts: dict[ScopeKey, RepurchaseCounts], code: str
+) -> dict[ScopeKey, tuple[Decimal, Decimal]]:
+    if code == "repurchase_rate":
+        return {
+            key: (Decimal(item.returned), Decimal(item.previous_members))
+            for key, item in counts.items()
+            if item.previous_members
+        }
+    return {
+        key: (Decimal(item.repeat_buyers), Decimal(item.active_members))
+        for key, item in counts.items()
+        if item.active_members
+    }
+
+
+def kpi_snapshots_compute(*, month: dt.date, now: dt.datetime | None = None) -> int:
+    """Compute every KPI of `month` (any day of it; local calendar month) for every store,
+    region and the network, and replace that month's snapshot rows. A month still running is
+    computed to date and marked incomplete. Returns the number of rows written.
+
+    Idempotent: the month's rows are deleted and rewritten in one transaction, so a rerun, a
+    second beat or a redelivered task leaves exactly one row per scope, month and KPI.
+    """
+    month = month_start(month)
+    now = now or timezone.now()
+    start, end = _midnight(month), _midnight(month_add(month, 1))
+    store_region = dict(Store.objects.order_by().values_list("id", "region_id"))
+    gmv, margin, buyers, cogs = _sales_parts(start, end)
+    counts = repurchase_counts(
+        previous=(
+            (member_id, store_id)
+            for member_id, store_id, _orders in member_store_order_counts(
+                start=_midnight(month_add(month, -1)), end=start
+            ).iterator()
+        ),
+        current=member_store_order_counts(start=start, end=end).iterator(),
+        store_region=store_region,
+    )
+    store_parts: dict[str, Parts] = {
+        "gmv": gmv,
+        "gross_margin": margin,
+        "inventory_turnover": _turnover_parts(cogs, end),
+        "loss_rate": _loss_parts(list(store_region), month),
+        "group_buy_success_rate": _group_buy_parts(start, end),
+        "nps": _nps_parts(start, end),
+        "live_conversion": _live_parts(start, end),
+        "community_activity": _community_parts(start, end, buyers),
+        "inspection_score": _inspection_parts(start, end),
+    }
+    is_complete = now >= end
+    rows: list[KpiSnapshot] = []
+    for kpi in KPIS:
+        if kpi.aggregation == MEMBERS:
+            by_scope = _repurchase_parts(counts, kpi.code)
+        else:
+            by_scope = _pooled(store_parts[kpi.code], store_region, kpi)
+        rows.extend(_rows(kpi, by_scope, store_region, month, is_complete, now))
+    with transaction.atomic():
+        KpiSnapshot.objects.filter(period=month).delete()
+        KpiSnapshot.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _pooled(
+    parts: Parts, store_region: dict[int, int], kpi: KpiDefinition
+) -> dict[ScopeKey, tuple[Decimal, Decimal | None]]:
+    """Store parts, plus each region's and the network's sums of them."""
+    by_scope: dict[ScopeKey, tuple[Decimal, Decimal | None]] = {}
+    sums: dict[ScopeKey, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for store_id, (numerator, denominator) in parts.items():
+        by_scope[("store", store_id)] = (numerator, denominator)
+        for key in (("region", store_region[store_id]), NETWORK_KEY):
+            sums[key][0] += numerator
+            sums[key][1] += denominator or Decimal(0)
+    for key, (numerator, denominator) in sums.items():
+        by_scope[key] = (numerator, None if kpi.aggregation == SUM else denominator)
+    return by_scope
+
+
+def _rows(
+    kpi: KpiDefinition,
+    by_scope: dict[ScopeKey, tuple[Decimal, Decimal | None]],
+    store_region: dict[int, int],
+    month: dt.date,
+    is_complete: bool,
+    now: dt.datetime,
+) -> list[KpiSnapshot]:
+    values: dict[ScopeKey, Decimal | None] = {
+        key: _value(kpi, numerator, denominator)
+        for key, (numerator, denominator) in by_scope.items()
+    }
+    store_values = {
+        key[1]: value for key, value in values.items() if key[0] == "store" and value is not None
+    }
+    ranks = percentile_ranks(store_values, higher_is_better=kpi.higher_is_better)
+    peers: dict[ScopeKey, list[Decimal]] = defaultdict(list)
+    for store_id, value in store_values.items():
+        peers[("region", store_region[store_id])].append(value)
+        peers[NETWORK_KEY].append(value)
+    rows = []
+    for key, (numerator, denominator) in sorted(by_scope.items()):
+        scope, key_id = key
+        spread = peer_spread(peers.get(key, []), higher_is_better=kpi.higher_is_better)
+        rows.append(
+            KpiSnapshot(
+                scope=scope,
+                store_id=key_id if scope == "store" else None,
+                region_id=key_id if scope == "region" else None,
+                period=month,
+                code=kpi.code,
+                value=values[key],
+                numerator=numerator.quantize(VALUE_PLACES),
+                denominator=None if denominator is None else denominator.quantize(VALUE_PLACES),
+                percentile=ranks.get(key_id) if scope == "store" else None,
+                peer_count=len(peers.get(key, [])),
+                peer_p25=_places(spread[0]),
+                peer_median=_places(spread[1]),
+                peer_p75=_places(spread[2]),
+                is_complete=is_complete,
+                computed_at=now,
+            )
+        )
+    return rows
+
+
+def _places(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(VALUE_PLACES)
+
+
+def kpi_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
+    """The nightly job: the previous month (final figures now that it has ended, and its
+    repurchase needs this month to have started) and the current month to date."""
+    now = now or timezone.now()
+    current = month_start(timezone.localdate(now))
+    return kpi_snapshots_compute(month=month_add(current, -1), now=now) + kpi_snapshots_compute(
+        month=current, now=now
+    )
+
+
+def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | None = None) -> int:
+    """Every month from `first` (default: the month of the first counted order) to the current
+    one, oldest first. Idempotent like `kpi_snapshots_compute`. Returns rows written."""
+    now = now or timezone.now()
+    if first is None:
+        oldest = (
+            Order.objects.exclude(status__in=VOID)
+            .order_by("placed_at")
+            .values_list("placed_at", flat=True)
+            .first()
+        )
+        if oldest is None:
+            return 0
+        first = timezone.localtime(oldest).date()
+    month, last = month_start(first), month_start(timezone.localdate(now))
+    written = 0
+    while month <= last:
+        written += kpi_snapshots_compute(month=month, now=now)
+        month = month_add(month, 1)
+    return written

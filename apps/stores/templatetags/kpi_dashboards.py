@@ -1,0 +1,157 @@
+"""The HQ dashboard on the admin's front page (templates/admin/index.html): network figures
+with trends, store rankings and the stores that need attention, from the KPI snapshots only
+(a fixed handful of queries, never the orders), each figure linked to the list behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from apps.stores.kpis import selectors
+from apps.stores.kpis.charts import Bar, Series, bar_chart_svg, line_chart_svg
+from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS
+
+register = template.Library()
+
+RANKING_SIZE = 10
+
+
+def _changelist(app_label: str, model_name: str, **query: str) -> str:
+    try:
+        url = reverse(f"admin:{app_label}_{model_name}_changelist")
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _period_param(raw: str | None, periods: list[dt.date]) -> dt.date | None:
+    if raw:
+        try:
+            wanted = dt.date.fromisoformat(raw).replace(day=1)
+        except ValueError:
+            wanted = None
+        if wanted in periods:
+            return wanted
+    return selectors.kpi_default_period()
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@register.inclusion_tag("admin/kpis/dashboard.html", takes_context=True)
+def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
+    request = context["request"]
+    periods = selectors.kpi_periods()
+    period = _period_param(request.GET.get("period"), periods)
+    code = request.GET.get("kpi", "gmv")
+    ranking_kpi = KPI_BY_CODE.get(code, KPI_BY_CODE["gmv"])
+    if period is None:
+        return {"period": None}
+    trends = selectors.network_trends(months=12)
+    labels_by_code = {
+        kpi.code: [point.period.strftime("%Y-%m") for point in trends[kpi.code]] for kpi in KPIS
+    }
+    cards = []
+    for kpi in KPIS:
+        points = [point for point in trends[kpi.code] if point.period <= period]
+        now = next((point for point in points if point.period == period), None)
+        before = points[-2] if now is not None and len(points) > 1 else None
+        value = now.value if now else None
+        change = (
+            value - before.value
+            if value is not None and before is not None and before.value is not None
+            else None
+        )
+        app_label, model_name = kpi.admin_model
+        cards.append(
+            {
+                "kpi": kpi,
+                "value": kpi.display(value),
+                "has_value": value is not None,
+                "change": kpi.display_change(change),
+                "improving": None if not change else (change > 0) == kpi.higher_is_better,
+                "sparkline": line_chart_svg(
+                    labels=[point.period.strftime("%Y-%m") for point in points],
+                    series=[Series(str(kpi.label), [_float(p.value) for p in points])],
+                    title=str(kpi.label),
+                    compact=True,
+                ),
+                "href": _changelist(app_label, model_name),
+                "ranking_href": "?" + urlencode({"period": period.isoformat(), "kpi": kpi.code}),
+            }
+        )
+    best, worst = selectors.store_ranking(period=period, code=ranking_kpi.code, limit=RANKING_SIZE)
+
+    def bars(rows: list[selectors.RankedStore], css: str) -> list[Bar]:
+        return [
+            Bar(
+                label=f"{row.code} {row.name}",
+                value=float(row.value),
+                href=reverse("admin:stores_store_change", args=[row.store_id]),
+                css_class=css,
+            )
+            for row in rows
+        ]
+
+    trend = trends[ranking_kpi.code]
+    attention = selectors.stores_needing_attention(period=period, limit=RANKING_SIZE)
+    movers = [row for row in attention if row.percentile_change is not None]
+    return {
+        "period": period,
+        "periods": [
+            {"value": item.isoformat(), "label": item.strftime("%Y-%m"), "current": item == period}
+            for item in periods[:12]
+        ],
+        "is_complete": any(point.is_complete for point in trends["gmv"] if point.period == period),
+        "cards": cards,
+        "ranking_kpi": ranking_kpi,
+        "kpis": KPIS,
+        "ranking_query": {
+            kpi.code: "?" + urlencode({"period": period.isoformat(), "kpi": kpi.code})
+            for kpi in KPIS
+        },
+        "trend_chart": line_chart_svg(
+            labels=labels_by_code[ranking_kpi.code],
+            series=[
+                Series(_("Network"), [_float(p.value) for p in trend]),
+                Series(_("Store median"), [_float(p.peer_median) for p in trend], "series-peer"),
+            ],
+            title=str(ranking_kpi.label),
+        ),
+        "best_chart": bar_chart_svg(bars=bars(best, "bar-good"), title=_("Best stores")),
+        "worst_chart": bar_chart_svg(bars=bars(worst, "bar-bad"), title=_("Stores at the bottom")),
+        "has_ranking": bool(best),
+        "attention": [
+            {
+                "row": row,
+                "store_href": reverse("admin:stores_store_change", args=[row.store_id]),
+                "alerts_href": _changelist("devices", "devicealert", active="yes", q=row.code),
+                "overdue_href": _changelist(
+                    "stores", "rectificationitem", overdue="yes", q=row.code
+                ),
+            }
+            for row in attention
+        ],
+        "movers_chart": bar_chart_svg(
+            bars=[
+                Bar(
+                    label=f"{row.code} {row.name}",
+                    value=float(row.percentile_change),
+                    href=reverse("admin:stores_store_change", args=[row.store_id]),
+                    css_class="bar-bad",
+                )
+                for row in movers
+            ],
+            title=_("Fall in mean percentile since last month"),
+        ),
+        "has_movers": bool(movers),
+        "snapshots_href": _changelist(
+            "stores", "kpisnapshot", period=period.isoformat(), scope="network"
+        ),
+    }

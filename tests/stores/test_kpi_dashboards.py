@@ -1,0 +1,157 @@
+"""The KPI dashboards: the HQ dashboard on the admin index (staff only, from snapshots, a
+query count that does not grow with stores) and the owner's figures in the portal (their
+store only)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.devices.services import alert_open
+from apps.stores.kpis.services import kpi_snapshots_compute
+from apps.stores.models import KpiSnapshot
+from tests.devices.factories import DeviceFactory
+from tests.factories import StoreFactory, UserFactory, owner_of
+from tests.stores.kpi_support import AFTER_JULY, JULY, build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    built = build_world()
+    kpi_snapshots_compute(month=JULY.replace(month=6), now=AFTER_JULY)
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    return built
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _staff(roles) -> object:
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="HQ operations"))
+    return user
+
+
+def test_admin_index_shows_the_network_figures_rankings_and_the_app_list(world, roles):
+    response = _signed_in(_staff(roles)).get(reverse("admin:index"), {"period": "2026-07-01"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="hq-dashboard"' in html
+    # All eleven KPI cards, each value linked to the admin list behind it.
+    assert len(re.findall(r'class="kpi-card[^"]*" data-kpi="', html)) == 11
+    assert reverse("admin:stores_order_changelist") in html
+    assert "¥260" in html  # network GMV of July
+    # Charts: a sparkline per card, the trend, best and worst rankings as inline SVG.
+    assert html.count('class="kpi-chart') >= 11 + 3
+    assert reverse("admin:stores_store_change", args=[world["a"].pk]) in html
+    # The app list is still there below the dashboard.
+    assert reverse("admin:stores_store_changelist") in html
+    assert 'id="content-main"' in html
+
+
+def test_admin_index_ranks_by_the_chosen_kpi(world, roles):
+    html = (
+        _signed_in(_staff(roles))
+        .get(reverse("admin:index"), {"period": "2026-07-01", "kpi": "repeat_buyer_share"})
+        .content.decode()
+    )
+    assert 'class="kpi-card selected" data-kpi="repeat_buyer_share"' in html
+    # Best first: A (33.3 %) leads; the bottom starts with B (0 %, code before C).
+    best, worst = re.findall(r'<svg[^>]*class="kpi-chart kpi-bars"[^>]*>(.*?)</svg>', html)[:2]
+    assert re.findall(r'font-size="12" fill="#374151">(\w)', best) == ["A", "B", "C"]
+    assert re.findall(r'font-size="12" fill="#374151">(\w)', worst) == ["B", "C", "A"]
+
+
+def test_admin_index_lists_stores_with_open_alerts(world, roles):
+    device = DeviceFactory(store=world["c"])
+    alert_open(device=device, kind="device_silent", detail="silent")
+    html = _signed_in(_staff(roles)).get(reverse("admin:index")).content.decode()
+    attention = html.split('id="kpi-attention"', 1)[1]
+    assert f">{world['c'].code} {world['c'].name}</a>" in attention
+    assert "active=yes" in attention
+
+
+def test_admin_index_before_any_snapshot_says_so_and_keeps_the_app_list(roles):
+    html = _signed_in(_staff(roles)).get(reverse("admin:index")).content.decode()
+    assert 'class="kpi-empty"' in html
+    assert reverse("admin:stores_store_changelist") in html
+
+
+def test_admin_index_refuses_non_staff(world, owner):
+    response = _signed_in(owner).get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert Client().get(reverse("admin:index")).status_code == 302
+
+
+def test_admin_index_queries_do_not_grow_with_stores(world, roles):
+    client = _signed_in(_staff(roles))
+    client.get(reverse("admin:index"))  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("admin:index"))
+    for _ in range(20):
+        StoreFactory(region=world["r1"])
+    # Twenty more stores with figures: the same queries.
+    stores = list(KpiSnapshot.objects.filter(scope="store", code="gmv", period=JULY))
+    extra = []
+    for store in StoreFactory._meta.model.objects.exclude(pk__in=[row.store_id for row in stores]):
+        extra.append(
+            KpiSnapshot(scope="store", store=store, period=JULY, code="gmv", value=1, percentile=0)
+        )
+    KpiSnapshot.objects.bulk_create(extra)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("admin:index"))
+    assert len(many) == len(few)
+
+
+def test_owner_sees_their_figures_percentiles_and_trends(world):
+    owner = owner_of(world["a"])
+    response = _signed_in(owner).get(reverse("portal:store_kpis", args=[world["a"].pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert len(re.findall(r'class="card owner-kpi[^"]*" data-kpi="', html)) == 11
+    assert "¥110" in html  # A's July GMV
+    assert html.count('class="kpi-chart kpi-percentile"') >= 4
+    assert "kpi-chart" in html
+    assert world["b"].name not in html
+
+
+def test_owner_chooses_an_earlier_month(world):
+    owner = owner_of(world["a"])
+    html = (
+        _signed_in(owner)
+        .get(reverse("portal:store_kpis", args=[world["a"].pk]), {"period": "2026-06-01"})
+        .content.decode()
+    )
+    assert "¥30" in html  # A's June GMV
+    assert "2026-06" in html
+
+
+def test_another_owner_is_refused(world):
+    owner_b = owner_of(world["b"])
+    response = _signed_in(owner_b).get(reverse("portal:store_kpis", args=[world["a"].pk]))
+    assert response.status_code == 403
+    assert "¥110" not in response.content.decode()
+
+
+def test_anonymous_is_sent_to_login(world):
+    response = Client().get(reverse("portal:store_kpis", args=[world["a"].pk]))
+    assert response.status_code == 302
+    assert reverse("portal:login") in response["Location"]
+
+
+def test_store_page_links_to_the_figures(world):
+    owner = owner_of(world["a"])
+    html = _signed_in(owner).get(reverse("portal:store", args=[world["a"].pk])).content.decode()
+    assert reverse("portal:store_kpis", args=[world["a"].pk]) in html

@@ -1,0 +1,328 @@
+"""The KPI pack (apps/stores/kpis): every KPI of a small hand-computed month per store, region
+and network, null where a source has no data, percentiles, the selector other apps use, and the
+nightly task's idempotency. Figures in the comments are the hand computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.customers.models import CommunityMessage, NpsAnswer
+from apps.stores.kpis.definitions import KPI_CODES
+from apps.stores.kpis.selectors import store_kpis, stores_needing_attention
+from apps.stores.kpis.services import kpi_snapshots_compute, kpi_snapshots_refresh
+from apps.stores.models import (
+    Inspection,
+    KpiSnapshot,
+    LossReason,
+    StockLevel,
+    StockMovement,
+)
+from apps.stores.tasks import kpi_snapshots_task
+from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
+from tests.factories import (
+    UserFactory,
+)
+from tests.stores.kpi_support import AFTER_JULY, JULY, at, build_world
+from tests.stores.test_inspections_support import ChecklistTemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def _figures() -> dict[tuple[str, str, str], Decimal | None]:
+    rows = KpiSnapshot.objects.filter(period=JULY).select_related("store", "region")
+    return {
+        (
+            row.scope,
+            row.store.code if row.store else row.region.code if row.region else "",
+            row.code,
+        ): row.value
+        for row in rows
+    }
+
+
+def _july(figures, scope, key, code):
+    return figures.get((scope, key, code), "no row")
+
+
+def test_gmv_and_gross_margin_per_store_region_and_network(world):
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    assert _july(figures, "store", "A", "gmv") == Decimal("110.0000")
+    assert _july(figures, "store", "B", "gmv") == Decimal("50.0000")
+    assert _july(figures, "store", "C", "gmv") == Decimal("100.0000")
+    assert _july(figures, "region", "R1", "gmv") == Decimal("160.0000")
+    assert _july(figures, "region", "R2", "gmv") == Decimal("100.0000")
+    assert _july(figures, "network", "", "gmv") == Decimal("260.0000")
+    # A: (110 − 5 × 6) / 110 = 72.7273 %; B: (50 − 6) / 50 = 88 %; C: product cost unknown.
+    assert _july(figures, "store", "A", "gross_margin") == Decimal("72.7273")
+    assert _july(figures, "store", "B", "gross_margin") == Decimal("88.0000")
+    assert _july(figures, "store", "C", "gross_margin") == "no row"
+    # Pooled: (80 + 44) / (110 + 50) = 77.5 %.
+    assert _july(figures, "region", "R1", "gross_margin") == Decimal("77.5000")
+    assert _july(figures, "network", "", "gross_margin") == Decimal("77.5000")
+
+
+def test_repurchase_and_repeat_buyers_count_members_per_scope(world):
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    # A: June {m1, m2, m3}, July {m1, m2, m4} → 2 / 3 came back.  B: June {m1}, July {m3} → 0.
+    assert _july(figures, "store", "A", "repurchase_rate") == Decimal("66.6667")
+    assert _july(figures, "store", "B", "repurchase_rate") == Decimal("0.0000")
+    assert _july(figures, "store", "C", "repurchase_rate") == "no row"  # nobody in June
+    # R1 and the network: m1, m2, m3 all bought again somewhere in it → 100 %.
+    assert _july(figures, "region", "R1", "repurchase_rate") == Decimal("100.0000")
+    assert _july(figures, "network", "", "repurchase_rate") == Decimal("100.0000")
+    # Repeat buyers: A {m1: 2, m2: 1, m4: 1} → 1/3; B and C 0; R1 1/4; network 1/5.
+    assert _july(figures, "store", "A", "repeat_buyer_share") == Decimal("33.3333")
+    assert _july(figures, "store", "B", "repeat_buyer_share") == Decimal("0.0000")
+    assert _july(figures, "store", "C", "repeat_buyer_share") == Decimal("0.0000")
+    assert _july(figures, "region", "R1", "repeat_buyer_share") == Decimal("25.0000")
+    assert _july(figures, "network", "", "repeat_buyer_share") == Decimal("20.0000")
+
+
+def test_loss_rate_and_inventory_turnover(world):
+    a, p = world["a"], world["p"]
+    StockMovement.objects.create(
+        store=a,
+        product=p,
+        kind=StockMovement.Kind.LOSS,
+        quantity=-2,
+        reason=LossReason.EXPIRED,
+        created_at=at(7, 15),
+    )
+    StockLevel.objects.create(store=a, product=p, on_hand=20)  # 20 × 6 = 120 at cost today
+    StockMovement.objects.create(
+        store=a, product=p, kind=StockMovement.Kind.RECEIPT, quantity=5, created_at=at(8, 3)
+    )
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    # A: lost 2 × 10 = 20, sold 5 × 10 = 50 (shelf price) → 20 / 70.  B, C: nothing lost.
+    assert _july(figures, "store", "A", "loss_rate") == Decimal("28.5714")
+    assert _july(figures, "store", "B", "loss_rate") == Decimal("0.0000")
+    assert _july(figures, "store", "C", "loss_rate") == Decimal("0.0000")
+    assert _july(figures, "network", "", "loss_rate") == Decimal("22.2222")  # 20 / 90
+    # A: COGS 5 × 6 = 30; stock at July's end = 120 − the August receipt 30 = 90.
+    assert _july(figures, "store", "A", "inventory_turnover") == Decimal("0.3333")
+    assert _july(figures, "store", "B", "inventory_turnover") == "no row"  # no stock known
+    assert _july(figures, "network", "", "inventory_turnover") == Decimal("0.3333")
+
+
+def test_group_buy_success_and_live_conversion(world):
+    a, b = world["a"], world["b"]
+    live = BroadcastFactory(
+        store_campaign__store=a,
+        status=Broadcast.Status.ENDED,
+        scheduled_at=at(7, 10, 19),
+        started_at=at(7, 10, 20),
+        ended_at=at(7, 10, 21),
+        peak_viewers=40,
+    )
+    settled = {"settled_at": at(7, 12, 21), "deadline": at(7, 12, 20)}
+    formed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FORMED, **settled)
+    failed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FAILED, **settled)
+    GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.CANCELLED, **settled)
+    for status in (GroupBuyJoin.Status.CONFIRMED, GroupBuyJoin.Status.CONFIRMED):
+        GroupBuyJoinFactory(offer=formed, status=status)
+    GroupBuyJoinFactory(offer=formed, status=GroupBuyJoin.Status.CANCELLED)
+    GroupBuyJoinFactory(offer=failed, status=GroupBuyJoin.Status.JOINED)
+    # B's broadcast started in June and its offer closes in August: neither counts for July.
+    june = BroadcastFactory(
+        store_campaign__store=b,
+        status=Broadcast.Status.ENDED,
+        scheduled_at=at(6, 30, 19),
+        started_at=at(6, 30, 20),
+        ended_at=at(6, 30, 22),
+        peak_viewers=10,
+    )
+    GroupBuyOfferFactory(
+        broadcast=june,
+        status=GroupBuyOffer.Status.FORMED,
+        deadline=at(8, 2),
+        settled_at=at(8, 2),
+    )
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    assert _july(figures, "store", "A", "group_buy_success_rate") == Decimal("50.0000")  # 1 / 2
+    assert _july(figures, "store", "B", "group_buy_success_rate") == "no row"
+    assert _july(figures, "store", "A", "live_conversion") == Decimal("7.5000")  # 3 / 40
+    assert _july(figures, "store", "B", "live_conversion") == "no row"
+    assert _july(figures, "network", "", "live_conversion") == Decimal("7.5000")
+
+
+def test_nps_community_and_inspection_score(world):
+    a, b, c = world["a"], world["b"], world["c"]
+    member = world["members"][0]
+    for store, score in ((a, 10), (a, 9), (a, 5), (a, 7), (b, 3), (c, 10)):
+        answered = at(6, 20) if store == c else at(7, 20)  # C's answer is June's
+        NpsAnswer.objects.create(member=member, store=store, score=score, answered_at=answered)
+    for store, count in ((a, 6), (c, 1)):
+        for index in range(count):
+            CommunityMessage.objects.create(
+                store=store, group_name="群", text=f"m{index}", sent_at=at(7, 9)
+            )
+    template = ChecklistTemplateFactory()
+    inspector = UserFactory()
+    for store, score, status in (
+        (a, "80.00", Inspection.Status.SUBMITTED),
+        (a, "90.00", Inspection.Status.CLOSED),
+        (c, "70.00", Inspection.Status.APPROVED),
+    ):
+        Inspection.objects.create(
+            store=store,
+            template=template,
+            inspector=inspector,
+            status=status,
+            submitted_at=at(7, 8),
+            score=Decimal(score),
+        )
+    Inspection.objects.create(store=b, template=template, inspector=inspector)  # a draft
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    # A: promoters 2, detractors 1 of 4 → 25; B: one detractor → −100; C: no July answer.
+    assert _july(figures, "store", "A", "nps") == Decimal("25.0000")
+    assert _july(figures, "store", "B", "nps") == Decimal("-100.0000")
+    assert _july(figures, "store", "C", "nps") == "no row"
+    assert _july(figures, "network", "", "nps") == Decimal("0.0000")  # (2 − 2) / 5: a real 0
+    # Messages per 100 buyers: A 6 / 3, B 0 / 1, C 1 / 1; network 7 / 5.
+    assert _july(figures, "store", "A", "community_activity") == Decimal("200.0000")
+    assert _july(figures, "store", "B", "community_activity") == Decimal("0.0000")
+    assert _july(figures, "store", "C", "community_activity") == Decimal("100.0000")
+    assert _july(figures, "network", "", "community_activity") == Decimal("140.0000")
+    assert _july(figures, "store", "A", "inspection_score") == Decimal("85.0000")
+    assert _july(figures, "store", "B", "inspection_score") == "no row"
+    assert _july(figures, "region", "R1", "inspection_score") == Decimal("85.0000")
+    assert _july(figures, "network", "", "inspection_score") == Decimal("80.0000")
+
+
+def test_kpis_without_a_source_have_no_figure_not_a_zero(world):
+    """No loss, message, NPS answer, broadcast or inspection anywhere: those KPIs are absent
+    for every scope (a store that sold and lost nothing is not shown as 0 % loss)."""
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    codes = set(KpiSnapshot.objects.filter(period=JULY).values_list("code", flat=True))
+    assert codes == {"gmv", "gross_margin", "repurchase_rate", "repeat_buyer_share"}
+    assert not KpiSnapshot.objects.filter(period=JULY, value__isnull=True).exists()
+
+
+def test_store_percentiles_are_direction_aware(world):
+    a, p = world["a"], world["p"]
+    StockMovement.objects.create(
+        store=a,
+        product=p,
+        kind=StockMovement.Kind.LOSS,
+        quantity=-2,
+        reason=LossReason.EXPIRED,
+        created_at=at(7, 15),
+    )
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    percentiles = dict(
+        KpiSnapshot.objects.filter(
+            period=JULY, scope="store", code="repeat_buyer_share"
+        ).values_list("store__code", "percentile")
+    )
+    # Repeat share: A 33.3 beats B and C (0 each, tied): A 100, B and C (0 + ½) / 2 = 25.
+    assert percentiles == {"A": Decimal("100.0"), "B": Decimal("25.0"), "C": Decimal("25.0")}
+    loss = dict(
+        KpiSnapshot.objects.filter(period=JULY, scope="store", code="loss_rate").values_list(
+            "store__code", "percentile"
+        )
+    )
+    # Loss: lower is better, so A's 28.6 % is the worst (0) and B, C share the best (75).
+    assert loss == {"A": Decimal("0.0"), "B": Decimal("75.0"), "C": Decimal("75.0")}
+    network = KpiSnapshot.objects.get(period=JULY, scope="network", code="loss_rate")
+    # Raw values 0, 0, 28.5714: direction-aware p25 is the raw 75th percentile (14.2857).
+    assert (network.peer_count, network.peer_p25, network.peer_median, network.peer_p75) == (
+        3,
+        Decimal("14.2857"),
+        Decimal("0.0000"),
+        Decimal("0.0000"),
+    )
+
+
+def test_store_kpis_selector_gives_every_code_with_peers_and_previous_month(world):
+    kpi_snapshots_compute(month=dt.date(2026, 6, 1), now=AFTER_JULY)
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = store_kpis(world["a"])
+    assert tuple(figures) == KPI_CODES
+    gmv = figures["gmv"]
+    assert (gmv.period, gmv.is_complete) == (JULY, True)
+    assert (gmv.value, gmv.previous_value, gmv.change) == (
+        Decimal("110.0000"),
+        Decimal("30.0000"),
+        Decimal("80.0000"),
+    )
+    assert gmv.percentile == Decimal("100.0")  # 110 > 100 > 50
+    assert (gmv.peer_p25, gmv.peer_median, gmv.peer_count) == (
+        Decimal("75.0000"),
+        Decimal("100.0000"),
+        3,
+    )
+    assert (gmv.region_value, gmv.network_value) == (Decimal("160.0000"), Decimal("260.0000"))
+    assert (figures["nps"].value, figures["nps"].percentile) == (None, None)
+    june = store_kpis(world["a"], period=dt.date(2026, 6, 1))
+    assert june["gmv"].value == Decimal("30.0000")
+
+
+def test_store_kpis_is_empty_before_any_snapshot(world):
+    assert store_kpis(world["a"]) == {}
+
+
+def test_nightly_task_is_idempotent(world):
+    first = kpi_snapshots_task(JULY.isoformat())
+    rows = list(
+        KpiSnapshot.objects.order_by("scope", "store", "region", "code").values_list(
+            "scope", "store", "region", "code", "value", "numerator", "denominator", "percentile"
+        )
+    )
+    second = kpi_snapshots_task(JULY.isoformat())
+    again = list(
+        KpiSnapshot.objects.order_by("scope", "store", "region", "code").values_list(
+            "scope", "store", "region", "code", "value", "numerator", "denominator", "percentile"
+        )
+    )
+    assert first == second == len(rows) > 0
+    assert again == rows
+
+
+def test_refresh_computes_last_month_final_and_this_month_to_date(world):
+    written = kpi_snapshots_refresh(now=at(8, 2))
+    assert written == KpiSnapshot.objects.count()
+    months = dict(
+        KpiSnapshot.objects.filter(scope="network", code="gmv").values_list("period", "is_complete")
+    )
+    assert months == {JULY: True, dt.date(2026, 8, 1): False}
+    august = KpiSnapshot.objects.get(
+        scope="store", store=world["c"], code="gmv", period="2026-08-01"
+    )
+    assert august.value == Decimal("999.0000")
+
+
+def test_worst_movers_and_open_problems_need_attention(world):
+    kpi_snapshots_compute(month=dt.date(2026, 6, 1), now=AFTER_JULY)
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    rows = stores_needing_attention(period=JULY)
+    # June: A led GMV (30 vs 10); in July A still leads, B fell from 0 to 0, C appeared.
+    by_code = {row.code: row for row in rows}
+    assert all(row.percentile_change is None or row.percentile_change < 0 for row in rows)
+    assert all(row.open_alerts == 0 and row.overdue_rectifications == 0 for row in rows)
+    assert "A" not in by_code
+
+
+def test_the_kpi_pack_is_scheduled_nightly():
+    from django_celery_beat.models import PeriodicTask
+
+    from linli.schedules import schedules_sync
+
+    schedules_sync()
+    task = PeriodicTask.objects.select_related("crontab").get(
+        task="apps.stores.tasks.kpi_snapshots_task"
+    )
+    assert (task.enabled, task.crontab.minute, task.crontab.hour) == (True, "15", "4")
