@@ -191,9 +191,10 @@ def promotions_import(
                     status=status,
                 )
             )
-    if not log:
-        with import_transaction(log):
-            _promotions_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
+    # Codes are looked up even when some rows are already bad, so every problem is listed;
+    # nothing is written unless the whole file is clean.
+    with import_transaction(log):
+        _promotions_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
     return report.finish(log)
 
 

@@ -251,9 +251,8 @@ def categories_import(
             parsed.append(
                 _CategoryRow(number=number, code=code, parent_code=parent_code, values=values)
             )
-    if not log:
-        with import_transaction(log):
-            _categories_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+    with import_transaction(log):
+        _categories_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
     return report.finish(log)
 
 
