@@ -315,3 +315,34 @@ def test_import_csv_command_imports_regions_and_stores(tmp_path) -> None:
         call_command("import_csv", "stores", str(bad), stdout=out)
     assert "Row 2, column “region”: Unknown region code “NOPE”." in out.getvalue()
     assert Store.objects.count() == 3
+
+
+def test_a_whole_history_imports_from_the_example_files_into_an_empty_database() -> None:
+    """Every file of docs/examples, in the documented order, with the command and nothing
+    made by hand: the reference data first, then members, stock, sales, chat, promotions and
+    weather."""
+    from apps.campaigns.models import Promotion
+    from apps.catalog.models import Category, Product, WeatherObservation
+    from apps.customers.models import Member
+    from apps.stores.models import Order
+
+    for kind, name in [
+        ("regions", "regions.csv"),
+        ("stores", "stores.csv"),
+        ("categories", "categories.csv"),
+        ("products", "products.csv"),
+        ("suppliers", "suppliers.csv"),
+        ("supplier_products", "supplier_products.csv"),
+        ("members", "members.csv"),
+        ("stock_levels", "stock_levels.csv"),
+        ("sales_history", "sales_history.csv"),
+        ("chat_messages", "chat_messages.csv"),
+        ("promotions", "promotions.csv"),
+        ("weather", "weather.csv"),
+    ]:
+        call_command("import_csv", kind, str(EXAMPLES / name), stdout=io.StringIO())
+    assert (Region.objects.count(), Store.objects.count(), Category.objects.count()) == (3, 3, 5)
+    assert (Product.objects.count(), Member.objects.count()) == (4, 5)
+    assert Order.objects.count() == 3
+    assert Order.objects.filter(member__isnull=False).count() == 2
+    assert (Promotion.objects.count(), WeatherObservation.objects.count()) == (5, 4)
