@@ -236,7 +236,11 @@ def test_promotional_price_rounds_to_the_nearest_percent(reference: dict) -> Non
         ("price,,NOPE,,,2024-07-01,2024-07-07,,10,,", "category", "unknown_category"),
         ("price,,FRUIT,HZ0001 HZ9999,,2024-07-01,2024-07-07,,10,,", "stores", "unknown_store"),
         ("price,,FRUIT,,XX,2024-07-01,2024-07-07,,10,,", "region", "unknown_region"),
-        ("price,FRUIT-BERRY-001,FRUIT,,,2024-07-01,2024-07-07,,10,,", "category", "product_or_category"),
+        (
+            "price,FRUIT-BERRY-001,FRUIT,,,2024-07-01,2024-07-07,,10,,",
+            "category",
+            "product_or_category",
+        ),
         ("price,,,,,2024-07-01,2024-07-07,,10,,", "sku", "product_or_category"),
         ("discount,,FRUIT,,,2024-07-01,2024-07-07,,10,,", "kind", "invalid_choice"),
         (",,FRUIT,,,2024-07-01,2024-07-07,,10,,", "kind", "required"),
@@ -250,15 +254,27 @@ def test_promotional_price_rounds_to_the_nearest_percent(reference: dict) -> Non
         ("price,,FRUIT,,,2024-07-01,2024-07-07,,-5,,", "discount_percent", "below_minimum"),
         ("price,,FRUIT,,,2024-07-01,2024-07-07,,12.5,,", "discount_percent", "invalid_number"),
         ("price,,FRUIT,,,2024-07-01,2024-07-07,9.90,,,", "promo_price", "price_needs_product"),
-        ("price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,9.90,50,,", "promo_price", "price_or_discount"),
-        ("price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,21.00,,,", "promo_price", "price_above_reference"),
+        (
+            "price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,9.90,50,,",
+            "promo_price",
+            "price_or_discount",
+        ),
+        (
+            "price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,21.00,,,",
+            "promo_price",
+            "price_above_reference",
+        ),
         ("price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,1.00,,,", "promo_price", "above_maximum"),
-        ("price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,9.999,,,", "promo_price", "too_many_decimals"),
+        (
+            "price,FRUIT-BERRY-001,,,,2024-07-01,2024-07-07,9.999,,,",
+            "promo_price",
+            "too_many_decimals",
+        ),
         ("price,,FRUIT,,,2024-07-01,2024-07-07,,10,,maybe", "status", "invalid_choice"),
         ("price,,FRUIT,,,2024-07-01,2024-07-07,,10," + "名" * 121 + ",", "name", "too_long"),
         ("price,,DAIRY,,,2024-07-01,2024-07-07,,15,,", "", "duplicate"),
     ],
-)  # fmt: skip
+)
 def test_promotions_bad_row_is_reported_and_nothing_written(
     reference: dict, line: str, column: str, code: str
 ) -> None:

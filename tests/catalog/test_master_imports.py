@@ -215,13 +215,12 @@ def test_weather_example_imports_exactly_and_reimport_changes_nothing() -> None:
 
     assert (report.errors, report.created) == ([], 4)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
-    d = dt.date
-    assert weather_state() == [
-        ("宁波", d(2024, 7, 1), "observed", Decimal("33.0"), Decimal("26.5"), Decimal("2.0"), "多云", None),
-        ("杭州", d(2024, 7, 1), "observed", Decimal("34.5"), Decimal("26.0"), Decimal("0.0"), "晴", None),
-        ("杭州", d(2024, 7, 2), "observed", Decimal("31.0"), Decimal("25.5"), Decimal("12.4"), "雷阵雨", None),
-        ("杭州", d(2024, 7, 3), "forecast", Decimal("30.0"), Decimal("24.0"), Decimal("20.0"), "中雨", d(2024, 7, 1)),
-    ]  # fmt: skip
+    assert [" ".join(str(cell) for cell in row) for row in weather_state()] == [
+        "宁波 2024-07-01 observed 33.0 26.5 2.0 多云 None",
+        "杭州 2024-07-01 observed 34.5 26.0 0.0 晴 None",
+        "杭州 2024-07-02 observed 31.0 25.5 12.4 雷阵雨 None",
+        "杭州 2024-07-03 forecast 30.0 24.0 20.0 中雨 2024-07-01",
+    ]
 
 
 def test_weather_update_by_city_day_kind_keeps_empty_cells() -> None:
