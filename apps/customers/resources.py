@@ -28,6 +28,7 @@ MEMBER_FIELDS = (
     "joined_at",
     "marketing_consent",
     "member_card",
+    "wechat",
 )
 
 
@@ -44,6 +45,7 @@ class MemberResource(ServiceResource):
     joined_at = Field(column_name="joined_at")
     marketing_consent = Field(column_name="marketing_consent")
     member_card = Field(column_name="member_card")
+    wechat = Field(column_name="wechat")
 
     class Meta:
         model = Member
@@ -55,8 +57,10 @@ class MemberResource(ServiceResource):
 
     def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
         cards = MemberIdentity.objects.filter(kind=MemberIdentity.Kind.MEMBER_CARD).order_by("pk")
+        wechats = MemberIdentity.objects.filter(kind=MemberIdentity.Kind.WECHAT).order_by("pk")
         return queryset.select_related("home_store").prefetch_related(
-            Prefetch("identities", queryset=cards, to_attr="member_cards")
+            Prefetch("identities", queryset=cards, to_attr="member_cards"),
+            Prefetch("identities", queryset=wechats, to_attr="member_wechats"),
         )
 
     def dehydrate_phone(self, member: Member) -> str:
@@ -79,6 +83,12 @@ class MemberResource(ServiceResource):
         if cards is None:
             cards = list(member.identities.filter(kind=MemberIdentity.Kind.MEMBER_CARD))
         return cards[0].value if cards else ""
+
+    def dehydrate_wechat(self, member: Member) -> str:
+        wechats = getattr(member, "member_wechats", None)
+        if wechats is None:
+            wechats = list(member.identities.filter(kind=MemberIdentity.Kind.WECHAT))
+        return wechats[0].value if wechats else ""
 
 
 MESSAGE_FIELDS = ("store_code", "group_name", "member_identity", "text", "sent_at")

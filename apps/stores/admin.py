@@ -22,13 +22,19 @@ from apps.stores.models import (
     StoreStaff,
     StoreTerminal,
 )
-from apps.stores.resources import SalesHistoryResource, StockLevelResource
+from apps.stores.resources import (
+    RegionResource,
+    SalesHistoryResource,
+    StockLevelResource,
+    StoreResource,
+)
 from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from linli.imports.admin import ImportAdminMixin, ImportExportAdminMixin
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [RegionResource]
     list_display = ["code", "name", "city"]
     list_filter = ["city"]
     search_fields = ["code", "name", "city"]
@@ -41,7 +47,8 @@ class StoreStaffInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [StoreResource]
     list_display = ["code", "name", "region", "status", "opened_on"]
     list_filter = ["status", "region"]
     search_fields = ["code", "name", "address"]

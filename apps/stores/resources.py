@@ -1,4 +1,5 @@
-"""import-export resources for stock levels (import / export) and sales history (import)."""
+"""import-export resources for regions and stores, stock levels (import / export) and sales
+history (import)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
-from apps.stores.models import OrderLine, StockLevel
+from apps.stores.models import OrderLine, Region, StockLevel, Store
+from apps.stores.services.master_import import regions_import, stores_import
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.stock_import import stock_levels_import
 from linli.imports.admin import ServiceResource
@@ -17,6 +19,17 @@ from linli.imports.contract import (
     Table,
 )
 
+REGION_FIELDS = ("code", "name", "city")
+STORE_FIELDS = (
+    "code",
+    "name",
+    "region",
+    "address",
+    "latitude",
+    "longitude",
+    "status",
+    "opened_on",
+)
 STOCK_FIELDS = ("store_code", "sku", "on_hand", "note")
 SALES_FIELDS = (
     "store_code",
@@ -28,6 +41,58 @@ SALES_FIELDS = (
     "discount",
     "sold_at",
 )
+
+
+class RegionResource(ServiceResource):
+    """Columns of docs/csv-formats.md § regions; an export imports back unchanged."""
+
+    code = Field(attribute="code", column_name="code")
+    name = Field(attribute="name", column_name="name")
+    city = Field(attribute="city", column_name="city")
+
+    class Meta:
+        model = Region
+        fields = REGION_FIELDS
+        export_order = REGION_FIELDS
+        name = _("Regions")
+
+    import_service = staticmethod(regions_import)
+
+
+class StoreResource(ServiceResource):
+    """Columns of docs/csv-formats.md § stores; an export imports back unchanged."""
+
+    code = Field(attribute="code", column_name="code")
+    name = Field(attribute="name", column_name="name")
+    region = Field(column_name="region")
+    address = Field(attribute="address", column_name="address")
+    latitude = Field(column_name="latitude")
+    longitude = Field(column_name="longitude")
+    status = Field(attribute="status", column_name="status")
+    opened_on = Field(column_name="opened_on")
+
+    class Meta:
+        model = Store
+        fields = STORE_FIELDS
+        export_order = STORE_FIELDS
+        name = _("Stores")
+
+    import_service = staticmethod(stores_import)
+
+    def filter_export(self, queryset: QuerySet, **kwargs: Any) -> QuerySet:
+        return queryset.select_related("region")
+
+    def dehydrate_region(self, store: Store) -> str:
+        return store.region.code
+
+    def dehydrate_latitude(self, store: Store) -> str:
+        return "" if store.latitude is None else str(store.latitude)
+
+    def dehydrate_longitude(self, store: Store) -> str:
+        return "" if store.longitude is None else str(store.longitude)
+
+    def dehydrate_opened_on(self, store: Store) -> str:
+        return "" if store.opened_on is None else store.opened_on.isoformat()
 
 
 class StockLevelResource(ServiceResource):

@@ -498,6 +498,32 @@ def parse_moment(
     return moment_check(moment, value=value, latest=latest)
 
 
+def day_latest(*, tolerance: dt.timedelta = FUTURE_TOLERANCE) -> dt.date:
+    """The latest day accepted now: the local date of now plus the tolerance."""
+    return timezone.localtime(timezone.now() + tolerance, local_zone()).date()
+
+
+def parse_day(value: str, *, latest: dt.date | None = None) -> dt.date:
+    """An ISO date (`2024-07-01`) in the sane range: not before `EARLIEST_MOMENT`'s day
+    ("too_early"), not after `latest` ("in_future"; default `day_latest()`, tomorrow)."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise CellError(
+            "invalid_date",
+            _("“%(value)s” is not a date (write e.g. 2024-07-01).") % {"value": value},
+        ) from error
+    if day < EARLIEST_MOMENT.date():
+        raise CellError(
+            "too_early",
+            _("“%(value)s” is before %(earliest)s; earlier dates are not accepted.")
+            % {"value": value, "earliest": EARLIEST_MOMENT.date().isoformat()},
+        )
+    if day > (day_latest() if latest is None else latest):
+        raise CellError("in_future", _("“%(value)s” is in the future.") % {"value": value})
+    return day
+
+
 class RowCells:
     """One row of a Table, read column by column; every problem goes to the ErrorLog and makes
     the row invalid, and the accessors return None (or "") for unusable cells."""
@@ -577,6 +603,9 @@ class RowCells:
 
     def moment(self, column: str, *, required: bool = False, **options: Any) -> dt.datetime | None:
         return self.parse(column, parse_moment, required=required, **options)
+
+    def day(self, column: str, *, required: bool = False, **options: Any) -> dt.date | None:
+        return self.parse(column, parse_day, required=required, **options)
 
 
 def choices_with_labels(choices: Iterable[tuple[str, Any]], **aliases: str) -> dict[str, str]:

@@ -55,8 +55,8 @@ def test_products_example_creates_and_updates(categories: dict) -> None:
     report = products_import(table=table((EXAMPLES / "products.csv").read_text()))
 
     assert report.errors == []
-    assert (report.created, report.updated, report.unchanged) == (2, 1, 0)
-    assert report.row_actions == {2: "update", 3: "new", 4: "new"}
+    assert (report.created, report.updated, report.unchanged) == (3, 1, 0)
+    assert report.row_actions == {2: "update", 3: "new", 4: "new", 5: "new"}
     existing.refresh_from_db()
     assert (existing.name, existing.price, existing.cost) == (
         "低糖蓝莓（云南蓝莓）125g",
@@ -77,8 +77,8 @@ def test_products_rerun_changes_nothing(categories: dict) -> None:
     text = (EXAMPLES / "products.csv").read_text()
     products_import(table=table(text))
     again = products_import(table=table(text))
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
-    assert Product.objects.count() == 3
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
+    assert Product.objects.count() == 4
 
 
 def test_products_minimal_columns_use_model_defaults(categories: dict) -> None:
@@ -170,4 +170,4 @@ def test_product_import_and_export_need_their_permissions(client, categories: di
     client.post(
         reverse("admin:catalog_product_process_import"), preview.context["confirm_form"].initial
     )
-    assert Product.objects.count() == 3
+    assert Product.objects.count() == 4

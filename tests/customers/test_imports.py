@@ -35,6 +35,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 MEMBER_HEADER = (
     "phone,name,member_no,gender,birth_year,home_store,joined_at,marketing_consent,member_card\n"
 )
+FULL_HEADER = MEMBER_HEADER.rstrip("\n") + ",wechat\n"
 Kind = MemberIdentity.Kind
 
 
@@ -68,7 +69,7 @@ def test_members_example_file_imports_with_identities(stores: dict) -> None:
     report = members_import(table=table((EXAMPLES / "members.csv").read_text()))
 
     assert report.errors == []
-    assert (report.rows, report.created, report.updated) == (3, 3, 0)
+    assert (report.rows, report.created, report.updated) == (5, 5, 0)
     wang = Member.objects.get(phone="+8613800138000")
     assert (wang.name, wang.gender, wang.birth_year) == ("王丽", "female", 1988)
     assert wang.home_store == stores["HZ0001"]
@@ -76,14 +77,20 @@ def test_members_example_file_imports_with_identities(stores: dict) -> None:
     li = Member.objects.get(phone="+8613900138002")
     assert (li.gender, li.marketing_consent, li.home_store) == ("female", True, stores["HZ0002"])
     assert Member.objects.get(phone="+8613800138001").marketing_consent is False
-    assert len({member.member_no for member in Member.objects.all()}) == 3
+    assert len({member.member_no for member in Member.objects.all()}) == 5
     assert identities() == {
         ("+8613800138000", Kind.PHONE, "+8613800138000"),
         ("+8613800138001", Kind.PHONE, "+8613800138001"),
         ("+8613900138002", Kind.PHONE, "+8613900138002"),
         ("+8613800138000", Kind.MEMBER_CARD, "C000123"),
         ("+8613900138002", Kind.MEMBER_CARD, "C000124"),
+        ("", Kind.MEMBER_CARD, "C000125"),
+        ("", Kind.WECHAT, "wxid_qian88"),
     }
+    zhao = MemberIdentity.objects.get(kind=Kind.MEMBER_CARD, value="C000125").member
+    assert (zhao.name, zhao.phone, zhao.home_store) == ("赵敏", "", stores["HZ0001"])
+    qian = MemberIdentity.objects.get(kind=Kind.WECHAT, value="wxid_qian88").member
+    assert (qian.name, qian.phone, qian.home_store) == ("", "", stores["HZ0002"])
 
 
 def test_members_update_given_cells_keep_empty_ones_and_rerun_changes_nothing(stores) -> None:
@@ -130,7 +137,10 @@ def test_members_import_attaches_identities_like_member_resolve(stores: dict) ->
 def test_members_dry_run_counts_and_writes_nothing(stores: dict) -> None:
     report = members_import(table=table((EXAMPLES / "members.csv").read_text()), dry_run=True)
     assert report.is_valid
-    assert (report.created, report.row_actions) == (3, {2: "new", 3: "new", 4: "new"})
+    assert (report.created, report.row_actions) == (
+        5,
+        {2: "new", 3: "new", 4: "new", 5: "new", 6: "new"},
+    )
     assert Member.objects.count() == MemberIdentity.objects.count() == 0
 
 
@@ -146,7 +156,12 @@ def test_members_dry_run_counts_and_writes_nothing(stores: dict) -> None:
             "invalid_phone",
             "“1380013800” is not a valid mainland China mobile number.",
         ),
-        (",王五,,,,,,,", "phone", "required", "A value is required."),
+        (
+            ",王五,,,,,,,",
+            "phone",
+            "no_identity",
+            "The row names no member: give a phone, a member card or a WeChat id.",
+        ),
         (
             "13800138009,,,,,HZ9999,,,",
             "home_store",
@@ -346,7 +361,7 @@ def test_import_csv_command_imports_members_and_reports_errors(stores: dict, tmp
     call_command("import_csv", "members", str(good), "--dry-run", stdout=io.StringIO())
     assert Member.objects.count() == 0
     call_command("import_csv", "members", str(good), stdout=io.StringIO())
-    assert Member.objects.count() == 3
+    assert Member.objects.count() == 5
 
     bad = tmp_path / "bad.csv"
     bad.write_text(MEMBER_HEADER + "123,,,,,,,,\n", encoding="utf-8")
@@ -419,8 +434,9 @@ def test_exported_members_import_back_unchanged(client, stores: dict) -> None:
     report = members_import(table=table_from_bytes(exported))
 
     assert report.errors == []
-    # Only the factory-made member changes: it gains the phone identity it lacked.
-    assert (report.created, report.updated, report.unchanged) == (0, 1, 3)
+    # Only the factory-made member changes: it gains the phone identity it lacked. The card-
+    # and WeChat-only members of the example come back as themselves.
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 5)
     assert Member.objects.get(phone="+8613500135000").name == "@risky"
 
 
@@ -457,13 +473,13 @@ def test_admin_member_import_preview_then_confirm(client, stores: dict) -> None:
     )
 
     assert preview.status_code == 200
-    assert [row.import_type for row in preview.context["result"].rows] == ["new"] * 3
+    assert [row.import_type for row in preview.context["result"].rows] == ["new"] * 5
     assert Member.objects.count() == 0
     done = client.post(
         reverse("admin:customers_member_process_import"), preview.context["confirm_form"].initial
     )
     assert done.status_code == 302
-    assert Member.objects.count() == 3
+    assert Member.objects.count() == 5
 
 
 def test_admin_member_import_lists_every_bad_row_and_offers_no_confirm(client, stores) -> None:
@@ -500,3 +516,116 @@ def test_admin_chat_import_needs_its_permission_and_works_with_it(client, stores
         preview.context["confirm_form"].initial,
     )
     assert CommunityMessage.objects.count() == 3
+
+
+# --- members known only by a member card or a WeChat id ----------------------------------------
+
+
+def test_members_card_only_and_wechat_only_rows_create_members_without_phone(stores) -> None:
+    text = FULL_HEADER + ",赵敏,,female,,HZ0001,,,Ｃ０１,\n" + ",钱,,,,,,,,wxid_q\n"
+
+    report = members_import(table=table(text))
+
+    assert (report.errors, report.created) == ([], 2)
+    assert set(Member.objects.values_list("name", "phone")) == {("赵敏", ""), ("钱", "")}
+    assert identities() == {("", Kind.MEMBER_CARD, "C01"), ("", Kind.WECHAT, "wxid_q")}
+
+
+def test_members_reimporting_a_card_or_wechat_id_updates_the_same_member(stores) -> None:
+    first = members_import(table=table(FULL_HEADER + ",赵敏,,,,,,,C01,\n,钱,,,,,,,,wxid_q\n"))
+    numbers = dict(
+        MemberIdentity.objects.values_list("value", "member__member_no")
+    )  # identity value → member number
+
+    again = members_import(
+        table=table(FULL_HEADER + ",赵敏,,,,HZ0002,,,C01,\n,钱多多,,,,,,1,,wxid_q\n")
+    )
+    unchanged = members_import(
+        table=table(FULL_HEADER + ",赵敏,,,,HZ0002,,,C01,\n,钱多多,,,,,,1,,wxid_q\n")
+    )
+
+    assert (first.created, again.created, again.updated) == (2, 0, 2)
+    assert (unchanged.updated, unchanged.unchanged) == (0, 2)
+    assert Member.objects.count() == 2
+    assert dict(MemberIdentity.objects.values_list("value", "member__member_no")) == numbers
+    assert Member.objects.get(member_no=numbers["C01"]).home_store == stores["HZ0002"]
+    qian = Member.objects.get(member_no=numbers["wxid_q"])
+    assert (qian.name, qian.marketing_consent) == ("钱多多", True)
+
+
+def test_members_card_row_later_gets_a_phone_and_a_wechat_id(stores) -> None:
+    members_import(table=table(FULL_HEADER + ",赵敏,,,,,,,C01,\n"))
+    member = Member.objects.get()
+
+    report = members_import(table=table(FULL_HEADER + "13800138000,,,,,,,,C01,wxid_z\n"))
+    # The phone is new and the card is known: a phone row never takes over a card silently.
+    assert errors_of(report) == [(2, "member_card", "conflict")]
+
+    report = members_import(table=table(FULL_HEADER + ",,,,,,,,C01,wxid_z\n"))
+    assert (report.errors, report.updated) == ([], 1)
+    report = members_import(table=table(FULL_HEADER + f"13800138000,,{member.member_no},,,,,,,\n"))
+    assert (report.errors, report.updated) == ([], 1)
+    member.refresh_from_db()
+    assert member.phone == "+8613800138000"
+    assert set(member.identities.values_list("kind", "value")) == {
+        (Kind.MEMBER_CARD, "C01"),
+        (Kind.WECHAT, "wxid_z"),
+        (Kind.PHONE, "+8613800138000"),
+    }
+    assert Member.objects.count() == 1
+
+
+def test_members_card_and_wechat_of_two_members_is_a_conflict(stores) -> None:
+    members_import(table=table(FULL_HEADER + ",甲,,,,,,,C01,\n,乙,,,,,,,,wxid_b\n"))
+
+    report = members_import(table=table(FULL_HEADER + ",,,,,,,,C01,wxid_b\n"))
+
+    assert errors_of(report) == [(2, "wechat", "conflict")]
+    assert report.errors[0].reason.startswith("WeChat id “wxid_b” belongs to another member")
+    assert MemberIdentity.objects.count() == 2
+
+
+def test_members_rows_without_any_identity_are_refused_and_nothing_is_written(stores) -> None:
+    report = members_import(
+        table=table(FULL_HEADER + ",甲,,,,,,,C01,\n,乙,,,,HZ0001,,,,\n,,,,,,,,,wxid_c\n")
+    )
+
+    assert [(e.row, e.column, e.code, e.reason) for e in report.errors] == [
+        (
+            3,
+            "phone",
+            "no_identity",
+            "The row names no member: give a phone, a member card or a WeChat id.",
+        )
+    ]
+    assert (Member.objects.count(), MemberIdentity.objects.count()) == (0, 0)
+
+
+def test_members_duplicate_wechat_ids_in_the_file_are_reported(stores) -> None:
+    report = members_import(table=table(FULL_HEADER + ",,,,,,,,,wxid_a\n,,,,,,,,,wxid_a\n"))
+    assert errors_of(report) == [(3, "wechat", "duplicate")]
+    assert Member.objects.count() == 0
+
+
+def test_members_file_without_phone_column_imports_by_card(stores) -> None:
+    report = members_import(table=table("member_card,name\nC7,孙\n"))
+    assert (report.errors, report.created) == ([], 1)
+    assert MemberIdentity.objects.get().value == "C7"
+
+
+def test_members_wechat_export_round_trips(client, stores) -> None:
+    members_import(table=table(FULL_HEADER + ",钱,,,,,,,,=wxid\n"))
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_member", "export_member", "view_phone"])
+    )
+    client.force_login(user)
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+
+    response = client.post(reverse("admin:customers_member_export"), data)
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(row["phone"], row["wechat"]) for row in rows] == [("", "'=wxid")]
+    again = members_import(table=table_from_bytes(response.content))
+    assert (again.errors, again.unchanged) == ([], 1)

@@ -7,13 +7,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.campaigns.models import Promotion
+from apps.campaigns.resources import PromotionResource
 from apps.campaigns.services import promotions as services
+from linli.imports.admin import ImportExportAdminMixin
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
-    """HQ plans price promotions and live broadcasts here; the nightly forecast reads the
-    planned ones as its promotion feature."""
+class PromotionAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    """HQ plans price promotions and live broadcasts here (or imports them as CSV); the nightly
+    forecast reads the planned ones as its promotion feature."""
+
+    resource_classes = [PromotionResource]
 
     list_display = [
         "name",

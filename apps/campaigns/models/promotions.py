@@ -99,6 +99,10 @@ class Promotion(models.Model):
         verbose_name = _("promotion")
         verbose_name_plural = _("promotions")
         ordering = ["-starts_on", "pk"]
+        permissions = [
+            ("import_promotion", _("Can import promotions")),
+            ("export_promotion", _("Can export promotions")),
+        ]
         indexes = [models.Index(fields=["status", "ends_on", "starts_on"])]
         constraints = [
             models.CheckConstraint(

@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.catalog.models import Category, Product, WeatherObservation
-from apps.catalog.resources import ProductResource
+from apps.catalog.resources import CategoryResource, ProductResource, WeatherResource
 from linli.imports.admin import ImportExportAdminMixin
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [CategoryResource]
     list_display = ["code", "name", "parent", "is_fresh"]
     list_filter = ["is_fresh", "parent"]
     search_fields = ["code", "name"]
@@ -39,7 +40,8 @@ class ProductAdmin(ImportExportAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WeatherObservation)
-class WeatherObservationAdmin(admin.ModelAdmin):
+class WeatherObservationAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [WeatherResource]
     list_display = ["city", "day", "kind", "temp_max_c", "temp_min_c", "precipitation_mm"]
     list_filter = ["kind", "city"]
     search_fields = ["city"]

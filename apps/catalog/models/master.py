@@ -28,6 +28,10 @@ class Category(models.Model):
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         ordering = ["code"]
+        permissions = [
+            ("import_category", _("Can import categories")),
+            ("export_category", _("Can export categories")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")), name="category_not_own_parent"
@@ -113,6 +117,10 @@ class WeatherObservation(models.Model):
         verbose_name = _("weather")
         verbose_name_plural = _("weather")
         ordering = ["city", "day"]
+        permissions = [
+            ("import_weatherobservation", _("Can import weather")),
+            ("export_weatherobservation", _("Can export weather")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["city", "day", "kind"], name="weather_unique"),
             models.CheckConstraint(

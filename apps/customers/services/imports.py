@@ -22,6 +22,7 @@ from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
+    HEADER_ROW,
     CellError,
     Column,
     ErrorLog,
@@ -29,6 +30,7 @@ from linli.imports.contract import (
     ImportReport,
     RowCells,
     Table,
+    cell_unescape,
     choices_with_labels,
     duplicate_reason,
     header_check,
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
 Kind = MemberIdentity.Kind
 
 MEMBER_COLUMNS = (
-    Column("phone", required=True),
+    Column("phone"),
     Column("name"),
     Column("member_no"),
     Column("gender"),
@@ -54,7 +56,10 @@ MEMBER_COLUMNS = (
     Column("joined_at"),
     Column("marketing_consent"),
     Column("member_card"),
+    Column("wechat"),
 )
+# A member row is identified by at least one of these (a phone, a member card, a WeChat id).
+MEMBER_KEY_COLUMNS = ("phone", "member_card", "wechat")
 MESSAGE_COLUMNS = (
     Column("store_code", required=True),
     Column("group_name", required=True),
@@ -102,9 +107,9 @@ def member_identity_parse(value: str) -> tuple[str, str]:
         raise CellError(code, error.messages[0]) from error
 
 
-def _card_parse(value: str) -> str:
+def _identity_value_parse(value: str, *, kind: str) -> str:
     try:
-        return identity_value_normalise(kind=Kind.MEMBER_CARD, value=value)
+        return identity_value_normalise(kind=kind, value=cell_unescape(value))
     except ValidationError as error:
         raise CellError("invalid_identity", error.messages[0]) from error
 
@@ -125,9 +130,10 @@ def _unknown_store_reason(code: str) -> str:
 @dataclass
 class _MemberRow:
     number: int
-    phone: str
+    phone: str  # "" when the row has no phone (a card or WeChat id identifies it)
     member_no: str
     card: str
+    wechat: str
     home_store_code: str
     # Fields to set; None means "not given: keep what the member has".
     values: dict[str, Any]
@@ -151,27 +157,52 @@ def members_import(
 ) -> ImportReport:
     """Create or update members from a members CSV; all rows or none.
 
-    A row is matched to a member by its phone (phone identity or `Member.phone`), else by its
-    `member_no`; unmatched rows create members. Given cells overwrite the member's fields,
-    empty cells leave them as they are. Identities are kept consistent with `member_resolve`:
-    every imported member ends with a `phone` identity for its phone, and `member_card` is
-    attached as a `member_card` identity. An identity that belongs to another member is an
-    error (merging is a human decision), never a silent move.
+    A row needs at least one of a phone, a member card or a WeChat id (stores that never
+    asked for a phone know their members by card or WeChat). A row with a phone is matched by
+    its phone (phone identity or `Member.phone`), else by its `member_no`; a row without one
+    by its `member_no`, else its member card, else its WeChat id. Unmatched rows create
+    members. Given cells overwrite the member's fields, empty cells leave them as they are.
+    Identities are kept consistent with `member_resolve`: an imported member with a phone ends
+    with a `phone` identity for it, `member_card` is attached as a `member_card` identity and
+    `wechat` as a `wechat` identity, so re-importing a card or WeChat id updates the same
+    member. An identity that belongs to another member is an error (merging is a human
+    decision), never a silent move.
     """
     report = ImportReport(kind="members", dry_run=dry_run)
     log = ErrorLog()
     positions = header_check(table.header, MEMBER_COLUMNS, log)
+    keyed = any(column in positions for column in MEMBER_KEY_COLUMNS)
+    if table.header and not keyed:
+        log.add(
+            HEADER_ROW,
+            "phone",
+            "missing_column",
+            _("Give at least one of the columns phone, member_card, wechat."),
+        )
     width = len(table.header)
-    duplicates = {"phone": FirstSeen(), "member_no": FirstSeen(), "member_card": FirstSeen()}
+    duplicates = {column: FirstSeen() for column in ("phone", "member_no", *MEMBER_KEY_COLUMNS)}
     parsed: list[_MemberRow] = []
     latest = moment_latest()
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
-        phone = row.phone("phone", required=True)
+        phone = row.phone("phone")
         member_no = row.text("member_no", max_length=20)
-        card = row.parse("member_card", _card_parse) or ""
-        for column, key in (("phone", phone), ("member_no", member_no), ("member_card", card)):
+        card = row.parse("member_card", _identity_value_parse, kind=Kind.MEMBER_CARD) or ""
+        wechat = row.parse("wechat", _identity_value_parse, kind=Kind.WECHAT) or ""
+        if keyed and row.valid and not (phone or card or wechat):
+            row.error(
+                "phone",
+                "no_identity",
+                _("The row names no member: give a phone, a member card or a WeChat id."),
+            )
+        keys = (
+            ("phone", phone),
+            ("member_no", member_no),
+            ("member_card", card),
+            ("wechat", wechat),
+        )
+        for column, key in keys:
             first = duplicates[column].seen(key, number) if key else None
             if first is not None:
                 row.error(
@@ -191,6 +222,7 @@ def members_import(
                     phone=phone,
                     member_no=member_no,
                     card=card,
+                    wechat=wechat,
                     home_store_code=row.raw("home_store"),
                     values=values,
                 )
@@ -206,7 +238,7 @@ def _members_write(
     *, parsed: list[_MemberRow], report: ImportReport, log: ErrorLog, dry_run: bool
 ) -> None:
     stores = _stores_by_code({row.home_store_code for row in parsed if row.home_store_code})
-    phones = [row.phone for row in parsed]
+    phones = [row.phone for row in parsed if row.phone]
     phone_identity_owner = dict(
         in_chunks(
             MemberIdentity.objects.filter(kind=Kind.PHONE).values_list("value", "member_id"),
@@ -231,7 +263,19 @@ def _members_write(
             [row.card for row in parsed if row.card],
         )
     )
-    involved = set(phone_owner.values()) | set(number_owner.values()) | set(card_owner.values())
+    wechat_owner = dict(
+        in_chunks(
+            MemberIdentity.objects.filter(kind=Kind.WECHAT).values_list("value", "member_id"),
+            "value",
+            [row.wechat for row in parsed if row.wechat],
+        )
+    )
+    involved = (
+        set(phone_owner.values())
+        | set(number_owner.values())
+        | set(card_owner.values())
+        | set(wechat_owner.values())
+    )
     members_query = Member.objects.all()
     if not dry_run:
         members_query = members_query.select_for_update().order_by("pk")
@@ -239,7 +283,7 @@ def _members_write(
 
     matched: list[tuple[_MemberRow, Member | None]] = []
     for row in parsed:
-        member_id = phone_owner.get(row.phone)
+        member_id = phone_owner.get(row.phone) if row.phone else None
         by_number = number_owner.get(row.member_no) if row.member_no else None
         if row.home_store_code and row.home_store_code not in stores:
             log.add(
@@ -258,7 +302,7 @@ def _members_write(
             )
             continue
         if member_id is None and by_number is not None:
-            if members[by_number].phone:
+            if row.phone and members[by_number].phone:
                 log.add(
                     row.number,
                     "phone",
@@ -268,14 +312,27 @@ def _members_write(
                 )
                 continue
             member_id = by_number
-        owner = card_owner.get(row.card) if row.card else None
-        if owner is not None and owner != member_id:
+        card_member = card_owner.get(row.card) if row.card else None
+        wechat_member = wechat_owner.get(row.wechat) if row.wechat else None
+        if not row.phone and member_id is None:
+            # No phone: the card, else the WeChat id, names the member.
+            member_id = card_member if card_member is not None else wechat_member
+        if card_member is not None and card_member != member_id:
             log.add(
                 row.number,
                 "member_card",
                 "conflict",
                 _("Member card “%(card)s” belongs to another member (%(owner)s).")
-                % {"card": row.card, "owner": members[owner].member_no},
+                % {"card": row.card, "owner": members[card_member].member_no},
+            )
+            continue
+        if wechat_member is not None and wechat_member != member_id:
+            log.add(
+                row.number,
+                "wechat",
+                "conflict",
+                _("WeChat id “%(wechat)s” belongs to another member (%(owner)s).")
+                % {"wechat": row.wechat, "owner": members[wechat_member].member_no},
             )
             continue
         matched.append((row, members.get(member_id) if member_id is not None else None))
@@ -306,13 +363,15 @@ def _members_write(
             report.created += 1
             report.row_actions[row.number] = ACTION_NEW
         else:
-            if not member.phone:
+            if not member.phone and row.phone:
                 values["phone"] = row.phone
             changed = {key for key, value in values.items() if getattr(member, key) != value}
             for key in changed:
                 setattr(member, key, values[key])
-            attaching = row.phone not in phone_identity_owner or (
-                row.card and row.card not in card_owner
+            attaching = (
+                (row.phone and row.phone not in phone_identity_owner)
+                or (row.card and row.card not in card_owner)
+                or (row.wechat and row.wechat not in wechat_owner)
             )
             if changed:
                 member.updated_at = now
@@ -323,10 +382,12 @@ def _members_write(
             else:
                 report.unchanged += 1
                 report.row_actions[row.number] = ACTION_SKIP
-        if row.phone not in phone_identity_owner:
+        if row.phone and row.phone not in phone_identity_owner:
             identities.append((member, Kind.PHONE, row.phone))
         if row.card and row.card not in card_owner:
             identities.append((member, Kind.MEMBER_CARD, row.card))
+        if row.wechat and row.wechat not in wechat_owner:
+            identities.append((member, Kind.WECHAT, row.wechat))
     if dry_run:
         return
     Member.objects.bulk_create(new_members, batch_size=WRITE_BATCH)

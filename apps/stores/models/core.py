@@ -19,6 +19,10 @@ class Region(models.Model):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["code"]
+        permissions = [
+            ("import_region", _("Can import regions")),
+            ("export_region", _("Can export regions")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.city} {self.name}"
@@ -52,6 +56,10 @@ class Store(models.Model):
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         ordering = ["code"]
+        permissions = [
+            ("import_store", _("Can import stores")),
+            ("export_store", _("Can export stores")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),

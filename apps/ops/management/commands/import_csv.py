@@ -8,9 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.catalog.services.imports import products_import
+from apps.campaigns.services.promotion_import import promotions_import
+from apps.catalog.services.imports import categories_import, products_import, weather_import
 from apps.customers.services.imports import community_messages_import, members_import
 from apps.procurement.services.imports import supplier_products_import, suppliers_import
+from apps.stores.services.master_import import regions_import, stores_import
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.stock_import import stock_levels_import
 from linli.imports.contract import (
@@ -20,6 +22,9 @@ from linli.imports.contract import (
 )
 
 IMPORTS: dict[str, Callable[..., ImportReport]] = {
+    "regions": regions_import,
+    "stores": stores_import,
+    "categories": categories_import,
     "members": members_import,
     "products": products_import,
     "stock_levels": stock_levels_import,
@@ -27,6 +32,8 @@ IMPORTS: dict[str, Callable[..., ImportReport]] = {
     "supplier_products": supplier_products_import,
     "sales_history": sales_history_import,
     "chat_messages": community_messages_import,
+    "promotions": promotions_import,
+    "weather": weather_import,
 }
 
 

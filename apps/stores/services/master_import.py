@@ -1,0 +1,267 @@
+"""Region and store imports (CSV formats in docs/csv-formats.md): all rows or none, set-wise.
+
+Both match rows to what exists by code, so re-importing a file changes nothing. Owners and
+other staff are not created here: a store needs only its region (staff roles are given in the
+admin, where the users are).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+from apps.stores.models import Region, Store
+from linli.imports.contract import (
+    ACTION_NEW,
+    ACTION_SKIP,
+    ACTION_UPDATE,
+    CellError,
+    Column,
+    ErrorLog,
+    FirstSeen,
+    ImportReport,
+    RowCells,
+    Table,
+    choices_with_labels,
+    day_latest,
+    duplicate_reason,
+    header_check,
+    import_transaction,
+    in_chunks,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+REGION_COLUMNS = (
+    Column("code", required=True),
+    Column("name", required=True),
+    Column("city", required=True),
+)
+STORE_COLUMNS = (
+    Column("code", required=True),
+    Column("name", required=True),
+    Column("region", required=True),
+    Column("address"),
+    Column("latitude"),
+    Column("longitude"),
+    Column("status"),
+    Column("opened_on"),
+)
+STATUSES = choices_with_labels(
+    Store.Status.choices,
+    筹备="preparing",
+    筹备中="preparing",
+    营业="open",
+    营业中="open",
+    暂停="suspended",
+    停业="suspended",
+    关闭="closed",
+    已关闭="closed",
+)
+# A store that is being prepared may have its planned opening day up to a year ahead.
+OPENING_HORIZON = dt.timedelta(days=366)
+COORDINATE_STEP = Decimal("0.000001")
+STORE_FIELDS = (
+    "name",
+    "region_id",
+    "address",
+    "latitude",
+    "longitude",
+    "status",
+    "opened_on",
+)
+WRITE_BATCH = 2000
+
+
+def _coordinate(value: str, *, limit: int) -> Decimal:
+    """A latitude (limit 90) or longitude (limit 180) in degrees, rounded to 6 decimals (about
+    0.1 m: GPS exports often carry more)."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation as error:
+        raise CellError(
+            "invalid_number", _("“%(value)s” is not a number.") % {"value": value}
+        ) from error
+    if not number.is_finite():
+        raise CellError("invalid_number", _("“%(value)s” is not a number.") % {"value": value})
+    if number < -limit:
+        raise CellError(
+            "below_minimum",
+            _("“%(value)s” is below the minimum of %(minimum)s.")
+            % {"value": value, "minimum": -limit},
+        )
+    if number > limit:
+        raise CellError(
+            "above_maximum",
+            _("“%(value)s” is above the maximum of %(maximum)d.")
+            % {"value": value, "maximum": limit},
+        )
+    return number.quantize(COORDINATE_STEP, rounding=ROUND_HALF_UP)
+
+
+def _action(report: ImportReport, number: int, action: str) -> None:
+    report.row_actions[number] = action
+    if action == ACTION_NEW:
+        report.created += 1
+    elif action == ACTION_UPDATE:
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+# --- regions -----------------------------------------------------------------------------------
+
+
+def regions_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Create or update regions by code; all rows or none."""
+    report = ImportReport(kind="regions", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, REGION_COLUMNS, log)
+    width = len(table.header)
+    duplicates = FirstSeen()
+    parsed: list[tuple[int, str, dict[str, str]]] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        code = row.text("code", required=True, max_length=16)
+        if code:
+            first = duplicates.seen(code, number)
+            if first is not None:
+                row.error("code", "duplicate", duplicate_reason(value=code, first_row=first))
+        values = {
+            "name": row.text("name", required=True, max_length=60),
+            "city": row.text("city", required=True, max_length=40),
+        }
+        if row.valid:
+            parsed.append((number, code, values))
+    if not log:
+        with import_transaction(log):
+            _regions_write(parsed=parsed, report=report, dry_run=dry_run)
+    return report.finish(log)
+
+
+def _regions_write(
+    *, parsed: list[tuple[int, str, dict[str, str]]], report: ImportReport, dry_run: bool
+) -> None:
+    query = Region.objects.all() if dry_run else Region.objects.select_for_update().order_by("pk")
+    existing = {region.code: region for region in in_chunks(query, "code", [r[1] for r in parsed])}
+    created: list[Region] = []
+    changed: list[Region] = []
+    for number, code, values in parsed:
+        region = existing.get(code)
+        if region is None:
+            created.append(Region(code=code, **values))
+            _action(report, number, ACTION_NEW)
+            continue
+        differs = {key for key, value in values.items() if getattr(region, key) != value}
+        for key in differs:
+            setattr(region, key, values[key])
+        if differs:
+            changed.append(region)
+        _action(report, number, ACTION_UPDATE if differs else ACTION_SKIP)
+    if dry_run:
+        return
+    Region.objects.bulk_update(changed, fields=["name", "city"], batch_size=WRITE_BATCH)
+    Region.objects.bulk_create(created, batch_size=WRITE_BATCH)
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _StoreRow:
+    number: int
+    code: str
+    region_code: str
+    # Fields to set; None means "not given: keep what the store has (new: the default)".
+    values: dict[str, Any]
+
+
+def stores_import(
+    *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
+) -> ImportReport:
+    """Create or update stores by code; all rows or none.
+
+    The region is given by its code and must exist (import regions first). Empty optional
+    cells keep what the store has; `opened_on` may lie up to a year ahead (a store being
+    prepared).
+    """
+    report = ImportReport(kind="stores", dry_run=dry_run)
+    log = ErrorLog()
+    positions = header_check(table.header, STORE_COLUMNS, log)
+    width = len(table.header)
+    duplicates = FirstSeen()
+    latest_opening = day_latest(tolerance=OPENING_HORIZON)
+    parsed: list[_StoreRow] = []
+    for number, cells in table.rows:
+        report.rows += 1
+        row = RowCells(number, cells, positions, log, width=width)
+        code = row.text("code", required=True, max_length=16)
+        if code:
+            first = duplicates.seen(code, number)
+            if first is not None:
+                row.error("code", "duplicate", duplicate_reason(value=code, first_row=first))
+        values = {
+            "name": row.text("name", required=True, max_length=80) or None,
+            "address": row.text("address", max_length=200) or None,
+            "latitude": row.parse("latitude", _coordinate, limit=90),
+            "longitude": row.parse("longitude", _coordinate, limit=180),
+            "status": row.choice("status", choices=STATUSES) or None,
+            "opened_on": row.day("opened_on", latest=latest_opening),
+        }
+        region_code = row.text("region", required=True)
+        if row.valid:
+            parsed.append(
+                _StoreRow(number=number, code=code, region_code=region_code, values=values)
+            )
+    regions = dict(
+        in_chunks(
+            Region.objects.values_list("code", "pk"), "code", {row.region_code for row in parsed}
+        )
+    )
+    for row in parsed:
+        if row.region_code not in regions:
+            log.add(
+                row.number,
+                "region",
+                "unknown_region",
+                _("Unknown region code “%(code)s”.") % {"code": row.region_code},
+            )
+    if not log:
+        with import_transaction(log):
+            _stores_write(parsed=parsed, regions=regions, report=report, dry_run=dry_run)
+    return report.finish(log)
+
+
+def _stores_write(
+    *, parsed: list[_StoreRow], regions: dict[str, int], report: ImportReport, dry_run: bool
+) -> None:
+    query = Store.objects.all() if dry_run else Store.objects.select_for_update().order_by("pk")
+    existing = {store.code: store for store in in_chunks(query, "code", [r.code for r in parsed])}
+    created: list[Store] = []
+    changed: list[Store] = []
+    for row in parsed:
+        values = {key: value for key, value in row.values.items() if value is not None}
+        values["region_id"] = regions[row.region_code]
+        store = existing.get(row.code)
+        if store is None:
+            created.append(Store(code=row.code, **values))
+            _action(report, row.number, ACTION_NEW)
+            continue
+        differs = {key for key, value in values.items() if getattr(store, key) != value}
+        for key in differs:
+            setattr(store, key, values[key])
+        if differs:
+            changed.append(store)
+        _action(report, row.number, ACTION_UPDATE if differs else ACTION_SKIP)
+    if dry_run:
+        return
+    Store.objects.bulk_update(changed, fields=list(STORE_FIELDS), batch_size=WRITE_BATCH)
+    Store.objects.bulk_create(created, batch_size=WRITE_BATCH)
