@@ -234,6 +234,13 @@ class MemberProfile(models.Model):
     monthly_repurchase_rate = models.DecimalField(
         _("monthly repurchase rate"), max_digits=5, decimal_places=4, default=0
     )
+    # Lifetime figures: every counted order before computed_at, however old.
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    orders_lifetime = models.PositiveIntegerField(_("orders (lifetime)"), default=0)
+    spend_lifetime = models.DecimalField(
+        _("spend (lifetime)"), max_digits=14, decimal_places=2, default=0
+    )
     trust_score = models.DecimalField(_("trust score"), max_digits=5, decimal_places=2, default=0)
     trust_level = models.PositiveSmallIntegerField(
         _("trust level"), choices=TrustLevel.choices, default=TrustLevel.NEW

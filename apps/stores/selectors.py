@@ -108,6 +108,25 @@ def member_store_order_counts(*, start: dt.datetime, end: dt.datetime) -> QueryS
     )
 
 
+def member_lifetime_order_facts(*, before: dt.datetime) -> QuerySet:
+    """(member_id, first placed_at, last placed_at, counted orders, Σ line_total of their lines)
+    over every counted order placed before `before`, one per member who ever bought; one
+    aggregate in SQL (orders left-joined to their lines)."""
+    return (
+        Order.objects.filter(member__isnull=False, placed_at__lt=before)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .order_by()
+        .values("member_id")
+        .annotate(
+            first_order_at=Min("placed_at"),
+            last_order_at=Max("placed_at"),
+            orders=Count("pk", distinct=True),
+            spend=Sum("lines__line_total"),
+        )
+        .values_list("member_id", "first_order_at", "last_order_at", "orders", "spend")
+    )
+
+
 # --- Reads for the decision engine (apps.catalog): set-wise values, never model instances. ---
 
 

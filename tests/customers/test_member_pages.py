@@ -169,6 +169,25 @@ def test_member_page_shows_this_stores_history_only(client, owner, store, member
     assert 'id="member-offers"' in html
 
 
+def test_member_page_shows_lifetime_figures_next_to_the_90_day_ones(client, owner, store, members):
+    from apps.customers.services.profiles import member_profiles_recompute
+
+    home = members["home"]
+    # An old purchase outside the 90-day window counts in the lifetime figures only.
+    buy(home, store, "here-old", ProductFactory(), when=timezone.now() - dt.timedelta(days=400))
+    member_profiles_recompute(as_of=timezone.now() + dt.timedelta(days=1))
+    profile = MemberProfile.objects.get(member=home)
+    assert (profile.frequency_90d, profile.orders_lifetime) == (2, 3)
+    assert profile.spend_lifetime == Decimal("38.40")
+    client.force_login(owner)
+    with translation.override("en"):
+        html = client.get(detail_url(store, home)).content.decode()
+    first = timezone.localtime(profile.first_purchase_at).date().isoformat()
+    assert 'id="member-lifetime"' in html
+    assert "38.40" in html
+    assert first in html
+
+
 def test_member_page_of_a_buyer_without_profile(client, owner, store, members):
     client.force_login(owner)
     response = client.get(detail_url(store, members["visitor"]))

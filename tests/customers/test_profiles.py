@@ -163,6 +163,12 @@ def _check_hand_case(hand_case: dict[str, object]) -> None:
     assert alice.trust_score == Decimal("68.46")
     assert alice.trust_level == MemberProfile.TrustLevel.REGULAR
     assert alice.computed_at == AS_OF
+    # Lifetime: the four counted orders before as_of (1 Jul, 10 Oct, 5 Nov, 20 Nov), the
+    # cancelled one and the one at as_of left out: 10.00 + 54.00 + 48.00 + 45.00.
+    assert alice.first_purchase_at == local(2026, 7, 1, 12, 0)
+    assert alice.last_purchase_at == local(2026, 11, 20, 19, 30)
+    assert alice.orders_lifetime == 4
+    assert alice.spend_lifetime == Decimal("157.00")
 
     bob = MemberProfile.objects.get(member=hand_case["bob"])
     assert bob.recency_days is None
@@ -176,6 +182,8 @@ def _check_hand_case(hand_case: dict[str, object]) -> None:
     # 0 + 30 × 1 (tenure capped at a year) + 30 × 0.5 (no NPS) = 45, level 2
     assert bob.trust_score == Decimal("45.00")
     assert bob.trust_level == MemberProfile.TrustLevel.ACQUAINTED
+    assert (bob.first_purchase_at, bob.last_purchase_at) == (None, None)
+    assert (bob.orders_lifetime, bob.spend_lifetime) == (0, Decimal("0.00"))
 
     carol = MemberProfile.objects.get(member=hand_case["carol"])
     assert carol.recency_days == (dt.date(2026, 11, 27) - dt.date(2026, 6, 1)).days == 179
@@ -185,6 +193,8 @@ def _check_hand_case(hand_case: dict[str, object]) -> None:
     # 0 + 0 (joined today) + 30 × 10/10 = 30, level 2
     assert carol.trust_score == Decimal("30.00")
     assert carol.trust_level == MemberProfile.TrustLevel.ACQUAINTED
+    assert carol.first_purchase_at == carol.last_purchase_at == local(2026, 6, 1, 12, 0)
+    assert (carol.orders_lifetime, carol.spend_lifetime) == (1, Decimal("6.00"))
 
     assert not MemberProfile.objects.filter(member=hand_case["erased"]).exists()
 
@@ -216,6 +226,8 @@ def test_recompute_overwrites_an_existing_profile(hand_case: dict[str, object]) 
     assert bob.frequency_90d == 0
     assert bob.spend_90d == Decimal("0.00")
     assert bob.trust_level == MemberProfile.TrustLevel.ACQUAINTED
+    assert (bob.first_purchase_at, bob.last_purchase_at) == (None, None)
+    assert (bob.orders_lifetime, bob.spend_lifetime) == (0, Decimal("0.00"))
 
 
 def test_erased_member_loses_profile_and_auto_tags(hand_case: dict[str, object]) -> None:

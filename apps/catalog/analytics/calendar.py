@@ -1,9 +1,17 @@
 """Chinese calendar features per day: weekday, days off, public holidays, festival windows.
 
-`chinese_calendar` knows the official schedule (holidays and make-up working days) for the years
-it ships; outside them we fall back to weekends plus the fixed-date holidays (New Year's Day,
-Labour Day 1–5 May, National Day 1–7 October), so lunar festivals of an unknown year are not
-flagged (documented in docs/decisions.md).
+Two sources, both pinned dependencies:
+- `chinese_calendar` (PyPI `chinesecalendar`) knows the official schedule (holidays and make-up
+  working days) for the years it ships (through 2026 in 1.11);
+- the `holidays` package's China calendar covers every year: the lunar festivals (Spring
+  Festival, Dragon Boat, Mid-Autumn) computed from its Chinese lunisolar calendar, the solar-term
+  Tomb-sweeping Day, the fixed-date holidays with their usual observed days, and the official
+  make-up working days (`weekend_workdays`) for the years whose schedule it has.
+A day `chinese_calendar` knows is taken from it; any other day from `holidays`. So the 14-day
+horizon never runs off the calendar (Spring Festival 2027 is 6 February 2027). For a year whose
+official schedule is not yet published, the make-up working days are unknown (weekends are days
+off) and the festival blocks are `holidays`' statutory days and observed days, not the State
+Council's final bridging (documented in docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+import holidays as holidays_package
 import numpy as np
 import pandas as pd
 
@@ -43,7 +52,56 @@ CALENDAR_COLUMNS = [
 ]
 
 
-@lru_cache(maxsize=4096)
+# `holidays` China names (language en_US) -> the HOLIDAY_CODES name of the festival.
+_HOLIDAYS_NAMES = {
+    "New Year's Day": "New Year's Day",
+    "Chinese New Year's Eve": "Spring Festival",
+    "Chinese New Year (Spring Festival)": "Spring Festival",
+    "Tomb-Sweeping Day": "Tomb-sweeping Day",
+    "Labor Day": "Labour Day",
+    "Dragon Boat Festival": "Dragon Boat Festival",
+    "National Day": "National Day",
+    "Mid-Autumn Festival": "Mid-autumn Festival",
+}
+# A bridging day off ("Day off (substituted from …)") belongs to the festival nearest to it.
+_BRIDGE_REACH = 4
+
+
+@lru_cache(maxsize=256)
+def _china_year(year: int) -> holidays_package.HolidayBase:
+    return holidays_package.China(years=year, language="en_US")
+
+
+def _holidays_code(day: dt.date) -> int:
+    """The HOLIDAY_CODES code of `day` in the `holidays` China calendar (0: not a holiday)."""
+    names = _china_year(day.year).get_list(day)
+    if not names:
+        return 0
+    for name in names:
+        base = name.removesuffix(" (observed)")
+        if base in _HOLIDAYS_NAMES:
+            return HOLIDAY_CODES[_HOLIDAYS_NAMES[base]]
+    for distance in range(1, _BRIDGE_REACH + 1):  # a bridging day off: the nearest festival
+        for near in (day - dt.timedelta(days=distance), day + dt.timedelta(days=distance)):
+            for name in _china_year(near.year).get_list(near):
+                base = name.removesuffix(" (observed)")
+                if base in _HOLIDAYS_NAMES:
+                    return HOLIDAY_CODES[_HOLIDAYS_NAMES[base]]
+    return OTHER_HOLIDAY
+
+
+def day_source(day: dt.date) -> str:
+    """ "official" when `chinese_calendar` knows the day's year, otherwise "holidays"."""
+    if chinese_calendar is not None:
+        try:
+            chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return "holidays"
+        return "official"
+    return "holidays"  # pragma: no cover - chinesecalendar is a pinned dependency
+
+
+@lru_cache(maxsize=8192)
 def day_facts(day: dt.date) -> tuple[bool, bool, int, bool]:
     """(is day off, is public holiday, holiday code, is make-up working day) for one day."""
     weekend = day.weekday() >= 5
@@ -57,9 +115,9 @@ def day_facts(day: dt.date) -> tuple[bool, bool, int, bool]:
             public = bool(on_holiday and name is not None)
             code = HOLIDAY_CODES.get(name, OTHER_HOLIDAY) if public else 0
             return (not is_workday, public, code, bool(weekend and is_workday))
-    fixed = {(1, 1): 1, **{(5, d): 4 for d in range(1, 6)}, **{(10, d): 6 for d in range(1, 8)}}
-    code = fixed.get((day.month, day.day), 0)
-    return (weekend or code > 0, code > 0, code, False)
+    code = _holidays_code(day)
+    makeup = weekend and day in _china_year(day.year).weekend_workdays
+    return ((weekend and not makeup) or code > 0, code > 0, code, bool(makeup))
 
 
 def calendar_frame(first_day: dt.date, days: int) -> pd.DataFrame:

@@ -99,6 +99,10 @@ class MemberProfileAdmin(admin.ModelAdmin):
         "average_basket",
         "price_sensitivity",
         "monthly_repurchase_rate",
+        "orders_lifetime",
+        "spend_lifetime",
+        "first_purchase_at",
+        "last_purchase_at",
         "computed_at",
     ]
     list_filter = ["trust_level", "member__home_store__region"]

@@ -46,6 +46,9 @@ class ProfileInputs:
       order placed before `as_of`, over all time.
     - `nps`: member_id, score (0–10), answered_at (datetime64, UTC), answer_id (int).
     - `category_names`: category_id → name (for top categories and tie-breaking).
+    - `lifetime`: member_id, first_order_at, last_order_at (datetime64, UTC), orders (int),
+      spend_cents (int) — aggregated over each member's counted orders placed before `as_of`,
+      over all time (the caller aggregates); None: no lifetime figures (zeros).
     """
 
     members: pd.DataFrame
@@ -53,6 +56,7 @@ class ProfileInputs:
     last_orders: pd.DataFrame
     nps: pd.DataFrame
     category_names: dict[int, str]
+    lifetime: pd.DataFrame | None = None
 
 
 def round_half_up_div(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -118,7 +122,8 @@ def profiles_compute(*, inputs: ProfileInputs, as_of: dt.datetime) -> pd.DataFra
     Columns: recency_days (float, NaN when the member never bought), frequency_90d,
     spend_cents, average_basket_cents, price_sensitivity_bp (share in 1/10,000),
     repurchase_windows (0–3), trust_hundredths, trust_level, top_categories (list of dicts),
-    usual_hours (list of ints).
+    usual_hours (list of ints); lifetime: first_purchase_at and last_purchase_at (UTC, NaT
+    when the member never bought), lifetime_orders, lifetime_spend_cents.
     """
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     start_ts = pd.Timestamp(window_start(as_of)).tz_convert("UTC")
@@ -227,6 +232,8 @@ def profiles_compute(*, inputs: ProfileInputs, as_of: dt.datetime) -> pd.DataFra
     out["trust_hundredths"] = hundredths
     out["trust_level"] = levels
 
+    _lifetime_columns(out, lifetime=inputs.lifetime, as_of_ts=as_of_ts)
+
     ids = member_ids.tolist()
     out["top_categories"] = [
         [
@@ -237,3 +244,32 @@ def profiles_compute(*, inputs: ProfileInputs, as_of: dt.datetime) -> pd.DataFra
     ]
     out["usual_hours"] = [[int(hour) for (hour,) in usual.get(member_id, [])] for member_id in ids]
     return out
+
+
+def _lifetime_columns(
+    out: pd.DataFrame, *, lifetime: pd.DataFrame | None, as_of_ts: object
+) -> None:
+    """Add the lifetime columns to `out` (indexed by member id) from the lifetime facts."""
+    member_ids = out.index
+    empty = pd.Series(pd.DatetimeIndex([pd.NaT] * len(member_ids), tz="UTC"), index=member_ids)
+    if lifetime is None or not len(lifetime):
+        out["first_purchase_at"] = empty
+        out["last_purchase_at"] = empty
+        out["lifetime_orders"] = np.zeros(len(member_ids), dtype=np.int64)
+        out["lifetime_spend_cents"] = np.zeros(len(member_ids), dtype=np.int64)
+        return
+    first = pd.DatetimeIndex(lifetime["first_order_at"])
+    rows = lifetime.loc[np.asarray(first < as_of_ts)]
+    rows = rows.loc[rows["member_id"].isin(member_ids)].set_index("member_id")
+    out["first_purchase_at"] = pd.Series(
+        pd.DatetimeIndex(rows["first_order_at"]), index=rows.index
+    ).reindex(member_ids)
+    out["last_purchase_at"] = pd.Series(
+        pd.DatetimeIndex(rows["last_order_at"]), index=rows.index
+    ).reindex(member_ids)
+    out["lifetime_orders"] = (
+        rows["orders"].reindex(member_ids, fill_value=0).to_numpy(dtype=np.int64)
+    )
+    out["lifetime_spend_cents"] = (
+        rows["spend_cents"].reindex(member_ids, fill_value=0).to_numpy(dtype=np.int64)
+    )

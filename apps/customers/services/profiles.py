@@ -41,7 +41,7 @@ from apps.customers.models import (
     TagCategoryRule,
     TagKeyword,
 )
-from apps.stores.selectors import member_last_order_times, member_order_line_facts_between
+from apps.stores.selectors import member_lifetime_order_facts, member_order_line_facts_between
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +169,21 @@ def _profile_inputs(*, as_of: dt.datetime) -> tuple[profile_math.ProfileInputs, 
         }
     )
 
-    last_orders = _frame(member_last_order_times(before=as_of), ["member_id", "last_order_at"])
-    last_orders["member_id"] = _as_int(last_orders["member_id"])
-    last_orders["last_order_at"] = _as_utc(last_orders["last_order_at"])
+    raw_lifetime = _frame(
+        member_lifetime_order_facts(before=as_of),
+        ["member_id", "first_order_at", "last_order_at", "orders", "spend"],
+    )
+    lifetime = pd.DataFrame(
+        {
+            "member_id": _as_int(raw_lifetime["member_id"]),
+            "first_order_at": _as_utc(raw_lifetime["first_order_at"]),
+            "last_order_at": _as_utc(raw_lifetime["last_order_at"]),
+            "orders": _as_int(raw_lifetime["orders"]),
+            # An order without lines has no spend (SUM over no line is NULL).
+            "spend_cents": _as_cents(raw_lifetime["spend"].fillna(0)),
+        }
+    )
+    last_orders = lifetime[["member_id", "last_order_at"]]
 
     nps = _frame(
         NpsAnswer.objects.filter(answered_at__lt=as_of)
@@ -191,6 +203,7 @@ def _profile_inputs(*, as_of: dt.datetime) -> tuple[profile_math.ProfileInputs, 
         last_orders=last_orders,
         nps=nps,
         category_names=category_names,
+        lifetime=lifetime,
     )
     return inputs, lines
 
@@ -277,6 +290,10 @@ PROFILE_FIELDS = [
     "price_sensitivity",
     "usual_hours",
     "monthly_repurchase_rate",
+    "first_purchase_at",
+    "last_purchase_at",
+    "orders_lifetime",
+    "spend_lifetime",
     "trust_score",
     "trust_level",
     "computed_at",
@@ -287,6 +304,11 @@ def _decimal_text(units: np.ndarray, places: int) -> list[str]:
     """Exact decimal strings for non-negative integers in 1/10**places (12345, 2 → "123.45")."""
     scale = 10**places
     return [f"{value // scale}.{value % scale:0{places}d}" for value in units.tolist()]
+
+
+def _iso_or_none(values: pd.Series) -> list[str | None]:
+    """ISO 8601 text of UTC timestamps; None for NaT (written as NULL)."""
+    return [None if pd.isna(value) else value.isoformat() for value in values.tolist()]
 
 
 def _profile_rows(*, computed: pd.DataFrame, as_of: dt.datetime) -> pd.DataFrame:
@@ -313,6 +335,12 @@ def _profile_rows(*, computed: pd.DataFrame, as_of: dt.datetime) -> pd.DataFrame
             ),
             "usual_hours": [json.dumps(value) for value in computed["usual_hours"]],
             "monthly_repurchase_rate": _decimal_text(repurchase_bp, 4),
+            "first_purchase_at": _iso_or_none(computed["first_purchase_at"]),
+            "last_purchase_at": _iso_or_none(computed["last_purchase_at"]),
+            "orders_lifetime": computed["lifetime_orders"].to_numpy(dtype=np.int64),
+            "spend_lifetime": _decimal_text(
+                computed["lifetime_spend_cents"].to_numpy(dtype=np.int64), 2
+            ),
             "trust_score": _decimal_text(computed["trust_hundredths"].to_numpy(dtype=np.int64), 2),
             "trust_level": computed["trust_level"].to_numpy(dtype=np.int64),
             "computed_at": as_of.isoformat(),
@@ -374,6 +402,10 @@ def _profiles_write(*, computed: pd.DataFrame, as_of: dt.datetime) -> int:
             price_sensitivity=Decimal(sensitivity),
             usual_hours=json.loads(usual_hours),
             monthly_repurchase_rate=Decimal(repurchase),
+            first_purchase_at=None if pd.isna(first) else dt.datetime.fromisoformat(first),
+            last_purchase_at=None if pd.isna(last) else dt.datetime.fromisoformat(last),
+            orders_lifetime=orders_lifetime,
+            spend_lifetime=Decimal(spend_lifetime),
             trust_score=Decimal(trust),
             trust_level=level,
             computed_at=as_of,
@@ -388,6 +420,10 @@ def _profiles_write(*, computed: pd.DataFrame, as_of: dt.datetime) -> int:
             sensitivity,
             usual_hours,
             repurchase,
+            first,
+            last,
+            orders_lifetime,
+            spend_lifetime,
             trust,
             level,
         ) in zip(
@@ -400,6 +436,10 @@ def _profiles_write(*, computed: pd.DataFrame, as_of: dt.datetime) -> int:
             rows["price_sensitivity"],
             rows["usual_hours"],
             rows["monthly_repurchase_rate"],
+            rows["first_purchase_at"],
+            rows["last_purchase_at"],
+            rows["orders_lifetime"].tolist(),
+            rows["spend_lifetime"],
             rows["trust_score"],
             rows["trust_level"].tolist(),
             strict=True,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import chinese_calendar
 import numpy as np
 
+from apps.catalog.analytics.calendar import HOLIDAY_CODES, day_facts
+
 # Basket-count factor by weekday, Monday first.
 WEEKDAY_FACTOR: tuple[float, ...] = (0.92, 0.90, 0.93, 0.96, 1.06, 1.25, 1.20)
 # A statutory holiday (国庆, 中秋, 春节 …) replaces the weekday factor.
@@ -41,13 +43,18 @@ class DayKind:
     is_festive: bool  # a statutory holiday or its eve (festive categories uplifted)
 
 
+_CODE_NAMES = {code: name for name, code in HOLIDAY_CODES.items() if name is not None}
+
+
 def _holiday_detail(day: dt.date) -> tuple[bool, str | None, bool]:
     """(is_holiday, holiday name, calendar_known). Outside the years chinese_calendar knows,
-    fall back to plain weekends."""
+    the `holidays` package's China calendar (every year) through the forecast's `day_facts`;
+    `calendar_known` is False only if neither knows the day."""
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return day.weekday() >= 5, None, False
+        day_off, public, code, _makeup = day_facts(day)
+        return day_off, (_CODE_NAMES.get(code, "Other holiday") if public else None), True
     return bool(on_holiday), name, True
 
 
