@@ -281,6 +281,9 @@ CELERY_BEAT_LOCK_FILE = env.str("CELERY_BEAT_LOCK_FILE", default="")  # SQLite; 
 # A nightly decision run renews its lease after every chunk of stores; one silent for longer
 # (a killed worker) is taken over by the next attempt, which resumes with the stores not done.
 DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 60)
+# A co-purchase rule is shown to an owner only when at least this many distinct members
+# carry it (bought A and B in one basket); docs/decisions.md.
+RULES_MIN_MEMBERS = env.int("RULES_MIN_MEMBERS", default=5)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Member notifications (SMS / WeChat dispatcher, docs/notifications.md) --------------------

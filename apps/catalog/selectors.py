@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -79,7 +80,9 @@ def store_insight_cards(*, store: Store, day: dt.date | None = None) -> list[Ins
 
 def store_rules(*, store: Store, limit: int = 30) -> tuple[str | None, list[CoPurchaseRule]]:
     """The strongest co-purchase rules for a store: its own if any, else its region's, else
-    the network's. Returns (scope used, rules)."""
+    the network's, ranked by the Wilson lower bound of "members with both / members with A"
+    (then lift), never one carried by fewer than `settings.RULES_MIN_MEMBERS` distinct
+    members. Returns (scope used, rules)."""
     attempts = [
         (RuleScope.STORE, {"store": store}),
         (RuleScope.REGION, {"region_id": store.region_id}),
@@ -87,11 +90,15 @@ def store_rules(*, store: Store, limit: int = 30) -> tuple[str | None, list[CoPu
     ]
     for scope, where in attempts:
         rules = list(
-            CoPurchaseRule.objects.filter(scope=scope, **where)
+            CoPurchaseRule.objects.filter(
+                scope=scope, member_count__gte=settings.RULES_MIN_MEMBERS, **where
+            )
             .select_related(
                 "antecedent", "consequent", "antecedent_category", "consequent_category"
             )
-            .order_by("-confidence", "-pair_count", "antecedent_item", "consequent_item")[:limit]
+            .order_by(
+                "-confidence_lower", "-lift", "-member_count", "antecedent_item", "consequent_item"
+            )[:limit]
         )
         if rules:
             return scope, rules
@@ -113,7 +120,11 @@ def rules_for_antecedents(
     attempts.append((RuleScope.NETWORK, {}))
     for scope, where in attempts:
         rules = CoPurchaseRule.objects.filter(
-            scope=scope, antecedent_item__in=product_ids, consequent_item__gt=0, **where
+            scope=scope,
+            antecedent_item__in=product_ids,
+            consequent_item__gt=0,
+            member_count__gte=settings.RULES_MIN_MEMBERS,
+            **where,
         ).values_list("antecedent_item", "consequent_item", "confidence", "lift")
         if rules.exists():
             return scope, rules

@@ -498,3 +498,37 @@ def test_a_new_product_reaches_a_store_through_its_members_tags_alone(db: None) 
     before = _snapshot()
     decisions_run(day=world["today"], force=True)
     assert _snapshot() == before
+
+
+def test_an_anonymous_only_history_gets_forecasts_lists_and_cards(db: None) -> None:
+    """No order has a member (a history of anonymous sales): the whole decisions run works and
+    every store gets its forecasts, hot list and a card for a clearly rising product."""
+    import datetime as dt
+
+    from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
+    from tests.factories import ProductFactory, RegionFactory, StoreFactory
+
+    today = timezone.localdate()
+    store = StoreFactory(region=RegionFactory())
+    steady, rising = ProductFactory(name="纯牛奶 1L"), ProductFactory(name="低糖蓝莓 125g")
+    baskets, times = [], []
+    for back in range(42, 0, -1):
+        day = today - dt.timedelta(days=back)
+        for number in range(12 if back <= 7 else 3):
+            baskets.append([rising, steady] if number < 3 else [rising])
+            times.append(local_datetime(day, 9 + number % 10))
+    orders_bulk_create(store=store, baskets=baskets, placed_at=times)
+
+    run = decisions_run(day=today)
+
+    assert run.status == DecisionRun.Status.DONE
+    assert (run.stores_done, run.stores_total) == (1, 1)
+    assert set(
+        DemandForecast.objects.filter(store=store).values_list("product_id", flat=True)
+    ) == {steady.pk, rising.pk}
+    assert rising.pk in [e.product_id for e in _entries(store, ListKind.HOT)]
+    card = InsightCard.objects.get(store=store)
+    assert card.product == rising
+    assert card.tags == []
+    # Nobody is a member: the rules are computed but none is carried by members.
+    assert CoPurchaseRule.objects.filter(store=store).exists()

@@ -4,6 +4,7 @@ service stores each scope set-wise and idempotently, and planted patterns come b
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import numpy as np
@@ -13,9 +14,11 @@ from django.utils.translation import override
 
 from apps.catalog.analytics.rules import (
     basket_matrix_build,
+    member_counts,
     rules_from_baskets,
     rules_from_matrix,
     rules_reference,
+    wilson_lower_bound,
     with_categories,
 )
 from apps.catalog.analytics.rules import rules_reference as reference_with_categories
@@ -357,3 +360,110 @@ def test_a_reason_with_missing_numbers_falls_back_to_its_label(db: None) -> None
         assert rule.sentence() == (
             f"50% of customers who bought {rule.antecedent.name} also bought {rule.consequent.name}"
         )
+
+
+def _members_reference(
+    baskets: list[list[int]], members: list[int], pairs: list[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """Distinct members with a basket holding both / holding A, counted basket by basket."""
+    both: dict[tuple[int, int], set[int]] = {pair: set() for pair in pairs}
+    holding: dict[int, set[int]] = {}
+    for basket, member in zip(baskets, members, strict=True):
+        if member < 0:
+            continue
+        for item in basket:
+            holding.setdefault(item, set()).add(member)
+        for a, b in pairs:
+            if a in basket and b in basket:
+                both[(a, b)].add(member)
+    return [len(both[p]) for p in pairs], [len(holding.get(p[0], set())) for p in pairs]
+
+
+def test_member_counts_equal_a_basket_by_basket_count() -> None:
+    rng = random.Random(11)
+    baskets = _random_baskets(5, 3000, 25)
+    members = [rng.choice([-1, *range(150)]) for _ in baskets]
+    matrix = basket_matrix_build(*_flatten(baskets))
+    table = rules_from_matrix(matrix.matrix, matrix.product_ids, min_pair_count=1)
+    columns = np.searchsorted(matrix.product_ids, table.antecedent), np.searchsorted(
+        matrix.product_ids, table.consequent
+    )
+    # Row i of the matrix is basket id i (ids are 0..n-1, all non-empty here).
+    row_member = np.array(members)[matrix.basket_ids]
+    both, holding = member_counts(matrix.matrix, row_member, *columns, chunk_baskets=97)
+    pairs = list(zip(table.antecedent.tolist(), table.consequent.tolist(), strict=True))
+    expected_both, expected_holding = _members_reference(
+        [baskets[i] for i in matrix.basket_ids], row_member.tolist(), pairs
+    )
+    assert both.tolist() == expected_both
+    assert holding.tolist() == expected_holding
+    assert (both <= table.pair_count).all()
+
+
+def test_wilson_lower_bound_ranks_evidence_over_a_lucky_few() -> None:
+    bounds = wilson_lower_bound(np.array([2, 23, 5, 0]), np.array([2, 31, 5, 0]))
+    # 2 of 2 (100 %) and 5 of 5 rank below 23 of 31 (74 %); nothing known → 0.
+    assert bounds[1] > bounds[2] > bounds[0] > 0
+    assert bounds[3] == 0
+    # Wilson by hand for 23 of 31, z = 1.96: (p + z²/2n − z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n).
+    p, n, z = 23 / 31, 31, 1.96
+    by_hand = (p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (
+        1 + z * z / n
+    )
+    assert bounds[1] == pytest.approx(by_hand, abs=1e-12)
+    assert bounds[1] == pytest.approx(0.5675, abs=1e-4)
+
+
+def test_owner_rules_need_enough_members_and_rank_by_the_lower_bound(
+    db: None, settings: object
+) -> None:
+    """One household's habit (8 baskets of 牛奶+面包, lift high) is never shown with a minimum
+    of 5 members; 23 of 31 members ranks above 5 of 5 members (Wilson), though 5 of 5 has
+    the higher confidence."""
+    from apps.catalog.selectors import store_rules
+    from tests.factories import MemberFactory
+
+    settings.RULES_MIN_MEMBERS = 5
+    store = StoreFactory()
+    names = ["啤酒", "花生", "酱油", "醋", "牛奶", "面包", "水"]
+    beer, peanuts, soy, vinegar, milk, bread, water = (ProductFactory(name=n) for n in names)
+    members = [MemberFactory(home_store=store) for _ in range(40)]
+    baskets, who = [], []
+    for member in members[:31]:  # 31 members buy beer; 23 of them with peanuts
+        baskets.append([beer, peanuts] if len(who) < 23 else [beer, water])
+        who.append(member)
+    for member in members[31:36]:  # 5 of 5 buy soy sauce with vinegar
+        baskets.append([soy, vinegar])
+        who.append(member)
+    for _ in range(8):  # one household, eight baskets
+        baskets.append([milk, bread])
+        who.append(members[39])
+    baskets += [[water]] * 40
+    who += [None] * 40
+    orders_bulk_create(
+        store=store,
+        baskets=baskets,
+        members=who,
+        placed_at=local_datetime(timezone.localdate() - dt.timedelta(days=1)),
+    )
+    run_settings = decision_settings_get()
+    run_settings.rules_min_pair_count = 1
+    run_settings.save()
+    co_purchase_rules_compute(scopes=(RuleScope.STORE,))
+
+    milk_bread = CoPurchaseRule.objects.get(store=store, antecedent=milk, consequent=bread)
+    assert (milk_bread.pair_count, milk_bread.member_count) == (8, 1)
+    scope, rules = store_rules(store=store)
+    shown = [(r.antecedent_id, r.consequent_id) for r in rules]
+    assert scope == "store"
+    assert (milk.pk, bread.pk) not in shown and (bread.pk, milk.pk) not in shown
+    assert all(r.member_count >= 5 for r in rules)
+    assert shown.index((beer.pk, peanuts.pk)) < shown.index((soy.pk, vinegar.pk))
+    beer_peanuts = rules[shown.index((beer.pk, peanuts.pk))]
+    assert (beer_peanuts.member_count, beer_peanuts.antecedent_member_count) == (23, 31)
+    with override("en"):
+        assert beer_peanuts.evidence() == "23 of 31 customers"
+
+    settings.RULES_MIN_MEMBERS = 1
+    _scope, rules = store_rules(store=store)
+    assert (milk.pk, bread.pk) in [(r.antecedent_id, r.consequent_id) for r in rules]

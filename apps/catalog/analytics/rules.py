@@ -54,6 +54,9 @@ class RuleTable:
     confidence: np.ndarray
     lift: np.ndarray
     basket_count: int
+    # Distinct members (see `member_counts`): with a basket holding both; holding A.
+    member_pair_count: np.ndarray | None = None
+    antecedent_member_count: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.antecedent.shape[0])
@@ -255,3 +258,78 @@ def rules_reference(
             lift = (pair * basket_count) / (count_x * count_y)
             rules[(x, y)] = (pair, count_x, count_y, support, confidence, lift)
     return rules
+
+
+def wilson_lower_bound(successes: np.ndarray, trials: np.ndarray, z: float = 1.96) -> np.ndarray:
+    """Lower end of the Wilson score interval for successes / trials (0 where trials = 0):
+    a proportion that rests on few trials is pulled down, so "2 of 2" ranks below "23 of 31"."""
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    safe = np.maximum(n, 1.0)
+    p = k / safe
+    centre = p + z * z / (2 * safe)
+    margin = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe))
+    bound = (centre - margin) / (1 + z * z / safe)
+    return np.where(n > 0, np.maximum(bound, 0.0), 0.0)
+
+
+def member_counts(
+    matrix: sp.csr_matrix,
+    basket_member: np.ndarray,
+    antecedent_cols: np.ndarray,
+    consequent_cols: np.ndarray,
+    *,
+    chunk_baskets: int = 200_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct members behind each rule A → B (given as matrix columns): (members with a
+    basket holding both A and B, members with a basket holding A). Baskets without a member
+    (−1) count for neither. Exact: every basket's item pairs are listed (in chunks of whole
+    members) and (member, pair) is counted once."""
+    basket_member = np.asarray(basket_member, dtype=np.int64)
+    a = np.asarray(antecedent_cols, dtype=np.int64)
+    b = np.asarray(consequent_cols, dtype=np.int64)
+    columns = matrix.shape[1]
+    both = np.zeros(a.shape[0], dtype=np.int64)
+    rows = np.flatnonzero(basket_member >= 0)
+    if a.size == 0 or rows.size == 0:
+        return both, np.zeros(a.shape[0], dtype=np.int64)
+    rows = rows[np.argsort(basket_member[rows], kind="stable")]
+    members = basket_member[rows]
+    # Members × items: whether the member has any basket holding the item.
+    _, member_rows = np.unique(members, return_inverse=True)
+    owner = sp.csr_matrix(
+        (np.ones(rows.size), (member_rows, np.arange(rows.size))),
+        shape=(int(member_rows.max()) + 1, rows.size),
+    )
+    by_member = (owner @ matrix[rows]).tocsc()
+    holding = np.diff(by_member.indptr)  # members holding each item (nonzeros per column)
+    rule_keys = a * columns + b
+    order = np.argsort(rule_keys)
+    sorted_keys = rule_keys[order]
+    first = 0
+    while first < rows.size:
+        last = min(first + chunk_baskets, rows.size)
+        while last < rows.size and members[last] == members[last - 1]:
+            last += 1  # whole members per chunk: a (member, pair) never spans two chunks
+        part = matrix[rows[first:last]]
+        sizes = np.diff(part.indptr)
+        per_basket = sizes * sizes
+        total = int(per_basket.sum())
+        if total:
+            basket = np.repeat(np.arange(sizes.size), per_basket)
+            offset = np.arange(total) - np.repeat(np.cumsum(per_basket) - per_basket, per_basket)
+            size = sizes[basket]
+            start = part.indptr[:-1][basket]
+            left = part.indices[start + offset // size].astype(np.int64)
+            right = part.indices[start + offset % size].astype(np.int64)
+            keys = left * columns + right
+            position = np.searchsorted(sorted_keys, keys)
+            known = (position < sorted_keys.size) & (
+                sorted_keys[np.minimum(position, sorted_keys.size - 1)] == keys
+            )
+            pairs = np.unique(
+                np.c_[members[first:last][basket[known]], position[known]], axis=0
+            )
+            np.add.at(both, order[pairs[:, 1]], 1)
+        first = last
+    return both, holding[a].astype(np.int64)

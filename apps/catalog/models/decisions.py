@@ -194,6 +194,22 @@ class CoPurchaseRule(models.Model):
     support = models.FloatField(_("support"))
     confidence = models.FloatField(_("confidence"))
     lift = models.FloatField(_("lift"))
+    member_count = models.PositiveIntegerField(
+        _("members with both"),
+        default=0,
+        help_text=_("Distinct members with a basket holding both A and B."),
+    )
+    antecedent_member_count = models.PositiveIntegerField(
+        _("members with A"), default=0, help_text=_("Distinct members with a basket holding A.")
+    )
+    confidence_lower = models.FloatField(
+        _("confidence lower bound"),
+        default=0.0,
+        help_text=_(
+            "Wilson 95% lower bound of members with both / members with A: what owners' "
+            "lines are ranked by."
+        ),
+    )
 
     class Meta:
         verbose_name = _("co-purchase rule")
@@ -249,6 +265,13 @@ class CoPurchaseRule(models.Model):
     @property
     def confidence_percent(self) -> int:
         return round(self.confidence * 100)
+
+    def evidence(self) -> str:
+        """ "31 位顾客中有 23 位" — the distinct members behind the rule."""
+        return gettext("%(members)d of %(total)d customers") % {
+            "members": self.member_count,
+            "total": self.antecedent_member_count,
+        }
 
     def sentence(self) -> str:
         """ "买了A的顾客有70%也买了B" in the active language (select_related the four names)."""

@@ -401,12 +401,12 @@ def _cards_with_tags_and_hours(
             "member_id": int_column(lines, "member_id"),
         }
     )
-    wanted = set(zip(cards["store_id"], cards["product_id"], strict=True))
-    buyers = buyers[buyers["member_id"] >= 0]
-    buyers = buyers[
-        [pair in wanted for pair in zip(buyers["store_id"], buyers["product_id"], strict=True)]
-    ]
-    buyers = buyers.drop_duplicates()
+    # Members only (anonymous lines carry -1), and only the cards' products. A merge, not a
+    # list of booleans: an empty list would select no *columns* (the anonymous-only crash).
+    buyers = buyers[buyers["member_id"] >= 0].merge(
+        cards[["store_id", "product_id"]].drop_duplicates(), on=["store_id", "product_id"]
+    )
+    buyers = buyers[["store_id", "product_id", "member_id"]].drop_duplicates()
     store_members = _store_members(store_ids)
     member_ids = set(store_members["member_id"]) | set(buyers["member_id"])
     member_tags = pd.DataFrame.from_records(

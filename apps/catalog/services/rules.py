@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from apps.catalog.analytics.rules import (
     BasketMatrix,
     RuleTable,
     basket_matrix_build,
+    member_counts,
     rules_from_matrix,
+    wilson_lower_bound,
     with_categories,
 )
 from apps.catalog.models import CoPurchaseRule, DecisionSettings, Product, RuleRun, RuleScope
@@ -42,6 +45,7 @@ class Baskets:
     matrix: sp.csr_matrix | None = None
     items: np.ndarray | None = None
     parent: np.ndarray | None = None
+    row_member: np.ndarray | None = None  # each row's member, −1 for an anonymous basket
 
 
 def baskets_load(
@@ -59,6 +63,8 @@ def baskets_load(
     # store, then by order id.
     key = store_of_line.astype(np.int64) * (1 << 40) + order_ids.astype(np.int64)
     baskets = basket_matrix_build(key, product_ids)
+    _, first_line = np.unique(key, return_index=True)
+    row_member = int_column(frame, "member_id").to_numpy()[first_line]
     row_store = (baskets.basket_ids >> 40).astype(np.int64)
     real_ids = baskets.basket_ids & ((1 << 40) - 1)
     baskets = BasketMatrix(
@@ -76,14 +82,16 @@ def baskets_load(
         matrix=matrix,
         items=items,
         parent=parent,
+        row_member=row_member,
     )
 
 
 def _rules_for_rows(
     rows: np.ndarray | slice, baskets: Baskets, settings: DecisionSettings
 ) -> RuleTable:
-    return rules_from_matrix(
-        baskets.matrix[rows],
+    matrix = baskets.matrix[rows]
+    table = rules_from_matrix(
+        matrix,
         baskets.items,
         min_support=settings.rules_min_support,
         min_confidence=settings.rules_min_confidence,
@@ -91,6 +99,18 @@ def _rules_for_rows(
         max_rules_per_antecedent=settings.rules_per_product,
         parent=baskets.parent,
     )
+    if baskets.row_member is None or len(table) == 0:
+        return table
+    # Which members carry each rule (evidence for owners): columns of the rules' items.
+    order = np.argsort(baskets.items)
+    column_of = lambda items: order[np.searchsorted(baskets.items, items, sorter=order)]  # noqa: E731
+    both, holding = member_counts(
+        matrix,
+        baskets.row_member[rows],
+        column_of(table.antecedent),
+        column_of(table.consequent),
+    )
+    return dataclasses.replace(table, member_pair_count=both, antecedent_member_count=holding)
 
 
 def co_purchase_rules_store(
@@ -125,6 +145,9 @@ def co_purchase_rules_store(
         CoPurchaseRule.objects.filter(scope=scope, region_id=region_id, store_id=store_id).exclude(
             run=run
         ).delete()
+        none = np.zeros(len(table), dtype=np.int64)
+        members = none if table.member_pair_count is None else table.member_pair_count
+        members_a = none if table.antecedent_member_count is None else table.antecedent_member_count
         items_a = table.antecedent.astype(np.int64)
         items_b = table.consequent.astype(np.int64)
         frame = pd.DataFrame(
@@ -146,6 +169,9 @@ def co_purchase_rules_store(
                 "support": table.support,
                 "confidence": table.confidence,
                 "lift": table.lift,
+                "member_count": members,
+                "antecedent_member_count": members_a,
+                "confidence_lower": wilson_lower_bound(members, members_a),
             }
         )
         frame_insert(CoPurchaseRule, frame.astype(object).where(frame.notna(), None))
