@@ -35,8 +35,8 @@ class Member(models.Model):
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     is_erased = models.BooleanField(_("erased"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("member")
@@ -143,7 +143,11 @@ class MemberTag(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     evidence = models.CharField(_("evidence"), max_length=255, blank=True, default="")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -155,7 +159,7 @@ class MemberTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}:{self.tag}"
+        return f"{self.member} · {self.tag}"
 
 
 class TagKeyword(models.Model):
@@ -198,7 +202,8 @@ class TagCategoryRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category_id} → {self.tag}"
+        # Names, not ids: this is what the admin's messages show ("婴儿辅食 → 有孩家庭").
+        return f"{self.category} → {self.tag}"
 
 
 class MemberProfile(models.Model):
@@ -300,9 +305,14 @@ class Segment(models.Model):
     )
     marketing_consent_required = models.BooleanField(_("marketing consent required"), default=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("segment")
@@ -375,7 +385,12 @@ class MemberMerge(models.Model):
     absorbed_snapshot = models.JSONField(_("absorbed member"), default=dict)
     moved = models.JSONField(_("what moved"), default=dict)
     merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     merged_at = models.DateTimeField(_("merged"), default=timezone.now)
 
@@ -396,7 +411,12 @@ class MemberErasure(models.Model):
     )
     requested_via = models.CharField(_("requested via"), max_length=80, blank=True, default="")
     erased_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     erased_at = models.DateTimeField(_("erased"), default=timezone.now)
 

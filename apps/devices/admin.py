@@ -21,6 +21,7 @@ from apps.devices.models import (
     DeviceReading,
     DeviceReadingHourly,
 )
+from linli.admin_utils import BigTableAdminMixin, truncated
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -150,7 +151,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceReading)
-class DeviceReadingAdmin(ReadOnlyAdmin):
+class DeviceReadingAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
         "recorded_at",
         "device",
@@ -164,11 +165,11 @@ class DeviceReadingAdmin(ReadOnlyAdmin):
     list_select_related = ["device"]
     raw_id_fields = ["device"]
     ordering = ["-recorded_at"]
-    show_full_result_count = False
+    date_hierarchy = "recorded_at"
 
 
 @admin.register(DeviceReadingHourly)
-class DeviceReadingHourlyAdmin(ReadOnlyAdmin):
+class DeviceReadingHourlyAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
         "hour",
         "device",
@@ -180,11 +181,11 @@ class DeviceReadingHourlyAdmin(ReadOnlyAdmin):
         "door_open_count",
     ]
     list_filter = ["device__kind", "device__store__region"]
-    search_fields = ["=device__serial", "device__name"]
+    search_fields = ["=device__serial"]
     list_select_related = ["device"]
     raw_id_fields = ["device"]
     ordering = ["-hour"]
-    show_full_result_count = False
+    date_hierarchy = "hour"
 
 
 class ActiveAlertFilter(admin.SimpleListFilter):
@@ -205,7 +206,7 @@ class ActiveAlertFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeviceAlert)
-class DeviceAlertAdmin(admin.ModelAdmin):
+class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """HQ sees every store's alerts; filter "active" for the open ones. Alerts are opened by
     the rules and change state only through the acknowledge / resolve actions."""
 
@@ -216,14 +217,14 @@ class DeviceAlertAdmin(admin.ModelAdmin):
         "kind",
         "status",
         "value",
-        "detail",
+        truncated("detail", model=DeviceAlert),
         "acknowledged_by",
         "acknowledged_at",
         "resolved_by",
         "resolved_at",
     ]
     list_filter = [ActiveAlertFilter, "status", "kind", "store__region"]
-    search_fields = ["device__serial", "device__name", "store__code", "store__name"]
+    search_fields = ["=device__serial", "device__name", "=store__code", "store__name"]
     list_select_related = ["store", "device", "acknowledged_by", "resolved_by"]
     raw_id_fields = ["device", "store", "acknowledged_by", "resolved_by"]
     readonly_fields = [

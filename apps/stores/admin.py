@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog.models import Product
+from apps.customers.models import Member
+from apps.devices.models import DeviceAlert
 from apps.stores.models import (
     Order,
     OrderLine,
@@ -29,7 +38,13 @@ from apps.stores.resources import (
     StoreResource,
 )
 from apps.stores.services.terminals import terminal_issue, terminal_revoke
+from linli.admin_helpers import PHONE_PERMISSION
+from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.imports.admin import ImportAdminMixin, ImportExportAdminMixin
+from linli.phones import phone_normalise
+
+# The store list's key figures cover the last this many days of KPI snapshots.
+STORE_FIGURES_DAYS = 30
 
 
 @admin.register(Region)
@@ -48,13 +63,88 @@ class StoreStaffInline(admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+    """The store list shows each store's last 30 days (from the nightly KPI snapshots) and
+    its open device alerts, each as one subquery of the list's single query, and links to
+    the store's portal page."""
+
     resource_classes = [StoreResource]
-    list_display = ["code", "name", "region", "status", "opened_on"]
+    list_display = [
+        "code",
+        "name",
+        "region",
+        "status",
+        "opened_on",
+        "revenue_30d",
+        "orders_30d",
+        "open_alerts",
+        "portal_link",
+    ]
     list_filter = ["status", "region"]
     search_fields = ["code", "name", "address"]
     list_select_related = ["region"]
     autocomplete_fields = ["region"]
     inlines = [StoreStaffInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
+        since = timezone.localdate() - dt.timedelta(days=STORE_FIGURES_DAYS)
+        snapshots = (
+            StoreKpiSnapshot.objects.filter(store=OuterRef("pk"), day__gte=since)
+            .order_by()
+            .values("store")
+        )
+        alerts = (
+            DeviceAlert.objects.filter(store=OuterRef("pk"), status__in=DeviceAlert.ACTIVE_STATUSES)
+            .order_by()
+            .values("store")
+        )
+        money = DecimalField(max_digits=14, decimal_places=2)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                revenue_30d_total=Coalesce(
+                    Subquery(snapshots.annotate(total=Sum("revenue")).values("total")),
+                    0,
+                    output_field=money,
+                ),
+                orders_30d_total=Coalesce(
+                    Subquery(snapshots.annotate(total=Sum("order_count")).values("total")),
+                    0,
+                    output_field=IntegerField(),
+                ),
+                open_alert_total=Coalesce(
+                    Subquery(alerts.annotate(total=Count("pk")).values("total")),
+                    0,
+                    output_field=IntegerField(),
+                ),
+            )
+        )
+
+    @admin.display(description=_("revenue, 30 days (yuan)"), ordering="revenue_30d_total")
+    def revenue_30d(self, store: Store) -> object:
+        return store.revenue_30d_total
+
+    @admin.display(description=_("orders, 30 days"), ordering="orders_30d_total")
+    def orders_30d(self, store: Store) -> int:
+        return store.orders_30d_total
+
+    @admin.display(description=_("open alerts"), ordering="open_alert_total")
+    def open_alerts(self, store: Store) -> object:
+        if not store.open_alert_total:
+            return 0
+        url = reverse("admin:devices_devicealert_changelist")
+        return format_html(
+            '<a href="{}?store__id__exact={}&amp;active=yes">{}</a>',
+            url,
+            store.pk,
+            store.open_alert_total,
+        )
+
+    @admin.display(description=_("portal"))
+    def portal_link(self, store: Store) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("portal:store", args=[store.pk]), gettext("Open")
+        )
 
 
 @admin.register(StoreStaff)
@@ -67,7 +157,7 @@ class StoreStaffAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(BigTableAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
     """On-hand is read-only here: it changes only through ledger movements (a CSV stock
     count writes one ADJUSTMENT movement per change)."""
 
@@ -75,15 +165,14 @@ class StockLevelAdmin(ImportExportAdminMixin, admin.ModelAdmin):
 
     list_display = ["store", "product", "on_hand", "updated_at"]
     list_filter = ["store__region", "product__category"]
-    search_fields = ["store__code", "product__sku", "product__name"]
+    search_fields = ["=store__code", "=product__sku", "product__name"]
     list_select_related = ["store", "product"]
     raw_id_fields = ["store", "product"]
     readonly_fields = ["on_hand", "updated_at"]
-    show_full_result_count = False
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """The ledger is append-only: rows are written by services, never edited."""
 
     list_display = [
@@ -94,14 +183,28 @@ class StockMovementAdmin(admin.ModelAdmin):
         "reason",
         "quantity",
         "order",
-        "note",
+        truncated("note", model=StockMovement),
     ]
     list_filter = ["kind", "reason", "store__region"]
-    search_fields = ["store__code", "product__sku", "note"]
-    list_select_related = ["store", "product"]
+    # Store code or product SKU, exactly: each resolves to ids probed in the ledger's indexes.
+    search_fields = ["=store__code", "=product__sku"]
+    list_select_related = ["store", "product", "order"]
     raw_id_fields = ["store", "product", "order", "created_by"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
+    ordering = ["-created_at", "-pk"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[StockMovement], search_term: str
+    ) -> tuple[QuerySet[StockMovement], bool]:
+        found = exact_key_search(
+            queryset,
+            search_term,
+            related={
+                "store_id": (Store.objects.all(), lambda term: Q(code=term)),
+                "product_id": (Product.objects.all(), lambda term: Q(sku=term)),
+            },
+        )
+        return found, False
 
     def has_add_permission(self, request: object) -> bool:
         # A row added here would not move on-hand: the ledger is written by stock_move only.
@@ -126,7 +229,11 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ImportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin):
+    """750 000 orders in the demo: the list is ordered by the (placed, id) index, counted
+    by estimate, and searched by exact keys — order number, reference, store code, member
+    number, member phone (with customers.view_phone) — each an index probe."""
+
     # Sales history CSV import, with its own permission: stores.import_order.
     resource_classes = [SalesHistoryResource]
     list_display = [
@@ -140,13 +247,42 @@ class OrderAdmin(ImportAdminMixin, admin.ModelAdmin):
         "total",
     ]
     list_filter = ["channel", "fulfilment", "status", "store__region"]
-    search_fields = ["=id", "reference", "idempotency_key", "store__code", "member__member_no"]
+    search_fields = ["=id", "=reference", "=store__code", "=member__member_no"]
+    search_help_text = _(
+        "Exact order number, reference, store code, member number or member phone."
+    )
     list_select_related = ["store", "member"]
     raw_id_fields = ["store", "member"]
     readonly_fields = ["total", "discount_total", "created_at"]
     date_hierarchy = "placed_at"
+    ordering = ["-placed_at", "-pk"]
     inlines = [OrderLineInline]
-    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        may_see_phones = request.user.has_perm(PHONE_PERMISSION)
+
+        def member_match(term: str) -> Q:
+            match = Q(member_no=term)
+            if may_see_phones:
+                try:
+                    match |= Q(phone=phone_normalise(term))
+                except ValidationError:
+                    pass
+            return match
+
+        found = exact_key_search(
+            queryset,
+            search_term,
+            fields=["reference"],
+            integer_fields=["pk"],
+            related={
+                "store_id": (Store.objects.all(), lambda term: Q(code=term)),
+                "member_id": (Member.objects.all(), member_match),
+            },
+        )
+        return found, False
 
     # Orders are made by order_create (POS API, group buys, imports), which takes stock and
     # totals the lines; an order typed in here would do neither.
@@ -158,14 +294,27 @@ class OrderAdmin(ImportAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(admin.ModelAdmin):
-    """Order lines are read-only history: they are written with their order."""
+class OrderLineAdmin(BigTableAdminMixin, admin.ModelAdmin):
+    """Order lines are read-only history: they are written with their order. 1.5 million in
+    the demo: searched by exact order number or product SKU (index probes)."""
 
     list_display = ["order", "product", "quantity", "unit_price", "discount", "line_total"]
-    search_fields = ["=order__id", "product__sku", "product__name"]
+    search_fields = ["=order__id", "=product__sku"]
+    search_help_text = _("Exact order number or product SKU.")
     list_select_related = ["order", "product"]
     raw_id_fields = ["order", "product"]
-    show_full_result_count = False
+    ordering = ["-pk"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OrderLine], search_term: str
+    ) -> tuple[QuerySet[OrderLine], bool]:
+        found = exact_key_search(
+            queryset,
+            search_term,
+            integer_fields=["order_id"],
+            related={"product_id": (Product.objects.all(), lambda term: Q(sku=term))},
+        )
+        return found, False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -175,13 +324,14 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreKpiSnapshot)
-class StoreKpiSnapshotAdmin(admin.ModelAdmin):
+class StoreKpiSnapshotAdmin(BigTableAdminMixin, admin.ModelAdmin):
     list_display = ["day", "store", "order_count", "revenue", "member_count", "average_basket"]
     list_filter = ["store__region"]
-    search_fields = ["store__code", "store__name"]
+    search_fields = ["=store__code", "store__name"]
     list_select_related = ["store"]
     raw_id_fields = ["store"]
     date_hierarchy = "day"
+    ordering = ["-day", "store_id"]
     readonly_fields = ["computed_at"]
 
 
@@ -263,7 +413,7 @@ from apps.stores.models import OrderFulfilment  # noqa: E402
 
 
 @admin.register(OrderFulfilment)
-class OrderFulfilmentAdmin(admin.ModelAdmin):
+class OrderFulfilmentAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """Pickup codes and delivery status, for HQ to look up; changed only at the store's pickup
     counter (apps.procurement.services.pickup), never here."""
 
@@ -281,7 +431,6 @@ class OrderFulfilmentAdmin(admin.ModelAdmin):
     search_fields = ["=pickup_code", "=order__id", "store__code"]
     list_select_related = ["order", "store", "completed_by"]
     raw_id_fields = ["order", "store", "completed_by"]
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

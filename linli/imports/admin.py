@@ -275,10 +275,13 @@ class ImportAdminMixin(ImportMixin):
 
 
 class ExportAdminMixin(ExportMixin):
-    """Admin export as CSV, formulas escaped by the resource, and `<app>.export_<model>` (or
-    `export_permission`) required to see the button or open the URL."""
+    """Admin export as CSV (UTF-8 with a BOM, for Excel), formulas escaped by the resource,
+    and `<app>.export_<model>` (or `export_permission`) required to see the button or open
+    the URL."""
 
     export_permission: str | None = None
+    # UTF-8 with a byte-order mark: without it Excel reads the Chinese as GBK and garbles it.
+    to_encoding = "utf-8-sig"
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         if self.export_permission:

@@ -149,7 +149,8 @@ def test_product_export_round_trips_and_escapes_formulas(client, categories: dic
 
     response = client.post(reverse("admin:catalog_product_export"), data)
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode())  # UTF-8 BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["name"] == "'+冰淇淋"
     assert rows[0]["category"] == "DAIRY-MILK"
     again = products_import(table=table_from_bytes(response.content))

@@ -403,7 +403,8 @@ def _export_rows(client) -> list[dict[str, str]]:
     response = client.post(reverse("admin:customers_member_export"), data)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    assert response.content.startswith("\ufeff".encode())  # UTF-8 BOM, for Excel
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_admin_export_escapes_formulas_and_masks_phones(client, stores: dict) -> None:

@@ -127,7 +127,8 @@ def _export(client) -> list[dict[str, str]]:
     data.update({f"supplierresource_{n}": "on" for n in SupplierResource().get_export_order()})
     response = client.post(reverse("admin:procurement_supplier_export"), data)
     assert response.status_code == 200
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode())  # UTF-8 BOM, for Excel
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_supplier_export_masks_phones_without_permission(client, db: None) -> None:

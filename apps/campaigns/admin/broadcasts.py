@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
+from linli.admin_utils import BigTableAdminMixin, truncated
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -79,20 +80,18 @@ class GroupBuyOfferAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(GroupBuyJoin)
-class GroupBuyJoinAdmin(_ReadOnlyAdmin):
+class GroupBuyJoinAdmin(BigTableAdminMixin, _ReadOnlyAdmin):
     list_display = ["offer", "member", "display_name", "quantity", "source", "status", "created_at"]
     list_filter = ["status", "source", "created_at"]
     search_fields = ["=idempotency_key", "display_name", "=member__member_no"]
     list_select_related = ["offer", "offer__product", "member"]
     raw_id_fields = ["offer", "member", "order"]
-    show_full_result_count = False
 
 
 @admin.register(BroadcastComment)
-class BroadcastCommentAdmin(_ReadOnlyAdmin):
-    list_display = ["broadcast", "author", "text", "created_at"]
+class BroadcastCommentAdmin(BigTableAdminMixin, _ReadOnlyAdmin):
+    list_display = ["broadcast", "author", truncated("text", model=BroadcastComment), "created_at"]
     list_filter = ["created_at"]
     search_fields = ["text", "author"]
     list_select_related = ["broadcast", "broadcast__store"]
     raw_id_fields = ["broadcast", "member"]
-    show_full_result_count = False

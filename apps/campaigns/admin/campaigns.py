@@ -32,6 +32,7 @@ from apps.campaigns.services.packs import store_campaign_pack_generate, template
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
+from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 
 TEMPLATE_FIELDS = [
@@ -378,16 +379,22 @@ class StoreCampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignTarget)
-class CampaignTargetAdmin(admin.ModelAdmin):
+class CampaignTargetAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """Target lists (snapshots taken at confirmation), read-only, phones masked (the full
     number is on the member's own admin page, for those who may see it)."""
 
-    list_display = ["store_campaign", "member_no", "member_name", "phone", "reason", "created_at"]
+    list_display = [
+        "store_campaign",
+        "member_no",
+        "member_name",
+        "phone",
+        truncated("reason", model=CampaignTarget),
+        "created_at",
+    ]
     list_select_related = ["store_campaign", "member"]
     search_fields = ["member__member_no", "member__name", "store_campaign__store__code"]
     list_filter = ["store_campaign__campaign"]
     raw_id_fields = ["store_campaign", "member"]
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

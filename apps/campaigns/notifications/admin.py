@@ -4,14 +4,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notifications_retry_failed
+from apps.stores.models import Store
 from linli.admin_helpers import request_cached
+from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.phones import phone_for_viewer, phone_mask
 
 
@@ -31,7 +34,7 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """The outbox is written by services; staff read it here: delivery status of SMS / WeChat
     rows per campaign, and "retry failed" after a gateway outage."""
 
@@ -39,14 +42,14 @@ class NotificationAdmin(admin.ModelAdmin):
         "created_at",
         "channel",
         "kind",
-        "title",
+        truncated("title", model=Notification),
         "recipient",
         "member_phone",
         "store",
         "store_campaign",
         "status",
         "attempts",
-        "last_error",
+        truncated("last_error", model=Notification),
         "sent_at",
         "read_at",
     ]
@@ -54,10 +57,14 @@ class NotificationAdmin(admin.ModelAdmin):
         "channel",
         "status",
         "kind",
-        ("store_campaign", admin.RelatedOnlyFieldListFilter),
+        # By campaign (a few), not by store campaign with RelatedOnlyFieldListFilter: that
+        # reads every notification for the distinct store campaigns.
+        "store_campaign__campaign",
         "store__region",
     ]
-    search_fields = ["title", "dedupe_key", "recipient__username", "store__code", "provider_ref"]
+    # Exact keys only: each is an index probe on the outbox (see get_search_results).
+    search_fields = ["=dedupe_key", "=provider_ref", "=recipient__username", "=store__code"]
+    search_help_text = _("Exact dedupe key, provider reference, username or store code.")
     list_select_related = ["recipient", "store", "member", "store_campaign"]
     raw_id_fields = ["recipient", "store", "member", "store_campaign"]
     readonly_fields = [
@@ -72,7 +79,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "provider_ref",
     ]
     date_hierarchy = "created_at"
-    show_full_result_count = False
+    ordering = ["-created_at", "-pk"]
     actions = ["retry_failed"]
 
     @admin.display(description=_("member phone"))
@@ -85,6 +92,20 @@ class NotificationAdmin(admin.ModelAdmin):
             member_phone_column(request) if name == "member_phone" else name
             for name in super().get_list_display(request)
         ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
+    ) -> tuple[QuerySet[Notification], bool]:
+        found = exact_key_search(
+            queryset,
+            search_term,
+            fields=["dedupe_key", "provider_ref"],
+            related={
+                "recipient_id": (get_user_model().objects.all(), lambda t: Q(username=t)),
+                "store_id": (Store.objects.all(), lambda t: Q(code=t)),
+            },
+        )
+        return found, False
 
     @admin.action(description=_("Retry failed SMS / WeChat notifications"), permissions=["change"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

@@ -96,6 +96,14 @@ class Notification(models.Model):
             models.Index(fields=["channel", "status"]),
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["channel", "last_attempt_at"]),
+            # The admin's list (newest first, ties by id) and its exact search by the
+            # gateway's reference.
+            models.Index(fields=["created_at", "id"], name="notification_created_id_idx"),
+            models.Index(
+                fields=["provider_ref"],
+                name="notification_provider_ref_idx",
+                condition=~models.Q(provider_ref=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(dedupe_key=""), name="notification_key_not_empty"),

@@ -29,6 +29,7 @@ from apps.catalog.models import (
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
+from linli.admin_utils import BigTableAdminMixin, truncated_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -219,7 +220,7 @@ class ForecastMethodChoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DemandForecast)
-class DemandForecastAdmin(ReadOnlyAdmin):
+class DemandForecastAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
         "store",
         "product",
@@ -231,31 +232,41 @@ class DemandForecastAdmin(ReadOnlyAdmin):
         "suggested_qty",
     ]
     list_filter = ["method", "start_day"]
-    search_fields = ["store__code", "store__name", "product__sku", "product__name"]
+    search_fields = ["=store__code", "store__name", "=product__sku", "product__name"]
     list_select_related = ["store", "product"]
     raw_id_fields = ["store", "product"]
-    show_full_result_count = False
 
 
 @admin.register(DailyListEntry)
-class DailyListEntryAdmin(ReadOnlyAdmin):
-    list_display = ["day", "store", "list_kind", "rank", "product", "suggested_qty", "reason"]
+class DailyListEntryAdmin(BigTableAdminMixin, ReadOnlyAdmin):
+    list_display = [
+        "day",
+        "store",
+        "list_kind",
+        "rank",
+        "product",
+        "suggested_qty",
+        "reason_shown",
+    ]
     list_filter = ["list_kind", "reason_kind", "day"]
     search_fields = ["store__code", "store__name", "product__sku", "product__name"]
     list_select_related = ["store", "product"]
     raw_id_fields = ["store", "product"]
     date_hierarchy = "day"
-    show_full_result_count = False
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, entry: DailyListEntry) -> str:
+        return truncated_text(entry.reason)
 
 
 @admin.register(InsightCard)
-class InsightCardAdmin(ReadOnlyAdmin):
+class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
         "day",
         "store",
         "rank",
         "product",
-        "reason",
+        "reason_shown",
         "broadcast_hour",
         "stock_qty",
         "accepted_at",
@@ -267,7 +278,10 @@ class InsightCardAdmin(ReadOnlyAdmin):
     raw_id_fields = ["store", "product", "accepted_by"]
     date_hierarchy = "day"
     actions = ["accept_cards"]
-    show_full_result_count = False
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, card: InsightCard) -> str:
+        return truncated_text(card.reason)
 
     @admin.action(description=_("Accept the selected insight cards"), permissions=["view"])
     def accept_cards(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> None:

@@ -72,7 +72,7 @@ class Product(models.Model):
     is_new = models.BooleanField(_("new product"), default=False)
     is_high_value = models.BooleanField(_("high-value product"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("product")

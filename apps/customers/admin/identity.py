@@ -22,6 +22,7 @@ from apps.customers.models import Member, MemberErasure, MemberMerge, NpsAnswer
 from apps.customers.selectors.nps import DETRACTOR_MAX, PROMOTER_MIN, nps_by_region, nps_by_store
 from apps.customers.services.erasure import ErasureRefused, member_erase
 from apps.customers.services.identity import MergeRefused, member_merge, member_merge_preview
+from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_for_viewer
 
 MERGE_PERMISSION = "customers.merge_member"
@@ -160,17 +161,23 @@ def members_erase(
 
 
 @admin.register(NpsAnswer)
-class NpsAnswerAdmin(admin.ModelAdmin):
+class NpsAnswerAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """Answers, with NPS per region and per store for the rows currently filtered."""
 
     change_list_template = "members/admin/nps_change_list.html"
-    list_display = ["answered_at", "store", "member", "score", "answer_kind", "comment"]
+    list_display = [
+        "answered_at",
+        "store",
+        "member",
+        "score",
+        "answer_kind",
+        truncated("comment", model=NpsAnswer),
+    ]
     list_filter = ["score", "store__region", "answered_at"]
     search_fields = ["member__member_no", "store__code", "store__name", "comment"]
     list_select_related = ["store", "member"]
     raw_id_fields = ["member", "store"]
     date_hierarchy = "answered_at"
-    show_full_result_count = False
 
     @admin.display(description=_("promoter / detractor"))
     def answer_kind(self, answer: NpsAnswer) -> str:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -14,8 +15,9 @@ from linli.admin_helpers import (
     phone_column,
     request_cached,
 )
+from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.imports.admin import ImportExportAdminMixin
-from linli.phones import phone_for_viewer
+from linli.phones import phone_for_viewer, phone_normalise
 
 
 class MemberIdentityInline(admin.TabularInline):
@@ -93,9 +95,23 @@ class PhoneSearchAdminMixin:
         return found, may_have_duplicates
 
 
+def _identity_values(term: str) -> list[str]:
+    """The stored forms `term` may have as an identity value: as typed, and as a phone."""
+    values = [term]
+    try:
+        values.append(phone_normalise(term))
+    except ValidationError:
+        pass
+    return values
+
+
 @admin.register(Member)
 class MemberAdmin(
-    ImportExportAdminMixin, PhoneMaskingAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin
+    BigTableAdminMixin,
+    ImportExportAdminMixin,
+    PhoneMaskingAdminMixin,
+    PhoneSearchAdminMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [MemberResource]
     list_display = [
@@ -109,18 +125,37 @@ class MemberAdmin(
         "joined_at",
     ]
     list_filter = ["gender", "marketing_consent", "is_erased", "home_store__region"]
-    search_fields = ["member_no", "name", "phone", "identities__value"]
+    # Member number exactly, or part of the name; a phone number (any form) or an identity
+    # value exactly — looked up in the identities' (kind, value) index, not joined.
+    search_fields = ["=member_no", "name"]
+    search_help_text = _(
+        "Exact member number, phone, card or WeChat ID, or part of the member's name."
+    )
     list_select_related = ["home_store"]
     raw_id_fields = ["home_store"]
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline]
-    show_full_result_count = False
     actions = ["merge_selected_members", "erase_selected_members"]
 
     # Without view_phone a search by number would confirm whose phone it is.
-    phone_search_fields = ("phone", "identities__value")
     non_phone_identity_key = "member_id"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Member], search_term: str
+    ) -> tuple[QuerySet[Member], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and request.user.has_perm(PHONE_PERMISSION):
+            values = _identity_values(term)
+            identities = MemberIdentity.objects.filter(
+                kind__in=MemberIdentity.Kind.values, value__in=values
+            ).values("member_id")
+            partial = _non_phone_identities(term).values("member_id")
+            found |= queryset.filter(
+                Q(phone__in=values[1:]) | Q(pk__in=identities) | Q(pk__in=partial)
+            )
+        return found, may_have_duplicates
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.merge_member")
@@ -140,13 +175,12 @@ class MemberAdmin(
 
 
 @admin.register(MemberIdentity)
-class MemberIdentityAdmin(PhoneSearchAdminMixin, admin.ModelAdmin):
+class MemberIdentityAdmin(BigTableAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin):
     list_display = ["member", "kind", "value", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value", "member__member_no", "member__name"]
     list_select_related = ["member"]
     raw_id_fields = ["member"]
-    show_full_result_count = False
 
     def get_list_display(self, request: HttpRequest) -> list[object]:
         user = request.user
@@ -186,17 +220,16 @@ class MemberIdentityAdmin(PhoneSearchAdminMixin, admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "description"]
+    list_display = ["name", "category", truncated("description", model=Tag)]
     list_filter = ["category"]
     search_fields = ["name", "description"]
 
 
 @admin.register(MemberTag)
-class MemberTagAdmin(admin.ModelAdmin):
-    list_display = ["member", "tag", "source", "evidence", "created_at"]
+class MemberTagAdmin(BigTableAdminMixin, admin.ModelAdmin):
+    list_display = ["member", "tag", "source", truncated("evidence", model=MemberTag), "created_at"]
     list_filter = ["source", "tag"]
     search_fields = ["member__member_no", "member__name", "tag__name", "evidence"]
     list_select_related = ["member", "tag"]
     raw_id_fields = ["member", "created_by"]
     autocomplete_fields = ["tag"]
-    show_full_result_count = False

@@ -6,18 +6,24 @@ from django.contrib import admin
 
 from apps.customers.models import CommunityMessage
 from apps.customers.resources import CommunityMessageResource
+from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.imports.admin import ImportAdminMixin
 
 
 @admin.register(CommunityMessage)
-class CommunityMessageAdmin(ImportAdminMixin, admin.ModelAdmin):
+class CommunityMessageAdmin(BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin):
     """Messages are evidence for scene tags: imported or received, not edited by hand."""
 
     resource_classes = [CommunityMessageResource]
-    list_display = ["sent_at", "store", "group_name", "member", "text"]
+    list_display = [
+        "sent_at",
+        "store",
+        "group_name",
+        "member",
+        truncated("text", model=CommunityMessage),
+    ]
     list_filter = ["store__region", "group_name"]
     search_fields = ["text", "group_name", "store__code", "member__member_no"]
     list_select_related = ["store", "member"]
     raw_id_fields = ["store", "member"]
     date_hierarchy = "sent_at"
-    show_full_result_count = False

@@ -25,6 +25,7 @@ from apps.customers.selectors.segments import (
     segment_summary,
 )
 from apps.customers.services.segments import segment_rule_validate
+from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 
 RULE_FIELDS = [
@@ -86,7 +87,7 @@ class TagCategoryRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberProfile)
-class MemberProfileAdmin(admin.ModelAdmin):
+class MemberProfileAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """Read-only: profiles are written only by the nightly recompute."""
 
     list_display = [
@@ -109,7 +110,6 @@ class MemberProfileAdmin(admin.ModelAdmin):
     search_fields = ["member__member_no", "member__name"]
     list_select_related = ["member"]
     raw_id_fields = ["member"]
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -162,7 +162,7 @@ class SegmentAdmin(admin.ModelAdmin):
     change_form_template = "admin/customers/segment/change_form.html"
     list_display = [
         "name",
-        "description",
+        truncated("description", model=Segment),
         "min_trust_level",
         "marketing_consent_required",
         "created_by",

@@ -93,7 +93,7 @@ class StoreStaff(models.Model):
         Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="staff"
     )
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("store staff")
@@ -134,7 +134,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.store_id}/{self.product_id}: {self.on_hand}"
+        return f"{self.store} · {self.product}: {self.on_hand}"
 
 
 class LossReason(models.TextChoices):
@@ -181,7 +181,12 @@ class StockMovement(models.Model):
     )
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
@@ -269,7 +274,7 @@ class Order(models.Model):
         _("discount (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0.00")
     )
     placed_at = models.DateTimeField(_("placed"), default=timezone.now)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("order")
@@ -280,6 +285,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["store", "placed_at"]),
             models.Index(fields=["member", "placed_at"]),
+            # The admin's list: newest first, ties by id (a backward scan reads 100 rows),
+            # and its exact search by reference.
+            models.Index(fields=["placed_at", "id"], name="order_placed_at_id_idx"),
+            models.Index(fields=["reference"], name="order_reference_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -353,6 +362,8 @@ class StoreKpiSnapshot(models.Model):
         verbose_name = _("store KPI snapshot")
         verbose_name_plural = _("store KPI snapshots")
         ordering = ["-day"]
+        # The admin's list, newest day first (the unique (store, day) index leads by store).
+        indexes = [models.Index(fields=["-day", "store"], name="kpi_snapshot_day_store_idx")]
         constraints = [
             models.UniqueConstraint(fields=["store", "day"], name="kpi_snapshot_unique"),
         ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,6 +20,13 @@ def _day(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError as error:
         raise CommandError(_("--end-day must look like 2026-08-31.")) from error
+
+
+def default_base_url() -> str:
+    """Where bin/run serves the site: the same HOST and PORT variables, the same defaults."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    port = os.environ.get("PORT") or "8000"
+    return f"http://{host}:{port}"
 
 
 class Command(BaseCommand):
@@ -44,7 +52,10 @@ class Command(BaseCommand):
             help="do nothing (successfully) when the database already has data",
         )
         parser.add_argument(
-            "--base-url", default="http://127.0.0.1:8000", help="printed in front of the logins"
+            "--base-url",
+            default=None,
+            help="printed in front of the logins; default: http://$HOST:$PORT, the address "
+            "bin/run serves (127.0.0.1:8000 unless HOST / PORT are set)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -85,7 +96,7 @@ class Command(BaseCommand):
                 + _("planted %(rule)s: confidence %(value).3f")
                 % {"rule": name, "value": confidence}
             )
-        base = options["base_url"].rstrip("/")
+        base = (options["base_url"] or default_base_url()).rstrip("/")
         self.stdout.write("")
         self.stdout.write(
             _("Demo logins (password for all: %(password)s)") % {"password": DEMO_PASSWORD}
