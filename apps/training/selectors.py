@@ -151,6 +151,10 @@ class RecommendedPath:
     path: TrainingPath | None
     course: Course | None = None  # the inspection section's course
 
+    @property
+    def skill_label(self) -> str:
+        return str(dict(Skill.choices).get(self.recommendation.skill, self.recommendation.skill))
+
 
 def recommendation_reason(recommendation: advice.Recommendation) -> str:
     """The sentence that says which figure triggered the recommendation, and against what."""
@@ -311,10 +315,6 @@ def paths_progress(
     ]
 
 
-def course_complete(*, user: AbstractBaseUser, course: Course) -> bool:
-    return courses_progress(user=user, courses=[course])[course.pk].complete
-
-
 def course_detail(*, course_id: int) -> Course | None:
     return Course.objects.filter(pk=course_id, is_active=True).first()
 
@@ -429,9 +429,6 @@ def completion_report() -> list[StoreCompletion]:
         )
         for store_id in sorted(counts, key=lambda pk: stores[pk].code)
     ]
-
-
-SKILL_LABELS = dict(Skill.choices)
 
 
 def lesson_next(*, lesson: Lesson) -> Lesson | None:
