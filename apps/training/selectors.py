@@ -283,7 +283,9 @@ def paths_progress(
     """Every active path (or `paths`) with its ordered courses, the user's progress in each, and
     the user's enrolment at this store."""
     path_list = (
-        list(paths) if paths is not None else list(TrainingPath.objects.filter(is_active=True))
+        list(paths)
+        if paths is not None
+        else list(TrainingPath.objects.filter(is_active=True).order_by("pk"))
     )
     steps = (
         PathCourse.objects.filter(path__in=path_list, course__is_active=True)
