@@ -151,6 +151,10 @@ class RecommendedPath:
     path: TrainingPath | None
     course: Course | None = None  # the inspection section's course
 
+    @property
+    def skill_label(self) -> str:
+        return str(dict(Skill.choices).get(self.recommendation.skill, self.recommendation.skill))
+
 
 def recommendation_reason(recommendation: advice.Recommendation) -> str:
     """The sentence that says which figure triggered the recommendation, and against what."""
@@ -279,7 +283,9 @@ def paths_progress(
     """Every active path (or `paths`) with its ordered courses, the user's progress in each, and
     the user's enrolment at this store."""
     path_list = (
-        list(paths) if paths is not None else list(TrainingPath.objects.filter(is_active=True))
+        list(paths)
+        if paths is not None
+        else list(TrainingPath.objects.filter(is_active=True).order_by("pk"))
     )
     steps = (
         PathCourse.objects.filter(path__in=path_list, course__is_active=True)
@@ -309,10 +315,6 @@ def paths_progress(
         )
         for path in path_list
     ]
-
-
-def course_complete(*, user: AbstractBaseUser, course: Course) -> bool:
-    return courses_progress(user=user, courses=[course])[course.pk].complete
 
 
 def course_detail(*, course_id: int) -> Course | None:
@@ -429,9 +431,6 @@ def completion_report() -> list[StoreCompletion]:
         )
         for store_id in sorted(counts, key=lambda pk: stores[pk].code)
     ]
-
-
-SKILL_LABELS = dict(Skill.choices)
 
 
 def lesson_next(*, lesson: Lesson) -> Lesson | None:

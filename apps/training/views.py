@@ -58,6 +58,7 @@ def store_training(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_or_403(request.user, store_id, VIEW_TRAINING)
     may_train = may(request.user, TRAIN, store.pk)
     recommendations = selectors.store_recommendations(store=store)
+    paths = selectors.paths_progress(user=request.user, store=store)
     return render(
         request,
         "training/store.html",
@@ -65,7 +66,8 @@ def store_training(request: HttpRequest, store_id: int) -> HttpResponse:
             "store": store,
             "may_train": may_train,
             "recommendations": recommendations,
-            "paths": selectors.paths_progress(user=request.user, store=store),
+            "enrolled_path_ids": {item.path.pk for item in paths if item.enrolment is not None},
+            "paths": paths,
             "staff_enrolments": selectors.store_staff_enrolments(store=store),
             "may_read_knowledge": may_read_knowledge(request.user),
         },

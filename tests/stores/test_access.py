@@ -31,12 +31,14 @@ from apps.stores.access import (
     RECTIFY,
     RUN_CAMPAIGNS,
     STORE_ACTIONS,
+    TRAIN,
     VIEW_CAMPAIGNS,
     VIEW_DECISIONS,
     VIEW_DEVICES,
     VIEW_INSPECTIONS,
     VIEW_STOCK,
     VIEW_STORE,
+    VIEW_TRAINING,
     StoreAction,
     actions_at,
     hq_may,
@@ -169,6 +171,9 @@ ALLOWED = {
     HAND_OVER: {"owner", "clerk"},
     RECORD_LOSS: {"owner", "clerk"},
     AFTER_SALES: {"owner"},
+    # Training: the store's owner and clerks; HQ with the enrolment permission sees the page.
+    VIEW_TRAINING: {"owner", "clerk", "hq_user", "hq_operations"},
+    TRAIN: {"owner", "clerk"},
 }
 
 
@@ -347,6 +352,7 @@ ADMIN_EQUIVALENT = {
     VIEW_INSPECTIONS: ("stores.Inspection", None),
     VIEW_CAMPAIGNS: ("campaigns.StoreCampaign", None),
     RUN_CAMPAIGNS: ("campaigns.StoreCampaign", "regenerate_packs"),
+    VIEW_TRAINING: ("training.Enrolment", None),
 }
 
 
@@ -589,15 +595,21 @@ LINKS = {
     "members": "members:list",
     "devices": "devices:store",
     "inspections": "inspections:store",
+    "training": "training:store",
 }
 
 
 @pytest.mark.parametrize(
     ("who", "links", "sees_members", "sees_stock"),
     [
-        ("owner", {"decisions", "members", "devices", "inspections"}, True, True),
-        ("hq_operations", {"decisions", "members", "devices", "inspections"}, True, True),
-        ("clerk", {"decisions", "devices"}, False, True),
+        ("owner", {"decisions", "members", "devices", "inspections", "training"}, True, True),
+        (
+            "hq_operations",
+            {"decisions", "members", "devices", "inspections", "training"},
+            True,
+            True,
+        ),
+        ("clerk", {"decisions", "devices", "training"}, False, True),
         ("inspector", {"decisions", "devices", "inspections"}, False, True),
         ("hq_procurement", {"decisions", "inspections"}, False, True),
         ("hq_inspection", {"devices", "inspections"}, False, True),
