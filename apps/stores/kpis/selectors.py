@@ -154,6 +154,7 @@ class TrendPoint:
     value: Decimal | None
     peer_median: Decimal | None = None
     is_complete: bool = True
+    peer_count: int = 0
 
 
 def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
@@ -164,7 +165,7 @@ def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
     for row in rows:
         if row.code in trends:
             trends[row.code].append(
-                TrendPoint(row.period, row.value, row.peer_median, row.is_complete)
+                TrendPoint(row.period, row.value, row.peer_median, row.is_complete, row.peer_count)
             )
     return trends
 
