@@ -291,7 +291,9 @@ def kpi_snapshots_compute(*, month: dt.date, now: dt.datetime | None = None) -> 
     computed to date and marked incomplete. Returns the number of rows written.
 
     Idempotent: the month's rows are deleted and rewritten in one transaction, so a rerun, a
-    second beat or a redelivered task leaves exactly one row per scope, month and KPI.
+    second beat or a redelivered task leaves exactly one row per scope, month and KPI. Two
+    runs of one month at the same moment cannot both write: the later insert fails on the
+    partial unique constraints and its transaction changes nothing.
     """
     month = month_start(month)
     now = now or timezone.now()
