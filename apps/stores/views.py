@@ -156,7 +156,7 @@ def store_kpis(request: HttpRequest, store_id: int) -> HttpResponse:
                         ),
                     ],
                     title=str(kpi.label),
-                    frame=ChartFrame(width=360, height=160, left=40),
+                    frame=ChartFrame(width=360, height=160, left=40, right=24),
                 ),
             }
         )

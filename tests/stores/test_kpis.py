@@ -11,6 +11,7 @@ import pytest
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
+from apps.devices.services import alert_open
 from apps.stores.kpis.definitions import KPI_CODES
 from apps.stores.kpis.selectors import store_kpis, stores_needing_attention
 from apps.stores.kpis.services import kpi_snapshots_compute, kpi_snapshots_refresh
@@ -18,14 +19,15 @@ from apps.stores.models import (
     Inspection,
     KpiSnapshot,
     LossReason,
+    RectificationItem,
     StockLevel,
     StockMovement,
 )
+from apps.stores.selectors import loss_rates
 from apps.stores.tasks import kpi_snapshots_task
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
-from tests.factories import (
-    UserFactory,
-)
+from tests.devices.factories import DeviceFactory
+from tests.factories import StoreFactory, UserFactory
 from tests.stores.kpi_support import AFTER_JULY, JULY, at, build_world
 from tests.stores.test_inspections_support import ChecklistTemplateFactory
 
@@ -99,6 +101,9 @@ def test_loss_rate_and_inventory_turnover(world):
         reason=LossReason.EXPIRED,
         created_at=at(7, 15),
     )
+    StockMovement.objects.create(
+        store=a, product=p, kind=StockMovement.Kind.SALE, quantity=-5, created_at=at(7, 20)
+    )
     StockLevel.objects.create(store=a, product=p, on_hand=20)  # 20 × 6 = 120 at cost today
     StockMovement.objects.create(
         store=a, product=p, kind=StockMovement.Kind.RECEIPT, quantity=5, created_at=at(8, 3)
@@ -110,9 +115,24 @@ def test_loss_rate_and_inventory_turnover(world):
     assert _july(figures, "store", "B", "loss_rate") == Decimal("0.0000")
     assert _july(figures, "store", "C", "loss_rate") == Decimal("0.0000")
     assert _july(figures, "network", "", "loss_rate") == Decimal("22.2222")  # 20 / 90
-    # A: COGS 5 × 6 = 30; stock at July's end = 120 − the August receipt 30 = 90.
+    # The same rate as the loss page's own computation, store by store.
+    reference = loss_rates(
+        store_ids=[world[key].pk for key in "abc"],
+        since=JULY,
+        until=dt.date(2026, 8, 1),
+        by_category=False,
+    )
+    assert {
+        (rate.store_id, rate.lost_value, rate.sold_value + rate.lost_value) for rate in reference
+    } == set(
+        KpiSnapshot.objects.filter(period=JULY, scope="store", code="loss_rate").values_list(
+            "store_id", "numerator", "denominator"
+        )
+    )
+    # A: sold through the ledger 5 × 6 = 30 at cost; stock at July's end = 120 today − the
+    # August receipt 30 = 90.  B and C sold without taking stock through the ledger.
     assert _july(figures, "store", "A", "inventory_turnover") == Decimal("0.3333")
-    assert _july(figures, "store", "B", "inventory_turnover") == "no row"  # no stock known
+    assert _july(figures, "store", "B", "inventory_turnover") == "no row"
     assert _july(figures, "network", "", "inventory_turnover") == Decimal("0.3333")
 
 
@@ -305,15 +325,62 @@ def test_refresh_computes_last_month_final_and_this_month_to_date(world):
     assert august.value == Decimal("999.0000")
 
 
-def test_worst_movers_and_open_problems_need_attention(world):
-    kpi_snapshots_compute(month=dt.date(2026, 6, 1), now=AFTER_JULY)
-    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
-    rows = stores_needing_attention(period=JULY)
-    # June: A led GMV (30 vs 10); in July A still leads, B fell from 0 to 0, C appeared.
-    by_code = {row.code: row for row in rows}
-    assert all(row.percentile_change is None or row.percentile_change < 0 for row in rows)
-    assert all(row.open_alerts == 0 and row.overdue_rectifications == 0 for row in rows)
-    assert "A" not in by_code
+def test_worst_movers_and_open_problems_need_attention():
+    june = dt.date(2026, 6, 1)
+    falling, rising, alerted, overdue = (StoreFactory(code=code) for code in "FRAO")
+    rows = []
+    for store, before, now in ((falling, (80, 60), (20, 0)), (rising, (50, 50), (55, 55))):
+        for period, percentiles in ((june, before), (JULY, now)):
+            for code, percentile in zip(("gmv", "nps"), percentiles, strict=True):
+                rows.append(
+                    KpiSnapshot(
+                        scope="store",
+                        store=store,
+                        period=period,
+                        code=code,
+                        value=Decimal(1),
+                        percentile=Decimal(percentile),
+                    )
+                )
+    KpiSnapshot.objects.bulk_create(rows)
+    alert_open(device=DeviceFactory(store=alerted), kind="device_silent", detail="silent")
+    inspection = Inspection.objects.create(
+        store=overdue,
+        template=ChecklistTemplateFactory(),
+        inspector=UserFactory(),
+        status=Inspection.Status.RECTIFICATION_REQUESTED,
+        submitted_at=at(7, 1),
+        score=Decimal("40.00"),
+    )
+    for due, status in (
+        (dt.date(2020, 1, 1), RectificationItem.Status.OPEN),  # overdue
+        (dt.date(2020, 1, 1), RectificationItem.Status.DONE),  # done: not overdue
+        (dt.date(2999, 1, 1), RectificationItem.Status.OPEN),  # not yet due
+    ):
+        RectificationItem.objects.create(
+            inspection=inspection,
+            description="fix",
+            due_date=due,
+            status=status,
+            created_by=inspection.inspector,
+            done_at=at(7, 2) if status == RectificationItem.Status.DONE else None,
+        )
+    attention = [
+        (
+            row.code,
+            row.mean_percentile,
+            row.percentile_change,
+            row.open_alerts,
+            row.overdue_rectifications,
+        )
+        for row in stores_needing_attention(period=JULY)
+    ]
+    # Open problems first (by code among equals), then the fall: F's mean went 70 → 10.
+    assert attention == [
+        ("A", None, None, 1, 0),
+        ("O", None, None, 0, 1),
+        ("F", Decimal("10.0"), Decimal("-60.0"), 0, 0),
+    ]
 
 
 def test_the_kpi_pack_is_scheduled_nightly():

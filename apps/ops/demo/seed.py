@@ -81,6 +81,7 @@ from apps.ops.demo.supply import demo_supply_seed
 from apps.ops.demo.training import demo_training_seed
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.stores.inspections.services import checklist_template_ensure_default
+from apps.stores.kpis.services import kpi_snapshots_backfill
 from apps.stores.models import (
     Order,
     OrderLine,
@@ -241,6 +242,11 @@ class _Seeder:
         demo_fulfilment_seed(hq_user=get_user_model().objects.get(username="hq"), today=self.today)
         demo_campaigns_seed(stores=stores, today=self.today)
         demo_training_seed(stores=stores)
+        self._step("purchasing, supply, fulfilment and campaigns")
+        # The KPI pack for every month of the history, so the dashboards are filled on first
+        # login (docs/kpis.md, "Cost").
+        kpi_snapshots_backfill(first=self.days[0])
+        self._step("KPI pack (monthly snapshots)")
         for model in (
             Store,
             Product,

@@ -34,7 +34,10 @@ class Bar:
 
 def _number(value: float) -> str:
     if abs(value) >= 10000:
-        return f"{value / 10000:.1f}万"
+        tens_of_thousands = value / 10000
+        if abs(tens_of_thousands) >= 100:
+            return f"{tens_of_thousands:,.0f}万"
+        return f"{tens_of_thousands:.1f}万"
     if abs(value) >= 100 or value == int(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
@@ -63,7 +66,7 @@ def line_chart_svg(
     frame = frame or (
         ChartFrame(width=160, height=44, left=2, right=2, top=4, bottom=4)
         if compact
-        else ChartFrame(width=640, height=220)
+        else ChartFrame(width=640, height=220, left=60, right=28)
     )
     present = [value for item in series for value in item.values if value is not None]
     y_min, y_max, step = _axis(present)

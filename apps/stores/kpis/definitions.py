@@ -91,10 +91,11 @@ KPIS: tuple[KpiDefinition, ...] = (
         scale=1,
         aggregation=POOLED,
         definition=_(
-            "Cost of goods sold in the month / stock value at cost at the month's end, rebuilt "
-            "from the stock ledger; empty where the ledger does not reach back that far."
+            "Stock sold through the ledger in the month, at cost / stock value at cost at the "
+            "month's end, rebuilt from the stock ledger; empty for a store whose sales do not "
+            "take stock through the ledger that month."
         ),
-        source="stores.OrderLine, stores.StockLevel, stores.StockMovement",
+        source="stores.StockMovement (sale), stores.StockLevel",
         admin_model=("stores", "stocklevel"),
     ),
     KpiDefinition(

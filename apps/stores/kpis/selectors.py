@@ -154,6 +154,7 @@ class TrendPoint:
     value: Decimal | None
     peer_median: Decimal | None = None
     is_complete: bool = True
+    peer_count: int = 0
 
 
 def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
@@ -164,7 +165,7 @@ def network_trends(*, months: int = 12) -> dict[str, list[TrendPoint]]:
     for row in rows:
         if row.code in trends:
             trends[row.code].append(
-                TrendPoint(row.period, row.value, row.peer_median, row.is_complete)
+                TrendPoint(row.period, row.value, row.peer_median, row.is_complete, row.peer_count)
             )
     return trends
 
@@ -234,9 +235,10 @@ class AttentionRow:
 
 
 def stores_needing_attention(*, period: dt.date | None, limit: int = 10) -> list[AttentionRow]:
-    """Stores that need HQ's eye: the worst movers (largest fall of their mean percentile over
-    all KPIs since the previous month), and every store with open device alerts or overdue
-    rectification items. Four queries; sorted by open problems, then by the fall."""
+    """Stores that need HQ's eye: the `limit` worst movers (largest fall of their mean
+    percentile over all KPIs since the previous month), and the stores with open device alerts
+    or overdue rectification items; sorted by open problems, then by the fall, at most
+    3 × `limit` rows. Four queries."""
     mean_now: dict[int, Decimal] = {}
     change: dict[int, Decimal] = {}
     if period is not None:
@@ -295,4 +297,4 @@ def stores_needing_attention(*, period: dt.date | None, limit: int = 10) -> list
             row.code,
         )
     )
-    return rows[: max(limit, len(alerts) + len(overdue))][: limit * 3]
+    return rows[: limit * 3]

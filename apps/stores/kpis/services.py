@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -36,7 +37,7 @@ from apps.stores.models import (
     StockMovement,
     Store,
 )
-from apps.stores.selectors import loss_rates, member_store_order_counts
+from apps.stores.selectors import member_store_order_counts, store_loss_values
 
 VALUE_PLACES = Decimal("0.0001")
 MONEY = DecimalField(max_digits=18, decimal_places=4)
@@ -67,79 +68,106 @@ def _counted_lines(start: dt.datetime, end: dt.datetime) -> QuerySet[OrderLine]:
     )
 
 
-def _sales_parts(
-    start: dt.datetime, end: dt.datetime
-) -> tuple[Parts, Parts, dict[int, int], dict[int, Decimal]]:
-    """Per store: GMV, gross margin parts, distinct member buyers and cost of goods sold."""
-    orders = (
-        Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
+@dataclass
+class _Sales:
+    """One scan of the month's orders and one of their lines, shared by several KPIs."""
+
+    gmv: Parts
+    margin: Parts
+    sold_at_price: dict[int, Decimal]
+
+
+def _sales_parts(start: dt.datetime, end: dt.datetime) -> _Sales:
+    """Per store: GMV; gross margin parts over the lines whose product has a cost; the value
+    sold at the product's shelf price (the loss rate's denominator, as
+    `stores.selectors.loss_rates` values it)."""
+    gmv: Parts = {
+        store_id: (total or Decimal(0), None)
+        for store_id, total in Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
         .exclude(status__in=VOID)
         .order_by()
         .values("store_id")
-        .annotate(gmv=Sum("total"), buyers=Count("member_id", distinct=True))
-    )
-    gmv: Parts = {}
-    buyers: dict[int, int] = {}
-    for row in orders:
-        gmv[row["store_id"]] = (row["gmv"] or Decimal(0), None)
-        buyers[row["store_id"]] = row["buyers"]
+        .annotate(gmv=Sum("total"))
+        .values_list("store_id", "gmv")
+    }
+    with_cost = Q(product__cost__gt=0)
     lines = (
         _counted_lines(start, end)
-        .filter(product__cost__gt=0)
         .order_by()
         .values("order__store_id")
         .annotate(
-            sales=Sum("line_total"),
+            sales=Sum("line_total", filter=with_cost),
             cogs=Sum(F("quantity") * F("product__cost"), output_field=MONEY),
+            at_price=Sum(F("quantity") * F("product__price"), output_field=MONEY),
         )
     )
-    margin: Parts = {}
-    cogs: dict[int, Decimal] = {}
+    sales = _Sales(gmv=gmv, margin={}, sold_at_price={})
     for row in lines:
         store_id = row["order__store_id"]
-        cogs[store_id] = row["cogs"] or Decimal(0)
+        sales.sold_at_price[store_id] = row["at_price"] or Decimal(0)
         if row["sales"]:
-            margin[store_id] = (row["sales"] - cogs[store_id], row["sales"])
-    return gmv, margin, buyers, cogs
+            sales.margin[store_id] = (row["sales"] - (row["cogs"] or Decimal(0)), row["sales"])
+    return sales
 
 
-def _turnover_parts(cogs: dict[int, Decimal], end: dt.datetime) -> Parts:
-    """COGS / stock value at cost at `end`, rebuilt as today's stock value minus the value of
-    the ledger's movements since `end`. A store whose rebuilt stock is not positive (the
-    ledger does not reach back) has no figure."""
+def _turnover_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    """Stock sold through the ledger in the month (SALE movements at cost) / the stock value at
+    cost at the month's end, rebuilt as today's stock value minus the value of the ledger's
+    movements since `end`. Both sides come from the ledger, so only a store whose sales take
+    stock through it that month has a figure (imported histories and the demo's bulk history
+    do not); a rebuilt stock that is not positive gives no figure either."""
+    sold = dict(
+        StockMovement.objects.filter(
+            kind=StockMovement.Kind.SALE,
+            created_at__gte=start,
+            created_at__lt=end,
+            product__cost__gt=0,
+        )
+        .order_by()
+        .values("store_id")
+        .annotate(value=Sum(-F("quantity") * F("product__cost"), output_field=MONEY))
+        .values_list("store_id", "value")
+    )
+    if not sold:
+        return {}
     current = dict(
-        StockLevel.objects.filter(product__cost__gt=0)
+        StockLevel.objects.filter(store_id__in=list(sold), product__cost__gt=0)
         .order_by()
         .values("store_id")
         .annotate(value=Sum(F("on_hand") * F("product__cost"), output_field=MONEY))
         .values_list("store_id", "value")
     )
     since_end = dict(
-        StockMovement.objects.filter(created_at__gte=end, product__cost__gt=0)
+        StockMovement.objects.filter(
+            store_id__in=list(sold), created_at__gte=end, product__cost__gt=0
+        )
         .order_by()
         .values("store_id")
         .annotate(value=Sum(F("quantity") * F("product__cost"), output_field=MONEY))
         .values_list("store_id", "value")
     )
     parts: Parts = {}
-    for store_id, sold_at_cost in cogs.items():
+    for store_id, sold_at_cost in sold.items():
         closing = (current.get(store_id) or Decimal(0)) - (since_end.get(store_id) or Decimal(0))
         if closing > 0:
             parts[store_id] = (sold_at_cost, closing)
     return parts
 
 
-def _loss_parts(store_ids: list[int], month: dt.date) -> Parts:
-    rates = loss_rates(
-        store_ids=store_ids, since=month, until=month_add(month, 1), by_category=False
-    )
-    if not any(rate.lost_units for rate in rates):
+def _loss_parts(start: dt.datetime, end: dt.datetime, sold: dict[int, Decimal]) -> Parts:
+    """Lost value / (sold + lost value), both at the product's price: the loss page's rate
+    (`stores.selectors.loss_rates`, checked equal in the tests), with the sold side taken from
+    the month's single scan of order lines."""
+    lost = store_loss_values(start=start, end=end)
+    if not lost:
         return {}  # no loss recorded anywhere: the source is absent, not a zero
-    return {
-        rate.store_id: (rate.lost_value, rate.sold_value + rate.lost_value)
-        for rate in rates
-        if rate.sold_value + rate.lost_value
-    }
+    parts: Parts = {}
+    for store_id in {*lost, *sold}:
+        lost_value = lost.get(store_id, Decimal("0.00"))
+        total = sold.get(store_id, Decimal(0)) + lost_value
+        if total:
+            parts[store_id] = (lost_value, total)
+    return parts
 
 
 def _group_buy_parts(start: dt.datetime, end: dt.datetime) -> Parts:
@@ -263,13 +291,19 @@ def kpi_snapshots_compute(*, month: dt.date, now: dt.datetime | None = None) -> 
     computed to date and marked incomplete. Returns the number of rows written.
 
     Idempotent: the month's rows are deleted and rewritten in one transaction, so a rerun, a
-    second beat or a redelivered task leaves exactly one row per scope, month and KPI.
+    second beat or a redelivered task leaves exactly one row per scope, month and KPI. Two
+    runs of one month at the same moment cannot both write: the later insert fails on the
+    partial unique constraints and its transaction changes nothing.
     """
     month = month_start(month)
     now = now or timezone.now()
     start, end = _midnight(month), _midnight(month_add(month, 1))
     store_region = dict(Store.objects.order_by().values_list("id", "region_id"))
-    gmv, margin, buyers, cogs = _sales_parts(start, end)
+    sales = _sales_parts(start, end)
+    current = list(member_store_order_counts(start=start, end=end))
+    buyers: dict[int, int] = defaultdict(int)
+    for _member_id, store_id, _orders in current:
+        buyers[store_id] += 1
     counts = repurchase_counts(
         previous=(
             (member_id, store_id)
@@ -277,14 +311,14 @@ def kpi_snapshots_compute(*, month: dt.date, now: dt.datetime | None = None) -> 
                 start=_midnight(month_add(month, -1)), end=start
             ).iterator()
         ),
-        current=member_store_order_counts(start=start, end=end).iterator(),
+        current=current,
         store_region=store_region,
     )
     store_parts: dict[str, Parts] = {
-        "gmv": gmv,
-        "gross_margin": margin,
-        "inventory_turnover": _turnover_parts(cogs, end),
-        "loss_rate": _loss_parts(list(store_region), month),
+        "gmv": sales.gmv,
+        "gross_margin": sales.margin,
+        "inventory_turnover": _turnover_parts(start, end),
+        "loss_rate": _loss_parts(start, end, sales.sold_at_price),
         "group_buy_success_rate": _group_buy_parts(start, end),
         "nps": _nps_parts(start, end),
         "live_conversion": _live_parts(start, end),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.stores.kpis import selectors
 from apps.stores.kpis.charts import Bar, Series, bar_chart_svg, line_chart_svg
-from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS
+from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS, SUM
 
 register = template.Library()
 
@@ -44,6 +44,12 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _per_store(point: selectors.TrendPoint) -> float | None:
+    if point.value is None or not point.peer_count:
+        return None
+    return float(point.value) / point.peer_count
+
+
 @register.inclusion_tag("admin/kpis/dashboard.html", takes_context=True)
 def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
     request = context["request"]
@@ -54,9 +60,6 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
     if period is None:
         return {"period": None}
     trends = selectors.network_trends(months=12)
-    labels_by_code = {
-        kpi.code: [point.period.strftime("%Y-%m") for point in trends[kpi.code]] for kpi in KPIS
-    }
     cards = []
     for kpi in KPIS:
         points = [point for point in trends[kpi.code] if point.period <= period]
@@ -99,7 +102,8 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
             for row in rows
         ]
 
-    trend = trends[ranking_kpi.code]
+    # Up to the chosen month: a later month to date would read as a collapse.
+    trend = [point for point in trends[ranking_kpi.code] if point.period <= period]
     attention = selectors.stores_needing_attention(period=period, limit=RANKING_SIZE)
     movers = [row for row in attention if row.percentile_change is not None]
     return {
@@ -116,10 +120,14 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
             kpi.code: "?" + urlencode({"period": period.isoformat(), "kpi": kpi.code})
             for kpi in KPIS
         },
+        "trend_is_per_store": ranking_kpi.aggregation == SUM,
         "trend_chart": line_chart_svg(
-            labels=labels_by_code[ranking_kpi.code],
+            labels=[point.period.strftime("%Y-%m") for point in trend],
             series=[
-                Series(_("Network"), [_float(p.value) for p in trend]),
+                # A summed KPI (GMV) is drawn per store, on the median's scale.
+                Series(_("Store average"), [_per_store(p) for p in trend])
+                if ranking_kpi.aggregation == SUM
+                else Series(_("Network"), [_float(p.value) for p in trend]),
                 Series(_("Store median"), [_float(p.peer_median) for p in trend], "series-peer"),
             ],
             title=str(ranking_kpi.label),
