@@ -346,3 +346,33 @@ def test_a_whole_history_imports_from_the_example_files_into_an_empty_database()
     assert Order.objects.count() == 3
     assert Order.objects.filter(member__isnull=False).count() == 2
     assert (Promotion.objects.count(), WeatherObservation.objects.count()) == (5, 4)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "stores_region",
+        "stores_store",
+        "catalog_category",
+        "catalog_weatherobservation",
+        "campaigns_promotion",
+    ],
+)
+def test_hq_roles_open_the_new_import_pages_as_declared(client, model: str) -> None:
+    """HQ operations (setup_roles) may import everything; HQ inspection, which edits stores,
+    may not import them."""
+    from django.contrib.auth.models import Group
+
+    from linli.roles import HQ_INSPECTION, HQ_OPERATIONS, roles_sync
+
+    roles_sync()
+    operations = UserFactory(is_staff=True)
+    operations.groups.add(Group.objects.get(name=HQ_OPERATIONS))
+    inspection = UserFactory(is_staff=True)
+    inspection.groups.add(Group.objects.get(name=HQ_INSPECTION))
+
+    client.force_login(operations)
+    assert client.get(reverse(f"admin:{model}_import")).status_code == 200
+    assert client.get(reverse(f"admin:{model}_export")).status_code == 200
+    client.force_login(inspection)
+    assert client.get(reverse(f"admin:{model}_import")).status_code == 403
