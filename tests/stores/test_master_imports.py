@@ -346,3 +346,64 @@ def test_a_whole_history_imports_from_the_example_files_into_an_empty_database()
     assert Order.objects.count() == 3
     assert Order.objects.filter(member__isnull=False).count() == 2
     assert (Promotion.objects.count(), WeatherObservation.objects.count()) == (5, 4)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "stores_region",
+        "stores_store",
+        "catalog_category",
+        "catalog_weatherobservation",
+        "campaigns_promotion",
+    ],
+)
+def test_hq_roles_open_the_new_import_pages_as_declared(client, model: str) -> None:
+    """HQ operations (setup_roles) may import everything; HQ inspection, which edits stores,
+    may not import them."""
+    from django.contrib.auth.models import Group
+
+    from linli.roles import HQ_INSPECTION, HQ_OPERATIONS, roles_sync
+
+    roles_sync()
+    operations = UserFactory(is_staff=True)
+    operations.groups.add(Group.objects.get(name=HQ_OPERATIONS))
+    inspection = UserFactory(is_staff=True)
+    inspection.groups.add(Group.objects.get(name=HQ_INSPECTION))
+
+    client.force_login(operations)
+    assert client.get(reverse(f"admin:{model}_import")).status_code == 200
+    assert client.get(reverse(f"admin:{model}_export")).status_code == 200
+    client.force_login(inspection)
+    assert client.get(reverse(f"admin:{model}_import")).status_code == 403
+
+
+def test_weekly_totals_come_in_as_one_anonymous_order_per_store_product_week() -> None:
+    """docs/csv-formats.md § Weekly totals: each line is one order on the week's last day whose
+    total is the week's revenue, and a re-import adds nothing."""
+    from apps.stores.models import Order, OrderLine
+    from apps.stores.services.sales_import import sales_history_import
+
+    for kind, name in [
+        ("regions", "regions.csv"),
+        ("stores", "stores.csv"),
+        ("categories", "categories.csv"),
+        ("products", "products.csv"),
+    ]:
+        call_command("import_csv", kind, str(EXAMPLES / name), stdout=io.StringIO())
+    text = (EXAMPLES / "weekly_sales_history.csv").read_text()
+
+    first = sales_history_import(table=table(text))
+    again = sales_history_import(table=table(text))
+
+    assert (first.errors, first.created, again.created) == ([], 4, 0)
+    assert Order.objects.filter(member__isnull=True).count() == 4
+    totals = {
+        (order.store.code, order.reference): (order.lines.count(), order.total)
+        for order in Order.objects.select_related("store")
+    }
+    assert totals[("HZ0001", "W2024-27-FRUIT-BERRY-001")] == (1, Decimal("647.00"))
+    assert totals[("HZ0001", "W2024-28-FRUIT-BERRY-001")] == (1, Decimal("875.60"))
+    days = {timezone.localtime(order.placed_at).date() for order in Order.objects.all()}
+    assert days == {dt.date(2024, 7, 7), dt.date(2024, 7, 14)}
+    assert OrderLine.objects.count() == 4
