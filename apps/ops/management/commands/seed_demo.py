@@ -3,9 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.ops.demo.derived import demo_derived_compute
 from apps.ops.demo.seed import (
     DEMO_PASSWORD,
     DemoOptions,
@@ -46,7 +49,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url", default="http://127.0.0.1:8000", help="printed in front of the logins"
         )
+        parser.add_argument(
+            "--no-compute",
+            action="store_true",
+            help=(
+                "do not compute member profiles and today's decisions after loading (they "
+                "appear after the nightly jobs, or HQ's 'run now' in the admin)"
+            ),
+        )
 
+    # Operator output in English (README "Languages"); the demo's own data is written in the
+    # project's language, as the nightly jobs and the pages would write it.
+    @translation.override("en")
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("stores", "members", "days"):
             if options[name] < 1:
@@ -61,16 +75,18 @@ class Command(BaseCommand):
                     "seed_demo only fills an empty database."
                 )
             )
-        summary = demo_data_seed(
-            options=DemoOptions(
-                stores=options["stores"],
-                members=options["members"],
-                days=options["days"],
-                seed=options["seed"],
-                end_day=options["end_day"],
-            ),
-            progress=lambda message: self.stdout.write(f"  {message}"),
-        )
+        progress = lambda message: self.stdout.write(f"  {message}")  # noqa: E731
+        with translation.override(settings.LANGUAGE_CODE):
+            summary = demo_data_seed(
+                options=DemoOptions(
+                    stores=options["stores"],
+                    members=options["members"],
+                    days=options["days"],
+                    seed=options["seed"],
+                    end_day=options["end_day"],
+                ),
+                progress=progress,
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 _("Demo data loaded in %(seconds).1f s: history %(first)s … %(last)s.")
@@ -85,6 +101,28 @@ class Command(BaseCommand):
                 + _("planted %(rule)s: confidence %(value).3f")
                 % {"rule": name, "value": confidence}
             )
+        if not options["no_compute"]:
+            with translation.override(settings.LANGUAGE_CODE):
+                derived = demo_derived_compute(
+                    today=summary.last_day + dt.timedelta(days=1), progress=progress
+                )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _(
+                        "Computed as the nightly jobs would: %(profiles)d member profiles "
+                        "(%(profile_seconds).1f s), decision run %(status)s "
+                        "(%(decision_seconds).1f s)."
+                    )
+                    % {
+                        "profiles": derived.profiles,
+                        "profile_seconds": derived.profiles_seconds,
+                        "status": derived.decision_status,
+                        "decision_seconds": derived.decisions_seconds,
+                    }
+                )
+            )
+            for warning in derived.warnings:
+                self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
         base = options["base_url"].rstrip("/")
         self.stdout.write("")
         self.stdout.write(
