@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -44,7 +45,7 @@ def _seed(*extra: str) -> str:
 
 
 def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
-    output = _seed()
+    output = _seed("--decisions", "now")
 
     run = DecisionRun.objects.get(day=TODAY)
     assert run.status == DecisionRun.Status.DONE
@@ -58,7 +59,8 @@ def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
 
     # English operator output, the demo's data still in Chinese.
     assert "Demo data loaded in" in output
-    assert "Computed as the nightly jobs would: 200 member profiles" in output
+    assert "Member profiles computed as the nightly job would: 200" in output
+    assert "Today's decision run: done" in output
     assert "演示数据已加载" not in output
     assert "orders:" in output
     assert "订单:" not in output
@@ -80,3 +82,25 @@ def test_no_compute_leaves_the_nightly_work_to_the_night() -> None:
     assert "Demo data loaded in" in output
     assert not DecisionRun.objects.exists()
     assert not MemberProfile.objects.exists()
+
+
+def test_by_default_the_decision_run_goes_to_the_worker_and_profiles_are_computed() -> None:
+    from apps.catalog.tasks import decisions_nightly_task
+
+    with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
+        output = _seed()
+    apply_async.assert_called_once_with(kwargs={"day": TODAY.isoformat(), "force": True})
+    assert "sent to the Celery worker" in output
+    assert MemberProfile.objects.count() == 200
+    assert not DecisionRun.objects.exists()  # the worker will make it
+
+
+def test_a_broker_that_cannot_be_reached_is_reported() -> None:
+    from apps.catalog.tasks import decisions_nightly_task
+
+    with mock.patch.object(
+        decisions_nightly_task, "apply_async", side_effect=ConnectionError("no broker")
+    ):
+        output = _seed()
+    assert "could not be sent to the worker" in output
+    assert MemberProfile.objects.count() == 200

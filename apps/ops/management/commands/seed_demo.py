@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from apps.ops.demo.derived import demo_derived_compute
+from apps.ops.demo.derived import DECISIONS_NOW, DECISIONS_WORKER, demo_derived_compute
 from apps.ops.demo.seed import (
     DEMO_PASSWORD,
     DemoOptions,
@@ -50,11 +50,20 @@ class Command(BaseCommand):
             "--base-url", default="http://127.0.0.1:8000", help="printed in front of the logins"
         )
         parser.add_argument(
+            "--decisions",
+            choices=[DECISIONS_WORKER, DECISIONS_NOW],
+            default=DECISIONS_WORKER,
+            help=(
+                "today's decision run after loading: sent to the Celery worker (default; "
+                "`make run` starts one) or computed now, before the command returns"
+            ),
+        )
+        parser.add_argument(
             "--no-compute",
             action="store_true",
             help=(
-                "do not compute member profiles and today's decisions after loading (they "
-                "appear after the nightly jobs, or HQ's 'run now' in the admin)"
+                "neither compute member profiles nor start today's decision run after loading "
+                "(they appear after the nightly jobs, or HQ's 'run now' in the admin)"
             ),
         )
 
@@ -104,23 +113,42 @@ class Command(BaseCommand):
         if not options["no_compute"]:
             with translation.override(settings.LANGUAGE_CODE):
                 derived = demo_derived_compute(
-                    today=summary.last_day + dt.timedelta(days=1), progress=progress
+                    today=summary.last_day + dt.timedelta(days=1),
+                    decisions=options["decisions"],
+                    progress=progress,
                 )
             self.stdout.write(
                 self.style.SUCCESS(
                     _(
-                        "Computed as the nightly jobs would: %(profiles)d member profiles "
-                        "(%(profile_seconds).1f s), decision run %(status)s "
-                        "(%(decision_seconds).1f s)."
+                        "Member profiles computed as the nightly job would: %(count)d "
+                        "(%(seconds).1f s)."
                     )
-                    % {
-                        "profiles": derived.profiles,
-                        "profile_seconds": derived.profiles_seconds,
-                        "status": derived.decision_status,
-                        "decision_seconds": derived.decisions_seconds,
-                    }
+                    % {"count": derived.profiles, "seconds": derived.profiles_seconds}
                 )
             )
+            if derived.decisions == DECISIONS_NOW:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        _("Today's decision run: %(status)s (%(seconds).1f s).")
+                        % {"status": derived.decision_status, "seconds": derived.decisions_seconds}
+                    )
+                )
+            elif derived.decisions == DECISIONS_WORKER:
+                self.stdout.write(
+                    _(
+                        "Today's decision run was sent to the Celery worker: it runs as soon as "
+                        "the worker is up (progress in the admin, Decision runs)."
+                    )
+                )
+            else:
+                self.stdout.write(
+                    self.style.WARNING(
+                        _(
+                            "Today's decision run could not be sent to the worker; HQ can start "
+                            "it in the admin (Decision runs, Run the nightly jobs now)."
+                        )
+                    )
+                )
             for warning in derived.warnings:
                 self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
         base = options["base_url"].rstrip("/")
