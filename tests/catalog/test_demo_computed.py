@@ -45,7 +45,7 @@ def _seed(*extra: str) -> str:
 
 
 def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
-    output = _seed("--decisions", "now")
+    output = _seed()  # the default: everything computed before the command returns
 
     run = DecisionRun.objects.get(day=TODAY)
     assert run.status == DecisionRun.Status.DONE
@@ -84,11 +84,11 @@ def test_no_compute_leaves_the_nightly_work_to_the_night() -> None:
     assert not MemberProfile.objects.exists()
 
 
-def test_by_default_the_decision_run_goes_to_the_worker_and_profiles_are_computed() -> None:
+def test_the_decision_run_can_go_to_the_worker_with_profiles_computed() -> None:
     from apps.catalog.tasks import decisions_nightly_task
 
     with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
-        output = _seed()
+        output = _seed("--decisions", "worker")
     apply_async.assert_called_once_with(kwargs={"day": TODAY.isoformat(), "force": True})
     assert "sent to the Celery worker" in output
     assert MemberProfile.objects.count() == 200
@@ -101,6 +101,6 @@ def test_a_broker_that_cannot_be_reached_is_reported() -> None:
     with mock.patch.object(
         decisions_nightly_task, "apply_async", side_effect=ConnectionError("no broker")
     ):
-        output = _seed()
+        output = _seed("--decisions", "worker")
     assert "could not be sent to the worker" in output
     assert MemberProfile.objects.count() == 200

@@ -4,9 +4,9 @@ for 02:30 / 03:30.
 
 Runs after the seed's transaction has committed, through the same services and task the nightly
 jobs use: member profiles and tags at once (`member_profiles_recompute`, set-wise); today's
-decision run either at once (`decisions_run` with the real planning sources) or — the default of
-`seed_demo`, which keeps `make run` short — sent to the Celery worker that `make run` starts next
-(`decisions_nightly_task`), where it runs as soon as the worker is up, with its progress in the
+decision run either at once (`decisions_run` with the real planning sources; the default of
+`seed_demo`, so the first login finds computed pages) or sent to the Celery worker
+(`decisions_nightly_task`), where it runs as soon as a worker is up, with its progress in the
 admin and on the owners' pages. See docs/demo-data.md ("Computed pages out of the box").
 """
 
@@ -43,7 +43,7 @@ class DerivedSummary:
 
 
 def demo_derived_compute(
-    *, today: dt.date, decisions: str = DECISIONS_WORKER, progress: Progress | None = None
+    *, today: dt.date, decisions: str = DECISIONS_NOW, progress: Progress | None = None
 ) -> DerivedSummary:
     """Member profiles as of local midnight of `today`, and the decision run of `today` (lists
     from sales up to yesterday) for every store: computed here (`decisions="now"`) or sent to

@@ -51,11 +51,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--decisions",
-            choices=[DECISIONS_WORKER, DECISIONS_NOW],
-            default=DECISIONS_WORKER,
+            choices=[DECISIONS_NOW, DECISIONS_WORKER],
+            default=DECISIONS_NOW,
             help=(
-                "today's decision run after loading: sent to the Celery worker (default; "
-                "`make run` starts one) or computed now, before the command returns"
+                "today's decision run after loading: computed now, before the command returns "
+                "(default: the first login finds computed pages), or sent to the Celery worker "
+                "(the command returns sooner; the pages fill when the worker has run it)"
             ),
         )
         parser.add_argument(
