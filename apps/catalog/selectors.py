@@ -18,10 +18,11 @@ from apps.catalog.models import (
     InsightCard,
     ListKind,
     Product,
+    RuleRun,
     RuleScope,
     WeatherObservation,
 )
-from apps.stores.models import Store
+from apps.stores.models import Order, Store
 from apps.stores.selectors import member_basket_lines_between
 
 
@@ -44,6 +45,39 @@ def product_facts(*, product_ids: list[int] | None = None) -> QuerySet:
 
 def latest_list_day(*, store: Store) -> dt.date | None:
     return DailyListEntry.objects.filter(store=store).aggregate(day=Max("day"))["day"]
+
+
+@dataclass(frozen=True)
+class DecisionsState:
+    """Why a store's decision page shows what it shows (its empty states tell the truth).
+
+    `latest_run`: the newest decision run (any status), None before the first run ever;
+    `has_orders`: the store has any order at all; `rules_computed`: some co-purchase rule
+    computation has run (so "no rule" means no pair passed the thresholds)."""
+
+    latest_run: DecisionRun | None
+    has_orders: bool
+    rules_computed: bool
+
+    @property
+    def status(self) -> str:
+        """ "never_run", "running", "failed", "done", or "no_data" (done, but this store has
+        no sales to compute from)."""
+        if self.latest_run is None:
+            return "never_run"
+        if self.latest_run.status == DecisionRun.Status.RUNNING:
+            return "running"
+        if self.latest_run.status == DecisionRun.Status.FAILED:
+            return "failed"
+        return "done" if self.has_orders else "no_data"
+
+
+def store_decisions_state(*, store: Store) -> DecisionsState:
+    return DecisionsState(
+        latest_run=DecisionRun.objects.order_by("-started_at", "-pk").first(),
+        has_orders=Order.objects.filter(store=store).exists(),
+        rules_computed=RuleRun.objects.exists(),
+    )
 
 
 def store_daily_list(*, store: Store, list_kind: str, day: dt.date) -> list[DailyListEntry]:

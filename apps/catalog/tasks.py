@@ -30,8 +30,9 @@ BUSY_RETRIES = 12
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def decisions_nightly_task(self: Task, day: str | None = None) -> int | None:
-    """The nightly decision run for `day` (ISO date; default today, local time).
+def decisions_nightly_task(self: Task, day: str | None = None, force: bool = False) -> int | None:
+    """The nightly decision run for `day` (ISO date; default today, local time). `force`
+    (HQ's "run now" in the admin) recomputes a day that already has a finished run.
 
     Idempotent: a day that already has a finished run returns at once, and a run already in
     progress (a second delivery) makes this one do nothing now (see below). A lost database
@@ -49,7 +50,9 @@ def decisions_nightly_task(self: Task, day: str | None = None) -> int | None:
     """
     try:
         run = decisions_run(
-            day=dt.date.fromisoformat(day) if day else None, sources=planning_sources()
+            day=dt.date.fromisoformat(day) if day else None,
+            force=force,
+            sources=planning_sources(),
         )
     except (DecisionRunAbandoned, DecisionRunLost):
         return None

@@ -32,5 +32,6 @@ def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
             "rules": rules,
             "rules_scope": scope,
             "can_accept": may(request.user, ACCEPT_INSIGHT, store.pk),
+            "state": selectors.store_decisions_state(store=store),
         },
     )

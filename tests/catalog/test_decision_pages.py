@@ -259,11 +259,72 @@ def test_hq_sees_any_store_and_may_accept(hq_user: object, store: object, decisi
     assert decisions["card"].accepted_by == hq_user
 
 
-def test_empty_store_page_says_nothing_computed(owner: object, store: object) -> None:
+def _empty_page(owner: object, store: object) -> tuple[str, object]:
     with override("en"):
         response = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
-    assert "Nothing computed yet" in response.content.decode()
+    return response.content.decode(), response.context["state"]
+
+
+def _sale(store: object) -> None:
+    from apps.stores.models import Order
+
+    Order.objects.create(
+        store=store, channel=Order.Channel.POS, idempotency_key="sale-1", placed_at=timezone.now()
+    )
+
+
+def test_empty_page_before_any_run_says_no_run_yet(owner: object, store: object) -> None:
+    _sale(store)
+    html, state = _empty_page(owner, store)
+    assert state.status == "never_run"
+    assert "No decision run yet" in html
+    assert "Not computed yet: the rules appear" in html
+    assert "not enough basket" not in html.lower()
+
+
+def test_empty_page_after_a_failed_run_says_it_failed(owner: object, store: object) -> None:
+    _sale(store)
+    DecisionRun.objects.create(day=timezone.localdate(), status="failed", error="KeyError: x")
+    html, state = _empty_page(owner, store)
+    assert state.status == "failed"
+    assert "failed" in html
+    assert "No decision run yet" not in html
+
+
+def test_empty_page_while_running_shows_progress(owner: object, store: object) -> None:
+    _sale(store)
+    DecisionRun.objects.create(
+        day=timezone.localdate(), status="running", stores_total=200, stores_done=40
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "running"
+    assert "40 of 200 stores" in html
+
+
+def test_empty_page_of_a_store_without_sales_says_no_data(owner: object, store: object) -> None:
+    DecisionRun.objects.create(day=timezone.localdate(), status="done")
+    html, state = _empty_page(owner, store)
+    assert state.status == "no_data"
+    assert "no sales yet" in html
+
+
+def test_rules_computed_but_none_passed_says_so(owner: object, store: object) -> None:
+    _sale(store)
+    DecisionRun.objects.create(day=timezone.localdate(), status="done")
+    RuleRun.objects.create(
+        scope=RuleScope.NETWORK,
+        window_start=timezone.now() - dt.timedelta(days=30),
+        window_end=timezone.now(),
+        min_support=0.01,
+        min_confidence=0.2,
+        min_pair_count=5,
+        basket_count=750_000,
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "done"
+    assert state.rules_computed
+    assert "No pair of products is bought together often enough" in html
 
 
 def test_page_query_count_does_not_grow_with_rows(

@@ -199,3 +199,50 @@ def test_two_concurrent_takers_exactly_one_wins() -> None:
     assert winners[0].pk == dead.pk
     run = DecisionRun.objects.get()
     assert (run.status, run.attempt, run.stores_done) == ("done", 2, 1)
+
+
+def test_a_night_without_a_trained_model_is_done_with_a_visible_warning(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "trained on 0 rows" fallback is kept in the run for HQ, not only logged."""
+    from apps.catalog.services import nightly
+    from apps.catalog.services.forecasts import TrainedForecast
+
+    world = decision_world()
+    real_train = nightly.forecast_model_train
+
+    def untrained(**kwargs: object) -> TrainedForecast:
+        trained = real_train(**kwargs)
+        return TrainedForecast(
+            model=None,
+            codes=trained.codes,
+            methods=trained.methods,
+            default_method=trained.default_method,
+            calibration=trained.calibration,
+        )
+
+    monkeypatch.setattr(nightly, "forecast_model_train", untrained)
+    run = decisions_run(day=world["today"])
+    assert run.status == DecisionRun.Status.DONE
+    assert run.stats["model"] == {"training_rows": 0, "trained": False}
+    assert any("0 rows" in warning for warning in run.stats["warnings"])
+    assert DemandForecast.objects.exists()  # the baselines still served every store
+
+
+def test_a_failed_run_keeps_its_error_for_the_admin(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.catalog.services import nightly
+
+    world = decision_world()
+
+    def broken(**kwargs: object) -> None:
+        raise KeyError("member_id")
+
+    monkeypatch.setattr(nightly, "daily_lists_compute", broken)
+    with pytest.raises(KeyError):
+        decisions_run(day=world["today"])
+    run = DecisionRun.objects.get(day=world["today"])
+    assert run.status == DecisionRun.Status.FAILED
+    assert "KeyError: 'member_id'" in run.error
+    assert run.finished_at is not None

@@ -39,6 +39,7 @@ def _seed() -> None:
         "14",
         "--end-day",
         dt.date(2026, 7, 31).isoformat(),
+        "--no-compute",
         stdout=StringIO(),
     )
 

@@ -35,6 +35,7 @@ def demo() -> None:
         str(DAYS),
         "--end-day",
         END_DAY.isoformat(),
+        "--no-compute",
         stdout=StringIO(),
     )
 

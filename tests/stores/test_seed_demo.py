@@ -76,6 +76,7 @@ def seed(seed: int = 7, *extra: str) -> str:
         str(seed),
         "--end-day",
         END_DAY.isoformat(),
+        "--no-compute",  # the computed pages are tested in tests/catalog/test_demo_computed.py
         *extra,
         stdout=out,
     )

@@ -7,12 +7,17 @@ decision settings; accepting insight cards goes through the same service as the 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +34,8 @@ from apps.catalog.models import (
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
+from linli.celery import app as celery_app
+from linli.schedules import SCHEDULES
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 
 
@@ -293,26 +300,108 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         )
 
 
+@dataclass(frozen=True)
+class NightlyJob:
+    """A nightly beat job HQ may start at once from the admin."""
+
+    task: str
+    label: Promise
+    permission: str  # "app_label.codename" the user needs to start it
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+# Every job `linli.schedules` runs at a fixed hour of the day (nightly or daily), with the
+# permission that starting it needs; tests/catalog/test_nightly_admin.py checks none is missing.
+NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
+    NightlyJob(
+        "apps.customers.tasks.member_profiles_recompute_task",
+        _("Member profiles, trust levels and automatic tags"),
+        "customers.change_memberprofile",
+    ),
+    NightlyJob(
+        "apps.catalog.tasks.decisions_nightly_task",
+        _("Decisions: co-purchase rules, forecasts, hot and new lists, insight cards"),
+        "catalog.add_decisionrun",
+        {"force": True},
+    ),
+    NightlyJob(
+        "apps.procurement.tasks.purchase_orders_replenish_task",
+        _("Replenishment drafts from tonight's order suggestions"),
+        "procurement.add_purchaseorder",
+    ),
+    NightlyJob(
+        "apps.procurement.tasks.purchase_orders_consolidate_task",
+        _("Daily consolidation of paid supply orders"),
+        "procurement.add_purchaseorder",
+    ),
+    NightlyJob(
+        "apps.procurement.tasks.delivery_plans_build_task",
+        _("Tomorrow's regional delivery plans"),
+        "procurement.change_deliveryplan",
+    ),
+)
+
+
+def nightly_jobs() -> list[tuple[NightlyJob, str]]:
+    """(job, "HH:MM" local time) for every fixed-hour schedule that has a NightlyJob."""
+    by_task = {job.task: job for job in NIGHTLY_JOBS}
+    fixed = [
+        schedule
+        for schedule in SCHEDULES
+        if schedule.hour.isdigit() and schedule.minute.isdigit() and schedule.task in by_task
+    ]
+    # In the order a night runs them, from the evening (22:00) to the morning (06:00).
+    fixed.sort(key=lambda item: ((int(item.hour) + 12) % 24, int(item.minute)))
+    return [
+        (by_task[schedule.task], f"{int(schedule.hour):02d}:{int(schedule.minute):02d}")
+        for schedule in fixed
+    ]
+
+
+def nightly_job_enqueue(job: NightlyJob) -> str:
+    """Send the job's task to the broker (as the beat would); returns the task id."""
+    return celery_app.send_task(job.task, kwargs=job.kwargs).id
+
+
 @admin.register(DecisionRun)
 class DecisionRunAdmin(ReadOnlyAdmin):
-    """The nightly runs: failed runs show their error, a running run whose worker stopped
-    renewing its lease shows as stalled (the next attempt takes it over and resumes)."""
+    """The nightly runs: progress while running, failed runs with their error, warnings (a
+    forecast model trained on 0 rows), a running run whose worker stopped renewing its lease
+    as stalled (the next attempt takes it over and resumes). HQ starts the nightly jobs now
+    from "Run the nightly jobs now" (each job needs its permission)."""
 
     list_display = [
         "day",
         "state",
-        "stores_done",
-        "stores_total",
+        "progress",
         "attempt",
         "heartbeat_at",
         "started_at",
         "finished_at",
+        "warnings_summary",
         "error_summary",
     ]
     list_filter = ["status"]
     search_fields = ["day"]
     date_hierarchy = "started_at"
-    readonly_fields = ["stats", "error", "done_store_ids"]
+    fields = [
+        "day",
+        "state",
+        "progress",
+        "phase",
+        "model_summary",
+        "warnings_summary",
+        "attempt",
+        "worker",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+        "stats",
+        "done_store_ids",
+    ]
+    readonly_fields = fields
+    change_list_template = "admin/catalog/decisionrun/change_list.html"
 
     @admin.display(description=_("status"), ordering="status")
     def state(self, run: DecisionRun) -> str:
@@ -321,10 +410,109 @@ class DecisionRunAdmin(ReadOnlyAdmin):
                 "time": formats.localize(timezone.localtime(run.heartbeat_at)),
                 "worker": run.worker or "?",
             }
+        if run.status == DecisionRun.Status.DONE and (run.stats or {}).get("warnings"):
+            return gettext("%(status)s, with warnings") % {"status": run.get_status_display()}
         return run.get_status_display()
+
+    @admin.display(description=_("progress"))
+    def progress(self, run: DecisionRun) -> str:
+        total = run.stores_total or 0
+        share = run.stores_done / total if total else (1.0 if run.status == "done" else 0.0)
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {} / {} ({})',
+            run.stores_done,
+            max(total, 1),
+            run.stores_done,
+            total,
+            f"{share:.0%}",
+        )
+
+    @admin.display(description=_("phase"))
+    def phase(self, run: DecisionRun) -> str:
+        if run.status != DecisionRun.Status.RUNNING:
+            return "—"
+        return {
+            "model": gettext("training the forecast model"),
+            "stores": gettext("forecasts and lists, store by store"),
+        }.get((run.stats or {}).get("phase", ""), gettext("co-purchase rules"))
+
+    @admin.display(description=_("forecast model"))
+    def model_summary(self, run: DecisionRun) -> str:
+        model = (run.stats or {}).get("model") or {}
+        if not model:
+            return "—"
+        return gettext("trained on %(rows)s rows") % {"rows": model.get("training_rows", 0)}
+
+    @admin.display(description=_("warnings"))
+    def warnings_summary(self, run: DecisionRun) -> str:
+        return "\n".join((run.stats or {}).get("warnings") or [])
 
     @admin.display(description=_("error"))
     def error_summary(self, run: DecisionRun) -> str:
         """The last line of the error (the exception, or the latest takeover)."""
         lines = [line for line in run.error.strip().splitlines() if line.strip()]
         return lines[-1][:200] if lines else ""
+
+    # -- "run now" -----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        nightly = path(
+            "nightly/",
+            self.admin_site.admin_view(self.nightly_view),
+            name="catalog_decisionrun_nightly",
+        )
+        return [nightly, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "may_run_nightly": any(
+                request.user.has_perm(job.permission) for job, _time in nightly_jobs()
+            ),
+            "any_running": DecisionRun.objects.filter(status=DecisionRun.Status.RUNNING).exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def nightly_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the nightly jobs with their times and a "run now" button for each job the user
+        may start. POST (task=…): enqueue that job's Celery task now; 403 without its
+        permission."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        jobs = nightly_jobs()
+        if request.method == "POST":
+            job = next((job for job, _time in jobs if job.task == request.POST.get("task")), None)
+            if job is None:
+                raise PermissionDenied
+            if not request.user.has_perm(job.permission):
+                raise PermissionDenied
+            try:
+                nightly_job_enqueue(job)
+            except Exception as error:  # the broker cannot be reached: say so, change nothing
+                self.message_user(
+                    request,
+                    gettext("%(job)s could not be started: %(error)s")
+                    % {"job": job.label, "error": f"{type(error).__name__}: {error}"},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    gettext(
+                        "%(job)s started: the worker runs it now. Decision runs show their "
+                        "progress below."
+                    )
+                    % {"job": job.label},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(reverse("admin:catalog_decisionrun_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Run the nightly jobs now"),
+            "jobs": [
+                {"job": job, "time": time, "allowed": request.user.has_perm(job.permission)}
+                for job, time in jobs
+            ],
+        }
+        return TemplateResponse(request, "admin/catalog/decisionrun/nightly.html", context)

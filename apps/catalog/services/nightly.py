@@ -174,6 +174,23 @@ def _renew(run: DecisionRun, **fields: object) -> None:
         raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
 
 
+def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
+    """What HQ must see about the night's forecast model: its training rows, and a warning when
+    no model was trained (every category then falls back to a baseline such as the 28-day
+    moving average); kept in the run's stats and shown in the admin, never only logged."""
+    model = getattr(trained, "model", None)
+    rows = int(getattr(model, "training_rows", 0) or 0) if model is not None else 0
+    facts: dict[str, object] = {"training_rows": rows, "trained": model is not None}
+    warnings = []
+    if model is None or rows == 0:
+        reason = getattr(trained, "failure", "") or ""
+        warnings.append(
+            "forecast model trained on 0 rows: every product is forecast by a baseline "
+            "(moving average) tonight" + (f" ({reason})" if reason else "")
+        )
+    return facts, warnings
+
+
 def decisions_run(
     *,
     day: dt.date | None = None,
@@ -219,6 +236,8 @@ def decisions_run(
     skip = set(done_ids)
     remaining = [pk for pk in stores if pk not in skip]
     timings: dict[str, float] = {}
+    model_facts: dict[str, object] = {}
+    warnings: list[str] = []
     counts = {"forecasts": 0, "hot": 0, "new": 0, "cards": 0, "rule_runs": 0, "pruned": 0}
     if run.attempt > 1:
         # A taken-over run: the stores done by the dead attempts keep their counts.
@@ -234,7 +253,7 @@ def decisions_run(
         )
         counts["rule_runs"] += len(rule_runs)
         timings["rules"] = time.perf_counter() - started
-        _renew(run, stats={"counts": counts})
+        _renew(run, stats={"counts": counts, "phase": "model"})
         say(f"rules: {len(rule_runs)} scopes computed in {timings['rules']:.1f} s")
 
         started = time.perf_counter()
@@ -248,7 +267,13 @@ def decisions_run(
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
-        _renew(run)
+        model_facts, warnings = _model_facts(trained)
+        for warning in warnings:
+            logger.warning("decisions %s: %s", day, warning)
+        _renew(
+            run,
+            stats={"counts": counts, "phase": "stores", "model": model_facts, "warnings": warnings},
+        )
         say(f"model and network facts ready in {timings['model']:.1f} s")
 
         started = time.perf_counter()
@@ -275,7 +300,12 @@ def decisions_run(
                     run,
                     done_store_ids=done_ids + chunk_ids,
                     stores_done=len(done_ids) + len(chunk_ids),
-                    stats={"counts": chunk_counts},
+                    stats={
+                        "counts": chunk_counts,
+                        "phase": "stores",
+                        "model": model_facts,
+                        "warnings": warnings,
+                    },
                 )
             done_ids += chunk_ids
             counts = chunk_counts
@@ -292,7 +322,12 @@ def decisions_run(
             status=DecisionRun.Status.FAILED,
             error=((f"{run.error}\n" if run.error else "") + traceback.format_exc())[-4000:],
             finished_at=timezone.now(),
-            stats={"timings": timings, "counts": counts},
+            stats={
+                "timings": timings,
+                "counts": counts,
+                "model": model_facts,
+                "warnings": warnings,
+            },
         )
         raise
     finished = DecisionRun.objects.filter(
@@ -301,7 +336,12 @@ def decisions_run(
         status=DecisionRun.Status.DONE,
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
-        stats={"timings": {k: round(v, 2) for k, v in timings.items()}, "counts": counts},
+        stats={
+            "timings": {k: round(v, 2) for k, v in timings.items()},
+            "counts": counts,
+            "model": model_facts,
+            "warnings": warnings,
+        },
     )
     if not finished:
         raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.procurement.models import Supplier, SupplierUser
@@ -42,44 +43,46 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
     `supplier`. One password hash serves every account (hashing is deliberately slow).
     """
     inspected = stores[:INSPECTED_STORES]
-    specs = [
-        _AccountSpec(
-            "hq", roles.HQ_OPERATIONS, _("HQ operations, superuser"), "/admin/", True, True
-        ),
-        _AccountSpec("hq_buyer", roles.HQ_PROCUREMENT, _("HQ procurement"), "/admin/", True),
-        _AccountSpec("hq_inspect", roles.HQ_INSPECTION, _("HQ inspection"), "/admin/", True),
-        _AccountSpec(
-            "owner",
-            roles.STORE_OWNERS,
-            _("owner of %(store)s") % {"store": stores[0].name},
-            "/portal/",
-        ),
-    ]
-    if len(stores) > 1:
+    # The role labels are printed by seed_demo: operator output, in English.
+    with translation.override("en"):
+        specs = [
+            _AccountSpec(
+                "hq", roles.HQ_OPERATIONS, _("HQ operations, superuser"), "/admin/", True, True
+            ),
+            _AccountSpec("hq_buyer", roles.HQ_PROCUREMENT, _("HQ procurement"), "/admin/", True),
+            _AccountSpec("hq_inspect", roles.HQ_INSPECTION, _("HQ inspection"), "/admin/", True),
+            _AccountSpec(
+                "owner",
+                roles.STORE_OWNERS,
+                _("owner of %(store)s") % {"store": stores[0].name},
+                "/portal/",
+            ),
+        ]
+        if len(stores) > 1:
+            specs.append(
+                _AccountSpec(
+                    "owner2",
+                    roles.STORE_OWNERS,
+                    _("owner of %(store)s") % {"store": stores[1].name},
+                    "/portal/",
+                )
+            )
         specs.append(
             _AccountSpec(
-                "owner2",
-                roles.STORE_OWNERS,
-                _("owner of %(store)s") % {"store": stores[1].name},
+                "inspector",
+                roles.INSPECTORS,
+                _("inspector of %(count)d stores") % {"count": len(inspected)},
                 "/portal/",
             )
         )
-    specs.append(
-        _AccountSpec(
-            "inspector",
-            roles.INSPECTORS,
-            _("inspector of %(count)d stores") % {"count": len(inspected)},
-            "/portal/",
+        specs.append(
+            _AccountSpec(
+                "supplier",
+                roles.SUPPLIER_USERS,
+                _("supplier user of %(supplier)s") % {"supplier": supplier.name},
+                "/supplier/",
+            )
         )
-    )
-    specs.append(
-        _AccountSpec(
-            "supplier",
-            roles.SUPPLIER_USERS,
-            _("supplier user of %(supplier)s") % {"supplier": supplier.name},
-            "/supplier/",
-        )
-    )
     password = make_password(DEMO_PASSWORD)
     groups = {
         group.name: group for group in Group.objects.filter(name__in={s.group for s in specs})

@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.customers.models import (
@@ -263,7 +263,9 @@ class _Seeder:
             StoreKpiSnapshot,
             WeatherObservation,
         ):
-            self.summary.counts[str(model._meta.verbose_name_plural)] = model.objects.count()
+            with translation.override("en"):  # printed by the command (operator output)
+                label = str(model._meta.verbose_name_plural)
+            self.summary.counts[label] = model.objects.count()
         return self.summary
 
     # ---- weather ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from apps.catalog.services.nightly import DecisionRunBusy, DecisionRunLost, decisions_run
 from apps.catalog.sources import planning_sources
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             ),
         )
 
+    @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1")

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.models import Category
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             "--no-save", action="store_true", help="only print; keep the serving choices"
         )
 
+    @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             outcome = forecast_backtest_run(

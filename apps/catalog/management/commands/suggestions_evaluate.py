@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import translation
 
 from apps.catalog.services.suggestions import suggestions_evaluate
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="history window (default: the rules' window)")
         parser.add_argument("--day", type=dt.date.fromisoformat, help="first day not used")
 
+    @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
         rates = suggestions_evaluate(day=options["day"], days=options["days"], k=options["k"])
         self.stdout.write(f"members evaluated: {rates.members} · rules learnt: {rates.rule_count}")

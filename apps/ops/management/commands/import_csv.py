@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.campaigns.services.promotion_import import promotions_import
@@ -55,6 +56,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--user", help="Username recorded as the author (stock movements).")
 
+    @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
         by = None
         if options["user"]:

@@ -4,9 +4,12 @@ import datetime as dt
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.ops.demo.derived import DECISIONS_NOW, DECISIONS_WORKER, demo_derived_compute
 from apps.ops.demo.seed import (
     DEMO_PASSWORD,
     DemoOptions,
@@ -57,7 +60,28 @@ class Command(BaseCommand):
             help="printed in front of the logins; default: http://$HOST:$PORT, the address "
             "bin/run serves (127.0.0.1:8000 unless HOST / PORT are set)",
         )
+        parser.add_argument(
+            "--decisions",
+            choices=[DECISIONS_NOW, DECISIONS_WORKER],
+            default=DECISIONS_NOW,
+            help=(
+                "today's decision run after loading: computed now, before the command returns "
+                "(default: the first login finds computed pages), or sent to the Celery worker "
+                "(the command returns sooner; the pages fill when the worker has run it)"
+            ),
+        )
+        parser.add_argument(
+            "--no-compute",
+            action="store_true",
+            help=(
+                "neither compute member profiles nor start today's decision run after loading "
+                "(they appear after the nightly jobs, or HQ's 'run now' in the admin)"
+            ),
+        )
 
+    # Operator output in English (README "Languages"); the demo's own data is written in the
+    # project's language, as the nightly jobs and the pages would write it.
+    @translation.override("en")
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("stores", "members", "days"):
             if options[name] < 1:
@@ -72,16 +96,18 @@ class Command(BaseCommand):
                     "seed_demo only fills an empty database."
                 )
             )
-        summary = demo_data_seed(
-            options=DemoOptions(
-                stores=options["stores"],
-                members=options["members"],
-                days=options["days"],
-                seed=options["seed"],
-                end_day=options["end_day"],
-            ),
-            progress=lambda message: self.stdout.write(f"  {message}"),
-        )
+        progress = lambda message: self.stdout.write(f"  {message}")  # noqa: E731
+        with translation.override(settings.LANGUAGE_CODE):
+            summary = demo_data_seed(
+                options=DemoOptions(
+                    stores=options["stores"],
+                    members=options["members"],
+                    days=options["days"],
+                    seed=options["seed"],
+                    end_day=options["end_day"],
+                ),
+                progress=progress,
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 _("Demo data loaded in %(seconds).1f s: history %(first)s … %(last)s.")
@@ -96,6 +122,47 @@ class Command(BaseCommand):
                 + _("planted %(rule)s: confidence %(value).3f")
                 % {"rule": name, "value": confidence}
             )
+        if not options["no_compute"]:
+            with translation.override(settings.LANGUAGE_CODE):
+                derived = demo_derived_compute(
+                    today=summary.last_day + dt.timedelta(days=1),
+                    decisions=options["decisions"],
+                    progress=progress,
+                )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _(
+                        "Member profiles computed as the nightly job would: %(count)d "
+                        "(%(seconds).1f s)."
+                    )
+                    % {"count": derived.profiles, "seconds": derived.profiles_seconds}
+                )
+            )
+            if derived.decisions == DECISIONS_NOW:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        _("Today's decision run: %(status)s (%(seconds).1f s).")
+                        % {"status": derived.decision_status, "seconds": derived.decisions_seconds}
+                    )
+                )
+            elif derived.decisions == DECISIONS_WORKER:
+                self.stdout.write(
+                    _(
+                        "Today's decision run was sent to the Celery worker: it runs as soon as "
+                        "the worker is up (progress in the admin, Decision runs)."
+                    )
+                )
+            else:
+                self.stdout.write(
+                    self.style.WARNING(
+                        _(
+                            "Today's decision run could not be sent to the worker; HQ can start "
+                            "it in the admin (Decision runs, Run the nightly jobs now)."
+                        )
+                    )
+                )
+            for warning in derived.warnings:
+                self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
         base = (options["base_url"] or default_base_url()).rstrip("/")
         self.stdout.write("")
         self.stdout.write(

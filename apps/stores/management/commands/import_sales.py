@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.stores.services.sales_import import DEFAULT_BATCH_SIZE, sales_history_import
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             "--max-errors", type=int, default=50, help="Errors to print (all are counted)."
         )
 
+    @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:
             raise CommandError(_("--batch-size must be at least 1."))

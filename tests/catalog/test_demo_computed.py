@@ -1,0 +1,106 @@
+"""`seed_demo` computes what the nightly jobs would, so the first login shows computed pages;
+its output is English (README "Languages")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils.translation import override
+
+from apps.catalog.models import DailyListEntry, DecisionRun, RuleRun
+from apps.customers.models import Member, MemberProfile, MemberTag
+from apps.stores.models import StoreStaff
+
+pytestmark = pytest.mark.django_db
+
+END_DAY = dt.date(2026, 11, 30)
+TODAY = END_DAY + dt.timedelta(days=1)
+
+
+def _seed(*extra: str) -> str:
+    out = StringIO()
+    call_command(
+        "seed_demo",
+        "--stores",
+        "3",
+        "--members",
+        "200",
+        "--days",
+        "35",
+        "--seed",
+        "7",
+        "--end-day",
+        END_DAY.isoformat(),
+        *extra,
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
+    output = _seed()  # the default: everything computed before the command returns
+
+    run = DecisionRun.objects.get(day=TODAY)
+    assert run.status == DecisionRun.Status.DONE
+    assert run.stores_done == run.stores_total == 3
+    assert MemberProfile.objects.count() == Member.objects.filter(is_erased=False).count() == 200
+    assert MemberProfile.objects.filter(orders_lifetime__gt=0).exists()
+    assert MemberTag.objects.exists()
+    assert RuleRun.objects.exists()
+    owner_store = StoreStaff.objects.get(user__username="owner").store
+    assert DailyListEntry.objects.filter(store=owner_store, day=TODAY).exists()
+
+    # English operator output, the demo's data still in Chinese.
+    assert "Demo data loaded in" in output
+    assert "Member profiles computed as the nightly job would: 200" in output
+    assert "Today's decision run: done" in output
+    assert "演示数据已加载" not in output
+    assert "orders:" in output
+    assert "订单:" not in output
+
+    # The owner's first login: a computed decisions page, no empty-state line.
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="owner"))
+    with override("en"):
+        response = client.get(reverse("decisions:store", args=[owner_store.pk]))
+    assert response.status_code == 200
+    assert response.context["day"] == TODAY
+    assert response.context["state"].status == "done"
+    assert response.context["hot"]
+    assert 'id="decisions-state"' not in response.content.decode()
+
+
+def test_no_compute_leaves_the_nightly_work_to_the_night() -> None:
+    output = _seed("--no-compute")
+    assert "Demo data loaded in" in output
+    assert not DecisionRun.objects.exists()
+    assert not MemberProfile.objects.exists()
+
+
+def test_the_decision_run_can_go_to_the_worker_with_profiles_computed() -> None:
+    from apps.catalog.tasks import decisions_nightly_task
+
+    with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
+        output = _seed("--decisions", "worker")
+    apply_async.assert_called_once_with(kwargs={"day": TODAY.isoformat(), "force": True})
+    assert "sent to the Celery worker" in output
+    assert MemberProfile.objects.count() == 200
+    assert not DecisionRun.objects.exists()  # the worker will make it
+
+
+def test_a_broker_that_cannot_be_reached_is_reported() -> None:
+    from apps.catalog.tasks import decisions_nightly_task
+
+    with mock.patch.object(
+        decisions_nightly_task, "apply_async", side_effect=ConnectionError("no broker")
+    ):
+        output = _seed("--decisions", "worker")
+    assert "could not be sent to the worker" in output
+    assert MemberProfile.objects.count() == 200

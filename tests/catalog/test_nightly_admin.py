@@ -1,0 +1,157 @@
+"""HQ's "run now" for the nightly jobs, and what the decision-run admin shows (progress,
+failures, a forecast model trained on 0 rows). Starting a job needs its permission."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import override
+
+from apps.catalog.admin import decisions as decisions_admin
+from apps.catalog.models import DecisionRun
+from apps.catalog.services.forecasts import CategoryCodes, TrainedForecast
+from apps.catalog.services.nightly import _model_facts
+from linli.roles import HQ_INSPECTION, HQ_OPERATIONS, HQ_PROCUREMENT
+from linli.schedules import SCHEDULES
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NIGHTLY = reverse("admin:catalog_decisionrun_nightly")
+RUNS = reverse("admin:catalog_decisionrun_changelist")
+DECISIONS_TASK = "apps.catalog.tasks.decisions_nightly_task"
+PROFILES_TASK = "apps.customers.tasks.member_profiles_recompute_task"
+REPLENISH_TASK = "apps.procurement.tasks.purchase_orders_replenish_task"
+
+
+def _staff(group: str | None, username: str) -> object:
+    user = UserFactory(is_staff=True, username=username)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def _client(user: object) -> Client:
+    client = Client()
+    client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def sent() -> mock.MagicMock:
+    with mock.patch.object(decisions_admin.celery_app, "send_task") as send_task:
+        send_task.return_value.id = "task-1"
+        yield send_task
+
+
+def test_every_fixed_hour_schedule_can_be_run_now() -> None:
+    fixed = {s.task for s in SCHEDULES if s.hour.isdigit() and s.minute.isdigit()}
+    assert {job.task for job, _time in decisions_admin.nightly_jobs()} == fixed
+    assert {DECISIONS_TASK, PROFILES_TASK} <= fixed
+
+
+def test_hq_operations_runs_the_decisions_and_profiles_now(roles: None, sent) -> None:
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    page = client.get(NIGHTLY)
+    assert page.status_code == 200
+    allowed = {row["job"].task for row in page.context["jobs"] if row["allowed"]}
+    assert {DECISIONS_TASK, PROFILES_TASK} <= allowed
+    assert REPLENISH_TASK not in allowed  # procurement's job, not operations'
+
+    response = client.post(NIGHTLY, {"task": DECISIONS_TASK})
+    assert response.status_code == 302
+    assert response["Location"] == RUNS
+    sent.assert_called_once_with(DECISIONS_TASK, kwargs={"force": True})
+    client.post(NIGHTLY, {"task": PROFILES_TASK})
+    assert sent.call_args == mock.call(PROFILES_TASK, kwargs={})
+
+
+def test_a_user_without_the_permission_cannot_run_a_job(roles: None, sent) -> None:
+    buyer = _client(_staff(HQ_PROCUREMENT, "buyer"))  # sees catalog, may not start decisions
+    assert buyer.get(NIGHTLY).status_code == 200
+    assert buyer.post(NIGHTLY, {"task": DECISIONS_TASK}).status_code == 403
+    assert buyer.post(NIGHTLY, {"task": PROFILES_TASK}).status_code == 403
+    assert buyer.post(NIGHTLY, {"task": REPLENISH_TASK}).status_code == 302  # their own job
+    assert [call.args[0] for call in sent.call_args_list] == [REPLENISH_TASK]
+
+    inspector = _client(_staff(HQ_INSPECTION, "insp"))  # no catalog permission at all
+    assert inspector.get(NIGHTLY).status_code == 403
+    assert inspector.post(NIGHTLY, {"task": DECISIONS_TASK}).status_code == 403
+    # An unknown task name is refused, never sent.
+    ops = _client(_staff(HQ_OPERATIONS, "ops2"))
+    assert ops.post(NIGHTLY, {"task": "celery.backend_cleanup"}).status_code == 403
+    assert len(sent.call_args_list) == 1
+
+
+def test_store_owner_and_anonymous_are_sent_to_the_admin_login(owner: object, sent) -> None:
+    for client in (_client(owner), Client()):
+        response = client.post(NIGHTLY, {"task": DECISIONS_TASK})
+        assert response.status_code == 302
+        assert "/login/" in response["Location"]
+    sent.assert_not_called()
+
+
+def test_a_broker_error_is_reported_not_swallowed(roles: None) -> None:
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    with (
+        mock.patch.object(
+            decisions_admin.celery_app, "send_task", side_effect=ConnectionError("broker down")
+        ),
+        override("en"),
+    ):
+        response = client.post(NIGHTLY, {"task": DECISIONS_TASK}, follow=True)
+    assert "broker down" in response.content.decode()
+
+
+def test_run_list_shows_progress_failure_and_a_model_trained_on_zero_rows(roles: None) -> None:
+    day = timezone.localdate()
+    DecisionRun.objects.create(
+        day=day - dt.timedelta(days=2),
+        status="failed",
+        error="Traceback …\nKeyError: 'member_id'",
+        finished_at=timezone.now(),
+    )
+    DecisionRun.objects.create(
+        day=day - dt.timedelta(days=1),
+        status="done",
+        stores_total=3,
+        stores_done=3,
+        finished_at=timezone.now(),
+        stats={
+            "model": {"training_rows": 0, "trained": False},
+            "warnings": ["forecast model trained on 0 rows: every product is forecast by a …"],
+        },
+    )
+    running = DecisionRun.objects.create(
+        day=day, status="running", stores_total=200, stores_done=40, stats={"phase": "stores"}
+    )
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    with override("en"):
+        html = client.get(RUNS).content.decode()
+        detail = client.get(reverse("admin:catalog_decisionrun_change", args=[running.pk]))
+    assert "KeyError: &#x27;member_id&#x27;" in html or "KeyError: 'member_id'" in html
+    assert "trained on 0 rows" in html
+    assert "with warnings" in html
+    assert '<progress value="40" max="200">' in html
+    assert "40 / 200 (20%)" in html
+    assert 'http-equiv="refresh"' in html  # a run is in progress: the list refreshes itself
+    assert "Run the nightly jobs now" in html
+    assert detail.status_code == 200
+    assert "forecasts and lists, store by store" in detail.content.decode()
+
+
+def test_a_night_without_a_trained_model_carries_a_warning() -> None:
+    untrained = TrainedForecast(
+        model=None, codes=CategoryCodes({}), methods={}, default_method="moving_average_28"
+    )
+    facts, warnings = _model_facts(untrained)
+    assert facts == {"training_rows": 0, "trained": False}
+    assert len(warnings) == 1
+    assert "0 rows" in warnings[0]
