@@ -312,6 +312,7 @@ def test_api_lists_for_the_owner(owner: object, store: object, decisions: dict) 
     assert [(r["antecedent"]["name"], r["consequent"]["name"], r["confidence"]) for r in rules] == [
         ("低糖蓝莓", "酸奶", 0.5)
     ]
+    assert (rules[0]["member_count"], rules[0]["antecedent_member_count"]) == (9, 18)
 
 
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user", None])
