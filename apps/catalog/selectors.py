@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from apps.catalog.analytics.suggestions import (
+    BlendWeights,
+    blend_scores,
+    member_history,
+    rule_matrix,
+    rule_weight,
+)
 from apps.catalog.models import (
     CoPurchaseRule,
     DailyListEntry,
@@ -22,8 +33,8 @@ from apps.catalog.models import (
     RuleScope,
     WeatherObservation,
 )
-from apps.stores.models import Order, Store
-from apps.stores.selectors import member_basket_lines_between
+from apps.stores.models import Order, StockLevel, Store
+from apps.stores.selectors import member_basket_lines_between, order_lines_between
 
 
 def weather_rows(*, cities: list[str], first_day: dt.date, last_day: dt.date) -> QuerySet:
@@ -178,22 +189,206 @@ def latest_decision_run() -> DecisionRun | None:
     return DecisionRun.objects.order_by("-started_at").first()
 
 
+# --- Personal next-product suggestions (the served blend; measured by suggestions_evaluate).
+
+HISTORY_DAYS = 365  # the member's own history behind "buy again"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+STORE_POPULARITY_DAYS = 28  # what the store sells, and how often
+
+
+def product_repurchase_intervals(*, end: dt.datetime, days: int = HISTORY_DAYS) -> dict[int, float]:
+    """{product id: usual repurchase interval in days} — the median over members who bought
+    it on at least two days of (last − first day) / (days − 1), as
+    `analytics.suggestions.repurchase_intervals`. One aggregate query, cached for the day."""
+    key = f"catalog:repurchase-intervals:{end.date().isoformat()}:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = (
+        order_lines_between(start=end - dt.timedelta(days=days), end=end)
+        .filter(order__member__isnull=False)
+        .annotate(day=TruncDate("order__placed_at"))
+        .values("order__member_id", "product_id")
+        .annotate(days=Count("day", distinct=True), first=Min("day"), last=Max("day"))
+        .filter(days__gte=2)
+        .values_list("product_id", "days", "first", "last")
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["product_id", "days", "first", "last"])
+    result: dict[int, float] = {}
+    if not frame.empty:
+        span = (pd.to_datetime(frame["last"]) - pd.to_datetime(frame["first"])).dt.days
+        frame["interval"] = span / (frame["days"] - 1)
+        result = {
+            int(p): float(v) for p, v in frame.groupby("product_id")["interval"].median().items()
+        }
+    cache.set(key, result, 6 * 3600)
+    return result
+
+
+def store_product_popularity(
+    *, store_id: int, end: dt.datetime, days: int = STORE_POPULARITY_DAYS
+) -> dict[int, float]:
+    """{product id: share of the store's baskets of the last `days` holding it}: what the
+    store sells and how often (cached for the day)."""
+    key = f"catalog:store-popularity:{store_id}:{end.date().isoformat()}:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    lines = order_lines_between(
+        start=end - dt.timedelta(days=days), end=end, store_ids=[store_id]
+    ).order_by()
+    baskets = lines.values("order_id").distinct().count()
+    counts = lines.values("product_id").annotate(baskets=Count("order_id", distinct=True))
+    result = {int(row["product_id"]): row["baskets"] / baskets for row in counts} if baskets else {}
+    cache.set(key, result, 6 * 3600)
+    return result
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product_id: int
+    score: float
+    bought: int  # the member's baskets holding it (0: never bought → "you may also like")
+    interval_days: float | None
+    because_of: int | None  # the strongest rule's antecedent, if a rule helped
+    confidence: float | None
+
+
+def member_suggestions(
+    *,
+    member_id: int,
+    store: Store | None,
+    rules: list[tuple[int, int, float, float]] | None = None,
+    limit: int = 10,
+    weights: BlendWeights | None = None,
+    now: dt.datetime | None = None,
+) -> list[Suggestion]:
+    """The served blend for one member (`analytics.suggestions.blend_scores`), best first,
+    limited to what `store` sells: sold in the last 28 days or stocked (any product when there
+    is no store).
+
+    `rules`: (antecedent, consequent, confidence, lift) product → product rules (the caller
+    reads the most specific scope)."""
+    weights = weights or BlendWeights()
+    now = now or timezone.now()
+    end = now
+    rows = list(
+        order_lines_between(start=end - dt.timedelta(days=HISTORY_DAYS), end=end)
+        .filter(order__member_id=member_id)
+        .order_by()
+        .values_list("order_id", "order__placed_at", "product_id")
+    )
+    today = _day_start(timezone.localdate(now))
+    popularity_map = (
+        store_product_popularity(store_id=store.pk, end=today) if store is not None else {}
+    )
+    own = sorted({row[2] for row in rows})
+    if rules is None:
+        rules = list(rules_for_antecedents(product_ids=own, store=store)[1]) if own else []
+    catalog = np.array(
+        sorted(set(own) | set(popularity_map) | {int(r[1]) for r in rules}), dtype=np.int64
+    )
+    if catalog.size == 0:
+        return []
+    size = catalog.shape[0]
+    ages = np.array([(now - row[1]).total_seconds() / 86_400 for row in rows], dtype=np.float64)
+    as_of = float(HISTORY_DAYS)
+    product_cols = np.searchsorted(catalog, np.array([row[2] for row in rows], dtype=np.int64))
+    history = member_history(
+        member_rows=np.zeros(len(rows), dtype=np.int64),
+        product_cols=product_cols,
+        basket_ids=np.array([row[0] for row in rows], dtype=np.int64),
+        basket_days=as_of - ages,
+        shape=(1, size),
+        as_of_day=as_of,
+        half_life_days=weights.half_life_days,
+    )
+    interval_map = product_repurchase_intervals(end=today)
+    intervals = np.array([interval_map.get(int(p), np.nan) for p in catalog])
+    antecedent = np.array([r[0] for r in rules], dtype=np.int64)
+    consequent = np.array([r[1] for r in rules], dtype=np.int64)
+    confidence = np.array([r[2] for r in rules], dtype=np.float64)
+    lift = np.array([r[3] for r in rules], dtype=np.float64)
+    rule_weights = rule_weight(confidence, lift)
+    rules_matrix = rule_matrix(antecedent, consequent, rule_weights, catalog)
+    popularity = np.array([popularity_map.get(int(p), 0.0) for p in catalog])
+    scores = blend_scores(
+        history,
+        slice(0, 1),
+        intervals=intervals,
+        rules=rules_matrix,
+        popularity=popularity,
+        weights=weights,
+    )[0]
+    if store is not None:
+        stocked = set(
+            StockLevel.objects.filter(store=store, product_id__in=catalog.tolist()).values_list(
+                "product_id", flat=True
+            )
+        )
+        sells = (popularity > 0) | np.isin(catalog, list(stocked))
+        scores[~sells] = -np.inf  # the store neither sold it lately nor stocks it
+    bought = np.asarray(history.baskets.toarray()).ravel()
+    best_rule: dict[int, tuple[float, int]] = {}
+    own_set = set(own)
+    for a, b, c, w in zip(antecedent, consequent, confidence, rule_weights, strict=True):
+        if w > 0 and int(a) in own_set and c > best_rule.get(int(b), (-1.0, 0))[0]:
+            best_rule[int(b)] = (float(c), int(a))
+    order = np.lexsort((catalog, -scores))
+    result = []
+    for column in order[:limit]:
+        if not np.isfinite(scores[column]) or scores[column] <= 0:
+            break
+        product_id = int(catalog[column])
+        rule = best_rule.get(product_id)
+        interval = intervals[column]
+        result.append(
+            Suggestion(
+                product_id=product_id,
+                score=round(float(scores[column]), 4),
+                bought=int(bought[column]),
+                interval_days=None if np.isnan(interval) else round(float(interval), 1),
+                because_of=rule[1] if rule else None,
+                confidence=rule[0] if rule else None,
+            )
+        )
+    return result
+
+
 @dataclass(frozen=True)
 class NextProduct:
-    """A product to offer a member next, and the strongest rule behind it (none for a product
-    that only fills the list from the store's hot list)."""
+    """A product to offer a member next: one they buy again (`bought` = their baskets holding
+    it in the last year) or one they may also like, with the strongest rule behind it if a
+    rule helped (none for a product that comes from the store's popularity)."""
 
     product: Product
     score: float
     because_of: Product | None
     confidence: float | None
+    bought: int = 0
+    interval_days: float | None = None
+
+    @property
+    def is_buy_again(self) -> bool:
+        return self.bought > 0
 
     @property
     def reason(self) -> str:
-        """Why, in the active language: the rule's sentence ("买了A的顾客有70%也买了B"), or
-        that it is on the store's hot list."""
+        """Why, in the active language: how often they bought it, the rule's sentence
+        ("买了A的顾客有70%也买了B"), or that it sells well at this store."""
+        if self.bought:
+            if self.interval_days:
+                return gettext(
+                    "Bought %(count)d times this year; people re-buy it about every %(days)d days"
+                ) % {"count": self.bought, "days": round(self.interval_days)}
+            return gettext("Bought %(count)d times this year") % {"count": self.bought}
         if self.because_of is None or self.confidence is None:
-            return gettext("On this store's hot list")
+            return gettext("Sells well at this store")
         return gettext("%(percent)d%% of customers who bought %(a)s also bought %(b)s") % {
             "percent": round(self.confidence * 100),
             "a": self.because_of.name,
@@ -202,52 +397,37 @@ class NextProduct:
 
 
 def member_next_products(
-    *, member_id: int, store: Store | None = None, limit: int = 10, days: int = 90
+    *, member_id: int, store: Store | None = None, limit: int = 10
 ) -> list[NextProduct]:
-    """What to offer this member next: Σ over the products A they bought in the last `days`
-    (n(A) = their baskets with A) of n(A) × confidence(A → B) × (1 − 1/lift) (rules with
-    lift > 1; see analytics.suggestions), from the most specific rules available (the
-    store's, its region's, the network's). Products they bought in the last 7 days are
-    skipped; the store's hot list fills the remaining places."""
-    end = timezone.now()
-    history: dict[int, int] = {}
-    recent: set[int] = set()
-    seen_pairs: set[tuple[int, int]] = set()
-    for order_id, placed_at, _member, product_id in member_basket_lines_between(
-        start=end - dt.timedelta(days=days), end=end, member_ids=[member_id]
-    ):
-        if (order_id, product_id) not in seen_pairs:
-            seen_pairs.add((order_id, product_id))
-            history[product_id] = history.get(product_id, 0) + 1
-        if placed_at >= end - dt.timedelta(days=7):
-            recent.add(product_id)
-    scores: dict[int, float] = {}
-    best_rule: dict[int, tuple[float, int]] = {}
-    if history:
-        _scope, rules = rules_for_antecedents(product_ids=sorted(history), store=store)
-        for antecedent, consequent, confidence, lift in rules:
-            if consequent in recent or lift <= 1:
-                continue
-            weight = confidence * (1 - 1 / lift)
-            scores[consequent] = scores.get(consequent, 0.0) + history[antecedent] * weight
-            if confidence > best_rule.get(consequent, (-1.0, 0))[0]:
-                best_rule[consequent] = (confidence, antecedent)
-    ranked = sorted(scores, key=lambda product_id: (-scores[product_id], product_id))[:limit]
-    if len(ranked) < limit and store is not None:
-        _day, lists = store_lists_latest(store=store)
-        for entry in lists[ListKind.HOT]:
-            if len(ranked) >= limit:
-                break
-            if entry.product_id not in ranked and entry.product_id not in recent:
-                ranked.append(entry.product_id)
-    products = Product.objects.in_bulk(ranked + [rule[1] for rule in best_rule.values()])
+    """What to offer this member next, best first: the served blend of their own repeat
+    purchases (recency, the product's usual repurchase interval), co-purchase rules (the most
+    specific scope available, carried by enough members) and the store's popularity, limited
+    to what the store sold in the last 28 days (`services.suggestions.member_suggestions`;
+    measured by `suggestions_evaluate`)."""
+    suggestions = member_suggestions(member_id=member_id, store=store, limit=limit)
+    products = Product.objects.in_bulk(
+        [s.product_id for s in suggestions] + [s.because_of for s in suggestions if s.because_of]
+    )
     return [
         NextProduct(
-            product=products[product_id],
-            score=round(scores.get(product_id, 0.0), 4),
-            because_of=products.get(best_rule[product_id][1]) if product_id in best_rule else None,
-            confidence=best_rule[product_id][0] if product_id in best_rule else None,
+            product=products[s.product_id],
+            score=s.score,
+            because_of=products.get(s.because_of) if s.because_of else None,
+            confidence=s.confidence,
+            bought=s.bought,
+            interval_days=s.interval_days,
         )
-        for product_id in ranked
-        if product_id in products
+        for s in suggestions
+        if s.product_id in products
     ]
+
+
+def member_offer_lines(
+    *, member_id: int, store: Store | None = None, limit: int = 5
+) -> tuple[list[NextProduct], list[NextProduct]]:
+    """The member page's two lines from the same blend: (buy again, you may also like), each
+    up to `limit`, best first."""
+    ranked = member_next_products(member_id=member_id, store=store, limit=limit * 20)
+    again = [offer for offer in ranked if offer.is_buy_again][:limit]
+    also = [offer for offer in ranked if not offer.is_buy_again][:limit]
+    return again, also

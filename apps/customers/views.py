@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from apps.catalog.selectors import member_next_products
+from apps.catalog.selectors import member_offer_lines
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
 from apps.stores.access import MEMBER_DATA, store_or_403
@@ -52,7 +52,8 @@ def member_detail(request: HttpRequest, store_id: int, member_no: str) -> HttpRe
     page = store_member_page(store=store, member_no=member_no)
     if page is None:
         raise Http404
-    page.offers = member_next_products(
+    page.buy_again, page.also_like = member_offer_lines(
         member_id=page.member.pk, store=store, limit=OFFERS_PER_MEMBER
     )
+    page.offers = page.buy_again + page.also_like
     return render(request, "members/member_detail.html", {"store": store, "page": page})

@@ -210,18 +210,57 @@ def test_chat_mentions_count_once_per_message_and_by_week() -> None:
 def test_insight_candidates_need_rising_sales_or_rising_talk() -> None:
     frame = pd.DataFrame(
         {
-            "store_id": [1, 1, 1, 1],
-            "product_id": [10, 11, 12, 13],
-            "trend": [1.0, 0.1, 0.0, 0.5],
-            "units_last_7d": [16, 50, 1, 4],
-            "mentions_7d": [0, 0, 3, 0],
-            "mentions_prev_7d": [0, 0, 1, 0],
+            "store_id": [1, 1, 1, 1, 1],
+            "product_id": [10, 11, 12, 13, 14],
+            "trend": [1.0, 0.1, 0.0, 0.5, 4.0],
+            "units_last_7d": [16, 50, 1, 4, 5],
+            # 14 sold 5 against 0 the week before, but that is within its own variation.
+            "rise_z": [3.0, 0.4, 0.0, 3.0, 0.9],
+            "mentions_7d": [0, 0, 3, 0, 0],
+            "mentions_prev_7d": [0, 0, 1, 0, 0],
         }
     )
     cards = la.insight_candidates(frame, size=3)
     assert cards["product_id"].tolist() == [10, 12]
     assert cards["score"].tolist() == [4.0, 1.5]
     assert cards["reason_kind"].tolist() == ["rising_sales", "rising_mentions"]
+
+
+def _daily(weeks: list[int], last7: int) -> np.ndarray:
+    """77 days of sales whose last whole weeks sum to `weeks`, then `last7` (units on each
+    week's first day); empty weeks before the product first sold."""
+    days: list[int] = []
+    for units in [*weeks, last7]:
+        days += [units] + [0] * 6
+    return np.array([0] * (77 - len(days)) + days, dtype=float)
+
+
+def test_a_rise_must_be_significant_against_the_products_own_weeks() -> None:
+    noisy = _daily([3, 6, 1, 5, 6, 2, 0], last7=5)  # 镇江香醋: 5 against 0 the week before
+    steady = _daily([21, 21, 21, 21, 21], last7=56)
+    new = _daily([], last7=9)  # nothing before: no variation to compare with
+    stats = la.rise_significance(np.vstack([noisy, steady, new]))
+    weeks = np.array([3, 6, 1, 5, 6, 2, 0], dtype=float)
+    # Reference: mean and sample variance of its own 7 weeks (the 3 empty weeks before its
+    # first sale are not counted); z = (5 − μ) / √(max(s², μ, 1)·(1 + 1/7)).
+    z_noisy = (5 - weeks.mean()) / np.sqrt(max(weeks.var(ddof=1), weeks.mean(), 1) * (8 / 7))
+    assert stats["usual_7d"].tolist()[:2] == pytest.approx([weeks.mean(), 21.0])
+    assert stats["rise_z"][0] == pytest.approx(z_noisy)
+    assert stats["rise_z"][0] < la.INSIGHT_MIN_Z
+    assert stats["rise_z"][1] == pytest.approx(35 / np.sqrt(21 * 1.2))
+    assert stats["rise_z"][2] == 0.0
+    frame = pd.concat(
+        [
+            pd.DataFrame({"store_id": [1, 1, 1], "product_id": [10, 11, 12]}),
+            la.velocity_and_trend(np.vstack([noisy, steady, new])),
+            stats,
+        ],
+        axis=1,
+    ).assign(mentions_7d=0, mentions_prev_7d=0)
+    # Today's rule alone (≥ 5 units, +25 %) would fire for 10; significance keeps only 11.
+    assert frame.loc[0, "units_last_7d"] == 5
+    assert frame.loc[0, "units_prev_7d"] == 0
+    assert la.insight_candidates(frame, size=3)["product_id"].tolist() == [11]
 
 
 def test_tag_lift_compares_buyers_with_the_store_members() -> None:
@@ -233,8 +272,32 @@ def test_tag_lift_compares_buyers_with_the_store_members() -> None:
     # Tag 7: 3 of 4 buyers vs 4 of 8 members → lift 1.5; tag 8: 1 of 4 vs 1 of 8 → 2.0.
     assert rows[7].lift == 1.5
     assert rows[8].lift == 2.0
-    assert la.best_tags(lifts, {7: "有孩家庭", 8: "养猫"}) == {
-        (1, 10): [{"id": 7, "name": "有孩家庭", "lift": 1.5}]
+    assert (rows[7].buyers_with_tag, rows[7].buyers) == (3, 4)
+
+
+def test_a_tag_fits_only_with_lift_and_support() -> None:
+    """Product 10: 40 buyers. 有孩家庭: 12 of them (30 %) against 10 % of the store → fits.
+    宠物主人: 2 of them (5 %) against 1 % of the store (lift 5, but two people) → does not.
+    健身: 10 of them (25 %) against 20 % of the store (lift 1.25) → does not."""
+    members = range(1, 201)
+    store_members = pd.DataFrame({"store_id": 1, "member_id": list(members)})
+    buyers = pd.DataFrame({"store_id": 1, "product_id": 10, "member_id": list(range(1, 41))})
+    kids = list(range(1, 13)) + list(range(41, 49))  # 12 buyers + 8 others = 20 (10 %)
+    pets = [1, 2]  # 2 buyers, 2 of 200 (1 %)
+    fitness = list(range(13, 23)) + list(range(49, 79))  # 10 buyers + 30 others = 40 (20 %)
+    member_tags = pd.DataFrame(
+        {
+            "member_id": kids + pets + fitness,
+            "tag_id": [7] * len(kids) + [8] * len(pets) + [9] * len(fitness),
+        }
+    )
+    lifts = la.tag_lifts(buyers=buyers, member_tags=member_tags, store_members=store_members)
+    rows = {r.tag_id: r for r in lifts.itertuples()}
+    assert rows[7].lift == pytest.approx(3.0)
+    assert rows[8].lift == pytest.approx(5.0)
+    assert rows[9].lift == pytest.approx(1.25)
+    assert la.best_tags(lifts, {7: "有孩家庭", 8: "宠物主人", 9: "健身"}) == {
+        (1, 10): [{"id": 7, "name": "有孩家庭", "lift": 3.0, "buyers": 12, "of": 40}]
     }
 
 
@@ -523,9 +586,10 @@ def test_an_anonymous_only_history_gets_forecasts_lists_and_cards(db: None) -> N
 
     assert run.status == DecisionRun.Status.DONE
     assert (run.stores_done, run.stores_total) == (1, 1)
-    assert set(
-        DemandForecast.objects.filter(store=store).values_list("product_id", flat=True)
-    ) == {steady.pk, rising.pk}
+    assert set(DemandForecast.objects.filter(store=store).values_list("product_id", flat=True)) == {
+        steady.pk,
+        rising.pk,
+    }
     assert rising.pk in [e.product_id for e in _entries(store, ListKind.HOT)]
     card = InsightCard.objects.get(store=store)
     assert card.product == rising

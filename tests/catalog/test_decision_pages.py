@@ -28,6 +28,7 @@ from apps.catalog.models import (
     RuleRun,
     RuleScope,
 )
+from apps.stores.models import StockLevel
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import PASSWORD, CategoryFactory, MemberFactory, ProductFactory
 
@@ -142,7 +143,11 @@ def decisions(store: object, other_store: object) -> dict:
         support=0.1,
         confidence=0.5,
         lift=0.5 / 0.3,
+        member_count=9,  # carried by 9 of 18 members: enough to be shown
+        antecedent_member_count=18,
+        confidence_lower=0.29,
     )
+    StockLevel.objects.create(store=store, product=yogurt, on_hand=5)  # the store sells it
     return {
         "day": day,
         "card": card,
@@ -173,6 +178,7 @@ def test_owner_sees_lists_cards_and_rules_of_their_store(
     assert "低糖蓝莓" in page
     assert "有孩家庭" in page
     assert "50% of customers who bought 低糖蓝莓 also bought 酸奶" in page
+    assert "9 of 18 customers" in page  # the rule's evidence
     assert _accept(store, decisions["card"]) in page
     assert "酸奶" in page
     assert f"/insights/{decisions['other_card'].pk}/accept/" not in page
@@ -367,6 +373,7 @@ def test_api_lists_for_the_owner(owner: object, store: object, decisions: dict) 
     assert [(r["antecedent"]["name"], r["consequent"]["name"], r["confidence"]) for r in rules] == [
         ("低糖蓝莓", "酸奶", 0.5)
     ]
+    assert (rules[0]["member_count"], rules[0]["antecedent_member_count"]) == (9, 18)
 
 
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user", None])
@@ -420,9 +427,10 @@ def test_api_member_next_products(
     response = _client(owner).get(url)
     assert response.status_code == 200
     body = response.json()
-    assert body[0]["product"]["name"] == "酸奶"
-    assert body[0]["because_of"]["name"] == "低糖蓝莓"
-    assert body[0]["confidence"] == 0.5
+    # The blend: what they bought (buy again) first, then what the rule adds.
+    assert [row["product"]["name"] for row in body] == ["低糖蓝莓", "酸奶"]
+    assert body[1]["because_of"]["name"] == "低糖蓝莓"
+    assert body[1]["confidence"] == 0.5
     assert _client(other_owner).get(url).status_code == 403
     assert (
         _client(owner).get(_api("api-member-next-products", store.pk, stranger.pk)).status_code

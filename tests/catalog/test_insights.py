@@ -7,6 +7,7 @@ import datetime as dt
 import math
 
 import pytest
+from django.utils import timezone
 from django.utils.translation import override
 
 from apps.catalog.models import DemandForecast, InsightCard, ReasonKind
@@ -55,8 +56,12 @@ def test_rising_product_card_has_tags_hour_and_quantities(world: dict) -> None:
     assert card.rank == 1
     assert (card.units_last_7d, card.units_prev_7d, card.mentions_7d) == (56, 21, 3)
     # 6 of its 8 buyers are tagged, against 10 of the store's 30 members: lift 2.25.
-    assert card.tags == [{"id": world["tag"].pk, "name": "有孩家庭", "lift": 2.25}]
+    assert card.tags == [
+        {"id": world["tag"].pk, "name": "有孩家庭", "lift": 2.25, "buyers": 6, "of": 8}
+    ]
     assert card.tag_names == ["有孩家庭"]
+    with override("en"):
+        assert card.tag_fits == ["有孩家庭: 6 of its 8 buyers, 2.25× the store's share"]
     # 8 profiles usually shop at 20:00, 3 at 9:00.
     assert (card.broadcast_hour, card.broadcast_hour_source) == (20, "profiles")
     cover = forecast.lead_time_days + forecast.review_period_days
@@ -66,7 +71,12 @@ def test_rising_product_card_has_tags_hour_and_quantities(world: dict) -> None:
     assert forecast.review_period_days == settings.review_period_days
     assert card.reason_kind == ReasonKind.RISING_SALES
     with override("en"):
-        assert card.reason == "Demand is rising: 56 sold in the last 7 days, 21 the week before"
+        # Five earlier weeks of exactly 21: variance max(0, 21, 1) × (1 + 1/5) → z = 35 / √25.2.
+        assert card.reason == (
+            "Demand is rising: 56 sold in the last 7 days against a usual 21.0 a week "
+            "(7.0 standard deviations above its own weekly variation)"
+        )
+    assert card.reason_data["z"] == round(35 / math.sqrt(21 * 1.2), 1)
     assert not card.is_accepted
 
 
@@ -107,3 +117,35 @@ def test_accepting_records_once_and_survives_a_rerun(world: dict) -> None:
     card.refresh_from_db()
     assert (card.accepted_at, card.accepted_by_id) == (accepted_at, owner.pk)
     assert InsightCard.objects.filter(store=store_a).count() == 1
+
+
+def test_five_against_zero_on_a_noisy_product_is_no_card_but_a_real_rise_is(db: None) -> None:
+    """镇江香醋 sells 0–6 a week; this week 5 against 0 the week before (today's old rule
+    fired on that). 低糖蓝莓 sells 3 a day and then 8 a day. Only the blueberries get a card."""
+    from tests.catalog.decision_fixtures import orders_bulk_create
+    from tests.factories import ProductFactory, StoreFactory
+
+    today = timezone.localdate()
+    store = StoreFactory()
+    vinegar = ProductFactory(name="镇江香醋 500ml")
+    blueberry = ProductFactory(name="低糖蓝莓 125g")
+    weeks = [3, 6, 1, 5, 6, 2, 0, 5]  # the last is this week
+    baskets, times = [], []
+    for number, units in enumerate(weeks):
+        first_day = today - dt.timedelta(days=7 * (len(weeks) - number))
+        for unit in range(units):
+            baskets.append([vinegar])
+            times.append(local_datetime(first_day + dt.timedelta(days=unit % 7), 11))
+    for back in range(56, 0, -1):
+        for _ in range(8 if back <= 7 else 3):
+            baskets.append([blueberry])
+            times.append(local_datetime(today - dt.timedelta(days=back), 17))
+    orders_bulk_create(store=store, baskets=baskets, placed_at=times)
+
+    decisions_run(day=today)
+
+    [card] = InsightCard.objects.filter(store=store)
+    assert card.product == blueberry
+    assert card.reason_kind == ReasonKind.RISING_SALES
+    assert card.reason_data["usual"] == 21.0
+    assert card.reason_data["z"] >= 2

@@ -385,8 +385,9 @@ def test_member_counts_equal_a_basket_by_basket_count() -> None:
     members = [rng.choice([-1, *range(150)]) for _ in baskets]
     matrix = basket_matrix_build(*_flatten(baskets))
     table = rules_from_matrix(matrix.matrix, matrix.product_ids, min_pair_count=1)
-    columns = np.searchsorted(matrix.product_ids, table.antecedent), np.searchsorted(
-        matrix.product_ids, table.consequent
+    columns = (
+        np.searchsorted(matrix.product_ids, table.antecedent),
+        np.searchsorted(matrix.product_ids, table.consequent),
     )
     # Row i of the matrix is basket id i (ids are 0..n-1, all non-empty here).
     row_member = np.array(members)[matrix.basket_ids]
@@ -456,7 +457,8 @@ def test_owner_rules_need_enough_members_and_rank_by_the_lower_bound(
     scope, rules = store_rules(store=store)
     shown = [(r.antecedent_id, r.consequent_id) for r in rules]
     assert scope == "store"
-    assert (milk.pk, bread.pk) not in shown and (bread.pk, milk.pk) not in shown
+    assert (milk.pk, bread.pk) not in shown
+    assert (bread.pk, milk.pk) not in shown
     assert all(r.member_count >= 5 for r in rules)
     assert shown.index((beer.pk, peanuts.pk)) < shown.index((soy.pk, vinegar.pk))
     beer_peanuts = rules[shown.index((beer.pk, peanuts.pk))]

@@ -1,9 +1,11 @@
-"""Personal next-product suggestions: scoring, the offline hit-rate@10 evaluation against a
-popularity baseline on data with a planted pattern, and the per-member selector."""
+"""Personal next-product suggestions: the blend's pieces, the offline evaluation against both
+baselines (popularity; "buy again") on planted repeat buyers, the database evaluation and
+command, and the per-member selector."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import numpy as np
@@ -12,9 +14,15 @@ import scipy.sparse as sp
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.catalog.analytics.suggestions import hit_rate_evaluation, rule_matrix, top_k
+from apps.catalog.analytics.suggestions import (
+    ranking_quality,
+    repurchase_intervals,
+    rule_matrix,
+    suggestion_evaluation,
+    top_k,
+)
 from apps.catalog.models import RuleScope
-from apps.catalog.selectors import member_next_products
+from apps.catalog.selectors import member_next_products, member_offer_lines
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.rules import co_purchase_rules_compute
 from apps.catalog.services.suggestions import suggestions_evaluate
@@ -39,102 +47,132 @@ def test_top_k_orders_by_rule_score_then_popularity() -> None:
     assert picks.tolist() == [[1, 2, 3], [3, 2, 0]]
 
 
-def _planted_history(seed: int) -> tuple[list[int], list[np.datetime64], list[int], list[int]]:
-    """Members buy popular staples (products 30–39) all the time; a member who bought A_i
-    (product i, 0–9) earlier buys B_i (10 + i) in 70 % of their later baskets."""
+def test_repurchase_interval_is_the_median_over_repeat_buyers() -> None:
+    # Product 0: member 0 on days 0, 10, 20 (every 10 days), member 1 on days 0 and 4 (4),
+    # member 2 once (no interval); two lines on one day count once. Product 1: nobody twice.
+    rows = [(0, 0, 0), (0, 0, 10), (0, 0, 20), (1, 0, 0), (1, 0, 4), (1, 0, 4.5), (2, 0, 3)]
+    rows += [(0, 1, 5)]
+    intervals = repurchase_intervals(
+        member_rows=np.array([r[0] for r in rows]),
+        product_cols=np.array([r[1] for r in rows]),
+        basket_days=np.array([r[2] for r in rows], dtype=float),
+        products=2,
+    )
+    assert intervals[0] == 7.0  # median of 10 and 4
+    assert math.isnan(intervals[1])
+
+
+def test_ranking_quality_by_hand() -> None:
+    truth = sp.csr_matrix(np.array([[0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 1]]))
+    suggested = np.array([[1, 2, -1], [1, 2, 3], [3, 0, 1]])
+    hit_rate, ndcg = ranking_quality(suggested, truth, 3)
+    # Member 0: a hit at rank 2 of 2 relevant: (1/log2 3) / (1 + 1/log2 3); member 1: miss;
+    # member 2: a hit at rank 1: 1.
+    by_hand = ((1 / math.log2(3)) / (1 + 1 / math.log2(3)) + 0 + 1) / 3
+    assert hit_rate == pytest.approx(2 / 3)
+    assert ndcg == pytest.approx(by_hand)
+
+
+def _shifting_favourites(seed: int, *, shift: bool, co_purchase: bool) -> dict[str, np.ndarray]:
+    """300 members, one basket a week for 52 weeks, two popular staples (products 90–99) in
+    every basket. With `shift`, each member's old favourite (0–29) is in every basket of the
+    first 30 weeks and their new one (30–59) in every basket since (the "buy again" count
+    still prefers the old one). Without, the member buys one steady favourite (0–29) in 80 %
+    of baskets. With `co_purchase`, member m bought A (60 + m % 10) in week 50 and buys its
+    partner B (70 + m % 10), which they never bought, in the last basket; others buy A and B
+    together."""
     rng = random.Random(seed)
     order_ids, times, members, products = [], [], [], []
     order = 0
-    start = np.datetime64("2026-01-01T10:00")
-    for member in range(400):
-        interest = rng.randrange(10)
-        for visit in range(5):
+    start = np.datetime64("2025-01-01T10:00")
+    for member in range(300):
+        old, new = rng.randrange(30), 30 + rng.randrange(30)
+        for week in range(52):
             order += 1
-            basket = set(rng.sample(range(30, 40), k=2))
-            if visit == 0 or rng.random() < 0.3:
-                basket.add(interest)
-            if visit > 0 and rng.random() < 0.7:
-                basket.add(10 + interest)
-            for product in basket:
+            basket = set(rng.sample(range(90, 100), k=2))
+            if shift:
+                basket.add(old if week < 30 else new)
+            elif rng.random() < 0.8:
+                basket.add(old)
+            if co_purchase:
+                if week == 50:
+                    basket.add(60 + member % 10)
+                if week == 51:
+                    basket.add(70 + member % 10)
+                if week == 20 and member % 3 == 0:  # the rule's evidence
+                    basket |= {60 + member % 10, 70 + member % 10}
+            for product in sorted(basket):
                 order_ids.append(order)
-                times.append(start + np.timedelta64(visit * 7 + member % 5, "D"))
+                times.append(start + np.timedelta64(7 * week, "D"))
                 members.append(member)
                 products.append(product)
-    return order_ids, times, members, products
+    return {
+        "order_ids": np.array(order_ids),
+        "order_times": np.array(times),
+        "member_ids": np.array(members),
+        "product_ids": np.array(products),
+    }
 
 
-def test_hit_rate_of_rules_beats_popularity_on_a_planted_pattern() -> None:
-    order_ids, times, members, products = _planted_history(seed=3)
-    rates = hit_rate_evaluation(
-        order_ids=np.array(order_ids),
-        order_times=np.array(times),
-        member_ids=np.array(members),
-        product_ids=np.array(products),
-        k=3,
+def test_the_blend_beats_buy_again_where_recency_and_co_purchase_are_planted() -> None:
+    evaluation = suggestion_evaluation(
+        **_shifting_favourites(3, shift=True, co_purchase=True), k=3, min_pair_count=2
     )
-    assert rates.members == 400
-    assert rates.k == 3
-    assert rates.rules_hit_rate > rates.popularity_hit_rate + 0.1
-    assert rates.rule_count > 0
+    assert evaluation.members == 300
+    # Buy again shows the old favourite and two staples; the blend knows the new favourite
+    # is the one bought lately.
+    assert evaluation.blend.hit_rate >= evaluation.buy_again.hit_rate
+    assert evaluation.blend.ndcg > evaluation.buy_again.ndcg + 0.1
+    assert evaluation.blend.ndcg > evaluation.popularity.ndcg
+    assert evaluation.improvement_over_buy_again() is not None
 
 
-def test_hit_rate_on_a_hand_checked_example() -> None:
-    # Member 1: [A, B], [A, B], then held out [B]. Member 2: [C], then held out [A].
-    # Member 3 has one basket only: not evaluated.
-    a, b, c = 1, 2, 3
-    rows = [
-        (1, "2026-01-01", 1, a), (1, "2026-01-01", 1, b),
-        (2, "2026-01-02", 1, a), (2, "2026-01-02", 1, b),
-        (3, "2026-01-03", 1, b),
-        (4, "2026-01-01", 2, c),
-        (5, "2026-01-05", 2, a),
-        (6, "2026-01-01", 3, c), (6, "2026-01-01", 3, c),
-    ]  # fmt: skip
-    rates = hit_rate_evaluation(
-        order_ids=np.array([r[0] for r in rows]),
-        order_times=np.array([np.datetime64(r[1]) for r in rows]),
-        member_ids=np.array([r[2] for r in rows]),
-        product_ids=np.array([r[3] for r in rows]),
-        k=1,
-        min_pair_count=1,
+def test_the_blend_is_not_worse_than_buy_again_where_only_repeat_exists() -> None:
+    evaluation = suggestion_evaluation(
+        **_shifting_favourites(4, shift=False, co_purchase=False), k=3, min_pair_count=2
     )
-    # Training baskets: {A,B}, {A,B}, {C}, {C}. Popularity: A=2, B=2, C=2 → top-1 is A (id
-    # order breaks the tie): member 2 hits, member 1 does not. Rules: A→B and B→A have
-    # confidence 1 and lift 2, weight 1 × (1 − 1/2) = 0.5; member 1 holds A and B twice each,
-    # so A and B both score 1.0 and A wins the tie: a miss. Member 2 holds only C, which has
-    # no rule: popularity fills with A, a hit.
-    assert rates.members == 2
-    assert rates.popularity_hit_rate == 0.5
-    assert rates.rules_hit_rate == 0.5
+    assert evaluation.members == 300
+    # Both offer the favourite and two staples; which staples differs (the blend leans on
+    # popularity, buy again on the member's own counts): within one member in a hundred.
+    assert evaluation.blend.hit_rate >= evaluation.buy_again.hit_rate - 0.01
+    assert evaluation.blend.ndcg >= evaluation.buy_again.ndcg - 0.01
+    assert evaluation.blend.hit_rate > evaluation.popularity.hit_rate
+
+
+def test_the_report_has_one_line_per_method() -> None:
+    evaluation = suggestion_evaluation(
+        **_shifting_favourites(5, shift=True, co_purchase=False), k=10
+    )
+    lines = evaluation.lines()
+    assert lines[0].startswith("members evaluated: 300")
+    assert lines[1].startswith("blend (served)")
+    assert "hit-rate@10" in lines[1]
+    assert lines[2].startswith("most popular")
+    assert "NDCG@10" in lines[2]
+    assert lines[3].startswith("buy again")
+    assert "hit-rate@10" in lines[3]
+    assert lines[4].startswith("blend vs buy again:")
 
 
 @pytest.fixture
 def planted_db(db: None) -> dict:
-    """The planted history as orders of one store."""
+    """A shortened planted history (recency) as orders of one store: 40 members, 26 weekly
+    baskets; the old favourite in the first 13, the new one since."""
     store = StoreFactory()
-    catalog = {number: ProductFactory() for number in range(40)}
-    members = [MemberFactory(home_store=store) for _ in range(120)]
-    order_ids, times, member_numbers, product_numbers = _planted_history(seed=5)
-    baskets: dict[int, list] = {}
-    placed: dict[int, dt.datetime] = {}
-    owner: dict[int, object] = {}
+    catalog = {number: ProductFactory() for number in range(100)}
+    members = [MemberFactory(home_store=store) for _ in range(40)]
+    rng = random.Random(7)
     today = timezone.localdate()
-    for order, when, member, product in zip(
-        order_ids, times, member_numbers, product_numbers, strict=True
-    ):
-        if member >= 120:
-            continue
-        baskets.setdefault(order, []).append(catalog[product])
-        day_offset = int((when - np.datetime64("2026-01-01T10:00")) // np.timedelta64(1, "D"))
-        placed[order] = local_datetime(today - dt.timedelta(days=60 - day_offset), 10)
-        owner[order] = members[member]
-    keys = sorted(baskets)
-    orders_bulk_create(
-        store=store,
-        baskets=[baskets[key] for key in keys],
-        placed_at=[placed[key] for key in keys],
-        members=[owner[key] for key in keys],
-    )
+    baskets, placed, who = [], [], []
+    for number, member in enumerate(members):
+        old, new = catalog[number % 30], catalog[30 + number % 30]
+        for week in range(26):
+            basket = [catalog[p] for p in rng.sample(range(90, 100), k=2)]
+            basket.append(old if week < 13 else new)
+            baskets.append(basket)
+            placed.append(local_datetime(today - dt.timedelta(days=7 * (26 - week)), 10))
+            who.append(member)
+    orders_bulk_create(store=store, baskets=baskets, placed_at=placed, members=who)
     settings = decision_settings_get()
     settings.rules_min_support = 0.0
     settings.rules_min_confidence = 0.05
@@ -143,67 +181,59 @@ def planted_db(db: None) -> dict:
     return {"store": store, "catalog": catalog, "members": members}
 
 
-def test_evaluation_on_the_database_beats_popularity(planted_db: dict) -> None:
-    rates = suggestions_evaluate(k=3)
-    assert rates.members == 120
-    assert rates.rules_hit_rate > rates.popularity_hit_rate
+def test_evaluation_on_the_database_reports_both_baselines(planted_db: dict) -> None:
+    # Top 1: "buy again" offers the old favourite (13 baskets against 12), the blend the new
+    # one (bought lately).
+    evaluation = suggestions_evaluate(k=1, days=200)
+    assert evaluation.members == 40
+    assert evaluation.blend.hit_rate > evaluation.buy_again.hit_rate + 0.5
 
 
-def test_evaluation_command_prints_both_hit_rates(
+def test_evaluation_command_prints_three_lines(
     planted_db: dict, capsys: pytest.CaptureFixture
 ) -> None:
-    call_command("suggestions_evaluate", "--k", "10")
+    call_command("suggestions_evaluate", "--k", "10", "--days", "200")
     output = capsys.readouterr().out
-    assert "members evaluated: 120" in output
-    assert "hit-rate@10 co-purchase suggestions:" in output
-    assert "hit-rate@10 most popular products:" in output
+    assert "members evaluated: 40" in output
+    for method in ("blend (served)", "most popular", "buy again"):
+        [line] = [line for line in output.splitlines() if line.startswith(method)]
+        assert "hit-rate@10" in line
+        assert "NDCG@10" in line
 
 
-def test_member_next_products_follow_the_rules(planted_db: dict) -> None:
-    store = StoreFactory()
-    member = MemberFactory(home_store=store)
+def test_member_lines_buy_again_and_also_like(db: None, settings: object) -> None:
+    """A member who bought A twice: A is "buy again"; B (bought with A by 6 other members)
+    is "you may also like" with the rule behind it; D (sold only elsewhere) is never offered."""
+    settings.RULES_MIN_MEMBERS = 5
+    store, elsewhere = StoreFactory(), StoreFactory()
     a, b, c, d = (ProductFactory() for _ in range(4))
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    # Store baskets: A→B 80 %, A→C 40 %; D alone.
+    others = [MemberFactory(home_store=store) for _ in range(6)]
     orders_bulk_create(
         store=store,
-        baskets=[[a, b]] * 4 + [[a, c]] * 2 + [[a]] * 0 + [[d]] * 3,
+        baskets=[[a, b]] * 6 + [[c]] * 3,
+        members=others + [None] * 3,
         placed_at=local_datetime(yesterday - dt.timedelta(days=20)),
     )
-    orders_bulk_create(
-        store=store,
-        baskets=[[a, b, c]],
-        placed_at=local_datetime(yesterday - dt.timedelta(days=20)),
-    )
+    orders_bulk_create(store=elsewhere, baskets=[[d]] * 9, placed_at=local_datetime(yesterday, 12))
     co_purchase_rules_compute(scopes=(RuleScope.STORE,), store_ids=[store.pk], force=True)
-    orders_bulk_create(
-        store=store,
-        baskets=[[a]],
-        placed_at=local_datetime(yesterday - dt.timedelta(days=10)),
-        members=[member],
-    )
-    suggestions = member_next_products(member_id=member.pk, store=store, limit=5)
-    assert [s.product for s in suggestions[:2]] == [b, c]
-    assert suggestions[0].because_of == a
-    assert suggestions[0].confidence == pytest.approx(5 / 7)
-    assert suggestions[1].confidence == pytest.approx(3 / 7)
-    assert a not in [s.product for s in suggestions] or suggestions[-1].product == a
-
-
-def test_products_bought_this_week_are_not_offered_again(planted_db: dict) -> None:
-    store = StoreFactory()
     member = MemberFactory(home_store=store)
-    a, b = ProductFactory(), ProductFactory()
     orders_bulk_create(
         store=store,
-        baskets=[[a, b]] * 5,
-        placed_at=local_datetime(timezone.localdate() - dt.timedelta(days=30)),
+        baskets=[[a], [a]],
+        placed_at=[
+            local_datetime(yesterday - dt.timedelta(days=10)),
+            local_datetime(yesterday - dt.timedelta(days=3)),
+        ],
+        members=[member, member],
     )
-    co_purchase_rules_compute(scopes=(RuleScope.STORE,), store_ids=[store.pk], force=True)
-    orders_bulk_create(
-        store=store,
-        baskets=[[a, b]],
-        placed_at=timezone.now() - dt.timedelta(hours=2),
-        members=[member],
-    )
-    assert member_next_products(member_id=member.pk, store=store) == []
+
+    again, also = member_offer_lines(member_id=member.pk, store=store, limit=5)
+    assert [o.product for o in again] == [a]
+    assert again[0].bought == 2
+    assert [o.product for o in also][:1] == [b]
+    assert also[0].because_of == a
+    assert also[0].confidence == pytest.approx(1.0)
+    offered = [o.product for o in member_next_products(member_id=member.pk, store=store)]
+    assert d not in offered
+    assert set(offered) == {a, b, c}

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from apps.customers.models import MemberProfile, MemberTag, NpsAnswer
 from apps.customers.services.erasure import member_erase
-from apps.stores.models import Order, OrderLine
+from apps.stores.models import Order, OrderLine, StockLevel
 from tests.factories import (
     MemberFactory,
     MemberIdentityFactory,
@@ -248,6 +248,7 @@ def test_query_count_does_not_grow_with_rows(client, owner, store):
     MemberTag.objects.create(member=member, tag=TagFactory(), source="manual")
     client.force_login(owner)
     list_small = _queries(client, list_url(store))
+    _queries(client, detail_url(store, member))  # warms the day's cached suggestion facts
     detail_small = _queries(client, detail_url(store, member))
 
     for n in range(1, 8):
@@ -291,6 +292,8 @@ def _store_rule(store, antecedent, consequent, *, confidence=0.7):
         support=confidence * 0.2,
         confidence=confidence,
         lift=confidence / 0.25,
+        member_count=12,  # carried by enough distinct members to be shown (RULES_MIN_MEMBERS)
+        antecedent_member_count=15,
     )
 
 
@@ -300,7 +303,9 @@ def regular(store):
     member = MemberFactory(home_store=store)
     blueberry = ProductFactory(name="低糖蓝莓")
     buy(member, store, "reg-1", blueberry, when=timezone.now() - dt.timedelta(days=10))
-    return {"member": member, "blueberry": blueberry, "yogurt": ProductFactory(name="酸奶")}
+    yogurt = ProductFactory(name="酸奶")
+    StockLevel.objects.create(store=store, product=yogurt, on_hand=10)  # the store sells it
+    return {"member": member, "blueberry": blueberry, "yogurt": yogurt}
 
 
 def test_member_page_offers_what_the_stores_rules_suggest(client, owner, store, regular):
@@ -308,7 +313,10 @@ def test_member_page_offers_what_the_stores_rules_suggest(client, owner, store, 
     client.force_login(owner)
     response = client.get(detail_url(store, regular["member"]))
     assert response.status_code == 200
-    offers = response.context["page"].offers
+    page = response.context["page"]
+    # Buy again: what they bought; you may also like: what the rule adds (the store stocks it).
+    assert [offer.product for offer in page.buy_again] == [regular["blueberry"]]
+    offers = page.also_like
     assert [offer.product for offer in offers] == [regular["yogurt"]]
     assert offers[0].because_of == regular["blueberry"]
     html = response.content.decode()
@@ -322,17 +330,18 @@ def test_member_page_offers_what_the_stores_rules_suggest(client, owner, store, 
 def test_member_page_says_so_when_there_are_no_rules(client, owner, store, regular):
     client.force_login(owner)
     response = client.get(detail_url(store, regular["member"]))
-    assert response.context["page"].offers == []
+    page = response.context["page"]
+    assert [offer.product for offer in page.buy_again] == [regular["blueberry"]]
+    assert page.also_like == []
     offers_card = response.content.decode().split('id="member-offers"')[1]
-    assert "暂无推荐。总部生成关联购买规则后" in offers_card
-    assert "<li>" not in offers_card.split("</div>")[0]
+    assert 'id="offers-also-like"><li class="muted">' in offers_card
 
 
 def test_another_stores_rules_are_not_offered(client, owner, store, other_store, regular):
     _store_rule(other_store, regular["blueberry"], regular["yogurt"])
     client.force_login(owner)
     response = client.get(detail_url(store, regular["member"]))
-    assert response.context["page"].offers == []
+    assert response.context["page"].also_like == []
     assert "也买了酸奶" not in response.content.decode()
 
 
@@ -351,10 +360,14 @@ def test_offers_keep_the_query_count_bounded(
     _store_rule(store, regular["blueberry"], regular["yogurt"])
     client.force_login(owner)
     with django_assert_max_num_queries(30) as few:
-        assert len(client.get(detail_url(store, member)).context["page"].offers) == 1
+        assert len(client.get(detail_url(store, member)).context["page"].also_like) == 1
     for n in range(4):
         bought, offered = ProductFactory(), ProductFactory()
         buy(member, store, f"more-{n}", bought, when=timezone.now() - dt.timedelta(days=9))
         _store_rule(store, bought, offered, confidence=0.5)
+        for product in (bought, offered):  # the store sells both
+            StockLevel.objects.create(store=store, product=product, on_hand=3)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert len(client.get(detail_url(store, member)).context["page"].offers) == 5
+        page = client.get(detail_url(store, member)).context["page"]
+    assert len(page.also_like) == 5
+    assert len(page.buy_again) == 5

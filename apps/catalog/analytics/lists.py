@@ -17,8 +17,11 @@ HOT_RISING_TREND = 0.2
 INSIGHT_MIN_UNITS_7D = 5
 INSIGHT_MIN_TREND = 0.25
 INSIGHT_MIN_MENTIONS = 2
-TAG_MIN_BUYERS = 2
-TAG_MIN_LIFT = 1.2
+INSIGHT_MIN_Z = 2.0  # the rise, in standard deviations of the product's own weekly sales
+INSIGHT_HISTORY_WEEKS = 8  # whole weeks before the last 7 days that make "its own variation"
+TAG_MIN_BUYERS = 5  # buyers carrying the tag (support, as a count)
+TAG_MIN_SUPPORT = 0.2  # share of the product's buyers carrying the tag
+TAG_MIN_LIFT = 1.5
 TAGS_PER_CARD = 3
 NEW_TAG_MIN_BUYERS = 3
 NEW_TAG_MIN_LIFT = 1.2
@@ -39,6 +42,39 @@ def velocity_and_trend(sales: np.ndarray) -> pd.DataFrame:
             "trend": (last7 - prev7) / np.maximum(prev7, 1.0),
         }
     )
+
+
+def rise_significance(sales: np.ndarray, weeks: int = INSIGHT_HISTORY_WEEKS) -> pd.DataFrame:
+    """How unusual the last 7 days are against the series' own weekly history.
+
+    Per series of a daily sales matrix [S, D]: the whole weeks before the last 7 days (up to
+    `weeks`, only those starting on or after the series' first sale: zeros before a product
+    sold are not its variation) give the usual weekly units μ and their variance s² over n
+    weeks; the variance used is at least μ (Poisson: counts vary at least that much) and at
+    least 1, widened by 1 + 1/n for the uncertainty of μ:
+
+        z = (units of the last 7 days − μ) / √(max(s², μ, 1) · (1 + 1/n))
+
+    With fewer than 2 such weeks there is no variation to compare with: z = 0. So "5 against
+    0 the week before" on a product that sells 0–6 a week is z ≈ 1, not a rise; a steady 21 a
+    week jumping to 56 is z ≈ 7. Returns usual_7d and rise_z."""
+    count, days = sales.shape
+    n_max = min(weeks, max((days - 7) // 7, 0))
+    if n_max == 0 or count == 0:
+        return pd.DataFrame({"usual_7d": np.zeros(count), "rise_z": np.zeros(count)})
+    last7 = sales[:, -7:].sum(axis=1)
+    history = sales[:, -7 - 7 * n_max : -7].reshape(count, n_max, 7).sum(axis=2)
+    week_start = days - 7 - 7 * n_max + 7 * np.arange(n_max)
+    sold = sales > 0
+    first_sale = np.where(sold.any(axis=1), sold.argmax(axis=1), days)
+    valid = week_start[None, :] >= first_sale[:, None]
+    n = valid.sum(axis=1)
+    usual = np.where(n > 0, (history * valid).sum(axis=1) / np.maximum(n, 1), 0.0)
+    deviation = np.where(valid, history - usual[:, None], 0.0)
+    variance = np.where(n >= 2, (deviation**2).sum(axis=1) / np.maximum(n - 1, 1), 0.0)
+    scale = np.sqrt(np.maximum(np.maximum(variance, usual), 1.0) * (1 + 1 / np.maximum(n, 1)))
+    z = np.where(n >= 2, (last7 - usual) / scale, 0.0)
+    return pd.DataFrame({"usual_7d": usual, "rise_z": z})
 
 
 def hot_list(frame: pd.DataFrame, *, size: int) -> pd.DataFrame:
@@ -329,14 +365,18 @@ def count_mentions(messages: Iterable[tuple[int, str, bool]], keys: dict[str, in
 
 def insight_candidates(frame: pd.DataFrame, *, size: int) -> pd.DataFrame:
     """Per store, up to `size` products with rising demand: sales up by INSIGHT_MIN_TREND on
-    at least INSIGHT_MIN_UNITS_7D units, or mentioned at least INSIGHT_MIN_MENTIONS times this
-    week and more than the week before.
+    at least INSIGHT_MIN_UNITS_7D units *and* significantly against the product's own weekly
+    variation (`rise_significance`: rise_z ≥ INSIGHT_MIN_Z), or mentioned at least
+    INSIGHT_MIN_MENTIONS times this week and more than the week before.
 
     score = max(trend, 0) × √units + 0.5 × mentions (chat buzz can lift a slow seller).
-    `frame` needs store_id, product_id, trend, units_last_7d, mentions_7d, mentions_prev_7d.
+    `frame` needs store_id, product_id, trend, units_last_7d, rise_z, mentions_7d,
+    mentions_prev_7d.
     """
-    rising_sales = (frame["units_last_7d"] >= INSIGHT_MIN_UNITS_7D) & (
-        frame["trend"] >= INSIGHT_MIN_TREND
+    rising_sales = (
+        (frame["units_last_7d"] >= INSIGHT_MIN_UNITS_7D)
+        & (frame["trend"] >= INSIGHT_MIN_TREND)
+        & (frame["rise_z"] >= INSIGHT_MIN_Z)
     )
     rising_talk = (frame["mentions_7d"] >= INSIGHT_MIN_MENTIONS) & (
         frame["mentions_7d"] > frame["mentions_prev_7d"]
@@ -348,7 +388,9 @@ def insight_candidates(frame: pd.DataFrame, *, size: int) -> pd.DataFrame:
     )
     ranked = _top_per_store(eligible, size)
     talk_led = (ranked["mentions_7d"] >= INSIGHT_MIN_MENTIONS) & ~(
-        (ranked["units_last_7d"] >= INSIGHT_MIN_UNITS_7D) & (ranked["trend"] >= INSIGHT_MIN_TREND)
+        (ranked["units_last_7d"] >= INSIGHT_MIN_UNITS_7D)
+        & (ranked["trend"] >= INSIGHT_MIN_TREND)
+        & (ranked["rise_z"] >= INSIGHT_MIN_Z)
     )
     ranked["reason_kind"] = np.where(talk_led, "rising_mentions", "rising_sales")
     return ranked
@@ -364,10 +406,10 @@ def tag_lifts(
 
     buyers: store_id, product_id, member_id (distinct). member_tags: member_id, tag_id.
     store_members: store_id, member_id (the store's members: the base rate).
-    Returns store_id, product_id, tag_id, buyers_with_tag, lift where lift = share of the
-    product's buyers with the tag / share of the store's members with it.
+    Returns store_id, product_id, tag_id, buyers_with_tag, buyers, lift where lift = share of
+    the product's buyers with the tag / share of the store's members with it.
     """
-    columns = ["store_id", "product_id", "tag_id", "buyers_with_tag", "lift"]
+    columns = ["store_id", "product_id", "tag_id", "buyers_with_tag", "buyers", "lift"]
     if buyers.empty or member_tags.empty or store_members.empty:
         return pd.DataFrame(columns=columns)
     buyer_count = buyers.groupby(["store_id", "product_id"]).size().rename("buyers")
@@ -388,9 +430,17 @@ def tag_lifts(
 
 
 def best_tags(lifts: pd.DataFrame, tag_names: dict[int, str]) -> dict[tuple[int, int], list[dict]]:
-    """Up to TAGS_PER_CARD tags per (store, product) with enough buyers and lift, strongest
-    first: {(store, product): [{"id", "name", "lift"}]}."""
-    strong = lifts[(lifts["buyers_with_tag"] >= TAG_MIN_BUYERS) & (lifts["lift"] >= TAG_MIN_LIFT)]
+    """Up to TAGS_PER_CARD tags per (store, product) with support (at least TAG_MIN_BUYERS
+    buyers carrying the tag, and at least TAG_MIN_SUPPORT of its buyers) and lift ≥
+    TAG_MIN_LIFT, strongest first: {(store, product): [{"id", "name", "lift", "buyers",
+    "of"}]} — "buyers" of its "of" buyers carry the tag."""
+    if lifts.empty:
+        return {}
+    strong = lifts[
+        (lifts["buyers_with_tag"] >= TAG_MIN_BUYERS)
+        & (lifts["buyers_with_tag"] >= TAG_MIN_SUPPORT * lifts["buyers"])
+        & (lifts["lift"] >= TAG_MIN_LIFT)
+    ]
     strong = strong.sort_values(
         ["store_id", "product_id", "lift", "tag_id"], ascending=[True, True, False, True]
     )
@@ -403,6 +453,8 @@ def best_tags(lifts: pd.DataFrame, tag_names: dict[int, str]) -> dict[tuple[int,
                     "id": int(row.tag_id),
                     "name": tag_names.get(int(row.tag_id), ""),
                     "lift": round(float(row.lift), 2),
+                    "buyers": int(row.buyers_with_tag),
+                    "of": int(row.buyers),
                 }
             )
     return result

@@ -327,9 +327,7 @@ def member_counts(
             known = (position < sorted_keys.size) & (
                 sorted_keys[np.minimum(position, sorted_keys.size - 1)] == keys
             )
-            pairs = np.unique(
-                np.c_[members[first:last][basket[known]], position[known]], axis=0
-            )
+            pairs = np.unique(np.c_[members[first:last][basket[known]], position[known]], axis=0)
             np.add.at(both, order[pairs[:, 1]], 1)
         first = last
     return both, holding[a].astype(np.int64)

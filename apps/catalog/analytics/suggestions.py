@@ -1,28 +1,53 @@
-"""Personal next-product suggestions (item-to-item from co-purchase rules) and their offline
-evaluation against a popularity baseline. Pure numpy / SciPy.
+"""Personal next-product suggestions and their offline evaluation. Pure numpy / SciPy.
 
-A member's score for product B is Σ_A n(A) · w(A → B) over the products A in their history
-(n = baskets of theirs holding A), where w = confidence × (1 − 1/lift) = confidence − P(B) for
-rules with lift > 1, else 0: how much buying A adds to the chance of B. Plain confidence would
-favour staples that every basket holds anyway (their confidence is just their popularity).
-Products come out best first, with popularity only breaking ties and filling the list when the
-rules have fewer than k products to offer.
+A member's score for product B blends three signals, all on the scale of "chance that B is in
+the next basket":
 
-Evaluation: hold out each member's last basket; learn rules and popularity from every other
-basket; a member is a hit when any held-out product is among their top k. hit-rate@k is the
-share of members who are hits.
+    score(B) = repeat(B) + α · co-purchase(B) + β · popularity(B)
+
+- repeat: the member's own history. share(B) = Σ over their baskets holding B of
+  0.5^(age / half-life) ÷ the same sum over all their baskets (a recency-weighted share of
+  baskets holding B), times a "due" factor (1 − γ) + γ · min(1, days since they last bought B ÷
+  B's usual repurchase interval): a product bought yesterday that people re-buy monthly is
+  not due yet. A product's usual interval is the median, over members who bought it at least
+  twice, of (last − first purchase) / (purchases − 1).
+- co-purchase: Σ_A share(A) · w(A → B) over product → product rules, where
+  w = confidence × (1 − 1/lift) = confidence − P(B) for lift > 1, else 0 (how much buying A
+  adds to the chance of B; plain confidence would favour staples every basket holds anyway).
+- popularity: P(B), the share of all baskets holding B.
+
+Only products the store sells (`allowed`) are suggested when that is given.
+
+Evaluation: hold out each member's last basket; learn everything from the baskets before it;
+a member is a hit when a held-out product is among their top k (hit-rate@k); NDCG@k with
+binary relevance. Two baselines in the same run: the k most popular products, and "buy
+again" (the member's own most-bought products: most baskets, then most recent, then most
+popular).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from apps.catalog.analytics.rules import basket_matrix_build, rules_from_matrix
 
-POPULARITY_WEIGHT = 1e-6  # popularity in [0, 1] × this: a tie-break, never above a rule
+POPULARITY_WEIGHT = 1e-6  # a tie-break only, for the rules-only ranking (`top_k`)
+DAY_US = 86_400 * 1_000_000
+
+
+@dataclass(frozen=True)
+class BlendWeights:
+    """The blend's knobs. Defaults were tuned on the demo data and one half of the real panel
+    (docs/decisions.md, "Personal next-product suggestions")."""
+
+    half_life_days: float = 120.0
+    due_weight: float = 0.1  # γ
+    copurchase_weight: float = 0.02  # α
+    popularity_weight: float = 0.0  # β
+    prior_baskets: float = 20.0  # m: pseudo-baskets of popularity in the member's own share
 
 
 def rule_weight(confidence: np.ndarray, lift: np.ndarray) -> np.ndarray:
@@ -39,6 +64,11 @@ def rule_matrix(
     """Products × products sparse matrix R[a, b] = weight(a → b), indexed like
     `product_ids` (sorted); rules naming other products are ignored."""
     size = product_ids.shape[0]
+    antecedent = np.asarray(antecedent, dtype=np.int64)
+    consequent = np.asarray(consequent, dtype=np.int64)
+    weight = np.asarray(weight, dtype=np.float64)
+    if size == 0:
+        return sp.csr_matrix((0, 0), dtype=np.float64)
     rows = np.searchsorted(product_ids, antecedent)
     cols = np.searchsorted(product_ids, consequent)
     known = (rows < size) & (cols < size)
@@ -52,81 +82,382 @@ def rule_matrix(
 def top_k(
     history: sp.csr_matrix, rules: sp.csr_matrix, popularity: np.ndarray, k: int
 ) -> np.ndarray:
-    """Top-k product columns per member row: rule score plus a popularity tie-break.
-
-    history: members × products counts; rules: products × products confidences;
-    popularity: per product, any scale (normalised here). Returns [members, k] column indexes.
-    """
+    """Top-k product columns per member row by rules alone (popularity breaks ties): the
+    co-purchase component on its own. Returns [members, k] column indexes."""
     members, products = history.shape
+    pop = popularity / popularity.max() if popularity.size and popularity.max() > 0 else popularity
+    return _ranked(
+        members,
+        products,
+        k,
+        lambda rows: (history[rows] @ rules).toarray() + POPULARITY_WEIGHT * pop[None, :],
+    )
+
+
+def _ranked(members: int, products: int, k: int, block_scores) -> np.ndarray:
+    """Top-k columns of the score rows, best first, column ascending on ties; scored in blocks
+    of rows so memory stays bounded. `block_scores(slice)` returns a dense block; −inf marks a
+    column that must not be suggested (it then never appears)."""
     k = min(k, products)
+    result = np.full((members, k), -1, dtype=np.int64)
     if members == 0 or k == 0:
-        return np.zeros((members, k), dtype=np.int64)
-    pop = popularity / popularity.max() if popularity.max() > 0 else popularity
-    result = np.zeros((members, k), dtype=np.int64)
+        return result
     block = max(1, 2_000_000 // max(products, 1))
     for first in range(0, members, block):
-        scores = (history[first : first + block] @ rules).toarray()
-        scores += POPULARITY_WEIGHT * pop[None, :]
-        # Order by score desc, then column asc: argsort of -score is stable on ties.
+        rows = slice(first, min(first + block, members))
+        scores = block_scores(rows)
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         part_scores = np.take_along_axis(scores, part, axis=1)
         order = np.lexsort((part, -part_scores), axis=1)
-        result[first : first + block] = np.take_along_axis(part, order, axis=1)
+        chosen = np.take_along_axis(part, order, axis=1)
+        chosen_scores = np.take_along_axis(part_scores, order, axis=1)
+        chosen[~np.isfinite(chosen_scores)] = -1
+        result[rows] = chosen
     return result
 
 
 @dataclass(frozen=True)
-class HitRates:
-    members: int
-    k: int
-    rules_hit_rate: float
-    popularity_hit_rate: float
-    rule_count: int
+class MemberHistory:
+    """Members × products, from the baskets before `as_of`: `baskets` = baskets holding the
+    product, `decayed` = Σ 0.5^(age / half-life) over those baskets, `last_day` = day number
+    of the last basket holding it (+1, so that day 0 stays a stored entry); `total` per member
+    = Σ 0.5^(age / half-life) over all their baskets."""
+
+    baskets: sp.csr_matrix
+    decayed: sp.csr_matrix
+    last_day: sp.csr_matrix
+    total: np.ndarray
+    as_of_day: float
 
     @property
-    def lift_over_popularity(self) -> float | None:
-        if self.popularity_hit_rate == 0:
+    def shape(self) -> tuple[int, int]:
+        return self.baskets.shape
+
+    def share(self) -> sp.csr_matrix:
+        """Recency-weighted share of each member's baskets holding each product."""
+        inverse = np.divide(1.0, self.total, out=np.zeros_like(self.total), where=self.total > 0)
+        return sp.diags(inverse) @ self.decayed
+
+
+def member_history(
+    *,
+    member_rows: np.ndarray,
+    product_cols: np.ndarray,
+    basket_ids: np.ndarray,
+    basket_days: np.ndarray,
+    shape: tuple[int, int],
+    as_of_day: float,
+    half_life_days: float,
+) -> MemberHistory:
+    """Build a MemberHistory from parallel arrays, one entry per order line (a product counts
+    once per basket). `basket_days` is each line's basket time in (fractional) days."""
+    member_rows = np.asarray(member_rows, dtype=np.int64)
+    product_cols = np.asarray(product_cols, dtype=np.int64)
+    basket_ids = np.asarray(basket_ids, dtype=np.int64)
+    basket_days = np.asarray(basket_days, dtype=np.float64)
+    _, first = np.unique(np.c_[basket_ids, product_cols], axis=0, return_index=True)
+    rows, cols, days = member_rows[first], product_cols[first], basket_days[first]
+    decay = np.power(0.5, np.maximum(as_of_day - days, 0.0) / half_life_days)
+    ones = np.ones(rows.shape[0])
+    baskets = sp.csr_matrix((ones, (rows, cols)), shape=shape)
+    decayed = sp.csr_matrix((decay, (rows, cols)), shape=shape)
+    last = _max_duplicates(rows, cols, days + 1.0, shape)
+    _, basket_first = np.unique(basket_ids, return_index=True)
+    total = np.bincount(
+        member_rows[basket_first],
+        weights=np.power(
+            0.5, np.maximum(as_of_day - basket_days[basket_first], 0.0) / half_life_days
+        ),
+        minlength=shape[0],
+    )
+    return MemberHistory(
+        baskets=baskets, decayed=decayed, last_day=last, total=total, as_of_day=as_of_day
+    )
+
+
+def _max_duplicates(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix holding, per (row, col), the largest of its values."""
+    order = np.lexsort((-values, cols, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    keep = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    return sp.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=shape)
+
+
+def repurchase_intervals(
+    *,
+    member_rows: np.ndarray,
+    product_cols: np.ndarray,
+    basket_days: np.ndarray,
+    products: int,
+) -> np.ndarray:
+    """Each product's usual repurchase interval in days: the median over members who bought
+    it on at least two different days of (last − first) / (purchase days − 1); NaN when
+    nobody did. Parallel arrays, one entry per order line."""
+    days = np.floor(np.asarray(basket_days, dtype=np.float64)).astype(np.int64)
+    triples = np.unique(np.c_[member_rows, product_cols, days], axis=0)
+    result = np.full(products, np.nan)
+    if triples.shape[0] == 0:
+        return result
+    key = triples[:, 0] * products + triples[:, 1]
+    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+    ends = np.r_[starts[1:], key.shape[0]]
+    count = ends - starts
+    repeat = count >= 2
+    span = triples[ends - 1, 2] - triples[starts, 2]
+    interval = span[repeat] / (count[repeat] - 1)
+    product = triples[starts[repeat], 1]
+    if product.size == 0:
+        return result
+    order = np.lexsort((interval, product))
+    product, interval = product[order], interval[order]
+    first = np.r_[0, np.flatnonzero(np.diff(product)) + 1]
+    last = np.r_[first[1:], product.shape[0]]
+    lower = interval[first + (last - first - 1) // 2]
+    upper = interval[first + (last - first) // 2]
+    result[product[first]] = (lower + upper) / 2
+    return result
+
+
+def blend_scores(
+    history: MemberHistory,
+    rows: slice,
+    *,
+    intervals: np.ndarray,
+    rules: sp.csr_matrix,
+    popularity: np.ndarray | sp.csr_matrix,
+    weights: BlendWeights,
+) -> np.ndarray:
+    """The blended score of every product for the members `rows` (dense block).
+
+    `popularity` is P(product) for everyone (1-D) or per member (sparse, e.g. the member's
+    store)."""
+    total = history.total[rows]
+    inverse = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+    share = sp.diags(inverse) @ history.decayed[rows]
+    if sp.issparse(popularity):
+        prior = popularity[rows].toarray()
+    else:
+        prior = np.broadcast_to(popularity[None, :], share.shape)
+    # The member's own recency-weighted share, shrunk towards popularity by `prior_baskets`
+    # pseudo-baskets: a member with two baskets says less than one with two hundred.
+    m = weights.prior_baskets
+    repeat = (
+        (history.decayed[rows].toarray() + m * prior) / (total[:, None] + m)
+        if m
+        else (share.toarray())
+    )
+    if weights.due_weight:
+        last = history.last_day[rows].toarray()
+        bought = last > 0
+        age = np.where(bought, history.as_of_day - (last - 1.0), 0.0)
+        # "Due": closeness of the days since the member last bought it to the product's usual
+        # repurchase interval, on a log scale (1 when equal, 0.6 at half or double).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.log((age + 0.5) / (intervals[None, :] + 0.5))
+        due = np.where(bought & np.isfinite(ratio), np.exp(-0.5 * ratio**2), 0.0)
+        repeat *= 1 + weights.due_weight * due
+    scores = repeat
+    if weights.copurchase_weight and rules.nnz:
+        scores += weights.copurchase_weight * (share @ rules).toarray()
+    if weights.popularity_weight:
+        scores += weights.popularity_weight * prior
+    return scores
+
+
+def blend_top_k(
+    history: MemberHistory,
+    *,
+    intervals: np.ndarray,
+    rules: sp.csr_matrix,
+    popularity: np.ndarray,
+    k: int,
+    weights: BlendWeights = BlendWeights(),
+    allowed: sp.csr_matrix | None = None,
+) -> np.ndarray:
+    """Top-k product columns per member by the blended score, best first (−1 pads a row
+    with fewer than k allowed products). `allowed` (members × products, nonzero = the
+    member's store sells it) limits the suggestions; `popularity` is P(product)."""
+    members, products = history.shape
+
+    def scores_of(rows: slice) -> np.ndarray:
+        scores = blend_scores(
+            history,
+            rows,
+            intervals=intervals,
+            rules=rules,
+            popularity=popularity,
+            weights=weights,
+        )
+        if allowed is not None:
+            scores[allowed[rows].toarray() == 0] = -np.inf
+        return scores
+
+    return _ranked(members, products, k, scores_of)
+
+
+def buy_again_top_k(history: MemberHistory, popularity: np.ndarray, k: int) -> np.ndarray:
+    """The "buy again" baseline: the member's own most-bought products (most baskets, then
+    the most recently bought, then the most popular), filled up with the most popular."""
+    members, products = history.shape
+    pop = popularity / popularity.max() if popularity.size and popularity.max() > 0 else popularity
+    horizon = history.as_of_day + 2.0
+
+    def scores_of(rows: slice) -> np.ndarray:
+        counts = history.baskets[rows].toarray()
+        recency = history.last_day[rows].toarray() / horizon  # in [0, 1)
+        return counts + 0.5 * recency + 1e-3 * pop[None, :]
+
+    return _ranked(members, products, k, scores_of)
+
+
+@dataclass(frozen=True)
+class MethodScore:
+    name: str
+    hit_rate: float
+    ndcg: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    members: int
+    k: int
+    rule_count: int
+    blend: MethodScore
+    popularity: MethodScore
+    buy_again: MethodScore
+    extra: dict[str, MethodScore] = field(default_factory=dict)
+
+    def improvement_over_buy_again(self) -> float | None:
+        """Relative hit-rate gain of the blend over "buy again" (0.12 = 12 % better)."""
+        if self.buy_again.hit_rate == 0:
             return None
-        return self.rules_hit_rate / self.popularity_hit_rate
+        return self.blend.hit_rate / self.buy_again.hit_rate - 1
+
+    def lines(self) -> list[str]:
+        """The report: one line per method with its hit-rate and NDCG, then the gain."""
+        width = max(len(m.name) for m in (self.blend, self.popularity, self.buy_again))
+        lines = [f"members evaluated: {self.members} · rules learnt: {self.rule_count}"]
+        for method in (self.blend, self.popularity, self.buy_again, *self.extra.values()):
+            lines.append(
+                f"{method.name:<{width}}  hit-rate@{self.k} {method.hit_rate:.3f}  "
+                f"NDCG@{self.k} {method.ndcg:.3f}"
+            )
+        gain = self.improvement_over_buy_again()
+        if gain is not None:
+            lines.append(f"blend vs buy again: {gain * 100:+.1f}% hit-rate@{self.k}")
+        return lines
 
 
-def hit_rate_evaluation(
+def ranking_quality(suggested: np.ndarray, truth: sp.csr_matrix, k: int) -> tuple[float, float]:
+    """(hit-rate@k, NDCG@k) of [members, k] column lists (−1 = nothing) against a members ×
+    products 0/1 truth matrix; binary relevance."""
+    members = suggested.shape[0]
+    if members == 0:
+        return 0.0, 0.0
+    truth = truth.tocsr()
+    valid = suggested >= 0
+    columns = np.where(valid, suggested, 0)
+    rows = np.repeat(np.arange(members), suggested.shape[1]).reshape(suggested.shape)
+    relevant = np.asarray(truth[rows.ravel(), columns.ravel()]).reshape(suggested.shape) > 0
+    relevant &= valid
+    discounts = 1 / np.log2(np.arange(2, suggested.shape[1] + 2))
+    dcg = (relevant * discounts[None, :]).sum(axis=1)
+    sizes = np.minimum(np.diff(truth.indptr), suggested.shape[1])
+    ideal = np.r_[0.0, np.cumsum(discounts)][sizes]
+    ndcg = np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)
+    return float(relevant.any(axis=1).mean()), float(ndcg.mean())
+
+
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """Everything an evaluation learns from the training baskets, so that several weightings
+    can be scored on one split (`evaluation_score`)."""
+
+    k: int
+    members: np.ndarray
+    catalog: np.ndarray
+    rule_count: int
+    rules: sp.csr_matrix
+    popularity: np.ndarray
+    intervals: np.ndarray
+    allowed: sp.csr_matrix | None
+    store_popularity: sp.csr_matrix | None
+    truth: sp.csr_matrix
+    member_rows: np.ndarray
+    product_cols: np.ndarray
+    basket_ids: np.ndarray
+    basket_days: np.ndarray
+    as_of_day: float
+
+    def history(self, half_life_days: float) -> MemberHistory:
+        return member_history(
+            member_rows=self.member_rows,
+            product_cols=self.product_cols,
+            basket_ids=self.basket_ids,
+            basket_days=self.basket_days,
+            shape=(self.members.shape[0], self.catalog.shape[0]),
+            as_of_day=self.as_of_day,
+            half_life_days=half_life_days,
+        )
+
+
+def suggestion_evaluation(
+    *, weights: BlendWeights = BlendWeights(), **arguments: object
+) -> Evaluation:
+    """`evaluation_setup(**arguments)` scored with `weights`."""
+    return evaluation_score(evaluation_setup(**arguments), weights)
+
+
+def evaluation_setup(
     *,
     order_ids: np.ndarray,
     order_times: np.ndarray,
     member_ids: np.ndarray,
     product_ids: np.ndarray,
+    store_ids: np.ndarray | None = None,
     k: int = 10,
     min_support: float = 0.0,
     min_confidence: float = 0.0,
     min_pair_count: int = 2,
-) -> HitRates:
-    """hit-rate@k of rule-based suggestions vs the k most popular products, holding out each
-    member's last basket (members with at least two baskets are evaluated).
+    evaluate_members: np.ndarray | None = None,
+) -> EvaluationSetup:
+    """Hold out each member's last basket (members with at least two baskets; only those in
+    `evaluate_members` when given) and learn rules, popularity, repurchase intervals and each
+    member's history from the rest.
 
-    Inputs are parallel arrays, one entry per order line. Orders are ordered by time, then id.
+    Parallel arrays, one entry per order line; lines without a member (−1) count for the
+    rules and popularity only. With `store_ids`, the blend suggests only products the
+    held-out basket's store sold in the training lines ("what the store sells").
     """
     order_ids = np.asarray(order_ids, dtype=np.int64)
     member_ids = np.asarray(member_ids, dtype=np.int64)
     product_ids = np.asarray(product_ids, dtype=np.int64)
     times = np.asarray(order_times).astype("datetime64[us]").astype(np.int64)
-    # One row per order: its member and time; the last order of each member is held out.
+    origin = times.min() if times.size else 0
+    days = (times - origin) / DAY_US
+
     orders, first_line = np.unique(order_ids, return_index=True)
     order_member = member_ids[first_line]
     order_time = times[first_line]
     ranking = np.lexsort((orders, order_time, order_member))
     sorted_members = order_member[ranking]
     is_last = np.r_[sorted_members[1:] != sorted_members[:-1], True]
-    basket_counts = np.bincount(np.unique(sorted_members, return_inverse=True)[1])
-    evaluated = np.repeat(basket_counts >= 2, basket_counts)
+    _, group = np.unique(sorted_members, return_inverse=True)
+    basket_counts = np.bincount(group)
+    evaluated = (basket_counts >= 2)[group] & (sorted_members >= 0)
+    if evaluate_members is not None:
+        evaluated &= np.isin(sorted_members, evaluate_members)
     held_out_orders = orders[ranking][is_last & evaluated]
     line_held_out = np.isin(order_ids, held_out_orders)
+    train = ~line_held_out
 
     catalog = np.unique(product_ids)
-    train = basket_matrix_build(order_ids[~line_held_out], product_ids[~line_held_out])
+    matrix = basket_matrix_build(order_ids[train], product_ids[train])
     table = rules_from_matrix(
-        train.matrix,
-        train.product_ids,
+        matrix.matrix,
+        matrix.product_ids,
         min_support=min_support,
         min_confidence=min_confidence,
         min_pair_count=min_pair_count,
@@ -134,48 +465,126 @@ def hit_rate_evaluation(
     rules = rule_matrix(
         table.antecedent, table.consequent, rule_weight(table.confidence, table.lift), catalog
     )
-    train_columns = np.searchsorted(catalog, train.product_ids)
     popularity = np.zeros(catalog.shape[0])
-    popularity[train_columns] = np.asarray(train.matrix.sum(axis=0)).ravel()
+    if matrix.basket_count:
+        popularity[np.searchsorted(catalog, matrix.product_ids)] = (
+            np.asarray(matrix.matrix.sum(axis=0)).ravel() / matrix.basket_count
+        )
 
-    members = np.unique(order_member[np.isin(orders, held_out_orders)])
-    member_row = {int(m): i for i, m in enumerate(members)}
-    train_lines = ~line_held_out & np.isin(member_ids, members)
-    # History counts baskets, not lines: deduplicate (order, product) first.
-    pairs = np.unique(np.c_[order_ids[train_lines], product_ids[train_lines]], axis=0)
-    pair_member = order_member[np.searchsorted(orders, pairs[:, 0])]
-    history = sp.csr_matrix(
-        (
-            np.ones(pairs.shape[0]),
-            ([member_row[int(m)] for m in pair_member], np.searchsorted(catalog, pairs[:, 1])),
-        ),
-        shape=(members.shape[0], catalog.shape[0]),
+    held_first = np.isin(orders, held_out_orders)
+    members = np.unique(order_member[held_first])
+    shape = (members.shape[0], catalog.shape[0])
+    member_train = train & np.isin(member_ids, members)
+    member_rows = np.searchsorted(members, member_ids[member_train])
+    # Each member is scored as of their held-out basket: shift their days so that it falls
+    # on the common `as_of` day (only ages matter).
+    held_time = np.zeros(members.shape[0])
+    held_rows = np.searchsorted(members, order_member[held_first])
+    held_time[held_rows] = (order_time[held_first] - origin) / DAY_US
+    as_of = float(held_time.max()) if held_time.size else 0.0
+    intervals = repurchase_intervals(
+        member_rows=member_ids[train],
+        product_cols=np.searchsorted(catalog, product_ids[train]),
+        basket_days=days[train],
+        products=catalog.shape[0],
     )
-    suggested = top_k(history, rules, popularity, k)
-    popular = np.argsort(-popularity, kind="stable")[:k]
-
-    held = np.isin(order_ids, held_out_orders)
-    held_member_rows = np.array([member_row[int(m)] for m in member_ids[held]], dtype=np.int64)
-    held_columns = np.searchsorted(catalog, product_ids[held])
+    allowed = None
+    store_popularity = None
+    if store_ids is not None:
+        store_ids = np.asarray(store_ids, dtype=np.int64)
+        held_store = np.zeros(members.shape[0], dtype=np.int64)
+        held_store[held_rows] = store_ids[first_line[held_first]]
+        stores, store_rows = np.unique(store_ids[train], return_inverse=True)
+        sells = sp.csr_matrix(
+            (
+                np.ones(store_rows.shape[0]),
+                (store_rows, np.searchsorted(catalog, product_ids[train])),
+            ),
+            shape=(stores.shape[0], catalog.shape[0]),
+        )
+        position = np.searchsorted(stores, held_store)
+        known = (position < stores.shape[0]) & (
+            stores[np.minimum(position, max(stores.shape[0] - 1, 0))] == held_store
+        )
+        pick = sp.csr_matrix(
+            (np.ones(int(known.sum())), (np.flatnonzero(known), position[known])),
+            shape=(members.shape[0], stores.shape[0]),
+        )
+        allowed = (pick @ sells).tocsr()
+        # P(product | the store): baskets holding it / the store's baskets.
+        store_orders = np.unique(np.c_[store_ids[train], order_ids[train]], axis=0)
+        store_baskets = np.bincount(
+            np.searchsorted(stores, store_orders[:, 0]), minlength=stores.shape[0]
+        )
+        pairs = np.unique(
+            np.c_[store_rows, np.searchsorted(catalog, product_ids[train]), order_ids[train]],
+            axis=0,
+        )
+        per_store = sp.csr_matrix(
+            (np.ones(pairs.shape[0]), (pairs[:, 0], pairs[:, 1])),
+            shape=(stores.shape[0], catalog.shape[0]),
+        )
+        per_store = sp.diags(1.0 / np.maximum(store_baskets, 1)) @ per_store
+        store_popularity = (pick @ per_store).tocsr()
     truth = sp.csr_matrix(
-        (np.ones(held_columns.shape[0]), (held_member_rows, held_columns)),
-        shape=(members.shape[0], catalog.shape[0]),
-    )
-    truth.data[:] = 1
-    shown = sp.csr_matrix(
         (
-            np.ones(suggested.size),
-            (np.repeat(np.arange(members.shape[0]), suggested.shape[1]), suggested.ravel()),
+            np.ones(int(line_held_out.sum())),
+            (
+                np.searchsorted(members, member_ids[line_held_out]),
+                np.searchsorted(catalog, product_ids[line_held_out]),
+            ),
         ),
-        shape=truth.shape,
+        shape=shape,
     )
-    rule_hits = np.asarray(truth.multiply(shown).sum(axis=1)).ravel() > 0
-    popular_hits = np.asarray(truth[:, popular].sum(axis=1)).ravel() > 0
-    count = members.shape[0]
-    return HitRates(
-        members=int(count),
+    truth.sum_duplicates()
+    truth.data[:] = 1
+    return EvaluationSetup(
         k=k,
-        rules_hit_rate=float(rule_hits.mean()) if count else 0.0,
-        popularity_hit_rate=float(popular_hits.mean()) if count else 0.0,
+        members=members,
+        catalog=catalog,
         rule_count=len(table),
+        rules=rules,
+        popularity=popularity,
+        intervals=intervals,
+        allowed=allowed,
+        store_popularity=store_popularity,
+        truth=truth,
+        member_rows=member_rows,
+        product_cols=np.searchsorted(catalog, product_ids[member_train]),
+        basket_ids=order_ids[member_train],
+        basket_days=days[member_train] + (as_of - held_time[member_rows]),
+        as_of_day=as_of,
+    )
+
+
+def evaluation_score(setup: EvaluationSetup, weights: BlendWeights = BlendWeights()) -> Evaluation:
+    """hit-rate@k and NDCG@k of the blend, the k most popular products and "buy again"."""
+    k = setup.k
+    history = setup.history(weights.half_life_days)
+    blend = blend_top_k(
+        history,
+        intervals=setup.intervals,
+        rules=setup.rules,
+        popularity=setup.popularity if setup.store_popularity is None else setup.store_popularity,
+        k=k,
+        weights=weights,
+        allowed=setup.allowed,
+    )
+    again = buy_again_top_k(history, setup.popularity, k)
+    popular = np.tile(np.argsort(-setup.popularity, kind="stable")[:k], (setup.members.shape[0], 1))
+    scores = {
+        name: MethodScore(name, *ranking_quality(suggested, setup.truth, k))
+        for name, suggested in (
+            ("blend (served)", blend),
+            ("most popular", popular),
+            ("buy again", again),
+        )
+    }
+    return Evaluation(
+        members=int(setup.members.shape[0]),
+        k=k,
+        rule_count=setup.rule_count,
+        blend=scores["blend (served)"],
+        popularity=scores["most popular"],
+        buy_again=scores["buy again"],
     )

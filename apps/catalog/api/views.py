@@ -82,6 +82,7 @@ class RuleSerializer(serializers.ModelSerializer):
     antecedent_name = serializers.CharField(read_only=True)
     consequent_name = serializers.CharField(read_only=True)
     sentence = serializers.CharField(read_only=True)
+    evidence = serializers.CharField(read_only=True)
 
     class Meta:
         model = CoPurchaseRule
@@ -97,7 +98,11 @@ class RuleSerializer(serializers.ModelSerializer):
             "support",
             "confidence",
             "lift",
+            "member_count",
+            "antecedent_member_count",
+            "confidence_lower",
             "sentence",
+            "evidence",
         ]
 
 

@@ -420,7 +420,8 @@ REASON_TEMPLATES = {
         "%(share)d%% of your members are tagged %(tag)s"
     ),
     ReasonKind.RISING_SALES: _(
-        "Demand is rising: %(last7)d sold in the last 7 days, %(prev7)d the week before"
+        "Demand is rising: %(last7)d sold in the last 7 days against a usual %(usual)s a week "
+        "(%(z)s standard deviations above its own weekly variation)"
     ),
     ReasonKind.RISING_MENTIONS: _(
         "Customers mentioned it %(mentions)d times in your chat groups this week"
@@ -545,6 +546,26 @@ class InsightCard(models.Model):
     @property
     def tag_names(self) -> list[str]:
         return [tag["name"] for tag in self.tags]
+
+    @property
+    def tag_fits(self) -> list[str]:
+        """Each tag with its evidence: support and lift ("有孩家庭: 8 位购买者中有 6 位, 是全店
+        比例的 2.25 倍"); a tag stored without its counts shows its name only."""
+        fits = []
+        for tag in self.tags:
+            if tag.get("buyers") is None or tag.get("of") is None or tag.get("lift") is None:
+                fits.append(tag["name"])
+                continue
+            fits.append(
+                gettext("%(tag)s: %(buyers)d of its %(of)d buyers, %(lift)s× the store's share")
+                % {
+                    "tag": tag["name"],
+                    "buyers": tag["buyers"],
+                    "of": tag["of"],
+                    "lift": tag["lift"],
+                }
+            )
+        return fits
 
 
 class DecisionRun(models.Model):

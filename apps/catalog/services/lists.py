@@ -324,11 +324,8 @@ def daily_lists_compute(
     `sources.supplier_terms`)."""
     batch = chunk.batch
     series = batch.series.reset_index(drop=True)
-    stats = (
-        la.velocity_and_trend(chunk.panel.sales)
-        if len(series)
-        else la.velocity_and_trend(np.zeros((0, 14)))
-    )
+    sales = chunk.panel.sales if len(series) else np.zeros((0, 14))
+    stats = pd.concat([la.velocity_and_trend(sales), la.rise_significance(sales)], axis=1)
     frame = pd.concat([series, stats], axis=1)
     frame["suggested_qty"] = batch.suggested_qty
     frame["demand_cover"] = batch.demand_cover
@@ -414,39 +411,18 @@ def _cards_with_tags_and_hours(
         columns=["member_id", "tag_id"],
     )
     lifts = la.tag_lifts(buyers=buyers, member_tags=member_tags, store_members=store_members)
+    # Only tags the card's own buyers carry with support and lift: a category's tag rule is
+    # no evidence that this product's buyers fit (it made 高蛋白牛奶 "fit" 宠物主人).
     tags = la.best_tags(lifts, context.tag_names)
-    fallback = _category_tag_fallback(cards, store_ids=store_ids, context=context)
     hours = broadcast_hours(store_ids=store_ids, day=context.day)
     cards = cards.copy()
     cards["tags"] = [
-        tags.get((int(s), int(p))) or fallback.get((int(s), int(p)), [])
+        tags.get((int(s), int(p)), [])
         for s, p in zip(cards["store_id"], cards["product_id"], strict=True)
     ]
     cards["broadcast_hour"] = [hours[int(s)][0] for s in cards["store_id"]]
     cards["broadcast_hour_source"] = [hours[int(s)][1] for s in cards["store_id"]]
     return cards
-
-
-def _category_tag_fallback(
-    cards: pd.DataFrame, *, store_ids: list[int], context: NightContext
-) -> dict[tuple[int, int], list[dict]]:
-    """Tags suggested by the product's category (tag purchase rules) that some of the store's
-    members carry, when the buyers themselves say nothing."""
-    shares = _store_tag_share(store_ids, context)
-    if shares.empty or context.category_tags.empty:
-        return {}
-    fits = cards[["store_id", "product_id", "category_id"]].merge(
-        context.category_tags, on="category_id"
-    )
-    fits = fits.merge(shares, on=["store_id", "tag_id"]).sort_values(
-        ["store_id", "product_id", "share", "tag_id"], ascending=[True, True, False, True]
-    )
-    result: dict[tuple[int, int], list[dict]] = {}
-    for row in fits.itertuples(index=False):
-        tags = result.setdefault((int(row.store_id), int(row.product_id)), [])
-        if len(tags) < la.TAGS_PER_CARD:
-            tags.append({"id": int(row.tag_id), "name": row.tag_name, "lift": None})
-    return result
 
 
 def _reason(kind: str, row: object) -> dict:
@@ -469,7 +445,12 @@ def _reason(kind: str, row: object) -> dict:
     if kind == ReasonKind.NEW_TAGS:
         return {"tags": "、".join(row.tag_names), "share": round(float(row.tag_share) * 100)}
     if kind == ReasonKind.RISING_SALES:
-        return {"last7": int(row.units_last_7d), "prev7": int(row.units_prev_7d)}
+        return {
+            "last7": int(row.units_last_7d),
+            "prev7": int(row.units_prev_7d),
+            "usual": round(float(row.usual_7d), 1),
+            "z": round(float(row.rise_z), 1),
+        }
     return {"mentions": int(row.mentions_7d)}
 
 

@@ -1,4 +1,5 @@
-"""`python manage.py suggestions_evaluate`: hit-rate@k of personal suggestions vs popularity."""
+"""`python manage.py suggestions_evaluate`: hit-rate@k and NDCG@k of the served suggestions
+against both baselines (the k most popular products; "buy again")."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from apps.catalog.services.suggestions import suggestions_evaluate
 
 class Command(BaseCommand):
     help = (
-        "Hold out each member's last basket and compare hit-rate@k of the co-purchase "
-        "suggestions with the k most popular products."
+        "Hold out each member's last basket and compare hit-rate@k and NDCG@k of the served "
+        "suggestions (repeat purchase + co-purchase + popularity) with the k most popular "
+        "products and with each member's own most-bought products (buy again)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,12 +26,6 @@ class Command(BaseCommand):
 
     @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
-        rates = suggestions_evaluate(day=options["day"], days=options["days"], k=options["k"])
-        self.stdout.write(f"members evaluated: {rates.members} · rules learnt: {rates.rule_count}")
-        self.stdout.write(f"hit-rate@{rates.k} co-purchase suggestions: {rates.rules_hit_rate:.3f}")
-        self.stdout.write(
-            f"hit-rate@{rates.k} most popular products:  {rates.popularity_hit_rate:.3f}"
-        )
-        lift = rates.lift_over_popularity
-        if lift is not None:
-            self.stdout.write(f"ratio: {lift:.2f}×")
+        evaluation = suggestions_evaluate(day=options["day"], days=options["days"], k=options["k"])
+        for line in evaluation.lines():
+            self.stdout.write(line)
