@@ -136,7 +136,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.display(description=_("portal"))
     def portal_link(self, store: Store) -> str:
         return format_html(
-            '<a href="{}">{}</a>', reverse("portal:store", args=[store.pk]), gettext("Open")
+            '<a href="{}">{}</a>', reverse("portal:store", args=[store.pk]), gettext("Store page")
         )
 
 
