@@ -45,6 +45,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['reference'], name='order_reference_idx'),
         ),
         migrations.AddIndex(
+            model_name='order',
+            index=models.Index(fields=['status', 'placed_at'], name='order_status_placed_at_idx'),
+        ),
+        migrations.AddIndex(
             model_name='stockmovement',
             index=models.Index(fields=['created_at', 'id'], name='movement_created_at_id_idx'),
         ),
