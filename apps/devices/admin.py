@@ -254,7 +254,10 @@ class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
                 action(alert=alert, by=request.user)
                 done += 1
             except ValidationError as error:
-                refused.append(f"#{alert.pk}: {' '.join(error.messages)}")
+                # Named by its device and kind, not its id: "冷柜 1 (SN-000001) 温度超限: …".
+                refused.append(
+                    f"{alert.device} {alert.get_kind_display()}: {' '.join(error.messages)}"
+                )
         if done:
             self.message_user(
                 request,

@@ -143,7 +143,7 @@ class StoreAdmin(ImportExportAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("portal"))
     def portal_link(self, store: Store) -> str:
         return format_html(
-            '<a href="{}">{}</a>', reverse("portal:store", args=[store.pk]), gettext("Open")
+            '<a href="{}">{}</a>', reverse("portal:store", args=[store.pk]), gettext("Store page")
         )
 
 

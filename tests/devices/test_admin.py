@@ -142,7 +142,11 @@ def test_alert_actions_call_the_lifecycle_services(admin_client_hq, hq_user, dat
         {"action": "resolve", "_selected_action": [alert.pk]},
         follow=True,
     )
-    assert f"#{alert.pk}: This alert is already Resolved." in response.content.decode()
+    page = response.content.decode()
+    # Named by its device and kind, not by its id.
+    assert f"{alert.device} " in page
+    assert "This alert is already Resolved." in page
+    assert f"#{alert.pk}:" not in page
 
 
 def test_readings_are_read_only_in_the_admin(admin_client_hq, data):
