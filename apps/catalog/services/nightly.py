@@ -220,6 +220,7 @@ def decisions_run(
     remaining = [pk for pk in stores if pk not in skip]
     timings: dict[str, float] = {}
     counts = {"forecasts": 0, "hot": 0, "new": 0, "cards": 0, "rule_runs": 0, "pruned": 0}
+    forecast_report: dict = {}
     if run.attempt > 1:
         # A taken-over run: the stores done by the dead attempts keep their counts.
         counts.update({k: v for k, v in run.stats.get("counts", {}).items() if k in counts})
@@ -248,7 +249,9 @@ def decisions_run(
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
-        _renew(run)
+        # Rows trained on, and why the model or its backtest fell back: kept in the run.
+        forecast_report = trained.report
+        _renew(run, stats={"counts": counts, "forecast": forecast_report})
         say(f"model and network facts ready in {timings['model']:.1f} s")
 
         started = time.perf_counter()
@@ -275,7 +278,7 @@ def decisions_run(
                     run,
                     done_store_ids=done_ids + chunk_ids,
                     stores_done=len(done_ids) + len(chunk_ids),
-                    stats={"counts": chunk_counts},
+                    stats={"counts": chunk_counts, "forecast": forecast_report},
                 )
             done_ids += chunk_ids
             counts = chunk_counts
@@ -292,7 +295,7 @@ def decisions_run(
             status=DecisionRun.Status.FAILED,
             error=((f"{run.error}\n" if run.error else "") + traceback.format_exc())[-4000:],
             finished_at=timezone.now(),
-            stats={"timings": timings, "counts": counts},
+            stats={"timings": timings, "counts": counts, "forecast": forecast_report},
         )
         raise
     finished = DecisionRun.objects.filter(
@@ -301,7 +304,11 @@ def decisions_run(
         status=DecisionRun.Status.DONE,
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
-        stats={"timings": {k: round(v, 2) for k, v in timings.items()}, "counts": counts},
+        stats={
+            "timings": {k: round(v, 2) for k, v in timings.items()},
+            "counts": counts,
+            "forecast": forecast_report,
+        },
     )
     if not finished:
         raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
