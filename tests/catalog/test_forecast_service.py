@@ -337,3 +337,49 @@ def test_the_nightly_run_records_the_forecast_report(shop: dict) -> None:
     report = run.stats["forecast"]
     assert report["training_rows"] > 0
     assert report["fallback"] is None
+
+
+@pytest.mark.django_db
+def test_promotion_plan_carries_each_kind_and_the_deepest_discount() -> None:
+    from apps.campaigns.models import Promotion
+    from apps.campaigns.selectors.promotions import promotion_plan
+    from tests.campaigns.factories import PromotionFactory
+
+    store = StoreFactory()
+    fruit = CategoryFactory(name="水果")
+    apple, pear = ProductFactory(category=fruit), ProductFactory(category=fruit)
+    first = dt.date(2026, 6, 1)
+    PromotionFactory(
+        product=apple,
+        kind=Promotion.Kind.PRICE,
+        discount_percent=20,
+        starts_on=first + dt.timedelta(days=1),
+        ends_on=first + dt.timedelta(days=3),
+    )
+    PromotionFactory(  # the whole category, deeper, overlapping one day
+        category=fruit,
+        product=None,
+        kind=Promotion.Kind.PRICE,
+        discount_percent=30,
+        starts_on=first + dt.timedelta(days=3),
+        ends_on=first + dt.timedelta(days=4),
+    )
+    PromotionFactory(
+        product=pear,
+        kind=Promotion.Kind.FEATURE,
+        discount_percent=None,
+        starts_on=first,
+        ends_on=first + dt.timedelta(days=1),
+    )
+    plan = promotion_plan(
+        store_ids=np.array([store.pk, store.pk]),
+        product_ids=np.array([apple.pk, pear.pk]),
+        first_day=first,
+        days=6,
+    )
+    assert plan.kind_names == tuple(fc.PROMOTION_KINDS)
+    price = plan.kinds[fc.PROMOTION_KINDS.index("price")]
+    feature = plan.kinds[fc.PROMOTION_KINDS.index("feature")]
+    assert price.tolist() == [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 0]]
+    assert feature.tolist() == [[0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]]
+    np.testing.assert_allclose(plan.discount, [[0, 0.2, 0.2, 0.3, 0.3, 0], [0, 0, 0, 0.3, 0.3, 0]])
