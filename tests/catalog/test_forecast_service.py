@@ -95,18 +95,22 @@ def shop(db: None) -> dict:
     weather = []
     for back in range(-fc.HORIZON + 1, HISTORY_DAYS + 1):
         day = today - dt.timedelta(days=back)
-        weather.append(
+        # The forecast issued for every day is kept (and was right): what the backtest's
+        # target days may see; past days also have their observation.
+        kinds = [WeatherObservation.Kind.FORECAST]
+        if back > 0:
+            kinds.append(WeatherObservation.Kind.OBSERVED)
+        weather += [
             WeatherObservation(
                 city="杭州",
                 day=day,
-                kind=WeatherObservation.Kind.FORECAST
-                if back <= 0
-                else WeatherObservation.Kind.OBSERVED,
+                kind=kind,
                 temp_max_c=temperature(back),
                 temp_min_c=Decimal("15.0"),
                 precipitation_mm=Decimal("0.0"),
             )
-        )
+            for kind in kinds
+        ]
     WeatherObservation.objects.bulk_create(weather)
     return {"stores": stores, "products": products, "categories": (fruit, dairy), "today": today}
 
@@ -155,7 +159,7 @@ def test_backtest_records_metrics_and_one_choice_per_category(shop: dict) -> Non
     for choice in choices.values():
         assert choice.backtest == backtest
         wapes = backtest.metrics["categories"][str(choice.category_id)]
-        best = min(fc.BASELINES, key=lambda m: wapes[m]["wape"])
+        best = min(fc.SERVABLE_BASELINES, key=lambda m: wapes[m]["wape"])
         assert choice.best_baseline == best
         assert choice.best_baseline_wape == wapes[best]["wape"]
         if choice.method == fc.MODEL:
@@ -173,8 +177,15 @@ def test_backtest_records_metrics_and_one_choice_per_category(shop: dict) -> Non
 def test_backtest_command_prints_wape_and_mase(shop: dict, capsys: pytest.CaptureFixture) -> None:
     call_command("forecast_backtest", "--origins", "2", "--max-rows", "20000", "--no-save")
     output = capsys.readouterr().out
-    assert "WAPE / MASE" in output
+    assert "WAPE / bias" in output
+    assert "MASE overall" in output
     assert "seasonal_naive" in output
+    assert "promoted days" in output
+    # The closing line names the best baseline (over zero and every other) and the gain.
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("overall: best baseline ")
+    assert "served forecast (model mean) WAPE" in last
+    assert last.endswith(("lower", "higher"))
     assert "水果" in output
     assert "ALL" in output
     assert ForecastBacktest.objects.count() == 0  # --no-save
@@ -263,6 +274,10 @@ def test_without_history_the_baselines_serve_and_nothing_breaks(db: None) -> Non
     )
     trained = forecast_model_train(day=today, max_rows=5_000)
     assert trained.model is None
+    # The fallback and its reason are reported (the nightly run keeps them in its stats).
+    assert trained.report["training_rows"] == 0
+    assert "days of history" in trained.report["fallback"]
+    assert trained.report["backtest_error"]
     chunk = demand_forecasts_compute(day=today, store_ids=[store.pk], trained=trained)
     row = DemandForecast.objects.get(store=store, product=product)
     assert chunk.stored == 1
@@ -289,3 +304,82 @@ def test_default_method_is_the_best_servable_one_never_the_reported_median() -> 
     )
     _methods, _calibration, default = _choices_and_calibration(backtest, CategoryCodes({}))
     assert default == fc.MOVING_AVERAGE
+
+
+def test_without_weather_rows_the_model_trains_and_reports_it(shop: dict) -> None:
+    WeatherObservation.objects.all().delete()
+    trained = forecast_model_train(day=shop["today"], max_rows=20_000)
+    assert trained.model is not None
+    assert trained.report["fallback"] is None
+    assert trained.report["training_rows"] == trained.model.training_rows > 0
+    assert {"temp_max", "precipitation"} <= set(trained.report["unused_features"])
+    outcome = forecast_backtest_run(origins=2, max_rows=20_000, save=False)
+    assert outcome.result.overall[fc.MODEL].wape is not None
+
+
+def test_backtest_end_defaults_to_the_day_after_the_last_sale(shop: dict) -> None:
+    from apps.stores.models import Order
+
+    last_sale = shop["today"] - dt.timedelta(days=6)
+    Order.objects.filter(
+        placed_at__gte=local_datetime(last_sale + dt.timedelta(days=1), 0)
+    ).delete()
+    outcome = forecast_backtest_run(origins=1, max_rows=20_000, save=False)
+    # The newest origin leaves 14 observed target days, ending on the last day with sales.
+    assert outcome.result.origins[-1] == last_sale - dt.timedelta(days=fc.HORIZON)
+
+
+def test_the_nightly_run_records_the_forecast_report(shop: dict) -> None:
+    from apps.catalog.services.nightly import decisions_run
+
+    WeatherObservation.objects.all().delete()
+    run = decisions_run(day=shop["today"], max_rows=20_000)
+    report = run.stats["forecast"]
+    assert report["training_rows"] > 0
+    assert report["fallback"] is None
+
+
+@pytest.mark.django_db
+def test_promotion_plan_carries_each_kind_and_the_deepest_discount() -> None:
+    from apps.campaigns.models import Promotion
+    from apps.campaigns.selectors.promotions import promotion_plan
+    from tests.campaigns.factories import PromotionFactory
+
+    store = StoreFactory()
+    fruit = CategoryFactory(name="水果")
+    apple, pear = ProductFactory(category=fruit), ProductFactory(category=fruit)
+    first = dt.date(2026, 6, 1)
+    PromotionFactory(
+        product=apple,
+        kind=Promotion.Kind.PRICE,
+        discount_percent=20,
+        starts_on=first + dt.timedelta(days=1),
+        ends_on=first + dt.timedelta(days=3),
+    )
+    PromotionFactory(  # the whole category, deeper, overlapping one day
+        category=fruit,
+        product=None,
+        kind=Promotion.Kind.PRICE,
+        discount_percent=30,
+        starts_on=first + dt.timedelta(days=3),
+        ends_on=first + dt.timedelta(days=4),
+    )
+    PromotionFactory(
+        product=pear,
+        kind=Promotion.Kind.FEATURE,
+        discount_percent=None,
+        starts_on=first,
+        ends_on=first + dt.timedelta(days=1),
+    )
+    plan = promotion_plan(
+        store_ids=np.array([store.pk, store.pk]),
+        product_ids=np.array([apple.pk, pear.pk]),
+        first_day=first,
+        days=6,
+    )
+    assert plan.kind_names == tuple(fc.PROMOTION_KINDS)
+    price = plan.kinds[fc.PROMOTION_KINDS.index("price")]
+    feature = plan.kinds[fc.PROMOTION_KINDS.index("feature")]
+    assert price.tolist() == [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 0]]
+    assert feature.tolist() == [[0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]]
+    np.testing.assert_allclose(plan.discount, [[0, 0.2, 0.2, 0.3, 0.3, 0], [0, 0, 0, 0.3, 0.3, 0]])

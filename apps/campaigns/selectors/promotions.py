@@ -10,6 +10,7 @@ import pandas as pd
 
 from apps.campaigns.models import Promotion
 from apps.catalog.models import Category, Product
+from apps.catalog.services.sources import PromotionPlan
 from apps.stores.models import Store
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 PROMOTION_COLUMNS = [
     "promotion_id",
+    "kind",
+    "discount_percent",
     "product_id",
     "category_id",
     "region_id",
@@ -40,6 +43,56 @@ def promotion_grid(
     Returns None when no planned promotion touches the window, or none covers these series
     (read as all zeros). At most five queries, whatever the number of series.
     """
+    pairs = _covering_pairs(
+        store_ids=store_ids, product_ids=product_ids, first_day=first_day, days=days
+    )
+    if pairs is None:
+        return None
+    return (_mark_days(pairs, len(store_ids), days) > 0).astype(np.float64)
+
+
+def promotion_plan(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> PromotionPlan | None:
+    """`promotion_grid` with each promotion's kind and depth: a PromotionPlan whose `kinds`
+    [4, len, days] marks the days each kind (Promotion.Kind: price, feature, broadcast,
+    group_buy, in that order) covers, and `discount` [len, days] the deepest planned discount
+    (discount_percent / 100; 0 where none names one). None when nothing covers the series."""
+    pairs = _covering_pairs(
+        store_ids=store_ids, product_ids=product_ids, first_day=first_day, days=days
+    )
+    if pairs is None:
+        return None
+    names = tuple(Promotion.Kind.values)
+    count = len(store_ids)
+    kinds = np.stack(
+        [_mark_days(pairs[pairs["kind"] == kind], count, days) > 0 for kind in names]
+    ).astype(np.float64)
+    discount = np.zeros((count, days))
+    priced = pairs[pairs["discount_percent"].notna()]
+    for row, start, end, percent in priced[["row", "start", "end", "discount_percent"]].itertuples(
+        index=False, name=None
+    ):
+        span = discount[int(row), int(start) : int(end)]
+        np.maximum(span, float(percent) / 100, out=span)
+    return PromotionPlan(kind_names=names, kinds=kinds, discount=discount)
+
+
+def _mark_days(pairs: pd.DataFrame, count: int, days: int) -> np.ndarray:
+    """How many of the (series, promotion) pairs cover each series and day [count, days]:
+    +1 at each start, −1 after each end, and a running sum along the days."""
+    rows = pairs["row"].to_numpy(dtype=np.int64)
+    marks = np.zeros((count, days + 1), dtype=np.int32)
+    np.add.at(marks, (rows, pairs["start"].to_numpy(dtype=np.int64)), 1)
+    np.add.at(marks, (rows, pairs["end"].to_numpy(dtype=np.int64)), -1)
+    return np.cumsum(marks, axis=1)[:, :days]
+
+
+def _covering_pairs(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> pd.DataFrame | None:
+    """(series row, promotion, kind, discount, first and end day column) for every planned
+    promotion covering a series in the window; None when there is none."""
     store_ids = np.asarray(store_ids, dtype=np.int64)
     product_ids = np.asarray(product_ids, dtype=np.int64)
     if days <= 0 or store_ids.size == 0:
@@ -49,7 +102,16 @@ def promotion_grid(
         list(
             Promotion.objects.filter(
                 status=Promotion.Status.PLANNED, starts_on__lte=last_day, ends_on__gte=first_day
-            ).values_list("pk", "product_id", "category_id", "region_id", "starts_on", "ends_on")
+            ).values_list(
+                "pk",
+                "kind",
+                "discount_percent",
+                "product_id",
+                "category_id",
+                "region_id",
+                "starts_on",
+                "ends_on",
+            )
         ),
         columns=PROMOTION_COLUMNS,
     )
@@ -76,13 +138,7 @@ def promotion_grid(
     pairs = _in_scope(pd.concat(parts, ignore_index=True))
     if pairs.empty:
         return None
-    # Each (series, promotion) pair marks its days: +1 at the start, -1 after the end, and a
-    # running sum along the days.
-    rows = pairs["row"].to_numpy(dtype=np.int64)
-    marks = np.zeros((store_ids.size, days + 1), dtype=np.int32)
-    np.add.at(marks, (rows, pairs["start"].to_numpy(dtype=np.int64)), 1)
-    np.add.at(marks, (rows, pairs["end"].to_numpy(dtype=np.int64)), -1)
-    return (np.cumsum(marks, axis=1)[:, :days] > 0).astype(np.float64)
+    return pairs
 
 
 def _category_pairs(series: pd.DataFrame, promotions: pd.DataFrame) -> pd.DataFrame:

@@ -18,15 +18,24 @@ computed at the origin (the last observed day) and for the target day:
 - weather of the target day in the store's city: max temperature, its anomaly against the
   last 28 days, precipitation (observed for the past, the issued forecast for the future;
   missing is allowed);
-- planned promotions / broadcasts on the target day (a hook: zero until campaigns exist);
+  a column with no known value in the training rows is left out of the fit (a city without
+  weather rows, a history without prices), and target days of a backtest see none;
+- prices and promotions: the target day's known discount depth (realised on past days,
+  planned on future ones) and its price relative to the window's, a flag per promotion kind
+  (price, feature, broadcast, group buy) and any promotion on the target day, the window's
+  share of promoted days and its unpromoted mean, the series' own price paid over its
+  reference price and its recent change;
 - the product category (categorical) and the horizon.
 
 The model predicts the rate y / level with sample weight `level` (the Poisson "exposure"
 trick), so one model serves fast and slow sellers alike; the forecast is rate × level.
 
-Baselines: seasonal naive (the same weekday's last observed value), the 28-day moving
-average, and the ERP rule "average daily demand × days of cover" (the last 7 days' average
-per day, flat over the horizon).
+Baselines: zero, the 28-day moving average, the 28-day average × the store's weekday profile,
+the pooled level (store traffic × the product's share across the panel), seasonal naive (the
+same weekday's last observed value) and the ERP rule "average daily demand × days of cover"
+(the last 7 days' average per day, flat over the horizon). The backtest scores WAPE, bias and
+MASE overall, per category and on promoted / unpromoted target days, and its headline is the
+model against the best baseline.
 
 Intervals: per category and method, quantiles of the standardised residual
 (y − ŷ) / √(ŷ + 1) from the most recent backtest origin give the 10–90 % band and σ.
@@ -49,17 +58,28 @@ from apps.catalog.analytics.calendar import calendar_frame
 HORIZON = 14
 WINDOW = 28  # days of history a feature row needs before (and including) its origin
 MODEL = "gbm"
+ZERO = "zero"
 SEASONAL_NAIVE = "seasonal_naive"
 MOVING_AVERAGE = "moving_average_28"
+MOVING_AVERAGE_WEEKDAY = "ma28_weekday"
+POOLED = "pooled_level"
 DAYS_OF_COVER = "days_of_cover"
-BASELINES = (SEASONAL_NAIVE, MOVING_AVERAGE, DAYS_OF_COVER)
-METHODS = (MODEL, *BASELINES)
+# Every baseline of the backtest; the headline compares the model with the best of them.
+BASELINES = (ZERO, MOVING_AVERAGE, MOVING_AVERAGE_WEEKDAY, POOLED, SEASONAL_NAIVE, DAYS_OF_COVER)
+# Forecasting zero is a yardstick, never served (it would order nothing).
+SERVABLE_BASELINES = tuple(method for method in BASELINES if method != ZERO)
+METHODS = (MODEL, *SERVABLE_BASELINES)
+# Kinds of planned promotion (campaigns.Promotion.Kind), one target-day flag each.
+PROMOTION_KINDS = ("price", "feature", "broadcast", "group_buy")
+# Segments of target days the backtest scores apart.
+PROMOTED = "promoted"
+UNPROMOTED = "unpromoted"
 # Reported by the backtest, never served: the median of Poisson(model mean) as the point
 # forecast. The median minimises absolute error, so on intermittent daily demand (most store ×
 # product days sell 0 or 1) it scores a much lower WAPE than any mean forecast can; orders
 # still use the mean and its error σ.
 MODEL_MEDIAN = "gbm_median"
-REPORTED = (*METHODS, MODEL_MEDIAN)
+REPORTED = (MODEL, *BASELINES, MODEL_MEDIAN)
 MAX_CATEGORY_CODES = 250
 LEVEL_FLOOR = 0.05
 RESIDUAL_SHIFT = 1.0
@@ -89,6 +109,16 @@ FEATURES = [
     "temp_anomaly",
     "precipitation",
     "promotion",
+    "kind_price",
+    "kind_feature",
+    "kind_broadcast",
+    "kind_group_buy",
+    "discount",
+    "price_vs_window",
+    "window_promo_share",
+    "base_ratio",
+    "paid_ratio_28",
+    "paid_ratio_change",
 ]
 # Only the category is categorical: weekday and holiday code as categoricals made the trees
 # miss the holiday lift on known series (measured), as plain numbers they do not.
@@ -112,6 +142,18 @@ class Panel:
     temp_max: np.ndarray  # [C, D + HORIZON]
     precipitation: np.ndarray  # [C, D + HORIZON]
     promotion: np.ndarray | None = None  # [S, D + HORIZON]; None = nothing planned
+    # [len(PROMOTION_KINDS), S, D + HORIZON]: 1.0 where a promotion of that kind covers the day.
+    kinds: np.ndarray | None = None
+    # [S, D + HORIZON] the known discount depth (0.2 = sold 20 % below the reference price):
+    # realised on past days, planned on future ones; None = full price throughout.
+    discount: np.ndarray | None = None
+    # [S, D] the price paid on the series' own lines over its reference price (units-weighted),
+    # NaN on days without a sale; None = unknown.
+    paid_ratio: np.ndarray | None = None
+    # [C, D + HORIZON] the issued weather forecast kept for each day (NaN where none was
+    # kept): what a backtest's target days may see instead of the observed weather.
+    forecast_temp_max: np.ndarray | None = None
+    forecast_precipitation: np.ndarray | None = None
     _calendar: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -149,8 +191,25 @@ class Panel:
             temp_max=self.temp_max,
             precipitation=self.precipitation,
             promotion=None if self.promotion is None else self.promotion[series],
+            kinds=None if self.kinds is None else self.kinds[:, series],
+            discount=None if self.discount is None else self.discount[series],
+            paid_ratio=None if self.paid_ratio is None else self.paid_ratio[series],
+            forecast_temp_max=self.forecast_temp_max,
+            forecast_precipitation=self.forecast_precipitation,
             _calendar=self._calendar,
         )
+
+    def promoted(self) -> np.ndarray:
+        """[S, D + HORIZON] bool: a planned promotion of any kind, or a discount, that day."""
+        shape = (self.series_count, self.days_observed + HORIZON)
+        flags = np.zeros(shape, dtype=bool)
+        if self.promotion is not None:
+            flags |= self.promotion > 0
+        if self.kinds is not None:
+            flags |= (self.kinds > 0).any(axis=0)
+        if self.discount is not None:
+            flags |= self.discount > 0.005
+        return flags
 
 
 def _horizon_steps(horizon: int) -> np.ndarray:
@@ -176,11 +235,16 @@ def pooled_levels_at(panel: Panel, origin: int) -> dict[str, np.ndarray]:
     ending at `origin`): `pooled` = the store's units per day × the product's share of all units
     in the panel's stores; `product_trend` = the product's last-7-day units over its 28-day
     units per day, across stores (1 where it sold nothing)."""
-    sales = panel.sales
+    return _pooled(panel.sales, origin, panel.store_ids, panel.product_ids)
+
+
+def _pooled(
+    sales: np.ndarray, origin: int, store_ids: np.ndarray, product_ids: np.ndarray
+) -> dict[str, np.ndarray]:
     window = sales[:, origin - WINDOW + 1 : origin + 1].sum(axis=1)
     week = sales[:, origin - 6 : origin + 1].sum(axis=1)
-    _stores, store_index = np.unique(panel.store_ids, return_inverse=True)
-    _products, product_index = np.unique(panel.product_ids, return_inverse=True)
+    _stores, store_index = np.unique(store_ids, return_inverse=True)
+    _products, product_index = np.unique(product_ids, return_inverse=True)
     store_total = np.bincount(store_index, weights=window)
     product_total = np.bincount(product_index, weights=window)
     product_week = np.bincount(product_index, weights=week)
@@ -198,24 +262,80 @@ def pooled_levels_at(panel: Panel, origin: int) -> dict[str, np.ndarray]:
     }
 
 
-def baselines_at(sales: np.ndarray, origin: int, horizon: int = HORIZON) -> dict[str, np.ndarray]:
-    """The three baseline forecasts [S, horizon] made at `origin`."""
+def weekday_profile(
+    sales: np.ndarray, origin: int, store_ids: np.ndarray | None = None
+) -> np.ndarray:
+    """Per series, its store's units on each weekday of the 28-day window over the store's mean
+    weekday [S, 7], indexed by day index mod 7 (so no calendar is needed); 1 where the store
+    sold nothing. Pooled over the store's series: a slow seller's own weekdays are noise."""
+    window = sales[:, origin - WINDOW + 1 : origin + 1]
+    phases = (np.arange(origin - WINDOW + 1, origin + 1) % 7)[None, :]
+    if store_ids is None:
+        store_ids = np.zeros(sales.shape[0], dtype=np.int64)
+    _stores, store_index = np.unique(store_ids, return_inverse=True)
+    totals = np.zeros((_stores.size, 7))
+    per_phase = np.stack([window[:, phases[0] == k].sum(axis=1) for k in range(7)], axis=1)
+    np.add.at(totals, store_index, per_phase)
+    mean = totals.mean(axis=1, keepdims=True)
+    profile = np.divide(totals, mean, out=np.ones_like(totals), where=mean > 0)
+    return profile[store_index]
+
+
+def baselines_at(
+    sales: np.ndarray,
+    origin: int,
+    horizon: int = HORIZON,
+    *,
+    store_ids: np.ndarray | None = None,
+    product_ids: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The baseline forecasts [S, horizon] made at `origin`: zero, the 28-day mean, the 28-day
+    mean × its store's weekday profile, the pooled level (store traffic × the product's share
+    across the panel's stores, as the model uses it), seasonal naive and days of cover.
+    Without `store_ids` the series form one store; without `product_ids` each series is its
+    own product (so the pooled level is the series' own mean)."""
+    count = sales.shape[0]
     targets = origin + np.arange(1, horizon + 1)
     seasonal = sales[:, targets - _horizon_steps(horizon)]
     levels = levels_at(sales, origin)
     flat = np.ones((1, horizon))
+    stores = np.zeros(count, dtype=np.int64) if store_ids is None else np.asarray(store_ids)
+    products = np.arange(count) if product_ids is None else np.asarray(product_ids)
+    pooled = _pooled(sales, origin, stores, products)["pooled"]
+    profile = weekday_profile(sales, origin, stores)
     return {
-        SEASONAL_NAIVE: seasonal.astype(np.float64),
+        ZERO: np.zeros((count, horizon)),
         MOVING_AVERAGE: levels["level"][:, None] * flat,
+        MOVING_AVERAGE_WEEKDAY: levels["level"][:, None] * profile[:, targets % 7],
+        POOLED: pooled[:, None] * flat,
+        SEASONAL_NAIVE: seasonal.astype(np.float64),
         DAYS_OF_COVER: levels["ma7"][:, None] * flat,
     }
 
 
+def panel_baselines(panel: Panel, origin: int) -> dict[str, np.ndarray]:
+    """`baselines_at` for every series of the panel, with its stores and products."""
+    return baselines_at(
+        panel.sales, origin, store_ids=panel.store_ids, product_ids=panel.product_ids
+    )
+
+
 def features_at(
-    panel: Panel, origin: int, series: np.ndarray | None = None, horizon: int = HORIZON
+    panel: Panel,
+    origin: int,
+    series: np.ndarray | None = None,
+    horizon: int = HORIZON,
+    *,
+    weather_known_through: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows for the given series at `origin`: X [n × horizon, F] (series-major, then
-    h = 1..horizon) and the level per series [n]."""
+    h = 1..horizon) and the level per series [n].
+
+    `weather_known_through`: the target days after this day index get only the issued
+    forecast kept for them (`panel.forecast_temp_max`), else no weather (NaN, "unknown" to the
+    trees) — the backtest passes its origin, so target days never see the weather that was
+    observed on them. The served forecast's panel holds issued forecasts for
+    the future days, and training rows use the observed weather as the best forecast."""
     if origin < WINDOW - 1:
         raise ValueError(f"origin {origin} needs {WINDOW} days of history")
     rows = np.arange(panel.series_count) if series is None else np.asarray(series)
@@ -241,9 +361,25 @@ def features_at(
         warnings.simplefilter("ignore", category=RuntimeWarning)
         recent_temp = np.nanmean(panel.temp_max[city][:, origin - WINDOW + 1 : origin + 1], axis=1)
     rain = panel.precipitation[city][:, targets]
+    if weather_known_through is not None:
+        # Target days after the cut see the forecast issued for them, if one was kept.
+        unknown = (targets > weather_known_through)[None, :]
+        issued_temp, issued_rain = panel.forecast_temp_max, panel.forecast_precipitation
+        temp = np.where(
+            unknown, np.nan if issued_temp is None else issued_temp[city][:, targets], temp
+        )
+        rain = np.where(
+            unknown, np.nan if issued_rain is None else issued_rain[city][:, targets], rain
+        )
     promotion = (
         np.zeros((n, horizon)) if panel.promotion is None else panel.promotion[rows][:, targets]
     )
+    kinds = (
+        np.zeros((len(PROMOTION_KINDS), n, horizon))
+        if panel.kinds is None
+        else panel.kinds[:, rows][:, :, targets]
+    )
+    price = _price_features(panel, rows, sales, origin, targets)
 
     def per_series(values: np.ndarray) -> np.ndarray:
         return np.repeat(values, horizon)
@@ -276,9 +412,80 @@ def features_at(
         "temp_anomaly": (temp - recent_temp[:, None]).ravel(),
         "precipitation": rain.ravel(),
         "promotion": promotion.ravel(),
+        **{f"kind_{kind}": kinds[k].ravel() for k, kind in enumerate(PROMOTION_KINDS)},
+        "discount": price["discount"].ravel(),
+        "price_vs_window": price["price_vs_window"].ravel(),
+        "window_promo_share": per_series(price["window_promo_share"]),
+        "base_ratio": per_series(price["base"] / safe),
+        "paid_ratio_28": per_series(price["paid_ratio_28"]),
+        "paid_ratio_change": per_series(price["paid_ratio_change"]),
     }
     matrix = np.column_stack([columns[name].astype(np.float32) for name in FEATURES])
     return matrix, level
+
+
+def _price_features(
+    panel: Panel, rows: np.ndarray, sales: np.ndarray, origin: int, targets: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Price and promotion features of the rows at `origin`:
+
+    - `discount` [n, H]: the target day's known discount depth (planned for future days);
+    - `price_vs_window` [n, H]: the target day's price over the mean price of the 28-day
+      window (both relative to the reference price) — the level was sold at the window's
+      prices, so this is the price change the forecast must carry;
+    - `window_promo_share` [n]: share of the window's days on promotion;
+    - `base` [n]: mean units on the window's unpromoted days (the level without the lift;
+      the level itself where every day was promoted);
+    - `paid_ratio_28` [n]: units-weighted price paid over the reference price in the window
+      (NaN without sales or prices); `paid_ratio_change` [n]: last 7 days' over the 21 before
+      (a recent price change; NaN where either is unknown)."""
+    n = rows.shape[0]
+    first = origin - WINDOW + 1
+    days = panel.days_observed + HORIZON
+    discount = (
+        np.zeros((n, days)) if panel.discount is None else np.nan_to_num(panel.discount[rows])
+    )
+    promoted = panel.promoted()[rows] if n else np.zeros((0, days), dtype=bool)
+    window_discount = discount[:, first : origin + 1].mean(axis=1)
+    target_discount = discount[:, targets]
+    window_promoted = promoted[:, first : origin + 1]
+    quiet = ~window_promoted
+    window_sales = sales[:, first : origin + 1]
+    quiet_days = quiet.sum(axis=1)
+    base = np.where(
+        quiet_days > 0,
+        (window_sales * quiet).sum(axis=1) / np.maximum(quiet_days, 1),
+        window_sales.mean(axis=1),
+    )
+    paid_28 = np.full(n, np.nan)
+    paid_change = np.full(n, np.nan)
+    if panel.paid_ratio is not None and n:
+        paid = panel.paid_ratio[rows][:, first : origin + 1]
+        known = ~np.isnan(paid) & (window_sales > 0)
+        weights = np.where(known, window_sales, 0.0)
+        values = np.where(known, paid, 0.0)
+
+        def weighted(columns: slice) -> np.ndarray:
+            total = weights[:, columns].sum(axis=1)
+            return np.divide(
+                (values[:, columns] * weights[:, columns]).sum(axis=1),
+                total,
+                out=np.full(n, np.nan),
+                where=total > 0,
+            )
+
+        paid_28 = weighted(slice(None))
+        recent, before = weighted(slice(WINDOW - 7, None)), weighted(slice(None, WINDOW - 7))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            paid_change = np.where(before > 0, recent / before, np.nan)
+    return {
+        "discount": target_discount,
+        "price_vs_window": (1 - target_discount) / np.maximum(1 - window_discount[:, None], 0.05),
+        "window_promo_share": window_promoted.mean(axis=1),
+        "base": base,
+        "paid_ratio_28": paid_28,
+        "paid_ratio_change": paid_change,
+    }
 
 
 @dataclass
@@ -292,6 +499,10 @@ class ForecastModel:
     random_state: int = 0
     estimator: HistGradientBoostingRegressor | None = None
     training_rows: int = 0
+    # Indexes into FEATURES of the columns the trees use: a column without a single known
+    # value in the training rows (no weather rows for the stores' cities, no prices) is left
+    # out, so a missing signal never stops the model from training.
+    columns: list[int] = field(default_factory=list)
 
     def fit(
         self,
@@ -326,6 +537,9 @@ class ForecastModel:
         if not blocks:
             raise ValueError("no series with sales to train on")
         matrix = np.vstack(blocks)
+        self.columns = [i for i in range(matrix.shape[1]) if not np.isnan(matrix[:, i]).all()]
+        matrix = matrix[:, self.columns]
+        categorical = [FEATURES.index(name) for name in CATEGORICAL]
         self.estimator = HistGradientBoostingRegressor(
             loss="poisson",
             max_iter=self.max_iter,
@@ -333,7 +547,8 @@ class ForecastModel:
             max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf,
             l2_regularization=1.0,
-            categorical_features=[FEATURES.index(name) for name in CATEGORICAL],
+            categorical_features=[self.columns.index(i) for i in categorical if i in self.columns]
+            or None,
             early_stopping=False,
             random_state=self.random_state,
         )
@@ -341,46 +556,91 @@ class ForecastModel:
         self.training_rows = int(matrix.shape[0])
         return self
 
-    def predict(self, panel: Panel, origin: int, series: np.ndarray | None = None) -> np.ndarray:
+    @property
+    def used_features(self) -> list[str]:
+        return [FEATURES[i] for i in self.columns]
+
+    def predict(
+        self,
+        panel: Panel,
+        origin: int,
+        series: np.ndarray | None = None,
+        *,
+        weather_known_through: int | None = None,
+    ) -> np.ndarray:
         """Forecast [n, HORIZON] of the series at `origin` (0 where the level is 0)."""
         if self.estimator is None:
             raise RuntimeError("fit the model first")
-        matrix, level = features_at(panel, origin, series)
+        matrix, level = features_at(
+            panel, origin, series, weather_known_through=weather_known_through
+        )
         if matrix.shape[0] == 0:
             return np.zeros((0, HORIZON))
-        rate = self.estimator.predict(matrix).reshape(-1, HORIZON)
+        rate = self.estimator.predict(matrix[:, self.columns]).reshape(-1, HORIZON)
         forecast = rate * np.maximum(level, LEVEL_FLOOR)[:, None]
         forecast[level <= 0] = 0.0
         return forecast
 
 
-def training_origins(last_target_origin: int, *, step: int = 2, count: int = 40) -> list[int]:
+def training_origins(
+    last_target_origin: int, *, step: int = 2, count: int = 40, history_days: int = 0
+) -> list[int]:
     """Origins whose 14 targets end on or before `last_target_origin + HORIZON`: the latest
-    `count` of them, `step` days apart, newest first."""
+    `count` of them, `step` days apart, newest first; then, going back up to `history_days`
+    before the newest (a year of history when there is one), one origin a week, so the trees
+    see last year's festivals and seasons and more promotions."""
     origins = [last_target_origin - step * i for i in range(count)]
+    if history_days:
+        oldest = last_target_origin - step * (count - 1)
+        origins += list(range(oldest - 7, last_target_origin - history_days, -7))
     return [o for o in origins if o >= WINDOW - 1]
 
 
 @dataclass
 class MethodScores:
-    """Sums that add up across origins and series: |error|, actual, MASE scale × horizon."""
+    """Sums that add up across origins and series: |error|, signed error (forecast − actual),
+    actual, and the MASE scale (the in-sample seasonal-naive MAE per scored day)."""
 
     absolute_error: float = 0.0
     actual: float = 0.0
     scale: float = 0.0
+    signed_error: float = 0.0
 
-    def add(self, absolute_error: float, actual: float, scale: float) -> None:
+    def add(
+        self, absolute_error: float, actual: float, scale: float, signed_error: float = 0.0
+    ) -> None:
         self.absolute_error += absolute_error
         self.actual += actual
         self.scale += scale
+        self.signed_error += signed_error
 
     @property
     def wape(self) -> float | None:
         return None if self.actual <= 0 else self.absolute_error / self.actual
 
     @property
+    def bias(self) -> float | None:
+        """Σ(ŷ − y) / Σy: +0.1 = forecasts 10 % too high on the whole."""
+        return None if self.actual <= 0 else self.signed_error / self.actual
+
+    @property
     def mase(self) -> float | None:
         return None if self.scale <= 0 else self.absolute_error / self.scale
+
+
+def best_baseline(scores: dict[str, MethodScores]) -> tuple[str, float] | None:
+    """The baseline with the lowest WAPE among those scored, with its WAPE (None if none)."""
+    ranked = sorted(
+        (scores[m].wape, m) for m in BASELINES if m in scores and scores[m].wape is not None
+    )
+    return None if not ranked else (ranked[0][1], ranked[0][0])
+
+
+def improvement(model: float | None, baseline: float | None) -> float | None:
+    """1 − model / baseline WAPE (0.123 = the model's WAPE is 12.3 % lower)."""
+    if model is None or not baseline:
+        return None
+    return 1 - model / baseline
 
 
 @dataclass
@@ -390,19 +650,40 @@ class BacktestResult:
     overall: dict[str, MethodScores]
     categories: dict[int, dict[str, MethodScores]]
     calibration: dict[int, dict[str, dict[str, float]]]  # category → method → q10, q90, sigma
+    # PROMOTED / UNPROMOTED target days (a promotion of any kind or a discount on the day).
+    segments: dict[str, dict[str, MethodScores]] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, float | str | None]:
+        """The model's WAPE against the best baseline's, overall."""
+        best = best_baseline(self.overall)
+        model = self.overall[MODEL].wape
+        return {
+            "best_baseline": best[0] if best else None,
+            "best_baseline_wape": best[1] if best else None,
+            "model_wape": model,
+            "improvement": improvement(model, best[1] if best else None),
+        }
 
     def metrics(self) -> dict:
-        """JSON-ready WAPE / MASE per method, overall and per category code."""
+        """JSON-ready WAPE / bias / MASE per method: overall, per category code and per
+        segment (promoted and unpromoted days), and the headline."""
 
         def pack(scores: dict[str, MethodScores]) -> dict[str, dict[str, float | None]]:
             return {
-                method: {"wape": score.wape, "mase": score.mase, "actual": score.actual}
+                method: {
+                    "wape": score.wape,
+                    "bias": score.bias,
+                    "mase": score.mase,
+                    "actual": score.actual,
+                }
                 for method, score in scores.items()
             }
 
         return {
             "overall": pack(self.overall),
             "categories": {str(code): pack(scores) for code, scores in self.categories.items()},
+            "segments": {name: pack(scores) for name, scores in self.segments.items()},
+            "headline": self.headline(),
             "calibration": {str(code): methods for code, methods in self.calibration.items()},
         }
 
@@ -421,6 +702,49 @@ def mase_scale(sales: np.ndarray, origin: int, span: int = 56) -> np.ndarray:
     return np.abs(window - lagged).mean(axis=1)
 
 
+def score_forecasts(
+    forecasts: dict[str, np.ndarray],
+    actual: np.ndarray,
+    scale: np.ndarray,
+    codes: np.ndarray,
+    promoted: np.ndarray,
+    *,
+    overall: dict[str, MethodScores],
+    categories: dict[int, dict[str, MethodScores]],
+    segments: dict[str, dict[str, MethodScores]],
+) -> None:
+    """Add one origin's errors (forecasts and actual [S, H], MASE scale per series and day
+    [S], category code [S], promoted target days [S, H]) to the running sums."""
+    cells_scale = np.broadcast_to(scale[:, None], actual.shape)
+    for method, forecast in forecasts.items():
+        error = forecast - actual
+        absolute = np.abs(error)
+        overall.setdefault(method, MethodScores()).add(
+            float(absolute.sum()), float(actual.sum()), float(cells_scale.sum()), float(error.sum())
+        )
+        for name, mask in ((PROMOTED, promoted), (UNPROMOTED, ~promoted)):
+            segments.setdefault(name, {}).setdefault(method, MethodScores()).add(
+                float(absolute[mask].sum()),
+                float(actual[mask].sum()),
+                float(cells_scale[mask].sum()),
+                float(error[mask].sum()),
+            )
+        frame = pd.DataFrame(
+            {
+                "code": codes,
+                "error": absolute.sum(axis=1),
+                "actual": actual.sum(axis=1),
+                "scale": cells_scale.sum(axis=1),
+                "signed": error.sum(axis=1),
+            }
+        )
+        sums = frame.groupby("code")[["error", "actual", "scale", "signed"]].sum()
+        for code, row in sums.iterrows():
+            categories.setdefault(int(code), {}).setdefault(method, MethodScores()).add(
+                float(row["error"]), float(row["actual"]), float(row["scale"]), float(row["signed"])
+            )
+
+
 def backtest(
     panel: Panel,
     origins: list[int],
@@ -428,47 +752,63 @@ def backtest(
     max_rows: int = 200_000,
     training_step: int = 2,
     training_count: int = 30,
+    history_days: int = 0,
     seed: int = 0,
 ) -> BacktestResult:
     """Rolling-origin evaluation: at each origin the model is trained only on rows whose
-    targets were observed by then, and it and the baselines forecast the next 14 days.
+    targets were observed by then, and it and every baseline forecast the next 14 days.
+    Target days get no observed weather (only what would have been known then: nothing, in a
+    panel of observations), and their promotions and discounts are those the panel records
+    as planned.
 
-    WAPE = Σ|y − ŷ| / Σy; MASE = Σ|y − ŷ| / Σ(14 × in-sample seasonal-naive MAE), pooled over
-    the series of a category (so series with no movement cannot divide by zero).
-    Calibration (standardised residual quantiles) comes from the newest origin.
+    WAPE = Σ|y − ŷ| / Σy; bias = Σ(ŷ − y) / Σy; MASE = Σ|y − ŷ| / Σ(in-sample seasonal-naive
+    MAE per scored day), pooled over the series of a category, over all series, and over the
+    promoted and the unpromoted target days. Calibration (standardised residual quantiles)
+    comes from the newest origin.
     """
     origins = sorted(
         o for o in origins if o - HORIZON >= WINDOW - 1 and o + HORIZON <= panel.last_origin
     )
     if not origins:
-        raise ValueError("no backtest origin fits the panel")
-    overall = {method: MethodScores() for method in REPORTED}
+        raise ValueError(
+            f"no backtest origin fits the panel ({panel.days_observed} days observed; it needs "
+            f"{WINDOW + 2 * HORIZON + 1})"
+        )
+    overall: dict[str, MethodScores] = {method: MethodScores() for method in REPORTED}
     categories: dict[int, dict[str, MethodScores]] = {}
+    segments: dict[str, dict[str, MethodScores]] = {}
     codes = panel.category_codes
+    promoted_days = panel.promoted()
     residuals: dict[str, np.ndarray] = {}
     forecasts_newest: dict[str, np.ndarray] = {}
     for origin in origins:
         model = ForecastModel().fit(
             panel,
-            training_origins(origin - HORIZON, step=training_step, count=training_count),
+            training_origins(
+                origin - HORIZON,
+                step=training_step,
+                count=training_count,
+                history_days=history_days,
+            ),
             max_rows=max_rows,
             seed=seed,
         )
-        forecasts = {MODEL: model.predict(panel, origin), **baselines_at(panel.sales, origin)}
+        forecasts = {
+            MODEL: model.predict(panel, origin, weather_known_through=origin),
+            **panel_baselines(panel, origin),
+        }
         forecasts[MODEL_MEDIAN] = poisson_median(forecasts[MODEL])
         actual = panel.sales[:, origin + 1 : origin + HORIZON + 1]
-        scale = mase_scale(panel.sales, origin) * HORIZON
-        actual_sum = actual.sum(axis=1)
-        for method, forecast in forecasts.items():
-            error = np.abs(actual - forecast).sum(axis=1)
-            overall[method].add(float(error.sum()), float(actual_sum.sum()), float(scale.sum()))
-            frame = pd.DataFrame(
-                {"code": codes, "error": error, "actual": actual_sum, "scale": scale}
-            )
-            for code, sums in frame.groupby("code")[["error", "actual", "scale"]].sum().iterrows():
-                categories.setdefault(int(code), {m: MethodScores() for m in REPORTED})[method].add(
-                    float(sums["error"]), float(sums["actual"]), float(sums["scale"])
-                )
+        score_forecasts(
+            forecasts,
+            actual,
+            mase_scale(panel.sales, origin),
+            codes,
+            promoted_days[:, origin + 1 : origin + HORIZON + 1],
+            overall=overall,
+            categories=categories,
+            segments=segments,
+        )
         forecasts_newest = forecasts
         residuals = {
             method: (actual - forecasts[method])
@@ -482,6 +822,7 @@ def backtest(
         overall=overall,
         categories=categories,
         calibration=calibration,
+        segments=segments,
     )
 
 
@@ -511,12 +852,15 @@ def residual_calibration(
 def choose_methods(
     result: BacktestResult,
 ) -> dict[int, tuple[str, float | None, str, float | None]]:
-    """Per category: (serving method, model WAPE, best baseline, its WAPE). The model serves
-    only where its WAPE is strictly lower than the best baseline's."""
+    """Per category: (serving method, model WAPE, best servable baseline, its WAPE). The model
+    serves only where its WAPE is strictly lower than the best servable baseline's (zero is
+    scored but never served)."""
     choices = {}
     for code, scores in result.categories.items():
         baseline_wapes = [
-            (scores[m].wape if scores[m].wape is not None else math.inf, m) for m in BASELINES
+            (scores[m].wape if scores[m].wape is not None else math.inf, m)
+            for m in SERVABLE_BASELINES
+            if m in scores
         ]
         best_wape, best = min(baseline_wapes)
         model_wape = scores[MODEL].wape

@@ -286,6 +286,8 @@ class ForecastMethod(models.TextChoices):
     MODEL = "gbm", _("Gradient-boosting model")
     SEASONAL_NAIVE = "seasonal_naive", _("Same weekday last week")
     MOVING_AVERAGE = "moving_average_28", _("28-day moving average")
+    MOVING_AVERAGE_WEEKDAY = "ma28_weekday", _("28-day average × weekday profile")
+    POOLED = "pooled_level", _("Store traffic × network product share")
     DAYS_OF_COVER = "days_of_cover", _("Average daily demand × days of cover")
 
 

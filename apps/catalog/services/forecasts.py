@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.catalog.analytics import forecast as fc
@@ -21,17 +23,38 @@ from apps.catalog.models import (
     DemandForecast,
     ForecastBacktest,
     ForecastMethodChoice,
+    Product,
 )
 from apps.catalog.selectors import product_facts, weather_rows
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.frames import date_column, float_column, int_column, queryset_frame
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
-from apps.stores.models import Store
-from apps.stores.selectors import daily_product_sales, stock_on_hand
+from apps.stores.models import Order, Store
+from apps.stores.selectors import order_lines_between, stock_on_hand
 
 Progress = Callable[[str], None]
 DEFAULT_CALIBRATION = {"q10": -1.2816, "q90": 1.2816, "sigma": 1.0}
 BACKTEST_MAX_AGE = dt.timedelta(days=7)
+# The model trains on up to a year of history when there is one (last year's festivals,
+# seasons and promotions); the panel starts at the first day with a sale.
+TRAINING_HISTORY_DAYS = 365
+# A realised network discount below this (rounding of cents) is full price.
+DISCOUNT_NOISE = 0.01
+
+
+def daily_sales_and_paid(
+    *, start: dt.datetime, end: dt.datetime, store_ids: list[int] | None = None
+):
+    """(store_id, product_id, local day, units, amount paid) of counted orders in [start, end),
+    summed in SQL (line totals are after line discounts)."""
+    return (
+        order_lines_between(start=start, end=end, store_ids=store_ids)
+        .order_by()
+        .annotate(day=TruncDate("order__placed_at"))
+        .values("order__store_id", "product_id", "day")
+        .annotate(units=Sum("quantity"), paid=Sum("line_total"))
+        .values_list("order__store_id", "product_id", "day", "units", "paid")
+    )
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -70,9 +93,18 @@ def sales_panel_load(
     days: int,
     codes: CategoryCodes,
     sources: PlanningSources = NO_SOURCES,
+    trim: bool = False,
 ) -> tuple[fc.Panel, pd.DataFrame]:
     """The daily sales of these stores over the `days` days before `end_day` (exclusive), one
-    series per (store, active product) that sold in the window or has stock.
+    series per (store, active product) that sold in the window or has stock. With `trim` the
+    panel starts at the first day with a sale (a long window over a short history).
+
+    Prices: each series' paid ratio per day (line totals over units × the product's reference
+    price, NaN without a sale), and the discount per product and day as realised across the
+    panel's stores (1 − paid / reference, where it is at least 1 %), combined with the planned
+    discount of `sources.promotion_plan` (the deeper wins; the plan alone on future days).
+    A price promotion is planned chain-wide ahead of time, so on past days the realised
+    network discount stands for the plan (docs/decisions.md, "Prices and promotions").
 
     Returns the panel (series sorted by store, then product) and a frame of the series'
     facts (store_id, product_id, category_id, is_new). The panel's promotion feature covers
@@ -81,11 +113,16 @@ def sales_panel_load(
     """
     first_day = end_day - dt.timedelta(days=days)
     sales = queryset_frame(
-        daily_product_sales(
+        daily_sales_and_paid(
             start=day_start(first_day), end=day_start(end_day), store_ids=store_ids
         ),
-        ["store_id", "product_id", "day", "units"],
+        ["store_id", "product_id", "day", "units", "paid"],
     )
+    if trim and len(sales):
+        first_sale = date_column(sales, "day").min().date()
+        if first_sale > first_day:
+            days -= (first_sale - first_day).days
+            first_day = first_sale
     stock = queryset_frame(
         stock_on_hand(store_ids=store_ids), ["store_id", "product_id", "on_hand"]
     )
@@ -118,6 +155,7 @@ def sales_panel_load(
         .reset_index(drop=True)
     )
     matrix = np.zeros((len(series), days), dtype=np.float64)
+    paid = np.zeros((len(series), days), dtype=np.float64)
     if len(sales) and len(series):
         position = pd.Series(
             np.arange(len(series)),
@@ -131,10 +169,33 @@ def sales_panel_load(
         units = float_column(sales, "units").to_numpy()
         keep = ~np.isnan(rows) & (columns >= 0) & (columns < days)
         np.add.at(matrix, (rows[keep].astype(np.int64), columns[keep]), units[keep])
+        amounts = float_column(sales, "paid").to_numpy()
+        np.add.at(paid, (rows[keep].astype(np.int64), columns[keep]), amounts[keep])
     store_ids_arr = series["store_id"].to_numpy(dtype=np.int64)
     product_ids_arr = series["product_id"].to_numpy(dtype=np.int64)
     cities, city_index = _store_cities(store_ids_arr)
-    temp, rain = weather_arrays(cities=cities, first_day=first_day, days=days + fc.HORIZON)
+    temp, rain, issued_temp, issued_rain = weather_arrays(
+        cities=cities, first_day=first_day, days=days + fc.HORIZON
+    )
+    grid_args = {
+        "store_ids": store_ids_arr,
+        "product_ids": product_ids_arr,
+        "first_day": first_day,
+        "days": days + fc.HORIZON,
+    }
+    plan = sources.promotion_plan(**grid_args)
+    paid_ratio, discount = _price_arrays(matrix, paid, product_ids_arr)
+    kinds = None
+    if plan is not None:
+        discount = np.maximum(discount, plan.discount)
+        kinds = np.stack(
+            [
+                plan.kinds[plan.kind_names.index(kind)]
+                if kind in plan.kind_names
+                else np.zeros_like(discount)
+                for kind in fc.PROMOTION_KINDS
+            ]
+        )
     panel = fc.Panel(
         sales=matrix,
         first_day=first_day,
@@ -144,14 +205,63 @@ def sales_panel_load(
         city_index=city_index,
         temp_max=temp,
         precipitation=rain,
-        promotion=sources.promotion_grid(
-            store_ids=store_ids_arr,
-            product_ids=product_ids_arr,
-            first_day=first_day,
-            days=days + fc.HORIZON,
-        ),
+        promotion=sources.promotion_grid(**grid_args),
+        kinds=kinds,
+        discount=discount,
+        paid_ratio=paid_ratio,
+        forecast_temp_max=issued_temp,
+        forecast_precipitation=issued_rain,
     )
     return panel, series[["store_id", "product_id", "category_id", "is_new"]]
+
+
+def _price_arrays(
+    units: np.ndarray, paid: np.ndarray, product_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per series and observed day the paid ratio (paid / (units × the product's reference
+    price), NaN without a sale or a price) [S, D]; per series and day of the panel and horizon
+    the realised discount of its product across the panel's stores [S, D + HORIZON]: 1 − its
+    unit price that day over its regular price, where that is at least DISCOUNT_NOISE (0 on
+    the horizon). The regular price is the reference price, or the product's 90th-percentile
+    daily unit price in the panel when that is lower (a reference price set above what the
+    product ever sells at — stale, or never maintained — must not make every day a
+    discount)."""
+    count, days = units.shape
+    discount = np.zeros((count, days + fc.HORIZON))
+    if count == 0:
+        return np.zeros((0, days)), discount
+    reference = pd.Series(
+        dict(
+            Product.objects.filter(pk__in=np.unique(product_ids).tolist()).values_list(
+                "pk", "price"
+            )
+        )
+    )
+    price = reference.reindex(product_ids).astype("float64").fillna(0.0).to_numpy()
+    full = units * price[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        paid_ratio = np.where(full > 0, paid / full, np.nan)
+    products, product_index = np.unique(product_ids, return_inverse=True)
+    product_units = np.zeros((products.size, days))
+    product_paid = np.zeros((products.size, days))
+    np.add.at(product_units, product_index, units)
+    np.add.at(product_paid, product_index, paid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_price = np.where(product_units > 0, product_paid / product_units, np.nan)
+    sold = ~np.isnan(unit_price).all(axis=1)
+    typical = np.full(products.size, np.nan)
+    if sold.any():
+        typical[sold] = np.nanquantile(unit_price[sold], 0.9, axis=1)
+    product_reference = np.zeros(products.size)
+    np.maximum.at(product_reference, product_index, price)
+    regular = np.where(product_reference > 0, np.fmin(product_reference, typical), typical)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        realised = np.where(
+            (regular[:, None] > 0) & ~np.isnan(unit_price), 1 - unit_price / regular[:, None], 0.0
+        )
+    realised = np.where(realised >= DISCOUNT_NOISE, np.clip(realised, 0.0, 0.9), 0.0)
+    discount[:, :days] = realised[product_index]
+    return paid_ratio, discount
 
 
 def _store_cities(store_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -165,13 +275,15 @@ def _store_cities(store_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
 
 def weather_arrays(
     *, cities: list[str], first_day: dt.date, days: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Max temperature and precipitation [city, day]: observed where known, else the issued
-    forecast, else NaN."""
-    temp = np.full((max(len(cities), 1), days), np.nan)
-    rain = np.full((max(len(cities), 1), days), np.nan)
+    forecast, else NaN; then the same from the issued forecasts only (what a backtest's
+    target days may see)."""
+    shape = (max(len(cities), 1), days)
+    temp, rain = np.full(shape, np.nan), np.full(shape, np.nan)
+    issued_temp, issued_rain = np.full(shape, np.nan), np.full(shape, np.nan)
     if not cities:
-        return temp, rain
+        return temp, rain, issued_temp, issued_rain
     rows = list(
         weather_rows(
             cities=cities, first_day=first_day, last_day=first_day + dt.timedelta(days=days - 1)
@@ -179,13 +291,16 @@ def weather_arrays(
     )
     index = {city: i for i, city in enumerate(cities)}
     # Forecast rows first so observed rows overwrite them.
-    for city, day, _kind, temp_max, precipitation in sorted(
+    for city, day, kind, temp_max, precipitation in sorted(
         rows, key=lambda row: row[2] != "forecast"
     ):
         column = (day - first_day).days
         temp[index[city], column] = float(temp_max)
         rain[index[city], column] = float(precipitation)
-    return temp, rain
+        if kind == "forecast":
+            issued_temp[index[city], column] = float(temp_max)
+            issued_rain[index[city], column] = float(precipitation)
+    return temp, rain, issued_temp, issued_rain
 
 
 def _sample_stores(store_ids: list[int], count: int, seed: int) -> list[int]:
@@ -195,6 +310,16 @@ def _sample_stores(store_ids: list[int], count: int, seed: int) -> list[int]:
     return sorted(
         int(s) for s in rng.choice(np.array(sorted(store_ids)), size=count, replace=False)
     )
+
+
+def last_sales_day(store_ids: list[int] | None = None) -> dt.date | None:
+    """The local day of the latest counted order of these stores (all stores: None), or None
+    when there is none."""
+    orders = Order.objects.exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+    if store_ids is not None:
+        orders = orders.filter(store_id__in=store_ids)
+    latest = orders.order_by("-placed_at").values_list("placed_at", flat=True).first()
+    return None if latest is None else timezone.localdate(latest)
 
 
 def open_store_ids() -> list[int]:
@@ -224,19 +349,26 @@ def forecast_backtest_run(
     sources: PlanningSources = NO_SOURCES,
 ) -> BacktestOutcome:
     """Rolling-origin backtest of the model and the baselines on the sales before `end_day`
-    (default today), over a seeded sample of stores. With `save`, records a ForecastBacktest
-    and each category's serving method (model only where it beats the best baseline)."""
+    (default: the day after the last day with sales, so a history that ended in the past is
+    backtested where it has data), over a seeded sample of stores. With `save`, records a
+    ForecastBacktest and each category's serving method (model only where it beats the best
+    servable baseline)."""
     settings = decision_settings_get()
-    end_day = end_day or timezone.localdate()
     started = time.perf_counter()
     codes = CategoryCodes.load()
     stores = _sample_stores(store_ids or open_store_ids(), sample_stores, seed=1)
+    if end_day is None:
+        last = last_sales_day(stores)
+        if last is None:
+            raise ValueError("no sales in the sampled stores")
+        end_day = last + dt.timedelta(days=1)
     panel, _series = sales_panel_load(
         store_ids=stores,
         end_day=end_day,
-        days=settings.history_days,
+        days=max(settings.history_days, TRAINING_HISTORY_DAYS),
         codes=codes,
         sources=sources,
+        trim=True,
     )
     last = panel.last_origin - fc.HORIZON
     origin_indexes = [last - origin_step * k for k in range(origins)]
@@ -245,7 +377,9 @@ def forecast_backtest_run(
             f"backtest: {panel.series_count} series in {len(stores)} stores, "
             f"{len(origin_indexes)} origins"
         )
-    result = fc.backtest(panel, origin_indexes, max_rows=max_rows)
+    result = fc.backtest(
+        panel, origin_indexes, max_rows=max_rows, history_days=TRAINING_HISTORY_DAYS
+    )
     choices = fc.choose_methods(result)
     backtest = None
     if save:
@@ -315,6 +449,9 @@ class TrainedForecast:
     methods: dict[int, str]  # category code → method
     default_method: str
     calibration: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # What the night records in DecisionRun.stats["forecast"]: rows trained on, the features
+    # used, and why the model or the backtest fell back (never swallowed silently).
+    report: dict = field(default_factory=dict)
 
     def method_of(self, code: int) -> str:
         method = self.methods.get(code, self.default_method)
@@ -345,6 +482,7 @@ def forecast_model_train(
     settings = decision_settings_get()
     codes = CategoryCodes.load()
     stores = store_ids if store_ids is not None else open_store_ids()
+    report: dict = {"training_rows": 0, "fallback": None, "backtest_error": None}
     latest = ForecastBacktest.objects.order_by("-created_at").first()
     if backtest_if_stale and (
         latest is None or timezone.now() - latest.created_at > BACKTEST_MAX_AGE
@@ -359,28 +497,57 @@ def forecast_model_train(
                 progress=progress,
                 sources=sources,
             ).backtest
-        except ValueError:
-            latest = None  # not enough history yet: baselines serve
+        except ValueError as error:
+            # Not enough history yet: the last choices (or the 28-day mean) serve; recorded.
+            report["backtest_error"] = str(error)
+            if progress:
+                progress(f"backtest skipped: {error}")
+            latest = ForecastBacktest.objects.order_by("-created_at").first()
+    # A sample of stores, not all: the fit's cost is set by its row budget (`max_rows`,
+    # sampled evenly over the series of every training origin), which 40 whole stores fill
+    # many times over; whole stores keep the pooled store × product features exact.
     sample = _sample_stores(stores, sample_stores, seed=2)
     panel, _series = sales_panel_load(
         store_ids=sample,
         end_day=day,
-        days=settings.history_days,
+        days=max(settings.history_days, TRAINING_HISTORY_DAYS),
         codes=codes,
         sources=sources,
+        trim=True,
     )
     model = None
-    origins = fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
-    if origins and panel.series_count:
+    origins = fc.training_origins(
+        panel.last_origin - fc.HORIZON, step=2, count=30, history_days=TRAINING_HISTORY_DAYS
+    )
+    if not panel.series_count:
+        report["fallback"] = "no series with sales or stock in the sampled stores"
+    elif not origins:
+        report["fallback"] = (
+            f"{panel.days_observed} days of history; the model needs "
+            f"{fc.WINDOW + fc.HORIZON} (28-day window + 14 observed target days)"
+        )
+    else:
         try:
             model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows)
-        except ValueError:
-            model = None
+        except ValueError as error:
+            report["fallback"] = str(error)
+    if model is not None:
+        report["training_rows"] = model.training_rows
+        report["history_days"] = panel.days_observed
+        report["unused_features"] = sorted(set(fc.FEATURES) - set(model.used_features))
     if progress:
-        progress(f"model: trained on {model.training_rows if model else 0} rows")
+        message = f"model: trained on {report['training_rows']} rows"
+        if report["fallback"]:
+            message += f"; baselines serve because {report['fallback']}"
+        progress(message)
     methods, calibration, default = _choices_and_calibration(latest, codes)
     return TrainedForecast(
-        model=model, codes=codes, methods=methods, default_method=default, calibration=calibration
+        model=model,
+        codes=codes,
+        methods=methods,
+        default_method=default,
+        calibration=calibration,
+        report=report,
     )
 
 
@@ -449,7 +616,7 @@ def forecasts_for_panel(
         [trained.method_of(int(code)) for code in panel.category_codes], dtype=object
     )
     if count and origin >= fc.WINDOW - 1:
-        baselines = fc.baselines_at(panel.sales, origin)
+        baselines = fc.panel_baselines(panel, origin)
         for method, forecast in baselines.items():
             mask = methods == method
             daily[mask] = forecast[mask]

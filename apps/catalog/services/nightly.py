@@ -183,7 +183,8 @@ def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
     facts: dict[str, object] = {"training_rows": rows, "trained": model is not None}
     warnings = []
     if model is None or rows == 0:
-        reason = getattr(trained, "failure", "") or ""
+        report = getattr(trained, "report", None) or {}
+        reason = getattr(trained, "failure", "") or report.get("fallback") or ""
         warnings.append(
             "forecast model trained on 0 rows: every product is forecast by a baseline "
             "(moving average) tonight" + (f" ({reason})" if reason else "")
@@ -239,6 +240,7 @@ def decisions_run(
     model_facts: dict[str, object] = {}
     warnings: list[str] = []
     counts = {"forecasts": 0, "hot": 0, "new": 0, "cards": 0, "rule_runs": 0, "pruned": 0}
+    forecast_report: dict = {}
     if run.attempt > 1:
         # A taken-over run: the stores done by the dead attempts keep their counts.
         counts.update({k: v for k, v in run.stats.get("counts", {}).items() if k in counts})
@@ -267,12 +269,20 @@ def decisions_run(
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
+        # Rows trained on, and why the model or its backtest fell back: kept in the run.
+        forecast_report = trained.report
         model_facts, warnings = _model_facts(trained)
         for warning in warnings:
             logger.warning("decisions %s: %s", day, warning)
         _renew(
             run,
-            stats={"counts": counts, "phase": "stores", "model": model_facts, "warnings": warnings},
+            stats={
+                "counts": counts,
+                "phase": "stores",
+                "model": model_facts,
+                "warnings": warnings,
+                "forecast": forecast_report,
+            },
         )
         say(f"model and network facts ready in {timings['model']:.1f} s")
 
@@ -327,6 +337,7 @@ def decisions_run(
                 "counts": counts,
                 "model": model_facts,
                 "warnings": warnings,
+                "forecast": forecast_report,
             },
         )
         raise
@@ -341,6 +352,7 @@ def decisions_run(
             "counts": counts,
             "model": model_facts,
             "warnings": warnings,
+            "forecast": forecast_report,
         },
     )
     if not finished:

@@ -1,6 +1,6 @@
 """What the decision engine reads from the parts above it (campaigns, procurement), handed in
 by the caller instead of imported: the planned-promotion grid, the preferred suppliers'
-terms and what is on order from suppliers.
+terms and what is on order from suppliers; and the promotion plan by kind and depth.
 
 The interfaces (the nightly task, the commands) pass `apps.catalog.sources.planning_sources()`,
 the real readers; `NO_SOURCES`, the default, plans no promotion and knows no supplier, so the
@@ -31,6 +31,26 @@ class PromotionGrid(Protocol):
     ) -> np.ndarray | None: ...
 
 
+@dataclass(frozen=True)
+class PromotionPlan:
+    """Planned promotions per series and day, by kind and depth: `kinds` [len(kinds), S, days]
+    is 1.0 where a promotion of `kind_names[k]` covers the series that day; `discount` [S, days]
+    the deepest planned discount (0.2 = 20 % off; 0 without a price)."""
+
+    kind_names: tuple[str, ...]
+    kinds: np.ndarray
+    discount: np.ndarray
+
+
+class PromotionPlanReader(Protocol):
+    """Like PromotionGrid, with each promotion's kind and discount; None when none covers
+    the series in the window."""
+
+    def __call__(
+        self, *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+    ) -> PromotionPlan | None: ...
+
+
 class SupplierTerms(Protocol):
     """At most one row per product: columns SUPPLIER_TERMS_COLUMNS (lead time, pack size and
     minimum order of its preferred supplier). A product without a row gets the defaults."""
@@ -49,11 +69,18 @@ def no_on_order(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
     return pd.DataFrame({column: [] for column in ON_ORDER_COLUMNS}, dtype="int64")
 
 
+def no_promotion_plan(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class PlanningSources:
     promotion_grid: PromotionGrid
     supplier_terms: SupplierTerms
     on_order: OnOrder = no_on_order
+    promotion_plan: PromotionPlanReader = no_promotion_plan
 
 
 def no_promotions(
