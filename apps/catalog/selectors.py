@@ -34,7 +34,7 @@ from apps.catalog.models import (
     WeatherObservation,
 )
 from apps.stores.models import Order, StockLevel, Store
-from apps.stores.selectors import member_basket_lines_between, order_lines_between
+from apps.stores.selectors import order_lines_between
 
 
 def weather_rows(*, cities: list[str], first_day: dt.date, last_day: dt.date) -> QuerySet:

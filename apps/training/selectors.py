@@ -8,6 +8,7 @@ KPIs").
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from apps.stores.inspections.models import Inspection, InspectionItemResult
+from apps.stores.kpis.selectors import store_kpis
 from apps.stores.models import Store, StoreStaff
 from apps.training.analytics import advice, search
 from apps.training.models import (
@@ -104,15 +106,25 @@ def product_selling_points(*, product_ids: Iterable[int]) -> dict[int, list[str]
 
 def store_kpi_figures(*, store: Store) -> dict[str, advice.KpiFigureLike]:
     """THE one place training reads KPI figures ({code: figure with value, percentile,
-    peer_p25, peer_median}).
-
-    Until the KPI snapshots land this returns no figures (the metric rules stay silent; the
-    inspection rule reads inspections directly). When merging, replace the body with:
-
-        from apps.stores.kpis.selectors import store_kpis   # wherever the KPI selector lives
-        return store_kpis(store)
+    peer_p25, peer_median}): the store's newest complete month of the KPI pack
+    (`apps.stores.kpis.selectors.store_kpis`). The pack keeps percentages as percent numbers
+    (12.3 = 12.3 %); the advice rules read rates as fractions, so those are divided by 100 here.
     """
-    return {}
+    figures = {}
+    for code, figure in store_kpis(store).items():
+        if str(figure.definition.unit) == "%":
+            figure = dataclasses.replace(
+                figure,
+                value=_fraction(figure.value),
+                peer_p25=_fraction(figure.peer_p25),
+                peer_median=_fraction(figure.peer_median),
+            )
+        figures[code] = figure
+    return figures
+
+
+def _fraction(percent: Decimal | None) -> Decimal | None:
+    return None if percent is None else Decimal(percent) / 100
 
 
 def inspection_section_failures(*, store: Store) -> list[advice.SectionFailures]:

@@ -34,9 +34,9 @@ from apps.catalog.models import (
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
+from linli.admin_utils import BigTableAdminMixin, truncated_text
 from linli.celery import app as celery_app
 from linli.schedules import SCHEDULES
-from linli.admin_utils import BigTableAdminMixin, truncated_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
