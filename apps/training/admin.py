@@ -27,6 +27,7 @@ from apps.training.models import (
     QuizAttempt,
     TrainingPath,
 )
+from linli.admin_utils import truncated
 
 
 @admin.register(Article)
@@ -87,7 +88,7 @@ class ChoiceInline(admin.TabularInline):
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
-    list_display = ["text", "course", "position"]
+    list_display = [truncated("text", model=Question), "course", "position"]
     list_filter = ["course"]
     list_select_related = ["course"]
     search_fields = ["text"]

@@ -371,7 +371,7 @@ def test_promotion_export_imports_back_unchanged(client, reference: dict) -> Non
 
     exported = client.post(reverse("admin:campaigns_promotion_export"), data).content
 
-    rows = list(csv.DictReader(io.StringIO(exported.decode())))
+    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
     assert {row["name"] for row in rows if row["kind"] == "feature"} == {"'=cmd"}
     assert {row["stores"] for row in rows if row["kind"] == "price" and row["sku"]} == {
         "HZ0001 HZ0002"

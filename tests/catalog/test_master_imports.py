@@ -172,7 +172,7 @@ def test_category_export_escapes_formulas_and_imports_back(client) -> None:
     CategoryFactory(code="C1", name="+零食", parent=CategoryFactory(code="C0"))
     client.force_login(_staff("view_category", "export_category"))
     exported = _export(client, "catalog_category", CategoryResource, "categoryresource")
-    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(exported.decode()))}
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(exported.decode("utf-8-sig")))}
     assert (rows["C1"]["name"], rows["C1"]["parent"]) == ("'+零食", "C0")
     again = categories_import(table=table_from_bytes(exported))
     assert (again.errors, again.unchanged) == ([], 2)

@@ -7,6 +7,7 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.test import Client
@@ -133,6 +134,7 @@ def test_run_list_shows_progress_failure_and_a_model_trained_on_zero_rows(roles:
         day=day, status="running", stores_total=200, stores_done=40, stats={"phase": "stores"}
     )
     client = _client(_staff(HQ_OPERATIONS, "ops"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the admin in English
     with override("en"):
         html = client.get(RUNS).content.decode()
         detail = client.get(reverse("admin:catalog_decisionrun_change", args=[running.pk]))

@@ -626,7 +626,7 @@ def test_members_wechat_export_round_trips(client, stores) -> None:
 
     response = client.post(reverse("admin:customers_member_export"), data)
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [(row["phone"], row["wechat"]) for row in rows] == [("", "'=wxid")]
     again = members_import(table=table_from_bytes(response.content))
     assert (again.errors, again.unchanged) == ([], 1)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -260,6 +261,7 @@ def test_admin_store_import_shows_row_errors_and_writes_nothing(client, regions,
     bad = tmp_path / "stores.csv"
     bad.write_text(STORE_HEADER + "S1,店,HZ-XH,,,,,\nS2,店,NOPE,,,,,\n", encoding="utf-8")
     client.force_login(_staff("view_store", "import_store"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # row errors in English
 
     preview, done = _admin_import(client, "stores_store", bad)
 

@@ -339,6 +339,11 @@ NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
         _("Tomorrow's regional delivery plans"),
         "procurement.change_deliveryplan",
     ),
+    NightlyJob(
+        "apps.stores.tasks.kpi_snapshots_task",
+        _("KPI pack: monthly figures per store, region and network"),
+        "stores.add_kpisnapshot",
+    ),
 )
 
 
