@@ -25,7 +25,6 @@ from apps.catalog.models import (
     CoPurchaseRule,
     DailyListEntry,
     DecisionRun,
-    DemandForecast,
     InsightCard,
     ListKind,
     Product,
@@ -176,17 +175,6 @@ def rules_for_antecedents(
     return None, CoPurchaseRule.objects.none().values_list(
         "antecedent_item", "consequent_item", "confidence", "lift"
     )
-
-
-def store_forecasts(*, store: Store, product_ids: list[int]) -> dict[int, DemandForecast]:
-    return {
-        forecast.product_id: forecast
-        for forecast in DemandForecast.objects.filter(store=store, product_id__in=product_ids)
-    }
-
-
-def latest_decision_run() -> DecisionRun | None:
-    return DecisionRun.objects.order_by("-started_at").first()
 
 
 # --- Personal next-product suggestions (the served blend; measured by suggestions_evaluate).

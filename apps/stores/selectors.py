@@ -81,19 +81,6 @@ def member_order_line_facts_between(*, start: dt.datetime, end: dt.datetime) -> 
     )
 
 
-def member_last_order_times(*, before: dt.datetime) -> QuerySet:
-    """(member_id, placed_at of the member's latest counted order before `before`), one per
-    member who ever bought; aggregated in SQL."""
-    return (
-        Order.objects.filter(member__isnull=False, placed_at__lt=before)
-        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
-        .order_by()
-        .values("member_id")
-        .annotate(last_order_at=Max("placed_at"))
-        .values_list("member_id", "last_order_at")
-    )
-
-
 def member_store_order_counts(*, start: dt.datetime, end: dt.datetime) -> QuerySet:
     """(member_id, store_id, counted orders) per member and store with a counted member order
     placed in [start, end), counted in SQL: what the repurchase measures of the KPI pack
