@@ -6,8 +6,9 @@ Every import follows the same contract:
    header is row 1; blank lines are skipped but still counted);
 2. validate every row (and the file as a whole: duplicates, unknown codes) and collect *every*
    error as a `RowError(row, column, code, reason)`;
-3. only if there is no error at all, write everything in one transaction (`import_transaction`);
-   otherwise write nothing. A dry run stops after step 2 and says what would be written.
+3. only if there is no error at all, write everything in one transaction (`import_transaction`,
+   usually `rows_upsert`); otherwise write nothing. A dry run stops after step 2 and says what
+   would be written.
 
 The pieces here are shared by the import services of every app (`members_import`,
 `products_import`, `sales_history_import`, …) and by the `import_csv` / `import_sales`
@@ -21,7 +22,7 @@ import codecs
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -32,9 +33,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.phones import phone_normalise
 
@@ -62,6 +65,9 @@ FUTURE_TOLERANCE = dt.timedelta(days=1)
 # The csv module refuses a cell longer than this (its default `csv.field_size_limit()`); the
 # row is reported and the rest of the file is not read (an unclosed quote looks the same).
 MAX_CELL_CHARS = 131_072
+
+# Rows per INSERT / UPDATE statement when an import writes.
+WRITE_BATCH = 2000
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "真"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "假"})
@@ -642,6 +648,95 @@ def in_chunks(
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), chunk_size):
         yield from queryset.filter(**{f"{lookup}__in": keys[start : start + chunk_size]})
+
+
+def codes_resolve(*, queryset: QuerySet, field: str, codes: Iterable[str]) -> dict[str, Any]:
+    """`{code: primary key}` for those of `codes` that `queryset` holds, matched on `field`
+    (`"code"`, `"sku"`), read in chunks. A code that is not stored is left out: the caller
+    reports it on the rows that name it (`UnknownCode.add`)."""
+    return dict(in_chunks(queryset.values_list(field, "pk"), field, codes))
+
+
+@dataclass(frozen=True)
+class UnknownCode:
+    """The error of a cell naming a stored row (a category, a product, a region) by a code
+    that is not stored: a stable `error_code` and a lazily translated `reason` with a
+    `%(code)s` (or `%(sku)s`) placeholder, so every import says it the same way."""
+
+    error_code: str
+    reason: Promise
+
+    def add(self, log: ErrorLog, *, row: int, column: str, code: str) -> None:
+        log.add(row, column, self.error_code, str(self.reason) % {"code": code, "sku": code})
+
+
+UNKNOWN_CATEGORY = UnknownCode(
+    "unknown_category", gettext_lazy("Unknown category code “%(code)s”.")
+)
+UNKNOWN_SKU = UnknownCode("unknown_sku", gettext_lazy("Unknown SKU “%(sku)s”."))
+UNKNOWN_REGION = UnknownCode("unknown_region", gettext_lazy("Unknown region code “%(code)s”."))
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyedRow:
+    """A valid file row ready to write: its row number, the key that finds the stored instance
+    (a code, a SKU, a tuple), and the field values to set (None: "not given, keep the stored
+    value; a new instance gets the model default")."""
+
+    number: int
+    key: Any
+    values: dict[str, Any]
+
+
+def rows_upsert(
+    *,
+    model: type[Model],
+    rows: Iterable[KeyedRow],
+    existing: Mapping[Any, Model],
+    key_fields: Callable[[Any], Mapping[str, Any]],
+    fields: Sequence[str],
+    report: ImportReport,
+    dry_run: bool,
+    defaults: Mapping[str, Any] | None = None,
+    batch_size: int = WRITE_BATCH,
+) -> None:
+    """Create a `model` instance for each row whose key is not in `existing`, update the
+    stored instance of the others where a given value differs, and count every row in
+    `report` (created / updated / unchanged, and `row_actions`).
+
+    A new instance gets `key_fields(row.key)`, then `defaults` for fields the row does not
+    give, then the row's values. Updates are one `bulk_update` of `fields` (every field a row
+    may set), then one `bulk_create`, in batches of `batch_size`. A dry run counts and writes
+    nothing. The caller validated every row, found `existing` (locked with
+    `select_for_update` when writing) and runs this inside `import_transaction`.
+    """
+    created: list[Model] = []
+    changed: list[Model] = []
+    for row in rows:
+        values = {key: value for key, value in row.values.items() if value is not None}
+        instance = existing.get(row.key)
+        if instance is None:
+            created.append(model(**{**(defaults or {}), **key_fields(row.key), **values}))
+            report.created += 1
+            report.row_actions[row.number] = ACTION_NEW
+            continue
+        differs = {key for key, value in values.items() if getattr(instance, key) != value}
+        for key in differs:
+            setattr(instance, key, values[key])
+        if differs:
+            changed.append(instance)
+            report.updated += 1
+            report.row_actions[row.number] = ACTION_UPDATE
+        else:
+            report.unchanged += 1
+            report.row_actions[row.number] = ACTION_SKIP
+    if dry_run:
+        return
+    model.objects.bulk_update(changed, fields=list(fields), batch_size=batch_size)
+    model.objects.bulk_create(created, batch_size=batch_size)
 
 
 # --- command-line output -----------------------------------------------------------------------

@@ -23,6 +23,10 @@ from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
+    UNKNOWN_CATEGORY,
+    UNKNOWN_REGION,
+    UNKNOWN_SKU,
+    WRITE_BATCH,
     Column,
     ErrorLog,
     FirstSeen,
@@ -31,6 +35,7 @@ from linli.imports.contract import (
     Table,
     UnreadableRow,
     choices_with_labels,
+    codes_resolve,
     day_latest,
     header_check,
     import_transaction,
@@ -77,7 +82,6 @@ STATUSES = choices_with_labels(Promotion.Status.choices, 计划="planned", 取�
 PLANNING_HORIZON = dt.timedelta(days=366)
 MAX_DISCOUNT = 90
 STORE_SEPARATORS = re.compile(r"[\s;；,，|、]+")
-WRITE_BATCH = 2000
 
 
 @dataclass
@@ -218,26 +222,20 @@ def _promotions_write(
             Product.objects.only("pk", "sku", "price"), "sku", {r.sku for r in parsed if r.sku}
         )
     }
-    categories = dict(
-        in_chunks(
-            Category.objects.values_list("code", "pk"),
-            "code",
-            {r.category_code for r in parsed if r.category_code},
-        )
+    categories = codes_resolve(
+        queryset=Category.objects.all(),
+        field="code",
+        codes={r.category_code for r in parsed if r.category_code},
     )
-    stores = dict(
-        in_chunks(
-            Store.objects.values_list("code", "pk"),
-            "code",
-            {code for r in parsed for code in r.store_codes},
-        )
+    stores = codes_resolve(
+        queryset=Store.objects.all(),
+        field="code",
+        codes={code for r in parsed for code in r.store_codes},
     )
-    regions = dict(
-        in_chunks(
-            Region.objects.values_list("code", "pk"),
-            "code",
-            {r.region_code for r in parsed if r.region_code},
-        )
+    regions = codes_resolve(
+        queryset=Region.objects.all(),
+        field="code",
+        codes={r.region_code for r in parsed if r.region_code},
     )
     rows: list[tuple[_PromotionRow, _Key, int | None]] = []
     duplicates = FirstSeen()
@@ -245,16 +243,9 @@ def _promotions_write(
         errors_before = log.count
         product = products.get(row.sku) if row.sku else None
         if row.sku and product is None:
-            log.add(
-                row.number, "sku", "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": row.sku}
-            )
+            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=row.sku)
         if row.category_code and row.category_code not in categories:
-            log.add(
-                row.number,
-                "category",
-                "unknown_category",
-                _("Unknown category code “%(code)s”.") % {"code": row.category_code},
-            )
+            UNKNOWN_CATEGORY.add(log, row=row.number, column="category", code=row.category_code)
         unknown = [code for code in row.store_codes if code not in stores]
         if unknown:
             log.add(
@@ -264,12 +255,7 @@ def _promotions_write(
                 _("Unknown store code(s): %(codes)s.") % {"codes": ", ".join(unknown)},
             )
         if row.region_code and row.region_code not in regions:
-            log.add(
-                row.number,
-                "region",
-                "unknown_region",
-                _("Unknown region code “%(code)s”.") % {"code": row.region_code},
-            )
+            UNKNOWN_REGION.add(log, row=row.number, column="region", code=row.region_code)
         discount = row.discount_percent
         if row.promo_price is not None and product is not None:
             if product.price <= 0:

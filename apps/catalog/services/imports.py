@@ -15,19 +15,24 @@ from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
+    UNKNOWN_CATEGORY,
+    WRITE_BATCH,
     CellError,
     Column,
     ErrorLog,
     FirstSeen,
     ImportReport,
+    KeyedRow,
     RowCells,
     Table,
     choices_with_labels,
+    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
     in_chunks,
     parse_decimal,
+    rows_upsert,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +74,6 @@ PRODUCT_FIELDS = (
     "is_high_value",
     "is_active",
 )
-WRITE_BATCH = 2000
 
 
 @dataclass
@@ -128,12 +132,10 @@ def products_import(
 def _products_write(
     *, parsed: list[_ProductRow], report: ImportReport, log: ErrorLog, dry_run: bool
 ) -> None:
-    categories = dict(
-        in_chunks(
-            Category.objects.values_list("code", "pk"),
-            "code",
-            {row.category_code for row in parsed},
-        )
+    categories = codes_resolve(
+        queryset=Category.objects.all(),
+        field="code",
+        codes={row.category_code for row in parsed},
     )
     query = Product.objects.all() if dry_run else Product.objects.select_for_update().order_by("pk")
     existing = {
@@ -148,12 +150,7 @@ def _products_write(
     )
     for row in parsed:
         if row.category_code not in categories:
-            log.add(
-                row.number,
-                "category",
-                "unknown_category",
-                _("Unknown category code “%(code)s”.") % {"code": row.category_code},
-            )
+            UNKNOWN_CATEGORY.add(log, row=row.number, column="category", code=row.category_code)
         barcode = row.values["barcode"]
         if barcode and barcode_owner.get(barcode, row.sku) != row.sku:
             log.add(
@@ -165,32 +162,23 @@ def _products_write(
             )
     if log:
         return
-    created: list[Product] = []
-    changed: list[Product] = []
-    for row in parsed:
-        values = {key: value for key, value in row.values.items() if value is not None}
-        values["category_id"] = categories[row.category_code]
-        product = existing.get(row.sku)
-        if product is None:
-            values.setdefault("cost", Decimal("0.00"))
-            created.append(Product(sku=row.sku, **values))
-            report.created += 1
-            report.row_actions[row.number] = ACTION_NEW
-            continue
-        differs = {key for key, value in values.items() if getattr(product, key) != value}
-        for key in differs:
-            setattr(product, key, values[key])
-        if differs:
-            changed.append(product)
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
-    if dry_run:
-        return
-    Product.objects.bulk_update(changed, fields=list(PRODUCT_FIELDS), batch_size=WRITE_BATCH)
-    Product.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    rows_upsert(
+        model=Product,
+        rows=[
+            KeyedRow(
+                number=row.number,
+                key=row.sku,
+                values={**row.values, "category_id": categories[row.category_code]},
+            )
+            for row in parsed
+        ],
+        existing=existing,
+        key_fields=lambda sku: {"sku": sku},
+        fields=PRODUCT_FIELDS,
+        report=report,
+        dry_run=dry_run,
+        defaults={"cost": Decimal("0.00")},
+    )
 
 
 # --- categories --------------------------------------------------------------------------------
@@ -285,12 +273,7 @@ def _categories_write(
             parent_of.setdefault(row.code, None)
     for row in parsed:
         if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
-            log.add(
-                row.number,
-                "parent",
-                "unknown_category",
-                _("Unknown category code “%(code)s”.") % {"code": row.parent_code},
-            )
+            UNKNOWN_CATEGORY.add(log, row=row.number, column="parent", code=row.parent_code)
             continue
         seen = {row.code}
         ancestor = parent_of.get(row.code)
@@ -382,13 +365,6 @@ def _temperature(value: str) -> Decimal:
     return number
 
 
-@dataclass
-class _WeatherRow:
-    number: int
-    key: tuple[str, dt.date, str]
-    values: dict[str, Any]
-
-
 def weather_import(
     *, table: Table, dry_run: bool = False, by: AbstractBaseUser | None = None
 ) -> ImportReport:
@@ -403,7 +379,7 @@ def weather_import(
     positions = header_check(table.header, WEATHER_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
-    parsed: list[_WeatherRow] = []
+    parsed: list[KeyedRow] = []  # keyed by (city, day, kind)
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
@@ -449,14 +425,14 @@ def weather_import(
                     % {"row": first},
                 )
         if row.valid:
-            parsed.append(_WeatherRow(number=number, key=(city, day, kind), values=values))
+            parsed.append(KeyedRow(number=number, key=(city, day, kind), values=values))
     if not log:
         with import_transaction(log):
             _weather_write(parsed=parsed, report=report, dry_run=dry_run)
     return report.finish(log)
 
 
-def _weather_write(*, parsed: list[_WeatherRow], report: ImportReport, dry_run: bool) -> None:
+def _weather_write(*, parsed: list[KeyedRow], report: ImportReport, dry_run: bool) -> None:
     if not parsed:
         return
     query = WeatherObservation.objects.filter(
@@ -467,30 +443,12 @@ def _weather_write(*, parsed: list[_WeatherRow], report: ImportReport, dry_run: 
     if not dry_run:
         query = query.select_for_update().order_by("pk")
     existing = {(obs.city, obs.day, obs.kind): obs for obs in query}
-    created: list[WeatherObservation] = []
-    changed: list[WeatherObservation] = []
-    for row in parsed:
-        values = {key: value for key, value in row.values.items() if value is not None}
-        observation = existing.get(row.key)
-        if observation is None:
-            city, day, kind = row.key
-            created.append(WeatherObservation(city=city, day=day, kind=kind, **values))
-            report.created += 1
-            report.row_actions[row.number] = ACTION_NEW
-            continue
-        differs = {key for key, value in values.items() if getattr(observation, key) != value}
-        for key in differs:
-            setattr(observation, key, values[key])
-        if differs:
-            changed.append(observation)
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
-    if dry_run:
-        return
-    WeatherObservation.objects.bulk_update(
-        changed, fields=list(WEATHER_FIELDS), batch_size=WRITE_BATCH
+    rows_upsert(
+        model=WeatherObservation,
+        rows=parsed,
+        existing=existing,
+        key_fields=lambda key: {"city": key[0], "day": key[1], "kind": key[2]},
+        fields=WEATHER_FIELDS,
+        report=report,
+        dry_run=dry_run,
     )
-    WeatherObservation.objects.bulk_create(created, batch_size=WRITE_BATCH)

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import models
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
 from apps.procurement.models import Supplier, SupplierProduct
 from linli.imports.contract import (
-    ACTION_NEW,
-    ACTION_SKIP,
-    ACTION_UPDATE,
+    UNKNOWN_SKU,
     Column,
     ErrorLog,
     FirstSeen,
     ImportReport,
+    KeyedRow,
     RowCells,
     Table,
     choices_with_labels,
+    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
     in_chunks,
+    rows_upsert,
 )
 
 if TYPE_CHECKING:
@@ -56,55 +55,6 @@ KINDS = choices_with_labels(
     工厂="factory",
     经销商="distributor",
 )
-WRITE_BATCH = 2000
-
-
-@dataclass
-class _KeyedRow:
-    number: int
-    key: Any
-    values: dict[str, Any]
-
-
-def _upsert(
-    *,
-    model: type[models.Model],
-    rows: list[_KeyedRow],
-    existing: dict[Any, models.Model],
-    build: dict[str, Any],
-    fields: list[str],
-    report: ImportReport,
-    dry_run: bool,
-) -> None:
-    """Create rows whose key is not in `existing`, update the others that differ.
-
-    `build` holds the key fields for new instances by row key (set by the caller); `values`
-    set to None mean "not given: keep the stored value".
-    """
-    created: list[models.Model] = []
-    changed: list[models.Model] = []
-    for row in rows:
-        values = {key: value for key, value in row.values.items() if value is not None}
-        instance = existing.get(row.key)
-        if instance is None:
-            created.append(model(**build[row.key], **values))
-            report.created += 1
-            report.row_actions[row.number] = ACTION_NEW
-            continue
-        differs = {key for key, value in values.items() if getattr(instance, key) != value}
-        for key in differs:
-            setattr(instance, key, values[key])
-        if differs:
-            changed.append(instance)
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
-    if dry_run:
-        return
-    model.objects.bulk_update(changed, fields=fields, batch_size=WRITE_BATCH)
-    model.objects.bulk_create(created, batch_size=WRITE_BATCH)
 
 
 def suppliers_import(
@@ -117,7 +67,7 @@ def suppliers_import(
     positions = header_check(table.header, SUPPLIER_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
-    parsed: list[_KeyedRow] = []
+    parsed: list[KeyedRow] = []
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
@@ -134,17 +84,17 @@ def suppliers_import(
             "is_active": row.boolean("is_active"),
         }
         if row.valid:
-            parsed.append(_KeyedRow(number=number, key=code, values=values))
+            parsed.append(KeyedRow(number=number, key=code, values=values))
     with import_transaction(log):
         query = Supplier.objects.all()
         if not dry_run:
             query = query.select_for_update().order_by("pk")
         existing = {s.code: s for s in in_chunks(query, "code", [r.key for r in parsed])}
-        _upsert(
+        rows_upsert(
             model=Supplier,
             rows=parsed,
             existing=existing,
-            build={row.key: {"code": row.key} for row in parsed},
+            key_fields=lambda code: {"code": code},
             fields=["name", "kind", "contact_name", "phone", "province", "is_active"],
             report=report,
             dry_run=dry_run or bool(log),
@@ -161,7 +111,7 @@ def supplier_products_import(
     positions = header_check(table.header, SUPPLIER_PRODUCT_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
-    parsed: list[_KeyedRow] = []
+    parsed: list[KeyedRow] = []
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
@@ -183,14 +133,12 @@ def supplier_products_import(
             "is_preferred": row.boolean("is_preferred"),
         }
         if row.valid:
-            parsed.append(_KeyedRow(number=number, key=(supplier_code, sku), values=values))
-    suppliers = dict(
-        in_chunks(
-            Supplier.objects.values_list("code", "pk"), "code", {row.key[0] for row in parsed}
-        )
+            parsed.append(KeyedRow(number=number, key=(supplier_code, sku), values=values))
+    suppliers = codes_resolve(
+        queryset=Supplier.objects.all(), field="code", codes={row.key[0] for row in parsed}
     )
-    products = dict(
-        in_chunks(Product.objects.values_list("sku", "pk"), "sku", {row.key[1] for row in parsed})
+    products = codes_resolve(
+        queryset=Product.objects.all(), field="sku", codes={row.key[1] for row in parsed}
     )
     for row in parsed:
         supplier_code, sku = row.key
@@ -202,7 +150,7 @@ def supplier_products_import(
                 _("Unknown supplier code “%(code)s”.") % {"code": supplier_code},
             )
         if sku not in products:
-            log.add(row.number, "sku", "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": sku})
+            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=sku)
     if log:
         return report.finish(log)
     ids = {row.key: (suppliers[row.key[0]], products[row.key[1]]) for row in parsed}
@@ -215,13 +163,11 @@ def supplier_products_import(
             query = query.select_for_update().order_by("pk")
         by_ids = {(offer.supplier_id, offer.product_id): offer for offer in query}
         existing = {key: by_ids[pair] for key, pair in ids.items() if pair in by_ids}
-        _upsert(
+        rows_upsert(
             model=SupplierProduct,
             rows=parsed,
             existing=existing,
-            build={
-                key: {"supplier_id": pair[0], "product_id": pair[1]} for key, pair in ids.items()
-            },
+            key_fields=lambda key: {"supplier_id": ids[key][0], "product_id": ids[key][1]},
             fields=["cost", "lead_time_days", "min_order_qty", "pack_size", "is_preferred"],
             report=report,
             dry_run=dry_run,
