@@ -149,8 +149,8 @@ class EnrolmentAdmin(admin.ModelAdmin):
                         {
                             "path": path_name,
                             "metric": selectors.metric_label(code),
-                            "before": metric_display(code, before),
-                            "after": metric_display(code, after),
+                            "before": metric_display(before, unit=row.units.get(code, "")),
+                            "after": metric_display(after, unit=row.units.get(code, "")),
                             "moved": selectors.metric_moved(code, before, after),
                         }
                         for path_name, code, before, after in row.moves

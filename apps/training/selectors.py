@@ -1,14 +1,12 @@
 """Reads for the knowledge base and training: search, selling points for campaign scripts, a
 store's recommendations, a user's progress, and HQ's completion report.
 
-KPI figures are read through ONE function, `store_kpi_figures`: point it at the KPI selector
-(`store_kpis(store) -> dict[str, KpiFigure]`) when that lands (docs/training.md, "Wiring the
-KPIs").
+KPI figures are read through ONE function, `store_kpi_figures`, which reads the KPI pack
+(`store_kpis(store) -> dict[str, KpiFigure]`; docs/training.md, "Where the figures come from").
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from apps.stores.inspections.models import Inspection, InspectionItemResult
+from apps.stores.kpis.definitions import KPI_BY_CODE
 from apps.stores.kpis.selectors import store_kpis
 from apps.stores.models import Store, StoreStaff
 from apps.training.analytics import advice, search
@@ -106,25 +105,10 @@ def product_selling_points(*, product_ids: Iterable[int]) -> dict[int, list[str]
 
 def store_kpi_figures(*, store: Store) -> dict[str, advice.KpiFigureLike]:
     """THE one place training reads KPI figures ({code: figure with value, percentile,
-    peer_p25, peer_median}): the store's newest complete month of the KPI pack
-    (`apps.stores.kpis.selectors.store_kpis`). The pack keeps percentages as percent numbers
-    (12.3 = 12.3 %); the advice rules read rates as fractions, so those are divided by 100 here.
-    """
-    figures = {}
-    for code, figure in store_kpis(store).items():
-        if str(figure.definition.unit) == "%":
-            figure = dataclasses.replace(
-                figure,
-                value=_fraction(figure.value),
-                peer_p25=_fraction(figure.peer_p25),
-                peer_median=_fraction(figure.peer_median),
-            )
-        figures[code] = figure
-    return figures
-
-
-def _fraction(percent: Decimal | None) -> Decimal | None:
-    return None if percent is None else Decimal(percent) / 100
+    peer_p25, peer_median, unit}): the store's newest complete month of the KPI pack
+    (`apps.stores.kpis.selectors.store_kpis`), as the pack keeps them (a rate in percent, its
+    definition's unit "%"); the advice reads each figure's unit."""
+    return dict(store_kpis(store))
 
 
 def inspection_section_failures(*, store: Store) -> list[advice.SectionFailures]:
@@ -183,8 +167,8 @@ def recommendation_reason(recommendation: advice.Recommendation) -> str:
         }
     values = {
         "metric": metric_label(rec.metric_code),
-        "value": advice.metric_display(rec.metric_code, rec.value),
-        "peer": advice.metric_display(rec.metric_code, rec.peer_value),
+        "value": advice.metric_display(rec.value, unit=rec.unit),
+        "peer": advice.metric_display(rec.peer_value, unit=rec.unit),
     }
     if rec.higher_is_better:
         return _("%(metric)s %(value)s, below the peer 25th percentile %(peer)s") % values
@@ -376,10 +360,18 @@ class StoreCompletion:
     completed: int
     # (path, metric code, at enrolment, latest) for completed enrolments with a KPI
     moves: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)
+    # {metric code: unit of its figures} for the moves (`advice.metric_display`)
+    units: dict[str, str] = field(default_factory=dict)
 
     @property
     def completion_percent(self) -> int:
         return round(100 * self.completed / self.enrolments) if self.enrolments else 0
+
+
+def _definition_unit(code: str) -> str:
+    """The unit of a KPI by its code (a code the pack does not define: none)."""
+    definition = KPI_BY_CODE.get(code)
+    return str(definition.unit) if definition is not None else ""
 
 
 def metric_moved(code: str, before: Decimal | None, after: Decimal | None) -> str:
@@ -418,6 +410,7 @@ def completion_report() -> list[StoreCompletion]:
         .order_by("store_id", "path__name")
     )
     moves: dict[int, list[tuple[str, str, Decimal | None, Decimal | None]]] = defaultdict(list)
+    units: dict[int, dict[str, str]] = defaultdict(dict)
     figures_cache: dict[int, dict[str, advice.KpiFigureLike]] = {}
     for enrolment in completed:
         figures = figures_cache.get(enrolment.store_id)
@@ -425,6 +418,9 @@ def completion_report() -> list[StoreCompletion]:
             figures = store_kpi_figures(store=stores[enrolment.store_id])
             figures_cache[enrolment.store_id] = figures
         latest = figures.get(enrolment.metric_code)
+        units[enrolment.store_id][enrolment.metric_code] = (
+            latest.unit if latest is not None else _definition_unit(enrolment.metric_code)
+        )
         moves[enrolment.store_id].append(
             (
                 enrolment.path.name,
@@ -440,6 +436,7 @@ def completion_report() -> list[StoreCompletion]:
             enrolments=counts[store_id]["total"],
             completed=counts[store_id]["done"],
             moves=moves.get(store_id, []),
+            units=units.get(store_id, {}),
         )
         for store_id in sorted(counts, key=lambda pk: stores[pk].code)
     ]

@@ -57,6 +57,11 @@ class KpiFigure:
         return self.definition.higher_is_better
 
     @property
+    def unit(self) -> str:
+        """The definition's unit: "%" for a rate kept in percent (12.3 = 12.3 %)."""
+        return str(self.definition.unit)
+
+    @property
     def change(self) -> Decimal | None:
         if self.value is None or self.previous_value is None:
             return None

@@ -14,7 +14,9 @@ Each recommendation carries the figure and the peer figure that triggered it, so
 say "直播转化率 1.2%，低于同行 25 分位 2.5%".
 
 KPI figures follow the shape of the KPI snapshots (`peer_p25` is direction-aware: the value of a
-store at the 25th percentile of *performance*); `KpiFigureLike` is all this module reads.
+store at the 25th percentile of *performance*); `KpiFigureLike` is all this module reads. Each
+figure says its unit (the KPI definition's, `apps.stores.kpis.definitions`): the rules compare
+figures with their peers in whatever unit they come, and only `metric_display` reads the unit.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ MIN_FAILURES = 2
 WINDOW = 3
 
 
+# Units `metric_display` knows. PERCENT is the KPI definitions' unit of a rate: the KPI pack
+# keeps 12.3 for 12.3 %. FRACTION is a rate as a share of one (0.123 for 12.3 %), the unit of
+# the stand-in `KpiFigure`. Any other unit is shown as a plain number.
+PERCENT = "%"
+FRACTION = "fraction"
+
+
 class KpiFigureLike(Protocol):
     code: str
     value: Decimal | None
@@ -40,17 +49,22 @@ class KpiFigureLike(Protocol):
     peer_p25: Decimal | None
     peer_median: Decimal | None
 
+    @property
+    def unit(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class KpiFigure:
-    """A store's figure for one KPI with where its peers stand (the stand-in until the KPI
-    selector lands; any object with these attributes will do)."""
+    """A store's figure for one KPI with where its peers stand: a stand-in for the KPI pack's
+    figures (`apps.stores.kpis.selectors.KpiFigure`), for tests and callers without the pack.
+    Its rates are fractions unless `unit` says otherwise (`unit=""` for a score)."""
 
     code: str
     value: Decimal | None
     percentile: Decimal | None = None
     peer_p25: Decimal | None = None
     peer_median: Decimal | None = None
+    unit: str = FRACTION
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class Recommendation:
     value: Decimal | None = None
     peer_value: Decimal | None = None
     higher_is_better: bool = True
+    unit: str = ""  # of value and peer_value (`metric_display`)
     section: str = ""  # inspection rule only
     failures: int = 0
     inspections: int = 0
@@ -141,6 +156,7 @@ def recommendations(
             value=figures[rule.code].value,
             peer_value=figures[rule.code].peer_p25,
             higher_is_better=rule.higher_is_better,
+            unit=figures[rule.code].unit,
         )
         for rule in METRIC_RULES
         if metric_is_weak(rule, figures.get(rule.code))
@@ -153,6 +169,7 @@ def recommendations(
             peer_value=(
                 figures[INSPECTION_SCORE].peer_median if INSPECTION_SCORE in figures else None
             ),
+            unit=figures[INSPECTION_SCORE].unit if INSPECTION_SCORE in figures else "",
             section=failure.section,
             failures=failure.failures,
             inspections=failure.inspections,
@@ -163,14 +180,13 @@ def recommendations(
     return found
 
 
-# How each KPI's value reads: rates are fractions shown as percent; scores as they are.
-PERCENT_CODES = frozenset({LIVE_CONVERSION, LOSS_RATE})
-
-
-def metric_display(code: str, value: Decimal | None) -> str:
-    """'1.2%' for a rate (0.012), '67.1' for a score; '—' when unknown."""
+def metric_display(value: Decimal | None, *, unit: str) -> str:
+    """'1.2%' for a rate (1.2 in PERCENT, 0.012 in FRACTION), '67.1' for anything else; '—'
+    when unknown."""
     if value is None:
         return "—"
-    if code in PERCENT_CODES:
-        return f"{(Decimal(value) * 100).quantize(Decimal('0.1'))}%"
+    if unit == FRACTION:
+        value = Decimal(value) * 100
+    if unit in (PERCENT, FRACTION):
+        return f"{Decimal(value).quantize(Decimal('0.1'))}%"
     return f"{Decimal(value).quantize(Decimal('0.1'))}"
