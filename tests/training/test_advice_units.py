@@ -4,16 +4,18 @@ the pack's percent figures go to the rules, the enrolment and the sentence as th
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as registry
 from django.utils import translation
 
 from apps.stores.models import KpiSnapshot
 from apps.training import selectors, services
 from apps.training.analytics import advice
 from tests.factories import StoreFactory, UserFactory
-from tests.training.factories import TrainingPathFactory
+from tests.training.factories import EnrolmentFactory, TrainingPathFactory
 
 D = Decimal
 JULY = dt.date(2026, 7, 1)
@@ -76,3 +78,24 @@ def test_the_pack_figures_reach_the_advice_and_the_enrolment_unconverted() -> No
     assert found.reason == "Live conversion 1.2%, below the peer 25th percentile 2.5%"
     enrolment = services.enrolment_create(user=UserFactory(), store=store, path=path)
     assert enrolment.metric_at_enrolment == D("1.2000")
+
+
+@pytest.mark.django_db
+def test_the_migration_turns_recorded_rates_into_percent_and_leaves_the_rest() -> None:
+    migration = importlib.import_module(
+        "apps.training.migrations.0002_metric_at_enrolment_in_kpi_units"
+    )
+    store = StoreFactory()
+    rate = EnrolmentFactory(
+        store=store, metric_code="live_conversion", metric_at_enrolment=D("0.012")
+    )
+    score = EnrolmentFactory(
+        store=store, metric_code="inspection_score", metric_at_enrolment=D("67.1")
+    )
+    unknown = EnrolmentFactory(store=store, metric_code="loss_rate", metric_at_enrolment=None)
+    migration.rates_to_percent(registry, None)
+    for enrolment in (rate, score, unknown):
+        enrolment.refresh_from_db()
+    assert rate.metric_at_enrolment == D("1.2")
+    assert score.metric_at_enrolment == D("67.1")
+    assert unknown.metric_at_enrolment is None
