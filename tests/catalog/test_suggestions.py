@@ -29,10 +29,15 @@ from apps.catalog.analytics.suggestions import (
     top_k,
 )
 from apps.catalog.models import RuleScope
-from apps.catalog.selectors import member_next_products, member_offer_lines
+from apps.catalog.selectors import (
+    member_next_products,
+    member_offer_lines,
+    store_product_popularity,
+)
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.rules import co_purchase_rules_compute
 from apps.catalog.services.suggestions import suggestions_evaluate
+from apps.stores.models import OrderLine
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
 
@@ -373,3 +378,35 @@ def test_member_lines_buy_again_and_also_like(db: None, settings: object) -> Non
     offered = [o.product for o in member_next_products(member_id=member.pk, store=store)]
     assert d not in offered
     assert set(offered) == {a, b, c}
+
+
+def test_served_store_popularity_equals_the_evaluations(planted_db: dict) -> None:
+    """The served SQL aggregate (`store_product_popularity`) and the evaluation's pure
+    function (`store_popularity_before`) give the same shares for today."""
+    store = planted_db["store"]
+    lines = list(
+        OrderLine.objects.filter(order__store=store).values_list(
+            "order_id", "order__placed_at", "product_id"
+        )
+    )
+    tz = timezone.get_current_timezone()
+    local = [placed.astimezone(tz).replace(tzinfo=None) for _, placed, _ in lines]
+    origin = dt.datetime.combine(min(local).date(), dt.time.min)
+    days = np.array([(moment - origin).total_seconds() / 86_400 for moment in local])
+    catalog = np.unique([product for _, _, product in lines])
+    today = timezone.localdate()
+    expected = store_popularity_before(
+        store_ids=np.full(len(lines), store.pk),
+        order_ids=np.array([order for order, _, _ in lines]),
+        product_cols=np.searchsorted(catalog, [product for _, _, product in lines]),
+        days=days,
+        products=catalog.shape[0],
+        at_stores=np.array([store.pk]),
+        at_days=np.array([(today - origin.date()).days]),
+    ).toarray()[0]
+    served = store_product_popularity(
+        store_id=store.pk, end=timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    )
+    assert len(served) == int((expected > 0).sum()) > 0
+    for product, share in served.items():
+        assert share == pytest.approx(expected[np.searchsorted(catalog, product)])

@@ -441,15 +441,23 @@ def evaluation_setup(
     `evaluate_members` when given) and learn rules, popularity, repurchase intervals and each
     member's history from the rest.
 
-    Parallel arrays, one entry per order line; lines without a member (−1) count for the
-    rules and popularity only. With `store_ids`, the blend suggests only products the
-    held-out basket's store sold in the training lines ("what the store sells").
+    Parallel arrays, one entry per order line (`order_times` as local wall-clock times);
+    lines without a member (−1) count for the rules and popularity only. With `store_ids`,
+    the blend's popularity prior is the held-out basket's store's popularity in the
+    `STORE_POPULARITY_DAYS` before the held-out day (`store_popularity_before`, as served),
+    and it suggests only products that store sold then ("what the store sells"): nothing
+    from the held-out day or later reaches a member's store popularity. (The rules, the
+    global popularity and the repurchase intervals are learnt from all training baskets,
+    other members' later ones included; the baselines see the same.)
     """
     order_ids = np.asarray(order_ids, dtype=np.int64)
     member_ids = np.asarray(member_ids, dtype=np.int64)
     product_ids = np.asarray(product_ids, dtype=np.int64)
     times = np.asarray(order_times).astype("datetime64[us]").astype(np.int64)
-    origin = times.min() if times.size else 0
+    # Day numbers count calendar days of the wall-clock times given (the caller passes local
+    # time): the origin is the midnight before the first line, so that "the held-out day" and
+    # the store-popularity window are the calendar days the served path uses.
+    origin = (times.min() // DAY_US) * DAY_US if times.size else 0
     days = (times - origin) / DAY_US
 
     orders, first_line = np.unique(order_ids, return_index=True)
