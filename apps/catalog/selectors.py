@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.catalog.analytics.suggestions import (
+    STORE_POPULARITY_DAYS,
     BlendWeights,
     blend_scores,
     member_history,
@@ -186,9 +187,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-STORE_POPULARITY_DAYS = 28  # what the store sells, and how often
-
-
 def product_repurchase_intervals(*, end: dt.datetime, days: int = HISTORY_DAYS) -> dict[int, float]:
     """{product id: usual repurchase interval in days} — the median over members who bought
     it on at least two days of (last − first day) / (days − 1), as
@@ -257,7 +255,7 @@ def member_suggestions(
     now: dt.datetime | None = None,
 ) -> list[Suggestion]:
     """The served blend for one member (`analytics.suggestions.blend_scores`), best first,
-    limited to what `store` sells: sold in the last 28 days or stocked (any product when there
+    limited to what `store` sells: sold in the last 91 days or stocked (any product when there
     is no store).
 
     `rules`: (antecedent, consequent, confidence, lift) product → product rules (the caller
@@ -390,7 +388,7 @@ def member_next_products(
     """What to offer this member next, best first: the served blend of their own repeat
     purchases (recency, the product's usual repurchase interval), co-purchase rules (the most
     specific scope available, carried by enough members) and the store's popularity, limited
-    to what the store sold in the last 28 days (`services.suggestions.member_suggestions`;
+    to what the store sold in the last 91 days or stocks (`services.suggestions.member_suggestions`;
     measured by `suggestions_evaluate`)."""
     suggestions = member_suggestions(member_id=member_id, store=store, limit=limit)
     products = Product.objects.in_bulk(

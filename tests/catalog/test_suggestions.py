@@ -15,17 +15,29 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.catalog.analytics.suggestions import (
+    BlendWeights,
+    blend_scores,
+    blend_top_k,
+    buy_again_top_k,
+    evaluation_setup,
+    member_history,
     ranking_quality,
     repurchase_intervals,
     rule_matrix,
+    store_popularity_before,
     suggestion_evaluation,
     top_k,
 )
 from apps.catalog.models import RuleScope
-from apps.catalog.selectors import member_next_products, member_offer_lines
+from apps.catalog.selectors import (
+    member_next_products,
+    member_offer_lines,
+    store_product_popularity,
+)
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.rules import co_purchase_rules_compute
 from apps.catalog.services.suggestions import suggestions_evaluate
+from apps.stores.models import OrderLine
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
 
@@ -139,6 +151,135 @@ def test_the_blend_is_not_worse_than_buy_again_where_only_repeat_exists() -> Non
     assert evaluation.blend.hit_rate > evaluation.popularity.hit_rate
 
 
+def _planted_due_member(due_weight: float) -> np.ndarray:
+    """One member who buys product 0 every 7 days (days 0 … 49: last bought 7 days before
+    day 56, so it is due) and product 1 every 7 days too (days 5 … 54: bought 2 days ago, not
+    due). Returns the blended scores on day 56."""
+    days = np.r_[np.arange(0, 50, 7), np.arange(5, 55, 7)].astype(np.float64)
+    products = np.r_[np.zeros(8), np.ones(8)].astype(np.int64)
+    history = member_history(
+        member_rows=np.zeros(16, dtype=np.int64),
+        product_cols=products,
+        basket_ids=np.arange(16),
+        basket_days=days,
+        shape=(1, 3),
+        as_of_day=56.0,
+        half_life_days=120.0,
+    )
+    return blend_scores(
+        history,
+        slice(0, 1),
+        intervals=np.array([7.0, 7.0, np.nan]),
+        rules=sp.csr_matrix((3, 3)),
+        popularity=np.array([0.1, 0.1, 0.05]),
+        weights=BlendWeights(due_weight=due_weight),
+    )[0]
+
+
+def test_a_product_due_for_repurchase_is_ranked_first() -> None:
+    scores = _planted_due_member(BlendWeights().due_weight)
+    # Both are bought equally often; product 1 more lately (recency favours it), but product
+    # 0's planted 7-day interval has just elapsed, so it comes first.
+    assert np.argsort(-scores).tolist() == [0, 1, 2]
+    # Without the "due" part, recency alone puts product 1 first.
+    assert np.argsort(-_planted_due_member(0.0)).tolist() == [1, 0, 2]
+
+
+def test_ties_at_the_kth_place_go_to_the_lowest_columns() -> None:
+    # Ten products with the same count and day for every member: the top 3 must be the three
+    # lowest columns whatever argpartition picks.
+    members, products = 5, 10
+    history = member_history(
+        member_rows=np.repeat(np.arange(members), products),
+        product_cols=np.tile(np.arange(products), members),
+        basket_ids=np.repeat(np.arange(members), products),
+        basket_days=np.zeros(members * products),
+        shape=(members, products),
+        as_of_day=1.0,
+        half_life_days=120.0,
+    )
+    again = buy_again_top_k(history, np.zeros(products), 3)
+    assert again.tolist() == [[0, 1, 2]] * members
+    blend = blend_top_k(
+        history,
+        intervals=np.full(products, np.nan),
+        rules=sp.csr_matrix((products, products)),
+        popularity=np.zeros(products),
+        k=3,
+    )
+    assert blend.tolist() == [[0, 1, 2]] * members
+
+
+def test_store_popularity_counts_only_the_window_before_the_day() -> None:
+    # Store 1: baskets on days 0, 5, 9 and 10; store 2: one basket on day 9.
+    lines = [  # (store, order, product, day)
+        (1, 100, 0, 0.2),
+        (1, 101, 0, 5.5),
+        (1, 101, 1, 5.5),
+        (1, 101, 1, 5.5),  # a product twice in a basket counts once
+        (1, 102, 2, 9.9),
+        (1, 103, 3, 10.1),  # on the day asked for: excluded
+        (2, 200, 4, 9.0),
+    ]
+    store, order, product, day = (np.array(column) for column in zip(*lines, strict=True))
+    result = store_popularity_before(
+        store_ids=store,
+        order_ids=order,
+        product_cols=product,
+        days=day,
+        products=5,
+        at_stores=np.array([1, 1, 2, 3]),
+        at_days=np.array([10, 10.7, 10, 10]),
+        window_days=6,
+    ).toarray()
+    # Days 4 … 9 of store 1: baskets 101 and 102.
+    assert result[0].tolist() == [0.5, 0.5, 0.5, 0.0, 0.0]
+    assert result[1].tolist() == result[0].tolist()
+    assert result[2].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert result[3].tolist() == [0.0] * 5  # a store with no sales: an empty row
+
+
+def test_the_held_out_basket_leaks_into_nothing_the_blend_sees() -> None:
+    # Product 9 is sold only in the held-out (last) baskets: the blend may not suggest it,
+    # the store popularity and "what the store sells" must not contain it.
+    start = np.datetime64("2026-01-01T10:00")
+    order_ids, times, members, products, stores = [], [], [], [], []
+    order = 0
+    for member in range(20):
+        for week in range(6):
+            order += 1
+            basket = [member % 3, 3 + week % 2] + ([9] if week == 5 else [])
+            for product in basket:
+                order_ids.append(order)
+                times.append(start + np.timedelta64(7 * week, "D") + np.timedelta64(member, "m"))
+                members.append(member)
+                products.append(product)
+                stores.append(1)
+    setup = evaluation_setup(
+        order_ids=np.array(order_ids),
+        order_times=np.array(times),
+        member_ids=np.array(members),
+        product_ids=np.array(products),
+        store_ids=np.array(stores),
+        k=3,
+    )
+    column = int(np.searchsorted(setup.catalog, 9))
+    assert setup.truth[:, column].sum() == 20
+    assert setup.store_popularity[:, column].sum() == 0
+    assert setup.allowed[:, column].sum() == 0
+    assert setup.popularity[column] == 0
+    assert setup.history(120.0).baskets[:, column].sum() == 0
+    blend = blend_top_k(
+        setup.history(120.0),
+        intervals=setup.intervals,
+        rules=setup.rules,
+        popularity=setup.store_popularity,
+        k=3,
+        allowed=setup.allowed,
+    )
+    assert column not in blend
+
+
 def test_the_report_has_one_line_per_method() -> None:
     evaluation = suggestion_evaluation(
         **_shifting_favourites(5, shift=True, co_purchase=False), k=10
@@ -237,3 +378,35 @@ def test_member_lines_buy_again_and_also_like(db: None, settings: object) -> Non
     offered = [o.product for o in member_next_products(member_id=member.pk, store=store)]
     assert d not in offered
     assert set(offered) == {a, b, c}
+
+
+def test_served_store_popularity_equals_the_evaluations(planted_db: dict) -> None:
+    """The served SQL aggregate (`store_product_popularity`) and the evaluation's pure
+    function (`store_popularity_before`) give the same shares for today."""
+    store = planted_db["store"]
+    lines = list(
+        OrderLine.objects.filter(order__store=store).values_list(
+            "order_id", "order__placed_at", "product_id"
+        )
+    )
+    tz = timezone.get_current_timezone()
+    local = [placed.astimezone(tz).replace(tzinfo=None) for _, placed, _ in lines]
+    origin = dt.datetime.combine(min(local).date(), dt.time.min)
+    days = np.array([(moment - origin).total_seconds() / 86_400 for moment in local])
+    catalog = np.unique([product for _, _, product in lines])
+    today = timezone.localdate()
+    expected = store_popularity_before(
+        store_ids=np.full(len(lines), store.pk),
+        order_ids=np.array([order for order, _, _ in lines]),
+        product_cols=np.searchsorted(catalog, [product for _, _, product in lines]),
+        days=days,
+        products=catalog.shape[0],
+        at_stores=np.array([store.pk]),
+        at_days=np.array([(today - origin.date()).days]),
+    ).toarray()[0]
+    served = store_product_popularity(
+        store_id=store.pk, end=timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    )
+    assert len(served) == int((expected > 0).sum()) > 0
+    for product, share in served.items():
+        assert share == pytest.approx(expected[np.searchsorted(catalog, product)])

@@ -46,7 +46,9 @@ def suggestions_evaluate(
     return evaluation_score(
         evaluation_setup(
             order_ids=int_column(frame, "order_id").to_numpy(),
+            # Local wall-clock time: days are the store's calendar days, as served.
             order_times=pd.to_datetime(frame["placed_at"], utc=True)
+            .dt.tz_convert(timezone.get_current_timezone_name())
             .dt.tz_localize(None)
             .to_numpy(),
             member_ids=int_column(frame, "member_id").to_numpy(),
