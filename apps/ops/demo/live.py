@@ -80,21 +80,28 @@ def _campaign_days(days: list[dt.date]) -> list[dt.date]:
 def _products_by_template(
     templates: list[ScenarioTemplate],
 ) -> dict[int, list[Product]]:
-    """Up to three active products of each template's categories (or their subcategories),
-    cheapest last, in a fixed order."""
+    """Up to three active products of each template's categories, taking each category's
+    first products of the catalogue (its staples) in turn: 夏季水果季 sells blueberries, 开学季
+    milk, a snack and rice."""
     chosen: dict[int, list[Product]] = {}
     for template in templates:
-        codes = [category.code for category in template.categories.all()]
-        products = list(
-            Product.objects.filter(is_active=True, category__parent__code__in=codes).order_by(
-                "-price", "pk"
-            )[:PRODUCTS_PER_CAMPAIGN]
-            or Product.objects.filter(is_active=True, category__code__in=codes).order_by(
-                "-price", "pk"
-            )[:PRODUCTS_PER_CAMPAIGN]
-        )
-        if products:
-            chosen[template.pk] = products
+        codes = sorted(category.code for category in template.categories.all())
+        by_category: dict[str, list[Product]] = defaultdict(list)
+        for product in (
+            Product.objects.filter(is_active=True, category__parent__code__in=codes)
+            .select_related("category__parent")
+            .order_by("pk")
+        ):
+            by_category[product.category.parent.code].append(product)
+        queues = [by_category[code] for code in codes if by_category[code]]
+        picked: list[Product] = []
+        while queues and len(picked) < PRODUCTS_PER_CAMPAIGN:
+            for queue in list(queues):
+                if queue and len(picked) < PRODUCTS_PER_CAMPAIGN:
+                    picked.append(queue.pop(0))
+            queues = [queue for queue in queues if queue]
+        if picked:
+            chosen[template.pk] = picked
     return chosen
 
 

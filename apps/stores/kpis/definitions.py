@@ -174,7 +174,7 @@ KPIS: tuple[KpiDefinition, ...] = (
         definition=_(
             "Buyers of the broadcasts that started in the month (distinct members with a "
             "group-buy join that was not cancelled, at most the broadcast's peak viewers) / the "
-            "sum of those broadcasts' peak viewers; never above 100 %."
+            "sum of those broadcasts' peak viewers, so never more than one buyer per viewer."
         ),
         source="campaigns.Broadcast, campaigns.GroupBuyJoin",
         admin_model=("campaigns", "broadcast"),
