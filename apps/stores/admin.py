@@ -224,6 +224,9 @@ class OrderLineInline(admin.TabularInline):
     fields = ["product", "quantity", "unit_price", "discount", "line_total"]
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("product")
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 

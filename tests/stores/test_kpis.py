@@ -150,10 +150,30 @@ def test_group_buy_success_and_live_conversion(world):
     formed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FORMED, **settled)
     failed = GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.FAILED, **settled)
     GroupBuyOfferFactory(broadcast=live, status=GroupBuyOffer.Status.CANCELLED, **settled)
-    for status in (GroupBuyJoin.Status.CONFIRMED, GroupBuyJoin.Status.CONFIRMED):
-        GroupBuyJoinFactory(offer=formed, status=status)
+    first, _second = (
+        GroupBuyJoinFactory(offer=formed, status=GroupBuyJoin.Status.CONFIRMED) for _ in range(2)
+    )
     GroupBuyJoinFactory(offer=formed, status=GroupBuyJoin.Status.CANCELLED)
     GroupBuyJoinFactory(offer=failed, status=GroupBuyJoin.Status.JOINED)
+    # The same member in two offers of one broadcast is one buyer; two 接龙 lines without a
+    # member count by their names (one new name, one already counted).
+    GroupBuyJoinFactory(offer=failed, member=first.member, status=GroupBuyJoin.Status.JOINED)
+    for name in ("王叔叔", "王叔叔"):
+        GroupBuyJoinFactory(
+            offer=failed, member=None, display_name=name, source=GroupBuyJoin.Source.JIELONG
+        )
+    # A's second broadcast: five buyers but a peak of two viewers counts two (the cap).
+    small = BroadcastFactory(
+        store_campaign__store=a,
+        status=Broadcast.Status.ENDED,
+        scheduled_at=at(7, 20, 19),
+        started_at=at(7, 20, 20),
+        ended_at=at(7, 20, 21),
+        peak_viewers=2,
+    )
+    crowded = GroupBuyOfferFactory(broadcast=small, status=GroupBuyOffer.Status.OPEN)
+    for _ in range(5):
+        GroupBuyJoinFactory(offer=crowded, status=GroupBuyJoin.Status.JOINED)
     # B's broadcast started in June and its offer closes in August: neither counts for July.
     june = BroadcastFactory(
         store_campaign__store=b,
@@ -173,9 +193,12 @@ def test_group_buy_success_and_live_conversion(world):
     figures = _figures()
     assert _july(figures, "store", "A", "group_buy_success_rate") == Decimal("50.0000")  # 1 / 2
     assert _july(figures, "store", "B", "group_buy_success_rate") == "no row"
-    assert _july(figures, "store", "A", "live_conversion") == Decimal("7.5000")  # 3 / 40
+    # A: (4 buyers of 40 viewers + min(5, 2) of 2) / (40 + 2) = 6 / 42.
+    assert _july(figures, "store", "A", "live_conversion") == Decimal("14.2857")
     assert _july(figures, "store", "B", "live_conversion") == "no row"
-    assert _july(figures, "network", "", "live_conversion") == Decimal("7.5000")
+    assert _july(figures, "network", "", "live_conversion") == Decimal("14.2857")
+    row = KpiSnapshot.objects.get(period=JULY, scope="store", store=a, code="live_conversion")
+    assert (row.numerator, row.denominator) == (Decimal(6), Decimal(42))
 
 
 def test_nps_community_and_inspection_score(world):

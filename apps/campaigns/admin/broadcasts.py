@@ -5,6 +5,7 @@ changes none of them."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,9 @@ class GroupBuyOfferInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GroupBuyOffer]:
+        return super().get_queryset(request).select_related("product")
+
     def has_add_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
 
@@ -48,7 +52,12 @@ class BroadcastAdmin(_ReadOnlyAdmin):
     ]
     list_filter = ["status", "scheduled_at", "store__region"]
     search_fields = ["=store__code", "store__name", "store_campaign__campaign__name"]
-    list_select_related = ["store", "store_campaign", "store_campaign__campaign"]
+    list_select_related = [
+        "store",
+        "store_campaign",
+        "store_campaign__campaign",
+        "store_campaign__store",
+    ]
     raw_id_fields = ["store", "store_campaign"]
     date_hierarchy = "scheduled_at"
     inlines = [GroupBuyOfferInline]

@@ -111,6 +111,9 @@ class CampaignProductInline(admin.TabularInline):
     raw_id_fields = ["product"]
     fields = ["product", "price", "suggested_stock", "position"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignProduct]:
+        return super().get_queryset(request).select_related("product")
+
 
 @admin.register(CampaignProduct)
 class CampaignProductAdmin(admin.ModelAdmin):
@@ -130,6 +133,9 @@ class StoreCampaignInline(admin.TabularInline):
     fields = ["store", "status", "confirmed_at", "pack_generated_at"]
     readonly_fields = fields
     show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoreCampaign]:
+        return super().get_queryset(request).select_related("store")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -391,7 +397,12 @@ class CampaignTargetAdmin(BigTableAdminMixin, admin.ModelAdmin):
         truncated("reason", model=CampaignTarget),
         "created_at",
     ]
-    list_select_related = ["store_campaign", "member"]
+    list_select_related = [
+        "store_campaign",
+        "store_campaign__campaign",
+        "store_campaign__store",
+        "member",
+    ]
     search_fields = ["member__member_no", "member__name", "store_campaign__store__code"]
     list_filter = ["store_campaign__campaign"]
     raw_id_fields = ["store_campaign", "member"]

@@ -30,7 +30,14 @@ class TrackingEventAdmin(admin.ModelAdmin):
         "occurred_at",
     ]
     search_fields = ["=event_id", "=store_campaign__store__code"]
-    list_select_related = ["store_campaign", "store_campaign__store", "member", "product", "order"]
+    list_select_related = [
+        "store_campaign",
+        "store_campaign__campaign",
+        "store_campaign__store",
+        "member",
+        "product",
+        "order",
+    ]
     raw_id_fields = ["store_campaign", "member", "product", "order"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False

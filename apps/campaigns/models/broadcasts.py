@@ -62,7 +62,8 @@ class Broadcast(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.store_id} {self.scheduled_at:%Y-%m-%d %H:%M}"
+        # Names, not ids (admin columns, titles, messages); lists select the store.
+        return f"{self.store.name} {timezone.localtime(self.scheduled_at):%Y-%m-%d %H:%M}"
 
 
 class GroupBuyOffer(models.Model):
@@ -129,7 +130,7 @@ class GroupBuyOffer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.broadcast_id} {self.product_id} ×{self.cap}"
+        return f"{self.product.name} ×{self.cap}"
 
 
 class GroupBuyJoin(models.Model):

@@ -199,7 +199,7 @@ class CampaignProduct(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.product_id}"
+        return f"{self.campaign.name} · {self.product.name}"
 
 
 class StoreCampaign(models.Model):
@@ -255,7 +255,7 @@ class StoreCampaign(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} @ {self.store_id}"
+        return f"{self.campaign.name} @ {self.store.name}"
 
 
 class CampaignTarget(models.Model):

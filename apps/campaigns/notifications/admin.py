@@ -65,7 +65,14 @@ class NotificationAdmin(BigTableAdminMixin, admin.ModelAdmin):
     # Exact keys only: each is an index probe on the outbox (see get_search_results).
     search_fields = ["=dedupe_key", "=provider_ref", "=recipient__username", "=store__code"]
     search_help_text = _("Exact dedupe key, provider reference, username or store code.")
-    list_select_related = ["recipient", "store", "member", "store_campaign"]
+    list_select_related = [
+        "recipient",
+        "store",
+        "member",
+        "store_campaign",
+        "store_campaign__campaign",
+        "store_campaign__store",
+    ]
     raw_id_fields = ["recipient", "store", "member", "store_campaign"]
     readonly_fields = [
         "dedupe_key",

@@ -431,17 +431,33 @@ REASON_TEMPLATES = {
 }
 
 
+# Sentences for reasons stored before their full evidence was (an insight card of the first
+# releases kept the two weeks' units but not the usual week and the z-score): still numbers,
+# and only what the stored figures say.
+REASON_FALLBACK_TEMPLATES = {
+    ReasonKind.HOT_RISING: _("Sells %(velocity).1f a day over the last 7 days"),
+    ReasonKind.RISING_SALES: _(
+        "Sales rising: %(last7)d sold in the last 7 days, %(prev7)d in the 7 days before"
+    ),
+}
+
+
 def reason_text(kind: str, data: dict) -> str:
     """Render a stored reason in the active language (reasons are stored as kind + numbers so
-    each reader sees them in their own language). Incomplete data falls back to the kind's
-    label rather than failing a page."""
+    each reader sees them in their own language). Data stored without some of the figures
+    gets the shorter sentence those figures support (`REASON_FALLBACK_TEMPLATES`), and only
+    without any the kind's label, rather than failing a page."""
     template = REASON_TEMPLATES.get(kind)
     if template is None:
         return ""
-    try:
-        return str(template) % dict(data)
-    except (KeyError, TypeError, ValueError):
-        return str(ReasonKind(kind).label)
+    for candidate in (template, REASON_FALLBACK_TEMPLATES.get(kind)):
+        if candidate is None:
+            continue
+        try:
+            return str(candidate) % dict(data)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return str(ReasonKind(kind).label)
 
 
 class DailyListEntry(models.Model):
@@ -543,7 +559,16 @@ class InsightCard(models.Model):
 
     @property
     def reason(self) -> str:
-        return reason_text(self.reason_kind, self.reason_data)
+        """The reason sentence with its figures. A card stored before its reason kept the
+        evidence figures still says what its own columns hold (the units of the last two
+        weeks, the chat mentions) instead of a bare "Sales rising"."""
+        data = {
+            "last7": self.units_last_7d,
+            "prev7": self.units_prev_7d,
+            "mentions": self.mentions_7d,
+            **(self.reason_data or {}),
+        }
+        return reason_text(self.reason_kind, data)
 
     @property
     def tag_names(self) -> list[str]:

@@ -308,7 +308,11 @@ class HistoryGenerator:
         self._base_log_weights32 = self.base_log_weights.astype(np.float32)
         self.anonymous_segments = anonymous_segment_share()
         self.store_count = len(stores.region)
+        self.product_count = len(products)
         self.units_recent = np.zeros((self.store_count, len(products)), dtype=np.int64)
+        # Counted units sold per calendar month (keyed by the month's first day), stores ×
+        # products: the demo posts them to the stock ledger (seed.py, `_sales_ledger`).
+        self.units_by_month: dict[dt.date, np.ndarray] = {}
         self.tallies = [RuleTally() for _rule in PLANTED_RULES]
         self._favourites = self._favourites_draw(setup)
         self._pool_setup()
@@ -540,6 +544,14 @@ class HistoryGenerator:
         self.next_line_id += lines
 
         counted_lines = status[line_basket] == COUNTED_STATUS
+        month = self.units_by_month.setdefault(
+            day.replace(day=1), np.zeros((self.store_count, self.product_count), dtype=np.int64)
+        )
+        np.add.at(
+            month,
+            (store[line_basket][counted_lines], line_product[counted_lines]),
+            quantity[counted_lines],
+        )
         if index >= len(self.days) - self.recent_days:
             np.add.at(
                 self.units_recent,

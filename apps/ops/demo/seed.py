@@ -50,6 +50,8 @@ from apps.ops.demo.community import (
     nps_rows,
 )
 from apps.ops.demo.fulfilment import demo_fulfilment_seed
+from apps.ops.demo.inspections import demo_inspections_seed
+from apps.ops.demo.live import demo_live_history_seed
 from apps.ops.demo.names import BRAND, CITY, DISTRICTS
 from apps.ops.demo.orders import (
     CHANNELS,
@@ -102,6 +104,9 @@ RECENT_DAYS_FOR_STOCK = 14
 LOW_STOCK_SHARE = 0.03  # levels deliberately left at 1–3 units
 STOCK_FLOOR = (4, 13)  # otherwise at least 4–12 units (upper bound exclusive)
 OPENING_NOTE = "期初库存（演示数据导入）"
+RESTOCK_NOTE = "演示数据：月度补货"
+SALES_POSTING_NOTE = "演示数据：月度销售过账"
+RESTOCK_AT, SALES_POSTING_AT = dt.time(6), dt.time(22, 30)
 _CHINESE_ORDINALS = "一二三四五六七八九十"
 PREFIXES = {"pos": "POS", "group_buy": "GB", "mini_program": "MP"}
 ORDER_COLUMNS = (
@@ -223,6 +228,8 @@ class _Seeder:
         generator = self._history(stores, products, draft, member_ids, weather)
         self._stock(stores, products, generator)
         self._step("stock levels with opening receipts")
+        postings = self._sales_ledger(stores, products, generator)
+        self._step(f"stock ledger: {postings} monthly restocking receipts and sales postings")
         self._community(stores, draft, member_ids)
         self._step("community messages and NPS answers")
         statistics_refresh([Member, Order, OrderLine, StockLevel, StockMovement, CommunityMessage])
@@ -243,6 +250,14 @@ class _Seeder:
         demo_campaigns_seed(stores=stores, today=self.today)
         demo_training_seed(stores=stores)
         self._step("purchasing, supply, fulfilment and campaigns")
+        live = demo_live_history_seed(
+            stores=stores, store_size=self.store_size, days=self.days, seed=self.options.seed
+        )
+        self._step(
+            "live history: " + ", ".join(f"{count} {label}" for label, count in live.items())
+        )
+        inspections = demo_inspections_seed(stores=stores, days=self.days, seed=self.options.seed)
+        self._step(f"inspection history: {inspections} inspections")
         # The KPI pack for every month of the history, so the dashboards are filled on first
         # login (docs/kpis.md, "Cost").
         kpi_snapshots_backfill(first=self.days[0])
@@ -607,8 +622,8 @@ class _Seeder:
         self, stores: list[Store], products: list[Product], generator: HistoryGenerator
     ) -> None:
         """Opening stock: about 2–8 days of recent sales for fresh goods, 7–30 days otherwise;
-        a few levels are deliberately low. One RECEIPT movement per level, so on-hand equals
-        the ledger sum."""
+        a few levels are deliberately low. One RECEIPT movement per level at the start of the
+        history (the stock the store holds throughout), so on-hand equals the ledger sum."""
         rng = np.random.default_rng(self.seq_stock)
         active = np.array([product.is_active for product in products])
         fresh = np.array(
@@ -624,7 +639,7 @@ class _Seeder:
         low = rng.random(daily.shape) < LOW_STOCK_SHARE
         on_hand = np.where(low, rng.integers(1, 4, daily.shape), on_hand).astype(np.int64)
         on_hand = np.minimum(on_hand, 9999)
-        opening_at = dt.datetime.combine(self.today, dt.time(6), tzinfo=TZ)
+        opening_at = dt.datetime.combine(self.days[0], dt.time(5), tzinfo=TZ)
         levels = []
         movements = []
         for store_index, store in enumerate(stores):
@@ -645,6 +660,62 @@ class _Seeder:
                     )
         rows_insert(StockLevel, ("store_id", "product_id", "on_hand"), levels)
         rows_insert(
+            StockMovement,
+            ("store_id", "product_id", "kind", "quantity", "note", "created_at"),
+            movements,
+        )
+
+    def _sales_ledger(
+        self, stores: list[Store], products: list[Product], generator: HistoryGenerator
+    ) -> int:
+        """The history's sales through the stock ledger, so inventory turnover has its source:
+        per store × active product and calendar month, one restocking RECEIPT of the units the
+        month sells (on its first history day, before opening) and one SALE posting of them (on
+        its last history day, after closing). Each month's receipts equal its sales, so on-hand
+        stays the opening stock and the running balance never goes below zero. Monthly
+        postings rather than one movement per order line keep it to a few rows per store and
+        product (the order lines themselves are imported history, with no ledger link)."""
+        active = np.array([product.is_active for product in products])
+        store_ids = np.array([store.pk for store in stores], dtype=np.int64)
+        product_ids = np.array([product.pk for product in products], dtype=np.int64)
+        movements: list[tuple[object, ...]] = []
+        for month, units in sorted(generator.units_by_month.items()):
+            month_days = [day for day in self.days if day.replace(day=1) == month]
+            received_at = dt.datetime.combine(month_days[0], RESTOCK_AT, tzinfo=TZ)
+            posted_at = dt.datetime.combine(month_days[-1], SALES_POSTING_AT, tzinfo=TZ)
+            store_index, product_index = np.nonzero(units * active[None, :])
+            quantities = units[store_index, product_index].tolist()
+            pairs = list(
+                zip(
+                    store_ids[store_index].tolist(),
+                    product_ids[product_index].tolist(),
+                    quantities,
+                    strict=True,
+                )
+            )
+            movements.extend(
+                (
+                    store_id,
+                    product_id,
+                    StockMovement.Kind.RECEIPT,
+                    units_sold,
+                    RESTOCK_NOTE,
+                    received_at,
+                )
+                for store_id, product_id, units_sold in pairs
+            )
+            movements.extend(
+                (
+                    store_id,
+                    product_id,
+                    StockMovement.Kind.SALE,
+                    -units_sold,
+                    SALES_POSTING_NOTE,
+                    posted_at,
+                )
+                for store_id, product_id, units_sold in pairs
+            )
+        return rows_insert(
             StockMovement,
             ("store_id", "product_id", "kind", "quantity", "note", "created_at"),
             movements,

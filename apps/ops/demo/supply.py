@@ -5,10 +5,11 @@ value have something to show (docs/loss.md).
 Set-wise and deterministic (its own random stream, not one of the seeder's nine, so adding it
 changed no other part of the demo): the lost units of each store × product and day are drawn
 as Poisson counts from the store's recent sales of the product, with a much higher share for
-fresh categories; rows go in with `rows_insert`. The demo's stock ledger starts with an opening
-receipt today (the history took no stock), so the lost units are first received in one receipt
-per store × product at the start of the loss window: the ledger's running balance never goes
-below zero, and on-hand (the opening stock) stays equal to the ledger's sum.
+fresh categories; rows go in with `rows_insert`. The demo's opening receipt is the stock held
+throughout and each month's restocking covers only what it sold, so the lost units are first
+received in one receipt per store × product at the start of the loss window: the ledger's
+running balance never goes below zero, and on-hand (the opening stock) stays equal to the
+ledger's sum.
 """
 
 from __future__ import annotations

@@ -281,6 +281,10 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
     model = PurchaseOrderAllocation
     fields = ["store", "quantity"]
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderAllocation]:
+        return super().get_queryset(request).select_related("store")
+
     show_change_link = False
 
 
@@ -367,7 +371,12 @@ class PurchaseOrderSourceAdmin(admin.ModelAdmin):
     list_display = ["order_line", "line", "quantity", "cancelled_at"]
     list_filter = [("cancelled_at", admin.EmptyFieldListFilter)]
     search_fields = ["line__purchase_order__number"]
-    list_select_related = ["order_line", "line__purchase_order", "line__product"]
+    list_select_related = [
+        "order_line",
+        "order_line__product",
+        "line__purchase_order",
+        "line__product",
+    ]
     raw_id_fields = ["order_line", "line"]
     readonly_fields = ["order_line", "line", "quantity", "cancelled_at"]
 

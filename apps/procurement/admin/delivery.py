@@ -285,6 +285,11 @@ class ReceiptLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "short_quantity",
         "damaged_quantity",
     ]
-    list_select_related = ["receipt", "allocation"]
+    list_select_related = [
+        "receipt__purchase_order",
+        "receipt__store",
+        "allocation__line__product",
+        "allocation__store",
+    ]
     search_fields = ["receipt__purchase_order__number", "receipt__store__code"]
     raw_id_fields = ["receipt", "allocation"]

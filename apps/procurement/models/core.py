@@ -280,7 +280,7 @@ class PurchaseOrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purchase_order_id}: {self.product_id} × {self.ordered_quantity}"
+        return f"{self.purchase_order.number}: {self.product.name} × {self.ordered_quantity}"
 
 
 class PurchaseOrderAllocation(models.Model):
@@ -310,7 +310,7 @@ class PurchaseOrderAllocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.line_id} → {self.store_id}: {self.quantity}"
+        return f"{self.line.product.name} → {self.store.name}: {self.quantity}"
 
 
 class PurchaseOrderSource(models.Model):

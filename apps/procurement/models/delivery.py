@@ -110,7 +110,7 @@ class Receipt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purchase_order_id} → {self.store_id}"
+        return f"{self.purchase_order.number} → {self.store.name}"
 
 
 class ReceiptLine(models.Model):

@@ -449,7 +449,7 @@ class InspectionPhotoAdmin(admin.ModelAdmin):
     ]
     list_filter = ["source_format", "inspection__store__region"]
     search_fields = ["=inspection__id", "inspection__store__code", "result__title"]
-    list_select_related = ["inspection", "result", "uploaded_by"]
+    list_select_related = ["inspection__store", "result", "uploaded_by"]
     raw_id_fields = ["inspection", "result", "uploaded_by"]
     date_hierarchy = "uploaded_at"
     readonly_fields = ["thumbnail"]
@@ -472,7 +472,7 @@ class InspectionItemResultAdmin(admin.ModelAdmin):
     list_display = ["inspection", "section", "title", "weight", "score", "updated_at"]
     list_filter = ["section", "score"]
     search_fields = ["title", "note", "inspection__store__code", "=inspection__id"]
-    list_select_related = ["inspection"]
+    list_select_related = ["inspection__store"]
     raw_id_fields = ["inspection", "item"]
     show_full_result_count = False
 

@@ -168,7 +168,8 @@ class Inspection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.store_id} {self.get_status_display()}"
+        started = timezone.localtime(self.started_at)
+        return f"{self.store.name} {started:%Y-%m-%d} {self.get_status_display()}"
 
     @property
     def is_draft(self) -> bool:
@@ -343,7 +344,7 @@ class RectificationItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.inspection_id}: {self.description[:40]}"
+        return self.description[:40]
 
     def is_overdue_on(self, day: dt.date) -> bool:
         return self.status == self.Status.OPEN and self.due_date < day

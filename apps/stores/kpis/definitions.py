@@ -172,8 +172,9 @@ KPIS: tuple[KpiDefinition, ...] = (
         scale=100,
         aggregation=POOLED,
         definition=_(
-            "Group-buy joins (not cancelled) of the broadcasts that started in the month / the "
-            "sum of those broadcasts' peak viewers."
+            "Buyers of the broadcasts that started in the month (distinct members with a "
+            "group-buy join that was not cancelled, at most the broadcast's peak viewers) / the "
+            "sum of those broadcasts' peak viewers, so never more than one buyer per viewer."
         ),
         source="campaigns.Broadcast, campaigns.GroupBuyJoin",
         admin_model=("campaigns", "broadcast"),

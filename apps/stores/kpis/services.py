@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
@@ -207,26 +219,40 @@ def _nps_parts(start: dt.datetime, end: dt.datetime) -> Parts:
 
 
 def _live_parts(start: dt.datetime, end: dt.datetime) -> Parts:
+    """Per store: the buyers of its broadcasts that started in the month and have ended, over
+    the sum of those broadcasts' peak viewers. A broadcast's buyers are the distinct members
+    with a join (not cancelled) of any of its offers, a 接龙 line without a member counted by
+    its name, and never more than the broadcast's peak viewers (pasted 接龙 lines may come from
+    people who did not watch), so the rate cannot exceed 100 %."""
     broadcasts = Broadcast.objects.filter(
         status=Broadcast.Status.ENDED, started_at__gte=start, started_at__lt=end
     )
-    viewers = dict(
-        broadcasts.order_by()
-        .values("store_id")
-        .annotate(viewers=Sum("peak_viewers"))
-        .values_list("store_id", "viewers")
+    peaks = {
+        broadcast_id: (store_id, peak)
+        for broadcast_id, store_id, peak in broadcasts.order_by().values_list(
+            "id", "store_id", "peak_viewers"
+        )
+    }
+    buyer = Case(
+        When(member__isnull=False, then=Concat(Value("m"), Cast("member_id", CharField()))),
+        default=Concat(Value("n"), "display_name"),
+        output_field=CharField(),
     )
-    joins = dict(
+    buyers = dict(
         GroupBuyJoin.objects.filter(offer__broadcast__in=broadcasts)
         .exclude(status=GroupBuyJoin.Status.CANCELLED)
         .order_by()
-        .values("offer__broadcast__store_id")
-        .annotate(joins=Count("id"))
-        .values_list("offer__broadcast__store_id", "joins")
+        .values("offer__broadcast_id")
+        .annotate(buyers=Count(buyer, distinct=True))
+        .values_list("offer__broadcast_id", "buyers")
     )
+    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for broadcast_id, (store_id, peak) in peaks.items():
+        sums[store_id][0] += min(buyers.get(broadcast_id, 0), peak)
+        sums[store_id][1] += peak
     return {
-        store_id: (Decimal(joins.get(store_id, 0)), Decimal(peak))
-        for store_id, peak in viewers.items()
+        store_id: (Decimal(watched), Decimal(peak))
+        for store_id, (watched, peak) in sums.items()
         if peak
     }
 

@@ -310,7 +310,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.store_id} {self.total}"
+        return self.reference or f"#{self.pk}"
 
 
 class OrderLine(models.Model):
@@ -346,7 +346,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id} × {self.quantity}"
+        return f"{self.product.name} × {self.quantity}"
 
 
 class StoreKpiSnapshot(models.Model):

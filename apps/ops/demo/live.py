@@ -1,0 +1,339 @@
+"""Demo live selling history: a weekly campaign from the scenario templates over the history,
+confirmed by most stores, each confirmed store's broadcast (ended, with its peak viewers) and
+its group-buy offers, joined by the store's members; each offer formed (成团) or not by its
+deadline, as `group_buy_offer_settle` would have left it (a formed offer's joins confirmed, a
+failed one's cancelled). So 成团率 and live conversion have their source for every month of
+the history, as the loss, NPS and chat history do for theirs (docs/kpis.md).
+
+Set-wise and deterministic (its own random stream mixed with the demo's seed, so it changes no
+other part of the demo): the dozen campaigns with `bulk_create`; store campaigns, broadcasts,
+offers and joins (tens of thousands of rows at 200 stores) with `rows_insert`, their ids
+allocated here so the rows link without reading ids back. The joins
+carry no order: the history's group-buy orders are imported history (see seed.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+from django.core.management.color import no_style
+from django.db import connection, models
+from django.db.models import Max
+
+from apps.campaigns.models import (
+    Broadcast,
+    Campaign,
+    CampaignProduct,
+    GroupBuyJoin,
+    GroupBuyOffer,
+    ScenarioTemplate,
+    StoreCampaign,
+)
+from apps.catalog.models import Product
+from apps.customers.models import Member
+from apps.ops.demo.bulk import rows_insert
+from apps.ops.demo.orders import TZ
+from apps.stores.models import Store
+
+STREAM = 5_483  # "live": the stream of this part, mixed with the demo's seed
+CADENCE_DAYS = 7  # one campaign a week
+FIRST_OFFSET_DAYS = 2
+PRODUCTS_PER_CAMPAIGN = 3
+CONFIRMED_SHARE = 0.85  # the rest of the stores declined that week's campaign
+VIEWERS_PER_STORE = 30.0  # peak viewers of an average-size store (Poisson mean)
+MIN_PEAK_VIEWERS = 3
+JOIN_SHARE = 0.13  # of the peak viewers, the share who join one offer
+QUANTITY_CHOICES, QUANTITY_WEIGHTS = (1, 2, 3), (0.6, 0.3, 0.1)
+THRESHOLD_SPREAD = (0.55, 1.25)  # threshold / expected units: most offers form, some do not
+CAP_FACTOR = 3
+OFFER_HOURS = 3  # the offer closes this long after the broadcast starts
+SOURCE_CHOICES = (
+    GroupBuyJoin.Source.API.value,
+    GroupBuyJoin.Source.JIELONG.value,
+    GroupBuyJoin.Source.PORTAL.value,
+)
+SOURCE_WEIGHTS = (0.65, 0.3, 0.05)
+CENTS = Decimal("0.01")
+QUANTITY_CDF = np.cumsum(QUANTITY_WEIGHTS)
+SOURCE_CDF = np.cumsum(SOURCE_WEIGHTS)
+CONFIRMED, DECLINED = StoreCampaign.Status.CONFIRMED.value, StoreCampaign.Status.DECLINED.value
+ENDED = Broadcast.Status.ENDED.value
+FORMED, FAILED = GroupBuyOffer.Status.FORMED.value, GroupBuyOffer.Status.FAILED.value
+JOIN_CONFIRMED = GroupBuyJoin.Status.CONFIRMED.value
+JOIN_CANCELLED = GroupBuyJoin.Status.CANCELLED.value
+JIELONG = GroupBuyJoin.Source.JIELONG.value
+
+
+def _campaign_days(days: list[dt.date]) -> list[dt.date]:
+    """Start days of the weekly campaigns whose broadcast lies inside the history."""
+    starts = []
+    day = days[0] + dt.timedelta(days=FIRST_OFFSET_DAYS)
+    while day <= days[-1]:
+        starts.append(day)
+        day += dt.timedelta(days=CADENCE_DAYS)
+    return starts
+
+
+def _products_by_template(
+    templates: list[ScenarioTemplate],
+) -> dict[int, list[Product]]:
+    """Up to three active products of each template's categories, taking each category's
+    first products of the catalogue (its staples) in turn: 夏季水果季 sells blueberries, 开学季
+    milk, a snack and rice."""
+    chosen: dict[int, list[Product]] = {}
+    for template in templates:
+        codes = sorted(category.code for category in template.categories.all())
+        by_category: dict[str, list[Product]] = defaultdict(list)
+        for product in (
+            Product.objects.filter(is_active=True, category__parent__code__in=codes)
+            .select_related("category__parent")
+            .order_by("pk")
+        ):
+            by_category[product.category.parent.code].append(product)
+        queues = [by_category[code] for code in codes if by_category[code]]
+        picked: list[Product] = []
+        while queues and len(picked) < PRODUCTS_PER_CAMPAIGN:
+            for queue in list(queues):
+                if queue and len(picked) < PRODUCTS_PER_CAMPAIGN:
+                    picked.append(queue.pop(0))
+            queues = [queue for queue in queues if queue]
+        if picked:
+            chosen[template.pk] = picked
+    return chosen
+
+
+def demo_live_history_seed(
+    *, stores: list[Store], store_size: np.ndarray, days: list[dt.date], seed: int
+) -> dict[str, int]:
+    """Write the history's campaigns, broadcasts, group-buy offers and joins; return counts.
+
+    Precondition: the scenario templates exist (`demo_campaigns_seed`) and the members are
+    written. `store_size` is each store's size factor (mean 1), in the order of `stores`.
+    Deterministic for the same arguments and database content.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
+    templates = list(ScenarioTemplate.objects.prefetch_related("categories").order_by("pk"))
+    products = _products_by_template(templates)
+    templates = [template for template in templates if template.pk in products]
+    if not templates or not stores:
+        return {}
+    members: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for member_id, store_id, name in Member.objects.order_by("pk").values_list(
+        "pk", "home_store_id", "name"
+    ):
+        members[store_id].append((member_id, name))
+
+    campaigns: list[Campaign] = []
+    for number, start in enumerate(_campaign_days(days)):
+        template = templates[number % len(templates)]
+        campaigns.append(
+            Campaign(
+                name=f"{template.name} · {start:%m月%d日}",
+                template=template,
+                origin=Campaign.Origin.HQ,
+                starts_on=start,
+                ends_on=start + dt.timedelta(days=max(template.duration_days, 1) - 1),
+                broadcast_hour=min(template.suggested_hour, 20),
+                discount_percent=template.default_discount_percent,
+                created_at=dt.datetime.combine(start - dt.timedelta(days=3), dt.time(9), TZ),
+            )
+        )
+    campaigns = Campaign.objects.bulk_create(campaigns)
+    CampaignProduct.objects.bulk_create(
+        CampaignProduct(campaign=campaign, product=product, position=position)
+        for campaign in campaigns
+        for position, product in enumerate(products[campaign.template_id])
+    )
+
+    # Store campaigns, broadcasts and offers go in with `rows_insert` (COPY on PostgreSQL):
+    # their ids are allocated here, and the sequences moved past them at the end.
+    next_id = {model: _next_id(model) for model in (StoreCampaign, Broadcast, GroupBuyOffer)}
+    size_by_store = {store.pk: float(size) for store, size in zip(stores, store_size, strict=True)}
+    store_campaign_rows, broadcast_rows, offer_rows, join_rows = [], [], [], []
+    for campaign in campaigns:
+        confirmed = (rng.random(len(stores)) < CONFIRMED_SHARE).tolist()
+        confirmed_at = dt.datetime.combine(
+            campaign.starts_on - dt.timedelta(days=1), dt.time(21), TZ
+        )
+        scheduled = dt.datetime.combine(
+            campaign.starts_on, dt.time(campaign.broadcast_hour), tzinfo=TZ
+        )
+        for store, is_confirmed in zip(stores, confirmed, strict=True):
+            store_campaign_id = next_id[StoreCampaign]
+            next_id[StoreCampaign] += 1
+            store_campaign_rows.append(
+                (
+                    store_campaign_id,
+                    campaign.pk,
+                    store.pk,
+                    CONFIRMED if is_confirmed else DECLINED,
+                    confirmed_at if is_confirmed else None,
+                    campaign.created_at,
+                )
+            )
+            if is_confirmed:
+                _broadcast_rows(
+                    rng=rng,
+                    ids=next_id,
+                    store_campaign_id=store_campaign_id,
+                    store_id=store.pk,
+                    scheduled=scheduled,
+                    size=size_by_store[store.pk],
+                    campaign=campaign,
+                    products=products[campaign.template_id],
+                    pool=members.get(store.pk, []),
+                    out=(broadcast_rows, offer_rows, join_rows),
+                )
+    rows_insert(
+        StoreCampaign,
+        ("id", "campaign_id", "store_id", "status", "confirmed_at", "created_at"),
+        store_campaign_rows,
+    )
+    rows_insert(
+        Broadcast,
+        (
+            "id",
+            "store_campaign_id",
+            "store_id",
+            "status",
+            "scheduled_at",
+            "started_at",
+            "ended_at",
+            "peak_viewers",
+        ),
+        broadcast_rows,
+    )
+    rows_insert(
+        GroupBuyOffer,
+        (
+            "id",
+            "broadcast_id",
+            "product_id",
+            "price",
+            "threshold",
+            "cap",
+            "deadline",
+            "status",
+            "units_joined",
+            "participants",
+            "settled_at",
+            "created_at",
+        ),
+        offer_rows,
+    )
+    joined = rows_insert(
+        GroupBuyJoin,
+        (
+            "offer_id",
+            "member_id",
+            "display_name",
+            "quantity",
+            "source",
+            "status",
+            "idempotency_key",
+            "created_at",
+        ),
+        join_rows,
+    )
+    statements = connection.ops.sequence_reset_sql(no_style(), list(next_id))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    return {
+        "past campaigns": len(campaigns),
+        "broadcasts": len(broadcast_rows),
+        "group-buy offers": len(offer_rows),
+        "group-buy joins": joined,
+    }
+
+
+def _next_id(model: type[models.Model]) -> int:
+    return (model.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
+
+
+def _draw(rng: np.random.Generator, cdf: np.ndarray, count: int) -> list[int]:
+    return np.minimum(np.searchsorted(cdf, rng.random(count), side="right"), len(cdf) - 1).tolist()
+
+
+def _broadcast_rows(
+    *,
+    rng: np.random.Generator,
+    ids: dict[type[models.Model], int],
+    store_campaign_id: int,
+    store_id: int,
+    scheduled: dt.datetime,
+    size: float,
+    campaign: Campaign,
+    products: list[Product],
+    pool: list[tuple[int, str]],
+    out: tuple[list, list, list],
+) -> None:
+    """One confirmed store's ended broadcast, its offers (formed or not, as settlement would
+    have left them) and their joins, appended as rows to `out` (broadcasts, offers, joins)."""
+    broadcast_rows, offer_rows, join_rows = out
+    broadcast_id = ids[Broadcast]
+    ids[Broadcast] += 1
+    started = scheduled + dt.timedelta(minutes=int(rng.integers(0, 8)))
+    ended = started + dt.timedelta(minutes=int(rng.integers(45, 100)))
+    peak = max(MIN_PEAK_VIEWERS, int(rng.poisson(VIEWERS_PER_STORE * size)))
+    broadcast_rows.append(
+        (broadcast_id, store_campaign_id, store_id, ENDED, scheduled, started, ended, peak)
+    )
+    deadline = started + dt.timedelta(hours=OFFER_HOURS)
+    for product in products:
+        offer_id = ids[GroupBuyOffer]
+        ids[GroupBuyOffer] += 1
+        threshold = max(2, round(peak * JOIN_SHARE * 1.5 * rng.uniform(*THRESHOLD_SPREAD)))
+        cap = threshold * CAP_FACTOR
+        count = min(len(pool), int(rng.binomial(peak, JOIN_SHARE)))
+        picked = rng.choice(len(pool), count, replace=False).tolist() if count else []
+        # Weighted draws by inverse CDF (rng.choice with p= re-validates p on every call).
+        quantities = [QUANTITY_CHOICES[i] for i in _draw(rng, QUANTITY_CDF, count)]
+        sources = [SOURCE_CHOICES[i] for i in _draw(rng, SOURCE_CDF, count)]
+        minutes = np.sort(rng.integers(1, OFFER_HOURS * 60, count)).tolist()
+        joins, units = [], 0
+        for index, quantity, source, minute in zip(
+            picked, quantities, sources, minutes, strict=True
+        ):
+            if units + quantity > cap:
+                break  # the offer is full
+            member_id, name = pool[index]
+            joins.append((member_id, name if source == JIELONG else "", quantity, source, minute))
+            units += quantity
+        formed = units >= threshold
+        price = (product.price * (100 - campaign.discount_percent) / 100).quantize(
+            CENTS, rounding=ROUND_HALF_UP
+        )
+        offer_rows.append(
+            (
+                offer_id,
+                broadcast_id,
+                product.pk,
+                price,
+                threshold,
+                cap,
+                deadline,
+                FORMED if formed else FAILED,
+                units,
+                len(joins),
+                deadline,
+                started,
+            )
+        )
+        status = JOIN_CONFIRMED if formed else JOIN_CANCELLED
+        join_rows.extend(
+            (
+                offer_id,
+                member_id,
+                name,
+                quantity,
+                source,
+                status,
+                f"demo-{offer_id}-{number}",
+                started + dt.timedelta(minutes=minute),
+            )
+            for number, (member_id, name, quantity, source, minute) in enumerate(joins)
+        )
