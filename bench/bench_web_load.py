@@ -16,9 +16,13 @@ handshake must be accepted.
 
 Baseline, in the same run, with the same clients, cookies and server: `GET /healthz/`, the
 barest view the project serves. It goes through the whole stack (gunicorn, every middleware,
-a pooled connection and a `SELECT 1`, a Redis PING) but does none of the page's own work
-(session and user lookup, access checks, the page's queries, the template). The ratios say
-what the dashboard costs over serving any Django request at all on this machine.
+including the session and user lookups the audit log's middleware makes for any logged-in
+request, a pooled connection and a `SELECT 1`, a Redis PING) but does none of the page's own
+work (access checks, the page's figures, the template). The ratios say what the dashboard costs
+over serving any Django request at all on this machine. The page's figures are kept 30 s in
+the portal cache (apps/stores/page_cache.py) and nothing changes them during a run, so after
+each owner's first load the dashboard phase measures the page as an owner reloading it gets it:
+access checked, figures from Redis; a cold page costs three more queries and their rendering.
 
 Every second a sampler counts `pg_stat_activity` rows for the benchmark database; the maximum
 must stay at or below the bound `bin/run --print` computes from the pools' sizes. Prints

@@ -339,6 +339,28 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 
+# --- Caches ------------------------------------------------------------------------------------
+# "default" stays in each process's memory (the decision engine's day-long aggregates).
+# "portal" holds the store page's figures (apps/stores/page_cache.py), which the processes that
+# change them (web, worker, daphne) must be able to drop: on Redis when REDIS_URL is set; in this
+# process's memory on the embedded default and under pytest, where Redis keys named by row ids
+# would outlive a test and meet the same ids in the next one. Sessions stay in the database only:
+# a logout while Redis was down must not leave a live copy of the session in a cache.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "portal": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Named by the database, so two databases sharing a Redis db never share figures.
+            "KEY_PREFIX": f"linli:{DATABASES['default']['NAME']}",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if REDIS_URL and "pytest" not in sys.modules
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}
+    ),
+}
+
 # --- Security (production values when DEBUG is off) ------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -62,6 +62,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _portal_cache() -> None:
+    """Each test starts with an empty "portal" cache (this process's memory under pytest): the
+    store page's cached figures are named by store ids, which tests repeat."""
+    from django.core.cache import caches
+
+    caches["portal"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: object, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 

@@ -156,3 +156,29 @@ def actions_at(user: UserLike, store_id: int) -> frozenset[str]:
         for action in STORE_ACTIONS
         if roles & action.roles or (hq_here and hq_may(user, action))
     )
+
+
+def store_and_actions_or_403(
+    user: UserLike, store_id: int, action: StoreAction = VIEW_STORE
+) -> tuple[Store, frozenset[str]]:
+    """`store_or_403` and `actions_at` together, in one query for store staff (the user's staff
+    rows at this store, with the store and its region) and two for HQ who hold no role there.
+    PermissionDenied exactly when `store_or_403` refuses (tests hold the three together)."""
+    if not user.is_authenticated or not user.is_active:
+        raise PermissionDenied
+    staffing = list(
+        StoreStaff.objects.filter(user=user, store_id=store_id).select_related("store__region")
+    )
+    roles = {row.role for row in staffing}
+    store = staffing[0].store if staffing else None
+    is_hq = user_is_hq(user)
+    if store is None and is_hq:
+        store = Store.objects.select_related("region").filter(pk=store_id).first()
+    if store is None:
+        raise PermissionDenied
+    allowed = frozenset(
+        each.name for each in STORE_ACTIONS if roles & each.roles or (is_hq and hq_may(user, each))
+    )
+    if action.name not in allowed:
+        raise PermissionDenied
+    return store, allowed

@@ -9,7 +9,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.template.loader import render_to_string
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET
 
 from apps.campaigns.notifications.selectors import (
@@ -24,13 +25,14 @@ from apps.stores.access import (
     MEMBER_DATA,
     VIEW_STOCK,
     VIEW_STORE,
-    actions_at,
     hq_may,
+    store_and_actions_or_403,
     store_or_403,
     user_is_hq,
 )
 from apps.stores.kpis import selectors as kpi_selectors
 from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
+from apps.stores.page_cache import store_figures
 from linli.realtime import session_ended_broadcast
 
 
@@ -87,23 +89,37 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
     """The store's page. Each section and link shows only when the user may take its action
-    (`allowed`): member names for MEMBER_DATA, low stock for VIEW_STOCK, and so on."""
-    store = store_or_403(request.user, store_id, VIEW_STORE)
-    allowed = actions_at(request.user, store.pk)
+    (`allowed`): member names for MEMBER_DATA, low stock for VIEW_STOCK, and so on. Access is
+    checked on every request (one query for store staff); the figures come from a short-lived
+    cache (apps/stores/page_cache.py: new orders and stock moves at once, the rest within 30 s)."""
+    store, allowed = store_and_actions_or_403(request.user, store_id, VIEW_STORE)
+    with_members = MEMBER_DATA.name in allowed
+    with_stock = VIEW_STOCK.name in allowed
+
+    def render_figures() -> str:
+        return render_to_string(
+            "portal/store_figures.html",
+            {
+                "kpis": selectors.store_recent_kpis(store=store),
+                "orders": selectors.store_recent_orders(
+                    store=store, limit=10, with_members=with_members
+                ),
+                "with_members": with_members,
+                "low_stock": selectors.store_low_stock(store=store) if with_stock else None,
+            },
+        )
+
+    figures = store_figures(
+        store_id=store.pk,
+        language=get_language(),
+        with_members=with_members,
+        with_stock=with_stock,
+        render=render_figures,
+    )
     return render(
         request,
         "portal/store_detail.html",
-        {
-            "store": store,
-            "allowed": allowed,
-            "kpis": selectors.store_recent_kpis(store=store),
-            "orders": selectors.store_recent_orders(
-                store=store, limit=10, with_members=MEMBER_DATA.name in allowed
-            ),
-            "low_stock": (
-                selectors.store_low_stock(store=store) if VIEW_STOCK.name in allowed else None
-            ),
-        },
+        {"store": store, "allowed": allowed, "figures": figures},
     )
 
 

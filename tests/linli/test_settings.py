@@ -96,3 +96,34 @@ def test_check_passes_in_development_without_any_variable(tmp_path):
     result = _manage(tmp_path, "check")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_cache_templates_and_keep_the_store_figures_on_redis(tmp_path):
+    """With DEBUG off the templates are compiled once per process (cached loader), and the
+    store page's figures live in Redis under a prefix named by the database, where every
+    process can drop them (apps/stores/page_cache.py); sessions stay in the database."""
+    code = (
+        "from django.conf import settings; from django.template import engines;"
+        "print(type(engines['django'].engine.template_loaders[0]).__module__);"
+        "print(settings.CACHES['portal']['BACKEND']);"
+        "print(settings.CACHES['portal']['KEY_PREFIX']);"
+        "print(settings.SESSION_ENGINE)"
+    )
+    result = _manage(
+        tmp_path,
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DEBUG="false",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="linli.example",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.template.loaders.cached",
+        "django.core.cache.backends.redis.RedisCache",
+        f"linli:{tmp_path / 'check.sqlite3'}",
+        "django.contrib.sessions.backends.db",
+    ]

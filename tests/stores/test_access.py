@@ -43,6 +43,7 @@ from apps.stores.access import (
     actions_at,
     hq_may,
     may,
+    store_and_actions_or_403,
     store_or_403,
     stores_for,
     user_is_hq,
@@ -220,6 +221,56 @@ def test_the_same_users_at_another_store(who, request, store, other_store):
     unknown = other_store.pk + 1000
     assert actions_at(user, unknown) == frozenset()
     assert not any(may(user, action, unknown) for action in STORE_ACTIONS)
+
+
+def _both_or_refusal(user: object, store_id: int, action: StoreAction) -> object:
+    """(store_or_403, actions_at) as the store page used to ask them, or "refused"."""
+    try:
+        return store_or_403(user, store_id, action), actions_at(user, store_id)
+    except PermissionDenied:
+        return "refused"
+
+
+def _combined_or_refusal(user: object, store_id: int, action: StoreAction) -> object:
+    try:
+        return store_and_actions_or_403(user, store_id, action)
+    except PermissionDenied:
+        return "refused"
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_store_and_actions_or_403_answers_as_store_or_403_and_actions_at(
+    who, request, store, other_store
+):
+    user = _user(who, request)
+    StoreStaff.objects.create(
+        user=UserFactory(), store=other_store, role=StoreStaff.Role.OWNER
+    )  # someone else's role there opens nothing
+    unknown = other_store.pk + 1000
+    for store_id in (store.pk, other_store.pk, unknown):
+        for action in STORE_ACTIONS:
+            expected = _both_or_refusal(user, store_id, action)
+            assert _combined_or_refusal(user, store_id, action) == expected, (store_id, action)
+            if expected != "refused":
+                assert expected[0].region.name  # region fetched with the store
+
+
+def test_store_and_actions_or_403_for_an_hq_user_staffed_at_the_store(hq_user, store):
+    StoreStaff.objects.create(user=hq_user, store=store, role=StoreStaff.Role.INSPECTOR)
+    found, allowed = store_and_actions_or_403(hq_user, store.pk, INSPECT)
+    assert found == store
+    assert allowed == actions_at(hq_user, store.pk)
+    assert INSPECT.name in allowed
+
+
+def test_store_and_actions_or_403_takes_one_query_for_store_staff(
+    owner, store, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        found, allowed = store_and_actions_or_403(owner, store.pk, VIEW_STORE)
+        assert found.region.name == store.region.name
+    assert found == store
+    assert allowed == {action.name for action in STORE_ACTIONS if "owner" in ALLOWED[action]}
 
 
 @pytest.mark.parametrize("who", ["hq_user", "hq_operations", "hq_inspection"])

@@ -24,6 +24,7 @@ from apps.stores.models import (
     StockMovement,
     Store,
 )
+from apps.stores.page_cache import store_figures_forget
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import InsufficientStock, stock_move
 
@@ -65,7 +66,7 @@ def order_create(
 
     All-or-nothing: a bad line or missing stock leaves no order, no line, no ledger row.
     A paid (or ready) pickup or delivery order gets its pickup code (`fulfilments_open`) in the
-    same transaction.
+    same transaction. The store page's cached figures are dropped when the transaction commits.
     """
     if not idempotency_key:
         raise ValidationError({"idempotency_key": _("An idempotency key is required.")})
@@ -136,6 +137,7 @@ def order_create(
                     )
             if fulfilment in (Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY):
                 fulfilments_open(order_ids=[order.pk])  # paid orders only: their pickup code
+            store_figures_forget(store_id=store.pk)
     except IntegrityError:
         # A concurrent retry with the same key won the race: return its order.
         existing = Order.objects.filter(store=store, idempotency_key=idempotency_key).first()

@@ -18,6 +18,7 @@ from apps.stores.models import (
     StockMovement,
     Store,
 )
+from apps.stores.page_cache import store_figures_forget
 
 
 class InsufficientStock(ValidationError):
@@ -40,7 +41,8 @@ def stock_move(
 
     Removals use a conditional UPDATE (`on_hand >= n`), so two concurrent sales can never take
     on-hand below zero: the loser gets InsufficientStock and writes nothing. `reason` (a
-    `LossReason`) is for loss rows only; the database refuses it on any other kind.
+    `LossReason`) is for loss rows only; the database refuses it on any other kind. The store
+    page's cached figures (low stock) are dropped when the transaction commits.
     """
     if quantity == 0:
         raise ValidationError(_("A stock movement needs a non-zero quantity."))
@@ -59,6 +61,7 @@ def stock_move(
                     _("Not enough stock of %(sku)s in %(store)s for %(quantity)d.")
                     % {"sku": product.sku, "store": store.code, "quantity": -quantity}
                 )
+        store_figures_forget(store_id=store.pk)
         return StockMovement.objects.create(
             store=store,
             product=product,

@@ -1,0 +1,148 @@
+"""The store page: its queries, and its figures kept briefly in the "portal" cache
+(apps/stores/page_cache.py) without ever showing one viewer's figures to another or
+outliving a new order or stock movement."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import caches
+from django.urls import reverse
+
+from apps.stores.models import Order, StockMovement, StoreStaff
+from apps.stores.page_cache import STORE_FIGURES_TTL, store_figures_forget, store_figures_key
+from apps.stores.services.orders import LineInput, order_create
+from apps.stores.services.stock import stock_move
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(store: object) -> str:
+    return reverse("portal:store", args=[store.pk])
+
+
+def _order(store: object, key: str, member: object = None, total: str = "25.00") -> Order:
+    return Order.objects.create(
+        store=store,
+        member=member,
+        channel=Order.Channel.GROUP_BUY,
+        status=Order.Status.PAID,
+        idempotency_key=key,
+        total=Decimal(total),
+    )
+
+
+@pytest.fixture
+def clerk(store: object) -> object:
+    user = UserFactory()
+    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
+    return user
+
+
+def test_store_page_takes_three_queries_with_its_figures_cached_and_six_without(
+    client, owner, store, django_assert_num_queries
+):
+    _order(store, "q-1", member=MemberFactory())
+    client.force_login(owner)
+    # Session, user, access (staff rows with store and region); then KPIs, orders, low stock.
+    with django_assert_num_queries(6):
+        first = client.get(_url(store))
+    # The figures come from the cache: session, user, access only.
+    with django_assert_num_queries(3):
+        second = client.get(_url(store))
+    assert first.status_code == second.status_code == 200
+    assert first.content.count(b"\xc2\xa525.00") == second.content.count(b"\xc2\xa525.00") == 1
+
+
+def test_a_new_order_shows_on_the_next_load_although_the_figures_were_cached(
+    client, owner, store, django_capture_on_commit_callbacks
+):
+    product = ProductFactory()
+    StockLevelFactory(store=store, product=product, on_hand=50)
+    client.force_login(owner)
+    assert "¥37.50" not in client.get(_url(store)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_create(
+            store=store,
+            channel=Order.Channel.POS,
+            idempotency_key="new-1",
+            lines=[LineInput(product=product, quantity=3, unit_price=Decimal("12.50"))],
+        )
+    assert "¥37.50" in client.get(_url(store)).content.decode()
+
+
+def test_a_stock_movement_shows_in_low_stock_on_the_next_load(
+    client, owner, store, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(name="西瓜")
+    StockLevelFactory(store=store, product=product, on_hand=20)
+    client.force_login(owner)
+    assert "西瓜" not in client.get(_url(store)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_move(store=store, product=product, kind=StockMovement.Kind.LOSS, quantity=-18)
+    html = client.get(_url(store)).content.decode()
+    assert "西瓜" in html
+    assert "<b>2</b>" in html
+
+
+def test_the_figures_are_dropped_only_when_the_transaction_commits(
+    owner, store, django_capture_on_commit_callbacks
+):
+    cache = caches["portal"]
+    key = store_figures_key(store_id=store.pk, language="en", with_members=True, with_stock=True)
+    cache.set(key, "<p>old</p>", STORE_FIGURES_TTL)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        store_figures_forget(store_id=store.pk)
+    assert cache.get(key) == "<p>old</p>"
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert cache.get(key) is None
+
+
+def test_a_clerk_never_gets_the_owners_cached_member_names(client, owner, clerk, store):
+    _order(store, "m-1", member=MemberFactory(name="李阿姨", phone="+8613912345678"))
+    client.force_login(owner)
+    assert "李阿姨" in client.get(_url(store)).content.decode()
+    client.force_login(clerk)
+    html = client.get(_url(store)).content.decode()
+    assert "李阿姨" not in html
+    assert "139****5678" not in html
+
+
+def test_another_owner_is_refused_the_page_while_its_figures_are_cached(
+    client, owner, other_owner, store
+):
+    client.force_login(owner)
+    assert client.get(_url(store)).status_code == 200
+    client.force_login(other_owner)
+    response = client.get(_url(store))
+    assert response.status_code == 403
+    assert b"\xc2\xa5" not in response.content
+
+
+def test_english_and_chinese_figures_are_kept_apart(client, owner, store):
+    client.force_login(owner)
+    assert "最近订单" in client.get(_url(store)).content.decode()
+    english = client.get(_url(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Recent orders" in english
+    assert "最近订单" not in english
+
+
+def test_the_page_renders_from_the_database_when_the_cache_fails(
+    client, owner, store, monkeypatch, caplog
+):
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("redis down")
+
+    cache = caches["portal"]
+    for method in ("get", "set", "delete_many"):
+        monkeypatch.setattr(cache, method, unreachable)
+    _order(store, "down-1", total="41.00")
+    client.force_login(owner)
+    response = client.get(_url(store))
+    assert response.status_code == 200
+    assert "¥41.00" in response.content.decode()
+    store_figures_forget(store_id=store.pk)  # outside a transaction: at once, and no raise
+    assert "store figures cache unreachable" in caplog.text
