@@ -188,6 +188,9 @@ def test_backtest_command_prints_wape_and_mase(shop: dict, capsys: pytest.Captur
     assert last.endswith(("lower", "higher"))
     assert "水果" in output
     assert "ALL" in output
+    # The model's median is compared with every baseline, medians included (median_28 …).
+    assert "median_28" in output
+    assert "median (not served): best of every baseline " in output.strip().splitlines()[-2]
     assert ForecastBacktest.objects.count() == 0  # --no-save
 
 

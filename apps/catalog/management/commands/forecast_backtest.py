@@ -87,11 +87,28 @@ class Command(BaseCommand):
             write(self.style.SUCCESS(f"saved backtest #{outcome.backtest.pk} and serving choices"))
         for segment in (fc.PROMOTED, fc.UNPROMOTED):
             write(_headline_line(f"{segment} days:", result.segments.get(segment, {})))
+        write(_median_line(result.overall))
         write(_headline_line("overall:", result.overall))
 
 
 def _signed(value: float | None) -> str:
     return "   n/a" if value is None else f"{value * 100:+5.1f}%"
+
+
+def _median_line(scores: dict) -> str:
+    """The model's median (reported, never served) against the best of every baseline, mean
+    or median: WAPE rewards a median, so a median is only fairly compared with medians too."""
+    best = fc.best_median_baseline(scores)
+    median = scores[fc.MODEL_MEDIAN].wape if fc.MODEL_MEDIAN in scores else None
+    if best is None or median is None:
+        return "median (not served): no baseline or median could be scored"
+    gain = fc.improvement(median, best[1])
+    direction = "lower" if gain >= 0 else "higher"
+    return (
+        f"median (not served): best of every baseline {best[0]} WAPE "
+        f"{_percent(best[1]).strip()}, model median WAPE {_percent(median).strip()}: "
+        f"{abs(gain) * 100:.1f}% {direction}"
+    )
 
 
 def _headline_line(label: str, scores: dict) -> str:
