@@ -12,8 +12,11 @@ not the stock, is what runs out) and releases `--clients` clients together, each
 unit at a time with unique idempotency keys until the offer refuses it. Clients are forked
 processes (one database connection each), so Python's GIL does not serialise them. Both
 variants send the live dashboard's change notice after commit, as the app does
-(`--no-live-notice` leaves it out of both). Phases alternate (conditional, select_for_update,
-conditional, ...) for `--rounds` rounds, so both see the same machine.
+(`--no-live-notice` leaves it out of both); with it on, the parent computes the broadcast's
+live snapshot once before forking, so the clients start as warm as a process that has served
+before (the first snapshot loads jieba's dictionary, about a second of CPU, which would
+otherwise land in every client inside the timed burst). Phases alternate (conditional,
+select_for_update, conditional, ...) for `--rounds` rounds, so both see the same machine.
 
 - "conditional" is the app's `group_buy_join`. On PostgreSQL it is one SQL statement
   (apps/campaigns/services/group_buy_sql.py): the key looked up, the stock row locked, the

@@ -22,8 +22,7 @@ process (the embedded single-process mode). A dead process can strand a dirty fe
 change, connect or resync flushes it (`live_feed_current` repairs before answering).
 
 The windows' ends run on one thread per process (started once, not per window), which keeps its
-database connection and its channel-layer event loop while windows follow each other and closes
-the connection when it has nothing left to do.
+channel-layer event loop (and so its Redis connection) from one send to the next.
 """
 
 from __future__ import annotations
@@ -345,9 +344,9 @@ def _is_dirty(feed: _Feed) -> bool:
 class _WindowThread:
     """One daemon thread per process that runs the functions given to `call_later` when due, in
     order. Started by the first call (and again in a forked child, where the parent's thread
-    does not exist). It sends on an event loop of its own (`realtime.keep_event_loop`) and
-    keeps its database connection while work is queued; with nothing left to do it closes the
-    connection before waiting."""
+    does not exist). It sends on an event loop of its own (`realtime.keep_event_loop`); its
+    database connection is closed after each function, as a request's is: a connection kept
+    between windows would outlive the data it was opened for (a test database, a failover)."""
 
     def __init__(self) -> None:
         self.condition = threading.Condition()
@@ -379,10 +378,6 @@ class _WindowThread:
                     return heapq.heappop(self.queue)[2]
                 self.condition.wait(wait)
 
-    def _idle(self) -> bool:
-        with self.condition:
-            return not self.queue
-
     def _run(self) -> None:
         realtime.keep_event_loop()
         while True:
@@ -391,7 +386,7 @@ class _WindowThread:
                 function()
             except Exception as error:  # the functions log their own; never end the thread
                 logger.warning("live: window task failed: %s: %s", type(error).__name__, error)
-            if self._idle():
+            finally:
                 connections.close_all()
 
 
