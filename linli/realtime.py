@@ -12,9 +12,11 @@ the message is dropped; the caller's request or task carries on as if it had bee
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -29,6 +31,8 @@ _GROUP_PART = re.compile(r"^[A-Za-z0-9_\-]+$")
 # Message types the consumers handle (`realtime.message` → `realtime_message`).
 MESSAGE_TYPE = "realtime.message"
 SESSION_ENDED_TYPE = "realtime.session_ended"
+
+_thread_state = threading.local()
 
 
 def group_name(*parts: str | int) -> str:
@@ -49,6 +53,24 @@ def user_sessions_group(user_id: int) -> str:
     return group_name("user", user_id, "sessions")
 
 
+def keep_event_loop() -> None:
+    """From now on, this thread sends on one event loop of its own, so the channel layer's
+    connections (channels-redis keeps a pool per loop) are reused. Without it a send from a
+    thread that runs no loop makes a new loop, thread and Redis connection each time
+    (`async_to_sync`). For a sync thread that lives as long as its process (the live
+    dashboard's window thread); never call it from a thread that runs an event loop."""
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+
+
+def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    loop = getattr(_thread_state, "loop", None)
+    if loop is None:
+        async_to_sync(layer.group_send)(group, message)
+    else:
+        loop.run_until_complete(layer.group_send(group, message))
+
+
 def _send_on_commit(group: str, message: dict[str, Any], *, event: str) -> None:
     """Send `message` to `group` after commit. Never raises once the transaction has committed:
     an unreachable layer is logged (group, event, error; no traceback) and the message dropped."""
@@ -58,7 +80,7 @@ def _send_on_commit(group: str, message: dict[str, Any], *, event: str) -> None:
             layer = get_channel_layer()
             if layer is None:
                 return
-            async_to_sync(layer.group_send)(group, message)
+            _group_send(layer, group, message)
         # Any failure of the layer (refused, timeout, full): the change is already committed.
         except Exception as error:
             logger.warning(

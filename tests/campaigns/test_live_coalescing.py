@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -202,6 +203,68 @@ async def test_a_rolled_back_change_sends_nothing_and_keeps_the_version(offer, t
         broadcast_id=offer.broadcast_id
     )
     assert current["version"] == 0
+
+
+def _round_trips_of_one_join(offer: GroupBuyOffer, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Redis round trips (packets sent by redis-py) made by one change's notice."""
+    from redis.connection import AbstractConnection
+
+    sent: list[int] = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        sent.append(1)
+        original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    try:
+        _join(offer)
+    finally:
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", original)
+    return len(sent)
+
+
+@pytest.mark.redis
+async def test_a_change_inside_open_windows_costs_one_redis_round_trip_for_both_feeds(
+    offer, timers, monkeypatch
+):
+    group = live_services.live_broadcast_group(offer.broadcast_id)
+    async with _Listener(group) as listener:
+        await database_sync_to_async(_join)(offer)  # opens both windows (and flushes both)
+        round_trips = await database_sync_to_async(_round_trips_of_one_join)(offer, monkeypatch)
+        during = await listener.drain(quiet=0.5)
+
+    assert round_trips == 1
+    assert [_version(message) for message in during] == [1]  # nothing sent for the second
+    state = live_services._state()
+    counters = [
+        state.get_int(live_services._key(key, "version"))
+        for key in (str(offer.broadcast_id), live_services.OVERVIEW_KEY)
+    ]
+    assert counters == [2, 2]  # both feeds counted the change
+
+
+@pytest.mark.redis
+async def test_window_ends_run_on_one_thread_per_process_and_end_on_the_final_totals(
+    offer, prefix, settings
+):
+    settings.LIVE_DASHBOARD_WINDOW_MS = 50  # the real window thread, short windows
+    group = live_services.live_broadcast_group(offer.broadcast_id)
+    async with _Listener(group) as listener:
+        for _ in range(6):
+            for _ in range(3):
+                await database_sync_to_async(_join)(offer)
+            await asyncio.sleep(0.08)
+        messages = await listener.drain(quiet=1.0)
+
+    window_threads = [
+        thread
+        for thread in threading.enumerate()
+        if thread.name == live_services.WINDOW_THREAD_NAME
+    ]
+    assert len(window_threads) == 1
+    final = _apply(messages)
+    assert (final["version"], final["orders"]) == (18, 18)
 
 
 @pytest.mark.parametrize("redis_down", [True, False], ids=["redis-down", "layer-down"])

@@ -10,6 +10,8 @@ Every change (a join, a settlement, a comment, a viewer coming or going) ends wi
    edge: computes the snapshot, swaps it in as the feed's latest, sends it) and arms a timer for
    the window's end in its own process. A loser does nothing more: its change is "dirty" (the
    counter is ahead of the latest snapshot's version) and the holder's timer will see it.
+   Steps 1 and 2 for both feeds (the broadcast's and the HQ overview) are one Redis round trip
+   (a script), so a change that opens no window costs its caller just that.
 3. at the window's end the holder releases its lock (only if still its own) and THEN compares the
    counter with the latest snapshot's version: if dirty, it takes the lock again and flushes (the
    trailing edge carries the final totals). A change that raced with this either INCRed before
@@ -18,12 +20,18 @@ Every change (a join, a settlement, a comment, a viewer coming or going) ends wi
 State lives in Redis when `REDIS_URL` is set (shared by web and worker processes), else in this
 process (the embedded single-process mode). A dead process can strand a dirty feed; the next
 change, connect or resync flushes it (`live_feed_current` repairs before answering).
+
+The windows' ends run on one thread per process (started once, not per window), which keeps its
+channel-layer event loop (and so its Redis connection) from one send to the next.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -92,6 +100,21 @@ local value = tonumber(ARGV[1])
 if value > current then redis.call('SET', KEYS[1], value, 'EX', ARGV[2]); return value end
 return current
 """
+# For each feed, KEYS holds (its change counter, its window lock): INCR and refresh the counter,
+# then try the lock (SET NX PX). Returns one flag per feed: 1 when this call took its lock.
+_TOUCH = """
+local taken = {}
+for index = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[index])
+  redis.call('EXPIRE', KEYS[index], ARGV[1])
+  if redis.call('SET', KEYS[index + 1], ARGV[3], 'NX', 'PX', ARGV[2]) then
+    taken[#taken + 1] = 1
+  else
+    taken[#taken + 1] = 0
+  end
+end
+return taken
+"""
 _DECR_FLOOR = """
 local value = redis.call('DECR', KEYS[1])
 if value < 0 then redis.call('SET', KEYS[1], 0); value = 0 end
@@ -111,6 +134,14 @@ class _RedisState:
         self.release_script = self.client.register_script(_RELEASE_IF_OWNED)
         self.max_script = self.client.register_script(_MAX)
         self.decr_script = self.client.register_script(_DECR_FLOOR)
+        self.touch_script = self.client.register_script(_TOUCH)
+
+    def touch(self, feeds: list[tuple[str, str]], token: str, seconds: float) -> list[bool]:
+        keys = [key for pair in feeds for key in pair]
+        taken = self.touch_script(
+            keys=keys, args=[KEY_TTL_SECONDS, max(1, int(seconds * 1000)), token]
+        )
+        return [bool(flag) for flag in taken]
 
     def incr(self, key: str) -> int:
         pipe = self.client.pipeline()
@@ -160,6 +191,13 @@ class _LocalState:
         with self.mutex:
             self.values[key] = max(0, int(self.values.get(key, 0)) - 1)
             return self.values[key]
+
+    def touch(self, feeds: list[tuple[str, str]], token: str, seconds: float) -> list[bool]:
+        taken = []
+        for counter, lock in feeds:
+            self.incr(counter)
+            taken.append(self.try_lock(lock, token, seconds))
+        return taken
 
     def raise_to(self, key: str, value: int) -> int:
         with self.mutex:
@@ -303,20 +341,70 @@ def _is_dirty(feed: _Feed) -> bool:
     return state.get_int(_key(feed.key, "version")) > latest_version
 
 
+class _WindowThread:
+    """One daemon thread per process that runs the functions given to `call_later` when due, in
+    order. Started by the first call (and again in a forked child, where the parent's thread
+    does not exist). It sends on an event loop of its own (`realtime.keep_event_loop`); its
+    database connection is closed after each function, as a request's is: a connection kept
+    between windows would outlive the data it was opened for (a test database, a failover)."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.queue: list[tuple[float, int, Callable[[], None]]] = []
+        self.order = itertools.count()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    def call_later(self, delay: float, function: Callable[[], None]) -> None:
+        with self.condition:
+            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+                self.pid = os.getpid()
+                self.thread = threading.Thread(
+                    target=self._run, name=WINDOW_THREAD_NAME, daemon=True
+                )
+                self.thread.start()
+            due = time.monotonic() + max(0.0, delay)
+            heapq.heappush(self.queue, (due, next(self.order), function))
+            self.condition.notify()
+
+    def _next(self) -> Callable[[], None]:
+        with self.condition:
+            while True:
+                if not self.queue:
+                    self.condition.wait()
+                    continue
+                wait = self.queue[0][0] - time.monotonic()
+                if wait <= 0:
+                    return heapq.heappop(self.queue)[2]
+                self.condition.wait(wait)
+
+    def _run(self) -> None:
+        realtime.keep_event_loop()
+        while True:
+            function = self._next()
+            try:
+                function()
+            except Exception as error:  # the functions log their own; never end the thread
+                logger.warning("live: window task failed: %s: %s", type(error).__name__, error)
+            finally:
+                connections.close_all()
+
+
+_window_thread = _WindowThread()
+
+
+def _window_thread_reset() -> None:
+    """In a forked child: the parent's thread, queue and lock state are not this process's."""
+    global _window_thread
+    _window_thread = _WindowThread()
+
+
+os.register_at_fork(after_in_child=_window_thread_reset)
+
+
 def _run_later(delay: float, function: Callable[[], None]) -> None:
-    """Run `function` after `delay` seconds on a daemon thread of this process; its database
-    connection is closed afterwards."""
-
-    def run() -> None:
-        try:
-            function()
-        finally:
-            connections.close_all()
-
-    timer = threading.Timer(delay, run)
-    timer.name = WINDOW_THREAD_NAME
-    timer.daemon = True
-    timer.start()
+    """Run `function` after `delay` seconds on this process's window thread."""
+    _window_thread.call_later(delay, function)
 
 
 # Replaceable by tests (a manual clock); the default is a timer thread in this process.
@@ -327,19 +415,23 @@ def _open_window(feed: _Feed) -> bool:
     """Take the feed's window lock; if taken, flush now and arm the trailing edge. False when
     another process holds the window (it will flush this change at its end)."""
     token = uuid.uuid4().hex
-    lock = _key(feed.key, "lock")
-    window = live_window_seconds()
-    if not _state().try_lock(lock, token, window):
-        return False
     opened = time.monotonic()
+    if not _state().try_lock(_key(feed.key, "lock"), token, live_window_seconds()):
+        return False
+    _window_opened(feed, token, opened)
+    return True
+
+
+def _window_opened(feed: _Feed, token: str, opened: float) -> None:
+    """This process took the feed's window lock (with `token`) at `opened`: flush now and arm
+    the window's end."""
     try:
         _flush(feed)
     finally:
         # The window runs from the lock, not from the end of the flush: one message per window
         # whatever the flush costs, and a change waits at most one window.
-        remaining = max(0.0, window - (time.monotonic() - opened))
+        remaining = max(0.0, live_window_seconds() - (time.monotonic() - opened))
         scheduler(remaining, lambda: _window_ended(feed, token))
-    return True
 
 
 def _window_ended(feed: _Feed, token: str) -> None:
@@ -351,11 +443,6 @@ def _window_ended(feed: _Feed, token: str) -> None:
         logger.warning("live: trailing flush of %s failed: %s: %s", feed.key, type(error), error)
 
 
-def _touch(feed: _Feed) -> None:
-    _state().incr(_key(feed.key, "version"))
-    _open_window(feed)
-
-
 def broadcast_changed(*, broadcast_id: int) -> None:
     """Announce that a broadcast's live figures changed (a join, a settlement, a comment, its
     status, its viewers). Acts after the surrounding transaction commits (at once outside one);
@@ -364,9 +451,25 @@ def broadcast_changed(*, broadcast_id: int) -> None:
     layer that cannot be reached is logged and the notice dropped (pages resync on reconnect)."""
 
     def changed() -> None:
-        for feed in (_broadcast_feed(broadcast_id), _overview_feed()):
+        feeds = (_broadcast_feed(broadcast_id), _overview_feed())
+        token = uuid.uuid4().hex
+        opened = time.monotonic()
+        try:
+            taken = _state().touch(
+                [(_key(feed.key, "version"), _key(feed.key, "lock")) for feed in feeds],
+                token,
+                live_window_seconds(),
+            )
+        except Exception as error:
+            logger.warning(
+                "live: change of %s dropped: %s: %s", broadcast_id, type(error).__name__, error
+            )
+            return
+        for feed, lock_taken in zip(feeds, taken, strict=True):
+            if not lock_taken:
+                continue
             try:
-                _touch(feed)
+                _window_opened(feed, token, opened)
             except Exception as error:
                 logger.warning(
                     "live: change of %s dropped: %s: %s", feed.key, type(error).__name__, error
