@@ -6,14 +6,24 @@ Each socket gets the feed's latest snapshot on connect, then the coalesced updat
 a version is missed or after a reconnect). Refusal is accept-then-close 4403, nothing joined or
 sent before it; the origin is checked before routing (linli/asgi.py). Logging out closes the
 session's sockets (the user's sessions group), and access is re-checked before forwarding once
-the last check is older than RECHECK_SECONDS.
+the last check is older than the socket's recheck interval (at most RECHECK_SECONDS; spread over
+the second half of it, so that hundreds of sockets opened together do not all re-check at once).
+
+Fan-out is per process (`_LocalFanout`): the feed's group has one member per daphne process, a
+relay channel, which re-sends each message to the process's own sockets of that feed. So one
+update costs the channel layer one delivery per process, not one per viewer (with channels-redis,
+one Redis pop and decode per viewer made a 300-viewer page wait for 300 round trips).
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import json
+import logging
+import random
 import time
+import weakref
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -31,6 +41,70 @@ from linli.realtime import user_sessions_group
 CLOSE_FORBIDDEN = 4403
 RECHECK_SECONDS = 60.0
 RESYNC = "resync"
+RELAY_RETRY_SECONDS = 1.0
+
+logger = logging.getLogger(__name__)
+
+
+class _LocalFanout:
+    """The live feeds' sockets of this process (one event loop), by group. The first socket of a
+    group makes a relay channel join the group; the relay receives each group message once and
+    hands it to every socket of the group here, in order; the last socket to leave discards the
+    relay. A relay whose layer fails (Redis down) logs, waits and receives again."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.sockets: dict[str, set[_LiveConsumer]] = {}
+        self.relays: dict[str, tuple[str, asyncio.Task[None]]] = {}
+
+    async def join(self, layer: Any, group: str, socket: _LiveConsumer) -> None:
+        async with self.lock:
+            self.sockets.setdefault(group, set()).add(socket)
+            if group in self.relays:
+                return
+            channel = await layer.new_channel()
+            await layer.group_add(group, channel)
+            task = asyncio.ensure_future(self._relay(layer, group, channel))
+            self.relays[group] = (channel, task)
+
+    async def leave(self, layer: Any, group: str, socket: _LiveConsumer) -> None:
+        async with self.lock:
+            sockets = self.sockets.get(group, set())
+            sockets.discard(socket)
+            if sockets or group not in self.relays:
+                return
+            del self.sockets[group]
+            channel, task = self.relays.pop(group)
+            task.cancel()
+            await layer.group_discard(group, channel)
+
+    async def _relay(self, layer: Any, group: str, channel: str) -> None:
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the layer is unreachable: the pages resync later
+                logger.warning("live relay of %s: %s: %s", group, type(error).__name__, error)
+                await asyncio.sleep(RELAY_RETRY_SECONDS)
+                continue
+            for socket in list(self.sockets.get(group, ())):
+                try:
+                    await socket.relayed(message)
+                except Exception as error:  # one closing socket must not starve the others
+                    logger.warning("live relay to a socket of %s: %s", group, error)
+
+
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LocalFanout] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _local_fanout() -> _LocalFanout:
+    loop = asyncio.get_running_loop()
+    if loop not in _fanouts:
+        _fanouts[loop] = _LocalFanout()
+    return _fanouts[loop]
 
 
 def _session_user(session_key: str | None, user_id: int | None) -> Any:
@@ -63,7 +137,10 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
     user_id: int | None = None
     session_key: str | None = None
     checked_at: float = 0.0
+    recheck_seconds: float = RECHECK_SECONDS
     joined: tuple[str, ...] = ()
+    # Relayed messages that arrive before the snapshot frame is sent wait here (None: sent).
+    pending: list[dict[str, Any]] | None = None
 
     @abc.abstractmethod
     async def allowed(self, user: Any) -> bool:
@@ -86,14 +163,26 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
         self.user_id = user.pk
         self.session_key = self.scope["session"].session_key
         self.checked_at = time.monotonic()
+        self.recheck_seconds = RECHECK_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 — spread
         self.joined = (self.group(), user_sessions_group(user.pk))
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.pending = []
+        await self.channel_layer.group_add(user_sessions_group(user.pk), self.channel_name)
+        await _local_fanout().join(self.channel_layer, self.group(), self)
         # Counted and read before the handshake completes, so the snapshot is the first frame
-        # the page receives, right after it (group messages queue until connect returns).
+        # the page receives, right after it (relayed updates wait in `pending` until then).
         snapshot = await database_sync_to_async(self._joined_and_current)()
         await self.accept()
         await self._send_snapshot_frame(snapshot)
+        pending, self.pending = self.pending or [], None
+        for event in pending:
+            await self.realtime_message(event)
+
+    async def relayed(self, event: dict[str, Any]) -> None:
+        """A message of the feed's group, from this process's relay."""
+        if self.pending is not None:
+            self.pending.append(event)
+        else:
+            await self.realtime_message(event)
 
     def joined_feed(self) -> None:
         """Hook run (sync) once connected, before the first snapshot is read."""
@@ -132,7 +221,7 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
     async def realtime_message(self, event: dict[str, Any]) -> None:
         if not self.joined:
             return
-        if time.monotonic() - self.checked_at >= RECHECK_SECONDS and not await self._recheck():
+        if time.monotonic() - self.checked_at >= self.recheck_seconds and not await self._recheck():
             return
         await self.send(text_data=event["text"])
 
@@ -155,10 +244,12 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
 
     async def _leave(self) -> None:
         joined, self.joined = self.joined, ()
-        for group in joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if joined:
-            await self.left_feed()
+        if not joined:
+            return
+        feed_group, sessions_group = joined
+        await _local_fanout().leave(self.channel_layer, feed_group, self)
+        await self.channel_layer.group_discard(sessions_group, self.channel_name)
+        await self.left_feed()
 
     async def left_feed(self) -> None:
         """Hook run once when the socket leaves its groups."""

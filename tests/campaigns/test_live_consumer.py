@@ -317,3 +317,40 @@ async def test_removed_owner_is_closed_at_the_next_update_once_the_check_is_due(
     output = await communicator.receive_output(timeout=10)
     assert output == {"type": "websocket.close", "code": 4403}
     await communicator.disconnect()
+
+
+async def test_sockets_of_one_feed_share_one_relay_that_reaches_each_and_no_other_feed(
+    client, owner, store, broadcast, timers
+):
+    other = await database_sync_to_async(BroadcastFactory)(store_campaign__store=store)
+    offer = await database_sync_to_async(GroupBuyOfferFactory)(broadcast=broadcast)
+    first = await _connected(client, owner, _path(broadcast))
+    second = await _connected(client, owner, _path(broadcast))
+    elsewhere = await _connected(client, owner, _path(other))
+    versions = [(await _snapshot(socket))["version"] for socket in (first, second)]
+    await _snapshot(elsewhere)
+    await database_sync_to_async(timers.fire_all)()  # the connects' own notices
+    fanout = consumers._local_fanout()
+    group = live_services.live_broadcast_group(broadcast.pk)
+    assert len(fanout.sockets[group]) == 2
+    assert set(fanout.relays) == {group, live_services.live_broadcast_group(other.pk)}
+
+    await database_sync_to_async(_join)(offer, 2)
+    await database_sync_to_async(timers.fire_all)()
+
+    for socket, version in zip((first, second), versions, strict=True):
+        update = await _next_update(socket, after=version)
+        assert update["version"] > version
+        while update["kind"] == "snapshot" or "units" not in update["changes"]:
+            update = await _next_update(socket, after=update["version"])
+        assert update["changes"]["units"] == 2
+    while not await elsewhere.receive_nothing(timeout=0.3):  # its own viewer notices only
+        payload = (await _receive(elsewhere))["payload"]
+        assert "offers" not in payload.get("changes", {})
+
+    await first.disconnect()
+    assert group in fanout.relays  # the second socket still watches
+    await second.disconnect()
+    await elsewhere.disconnect()
+    assert fanout.relays == {}
+    assert fanout.sockets == {}
