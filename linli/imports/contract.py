@@ -691,6 +691,31 @@ class KeyedRow:
     values: dict[str, Any]
 
 
+def instance_update_counted(
+    *,
+    instance: Model,
+    values: Mapping[str, Any],
+    report: ImportReport,
+    number: int,
+    also_changed: bool = False,
+) -> bool:
+    """Set on the stored `instance` each of `values` that differs from it and count file row
+    `number` as updated or unchanged in `report`. `also_changed`: a change the caller found
+    outside `values` (a link it writes itself) makes the row count as updated too. Returns
+    whether the row counts as updated (the caller saves the instance, usually in bulk)."""
+    differs = {key for key, value in values.items() if getattr(instance, key) != value}
+    for key in differs:
+        setattr(instance, key, values[key])
+    updated = bool(differs) or also_changed
+    if updated:
+        report.updated += 1
+        report.row_actions[number] = ACTION_UPDATE
+    else:
+        report.unchanged += 1
+        report.row_actions[number] = ACTION_SKIP
+    return updated
+
+
 def rows_upsert(
     *,
     model: type[Model],
@@ -723,16 +748,10 @@ def rows_upsert(
             report.created += 1
             report.row_actions[row.number] = ACTION_NEW
             continue
-        differs = {key for key, value in values.items() if getattr(instance, key) != value}
-        for key in differs:
-            setattr(instance, key, values[key])
-        if differs:
+        if instance_update_counted(
+            instance=instance, values=values, report=report, number=row.number
+        ):
             changed.append(instance)
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
     if dry_run:
         return
     model.objects.bulk_update(changed, fields=list(fields), batch_size=batch_size)

@@ -21,8 +21,6 @@ from apps.catalog.models import Category, Product
 from apps.stores.models import Region, Store
 from linli.imports.contract import (
     ACTION_NEW,
-    ACTION_SKIP,
-    ACTION_UPDATE,
     UNKNOWN_CATEGORY,
     UNKNOWN_REGION,
     UNKNOWN_SKU,
@@ -40,6 +38,7 @@ from linli.imports.contract import (
     header_check,
     import_transaction,
     in_chunks,
+    instance_update_counted,
 )
 
 if TYPE_CHECKING:
@@ -385,16 +384,10 @@ def _promotions_write(
         ):
             if not given and given != 0:
                 values.pop(field)
-        differs = {field for field, value in values.items() if getattr(promotion, field) != value}
-        for field in differs:
-            setattr(promotion, field, values[field])
-        if differs:
+        if instance_update_counted(
+            instance=promotion, values=values, report=report, number=row.number
+        ):
             changed.append(promotion)
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
     if dry_run:
         return
     Promotion.objects.bulk_update(

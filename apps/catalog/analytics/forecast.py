@@ -155,17 +155,7 @@ FEATURES = [
     "base_ratio",
     "paid_ratio_28",
     "paid_ratio_change",
-    "level_91_ratio",
-    "level_182_ratio",
-    "level_365_ratio",
-    "log_level_long",
-    "ewm_14_ratio",
-    "ewm_56_ratio",
-    "pooled_91_ratio",
-    "log_pooled_91",
-    "product_weekday_91",
-    "store_weekday_91",
-    "days_since_sale",
+    *LONG_FEATURES,
 ]
 # Only the category is categorical: weekday and holiday code as categoricals made the trees
 # miss the holiday lift on known series (measured), as plain numbers they do not.

@@ -13,8 +13,6 @@ from django.utils.translation import gettext as _
 from apps.catalog.models import Category, Product, WeatherObservation
 from linli.imports.contract import (
     ACTION_NEW,
-    ACTION_SKIP,
-    ACTION_UPDATE,
     UNKNOWN_CATEGORY,
     WRITE_BATCH,
     CellError,
@@ -31,6 +29,7 @@ from linli.imports.contract import (
     header_check,
     import_transaction,
     in_chunks,
+    instance_update_counted,
     parse_decimal,
     rows_upsert,
 )
@@ -302,18 +301,17 @@ def _categories_write(
             report.created += 1
             report.row_actions[row.number] = ACTION_NEW
             continue
-        differs = {key for key, value in values.items() if getattr(category, key) != value}
-        if row.parent_code and parent_of.get(row.code) != code_of.get(category.parent_id):
-            differs.add("parent")
-        for key in differs - {"parent"}:
-            setattr(category, key, values[key])
-        if differs:
+        parent_moved = bool(row.parent_code) and (
+            parent_of.get(row.code) != code_of.get(category.parent_id)
+        )
+        if instance_update_counted(
+            instance=category,
+            values=values,
+            report=report,
+            number=row.number,
+            also_changed=parent_moved,
+        ):
             changed[row.code] = category
-            report.updated += 1
-            report.row_actions[row.number] = ACTION_UPDATE
-        else:
-            report.unchanged += 1
-            report.row_actions[row.number] = ACTION_SKIP
     if dry_run:
         return
     # New categories first (without parents), then every parent link by primary key, so a
