@@ -16,22 +16,23 @@ from django.utils.translation import gettext as _
 
 from apps.stores.models import Region, Store
 from linli.imports.contract import (
-    ACTION_NEW,
-    ACTION_SKIP,
-    ACTION_UPDATE,
+    UNKNOWN_REGION,
     CellError,
     Column,
     ErrorLog,
     FirstSeen,
     ImportReport,
+    KeyedRow,
     RowCells,
     Table,
     choices_with_labels,
+    codes_resolve,
     day_latest,
     duplicate_reason,
     header_check,
     import_transaction,
     in_chunks,
+    rows_upsert,
 )
 
 if TYPE_CHECKING:
@@ -104,16 +105,6 @@ def _coordinate(value: str, *, limit: int) -> Decimal:
     return number.quantize(COORDINATE_STEP, rounding=ROUND_HALF_UP)
 
 
-def _action(report: ImportReport, number: int, action: str) -> None:
-    report.row_actions[number] = action
-    if action == ACTION_NEW:
-        report.created += 1
-    elif action == ACTION_UPDATE:
-        report.updated += 1
-    else:
-        report.unchanged += 1
-
-
 # --- regions -----------------------------------------------------------------------------------
 
 
@@ -152,24 +143,16 @@ def _regions_write(
 ) -> None:
     query = Region.objects.all() if dry_run else Region.objects.select_for_update().order_by("pk")
     existing = {region.code: region for region in in_chunks(query, "code", [r[1] for r in parsed])}
-    created: list[Region] = []
-    changed: list[Region] = []
-    for number, code, values in parsed:
-        region = existing.get(code)
-        if region is None:
-            created.append(Region(code=code, **values))
-            _action(report, number, ACTION_NEW)
-            continue
-        differs = {key for key, value in values.items() if getattr(region, key) != value}
-        for key in differs:
-            setattr(region, key, values[key])
-        if differs:
-            changed.append(region)
-        _action(report, number, ACTION_UPDATE if differs else ACTION_SKIP)
-    if dry_run:
-        return
-    Region.objects.bulk_update(changed, fields=["name", "city"], batch_size=WRITE_BATCH)
-    Region.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    rows_upsert(
+        model=Region,
+        rows=[KeyedRow(number=number, key=code, values=values) for number, code, values in parsed],
+        existing=existing,
+        key_fields=lambda code: {"code": code},
+        fields=("name", "city"),
+        report=report,
+        dry_run=dry_run,
+        batch_size=WRITE_BATCH,
+    )
 
 
 # --- stores ------------------------------------------------------------------------------------
@@ -221,19 +204,12 @@ def stores_import(
             parsed.append(
                 _StoreRow(number=number, code=code, region_code=region_code, values=values)
             )
-    regions = dict(
-        in_chunks(
-            Region.objects.values_list("code", "pk"), "code", {row.region_code for row in parsed}
-        )
+    regions = codes_resolve(
+        queryset=Region.objects.all(), field="code", codes={row.region_code for row in parsed}
     )
     for row in parsed:
         if row.region_code not in regions:
-            log.add(
-                row.number,
-                "region",
-                "unknown_region",
-                _("Unknown region code “%(code)s”.") % {"code": row.region_code},
-            )
+            UNKNOWN_REGION.add(log, row=row.number, column="region", code=row.region_code)
     if not log:
         with import_transaction(log):
             _stores_write(parsed=parsed, regions=regions, report=report, dry_run=dry_run)
@@ -245,23 +221,20 @@ def _stores_write(
 ) -> None:
     query = Store.objects.all() if dry_run else Store.objects.select_for_update().order_by("pk")
     existing = {store.code: store for store in in_chunks(query, "code", [r.code for r in parsed])}
-    created: list[Store] = []
-    changed: list[Store] = []
-    for row in parsed:
-        values = {key: value for key, value in row.values.items() if value is not None}
-        values["region_id"] = regions[row.region_code]
-        store = existing.get(row.code)
-        if store is None:
-            created.append(Store(code=row.code, **values))
-            _action(report, row.number, ACTION_NEW)
-            continue
-        differs = {key for key, value in values.items() if getattr(store, key) != value}
-        for key in differs:
-            setattr(store, key, values[key])
-        if differs:
-            changed.append(store)
-        _action(report, row.number, ACTION_UPDATE if differs else ACTION_SKIP)
-    if dry_run:
-        return
-    Store.objects.bulk_update(changed, fields=list(STORE_FIELDS), batch_size=WRITE_BATCH)
-    Store.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    rows_upsert(
+        model=Store,
+        rows=[
+            KeyedRow(
+                number=row.number,
+                key=row.code,
+                values={**row.values, "region_id": regions[row.region_code]},
+            )
+            for row in parsed
+        ],
+        existing=existing,
+        key_fields=lambda code: {"code": code},
+        fields=STORE_FIELDS,
+        report=report,
+        dry_run=dry_run,
+        batch_size=WRITE_BATCH,
+    )
