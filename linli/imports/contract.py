@@ -675,6 +675,7 @@ UNKNOWN_CATEGORY = UnknownCode(
 )
 UNKNOWN_SKU = UnknownCode("unknown_sku", gettext_lazy("Unknown SKU “%(sku)s”."))
 UNKNOWN_REGION = UnknownCode("unknown_region", gettext_lazy("Unknown region code “%(code)s”."))
+UNKNOWN_STORE = UnknownCode("unknown_store", gettext_lazy("Unknown store code “%(code)s”."))
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from linli.imports.contract import (
     ACTION_SKIP,
     ACTION_UPDATE,
     HEADER_ROW,
+    UNKNOWN_STORE,
     CellError,
     Column,
     ErrorLog,
@@ -32,6 +33,7 @@ from linli.imports.contract import (
     Table,
     cell_unescape,
     choices_with_labels,
+    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
@@ -115,13 +117,7 @@ def _identity_value_parse(value: str, *, kind: str) -> str:
 
 
 def _stores_by_code(codes: set[str]) -> dict[str, int]:
-    return {
-        code: pk for pk, code in in_chunks(Store.objects.values_list("pk", "code"), "code", codes)
-    }
-
-
-def _unknown_store_reason(code: str) -> str:
-    return _("Unknown store code “%(code)s”.") % {"code": code}
+    return codes_resolve(queryset=Store.objects.all(), field="code", codes=codes)
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -286,12 +282,7 @@ def _members_write(
         member_id = phone_owner.get(row.phone) if row.phone else None
         by_number = number_owner.get(row.member_no) if row.member_no else None
         if row.home_store_code and row.home_store_code not in stores:
-            log.add(
-                row.number,
-                "home_store",
-                "unknown_store",
-                _unknown_store_reason(row.home_store_code),
-            )
+            UNKNOWN_STORE.add(log, row=row.number, column="home_store", code=row.home_store_code)
         if member_id is not None and by_number is not None and by_number != member_id:
             log.add(
                 row.number,
@@ -475,9 +466,7 @@ def community_messages_import(
     stores = _stores_by_code({row.store_code for row in parsed})
     for row in parsed:
         if row.store_code not in stores:
-            log.add(
-                row.number, "store_code", "unknown_store", _unknown_store_reason(row.store_code)
-            )
+            UNKNOWN_STORE.add(log, row=row.number, column="store_code", code=row.store_code)
     if not log and parsed:
         with transaction.atomic():
             _messages_write(parsed=parsed, stores=stores, report=report, dry_run=dry_run)

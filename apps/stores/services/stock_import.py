@@ -15,15 +15,17 @@ from linli.imports.contract import (
     ACTION_NEW,
     ACTION_SKIP,
     ACTION_UPDATE,
+    UNKNOWN_SKU,
+    UNKNOWN_STORE,
     Column,
     ErrorLog,
     FirstSeen,
     ImportReport,
     RowCells,
     Table,
+    codes_resolve,
     header_check,
     import_transaction,
-    in_chunks,
 )
 
 if TYPE_CHECKING:
@@ -98,24 +100,17 @@ def _stock_write(
     dry_run: bool,
     by: AbstractBaseUser | None,
 ) -> None:
-    stores = dict(
-        in_chunks(Store.objects.values_list("code", "pk"), "code", {r.store_code for r in parsed})
+    stores = codes_resolve(
+        queryset=Store.objects.all(), field="code", codes={r.store_code for r in parsed}
     )
-    products = dict(
-        in_chunks(Product.objects.values_list("sku", "pk"), "sku", {r.sku for r in parsed})
+    products = codes_resolve(
+        queryset=Product.objects.all(), field="sku", codes={r.sku for r in parsed}
     )
     for row in parsed:
         if row.store_code not in stores:
-            log.add(
-                row.number,
-                "store_code",
-                "unknown_store",
-                _("Unknown store code “%(code)s”.") % {"code": row.store_code},
-            )
+            UNKNOWN_STORE.add(log, row=row.number, column="store_code", code=row.store_code)
         if row.sku not in products:
-            log.add(
-                row.number, "sku", "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": row.sku}
-            )
+            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=row.sku)
     if log or not parsed:
         return
     levels: dict[tuple[int, int], StockLevel] = {}

@@ -21,6 +21,8 @@ from apps.catalog.models import Product
 from apps.customers.services.imports import member_identity_parse
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Store
 from linli.imports.contract import (
+    UNKNOWN_SKU,
+    UNKNOWN_STORE,
     CellError,
     Column,
     ErrorLog,
@@ -377,16 +379,9 @@ class SalesFileReader:
         if not value:
             self.log.add(number, column, "required", _("A value is required."))
         elif column == "store_code":
-            self.log.add(
-                number,
-                column,
-                "unknown_store",
-                _("Unknown store code “%(code)s”.") % {"code": value},
-            )
+            UNKNOWN_STORE.add(self.log, row=number, column=column, code=value)
         else:
-            self.log.add(
-                number, column, "unknown_sku", _("Unknown SKU “%(sku)s”.") % {"sku": value}
-            )
+            UNKNOWN_SKU.add(self.log, row=number, column=column, code=value)
 
     def _parse(self, number: int, cells: Sequence[str], column: str, parser: Any) -> Any:
         raw = self._cell(cells, column)
