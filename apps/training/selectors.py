@@ -375,13 +375,15 @@ def _definition_unit(code: str) -> str:
 
 
 def metric_moved(code: str, before: Decimal | None, after: Decimal | None) -> str:
-    """'better', 'worse', 'same' or '' (unknown), direction-aware."""
+    """'better', 'worse', 'same' or '' (unknown), in the direction the KPI pack gives the
+    code (`higher_is_better`; a code the pack does not define counts higher as better)."""
     if before is None or after is None:
         return ""
     if after == before:
         return "same"
-    lower_is_better = code == advice.LOSS_RATE
-    improved = after < before if lower_is_better else after > before
+    definition = KPI_BY_CODE.get(code)
+    higher_is_better = definition.higher_is_better if definition is not None else True
+    improved = after > before if higher_is_better else after < before
     return "better" if improved else "worse"
 
 

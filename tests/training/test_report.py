@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apps.stores.kpis.definitions import KPIS
 from apps.training import selectors
 from apps.training.analytics.advice import KpiFigure
 from tests.factories import StoreFactory, UserFactory, owner_of
@@ -92,3 +93,12 @@ def test_the_admin_report_refuses_staff_without_the_permission(enrolments: dict)
     client = Client()
     client.force_login(UserFactory(is_staff=True))
     assert client.get("/admin/training/enrolment/report/").status_code == 403
+
+
+def test_metric_moved_follows_each_kpi_direction_from_the_pack() -> None:
+    for kpi in KPIS:
+        up = selectors.metric_moved(kpi.code, Decimal(1), Decimal(2))
+        assert up == ("better" if kpi.higher_is_better else "worse"), kpi.code
+        down = selectors.metric_moved(kpi.code, Decimal(2), Decimal(1))
+        assert down == ("worse" if kpi.higher_is_better else "better"), kpi.code
+    assert any(not kpi.higher_is_better for kpi in KPIS)
