@@ -6,11 +6,14 @@ products on promotion, the group-buy fruit, the weather and the day kind, then d
 (Poisson per store) and their contents. The ORACLE forecast of a store × product × day is the
 expected counted units given everything the day fixed, estimated by re-drawing the day's
 baskets `--replications` times (fresh random numbers, the day's promotions, group-buy product
-and weather kept, the co-purchase tallies of that morning restored each time). No forecast
-that sees less can beat it on average: it is the ceiling the model is measured against.
+and weather kept, the co-purchase tallies of that morning restored each time). No mean
+forecast that sees less can beat it on average: it is the ceiling of the served forecast (a
+mean). WAPE rewards a median, so the oracle's Poisson median is printed too.
 
 The script rebuilds the generator from the seed (no writes), checks that its actual day draws
-equal the database's daily sales cell for cell (so the demo was seeded with these options),
+equal the database's daily sales cell for cell (so the demo was seeded with these options; the
+only sales it does not draw are the purchasing demo's few group-buy orders on the last days,
+whose mean per product the oracle adds),
 loads the panel exactly as `forecast_backtest` does, and prints WAPE and bias on the same
 origins and target cells for the oracle (mean and Poisson median) and every baseline of the
 backtest, overall and on promoted / unpromoted days:
