@@ -472,6 +472,28 @@ def test_refuses_non_positive_sizes_and_writes_nothing():
     assert Member.objects.count() == 0
 
 
+def test_refuses_non_positive_orders_per_day_and_writes_nothing():
+    with pytest.raises(CommandError, match="orders-per-day"):
+        call_command("seed_demo", "--orders-per-day", "0", stdout=StringIO())
+    assert Store.objects.count() == 0
+    assert Order.objects.count() == 0
+
+
+def test_orders_per_day_scales_the_baskets_and_keeps_the_rest_of_the_demo():
+    seed(7)
+    # The history's baskets (the purchasing and live parts add orders of their own).
+    default_orders = Order.objects.filter(idempotency_key__regex=r"^demo-[0-9]+$")
+    baseline = default_orders.count()
+    members = list(Member.objects.order_by("pk").values_list("member_no", flat=True))
+    demo_wipe()
+    seed(7, "--orders-per-day", "200")
+    busy = default_orders.count()
+    # 3 stores × 14 days: ≈ 40 × 42 × day factors baskets by default; five times that here
+    # (Poisson counts, so not exactly).
+    assert 4.5 < busy / baseline < 5.5
+    assert list(Member.objects.order_by("pk").values_list("member_no", flat=True)) == members
+
+
 def test_bulk_adapters_give_what_the_backend_would_store():
     seconds = np.array([0, 1_785_000_000, 1_785_000_001, 1_798_761_599], dtype=np.int64)
     expected = [

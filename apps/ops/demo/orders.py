@@ -290,6 +290,7 @@ class HistoryGenerator:
         first_order_id: int,
         first_line_id: int,
         recent_days: int = 14,
+        orders_per_store_day: float = BASE_ORDERS_PER_STORE_DAY,
     ) -> None:
         self.products = products
         self.stores = stores
@@ -300,6 +301,7 @@ class HistoryGenerator:
         self.next_order_id = first_order_id
         self.next_line_id = first_line_id
         self.recent_days = recent_days
+        self.orders_per_store_day = orders_per_store_day
         setup_sequence, days_sequence = seed_sequence.spawn(2)
         self._day_sequences = days_sequence.spawn(len(days))
         setup = np.random.default_rng(setup_sequence)
@@ -427,7 +429,7 @@ class HistoryGenerator:
         featured = self._featured_product(multiplier, rng)
 
         # How many baskets each store sells today.
-        expected = BASE_ORDERS_PER_STORE_DAY * self.stores.size * kind.factor
+        expected = self.orders_per_store_day * self.stores.size * kind.factor
         expected = expected * rain_factor(weather.precipitation_mm)
         counts = rng.poisson(expected)
         store = np.repeat(np.arange(self.store_count), counts)

@@ -54,6 +54,7 @@ from apps.ops.demo.inspections import demo_inspections_seed
 from apps.ops.demo.live import demo_live_history_seed
 from apps.ops.demo.names import BRAND, CITY, DISTRICTS
 from apps.ops.demo.orders import (
+    BASE_ORDERS_PER_STORE_DAY,
     CHANNELS,
     FULFILMENTS,
     PLANTED_RULES,
@@ -137,6 +138,10 @@ class DemoOptions:
     days: int = 90
     seed: int = 2026
     end_day: dt.date | None = None  # last history day; default: yesterday (local time)
+    # Expected baskets per store and day before the store size and day factors. The default
+    # keeps 200 stores × 90 days within the seeding time budget; a busy community store
+    # serves several hundred a day (docs/demo-data.md, "Volumes and speed").
+    orders_per_day: float = BASE_ORDERS_PER_STORE_DAY
 
 
 @dataclass
@@ -555,6 +560,7 @@ class _Seeder:
             first_order_id=_next_id(Order),
             first_line_id=_next_id(OrderLine),
             recent_days=RECENT_DAYS_FOR_STOCK,
+            orders_per_store_day=self.options.orders_per_day,
         )
         store_ids = [store.pk for store in stores]
         product_ids = [product.pk for product in products]

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.ops.demo.derived import DECISIONS_NOW, DECISIONS_WORKER, demo_derived_compute
+from apps.ops.demo.orders import BASE_ORDERS_PER_STORE_DAY
 from apps.ops.demo.seed import (
     DEMO_PASSWORD,
     DemoOptions,
@@ -43,6 +44,16 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=20_000)
         parser.add_argument("--days", type=int, default=90, help="days of order history")
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument(
+            "--orders-per-day",
+            type=float,
+            default=BASE_ORDERS_PER_STORE_DAY,
+            help=(
+                "expected baskets per store and day before the store size and day factors "
+                f"(default {BASE_ORDERS_PER_STORE_DAY:g}; a busy community store serves several "
+                "hundred)"
+            ),
+        )
         parser.add_argument(
             "--end-day",
             type=_day,
@@ -86,6 +97,8 @@ class Command(BaseCommand):
         for name in ("stores", "members", "days"):
             if options[name] < 1:
                 raise CommandError(_("--%(name)s must be at least 1.") % {"name": name})
+        if not options["orders_per_day"] > 0:
+            raise CommandError(_("--orders-per-day must be more than 0."))
         if not demo_database_is_empty():
             if options["if_empty"]:
                 self.stdout.write(_("The database already has data: demo data not loaded."))
@@ -105,6 +118,7 @@ class Command(BaseCommand):
                     days=options["days"],
                     seed=options["seed"],
                     end_day=options["end_day"],
+                    orders_per_day=options["orders_per_day"],
                 ),
                 progress=progress,
             )
