@@ -28,6 +28,7 @@ from apps.catalog.models import (
     DecisionRun,
     InsightCard,
     ListKind,
+    MemberSuggestion,
     Product,
     RuleRun,
     RuleScope,
@@ -181,6 +182,7 @@ def rules_for_antecedents(
 # --- Personal next-product suggestions (the served blend; measured by suggestions_evaluate).
 
 HISTORY_DAYS = 365  # the member's own history behind "buy again"
+RANKING_FRESH_DAYS = 1  # a nightly ranking older than this many days is not served
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -273,11 +275,26 @@ def member_suggestions(
     popularity_map = (
         store_product_popularity(store_id=store.pk, end=today) if store is not None else {}
     )
+    # The nightly ranker's order for this member, when fresh (the blend orders the rest and
+    # serves alone a member the ranker left out).
+    ranked = list(
+        MemberSuggestion.objects.filter(
+            member_id=member_id, day__gte=today.date() - dt.timedelta(days=RANKING_FRESH_DAYS)
+        )
+        .order_by("rank")
+        .values_list("product_id", "score")
+    )
     own = sorted({row[2] for row in rows})
     if rules is None:
         rules = list(rules_for_antecedents(product_ids=own, store=store)[1]) if own else []
     catalog = np.array(
-        sorted(set(own) | set(popularity_map) | {int(r[1]) for r in rules}), dtype=np.int64
+        sorted(
+            set(own)
+            | set(popularity_map)
+            | {int(r[1]) for r in rules}
+            | {product for product, _score in ranked}
+        ),
+        dtype=np.int64,
     )
     if catalog.size == 0:
         return []
@@ -326,6 +343,13 @@ def member_suggestions(
         if w > 0 and int(a) in own_set and c > best_rule.get(int(b), (-1.0, 0))[0]:
             best_rule[int(b)] = (float(c), int(a))
     order = np.lexsort((catalog, -scores))
+    if ranked:
+        first = np.searchsorted(catalog, [product for product, _score in ranked])
+        sold = np.isfinite(scores[first])  # what the store sells
+        first = first[sold]
+        # Shown scores of ranked products are the ranker's probabilities.
+        scores[first] = np.array([score for _product, score in ranked])[sold]
+        order = np.r_[first, order[~np.isin(order, first)]]
     result = []
     for column in order[:limit]:
         if not np.isfinite(scores[column]) or scores[column] <= 0:
