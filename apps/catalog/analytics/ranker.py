@@ -18,6 +18,7 @@ Features are documented at `FEATURES`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from apps.catalog.analytics.suggestions import (
     EvaluationSetup,
     MemberHistory,
     MethodScore,
+    _max_duplicates,
     blend_scores,
     blend_top_k,
     evaluation_score,
@@ -160,7 +162,11 @@ def snapshot_build(
     basket_day = basket_days[basket_first]
     order = np.lexsort((unique_baskets, basket_day, basket_member))
     sorted_member = basket_member[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_member)) + 1] if order.size else np.array([])
+    starts = (
+        np.r_[0, np.flatnonzero(np.diff(sorted_member)) + 1]
+        if order.size
+        else np.zeros(0, dtype=np.int64)
+    )
     counts = np.bincount(sorted_member, minlength=members)
     position = np.arange(order.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
     rank = np.empty(order.shape[0], dtype=np.int64)
@@ -196,16 +202,9 @@ def _reduce(index: np.ndarray, values: np.ndarray, size: int, ufunc: np.ufunc) -
     return result
 
 
-def _max_duplicates(
-    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
-) -> sp.csr_matrix:
-    order = np.lexsort((-values, cols, rows))
-    rows, cols, values = rows[order], cols[order], values[order]
-    keep = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-    return sp.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=shape)
-
-
-def candidates(snapshot: Snapshot, store_popularity: sp.csr_matrix | None, popularity: np.ndarray):
+def candidates(
+    snapshot: Snapshot, store_popularity: sp.csr_matrix | None, popularity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of every member's candidates: their own products ∪ the most popular of
     their store (of the network without a store), sorted by row then column."""
     members, products = snapshot.history.shape
@@ -409,7 +408,7 @@ def ranker_train(
     stats: ProductStats,
     rules: sp.csr_matrix,
     weights: BlendWeights = DEFAULT_WEIGHTS,
-    store_popularity_of=None,
+    store_popularity_of: Callable[[np.ndarray, np.ndarray], sp.csr_matrix] | None = None,
     targets: int = TRAINING_TARGETS,
     max_members: int | None = None,
     seed: int = 0,
@@ -513,7 +512,11 @@ def ranker_scores(
 
 
 def ranked_top_k(
-    scores: sp.csr_matrix, k: int, *, allowed: sp.csr_matrix | None = None, fallback=None
+    scores: sp.csr_matrix,
+    k: int,
+    *,
+    allowed: sp.csr_matrix | None = None,
+    fallback: np.ndarray | None = None,
 ) -> np.ndarray:
     """Top-k columns per row of sparse scores, best first, lowest column on ties (−1 pads).
     A row with no (allowed) entry takes `fallback`'s row ([members, k] columns) instead, and
