@@ -256,9 +256,11 @@ def member_suggestions(
     weights: BlendWeights | None = None,
     now: dt.datetime | None = None,
 ) -> list[Suggestion]:
-    """The served blend for one member (`analytics.suggestions.blend_scores`), best first,
-    limited to what `store` sells: sold in the last 91 days or stocked (any product when there
-    is no store).
+    """The served suggestions for one member, best first: the nightly ranker's order
+    (`MemberSuggestion`, when at most `RANKING_FRESH_DAYS` old) first, then the blend
+    (`analytics.suggestions.blend_scores`) for the rest and for members the ranker left out;
+    limited to what `store` sells: sold in the last 365 days or stocked (any product when
+    there is no store).
 
     `rules`: (antecedent, consequent, confidence, lift) product → product rules (the caller
     reads the most specific scope)."""
@@ -409,11 +411,11 @@ class NextProduct:
 def member_next_products(
     *, member_id: int, store: Store | None = None, limit: int = 10
 ) -> list[NextProduct]:
-    """What to offer this member next, best first: the served blend of their own repeat
-    purchases (recency, the product's usual repurchase interval), co-purchase rules (the most
-    specific scope available, carried by enough members) and the store's popularity, limited
-    to what the store sold in the last 91 days or stocks (`services.suggestions.member_suggestions`;
-    measured by `suggestions_evaluate`)."""
+    """What to offer this member next, best first: the nightly ranker's order, then the
+    blend of their own repeat purchases (recency, the product's usual repurchase interval),
+    co-purchase rules (the most specific scope available, carried by enough members) and the
+    store's popularity, limited to what the store sold in the last 365 days or stocks
+    (`member_suggestions`; measured by `suggestions_evaluate`)."""
     suggestions = member_suggestions(member_id=member_id, store=store, limit=limit)
     products = Product.objects.in_bulk(
         [s.product_id for s in suggestions] + [s.because_of for s in suggestions if s.because_of]
