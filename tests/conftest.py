@@ -63,11 +63,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _portal_cache() -> None:
-    """Each test starts with an empty "portal" cache (this process's memory under pytest): the
-    store page's cached figures are named by store ids, which tests repeat."""
+    """Each test starts with empty caches: the "portal" cache (this process's memory under
+    pytest) holds the store page's figures and the default one the suggestions' store
+    popularity and repurchase intervals, all named by store ids or days, which tests repeat
+    (on SQLite a rolled-back test's ids come again)."""
     from django.core.cache import caches
 
     caches["portal"].clear()
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

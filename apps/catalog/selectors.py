@@ -28,6 +28,7 @@ from apps.catalog.models import (
     DecisionRun,
     InsightCard,
     ListKind,
+    MemberSuggestion,
     Product,
     RuleRun,
     RuleScope,
@@ -181,6 +182,7 @@ def rules_for_antecedents(
 # --- Personal next-product suggestions (the served blend; measured by suggestions_evaluate).
 
 HISTORY_DAYS = 365  # the member's own history behind "buy again"
+RANKING_FRESH_DAYS = 1  # a nightly ranking older than this many days is not served
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -254,9 +256,11 @@ def member_suggestions(
     weights: BlendWeights | None = None,
     now: dt.datetime | None = None,
 ) -> list[Suggestion]:
-    """The served blend for one member (`analytics.suggestions.blend_scores`), best first,
-    limited to what `store` sells: sold in the last 91 days or stocked (any product when there
-    is no store).
+    """The served suggestions for one member, best first: the nightly ranker's order
+    (`MemberSuggestion`, when at most `RANKING_FRESH_DAYS` old) first, then the blend
+    (`analytics.suggestions.blend_scores`) for the rest and for members the ranker left out;
+    limited to what `store` sells: sold in the last 365 days or stocked (any product when
+    there is no store).
 
     `rules`: (antecedent, consequent, confidence, lift) product → product rules (the caller
     reads the most specific scope)."""
@@ -273,11 +277,26 @@ def member_suggestions(
     popularity_map = (
         store_product_popularity(store_id=store.pk, end=today) if store is not None else {}
     )
+    # The nightly ranker's order for this member, when fresh (the blend orders the rest and
+    # serves alone a member the ranker left out).
+    ranked = list(
+        MemberSuggestion.objects.filter(
+            member_id=member_id, day__gte=today.date() - dt.timedelta(days=RANKING_FRESH_DAYS)
+        )
+        .order_by("rank")
+        .values_list("product_id", "score")
+    )
     own = sorted({row[2] for row in rows})
     if rules is None:
         rules = list(rules_for_antecedents(product_ids=own, store=store)[1]) if own else []
     catalog = np.array(
-        sorted(set(own) | set(popularity_map) | {int(r[1]) for r in rules}), dtype=np.int64
+        sorted(
+            set(own)
+            | set(popularity_map)
+            | {int(r[1]) for r in rules}
+            | {product for product, _score in ranked}
+        ),
+        dtype=np.int64,
     )
     if catalog.size == 0:
         return []
@@ -326,6 +345,13 @@ def member_suggestions(
         if w > 0 and int(a) in own_set and c > best_rule.get(int(b), (-1.0, 0))[0]:
             best_rule[int(b)] = (float(c), int(a))
     order = np.lexsort((catalog, -scores))
+    if ranked:
+        first = np.searchsorted(catalog, [product for product, _score in ranked])
+        sold = np.isfinite(scores[first])  # what the store sells
+        first = first[sold]
+        # Shown scores of ranked products are the ranker's probabilities.
+        scores[first] = np.array([score for _product, score in ranked])[sold]
+        order = np.r_[first, order[~np.isin(order, first)]]
     result = []
     for column in order[:limit]:
         if not np.isfinite(scores[column]) or scores[column] <= 0:
@@ -385,11 +411,11 @@ class NextProduct:
 def member_next_products(
     *, member_id: int, store: Store | None = None, limit: int = 10
 ) -> list[NextProduct]:
-    """What to offer this member next, best first: the served blend of their own repeat
-    purchases (recency, the product's usual repurchase interval), co-purchase rules (the most
-    specific scope available, carried by enough members) and the store's popularity, limited
-    to what the store sold in the last 91 days or stocks (`services.suggestions.member_suggestions`;
-    measured by `suggestions_evaluate`)."""
+    """What to offer this member next, best first: the nightly ranker's order, then the
+    blend of their own repeat purchases (recency, the product's usual repurchase interval),
+    co-purchase rules (the most specific scope available, carried by enough members) and the
+    store's popularity, limited to what the store sold in the last 365 days or stocks
+    (`member_suggestions`; measured by `suggestions_evaluate`)."""
     suggestions = member_suggestions(member_id=member_id, store=store, limit=limit)
     products = Product.objects.in_bulk(
         [s.product_id for s in suggestions] + [s.because_of for s in suggestions if s.because_of]

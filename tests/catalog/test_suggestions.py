@@ -330,13 +330,13 @@ def test_evaluation_on_the_database_reports_both_baselines(planted_db: dict) -> 
     assert evaluation.blend.hit_rate > evaluation.buy_again.hit_rate + 0.5
 
 
-def test_evaluation_command_prints_three_lines(
+def test_evaluation_command_prints_a_line_per_method(
     planted_db: dict, capsys: pytest.CaptureFixture
 ) -> None:
     call_command("suggestions_evaluate", "--k", "10", "--days", "200")
     output = capsys.readouterr().out
     assert "members evaluated: 40" in output
-    for method in ("blend (served)", "most popular", "buy again"):
+    for method in ("ranker (served)", "most popular", "buy again", "blend (fallback)"):
         [line] = [line for line in output.splitlines() if line.startswith(method)]
         assert "hit-rate@10" in line
         assert "NDCG@10" in line

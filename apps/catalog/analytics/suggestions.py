@@ -335,6 +335,9 @@ class MethodScore:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """`blend` is the served method (the ranker's evaluation puts it there, the blend then in
+    `extra` as the fallback)."""
+
     members: int
     k: int
     rule_count: int
@@ -351,16 +354,18 @@ class Evaluation:
 
     def lines(self) -> list[str]:
         """The report: one line per method with its hit-rate and NDCG, then the gain."""
-        width = max(len(m.name) for m in (self.blend, self.popularity, self.buy_again))
+        methods = (self.blend, self.popularity, self.buy_again, *self.extra.values())
+        width = max(len(m.name) for m in methods)
         lines = [f"members evaluated: {self.members} · rules learnt: {self.rule_count}"]
-        for method in (self.blend, self.popularity, self.buy_again, *self.extra.values()):
+        for method in methods:
             lines.append(
                 f"{method.name:<{width}}  hit-rate@{self.k} {method.hit_rate:.3f}  "
                 f"NDCG@{self.k} {method.ndcg:.3f}"
             )
         gain = self.improvement_over_buy_again()
         if gain is not None:
-            lines.append(f"blend vs buy again: {gain * 100:+.1f}% hit-rate@{self.k}")
+            served = self.blend.name.split(" (")[0]
+            lines.append(f"{served} vs buy again: {gain * 100:+.1f}% hit-rate@{self.k}")
         return lines
 
 
@@ -404,6 +409,9 @@ class EvaluationSetup:
     basket_ids: np.ndarray
     basket_days: np.ndarray
     as_of_day: float
+    # The training lines, for the learned ranker (`analytics.ranker`): every member's
+    # (member ≥ 0), and every line's for the store popularity of its training snapshots.
+    training: TrainingLines | None = None
 
     def history(self, half_life_days: float) -> MemberHistory:
         return member_history(
@@ -414,6 +422,30 @@ class EvaluationSetup:
             shape=(self.members.shape[0], self.catalog.shape[0]),
             as_of_day=self.as_of_day,
             half_life_days=half_life_days,
+        )
+
+
+@dataclass(frozen=True)
+class TrainingLines:
+    """The evaluation's training lines (parallel arrays, days from the evaluation's origin;
+    member −1 = no member; `product_cols` index the catalog)."""
+
+    member_ids: np.ndarray
+    product_cols: np.ndarray
+    basket_ids: np.ndarray
+    days: np.ndarray
+    store_ids: np.ndarray | None
+
+    def store_popularity(self, at_stores: np.ndarray, at_days: np.ndarray, products: int):
+        """`store_popularity_before` at (store, day) requests, from these lines."""
+        return store_popularity_before(
+            store_ids=self.store_ids,
+            order_ids=self.basket_ids,
+            product_cols=self.product_cols,
+            days=self.days,
+            products=products,
+            at_stores=at_stores,
+            at_days=at_days,
         )
 
 
@@ -555,6 +587,13 @@ def evaluation_setup(
         basket_ids=order_ids[member_train],
         basket_days=days[member_train] + (as_of - held_time[member_rows]),
         as_of_day=as_of,
+        training=TrainingLines(
+            member_ids=member_ids[train],
+            product_cols=np.searchsorted(catalog, product_ids[train]),
+            basket_ids=order_ids[train],
+            days=days[train],
+            store_ids=None if store_ids is None else np.asarray(store_ids, dtype=np.int64)[train],
+        ),
     )
 
 

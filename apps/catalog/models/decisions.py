@@ -662,3 +662,32 @@ class DecisionRun(models.Model):
         """Running, but its worker has not renewed the lease in time (killed or hung)."""
         lease = dt.timedelta(seconds=settings.DECISION_RUN_LEASE_SECONDS)
         return self.status == self.Status.RUNNING and self.heartbeat_at < timezone.now() - lease
+
+
+class MemberSuggestion(models.Model):
+    """A member's next products as ranked by the learned ranker (`analytics.ranker`) in the
+    nightly run: the top `services.suggestions.STORED_PER_MEMBER`, best first. Replaced
+    whole by each run; members without rows (too little history, or no ranker trained) are
+    served the blend. `member_id` is a plain id: customers points at catalog, not back."""
+
+    member_id = models.BigIntegerField(_("member"), db_index=True)
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    score = models.FloatField(_("score"))
+
+    class Meta:
+        verbose_name = _("member suggestion")
+        verbose_name_plural = _("member suggestions")
+        ordering = ["member_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_id", "product"], name="member_suggestion_unique"
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="member_suggestion_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} #{self.rank}"

@@ -41,6 +41,7 @@ from apps.catalog.services.forecasts import (
 from apps.catalog.services.lists import daily_lists_compute, daily_lists_store, night_context_load
 from apps.catalog.services.rules import co_purchase_rules_compute
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
+from apps.catalog.services.suggestions import member_suggestions_rank
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -239,7 +240,15 @@ def decisions_run(
     timings: dict[str, float] = {}
     model_facts: dict[str, object] = {}
     warnings: list[str] = []
-    counts = {"forecasts": 0, "hot": 0, "new": 0, "cards": 0, "rule_runs": 0, "pruned": 0}
+    counts = {
+        "forecasts": 0,
+        "hot": 0,
+        "new": 0,
+        "cards": 0,
+        "rule_runs": 0,
+        "pruned": 0,
+        "member_suggestions": 0,
+    }
     forecast_report: dict = {}
     if run.attempt > 1:
         # A taken-over run: the stores done by the dead attempts keep their counts.
@@ -257,6 +266,15 @@ def decisions_run(
         timings["rules"] = time.perf_counter() - started
         _renew(run, stats={"counts": counts, "phase": "model"})
         say(f"rules: {len(rule_runs)} scopes computed in {timings['rules']:.1f} s")
+
+        started = time.perf_counter()
+        ranked = member_suggestions_rank(day=day)
+        counts["member_suggestions"] = ranked["rows"]
+        timings["member_suggestions"] = time.perf_counter() - started
+        say(
+            f"member suggestions: {ranked['members']} members ranked "
+            f"({ranked['training_rows']} training rows) in {timings['member_suggestions']:.1f} s"
+        )
 
         started = time.perf_counter()
         trained = forecast_model_train(

@@ -1,20 +1,25 @@
-"""Offline evaluation of the personal next-product suggestions (the blend of
-`analytics.suggestions`, served by `selectors.member_next_products`) against both baselines:
-popularity and "buy again"."""
+"""Personal next-product suggestions: the nightly ranking by the learned ranker
+(`analytics.ranker`, stored in `MemberSuggestion`, served by `selectors.member_suggestions`
+with the blend of `analytics.suggestions` as the fallback) and their offline evaluation
+against both baselines: popularity and "buy again"."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+from django.db import transaction
 from django.utils import timezone
 
+from apps.catalog.analytics.ranker import ranker_evaluation_score, ranking_serve
 from apps.catalog.analytics.suggestions import (
     BlendWeights,
     Evaluation,
     evaluation_score,
     evaluation_setup,
 )
+from apps.catalog.models import MemberSuggestion
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import day_start
 from apps.catalog.services.frames import int_column, queryset_frame
@@ -27,10 +32,13 @@ def suggestions_evaluate(
     days: int | None = None,
     k: int = 10,
     weights: BlendWeights | None = None,
+    ranker: bool = True,
 ) -> Evaluation:
     """Hold out each member's last basket before `day` (default today) within the rules'
-    window (or `days`); learn from the rest; report hit-rate@k and NDCG@k of the served blend,
-    the k most popular products and "buy again". One set-wise read; writes nothing."""
+    window (or `days`); learn from the rest; report hit-rate@k and NDCG@k of the served
+    method (the ranker, trained on the rest only; `ranker=False`: the blend), the k most
+    popular products, "buy again" and the blend as the ranker's fallback. One set-wise read;
+    writes nothing."""
     settings = decision_settings_get()
     weights = weights or BlendWeights()
     end = day_start(day or timezone.localdate())
@@ -43,21 +51,99 @@ def suggestions_evaluate(
         ),
         ["order_id", "placed_at", "store_id", "member_id", "product_id"],
     )
-    return evaluation_score(
-        evaluation_setup(
-            order_ids=int_column(frame, "order_id").to_numpy(),
-            # Local wall-clock time: days are the store's calendar days, as served.
-            order_times=pd.to_datetime(frame["placed_at"], utc=True)
-            .dt.tz_convert(timezone.get_current_timezone_name())
-            .dt.tz_localize(None)
-            .to_numpy(),
-            member_ids=int_column(frame, "member_id").to_numpy(),
-            product_ids=int_column(frame, "product_id").to_numpy(),
-            store_ids=int_column(frame, "store_id").to_numpy(),
-            k=k,
-            min_support=settings.rules_min_support,
-            min_confidence=settings.rules_min_confidence,
-            min_pair_count=settings.rules_min_pair_count,
-        ),
-        weights,
+    setup = evaluation_setup(
+        order_ids=int_column(frame, "order_id").to_numpy(),
+        # Local wall-clock time: days are the store's calendar days, as served.
+        order_times=pd.to_datetime(frame["placed_at"], utc=True)
+        .dt.tz_convert(timezone.get_current_timezone_name())
+        .dt.tz_localize(None)
+        .to_numpy(),
+        member_ids=int_column(frame, "member_id").to_numpy(),
+        product_ids=int_column(frame, "product_id").to_numpy(),
+        store_ids=int_column(frame, "store_id").to_numpy(),
+        k=k,
+        min_support=settings.rules_min_support,
+        min_confidence=settings.rules_min_confidence,
+        min_pair_count=settings.rules_min_pair_count,
     )
+    if ranker:
+        return ranker_evaluation_score(setup, weights, max_members=MAX_TRAINING_MEMBERS)
+    return evaluation_score(setup, weights)
+
+
+# --- The learned ranker, served from the nightly run.
+
+STORED_PER_MEMBER = 20
+RANKER_HISTORY_DAYS = 365  # the lines the ranker learns from and ranks with
+# The fit's cost grows with its rows (≈ members × training targets × candidates); a seeded
+# sample of this many members bounds it (the real panel's 2,469 households fit in about a
+# minute on a quiet core; every member is still ranked, only the fit is sampled).
+MAX_TRAINING_MEMBERS = 3000
+
+
+def member_suggestions_rank(
+    *, day: dt.date | None = None, max_members: int = MAX_TRAINING_MEMBERS
+) -> dict[str, int]:
+    """Train the ranker on the members' baskets of the `RANKER_HISTORY_DAYS` before `day`
+    (default today) and store each member's `STORED_PER_MEMBER` best products as of `day`'s
+    start (`analytics.ranker.ranking_serve`), replacing the previous ranking in one
+    transaction. Members left out (fewer than two baskets) and everyone when no ranker
+    could be trained are served the blend (`selectors.member_suggestions`).
+
+    Idempotent: the fit is seeded and deterministic, so a rerun on the same data stores the
+    same rows."""
+    settings = decision_settings_get()
+    end = day_start(day or timezone.localdate())
+    frame = queryset_frame(
+        order_lines_between(start=end - dt.timedelta(days=RANKER_HISTORY_DAYS), end=end)
+        .order_by()
+        .values_list(
+            "order_id", "order__placed_at", "order__store_id", "order__member_id", "product_id"
+        ),
+        ["order_id", "placed_at", "store_id", "member_id", "product_id"],
+    )
+    zone = timezone.get_current_timezone_name()
+    ranking = ranking_serve(
+        order_ids=int_column(frame, "order_id").to_numpy(),
+        order_times=pd.to_datetime(frame["placed_at"], utc=True)
+        .dt.tz_convert(zone)
+        .dt.tz_localize(None)
+        .to_numpy(),
+        member_ids=int_column(frame, "member_id").to_numpy(),
+        product_ids=int_column(frame, "product_id").to_numpy(),
+        store_ids=int_column(frame, "store_id").to_numpy(),
+        as_of=np.datetime64(end.replace(tzinfo=None), "us"),
+        top=STORED_PER_MEMBER,
+        min_support=settings.rules_min_support,
+        min_confidence=settings.rules_min_confidence,
+        min_pair_count=settings.rules_min_pair_count,
+        max_members=max_members,
+    )
+    with transaction.atomic():
+        MemberSuggestion.objects.all().delete()
+        if ranking is None:
+            return {"members": 0, "rows": 0, "training_rows": 0}
+        MemberSuggestion.objects.bulk_create(
+            [
+                MemberSuggestion(
+                    member_id=int(member),
+                    product_id=int(product),
+                    day=end.date(),
+                    rank=int(rank),
+                    score=float(score),
+                )
+                for member, product, rank, score in zip(
+                    ranking.member_ids,
+                    ranking.product_ids,
+                    ranking.ranks,
+                    ranking.scores,
+                    strict=True,
+                )
+            ],
+            batch_size=5000,
+        )
+    return {
+        "members": ranking.members_ranked,
+        "rows": int(ranking.member_ids.shape[0]),
+        "training_rows": ranking.training_rows,
+    }

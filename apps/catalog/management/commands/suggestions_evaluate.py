@@ -1,5 +1,6 @@
 """`python manage.py suggestions_evaluate`: hit-rate@k and NDCG@k of the served suggestions
-against both baselines (the k most popular products; "buy again")."""
+(the learned ranker) against both baselines (the k most popular products; "buy again") and
+the blend it falls back to."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from apps.catalog.services.suggestions import suggestions_evaluate
 class Command(BaseCommand):
     help = (
         "Hold out each member's last basket and compare hit-rate@k and NDCG@k of the served "
-        "suggestions (repeat purchase + co-purchase + popularity) with the k most popular "
-        "products and with each member's own most-bought products (buy again)."
+        "suggestions (the learned ranker, trained on the other baskets) with the k most "
+        "popular products, each member's own most-bought products (buy again) and the blend "
+        "of repeat purchase, co-purchase and popularity (the ranker's fallback)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
