@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.catalog.models import MemberSuggestion
 from apps.customers.models import (
     CommunityMessage,
     Member,
@@ -20,6 +21,7 @@ from apps.stores.models import Order
 from tests.factories import (
     MemberFactory,
     MemberIdentityFactory,
+    ProductFactory,
     StoreFactory,
     TagFactory,
     UserFactory,
@@ -45,6 +47,9 @@ def member():
     MemberIdentityFactory(member=member, kind="wechat", value="wx-1")
     MemberTag.objects.create(member=member, tag=TagFactory(), source="chat", evidence="宝宝")
     MemberProfile.objects.create(member=member)
+    MemberSuggestion.objects.create(
+        member_id=member.pk, product=ProductFactory(), day=timezone.localdate(), rank=1, score=0.5
+    )
     Order.objects.create(store=store, member=member, channel="pos", idempotency_key="o1")
     NpsAnswer.objects.create(member=member, store=store, score=9, comment="店主人很好，住3号楼")
     CommunityMessage.objects.create(
@@ -60,6 +65,9 @@ def member():
 def test_erasure_anonymises_the_member_and_keeps_orders(member, hq_user):
     other = MemberFactory()
     MemberIdentityFactory(member=other)
+    MemberSuggestion.objects.create(
+        member_id=other.pk, product=ProductFactory(), day=timezone.localdate(), rank=1, score=0.5
+    )
     erasure = member_erase(member=member, by=hq_user, requested_via=" phone call ")
     member.refresh_from_db()
     assert (
@@ -74,6 +82,7 @@ def test_erasure_anonymises_the_member_and_keeps_orders(member, hq_user):
     assert MemberIdentity.objects.filter(member=member).count() == 0
     assert MemberTag.objects.filter(member=member).count() == 0
     assert MemberProfile.objects.filter(member=member).count() == 0
+    assert not MemberSuggestion.objects.filter(member_id=member.pk).exists()
     order = Order.objects.get(idempotency_key="o1")
     assert order.member_id == member.pk
     message = CommunityMessage.objects.get()
@@ -87,6 +96,7 @@ def test_erasure_anonymises_the_member_and_keeps_orders(member, hq_user):
     )
     # Someone else's data is untouched.
     assert MemberIdentity.objects.filter(member=other).count() == 1
+    assert MemberSuggestion.objects.filter(member_id=other.pk).count() == 1
 
 
 def test_erasure_empties_snapshots_of_members_merged_into_this_one(member):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.catalog.models import MemberSuggestion
 from apps.customers.models import (
     CommunityMessage,
     Member,
@@ -45,7 +46,7 @@ def member_erase(
     - name, phone → "", birth year → none, gender → unknown, marketing consent → off;
     - every identity (phone, cards, WeChat, mini-program) deleted, so no touchpoint can find
       the member again (a later purchase with the same phone makes a new member);
-    - tags and the 360° profile deleted;
+    - tags, the 360° profile and the nightly ranked suggestions deleted;
     - community messages: the rows stay linked (message counts per store and member stay
       right) but their text is replaced by "[erased]" — chat text is free-form personal data;
     - NPS answers: score and store stay (NPS per store stays right), comments are cleared;
@@ -70,6 +71,7 @@ def member_erase(
         MemberIdentity.objects.filter(member=locked).delete()
         MemberTag.objects.filter(member=locked).delete()
         MemberProfile.objects.filter(member=locked).delete()
+        MemberSuggestion.objects.filter(member_id=locked.pk).delete()
         CommunityMessage.objects.filter(member=locked).update(text=ERASED_TEXT)
         NpsAnswer.objects.filter(member=locked).update(comment="")
         MemberMerge.objects.filter(kept=locked).update(absorbed_snapshot={})
