@@ -16,6 +16,7 @@ from django.utils.translation import override
 
 from apps.catalog.models import DailyListEntry, DecisionRun, RuleRun
 from apps.customers.models import Member, MemberProfile, MemberTag
+from apps.ops.demo.derived import DEMO_MODEL_MAX_ROWS
 from apps.stores.models import Store, StoreStaff
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,9 @@ def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them() ->
             stores=12, members=300
         )  # the default, "split"; the inspector sees stores 1-10
 
-    apply_async.assert_called_once_with(kwargs={"day": TODAY.isoformat(), "force": True})
+    apply_async.assert_called_once_with(
+        kwargs={"day": TODAY.isoformat(), "force": True, "max_rows": DEMO_MODEL_MAX_ROWS}
+    )
     login_ids = sorted(set(StoreStaff.objects.values_list("store_id", flat=True)))
     other_ids = sorted(set(Store.objects.values_list("pk", flat=True)) - set(login_ids))
     assert len(login_ids) == 10
