@@ -65,30 +65,40 @@ class DecisionsState:
 
     `latest_run`: the newest decision run (any status), None before the first run ever;
     `has_orders`: the store has any order at all; `rules_computed`: some co-purchase rule
-    computation has run (so "no rule" means no pair passed the thresholds)."""
+    computation has run (so "no rule" means no pair passed the thresholds); `in_latest_run`:
+    the latest run computed this store (False when it ran for other stores only, e.g. the
+    demo logins' stores computed first while the worker has the rest to do)."""
 
     latest_run: DecisionRun | None
     has_orders: bool
     rules_computed: bool
+    in_latest_run: bool = True
 
     @property
     def status(self) -> str:
-        """ "never_run", "running", "failed", "done", or "no_data" (done, but this store has
-        no sales to compute from)."""
+        """ "never_run", "running", "failed", "not_in_run" (done, for other stores), "done",
+        or "no_data" (done, but this store has no sales to compute from)."""
         if self.latest_run is None:
             return "never_run"
         if self.latest_run.status == DecisionRun.Status.RUNNING:
             return "running"
         if self.latest_run.status == DecisionRun.Status.FAILED:
             return "failed"
+        if not self.in_latest_run:
+            return "not_in_run"
         return "done" if self.has_orders else "no_data"
 
 
 def store_decisions_state(*, store: Store) -> DecisionsState:
+    latest = DecisionRun.objects.order_by("-started_at", "-pk").first()
     return DecisionsState(
-        latest_run=DecisionRun.objects.order_by("-started_at", "-pk").first(),
+        latest_run=latest,
         has_orders=Order.objects.filter(store=store).exists(),
         rules_computed=RuleRun.objects.exists(),
+        # Runs from before done_store_ids was kept have an empty list: taken as covering all.
+        in_latest_run=latest is None
+        or not latest.done_store_ids
+        or store.pk in latest.done_store_ids,
     )
 
 

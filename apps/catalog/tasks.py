@@ -30,9 +30,13 @@ BUSY_RETRIES = 12
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def decisions_nightly_task(self: Task, day: str | None = None, force: bool = False) -> int | None:
+def decisions_nightly_task(
+    self: Task, day: str | None = None, force: bool = False, max_rows: int | None = None
+) -> int | None:
     """The nightly decision run for `day` (ISO date; default today, local time). `force`
     (HQ's "run now" in the admin) recomputes a day that already has a finished run.
+    `max_rows`: the forecast model's training row budget (default: `decisions_run`'s); the
+    demo's first run passes the smaller budget its first stores were computed with.
 
     Idempotent: a day that already has a finished run returns at once, and a run already in
     progress (a second delivery) makes this one do nothing now (see below). A lost database
@@ -53,6 +57,7 @@ def decisions_nightly_task(self: Task, day: str | None = None, force: bool = Fal
             day=dt.date.fromisoformat(day) if day else None,
             force=force,
             sources=planning_sources(),
+            **({} if max_rows is None else {"max_rows": max_rows}),
         )
     except (DecisionRunAbandoned, DecisionRunLost):
         return None

@@ -308,6 +308,23 @@ def test_empty_page_while_running_shows_progress(owner: object, store: object) -
     assert "40 of 200 stores" in html
 
 
+def test_empty_page_of_a_store_the_latest_run_left_out_says_the_next_run_computes_it(
+    owner: object, store: object
+) -> None:
+    _sale(store)
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="done",
+        stores_total=2,
+        stores_done=2,
+        done_store_ids=[store.pk + 1, store.pk + 2],
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "not_in_run"
+    assert "computed 2 other stores first" in html
+    assert "computed no list for this store" not in html
+
+
 def test_empty_page_of_a_store_without_sales_says_no_data(owner: object, store: object) -> None:
     DecisionRun.objects.create(day=timezone.localdate(), status="done")
     html, state = _empty_page(owner, store)

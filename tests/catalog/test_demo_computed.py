@@ -16,7 +16,8 @@ from django.utils.translation import override
 
 from apps.catalog.models import DailyListEntry, DecisionRun, RuleRun
 from apps.customers.models import Member, MemberProfile, MemberTag
-from apps.stores.models import StoreStaff
+from apps.ops.demo.derived import DEMO_MODEL_MAX_ROWS
+from apps.stores.models import Store, StoreStaff
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +25,14 @@ END_DAY = dt.date(2026, 11, 30)
 TODAY = END_DAY + dt.timedelta(days=1)
 
 
-def _seed(*extra: str) -> str:
+def _seed(*extra: str, stores: int = 3, members: int = 200) -> str:
     out = StringIO()
     call_command(
         "seed_demo",
         "--stores",
-        "3",
+        str(stores),
         "--members",
-        "200",
+        str(members),
         "--days",
         "35",
         "--seed",
@@ -45,7 +46,7 @@ def _seed(*extra: str) -> str:
 
 
 def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
-    output = _seed()  # the default: everything computed before the command returns
+    output = _seed()  # three stores, all seen by demo logins: the whole run computed at once
 
     run = DecisionRun.objects.get(day=TODAY)
     assert run.status == DecisionRun.Status.DONE
@@ -75,6 +76,56 @@ def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
     assert response.context["state"].status == "done"
     assert response.context["hot"]
     assert 'id="decisions-state"' not in response.content.decode()
+
+
+def _lists(store_ids: list[int]) -> list[tuple]:
+    return list(
+        DailyListEntry.objects.filter(store_id__in=store_ids, day=TODAY)
+        .order_by("store_id", "list_kind", "rank")
+        .values_list("store_id", "list_kind", "rank", "product_id", "suggested_qty", "velocity")
+    )
+
+
+def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them() -> None:
+    from apps.catalog.tasks import decisions_nightly_task
+
+    with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
+        output = _seed(
+            stores=12, members=300
+        )  # the default, "split"; the inspector sees stores 1-10
+
+    apply_async.assert_called_once_with(
+        kwargs={"day": TODAY.isoformat(), "force": True, "max_rows": DEMO_MODEL_MAX_ROWS}
+    )
+    login_ids = sorted(set(StoreStaff.objects.values_list("store_id", flat=True)))
+    other_ids = sorted(set(Store.objects.values_list("pk", flat=True)) - set(login_ids))
+    assert len(login_ids) == 10
+    assert len(other_ids) == 2
+    run = DecisionRun.objects.get(day=TODAY)
+    assert run.status == DecisionRun.Status.DONE
+    assert sorted(run.done_store_ids) == login_ids
+    assert "Today's decisions for the demo logins' 10 stores: done" in output
+    assert "decision run for all 12 stores was sent to the Celery worker" in output
+    assert MemberProfile.objects.count() == 300
+    first = _lists(login_ids)
+    assert {row[0] for row in first} == set(login_ids)
+    assert not _lists(other_ids)
+
+    # Another store's page says the next run computes it (HQ sees every store).
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="hq"))
+    with override("en"):
+        response = client.get(reverse("decisions:store", args=[other_ids[0]]))
+    assert response.context["state"].status == "not_in_run"
+    assert "computed 10 other stores first" in response.content.decode()
+
+    # The worker's run (called directly): every store, the login stores' lists unchanged.
+    decisions_nightly_task(**apply_async.call_args.kwargs["kwargs"])
+    whole = DecisionRun.objects.filter(day=TODAY).order_by("-pk").first()
+    assert whole.status == DecisionRun.Status.DONE
+    assert whole.stores_done == whole.stores_total == 12
+    assert _lists(login_ids) == first
+    assert {row[0] for row in _lists(other_ids)} == set(other_ids)
 
 
 def test_no_compute_leaves_the_nightly_work_to_the_night() -> None:

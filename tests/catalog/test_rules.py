@@ -232,6 +232,38 @@ def test_service_stores_every_scope_equal_to_the_reference(two_regions_of_orders
     assert network_run.rule_count == CoPurchaseRule.objects.filter(scope=RuleScope.NETWORK).count()
 
 
+def test_a_run_for_one_store_computes_its_whole_region_and_the_network(
+    two_regions_of_orders: dict,
+) -> None:
+    stores = two_regions_of_orders["stores"]
+    region_a, _region_b = two_regions_of_orders["regions"]
+    baskets = two_regions_of_orders["baskets"]
+    categories = two_regions_of_orders["categories"]
+
+    runs = co_purchase_rules_compute(store_ids=[stores[0].pk])
+
+    assert sorted((run.scope, run.region_id, run.store_id) for run in runs) == sorted(
+        [
+            (RuleScope.NETWORK, None, None),
+            (RuleScope.REGION, region_a.pk, None),
+            (RuleScope.STORE, None, stores[0].pk),
+        ]
+    )
+    # Region A's rules come from both its stores, not only from the store asked for.
+    assert _reference_in_db(RuleScope.REGION, region_id=region_a.pk) == reference_with_categories(
+        baskets[stores[0].pk] + baskets[stores[1].pk], product_category=categories
+    )
+    # The whole run afterwards computes only the scopes still missing.
+    rest = co_purchase_rules_compute()
+    assert sorted((run.scope, run.region_id, run.store_id) for run in rest) == sorted(
+        [
+            (RuleScope.REGION, two_regions_of_orders["regions"][1].pk, None),
+            (RuleScope.STORE, None, stores[1].pk),
+            (RuleScope.STORE, None, stores[2].pk),
+        ]
+    )
+
+
 def test_rerun_of_the_same_window_changes_nothing(two_regions_of_orders: dict) -> None:
     co_purchase_rules_compute()
     before_runs = list(RuleRun.objects.order_by("pk").values_list("pk", flat=True))

@@ -203,11 +203,18 @@ def decisions_run(
     max_rows: int = 200_000,
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
+    model_store_ids: list[int] | None = None,
 ) -> DecisionRun:
     """Run the whole night for `day` (default today: lists of today from sales up to
     yesterday) over the open stores (or `store_ids`), with planned promotions and supplier
     terms from `sources` (the interfaces pass `apps.catalog.sources.planning_sources()`; the
     default, NO_SOURCES, plans none and applies the settings' defaults).
+
+    `model_store_ids`: the stores the forecast model and its backtest sample from (default:
+    the run's stores). A run over a few stores that passes the open stores here trains the
+    very model (and backtest) the whole network's run trains, so the few stores' forecasts
+    equal what the whole run computes for them (`demo_derived_compute` does this for the
+    demo logins' stores before the worker runs the rest).
 
     Without `force`, a day that already has a finished run returns that run untouched (a second
     beat or a redelivered task does nothing). With `force` everything is recomputed; the
@@ -267,19 +274,25 @@ def decisions_run(
         _renew(run, stats={"counts": counts, "phase": "model"})
         say(f"rules: {len(rule_runs)} scopes computed in {timings['rules']:.1f} s")
 
-        started = time.perf_counter()
-        ranked = member_suggestions_rank(day=day)
-        counts["member_suggestions"] = ranked["rows"]
-        timings["member_suggestions"] = time.perf_counter() - started
-        say(
-            f"member suggestions: {ranked['members']} members ranked "
-            f"({ranked['training_rows']} training rows) in {timings['member_suggestions']:.1f} s"
-        )
+        if store_ids is None:
+            started = time.perf_counter()
+            ranked = member_suggestions_rank(day=day)
+            counts["member_suggestions"] = ranked["rows"]
+            timings["member_suggestions"] = time.perf_counter() - started
+            say(
+                f"member suggestions: {ranked['members']} members ranked "
+                f"({ranked['training_rows']} training rows) in "
+                f"{timings['member_suggestions']:.1f} s"
+            )
+        else:
+            # The ranking is the network's (members shop in several stores): a run for some
+            # stores leaves the stored one, and members without it are served the blend.
+            say("member suggestions: left to the whole network's run")
 
         started = time.perf_counter()
         trained = forecast_model_train(
             day=day,
-            store_ids=stores,
+            store_ids=stores if model_store_ids is None else sorted(model_store_ids),
             sample_stores=sample_stores,
             max_rows=max_rows,
             progress=say,

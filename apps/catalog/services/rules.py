@@ -197,8 +197,9 @@ def co_purchase_rules_compute(
     ending at `end` (default: the start of today, local time).
 
     Idempotent: a scope whose latest run already covers the same window is skipped unless
-    `force`, so a rerun of the same night changes nothing. `store_ids` limits the store and
-    region scopes to those stores (the network scope always uses every store).
+    `force`, so a rerun of the same night changes nothing. `store_ids` limits the store scopes
+    to those stores and the region scopes to their regions (a region's rules, like the
+    network's, always come from all its stores).
     """
     settings = decision_settings_get()
     if end is None:
@@ -207,10 +208,11 @@ def co_purchase_rules_compute(
     if not settings.rules_store_scope:
         scopes = tuple(scope for scope in scopes if scope != RuleScope.STORE)
     done = set() if force else _scopes_already_computed(start=start, end=end, settings=settings)
-    stores = Store.objects.order_by("pk")
-    if store_ids is not None:
-        stores = stores.filter(pk__in=store_ids)
-    store_region = dict(stores.values_list("pk", "region_id"))
+    # A region's rules come from all its stores' baskets, also when `store_ids` names only a
+    # few of them (the region scope is then computed, and marked done, for the whole region).
+    all_store_region = dict(Store.objects.order_by("pk").values_list("pk", "region_id"))
+    chosen = set(all_store_region if store_ids is None else store_ids)
+    store_region = {pk: region for pk, region in all_store_region.items() if pk in chosen}
     wanted: list[tuple[str, int | None, int | None]] = []
     if RuleScope.NETWORK in scopes:
         wanted.append((RuleScope.NETWORK, None, None))
@@ -222,7 +224,7 @@ def co_purchase_rules_compute(
         return []  # a rerun of the same window: nothing to read or write
     baskets = baskets_load(start=start, end=end)
     product_count = int(baskets.baskets.product_ids.shape[0])
-    row_region = pd.Series(baskets.row_store).map(store_region).fillna(-1).to_numpy(np.int64)
+    row_region = pd.Series(baskets.row_store).map(all_store_region).fillna(-1).to_numpy(np.int64)
     bounds = _row_bounds(baskets.row_store)
 
     def rows_of(scope: str, region_id: int | None, store_id: int | None) -> np.ndarray | slice:

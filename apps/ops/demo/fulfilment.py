@@ -112,18 +112,25 @@ def _hand_over_half(*, owners: dict[int, int]) -> None:
 
 
 def _cases(*, owners: dict[int, int], hq_user: object) -> None:
-    completed = list(
+    completed = (
         Order.objects.filter(channel=Order.Channel.GROUP_BUY, status=Order.Status.COMPLETED)
         .select_related("store")
         .order_by("store_id", "pk")
     )
+    # One per store first, then any (in the same order), until there is one per case: read
+    # only until every case has a store's first order.
     used_stores: set[int] = set()
-    picked = []
-    for order in completed:  # one per store first, then any, until there is one per case
+    picked: list[Order] = []
+    others: list[Order] = []
+    for order in completed.iterator(chunk_size=200):
         if order.store_id not in used_stores:
             used_stores.add(order.store_id)
             picked.append(order)
-    picked += [order for order in completed if order not in picked][: len(CASES) - len(picked)]
+            if len(picked) == len(CASES):
+                break
+        elif len(others) < len(CASES):
+            others.append(order)
+    picked += others[: len(CASES) - len(picked)]
     for order, (kind, amount, description, decision) in zip(picked, CASES, strict=False):
         owner = _owner(owners, order.store_id) or hq_user  # most demo stores have no login
         case = case_open(

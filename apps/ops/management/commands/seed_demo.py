@@ -9,7 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from apps.ops.demo.derived import DECISIONS_NOW, DECISIONS_WORKER, demo_derived_compute
+from apps.ops.demo.derived import (
+    DECISIONS_NOW,
+    DECISIONS_SPLIT,
+    DECISIONS_WORKER,
+    demo_derived_compute,
+)
 from apps.ops.demo.orders import BASE_ORDERS_PER_STORE_DAY
 from apps.ops.demo.seed import (
     DEMO_PASSWORD,
@@ -73,12 +78,14 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--decisions",
-            choices=[DECISIONS_NOW, DECISIONS_WORKER],
-            default=DECISIONS_NOW,
+            choices=[DECISIONS_SPLIT, DECISIONS_NOW, DECISIONS_WORKER],
+            default=DECISIONS_SPLIT,
             help=(
-                "today's decision run after loading: computed now, before the command returns "
-                "(default: the first login finds computed pages), or sent to the Celery worker "
-                "(the command returns sooner; the pages fill when the worker has run it)"
+                "today's decision run after loading: 'split' (default) computes the stores the "
+                "demo logins see now, so their first login finds computed pages, and sends the "
+                "whole run to the Celery worker; 'now' computes every store before the command "
+                "returns; 'worker' sends the whole run to the worker (the pages fill when the "
+                "worker has run it)"
             ),
         )
         parser.add_argument(
@@ -152,13 +159,48 @@ class Command(BaseCommand):
                     % {"count": derived.profiles, "seconds": derived.profiles_seconds}
                 )
             )
-            if derived.decisions == DECISIONS_NOW:
+            if derived.decisions == DECISIONS_NOW or (
+                derived.decisions == DECISIONS_SPLIT and derived.rest_sent is None
+            ):
                 self.stdout.write(
                     self.style.SUCCESS(
                         _("Today's decision run: %(status)s (%(seconds).1f s).")
                         % {"status": derived.decision_status, "seconds": derived.decisions_seconds}
                     )
                 )
+            elif derived.decisions == DECISIONS_SPLIT:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        _(
+                            "Today's decisions for the demo logins' %(count)d stores: "
+                            "%(status)s (%(seconds).1f s)."
+                        )
+                        % {
+                            "count": derived.stores_now,
+                            "status": derived.decision_status,
+                            "seconds": derived.decisions_seconds,
+                        }
+                    )
+                )
+                if derived.rest_sent:
+                    self.stdout.write(
+                        _(
+                            "Today's decision run for all %(count)d stores was sent to the "
+                            "Celery worker: it runs as soon as the worker is up (progress in "
+                            "the admin, Decision runs)."
+                        )
+                        % {"count": derived.stores_total}
+                    )
+                else:
+                    self.stdout.write(
+                        self.style.WARNING(
+                            _(
+                                "Today's decision run for the other stores could not be sent "
+                                "to the worker; HQ can start it in the admin (Decision runs, "
+                                "Run the nightly jobs now)."
+                            )
+                        )
+                    )
             elif derived.decisions == DECISIONS_WORKER:
                 self.stdout.write(
                     _(
