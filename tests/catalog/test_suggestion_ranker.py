@@ -22,6 +22,7 @@ from apps.catalog.analytics.ranker import (
 from apps.catalog.analytics.suggestions import evaluation_setup
 from apps.catalog.models import MemberSuggestion
 from apps.catalog.selectors import member_next_products
+from apps.catalog.services.nightly import decisions_run
 from apps.catalog.services.suggestions import member_suggestions_rank, suggestions_evaluate
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
@@ -209,3 +210,12 @@ def test_the_database_evaluation_serves_the_ranker(rhythm_db: dict) -> None:
     assert evaluation.members == 40
     assert evaluation.blend.name == "ranker (served)"
     assert "blend" in evaluation.extra
+
+
+def test_only_a_run_over_the_whole_network_ranks_members(rhythm_db: dict) -> None:
+    store = rhythm_db["store"]
+    partial = decisions_run(store_ids=[store.pk], force=True)
+    assert partial.stats["counts"]["member_suggestions"] == 0
+    assert not MemberSuggestion.objects.exists()
+    whole = decisions_run(force=True)
+    assert whole.stats["counts"]["member_suggestions"] == MemberSuggestion.objects.count() > 0
