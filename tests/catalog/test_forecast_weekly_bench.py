@@ -63,15 +63,30 @@ def test_weekly_units_sit_on_the_last_day_of_their_week(bench):
     ]
     # Store 1, product 2, week 0: 12 units on day 6, nothing on days 0..5.
     assert panel.sales[1, :7].tolist() == [0, 0, 0, 0, 0, 0, 12.0]
-    # Every 7-day sum from a week's end is the next week's units; a missing week is zero.
+    # Every 7-day sum from a week's end is the next week's units.
     for week in range(9):
         origin = week * 7 + 6
+        seen = weekly.observed[:, week + 1]
         np.testing.assert_array_equal(
-            panel.sales[:, origin + 1 : origin + 8].sum(axis=1), weekly.weekly[:, week + 1]
+            panel.sales[seen, origin + 1 : origin + 8].sum(axis=1), weekly.weekly[seen, week + 1]
         )
+    # A store-week missing from the data is not scored, and the history holds the mean of
+    # the series' observed weeks before it (up to 4): weeks 0–2 sold 21, 22, 23.
     assert not weekly.observed[2, 3]
     assert weekly.weekly[2, 3] == 0
+    assert panel.sales[2, 3 * 7 + 6] == pytest.approx(22)
+    assert panel.sales[3, 3 * 7 + 6] == pytest.approx(23)
     assert weekly.observed.sum() == 4 * 10 - 2
+
+
+def test_spread_weeks_put_a_seventh_on_each_day(bench):
+    weekly = bench.weekly_panel(_history(bench), spread=True)
+    panel = weekly.panel
+    np.testing.assert_allclose(panel.sales[1, :7], 12 / 7)
+    np.testing.assert_allclose(
+        panel.sales.reshape(4, 10, 7).sum(axis=2)[weekly.observed], weekly.weekly[weekly.observed]
+    )
+    assert panel.paid_ratio[0, 28:35].tolist() == pytest.approx([0.75] * 7)
 
 
 def test_a_weeks_price_and_promotions_cover_all_its_days(bench):
