@@ -240,3 +240,18 @@ def test_intervals_bracket_the_forecast_and_are_never_negative() -> None:
     assert (lower >= 0).all()
     assert upper[1, 0] == pytest.approx(10 + 2 * np.sqrt(11))
     assert sigma[1] == pytest.approx(0.5 * np.sqrt(11))
+
+
+def test_model_never_forecasts_a_rate_above_its_training_rows(
+    demand: object, model: fc.ForecastModel
+) -> None:
+    panel = demand.panel
+    # The highest rate (units over the 28-day level) of the training rows is kept…
+    assert 1.0 < model.max_rate < 100.0
+    capped = fc.ForecastModel(**{**model.__dict__, "max_rate": 0.5})
+    level = panel.sales[:, panel.last_origin - fc.WINDOW + 1 : panel.last_origin + 1].mean(axis=1)
+    free = model.predict(panel, panel.last_origin)
+    forecast = capped.predict(panel, panel.last_origin)
+    # …and no forecast goes above it × the level (the trees alone go above 0.5 here).
+    assert (free > 0.5 * level[:, None] + 1e-9).any()
+    np.testing.assert_allclose(forecast, np.minimum(free, 0.5 * np.maximum(level, 0.05)[:, None]))

@@ -619,6 +619,12 @@ class ForecastModel:
     # value in the training rows (no weather rows for the stores' cities, no prices) is left
     # out, so a missing signal never stops the model from training.
     columns: list[int] = field(default_factory=list)
+    # The highest rate (units over the level) among the training rows: `predict` never
+    # forecasts a higher one. A Poisson tree can blow up on a row unlike any it was trained
+    # on — on Dominick's weekly data a store back from three missing weeks got a rate of
+    # 431 532 (a forecast of 52 million units for a week that sold 17 856) — and one such
+    # row outweighs every other error.
+    max_rate: float = math.inf
 
     def fit(
         self,
@@ -673,8 +679,10 @@ class ForecastModel:
             early_stopping=False,
             random_state=self.random_state,
         )
-        self.estimator.fit(matrix, np.concatenate(rates), sample_weight=np.concatenate(weights))
+        target = np.concatenate(rates)
+        self.estimator.fit(matrix, target, sample_weight=np.concatenate(weights))
         self.training_rows = int(matrix.shape[0])
+        self.max_rate = float(target.max())
         return self
 
     @property
@@ -697,7 +705,9 @@ class ForecastModel:
         )
         if matrix.shape[0] == 0:
             return np.zeros((0, HORIZON))
-        rate = self.estimator.predict(matrix[:, self.columns]).reshape(-1, HORIZON)
+        with np.errstate(over="ignore"):  # an overflow is capped like any other blow-up
+            rate = self.estimator.predict(matrix[:, self.columns]).reshape(-1, HORIZON)
+        rate = np.minimum(rate, self.max_rate)
         forecast = rate * np.maximum(level, LEVEL_FLOOR)[:, None]
         forecast[level <= 0] = 0.0
         return forecast
