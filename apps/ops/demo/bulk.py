@@ -98,6 +98,8 @@ def timestamps_adapt(seconds: np.ndarray) -> list[object]:
     """Database-ready values of a DateTimeField for Unix timestamps (whole seconds): what the
     backend's adapter makes of the aware datetimes, vectorised where the backend stores text
     (SQLite: the UTC time as 'YYYY-MM-DD HH:MM:SS'). Goes in a `ready` column."""
+    if not len(seconds):
+        return []
     if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC":
         text = np.datetime_as_string(np.asarray(seconds, dtype="datetime64[s]"), unit="s")
         return np.char.replace(text, "T", " ").tolist()
