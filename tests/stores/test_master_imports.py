@@ -380,9 +380,10 @@ def test_hq_roles_open_the_new_import_pages_as_declared(client, model: str) -> N
     assert client.get(reverse(f"admin:{model}_import")).status_code == 403
 
 
-def test_weekly_totals_come_in_as_one_anonymous_order_per_store_product_week() -> None:
-    """docs/csv-formats.md § Weekly totals: each line is one order on the week's last day whose
-    total is the week's revenue, and a re-import adds nothing."""
+def test_weekly_totals_come_in_spread_over_the_days_of_their_week() -> None:
+    """docs/csv-formats.md § Weekly totals: a week's units come in as one anonymous order per
+    store, product and day of the week, in whole units (the remainder on the first days), and
+    the week's orders add up to its units and revenue; a re-import adds nothing."""
     from apps.stores.models import Order, OrderLine
     from apps.stores.services.sales_import import sales_history_import
 
@@ -398,14 +399,21 @@ def test_weekly_totals_come_in_as_one_anonymous_order_per_store_product_week() -
     first = sales_history_import(table=table(text))
     again = sales_history_import(table=table(text))
 
-    assert (first.errors, first.created, again.created) == ([], 4, 0)
-    assert Order.objects.filter(member__isnull=True).count() == 4
+    assert (first.errors, first.created, again.created) == ([], 28, 0)
+    assert Order.objects.filter(member__isnull=True).count() == 28
+    weeks: dict[tuple[str, int, str], list] = {}
+    for line in OrderLine.objects.select_related("order__store", "product"):
+        day = timezone.localtime(line.order.placed_at).date()
+        key = (line.order.store.code, day.isocalendar().week, line.product.sku)
+        weeks.setdefault(key, []).append((day, line.quantity, line.order.total))
     totals = {
-        (order.store.code, order.reference): (order.lines.count(), order.total)
-        for order in Order.objects.select_related("store")
+        key: (len(days), sum(q for _, q, _ in days), sum(t for _, _, t in days))
+        for key, days in weeks.items()
     }
-    assert totals[("HZ0001", "W2024-27-FRUIT-BERRY-001")] == (1, Decimal("647.00"))
-    assert totals[("HZ0001", "W2024-28-FRUIT-BERRY-001")] == (1, Decimal("875.60"))
-    days = {timezone.localtime(order.placed_at).date() for order in Order.objects.all()}
-    assert days == {dt.date(2024, 7, 7), dt.date(2024, 7, 14)}
-    assert OrderLine.objects.count() == 4
+    assert totals[("HZ0001", 27, "FRUIT-BERRY-001")] == (7, 37, Decimal("647.00"))
+    assert totals[("HZ0001", 27, "DAIRY-MILK-001")] == (7, 52, Decimal("878.80"))
+    assert totals[("HZ0001", 28, "FRUIT-BERRY-001")] == (7, 44, Decimal("875.60"))
+    berries = sorted(weeks[("HZ0001", 27, "FRUIT-BERRY-001")])
+    assert [quantity for _, quantity, _ in berries] == [6, 6, 5, 5, 5, 5, 5]
+    assert berries[0][0] == dt.date(2024, 7, 1)
+    assert berries[-1][0] == dt.date(2024, 7, 7)
