@@ -108,6 +108,9 @@ async def _closed_after_accept(communicator: WebsocketCommunicator) -> int | Non
     assert connected is True, "refusals are accept-then-close, not an HTTP 403 handshake"
     output = await communicator.receive_output(timeout=2)
     assert output["type"] == "websocket.close", output
+    # End the consumer here, not at the event loop's teardown (where a task still waiting on
+    # the channel layer once held the loop past the test timeout).
+    await communicator.disconnect()
     return output.get("code")
 
 

@@ -114,9 +114,12 @@ def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them() ->
     # Another store's page says the next run computes it (HQ sees every store).
     client = Client()
     client.force_login(get_user_model().objects.get(username="hq"))
-    with override("en"):
-        response = client.get(reverse("decisions:store", args=[other_ids[0]]))
+    response = client.get(reverse("decisions:store", args=[other_ids[0]]))
     assert response.context["state"].status == "not_in_run"
+    assert "先计算了其他 10 家门店" in response.content.decode()  # Chinese by default
+    response = client.get(
+        reverse("decisions:store", args=[other_ids[0]]), HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "computed 10 other stores first" in response.content.decode()
 
     # The worker's run (called directly): every store, the login stores' lists unchanged.

@@ -31,6 +31,7 @@ from apps.catalog.models import (
     ForecastBacktest,
     ForecastMethodChoice,
     InsightCard,
+    MemberSuggestion,
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
@@ -242,6 +243,17 @@ class DemandForecastAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     search_fields = ["=store__code", "store__name", "=product__sku", "product__name"]
     list_select_related = ["store", "product"]
     raw_id_fields = ["store", "product"]
+
+
+@admin.register(MemberSuggestion)
+class MemberSuggestionAdmin(BigTableAdminMixin, ReadOnlyAdmin):
+    """The nightly ranker's stored suggestions (replaced whole by each run over the network)."""
+
+    list_display = ["member_id", "rank", "product", "score", "day"]
+    list_filter = ["day"]
+    search_fields = ["=member_id", "=product__sku", "product__name"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
 
 
 @admin.register(DailyListEntry)

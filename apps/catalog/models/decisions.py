@@ -690,4 +690,4 @@ class MemberSuggestion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id} #{self.rank}"
+        return f"{self.product} #{self.rank}"
