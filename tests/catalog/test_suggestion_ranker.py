@@ -24,6 +24,7 @@ from apps.catalog.models import MemberSuggestion
 from apps.catalog.selectors import member_next_products
 from apps.catalog.services.nightly import decisions_run
 from apps.catalog.services.suggestions import member_suggestions_rank, suggestions_evaluate
+from apps.stores.models import Store
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
 
@@ -214,8 +215,12 @@ def test_the_database_evaluation_serves_the_ranker(rhythm_db: dict) -> None:
 
 def test_only_a_run_over_the_whole_network_ranks_members(rhythm_db: dict) -> None:
     store = rhythm_db["store"]
+    StoreFactory()  # a second open store: a run for the first alone is not the network's
     partial = decisions_run(store_ids=[store.pk], force=True)
     assert partial.stats["counts"]["member_suggestions"] == 0
     assert not MemberSuggestion.objects.exists()
     whole = decisions_run(force=True)
     assert whole.stats["counts"]["member_suggestions"] == MemberSuggestion.objects.count() > 0
+    MemberSuggestion.objects.all().delete()
+    every = decisions_run(store_ids=list(Store.objects.values_list("pk", flat=True)), force=True)
+    assert every.stats["counts"]["member_suggestions"] == MemberSuggestion.objects.count() > 0

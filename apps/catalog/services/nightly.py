@@ -274,7 +274,7 @@ def decisions_run(
         _renew(run, stats={"counts": counts, "phase": "model"})
         say(f"rules: {len(rule_runs)} scopes computed in {timings['rules']:.1f} s")
 
-        if store_ids is None:
+        if store_ids is None or set(stores) >= set(open_store_ids()):
             started = time.perf_counter()
             ranked = member_suggestions_rank(day=day)
             counts["member_suggestions"] = ranked["rows"]
