@@ -25,7 +25,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from apps.catalog.analytics.rules import basket_matrix_build, rules_from_matrix
 from apps.catalog.analytics.suggestions import (
     DAY_US,
     BlendWeights,
@@ -34,14 +33,13 @@ from apps.catalog.analytics.suggestions import (
     MemberHistory,
     MethodScore,
     _max_duplicates,
+    basket_rules_and_popularity,
     blend_scores,
     blend_top_k,
     evaluation_score,
     member_history,
     ranking_quality,
     repurchase_intervals,
-    rule_matrix,
-    rule_weight,
     store_popularity_before,
 )
 
@@ -696,22 +694,14 @@ def ranking_serve(
     catalog = np.unique(product_ids)
     cols = np.searchsorted(catalog, product_ids)
     products = catalog.shape[0]
-    matrix = basket_matrix_build(order_ids, product_ids)
-    table = rules_from_matrix(
-        matrix.matrix,
-        matrix.product_ids,
+    rules, popularity, _rule_count = basket_rules_and_popularity(
+        order_ids,
+        product_ids,
+        catalog,
         min_support=min_support,
         min_confidence=min_confidence,
         min_pair_count=min_pair_count,
     )
-    rules = rule_matrix(
-        table.antecedent, table.consequent, rule_weight(table.confidence, table.lift), catalog
-    )
-    popularity = np.zeros(products)
-    if matrix.basket_count:
-        popularity[np.searchsorted(catalog, matrix.product_ids)] = (
-            np.asarray(matrix.matrix.sum(axis=0)).ravel() / matrix.basket_count
-        )
     member = member_ids >= 0
     lines = MemberLines(
         member_ids=member_ids[member],

@@ -84,6 +84,37 @@ def rule_matrix(
     )
 
 
+def basket_rules_and_popularity(
+    order_ids: np.ndarray,
+    product_ids: np.ndarray,
+    catalog: np.ndarray,
+    *,
+    min_support: float,
+    min_confidence: float,
+    min_pair_count: int,
+) -> tuple[sp.csr_matrix, np.ndarray, int]:
+    """From order lines (one basket per order id): the weighted co-purchase rule matrix over
+    `catalog` (sorted product ids; `rule_matrix`, `rule_weight`), each catalogue product's
+    share of baskets (0 for products in no basket) and the number of rules found."""
+    matrix = basket_matrix_build(order_ids, product_ids)
+    table = rules_from_matrix(
+        matrix.matrix,
+        matrix.product_ids,
+        min_support=min_support,
+        min_confidence=min_confidence,
+        min_pair_count=min_pair_count,
+    )
+    rules = rule_matrix(
+        table.antecedent, table.consequent, rule_weight(table.confidence, table.lift), catalog
+    )
+    popularity = np.zeros(catalog.shape[0])
+    if matrix.basket_count:
+        popularity[np.searchsorted(catalog, matrix.product_ids)] = (
+            np.asarray(matrix.matrix.sum(axis=0)).ravel() / matrix.basket_count
+        )
+    return rules, popularity, len(table)
+
+
 def top_k(
     history: sp.csr_matrix, rules: sp.csr_matrix, popularity: np.ndarray, k: int
 ) -> np.ndarray:
@@ -508,22 +539,14 @@ def evaluation_setup(
     train = ~line_held_out
 
     catalog = np.unique(product_ids)
-    matrix = basket_matrix_build(order_ids[train], product_ids[train])
-    table = rules_from_matrix(
-        matrix.matrix,
-        matrix.product_ids,
+    rules, popularity, rule_count = basket_rules_and_popularity(
+        order_ids[train],
+        product_ids[train],
+        catalog,
         min_support=min_support,
         min_confidence=min_confidence,
         min_pair_count=min_pair_count,
     )
-    rules = rule_matrix(
-        table.antecedent, table.consequent, rule_weight(table.confidence, table.lift), catalog
-    )
-    popularity = np.zeros(catalog.shape[0])
-    if matrix.basket_count:
-        popularity[np.searchsorted(catalog, matrix.product_ids)] = (
-            np.asarray(matrix.matrix.sum(axis=0)).ravel() / matrix.basket_count
-        )
 
     held_first = np.isin(orders, held_out_orders)
     members = np.unique(order_member[held_first])
@@ -575,7 +598,7 @@ def evaluation_setup(
         k=k,
         members=members,
         catalog=catalog,
-        rule_count=len(table),
+        rule_count=rule_count,
         rules=rules,
         popularity=popularity,
         intervals=intervals,
