@@ -32,7 +32,11 @@ from tests.procurement.factories_supply import purchase_order_move, supply_world
 
 pytestmark = pytest.mark.django_db
 
-TOMORROW = timezone.localdate() + dt.timedelta(days=1)
+
+def _tomorrow() -> dt.date:
+    """Tomorrow in the project's time zone, read when a test runs (a module constant went stale
+    when a run crossed midnight in Asia/Shanghai, 16:00 UTC)."""
+    return timezone.localdate() + dt.timedelta(days=1)
 
 
 def _stops(plan: DeliveryPlan) -> list[tuple[int, int, int]]:
@@ -42,9 +46,9 @@ def _stops(plan: DeliveryPlan) -> list[tuple[int, int, int]]:
 def test_build_makes_one_plan_per_region_with_a_stop_per_store_in_code_order():
     world = supply_world()
     elsewhere = supply_world()  # another region, same day
-    built = delivery_plans_build(day=TOMORROW)
+    built = delivery_plans_build(day=_tomorrow())
     assert (built.plans, built.created, built.frozen, built.stops) == (2, 2, 0, 4)
-    plan = DeliveryPlan.objects.get(region=world.region, delivery_date=TOMORROW)
+    plan = DeliveryPlan.objects.get(region=world.region, delivery_date=_tomorrow())
     assert plan.status == DeliveryPlan.Status.PLANNED
     assert _stops(plan) == [(1, world.store_a.pk, 10), (2, world.store_b.pk, 6)]
     other = DeliveryPlan.objects.get(region=elsewhere.region)
@@ -54,11 +58,11 @@ def test_build_makes_one_plan_per_region_with_a_stop_per_store_in_code_order():
 def test_plan_totals_equal_the_allocations():
     world = supply_world()
     supply_world(region=world.region)  # a second purchase order to the same region and day
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get(region=world.region)
     sheet = delivery_plan_sheet(plan=plan)
     allocated = PurchaseOrderAllocation.objects.filter(
-        line__purchase_order__delivery_date=TOMORROW, store__region=world.region
+        line__purchase_order__delivery_date=_tomorrow(), store__region=world.region
     )
     assert sheet.total == allocated.aggregate(total=Sum("quantity"))["total"] == 32
     for stop in sheet.stops:
@@ -75,10 +79,10 @@ def test_plan_totals_equal_the_allocations():
 
 def test_build_twice_changes_nothing():
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     before = list(DeliveryStop.objects.order_by("pk").values_list("pk", "sequence", "units"))
-    built = delivery_plans_build(day=TOMORROW)
+    built = delivery_plans_build(day=_tomorrow())
     assert (built.plans, built.created) == (1, 0)
     assert DeliveryPlan.objects.get().pk == plan.pk
     assert list(DeliveryStop.objects.order_by("pk").values_list("pk", "sequence", "units")) == (
@@ -90,15 +94,15 @@ def test_build_twice_changes_nothing():
 def test_only_sent_confirmed_or_shipped_orders_of_that_day_count():
     supply_world(status=PurchaseOrder.Status.DRAFT)
     supply_world(status=PurchaseOrder.Status.CANCELLED)
-    supply_world(delivery_date=TOMORROW + dt.timedelta(days=1))
-    assert delivery_plans_build(day=TOMORROW).plans == 0
+    supply_world(delivery_date=_tomorrow() + dt.timedelta(days=1))
+    assert delivery_plans_build(day=_tomorrow()).plans == 0
     assert not DeliveryStop.objects.exists()
-    assert not DeliveryPlan.objects.filter(delivery_date=TOMORROW).exists()
+    assert not DeliveryPlan.objects.filter(delivery_date=_tomorrow()).exists()
 
 
 def test_rebuild_adds_renumbers_updates_and_removes_stops_while_planned():
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     stop_a = plan.stops.get(store=world.store_a)
     # A new store that sorts first, and store B's goods cancelled.
@@ -111,36 +115,36 @@ def test_rebuild_adds_renumbers_updates_and_removes_stops_while_planned():
     PurchaseOrderAllocation.objects.filter(
         line__purchase_order=world.purchase_order, store=world.store_a
     ).update(quantity=1)
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     assert _stops(plan) == [(1, first_store.pk, 3), (2, world.store_a.pk, 2)]
     assert plan.stops.get(store=world.store_a).pk == stop_a.pk
 
 
 def test_a_dispatched_plan_is_not_rebuilt():
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     delivery_plan_dispatch(plan=plan, by=None)
     before = _stops(plan)
     PurchaseOrderAllocation.objects.filter(
         line__purchase_order=world.purchase_order, store=world.store_b
     ).delete()
-    built = delivery_plans_build(day=TOMORROW)
+    built = delivery_plans_build(day=_tomorrow())
     assert (built.plans, built.frozen) == (0, 1)
     assert _stops(plan) == before
 
 
 def test_a_planned_plan_whose_orders_went_away_loses_its_stops():
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     purchase_order_move(world.purchase_order, status=PurchaseOrder.Status.CANCELLED)
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     assert DeliveryPlan.objects.get().stops.count() == 0
 
 
 def test_dispatch_once_then_refused():
     supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     delivery_plan_dispatch(plan=plan, by=None)
     assert plan.status == DeliveryPlan.Status.DISPATCHED
@@ -155,7 +159,7 @@ def test_dispatch_once_then_refused():
 
 def test_an_empty_plan_cannot_be_dispatched():
     world = supply_world()
-    plan = DeliveryPlan.objects.create(region=world.region, delivery_date=TOMORROW)
+    plan = DeliveryPlan.objects.create(region=world.region, delivery_date=_tomorrow())
     with pytest.raises(DeliveryRefused) as refused:
         delivery_plan_dispatch(plan=plan, by=None)
     assert refused.value.code == "empty"
@@ -165,7 +169,7 @@ def test_an_empty_plan_cannot_be_dispatched():
 
 def test_stops_are_delivered_once_and_the_last_completes_the_plan():
     supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     first, second = plan.stops.order_by("sequence")
     with pytest.raises(DeliveryRefused) as refused:
@@ -189,7 +193,7 @@ def test_drop_list_query_count_does_not_grow_with_stops(django_assert_num_querie
     world = supply_world()
     supply_world(region=world.region)
     supply_world(region=world.region)
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     with django_assert_num_queries(2):
         sheet = delivery_plan_sheet(plan=plan)
@@ -205,8 +209,8 @@ def test_task_builds_tomorrow_by_default_and_twice_is_the_same():
     supply_world()
     assert delivery_plans_build_task() == {"plans": 1, "created": 1, "frozen": 0, "stops": 2}
     assert delivery_plans_build_task() == {"plans": 1, "created": 0, "frozen": 0, "stops": 2}
-    assert DeliveryPlan.objects.get().delivery_date == TOMORROW
-    assert delivery_plans_build_task(day=TOMORROW.isoformat())["created"] == 0
+    assert DeliveryPlan.objects.get().delivery_date == _tomorrow()
+    assert delivery_plans_build_task(day=_tomorrow().isoformat())["created"] == 0
 
 
 def test_task_is_scheduled_after_the_daily_consolidation():
@@ -227,7 +231,7 @@ def _staff(*codenames: str) -> object:
 
 def test_admin_changelist_shows_plans_with_counts_and_print_link(client, admin_user):
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     client.force_login(admin_user)
     response = client.get(reverse("admin:procurement_deliveryplan_changelist"))
@@ -243,7 +247,7 @@ def test_admin_changelist_shows_plans_with_counts_and_print_link(client, admin_u
 
 def test_admin_print_sheet_lists_every_stop_with_totals(client):
     world = supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     client.force_login(_staff("view_deliveryplan"))
     response = client.get(reverse("admin:procurement_deliveryplan_print", args=[plan.pk]))
@@ -259,7 +263,7 @@ def test_admin_print_sheet_lists_every_stop_with_totals(client):
 
 def test_admin_print_sheet_is_refused_without_the_view_permission(client):
     supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     client.force_login(_staff("view_receipt"))
     response = client.get(reverse("admin:procurement_deliveryplan_print", args=[plan.pk]))
@@ -288,7 +292,7 @@ def test_admin_build_and_dispatch_are_refused_with_only_the_view_permission(clie
     client.force_login(_staff("view_deliveryplan"))
     assert client.post(reverse("admin:procurement_deliveryplan_build")).status_code == 403
     assert not DeliveryPlan.objects.exists()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     plan = DeliveryPlan.objects.get()
     client.post(
         reverse("admin:procurement_deliveryplan_changelist"),
@@ -321,7 +325,7 @@ def test_admin_changelists_query_count_does_not_grow_with_rows(client, admin_use
     from django.test.utils import CaptureQueriesContext
 
     supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     client.force_login(admin_user)
     urls = [
         reverse("admin:procurement_deliveryplan_changelist"),
@@ -336,7 +340,7 @@ def test_admin_changelists_query_count_does_not_grow_with_rows(client, admin_use
         few.append(len(captured.captured_queries))
     supply_world()
     supply_world()
-    delivery_plans_build(day=TOMORROW)
+    delivery_plans_build(day=_tomorrow())
     assert DeliveryPlan.objects.count() == 3
     many = []
     for url in urls:
