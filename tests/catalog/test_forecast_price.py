@@ -78,18 +78,24 @@ def elastic() -> tuple[fc.Panel, fc.ForecastModel]:
 def _forecast_with(
     panel: fc.Panel, model: fc.ForecastModel, *, discount: float = 0.0, kind: str | None = None
 ) -> float:
-    """Total forecast of all series over the horizon with this planned price / kind on every
-    horizon day (and nothing else planned there)."""
+    """Total forecast over the horizon when each product in turn gets this planned price /
+    kind on every horizon day in every store (and nothing else planned for it), the other
+    products keeping their own plans: a chain plans one product's promotion at a time, and
+    the model also reads what the rest of the shelf is doing."""
     future = slice(panel.days_observed, panel.days_observed + fc.HORIZON)
-    planned = panel.subset(np.arange(panel.series_count))
-    planned.discount = np.array(panel.discount, copy=True)
-    planned.discount[:, future] = discount
-    if panel.kinds is not None:
-        planned.kinds = np.array(panel.kinds, copy=True)
-        planned.kinds[:, :, future] = 0.0
-        if kind is not None:
-            planned.kinds[fc.PROMOTION_KINDS.index(kind), :, future] = 1.0
-    return float(model.predict(planned, panel.last_origin).sum())
+    total = 0.0
+    for product in np.unique(panel.product_ids):
+        mine = panel.product_ids == product
+        planned = panel.subset(np.arange(panel.series_count))
+        planned.discount = np.array(panel.discount, copy=True)
+        planned.discount[mine, future] = discount
+        if panel.kinds is not None:
+            planned.kinds = np.array(panel.kinds, copy=True)
+            planned.kinds[:, mine, future] = 0.0
+            if kind is not None:
+                planned.kinds[fc.PROMOTION_KINDS.index(kind), mine, future] = 1.0
+        total += float(model.predict(planned, panel.last_origin)[mine].sum())
+    return total
 
 
 def test_a_planted_price_elasticity_is_learned(elastic: tuple) -> None:
@@ -239,3 +245,122 @@ def test_scores_split_promoted_days_and_report_bias_and_the_best_baseline() -> N
     assert segments[fc.PROMOTED][fc.ZERO].bias == -1.0
     assert fc.best_baseline(overall) == (fc.MOVING_AVERAGE, pytest.approx(5 / 6))
     assert fc.improvement(0.8, 1.0) == pytest.approx(0.2)
+
+
+def _plan(
+    panel: fc.Panel, *, discount: dict[int, float], kind: dict[int, str] | None = None
+) -> fc.Panel:
+    """The panel with nothing planned on the horizon days but these products' discounts (and
+    promotion kinds), in every store."""
+    future = slice(panel.days_observed, panel.days_observed + fc.HORIZON)
+    planned = panel.subset(np.arange(panel.series_count))
+    planned.discount = np.array(panel.discount, copy=True)
+    planned.discount[:, future] = 0.0
+    planned.kinds = np.array(panel.kinds, copy=True)
+    planned.kinds[:, :, future] = 0.0
+    for product, depth in discount.items():
+        planned.discount[panel.product_ids == product, future] = depth
+    for product, name in (kind or {}).items():
+        planned.kinds[fc.PROMOTION_KINDS.index(name), panel.product_ids == product, future] = 1.0
+    return planned
+
+
+def _product_totals(panel: fc.Panel, model: fc.ForecastModel, planned: fc.Panel) -> np.ndarray:
+    forecast = model.predict(planned, panel.last_origin).sum(axis=1)
+    return np.bincount(panel.product_ids, weights=forecast)
+
+
+@pytest.fixture(scope="module")
+def uneven() -> tuple[fc.Panel, fc.ForecastModel, np.ndarray]:
+    """Display features (no price change) on about an eighth of the product days; half the
+    products sell 2.5× on a featured day, the other half 1.2× — two of each kind in every
+    category, so nothing but the products' own history tells them apart."""
+    rng = np.random.default_rng(15)
+    feature = _network_days(rng, 0.12, (1.0,))
+    strong = (np.arange(PRODUCTS) // 4) % 2 == 0
+    lift_of = np.tile(np.where(strong, 2.5, 1.2), STORES)[:, None]
+    kinds = np.zeros((len(fc.PROMOTION_KINDS), *feature.shape))
+    kinds[fc.PROMOTION_KINDS.index("feature")] = feature
+    rate = _base_rates(rng)[:, None] * np.where(feature > 0, lift_of, 1.0)[:, :DAYS]
+    panel = _panel(rng.poisson(rate).astype(float), discount=np.zeros_like(feature), kinds=kinds)
+    model = fc.ForecastModel().fit(
+        panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
+    )
+    return panel, model, strong
+
+
+def test_each_products_own_promotion_lift_is_learned(uneven: tuple) -> None:
+    panel, model, strong = uneven
+    none = _product_totals(panel, model, _plan(panel, discount={}))
+    featured = _product_totals(
+        panel, model, _plan(panel, discount={}, kind=dict.fromkeys(range(PRODUCTS), "feature"))
+    )
+    ratio = featured / none
+    assert ratio[strong].mean() == pytest.approx(2.5, rel=0.15)
+    assert ratio[~strong].mean() == pytest.approx(1.2, rel=0.15)
+    assert ratio[strong].min() > ratio[~strong].max()
+    # The model keeps each product's lift as of its last training target day.
+    assert model.product_lifts == fc.product_promo_lifts(panel, panel.last_origin)
+    assert np.mean([model.product_lifts[p] for p in np.flatnonzero(strong)]) > 2.0
+
+
+@pytest.fixture(scope="module")
+def crowded() -> tuple[fc.Panel, fc.ForecastModel]:
+    """Price cuts of 10–30 % on a fifth of the product days; a product sells 1 + 2 × its own
+    depth more, and loses 3 × the mean depth of the other products of its category in its
+    store (a deal next to it takes its buyers)."""
+    rng = np.random.default_rng(16)
+    depth = _network_days(rng, 0.2, (0.1, 0.2, 0.3))
+    category = np.tile(np.arange(PRODUCTS) % 4, STORES)
+    store = np.repeat(np.arange(STORES), PRODUCTS)
+    others = np.zeros_like(depth)
+    for s in range(STORES):
+        for c in range(4):
+            group = (store == s) & (category == c)
+            others[group] = (depth[group].sum(axis=0) - depth[group]) / (group.sum() - 1)
+    lift = (1 + 2 * depth) * np.maximum(1 - 3 * others, 0.2)
+    kinds = np.zeros((len(fc.PROMOTION_KINDS), *depth.shape))
+    kinds[fc.PROMOTION_KINDS.index("price")] = depth > 0
+    rate = _base_rates(rng)[:, None] * lift[:, :DAYS]
+    panel = _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
+    model = fc.ForecastModel().fit(
+        panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
+    )
+    return panel, model
+
+
+def test_a_neighbours_price_cut_lowers_the_forecast(crowded: tuple) -> None:
+    panel, model = crowded
+    # Product 1 shares category 1 with products 5, 9 and 13; product 2 is in category 2.
+    quiet = _product_totals(panel, model, _plan(panel, discount={}))
+    neighbour = _product_totals(panel, model, _plan(panel, discount={5: 0.3}))
+    elsewhere = _product_totals(panel, model, _plan(panel, discount={2: 0.3}))
+    # Planted: 1 − 3 × 0.3 / 3 = 0.7 for product 1 when product 5 is cut; nothing when 2 is.
+    assert neighbour[1] / quiet[1] == pytest.approx(0.7, rel=0.15)
+    assert elsewhere[1] / quiet[1] == pytest.approx(1.0, rel=0.08)
+    assert neighbour[5] / quiet[5] == pytest.approx(1.6, rel=0.15)
+
+
+def test_a_chunks_few_weeks_forecast_what_the_whole_history_does(promoted: tuple) -> None:
+    """A night forecasts each chunk of stores from FEATURE_DAYS of history: every feature the
+    model uses must need no more (the product's lift comes with the model)."""
+    from apps.catalog.services.forecasts import FEATURE_DAYS
+
+    panel, model = promoted
+    cut = panel.days_observed - FEATURE_DAYS
+    short = fc.Panel(
+        sales=panel.sales[:, cut:],
+        first_day=panel.day(cut),
+        store_ids=panel.store_ids,
+        product_ids=panel.product_ids,
+        category_codes=panel.category_codes,
+        city_index=panel.city_index,
+        temp_max=panel.temp_max[:, cut:],
+        precipitation=panel.precipitation[:, cut:],
+        kinds=panel.kinds[:, :, cut:],
+        discount=panel.discount[:, cut:],
+        paid_ratio=panel.paid_ratio[:, cut:],
+    )
+    whole = model.predict(panel, panel.last_origin)
+    chunk = model.predict(short, short.last_origin)
+    np.testing.assert_allclose(chunk, whole, rtol=1e-6)
