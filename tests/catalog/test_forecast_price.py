@@ -283,7 +283,7 @@ def uneven() -> tuple[fc.Panel, fc.ForecastModel, np.ndarray]:
     kinds[fc.PROMOTION_KINDS.index("feature")] = feature
     rate = _base_rates(rng)[:, None] * np.where(feature > 0, lift_of, 1.0)[:, :DAYS]
     panel = _panel(rng.poisson(rate).astype(float), discount=np.zeros_like(feature), kinds=kinds)
-    model = fc.ForecastModel().fit(
+    model = fc.ForecastModel(promo_context=True).fit(
         panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
     )
     return panel, model, strong
@@ -300,6 +300,7 @@ def test_each_products_own_promotion_lift_is_learned(uneven: tuple) -> None:
     assert ratio[~strong].mean() == pytest.approx(1.2, rel=0.15)
     assert ratio[strong].min() > ratio[~strong].max()
     # The model keeps each product's lift as of its last training target day.
+    assert set(fc.PROMO_CONTEXT_FEATURES) <= set(model.used_features)
     assert model.product_lifts == fc.product_promo_lifts(panel, panel.last_origin)
     assert np.mean([model.product_lifts[p] for p in np.flatnonzero(strong)]) > 2.0
 
@@ -323,7 +324,7 @@ def crowded() -> tuple[fc.Panel, fc.ForecastModel]:
     kinds[fc.PROMOTION_KINDS.index("price")] = depth > 0
     rate = _base_rates(rng)[:, None] * lift[:, :DAYS]
     panel = _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
-    model = fc.ForecastModel().fit(
+    model = fc.ForecastModel(promo_context=True).fit(
         panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
     )
     return panel, model
@@ -341,14 +342,10 @@ def test_a_neighbours_price_cut_lowers_the_forecast(crowded: tuple) -> None:
     assert neighbour[5] / quiet[5] == pytest.approx(1.6, rel=0.15)
 
 
-def test_a_chunks_few_weeks_forecast_what_the_whole_history_does(promoted: tuple) -> None:
-    """A night forecasts each chunk of stores from FEATURE_DAYS of history: every feature the
-    model uses must need no more (the product's lift comes with the model)."""
-    from apps.catalog.services.forecasts import FEATURE_DAYS
-
-    panel, model = promoted
-    cut = panel.days_observed - FEATURE_DAYS
-    short = fc.Panel(
+def _tail(panel: fc.Panel, days: int) -> fc.Panel:
+    """The panel's last `days` observed days (and its horizon), as a night's chunk loads it."""
+    cut = panel.days_observed - days
+    return fc.Panel(
         sales=panel.sales[:, cut:],
         first_day=panel.day(cut),
         store_ids=panel.store_ids,
@@ -361,6 +358,24 @@ def test_a_chunks_few_weeks_forecast_what_the_whole_history_does(promoted: tuple
         discount=panel.discount[:, cut:],
         paid_ratio=panel.paid_ratio[:, cut:],
     )
-    whole = model.predict(panel, panel.last_origin)
-    chunk = model.predict(short, short.last_origin)
-    np.testing.assert_allclose(chunk, whole, rtol=1e-6)
+
+
+def test_a_chunks_few_weeks_forecast_what_the_whole_history_does(
+    promoted: tuple, uneven: tuple
+) -> None:
+    """A night forecasts each chunk of stores from FEATURE_DAYS of history: every feature the
+    served model uses must need no more; with `promo_context` the series' own figures need
+    SERIES_PROMO_DAYS and the product's lift comes with the model."""
+    from apps.catalog.services.forecasts import FEATURE_DAYS
+
+    panel, model = promoted
+    assert not set(fc.PROMO_CONTEXT_FEATURES) & set(model.used_features)
+    short = _tail(panel, FEATURE_DAYS)
+    np.testing.assert_allclose(
+        model.predict(short, short.last_origin), model.predict(panel, panel.last_origin), rtol=1e-6
+    )
+    panel, model, _strong = uneven
+    short = _tail(panel, max(FEATURE_DAYS, fc.SERIES_PROMO_DAYS))
+    np.testing.assert_allclose(
+        model.predict(short, short.last_origin), model.predict(panel, panel.last_origin), rtol=1e-6
+    )

@@ -25,10 +25,11 @@ computed at the origin (the last observed day) and for the target day:
   (price, feature, broadcast, group buy) and any promotion on the target day, the window's
   share of promoted days and its unpromoted mean, the series' own price paid over its
   reference price and its recent change;
-- how promotions move this product and its shelf (PROMO_CONTEXT_FEATURES): the product's
-  lift on promoted days across stores over the last year, the series' own lift and unpromoted
-  mean over 8 weeks, and the target day's promotions of the other products of the same store
-  and category;
+- optionally (`ForecastModel(promo_context=True)`, off by default: see
+  PROMO_CONTEXT_FEATURES), how promotions move this product and its shelf: the product's lift
+  on promoted days across stores over the last year, the series' own lift and unpromoted mean
+  over 8 weeks, and the target day's promotions of the other products of the same store and
+  category;
 - optionally (`ForecastModel(long_levels=True)`, off by default: see LONG_FEATURES), longer
   levels (a slow seller's 28 days are mostly noise): the means of the last 91, 182 and
   365 days (as many as the panel has) and exponentially weighted means (half-lives 14 and 56
@@ -129,8 +130,12 @@ LONG_FEATURES = (
 # series' own lift and its mean on unpromoted days over the last 8 weeks (relative to the
 # level); on the target day, the other products of the same store and category — their mean
 # discount, their share on promotion, and the target's discount against theirs (a deal next
-# to it takes its buyers). On Dominick's orange juice they took the week-ahead error of the
-# tuning stores from 52.0 % to 47.8 % over 4 weeks (docs/decisions.md, "Real weekly data").
+# to it takes its buyers). Off unless the model is built with `promo_context=True`: the trees
+# learn a planted per-product lift and a neighbour's price cut with them (tests), and on
+# Dominick's orange juice they took the tuning stores' week-ahead error from 52.0 % to 47.9 %
+# over the last 4 weeks — but over 20 weeks from 54.0 % to 58.4 % (held-out stores 57.7 % →
+# 60.4 %): a few weeks' forecasts blew up on promoted weeks (docs/decisions.md, "Real weekly
+# data"). Turned on, a night's chunks need SERIES_PROMO_DAYS of history (`FEATURE_DAYS`).
 PRODUCT_LIFT_DAYS = 365
 SERIES_PROMO_DAYS = 56
 PROMO_CONTEXT_FEATURES = (
@@ -736,6 +741,8 @@ class ForecastModel:
     random_state: int = 0
     # Train on the LONG_FEATURES too (see there why they are off by default).
     long_levels: bool = False
+    # Train on the PROMO_CONTEXT_FEATURES too (see there why they are off by default).
+    promo_context: bool = False
     estimator: HistGradientBoostingRegressor | None = None
     training_rows: int = 0
     # Indexes into FEATURES of the columns the trees use: a column without a single known
@@ -748,9 +755,10 @@ class ForecastModel:
     # 431 532 (a forecast of 52 million units for a week that sold 17 856) — and one such
     # row outweighs every other error.
     max_rate: float = math.inf
-    # Each product's promotion lift on the fit's panel as of its last training target day
-    # (`product_promo_lifts`): what `predict` reads, so that a forecast of a few stores and a
-    # few weeks of history (a night's chunk) sees the figure the training rows were built with.
+    # With `promo_context`, each product's promotion lift on the fit's panel as of its last
+    # training target day (`product_promo_lifts`): what `predict` reads, so that a forecast of
+    # a few stores and a few weeks of history (a night's chunk) sees the figure the training
+    # rows were built with.
     product_lifts: dict[int, float] = field(default_factory=dict)
 
     def fit(
@@ -791,6 +799,7 @@ class ForecastModel:
             for i in range(matrix.shape[1])
             if not np.isnan(matrix[:, i]).all()
             and (self.long_levels or FEATURES[i] not in LONG_FEATURES)
+            and (self.promo_context or FEATURES[i] not in PROMO_CONTEXT_FEATURES)
         ]
         matrix = matrix[:, self.columns]
         categorical = [FEATURES.index(name) for name in CATEGORICAL]
@@ -810,7 +819,8 @@ class ForecastModel:
         self.estimator.fit(matrix, target, sample_weight=np.concatenate(weights))
         self.training_rows = int(matrix.shape[0])
         self.max_rate = float(target.max())
-        self.product_lifts = product_promo_lifts(panel, max(origins) + HORIZON)
+        if self.promo_context:
+            self.product_lifts = product_promo_lifts(panel, max(origins) + HORIZON)
         return self
 
     @property

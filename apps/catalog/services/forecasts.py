@@ -793,9 +793,9 @@ def demand_forecasts_store(
     return len(rows)
 
 
-# History a chunk needs: the 28-day window plus same-weekday lags, and the 8 weeks of the
-# series' own promotion figures (the product's lift comes with the model).
-FEATURE_DAYS = max(fc.WINDOW + 14, fc.SERIES_PROMO_DAYS)
+# History a chunk needs: the 28-day window plus same-weekday lags (a model with
+# `promo_context` would need fc.SERIES_PROMO_DAYS).
+FEATURE_DAYS = fc.WINDOW + 14
 
 
 @dataclass
