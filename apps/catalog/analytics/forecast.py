@@ -404,11 +404,14 @@ def features_at(
     horizon: int = HORIZON,
     *,
     weather_known_through: int | None = None,
+    promo_context: bool = False,
     product_lifts: dict[int, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows for the given series at `origin`: X [n × horizon, F] (series-major, then
     h = 1..horizon) and the level per series [n].
 
+    `promo_context`: compute the PROMO_CONTEXT_FEATURES (NaN columns otherwise: the served
+    model does not use them, and the product lifts read a year of the whole panel).
     `product_lifts`: each product's promotion lift as `product_promo_lifts` gives it (a fitted
     model passes the ones it kept); computed on this panel at `origin` when None.
 
@@ -462,7 +465,19 @@ def features_at(
     )
     price = _price_features(panel, rows, sales, origin, targets)
     long = _long_features(panel, rows, origin, targets)
-    context = _promo_context(panel, rows, origin, targets, product_lifts)
+    if promo_context:
+        context = _promo_context(panel, rows, origin, targets, product_lifts)
+    else:
+        context = {
+            name: np.full((n, horizon) if name.startswith("others") else n, np.nan)
+            for name in (
+                "product_lift",
+                "series_lift",
+                "base_promo_days",
+                "others_discount",
+                "others_promoted",
+            )
+        }
 
     def per_series(values: np.ndarray) -> np.ndarray:
         return np.repeat(values, horizon)
@@ -785,7 +800,9 @@ class ForecastModel:
                 continue
             if candidates.size > per_origin:
                 candidates = np.sort(rng.choice(candidates, size=per_origin, replace=False))
-            matrix, series_level = features_at(panel, origin, candidates)
+            matrix, series_level = features_at(
+                panel, origin, candidates, promo_context=self.promo_context
+            )
             actual = panel.sales[candidates][:, origin + 1 : origin + HORIZON + 1]
             safe = np.maximum(series_level, LEVEL_FLOOR)
             blocks.append(matrix)
@@ -843,6 +860,7 @@ class ForecastModel:
             origin,
             series,
             weather_known_through=weather_known_through,
+            promo_context=self.promo_context,
             product_lifts=self.product_lifts,
         )
         if matrix.shape[0] == 0:
