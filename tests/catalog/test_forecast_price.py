@@ -52,10 +52,12 @@ def _base_rates(rng: np.random.Generator) -> np.ndarray:
     return np.repeat(rng.uniform(2.0, 6.0, PRODUCTS)[None, :], STORES, axis=0).ravel()
 
 
-def _network_days(rng: np.random.Generator, share: float, values: tuple) -> np.ndarray:
+def _network_days(
+    rng: np.random.Generator, share: float, values: tuple, observed: int = DAYS
+) -> np.ndarray:
     """A value per product and day (network-wide, as a chain plans it), 0 on other days;
-    repeated for every store's series: [S, DAYS + HORIZON]."""
-    days = DAYS + fc.HORIZON
+    repeated for every store's series: [S, observed + HORIZON]."""
+    days = observed + fc.HORIZON
     on = rng.random((PRODUCTS, days)) < share
     chosen = rng.choice(values, (PRODUCTS, days))
     return np.tile(np.where(on, chosen, 0.0), (STORES, 1))
@@ -345,6 +347,7 @@ def test_a_neighbours_price_cut_lowers_the_forecast(crowded: tuple) -> None:
 def _tail(panel: fc.Panel, days: int) -> fc.Panel:
     """The panel's last `days` observed days (and its horizon), as a night's chunk loads it."""
     cut = panel.days_observed - days
+    assert cut > 0
     return fc.Panel(
         sales=panel.sales[:, cut:],
         first_day=panel.day(cut),
@@ -360,22 +363,67 @@ def _tail(panel: fc.Panel, days: int) -> fc.Panel:
     )
 
 
-def test_a_chunks_few_weeks_forecast_what_the_whole_history_does(
-    promoted: tuple, uneven: tuple
-) -> None:
+def test_a_chunks_history_forecasts_what_the_whole_history_does() -> None:
     """A night forecasts each chunk of stores from FEATURE_DAYS of history: every feature the
-    served model uses must need no more; with `promo_context` the series' own figures need
-    SERIES_PROMO_DAYS and the product's lift comes with the model."""
+    served model uses must need no more (the promotion memory reads PROMO_MEMORY_DAYS, the
+    series' promotion figures SERIES_PROMO_DAYS), and the product's lift comes with the
+    model. A history longer than all of them, with price cuts and features on it."""
     from apps.catalog.services.forecasts import FEATURE_DAYS
 
-    panel, model = promoted
-    assert not set(fc.PROMO_CONTEXT_FEATURES) & set(model.used_features)
+    observed = fc.PROMO_MEMORY_DAYS + 60
+    rng = np.random.default_rng(17)
+    depth = _network_days(rng, 0.1, (0.1, 0.2, 0.3), observed)
+    feature = _network_days(rng, 0.1, (1.0,), observed)
+    kinds = np.zeros((len(fc.PROMOTION_KINDS), *depth.shape))
+    kinds[fc.PROMOTION_KINDS.index("price")] = depth > 0
+    kinds[fc.PROMOTION_KINDS.index("feature")] = feature
+    lift = (1 + 2 * depth) * np.where(feature > 0, FEATURE_LIFT, 1.0)
+    rate = _base_rates(rng)[:, None] * lift[:, :observed]
+    panel = _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
+    model = fc.ForecastModel().fit(
+        panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=7, count=8)
+    )
+    assert {*fc.PROMO_CONTEXT_FEATURES, *fc.PROMO_MEMORY_FEATURES} <= set(model.used_features)
+    assert FEATURE_DAYS >= max(fc.PROMO_MEMORY_DAYS, fc.SERIES_PROMO_DAYS)
     short = _tail(panel, FEATURE_DAYS)
     np.testing.assert_allclose(
         model.predict(short, short.last_origin), model.predict(panel, panel.last_origin), rtol=1e-6
     )
-    panel, model, _strong = uneven
-    short = _tail(panel, max(FEATURE_DAYS, fc.SERIES_PROMO_DAYS))
-    np.testing.assert_allclose(
-        model.predict(short, short.last_origin), model.predict(panel, panel.last_origin), rtol=1e-6
+    # With 30 days less the memory differs: the test sees a feature that needs more days.
+    shorter = _tail(panel, fc.PROMO_MEMORY_DAYS - 30)
+    assert not np.allclose(
+        model.predict(shorter, shorter.last_origin), model.predict(panel, panel.last_origin)
     )
+
+
+def test_the_promotion_memory_is_the_mean_of_the_days_in_the_target_days_state() -> None:
+    """Hand-checked on one series: the last year's days split by promotion state (a discount
+    counts as a price promotion, planned or realised), the target day's state looked up."""
+    observed = 40
+    sales = np.full((STORES * PRODUCTS, observed), 2.0)
+    depth = np.zeros((STORES * PRODUCTS, observed + fc.HORIZON))
+    kinds = np.zeros((len(fc.PROMOTION_KINDS), *depth.shape))
+    price, feature = fc.PROMOTION_KINDS.index("price"), fc.PROMOTION_KINDS.index("feature")
+    depth[0, [5, 15]] = 0.2  # a realised discount, no promotion row: a price day
+    sales[0, [5, 15]] = 8.0
+    kinds[price, 0, 25] = 1.0  # a price promotion with a discount
+    depth[0, 25] = 0.3
+    sales[0, 25] = 11.0
+    kinds[feature, 0, [10, 20]] = 1.0  # featured, no price change
+    sales[0, [10, 20]] = 5.0
+    kinds[price, 0, observed] = 1.0  # day 1 ahead: a planned price cut
+    depth[0, observed] = 0.1
+    kinds[feature, 0, observed + 1] = 1.0  # day 2: a feature; day 3 on: nothing planned
+    kinds[:, 0, observed + 2 :] = 0.0
+    panel = _panel(sales, discount=depth, kinds=kinds)
+    matrix, level = fc.features_at(panel, panel.last_origin, np.array([0]))
+    ratio = matrix[:, fc.FEATURES.index("same_promo_ratio")]
+    share = matrix[:, fc.FEATURES.index("same_promo_share")]
+    assert level[0] == pytest.approx(sales[0, observed - fc.WINDOW :].mean())
+    np.testing.assert_allclose(ratio[:3] * level[0], [(8 + 8 + 11) / 3, 5.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(share[:3], [3 / observed, 2 / observed, 35 / observed], rtol=1e-6)
+    # A state the series never had: unknown to the trees, not zero.
+    kinds[fc.PROMOTION_KINDS.index("broadcast"), 0, observed] = 1.0
+    matrix, _level = fc.features_at(panel, panel.last_origin, np.array([0]))
+    assert np.isnan(matrix[0, fc.FEATURES.index("same_promo_ratio")])
+    assert matrix[0, fc.FEATURES.index("same_promo_share")] == 0.0

@@ -24,9 +24,11 @@ computed at the origin (the last observed day) and for the target day:
   planned on future ones) and its price relative to the window's, a flag per promotion kind
   (price, feature, broadcast, group buy) and any promotion on the target day, the window's
   share of promoted days and its unpromoted mean, the series' own price paid over its
-  reference price and its recent change;
-- optionally (`ForecastModel(promo_context=True)`, off by default: see
-  PROMO_CONTEXT_FEATURES), how promotions move this product and its shelf: the product's lift
+  reference price and its recent change; the promotion memory — the series' mean units on
+  the days of the last year in the target day's promotion state, relative to the level, and
+  the share of the last year's days in that state (PROMO_MEMORY_DAYS);
+- (`ForecastModel(promo_context=True)`, the default: see PROMO_CONTEXT_FEATURES) how
+  promotions move this product and its shelf: the product's lift
   on promoted days across stores over the last year, the series' own lift and unpromoted mean
   over 8 weeks, and the target day's promotions of the other products of the same store and
   category;
@@ -39,7 +41,8 @@ computed at the origin (the last observed day) and for the target day:
 - the product category (categorical) and the horizon.
 
 The model predicts the rate y / level with sample weight `level` (the Poisson "exposure"
-trick), so one model serves fast and slow sellers alike; the forecast is rate × level.
+trick), so one model serves fast and slow sellers alike; the forecast is rate × level, with
+the rate capped at the 99.9th percentile of the training rows' rates.
 
 Baselines: zero, the 28-day moving average, the 28-day average × the store's weekday profile,
 the pooled level (store traffic × the product's share across the panel), seasonal naive (the
@@ -99,6 +102,8 @@ POOLED_MEDIAN = "pooled_median"
 MEDIAN_BASELINES = (MEDIAN_28, MOVING_AVERAGE_MEDIAN, POOLED_MEDIAN)
 REPORTED = (MODEL, *BASELINES, MODEL_MEDIAN, *MEDIAN_BASELINES)
 MAX_CATEGORY_CODES = 250
+# The forecast rate's cap: this quantile of the training rows' rates (ForecastModel.max_rate).
+RATE_CAP_QUANTILE = 0.999
 LEVEL_FLOOR = 0.05
 RESIDUAL_SHIFT = 1.0
 # Level estimates over longer windows than the 28 days (days), and exponentially weighted
@@ -130,14 +135,23 @@ LONG_FEATURES = (
 # series' own lift and its mean on unpromoted days over the last 8 weeks (relative to the
 # level); on the target day, the other products of the same store and category — their mean
 # discount, their share on promotion, and the target's discount against theirs (a deal next
-# to it takes its buyers). Off unless the model is built with `promo_context=True`: the trees
-# learn a planted per-product lift and a neighbour's price cut with them (tests), and on
-# Dominick's orange juice they took the tuning stores' week-ahead error from 52.0 % to 47.9 %
-# over the last 4 weeks — but over 20 weeks from 54.0 % to 58.4 % (held-out stores 57.7 % →
-# 60.4 %): a few weeks' forecasts blew up on promoted weeks (docs/decisions.md, "Real weekly
-# data"). Turned on, a night's chunks need SERIES_PROMO_DAYS of history (`FEATURE_DAYS`).
+# to it takes its buyers). On by default (`promo_context=True`): the trees learn a planted
+# per-product lift and a neighbour's price cut with them (tests). Added alone to the 40-row
+# leaves they made a few promoted weeks blow up on Dominick's orange juice; with the promotion
+# memory, 200 rows a leaf and the rate cap at RATE_CAP_QUANTILE they are part of the best
+# served set-up measured there (docs/decisions.md, "Real weekly data"). A night's chunks need
+# SERIES_PROMO_DAYS of history for them (`FEATURE_DAYS`); the product's lift comes with the
+# fitted model.
 PRODUCT_LIFT_DAYS = 365
 SERIES_PROMO_DAYS = 56
+# The promotion memory ("same_promo_ratio", "same_promo_share"): what the series sold on the
+# days of the last PROMO_MEMORY_DAYS in the target day's promotion state — the same kinds
+# (price — any discount counts —, feature, broadcast, group buy; or none). A chain
+# repeats its deals: on Dominick's orange juice one brand's deal with a feature sold 10–40×
+# its level while another's sold 3×, and "what it sold the last times it was featured on a
+# deal" is what tells them apart.
+PROMO_MEMORY_DAYS = 365
+PROMO_MEMORY_FEATURES = ("same_promo_ratio", "same_promo_share")
 PROMO_CONTEXT_FEATURES = (
     "product_promo_lift",
     "series_promo_lift",
@@ -182,6 +196,7 @@ FEATURES = [
     "base_ratio",
     "paid_ratio_28",
     "paid_ratio_change",
+    *PROMO_MEMORY_FEATURES,
     *LONG_FEATURES,
     *PROMO_CONTEXT_FEATURES,
 ]
@@ -464,6 +479,7 @@ def features_at(
         else panel.kinds[:, rows][:, :, targets]
     )
     price = _price_features(panel, rows, sales, origin, targets)
+    memory = _promo_memory(panel, rows, sales, origin, targets)
     long = _long_features(panel, rows, origin, targets)
     if promo_context:
         context = _promo_context(panel, rows, origin, targets, product_lifts)
@@ -517,6 +533,8 @@ def features_at(
         "base_ratio": per_series(price["base"] / safe),
         "paid_ratio_28": per_series(price["paid_ratio_28"]),
         "paid_ratio_change": per_series(price["paid_ratio_change"]),
+        "same_promo_ratio": (memory["mean"] / safe[:, None]).ravel(),
+        "same_promo_share": memory["share"].ravel(),
         **{
             f"level_{days}_ratio": per_series(long[f"level_{days}"] / safe) for days in LONG_WINDOWS
         },
@@ -595,6 +613,43 @@ def _long_features(
     last = np.where(sold.any(axis=1), span - 1 - np.argmax(sold[:, ::-1], axis=1), -1)
     result["days_since_sale"] = np.where(last >= 0, span - 1 - last, 365).astype(np.float64)
     return result
+
+
+def _promo_codes(panel: Panel, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """[n, len(days)] the promotion state of each row's days: a bit per promotion kind, where
+    any discount counts as a price promotion (a past day's realised discount and a planned
+    price cut are the same state)."""
+    n = rows.shape[0]
+    code = np.zeros((n, days.shape[0]), dtype=np.int64)
+    if panel.kinds is not None:
+        for k in range(len(PROMOTION_KINDS)):
+            code |= (panel.kinds[k][rows][:, days] > 0).astype(np.int64) << k
+    if panel.discount is not None:
+        cut = np.nan_to_num(panel.discount[rows][:, days]) > 0.005
+        code |= cut.astype(np.int64) << PROMOTION_KINDS.index("price")
+    return code
+
+
+def _promo_memory(
+    panel: Panel, rows: np.ndarray, sales: np.ndarray, origin: int, targets: np.ndarray
+) -> dict[str, np.ndarray]:
+    """For each row and target day [n, H]: the series' mean units on the days of the last
+    PROMO_MEMORY_DAYS in the same promotion state as the target day (NaN where there was
+    none), and the share of those days in that state (a share, not a count of days: a count
+    grows with the history and the trees read it as a clock)."""
+    n = rows.shape[0]
+    first = max(0, origin - PROMO_MEMORY_DAYS + 1)
+    past_code = _promo_codes(panel, rows, np.arange(first, origin + 1))
+    target_code = _promo_codes(panel, rows, targets)
+    states = 2 ** len(PROMOTION_KINDS)
+    cell = (np.arange(n)[:, None] * states + past_code).ravel()
+    sums = np.bincount(cell, weights=sales[:, first : origin + 1].ravel(), minlength=n * states)
+    counts = np.bincount(cell, minlength=n * states).astype(np.float64)
+    target_cell = np.arange(n)[:, None] * states + target_code
+    days = counts[target_cell]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(days > 0, sums[target_cell] / days, np.nan)
+    return {"mean": mean, "share": days / (origin + 1 - first)}
 
 
 def _promo_sums(
@@ -752,23 +807,26 @@ class ForecastModel:
     max_iter: int = 150
     learning_rate: float = 0.1
     max_leaf_nodes: int = 31
-    min_samples_leaf: int = 40
+    # 200 rows a leaf, not 40: with fewer, a leaf fitted to a handful of promoted weeks carried
+    # their lift to unlike rows (docs/decisions.md, "Real weekly data").
+    min_samples_leaf: int = 200
     random_state: int = 0
     # Train on the LONG_FEATURES too (see there why they are off by default).
     long_levels: bool = False
-    # Train on the PROMO_CONTEXT_FEATURES too (see there why they are off by default).
-    promo_context: bool = False
+    # Train on the PROMO_CONTEXT_FEATURES too (see there).
+    promo_context: bool = True
     estimator: HistGradientBoostingRegressor | None = None
     training_rows: int = 0
     # Indexes into FEATURES of the columns the trees use: a column without a single known
     # value in the training rows (no weather rows for the stores' cities, no prices) is left
     # out, so a missing signal never stops the model from training.
     columns: list[int] = field(default_factory=list)
-    # The highest rate (units over the level) among the training rows: `predict` never
-    # forecasts a higher one. A Poisson tree can blow up on a row unlike any it was trained
-    # on — on Dominick's weekly data a store back from three missing weeks got a rate of
-    # 431 532 (a forecast of 52 million units for a week that sold 17 856) — and one such
-    # row outweighs every other error.
+    # The RATE_CAP_QUANTILE of the rates (units over the level) of the training rows:
+    # `predict` never forecasts a higher one. A Poisson tree can blow up on a row unlike any
+    # it was trained on — on Dominick's weekly data a store back from three missing weeks got
+    # a rate of 431 532 (a forecast of 52 million units for a week that sold 17 856) — and one
+    # such row outweighs every other error. The highest training rate was not enough of a
+    # guard: one series' rate of 620 let featured deals be forecast at 620× their level.
     max_rate: float = math.inf
     # With `promo_context`, each product's promotion lift on the fit's panel as of its last
     # training target day (`product_promo_lifts`): what `predict` reads, so that a forecast of
@@ -835,7 +893,7 @@ class ForecastModel:
         target = np.concatenate(rates)
         self.estimator.fit(matrix, target, sample_weight=np.concatenate(weights))
         self.training_rows = int(matrix.shape[0])
-        self.max_rate = float(target.max())
+        self.max_rate = float(np.quantile(target, RATE_CAP_QUANTILE))
         if self.promo_context:
             self.product_lifts = product_promo_lifts(panel, max(origins) + HORIZON)
         return self

@@ -793,9 +793,9 @@ def demand_forecasts_store(
     return len(rows)
 
 
-# History a chunk needs: the 28-day window plus same-weekday lags (a model with
-# `promo_context` would need fc.SERIES_PROMO_DAYS).
-FEATURE_DAYS = fc.WINDOW + 14
+# History a chunk needs: the 28-day window plus same-weekday lags, the series' promotion
+# figures (fc.SERIES_PROMO_DAYS) and its promotion memory (fc.PROMO_MEMORY_DAYS).
+FEATURE_DAYS = max(fc.WINDOW + 14, fc.SERIES_PROMO_DAYS, fc.PROMO_MEMORY_DAYS)
 
 
 @dataclass
