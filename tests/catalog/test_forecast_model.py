@@ -242,11 +242,12 @@ def test_intervals_bracket_the_forecast_and_are_never_negative() -> None:
     assert sigma[1] == pytest.approx(0.5 * np.sqrt(11))
 
 
-def test_model_never_forecasts_a_rate_above_its_training_rows(
+def test_model_never_forecasts_a_rate_above_the_cap_of_its_training_rows(
     demand: object, model: fc.ForecastModel
 ) -> None:
     panel = demand.panel
-    # The highest rate (units over the 28-day level) of the training rows is kept…
+    # A high quantile (RATE_CAP_QUANTILE) of the training rows' rates (units over the 28-day
+    # level) is kept…
     assert 1.0 < model.max_rate < 100.0
     capped = fc.ForecastModel(**{**model.__dict__, "max_rate": 0.5})
     level = panel.sales[:, panel.last_origin - fc.WINDOW + 1 : panel.last_origin + 1].mean(axis=1)
