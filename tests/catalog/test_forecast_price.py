@@ -111,19 +111,22 @@ def test_a_planted_price_elasticity_is_learned(elastic: tuple) -> None:
     assert deep / full == pytest.approx(0.7**-ELASTICITY, rel=0.15)
 
 
-@pytest.fixture(scope="module")
-def promoted() -> tuple[fc.Panel, fc.ForecastModel]:
+def _promoted_panel(rng: np.random.Generator, observed: int = DAYS) -> fc.Panel:
     """Planned price promotions of 10/20/30 % (lift 1 + 2 × depth) and display features
     (no price change, lift 1.5), each on about a tenth of the product days."""
-    rng = np.random.default_rng(12)
-    depth = _network_days(rng, 0.1, (0.1, 0.2, 0.3))
-    feature = _network_days(rng, 0.1, (1.0,))
+    depth = _network_days(rng, 0.1, (0.1, 0.2, 0.3), observed)
+    feature = _network_days(rng, 0.1, (1.0,), observed)
     kinds = np.zeros((len(fc.PROMOTION_KINDS), *depth.shape))
     kinds[fc.PROMOTION_KINDS.index("price")] = depth > 0
     kinds[fc.PROMOTION_KINDS.index("feature")] = feature
     lift = (1 + 2 * depth) * np.where(feature > 0, FEATURE_LIFT, 1.0)
-    rate = _base_rates(rng)[:, None] * lift[:, :DAYS]
-    panel = _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
+    rate = _base_rates(rng)[:, None] * lift[:, :observed]
+    return _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
+
+
+@pytest.fixture(scope="module")
+def promoted() -> tuple[fc.Panel, fc.ForecastModel]:
+    panel = _promoted_panel(np.random.default_rng(12))
     model = fc.ForecastModel().fit(
         panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=2, count=30)
     )
@@ -370,16 +373,7 @@ def test_a_chunks_history_forecasts_what_the_whole_history_does() -> None:
     model. A history longer than all of them, with price cuts and features on it."""
     from apps.catalog.services.forecasts import FEATURE_DAYS
 
-    observed = fc.PROMO_MEMORY_DAYS + 60
-    rng = np.random.default_rng(17)
-    depth = _network_days(rng, 0.1, (0.1, 0.2, 0.3), observed)
-    feature = _network_days(rng, 0.1, (1.0,), observed)
-    kinds = np.zeros((len(fc.PROMOTION_KINDS), *depth.shape))
-    kinds[fc.PROMOTION_KINDS.index("price")] = depth > 0
-    kinds[fc.PROMOTION_KINDS.index("feature")] = feature
-    lift = (1 + 2 * depth) * np.where(feature > 0, FEATURE_LIFT, 1.0)
-    rate = _base_rates(rng)[:, None] * lift[:, :observed]
-    panel = _panel(rng.poisson(rate).astype(float), discount=depth, kinds=kinds)
+    panel = _promoted_panel(np.random.default_rng(17), fc.PROMO_MEMORY_DAYS + 60)
     model = fc.ForecastModel().fit(
         panel, fc.training_origins(panel.last_origin - fc.HORIZON, step=7, count=8)
     )
