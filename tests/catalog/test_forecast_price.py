@@ -418,6 +418,7 @@ def test_the_promotion_memory_is_the_mean_of_the_days_in_the_target_days_state()
     np.testing.assert_allclose(share[:3], [3 / observed, 2 / observed, 35 / observed], rtol=1e-6)
     # A state the series never had: unknown to the trees, not zero.
     kinds[fc.PROMOTION_KINDS.index("broadcast"), 0, observed] = 1.0
+    panel = _panel(sales, discount=depth, kinds=kinds)
     matrix, _level = fc.features_at(panel, panel.last_origin, np.array([0]))
     assert np.isnan(matrix[0, fc.FEATURES.index("same_promo_ratio")])
     assert matrix[0, fc.FEATURES.index("same_promo_share")] == 0.0

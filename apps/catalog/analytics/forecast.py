@@ -104,6 +104,8 @@ REPORTED = (MODEL, *BASELINES, MODEL_MEDIAN, *MEDIAN_BASELINES)
 MAX_CATEGORY_CODES = 250
 # The forecast rate's cap: this quantile of the training rows' rates (ForecastModel.max_rate).
 RATE_CAP_QUANTILE = 0.999
+# A discount deeper than this makes a day a promoted (price) day.
+PROMOTED_DISCOUNT = 0.005
 LEVEL_FLOOR = 0.05
 RESIDUAL_SHIFT = 1.0
 # Level estimates over longer windows than the 28 days (days), and exponentially weighted
@@ -292,7 +294,7 @@ class Panel:
         if self.kinds is not None:
             flags |= (self.kinds > 0).any(axis=0)
         if self.discount is not None:
-            flags |= self.discount > 0.005
+            flags |= self.discount > PROMOTED_DISCOUNT
         self._promoted = flags
         return flags
 
@@ -425,8 +427,8 @@ def features_at(
     """Feature rows for the given series at `origin`: X [n × horizon, F] (series-major, then
     h = 1..horizon) and the level per series [n].
 
-    `promo_context`: compute the PROMO_CONTEXT_FEATURES (NaN columns otherwise: the served
-    model does not use them, and the product lifts read a year of the whole panel).
+    `promo_context`: compute the PROMO_CONTEXT_FEATURES (NaN columns otherwise: a model built
+    without them does not use them, and the product lifts read a year of the whole panel).
     `product_lifts`: each product's promotion lift as `product_promo_lifts` gives it (a fitted
     model passes the ones it kept); computed on this panel at `origin` when None.
 
@@ -619,13 +621,13 @@ def _promo_codes(panel: Panel, rows: np.ndarray, days: np.ndarray) -> np.ndarray
     """[n, len(days)] the promotion state of each row's days: a bit per promotion kind, where
     any discount counts as a price promotion (a past day's realised discount and a planned
     price cut are the same state)."""
-    n = rows.shape[0]
-    code = np.zeros((n, days.shape[0]), dtype=np.int64)
+    cells = np.ix_(rows, days)
+    code = np.zeros((rows.shape[0], days.shape[0]), dtype=np.int64)
     if panel.kinds is not None:
         for k in range(len(PROMOTION_KINDS)):
-            code |= (panel.kinds[k][rows][:, days] > 0).astype(np.int64) << k
+            code |= (panel.kinds[k][cells] > 0).astype(np.int64) << k
     if panel.discount is not None:
-        cut = np.nan_to_num(panel.discount[rows][:, days]) > 0.005
+        cut = np.nan_to_num(panel.discount[cells]) > PROMOTED_DISCOUNT
         code |= cut.astype(np.int64) << PROMOTION_KINDS.index("price")
     return code
 
