@@ -32,6 +32,12 @@ def _redis_reachable() -> bool:
         return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.celery_support import queue_isolate
+
+    queue_isolate()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not IN_CI:
         return
@@ -71,6 +77,18 @@ def _portal_cache() -> None:
 
     caches["portal"].clear()
     caches["default"].clear()
+
+
+@pytest.fixture
+def broker_queue() -> object:
+    """This test process's queue on the real broker, empty at the start and the end."""
+    from tests.celery_support import BrokerQueue
+
+    queue = BrokerQueue()
+    queue.clear()
+    yield queue
+    queue.clear()
+    queue.close()
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,11 @@ from apps.catalog.models import DailyListEntry, DecisionRun, RuleRun
 from apps.customers.models import Member, MemberProfile, MemberTag
 from apps.ops.demo.derived import DEMO_MODEL_MAX_ROWS
 from apps.stores.models import Store, StoreStaff
+from tests.celery_support import wait_until, worker_running
 
 pytestmark = pytest.mark.django_db
 
+DECISIONS_TASK = "apps.catalog.tasks.decisions_nightly_task"
 END_DAY = dt.date(2026, 11, 30)
 TODAY = END_DAY + dt.timedelta(days=1)
 
@@ -86,17 +88,23 @@ def _lists(store_ids: list[int]) -> list[tuple]:
     )
 
 
-def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them() -> None:
-    from apps.catalog.tasks import decisions_nightly_task
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them(
+    broker_queue,
+) -> None:
+    output = _seed(stores=12, members=300)  # the default, "split"; the inspector sees stores 1-10
 
-    with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
-        output = _seed(
-            stores=12, members=300
-        )  # the default, "split"; the inspector sees stores 1-10
-
-    apply_async.assert_called_once_with(
-        kwargs={"day": TODAY.isoformat(), "force": True, "max_rows": DEMO_MODEL_MAX_ROWS}
-    )
+    # The whole run went to the real broker for the worker.
+    sent = broker_queue.sent()
+    assert sent == [
+        (
+            DECISIONS_TASK,
+            [],
+            {"day": TODAY.isoformat(), "force": True, "max_rows": DEMO_MODEL_MAX_ROWS},
+        )
+    ]
     login_ids = sorted(set(StoreStaff.objects.values_list("store_id", flat=True)))
     other_ids = sorted(set(Store.objects.values_list("pk", flat=True)) - set(login_ids))
     assert len(login_ids) == 10
@@ -122,10 +130,22 @@ def test_split_computes_the_login_stores_now_and_the_worker_run_equals_them() ->
     )
     assert "computed 10 other stores first" in response.content.decode()
 
-    # The worker's run (called directly): every store, the login stores' lists unchanged.
-    decisions_nightly_task(**apply_async.call_args.kwargs["kwargs"])
-    whole = DecisionRun.objects.filter(day=TODAY).order_by("-pk").first()
-    assert whole.status == DecisionRun.Status.DONE
+    # A real worker runs that message (read above, so it is sent again as it was): every
+    # store, the login stores' lists unchanged.
+    from linli.celery import app
+
+    [(task, args, kwargs)] = sent
+    app.send_task(task, args=args, kwargs=kwargs)
+
+    def whole_run() -> DecisionRun | None:
+        return DecisionRun.objects.filter(day=TODAY, stores_total=12).order_by("-pk").first()
+
+    with worker_running():
+        assert wait_until(
+            lambda: (run := whole_run()) is not None and run.status == DecisionRun.Status.DONE,
+            timeout=240,
+        )
+    whole = whole_run()
     assert whole.stores_done == whole.stores_total == 12
     assert _lists(login_ids) == first
     assert {row[0] for row in _lists(other_ids)} == set(other_ids)
@@ -138,18 +158,16 @@ def test_no_compute_leaves_the_nightly_work_to_the_night() -> None:
     assert not MemberProfile.objects.exists()
 
 
-def test_the_decision_run_can_go_to_the_worker_with_profiles_computed() -> None:
-    from apps.catalog.tasks import decisions_nightly_task
-
-    with mock.patch.object(decisions_nightly_task, "apply_async") as apply_async:
-        output = _seed("--decisions", "worker")
-    apply_async.assert_called_once_with(kwargs={"day": TODAY.isoformat(), "force": True})
+def test_the_decision_run_can_go_to_the_worker_with_profiles_computed(broker_queue) -> None:
+    output = _seed("--decisions", "worker")
+    assert broker_queue.sent() == [(DECISIONS_TASK, [], {"day": TODAY.isoformat(), "force": True})]
     assert "sent to the Celery worker" in output
     assert MemberProfile.objects.count() == 200
     assert not DecisionRun.objects.exists()  # the worker will make it
 
 
 def test_a_broker_that_cannot_be_reached_is_reported() -> None:
+    # A fault injected where the real broker would fail: the one stand-in in this module.
     from apps.catalog.tasks import decisions_nightly_task
 
     with mock.patch.object(

@@ -282,17 +282,15 @@ def test_batch_over_the_limit_is_400(device, device_token, settings):
 
 
 def test_successful_post_enqueues_one_alert_evaluation_on_commit(
-    device, device_token, django_capture_on_commit_callbacks, monkeypatch
+    device, device_token, django_capture_on_commit_callbacks, broker_queue
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         _client(device_token).post(URL, _batch(1), format="json")
     assert len(callbacks) == 1
-    sent = []
-    monkeypatch.setattr(
-        device_alerts_evaluate_task, "apply_async", lambda **kwargs: sent.append(kwargs)
-    )
+    assert broker_queue.sent() == []  # nothing before the commit
     callbacks[0]()
-    assert sent == [{"args": (device.pk,), "kwargs": {}}]
+    sent = broker_queue.sent()  # on the real broker, for the worker
+    assert sent == [(device_alerts_evaluate_task.name, [device.pk], {})]
 
 
 def test_rejected_post_enqueues_nothing(device, device_token, django_capture_on_commit_callbacks):
