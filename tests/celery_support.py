@@ -1,7 +1,8 @@
 """The real Celery broker and worker in tests.
 
 Each test process sends to a queue of its own (`TEST_QUEUE`, set on the app before any test
-runs), so a worker started by one pytest-xdist process never takes another's task, and a test
+runs), so a worker started by one pytest-xdist process never takes another's task (on Redis
+each process has its own database already; the file broker's folder is shared), and a test
 empties the queue before it starts (nothing left by an earlier test or run is consumed)."""
 
 from __future__ import annotations
