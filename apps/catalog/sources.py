@@ -8,7 +8,7 @@ argument. No service imports this module.
 
 from __future__ import annotations
 
-from apps.campaigns.selectors.promotions import promotion_grid, promotion_plan
+from apps.campaigns.selectors.promotions import promotion_grid, promotion_plan, promotion_spans
 from apps.catalog.services.sources import PlanningSources
 from apps.procurement.selectors.purchase_orders import on_order_quantities
 from apps.procurement.selectors.suppliers import supplier_terms
@@ -24,4 +24,5 @@ def planning_sources() -> PlanningSources:
         supplier_terms=supplier_terms,
         on_order=on_order_quantities,
         promotion_plan=promotion_plan,
+        promotion_spans=promotion_spans,
     )

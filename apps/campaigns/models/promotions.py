@@ -14,7 +14,8 @@ class Promotion(models.Model):
 
     Scope: the listed stores and every store of `region` (the union); no stores and no region
     means the whole network. Planned rows feed the demand forecast's promotion feature through
-    `apps.campaigns.selectors.promotions.promotion_grid`; cancelled rows are kept for the record and
+    `apps.campaigns.selectors.promotions.promotion_grid` and the next-product ranker's through
+    `promotion_spans`; cancelled rows are kept for the record and
     ignored there.
     """
 

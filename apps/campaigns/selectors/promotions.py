@@ -78,6 +78,21 @@ def promotion_plan(
     return PromotionPlan(kind_names=names, kinds=kinds, discount=discount)
 
 
+def promotion_spans(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> pd.DataFrame | None:
+    """`promotion_grid` as spans: a row (`row`, `start`, `end`) for each planned promotion or
+    broadcast covering the series (store_ids[row], product_ids[row]), over the day columns
+    [start, end) of the window from `first_day` (clipped to it). None when none covers the
+    series. Memory grows with the promotions, not with series × days."""
+    pairs = _covering_pairs(
+        store_ids=store_ids, product_ids=product_ids, first_day=first_day, days=days
+    )
+    if pairs is None:
+        return None
+    return pairs[["row", "start", "end"]].astype("int64").reset_index(drop=True)
+
+
 def _mark_days(pairs: pd.DataFrame, count: int, days: int) -> np.ndarray:
     """How many of the (series, promotion) pairs cover each series and day [count, days]:
     +1 at each start, −1 after each end, and a running sum along the days."""

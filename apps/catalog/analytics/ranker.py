@@ -32,6 +32,8 @@ from apps.catalog.analytics.suggestions import (
     EvaluationSetup,
     MemberHistory,
     MethodScore,
+    PromotedLookup,
+    PromotionSpans,
     _max_duplicates,
     basket_rules_and_popularity,
     blend_scores,
@@ -67,6 +69,7 @@ FEATURES = (
     "product_buyers",
     "copurchase",  # Σ_A share(A) · w(A → B)
     "blend",  # the served blend's score
+    "promoted",  # a planned promotion covers it at the member's store on the day ranked for
 )
 
 
@@ -234,8 +237,10 @@ def features(
     store_popularity: sp.csr_matrix | None,
     rules: sp.csr_matrix,
     weights: BlendWeights,
+    promoted: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The `FEATURES` matrix, one row per (rows[i], cols[i]) candidate."""
+    """The `FEATURES` matrix, one row per (rows[i], cols[i]) candidate. `promoted`: whether a
+    planned promotion covers each candidate (none when not given)."""
     history = snapshot.history
     as_of = history.as_of_day
 
@@ -309,7 +314,8 @@ def features(
             weights=weights,
         )
         blend[chosen] = scores[local, cols[chosen]]
-    blocks += [copurchase, blend]
+    flags = np.zeros(rows.shape[0]) if promoted is None else np.asarray(promoted, np.float64)
+    blocks += [copurchase, blend, flags]
     return np.column_stack(blocks).astype(np.float32)
 
 
@@ -407,6 +413,7 @@ def ranker_train(
     rules: sp.csr_matrix,
     weights: BlendWeights = DEFAULT_WEIGHTS,
     store_popularity_of: Callable[[np.ndarray, np.ndarray], sp.csr_matrix] | None = None,
+    promoted: PromotedLookup | None = None,
     targets: int = TRAINING_TARGETS,
     max_members: int | None = None,
     seed: int = 0,
@@ -419,6 +426,7 @@ def ranker_train(
 
     `store_popularity_of(stores, days)` → sparse rows of P(product | store, the window
     before that day) (the served `store_popularity_before`); without it, network popularity.
+    `promoted`: the planned promotions, looked up at the target basket's store and day.
     `max_members`: a seeded sample of members, to bound the fit's cost. Returns None when the
     rows hold fewer than `MIN_POSITIVES` bought candidates (too little history to learn)."""
     position, count = lines.basket_positions()
@@ -462,6 +470,11 @@ def ranker_train(
                 store_popularity=store_popularity,
                 rules=rules,
                 weights=weights,
+                promoted=(
+                    promoted.covered(stores[rows], np.floor(moments[rows]), cols)
+                    if promoted is not None
+                    else None
+                ),
             )
         )
         blocks_y.append(label)
@@ -485,10 +498,13 @@ def ranker_scores(
     *,
     rules: sp.csr_matrix,
     store_popularity: sp.csr_matrix | None,
+    promoted: PromotedLookup | None = None,
+    at_stores: np.ndarray | None = None,
+    at_days: np.ndarray | None = None,
 ) -> sp.csr_matrix:
     """Members × products: the ranker's probability for each candidate (no entry elsewhere).
     Members with fewer than `MIN_HISTORY_BASKETS` baskets get an empty row (the caller serves
-    them the blend)."""
+    them the blend). `promoted` is looked up at each member's `at_stores` and `at_days`."""
     rows, cols = candidates(snapshot, store_popularity, ranker.stats.popularity)
     enough = snapshot.basket_count[rows] >= MIN_HISTORY_BASKETS
     rows, cols = rows[enough], cols[enough]
@@ -503,6 +519,11 @@ def ranker_scores(
         store_popularity=store_popularity,
         rules=rules,
         weights=ranker.weights,
+        promoted=(
+            promoted.covered(at_stores[rows], at_days[rows], cols)
+            if promoted is not None and at_stores is not None and at_days is not None
+            else None
+        ),
     )
     # Probabilities are > 0; a tiny floor keeps every candidate a stored entry.
     probability = np.maximum(ranker.model.predict_proba(x)[:, 1], 1e-12)
@@ -588,6 +609,7 @@ def ranker_evaluation_top_k(
             if training.store_ids is not None
             else None
         ),
+        promoted=setup.promoted,
         max_members=max_members,
         seed=seed,
     )
@@ -612,7 +634,13 @@ def ranker_evaluation_top_k(
         half_life_days=weights.half_life_days,
     )
     scores = ranker_scores(
-        ranker, snapshot, rules=setup.rules, store_popularity=setup.store_popularity
+        ranker,
+        snapshot,
+        rules=setup.rules,
+        store_popularity=setup.store_popularity,
+        promoted=setup.promoted,
+        at_stores=setup.held_stores,
+        at_days=setup.held_days,
     )
     return ranked_top_k(scores, setup.k, allowed=setup.allowed, fallback=blend), blend, ranker
 
@@ -669,6 +697,7 @@ def ranking_serve(
     min_confidence: float = 0.0,
     min_pair_count: int = 2,
     weights: BlendWeights = DEFAULT_WEIGHTS,
+    promotions: PromotionSpans | None = None,
     max_members: int | None = None,
     seed: int = 0,
 ) -> ServedRanking | None:
@@ -678,6 +707,8 @@ def ranking_serve(
     `as_of`'s day: the `top` best per member. The same pieces as `ranker_evaluation_score`
     (rules, popularity and intervals learnt from the lines; `store_popularity_before`).
     None when no ranker could be trained (too little history: the blend serves everyone).
+    `promotions`: the planned promotions of the history and of `as_of`'s day (the "promoted"
+    feature, at each member's store).
 
     Parallel arrays, one entry per order line (`order_times` local wall-clock times; member
     −1 = no member)."""
@@ -694,6 +725,15 @@ def ranking_serve(
     catalog = np.unique(product_ids)
     cols = np.searchsorted(catalog, product_ids)
     products = catalog.shape[0]
+    promoted = (
+        PromotedLookup.build(
+            promotions,
+            catalog=catalog,
+            origin_day=np.datetime64(int(origin), "us").astype("datetime64[D]"),
+        )
+        if promotions is not None
+        else None
+    )
     rules, popularity, _rule_count = basket_rules_and_popularity(
         order_ids,
         product_ids,
@@ -743,6 +783,7 @@ def ranking_serve(
         rules=rules,
         weights=weights,
         store_popularity_of=store_popularity_of,
+        promoted=promoted,
         max_members=max_members,
         seed=seed,
     )
@@ -759,7 +800,15 @@ def ranking_serve(
     stores = np.zeros(members.shape[0], dtype=np.int64)
     stores[np.searchsorted(members, lines.member_ids[last])] = lines.store_ids[last]
     store_popularity = store_popularity_of(stores, np.full(members.shape[0], np.floor(moment)))
-    scores = ranker_scores(ranker, snapshot, rules=rules, store_popularity=store_popularity)
+    scores = ranker_scores(
+        ranker,
+        snapshot,
+        rules=rules,
+        store_popularity=store_popularity,
+        promoted=promoted,
+        at_stores=stores,
+        at_days=np.full(members.shape[0], np.floor(moment)),
+    )
     chosen = ranked_top_k(scores, top, allowed=store_popularity)
     row, rank = np.nonzero(chosen >= 0)
     column = chosen[row, rank]

@@ -421,6 +421,83 @@ def ranking_quality(suggested: np.ndarray, truth: sp.csr_matrix, k: int) -> tupl
 
 
 @dataclass(frozen=True)
+class PromotionSpans:
+    """Planned promotions, as spans: parallel arrays, one entry per (store, product) covered
+    from `first_days` to `last_days` (datetime64[D], both inclusive). Spans may overlap."""
+
+    store_ids: np.ndarray
+    product_ids: np.ndarray
+    first_days: np.ndarray
+    last_days: np.ndarray
+
+    @classmethod
+    def empty(cls) -> PromotionSpans:
+        none = np.zeros(0, dtype=np.int64)
+        day = np.zeros(0, dtype="datetime64[D]")
+        return cls(store_ids=none, product_ids=none, first_days=day, last_days=day)
+
+
+# Keys of the lookup: (store id × products + product column) × _DAY_SPAN + day + _DAY_OFFSET.
+_DAY_OFFSET = 1 << 20
+_DAY_SPAN = 1 << 21
+
+
+@dataclass(frozen=True)
+class PromotedLookup:
+    """Which (store, product column, day) a planned promotion covers, for point queries: the
+    spans merged into disjoint ranges per (store, product), sorted by `keys` (the pair and the
+    range's first day), each with its last day. Days are day numbers of the caller's lines."""
+
+    products: int
+    keys: np.ndarray
+    pairs: np.ndarray
+    last_days: np.ndarray
+
+    @classmethod
+    def build(
+        cls, spans: PromotionSpans, *, catalog: np.ndarray, origin_day: np.datetime64
+    ) -> PromotedLookup:
+        """From spans of any products (those outside `catalog` are dropped); day numbers count
+        from `origin_day` (day 0)."""
+        products = catalog.shape[0]
+        product_ids = np.asarray(spans.product_ids, dtype=np.int64)
+        cols = np.searchsorted(catalog, product_ids)
+        known = (cols < products) & (catalog[np.minimum(cols, max(products - 1, 0))] == product_ids)
+        origin = np.datetime64(origin_day, "D")
+        first = (np.asarray(spans.first_days, dtype="datetime64[D]") - origin).astype(np.int64)
+        last = (np.asarray(spans.last_days, dtype="datetime64[D]") - origin).astype(np.int64)
+        keep = known & (last >= first) & (last >= -_DAY_OFFSET) & (first < _DAY_OFFSET)
+        pair = np.asarray(spans.store_ids, dtype=np.int64)[keep] * products + cols[keep]
+        first = np.maximum(first[keep], -_DAY_OFFSET) + _DAY_OFFSET
+        last = np.minimum(last[keep], _DAY_OFFSET - 1) + _DAY_OFFSET
+        order = np.lexsort((first, pair))
+        pair, first, last = pair[order], first[order], last[order]
+        if pair.size == 0:
+            return cls(products=products, keys=pair, pairs=pair, last_days=last)
+        # Merge overlapping or adjacent spans of a pair: a range starts where a span begins
+        # after the running latest last day of the pair's spans before it.
+        reach = np.maximum.accumulate(pair * _DAY_SPAN + last) - pair * _DAY_SPAN
+        starts = np.r_[True, (pair[1:] != pair[:-1]) | (first[1:] > reach[:-1] + 1)]
+        ends = np.r_[starts[1:], True]
+        return cls(
+            products=products,
+            keys=pair[starts] * _DAY_SPAN + first[starts],
+            pairs=pair[starts],
+            last_days=reach[ends],
+        )
+
+    def covered(self, stores: np.ndarray, days: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """True where a promotion covers (stores[i], cols[i]) on whole day floor(days[i])."""
+        pair = np.asarray(stores, dtype=np.int64) * self.products + np.asarray(cols, np.int64)
+        day = np.floor(np.asarray(days, dtype=np.float64)).astype(np.int64) + _DAY_OFFSET
+        if self.keys.size == 0:
+            return np.zeros(pair.shape[0], dtype=bool)
+        at = np.searchsorted(self.keys, pair * _DAY_SPAN + day, side="right") - 1
+        safe = np.maximum(at, 0)
+        return (at >= 0) & (self.pairs[safe] == pair) & (day <= self.last_days[safe])
+
+
+@dataclass(frozen=True)
 class EvaluationSetup:
     """Everything an evaluation learns from the training baskets, so that several weightings
     can be scored on one split (`evaluation_score`)."""
@@ -443,6 +520,11 @@ class EvaluationSetup:
     # The training lines, for the learned ranker (`analytics.ranker`): every member's
     # (member ≥ 0), and every line's for the store popularity of its training snapshots.
     training: TrainingLines | None = None
+    # Planned promotions (the ranker's "promoted" feature) and, per member, the store and
+    # day number of their held-out basket (the moment they are scored for).
+    promoted: PromotedLookup | None = None
+    held_stores: np.ndarray | None = None
+    held_days: np.ndarray | None = None
 
     def history(self, half_life_days: float) -> MemberHistory:
         return member_history(
@@ -499,6 +581,7 @@ def evaluation_setup(
     min_confidence: float = 0.0,
     min_pair_count: int = 2,
     evaluate_members: np.ndarray | None = None,
+    promotions: PromotionSpans | None = None,
 ) -> EvaluationSetup:
     """Hold out each member's last basket (members with at least two baskets; only those in
     `evaluate_members` when given) and learn rules, popularity, repurchase intervals and each
@@ -512,6 +595,9 @@ def evaluation_setup(
     from the held-out day or later reaches a member's store popularity. (The rules, the
     global popularity and the repurchase intervals are learnt from all training baskets,
     other members' later ones included; the baselines see the same.)
+
+    `promotions`: the planned promotions, for the ranker's "promoted" feature (at the held-out
+    basket's store and day, as served for the day ranked for; needs `store_ids`).
     """
     order_ids = np.asarray(order_ids, dtype=np.int64)
     member_ids = np.asarray(member_ids, dtype=np.int64)
@@ -567,9 +653,17 @@ def evaluation_setup(
     )
     allowed = None
     store_popularity = None
+    held_store = None
+    promoted = None
     if store_ids is not None:
         held_store = np.zeros(members.shape[0], dtype=np.int64)
         held_store[held_rows] = np.asarray(store_ids, dtype=np.int64)[first_line[held_first]]
+        if promotions is not None:
+            promoted = PromotedLookup.build(
+                promotions,
+                catalog=catalog,
+                origin_day=np.datetime64(int(origin), "us").astype("datetime64[D]"),
+            )
         store_popularity = store_popularity_before(
             store_ids=np.asarray(store_ids, dtype=np.int64)[train],
             order_ids=order_ids[train],
@@ -617,6 +711,9 @@ def evaluation_setup(
             days=days[train],
             store_ids=None if store_ids is None else np.asarray(store_ids, dtype=np.int64)[train],
         ),
+        promoted=promoted,
+        held_stores=held_store,
+        held_days=np.floor(held_time),
     )
 
 

@@ -276,7 +276,7 @@ def decisions_run(
 
         if store_ids is None or set(stores) >= set(open_store_ids()):
             started = time.perf_counter()
-            ranked = member_suggestions_rank(day=day)
+            ranked = member_suggestions_rank(day=day, sources=sources)
             counts["member_suggestions"] = ranked["rows"]
             timings["member_suggestions"] = time.perf_counter() - started
             say(

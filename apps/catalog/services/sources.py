@@ -1,6 +1,7 @@
 """What the decision engine reads from the parts above it (campaigns, procurement), handed in
 by the caller instead of imported: the planned-promotion grid, the preferred suppliers'
-terms and what is on order from suppliers; and the promotion plan by kind and depth.
+terms and what is on order from suppliers; the promotion plan by kind and depth; and the
+planned promotions as spans (the suggestion ranker's "promoted" feature).
 
 The interfaces (the nightly task, the commands) pass `apps.catalog.sources.planning_sources()`,
 the real readers; `NO_SOURCES`, the default, plans no promotion and knows no supplier, so the
@@ -51,6 +52,16 @@ class PromotionPlanReader(Protocol):
     ) -> PromotionPlan | None: ...
 
 
+class PromotionSpansReader(Protocol):
+    """Planned promotions as spans: a frame (row, start, end) per promotion covering the series
+    (store_ids[row], product_ids[row]) over the day columns [start, end) of the window from
+    `first_day`; None when none does."""
+
+    def __call__(
+        self, *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+    ) -> pd.DataFrame | None: ...
+
+
 class SupplierTerms(Protocol):
     """At most one row per product: columns SUPPLIER_TERMS_COLUMNS (lead time, pack size and
     minimum order of its preferred supplier). A product without a row gets the defaults."""
@@ -75,12 +86,19 @@ def no_promotion_plan(
     return None
 
 
+def no_promotion_spans(
+    *, store_ids: np.ndarray, product_ids: np.ndarray, first_day: dt.date, days: int
+) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class PlanningSources:
     promotion_grid: PromotionGrid
     supplier_terms: SupplierTerms
     on_order: OnOrder = no_on_order
     promotion_plan: PromotionPlanReader = no_promotion_plan
+    promotion_spans: PromotionSpansReader = no_promotion_spans
 
 
 def no_promotions(

@@ -16,6 +16,7 @@ from apps.catalog.analytics.ranker import ranker_evaluation_score, ranking_serve
 from apps.catalog.analytics.suggestions import (
     BlendWeights,
     Evaluation,
+    PromotionSpans,
     evaluation_score,
     evaluation_setup,
 )
@@ -23,6 +24,7 @@ from apps.catalog.models import MemberSuggestion
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import day_start
 from apps.catalog.services.frames import frame_insert, int_column, queryset_frame
+from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.stores.selectors import order_lines_between
 
 
@@ -33,12 +35,13 @@ def suggestions_evaluate(
     k: int = 10,
     weights: BlendWeights | None = None,
     ranker: bool = True,
+    sources: PlanningSources = NO_SOURCES,
 ) -> Evaluation:
     """Hold out each member's last basket before `day` (default today) within the rules'
     window (or `days`); learn from the rest; report hit-rate@k and NDCG@k of the served
     method (the ranker, trained on the rest only; `ranker=False`: the blend), the k most
-    popular products, "buy again" and the blend as the ranker's fallback. One set-wise read;
-    writes nothing."""
+    popular products, "buy again" and the blend as the ranker's fallback. One set-wise read
+    (and the planned promotions of the window from `sources`, as served); writes nothing."""
     settings = decision_settings_get()
     weights = weights or BlendWeights()
     end = day_start(day or timezone.localdate())
@@ -65,6 +68,7 @@ def suggestions_evaluate(
         min_support=settings.rules_min_support,
         min_confidence=settings.rules_min_confidence,
         min_pair_count=settings.rules_min_pair_count,
+        promotions=_promotion_spans(sources, frame, first_day=start.date(), last_day=end.date()),
     )
     if ranker:
         return ranker_evaluation_score(setup, weights, max_members=MAX_TRAINING_MEMBERS)
@@ -82,13 +86,18 @@ MAX_TRAINING_MEMBERS = 3000
 
 
 def member_suggestions_rank(
-    *, day: dt.date | None = None, max_members: int = MAX_TRAINING_MEMBERS
+    *,
+    day: dt.date | None = None,
+    max_members: int = MAX_TRAINING_MEMBERS,
+    sources: PlanningSources = NO_SOURCES,
 ) -> dict[str, int]:
     """Train the ranker on the members' baskets of the `RANKER_HISTORY_DAYS` before `day`
     (default today) and store each member's `STORED_PER_MEMBER` best products as of `day`'s
     start (`analytics.ranker.ranking_serve`), replacing the previous ranking in one
     transaction. Members left out (fewer than two baskets) and everyone when no ranker
-    could be trained are served the blend (`selectors.member_suggestions`).
+    could be trained are served the blend (`selectors.member_suggestions`). The planned
+    promotions of the history and of `day` come from `sources` (the ranker's "promoted"
+    feature; the nightly run passes the real reader).
 
     Idempotent: the fit is seeded and deterministic, so a rerun on the same data stores the
     same rows."""
@@ -118,6 +127,12 @@ def member_suggestions_rank(
         min_confidence=settings.rules_min_confidence,
         min_pair_count=settings.rules_min_pair_count,
         max_members=max_members,
+        promotions=_promotion_spans(
+            sources,
+            frame,
+            first_day=(end - dt.timedelta(days=RANKER_HISTORY_DAYS)).date(),
+            last_day=end.date(),
+        ),
     )
     with transaction.atomic():
         MemberSuggestion.objects.all().delete()
@@ -141,3 +156,31 @@ def member_suggestions_rank(
         "rows": int(ranking.member_ids.shape[0]),
         "training_rows": ranking.training_rows,
     }
+
+
+def _promotion_spans(
+    sources: PlanningSources, frame: pd.DataFrame, *, first_day: dt.date, last_day: dt.date
+) -> PromotionSpans | None:
+    """The planned promotions covering the frame's stores × products from `first_day` to
+    `last_day` (inclusive), as spans; None when there is none."""
+    if frame.empty:
+        return None
+    stores = np.unique(int_column(frame, "store_id").to_numpy())
+    products = np.unique(int_column(frame, "product_id").to_numpy())
+    store_ids, product_ids = np.repeat(stores, products.size), np.tile(products, stores.size)
+    spans = sources.promotion_spans(
+        store_ids=store_ids,
+        product_ids=product_ids,
+        first_day=first_day,
+        days=(last_day - first_day).days + 1,
+    )
+    if spans is None or spans.empty:
+        return None
+    origin = np.datetime64(first_day, "D")
+    rows = spans["row"].to_numpy(dtype=np.int64)
+    return PromotionSpans(
+        store_ids=store_ids[rows],
+        product_ids=product_ids[rows],
+        first_days=origin + spans["start"].to_numpy(dtype=np.int64),
+        last_days=origin + spans["end"].to_numpy(dtype=np.int64) - 1,
+    )

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import translation
 
 from apps.catalog.services.suggestions import suggestions_evaluate
+from apps.catalog.sources import planning_sources
 
 
 class Command(BaseCommand):
@@ -28,6 +29,11 @@ class Command(BaseCommand):
 
     @translation.override("en")  # operator output in English (README "Languages")
     def handle(self, *args: Any, **options: Any) -> None:
-        evaluation = suggestions_evaluate(day=options["day"], days=options["days"], k=options["k"])
+        evaluation = suggestions_evaluate(
+            day=options["day"],
+            days=options["days"],
+            k=options["k"],
+            sources=planning_sources(),  # the planned promotions, as the nightly run reads them
+        )
         for line in evaluation.lines():
             self.stdout.write(line)
