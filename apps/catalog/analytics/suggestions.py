@@ -462,7 +462,8 @@ class PromotedLookup:
         products = catalog.shape[0]
         product_ids = np.asarray(spans.product_ids, dtype=np.int64)
         cols = np.searchsorted(catalog, product_ids)
-        known = (cols < products) & (catalog[np.minimum(cols, max(products - 1, 0))] == product_ids)
+        known = cols < products
+        known[known] = catalog[cols[known]] == product_ids[known]
         origin = np.datetime64(origin_day, "D")
         first = (np.asarray(spans.first_days, dtype="datetime64[D]") - origin).astype(np.int64)
         last = (np.asarray(spans.last_days, dtype="datetime64[D]") - origin).astype(np.int64)
