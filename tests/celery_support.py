@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from queue import Empty
 
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
 
 from linli.celery import app
 
@@ -52,11 +54,21 @@ class BrokerQueue:
         self._connection.release()
 
 
+def _connections_close(**_kwargs: object) -> None:
+    connections.close_all()
+
+
 @contextmanager
 def worker_running() -> Iterator[None]:
-    """A real worker (solo pool, in a thread) consuming this process's queue."""
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
+    """A real worker (solo pool, in a thread) consuming this process's queue. Each task closes
+    the worker thread's database connections when it ends (as a worker process does), so
+    none is left open on the test database when the thread stops."""
+    task_postrun.connect(_connections_close, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield
+    finally:
+        task_postrun.disconnect(_connections_close)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 120.0) -> bool:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from apps.stores.models import Order, StoreKpiSnapshot
 from linli.celery import app as celery_app
+from tests.celery_support import wait_until, worker_running
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.mark.redis
 @pytest.mark.postgres
-def test_worker_consumes_kpi_task_from_redis_broker():
+def test_worker_consumes_kpi_task_from_redis_broker(broker_queue):
     store = StoreFactory()
     day = timezone.localdate() - dt.timedelta(days=1)
     placed = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
@@ -34,11 +33,9 @@ def test_worker_consumes_kpi_task_from_redis_broker():
         )
     from apps.stores.tasks import store_kpi_snapshots_task
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with worker_running():
         store_kpi_snapshots_task.delay(day.isoformat())
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not StoreKpiSnapshot.objects.exists():
-            time.sleep(0.2)
+        assert wait_until(StoreKpiSnapshot.objects.exists, timeout=20)
 
     snapshot = StoreKpiSnapshot.objects.get(store=store, day=day)
     assert (snapshot.order_count, snapshot.revenue) == (2, Decimal("20.00"))
