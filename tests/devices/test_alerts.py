@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import threading
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
@@ -31,6 +36,7 @@ from apps.devices.services import (
 )
 from apps.devices.tasks import device_alerts_evaluate_task, devices_silent_sweep_task
 from apps.stores.models import Store, StoreStaff
+from linli.realtime import store_notifications_group
 from tests.devices.factories import DeviceFactory, readings_every_minute
 from tests.factories import UserFactory, owner_of
 
@@ -507,16 +513,62 @@ def test_resolving_an_open_alert_also_records_the_acknowledgement(device, owner)
 # --- what each step changes and announces ----------------------------------------------------
 
 
+class StoreGroupListener:
+    """A channel on the real channel layer in the store's notifications group: every
+    announcement the alert services make there, as (group, event, payload) once their
+    transaction commits (the tests using it run in autocommit: `transaction=True`)."""
+
+    def __init__(self, store_id: int) -> None:
+        self.group = store_notifications_group(store_id)
+        self.layer = get_channel_layer()
+        self._heard: list[tuple[str, str, dict]] = []
+        self._listen()
+
+    def _listen(self) -> None:
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(self.group, self.channel)
+
+    def _drain(self) -> list[tuple[str, str, dict]]:
+        async def received() -> list[dict]:
+            messages = []
+            while True:
+                try:
+                    messages.append(
+                        await asyncio.wait_for(self.layer.receive(self.channel), timeout=0.3)
+                    )
+                except TimeoutError:
+                    return messages
+
+        for message in async_to_sync(received)():
+            sent = json.loads(message["text"])
+            self._heard.append((self.group, sent["event"], sent["payload"]))
+        # A channel waited on while empty belongs to that event loop: go on with a new one.
+        self.close()
+        self._listen()
+        return self._heard
+
+    def __iter__(self):
+        return iter(list(self._drain()))
+
+    def __getitem__(self, index: int) -> tuple[str, str, dict]:
+        return self._drain()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return self._drain() == other
+
+    def clear(self) -> None:
+        self._drain().clear()
+
+    def close(self) -> None:
+        async_to_sync(self.layer.group_discard)(self.group, self.channel)
+
+
 @pytest.fixture
-def broadcasts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict]]:
-    """Every broadcast the alert services make, as (group, event, payload)."""
-    sent: list[tuple[str, str, dict]] = []
-
-    def record(group: str, *, event: str, payload: dict) -> None:
-        sent.append((group, event, payload))
-
-    monkeypatch.setattr("apps.devices.services.alerts.broadcast", record)
-    return sent
+def broadcasts(store: Store):
+    """What the store's group hears on the real channel layer."""
+    listener = StoreGroupListener(store.pk)
+    yield listener
+    listener.close()
 
 
 def test_acknowledging_and_resolving_touch_only_that_alert(store, owner):
@@ -555,6 +607,7 @@ def test_resolution_note_is_empty_by_default_and_cut_at_300_characters(device, o
     assert (quiet.resolution_note, hot.resolution_note) == ("", "x" * 300)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
     group = f"linli.store.{device.store_id}.notifications"
     with translation.override("en"):
@@ -580,7 +633,7 @@ def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
         "kind": TEMPERATURE,
         "status": "open",
         "value": 12.5,
-        "opened_at": alert.opened_at,
+        "opened_at": DjangoJSONEncoder().default(alert.opened_at),  # as it travels, in JSON
     }
     assert [payload["status"] for _group, _event, payload in broadcasts] == [
         "open",
@@ -634,6 +687,7 @@ def test_evaluation_opens_alerts_at_the_evaluation_time(device):
     ]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_back_in_range_resolves_only_that_devices_alert_of_that_kind(store, broadcasts):
     first, second = DeviceFactory.create_batch(2, store=store)
     for device in (first, second):
@@ -830,6 +884,7 @@ def test_silent_alert_detail_says_how_long_and_since_when(device, device_token):
     assert DeviceAlert.objects.get().detail == f"no reading for 45 minutes (last seen {since})"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_silent_sweep_resolves_per_silence_setting(store, broadcasts):
     hasty = DeviceFactory(store=store, silent_after_minutes=10)
     patient_back = DeviceFactory(store=store, silent_after_minutes=120)
