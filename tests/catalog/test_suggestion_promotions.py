@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from io import StringIO
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.campaigns.models import Promotion
@@ -19,7 +21,7 @@ from apps.catalog.analytics.ranker import ranker_evaluation_score, ranking_serve
 from apps.catalog.analytics.suggestions import PromotedLookup, PromotionSpans, evaluation_setup
 from apps.catalog.models import MemberSuggestion
 from apps.catalog.services.nightly import decisions_run
-from apps.catalog.services.suggestions import member_suggestions_rank
+from apps.catalog.services.suggestions import member_suggestions_rank, suggestions_evaluate
 from apps.catalog.sources import planning_sources
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import CategoryFactory, MemberFactory, ProductFactory, StoreFactory
@@ -260,3 +262,15 @@ def test_the_nightly_ranking_reads_the_planned_promotions(promoted_fruit_db: dic
     run = decisions_run(force=True, sources=planning_sources())
     assert run.stats["counts"]["member_suggestions"] == MemberSuggestion.objects.count() > 0
     assert (_first_choices() == fruit.pk).mean() == with_promotions
+
+
+def test_the_database_evaluation_reads_the_planned_promotions(promoted_fruit_db: dict) -> None:
+    # Each member's last basket (a week ago) is scored with that day's planned promotions.
+    with_promotions = suggestions_evaluate(k=1, days=200, sources=planning_sources())
+    without = suggestions_evaluate(k=1, days=200)
+    assert with_promotions.members == without.members == 60
+    assert with_promotions.blend.hit_rate >= without.blend.hit_rate + 0.2
+    # The command reads them as the nightly run does.
+    out = StringIO()
+    call_command("suggestions_evaluate", "--k", "1", "--days", "200", stdout=out)
+    assert with_promotions.lines()[1] in out.getvalue().splitlines()
