@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 import factory
 
+from apps.stores.models import KpiSnapshot
 from apps.training.models import (
     Article,
     Choice,
@@ -17,6 +21,8 @@ from apps.training.models import (
     TrainingPath,
 )
 from tests.factories import StoreFactory, UserFactory
+
+KPI_PERIOD = datetime.date(2026, 10, 1)
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):
@@ -123,3 +129,21 @@ def course_with_quiz(
             )
         )
     return course, made_lessons, made_questions
+
+
+def kpi_month(
+    store: object, period: datetime.date = KPI_PERIOD, **figures: tuple[Decimal, Decimal | None]
+) -> None:
+    """The KPI pack's figures for a complete month, as its monthly job stores them: for each
+    code, the store's value and the network's row with the peer 25th percentile (rates in
+    percent, as the pack keeps them)."""
+    for code, (value, peer_p25) in figures.items():
+        KpiSnapshot.objects.create(
+            scope=KpiSnapshot.Scope.STORE, store=store, period=period, code=code, value=value
+        )
+        KpiSnapshot.objects.get_or_create(
+            scope=KpiSnapshot.Scope.NETWORK,
+            period=period,
+            code=code,
+            defaults={"peer_p25": peer_p25, "peer_count": 2, "is_complete": True},
+        )

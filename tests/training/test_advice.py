@@ -13,7 +13,7 @@ from apps.training.analytics import advice
 from apps.training.analytics.advice import KpiFigure, SectionFailures
 from tests.factories import StoreFactory
 from tests.stores.test_inspections_support import active_checklist, submitted_inspection
-from tests.training.factories import CourseFactory, TrainingPathFactory
+from tests.training.factories import CourseFactory, TrainingPathFactory, kpi_month
 
 D = Decimal
 
@@ -87,9 +87,7 @@ def test_the_reason_names_the_metric_and_the_peer_figure() -> None:
 
 
 @pytest.mark.django_db
-def test_store_recommendations_map_rules_to_paths_and_the_section_course(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_store_recommendations_map_rules_to_paths_and_the_section_course() -> None:
     store = StoreFactory()
     active_checklist((3, 2, 2))  # sections: shelf display, freshness, hygiene
     submitted_inspection(store=store, scores=[2, 10, 10])
@@ -98,11 +96,7 @@ def test_store_recommendations_map_rules_to_paths_and_the_section_course(
     live_path = TrainingPathFactory(skill="live_selling")
     inspection_path = TrainingPathFactory(skill="inspection")
     shelf_course = CourseFactory(skill="inspection", inspection_section="shelf_display")
-    monkeypatch.setattr(
-        selectors,
-        "store_kpi_figures",
-        lambda *, store: _figures(live_conversion=("0.012", "0.025")),
-    )
+    kpi_month(store, live_conversion=(D("1.2"), D("2.5")))  # the pack's rates, in percent
     with translation.override("en"):
         found = selectors.store_recommendations(store=store)
     assert [(item.path, item.course) for item in found] == [

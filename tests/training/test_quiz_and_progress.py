@@ -8,11 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.training import selectors, services
-from apps.training.analytics.advice import KpiFigure
 from apps.training.analytics.quiz import quiz_score
 from apps.training.models import Enrolment, LessonCompletion, QuizAttempt
 from tests.factories import StoreFactory, UserFactory
-from tests.training.factories import PathCourseFactory, TrainingPathFactory, course_with_quiz
+from tests.training.factories import (
+    PathCourseFactory,
+    TrainingPathFactory,
+    course_with_quiz,
+    kpi_month,
+)
 
 
 def test_score_rounds_half_up_and_meets_the_pass_mark_inclusively() -> None:
@@ -81,17 +85,13 @@ def test_an_answer_from_another_question_is_refused_and_nothing_is_recorded(setu
 
 
 def test_enrolment_completes_when_every_lesson_is_read_and_the_quiz_passed(
-    setup: dict, monkeypatch: pytest.MonkeyPatch
+    setup: dict,
 ) -> None:
-    monkeypatch.setattr(
-        selectors,
-        "store_kpi_figures",
-        lambda *, store: {"live_conversion": KpiFigure("live_conversion", Decimal("0.0120"))},
-    )
     user, store = setup["user"], setup["store"]
+    kpi_month(store, live_conversion=(Decimal("1.2000"), Decimal("2.5000")))  # 1.2 %
     enrolment = services.enrolment_create(user=user, store=store, path=setup["path"])
     assert enrolment.metric_code == "live_conversion"
-    assert enrolment.metric_at_enrolment == Decimal("0.0120")
+    assert enrolment.metric_at_enrolment == Decimal("1.2000")  # as the KPI pack keeps it
 
     services.quiz_submit(
         user=user,

@@ -11,15 +11,14 @@ from django.utils import timezone
 
 from apps.stores.kpis.definitions import KPIS
 from apps.training import selectors
-from apps.training.analytics.advice import KpiFigure
 from tests.factories import StoreFactory, UserFactory, owner_of
-from tests.training.factories import EnrolmentFactory, TrainingPathFactory
+from tests.training.factories import EnrolmentFactory, TrainingPathFactory, kpi_month
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def enrolments(monkeypatch: pytest.MonkeyPatch) -> dict:
+def enrolments() -> dict:
     store_a, store_b = StoreFactory(code="A001"), StoreFactory(code="B001")
     owner_a, owner_b = owner_of(store_a), owner_of(store_b)
     live = TrainingPathFactory(name="直播带货", metric_code="live_conversion")
@@ -30,7 +29,7 @@ def enrolments(monkeypatch: pytest.MonkeyPatch) -> dict:
         store=store_a,
         path=live,
         metric_code="live_conversion",
-        metric_at_enrolment=Decimal("0.0120"),
+        metric_at_enrolment=Decimal("1.2000"),
         completed_at=now,
     )
     EnrolmentFactory(
@@ -38,17 +37,15 @@ def enrolments(monkeypatch: pytest.MonkeyPatch) -> dict:
         store=store_a,
         path=loss,
         metric_code="loss_rate",
-        metric_at_enrolment=Decimal("0.0500"),
+        metric_at_enrolment=Decimal("5.0000"),
         completed_at=now,
     )
     EnrolmentFactory(user=owner_b, store=store_b, path=live, metric_code="live_conversion")
-    latest = {
-        store_a.pk: {
-            "live_conversion": KpiFigure("live_conversion", Decimal("0.0210")),
-            "loss_rate": KpiFigure("loss_rate", Decimal("0.0600")),
-        }
-    }
-    monkeypatch.setattr(selectors, "store_kpi_figures", lambda *, store: latest.get(store.pk, {}))
+    kpi_month(
+        store_a,
+        live_conversion=(Decimal("2.1000"), None),
+        loss_rate=(Decimal("6.0000"), None),
+    )
     return {"store_a": store_a, "store_b": store_b}
 
 
@@ -65,8 +62,8 @@ def test_completion_per_store_and_whether_the_metric_moved(enrolments: dict) -> 
         for path, code, before, after in report[0].moves
     }
     assert moves == {
-        "直播带货": (Decimal("0.0120"), Decimal("0.0210"), "better"),
-        "生鲜损耗": (Decimal("0.0500"), Decimal("0.0600"), "worse"),  # loss went up
+        "直播带货": (Decimal("1.2000"), Decimal("2.1000"), "better"),
+        "生鲜损耗": (Decimal("5.0000"), Decimal("6.0000"), "worse"),  # loss went up
     }
     assert report[1].moves == []
 
