@@ -65,8 +65,12 @@ def test_the_lookup_covers_each_span_day_by_day_and_merges_overlaps() -> None:
     # Another store, another product, the dropped spans: never.
     for store, col in ((2, 1), (1, 2), (1, 0), (3, 1)):
         assert not lookup.covered(np.full(days.size, store), days, np.full(days.size, col)).any()
+    none = np.zeros(0, dtype=np.int64)
+    no_days = np.zeros(0, dtype="datetime64[D]")
     empty = PromotedLookup.build(
-        PromotionSpans.empty(), catalog=catalog, origin_day=np.datetime64("2026-03-01")
+        PromotionSpans(store_ids=none, product_ids=none, first_days=no_days, last_days=no_days),
+        catalog=catalog,
+        origin_day=np.datetime64("2026-03-01"),
     )
     assert not empty.covered(np.array([1]), np.array([1.0]), np.array([1])).any()
 

@@ -430,12 +430,6 @@ class PromotionSpans:
     first_days: np.ndarray
     last_days: np.ndarray
 
-    @classmethod
-    def empty(cls) -> PromotionSpans:
-        none = np.zeros(0, dtype=np.int64)
-        day = np.zeros(0, dtype="datetime64[D]")
-        return cls(store_ids=none, product_ids=none, first_days=day, last_days=day)
-
 
 # Keys of the lookup: (store id × products + product column) × _DAY_SPAN + day + _DAY_OFFSET.
 _DAY_OFFSET = 1 << 20
@@ -450,7 +444,6 @@ class PromotedLookup:
 
     products: int
     keys: np.ndarray
-    pairs: np.ndarray
     last_days: np.ndarray
 
     @classmethod
@@ -474,7 +467,7 @@ class PromotedLookup:
         order = np.lexsort((first, pair))
         pair, first, last = pair[order], first[order], last[order]
         if pair.size == 0:
-            return cls(products=products, keys=pair, pairs=pair, last_days=last)
+            return cls(products=products, keys=pair, last_days=last)
         # Merge overlapping or adjacent spans of a pair: a range starts where a span begins
         # after the running latest last day of the pair's spans before it.
         reach = np.maximum.accumulate(pair * _DAY_SPAN + last) - pair * _DAY_SPAN
@@ -483,7 +476,6 @@ class PromotedLookup:
         return cls(
             products=products,
             keys=pair[starts] * _DAY_SPAN + first[starts],
-            pairs=pair[starts],
             last_days=reach[ends],
         )
 
@@ -495,7 +487,8 @@ class PromotedLookup:
             return np.zeros(pair.shape[0], dtype=bool)
         at = np.searchsorted(self.keys, pair * _DAY_SPAN + day, side="right") - 1
         safe = np.maximum(at, 0)
-        return (at >= 0) & (self.pairs[safe] == pair) & (day <= self.last_days[safe])
+        same_pair = self.keys[safe] // _DAY_SPAN == pair
+        return (at >= 0) & same_pair & (day <= self.last_days[safe])
 
 
 @dataclass(frozen=True)
