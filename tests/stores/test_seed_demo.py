@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
-from apps.campaigns.models import Campaign, ScenarioTemplate
+from apps.campaigns.models import Campaign, Promotion, ScenarioTemplate
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.customers.models import (
     CommunityMessage,
@@ -93,6 +93,7 @@ def demo_wipe() -> None:
         PurchaseOrder,
         ConsolidationRun,
         Campaign,
+        Promotion,
         ScenarioTemplate,
         Inspection,
         OrderLine,
@@ -260,6 +261,53 @@ def test_history_lies_in_the_window_and_after_each_member_joined():
         if placed < joined
     ]
     assert early == []
+
+
+def test_promotions_are_the_plan_behind_every_discount_and_cover_the_horizon():
+    seed()
+    first = END_DAY - dt.timedelta(days=DAYS - 1)
+    price: dict[tuple[dt.date, int], int] = {}
+    group_buy: dict[dt.date, int] = {}
+    for kind, product_id, starts, ends, percent, stores, region in Promotion.objects.values_list(
+        "kind", "product_id", "starts_on", "ends_on", "discount_percent", "stores", "region"
+    ):
+        assert starts == ends and stores is None and region is None  # one day, network-wide
+        if kind == Promotion.Kind.PRICE:
+            assert percent in (10, 20, 30)
+            assert (starts, product_id) not in price
+            price[(starts, product_id)] = percent
+        else:
+            assert kind == Promotion.Kind.GROUP_BUY and percent == 15
+            assert starts not in group_buy
+            group_buy[starts] = product_id
+    history = [first + dt.timedelta(days=offset) for offset in range(DAYS)]
+    horizon = [END_DAY + dt.timedelta(days=offset) for offset in range(1, 15)]
+    assert sorted(group_buy) == history  # the owners pick the group buy on the day
+    assert sorted({day for day, _product in price}) == history + horizon
+    selling = set(Product.objects.filter(is_active=True).values_list("pk", flat=True))
+    assert {product for day, product in price if day > END_DAY} <= selling
+    # Every line of the history carries exactly its day's planned discount.
+    checked = discounted = 0
+    for placed, channel, product_id, unit_price, quantity, discount in OrderLine.objects.filter(
+        order__idempotency_key__regex=r"^demo-[0-9]+$"
+    ).values_list(
+        "order__placed_at",
+        "order__channel",
+        "product_id",
+        "unit_price",
+        "quantity",
+        "discount",
+    ):
+        day = timezone.localtime(placed).date()
+        if channel == "group_buy" and group_buy[day] == product_id:
+            percent = 15
+        else:
+            percent = price.get((day, product_id), 0)
+        expected = unit_price * quantity * percent / 100
+        assert abs(discount - expected) <= Decimal("0.01"), (day, product_id, discount, expected)
+        checked += 1
+        discounted += percent > 0
+    assert checked and 0.03 < discounted / checked < 0.5
 
 
 def test_same_seed_gives_identical_rows_and_another_seed_differs():

@@ -232,10 +232,21 @@ def anonymous_segment_share() -> np.ndarray:
     return share / share.sum()
 
 
+@dataclass(frozen=True)
+class DayPlan:
+    """What the network planned for one day: price cuts (product indices and their discount
+    rates, network-wide) and the group-buy product (−1: none)."""
+
+    day: dt.date
+    promoted: np.ndarray
+    rates: np.ndarray
+    group_buy: int
+
+
 @dataclass
 class DayOrders:
     """One day of orders and lines as parallel arrays (indices into the store/product/member
-    tables, ids already allocated, money in cents, times as Unix seconds)."""
+    tables, ids already allocated, money in cents, times as Unix seconds), and the day's plan."""
 
     day: dt.date
     order_id: np.ndarray
@@ -254,6 +265,7 @@ class DayOrders:
     line_price_cents: np.ndarray
     line_discount_cents: np.ndarray
     line_total_cents: np.ndarray
+    plan: DayPlan
 
     def __len__(self) -> int:
         return len(self.order_id)
@@ -302,7 +314,7 @@ class HistoryGenerator:
         self.next_line_id = first_line_id
         self.recent_days = recent_days
         self.orders_per_store_day = orders_per_store_day
-        setup_sequence, days_sequence = seed_sequence.spawn(2)
+        setup_sequence, days_sequence, self._ahead_sequence = seed_sequence.spawn(3)
         self._day_sequences = days_sequence.spawn(len(days))
         setup = np.random.default_rng(setup_sequence)
         with np.errstate(divide="ignore"):
@@ -393,6 +405,26 @@ class HistoryGenerator:
         promotion[promoted] = rng.choice(PROMOTION_RATES, len(promoted))
         multiplier[promoted] *= PROMOTION_BOOST
         return multiplier, promotion
+
+    def plan_ahead(self, days: list[dt.date]) -> list[DayPlan]:
+        """Price cuts planned for days after the history (the forecast's horizon), drawn as the
+        history's are from the products still selling on its last day. No group buy: an owner
+        picks that fruit on the day. A separate stream: the history is the same with or without."""
+        rng = np.random.default_rng(self._ahead_sequence)
+        last = len(self.days) - 1
+        selling = np.flatnonzero(
+            (self.products.first_day <= last) & (self.products.last_day >= last)
+        )
+        plans = []
+        for day in days:
+            promotion = np.zeros(len(self.products))
+            promoted = rng.choice(
+                selling, max(1, round(PROMOTION_SHARE * len(selling))), replace=False
+            )
+            promotion[promoted] = rng.choice(PROMOTION_RATES, len(promoted))
+            chosen = np.flatnonzero(promotion)
+            plans.append(DayPlan(day=day, promoted=chosen, rates=promotion[chosen], group_buy=-1))
+        return plans
 
     def _featured_product(self, multiplier: np.ndarray, rng: np.random.Generator) -> int:
         """The day's group-buy product: an available fruit, by popularity × the day's factors."""
@@ -579,6 +611,12 @@ class HistoryGenerator:
             line_price_cents=price[line_order],
             line_discount_cents=discount[line_order],
             line_total_cents=line_total[line_order],
+            plan=DayPlan(
+                day=day,
+                promoted=np.flatnonzero(promotion),
+                rates=promotion[np.flatnonzero(promotion)],
+                group_buy=featured,
+            ),
         )
 
     def _rules_apply(

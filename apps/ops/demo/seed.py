@@ -23,6 +23,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 
+from apps.campaigns.models import Promotion
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.customers.models import (
     CommunityMessage,
@@ -57,10 +58,12 @@ from apps.ops.demo.orders import (
     BASE_ORDERS_PER_STORE_DAY,
     CHANNELS,
     FULFILMENTS,
+    GROUP_BUY_DISCOUNT,
     PLANTED_RULES,
     STATUSES,
     STORE_SIZE_SIGMA,
     TZ,
+    DayPlan,
     HistoryGenerator,
     RuleTally,
     StoreArrays,
@@ -231,6 +234,8 @@ class _Seeder:
         draft, member_ids = self._members(stores)
         self._step(f"members: {len(member_ids)} with identities")
         generator = self._history(stores, products, draft, member_ids, weather)
+        planned = self._promotions(products, generator)
+        self._step(f"promotions: {planned} planned price cuts and group buys")
         self._stock(stores, products, generator)
         self._step("stock levels with opening receipts")
         postings = self._sales_ledger(stores, products, generator)
@@ -282,6 +287,7 @@ class _Seeder:
             NpsAnswer,
             StoreKpiSnapshot,
             WeatherObservation,
+            Promotion,
         ):
             with translation.override("en"):  # printed by the command (operator output)
                 label = str(model._meta.verbose_name_plural)
@@ -579,7 +585,9 @@ class _Seeder:
             return adapted[position].tolist()
 
         order_total = line_total = 0
+        self.plans: list[DayPlan] = []
         for number, day_orders in enumerate(generator.history(), start=1):
+            self.plans.append(day_orders.plan)
             day_label = day_orders.day.strftime("%Y%m%d")
             channel_names = [CHANNELS[value] for value in day_orders.channel.tolist()]
             order_ids = day_orders.order_id.tolist()
@@ -622,6 +630,41 @@ class _Seeder:
         for rule, tally in zip(PLANTED_RULES, generator.tallies, strict=True):
             self.summary.rule_confidence[rule.name] = _confidence(tally)
         return generator
+
+    # ---- promotions -------------------------------------------------------------------------
+    def _promotions(self, products: list[Product], generator: HistoryGenerator) -> int:
+        """HQ's plan behind the history's discounts, as `Promotion` rows (network-wide, one
+        day each): every day's price cuts and group-buy fruit, and the price cuts planned for
+        the forecast's horizon. The forecast and the ranker read them as they would a real
+        plan; the history's lines carry exactly these discounts."""
+        ahead = [self.today + dt.timedelta(days=offset) for offset in range(FORECAST_DAYS)]
+        rows = []
+        for plan in [*self.plans, *generator.plan_ahead(ahead)]:
+            for index, rate in zip(plan.promoted.tolist(), plan.rates.tolist(), strict=True):
+                percent = round(rate * 100)
+                rows.append(
+                    Promotion(
+                        name=f"限时特价 {products[index].name} 减{percent}%",
+                        kind=Promotion.Kind.PRICE,
+                        product=products[index],
+                        starts_on=plan.day,
+                        ends_on=plan.day,
+                        discount_percent=percent,
+                    )
+                )
+            if plan.group_buy >= 0:
+                rows.append(
+                    Promotion(
+                        name=f"社区团购 {products[plan.group_buy].name}",
+                        kind=Promotion.Kind.GROUP_BUY,
+                        product=products[plan.group_buy],
+                        starts_on=plan.day,
+                        ends_on=plan.day,
+                        discount_percent=round(GROUP_BUY_DISCOUNT * 100),
+                    )
+                )
+        Promotion.objects.bulk_create(rows, batch_size=2000)
+        return len(rows)
 
     # ---- stock ------------------------------------------------------------------------------
     def _stock(
