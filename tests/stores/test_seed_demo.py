@@ -271,13 +271,16 @@ def test_promotions_are_the_plan_behind_every_discount_and_cover_the_horizon():
     for kind, product_id, starts, ends, percent, stores, region in Promotion.objects.values_list(
         "kind", "product_id", "starts_on", "ends_on", "discount_percent", "stores", "region"
     ):
-        assert starts == ends and stores is None and region is None  # one day, network-wide
+        assert starts == ends  # one day
+        assert stores is None  # network-wide
+        assert region is None
         if kind == Promotion.Kind.PRICE:
             assert percent in (10, 20, 30)
             assert (starts, product_id) not in price
             price[(starts, product_id)] = percent
         else:
-            assert kind == Promotion.Kind.GROUP_BUY and percent == 15
+            assert kind == Promotion.Kind.GROUP_BUY
+            assert percent == 15
             assert starts not in group_buy
             group_buy[starts] = product_id
     history = [first + dt.timedelta(days=offset) for offset in range(DAYS)]
@@ -307,7 +310,8 @@ def test_promotions_are_the_plan_behind_every_discount_and_cover_the_horizon():
         assert abs(discount - expected) <= Decimal("0.01"), (day, product_id, discount, expected)
         checked += 1
         discounted += percent > 0
-    assert checked and 0.03 < discounted / checked < 0.5
+    assert checked > 0
+    assert 0.03 < discounted / checked < 0.5
 
 
 def test_same_seed_gives_identical_rows_and_another_seed_differs():

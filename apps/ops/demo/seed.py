@@ -211,6 +211,7 @@ class _Seeder:
             self.seq_nps,
         ) = np.random.SeedSequence(options.seed).spawn(9)
         self.summary = DemoSummary(first_day=self.days[0], last_day=end_day)
+        self.plans: list[DayPlan] = []  # the history's days, as `_history` writes them
         self._clock = time.monotonic()
 
     def _step(self, message: str) -> None:
@@ -585,7 +586,6 @@ class _Seeder:
             return adapted[position].tolist()
 
         order_total = line_total = 0
-        self.plans: list[DayPlan] = []
         for number, day_orders in enumerate(generator.history(), start=1):
             self.plans.append(day_orders.plan)
             day_label = day_orders.day.strftime("%Y%m%d")
