@@ -5,6 +5,7 @@ an anonymous user; downloads are access-checked like the pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -30,7 +31,13 @@ from tests.campaigns.factories import (
     ScenarioTemplateFactory,
     StoreCampaignFactory,
 )
-from tests.factories import MemberFactory, ProductFactory, TagFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    MemberFactory,
+    ProductFactory,
+    TagFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +94,69 @@ def test_list_shows_drafts_first_with_a_confirm_button(owner: object, draft: Sto
     assert page.index("蓝莓季 第1期") < page.index("端午节")
     assert page.count(_url("confirm", draft)) == 1
     assert "/confirm/" in page
+
+
+def _promotion_section(client: Client, store: object) -> str:
+    response = client.get(reverse("campaigns:store", args=[store.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    start = page.index('id="promotions"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_list_shows_hq_promotions_in_which_the_store_takes_part_this_week(
+    owner: object, other_owner: object, store: object, other_store: object
+) -> None:
+    today = timezone.localdate()
+    berries = ProductFactory(name="低糖蓝莓 125g")
+    fruit = CategoryFactory(name="时令水果")
+
+    def plan(name: str, first: int = 0, last: int = 2, stores: tuple = (), **fields: object):
+        promotion = Promotion.objects.create(
+            name=name,
+            starts_on=today + dt.timedelta(days=first),
+            ends_on=today + dt.timedelta(days=last),
+            **fields,
+        )
+        promotion.stores.set(stores)
+
+    price = {"kind": Promotion.Kind.PRICE, "product": berries, "discount_percent": 20}
+    plan("全网特价", **price)  # the whole network
+    plan("本店堆头", stores=(store,), kind=Promotion.Kind.FEATURE, category=fruit)
+    plan("本区直播", region=store.region, kind=Promotion.Kind.BROADCAST, product=berries)
+    plan("周日特价", first=6, last=6, **price)  # the seventh day, the last one shown
+    plan("他店特价", stores=(other_store,), **price)
+    plan("他区特价", region=other_store.region, **price)
+    plan("已取消", status=Promotion.Status.CANCELLED, **price)
+    plan("上周特价", first=-9, last=-1, **price)
+    plan("下周特价", first=7, last=9, **price)
+
+    section = _promotion_section(_client(owner), store)
+    shown = ("全网特价", "本店堆头", "本区直播", "周日特价")
+    for name in shown:
+        assert name in section, name
+    for name in ("他店特价", "他区特价", "已取消", "上周特价", "下周特价"):
+        assert name not in section, name
+    assert "all of 时令水果" in section
+    assert "Live broadcast" in section
+    assert section.count("20%") == 2
+    assert section.index("全网特价") < section.index("周日特价")  # soonest first
+    # The other store's owner sees their store's plan, not this one's.
+    other = _promotion_section(_client(other_owner), other_store)
+    for name in ("全网特价", "他店特价", "他区特价"):
+        assert name in other, name
+    for name in ("本店堆头", "本区直播"):
+        assert name not in other, name
+
+
+def test_list_says_when_hq_plans_no_promotion(owner: object, store: object) -> None:
+    section = _promotion_section(_client(owner), store)
+    assert "No promotion planned for these days." in section
+    chinese = _client(owner).get(
+        reverse("campaigns:store", args=[store.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "总部为本店安排的促销" in chinese.content.decode()
+    assert "这几天没有安排促销。" in chinese.content.decode()
 
 
 def test_store_page_links_to_campaigns(owner: object, draft: StoreCampaign) -> None:

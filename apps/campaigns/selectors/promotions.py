@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from django.db.models import Q
 
 from apps.campaigns.models import Promotion
 from apps.catalog.models import Category, Product
@@ -27,6 +28,31 @@ PROMOTION_COLUMNS = [
     "starts_on",
     "ends_on",
 ]
+
+
+UPCOMING_DAYS = 7  # the owner's view of HQ's plan: today and the six days after
+UPCOMING_SHOWN = 50
+
+
+def store_promotions_upcoming(
+    *, store: Store, first_day: dt.date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_SHOWN
+) -> tuple[list[Promotion], int]:
+    """The planned promotions and broadcasts in which `store` takes part on any day of
+    `first_day` … `first_day + days − 1` (listed for it, for its region, or for the whole
+    network; cancelled ones left out), soonest first: at most `limit` of them, and how many
+    there are."""
+    last_day = first_day + dt.timedelta(days=days - 1)
+    scope = Q(stores=store) | Q(stores__isnull=True, region__isnull=True)
+    if store.region_id is not None:
+        scope |= Q(region_id=store.region_id)
+    covering = Promotion.objects.filter(
+        Q(status=Promotion.Status.PLANNED, starts_on__lte=last_day, ends_on__gte=first_day) & scope
+    ).values("pk")
+    promotions = Promotion.objects.filter(pk__in=covering)
+    shown = list(
+        promotions.select_related("product", "category").order_by("starts_on", "kind", "pk")[:limit]
+    )
+    return shown, promotions.count()
 
 
 def promotion_grid(

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +22,7 @@ from apps.campaigns.models import Notification, StoreCampaign
 from apps.campaigns.notifications.selectors import campaign_delivery_counts
 from apps.campaigns.notifications.services import campaign_notifications_enqueue
 from apps.campaigns.selectors import campaigns as selectors
+from apps.campaigns.selectors.promotions import UPCOMING_DAYS, store_promotions_upcoming
 from apps.campaigns.services.campaigns import (
     campaign_draft_from_insight,
     store_campaign_confirm,
@@ -77,6 +79,9 @@ def _live_script_text(steps: list[dict]) -> str:
 def store_campaigns(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_or_403(request.user, store_id, VIEW_CAMPAIGNS)
     allowed = actions_at(request.user, store.pk)
+    promotions, promotion_count = store_promotions_upcoming(
+        store=store, first_day=timezone.localdate()
+    )
     return render(
         request,
         "campaigns/campaign_list.html",
@@ -84,6 +89,9 @@ def store_campaigns(request: HttpRequest, store_id: int) -> HttpResponse:
             "store": store,
             "store_campaigns": selectors.store_campaigns_for_store(store=store),
             "can_run": RUN_CAMPAIGNS.name in allowed,
+            "promotions": promotions,
+            "promotions_more": promotion_count - len(promotions),
+            "promotion_days": UPCOMING_DAYS,
         },
     )
 
