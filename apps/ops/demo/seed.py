@@ -644,7 +644,7 @@ class _Seeder:
                 percent = round(rate * 100)
                 rows.append(
                     Promotion(
-                        name=f"限时特价 {products[index].name} 减{percent}%",
+                        name=f"每日特价 减{percent}%",
                         kind=Promotion.Kind.PRICE,
                         product=products[index],
                         starts_on=plan.day,
@@ -655,7 +655,7 @@ class _Seeder:
             if plan.group_buy >= 0:
                 rows.append(
                     Promotion(
-                        name=f"社区团购 {products[plan.group_buy].name}",
+                        name=f"社区团购 减{round(GROUP_BUY_DISCOUNT * 100)}%",
                         kind=Promotion.Kind.GROUP_BUY,
                         product=products[plan.group_buy],
                         starts_on=plan.day,
