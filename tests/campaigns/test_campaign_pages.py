@@ -149,6 +149,30 @@ def test_list_shows_hq_promotions_in_which_the_store_takes_part_this_week(
         assert name not in other, name
 
 
+def test_list_shows_the_soonest_promotions_and_counts_the_rest(
+    owner: object, store: object
+) -> None:
+    today = timezone.localdate()
+    Promotion.objects.bulk_create(
+        Promotion(
+            name=f"特价{number:02d}",
+            kind=Promotion.Kind.PRICE,
+            product=ProductFactory(),
+            discount_percent=10,
+            starts_on=today + dt.timedelta(days=number % 7),
+            ends_on=today + dt.timedelta(days=number % 7),
+        )
+        for number in range(53)
+    )
+    section = _promotion_section(_client(owner), store)
+    assert section.count("特价") == 50
+    assert "And 3 more." in section
+    # Soonest first, then in the order planned: the seventh day's last three are the rest.
+    assert "特价06" in section
+    for number in (34, 41, 48):
+        assert f"特价{number}" not in section
+
+
 def test_list_says_when_hq_plans_no_promotion(owner: object, store: object) -> None:
     section = _promotion_section(_client(owner), store)
     assert "No promotion planned for these days." in section
