@@ -57,6 +57,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apps.catalog.analytics import forecast as fc  # noqa: E402
+from bench.report_format import pct, signed_pct  # noqa: E402
 
 FIRST_DAY = dt.date(2017, 1, 1)
 CHAIN = 0  # the one "store" of the chain-brand level
@@ -285,7 +286,7 @@ def report(name: str, scores: dict) -> None:
             ("unpromoted", table["segments"].get(fc.UNPROMOTED, {})),
         ]:
             cells = "".join(
-                f"{_pct(block[m].wape):>9}{_sgn(block[m].bias):>9}" if m in block else " " * 18
+                f"{pct(block[m].wape):>9}{signed_pct(block[m].bias):>9}" if m in block else " " * 18
                 for m in methods
             )
             print(f"{label:<12}{cells}")
@@ -298,19 +299,11 @@ def report(name: str, scores: dict) -> None:
             mean4 = block[fc.MOVING_AVERAGE].wape
             best = fc.best_baseline(block)
             print(
-                f"{grain} {label}: model WAPE {_pct(model)}, MASE {block[fc.MODEL].mase:.3f}; "
-                f"4-week mean {_pct(mean4)} ({fc.improvement(model, mean4) * 100:+.1f}% better); "
-                f"best baseline {best[0]} {_pct(best[1])} "
+                f"{grain} {label}: model WAPE {pct(model)}, MASE {block[fc.MODEL].mase:.3f}; "
+                f"4-week mean {pct(mean4)} ({fc.improvement(model, mean4) * 100:+.1f}% better); "
+                f"best baseline {best[0]} {pct(best[1])} "
                 f"({fc.improvement(model, best[1]) * 100:+.1f}% better)"
             )
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
-
-
-def _sgn(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
 
 
 def main() -> None:

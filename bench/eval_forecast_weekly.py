@@ -72,6 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from apps.catalog.analytics import forecast as fc  # noqa: E402
+from bench.report_format import pct, signed_pct  # noqa: E402
 
 CACHE = ROOT / "var" / "realdata" / "bayesm"
 DEB_DATA = Path("usr/lib/R/site-library/bayesm/data")
@@ -352,8 +353,8 @@ def evaluate(weekly: WeeklyPanel, weeks: int, max_rows: int) -> Scores:
         print(
             f"  week {week + 1}: {int(scored.sum())} points, {model.training_rows} rows, "
             f"fit in {time.perf_counter() - started:.0f} s; WAPE model "
-            f"{_pct(error[fc.MODEL])}, 4-week mean "
-            f"{_pct(error[MEAN_4_WEEKS])}",
+            f"{pct(error[fc.MODEL])}, 4-week mean "
+            f"{pct(error[MEAN_4_WEEKS])}",
             flush=True,
         )
     return Scores(overall, segments, points, features)
@@ -374,7 +375,7 @@ def report(name: str, scores: Scores) -> None:
     ]
     for label, block in blocks:
         cells = "".join(
-            f"{_pct(block[m].wape):>13}{_sgn(block[m].bias):>9}" if m in block else " " * 22
+            f"{pct(block[m].wape):>13}{signed_pct(block[m].bias):>9}" if m in block else " " * 22
             for m in methods
         )
         print(f"{label:<12}{cells}")
@@ -385,18 +386,10 @@ def report(name: str, scores: Scores) -> None:
         mean4 = block[MEAN_4_WEEKS].wape
         best, best_wape = best_week_baseline(block)
         print(
-            f"{name} {label}: model WAPE {_pct(model)}; 4-week mean {_pct(mean4)} "
+            f"{name} {label}: model WAPE {pct(model)}; 4-week mean {pct(mean4)} "
             f"({fc.improvement(model, mean4) * 100:+.1f}% better); best baseline {best} "
-            f"{_pct(best_wape)} ({fc.improvement(model, best_wape) * 100:+.1f}% better)"
+            f"{pct(best_wape)} ({fc.improvement(model, best_wape) * 100:+.1f}% better)"
         )
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
-
-
-def _sgn(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
 
 
 def main() -> None:
