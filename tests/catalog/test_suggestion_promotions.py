@@ -75,6 +75,33 @@ def test_the_lookup_covers_each_span_day_by_day_and_merges_overlaps() -> None:
     assert not empty.covered(np.array([1]), np.array([1.0]), np.array([1])).any()
 
 
+def test_the_lookup_takes_store_ids_of_any_size() -> None:
+    """Keys are built from the stores' places among the spans' stores, not from their ids: an
+    id near 2**62 (a hashed or external key) times the catalogue's size would wrap around
+    int64 onto a small store's keys (here exactly store 1's), and store 1 would see the big
+    store's promotion."""
+    catalog = np.arange(70_000)
+    big = 2**62 + 1  # big × 70 000 ≡ 70 000 = 1 × 70 000 (mod 2**64)
+    lookup = PromotedLookup.build(
+        _spans([(big, 69_999, "2026-03-02", "2026-03-03"), (7, 5, "2026-03-02", "2026-03-02")]),
+        catalog=catalog,
+        origin_day=np.datetime64("2026-03-01"),
+    )
+    stores = np.array([big, big, big, 1, big + 1, 7, 7, 8])
+    days = np.array([1.5, 2.0, 3.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    cols = np.array([69_999, 69_999, 69_999, 69_999, 69_999, 5, 69_999, 5])
+    assert lookup.covered(stores, days, cols).tolist() == [
+        True,
+        True,
+        False,  # the day after the span
+        False,  # store 1, onto whose keys the big id would wrap
+        False,  # another big id
+        True,
+        False,  # the small store, the big store's product
+        False,  # an id the spans never name
+    ]
+
+
 def _promotion_buyers(seed: int, members: int = 300, weeks: int = 30):
     """Weekly baskets at store 0: two of ten staples (20 % each), and six fruits, each
     promoted in a third of the weeks at random; a member buys a fruit in 60 % of the weeks it

@@ -431,7 +431,9 @@ class PromotionSpans:
     last_days: np.ndarray
 
 
-# Keys of the lookup: (store id × products + product column) × _DAY_SPAN + day + _DAY_OFFSET.
+# Keys of the lookup: (store index × products + product column) × _DAY_SPAN + day + _DAY_OFFSET,
+# the store index being the store's place among the spans' stores (so any store ids fit in
+# int64: stores × products stays far below 2**63 / _DAY_SPAN).
 _DAY_OFFSET = 1 << 20
 _DAY_SPAN = 1 << 21
 
@@ -443,6 +445,7 @@ class PromotedLookup:
     range's first day), each with its last day. Days are day numbers of the caller's lines."""
 
     products: int
+    stores: np.ndarray
     keys: np.ndarray
     last_days: np.ndarray
 
@@ -461,13 +464,16 @@ class PromotedLookup:
         first = (np.asarray(spans.first_days, dtype="datetime64[D]") - origin).astype(np.int64)
         last = (np.asarray(spans.last_days, dtype="datetime64[D]") - origin).astype(np.int64)
         keep = known & (last >= first) & (last >= -_DAY_OFFSET) & (first < _DAY_OFFSET)
-        pair = np.asarray(spans.store_ids, dtype=np.int64)[keep] * products + cols[keep]
+        stores, store_index = np.unique(
+            np.asarray(spans.store_ids, dtype=np.int64)[keep], return_inverse=True
+        )
+        pair = store_index.astype(np.int64) * products + cols[keep]
         first = np.maximum(first[keep], -_DAY_OFFSET) + _DAY_OFFSET
         last = np.minimum(last[keep], _DAY_OFFSET - 1) + _DAY_OFFSET
         order = np.lexsort((first, pair))
         pair, first, last = pair[order], first[order], last[order]
         if pair.size == 0:
-            return cls(products=products, keys=pair, last_days=last)
+            return cls(products=products, stores=stores, keys=pair, last_days=last)
         # Merge overlapping or adjacent spans of a pair: a range starts where a span begins
         # after the running latest last day of the pair's spans before it.
         reach = np.maximum.accumulate(pair * _DAY_SPAN + last) - pair * _DAY_SPAN
@@ -475,20 +481,24 @@ class PromotedLookup:
         ends = np.r_[starts[1:], True]
         return cls(
             products=products,
+            stores=stores,
             keys=pair[starts] * _DAY_SPAN + first[starts],
             last_days=reach[ends],
         )
 
     def covered(self, stores: np.ndarray, days: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """True where a promotion covers (stores[i], cols[i]) on whole day floor(days[i])."""
-        pair = np.asarray(stores, dtype=np.int64) * self.products + np.asarray(cols, np.int64)
+        stores = np.asarray(stores, dtype=np.int64)
         day = np.floor(np.asarray(days, dtype=np.float64)).astype(np.int64) + _DAY_OFFSET
         if self.keys.size == 0:
-            return np.zeros(pair.shape[0], dtype=bool)
+            return np.zeros(stores.shape[0], dtype=bool)
+        index = np.minimum(np.searchsorted(self.stores, stores), self.stores.size - 1)
+        known = self.stores[index] == stores
+        pair = index * self.products + np.asarray(cols, np.int64)
         at = np.searchsorted(self.keys, pair * _DAY_SPAN + day, side="right") - 1
         safe = np.maximum(at, 0)
         same_pair = self.keys[safe] // _DAY_SPAN == pair
-        return (at >= 0) & same_pair & (day <= self.last_days[safe])
+        return known & (at >= 0) & same_pair & (day <= self.last_days[safe])
 
 
 @dataclass(frozen=True)
