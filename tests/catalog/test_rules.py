@@ -26,7 +26,13 @@ from apps.catalog.models import CoPurchaseRule, RuleRun, RuleScope
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.rules import co_purchase_rules_compute
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
-from tests.factories import CategoryFactory, ProductFactory, RegionFactory, StoreFactory
+from tests.factories import (
+    CategoryFactory,
+    MemberFactory,
+    ProductFactory,
+    RegionFactory,
+    StoreFactory,
+)
 
 
 def _random_baskets(seed: int, count: int, products: int) -> list[list[int]]:
@@ -350,6 +356,33 @@ def test_rule_sentence_reads_like_the_owner_page(db: None) -> None:
     with override("en"):
         assert rule.sentence() == "70% of customers who bought Infant formula also bought Baby food"
     assert rule.confidence_percent == 70
+
+
+def test_the_sentence_counts_customers_like_its_evidence(db: None) -> None:
+    """One household buys A with B in 8 baskets, three others buy A alone: 8 of 11 baskets
+    with A hold B (73 %), but 1 of the 4 customers who bought A also bought B — the sentence
+    says 25 %, as its evidence does, never 73 % beside "4 位顾客中有 1 位"."""
+    a = ProductFactory(name="Cat food")
+    b = ProductFactory(name="Cat litter")
+    store = StoreFactory()
+    loyal, *others = MemberFactory.create_batch(4)
+    orders_bulk_create(
+        store=store,
+        baskets=[[a, b]] * 8 + [[a]] * 3,
+        placed_at=local_datetime(timezone.localdate() - dt.timedelta(days=1)),
+        members=[loyal] * 8 + others,
+    )
+    co_purchase_rules_compute(scopes=(RuleScope.NETWORK,))
+    rule = CoPurchaseRule.objects.select_related("antecedent", "consequent").get(
+        antecedent=a, consequent=b
+    )
+    assert round(rule.confidence * 100) == 73
+    with override("en"):
+        assert rule.sentence() == "25% of customers who bought Cat food also bought Cat litter"
+        assert rule.evidence() == "1 of 4 customers"
+    with override("zh-hans"):
+        assert rule.sentence() == "买了Cat food的顾客有25%也买了Cat litter"
+        assert rule.evidence() == "4 位顾客中有 1 位"
 
 
 def test_planted_patterns_come_back_within_five_points(db: None) -> None:

@@ -264,6 +264,11 @@ class CoPurchaseRule(models.Model):
 
     @property
     def confidence_percent(self) -> int:
+        """The share of customers who bought A that also bought B, when the rule knows its
+        members (what owners' lines are ranked by, and what its evidence counts); else the
+        share of baskets with A that hold B."""
+        if self.antecedent_member_count:
+            return round(self.member_count * 100 / self.antecedent_member_count)
         return round(self.confidence * 100)
 
     def evidence(self) -> str:
