@@ -31,6 +31,11 @@ urlpatterns: list = [
         name="decline",
     ),
     path(
+        "stores/<int:store_id>/<int:store_campaign_id>/pack/",
+        campaign_views.campaign_pack_make,
+        name="pack",
+    ),
+    path(
         "stores/<int:store_id>/<int:store_campaign_id>/preview/",
         campaign_views.campaign_preview,
         name="preview",

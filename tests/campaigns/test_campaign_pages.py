@@ -229,6 +229,60 @@ def test_pack_page_shows_copy_parts_posters_masked_targets_and_counts(
     assert "<script>" not in page
 
 
+def test_a_confirmed_campaign_without_a_pack_offers_to_make_it(
+    owner: object, clerk: object, draft: StoreCampaign
+) -> None:
+    """The fixture's older campaign was confirmed without a pack (as the demo's history is):
+    its page says so instead of showing empty copy and a PDF link that answers 404; the
+    owner makes the pack in one click, a second click changes nothing, a clerk may not, and
+    a draft's pack comes only with confirming."""
+    older = StoreCampaign.objects.get(store=draft.store, campaign__name="端午节")
+    client = _client(owner)
+    page = client.get(_url("detail", older)).content.decode()
+    assert 'id="pack-missing"' in page
+    assert _url("pack", older) in page
+    assert _url("poster-pdf", older) not in page
+    assert 'id="live-script"' not in page
+    assert 'id="targets"' in page  # the rest of a confirmed campaign's page stays
+    assert client.get(_url("poster-pdf", older)).status_code == 404
+
+    assert _client(clerk).post(_url("pack", older)).status_code == 403
+    older.refresh_from_db()
+    assert older.pack_generated_at is None
+
+    response = client.post(_url("pack", older), follow=True)
+    assert response.redirect_chain[-1][0] == _url("detail", older)
+    assert "Your pack is ready." in response.content.decode()
+    older.refresh_from_db()
+    made = older.pack_generated_at
+    assert made is not None
+    assert older.warmup_copy
+    assert older.live_script
+    page = response.content.decode()
+    assert 'id="pack-missing"' not in page
+    assert 'id="live-script"' in page
+    assert _url("poster-pdf", older) in page
+    assert client.get(_url("poster-pdf", older)).status_code == 200
+
+    again = client.post(_url("pack", older), follow=True).content.decode()
+    assert "already made" in again
+    older.refresh_from_db()
+    assert older.pack_generated_at == made
+
+    client.post(_url("pack", draft))
+    draft.refresh_from_db()
+    assert draft.pack_generated_at is None
+
+
+def test_the_live_script_is_listed_once_and_its_copy_text_kept_hidden(
+    owner: object, draft: StoreCampaign
+) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    page = client.get(_url("detail", draft)).content.decode()
+    assert '<pre class="copy-source" id="live-script-text" hidden>' in page
+
+
 def test_downloads_poster_png_pdf_and_masked_csv(owner: object, draft: StoreCampaign) -> None:
     client = _client(owner)
     client.post(_url("confirm", draft))

@@ -250,6 +250,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "campaigns:detail": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
     "campaigns:confirm": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:decline": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:pack": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:preview": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:poster-png": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
     "campaigns:poster-pdf": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),

@@ -3,8 +3,9 @@ campaign with its pack (copy buttons, poster downloads, target list, delivery co
 and accepting an insight card (which drafts a campaign).
 
 Access (apps.stores.access): VIEW_CAMPAIGNS to see pages and posters, RUN_CAMPAIGNS to confirm,
-decline and send the preview, MEMBER_DATA for the target list and its CSV, ACCEPT_INSIGHT to
-accept a card. Another store's campaign answers 404 once the store itself is allowed.
+decline, make a missing pack and send the preview, MEMBER_DATA for the target list and its
+CSV, ACCEPT_INSIGHT to accept a card. Another store's campaign answers 404 once the store
+itself is allowed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from apps.campaigns.services.campaigns import (
     store_campaign_confirm,
     store_campaign_decline,
 )
-from apps.campaigns.services.packs import store_campaign_poster_pdf
+from apps.campaigns.services.packs import store_campaign_pack_generate, store_campaign_poster_pdf
 from apps.catalog.models import InsightCard
 from apps.catalog.services.lists import insight_card_accept
 from apps.stores.access import (
@@ -171,6 +172,26 @@ def campaign_decline(request: HttpRequest, store_id: int, store_campaign_id: int
     else:
         messages.info(request, _("This campaign is not waiting for confirmation (any more)."))
     return redirect("campaigns:store", store_id=store_campaign.store_id)
+
+
+@login_required
+@require_POST
+def campaign_pack_make(request: HttpRequest, store_id: int, store_campaign_id: int) -> HttpResponse:
+    """Make the pack of a confirmed campaign that has none (one confirmed before packs were
+    made, or imported history); an existing pack is left as it is."""
+    store_campaign = _store_campaign_or_404(request, store_id, store_campaign_id, RUN_CAMPAIGNS)
+    if store_campaign.status != StoreCampaign.Status.CONFIRMED:
+        messages.info(request, _("Confirm the campaign first: the pack comes with confirming."))
+    elif store_campaign.pack_generated_at is not None:
+        messages.info(request, _("This campaign's pack is already made."))
+    else:
+        result = store_campaign_pack_generate(store_campaign=store_campaign)
+        messages.success(request, _("Your pack is ready."))
+        for error in result.errors:
+            messages.warning(request, error)
+    return redirect(
+        "campaigns:detail", store_id=store_campaign.store_id, store_campaign_id=store_campaign.pk
+    )
 
 
 @login_required
