@@ -29,6 +29,8 @@ from apps.customers.models import (
     TagCategoryRule,
     TagKeyword,
 )
+from apps.devices.models import Device, DeviceAlert, DeviceReading, DeviceReadingHourly
+from apps.devices.services.alerts import devices_silent_sweep
 from apps.ops.demo.bulk import timestamps_adapt, values_adapter
 from apps.ops.demo.catalogue import PRODUCTS
 from apps.ops.demo.scenes import ALL_KEYWORDS, SCENES, planted_scenes
@@ -109,6 +111,7 @@ def demo_wipe() -> None:
         SupplierUser,
         SupplierProduct,
         Supplier,
+        Device,
         Store,
         Region,
         TagCategoryRule,
@@ -178,6 +181,12 @@ def demo_digest() -> str:
         StoreKpiSnapshot.objects.order_by("store__code", "day").values_list(
             "store__code", "day", "order_count", "revenue", "member_count", "average_basket"
         ),
+        DeviceReading.objects.order_by("device__serial", "recorded_at").values_list(
+            "device__serial", "recorded_at", "temperature_c"
+        ),
+        DeviceAlert.objects.order_by("device__serial", "opened_at").values_list(
+            "device__serial", "status", "opened_at", "value", "detail"
+        ),
     ]
     digest = hashlib.sha256()
     for queryset in parts:
@@ -236,6 +245,49 @@ def test_seed_demo_writes_every_part_of_the_demo():
     assert CommunityMessage.objects.count() > MEMBERS / 2
     assert NpsAnswer.objects.exists()
     assert DEMO_PASSWORD in output
+
+
+def test_every_store_has_its_cabinets_with_a_week_of_readings_and_the_planted_alerts():
+    """Three cabinets a store; the hourly aggregates agree with the raw rows they cover; the
+    first store's 风幕柜 has an open alert opened by the real rule from its readings; the
+    week's resolved alerts carry their times; no cabinet has a token, so the silent sweep
+    leaves them alone however long the demo runs."""
+    seed()
+    first = Store.objects.get(code="HZ0001")
+    assert Device.objects.count() == 3 * STORES
+    assert set(Device.objects.filter(store=first).values_list("name", flat=True)) == {
+        "冷藏柜",
+        "冷冻柜",
+        "风幕柜",
+    }
+    assert not Device.objects.filter(token_hash__isnull=False).exists()
+    assert not Device.objects.filter(last_seen_at__isnull=True).exists()
+    end = timezone.make_aware(dt.datetime.combine(END_DAY + dt.timedelta(days=2), dt.time.min))
+    assert DeviceReading.objects.filter(recorded_at__gt=end).count() == 0
+    for hour in DeviceReadingHourly.objects.filter(device__store=first)[:48]:
+        raw = DeviceReading.objects.filter(
+            device=hour.device,
+            recorded_at__gte=hour.hour,
+            recorded_at__lt=hour.hour + dt.timedelta(hours=1),
+        ).values_list("temperature_c", flat=True)
+        assert len(raw) == hour.reading_count
+        assert (min(raw), max(raw)) == (hour.temperature_min, hour.temperature_max)
+    chiller = Device.objects.get(store=first, name="风幕柜")
+    open_alert = DeviceAlert.objects.get(status=DeviceAlert.Status.OPEN)
+    assert open_alert.device == chiller
+    assert open_alert.kind == DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE
+    assert (
+        open_alert.value
+        == DeviceReading.objects.filter(device=chiller).latest("recorded_at").temperature_c
+    )
+    assert "°C" in open_alert.detail
+    resolved = DeviceAlert.objects.filter(status=DeviceAlert.Status.RESOLVED)
+    assert resolved.exists()
+    assert all(alert.resolved_at > alert.opened_at for alert in resolved)
+    assert resolved.filter(acknowledged_by__username="owner2").exists()
+    far_later = timezone.now() + dt.timedelta(days=30)
+    assert devices_silent_sweep(now=far_later).opened == 0
+    assert not DeviceAlert.objects.filter(kind=DeviceAlert.Kind.DEVICE_SILENT).exists()
 
 
 def test_history_lies_in_the_window_and_after_each_member_joined():

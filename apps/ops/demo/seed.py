@@ -34,6 +34,7 @@ from apps.customers.models import (
     TagCategoryRule,
     TagKeyword,
 )
+from apps.devices.models import Device, DeviceAlert
 from apps.ops.demo import catalogue, scenes
 from apps.ops.demo.accounts import DEMO_PASSWORD, DemoAccount, demo_accounts_create
 from apps.ops.demo.bulk import (
@@ -50,6 +51,7 @@ from apps.ops.demo.community import (
     message_rows,
     nps_rows,
 )
+from apps.ops.demo.devices import demo_devices_seed
 from apps.ops.demo.fulfilment import demo_fulfilment_seed
 from apps.ops.demo.inspections import demo_inspections_seed
 from apps.ops.demo.live import demo_live_history_seed
@@ -269,6 +271,15 @@ class _Seeder:
         )
         inspections = demo_inspections_seed(stores=stores, days=self.days, seed=self.options.seed)
         self._step(f"inspection history: {inspections} inspections")
+        # The cabinets' readings run to now, or to the end of the demo's "today" when that is
+        # earlier (a pinned --end-day in the past: the same rows on every run).
+        today_end = dt.datetime.combine(self.today + dt.timedelta(days=1), dt.time.min, tzinfo=TZ)
+        cold_chain = demo_devices_seed(
+            stores=stores, until=min(timezone.now(), today_end), seed=self.options.seed
+        )
+        self._step(
+            "cold chain: " + ", ".join(f"{count} {label}" for label, count in cold_chain.items())
+        )
         # The KPI pack for every month of the history, so the dashboards are filled on first
         # login (docs/kpis.md, "Cost").
         kpi_snapshots_backfill(first=self.days[0])
@@ -289,6 +300,8 @@ class _Seeder:
             StoreKpiSnapshot,
             WeatherObservation,
             Promotion,
+            Device,
+            DeviceAlert,
         ):
             with translation.override("en"):  # printed by the command (operator output)
                 label = str(model._meta.verbose_name_plural)
