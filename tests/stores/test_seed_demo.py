@@ -290,6 +290,25 @@ def test_every_store_has_its_cabinets_with_a_week_of_readings_and_the_planted_al
     assert not DeviceAlert.objects.filter(kind=DeviceAlert.Kind.DEVICE_SILENT).exists()
 
 
+def test_the_history_campaigns_fit_their_season():
+    """A November–December history: the weekly campaigns are 换季护肤 and 周末家庭日 in turn
+    (never 夏季水果季, 开学季 or 端午节, which the plain rotation would have given)."""
+    from apps.ops.demo.live import SEASONS
+
+    call_command(
+        "seed_demo",
+        *("--stores", "2", "--members", "100", "--days", "35", "--end-day", "2026-12-20"),
+        "--no-compute",
+        stdout=StringIO(),
+    )
+    history = Campaign.objects.exclude(name="夏季水果季 · 蓝莓西瓜专场")
+    rows = list(history.order_by("starts_on").values_list("template__code", "starts_on"))
+    assert len(rows) == 5
+    assert {code for code, _day in rows} == {"season-skincare", "family-weekend"}
+    for code, starts_on in rows:
+        assert starts_on.month in SEASONS.get(code, range(1, 13))
+
+
 def test_history_lies_in_the_window_and_after_each_member_joined():
     seed()
     first = END_DAY - dt.timedelta(days=DAYS - 1)

@@ -67,6 +67,23 @@ JOIN_CANCELLED = GroupBuyJoin.Status.CANCELLED.value
 JIELONG = GroupBuyJoin.Source.JIELONG.value
 
 
+# The months in which a scenario fits (by template code); a template not named here fits every
+# month. A week's campaign is drawn in turn from the templates that fit its start's month, so a
+# December history holds no 夏季水果季, 开学季 or 端午节.
+SEASONS: dict[str, tuple[int, ...]] = {
+    "summer-fruit": (6, 7, 8, 9),
+    "back-to-school": (2, 3, 8, 9),
+    "dragon-boat": (5, 6),
+    "season-skincare": (3, 4, 9, 10, 11),
+}
+
+
+def _in_season(templates: list[ScenarioTemplate], day: dt.date) -> list[ScenarioTemplate]:
+    """The templates that fit `day`'s month; all of them when none does."""
+    fitting = [t for t in templates if day.month in SEASONS.get(t.code, range(1, 13))]
+    return fitting or templates
+
+
 def _campaign_days(days: list[dt.date]) -> list[dt.date]:
     """Start days of the weekly campaigns whose broadcast lies inside the history."""
     starts = []
@@ -128,7 +145,8 @@ def demo_live_history_seed(
 
     campaigns: list[Campaign] = []
     for number, start in enumerate(_campaign_days(days)):
-        template = templates[number % len(templates)]
+        fitting = _in_season(templates, start)
+        template = fitting[number % len(fitting)]
         campaigns.append(
             Campaign(
                 name=f"{template.name} · {start:%m月%d日}",
