@@ -683,7 +683,8 @@ class _Seeder:
     def _stock(
         self, stores: list[Store], products: list[Product], generator: HistoryGenerator
     ) -> None:
-        """Opening stock: about 2–8 days of recent sales for fresh goods, 7–30 days otherwise;
+        """Opening stock: about 1–4 days of recent sales for fresh goods (a fresh store orders
+        every day, so the morning's decisions show real order quantities), 7–30 days otherwise;
         a few levels are deliberately low. One RECEIPT movement per level at the start of the
         history (the stock the store holds throughout), so on-hand equals the ledger sum."""
         rng = np.random.default_rng(self.seq_stock)
@@ -694,7 +695,7 @@ class _Seeder:
         daily = generator.units_recent / RECENT_DAYS_FOR_STOCK
         cover = np.where(
             fresh[None, :],
-            rng.uniform(2, 8, daily.shape),
+            rng.uniform(1, 4, daily.shape),
             rng.uniform(7, 30, daily.shape),
         )
         on_hand = np.maximum(np.rint(daily * cover), rng.integers(*STOCK_FLOOR, daily.shape))
