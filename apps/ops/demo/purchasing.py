@@ -32,9 +32,10 @@ SUPPLIERS = 4
 PRODUCTS_PER_SUPPLIER = 3
 ORDERS_PER_STORE_AND_DAY = 4
 CUTOFF = dt.time(22)
-# State of the purchase order of supplier s on day d: STATES[(d + s) % 5], so each supplier
-# has one in every state across the five days.
-STATES = ("shipped", "confirmed", "shortage", "sent", "cancelled")
+# State of every supplier's purchase order of day d (oldest first): STATES[d], so each supplier
+# has one in every state across the five days, and the oldest orders (due first) are the ones
+# shipped and received, the newest still waiting for the supplier's confirmation.
+STATES = ("shipped", "cancelled", "shortage", "confirmed", "sent")
 
 
 def demo_purchasing_seed(
@@ -138,8 +139,8 @@ def _states(
 ) -> None:
     for day_index, day in enumerate(days):
         confirmed_at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(8), tzinfo=tz)
-        for supplier_index, supplier in enumerate(suppliers):
-            state = STATES[(day_index + supplier_index) % len(STATES)]
+        state = STATES[day_index % len(STATES)]
+        for supplier in suppliers:
             ids = list(
                 PurchaseOrder.objects.filter(
                     supplier=supplier, run__cutoff__date=day, status=PurchaseOrder.Status.SENT
