@@ -73,6 +73,34 @@ def test_the_compiled_catalogue_serves_project_strings():
         assert translation.gettext("Log in to Linli") == "Log in to Linli"
 
 
+def test_words_with_two_senses_get_the_chinese_word_of_each_sense():
+    from apps.campaigns.models import Broadcast, GroupBuyJoin, TrackingEvent
+
+    with translation.override("zh-hans"):
+        senses = {
+            "customer order": translation.pgettext("customer order", "Order"),
+            "order quantity": translation.pgettext("order quantity", "Order"),
+            "tracking kind": str(TrackingEvent.Kind.ORDER.label),
+            "join status": str(GroupBuyJoin.Status.JOINED.label),
+            "member since": translation.pgettext("member since", "Joined"),
+            "broadcast status": str(Broadcast.Status.SCHEDULED.label),
+            "scheduled time": translation.pgettext("scheduled time", "Scheduled"),
+            "case opened": translation.pgettext("after-sales case opened", "Opened"),
+            "alert opened": translation.pgettext("alert opened", "Opened"),
+        }
+    assert senses == {
+        "customer order": "订单",
+        "order quantity": "订货量",
+        "tracking kind": "订单",
+        "join status": "已参团",
+        "member since": "入会时间",
+        "broadcast status": "待开播",
+        "scheduled time": "计划时间",
+        "case opened": "提交时间",
+        "alert opened": "触发时间",
+    }
+
+
 @pytest.mark.django_db
 def test_pages_are_chinese_by_default_and_english_on_request(client):
     chinese = client.get("/portal/login/").content.decode()

@@ -694,6 +694,26 @@ def test_owner_sees_the_case_with_proposal_and_photo(owner, store, policies, ord
     assert reverse("supply:case_photo", args=[store.pk, case.pk, photo.pk]) in content
 
 
+def test_in_chinese_a_members_order_reads_dingdan_and_the_opening_time_tijiao(owner, store, order):
+    case = _open(order, owner)
+    client = _client(owner)
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+
+    new_page = client.get(
+        reverse("supply:case_new", args=[store.pk]), {"order": order.pk}, **chinese
+    ).content.decode()
+    detail = client.get(reverse("supply:case", args=[store.pk, case.pk]), **chinese)
+    listing = client.get(reverse("supply:cases", args=[store.pk]), **chinese).content.decode()
+
+    assert f"订单 #{order.pk}" in new_page
+    assert f"订单 #{order.pk}" in listing
+    content = detail.content.decode()
+    assert f"<th>订单</th><td>#{order.pk}" in content
+    assert "<th>提交时间</th>" in content
+    assert "订货量" not in new_page + listing + content
+    assert "触发时间" not in content
+
+
 def test_photo_is_served_with_no_store_headers(owner, store, case_with_photo):
     photo = case_with_photo.photos.get()
     response = _client(owner).get(
