@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -98,6 +99,23 @@ def test_the_detail_shows_lines_with_surplus_and_the_allocation_per_store(
     assert f"{store.code} {store.name}: 3" in html
     assert f"{other_store.code} {other_store.name}: 4" in html
     assert reverse("supplier:order_confirm", args=[po.pk]) in html
+
+
+def test_in_chinese_the_ship_date_and_the_filter_dates_are_iso_for_the_date_picker(
+    client, supplier_user, po
+):
+    client.force_login(supplier_user)
+    day = po.delivery_date.isoformat()
+    detail = client.get(reverse("supplier:order", args=[po.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    listing = client.get(
+        reverse("supplier:orders"),
+        {"date_from": day, "date_to": day},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert re.search(rf'type="date" name="ship_date" value="{day}"', detail.content.decode())
+    filters = listing.content.decode()
+    assert re.search(rf'type="date" name="date_from" value="{day}"', filters)
+    assert re.search(rf'type="date" name="date_to" value="{day}"', filters)
 
 
 def test_the_supplier_confirms_with_a_ship_date(client, supplier_user, po):
