@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -13,7 +14,11 @@ from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder, Supplier
 from tests.factories import StoreFactory, SupplierUserFactory
-from tests.procurement.factories import PurchaseOrderFactory, consolidated_purchase_order
+from tests.procurement.factories import (
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
+    consolidated_purchase_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +58,25 @@ def test_the_list_shows_own_sent_orders_and_not_another_suppliers_or_drafts(
     assert po.number in html
     assert foreign_po.number not in html
     assert draft.number not in html
+
+
+def test_the_list_shows_each_orders_amount_in_yuan_and_cents(client, supplier_user, own_supplier):
+    priced = PurchaseOrderFactory(supplier=own_supplier)
+    PurchaseOrderLineFactory(
+        purchase_order=priced,
+        demanded_quantity=3,
+        ordered_quantity=3,
+        surplus_quantity=0,
+        unit_cost=Decimal("780.70"),
+    )
+    PurchaseOrderFactory(supplier=own_supplier, number="PO-EMPTY")
+    client.force_login(supplier_user)
+
+    html = client.get(reverse("supplier:orders")).content.decode()
+
+    assert "¥2342.10</span>" in html
+    assert "¥0.00</span>" in html
+    assert "2342.1000" not in html
 
 
 def test_the_list_filters_by_status_and_delivery_date(client, supplier_user, own_supplier, po):
