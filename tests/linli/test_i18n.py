@@ -118,3 +118,13 @@ def test_the_admin_speaks_chinese_to_hq(admin_client):
     with translation.override("zh-hans"):
         assert translation.gettext("Stores") in html
         assert translation.gettext("Members") in html
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_login_and_audit_apps_in_chinese(admin_client):
+    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for chinese in ("审计日志", "日志条目", "登录防护", "登录尝试", "登录失败", "登录日志"):
+        assert chinese in html
+    for english in ("Audit log", "Log entries", "Axes", "Access attempts", "Access failures"):
+        assert english not in html
+    assert "Access logs" not in html
