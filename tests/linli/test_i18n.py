@@ -128,3 +128,27 @@ def test_the_admin_names_the_login_and_audit_apps_in_chinese(admin_client):
     for english in ("Audit log", "Log entries", "Axes", "Access attempts", "Access failures"):
         assert english not in html
     assert "Access logs" not in html
+
+
+@pytest.mark.django_db
+def test_the_admin_header_has_the_portals_language_switch(admin_client):
+    chinese = admin_client.get("/admin/stores/store/").content.decode()
+    header = chinese.split('id="user-tools"', 1)[1].split("</div>", 1)[0]
+    assert 'action="/i18n/setlang/"' in header
+    assert 'name="next" value="/admin/stores/store/"' in header
+    assert 'name="language" value="en"' in header
+
+    switched = admin_client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/admin/stores/store/"}, follow=True
+    )
+    english = switched.content.decode()
+    assert switched.redirect_chain == [("/admin/stores/store/", 302)]
+    assert '<html lang="en"' in english
+    assert 'name="language" value="zh-hans"' in english
+
+
+@pytest.mark.django_db
+def test_the_admin_login_page_has_the_language_switch(client):
+    login = client.get("/admin/login/").content.decode()
+    assert 'action="/i18n/setlang/"' in login
+    assert 'name="language" value="en"' in login
