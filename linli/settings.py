@@ -78,7 +78,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "channels",
-    "axes",
+    "linli.vendor_apps.AxesConfig",  # django-axes, with a name the admin can translate
     "auditlog",
     "csp",
     "apps.customers",

@@ -12,6 +12,7 @@ from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
 from apps.stores.models import LossReason, Order, OrderLine, Store
 from apps.stores.selectors import store_stocked_products
 from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
+from linli.widgets import NativeDateInput
 
 
 class PurchaseOrderFilterForm(forms.Form):
@@ -25,18 +26,12 @@ class PurchaseOrderFilterForm(forms.Form):
             if choice[0] != PurchaseOrder.Status.DRAFT
         ],
     )
-    date_from = forms.DateField(
-        label=_("Delivery from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("Delivery to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=_("Delivery from"), required=False, widget=NativeDateInput())
+    date_to = forms.DateField(label=_("Delivery to"), required=False, widget=NativeDateInput())
 
 
 class ConfirmForm(forms.Form):
-    ship_date = forms.DateField(
-        label=_("Ship date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    ship_date = forms.DateField(label=_("Ship date"), widget=NativeDateInput())
 
 
 class ShortageForm(forms.Form):

@@ -81,6 +81,29 @@ def test_the_store_list_links_the_broadcast(client, owner, store, broadcast):
     assert f"/portal/campaigns/broadcasts/{broadcast.pk}/" in response.content.decode()
 
 
+def test_in_chinese_the_status_and_the_join_read_as_broadcast_words(
+    client, owner, store, broadcast, product
+):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    GroupBuyJoinFactory(offer=offer, display_name="李阿姨")
+    client.force_login(owner)
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    scheduled = timezone.localtime(broadcast.scheduled_at)
+
+    detail = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/", **chinese)
+    listing = client.get(f"/portal/campaigns/stores/{store.pk}/broadcasts/", **chinese)
+
+    page = detail.content.decode()
+    assert "<b>待开播</b>" in page
+    assert f"计划时间 {scheduled:%Y-%m-%d %H:%M}" in page
+    joins = page.split('id="joins"', 1)[1]
+    assert "<td>已参团</td>" in joins
+    assert "入会时间" not in page
+    rows = listing.content.decode()
+    assert "<th>计划时间</th>" in rows
+    assert "<td>待开播</td>" in rows
+
+
 def test_the_owner_starts_and_ends_the_broadcast(client, owner, broadcast):
     client.force_login(owner)
     assert client.post(_urls(broadcast)["start"]).status_code == 302

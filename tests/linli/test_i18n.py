@@ -73,6 +73,34 @@ def test_the_compiled_catalogue_serves_project_strings():
         assert translation.gettext("Log in to Linli") == "Log in to Linli"
 
 
+def test_words_with_two_senses_get_the_chinese_word_of_each_sense():
+    from apps.campaigns.models import Broadcast, GroupBuyJoin, TrackingEvent
+
+    with translation.override("zh-hans"):
+        senses = {
+            "customer order": translation.pgettext("customer order", "Order"),
+            "order quantity": translation.pgettext("order quantity", "Order"),
+            "tracking kind": str(TrackingEvent.Kind.ORDER.label),
+            "join status": str(GroupBuyJoin.Status.JOINED.label),
+            "member since": translation.pgettext("member since", "Joined"),
+            "broadcast status": str(Broadcast.Status.SCHEDULED.label),
+            "scheduled time": translation.pgettext("scheduled time", "Scheduled"),
+            "case opened": translation.pgettext("after-sales case opened", "Opened"),
+            "alert opened": translation.pgettext("alert opened", "Opened"),
+        }
+    assert senses == {
+        "customer order": "订单",
+        "order quantity": "订货量",
+        "tracking kind": "订单",
+        "join status": "已参团",
+        "member since": "入会时间",
+        "broadcast status": "待开播",
+        "scheduled time": "计划时间",
+        "case opened": "提交时间",
+        "alert opened": "触发时间",
+    }
+
+
 @pytest.mark.django_db
 def test_pages_are_chinese_by_default_and_english_on_request(client):
     chinese = client.get("/portal/login/").content.decode()
@@ -90,3 +118,37 @@ def test_the_admin_speaks_chinese_to_hq(admin_client):
     with translation.override("zh-hans"):
         assert translation.gettext("Stores") in html
         assert translation.gettext("Members") in html
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_login_and_audit_apps_in_chinese(admin_client):
+    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for chinese in ("审计日志", "日志条目", "登录防护", "登录尝试", "登录失败", "登录日志"):
+        assert chinese in html
+    for english in ("Audit log", "Log entries", "Axes", "Access attempts", "Access failures"):
+        assert english not in html
+    assert "Access logs" not in html
+
+
+@pytest.mark.django_db
+def test_the_admin_header_has_the_portals_language_switch(admin_client):
+    chinese = admin_client.get("/admin/stores/store/").content.decode()
+    header = chinese.split('id="user-tools"', 1)[1].split("</div>", 1)[0]
+    assert 'action="/i18n/setlang/"' in header
+    assert 'name="next" value="/admin/stores/store/"' in header
+    assert 'name="language" value="en"' in header
+
+    switched = admin_client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/admin/stores/store/"}, follow=True
+    )
+    english = switched.content.decode()
+    assert switched.redirect_chain == [("/admin/stores/store/", 302)]
+    assert '<html lang="en"' in english
+    assert 'name="language" value="zh-hans"' in english
+
+
+@pytest.mark.django_db
+def test_the_admin_login_page_has_the_language_switch(client):
+    login = client.get("/admin/login/").content.decode()
+    assert 'action="/i18n/setlang/"' in login
+    assert 'name="language" value="en"' in login

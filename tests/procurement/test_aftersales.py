@@ -535,7 +535,7 @@ def test_quality_score_equals_a_hand_computation(django_assert_num_queries):
     quality = scores[supplier.pk]
     assert quality.cases_by_kind == {"quality": 1, "missing": 1, "damaged": 0, "late": 0}
     assert (quality.case_count, quality.charged_case_count) == (2, 1)
-    assert quality.charged_amount == D("20.00")
+    assert str(quality.charged_amount) == "20.00"  # in cents, as the admin shows it
     assert (quality.line_count, quality.units_ordered, quality.units_short) == (4, 100, 4)
     assert quality.units_shipped == 96
     # short rate 4/100 = 0.04 → 60 × 0.04 = 2.4; case rate 2/4 = 0.5 → 40 × 0.5 = 20
@@ -692,6 +692,26 @@ def test_owner_sees_the_case_with_proposal_and_photo(owner, store, policies, ord
     assert "Refund" in content
     photo = case.photos.get()
     assert reverse("supply:case_photo", args=[store.pk, case.pk, photo.pk]) in content
+
+
+def test_in_chinese_a_members_order_reads_dingdan_and_the_opening_time_tijiao(owner, store, order):
+    case = _open(order, owner)
+    client = _client(owner)
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+
+    new_page = client.get(
+        reverse("supply:case_new", args=[store.pk]), {"order": order.pk}, **chinese
+    ).content.decode()
+    detail = client.get(reverse("supply:case", args=[store.pk, case.pk]), **chinese)
+    listing = client.get(reverse("supply:cases", args=[store.pk]), **chinese).content.decode()
+
+    assert f"订单 #{order.pk}" in new_page
+    assert f"订单 #{order.pk}" in listing
+    content = detail.content.decode()
+    assert f"<th>订单</th><td>#{order.pk}" in content
+    assert "<th>提交时间</th>" in content
+    assert "订货量" not in new_page + listing + content
+    assert "触发时间" not in content
 
 
 def test_photo_is_served_with_no_store_headers(owner, store, case_with_photo):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -12,7 +14,11 @@ from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder, Supplier
 from tests.factories import StoreFactory, SupplierUserFactory
-from tests.procurement.factories import PurchaseOrderFactory, consolidated_purchase_order
+from tests.procurement.factories import (
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
+    consolidated_purchase_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +58,25 @@ def test_the_list_shows_own_sent_orders_and_not_another_suppliers_or_drafts(
     assert po.number in html
     assert foreign_po.number not in html
     assert draft.number not in html
+
+
+def test_the_list_shows_each_orders_amount_in_yuan_and_cents(client, supplier_user, own_supplier):
+    priced = PurchaseOrderFactory(supplier=own_supplier)
+    PurchaseOrderLineFactory(
+        purchase_order=priced,
+        demanded_quantity=3,
+        ordered_quantity=3,
+        surplus_quantity=0,
+        unit_cost=Decimal("780.70"),
+    )
+    PurchaseOrderFactory(supplier=own_supplier, number="PO-EMPTY")
+    client.force_login(supplier_user)
+
+    html = client.get(reverse("supplier:orders")).content.decode()
+
+    assert "¥2342.10</span>" in html
+    assert "¥0.00</span>" in html
+    assert "2342.1000" not in html
 
 
 def test_the_list_filters_by_status_and_delivery_date(client, supplier_user, own_supplier, po):
@@ -98,6 +123,23 @@ def test_the_detail_shows_lines_with_surplus_and_the_allocation_per_store(
     assert f"{store.code} {store.name}: 3" in html
     assert f"{other_store.code} {other_store.name}: 4" in html
     assert reverse("supplier:order_confirm", args=[po.pk]) in html
+
+
+def test_in_chinese_the_ship_date_and_the_filter_dates_are_iso_for_the_date_picker(
+    client, supplier_user, po
+):
+    client.force_login(supplier_user)
+    day = po.delivery_date.isoformat()
+    detail = client.get(reverse("supplier:order", args=[po.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    listing = client.get(
+        reverse("supplier:orders"),
+        {"date_from": day, "date_to": day},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert re.search(rf'type="date" name="ship_date" value="{day}"', detail.content.decode())
+    filters = listing.content.decode()
+    assert re.search(rf'type="date" name="date_from" value="{day}"', filters)
+    assert re.search(rf'type="date" name="date_to" value="{day}"', filters)
 
 
 def test_the_supplier_confirms_with_a_ship_date(client, supplier_user, po):

@@ -589,6 +589,9 @@ def test_store_list_shows_30_day_figures_open_alerts_and_links_to_the_portal(cli
     assert rows["HZ-FIG"].open_alert_total == 2  # open and acknowledged, not resolved
     assert (rows["HZ-QUIET"].revenue_30d_total, rows["HZ-QUIET"].orders_30d_total) == (0, 0)
     assert rows["HZ-QUIET"].open_alert_total == 0
+    columns = admin.site._registry[Store]
+    revenues = [str(columns.revenue_30d(rows[code])) for code in ("HZ-FIG", "HZ-QUIET")]
+    assert revenues == ["150.75", "0.00"]  # in cents, whatever the database hands back
     page = response.content.decode()
     assert f'href="{reverse("portal:store", args=[store.pk])}"' in page
     assert f'href="{reverse("portal:store", args=[quiet.pk])}"' in page

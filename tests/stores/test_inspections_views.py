@@ -164,6 +164,15 @@ def test_inspector_sees_only_assigned_stores(inspector, store, other_store, othe
     assert Inspection.objects.filter(store=other_store).count() == 1
 
 
+def test_the_index_shows_the_last_score_with_two_decimals(inspector, store, submitted):
+    Inspection.objects.filter(pk=submitted.pk).update(score=Decimal("75.63"))
+
+    html = _client(inspector).get(reverse("inspections:index")).content.decode()
+
+    assert "Last score: <b>75.63</b>" in html
+    assert "75.630" not in html
+
+
 def test_unknown_ids_are_refused_like_forbidden_ones(inspector):
     client = _client(inspector)
     assert client.get(reverse("inspections:detail", args=[999_999])).status_code == 403

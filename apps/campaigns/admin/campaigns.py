@@ -34,6 +34,7 @@ from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
+from linli.widgets import NativeDateInput
 
 TEMPLATE_FIELDS = [
     "live_script_template",
@@ -155,14 +156,12 @@ class CampaignLaunchForm(forms.Form):
         label=_("name"),
         help_text=_("Empty: the template's name."),
     )
-    starts_on = forms.DateField(
-        label=_("starts on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    starts_on = forms.DateField(label=_("starts on"), widget=NativeDateInput())
     ends_on = forms.DateField(
         required=False,
         label=_("ends on"),
         help_text=_("Empty: as long as the template says."),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=NativeDateInput(),
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(is_active=True).order_by("name"),

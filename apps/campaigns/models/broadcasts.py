@@ -22,7 +22,7 @@ class Broadcast(models.Model):
     """A confirmed store campaign's live broadcast: scheduled → live → ended."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", _("Scheduled")
+        SCHEDULED = "scheduled", pgettext_lazy("broadcast status", "Scheduled")
         LIVE = "live", pgettext_lazy("broadcast status", "Live")
         ENDED = "ended", pgettext_lazy("broadcast status", "Ended")
 
@@ -142,7 +142,7 @@ class GroupBuyJoin(models.Model):
         PORTAL = "portal", _("Entered by the store")
 
     class Status(models.TextChoices):
-        JOINED = "joined", _("Joined")
+        JOINED = "joined", pgettext_lazy("group-buy join status", "Joined")
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TrackingEvent(models.Model):
@@ -15,7 +16,7 @@ class TrackingEvent(models.Model):
     class Kind(models.TextChoices):
         EXPOSURE = "exposure", _("Exposure")
         CLICK = "click", _("Click")
-        ORDER = "order", _("Order")
+        ORDER = "order", pgettext_lazy("customer order", "Order")
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
     store_campaign = models.ForeignKey(

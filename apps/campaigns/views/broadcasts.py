@@ -33,6 +33,7 @@ from apps.stores.access import (
     store_or_403,
 )
 from apps.stores.models import StockLevel
+from linli.widgets import NativeDateTimeInput
 
 JIELONG_MAX_CHARACTERS = 20_000
 
@@ -60,7 +61,7 @@ class OfferForm(forms.Form):
     cap = forms.IntegerField(label=gettext_lazy("Cap (units)"))
     deadline = forms.DateTimeField(
         label=gettext_lazy("Deadline"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=NativeDateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 

@@ -183,6 +183,7 @@ def store_recent_orders(*, store: Store) -> list[Order]:
 SHORT_WEIGHT = Decimal("60")
 CASE_WEIGHT = Decimal("40")
 SCORE_STEP = Decimal("0.1")
+CENT = Decimal("0.01")
 # Purchase orders whose lines count: the supplier accepted them (a shortage is reported while
 # sent or confirmed; cancelled and draft orders were never the supplier's to deliver).
 SCORED_PURCHASE_ORDER_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
@@ -291,7 +292,7 @@ def supplier_quality_scores(
         quality = result.setdefault(row["supplier_id"], SupplierQuality(row["supplier_id"]))
         quality.case_count = row["case_count"]
         quality.charged_case_count = row["charged_case_count"]
-        quality.charged_amount = row["charged_amount"] or Decimal("0.00")
+        quality.charged_amount = (row["charged_amount"] or Decimal(0)).quantize(CENT)
         quality.cases_by_kind = {kind: row[f"kind_{kind}"] for kind in CaseKind.values}
     for row in line_rows:
         supplier_id = row["purchase_order__supplier_id"]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.stores.inspections.models import ITEM_SCORE_MAX
 from apps.stores.inspections.services import RectificationRequest
 from apps.stores.models import Inspection, InspectionItemResult
+from linli.widgets import NativeDateInput
 
 SCORE_CHOICES = [("", _("— not scored —"))] + [
     (str(value), str(value)) for value in range(ITEM_SCORE_MAX, -1, -1)
@@ -78,9 +79,7 @@ class RectificationRequestForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
     )
-    due_date = forms.DateField(
-        label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=NativeDateInput())
     result = forms.ModelChoiceField(
         label=_("Checklist item"), queryset=InspectionItemResult.objects.none(), required=False
     )

@@ -1,0 +1,67 @@
+"""Chinese names for the admin sections of third-party apps that ship no zh_Hans catalogue.
+
+django-axes and django-auditlog mark their names for translation but carry no Chinese. Their
+messages are looked up in every catalogue, ours included, so the strings below only need to be
+in ours: they are listed here, word for word as those apps write them, so that `makemessages`
+extracts them and keeps them (a string no project file names would be dropped as obsolete).
+Only their own wording goes here; generic words such as "Yes" or "User" would override Django's
+translations everywhere and are left to Django's catalogue.
+"""
+
+from __future__ import annotations
+
+from axes.apps import AppConfig as AxesAppConfig
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+
+class AxesConfig(AxesAppConfig):
+    """django-axes under a translatable name: its own has none, so the admin showed "Axes"."""
+
+    verbose_name = _("Login throttling")
+
+
+VENDOR_MESSAGES = (
+    # django-auditlog: the app, its model and the log's columns and filters
+    gettext_noop("Audit log"),
+    gettext_noop("log entry"),
+    gettext_noop("log entries"),
+    gettext_noop("actor"),
+    gettext_noop("action"),
+    gettext_noop("timestamp"),
+    gettext_noop("create"),
+    gettext_noop("update"),
+    gettext_noop("delete"),
+    gettext_noop("access"),
+    gettext_noop("object pk"),
+    gettext_noop("object id"),
+    gettext_noop("object representation"),
+    gettext_noop("change message"),
+    gettext_noop("remote address"),
+    gettext_noop("remote port"),
+    gettext_noop("additional data"),
+    gettext_noop("actor email"),
+    gettext_noop("Correlation ID"),
+    gettext_noop("Resource Type"),
+    gettext_noop("Resource"),
+    gettext_noop("Changes"),
+    # django-axes: its models and the columns of their admin pages
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Logout Time"),
+    gettext_noop("IP Address"),
+    gettext_noop("User Agent"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Attempt Remaining"),
+    gettext_noop("Locked Out"),
+    gettext_noop("Form Data"),
+    gettext_noop("Meta Data"),
+    gettext_noop("Clean up expired attempts"),
+)
