@@ -217,7 +217,9 @@ def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
         for label, value in _order_preamble(sheet)[1:]
     )
     story.append(Spacer(1, 4 * mm))
-    widths = [x * mm for x in (24, 62, 16, 16, 16, 18, 20, 14)]
+    # The SKU column fits the catalogue's longest codes ("HEALTH-LOWSUGAR-012": 33 mm at 8.5 pt
+    # plus the cell's padding), the names' longest (38 mm) fit the product column.
+    widths = [x * mm for x in (38, 48, 16, 16, 16, 18, 20, 14)]
     story.append(_pdf_table([header, *rows], font, widths=widths))
     document.build(story)
     return out.getvalue()
@@ -281,7 +283,7 @@ def pick_lists_pdf(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
         rows = [[row.sku, row.name, row.unit, row.quantity] for row in pick.rows]
         rows.append(["", _("Total"), "", pick.total])
         header = [_("SKU"), _("Product"), _("Unit"), _("Quantity")]
-        widths = [x * mm for x in (30, 100, 20, 25)]
+        widths = [x * mm for x in (38, 92, 20, 25)]
         story.append(_pdf_table([header, *rows], font, widths=widths))
     if not story:
         story.append(Paragraph(_escaped(_("Nothing to pick.")), body))
