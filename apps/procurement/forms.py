@@ -43,12 +43,23 @@ class ShortageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.lines = lines
         for line in lines:
+            # Each error names the product and the bounds: the page may show it away from the
+            # field (the messages at the top), and an order has many lines.
+            out_of_range = _(
+                "%(product)s: the units short must be between 0 and %(ordered)d (what is ordered)."
+            ) % {"product": line.product.name, "ordered": line.ordered_quantity}
             self.fields[f"line_{line.pk}"] = forms.IntegerField(
                 label=line.product.name,
                 min_value=0,
                 max_value=line.ordered_quantity,
                 initial=line.shortage_quantity,
                 required=False,
+                error_messages={
+                    "min_value": out_of_range,
+                    "max_value": out_of_range,
+                    "invalid": _("%(product)s: enter a whole number of units.")
+                    % {"product": line.product.name},
+                },
             )
 
     def shortages(self) -> dict[int, int]:
@@ -58,6 +69,12 @@ class ShortageForm(forms.Form):
             for line in self.lines
             if self.cleaned_data.get(f"line_{line.pk}") is not None
         }
+
+    def line_errors(self) -> list[str]:
+        """Every line's errors, in the order of the lines (each names its product)."""
+        return [
+            str(error) for line in self.lines for error in self.errors.get(f"line_{line.pk}", [])
+        ]
 
     def line_fields(self) -> list[tuple[PurchaseOrderLine, forms.BoundField]]:
         return [(line, self[f"line_{line.pk}"]) for line in self.lines]

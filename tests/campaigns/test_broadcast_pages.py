@@ -241,3 +241,94 @@ def test_an_unknown_broadcast_is_404(client, owner):
 def test_get_on_an_action_is_405(client, owner, broadcast):
     client.force_login(owner)
     assert client.get(_urls(broadcast)["start"]).status_code == 405
+
+
+# --- the offer form: its default deadline and the products it offers ---------------------------
+
+
+def _offer_form(client, broadcast):
+    return client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").context["offer_form"]
+
+
+def test_the_offer_form_proposes_a_deadline_hours_after_the_broadcast_starts(client, owner, store):
+    tz = timezone.get_current_timezone()
+    starts = (timezone.localtime() + dt.timedelta(days=1)).replace(
+        hour=20, minute=0, second=0, microsecond=0
+    )
+    broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=starts.astimezone(tz))
+    client.force_login(owner)
+    deadline = _offer_form(client, broadcast).initial["deadline"]
+    assert deadline == (starts + dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_broadcast_live_for_hours_gets_a_deadline_hours_from_now(client, owner, store):
+    started = timezone.now() - dt.timedelta(hours=6)
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        scheduled_at=started,
+        started_at=started,
+        status=Broadcast.Status.LIVE,
+    )
+    client.force_login(owner)
+    deadline = dt.datetime.fromisoformat(_offer_form(client, broadcast).initial["deadline"])
+    expected = timezone.localtime() + dt.timedelta(hours=4)
+    assert abs(deadline - expected.replace(tzinfo=None)) < dt.timedelta(minutes=2)
+
+
+def test_the_offer_form_lists_the_campaigns_products_in_stock_by_name(
+    client, owner, store, broadcast
+):
+    from tests.campaigns.factories import CampaignProductFactory
+
+    campaign = broadcast.store_campaign.campaign
+    grapes = ProductFactory(name="阳光玫瑰葡萄", sku="FRUIT-GRAPE-001")
+    berries = ProductFactory(name="云南蓝莓 125g", sku="FRUIT-BERRY-003")
+    not_stocked = ProductFactory(name="海南芒果")
+    elsewhere = ProductFactory(name="鲜牛奶 950ml")
+    for product in (grapes, berries, elsewhere):
+        StockLevelFactory(store=store, product=product, on_hand=5)
+    CampaignProductFactory(campaign=campaign, product=berries, position=1)
+    CampaignProductFactory(campaign=campaign, product=grapes, position=2)
+    CampaignProductFactory(campaign=campaign, product=not_stocked, position=0)
+    client.force_login(owner)
+    field = _offer_form(client, broadcast)["product"]
+    choices = [(str(value), label) for value, label in field.field.choices if value != ""]
+    assert choices == [
+        (str(berries.pk), f"云南蓝莓 125g · ¥{berries.price}"),
+        (str(grapes.pk), f"阳光玫瑰葡萄 · ¥{grapes.price}"),
+    ]
+
+
+def test_without_campaign_products_in_stock_the_form_lists_the_stores_stock(
+    client, owner, store, broadcast, product
+):
+    client.force_login(owner)
+    field = _offer_form(client, broadcast)["product"]
+    labels = [label for value, label in field.field.choices if value != ""]
+    assert labels == [f"蓝莓 · ¥{product.price}"]
+    assert product.sku not in labels[0]
+
+
+def test_an_offer_with_a_deadline_before_the_broadcast_starts_is_refused(
+    client, owner, store, product
+):
+    starts = timezone.now() + dt.timedelta(hours=10)
+    broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=starts)
+    client.force_login(owner)
+    deadline = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        _urls(broadcast)["offers"],
+        {
+            "product": product.pk,
+            "price": "19.90",
+            "threshold_kind": "units",
+            "threshold": "10",
+            "cap": "30",
+            "deadline": deadline,
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["offer_form"].errors["deadline"]
+    assert len(errors) == 1
+    assert timezone.localtime(starts).strftime("%m-%d %H:%M") in errors[0]
+    assert not GroupBuyOffer.objects.exists()

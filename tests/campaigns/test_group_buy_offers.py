@@ -58,6 +58,8 @@ def test_an_offer_with_cap_equal_to_threshold_and_a_free_price_is_created(
         ({"cap": 0}, "cap"),
         ({"cap": 9}, "cap"),
         ({"deadline": timezone.now() - dt.timedelta(seconds=1)}, "deadline"),
+        # the fixture's broadcast is scheduled an hour from now
+        ({"deadline": timezone.now() + dt.timedelta(minutes=30)}, "deadline"),
         ({"threshold_kind": "kilos"}, "threshold_kind"),
     ],
 )

@@ -525,6 +525,8 @@ def test_a_shortage_is_recorded_per_line_and_flags_the_order(world):
     with pytest.raises(PurchaseOrderRefused) as too_many:
         purchase_order_report_shortage(po=po, lines={line.pk: 19}, note="", by=None)
     assert too_many.value.code == "too_many"
+    assert world["blueberry"].name in too_many.value.message
+    assert "18" in too_many.value.message  # what is ordered: the most that can be short
     other = PurchaseOrderFactory()
     with pytest.raises(PurchaseOrderRefused) as foreign:
         purchase_order_report_shortage(po=other, lines={line.pk: 1}, note="", by=None)

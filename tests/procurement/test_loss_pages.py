@@ -92,7 +92,15 @@ def test_more_than_on_hand_is_refused_with_the_ledgers_message(client, store, ow
     client.force_login(owner)
     response = _post(client, store, milk.product, quantity=9)
     assert response.status_code == 400
-    assert milk.product.sku in response.content.decode()
+    [error] = response.context["form"].non_field_errors()
+    # Names, not codes: the store and the product as people know them, and what is in stock.
+    assert milk.store.name in error
+    assert milk.product.name in error
+    assert milk.store.code not in error
+    assert milk.product.sku not in error
+    assert "8" in error
+    assert "9" in error
+    assert error in response.content.decode()
     assert not StockMovement.objects.exists()
     milk.refresh_from_db()
     assert milk.on_hand == 8

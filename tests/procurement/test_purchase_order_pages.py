@@ -205,8 +205,32 @@ def test_a_shortage_above_the_ordered_quantity_changes_nothing(client, supplier_
         reverse("supplier:order_shortage", args=[po.pk]), {f"line_{line.pk}": "999"}
     )
     assert response.status_code == 400
+    # Named at the top of the page (the messages) and at the field: the product and its maximum.
+    [shown] = [str(message) for message in response.context["messages"]]
+    assert shown.startswith("阳光玫瑰葡萄")
+    assert str(line.ordered_quantity) in shown
+    assert response.context["shortage_form"].errors[f"line_{line.pk}"] == [shown]
+    assert shown in response.content.decode()
     line.refresh_from_db()
     assert line.shortage_quantity == 0
+
+
+def test_every_wrong_shortage_line_is_named(client, supplier_user, po):
+    berries = po.lines.get(product__name="云南蓝莓 125g")
+    grapes = po.lines.get(product__name="阳光玫瑰葡萄")
+    client.force_login(supplier_user)
+    response = client.post(
+        reverse("supplier:order_shortage", args=[po.pk]),
+        {f"line_{berries.pk}": "999", f"line_{grapes.pk}": "-1"},
+    )
+    assert response.status_code == 400
+    shown = [str(message) for message in response.context["messages"]]
+    assert len(shown) == 2
+    assert shown[0].startswith("云南蓝莓 125g")
+    assert str(berries.ordered_quantity) in shown[0]
+    assert shown[1].startswith("阳光玫瑰葡萄")
+    assert str(grapes.ordered_quantity) in shown[1]
+    assert not po.lines.filter(shortage_quantity__gt=0).exists()
 
 
 @pytest.mark.parametrize("name", ["supplier:order", "supplier:order_csv", "supplier:order_pdf"])

@@ -3,6 +3,8 @@ spread to the latest member orders, one notification per affected member, refusa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -214,6 +216,39 @@ def test_sums_that_do_not_add_up_are_refused_and_nothing_is_written():
     assert not StockLevel.objects.exists()
 
 
+def test_every_line_that_does_not_add_up_is_named_by_its_product():
+    world = supply_world()
+    blueberries, grapes = world.products
+    lines = _full(world, world.store_a)
+    lines[world.allocation(world.store_a, blueberries).pk] = (5, 0, 0)  # 6 allocated
+    lines[world.allocation(world.store_a, grapes).pk] = (4, 1, 1)  # 4 allocated
+    with pytest.raises(ReceiptRefused) as refused:
+        receipt_record(
+            purchase_order=world.purchase_order, store=world.store_a, lines=lines, by=None
+        )
+    assert refused.value.code == "sum_mismatch"
+    problems = refused.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith("云南蓝莓 125g")
+    assert problems[1].startswith("阳光玫瑰葡萄")
+    # allocated, then what was entered
+    numbers = [[int(n) for n in re.findall(r"\d+", p)][-2:] for p in problems]
+    assert numbers == [[6, 5], [4, 6]]
+    assert refused.value.message == " ".join(problems)
+    assert _nothing_written() == (0, 0, 0, 0, 0)
+
+
+def test_every_left_out_line_is_named():
+    world = supply_world()
+    with pytest.raises(ReceiptRefused) as refused:
+        receipt_record(purchase_order=world.purchase_order, store=world.store_a, lines={}, by=None)
+    assert refused.value.code == "missing_allocation"
+    assert [("云南蓝莓" in p, "阳光玫瑰葡萄" in p) for p in refused.value.problems] == [
+        (True, False),
+        (False, True),
+    ]
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [
@@ -376,7 +411,11 @@ def test_receive_post_with_wrong_sums_re_renders_with_the_message_and_writes_not
         )
     response = client.post(url, body)
     assert response.status_code == 400
-    assert [str(message) for message in response.context["messages"]][0].startswith("云南蓝莓")
+    shown = [str(message) for message in response.context["messages"]]
+    assert len(shown) == 2
+    assert shown[0].startswith("云南蓝莓")
+    assert shown[1].startswith("阳光玫瑰葡萄")
+    assert "阳光玫瑰葡萄" in response.content.decode()
     assert _nothing_written() == (0, 0, 0, 0, 0)
 
 

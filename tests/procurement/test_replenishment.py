@@ -11,13 +11,19 @@ from django.utils import timezone
 
 from apps.catalog.models import DemandForecast
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
-from apps.procurement.services.purchase_orders import purchase_order_send
+from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_send
 from apps.procurement.services.replenishment import (
+    allocations_scaled,
     purchase_order_line_edit,
     purchase_orders_replenish,
 )
 from apps.procurement.tasks import purchase_orders_replenish_task
 from tests.factories import ProductFactory, StoreFactory, SupplierFactory, SupplierProductFactory
+from tests.procurement.factories import (
+    PurchaseOrderAllocationFactory,
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,10 +105,119 @@ def test_hq_edits_a_draft_line_and_it_is_rounded_again(suggestions):
     purchase_order_line_edit(line=line, demanded=13)
     assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (13, 18, 5)
     purchase_order_send(po=line.purchase_order, by=None)
-    with pytest.raises(ValueError, match="draft"):
+    with pytest.raises(PurchaseOrderRefused) as refusal:
         purchase_order_line_edit(line=line, demanded=1)
+    assert refusal.value.code == "not_draft"
     line.refresh_from_db()
     assert line.demanded_quantity == 13
+    assert sorted(line.allocations.values_list("quantity", flat=True)) == [6, 7]
+
+
+def _draft_line(*, stores: int = 4, each: int = 20, pack: int = 10) -> PurchaseOrderLine:
+    """The tester's draft line: `stores` stores × `each`, packs of `pack`, minimum one pack."""
+    line = PurchaseOrderLineFactory(
+        purchase_order=PurchaseOrderFactory(status=PurchaseOrder.Status.DRAFT, sent_at=None),
+        demanded_quantity=stores * each,
+        ordered_quantity=stores * each,
+        surplus_quantity=0,
+        pack_size=pack,
+        min_order_qty=pack,
+    )
+    for _index in range(stores):
+        PurchaseOrderAllocationFactory(line=line, quantity=each)
+    return line
+
+
+def _allocated(line: PurchaseOrderLine) -> list[int]:
+    return list(line.allocations.order_by("store_id").values_list("quantity", flat=True))
+
+
+def test_editing_a_draft_lines_demand_scales_its_store_allocations_to_the_new_demand():
+    line = _draft_line()
+    purchase_order_line_edit(line=line, demanded=45)
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (45, 50, 5)
+    # 45 / 4 = 11.25 each: 11 each, the one unit left to the lowest store id (equal remainders).
+    assert _allocated(line) == [12, 11, 11, 11]
+    assert sum(_allocated(line)) == line.demanded_quantity
+
+
+def test_editing_a_draft_line_up_scales_the_allocations_up_by_largest_remainder(suggestions):
+    purchase_orders_replenish(issued_on=suggestions["today"])
+    line = PurchaseOrderLine.objects.get()
+    purchase_order_line_edit(line=line, demanded=13)
+    # 4 and 3 of 7 scaled to 13: 7.43 and 5.57 -> 7 and 5, the unit left to the larger remainder.
+    assert dict(line.allocations.values_list("store_id", "quantity")) == {
+        suggestions["a"].pk: 7,
+        suggestions["b"].pk: 6,
+    }
+    assert (line.ordered_quantity, line.surplus_quantity) == (18, 5)
+
+
+def test_a_store_scaled_to_nothing_loses_its_allocation(suggestions):
+    purchase_orders_replenish(issued_on=suggestions["today"])
+    line = PurchaseOrderLine.objects.get()
+    purchase_order_line_edit(line=line, demanded=1)
+    assert dict(line.allocations.values_list("store_id", "quantity")) == {suggestions["a"].pk: 1}
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (1, 6, 5)
+
+
+def test_editing_a_draft_line_to_no_demand_orders_nothing_and_allocates_nothing():
+    line = _draft_line()
+    purchase_order_line_edit(line=line, demanded=0)
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (0, 0, 0)
+    assert _allocated(line) == []
+
+
+def test_a_refused_edit_changes_neither_the_line_nor_its_allocations():
+    line = _draft_line()
+    purchase_order_send(po=line.purchase_order, by=None)
+    with pytest.raises(PurchaseOrderRefused) as refusal:
+        purchase_order_line_edit(line=line, demanded=45)
+    assert refusal.value.code == "not_draft"
+    with pytest.raises(PurchaseOrderRefused) as negative:
+        purchase_order_line_edit(line=line, demanded=-1)
+    assert negative.value.code == "negative"
+    line.refresh_from_db()
+    assert (line.demanded_quantity, line.ordered_quantity) == (80, 80)
+    assert _allocated(line) == [20, 20, 20, 20]
+
+
+def test_a_hand_made_line_without_allocations_only_changes_its_numbers():
+    line = _draft_line(stores=0)
+    line.demanded_quantity = line.ordered_quantity = 20
+    line.save()
+    purchase_order_line_edit(line=line, demanded=45)
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (45, 50, 5)
+    assert _allocated(line) == []
+
+
+@pytest.mark.parametrize(
+    ("quantities", "total", "expected"),
+    [
+        ({1: 20, 2: 20, 3: 20, 4: 20}, 45, {1: 12, 2: 11, 3: 11, 4: 11}),
+        ({1: 4, 2: 3}, 13, {1: 7, 2: 6}),
+        ({1: 1, 2: 5, 3: 2}, 4, {2: 3, 3: 1}),  # 0.5, 2.5, 1: the tie to the larger store
+        ({1: 5, 2: 5}, 1, {1: 1}),
+        ({1: 3}, 0, {}),
+        ({}, 10, {}),
+    ],
+)
+def test_allocations_are_scaled_by_largest_remainder(quantities, total, expected):
+    assert allocations_scaled(quantities=quantities, total=total) == expected
+
+
+def test_scaled_allocations_always_add_up_to_the_total_and_stay_proportional():
+    import random
+
+    rng = random.Random(7)
+    for _case in range(500):
+        quantities = {store: rng.randint(1, 40) for store in range(rng.randint(1, 12))}
+        total = rng.randint(1, 400)
+        scaled = allocations_scaled(quantities=quantities, total=total)
+        assert sum(scaled.values()) == total
+        base = sum(quantities.values())
+        for store, quantity in quantities.items():
+            assert abs(scaled.get(store, 0) - quantity * total / base) < 1
 
 
 def test_hq_edits_a_draft_line_in_the_admin(client, hq_user, suggestions):
@@ -124,6 +239,57 @@ def test_hq_edits_a_draft_line_in_the_admin(client, hq_user, suggestions):
     assert response.status_code == 302
     line.refresh_from_db()
     assert (line.demanded_quantity, line.ordered_quantity) == (20, 24)
+    assert sum(line.allocations.values_list("quantity", flat=True)) == 20
+
+
+def test_hq_edits_demand_in_the_admin_and_the_stores_allocations_follow(client, hq_user):
+    """End to end, as the browser posts the change page: 4 stores × 20, demand 80 → 45."""
+    line = _draft_line()
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorderline_change", args=[line.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    allocation_ids = list(line.allocations.order_by("pk").values_list("pk", flat=True))
+    data = {
+        "demanded_quantity": "45",
+        "allocations-TOTAL_FORMS": str(len(allocation_ids)),
+        "allocations-INITIAL_FORMS": str(len(allocation_ids)),
+        "sources-TOTAL_FORMS": "0",
+        "sources-INITIAL_FORMS": "0",
+    }
+    for index, pk in enumerate(allocation_ids):
+        data[f"allocations-{index}-id"] = str(pk)
+        data[f"allocations-{index}-line"] = str(line.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (45, 50, 5)
+    assert _allocated(line) == [12, 11, 11, 11]
+    shown = client.get(url).content.decode()
+    assert shown.count(">11<") + shown.count(">12<") >= 4
+
+
+def test_saving_a_sent_line_in_the_admin_changes_nothing_and_shows_no_error(client, hq_user):
+    line = _draft_line()
+    purchase_order_send(po=line.purchase_order, by=None)
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorderline_change", args=[line.pk])
+    response = client.post(
+        url,
+        {
+            "demanded_quantity": "45",
+            "allocations-TOTAL_FORMS": "0",
+            "allocations-INITIAL_FORMS": "0",
+            "sources-TOTAL_FORMS": "0",
+            "sources-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not [m for m in response.context["messages"] if m.level_tag == "error"]
+    line.refresh_from_db()
+    assert line.demanded_quantity == 80
+    assert _allocated(line) == [20, 20, 20, 20]
 
 
 def test_hq_approves_and_rejects_drafts_in_bulk(client, hq_user, suggestions):

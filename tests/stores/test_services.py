@@ -157,13 +157,22 @@ def test_stock_move_refuses_a_zero_quantity_and_writes_nothing():
     assert StockMovement.objects.count() == 0
 
 
-def test_insufficient_stock_names_the_product_the_store_and_the_quantity():
-    level = StockLevelFactory(on_hand=3, product__sku="MILK-1", store__code="S0042")
+def test_insufficient_stock_names_the_product_the_store_and_what_is_in_stock():
+    level = StockLevelFactory(
+        on_hand=3,
+        product__sku="MILK-1",
+        product__name="Fresh milk 1L",
+        store__code="S0042",
+        store__name="Linli Garden Road",
+    )
     with translation.override("en"), pytest.raises(InsufficientStock) as refused:
         stock_move(
             store=level.store, product=level.product, kind=StockMovement.Kind.SALE, quantity=-4
         )
-    assert refused.value.messages == ["Not enough stock of MILK-1 in S0042 for 4."]
+    assert refused.value.messages == [
+        "Not enough stock of Fresh milk 1L at Linli Garden Road: 3 in stock, 4 needed."
+    ]
+    assert (refused.value.available, refused.value.requested) == (3, 4)
 
 
 def test_stock_move_takes_stock_only_from_its_own_store():

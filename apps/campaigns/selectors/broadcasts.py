@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.models import Broadcast, CampaignProduct, GroupBuyJoin, GroupBuyOffer
+from apps.catalog.models import Product
 from apps.stores.access import StoreAction, stores_for
+from apps.stores.models import StockLevel
 
 if TYPE_CHECKING:
     from apps.campaigns.models import Campaign, StoreCampaign
@@ -137,3 +139,24 @@ def name_masked(name: str) -> str:
     if len(name) <= 1:
         return "*" if name else ""
     return name[0] + "*" * (len(name) - 1)
+
+
+def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
+    """What an offer on `broadcast` may sell: the campaign's products the store has in stock,
+    in the campaign's order; only when there are none of those, every product in stock at the
+    store, by name (an offer needs stock at the store: `offer_create`)."""
+    stocked = StockLevel.objects.filter(store_id=broadcast.store_id, on_hand__gte=1).values(
+        "product_id"
+    )
+    campaign_products = CampaignProduct.objects.filter(
+        campaign__stores=broadcast.store_campaign_id, product_id=OuterRef("pk")
+    ).order_by("position", "pk")
+    in_campaign = (
+        Product.objects.filter(pk__in=stocked)
+        .annotate(position=Subquery(campaign_products.values("position")[:1]))
+        .filter(position__isnull=False)
+        .order_by("position", "name", "pk")
+    )
+    if in_campaign.exists():
+        return in_campaign
+    return Product.objects.filter(pk__in=stocked).order_by("name", "pk")

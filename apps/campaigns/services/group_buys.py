@@ -353,7 +353,8 @@ def offer_create(
     broadcast's store (`by=None`: a trusted caller such as a command).
 
     Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
-    a unit threshold, a deadline not in the future, a product the store has none of in stock,
+    a unit threshold, a deadline not in the future or not after the broadcast starts (its
+    start, or when it is scheduled), a product the store has none of in stock,
     an ended broadcast. Nothing is written on a refusal.
     """
     now = now or timezone.now()
@@ -376,8 +377,16 @@ def offer_create(
         )
     if threshold_kind not in GroupBuyOffer.ThresholdKind.values:
         errors.setdefault("threshold_kind", []).append(_("Unknown threshold kind."))
+    start = broadcast.started_at or broadcast.scheduled_at
     if deadline is None or deadline <= now:
         errors.setdefault("deadline", []).append(_("The deadline must be in the future."))
+    elif deadline <= start:
+        # Joins come in during and after the broadcast: a deadline before it starts would
+        # settle the offer before anyone could join.
+        errors.setdefault("deadline", []).append(
+            _("The deadline must be after the broadcast starts (%(start)s).")
+            % {"start": timezone.localtime(start).strftime("%m-%d %H:%M")}
+        )
     if broadcast.status == Broadcast.Status.ENDED:
         errors.setdefault("__all__", []).append(_("This broadcast has ended."))
     stocked = StockLevel.objects.filter(

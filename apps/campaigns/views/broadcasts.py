@@ -32,7 +32,6 @@ from apps.stores.access import (
     actions_at,
     store_or_403,
 )
-from apps.stores.models import StockLevel
 from linli.widgets import NativeDateTimeInput
 
 JIELONG_MAX_CHARACTERS = 20_000
@@ -65,10 +64,16 @@ class OfferForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 
-    def __init__(self, *args: Any, store_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, broadcast: Broadcast, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        stocked = StockLevel.objects.filter(store_id=store_id, on_hand__gte=1).values("product_id")
-        self.fields["product"].queryset = Product.objects.filter(pk__in=stocked).order_by("name")
+        field = self.fields["product"]
+        field.queryset = selectors.offer_products(broadcast=broadcast)
+        # People pick by name (the SKU is the catalogue's code, not what the owner sells).
+        field.label_from_instance = _product_label
+
+
+def _product_label(product: Product) -> str:
+    return f"{product.name} · ¥{product.price}"
 
 
 class JielongForm(forms.Form):
@@ -80,9 +85,21 @@ class JielongForm(forms.Form):
     dry_run = forms.BooleanField(label=gettext_lazy("Check only, enter nothing"), required=False)
 
 
-def _default_deadline() -> str:
-    local = timezone.localtime() + dt.timedelta(hours=24)
-    return local.strftime("%Y-%m-%dT%H:%M")
+# An offer's deadline is when joins stop and the group forms or fails (docs/group-buys.md):
+# by default a few hours after the broadcast starts, time for the chat to keep joining.
+DEFAULT_OFFER_HOURS = 4
+
+
+def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) -> dt.datetime:
+    """The deadline the offer form proposes: DEFAULT_OFFER_HOURS after the broadcast starts
+    (when it started, or when it is scheduled); for a broadcast that started longer ago than
+    that, DEFAULT_OFFER_HOURS from now. Whole minutes (the form's field has no seconds)."""
+    now = now or timezone.now()
+    start = broadcast.started_at or broadcast.scheduled_at
+    deadline = start + dt.timedelta(hours=DEFAULT_OFFER_HOURS)
+    if deadline <= now:
+        deadline = now + dt.timedelta(hours=DEFAULT_OFFER_HOURS)
+    return timezone.localtime(deadline).replace(second=0, microsecond=0)
 
 
 def _page(
@@ -126,7 +143,12 @@ def _page(
             "joins": rows,
             "rate": selectors.formation_rate(store_campaign=broadcast.store_campaign),
             "offer_form": offer_form
-            or OfferForm(store_id=broadcast.store_id, initial={"deadline": _default_deadline()}),
+            or OfferForm(
+                broadcast=broadcast,
+                initial={
+                    "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
+                },
+            ),
             "jielong_form": jielong_form or JielongForm(),
             "report": report,
         },
@@ -187,7 +209,7 @@ def broadcast_end_view(request: HttpRequest, broadcast_id: int) -> HttpResponse:
 @require_POST
 def broadcast_offer_create(request: HttpRequest, broadcast_id: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
-    form = OfferForm(request.POST, store_id=broadcast.store_id)
+    form = OfferForm(request.POST, broadcast=broadcast)
     if form.is_valid():
         data = form.cleaned_data
         try:

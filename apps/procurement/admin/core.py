@@ -348,10 +348,13 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: PurchaseOrderLine, form: object, change: bool
     ) -> None:
+        # Only the demand of a draft is editable; the service re-allocates and re-rounds.
+        if "demanded_quantity" not in getattr(form, "changed_data", ()):
+            return
         try:
             purchase_order_line_edit(line=obj, demanded=obj.demanded_quantity)
-        except ValueError as error:
-            self.message_user(request, str(error), level=messages.ERROR)
+        except PurchaseOrderRefused as refusal:
+            self.message_user(request, refusal.message, level=messages.ERROR)
 
 
 @admin.register(PurchaseOrderAllocation)

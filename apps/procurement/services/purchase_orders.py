@@ -121,7 +121,12 @@ def purchase_order_report_shortage(
                 _("A shortage can only be reported before shipping; this order is %(status)s.")
                 % {"status": locked.get_status_display()},
             )
-        rows = {line.pk: line for line in PurchaseOrderLine.objects.filter(purchase_order=po)}
+        rows = {
+            line.pk: line
+            for line in PurchaseOrderLine.objects.filter(purchase_order=po).select_related(
+                "product"
+            )
+        }
         for line_id, short in lines.items():
             line = rows.get(line_id)
             if line is None:
@@ -131,8 +136,11 @@ def purchase_order_report_shortage(
             if short < 0 or short > line.ordered_quantity:
                 raise PurchaseOrderRefused(
                     "too_many",
-                    _("At most %(ordered)d units can be short on a line.")
-                    % {"ordered": line.ordered_quantity},
+                    _(
+                        "%(product)s: the units short must be between 0 and %(ordered)d "
+                        "(what is ordered)."
+                    )
+                    % {"product": line.product.name, "ordered": line.ordered_quantity},
                 )
             line.shortage_quantity = short
         PurchaseOrderLine.objects.bulk_update(

@@ -45,10 +45,12 @@ class ReceiptRefused(Exception):
     `no_allocation`, `unknown_allocation`, `missing_allocation`, `negative`, `sum_mismatch`,
     `already_received`); `message` is for people. Nothing was written."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # One message per wrong line (by product), for a page that lists them all.
+        self.problems = problems or [message]
 
 
 def receipt_notification_key(*, receipt_id: int, order_id: int) -> str:
@@ -68,24 +70,26 @@ def _validated(
             "unknown_allocation",
             _("Line %(id)s is not part of this delivery to this store.") % {"id": unknown[0]},
         )
-    missing = [pk for pk in allocations if pk not in lines]
+    # Every wrong line is named (products by SKU, as the receiving page lists them), not only
+    # the first: the clerk fixes the whole form in one go.
+    by_sku = sorted(allocations, key=lambda pk: (allocations[pk].line.product.sku, pk))
+    missing = [allocations[pk].line.product.name for pk in by_sku if pk not in lines]
     if missing:
-        product = allocations[missing[0]].line.product
-        raise ReceiptRefused(
-            "missing_allocation",
-            _("Say what arrived of %(product)s.") % {"product": product.name},
-        )
-    for pk, (received, short, damaged) in lines.items():
+        problems = [_("Say what arrived of %(product)s.") % {"product": name} for name in missing]
+        raise ReceiptRefused("missing_allocation", " ".join(problems), problems)
+    negative = []
+    mismatched = []
+    for pk in by_sku:
+        received, short, damaged = lines[pk]
         product = allocations[pk].line.product
         if min(received, short, damaged) < 0:
-            raise ReceiptRefused(
-                "negative",
-                _("%(product)s: quantities cannot be negative.") % {"product": product.name},
+            negative.append(
+                _("%(product)s: quantities cannot be negative.") % {"product": product.name}
             )
+            continue
         allocated = allocations[pk].quantity
         if received + short + damaged != allocated:
-            raise ReceiptRefused(
-                "sum_mismatch",
+            mismatched.append(
                 _(
                     "%(product)s: received, short and damaged must add up to the %(allocated)d "
                     "allocated (they add up to %(total)d)."
@@ -94,8 +98,12 @@ def _validated(
                     "product": product.name,
                     "allocated": allocated,
                     "total": received + short + damaged,
-                },
+                }
             )
+    if negative or mismatched:
+        problems = negative + mismatched
+        code = "negative" if negative else "sum_mismatch"
+        raise ReceiptRefused(code, " ".join(problems), problems)
 
 
 def receipt_record(

@@ -8,8 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.catalog.models import DemandForecast
 from apps.procurement.models import (
@@ -19,6 +21,7 @@ from apps.procurement.models import (
     SupplierProduct,
 )
 from apps.procurement.services.consolidation import order_quantity_rounded
+from apps.procurement.services.purchase_orders import PurchaseOrderRefused
 
 
 @dataclass(frozen=True)
@@ -135,22 +138,77 @@ def purchase_orders_replenish(*, issued_on: dt.date) -> ReplenishmentResult:
     )
 
 
+def allocations_scaled(*, quantities: dict[int, int], total: int) -> dict[int, int]:
+    """`quantities` ({store id: units}) scaled to add up to `total`, by largest remainder:
+    each store gets the whole part of its share, and the units left over go one each to the
+    largest remainders (ties: the larger original quantity, then the lower store id). Stores
+    scaled to nothing are left out. Empty when there is nothing to scale."""
+    base = sum(quantities.values())
+    if base <= 0 or total <= 0:
+        return {}
+    scaled = {store_id: quantity * total // base for store_id, quantity in quantities.items()}
+    left = total - sum(scaled.values())
+    by_remainder = sorted(
+        quantities,
+        key=lambda store_id: (
+            -(quantities[store_id] * total % base),
+            -quantities[store_id],
+            store_id,
+        ),
+    )
+    for store_id in by_remainder[:left]:
+        scaled[store_id] += 1
+    return {store_id: units for store_id, units in scaled.items() if units > 0}
+
+
 def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> PurchaseOrderLine:
-    """HQ changes what a draft line asks for; what is ordered is rounded again (the store
-    allocations keep the stores' suggestions). Only drafts (a conditional UPDATE on the
-    purchase order's status); returns the line, refreshed. Raises ValueError when the order is
-    no longer a draft or `demanded` is negative."""
+    """HQ changes what a draft line asks for. The stores' allocations are scaled to the new
+    demand (`allocations_scaled`: they add up to it exactly, as consolidation's allocations
+    add up to the line's demand; a store scaled to nothing loses its allocation) and what is
+    ordered is rounded again like consolidation (`order_quantity_rounded`; the surplus,
+    ordered − demand, is not allocated). A line without allocations (HQ's own, made by hand)
+    only changes its numbers; a line edited to 0 keeps no allocation.
+
+    Only drafts: the purchase order's row is locked (`select_for_update`, as every other
+    change to its lines) and must still be a draft; the line and its allocations are then
+    written in the same transaction. Returns the line, refreshed. Refused
+    (`PurchaseOrderRefused`, nothing written): `negative`, `not_draft`."""
     if demanded < 0:
-        raise ValueError("demanded must not be negative")
-    ordered = order_quantity_rounded(
-        demanded=demanded, pack_size=line.pack_size, min_order_qty=line.min_order_qty
-    )
-    changed = PurchaseOrderLine.objects.filter(
-        pk=line.pk, purchase_order__status=PurchaseOrder.Status.DRAFT
-    ).update(
-        demanded_quantity=demanded, ordered_quantity=ordered, surplus_quantity=ordered - demanded
-    )
-    if changed != 1:
-        raise ValueError("only a draft purchase order's lines can be edited")
+        raise PurchaseOrderRefused("negative", _("The demand cannot be negative."))
+    with transaction.atomic():
+        locked = PurchaseOrder.objects.select_for_update().get(pk=line.purchase_order_id)
+        if locked.status != PurchaseOrder.Status.DRAFT:
+            raise PurchaseOrderRefused(
+                "not_draft",
+                _("Only a draft's lines can be edited; this purchase order is %(status)s.")
+                % {"status": locked.get_status_display()},
+            )
+        ordered = order_quantity_rounded(
+            demanded=demanded, pack_size=line.pack_size, min_order_qty=line.min_order_qty
+        )
+        PurchaseOrderLine.objects.filter(pk=line.pk).update(
+            demanded_quantity=demanded,
+            ordered_quantity=ordered,
+            surplus_quantity=ordered - demanded,
+            shortage_quantity=Least(F("shortage_quantity"), ordered),
+        )
+        allocations = {
+            allocation.store_id: allocation
+            for allocation in PurchaseOrderAllocation.objects.filter(line_id=line.pk)
+        }
+        scaled = allocations_scaled(
+            quantities={store_id: a.quantity for store_id, a in allocations.items()},
+            total=demanded,
+        )
+        PurchaseOrderAllocation.objects.filter(line_id=line.pk).exclude(
+            store_id__in=list(scaled)
+        ).delete()
+        changed = []
+        for store_id, units in scaled.items():
+            allocation = allocations[store_id]
+            if allocation.quantity != units:
+                allocation.quantity = units
+                changed.append(allocation)
+        PurchaseOrderAllocation.objects.bulk_update(changed, ["quantity"])
     line.refresh_from_db()
     return line

@@ -122,7 +122,8 @@ def receive(request: HttpRequest, store_id: int, po_id: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except ReceiptRefused as error:
-        messages.error(request, error.message)
+        for problem in error.problems:
+            messages.error(request, problem)
         return _form_page(request, store, sheet, form=form, status=400)
     messages.success(request, _("Delivery received."))
     return redirect("supply:receive", store_id=store.pk, po_id=sheet.purchase_order.pk)

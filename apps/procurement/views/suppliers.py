@@ -144,6 +144,9 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
     lines = purchase_order_sheet(purchase_order=po).lines
     form = ShortageForm(request.POST, lines=lines)
     if not form.is_valid():
+        # The form is at the foot of a long page: name each wrong line at the top as well.
+        for error in form.line_errors():
+            messages.error(request, error)
         return _detail(request, po, shortage_form=form, status=400)
     try:
         purchase_order_report_shortage(

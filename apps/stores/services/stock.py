@@ -22,7 +22,16 @@ from apps.stores.page_cache import store_figures_forget
 
 
 class InsufficientStock(ValidationError):
-    pass
+    """Fewer units on hand than a removal asks for. The message names the store and the
+    product by their names (it is shown to people); `available` is what was on hand when the
+    removal was refused, `requested` what it asked for."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, available: int = 0, requested: int = 0
+    ) -> None:
+        super().__init__(message, code=code)
+        self.available = available
+        self.requested = requested
 
 
 def stock_move(
@@ -57,9 +66,24 @@ def stock_move(
                 store=store, product=product, on_hand__gte=-quantity
             ).update(on_hand=F("on_hand") + quantity, updated_at=timezone.now())
             if changed != 1:
+                available = (
+                    StockLevel.objects.filter(store=store, product=product)
+                    .values_list("on_hand", flat=True)
+                    .first()
+                ) or 0
                 raise InsufficientStock(
-                    _("Not enough stock of %(sku)s in %(store)s for %(quantity)d.")
-                    % {"sku": product.sku, "store": store.code, "quantity": -quantity}
+                    _(
+                        "Not enough stock of %(product)s at %(store)s: %(available)d in stock, "
+                        "%(quantity)d needed."
+                    )
+                    % {
+                        "product": product.name,
+                        "store": store.name,
+                        "available": available,
+                        "quantity": -quantity,
+                    },
+                    available=available,
+                    requested=-quantity,
                 )
         store_figures_forget(store_id=store.pk)
         return StockMovement.objects.create(
