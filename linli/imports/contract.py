@@ -22,7 +22,7 @@ import codecs
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -676,6 +676,40 @@ UNKNOWN_CATEGORY = UnknownCode(
 UNKNOWN_SKU = UnknownCode("unknown_sku", gettext_lazy("Unknown SKU “%(sku)s”."))
 UNKNOWN_REGION = UnknownCode("unknown_region", gettext_lazy("Unknown region code “%(code)s”."))
 UNKNOWN_STORE = UnknownCode("unknown_store", gettext_lazy("Unknown store code “%(code)s”."))
+
+
+@dataclass
+class CodeCells:
+    """The cells of one column that name stored rows by code, gathered from *every* row whose
+    cell could be read — rows with other errors too — so that one run reports an unknown code
+    together with the row's other errors instead of only after those are fixed.
+
+    `resolve` looks all the codes up at once (`codes_resolve`) and reports each cell naming a
+    code that is not stored; a caller that needs more than primary keys reads the rows itself
+    from `codes()` and calls `unknown_report`."""
+
+    column: str
+    unknown: UnknownCode
+    cells: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, row: int, code: str) -> None:
+        """Note the code of file row `row` (an empty cell names nothing)."""
+        if code:
+            self.cells.append((row, code))
+
+    def codes(self) -> set[str]:
+        return {code for _row, code in self.cells}
+
+    def unknown_report(self, log: ErrorLog, *, known: Container[str]) -> None:
+        for row, code in self.cells:
+            if code not in known:
+                self.unknown.add(log, row=row, column=self.column, code=code)
+
+    def resolve(self, *, queryset: QuerySet, field: str, log: ErrorLog) -> dict[str, Any]:
+        """`{code: primary key}` of the stored codes; every unknown one is logged."""
+        known = codes_resolve(queryset=queryset, field=field, codes=self.codes())
+        self.unknown_report(log, known=known)
+        return known
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -285,6 +285,29 @@ def test_promotions_bad_row_is_reported_and_nothing_written(
     assert Promotion.objects.count() == 0
 
 
+def test_promotions_unknown_codes_are_reported_with_the_rows_other_errors(
+    reference: dict,
+) -> None:
+    report = promotions_import(
+        table=table(
+            HEADER
+            + "price,NO-SUCH-SKU,,HZ0001 HZ9999,NOPE,2024-07-08,2024-07-01,,95,,\n"
+            + "price,,NOPE-CAT,,,2024-07-01,2024-07-07,,10,,maybe\n"
+        )
+    )
+    assert errors_of(report) == [
+        (2, "ends_on", "ends_before_start"),
+        (2, "discount_percent", "above_maximum"),
+        (2, "sku", "unknown_sku"),
+        (2, "stores", "unknown_store"),
+        (2, "region", "unknown_region"),
+        (3, "status", "invalid_choice"),
+        (3, "category", "unknown_category"),
+    ]
+    assert str(report.errors[3]) == "Row 2, column “stores”: Unknown store code(s): HZ9999."
+    assert Promotion.objects.count() == 0
+
+
 def test_promotions_reasons_name_the_problem(reference: dict) -> None:
     report = promotions_import(
         table=table(

@@ -115,6 +115,18 @@ def test_products_bad_row_is_reported(categories: dict, line: str, column: str, 
     assert Product.objects.count() == 0
 
 
+def test_products_unknown_category_is_reported_with_the_rows_other_errors(
+    categories: dict,
+) -> None:
+    report = products_import(table=table(HEADER + "P1,,NO-CAT,abc,,,,,,,\n"))
+    assert errors_of(report) == [
+        (2, "name", "required"),
+        (2, "price", "invalid_number"),
+        (2, "category", "unknown_category"),
+    ]
+    assert Product.objects.count() == 0
+
+
 def test_products_barcode_of_another_product_is_an_error(categories: dict) -> None:
     ProductFactory(sku="OLD", barcode="690000", category=categories["DAIRY-MILK"])
     report = products_import(table=table(HEADER + "NEW,名,DAIRY-MILK,1,,,690000,,,,\n"))

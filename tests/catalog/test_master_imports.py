@@ -137,6 +137,22 @@ def test_categories_bad_row_is_reported_and_nothing_written(
     assert Category.objects.count() == 0
 
 
+def test_categories_unknown_parent_is_reported_with_the_rows_other_errors() -> None:
+    report = categories_import(table=table(CATEGORY_HEADER + "A,甲,,\nB,,NOPE-PARENT,maybe\n"))
+    assert errors_of(report) == [
+        (3, "name", "required"),
+        (3, "is_fresh", "invalid_boolean"),
+        (3, "parent", "unknown_category"),
+    ]
+    assert Category.objects.count() == 0
+
+
+def test_categories_parent_on_a_bad_row_of_the_file_is_not_unknown() -> None:
+    report = categories_import(table=table(CATEGORY_HEADER + "A,,,\nB,乙,A,\n"))
+    assert errors_of(report) == [(2, "name", "required")]
+    assert Category.objects.count() == 0
+
+
 def test_categories_loop_in_the_file_is_reported_on_each_of_its_rows() -> None:
     report = categories_import(
         table=table(CATEGORY_HEADER + "A,甲,B,\nB,乙,C,\nC,丙,A,\nD,丁,A,\n")

@@ -297,6 +297,18 @@ def test_member_identity_cells_parse_and_normalise() -> None:
             member_identity_parse(bad)
 
 
+def test_members_unknown_home_store_is_reported_with_the_rows_other_errors(
+    stores: dict,
+) -> None:
+    report = members_import(table=table(MEMBER_HEADER + "1380013800,,,,19x8,HZ9999,,,\n"))
+    assert errors_of(report) == [
+        (2, "phone", "invalid_phone"),
+        (2, "birth_year", "invalid_number"),
+        (2, "home_store", "unknown_store"),
+    ]
+    assert Member.objects.count() == MemberIdentity.objects.count() == 0
+
+
 # --- chat messages ----------------------------------------------------------------------------
 
 
@@ -351,6 +363,20 @@ def test_chat_messages_bad_rows_are_all_reported(stores: dict) -> None:
         (5, "sent_at", "invalid_datetime"),
         (6, "text", "duplicate"),
         (7, "member_identity", "invalid_phone"),
+    ]
+    assert CommunityMessage.objects.count() == 0
+
+
+def test_chat_messages_unknown_store_is_reported_with_the_rows_other_errors(
+    stores: dict,
+) -> None:
+    report = community_messages_import(
+        table=table("store_code,group_name,member_identity,text,sent_at\nHZ9999,群,,,yesterday\n")
+    )
+    assert errors_of(report) == [
+        (2, "text", "required"),
+        (2, "sent_at", "invalid_datetime"),
+        (2, "store_code", "unknown_store"),
     ]
     assert CommunityMessage.objects.count() == 0
 

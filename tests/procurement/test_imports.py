@@ -116,6 +116,20 @@ def test_supplier_products_bad_rows_are_all_reported(db: None) -> None:
     assert SupplierProduct.objects.count() == 0
 
 
+def test_supplier_products_unknown_codes_are_reported_with_the_rows_other_errors(
+    db: None,
+) -> None:
+    report = supplier_products_import(table=table(OFFER_HEADER + "NOPE,NO-SUCH-SKU,x,1,0,1,1\n"))
+    assert errors_of(report) == [
+        (2, "cost", "invalid_number"),
+        (2, "min_order_qty", "below_minimum"),
+        (2, "supplier_code", "unknown_supplier"),
+        (2, "sku", "unknown_sku"),
+    ]
+    assert str(report.errors[2]) == ("Row 2, column “supplier_code”: Unknown supplier code “NOPE”.")
+    assert SupplierProduct.objects.count() == 0
+
+
 def _staff(*codenames: str):
     user = UserFactory(is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))

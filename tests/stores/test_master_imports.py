@@ -228,10 +228,21 @@ def test_stores_every_problem_of_the_file_is_listed(regions: dict) -> None:
     )
     assert errors_of(report) == [
         (2, "name", "required"),
+        (2, "region", "unknown_region"),
         (3, "latitude", "above_maximum"),
         (4, "region", "unknown_region"),
     ]
-    assert str(report.errors[2]) == "Row 4, column “region”: Unknown region code “NOPE”."
+    assert str(report.errors[3]) == "Row 4, column “region”: Unknown region code “NOPE”."
+
+
+def test_stores_unknown_region_is_reported_with_the_rows_other_errors(regions: dict) -> None:
+    report = stores_import(table=table(STORE_HEADER + "S1,,NOPE,,95,,,\n"))
+    assert errors_of(report) == [
+        (2, "name", "required"),
+        (2, "latitude", "above_maximum"),
+        (2, "region", "unknown_region"),
+    ]
+    assert Store.objects.count() == 0
 
 
 def test_stores_unreadable_cell_is_reported(regions: dict) -> None:

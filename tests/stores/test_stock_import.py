@@ -113,6 +113,16 @@ def test_stock_bad_row_is_reported(reference: dict, line: str, column: str, code
     assert StockLevel.objects.count() == StockMovement.objects.count() == 0
 
 
+def test_stock_unknown_codes_are_reported_with_the_rows_other_errors(reference: dict) -> None:
+    report = stock_levels_import(table=table(HEADER + "HZ9999,NO-SUCH-SKU,-1,\n"))
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "on_hand", "below_minimum"),
+        (2, "store_code", "unknown_store"),
+        (2, "sku", "unknown_sku"),
+    ]
+    assert StockLevel.objects.count() == StockMovement.objects.count() == 0
+
+
 def test_stock_missing_column_is_reported(reference: dict) -> None:
     report = stock_levels_import(table=table("store_code,sku\nHZ0001,NOPE\n"))
     assert [(e.row, e.column, e.code) for e in report.errors] == [

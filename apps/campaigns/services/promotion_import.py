@@ -25,6 +25,7 @@ from linli.imports.contract import (
     UNKNOWN_REGION,
     UNKNOWN_SKU,
     WRITE_BATCH,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
@@ -99,6 +100,17 @@ class _PromotionRow:
     status: str  # "" when not given
 
 
+class _References:
+    """The codes the rows of a file name, bad rows included (see `CodeCells`). A `stores`
+    cell may name several stores; its unknown ones are reported together."""
+
+    def __init__(self) -> None:
+        self.skus = CodeCells("sku", UNKNOWN_SKU)
+        self.categories = CodeCells("category", UNKNOWN_CATEGORY)
+        self.regions = CodeCells("region", UNKNOWN_REGION)
+        self.stores: list[tuple[int, tuple[str, ...]]] = []
+
+
 # What makes two promotions the same: kind, product or category, stores, region and days.
 _Key = tuple[str, int | None, int | None, frozenset[int], int | None, dt.date, dt.date]
 
@@ -120,6 +132,9 @@ def promotions_import(
     positions = header_check(table.header, PROMOTION_COLUMNS, log)
     width = len(table.header)
     latest = day_latest(tolerance=PLANNING_HORIZON)
+    # The codes of every row, bad rows included, so unknown ones are reported in the same run
+    # as the rows' other errors.
+    references = _References()
     parsed: list[_PromotionRow] = []
     for number, cells in table.rows:
         report.rows += 1
@@ -177,6 +192,11 @@ def promotions_import(
             )
         name = row.text("name", max_length=120)
         status = row.choice("status", choices=STATUSES)
+        references.skus.add(number, sku)
+        references.categories.add(number, category_code)
+        references.regions.add(number, region_code)
+        if store_codes:
+            references.stores.append((number, store_codes))
         if row.valid:
             parsed.append(
                 _PromotionRow(
@@ -197,7 +217,9 @@ def promotions_import(
     # Codes are looked up even when some rows are already bad, so every problem is listed;
     # nothing is written unless the whole file is clean.
     with import_transaction(log):
-        _promotions_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
+        _promotions_write(
+            parsed=parsed, references=references, report=report, log=log, dry_run=dry_run, by=by
+        )
     return report.finish(log)
 
 
@@ -210,6 +232,7 @@ def _discount_from_price(*, promo_price: Decimal, reference: Decimal) -> int:
 def _promotions_write(
     *,
     parsed: list[_PromotionRow],
+    references: _References,
     report: ImportReport,
     log: ErrorLog,
     dry_run: bool,
@@ -218,43 +241,39 @@ def _promotions_write(
     products = {
         product.sku: product
         for product in in_chunks(
-            Product.objects.only("pk", "sku", "price"), "sku", {r.sku for r in parsed if r.sku}
+            Product.objects.only("pk", "sku", "price"), "sku", references.skus.codes()
         )
     }
-    categories = codes_resolve(
-        queryset=Category.objects.all(),
-        field="code",
-        codes={r.category_code for r in parsed if r.category_code},
+    references.skus.unknown_report(log, known=products)
+    categories = references.categories.resolve(
+        queryset=Category.objects.all(), field="code", log=log
     )
     stores = codes_resolve(
         queryset=Store.objects.all(),
         field="code",
-        codes={code for r in parsed for code in r.store_codes},
+        codes={code for _number, codes in references.stores for code in codes},
     )
-    regions = codes_resolve(
-        queryset=Region.objects.all(),
-        field="code",
-        codes={r.region_code for r in parsed if r.region_code},
-    )
+    for number, codes in references.stores:
+        unknown = [code for code in codes if code not in stores]
+        if unknown:
+            log.add(
+                number,
+                "stores",
+                "unknown_store",
+                _("Unknown store code(s): %(codes)s.") % {"codes": ", ".join(unknown)},
+            )
+    regions = references.regions.resolve(queryset=Region.objects.all(), field="code", log=log)
     rows: list[tuple[_PromotionRow, _Key, int | None]] = []
     duplicates = FirstSeen()
     for row in parsed:
         errors_before = log.count
         product = products.get(row.sku) if row.sku else None
-        if row.sku and product is None:
-            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=row.sku)
-        if row.category_code and row.category_code not in categories:
-            UNKNOWN_CATEGORY.add(log, row=row.number, column="category", code=row.category_code)
-        unknown = [code for code in row.store_codes if code not in stores]
-        if unknown:
-            log.add(
-                row.number,
-                "stores",
-                "unknown_store",
-                _("Unknown store code(s): %(codes)s.") % {"codes": ", ".join(unknown)},
-            )
-        if row.region_code and row.region_code not in regions:
-            UNKNOWN_REGION.add(log, row=row.number, column="region", code=row.region_code)
+        codes_known = (
+            (not row.sku or product is not None)
+            and (not row.category_code or row.category_code in categories)
+            and all(code in stores for code in row.store_codes)
+            and (not row.region_code or row.region_code in regions)
+        )
         discount = row.discount_percent
         if row.promo_price is not None and product is not None:
             if product.price <= 0:
@@ -293,7 +312,7 @@ def _promotions_write(
                             "max": MAX_DISCOUNT,
                         },
                     )
-        if log.count > errors_before:
+        if log.count > errors_before or not codes_known:
             continue
         key: _Key = (
             row.kind,

@@ -16,6 +16,7 @@ from linli.imports.contract import (
     UNKNOWN_CATEGORY,
     WRITE_BATCH,
     CellError,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
@@ -24,7 +25,6 @@ from linli.imports.contract import (
     RowCells,
     Table,
     choices_with_labels,
-    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
@@ -97,6 +97,7 @@ def products_import(
     positions = header_check(table.header, PRODUCT_COLUMNS, log)
     width = len(table.header)
     duplicates = {"sku": FirstSeen(), "barcode": FirstSeen()}
+    category_cells = CodeCells("category", UNKNOWN_CATEGORY)
     parsed: list[_ProductRow] = []
     for number, cells in table.rows:
         report.rows += 1
@@ -119,23 +120,27 @@ def products_import(
             "is_active": row.boolean("is_active"),
         }
         category_code = row.text("category", required=True)
+        category_cells.add(number, category_code)
         if row.valid:
             parsed.append(
                 _ProductRow(number=number, sku=sku, category_code=category_code, values=values)
             )
     with import_transaction(log):
-        _products_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+        _products_write(
+            parsed=parsed, category_cells=category_cells, report=report, log=log, dry_run=dry_run
+        )
     return report.finish(log)
 
 
 def _products_write(
-    *, parsed: list[_ProductRow], report: ImportReport, log: ErrorLog, dry_run: bool
+    *,
+    parsed: list[_ProductRow],
+    category_cells: CodeCells,
+    report: ImportReport,
+    log: ErrorLog,
+    dry_run: bool,
 ) -> None:
-    categories = codes_resolve(
-        queryset=Category.objects.all(),
-        field="code",
-        codes={row.category_code for row in parsed},
-    )
+    categories = category_cells.resolve(queryset=Category.objects.all(), field="code", log=log)
     query = Product.objects.all() if dry_run else Product.objects.select_for_update().order_by("pk")
     existing = {
         product.sku: product for product in in_chunks(query, "sku", [r.sku for r in parsed])
@@ -148,8 +153,6 @@ def _products_write(
         )
     )
     for row in parsed:
-        if row.category_code not in categories:
-            UNKNOWN_CATEGORY.add(log, row=row.number, column="category", code=row.category_code)
         barcode = row.values["barcode"]
         if barcode and barcode_owner.get(barcode, row.sku) != row.sku:
             log.add(
@@ -214,6 +217,10 @@ def categories_import(
     positions = header_check(table.header, CATEGORY_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
+    # Every code the file gives and every parent it names, bad rows included, so an unknown
+    # parent is reported with the rest of its row's errors.
+    in_file: set[str] = set()
+    parent_cells = CodeCells("parent", UNKNOWN_CATEGORY)
     parsed: list[_CategoryRow] = []
     for number, cells in table.rows:
         report.rows += 1
@@ -223,7 +230,9 @@ def categories_import(
             first = duplicates.seen(code, number)
             if first is not None:
                 row.error("code", "duplicate", duplicate_reason(value=code, first_row=first))
+            in_file.add(code)
         parent_code = row.text("parent", max_length=32)
+        parent_cells.add(number, parent_code)
         if code and parent_code == code:
             row.error(
                 "parent",
@@ -239,18 +248,32 @@ def categories_import(
                 _CategoryRow(number=number, code=code, parent_code=parent_code, values=values)
             )
     with import_transaction(log):
-        _categories_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+        _categories_write(
+            parsed=parsed,
+            in_file=in_file,
+            parent_cells=parent_cells,
+            report=report,
+            log=log,
+            dry_run=dry_run,
+        )
     return report.finish(log)
 
 
 def _categories_write(
-    *, parsed: list[_CategoryRow], report: ImportReport, log: ErrorLog, dry_run: bool
+    *,
+    parsed: list[_CategoryRow],
+    in_file: set[str],
+    parent_cells: CodeCells,
+    report: ImportReport,
+    log: ErrorLog,
+    dry_run: bool,
 ) -> None:
     query = (
         Category.objects.all() if dry_run else Category.objects.select_for_update().order_by("pk")
     )
-    codes = {row.code for row in parsed} | {row.parent_code for row in parsed if row.parent_code}
+    codes = {row.code for row in parsed} | parent_cells.codes()
     existing = {category.code: category for category in in_chunks(query, "code", codes)}
+    parent_cells.unknown_report(log, known=in_file | existing.keys())
     # The tree after the import, as code → parent code, for the categories this file touches
     # and every ancestor of them already stored.
     parent_of: dict[str, str | None] = {}
@@ -264,16 +287,12 @@ def _categories_write(
         missing = {c.parent_id for c in ancestors if c.parent_id} - code_of.keys()
     for code, category in existing.items():
         parent_of[code] = code_of.get(category.parent_id) if category.parent_id else None
-    in_file = {row.code for row in parsed}
     for row in parsed:
         if row.parent_code:
             parent_of[row.code] = row.parent_code
         else:
             parent_of.setdefault(row.code, None)
     for row in parsed:
-        if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
-            UNKNOWN_CATEGORY.add(log, row=row.number, column="parent", code=row.parent_code)
-            continue
         seen = {row.code}
         ancestor = parent_of.get(row.code)
         while ancestor is not None and ancestor not in seen:

@@ -25,6 +25,7 @@ from linli.imports.contract import (
     HEADER_ROW,
     UNKNOWN_STORE,
     CellError,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
@@ -33,7 +34,6 @@ from linli.imports.contract import (
     Table,
     cell_unescape,
     choices_with_labels,
-    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
@@ -116,10 +116,6 @@ def _identity_value_parse(value: str, *, kind: str) -> str:
         raise CellError("invalid_identity", error.messages[0]) from error
 
 
-def _stores_by_code(codes: set[str]) -> dict[str, int]:
-    return codes_resolve(queryset=Store.objects.all(), field="code", codes=codes)
-
-
 # --- members -----------------------------------------------------------------------------------
 
 
@@ -177,6 +173,8 @@ def members_import(
         )
     width = len(table.header)
     duplicates = {column: FirstSeen() for column in ("phone", "member_no", *MEMBER_KEY_COLUMNS)}
+    # Every row's home store, bad rows included, so an unknown one is reported with the rest.
+    store_cells = CodeCells("home_store", UNKNOWN_STORE)
     parsed: list[_MemberRow] = []
     latest = moment_latest()
     for number, cells in table.rows:
@@ -211,6 +209,8 @@ def members_import(
             "joined_at": row.moment("joined_at", latest=latest),
             "marketing_consent": row.boolean("marketing_consent"),
         }
+        home_store_code = row.raw("home_store")
+        store_cells.add(number, home_store_code)
         if row.valid:
             parsed.append(
                 _MemberRow(
@@ -219,21 +219,28 @@ def members_import(
                     member_no=member_no,
                     card=card,
                     wechat=wechat,
-                    home_store_code=row.raw("home_store"),
+                    home_store_code=home_store_code,
                     values=values,
                 )
             )
     with import_transaction(log):
-        _members_write(parsed=parsed, report=report, log=log, dry_run=dry_run)
+        _members_write(
+            parsed=parsed, store_cells=store_cells, report=report, log=log, dry_run=dry_run
+        )
         if log:
             transaction.set_rollback(True)
     return report.finish(log)
 
 
 def _members_write(
-    *, parsed: list[_MemberRow], report: ImportReport, log: ErrorLog, dry_run: bool
+    *,
+    parsed: list[_MemberRow],
+    store_cells: CodeCells,
+    report: ImportReport,
+    log: ErrorLog,
+    dry_run: bool,
 ) -> None:
-    stores = _stores_by_code({row.home_store_code for row in parsed if row.home_store_code})
+    stores = store_cells.resolve(queryset=Store.objects.all(), field="code", log=log)
     phones = [row.phone for row in parsed if row.phone]
     phone_identity_owner = dict(
         in_chunks(
@@ -281,8 +288,6 @@ def _members_write(
     for row in parsed:
         member_id = phone_owner.get(row.phone) if row.phone else None
         by_number = number_owner.get(row.member_no) if row.member_no else None
-        if row.home_store_code and row.home_store_code not in stores:
-            UNKNOWN_STORE.add(log, row=row.number, column="home_store", code=row.home_store_code)
         if member_id is not None and by_number is not None and by_number != member_id:
             log.add(
                 row.number,
@@ -434,11 +439,13 @@ def community_messages_import(
     width = len(table.header)
     duplicates = FirstSeen()
     latest = moment_latest()
+    store_cells = CodeCells("store_code", UNKNOWN_STORE)
     parsed: list[_MessageRow] = []
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
         store_code = row.text("store_code", required=True)
+        store_cells.add(number, store_code)
         group_name = row.text("group_name", required=True, max_length=80)
         identity = row.parse("member_identity", member_identity_parse)
         text = row.text("text", required=True)
@@ -463,10 +470,7 @@ def community_messages_import(
                     sent_at=sent_at,
                 )
             )
-    stores = _stores_by_code({row.store_code for row in parsed})
-    for row in parsed:
-        if row.store_code not in stores:
-            UNKNOWN_STORE.add(log, row=row.number, column="store_code", code=row.store_code)
+    stores = store_cells.resolve(queryset=Store.objects.all(), field="code", log=log)
     if not log and parsed:
         with transaction.atomic():
             _messages_write(parsed=parsed, stores=stores, report=report, dry_run=dry_run)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.catalog.models import Product
 from apps.procurement.models import Supplier, SupplierProduct
 from linli.imports.contract import (
     UNKNOWN_SKU,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
@@ -17,8 +19,8 @@ from linli.imports.contract import (
     KeyedRow,
     RowCells,
     Table,
+    UnknownCode,
     choices_with_labels,
-    codes_resolve,
     duplicate_reason,
     header_check,
     import_transaction,
@@ -46,6 +48,9 @@ SUPPLIER_PRODUCT_COLUMNS = (
     Column("min_order_qty"),
     Column("pack_size"),
     Column("is_preferred"),
+)
+UNKNOWN_SUPPLIER = UnknownCode(
+    "unknown_supplier", gettext_lazy("Unknown supplier code “%(code)s”.")
 )
 KINDS = choices_with_labels(
     Supplier.Kind.choices,
@@ -111,12 +116,17 @@ def supplier_products_import(
     positions = header_check(table.header, SUPPLIER_PRODUCT_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
+    # The codes of every row, bad rows included, so unknown ones are reported with the rest.
+    supplier_cells = CodeCells("supplier_code", UNKNOWN_SUPPLIER)
+    sku_cells = CodeCells("sku", UNKNOWN_SKU)
     parsed: list[KeyedRow] = []
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
         supplier_code = row.text("supplier_code", required=True)
         sku = row.text("sku", required=True)
+        supplier_cells.add(number, supplier_code)
+        sku_cells.add(number, sku)
         first = duplicates.seen((supplier_code, sku), number) if supplier_code and sku else None
         if first is not None:
             row.error(
@@ -134,23 +144,8 @@ def supplier_products_import(
         }
         if row.valid:
             parsed.append(KeyedRow(number=number, key=(supplier_code, sku), values=values))
-    suppliers = codes_resolve(
-        queryset=Supplier.objects.all(), field="code", codes={row.key[0] for row in parsed}
-    )
-    products = codes_resolve(
-        queryset=Product.objects.all(), field="sku", codes={row.key[1] for row in parsed}
-    )
-    for row in parsed:
-        supplier_code, sku = row.key
-        if supplier_code not in suppliers:
-            log.add(
-                row.number,
-                "supplier_code",
-                "unknown_supplier",
-                _("Unknown supplier code “%(code)s”.") % {"code": supplier_code},
-            )
-        if sku not in products:
-            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=sku)
+    suppliers = supplier_cells.resolve(queryset=Supplier.objects.all(), field="code", log=log)
+    products = sku_cells.resolve(queryset=Product.objects.all(), field="sku", log=log)
     if log:
         return report.finish(log)
     ids = {row.key: (suppliers[row.key[0]], products[row.key[1]]) for row in parsed}

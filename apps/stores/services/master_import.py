@@ -18,6 +18,7 @@ from apps.stores.models import Region, Store
 from linli.imports.contract import (
     UNKNOWN_REGION,
     CellError,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
@@ -26,7 +27,6 @@ from linli.imports.contract import (
     RowCells,
     Table,
     choices_with_labels,
-    codes_resolve,
     day_latest,
     duplicate_reason,
     header_check,
@@ -182,6 +182,7 @@ def stores_import(
     width = len(table.header)
     duplicates = FirstSeen()
     latest_opening = day_latest(tolerance=OPENING_HORIZON)
+    region_cells = CodeCells("region", UNKNOWN_REGION)
     parsed: list[_StoreRow] = []
     for number, cells in table.rows:
         report.rows += 1
@@ -200,16 +201,12 @@ def stores_import(
             "opened_on": row.day("opened_on", latest=latest_opening),
         }
         region_code = row.text("region", required=True)
+        region_cells.add(number, region_code)
         if row.valid:
             parsed.append(
                 _StoreRow(number=number, code=code, region_code=region_code, values=values)
             )
-    regions = codes_resolve(
-        queryset=Region.objects.all(), field="code", codes={row.region_code for row in parsed}
-    )
-    for row in parsed:
-        if row.region_code not in regions:
-            UNKNOWN_REGION.add(log, row=row.number, column="region", code=row.region_code)
+    regions = region_cells.resolve(queryset=Region.objects.all(), field="code", log=log)
     if not log:
         with import_transaction(log):
             _stores_write(parsed=parsed, regions=regions, report=report, dry_run=dry_run)

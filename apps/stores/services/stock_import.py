@@ -17,13 +17,13 @@ from linli.imports.contract import (
     ACTION_UPDATE,
     UNKNOWN_SKU,
     UNKNOWN_STORE,
+    CodeCells,
     Column,
     ErrorLog,
     FirstSeen,
     ImportReport,
     RowCells,
     Table,
-    codes_resolve,
     header_check,
     import_transaction,
 )
@@ -66,12 +66,17 @@ def stock_levels_import(
     positions = header_check(table.header, STOCK_COLUMNS, log)
     width = len(table.header)
     duplicates = FirstSeen()
+    # The codes of every row, bad rows included, so unknown ones are reported with the rest.
+    store_cells = CodeCells("store_code", UNKNOWN_STORE)
+    sku_cells = CodeCells("sku", UNKNOWN_SKU)
     parsed: list[_StockRow] = []
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
         store_code = row.text("store_code", required=True)
         sku = row.text("sku", required=True)
+        store_cells.add(number, store_code)
+        sku_cells.add(number, sku)
         on_hand = row.integer("on_hand", required=True, minimum=0, maximum=MAX_ON_HAND)
         note = row.text("note", max_length=200)
         if store_code and sku:
@@ -88,29 +93,30 @@ def stock_levels_import(
                 _StockRow(number=number, store_code=store_code, sku=sku, on_hand=on_hand, note=note)
             )
     with import_transaction(log):
-        _stock_write(parsed=parsed, report=report, log=log, dry_run=dry_run, by=by)
+        _stock_write(
+            parsed=parsed,
+            store_cells=store_cells,
+            sku_cells=sku_cells,
+            report=report,
+            log=log,
+            dry_run=dry_run,
+            by=by,
+        )
     return report.finish(log)
 
 
 def _stock_write(
     *,
     parsed: list[_StockRow],
+    store_cells: CodeCells,
+    sku_cells: CodeCells,
     report: ImportReport,
     log: ErrorLog,
     dry_run: bool,
     by: AbstractBaseUser | None,
 ) -> None:
-    stores = codes_resolve(
-        queryset=Store.objects.all(), field="code", codes={r.store_code for r in parsed}
-    )
-    products = codes_resolve(
-        queryset=Product.objects.all(), field="sku", codes={r.sku for r in parsed}
-    )
-    for row in parsed:
-        if row.store_code not in stores:
-            UNKNOWN_STORE.add(log, row=row.number, column="store_code", code=row.store_code)
-        if row.sku not in products:
-            UNKNOWN_SKU.add(log, row=row.number, column="sku", code=row.sku)
+    stores = store_cells.resolve(queryset=Store.objects.all(), field="code", log=log)
+    products = sku_cells.resolve(queryset=Product.objects.all(), field="sku", log=log)
     if log or not parsed:
         return
     levels: dict[tuple[int, int], StockLevel] = {}
