@@ -302,10 +302,36 @@ def test_hq_approves_and_rejects_drafts_in_bulk(client, hq_user, suggestions):
     client.force_login(hq_user)
     url = reverse("admin:procurement_purchaseorder_changelist")
     client.post(url, {"action": "send", "_selected_action": [first.pk]})
-    client.post(url, {"action": "cancel", "_selected_action": [second.pk]})
+    # Rejecting asks first: the page lists what will be cancelled and what no longer can be
+    # (the sent order stays cancellable; nothing changes until the confirmed POST).
+    page = client.post(url, {"action": "cancel", "_selected_action": [first.pk, second.pk]})
+    assert page.status_code == 200
+    assert [po.pk for po in page.context["cancellable"]] == [first.pk, second.pk]
+    assert page.context["kept"] == []
+    second.refresh_from_db()
+    assert second.status == PurchaseOrder.Status.DRAFT
+    client.post(url, {"action": "cancel", "_selected_action": [second.pk], "confirm": "yes"})
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (
         PurchaseOrder.Status.SENT,
         PurchaseOrder.Status.CANCELLED,
     )
+
+
+def test_the_reject_page_names_orders_that_can_no_longer_be_cancelled(client, hq_user, suggestions):
+    purchase_orders_replenish(issued_on=suggestions["today"])
+    draft = PurchaseOrder.objects.get()
+    PurchaseOrder.objects.filter(pk=draft.pk).update(
+        status=PurchaseOrder.Status.CONFIRMED,
+        ship_date=suggestions["today"],
+        sent_at=timezone.now(),
+        confirmed_at=timezone.now(),
+    )
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorder_changelist")
+    page = client.post(url, {"action": "cancel", "_selected_action": [draft.pk]})
+    assert page.context["cancellable"] == []
+    assert [po.pk for po in page.context["kept"]] == [draft.pk]
+    assert 'id="kept"' in page.content.decode()
+    assert "Yes, cancel them" not in page.content.decode()

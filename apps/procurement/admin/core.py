@@ -4,8 +4,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -268,12 +270,33 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     @admin.action(
         description=_("Reject / cancel the selected purchase orders"), permissions=["change"]
     )
-    def cancel(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
-        self._each(
-            request,
-            queryset,
-            purchase_order_cancel,
-            gettext("Cancelled %(count)d purchase orders."),
+    def cancel(
+        self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]
+    ) -> HttpResponse | None:
+        """A confirmation page first (what will be cancelled, what no longer can be); the
+        confirmed POST cancels through the service, order by order."""
+        if request.POST.get("confirm") == "yes":
+            self._each(
+                request,
+                queryset,
+                purchase_order_cancel,
+                gettext("Cancelled %(count)d purchase orders."),
+            )
+            return None
+        orders = list(queryset.select_related("supplier").order_by("pk"))
+        open_statuses = {PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.SENT}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Cancel purchase orders"),
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": request.POST.get("action", ""),
+            "cancellable": [po for po in orders if po.status in open_statuses],
+            "kept": [po for po in orders if po.status not in open_statuses],
+        }
+        return TemplateResponse(
+            request, "admin/procurement/purchaseorder/cancel_confirm.html", context
         )
 
 
