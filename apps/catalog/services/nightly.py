@@ -4,7 +4,10 @@ lists older than 180 days are pruned.
 
 Idempotent: every table is written by upsert on its natural key (rules: a scope whose window
 is already computed is skipped), so a rerun of the same day changes nothing. Each chunk commits
-on its own, so progress survives a crash and a rerun redoes only what it must.
+on its own, so progress survives a crash and a rerun redoes only what it must. A chunk reads and
+computes outside any transaction and then writes in one short transaction: on SQLite that
+transaction holds the file's one write lock, which the web process, beat and the other worker
+processes wait for.
 
 Fault tolerance: a running run holds a lease. Its worker renews `heartbeat_at` after each phase
 and each chunk of stores, by an UPDATE conditional on its `attempt` (the fencing token) that also
@@ -34,7 +37,8 @@ from django.utils import timezone
 from apps.catalog.models import CoPurchaseRule, DailyListEntry, DecisionRun, InsightCard, RuleRun
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import (
-    demand_forecasts_compute,
+    demand_forecasts_forecast,
+    demand_forecasts_store,
     forecast_model_train,
     open_store_ids,
 )
@@ -320,19 +324,27 @@ def decisions_run(
         started = time.perf_counter()
         for first in range(0, len(remaining), chunk_size):
             chunk_ids = remaining[first : first + chunk_size]
+            # Read and compute first, outside any transaction; then write in one short one.
+            # On SQLite the write transaction holds the database's one write lock (other
+            # processes' writes wait for it): seconds of reading inside it made every other
+            # writer wait, and, begun DEFERRED, made the chunk fail ("database is locked")
+            # whenever another process wrote during its reads.
+            chunk = demand_forecasts_forecast(
+                day=day, store_ids=chunk_ids, trained=trained, sources=sources, settings=settings
+            )
+            lists = daily_lists_compute(
+                context=context,
+                chunk=chunk,
+                store_ids=chunk_ids,
+                settings=settings,
+                sources=sources,
+            )
             with transaction.atomic():
-                chunk = demand_forecasts_compute(
-                    day=day, store_ids=chunk_ids, trained=trained, sources=sources
-                )
-                lists = daily_lists_compute(
-                    context=context,
-                    chunk=chunk,
-                    store_ids=chunk_ids,
-                    settings=settings,
-                    sources=sources,
+                stored = demand_forecasts_store(
+                    batch=chunk.batch, day=day, store_ids=chunk_ids, settings=settings
                 )
                 written = daily_lists_store(lists=lists, day=day, store_ids=chunk_ids)
-                chunk_counts = {**counts, "forecasts": counts["forecasts"] + chunk.stored}
+                chunk_counts = {**counts, "forecasts": counts["forecasts"] + stored}
                 for key in ("hot", "new", "cards"):
                     chunk_counts[key] += written[key]
                 # The lease renewal, the done stores and their counts commit with the chunk's
