@@ -133,11 +133,20 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'linli.sqlite3'}"),
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# The embedded default: web, worker and beat share one SQLite file (and, without Redis, the
+# channel layer's tables). WAL lets readers run beside the one writer. IMMEDIATE makes every
+# `atomic` block take the write lock when it begins, waiting up to `timeout` seconds for the
+# other writer: a DEFERRED transaction that has read and then writes gets "database is locked"
+# at once, without waiting, whenever another process holds the lock or has committed since its
+# read (channels-lite's group_add, the nightly run's chunks). So transactions must be short:
+# long reads and computations run before the write transaction (docs/decisions.md).
+_SQLITE_OPTIONS = {
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL;",
+    "transaction_mode": "IMMEDIATE",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process, the worker and beat share one file without "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 else:
     DATABASES["default"] = postgresql_connection_settings(DATABASES["default"], os.environ)
@@ -237,7 +246,7 @@ else:
                 "NAME": env.str(
                     "CHANNELS_DATABASE_PATH", default=str(VAR_DIR / "channels.sqlite3")
                 ),
-                "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+                "OPTIONS": dict(_SQLITE_OPTIONS),
             }
             DATABASE_ROUTERS = ["channels_lite.router.ChannelsRouter"]
         CHANNEL_LAYERS = {

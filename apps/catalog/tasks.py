@@ -39,8 +39,11 @@ def decisions_nightly_task(
     demo's first run passes the smaller budget its first stores were computed with.
 
     Idempotent: a day that already has a finished run returns at once, and a run already in
-    progress (a second delivery) makes this one do nothing now (see below). A lost database
-    connection retries (the failed run is marked failed; the retry starts afresh).
+    progress (a second delivery) makes this one do nothing now (see below). A transient
+    database error (a lost connection, "database is locked") retries: the failed run is marked
+    failed, and the retry resumes it, computing only the stores it had not done. A first
+    delivery with `force` starts a new run over every store; one without resumes the day's
+    failed run too.
     Planned promotions and supplier terms come from `planning_sources()`.
 
     Worker death: the message is acknowledged only when the task returns (`acks_late`), and
@@ -56,6 +59,7 @@ def decisions_nightly_task(
         run = decisions_run(
             day=dt.date.fromisoformat(day) if day else None,
             force=force,
+            resume=not force or self.request.retries > 0,
             sources=planning_sources(),
             **({} if max_rows is None else {"max_rows": max_rows}),
         )

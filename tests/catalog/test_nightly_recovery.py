@@ -246,3 +246,103 @@ def test_a_failed_run_keeps_its_error_for_the_admin(
     assert run.status == DecisionRun.Status.FAILED
     assert "KeyError: 'member_id'" in run.error
     assert run.finished_at is not None
+
+
+def _locked_once_at(stores_done: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day's first attempt fails with "database is locked" after `stores_done` stores (one
+    store per chunk); later attempts run normally."""
+    from django.db import OperationalError
+
+    from apps.catalog.services import nightly
+
+    real = nightly.daily_lists_compute
+    calls = {"count": 0}
+
+    def locked_once(**kwargs: object) -> object:
+        calls["count"] += 1
+        if calls["count"] == stores_done + 1:
+            raise OperationalError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(nightly, "daily_lists_compute", locked_once)
+
+
+def test_a_retried_task_resumes_the_days_failed_run_and_skips_the_stores_done(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HQ's "run now" (force) fails with a transient error after one store; Celery's retry of
+    the same task (eagerly here, as a worker does) resumes that run instead of starting one at
+    0 stores."""
+    from apps.catalog import tasks
+
+    world = decision_world()
+    store_a, store_b, store_c = world["stores"]
+    _locked_once_at(1, monkeypatch)
+    said: list[str] = []
+
+    def in_chunks_of_one(**kwargs: object) -> DecisionRun:
+        return decisions_run(**kwargs, chunk_size=1, progress=said.append)
+
+    monkeypatch.setattr(tasks, "decisions_run", in_chunks_of_one)
+
+    result = decisions_nightly_task.apply(kwargs={"day": world["today"].isoformat(), "force": True})
+
+    run = DecisionRun.objects.get()
+    assert result.get() == run.pk
+    assert (run.status, run.attempt, run.stores_done, run.stores_total) == ("done", 2, 3, 3)
+    assert sorted(run.done_store_ids) == sorted([store_a.pk, store_b.pk, store_c.pk])
+    assert "OperationalError: database is locked" in run.error
+    assert "attempt 2 on" in run.error
+    stores_said = [m.split(" (")[0] for m in said if m.startswith("stores ")]
+    assert stores_said == ["stores 1/3", "stores 2/3", "stores 3/3"]
+    assert any(m.startswith("resuming (attempt 2): 1/3 stores already done") for m in said)
+    # The totals cover the three stores once: the same as a full run's.
+    full = decisions_run(day=world["today"], force=True)
+    for key in ("forecasts", "hot", "new", "cards"):
+        assert run.stats["counts"][key] == full.stats["counts"][key], key
+
+
+def test_a_resumed_run_does_not_compute_the_stores_done_again(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = decision_world()
+    store_a, store_b, store_c = world["stores"]
+    _locked_once_at(1, monkeypatch)
+    from django.db import OperationalError
+
+    with pytest.raises(OperationalError):
+        decisions_run(day=world["today"], chunk_size=1, force=True)
+    failed = DecisionRun.objects.get()
+    assert (failed.status, failed.done_store_ids) == ("failed", [store_a.pk])
+    # Erase what the failed attempt wrote for store A: a resumed run must not compute it again.
+    for model in (DailyListEntry, InsightCard, DemandForecast):
+        model.objects.filter(store=store_a).delete()
+
+    run = decisions_run(day=world["today"], chunk_size=1, force=True, resume=True)
+
+    assert (run.pk, run.status, run.attempt, run.stores_done) == (failed.pk, "done", 2, 3)
+    assert not DemandForecast.objects.filter(store=store_a).exists()
+    assert DemandForecast.objects.filter(store=store_b).exists()
+    assert DemandForecast.objects.filter(store=store_c).exists()
+    assert DecisionRun.objects.count() == 1
+    # Resuming a day that is done changes nothing.
+    assert decisions_run(day=world["today"], resume=True).pk == run.pk
+    assert DecisionRun.objects.count() == 1
+
+
+def test_run_now_after_a_failed_run_starts_afresh(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first delivery with `force` (HQ's "run now") recomputes every store on a new run."""
+    world = decision_world()
+    _locked_once_at(1, monkeypatch)
+    from django.db import OperationalError
+
+    with pytest.raises(OperationalError):
+        decisions_run(day=world["today"], chunk_size=1, force=True)
+
+    run = decisions_run(day=world["today"], chunk_size=1, force=True)
+
+    failed = DecisionRun.objects.exclude(pk=run.pk).get()
+    assert (failed.status, failed.stores_done) == ("failed", 1)
+    assert (run.status, run.attempt, run.stores_done) == ("done", 1, 3)

@@ -802,7 +802,29 @@ FEATURE_DAYS = max(fc.WINDOW + 14, fc.SERIES_PROMO_DAYS, fc.PROMO_MEMORY_DAYS)
 class ChunkForecast:
     panel: fc.Panel
     batch: ForecastBatch
-    stored: int
+    stored: int = 0  # rows written (0 until `demand_forecasts_store` has written the batch)
+
+
+def demand_forecasts_forecast(
+    *,
+    day: dt.date,
+    store_ids: list[int],
+    trained: TrainedForecast,
+    sources: PlanningSources = NO_SOURCES,
+    settings: DecisionSettings | None = None,
+) -> ChunkForecast:
+    """Forecast the next 14 days (from `day`) of every active product of these stores, with
+    suggested order quantities; reads and computes, writes nothing. The nightly run calls it
+    before the chunk's write transaction, so that transaction holds the write lock only while
+    it writes (on SQLite one writer at a time: web, worker and beat wait meanwhile)."""
+    settings = settings or decision_settings_get()
+    panel, series = sales_panel_load(
+        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes, sources=sources
+    )
+    batch = forecasts_for_panel(
+        trained=trained, panel=panel, series=series, settings=settings, sources=sources
+    )
+    return ChunkForecast(panel=panel, batch=batch)
 
 
 def demand_forecasts_compute(
@@ -812,15 +834,13 @@ def demand_forecasts_compute(
     trained: TrainedForecast,
     sources: PlanningSources = NO_SOURCES,
 ) -> ChunkForecast:
-    """Forecast the next 14 days (from `day`) of every active product of these stores, with
-    suggested order quantities, and store them (upsert). Idempotent for the same day and
-    sources."""
+    """`demand_forecasts_forecast`, then store the forecasts (upsert). Idempotent for the same
+    day and sources."""
     settings = decision_settings_get()
-    panel, series = sales_panel_load(
-        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes, sources=sources
+    chunk = demand_forecasts_forecast(
+        day=day, store_ids=store_ids, trained=trained, sources=sources, settings=settings
     )
-    batch = forecasts_for_panel(
-        trained=trained, panel=panel, series=series, settings=settings, sources=sources
+    chunk.stored = demand_forecasts_store(
+        batch=chunk.batch, day=day, store_ids=store_ids, settings=settings
     )
-    stored = demand_forecasts_store(batch=batch, day=day, store_ids=store_ids, settings=settings)
-    return ChunkForecast(panel=panel, batch=batch, stored=stored)
+    return chunk

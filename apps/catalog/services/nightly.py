@@ -4,7 +4,10 @@ lists older than 180 days are pruned.
 
 Idempotent: every table is written by upsert on its natural key (rules: a scope whose window
 is already computed is skipped), so a rerun of the same day changes nothing. Each chunk commits
-on its own, so progress survives a crash and a rerun redoes only what it must.
+on its own, so progress survives a crash and a rerun redoes only what it must. A chunk reads and
+computes outside any transaction and then writes in one short transaction: on SQLite that
+transaction holds the file's one write lock, which the web process, beat and the other worker
+processes wait for.
 
 Fault tolerance: a running run holds a lease. Its worker renews `heartbeat_at` after each phase
 and each chunk of stores, by an UPDATE conditional on its `attempt` (the fencing token) that also
@@ -34,7 +37,8 @@ from django.utils import timezone
 from apps.catalog.models import CoPurchaseRule, DailyListEntry, DecisionRun, InsightCard, RuleRun
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import (
-    demand_forecasts_compute,
+    demand_forecasts_forecast,
+    demand_forecasts_store,
     forecast_model_train,
     open_store_ids,
 )
@@ -92,8 +96,56 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _claim(day: dt.date, stores: list[int], worker: str) -> DecisionRun:
-    """The day's run for this worker: a new one, or the dead one taken over.
+def _resume_failed(day: dt.date, stores: list[int], worker: str) -> DecisionRun | None:
+    """Reopen the day's latest run if it failed (and has attempts left): one conditional UPDATE
+    on its status and attempt makes it running again with `attempt` + 1, keeping its done stores
+    that are among `stores`. None when the latest run did not fail (or there is none); a run of
+    the day running meanwhile, or another resumer that won, makes this raise DecisionRunBusy."""
+    latest = DecisionRun.objects.filter(day=day).order_by("-started_at", "-pk").first()
+    if (
+        latest is None
+        or latest.status != DecisionRun.Status.FAILED
+        or latest.attempt >= MAX_ATTEMPTS
+    ):
+        return None
+    wanted = set(stores)
+    done = [pk for pk in latest.done_store_ids if pk in wanted]
+    log = f"{latest.error}\n" if latest.error else ""
+    note = (
+        f"attempt {latest.attempt} failed; attempt {latest.attempt + 1} on {worker} resumed "
+        f"({len(done)}/{len(stores)} stores done)"
+    )
+    busy = DecisionRunBusy(
+        f"the failed decision run for {day} is being resumed by another attempt",
+        retry_in=_lease().total_seconds(),
+    )
+    try:
+        with transaction.atomic():
+            reopened = DecisionRun.objects.filter(
+                pk=latest.pk, status=DecisionRun.Status.FAILED, attempt=latest.attempt
+            ).update(
+                status=DecisionRun.Status.RUNNING,
+                attempt=F("attempt") + 1,
+                heartbeat_at=timezone.now(),
+                finished_at=None,
+                worker=worker,
+                stores_total=len(stores),
+                stores_done=len(done),
+                done_store_ids=done,
+                error=(log + note)[-4000:],
+            )
+    except IntegrityError as error:  # another run of the day is running
+        raise busy from error
+    if not reopened:
+        raise busy
+    logger.warning("decisions %s: %s", day, note)
+    latest.refresh_from_db()
+    return latest
+
+
+def _claim(day: dt.date, stores: list[int], worker: str, *, resume: bool = False) -> DecisionRun:
+    """The day's run for this worker: a new one, the dead one taken over, or (with `resume`)
+    the day's failed run reopened.
 
     The partial unique constraint lets one running run exist per day. If it is live (heartbeat
     within the lease), DecisionRunBusy; if it is dead, one conditional UPDATE (on its attempt and
@@ -102,6 +154,10 @@ def _claim(day: dt.date, stores: list[int], worker: str) -> DecisionRun:
     now = timezone.now()
     lease = _lease()
     current = DecisionRun.objects.filter(day=day, status=DecisionRun.Status.RUNNING).first()
+    if current is None and resume:
+        resumed = _resume_failed(day, stores, worker)
+        if resumed is not None:
+            return resumed
     if current is None:
         try:
             with transaction.atomic():
@@ -204,6 +260,7 @@ def decisions_run(
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
     model_store_ids: list[int] | None = None,
+    resume: bool = False,
 ) -> DecisionRun:
     """Run the whole night for `day` (default today: lists of today from sales up to
     yesterday) over the open stores (or `store_ids`), with planned promotions and supplier
@@ -222,6 +279,12 @@ def decisions_run(
 
     A live run of the day (lease renewed within `DECISION_RUN_LEASE_SECONDS`) makes this raise
     DecisionRunBusy; a dead one is taken over and only its remaining stores are computed.
+
+    `resume` (a retry of the same day's run): when the day's latest run failed (a transient
+    error such as a lost connection), that run is reopened (`attempt` + 1) and only the stores
+    not in its `done_store_ids` are computed, so retries converge instead of each starting at
+    0 stores on a new run; with `force` too. Without `resume`, a failed run is left as it is
+    and a new run computes every store.
     """
     day = day or timezone.localdate()
     if not force:
@@ -229,7 +292,7 @@ def decisions_run(
         if done is not None:
             return done
     stores = sorted(store_ids) if store_ids is not None else open_store_ids()
-    run = _claim(day, stores, _worker_name())
+    run = _claim(day, stores, _worker_name(), resume=resume)
     log = progress or (lambda message: logger.info("decisions %s: %s", day, message))
     renewed = time.monotonic()
 
@@ -258,7 +321,7 @@ def decisions_run(
     }
     forecast_report: dict = {}
     if run.attempt > 1:
-        # A taken-over run: the stores done by the dead attempts keep their counts.
+        # A taken-over or resumed run: the stores done by earlier attempts keep their counts.
         counts.update({k: v for k, v in run.stats.get("counts", {}).items() if k in counts})
         say(f"resuming (attempt {run.attempt}): {len(done_ids)}/{len(stores)} stores already done")
     try:
@@ -320,19 +383,27 @@ def decisions_run(
         started = time.perf_counter()
         for first in range(0, len(remaining), chunk_size):
             chunk_ids = remaining[first : first + chunk_size]
+            # Read and compute first, outside any transaction; then write in one short one.
+            # On SQLite the write transaction holds the database's one write lock (other
+            # processes' writes wait for it): seconds of reading inside it made every other
+            # writer wait, and, begun DEFERRED, made the chunk fail ("database is locked")
+            # whenever another process wrote during its reads.
+            chunk = demand_forecasts_forecast(
+                day=day, store_ids=chunk_ids, trained=trained, sources=sources, settings=settings
+            )
+            lists = daily_lists_compute(
+                context=context,
+                chunk=chunk,
+                store_ids=chunk_ids,
+                settings=settings,
+                sources=sources,
+            )
             with transaction.atomic():
-                chunk = demand_forecasts_compute(
-                    day=day, store_ids=chunk_ids, trained=trained, sources=sources
-                )
-                lists = daily_lists_compute(
-                    context=context,
-                    chunk=chunk,
-                    store_ids=chunk_ids,
-                    settings=settings,
-                    sources=sources,
+                stored = demand_forecasts_store(
+                    batch=chunk.batch, day=day, store_ids=chunk_ids, settings=settings
                 )
                 written = daily_lists_store(lists=lists, day=day, store_ids=chunk_ids)
-                chunk_counts = {**counts, "forecasts": counts["forecasts"] + chunk.stored}
+                chunk_counts = {**counts, "forecasts": counts["forecasts"] + stored}
                 for key in ("hot", "new", "cards"):
                     chunk_counts[key] += written[key]
                 # The lease renewal, the done stores and their counts commit with the chunk's
