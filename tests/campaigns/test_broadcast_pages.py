@@ -46,6 +46,19 @@ def _urls(broadcast) -> dict[str, str]:
     }
 
 
+def _offer_post(product, *, hours_from_now: int = 3, cap: str = "30") -> dict[str, object]:
+    """The offer form as the owner posts it: 10 units to form, a deadline `hours_from_now`."""
+    deadline = timezone.localtime() + dt.timedelta(hours=hours_from_now)
+    return {
+        "product": product.pk,
+        "price": "19.90",
+        "threshold_kind": "units",
+        "threshold": "10",
+        "cap": cap,
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
 def test_the_owner_sees_the_page_with_offers_and_member_names(client, owner, broadcast, product):
     offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
     member = MemberFactory(name="李阿姨")
@@ -125,18 +138,7 @@ def test_ending_a_scheduled_broadcast_changes_nothing(client, owner, broadcast):
 
 def test_the_owner_opens_an_offer(client, owner, broadcast, product):
     client.force_login(owner)
-    deadline = (timezone.localtime() + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(
-        _urls(broadcast)["offers"],
-        {
-            "product": product.pk,
-            "price": "19.90",
-            "threshold_kind": "units",
-            "threshold": "10",
-            "cap": "30",
-            "deadline": deadline,
-        },
-    )
+    response = client.post(_urls(broadcast)["offers"], _offer_post(product))
     assert response.status_code == 302
     offer = GroupBuyOffer.objects.get()
     assert (offer.product, offer.threshold, offer.cap) == (product, 10, 30)
@@ -144,19 +146,9 @@ def test_the_owner_opens_an_offer(client, owner, broadcast, product):
 
 def test_an_offer_with_a_cap_below_its_threshold_is_refused(client, owner, broadcast, product):
     client.force_login(owner)
-    deadline = (timezone.localtime() + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     with override("en"):
         response = client.post(
-            _urls(broadcast)["offers"],
-            {
-                "product": product.pk,
-                "price": "19.90",
-                "threshold_kind": "units",
-                "threshold": "10",
-                "cap": "5",
-                "deadline": deadline,
-            },
-            HTTP_ACCEPT_LANGUAGE="en",
+            _urls(broadcast)["offers"], _offer_post(product, cap="5"), HTTP_ACCEPT_LANGUAGE="en"
         )
     assert response.status_code == 400
     assert "The cap cannot be below the threshold" in response.content.decode()
@@ -315,18 +307,7 @@ def test_an_offer_with_a_deadline_before_the_broadcast_starts_is_refused(
     starts = timezone.now() + dt.timedelta(hours=10)
     broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=starts)
     client.force_login(owner)
-    deadline = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(
-        _urls(broadcast)["offers"],
-        {
-            "product": product.pk,
-            "price": "19.90",
-            "threshold_kind": "units",
-            "threshold": "10",
-            "cap": "30",
-            "deadline": deadline,
-        },
-    )
+    response = client.post(_urls(broadcast)["offers"], _offer_post(product, hours_from_now=2))
     assert response.status_code == 400
     errors = response.context["offer_form"].errors["deadline"]
     assert len(errors) == 1
