@@ -140,13 +140,13 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 # at once, without waiting, whenever another process holds the lock or has committed since its
 # read (channels-lite's group_add, the nightly run's chunks). So transactions must be short:
 # long reads and computations run before the write transaction (docs/decisions.md).
-_SQLITE_OPTIONS = {
+SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL;",
     "transaction_mode": "IMMEDIATE",
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 else:
     DATABASES["default"] = postgresql_connection_settings(DATABASES["default"], os.environ)
@@ -246,7 +246,7 @@ else:
                 "NAME": env.str(
                     "CHANNELS_DATABASE_PATH", default=str(VAR_DIR / "channels.sqlite3")
                 ),
-                "OPTIONS": dict(_SQLITE_OPTIONS),
+                "OPTIONS": dict(SQLITE_OPTIONS),
             }
             DATABASE_ROUTERS = ["channels_lite.router.ChannelsRouter"]
         CHANNEL_LAYERS = {
