@@ -61,6 +61,19 @@ def _range_text(thresholds: EffectiveThresholds) -> str:
     return _("at most %(high)s °C") % {"high": f"{high:g}"}
 
 
+def temperature_detail(
+    *, value: float, thresholds: EffectiveThresholds, minutes: int, since: dt.datetime
+) -> str:
+    """The "out of range" alert's detail: the value, the range, for how long, since when
+    (local time)."""
+    return _("%(value).1f °C, outside %(range)s for %(minutes)d minutes (since %(since)s)") % {
+        "value": value,
+        "range": _range_text(thresholds),
+        "minutes": minutes,
+        "since": timezone.localtime(since).strftime("%m-%d %H:%M"),
+    }
+
+
 def alert_text(alert: DeviceAlert) -> str:
     """One line for websockets and notification titles: device, what, detail."""
     return _("%(device)s: %(kind)s — %(detail)s") % {
@@ -300,12 +313,9 @@ def _temperature_rule(
     minutes = (latest_at - streak_start).total_seconds() / 60
     if minutes < thresholds.minutes_out_of_range:
         return
-    detail = _("%(value).1f °C, outside %(range)s for %(minutes)d minutes (since %(since)s)") % {
-        "value": latest_value,
-        "range": _range_text(thresholds),
-        "minutes": int(minutes),
-        "since": timezone.localtime(streak_start).strftime("%m-%d %H:%M"),
-    }
+    detail = temperature_detail(
+        value=latest_value, thresholds=thresholds, minutes=int(minutes), since=streak_start
+    )
     alert, created = alert_open(
         device=device,
         kind=Kind.TEMPERATURE_OUT_OF_RANGE,

@@ -35,11 +35,11 @@ from apps.devices.models import (
     Device,
     DeviceAlert,
     DeviceKind,
-    DeviceKindThreshold,
     DeviceReading,
     DeviceReadingHourly,
 )
-from apps.devices.services.alerts import device_alerts_evaluate
+from apps.devices.selectors import device_thresholds
+from apps.devices.services.alerts import device_alerts_evaluate, temperature_detail
 from apps.ops.demo.bulk import rows_insert
 from apps.stores.models import Store
 
@@ -185,7 +185,7 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
             if position >= len(devices):
                 continue
             device = devices[position]
-            _name, kind, set_point, *_rest = CABINETS[cabinet]
+            _name, _kind, set_point, *_rest = CABINETS[cabinet]
             began = _excursion_start(end, days_ago, hour)
             opened = began + dt.timedelta(minutes=minutes // 2)
             cleared = began + dt.timedelta(minutes=minutes)
@@ -198,16 +198,12 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
                     status=DeviceAlert.Status.RESOLVED,
                     opened_at=opened,
                     value=peak,
-                    detail=_(
-                        "%(value).1f °C, outside %(range)s for %(minutes)d minutes (since "
-                        "%(since)s)"
-                    )
-                    % {
-                        "value": peak,
-                        "range": _range(kind),
-                        "minutes": minutes // 2,
-                        "since": began.strftime("%m-%d %H:%M"),
-                    },
+                    detail=temperature_detail(
+                        value=peak,
+                        thresholds=device_thresholds(device=device),
+                        minutes=minutes // 2,
+                        since=began,
+                    ),
                     acknowledged_by=by,
                     acknowledged_at=opened + dt.timedelta(minutes=5) if by else None,
                     resolved_at=cleared + dt.timedelta(minutes=10),
@@ -216,14 +212,3 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
             )
         DeviceAlert.objects.bulk_create(resolved)
     return DeviceAlert.objects.filter(device__in=devices).count()
-
-
-def _range(kind: str) -> str:
-    """The kind's range as the alert rule words it (HQ's thresholds, migrated defaults)."""
-    threshold = DeviceKindThreshold.objects.filter(kind=kind).first()
-    if threshold is None or threshold.min_temperature_c is None:
-        return ""
-    return _("%(low)s to %(high)s °C") % {
-        "low": f"{float(threshold.min_temperature_c):g}",
-        "high": f"{float(threshold.max_temperature_c):g}",
-    }
