@@ -28,6 +28,7 @@ from apps.procurement.resources import SupplierProductResource, SupplierResource
 from apps.procurement.selectors.aftersales import supplier_quality_90_days
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import (
+    CANCELLABLE,
     PurchaseOrderRefused,
     purchase_order_cancel,
     purchase_order_send,
@@ -284,7 +285,6 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             )
             return None
         orders = list(queryset.select_related("supplier").order_by("pk"))
-        open_statuses = {PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.SENT}
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Cancel purchase orders"),
@@ -292,8 +292,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             "queryset": queryset,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": request.POST.get("action", ""),
-            "cancellable": [po for po in orders if po.status in open_statuses],
-            "kept": [po for po in orders if po.status not in open_statuses],
+            "cancellable": [po for po in orders if po.status in CANCELLABLE],
+            "kept": [po for po in orders if po.status not in CANCELLABLE],
         }
         return TemplateResponse(
             request, "admin/procurement/purchaseorder/cancel_confirm.html", context

@@ -57,11 +57,15 @@ def purchase_order_send(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> Pu
     return po
 
 
+# What HQ may still cancel: before the supplier confirmed.
+CANCELLABLE = (Status.DRAFT, Status.SENT)
+
+
 def purchase_order_cancel(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
     """Draft or sent → cancelled (HQ). Once the supplier confirmed, refused (`confirmed`)."""
     return _transition(
         po=po,
-        allowed=(Status.DRAFT, Status.SENT),
+        allowed=CANCELLABLE,
         code="confirmed",
         message=_("This purchase order is %(status)s and can no longer be cancelled."),
         status=Status.CANCELLED,
