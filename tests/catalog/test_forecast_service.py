@@ -22,7 +22,9 @@ from apps.catalog.models import (
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import (
     CategoryCodes,
-    demand_forecasts_compute,
+    ChunkForecast,
+    demand_forecasts_forecast,
+    demand_forecasts_store,
     forecast_backtest_run,
     forecast_model_train,
     sales_panel_load,
@@ -46,6 +48,22 @@ from tests.factories import (
 # seed 4), while a model blind to the features loses to a baseline (0.98-1.05 ×). The sales
 # cover exactly the forecasts' history setting, which the fixture sets to this.
 HISTORY_DAYS = 70
+
+
+def demand_forecasts_compute(
+    *, day: dt.date, store_ids: list[int], trained: object, sources: object = None
+) -> ChunkForecast:
+    """What a nightly chunk does: forecast the stores, then store the forecasts (upsert)."""
+    chunk = demand_forecasts_forecast(
+        day=day,
+        store_ids=store_ids,
+        trained=trained,
+        **({} if sources is None else {"sources": sources}),
+    )
+    chunk.stored = demand_forecasts_store(
+        batch=chunk.batch, day=day, store_ids=store_ids, settings=decision_settings_get()
+    )
+    return chunk
 
 
 def temperature(back: int) -> Decimal:

@@ -825,22 +825,3 @@ def demand_forecasts_forecast(
         trained=trained, panel=panel, series=series, settings=settings, sources=sources
     )
     return ChunkForecast(panel=panel, batch=batch)
-
-
-def demand_forecasts_compute(
-    *,
-    day: dt.date,
-    store_ids: list[int],
-    trained: TrainedForecast,
-    sources: PlanningSources = NO_SOURCES,
-) -> ChunkForecast:
-    """`demand_forecasts_forecast`, then store the forecasts (upsert). Idempotent for the same
-    day and sources."""
-    settings = decision_settings_get()
-    chunk = demand_forecasts_forecast(
-        day=day, store_ids=store_ids, trained=trained, sources=sources, settings=settings
-    )
-    chunk.stored = demand_forecasts_store(
-        batch=chunk.batch, day=day, store_ids=store_ids, settings=settings
-    )
-    return chunk
