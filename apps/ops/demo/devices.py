@@ -185,6 +185,9 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
             if position >= len(devices):
                 continue
             device = devices[position]
+            thresholds = device_thresholds(device=device)
+            if not thresholds.has_temperature_range:
+                continue  # HQ removed the kind's range: no such alert could have been raised
             _name, _kind, set_point, *_rest = CABINETS[cabinet]
             began = _excursion_start(end, days_ago, hour)
             opened = began + dt.timedelta(minutes=minutes // 2)
@@ -200,7 +203,7 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
                     value=peak,
                     detail=temperature_detail(
                         value=peak,
-                        thresholds=device_thresholds(device=device),
+                        thresholds=thresholds,
                         minutes=minutes // 2,
                         since=began,
                     ),
