@@ -399,6 +399,7 @@ def test_board_lists_open_orders_with_counts_in_a_flat_number_of_queries(store, 
     assert (waiting.code, waiting.member) == ("000001", "王芳 138****8000")
     assert len(waiting.items) == 1
     assert {row.code for row in board.rows} == {"000001", "000002"}
+    assert {row.code_hint for row in board.rows} == {"••••01", "••••02"}
     assert "王芳" not in {row.member for row in bigger.rows}
 
 
@@ -435,7 +436,9 @@ def test_pickup_page_shows_the_code_input_and_open_orders(client, store, clerk):
     assert "autofocus" in html
     assert 'name="codes"' in html
     assert "supply/pickup.js" in html
-    assert "246802" in html
+    # The list helps find the order but never gives its code away: the member brings it.
+    assert "246802" not in html
+    assert "••••02" in html
     assert "王芳" not in html  # a clerk has no member data access
     assert "2345" in html
 

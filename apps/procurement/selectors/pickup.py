@@ -23,9 +23,16 @@ DELIVERY_NEXT: dict[str, tuple[str, ...]] = {
     Status.FAILED: (Status.OUT_FOR_DELIVERY,),
 }
 BOARD_LIMIT = 300
+# The open-orders list shows this many trailing digits of a pickup code (see `code_hint`).
+CODE_HINT_DIGITS = 2
 SUGGESTIONS_PER_MEMBER = 5
 # Suggestions are computed per member (a few queries each): only for this many collected orders.
 SUGGESTED_ORDERS = 20
+
+
+def code_hint(code: str) -> str:
+    """"••••02" for "123402": the code masked but for its last CODE_HINT_DIGITS digits."""
+    return "•" * (len(code) - CODE_HINT_DIGITS) + code[-CODE_HINT_DIGITS:]
 
 
 def member_display(*, member: Member | None, full: bool) -> str:
@@ -62,6 +69,12 @@ class PickupRow:
     @property
     def cancellable(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def code_hint(self) -> str:
+        """The code as the open-orders list shows it: only its last CODE_HINT_DIGITS digits,
+        so the list helps find an order but cannot stand in for the code the member brings."""
+        return code_hint(self.code)
 
 
 @dataclass
