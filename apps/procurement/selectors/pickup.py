@@ -31,7 +31,7 @@ SUGGESTED_ORDERS = 20
 
 
 def code_hint(code: str) -> str:
-    """"••••02" for "123402": the code masked but for its last CODE_HINT_DIGITS digits."""
+    """The code masked but for its last CODE_HINT_DIGITS digits: "123402" → "••••02"."""
     return "•" * (len(code) - CODE_HINT_DIGITS) + code[-CODE_HINT_DIGITS:]
 
 
