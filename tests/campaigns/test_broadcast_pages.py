@@ -110,7 +110,7 @@ def test_in_chinese_the_status_and_the_join_read_as_broadcast_words(
     assert "<b>待开播</b>" in page
     assert f"计划时间 {scheduled:%Y-%m-%d %H:%M}" in page
     joins = page.split('id="joins"', 1)[1]
-    assert "<td>已参团</td>" in joins
+    assert '<td class="nowrap">已参团</td>' in joins
     assert "入会时间" not in page
     rows = listing.content.decode()
     assert "<th>计划时间</th>" in rows
@@ -313,3 +313,31 @@ def test_an_offer_with_a_deadline_before_the_broadcast_starts_is_refused(
     assert len(errors) == 1
     assert timezone.localtime(starts).strftime("%m-%d %H:%M") in errors[0]
     assert not GroupBuyOffer.objects.exists()
+
+
+def test_joins_are_pasted_only_while_an_offer_is_open(client, owner, broadcast, product):
+    client.force_login(owner)
+    page = f"/portal/campaigns/broadcasts/{broadcast.pk}/"
+    assert 'id="jielong"' not in client.get(page).content.decode()  # no offer yet
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    html = client.get(page).content.decode()
+    assert 'id="jielong"' in html
+    assert "offer-open" in html
+    GroupBuyOffer.objects.filter(pk=offer.pk).update(
+        status=GroupBuyOffer.Status.FORMED, settled_at=timezone.now()
+    )
+    html = client.get(page).content.decode()
+    assert 'id="jielong"' not in html
+    assert "offer-formed" in html
+
+
+def test_a_refusal_is_shown_as_an_error_not_as_a_success(client, owner, broadcast):
+    now = timezone.now()
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        status=Broadcast.Status.ENDED, started_at=now, ended_at=now
+    )
+    client.force_login(owner)
+    response = client.post(_urls(broadcast)["start"], follow=True)
+    html = response.content.decode()
+    assert 'class="message-error"' in html
+    assert 'class="message-success"' not in html

@@ -124,6 +124,9 @@ def _page(
                 "member_no": join.member.member_no if sees_members and join.member else "",
             }
         )
+    progress = [
+        selectors.offer_progress(offer) for offer in selectors.broadcast_offers(broadcast=broadcast)
+    ]
     if report is not None and not sees_members:
         for line in report.lines:
             line.name = selectors.name_masked(line.name)
@@ -136,10 +139,11 @@ def _page(
             "allowed": allowed,
             "can_run": RUN_CAMPAIGNS.name in allowed,
             "sees_members": sees_members,
-            "progress": [
-                selectors.offer_progress(offer)
-                for offer in selectors.broadcast_offers(broadcast=broadcast)
-            ],
+            "progress": progress,
+            # Joins can only be pasted while an offer takes them.
+            "has_open_offer": any(
+                item.offer.status == GroupBuyOffer.Status.OPEN for item in progress
+            ),
             "joins": rows,
             "rate": selectors.formation_rate(store_campaign=broadcast.store_campaign),
             "offer_form": offer_form
