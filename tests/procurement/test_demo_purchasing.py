@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 
 from apps.campaigns.models import Notification
+from apps.ops.demo.scenes import member_may_buy
 from apps.procurement.models import (
     AfterSalesCase,
     DeliveryPlan,
@@ -23,6 +24,7 @@ from apps.procurement.models import (
     ReceiptLine,
     Supplier,
 )
+from apps.procurement.services.receiving import SHORT_NOTIFICATION_KIND
 from apps.stores.models import Order, OrderFulfilment
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +109,23 @@ def test_the_demo_fills_receiving_pickup_delivery_plans_and_after_sales():
         "rejected",
     }
     assert DeliveryPlan.objects.exists()
+
+
+def test_the_demo_supply_orders_are_members_who_may_buy_them():
+    _seed()
+    supplied = list(
+        Order.objects.filter(lines__purchase_source__isnull=False)
+        .distinct()
+        .select_related("member")
+        .prefetch_related("lines__product__category")
+    )
+    with_member = [order for order in supplied if order.member is not None]
+    # The pickup counter names who collects: an order is a member's of the store unless no
+    # member there may buy all of it (a baby product and a protein powder at this small size).
+    assert len(with_member) >= 0.8 * len(supplied)
+    for order in with_member:
+        assert order.member.home_store_id == order.store_id
+        codes = {line.product.category.code for line in order.lines.all()}
+        assert member_may_buy(order.member.member_no, codes)
+    # The shortage received at a store reached members' notifications.
+    assert Notification.objects.filter(kind=SHORT_NOTIFICATION_KIND).exists()

@@ -5,9 +5,11 @@ HQ's purchasing admin and (later) the stores' receiving have something to show.
 Deterministic (its own seeded random stream) and fast: a few hundred orders, five real
 consolidation runs through `purchase_orders_consolidate`, then the states set directly (demo
 history, like the order history: confirmation dates lie in the past, which the supplier
-service would refuse today). The orders carry no member, so that the planted member scenes
-stay exactly as `docs/demo-data.md` describes them; the KPI snapshots of their days are
-computed again to count them.
+service would refuse today). Each order is a member's of the store (so the pickup counter names
+who collects, and the shortage and "ready" notifications reach someone), drawn from members
+whose planted scenes allow every product in it (`scenes.member_may_buy`), so the ground truth
+of `docs/demo-data.md` holds; an order no member of the store may place stays anonymous. The
+KPI snapshots of their days are computed again to count them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from apps.catalog.models import Product
+from apps.customers.models import Member
+from apps.ops.demo.scenes import member_may_buy
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
 from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
@@ -59,10 +64,13 @@ def demo_purchasing_seed(
     }
     chosen = stores[:STORES]
     tz = timezone.get_current_timezone()
+    buyers = _Buyers(stores=chosen, products=products, seed=seed)
     orders_by_day: dict[dt.date, list[Order]] = {}
     for offset in range(DAYS, 0, -1):
         day = today - dt.timedelta(days=offset)
-        orders_by_day[day] = _day_orders(day=day, stores=chosen, products=products, rng=rng, tz=tz)
+        orders_by_day[day] = _day_orders(
+            day=day, stores=chosen, products=products, rng=rng, tz=tz, buyers=buyers
+        )
         purchase_orders_consolidate(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
     _states(suppliers=suppliers, days=sorted(orders_by_day), tz=tz, rng=rng)
     _cancellations(orders_by_day=orders_by_day)
@@ -87,6 +95,42 @@ def _suppliers(supplier: Supplier) -> list[Supplier]:
     return [supplier, *others]
 
 
+class _Buyers:
+    """Who places a demo supply order: a member of the store whose planted scenes allow every
+    product of it (`scenes.member_may_buy`). Its own random stream, so the orders and purchase
+    orders are drawn as without it."""
+
+    def __init__(
+        self, *, stores: list[Store], products: dict[int, list[tuple[int, Decimal]]], seed: int
+    ) -> None:
+        self.rng = random.Random(seed + 1)
+        product_ids = [product_id for offers in products.values() for product_id, _ in offers]
+        self.category = dict(
+            Product.objects.filter(pk__in=product_ids).values_list("pk", "category__code")
+        )
+        self.members: dict[int, list[tuple[int, str, dt.datetime]]] = {
+            store.pk: [] for store in stores
+        }
+        for pk, member_no, joined_at, store_id in (
+            Member.objects.filter(home_store__in=stores, is_erased=False)
+            .order_by("pk")
+            .values_list("pk", "member_no", "joined_at", "home_store_id")
+        ):
+            self.members[store_id].append((pk, member_no, joined_at))
+
+    def member_id(
+        self, *, store: Store, product_ids: list[int], placed_at: dt.datetime
+    ) -> int | None:
+        """A member of the store, joined by `placed_at`, whose planted scenes allow all these
+        products, tried in a random order; None when none does (the order stays anonymous)."""
+        pool = self.members[store.pk]
+        codes = {self.category[product_id] for product_id in product_ids}
+        for pk, member_no, joined_at in self.rng.sample(pool, k=len(pool)):
+            if joined_at <= placed_at and member_may_buy(member_no, codes):
+                return pk
+        return None
+
+
 def _day_orders(
     *,
     day: dt.date,
@@ -94,6 +138,7 @@ def _day_orders(
     products: dict[int, list[tuple[int, Decimal]]],
     rng: random.Random,
     tz: dt.tzinfo,
+    buyers: _Buyers,
 ) -> list[Order]:
     offers = [offer for supplier_offers in products.values() for offer in supplier_offers]
     orders: list[Order] = []
@@ -107,6 +152,11 @@ def _day_orders(
             orders.append(
                 Order(
                     store=store,
+                    member_id=buyers.member_id(
+                        store=store,
+                        product_ids=[product_id for product_id, _p, _q in lines],
+                        placed_at=placed.replace(tzinfo=tz),
+                    ),
                     channel=Order.Channel.GROUP_BUY,
                     fulfilment=Order.Fulfilment.PICKUP,
                     status=Order.Status.PAID,

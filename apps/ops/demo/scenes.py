@@ -87,6 +87,37 @@ def pet_kinds(member_no: str) -> tuple[bool, bool]:
     return digit < 8, digit >= 6
 
 
+# Leaf categories that only a scene's members buy (generic shoppers never do; docs/demo-data.md,
+# "Guarantees"), and the pet a pet category needs.
+SCENE_ONLY_CATEGORIES: dict[str, str] = {
+    "BABY-FORMULA": KIDS,
+    "BABY-FOOD": KIDS,
+    "BABY-CARE": KIDS,
+    "HEALTH-PROTEIN": FITNESS,
+    "PET-CAT": PETS,
+    "PET-DOG": PETS,
+    "PET-TREAT": PETS,
+    "DAILY-LITTER": PETS,
+}
+CAT_CATEGORIES = frozenset({"PET-CAT", "DAILY-LITTER"})
+DOG_CATEGORIES = frozenset({"PET-DOG"})
+
+
+def member_may_buy(member_no: str, category_codes: set[str]) -> bool:
+    """Whether a member may buy from all these leaf categories without breaking the planted
+    ground truth: a scene-only category needs the scene, a cat or dog category that pet."""
+    scenes = planted_scenes(member_no)
+    if any(
+        code in SCENE_ONLY_CATEGORIES and SCENE_ONLY_CATEGORIES[code] not in scenes
+        for code in category_codes
+    ):
+        return False
+    has_cat, has_dog = pet_kinds(member_no)
+    if category_codes & CAT_CATEGORIES and not has_cat:
+        return False
+    return not (category_codes & DOG_CATEGORIES and not has_dog)
+
+
 # Chat lines written by planted members. Every line holds at least one keyword of its scene.
 KIDS_MESSAGES: tuple[str, ...] = (
     "宝宝最近开始吃辅食了，店里的高铁米粉还有吗？",
