@@ -15,12 +15,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from apps.campaigns.notifications.models import Notification
 from apps.procurement.models import (
     DeliveryPlan,
     DeliveryStop,
     PurchaseOrder,
     PurchaseOrderAllocation,
     PurchaseOrderLine,
+    PurchaseOrderSource,
     SupplierProduct,
 )
 from apps.procurement.selectors.delivery import delivery_plan_sheet
@@ -42,14 +44,17 @@ from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
     purchase_order_report_shortage,
 )
+from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import Order
 from tests.factories import (
     ProductFactory,
     RegionFactory,
     StoreFactory,
     SupplierUserFactory,
+    owner_of,
 )
 from tests.procurement.factories import PurchaseOrderAllocationFactory, supply_order
+from tests.procurement.factories_supply import supply_world
 
 T0 = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
 
@@ -350,3 +355,99 @@ def test_allocations_without_source_links_bear_a_shortage_by_largest_remainder(d
         stores[2].pk: 1,
     }
     assert allocations_short_update(line_ids=[line.pk]) == 0  # idempotent
+
+
+# --- receiving --------------------------------------------------------------------------------
+
+
+def _receiving_world():
+    """Store A's orders (blueberries, grapes), oldest first: (2, 1), (3, 2), (1, 1); store B's
+    (4, 2), placed with A's first. Packs of 1, no surplus. Blueberries reported 5 short: A's
+    latest two orders bear 1 + 3, then of the two first orders (same time) B's, the higher
+    order id, bears 1."""
+    world = supply_world(status=PurchaseOrder.Status.CONFIRMED)
+    blueberries, _grapes = world.products
+    line = world.purchase_order.lines.get(product=blueberries)
+    purchase_order_report_shortage(po=world.purchase_order, lines={line.pk: 5}, note="", by=None)
+    return world, line
+
+
+def test_the_receiving_page_expects_what_ships_and_prefills_the_reported_short(db, client):
+    world, line = _receiving_world()
+    blueberries, grapes = world.products
+    berries_a = world.allocation(world.store_a, blueberries)
+    grapes_a = world.allocation(world.store_a, grapes)
+    assert (berries_a.quantity, berries_a.reported_short_quantity) == (6, 4)
+    assert world.allocation(world.store_b, blueberries).reported_short_quantity == 1
+    client.force_login(owner_of(world.store_a))
+    url = reverse("supply:receive", args=[world.store_a.pk, world.purchase_order.pk])
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    form = response.context["form"]
+    initial = {name: field.initial for name, field in form.fields.items() if name != "note"}
+    assert initial == {
+        f"received_{berries_a.pk}": 2,
+        f"short_{berries_a.pk}": 4,
+        f"damaged_{berries_a.pk}": 0,
+        f"received_{grapes_a.pk}": 4,
+        f"short_{grapes_a.pk}": 0,
+        f"damaged_{grapes_a.pk}": 0,
+    }
+    assert "expected 2 (4 reported short by the supplier)" in response.content.decode()
+
+    # The clerk got what was announced and submits the form as it stands.
+    response = client.post(url, {**initial, "note": ""})
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.shortage_quantity == 5  # the supplier's report, not 5 + 4
+    _first, second, third = world.orders[world.store_a.pk]
+    assert sorted(
+        PurchaseOrderSource.objects.filter(short_quantity__gt=0).values_list(
+            "order_line__order_id", "short_quantity"
+        )
+    ) == sorted([(second.pk, 3), (third.pk, 1)])
+    assert sorted(
+        Notification.objects.filter(kind="order_short").values_list("member_id", flat=True)
+    ) == sorted([world.members[second.pk].pk, world.members[third.pk].pk])
+
+
+def test_receiving_adds_only_what_a_store_found_beyond_the_report(db):
+    world, line = _receiving_world()
+    blueberries, grapes = world.products
+    berries_b = world.allocation(world.store_b, blueberries)
+    grapes_b = world.allocation(world.store_b, grapes)
+    # B expected 3 of its 4 (1 reported short), got 2, and one of them damaged.
+    receipt_record(
+        purchase_order=world.purchase_order,
+        store=world.store_b,
+        lines={berries_b.pk: (1, 2, 1), grapes_b.pk: (2, 0, 0)},
+        by=None,
+    )
+    line.refresh_from_db()
+    assert line.shortage_quantity == 5 + 2
+    # B's only order bears all of the store's short and damaged units.
+    [order] = world.orders[world.store_b.pk]
+    assert list(
+        PurchaseOrderSource.objects.filter(short_quantity__gt=0).values_list(
+            "order_line__order_id", "order_line__product_id", "short_quantity"
+        )
+    ) == [(order.pk, blueberries.pk, 3)]
+    # A store that got less short than reported adds nothing.
+    berries_a = world.allocation(world.store_a, blueberries)
+    grapes_a = world.allocation(world.store_a, grapes)
+    receipt_record(
+        purchase_order=world.purchase_order,
+        store=world.store_a,
+        lines={berries_a.pk: (3, 3, 0), grapes_a.pk: (4, 0, 0)},
+        by=None,
+    )
+    line.refresh_from_db()
+    assert line.shortage_quantity == 7
+
+
+def test_the_receiving_list_counts_the_units_to_expect(db, client):
+    world, _line = _receiving_world()
+    client.force_login(owner_of(world.store_a))
+    response = client.get(reverse("supply:receiving", args=[world.store_a.pk]))
+    [due] = response.context["deliveries"].due
+    assert due.units == 2 + 4  # blueberries 6 − 4 reported short, grapes 4
