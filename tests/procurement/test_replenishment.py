@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from apps.catalog.models import DemandForecast
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
+from apps.procurement.services.allocations import allocations_scaled
 from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_send
 from apps.procurement.services.replenishment import (
-    allocations_scaled,
     purchase_order_line_edit,
     purchase_orders_replenish,
 )

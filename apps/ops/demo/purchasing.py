@@ -24,6 +24,7 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.scenes import member_may_buy
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
+from apps.procurement.services.allocations import allocations_short_update
 from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
     purchase_orders_consolidate,
@@ -217,6 +218,8 @@ def _states(
                 if line is not None:
                     short = max(1, line.ordered_quantity // rng.choice((3, 4)))
                     PurchaseOrderLine.objects.filter(pk=line.pk).update(shortage_quantity=short)
+                    # As the supplier's report does: the stores' part of it, latest orders first.
+                    allocations_short_update(line_ids=[line.pk])
                     orders.update(has_shortage=True, shortage_note="天气原因，部分减产")
 
 

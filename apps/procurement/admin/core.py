@@ -173,9 +173,19 @@ class PurchaseOrderLineInline(ReadOnlyInline):
     @admin.display(description=_("allocation per store"))
     def allocation_summary(self, line: PurchaseOrderLine) -> str:
         return "; ".join(
-            f"{allocation.store.code}: {allocation.quantity}"
+            f"{allocation.store.code}: {_allocation_units(allocation)}"
             for allocation in line.allocations.all()
         )
+
+
+def _allocation_units(allocation: PurchaseOrderAllocation) -> str:
+    """The allocated units, and what ships of them when the supplier reported the line short."""
+    if not allocation.reported_short_quantity:
+        return str(allocation.quantity)
+    return gettext("ships %(shipped)d of %(allocated)d") % {
+        "shipped": allocation.to_ship_quantity,
+        "allocated": allocation.quantity,
+    }
 
 
 class PurchaseOrderExceptionInline(ReadOnlyInline):
@@ -302,8 +312,12 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
 class PurchaseOrderAllocationInline(ReadOnlyInline):
     model = PurchaseOrderAllocation
-    fields = ["store", "quantity"]
+    fields = ["store", "quantity", "reported_short_quantity", "to_ship"]
     readonly_fields = fields
+
+    @admin.display(description=_("to ship"))
+    def to_ship(self, allocation: PurchaseOrderAllocation) -> int:
+        return allocation.to_ship_quantity
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderAllocation]:
         return super().get_queryset(request).select_related("store")
@@ -382,11 +396,11 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
 
 @admin.register(PurchaseOrderAllocation)
 class PurchaseOrderAllocationAdmin(admin.ModelAdmin):
-    list_display = ["line", "store", "quantity"]
+    list_display = ["line", "store", "quantity", "reported_short_quantity"]
     search_fields = ["line__purchase_order__number", "store__code", "store__name"]
     list_select_related = ["line__purchase_order", "line__product", "store"]
     raw_id_fields = ["line", "store"]
-    readonly_fields = ["line", "store", "quantity"]
+    readonly_fields = ["line", "store", "quantity", "reported_short_quantity"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

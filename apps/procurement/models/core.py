@@ -284,7 +284,9 @@ class PurchaseOrderLine(models.Model):
 
 
 class PurchaseOrderAllocation(models.Model):
-    """How much of a purchase order line goes to one store (what its orders asked for)."""
+    """How much of a purchase order line goes to one store (what its orders asked for), and
+    how much of it will not come because the supplier reported the line short
+    (`reported_short_quantity`, set by `services.allocations.allocations_short_update`)."""
 
     # No index of its own: the (line, store) unique constraint's index serves line lookups.
     line = models.ForeignKey(
@@ -298,6 +300,11 @@ class PurchaseOrderAllocation(models.Model):
         "stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
     )
     quantity = models.PositiveIntegerField(_("quantity"))
+    # The store's part of the line's reported shortage beyond the rounding surplus; a database
+    # default, as consolidation inserts these rows with INSERT ... SELECT.
+    reported_short_quantity = models.PositiveIntegerField(
+        _("short (reported by supplier)"), db_default=0
+    )
 
     class Meta:
         verbose_name = _("purchase order allocation")
@@ -307,10 +314,19 @@ class PurchaseOrderAllocation(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="purchase_allocation_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(reported_short_quantity__lte=models.F("quantity")),
+                name="purchase_allocation_short_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.line.product.name} → {self.store.name}: {self.quantity}"
+
+    @property
+    def to_ship_quantity(self) -> int:
+        """What the supplier will actually deliver to the store."""
+        return self.quantity - self.reported_short_quantity
 
 
 class PurchaseOrderSource(models.Model):

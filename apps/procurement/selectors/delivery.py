@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from apps.catalog.models import Product
 from apps.procurement.models import (
@@ -37,7 +37,8 @@ class DropItem:
 @dataclass
 class DropList:
     """What the truck leaves at one stop: every product of the day's purchase orders allocated
-    to the store, summed over the purchase orders."""
+    to the store, summed over the purchase orders, less what the suppliers reported short for
+    the store (`reported_short_quantity`); a product with nothing left to drop is left out."""
 
     sequence: int
     store: Store
@@ -69,7 +70,8 @@ def delivery_plan_sheet(*, plan: DeliveryPlan, store_id: int | None = None) -> P
     own list, never another's). Products by SKU.
 
     Two queries whatever the number of stops and products: the stops with their stores, and
-    the allocations of the day's purchase orders summed per store and product.
+    what will ship of the allocations of the day's purchase orders (quantity less the
+    reported short), summed per store and product.
     """
     stops = list(
         DeliveryStop.objects.filter(plan=plan).select_related("store").order_by("sequence")
@@ -90,7 +92,8 @@ def delivery_plan_sheet(*, plan: DeliveryPlan, store_id: int | None = None) -> P
             "line__product__name",
             "line__product__unit",
         )
-        .annotate(quantity=Sum("quantity"))
+        .annotate(quantity=Sum(F("quantity") - F("reported_short_quantity")))
+        .filter(quantity__gt=0)
         .order_by("store_id", "line__product__sku")
     )
     units = dict(Product.Unit.choices)

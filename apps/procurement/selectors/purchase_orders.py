@@ -117,9 +117,12 @@ class PickList:
 
 
 def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList]:
-    """One pick list per store (by store code), its products by SKU. One query."""
+    """One pick list per store (by store code), its products by SKU, with what will actually
+    ship: the allocation less the store's part of a reported shortage (products with nothing
+    to ship are left out, and so is a store with nothing at all). One query."""
     rows = (
         PurchaseOrderAllocation.objects.filter(line__purchase_order=purchase_order)
+        .filter(quantity__gt=F("reported_short_quantity"))
         .select_related("store", "line__product")
         .order_by("store__code", "line__product__sku")
     )
@@ -131,7 +134,12 @@ def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList
         )
         product = allocation.line.product
         pick.rows.append(
-            PickRow(product.sku, product.name, product.get_unit_display(), allocation.quantity)
+            PickRow(
+                product.sku,
+                product.name,
+                product.get_unit_display(),
+                allocation.to_ship_quantity,
+            )
         )
     return list(lists.values())
 
@@ -145,11 +153,12 @@ OPEN_STATUSES = (
 
 
 def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
-    """What is on order per store and product: the store allocations of purchase orders sent,
-    confirmed or shipped whose delivery date is today or later (not received yet: receiving
-    does not exist yet, so the delivery date stands in for it). Reported shortages are not
-    subtracted (a shortage is per line, not per store). Columns ON_ORDER_COLUMNS, one row per
-    (store, product) that has any; one query.
+    """What is on order per store and product: what will ship of the store allocations of
+    purchase orders sent, confirmed or shipped whose delivery date is today or later (the
+    delivery date stands in for receiving). A reported shortage is subtracted: each
+    allocation counts its quantity less the store's part of the shortage
+    (`reported_short_quantity`). Columns ON_ORDER_COLUMNS, one row per (store, product) with
+    anything to come; one query.
 
     For the decision engine's "on order" (to be passed in through
     `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
@@ -160,7 +169,8 @@ def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFra
             line__purchase_order__delivery_date__gte=today,
         )
         .values("store_id", "line__product_id")
-        .annotate(on_order=Sum("quantity"))
+        .annotate(on_order=Sum(F("quantity") - F("reported_short_quantity")))
+        .filter(on_order__gt=0)
         .order_by("store_id", "line__product_id")
         .values_list("store_id", "line__product_id", "on_order")
     )

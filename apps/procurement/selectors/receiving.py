@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from apps.procurement.models import (
@@ -26,7 +26,9 @@ RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIP
 
 @dataclass(frozen=True)
 class StoreDeliveries:
-    due: list[PurchaseOrder]  # each with `units` (allocated to the store), by delivery date
+    # Each with `units` (what will ship to the store: allocated less reported short), by
+    # delivery date.
+    due: list[PurchaseOrder]
     received: list[Receipt]  # each with `received_units`, `short_units`, `damaged_units`
 
 
@@ -36,7 +38,7 @@ def _store_units(store_id: int) -> Subquery:
             line__purchase_order=OuterRef("pk"), store_id=store_id
         )
         .values("store_id")
-        .annotate(total=Sum("quantity"))
+        .annotate(total=Sum(F("quantity") - F("reported_short_quantity")))
         .values("total"),
         output_field=IntegerField(),
     )
@@ -89,12 +91,14 @@ class ReceivingSheet:
 
     @property
     def units(self) -> int:
-        return sum(row.allocation.quantity for row in self.rows)
+        """What the store should expect: allocated less what the supplier reported short."""
+        return sum(row.allocation.to_ship_quantity for row in self.rows)
 
 
 def receiving_sheet(*, store_id: int, purchase_order_id: int) -> ReceivingSheet | None:
     """One purchase order as `store_id` receives it: its allocations to the store (products by
-    SKU) and the store's receipt with its lines, if any. None when the purchase order has no
+    SKU; each with the store's part of a reported shortage, `reported_short_quantity`) and
+    the store's receipt with its lines, if any. None when the purchase order has no
     allocation to this store or is a draft (a 404 for the caller, so another store's ids
     tell nothing). Three queries."""
     purchase_order = (

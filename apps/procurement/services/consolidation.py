@@ -35,6 +35,7 @@ from apps.procurement.models import (
     Supplier,
     SupplierUser,
 )
+from apps.procurement.services.allocations import allocations_short_update
 from apps.stores.models import Order
 
 SUPPLY_CHANNELS = (Order.Channel.GROUP_BUY, Order.Channel.MINI_PROGRAM)
@@ -383,8 +384,10 @@ def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
 
 
 def _lines_recount(*, line_ids: list[int]) -> None:
-    """Set the lines' demand and store allocations to the sum of their live source links and
-    re-round what is ordered. Caller holds the purchase orders' locks."""
+    """Set the lines' demand and store allocations to the sum of their live source links,
+    re-round what is ordered and share a reported shortage out again over the stores
+    (`allocations_short_update`: the surplus and the member orders have changed). Caller
+    holds the purchase orders' locks."""
     live = (
         PurchaseOrderSource.objects.filter(line_id__in=line_ids, cancelled_at__isnull=True)
         .values("line_id", "order_line__order__store_id")
@@ -417,9 +420,12 @@ def _lines_recount(*, line_ids: list[int]) -> None:
         quantity = per_store.get((allocation.line_id, allocation.store_id))
         if quantity and quantity != allocation.quantity:
             allocation.quantity = quantity
+            # Within the new quantity until the shortage is shared out again below.
+            allocation.reported_short_quantity = min(allocation.reported_short_quantity, quantity)
             changed.append(allocation)
     PurchaseOrderAllocation.objects.filter(pk__in=emptied).delete()
-    PurchaseOrderAllocation.objects.bulk_update(changed, ["quantity"])
+    PurchaseOrderAllocation.objects.bulk_update(changed, ["quantity", "reported_short_quantity"])
+    allocations_short_update(line_ids=line_ids)
 
 
 def _empty_orders_cancel(*, purchase_order_ids: set[int]) -> int:

@@ -56,15 +56,17 @@ class PlansBuilt:
 
 
 def _units_by_region(day: dt.date) -> dict[int, list[tuple[str, int, int]]]:
-    """{region id: [(store code, store id, units)]} from the allocations of the purchase orders
-    delivering on `day`, one aggregate query."""
+    """{region id: [(store code, store id, units)]} from what will ship of the allocations of
+    the purchase orders delivering on `day` (quantity less the reported short; a store with
+    nothing left to drop gets no stop), one aggregate query."""
     rows = (
         PurchaseOrderAllocation.objects.filter(
             line__purchase_order__delivery_date=day,
             line__purchase_order__status__in=DELIVERING_STATUSES,
         )
         .values("store_id", "store__code", "store__region_id")
-        .annotate(units=Sum("quantity"))
+        .annotate(units=Sum(F("quantity") - F("reported_short_quantity")))
+        .filter(units__gt=0)
         .order_by()
     )
     regions: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
@@ -110,9 +112,10 @@ def _stops_sync(*, plan: DeliveryPlan, wanted: list[tuple[str, int, int]]) -> in
 
 @transaction.atomic
 def delivery_plans_build(*, day: dt.date) -> PlansBuilt:
-    """Make or refresh the delivery plans of `day`: one per region with allocations of purchase
-    orders (sent, confirmed or shipped) delivering that day, a stop per store of that region
-    with allocations, in store-code order, with its units.
+    """Make or refresh the delivery plans of `day`: one per region with goods to deliver that
+    day (allocations of purchase orders sent, confirmed or shipped, less what the suppliers
+    reported short for each store), a stop per store of that region with goods to drop, in
+    store-code order, with its units.
 
     Idempotent: a second call changes nothing. Race-safe: the plan is got-or-created on its
     unique (region, delivery date) and its row is locked (plans in primary-key order) before

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
+from apps.procurement.services.allocations import allocations_short_update
 from apps.procurement.services.consolidation import purchase_orders_notify
 
 if TYPE_CHECKING:
@@ -114,6 +115,10 @@ def purchase_order_report_shortage(
     """Record how many units of each line the supplier cannot deliver (`{line id: units
     short}`; 0 withdraws a line's shortage), while the order is sent or confirmed.
 
+    The part of a line's shortage beyond its rounding surplus is shared out over the stores
+    (`allocations_short_update`: the latest member orders bear it first), so pick lists,
+    delivery plans, receiving and "on order" show what will actually ship.
+
     All or nothing: a line of another order (`unknown_line`) or more than ordered
     (`too_many`) refuses the whole report. Holds the purchase order's row lock.
     """
@@ -150,6 +155,7 @@ def purchase_order_report_shortage(
         PurchaseOrderLine.objects.bulk_update(
             [rows[line_id] for line_id in lines], ["shortage_quantity"]
         )
+        allocations_short_update(line_ids=list(lines))
         has_shortage = any(line.shortage_quantity for line in rows.values())
         PurchaseOrder.objects.filter(pk=po.pk).update(
             has_shortage=has_shortage, shortage_note=note[:300], acted_by=by

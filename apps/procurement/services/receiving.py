@@ -129,7 +129,9 @@ def receipt_record(
     movement through the stock ledger (damaged units never enter stock, they stay on the
     line); the shortage (short + damaged) spread over the member orders that fed the
     allocation, the LATEST orders first (the earliest orders were placed first and keep their
-    goods), recorded on their source links and on the purchase-order line; one notification
+    goods), recorded on their source links; the purchase-order line's shortage grows only by
+    the units beyond what the supplier reported for this store (its allocation's
+    `reported_short_quantity`, which the line's shortage already counts); one notification
     per affected member; the store's member orders of this purchase order are then handed to
     pickup as ready.
     """
@@ -188,7 +190,13 @@ def receipt_record(
             for pk, allocation in allocations.items()
             if lines[pk][1] + lines[pk][2] > 0
         }
-        _shortage_spread(receipt=receipt, store=store, missing=missing)
+        # The supplier's report already counts the units it announced for this store.
+        found = {
+            allocation.line_id: lines[pk][1] + lines[pk][2] - allocation.reported_short_quantity
+            for pk, allocation in allocations.items()
+            if lines[pk][1] + lines[pk][2] > allocation.reported_short_quantity
+        }
+        _shortage_spread(receipt=receipt, store=store, missing=missing, found=found)
         order_ids = sorted(
             set(
                 PurchaseOrderSource.objects.filter(
@@ -209,10 +217,13 @@ def _shortage_spread(
     receipt: Receipt,
     store: Store,
     missing: dict[int, int],
+    found: dict[int, int],
 ) -> None:
     """Spread each purchase-order line's missing units over the store's member order lines it
     was bought for: latest order first (placed time, then order id, newest first), each line
-    bearing at most what it asked for. Notifies each affected member once."""
+    bearing at most what it asked for. Notifies each affected member once. `found` (per
+    line, the missing units beyond what the supplier reported for this store) is added to
+    the line's shortage."""
     if not missing:
         return
     sources = list(
@@ -251,9 +262,9 @@ def _shortage_spread(
                 (source.order_line.product.name, take)
             )
     PurchaseOrderSource.objects.bulk_update(touched, ["short_quantity"])
-    for line_id, units in missing.items():
-        # Bounded by what is ordered (the line's constraint): a shortage the supplier already
-        # reported and the store's count may overlap.
+    for line_id, units in sorted(found.items()):
+        # Bounded by what is ordered (the line's constraint), should the supplier have
+        # changed its report after another store received.
         PurchaseOrderLine.objects.filter(pk=line_id).update(
             shortage_quantity=Least(F("shortage_quantity") + units, F("ordered_quantity"))
         )

@@ -20,6 +20,7 @@ from apps.procurement.models import (
     PurchaseOrderLine,
     SupplierProduct,
 )
+from apps.procurement.services.allocations import allocations_scaled, allocations_short_update
 from apps.procurement.services.consolidation import order_quantity_rounded
 from apps.procurement.services.purchase_orders import PurchaseOrderRefused
 
@@ -138,35 +139,13 @@ def purchase_orders_replenish(*, issued_on: dt.date) -> ReplenishmentResult:
     )
 
 
-def allocations_scaled(*, quantities: dict[int, int], total: int) -> dict[int, int]:
-    """`quantities` ({store id: units}) scaled to add up to `total`, by largest remainder:
-    each store gets the whole part of its share, and the units left over go one each to the
-    largest remainders (ties: the larger original quantity, then the lower store id). Stores
-    scaled to nothing are left out. Empty when there is nothing to scale."""
-    base = sum(quantities.values())
-    if base <= 0 or total <= 0:
-        return {}
-    scaled = {store_id: quantity * total // base for store_id, quantity in quantities.items()}
-    left = total - sum(scaled.values())
-    by_remainder = sorted(
-        quantities,
-        key=lambda store_id: (
-            -(quantities[store_id] * total % base),
-            -quantities[store_id],
-            store_id,
-        ),
-    )
-    for store_id in by_remainder[:left]:
-        scaled[store_id] += 1
-    return {store_id: units for store_id, units in scaled.items() if units > 0}
-
-
 def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> PurchaseOrderLine:
     """HQ changes what a draft line asks for. The stores' allocations are scaled to the new
     demand (`allocations_scaled`: they add up to it exactly, as consolidation's allocations
     add up to the line's demand; a store scaled to nothing loses its allocation) and what is
     ordered is rounded again like consolidation (`order_quantity_rounded`; the surplus,
-    ordered − demand, is not allocated). A line without allocations (HQ's own, made by hand)
+    ordered − demand, is not allocated) and a reported shortage is shared out again
+    (`allocations_short_update`). A line without allocations (HQ's own, made by hand)
     only changes its numbers; a line edited to 0 keeps no allocation.
 
     Only drafts: the purchase order's row is locked (`select_for_update`, as every other
@@ -208,7 +187,12 @@ def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> Purch
             allocation = allocations[store_id]
             if allocation.quantity != units:
                 allocation.quantity = units
+                # Within the new quantity until the shortage is shared out again below.
+                allocation.reported_short_quantity = min(allocation.reported_short_quantity, units)
                 changed.append(allocation)
-        PurchaseOrderAllocation.objects.bulk_update(changed, ["quantity"])
+        PurchaseOrderAllocation.objects.bulk_update(
+            changed, ["quantity", "reported_short_quantity"]
+        )
+        allocations_short_update(line_ids=[line.pk])
     line.refresh_from_db()
     return line

@@ -28,8 +28,10 @@ from apps.stores.models import Store
 
 
 class ReceiveForm(forms.Form):
-    """Per allocation: received (default the allocated quantity), short and damaged (default
-    0); and a note. The sums are the service's to check."""
+    """Per allocation: received (default what will ship: the allocated quantity less what
+    the supplier reported short), short (default the reported short) and damaged (default
+    0); and a note. A clerk who got what was announced submits as it stands. The sums are
+    the service's to check."""
 
     note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False)
 
@@ -39,8 +41,8 @@ class ReceiveForm(forms.Form):
         for row in sheet.rows:
             allocation = row.allocation
             for kind, label, initial in (
-                ("received", gettext_lazy("Received"), allocation.quantity),
-                ("short", gettext_lazy("Short"), 0),
+                ("received", gettext_lazy("Received"), allocation.to_ship_quantity),
+                ("short", gettext_lazy("Short"), allocation.reported_short_quantity),
                 ("damaged", gettext_lazy("Damaged"), 0),
             ):
                 self.fields[f"{kind}_{allocation.pk}"] = forms.IntegerField(
