@@ -28,6 +28,7 @@ from apps.procurement.services.pickup import (
     pickup_codes_parse,
     pickup_verify,
 )
+from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, StoreStaff
 from apps.stores.services import fulfilment as fulfilment_services
 from apps.stores.services.fulfilment import fulfilments_open
@@ -38,6 +39,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.procurement.factories import supply_order
+from tests.procurement.factories_supply import supply_world
 
 pytestmark = pytest.mark.django_db
 
@@ -547,3 +549,47 @@ def test_hq_does_not_hand_over_in_the_portal(client, store, hq_user):
     assert client.get(_page(store)).status_code == 403
     assert client.post(_page(store), {"code": "445566"}).status_code == 403
     assert _status(order) == ("ready", "ready")
+
+
+def test_the_counter_lists_what_arrived_and_says_what_came_short():
+    world = supply_world()
+    blueberries, grapes = world.products
+    store = world.store_a
+    # Store A's orders, oldest first: (blueberries, grapes) = (2, 1), (3, 2), (1, 1); two
+    # blueberries short: the latest order (1) and then the middle one (1 of 3) bear them.
+    receipt_record(
+        purchase_order=world.purchase_order,
+        store=store,
+        lines={
+            world.allocation(store, blueberries).pk: (4, 2, 0),
+            world.allocation(store, grapes).pk: (4, 0, 0),
+        },
+        by=None,
+    )
+    first, second, third = world.orders[store.pk]
+    with translation.override("en"):
+        board = pickup_board(store=store, show_member_names=False)
+    items = {row.order_id: row.items for row in board.rows}
+    assert items[first.pk] == ["云南蓝莓 125g ×2", "阳光玫瑰葡萄 ×1"]
+    assert items[second.pk] == ["云南蓝莓 125g ×2 (1 short)", "阳光玫瑰葡萄 ×2"]
+    assert items[third.pk] == ["云南蓝莓 125g ×0 (1 short)", "阳光玫瑰葡萄 ×1"]
+
+
+def test_marking_ready_says_who_was_notified(client, store, clerk):
+    member_order = _open(store, code="135790", member=MemberFactory())
+    walk_in = _open(store, code="135791")
+    client.force_login(clerk)
+    with translation.override("en"):
+        told = client.post(
+            reverse("supply:pickup_ready", args=[store.pk, member_order.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
+            follow=True,
+        ).content.decode()
+        nobody = client.post(
+            reverse("supply:pickup_ready", args=[store.pk, walk_in.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
+            follow=True,
+        ).content.decode()
+    assert "the member is notified" in told
+    assert "nobody to notify" in nobody
+    assert "the member is notified" not in nobody

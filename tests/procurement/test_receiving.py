@@ -3,22 +3,43 @@ spread to the latest member orders, one notification per affected member, refusa
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.campaigns.notifications.models import Notification
 from apps.procurement.models import (
     PurchaseOrder,
+    PurchaseOrderAllocation,
     PurchaseOrderLine,
     PurchaseOrderSource,
     Receipt,
     ReceiptLine,
+    SupplierProduct,
 )
+from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.receiving import ReceiptRefused, receipt_record
-from apps.stores.models import OrderFulfilment, StockLevel, StockMovement, StoreStaff
-from tests.factories import SupplierUserFactory, UserFactory, owner_of
+from apps.stores.models import (
+    Order,
+    OrderFulfilment,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+    StoreStaff,
+)
+from tests.factories import (
+    ProductFactory,
+    StoreFactory,
+    SupplierFactory,
+    SupplierUserFactory,
+    UserFactory,
+    owner_of,
+)
+from tests.procurement.factories import supply_order
 from tests.procurement.factories_supply import SupplyWorld, purchase_order_move, supply_world
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +131,82 @@ def test_receipt_hands_the_stores_member_orders_to_pickup_as_ready():
         )
     )
     assert ready == a_orders
+
+
+def _two_supplier_order(store, *, late_product=None):
+    """A paid pickup order at `store` with a line from each of two suppliers, consolidated
+    into one purchase order per supplier, both shipped; with `late_product` (offered by the
+    first supplier) a third line placed after that cut-off, so not consolidated yet."""
+    suppliers = [SupplierFactory(), SupplierFactory()]
+    products = [ProductFactory(), ProductFactory()]
+    for supplier, product in zip(suppliers, products, strict=True):
+        SupplierProduct.objects.create(
+            supplier=supplier, product=product, cost=Decimal("5.00"), lead_time_days=1
+        )
+    lines = [(products[0], 2), (products[1], 1)]
+    order = supply_order(store=store, lines=lines)
+    run = purchase_orders_consolidate(cutoff=timezone.now().replace(microsecond=0))
+    if late_product is not None:
+        SupplierProduct.objects.create(
+            supplier=suppliers[0], product=late_product, cost=Decimal("5.00"), lead_time_days=1
+        )
+        OrderLine.objects.create(
+            order=order,
+            product=late_product,
+            quantity=1,
+            unit_price=Decimal("10.00"),
+            line_total=Decimal("10.00"),
+        )
+    orders = [
+        purchase_order_move(
+            PurchaseOrder.objects.get(run=run, supplier=supplier),
+            status=PurchaseOrder.Status.SHIPPED,
+        )
+        for supplier in suppliers
+    ]
+    return order, orders
+
+
+def _receive_all(purchase_order, store):
+    lines = {
+        allocation.pk: (allocation.quantity, 0, 0)
+        for allocation in PurchaseOrderAllocation.objects.filter(
+            line__purchase_order=purchase_order, store=store
+        )
+    }
+    receipt_record(purchase_order=purchase_order, store=store, lines=lines, by=None)
+
+
+def _status(order) -> str | None:
+    return OrderFulfilment.objects.filter(order=order).values_list("status", flat=True).first()
+
+
+def test_an_order_from_two_suppliers_is_ready_only_when_both_deliveries_arrived():
+    store = StoreFactory()
+    order, (first, second) = _two_supplier_order(store)
+    _receive_all(first, store)
+    assert _status(order) != OrderFulfilment.Status.READY  # the second supplier's goods are due
+    assert not Notification.objects.filter(kind="order_ready").exists()
+    _receive_all(second, store)
+    assert _status(order) == OrderFulfilment.Status.READY
+    assert Order.objects.get(pk=order.pk).status == Order.Status.READY
+
+
+def test_an_order_with_a_line_not_consolidated_yet_is_not_ready():
+    store = StoreFactory()
+    order, (first, second) = _two_supplier_order(store, late_product=ProductFactory())
+    _receive_all(first, store)
+    _receive_all(second, store)
+    assert _status(order) != OrderFulfilment.Status.READY
+    # Consolidated and received, the last line completes the order.
+    run = purchase_orders_consolidate(
+        cutoff=timezone.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+    )
+    late = purchase_order_move(
+        PurchaseOrder.objects.get(run=run), status=PurchaseOrder.Status.SHIPPED
+    )
+    _receive_all(late, store)
+    assert _status(order) == OrderFulfilment.Status.READY
 
 
 def test_shortage_is_borne_by_the_latest_orders_first_with_one_notification_per_member():

@@ -86,7 +86,25 @@ class PickupBoard:
 
 
 def _items(order: Order) -> list[str]:
-    return [f"{line.product.name} ×{line.quantity}" for line in order.lines.all()]
+    """One "name ×units" per line, the units net of what came short at receiving (the line's
+    source link, `short_quantity`), so the counter hands over what is there and says what
+    is missing."""
+    items = []
+    for line in order.lines.all():
+        source = getattr(line, "purchase_source", None)
+        short = min(source.short_quantity, line.quantity) if source is not None else 0
+        if short:
+            items.append(
+                gettext("%(product)s ×%(units)d (%(short)d short)")
+                % {"product": line.product.name, "units": line.quantity - short, "short": short}
+            )
+        else:
+            items.append(f"{line.product.name} ×{line.quantity}")
+    return items
+
+
+# The lines as `_items` reads them: product and source link in the same query.
+_LINES = OrderLine.objects.select_related("product", "purchase_source").order_by("pk")
 
 
 def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
@@ -109,7 +127,7 @@ def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
         .prefetch_related(
             Prefetch(
                 "order__lines",
-                queryset=OrderLine.objects.select_related("product").order_by("pk"),
+                queryset=_LINES,
             )
         )
         .order_by("order__placed_at", "pk")[: BOARD_LIMIT + 1]
@@ -171,9 +189,7 @@ def pickup_collected_orders(
         order.pk: order
         for order in Order.objects.filter(store=store, pk__in=list(order_codes))
         .select_related("member")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
-        )
+        .prefetch_related(Prefetch("lines", queryset=_LINES))
     }
     shown: list[CollectedOrder] = []
     for order_id, code in order_codes.items():
@@ -200,3 +216,11 @@ def pickup_collected_orders(
 def pickup_order_exists(*, store: Store, order_id: int) -> bool:
     """Whether `order_id` is an order of this store that has a fulfilment (a pickup code)."""
     return OrderFulfilment.objects.filter(pk=order_id, store=store).exists()
+
+
+def order_ready_notified(*, store: Store, order_id: int) -> bool:
+    """Whether the member of this store's order was told it is ready (a walk-in order has
+    nobody to tell)."""
+    return OrderFulfilment.objects.filter(
+        order_id=order_id, store=store, ready_notified_at__isnull=False
+    ).exists()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -25,9 +25,11 @@ from apps.procurement.models import (
     PurchaseOrderSource,
     Receipt,
     ReceiptLine,
+    SupplierProduct,
 )
 from apps.procurement.services import pickup
-from apps.stores.models import Order, StockMovement, Store
+from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
+from apps.stores.models import Order, OrderLine, StockMovement, Store
 from apps.stores.services.stock import stock_move
 
 if TYPE_CHECKING:
@@ -132,8 +134,9 @@ def receipt_record(
     goods), recorded on their source links; the purchase-order line's shortage grows only by
     the units beyond what the supplier reported for this store (its allocation's
     `reported_short_quantity`, which the line's shortage already counts); one notification
-    per affected member; the store's member orders of this purchase order are then handed to
-    pickup as ready.
+    per affected member; the store's member orders of this purchase order whose every
+    supplied line has now arrived (`orders_still_awaiting`) are then handed to pickup as
+    ready.
     """
     status = (
         PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
@@ -302,8 +305,46 @@ def _short_draft(
     )
 
 
+def orders_still_awaiting(*, store_id: int, order_ids: list[int]) -> set[int]:
+    """The orders among these with a line whose goods have not arrived at the store yet: a
+    live source link on a purchase order that is not cancelled and not received at the store,
+    or a line that consolidation has still to take (a supplied channel and fulfilment, paid,
+    a product with a preferred offer of an active supplier, no source link yet). Two
+    queries."""
+    received_here = Receipt.objects.filter(
+        purchase_order_id=OuterRef("line__purchase_order_id"), store_id=store_id
+    )
+    waiting_on_supplier = set(
+        PurchaseOrderSource.objects.filter(
+            order_line__order_id__in=order_ids, cancelled_at__isnull=True
+        )
+        .exclude(line__purchase_order__status=PurchaseOrder.Status.CANCELLED)
+        .exclude(Exists(received_here))
+        .values_list("order_line__order_id", flat=True)
+    )
+    offered = SupplierProduct.objects.filter(
+        product_id=OuterRef("product_id"), is_preferred=True, supplier__is_active=True
+    )
+    not_consolidated = set(
+        OrderLine.objects.filter(
+            order_id__in=order_ids,
+            order__status=Order.Status.PAID,
+            order__channel__in=SUPPLY_CHANNELS,
+            order__fulfilment__in=SUPPLY_FULFILMENTS,
+            purchase_source__isnull=True,
+        )
+        .filter(Exists(offered))
+        .values_list("order_id", flat=True)
+    )
+    return waiting_on_supplier | not_consolidated
+
+
 def _orders_ready(*, store_id: int, order_ids: list[int], by: AbstractBaseUser | None) -> None:
-    """Hand the received member orders to pickup (`pickup.fulfilments_ready`)."""
-    if not order_ids:
+    """Hand the received member orders to pickup (`pickup.fulfilments_ready`) — only those
+    whose every supplied line has arrived: an order with goods from two suppliers waits for
+    the second delivery (the receipt of that one makes it ready)."""
+    awaiting = orders_still_awaiting(store_id=store_id, order_ids=order_ids)
+    complete = [order_id for order_id in order_ids if order_id not in awaiting]
+    if not complete:
         return
-    pickup.fulfilments_ready(store_id=store_id, order_ids=order_ids, by=by)
+    pickup.fulfilments_ready(store_id=store_id, order_ids=complete, by=by)

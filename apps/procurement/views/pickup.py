@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.procurement.selectors.pickup import (
     CollectedOrder,
+    order_ready_notified,
     pickup_board,
     pickup_collected_orders,
     pickup_order_exists,
@@ -107,9 +108,11 @@ def pickup_ready(request: HttpRequest, store_id: int, order_id: int) -> HttpResp
     if not pickup_order_exists(store=store, order_id=order_id):
         raise Http404
     if fulfilments_ready(store_id=store.pk, order_ids=[order_id], by=request.user):
-        messages.success(
-            request, _("Order %(order)d is ready; the member is notified.") % {"order": order_id}
-        )
+        if order_ready_notified(store=store, order_id=order_id):
+            message = _("Order %(order)d is ready; the member is notified.")
+        else:
+            message = _("Order %(order)d is ready (a walk-in order: nobody to notify).")
+        messages.success(request, message % {"order": order_id})
     else:
         messages.error(
             request, _("Order %(order)d was not waiting for goods.") % {"order": order_id}
