@@ -237,6 +237,18 @@ def test_an_attempt_opens_for_its_taker_only(world: dict, two_questions: dict) -
     assert _client(world["owner_a"]).get(wrong_course).status_code == 404
 
 
+def test_a_read_lesson_is_marked_read_not_read_time(world: dict) -> None:
+    owner, store = world["owner_a"], world["store_a"]
+    services.lesson_complete(user=owner, lesson=world["lessons"][0])
+    page = (
+        _client(owner)
+        .get(f"/portal/training/stores/{store.pk}/courses/{world['course'].pk}/")
+        .content.decode()
+    )
+    assert "✓ 已读</span>" in page
+    assert "已读时间" not in page
+
+
 def test_the_clerk_trains_for_their_store_too(world: dict) -> None:
     store = world["store_a"]
     client = _client(world["clerk_a"])
