@@ -69,6 +69,7 @@ class LessonInline(admin.StackedInline):
 
 class QuestionInline(admin.TabularInline):
     model = Question
+    fields = ["position", "text"]  # the explanation and choices on the question's own page
     extra = 0
     show_change_link = True
 

@@ -143,6 +143,12 @@ class Question(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     text = models.CharField(_("question"), max_length=240)
+    explanation = models.TextField(
+        _("explanation"),
+        blank=True,
+        default="",
+        help_text=_("Why the right answer is right; shown with the learner's results."),
+    )
 
     class Meta:
         verbose_name = _("quiz question")

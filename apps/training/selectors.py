@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.stores.inspections.models import Inspection, InspectionItemResult
 from apps.stores.kpis.definitions import KPI_BY_CODE
@@ -24,11 +25,13 @@ from apps.training.analytics import advice, search
 from apps.training.models import (
     INSPECTION_SECTIONS,
     Article,
+    Choice,
     Course,
     Enrolment,
     Lesson,
     LessonCompletion,
     PathCourse,
+    Question,
     QuizAttempt,
     Skill,
     TrainingPath,
@@ -332,8 +335,68 @@ def lesson_detail(*, lesson_id: int) -> Lesson | None:
     )
 
 
-def quiz_questions(*, course: Course) -> list:
+def quiz_questions(*, course: Course) -> list[Question]:
     return list(course.questions.prefetch_related("choices"))
+
+
+def quiz_attempts(*, user: AbstractBaseUser, course: Course, store: Store) -> list[QuizAttempt]:
+    """The user's attempts at the course's quiz taken for this store, newest first."""
+    return list(QuizAttempt.objects.filter(user=user, course=course, store=store))
+
+
+def quiz_attempt_own(
+    *, user: AbstractBaseUser, store: Store, attempt_id: int
+) -> QuizAttempt | None:
+    """One of the user's own attempts taken for this store (None for anyone else's: attempts
+    are personal, not the store's)."""
+    return (
+        QuizAttempt.objects.filter(pk=attempt_id, user=user, store=store)
+        .select_related("course")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class AnswerReview:
+    number: int  # 1-based, in quiz order
+    question: Question
+    chosen: Choice | None  # None: unanswered, or the choice was deleted since
+    right_choices: list[Choice]
+
+    @property
+    def is_right(self) -> bool:
+        return self.chosen is not None and self.chosen.is_correct
+
+    @property
+    def right_answers(self) -> str:
+        """The right choices' texts as one phrase ("" when HQ marked none right)."""
+        return pgettext("list separator", ", ").join(choice.text for choice in self.right_choices)
+
+
+def quiz_attempt_review(*, attempt: QuizAttempt) -> list[AnswerReview]:
+    """Per question of the attempt: the learner's answer, the right answer(s) and the
+    question's explanation (two queries). Read against the quiz as it stands now: a question
+    HQ deleted since is left out, one added since was not part of the attempt; the attempt's
+    recorded score is what counted."""
+    answered = {int(key): value for key, value in attempt.answers.items()}
+    questions = [
+        question
+        for question in attempt.course.questions.prefetch_related("choices")
+        if question.pk in answered
+    ]
+    review = []
+    for number, question in enumerate(questions, start=1):
+        choices = list(question.choices.all())
+        chosen_id = answered[question.pk]
+        review.append(
+            AnswerReview(
+                number=number,
+                question=question,
+                chosen=next((choice for choice in choices if choice.pk == chosen_id), None),
+                right_choices=[choice for choice in choices if choice.is_correct],
+            )
+        )
+    return review
 
 
 def path_active(*, path_id: int) -> TrainingPath | None:

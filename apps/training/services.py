@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.stores.models import Store
 from apps.training import selectors
@@ -112,9 +113,17 @@ def lesson_complete(*, user: AbstractBaseUser, lesson: Lesson) -> bool:
     return created
 
 
+def _question_numbers_display(numbers: list[int]) -> str:
+    """ "第 2 题、第 3 题" ("question 2, question 3" in English)."""
+    return pgettext("list separator", ", ").join(
+        _("question %(number)d") % {"number": number} for number in numbers
+    )
+
+
 def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | None]:
-    """{question id: choice id} from form fields `q<question id>` = choice id. A choice that is
-    not one of its question's choices is an error (nothing is recorded)."""
+    """{question id: choice id} from form fields `q<question id>` = choice id, in the quiz's
+    order. A choice that is not one of its question's choices is an error (nothing is
+    recorded)."""
     choices = dict(Choice.objects.filter(question__course=course).values_list("pk", "question_id"))
     answers: dict[int, int | None] = {}
     for question_id in course.questions.values_list("pk", flat=True):
@@ -123,7 +132,9 @@ def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | No
             answers[question_id] = None
             continue
         if not value.isdigit() or choices.get(int(value)) != question_id:
-            raise ValidationError(_("An answer does not belong to its question."))
+            raise ValidationError(
+                _("An answer does not belong to its question."), code="foreign_choice"
+            )
         answers[question_id] = int(value)
     return answers
 
@@ -132,12 +143,23 @@ def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | No
 def quiz_submit(
     *, user: AbstractBaseUser, store: Store, course: Course, raw_answers: Mapping[str, str]
 ) -> QuizAttempt:
-    """Score one attempt at the course's quiz and record it. Unanswered questions count as
-    wrong; an answer naming another question's choice is refused (ValidationError, nothing
-    recorded)."""
+    """Score one attempt at the course's quiz and record it. Every question must be answered:
+    a submission with any question unanswered is refused (ValidationError code "unanswered",
+    naming the unanswered questions by their 1-based number in quiz order), and so is an
+    answer naming another question's choice (code "foreign_choice"); either way nothing is
+    recorded."""
     answers = _parse_answers(course, raw_answers)
     if not answers:
-        raise ValidationError(_("This course has no quiz."))
+        raise ValidationError(_("This course has no quiz."), code="no_quiz")
+    unanswered = [
+        number for number, choice_id in enumerate(answers.values(), start=1) if choice_id is None
+    ]
+    if unanswered:
+        raise ValidationError(
+            _("Please answer every question before submitting. Not answered yet: %(numbers)s."),
+            code="unanswered",
+            params={"numbers": _question_numbers_display(unanswered)},
+        )
     correct: dict[int, set[int]] = {question_id: set() for question_id in answers}
     for choice_id, question_id in Choice.objects.filter(
         question__course=course, is_correct=True

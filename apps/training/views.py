@@ -4,10 +4,14 @@ Knowledge pages: every store's staff and HQ with `training.view_article`
 (apps/training/access.py). Training pages are store-scoped through apps/stores/access.py:
 VIEW_TRAINING for the store's training page (owner, clerk; HQ with `training.view_enrolment`),
 TRAIN for enrolling, lessons and quizzes (owner, clerk; not HQ). An unknown path, course, lesson
-or article is a 404, like one the user may not open.
+or article is a 404, like one the user may not open; so is a quiz attempt that is not the
+user's own at this store.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.stores.access import TRAIN, VIEW_TRAINING, may, store_or_403
 from apps.training import selectors, services
 from apps.training.access import may_read_knowledge
+from apps.training.models import Question
 
 QUERY_MAX = 100
 
@@ -144,6 +149,32 @@ def lesson(request: HttpRequest, store_id: int, lesson_id: int) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class QuizItem:
+    """A question on the quiz form, with the answer the learner already picked (kept when a
+    submission is refused) and whether it is still to be answered."""
+
+    number: int
+    question: Question
+    chosen_id: int | None
+    missing: bool
+
+
+def _quiz_items(questions: list[Question], raw: Mapping[str, str] | None) -> list[QuizItem]:
+    items = []
+    for number, question in enumerate(questions, start=1):
+        value = (raw.get(f"q{question.pk}") or "").strip() if raw is not None else ""
+        items.append(
+            QuizItem(
+                number=number,
+                question=question,
+                chosen_id=int(value) if value.isdigit() else None,
+                missing=raw is not None and not value,
+            )
+        )
+    return items
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiz(request: HttpRequest, store_id: int, course_id: int) -> HttpResponse:
@@ -154,7 +185,7 @@ def quiz(request: HttpRequest, store_id: int, course_id: int) -> HttpResponse:
     questions = selectors.quiz_questions(course=found)
     if not questions:
         raise Http404
-    attempt = None
+    submitted = None
     status = 200
     if request.method == "POST":
         try:
@@ -163,10 +194,40 @@ def quiz(request: HttpRequest, store_id: int, course_id: int) -> HttpResponse:
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+            submitted = request.POST
             status = 400
+        else:
+            # Post/redirect/get: reloading the result page does not record a second attempt.
+            return redirect(
+                "training:attempt", store_id=store.pk, course_id=found.pk, attempt_id=attempt.pk
+            )
     return render(
         request,
         "training/quiz.html",
-        {"store": store, "course": found, "questions": questions, "attempt": attempt},
+        {
+            "store": store,
+            "course": found,
+            "items": _quiz_items(questions, submitted),
+            "attempts": selectors.quiz_attempts(user=request.user, course=found, store=store),
+        },
         status=status,
+    )
+
+
+@login_required
+@require_GET
+def attempt(request: HttpRequest, store_id: int, course_id: int, attempt_id: int) -> HttpResponse:
+    store = store_or_403(request.user, store_id, TRAIN)
+    found = selectors.quiz_attempt_own(user=request.user, store=store, attempt_id=attempt_id)
+    if found is None or found.course_id != course_id:
+        raise Http404
+    return render(
+        request,
+        "training/attempt.html",
+        {
+            "store": store,
+            "course": found.course,
+            "attempt": found,
+            "review": selectors.quiz_attempt_review(attempt=found),
+        },
     )

@@ -64,6 +64,7 @@ from apps.stores.inspections import services as inspections
 from apps.stores.inspections.services import RectificationRequest
 from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StockLevel, StoreStaff
 from apps.stores.services.fulfilment import fulfilments_open
+from apps.training.models import Choice
 from linli import roles as hq_roles
 from linli.routing import websocket_urlpatterns
 from tests.campaigns.factories import GroupBuyOfferFactory, ScenarioTemplateFactory
@@ -88,7 +89,12 @@ from tests.stores.test_inspections_support import (
     results_of,
     upload,
 )
-from tests.training.factories import ArticleFactory, PathCourseFactory, course_with_quiz
+from tests.training.factories import (
+    ArticleFactory,
+    PathCourseFactory,
+    QuizAttemptFactory,
+    course_with_quiz,
+)
 
 # --- the declared table -----------------------------------------------------------------------
 
@@ -194,6 +200,8 @@ KNOWLEDGE                   L  A  A  A  A  A  D  D  A  D  D  A   training.view_a
 # a store's training page; enrolling, lessons and quizzes are the store staff's own (not HQ's)
 VIEW_TRAINING               L  A  D  A  D  D  D  D  A  D  D  A   training.view_enrolment
 TRAIN                       L  A  D  A  D  D  D  D  D  D  D  D   (not-for-HQ)
+# a quiz attempt is its taker's own (owner A's here): the store's other staff get a 404
+OWN_QUIZ_ATTEMPT            L  A  D  D  D  D  D  D  D  D  D  D   (not-for-HQ)
 """
 
 
@@ -299,6 +307,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "training:course": ("TRAIN", "NOT_OFFERED"),
     "training:lesson": ("TRAIN", "TRAIN"),
     "training:quiz": ("TRAIN", "TRAIN"),
+    "training:attempt": ("OWN_QUIZ_ATTEMPT", "NOT_OFFERED"),
     "api-stores": ("SCOPED_LIST", "NOT_OFFERED"),
     "api-store": ("VIEW_STORE", "NOT_OFFERED"),
     "api-pos-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
@@ -383,11 +392,22 @@ def _case_body(world: World) -> dict[str, Any]:
 
 
 # Write bodies that need the shared rows (ids).
+def _quiz_body(world: World) -> dict[str, Any]:
+    """Every question of the quiz answered (an incomplete quiz is a 400 form error)."""
+    return {
+        f"q{question_id}": choice_id
+        for question_id, choice_id in Choice.objects.filter(
+            question__course_id=world.training["course_id"]
+        ).values_list("question_id", "pk")
+    }
+
+
 WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "campaigns:broadcast-offer-create": _offer_body,
     "supply:receive": _receive_body,
     "supply:case_new": _case_body,
     "supply:loss": _loss_body,
+    "training:quiz": _quiz_body,
 }
 
 
@@ -692,19 +712,21 @@ def _build_world(media_root: Path) -> World:
         case_photo_a=case_a.photos.get(),
         case_b=case_b,
         media_root=media_root,
-        training=_training_rows(),
+        training=_training_rows(store=store_a, taker=users["owner_a"]),
     )
 
 
-def _training_rows() -> dict[str, int]:
+def _training_rows(*, store: Any, taker: Any) -> dict[str, int]:
     article = ArticleFactory(title="Blueberry storage")
     course, lessons, _questions = course_with_quiz(lessons=1, questions=1)
     path = PathCourseFactory(course=course).path
+    attempt = QuizAttemptFactory(user=taker, store=store, course=course)
     return {
         "article_id": article.pk,
         "path_id": path.pk,
         "course_id": course.pk,
         "lesson_id": lessons[0].pk,
+        "attempt_id": attempt.pk,
     }
 
 

@@ -15,6 +15,7 @@ from tests.training.factories import (
     ArticleFactory,
     EnrolmentFactory,
     PathCourseFactory,
+    QuizAttemptFactory,
     TrainingPathFactory,
     course_with_quiz,
 )
@@ -125,8 +126,10 @@ def test_owner_enrols_reads_a_lesson_and_passes_the_quiz(world: dict) -> None:
         f"/portal/training/stores/{store.pk}/courses/{world['course'].pk}/quiz/",
         {f"q{question.pk}": good.pk},
     )
-    assert response.status_code == 200
-    assert 'data-passed="true"' in response.content.decode()
+    attempt = QuizAttempt.objects.get(user=owner)
+    assert response.status_code == 302
+    assert response["Location"] == _attempt_url(store, attempt)
+    assert 'data-passed="true"' in client.get(response["Location"]).content.decode()
     assert Enrolment.objects.get(user=owner).completed_at is not None
 
 
@@ -139,6 +142,111 @@ def test_a_bad_answer_is_a_400_and_records_nothing(world: dict) -> None:
     )
     assert response.status_code == 400
     assert not QuizAttempt.objects.exists()
+
+
+def _attempt_url(store: object, attempt: QuizAttempt) -> str:
+    return (
+        f"/portal/training/stores/{store.pk}/courses/{attempt.course_id}/quiz/attempts/"
+        f"{attempt.pk}/"
+    )
+
+
+@pytest.fixture
+def two_questions(world: dict) -> dict:
+    course, _lessons, questions = course_with_quiz(lessons=0, questions=2, pass_mark=100)
+    return {
+        "course": course,
+        "questions": questions,
+        "url": f"/portal/training/stores/{world['store_a'].pk}/courses/{course.pk}/quiz/",
+    }
+
+
+def test_an_empty_quiz_is_refused_naming_every_question_and_records_nothing(
+    world: dict, two_questions: dict
+) -> None:
+    response = _client(world["owner_a"]).post(two_questions["url"], {})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "请答完所有题目再提交。还没有作答：第 1 题、第 2 题。" in page
+    assert page.count('class="question missing"') == 2
+    assert not QuizAttempt.objects.exists()
+
+
+def test_a_partly_answered_quiz_is_refused_and_keeps_the_given_answer(
+    world: dict, two_questions: dict
+) -> None:
+    (q1, _good1, bad1), (q2, _good2, _bad2) = two_questions["questions"]
+    response = _client(world["owner_a"]).post(two_questions["url"], {f"q{q1.pk}": bad1.pk})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "还没有作答：第 2 题。" in page
+    assert f'name="q{q1.pk}" value="{bad1.pk}" required checked>' in page
+    assert page.count(" checked>") == 1
+    assert f'class="question missing" id="question-{q2.pk}"' in page
+    assert f'class="question" id="question-{q1.pk}"' in page
+    assert not QuizAttempt.objects.exists()
+
+
+def test_the_result_shows_which_answers_were_wrong_and_the_right_ones(
+    world: dict, two_questions: dict
+) -> None:
+    (q1, good1, _bad1), (q2, good2, bad2) = two_questions["questions"]
+    q2.explanation = "开场先报主题和福利时间"
+    q2.save()
+    client = _client(world["owner_a"])
+    response = client.post(
+        two_questions["url"], {f"q{q1.pk}": good1.pk, f"q{q2.pk}": bad2.pk}, follow=True
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-passed="false"' in page
+    assert f'data-question="{q1.pk}" data-right="true"' in page
+    assert f'data-question="{q2.pk}" data-right="false"' in page
+    assert f"你的答案：{good1.text}" in page
+    assert f"你的答案：{bad2.text}" in page
+    assert f"正确答案：{good2.text}" in page
+    assert page.count("正确答案：") == 1  # only for the wrong answer
+    assert "解析：开场先报主题和福利时间" in page
+    assert f'href="{two_questions["url"]}">再做一次' in page
+
+
+def test_the_quiz_page_lists_the_users_attempts_to_see_again(
+    world: dict, two_questions: dict
+) -> None:
+    store, course = world["store_a"], two_questions["course"]
+    mine = QuizAttemptFactory(user=world["owner_a"], store=store, course=course, score=50)
+    theirs = QuizAttemptFactory(user=world["clerk_a"], store=store, course=course)
+    elsewhere = QuizAttemptFactory(user=world["owner_a"], store=world["store_b"], course=course)
+    page = _client(world["owner_a"]).get(two_questions["url"]).content.decode()
+    assert f'href="{_attempt_url(store, mine)}"' in page
+    assert f"/attempts/{theirs.pk}/" not in page
+    assert f"/attempts/{elsewhere.pk}/" not in page
+
+
+def test_an_attempt_opens_for_its_taker_only(world: dict, two_questions: dict) -> None:
+    store, course = world["store_a"], two_questions["course"]
+    attempt = QuizAttemptFactory(user=world["owner_a"], store=store, course=course)
+    url = _attempt_url(store, attempt)
+    assert _client(world["owner_a"]).get(url).status_code == 200
+    assert _client(world["clerk_a"]).get(url).status_code == 404
+    assert _client(world["owner_b"]).get(url).status_code == 403
+    assert _client(world["inspector_a"]).get(url).status_code == 403
+    assert _client(_hq("view_enrolment", "view_quizattempt")).get(url).status_code == 403
+    assert _client(None).get(url).status_code == 302
+    wrong_course = url.replace(f"/courses/{course.pk}/", f"/courses/{world['course'].pk}/")
+    assert _client(world["owner_a"]).get(wrong_course).status_code == 404
+
+
+def test_a_read_lesson_is_marked_read_not_read_time(world: dict) -> None:
+    owner, store = world["owner_a"], world["store_a"]
+    services.lesson_complete(user=owner, lesson=world["lessons"][0])
+    page = (
+        _client(owner)
+        .get(f"/portal/training/stores/{store.pk}/courses/{world['course'].pk}/")
+        .content.decode()
+    )
+    assert "✓ 已读</span>" in page
+    assert "已读时间" not in page
 
 
 def test_the_clerk_trains_for_their_store_too(world: dict) -> None:

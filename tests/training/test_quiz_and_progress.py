@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from apps.training import selectors, services
 from apps.training.analytics.quiz import quiz_score
@@ -59,17 +60,85 @@ def _answers(questions: list, *, right: bool) -> dict[str, str]:
 
 
 def test_quiz_submit_records_the_attempt_with_its_score(setup: dict) -> None:
+    (q1, good1, _bad1), (q2, _good2, bad2) = setup["questions"]
     attempt = services.quiz_submit(
         user=setup["user"],
         store=setup["store"],
         course=setup["course"],
-        raw_answers={f"q{setup['questions'][0][0].pk}": str(setup["questions"][0][1].pk)},
+        raw_answers={f"q{q1.pk}": str(good1.pk), f"q{q2.pk}": str(bad2.pk)},
     )
     assert (attempt.correct, attempt.total, attempt.score, attempt.passed) == (1, 2, 50, False)
-    assert attempt.answers == {
-        str(setup["questions"][0][0].pk): setup["questions"][0][1].pk,
-        str(setup["questions"][1][0].pk): None,
+    assert attempt.answers == {str(q1.pk): good1.pk, str(q2.pk): bad2.pk}
+
+
+@pytest.mark.parametrize(
+    ("answered", "named"),
+    [((), "question 1, question 2"), ((0,), "question 2"), ((1,), "question 1")],
+)
+def test_a_quiz_with_unanswered_questions_is_refused_naming_them_and_nothing_is_recorded(
+    setup: dict, answered: tuple[int, ...], named: str
+) -> None:
+    raw = {
+        f"q{question.pk}": str(good.pk)
+        for index, (question, good, _bad) in enumerate(setup["questions"])
+        if index in answered
     }
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.quiz_submit(
+            user=setup["user"], store=setup["store"], course=setup["course"], raw_answers=raw
+        )
+    [error] = refused.value.error_list
+    assert error.code == "unanswered"
+    with translation.override("en"):
+        assert refused.value.messages == [
+            f"Please answer every question before submitting. Not answered yet: {named}."
+        ]
+    assert not QuizAttempt.objects.exists()
+    progress = selectors.courses_progress(user=setup["user"], courses=[setup["course"]])
+    assert progress[setup["course"].pk].best_score is None
+
+
+def test_the_refusal_names_unanswered_questions_in_chinese(setup: dict) -> None:
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
+        services.quiz_submit(
+            user=setup["user"], store=setup["store"], course=setup["course"], raw_answers={}
+        )
+    assert refused.value.messages == ["请答完所有题目再提交。还没有作答：第 1 题、第 2 题。"]
+
+
+def test_the_review_shows_each_answer_right_or_wrong_with_the_right_answer(setup: dict) -> None:
+    (q1, good1, _bad1), (q2, good2, bad2) = setup["questions"]
+    q2.explanation = "开场先报主题"
+    q2.save()
+    attempt = services.quiz_submit(
+        user=setup["user"],
+        store=setup["store"],
+        course=setup["course"],
+        raw_answers={f"q{q1.pk}": str(good1.pk), f"q{q2.pk}": str(bad2.pk)},
+    )
+    first, second = selectors.quiz_attempt_review(attempt=attempt)
+    assert (first.number, first.question, first.chosen, first.is_right) == (1, q1, good1, True)
+    assert (second.number, second.question, second.chosen, second.is_right) == (2, q2, bad2, False)
+    assert second.right_choices == [good2]
+    assert second.right_answers == good2.text
+    assert second.question.explanation == "开场先报主题"
+
+
+def test_the_review_leaves_out_a_question_deleted_since_and_keeps_the_recorded_score(
+    setup: dict,
+) -> None:
+    (q1, good1, _bad1), (q2, _good2, bad2) = setup["questions"]
+    attempt = services.quiz_submit(
+        user=setup["user"],
+        store=setup["store"],
+        course=setup["course"],
+        raw_answers={f"q{q1.pk}": str(good1.pk), f"q{q2.pk}": str(bad2.pk)},
+    )
+    q1.delete()
+    attempt.refresh_from_db()
+    [only] = selectors.quiz_attempt_review(attempt=attempt)
+    assert (only.number, only.question, only.chosen) == (1, q2, bad2)
+    assert (attempt.correct, attempt.score) == (1, 50)
 
 
 def test_an_answer_from_another_question_is_refused_and_nothing_is_recorded(setup: dict) -> None:
