@@ -1,5 +1,5 @@
-"""Settlement at the deadline: formed → orders paid (handed on to consolidation), not formed →
-orders cancelled with their stock back and the members notified; idempotent; 成团率."""
+"""Settlement at the deadline: formed → orders paid and sent to consolidation at once, not
+formed → orders cancelled with their stock back and the members notified; idempotent; 成团率."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer, Notification
+from apps.campaigns.notifications.tasks import notifications_dispatch_task
 from apps.campaigns.selectors.broadcasts import FormationRate, formation_rate
 from apps.campaigns.services.group_buys import (
     SettleResult,
@@ -19,9 +20,18 @@ from apps.campaigns.services.group_buys import (
     group_buy_offers_settle,
 )
 from apps.campaigns.tasks import group_buy_offers_settle_task
+from apps.procurement.models import ConsolidationRun, PurchaseOrder, PurchaseOrderSource
+from apps.procurement.tasks import purchase_orders_consolidate_task
 from apps.stores.models import Order, StockLevel, StockMovement
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
-from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, StoreFactory
+from tests.celery_support import wait_until, worker_running
+from tests.factories import (
+    MemberFactory,
+    ProductFactory,
+    StockLevelFactory,
+    StoreFactory,
+    SupplierProductFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +260,109 @@ def test_a_join_in_flight_at_the_deadline_and_the_settlement_do_not_deadlock():
     assert results == {"join": 1, "settle": SettleResult(formed=[offer.pk], failed=[])}
     offer.refresh_from_db()
     assert (offer.status, offer.units_joined, offer.participants) == ("formed", 2, 2)
+
+
+# --- formed offers go to the suppliers at once ------------------------------------------------
+
+CONSOLIDATE = purchase_orders_consolidate_task.name
+DISPATCH = notifications_dispatch_task.name
+
+
+def _broker_sends_run(callbacks: list) -> None:
+    """Run the commit's broker sends (`linli.enqueue`), not the live dashboard's notices (a
+    window thread that would outlive the test)."""
+    for callback in callbacks:
+        if callback.__qualname__ == "enqueue_on_commit.<locals>.enqueue":
+            callback()
+
+
+def _consolidations(sent: list[tuple[str, list, dict]]) -> list[tuple[str, list, dict]]:
+    return [message for message in sent if message[0] == CONSOLIDATE]
+
+
+def _supplied(offer: GroupBuyOffer, *, lead_time_days: int = 1) -> None:
+    """The offer's product has a preferred offer of an active supplier (packs of 6)."""
+    SupplierProductFactory(
+        product=offer.product, pack_size=6, min_order_qty=6, lead_time_days=lead_time_days
+    )
+
+
+def test_a_formed_offer_enqueues_one_consolidation_on_commit_with_the_settlement_as_cutoff(
+    django_capture_on_commit_callbacks, broker_queue
+):
+    first, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
+    second, _ = _offer_with_joins(quantities=[5], threshold=5)
+    failed, _ = _offer_with_joins(quantities=[1], threshold=5)
+    now = max(_past_deadline(offer) for offer in (first, second, failed))
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = group_buy_offers_settle(now=now)
+    assert sorted(result.formed) == sorted([first.pk, second.pk])
+    assert broker_queue.sent() == []  # nothing before the commit
+    _broker_sends_run(callbacks)
+    # One task for the whole settlement, not one per formed offer, on the real broker.
+    assert _consolidations(broker_queue.sent()) == [(CONSOLIDATE, [], {"cutoff": now.isoformat()})]
+
+
+def test_a_settlement_without_a_formed_offer_enqueues_no_consolidation(
+    django_capture_on_commit_callbacks, broker_queue
+):
+    failed, _ = _offer_with_joins(quantities=[1], threshold=5)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert group_buy_offers_settle(now=_past_deadline(failed)).failed == [failed.pk]
+        assert group_buy_offers_settle(now=_past_deadline(failed)) == SettleResult()
+    _broker_sends_run(callbacks)
+    sent = broker_queue.sent()
+    assert [name for name, _args, _kwargs in sent] == [DISPATCH]  # the members' notice only
+    assert _consolidations(sent) == []
+
+
+def test_the_enqueued_consolidation_makes_the_purchase_order_once_for_the_settlement_day(
+    django_capture_on_commit_callbacks, broker_queue
+):
+    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
+    _supplied(offer, lead_time_days=2)
+    now = _past_deadline(offer)
+    with django_capture_on_commit_callbacks() as callbacks:
+        group_buy_offers_settle(now=now)
+    _broker_sends_run(callbacks)
+    [(name, args, kwargs)] = broker_queue.sent()
+    task = purchase_orders_consolidate_task
+    assert name == task.name
+    first = task(*args, **kwargs)  # what the worker runs; a redelivery runs it again
+    assert task(*args, **kwargs) == first
+    assert (first["purchase_orders"], first["lines"]) == (1, 2)
+    po = PurchaseOrder.objects.get()
+    assert po.status == PurchaseOrder.Status.SENT
+    # The settlement's local day, as the 22:00 run of that day would give.
+    assert po.delivery_date == timezone.localdate(now) + dt.timedelta(days=2)
+    line = po.lines.get()
+    assert (line.product, line.demanded_quantity, line.ordered_quantity) == (offer.product, 10, 12)
+    assert list(line.allocations.values_list("store_id", "quantity")) == [
+        (offer.broadcast.store_id, 10)
+    ]
+    assert ConsolidationRun.objects.get().cutoff == now
+    # The evening's cut-off run afterwards finds these lines consolidated already.
+    later = task(cutoff=(now + dt.timedelta(hours=1)).isoformat())
+    assert (later["purchase_orders"], later["lines"]) == (0, 0)
+    assert PurchaseOrderSource.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_purchase_order_minutes_after_the_offer_settles(broker_queue):
+    """The settle task, as the beat runs it, through the real broker to a real worker."""
+    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
+    _supplied(offer)
+    GroupBuyOffer.objects.filter(pk=offer.pk).update(
+        deadline=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert group_buy_offers_settle_task() == {"formed": 1, "failed": 0}
+    assert not PurchaseOrder.objects.exists()  # sent to the worker, not run in the task
+
+    with worker_running():
+        assert wait_until(PurchaseOrder.objects.exists)
+    assert broker_queue.sent() == []  # the worker took the message
+    po = PurchaseOrder.objects.get()
+    assert (po.status, po.lines.get().demanded_quantity) == (PurchaseOrder.Status.SENT, 10)
+    assert ConsolidationRun.objects.get().status == ConsolidationRun.Status.FINISHED

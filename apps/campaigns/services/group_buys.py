@@ -44,6 +44,8 @@ from apps.stores.models import Order, StockLevel, StockMovement
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.orders import CENT, LineInput, order_create
 from apps.stores.services.stock import InsufficientStock, stock_move
+from linli.celery import app as celery_app
+from linli.enqueue import enqueue_on_commit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -60,6 +62,10 @@ SOLD_OUT = "sold_out"
 CLOSED = "closed"
 INSUFFICIENT_STOCK = "insufficient_stock"
 INVALID = "invalid"
+
+# The consolidation of paid orders into purchase orders, by task name: no app imports another
+# app's tasks, and enqueueing needs nothing of procurement but the name.
+CONSOLIDATE_TASK_NAME = "apps.procurement.tasks.purchase_orders_consolidate_task"
 
 
 class GroupBuyRefused(ValidationError):
@@ -641,7 +647,17 @@ def offer_reached(offer: GroupBuyOffer) -> bool:
 def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
     """Settle every open offer whose deadline has passed, each in its own transaction
     (`group_buy_offer_settle`). Idempotent: a second run, or a second worker at the same
-    time, settles nothing twice. Returns the ids formed and failed by this run."""
+    time, settles nothing twice. Returns the ids formed and failed by this run.
+
+    When any offer formed, its paid orders go to the suppliers at once instead of waiting for
+    the daily 22:00 consolidation: one consolidation task is enqueued on commit (after every
+    offer's transaction; inside a caller's transaction, after that one), with `now` as its
+    cut-off. Every order of a formed offer was placed before its deadline, so before `now`.
+    One task per run, not per offer: the offers settled together make one purchase order per
+    supplier and delivery date. The task is idempotent (its run is unique per cut-off and each
+    order line is consolidated once, docs/purchasing.md); an enqueue lost to a broker outage
+    is swept up by the next settlement's run or the 22:00 one.
+    """
     now = now or timezone.now()
     due = list(
         GroupBuyOffer.objects.filter(status=GroupBuyOffer.Status.OPEN, deadline__lte=now)
@@ -656,6 +672,8 @@ def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
             formed.append(offer_id)
         elif status == GroupBuyOffer.Status.FAILED:
             failed.append(offer_id)
+    if formed:
+        enqueue_on_commit(celery_app.signature(CONSOLIDATE_TASK_NAME), cutoff=now.isoformat())
     return SettleResult(formed=formed, failed=failed)
 
 
@@ -665,8 +683,8 @@ def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
 
     - Reached (units or participants ≥ threshold): status formed; the joins confirmed; their
       pending orders become PAID (fulfilment pickup, channel group_buy): "handed on to
-      consolidation" — the purchase-order consolidation selects exactly those; each gets its
-      pickup code (`fulfilments_open`).
+      consolidation" — the purchase-order consolidation selects exactly those (enqueued by
+      `group_buy_offers_settle`); each gets its pickup code (`fulfilments_open`).
     - Not reached: status failed; the joins and their pending orders cancelled, each order's
       stock put back through the ledger (a `return` movement per line, noted), and the joined
       members notified (`campaign_notifications_enqueue`, kind `group_buy_failed`).

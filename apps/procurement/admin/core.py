@@ -5,10 +5,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -246,10 +248,21 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     ]
     inlines = [PurchaseOrderLineInline, PurchaseOrderExceptionInline]
     actions = ["send", "cancel"]
+    change_list_template = "admin/procurement/purchaseorder/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Purchase orders come from consolidation (and, later, replenishment drafts).
         return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {
+            **(extra_context or {}),
+            "may_consolidate": consolidate_now_allowed(request),
+            "consolidate_back_to": "purchaseorder",
+        }
+        return super().changelist_view(request, context)
 
     def _each(
         self,
@@ -445,6 +458,17 @@ class PurchaseOrderExceptionAdmin(admin.ModelAdmin):
         return False
 
 
+# Where "consolidate now" returns to: the list its button is on (a fixed choice, no open
+# redirect); the consolidation runs by default.
+CONSOLIDATE_BACK_TO = {"purchaseorder": "admin:procurement_purchaseorder_changelist"}
+
+
+def consolidate_now_allowed(request: HttpRequest) -> bool:
+    """Whether the user may "consolidate now": it makes and sends purchase orders, so it needs
+    the permission to add them."""
+    return request.user.has_perm("procurement.add_purchaseorder")
+
+
 @admin.register(ConsolidationRun)
 class ConsolidationRunAdmin(admin.ModelAdmin):
     list_display = [
@@ -472,9 +496,81 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
         "error",
     ]
     actions = ["rerun"]
+    change_list_template = "admin/procurement/consolidationrun/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    # -- "consolidate now": what is waiting goes to the suppliers without waiting for 22:00 --
+
+    def get_urls(self) -> list[URLPattern]:
+        own = path(
+            "consolidate-now/",
+            self.admin_site.admin_view(self.consolidate_now_view),
+            name="procurement_consolidationrun_consolidate_now",
+        )
+        return [own, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "may_consolidate": consolidate_now_allowed(request)}
+        return super().changelist_view(request, context)
+
+    def consolidate_now_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: consolidate every paid order line waiting for supply, with this moment as the
+        cut-off (a run of its own, so it never collides with the 22:00 run or a settlement's),
+        in the request, and say what it made; back to the list the button is on. Needs
+        `procurement.add_purchaseorder`: the purchase orders are made and sent at once."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not consolidate_now_allowed(request):
+            raise PermissionDenied
+        back = CONSOLIDATE_BACK_TO.get(
+            request.POST.get("back_to", ""), "admin:procurement_consolidationrun_changelist"
+        )
+        try:
+            run = purchase_orders_consolidate(cutoff=timezone.now())
+        # The run is kept as failed with its error (listed here, "run again"); say so.
+        except Exception as error:
+            self.message_user(
+                request,
+                gettext("The consolidation failed: %(error)s")
+                % {"error": f"{type(error).__name__}: {error}"[:300]},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse(back))
+        if run.purchase_order_count:
+            self.message_user(
+                request,
+                gettext(
+                    "Consolidated now: %(orders)d purchase orders with %(lines)d lines, from "
+                    "%(sources)d member order lines, sent to their suppliers."
+                )
+                % {
+                    "orders": run.purchase_order_count,
+                    "lines": run.purchase_order_line_count,
+                    "sources": run.source_line_count,
+                },
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                gettext("Nothing was waiting to be consolidated: no purchase order was made."),
+                messages.INFO,
+            )
+        if run.unsupplied_line_count:
+            self.message_user(
+                request,
+                gettext(
+                    "%(count)d order lines keep waiting: their products have no preferred "
+                    "offer of an active supplier."
+                )
+                % {"count": run.unsupplied_line_count},
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(reverse(back))
 
     @admin.action(
         description=_("Run the selected failed or stale runs again"), permissions=["change"]
