@@ -6,11 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -30,6 +28,7 @@ from apps.catalog.models import (
     ListKind,
     MemberSuggestion,
     Product,
+    ProductRepurchaseInterval,
     RuleRun,
     RuleScope,
     WeatherObservation,
@@ -199,33 +198,15 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def product_repurchase_intervals(*, end: dt.datetime, days: int = HISTORY_DAYS) -> dict[int, float]:
-    """{product id: usual repurchase interval in days} — the median over members who bought
-    it on at least two days of (last − first day) / (days − 1), as
-    `analytics.suggestions.repurchase_intervals`. One aggregate query, cached for the day."""
-    key = f"catalog:repurchase-intervals:{end.date().isoformat()}:{days}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    rows = (
-        order_lines_between(start=end - dt.timedelta(days=days), end=end)
-        .filter(order__member__isnull=False)
-        .annotate(day=TruncDate("order__placed_at"))
-        .values("order__member_id", "product_id")
-        .annotate(days=Count("day", distinct=True), first=Min("day"), last=Max("day"))
-        .filter(days__gte=2)
-        .values_list("product_id", "days", "first", "last")
+def product_repurchase_intervals(*, product_ids: list[int]) -> dict[int, float]:
+    """{product id: usual repurchase interval in days} of these products, as the latest
+    nightly run computed it (`ProductRepurchaseInterval`; empty before the first). A network
+    figure, so it is never computed in a request: one indexed query for these products."""
+    return dict(
+        ProductRepurchaseInterval.objects.filter(product_id__in=product_ids).values_list(
+            "product_id", "interval_days"
+        )
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=["product_id", "days", "first", "last"])
-    result: dict[int, float] = {}
-    if not frame.empty:
-        span = (pd.to_datetime(frame["last"]) - pd.to_datetime(frame["first"])).dt.days
-        frame["interval"] = span / (frame["days"] - 1)
-        result = {
-            int(p): float(v) for p, v in frame.groupby("product_id")["interval"].median().items()
-        }
-    cache.set(key, result, 6 * 3600)
-    return result
 
 
 def store_product_popularity(
@@ -323,7 +304,7 @@ def member_suggestions(
         as_of_day=as_of,
         half_life_days=weights.half_life_days,
     )
-    interval_map = product_repurchase_intervals(end=today)
+    interval_map = product_repurchase_intervals(product_ids=catalog.tolist())
     intervals = np.array([interval_map.get(int(p), np.nan) for p in catalog])
     antecedent = np.array([r[0] for r in rules], dtype=np.int64)
     consequent = np.array([r[1] for r in rules], dtype=np.int64)

@@ -20,7 +20,7 @@ from apps.catalog.analytics.ranker import (
     ranking_serve,
 )
 from apps.catalog.analytics.suggestions import evaluation_setup
-from apps.catalog.models import MemberSuggestion
+from apps.catalog.models import MemberSuggestion, ProductRepurchaseInterval
 from apps.catalog.selectors import member_next_products
 from apps.catalog.services.nightly import decisions_run
 from apps.catalog.services.suggestions import member_suggestions_rank, suggestions_evaluate
@@ -193,6 +193,35 @@ def test_the_nightly_ranking_is_stored_served_and_idempotent(rhythm_db: dict) ->
         # Week 19 (the last) is odd: even members' product is due, odd members' is not.
         own = catalog[number % 20].pk
         assert (stored[0] == own) == (number % 2 == 0)
+
+
+@pytest.mark.django_db
+def test_the_nightly_ranking_stores_each_products_repurchase_interval() -> None:
+    store = StoreFactory()
+    rebought, once = ProductFactory(), ProductFactory()
+    first, second, third = (MemberFactory() for _ in range(3))
+    today = timezone.localdate()
+
+    def ago(days: int, hour: int = 10) -> dt.datetime:
+        return local_datetime(today - dt.timedelta(days=days), hour)
+
+    # `rebought`: every 10 days for the first member, 4 days apart for the second (two
+    # baskets on one day count once), once for the third; `once`: nobody bought it twice.
+    orders_bulk_create(
+        store=store,
+        baskets=[[rebought]] * 6 + [[once], [once]],
+        placed_at=[ago(30), ago(20), ago(10), ago(8), ago(4), ago(4, 18), ago(3), ago(2)],
+        members=[first, first, first, second, second, second, third, first],
+    )
+    orders_bulk_create(store=store, baskets=[[once]] * 2, placed_at=[ago(9), ago(1)])  # no member
+    member_suggestions_rank()
+    rows = list(ProductRepurchaseInterval.objects.values_list("product_id", "day", "interval_days"))
+    assert rows == [(rebought.pk, today, 7.0)]  # the median of 10 and 4
+    member_suggestions_rank()  # a rerun replaces them with the same
+    assert (
+        list(ProductRepurchaseInterval.objects.values_list("product_id", "day", "interval_days"))
+        == rows
+    )
 
 
 def test_a_stale_ranking_is_not_served(rhythm_db: dict) -> None:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -371,3 +374,68 @@ def test_offers_keep_the_query_count_bounded(
         page = client.get(detail_url(store, member)).context["page"]
     assert len(page.also_like) == 5
     assert len(page.buy_again) == 5
+
+
+def _cold_queries(client, url) -> list[str]:
+    """The SQL of one request with every cache emptied (the first request of a day)."""
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_member_page_does_no_network_wide_work_on_a_cold_cache(
+    client, owner, store, other_store, regular
+):
+    member, blueberry = regular["member"], regular["blueberry"]
+    buy(member, store, "reg-2", blueberry, when=timezone.now() - dt.timedelta(days=40))
+    client.force_login(owner)
+    few = _cold_queries(client, detail_url(store, member))
+    # The rest of the network buys the same product again and again.
+    for n in range(6):
+        shopper = MemberFactory(home_store=other_store)
+        for days in (3, 9, 15):
+            buy(
+                shopper,
+                other_store,
+                f"net-{n}-{days}",
+                blueberry,
+                when=timezone.now() - dt.timedelta(days=days),
+            )
+    many = _cold_queries(client, detail_url(store, member))
+    assert len(many) == len(few)
+    # Every read of order lines is this member's, this store's or of orders already read:
+    # none aggregates the network (a product's repurchase interval over every member is the
+    # nightly run's work).
+    lines = [sql for sql in many if '"stores_orderline"' in sql]
+    assert lines
+    for sql in lines:
+        assert (
+            re.search(rf'"member_id" = {member.pk}\b', sql)
+            or re.search(rf'"store_id" (= |IN \(){store.pk}\b', sql)
+            or re.search(r'WHERE "stores_orderline"."order_id" IN \([\d, ]+\)', sql)
+        ), sql
+
+
+def test_member_page_shows_the_repurchase_interval_the_nightly_run_stored(
+    client, owner, store, regular
+):
+    from apps.catalog.models import ProductRepurchaseInterval
+
+    member, blueberry = regular["member"], regular["blueberry"]
+    buy(member, store, "reg-2", blueberry, when=timezone.now() - dt.timedelta(days=40))
+    client.force_login(owner)
+    caches["default"].clear()
+    before = client.get(detail_url(store, member)).context["page"].buy_again
+    # Bought on two days 30 days apart, but no nightly run has computed intervals yet.
+    assert [(offer.product, offer.bought, offer.interval_days) for offer in before] == [
+        (blueberry, 2, None)
+    ]
+    ProductRepurchaseInterval.objects.create(
+        product=blueberry, day=timezone.localdate(), interval_days=12.4
+    )
+    after = client.get(detail_url(store, member)).context["page"].buy_again
+    assert [(offer.product, offer.interval_days) for offer in after] == [(blueberry, 12.4)]
+    with translation.override("en"):
+        assert after[0].reason == "Bought 2 times this year; people re-buy it about every 12 days"

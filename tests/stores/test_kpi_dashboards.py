@@ -82,6 +82,34 @@ def test_admin_index_lists_stores_with_open_alerts(world, roles):
     assert "active=yes" in attention
 
 
+def test_admin_index_worst_movers_chart_holds_only_falls_largest_first(roles):
+    june = JULY.replace(month=6)
+    changes = {"UP": (40, 45), "DN1": (60, 55), "DN2": (90, 20)}
+    stores = {code: StoreFactory(code=code) for code in changes}
+    KpiSnapshot.objects.bulk_create(
+        KpiSnapshot(
+            scope="store", store=stores[code], period=period, code="gmv", value=1, percentile=p
+        )
+        for code, (before, now) in changes.items()
+        for period, p in ((june, before), (JULY, now))
+    )
+    KpiSnapshot.objects.create(scope="network", period=JULY, code="gmv", value=3, is_complete=True)
+    # The store that improved has an open alert, so it heads the attention table; the chart
+    # of falls must still leave it out (it showed as a red bar of +5 first).
+    alert_open(device=DeviceFactory(store=stores["UP"]), kind="device_silent", detail="silent")
+    html = (
+        _signed_in(_staff(roles))
+        .get(reverse("admin:index"), {"period": "2026-07-01"})
+        .content.decode()
+    )
+    attention = html.split('id="kpi-attention"', 1)[1]
+    chart = re.search(r'<svg[^>]*class="kpi-chart kpi-bars"[^>]*>(.*?)</svg>', attention)[1]
+    labels = re.findall(r'font-size="12" fill="#374151">(\w+) ', chart)
+    values = re.findall(r'font-size="12" fill="#111827">([^<]+)<', chart)
+    assert (labels, values) == (["DN2", "DN1"], ["-70", "-5"])
+    assert f">{stores['UP'].code} {stores['UP'].name}</a>" in attention  # still in the table
+
+
 def test_admin_index_before_any_snapshot_says_so_and_keeps_the_app_list(roles):
     html = _signed_in(_staff(roles)).get(reverse("admin:index")).content.decode()
     assert 'class="kpi-empty"' in html

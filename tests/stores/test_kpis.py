@@ -13,7 +13,11 @@ from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
 from apps.devices.services import alert_open
 from apps.stores.kpis.definitions import KPI_CODES
-from apps.stores.kpis.selectors import store_kpis, stores_needing_attention
+from apps.stores.kpis.selectors import (
+    store_kpis,
+    stores_most_declined,
+    stores_needing_attention,
+)
 from apps.stores.kpis.services import kpi_snapshots_compute, kpi_snapshots_refresh
 from apps.stores.models import (
     Inspection,
@@ -404,6 +408,53 @@ def test_worst_movers_and_open_problems_need_attention():
         ("O", None, None, 0, 1),
         ("F", Decimal("10.0"), Decimal("-60.0"), 0, 0),
     ]
+
+
+def _plant_mean_percentiles(changes: dict[str, tuple[int, int]]) -> dict[str, object]:
+    """A store per code whose every KPI percentile (gmv, nps) was `before` in June and is
+    `now` in July."""
+    june = dt.date(2026, 6, 1)
+    stores = {code: StoreFactory(code=code) for code in changes}
+    KpiSnapshot.objects.bulk_create(
+        KpiSnapshot(
+            scope="store",
+            store=stores[code],
+            period=period,
+            code=kpi,
+            value=Decimal(1),
+            percentile=Decimal(percentile),
+        )
+        for code, (before, now) in changes.items()
+        for period, percentile in ((june, before), (JULY, now))
+        for kpi in ("gmv", "nps")
+    )
+    return stores
+
+
+def test_most_declined_lists_only_falls_largest_first():
+    stores = _plant_mean_percentiles(
+        {
+            "UP1": (40, 45),  # +5: improved
+            "UP2": (10, 90),  # +80: improved most
+            "SAME": (50, 50),  # held
+            "DN1": (60, 55),  # -5
+            "DN2": (90, 20),  # -70: fell most
+            "DN3": (70, 40),  # -30
+        }
+    )
+    # An improved store with an open alert needs attention, but it did not fall.
+    alert_open(device=DeviceFactory(store=stores["UP1"]), kind="device_silent", detail="silent")
+    rows = [
+        (row.code, row.mean_percentile, row.percentile_change)
+        for row in stores_most_declined(period=JULY)
+    ]
+    assert rows == [
+        ("DN2", Decimal("20.0"), Decimal("-70.0")),
+        ("DN3", Decimal("40.0"), Decimal("-30.0")),
+        ("DN1", Decimal("55.0"), Decimal("-5.0")),
+    ]
+    assert [row.code for row in stores_most_declined(period=JULY, limit=2)] == ["DN2", "DN3"]
+    assert stores_most_declined(period=dt.date(2026, 6, 1)) == []  # no May to fall from
 
 
 def test_the_kpi_pack_is_scheduled_nightly():

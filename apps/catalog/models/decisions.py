@@ -696,3 +696,33 @@ class MemberSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} #{self.rank}"
+
+
+class ProductRepurchaseInterval(models.Model):
+    """A product's usual repurchase interval in days, as of the nightly run's `day`: the
+    median over members who bought it on at least two days of the last 365 of (last − first
+    day) / (days − 1) (`analytics.suggestions.repurchase_intervals`). A network-wide figure,
+    so the nightly run computes it (`services.suggestions.member_suggestions_rank`) and the
+    member page only reads it; replaced whole by each run (no row: nobody re-bought it)."""
+
+    product = models.OneToOneField(
+        "catalog.Product",
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    day = models.DateField(_("day"))
+    interval_days = models.FloatField(_("repurchase interval (days)"))
+
+    class Meta:
+        verbose_name = _("product repurchase interval")
+        verbose_name_plural = _("product repurchase intervals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=0), name="repurchase_interval_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.interval_days:.1f} d"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -597,6 +597,17 @@ class ForecastBatch:
     safety_stock: np.ndarray
     suggested_qty: np.ndarray
 
+    def subset(self, rows: np.ndarray) -> ForecastBatch:
+        """These series only (a boolean mask or positions), in the same order."""
+        return ForecastBatch(
+            series=self.series.iloc[rows].reset_index(drop=True),
+            **{
+                item.name: getattr(self, item.name)[rows]
+                for item in fields(self)
+                if item.name != "series"
+            },
+        )
+
 
 def forecasts_for_panel(
     *,
@@ -812,16 +823,27 @@ def demand_forecasts_forecast(
     trained: TrainedForecast,
     sources: PlanningSources = NO_SOURCES,
     settings: DecisionSettings | None = None,
+    pool_store_ids: list[int] | None = None,
 ) -> ChunkForecast:
     """Forecast the next 14 days (from `day`) of every active product of these stores, with
     suggested order quantities; reads and computes, writes nothing. The nightly run calls it
     before the chunk's write transaction, so that transaction holds the write lock only while
-    it writes (on SQLite one writer at a time: web, worker and beat wait meanwhile)."""
+    it writes (on SQLite one writer at a time: web, worker and beat wait meanwhile).
+
+    The model's pooled features and the realised discounts are taken across the panel's
+    stores, so a store's figures depend on which stores share its panel: `pool_store_ids`
+    (default: `store_ids`) are the stores the panel is built from, and only `store_ids`' series
+    are returned. The nightly run passes a store's fixed pool (`decisions_pools`), so any run
+    that computes a store gives it the same figures."""
     settings = settings or decision_settings_get()
+    pool = sorted(set(store_ids) | set(pool_store_ids or ()))
     panel, series = sales_panel_load(
-        store_ids=store_ids, end_day=day, days=FEATURE_DAYS, codes=trained.codes, sources=sources
+        store_ids=pool, end_day=day, days=FEATURE_DAYS, codes=trained.codes, sources=sources
     )
     batch = forecasts_for_panel(
         trained=trained, panel=panel, series=series, settings=settings, sources=sources
     )
+    if len(pool) > len(set(store_ids)):
+        rows = np.isin(batch.series["store_id"].to_numpy(), store_ids)
+        panel, batch = panel.subset(rows), batch.subset(rows)
     return ChunkForecast(panel=panel, batch=batch)

@@ -249,6 +249,31 @@ def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
     return facts, warnings
 
 
+def decisions_pools(
+    stores: list[int], *, chunk_size: int, network: list[int]
+) -> list[tuple[list[int], list[int]]]:
+    """The run's chunks as (stores to compute, stores their forecast panel pools), in order.
+
+    A store's pool is its block of `network` (the open stores in id order, `chunk_size` each),
+    whichever of them the run computes: the forecasts' pooled features are taken across a
+    panel's stores, so a run over a few stores (the demo's login stores, `--stores`, a resumed
+    run's remainder) gives each the very figures the whole network's run gives it. A store
+    outside `network` pools with the run's other such stores, `chunk_size` at a time."""
+    block_of = {store: index // chunk_size for index, store in enumerate(network)}
+    wanted = set(stores)
+    chunks: list[tuple[list[int], list[int]]] = []
+    for first in range(0, len(network), chunk_size):
+        block = network[first : first + chunk_size]
+        chosen = [store for store in block if store in wanted]
+        if chosen:
+            chunks.append((chosen, block))
+    outside = [store for store in stores if store not in block_of]
+    for first in range(0, len(outside), chunk_size):
+        block = outside[first : first + chunk_size]
+        chunks.append((block, block))
+    return chunks
+
+
 def decisions_run(
     *,
     day: dt.date | None = None,
@@ -268,10 +293,13 @@ def decisions_run(
     default, NO_SOURCES, plans none and applies the settings' defaults).
 
     `model_store_ids`: the stores the forecast model and its backtest sample from (default:
-    the run's stores). A run over a few stores that passes the open stores here trains the
-    very model (and backtest) the whole network's run trains, so the few stores' forecasts
-    equal what the whole run computes for them (`demo_derived_compute` does this for the
-    demo logins' stores before the worker runs the rest).
+    the run's stores). A run over a few stores that passes the open stores here (with the
+    same `max_rows`) trains the very model (and backtest) the whole network's run trains, and
+    each store is forecast within its fixed pool of stores (`decisions_pools`, by
+    `chunk_size`), so the few stores' forecasts, lists and cards equal what the whole run
+    computes for them (`demo_derived_compute` does this for the demo logins' stores before
+    the worker runs the rest, so an owner's figures do not change when the worker reaches
+    their store).
 
     Without `force`, a day that already has a finished run returns that run untouched (a second
     beat or a redelivered task does nothing). With `force` everything is recomputed; the
@@ -381,15 +409,21 @@ def decisions_run(
         say(f"model and network facts ready in {timings['model']:.1f} s")
 
         started = time.perf_counter()
-        for first in range(0, len(remaining), chunk_size):
-            chunk_ids = remaining[first : first + chunk_size]
+        for chunk_ids, pool_ids in decisions_pools(
+            remaining, chunk_size=chunk_size, network=open_store_ids()
+        ):
             # Read and compute first, outside any transaction; then write in one short one.
             # On SQLite the write transaction holds the database's one write lock (other
             # processes' writes wait for it): seconds of reading inside it made every other
             # writer wait, and, begun DEFERRED, made the chunk fail ("database is locked")
             # whenever another process wrote during its reads.
             chunk = demand_forecasts_forecast(
-                day=day, store_ids=chunk_ids, trained=trained, sources=sources, settings=settings
+                day=day,
+                store_ids=chunk_ids,
+                pool_store_ids=pool_ids,
+                trained=trained,
+                sources=sources,
+                settings=settings,
             )
             lists = daily_lists_compute(
                 context=context,

@@ -19,8 +19,9 @@ from apps.catalog.analytics.suggestions import (
     PromotionSpans,
     evaluation_score,
     evaluation_setup,
+    repurchase_intervals,
 )
-from apps.catalog.models import MemberSuggestion
+from apps.catalog.models import MemberSuggestion, ProductRepurchaseInterval
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import day_start
 from apps.catalog.services.frames import frame_insert, int_column, queryset_frame
@@ -93,11 +94,13 @@ def member_suggestions_rank(
 ) -> dict[str, int]:
     """Train the ranker on the members' baskets of the `RANKER_HISTORY_DAYS` before `day`
     (default today) and store each member's `STORED_PER_MEMBER` best products as of `day`'s
-    start (`analytics.ranker.ranking_serve`), replacing the previous ranking in one
-    transaction. Members left out (fewer than two baskets) and everyone when no ranker
-    could be trained are served the blend (`selectors.member_suggestions`). The planned
-    promotions of the history and of `day` come from `sources` (the ranker's "promoted"
-    feature; the nightly run passes the real reader).
+    start (`analytics.ranker.ranking_serve`), and every product's repurchase interval over
+    the same lines (`ProductRepurchaseInterval`, what the member page's "buy again" reads),
+    replacing the previous ranking and intervals in one transaction. Members left out (fewer
+    than two baskets) and everyone when no ranker could be trained are served the blend
+    (`selectors.member_suggestions`). The planned promotions of the history and of `day`
+    come from `sources` (the ranker's "promoted" feature; the nightly run passes the real
+    reader).
 
     Idempotent: the fit is seeded and deterministic, so a rerun on the same data stores the
     same rows."""
@@ -112,13 +115,20 @@ def member_suggestions_rank(
         ["order_id", "placed_at", "store_id", "member_id", "product_id"],
     )
     zone = timezone.get_current_timezone_name()
+    order_times = (
+        pd.to_datetime(frame["placed_at"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    )
+    member_ids = int_column(frame, "member_id").to_numpy()
+    intervals = _repurchase_interval_rows(
+        member_ids=member_ids,
+        product_ids=int_column(frame, "product_id").to_numpy(),
+        local_days=order_times.dt.normalize().to_numpy(),
+        day=end.date(),
+    )
     ranking = ranking_serve(
         order_ids=int_column(frame, "order_id").to_numpy(),
-        order_times=pd.to_datetime(frame["placed_at"], utc=True)
-        .dt.tz_convert(zone)
-        .dt.tz_localize(None)
-        .to_numpy(),
-        member_ids=int_column(frame, "member_id").to_numpy(),
+        order_times=order_times.to_numpy(),
+        member_ids=member_ids,
         product_ids=int_column(frame, "product_id").to_numpy(),
         store_ids=int_column(frame, "store_id").to_numpy(),
         as_of=np.datetime64(end.replace(tzinfo=None), "us"),
@@ -135,6 +145,8 @@ def member_suggestions_rank(
         ),
     )
     with transaction.atomic():
+        ProductRepurchaseInterval.objects.all().delete()
+        ProductRepurchaseInterval.objects.bulk_create(intervals, batch_size=2000)
         MemberSuggestion.objects.all().delete()
         if ranking is None:
             return {"members": 0, "rows": 0, "training_rows": 0}
@@ -156,6 +168,27 @@ def member_suggestions_rank(
         "rows": int(ranking.member_ids.shape[0]),
         "training_rows": ranking.training_rows,
     }
+
+
+def _repurchase_interval_rows(
+    *, member_ids: np.ndarray, product_ids: np.ndarray, local_days: np.ndarray, day: dt.date
+) -> list[ProductRepurchaseInterval]:
+    """Each product's repurchase interval over these lines (one per order line; member -1:
+    no member), on the lines' local calendar days, as `ProductRepurchaseInterval` rows."""
+    member = member_ids >= 0
+    products, columns = np.unique(product_ids[member], return_inverse=True)
+    days = (local_days[member] - np.datetime64(day, "D")).astype("timedelta64[D]").astype(float)
+    intervals = repurchase_intervals(
+        member_rows=member_ids[member],
+        product_cols=columns,
+        basket_days=days,
+        products=products.shape[0],
+    )
+    return [
+        ProductRepurchaseInterval(product_id=int(product), day=day, interval_days=float(value))
+        for product, value in zip(products, intervals, strict=True)
+        if not np.isnan(value)
+    ]
 
 
 def _promotion_spans(

@@ -11,9 +11,10 @@ decision run in one of three ways:
   those stores whose rules cover the network, their region and those stores, and whose forecast
   model (and backtest) samples all open stores, as the whole run's does; then the whole run is
   sent to the Celery worker (`decisions_nightly_task`, `force`), which skips the rule scopes
-  already computed and computes every store, the first ones again with the same model, so to
-  the same figures. The other stores' pages say they come with the next run, then show its
-  progress; HQ sees both runs in the admin.
+  already computed and computes every store, the first ones again with the same model and in
+  the same block of stores (`decisions_pools`), so to the same figures. The other stores'
+  pages say they come with the next run, then show its progress; HQ sees both runs in the
+  admin.
 - `now`: the whole run at once (`decisions_run` with the real planning sources).
 - `worker`: the whole run sent to the worker, where it runs as soon as a worker is up.
 

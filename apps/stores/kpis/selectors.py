@@ -239,28 +239,71 @@ class AttentionRow:
     overdue_rectifications: int
 
 
+def _mean_percentiles(period: dt.date) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """(mean percentile over all KPIs in `period`, its change since the previous month, to
+    0.1) by store id; a store without figures in the previous month has no change. One query."""
+    mean_now: dict[int, Decimal] = {}
+    change: dict[int, Decimal] = {}
+    sums: dict[tuple[int, dt.date], list[Decimal]] = defaultdict(list)
+    for store_id, row_period, percentile in KpiSnapshot.objects.filter(
+        scope=Scope.STORE,
+        period__in=[period, _previous(period)],
+        percentile__isnull=False,
+    ).values_list("store_id", "period", "percentile"):
+        sums[(store_id, row_period)].append(percentile)
+    for (store_id, row_period), values in sums.items():
+        if row_period == period:
+            mean_now[store_id] = sum(values) / len(values)
+    for store_id, mean in mean_now.items():
+        before = sums.get((store_id, _previous(period)))
+        if before:
+            change[store_id] = (mean - sum(before) / len(before)).quantize(Decimal("0.1"))
+    return mean_now, change
+
+
+@dataclass(frozen=True)
+class MoverRow:
+    store_id: int
+    code: str
+    name: str
+    mean_percentile: Decimal
+    percentile_change: Decimal
+
+
+def stores_most_declined(*, period: dt.date, limit: int = 10) -> list[MoverRow]:
+    """The `limit` stores whose mean percentile over all KPIs fell most since the previous
+    month, largest fall first (then by code): only falls, never a store that held or
+    improved. Two queries."""
+    mean_now, change = _mean_percentiles(period)
+    falls = sorted((value, store_id) for store_id, value in change.items() if value < 0)[:limit]
+    stores = Store.objects.in_bulk([store_id for _value, store_id in falls])
+    rows = [
+        MoverRow(
+            store_id=store_id,
+            code=stores[store_id].code,
+            name=stores[store_id].name,
+            mean_percentile=mean_now[store_id].quantize(Decimal("0.1")),
+            percentile_change=value,
+        )
+        for value, store_id in falls
+        if store_id in stores
+    ]
+    rows.sort(key=lambda row: (row.percentile_change, row.code))
+    return rows
+
+
 def stores_needing_attention(*, period: dt.date | None, limit: int = 10) -> list[AttentionRow]:
     """Stores that need HQ's eye: the `limit` worst movers (largest fall of their mean
     percentile over all KPIs since the previous month), and the stores with open device alerts
     or overdue rectification items; sorted by open problems, then by the fall, at most
-    3 × `limit` rows. Four queries."""
+    3 × `limit` rows. Four queries.
+
+    A store here may have improved (it is listed for its alerts): the chart of falls reads
+    `stores_most_declined`, not these rows."""
     mean_now: dict[int, Decimal] = {}
     change: dict[int, Decimal] = {}
     if period is not None:
-        sums: dict[tuple[int, dt.date], list[Decimal]] = defaultdict(list)
-        for store_id, row_period, percentile in KpiSnapshot.objects.filter(
-            scope=Scope.STORE,
-            period__in=[period, _previous(period)],
-            percentile__isnull=False,
-        ).values_list("store_id", "period", "percentile"):
-            sums[(store_id, row_period)].append(percentile)
-        for (store_id, row_period), values in sums.items():
-            if row_period == period:
-                mean_now[store_id] = sum(values) / len(values)
-        for store_id, mean in mean_now.items():
-            before = sums.get((store_id, _previous(period)))
-            if before:
-                change[store_id] = (mean - sum(before) / len(before)).quantize(Decimal("0.1"))
+        mean_now, change = _mean_percentiles(period)
     alerts = dict(
         DeviceAlert.objects.filter(status__in=DeviceAlert.ACTIVE_STATUSES)
         .order_by()

@@ -105,7 +105,8 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
     # Up to the chosen month: a later month to date would read as a collapse.
     trend = [point for point in trends[ranking_kpi.code] if point.period <= period]
     attention = selectors.stores_needing_attention(period=period, limit=RANKING_SIZE)
-    movers = [row for row in attention if row.percentile_change is not None]
+    # Only falls, largest first: the attention rows also hold alerted stores that improved.
+    movers = selectors.stores_most_declined(period=period, limit=RANKING_SIZE)
     return {
         "period": period,
         "periods": [
