@@ -15,7 +15,13 @@ from django.urls import reverse
 from django.utils.translation import override
 
 from apps.campaigns.notifications.services import DISPATCH_TASK_NAME
-from apps.catalog.models import DailyListEntry, DecisionRun, RuleRun
+from apps.catalog.models import (
+    DailyListEntry,
+    DecisionRun,
+    DemandForecast,
+    InsightCard,
+    RuleRun,
+)
 from apps.customers.models import Member, MemberProfile, MemberTag
 from apps.ops.demo.derived import DEMO_MODEL_MAX_ROWS
 from apps.stores.models import Store, StoreStaff
@@ -83,11 +89,24 @@ def test_seed_computes_profiles_and_decisions_and_prints_english() -> None:
 
 
 def _lists(store_ids: list[int]) -> list[tuple]:
-    return list(
+    """What an owner is shown of the day's decisions: the lists, the forecasts behind the
+    order suggestions and the insight cards (with their stock quantities)."""
+    entries = list(
         DailyListEntry.objects.filter(store_id__in=store_ids, day=TODAY)
         .order_by("store_id", "list_kind", "rank")
         .values_list("store_id", "list_kind", "rank", "product_id", "suggested_qty", "velocity")
     )
+    forecasts = list(
+        DemandForecast.objects.filter(store_id__in=store_ids, issued_on=TODAY)
+        .order_by("store_id", "product_id")
+        .values_list("store_id", "product_id", "method", "total", "safety_stock")
+    )
+    cards = list(
+        InsightCard.objects.filter(store_id__in=store_ids, day=TODAY)
+        .order_by("store_id", "rank")
+        .values_list("store_id", "rank", "product_id", "stock_qty", "suggested_qty")
+    )
+    return [*entries, *forecasts, *cards]
 
 
 @pytest.mark.postgres
