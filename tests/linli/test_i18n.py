@@ -152,3 +152,64 @@ def test_the_admin_login_page_has_the_language_switch(client):
     login = client.get("/admin/login/").content.decode()
     assert 'action="/i18n/setlang/"' in login
     assert 'name="language" value="en"' in login
+
+
+# Our catalogue is looked up before Django's and every app's, so a msgid of ours without a
+# context replaces their translation of the same words everywhere. These overrides are on
+# purpose: the same sense, in a word that reads better (or theirs is broken).
+DELIBERATE_OVERRIDES = {
+    ":",  # the form label suffix: full-width "：" after Chinese labels (linli/vendor_apps.py)
+    "English",  # the language switch names each language in its own words
+    "This field is required.",
+    "Filter",
+    "Log out",
+    "Page not found",
+    "Server error",
+    "Remove",
+    "active",
+    # django-auditlog's words (linli/vendor_apps.py), which Django's own log entry shares
+    "log entry",
+    "log entries",
+    "object id",
+    "change message",
+    # django-import-export's Chinese for these is garbled ("某些行验数据证失败")
+    "Some rows failed to validate",
+    "Please correct these errors in your data where possible, then reupload it using the form "
+    "above.",
+}
+
+
+def _vendor_catalogues() -> list[Path]:
+    import django
+    import django_celery_beat
+    import import_export
+
+    roots = [Path(module.__file__).parent for module in (django, django_celery_beat, import_export)]
+    return [
+        path for root in roots for path in root.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo")
+    ]
+
+
+def test_our_catalogue_overrides_django_and_vendor_words_only_on_purpose():
+    import gettext
+
+    ours = {
+        entry["msgid"]: entry["msgstr"]
+        for entry in catalogue_entries()
+        if "msgctxt" not in entry and "msgstr" in entry
+    }
+    overridden = set()
+    for path in _vendor_catalogues():
+        with path.open("rb") as compiled:
+            theirs = gettext.GNUTranslations(compiled)._catalog
+        for msgid, msgstr in theirs.items():
+            if isinstance(msgid, str) and msgid in ours and ours[msgid] != msgstr:
+                overridden.add(msgid)
+    assert overridden - DELIBERATE_OVERRIDES == set()
+    with translation.override("zh-hans"):
+        assert translation.gettext("Change") == "修改"
+        assert translation.gettext("Close") == "关闭"
+        assert translation.gettext("New") == "新增"  # import preview rows
+        assert translation.gettext("Name") == "任务名"  # periodic tasks
+        assert translation.pgettext("difference since last month", "Change") == "变化"
+        assert translation.pgettext("person", "Name") == "姓名"

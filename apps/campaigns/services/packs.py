@@ -33,6 +33,7 @@ from django.core.files.base import ContentFile
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.models import CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
@@ -199,7 +200,7 @@ def live_script_build(
     steps.append(
         {
             "at": _at(start, minutes),
-            "title": _("Close"),
+            "title": pgettext("end of a broadcast", "Close"),
             "lines": [
                 _("Thank you for watching! Pick up your order at %(store)s.")
                 % {"store": context["store"].name}
