@@ -185,9 +185,7 @@ def _vendor_catalogues() -> list[Path]:
     import import_export
 
     roots = [Path(module.__file__).parent for module in (django, django_celery_beat, import_export)]
-    return [
-        path for root in roots for path in root.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo")
-    ]
+    return [path for root in roots for path in root.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo")]
 
 
 def test_our_catalogue_overrides_django_and_vendor_words_only_on_purpose():
@@ -213,3 +211,34 @@ def test_our_catalogue_overrides_django_and_vendor_words_only_on_purpose():
         assert translation.gettext("Name") == "任务名"  # periodic tasks
         assert translation.pgettext("difference since last month", "Change") == "变化"
         assert translation.pgettext("person", "Name") == "姓名"
+
+
+def test_short_words_read_right_in_each_place_they_are_used():
+    from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer
+    from apps.campaigns.notifications.models import Notification
+    from apps.procurement.models import ReceiptLine
+
+    def label(model: type, field: str) -> str:
+        return str(model._meta.get_field(field).verbose_name)
+
+    with translation.override("zh-hans"):
+        words = {
+            "notification read at": label(Notification, "read_at"),
+            "lesson read": translation.pgettext("lesson done", "read"),
+            "group-buy joined at": label(GroupBuyJoin, "created_at"),
+            "participants column": label(GroupBuyOffer, "participants"),
+            "participants after a count": translation.pgettext("after a count", "participants"),
+            "received quantity": label(ReceiptLine, "received_quantity"),
+            "received heading": translation.pgettext("deliveries already received", "Received"),
+            "finish button": translation.pgettext("finish button", "Done"),
+        }
+    assert words == {
+        "notification read at": "已读时间",
+        "lesson read": "已读",
+        "group-buy joined at": "参团时间",
+        "participants column": "参团人数",
+        "participants after a count": "人",
+        "received quantity": "实收",
+        "received heading": "已收货",
+        "finish button": "完成",
+    }
