@@ -242,3 +242,25 @@ def test_short_words_read_right_in_each_place_they_are_used():
         "received heading": "已收货",
         "finish button": "完成",
     }
+
+
+# What may stay ASCII inside a Chinese translation: placeholders, clock times and timestamps,
+# URLs, code ("[{id, name}]") and the "kind:value" syntax of a member identity.
+_PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]?\d*(?:\.\d+)?[sdfr]")
+_ASCII_ALLOWED = re.compile(
+    r"\d{4}-\d{2}-\d{2}T[\d:+]+|\d{1,2}:\d{2}|https?://\S+|\[\{[^\]]*\}\]|类型:值"
+)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_chinese_translations_use_full_width_punctuation():
+    mixed = []
+    for entry in catalogue_entries():
+        for key, value in entry.items():
+            if not key.startswith("msgstr") or not value:
+                continue
+            if value == entry["msgid"] and not _HAN.search(value):
+                continue  # kept as it is (a code, a unit)
+            if re.search(r"[:;(),!?]", _ASCII_ALLOWED.sub("", _PLACEHOLDER.sub("0", value))):
+                mixed.append(value)
+    assert mixed == []
