@@ -565,3 +565,13 @@ def test_the_chinese_page_puts_the_rules_evidence_in_chinese_brackets(
     page = _client(owner).get(_page(store)).content.decode()
     assert "（18 位顾客中有 9 位；提升度 1.7）" in page
     assert "适合带以下标签的会员：有孩家庭" in page
+
+
+def test_the_chinese_card_states_quantities_with_the_products_unit(
+    owner: object, store: object, decisions: dict
+) -> None:
+    page = _client(owner).get(_page(store)).content.decode()
+    with override("zh-hans"):
+        unit = decisions["card"].product.get_unit_display()
+    assert f"建议：20:00 直播，备货 40 {unit}。" in page
+    assert f"立即订货 36 {unit}。" in page

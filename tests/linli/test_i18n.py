@@ -264,3 +264,15 @@ def test_chinese_translations_use_full_width_punctuation():
             if re.search(r"[:;(),!?]", _ASCII_ALLOWED.sub("", _PLACEHOLDER.sub("0", value))):
                 mixed.append(value)
     assert mixed == []
+
+
+def test_chinese_month_and_day_are_not_zero_padded():
+    import datetime as dt
+
+    from django.utils.formats import date_format
+
+    with translation.override("zh-hans"):
+        assert date_format(dt.date(2026, 9, 8), "MONTH_DAY_FORMAT") == "9月8日"
+        assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "12月1日"
+    with translation.override("en"):
+        assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "December 1"
