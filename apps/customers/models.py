@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.phones import phone_mask
 
@@ -210,7 +211,7 @@ class MemberProfile(models.Model):
     """The 360° profile, recomputed nightly for all members at once (set-wise)."""
 
     class TrustLevel(models.IntegerChoices):
-        NEW = 1, _("New")
+        NEW = 1, pgettext_lazy("member trust level", "New")
         ACQUAINTED = 2, _("Acquainted")
         REGULAR = 3, _("Regular")
         TRUSTED = 4, _("Trusted")

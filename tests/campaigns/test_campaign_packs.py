@@ -235,3 +235,22 @@ def test_pack_without_a_template_uses_the_defaults(db: None) -> None:
     assert store_campaign.jielong_copy.startswith("#接龙 蓝莓快闪")
     assert store_campaign.live_script[0]["at"] == "19:00"
     assert CampaignTarget.objects.filter(store_campaign=store_campaign).count() == 0
+
+
+def test_the_chinese_poster_writes_its_dates_as_month_and_day_unpadded(
+    confirmed: StoreCampaign,
+) -> None:
+    import datetime as dt
+
+    from django.utils import translation
+
+    from apps.campaigns.services.packs import poster_layout
+
+    campaign = confirmed.campaign
+    campaign.starts_on, campaign.ends_on = dt.date(2026, 9, 5), dt.date(2026, 9, 7)
+    campaign.save(update_fields=["starts_on", "ends_on"])
+    with translation.override("zh-hans"):
+        layout = poster_layout(
+            store_campaign=confirmed, context=pack_context(store_campaign=confirmed)
+        )
+    assert layout.when.startswith("9月5日 – 9月7日，")

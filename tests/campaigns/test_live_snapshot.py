@@ -145,6 +145,22 @@ def test_snapshot_talking_point_answers_a_taste_question_from_the_selling_points
     ]
 
 
+def test_chinese_talking_points_use_chinese_punctuation() -> None:
+    broadcast = _live_broadcast()
+    _offers(broadcast)
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜吗")
+    BroadcastCommentFactory(broadcast=broadcast, text="西瓜多少钱")
+
+    with translation.override("zh-hans"):
+        snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    assert [point["text"] for point in snapshot["talking_points"]] == [
+        "云南蓝莓：甜度高，现摘直发",
+        "麒麟西瓜 本次团购价 29.90 元（平时 10.00 元）。",
+    ]
+
+
 def _queries(broadcast: Broadcast) -> int:
     broadcast = Broadcast.objects.select_related("store").get(pk=broadcast.pk)
     with CaptureQueriesContext(connection) as captured:

@@ -178,7 +178,7 @@ def test_owner_sees_lists_cards_and_rules_of_their_store(
     assert "低糖蓝莓" in page
     assert "有孩家庭" in page
     assert "50% of customers who bought 低糖蓝莓 also bought 酸奶" in page
-    assert "9 of 18 customers" in page  # the rule's evidence
+    assert "(9 of 18 customers; lift 1.7)" in page  # the rule's evidence
     assert _accept(store, decisions["card"]) in page
     assert "酸奶" in page
     assert f"/insights/{decisions['other_card'].pk}/accept/" not in page
@@ -557,3 +557,21 @@ def test_admin_settings_edit(hq_user: object) -> None:
     )
     assert bad.status_code == 200  # the form shows the error
     assert DecisionSettings.objects.get().service_level == 0.9
+
+
+def test_the_chinese_page_puts_the_rules_evidence_in_chinese_brackets(
+    owner: object, store: object, decisions: dict
+) -> None:
+    page = _client(owner).get(_page(store)).content.decode()
+    assert "（18 位顾客中有 9 位；提升度 1.7）" in page
+    assert "适合带以下标签的会员：有孩家庭" in page
+
+
+def test_the_chinese_card_states_quantities_with_the_products_unit(
+    owner: object, store: object, decisions: dict
+) -> None:
+    page = _client(owner).get(_page(store)).content.decode()
+    with override("zh-hans"):
+        unit = decisions["card"].product.get_unit_display()
+    assert f"建议：20:00 直播，备货 40 {unit}。" in page
+    assert f"立即订货 36 {unit}。" in page

@@ -22,6 +22,16 @@ def test_a_card_with_its_evidence_states_the_usual_week_and_the_z_score() -> Non
         )
 
 
+def test_a_rise_from_no_sales_says_so_instead_of_counting_standard_deviations() -> None:
+    card = InsightCardFactory.build(reason_data={"last7": 5, "prev7": 0, "usual": 0.0, "z": 4.3})
+    with override("en"):
+        assert card.reason == (
+            "Demand is rising: 5 sold in the last 7 days, none in the weeks before"
+        )
+    with override("zh-hans"):
+        assert card.reason == "需求上升：近 7 天售出 5 件，此前几周一件未售"
+
+
 def test_an_old_card_without_the_evidence_states_its_two_weeks_of_units() -> None:
     old = InsightCardFactory.build(reason_data={"last7": 28, "prev7": 14})
     with override("en"):

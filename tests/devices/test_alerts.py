@@ -29,6 +29,7 @@ from apps.devices.services import (
     alert_acknowledge,
     alert_open,
     alert_resolve,
+    alert_text,
     device_alerts_evaluate,
     device_token_issue,
     device_token_revoke,
@@ -929,3 +930,15 @@ def test_silent_sweep_resolves_only_silent_alerts(device, device_token):
     alert_open(device=device, kind=TEMPERATURE, detail="hot")
     assert devices_silent_sweep().resolved == 0
     assert DeviceAlert.objects.get().status == "open"
+
+
+def test_the_chinese_alert_title_joins_device_and_kind_with_a_full_width_colon(device):
+    device.name = "风幕柜"
+    device.save(update_fields=["name"])
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="9.1 °C", value=9.1)
+    with translation.override("zh-hans"):
+        text = alert_text(alert)
+        kind = alert.get_kind_display()
+    assert text == f"风幕柜：{kind} — 9.1 °C"
+    with translation.override("en"):
+        assert alert_text(alert) == "风幕柜: Temperature out of range — 9.1 °C"

@@ -152,3 +152,127 @@ def test_the_admin_login_page_has_the_language_switch(client):
     login = client.get("/admin/login/").content.decode()
     assert 'action="/i18n/setlang/"' in login
     assert 'name="language" value="en"' in login
+
+
+# Our catalogue is looked up before Django's and every app's, so a msgid of ours without a
+# context replaces their translation of the same words everywhere. These overrides are on
+# purpose: the same sense, in a word that reads better (or theirs is broken).
+DELIBERATE_OVERRIDES = {
+    ":",  # the form label suffix: full-width "：" after Chinese labels (linli/vendor_apps.py)
+    "English",  # the language switch names each language in its own words
+    "This field is required.",
+    "Filter",
+    "Log out",
+    "Page not found",
+    "Server error",
+    "Remove",
+    "active",
+    # django-auditlog's words (linli/vendor_apps.py), which Django's own log entry shares
+    "log entry",
+    "log entries",
+    "object id",
+    "change message",
+    # django-import-export's Chinese for these is garbled ("某些行验数据证失败")
+    "Some rows failed to validate",
+    "Please correct these errors in your data where possible, then reupload it using the form "
+    "above.",
+}
+
+
+def _vendor_catalogues() -> list[Path]:
+    import django
+    import django_celery_beat
+    import import_export
+
+    roots = [Path(module.__file__).parent for module in (django, django_celery_beat, import_export)]
+    return [path for root in roots for path in root.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo")]
+
+
+def test_our_catalogue_overrides_django_and_vendor_words_only_on_purpose():
+    import gettext
+
+    ours = {
+        entry["msgid"]: entry["msgstr"]
+        for entry in catalogue_entries()
+        if "msgctxt" not in entry and "msgstr" in entry
+    }
+    overridden = set()
+    for path in _vendor_catalogues():
+        with path.open("rb") as compiled:
+            theirs = gettext.GNUTranslations(compiled)._catalog
+        for msgid, msgstr in theirs.items():
+            if isinstance(msgid, str) and msgid in ours and ours[msgid] != msgstr:
+                overridden.add(msgid)
+    assert overridden - DELIBERATE_OVERRIDES == set()
+    with translation.override("zh-hans"):
+        assert translation.gettext("Change") == "修改"
+        assert translation.gettext("Close") == "关闭"
+        assert translation.gettext("New") == "新增"  # import preview rows
+        assert translation.gettext("Name") == "任务名"  # periodic tasks
+        assert translation.pgettext("difference since last month", "Change") == "变化"
+        assert translation.pgettext("person", "Name") == "姓名"
+
+
+def test_short_words_read_right_in_each_place_they_are_used():
+    from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer
+    from apps.campaigns.notifications.models import Notification
+    from apps.procurement.models import ReceiptLine
+
+    def label(model: type, field: str) -> str:
+        return str(model._meta.get_field(field).verbose_name)
+
+    with translation.override("zh-hans"):
+        words = {
+            "notification read at": label(Notification, "read_at"),
+            "lesson read": translation.pgettext("lesson done", "read"),
+            "group-buy joined at": label(GroupBuyJoin, "created_at"),
+            "participants column": label(GroupBuyOffer, "participants"),
+            "participants after a count": translation.pgettext("after a count", "participants"),
+            "received quantity": label(ReceiptLine, "received_quantity"),
+            "received heading": translation.pgettext("deliveries already received", "Received"),
+            "finish button": translation.pgettext("finish button", "Done"),
+        }
+    assert words == {
+        "notification read at": "已读时间",
+        "lesson read": "已读",
+        "group-buy joined at": "参团时间",
+        "participants column": "参团人数",
+        "participants after a count": "人",
+        "received quantity": "实收",
+        "received heading": "已收货",
+        "finish button": "完成",
+    }
+
+
+# What may stay ASCII inside a Chinese translation: placeholders, clock times and timestamps,
+# URLs, code ("[{id, name}]") and the "kind:value" syntax of a member identity.
+_PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]?\d*(?:\.\d+)?[sdfr]")
+_ASCII_ALLOWED = re.compile(
+    r"\d{4}-\d{2}-\d{2}T[\d:+]+|\d{1,2}:\d{2}|https?://\S+|\[\{[^\]]*\}\]|类型:值"
+)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_chinese_translations_use_full_width_punctuation():
+    mixed = []
+    for entry in catalogue_entries():
+        for key, value in entry.items():
+            if not key.startswith("msgstr") or not value:
+                continue
+            if value == entry["msgid"] and not _HAN.search(value):
+                continue  # kept as it is (a code, a unit)
+            if re.search(r"[:;(),!?]", _ASCII_ALLOWED.sub("", _PLACEHOLDER.sub("0", value))):
+                mixed.append(value)
+    assert mixed == []
+
+
+def test_chinese_month_and_day_are_not_zero_padded():
+    import datetime as dt
+
+    from django.utils.formats import date_format
+
+    with translation.override("zh-hans"):
+        assert date_format(dt.date(2026, 9, 8), "MONTH_DAY_FORMAT") == "9月8日"
+        assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "12月1日"
+    with translation.override("en"):
+        assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "December 1"

@@ -161,3 +161,12 @@ def test_another_suppliers_order_for_its_own_user_still_downloads(client, po):
     client.force_login(other.user)
     assert client.get(reverse("supplier:order_csv", args=[foreign.pk])).status_code == 200
     assert client.get(reverse("supplier:order_csv", args=[po.pk])).status_code == 404
+
+
+def test_chinese_pdfs_write_labels_with_a_full_width_colon(client, supplier_user, po):
+    client.force_login(supplier_user)
+    order = "\n".join(_pdf_text(client.get(reverse("supplier:order_pdf", args=[po.pk])).content))
+    picks = _pdf_text(client.get(reverse("supplier:pick_lists_pdf", args=[po.pk])).content)
+    assert f"供应商：{po.supplier.name}" in order
+    assert f"采购单：{po.number}" in picks[0]
+    assert ": " not in order.replace(po.number, "")

@@ -183,3 +183,14 @@ def test_store_page_links_to_the_figures(world):
     owner = owner_of(world["a"])
     html = _signed_in(owner).get(reverse("portal:store", args=[world["a"].pk])).content.decode()
     assert reverse("portal:store_kpis", args=[world["a"].pk]) in html
+
+
+def test_admin_change_links_say_修改_while_the_kpi_change_column_says_变化(world, roles):
+    # The dashboard's "Change" (a difference) once had no context and overrode Django's
+    # "Change" (edit) in every admin link.
+    html = _signed_in(_staff(roles)).get(reverse("admin:index")).content.decode()
+    store_changelist = reverse("admin:stores_store_changelist")
+    assert re.search(rf'<a href="{store_changelist}" class="changelink"[^>]*>修改</a>', html)
+    attention = html.split('id="kpi-attention"', 1)[1].split("</thead>", 1)[0]
+    assert "<th>变化</th>" in attention
+    assert "变化" not in html.split('id="content-main"', 1)[1]

@@ -133,6 +133,20 @@ def test_owner_enrols_reads_a_lesson_and_passes_the_quiz(world: dict) -> None:
     assert Enrolment.objects.get(user=owner).completed_at is not None
 
 
+def test_the_course_page_marks_a_read_lesson_已读(world: dict) -> None:
+    # "read" was one msgid with the notification's "read at" column (已读时间).
+    store, owner = world["store_a"], world["owner_a"]
+    client = _client(owner)
+    client.post(f"/portal/training/stores/{store.pk}/paths/{world['path'].pk}/enrol/")
+    first, second = world["lessons"]
+    client.post(f"/portal/training/stores/{store.pk}/lessons/{first.pk}/")
+    page = client.get(
+        f"/portal/training/stores/{store.pk}/courses/{world['course'].pk}/"
+    ).content.decode()
+    assert page.count('<span class="muted">✓ 已读</span>') == 1
+    assert "已读时间" not in page
+
+
 def test_a_bad_answer_is_a_400_and_records_nothing(world: dict) -> None:
     store = world["store_a"]
     [(question, _good, _bad)] = world["questions"]

@@ -35,6 +35,7 @@ from apps.stores.models import Region, Store
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.widgets import NativeDateInput
+from linli.wording import labelled
 
 TEMPLATE_FIELDS = [
     "live_script_template",
@@ -375,7 +376,7 @@ class StoreCampaignAdmin(admin.ModelAdmin):
             result = store_campaign_pack_generate(store_campaign=store_campaign)
             done += 1
             for error in result.errors:
-                self.message_user(request, f"{store_campaign.store}: {error}", messages.WARNING)
+                self.message_user(request, labelled(store_campaign.store, error), messages.WARNING)
         self.message_user(
             request,
             ngettext("Regenerated %(count)d pack.", "Regenerated %(count)d packs.", done)

@@ -172,7 +172,9 @@ class GroupBuyJoin(models.Model):
         blank=True,
         related_name="group_buy_join",
     )
-    created_at = models.DateTimeField(_("joined"), default=timezone.now)
+    created_at = models.DateTimeField(
+        pgettext_lazy("group-buy join time", "joined"), default=timezone.now
+    )
 
     class Meta:
         verbose_name = _("group-buy join")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.models import Campaign, CampaignTarget, ScenarioTemplate, StoreCampaign
 from apps.catalog.models import Category, Product
@@ -173,7 +174,7 @@ def store_campaign_targets_csv(*, store_campaign: StoreCampaign, viewer: object)
     formula-escaped. The caller checks MEMBER_DATA."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Member number"), _("Name"), _("Phone"), _("Why targeted")])
+    writer.writerow([_("Member number"), pgettext("person", "Name"), _("Phone"), _("Why targeted")])
     for target in store_campaign_targets(store_campaign=store_campaign):
         member = target.member
         writer.writerow(

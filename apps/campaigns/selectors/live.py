@@ -60,13 +60,14 @@ def _talking_point_text(point: comment_analytics.TalkingPoint) -> str:
             return gettext("%(name)s: %(point)s") % {"name": name, "point": selling_point}
         return gettext("%(name)s: describe the taste and show it on camera.") % {"name": name}
     if point.intent == comment_analytics.PRICE:
-        text = gettext("%(name)s is %(price)s yuan in this group buy") % {
+        if facts.get("regular_price"):
+            return gettext(
+                "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
+            ) % {"name": name, "price": facts.get("price"), "regular": facts["regular_price"]}
+        return gettext("%(name)s is %(price)s yuan in this group buy.") % {
             "name": name,
             "price": facts.get("price"),
         }
-        if facts.get("regular_price"):
-            text += gettext(" (usually %(regular)s yuan)") % {"regular": facts["regular_price"]}
-        return text + "."
     if point.intent == comment_analytics.HOW_TO_BUY:
         return gettext(
             "To buy %(name)s: join the group buy in the mini-program or add a line to the 接龙."
@@ -81,7 +82,11 @@ def _talking_point_text(point: comment_analytics.TalkingPoint) -> str:
             "left": facts.get("left_under_cap"),
             "stock": facts.get("stock") if facts.get("stock") is not None else "—",
         }
-    text = f"{name}: {selling_point}" if selling_point else name
+    text = (
+        gettext("%(name)s: %(point)s") % {"name": name, "point": selling_point}
+        if selling_point
+        else name
+    )
     if remaining:
         text += gettext(" — %(remaining)s more to form the group.") % {"remaining": remaining}
     return text

@@ -32,7 +32,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.models import CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
@@ -199,7 +201,7 @@ def live_script_build(
     steps.append(
         {
             "at": _at(start, minutes),
-            "title": _("Close"),
+            "title": pgettext("end of a broadcast", "Close"),
             "lines": [
                 _("Thank you for watching! Pick up your order at %(store)s.")
                 % {"store": context["store"].name}
@@ -235,8 +237,8 @@ def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> 
         store_name=context["store"].name,
         when=_("%(start)s – %(end)s, live at %(hour)s")
         % {
-            "start": context["starts_on"].strftime("%m-%d"),
-            "end": context["ends_on"].strftime("%m-%d"),
+            "start": date_format(context["starts_on"], "MONTH_DAY_FORMAT"),
+            "end": date_format(context["ends_on"], "MONTH_DAY_FORMAT"),
             "hour": context["hour_text"],
         },
         products=[

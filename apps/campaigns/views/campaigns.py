@@ -275,11 +275,13 @@ def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpRes
         messages.success(
             request,
             _(
-                "Accepted: stock %(quantity)d of %(product)s and broadcast at %(hour)02d:00. "
+                "Accepted: stock %(quantity)d %(unit)s of %(product)s and broadcast at "
+                "%(hour)02d:00. "
                 "Confirm the campaign below."
             )
             % {
                 "quantity": card.stock_qty,
+                "unit": card.product.get_unit_display(),
                 "product": card.product.name,
                 "hour": card.broadcast_hour,
             },

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from apps.campaigns.selectors.broadcasts import broadcast_for_user
@@ -20,8 +21,8 @@ from apps.stores.access import VIEW_CAMPAIGNS, hq_may
 def _labels() -> dict[str, str]:
     """Words the script writes into the page (translated here, as the page is)."""
     return {
-        "units": _("units"),
-        "participants": _("participants"),
+        "units": pgettext("after a count", "units"),
+        "participants": pgettext("after a count", "participants"),
         "toForm": _("to form the group"),
         "formed": _("Formed (成团)"),
         "cap": _("cap"),

@@ -435,6 +435,13 @@ REASON_TEMPLATES = {
     ),
 }
 
+# A rise from nothing: with no units in the weeks before, "a usual 0.0 a week" and a count of
+# standard deviations say nothing an owner can use (the z-score then only measures the floor
+# of the variance); the plain fact does.
+RISING_FROM_NOTHING = _(
+    "Demand is rising: %(last7)d sold in the last 7 days, none in the weeks before"
+)
+
 
 # Sentences for reasons stored before their full evidence was (an insight card of the first
 # releases kept the two weeks' units but not the usual week and the z-score): still numbers,
@@ -455,6 +462,8 @@ def reason_text(kind: str, data: dict) -> str:
     template = REASON_TEMPLATES.get(kind)
     if template is None:
         return ""
+    if kind == ReasonKind.RISING_SALES and data.get("usual") == 0 and "last7" in data:
+        template = RISING_FROM_NOTHING
     for candidate in (template, REASON_FALLBACK_TEMPLATES.get(kind)):
         if candidate is None:
             continue

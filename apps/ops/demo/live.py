@@ -149,7 +149,7 @@ def demo_live_history_seed(
         template = fitting[number % len(fitting)]
         campaigns.append(
             Campaign(
-                name=f"{template.name} · {start:%m月%d日}",
+                name=f"{template.name} · {start.month}月{start.day}日",
                 template=template,
                 origin=Campaign.Origin.HQ,
                 starts_on=start,

@@ -38,6 +38,7 @@ from apps.procurement.services.purchase_orders import (
 from apps.procurement.services.replenishment import purchase_order_line_edit
 from linli.admin_helpers import PhoneMaskingAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
+from linli.wording import labelled
 
 
 class SupplierProductInline(admin.TabularInline):
@@ -277,7 +278,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                 step(po=po, by=request.user)
                 changed += 1
             except PurchaseOrderRefused as error:
-                refused.append(f"{po.number}: {error.message}")
+                refused.append(labelled(po.number, error.message))
         self.message_user(request, done % {"count": changed})
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)

@@ -35,6 +35,7 @@ from apps.procurement.services.delivery import (
     delivery_plans_build,
     delivery_stop_delivered,
 )
+from linli.wording import labelled
 
 
 class ReadOnlyAdminMixin:
@@ -151,7 +152,7 @@ class DeliveryPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 delivery_plan_dispatch(plan=plan, by=request.user)
             except DeliveryRefused as error:
-                self.message_user(request, f"{plan}: {error.message}", messages.WARNING)
+                self.message_user(request, labelled(plan, error.message), messages.WARNING)
             else:
                 dispatched += 1
         if dispatched:
@@ -231,7 +232,7 @@ class DeliveryStopAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 delivery_stop_delivered(stop=stop, by=request.user)
             except DeliveryRefused as error:
-                self.message_user(request, f"{stop.store}: {error.message}", messages.WARNING)
+                self.message_user(request, labelled(stop.store, error.message), messages.WARNING)
             else:
                 delivered += 1
         if delivered:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DeliveryPlan(models.Model):
@@ -126,7 +127,7 @@ class ReceiptLine(models.Model):
         related_name="receipt_line",
     )
     allocated_quantity = models.PositiveIntegerField(_("allocated"))
-    received_quantity = models.PositiveIntegerField(_("received"))
+    received_quantity = models.PositiveIntegerField(pgettext_lazy("quantity", "received"))
     short_quantity = models.PositiveIntegerField(_("short"), default=0)
     damaged_quantity = models.PositiveIntegerField(_("damaged"), default=0)
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.procurement.selectors.purchase_orders import OrderSheet, PickList
 from linli.imports.contract import formula_escape
+from linli.wording import labelled
 
 BOM = "\ufeff"
 
@@ -213,7 +214,7 @@ def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
     title = _("Purchase order")
     story = [Paragraph(_escaped(f"{title} {po.number}"), heading)]
     story.extend(
-        Paragraph(_escaped(f"{label}: {value}"), body)
+        Paragraph(_escaped(labelled(label, value)), body)
         for label, value in _order_preamble(sheet)[1:]
     )
     story.append(Spacer(1, 4 * mm))
@@ -272,13 +273,15 @@ def pick_lists_pdf(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
                 _escaped(f"{labels['pick_list']} · {pick.store_code} {pick.store_name}"), heading
             )
         )
-        story.append(Paragraph(_escaped(f"{labels['purchase_order']}: {po.number}"), body))
-        story.append(Paragraph(_escaped(f"{labels['supplier']}: {po.supplier.name}"), body))
+        story.append(Paragraph(_escaped(labelled(labels["purchase_order"], po.number)), body))
+        story.append(Paragraph(_escaped(labelled(labels["supplier"], po.supplier.name)), body))
         story.append(
-            Paragraph(_escaped(f"{labels['delivery_date']}: {po.delivery_date.isoformat()}"), body)
+            Paragraph(
+                _escaped(labelled(labels["delivery_date"], po.delivery_date.isoformat())), body
+            )
         )
         if pick.store_address:
-            story.append(Paragraph(_escaped(f"{labels['address']}: {pick.store_address}"), body))
+            story.append(Paragraph(_escaped(labelled(labels["address"], pick.store_address)), body))
         story.append(Spacer(1, 4 * mm))
         rows = [[row.sku, row.name, row.unit, row.quantity] for row in pick.rows]
         rows.append(["", _("Total"), "", pick.total])
