@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.images import PhotoRejected
+from apps.stores.inspections.models import pass_score, score_passes
 from apps.stores.inspections.services import RectificationRequest, score_weighted
 from apps.stores.models import (
     ChecklistItem,
@@ -483,6 +484,24 @@ def test_overdue_means_open_and_past_the_due_date(hq_user):
         )
     ) == [late.pk]
     assert selectors.rectifications_overdue(store_ids=[due_today.inspection.store_id]).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("score", "passes"),
+    [("79.99", False), ("80.00", True), ("80.01", True), ("100.00", True), (None, None)],
+)
+def test_a_score_passes_from_the_pass_line_up(score, passes):
+    value = None if score is None else Decimal(score)
+    assert score_passes(value) is passes
+    assert Inspection(score=value).passed is passes
+
+
+def test_the_pass_line_is_a_setting(settings):
+    settings.INSPECTION_PASS_SCORE = Decimal("75.5")
+    assert pass_score() == Decimal("75.5")
+    assert score_passes(Decimal("75.49")) is False
+    assert score_passes(Decimal("75.50")) is True
+    assert selectors.ScorePoint(1, timezone.now(), Decimal("75.63")).passed is True
 
 
 def test_score_history_is_oldest_first_and_skips_drafts():

@@ -471,6 +471,74 @@ def test_store_page_shows_the_score_history(owner, store, submitted):
     assert b"67.14" in page.content
 
 
+# --- the pass line --------------------------------------------------------------------------
+
+
+def _badge(passed: bool) -> str:
+    if passed:
+        return '<span class="badge score-passed">Pass</span>'
+    return '<span class="badge score-failed">Fail</span>'
+
+
+@pytest.mark.parametrize(("score", "passed"), [("79.99", False), ("80.00", True), ("80.01", True)])
+def test_pass_label_follows_the_pass_line_not_the_review_status(
+    hq_user, owner, inspector, store, submitted, score, passed
+):
+    Inspection.objects.filter(pk=submitted.pk).update(status=Status.APPROVED, score=Decimal(score))
+    badge = _badge(passed)
+
+    detail = _client(owner).get(reverse("inspections:detail", args=[submitted.pk]))
+    assert f"<b>{score}</b> / 100 {badge}" in detail.content.decode()
+    assert "(pass line 80)" in detail.content.decode()
+    store_page = _client(owner).get(reverse("inspections:store", args=[store.pk]))
+    assert store_page.content.decode().count(f"{score} {badge}") == 2  # history, inspections
+    assert _badge(not passed) not in store_page.content.decode()
+    index = _client(inspector).get(reverse("inspections:index")).content.decode()
+    assert f"<b>{score}</b> {badge}" in index
+
+    hq = _client(hq_user)
+    changelist = reverse("admin:stores_inspection_changelist")
+    passing = hq.get(changelist + "?passed=yes").context["cl"].result_list
+    failing = hq.get(changelist + "?passed=no").context["cl"].result_list
+    assert ([i.pk for i in passing], [i.pk for i in failing]) == (
+        ([submitted.pk], []) if passed else ([], [submitted.pk])
+    )
+    review = hq.get(reverse("admin:stores_inspection_review", args=[submitted.pk]))
+    assert ("<b>Fail</b>" in review.content.decode()) is not passed
+
+
+def test_pass_label_follows_the_configured_pass_line(settings, owner, store, submitted):
+    Inspection.objects.filter(pk=submitted.pk).update(
+        status=Status.APPROVED, score=Decimal("75.63")
+    )
+    url = reverse("inspections:detail", args=[submitted.pk])
+    assert _badge(False) in _client(owner).get(url).content.decode()
+
+    settings.INSPECTION_PASS_SCORE = Decimal("75")
+    html = _client(owner).get(url).content.decode()
+    assert _badge(True) in html
+    assert "(pass line 75)" in html
+
+
+def test_an_approved_inspection_below_the_line_does_not_read_as_passed_in_chinese(
+    settings, owner, store, submitted
+):
+    """The tester's case: 75.63 approved by HQ was shown as 已通过 (passed)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    Inspection.objects.filter(pk=submitted.pk).update(
+        status=Status.APPROVED, score=Decimal("75.63")
+    )
+    client = _client(owner)
+    for url in (
+        reverse("inspections:detail", args=[submitted.pk]),
+        reverse("inspections:store", args=[store.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert "已通过" not in html
+        assert "已审核" in html
+        assert '<span class="badge score-failed">未达标</span>' in html
+
+
 # --- HQ admin -------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from apps.stores.inspections.images import (
     photo_limits,
     too_large_message,
 )
+from apps.stores.inspections.models import pass_score
 from apps.stores.inspections.selectors import InspectionAccess
 from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
 from linli.files import private_image_response
@@ -131,6 +132,7 @@ def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
             "inspections": selectors.store_inspections(store=store, access=access),
             "history": history,
             "chart": _score_chart(history),
+            "pass_score": pass_score(),
             "rectifications": selectors.store_open_rectifications(store=store),
             "today": timezone.localdate(),
         },
@@ -210,6 +212,7 @@ def _render_detail(
             "rectification_rows": rectification_rows,
             "today": timezone.localdate(),
             "scored": sum(1 for result in results if result.score is not None),
+            "pass_score": pass_score(),
         },
         status=status,
     )
