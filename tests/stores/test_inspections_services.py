@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.images import PhotoRejected
 from apps.stores.inspections.models import pass_score, score_passes
-from apps.stores.inspections.services import RectificationRequest, score_weighted
+from apps.stores.inspections.services import RectificationRequest, ResultEntry, score_weighted
 from apps.stores.models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -289,6 +289,74 @@ def test_photo_count_per_inspection_is_capped(inspector, store, settings):
             inspection=inspection, by=inspector, upload=upload(png_bytes())
         )
     assert InspectionPhoto.objects.count() == 2
+
+
+def _entries(inspection, scores, uploads=()):
+    uploads = list(uploads) + [None] * (len(scores) - len(uploads))
+    return [
+        ResultEntry(result_id=result.pk, score=score, note="", upload=photo)
+        for result, score, photo in zip(results_of(inspection), scores, uploads, strict=True)
+    ]
+
+
+def test_results_save_writes_every_item_in_one_go(inspector, store):
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+
+    saved = services.inspection_results_save(
+        inspection=inspection, by=inspector, entries=_entries(inspection, [7, 9, None])
+    )
+
+    assert [result.score for result in results_of(inspection)] == [7, 9, None]
+    assert (saved.changed, saved.scored, saved.total) == (["Check 1", "Check 2"], 2, 3)
+    assert (saved.photos_added, saved.photos_removed) == (0, 0)
+
+
+def test_results_save_with_one_refused_photo_writes_nothing(inspector, store):
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    first, second, _third = results_of(inspection)
+
+    with pytest.raises(services.PhotosRejected) as refused:
+        services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=_entries(
+                inspection, [7, 9, 4], [upload(jpeg_bytes()), upload(b"<html>", name="a.jpg")]
+            ),
+            other_upload=upload(b"", name="empty.png"),
+        )
+
+    assert sorted(refused.value.by_result, key=str) == sorted([second.pk, None], key=str)
+    assert refused.value.by_result[second.pk].code == "not_image"
+    assert [result.score for result in results_of(inspection)] == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_results_save_counts_every_new_photo_against_the_cap(inspector, store, settings):
+    settings.INSPECTION_MAX_PHOTOS_PER_INSPECTION = 2
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+
+    with pytest.raises(ValidationError, match="add at most 2 more"):
+        services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=_entries(inspection, [7, 9, 4], [upload(png_bytes())] * 2),
+            other_upload=upload(png_bytes()),
+        )
+
+    assert [result.score for result in results_of(inspection)] == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_results_save_is_refused_once_submitted(inspector, store):
+    inspection = submitted_inspection(store=store, inspector=inspector, scores=(7, 9, 4))
+    with pytest.raises(ValidationError, match="can no longer be changed"):
+        services.inspection_results_save(
+            inspection=inspection, by=inspector, entries=_entries(inspection, [1, 1, 1])
+        )
+    assert [result.score for result in results_of(inspection)] == [7, 9, 4]
 
 
 # --- HQ review and rectification ------------------------------------------------------------

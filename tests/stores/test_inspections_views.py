@@ -284,6 +284,169 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
     assert (photo.uploaded_by, photo.source_format) == (inspector, "JPEG")
 
 
+def _scoring_body(inspection: Inspection, scores: list[str], **extra: object) -> dict:
+    """What the scoring form posts: every item's score and note (as the page renders them)."""
+    body: dict[str, object] = {}
+    for result, score in zip(results_of(inspection), scores, strict=True):
+        body[f"item-{result.pk}-score"] = score
+        body[f"item-{result.pk}-note"] = result.note
+    return body | extra
+
+
+def _scores(inspection: Inspection) -> list[int | None]:
+    return [result.score for result in results_of(inspection)]
+
+
+def test_the_draft_page_is_one_form_holding_every_score_and_every_button(inspector, draft):
+    html = _client(inspector).get(reverse("inspections:detail", args=[draft.pk])).content.decode()
+
+    forms = re.findall(r"<form .*?</form>", html, flags=re.DOTALL)
+    (scoring,) = [form for form in forms if 'id="scoring"' in form]
+    assert f'action="{reverse("inspections:save", args=[draft.pk])}"' in scoring
+    for result in results_of(draft):
+        assert f'name="item-{result.pk}-score"' in scoring
+        assert f'name="item-{result.pk}-photo"' in scoring
+    assert 'name="other-photo"' in scoring
+    assert scoring.count('name="action" value="save"') == 4  # one per card
+    assert 'name="action" value="submit"' in scoring
+    assert all("-score" not in form for form in forms if form is not scoring)
+
+
+def test_one_save_keeps_every_score_typed_on_the_page(inspector, draft):
+    """The tester's loss: every item scored, one Save tapped, only that item was kept."""
+    first, second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"], action="save")
+    body[f"item-{second.pk}-note"] = "  Two gaps  "
+
+    client = _client(inspector)
+    response = client.post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inspections:detail", args=[draft.pk])
+    assert _scores(draft) == [7, 9, 4]
+    second.refresh_from_db()
+    assert second.note == "Two gaps"
+    page = client.get(response["Location"]).content.decode()
+    assert '<li class="message-success">Saved 3 items: Check 1; Check 2; Check 3.</li>' in page
+    assert '<li class="message-success">3 of 3 items scored.</li>' in page
+
+
+def test_saving_again_writes_only_what_changed_and_says_so(inspector, draft):
+    client = _client(inspector)
+    url = reverse("inspections:save", args=[draft.pk])
+    client.post(url, _scoring_body(draft, ["7", "9", ""]))
+    first = results_of(draft)[0]
+    saved_at = first.updated_at
+
+    response = client.post(url, _scoring_body(draft, ["7", "9", "4"]), follow=True)
+
+    assert "Saved 1 item: Check 3." in response.content.decode()
+    first.refresh_from_db()
+    assert first.updated_at == saved_at
+    response = client.post(url, _scoring_body(draft, ["7", "9", "4"]), follow=True)
+    assert "Nothing changed" in response.content.decode()
+
+
+def test_a_refused_photo_saves_nothing_and_keeps_what_was_typed(inspector, draft):
+    first, second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{second.pk}-photo"] = upload(b"hello, I am text", name="IMG_0001.jpg")
+    body[f"item-{third.pk}-photo"] = upload(jpeg_bytes())
+
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was saved." in html
+    item = html[html.index(f'id="item-{second.pk}"') : html.index(f'id="item-{third.pk}"')]
+    assert "The file is not a JPEG, PNG or WebP image" in item
+    assert '<option value="9" selected>9</option>' in item
+    assert _scores(draft) == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_a_photo_too_large_is_reported_on_its_item_and_nothing_is_saved(inspector, draft, settings):
+    settings.INSPECTION_PHOTO_MAX_BYTES = 2000
+    first, second, _third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{first.pk}-photo"] = upload(b"x" * 5000, name="big.jpg")
+
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    item = html[html.index(f'id="item-{first.pk}"') : html.index(f'id="item-{second.pk}"')]
+    assert "The photo is too large" in item
+    assert _scores(draft) == [None, None, None]
+
+
+def test_photos_and_a_general_photo_are_saved_with_the_scores(inspector, draft):
+    first, _second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{first.pk}-photo"] = upload(jpeg_bytes())
+    body[f"item-{third.pk}-photo"] = upload(png_bytes())
+    body["other-photo"] = upload(webp_bytes())
+
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]), body, follow=True
+    )
+
+    assert "3 photos added." in response.content.decode()
+    assert sorted(
+        (photo.result_id or 0, photo.source_format) for photo in InspectionPhoto.objects.all()
+    ) == sorted([(first.pk, "JPEG"), (third.pk, "PNG"), (0, "WEBP")])
+    assert _scores(draft) == [7, 9, 4]
+
+
+def test_removing_a_photo_keeps_the_scores_typed_meanwhile(inspector, draft, draft_photo):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "9", "4"], remove_photo=str(draft_photo.pk)),
+        follow=True,
+    )
+
+    assert "1 photo removed." in response.content.decode()
+    assert InspectionPhoto.objects.count() == 0
+    assert _scores(draft) == [7, 9, 4]
+
+
+def test_submit_saves_the_scores_typed_on_the_page_first(inspector, store, draft):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "9", "4"], action="submit"),
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inspections:store", args=[store.pk])
+    draft.refresh_from_db()
+    assert (draft.status, draft.score) == (Status.SUBMITTED, Decimal("67.14"))
+
+
+def test_submit_with_an_item_left_unscored_keeps_the_others_and_says_which(inspector, draft):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "", "4"], action="submit"),
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "Saved 2 items: Check 1; Check 3." in html
+    assert "Not scored yet: Check 2." in html
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+    assert _scores(draft) == [7, None, 4]
+
+
+def test_only_the_drafts_inspector_may_save_it(store, owner, hq_user, draft):
+    colleague = assign_inspector(store)
+    body = _scoring_body(draft, ["1", "1", "1"])
+    for user in (colleague, owner, hq_user):
+        response = _client(user).post(reverse("inspections:save", args=[draft.pk]), body)
+        assert response.status_code == 403
+    assert _scores(draft) == [None, None, None]
+    assert _client(None).post(reverse("inspections:save", args=[draft.pk]), body).status_code == 302
+
+
 def test_renamed_text_file_is_refused_by_the_page_and_nothing_is_saved(inspector, draft):
     result = results_of(draft)[0]
     response = _client(inspector).post(
