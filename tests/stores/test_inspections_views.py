@@ -634,6 +634,48 @@ def test_store_page_shows_the_score_history(owner, store, submitted):
     assert b"67.14" in page.content
 
 
+def _svg_y(ticks: dict[int, float], score: float) -> float:
+    """Where the axis puts `score`: linear between the labelled ticks 0 and 100."""
+    return ticks[0] + (ticks[100] - ticks[0]) * score / 100
+
+
+def test_score_chart_has_a_labelled_score_axis_and_marks_the_pass_line(
+    settings, owner, store, inspector
+):
+    older = submitted_inspection(store=store, inspector=inspector)
+    newer = submitted_inspection(store=store, inspector=inspector)
+    Inspection.objects.filter(pk=older.pk).update(
+        score=Decimal("70.00"), submitted_at=timezone.now() - dt.timedelta(days=30)
+    )
+    Inspection.objects.filter(pk=newer.pk).update(score=Decimal("88.00"))
+    url = reverse("inspections:store", args=[store.pk])
+
+    page = _client(owner).get(url)
+
+    chart = page.context["chart"]
+    ticks = {tick.value: tick.y for tick in chart["ticks"]}
+    assert list(ticks) == [0, 20, 40, 60, 80, 100]
+    assert (ticks[0], ticks[100]) == (chart["bottom"], chart["top"])
+    assert [point.y for point in chart["points"]] == [
+        pytest.approx(_svg_y(ticks, 70), abs=0.1),
+        pytest.approx(_svg_y(ticks, 88), abs=0.1),
+    ]
+    assert chart["pass_y"] == ticks[80]
+    html = page.content.decode()
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    for value in ticks:
+        assert f'text-anchor="end" dominant-baseline="middle">{value}</text>' in svg
+    assert f'y1="{chart["pass_y"]}" y2="{chart["pass_y"]}" class="pass-line"' in svg
+    assert '<tspan dy="-2">pass line</tspan>' in svg
+    assert ">80</tspan></text>" in svg
+
+    settings.INSPECTION_PASS_SCORE = Decimal("75")
+    page = _client(owner).get(url)
+    assert page.context["chart"]["pass_y"] == pytest.approx(_svg_y(ticks, 75), abs=0.1)
+    assert ">75</tspan></text>" in page.content.decode()
+    assert "Dashed line: the pass line, 75 points." in page.content.decode()
+
+
 # --- the pass line --------------------------------------------------------------------------
 
 

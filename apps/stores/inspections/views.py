@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -94,33 +95,68 @@ class ChartPoint:
     label: str
 
 
+@dataclass(frozen=True)
+class ChartTick:
+    y: float
+    value: int
+
+
+@dataclass(frozen=True)
+class ChartDate:
+    x: float
+    label: str
+    anchor: str  # SVG text-anchor: the first date starts at its point, the last ends at it
+
+
 CHART_WIDTH = 320
-CHART_HEIGHT = 120
-CHART_PAD = 10
+CHART_HEIGHT = 180
+CHART_LEFT = 30  # room for the score labels of the y axis
+CHART_RIGHT = 48  # room for the pass line's label, outside the plot so no point hides it
+CHART_TOP = 18  # room for the axis title
+CHART_BOTTOM = 20  # room for the first and last date
+CHART_TICKS = (0, 20, 40, 60, 80, 100)
 
 
-def _score_chart(points: list[selectors.ScorePoint]) -> dict[str, Any]:
-    """Coordinates for a small inline SVG line chart: x by inspection, y by score 0–100."""
+def _score_chart(points: list[selectors.ScorePoint], *, pass_line: Decimal) -> dict[str, Any]:
+    """Coordinates for a small inline SVG line chart: x by inspection (oldest left), y by score
+    on a fixed 0–100 scale with a labelled axis, so distances between scores read true, and
+    the pass line drawn dashed at its height."""
     if not points:
         return {"points": [], "polyline": ""}
-    inner_width = CHART_WIDTH - 2 * CHART_PAD
-    inner_height = CHART_HEIGHT - 2 * CHART_PAD
-    step = inner_width / max(len(points) - 1, 1)
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    bottom = CHART_TOP + plot_height
+
+    def y_of(score: float) -> float:
+        return round(CHART_TOP + plot_height * (1 - score / 100), 1)
+
+    step = plot_width / max(len(points) - 1, 1)
     chart = [
         ChartPoint(
-            x=round(CHART_PAD + index * step, 1),
-            y=round(CHART_PAD + inner_height * (1 - float(point.score) / 100), 1),
+            x=round(CHART_LEFT + index * step, 1),
+            y=y_of(float(point.score)),
             score=point.score,
             label=timezone.localtime(point.submitted_at).strftime("%Y-%m-%d"),
         )
         for index, point in enumerate(points)
     ]
+    dates = [ChartDate(x=chart[0].x, label=chart[0].label, anchor="start")]
+    if len(chart) > 1:
+        dates.append(ChartDate(x=chart[-1].x, label=chart[-1].label, anchor="end"))
     return {
         "points": chart,
         "polyline": " ".join(f"{point.x},{point.y}" for point in chart),
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
-        "pass_y": round(CHART_PAD + inner_height * 0.2, 1),
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "top": CHART_TOP,
+        "bottom": bottom,
+        "ticks": [ChartTick(y=y_of(value), value=value) for value in CHART_TICKS],
+        "dates": dates,
+        "date_y": CHART_HEIGHT - 5,
+        "pass_line": pass_line,
+        "pass_y": y_of(float(pass_line)),
     }
 
 
@@ -137,7 +173,7 @@ def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
             "access": access,
             "inspections": selectors.store_inspections(store=store, access=access),
             "history": history,
-            "chart": _score_chart(history),
+            "chart": _score_chart(history, pass_line=pass_score()),
             "pass_score": pass_score(),
             "rectifications": selectors.store_open_rectifications(store=store),
             "today": timezone.localdate(),
