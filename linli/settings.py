@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -295,6 +296,16 @@ DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 
 # carry it (bought A and B in one basket); docs/decisions.md.
 RULES_MIN_MEMBERS = env.int("RULES_MIN_MEMBERS", default=5)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Store inspections (docs/inspections.md) --------------------------------------------------
+# The pass line on the 0–100 inspection score: a score at or above it passes (达标), one below
+# fails. Portal and admin labels and the score chart's dashed line follow it.
+try:
+    INSPECTION_PASS_SCORE = Decimal(env.str("INSPECTION_PASS_SCORE", default="80"))
+except InvalidOperation:
+    INSPECTION_PASS_SCORE = Decimal("NaN")
+if not (INSPECTION_PASS_SCORE.is_finite() and 0 <= INSPECTION_PASS_SCORE <= 100):
+    raise ImproperlyConfigured("INSPECTION_PASS_SCORE must be a number from 0 to 100.")
 
 # --- Member notifications (SMS / WeChat dispatcher, docs/notifications.md) --------------------
 # Quiet hours in TIME_ZONE ("HH:MM-HH:MM", may wrap midnight; "" = none): nothing is sent then,

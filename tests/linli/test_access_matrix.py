@@ -241,6 +241,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "inspections:store": ("VIEW_INSPECTIONS", "NOT_OFFERED"),
     "inspections:start": ("NOT_OFFERED", "INSPECT"),
     "inspections:detail": ("VIEW_INSPECTIONS", "NOT_OFFERED"),
+    "inspections:save": ("NOT_OFFERED", "INSPECT"),
     "inspections:result": ("NOT_OFFERED", "INSPECT"),
     "inspections:photo_add": ("NOT_OFFERED", "INSPECT"),
     "inspections:photo_delete": ("NOT_OFFERED", "INSPECT"),
@@ -330,6 +331,7 @@ ROUTES: dict[str, tuple[str, str]] = {
 
 # Write-mode routes that act on the inspector's open draft (not on the submitted inspection).
 ON_THE_DRAFT = {
+    "inspections:save",
     "inspections:result",
     "inspections:photo_add",
     "inspections:photo_delete",

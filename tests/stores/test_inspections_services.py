@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.images import PhotoRejected
-from apps.stores.inspections.services import RectificationRequest, score_weighted
+from apps.stores.inspections.models import pass_score, score_passes
+from apps.stores.inspections.services import RectificationRequest, ResultEntry, score_weighted
 from apps.stores.models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -290,6 +291,74 @@ def test_photo_count_per_inspection_is_capped(inspector, store, settings):
     assert InspectionPhoto.objects.count() == 2
 
 
+def _entries(inspection, scores, uploads=()):
+    uploads = list(uploads) + [None] * (len(scores) - len(uploads))
+    return [
+        ResultEntry(result_id=result.pk, score=score, note="", upload=photo)
+        for result, score, photo in zip(results_of(inspection), scores, uploads, strict=True)
+    ]
+
+
+def test_results_save_writes_every_item_in_one_go(inspector, store):
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+
+    saved = services.inspection_results_save(
+        inspection=inspection, by=inspector, entries=_entries(inspection, [7, 9, None])
+    )
+
+    assert [result.score for result in results_of(inspection)] == [7, 9, None]
+    assert (saved.changed, saved.scored, saved.total) == (["Check 1", "Check 2"], 2, 3)
+    assert (saved.photos_added, saved.photos_removed) == (0, 0)
+
+
+def test_results_save_with_one_refused_photo_writes_nothing(inspector, store):
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    first, second, _third = results_of(inspection)
+
+    with pytest.raises(services.PhotosRejected) as refused:
+        services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=_entries(
+                inspection, [7, 9, 4], [upload(jpeg_bytes()), upload(b"<html>", name="a.jpg")]
+            ),
+            other_upload=upload(b"", name="empty.png"),
+        )
+
+    assert sorted(refused.value.by_result, key=str) == sorted([second.pk, None], key=str)
+    assert refused.value.by_result[second.pk].code == "not_image"
+    assert [result.score for result in results_of(inspection)] == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_results_save_counts_every_new_photo_against_the_cap(inspector, store, settings):
+    settings.INSPECTION_MAX_PHOTOS_PER_INSPECTION = 2
+    active_checklist()
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+
+    with pytest.raises(ValidationError, match="add at most 2 more"):
+        services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=_entries(inspection, [7, 9, 4], [upload(png_bytes())] * 2),
+            other_upload=upload(png_bytes()),
+        )
+
+    assert [result.score for result in results_of(inspection)] == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_results_save_is_refused_once_submitted(inspector, store):
+    inspection = submitted_inspection(store=store, inspector=inspector, scores=(7, 9, 4))
+    with pytest.raises(ValidationError, match="can no longer be changed"):
+        services.inspection_results_save(
+            inspection=inspection, by=inspector, entries=_entries(inspection, [1, 1, 1])
+        )
+    assert [result.score for result in results_of(inspection)] == [7, 9, 4]
+
+
 # --- HQ review and rectification ------------------------------------------------------------
 
 
@@ -483,6 +552,24 @@ def test_overdue_means_open_and_past_the_due_date(hq_user):
         )
     ) == [late.pk]
     assert selectors.rectifications_overdue(store_ids=[due_today.inspection.store_id]).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("score", "passes"),
+    [("79.99", False), ("80.00", True), ("80.01", True), ("100.00", True), (None, None)],
+)
+def test_a_score_passes_from_the_pass_line_up(score, passes):
+    value = None if score is None else Decimal(score)
+    assert score_passes(value) is passes
+    assert Inspection(score=value).passed is passes
+
+
+def test_the_pass_line_is_a_setting(settings):
+    settings.INSPECTION_PASS_SCORE = Decimal("75.5")
+    assert pass_score() == Decimal("75.5")
+    assert score_passes(Decimal("75.49")) is False
+    assert score_passes(Decimal("75.50")) is True
+    assert selectors.ScorePoint(1, timezone.now(), Decimal("75.63")).passed is True
 
 
 def test_score_history_is_oldest_first_and_skips_drafts():

@@ -284,6 +284,169 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
     assert (photo.uploaded_by, photo.source_format) == (inspector, "JPEG")
 
 
+def _scoring_body(inspection: Inspection, scores: list[str], **extra: object) -> dict:
+    """What the scoring form posts: every item's score and note (as the page renders them)."""
+    body: dict[str, object] = {}
+    for result, score in zip(results_of(inspection), scores, strict=True):
+        body[f"item-{result.pk}-score"] = score
+        body[f"item-{result.pk}-note"] = result.note
+    return body | extra
+
+
+def _scores(inspection: Inspection) -> list[int | None]:
+    return [result.score for result in results_of(inspection)]
+
+
+def test_the_draft_page_is_one_form_holding_every_score_and_every_button(inspector, draft):
+    html = _client(inspector).get(reverse("inspections:detail", args=[draft.pk])).content.decode()
+
+    forms = re.findall(r"<form .*?</form>", html, flags=re.DOTALL)
+    (scoring,) = [form for form in forms if 'id="scoring"' in form]
+    assert f'action="{reverse("inspections:save", args=[draft.pk])}"' in scoring
+    for result in results_of(draft):
+        assert f'name="item-{result.pk}-score"' in scoring
+        assert f'name="item-{result.pk}-photo"' in scoring
+    assert 'name="other-photo"' in scoring
+    assert scoring.count('name="action" value="save"') == 4  # one per card
+    assert 'name="action" value="submit"' in scoring
+    assert all("-score" not in form for form in forms if form is not scoring)
+
+
+def test_one_save_keeps_every_score_typed_on_the_page(inspector, draft):
+    """The tester's loss: every item scored, one Save tapped, only that item was kept."""
+    first, second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"], action="save")
+    body[f"item-{second.pk}-note"] = "  Two gaps  "
+
+    client = _client(inspector)
+    response = client.post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inspections:detail", args=[draft.pk])
+    assert _scores(draft) == [7, 9, 4]
+    second.refresh_from_db()
+    assert second.note == "Two gaps"
+    page = client.get(response["Location"]).content.decode()
+    assert '<li class="message-success">Saved 3 items: Check 1; Check 2; Check 3.</li>' in page
+    assert '<li class="message-success">3 of 3 items scored.</li>' in page
+
+
+def test_saving_again_writes_only_what_changed_and_says_so(inspector, draft):
+    client = _client(inspector)
+    url = reverse("inspections:save", args=[draft.pk])
+    client.post(url, _scoring_body(draft, ["7", "9", ""]))
+    first = results_of(draft)[0]
+    saved_at = first.updated_at
+
+    response = client.post(url, _scoring_body(draft, ["7", "9", "4"]), follow=True)
+
+    assert "Saved 1 item: Check 3." in response.content.decode()
+    first.refresh_from_db()
+    assert first.updated_at == saved_at
+    response = client.post(url, _scoring_body(draft, ["7", "9", "4"]), follow=True)
+    assert "Nothing changed" in response.content.decode()
+
+
+def test_a_refused_photo_saves_nothing_and_keeps_what_was_typed(inspector, draft):
+    first, second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{second.pk}-photo"] = upload(b"hello, I am text", name="IMG_0001.jpg")
+    body[f"item-{third.pk}-photo"] = upload(jpeg_bytes())
+
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was saved." in html
+    item = html[html.index(f'id="item-{second.pk}"') : html.index(f'id="item-{third.pk}"')]
+    assert "The file is not a JPEG, PNG or WebP image" in item
+    assert '<option value="9" selected>9</option>' in item
+    assert _scores(draft) == [None, None, None]
+    assert InspectionPhoto.objects.count() == 0
+
+
+def test_a_photo_too_large_is_reported_on_its_item_and_nothing_is_saved(inspector, draft, settings):
+    settings.INSPECTION_PHOTO_MAX_BYTES = 2000
+    first, second, _third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{first.pk}-photo"] = upload(b"x" * 5000, name="big.jpg")
+
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    item = html[html.index(f'id="item-{first.pk}"') : html.index(f'id="item-{second.pk}"')]
+    assert "The photo is too large" in item
+    assert _scores(draft) == [None, None, None]
+
+
+def test_photos_and_a_general_photo_are_saved_with_the_scores(inspector, draft):
+    first, _second, third = results_of(draft)
+    body = _scoring_body(draft, ["7", "9", "4"])
+    body[f"item-{first.pk}-photo"] = upload(jpeg_bytes())
+    body[f"item-{third.pk}-photo"] = upload(png_bytes())
+    body["other-photo"] = upload(webp_bytes())
+
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]), body, follow=True
+    )
+
+    assert "3 photos added." in response.content.decode()
+    assert sorted(
+        (photo.result_id or 0, photo.source_format) for photo in InspectionPhoto.objects.all()
+    ) == sorted([(first.pk, "JPEG"), (third.pk, "PNG"), (0, "WEBP")])
+    assert _scores(draft) == [7, 9, 4]
+
+
+def test_removing_a_photo_keeps_the_scores_typed_meanwhile(inspector, draft, draft_photo):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "9", "4"], remove_photo=str(draft_photo.pk)),
+        follow=True,
+    )
+
+    assert "1 photo removed." in response.content.decode()
+    assert InspectionPhoto.objects.count() == 0
+    assert _scores(draft) == [7, 9, 4]
+
+
+def test_submit_saves_the_scores_typed_on_the_page_first(inspector, store, draft):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "9", "4"], action="submit"),
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inspections:store", args=[store.pk])
+    draft.refresh_from_db()
+    assert (draft.status, draft.score) == (Status.SUBMITTED, Decimal("67.14"))
+
+
+def test_submit_with_an_item_left_unscored_keeps_the_others_and_says_which(inspector, draft):
+    response = _client(inspector).post(
+        reverse("inspections:save", args=[draft.pk]),
+        _scoring_body(draft, ["7", "", "4"], action="submit"),
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "Saved 2 items: Check 1; Check 3." in html
+    assert "Not scored yet: Check 2." in html
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+    assert _scores(draft) == [7, None, 4]
+
+
+def test_only_the_drafts_inspector_may_save_it(store, owner, hq_user, draft):
+    colleague = assign_inspector(store)
+    body = _scoring_body(draft, ["1", "1", "1"])
+    for user in (colleague, owner, hq_user):
+        response = _client(user).post(reverse("inspections:save", args=[draft.pk]), body)
+        assert response.status_code == 403
+    assert _scores(draft) == [None, None, None]
+    assert _client(None).post(reverse("inspections:save", args=[draft.pk]), body).status_code == 302
+
+
 def test_renamed_text_file_is_refused_by_the_page_and_nothing_is_saved(inspector, draft):
     result = results_of(draft)[0]
     response = _client(inspector).post(
@@ -469,6 +632,116 @@ def test_store_page_shows_the_score_history(owner, store, submitted):
     assert [point.score for point in page.context["history"]] == [Decimal("67.14")]
     assert b"<polyline" in page.content
     assert b"67.14" in page.content
+
+
+def _svg_y(ticks: dict[int, float], score: float) -> float:
+    """Where the axis puts `score`: linear between the labelled ticks 0 and 100."""
+    return ticks[0] + (ticks[100] - ticks[0]) * score / 100
+
+
+def test_score_chart_has_a_labelled_score_axis_and_marks_the_pass_line(
+    settings, owner, store, inspector
+):
+    older = submitted_inspection(store=store, inspector=inspector)
+    newer = submitted_inspection(store=store, inspector=inspector)
+    Inspection.objects.filter(pk=older.pk).update(
+        score=Decimal("70.00"), submitted_at=timezone.now() - dt.timedelta(days=30)
+    )
+    Inspection.objects.filter(pk=newer.pk).update(score=Decimal("88.00"))
+    url = reverse("inspections:store", args=[store.pk])
+
+    page = _client(owner).get(url)
+
+    chart = page.context["chart"]
+    ticks = {tick.value: tick.y for tick in chart["ticks"]}
+    assert list(ticks) == [0, 20, 40, 60, 80, 100]
+    assert (ticks[0], ticks[100]) == (chart["bottom"], chart["top"])
+    assert [point.y for point in chart["points"]] == [
+        pytest.approx(_svg_y(ticks, 70), abs=0.1),
+        pytest.approx(_svg_y(ticks, 88), abs=0.1),
+    ]
+    assert chart["pass_y"] == ticks[80]
+    html = page.content.decode()
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    for value in ticks:
+        assert f'text-anchor="end" dominant-baseline="middle">{value}</text>' in svg
+    assert f'y1="{chart["pass_y"]}" y2="{chart["pass_y"]}" class="pass-line"' in svg
+    assert '<tspan dy="-2">pass line</tspan>' in svg
+    assert ">80</tspan></text>" in svg
+
+    settings.INSPECTION_PASS_SCORE = Decimal("75")
+    page = _client(owner).get(url)
+    assert page.context["chart"]["pass_y"] == pytest.approx(_svg_y(ticks, 75), abs=0.1)
+    assert ">75</tspan></text>" in page.content.decode()
+    assert "Dashed line: the pass line, 75 points." in page.content.decode()
+
+
+# --- the pass line --------------------------------------------------------------------------
+
+
+def _badge(passed: bool) -> str:
+    if passed:
+        return '<span class="badge score-passed">Pass</span>'
+    return '<span class="badge score-failed">Fail</span>'
+
+
+@pytest.mark.parametrize(("score", "passed"), [("79.99", False), ("80.00", True), ("80.01", True)])
+def test_pass_label_follows_the_pass_line_not_the_review_status(
+    hq_user, owner, inspector, store, submitted, score, passed
+):
+    Inspection.objects.filter(pk=submitted.pk).update(status=Status.APPROVED, score=Decimal(score))
+    badge = _badge(passed)
+
+    detail = _client(owner).get(reverse("inspections:detail", args=[submitted.pk]))
+    assert f"<b>{score}</b> / 100 {badge}" in detail.content.decode()
+    assert "(pass line 80)" in detail.content.decode()
+    store_page = _client(owner).get(reverse("inspections:store", args=[store.pk]))
+    assert store_page.content.decode().count(f"{score} {badge}") == 2  # history, inspections
+    assert _badge(not passed) not in store_page.content.decode()
+    index = _client(inspector).get(reverse("inspections:index")).content.decode()
+    assert f"<b>{score}</b> {badge}" in index
+
+    hq = _client(hq_user)
+    changelist = reverse("admin:stores_inspection_changelist")
+    passing = hq.get(changelist + "?passed=yes").context["cl"].result_list
+    failing = hq.get(changelist + "?passed=no").context["cl"].result_list
+    assert ([i.pk for i in passing], [i.pk for i in failing]) == (
+        ([submitted.pk], []) if passed else ([], [submitted.pk])
+    )
+    review = hq.get(reverse("admin:stores_inspection_review", args=[submitted.pk]))
+    assert ("<b>Fail</b>" in review.content.decode()) is not passed
+
+
+def test_pass_label_follows_the_configured_pass_line(settings, owner, store, submitted):
+    Inspection.objects.filter(pk=submitted.pk).update(
+        status=Status.APPROVED, score=Decimal("75.63")
+    )
+    url = reverse("inspections:detail", args=[submitted.pk])
+    assert _badge(False) in _client(owner).get(url).content.decode()
+
+    settings.INSPECTION_PASS_SCORE = Decimal("75")
+    html = _client(owner).get(url).content.decode()
+    assert _badge(True) in html
+    assert "(pass line 75)" in html
+
+
+def test_an_approved_inspection_below_the_line_does_not_read_as_passed_in_chinese(
+    settings, owner, store, submitted
+):
+    """The tester's case: 75.63 approved by HQ was shown as 已通过 (passed)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    Inspection.objects.filter(pk=submitted.pk).update(
+        status=Status.APPROVED, score=Decimal("75.63")
+    )
+    client = _client(owner)
+    for url in (
+        reverse("inspections:detail", args=[submitted.pk]),
+        reverse("inspections:store", args=[store.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert "已通过" not in html
+        assert "已审核" in html
+        assert '<span class="badge score-failed">未达标</span>' in html
 
 
 # --- HQ admin -------------------------------------------------------------------------------

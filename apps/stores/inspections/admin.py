@@ -15,11 +15,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.forms import RectificationFormSet, ReviewForm
+from apps.stores.inspections.models import pass_score
 from apps.stores.models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -77,6 +78,26 @@ class InspectionOverdueFilter(admin.SimpleListFilter):
             return queryset.filter(
                 pk__in=selectors.rectifications_overdue().values("inspection_id")
             )
+        return queryset
+
+
+class PassLineFilter(admin.SimpleListFilter):
+    """Scores at or above the pass line (`INSPECTION_PASS_SCORE`) pass; drafts have no score."""
+
+    title = _("pass line")
+    parameter_name = "passed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("yes", pgettext_lazy("inspection score", "Pass")),
+            ("no", pgettext_lazy("inspection score", "Fail")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(score__gte=pass_score())
+        if self.value() == "no":
+            return queryset.filter(score__lt=pass_score())
         return queryset
 
 
@@ -238,12 +259,13 @@ class InspectionAdmin(admin.ModelAdmin):
         "inspector",
         "status",
         "score",
+        "passed",
         "submitted_at",
         "open_items",
         "overdue_items",
         "reviewed_by",
     ]
-    list_filter = ["status", InspectionOverdueFilter, "store__region", "template"]
+    list_filter = ["status", PassLineFilter, InspectionOverdueFilter, "store__region", "template"]
     search_fields = ["=id", "store__code", "store__name", "inspector__username"]
     list_select_related = ["store", "inspector", "reviewed_by"]
     raw_id_fields = ["store", "template", "inspector", "reviewed_by"]
@@ -276,8 +298,13 @@ class InspectionAdmin(admin.ModelAdmin):
     def overdue_items(self, inspection: Inspection) -> int:
         return inspection.overdue_total
 
+    @admin.display(description=_("pass line met"), boolean=True)
+    def passed(self, inspection: Inspection) -> bool | None:
+        """Score against the pass line, not the review status (approved ≠ passed)."""
+        return inspection.passed
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields] + ["photos"]
+        return [field.name for field in self.model._meta.fields] + ["passed", "photos"]
 
     @admin.display(description=_("photos"))
     def photos(self, inspection: Inspection) -> str:
@@ -370,6 +397,7 @@ class InspectionAdmin(admin.ModelAdmin):
             "results": selectors.inspection_results(inspection=inspection),
             "rectifications": selectors.inspection_rectifications(inspection=inspection),
             "general_photos": selectors.inspection_general_photos(inspection=inspection),
+            "pass_score": pass_score(),
             "can_approve": inspection.status
             in (Inspection.Status.SUBMITTED, Inspection.Status.RECTIFIED),
             "can_rectify": inspection.status

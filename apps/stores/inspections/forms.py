@@ -7,6 +7,7 @@ Pillow without our limits. All photo validation happens in `images.photo_process
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.stores.inspections.models import ITEM_SCORE_MAX
-from apps.stores.inspections.services import RectificationRequest
+from apps.stores.inspections.services import RectificationRequest, ResultEntry
 from apps.stores.models import Inspection, InspectionItemResult
 from linli.widgets import NativeDateInput
 
@@ -49,6 +50,91 @@ class ResultForm(forms.Form):
 
 class GeneralPhotoForm(forms.Form):
     photo = forms.FileField(label=_("Photo"), widget=PhoneCameraInput(), allow_empty_file=True)
+
+
+class OtherPhotoForm(forms.Form):
+    """The photo for the inspection as a whole, inside the scoring form (optional there)."""
+
+    photo = forms.FileField(
+        label=_("Add a photo"), required=False, widget=PhoneCameraInput(), allow_empty_file=True
+    )
+
+
+class ScoringForm:
+    """Everything the inspector edits on a draft, as one HTML form: per item a score, a note and
+    a photo (`ResultForm`, prefixed `item-<result id>`), plus a photo for the inspection as a
+    whole (prefix `other`). Every button of the page submits all of it, so a score typed on one
+    card is never dropped by tapping a button on another."""
+
+    OTHER = "other"
+
+    def __init__(
+        self,
+        results: Sequence[InspectionItemResult],
+        data: Any = None,
+        files: Any = None,
+    ) -> None:
+        self.rows = [
+            (
+                result,
+                ResultForm(
+                    data,
+                    files,
+                    prefix=self.item_prefix(result.pk),
+                    initial={"score": result.score, "note": result.note},
+                ),
+            )
+            for result in results
+        ]
+        self.other = OtherPhotoForm(data, files, prefix=self.OTHER)
+        self.errors: list[str] = []
+
+    @staticmethod
+    def item_prefix(result_id: int) -> str:
+        return f"item-{result_id}"
+
+    def _form_for(self, result_id: int | None) -> forms.Form | None:
+        if result_id is None:
+            return self.other
+        return next((form for result, form in self.rows if result.pk == result_id), None)
+
+    def add_photo_error(self, result_id: int | None, error: Any) -> None:
+        form = self._form_for(result_id)
+        if form is None:
+            self.errors.append(str(error))
+        else:
+            form.add_error("photo", error)
+
+    def add_photo_error_by_field(self, field_name: str, error: Any) -> None:
+        """For the upload guard, which knows the HTML field name of a dropped file."""
+        for form in [form for _result, form in self.rows] + [self.other]:
+            if field_name == form.add_prefix("photo"):
+                form.add_error("photo", error)
+                return
+        self.errors.append(str(error))
+
+    @property
+    def has_errors(self) -> bool:
+        forms_ = [form for _result, form in self.rows] + [self.other]
+        return bool(self.errors) or any(form.is_bound and form.errors for form in forms_)
+
+    def is_valid(self) -> bool:
+        valid = [form.is_valid() for _result, form in self.rows] + [self.other.is_valid()]
+        return all(valid) and not self.errors
+
+    def entries(self) -> list[ResultEntry]:
+        return [
+            ResultEntry(
+                result_id=result.pk,
+                score=form.cleaned_data["score"],
+                note=form.cleaned_data["note"],
+                upload=form.cleaned_data["photo"],
+            )
+            for result, form in self.rows
+        ]
+
+    def other_upload(self) -> Any:
+        return self.other.cleaned_data["photo"]
 
 
 class RectificationDoneForm(forms.Form):

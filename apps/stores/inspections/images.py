@@ -246,6 +246,7 @@ class PhotoSizeLimitUploadHandler(FileUploadHandler):
         self.max_bytes = max_bytes
         self.received = 0
         self.exceeded = False
+        self.exceeded_fields: list[str] = []  # form field names of the dropped files
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
@@ -255,6 +256,7 @@ class PhotoSizeLimitUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > self.max_bytes:
             self.exceeded = True
+            self.exceeded_fields.append(self.field_name)
             raise SkipFile
         return raw_data
 

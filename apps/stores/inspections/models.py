@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -23,6 +24,20 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 ITEM_SCORE_MAX = 10
+DEFAULT_PASS_SCORE = Decimal(80)
+
+
+def pass_score() -> Decimal:
+    """The pass line on the 0–100 inspection score (setting `INSPECTION_PASS_SCORE`)."""
+    return Decimal(getattr(settings, "INSPECTION_PASS_SCORE", DEFAULT_PASS_SCORE))
+
+
+def score_passes(score: Decimal | None) -> bool | None:
+    """True when a score reaches the pass line (at the line passes), False below it, None when
+    there is no score yet. Derived at read time, never stored: the label follows the setting."""
+    if score is None:
+        return None
+    return Decimal(score) >= pass_score()
 
 
 class ChecklistTemplate(models.Model):
@@ -97,7 +112,9 @@ class Inspection(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SUBMITTED = "submitted", _("Submitted")
-        APPROVED = "approved", _("Approved")
+        # Approved by HQ's review, which says nothing about the score: in Chinese not "已通过"
+        # (passed), which read as a pass next to a score below the pass line.
+        APPROVED = "approved", pgettext_lazy("inspection status", "Approved")
         RECTIFICATION_REQUESTED = "rectification_requested", _("Rectification requested")
         RECTIFIED = "rectified", _("Rectified")
         CLOSED = "closed", _("Closed")
@@ -174,6 +191,12 @@ class Inspection(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether the score reaches the pass line (None before it is scored). Independent of
+        the review status: HQ approving an inspection does not make a low score pass."""
+        return score_passes(self.score)
 
 
 class InspectionItemResult(models.Model):

@@ -30,6 +30,7 @@ from apps.stores.access import (
     store_or_403,
     stores_for,
 )
+from apps.stores.inspections.models import score_passes
 from apps.stores.models import (
     Inspection,
     InspectionItemResult,
@@ -161,6 +162,10 @@ class ScorePoint:
     submitted_at: dt.datetime
     score: Decimal
 
+    @property
+    def passed(self) -> bool | None:
+        return score_passes(self.score)
+
 
 def store_score_history(*, store: Store, limit: int = 24) -> list[ScorePoint]:
     """Scores of the store's submitted inspections, oldest first (the last `limit`)."""
@@ -198,6 +203,10 @@ class StoreInspectionSummary:
     draft_id: int | None
     open_rectifications: int
     overdue_rectifications: int
+
+    @property
+    def last_passed(self) -> bool | None:
+        return score_passes(self.last_score)
 
 
 def inspection_overview(*, user: Any, limit: int = 200) -> list[StoreInspectionSummary]:

@@ -22,13 +22,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.stores.access import INSPECT, RECTIFY, may
-from apps.stores.inspections.images import ProcessedPhoto, photo_process
+from apps.stores.inspections.images import PhotoRejected, ProcessedPhoto, photo_process
 from apps.stores.inspections.models import ITEM_SCORE_MAX
 from apps.stores.models import (
     ChecklistItem,
@@ -279,6 +279,124 @@ def inspection_result_save(
     return photo
 
 
+@dataclass(frozen=True)
+class ResultEntry:
+    """What the scoring page sent for one item: its score (None = not scored), note and an
+    optional new photo."""
+
+    result_id: int
+    score: int | None
+    note: str = ""
+    upload: IO[bytes] | Any | None = None
+
+
+@dataclass(frozen=True)
+class ResultsSaved:
+    """What `inspection_results_save` changed, for the page to say."""
+
+    changed: list[str]  # titles of the items whose score or note changed, in checklist order
+    photos_added: int
+    photos_removed: int
+    scored: int  # items with a score after the save
+    total: int
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.changed or self.photos_added or self.photos_removed)
+
+
+class PhotosRejected(ValidationError):
+    """One or more photos of a save were refused; nothing was written. `by_result` maps the
+    item's result id (None: the photo for the inspection as a whole) to the reason."""
+
+    def __init__(self, by_result: dict[int | None, PhotoRejected]) -> None:
+        super().__init__(list(by_result.values()))
+        self.by_result = by_result
+
+
+def inspection_results_save(
+    *,
+    inspection: Inspection,
+    by: Any,
+    entries: Sequence[ResultEntry],
+    other_upload: IO[bytes] | Any | None = None,
+    remove_photo_ids: Iterable[int] = (),
+) -> ResultsSaved:
+    """Save everything the scoring page sent in one go: every item's score and note, a new photo
+    per item, a photo for the inspection as a whole, and photos to remove, while the inspection
+    is a draft of `by`.
+
+    All or nothing: every photo is validated before anything is written (PhotosRejected names
+    each refused one), and the writes share one transaction under the inspection's row lock.
+    Only items whose score or note differ from what is stored are written, so a page sending back
+    unchanged values rewrites nothing. Photo ids of another inspection are ignored.
+    """
+    for entry in entries:
+        if entry.score is not None and not 0 <= entry.score <= ITEM_SCORE_MAX:
+            raise ValidationError(
+                _("A score is a whole number from 0 to %(max)d.") % {"max": ITEM_SCORE_MAX},
+                code="score_range",
+            )
+    uploads: dict[int | None, IO[bytes] | Any] = {
+        entry.result_id: entry.upload for entry in entries if entry.upload is not None
+    }
+    if other_upload is not None:
+        uploads[None] = other_upload
+    processed: dict[int | None, ProcessedPhoto] = {}
+    rejected: dict[int | None, PhotoRejected] = {}
+    for key, upload in uploads.items():
+        try:
+            processed[key] = photo_process(upload)
+        except PhotoRejected as error:
+            rejected[key] = error
+    if rejected:
+        raise PhotosRejected(rejected)
+
+    with _files_removed_on_error() as written, transaction.atomic():
+        locked = _locked(inspection)
+        _require_draft_of(locked, by=by)
+        results = {
+            result.pk: result
+            for result in InspectionItemResult.objects.filter(inspection=locked).order_by(
+                "order", "id"
+            )
+        }
+        unknown = [entry.result_id for entry in entries if entry.result_id not in results]
+        if unknown:
+            raise ValidationError(_("That item belongs to another inspection."), code="unknown")
+        now = timezone.now()
+        changed: list[InspectionItemResult] = []
+        for entry in entries:
+            result = results[entry.result_id]
+            note = entry.note.strip()
+            if (result.score, result.note) != (entry.score, note):
+                result.score, result.note, result.updated_at = entry.score, note, now
+                changed.append(result)
+        InspectionItemResult.objects.bulk_update(changed, ["score", "note", "updated_at"])
+
+        removed = _photos_delete(
+            InspectionPhoto.objects.filter(inspection=locked, pk__in=list(remove_photo_ids))
+        )
+        if processed:
+            _require_photo_room(locked, adding=len(processed))
+        for key, photo in processed.items():
+            _photo_store(
+                inspection=locked,
+                processed=photo,
+                by=by,
+                written=written,
+                result=None if key is None else results[key],
+            )
+    changed_ids = {result.pk for result in changed}
+    return ResultsSaved(
+        changed=[result.title for result in results.values() if result.pk in changed_ids],
+        photos_added=len(processed),
+        photos_removed=removed,
+        scored=sum(1 for result in results.values() if result.score is not None),
+        total=len(results),
+    )
+
+
 @contextmanager
 def _files_removed_on_error() -> Iterator[list[str]]:
     """Collects names of files written inside the block; if the block fails (so its transaction
@@ -326,12 +444,22 @@ def _max_photos() -> int:
     )
 
 
-def _require_photo_room(inspection: Inspection) -> None:
+def _require_photo_room(inspection: Inspection, *, adding: int = 1) -> None:
     """Call with the inspection row locked, so concurrent uploads cannot pass the cap together."""
-    if InspectionPhoto.objects.filter(inspection=inspection).count() >= _max_photos():
+    count = InspectionPhoto.objects.filter(inspection=inspection).count()
+    if count >= _max_photos():
         raise ValidationError(
             _("This inspection already has %(count)d photos, the most allowed.")
             % {"count": _max_photos()},
+            code="too_many_photos",
+        )
+    if count + adding > _max_photos():
+        raise ValidationError(
+            _(
+                "An inspection can have at most %(max)d photos: this one has %(count)d, so "
+                "add at most %(room)d more."
+            )
+            % {"max": _max_photos(), "count": count, "room": _max_photos() - count},
             code="too_many_photos",
         )
 
@@ -357,15 +485,22 @@ def inspection_photo_add(
         )
 
 
+def _photos_delete(photos: QuerySet[InspectionPhoto]) -> int:
+    """Delete the rows now and their files once the deletion has committed. Call inside the
+    caller's transaction, with the inspection locked."""
+    names = list(photos.values_list("image", flat=True))
+    deleted, _rows = photos.delete()
+    for name in names:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return deleted
+
+
 def inspection_photo_delete(*, photo: InspectionPhoto, by: Any) -> None:
     """Remove a photo from a draft of `by`. The file goes once the deletion has committed."""
     with transaction.atomic():
         inspection = _locked(photo.inspection)
         _require_draft_of(inspection, by=by)
-        name = photo.image.name
-        deleted, _rows = InspectionPhoto.objects.filter(pk=photo.pk).delete()
-        if deleted:
-            transaction.on_commit(lambda: default_storage.delete(name))
+        _photos_delete(InspectionPhoto.objects.filter(pk=photo.pk))
 
 
 def inspection_submit(*, inspection: Inspection, by: Any) -> Inspection:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("stores/<int:store_id>/", views.store_page, name="store"),
     path("stores/<int:store_id>/start/", views.start, name="start"),
     path("<int:inspection_id>/", views.detail, name="detail"),
+    path("<int:inspection_id>/save/", views.save, name="save"),
     path("<int:inspection_id>/items/<int:result_id>/", views.result_save, name="result"),
     path("<int:inspection_id>/photos/", views.photo_add, name="photo_add"),
     path(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -20,18 +21,25 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.stores.access import VIEW_INSPECTIONS, hq_may
 from apps.stores.inspections import selectors, services
-from apps.stores.inspections.forms import GeneralPhotoForm, RectificationDoneForm, ResultForm
+from apps.stores.inspections.forms import (
+    GeneralPhotoForm,
+    RectificationDoneForm,
+    ResultForm,
+    ScoringForm,
+)
 from apps.stores.inspections.images import (
     PhotoRejected,
     PhotoSizeLimitUploadHandler,
     photo_limits,
     too_large_message,
 )
+from apps.stores.inspections.models import pass_score
 from apps.stores.inspections.selectors import InspectionAccess
 from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
 from linli.files import private_image_response
@@ -87,33 +95,68 @@ class ChartPoint:
     label: str
 
 
+@dataclass(frozen=True)
+class ChartTick:
+    y: float
+    value: int
+
+
+@dataclass(frozen=True)
+class ChartDate:
+    x: float
+    label: str
+    anchor: str  # SVG text-anchor: the first date starts at its point, the last ends at it
+
+
 CHART_WIDTH = 320
-CHART_HEIGHT = 120
-CHART_PAD = 10
+CHART_HEIGHT = 180
+CHART_LEFT = 30  # room for the score labels of the y axis
+CHART_RIGHT = 48  # room for the pass line's label, outside the plot so no point hides it
+CHART_TOP = 18  # room for the axis title
+CHART_BOTTOM = 20  # room for the first and last date
+CHART_TICKS = (0, 20, 40, 60, 80, 100)
 
 
-def _score_chart(points: list[selectors.ScorePoint]) -> dict[str, Any]:
-    """Coordinates for a small inline SVG line chart: x by inspection, y by score 0–100."""
+def _score_chart(points: list[selectors.ScorePoint], *, pass_line: Decimal) -> dict[str, Any]:
+    """Coordinates for a small inline SVG line chart: x by inspection (oldest left), y by score
+    on a fixed 0–100 scale with a labelled axis, so distances between scores read true, and
+    the pass line drawn dashed at its height."""
     if not points:
         return {"points": [], "polyline": ""}
-    inner_width = CHART_WIDTH - 2 * CHART_PAD
-    inner_height = CHART_HEIGHT - 2 * CHART_PAD
-    step = inner_width / max(len(points) - 1, 1)
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    bottom = CHART_TOP + plot_height
+
+    def y_of(score: float) -> float:
+        return round(CHART_TOP + plot_height * (1 - score / 100), 1)
+
+    step = plot_width / max(len(points) - 1, 1)
     chart = [
         ChartPoint(
-            x=round(CHART_PAD + index * step, 1),
-            y=round(CHART_PAD + inner_height * (1 - float(point.score) / 100), 1),
+            x=round(CHART_LEFT + index * step, 1),
+            y=y_of(float(point.score)),
             score=point.score,
             label=timezone.localtime(point.submitted_at).strftime("%Y-%m-%d"),
         )
         for index, point in enumerate(points)
     ]
+    dates = [ChartDate(x=chart[0].x, label=chart[0].label, anchor="start")]
+    if len(chart) > 1:
+        dates.append(ChartDate(x=chart[-1].x, label=chart[-1].label, anchor="end"))
     return {
         "points": chart,
         "polyline": " ".join(f"{point.x},{point.y}" for point in chart),
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
-        "pass_y": round(CHART_PAD + inner_height * 0.2, 1),
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "top": CHART_TOP,
+        "bottom": bottom,
+        "ticks": [ChartTick(y=y_of(value), value=value) for value in CHART_TICKS],
+        "dates": dates,
+        "date_y": CHART_HEIGHT - 5,
+        "pass_line": pass_line,
+        "pass_y": y_of(float(pass_line)),
     }
 
 
@@ -130,7 +173,8 @@ def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
             "access": access,
             "inspections": selectors.store_inspections(store=store, access=access),
             "history": history,
-            "chart": _score_chart(history),
+            "chart": _score_chart(history, pass_line=pass_score()),
+            "pass_score": pass_score(),
             "rectifications": selectors.store_open_rectifications(store=store),
             "today": timezone.localdate(),
         },
@@ -163,34 +207,20 @@ def _render_detail(
     inspection: Inspection,
     access: InspectionAccess,
     *,
-    bound_forms: dict[tuple[str, int], Any] | None = None,
+    scoring: ScoringForm | None = None,
+    done_forms: dict[int, RectificationDoneForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    bound_forms = bound_forms or {}
+    done_forms = done_forms or {}
     editable = _may_edit(inspection, access, request.user)
     results = selectors.inspection_results(inspection=inspection)
     rectifications = selectors.inspection_rectifications(inspection=inspection)
-    result_rows = [
-        {
-            "result": result,
-            "form": bound_forms.get(
-                ("result", result.pk),
-                ResultForm(
-                    initial={"score": result.score, "note": result.note},
-                    auto_id=f"id_r{result.pk}_%s",
-                ),
-            )
-            if editable
-            else None,
-        }
-        for result in results
-    ]
+    if editable and scoring is None:
+        scoring = ScoringForm(results)
     rectification_rows = [
         {
             "item": item,
-            "form": bound_forms.get(
-                ("done", item.pk), RectificationDoneForm(auto_id=f"id_x{item.pk}_%s")
-            )
+            "form": done_forms.get(item.pk, RectificationDoneForm(auto_id=f"id_x{item.pk}_%s"))
             if access.can_rectify and item.status == RectificationItem.Status.OPEN
             else None,
         }
@@ -204,12 +234,13 @@ def _render_detail(
             "store": inspection.store,
             "access": access,
             "editable": editable,
-            "result_rows": result_rows,
+            "results": results,
+            "scoring": scoring if editable else None,
             "general_photos": selectors.inspection_general_photos(inspection=inspection),
-            "general_form": bound_forms.get(("general", 0), GeneralPhotoForm(auto_id="id_g_%s")),
             "rectification_rows": rectification_rows,
             "today": timezone.localdate(),
             "scored": sum(1 for result in results if result.score is not None),
+            "pass_score": pass_score(),
         },
         status=status,
     )
@@ -231,6 +262,110 @@ def _editable_or_403(request: HttpRequest, inspection_id: int) -> tuple[Inspecti
     if not (access.can_inspect and inspection.inspector_id == request.user.pk):
         raise PermissionDenied
     return inspection, access
+
+
+SUBMIT = "submit"  # the value of the tapped button named "action"; any other value saves
+
+
+def _saved_messages(saved: services.ResultsSaved) -> list[str]:
+    if not saved.anything:
+        return [_("Nothing changed: every score, note and photo was already saved.")]
+    parts = []
+    if saved.changed:
+        parts.append(
+            ngettext(
+                "Saved %(count)d item: %(items)s.",
+                "Saved %(count)d items: %(items)s.",
+                len(saved.changed),
+            )
+            % {
+                "count": len(saved.changed),
+                "items": pgettext("list separator", "; ").join(saved.changed),
+            }
+        )
+    if saved.photos_added:
+        parts.append(
+            ngettext("%(count)d photo added.", "%(count)d photos added.", saved.photos_added)
+            % {"count": saved.photos_added}
+        )
+    if saved.photos_removed:
+        parts.append(
+            ngettext("%(count)d photo removed.", "%(count)d photos removed.", saved.photos_removed)
+            % {"count": saved.photos_removed}
+        )
+    parts.append(
+        _("%(scored)d of %(total)d items scored.") % {"scored": saved.scored, "total": saved.total}
+    )
+    return parts
+
+
+def _photo_ids(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.isdigit()]
+
+
+@login_required
+@require_POST
+@limit_photo_uploads
+def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
+    """The scoring form: every item's score, note and new photo, the photo for the inspection as
+    a whole, and which button was tapped: save (any card's), remove one photo, or submit. Each
+    of them saves everything first, all or nothing; on an error the page comes back with what
+    was typed and nothing is written."""
+    inspection, access = _editable_or_403(request, inspection_id)
+    results = selectors.inspection_results(inspection=inspection)
+    scoring = ScoringForm(results, request.POST, request.FILES)
+    guard = getattr(request, "photo_upload_guard", None)
+    for field_name in guard.exceeded_fields if guard is not None else []:
+        scoring.add_photo_error_by_field(field_name, too_large_message(photo_limits()))
+    if scoring.is_valid():
+        try:
+            saved = services.inspection_results_save(
+                inspection=inspection,
+                by=request.user,
+                entries=scoring.entries(),
+                other_upload=scoring.other_upload(),
+                remove_photo_ids=_photo_ids(request.POST.getlist("remove_photo")),
+            )
+        except services.PhotosRejected as error:
+            for result_id, reason in error.by_result.items():
+                scoring.add_photo_error(result_id, reason)
+        except ValidationError as error:
+            scoring.errors.extend(_error_messages(error))
+        else:
+            submitting = request.POST.get("action") == SUBMIT
+            if saved.anything or not submitting:
+                for message in _saved_messages(saved):
+                    messages.success(request, message)
+            if submitting:
+                return _submit(request, inspection)
+            return redirect("inspections:detail", inspection_id=inspection.pk)
+    return _render_detail(request, inspection, access, scoring=scoring, status=400)
+
+
+def _submit(request: HttpRequest, inspection: Inspection) -> HttpResponse:
+    try:
+        services.inspection_submit(inspection=inspection, by=request.user)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+        return redirect("inspections:detail", inspection_id=inspection.pk)
+    messages.success(
+        request,
+        _("Submitted with a score of %(score)s. HQ will review it.") % {"score": inspection.score},
+    )
+    return redirect("inspections:store", store_id=inspection.store_id)
+
+
+# The one-item, one-photo and submit endpoints below are what the page posted to before the
+# scoring form: kept so that a page loaded before that change still saves what it sends.
+
+
+def _legacy_error_page(
+    request: HttpRequest, inspection: Inspection, access: InspectionAccess, form: Any
+) -> HttpResponse:
+    scoring = ScoringForm(selectors.inspection_results(inspection=inspection))
+    scoring.errors.extend(str(error) for errors in form.errors.values() for error in errors)
+    return _render_detail(request, inspection, access, scoring=scoring, status=400)
 
 
 @login_required
@@ -262,9 +397,7 @@ def result_save(request: HttpRequest, inspection_id: int, result_id: int) -> Htt
             return redirect(
                 reverse("inspections:detail", args=[inspection.pk]) + f"#item-{result.pk}"
             )
-    return _render_detail(
-        request, inspection, access, bound_forms={("result", result.pk): form}, status=400
-    )
+    return _legacy_error_page(request, inspection, access, form)
 
 
 @login_required
@@ -287,9 +420,7 @@ def photo_add(request: HttpRequest, inspection_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Photo added."))
             return redirect(reverse("inspections:detail", args=[inspection.pk]) + "#photos")
-    return _render_detail(
-        request, inspection, access, bound_forms={("general", 0): form}, status=400
-    )
+    return _legacy_error_page(request, inspection, access, form)
 
 
 @login_required
@@ -313,17 +444,7 @@ def photo_delete(request: HttpRequest, inspection_id: int, photo_id: int) -> Htt
 @require_POST
 def submit(request: HttpRequest, inspection_id: int) -> HttpResponse:
     inspection, _access = _editable_or_403(request, inspection_id)
-    try:
-        services.inspection_submit(inspection=inspection, by=request.user)
-    except ValidationError as error:
-        for message in _error_messages(error):
-            messages.error(request, message)
-        return redirect("inspections:detail", inspection_id=inspection.pk)
-    messages.success(
-        request,
-        _("Submitted with a score of %(score)s. HQ will review it.") % {"score": inspection.score},
-    )
-    return redirect("inspections:store", store_id=inspection.store_id)
+    return _submit(request, inspection)
 
 
 @login_required
@@ -356,9 +477,7 @@ def rectification_done(request: HttpRequest, rectification_id: int) -> HttpRespo
         else:
             messages.success(request, _("Marked as done. Thank you!"))
             return redirect(reverse("inspections:detail", args=[inspection.pk]) + "#rectification")
-    return _render_detail(
-        request, inspection, access, bound_forms={("done", item.pk): form}, status=400
-    )
+    return _render_detail(request, inspection, access, done_forms={item.pk: form}, status=400)
 
 
 @login_required
