@@ -237,7 +237,7 @@ class DeviceReading(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.device_id} {self.recorded_at:%Y-%m-%d %H:%M}"
+        return f"{self.device_id} {timezone.localtime(self.recorded_at):%Y-%m-%d %H:%M}"
 
 
 class DeviceReadingHourly(models.Model):
@@ -267,7 +267,7 @@ class DeviceReadingHourly(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.device_id} {self.hour:%Y-%m-%d %H}:00"
+        return f"{self.device_id} {timezone.localtime(self.hour):%Y-%m-%d %H}:00"
 
 
 class DeviceAlert(models.Model):

@@ -5,6 +5,7 @@ declining, and HQ's cancellation."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -340,6 +341,20 @@ def test_admin_add_opens_the_launch_form_and_launches(world: dict, hq_user: obje
     assert response["Location"] == reverse("admin:campaigns_campaign_change", args=[campaign.pk])
     assert campaign.created_by == hq_user
     assert campaign.stores.count() == 2
+
+
+def test_admin_launch_form_lays_out_its_pickers_as_the_admin_does(
+    world: dict, hq_user: object
+) -> None:
+    page = _admin(hq_user).get(reverse("admin:campaigns_campaign_add")).content.decode()
+
+    # The admin's form stylesheet (which styles the two-box picker) and its field rows.
+    assert "admin/css/forms.css" in page
+    assert '<div class="form-row field-products">' in page
+    # Each picker sits in the box the picker's script fills, as filter_horizontal does: otherwise
+    # the boxes land before the field's label.
+    for name in ("products", "stores", "tags"):
+        assert re.search(rf'<div class="related-widget-wrapper"><select name="{name}"', page)
 
 
 def test_admin_launch_shows_service_errors_and_writes_nothing(world: dict, hq_user: object) -> None:

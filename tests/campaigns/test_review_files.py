@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.utils import translation
@@ -23,16 +24,22 @@ def test_xlsx_opens_and_holds_the_review_figures(planted, store, other_store):  
     workbook = load_workbook(io.BytesIO(data))
     summary, stores, products = workbook.worksheets
     assert summary["B1"].value == "夏季水果季 七月"
-    figures = {row[0]: row[1] for row in summary.iter_rows(min_row=7, values_only=True)}
-    assert figures["GMV (yuan)"] == "244.90"
-    assert figures["Exposures"] == "8"
-    rows = {row[0]: row for row in stores.iter_rows(min_row=2, values_only=True)}
+    figures = {row[0].value: row[1] for row in summary.iter_rows(min_row=7)}
+    # Numbers are stored as numbers, money shown with two decimals and rates as percentages.
+    assert figures["GMV (yuan)"].value == 244.9
+    assert figures["GMV (yuan)"].number_format == "#,##0.00"
+    assert figures["Exposures"].value == 8
+    assert figures["Conversion (exposure → order)"].data_type == "n"
+    assert figures["Conversion (exposure → order)"].number_format == "0.0%"
+    rows = {row[0].value: row for row in stores.iter_rows(min_row=2)}
     assert set(rows) == {store.code, other_store.code}
-    assert rows[store.code][7] == 145.4  # 39.80 + 59.70 + 45.90
+    assert rows[store.code][7].value == 145.4  # 39.80 + 59.70 + 45.90
+    assert rows[store.code][7].number_format == "#,##0.00"
     assert [row[1:] for row in products.iter_rows(min_row=2, values_only=True)] == [
         ("FRU-0001", "云南蓝莓", 11, 218.9),
         ("DAI-0002", "鲜牛奶", 4, 26),
     ]
+    assert [row[4].number_format for row in products.iter_rows(min_row=2)] == ["#,##0.00"] * 2
 
 
 def test_xlsx_for_one_store_holds_only_that_store(planted, store, other_store):  # noqa: F811
@@ -56,3 +63,14 @@ def test_pdf_for_one_store_names_only_that_store(planted, store, other_store):  
     text = pdf_text(campaign_review_pdf(campaign=planted["campaign"], stores=[store]))
     assert store.name in text
     assert other_store.name not in text
+
+
+def test_pdf_prints_money_with_two_decimals(planted, store):  # noqa: F811
+    with translation.override("en"):
+        text = pdf_text(campaign_review_pdf(campaign=planted["campaign"]))
+
+    # The stores' GMV chart and table, and the top products: 145.40, 218.90, 26.00 yuan.
+    assert text.count("145.40") == 2
+    assert "218.90" in text
+    assert "26.00" in text
+    assert re.search(r"145\.4(?!0)", text) is None

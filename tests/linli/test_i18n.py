@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import RequestFactory
 from django.utils import translation
+from django.views.i18n import JSONCatalog
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdfr]|%[sdfr]|%%|\{\w*\}")
@@ -276,3 +279,27 @@ def test_chinese_month_and_day_are_not_zero_padded():
         assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "12月1日"
     with translation.override("en"):
         assert date_format(dt.date(2026, 12, 1), "MONTH_DAY_FORMAT") == "December 1"
+
+
+# Django 5.2's own zh_Hans catalogue for the admin's JavaScript lacks these (the two-box picker of
+# filter_horizontal and the campaign launch form); locale/zh_Hans/LC_MESSAGES/djangojs.po has them.
+PICKER_TEXTS = [
+    'Choose %s by selecting them and then select the "Choose" arrow button.',
+    'Remove %s by selecting them and then select the "Remove" arrow button.',
+    "Choose all %s",
+    "Choose selected %s",
+    "Remove selected %s",
+    "Remove all %s",
+    "(click to clear)",
+]
+
+
+def test_the_admin_javascript_catalogue_serves_the_picker_in_chinese():
+    view = JSONCatalog.as_view(packages=["django.contrib.admin"])
+    with translation.override("zh-hans"):
+        catalog = json.loads(view(RequestFactory().get("/")).content)["catalog"]
+    for text in PICKER_TEXTS:
+        assert text in catalog, text
+        assert catalog[text] != text
+        assert sorted(PLACEHOLDER.findall(catalog[text])) == sorted(PLACEHOLDER.findall(text))
+    assert catalog["(click to clear)"] == "（点击清除过滤）"

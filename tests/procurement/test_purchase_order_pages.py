@@ -74,7 +74,7 @@ def test_the_list_shows_each_orders_amount_in_yuan_and_cents(client, supplier_us
 
     html = client.get(reverse("supplier:orders")).content.decode()
 
-    assert "¥2342.10</span>" in html
+    assert "¥2,342.10</span>" in html
     assert "¥0.00</span>" in html
     assert "2342.1000" not in html
 
@@ -307,3 +307,27 @@ def test_the_supplier_home_links_to_the_purchase_orders(client, supplier_user):
     client.force_login(supplier_user)
     html = client.get(reverse("supplier:home")).content.decode()
     assert reverse("supplier:orders") in html
+
+
+def test_supplier_pages_show_money_with_thousands_separators_and_two_decimals(
+    client, supplier_user, own_supplier
+):
+    order = PurchaseOrderFactory(supplier=own_supplier)
+    PurchaseOrderLineFactory(
+        purchase_order=order,
+        demanded_quantity=2,
+        ordered_quantity=2,
+        surplus_quantity=0,
+        pack_size=1,
+        min_order_qty=1,
+        unit_cost=Decimal("1171.05"),
+    )
+    client.force_login(supplier_user)
+
+    detail = client.get(reverse("supplier:order", args=[order.pk])).content.decode()
+    listing = client.get(reverse("supplier:orders")).content.decode()
+
+    assert "¥1,171.05" in detail
+    assert "¥2,342.10" in detail
+    assert "¥2,342.10" in listing
+    assert "¥2342.10" not in detail + listing

@@ -10,12 +10,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import AdminErrorList, AdminForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -143,6 +145,22 @@ class StoreCampaignInline(admin.TabularInline):
         return False
 
 
+class TwoBoxPicker(FilteredSelectMultiple):
+    """The admin's filter_horizontal picker outside a model form. The admin wraps the select in a
+    `related-widget-wrapper` box, and the picker's script puts its boxes first in the select's
+    parent; without the box they would land before the field's label."""
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> str:
+        rendered = super().render(name, value, attrs=attrs, renderer=renderer)
+        return format_html('<div class="related-widget-wrapper">{}</div>', rendered)
+
+
 class CampaignLaunchForm(forms.Form):
     """HQ's launch: what, when, where, to whom. Empty optional fields take the template's."""
 
@@ -167,7 +185,7 @@ class CampaignLaunchForm(forms.Form):
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(is_active=True).order_by("name"),
         label=_("products"),
-        widget=FilteredSelectMultiple(_("products"), is_stacked=False),
+        widget=TwoBoxPicker(_("products"), is_stacked=False),
     )
     regions = forms.ModelMultipleChoiceField(
         queryset=Region.objects.order_by("code"),
@@ -179,7 +197,7 @@ class CampaignLaunchForm(forms.Form):
         queryset=Store.objects.filter(status=Store.Status.OPEN).order_by("code"),
         required=False,
         label=_("stores"),
-        widget=FilteredSelectMultiple(_("stores"), is_stacked=False),
+        widget=TwoBoxPicker(_("stores"), is_stacked=False),
     )
     segment = forms.ModelChoiceField(
         queryset=Segment.objects.order_by("name"), required=False, label=_("target segment")
@@ -189,7 +207,7 @@ class CampaignLaunchForm(forms.Form):
         required=False,
         label=_("target tags"),
         help_text=_("Empty: the template's tags."),
-        widget=FilteredSelectMultiple(_("target tags"), is_stacked=False),
+        widget=TwoBoxPicker(_("target tags"), is_stacked=False),
     )
     discount_percent = forms.IntegerField(
         min_value=0, max_value=90, required=False, label=_("discount (%)")
@@ -268,12 +286,21 @@ class CampaignAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:campaigns_campaign_change", args=[campaign.pk])
                 )
+        # The admin's own form layout (fieldset include, forms.css): the two-box pickers look and
+        # read like filter_horizontal on every other admin page.
+        adminform = AdminForm(
+            form,
+            fieldsets=[(None, {"fields": list(form.fields)})],
+            prepopulated_fields={},
+            model_admin=self,
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Launch a campaign"),
-            "form": form,
+            "adminform": adminform,
+            "errors": AdminErrorList(form, []),
             "opts": self.model._meta,
-            "media": self.media + form.media,
+            "media": self.media + adminform.media,
         }
         return TemplateResponse(request, "campaigns/campaign_launch.html", context)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -19,6 +21,27 @@ from apps.campaigns.selectors.reviews import CampaignReview, Figures, campaign_r
 from apps.stores.models import Store
 from linli.fonts import pdf_font
 from linli.imports.contract import formula_escape
+
+MONEY_FORMAT = "#,##0.00"  # yuan: thousands separators, always two decimals
+RATE_FORMAT = "0.0%"
+
+Value = int | float | Decimal | str | None
+
+
+@dataclass(frozen=True)
+class SummaryFigure:
+    """One summary row: this campaign's value and the past campaigns' average, raw (None: not
+    available), and what they are ("count", "money", "rate" or "text"), so that pages and the
+    PDF show them formatted and the workbook stores numbers as numbers."""
+
+    label: str
+    value: Value
+    past: Value
+    kind: str
+    past_kind: str = ""
+
+    def kinds(self) -> tuple[str, str]:
+        return self.kind, self.past_kind or self.kind
 
 
 def _percent(rate: float | None) -> str:
@@ -33,37 +56,78 @@ def _number(value: float | Decimal | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def review_summary_rows(review: CampaignReview) -> list[tuple[str, str, str]]:
-    """(label, this campaign, past campaigns' average) rows shared by both files and pages."""
+def _money(value: Decimal | float | None) -> str:
+    """Yuan as people read them: `2,342.10`, never `2342.1`."""
+    return "–" if value is None else f"{Decimal(str(value)):,.2f}"
+
+
+def _shown(value: Value, kind: str) -> str:
+    if kind == "money":
+        return _money(value)
+    if kind == "rate":
+        return _percent(value)
+    if kind == "text":
+        return "–" if value is None else str(value)
+    return _number(value)
+
+
+def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
+    """The summary's figures, raw, shared by both files and the pages."""
     totals: Figures = review.totals
     past = review.comparison
     funnel = totals.funnel
     return [
-        (_("Exposures"), _number(funnel.exposures), _number(past.exposures)),
-        (_("Clicks"), _number(funnel.clicks), _number(past.clicks)),
-        (_("Order events"), _number(funnel.orders), _number(past.order_events)),
-        (_("Members exposed"), _number(funnel.exposure_members), "–"),
-        (_("Members who clicked"), _number(funnel.click_members), "–"),
-        (_("Members who ordered"), _number(funnel.order_members), "–"),
-        (_("Click rate"), _percent(funnel.click_rate), "–"),
-        (_("Order rate"), _percent(funnel.order_rate), "–"),
-        (
+        SummaryFigure(_("Exposures"), funnel.exposures, past.exposures, "count"),
+        SummaryFigure(_("Clicks"), funnel.clicks, past.clicks, "count"),
+        SummaryFigure(_("Order events"), funnel.orders, past.order_events, "count"),
+        SummaryFigure(_("Members exposed"), funnel.exposure_members, None, "count"),
+        SummaryFigure(_("Members who clicked"), funnel.click_members, None, "count"),
+        SummaryFigure(_("Members who ordered"), funnel.order_members, None, "count"),
+        SummaryFigure(_("Click rate"), funnel.click_rate, None, "rate"),
+        SummaryFigure(_("Order rate"), funnel.order_rate, None, "rate"),
+        SummaryFigure(
             _("Conversion (exposure → order)"),
-            _percent(funnel.conversion_rate),
-            _percent(past.conversion_rate),
+            funnel.conversion_rate,
+            past.conversion_rate,
+            "rate",
         ),
-        (_("Orders"), _number(totals.order_count), _number(past.order_count)),
-        (_("GMV (yuan)"), _number(totals.gmv), _number(past.gmv)),
-        (_("Units"), _number(totals.units), _number(past.units)),
-        (_("Buyers"), _number(totals.buyers), "–"),
-        (
+        SummaryFigure(_("Orders"), totals.order_count, past.order_count, "count"),
+        SummaryFigure(_("GMV (yuan)"), totals.gmv, past.gmv, "money"),
+        SummaryFigure(_("Units"), totals.units, past.units, "count"),
+        SummaryFigure(_("Buyers"), totals.buyers, None, "count"),
+        SummaryFigure(
             _("Group buys formed (成团率)"),
             f"{totals.offers_formed}/{totals.offers_settled} · {_percent(totals.formed_rate)}",
-            _percent(past.formed_rate),
+            past.formed_rate,
+            "text",
+            past_kind="rate",
         ),
-        (_("Members gained"), _number(totals.members_gained), _number(past.members_gained)),
-        (_("Repeat buyers"), _number(totals.repeat_buyers), _number(past.repeat_buyers)),
+        SummaryFigure(_("Members gained"), totals.members_gained, past.members_gained, "count"),
+        SummaryFigure(_("Repeat buyers"), totals.repeat_buyers, past.repeat_buyers, "count"),
     ]
+
+
+def review_summary_rows(review: CampaignReview) -> list[tuple[str, str, str]]:
+    """(label, this campaign, past campaigns' average) as text, for the pages and the PDF."""
+    rows = []
+    for figure in review_summary_figures(review):
+        kind, past_kind = figure.kinds()
+        rows.append((figure.label, _shown(figure.value, kind), _shown(figure.past, past_kind)))
+    return rows
+
+
+def _xlsx_cell(cell: Any, value: Value, kind: str) -> None:
+    """Write a figure as a number with a number format (missing: "–")."""
+    if value is None:
+        cell.value = "–"
+    elif kind == "money":
+        cell.value = value
+        cell.number_format = MONEY_FORMAT
+    elif kind == "rate":
+        cell.value = value
+        cell.number_format = RATE_FORMAT
+    else:
+        cell.value = value
 
 
 def _store_header() -> list[str]:
@@ -107,8 +171,11 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
     summary.append([_("Figure"), _("This campaign"), _("Past average")])
     for cell in summary[summary.max_row]:
         cell.font = bold
-    for row in review_summary_rows(review):
-        summary.append(list(row))
+    for figure in review_summary_figures(review):
+        summary.append([figure.label])
+        kind, past_kind = figure.kinds()
+        _xlsx_cell(summary.cell(row=summary.max_row, column=2), figure.value, kind)
+        _xlsx_cell(summary.cell(row=summary.max_row, column=3), figure.past, past_kind)
     summary.column_dimensions["A"].width = 32
     summary.column_dimensions["B"].width = 24
     summary.column_dimensions["C"].width = 16
@@ -117,25 +184,30 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
     per_store.append(_store_header())
     for cell in per_store[1]:
         cell.font = bold
+    kinds = [
+        "text", "text", "count", "count", "count", "rate", "count",
+        "money", "count", "count", "rate", "count", "count",
+    ]  # fmt: skip
     for row in review.stores:
         figures = row.figures
-        per_store.append(
-            [
-                formula_escape(row.store_code),
-                formula_escape(row.store_name),
-                figures.funnel.exposures,
-                figures.funnel.clicks,
-                figures.funnel.orders,
-                _percent(figures.funnel.conversion_rate),
-                figures.order_count,
-                figures.gmv,
-                figures.units,
-                figures.buyers,
-                _percent(figures.formed_rate),
-                figures.members_gained,
-                figures.repeat_buyers,
-            ]
-        )
+        values: list[Value] = [
+            formula_escape(row.store_code),
+            formula_escape(row.store_name),
+            figures.funnel.exposures,
+            figures.funnel.clicks,
+            figures.funnel.orders,
+            figures.funnel.conversion_rate,
+            figures.order_count,
+            figures.gmv,
+            figures.units,
+            figures.buyers,
+            figures.formed_rate,
+            figures.members_gained,
+            figures.repeat_buyers,
+        ]
+        line = per_store.max_row + 1
+        for column, (value, kind) in enumerate(zip(values, kinds, strict=True), start=1):
+            _xlsx_cell(per_store.cell(row=line, column=column), value, kind)
 
     products = workbook.create_sheet(_("Top products")[:31])
     products.append(["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")])
@@ -151,13 +223,16 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
                 product.gmv,
             ]
         )
+        products.cell(row=products.max_row, column=5).number_format = MONEY_FORMAT
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _bar_chart(*, title: str, labels: list[str], values: list[float], font: str) -> object:
-    """A ReportLab Drawing: a horizontal bar per label, its value written at the bar's end."""
+def _bar_chart(
+    *, title: str, labels: list[str], values: list[float], texts: list[str], font: str
+) -> object:
+    """A ReportLab Drawing: a horizontal bar per label, its value's text at the bar's end."""
     from reportlab.graphics.shapes import Drawing, Rect, String
     from reportlab.lib import colors
 
@@ -166,7 +241,7 @@ def _bar_chart(*, title: str, labels: list[str], values: list[float], font: str)
     drawing = Drawing(label_width + bar_width + 60, height)
     drawing.add(String(0, height - 12, title, fontName=font, fontSize=11))
     top = max(values) if values and max(values) > 0 else 1
-    for position, (label, value) in enumerate(zip(labels, values, strict=True)):
+    for position, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
         y = height - 24 - row_height * (position + 1) + 4
         drawing.add(String(0, y + 3, label[:18], fontName=font, fontSize=9))
         width = bar_width * (value / top)
@@ -180,9 +255,7 @@ def _bar_chart(*, title: str, labels: list[str], values: list[float], font: str)
                 strokeColor=None,
             )
         )
-        drawing.add(
-            String(label_width + width + 4, y + 3, _number(value), fontName=font, fontSize=9)
-        )
+        drawing.add(String(label_width + width + 4, y + 3, text, fontName=font, fontSize=9))
     return drawing
 
 
@@ -236,6 +309,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
             title=_("Funnel"),
             labels=[_("Exposures"), _("Clicks"), _("Order events")],
             values=[funnel.exposures, funnel.clicks, funnel.orders],
+            texts=[_number(count) for count in (funnel.exposures, funnel.clicks, funnel.orders)],
             font=font,
         )
     )
@@ -246,6 +320,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
                 title=_("GMV by store (yuan)"),
                 labels=[row.store_name for row in review.stores],
                 values=[float(row.figures.gmv) for row in review.stores],
+                texts=[_money(row.figures.gmv) for row in review.stores],
                 font=font,
             )
         )
@@ -262,7 +337,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
                     figures.funnel.clicks,
                     figures.funnel.orders,
                     figures.order_count,
-                    _number(figures.gmv),
+                    _money(figures.gmv),
                     _percent(figures.formed_rate),
                     figures.members_gained,
                     figures.repeat_buyers,
@@ -272,7 +347,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
     story.append(Paragraph(escape(_("Top products")), heading_style))
     products = [["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")]]
     products += [
-        [rank, product.sku, product.name, product.units, _number(product.gmv)]
+        [rank, product.sku, product.name, product.units, _money(product.gmv)]
         for rank, product in enumerate(review.top_products, start=1)
     ]
     if not review.top_products:

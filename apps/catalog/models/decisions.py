@@ -155,7 +155,7 @@ class RuleRun(models.Model):
 
     def __str__(self) -> str:
         where = self.store_id or self.region_id or ""
-        return f"{self.get_scope_display()} {where} {self.created_at:%Y-%m-%d}"
+        return f"{self.get_scope_display()} {where} {timezone.localtime(self.created_at):%Y-%m-%d}"
 
 
 ITEM_SHAPE_ANTECEDENT = Q(
@@ -318,7 +318,8 @@ class ForecastBacktest(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} ({self.origin_count}×{self.horizon_days}d)"
+        run_at = timezone.localtime(self.created_at)
+        return f"{run_at:%Y-%m-%d %H:%M} ({self.origin_count}×{self.horizon_days}d)"
 
 
 class ForecastMethodChoice(models.Model):

@@ -173,9 +173,10 @@ def _claim(day: dt.date, stores: list[int], worker: str, *, resume: bool = False
                 f"a decision run for {day} is already running", retry_in=lease.total_seconds()
             ) from error
     if current.heartbeat_at >= now - lease:
+        heartbeat = timezone.localtime(current.heartbeat_at)
         raise DecisionRunBusy(
             f"a decision run for {day} is already running (attempt {current.attempt} on "
-            f"{current.worker or '?'}, last heartbeat {current.heartbeat_at:%H:%M:%S})",
+            f"{current.worker or '?'}, last heartbeat {heartbeat:%H:%M:%S})",
             retry_in=(current.heartbeat_at + lease - now).total_seconds(),
         )
     dead = DecisionRun.objects.filter(

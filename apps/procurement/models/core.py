@@ -136,7 +136,7 @@ class ConsolidationRun(models.Model):
         ordering = ["-cutoff"]
 
     def __str__(self) -> str:
-        return f"{self.cutoff:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+        return f"{timezone.localtime(self.cutoff):%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
 
 class PurchaseOrder(models.Model):

@@ -1,0 +1,145 @@
+"""Layout only a browser shows (headless system Chromium, phone viewport 390×844, zh-CN).
+
+- Portal and supplier tables: a short Chinese header or cell (需求数, 已通过) is never broken one
+  character per line, and a table wider than the phone scrolls inside its `.table-scroll` box
+  instead of squeezing its columns.
+- HQ's campaign launch form: its product and store pickers are the admin's two-box
+  filter_horizontal, with the field's label before them and Chinese help.
+
+Sessions come from the test client (`force_login`), so no page is spent on logging in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.procurement.models import AfterSalesCase
+from tests.factories import ProductFactory, StoreFactory, SupplierUserFactory, owner_of
+from tests.procurement.factories import PurchaseOrderFactory, PurchaseOrderLineFactory
+from tests.procurement.factories_aftersales import AfterSalesCaseFactory
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+# For each table: its box's class and overflow, whether it is wider than its box, and the
+# text of every header or cell whose text runs over more than one line (with the line count).
+TABLES = """() => [...document.querySelectorAll('main table')].map(table => {
+  const lines = cell => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size;
+  };
+  const box = table.parentElement;
+  return {
+    box: box.className,
+    overflowX: getComputedStyle(box).overflowX,
+    scrolls: box.scrollWidth > box.clientWidth,
+    broken: [...table.querySelectorAll('th, td')]
+      .filter(cell => lines(cell) > 1)
+      .map(cell => cell.innerText.trim() + ':' + lines(cell)),
+  };
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def _page_as(browser: object, live_server: object, user: object, *, width: int = 390) -> object:
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 844})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def test_supplier_order_headers_stay_on_one_line_on_a_phone(browser, live_server) -> None:
+    supplier_user = SupplierUserFactory()
+    order = PurchaseOrderFactory(supplier=supplier_user.supplier)
+    product = ProductFactory(name="低糖蓝莓（云南蓝莓）125g 冷链直发家庭装")
+    PurchaseOrderLineFactory(purchase_order=order, product=product)
+    page = _page_as(browser, live_server, supplier_user.user)
+
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    [table] = page.evaluate(TABLES)
+
+    assert "需求数" in page.locator("main table thead").inner_text()
+    assert table["box"] == "table-scroll"
+    assert table["overflowX"] == "auto"
+    # Only the product cell (a name and its allocations) runs over several lines.
+    assert [text for text in table["broken"] if not text.startswith("低糖蓝莓")] == []
+    page.context.close()
+
+
+def test_after_sales_list_scrolls_instead_of_breaking_words_on_a_phone(
+    browser, live_server
+) -> None:
+    store = StoreFactory()
+    AfterSalesCaseFactory(
+        store=store,
+        number="AS-20261205-1",
+        amount=Decimal("12345.60"),
+        status=AfterSalesCase.Status.APPROVED,
+        decided_at=timezone.now(),
+        remedy="refund",
+        charged_to="store",
+    )
+    page = _page_as(browser, live_server, owner_of(store))
+
+    page.goto(f"{live_server.url}{reverse('supply:cases', args=[store.pk])}")
+    [table] = page.evaluate(TABLES)
+
+    assert "已通过" in page.locator("main table tbody").inner_text()
+    assert table["box"] == "table-scroll"
+    # Five columns do not fit 390 px: the box scrolls, and no status or header is broken.
+    assert table["scrolls"] is True
+    assert [text for text in table["broken"] if "已通过" in text or "金额" in text] == []
+    assert AfterSalesCase.objects.count() == 1
+    page.context.close()
+
+
+def test_campaign_launch_pickers_are_the_admins_in_chinese(browser, live_server, hq_user) -> None:
+    ProductFactory(name="云南蓝莓 大果 250g")
+    StoreFactory()
+    page = _page_as(browser, live_server, hq_user, width=1280)
+
+    page.goto(f"{live_server.url}{reverse('admin:campaigns_campaign_add')}")
+    products = page.locator(".field-products")
+    label = products.locator("label").first.bounding_box()
+    picker = products.locator(".selector").bounding_box()
+
+    # The picker is styled (two boxes side by side) and comes after its label, as on a change form.
+    assert (
+        products.locator(".selector-available").bounding_box()["x"]
+        < (products.locator(".selector-chosen").bounding_box()["x"])
+    )
+    assert label["x"] < picker["x"]
+    help_texts = products.locator(".selector .helptext").all_inner_texts()
+    assert help_texts == [
+        "选中要添加的商品，再点击“选择”箭头按钮。",
+        "选中要删除的商品，再点击“删除”箭头按钮。",
+    ]
+    page.context.close()
