@@ -170,6 +170,12 @@ def _selling_points_set() -> int:
     )
 
 
+def demo_templates_seed() -> dict[str, ScenarioTemplate]:
+    """The five scenario templates, by code (written or updated: a second call changes
+    nothing). The live history needs them before the order history is written."""
+    return _templates()
+
+
 def _templates() -> dict[str, ScenarioTemplate]:
     categories = {category.code: category for category in Category.objects.all()}
     tags = {tag.name: tag for tag in Tag.objects.all()}
