@@ -75,9 +75,8 @@ def test_every_join_has_the_order_settlement_leaves_and_the_ledger_posts_its_uni
     joins = GroupBuyJoin.objects.select_related("offer__broadcast", "order").order_by("pk")
     assert joins.filter(status="confirmed").exists()
     assert joins.filter(status="cancelled").exists()
-    lines = {
-        line.order_id: line for line in OrderLine.objects.filter(order__group_buy_join__isnull=False)
-    }
+    join_lines = OrderLine.objects.filter(order__group_buy_join__isnull=False)
+    lines = {line.order_id: line for line in join_lines}
     for join in joins:
         order = join.order
         assert order is not None
@@ -97,7 +96,7 @@ def test_every_join_has_the_order_settlement_leaves_and_the_ledger_posts_its_uni
             join.offer.price,
             order.total,
         )
-    assert OrderLine.objects.filter(order__group_buy_join__isnull=False).count() == joins.count()
+    assert join_lines.count() == joins.count()
 
     # The monthly sales postings hold the history's counted units, the join orders' included.
     sold: Counter[tuple[int, int]] = Counter()
