@@ -75,6 +75,9 @@
       var name = node.dataset.liveField;
       if (snapshot[name] !== undefined) { node.textContent = snapshot[name]; }
     });
+    // The snapshot's own status_label is in the site's language; the page's words win.
+    var status = root.querySelector("[data-live-status]");
+    if (status) { status.textContent = (labels.statuses || {})[snapshot.status] || snapshot.status_label; }
     var offers = root.querySelector("[data-live-offers]");
     if (offers) {
       replaceChildren(offers, (snapshot.offers || []).map(function (offer) {
@@ -166,8 +169,6 @@
     } else {
       renderBroadcast(this.root, this.snapshot, this.labels);
     }
-    var version = this.root.querySelector("[data-live-version]");
-    if (version) { version.textContent = this.snapshot.version; }
     this.root.dataset.liveVersion = this.snapshot.version;
   };
 

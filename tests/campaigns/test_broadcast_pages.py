@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_start
 from apps.stores.models import StoreStaff
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
@@ -127,6 +128,43 @@ def test_the_owner_starts_and_ends_the_broadcast(client, owner, broadcast):
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.ENDED
     assert broadcast.ended_at is not None
+
+
+def test_a_start_35_hours_early_is_refused_naming_when_it_may_start(client, owner, store):
+    scheduled = timezone.localtime().replace(second=0, microsecond=0) + dt.timedelta(hours=35)
+    broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=scheduled)
+    client.force_login(owner)
+
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    response = client.post(_urls(broadcast)["start"], follow=True)
+
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.started_at) == (Broadcast.Status.SCHEDULED, None)
+    earliest = scheduled - dt.timedelta(hours=2)
+    shown = f"{earliest.year}年{earliest.month}月{earliest.day}日 {earliest:%H:%M}"
+    assert f"最早可于 {shown} 开始" in page
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == [
+        f"本场直播定于 {scheduled.year}年{scheduled.month}月{scheduled.day}日 {scheduled:%H:%M}，"
+        f"最早可于 {shown} 开始（至多提前 2 小时）。"
+    ]
+
+
+def test_a_start_within_two_hours_of_the_schedule_goes_live(owner, store):
+    now = timezone.now()
+    broadcast = BroadcastFactory(
+        store_campaign__store=store, scheduled_at=now + dt.timedelta(hours=2)
+    )
+
+    with pytest.raises(BroadcastRefused) as early:
+        broadcast_start(broadcast=broadcast, by=owner, now=now - dt.timedelta(minutes=1))
+    assert early.value.code == "too_early"
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.started_at) == (Broadcast.Status.SCHEDULED, None)
+
+    broadcast_start(broadcast=broadcast, by=owner, now=now)
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.started_at) == (Broadcast.Status.LIVE, now)
 
 
 def test_ending_a_scheduled_broadcast_changes_nothing(client, owner, broadcast):

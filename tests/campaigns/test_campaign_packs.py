@@ -20,6 +20,8 @@ from apps.campaigns.services.packs import (
     template_check,
     template_render,
 )
+from apps.campaigns.services.poster import headline_wrapped
+from apps.ops.demo.campaigns import TEMPLATES as DEMO_TEMPLATES
 from tests.campaigns.factories import (
     CampaignFactory,
     CampaignProductFactory,
@@ -104,6 +106,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "stock": 23,
             "suggested_stock": 40,
             "unit": "box",
+            "emoji": "🫐",
             "selling_points": ["云南高原直采", "甜度14+ 颗颗爆汁"],
         },
         {
@@ -113,6 +116,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "stock": 0,
             "suggested_stock": 40,
             "unit": "piece",
+            "emoji": "",
             "selling_points": [],
         },
     ]
@@ -193,6 +197,67 @@ def test_pdf_poster_contains_the_product_name_and_price(confirmed: StoreCampaign
     assert "低糖蓝莓 125g" in text
     assert "¥16.92" in text
     assert "邻里优选·和睦店" in text
+
+
+def test_pdf_poster_headline_breaks_between_its_parts_leaving_no_dangling_separator(
+    confirmed: StoreCampaign,
+) -> None:
+    pdf = store_campaign_poster_pdf(store_campaign=confirmed)
+    lines = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().splitlines()
+    # The headline "夏季水果季 第1期 · 甜过初恋" is too wide for one line at its size.
+    assert lines[:2] == ["夏季水果季 第1期", "甜过初恋"]
+
+
+def test_headline_wraps_at_separators_and_cuts_only_a_part_too_long_for_a_line() -> None:
+    def fits(line: str) -> bool:
+        return len(line) <= 10
+
+    assert headline_wrapped("夏季水果季 · 蓝莓西瓜专场 · 甜蜜一夏", fits=fits) == [
+        "夏季水果季",
+        "蓝莓西瓜专场",
+        "甜蜜一夏",
+    ]
+    assert headline_wrapped("端午｜粽香邻里", fits=fits) == ["端午 · 粽香邻里"]
+    # A part too long for a line is cut by characters; a comma never starts a line.
+    assert headline_wrapped("开学季 · 早餐加餐一次备齐课间，不饿", fits=fits) == [
+        "开学季",
+        "早餐加餐一次备齐课间，",
+        "不饿",
+    ]
+
+
+def test_png_poster_products_fill_the_space_down_to_the_footer(confirmed: StoreCampaign) -> None:
+    store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    with confirmed.poster.open("rb") as poster:
+        image = Image.open(io.BytesIO(poster.read())).convert("RGB")
+    background = image.getpixel((5, 1000))
+    # Two products: the walkthrough's poster left everything between them and the footer
+    # (which starts at 1720) empty.
+    drawn = [
+        y
+        for y in range(1100, 1720, 10)
+        if any(image.getpixel((x, y)) != background for x in range(100, 980, 4))
+    ]
+    assert len(drawn) > 20
+    assert max(drawn) > 1550
+
+
+def test_demo_warm_up_copy_gives_each_fruit_its_own_emoji(confirmed: StoreCampaign) -> None:
+    watermelon = ProductFactory(name="8424西瓜 约5kg", price=Decimal("39.90"))
+    CampaignProductFactory(campaign=confirmed.campaign, product=watermelon, position=2)
+    summer = next(spec for spec in DEMO_TEMPLATES if spec.code == "summer-fruit")
+
+    copy = template_render(
+        source=summer.warmup, context=pack_context(store_campaign=confirmed)
+    ).splitlines()
+
+    assert copy[1:4] == [
+        "🫐 低糖蓝莓 125g 直播价¥16.92",
+        "· 无糖酸奶 200g 直播价¥6.50",
+        "🍉 8424西瓜 约5kg 直播价¥33.92",
+    ]
+    assert "🍇" not in "".join(copy)
 
 
 def test_regenerating_replaces_the_poster_file(confirmed: StoreCampaign) -> None:

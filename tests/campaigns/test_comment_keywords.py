@@ -91,10 +91,9 @@ def test_talking_points_answer_questions_per_product_most_asked_first():
         (1, PRICE, 1),
         (2, ARRIVAL, 1),
         (2, STOCK, 1),
-        # "怎么买啊" names no product: it goes to the most mentioned one, after the others.
-        (1, HOW_TO_BUY, 1),
+        # "怎么买啊" names no product: it counts toward none.
     ]
-    taste, price, _arrival, stock, _how = points
+    taste, price, _arrival, stock = points
     assert taste.facts["selling_point"] == "甜度高，现摘直发"  # the one about taste
     assert (price.facts["price"], price.facts["regular_price"]) == (
         Decimal("19.90"),
@@ -125,10 +124,21 @@ def test_a_mentioned_product_nobody_asked_about_gets_its_selling_point():
     ]
 
 
-def test_questions_without_any_mention_go_to_the_first_product():
-    points = talking_points(["多少钱？"], [WATERMELON, BLUEBERRY])
+def test_questions_without_any_mention_count_toward_no_product():
+    assert talking_points(["多少钱？", "还有吗"], [WATERMELON, BLUEBERRY]) == []
 
-    assert [(p.product_id, p.intent, p.count) for p in points] == [(2, PRICE, 1)]
+
+def test_a_question_about_a_product_not_on_offer_counts_toward_no_offered_product():
+    # Only blueberries are offered; "西瓜好吃吗" asks about watermelon, not about them.
+    points = talking_points(["西瓜好吃吗", "蓝莓甜不甜"], [BLUEBERRY])
+
+    assert [(p.product_id, p.intent, p.count) for p in points] == [(1, TASTE, 1)]
+
+
+def test_a_question_counts_toward_the_fruit_it_names_when_both_are_offered():
+    points = talking_points(["西瓜好吃吗", "蓝莓甜不甜", "西瓜甜吗"], [BLUEBERRY, WATERMELON])
+
+    assert [(p.product_id, p.intent, p.count) for p in points] == [(2, TASTE, 2), (1, TASTE, 1)]
 
 
 def test_no_products_no_talking_points():

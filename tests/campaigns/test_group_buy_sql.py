@@ -138,7 +138,9 @@ def _rows(offer: GroupBuyOffer) -> dict[str, Any]:
             (
                 key_of_order[order.pk],
                 order.idempotency_key
-                == group_buys._order_key(offer_id=offer.pk, idempotency_key=key_of_order[order.pk]),
+                == group_buys.group_buy_order_key(
+                    offer_id=offer.pk, idempotency_key=key_of_order[order.pk]
+                ),
                 order.member_id,
                 order.channel,
                 order.fulfilment,

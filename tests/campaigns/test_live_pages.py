@@ -59,6 +59,32 @@ def test_owner_sees_the_live_page_with_the_latest_figures(client, owner, broadca
     assert "style=" not in html
 
 
+def test_the_status_badge_is_in_the_viewers_language_and_no_version_is_shown(
+    client, settings, owner, broadcast
+):
+    client.force_login(owner)
+    # A Chinese viewer first: the snapshot kept for every viewer is in the site's language.
+    chinese = client.get(reverse("campaigns:live", args=[broadcast.pk])).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.get(reverse("campaigns:live", args=[broadcast.pk]))
+
+    html = response.content.decode()
+    assert response.context["snapshot"]["status_label"] == "直播中"
+    assert '<span class="live-status" data-live-status>Live</span>' in html
+    assert response.context["labels"]["statuses"] == {
+        "scheduled": "Scheduled",
+        "live": "Live",
+        "ended": "Ended",
+    }
+    assert '<span class="live-status" data-live-status>直播中</span>' in chinese
+    # The version counter is the script's business: an attribute, not words on the page.
+    version = response.context["snapshot"]["version"]
+    assert f'data-live-version="{version}"' in html
+    assert "version" not in html.replace("data-live-version", "").replace('"version"', "")
+    assert "版本" not in chinese
+
+
 def test_clerk_sees_the_live_page(client, store, broadcast):
     clerk = UserFactory()
     StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)

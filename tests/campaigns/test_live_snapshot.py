@@ -161,6 +161,22 @@ def test_chinese_talking_points_use_chinese_punctuation() -> None:
     ]
 
 
+def test_snapshot_counts_a_question_only_toward_the_offered_product_it_names() -> None:
+    # The walkthrough's case: only blueberries are offered, a viewer asks about watermelon.
+    broadcast = _live_broadcast()
+    blueberry = GroupBuyOfferFactory(
+        broadcast=broadcast, product=ProductFactory(name="低糖蓝莓（云南蓝莓）125g")
+    )
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
+    BroadcastCommentFactory(broadcast=broadcast, text="西瓜好吃吗")
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    assert [(p["product_id"], p["intent"], p["count"]) for p in snapshot["talking_points"]] == [
+        (blueberry.product_id, "taste", 1)
+    ]
+
+
 def _queries(broadcast: Broadcast) -> int:
     broadcast = Broadcast.objects.select_related("store").get(pk=broadcast.pk)
     with CaptureQueriesContext(connection) as captured:

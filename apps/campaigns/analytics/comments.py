@@ -12,8 +12,10 @@ answer needs, and the caller writes the sentence in the viewer's language.
 - Mentions: a comment mentions a product when it contains the product's name or one of its name
   words (two characters or more, not a number or unit), e.g. 蓝莓 for "云南蓝莓 125g×4盒".
 - Questions: a comment asks about taste (甜不甜, 好吃吗…), price (多少钱…), how to buy (怎么买…),
-  arrival (什么时候到…) or stock (还有吗…), matched by phrase. A question without a product
-  mention is about the most mentioned product (the first one passed when none is mentioned).
+  arrival (什么时候到…) or stock (还有吗…), matched by phrase. A question counts toward a
+  product only when it names that product: one that names no offered product ("西瓜好吃吗"
+  while only blueberries are offered, or a bare "还有吗") counts toward none, since guessing
+  would answer the wrong product's question (the host still sees it among the comments).
 - Talking points: one per (product, intent) asked, plus one per mentioned product nobody asked
   about ("mention"), ordered by how many comments raised it, at most `limit`.
 """
@@ -223,31 +225,15 @@ def talking_points(
     aliases = {product.product_id: name_words(product.name) for product in products}
     mentions: Counter[int] = Counter()
     asked: Counter[tuple[int, str]] = Counter()
-    unattached: list[list[str]] = []
     first_seen: dict[tuple[int, str], int] = {}
     for text in texts:
         mentioned = _mentioned(text, aliases)
-        intents = question_intents(text)
         mentions.update(mentioned)
-        if not intents:
-            continue
-        if mentioned:
-            for product_id in mentioned:
-                for intent in intents:
-                    asked[(product_id, intent)] += 1
-                    first_seen.setdefault((product_id, intent), len(first_seen))
-        else:
-            unattached.append(intents)
-    if unattached:
-        featured = (
-            max(mentions, key=lambda pid: (mentions[pid], -list(by_id).index(pid)))
-            if mentions
-            else products[0].product_id
-        )
-        for intents in unattached:
-            for intent in intents:
-                asked[(featured, intent)] += 1
-                first_seen.setdefault((featured, intent), len(first_seen))
+        # A question naming no offered product is about none of them (see the docstring).
+        for product_id in mentioned:
+            for intent in question_intents(text):
+                asked[(product_id, intent)] += 1
+                first_seen.setdefault((product_id, intent), len(first_seen))
     asked_products = {product_id for product_id, _intent in asked}
     for product_id, count in mentions.items():
         if product_id not in asked_products:

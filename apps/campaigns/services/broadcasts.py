@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from apps.campaigns.models import Broadcast, BroadcastComment
@@ -25,11 +25,20 @@ if TYPE_CHECKING:
 
 COMMENT_MAX_LENGTH = 500
 AUTHOR_MAX_LENGTH = 60
+# How long before its scheduled time a broadcast may start. Offers' deadlines follow the start
+# (docs/group-buys.md), so a broadcast started a day early closes its group buys before the
+# campaign's first day; a host warming up the room needs minutes, not hours.
+EARLIEST_START_BEFORE = dt.timedelta(hours=2)
 
 
 class BroadcastRefused(ValidationError):
-    """A transition that does not apply to the broadcast's current status (`code`:
-    `not_scheduled`, `not_live`, `ended`); nothing was written."""
+    """A transition that does not apply to the broadcast's current status or time (`code`:
+    `not_scheduled`, `too_early`, `not_live`, `ended`); nothing was written."""
+
+
+def broadcast_earliest_start(*, broadcast: Broadcast) -> dt.datetime:
+    """When the broadcast may start at the earliest: EARLIEST_START_BEFORE its scheduled time."""
+    return broadcast.scheduled_at - EARLIEST_START_BEFORE
 
 
 def _owner_check(*, broadcast: Broadcast, by: AbstractBaseUser) -> None:
@@ -42,17 +51,40 @@ def broadcast_start(
 ) -> Broadcast:
     """Scheduled → live, stamping `started_at`. Only a user who may run campaigns at the
     broadcast's store (else PermissionDenied). Refuses (`not_scheduled`) a broadcast that is
-    already live or ended; a repeated start changes nothing."""
+    already live or ended; a repeated start changes nothing. Refuses (`too_early`) a start more
+    than EARLIEST_START_BEFORE before the scheduled time, naming when it may start."""
     _owner_check(broadcast=broadcast, by=by)
     now = now or timezone.now()
-    changed = Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SCHEDULED).update(
-        status=Broadcast.Status.LIVE, started_at=now
-    )
+    changed = Broadcast.objects.filter(
+        pk=broadcast.pk,
+        status=Broadcast.Status.SCHEDULED,
+        scheduled_at__lte=now + EARLIEST_START_BEFORE,
+    ).update(status=Broadcast.Status.LIVE, started_at=now)
     if changed != 1:
-        raise BroadcastRefused(_("This broadcast is not scheduled any more."), code="not_scheduled")
+        broadcast.refresh_from_db()
+        if broadcast.status != Broadcast.Status.SCHEDULED:
+            raise BroadcastRefused(
+                _("This broadcast is not scheduled any more."), code="not_scheduled"
+            )
+        raise BroadcastRefused(
+            _(
+                "This broadcast is scheduled for %(scheduled)s; it can start from %(earliest)s "
+                "(at most %(hours)d hours before)."
+            )
+            % {
+                "scheduled": _local_text(broadcast.scheduled_at),
+                "earliest": _local_text(broadcast_earliest_start(broadcast=broadcast)),
+                "hours": EARLIEST_START_BEFORE // dt.timedelta(hours=1),
+            },
+            code="too_early",
+        )
     broadcast.refresh_from_db()
     broadcast_changed(broadcast_id=broadcast.pk)
     return broadcast
+
+
+def _local_text(moment: dt.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def broadcast_end(

@@ -80,7 +80,7 @@ class JoinResult:
     created: bool
 
 
-def _order_key(*, offer_id: int, idempotency_key: str) -> str:
+def group_buy_order_key(*, offer_id: int, idempotency_key: str) -> str:
     """The order's idempotency key (unique per store): derived from the offer and the join's
     key, so a retried join finds its order, and within 64 characters."""
     digest = hashlib.sha256(f"{offer_id}:{idempotency_key}".encode()).hexdigest()
@@ -233,7 +233,7 @@ def _join_write_statement(
     store = offer.broadcast.store
     clock = timezone.now()
     line_total = (offer.price * quantity).quantize(CENT)
-    order_key = _order_key(offer_id=offer.pk, idempotency_key=idempotency_key)
+    order_key = group_buy_order_key(offer_id=offer.pk, idempotency_key=idempotency_key)
     name = display_name.strip()[:60]
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         rows = group_buy_sql.group_buy_join_rows_insert(
@@ -307,7 +307,7 @@ def _join_write_orm(
         order, created = order_create(
             store=offer.broadcast.store,
             channel=Order.Channel.GROUP_BUY,
-            idempotency_key=_order_key(offer_id=offer.pk, idempotency_key=idempotency_key),
+            idempotency_key=group_buy_order_key(offer_id=offer.pk, idempotency_key=idempotency_key),
             lines=[LineInput(product=offer.product, quantity=quantity, unit_price=offer.price)],
             member=member,
             fulfilment=Order.Fulfilment.PICKUP,

@@ -9,7 +9,8 @@ The scenario template's texts are Django templates rendered from strings with au
 - `hour` (int, e.g. 20) and `hour_text` ("20:00"): the broadcast hour
 - `starts_on`, `ends_on` (dates), `discount_percent` (int)
 - `products`: a list, in the campaign's order, of dicts with `name`, `price` (list price),
-  `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label) and
+  `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label),
+  `emoji` (the fruit's emoji when the name names one, e.g. 🍉 for 8424西瓜, else "") and
   `selling_points` (a list of lines: the product's knowledge-base selling points when a
   published article linked to it has some, else Product.selling_points; docs/knowledge-base.md)
 - `target_count`: how many members are on the store campaign's target list
@@ -21,9 +22,7 @@ again from the admin's "regenerate" action; regenerating replaces the pack.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
-import textwrap
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -38,13 +37,13 @@ from django.utils.translation import pgettext
 
 from apps.campaigns.models import CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
+from apps.campaigns.services.poster import PosterLayout, poster_pdf, poster_png
 from apps.training.selectors import product_selling_points
-from linli.fonts import FontMissing, cjk_font_path, image_font, pdf_font
+from linli.fonts import FontMissing
 
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
-POSTER_SIZE = (1080, 1920)
 # Minutes from the broadcast start: the opening, then one segment per product.
 OPENING_MINUTES = 5
 PRODUCT_MINUTES = 8
@@ -97,6 +96,45 @@ def template_check(*, source: str) -> str | None:
     return None
 
 
+# Name word → emoji, first match wins (so 蓝莓草莓双拼 is 🫐, 凤梨 is not 🍐; "" is none).
+# Words that name the fruit itself: 桃 alone would also match 核桃 (walnuts), and a fruit with
+# no emoji of its own (树莓, 荔枝) gets none rather than a wrong one.
+PRODUCT_EMOJI: tuple[tuple[str, str], ...] = (
+    ("蓝莓", "🫐"),
+    ("草莓", "🍓"),
+    ("西瓜", "🍉"),
+    ("甜瓜", "🍈"),
+    ("哈密瓜", "🍈"),
+    ("葡萄", "🍇"),
+    ("提子", "🍇"),
+    ("水蜜桃", "🍑"),
+    ("蟠桃", "🍑"),
+    ("黄桃", "🍑"),
+    ("油桃", "🍑"),
+    ("猕猴桃", "🥝"),
+    ("奇异果", "🥝"),
+    ("樱桃", "🍒"),
+    ("车厘子", "🍒"),
+    ("芒", "🥭"),
+    ("菠萝蜜", ""),  # jackfruit: no emoji of its own, and not a pineapple
+    ("菠萝", "🍍"),
+    ("凤梨", "🍍"),
+    ("香蕉", "🍌"),
+    ("苹果", "🍎"),
+    ("梨", "🍐"),
+    ("橙", "🍊"),
+    ("橘", "🍊"),
+    ("柑", "🍊"),
+    ("柠檬", "🍋"),
+    ("椰", "🥥"),
+)
+
+
+def product_emoji(name: str) -> str:
+    """The emoji of the fruit a product name names (see PRODUCT_EMOJI), or ""."""
+    return next((emoji for word, emoji in PRODUCT_EMOJI if word in name), "")
+
+
 def campaign_price(*, list_price: Decimal, price: Decimal | None, discount_percent: int) -> Decimal:
     """The offer's price: the campaign price when set, else the list price less the discount."""
     if price is not None:
@@ -125,6 +163,7 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
             "stock": stock[item.product_id],
             "suggested_stock": item.suggested_stock,
             "unit": item.product.get_unit_display(),
+            "emoji": product_emoji(item.product.name),
             "selling_points": knowledge_points.get(item.product_id)
             or [line.strip() for line in item.product.selling_points.splitlines() if line.strip()],
         }
@@ -211,17 +250,6 @@ def live_script_build(
     return steps
 
 
-@dataclass(frozen=True)
-class PosterLayout:
-    """What the poster shows (both the PNG and the PDF draw this)."""
-
-    headline: str
-    store_name: str
-    when: str
-    products: list[tuple[str, str, str]]  # (name, campaign price, list price)
-    footer: str
-
-
 def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> PosterLayout:
     template = store_campaign.campaign.template
     errors: list[str] = []
@@ -247,88 +275,6 @@ def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> 
         ],
         footer=_("Join the group buy in the chat, pick up at the store"),
     )
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    # CJK text has no spaces: wrap by characters.
-    return textwrap.wrap(text, width=width, break_long_words=True) or [""]
-
-
-def poster_png(*, layout: PosterLayout) -> bytes:
-    """The poster as a 1080×1920 PNG. Raises FontMissing when the CJK font is not installed."""
-    from PIL import Image, ImageDraw
-
-    cjk_font_path()  # fail loudly (with how to install it) before drawing anything
-    width, height = POSTER_SIZE
-    image = Image.new("RGB", POSTER_SIZE, (255, 248, 235))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, width, 520), fill=(46, 125, 50))
-    y = 90
-    for line in _wrap(layout.headline, 12)[:3]:
-        draw.text((70, y), line, font=image_font(80), fill=(255, 255, 255))
-        y += 110
-    draw.text((70, 420), layout.store_name, font=image_font(46), fill=(232, 245, 233))
-    draw.text((70, 580), layout.when, font=image_font(44), fill=(80, 80, 80))
-    y = 700
-    for name, price, list_price in layout.products[:8]:
-        for line in _wrap(name, 16)[:2]:
-            draw.text((70, y), line, font=image_font(52), fill=(33, 33, 33))
-            y += 66
-        draw.text((70, y), price, font=image_font(72), fill=(211, 47, 47))
-        draw.text((420, y + 22), list_price, font=image_font(40), fill=(150, 150, 150))
-        y += 120
-    draw.rectangle((0, height - 200, width, height), fill=(46, 125, 50))
-    draw.text((70, height - 135), layout.footer, font=image_font(44), fill=(255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def poster_pdf(*, layout: PosterLayout) -> bytes:
-    """The poster as a one-page PDF (540×960 pt) with the CJK font embedded (its text can be
-    searched and copied). Raises FontMissing when the font is not installed."""
-    from reportlab.pdfgen import canvas
-
-    font = pdf_font()
-    width, height = 540, 960
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=(width, height))
-    pdf.setTitle(layout.headline)
-    pdf.setFillColorRGB(0.18, 0.49, 0.2)
-    pdf.rect(0, height - 260, width, 260, stroke=0, fill=1)
-    pdf.setFillColorRGB(1, 1, 1)
-    y = height - 80
-    for line in _wrap(layout.headline, 12)[:3]:
-        pdf.setFont(font, 38)
-        pdf.drawString(35, y, line)
-        y -= 52
-    pdf.setFont(font, 22)
-    pdf.drawString(35, height - 225, layout.store_name)
-    pdf.setFillColorRGB(0.3, 0.3, 0.3)
-    pdf.setFont(font, 20)
-    pdf.drawString(35, height - 300, layout.when)
-    y = height - 360
-    for name, price, list_price in layout.products[:8]:
-        pdf.setFillColorRGB(0.13, 0.13, 0.13)
-        pdf.setFont(font, 24)
-        for line in _wrap(name, 18)[:2]:
-            pdf.drawString(35, y, line)
-            y -= 32
-        pdf.setFillColorRGB(0.83, 0.18, 0.18)
-        pdf.setFont(font, 32)
-        pdf.drawString(35, y - 8, price)
-        pdf.setFillColorRGB(0.6, 0.6, 0.6)
-        pdf.setFont(font, 18)
-        pdf.drawString(210, y - 6, list_price)
-        y -= 66
-    pdf.setFillColorRGB(0.18, 0.49, 0.2)
-    pdf.rect(0, 0, width, 90, stroke=0, fill=1)
-    pdf.setFillColorRGB(1, 1, 1)
-    pdf.setFont(font, 20)
-    pdf.drawString(35, 38, layout.footer)
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
 
 
 def store_campaign_poster_pdf(*, store_campaign: StoreCampaign) -> bytes:

@@ -21,7 +21,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors import broadcasts as selectors
-from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_end, broadcast_start
+from apps.campaigns.services.broadcasts import (
+    EARLIEST_START_BEFORE,
+    BroadcastRefused,
+    broadcast_earliest_start,
+    broadcast_end,
+    broadcast_start,
+)
 from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
 from apps.catalog.models import Product
 from apps.stores.access import (
@@ -130,6 +136,7 @@ def _page(
     if report is not None and not sees_members:
         for line in report.lines:
             line.name = selectors.name_masked(line.name)
+    earliest_start = broadcast_earliest_start(broadcast=broadcast)
     return render(
         request,
         "campaigns/broadcast_detail.html",
@@ -138,6 +145,10 @@ def _page(
             "broadcast": broadcast,
             "allowed": allowed,
             "can_run": RUN_CAMPAIGNS.name in allowed,
+            # Before this a start is refused (services/broadcasts.py): say so by the button.
+            "earliest_start": earliest_start,
+            "too_early": timezone.now() < earliest_start,
+            "earliest_start_hours": EARLIEST_START_BEFORE // dt.timedelta(hours=1),
             "sees_members": sees_members,
             "progress": progress,
             # Joins can only be pasted while an offer takes them.

@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
+from apps.campaigns.models import Broadcast
 from apps.campaigns.selectors.broadcasts import broadcast_for_user
 from apps.campaigns.services import live as live_services
 from apps.stores.access import VIEW_CAMPAIGNS, hq_may
 
 
-def _labels() -> dict[str, str]:
+def _labels() -> dict[str, object]:
     """Words the script writes into the page (translated here, as the page is)."""
     return {
         "units": pgettext("after a count", "units"),
@@ -36,6 +37,7 @@ def _labels() -> dict[str, str]:
         "orders": _("orders"),
         "viewers": _("viewers"),
         "offersFormed": _("offers formed"),
+        "statuses": {status.value: str(status.label) for status in Broadcast.Status},
     }
 
 
@@ -48,6 +50,7 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
     if broadcast is None:
         raise Http404  # another store's broadcast answers like a missing one
     snapshot = live_services.live_broadcast_current(broadcast_id=broadcast.pk)
+    labels = _labels()
     return render(
         request,
         "campaigns/live_broadcast.html",
@@ -55,7 +58,12 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
             "broadcast": broadcast,
             "store": broadcast.store,
             "snapshot": snapshot,
-            "labels": _labels(),
+            # The snapshot is shared by every viewer, in the site's language: the badge is
+            # named here, in this viewer's.
+            "status_label": labels["statuses"].get(
+                (snapshot or {}).get("status"), broadcast.get_status_display()
+            ),
+            "labels": labels,
         },
     )
 

@@ -76,7 +76,8 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         "今天是{{ campaign.name }}，{{ products|length }}款当季水果，团购价只在直播间。\n"
         "已经有{{ target_count }}位老邻居预约了，咱们马上开始！",
         "☀️ 天热了，来点甜的！今晚{{ hour_text }}，{{ store.name }}直播「{{ campaign.name }}」\n"
-        "{% for p in products %}🍇 {{ p.name }} 直播价¥{{ p.campaign_price }}\n{% endfor %}"
+        "{% for p in products %}{{ p.emoji|default:'·' }} {{ p.name }} "
+        "直播价¥{{ p.campaign_price }}\n{% endfor %}"
         "数量有限，先到先得，记得准时来哦～",
         _JIELONG,
         "{{ campaign.name }} · 甜蜜一夏",
@@ -167,6 +168,12 @@ def _selling_points_set() -> int:
             default=Value(""),
         )
     )
+
+
+def demo_templates_seed() -> dict[str, ScenarioTemplate]:
+    """The five scenario templates, by code (written or updated: a second call changes
+    nothing). The live history needs them before the order history is written."""
+    return _templates()
 
 
 def _templates() -> dict[str, ScenarioTemplate]:

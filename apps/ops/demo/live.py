@@ -5,18 +5,30 @@ deadline, as `group_buy_offer_settle` would have left it (a formed offer's joins
 failed one's cancelled). So 成团率 and live conversion have their source for every month of
 the history, as the loss, NPS and chat history do for theirs (docs/kpis.md).
 
+Every join carries its group-buy order, as the join service and settlement leave it: one line
+of the offer's product at the offer's price, channel group buy, pickup, placed when the member
+joined; **completed** (paid at settlement, then picked up) for a formed offer, **cancelled** for
+one that did not form. So a past campaign's review counts its orders and GMV. The joiners are
+members of the store who had joined by the broadcast and whose planted scenes allow the
+product (`scenes.member_may_buy`), and they join before the store closes (23:00).
+
+The seeder runs this before the order history (seed.py): the history's planted co-purchase
+rules count these one-line orders among their baskets (`LiveHistory.baskets`), and its monthly
+stock-ledger postings include the completed orders' units (`LiveHistory.units_sold`).
+
 Set-wise and deterministic (its own random stream mixed with the demo's seed, so it changes no
-other part of the demo): the dozen campaigns with `bulk_create`; store campaigns, broadcasts,
-offers and joins (tens of thousands of rows at 200 stores) with `rows_insert`, their ids
-allocated here so the rows link without reading ids back. The joins
-carry no order: the history's group-buy orders are imported history (see seed.py).
+other part of the demo's draws): the dozen campaigns with `bulk_create`; store campaigns,
+broadcasts, offers, orders, lines and joins (tens of thousands of rows at 200 stores) with
+`rows_insert`, their ids allocated here so the rows link without reading ids back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 import numpy as np
 from django.core.management.color import no_style
@@ -32,11 +44,13 @@ from apps.campaigns.models import (
     ScenarioTemplate,
     StoreCampaign,
 )
+from apps.campaigns.services.group_buys import group_buy_order_key
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.bulk import rows_insert
 from apps.ops.demo.orders import TZ
-from apps.stores.models import Store
+from apps.ops.demo.scenes import SCENE_ONLY_CATEGORIES, member_may_buy
+from apps.stores.models import Order, OrderLine, Store
 
 STREAM = 5_483  # "live": the stream of this part, mixed with the demo's seed
 CADENCE_DAYS = 7  # one campaign a week
@@ -50,6 +64,9 @@ QUANTITY_CHOICES, QUANTITY_WEIGHTS = (1, 2, 3), (0.6, 0.3, 0.1)
 THRESHOLD_SPREAD = (0.55, 1.25)  # threshold / expected units: most offers form, some do not
 CAP_FACTOR = 3
 OFFER_HOURS = 3  # the offer closes this long after the broadcast starts
+LAST_JOIN = dt.time(
+    22, 59
+)  # members join while the store is open (as they shop: docs/demo-data.md)
 SOURCE_CHOICES = (
     GroupBuyJoin.Source.API.value,
     GroupBuyJoin.Source.JIELONG.value,
@@ -65,6 +82,35 @@ FORMED, FAILED = GroupBuyOffer.Status.FORMED.value, GroupBuyOffer.Status.FAILED.
 JOIN_CONFIRMED = GroupBuyJoin.Status.CONFIRMED.value
 JOIN_CANCELLED = GroupBuyJoin.Status.CANCELLED.value
 JIELONG = GroupBuyJoin.Source.JIELONG.value
+GROUP_BUY, PICKUP = Order.Channel.GROUP_BUY.value, Order.Fulfilment.PICKUP.value
+ORDER_COMPLETED, ORDER_CANCELLED = Order.Status.COMPLETED.value, Order.Status.CANCELLED.value
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class LiveHistory:
+    """What the live history wrote, and what the order history needs to know of it."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    # One per join order: (local day, product id, counted — completed, not cancelled).
+    baskets: list[tuple[dt.date, int, bool]] = field(default_factory=list)
+    # Units of the completed join orders per (store id, product id, month's first day).
+    units_sold: dict[tuple[int, int, dt.date], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
+
+
+@dataclass(frozen=True)
+class _Member:
+    pk: int
+    name: str
+    member_no: str
+    joined_at: dt.datetime
+
+
+@cache
+def _may_buy(member_no: str, category_code: str) -> bool:
+    return member_may_buy(member_no, {category_code})
 
 
 # The months in which a scenario fits (by template code); a template not named here fits every
@@ -124,24 +170,26 @@ def _products_by_template(
 
 def demo_live_history_seed(
     *, stores: list[Store], store_size: np.ndarray, days: list[dt.date], seed: int
-) -> dict[str, int]:
-    """Write the history's campaigns, broadcasts, group-buy offers and joins; return counts.
+) -> LiveHistory:
+    """Write the history's campaigns, broadcasts, group-buy offers, their joins and the joins'
+    orders; return counts and what the order history needs (see `LiveHistory`).
 
-    Precondition: the scenario templates exist (`demo_campaigns_seed`) and the members are
-    written. `store_size` is each store's size factor (mean 1), in the order of `stores`.
-    Deterministic for the same arguments and database content.
+    Precondition: the scenario templates exist (`demo_templates_seed`), the catalogue and the
+    members are written. `store_size` is each store's size factor (mean 1), in the order of
+    `stores`. Deterministic for the same arguments and database content.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
     templates = list(ScenarioTemplate.objects.prefetch_related("categories").order_by("pk"))
     products = _products_by_template(templates)
     templates = [template for template in templates if template.pk in products]
+    history = LiveHistory()
     if not templates or not stores:
-        return {}
-    members: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for member_id, store_id, name in Member.objects.order_by("pk").values_list(
-        "pk", "home_store_id", "name"
-    ):
-        members[store_id].append((member_id, name))
+        return history
+    members: dict[int, list[_Member]] = defaultdict(list)
+    for member_id, store_id, name, member_no, joined_at in Member.objects.order_by(
+        "pk"
+    ).values_list("pk", "home_store_id", "name", "member_no", "joined_at"):
+        members[store_id].append(_Member(member_id, name, member_no, joined_at))
 
     campaigns: list[Campaign] = []
     for number, start in enumerate(_campaign_days(days)):
@@ -168,9 +216,14 @@ def demo_live_history_seed(
 
     # Store campaigns, broadcasts and offers go in with `rows_insert` (COPY on PostgreSQL):
     # their ids are allocated here, and the sequences moved past them at the end.
-    next_id = {model: _next_id(model) for model in (StoreCampaign, Broadcast, GroupBuyOffer)}
+    next_id = {
+        model: _next_id(model)
+        for model in (StoreCampaign, Broadcast, GroupBuyOffer, Order, OrderLine)
+    }
     size_by_store = {store.pk: float(size) for store, size in zip(stores, store_size, strict=True)}
     store_campaign_rows, broadcast_rows, offer_rows, join_rows = [], [], [], []
+    order_rows: list[tuple[object, ...]] = []
+    line_rows: list[tuple[object, ...]] = []
     for campaign in campaigns:
         confirmed = (rng.random(len(stores)) < CONFIRMED_SHARE).tolist()
         confirmed_at = dt.datetime.combine(
@@ -203,7 +256,8 @@ def demo_live_history_seed(
                     campaign=campaign,
                     products=products[campaign.template_id],
                     pool=members.get(store.pk, []),
-                    out=(broadcast_rows, offer_rows, join_rows),
+                    out=(broadcast_rows, offer_rows, join_rows, order_rows, line_rows),
+                    history=history,
                 )
     rows_insert(
         StoreCampaign,
@@ -242,10 +296,33 @@ def demo_live_history_seed(
         ),
         offer_rows,
     )
+    orders = rows_insert(
+        Order,
+        (
+            "id",
+            "store_id",
+            "member_id",
+            "channel",
+            "fulfilment",
+            "status",
+            "idempotency_key",
+            "reference",
+            "total",
+            "discount_total",
+            "placed_at",
+        ),
+        order_rows,
+    )
+    rows_insert(
+        OrderLine,
+        ("id", "order_id", "product_id", "quantity", "unit_price", "discount", "line_total"),
+        line_rows,
+    )
     joined = rows_insert(
         GroupBuyJoin,
         (
             "offer_id",
+            "order_id",
             "member_id",
             "display_name",
             "quantity",
@@ -260,12 +337,14 @@ def demo_live_history_seed(
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
-    return {
+    history.counts = {
         "past campaigns": len(campaigns),
         "broadcasts": len(broadcast_rows),
         "group-buy offers": len(offer_rows),
         "group-buy joins": joined,
+        "group-buy orders": orders,
     }
+    return history
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -286,12 +365,14 @@ def _broadcast_rows(
     size: float,
     campaign: Campaign,
     products: list[Product],
-    pool: list[tuple[int, str]],
-    out: tuple[list, list, list],
+    pool: list[_Member],
+    out: tuple[list, list, list, list, list],
+    history: LiveHistory,
 ) -> None:
     """One confirmed store's ended broadcast, its offers (formed or not, as settlement would
-    have left them) and their joins, appended as rows to `out` (broadcasts, offers, joins)."""
-    broadcast_rows, offer_rows, join_rows = out
+    have left them), their joins and the joins' orders, appended as rows to `out`
+    (broadcasts, offers, joins, orders, order lines); each order noted in `history`."""
+    broadcast_rows, offer_rows, join_rows, order_rows, line_rows = out
     broadcast_id = ids[Broadcast]
     ids[Broadcast] += 1
     started = scheduled + dt.timedelta(minutes=int(rng.integers(0, 8)))
@@ -301,25 +382,34 @@ def _broadcast_rows(
         (broadcast_id, store_campaign_id, store_id, ENDED, scheduled, started, ended, peak)
     )
     deadline = started + dt.timedelta(hours=OFFER_HOURS)
+    closing = dt.datetime.combine(started.date(), LAST_JOIN, tzinfo=TZ)
+    join_minutes = max(2, min(OFFER_HOURS * 60, int((closing - started).total_seconds() // 60)))
+    joined = [member for member in pool if member.joined_at <= started]
     for product in products:
         offer_id = ids[GroupBuyOffer]
         ids[GroupBuyOffer] += 1
         threshold = max(2, round(peak * JOIN_SHARE * 1.5 * rng.uniform(*THRESHOLD_SPREAD)))
         cap = threshold * CAP_FACTOR
-        count = min(len(pool), int(rng.binomial(peak, JOIN_SHARE)))
-        picked = rng.choice(len(pool), count, replace=False).tolist() if count else []
+        # Who may join: members by the broadcast, whose planted scenes allow the product.
+        code = product.category.code
+        eligible = joined
+        if code in SCENE_ONLY_CATEGORIES:
+            eligible = [member for member in joined if _may_buy(member.member_no, code)]
+        count = min(len(eligible), int(rng.binomial(peak, JOIN_SHARE)))
+        picked = rng.choice(len(eligible), count, replace=False).tolist() if count else []
         # Weighted draws by inverse CDF (rng.choice with p= re-validates p on every call).
         quantities = [QUANTITY_CHOICES[i] for i in _draw(rng, QUANTITY_CDF, count)]
         sources = [SOURCE_CHOICES[i] for i in _draw(rng, SOURCE_CDF, count)]
-        minutes = np.sort(rng.integers(1, OFFER_HOURS * 60, count)).tolist()
+        minutes = np.sort(rng.integers(1, join_minutes, count)).tolist()
         joins, units = [], 0
         for index, quantity, source, minute in zip(
             picked, quantities, sources, minutes, strict=True
         ):
             if units + quantity > cap:
                 break  # the offer is full
-            member_id, name = pool[index]
-            joins.append((member_id, name if source == JIELONG else "", quantity, source, minute))
+            member = eligible[index]
+            name = member.name if source == JIELONG else ""
+            joins.append((member.pk, name, quantity, source, minute))
             units += quantity
         formed = units >= threshold
         price = (product.price * (100 - campaign.discount_percent) / 100).quantize(
@@ -342,16 +432,33 @@ def _broadcast_rows(
             )
         )
         status = JOIN_CONFIRMED if formed else JOIN_CANCELLED
-        join_rows.extend(
-            (
-                offer_id,
-                member_id,
-                name,
-                quantity,
-                source,
-                status,
-                f"demo-{offer_id}-{number}",
-                started + dt.timedelta(minutes=minute),
+        order_status = ORDER_COMPLETED if formed else ORDER_CANCELLED
+        for number, (member_id, name, quantity, source, minute) in enumerate(joins):
+            key = f"demo-{offer_id}-{number}"
+            placed = started + dt.timedelta(minutes=minute)
+            order_id, line_id = ids[Order], ids[OrderLine]
+            ids[Order] += 1
+            ids[OrderLine] += 1
+            total = price * quantity
+            order_rows.append(
+                (
+                    order_id,
+                    store_id,
+                    member_id,
+                    GROUP_BUY,
+                    PICKUP,
+                    order_status,
+                    group_buy_order_key(offer_id=offer_id, idempotency_key=key),
+                    "",  # as the join service leaves it (the page shows the order number)
+                    total,
+                    ZERO,
+                    placed,
+                )
             )
-            for number, (member_id, name, quantity, source, minute) in enumerate(joins)
-        )
+            line_rows.append((line_id, order_id, product.pk, quantity, price, ZERO, total))
+            join_rows.append(
+                (offer_id, order_id, member_id, name, quantity, source, status, key, placed)
+            )
+            history.baskets.append((placed.date(), product.pk, formed))
+            if formed:
+                history.units_sold[(store_id, product.pk, placed.date().replace(day=1))] += quantity

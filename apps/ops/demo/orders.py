@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -303,7 +304,12 @@ class HistoryGenerator:
         first_line_id: int,
         recent_days: int = 14,
         orders_per_store_day: float = BASE_ORDERS_PER_STORE_DAY,
+        other_baskets: Sequence[tuple[int, int, bool]] = (),
     ) -> None:
+        """`other_baskets`: one-product orders written by another part of the demo (the live
+        history's group-buy joins), as (day index, product index, counted); the planted rules
+        count them among the baskets holding an antecedent, so a rule's confidence holds over
+        every order, theirs included."""
         self.products = products
         self.stores = stores
         self.members = members
@@ -328,6 +334,15 @@ class HistoryGenerator:
         # products: the demo posts them to the stock ledger (seed.py, `_sales_ledger`).
         self.units_by_month: dict[dt.date, np.ndarray] = {}
         self.tallies = [RuleTally() for _rule in PLANTED_RULES]
+        self._other_baskets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        by_day: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for day_index, product_index, counted in other_baskets:
+            by_day[day_index].append((product_index, counted))
+        for day_index, baskets in by_day.items():
+            self._other_baskets[day_index] = (
+                np.array([product for product, _counted in baskets], dtype=np.int64),
+                np.array([counted for _product, counted in baskets], dtype=bool),
+            )
         self._favourites = self._favourites_draw(setup)
         self._pool_setup()
         self._region_setup()
@@ -631,17 +646,25 @@ class HistoryGenerator:
         """Plant every rule A → B: in baskets holding A, drop what B they drew by chance, then
         give B to exactly round(confidence × n) of the n A-baskets seen so far (cumulative over
         the days, separately for counted and not counted orders), so the confidence holds to
-        within one basket over the whole history."""
+        within one basket over the whole history. The day's other baskets (`other_baskets`,
+        one product each, never the consequent) count among the A-baskets without B."""
         counted = status == COUNTED_STATUS
+        other_products, other_counted = self._other_baskets.get(
+            index, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+        )
         for number, rule in enumerate(PLANTED_RULES):
             antecedent, consequent = self._antecedent[number], self._consequent[number]
             has_antecedent = np.bincount(line_basket[antecedent[line_product]], minlength=count) > 0
             drop = consequent[line_product] & has_antecedent[line_basket]
             line_basket, line_product = line_basket[~drop], line_product[~drop]
             tally = self.tallies[number]
+            other_antecedent = antecedent[other_products]
             for group, in_group in enumerate((counted, ~counted)):
                 candidates = np.flatnonzero(has_antecedent & in_group)
-                tally.antecedent[group] += len(candidates)
+                in_other_group = other_counted if group == 0 else ~other_counted
+                tally.antecedent[group] += len(candidates) + int(
+                    (other_antecedent & in_other_group).sum()
+                )
                 wanted = round(rule.confidence * tally.antecedent[group]) - tally.both[group]
                 wanted = min(max(wanted, 0), len(candidates))
                 if wanted == 0:

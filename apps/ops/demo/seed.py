@@ -44,7 +44,7 @@ from apps.ops.demo.bulk import (
     timestamps_adapt,
     values_adapter,
 )
-from apps.ops.demo.campaigns import demo_campaigns_seed
+from apps.ops.demo.campaigns import demo_campaigns_seed, demo_templates_seed
 from apps.ops.demo.community import (
     StoreRef,
     announceable_product_names,
@@ -236,12 +236,23 @@ class _Seeder:
         self._tags()
         draft, member_ids = self._members(stores)
         self._step(f"members: {len(member_ids)} with identities")
-        generator = self._history(stores, products, draft, member_ids, weather)
+        # The live history first: its group-buy orders are baskets the history's planted rules
+        # count, and sales its monthly ledger postings include.
+        demo_templates_seed()
+        live = demo_live_history_seed(
+            stores=stores, store_size=self.store_size, days=self.days, seed=self.options.seed
+        )
+        self._step(
+            "live history: " + ", ".join(f"{count} {label}" for label, count in live.counts.items())
+        )
+        generator = self._history(
+            stores, products, draft, member_ids, weather, live_baskets=live.baskets
+        )
         planned = self._promotions(products, generator)
         self._step(f"promotions: {planned} planned price cuts and group buys")
         self._stock(stores, products, generator)
         self._step("stock levels with opening receipts")
-        postings = self._sales_ledger(stores, products, generator)
+        postings = self._sales_ledger(stores, products, generator, live_units=live.units_sold)
         self._step(f"stock ledger: {postings} monthly restocking receipts and sales postings")
         self._community(stores, draft, member_ids)
         self._step("community messages and NPS answers")
@@ -263,12 +274,6 @@ class _Seeder:
         demo_campaigns_seed(stores=stores, today=self.today)
         demo_training_seed(stores=stores)
         self._step("purchasing, supply, fulfilment and campaigns")
-        live = demo_live_history_seed(
-            stores=stores, store_size=self.store_size, days=self.days, seed=self.options.seed
-        )
-        self._step(
-            "live history: " + ", ".join(f"{count} {label}" for label, count in live.items())
-        )
         inspections = demo_inspections_seed(stores=stores, days=self.days, seed=self.options.seed)
         self._step(f"inspection history: {inspections} inspections")
         # The cabinets' readings run to now, or to the end of the demo's "today" when that is
@@ -564,10 +569,14 @@ class _Seeder:
         draft: MemberDraft,
         member_ids: np.ndarray,
         weather: list[WeatherDay],
+        *,
+        live_baskets: list[tuple[dt.date, int, bool]],
     ) -> HistoryGenerator:
         product_arrays = products_arrays(
             days=len(self.days), rng=np.random.default_rng(self.seq_catalogue)
         )
+        day_index = {day: index for index, day in enumerate(self.days)}
+        product_index = {product.pk: index for index, product in enumerate(products)}
         generator = HistoryGenerator(
             products=product_arrays,
             stores=StoreArrays(region=self.store_region, size=self.store_size),
@@ -581,6 +590,10 @@ class _Seeder:
             first_line_id=_next_id(OrderLine),
             recent_days=RECENT_DAYS_FOR_STOCK,
             orders_per_store_day=self.options.orders_per_day,
+            other_baskets=[
+                (day_index[day], product_index[product_id], counted)
+                for day, product_id, counted in live_baskets
+            ],
         )
         store_ids = [store.pk for store in stores]
         product_ids = [product.pk for product in products]
@@ -729,20 +742,35 @@ class _Seeder:
         )
 
     def _sales_ledger(
-        self, stores: list[Store], products: list[Product], generator: HistoryGenerator
+        self,
+        stores: list[Store],
+        products: list[Product],
+        generator: HistoryGenerator,
+        *,
+        live_units: dict[tuple[int, int, dt.date], int],
     ) -> int:
         """The history's sales through the stock ledger, so inventory turnover has its source:
         per store × active product and calendar month, one restocking RECEIPT of the units the
         month sells (on its first history day, before opening) and one SALE posting of them (on
-        its last history day, after closing). Each month's receipts equal its sales, so on-hand
-        stays the opening stock and the running balance never goes below zero. Monthly
-        postings rather than one movement per order line keep it to a few rows per store and
-        product (the order lines themselves are imported history, with no ledger link)."""
+        its last history day, after closing); the month's sales are its counted orders' units
+        and the live history's completed group-buy orders' (`live_units`). Each month's
+        receipts equal its sales, so on-hand stays the opening stock and the running balance
+        never goes below zero. Monthly postings rather than one movement per order line keep
+        it to a few rows per store and product (the order lines themselves are imported
+        history, with no ledger link)."""
         active = np.array([product.is_active for product in products])
         store_ids = np.array([store.pk for store in stores], dtype=np.int64)
         product_ids = np.array([product.pk for product in products], dtype=np.int64)
         movements: list[tuple[object, ...]] = []
-        for month, units in sorted(generator.units_by_month.items()):
+        units_by_month = {month: units.copy() for month, units in generator.units_by_month.items()}
+        store_index_of = {store.pk: index for index, store in enumerate(stores)}
+        product_index_of = {product.pk: index for index, product in enumerate(products)}
+        for (store_id, product_id, month), units_sold in live_units.items():
+            units = units_by_month.setdefault(
+                month, np.zeros((len(stores), len(products)), dtype=np.int64)
+            )
+            units[store_index_of[store_id], product_index_of[product_id]] += units_sold
+        for month, units in sorted(units_by_month.items()):
             month_days = [day for day in self.days if day.replace(day=1) == month]
             received_at = dt.datetime.combine(month_days[0], RESTOCK_AT, tzinfo=TZ)
             posted_at = dt.datetime.combine(month_days[-1], SALES_POSTING_AT, tzinfo=TZ)

@@ -1,0 +1,116 @@
+"""The demo's live history (apps/ops/demo/live.py) leaves what the join service and settlement
+would have: every join has its group-buy order, completed for a formed offer and cancelled for
+one that did not form, so a past campaign's review shows its orders and GMV; and the completed
+orders' units are in the stock ledger's monthly sales postings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.campaigns.models import GroupBuyJoin, StoreCampaign
+from apps.campaigns.selectors.reviews import campaign_review
+from apps.stores.models import Order, OrderLine, StockMovement, Store
+
+pytestmark = pytest.mark.django_db
+
+END_DAY = dt.date(2026, 7, 31)  # a summer history: 夏季水果季 sells blueberries
+
+
+@pytest.fixture
+def demo() -> None:
+    call_command(
+        "seed_demo",
+        *("--stores", "3", "--members", "200", "--days", "14"),
+        *("--end-day", END_DAY.isoformat(), "--seed", "2026"),
+        "--no-compute",
+        stdout=StringIO(),
+    )
+
+
+def test_a_past_campaign_review_counts_the_orders_and_revenue_of_its_formed_joins(client, demo):
+    store = Store.objects.get(code="HZ0001")
+    past = StoreCampaign.objects.filter(store=store, broadcast__status="ended").select_related(
+        "campaign"
+    )
+    assert past.count() >= 2
+    reviewed_orders = 0
+    for store_campaign in past:
+        formed = GroupBuyJoin.objects.filter(
+            offer__broadcast__store_campaign=store_campaign, offer__status="formed"
+        ).select_related("offer")
+        expected_gmv = sum((join.offer.price * join.quantity for join in formed), Decimal("0.00"))
+
+        review = campaign_review(campaign=store_campaign.campaign, stores=[store])
+
+        assert review.totals.order_count == formed.count()
+        assert review.totals.gmv == expected_gmv
+        assert review.totals.units == sum(join.quantity for join in formed)
+        reviewed_orders += review.totals.order_count
+    assert reviewed_orders > 0
+
+    # The walkthrough's page: the owner's review of a past campaign with formed offers.
+    store_campaign = next(
+        sc
+        for sc in past
+        if GroupBuyJoin.objects.filter(
+            offer__broadcast__store_campaign=sc, offer__status="formed"
+        ).exists()
+    )
+    client.force_login(get_user_model().objects.get(username="owner"))
+    response = client.get(f"/portal/campaigns/reviews/{store_campaign.pk}/")
+    assert response.status_code == 200
+    totals = response.context["review"].totals
+    assert totals.order_count > 0
+    assert totals.gmv > 0
+
+
+def test_every_join_has_the_order_settlement_leaves_and_the_ledger_posts_its_units(demo):
+    joins = GroupBuyJoin.objects.select_related("offer__broadcast", "order").order_by("pk")
+    assert joins.filter(status="confirmed").exists()
+    assert joins.filter(status="cancelled").exists()
+    join_lines = OrderLine.objects.filter(order__group_buy_join__isnull=False)
+    lines = {line.order_id: line for line in join_lines}
+    for join in joins:
+        order = join.order
+        assert order is not None
+        expected_status = "completed" if join.offer.status == "formed" else "cancelled"
+        assert (order.status, join.status) == (
+            expected_status,
+            "confirmed" if join.offer.status == "formed" else "cancelled",
+        )
+        assert (order.store_id, order.member_id) == (join.offer.broadcast.store_id, join.member_id)
+        assert (order.channel, order.fulfilment) == ("group_buy", "pickup")
+        assert order.placed_at == join.created_at
+        assert order.total == join.offer.price * join.quantity
+        line = lines[order.pk]
+        assert (line.product_id, line.quantity, line.unit_price, line.line_total) == (
+            join.offer.product_id,
+            join.quantity,
+            join.offer.price,
+            order.total,
+        )
+    assert join_lines.count() == joins.count()
+
+    # The monthly sales postings hold the history's counted units, the join orders' included.
+    sold: Counter[tuple[int, int]] = Counter()
+    history = OrderLine.objects.filter(order__status="completed").exclude(
+        order__idempotency_key__startswith="demo-supply-"
+    )
+    for store_id, product_id, quantity in history.values_list(
+        "order__store_id", "product_id", "quantity"
+    ):
+        sold[(store_id, product_id)] += quantity
+    posted: Counter[tuple[int, int]] = Counter()
+    for store_id, product_id, quantity in StockMovement.objects.filter(kind="sale").values_list(
+        "store_id", "product_id", "quantity"
+    ):
+        posted[(store_id, product_id)] -= quantity
+    assert posted == sold
+    assert Order.objects.filter(group_buy_join__isnull=False, status="completed").exists()
