@@ -32,6 +32,7 @@ from apps.catalog.models import (
     ForecastMethodChoice,
     InsightCard,
     MemberSuggestion,
+    ProductRepurchaseInterval,
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
@@ -254,6 +255,17 @@ class MemberSuggestionAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     search_fields = ["=member_id", "=product__sku", "product__name"]
     list_select_related = ["product"]
     raw_id_fields = ["product"]
+
+
+@admin.register(ProductRepurchaseInterval)
+class ProductRepurchaseIntervalAdmin(ReadOnlyAdmin):
+    """The nightly run's product repurchase intervals, which the member pages read."""
+
+    list_display = ["product", "interval_days", "day"]
+    list_filter = ["day"]
+    search_fields = ["=product__sku", "product__name"]
+    list_select_related = ["product"]
+    ordering = ["product__sku"]
 
 
 @admin.register(DailyListEntry)
