@@ -28,6 +28,21 @@ from django.db import connection, models
 
 CHUNK_ROWS = 20_000
 
+# The order columns every demo writer fills (the order history, the live history's join orders).
+ORDER_COLUMNS = (
+    "id",
+    "store_id",
+    "member_id",
+    "channel",
+    "fulfilment",
+    "status",
+    "idempotency_key",
+    "reference",
+    "total",
+    "discount_total",
+    "placed_at",
+)
+
 Adapter = Callable[[object], object]
 
 

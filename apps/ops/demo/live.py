@@ -47,7 +47,7 @@ from apps.campaigns.models import (
 from apps.campaigns.services.group_buys import group_buy_order_key
 from apps.catalog.models import Product
 from apps.customers.models import Member
-from apps.ops.demo.bulk import rows_insert
+from apps.ops.demo.bulk import ORDER_COLUMNS, rows_insert
 from apps.ops.demo.orders import TZ
 from apps.ops.demo.scenes import SCENE_ONLY_CATEGORIES, member_may_buy
 from apps.stores.models import Order, OrderLine, Store
@@ -296,23 +296,7 @@ def demo_live_history_seed(
         ),
         offer_rows,
     )
-    orders = rows_insert(
-        Order,
-        (
-            "id",
-            "store_id",
-            "member_id",
-            "channel",
-            "fulfilment",
-            "status",
-            "idempotency_key",
-            "reference",
-            "total",
-            "discount_total",
-            "placed_at",
-        ),
-        order_rows,
-    )
+    orders = rows_insert(Order, ORDER_COLUMNS, order_rows)
     rows_insert(
         OrderLine,
         ("id", "order_id", "product_id", "quantity", "unit_price", "discount", "line_total"),

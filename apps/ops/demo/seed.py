@@ -38,6 +38,7 @@ from apps.devices.models import Device, DeviceAlert
 from apps.ops.demo import catalogue, scenes
 from apps.ops.demo.accounts import DEMO_PASSWORD, DemoAccount, demo_accounts_create
 from apps.ops.demo.bulk import (
+    ORDER_COLUMNS,
     loading_session,
     rows_insert,
     statistics_refresh,
@@ -115,19 +116,6 @@ SALES_POSTING_NOTE = "演示数据：月度销售过账"
 RESTOCK_AT, SALES_POSTING_AT = dt.time(6), dt.time(22, 30)
 _CHINESE_ORDINALS = "一二三四五六七八九十"
 PREFIXES = {"pos": "POS", "group_buy": "GB", "mini_program": "MP"}
-ORDER_COLUMNS = (
-    "id",
-    "store_id",
-    "member_id",
-    "channel",
-    "fulfilment",
-    "status",
-    "idempotency_key",
-    "reference",
-    "total",
-    "discount_total",
-    "placed_at",
-)
 LINE_COLUMNS = ("id", "order_id", "product_id", "quantity", "unit_price", "discount", "line_total")
 # Columns the history loop adapts itself (once per distinct amount; timestamps vectorised).
 ORDER_READY = ("total", "discount_total", "placed_at")
