@@ -8,5 +8,6 @@ from django.utils.translation import gettext
 
 
 def labelled(label: object, value: object) -> str:
-    """ "Supplier: Yunnan Berry Farm" / "供应商：云南蓝莓果园"."""
+    """The label and its value joined by the translated separator: "Supplier: Yunnan Berry
+    Farm" in English, "供应商：云南蓝莓果园" in Chinese."""
     return gettext("%(label)s: %(value)s") % {"label": label, "value": value}
