@@ -74,3 +74,12 @@ def test_pdf_prints_money_with_two_decimals(planted, store):  # noqa: F811
     assert "218.90" in text
     assert "26.00" in text
     assert re.search(r"145\.4(?!0)", text) is None
+
+
+def test_past_averages_and_counts_read_as_people_write_them():
+    from apps.campaigns.selectors.review_files import _number
+
+    assert _number(29 / 3) == "9.7"  # a past campaigns' average, not "9.66667"
+    assert _number(12.0) == "12"
+    assert _number(12345) == "12,345"
+    assert _number(None) == "–"

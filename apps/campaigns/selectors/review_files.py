@@ -49,11 +49,15 @@ def _percent(rate: float | None) -> str:
 
 
 def _number(value: float | Decimal | None) -> str:
+    """Counts with thousands separators; a past average (a float) to one decimal, so it reads
+    "9.7", never "9.66667"."""
     if value is None:
         return "–"
     if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _money(value: Decimal | float | None) -> str:
