@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import (
@@ -175,8 +175,8 @@ class PurchaseOrderLineInline(ReadOnlyInline):
 
     @admin.display(description=_("allocation per store"))
     def allocation_summary(self, line: PurchaseOrderLine) -> str:
-        return "; ".join(
-            f"{allocation.store.code}: {_allocation_units(allocation)}"
+        return pgettext("list separator", "; ").join(
+            labelled(allocation.store.code, _allocation_units(allocation))
             for allocation in line.allocations.all()
         )
 
