@@ -9,7 +9,14 @@ from apps.ops.demo.campaigns import SUMMER_PRODUCTS
 from apps.ops.demo.training import ARTICLES, COURSES, PATHS, demo_training_seed
 from apps.stores.models import StoreStaff
 from apps.training import selectors
-from apps.training.models import Article, Course, Enrolment, LessonCompletion, TrainingPath
+from apps.training.models import (
+    Article,
+    Course,
+    Enrolment,
+    LessonCompletion,
+    Question,
+    TrainingPath,
+)
 from tests.factories import ProductFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +43,9 @@ def test_demo_training_is_idempotent_and_enrols_the_demo_owner() -> None:
     assert Enrolment.objects.get(user=owner).path.code == "live-selling"
     assert LessonCompletion.objects.filter(user=owner).count() == 1
     assert all(Article.objects.values_list("title_tokens", flat=True))
+    # Every quiz question says why its answer is right (the result page shows it).
+    assert Question.objects.count() == sum(len(course.questions) for course in COURSES)
+    assert not Question.objects.filter(explanation="").exists()
 
 
 def test_the_summer_campaign_blueberries_take_the_knowledge_base_selling_points() -> None:

@@ -112,8 +112,8 @@ class CourseSpec:
     skill: str
     summary: str
     lessons: tuple[tuple[str, str], ...]
-    # (question, (choice, ...), index of the correct choice)
-    questions: tuple[tuple[str, tuple[str, ...], int], ...]
+    # (question, (choice, ...), index of the correct choice, why it is the right one)
+    questions: tuple[tuple[str, tuple[str, ...], int, str], ...]
     inspection_section: str = ""
 
 
@@ -131,8 +131,18 @@ COURSES: tuple[CourseSpec, ...] = (
             ("接龙收尾", "发接龙链接，念出已经成团的商品，提醒自提时间。"),
         ),
         (
-            ("每个商品建议讲多久？", ("1 分钟", "8 分钟左右", "半小时"), 1),
-            ("开场最重要的是？", ("报主题和福利时间", "先讲价格", "直接发链接"), 0),
+            (
+                "每个商品建议讲多久？",
+                ("1 分钟", "8 分钟左右", "半小时"),
+                1,
+                "40 分钟讲 4–5 个商品，每个 8 分钟左右：卖点、价格对比、库存、怎么下单都说清。",
+            ),
+            (
+                "开场最重要的是？",
+                ("报主题和福利时间", "先讲价格", "直接发链接"),
+                0,
+                "刚进来的邻居先要知道今天卖什么、福利几点放，才会留下来。",
+            ),
         ),
     ),
     CourseSpec(
@@ -143,7 +153,14 @@ COURSES: tuple[CourseSpec, ...] = (
             ("卖点从哪里来", "每个商品的卖点在知识库里维护，直播脚本会自动带上。"),
             ("常见问题", "甜不甜、能放多久、怎么保存：先答事实，再给建议。"),
         ),
-        (("顾客问“能放多久”，应该先说？", ("保存方法和天数", "现在下单", "不知道"), 0),),
+        (
+            (
+                "顾客问“能放多久”，应该先说？",
+                ("保存方法和天数", "现在下单", "不知道"),
+                0,
+                "先答事实（怎么保存、能放几天），再给建议；知识库里每个商品都有。",
+            ),
+        ),
     ),
     CourseSpec(
         "社群运营：预热与接龙",
@@ -153,7 +170,14 @@ COURSES: tuple[CourseSpec, ...] = (
             ("预热", "直播前一天晚上和当天中午各发一次预热文案，带上主推商品和价格。"),
             ("接龙", "接龙格式统一：序号、名字、商品×数量；成团后及时在群里公布。"),
         ),
-        (("预热文案建议发几次？", ("一次都不发", "两次：前一晚和当天中午", "每小时一次"), 1),),
+        (
+            (
+                "预热文案建议发几次？",
+                ("一次都不发", "两次：前一晚和当天中午", "每小时一次"),
+                1,
+                "前一晚让大家知道，当天中午再提醒一次；发得太勤会被屏蔽。",
+            ),
+        ),
     ),
     CourseSpec(
         "生鲜损耗控制",
@@ -165,8 +189,18 @@ COURSES: tuple[CourseSpec, ...] = (
             ("临期处理", "保质期剩 1 天的水果做果切或打折，记得在损耗页面登记。"),
         ),
         (
-            ("陈列应遵循？", ("先进先出", "后进先出", "随便放"), 0),
-            ("临期水果怎么处理？", ("直接扔掉不登记", "做果切或打折并登记损耗", "继续原价卖"), 1),
+            (
+                "陈列应遵循？",
+                ("先进先出", "后进先出", "随便放"),
+                0,
+                "老货放前面先卖掉，新货放后面，临期和损耗都会少。",
+            ),
+            (
+                "临期水果怎么处理？",
+                ("直接扔掉不登记", "做果切或打折并登记损耗", "继续原价卖"),
+                1,
+                "做果切或打折能收回一部分成本；登记损耗后，系统的损耗率和订货建议才准。",
+            ),
         ),
     ),
     CourseSpec(
@@ -177,7 +211,14 @@ COURSES: tuple[CourseSpec, ...] = (
             ("收货测温", "冷藏品 0–4 ℃，冷冻品 -18 ℃ 以下，超温整件拒收并拍照。"),
             ("冷柜巡查", "每天开店和闭店各看一次温度，告警在设备页面确认。"),
         ),
-        (("冷藏品收货温度应在？", ("0–4 ℃", "10–15 ℃", "-18 ℃ 以下"), 0),),
+        (
+            (
+                "冷藏品收货温度应在？",
+                ("0–4 ℃", "10–15 ℃", "-18 ℃ 以下"),
+                0,
+                "冷藏品 0–4 ℃；-18 ℃ 以下是冷冻品的标准。超温整件拒收并拍照。",
+            ),
+        ),
         inspection_section="cold_chain",
     ),
     CourseSpec(
@@ -188,7 +229,14 @@ COURSES: tuple[CourseSpec, ...] = (
             ("陈列", "主推商品放在门口第一排，缺货位当天补齐。"),
             ("价签", "每个商品都有价签，促销价签写明活动时间。"),
         ),
-        (("促销价签必须写明？", ("活动时间", "店主电话", "进价"), 0),),
+        (
+            (
+                "促销价签必须写明？",
+                ("活动时间", "店主电话", "进价"),
+                0,
+                "写明活动时间，顾客和督导都能核对价格是否还有效。",
+            ),
+        ),
         inspection_section="shelf_display",
     ),
     CourseSpec(
@@ -199,7 +247,14 @@ COURSES: tuple[CourseSpec, ...] = (
             ("卫生", "台面和冷柜每天清洁，地面无积水。"),
             ("新鲜度", "烂果、压伤果当天下架并登记损耗。"),
         ),
-        (("发现烂果应该？", ("当天下架并登记", "放到最下面", "等顾客挑走"), 0),),
+        (
+            (
+                "发现烂果应该？",
+                ("当天下架并登记", "放到最下面", "等顾客挑走"),
+                0,
+                "烂果会带坏整箱，当天下架并登记损耗。",
+            ),
+        ),
         inspection_section="hygiene",
     ),
 )
@@ -266,8 +321,10 @@ def _courses() -> dict[str, Course]:
                 Lesson(course=course, position=position, title=title, body=body)
                 for position, (title, body) in enumerate(spec.lessons)
             )
-            for position, (text, choices, right) in enumerate(spec.questions):
-                question = Question.objects.create(course=course, position=position, text=text)
+            for position, (text, choices, right, explanation) in enumerate(spec.questions):
+                question = Question.objects.create(
+                    course=course, position=position, text=text, explanation=explanation
+                )
                 Choice.objects.bulk_create(
                     Choice(question=question, text=choice, is_correct=index == right)
                     for index, choice in enumerate(choices)
