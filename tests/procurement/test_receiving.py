@@ -21,7 +21,10 @@ from apps.procurement.models import (
     ReceiptLine,
     SupplierProduct,
 )
-from apps.procurement.services.consolidation import purchase_orders_consolidate
+from apps.procurement.services.consolidation import (
+    order_cancelled_for_supply,
+    purchase_orders_consolidate,
+)
 from apps.procurement.services.receiving import ReceiptRefused, receipt_record
 from apps.stores.models import (
     Order,
@@ -268,12 +271,15 @@ def test_shortage_skips_cancelled_member_orders():
     world = supply_world()
     blueberries, _grapes = world.products
     _first, second, third = world.orders[world.store_a.pk]
-    PurchaseOrderSource.objects.filter(order_line__order=third).update(
-        cancelled_at="2026-01-01T00:00:00Z"
-    )
+    # Cancelled after the supplier confirmed: the purchase order stands, so the store's
+    # allocation still holds the cancelled order's blueberry (1), which nobody waits for.
+    Order.objects.filter(pk=third.pk).update(status=Order.Status.CANCELLED)
+    third.refresh_from_db()
+    assert order_cancelled_for_supply(order=third).recorded == 2
     lines = _full(world, world.store_a)
-    lines[world.allocation(world.store_a, blueberries).pk] = (4, 2, 0)
+    lines[world.allocation(world.store_a, blueberries).pk] = (3, 3, 0)
     receipt_record(purchase_order=world.purchase_order, store=world.store_a, lines=lines, by=None)
+    # 3 short: the cancelled order's unit first, then the latest waiting order bears 2.
     assert list(
         PurchaseOrderSource.objects.filter(short_quantity__gt=0).values_list(
             "order_line__order_id", "short_quantity"

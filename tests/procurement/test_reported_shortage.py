@@ -42,6 +42,7 @@ from apps.procurement.services.consolidation import (
 from apps.procurement.services.delivery import delivery_plans_build
 from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
+    purchase_order_confirm,
     purchase_order_report_shortage,
 )
 from apps.procurement.services.receiving import receipt_record
@@ -105,12 +106,20 @@ def test_units_no_waiting_order_accounts_for_are_shared_by_largest_remainder():
         2: 2,
         3: 1,
     }
-    # What the orders cannot bear (store 2 holds 4 units no live order asked for) comes after.
+    # Units nobody waits for go first (store 2 holds 4 that no live order asked for, as after
+    # an order cancelled once the supplier had confirmed); the orders bear only the rest.
     bearers = [ShortageBearer(store_id=1, placed_at=_at(0), order_id=1, quantity=3)]
     assert reported_short_split(units=5, allocations={1: 3, 2: 4}, bearers=bearers) == {
-        1: 3,
-        2: 2,
+        1: 1,
+        2: 4,
     }
+    assert reported_short_split(units=3, allocations={1: 3, 2: 4}, bearers=bearers) == {
+        1: 0,
+        2: 3,
+    }
+    # Within one store too: 5 allocated, 3 asked for by a waiting order.
+    assert reported_short_split(units=2, allocations={1: 5}, bearers=bearers) == {1: 2}
+    assert reported_short_split(units=4, allocations={1: 5}, bearers=bearers) == {1: 4}
 
 
 def test_the_split_adds_up_exactly_and_stays_within_each_allocation_randomised():
@@ -139,12 +148,15 @@ def test_the_split_adds_up_exactly_and_stays_within_each_allocation_randomised()
         assert set(split) == set(allocations)
         assert sum(split.values()) == min(units, total)
         assert all(0 <= split[store] <= allocations[store] for store in allocations)
-        # The orders bear first: while they can, units without an order bear nothing.
+        # Units without a waiting order bear first: while they can, the orders bear nothing.
         backed = dict.fromkeys(allocations, 0)
         for bearer in bearers:
             backed[bearer.store_id] += bearer.quantity
-        if units <= sum(backed.values()):
-            assert all(split[store] <= backed[store] for store in allocations)
+        free = {store: allocations[store] - backed[store] for store in allocations}
+        if units <= sum(free.values()):
+            assert all(split[store] <= free[store] for store in allocations)
+        else:
+            assert all(split[store] >= free[store] for store in allocations)
 
 
 # --- a consolidated line ----------------------------------------------------------------------
@@ -355,6 +367,51 @@ def test_allocations_without_source_links_bear_a_shortage_by_largest_remainder(d
         stores[2].pk: 1,
     }
     assert allocations_short_update(line_ids=[line.pk]) == 0  # idempotent
+
+
+def test_an_order_cancelled_after_confirmation_bears_a_reported_shortage_first(short_world):
+    world = short_world
+    line = world["line"]
+    a, b = world["store_a"].pk, world["store_b"].pk
+    _first, middle, _last = world["orders"]
+    po = purchase_order_confirm(po=world["po"], ship_date=timezone.localdate(), by=None)
+    purchase_order_report_shortage(po=po, lines={line.pk: 8}, note="", by=None)
+    # 3 beyond the surplus of 5: A's last order (6) bears them.
+    assert _reported(line) == {a: (9, 3), b: (4, 0)}
+
+    # B's order (4) is cancelled after confirmation: its units still come and nobody waits
+    # for them, so they are the ones short; A's waiting orders get everything.
+    Order.objects.filter(pk=middle.pk).update(status=Order.Status.CANCELLED)
+    middle.refresh_from_db()
+    assert order_cancelled_for_supply(order=middle).recorded == 1
+    line.refresh_from_db()
+    assert (line.demanded_quantity, line.shortage_quantity) == (13, 8)
+    assert _reported(line) == {a: (9, 0), b: (4, 3)}
+    # 5 beyond: B's 4 cancelled units, then A's last order 1.
+    purchase_order_report_shortage(po=po, lines={line.pk: 10}, note="", by=None)
+    assert _reported(line) == {a: (9, 1), b: (4, 4)}
+    assert _picked(po) == {"SHORT-A": 8}
+
+
+def test_receiving_short_falls_first_on_an_order_cancelled_after_confirmation(short_world):
+    world = short_world
+    po = world["po"]
+    first, _middle, last = world["orders"]
+    po = purchase_order_confirm(po=po, ship_date=timezone.localdate(), by=None)
+    Order.objects.filter(pk=first.pk).update(status=Order.Status.CANCELLED)
+    first.refresh_from_db()
+    order_cancelled_for_supply(order=first)
+    # Store A's allocation (9) still holds the cancelled order's 3; 5 arrive (4 short): the 3
+    # nobody waits for, then 1 on the latest waiting order (the last one, of 6).
+    allocation = PurchaseOrderAllocation.objects.get(line=world["line"], store=world["store_a"])
+    receipt_record(
+        purchase_order=po, store=world["store_a"], lines={allocation.pk: (5, 4, 0)}, by=None
+    )
+    assert list(
+        PurchaseOrderSource.objects.filter(short_quantity__gt=0).values_list(
+            "order_line__order_id", "short_quantity"
+        )
+    ) == [(last.pk, 1)]
 
 
 # --- receiving --------------------------------------------------------------------------------

@@ -64,14 +64,27 @@ def reported_short_split(
     of `allocations` ({store id: allocated units}); the values add up to `units` (at most the
     allocations' sum) and no store bears more than its allocation.
 
-    The rule of store receiving: the LATEST member orders bear it first (placed time, then
-    order id, newest first), each at most what it asked for, summed per store. Units no
-    waiting member order accounts for (an allocation without source links, as a
-    replenishment draft's) bear what is left, shared by largest remainder
-    (`allocations_scaled`).
+    The rule of store receiving: units no waiting member order accounts for (a member order
+    cancelled after the supplier confirmed, or a replenishment line's allocations, which have
+    no source links) bear it first, shared by largest remainder (`allocations_scaled`): nobody
+    waits for them, like the rounding surplus. Then the LATEST member orders (placed time,
+    then order id, newest first), each at most what it asked for, summed per store.
     """
     short = dict.fromkeys(allocations, 0)
     remaining = min(max(units, 0), sum(allocations.values()))
+    asked = dict.fromkeys(allocations, 0)
+    for bearer in bearers:
+        if bearer.store_id in asked:
+            asked[bearer.store_id] += bearer.quantity
+    free = {
+        store_id: max(0, quantity - asked[store_id]) for store_id, quantity in allocations.items()
+    }
+    free_short = min(remaining, sum(free.values()))
+    if free_short:
+        kept = allocations_scaled(quantities=free, total=sum(free.values()) - free_short)
+        for store_id, units_free in free.items():
+            short[store_id] += units_free - kept.get(store_id, 0)
+        remaining -= free_short
     latest_first = sorted(bearers, key=lambda bearer: (bearer.placed_at, bearer.order_id))
     for bearer in reversed(latest_first):
         if remaining == 0:

@@ -320,7 +320,8 @@ def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
     lines and store allocations are recounted from the remaining links and re-rounded (a line
     keeps at least its minimum order while any demand is left; a purchase order left with no
     demand at all is cancelled). After confirmation (confirmed, shipped): the purchase order
-    stands and a `PurchaseOrderException` is recorded per order line. Cancelled purchase
+    stands, a `PurchaseOrderException` is recorded per order line and a reported shortage is
+    shared out again (the cancelled units bear it first). Cancelled purchase
     orders are left alone. Purchase orders are locked in primary-key order. Idempotent:
     calling it again changes nothing. Precondition: the caller has cancelled the order.
     """
@@ -380,6 +381,9 @@ def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
             ]
             PurchaseOrderException.objects.bulk_create(fresh, ignore_conflicts=True)
             recorded = len(fresh)
+            # The cancelled order's units still come, and nobody waits for them: a reported
+            # shortage falls on them before any waiting member order.
+            allocations_short_update(line_ids=sorted({source["line_id"] for source in confirmed}))
     return CancellationOutcome(reduced=reduced, recorded=recorded)
 
 

@@ -199,7 +199,10 @@ def receipt_record(
             for pk, allocation in allocations.items()
             if lines[pk][1] + lines[pk][2] > allocation.reported_short_quantity
         }
-        _shortage_spread(receipt=receipt, store=store, missing=missing, found=found)
+        allocated = {allocation.line_id: allocation.quantity for allocation in allocations.values()}
+        _shortage_spread(
+            receipt=receipt, store=store, missing=missing, found=found, allocated=allocated
+        )
         order_ids = sorted(
             set(
                 PurchaseOrderSource.objects.filter(
@@ -221,12 +224,15 @@ def _shortage_spread(
     store: Store,
     missing: dict[int, int],
     found: dict[int, int],
+    allocated: dict[int, int],
 ) -> None:
     """Spread each purchase-order line's missing units over the store's member order lines it
-    was bought for: latest order first (placed time, then order id, newest first), each line
-    bearing at most what it asked for. Notifies each affected member once. `found` (per
-    line, the missing units beyond what the supplier reported for this store) is added to
-    the line's shortage."""
+    was bought for. The store's units no waiting order accounts for (`allocated`, per line,
+    beyond what its live member order lines ask: an order cancelled after the supplier
+    confirmed) are missing first, as nobody waits for them; then the latest order first
+    (placed time, then order id, newest first), each line bearing at most what it asked for.
+    Notifies each affected member once. `found` (per line, the missing units beyond what the
+    supplier reported for this store) is added to the line's shortage."""
     if not missing:
         return
     sources = list(
@@ -246,7 +252,8 @@ def _shortage_spread(
     touched: list[PurchaseOrderSource] = []
     short_by_order: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for line_id, units in sorted(missing.items()):
-        remaining = units
+        asked = sum(source.quantity for source in by_line[line_id])
+        remaining = max(0, units - max(0, allocated.get(line_id, 0) - asked))
         latest_first = sorted(
             by_line[line_id],
             key=lambda source: (source.order_line.order.placed_at, source.order_line.order_id),
