@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils import translation
+
 from apps.stores.kpis.charts import Bar, Series, bar_chart_svg, line_chart_svg, percentile_svg
 
 
@@ -59,3 +61,16 @@ def test_bars_are_linked_and_negative_values_grow_left_of_zero():
 def test_percentile_marker_only_with_a_percentile():
     assert 'class="marker"' in percentile_svg(percentile=80.0, title="t")
     assert 'class="marker"' not in percentile_svg(percentile=None, title="t")
+
+
+def test_large_numbers_are_short_in_each_language():
+    bars = [Bar("A", 123456.0), Bar("B", 2_500_000.0), Bar("C", 12.5)]
+    with translation.override("zh-hans"):
+        svg = bar_chart_svg(bars=bars, title="t")
+    for short in (">12.3万<", ">250万<", ">12.5<"):
+        assert short in svg
+    with translation.override("en"):
+        svg = bar_chart_svg(bars=bars, title="t")
+    assert "万" not in svg
+    for short in (">123k<", ">2.5M<", ">12.5<"):
+        assert short in svg

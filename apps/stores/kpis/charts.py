@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -33,11 +34,17 @@ class Bar:
 
 
 def _number(value: float) -> str:
+    """A chart's short number: large ones in 万 (tens of thousands) in Chinese, in k and M
+    (thousands, millions) in the other languages."""
     if abs(value) >= 10000:
-        tens_of_thousands = value / 10000
-        if abs(tens_of_thousands) >= 100:
-            return f"{tens_of_thousands:,.0f}万"
-        return f"{tens_of_thousands:.1f}万"
+        if (translation.get_language() or "").startswith("zh"):
+            tens_of_thousands = value / 10000
+            if abs(tens_of_thousands) >= 100:
+                return f"{tens_of_thousands:,.0f}万"
+            return f"{tens_of_thousands:.1f}万"
+        if abs(value) >= 1_000_000:
+            return f"{value / 1_000_000:,.1f}M"
+        return f"{value / 1000:,.0f}k"
     if abs(value) >= 100 or value == int(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
