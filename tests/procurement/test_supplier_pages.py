@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone, translation
 
-from apps.procurement.models import Supplier
+from apps.procurement.models import PurchaseOrder, Supplier
 from tests.factories import PASSWORD, ProductFactory, SupplierFactory, SupplierProductFactory
+from tests.procurement.factories import PurchaseOrderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +83,33 @@ def test_supplier_user_logs_in_and_lands_on_supplier_home(client, supplier_user)
         (reverse("supplier:home"), 302),
     ]
     assert f"<h2>{own.name}</h2>" in response.content.decode()
+
+
+def test_supplier_home_lists_what_waits_and_flags_a_passed_ship_date(client, supplier_user):
+    own = Supplier.objects.get(users__user=supplier_user)
+    other = SupplierFactory()
+    today = timezone.localdate()
+    day = dt.timedelta(days=1)
+    PurchaseOrderFactory(supplier=own)  # to confirm
+    PurchaseOrderFactory(supplier=own, status=PurchaseOrder.Status.DRAFT, sent_at=None)
+    for ship_date in (today - day, today, today + day):
+        PurchaseOrderFactory(
+            supplier=own,
+            status=PurchaseOrder.Status.CONFIRMED,
+            ship_date=ship_date,
+            delivery_date=today + 3 * day,
+        )
+    # Another supplier's orders count for nobody here.
+    PurchaseOrderFactory(supplier=other)
+    PurchaseOrderFactory(
+        supplier=other, status=PurchaseOrder.Status.CONFIRMED, ship_date=today - day
+    )
+    client.force_login(supplier_user)
+    with translation.override("en"):
+        html = client.get(SUPPLIER_HOME, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 purchase order to confirm" in html
+    assert "2 purchase orders to ship by today" in html
+    assert "1 past its ship date" in html
+
+    orders = client.get(reverse("supplier:orders"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert orders.count("past the ship date") == 1

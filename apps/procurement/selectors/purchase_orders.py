@@ -10,7 +10,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from apps.procurement.access import VIEW_PURCHASE_ORDERS, SupplierAction, suppliers_for
 from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation, PurchaseOrderLine
@@ -53,6 +62,28 @@ def purchase_orders_for_user(
         .annotate(line_count=Count("lines"), amount=Sum(amount))
         .order_by("-delivery_date", "-pk")[:LIST_LIMIT]
     )
+
+
+@dataclass(frozen=True)
+class SupplierToDo:
+    """What waits for the supplier: orders to confirm, confirmed orders to ship by today,
+    and of those, the ones whose ship date has passed."""
+
+    to_confirm: int
+    to_ship: int
+    overdue: int
+
+
+def supplier_to_do(*, user: UserLike, today: dt.date) -> SupplierToDo:
+    """The user's suppliers' sent orders awaiting confirmation, and confirmed orders whose
+    ship date is today or past (`overdue`: past). One query."""
+    confirmed = PurchaseOrder.Status.CONFIRMED
+    counts = _visible(user, VIEW_PURCHASE_ORDERS).aggregate(
+        to_confirm=Count("pk", filter=Q(status=PurchaseOrder.Status.SENT)),
+        to_ship=Count("pk", filter=Q(status=confirmed, ship_date__lte=today)),
+        overdue=Count("pk", filter=Q(status=confirmed, ship_date__lt=today)),
+    )
+    return SupplierToDo(**counts)
 
 
 def purchase_order_for_user(

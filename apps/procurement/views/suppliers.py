@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,6 +28,7 @@ from apps.procurement.selectors.purchase_orders import (
     purchase_order_pick_lists,
     purchase_order_sheet,
     purchase_orders_for_user,
+    supplier_to_do,
 )
 from apps.procurement.services.purchase_orders import (
     PurchaseOrderRefused,
@@ -44,7 +46,10 @@ def home(request: HttpRequest) -> HttpResponse:
     suppliers = supplier_selectors.suppliers_visible(user=request.user)
     if not suppliers:
         raise PermissionDenied
-    return render(request, "supplier/home.html", {"suppliers": suppliers})
+    to_do = None
+    if suppliers_for(request.user, VIEW_PURCHASE_ORDERS).exists():
+        to_do = supplier_to_do(user=request.user, today=timezone.localdate())
+    return render(request, "supplier/home.html", {"suppliers": suppliers, "to_do": to_do})
 
 
 @login_required
@@ -61,7 +66,9 @@ def orders(request: HttpRequest) -> HttpResponse:
         date_to=filters.get("date_to"),
     )
     return render(
-        request, "supplier/orders.html", {"form": form, "purchase_orders": purchase_orders}
+        request,
+        "supplier/orders.html",
+        {"form": form, "purchase_orders": purchase_orders, "today": timezone.localdate()},
     )
 
 
