@@ -77,6 +77,21 @@ def test_one_unreadable_line_enters_nothing_and_is_reported(owner, broadcast):
     assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (0, 0)
 
 
+def test_one_report_names_an_unreadable_line_and_a_line_over_the_cap(owner, broadcast):
+    _offer(broadcast, "蓝莓", cap=5)
+    _offer(broadcast, "樱桃")
+    text = "1. 李阿姨 蓝莓×2\n2. 赵四 蓝莓×100\n3.\n"
+    report = jielong_import(broadcast=broadcast, text=text, by=owner)
+    assert report.written is False
+    assert [(line.line_no, line.status) for line in report.lines] == [
+        (1, "new"),
+        (2, "refused"),
+        (3, "unreadable"),
+    ]
+    assert report.problem_count == 2
+    assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (0, 0)
+
+
 def test_an_unknown_product_is_reported_and_nothing_entered(owner, broadcast):
     _offer(broadcast, "蓝莓")
     report = jielong_import(broadcast=broadcast, text="1. 李阿姨 榴莲×1\n2. 王姐 蓝莓×1", by=owner)

@@ -543,8 +543,9 @@ def jielong_import(
     All-or-nothing: every line is parsed, matched to an open offer (by product name; an empty
     product means the only open offer) and joined in one transaction; any unreadable line or
     any refusal (sold out, closed, stock) rolls everything back, and the report names each
-    line's fate. Names resolve to the store's members (`store_members_by_name`); an unknown
-    or shared name joins without a member, under its chat name.
+    line's fate (the readable lines are tried even beside an unreadable one, so every refusal
+    shows in the same report). Names resolve to the store's members (`store_members_by_name`);
+    an unknown or shared name joins without a member, under its chat name.
 
     Idempotent: join keys derive from each line's content (`jielong_key`), so a chat pasted
     twice — or pasted again with new lines below — adds only what is new.
@@ -591,8 +592,10 @@ def jielong_import(
             planned.append((line, entry))
         report.lines.append(entry)
     report.lines.sort(key=lambda item: item.line_no)
-    if report.problem_count or not planned:
+    if not planned:
         return report
+    # Tried even when some line is unreadable (then rolled back like a dry run), so that one
+    # report names every problem: an over-the-cap line too, not only after the others are fixed.
     with transaction.atomic():
         for line, entry in planned:
             try:
