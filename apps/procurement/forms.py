@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
+from apps.procurement.selectors.aftersales import order_lines_short
 from apps.stores.models import LossReason, Order, OrderLine, Store
 from apps.stores.selectors import store_stocked_products
 from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
@@ -146,10 +147,28 @@ class CaseOpenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.order = order
         self.lines = {line.pk: line for line in order.lines.all()}
+        self.short = order_lines_short(order=order)
         self.fields["order_line"].choices = [("", _("The whole order"))] + [
-            (str(line.pk), f"{line.product.name} × {line.quantity} · ¥{line.line_total}")
-            for line in self.lines.values()
+            (str(line.pk), self._line_label(line)) for line in self.lines.values()
         ]
+        if self.short and not self.is_bound:
+            # Goods that did not arrive (recorded at receiving): the case the owner opens for
+            # them, proposed — one short line is filled in whole, with its units' price.
+            self.fields["kind"].initial = CaseKind.MISSING
+            if len(self.short) == 1:
+                [(line_id, units)] = self.short.items()
+                line = self.lines[line_id]
+                self.fields["order_line"].initial = str(line_id)
+                self.fields["quantity"].initial = units
+                self.fields["amount"].initial = (line.line_total * units / line.quantity).quantize(
+                    Decimal("0.01")
+                )
+
+    def _line_label(self, line: OrderLine) -> str:
+        label = f"{line.product.name} × {line.quantity} · ¥{line.line_total}"
+        if self.short.get(line.pk):
+            label += str(_(" (%(units)d short)") % {"units": self.short[line.pk]})
+        return label
 
     def clean_order_line(self) -> OrderLine | None:
         value = self.cleaned_data["order_line"]

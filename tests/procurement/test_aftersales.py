@@ -776,6 +776,30 @@ def test_owner_opens_a_case_with_photos_and_sees_the_proposal(owner, store, orde
     assert "The policy proposes" in content
 
 
+def test_the_case_form_proposes_a_missing_item_case_for_units_that_did_not_arrive(
+    owner, store, order
+):
+    first, second = order.lines.order_by("pk")
+    url = reverse("supply:case_new", args=[store.pk])
+    plain = _client(owner).get(url, {"order": order.pk}, HTTP_ACCEPT_LANGUAGE="en")
+    assert plain.context["form"]["kind"].initial is None
+    assert "short)" not in plain.content.decode()
+
+    # Receiving found 2 of the first line's 3 units short (12.50 each).
+    PurchaseOrderSourceFactory(order_line=first, quantity=3, short_quantity=2)
+    form = _client(owner).get(url, {"order": order.pk}, HTTP_ACCEPT_LANGUAGE="en").context["form"]
+    assert form["kind"].initial == CaseKind.MISSING
+    assert form["order_line"].initial == str(first.pk)
+    assert (form["quantity"].initial, form["amount"].initial) == (2, D("25.00"))
+    assert dict(form.fields["order_line"].choices)[str(first.pk)].endswith(" (2 short)")
+
+    # Two lines short: the kind is proposed, the owner picks the line.
+    PurchaseOrderSourceFactory(order_line=second, quantity=1, short_quantity=1)
+    form = _client(owner).get(url, {"order": order.pk}, HTTP_ACCEPT_LANGUAGE="en").context["form"]
+    assert form["kind"].initial == CaseKind.MISSING
+    assert form["order_line"].initial is None
+
+
 def test_posting_too_much_shows_the_reason_and_writes_nothing(owner, store, order):
     line = order.lines.order_by("pk").first()
     response = _client(owner).post(

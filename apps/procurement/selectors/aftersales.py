@@ -347,3 +347,15 @@ def case_supplier_id(*, order: Order, order_line: OrderLine | None) -> int | Non
         .values_list("supplier_id", flat=True)
         .first()
     )
+
+
+def order_lines_short(*, order: Order) -> dict[int, int]:
+    """{order line id: units short} for the order's lines that did not arrive in full (the
+    shortage recorded at store receiving on their purchase-order source links). One query."""
+    rows = (
+        PurchaseOrderSource.objects.filter(order_line__order=order, short_quantity__gt=0)
+        .values("order_line_id")
+        .annotate(units=Sum("short_quantity"))
+        .values_list("order_line_id", "units")
+    )
+    return dict(rows)
