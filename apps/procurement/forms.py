@@ -33,6 +33,9 @@ class PurchaseOrderFilterForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     ship_date = forms.DateField(label=_("Ship date"), widget=NativeDateInput())
+    # The revision of the purchase order on the page: a consolidation run that added to the
+    # order since makes the confirmation a refusal, not a confirmation of unseen lines.
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
 
 
 class ShortageForm(forms.Form):

@@ -36,6 +36,7 @@ def purchase_orders_consolidate_task(cutoff: str | None = None) -> dict[str, obj
         "run": run.pk,
         "status": run.status,
         "purchase_orders": run.purchase_order_count,
+        "purchase_orders_updated": run.purchase_order_updated_count,
         "lines": run.source_line_count,
     }
 

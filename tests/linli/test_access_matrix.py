@@ -653,7 +653,10 @@ def _build_world(media_root: Path) -> World:
     purchase_order_a = consolidated_purchase_order(supplier=supplier_a, stores=[store_a])
     shipped_order_a = purchase_order_move(
         consolidated_purchase_order(
-            supplier=supplier_a, stores=[store_a], names=("赣南脐橙", "烟台苹果")
+            supplier=supplier_a,
+            stores=[store_a],
+            names=("赣南脐橙", "烟台苹果"),
+            lead_time_days=3,  # another delivery date: a purchase order of its own
         ),
         status=PurchaseOrder.Status.SHIPPED,
     )

@@ -150,9 +150,12 @@ def consolidated_purchase_order(
     supplier: object,
     stores: list[Store],
     names: tuple[str, str] = ("云南蓝莓 125g", "阳光玫瑰葡萄"),
+    lead_time_days: int = 2,
 ) -> PurchaseOrder:
     """A sent purchase order of `supplier` made by a real consolidation: two products (packs
-    of 6, minimum 12), each store ordering 3 + its index of the first and 5 of the second."""
+    of 6, minimum 12), each store ordering 3 + its index of the first and 5 of the second.
+    Delivered `lead_time_days` after today: a second call with the same supplier and lead
+    time adds to the same (still open) purchase order, another lead time makes another."""
     from apps.procurement.models import SupplierProduct
     from apps.procurement.services.consolidation import purchase_orders_consolidate
 
@@ -164,9 +167,13 @@ def consolidated_purchase_order(
             cost=Decimal("8.50"),
             pack_size=6,
             min_order_qty=12,
-            lead_time_days=2,
+            lead_time_days=lead_time_days,
         )
-    for index, store in enumerate(stores):
+    orders = [
         supply_order(store=store, lines=[(products[0], 3 + index), (products[1], 5)])
-    run = purchase_orders_consolidate(cutoff=timezone.now())
-    return PurchaseOrder.objects.get(run=run, supplier=supplier)
+        for index, store in enumerate(stores)
+    ]
+    purchase_orders_consolidate(cutoff=timezone.now())
+    return (
+        PurchaseOrder.objects.filter(lines__sources__order_line__order__in=orders).distinct().get()
+    )

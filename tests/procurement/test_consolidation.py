@@ -247,18 +247,21 @@ def test_running_the_same_cutoff_twice_changes_nothing(world):
 
 def test_a_later_cutoff_takes_only_what_is_new(world):
     supply_order(store=world["store_a"], lines=[(world["milk"], 2)])
-    purchase_orders_consolidate(cutoff=_cutoff())
+    first = purchase_orders_consolidate(cutoff=_cutoff())
     empty = purchase_orders_consolidate(cutoff=_cutoff() + dt.timedelta(seconds=1))
-    assert (empty.status, empty.source_line_count, empty.purchase_order_count) == (
-        ConsolidationRun.Status.FINISHED,
-        0,
-        0,
-    )
+    assert (
+        empty.status,
+        empty.source_line_count,
+        empty.purchase_order_count,
+        empty.purchase_order_updated_count,
+    ) == (ConsolidationRun.Status.FINISHED, 0, 0, 0)
     supply_order(store=world["store_b"], lines=[(world["milk"], 5)])
     later = purchase_orders_consolidate(cutoff=_cutoff() + dt.timedelta(seconds=2))
-    assert later.source_line_count == 1
-    new_po = PurchaseOrder.objects.get(run=later)
-    assert new_po.lines.get().demanded_quantity == 5
+    assert (later.source_line_count, later.purchase_order_count) == (1, 0)
+    # Added to the open purchase order of the same supplier and delivery date.
+    po = PurchaseOrder.objects.get()
+    assert (po.run, po.revision) == (first, 2)
+    assert po.lines.get().demanded_quantity == 7
     assert PurchaseOrderSource.objects.count() == 2
 
 

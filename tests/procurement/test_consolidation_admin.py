@@ -68,8 +68,8 @@ def test_hq_procurement_consolidates_now_and_is_told_what_was_made(roles: None) 
     assert _messages(response) == [
         (
             "success",
-            "Consolidated now: 2 purchase orders with 2 lines, from 3 member order lines, "
-            "sent to their suppliers.",
+            "Consolidated now: 2 new purchase orders and 0 added to (not yet confirmed), "
+            "with 2 lines, from 3 member order lines, sent to their suppliers.",
         ),
         (
             "warning",
@@ -103,6 +103,28 @@ def test_consolidating_again_finds_nothing_waiting_and_says_so(roles: None) -> N
     assert ConsolidationRun.objects.count() == 2
     assert PurchaseOrder.objects.count() == 2  # nothing new
     assert PurchaseOrderSource.objects.count() == 3
+
+
+def test_consolidating_again_adds_to_the_open_purchase_orders_and_says_so(
+    roles: None,
+) -> None:
+    _waiting_orders()
+    client = _client(HQ_PROCUREMENT, "buyer")
+    client.post(CONSOLIDATE_NOW, follow=True)  # its messages shown on the list
+    berries = PurchaseOrder.objects.get(lines__product__supplier_offers__pack_size=6)
+    supply_order(store=StoreFactory(), lines=[(berries.lines.get().product, 5)])
+
+    response = client.post(CONSOLIDATE_NOW)
+
+    assert _messages(response)[0] == (
+        "success",
+        "Consolidated now: 0 new purchase orders and 1 added to (not yet confirmed), "
+        "with 1 lines, from 1 member order lines, sent to their suppliers.",
+    )
+    assert PurchaseOrder.objects.count() == 2
+    run = ConsolidationRun.objects.order_by("cutoff").last()
+    assert (run.purchase_order_count, run.purchase_order_updated_count) == (0, 1)
+    assert berries.lines.get().demanded_quantity == 12
 
 
 def test_an_unknown_back_to_returns_to_the_runs(roles: None) -> None:

@@ -13,11 +13,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder, Supplier
+from apps.procurement.services.consolidation import purchase_orders_consolidate
 from tests.factories import StoreFactory, SupplierUserFactory
 from tests.procurement.factories import (
     PurchaseOrderFactory,
     PurchaseOrderLineFactory,
     consolidated_purchase_order,
+    supply_order,
 )
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +157,39 @@ def test_the_supplier_confirms_with_a_ship_date(client, supplier_user, po):
         ship_date,
         supplier_user,
     )
+
+
+def test_a_page_opened_before_a_run_added_to_the_order_does_not_confirm_it(
+    client, supplier_user, po, store
+):
+    client.force_login(supplier_user)
+    page = client.get(reverse("supplier:order", args=[po.pk])).content.decode()
+    assert re.search(r'type="hidden" name="revision" value="1"', page)
+    assert 'id="updated"' not in page
+    berries = po.lines.get(product__name="云南蓝莓 125g").product
+    supply_order(store=store, lines=[(berries, 6)])
+    purchase_orders_consolidate(cutoff=timezone.now())
+
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]),
+        {"ship_date": timezone.localdate().isoformat(), "revision": "1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    with translation.override("en"):
+        messages = [str(message) for message in response.context["messages"]]
+    assert messages == [
+        "This purchase order was updated after you opened it: check the lines and confirm again."
+    ]
+    po.refresh_from_db()
+    assert (po.status, po.revision) == (PurchaseOrder.Status.SENT, 2)
+    html = response.content.decode()
+    assert 'id="updated"' in html
+    assert re.search(r'type="hidden" name="revision" value="2"', html)
+    assert "<td>13</td><td>18</td><td>5</td>" in html  # 7 + 6 demanded, the new total
+    listing = client.get(reverse("supplier:orders"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "更新于" in listing.content.decode()
 
 
 def test_a_confirmation_without_a_valid_date_changes_nothing(client, supplier_user, po):

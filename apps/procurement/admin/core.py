@@ -217,6 +217,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "has_shortage",
         "ship_date",
         "sent_at",
+        "updated_at",
         "run",
     ]
     list_filter = [
@@ -242,6 +243,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "ship_date",
         "created_at",
         "sent_at",
+        "updated_at",
+        "revision",
         "confirmed_at",
         "shipped_at",
         "cancelled_at",
@@ -480,6 +483,7 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
         "source_line_count",
         "unsupplied_line_count",
         "purchase_order_count",
+        "purchase_order_updated_count",
         "purchase_order_line_count",
     ]
     list_filter = ["status"]
@@ -493,6 +497,7 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
         "source_line_count",
         "unsupplied_line_count",
         "purchase_order_count",
+        "purchase_order_updated_count",
         "purchase_order_line_count",
         "error",
     ]
@@ -541,15 +546,17 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse(back))
-        if run.purchase_order_count:
+        if run.purchase_order_count or run.purchase_order_updated_count:
             self.message_user(
                 request,
                 gettext(
-                    "Consolidated now: %(orders)d purchase orders with %(lines)d lines, from "
-                    "%(sources)d member order lines, sent to their suppliers."
+                    "Consolidated now: %(orders)d new purchase orders and %(updated)d added to "
+                    "(not yet confirmed), with %(lines)d lines, from %(sources)d member order "
+                    "lines, sent to their suppliers."
                 )
                 % {
                     "orders": run.purchase_order_count,
+                    "updated": run.purchase_order_updated_count,
                     "lines": run.purchase_order_line_count,
                     "sources": run.source_line_count,
                 },

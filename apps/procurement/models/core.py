@@ -107,7 +107,9 @@ class ConsolidationRun(models.Model):
 
     The unique cut-off means two workers (or a second beat) cannot both run the same cut-off;
     a run left `running` by a crashed worker is reclaimed once it is stale (see
-    `purchase_orders_consolidate`). Counts describe what this run consolidated.
+    `purchase_orders_consolidate`). Counts describe what this run consolidated: the purchase
+    orders it created, the open ones of earlier runs it added to, and the lines its demand
+    went to (new lines and lines that grew).
     """
 
     class Status(models.TextChoices):
@@ -126,8 +128,13 @@ class ConsolidationRun(models.Model):
     unsupplied_line_count = models.PositiveIntegerField(
         _("order lines without a preferred supplier"), default=0
     )
-    purchase_order_count = models.PositiveIntegerField(_("purchase orders"), default=0)
-    purchase_order_line_count = models.PositiveIntegerField(_("purchase order lines"), default=0)
+    purchase_order_count = models.PositiveIntegerField(_("purchase orders created"), default=0)
+    purchase_order_updated_count = models.PositiveIntegerField(
+        _("purchase orders added to"), default=0
+    )
+    purchase_order_line_count = models.PositiveIntegerField(
+        _("purchase order lines created or added to"), default=0
+    )
     error = models.CharField(_("error"), max_length=300, blank=True, default="")
 
     class Meta:
@@ -142,8 +149,11 @@ class ConsolidationRun(models.Model):
 class PurchaseOrder(models.Model):
     """What HQ orders from one supplier for one delivery date.
 
-    Consolidated orders are made by a run (one per supplier and delivery date and run) and are
-    sent at once; orders HQ makes by hand start as drafts (`run` empty).
+    Consolidated orders are made by a run and sent at once; `run` is the run that made one. A
+    later run adds to the open (sent, not yet confirmed) consolidated order of the same supplier
+    and delivery date instead of making another (`updated_at`, `revision`), so there is at
+    most one open consolidated order per supplier and delivery date. Orders HQ makes by hand
+    and replenishment drafts start as drafts (`run` empty).
     """
 
     class Status(models.TextChoices):
@@ -182,6 +192,12 @@ class PurchaseOrder(models.Model):
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Set when a later consolidation run added to this (still open) order.
+    updated_at = models.DateTimeField(_("last updated"), null=True, blank=True)
+    # One more each time a consolidation run adds to the order: the supplier's confirmation
+    # names the revision it saw, so lines added after the page was opened are never
+    # confirmed unseen.
+    revision = models.PositiveIntegerField(_("revision"), default=1)
     acted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("last acted by"),
@@ -201,6 +217,12 @@ class PurchaseOrder(models.Model):
                 fields=["supplier", "delivery_date", "run"],
                 condition=Q(run__isnull=False),
                 name="purchase_order_one_per_run",
+            ),
+            # What a run adds to: the one open consolidated order of a supplier and day.
+            models.UniqueConstraint(
+                fields=["supplier", "delivery_date"],
+                condition=Q(run__isnull=False, status="sent"),
+                name="purchase_order_one_open_consolidation",
             ),
             models.UniqueConstraint(
                 fields=["supplier", "delivery_date", "replenishment_of"],

@@ -4,12 +4,14 @@ Every paid, not yet consolidated order line of an order that needs supply (chann
 mini-program, fulfilment pickup or delivery; POS sales in the store are not consolidated),
 placed before the cut-off, across all stores, goes to one purchase order per supplier and
 delivery date: one line per product, an allocation per store, and a source link per order line.
-The rules are in docs/purchasing.md.
+A later run adds to the open purchase order of the same supplier and delivery date (sent, not
+yet confirmed) rather than making a second one. The rules are in docs/purchasing.md.
 
 The work is set-wise SQL: the candidate lines are selected once into a temporary table, then
 purchase order lines, allocations and source links are each written by one
-`INSERT … SELECT … GROUP BY`. Purchase orders themselves (one per supplier and delivery date)
-are a handful of rows and are bulk-created.
+`INSERT … SELECT … GROUP BY` (lines and allocations as upserts, `ON CONFLICT … DO UPDATE`, so
+an open order's lines and allocations grow). Purchase orders themselves (one per supplier and
+delivery date) are a handful of rows: the open ones are locked, the missing ones bulk-created.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
 from apps.procurement.models import (
@@ -50,7 +52,11 @@ CANDIDATES = "procurement_consolidation_candidate"
 REDUCIBLE = (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.SENT)
 # After confirmation the purchase order stands; the cancellation is recorded as an exception.
 CONFIRMED = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+# The open consolidated purchase order of a supplier and delivery date, which a later run adds
+# to: made by a run (`run` set) and not yet confirmed. At most one (a database constraint).
+OPEN = PurchaseOrder.Status.SENT
 NOTIFICATION_KIND = "purchase_order.new"
+UPDATED_NOTIFICATION_KIND = "purchase_order.updated"
 
 
 def order_quantity_rounded(*, demanded: int, pack_size: int, min_order_qty: int) -> int:
@@ -74,6 +80,15 @@ def purchase_orders_consolidate(
 ) -> ConsolidationRun:
     """Consolidate every eligible order line placed before `cutoff` into purchase orders
     (sent to their suppliers at once; each supplier user gets a portal notification).
+
+    Per supplier and delivery date, the demand goes to the open consolidated purchase order
+    (sent, not yet confirmed) when there is one — its lines grow and are rounded again on the
+    total, new products get lines, store allocations grow, its revision goes up and the
+    supplier's users are told what was added — and to a new purchase order otherwise. The
+    open orders are locked (`SELECT … FOR UPDATE`, primary-key order) for the rest of the
+    transaction, so a supplier confirming at the same moment either confirmed first (this run
+    then makes a new order) or waits and confirms what the run left (and a confirmation naming
+    the revision the supplier saw is refused as `changed`).
 
     Idempotent: the run is claimed by a conditional UPDATE (unique per cut-off, so a second
     call, beat or worker with the same cut-off returns the run without doing anything), the
@@ -100,8 +115,9 @@ def purchase_orders_consolidate(
         return run
     try:
         with transaction.atomic():
-            counts, purchase_order_ids = _consolidate(run)
-            _suppliers_notify(purchase_order_ids=purchase_order_ids)
+            counts, written = _consolidate(run)
+            _suppliers_notify(purchase_order_ids=written.created)
+            _suppliers_notify_updated(additions=written.additions)
             ConsolidationRun.objects.filter(pk=run.pk, started_at=now).update(
                 status=ConsolidationRun.Status.FINISHED, finished_at=timezone.now(), **counts
             )
@@ -123,7 +139,21 @@ def _sql_parts() -> tuple[str, str]:
     return "date(%s, '+' || offer.lead_time_days || ' days')", "MAX"
 
 
-def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], list[int]]:
+def _rounded_sql(*, demanded: str, minimum: str, pack: str, greatest: str) -> str:
+    """`order_quantity_rounded` in SQL, for a positive demand."""
+    return f"((({greatest}({demanded}, {minimum})) + {pack} - 1) / {pack}) * {pack}"
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What a run wrote: the purchase orders it created, and per open purchase order it added
+    to, the units added per product ({purchase order id: [(product id, units)]})."""
+
+    created: list[int]
+    additions: dict[int, list[tuple[int, int]]]
+
+
+def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], _Written]:
     """The set-wise work of one claimed run, inside its transaction. Delivery date = the
     cut-off's local day + the chosen offer's lead time."""
     ops = connection.ops
@@ -180,16 +210,39 @@ def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], list[int]]:
             "source_line_count": supplied,
             "unsupplied_line_count": total - supplied,
             "purchase_order_count": 0,
+            "purchase_order_updated_count": 0,
             "purchase_order_line_count": 0,
         }
         if not supplied:
             cursor.execute(f"DROP TABLE {CANDIDATES}")
-            return counts, []
+            return counts, _Written(created=[], additions={})
         cursor.execute(
             f"SELECT DISTINCT supplier_id, delivery_date FROM {CANDIDATES} "  # noqa: S608
             "WHERE supplier_id IS NOT NULL ORDER BY supplier_id, delivery_date"
         )
         pairs = [(supplier_id, _as_date(day)) for supplier_id, day in cursor.fetchall()]
+        # The open consolidated orders of these suppliers and days, locked in primary-key order
+        # until the run commits. The supplier's confirmation (an UPDATE of the row), HQ's
+        # cancel, a cancellation's recount and a shortage report wait for the lock; one that
+        # committed first has taken the order out of `sent`, and PostgreSQL checks the
+        # condition again on the row it waited for, so the run leaves that order alone and
+        # makes a new one. (SQLite: the run's transaction holds the database's write lock.)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        cursor.execute(
+            f"""
+            SELECT po.id, po.supplier_id, po.delivery_date FROM procurement_purchaseorder po
+            WHERE po.run_id IS NOT NULL AND po.status = %s
+              AND EXISTS (
+                  SELECT 1 FROM {CANDIDATES} c
+                  WHERE c.supplier_id = po.supplier_id AND c.delivery_date = po.delivery_date
+              )
+            ORDER BY po.id{lock}
+            """,  # noqa: S608
+            [OPEN],
+        )
+        open_orders = {
+            (supplier_id, _as_date(day)): pk for pk, supplier_id, day in cursor.fetchall()
+        }
         codes = dict(
             Supplier.objects.filter(pk__in={pair[0] for pair in pairs}).values_list("pk", "code")
         )
@@ -201,51 +254,75 @@ def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], list[int]]:
                     supplier_id=supplier_id,
                     run=run,
                     delivery_date=day,
-                    status=PurchaseOrder.Status.SENT,
+                    status=OPEN,
                     created_at=now,
                     sent_at=now,
                 )
                 for supplier_id, day in pairs
+                if (supplier_id, day) not in open_orders
             ]
         )
-        joined = f"""
-            FROM {CANDIDATES} c
+        # From here every (supplier, delivery date) of the candidates has exactly one open
+        # consolidated order (the one locked above or the one just made; the database allows
+        # no second): the order the demand goes to.
+        target = """
             JOIN procurement_purchaseorder po
-              ON po.run_id = %s AND po.supplier_id = c.supplier_id
-             AND po.delivery_date = c.delivery_date
+              ON po.supplier_id = {table}.supplier_id AND po.delivery_date = {table}.delivery_date
+             AND po.run_id IS NOT NULL AND po.status = %s
+        """
+        joined = f"""
+            FROM {CANDIDATES} c {target.format(table="c")}
             JOIN procurement_purchaseorderline pol
               ON pol.purchase_order_id = po.id AND pol.product_id = c.product_id
         """  # noqa: S608
+        # A new product gets a line on the offer's terms; a product the order already has
+        # keeps its line's pack size, minimum and cost, and is rounded again on the total.
+        # (`WHERE 1 = 1`: SQLite's upsert after a join needs a WHERE to parse.)
+        line = "procurement_purchaseorderline"
+        total_demand = f"{line}.demanded_quantity + excluded.demanded_quantity"
+        rounded_total = _rounded_sql(
+            demanded=total_demand,
+            minimum=f"{line}.min_order_qty",
+            pack=f"{line}.pack_size",
+            greatest=greatest,
+        )
+        rounded_new = _rounded_sql(
+            demanded="SUM(quantity)", minimum="min_order_qty", pack="pack_size", greatest=greatest
+        )
         cursor.execute(
             f"""
-            INSERT INTO procurement_purchaseorderline
+            INSERT INTO {line}
                 (purchase_order_id, product_id, demanded_quantity, ordered_quantity,
                  surplus_quantity, shortage_quantity, pack_size, min_order_qty, unit_cost)
             SELECT po.id, g.product_id, g.demanded, g.ordered, g.ordered - g.demanded, 0,
                    g.pack_size, g.min_order_qty, g.cost
             FROM (
                 SELECT supplier_id, delivery_date, product_id, pack_size, min_order_qty, cost,
-                       SUM(quantity) AS demanded,
-                       (({greatest}(SUM(quantity), min_order_qty) + pack_size - 1) / pack_size)
-                           * pack_size AS ordered
+                       SUM(quantity) AS demanded, {rounded_new} AS ordered
                 FROM {CANDIDATES}
                 WHERE supplier_id IS NOT NULL
                 GROUP BY supplier_id, delivery_date, product_id, pack_size, min_order_qty, cost
-            ) g
-            JOIN procurement_purchaseorder po
-              ON po.run_id = %s AND po.supplier_id = g.supplier_id
-             AND po.delivery_date = g.delivery_date
+            ) g {target.format(table="g")}
+            WHERE 1 = 1
+            ON CONFLICT (purchase_order_id, product_id) DO UPDATE SET
+                demanded_quantity = {total_demand},
+                ordered_quantity = {rounded_total},
+                surplus_quantity = {rounded_total} - ({total_demand})
             """,  # noqa: S608
-            [run.pk],
+            [OPEN],
         )
         counts["purchase_order_line_count"] = cursor.rowcount
+        allocation = "procurement_purchaseorderallocation"
         cursor.execute(
             f"""
-            INSERT INTO procurement_purchaseorderallocation (line_id, store_id, quantity)
+            INSERT INTO {allocation} (line_id, store_id, quantity)
             SELECT pol.id, c.store_id, SUM(c.quantity) {joined}
+            WHERE 1 = 1
             GROUP BY pol.id, c.store_id
+            ON CONFLICT (line_id, store_id) DO UPDATE SET
+                quantity = {allocation}.quantity + excluded.quantity
             """,  # noqa: S608
-            [run.pk],
+            [OPEN],
         )
         cursor.execute(
             f"""
@@ -253,16 +330,58 @@ def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], list[int]]:
                 (line_id, order_line_id, quantity, cancelled_at)
             SELECT pol.id, c.order_line_id, c.quantity, NULL {joined}
             """,  # noqa: S608
-            [run.pk],
+            [OPEN],
         )
+        additions: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        if open_orders:
+            cursor.execute(
+                f"""
+                SELECT po.id, c.product_id, SUM(c.quantity)
+                FROM {CANDIDATES} c {target.format(table="c")}
+                WHERE po.run_id <> %s
+                GROUP BY po.id, c.product_id
+                ORDER BY po.id, c.product_id
+                """,  # noqa: S608
+                [OPEN, run.pk],
+            )
+            for purchase_order_id, product_id, units in cursor.fetchall():
+                additions[purchase_order_id].append((product_id, units))
         cursor.execute(f"DROP TABLE {CANDIDATES}")
+    updated = sorted(open_orders.values())
+    if updated:
+        PurchaseOrder.objects.filter(pk__in=updated).update(
+            updated_at=now, revision=F("revision") + 1
+        )
+        # The surplus and the member orders of the grown lines changed: a shortage the
+        # supplier reported is shared out again (the newest member orders bear it first).
+        allocations_short_update(
+            line_ids=PurchaseOrderLine.objects.filter(
+                purchase_order_id__in=updated, shortage_quantity__gt=0
+            ).values_list("pk", flat=True)
+        )
     counts["purchase_order_count"] = len(purchase_orders)
-    return counts, [purchase_order.pk for purchase_order in purchase_orders]
+    counts["purchase_order_updated_count"] = len(updated)
+    return counts, _Written(
+        created=[purchase_order.pk for purchase_order in purchase_orders],
+        additions=dict(additions),
+    )
 
 
 def _as_date(value: object) -> dt.date:
     """SQLite hands a computed date back as text."""
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _supplier_users(*, supplier_ids: set[int]) -> dict[int, list[int]]:
+    """The active users of each of these suppliers: {supplier id: [user id]}."""
+    users: dict[int, list[int]] = defaultdict(list)
+    for supplier_id, user_id in (
+        SupplierUser.objects.filter(supplier_id__in=supplier_ids, user__is_active=True)
+        .order_by("pk")
+        .values_list("supplier_id", "user_id")
+    ):
+        users[supplier_id].append(user_id)
+    return users
 
 
 def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
@@ -275,11 +394,7 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
             "pk", "number", "supplier_id", "delivery_date"
         )
     )
-    users: dict[int, list[int]] = defaultdict(list)
-    for supplier_id, user_id in SupplierUser.objects.filter(
-        supplier_id__in={row[2] for row in orders}, user__is_active=True
-    ).values_list("supplier_id", "user_id"):
-        users[supplier_id].append(user_id)
+    users = _supplier_users(supplier_ids={row[2] for row in orders})
     drafts = []
     with translation.override(settings.LANGUAGE_CODE):
         for pk, number, supplier_id, delivery_date in orders:
@@ -293,6 +408,60 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
                     body=body,
                     recipient_id=user_id,
                     payload={"purchase_order_id": pk, "url": f"/supplier/orders/{pk}/"},
+                )
+                for user_id in users[supplier_id]
+            )
+    return notifications_enqueue(drafts=drafts)
+
+
+def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) -> int:
+    """A portal notification per purchase order a run added to, for each active user of its
+    supplier: what was added per product and what is now ordered in all. One per revision
+    (the dedupe key names it), so a rerun adds nothing. Texts in the site's default
+    language."""
+    if not additions:
+        return 0
+    orders = list(
+        PurchaseOrder.objects.filter(pk__in=additions).values_list(
+            "pk", "number", "supplier_id", "delivery_date", "revision"
+        )
+    )
+    lines = {
+        (purchase_order_id, product_id): (name, ordered)
+        for purchase_order_id, product_id, name, ordered in PurchaseOrderLine.objects.filter(
+            purchase_order_id__in=additions
+        ).values_list("purchase_order_id", "product_id", "product__name", "ordered_quantity")
+    }
+    users = _supplier_users(supplier_ids={row[2] for row in orders})
+    drafts = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for pk, number, supplier_id, delivery_date, revision in orders:
+            added = pgettext("list separator", "; ").join(
+                gettext("%(product)s +%(units)d (%(ordered)d ordered in all)")
+                % {
+                    "product": lines[(pk, product_id)][0],
+                    "units": units,
+                    "ordered": lines[(pk, product_id)][1],
+                }
+                for product_id, units in additions[pk]
+            )
+            title = gettext("Purchase order %(number)s updated") % {"number": number}
+            body = gettext("Delivery date: %(date)s. Added: %(lines)s.") % {
+                "date": delivery_date.isoformat(),
+                "lines": added,
+            }
+            drafts.extend(
+                NotificationDraft(
+                    dedupe_key=f"purchase-order:{pk}:revision:{revision}:user:{user_id}",
+                    kind=UPDATED_NOTIFICATION_KIND,
+                    title=title,
+                    body=body,
+                    recipient_id=user_id,
+                    payload={
+                        "purchase_order_id": pk,
+                        "url": f"/supplier/orders/{pk}/",
+                        "revision": revision,
+                    },
                 )
                 for user_id in users[supplier_id]
             )

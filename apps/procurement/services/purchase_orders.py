@@ -76,23 +76,44 @@ def purchase_order_cancel(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> 
 
 
 def purchase_order_confirm(
-    *, po: PurchaseOrder, ship_date: dt.date, by: AbstractBaseUser | None
+    *,
+    po: PurchaseOrder,
+    ship_date: dt.date,
+    by: AbstractBaseUser | None,
+    revision: int | None = None,
 ) -> PurchaseOrder:
     """Sent → confirmed with the day the supplier will ship. The ship date may not be in the
-    past (`ship_date_past`) nor after the delivery date (`ship_date_late`)."""
+    past (`ship_date_past`) nor after the delivery date (`ship_date_late`).
+
+    `revision` is the revision of the order the supplier saw (the supplier page sends it):
+    when a consolidation run has added to the order since, the confirmation is refused
+    (`changed`) so that nobody confirms lines they have not seen. Without it the order is
+    confirmed as it stands. The conditional UPDATE takes the order's row lock, so it waits
+    for a consolidation run holding that lock and is then decided on what the run left.
+    """
     if ship_date < timezone.localdate():
         raise PurchaseOrderRefused("ship_date_past", _("The ship date is in the past."))
     if ship_date > po.delivery_date:
         raise PurchaseOrderRefused("ship_date_late", _("The ship date is after the delivery date."))
-    return _transition(
-        po=po,
-        allowed=(Status.SENT,),
-        code="not_sent",
-        message=_("Only a sent purchase order can be confirmed; this one is %(status)s."),
-        status=Status.CONFIRMED,
-        ship_date=ship_date,
-        confirmed_at=timezone.now(),
-        acted_by=by,
+    seen = {} if revision is None else {"revision": revision}
+    confirmed = PurchaseOrder.objects.filter(pk=po.pk, status=Status.SENT, **seen).update(
+        status=Status.CONFIRMED, ship_date=ship_date, confirmed_at=timezone.now(), acted_by=by
+    )
+    po.refresh_from_db()
+    if confirmed == 1:
+        return po
+    if po.status == Status.SENT:
+        raise PurchaseOrderRefused(
+            "changed",
+            _(
+                "This purchase order was updated after you opened it: check the lines "
+                "and confirm again."
+            ),
+        )
+    raise PurchaseOrderRefused(
+        "not_sent",
+        _("Only a sent purchase order can be confirmed; this one is %(status)s.")
+        % {"status": po.get_status_display()},
     )
 
 

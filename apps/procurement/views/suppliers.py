@@ -99,7 +99,8 @@ def _detail(
         "may_ship": may_act and po.status == PurchaseOrder.Status.CONFIRMED,
         "may_report_shortage": may_act
         and po.status in (PurchaseOrder.Status.SENT, PurchaseOrder.Status.CONFIRMED),
-        "confirm_form": confirm_form or ConfirmForm(initial={"ship_date": po.delivery_date}),
+        "confirm_form": confirm_form
+        or ConfirmForm(initial={"ship_date": po.delivery_date, "revision": po.revision}),
         "shortage_form": shortage_form
         or ShortageForm(lines=sheet.lines, initial={"note": po.shortage_note}),
     }
@@ -125,7 +126,12 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, po, confirm_form=form, status=400)
     try:
-        purchase_order_confirm(po=po, ship_date=form.cleaned_data["ship_date"], by=request.user)
+        purchase_order_confirm(
+            po=po,
+            ship_date=form.cleaned_data["ship_date"],
+            by=request.user,
+            revision=form.cleaned_data["revision"],
+        )
     except PurchaseOrderRefused as error:
         return _refused(request, po, error)
     messages.success(request, _("Purchase order confirmed."))
