@@ -4,6 +4,10 @@
  *   <script type="application/json" id="live-initial">   the snapshot the page was rendered with
  *   <script type="application/json" id="live-labels">    translated words the script writes
  *
+ * Snapshots carry no words (one snapshot goes to every viewer, whatever their language):
+ * statuses are codes named from labels.statuses / labels.offerStatuses, and a talking point is
+ * a message code with its values, written with labels.talkingPoints[code] (a "%(name)s" format).
+ *
  * Messages are {"event", "payload"} (linli/realtime.py). payload.kind is "snapshot" (a whole
  * snapshot with its version) or "update" (version, previous_version and the changed parts).
  * A "live.snapshot" event (the answer on connect or to a resync) always replaces the state; an
@@ -70,14 +74,35 @@
     return row;
   }
 
+  // Fills "%(name)s" placeholders (the gettext formats of the labels) from `args`.
+  function format(template, args) {
+    return String(template).replace(/%\((\w+)\)s/g, function (placeholder, name) {
+      var value = (args || {})[name];
+      return value === undefined || value === null ? placeholder : String(value);
+    });
+  }
+
+  function talkingPointText(point, labels) {
+    var template = (labels.talkingPoints || {})[point.message];
+    var text = template ? format(template, point.args) : point.product_name;
+    if (point.remaining && labels.talkingPointRemaining) {
+      text += format(labels.talkingPointRemaining, { remaining: point.remaining });
+    }
+    return text;
+  }
+
+  function offerState(offer, labels) {
+    if (offer.status !== "open") { return (labels.offerStatuses || {})[offer.status] || offer.status; }
+    return offer.formed ? labels.formed : labels.toForm;
+  }
+
   function renderBroadcast(root, snapshot, labels) {
     root.querySelectorAll("[data-live-field]").forEach(function (node) {
       var name = node.dataset.liveField;
       if (snapshot[name] !== undefined) { node.textContent = snapshot[name]; }
     });
-    // The snapshot's own status_label is in the site's language; the page's words win.
     var status = root.querySelector("[data-live-status]");
-    if (status) { status.textContent = (labels.statuses || {})[snapshot.status] || snapshot.status_label; }
+    if (status) { status.textContent = (labels.statuses || {})[snapshot.status] || snapshot.status; }
     var offers = root.querySelector("[data-live-offers]");
     if (offers) {
       replaceChildren(offers, (snapshot.offers || []).map(function (offer) {
@@ -87,8 +112,9 @@
         var words = el("div", "live-offer-words");
         words.appendChild(el("b", null, offer.product_name));
         var unit = offer.threshold_kind === "units" ? labels.units : labels.participants;
-        words.appendChild(el("span", "live-offer-progress",
-          offer.progress + " / " + offer.threshold + " " + unit + " " + (offer.formed ? labels.formed : labels.toForm)));
+        var progress = el("span", "live-offer-progress", offer.progress + " / " + offer.threshold + " " + unit + " ");
+        progress.appendChild(el("span", "live-offer-status", offerState(offer, labels)));
+        words.appendChild(progress);
         words.appendChild(el("span", "muted", "¥" + offer.price + " · " + labels.cap + " " + offer.units_joined + " / " + offer.cap));
         card.appendChild(words);
         return card;
@@ -112,7 +138,7 @@
     var points = root.querySelector("[data-live-points]");
     if (points) {
       var items = (snapshot.talking_points || []).map(function (point) {
-        var item = el("li", "live-point live-point-" + point.intent, point.text);
+        var item = el("li", "live-point live-point-" + point.intent, talkingPointText(point, labels));
         item.appendChild(el("small", "muted", " ×" + point.count));
         return item;
       });

@@ -1,7 +1,8 @@
 """The demo's live history (apps/ops/demo/live.py) leaves what the join service and settlement
 would have: every join has its group-buy order, completed for a formed offer and cancelled for
-one that did not form, so a past campaign's review shows its orders and GMV; and the completed
-orders' units are in the stock ledger's monthly sales postings."""
+one that did not form, so a past campaign's review shows its orders and GMV; the completed
+orders' units are in the stock ledger's monthly sales postings; and each store campaign has the
+tracking events the mini-program would have sent, so the review's funnel ends in its orders."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from apps.campaigns.models import GroupBuyJoin, StoreCampaign
+from apps.campaigns.models import GroupBuyJoin, StoreCampaign, TrackingEvent
 from apps.campaigns.selectors.reviews import campaign_review
 from apps.stores.models import Order, OrderLine, StockMovement, Store
 
@@ -114,3 +115,75 @@ def test_every_join_has_the_order_settlement_leaves_and_the_ledger_posts_its_uni
         posted[(store_id, product_id)] -= quantity
     assert posted == sold
     assert Order.objects.filter(group_buy_join__isnull=False, status="completed").exists()
+
+
+def test_a_past_campaign_review_shows_a_funnel_that_ends_in_its_orders(client, demo):
+    """One order event per join order (cancelled ones too: the mini-program sends it when the
+    member orders, before settlement), each join clicked first, every clicker exposed: the
+    funnel narrows step by step, its last step is the campaign's orders, and the review's order
+    count the completed ones among them."""
+    store = Store.objects.get(code="HZ0001")
+    past = StoreCampaign.objects.filter(store=store, broadcast__status="ended").select_related(
+        "campaign"
+    )
+    assert past.count() >= 2
+    order_events = 0
+    for store_campaign in past:
+        orders = Order.objects.filter(
+            group_buy_join__offer__broadcast__store_campaign=store_campaign
+        )
+        members = {
+            kind: set(
+                TrackingEvent.objects.filter(store_campaign=store_campaign, kind=kind)
+                .exclude(member=None)
+                .values_list("member_id", flat=True)
+            )
+            for kind in ("exposure", "click", "order")
+        }
+
+        review = campaign_review(campaign=store_campaign.campaign, stores=[store])
+
+        funnel = review.totals.funnel
+        assert funnel.orders == orders.count()
+        assert funnel.order_members == orders.values("member").distinct().count()
+        assert review.totals.order_count == orders.filter(status="completed").count()
+        assert funnel.exposures > funnel.clicks >= funnel.orders
+        assert members["order"] <= members["click"] <= members["exposure"]
+        assert funnel.exposure_members >= funnel.click_members >= funnel.order_members
+        order_events += funnel.orders
+    assert order_events > 0
+    # Every order event names its join's order, member and product, at the moment it was placed.
+    events = TrackingEvent.objects.filter(kind="order")
+    assert sorted(
+        events.values_list("order_id", "member_id", "product_id", "occurred_at")
+    ) == sorted(
+        GroupBuyJoin.objects.values_list("order_id", "member_id", "offer__product_id", "created_at")
+    )
+    assert not TrackingEvent.objects.filter(kind="order", order=None).exists()
+    assert not TrackingEvent.objects.exclude(kind="order").exclude(order=None).exists()
+
+    # The owner's page and HQ's: the funnel's bars are drawn, its last one the orders.
+    store_campaign = next(
+        sc
+        for sc in past
+        if Order.objects.filter(group_buy_join__offer__broadcast__store_campaign=sc).exists()
+    )
+    client.force_login(get_user_model().objects.get(username="owner"))
+    owner_page = client.get(f"/portal/campaigns/reviews/{store_campaign.pk}/")
+    client.force_login(get_user_model().objects.get(username="hq"))
+    hq_page = client.get(f"/portal/campaigns/campaign-reviews/{store_campaign.campaign_id}/")
+    for response, orders in (
+        (
+            owner_page,
+            Order.objects.filter(group_buy_join__offer__broadcast__store_campaign=store_campaign),
+        ),
+        (
+            hq_page,
+            Order.objects.filter(
+                group_buy_join__offer__broadcast__store_campaign__campaign=store_campaign.campaign
+            ),
+        ),
+    ):
+        assert response.status_code == 200
+        exposures, clicks, ordered = (bar["count"] for bar in response.context["funnel_bars"])
+        assert exposures > clicks >= ordered == orders.count() > 0

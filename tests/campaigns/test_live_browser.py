@@ -159,13 +159,20 @@ def _join_in_another_process(offer: Any, quantity: int, *, database: str, prefix
     assert completed.returncode == 0
 
 
-def test_the_live_page_shows_a_new_orders_totals_without_reload(
+def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_language(
     asgi_server, page, owner, store, prefix
 ):
+    """A Chinese viewer opens the page first (the feed's snapshot is made then and kept for
+    every viewer), an English one next; an order placed in another process (flushed there, in
+    the site's language) then reaches the English page, still all in English."""
     from django.utils import timezone
 
-    from apps.campaigns.models import Broadcast
-    from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
+    from apps.campaigns.models import Broadcast, GroupBuyOffer
+    from tests.campaigns.factories import (
+        BroadcastCommentFactory,
+        BroadcastFactory,
+        GroupBuyOfferFactory,
+    )
     from tests.factories import ProductFactory
 
     broadcast = BroadcastFactory(
@@ -173,25 +180,44 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload(
         status=Broadcast.Status.LIVE,
         started_at=timezone.now() - dt.timedelta(minutes=1),
     )
+    blueberry = ProductFactory(name="云南蓝莓")
     offer = GroupBuyOfferFactory(
-        broadcast=broadcast,
-        product=ProductFactory(name="云南蓝莓"),
-        price=Decimal("19.90"),
-        threshold=10,
+        broadcast=broadcast, product=blueberry, price=Decimal("19.90"), threshold=10
     )
+    GroupBuyOfferFactory(
+        broadcast=broadcast,
+        product=ProductFactory(name="麒麟西瓜"),
+        status=GroupBuyOffer.Status.FAILED,
+        settled_at=timezone.now(),
+    )
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓还有吗")
     page.goto(f"{asgi_server}/portal/login/")
     page.fill("#id_username", owner.username)
     page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.click("input[type=submit]")
-    # In English: the snapshots are computed in the site's language (Chinese) by whichever
-    # process flushes them, and the page still names the status in its own.
+    live_url = f"{asgi_server}/portal/campaigns/broadcasts/{broadcast.pk}/live/"
+    page.goto(live_url)
+    page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
+    assert page.locator("[data-live-status]").inner_text() == "直播中"
+    assert page.locator(".live-offer-status").all_inner_texts() == ["成团", "未成团"]
+    assert page.locator(".live-point").all_inner_texts() == [
+        "云南蓝莓：本团还剩 40 份，门店库存 —。 ×1"
+    ]
+
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": asgi_server}])
-    page.goto(f"{asgi_server}/portal/campaigns/broadcasts/{broadcast.pk}/live/")
+    page.goto(live_url)
     page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
     assert page.locator('[data-live-field="orders"]').inner_text() == "0"
     assert page.locator("[data-live-status]").inner_text() == "Live"
-    assert page.locator(".live-offer").count() == 1
+    assert page.locator(".live-offer").count() == 2
+    assert page.locator(".live-offer-status").all_inner_texts() == [
+        "to form the group",
+        "Not formed",
+    ]
+    assert page.locator(".live-point").all_inner_texts() == [
+        "云南蓝莓: 40 left in this group buy, — in store. ×1"
+    ]
 
     from django.db import connection
 
@@ -204,5 +230,12 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload(
     assert page.locator("[data-live-status]").inner_text() == "Live"
     assert int(page.locator("[data-live-dashboard]").get_attribute("data-live-version")) > 0
     assert "version" not in page.locator(".live-head").inner_text()
-    assert "3 / 10" in page.locator(".live-offer-progress").inner_text()
-    assert page.locator(".live-bar-caption").all_inner_texts() == ["3"]
+    assert "3 / 10" in page.locator(".live-offer-progress").first.inner_text()
+    assert page.locator(".live-offer-status").all_inner_texts() == [
+        "to form the group",
+        "Not formed",
+    ]
+    assert page.locator(".live-point").all_inner_texts() == [
+        "云南蓝莓: 37 left in this group buy, — in store. ×1"
+    ]
+    assert page.locator(".live-bar-caption").all_inner_texts() == ["3", "0"]

@@ -11,6 +11,7 @@ nothing here waits on a clock.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,14 +21,20 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.campaigns import consumers
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.services import live as live_services
 from apps.stores.models import StoreStaff
 from linli.asgi import application
-from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
-from tests.factories import UserFactory
+from tests.campaigns.factories import (
+    BroadcastCommentFactory,
+    BroadcastFactory,
+    GroupBuyJoinFactory,
+    GroupBuyOfferFactory,
+)
+from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -270,8 +277,6 @@ async def test_owners_socket_is_closed_when_they_log_out(client, owner, broadcas
 
 
 async def test_hq_user_gets_the_overview_and_its_updates(client, hq_user, broadcast, timers):
-    from django.utils import timezone
-
     def go_live() -> GroupBuyOffer:
         Broadcast.objects.filter(pk=broadcast.pk).update(
             status=Broadcast.Status.LIVE, started_at=timezone.now()
@@ -357,3 +362,68 @@ async def test_sockets_of_one_feed_share_one_relay_that_reaches_each_and_no_othe
     await elsewhere.disconnect()
     assert fanout.relays == {}
     assert fanout.sockets == {}
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# The parts a language would show in: the statuses and the offers, the talking points.
+WORDED_PARTS = ("status", "offers", "talking_points")
+
+
+def _english_offers(broadcast: Broadcast) -> GroupBuyOffer:
+    """An English product with questions about it, a settled offer that did not form, and an
+    open one (returned)."""
+    product = ProductFactory(name="Blueberry", selling_points="Picked this morning")
+    GroupBuyOfferFactory(
+        broadcast=broadcast,
+        product=product,
+        status=GroupBuyOffer.Status.FAILED,
+        settled_at=timezone.now(),
+    )
+    for text in ("Blueberry多少钱", "Blueberry还有吗"):
+        BroadcastCommentFactory(broadcast=broadcast, text=text)
+    return GroupBuyOfferFactory(broadcast=broadcast, product=product)
+
+
+async def test_viewers_in_either_language_get_the_same_frames_with_no_words_in_them(
+    client, owner, broadcast, timers
+):
+    """A socket has no language (LocaleMiddleware does not run for it) and one snapshot goes to
+    every viewer: the frames carry codes and values, which each page words in its own language
+    (the Chinese and English words: test_live_pages.py)."""
+    offer = await database_sync_to_async(_english_offers)(broadcast)
+    cookie = await database_sync_to_async(_session_cookie)(client, owner)
+    sockets = []
+    for language in ("zh-hans", "en"):
+        communicator = _communicator(
+            _path(broadcast), cookie=cookie + b"; django_language=" + language.encode()
+        )
+        connected, _subprotocol = await communicator.connect(timeout=10)
+        assert connected is True
+        sockets.append(communicator)
+    chinese, english = [await _snapshot(socket) for socket in sockets]
+
+    assert {part: chinese[part] for part in WORDED_PARTS} == {
+        part: english[part] for part in WORDED_PARTS
+    }
+    assert [offer["status"] for offer in english["offers"]] == ["failed", "open"]
+    assert [(point["intent"], point["message"]) for point in english["talking_points"]] == [
+        ("stock", "stock"),
+        ("price", "price_regular"),
+    ]
+    assert not CJK.search(json.dumps([english[part] for part in WORDED_PARTS]))
+
+    await database_sync_to_async(_join)(offer, 3)  # flushed in this process's language, Chinese
+    await database_sync_to_async(timers.fire_all)()
+
+    for socket in sockets:
+        update = await _next_update(socket, after=english["version"])
+        while update["kind"] == "snapshot" or "talking_points" not in update["changes"]:
+            update = await _next_update(socket, after=update["version"])
+        changes = update["changes"]
+        assert changes["talking_points"][0]["args"] == {
+            "name": "Blueberry",
+            "left": 37,
+            "stock": "—",
+        }
+        assert not CJK.search(json.dumps([changes["offers"], changes["talking_points"]]))
+        await socket.disconnect()

@@ -4,6 +4,7 @@ script and styles from static files only)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -63,14 +64,15 @@ def test_the_status_badge_is_in_the_viewers_language_and_no_version_is_shown(
     client, settings, owner, broadcast
 ):
     client.force_login(owner)
-    # A Chinese viewer first: the snapshot kept for every viewer is in the site's language.
+    # A Chinese viewer first: the snapshot kept for every viewer carries codes, not words.
     chinese = client.get(reverse("campaigns:live", args=[broadcast.pk])).content.decode()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
     response = client.get(reverse("campaigns:live", args=[broadcast.pk]))
 
     html = response.content.decode()
-    assert response.context["snapshot"]["status_label"] == "直播中"
+    assert response.context["snapshot"]["status"] == "live"
+    assert "status_label" not in response.context["snapshot"]
     assert '<span class="live-status" data-live-status>Live</span>' in html
     assert response.context["labels"]["statuses"] == {
         "scheduled": "Scheduled",
@@ -83,6 +85,55 @@ def test_the_status_badge_is_in_the_viewers_language_and_no_version_is_shown(
     assert f'data-live-version="{version}"' in html
     assert "version" not in html.replace("data-live-version", "").replace('"version"', "")
     assert "版本" not in chinese
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_language(
+    client, settings, owner, broadcast
+):
+    client.force_login(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(reverse("campaigns:live", args=[broadcast.pk])).context["labels"]
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = client.get(reverse("campaigns:live", args=[broadcast.pk])).context["labels"]
+
+    assert english["offerStatuses"] == {
+        "open": "Open",
+        "formed": "Formed",
+        "failed": "Not formed",
+        "cancelled": "Cancelled",
+    }
+    assert chinese["offerStatuses"] == {
+        "open": "进行中",
+        "formed": "已成团",
+        "failed": "未成团",
+        "cancelled": "已取消",
+    }
+    assert (english["formed"], english["toForm"]) == ("Formed", "to form the group")
+    assert (chinese["formed"], chinese["toForm"]) == ("已成团", "成团")
+    assert english["talkingPoints"]["price_regular"] == (
+        "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
+    )
+    assert chinese["talkingPoints"]["price_regular"] == (
+        "%(name)s 本次团购价 %(price)s 元（平时 %(regular)s 元）。"
+    )
+    english_words = [
+        english["formed"],
+        english["toForm"],
+        english["talkingPointRemaining"],
+        *english["offerStatuses"].values(),
+        *english["talkingPoints"].values(),
+    ]
+    assert not [word for word in english_words if CJK.search(word)]
+    # Every Chinese sentence is translated (more than its placeholders) and keeps them.
+    for code, english_format in english["talkingPoints"].items():
+        chinese_format = chinese["talkingPoints"][code]
+        assert sorted(re.findall(r"%\(\w+\)s", chinese_format)) == sorted(
+            re.findall(r"%\(\w+\)s", english_format)
+        )
+        assert code == "name" or CJK.search(chinese_format), code
 
 
 def test_clerk_sees_the_live_page(client, store, broadcast):

@@ -5,15 +5,19 @@ not grow with offers, joins or comments."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.selectors.live import broadcast_snapshot, live_overview
+from apps.campaigns.views.live import page_labels
 from tests.campaigns.factories import (
     BroadcastCommentFactory,
     BroadcastFactory,
@@ -119,46 +123,131 @@ def test_snapshot_lists_the_latest_twenty_comments_newest_first_with_keywords() 
     assert "西瓜" not in [keyword["word"] for keyword in snapshot["keywords"]]
 
 
-def test_snapshot_talking_point_answers_a_taste_question_from_the_selling_points() -> None:
-    broadcast = _live_broadcast()
-    offers = _offers(broadcast)
+def _written(point: dict, language: str) -> str:
+    """A talking point as the page writes it (static/linli/live-dashboard.js fills the same
+    `%(name)s` formats from the page's labels), in `language`."""
+    with translation.override(language):
+        labels = page_labels()
+    text = labels["talkingPoints"][point["message"]] % point["args"]
+    if point["remaining"]:
+        text += labels["talkingPointRemaining"] % {"remaining": point["remaining"]}
+    return text
+
+
+def _asked(broadcast: Broadcast) -> None:
     BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
     BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜吗")
     BroadcastCommentFactory(broadcast=broadcast, text="西瓜多少钱")
 
-    with translation.override("en"):
-        snapshot = broadcast_snapshot(broadcast=broadcast)
+
+def test_snapshot_talking_point_answers_a_taste_question_from_the_selling_points() -> None:
+    broadcast = _live_broadcast()
+    offers = _offers(broadcast)
+    _asked(broadcast)
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
 
     assert snapshot["talking_points"] == [
         {
             "product_id": offers[0].product_id,
+            "product_name": "云南蓝莓",
             "intent": "taste",
             "count": 2,
-            "text": "云南蓝莓: 甜度高，现摘直发",
+            "message": "selling_point",
+            "args": {"name": "云南蓝莓", "point": "甜度高，现摘直发"},
+            "remaining": 0,
         },
         {
             "product_id": offers[1].product_id,
+            "product_name": "麒麟西瓜",
             "intent": "price",
             "count": 1,
-            "text": "麒麟西瓜 is 29.90 yuan in this group buy (usually 10.00 yuan).",
+            "message": "price_regular",
+            "args": {"name": "麒麟西瓜", "price": "29.90", "regular": "10.00"},
+            "remaining": 0,
         },
+    ]
+    assert [_written(point, "en") for point in snapshot["talking_points"]] == [
+        "云南蓝莓: 甜度高，现摘直发",
+        "麒麟西瓜 is 29.90 yuan in this group buy (usually 10.00 yuan).",
     ]
 
 
 def test_chinese_talking_points_use_chinese_punctuation() -> None:
     broadcast = _live_broadcast()
     _offers(broadcast)
-    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
-    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜吗")
-    BroadcastCommentFactory(broadcast=broadcast, text="西瓜多少钱")
+    _asked(broadcast)
 
-    with translation.override("zh-hans"):
-        snapshot = broadcast_snapshot(broadcast=broadcast)
+    snapshot = broadcast_snapshot(broadcast=broadcast)
 
-    assert [point["text"] for point in snapshot["talking_points"]] == [
+    assert [_written(point, "zh-hans") for point in snapshot["talking_points"]] == [
         "云南蓝莓：甜度高，现摘直发",
         "麒麟西瓜 本次团购价 29.90 元（平时 10.00 元）。",
     ]
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def test_the_snapshot_is_the_same_in_every_language_and_carries_no_words() -> None:
+    """One snapshot goes to every viewer (the websocket has no language): computing it in
+    Chinese or in English gives the same one, and its statuses and talking points are codes and
+    values — with English product data, not one Chinese character outside the comments."""
+    broadcast = _live_broadcast()
+    product = ProductFactory(name="Blueberry", selling_points="Picked this morning")
+    GroupBuyOfferFactory(
+        broadcast=broadcast,
+        product=product,
+        status=GroupBuyOffer.Status.FAILED,
+        settled_at=timezone.now(),
+    )
+    GroupBuyOfferFactory(broadcast=broadcast, product=product, units_joined=10)
+    # Read newest first: the arrival question is the first talking point.
+    for text in ("Blueberry多少钱", "Blueberry还有吗", "Blueberry怎么买", "Blueberry几号到"):
+        BroadcastCommentFactory(broadcast=broadcast, text=text)
+    quiet = _live_broadcast()
+    GroupBuyOfferFactory(broadcast=quiet, product=product, threshold=10, units_joined=4)
+    BroadcastCommentFactory(broadcast=quiet, text="Blueberry")
+
+    with translation.override("zh-hans"):
+        chinese = broadcast_snapshot(broadcast=broadcast)
+        chinese_quiet = broadcast_snapshot(broadcast=quiet)
+    with translation.override("en"):
+        english = broadcast_snapshot(broadcast=broadcast)
+
+    assert chinese == english
+    assert "status_label" not in chinese
+    assert [offer["status"] for offer in chinese["offers"]] == ["failed", "open"]
+    assert all("status_label" not in offer for offer in chinese["offers"])
+    assert [point["message"] for point in chinese["talking_points"]] == [
+        "arrival",
+        "how_to_buy",
+        "stock",
+        "price_regular",
+    ]
+    assert [(p["message"], p["remaining"]) for p in chinese_quiet["talking_points"]] == [
+        ("selling_point", 6)
+    ]
+    words = {key: value for key, value in chinese.items() if key not in {"comments", "keywords"}}
+    assert not CJK.search(
+        json.dumps([words, chinese_quiet["talking_points"]], cls=DjangoJSONEncoder)
+    )
+    assert [_written(point, "en") for point in chinese["talking_points"]] == [
+        "Blueberry: the group forms at the threshold, then it arrives for pickup at the store.",
+        "To buy Blueberry: join the group buy in the mini-program or add a line to the "
+        "group-buy chat.",
+        "Blueberry: 30 left in this group buy, — in store.",
+        "Blueberry is 19.90 yuan in this group buy (usually 10.00 yuan).",
+    ]
+    assert [_written(point, "zh-hans") for point in chinese["talking_points"]] == [
+        "Blueberry：成团后到货，到门店自提。",
+        "购买Blueberry：在小程序参团，或在群里接龙。",
+        "Blueberry：本团还剩 30 份，门店库存 —。",
+        "Blueberry 本次团购价 19.90 元（平时 10.00 元）。",
+    ]
+    [mention] = chinese_quiet["talking_points"]
+    assert _written(mention, "en") == "Blueberry: Picked this morning — 6 more to form the group."
+    assert _written(mention, "zh-hans") == "Blueberry：Picked this morning —— 还差 6 即可成团。"
 
 
 def test_snapshot_counts_a_question_only_toward_the_offered_product_it_names() -> None:

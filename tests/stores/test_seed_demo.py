@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
-from apps.campaigns.models import Campaign, Promotion, ScenarioTemplate
+from apps.campaigns.models import Campaign, Promotion, ScenarioTemplate, TrackingEvent
 from apps.catalog.models import Category, Product, WeatherObservation
 from apps.customers.models import (
     CommunityMessage,
@@ -186,6 +186,15 @@ def demo_digest() -> str:
         ),
         DeviceAlert.objects.order_by("device__serial", "opened_at").values_list(
             "device__serial", "status", "opened_at", "value", "detail"
+        ),
+        TrackingEvent.objects.values_list(
+            "store_campaign__campaign__name",
+            "store_campaign__store__code",
+            "kind",
+            "member__member_no",
+            "product__sku",
+            "order__placed_at",
+            "occurred_at",
         ),
     ]
     digest = hashlib.sha256()

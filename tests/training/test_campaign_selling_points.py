@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, StoreCampaign
 from apps.campaigns.selectors.live import broadcast_snapshot
@@ -87,10 +87,9 @@ def test_live_talking_points_answer_from_the_knowledge_base(products: dict) -> N
     )
     GroupBuyOfferFactory(broadcast=broadcast, product=products["blueberry"], price=Decimal("19.90"))
     BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
-    with translation.override("en"):
-        snapshot = broadcast_snapshot(broadcast=broadcast)
+    snapshot = broadcast_snapshot(broadcast=broadcast)
     [point] = snapshot["talking_points"]
     assert point["intent"] == "taste"
-    assert "旧卖点" not in point["text"]
-    assert point["text"].startswith("云南蓝莓 125g: ")
-    assert point["text"].split(": ", 1)[1] in {"高原直采，甜度 14+", "冷链 48 小时到店"}
+    assert point["message"] == "selling_point"
+    assert point["args"]["name"] == "云南蓝莓 125g"
+    assert point["args"]["point"] in {"高原直采，甜度 14+", "冷链 48 小时到店"}

@@ -2,6 +2,13 @@
 broadcast. Both return plain JSON-ready dicts (money as strings, times as ISO strings), because
 they are sent as-is over websockets and compared part by part to build updates.
 
+They carry no words: one snapshot goes to every viewer of a feed, whatever their language (a
+websocket has no request for LocaleMiddleware to read, and the process that computes it is
+whichever one flushes the feed). Statuses are codes, talking points a message code with its
+values; the page writes the words from its labels, in its viewer's language
+(apps/campaigns/views/live.py). Product names, selling points and comments are data, shown as
+they are.
+
 Figures (definitions the tests hold):
 - orders: the broadcast's group-buy joins that are not cancelled (one join makes one order);
 - GMV: the sum over those joins of quantity × the offer's group-buy price;
@@ -20,7 +27,6 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from apps.campaigns.analytics import comments as comment_analytics
 from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
@@ -50,46 +56,48 @@ def _join_figures(broadcast_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return {row["offer_id"]: row for row in rows}
 
 
-def _talking_point_text(point: comment_analytics.TalkingPoint) -> str:
+def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
+    """A talking point as the page writes it: which sentence (`message`, a code the page's
+    labels translate) with the values it names (`args`: product data and numbers, never words),
+    and how many more the group needs (`remaining`, added only to a mention)."""
     facts = point.facts
     name = point.product_name
     selling_point = str(facts.get("selling_point") or "")
-    remaining = int(facts.get("remaining_to_threshold") or 0)
+    args: dict[str, Any] = {"name": name}
+    remaining = 0
     if point.intent == comment_analytics.TASTE:
+        message = "selling_point" if selling_point else "taste"
         if selling_point:
-            return gettext("%(name)s: %(point)s") % {"name": name, "point": selling_point}
-        return gettext("%(name)s: describe the taste and show it on camera.") % {"name": name}
-    if point.intent == comment_analytics.PRICE:
+            args["point"] = selling_point
+    elif point.intent == comment_analytics.PRICE:
+        args["price"] = str(facts.get("price"))
         if facts.get("regular_price"):
-            return gettext(
-                "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
-            ) % {"name": name, "price": facts.get("price"), "regular": facts["regular_price"]}
-        return gettext("%(name)s is %(price)s yuan in this group buy.") % {
-            "name": name,
-            "price": facts.get("price"),
-        }
-    if point.intent == comment_analytics.HOW_TO_BUY:
-        return gettext(
-            "To buy %(name)s: join the group buy in the mini-program or add a line to the 接龙."
-        ) % {"name": name}
-    if point.intent == comment_analytics.ARRIVAL:
-        return gettext(
-            "%(name)s: the group forms at the threshold, then it arrives for pickup at the store."
-        ) % {"name": name}
-    if point.intent == comment_analytics.STOCK:
-        return gettext("%(name)s: %(left)s left in this group buy, %(stock)s in store.") % {
-            "name": name,
-            "left": facts.get("left_under_cap"),
-            "stock": facts.get("stock") if facts.get("stock") is not None else "—",
-        }
-    text = (
-        gettext("%(name)s: %(point)s") % {"name": name, "point": selling_point}
-        if selling_point
-        else name
-    )
-    if remaining:
-        text += gettext(" — %(remaining)s more to form the group.") % {"remaining": remaining}
-    return text
+            message = "price_regular"
+            args["regular"] = str(facts["regular_price"])
+        else:
+            message = "price"
+    elif point.intent == comment_analytics.HOW_TO_BUY:
+        message = "how_to_buy"
+    elif point.intent == comment_analytics.ARRIVAL:
+        message = "arrival"
+    elif point.intent == comment_analytics.STOCK:
+        message = "stock"
+        args["left"] = facts.get("left_under_cap")
+        args["stock"] = facts.get("stock") if facts.get("stock") is not None else "—"
+    else:
+        message = "selling_point" if selling_point else "name"
+        if selling_point:
+            args["point"] = selling_point
+        remaining = int(facts.get("remaining_to_threshold") or 0)
+    return {
+        "product_id": point.product_id,
+        "product_name": name,
+        "intent": point.intent,
+        "count": point.count,
+        "message": message,
+        "args": args,
+        "remaining": remaining,
+    }
 
 
 def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str, Any]:
@@ -101,7 +109,6 @@ def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str
         "product_name": offer.product.name,
         "price": str(offer.price),
         "status": offer.status,
-        "status_label": str(offer.get_status_display()),
         "threshold_kind": offer.threshold_kind,
         "threshold": offer.threshold,
         "progress": progress,
@@ -185,7 +192,6 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         "store_id": broadcast.store_id,
         "store_name": broadcast.store.name,
         "status": broadcast.status,
-        "status_label": str(broadcast.get_status_display()),
         "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
         "orders": sum(row["orders"] for row in offer_rows),
         "units": sum(row["units"] for row in offer_rows),
@@ -206,15 +212,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             for comment in comments[:LATEST_COMMENTS]
         ],
         "keywords": [{"word": word, "count": count} for word, count in keywords],
-        "talking_points": [
-            {
-                "product_id": point.product_id,
-                "intent": point.intent,
-                "count": point.count,
-                "text": _talking_point_text(point),
-            }
-            for point in points
-        ],
+        "talking_points": [_talking_point(point) for point in points],
     }
 
 

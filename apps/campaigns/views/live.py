@@ -13,19 +13,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
-from apps.campaigns.models import Broadcast
+from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors.broadcasts import broadcast_for_user
 from apps.campaigns.services import live as live_services
 from apps.stores.access import VIEW_CAMPAIGNS, hq_may
 
 
-def _labels() -> dict[str, object]:
-    """Words the script writes into the page (translated here, as the page is)."""
+def page_labels() -> dict[str, object]:
+    """Words the script writes into the page, in the active language (the page's, as the
+    request set it). The snapshots carry none (selectors/live.py): they are shared by every
+    viewer of a feed, so statuses come as codes named here, and talking points as a message code
+    with its values, written with these formats (`%(name)s` placeholders, filled by the script).
+    The English words stand without the Chinese glosses used elsewhere ("Formed (成团)"): an
+    English page has no Chinese but its data."""
+    formed = pgettext("group buy", "Formed")
+    offer_statuses = {status.value: str(status.label) for status in GroupBuyOffer.Status}
+    offer_statuses[GroupBuyOffer.Status.FORMED] = formed
     return {
         "units": pgettext("after a count", "units"),
         "participants": pgettext("after a count", "participants"),
         "toForm": _("to form the group"),
-        "formed": _("Formed (成团)"),
+        "formed": formed,
         "cap": _("cap"),
         "noComments": _("No comments yet."),
         "noKeywords": _("No keywords yet."),
@@ -38,6 +46,26 @@ def _labels() -> dict[str, object]:
         "viewers": _("viewers"),
         "offersFormed": _("offers formed"),
         "statuses": {status.value: str(status.label) for status in Broadcast.Status},
+        "offerStatuses": offer_statuses,
+        "talkingPoints": {
+            "selling_point": _("%(name)s: %(point)s"),
+            "taste": _("%(name)s: describe the taste and show it on camera."),
+            "price_regular": _(
+                "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
+            ),
+            "price": _("%(name)s is %(price)s yuan in this group buy."),
+            "how_to_buy": _(
+                "To buy %(name)s: join the group buy in the mini-program or add a line to the "
+                "group-buy chat."
+            ),
+            "arrival": _(
+                "%(name)s: the group forms at the threshold, then it arrives for pickup at the "
+                "store."
+            ),
+            "stock": _("%(name)s: %(left)s left in this group buy, %(stock)s in store."),
+            "name": "%(name)s",
+        },
+        "talkingPointRemaining": _(" — %(remaining)s more to form the group."),
     }
 
 
@@ -50,7 +78,7 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
     if broadcast is None:
         raise Http404  # another store's broadcast answers like a missing one
     snapshot = live_services.live_broadcast_current(broadcast_id=broadcast.pk)
-    labels = _labels()
+    labels = page_labels()
     return render(
         request,
         "campaigns/live_broadcast.html",
@@ -58,8 +86,8 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
             "broadcast": broadcast,
             "store": broadcast.store,
             "snapshot": snapshot,
-            # The snapshot is shared by every viewer, in the site's language: the badge is
-            # named here, in this viewer's.
+            # The snapshot is shared by every viewer and carries codes: the badge is named
+            # here, in this viewer's language.
             "status_label": labels["statuses"].get(
                 (snapshot or {}).get("status"), broadcast.get_status_display()
             ),
@@ -76,5 +104,5 @@ def live_overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/live_overview.html",
-        {"snapshot": live_services.live_overview_current(), "labels": _labels()},
+        {"snapshot": live_services.live_overview_current(), "labels": page_labels()},
     )

@@ -12,14 +12,21 @@ one that did not form. So a past campaign's review counts its orders and GMV. Th
 members of the store who had joined by the broadcast and whose planted scenes allow the
 product (`scenes.member_may_buy`), and they join before the store closes (23:00).
 
+Each store campaign with a broadcast also has the tracking events the mini-program would have
+sent (`_tracking_rows`): exposures before the broadcast, clicks on the offers' cards, and one
+order event per join order, so its review's funnel (exposure → click → order) is filled and its
+last step is the campaign's orders. They draw from a stream of their own: the other rows are
+the same with or without them.
+
 The seeder runs this before the order history (seed.py): the history's planted co-purchase
 rules count these one-line orders among their baskets (`LiveHistory.baskets`), and its monthly
 stock-ledger postings include the completed orders' units (`LiveHistory.units_sold`).
 
 Set-wise and deterministic (its own random stream mixed with the demo's seed, so it changes no
 other part of the demo's draws): the dozen campaigns with `bulk_create`; store campaigns,
-broadcasts, offers, orders, lines and joins (tens of thousands of rows at 200 stores) with
-`rows_insert`, their ids allocated here so the rows link without reading ids back.
+broadcasts, offers, orders, lines, joins and tracking events (tens to hundreds of thousands of
+rows at 200 stores) with `rows_insert`, the ids of the rows others point at allocated here so
+the rows link without reading ids back.
 """
 
 from __future__ import annotations
@@ -43,16 +50,18 @@ from apps.campaigns.models import (
     GroupBuyOffer,
     ScenarioTemplate,
     StoreCampaign,
+    TrackingEvent,
 )
 from apps.campaigns.services.group_buys import group_buy_order_key
 from apps.catalog.models import Product
 from apps.customers.models import Member
-from apps.ops.demo.bulk import ORDER_COLUMNS, rows_insert
+from apps.ops.demo.bulk import ORDER_COLUMNS, rows_insert, timestamps_adapt
 from apps.ops.demo.orders import TZ
 from apps.ops.demo.scenes import SCENE_ONLY_CATEGORIES, member_may_buy
 from apps.stores.models import Order, OrderLine, Store
 
 STREAM = 5_483  # "live": the stream of this part, mixed with the demo's seed
+TRACKING_STREAM = 1  # the tracking events' own stream within it: the other rows stay the same
 CADENCE_DAYS = 7  # one campaign a week
 FIRST_OFFSET_DAYS = 2
 PRODUCTS_PER_CAMPAIGN = 3
@@ -85,6 +94,18 @@ JIELONG = GroupBuyJoin.Source.JIELONG.value
 GROUP_BUY, PICKUP = Order.Channel.GROUP_BUY.value, Order.Fulfilment.PICKUP.value
 ORDER_COMPLETED, ORDER_CANCELLED = Order.Status.COMPLETED.value, Order.Status.CANCELLED.value
 ZERO = Decimal("0.00")
+# Tracking events (the mini-program's funnel: exposure → click → order). Members reached by the
+# campaign (its notification, the store's card in the mini-program) in the hours before the
+# broadcast, about twice its peak viewers; each join clicked its product's card first; some
+# members who did not join clicked a card too; each join order is an order event.
+EXPOSED_PER_PEAK_VIEWER = 2.0
+EXPOSURE_LEAD_MINUTES = (1, 150)  # an exposure comes this long before the broadcast starts
+BROWSE_SHARE = 0.3  # of the peak viewers, the share of members who click without joining
+CLICK_LEAD_SECONDS = (10, 120)  # a joiner clicks the offer's card this long before joining
+RECEIVED_AFTER_SECONDS = 60  # the terminal sends its events in batches
+EXPOSURE = TrackingEvent.Kind.EXPOSURE.value
+CLICK = TrackingEvent.Kind.CLICK.value
+ORDER_EVENT = TrackingEvent.Kind.ORDER.value
 
 
 @dataclass
@@ -179,6 +200,7 @@ def demo_live_history_seed(
     `stores`. Deterministic for the same arguments and database content.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
+    tracking_rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM, TRACKING_STREAM]))
     templates = list(ScenarioTemplate.objects.prefetch_related("categories").order_by("pk"))
     products = _products_by_template(templates)
     templates = [template for template in templates if template.pk in products]
@@ -224,6 +246,7 @@ def demo_live_history_seed(
     store_campaign_rows, broadcast_rows, offer_rows, join_rows = [], [], [], []
     order_rows: list[tuple[object, ...]] = []
     line_rows: list[tuple[object, ...]] = []
+    event_rows: list[tuple[object, ...]] = []
     for campaign in campaigns:
         confirmed = (rng.random(len(stores)) < CONFIRMED_SHARE).tolist()
         confirmed_at = dt.datetime.combine(
@@ -248,6 +271,7 @@ def demo_live_history_seed(
             if is_confirmed:
                 _broadcast_rows(
                     rng=rng,
+                    tracking_rng=tracking_rng,
                     ids=next_id,
                     store_campaign_id=store_campaign_id,
                     store_id=store.pk,
@@ -256,7 +280,7 @@ def demo_live_history_seed(
                     campaign=campaign,
                     products=products[campaign.template_id],
                     pool=members.get(store.pk, []),
-                    out=(broadcast_rows, offer_rows, join_rows, order_rows, line_rows),
+                    out=(broadcast_rows, offer_rows, join_rows, order_rows, line_rows, event_rows),
                     history=history,
                 )
     rows_insert(
@@ -317,6 +341,32 @@ def demo_live_history_seed(
         ),
         join_rows,
     )
+    # The events' times are Unix seconds, made database-ready at once (hundreds of thousands
+    # of rows at 200 stores: the adapter per value was half their insert time on SQLite).
+    seconds = np.fromiter((row[-1] for row in event_rows), dtype=np.int64, count=len(event_rows))
+    events = rows_insert(
+        TrackingEvent,
+        (
+            "event_id",
+            "store_campaign_id",
+            "kind",
+            "member_id",
+            "product_id",
+            "order_id",
+            "occurred_at",
+            "received_at",
+        ),
+        (
+            (*row[:-1], occurred, received)
+            for row, occurred, received in zip(
+                event_rows,
+                timestamps_adapt(seconds),
+                timestamps_adapt(seconds + RECEIVED_AFTER_SECONDS),
+                strict=True,
+            )
+        ),
+        ready=("occurred_at", "received_at"),
+    )
     statements = connection.ops.sequence_reset_sql(no_style(), list(next_id))
     with connection.cursor() as cursor:
         for statement in statements:
@@ -327,6 +377,7 @@ def demo_live_history_seed(
         "group-buy offers": len(offer_rows),
         "group-buy joins": joined,
         "group-buy orders": orders,
+        "tracking events": events,
     }
     return history
 
@@ -342,6 +393,7 @@ def _draw(rng: np.random.Generator, cdf: np.ndarray, count: int) -> list[int]:
 def _broadcast_rows(
     *,
     rng: np.random.Generator,
+    tracking_rng: np.random.Generator,
     ids: dict[type[models.Model], int],
     store_campaign_id: int,
     store_id: int,
@@ -350,13 +402,14 @@ def _broadcast_rows(
     campaign: Campaign,
     products: list[Product],
     pool: list[_Member],
-    out: tuple[list, list, list, list, list],
+    out: tuple[list, list, list, list, list, list],
     history: LiveHistory,
 ) -> None:
     """One confirmed store's ended broadcast, its offers (formed or not, as settlement would
-    have left them), their joins and the joins' orders, appended as rows to `out`
-    (broadcasts, offers, joins, orders, order lines); each order noted in `history`."""
-    broadcast_rows, offer_rows, join_rows, order_rows, line_rows = out
+    have left them), their joins, the joins' orders and the store campaign's tracking events,
+    appended as rows to `out` (broadcasts, offers, joins, orders, order lines, events); each
+    order noted in `history`. The events draw from `tracking_rng` only."""
+    broadcast_rows, offer_rows, join_rows, order_rows, line_rows, event_rows = out
     broadcast_id = ids[Broadcast]
     ids[Broadcast] += 1
     started = scheduled + dt.timedelta(minutes=int(rng.integers(0, 8)))
@@ -369,6 +422,7 @@ def _broadcast_rows(
     closing = dt.datetime.combine(started.date(), LAST_JOIN, tzinfo=TZ)
     join_minutes = max(2, min(OFFER_HOURS * 60, int((closing - started).total_seconds() // 60)))
     joined = [member for member in pool if member.joined_at <= started]
+    placed_joins: list[tuple[int, int, int, dt.datetime]] = []  # member, product, order, placed
     for product in products:
         offer_id = ids[GroupBuyOffer]
         ids[GroupBuyOffer] += 1
@@ -443,6 +497,99 @@ def _broadcast_rows(
             join_rows.append(
                 (offer_id, order_id, member_id, name, quantity, source, status, key, placed)
             )
+            placed_joins.append((member_id, product.pk, order_id, placed))
             history.baskets.append((placed.date(), product.pk, formed))
             if formed:
                 history.units_sold[(store_id, product.pk, placed.date().replace(day=1))] += quantity
+    event_rows.extend(
+        _tracking_rows(
+            rng=tracking_rng,
+            store_campaign_id=store_campaign_id,
+            started=started,
+            join_minutes=join_minutes,
+            peak=peak,
+            audience=[member.pk for member in joined],
+            product_ids=[product.pk for product in products],
+            placed_joins=placed_joins,
+        )
+    )
+
+
+def _tracking_rows(
+    *,
+    rng: np.random.Generator,
+    store_campaign_id: int,
+    started: dt.datetime,
+    join_minutes: int,
+    peak: int,
+    audience: list[int],
+    product_ids: list[int],
+    placed_joins: list[tuple[int, int, int, dt.datetime]],
+) -> list[tuple[object, ...]]:
+    """The store campaign's tracking events, as the mini-program would have sent them: rows of
+    (event id, store campaign, kind, member, product, order, occurred as Unix seconds).
+
+    - order: one per join order (its member, product and order, when it was placed), cancelled
+      ones too (the event is sent when the member orders; settlement comes later);
+    - click: one per join, on the offer's product card shortly before joining; and one for each
+      browser, a member of the audience who did not join, on a product's card during the
+      broadcast (Binomial(peak viewers, BROWSE_SHARE) of them);
+    - exposure: one per member reached before the broadcast: every clicker, then others of
+      the audience, about EXPOSED_PER_PEAK_VIEWER × the peak viewers in all; and, when the
+      audience is too small for that, repeated exposures of the members reached, so there are
+      always more exposures than clicks.
+
+    So each step's members are among the previous step's, and its events fewer. The audience is
+    the store's members who had joined by the broadcast (in primary-key order)."""
+    joiners = list(
+        dict.fromkeys(member_id for member_id, _product, _order, _placed in placed_joins)
+    )
+    joiner_set = set(joiners)
+    others = [member_id for member_id in audience if member_id not in joiner_set]
+    browse_count = min(len(others), int(rng.binomial(peak, BROWSE_SHARE)))
+    picked = rng.permutation(len(others)).tolist()
+    browsers = [others[index] for index in picked[:browse_count]]
+    rest = [others[index] for index in picked[browse_count:]]
+    clicks = len(placed_joins) + len(browsers)
+    target = max(round(peak * EXPOSED_PER_PEAK_VIEWER), clicks + 1)
+    reached = [*joiners, *browsers, *rest[: max(0, target - len(joiners) - len(browsers))]]
+    exposed = list(reached)
+    if reached and len(exposed) < target:
+        exposed += [
+            reached[index]
+            for index in rng.integers(0, len(reached), target - len(exposed)).tolist()
+        ]
+
+    lead_minutes = rng.integers(*EXPOSURE_LEAD_MINUTES, len(exposed)).tolist()
+    click_leads = rng.integers(*CLICK_LEAD_SECONDS, len(placed_joins)).tolist()
+    browse_minutes = rng.integers(0, join_minutes, len(browsers)).tolist()
+    browse_products = rng.integers(0, len(product_ids), len(browsers)).tolist()
+
+    # Times in Unix seconds (the caller adapts them for the database all at once).
+    start = int(started.timestamp())
+    events = [
+        *(
+            (EXPOSURE, member_id, None, None, start - 60 * minutes)
+            for member_id, minutes in zip(exposed, lead_minutes, strict=True)
+        ),
+        *(
+            (CLICK, member_id, product_id, None, max(start, int(placed.timestamp()) - lead))
+            for (member_id, product_id, _order, placed), lead in zip(
+                placed_joins, click_leads, strict=True
+            )
+        ),
+        *(
+            (CLICK, member_id, product_ids[product], None, start + 60 * minute)
+            for member_id, minute, product in zip(
+                browsers, browse_minutes, browse_products, strict=True
+            )
+        ),
+        *(
+            (ORDER_EVENT, member_id, product_id, order_id, int(placed.timestamp()))
+            for member_id, product_id, order_id, placed in placed_joins
+        ),
+    ]
+    return [
+        (f"demo-{store_campaign_id}-{number}", store_campaign_id, *event)
+        for number, event in enumerate(events)
+    ]
