@@ -129,10 +129,24 @@ def test_questions_without_any_mention_count_toward_no_product():
 
 
 def test_a_question_about_a_product_not_on_offer_counts_toward_no_offered_product():
-    # Only blueberries are offered; "西瓜好吃吗" asks about watermelon, not about them.
-    points = talking_points(["西瓜好吃吗", "蓝莓甜不甜"], [BLUEBERRY])
+    # Only blueberries are offered; "西瓜好吃吗" asks about watermelon (a product of the
+    # catalogue), not about them.
+    points = talking_points(
+        ["西瓜好吃吗", "蓝莓甜不甜"], [BLUEBERRY], other_names=["麒麟西瓜", "新鲜鸡蛋 10枚"]
+    )
 
     assert [(p.product_id, p.intent, p.count) for p in points] == [(1, TASTE, 1)]
+
+
+def test_with_one_product_offered_a_question_naming_none_is_about_it():
+    comments = ["多少钱一盒", "怎么接龙？", "什么时候到货", "新鲜吗", "蓝莓甜不甜", "西瓜还有吗"]
+    points = talking_points(comments, [BLUEBERRY], other_names=["麒麟西瓜", "新鲜鸡蛋 10枚"])
+
+    # 新鲜 of 新鲜鸡蛋 does not make "新鲜吗" a question about eggs; 西瓜 is another product.
+    assert sorted((p.intent, p.count) for p in points) == sorted(
+        [(TASTE, 2), (PRICE, 1), (HOW_TO_BUY, 1), (ARRIVAL, 1)]
+    )
+    assert {p.product_id for p in points} == {1}
 
 
 def test_a_question_counts_toward_the_fruit_it_names_when_both_are_offered():

@@ -251,19 +251,23 @@ def test_the_snapshot_is_the_same_in_every_language_and_carries_no_words() -> No
 
 
 def test_snapshot_counts_a_question_only_toward_the_offered_product_it_names() -> None:
-    # The walkthrough's case: only blueberries are offered, a viewer asks about watermelon.
+    # The walkthrough's case: only blueberries are offered, a viewer asks about watermelon,
+    # which the catalogue sells.
+    ProductFactory(name="8424西瓜 约5kg")
     broadcast = _live_broadcast()
     blueberry = GroupBuyOfferFactory(
         broadcast=broadcast, product=ProductFactory(name="低糖蓝莓（云南蓝莓）125g")
     )
     BroadcastCommentFactory(broadcast=broadcast, text="蓝莓甜不甜？")
     BroadcastCommentFactory(broadcast=broadcast, text="西瓜好吃吗")
+    # Naming no product, while only blueberries are offered: about them.
+    BroadcastCommentFactory(broadcast=broadcast, text="多少钱一盒")
 
     snapshot = broadcast_snapshot(broadcast=broadcast)
 
-    assert [(p["product_id"], p["intent"], p["count"]) for p in snapshot["talking_points"]] == [
-        (blueberry.product_id, "taste", 1)
-    ]
+    assert sorted(
+        (p["product_id"], p["intent"], p["count"]) for p in snapshot["talking_points"]
+    ) == [(blueberry.product_id, "price", 1), (blueberry.product_id, "taste", 1)]
 
 
 def _queries(broadcast: Broadcast) -> int:
@@ -274,8 +278,11 @@ def _queries(broadcast: Broadcast) -> int:
 
 
 def test_snapshot_query_count_does_not_grow_with_offers_joins_and_comments() -> None:
+    single = _live_broadcast()
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(broadcast=single), quantity=1)
     small = _live_broadcast()
     GroupBuyJoinFactory(offer=GroupBuyOfferFactory(broadcast=small), quantity=1)
+    GroupBuyOfferFactory(broadcast=small)
     BroadcastCommentFactory(broadcast=small)
     big = _live_broadcast()
     for offer in _offers(big):
@@ -286,6 +293,8 @@ def test_snapshot_query_count_does_not_grow_with_offers_joins_and_comments() -> 
 
     # offers, join figures, stock, knowledge-base selling points, comments (store preloaded)
     assert _queries(small) == _queries(big) == 5
+    # With one product offered, also the catalogue's other names (see talking_points).
+    assert _queries(single) == 6
 
 
 def test_overview_lists_only_live_broadcasts_with_their_headline_figures() -> None:

@@ -13,15 +13,18 @@ answer needs, and the caller writes the sentence in the viewer's language.
   words (two characters or more, not a number or unit), e.g. 蓝莓 for "云南蓝莓 125g×4盒".
 - Questions: a comment asks about taste (甜不甜, 好吃吗…), price (多少钱…), how to buy (怎么买…),
   arrival (什么时候到…) or stock (还有吗…), matched by phrase. A question counts toward a
-  product only when it names that product: one that names no offered product ("西瓜好吃吗"
-  while only blueberries are offered, or a bare "还有吗") counts toward none, since guessing
-  would answer the wrong product's question (the host still sees it among the comments).
+  product when it names that product. One that names no offered product counts toward none
+  while several are offered (a bare "还有吗": guessing would answer the wrong product's
+  question; the host still sees it among the comments); while only one is offered it counts
+  toward that one ("多少钱一盒", "怎么接龙"), unless it names another product of the catalogue
+  (`other_names`: "西瓜好吃吗" while only blueberries are offered counts toward none).
 - Talking points: one per (product, intent) asked, plus one per mentioned product nobody asked
   about ("mention"), ordered by how many comments raised it, at most `limit`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -215,22 +218,50 @@ def _facts_for(intent: str, product: ProductFacts) -> dict[str, object]:
     return facts
 
 
+def _other_product_words(
+    other_names: Sequence[str], aliases: dict[int, tuple[str, ...]]
+) -> frozenset[str]:
+    """The words naming other products of the catalogue, less the offered products' words and
+    the words of the question phrases (新鲜 of 新鲜鸡蛋 is also how 新鲜吗 asks about taste)."""
+    offered = {word for words in aliases.values() for word in words}
+    phrases = _question_phrase_words()
+    return frozenset(
+        word
+        for name in other_names
+        for word in _name_words_cached(name)
+        if word not in offered and not any(word in phrase for phrase in phrases)
+    )
+
+
+# A live snapshot reads the whole catalogue's names: cut each name once per process.
+_name_words_cached = functools.lru_cache(maxsize=50_000)(name_words)
+
+
 def talking_points(
-    texts: Sequence[str], products: Sequence[ProductFacts], *, limit: int = 5
+    texts: Sequence[str],
+    products: Sequence[ProductFacts],
+    *,
+    limit: int = 5,
+    other_names: Sequence[str] = (),
 ) -> list[TalkingPoint]:
-    """Suggested talking points for the host from the comments (see the module docstring)."""
+    """Suggested talking points for the host from the comments (see the module docstring);
+    `other_names`: the names of the catalogue's other products."""
     if not products:
         return []
     by_id = {product.product_id: product for product in products}
     aliases = {product.product_id: name_words(product.name) for product in products}
+    only = products[0].product_id if len(products) == 1 else None
+    others = _other_product_words(other_names, aliases) if only is not None else frozenset()
     mentions: Counter[int] = Counter()
     asked: Counter[tuple[int, str]] = Counter()
     first_seen: dict[tuple[int, str], int] = {}
     for text in texts:
         mentioned = _mentioned(text, aliases)
         mentions.update(mentioned)
-        # A question naming no offered product is about none of them (see the docstring).
-        for product_id in mentioned:
+        about = mentioned
+        if not mentioned and only is not None and not any(word in text for word in others):
+            about = [only]
+        for product_id in about:
             for intent in question_intents(text):
                 asked[(product_id, intent)] += 1
                 first_seen.setdefault((product_id, intent), len(first_seen))

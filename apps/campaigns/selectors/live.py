@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from apps.campaigns.analytics import comments as comment_analytics
 from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
+from apps.catalog.models import Product
 from apps.stores.models import StockLevel, Store
 from apps.training.selectors import product_selling_points
 
@@ -182,7 +183,18 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         )
         for offer, row in zip(offers, offer_rows, strict=True)
     ]
-    points = comment_analytics.talking_points(texts, facts, limit=TALKING_POINTS)
+    other_names: list[str] = []
+    if len(offers) == 1:
+        # With one product offered, a question naming none is about it unless it names
+        # another product of the catalogue.
+        other_names = list(
+            Product.objects.filter(is_active=True)
+            .exclude(pk=offers[0].product_id)
+            .values_list("name", flat=True)
+        )
+    points = comment_analytics.talking_points(
+        texts, facts, limit=TALKING_POINTS, other_names=other_names
+    )
     keywords = comment_analytics.keyword_summary(
         texts, product_names=[offer.product.name for offer in offers], top=KEYWORDS
     )
