@@ -4,6 +4,7 @@ refusals for another store's owner, a clerk acting, a supplier user and anonymou
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -11,6 +12,8 @@ from django.utils.translation import override
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_start
+from apps.campaigns.services.packs import pack_context
+from apps.campaigns.views.broadcasts import campaign_prices
 from apps.stores.models import StoreStaff
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
@@ -280,21 +283,78 @@ def _offer_form(client, broadcast):
     return client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").context["offer_form"]
 
 
-def test_the_offer_form_proposes_a_deadline_hours_after_the_broadcast_starts(client, owner, store):
+def test_the_offer_form_proposes_the_campaigns_cutoff_as_deadline(client, owner, store):
+    """A three-day campaign from tomorrow, broadcast tomorrow at 20:00: the deadline proposed
+    is its last day at 22:00, the 截单 its 接龙 copy promises (pack_context's `cutoff`)."""
     tz = timezone.get_current_timezone()
-    starts = (timezone.localtime() + dt.timedelta(days=1)).replace(
-        hour=20, minute=0, second=0, microsecond=0
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    starts = dt.datetime.combine(tomorrow, dt.time(20), tzinfo=tz)
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        store_campaign__campaign__starts_on=tomorrow,
+        store_campaign__campaign__ends_on=tomorrow + dt.timedelta(days=2),
+        scheduled_at=starts,
     )
-    broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=starts.astimezone(tz))
     client.force_login(owner)
     deadline = _offer_form(client, broadcast).initial["deadline"]
-    assert deadline == (starts + dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+    assert deadline == f"{tomorrow + dt.timedelta(days=2):%Y-%m-%d}T22:00"
+    assert deadline == pack_context(store_campaign=broadcast.store_campaign)["cutoff"].strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+
+
+def test_a_one_day_campaign_broadcast_late_gets_a_deadline_hours_after_the_start(
+    client, owner, store
+):
+    tz = timezone.get_current_timezone()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        store_campaign__campaign__starts_on=tomorrow,
+        store_campaign__campaign__ends_on=tomorrow,
+        scheduled_at=dt.datetime.combine(tomorrow, dt.time(22, 30), tzinfo=tz),
+    )
+    client.force_login(owner)
+    deadline = _offer_form(client, broadcast).initial["deadline"]
+    assert deadline == f"{tomorrow + dt.timedelta(days=1):%Y-%m-%d}T02:30"
+
+
+def test_the_offer_form_proposes_the_first_product_at_its_campaign_price(
+    client, owner, store, broadcast
+):
+    from tests.campaigns.factories import CampaignProductFactory
+
+    campaign = broadcast.store_campaign.campaign
+    berries = ProductFactory(name="低糖蓝莓 125g", price=Decimal("19.90"))
+    melon = ProductFactory(name="8424西瓜", price=Decimal("39.90"))
+    for product in (berries, melon):
+        StockLevelFactory(store=store, product=product, on_hand=5)
+    CampaignProductFactory(campaign=campaign, product=berries, position=0, price=Decimal("16.90"))
+    CampaignProductFactory(campaign=campaign, product=melon, position=1)
+    client.force_login(owner)
+    initial = _offer_form(client, broadcast).initial
+    assert (initial["product"], initial["price"]) == (berries.pk, Decimal("16.90"))
+    # Without a price of its own, a product's campaign price is the list price less the
+    # campaign's discount (as in the pack's copy).
+    assert campaign_prices(broadcast=broadcast)[melon.pk] == Decimal("33.92")
+
+
+def test_the_offer_form_proposes_no_price_for_a_product_outside_the_campaign(
+    client, owner, broadcast, product
+):
+    client.force_login(owner)
+    initial = _offer_form(client, broadcast).initial
+    assert "price" not in initial
+    assert "product" not in initial
 
 
 def test_a_broadcast_live_for_hours_gets_a_deadline_hours_from_now(client, owner, store):
-    started = timezone.now() - dt.timedelta(hours=6)
+    # Started 30 hours ago on its campaign's last day: the cut-off has passed too.
+    started = timezone.now() - dt.timedelta(hours=30)
     broadcast = BroadcastFactory(
         store_campaign__store=store,
+        store_campaign__campaign__starts_on=timezone.localtime(started).date(),
+        store_campaign__campaign__ends_on=timezone.localtime(started).date(),
         scheduled_at=started,
         started_at=started,
         status=Broadcast.Status.LIVE,

@@ -4,11 +4,13 @@ product), and a missing font (a clear error; the rest of the pack is still made)
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import override
 from PIL import Image
 from pypdf import PdfReader
 
@@ -23,6 +25,7 @@ from apps.campaigns.services.packs import (
 from apps.campaigns.services.poster import headline_wrapped
 from apps.ops.demo.campaigns import TEMPLATES as DEMO_TEMPLATES
 from tests.campaigns.factories import (
+    BroadcastFactory,
     CampaignFactory,
     CampaignProductFactory,
     CampaignTargetFactory,
@@ -153,7 +156,7 @@ def test_live_script_is_timed_with_selling_points_price_and_stock(confirmed: Sto
         "lines": [
             "云南高原直采",
             "甜度14+ 颗颗爆汁",
-            "List price ¥19.90, tonight ¥16.92.",
+            "List price ¥19.90, live price ¥16.92.",
             "In stock: 23 (box).",
         ],
     }
@@ -174,7 +177,7 @@ def test_broken_template_falls_back_to_the_default_and_says_so(confirmed: StoreC
     confirmed.refresh_from_db()
     assert len(result.errors) == 1
     assert "warm-up copy" in result.errors[0]
-    assert confirmed.warmup_copy.startswith("Tonight at 20:00, 邻里优选·和睦店 goes live")
+    assert confirmed.warmup_copy.startswith("On July 1 20:00, 邻里优选·和睦店 goes live")
     assert confirmed.jielong_copy.startswith("#接龙 夏季水果季 第1期")
 
 
@@ -258,6 +261,50 @@ def test_demo_warm_up_copy_gives_each_fruit_its_own_emoji(confirmed: StoreCampai
         "🍉 8424西瓜 约5kg 直播价¥33.92",
     ]
     assert "🍇" not in "".join(copy)
+
+
+def test_copy_for_a_broadcast_tomorrow_names_its_day_and_time_not_tonight(
+    confirmed: StoreCampaign,
+) -> None:
+    """The demo's 夏季水果季 texts rendered for a store whose broadcast is scheduled tomorrow
+    at 20:00 (and a campaign of three days): the warm-up names the day, the 接龙 the cut-off the
+    owner's offer form proposes, and the live script counts the target list as what it is."""
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    campaign = confirmed.campaign
+    campaign.starts_on, campaign.ends_on = tomorrow, tomorrow + dt.timedelta(days=2)
+    campaign.save()
+    BroadcastFactory(
+        store_campaign=confirmed,
+        store=confirmed.store,
+        scheduled_at=dt.datetime.combine(
+            tomorrow, dt.time(20), tzinfo=timezone.get_current_timezone()
+        ),
+    )
+    summer = next(spec for spec in DEMO_TEMPLATES if spec.code == "summer-fruit")
+    with override("zh-hans"):
+        context = pack_context(store_campaign=confirmed)
+        warmup = template_render(source=summer.warmup, context=context)
+        jielong = template_render(source=summer.jielong, context=context)
+        opening = template_render(source=summer.live_script, context=context)
+    day = f"{tomorrow.month}月{tomorrow.day}日"
+    assert "今晚" not in warmup
+    assert warmup.startswith(f"☀️ 天热了，来点甜的！{day} 20:00，邻里优选·和睦店直播「")
+    last = tomorrow + dt.timedelta(days=2)
+    assert jielong.endswith(f"{last.month}月{last.day}日 22:00截单，次日到店自提")
+    assert context["cutoff"] == dt.datetime.combine(
+        last, dt.time(22), tzinfo=timezone.get_current_timezone()
+    )
+    assert "预约" not in opening
+    assert "2位老邻居" in opening
+
+
+def test_the_default_warm_up_copy_names_the_broadcasts_day(confirmed: StoreCampaign) -> None:
+    template = confirmed.campaign.template
+    template.warmup_copy_template = ""
+    template.save()
+    store_campaign_pack_generate(store_campaign=confirmed)
+    confirmed.refresh_from_db()
+    assert confirmed.warmup_copy.startswith("On July 1 20:00, 邻里优选·和睦店 goes live")
 
 
 def test_regenerating_replaces_the_poster_file(confirmed: StoreCampaign) -> None:

@@ -182,3 +182,46 @@ def test_overview_is_refused_to_everyone_but_hq(client, broadcast, who, request)
 def test_overview_sends_anonymous_users_to_log_in(client):
     response = _get(client, None, reverse("campaigns:live-overview"))
     assert response.status_code == 302
+
+
+# --- where HQ finds the overview: admin index, Broadcasts changelist, portal home --------------
+
+
+@pytest.fixture
+def procurement_user(roles: None) -> Any:
+    """HQ staff of the procurement group: the admin, but no campaigns permission."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="HQ procurement"))
+    return user
+
+
+def _links_to_overview(client: Any, url: str) -> bool:
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    return f'href="{reverse("campaigns:live-overview")}"' in page
+
+
+def test_hq_finds_the_overview_on_the_admin_index_broadcasts_and_portal_home(client, hq_user):
+    client.force_login(hq_user)
+    assert _links_to_overview(client, reverse("admin:index"))
+    assert _links_to_overview(client, reverse("admin:campaigns_broadcast_changelist"))
+    assert _links_to_overview(client, reverse("portal:home"))
+    assert client.get(reverse("campaigns:live-overview")).status_code == 200
+
+
+def test_hq_staff_the_overview_refuses_see_no_link_to_it(client, procurement_user):
+    client.force_login(procurement_user)
+    assert client.get(reverse("campaigns:live-overview")).status_code == 403
+    assert not _links_to_overview(client, reverse("admin:index"))
+    assert not _links_to_overview(client, reverse("portal:home"))
+
+
+def test_a_store_owner_sees_no_link_to_the_overview(client, owner, other_store):
+    # Two stores, so the portal home is shown rather than a redirect to the store's page.
+    StoreStaff.objects.create(user=owner, store=other_store, role=StoreStaff.Role.OWNER)
+    client.force_login(owner)
+    assert client.get(reverse("campaigns:live-overview")).status_code == 403
+    assert not _links_to_overview(client, reverse("portal:home"))

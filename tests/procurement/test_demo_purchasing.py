@@ -24,6 +24,8 @@ from apps.procurement.models import (
     ReceiptLine,
     Supplier,
 )
+from apps.procurement.selectors.purchase_orders import purchase_order_pick_lists
+from apps.procurement.services.purchase_orders import purchase_order_send
 from apps.procurement.services.receiving import SHORT_NOTIFICATION_KIND
 from apps.stores.models import Order, OrderFulfilment
 
@@ -76,6 +78,25 @@ def test_the_demo_has_purchase_orders_in_every_state_for_several_suppliers():
         total=Sum("demanded_quantity")
     )["total"]
     assert live == sent
+
+
+def test_the_demo_drafts_are_allocated_to_stores_and_can_be_sent_with_a_pick_list():
+    _seed()
+    drafts = list(PurchaseOrder.objects.filter(status="draft").order_by("number"))
+    assert len(drafts) == 4
+    assert all(draft.number.endswith("-D") for draft in drafts)
+    lines = PurchaseOrderLine.objects.filter(purchase_order__in=drafts).annotate(
+        allocated=Sum("allocations__quantity"), stores=Count("allocations")
+    )
+    assert len(lines) == 8
+    for line in lines:
+        assert line.allocated == line.demanded_quantity > 0, line.pk
+        assert line.stores >= 1
+    purchase_order_send(po=drafts[0], by=None)
+    pick_lists = purchase_order_pick_lists(purchase_order=drafts[0])
+    assert sum(pick.total for pick in pick_lists) == sum(
+        line.ordered_quantity for line in drafts[0].lines.all()
+    )
 
 
 def test_the_demo_fills_receiving_pickup_delivery_plans_and_after_sales():

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.campaigns.models import Notification
 from apps.catalog.models import DemandForecast
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
 from apps.procurement.services.allocations import allocations_scaled
@@ -290,6 +291,52 @@ def test_saving_a_sent_line_in_the_admin_changes_nothing_and_shows_no_error(clie
     line.refresh_from_db()
     assert line.demanded_quantity == 80
     assert _allocated(line) == [20, 20, 20, 20]
+
+
+def _draft_with_unallocated_line() -> tuple[PurchaseOrder, PurchaseOrderLine]:
+    """A draft with an allocated line and a line of 40 units no store is allocated."""
+    allocated = _draft_line()
+    po = allocated.purchase_order
+    bare = PurchaseOrderLineFactory(
+        purchase_order=po,
+        product=ProductFactory(name="无人收货的蓝莓"),
+        demanded_quantity=40,
+        ordered_quantity=40,
+        surplus_quantity=0,
+    )
+    return po, bare
+
+
+def test_a_draft_with_units_allocated_to_no_store_is_not_sent():
+    po, bare = _draft_with_unallocated_line()
+    with pytest.raises(PurchaseOrderRefused) as refusal:
+        purchase_order_send(po=po, by=None)
+    assert refusal.value.code == "unallocated"
+    assert "无人收货的蓝莓" in refusal.value.message
+    po.refresh_from_db()
+    assert (po.status, po.sent_at) == (PurchaseOrder.Status.DRAFT, None)
+    assert Notification.objects.count() == 0
+    # Once the line orders nothing (edited to 0), the draft goes out.
+    purchase_order_line_edit(line=bare, demanded=0)
+    purchase_order_send(po=po, by=None)
+    assert po.status == PurchaseOrder.Status.SENT
+
+
+def test_the_admin_refuses_to_send_an_unallocated_draft_and_says_which(client, hq_user):
+    po, _bare = _draft_with_unallocated_line()
+    fine = _draft_line().purchase_order
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorder_changelist")
+    response = client.post(
+        url, {"action": "send", "_selected_action": [po.pk, fine.pk]}, follow=True
+    )
+    messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert [level for level, _text in messages] == ["info", "warning"]
+    assert po.number in messages[1][1]
+    assert "无人收货的蓝莓" in messages[1][1]
+    po.refresh_from_db()
+    fine.refresh_from_db()
+    assert (po.status, fine.status) == (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.SENT)
 
 
 def test_hq_approves_and_rejects_drafts_in_bulk(client, hq_user, suggestions):

@@ -11,10 +11,12 @@ targeted, whatever the segment says.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -66,6 +68,26 @@ def campaign_products(*, campaign: Campaign) -> list:
     return list(
         campaign.products.select_related("product", "product__category").order_by("position", "pk")
     )
+
+
+# The hour a campaign's group buys close on its last day (the "截单" of its 接龙 copy): the
+# daily consolidation's 22:00 cut-off, so the last joins are on that night's purchase orders.
+CUTOFF_HOUR = 22
+# When the last day's cut-off is not after the broadcast's start (a one-day campaign broadcast
+# at 22:00 or later), offers close this long after the start instead.
+CUTOFF_AFTER_START = dt.timedelta(hours=4)
+
+
+def campaign_cutoff(*, campaign: Campaign, start: dt.datetime) -> dt.datetime:
+    """When the campaign's group buys close, for a broadcast starting at `start`: its last day
+    (`ends_on`) at CUTOFF_HOUR, store local time; CUTOFF_AFTER_START after `start` when that
+    is not later than the start. The pack's copy (`cutoff_text`) and the owner's offer form
+    (its default deadline) both use this, so what members read is what the offer does."""
+    zone = timezone.get_current_timezone()
+    cutoff = dt.datetime.combine(campaign.ends_on, dt.time(CUTOFF_HOUR), tzinfo=zone)
+    if cutoff <= start:
+        cutoff = start + CUTOFF_AFTER_START
+    return timezone.localtime(cutoff)
 
 
 def store_stock(*, store: Store, product_ids: list[int]) -> dict[int, int]:

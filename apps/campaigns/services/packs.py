@@ -6,14 +6,20 @@ The scenario template's texts are Django templates rendered from strings with au
 
 - `store`: the Store (`store.name`, `store.address`, `store.code`)
 - `campaign`: the Campaign (`campaign.name`, `campaign.starts_on`, `campaign.ends_on`)
-- `hour` (int, e.g. 20) and `hour_text` ("20:00"): the broadcast hour
+- `broadcast_at` (local datetime): when the store's broadcast is scheduled (its `Broadcast`,
+  else the first campaign day at the broadcast hour); `when_text` its day and time as members
+  read them ("12月7日 20:00": a date, never "tonight", since the copy is sent days before)
+- `hour` (int, e.g. 20) and `hour_text` ("20:00"): the broadcast's hour
 - `starts_on`, `ends_on` (dates), `discount_percent` (int)
+- `cutoff` (local datetime) and `cutoff_text` ("12月9日 22:00"): when the group buys close
+  (`selectors.campaigns.campaign_cutoff`, also the owner's offer form's default deadline)
 - `products`: a list, in the campaign's order, of dicts with `name`, `price` (list price),
   `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label),
   `emoji` (the fruit's emoji when the name names one, e.g. 🍉 for 8424西瓜, else "") and
   `selling_points` (a list of lines: the product's knowledge-base selling points when a
   published article linked to it has some, else Product.selling_points; docs/knowledge-base.md)
-- `target_count`: how many members are on the store campaign's target list
+- `target_count`: how many members are on the store campaign's target list (who the
+  campaign is for, not who booked or joined)
 
 Pack generation runs inside the owner's confirmation (it takes a few tens of milliseconds) and
 again from the admin's "regenerate" action; regenerating replaces the pack.
@@ -35,7 +41,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from apps.campaigns.models import CampaignTarget, StoreCampaign
+from apps.campaigns.models import Broadcast, CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
 from apps.campaigns.services.poster import PosterLayout, poster_pdf, poster_png
 from apps.training.selectors import product_selling_points
@@ -69,7 +75,7 @@ def _default_templates() -> dict[str, str]:
             "Today: {{ campaign.name }}. Stay to the end for the group-buy price."
         ),
         "warmup": _(
-            "Tonight at {{ hour_text }}, {{ store.name }} goes live: {{ campaign.name }}! "
+            "On {{ when_text }}, {{ store.name }} goes live: {{ campaign.name }}! "
             "{% for p in products %}{{ p.name }} only ¥{{ p.campaign_price }}; "
             "{% endfor %}see you there."
         ),
@@ -169,17 +175,38 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
         }
         for item in items
     ]
+    broadcast_at = timezone.localtime(
+        Broadcast.objects.filter(store_campaign=store_campaign)
+        .values_list("scheduled_at", flat=True)
+        .first()
+        or dt.datetime.combine(
+            campaign.starts_on,
+            dt.time(campaign.broadcast_hour),
+            tzinfo=timezone.get_current_timezone(),
+        )
+    )
+    cutoff = selectors.campaign_cutoff(campaign=campaign, start=broadcast_at)
     return {
         "store": store_campaign.store,
         "campaign": campaign,
-        "hour": campaign.broadcast_hour,
-        "hour_text": f"{campaign.broadcast_hour:02d}:00",
+        "broadcast_at": broadcast_at,
+        "when_text": _moment_text(broadcast_at),
+        "hour": broadcast_at.hour,
+        "hour_text": f"{broadcast_at:%H:%M}",
         "starts_on": campaign.starts_on,
         "ends_on": campaign.ends_on,
+        "cutoff": cutoff,
+        "cutoff_text": _moment_text(cutoff),
         "discount_percent": campaign.discount_percent,
         "products": products,
         "target_count": CampaignTarget.objects.filter(store_campaign=store_campaign).count(),
     }
+
+
+def _moment_text(moment: dt.datetime) -> str:
+    """A day and time for chat copy, in the site's language: "12月7日 20:00"."""
+    day = date_format(moment, pgettext("day and month in chat copy", "F j"))
+    return f"{day} {moment:%H:%M}"
 
 
 def _render_part(
@@ -208,7 +235,7 @@ def live_script_build(
 ) -> list[dict[str, Any]]:
     """The timed script: the opening at the broadcast hour, one segment per product (selling
     points, price, stock), the 接龙 call, and the close. Steps are {at, title, lines}."""
-    start = dt.datetime.combine(context["starts_on"], dt.time(context["hour"]))
+    start = context["broadcast_at"]
     steps = [
         {
             "at": _at(start, 0),
@@ -220,7 +247,7 @@ def live_script_build(
     for product in context["products"]:
         lines = list(product["selling_points"])
         lines.append(
-            _("List price ¥%(price)s, tonight ¥%(campaign_price)s.")
+            _("List price ¥%(price)s, live price ¥%(campaign_price)s.")
             % {"price": product["price"], "campaign_price": product["campaign_price"]}
         )
         lines.append(

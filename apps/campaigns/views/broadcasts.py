@@ -6,6 +6,7 @@ names masked, "李**", and no member numbers)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors import broadcasts as selectors
+from apps.campaigns.selectors.campaigns import campaign_cutoff, campaign_products
 from apps.campaigns.services.broadcasts import (
     EARLIEST_START_BEFORE,
     BroadcastRefused,
@@ -29,6 +31,7 @@ from apps.campaigns.services.broadcasts import (
     broadcast_start,
 )
 from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
+from apps.campaigns.services.packs import campaign_price
 from apps.catalog.models import Product
 from apps.stores.access import (
     MEMBER_DATA,
@@ -91,21 +94,49 @@ class JielongForm(forms.Form):
     dry_run = forms.BooleanField(label=gettext_lazy("Check only, enter nothing"), required=False)
 
 
-# An offer's deadline is when joins stop and the group forms or fails (docs/group-buys.md):
-# by default a few hours after the broadcast starts, time for the chat to keep joining.
+# An offer's deadline is when joins stop and the group forms or fails (docs/group-buys.md).
+# A proposed deadline already past (a broadcast started long ago) moves this far from now.
 DEFAULT_OFFER_HOURS = 4
 
 
 def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) -> dt.datetime:
-    """The deadline the offer form proposes: DEFAULT_OFFER_HOURS after the broadcast starts
-    (when it started, or when it is scheduled); for a broadcast that started longer ago than
-    that, DEFAULT_OFFER_HOURS from now. Whole minutes (the form's field has no seconds)."""
+    """The deadline the offer form proposes: the campaign's cut-off for this broadcast's start
+    (`campaign_cutoff`: its last day at 22:00, what the pack's 接龙 copy promises as 截单);
+    when that has passed, DEFAULT_OFFER_HOURS from now. Whole minutes (the form's field has
+    no seconds)."""
     now = now or timezone.now()
     start = broadcast.started_at or broadcast.scheduled_at
-    deadline = start + dt.timedelta(hours=DEFAULT_OFFER_HOURS)
+    deadline = campaign_cutoff(campaign=broadcast.store_campaign.campaign, start=start)
     if deadline <= now:
         deadline = now + dt.timedelta(hours=DEFAULT_OFFER_HOURS)
     return timezone.localtime(deadline).replace(second=0, microsecond=0)
+
+
+def campaign_prices(*, broadcast: Broadcast) -> dict[int, Decimal]:
+    """{product id: the campaign's price for it} for the broadcast's campaign (its set price,
+    else the list price less the campaign's discount, as in the pack's copy)."""
+    campaign = broadcast.store_campaign.campaign
+    return {
+        item.product_id: campaign_price(
+            list_price=item.product.price,
+            price=item.price,
+            discount_percent=campaign.discount_percent,
+        )
+        for item in campaign_products(campaign=campaign)
+    }
+
+
+def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
+    """The offer form's proposal: the first product it lists at its campaign price (when the
+    campaign sells it), and the default deadline."""
+    initial: dict[str, Any] = {
+        "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
+    }
+    first = selectors.offer_products(broadcast=broadcast).first()
+    price = campaign_prices(broadcast=broadcast).get(first.pk) if first else None
+    if price is not None:
+        initial.update(product=first.pk, price=price)
+    return initial
 
 
 def _page(
@@ -158,12 +189,7 @@ def _page(
             "joins": rows,
             "rate": selectors.formation_rate(store_campaign=broadcast.store_campaign),
             "offer_form": offer_form
-            or OfferForm(
-                broadcast=broadcast,
-                initial={
-                    "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
-                },
-            ),
+            or OfferForm(broadcast=broadcast, initial=_offer_initial(broadcast)),
             "jielong_form": jielong_form or JielongForm(),
             "report": report,
         },

@@ -5,6 +5,8 @@ then static/linli/live-dashboard.js keeps them current over the websocket."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,6 +19,9 @@ from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors.broadcasts import broadcast_for_user
 from apps.campaigns.services import live as live_services
 from apps.stores.access import VIEW_CAMPAIGNS, hq_may
+
+if TYPE_CHECKING:
+    from apps.stores.access import UserLike
 
 
 def page_labels() -> dict[str, object]:
@@ -96,10 +101,16 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
     )
 
 
+def live_overview_allowed(user: UserLike) -> bool:
+    """Who may open the overview of every live broadcast: HQ with VIEW_CAMPAIGNS's admin
+    permission (its links are shown to the same users: templatetags/live_links.py)."""
+    return hq_may(user, VIEW_CAMPAIGNS)
+
+
 @login_required
 @require_GET
 def live_overview(request: HttpRequest) -> HttpResponse:
-    if not hq_may(request.user, VIEW_CAMPAIGNS):
+    if not live_overview_allowed(request.user):
         raise PermissionDenied
     return render(
         request,

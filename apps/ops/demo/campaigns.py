@@ -59,7 +59,7 @@ _JIELONG = (
     "{% for p in products %}{{ forloop.counter }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
     "（原价¥{{ p.price }}）\n{% endfor %}"
     "格式：序号. 名字 商品×数量（例：1. 李阿姨 蓝莓×2）\n"
-    "{{ ends_on|date:'n月j日' }}截单，次日到店自提"
+    "{{ cutoff_text }}截单，次日到店自提"
 )
 
 TEMPLATES: tuple[TemplateSpec, ...] = (
@@ -74,8 +74,8 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         15,
         "各位邻居晚上好，欢迎来到{{ store.name }}的直播间！\n"
         "今天是{{ campaign.name }}，{{ products|length }}款当季水果，团购价只在直播间。\n"
-        "已经有{{ target_count }}位老邻居预约了，咱们马上开始！",
-        "☀️ 天热了，来点甜的！今晚{{ hour_text }}，{{ store.name }}直播「{{ campaign.name }}」\n"
+        "这场专为店里{{ target_count }}位老邻居准备，咱们马上开始！",
+        "☀️ 天热了，来点甜的！{{ when_text }}，{{ store.name }}直播「{{ campaign.name }}」\n"
         "{% for p in products %}{{ p.emoji|default:'·' }} {{ p.name }} "
         "直播价¥{{ p.campaign_price }}\n{% endfor %}"
         "数量有限，先到先得，记得准时来哦～",
@@ -93,7 +93,7 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         10,
         "周末好呀！欢迎爸爸妈妈们来到{{ store.name }}周末家庭日。\n"
         "今天给孩子们准备了{{ products|length }}款好物，边看边下单，周末在家吃得开心。",
-        "👨‍👩‍👧 周末家庭日｜{{ starts_on|date:'n月j日' }} {{ hour_text }} {{ store.name }}直播\n"
+        "👨‍👩‍👧 周末家庭日｜{{ when_text }} {{ store.name }}直播\n"
         "{% for p in products %}· {{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
         "带娃的家庭来接龙，满3件店里送小礼物～",
         _JIELONG,
@@ -110,7 +110,7 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         10,
         "开学倒计时！欢迎来到{{ store.name }}开学季直播。\n"
         "早餐、课间加餐一次备齐，今天{{ products|length }}款都是家长们回购最多的。",
-        "🎒 开学季备货｜今晚{{ hour_text }} {{ store.name }}直播\n"
+        "🎒 开学季备货｜{{ when_text }} {{ store.name }}直播\n"
         "{% for p in products %}· {{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
         "早餐奶、小零食一次囤好，开学不慌～",
         _JIELONG,
@@ -127,7 +127,7 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         20,
         "换季啦，皮肤容易干！欢迎来到{{ store.name }}换季护肤专场。\n"
         "今天{{ products|length }}款好物，店长亲测，价格只在直播间。",
-        "🧴 换季护肤专场｜今晚{{ hour_text }} {{ store.name }}\n"
+        "🧴 换季护肤专场｜{{ when_text }} {{ store.name }}\n"
         "{% for p in products %}· {{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
         "社群邻居专享价，直播间见～",
         _JIELONG,

@@ -18,13 +18,20 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.scenes import member_may_buy
-from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
-from apps.procurement.services.allocations import allocations_short_update
+from apps.procurement.models import (
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    PurchaseOrderLine,
+    Supplier,
+    SupplierProduct,
+)
+from apps.procurement.services.allocations import allocations_scaled, allocations_short_update
 from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
     purchase_orders_consolidate,
@@ -75,7 +82,9 @@ def demo_purchasing_seed(
         purchase_orders_consolidate(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
     _states(suppliers=suppliers, days=sorted(orders_by_day), tz=tz, rng=rng)
     _cancellations(orders_by_day=orders_by_day)
-    drafts = _drafts(suppliers=suppliers, products=products, today=today)
+    drafts = _drafts(
+        suppliers=suppliers, products=products, today=today, orders_by_day=orders_by_day
+    )
     for day in orders_by_day:
         store_kpi_snapshots_compute(day=day)
     return {
@@ -244,9 +253,17 @@ def _cancellations(*, orders_by_day: dict[dt.date, list[Order]]) -> None:
 
 
 def _drafts(
-    *, suppliers: list[Supplier], products: dict[int, list[tuple[int, Decimal]]], today: dt.date
+    *,
+    suppliers: list[Supplier],
+    products: dict[int, list[tuple[int, Decimal]]],
+    today: dt.date,
+    orders_by_day: dict[dt.date, list[Order]],
 ) -> int:
-    """A hand-made draft per supplier (HQ's; suppliers do not see drafts)."""
+    """A hand-made draft per supplier (HQ's; suppliers do not see drafts), allocated to the
+    stores like a replenishment draft: each line's demand shared over the stores in proportion
+    to what their members ordered of the product in the last days (`allocations_scaled`, so the
+    allocations add up to the demand), so that once HQ sends it the supplier's pick list, the
+    delivery plan and the stores' receiving show who gets the units."""
     drafts = PurchaseOrder.objects.bulk_create(
         [
             PurchaseOrder(
@@ -262,7 +279,20 @@ def _drafts(
         (offer.supplier_id, offer.product_id): offer
         for offer in SupplierProduct.objects.filter(supplier__in=suppliers)
     }
+    recent: dict[int, dict[int, int]] = {}
+    for row in (
+        OrderLine.objects.filter(
+            order__in=[order for orders in orders_by_day.values() for order in orders],
+        )
+        .exclude(order__status__in=(Order.Status.CANCELLED, Order.Status.REFUNDED))
+        .values("product_id", "order__store_id")
+        .annotate(units=Sum("quantity"))
+        .order_by("product_id", "order__store_id")
+    ):
+        recent.setdefault(row["product_id"], {})[row["order__store_id"]] = row["units"]
+    stores = sorted({order.store_id for orders in orders_by_day.values() for order in orders})
     lines = []
+    shares = []
     for draft in drafts:
         for product_id, _price in products[draft.supplier_id][:2]:
             offer = offers[(draft.supplier_id, product_id)]
@@ -279,5 +309,15 @@ def _drafts(
                     unit_cost=offer.cost,
                 )
             )
+            # A product nobody ordered lately is shared evenly over the stores.
+            weights = recent.get(product_id) or dict.fromkeys(stores, 1)
+            shares.append(allocations_scaled(quantities=weights, total=ordered))
     PurchaseOrderLine.objects.bulk_create(lines)
+    PurchaseOrderAllocation.objects.bulk_create(
+        [
+            PurchaseOrderAllocation(line=line, store_id=store_id, quantity=quantity)
+            for line, share in zip(lines, shares, strict=True)
+            for store_id, quantity in share.items()
+        ]
+    )
     return len(drafts)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
 from apps.procurement.services.allocations import allocations_short_update
@@ -43,8 +44,30 @@ def _transition(
 
 
 def purchase_order_send(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
-    """Draft → sent; the supplier's users are notified. Refused (`not_draft`) otherwise."""
+    """Draft → sent; the supplier's users are notified. Refused (`not_draft`) otherwise, and
+    (`unallocated`, nothing written) when a line orders units that no store is allocated: no
+    pick list, delivery plan or store receiving would ever account for them. Holds the
+    purchase order's row lock (as a draft line's edit does), so the lines checked are the
+    lines sent."""
     with transaction.atomic():
+        locked = PurchaseOrder.objects.select_for_update().get(pk=po.pk)
+        if locked.status == Status.DRAFT:
+            unallocated = list(
+                PurchaseOrderLine.objects.filter(
+                    purchase_order=po, ordered_quantity__gt=0, allocations__isnull=True
+                )
+                .order_by("product__name")
+                .values_list("product__name", flat=True)
+            )
+            if unallocated:
+                raise PurchaseOrderRefused(
+                    "unallocated",
+                    _(
+                        "Not sent: no store is allocated any of %(products)s, so no store "
+                        "would receive these units. Edit the lines or cancel the draft."
+                    )
+                    % {"products": pgettext("list separator", ", ").join(unallocated)},
+                )
         _transition(
             po=po,
             allowed=(Status.DRAFT,),
