@@ -385,3 +385,77 @@ def test_the_rate_limit_holds_across_two_concurrent_dispatchers(settings):
     assert len({call[0] for call in RecordingSender.calls}) == 5
     assert sum(report.claimed for report in reports) == 5
     assert Notification.objects.filter(status="pending").count() == 7
+
+
+def _member_order(store, *, code: str, fulfilment: str = "pickup"):
+    """A paid member order of `store` with an open fulfilment holding `code`."""
+    from apps.stores.models import Order, OrderFulfilment
+    from tests.factories import ProductFactory
+    from tests.procurement.factories import supply_order
+
+    order = supply_order(store=store, lines=[(ProductFactory(), 1)], fulfilment=fulfilment)
+    Order.objects.filter(pk=order.pk).update(member=MemberFactory())
+    OrderFulfilment.objects.create(order=order, store=store, pickup_code=code)
+    return order
+
+
+@pytest.mark.django_db
+def test_ready_messages_held_by_quiet_hours_are_skipped_once_the_order_moved_on(store, owner):
+    """Marked ready at 22:00, held until 08:00: by then one order was collected, one cancelled,
+    one delivery order delivered; only the order still waiting for its member is announced."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.procurement.services.pickup import (
+        delivery_status_set,
+        fulfilments_ready,
+        order_cancel_before_pickup,
+        pickup_verify,
+    )
+
+    collected = _member_order(store, code="111111")
+    cancelled = _member_order(store, code="222222")
+    waiting = _member_order(store, code="333333")
+    delivered = _member_order(store, code="444444", fulfilment="delivery")
+    orders = [collected, cancelled, waiting, delivered]
+    fulfilments_ready(store_id=store.pk, order_ids=[order.pk for order in orders], by=None)
+    evening = dt.datetime(2026, 7, 1, 22, 0, tzinfo=SHANGHAI)
+    assert notifications_dispatch(now=evening, limit=50).deferred == 4
+    delivery_status_set(store=store, order_id=delivered.pk, status="out_for_delivery", by=owner)
+    assert notifications_dispatch(now=evening + dt.timedelta(minutes=5), limit=50).deferred == 1
+    pickup_verify(store=store, codes=["111111"], by=owner)
+    order_cancel_before_pickup(store=store, order_id=cancelled.pk, by=owner, reason="")
+    delivery_status_set(store=store, order_id=delivered.pk, status="delivered", by=owner)
+    morning = dt.datetime(2026, 7, 2, 8, 0, tzinfo=SHANGHAI)
+    with CaptureQueriesContext(connection) as queries:
+        report = notifications_dispatch(now=morning, limit=50)
+
+    def row(order, kind):
+        return Notification.objects.values_list("status", "last_error").get(
+            kind=kind, payload__order_id=order.pk
+        )
+
+    assert row(collected, "order_ready") == ("skipped", "order_no_longer_ready")
+    assert row(cancelled, "order_ready") == ("skipped", "order_no_longer_ready")
+    assert row(waiting, "order_ready") == ("sent", "")
+    assert row(delivered, "order_ready") == ("skipped", "order_no_longer_ready")
+    assert row(delivered, "order_out_for_delivery") == ("skipped", "order_no_longer_ready")
+    # What happened stays true and goes out: the cancellation and the delivery.
+    assert row(cancelled, "order_cancelled") == ("sent", "")
+    assert row(delivered, "order_delivered") == ("sent", "")
+    sent_ids = {call[0] for call in RecordingSender.calls}
+    assert sent_ids == set(
+        Notification.objects.filter(status="sent", member__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    assert (report.sent, report.skipped) == (3, 4)
+    order_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "stores_order"' in query["sql"]
+    ]
+    assert len(order_reads) == 1  # one read of the orders for the whole batch
+    # A second run finds nothing left to do.
+    again = notifications_dispatch(now=morning + dt.timedelta(minutes=1), limit=50)
+    assert (again.claimed, again.sent, again.skipped) == (0, 0, 0)

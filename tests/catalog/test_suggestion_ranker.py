@@ -9,6 +9,7 @@ import datetime as dt
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.utils import timezone
 
@@ -23,7 +24,11 @@ from apps.catalog.analytics.suggestions import evaluation_setup
 from apps.catalog.models import MemberSuggestion, ProductRepurchaseInterval
 from apps.catalog.selectors import member_next_products
 from apps.catalog.services.nightly import decisions_run
-from apps.catalog.services.suggestions import member_suggestions_rank, suggestions_evaluate
+from apps.catalog.services.suggestions import (
+    member_suggestions_rank,
+    member_suggestions_replace,
+    suggestions_evaluate,
+)
 from apps.stores.models import Store
 from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.factories import MemberFactory, ProductFactory, StoreFactory
@@ -253,3 +258,91 @@ def test_only_a_run_over_the_whole_network_ranks_members(rhythm_db: dict) -> Non
     MemberSuggestion.objects.all().delete()
     every = decisions_run(store_ids=list(Store.objects.values_list("pk", flat=True)), force=True)
     assert every.stats["counts"]["member_suggestions"] == MemberSuggestion.objects.count() > 0
+
+
+def _stored() -> dict[int, set[tuple[int, int, float]]]:
+    rows: dict[int, set[tuple[int, int, float]]] = {}
+    for member_id, product_id, rank, score in MemberSuggestion.objects.values_list(
+        "member_id", "product_id", "rank", "score"
+    ):
+        rows.setdefault(member_id, set()).add((product_id, rank, score))
+    return rows
+
+
+@pytest.mark.django_db
+def test_replacing_in_blocks_of_members_stores_exactly_the_new_rows() -> None:
+    """Blocks of 2 members: every member's rows are the new ones, members without new rows
+    lose theirs (also below the first and above the last new member), nothing is doubled."""
+    product_a, product_b = ProductFactory(), ProductFactory()
+    today = timezone.localdate()
+    old = [(1, product_a), (5, product_a), (5, product_b), (6, product_b), (9, product_a)]
+    old += [(12, product_a), (40, product_b)]
+    MemberSuggestion.objects.bulk_create(
+        MemberSuggestion(member_id=member, product=product, day=today, rank=1, score=-1.0)
+        for member, product in old
+    )
+    new = pd.DataFrame(
+        {
+            "member_id": [9, 5, 5, 7, 6, 30],
+            "product_id": [product_b.pk, product_b.pk, product_a.pk] + [product_a.pk] * 3,
+            "day": today,
+            "rank": [1, 1, 2, 1, 1, 1],
+            "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+        }
+    )
+    assert member_suggestions_replace(rows=new, members_per_write=2) == 6
+    assert _stored() == {
+        5: {(product_b.pk, 1, 0.8), (product_a.pk, 2, 0.7)},
+        6: {(product_a.pk, 1, 0.5)},
+        7: {(product_a.pk, 1, 0.6)},
+        9: {(product_b.pk, 1, 0.9)},
+        30: {(product_a.pk, 1, 0.4)},
+    }
+    empty = new.iloc[0:0]
+    assert member_suggestions_replace(rows=empty, members_per_write=2) == 0
+    assert not MemberSuggestion.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_ranking_commits_block_by_block_and_readers_see_whole_sets(
+    rhythm_db: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The night's replacement holds the write lock per block of members, not for the whole
+    table: another connection looking in before each block's write sees the blocks before it
+    already new and the rest still old, and every member's set whole (old or new, never a
+    mix). The result is the one written in one go."""
+    import threading
+
+    from django.db import connection
+
+    from apps.catalog.services import suggestions
+
+    member_suggestions_rank()  # written in one block (40 members < MEMBERS_PER_WRITE)
+    new = _stored()
+    assert len(new) == 40
+    MemberSuggestion.objects.update(score=-1.0)  # yesterday's: same products, other scores
+    old = _stored()
+    monkeypatch.setattr(suggestions, "MEMBERS_PER_WRITE", 10)
+    seen: list[tuple[int, int, int]] = []  # per look: members new, old, mixed or missing
+
+    def look() -> None:
+        try:
+            stored = _stored()
+            fresh = sum(stored.get(member) == rows for member, rows in new.items())
+            stale = sum(stored.get(member) == rows for member, rows in old.items())
+            seen.append((fresh, stale, len(new) - fresh - stale))
+        finally:
+            connection.close()
+
+    def before_each_block(execute, sql, params, many, context):
+        if sql.startswith('DELETE FROM "catalog_membersuggestion"'):
+            reader = threading.Thread(target=look)
+            reader.start()
+            reader.join(timeout=30)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(before_each_block):
+        member_suggestions_rank()
+    assert seen == [(0, 40, 0), (10, 30, 0), (20, 20, 0), (30, 10, 0)]
+    assert _stored() == new

@@ -32,9 +32,11 @@ from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, StoreStaff
 from apps.stores.services import fulfilment as fulfilment_services
 from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.stock import stock_move
 from tests.factories import (
     MemberFactory,
     ProductFactory,
+    StockLevelFactory,
     SupplierProductFactory,
     UserFactory,
 )
@@ -302,9 +304,13 @@ def test_delivery_status_is_refused_for_pickup_orders_and_other_stores(store, ot
 
 
 def _consolidated(store, *, code: str, ready: bool, member=None) -> Order:
+    """A paid order of 3 units that took them from stock (as a group-buy join does),
+    consolidated onto a purchase order."""
     product = ProductFactory()
     SupplierProductFactory(product=product, pack_size=1, min_order_qty=1)
+    StockLevelFactory(store=store, product=product, on_hand=3)
     order = _open(store, code=code, product=product, qty=3, member=member)
+    stock_move(store=store, product=product, kind="sale", quantity=-3, order=order)
     purchase_orders_consolidate(cutoff=timezone.now().replace(microsecond=0))
     assert PurchaseOrderSource.objects.filter(order_line__order=order).count() == 1
     if ready:
@@ -323,7 +329,7 @@ def test_cancelling_a_ready_order_returns_its_stock_adjusts_supply_and_tells_the
     )
     assert fulfilment.status == "cancelled"
     assert _status(order) == ("cancelled", "cancelled")
-    movement = StockMovement.objects.get(order=order)
+    movement = StockMovement.objects.get(order=order, kind="return")
     assert (movement.kind, movement.quantity, movement.product_id, movement.created_by) == (
         "return",
         3,
@@ -338,11 +344,15 @@ def test_cancelling_a_ready_order_returns_its_stock_adjusts_supply_and_tells_the
     ).exists()
 
 
-def test_cancelling_an_order_still_waiting_returns_no_stock(store, owner):
+def test_cancelling_an_order_still_waiting_returns_the_stock_it_took(store, owner):
     order = _consolidated(store, code="131313", ready=False)
+    product = order.lines.get().product
     order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="")
     assert _status(order) == ("cancelled", "cancelled")
-    assert StockMovement.objects.filter(order=order).count() == 0
+    assert list(
+        StockMovement.objects.filter(order=order, kind="return").values_list("quantity", flat=True)
+    ) == [3]
+    assert StockLevel.objects.get(store=store, product=product).on_hand == 3
     assert PurchaseOrderSource.objects.get(order_line__order=order).cancelled_at is not None
 
 

@@ -13,11 +13,15 @@ after a campaign enqueue. One run, per channel:
    worker waits for the lock, then finds them not due: no row is sent twice, and the rate limit
    holds across every worker. Rows beyond the limit stay pending for the next run.
 3. Send each claimed row outside any transaction (a slow gateway holds no lock). Consent is
-   checked again first (withdrawn or erased → SKIPPED). Then SENT with `sent_at` and
-   `provider_ref`; a transient error → pending again with exponential backoff
-   (`RETRY_BASE * 2**(attempts-1)`, at most `RETRY_MAX`), FAILED once `NOTIFY_MAX_ATTEMPTS` are
-   used; a permanent error → FAILED at once. Each write is conditional on the claim
-   (`status=pending, attempts=<claimed>`), so a worker whose lease ran out changes nothing.
+   checked again first (withdrawn or erased → SKIPPED), and so is the order a message about
+   an order's state names (`payload["order_id"]`): "ready for pickup" and "out for delivery"
+   whose order is no longer ready (collected, delivered, cancelled while the row waited out the
+   quiet hours) → SKIPPED, `order_no_longer_ready`; the batch's orders are read in one query.
+   Then SENT with `sent_at` and `provider_ref`; a transient error → pending again with
+   exponential backoff (`RETRY_BASE * 2**(attempts-1)`, at most `RETRY_MAX`), FAILED once
+   `NOTIFY_MAX_ATTEMPTS` are used; a permanent error → FAILED at once. Each write is
+   conditional on the claim (`status=pending, attempts=<claimed>`), so a worker whose lease
+   ran out changes nothing.
 
 Idempotent: a second run right after sends nothing (the sent rows are no longer pending, the
 claimed ones not yet due). Only a worker that dies between the gateway's answer and writing it
@@ -46,6 +50,7 @@ from apps.campaigns.notifications.senders import (
     sender_for,
 )
 from apps.customers.models import MemberIdentity
+from apps.stores.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,12 @@ RETRY_MAX = dt.timedelta(hours=1)
 SKIP_CONSENT_WITHDRAWN = "consent_withdrawn"
 SKIP_ERASED = "erased"
 SKIP_NO_ADDRESS = "no_address"
+SKIP_ORDER_NO_LONGER_READY = "order_no_longer_ready"
+# Messages that say an order is waiting for the member (at the counter, or on its way): true
+# only while the order is READY (a delivery order stays READY while out for delivery; it is
+# COMPLETED once collected or delivered, CANCELLED once cancelled). The other order messages
+# (short at receiving, delivered, cancelled) report something that happened and stay true.
+ORDER_READY_KINDS = ("order_ready", "order_out_for_delivery")
 
 
 @dataclass
@@ -178,12 +189,46 @@ def _finish(notification: Notification, **changes: object) -> bool:
     )
 
 
+def _order_id(notification: Notification) -> int | None:
+    payload = notification.payload if isinstance(notification.payload, dict) else {}
+    value = payload.get("order_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _orders_no_longer_ready(notifications: list[Notification]) -> set[int]:
+    """The ids of the ready / out-for-delivery notifications among these whose order is not
+    READY any more (or is gone). One query for the whole batch."""
+    order_ids = {
+        notification.pk: _order_id(notification)
+        for notification in notifications
+        if notification.kind in ORDER_READY_KINDS
+    }
+    wanted = {order_id for order_id in order_ids.values() if order_id is not None}
+    ready = set(
+        Order.objects.filter(pk__in=wanted, status=Order.Status.READY).values_list("pk", flat=True)
+        if wanted
+        else ()
+    )
+    return {
+        notification_id
+        for notification_id, order_id in order_ids.items()
+        if order_id is not None and order_id not in ready
+    }
+
+
 def _send_one(
-    notification: Notification, *, sender: Sender, now: dt.datetime, report: DispatchReport
+    notification: Notification,
+    *,
+    sender: Sender,
+    now: dt.datetime,
+    report: DispatchReport,
+    order_moved_on: bool = False,
 ) -> None:
     member = notification.member
     reason = ""
-    if member is not None and member.is_erased:
+    if order_moved_on:
+        reason = SKIP_ORDER_NO_LONGER_READY
+    elif member is not None and member.is_erased:
         reason = SKIP_ERASED
     elif (
         member is not None
@@ -268,12 +313,19 @@ def notifications_dispatch(*, now: dt.datetime | None = None, limit: int = 500) 
         if not ids:
             continue
         sender = sender_for(channel)
-        rows = (
+        rows = list(
             Notification.objects.filter(pk__in=ids)
             .select_related("member")
             .annotate(wechat_openid=Subquery(openid.values("value")[:1]))
             .order_by("pk")
         )
+        moved_on = _orders_no_longer_ready(rows)
         for notification in rows:
-            _send_one(notification, sender=sender, now=now, report=report)
+            _send_one(
+                notification,
+                sender=sender,
+                now=now,
+                report=report,
+                order_moved_on=notification.pk in moved_on,
+            )
     return report

@@ -96,7 +96,9 @@ def member_suggestions_rank(
     (default today) and store each member's `STORED_PER_MEMBER` best products as of `day`'s
     start (`analytics.ranker.ranking_serve`), and every product's repurchase interval over
     the same lines (`ProductRepurchaseInterval`, what the member page's "buy again" reads),
-    replacing the previous ranking and intervals in one transaction. Members left out (fewer
+    replacing the previous ranking (`member_suggestions_replace`: in short transactions of
+    `MEMBERS_PER_WRITE` members, each member's rows old or new, never a mix) and the
+    intervals (one short transaction). Members left out (fewer
     than two baskets) and everyone when no ranker could be trained are served the blend
     (`selectors.member_suggestions`). The planned promotions of the history and of `day`
     come from `sources` (the ranker's "promoted" feature; the nightly run passes the real
@@ -144,30 +146,98 @@ def member_suggestions_rank(
             last_day=end.date(),
         ),
     )
-    with transaction.atomic():
+    with transaction.atomic():  # one row per product: a few thousand rows, a moment
         ProductRepurchaseInterval.objects.all().delete()
         ProductRepurchaseInterval.objects.bulk_create(intervals, batch_size=2000)
-        MemberSuggestion.objects.all().delete()
-        if ranking is None:
-            return {"members": 0, "rows": 0, "training_rows": 0}
-        # COPY on PostgreSQL: a night stores ~20 rows for each of tens of thousands of members.
-        frame_insert(
-            MemberSuggestion,
-            pd.DataFrame(
-                {
-                    "member_id": ranking.member_ids.astype(np.int64),
-                    "product_id": ranking.product_ids.astype(np.int64),
-                    "day": end.date(),
-                    "rank": ranking.ranks.astype(np.int64),
-                    "score": ranking.scores.astype(np.float64),
-                }
-            ).astype(object),
+    if ranking is None:
+        member_suggestions_replace(rows=_suggestion_frame(member_ids=np.zeros(0, np.int64)))
+        return {"members": 0, "rows": 0, "training_rows": 0}
+    member_suggestions_replace(
+        rows=_suggestion_frame(
+            member_ids=ranking.member_ids,
+            product_ids=ranking.product_ids,
+            ranks=ranking.ranks,
+            scores=ranking.scores,
+            day=end.date(),
         )
+    )
     return {
         "members": ranking.members_ranked,
         "rows": int(ranking.member_ids.shape[0]),
         "training_rows": ranking.training_rows,
     }
+
+
+# Members whose stored suggestions are replaced in one transaction (about 20 rows each). On
+# the embedded SQLite default the web, the worker and beat share one write lock, which a
+# login waits for at most 20 s (`SQLITE_OPTIONS["timeout"]`): the night's ~370k rows written
+# in one transaction held it longer. A block of members is written in well under a second.
+MEMBERS_PER_WRITE = 2000
+
+
+def _suggestion_frame(
+    *,
+    member_ids: np.ndarray,
+    product_ids: np.ndarray | None = None,
+    ranks: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+    day: dt.date | None = None,
+) -> pd.DataFrame:
+    empty = np.zeros(len(member_ids), dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "member_id": member_ids.astype(np.int64),
+            "product_id": (empty if product_ids is None else product_ids).astype(np.int64),
+            "day": day,
+            "rank": (empty if ranks is None else ranks).astype(np.int64),
+            "score": (empty if scores is None else scores).astype(np.float64),
+        }
+    )
+
+
+def member_suggestions_replace(*, rows: pd.DataFrame, members_per_write: int | None = None) -> int:
+    """Make `rows` (columns member_id, product_id, day, rank, score) the stored suggestions:
+    every member's rows are replaced by theirs, and members without rows lose theirs.
+
+    Block by block of members, in member-id order: each block is a range of member ids (the
+    first open below, the last open above, so every stored member falls in exactly one) whose
+    stored rows are deleted and the block's new rows inserted (COPY on PostgreSQL) in one
+    short transaction. A reader therefore sees each member's complete old or complete new
+    suggestions, never a mix or none in between; while the replacement runs, members of the
+    blocks already written have the new ones. Each transaction holds SQLite's one write lock
+    for a moment, not for the whole night's rows. Returns the rows written.
+
+    Idempotent: the same `rows` again write the same table. A run that dies between blocks
+    leaves the earlier blocks new and the rest old (each member consistent); the next run
+    replaces them all. `members_per_write` defaults to `MEMBERS_PER_WRITE`.
+    """
+    members_per_write = members_per_write or MEMBERS_PER_WRITE
+    rows = rows.sort_values(["member_id", "rank"], kind="stable")
+    new_members = rows["member_id"].to_numpy(dtype=np.int64)
+    stored_members = np.fromiter(
+        MemberSuggestion.objects.order_by().values_list("member_id", flat=True).distinct(),
+        dtype=np.int64,
+    )
+    members = np.union1d(np.unique(new_members), stored_members)
+    # Block boundaries: the first member id of every block but the first.
+    bounds = members[members_per_write::members_per_write].tolist()
+    lows: list[int | None] = [None, *bounds]
+    highs: list[int | None] = [*bounds, None]
+    written = 0
+    for low, high in zip(lows, highs, strict=True):
+        start = 0 if low is None else int(np.searchsorted(new_members, low, side="left"))
+        stop = len(rows) if high is None else int(np.searchsorted(new_members, high, side="left"))
+        stale = MemberSuggestion.objects.all()
+        if low is not None:
+            stale = stale.filter(member_id__gte=low)
+        if high is not None:
+            stale = stale.filter(member_id__lt=high)
+        with transaction.atomic():
+            stale.delete()
+            # COPY on PostgreSQL: a night stores ~20 rows for each of tens of thousands of
+            # members.
+            written += frame_insert(MemberSuggestion, rows.iloc[start:stop].astype(object))
+    return written
 
 
 def _repurchase_interval_rows(

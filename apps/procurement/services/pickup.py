@@ -8,6 +8,7 @@ services live in procurement because they notify members and adjust supply.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -24,6 +26,7 @@ from apps.campaigns.notifications.services import (
     NotificationDraft,
     notifications_enqueue,
 )
+from apps.catalog.models import Product
 from apps.customers.models import MemberIdentity
 from apps.procurement.services.consolidation import order_cancelled_for_supply
 from apps.stores.models import Order, OrderFulfilment, StockMovement, Store
@@ -344,15 +347,56 @@ def delivery_status_set(
     return fulfilment
 
 
+def _order_stock_return(
+    *, order: Order, store: Store, note: str, by: UserLike, at: dt.datetime
+) -> None:
+    """Give back to stock what this order took from it and has not got back: per product,
+    the units of its `sale` movements less those of its `return` movements (the ledger rows
+    linked to the order), as one `return` movement each, in product order.
+
+    The ledger, not the order's status, says what is owed: a group-buy join or a paid order
+    takes its units when it is placed, whether the goods are still on their way (paid) or
+    arrived (ready); receiving writes receipts for the store, never for an order, and a
+    shortage found there changes nothing the order took. An order that took nothing (its
+    sale was never booked through the ledger) gets nothing back, and what was already
+    returned is not returned twice, so calling this again writes nothing.
+    """
+    owed = (
+        StockMovement.objects.filter(
+            order=order, kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN)
+        )
+        .values("product_id")
+        .annotate(net=Sum("quantity"))
+        .filter(net__lt=0)
+        .order_by("product_id")
+    )
+    owed_units = {row["product_id"]: -row["net"] for row in owed}
+    if not owed_units:
+        return
+    products = Product.objects.in_bulk(list(owed_units))
+    for product_id, units in owed_units.items():
+        stock_move(
+            store=store,
+            product=products[product_id],
+            kind=StockMovement.Kind.RETURN,
+            quantity=units,
+            order=order,
+            note=note,
+            by=by,
+            at=at,
+        )
+
+
 def order_cancel_before_pickup(
     *, store: Store, order_id: int, by: UserLike, reason: str
 ) -> OrderFulfilment:
     """Cancel a member order that was paid but not handed over: the order (PAID or READY) →
-    CANCELLED, its fulfilment → cancelled (frees the code). If the goods were already
-    received (READY), each line's quantity goes back to stock (a `return` movement, noted with
-    the reason); supply is adjusted (`order_cancelled_for_supply`: reduces purchase orders not
-    yet confirmed, records an exception on confirmed ones); the member is notified (dedupe
-    `order-cancelled:<order id>`).
+    CANCELLED, its fulfilment → cancelled (frees the code). The units the order took from stock
+    and has not got back go back (`return` movements noted with the reason, see
+    `_order_stock_return`): a group-buy join takes stock when it is made, so this holds
+    whether the goods are still awaited (PAID) or arrived (READY); supply is adjusted
+    (`order_cancelled_for_supply`: reduces purchase orders not yet confirmed, records an
+    exception on confirmed ones); the member is notified (dedupe `order-cancelled:<order id>`).
 
     The order and fulfilment rows are locked; refused (PickupRefused, code "not_cancellable")
     for collected, delivered or already cancelled orders, and code "not_found" for another
@@ -376,7 +420,6 @@ def order_cancel_before_pickup(
             raise PickupRefused(
                 gettext("This order can no longer be cancelled."), code="not_cancellable"
             )
-        goods_received = order.status == Order.Status.READY
         now = timezone.now()
         changed = Order.objects.filter(pk=order.pk, status=order.status).update(
             status=Order.Status.CANCELLED
@@ -388,19 +431,10 @@ def order_cancel_before_pickup(
             updated_at=now,
         )
         order.status = Order.Status.CANCELLED
-        if goods_received:
-            note = gettext("Cancelled before pickup: order %(order)d") % {"order": order.pk}
-            for line in sorted(order.lines.select_related("product"), key=lambda x: x.product_id):
-                stock_move(
-                    store=store,
-                    product=line.product,
-                    kind=StockMovement.Kind.RETURN,
-                    quantity=line.quantity,
-                    order=order,
-                    note=(f"{note} {reason}".strip())[:200],
-                    by=by,
-                    at=now,
-                )
+        note = gettext("Cancelled before pickup: order %(order)d") % {"order": order.pk}
+        _order_stock_return(
+            order=order, store=store, note=f"{note} {reason}".strip()[:200], by=by, at=now
+        )
         order_cancelled_for_supply(order=order)
         member = order.member
         if member is not None and not member.is_erased:
