@@ -352,7 +352,7 @@ def test_night_writes_the_hot_and_new_lists_of_a_known_network(world: dict) -> N
     assert new[0].suggested_qty > 0
     assert new[1].reason_kind == ReasonKind.NEW_TAGS
     assert new[1].reason_data == {"tags": "有孩家庭", "share": 33}
-    assert new[1].suggested_qty == 1  # no sales anywhere near: a trial order (1 pack of 1)
+    assert new[1].suggested_qty == 1  # no sales anywhere near: a trial of one unit
     with override("en"):
         assert new[1].reason == "New: fits your members tagged 有孩家庭 (33% of your members)"
     # Store C is in another region and has no tagged members: no new products to suggest.

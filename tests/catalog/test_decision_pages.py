@@ -575,3 +575,13 @@ def test_the_chinese_card_states_quantities_with_the_products_unit(
         unit = decisions["card"].product.get_unit_display()
     assert f"建议：20:00 直播，备货 40 {unit}。" in page
     assert f"立即订货 36 {unit}。" in page
+
+
+def test_the_lists_state_the_stores_order_in_the_products_unit(
+    owner: object, store: object, decisions: dict
+) -> None:
+    page = _client(owner).get(_page(store)).content.decode()
+    hot = DailyListEntry.objects.filter(store=store, list_kind=ListKind.HOT).first()
+    with override("zh-hans"):
+        unit = hot.product.get_unit_display()
+    assert f"<b>{hot.suggested_qty}</b> {unit}</td>" in page

@@ -4,6 +4,7 @@ stored with order suggestions that follow the formula, and a rerun writes the sa
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 import numpy as np
@@ -220,6 +221,8 @@ def test_forecasts_are_stored_with_order_suggestions_that_follow_the_formula(sho
     store = shop["stores"][0]
     fruit = shop["products"][0]
     SupplierProductFactory(product=fruit, lead_time_days=3, pack_size=6, min_order_qty=12)
+    fruit.shelf_life_days = 2
+    fruit.save(update_fields=["shelf_life_days"])
     StockLevel.objects.create(store=store, product=shop["products"][1], on_hand=7)
     trained = _trained(shop)
     chunk = demand_forecasts_compute(
@@ -228,7 +231,10 @@ def test_forecasts_are_stored_with_order_suggestions_that_follow_the_formula(sho
 
     assert chunk.stored == 4
     settings = decision_settings_get()
-    rows = {row.product_id: row for row in DemandForecast.objects.filter(store=store)}
+    rows = {
+        row.product_id: row
+        for row in DemandForecast.objects.filter(store=store).select_related("product")
+    }
     assert set(rows) == {p.pk for p in shop["products"]}
     # The backtest's planted answers: the formula is checked on model and baseline forecasts.
     assert {row.method for row in rows.values()} == {fc.MODEL, fc.SEASONAL_NAIVE}
@@ -251,17 +257,22 @@ def test_forecasts_are_stored_with_order_suggestions_that_follow_the_formula(sho
             ),
             service_level=settings.service_level,
             on_hand=row.on_hand,
-            pack_size=row.pack_size,
-            min_order_qty=row.min_order_qty,
+            shelf_life_days=row.product.shelf_life_days,
         )
         assert row.suggested_qty == expected.quantity
+        assert row.safety_stock == round(expected.safety_stock, 3)
     assert (
         rows[fruit.pk].lead_time_days,
         rows[fruit.pk].pack_size,
         rows[fruit.pk].min_order_qty,
     ) == (3, 6, 12)
-    assert rows[fruit.pk].suggested_qty % 6 == 0
-    assert rows[fruit.pk].suggested_qty >= 12
+    # The supplier's pack and minimum are stored as context but not applied to the store: the
+    # fruit (2 days on the shelf) gets what sells in those 2 days after its delivery.
+    fruit_row = list(chunk.batch.series["product_id"]).index(fruit.pk)
+    shelf_demand = float(chunk.batch.daily[fruit_row][3:5].sum())  # days 3 and 4
+    assert rows[fruit.pk].suggested_qty == math.floor(shelf_demand + 1e-6)
+    assert rows[fruit.pk].suggested_qty < rows[fruit.pk].total * 4 / fc.HORIZON
+    assert 0 < rows[fruit.pk].suggested_qty < 12
     assert rows[shop["products"][1].pk].on_hand == 7
     assert rows[shop["products"][2].pk].lead_time_days == settings.default_lead_time_days
     assert rows[shop["products"][2].pk].on_order == 0

@@ -10,8 +10,8 @@ import pytest
 from apps.catalog.analytics.ordering import (
     order_quantities,
     order_quantity,
-    round_to_pack,
     service_level_z,
+    units_needed,
 )
 
 Z95 = 1.6448536269514722
@@ -23,7 +23,7 @@ def test_z_for_common_service_levels() -> None:
     assert service_level_z(0.98) == 2.0537489106318225
 
 
-def test_forecast_plus_safety_minus_stock_rounded_up_to_min_order_then_packs() -> None:
+def test_forecast_plus_safety_minus_stock_rounded_up_to_whole_units() -> None:
     suggestion = order_quantity(
         daily_forecast=[2.0] * 14,
         lead_time_days=2,
@@ -32,15 +32,14 @@ def test_forecast_plus_safety_minus_stock_rounded_up_to_min_order_then_packs() -
         service_level=0.95,
         on_hand=3,
         on_order=0,
-        pack_size=6,
-        min_order_qty=10,
     )
     assert suggestion.cover_days == 3
     assert suggestion.demand == 6.0
     assert suggestion.safety_stock == Z95 * 1.5 * math.sqrt(3)
     assert suggestion.need == 6.0 + Z95 * 1.5 * math.sqrt(3) - 3
-    # need 7.27 → 8 units → minimum order 10 → packs of 6 → 12.
-    assert suggestion.quantity == 12
+    # need 7.27 → 8 units: the store's own need, no supplier minimum or pack per store.
+    assert suggestion.quantity == 8
+    assert suggestion.shelf_demand is None
 
 
 def test_enough_stock_means_nothing_to_order_never_a_negative_quantity() -> None:
@@ -51,8 +50,6 @@ def test_enough_stock_means_nothing_to_order_never_a_negative_quantity() -> None
         sigma_daily=1.5,
         service_level=0.95,
         on_hand=100,
-        pack_size=6,
-        min_order_qty=10,
     )
     assert suggestion.need < 0
     assert suggestion.quantity == 0
@@ -114,23 +111,107 @@ def test_float_noise_does_not_add_a_unit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("need", "pack", "minimum", "expected"),
+    ("need", "expected"),
+    [(0.0, 0), (-4.2, 0), (1e-12, 0), (0.2, 1), (1.0, 1), (5.01, 6), (11.0, 11), (24.5, 25)],
+)
+def test_a_need_is_rounded_up_to_whole_units_only(need: float, expected: int) -> None:
+    assert units_needed(need) == expected
+
+
+def test_the_supplier_minimum_and_pack_are_not_the_stores_business() -> None:
+    # The old rule turned a need of 2 units into a minimum order of 30 per store.
+    with pytest.raises(TypeError, match="min_order_qty"):
+        order_quantity(  # type: ignore[call-arg]
+            daily_forecast=[1.0] * 14,
+            lead_time_days=1,
+            review_period_days=1,
+            sigma_daily=0.0,
+            service_level=0.95,
+            on_hand=0,
+            min_order_qty=30,
+        )
+
+
+def _raspberries(**overrides: object) -> dict:
+    """A slow perishable as the demo's 树莓 125g: shelf life 5 days, lead time 3 days, 0.02 sold
+    a day, a category σ well above its demand."""
+    return {
+        "daily_forecast": [0.02] * 14,
+        "lead_time_days": 3,
+        "review_period_days": 1,
+        "sigma_daily": 0.6,
+        "service_level": 0.95,
+        "on_hand": 0,
+        "shelf_life_days": 5,
+        **overrides,
+    }
+
+
+def test_a_slow_perishable_is_not_ordered_at_all_when_it_would_spoil_unsold() -> None:
+    suggestion = order_quantity(**_raspberries())
+    # 0.1 units sell in its 5 days on the shelf: the safety stock (1.97 uncapped) is capped
+    # there, and not even one box would sell before it spoils.
+    assert suggestion.shelf_demand == pytest.approx(0.1)
+    assert suggestion.safety_stock == suggestion.shelf_demand
+    assert suggestion.quantity == 0
+    # Without a shelf life the same numbers ask for 3 units: the safety stock alone.
+    assert order_quantity(**_raspberries(shelf_life_days=None)).quantity == 3
+
+
+@pytest.mark.parametrize(
+    ("daily", "shelf_life", "expected"),
     [
-        (0.0, 1, 1, 0),
-        (-4.2, 6, 10, 0),
-        (0.2, 1, 1, 1),
-        (1.0, 4, 5, 8),
-        (5.0, 5, 5, 5),
-        (5.01, 5, 5, 10),
-        (11.0, 12, 1, 12),
-        (24.0, 12, 1, 24),
-        (24.5, 12, 30, 36),
+        (0.2, 3, 0),  # 定胜糕: 0.6 sell in its 3 days, nothing ordered
+        (0.4, 3, 1),  # 1.2 sell: one unit, never a pack
+        (0.1, 4, 0),  # 丹东草莓 at 0.2 per 2 days
     ],
 )
-def test_rounding_to_minimum_order_and_pack_size(
-    need: float, pack: int, minimum: int, expected: int
+def test_a_slow_perishable_gets_at_most_what_sells_within_its_shelf_life(
+    daily: float, shelf_life: int, expected: int
 ) -> None:
-    assert round_to_pack(need, pack_size=pack, min_order_qty=minimum) == expected
+    suggestion = order_quantity(
+        **_raspberries(daily_forecast=[daily] * 14, shelf_life_days=shelf_life, sigma_daily=1.0)
+    )
+    assert suggestion.quantity == expected
+
+
+def test_a_perishable_order_is_capped_at_the_demand_over_its_shelf_life_from_delivery() -> None:
+    # 10 a day, lead time 2, review period 7 (a weekly order): 90 units cover the period, but
+    # milk keeping 3 days sells only 30 after it arrives.
+    common = {
+        "daily_forecast": [10.0] * 14,
+        "lead_time_days": 2,
+        "review_period_days": 7,
+        "sigma_daily": 0.0,
+        "service_level": 0.95,
+    }
+    assert order_quantity(**common, on_hand=0).quantity == 90
+    assert order_quantity(**common, on_hand=0, shelf_life_days=3).quantity == 30
+    # Stock on hand sells first during the lead time (20 units): only what is left when the
+    # delivery comes (25 of 45) takes shelf-life demand away.
+    assert order_quantity(**common, on_hand=15, shelf_life_days=3).quantity == 30
+    assert order_quantity(**common, on_hand=30, on_order=15, shelf_life_days=3).quantity == 5
+    assert order_quantity(**common, on_hand=60, shelf_life_days=3).quantity == 0
+    # A long shelf life changes nothing.
+    assert order_quantity(**common, on_hand=0, shelf_life_days=30).quantity == 90
+    # A shelf life of 0 days is sold the day it arrives.
+    assert order_quantity(**common, on_hand=0, shelf_life_days=0).quantity == 10
+
+
+def test_the_safety_stock_never_exceeds_the_demand_over_the_shelf_life() -> None:
+    suggestion = order_quantity(
+        daily_forecast=[1.0] * 14,
+        lead_time_days=1,
+        review_period_days=1,
+        sigma_daily=3.0,
+        service_level=0.95,
+        on_hand=0,
+        shelf_life_days=2,
+    )
+    assert suggestion.shelf_demand == 2.0
+    assert suggestion.safety_stock == 2.0  # not 1.645 × 3 × √2 = 6.98
+    assert suggestion.need == 4.0
+    assert suggestion.quantity == 2  # ⌈4⌉ capped at the 2 that sell in 2 days
 
 
 def test_bad_inputs_are_refused() -> None:
@@ -143,8 +224,8 @@ def test_bad_inputs_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="service level"):
         order_quantity(**common, service_level=1.0)
-    with pytest.raises(ValueError, match="pack size"):
-        order_quantity(**common, service_level=0.95, pack_size=0)
+    with pytest.raises(ValueError, match="shelf life"):
+        order_quantity(**common, service_level=0.95, shelf_life_days=-1)
     with pytest.raises(ValueError, match="negative"):
         order_quantity(**{**common, "sigma_daily": -1.0}, service_level=0.95)
 
@@ -157,8 +238,10 @@ def test_vectorised_form_gives_exactly_the_scalar_numbers() -> None:
     sigma = np.round(rng.gamma(1.0, 1.0, size=count), 4)
     on_hand = rng.integers(0, 60, size=count)
     on_order = rng.integers(0, 5, size=count)
-    pack = rng.choice([1, 2, 6, 12], size=count)
-    minimum = rng.choice([1, 5, 10], size=count)
+    # Half keep (NaN), the others from 0 days to beyond the forecast's horizon.
+    shelf_life = np.where(
+        rng.random(size=count) < 0.5, np.nan, rng.integers(0, 30, size=count).astype(float)
+    )
     demand, safety, quantity = order_quantities(
         daily_forecast=forecast,
         lead_time_days=lead,
@@ -167,8 +250,7 @@ def test_vectorised_form_gives_exactly_the_scalar_numbers() -> None:
         service_level=0.9,
         on_hand=on_hand,
         on_order=on_order,
-        pack_size=pack,
-        min_order_qty=minimum,
+        shelf_life_days=shelf_life,
     )
     for i in range(count):
         expected = order_quantity(
@@ -179,11 +261,23 @@ def test_vectorised_form_gives_exactly_the_scalar_numbers() -> None:
             service_level=0.9,
             on_hand=int(on_hand[i]),
             on_order=int(on_order[i]),
-            pack_size=int(pack[i]),
-            min_order_qty=int(minimum[i]),
+            shelf_life_days=None if np.isnan(shelf_life[i]) else int(shelf_life[i]),
         )
         assert demand[i] == expected.demand
         assert safety[i] == expected.safety_stock
         assert quantity[i] == expected.quantity
     assert (quantity >= 0).all()
     assert 0 < (quantity == 0).sum() < count
+    # The shelf-life cap bites on some series and not on others.
+    perishable = ~np.isnan(shelf_life)
+    uncapped = order_quantities(
+        daily_forecast=forecast,
+        lead_time_days=lead,
+        review_period_days=2,
+        sigma_daily=sigma,
+        service_level=0.9,
+        on_hand=on_hand,
+        on_order=on_order,
+    )[2]
+    assert (quantity[~perishable] == uncapped[~perishable]).all()
+    assert 0 < (quantity[perishable] < uncapped[perishable]).sum() < perishable.sum()

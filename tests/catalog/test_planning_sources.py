@@ -77,10 +77,15 @@ def test_the_nightly_task_passes_the_real_promotions_and_supplier_terms(
 
     assert _terms(store_a, products["blueberry"]) == (3, 6, 12)
     forecast = DemandForecast.objects.get(store=store_a, product=products["blueberry"])
-    assert forecast.suggested_qty >= 12
-    assert forecast.suggested_qty % 6 == 0
-    # Baby food is sold nowhere: its trial order is the minimum order in whole packs.
-    assert _trial_order(store_a, products["baby_food"]) == 12
+    # The supplier's lead time sets the cover (3 days + the review period); its pack and
+    # minimum are kept as context and left to the consolidated line: the store is suggested
+    # its own need in units (from the stored figures, rounded to 3 decimals).
+    cover = forecast.lead_time_days + forecast.review_period_days
+    need = sum(forecast.daily[:cover]) + forecast.safety_stock - forecast.on_hand
+    assert need - 0.01 <= forecast.suggested_qty < need + 1.01
+    assert 0 < forecast.suggested_qty
+    # Baby food is sold nowhere: a trial of one unit, not the supplier's minimum of 12.
+    assert _trial_order(store_a, products["baby_food"]) == 1
     chunk = panels[-1]  # the stores' forecast panel, after the backtest and training panels
     assert chunk.first_day == world["today"] - dt.timedelta(days=forecasts.FEATURE_DAYS)
     row = chunk.product_ids.tolist().index(products["blueberry"].pk)
@@ -124,7 +129,7 @@ def test_procurement_supplier_terms_have_the_columns_the_engine_reads(db: None) 
 
 def test_units_on_order_are_subtracted_from_the_suggested_quantity(world: dict) -> None:
     """What suppliers will deliver counts like stock: the same night with 40 blueberries on
-    order at store A suggests 40 fewer (before rounding to packs), and stores it."""
+    order at store A suggests 40 fewer, and stores it."""
     store_a = world["stores"][0]
     blueberry = world["products"]["blueberry"]
     asked: list[tuple[list[int], dt.date]] = []

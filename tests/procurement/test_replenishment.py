@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from apps.campaigns.models import Notification
 from apps.catalog.models import DemandForecast
+from apps.catalog.services.nightly import decisions_run
+from apps.catalog.sources import planning_sources
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
 from apps.procurement.services.allocations import allocations_scaled
 from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_send
@@ -19,6 +21,7 @@ from apps.procurement.services.replenishment import (
     purchase_orders_replenish,
 )
 from apps.procurement.tasks import purchase_orders_replenish_task
+from tests.catalog.decision_fixtures import decision_world
 from tests.factories import ProductFactory, StoreFactory, SupplierFactory, SupplierProductFactory
 from tests.procurement.factories import (
     PurchaseOrderAllocationFactory,
@@ -382,3 +385,68 @@ def test_the_reject_page_names_orders_that_can_no_longer_be_cancelled(client, hq
     assert [po.pk for po in page.context["kept"]] == [draft.pk]
     assert 'id="kept"' in page.content.decode()
     assert "Yes, cancel them" not in page.content.decode()
+
+
+def test_the_nights_store_suggestions_are_units_and_only_the_consolidated_line_is_rounded(
+    db: None,
+) -> None:
+    """The engine suggests each store its own need in units; the supplier's minimum (60) and
+    packs of 12 apply once, to the line that sums the stores, and what they add is surplus."""
+    world = decision_world()
+    yogurt, blueberry = world["products"]["yogurt"], world["products"]["blueberry"]
+    farm = SupplierFactory()
+    for product in (yogurt, blueberry):
+        SupplierProductFactory(
+            supplier=farm, product=product, pack_size=12, min_order_qty=60, lead_time_days=1
+        )
+    blueberry.shelf_life_days = 2
+    blueberry.save(update_fields=["shelf_life_days"])
+    today = world["today"]
+    decisions_run(day=today, force=True, sources=planning_sources())
+
+    forecasts = DemandForecast.objects.filter(issued_on=today, suggested_qty__gt=0)
+    yogurt_suggestions = dict(
+        forecasts.filter(product=yogurt).values_list("store_id", "suggested_qty")
+    )
+    assert yogurt_suggestions
+    assert all(0 < quantity < 60 for quantity in yogurt_suggestions.values())
+    # The perishable blueberries: never more than sells in the 2 days after the delivery.
+    perishable = list(forecasts.filter(product=blueberry))
+    assert perishable
+    for forecast in perishable:
+        assert forecast.suggested_qty <= sum(forecast.daily[1:3]) + 0.01
+
+    purchase_orders_replenish(issued_on=today)
+
+    line = PurchaseOrderLine.objects.get(product=yogurt, purchase_order__replenishment_of=today)
+    demanded = sum(yogurt_suggestions.values())
+    assert demanded < 60
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (
+        demanded,
+        60,
+        60 - demanded,
+    )
+    assert (line.pack_size, line.min_order_qty) == (12, 60)
+    assert dict(line.allocations.values_list("store_id", "quantity")) == yogurt_suggestions
+
+
+def test_a_line_above_the_minimum_is_rounded_to_whole_packs_across_the_stores() -> None:
+    today = timezone.localdate()
+    farm = SupplierFactory()
+    yogurt = ProductFactory()
+    SupplierProductFactory(
+        supplier=farm, product=yogurt, pack_size=12, min_order_qty=24, lead_time_days=1
+    )
+    stores = [StoreFactory() for _ in range(4)]
+    for store, units in zip(stores, (9, 7, 1, 8), strict=True):
+        _forecast(store, yogurt, units, today)
+
+    purchase_orders_replenish(issued_on=today)
+
+    line = PurchaseOrderLine.objects.get(product=yogurt)
+    # 25 units asked for by four stores: one order of 3 packs (36), 11 surplus, each store
+    # allocated exactly its suggestion.
+    assert (line.demanded_quantity, line.ordered_quantity, line.surplus_quantity) == (25, 36, 11)
+    assert dict(line.allocations.values_list("store_id", "quantity")) == {
+        store.pk: units for store, units in zip(stores, (9, 7, 1, 8), strict=True)
+    }

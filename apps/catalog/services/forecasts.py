@@ -591,8 +591,9 @@ class ForecastBatch:
     on_hand: np.ndarray  # [S] int
     on_order: np.ndarray  # [S] int, from suppliers, not yet delivered
     lead_time: np.ndarray
-    pack_size: np.ndarray
+    pack_size: np.ndarray  # the supplier's, shown as context; applied to the consolidated line
     min_order: np.ndarray
+    shelf_life: np.ndarray  # [S] float, days; NaN where the product keeps
     demand_cover: np.ndarray  # forecast over lead time + review period
     safety_stock: np.ndarray
     suggested_qty: np.ndarray
@@ -618,8 +619,9 @@ def forecasts_for_panel(
     sources: PlanningSources = NO_SOURCES,
 ) -> ForecastBatch:
     """Forecast every series of the panel from its last observed day with its category's
-    method, add intervals, σ and the suggested order quantity (supplier terms from
-    `sources.supplier_terms`)."""
+    method, add intervals, σ and the suggested order quantity in units (lead time from
+    `sources.supplier_terms`, shelf life from the product; the supplier's pack and minimum are
+    kept as context only: they apply to the consolidated purchase-order line)."""
     count = panel.series_count
     origin = panel.last_origin
     daily = np.zeros((count, fc.HORIZON))
@@ -646,7 +648,9 @@ def forecasts_for_panel(
     sigma = np.array([c["sigma"] for c in calib])
     lower, upper, sigma_daily = fc.interval_and_sigma(daily, q10, q90, sigma)
     sigma_daily = np.where(daily.sum(axis=1) > 0, sigma_daily, 0.0)
-    on_hand, lead, pack, min_order = _replenishment_inputs(series, settings, sources=sources)
+    on_hand, lead, pack, min_order, shelf_life = _replenishment_inputs(
+        series, settings, sources=sources
+    )
     today = panel.first_day + dt.timedelta(days=origin + 1)  # the first forecast day
     on_order = _on_order(series, sources=sources, today=today)
     demand, safety, quantity = order_quantities(
@@ -657,8 +661,7 @@ def forecasts_for_panel(
         service_level=settings.service_level,
         on_hand=on_hand,
         on_order=on_order,
-        pack_size=pack,
-        min_order_qty=min_order,
+        shelf_life_days=shelf_life,
     )
     return ForecastBatch(
         series=series,
@@ -672,6 +675,7 @@ def forecasts_for_panel(
         lead_time=lead,
         pack_size=pack,
         min_order=min_order,
+        shelf_life=shelf_life,
         demand_cover=demand,
         safety_stock=safety,
         suggested_qty=quantity,
@@ -680,10 +684,10 @@ def forecasts_for_panel(
 
 def _replenishment_inputs(
     series: pd.DataFrame, settings: DecisionSettings, *, sources: PlanningSources
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """On hand per series, and the preferred supplier's lead time, pack size and minimum order
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """On hand per series, the preferred supplier's lead time, pack size and minimum order
     per product from `sources.supplier_terms` (the settings' default lead time, packs of 1,
-    minimum 1, when there is none)."""
+    minimum 1, when there is none), and the product's shelf life (NaN when it has none)."""
     store_ids = sorted(set(series["store_id"].tolist()))
     stock = queryset_frame(
         stock_on_hand(store_ids=store_ids), ["store_id", "product_id", "on_hand"]
@@ -710,7 +714,19 @@ def _replenishment_inputs(
     lead = terms["lead_time_days"].fillna(settings.default_lead_time_days).to_numpy(dtype=np.int64)
     pack = terms["pack_size"].fillna(1).to_numpy(dtype=np.int64)
     min_order = terms["min_order_qty"].fillna(1).to_numpy(dtype=np.int64)
-    return on_hand, lead, pack, min_order
+    return on_hand, lead, pack, min_order, product_shelf_lives(series["product_id"])
+
+
+def product_shelf_lives(product_ids: pd.Series) -> np.ndarray:
+    """Each product's shelf life in days, aligned with `product_ids` (NaN: none recorded)."""
+    if product_ids.empty:
+        return np.zeros(0, dtype=np.float64)
+    lives = dict(
+        Product.objects.filter(
+            pk__in=sorted(set(product_ids.tolist())), shelf_life_days__isnull=False
+        ).values_list("pk", "shelf_life_days")
+    )
+    return product_ids.astype("int64").map(lives).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _on_order(series: pd.DataFrame, *, sources: PlanningSources, today: dt.date) -> np.ndarray:

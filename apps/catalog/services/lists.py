@@ -22,7 +22,7 @@ from apps.catalog.models import (
     Product,
     ReasonKind,
 )
-from apps.catalog.services.forecasts import ChunkForecast, day_start
+from apps.catalog.services.forecasts import ChunkForecast, day_start, product_shelf_lives
 from apps.catalog.services.frames import int_column, queryset_frame
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.customers.models import (
@@ -45,6 +45,9 @@ from apps.stores.selectors import (
 REGION_DAYS = 14
 BUYER_DAYS = 28
 DEFAULT_BROADCAST_HOUR = 20
+# A new product with no sales anywhere to estimate from (a tag rule only): one unit on the
+# shelf to try it; the supplier's minimum applies to the consolidated line, not to the store.
+TRIAL_UNITS = 1
 
 
 @dataclass
@@ -272,11 +275,12 @@ def _mentions(*, store_ids: list[int], day: dt.date, keys: dict[str, int]) -> pd
 def _estimated_quantities(
     pairs: pd.DataFrame, settings: DecisionSettings, *, sources: PlanningSources
 ) -> np.ndarray:
-    """Order quantities for products a store does not carry yet: the expected velocity (the
-    region's per store, or the tag buyers' elsewhere scaled to the store's tagged members) as
-    the daily forecast, Poisson σ = √velocity, nothing on hand. With no sales to go by (a tag
-    rule only) a trial order: the minimum order in whole packs (supplier terms from
-    `sources.supplier_terms`)."""
+    """Order quantities in units for products a store does not carry yet: the expected velocity
+    (the region's per store, or the tag buyers' elsewhere scaled to the store's tagged members)
+    as the daily forecast, Poisson σ = √velocity, nothing on hand, the product's shelf life
+    capping it as for any suggestion (lead time from `sources.supplier_terms`). With no sales to
+    go by (a tag rule only) a trial of `TRIAL_UNITS`. No supplier minimum or pack per store:
+    those apply to the consolidated purchase-order line."""
     if pairs.empty:
         return np.zeros(0, dtype=np.int64)
     terms = pairs[["product_id"]].merge(
@@ -285,8 +289,6 @@ def _estimated_quantities(
         how="left",
     )
     velocity = pairs["expected_velocity"].to_numpy(dtype=np.float64)
-    pack = terms["pack_size"].fillna(1).to_numpy(np.int64)
-    minimum = terms["min_order_qty"].fillna(1).to_numpy(np.int64)
     _demand, _safety, quantity = order_quantities(
         daily_forecast=np.repeat(velocity[:, None], 14, axis=1),
         lead_time_days=terms["lead_time_days"]
@@ -297,11 +299,9 @@ def _estimated_quantities(
         service_level=settings.service_level,
         on_hand=np.zeros(len(pairs)),
         on_order=np.zeros(len(pairs)),
-        pack_size=pack,
-        min_order_qty=minimum,
+        shelf_life_days=product_shelf_lives(pairs["product_id"].reset_index(drop=True)),
     )
-    trial = np.ceil(minimum / pack).astype(np.int64) * pack
-    return np.where(velocity > 0, quantity, trial)
+    return np.where(velocity > 0, quantity, TRIAL_UNITS)
 
 
 @dataclass
