@@ -215,7 +215,7 @@ def test_confirm_snapshots_targets_plans_promotions_schedules_the_broadcast_and_
     assert draft.confirmed_at is not None
     assert set(
         CampaignTarget.objects.filter(store_campaign=draft).values_list("member_id", "reason")
-    ) == {(world["targeted"].pk, "Tagged 水果控"), (world["buyer"].pk, "Tagged 水果控")}
+    ) == {(world["targeted"].pk, "标签：水果控"), (world["buyer"].pk, "标签：水果控")}
     promotion = Promotion.objects.get(store_campaign=draft)
     assert promotion.kind == Promotion.Kind.GROUP_BUY
     assert promotion.product == world["blueberry"]

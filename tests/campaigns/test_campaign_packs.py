@@ -154,7 +154,7 @@ def test_live_script_is_timed_with_selling_points_price_and_stock(confirmed: Sto
             "云南高原直采",
             "甜度14+ 颗颗爆汁",
             "List price ¥19.90, tonight ¥16.92.",
-            "In stock: 23 (box).",
+            "In stock: 23 boxes.",
         ],
     }
     assert script[2]["title"] == "无糖酸奶 200g"
