@@ -202,6 +202,34 @@ def draft(world: dict) -> StoreCampaign:
     return StoreCampaign.objects.get(campaign=campaign, store=store)
 
 
+@pytest.mark.parametrize(
+    ("project_language", "page_language", "reason"),
+    [
+        ("zh-hans", "en", "标签：VIP、水果控"),
+        ("en", "zh-hans", "Tagged VIP, 水果控"),
+    ],
+)
+def test_target_reasons_are_written_in_the_project_language_whatever_the_page_language(
+    world: dict,
+    draft: StoreCampaign,
+    settings: object,
+    project_language: str,
+    page_language: str,
+    reason: str,
+) -> None:
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = project_language
+    vip = TagFactory(name="VIP")  # sorts before 水果控 in any collation
+    draft.campaign.target_tags.add(vip)
+    MemberTag.objects.create(member=world["targeted"], tag=vip, source=MemberTag.Source.CHAT)
+    with translation.override(page_language):
+        store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    assert (
+        CampaignTarget.objects.get(store_campaign=draft, member=world["targeted"]).reason == reason
+    )
+
+
 def test_confirm_snapshots_targets_plans_promotions_schedules_the_broadcast_and_makes_the_pack(
     world: dict, draft: StoreCampaign
 ) -> None:
@@ -215,7 +243,7 @@ def test_confirm_snapshots_targets_plans_promotions_schedules_the_broadcast_and_
     assert draft.confirmed_at is not None
     assert set(
         CampaignTarget.objects.filter(store_campaign=draft).values_list("member_id", "reason")
-    ) == {(world["targeted"].pk, "标签：水果控"), (world["buyer"].pk, "标签：水果控")}
+    ) == {(world["targeted"].pk, "Tagged 水果控"), (world["buyer"].pk, "Tagged 水果控")}
     promotion = Promotion.objects.get(store_campaign=draft)
     assert promotion.kind == Promotion.Kind.GROUP_BUY
     assert promotion.product == world["blueberry"]

@@ -60,7 +60,7 @@ def test_card_becomes_a_draft_with_its_product_hour_stock_tags_and_template(
     assert campaign.template.code == "summer-fruit"
     assert campaign.broadcast_hour == 19
     assert campaign.ends_on - campaign.starts_on == dt.timedelta(days=2)
-    assert campaign.name == "低糖蓝莓（洞察）"
+    assert campaign.name == "低糖蓝莓 (insight)"
     assert list(campaign.target_tags.values_list("name", flat=True)) == ["有孩家庭"]
     assert list(
         CampaignProduct.objects.filter(campaign=campaign).values_list(
@@ -138,11 +138,21 @@ def test_api_refuses_a_card_of_another_store(
     assert Campaign.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("project_language", "page_language", "name"),
+    [("zh-hans", "en", "低糖蓝莓（洞察）"), ("en", "zh-hans", "低糖蓝莓 (insight)")],
+)
 def test_the_drafted_campaign_is_named_in_the_project_language_whatever_the_page_language(
-    card: object, owner: object
+    card: object,
+    owner: object,
+    settings: object,
+    project_language: str,
+    page_language: str,
+    name: str,
 ) -> None:
     from django.utils import translation
 
-    with translation.override("en"):
+    settings.LANGUAGE_CODE = project_language
+    with translation.override(page_language):
         draft = campaign_draft_from_insight(card=card, by=owner)
-    assert draft.campaign.name == "低糖蓝莓（洞察）"
+    assert draft.campaign.name == name
