@@ -73,8 +73,7 @@ def test_hq_procurement_consolidates_now_and_is_told_what_was_made(roles: None) 
         ),
         (
             "warning",
-            "1 order lines keep waiting: their products have no preferred offer of an "
-            "active supplier.",
+            "1 order line keeps waiting: its product has no preferred offer of an active supplier.",
         ),
     ]
     run = ConsolidationRun.objects.get()
@@ -96,8 +95,7 @@ def test_consolidating_again_finds_nothing_waiting_and_says_so(roles: None) -> N
         ("info", "Nothing was waiting to be consolidated: no purchase order was made."),
         (
             "warning",
-            "1 order lines keep waiting: their products have no preferred offer of an "
-            "active supplier.",
+            "1 order line keeps waiting: its product has no preferred offer of an active supplier.",
         ),
     ]
     assert ConsolidationRun.objects.count() == 2
