@@ -385,6 +385,18 @@ def test_admin_launch_form_lays_out_its_pickers_as_the_admin_does(
         assert re.search(rf'<div class="related-widget-wrapper"><select name="{name}"', page)
 
 
+def test_admin_launch_form_labels_are_capitalised_as_the_admin_s_own(
+    world: dict, hq_user: object
+) -> None:
+    page = (
+        _admin(hq_user)
+        .get(reverse("admin:campaigns_campaign_add"), HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    for label in ("Scenario template", "Starts on", "Products", "Target tags", "Discount (%)"):
+        assert re.search(rf"<label[^>]*>{re.escape(label)}:</label>", page), label
+
+
 def test_admin_launch_shows_service_errors_and_writes_nothing(world: dict, hq_user: object) -> None:
     response = _admin(hq_user).post(
         reverse("admin:campaigns_campaign_add"),
