@@ -31,6 +31,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -187,7 +188,11 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         errors = errors_from_validation(exc.detail, items=items)
         response.data = error_body(
             code=CODE_INVALID,
-            detail=_("%(count)d problem(s) in the request; nothing was stored.")
+            detail=ngettext(
+                "%(count)d problem in the request; nothing was stored.",
+                "%(count)d problems in the request; nothing was stored.",
+                len(errors),
+            )
             % {"count": len(errors)},
             errors=errors,
         )

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from apps.catalog.analytics.suggestions import (
     STORE_POPULARITY_DAYS,
@@ -386,10 +386,15 @@ class NextProduct:
         ("买了A的顾客有70%也买了B"), or that it sells well at this store."""
         if self.bought:
             if self.interval_days:
-                return gettext(
-                    "Bought %(count)d times this year; people re-buy it about every %(days)d days"
-                ) % {"count": self.bought, "days": round(self.interval_days)}
-            return gettext("Bought %(count)d times this year") % {"count": self.bought}
+                days = round(self.interval_days)
+                return ngettext(
+                    "Bought once this year; people re-buy it about every %(days)d days",
+                    "Bought %(count)d times this year; people re-buy it about every %(days)d days",
+                    self.bought,
+                ) % {"count": self.bought, "days": days}
+            return ngettext(
+                "Bought once this year", "Bought %(count)d times this year", self.bought
+            ) % {"count": self.bought}
         if self.because_of is None or self.confidence is None:
             return gettext("Sells well at this store")
         return gettext("%(percent)d%% of customers who bought %(a)s also bought %(b)s") % {

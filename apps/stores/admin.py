@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Product
@@ -376,7 +376,11 @@ class StoreTerminalAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[StoreTerminal]) -> None:
         revoked = sum(terminal_revoke(terminal=terminal, by=request.user) for terminal in queryset)
         self.message_user(
-            request, gettext("Revoked %(count)d terminal tokens.") % {"count": revoked}
+            request,
+            ngettext(
+                "Revoked %(count)d terminal token.", "Revoked %(count)d terminal tokens.", revoked
+            )
+            % {"count": revoked},
         )
 
     @admin.action(

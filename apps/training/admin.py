@@ -14,6 +14,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.stores.kpis.definitions import kpi_label, kpi_value
 from apps.training import selectors, services
 from apps.training.analytics.advice import metric_display
 from apps.training.models import (
@@ -104,11 +105,15 @@ class PathCourseInline(admin.TabularInline):
 
 @admin.register(TrainingPath)
 class TrainingPathAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "skill", "metric_code", "is_active"]
+    list_display = ["name", "code", "skill", "metric", "is_active"]
     list_filter = ["skill", "is_active"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
     inlines = [PathCourseInline]
+
+    @admin.display(description=_("KPI it should move"), ordering="metric_code")
+    def metric(self, training_path: TrainingPath) -> str:
+        return kpi_label(training_path.metric_code) if training_path.metric_code else "—"
 
 
 @admin.register(Enrolment)
@@ -119,8 +124,8 @@ class EnrolmentAdmin(admin.ModelAdmin):
         "path",
         "enrolled_at",
         "completed_at",
-        "metric_code",
-        "metric_at_enrolment",
+        "metric",
+        "metric_at_enrolment_shown",
     ]
     list_filter = ["path", ("completed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "store", "path"]
@@ -128,6 +133,14 @@ class EnrolmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "store"]
     readonly_fields = ["metric_code", "metric_at_enrolment", "enrolled_at"]
     change_list_template = "admin/training/enrolment/change_list.html"
+
+    @admin.display(description=_("KPI"), ordering="metric_code")
+    def metric(self, enrolment: Enrolment) -> str:
+        return kpi_label(enrolment.metric_code) if enrolment.metric_code else "—"
+
+    @admin.display(description=_("KPI at enrolment"), ordering="metric_at_enrolment")
+    def metric_at_enrolment_shown(self, enrolment: Enrolment) -> str:
+        return kpi_value(enrolment.metric_code, enrolment.metric_at_enrolment)
 
     def get_urls(self) -> list[URLPattern]:
         report = path(

@@ -21,6 +21,7 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from import_export import exceptions as import_export_exceptions
 from import_export import resources
 from import_export.admin import ExportMixin, ImportMixin
@@ -119,7 +120,14 @@ def report_to_result(
             result.append_invalid_row(
                 "…",
                 {},
-                ValidationError(_("%(count)d more error(s) not shown.") % {"count": hidden}),
+                ValidationError(
+                    ngettext(
+                        "%(count)d more error not shown.",
+                        "%(count)d more errors not shown.",
+                        hidden,
+                    )
+                    % {"count": hidden}
+                ),
             )
         result.totals[RowResult.IMPORT_TYPE_INVALID] = len(grouped)
         return result

@@ -37,7 +37,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from linli.phones import phone_normalise
 
@@ -163,9 +163,11 @@ class ImportReport:
 
     def summary(self) -> str:
         if not self.is_valid:
-            return _("%(count)d error(s) in %(rows)d row(s): nothing was imported.") % {
-                "count": self.error_count,
-                "rows": self.rows,
+            return _("%(errors)s in %(rows)s: nothing was imported.") % {
+                "errors": ngettext("%(count)d error", "%(count)d errors", self.error_count)
+                % {"count": self.error_count},
+                "rows": ngettext("%(count)d row", "%(count)d rows", self.rows)
+                % {"count": self.rows},
             }
         numbers = {
             "rows": self.rows,
@@ -175,16 +177,22 @@ class ImportReport:
         }
         if self.dry_run:
             return (
-                _(
-                    "Dry run: %(rows)d row(s) are valid; would create %(created)d, "
-                    "update %(updated)d, leave %(unchanged)d unchanged. Nothing was written."
+                ngettext(
+                    "Dry run: %(rows)d row is valid; would create %(created)d, "
+                    "update %(updated)d, leave %(unchanged)d unchanged. Nothing was written.",
+                    "Dry run: %(rows)d rows are valid; would create %(created)d, "
+                    "update %(updated)d, leave %(unchanged)d unchanged. Nothing was written.",
+                    self.rows,
                 )
                 % numbers
             )
         return (
-            _(
-                "Imported %(rows)d row(s): created %(created)d, updated %(updated)d, "
-                "%(unchanged)d unchanged."
+            ngettext(
+                "Imported %(rows)d row: created %(created)d, updated %(updated)d, "
+                "%(unchanged)d unchanged.",
+                "Imported %(rows)d rows: created %(created)d, updated %(updated)d, "
+                "%(unchanged)d unchanged.",
+                self.rows,
             )
             % numbers
         )
@@ -801,7 +809,10 @@ def report_lines(report: ImportReport, *, max_errors: int = 50) -> list[str]:
     lines = [str(error) for error in report.errors[:max_errors]]
     hidden = report.error_count - min(len(report.errors), max_errors)
     if hidden > 0:
-        lines.append(_("… and %(count)d more error(s).") % {"count": hidden})
+        lines.append(
+            ngettext("… and %(count)d more error.", "… and %(count)d more errors.", hidden)
+            % {"count": hidden}
+        )
     lines.extend(report.notes)
     lines.append(report.summary())
     return lines

@@ -202,6 +202,34 @@ def draft(world: dict) -> StoreCampaign:
     return StoreCampaign.objects.get(campaign=campaign, store=store)
 
 
+@pytest.mark.parametrize(
+    ("project_language", "page_language", "reason"),
+    [
+        ("zh-hans", "en", "标签：VIP、水果控"),
+        ("en", "zh-hans", "Tagged VIP, 水果控"),
+    ],
+)
+def test_target_reasons_are_written_in_the_project_language_whatever_the_page_language(
+    world: dict,
+    draft: StoreCampaign,
+    settings: object,
+    project_language: str,
+    page_language: str,
+    reason: str,
+) -> None:
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = project_language
+    vip = TagFactory(name="VIP")  # sorts before 水果控 in any collation
+    draft.campaign.target_tags.add(vip)
+    MemberTag.objects.create(member=world["targeted"], tag=vip, source=MemberTag.Source.CHAT)
+    with translation.override(page_language):
+        store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    assert (
+        CampaignTarget.objects.get(store_campaign=draft, member=world["targeted"]).reason == reason
+    )
+
+
 def test_confirm_snapshots_targets_plans_promotions_schedules_the_broadcast_and_makes_the_pack(
     world: dict, draft: StoreCampaign
 ) -> None:
@@ -355,6 +383,18 @@ def test_admin_launch_form_lays_out_its_pickers_as_the_admin_does(
     # the boxes land before the field's label.
     for name in ("products", "stores", "tags"):
         assert re.search(rf'<div class="related-widget-wrapper"><select name="{name}"', page)
+
+
+def test_admin_launch_form_labels_are_capitalised_as_the_admin_s_own(
+    world: dict, hq_user: object
+) -> None:
+    page = (
+        _admin(hq_user)
+        .get(reverse("admin:campaigns_campaign_add"), HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    for label in ("Scenario template", "Starts on", "Products", "Target tags", "Discount (%)"):
+        assert re.search(rf"<label[^>]*>{re.escape(label)}:</label>", page), label
 
 
 def test_admin_launch_shows_service_errors_and_writes_nothing(world: dict, hq_user: object) -> None:

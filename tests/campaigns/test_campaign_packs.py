@@ -109,6 +109,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "stock": 23,
             "suggested_stock": 40,
             "unit": "box",
+            "unit_code": "box",
             "emoji": "🫐",
             "selling_points": ["云南高原直采", "甜度14+ 颗颗爆汁"],
         },
@@ -119,6 +120,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "stock": 0,
             "suggested_stock": 40,
             "unit": "piece",
+            "unit_code": "piece",
             "emoji": "",
             "selling_points": [],
         },
@@ -157,7 +159,7 @@ def test_live_script_is_timed_with_selling_points_price_and_stock(confirmed: Sto
             "云南高原直采",
             "甜度14+ 颗颗爆汁",
             "List price ¥19.90, live price ¥16.92.",
-            "In stock: 23 (box).",
+            "In stock: 23 boxes.",
         ],
     }
     assert script[2]["title"] == "无糖酸奶 200g"

@@ -136,3 +136,23 @@ def test_api_refuses_a_card_of_another_store(
     stranger.refresh_from_db()
     assert stranger.accepted_at is None
     assert Campaign.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("project_language", "page_language", "name"),
+    [("zh-hans", "en", "低糖蓝莓（洞察）"), ("en", "zh-hans", "低糖蓝莓 (insight)")],
+)
+def test_the_drafted_campaign_is_named_in_the_project_language_whatever_the_page_language(
+    card: object,
+    owner: object,
+    settings: object,
+    project_language: str,
+    page_language: str,
+    name: str,
+) -> None:
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = project_language
+    with translation.override(page_language):
+        draft = campaign_draft_from_insight(card=card, by=owner)
+    assert draft.campaign.name == name

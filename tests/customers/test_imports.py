@@ -340,7 +340,7 @@ def test_chat_messages_unknown_identity_is_kept_without_member(stores: dict) -> 
         )
     )
     assert report.notes == [
-        "1 message(s) name an unknown member identity; they are kept without a member."
+        "1 message names an unknown member identity; it is kept without a member."
     ]
     assert CommunityMessage.objects.get().member is None
 

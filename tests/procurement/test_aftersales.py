@@ -854,7 +854,7 @@ def _action(client, action, case, **extra):
 def test_admin_approves_as_proposed_and_rejects(hq_user, open_case, policies, order, owner):
     client = _client(hq_user)
     response = _action(client, "approve_as_proposed", open_case)
-    assert "Approved 1 cases." in response.content.decode()
+    assert "Approved 1 case." in response.content.decode()
     open_case.refresh_from_db()
     assert (open_case.status, open_case.remedy, open_case.charged_to) == (
         Status.APPROVED,
@@ -868,7 +868,7 @@ def test_admin_approves_as_proposed_and_rejects(hq_user, open_case, policies, or
     assert "can be decided" in response.content.decode()
 
     response = _action(client, "resolve", open_case)
-    assert "Resolved 1 cases." in response.content.decode()
+    assert "Resolved 1 case." in response.content.decode()
     assert AfterSalesCase.objects.get(pk=open_case.pk).status == Status.RESOLVED
 
     second = _open(order, owner)

@@ -68,13 +68,12 @@ def test_hq_procurement_consolidates_now_and_is_told_what_was_made(roles: None) 
     assert _messages(response) == [
         (
             "success",
-            "Consolidated now: 2 new purchase orders and 0 added to (not yet confirmed), "
+            "Consolidated now: 2 purchase orders made and 0 added to (not yet confirmed), "
             "with 2 lines, from 3 member order lines, sent to their suppliers.",
         ),
         (
             "warning",
-            "1 order lines keep waiting: their products have no preferred offer of an "
-            "active supplier.",
+            "1 order line keeps waiting: its product has no preferred offer of an active supplier.",
         ),
     ]
     run = ConsolidationRun.objects.get()
@@ -96,8 +95,7 @@ def test_consolidating_again_finds_nothing_waiting_and_says_so(roles: None) -> N
         ("info", "Nothing was waiting to be consolidated: no purchase order was made."),
         (
             "warning",
-            "1 order lines keep waiting: their products have no preferred offer of an "
-            "active supplier.",
+            "1 order line keeps waiting: its product has no preferred offer of an active supplier.",
         ),
     ]
     assert ConsolidationRun.objects.count() == 2
@@ -118,8 +116,8 @@ def test_consolidating_again_adds_to_the_open_purchase_orders_and_says_so(
 
     assert _messages(response)[0] == (
         "success",
-        "Consolidated now: 0 new purchase orders and 1 added to (not yet confirmed), "
-        "with 1 lines, from 1 member order lines, sent to their suppliers.",
+        "Consolidated now: 0 purchase orders made and 1 added to (not yet confirmed), "
+        "with 1 line, from 1 member order line, sent to their suppliers.",
     )
     assert PurchaseOrder.objects.count() == 2
     run = ConsolidationRun.objects.order_by("cutoff").last()

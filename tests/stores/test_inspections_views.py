@@ -830,7 +830,7 @@ def test_admin_review_requests_rectification_then_approves(hq_user, owner, submi
 
     refused = client.post(url, {"note": "", "_approve": "1"})
     assert refused.status_code == 200
-    assert "2 rectification item(s) are still open." in refused.content.decode()
+    assert "2 rectification items are still open." in refused.content.decode()
 
     for item in submitted.rectifications.all():
         services.rectification_mark_done(

@@ -157,7 +157,7 @@ def test_unknown_identity_leaves_the_order_anonymous_and_is_counted(reference: d
     assert report.is_valid
     assert report.orders_without_member == 2
     assert report.notes == [
-        "2 order(s) name a member identity that is not known; they are imported without a member."
+        "2 orders name a member identity that is not known; they are imported without a member."
     ]
     members = dict(Order.objects.values_list("reference", "member_id"))
     assert members == {"U1": None, "U2": None, "U3": reference["member"].pk}
@@ -230,7 +230,7 @@ def test_error_reasons_are_readable(reference: dict) -> None:
         "Row 2, column “store_code”: Unknown store code “HZ9999”.",
         "Row 3, column “unit_price”: “1.005” has more than 2 decimal places.",
     ]
-    assert report.summary() == "2 error(s) in 2 row(s): nothing was imported."
+    assert report.summary() == "2 errors in 2 rows: nothing was imported."
 
 
 def test_duplicate_lines_and_disagreeing_order_lines_are_reported(reference: dict) -> None:
@@ -469,7 +469,7 @@ def test_import_sales_command_dry_run_then_import(reference: dict, tmp_path: Pat
     out = StringIO()
     call_command("import_sales", str(path), "--dry-run", stdout=out)
     assert database_counts() == (0, 0, 0)
-    assert "Dry run: 4 row(s) are valid; would create 3" in out.getvalue()
+    assert "Dry run: 4 rows are valid; would create 3" in out.getvalue()
 
     call_command("import_sales", str(path), "--batch-size", "2", stdout=StringIO())
     assert Order.objects.count() == 3

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -167,53 +168,55 @@ class CampaignLaunchForm(forms.Form):
     template = forms.ModelChoiceField(
         queryset=ScenarioTemplate.objects.filter(is_active=True),
         required=False,
-        label=_("scenario template"),
+        label=capfirst(_("scenario template")),
     )
     name = forms.CharField(
         max_length=120,
         required=False,
-        label=_("name"),
+        label=capfirst(_("name")),
         help_text=_("Empty: the template's name."),
     )
-    starts_on = forms.DateField(label=_("starts on"), widget=NativeDateInput())
+    starts_on = forms.DateField(label=capfirst(_("starts on")), widget=NativeDateInput())
     ends_on = forms.DateField(
         required=False,
-        label=_("ends on"),
+        label=capfirst(_("ends on")),
         help_text=_("Empty: as long as the template says."),
         widget=NativeDateInput(),
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(is_active=True).order_by("name"),
-        label=_("products"),
+        label=capfirst(_("products")),
         widget=TwoBoxPicker(_("products"), is_stacked=False),
     )
     regions = forms.ModelMultipleChoiceField(
         queryset=Region.objects.order_by("code"),
         required=False,
-        label=_("regions"),
+        label=capfirst(_("regions")),
         widget=forms.CheckboxSelectMultiple,
     )
     stores = forms.ModelMultipleChoiceField(
         queryset=Store.objects.filter(status=Store.Status.OPEN).order_by("code"),
         required=False,
-        label=_("stores"),
+        label=capfirst(_("stores")),
         widget=TwoBoxPicker(_("stores"), is_stacked=False),
     )
     segment = forms.ModelChoiceField(
-        queryset=Segment.objects.order_by("name"), required=False, label=_("target segment")
+        queryset=Segment.objects.order_by("name"),
+        required=False,
+        label=capfirst(_("target segment")),
     )
     tags = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.order_by("name"),
         required=False,
-        label=_("target tags"),
+        label=capfirst(_("target tags")),
         help_text=_("Empty: the template's tags."),
         widget=TwoBoxPicker(_("target tags"), is_stacked=False),
     )
     discount_percent = forms.IntegerField(
-        min_value=0, max_value=90, required=False, label=_("discount (%)")
+        min_value=0, max_value=90, required=False, label=capfirst(_("discount (%)"))
     )
     broadcast_hour = forms.IntegerField(
-        min_value=0, max_value=23, required=False, label=_("broadcast hour")
+        min_value=0, max_value=23, required=False, label=capfirst(_("broadcast hour"))
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
@@ -206,7 +207,11 @@ class TrackingEventsView(UniformErrorsMixin, APIView):
                 if wrong_store
                 else status.HTTP_400_BAD_REQUEST,
                 code="wrong_store" if wrong_store else "invalid",
-                detail=_("%(count)d problem(s) in the batch; nothing was stored.")
+                detail=ngettext(
+                    "%(count)d problem in the batch; nothing was stored.",
+                    "%(count)d problems in the batch; nothing was stored.",
+                    len(errors),
+                )
                 % {"count": len(errors)},
                 errors=[
                     ErrorItem(

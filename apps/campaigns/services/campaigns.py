@@ -20,8 +20,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.models import (
     Broadcast,
@@ -231,8 +232,12 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
         template = selectors.scenario_template_for_product(product=card.product)
         starts_on = _insight_start_day(hour=card.broadcast_hour)
         days = template.duration_days if template else 1
+        # The name is stored and read by HQ and the store alike: written in the project's
+        # language, not in that of the page the owner happened to accept the card on.
+        with translation.override(settings.LANGUAGE_CODE):
+            name = _("%(product)s (insight)") % {"product": card.product.name}
         campaign = Campaign.objects.create(
-            name=(_("%(product)s (insight)") % {"product": card.product.name})[:120],
+            name=name[:120],
             template=template,
             origin=Campaign.Origin.INSIGHT,
             starts_on=starts_on,
@@ -266,7 +271,13 @@ def broadcast_time(*, campaign: Campaign) -> dt.datetime:
 
 
 def _targets_snapshot(*, store_campaign: StoreCampaign) -> int:
-    """Write the target list (set-wise). The reason names the segment or the matching tags."""
+    """Write the target list (set-wise). The reason names the segment or the matching tags, in
+    the project's language (it is stored and shown to everyone who opens the list)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _targets_snapshot_written(store_campaign=store_campaign)
+
+
+def _targets_snapshot_written(*, store_campaign: StoreCampaign) -> int:
     rule = selectors.campaign_target_rule(campaign=store_campaign.campaign)
     member_ids = list(
         selectors.store_campaign_target_members(store_campaign=store_campaign, rule=rule)
@@ -282,7 +293,8 @@ def _targets_snapshot(*, store_campaign: StoreCampaign) -> int:
             member_ids=member_ids, tag_ids=[tag.pk for tag in rule.tags]
         )
         reasons = {
-            member_id: _("Tagged %(tags)s") % {"tags": "、".join(tag_names.get(member_id, []))}
+            member_id: _("Tagged %(tags)s")
+            % {"tags": pgettext("list separator", ", ").join(tag_names.get(member_id, []))}
             for member_id in member_ids
         }
     else:

@@ -44,6 +44,7 @@ from django.utils.translation import pgettext
 from apps.campaigns.models import Broadcast, CampaignTarget, StoreCampaign
 from apps.campaigns.selectors import campaigns as selectors
 from apps.campaigns.services.poster import PosterLayout, poster_pdf, poster_png
+from apps.catalog.models.master import quantity_with_unit
 from apps.training.selectors import product_selling_points
 from linli.fonts import FontMissing
 
@@ -169,6 +170,7 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
             "stock": stock[item.product_id],
             "suggested_stock": item.suggested_stock,
             "unit": item.product.get_unit_display(),
+            "unit_code": item.product.unit,
             "emoji": product_emoji(item.product.name),
             "selling_points": knowledge_points.get(item.product_id)
             or [line.strip() for line in item.product.selling_points.splitlines() if line.strip()],
@@ -251,8 +253,8 @@ def live_script_build(
             % {"price": product["price"], "campaign_price": product["campaign_price"]}
         )
         lines.append(
-            _("In stock: %(stock)d (%(unit)s).")
-            % {"stock": product["stock"], "unit": product["unit"]}
+            _("In stock: %(stock)s.")
+            % {"stock": quantity_with_unit(product["stock"], product["unit_code"])}
         )
         steps.append({"at": _at(start, minutes), "title": product["name"], "lines": lines})
         minutes += PRODUCT_MINUTES

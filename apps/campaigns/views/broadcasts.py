@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
@@ -290,13 +290,24 @@ def broadcast_jielong(request: HttpRequest, broadcast_id: int) -> HttpResponse:
     if report.written:
         messages.success(
             request,
-            _("Entered %(new)d new join(s); %(already)d were already entered.")
-            % {"new": report.new_count, "already": report.already_count},
+            ngettext("Entered %(count)d new join", "Entered %(count)d new joins", report.new_count)
+            % {"count": report.new_count}
+            + pgettext("list separator", "; ")
+            + ngettext(
+                "%(count)d was already entered.",
+                "%(count)d were already entered.",
+                report.already_count,
+            )
+            % {"count": report.already_count},
         )
     elif report.problem_count:
         messages.error(
             request,
-            _("Nothing was entered: %(count)d line(s) need fixing.")
+            ngettext(
+                "Nothing was entered: %(count)d line needs fixing.",
+                "Nothing was entered: %(count)d lines need fixing.",
+                report.problem_count,
+            )
             % {"count": report.problem_count},
         )
     return _page(request, broadcast, jielong_form=form, report=report)

@@ -31,6 +31,7 @@ from apps.campaigns.services.campaigns import (
 )
 from apps.campaigns.services.packs import store_campaign_pack_generate, store_campaign_poster_pdf
 from apps.catalog.models import InsightCard
+from apps.catalog.models.master import quantity_with_unit
 from apps.catalog.services.lists import insight_card_accept
 from apps.stores.access import (
     ACCEPT_INSIGHT,
@@ -275,13 +276,12 @@ def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpRes
         messages.success(
             request,
             _(
-                "Accepted: stock %(quantity)d %(unit)s of %(product)s and broadcast at "
+                "Accepted: stock %(quantity)s of %(product)s and broadcast at "
                 "%(hour)02d:00. "
                 "Confirm the campaign below."
             )
             % {
-                "quantity": card.stock_qty,
-                "unit": card.product.get_unit_display(),
+                "quantity": quantity_with_unit(card.stock_qty, card.product.unit),
                 "product": card.product.name,
                 "hour": card.broadcast_hour,
             },

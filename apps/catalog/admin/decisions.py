@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import (
@@ -319,7 +319,10 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         accepted = sum(insight_card_accept(card=card, by=request.user) for card in queryset)
         self.message_user(
             request,
-            gettext("%(count)d insight card(s) accepted.") % {"count": accepted},
+            ngettext(
+                "%(count)d insight card accepted.", "%(count)d insight cards accepted.", accepted
+            )
+            % {"count": accepted},
             messages.SUCCESS,
         )
 

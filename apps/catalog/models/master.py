@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class Category(models.Model):
@@ -40,6 +41,34 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# A quantity with its unit, one entry per `Product.Unit`: English says "1 box" but "7 boxes"
+# (Chinese has the one form, "7 盒"). Lazy and keyed on "count", the integer the plural rule
+# chooses by, so "amount" (what is shown) may be a fraction.
+_QUANTITY_WITH_UNIT = {
+    "piece": ngettext_lazy("%(amount)s piece", "%(amount)s pieces", "count"),
+    "box": ngettext_lazy("%(amount)s box", "%(amount)s boxes", "count"),
+    "bag": ngettext_lazy("%(amount)s bag", "%(amount)s bags", "count"),
+    "bottle": ngettext_lazy("%(amount)s bottle", "%(amount)s bottles", "count"),
+    "kg": ngettext_lazy("%(amount)s kg", "%(amount)s kg", "count"),
+    "pack": ngettext_lazy("%(amount)s pack", "%(amount)s packs", "count"),
+}
+
+
+def quantity_with_unit(quantity: int | Decimal | float | str, unit: str) -> str:
+    """The quantity and the product unit as one phrase in the active language, plural-aware:
+    "1 box", "13 boxes", "2.5 kg"; "13 盒" in Chinese. A fractional quantity takes the form of
+    2, as English does ("1.5 boxes"). An unknown unit code is shown as stored."""
+    forms = _QUANTITY_WITH_UNIT.get(unit)
+    if forms is None:
+        return f"{quantity} {unit}"
+    try:
+        number = Decimal(str(quantity))
+    except ArithmeticError:
+        return f"{quantity} {unit}"
+    count = int(number) if number == number.to_integral_value() else 2
+    return str(forms % {"count": count, "amount": quantity})
 
 
 class Product(models.Model):

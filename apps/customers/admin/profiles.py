@@ -27,6 +27,7 @@ from apps.customers.selectors.segments import (
 from apps.customers.services.segments import segment_rule_validate
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
+from linli.wording import labelled
 
 RULE_FIELDS = [
     "tags_any",
@@ -244,7 +245,7 @@ class SegmentAdmin(admin.ModelAdmin):
                 context["summary"] = self._summary_context(segment_rule_summary(rule=rule))
         else:
             context["errors"] = [
-                f"{form.fields[name].label if name in form.fields else ''}: {message}"
+                labelled(form.fields[name].label if name in form.fields else "", message)
                 for name, messages in form.errors.items()
                 for message in messages
             ]

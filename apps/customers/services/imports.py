@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.services.identity import identity_value_normalise, member_no_generate
@@ -522,9 +523,11 @@ def _messages_write(
         report.row_actions[row.number] = ACTION_NEW
     if anonymous:
         report.notes.append(
-            _(
-                "%(count)d message(s) name an unknown member identity; "
-                "they are kept without a member."
+            ngettext(
+                "%(count)d message names an unknown member identity; it is kept without a member.",
+                "%(count)d messages name an unknown member identity; "
+                "they are kept without a member.",
+                anonymous,
             )
             % {"count": anonymous}
         )

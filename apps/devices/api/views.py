@@ -15,6 +15,7 @@ evaluated (`Device.alerts_evaluated_at` older than `last_seen_at`).
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -108,7 +109,11 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,
                 code=CODE_INVALID,
-                detail=_("%(count)d problem(s) in the batch; nothing was stored.")
+                detail=ngettext(
+                    "%(count)d problem in the batch; nothing was stored.",
+                    "%(count)d problems in the batch; nothing was stored.",
+                    len(rejected.problems),
+                )
                 % {"count": len(rejected.problems)},
                 errors=[
                     ErrorItem(

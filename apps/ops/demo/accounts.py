@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.procurement.models import Supplier, SupplierUser
 from apps.stores.models import Store, StoreStaff
@@ -71,7 +72,10 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
             _AccountSpec(
                 "inspector",
                 roles.INSPECTORS,
-                _("inspector of %(count)d stores") % {"count": len(inspected)},
+                ngettext(
+                    "inspector of %(count)d store", "inspector of %(count)d stores", len(inspected)
+                )
+                % {"count": len(inspected)},
                 "/portal/",
             )
         )

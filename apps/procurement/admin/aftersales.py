@@ -20,8 +20,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.procurement.models import (
     AfterSalesCase,
@@ -179,7 +179,7 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[AfterSalesCase],
         step: Callable[[AfterSalesCase], AfterSalesCase],
-        done: str,
+        done: Callable[[int], str],
     ) -> None:
         changed, refused = 0, []
         for case in queryset.select_related("store", "member").order_by("pk"):
@@ -188,7 +188,7 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
                 changed += 1
             except AfterSalesRefused as error:
                 refused.append(error.message)
-        self.message_user(request, done % {"count": changed})
+        self.message_user(request, done(changed))
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
 
@@ -209,7 +209,10 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
             lambda case: case_approve(
                 case=case, by=request.user, remedy=remedy, charged_to=charged_to, note=note
             ),
-            gettext("Approved %(count)d cases."),
+            lambda count: (
+                ngettext("Approved %(count)d case.", "Approved %(count)d cases.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(description=_("Reject the selected cases"), permissions=["decide"])
@@ -219,7 +222,10 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda case: case_reject(case=case, by=request.user, note=note),
-            gettext("Rejected %(count)d cases."),
+            lambda count: (
+                ngettext("Rejected %(count)d case.", "Rejected %(count)d cases.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(
@@ -230,7 +236,10 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda case: case_resolve(case=case, by=request.user),
-            gettext("Resolved %(count)d cases."),
+            lambda count: (
+                ngettext("Resolved %(count)d case.", "Resolved %(count)d cases.", count)
+                % {"count": count}
+            ),
         )
 
 

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import (
@@ -273,7 +273,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[PurchaseOrder],
         step: Callable[..., PurchaseOrder],
-        done: str,
+        done: Callable[[int], str],
     ) -> None:
         changed, refused = 0, []
         for po in queryset.order_by("pk"):
@@ -282,7 +282,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                 changed += 1
             except PurchaseOrderRefused as error:
                 refused.append(labelled(po.number, error.message))
-        self.message_user(request, done % {"count": changed})
+        self.message_user(request, done(changed))
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
 
@@ -292,7 +292,13 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     )
     def send(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
         self._each(
-            request, queryset, purchase_order_send, gettext("Sent %(count)d purchase orders.")
+            request,
+            queryset,
+            purchase_order_send,
+            lambda count: (
+                ngettext("Sent %(count)d purchase order.", "Sent %(count)d purchase orders.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(
@@ -308,7 +314,14 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                 request,
                 queryset,
                 purchase_order_cancel,
-                gettext("Cancelled %(count)d purchase orders."),
+                lambda count: (
+                    ngettext(
+                        "Cancelled %(count)d purchase order.",
+                        "Cancelled %(count)d purchase orders.",
+                        count,
+                    )
+                    % {"count": count}
+                ),
             )
             return None
         orders = list(queryset.select_related("supplier").order_by("pk"))
@@ -550,15 +563,27 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 gettext(
-                    "Consolidated now: %(orders)d new purchase orders and %(updated)d added to "
-                    "(not yet confirmed), with %(lines)d lines, from %(sources)d member order "
-                    "lines, sent to their suppliers."
+                    "Consolidated now: %(orders)s made and %(updated)d added to (not yet "
+                    "confirmed), with %(lines)s, from %(sources)s, sent to their suppliers."
                 )
                 % {
-                    "orders": run.purchase_order_count,
+                    "orders": ngettext(
+                        "%(count)d purchase order",
+                        "%(count)d purchase orders",
+                        run.purchase_order_count,
+                    )
+                    % {"count": run.purchase_order_count},
                     "updated": run.purchase_order_updated_count,
-                    "lines": run.purchase_order_line_count,
-                    "sources": run.source_line_count,
+                    "lines": ngettext(
+                        "%(count)d line", "%(count)d lines", run.purchase_order_line_count
+                    )
+                    % {"count": run.purchase_order_line_count},
+                    "sources": ngettext(
+                        "%(count)d member order line",
+                        "%(count)d member order lines",
+                        run.source_line_count,
+                    )
+                    % {"count": run.source_line_count},
                 },
                 messages.SUCCESS,
             )
@@ -571,9 +596,12 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
         if run.unsupplied_line_count:
             self.message_user(
                 request,
-                gettext(
+                ngettext(
+                    "%(count)d order line keeps waiting: its product has no preferred "
+                    "offer of an active supplier.",
                     "%(count)d order lines keep waiting: their products have no preferred "
-                    "offer of an active supplier."
+                    "offer of an active supplier.",
+                    run.unsupplied_line_count,
                 )
                 % {"count": run.unsupplied_line_count},
                 messages.WARNING,
@@ -588,4 +616,8 @@ class ConsolidationRunAdmin(admin.ModelAdmin):
         for run in queryset.order_by("cutoff"):
             result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
             finished += result.status == ConsolidationRun.Status.FINISHED
-        self.message_user(request, gettext("%(count)d runs are finished.") % {"count": finished})
+        self.message_user(
+            request,
+            ngettext("%(count)d run is finished.", "%(count)d runs are finished.", finished)
+            % {"count": finished},
+        )

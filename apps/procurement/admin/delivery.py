@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import DeliveryPlan, DeliveryStop, Receipt, ReceiptLine
@@ -123,16 +123,20 @@ class DeliveryPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             built = delivery_plans_build(day=day)
             self.message_user(
                 request,
-                gettext(
-                    "%(day)s: %(plans)d plans (%(created)d new), %(stops)d stops; "
-                    "%(frozen)d already dispatched left as they are."
-                )
+                gettext("%(day)s: %(plans)s (%(created)d new), %(stops)s; %(frozen)s")
                 % {
                     "day": day.isoformat(),
-                    "plans": built.plans,
+                    "plans": ngettext("%(count)d plan", "%(count)d plans", built.plans)
+                    % {"count": built.plans},
                     "created": built.created,
-                    "stops": built.stops,
-                    "frozen": built.frozen,
+                    "stops": ngettext("%(count)d stop", "%(count)d stops", built.stops)
+                    % {"count": built.stops},
+                    "frozen": ngettext(
+                        "%(count)d already dispatched left as it is.",
+                        "%(count)d already dispatched left as they are.",
+                        built.frozen,
+                    )
+                    % {"count": built.frozen},
                 },
                 messages.SUCCESS,
             )
@@ -158,7 +162,8 @@ class DeliveryPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if dispatched:
             self.message_user(
                 request,
-                gettext("%(count)d plans dispatched.") % {"count": dispatched},
+                ngettext("%(count)d plan dispatched.", "%(count)d plans dispatched.", dispatched)
+                % {"count": dispatched},
                 messages.SUCCESS,
             )
 
@@ -238,7 +243,8 @@ class DeliveryStopAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if delivered:
             self.message_user(
                 request,
-                gettext("%(count)d stops delivered.") % {"count": delivered},
+                ngettext("%(count)d stop delivered.", "%(count)d stops delivered.", delivered)
+                % {"count": delivered},
                 messages.SUCCESS,
             )
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.wording import labelled
+
 
 class Supplier(models.Model):
     class Kind(models.TextChoices):
@@ -302,7 +304,9 @@ class PurchaseOrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purchase_order.number}: {self.product.name} × {self.ordered_quantity}"
+        return labelled(
+            self.purchase_order.number, f"{self.product.name} × {self.ordered_quantity}"
+        )
 
 
 class PurchaseOrderAllocation(models.Model):

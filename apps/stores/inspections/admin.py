@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.stores.inspections import selectors, services
@@ -336,7 +336,11 @@ class InspectionAdmin(admin.ModelAdmin):
                 approved += 1
         if approved:
             self.message_user(
-                request, gettext("%(count)d inspection(s) approved.") % {"count": approved}
+                request,
+                ngettext(
+                    "%(count)d inspection approved.", "%(count)d inspections approved.", approved
+                )
+                % {"count": approved},
             )
 
     def get_urls(self) -> list[Any]:
@@ -379,7 +383,11 @@ class InspectionAdmin(admin.ModelAdmin):
                     )
                     self.message_user(
                         request,
-                        gettext("Rectification requested: %(count)d item(s).")
+                        ngettext(
+                            "Rectification requested: %(count)d item.",
+                            "Rectification requested: %(count)d items.",
+                            len(items),
+                        )
                         % {"count": len(items)},
                     )
                     return HttpResponseRedirect(

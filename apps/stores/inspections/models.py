@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.wording import labelled
+
 ITEM_SCORE_MAX = 10
 DEFAULT_PASS_SCORE = Decimal(80)
 
@@ -237,7 +239,7 @@ class InspectionItemResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title}: {self.score if self.score is not None else '—'}"
+        return labelled(self.title, self.score if self.score is not None else "—")
 
 
 def inspection_photo_path(instance: InspectionPhoto, filename: str) -> str:

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from apps.stores.access import INSPECT, RECTIFY, may
 from apps.stores.inspections.images import PhotoRejected, ProcessedPhoto, photo_process
@@ -563,7 +563,12 @@ def inspection_approve(*, inspection: Inspection, by: Any, note: str = "") -> In
                     status=RectificationItem.Status.OPEN
                 ).count()
                 raise ValidationError(
-                    _("%(count)d rectification item(s) are still open.") % {"count": open_count},
+                    ngettext(
+                        "%(count)d rectification item is still open.",
+                        "%(count)d rectification items are still open.",
+                        open_count,
+                    )
+                    % {"count": open_count},
                     code="rectification_open",
                 )
             if locked.status == Status.DRAFT:

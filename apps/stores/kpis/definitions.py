@@ -208,3 +208,18 @@ KPIS: tuple[KpiDefinition, ...] = (
 
 KPI_BY_CODE: dict[str, KpiDefinition] = {kpi.code: kpi for kpi in KPIS}
 KPI_CODES: tuple[str, ...] = tuple(KPI_BY_CODE)
+
+
+def kpi_label(code: str) -> str:
+    """The KPI's translated label; a code no definition knows is shown as it is."""
+    definition = KPI_BY_CODE.get(code)
+    return str(definition.label) if definition is not None else code
+
+
+def kpi_value(code: str, value: Decimal | None) -> str:
+    """The value in the KPI's format, as the KPI pages show it ("¥12,345", "12.3%"); "—" for
+    none, and a code no definition knows as the plain number."""
+    definition = KPI_BY_CODE.get(code)
+    if definition is None:
+        return "—" if value is None else str(value)
+    return definition.display(value)

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.wording import labelled
+
 
 class Region(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
@@ -134,7 +136,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.store} · {self.product}: {self.on_hand}"
+        return labelled(f"{self.store} · {self.product}", self.on_hand)
 
 
 class LossReason(models.TextChoices):

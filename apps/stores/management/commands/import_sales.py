@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.stores.services.sales_import import DEFAULT_BATCH_SIZE, sales_history_import
 from linli.imports.contract import (
@@ -56,12 +57,25 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if not report.is_valid:
             raise CommandError(report.summary())
-        numbers = {"orders": report.orders_in_file, "lines": report.lines_created}
-        if report.dry_run:
-            line = _("%(orders)d order(s) in the file; %(lines)d line(s) would be written.")
-        else:
-            line = _("%(orders)d order(s) in the file; %(lines)d line(s) written.")
-        self.stdout.write(line % numbers)
+        numbers = {
+            "orders": ngettext(
+                "%(count)d order in the file", "%(count)d orders in the file", report.orders_in_file
+            )
+            % {"count": report.orders_in_file},
+            "lines": (
+                ngettext(
+                    "%(count)d line would be written.",
+                    "%(count)d lines would be written.",
+                    report.lines_created,
+                )
+                if report.dry_run
+                else ngettext(
+                    "%(count)d line written.", "%(count)d lines written.", report.lines_created
+                )
+            )
+            % {"count": report.lines_created},
+        }
+        self.stdout.write(_("%(orders)s; %(lines)s") % numbers)
         if options["verbosity"] > 1:
             for phase, seconds in report.timings.items():
                 self.stdout.write(f"{phase}: {seconds:.2f} s")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.stores.services.sales_import.reading import (
     IDEMPOTENCY_PREFIX,
@@ -150,9 +150,12 @@ def _counts_fill(
         }
     if report.orders_without_member:
         report.notes.append(
-            _(
-                "%(count)d order(s) name a member identity that is not known; they are "
-                "imported without a member."
+            ngettext(
+                "%(count)d order names a member identity that is not known; it is "
+                "imported without a member.",
+                "%(count)d orders name a member identity that is not known; they are "
+                "imported without a member.",
+                report.orders_without_member,
             )
             % {"count": report.orders_without_member}
         )

@@ -1,0 +1,55 @@
+"""The KPI snapshots in the admin read as the KPI pages do: the KPI's translated label, not its
+code, and the value and peer median in the KPI's format; the KPI filter lists the labels."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.stores.factories import KpiSnapshotFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "admin:stores_kpisnapshot_changelist"
+
+
+@pytest.fixture
+def client_hq() -> Client:
+    KpiSnapshotFactory(
+        code="gmv", value=Decimal("17176917.0000"), peer_median=Decimal("250000.0000")
+    )
+    KpiSnapshotFactory(code="loss_rate", value=Decimal("12.3400"), peer_median=None)
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("language", "gmv", "loss_rate"),
+    [("en", "GMV", "Loss rate"), ("zh-hans", "GMV（成交额）", "损耗率")],
+)
+def test_the_list_shows_kpi_labels_and_formatted_values(
+    client_hq: Client, language: str, gmv: str, loss_rate: str
+) -> None:
+    page = client_hq.get(reverse(URL), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<td class="field-kpi">{gmv}</td>' in page
+    assert f'<td class="field-kpi">{loss_rate}</td>' in page
+    assert '<td class="field-value_shown">¥17,176,917</td>' in page
+    assert '<td class="field-peer_median_shown">¥250,000</td>' in page
+    assert '<td class="field-value_shown">12.3%</td>' in page
+    assert '<td class="field-peer_median_shown">—</td>' in page
+    assert "17176917.0000" not in page
+
+
+def test_the_kpi_filter_lists_labels_and_filters_by_code(client_hq: Client) -> None:
+    page = client_hq.get(
+        reverse(URL), {"code": "loss_rate"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert ">Loss rate</a>" in page
+    assert ">Gross margin</a>" in page
+    assert '<td class="field-value_shown">12.3%</td>' in page
+    assert "¥17,176,917" not in page
