@@ -584,4 +584,4 @@ def test_the_lists_state_the_stores_order_in_the_products_unit(
     hot = DailyListEntry.objects.filter(store=store, list_kind=ListKind.HOT).first()
     with override("zh-hans"):
         unit = hot.product.get_unit_display()
-    assert f"<b>{hot.suggested_qty}</b> {unit}</td>" in page
+    assert f"<b>{hot.suggested_qty} {unit}</b></td>" in page
