@@ -1,4 +1,5 @@
-"""Admin pieces shared by every app: phone columns that mask unless the viewer may see phones."""
+"""Admin pieces shared by every app: phone columns that mask unless the viewer may see phones,
+member columns that mask unless the viewer may see member data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from linli.phones import phone_for_viewer
 
 PHONE_PERMISSION = "customers.view_phone"
+# The member-data permission: the admin asks it wherever a member is shown, as the portal's
+# MEMBER_DATA action does (docs/access.md).
+MEMBER_PERMISSION = "customers.view_member"
 
 
 def request_cached(request: HttpRequest, key: str, build: Callable[[], Any]) -> Any:
@@ -73,3 +77,132 @@ class PhoneMaskingAdminMixin:
         if obj is not None and not self._may_see_phone(request):
             readonly.append(phone_column(request, field=self.phone_field))
         return readonly
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def may_see_members(user: Any) -> bool:
+    """Member names, numbers and links for this viewer: only with `customers.view_member`."""
+    return bool(user.has_perm(MEMBER_PERMISSION))
+
+
+def member_column(
+    request: HttpRequest, *, field: str = "member", description: Any = None
+) -> Callable[[Any], str]:
+    """A list_display / readonly callable showing the member in `field` as the portal shows it
+    to those without member data: "Member 3704" (the model's `masked_label`), no link."""
+
+    def build() -> Callable[[Any], str]:
+        def column(obj: Any) -> str:
+            member = getattr(obj, field)
+            return member.masked_label if member is not None else "-"
+
+        column.short_description = description or _("member")  # type: ignore[attr-defined]
+        column.__name__ = f"{field}_masked"
+        return column
+
+    return request_cached(request, f"member_column:{field}", build)
+
+
+def _names_member(lookup: str, fields: tuple[str, ...], columns: tuple[str, ...]) -> bool:
+    path = lookup.lstrip("=^@")
+    return path in columns or path.split("__", 1)[0] in fields
+
+
+def _filter_path(item: Any) -> str:
+    """The field path a list_filter entry filters on ("" for a filter class of its own)."""
+    if isinstance(item, (list, tuple)):
+        return str(item[0])
+    return item if isinstance(item, str) else ""
+
+
+class MemberMaskingAdminMixin:
+    """For staff without `customers.view_member` (docs/access.md, member data): every member
+    foreign key in `member_fields` is shown as `member_column` in lists and on the change page
+    (out of the form, so neither editable nor looked up by raw id), the `member_columns` that
+    show a member's number or name are left out, searches and filters through a member are
+    dropped, and a row that needs a member cannot be added. With the permission nothing
+    changes."""
+
+    member_fields: tuple[str, ...] = ("member",)
+    # Other list / change-page names that show a member's number or name (custom columns).
+    member_columns: tuple[str, ...] = ()
+
+    def _hides_members(self, request: HttpRequest) -> bool:
+        return not may_see_members(request.user)
+
+    def _member_masked(self, request: HttpRequest, name: Any) -> Any:
+        if isinstance(name, str) and name in self.member_fields:
+            return member_column(request, field=name)
+        return name
+
+    def _without_members(self, request: HttpRequest, names: Any) -> list[Any]:
+        return [
+            self._member_masked(request, name)
+            for name in names
+            if not (isinstance(name, str) and name in self.member_columns)
+        ]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        columns = list(super().get_list_display(request))  # type: ignore[misc]
+        if not self._hides_members(request):
+            return columns
+        return self._without_members(request, columns)
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))  # type: ignore[misc]
+        if not self._hides_members(request):
+            return fields
+        return [
+            name
+            for name in fields
+            if not _names_member(name, self.member_fields, self.member_columns)
+        ]
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        filters = list(super().get_list_filter(request))  # type: ignore[misc]
+        if not self._hides_members(request):
+            return filters
+        return [
+            item
+            for item in filters
+            if not _names_member(_filter_path(item), self.member_fields, self.member_columns)
+        ]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str] | None:
+        excluded = super().get_exclude(request, obj)  # type: ignore[misc]
+        if not self._hides_members(request):
+            return excluded
+        return [*(excluded or []), *self.member_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if not self._hides_members(request):
+            return readonly
+        readonly = self._without_members(request, readonly)
+        shown = [member_column(request, field=name) for name in self.member_fields]
+        return readonly + [column for column in shown if column not in readonly]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+        if not self._hides_members(request):
+            return fields
+        return self._without_members(request, fields)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if not self._hides_members(request) or not getattr(self, "fieldsets", None):
+            return fieldsets
+        return [
+            (title, {**options, "fields": self._without_members(request, options["fields"])})
+            for title, options in fieldsets
+        ]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        if self._hides_members(request) and any(
+            not self.model._meta.get_field(name).null  # type: ignore[attr-defined]
+            for name in self.member_fields
+        ):
+            return False
+        return super().has_add_permission(request, *args)  # type: ignore[misc]

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from linli.phones import phone_mask
 
@@ -71,6 +71,12 @@ class Member(models.Model):
     @property
     def masked_phone(self) -> str:
         return phone_mask(self.phone)
+
+    @property
+    def masked_label(self) -> str:
+        """How pages name the member to those without member data access (docs/access.md):
+        "Member" and the last 4 characters of the member number, no name, no phone."""
+        return gettext("Member %(last4)s") % {"last4": self.member_no[-4:]}
 
 
 class MemberIdentity(models.Model):
@@ -160,7 +166,8 @@ class MemberTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member} · {self.tag}"
+        # Ids, not the member's name: titles and messages show it to staff without member data.
+        return f"{self.member_id} · {self.tag}"
 
 
 class TagKeyword(models.Model):

@@ -45,7 +45,7 @@ from channels.testing import WebsocketCommunicator
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
@@ -54,7 +54,10 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, StoreCampaign
+from apps.campaigns.notifications.models import Notification
 from apps.campaigns.services.campaigns import campaign_launch, store_campaign_confirm
+from apps.customers.models import CommunityMessage, MemberTag, NpsAnswer, Tag
+from apps.customers.resources import MemberResource
 from apps.devices.models import DeviceAlert
 from apps.devices.services import alert_open
 from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation
@@ -62,12 +65,24 @@ from apps.procurement.services.aftersales import case_open
 from apps.procurement.services.pickup import fulfilments_ready
 from apps.stores.inspections import services as inspections
 from apps.stores.inspections.services import RectificationRequest
-from apps.stores.models import ChecklistTemplate, InspectionPhoto, Order, StockLevel, StoreStaff
+from apps.stores.models import (
+    ChecklistTemplate,
+    InspectionPhoto,
+    Order,
+    OrderFulfilment,
+    StockLevel,
+    StoreStaff,
+)
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.training.models import Choice
 from linli import roles as hq_roles
 from linli.routing import websocket_urlpatterns
-from tests.campaigns.factories import GroupBuyOfferFactory, ScenarioTemplateFactory
+from tests.campaigns.factories import (
+    CampaignTargetFactory,
+    GroupBuyJoinFactory,
+    GroupBuyOfferFactory,
+    ScenarioTemplateFactory,
+)
 from tests.catalog.factories import InsightCardFactory
 from tests.devices.factories import DeviceFactory
 from tests.factories import (
@@ -1219,3 +1234,237 @@ def test_an_unknown_store_answers_like_a_foreign_one(route: Route, world: World)
             answers.append(getattr(client, route.write_method)(url).status_code)
     assert answers[0] == answers[1]
     assert answers[0] == 403
+
+
+# --- member data and pickup codes in the admin ----------------------------------------------------
+# docs/access.md: member data is refused "in the admin and the portal alike". Staff without
+# customers.view_member see a member as the portal shows it ("Member 3704", no name, number or
+# link) on every admin page and export; the whole pickup code is shown to nobody.
+
+PICKUP_CODE = "918273"  # set on member A's open order: six digits no other page text holds
+CHAT_NAME = "Matrixa Chatname"  # member A's name in a 接龙 chat (member data, like the name)
+# Staff refused member data: the declared groups without customers.view_member, and a user with
+# every permission but the member ones (every admin that can show a member, campaigns and
+# customers included, opens to it).
+WITHOUT_MEMBERS = ["hq_procurement", "hq_inspection", "all_but_members"]
+ROWS_PER_MODEL = 10
+
+
+def _member_rows(world: World) -> None:
+    """Rows on member A in every admin the world does not reach yet (inside the test's
+    savepoint), and the known pickup code."""
+    fulfilment = OrderFulfilment.objects.get(order=world.member_order_a)
+    # The "ready for pickup" message carries the code too.
+    for message in Notification.objects.filter(body__contains=fulfilment.pickup_code):
+        message.body = message.body.replace(fulfilment.pickup_code, PICKUP_CODE)
+        message.save(update_fields=["body"])
+    OrderFulfilment.objects.filter(order=world.member_order_a).update(pickup_code=PICKUP_CODE)
+    assert Notification.objects.filter(body__contains=PICKUP_CODE).exists()
+    member = world.member_a
+    NpsAnswer.objects.create(member=member, store=world.store_a, score=9, comment="Fresh")
+    MemberTag.objects.create(member=member, tag=Tag.objects.create(name="Berry fan"))
+    CommunityMessage.objects.create(
+        store=world.store_a,
+        group_name="Alpha group",
+        member=member,
+        text="Any berries?",
+        sent_at=timezone.now(),
+    )
+    GroupBuyJoinFactory(offer=world.offer_a, member=member, display_name=CHAT_NAME)
+    CampaignTargetFactory(store_campaign=world.store_campaign_a, member=member)
+
+
+def _staff_user(world: World, role: str) -> Any:
+    if role != "all_but_members":
+        return world.users[role]
+    user = UserFactory(username="all_but_members", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.exclude(
+            content_type__app_label="customers", codename__endswith="_member"
+        )
+    )
+    return user
+
+
+def _member_leaks(text: str, world: World) -> list[str]:
+    member = world.member_a
+    forbidden = {
+        "member name": member.name,
+        "member number": member.member_no,
+        "member phone": member.phone.removeprefix("+86"),
+        "chat name": CHAT_NAME,
+        "member link": reverse("admin:customers_member_change", args=[member.pk]),
+        "pickup code": PICKUP_CODE,
+    }
+    return [label for label, value in forbidden.items() if value in text]
+
+
+def _admin_pages(client: Client, user: Any) -> Iterator[tuple[str, HttpResponse]]:
+    """Every changelist the user may open and the change pages of its first rows."""
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        request = RequestFactory().get("/admin/")
+        request.user = user
+        if not model_admin.has_view_or_change_permission(request):
+            continue
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        yield changelist, client.get(changelist)
+        for pk in model._default_manager.order_by("-pk").values_list("pk", flat=True)[
+            :ROWS_PER_MODEL
+        ]:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+            yield change, client.get(change)
+
+
+@pytest.mark.parametrize("role", WITHOUT_MEMBERS)
+def test_admin_pages_show_no_member_and_no_pickup_code_without_member_data(
+    role: str, world: World
+) -> None:
+    _member_rows(world)
+    user = _staff_user(world, role)
+    assert not user.has_perm("customers.view_member")
+    client = Client()
+    client.force_login(user)
+    leaks, opened = [], 0
+    for url, response in _admin_pages(client, user):
+        assert response.status_code in (200, 302), f"{url}: {_describe(response)}"
+        opened += 1
+        leaks += [f"{url}: {leak}" for leak in _member_leaks(response.content.decode(), world)]
+    assert leaks == []
+    assert opened > 10
+    # The member shows as the portal shows it.
+    order = client.get(reverse("admin:stores_order_change", args=[world.member_order_a.pk]))
+    assert f"Member {world.member_a.member_no[-4:]}" in order.content.decode()
+
+
+@pytest.mark.parametrize("role", WITHOUT_MEMBERS)
+def test_admin_finds_no_row_by_member_or_pickup_code_without_member_data(
+    role: str, world: World
+) -> None:
+    _member_rows(world)
+    user = _staff_user(world, role)
+    client = Client()
+    client.force_login(user)
+    member = world.member_a
+    searches = [
+        ("stores_order", member.member_no),
+        ("procurement_aftersalescase", member.name),
+        ("stores_orderfulfilment", PICKUP_CODE),
+    ]
+    if role == "all_but_members":
+        searches += [
+            ("campaigns_groupbuyjoin", CHAT_NAME),
+            ("campaigns_groupbuyjoin", member.member_no),
+            ("campaigns_campaigntarget", member.name),
+            ("customers_npsanswer", member.member_no),
+            ("customers_membertag", member.name),
+            ("customers_communitymessage", member.member_no),
+        ]
+    searched = 0
+    for model, term in searches:
+        if not user.has_perm(model.replace("_", ".view_", 1)):
+            continue
+        url = reverse(f"admin:{model}_changelist")
+        found = client.get(url, {"q": term}).context["cl"]
+        nothing = client.get(url, {"q": "no-such-thing"}).context["cl"]
+        # The term finds what a term that matches nothing finds (no rows, or every row where
+        # nothing is left to search in).
+        assert list(found.result_list) == list(nothing.result_list), (model, term)
+        searched += 1
+    assert searched >= 2
+    # No member lookups behind the form: the member list and its autocomplete refuse.
+    assert client.get(reverse("admin:customers_member_changelist")).status_code == 403
+    autocomplete = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "stores", "model_name": "order", "field_name": "member", "term": "M"},
+    )
+    assert autocomplete.status_code == 403
+
+
+def test_admin_shows_the_member_to_staff_with_member_data(world: World) -> None:
+    _member_rows(world)
+    client = _client_for(world, "hq_operations")
+    member = world.member_a
+    member_link = reverse("admin:customers_member_change", args=[member.pk])
+    pages = [
+        reverse("admin:stores_order_changelist"),
+        reverse("admin:stores_order_change", args=[world.member_order_a.pk]),
+        reverse("admin:procurement_aftersalescase_change", args=[world.case_a.pk]),
+    ]
+    for url in pages:
+        text = client.get(url).content.decode()
+        assert member.name in text, url
+    order = client.get(pages[1]).content.decode()
+    assert member.member_no in order
+    assert member_link in order
+    found = client.get(reverse("admin:stores_order_changelist"), {"q": member.member_no})
+    assert found.context["cl"].result_count == 2  # the POS order and the pickup order
+
+
+@pytest.mark.parametrize("role", ["hq_operations", "superuser"])
+def test_admin_shows_only_the_pickup_code_hint_to_everyone(role: str, world: World) -> None:
+    _member_rows(world)
+    client = _client_for(world, role)
+    pages = [
+        reverse("admin:stores_orderfulfilment_changelist"),
+        reverse("admin:stores_orderfulfilment_change", args=[world.member_order_a.pk]),
+        reverse("admin:stores_orderfulfilment_history", args=[world.member_order_a.pk]),
+        reverse(
+            "admin:campaigns_notification_change",
+            args=[Notification.objects.get(body__contains=PICKUP_CODE).pk],
+        ),
+    ]
+    for url in pages:
+        text = client.get(url).content.decode()
+        assert PICKUP_CODE not in text, url
+        assert "••••73" in text, url
+    found = client.get(reverse("admin:stores_orderfulfilment_changelist"), {"q": PICKUP_CODE})
+    assert found.context["cl"].result_count == 0
+
+
+def _exports(client: Client, user: Any) -> Iterator[tuple[str, HttpResponse]]:
+    """Every admin CSV export the user may run, with every column."""
+    for model, model_admin in admin.site._registry.items():
+        if not hasattr(model_admin, "has_export_permission"):
+            continue
+        request = RequestFactory().get("/admin/")
+        request.user = user
+        if not model_admin.has_export_permission(request):
+            continue
+        opts = model._meta
+        data = {"format": "0", "resource": "0"}
+        for resource in model_admin.get_export_resource_classes(request)[:1]:
+            prefix = resource.__name__.lower()
+            data.update({f"{prefix}_{name}": "on" for name in resource().get_export_order()})
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_export")
+        yield url, client.post(url, data)
+
+
+@pytest.mark.parametrize("role", WITHOUT_MEMBERS)
+def test_admin_exports_hold_no_member_without_member_data(role: str, world: World) -> None:
+    _member_rows(world)
+    user = _staff_user(world, role)
+    client = Client()
+    client.force_login(user)
+    leaks, exported = [], 0
+    for url, response in _exports(client, user):
+        assert response.status_code == 200, f"{url}: {_describe(response)}"
+        assert response["Content-Type"].startswith("text/csv"), url
+        exported += 1
+        leaks += [f"{url}: {leak}" for leak in _member_leaks(response.content.decode(), world)]
+    assert leaks == []
+    assert exported >= (0 if role == "hq_inspection" else 2)
+    # The member export is the member list: refused even with customers.export_member.
+    user.user_permissions.add(Permission.objects.get(codename="export_member"))
+    user = type(user).objects.get(pk=user.pk)  # fresh permission cache
+    client.force_login(user)
+    assert client.get(reverse("admin:customers_member_export")).status_code == 403
+
+
+def test_member_export_holds_the_member_for_staff_with_member_data(world: World) -> None:
+    client = _client_for(world, "hq_operations")
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+    response = client.post(reverse("admin:customers_member_export"), data)
+    assert response.status_code == 200
+    assert world.member_a.name in response.content.decode()

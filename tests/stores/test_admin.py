@@ -959,8 +959,9 @@ def test_member_identity_search_by_phone_needs_view_phone(client, phone_member):
     card = MemberIdentity.objects.create(
         member=phone_member, kind=MemberIdentity.Kind.MEMBER_CARD, value="CARD778899"
     )
-    client.force_login(_staff_with("view_memberidentity"))
+    # view_member too: without it no search reaches a member's identities at all.
+    client.force_login(_staff_with("view_memberidentity", "view_member"))
     assert MASKED not in _search(client, MemberIdentity, FULL_DIGITS)
     assert card.value in _search(client, MemberIdentity, "778899")
-    client.force_login(_staff_with("view_memberidentity", "view_phone"))
+    client.force_login(_staff_with("view_memberidentity", "view_member", "view_phone"))
     assert FULL_DIGITS in _search(client, MemberIdentity, FULL_DIGITS)

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
+from linli.admin_helpers import MemberMaskingAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated
 
 
@@ -89,7 +90,9 @@ class GroupBuyOfferAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(GroupBuyJoin)
-class GroupBuyJoinAdmin(BigTableAdminMixin, _ReadOnlyAdmin):
+class GroupBuyJoinAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, _ReadOnlyAdmin):
+    # The 接龙 display name is the member's chat name: member data like the name.
+    member_columns = ("display_name",)
     list_display = ["offer", "member", "display_name", "quantity", "source", "status", "created_at"]
     list_filter = ["status", "source", "created_at"]
     search_fields = ["=idempotency_key", "display_name", "=member__member_no"]
@@ -98,7 +101,7 @@ class GroupBuyJoinAdmin(BigTableAdminMixin, _ReadOnlyAdmin):
 
 
 @admin.register(BroadcastComment)
-class BroadcastCommentAdmin(BigTableAdminMixin, _ReadOnlyAdmin):
+class BroadcastCommentAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, _ReadOnlyAdmin):
     list_display = ["broadcast", "author", truncated("text", model=BroadcastComment), "created_at"]
     list_filter = ["created_at"]
     search_fields = ["text", "author"]

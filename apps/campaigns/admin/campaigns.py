@@ -35,6 +35,7 @@ from apps.campaigns.services.packs import store_campaign_pack_generate, template
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
+from linli.admin_helpers import MemberMaskingAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.widgets import NativeDateInput
@@ -415,12 +416,15 @@ class StoreCampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignTarget)
-class CampaignTargetAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class CampaignTargetAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Target lists (snapshots taken at confirmation), read-only, phones masked (the full
-    number is on the member's own admin page, for those who may see it)."""
+    number is on the member's own admin page, for those who may see it); without
+    customers.view_member only the masked member label."""
 
+    member_columns = ("member_no", "member_name", "phone")
     list_display = [
         "store_campaign",
+        "member",
         "member_no",
         "member_name",
         "phone",

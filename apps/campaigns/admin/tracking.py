@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.campaigns.models import TrackingEvent
+from linli.admin_helpers import MemberMaskingAdminMixin
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(admin.ModelAdmin):
+class TrackingEventAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "kind",

@@ -189,7 +189,8 @@ class GroupBuyJoin(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.offer_id} {self.display_name or self.member_id} ×{self.quantity}"
+        # No chat name: it is member data, and titles show it to staff without member access.
+        return f"{self.offer_id} #{self.pk} ×{self.quantity}"
 
 
 class BroadcastComment(models.Model):

@@ -12,8 +12,8 @@ from django.utils.translation import ngettext
 
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notifications_retry_failed
-from apps.stores.models import Store
-from linli.admin_helpers import request_cached
+from apps.stores.models import OrderFulfilment, Store
+from linli.admin_helpers import MemberMaskingAdminMixin, request_cached
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.phones import phone_for_viewer, phone_mask
 
@@ -34,7 +34,9 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
 
 
 @admin.register(Notification)
-class NotificationAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    # The member's phone is member data too: not even masked without customers.view_member.
+    member_columns = ("member_phone",)
     """The outbox is written by services; staff read it here: delivery status of SMS / WeChat
     rows per campaign, and "retry failed" after a gateway outage."""
 
@@ -84,7 +86,10 @@ class NotificationAdmin(BigTableAdminMixin, admin.ModelAdmin):
         "next_attempt_at",
         "last_error",
         "provider_ref",
+        "body_shown",
     ]
+    # A message about a member's order carries its pickup code: shown as `body_shown`.
+    exclude = ["body"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
     actions = ["retry_failed"]
@@ -94,7 +99,25 @@ class NotificationAdmin(BigTableAdminMixin, admin.ModelAdmin):
         """Always masked; get_list_display swaps in the column bound to the viewer."""
         return phone_mask(obj.member.phone if obj.member_id else "")
 
+    @admin.display(description=_("body"))
+    def body_shown(self, obj: Notification) -> str:
+        """The body with the order's pickup code shown as its last two digits, to everyone:
+        the whole code is the member's to bring (docs/access.md)."""
+        order_id = (obj.payload or {}).get("order_id")
+        code = (
+            OrderFulfilment.objects.filter(pk=order_id)
+            .values_list("pickup_code", flat=True)
+            .first()
+            if isinstance(order_id, int)
+            else None
+        )
+        if not code:
+            return obj.body
+        hint = OrderFulfilment(pickup_code=code).pickup_code_hint
+        return obj.body.replace(code, hint)
+
     def get_list_display(self, request: HttpRequest) -> list[Any]:
+        # super() first: the member masking mixin (the phone is masked either way).
         return [
             member_phone_column(request) if name == "member_phone" else name
             for name in super().get_list_display(request)

@@ -22,6 +22,7 @@ from apps.customers.models import Member, MemberErasure, MemberMerge, NpsAnswer
 from apps.customers.selectors.nps import DETRACTOR_MAX, PROMOTER_MIN, nps_by_region, nps_by_store
 from apps.customers.services.erasure import ErasureRefused, member_erase
 from apps.customers.services.identity import MergeRefused, member_merge, member_merge_preview
+from linli.admin_helpers import MemberMaskingAdminMixin, may_see_members
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_for_viewer
 
@@ -161,7 +162,7 @@ def members_erase(
 
 
 @admin.register(NpsAnswer)
-class NpsAnswerAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class NpsAnswerAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Answers, with NPS per region and per store for the rows currently filtered."""
 
     change_list_template = "members/admin/nps_change_list.html"
@@ -212,7 +213,11 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(MemberMerge)
 class MemberMergeAdmin(_ReadOnlyAdmin):
-    """Merge records, written only by `member_merge`."""
+    """Merge records, written only by `member_merge`: a record is the absorbed member's data
+    (its snapshot), so only staff who may see members see them."""
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return may_see_members(request.user) and super().has_view_permission(request, obj)
 
     list_display = ["merged_at", "absorbed_member_no", "kept", "merged_by", "moved"]
     list_filter = ["merged_at"]
@@ -256,7 +261,7 @@ class MemberMergeAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(MemberErasure)
-class MemberErasureAdmin(_ReadOnlyAdmin):
+class MemberErasureAdmin(MemberMaskingAdminMixin, _ReadOnlyAdmin):
     """Erasure records, written only by `member_erase`."""
 
     list_display = ["erased_at", "member", "requested_via", "erased_by"]

@@ -11,7 +11,9 @@ from apps.customers.models import Member, MemberIdentity, MemberTag, Tag
 from apps.customers.resources import MemberResource
 from linli.admin_helpers import (
     PHONE_PERMISSION,
+    MemberMaskingAdminMixin,
     PhoneMaskingAdminMixin,
+    may_see_members,
     phone_column,
     request_cached,
 )
@@ -140,6 +142,10 @@ class MemberAdmin(
     inlines = [MemberIdentityInline, MemberTagInline]
     actions = ["merge_selected_members", "erase_selected_members"]
 
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        # The export is the member list itself: never for staff refused member data.
+        return may_see_members(request.user) and super().has_export_permission(request)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Member], search_term: str
     ) -> tuple[QuerySet[Member], bool]:
@@ -182,7 +188,9 @@ class MemberAdmin(
 
 
 @admin.register(MemberIdentity)
-class MemberIdentityAdmin(BigTableAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin):
+class MemberIdentityAdmin(
+    MemberMaskingAdminMixin, BigTableAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin
+):
     list_display = ["member", "kind", "value", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value", "member__member_no", "member__name"]
@@ -198,7 +206,8 @@ class MemberIdentityAdmin(BigTableAdminMixin, PhoneSearchAdminMixin, admin.Model
                 return phone_for_viewer(obj.value, user=user)
             return obj.value
 
-        return [value_shown if name == "value" else name for name in self.list_display]
+        columns = super().get_list_display(request)
+        return [value_shown if name == "value" else name for name in columns]
 
     phone_search_fields = ("value",)
     non_phone_identity_key = "pk"
@@ -233,7 +242,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberTag)
-class MemberTagAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     list_display = ["member", "tag", "source", truncated("evidence", model=MemberTag), "created_at"]
     list_filter = ["source", "tag"]
     search_fields = ["member__member_no", "member__name", "tag__name", "evidence"]

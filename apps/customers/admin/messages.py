@@ -6,12 +6,15 @@ from django.contrib import admin
 
 from apps.customers.models import CommunityMessage
 from apps.customers.resources import CommunityMessageResource
+from linli.admin_helpers import MemberMaskingAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.imports.admin import ImportAdminMixin
 
 
 @admin.register(CommunityMessage)
-class CommunityMessageAdmin(BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin):
+class CommunityMessageAdmin(
+    MemberMaskingAdminMixin, BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin
+):
     """Messages are evidence for scene tags: imported or received, not edited by hand."""
 
     resource_classes = [CommunityMessageResource]

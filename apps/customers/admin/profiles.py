@@ -25,6 +25,7 @@ from apps.customers.selectors.segments import (
     segment_summary,
 )
 from apps.customers.services.segments import segment_rule_validate
+from linli.admin_helpers import MemberMaskingAdminMixin, may_see_members
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.wording import labelled
@@ -88,7 +89,7 @@ class TagCategoryRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberProfile)
-class MemberProfileAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Read-only: profiles are written only by the nightly recompute."""
 
     list_display = [
@@ -213,7 +214,9 @@ class SegmentAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         segment = self.get_object(request, object_id) if request.method == "GET" else None
         if segment is not None:
-            context["segment_summary"] = self._summary_context(segment_summary(segment=segment))
+            context["segment_summary"] = self._summary_context(
+                segment_summary(segment=segment), request=request
+            )
         context["segment_preview_url"] = reverse("admin:customers_segment_preview")
         return super().change_view(request, object_id, form_url, context)
 
@@ -242,7 +245,9 @@ class SegmentAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 context["errors"] = [str(message) for message in error.messages]
             else:
-                context["summary"] = self._summary_context(segment_rule_summary(rule=rule))
+                context["summary"] = self._summary_context(
+                    segment_rule_summary(rule=rule), request=request
+                )
         else:
             context["errors"] = [
                 labelled(form.fields[name].label if name in form.fields else "", message)
@@ -252,7 +257,10 @@ class SegmentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/customers/segment/summary.html", context)
 
     @staticmethod
-    def _summary_context(summary: Any) -> dict[str, Any]:
+    def _summary_context(summary: Any, *, request: HttpRequest) -> dict[str, Any]:
+        if not may_see_members(request.user):
+            # Counts for everyone; the sample's members only for staff who may see members.
+            return {"count": summary.count, "rows": []}
         return {
             "count": summary.count,
             "rows": [

@@ -37,6 +37,7 @@ from apps.procurement.services.aftersales import (
     case_resolve,
 )
 from apps.procurement.views.aftersales import photo_response
+from linli.admin_helpers import MemberMaskingAdminMixin
 
 DECIDE_PERMISSION = "procurement.decide_aftersalescase"
 
@@ -107,7 +108,10 @@ class CaseDecisionActionForm(ActionForm):
 
 
 @admin.register(AfterSalesCase)
-class AfterSalesCaseAdmin(admin.ModelAdmin):
+class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
+    """Cases for HQ to decide; the member shows masked and unlinked to staff without
+    customers.view_member (docs/access.md)."""
+
     list_display = [
         "number",
         "store",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from apps.catalog.selectors import NextProduct, member_next_products
 from apps.customers.models import Member
 from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
+from apps.stores.models.fulfilment import pickup_code_hint
 
 Status = OrderFulfilment.Status
 OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY, Status.FAILED)
@@ -23,16 +24,14 @@ DELIVERY_NEXT: dict[str, tuple[str, ...]] = {
     Status.FAILED: (Status.OUT_FOR_DELIVERY,),
 }
 BOARD_LIMIT = 300
-# The open-orders list shows this many trailing digits of a pickup code (see `code_hint`).
-CODE_HINT_DIGITS = 2
 SUGGESTIONS_PER_MEMBER = 5
 # Suggestions are computed per member (a few queries each): only for this many collected orders.
 SUGGESTED_ORDERS = 20
 
 
 def code_hint(code: str) -> str:
-    """The code masked but for its last CODE_HINT_DIGITS digits: "123402" → "••••02"."""
-    return "•" * (len(code) - CODE_HINT_DIGITS) + code[-CODE_HINT_DIGITS:]
+    """The code masked but for its last digits (`pickup_code_hint`, one rule with the admin)."""
+    return pickup_code_hint(code)
 
 
 def member_display(*, member: Member | None, full: bool) -> str:
@@ -43,7 +42,7 @@ def member_display(*, member: Member | None, full: bool) -> str:
     if full and not member.is_erased:
         parts = [part for part in (member.name, member.masked_phone) if part]
         return " ".join(parts) or member.member_no
-    return gettext("Member %(last4)s") % {"last4": member.member_no[-4:]}
+    return member.masked_label
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# Pages show this many trailing digits of a pickup code; the whole code is the member's to bring.
+CODE_HINT_DIGITS = 2
+
+
+def pickup_code_hint(code: str) -> str:
+    """The code masked but for its last CODE_HINT_DIGITS digits: "123402" → "••••02"."""
+    return "•" * max(len(code) - CODE_HINT_DIGITS, 0) + code[-CODE_HINT_DIGITS:]
+
 
 class OrderFulfilment(models.Model):
     class Status(models.TextChoices):
@@ -70,4 +78,9 @@ class OrderFulfilment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.pickup_code} ({self.get_status_display()})"
+        # Titles, breadcrumbs and the admin history show only the hint, never the whole code.
+        return f"{self.order_id}: {self.pickup_code_hint} ({self.get_status_display()})"
+
+    @property
+    def pickup_code_hint(self) -> str:
+        return pickup_code_hint(self.pickup_code)
