@@ -35,10 +35,11 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
 
 @admin.register(Notification)
 class NotificationAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
-    # The member's phone is member data too: not even masked without customers.view_member.
-    member_columns = ("member_phone",)
     """The outbox is written by services; staff read it here: delivery status of SMS / WeChat
     rows per campaign, and "retry failed" after a gateway outage."""
+
+    # The member's phone is member data too: not even masked without customers.view_member.
+    member_columns = ("member_phone",)
 
     list_display = [
         "created_at",
