@@ -205,19 +205,41 @@ def test_retry_failed_requeues_only_failed_member_rows(store_campaign, owner):
 
 @pytest.fixture
 def notification_staff(db):
-    """Staff who may read and change notifications but not see members' phones."""
+    """Staff who may read and change notifications and see members, but not their phones."""
     from django.contrib.auth.models import Permission
+    from django.db.models import Q
 
     from tests.factories import UserFactory
 
     user = UserFactory(is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label="campaigns",
-            codename__in=["view_notification", "change_notification"],
+            Q(
+                content_type__app_label="campaigns",
+                codename__in=["view_notification", "change_notification"],
+            )
+            | Q(content_type__app_label="customers", codename="view_member")
         )
     )
     return user
+
+
+def test_admin_shows_no_phone_at_all_to_staff_who_may_not_see_members(
+    client, notification_staff, store_campaign
+):
+    from django.contrib.auth.models import Permission
+
+    _target(store_campaign, phone="+8613800138000")
+    campaign_notifications_enqueue(
+        store_campaign=store_campaign, kind="preview", title="t", body=""
+    )
+    notification_staff.user_permissions.remove(
+        Permission.objects.get(content_type__app_label="customers", codename="view_member")
+    )
+    client.force_login(notification_staff)
+    response = client.get(reverse("admin:campaigns_notification_changelist"))
+    assert response.status_code == 200
+    assert "8000" not in response.content.decode()
 
 
 def test_admin_changelist_filters_masks_phones_and_retries(
