@@ -12,8 +12,7 @@ from django.utils.translation import override
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_start
-from apps.campaigns.services.packs import pack_context
-from apps.campaigns.views.broadcasts import campaign_prices
+from apps.campaigns.services.packs import campaign_prices, pack_context
 from apps.stores.models import StoreStaff
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory

@@ -150,6 +150,21 @@ def campaign_price(*, list_price: Decimal, price: Decimal | None, discount_perce
     return (list_price * factor).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def campaign_prices(*, broadcast: Broadcast) -> dict[int, Decimal]:
+    """{product id: the campaign's price for it} for the broadcast's campaign (its set price,
+    else the list price less the campaign's discount, as in the pack's copy): what the owner's
+    offer form proposes."""
+    campaign = broadcast.store_campaign.campaign
+    return {
+        item.product_id: campaign_price(
+            list_price=item.product.price,
+            price=item.price,
+            discount_percent=campaign.discount_percent,
+        )
+        for item in selectors.campaign_products(campaign=campaign)
+    }
+
+
 def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
     """The documented template context for this store campaign (see the module docstring)."""
     campaign = store_campaign.campaign

@@ -6,7 +6,6 @@ names masked, "李**", and no member numbers)."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors import broadcasts as selectors
-from apps.campaigns.selectors.campaigns import campaign_cutoff, campaign_products
+from apps.campaigns.selectors.campaigns import campaign_cutoff
 from apps.campaigns.services.broadcasts import (
     EARLIEST_START_BEFORE,
     BroadcastRefused,
@@ -31,7 +30,7 @@ from apps.campaigns.services.broadcasts import (
     broadcast_start,
 )
 from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
-from apps.campaigns.services.packs import campaign_price
+from apps.campaigns.services.packs import campaign_prices
 from apps.catalog.models import Product
 from apps.stores.access import (
     MEMBER_DATA,
@@ -110,20 +109,6 @@ def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) ->
     if deadline <= now:
         deadline = now + dt.timedelta(hours=DEFAULT_OFFER_HOURS)
     return timezone.localtime(deadline).replace(second=0, microsecond=0)
-
-
-def campaign_prices(*, broadcast: Broadcast) -> dict[int, Decimal]:
-    """{product id: the campaign's price for it} for the broadcast's campaign (its set price,
-    else the list price less the campaign's discount, as in the pack's copy)."""
-    campaign = broadcast.store_campaign.campaign
-    return {
-        item.product_id: campaign_price(
-            list_price=item.product.price,
-            price=item.price,
-            discount_percent=campaign.discount_percent,
-        )
-        for item in campaign_products(campaign=campaign)
-    }
 
 
 def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
