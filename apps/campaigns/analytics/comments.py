@@ -250,7 +250,8 @@ def talking_points(
         return []
     by_id = {product.product_id: product for product in products}
     aliases = {product.product_id: name_words(product.name) for product in products}
-    only = products[0].product_id if len(products) == 1 else None
+    offered = {product.product_id for product in products}
+    only = next(iter(offered)) if len(offered) == 1 else None
     others = _other_product_words(other_names, aliases) if only is not None else frozenset()
     mentions: Counter[int] = Counter()
     asked: Counter[tuple[int, str]] = Counter()

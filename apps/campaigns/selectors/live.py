@@ -184,12 +184,13 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         for offer, row in zip(offers, offer_rows, strict=True)
     ]
     other_names: list[str] = []
-    if len(offers) == 1:
+    offered = {offer.product_id for offer in offers}
+    if len(offered) == 1:
         # With one product offered, a question naming none is about it unless it names
         # another product of the catalogue.
         other_names = list(
             Product.objects.filter(is_active=True)
-            .exclude(pk=offers[0].product_id)
+            .exclude(pk__in=offered)
             .values_list("name", flat=True)
         )
     points = comment_analytics.talking_points(
