@@ -29,11 +29,6 @@ SUGGESTIONS_PER_MEMBER = 5
 SUGGESTED_ORDERS = 20
 
 
-def code_hint(code: str) -> str:
-    """The code masked but for its last digits (`pickup_code_hint`, one rule with the admin)."""
-    return pickup_code_hint(code)
-
-
 def member_display(*, member: Member | None, full: bool) -> str:
     """How the counter names a member: with member data access (`full`) the name and the
     masked phone, otherwise "Member" and the last 4 characters of the member number."""
@@ -72,8 +67,9 @@ class PickupRow:
     @property
     def code_hint(self) -> str:
         """The code as the open-orders list shows it: only its last CODE_HINT_DIGITS digits,
-        so the list helps find an order but cannot stand in for the code the member brings."""
-        return code_hint(self.code)
+        so the list helps find an order but cannot stand in for the code the member brings
+        (`pickup_code_hint`, one rule with the admin)."""
+        return pickup_code_hint(self.code)
 
 
 @dataclass

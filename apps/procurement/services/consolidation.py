@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 
@@ -407,7 +408,7 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
                     title=title,
                     body=body,
                     recipient_id=user_id,
-                    payload={"purchase_order_id": pk, "url": f"/supplier/orders/{pk}/"},
+                    payload={"purchase_order_id": pk, "url": reverse("supplier:order", args=[pk])},
                 )
                 for user_id in users[supplier_id]
             )
@@ -459,7 +460,7 @@ def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) ->
                     recipient_id=user_id,
                     payload={
                         "purchase_order_id": pk,
-                        "url": f"/supplier/orders/{pk}/",
+                        "url": reverse("supplier:order", args=[pk]),
                         "revision": revision,
                     },
                 )
