@@ -269,6 +269,13 @@ class OrderAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, ImportAdminMixin, 
     ordering = ["-placed_at", "-pk"]
     inlines = [OrderLineInline]
 
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not may_see_members(request.user):
+            # What the search below does for this viewer: no member number or phone.
+            changelist.search_help_text = _("Exact order number, reference or store code.")
+        return changelist
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
     ) -> tuple[QuerySet[Order], bool]:

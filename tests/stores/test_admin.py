@@ -31,7 +31,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.html import escape
 
@@ -965,3 +965,24 @@ def test_member_identity_search_by_phone_needs_view_phone(client, phone_member):
     assert card.value in _search(client, MemberIdentity, "778899")
     client.force_login(_staff_with("view_memberidentity", "view_member", "view_phone"))
     assert FULL_DIGITS in _search(client, MemberIdentity, FULL_DIGITS)
+
+
+def test_the_order_search_hint_names_only_what_this_viewer_may_search_by(client):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(content_type__app_label="stores", codename="view_order")
+    )
+    client.force_login(staff)
+    with translation.override("en"):
+        without = client.get(_url(Order, "changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        hint = str(without.context["cl"].search_help_text)
+    assert hint == "Exact order number, reference or store code."
+    staff.user_permissions.add(
+        Permission.objects.get(content_type__app_label="customers", codename="view_member")
+    )
+    staff = type(staff).objects.get(pk=staff.pk)
+    client.force_login(staff)
+    with translation.override("en"):
+        full = client.get(_url(Order, "changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        hint = str(full.context["cl"].search_help_text)
+    assert "member number" in hint
