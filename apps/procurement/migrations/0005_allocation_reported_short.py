@@ -16,8 +16,6 @@ SETTLED_ORDER_STATUSES = ("cancelled", "refunded")
 
 
 def share_out_reported_shortages(apps, schema_editor):
-    from apps.procurement.services.allocations import ShortageBearer, reported_short_split
-
     Line = apps.get_model("procurement", "PurchaseOrderLine")
     Allocation = apps.get_model("procurement", "PurchaseOrderAllocation")
     Source = apps.get_model("procurement", "PurchaseOrderSource")
@@ -29,6 +27,9 @@ def share_out_reported_shortages(apps, schema_editor):
     )
     if not beyond:
         return
+    # Only where a shortage was reported (never on a new database): the services' own rule.
+    from apps.procurement.services.allocations import ShortageBearer, reported_short_split
+
     bearers = defaultdict(list)
     for line_id, store_id, placed_at, order_id, quantity in (
         Source.objects.filter(line_id__in=list(beyond), cancelled_at__isnull=True)

@@ -24,9 +24,6 @@ SETTLED_ORDER_STATUSES = ("cancelled", "refunded")
 
 
 def merge_open_consolidations(apps, schema_editor):
-    from apps.procurement.services.allocations import ShortageBearer, reported_short_split
-    from apps.procurement.services.consolidation import order_quantity_rounded
-
     PurchaseOrder = apps.get_model("procurement", "PurchaseOrder")
     Line = apps.get_model("procurement", "PurchaseOrderLine")
     Allocation = apps.get_model("procurement", "PurchaseOrderAllocation")
@@ -40,6 +37,11 @@ def merge_open_consolidations(apps, schema_editor):
     )
     if not groups:
         return
+    # Only where there is something to merge (never on a new database): the project's own
+    # rounding and shortage rule, as the services apply them.
+    from apps.procurement.services.allocations import ShortageBearer, reported_short_split
+    from apps.procurement.services.consolidation import order_quantity_rounded
+
     now = timezone.now()
     grown = set()
     for supplier_id, delivery_date, _orders in groups:
