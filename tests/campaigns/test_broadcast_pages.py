@@ -364,9 +364,11 @@ def test_a_broadcast_live_for_hours_gets_a_deadline_hours_from_now(client, owner
     assert abs(deadline - expected.replace(tzinfo=None)) < dt.timedelta(minutes=2)
 
 
-def test_the_offer_form_lists_the_campaigns_products_in_stock_by_name(
+def test_the_offer_form_lists_the_campaigns_products_by_name_in_the_campaigns_order(
     client, owner, store, broadcast
 ):
+    """Whatever the store has of them: one it has none of is sold as a pre-order
+    (tests/procurement/test_presale.py); a product outside the campaign is not listed."""
     from tests.campaigns.factories import CampaignProductFactory
 
     campaign = broadcast.store_campaign.campaign
@@ -383,12 +385,13 @@ def test_the_offer_form_lists_the_campaigns_products_in_stock_by_name(
     field = _offer_form(client, broadcast)["product"]
     choices = [(str(value), label) for value, label in field.field.choices if value != ""]
     assert choices == [
+        (str(not_stocked.pk), f"海南芒果 · ¥{not_stocked.price}"),
         (str(berries.pk), f"云南蓝莓 125g · ¥{berries.price}"),
         (str(grapes.pk), f"阳光玫瑰葡萄 · ¥{grapes.price}"),
     ]
 
 
-def test_without_campaign_products_in_stock_the_form_lists_the_stores_stock(
+def test_without_campaign_products_the_form_lists_the_stores_stock(
     client, owner, store, broadcast, product
 ):
     client.force_login(owner)

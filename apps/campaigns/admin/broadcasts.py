@@ -27,7 +27,16 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 class GroupBuyOfferInline(admin.TabularInline):
     model = GroupBuyOffer
-    fields = ["product", "price", "threshold_kind", "threshold", "cap", "deadline", "status"]
+    fields = [
+        "product",
+        "price",
+        "threshold_kind",
+        "threshold",
+        "cap",
+        "presale",
+        "deadline",
+        "status",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -73,13 +82,14 @@ class GroupBuyOfferAdmin(_ReadOnlyAdmin):
         "threshold_kind",
         "threshold",
         "cap",
+        "presale",
         "units_joined",
         "participants",
         "deadline",
         "status",
         "settled_at",
     ]
-    list_filter = ["status", "threshold_kind", "deadline"]
+    list_filter = ["status", "presale", "threshold_kind", "deadline"]
     search_fields = ["product__name", "=product__sku", "=broadcast__store__code"]
     list_select_related = ["product", "broadcast", "broadcast__store"]
     raw_id_fields = ["broadcast", "product"]

@@ -161,6 +161,9 @@ class OfferStateSerializer(serializers.Serializer):
     threshold_kind = serializers.ChoiceField(choices=GroupBuyOffer.ThresholdKind.choices)
     threshold = serializers.IntegerField()
     cap = serializers.IntegerField()
+    presale = serializers.BooleanField(
+        help_text="A pre-order (以销定产): joins take no stock; the supplier brings the goods."
+    )
     units_joined = serializers.IntegerField()
     participants = serializers.IntegerField()
     remaining = serializers.IntegerField(help_text="Units left under the cap.")
@@ -201,6 +204,7 @@ def _offer_state(offer: GroupBuyOffer) -> dict[str, Any]:
         "threshold_kind": offer.threshold_kind,
         "threshold": offer.threshold,
         "cap": offer.cap,
+        "presale": offer.presale,
         "units_joined": offer.units_joined,
         "participants": offer.participants,
         "remaining": progress.remaining,

@@ -68,7 +68,8 @@ class Broadcast(models.Model):
 
 class GroupBuyOffer(models.Model):
     """A group-buy offer during a broadcast: it forms (成团) when `threshold` units or
-    participants have joined by `deadline`; never more than `cap` units are taken."""
+    participants have joined by `deadline`; never more than `cap` units are taken. A
+    `presale` offer (以销定产) sells what the supplier will bring: its joins take no stock."""
 
     class ThresholdKind(models.TextChoices):
         UNITS = "units", _("Units")
@@ -102,6 +103,18 @@ class GroupBuyOffer(models.Model):
         _("threshold (成团)"), validators=[MinValueValidator(1)]
     )
     cap = models.PositiveIntegerField(_("cap (units)"), validators=[MinValueValidator(1)])
+    presale = models.BooleanField(
+        _("pre-order (以销定产)"),
+        default=False,
+        # Also in the database: the demo writes offers with raw INSERTs.
+        db_default=False,
+        help_text=_(
+            "Sold before the goods are in: a join needs no stock at the store; the supplier's "
+            "purchase order brings the goods after the group forms, and they are taken from "
+            "stock when the order is ready for pickup. Otherwise each join takes a unit from "
+            "the store's stock."
+        ),
+    )
     deadline = models.DateTimeField(_("deadline"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN

@@ -142,21 +142,28 @@ def name_masked(name: str) -> str:
 
 
 def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
-    """What an offer on `broadcast` may sell: the campaign's products the store has in stock,
-    in the campaign's order; only when there are none of those, every product in stock at the
-    store, by name (an offer needs stock at the store: `offer_create`)."""
-    stocked = StockLevel.objects.filter(store_id=broadcast.store_id, on_hand__gte=1).values(
-        "product_id"
-    )
+    """What an offer on `broadcast` may sell: the campaign's products, in the campaign's
+    order, whatever the store has of them (an offer from stock needs some, a pre-order none:
+    `offer_create` says which); only when the campaign has none, every product in stock at
+    the store, by name."""
     campaign_products = CampaignProduct.objects.filter(
         campaign__stores=broadcast.store_campaign_id, product_id=OuterRef("pk")
     ).order_by("position", "pk")
     in_campaign = (
-        Product.objects.filter(pk__in=stocked)
-        .annotate(position=Subquery(campaign_products.values("position")[:1]))
+        Product.objects.annotate(position=Subquery(campaign_products.values("position")[:1]))
         .filter(position__isnull=False)
         .order_by("position", "name", "pk")
     )
     if in_campaign.exists():
         return in_campaign
+    stocked = StockLevel.objects.filter(store_id=broadcast.store_id, on_hand__gte=1).values(
+        "product_id"
+    )
     return Product.objects.filter(pk__in=stocked).order_by("name", "pk")
+
+
+def store_has_stock(*, store_id: int, product_id: int) -> bool:
+    """Whether the store has at least one unit of the product on hand."""
+    return StockLevel.objects.filter(
+        store_id=store_id, product_id=product_id, on_hand__gte=1
+    ).exists()

@@ -21,6 +21,10 @@ The statement, in the order PostgreSQL runs it (each step reads the one before i
 5. the order (pending pickup order of the group-buy channel: no pickup code until the offer
    forms), its one line, the ledger's `sale` movement and the join row.
 
+A pre-order (`presale`: 以销定产, the supplier brings the goods after the group forms) skips
+steps 2 and 4 and the movement: the offer's UPDATE alone decides, and the goods leave stock
+when the order is handed to pickup.
+
 All or nothing without a transaction around it: the only writes that can be refused (the offer
 UPDATE) come before any other write, and any error (a same-key order or join committed
 meanwhile: IntegrityError) aborts the whole statement.
@@ -57,7 +61,8 @@ WITH existing AS (
     SELECT id FROM {join} WHERE offer_id = %(offer_id)s AND idempotency_key = %(idempotency_key)s
 ), stock_locked AS (
     SELECT id FROM {stock}
-     WHERE store_id = %(store_id)s AND product_id = %(product_id)s AND on_hand >= %(quantity)s
+     WHERE NOT %(presale)s
+       AND store_id = %(store_id)s AND product_id = %(product_id)s AND on_hand >= %(quantity)s
        AND NOT EXISTS (SELECT FROM existing)
        FOR UPDATE
 ), offer AS (
@@ -65,7 +70,8 @@ WITH existing AS (
        SET units_joined = units_joined + %(quantity)s, participants = participants + 1
      WHERE id = %(offer_id)s AND status = %(open)s AND deadline > %(now)s
        AND units_joined <= cap - %(quantity)s
-       AND EXISTS (SELECT FROM stock_locked)
+       AND NOT EXISTS (SELECT FROM existing)
+       AND (%(presale)s OR EXISTS (SELECT FROM stock_locked))
     RETURNING id
 ), stock AS (
     UPDATE {stock}
@@ -77,7 +83,8 @@ WITH existing AS (
                          reference, total, discount_total, placed_at, created_at)
     SELECT %(store_id)s, %(member_id)s, %(channel)s, %(fulfilment)s, %(order_status)s,
            %(order_key)s, '', %(line_total)s, %(zero)s, %(now)s, %(clock)s
-      FROM stock
+      FROM offer
+     WHERE %(presale)s OR EXISTS (SELECT FROM stock)
     RETURNING id
 ), line AS (
     INSERT INTO {line} (order_id, product_id, quantity, unit_price, discount, line_total)
@@ -88,6 +95,7 @@ WITH existing AS (
                             created_by_id, created_at)
     SELECT %(store_id)s, %(product_id)s, %(sale)s, -%(quantity)s, id, '', NULL, %(now)s
       FROM new_order
+     WHERE NOT %(presale)s
 ), joined AS (
     INSERT INTO {join} (offer_id, member_id, display_name, quantity, source, status,
                         idempotency_key, order_id, created_at)
@@ -96,7 +104,7 @@ WITH existing AS (
       FROM new_order
     RETURNING id, order_id
 )
-SELECT (SELECT id FROM existing), EXISTS (SELECT FROM stock_locked),
+SELECT (SELECT id FROM existing), %(presale)s OR EXISTS (SELECT FROM stock_locked),
        (SELECT id FROM joined), (SELECT order_id FROM joined)
 """
 
@@ -123,6 +131,7 @@ def group_buy_join_rows_insert(
     product_id: int,
     member_id: int | None,
     quantity: int,
+    presale: bool,
     unit_price: Decimal,
     line_total: Decimal,
     order_key: str,
@@ -134,7 +143,8 @@ def group_buy_join_rows_insert(
 ) -> JoinRows:
     """Write one join (offer counters, stock, order, line, movement, join) in one statement
     on the default PostgreSQL connection, all or nothing (see the module docstring). The
-    arguments are already validated (quantity ≥ 1, key, name ≤ 60).
+    arguments are already validated (quantity ≥ 1, key, name ≤ 60). A `presale` join (the
+    offer is a pre-order, 以销定产) neither locks nor takes stock and books no movement.
 
     `now` is the join's time (deadline check, order placed, movement and join times); `clock`
     the wall clock for the rows' bookkeeping stamps (order created, stock level updated).
@@ -145,6 +155,7 @@ def group_buy_join_rows_insert(
         "product_id": product_id,
         "member_id": member_id,
         "quantity": quantity,
+        "presale": presale,
         "unit_price": unit_price,
         "line_total": line_total,
         "zero": Decimal("0.00"),

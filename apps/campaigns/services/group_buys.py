@@ -40,10 +40,10 @@ from apps.campaigns.services import group_buy_sql
 from apps.campaigns.services.live import broadcast_changed
 from apps.customers.models import CommunityMessage, Member
 from apps.stores.access import RUN_CAMPAIGNS, may
-from apps.stores.models import Order, StockLevel, StockMovement
+from apps.stores.models import Order, StockLevel
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.orders import CENT, LineInput, order_create
-from apps.stores.services.stock import InsufficientStock, stock_move
+from apps.stores.services.stock import InsufficientStock, order_stock_return
 from linli.celery import app as celery_app
 from linli.enqueue import enqueue_on_commit
 
@@ -137,7 +137,8 @@ def group_buy_join(
     now: dt.datetime | None = None,
 ) -> JoinResult:
     """Join `offer` with `quantity` units: a pending pickup order of the group-buy channel
-    (stock reserved), the join row, and the offer's counters, all or nothing.
+    (stock taken, unless the offer is a pre-order: `GroupBuyOffer.presale`), the join row, and
+    the offer's counters, all or nothing.
 
     - Idempotent: a key already used on this offer returns that join (`created=False`) and
       changes nothing, even when the retry asks a different quantity.
@@ -242,6 +243,7 @@ def _join_write_statement(
             product_id=offer.product_id,
             member_id=member.pk if member is not None else None,
             quantity=quantity,
+            presale=offer.presale,
             unit_price=offer.price,
             line_total=line_total,
             order_key=order_key,
@@ -313,7 +315,7 @@ def _join_write_orm(
             fulfilment=Order.Fulfilment.PICKUP,
             status=Order.Status.PENDING,
             placed_at=now,
-            take_stock=True,
+            take_stock=not offer.presale,
         )
     except InsufficientStock as error:
         raise _insufficient_stock(offer=offer, quantity=quantity) from error
@@ -352,6 +354,7 @@ def offer_create(
     cap: int,
     deadline: dt.datetime,
     threshold_kind: str = GroupBuyOffer.ThresholdKind.UNITS,
+    presale: bool = False,
     by: AbstractBaseUser | None,
     now: dt.datetime | None = None,
 ) -> GroupBuyOffer:
@@ -360,8 +363,9 @@ def offer_create(
 
     Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
     a unit threshold, a deadline not in the future or not after the broadcast starts (its
-    start, or when it is scheduled), a product the store has none of in stock,
-    an ended broadcast. Nothing is written on a refusal.
+    start, or when it is scheduled), a product the store has none of in stock (unless the
+    offer is a `presale` pre-order, 以销定产: its joins take no stock, the supplier brings the
+    goods after the group forms), an ended broadcast. Nothing is written on a refusal.
     """
     now = now or timezone.now()
     if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
@@ -398,9 +402,13 @@ def offer_create(
     stocked = StockLevel.objects.filter(
         store_id=broadcast.store_id, product=product, on_hand__gte=1
     ).exists()
-    if not stocked:
+    if not presale and not stocked:
         errors.setdefault("product", []).append(
-            _("%(product)s is not in stock at this store.") % {"product": product.name}
+            _(
+                "%(product)s is not in stock at this store. To sell it before the goods are "
+                "in, make the offer a pre-order."
+            )
+            % {"product": product.name}
         )
     if errors:
         raise ValidationError(errors)
@@ -411,6 +419,7 @@ def offer_create(
         threshold_kind=threshold_kind,
         threshold=threshold,
         cap=cap,
+        presale=presale,
         deadline=deadline,
         created_at=now,
     )
@@ -740,13 +749,13 @@ def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
 
 
 def _offer_fail(*, offer: GroupBuyOffer, order_ids: list[int], now: dt.datetime) -> list[Member]:
-    """Cancel the offer's pending orders and put their stock back; the members to tell."""
+    """Cancel the offer's pending orders and put back the stock they took (a pre-order's
+    took none); the members to tell."""
     # Locked in primary-key order, as every multi-row writer here locks them.
     orders = list(
         Order.objects.select_for_update(of=("self",))
         .filter(pk__in=order_ids, status=Order.Status.PENDING)
         .select_related("member")
-        .prefetch_related("lines__product")
         .order_by("pk")
     )
     Order.objects.filter(pk__in=[order.pk for order in orders]).update(
@@ -755,16 +764,10 @@ def _offer_fail(*, offer: GroupBuyOffer, order_ids: list[int], now: dt.datetime)
     note = _("Group buy not formed: offer %(offer)d") % {"offer": offer.pk}
     members: dict[int, Member] = {}
     for order in orders:
-        for line in sorted(order.lines.all(), key=lambda item: item.product_id):
-            stock_move(
-                store=offer.broadcast.store,
-                product=line.product,
-                kind=StockMovement.Kind.RETURN,
-                quantity=line.quantity,
-                order=order,
-                note=note[:200],
-                at=now,
-            )
+        # What the join took from stock (none for a pre-order), read from the ledger.
+        order_stock_return(
+            order=order, store=offer.broadcast.store, note=note[:200], by=None, at=now
+        )
         if order.member is not None:
             members[order.member.pk] = order.member
     return list(members.values())

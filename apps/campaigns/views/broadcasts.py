@@ -66,6 +66,15 @@ class OfferForm(forms.Form):
     )
     threshold = forms.IntegerField(label=gettext_lazy("Threshold (成团)"))
     cap = forms.IntegerField(label=gettext_lazy("Cap (units)"))
+    presale = forms.BooleanField(
+        label=gettext_lazy("Pre-order (以销定产)"),
+        required=False,
+        help_text=gettext_lazy(
+            "Sell before the goods are in: joins need no stock here; once the group forms the "
+            "supplier's purchase order brings exactly what was sold. Leave unticked to sell "
+            "from the store's stock."
+        ),
+    )
     deadline = forms.DateTimeField(
         label=gettext_lazy("Deadline"),
         widget=NativeDateTimeInput(),
@@ -113,7 +122,8 @@ def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) ->
 
 def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     """The offer form's proposal: the first product it lists at its campaign price (when the
-    campaign sells it), and the default deadline."""
+    campaign sells it), a pre-order when the store has none of it in stock, and the default
+    deadline."""
     initial: dict[str, Any] = {
         "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
     }
@@ -121,6 +131,10 @@ def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     price = campaign_prices(broadcast=broadcast).get(first.pk) if first else None
     if price is not None:
         initial.update(product=first.pk, price=price)
+    if first is not None:
+        initial["presale"] = not selectors.store_has_stock(
+            store_id=broadcast.store_id, product_id=first.pk
+        )
     return initial
 
 
@@ -247,6 +261,7 @@ def broadcast_offer_create(request: HttpRequest, broadcast_id: int) -> HttpRespo
                 cap=data["cap"],
                 deadline=data["deadline"],
                 threshold_kind=data["threshold_kind"],
+                presale=data["presale"],
                 by=request.user,
             )
         except ValidationError as error:

@@ -20,18 +20,18 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from apps.campaigns.models import GroupBuyJoin
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import (
     DISPATCH_TASK_NAME,
     NotificationDraft,
     notifications_enqueue,
 )
-from apps.catalog.models import Product
 from apps.customers.models import MemberIdentity
 from apps.procurement.services.consolidation import order_cancelled_for_supply
-from apps.stores.models import Order, OrderFulfilment, StockMovement, Store
+from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
 from apps.stores.services.fulfilment import fulfilments_open
-from apps.stores.services.stock import stock_move
+from apps.stores.services.stock import order_stock_return, stock_move
 from linli.celery import app as celery_app
 from linli.enqueue import enqueue_on_commit
 
@@ -125,11 +125,14 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
     "being prepared for delivery"). Orders without a fulfilment yet get one first
     (`fulfilments_open`). Returns how many fulfilments became ready.
 
+    A pre-order (以销定产, `GroupBuyOffer.presale`) took no stock when it was joined: its goods
+    leave the store's stock now, as a `sale` movement of the order (`_presale_stock_take`);
+    refused with `InsufficientStock` (nothing written) when the store has too few.
+
     Idempotent: only waiting rows change (locked in primary-key order, then a conditional
     UPDATE); calling again, or for another store's order ids, changes nothing and notifies
-    nobody twice. `by` is recorded nowhere yet (kept for the audit the caller may add).
+    nobody twice. `by` is recorded on the stock movements of pre-orders.
     """
-    del by  # the fulfilment has no "ready by" column; the caller's own records name the user
     if not order_ids:
         return 0
     with transaction.atomic():
@@ -153,6 +156,7 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
         Order.objects.filter(pk__in=waiting, status=Order.Status.PAID).update(
             status=Order.Status.READY
         )
+        _presale_stock_take(store_id=store_id, order_ids=waiting, by=by, at=now)
         rows = list(
             OrderFulfilment.objects.filter(pk__in=waiting, order__member__isnull=False)
             .filter(order__member__is_erased=False)
@@ -193,6 +197,60 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
             ready_notified_at=now
         )
     return changed
+
+
+def _presale_stock_take(
+    *, store_id: int, order_ids: list[int], by: UserLike | None, at: dt.datetime
+) -> None:
+    """Take from stock the goods of the pre-orders among these orders, now that they are
+    handed to pickup: per order line, its quantity less the units it came short at receiving
+    (its live purchase-order source), less what the order already holds of that product
+    (`order_stock_taken`: a second call takes nothing). The goods came in through the
+    purchase order's receipt, or the owner hands them over from the shelf. One `sale`
+    movement per line, in order then product order; `InsufficientStock` when the store has
+    too few (the caller's transaction writes nothing then)."""
+    presale_orders = set(
+        GroupBuyJoin.objects.filter(order_id__in=order_ids, offer__presale=True).values_list(
+            "order_id", flat=True
+        )
+    )
+    if not presale_orders:
+        return
+    held = {
+        (row["order_id"], row["product_id"]): -row["net"]
+        for row in StockMovement.objects.filter(
+            order_id__in=presale_orders,
+            kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN),
+        )
+        .values("order_id", "product_id")
+        .annotate(net=Sum("quantity"))
+    }
+    lines = (
+        OrderLine.objects.filter(order_id__in=presale_orders)
+        .select_related("order", "product", "purchase_source")
+        .order_by("order_id", "product_id", "pk")
+    )
+    store = Store.objects.get(pk=store_id)
+    user = by if by is not None and by.is_authenticated else None
+    for line in lines:
+        source = getattr(line, "purchase_source", None)
+        short = source.short_quantity if source is not None and source.cancelled_at is None else 0
+        units = line.quantity - short - held.get((line.order_id, line.product_id), 0)
+        if units <= 0:
+            continue
+        held[(line.order_id, line.product_id)] = (
+            held.get((line.order_id, line.product_id), 0) + units
+        )
+        stock_move(
+            store=store,
+            product=line.product,
+            kind=StockMovement.Kind.SALE,
+            quantity=-units,
+            order=line.order,
+            note=gettext("Pre-order handed to pickup: order %(order)d") % {"order": line.order_id},
+            by=user,
+            at=at,
+        )
 
 
 def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[PickupResult]:
@@ -347,53 +405,13 @@ def delivery_status_set(
     return fulfilment
 
 
-def _order_stock_return(
-    *, order: Order, store: Store, note: str, by: UserLike, at: dt.datetime
-) -> None:
-    """Give back to stock what this order took from it and has not got back: per product,
-    the units of its `sale` movements less those of its `return` movements (the ledger rows
-    linked to the order), as one `return` movement each, in product order.
-
-    The ledger, not the order's status, says what is owed: a group-buy join or a paid order
-    takes its units when it is placed, whether the goods are still on their way (paid) or
-    arrived (ready); receiving writes receipts for the store, never for an order, and a
-    shortage found there changes nothing the order took. An order that took nothing (its
-    sale was never booked through the ledger) gets nothing back, and what was already
-    returned is not returned twice, so calling this again writes nothing.
-    """
-    owed = (
-        StockMovement.objects.filter(
-            order=order, kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN)
-        )
-        .values("product_id")
-        .annotate(net=Sum("quantity"))
-        .filter(net__lt=0)
-        .order_by("product_id")
-    )
-    owed_units = {row["product_id"]: -row["net"] for row in owed}
-    if not owed_units:
-        return
-    products = Product.objects.in_bulk(list(owed_units))
-    for product_id, units in owed_units.items():
-        stock_move(
-            store=store,
-            product=products[product_id],
-            kind=StockMovement.Kind.RETURN,
-            quantity=units,
-            order=order,
-            note=note,
-            by=by,
-            at=at,
-        )
-
-
 def order_cancel_before_pickup(
     *, store: Store, order_id: int, by: UserLike, reason: str
 ) -> OrderFulfilment:
     """Cancel a member order that was paid but not handed over: the order (PAID or READY) →
     CANCELLED, its fulfilment → cancelled (frees the code). The units the order took from stock
     and has not got back go back (`return` movements noted with the reason, see
-    `_order_stock_return`): a group-buy join takes stock when it is made, so this holds
+    `order_stock_return`): a group-buy join takes stock when it is made, so this holds
     whether the goods are still awaited (PAID) or arrived (READY); supply is adjusted
     (`order_cancelled_for_supply`: reduces purchase orders not yet confirmed, records an
     exception on confirmed ones); the member is notified (dedupe `order-cancelled:<order id>`).
@@ -432,7 +450,7 @@ def order_cancel_before_pickup(
         )
         order.status = Order.Status.CANCELLED
         note = gettext("Cancelled before pickup: order %(order)d") % {"order": order.pk}
-        _order_stock_return(
+        order_stock_return(
             order=order, store=store, note=f"{note} {reason}".strip()[:200], by=by, at=now
         )
         order_cancelled_for_supply(order=order)

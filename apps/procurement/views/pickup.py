@@ -30,6 +30,7 @@ from apps.procurement.services.pickup import (
     pickup_verify,
 )
 from apps.stores.access import HAND_OVER, MEMBER_DATA, may, store_or_403
+from apps.stores.services.stock import InsufficientStock
 
 # What the counter sees for each outcome (another store's code reads as a wrong code).
 OUTCOME_LABELS = {
@@ -107,7 +108,13 @@ def pickup_ready(request: HttpRequest, store_id: int, order_id: int) -> HttpResp
     store = store_or_403(request.user, store_id, HAND_OVER)
     if not pickup_order_exists(store=store, order_id=order_id):
         raise Http404
-    if fulfilments_ready(store_id=store.pk, order_ids=[order_id], by=request.user):
+    try:
+        ready = fulfilments_ready(store_id=store.pk, order_ids=[order_id], by=request.user)
+    except InsufficientStock as short:
+        # A pre-order's goods leave stock when it is ready: the shelf has too few.
+        messages.error(request, short.messages[0])
+        return redirect("supply:pickup", store_id=store.pk)
+    if ready:
         if order_ready_notified(store=store, order_id=order_id):
             message = _("Order %(order)d is ready; the member is notified.")
         else:

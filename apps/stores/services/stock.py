@@ -7,7 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,4 +96,55 @@ def stock_move(
             reason=reason,
             created_by=by,
             created_at=at or timezone.now(),
+        )
+
+
+def order_stock_taken(*, order: Order) -> dict[int, int]:
+    """What this order holds of the store's stock, per product id: the units of its `sale`
+    movements less those of its `return` movements (the ledger rows linked to the order);
+    products it holds nothing of are left out."""
+    rows = (
+        StockMovement.objects.filter(
+            order=order, kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN)
+        )
+        .values("product_id")
+        .annotate(net=Sum("quantity"))
+        .filter(net__lt=0)
+        .order_by("product_id")
+    )
+    return {row["product_id"]: -row["net"] for row in rows}
+
+
+def order_stock_return(
+    *,
+    order: Order,
+    store: Store,
+    note: str,
+    by: settings.AUTH_USER_MODEL | None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Give back to stock what this order took from it and has not got back
+    (`order_stock_taken`), as one `return` movement per product, in product order.
+
+    The ledger, not the order's status, says what is owed: a group-buy join from stock or a
+    paid order takes its units when it is placed; a pre-order (以销定产) takes them only when
+    its goods are handed to pickup (`procurement.services.pickup.fulfilments_ready`);
+    receiving writes receipts for the store, never for an order. An order that took nothing
+    gets nothing back, and what was already returned is not returned twice, so calling this
+    again writes nothing.
+    """
+    owed_units = order_stock_taken(order=order)
+    if not owed_units:
+        return
+    products = Product.objects.in_bulk(list(owed_units))
+    for product_id, units in owed_units.items():
+        stock_move(
+            store=store,
+            product=products[product_id],
+            kind=StockMovement.Kind.RETURN,
+            quantity=units,
+            order=order,
+            note=note,
+            by=by,
+            at=at,
         )
