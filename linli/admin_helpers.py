@@ -142,7 +142,7 @@ def member_text_redact(text: str, *, member: Any) -> str:
     """`text` for staff without member data who still need its substance (after-sales
     deciders): every mobile number masked, and `member`'s name and number (when there is a
     member) replaced by the masked label. Other names a writer may have typed cannot be
-    recognised; the text's writers are told not to type them (docs/access.md)."""
+    recognised; the form the text is typed in asks for none (docs/access.md)."""
     redacted = phones_masked_in(text)
     if member is None:
         return redacted
