@@ -1,15 +1,17 @@
 """Admin pieces shared by every app: phone columns that mask unless the viewer may see phones,
-member columns that mask unless the viewer may see member data."""
+member columns that mask unless the viewer may see member data, and text written by or naming
+a member, hidden (or redacted) unless the viewer may see member data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from linli.phones import phone_for_viewer
+from linli.phones import phone_for_viewer, phones_masked_in
 
 PHONE_PERMISSION = "customers.view_phone"
 # The member-data permission: the admin asks it wherever a member is shown, as the portal's
@@ -105,6 +107,51 @@ def member_column(
     return request_cached(request, f"member_column:{field}", build)
 
 
+# What staff without member data see in place of text a member wrote or that names a member.
+MEMBER_TEXT_HIDDEN = _("(visible to staff with member access)")
+
+
+def member_text_column(
+    request: HttpRequest,
+    *,
+    field: str,
+    model_admin: Any,
+    shown: Callable[[Any], str] | None = None,
+) -> Callable[[Any], str]:
+    """A list_display / readonly callable standing in for the text in `field` (a field of the
+    admin's model, or a column of `model_admin`'s own) for staff without member data:
+    `MEMBER_TEXT_HIDDEN`, or what `shown(obj)` returns (a redacted text) when given."""
+    opts = model_admin.model._meta
+
+    def build() -> Callable[[Any], str]:
+        def column(obj: Any) -> str:
+            return str(MEMBER_TEXT_HIDDEN) if shown is None else shown(obj)
+
+        try:
+            description = opts.get_field(field).verbose_name
+        except FieldDoesNotExist:  # a column of the admin's own (`body_shown`)
+            description = getattr(model_admin, field).short_description
+        column.short_description = description  # type: ignore[attr-defined]
+        column.__name__ = f"{field}_hidden"
+        return column
+
+    return request_cached(request, f"member_text_column:{opts.label}:{field}", build)
+
+
+def member_text_redact(text: str, *, member: Any) -> str:
+    """`text` for staff without member data who still need its substance (after-sales
+    deciders): every mobile number masked, and `member`'s name and number (when there is a
+    member) replaced by the masked label. Other names a writer may have typed cannot be
+    recognised; the form the text is typed in asks for none (docs/access.md)."""
+    redacted = phones_masked_in(text)
+    if member is None:
+        return redacted
+    for known in (member.name, member.member_no):
+        if known:
+            redacted = redacted.replace(known, member.masked_label)
+    return redacted
+
+
 def _names_member(lookup: str, fields: tuple[str, ...], columns: tuple[str, ...]) -> bool:
     path = lookup.lstrip("=^@")
     return path in columns or path.split("__", 1)[0] in fields
@@ -117,29 +164,59 @@ def _filter_path(item: Any) -> str:
     return item if isinstance(item, str) else ""
 
 
+def _column_field(name: Any) -> str | None:
+    """The field a list / change-page entry shows: its name, or the field of a `truncated`
+    column (linli.admin_utils)."""
+    return name if isinstance(name, str) else getattr(name, "field_name", None)
+
+
 class MemberMaskingAdminMixin:
     """For staff without `customers.view_member` (docs/access.md, member data): every member
     foreign key in `member_fields` is shown as `member_column` in lists and on the change page
     (out of the form, so neither editable nor looked up by raw id), the `member_columns` that
-    show a member's number or name are left out, searches and filters through a member are
+    show a member's number or name are left out, the `member_text_fields` (text a member wrote
+    or that names one) are shown as `member_text_column` (hidden, or as
+    `member_text_redacted` returns), searches and filters through a member or on that text are
     dropped, and a row that needs a member cannot be added. With the permission nothing
     changes."""
 
     member_fields: tuple[str, ...] = ("member",)
     # Other list / change-page names that show a member's number or name (custom columns).
     member_columns: tuple[str, ...] = ()
+    # Text a member wrote, or that names a member (chat messages, comments, complaints,
+    # messages to a member): model fields, or the admin's own column showing one.
+    member_text_fields: tuple[str, ...] = ()
+
+    def member_text_redacted(self, obj: Any, field: str) -> str | None:
+        """What staff without member data see of `field` on `obj`; None hides it
+        (`MEMBER_TEXT_HIDDEN`). An admin whose deciders need the text returns it redacted."""
+        return None
 
     def _hides_members(self, request: HttpRequest) -> bool:
         return not may_see_members(request.user)
 
-    def _member_masked(self, request: HttpRequest, name: Any) -> Any:
+    def _member_text_column(self, request: HttpRequest, field: str) -> Callable[[Any], str]:
+        def shown(obj: Any) -> str:
+            text = self.member_text_redacted(obj, field)
+            return str(MEMBER_TEXT_HIDDEN) if text is None else text
+
+        return member_text_column(request, field=field, model_admin=self, shown=shown)
+
+    def _member_masked(self, request: HttpRequest, name: Any, *, texts: bool) -> Any:
         if isinstance(name, str) and name in self.member_fields:
             return member_column(request, field=name)
+        field = _column_field(name)
+        if texts and field is not None and field in self.member_text_fields:
+            return self._member_text_column(request, field)
         return name
 
-    def _without_members(self, request: HttpRequest, names: Any) -> list[Any]:
+    def _without_members(
+        self, request: HttpRequest, names: Any, *, texts: bool = True
+    ) -> list[Any]:
+        """`names` without member columns, member foreign keys and (with `texts`: lists and
+        existing rows; an add form has no member's text to hide) member text masked."""
         return [
-            self._member_masked(request, name)
+            self._member_masked(request, name, texts=texts)
             for name in names
             if not (isinstance(name, str) and name in self.member_columns)
         ]
@@ -154,48 +231,59 @@ class MemberMaskingAdminMixin:
         fields = list(super().get_search_fields(request))  # type: ignore[misc]
         if not self._hides_members(request):
             return fields
+        hidden_columns = self.member_columns + self.member_text_fields
         return [
-            name
-            for name in fields
-            if not _names_member(name, self.member_fields, self.member_columns)
+            name for name in fields if not _names_member(name, self.member_fields, hidden_columns)
         ]
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         filters = list(super().get_list_filter(request))  # type: ignore[misc]
         if not self._hides_members(request):
             return filters
+        hidden_columns = self.member_columns + self.member_text_fields
         return [
             item
             for item in filters
-            if not _names_member(_filter_path(item), self.member_fields, self.member_columns)
+            if not _names_member(_filter_path(item), self.member_fields, hidden_columns)
         ]
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str] | None:
         excluded = super().get_exclude(request, obj)  # type: ignore[misc]
         if not self._hides_members(request):
             return excluded
-        return [*(excluded or []), *self.member_fields]
+        texts = self.member_text_fields if obj is not None else ()
+        return [*(excluded or []), *self.member_fields, *texts]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
         if not self._hides_members(request):
             return readonly
-        readonly = self._without_members(request, readonly)
+        readonly = self._without_members(request, readonly, texts=obj is not None)
         shown = [member_column(request, field=name) for name in self.member_fields]
+        if obj is not None:
+            shown += [self._member_text_column(request, name) for name in self.member_text_fields]
         return readonly + [column for column in shown if column not in readonly]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))  # type: ignore[misc]
         if not self._hides_members(request):
             return fields
-        return self._without_members(request, fields)
+        return self._without_members(request, fields, texts=obj is not None)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
         if not self._hides_members(request) or not getattr(self, "fieldsets", None):
             return fieldsets
         return [
-            (title, {**options, "fields": self._without_members(request, options["fields"])})
+            (
+                title,
+                {
+                    **options,
+                    "fields": self._without_members(
+                        request, options["fields"], texts=obj is not None
+                    ),
+                },
+            )
             for title, options in fieldsets
         ]
 

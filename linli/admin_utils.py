@@ -255,4 +255,6 @@ def truncated(
         return truncated_text(getattr(obj, field_name), length=length)
 
     column.__name__ = f"{field_name}_truncated"
+    # Read by the member masking mixin (linli.admin_helpers) to find the text shown here.
+    column.field_name = field_name  # type: ignore[attr-defined]
     return column

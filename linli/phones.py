@@ -44,6 +44,27 @@ def phone_mask(phone: str | None) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+# A mainland mobile number inside free text: 11 digits (half- or full-width) starting 1[3-9],
+# spaced or dashed as people type them, with an optional +86 / 0086 / 86 in front.
+_DIGIT = "[0-9０-９]"
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<![0-9０-９])(?:(?:\+|＋|00)?86[\s-]?)?[1１][3-9３-９]{_DIGIT}(?:[\s-]?{_DIGIT}){{8}}"
+    rf"(?![0-9０-９])"
+)
+
+
+def phones_masked_in(text: str) -> str:
+    """`text` with every mainland mobile number in it masked (`138****1234`)."""
+
+    def masked(match: re.Match[str]) -> str:
+        try:
+            return phone_mask(phone_normalise(match.group()))
+        except ValidationError:
+            return "*" * len(match.group())
+
+    return _MOBILE_IN_TEXT.sub(masked, text or "")
+
+
 def phone_for_viewer(phone: str | None, *, user: object) -> str:
     """The phone as this viewer may see it: whole with `customers.view_phone`, masked otherwise."""
     has_perm = getattr(user, "has_perm", None)

@@ -380,7 +380,9 @@ class CommunityMessage(models.Model):
         indexes = [models.Index(fields=["store", "sent_at"])]
 
     def __str__(self) -> str:
-        return self.text[:30]
+        # No text: it is the member's own words, and titles show it to staff without member
+        # access (docs/access.md).
+        return f"{self.group_name} #{self.pk}"
 
 
 class MemberMerge(models.Model):

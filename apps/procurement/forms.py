@@ -140,6 +140,9 @@ class CaseOpenForm(forms.Form):
     )
     description = forms.CharField(
         label=_("What happened"),
+        # HQ deciders read it without member data: only the member's own name, number and
+        # phones can be masked in it (docs/access.md).
+        help_text=_("Describe the goods and the fault, not the customer: no names or phones."),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -51,9 +51,9 @@ from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.test import Client, RequestFactory, override_settings
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from apps.campaigns.models import Broadcast, StoreCampaign
+from apps.campaigns.models import Broadcast, BroadcastComment, StoreCampaign
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.services.campaigns import campaign_launch, store_campaign_confirm
 from apps.customers.models import CommunityMessage, MemberTag, NpsAnswer, Tag
@@ -76,6 +76,8 @@ from apps.stores.models import (
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.training.models import Choice
 from linli import roles as hq_roles
+from linli.admin_helpers import MEMBER_TEXT_HIDDEN
+from linli.phones import phone_mask
 from linli.routing import websocket_urlpatterns
 from tests.campaigns.factories import (
     CampaignTargetFactory,
@@ -1243,6 +1245,16 @@ def test_an_unknown_store_answers_like_a_foreign_one(route: Route, world: World)
 
 PICKUP_CODE = "918273"  # set on member A's open order: six digits no other page text holds
 CHAT_NAME = "Matrixa Chatname"  # member A's name in a 接龙 chat (member data, like the name)
+# What member A wrote, or what was written to or about them: hidden without member data.
+MEMBER_TEXTS = {
+    "NPS comment": "Quietplum comment on the plums",
+    "chat message": "Quietplum chat: any berries left?",
+    "live comment": "Quietplum live: two boxes please",
+    "live comment author": "Quietplum Viewername",
+    "message to the member": "Quietplum note: your plums wait at the counter",
+}
+# The after-sales complaint: its substance stays for the deciders, the member in it does not.
+CASE_COMPLAINT = "Berries went soft overnight"
 # Staff refused member data: the declared groups without customers.view_member, and a user with
 # every permission but the member ones (every admin that can show a member, campaigns and
 # customers included, opens to it).
@@ -1261,15 +1273,37 @@ def _member_rows(world: World) -> None:
     OrderFulfilment.objects.filter(order=world.member_order_a).update(pickup_code=PICKUP_CODE)
     assert Notification.objects.filter(body__contains=PICKUP_CODE).exists()
     member = world.member_a
-    NpsAnswer.objects.create(member=member, store=world.store_a, score=9, comment="Fresh")
+    NpsAnswer.objects.create(
+        member=member, store=world.store_a, score=9, comment=MEMBER_TEXTS["NPS comment"]
+    )
     MemberTag.objects.create(member=member, tag=Tag.objects.create(name="Berry fan"))
     CommunityMessage.objects.create(
         store=world.store_a,
         group_name="Alpha group",
         member=member,
-        text="Any berries?",
+        text=MEMBER_TEXTS["chat message"],
         sent_at=timezone.now(),
     )
+    BroadcastComment.objects.create(
+        broadcast=world.broadcast_a,
+        member=member,
+        author=MEMBER_TEXTS["live comment author"],
+        text=MEMBER_TEXTS["live comment"],
+    )
+    Notification.objects.create(
+        member=member,
+        store=world.store_a,
+        channel=Notification.Channel.SMS,
+        kind="after_sales.rejected",
+        title="After-sales request",
+        body=MEMBER_TEXTS["message to the member"],
+        dedupe_key="matrix:member-text",
+    )
+    # As an owner types a complaint: the member's name and phone in it.
+    world.case_a.description = (
+        f"{member.name} ({member.phone.removeprefix('+86')}): {CASE_COMPLAINT}"
+    )
+    world.case_a.save(update_fields=["description"])
     GroupBuyJoinFactory(offer=world.offer_a, member=member, display_name=CHAT_NAME)
     CampaignTargetFactory(store_campaign=world.store_campaign_a, member=member)
 
@@ -1295,6 +1329,7 @@ def _member_leaks(text: str, world: World) -> list[str]:
         "chat name": CHAT_NAME,
         "member link": reverse("admin:customers_member_change", args=[member.pk]),
         "pickup code": PICKUP_CODE,
+        **MEMBER_TEXTS,
     }
     return [label for label, value in forbidden.items() if value in text]
 
@@ -1359,6 +1394,10 @@ def test_admin_finds_no_row_by_member_or_pickup_code_without_member_data(
             ("customers_npsanswer", member.member_no),
             ("customers_membertag", member.name),
             ("customers_communitymessage", member.member_no),
+            ("customers_npsanswer", MEMBER_TEXTS["NPS comment"]),
+            ("customers_communitymessage", MEMBER_TEXTS["chat message"]),
+            ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment"]),
+            ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"]),
         ]
     searched = 0
     for model, term in searches:
@@ -1399,6 +1438,96 @@ def test_admin_shows_the_member_to_staff_with_member_data(world: World) -> None:
     assert member_link in order
     found = client.get(reverse("admin:stores_order_changelist"), {"q": member.member_no})
     assert found.context["cl"].result_count == 2  # the POS order and the pickup order
+
+
+def _member_text_pages() -> list[tuple[str, str, str]]:
+    """(admin model, planted text, page kind) for every admin page showing member text."""
+    return [
+        ("customers_npsanswer", MEMBER_TEXTS["NPS comment"], "list"),
+        ("customers_npsanswer", MEMBER_TEXTS["NPS comment"], "change"),
+        ("customers_communitymessage", MEMBER_TEXTS["chat message"], "list"),
+        ("customers_communitymessage", MEMBER_TEXTS["chat message"], "change"),
+        ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment"], "list"),
+        ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment"], "change"),
+        ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"], "list"),
+        ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"], "change"),
+        ("campaigns_notification", MEMBER_TEXTS["message to the member"], "change"),
+    ]
+
+
+def _member_text_url(model: str, kind: str) -> str:
+    if kind == "list":
+        return reverse(f"admin:{model}_changelist")
+    newest = django_apps.get_model(model.replace("_", ".", 1))._default_manager.latest("pk")
+    return reverse(f"admin:{model}_change", args=[newest.pk])
+
+
+def test_admin_shows_member_texts_to_staff_with_member_data(world: World) -> None:
+    """HQ operations (customers.view_member) read what members wrote, whole, and find it."""
+    _member_rows(world)
+    client = _client_for(world, "hq_operations")
+    for model, planted, kind in _member_text_pages():
+        url = _member_text_url(model, kind)
+        assert planted in client.get(url).content.decode(), url
+    case = client.get(reverse("admin:procurement_aftersalescase_change", args=[world.case_a.pk]))
+    assert world.case_a.description in case.content.decode()
+    for model, planted in [
+        ("customers_npsanswer", MEMBER_TEXTS["NPS comment"]),
+        ("customers_communitymessage", MEMBER_TEXTS["chat message"]),
+        ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"]),
+    ]:
+        found = client.get(reverse(f"admin:{model}_changelist"), {"q": planted}).context["cl"]
+        assert found.result_count == 1, model
+
+
+def test_admin_hides_member_texts_without_member_data(world: World) -> None:
+    """Where a member's text was, staff without member data read the placeholder; a message
+    to staff (not to a member) stays readable."""
+    _member_rows(world)
+    user = _staff_user(world, "all_but_members")
+    client = Client()
+    client.force_login(user)
+    for model, planted, kind in _member_text_pages():
+        url = _member_text_url(model, kind)
+        response = client.get(url)
+        with translation.override(response.wsgi_request.LANGUAGE_CODE):
+            placeholder = str(MEMBER_TEXT_HIDDEN)
+        text = response.content.decode()
+        assert planted not in text, url
+        if "author" not in planted:  # the chat name is left out, not replaced
+            assert placeholder in text, url
+    staff_message = Notification.objects.create(
+        recipient=world.users["owner_a"],
+        store=world.store_a,
+        kind="device_alert",
+        title="Fridge alert",
+        body="Quietplum fridge 3 is warm",
+        dedupe_key="matrix:staff-text",
+    )
+    staff_page = client.get(reverse("admin:campaigns_notification_change", args=[staff_message.pk]))
+    assert staff_message.body in staff_page.content.decode()
+    # Read-only: the change form of an NPS answer has no comment input to read it from.
+    answer = NpsAnswer.objects.latest("pk")
+    form = client.get(reverse("admin:customers_npsanswer_change", args=[answer.pk]))
+    assert 'name="comment"' not in form.content.decode()
+
+
+def test_after_sales_deciders_see_the_complaint_without_the_member(world: World) -> None:
+    """HQ procurement decides after-sales cases without customers.view_member: the case's
+    description is kept for them, the member's name and phone in it masked."""
+    _member_rows(world)
+    buyer = world.users["hq_procurement"]
+    assert buyer.has_perm("procurement.decide_aftersalescase")
+    assert not buyer.has_perm("customers.view_member")
+    client = _client_for(world, "hq_procurement")
+    text = client.get(
+        reverse("admin:procurement_aftersalescase_change", args=[world.case_a.pk])
+    ).content.decode()
+    member = world.member_a
+    assert f"{member.masked_label} ({phone_mask(member.phone)}): {CASE_COMPLAINT}" in text
+    assert member.name not in text
+    assert member.phone.removeprefix("+86") not in text
+    assert 'name="description"' not in text
 
 
 @pytest.mark.parametrize("role", ["hq_operations", "superuser"])

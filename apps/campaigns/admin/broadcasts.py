@@ -112,6 +112,10 @@ class GroupBuyJoinAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, _ReadOnlyAd
 
 @admin.register(BroadcastComment)
 class BroadcastCommentAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, _ReadOnlyAdmin):
+    # The author is the viewer's chat name (member data, like the 接龙 name); the text is the
+    # member's own words.
+    member_columns = ("author",)
+    member_text_fields = ("text",)
     list_display = ["broadcast", "author", truncated("text", model=BroadcastComment), "created_at"]
     list_filter = ["created_at"]
     search_fields = ["text", "author"]

@@ -231,4 +231,6 @@ class BroadcastComment(models.Model):
         indexes = [models.Index(fields=["broadcast", "created_at"])]
 
     def __str__(self) -> str:
-        return self.text[:40]
+        # No text: it is the member's own words, and titles show it to staff without member
+        # access (docs/access.md).
+        return f"{self.broadcast_id} #{self.pk}"

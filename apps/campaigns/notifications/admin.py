@@ -40,6 +40,9 @@ class NotificationAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Model
 
     # The member's phone is member data too: not even masked without customers.view_member.
     member_columns = ("member_phone",)
+    # A message to a member is about that member (their order, their after-sales request, an
+    # owner's reason): hidden from staff without member data. Messages to staff stay.
+    member_text_fields = ("body_shown",)
 
     list_display = [
         "created_at",
@@ -116,6 +119,9 @@ class NotificationAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Model
             return obj.body
         hint = OrderFulfilment(pickup_code=code).pickup_code_hint
         return obj.body.replace(code, hint)
+
+    def member_text_redacted(self, obj: Notification, field: str) -> str | None:
+        return None if obj.member_id else self.body_shown(obj)
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         # super() first: the member masking mixin (the phone is masked either way).

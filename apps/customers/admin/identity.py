@@ -163,8 +163,11 @@ def members_erase(
 
 @admin.register(NpsAnswer)
 class NpsAnswerAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
-    """Answers, with NPS per region and per store for the rows currently filtered."""
+    """Answers, with NPS per region and per store for the rows currently filtered. The
+    comment is the member's own words: hidden from staff without member data (the scores and
+    NPS stay)."""
 
+    member_text_fields = ("comment",)
     change_list_template = "members/admin/nps_change_list.html"
     list_display = [
         "answered_at",

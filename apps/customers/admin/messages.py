@@ -15,8 +15,10 @@ from linli.imports.admin import ImportAdminMixin
 class CommunityMessageAdmin(
     MemberMaskingAdminMixin, BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin
 ):
-    """Messages are evidence for scene tags: imported or received, not edited by hand."""
+    """Messages are evidence for scene tags: imported or received, not edited by hand. A
+    message is the member's own words: hidden from staff without member data."""
 
+    member_text_fields = ("text",)
     resource_classes = [CommunityMessageResource]
     list_display = [
         "sent_at",

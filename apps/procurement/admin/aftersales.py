@@ -37,7 +37,7 @@ from apps.procurement.services.aftersales import (
     case_resolve,
 )
 from apps.procurement.views.aftersales import photo_response
-from linli.admin_helpers import MemberMaskingAdminMixin
+from linli.admin_helpers import MemberMaskingAdminMixin, member_text_redact
 
 DECIDE_PERMISSION = "procurement.decide_aftersalescase"
 
@@ -110,7 +110,14 @@ class CaseDecisionActionForm(ActionForm):
 @admin.register(AfterSalesCase)
 class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
     """Cases for HQ to decide; the member shows masked and unlinked to staff without
-    customers.view_member (docs/access.md)."""
+    customers.view_member (docs/access.md).
+
+    The description is the member's complaint as the store typed it. HQ procurement decides
+    cases without member data, and needs the complaint to decide: staff without member data
+    see it with phone numbers masked and the member's name and number replaced by the masked
+    label (`member_text_redact`), not searchable."""
+
+    member_text_fields = ("description",)
 
     list_display = [
         "number",
@@ -174,6 +181,9 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Cases are opened by the store, on a member's order, in the portal.
         return False
+
+    def member_text_redacted(self, obj: AfterSalesCase, field: str) -> str | None:
+        return member_text_redact(obj.description, member=obj.member)
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
