@@ -21,7 +21,7 @@ from apps.devices.models import (
     DeviceReading,
     DeviceReadingHourly,
 )
-from linli.admin_utils import BigTableAdminMixin, truncated
+from linli.admin_utils import BigTableAdminMixin, truncated_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -217,7 +217,7 @@ class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
         "kind",
         "status",
         "value",
-        truncated("detail", model=DeviceAlert),
+        "detail_list",
         "acknowledged_by",
         "acknowledged_at",
         "resolved_by",
@@ -234,7 +234,7 @@ class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
         "status",
         "opened_at",
         "value",
-        "detail",
+        "detail_shown",
         "acknowledged_by",
         "acknowledged_at",
         "resolved_by",
@@ -246,6 +246,16 @@ class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    # The sentence is written from the alert's facts in the viewer's language, so there is no
+    # column to order by or search.
+    @admin.display(description=_("detail"))
+    def detail_list(self, alert: DeviceAlert) -> str:
+        return truncated_text(alert.detail_text)
+
+    @admin.display(description=_("detail"))
+    def detail_shown(self, alert: DeviceAlert) -> str:
+        return alert.detail_text
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[DeviceAlert], action: Any) -> None:
         done, refused = 0, []

@@ -3,16 +3,18 @@ aggregates, thresholds and alerts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 # Physical limits of a reading: anything outside is a broken sensor, refused at ingestion.
 TEMPERATURE_MIN_C = -60
@@ -304,7 +306,15 @@ class DeviceAlert(models.Model):
     )
     opened_at = models.DateTimeField(_("raised at"), default=timezone.now)
     value = models.FloatField(_("value"), null=True, blank=True)
-    detail = models.CharField(_("detail"), max_length=300, blank=True, default="")
+    # The facts the detail sentence states (measured value, thresholds, unit, minutes, times),
+    # rendered in the reader's language by `alert_detail_text`; see ALERT_FACTS.
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    # Alerts raised before `facts` existed carry their sentence here, written once in the
+    # language of the process that raised them; shown only when their facts could not be
+    # recovered from it (migration 0005).
+    detail = models.CharField(
+        _("detail as first written"), max_length=300, blank=True, default="", editable=False
+    )
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("acknowledged by"),
@@ -356,3 +366,67 @@ class DeviceAlert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def detail_text(self) -> str:
+        """The detail sentence in the active language (see `alert_detail_text`)."""
+        return alert_detail_text(kind=self.kind, facts=self.facts, fallback=self.detail)
+
+
+# --- the detail sentence ---------------------------------------------------------------------
+#
+# An alert stores facts, not a sentence: HQ reads the admin in English, owners the portal in
+# Chinese, and the same alert must read right for both. The facts by kind (times are ISO 8601
+# with their offset, temperatures in °C, energy in Wh):
+#   temperature_out_of_range: value, unit, min, max (either may be None), minutes, since
+#   device_silent:            minutes, last_seen
+#   energy_spike:             recent_wh, median_wh, factor (the kind's spike factor), unit
+ALERT_FACTS = {
+    "temperature_out_of_range": ("value", "minutes", "since"),
+    "device_silent": ("minutes", "last_seen"),
+    "energy_spike": ("recent_wh", "median_wh"),
+}
+
+
+def _local_minute(value: str) -> str:
+    return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%m-%d %H:%M")
+
+
+def temperature_range_text(low: float | None, high: float | None) -> str:
+    """The allowed range in the active language ("0 to 8 °C", "at least -25 °C")."""
+    if low is not None and high is not None:
+        return gettext("%(low)s to %(high)s °C") % {"low": f"{low:g}", "high": f"{high:g}"}
+    if low is not None:
+        return gettext("at least %(low)s °C") % {"low": f"{low:g}"}
+    return gettext("at most %(high)s °C") % {"high": f"{high:g}"}
+
+
+def alert_detail_text(*, kind: str, facts: dict[str, Any] | None, fallback: str = "") -> str:
+    """An alert's detail sentence in the active language, from its stored facts. The one
+    renderer for the admin, the portal pages, the websocket payload and the notifications.
+    Facts missing or malformed (an alert raised before facts were stored whose text could not
+    be parsed): the text it was stored with, `fallback`, rather than failing a page."""
+    facts = facts or {}
+    if not all(facts.get(key) is not None for key in ALERT_FACTS.get(kind, ("?",))):
+        return fallback
+    try:
+        if kind == "temperature_out_of_range":
+            return gettext(
+                "%(value).1f °C, outside %(range)s for %(minutes)d minutes (since %(since)s)"
+            ) % {
+                "value": float(facts["value"]),
+                "range": temperature_range_text(facts.get("min"), facts.get("max")),
+                "minutes": int(facts["minutes"]),
+                "since": _local_minute(facts["since"]),
+            }
+        if kind == "device_silent":
+            return gettext("no reading for %(minutes)d minutes (last seen %(time)s)") % {
+                "minutes": int(facts["minutes"]),
+                "time": _local_minute(facts["last_seen"]),
+            }
+        recent, median = float(facts["recent_wh"]), float(facts["median_wh"])
+        return gettext(
+            "%(recent).0f Wh in the last hour, %(ratio).1f× the usual %(median).0f Wh per hour"
+        ) % {"recent": recent, "ratio": recent / median, "median": median}
+    except (TypeError, ValueError, ZeroDivisionError):
+        return fallback

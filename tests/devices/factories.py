@@ -42,3 +42,16 @@ def readings_every_minute(
         for offset in range(minutes)
     ]
     return DeviceReading.objects.bulk_create(rows)
+
+
+def hot_facts(value: float = 12.0, *, minutes: int = 20) -> dict[str, object]:
+    """Facts of a display chiller's "temperature out of range" alert: `value` °C outside
+    0 to 8 °C for `minutes`, since 2026-07-01 14:03 Shanghai time."""
+    return {
+        "value": value,
+        "unit": "°C",
+        "min": 0.0,
+        "max": 8.0,
+        "minutes": minutes,
+        "since": "2026-07-01T14:03:00+08:00",
+    }

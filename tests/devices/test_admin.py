@@ -38,7 +38,7 @@ def data(device: object, owner: object) -> dict:
         temperature_min=2.0,
         temperature_max=4.0,
     )
-    alert, _created = alert_open(device=device, kind=DeviceAlert.Kind.DEVICE_SILENT, detail="quiet")
+    alert, _created = alert_open(device=device, kind=DeviceAlert.Kind.DEVICE_SILENT)
     return {
         "device": device,
         "reading": DeviceReading.objects.first(),

@@ -38,7 +38,7 @@ from apps.devices.services import (
 from apps.devices.tasks import device_alerts_evaluate_task, devices_silent_sweep_task
 from apps.stores.models import Store, StoreStaff
 from linli.realtime import store_notifications_group
-from tests.devices.factories import DeviceFactory, readings_every_minute
+from tests.devices.factories import DeviceFactory, hot_facts, readings_every_minute
 from tests.factories import UserFactory, owner_of
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,9 @@ def test_temperature_out_of_range_for_n_minutes_opens_an_alert(device, owner):
         11.5,
         device.store_id,
     )
-    assert "11.5 °C, outside 0 to 8 °C for 15 minutes" in alert.detail
+    assert "11.5 °C, outside 0 to 8 °C for 15 minutes" in alert.detail_text
+    assert (alert.facts["value"], alert.facts["unit"], alert.facts["minutes"]) == (11.5, "°C", 15)
+    assert (alert.facts["min"], alert.facts["max"], alert.detail) == (0.0, 8.0, "")
 
 
 def test_temperature_out_of_range_for_less_than_n_minutes_opens_nothing(device, owner):
@@ -105,7 +107,9 @@ def test_device_override_wins_over_kind_threshold(store):
     )
     readings_every_minute(device, start=_minutes_ago(7), minutes=7, temperature=6.0)
     device_alerts_evaluate(device=device)
-    assert DeviceAlert.objects.get().detail.startswith("6.0 °C, outside 2 to 4 °C for 6 minutes")
+    assert DeviceAlert.objects.get().detail_text.startswith(
+        "6.0 °C, outside 2 to 4 °C for 6 minutes"
+    )
 
 
 def test_thresholds_include_both_limits():
@@ -214,7 +218,9 @@ def test_repeated_evaluation_opens_no_duplicate_and_notifies_once(device, owner)
         "alert_id": alert.pk,
         "device_id": device.pk,
         "kind": TEMPERATURE,
+        "facts": alert.facts,
     }
+    assert alert.facts["value"] == 10.0
     assert device.name in notifications[0].title
 
 
@@ -256,11 +262,13 @@ def test_database_refuses_a_second_active_alert_for_the_same_condition(device):
 
 
 def test_alert_open_returns_the_active_alert(device):
-    first, created = alert_open(device=device, kind=TEMPERATURE, detail="x", value=9.0)
-    again, created_again = alert_open(device=device, kind=TEMPERATURE, detail="y", value=9.5)
+    first, created = alert_open(device=device, kind=TEMPERATURE, facts=hot_facts(9.0), value=9.0)
+    again, created_again = alert_open(
+        device=device, kind=TEMPERATURE, facts=hot_facts(9.5), value=9.5
+    )
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
-    assert DeviceAlert.objects.get().detail == "x"
+    assert DeviceAlert.objects.get().facts == hot_facts(9.0)
 
 
 @pytest.mark.postgres
@@ -275,7 +283,7 @@ def test_concurrent_opens_make_one_alert():
     def open_one() -> None:
         try:
             barrier.wait()
-            alert, created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
+            alert, created = alert_open(device=device, kind=TEMPERATURE, value=12.0)
             results.append((alert.pk, created))
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
@@ -310,7 +318,7 @@ def test_silent_sweep_opens_one_alert_when_called_twice(device, device_token, ow
     assert second == {"opened": 0, "resolved": 0}
     alert = DeviceAlert.objects.get()
     assert (alert.kind, alert.status, alert.value) == (SILENT, "open", 45)
-    assert "no reading for 45 minutes" in alert.detail
+    assert "no reading for 45 minutes" in alert.detail_text
     assert Notification.objects.filter(recipient=owner, kind="device_alert").count() == 1
 
 
@@ -391,7 +399,7 @@ def test_energy_far_above_the_devices_baseline_opens_an_alert(device):
     alert = DeviceAlert.objects.get()
     assert [a.kind for a in result.opened] == [ENERGY]
     assert alert.value == pytest.approx(360.0)
-    assert "360 Wh in the last hour, 3.6× the usual 101 Wh per hour" in alert.detail
+    assert "360 Wh in the last hour, 3.6× the usual 101 Wh per hour" in alert.detail_text
 
 
 def test_energy_within_the_factor_opens_nothing(device):
@@ -414,7 +422,7 @@ def test_energy_exactly_at_the_limit_opens_nothing(device):
 def test_energy_exactly_at_the_limit_resolves_an_open_spike(device):
     now = timezone.now()
     _baseline(device, hours=48, energy_wh=100, end=now, spread=False)
-    alert, _created = alert_open(device=device, kind=ENERGY, detail="spike", value=400.0)
+    alert, _created = alert_open(device=device, kind=ENERGY, value=400.0)
     readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=5.0)
     result = device_alerts_evaluate(device=device)
     assert [a.pk for a in result.resolved] == [alert.pk]
@@ -466,7 +474,7 @@ def test_energy_back_to_normal_resolves_the_spike(device):
 
 
 def test_alert_lifecycle_records_who_and_when(device, owner, hq_user):
-    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.0)
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, value=12.0)
     acknowledged_at = timezone.now()
     alert_acknowledge(alert=alert, by=owner, now=acknowledged_at)
     alert.refresh_from_db()
@@ -488,7 +496,7 @@ def test_alert_lifecycle_records_who_and_when(device, owner, hq_user):
 
 
 def test_acknowledging_twice_or_after_resolution_is_refused(device, owner, other_owner):
-    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert, _created = alert_open(device=device, kind=TEMPERATURE)
     alert_acknowledge(alert=alert, by=owner)
     with pytest.raises(ValidationError):
         alert_acknowledge(alert=alert, by=other_owner)
@@ -504,7 +512,7 @@ def test_acknowledging_twice_or_after_resolution_is_refused(device, owner, other
 
 
 def test_resolving_an_open_alert_also_records_the_acknowledgement(device, owner):
-    alert, _created = alert_open(device=device, kind=SILENT, detail="quiet")
+    alert, _created = alert_open(device=device, kind=SILENT)
     alert_resolve(alert=alert, by=owner)
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by, alert.resolved_by) == ("resolved", owner, owner)
@@ -574,8 +582,8 @@ def broadcasts(store: Store):
 
 def test_acknowledging_and_resolving_touch_only_that_alert(store, owner):
     first, second = DeviceFactory.create_batch(2, store=store)
-    mine, _created = alert_open(device=first, kind=TEMPERATURE, detail="hot")
-    other, _created = alert_open(device=second, kind=TEMPERATURE, detail="hot")
+    mine, _created = alert_open(device=first, kind=TEMPERATURE)
+    other, _created = alert_open(device=second, kind=TEMPERATURE)
     alert_acknowledge(alert=mine, by=owner)
     other.refresh_from_db()
     assert (other.status, other.acknowledged_by) == ("open", None)
@@ -585,7 +593,7 @@ def test_acknowledging_and_resolving_touch_only_that_alert(store, owner):
 
 
 def test_refusals_say_what_state_the_alert_is_in(device, owner):
-    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert, _created = alert_open(device=device, kind=TEMPERATURE)
     alert_resolve(alert=alert, by=owner)
     with translation.override("en"):
         with pytest.raises(ValidationError) as acknowledging:
@@ -599,8 +607,8 @@ def test_refusals_say_what_state_the_alert_is_in(device, owner):
 
 
 def test_resolution_note_is_empty_by_default_and_cut_at_300_characters(device, owner):
-    quiet, _created = alert_open(device=device, kind=SILENT, detail="quiet")
-    hot, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    quiet, _created = alert_open(device=device, kind=SILENT)
+    hot, _created = alert_open(device=device, kind=TEMPERATURE)
     alert_resolve(alert=quiet, by=owner)
     alert_resolve(alert=hot, by=owner, note="x" * 400)
     quiet.refresh_from_db()
@@ -608,11 +616,16 @@ def test_resolution_note_is_empty_by_default_and_cut_at_300_characters(device, o
     assert (quiet.resolution_note, hot.resolution_note) == ("", "x" * 300)
 
 
+HOT_12_5 = "12.5 °C, outside 0 to 8 °C for 20 minutes (since 07-01 14:03)"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
     group = f"linli.store.{device.store_id}.notifications"
     with translation.override("en"):
-        alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="hot", value=12.5)
+        alert, _created = alert_open(
+            device=device, kind=TEMPERATURE, facts=hot_facts(12.5), value=12.5
+        )
         alert_acknowledge(alert=alert, by=owner)
         alert_resolve(alert=alert, by=owner)
     assert [(sent_group, event) for sent_group, event, _payload in broadcasts] == [
@@ -621,12 +634,12 @@ def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
         (group, "device.alert_resolved"),
     ]
     assert [payload["text"] for _group, _event, payload in broadcasts] == [
-        f"{device.name}: Temperature out of range — hot",
+        f"{device.name}: Temperature out of range — {HOT_12_5}",
         f"{device.name}: alert acknowledged by {owner.username}",
         f"{device.name}: alert resolved by {owner.username}",
     ]
     assert broadcasts[0][2] == {
-        "text": f"{device.name}: Temperature out of range — hot",
+        "text": f"{device.name}: Temperature out of range — {HOT_12_5}",
         "alert_id": alert.pk,
         "device_id": device.pk,
         "device": device.name,
@@ -634,6 +647,7 @@ def test_each_step_is_broadcast_to_the_stores_group(device, owner, broadcasts):
         "kind": TEMPERATURE,
         "status": "open",
         "value": 12.5,
+        "facts": hot_facts(12.5),
         "opened_at": DjangoJSONEncoder().default(alert.opened_at),  # as it travels, in JSON
     }
     assert [payload["status"] for _group, _event, payload in broadcasts] == [
@@ -662,18 +676,18 @@ def test_rules_read_only_the_evaluated_devices_readings(store):
 
 def test_alert_open_finds_the_active_alert_of_that_device_and_kind_only(store):
     first, second = DeviceFactory.create_batch(2, store=store)
-    hot, _created = alert_open(device=first, kind=TEMPERATURE, detail="hot")
-    quiet, created_quiet = alert_open(device=first, kind=SILENT, detail="quiet")
-    other, created_other = alert_open(device=second, kind=TEMPERATURE, detail="hot")
+    hot, _created = alert_open(device=first, kind=TEMPERATURE)
+    quiet, created_quiet = alert_open(device=first, kind=SILENT)
+    other, created_other = alert_open(device=second, kind=TEMPERATURE)
     assert (created_quiet, created_other) == (True, True)
     assert len({hot.pk, quiet.pk, other.pk}) == 3
 
 
-def test_alert_open_records_the_time_given_and_cuts_the_detail_at_300(device):
+def test_alert_open_records_the_time_and_the_facts_given(device):
     at = timezone.now() - dt.timedelta(hours=3)
-    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="x" * 400, now=at)
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, facts=hot_facts(), now=at)
     alert.refresh_from_db()
-    assert (alert.opened_at, alert.detail) == (at, "x" * 300)
+    assert (alert.opened_at, alert.facts, alert.detail) == (at, hot_facts(), "")
 
 
 def test_evaluation_opens_alerts_at_the_evaluation_time(device):
@@ -694,7 +708,7 @@ def test_back_in_range_resolves_only_that_devices_alert_of_that_kind(store, broa
     for device in (first, second):
         readings_every_minute(device, start=_minutes_ago(40), minutes=20, temperature=12.0)
         device_alerts_evaluate(device=device)
-    energy, _created = alert_open(device=first, kind=ENERGY, detail="spike")
+    energy, _created = alert_open(device=first, kind=ENERGY)
     # An older-looking resolved alert of the same kind is not the active one.
     stale = DeviceAlert.objects.create(
         device=first,
@@ -788,13 +802,19 @@ def test_energy_last_hour_ends_at_the_latest_energy_reading(device):
         device_alerts_evaluate(device=device)
     alert = DeviceAlert.objects.get()
     assert (alert.kind, alert.value) == (ENERGY, pytest.approx(360.0))
-    assert alert.detail == "360 Wh in the last hour, 3.6× the usual 100 Wh per hour"
+    assert alert.detail_text == "360 Wh in the last hour, 3.6× the usual 100 Wh per hour"
+    assert alert.facts == {
+        "recent_wh": pytest.approx(360.0),
+        "median_wh": pytest.approx(100.0),
+        "factor": 3.0,
+        "unit": "Wh",
+    }
 
 
 def test_an_idle_last_hour_resolves_the_spike_at_zero(device):
     now = timezone.now()
     _baseline(device, hours=48, energy_wh=100, end=now)
-    alert, _created = alert_open(device=device, kind=ENERGY, detail="spike")
+    alert, _created = alert_open(device=device, kind=ENERGY)
     readings_every_minute(device, start=now - dt.timedelta(minutes=59), minutes=60, energy_wh=0.0)
     with translation.override("en"):
         device_alerts_evaluate(device=device)
@@ -816,7 +836,7 @@ def test_a_one_sided_range_is_named_in_the_detail(store, override, temperature, 
     with translation.override("en"):
         device_alerts_evaluate(device=device)
     since = timezone.localtime(start).strftime("%m-%d %H:%M")
-    assert DeviceAlert.objects.get().detail == f"{detail} (since {since})"
+    assert DeviceAlert.objects.get().detail_text == f"{detail} (since {since})"
 
 
 def test_silence_ends_only_once_the_device_posted_within_its_window(device, device_token):
@@ -840,9 +860,9 @@ def test_silence_ends_only_once_the_device_posted_within_its_window(device, devi
 def test_only_the_stores_owners_are_notified_with_the_detail(device, owner, other_owner):
     clerk = UserFactory()
     StoreStaff.objects.create(user=clerk, store=device.store, role=StoreStaff.Role.CLERK)
-    alert_open(device=device, kind=TEMPERATURE, detail="12.0 °C for 20 minutes")
+    alert_open(device=device, kind=TEMPERATURE, facts=hot_facts(12.0))
     assert list(Notification.objects.values_list("recipient_id", "body")) == [
-        (owner.pk, "12.0 °C for 20 minutes")
+        (owner.pk, "12.0 °C, outside 0 to 8 °C for 20 minutes (since 07-01 14:03)")
     ]
 
 
@@ -865,10 +885,10 @@ def test_silent_sweep_looks_for_an_active_silent_alert_of_each_device(store):
     for device in (already, again, hot):
         device_token_issue(device=device)
         _seen(device, 90)
-    alert_open(device=already, kind=SILENT, detail="quiet")
-    old, _created = alert_open(device=again, kind=SILENT, detail="quiet")
+    alert_open(device=already, kind=SILENT)
+    old, _created = alert_open(device=again, kind=SILENT)
     alert_resolve(alert=old, by=UserFactory())
-    alert_open(device=hot, kind=TEMPERATURE, detail="hot")
+    alert_open(device=hot, kind=TEMPERATURE)
     assert devices_silent_sweep().opened == 2
     assert sorted(
         DeviceAlert.objects.filter(kind=SILENT, status="open").values_list("device_id", flat=True)
@@ -882,7 +902,7 @@ def test_silent_alert_detail_says_how_long_and_since_when(device, device_token):
     with translation.override("en"):
         devices_silent_sweep(now=now)
     since = timezone.localtime(last_seen).strftime("%m-%d %H:%M")
-    assert DeviceAlert.objects.get().detail == f"no reading for 45 minutes (last seen {since})"
+    assert DeviceAlert.objects.get().detail_text == f"no reading for 45 minutes (last seen {since})"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -927,7 +947,7 @@ def test_silent_sweep_resolves_per_silence_setting(store, broadcasts):
 
 def test_silent_sweep_resolves_only_silent_alerts(device, device_token):
     _seen(device, 1)
-    alert_open(device=device, kind=TEMPERATURE, detail="hot")
+    alert_open(device=device, kind=TEMPERATURE)
     assert devices_silent_sweep().resolved == 0
     assert DeviceAlert.objects.get().status == "open"
 
@@ -935,10 +955,13 @@ def test_silent_sweep_resolves_only_silent_alerts(device, device_token):
 def test_the_chinese_alert_title_joins_device_and_kind_with_a_full_width_colon(device):
     device.name = "风幕柜"
     device.save(update_fields=["name"])
-    alert, _created = alert_open(device=device, kind=TEMPERATURE, detail="9.1 °C", value=9.1)
+    alert, _created = alert_open(device=device, kind=TEMPERATURE, facts=hot_facts(9.1), value=9.1)
     with translation.override("zh-hans"):
         text = alert_text(alert)
         kind = alert.get_kind_display()
-    assert text == f"风幕柜：{kind} — 9.1 °C"
+    assert text == f"风幕柜：{kind} — 9.1 °C，已超出 0 至 8 °C 达 20 分钟（自 07-01 14:03 起）"
     with translation.override("en"):
-        assert alert_text(alert) == "风幕柜: Temperature out of range — 9.1 °C"
+        assert alert_text(alert) == (
+            "风幕柜: Temperature out of range — 9.1 °C, outside 0 to 8 °C for 20 minutes "
+            "(since 07-01 14:03)"
+        )

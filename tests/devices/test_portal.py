@@ -14,7 +14,7 @@ from apps.campaigns.notifications.models import Notification
 from apps.devices.models import DeviceAlert, DeviceReadingHourly
 from apps.devices.services import alert_open
 from apps.devices.services.rollup import hour_floor
-from tests.devices.factories import DeviceFactory, readings_every_minute
+from tests.devices.factories import DeviceFactory, hot_facts, readings_every_minute
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,10 @@ def _client(user: object | None) -> Client:
 @pytest.fixture
 def alert(device: object, owner: object) -> DeviceAlert:
     alert, _created = alert_open(
-        device=device, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE, detail="12.0 °C", value=12
+        device=device,
+        kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE,
+        facts=hot_facts(12.0),
+        value=12,
     )
     return alert
 

@@ -623,7 +623,7 @@ def _build_world(media_root: Path) -> World:
     )
     device_a = DeviceFactory(store=store_a)
     alert_a, _created = alert_open(
-        device=device_a, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE, detail="12.0 °C", value=12
+        device=device_a, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE, value=12
     )
     card_a = InsightCardFactory(store=store_a)
 

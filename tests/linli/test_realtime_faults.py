@@ -142,9 +142,7 @@ def test_acknowledging_an_alert_redirects_when_the_channel_layer_is_down(redis_g
     owner = owner_of(store)
     device = DeviceFactory(store=store)
     with caplog.at_level(logging.CRITICAL, logger="linli.realtime"):
-        alert, _created = alert_open(
-            device=device, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE, detail="12 °C"
-        )
+        alert, _created = alert_open(device=device, kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE)
     client = Client()
     client.force_login(owner)
     caplog.clear()

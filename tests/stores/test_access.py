@@ -50,7 +50,7 @@ from apps.stores.access import (
 )
 from apps.stores.models import Order, Store, StoreStaff
 from linli.roles import GROUPS, HQ_INSPECTION, HQ_OPERATIONS, HQ_PROCUREMENT
-from tests.devices.factories import DeviceFactory
+from tests.devices.factories import DeviceFactory, hot_facts
 from tests.factories import (
     MemberFactory,
     ProductFactory,
@@ -568,7 +568,7 @@ def alert(store: object) -> DeviceAlert:
     alert, _created = alert_open(
         device=DeviceFactory(store=store),
         kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE,
-        detail="12.0 °C",
+        facts=hot_facts(12.0),
         value=12,
     )
     return alert

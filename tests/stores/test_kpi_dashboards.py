@@ -75,7 +75,7 @@ def test_admin_index_ranks_by_the_chosen_kpi(world, roles):
 
 def test_admin_index_lists_stores_with_open_alerts(world, roles):
     device = DeviceFactory(store=world["c"])
-    alert_open(device=device, kind="device_silent", detail="silent")
+    alert_open(device=device, kind="device_silent")
     html = _signed_in(_staff(roles)).get(reverse("admin:index")).content.decode()
     attention = html.split('id="kpi-attention"', 1)[1]
     assert f">{world['c'].code} {world['c'].name}</a>" in attention
@@ -96,7 +96,7 @@ def test_admin_index_worst_movers_chart_holds_only_falls_largest_first(roles):
     KpiSnapshot.objects.create(scope="network", period=JULY, code="gmv", value=3, is_complete=True)
     # The store that improved has an open alert, so it heads the attention table; the chart
     # of falls must still leave it out (it showed as a red bar of +5 first).
-    alert_open(device=DeviceFactory(store=stores["UP"]), kind="device_silent", detail="silent")
+    alert_open(device=DeviceFactory(store=stores["UP"]), kind="device_silent")
     html = (
         _signed_in(_staff(roles))
         .get(reverse("admin:index"), {"period": "2026-07-01"})

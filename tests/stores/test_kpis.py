@@ -370,7 +370,7 @@ def test_worst_movers_and_open_problems_need_attention():
                     )
                 )
     KpiSnapshot.objects.bulk_create(rows)
-    alert_open(device=DeviceFactory(store=alerted), kind="device_silent", detail="silent")
+    alert_open(device=DeviceFactory(store=alerted), kind="device_silent")
     inspection = Inspection.objects.create(
         store=overdue,
         template=ChecklistTemplateFactory(),
@@ -443,7 +443,7 @@ def test_most_declined_lists_only_falls_largest_first():
         }
     )
     # An improved store with an open alert needs attention, but it did not fall.
-    alert_open(device=DeviceFactory(store=stores["UP1"]), kind="device_silent", detail="silent")
+    alert_open(device=DeviceFactory(store=stores["UP1"]), kind="device_silent")
     rows = [
         (row.code, row.mean_percentile, row.percentile_change)
         for row in stores_most_declined(period=JULY)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.campaigns.models import Campaign, Promotion, ScenarioTemplate, TrackingEvent
 from apps.catalog.models import Category, Product, WeatherObservation
@@ -291,9 +291,13 @@ def test_every_store_has_its_cabinets_with_a_week_of_readings_and_the_planted_al
         open_alert.value
         == DeviceReading.objects.filter(device=chiller).latest("recorded_at").temperature_c
     )
-    assert "°C" in open_alert.detail
+    assert (open_alert.facts["value"], open_alert.facts["unit"]) == (open_alert.value, "°C")
+    assert open_alert.detail == ""  # facts only: each reader gets the sentence in their language
+    with translation.override("en"):
+        assert "°C, outside 0 to 8 °C for" in open_alert.detail_text
     resolved = DeviceAlert.objects.filter(status=DeviceAlert.Status.RESOLVED)
     assert resolved.exists()
+    assert all(alert.facts["unit"] == "°C" and alert.detail == "" for alert in resolved)
     assert all(alert.resolved_at > alert.opened_at for alert in resolved)
     assert resolved.filter(acknowledged_by__username="owner2").exists()
     far_later = timezone.now() + dt.timedelta(days=30)

@@ -4,6 +4,11 @@ No duplicate active alert: a partial unique constraint allows one open-or-acknow
 per (device, kind); opening tolerates the race (IntegrityError → the existing alert), so any
 evaluation may be repeated or run concurrently. Opening an alert broadcasts it to the store's
 websocket group and puts one notification per store owner in the outbox, on commit.
+
+An alert stores facts (`DeviceAlert.facts`), not a sentence; `alert_detail_text` words them in
+the reader's language. What is sent and stored as text — the websocket line, the notification's
+title and body — is written in the project's language (`LANGUAGE_CODE`), whatever language the
+process raising the alert happens to run in.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.campaigns.notifications.models import Notification
@@ -52,34 +58,36 @@ class EvaluationResult:
 # --- text ------------------------------------------------------------------------------------
 
 
-def _range_text(thresholds: EffectiveThresholds) -> str:
-    low, high = thresholds.min_temperature_c, thresholds.max_temperature_c
-    if low is not None and high is not None:
-        return _("%(low)s to %(high)s °C") % {"low": f"{low:g}", "high": f"{high:g}"}
-    if low is not None:
-        return _("at least %(low)s °C") % {"low": f"{low:g}"}
-    return _("at most %(high)s °C") % {"high": f"{high:g}"}
-
-
-def temperature_detail(
+def temperature_facts(
     *, value: float, thresholds: EffectiveThresholds, minutes: int, since: dt.datetime
-) -> str:
-    """The "out of range" alert's detail: the value, the range, for how long, since when
-    (local time)."""
-    return _("%(value).1f °C, outside %(range)s for %(minutes)d minutes (since %(since)s)") % {
+) -> dict[str, object]:
+    """The "out of range" alert's facts: the value, the allowed range, for how long, since
+    when (`DeviceAlert.ALERT_FACTS`)."""
+    return {
         "value": value,
-        "range": _range_text(thresholds),
+        "unit": "°C",
+        "min": thresholds.min_temperature_c,
+        "max": thresholds.max_temperature_c,
         "minutes": minutes,
-        "since": timezone.localtime(since).strftime("%m-%d %H:%M"),
+        "since": since.isoformat(),
     }
 
 
+def silent_facts(*, minutes: int, last_seen: dt.datetime) -> dict[str, object]:
+    return {"minutes": minutes, "last_seen": last_seen.isoformat()}
+
+
+def energy_facts(*, recent_wh: float, median_wh: float, factor: float) -> dict[str, object]:
+    return {"recent_wh": recent_wh, "median_wh": median_wh, "factor": factor, "unit": "Wh"}
+
+
 def alert_text(alert: DeviceAlert) -> str:
-    """One line for websockets and notification titles: device, what, detail."""
+    """One line for websockets and notification titles, in the active language: device, what,
+    detail."""
     return _("%(device)s: %(kind)s — %(detail)s") % {
         "device": alert.device.name,
         "kind": alert.get_kind_display(),
-        "detail": alert.detail,
+        "detail": alert.detail_text,
     }
 
 
@@ -96,6 +104,7 @@ def _alert_payload(alert: DeviceAlert, *, text: str) -> dict[str, object]:
         "kind": alert.kind,
         "status": alert.status,
         "value": alert.value,
+        "facts": alert.facts,
         "opened_at": alert.opened_at,
     }
 
@@ -115,7 +124,10 @@ def _alerts_announce(alerts: Iterable[DeviceAlert]) -> int:
         owners.setdefault(store_id, []).append(user_id)
     drafts = []
     for alert in alerts:
-        text = alert_text(alert)
+        # Stored and sent text: the project's language, not the raising process's.
+        with translation.override(settings.LANGUAGE_CODE):
+            text = alert_text(alert)
+            body = alert.detail_text
         broadcast(
             store_notifications_group(alert.store_id),
             event="device.alert",
@@ -127,7 +139,7 @@ def _alerts_announce(alerts: Iterable[DeviceAlert]) -> int:
                     dedupe_key=f"device-alert:{alert.pk}:user:{user_id}",
                     kind="device_alert",
                     title=text,
-                    body=alert.detail,
+                    body=body,
                     channel=Notification.Channel.PORTAL,
                     recipient_id=user_id,
                     store_id=alert.store_id,
@@ -135,6 +147,7 @@ def _alerts_announce(alerts: Iterable[DeviceAlert]) -> int:
                         "alert_id": alert.pk,
                         "device_id": alert.device_id,
                         "kind": alert.kind,
+                        "facts": alert.facts,
                     },
                 )
             )
@@ -156,11 +169,12 @@ def alert_open(
     *,
     device: Device,
     kind: str,
-    detail: str,
+    facts: dict[str, object] | None = None,
     value: float | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[DeviceAlert, bool]:
     """Open an alert of `kind` on `device`, or return the active one. Returns (alert, created).
+    `facts` are what its detail sentence states (`DeviceAlert.ALERT_FACTS`).
 
     Race-safe: two evaluations opening the same alert concurrently produce one row; the loser
     gets IntegrityError from the partial unique constraint and returns the winner's alert.
@@ -176,7 +190,7 @@ def alert_open(
                     device=device,
                     store_id=device.store_id,
                     kind=kind,
-                    detail=detail[:300],
+                    facts=facts or {},
                     value=value,
                     opened_at=now or timezone.now(),
                 )
@@ -313,13 +327,13 @@ def _temperature_rule(
     minutes = (latest_at - streak_start).total_seconds() / 60
     if minutes < thresholds.minutes_out_of_range:
         return
-    detail = temperature_detail(
+    facts = temperature_facts(
         value=latest_value, thresholds=thresholds, minutes=int(minutes), since=streak_start
     )
     alert, created = alert_open(
         device=device,
         kind=Kind.TEMPERATURE_OUT_OF_RANGE,
-        detail=detail,
+        facts=facts,
         value=latest_value,
         now=now,
     )
@@ -360,15 +374,13 @@ def _energy_rule(
     if not verdict.has_baseline:
         return
     if verdict.is_spike:
-        detail = _(
-            "%(recent).0f Wh in the last hour, %(ratio).1f× the usual %(median).0f Wh per hour"
-        ) % {
-            "recent": verdict.recent_wh,
-            "ratio": verdict.recent_wh / verdict.baseline_median_wh,
-            "median": verdict.baseline_median_wh,
-        }
+        facts = energy_facts(
+            recent_wh=verdict.recent_wh,
+            median_wh=verdict.baseline_median_wh,
+            factor=thresholds.energy_spike_factor,
+        )
         alert, created = alert_open(
-            device=device, kind=Kind.ENERGY_SPIKE, detail=detail, value=recent, now=now
+            device=device, kind=Kind.ENERGY_SPIKE, facts=facts, value=recent, now=now
         )
         if created:
             result.opened.append(alert)
@@ -492,11 +504,7 @@ def devices_silent_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                     kind=Kind.DEVICE_SILENT,
                     opened_at=now,
                     value=quiet_minutes,
-                    detail=_("no reading for %(minutes)d minutes (last seen %(time)s)")
-                    % {
-                        "minutes": quiet_minutes,
-                        "time": timezone.localtime(last_seen_at).strftime("%m-%d %H:%M"),
-                    },
+                    facts=silent_facts(minutes=quiet_minutes, last_seen=last_seen_at),
                 )
             )
         with transaction.atomic():

@@ -39,7 +39,7 @@ from apps.devices.models import (
     DeviceReadingHourly,
 )
 from apps.devices.selectors import device_thresholds
-from apps.devices.services.alerts import device_alerts_evaluate, temperature_detail
+from apps.devices.services.alerts import device_alerts_evaluate, temperature_facts
 from apps.ops.demo.bulk import rows_insert
 from apps.stores.models import Store
 
@@ -201,7 +201,7 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
                     status=DeviceAlert.Status.RESOLVED,
                     opened_at=opened,
                     value=peak,
-                    detail=temperature_detail(
+                    facts=temperature_facts(
                         value=peak,
                         thresholds=thresholds,
                         minutes=minutes // 2,
