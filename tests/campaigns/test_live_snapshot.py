@@ -335,3 +335,23 @@ def test_overview_for_some_stores_leaves_the_others_out() -> None:
     overview = live_overview(stores=type(live.store).objects.filter(pk=live.store_id))
 
     assert [row["broadcast_id"] for row in overview["broadcasts"]] == [live.pk]
+
+
+def test_a_pre_order_answers_the_stock_question_with_what_is_left_not_the_shelf() -> None:
+    """A pre-order (以销定产) sells what the supplier will bring: "还有吗" is answered with
+    what is left under the cap, and the store's empty shelf is not mentioned."""
+    broadcast = _live_broadcast()
+    product = ProductFactory(name="云南蓝莓")
+    StockLevelFactory(store=broadcast.store, product=product, on_hand=0)
+    GroupBuyOfferFactory(broadcast=broadcast, product=product, presale=True, units_joined=12)
+    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓还有吗")
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    (point,) = [p for p in snapshot["talking_points"] if p["intent"] == "stock"]
+    assert point["message"] == "stock_presale"
+    assert point["args"] == {"name": "云南蓝莓", "left": 28}
+    assert _written(point, "en") == (
+        "云南蓝莓: 28 left in this group buy; a pre-order, the supplier brings what is sold."
+    )
+    assert "库存" not in _written(point, "zh-hans")

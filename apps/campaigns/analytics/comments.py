@@ -101,6 +101,7 @@ class ProductFacts:
     price: Decimal | None = None  # the group-buy price
     regular_price: Decimal | None = None
     stock: int | None = None  # on hand at the store
+    presale: bool = False  # a pre-order: the supplier brings what is sold, stock aside
     units_joined: int = 0
     threshold: int = 0
     threshold_counts_units: bool = True
@@ -206,6 +207,7 @@ def _facts_for(intent: str, product: ProductFacts) -> dict[str, object]:
         "price": product.price,
         "regular_price": product.regular_price,
         "stock": product.stock,
+        "presale": product.presale,
         "remaining_to_threshold": remaining,
         "threshold_counts_units": product.threshold_counts_units,
         "left_under_cap": max(0, product.cap - product.units_joined),

@@ -82,9 +82,13 @@ def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
     elif point.intent == comment_analytics.ARRIVAL:
         message = "arrival"
     elif point.intent == comment_analytics.STOCK:
-        message = "stock"
         args["left"] = facts.get("left_under_cap")
-        args["stock"] = facts.get("stock") if facts.get("stock") is not None else "—"
+        if facts.get("presale"):
+            # A pre-order's units come from the supplier: the shelf is beside the point.
+            message = "stock_presale"
+        else:
+            message = "stock"
+            args["stock"] = facts.get("stock") if facts.get("stock") is not None else "—"
     else:
         message = "selling_point" if selling_point else "name"
         if selling_point:
@@ -175,6 +179,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             price=offer.price,
             regular_price=offer.product.price,
             stock=stock.get(offer.product_id),
+            presale=offer.presale,
             units_joined=offer.units_joined,
             threshold=offer.threshold,
             threshold_counts_units=row["threshold_kind"] == GroupBuyOffer.ThresholdKind.UNITS,

@@ -68,6 +68,10 @@ def page_labels() -> dict[str, object]:
                 "store."
             ),
             "stock": _("%(name)s: %(left)s left in this group buy, %(stock)s in store."),
+            "stock_presale": _(
+                "%(name)s: %(left)s left in this group buy; a pre-order, the supplier brings "
+                "what is sold."
+            ),
             "name": "%(name)s",
         },
         "talkingPointRemaining": _(" — %(remaining)s more to form the group."),
