@@ -25,6 +25,7 @@ from apps.campaigns.services.group_buys import (
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.pickup import (
+    CANCELLED,
     COLLECTED,
     fulfilments_ready,
     order_cancel_before_pickup,
@@ -132,8 +133,9 @@ def test_the_summer_fruit_journey_sells_what_the_store_does_not_have(store, owne
     """Nothing of the blueberries is in the store. Members join 12 boxes through the 接龙;
     the offer forms; consolidation orders exactly 12 from the orchard, which confirms and
     ships; 2 boxes come short at receiving. The 10 that came are taken by the earliest
-    orders (the latest order bears the shortage) as they are handed to pickup, the shelf is
-    back at zero, and every code is collected."""
+    orders as they are handed to pickup; the latest order (2 boxes) bears the whole shortage,
+    so nothing of it arrived: it is cancelled as not delivered, takes nothing, and its code
+    is not handed over. The shelf is back at zero, and the other codes are collected."""
     offer = _presale_offer(store)
     members = [
         MemberFactory(name=name, home_store=store)
@@ -165,8 +167,10 @@ def test_the_summer_fruit_journey_sells_what_the_store_does_not_have(store, owne
         by=owner,
     )
 
-    orders = list(Order.objects.filter(store=store, channel="group_buy").order_by("placed_at"))
-    assert [order.status for order in orders] == [Order.Status.READY] * 4
+    orders = list(
+        Order.objects.filter(store=store, channel="group_buy").order_by("placed_at", "pk")
+    )
+    assert [order.status for order in orders] == [Order.Status.READY] * 3 + [Order.Status.CANCELLED]
     taken = {
         movement.order_id: -movement.quantity
         for movement in StockMovement.objects.filter(store=store, kind="sale")
@@ -180,13 +184,10 @@ def test_the_summer_fruit_journey_sells_what_the_store_does_not_have(store, owne
         for movement in StockMovement.objects.filter(store=store, kind="sale")
     )
 
-    codes = list(
-        OrderFulfilment.objects.filter(store=store)
-        .order_by("pk")
-        .values_list("pickup_code", flat=True)
-    )
+    codes = [OrderFulfilment.objects.get(pk=order.pk).pickup_code for order in orders]
     results = pickup_verify(store=store, codes=codes, by=owner)
-    assert [result.outcome for result in results] == [COLLECTED] * 4
+    assert [result.outcome for result in results] == [COLLECTED] * 3 + [CANCELLED]
+    assert Order.objects.get(pk=orders[3].pk).status == Order.Status.CANCELLED
     # Handing over takes nothing more: the goods left stock when the orders became ready.
     assert _on_hand(store, offer.product) == 0
     assert StockMovement.objects.filter(store=store, kind="sale").count() == 3

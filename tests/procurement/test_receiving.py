@@ -246,25 +246,29 @@ def test_shortage_is_borne_by_the_latest_orders_first_with_one_notification_per_
             "product_id", "shortage_quantity"
         )
     ) == {blueberries.pk: 4, grapes.pk: 1}
-    notifications = Notification.objects.filter(kind="order_short").order_by("member_id")
-    assert [
-        (note.member_id, note.store_id, note.channel, note.payload["order_id"])
+    # The second order is partly short: told what is missing, on SMS (no WeChat identity),
+    # pending for the dispatcher. The third lost everything: cancelled as not delivered, and
+    # told that instead.
+    notifications = Notification.objects.filter(member__in=world.members.values())
+    assert sorted(
+        (note.kind, note.member_id, note.store_id, note.channel, note.status)
         for note in notifications
-    ] == sorted(
-        [
-            (world.members[second.pk].pk, world.store_a.pk, "portal", second.pk),
-            (world.members[third.pk].pk, world.store_a.pk, "portal", third.pk),
-        ]
-    )
-    third_note = notifications.get(member=world.members[third.pk])
-    assert third_note.dedupe_key == f"receipt:{receipt.pk}:order:{third.pk}:short"
-    assert sorted(third_note.payload["short"], key=lambda item: item["product"]) == [
-        {"product": "云南蓝莓 125g", "units": 1},
-        {"product": "阳光玫瑰葡萄", "units": 1},
+        if note.kind != "order_ready"
+    ) == [
+        ("order_not_delivered", world.members[third.pk].pk, world.store_a.pk, "sms", "pending"),
+        ("order_short", world.members[second.pk].pk, world.store_a.pk, "sms", "pending"),
     ]
-    assert "云南蓝莓 125g" in third_note.body
-    second_note = notifications.get(member=world.members[second.pk])
-    assert second_note.payload["short"] == [{"product": "云南蓝莓 125g", "units": 3}]
+    second_note = notifications.get(kind="order_short")
+    assert second_note.dedupe_key == f"receipt:{receipt.pk}:order:{second.pk}:short"
+    assert second_note.payload == {
+        "order_id": second.pk,
+        "receipt_id": receipt.pk,
+        "short": [{"product": "云南蓝莓 125g", "units": 3}],
+    }
+    assert "云南蓝莓 125g × 3" in second_note.body
+    assert dict(
+        Order.objects.filter(pk__in=[first.pk, second.pk, third.pk]).values_list("pk", "status")
+    ) == {first.pk: "ready", second.pk: "ready", third.pk: "cancelled"}
 
 
 def test_shortage_skips_cancelled_member_orders():

@@ -3,7 +3,7 @@ purchase order as the store receives it (docs/delivery-and-receiving.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -26,10 +26,14 @@ RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIP
 
 @dataclass(frozen=True)
 class StoreDeliveries:
-    # Each with `units` (what will ship to the store: allocated less reported short), by
+    # Each with `units` (what will ship to the store: allocated less reported short, > 0), by
     # delivery date.
     due: list[PurchaseOrder]
     received: list[Receipt]  # each with `received_units`, `short_units`, `damaged_units`
+    # Confirmed or shipped, not received, of which the supplier reported every unit for this
+    # store short (`units` 0): nothing comes, but the store closes it out so that the member
+    # orders it was bought for are settled (receiving them records the shortage).
+    nothing_coming: list[PurchaseOrder] = field(default_factory=list)
 
 
 def _store_units(store_id: int) -> Subquery:
@@ -45,13 +49,15 @@ def _store_units(store_id: int) -> Subquery:
 
 
 def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliveries:
-    """The purchase orders with goods for this store that it has not received yet (sent,
-    confirmed or shipped; by delivery date), and its latest receipts. Two queries."""
+    """The purchase orders with goods to come to this store that it has not received yet
+    (sent, confirmed or shipped, at least one unit that ships to it; by delivery date), the
+    confirmed or shipped ones of which nothing ships to it (every unit reported short: to
+    close out), and its latest receipts. Two queries."""
     allocated_here = PurchaseOrderAllocation.objects.filter(
         line__purchase_order=OuterRef("pk"), store_id=store_id
     )
     received_here = Receipt.objects.filter(purchase_order=OuterRef("pk"), store_id=store_id)
-    due = list(
+    open_orders = list(
         PurchaseOrder.objects.filter(status__in=DUE_STATUSES)
         .filter(Exists(allocated_here))
         .exclude(Exists(received_here))
@@ -59,6 +65,10 @@ def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliver
         .annotate(units=_store_units(store_id))
         .order_by("delivery_date", "pk")
     )
+    due = [po for po in open_orders if po.units > 0]
+    nothing_coming = [
+        po for po in open_orders if po.units <= 0 and po.status in RECEIVABLE_STATUSES
+    ]
     received = list(
         Receipt.objects.filter(store_id=store_id)
         .select_related("purchase_order__supplier")
@@ -69,7 +79,7 @@ def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliver
         )
         .order_by("-received_at", "-pk")[:received_limit]
     )
-    return StoreDeliveries(due=due, received=received)
+    return StoreDeliveries(due=due, received=received, nothing_coming=nothing_coming)
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,12 @@ class ReceivingSheet:
     def receivable(self) -> bool:
         """The form is offered: confirmed or shipped, and not received yet."""
         return self.receipt is None and self.purchase_order.status in RECEIVABLE_STATUSES
+
+    @property
+    def nothing_coming(self) -> bool:
+        """The supplier reported every unit for this store short: receiving it only closes
+        it out (received 0), which settles the member orders it was bought for."""
+        return self.units == 0
 
     @property
     def units(self) -> int:

@@ -61,6 +61,7 @@ DELIVERY_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 # Delivery statuses the member hears about (once each).
 DELIVERY_NOTIFIED = (Status.OUT_FOR_DELIVERY, Status.DELIVERED)
+NOT_DELIVERED_NOTIFICATION_KIND = "order_not_delivered"
 
 
 class PickupRefused(ValidationError):
@@ -96,8 +97,9 @@ def pickup_codes_parse(*, text: str) -> list[str]:
     return codes
 
 
-def _member_channels(member_ids: set[int]) -> dict[int, str]:
-    """WeChat for members with a WeChat identity, SMS otherwise (as campaigns do)."""
+def member_channels(member_ids: set[int]) -> dict[int, str]:
+    """WeChat for members with a WeChat identity, SMS otherwise (as campaigns do): the
+    channel of every message to a member about their order."""
     on_wechat = set(
         MemberIdentity.objects.filter(
             member_id__in=member_ids, kind=MemberIdentity.Kind.WECHAT
@@ -111,7 +113,9 @@ def _member_channels(member_ids: set[int]) -> dict[int, str]:
     }
 
 
-def _members_notify(*, drafts: list[NotificationDraft]) -> int:
+def members_notify(*, drafts: list[NotificationDraft]) -> int:
+    """Enqueue these member notifications and, when any is new, the dispatcher on commit
+    (an SMS / WeChat row is only sent by the dispatcher)."""
     created = notifications_enqueue(drafts=drafts)
     if created:
         enqueue_on_commit(celery_app.signature(DISPATCH_TASK_NAME))
@@ -164,7 +168,7 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
                 "pk", "pickup_code", "order__member_id", "order__fulfilment", "store__name"
             )
         )
-        channels = _member_channels({row[2] for row in rows})
+        channels = member_channels({row[2] for row in rows})
         drafts = []
         with translation.override(settings.LANGUAGE_CODE):
             for order_id, code, member_id, fulfilment, store_name in rows:
@@ -192,7 +196,7 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
                         payload={"order_id": order_id},
                     )
                 )
-        _members_notify(drafts=drafts)
+        members_notify(drafts=drafts)
         OrderFulfilment.objects.filter(pk__in=[row[0] for row in rows]).update(
             ready_notified_at=now
         )
@@ -251,6 +255,94 @@ def _presale_stock_take(
             by=user,
             at=at,
         )
+
+
+def orders_not_delivered_cancel(
+    *, store_id: int, order_ids: list[int], by: UserLike | None
+) -> list[int]:
+    """Cancel these member orders of this store as not delivered: every unit they were
+    supplied came short at receiving, so there is nothing to hand over (store receiving
+    decides which; see `receiving.receipt_record`). Returns the ids cancelled.
+
+    Only orders still waiting for their goods change: the order PAID → CANCELLED, its
+    fulfilment (if one was opened) waiting → cancelled, so its code is free and verifies as
+    cancelled at the counter. An order already ready (marked ready from the shelf by hand),
+    collected or cancelled is left alone. Stock: the order gets back what it took and has not
+    got back (`order_stock_return`, per the ledger; a pre-order took nothing). Supply is not
+    adjusted: the purchase orders were received, and the short units are on their lines. The
+    member (not guests, not erased members) gets one notification, kind
+    `order_not_delivered`, dedupe key `order-not-delivered:<order id>`, on SMS or WeChat
+    (`member_channels`), in the project's language; the dispatcher is enqueued on commit.
+
+    Orders, then fulfilments, locked in primary-key order (as `order_cancel_before_pickup`);
+    conditional UPDATEs; idempotent (a second call finds nothing waiting and writes nothing).
+    """
+    if not order_ids:
+        return []
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(of=("self",))
+            .select_related("member", "store")
+            .filter(pk__in=order_ids, store_id=store_id, status=Order.Status.PAID)
+            .order_by("pk")
+        )
+        open_rows = dict(
+            OrderFulfilment.objects.select_for_update()
+            .filter(order_id__in=[order.pk for order in orders])
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        # A fulfilment no longer waiting (marked ready by hand) means the store has the goods.
+        orders = [
+            order for order in orders if open_rows.get(order.pk, Status.WAITING) == Status.WAITING
+        ]
+        if not orders:
+            return []
+        ids = [order.pk for order in orders]
+        now = timezone.now()
+        reason = gettext("Not delivered: none of its goods arrived.")
+        changed = Order.objects.filter(pk__in=ids, status=Order.Status.PAID).update(
+            status=Order.Status.CANCELLED
+        )
+        assert changed == len(ids), "locked orders changed under the lock"  # noqa: S101
+        OrderFulfilment.objects.filter(pk__in=ids, status=Status.WAITING).update(
+            status=Status.CANCELLED, delivery_note=reason[:200], updated_at=now
+        )
+        user = by if by is not None and by.is_authenticated else None
+        for order in orders:
+            order.status = Order.Status.CANCELLED
+            note = gettext("Not delivered: order %(order)d") % {"order": order.pk}
+            order_stock_return(order=order, store=order.store, note=note, by=user, at=now)
+        members = {
+            order.member_id
+            for order in orders
+            if order.member_id is not None and not order.member.is_erased
+        }
+        channels = member_channels(members)
+        drafts = []
+        with translation.override(settings.LANGUAGE_CODE):
+            for order in orders:
+                if order.member_id not in members:
+                    continue
+                drafts.append(
+                    NotificationDraft(
+                        dedupe_key=f"order-not-delivered:{order.pk}",
+                        kind=NOT_DELIVERED_NOTIFICATION_KIND,
+                        title=gettext("Your order could not be delivered"),
+                        body=gettext(
+                            "None of the goods of your order %(order)d at %(store)s arrived. "
+                            "The order has been cancelled: you will not be charged for it, "
+                            "and anything already paid will be refunded."
+                        )
+                        % {"order": order.pk, "store": order.store.name},
+                        channel=channels[order.member_id],
+                        store_id=store_id,
+                        member_id=order.member_id,
+                        payload={"order_id": order.pk},
+                    )
+                )
+        members_notify(drafts=drafts)
+    return ids
 
 
 def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[PickupResult]:
@@ -387,14 +479,14 @@ def delivery_status_set(
                     title = gettext("Your order has been delivered")
                     body = gettext("Your order %(order)d from %(store)s has been delivered.")
                 body = body % {"order": order_id, "store": store.name}
-            _members_notify(
+            members_notify(
                 drafts=[
                     NotificationDraft(
                         dedupe_key=f"order-delivery:{order_id}:{status}",
                         kind=f"order_{status}",
                         title=title,
                         body=body,
-                        channel=_member_channels({member.pk})[member.pk],
+                        channel=member_channels({member.pk})[member.pk],
                         store_id=store.pk,
                         member_id=member.pk,
                         payload={"order_id": order_id},
@@ -464,14 +556,14 @@ def order_cancel_before_pickup(
                 }
                 if reason:
                     body = f"{body} {reason}"
-            _members_notify(
+            members_notify(
                 drafts=[
                     NotificationDraft(
                         dedupe_key=f"order-cancelled:{order.pk}",
                         kind="order_cancelled",
                         title=title,
                         body=body,
-                        channel=_member_channels({member.pk})[member.pk],
+                        channel=member_channels({member.pk})[member.pk],
                         store_id=store.pk,
                         member_id=member.pk,
                         payload={"order_id": order.pk},

@@ -16,8 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from apps.campaigns.notifications.models import Notification
-from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.campaigns.notifications.services import NotificationDraft
 from apps.procurement.models import (
     PurchaseOrder,
     PurchaseOrderAllocation,
@@ -133,10 +132,13 @@ def receipt_record(
     allocation, the LATEST orders first (the earliest orders were placed first and keep their
     goods), recorded on their source links; the purchase-order line's shortage grows only by
     the units beyond what the supplier reported for this store (its allocation's
-    `reported_short_quantity`, which the line's shortage already counts); one notification
-    per affected member; the store's member orders of this purchase order whose every
-    supplied line has now arrived (`orders_still_awaiting`) are then handed to pickup as
-    ready.
+    `reported_short_quantity`, which the line's shortage already counts). Then the store's
+    member orders of this purchase order whose every supplied line has now arrived
+    (`orders_arrived`): those of which nothing arrived (`orders_nothing_arrived`: every unit
+    short) are cancelled as not delivered (`pickup.orders_not_delivered_cancel`: stock given
+    back per the ledger, the member told once), the others are handed to pickup as ready
+    (`pickup.fulfilments_ready`). Each other member order that came short gets one
+    `order_short` notification on the member's channel (`_short_notify`).
     """
     status = (
         PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
@@ -200,8 +202,8 @@ def receipt_record(
             if lines[pk][1] + lines[pk][2] > allocation.reported_short_quantity
         }
         allocated = {allocation.line_id: allocation.quantity for allocation in allocations.values()}
-        _shortage_spread(
-            receipt=receipt, store=store, missing=missing, found=found, allocated=allocated
+        short_by_order = _shortage_spread(
+            store=store, missing=missing, found=found, allocated=allocated
         )
         order_ids = sorted(
             set(
@@ -214,27 +216,46 @@ def receipt_record(
                 .values_list("order_line__order_id", flat=True)
             )
         )
-        _orders_ready(store_id=store.pk, order_ids=order_ids, by=by)
+        complete = orders_arrived(store_id=store.pk, order_ids=order_ids)
+        nothing_arrived = orders_nothing_arrived(order_ids=complete)
+        cancelled = set(
+            pickup.orders_not_delivered_cancel(
+                store_id=store.pk, order_ids=sorted(nothing_arrived), by=by
+            )
+        )
+        # An order cancelled as not delivered is told that instead of what came short.
+        _short_notify(
+            receipt=receipt,
+            store=store,
+            short_by_order={
+                order_id: items
+                for order_id, items in short_by_order.items()
+                if order_id not in cancelled
+            },
+        )
+        ready = [order_id for order_id in complete if order_id not in nothing_arrived]
+        if ready:
+            pickup.fulfilments_ready(store_id=store.pk, order_ids=ready, by=by)
     return receipt
 
 
 def _shortage_spread(
     *,
-    receipt: Receipt,
     store: Store,
     missing: dict[int, int],
     found: dict[int, int],
     allocated: dict[int, int],
-) -> None:
+) -> dict[int, list[tuple[str, int]]]:
     """Spread each purchase-order line's missing units over the store's member order lines it
     was bought for. The store's units no waiting order accounts for (`allocated`, per line,
     beyond what its live member order lines ask: an order cancelled after the supplier
     confirmed) are missing first, as nobody waits for them; then the latest order first
     (placed time, then order id, newest first), each line bearing at most what it asked for.
-    Notifies each affected member once. `found` (per line, the missing units beyond what the
-    supplier reported for this store) is added to the line's shortage."""
+    `found` (per line, the missing units beyond what the supplier reported for this store)
+    is added to the line's shortage. Returns, per affected member order, the (product name,
+    units) it came short."""
     if not missing:
-        return
+        return {}
     sources = list(
         PurchaseOrderSource.objects.select_for_update(of=("self",))
         .filter(
@@ -278,34 +299,63 @@ def _shortage_spread(
         PurchaseOrderLine.objects.filter(pk=line_id).update(
             shortage_quantity=Least(F("shortage_quantity") + units, F("ordered_quantity"))
         )
-    orders = {source.order_line.order_id: source.order_line.order for source in touched}
+    return dict(short_by_order)
+
+
+def _short_notify(
+    *, receipt: Receipt, store: Store, short_by_order: dict[int, list[tuple[str, int]]]
+) -> None:
+    """One `order_short` notification per member order that came short (guests and erased
+    members get none), on the member's channel (SMS or WeChat, `pickup.member_channels`),
+    with the dispatcher enqueued on commit (`pickup.members_notify`)."""
+    if not short_by_order:
+        return
+    members = dict(
+        Order.objects.filter(
+            pk__in=list(short_by_order), member__isnull=False, member__is_erased=False
+        ).values_list("pk", "member_id")
+    )
+    channels = pickup.member_channels(set(members.values()))
     # Members read the project's language, not the language of the clerk who received.
     with translation.override(settings.LANGUAGE_CODE):
         drafts = [
-            _short_draft(receipt=receipt, store=store, order=orders[order_id], items=items)
+            _short_draft(
+                receipt=receipt,
+                store=store,
+                order_id=order_id,
+                member_id=members[order_id],
+                channel=channels[members[order_id]],
+                items=items,
+            )
             for order_id, items in sorted(short_by_order.items())
-            if orders[order_id].member_id is not None
+            if order_id in members
         ]
-    notifications_enqueue(drafts=drafts)
+    pickup.members_notify(drafts=drafts)
 
 
 def _short_draft(
-    *, receipt: Receipt, store: Store, order: Order, items: list[tuple[str, int]]
+    *,
+    receipt: Receipt,
+    store: Store,
+    order_id: int,
+    member_id: int,
+    channel: str,
+    items: list[tuple[str, int]],
 ) -> NotificationDraft:
     listed = pgettext("list separator", ", ").join(
         _("%(product)s × %(units)d") % {"product": name, "units": units} for name, units in items
     )
     return NotificationDraft(
-        dedupe_key=receipt_notification_key(receipt_id=receipt.pk, order_id=order.pk),
+        dedupe_key=receipt_notification_key(receipt_id=receipt.pk, order_id=order_id),
         kind=SHORT_NOTIFICATION_KIND,
         title=_("Part of your order did not arrive"),
         body=_("Short in your order #%(order)s at %(store)s: %(items)s.")
-        % {"order": order.pk, "store": store.name, "items": listed},
-        channel=Notification.Channel.PORTAL,
+        % {"order": order_id, "store": store.name, "items": listed},
+        channel=channel,
         store_id=store.pk,
-        member_id=order.member_id,
+        member_id=member_id,
         payload={
-            "order_id": order.pk,
+            "order_id": order_id,
             "receipt_id": receipt.pk,
             "short": [{"product": name, "units": units} for name, units in items],
         },
@@ -346,12 +396,21 @@ def orders_still_awaiting(*, store_id: int, order_ids: list[int]) -> set[int]:
     return waiting_on_supplier | not_consolidated
 
 
-def _orders_ready(*, store_id: int, order_ids: list[int], by: AbstractBaseUser | None) -> None:
-    """Hand the received member orders to pickup (`pickup.fulfilments_ready`) — only those
-    whose every supplied line has arrived: an order with goods from two suppliers waits for
-    the second delivery (the receipt of that one makes it ready)."""
+def orders_arrived(*, store_id: int, order_ids: list[int]) -> list[int]:
+    """The orders among these whose every supplied line has arrived (none of them
+    `orders_still_awaiting`), in the given order: an order with goods from two suppliers
+    waits for the second delivery (the receipt of that one settles it)."""
     awaiting = orders_still_awaiting(store_id=store_id, order_ids=order_ids)
-    complete = [order_id for order_id in order_ids if order_id not in awaiting]
-    if not complete:
-        return
-    pickup.fulfilments_ready(store_id=store_id, order_ids=complete, by=by)
+    return [order_id for order_id in order_ids if order_id not in awaiting]
+
+
+def orders_nothing_arrived(*, order_ids: list[int]) -> set[int]:
+    """The orders among these of which nothing is there to hand over: every unit of every
+    line came short at receiving (its live source link's `short_quantity` covers the line).
+    A line without a live source link (goods from the shelf) counts as there. One query."""
+    left: dict[int, int] = defaultdict(int)
+    for line in OrderLine.objects.filter(order_id__in=order_ids).select_related("purchase_source"):
+        source = getattr(line, "purchase_source", None)
+        short = source.short_quantity if source is not None and source.cancelled_at is None else 0
+        left[line.order_id] += max(0, line.quantity - short)
+    return {order_id for order_id, units in left.items() if units == 0}
