@@ -1,4 +1,5 @@
-"""The API's JSON parser: a bounded nesting depth, a 400 beyond it.
+"""The API's JSON parser: a bounded nesting depth, a 400 beyond it, and a body that is not
+JSON refused in the request's language (DRF's own message is English only).
 
 `json` answers a deeply nested body with a RecursionError (a 500). This parser refuses
 anything nested deeper than `MAX_JSON_DEPTH` as a `ParseError` (400, code `too_deep`). The
@@ -8,6 +9,7 @@ than `DATA_UPLOAD_MAX_MEMORY_SIZE` bytes (`linli.errors` turns that into a 400 `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +53,24 @@ class BoundedJSONParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as error:
             raise too_deep from error
+        except ParseError as error:
+            # DRF words this in English whatever the request's language ("JSON parse error -
+            # Expecting value: …"): say it in the reader's language, with where it broke.
+            raise _not_json(error) from error
         if json_depth_exceeds(data, limit=MAX_JSON_DEPTH):
             raise too_deep
         return data
+
+
+def _not_json(error: ParseError) -> ParseError:
+    """A translated ParseError for a body that is not JSON, naming the line and column when
+    the decoder said where (DRF raises its own inside `except ValueError`)."""
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, json.JSONDecodeError):
+        message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+            "line": cause.lineno,
+            "column": cause.colno,
+        }
+    else:
+        message = _("The request body is not valid JSON.")
+    return ParseError(message)

@@ -39,6 +39,11 @@ urlpatterns: list = [
         name="delivery_status",
     ),
     path(
+        "stores/<int:store_id>/pickup/<int:order_id>/hand-over/",
+        pickup_views.guest_hand_over,
+        name="pickup_guest_hand_over",
+    ),
+    path(
         "stores/<int:store_id>/pickup/<int:order_id>/cancel/",
         pickup_views.pickup_cancel,
         name="pickup_cancel",

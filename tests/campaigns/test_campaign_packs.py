@@ -103,6 +103,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
     assert context["store"] == confirmed.store
     assert context["products"] == [
         {
+            "number": 1,
             "name": "低糖蓝莓 125g",
             "price": Decimal("19.90"),
             "campaign_price": Decimal("16.92"),
@@ -114,6 +115,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "selling_points": ["云南高原直采", "甜度14+ 颗颗爆汁"],
         },
         {
+            "number": 2,
             "name": "无糖酸奶 200g",
             "price": Decimal("8.00"),
             "campaign_price": Decimal("6.50"),

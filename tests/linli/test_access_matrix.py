@@ -313,6 +313,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "supply:pickup_ready": ("NOT_OFFERED", "HAND_OVER"),
     "supply:delivery_status": ("NOT_OFFERED", "HAND_OVER"),
     "supply:pickup_cancel": ("NOT_OFFERED", "HAND_OVER"),
+    "supply:pickup_guest_hand_over": ("NOT_OFFERED", "HAND_OVER"),
     "supply:loss": ("RECORD_LOSS", "RECORD_LOSS"),
     "supply:cases": ("AFTER_SALES", "NOT_OFFERED"),
     "supply:case_new": ("AFTER_SALES", "AFTER_SALES"),

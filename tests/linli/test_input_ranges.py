@@ -258,6 +258,24 @@ def test_pos_too_deep_json_body_is_400(till_token: str) -> None:
     assert Order.objects.count() == 0
 
 
+def test_pos_body_that_is_not_json_is_refused_in_the_readers_language(till_token: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {till_token}")
+
+    chinese = client.post(
+        POS_URL, "{not json", content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    english = client.post(
+        POS_URL, "{not json", content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert (chinese.status_code, english.status_code) == (400, 400)
+    assert chinese.json()["code"] == english.json()["code"] == "parse_error"
+    assert chinese.json()["detail"] == "请求体不是有效的 JSON（第 1 行第 2 列）。"
+    assert english.json()["detail"] == "The request body is not valid JSON (line 1, column 2)."
+    assert Order.objects.count() == 0
+
+
 def test_pos_json_body_above_the_upload_limit_is_400(till_token: str, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = _order(("FRU-0001", 1, "1.00"), idempotency_key="k" * 2000)

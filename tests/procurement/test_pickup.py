@@ -24,6 +24,7 @@ from apps.procurement.services.pickup import (
     PickupResult,
     delivery_status_set,
     fulfilments_ready,
+    guest_order_hand_over,
     order_cancel_before_pickup,
     pickup_codes_parse,
     pickup_verify,
@@ -33,6 +34,7 @@ from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement
 from apps.stores.services import fulfilment as fulfilment_services
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import stock_move
+from tests.campaigns.factories import GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.factories import (
     MemberFactory,
     ProductFactory,
@@ -433,7 +435,12 @@ def _page(store) -> str:
 def _action_urls(store, order_id: int) -> list[str]:
     return [
         reverse(name, args=[store.pk, order_id])
-        for name in ("supply:pickup_ready", "supply:delivery_status", "supply:pickup_cancel")
+        for name in (
+            "supply:pickup_ready",
+            "supply:delivery_status",
+            "supply:pickup_cancel",
+            "supply:pickup_guest_hand_over",
+        )
     ]
 
 
@@ -494,7 +501,7 @@ def test_mark_ready_deliver_and_cancel_by_hand(client, store, clerk):
     waiting = _open(store, code="192837", member=MemberFactory())
     delivery = _ready(store, code="283746", fulfilment="delivery")
     client.force_login(clerk)
-    ready_url, _delivery_url, cancel_url = _action_urls(store, waiting.pk)
+    ready_url, _delivery_url, cancel_url, _hand_over_url = _action_urls(store, waiting.pk)
     assert client.post(ready_url).status_code == 302
     assert _status(waiting) == ("ready", "ready")
     assert Notification.objects.filter(kind="order_ready").count() == 1
@@ -603,3 +610,91 @@ def test_marking_ready_says_who_was_notified(client, store, clerk):
     assert "the member is notified" in told
     assert "nobody to notify" in nobody
     assert "the member is notified" not in nobody
+
+
+# --- guest orders (a 接龙 line that matched no member) -----------------------------------------
+
+
+def _guest_join(store, *, code: str, name: str = "李阿姨", ready: bool = True) -> Order:
+    """A guest group-buy order of `store` from a 接龙 line named `name` (no member)."""
+    order = (_ready if ready else _open)(store, code=code)
+    offer = GroupBuyOfferFactory(broadcast__store_campaign__store=store)
+    GroupBuyJoinFactory(offer=offer, member=None, display_name=name, quantity=2, order=order)
+    return order
+
+
+def test_a_guest_order_is_named_by_its_chat_name(store):
+    _guest_join(store, code="246801", name="李阿姨")
+    _ready(store, code="246803")  # a guest order with no 接龙 line
+    with translation.override("zh-hans"):
+        full = pickup_board(store=store, show_member_names=True)
+        masked = pickup_board(store=store, show_member_names=False)
+    assert sorted(row.member for row in full.rows) == ["接龙：李阿姨", "散客"]
+    assert sorted(row.member for row in masked.rows) == ["接龙：李**", "散客"]
+    with translation.override("en"):
+        assert member_display(member=None, full=True, chat_name="李阿姨") == "接龙: 李阿姨"
+
+
+def test_a_ready_guest_order_is_handed_over_without_a_code_once(store, owner):
+    order = _guest_join(store, code="246801")
+    result = guest_order_hand_over(store=store, order_id=order.pk, by=owner)
+    assert (result.outcome, result.order_id) == ("collected", order.pk)
+    assert _status(order) == ("completed", "collected")
+    assert OrderFulfilment.objects.get(pk=order.pk).completed_by == owner
+    again = guest_order_hand_over(store=store, order_id=order.pk, by=owner)
+    assert (again.outcome, again.order_id) == ("already_collected", None)
+
+
+def test_guest_hand_over_refuses_member_orders_and_waits_for_the_goods(store, other_store, owner):
+    member_order = _ready(store, code="135790", member=MemberFactory())
+    waiting = _guest_join(store, code="135791", ready=False)
+    theirs = _guest_join(other_store, code="135792")
+    delivery = _ready(store, code="135793", fulfilment="delivery")
+    with pytest.raises(PickupRefused) as refused:
+        guest_order_hand_over(store=store, order_id=member_order.pk, by=owner)
+    assert refused.value.code == "member_order"
+    with pytest.raises(PickupRefused) as refused:
+        guest_order_hand_over(store=store, order_id=theirs.pk, by=owner)
+    assert refused.value.code == "not_found"
+    with pytest.raises(PickupRefused) as refused:
+        guest_order_hand_over(store=store, order_id=delivery.pk, by=owner)
+    assert refused.value.code == "not_pickup"
+    assert guest_order_hand_over(store=store, order_id=waiting.pk, by=owner).outcome == "not_ready"
+    assert _status(member_order) == _status(theirs) == _status(delivery) == ("ready", "ready")
+    assert _status(waiting) == ("paid", "waiting")
+
+
+def test_the_counter_offers_guest_hand_over_only_for_ready_guest_orders(client, store, clerk):
+    guest = _guest_join(store, code="246801", name="李阿姨")
+    waiting_guest = _guest_join(store, code="246802", ready=False)
+    member_order = _ready(store, code="246803", member=MemberFactory())
+    client.force_login(clerk)
+    html = client.get(_page(store)).content.decode()
+    hand_over = "supply:pickup_guest_hand_over"
+    assert reverse(hand_over, args=[store.pk, guest.pk]) in html
+    assert reverse(hand_over, args=[store.pk, waiting_guest.pk]) not in html
+    assert reverse(hand_over, args=[store.pk, member_order.pk]) not in html
+    assert "李**" in html  # a clerk: the chat name masked
+    assert "246801" not in html  # still no full code of an open order on the page
+    response = client.post(reverse(hand_over, args=[store.pk, guest.pk]))
+    assert response.status_code == 302
+    assert _status(guest) == ("completed", "collected")
+    # A member's order is never handed over without its code, even by a forged POST.
+    client.post(reverse(hand_over, args=[store.pk, member_order.pk]))
+    assert _status(member_order) == ("ready", "ready")
+
+
+@pytest.mark.parametrize("typed", ["abc", "abcdef", "12", "1234567"])
+def test_anything_not_six_digits_reads_as_a_wrong_code_on_the_page(client, store, clerk, typed):
+    order = _ready(store, code="135791")
+    client.force_login(clerk)
+    html = client.get(_page(store)).content.decode()
+    # The browser must send what was typed: a `pattern` would stop "abc" before the server.
+    code_input = html[
+        html.index('id="pickup-code"') : html.index(">", html.index('id="pickup-code"'))
+    ]
+    assert "pattern=" not in code_input
+    response = client.post(_page(store), {"code": typed, "codes": ""})
+    html = response.content.decode()
+    assert f'<li class="pickup-result pickup-wrong_code"><b>{typed}</b>' in html
+    assert _status(order) == ("ready", "ready")

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.stores.inspections import selectors, services
 from apps.stores.inspections.images import PhotoRejected
@@ -219,8 +219,11 @@ def test_submit_with_unscored_items_is_refused_and_changes_nothing(inspector, st
     with pytest.raises(ValidationError) as caught:
         services.inspection_submit(inspection=inspection, by=inspector)
     assert caught.value.messages == [
-        "Score every item before submitting. Not scored yet: Check 2; Check 3."
+        "Score every item before submitting. Not scored yet: Check 2, Check 3."
     ]
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as in_chinese:
+        services.inspection_submit(inspection=inspection, by=inspector)
+    assert in_chinese.value.messages == ["提交前请为每一项评分。尚未评分：Check 2、Check 3。"]
     inspection.refresh_from_db()
     assert (inspection.status, inspection.score, inspection.submitted_at) == (
         Status.DRAFT,

@@ -193,7 +193,8 @@ def test_unknown_sku_is_a_400_naming_line_and_sku(till, stock):
         (1, "sku", "unknown_sku", "NOPE-1"),
         (2, "sku", "unknown_sku", "NOPE-2"),
     ]
-    assert "NOPE-1" in data["detail"]
+    # `index` is the 0-based position; the sentence counts lines from 1, as "Line 2: …" does.
+    assert data["detail"] == "第 2 (NOPE-1)、3 (NOPE-2) 条明细的 SKU 不存在。"
     assert_nothing_written()
     assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10
 

@@ -173,6 +173,14 @@ def test_insufficient_stock_names_the_product_the_store_and_what_is_in_stock():
         "Not enough stock of Fresh milk 1L at Linli Garden Road: 3 in stock, 4 needed."
     ]
     assert (refused.value.available, refused.value.requested) == (3, 4)
+    with translation.override("zh-hans"), pytest.raises(InsufficientStock) as in_chinese:
+        stock_move(
+            store=level.store, product=level.product, kind=StockMovement.Kind.SALE, quantity=-4
+        )
+    # No space around 的: "邻里优选·翠苑店的云南蓝莓 大果 250g 库存不足".
+    assert in_chinese.value.messages == [
+        "Linli Garden Road的Fresh milk 1L 库存不足：现有 3，需要 4。"
+    ]
 
 
 def test_stock_move_takes_stock_only_from_its_own_store():

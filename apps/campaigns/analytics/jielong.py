@@ -30,7 +30,8 @@ Rules (docs/group-buys.md lists them for owners):
   `2斤`… (a unit word), or a bare number after a space; none at all means 1. A note in
   brackets (`(自提)`) is ignored.
 - The name is the first word after the number (a `:` after it separates like a space); the rest
-  is the product text (may be empty: the caller picks the offer). When the name and product are
+  is the product text (may be empty: the caller picks the offer; `item_number` reads a product
+  named by its item number, "2号" / "2️⃣", as the copy numbers them). When the name and product are
   glued (`3.张三蓝莓*1`) and `products` names a product it ends with, they are split there.
 - Unreadable, reported with a code: a line after the first entry without a number
   (`no_number`), a number with nothing after it (`no_name`), a quantity but no name
@@ -59,8 +60,11 @@ _NUMBER = re.compile(
     r"(?:\s*[.,、:;)\]}>-]+\s*|\s+|(?=(?![" + _NOT_AN_ENTRY_AFTER_NUMBER + r"])[^\W\d_]))"
     r"(?P<rest>\D.*|)$"
 )
-# A quantity marker: "×2" / "x2" / "*2" / "+2" (an "x" after an ASCII letter is part of a word).
-_MARKED = re.compile(r"(?:(?<![A-Za-z])[xX×✕✖╳]|\*|\+)\s*(?P<quantity>\d+)\s*(?:[" + UNITS + r"])?")
+# A quantity marker: "×2" / "x2" / "*2" / "+2" (an "x" after an ASCII letter is part of a word;
+# a "×" is a marker wherever it is, so "大果蓝莓 250g×1" reads as one unit).
+_MARKED = re.compile(
+    r"(?:(?<![A-Za-z])[xX]|[×✕✖╳]|\*|\+)\s*(?P<quantity>\d+)\s*(?:[" + UNITS + r"])?"
+)
 _NOTE = re.compile(r"\([^()]*\)")
 _UNIT = re.compile(r"(?P<quantity>\d+)\s*[" + UNITS + r"]")
 _TRAILING_BARE = re.compile(r"\s(?P<quantity>\d+)$")
@@ -120,6 +124,20 @@ def _quantity(rest: str) -> tuple[str, int | None, str | None]:
     if bare:
         return rest[: bare.start()].strip(), int(bare.group("quantity")), None
     return rest.strip(), 1, None
+
+
+# A product named by its item number, as the 接龙 copy prints it: "2", "2号", "#2", "2️⃣"
+# (a keycap: the digit, U+FE0F, U+20E3 — NFKC keeps the last two, they are stripped here).
+_ITEM_NUMBER = re.compile(r"^(?:#|No\.?\s*)?(?P<number>\d{1,3})\s*号?$", re.IGNORECASE)
+_KEYCAP_MARKS = dict.fromkeys(map(ord, "\ufe0f\u20e3"))
+
+
+def item_number(product: str) -> int | None:
+    """The item number a line's product text names ("2号", "2️⃣", "#2", "2"), or None when
+    the text is not a number (then it names the product by name). The caller maps numbers to
+    products in the order its copy printed them."""
+    match = _ITEM_NUMBER.match(normalise(product).translate(_KEYCAP_MARKS).strip())
+    return int(match.group("number")) if match else None
 
 
 def _name_and_product(rest: str, products: Iterable[str]) -> tuple[str, str]:

@@ -70,6 +70,14 @@ def campaign_products(*, campaign: Campaign) -> list:
     )
 
 
+def campaign_item_numbers(*, campaign: Campaign) -> dict[int, int]:
+    """{product id: its item number}: 1, 2, 3… in the campaign's product order (the order of
+    `campaign_products`). The one numbering of a campaign's items: the 接龙 copy prints it
+    (`p.number`, "1️⃣" / "1号") and a pasted 接龙 line may name its product by it ("2号×1")."""
+    product_ids = campaign.products.order_by("position", "pk").values_list("product_id", flat=True)
+    return {product_id: number for number, product_id in enumerate(product_ids, start=1)}
+
+
 # The hour a campaign's group buys close on its last day (the "截单" of its 接龙 copy): the
 # daily consolidation's 22:00 cut-off, so the last joins are on that night's purchase orders.
 CUTOFF_HOUR = 22

@@ -33,9 +33,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.campaigns.analytics.jielong import JielongLine, jielong_parse
-from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.analytics.jielong import JielongLine, item_number, jielong_parse
+from apps.campaigns.models import Broadcast, CampaignTarget, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.notifications import services as notification_services
+from apps.campaigns.selectors import campaigns as campaign_selectors
 from apps.campaigns.services import group_buy_sql
 from apps.campaigns.services.live import broadcast_changed
 from apps.customers.models import CommunityMessage, Member
@@ -70,8 +71,22 @@ CONSOLIDATE_TASK_NAME = "apps.procurement.tasks.purchase_orders_consolidate_task
 
 class GroupBuyRefused(ValidationError):
     """A join (or import) was refused and nothing was written; `code` says why:
-    `sold_out` (the cap would be passed), `closed` (offer settled, cancelled or past its
-    deadline), `insufficient_stock`, `invalid` (quantity, key)."""
+    `sold_out` (the cap would be passed; `left` is how many units were left), `closed` (offer
+    settled, cancelled or past its deadline), `insufficient_stock`, `invalid` (quantity, key)."""
+
+    left: int = 0
+
+
+def _sold_out(*, left: int, quantity: int) -> GroupBuyRefused:
+    """The cap refusal, worded to whoever asked (the member joining: "you asked"); the 接龙
+    report rewords it with the line's name (`jielong_import`)."""
+    refusal = GroupBuyRefused(
+        _("Only %(left)d left of this group buy; %(quantity)d asked.")
+        % {"left": left, "quantity": quantity},
+        code=SOLD_OUT,
+    )
+    refusal.left = left
+    return refusal
 
 
 @dataclass(frozen=True)
@@ -106,11 +121,7 @@ def _refusal_after_update(*, offer: GroupBuyOffer, quantity: int, now: dt.dateti
     )[0]
     if current["status"] != GroupBuyOffer.Status.OPEN or current["deadline"] <= now:
         raise GroupBuyRefused(_("This group buy is closed."), code=CLOSED)
-    raise GroupBuyRefused(
-        _("Only %(left)d left of this group buy; %(quantity)d asked.")
-        % {"left": max(current["cap"] - current["units_joined"], 0), "quantity": quantity},
-        code=SOLD_OUT,
-    )
+    raise _sold_out(left=max(current["cap"] - current["units_joined"], 0), quantity=quantity)
 
 
 def _precheck(*, offer: GroupBuyOffer, quantity: int, now: dt.datetime) -> None:
@@ -119,11 +130,7 @@ def _precheck(*, offer: GroupBuyOffer, quantity: int, now: dt.datetime) -> None:
     if offer.status != GroupBuyOffer.Status.OPEN or offer.deadline <= now:
         raise GroupBuyRefused(_("This group buy is closed."), code=CLOSED)
     if offer.units_joined + quantity > offer.cap:
-        raise GroupBuyRefused(
-            _("Only %(left)d left of this group buy; %(quantity)d asked.")
-            % {"left": max(offer.cap - offer.units_joined, 0), "quantity": quantity},
-            code=SOLD_OUT,
-        )
+        raise _sold_out(left=max(offer.cap - offer.units_joined, 0), quantity=quantity)
 
 
 def group_buy_join(
@@ -486,7 +493,9 @@ def jielong_problem_message(code: str) -> str:
         "too_large": _("The quantity is larger than %(max)d.") % {"max": QUANTITY_MAX},
         "name_too_long": _("The name is too long."),
         "unknown_product": _("No open offer of this broadcast matches the product."),
-        "ambiguous_product": _("Several open offers match; write the product's full name."),
+        "ambiguous_product": _(
+            "Several open offers match; write the product's full name or its item number."
+        ),
         "no_product": _("Several offers are open; write the product on the line."),
     }
     return messages.get(code, code)
@@ -500,13 +509,24 @@ def jielong_key(*, broadcast_id: int, line: JielongLine) -> str:
 
 
 def _match_offer(
-    *, product_text: str, offers: list[GroupBuyOffer]
+    *, product_text: str, offers: list[GroupBuyOffer], numbers: dict[int, int] | None = None
 ) -> tuple[GroupBuyOffer | None, str]:
-    """The one offer a line's product text names, or ("", code) why none."""
+    """The one offer a line's product text names, or ("", code) why none.
+
+    The text names a product by its item number ("2号", "2️⃣": `analytics.jielong.item_number`,
+    `numbers` = {product id: number} from `selectors.campaigns.campaign_item_numbers`, the
+    numbering the 接龙 copy prints), by its exact name, or by a part of its name that only
+    one open offer has."""
     if not product_text:
         if len(offers) == 1:
             return offers[0], ""
         return None, "no_product" if offers else "unknown_product"
+    number = item_number(product_text)
+    if number is not None:
+        numbered = [offer for offer in offers if (numbers or {}).get(offer.product_id) == number]
+        if len(numbered) == 1:
+            return numbered[0], ""
+        return None, "ambiguous_product" if numbered else "unknown_product"
     text = product_text.casefold()
     exact = [offer for offer in offers if offer.product.name.casefold() == text]
     if len(exact) == 1:
@@ -522,16 +542,25 @@ def _match_offer(
 
 
 def store_members_by_name(*, store_id: int, names: set[str]) -> dict[str, Member | None]:
-    """Members of the store (home store, or a sender in its community chats) by exact name;
-    a name two such members share maps to None (never guess between people)."""
+    """The members the store serves, by exact name; a name two such members share maps to
+    None (never guess between people).
+
+    Served: the members the owner's member pages show (home store here, or an order here:
+    `apps.customers.selectors.store_members`), those on a target list of one of the store's
+    campaigns, and the senders in its community chats. A member whose home store is another
+    store is matched here once they bought here or were targeted here. Erased members never."""
     found: dict[str, Member | None] = {}
     if not names:
         return found
     senders = CommunityMessage.objects.filter(store_id=store_id, member__isnull=False).values(
         "member_id"
     )
+    bought_here = Order.objects.filter(store_id=store_id, member__isnull=False).values("member_id")
+    targeted = CampaignTarget.objects.filter(store_campaign__store_id=store_id).values("member_id")
     candidates = Member.objects.filter(
-        Q(home_store_id=store_id) | Q(pk__in=senders), name__in=names, is_erased=False
+        Q(home_store_id=store_id) | Q(pk__in=senders) | Q(pk__in=bought_here) | Q(pk__in=targeted),
+        name__in=names,
+        is_erased=False,
     ).order_by("pk")
     for member in candidates:
         found[member.name] = None if member.name in found else member
@@ -568,6 +597,7 @@ def jielong_import(
     else:
         offers = list(offers_query.filter(broadcast=broadcast, status=GroupBuyOffer.Status.OPEN))
     parsed = jielong_parse(text, products=[item.product.name for item in offers])
+    numbers = campaign_selectors.campaign_item_numbers(campaign=broadcast.store_campaign.campaign)
     report = JielongReport()
     for problem in parsed.problems:
         report.lines.append(
@@ -584,7 +614,7 @@ def jielong_import(
     )
     planned: list[tuple[JielongLine, JielongLineReport]] = []
     for line in parsed.lines:
-        matched, code = _match_offer(product_text=line.product, offers=offers)
+        matched, code = _match_offer(product_text=line.product, offers=offers, numbers=numbers)
         entry = JielongLineReport(
             line_no=line.line_no,
             raw=line.raw,
@@ -618,10 +648,18 @@ def jielong_import(
                     now=now,
                 )
             except GroupBuyRefused as refusal:
+                message = refusal.messages[0]
+                if refusal.code == SOLD_OUT:
+                    # The owner pasted the chat: name the line's person, not "you".
+                    message = _("%(name)s asked for %(quantity)d; only %(left)d left.") % {
+                        "name": line.name,
+                        "quantity": line.quantity,
+                        "left": refusal.left,
+                    }
                 entry.status, entry.code, entry.message = (
                     LineOutcome.REFUSED,
                     refusal.code or INVALID,
-                    refusal.messages[0],
+                    message,
                 )
                 continue
             entry.join = result.join

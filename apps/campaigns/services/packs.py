@@ -13,7 +13,9 @@ The scenario template's texts are Django templates rendered from strings with au
 - `starts_on`, `ends_on` (dates), `discount_percent` (int)
 - `cutoff` (local datetime) and `cutoff_text` ("12月9日 22:00"): when the group buys close
   (`selectors.campaigns.campaign_cutoff`, also the owner's offer form's default deadline)
-- `products`: a list, in the campaign's order, of dicts with `name`, `price` (list price),
+- `products`: a list, in the campaign's order, of dicts with `number` (the item number, 1, 2,
+  3…: `selectors.campaigns.campaign_item_numbers`, the numbers a pasted 接龙 line may name
+  its product by, "2号×1"), `name`, `price` (list price),
   `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label),
   `emoji` (the fruit's emoji when the name names one, e.g. 🍉 for 8424西瓜, else "") and
   `selling_points` (a list of lines: the product's knowledge-base selling points when a
@@ -80,10 +82,14 @@ def _default_templates() -> dict[str, str]:
             "{% for p in products %}{{ p.name }} only ¥{{ p.campaign_price }}; "
             "{% endfor %}see you there."
         ),
+        # Items are numbered "1号" (not "1."): a line starting "1." would read as an entry.
+        # The example names the item by its number, which no other offer shares.
         "jielong": _(
             "#接龙 {{ campaign.name }} at {{ store.name }}\n"
-            "{% for p in products %}{{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
-            "Reply in the form: 1. name product×quantity"
+            "{% for p in products %}{{ p.number }}号 {{ p.name }} ¥{{ p.campaign_price }}\n"
+            "{% endfor %}"
+            "Reply in the form: 1. name item number×quantity"
+            "{% if products %} (e.g. 1. 李阿姨 {{ products.0.number }}号×2){% endif %}"
         ),
         "poster": "{{ campaign.name }}",
     }
@@ -169,12 +175,14 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
     """The documented template context for this store campaign (see the module docstring)."""
     campaign = store_campaign.campaign
     items = selectors.campaign_products(campaign=campaign)
+    numbers = selectors.campaign_item_numbers(campaign=campaign)
     stock = selectors.store_stock(
         store=store_campaign.store, product_ids=[item.product_id for item in items]
     )
     knowledge_points = product_selling_points(product_ids=[item.product_id for item in items])
     products = [
         {
+            "number": numbers[item.product_id],
             "name": item.product.name,
             "price": item.product.price,
             "campaign_price": campaign_price(

@@ -56,9 +56,9 @@ class TemplateSpec:
 
 _JIELONG = (
     "#接龙 {{ campaign.name }}｜{{ store.name }}\n"
-    "{% for p in products %}{{ forloop.counter }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
+    "{% for p in products %}{{ p.number }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
     "（原价¥{{ p.price }}）\n{% endfor %}"
-    "格式：序号. 名字 商品×数量（例：1. 李阿姨 蓝莓×2）\n"
+    "格式：序号. 名字 商品编号×数量（例：1. 李阿姨 {{ products.0.number }}号×2）\n"
     "{{ cutoff_text }}截单，次日到店自提"
 )
 

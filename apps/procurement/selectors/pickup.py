@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch
 from django.utils.translation import gettext
 
+from apps.campaigns.selectors.broadcasts import name_masked
 from apps.catalog.selectors import NextProduct, member_next_products
 from apps.customers.models import Member
 from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
@@ -29,15 +30,29 @@ SUGGESTIONS_PER_MEMBER = 5
 SUGGESTED_ORDERS = 20
 
 
-def member_display(*, member: Member | None, full: bool) -> str:
+def member_display(*, member: Member | None, full: bool, chat_name: str = "") -> str:
     """How the counter names a member: with member data access (`full`) the name and the
-    masked phone, otherwise "Member" and the last 4 characters of the member number."""
+    masked phone, otherwise "Member" and the last 4 characters of the member number.
+
+    A guest order (no member) that came from a 接龙 line is named by its chat name
+    (`GroupBuyJoin.display_name`, "接龙: 李阿姨"), the only name the counter can ask for:
+    in full with member data access, else masked as the broadcast page masks it ("李**");
+    any other guest order is "Guest"."""
     if member is None:
-        return gettext("Guest")
+        chat_name = chat_name.strip()
+        if not chat_name:
+            return gettext("Guest")
+        return gettext("接龙: %(name)s") % {"name": chat_name if full else name_masked(chat_name)}
     if full and not member.is_erased:
         parts = [part for part in (member.name, member.masked_phone) if part]
         return " ".join(parts) or member.member_no
     return member.masked_label
+
+
+def _chat_name(order: Order) -> str:
+    """The 接龙 chat name of a group-buy order (selected with `order__group_buy_join`)."""
+    join = getattr(order, "group_buy_join", None)
+    return join.display_name if join is not None else ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,13 @@ class PickupRow:
     ready_at: dt.datetime | None
     delivery_note: str
     next_statuses: list[NextStatus]
+    is_guest: bool = False
+
+    @property
+    def guest_hand_over(self) -> bool:
+        """A ready guest pickup order: handed over from the list (nobody holds its code;
+        `services.pickup.guest_order_hand_over`)."""
+        return self.is_guest and self.status == Status.READY and not self.is_delivery
 
     @property
     def cancellable(self) -> bool:
@@ -118,7 +140,7 @@ def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
         counts[status] = count
     fulfilments = list(
         OrderFulfilment.objects.filter(store=store, status__in=OPEN_STATUSES)
-        .select_related("order__member")
+        .select_related("order__member", "order__group_buy_join")
         .prefetch_related(
             Prefetch(
                 "order__lines",
@@ -146,12 +168,15 @@ def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
                 status=fulfilment.status,
                 status_label=fulfilment.get_status_display(),
                 is_delivery=is_delivery,
-                member=member_display(member=order.member, full=show_member_names),
+                member=member_display(
+                    member=order.member, full=show_member_names, chat_name=_chat_name(order)
+                ),
                 items=_items(order),
                 placed_at=order.placed_at,
                 ready_at=fulfilment.ready_at,
                 delivery_note=fulfilment.delivery_note,
                 next_statuses=next_statuses,
+                is_guest=order.member_id is None,
             )
         )
     by_status: dict[str, list[PickupRow]] = {status: [] for status in OPEN_STATUSES}
@@ -183,7 +208,7 @@ def pickup_collected_orders(
     orders = {
         order.pk: order
         for order in Order.objects.filter(store=store, pk__in=list(order_codes))
-        .select_related("member")
+        .select_related("member", "group_buy_join")
         .prefetch_related(Prefetch("lines", queryset=_LINES))
     }
     shown: list[CollectedOrder] = []
@@ -200,7 +225,9 @@ def pickup_collected_orders(
             CollectedOrder(
                 order_id=order_id,
                 code=code,
-                member=member_display(member=order.member, full=show_member_names),
+                member=member_display(
+                    member=order.member, full=show_member_names, chat_name=_chat_name(order)
+                ),
                 items=_items(order),
                 suggestions=suggestions,
             )

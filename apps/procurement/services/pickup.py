@@ -389,13 +389,7 @@ def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[Picku
                 continue
             order_id, status, member_id = current
             if status == Status.READY:
-                handed = OrderFulfilment.objects.filter(
-                    pk=order_id, store=store, status=Status.READY
-                ).update(status=Status.COLLECTED, completed_at=now, completed_by=by, updated_at=now)
-                if handed == 1:
-                    Order.objects.filter(
-                        pk=order_id, status__in=(Order.Status.PAID, Order.Status.READY)
-                    ).update(status=Order.Status.COMPLETED)
+                if _hand_over(store=store, order_id=order_id, by=by, now=now):
                     results.append(
                         PickupResult(
                             code=code, outcome=COLLECTED, order_id=order_id, member_id=member_id
@@ -407,14 +401,66 @@ def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[Picku
                     .values_list("status", flat=True)
                     .first()
                 )
-            if status in (Status.COLLECTED, Status.DELIVERED):
-                outcome = ALREADY_COLLECTED
-            elif status == Status.CANCELLED:
-                outcome = CANCELLED
-            else:
-                outcome = NOT_READY
-            results.append(PickupResult(code=code, outcome=outcome))
+            results.append(PickupResult(code=code, outcome=_not_handed_outcome(status)))
     return results
+
+
+def _hand_over(
+    *, store: Store, order_id: int, by: UserLike, now: dt.datetime, guest_only: bool = False
+) -> bool:
+    """The one handover write: fulfilment ready → collected (completed_at / completed_by) and
+    the order → completed, as a conditional UPDATE that changes exactly one row or none (two
+    counters handing over the same order hand it over once). `guest_only` adds "the order has
+    no member" to the condition."""
+    rows = OrderFulfilment.objects.filter(pk=order_id, store=store, status=Status.READY)
+    if guest_only:
+        rows = rows.filter(order__member__isnull=True)
+    if rows.update(status=Status.COLLECTED, completed_at=now, completed_by=by, updated_at=now) != 1:
+        return False
+    Order.objects.filter(pk=order_id, status__in=(Order.Status.PAID, Order.Status.READY)).update(
+        status=Order.Status.COMPLETED
+    )
+    return True
+
+
+def _not_handed_outcome(status: str | None) -> str:
+    if status in (Status.COLLECTED, Status.DELIVERED):
+        return ALREADY_COLLECTED
+    if status == Status.CANCELLED:
+        return CANCELLED
+    return NOT_READY
+
+
+def guest_order_hand_over(*, store: Store, order_id: int, by: UserLike) -> PickupResult:
+    """Hand over a ready **guest** order (no member: a 接龙 line that matched nobody) without
+    its code: nobody was sent the code, so there is none to bring; the counter finds the
+    order by its chat name. Refused (`PickupRefused`): a member's order (`member_order`: the
+    member has the code and handing over needs it), another store's order or one without a
+    fulfilment (`not_found`), a delivery order (`not_pickup`: delivered, not handed over).
+    The write is `_hand_over` (conditional UPDATE, at most once); an order that is not ready
+    gets the outcome verification would give (NOT_READY, ALREADY_COLLECTED, CANCELLED) and
+    nothing changes."""
+    fulfilment = (
+        OrderFulfilment.objects.select_related("order").filter(pk=order_id, store=store).first()
+    )
+    if fulfilment is None:
+        raise PickupRefused(gettext("No such order at this store."), code="not_found")
+    order = fulfilment.order
+    if order.member_id is not None:
+        raise PickupRefused(
+            gettext("A member's order is handed over against the code the member brings."),
+            code="member_order",
+        )
+    if order.fulfilment == Order.Fulfilment.DELIVERY:
+        raise PickupRefused(
+            gettext("A delivery order is not handed over at the counter."), code="not_pickup"
+        )
+    code = fulfilment.pickup_code
+    with transaction.atomic():
+        if _hand_over(store=store, order_id=order_id, by=by, now=timezone.now(), guest_only=True):
+            return PickupResult(code=code, outcome=COLLECTED, order_id=order_id)
+    status = OrderFulfilment.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    return PickupResult(code=code, outcome=_not_handed_outcome(status))
 
 
 def _fulfilment_locked(*, store: Store, order_id: int) -> OrderFulfilment:

@@ -25,6 +25,7 @@ from apps.procurement.services.pickup import (
     PickupRefused,
     delivery_status_set,
     fulfilments_ready,
+    guest_order_hand_over,
     order_cancel_before_pickup,
     pickup_codes_parse,
     pickup_verify,
@@ -172,4 +173,29 @@ def pickup_cancel(request: HttpRequest, store_id: int, order_id: int) -> HttpRes
         messages.error(request, refusal.messages[0])
     else:
         messages.success(request, _("Order %(order)d is cancelled.") % {"order": order_id})
+    return redirect("supply:pickup", store_id=store.pk)
+
+
+@login_required
+@require_POST
+def guest_hand_over(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    """Hand over a ready guest order (a 接龙 line that matched no member) from the list:
+    nobody was sent its code, so the counter finds it by the chat name."""
+    store = store_or_403(request.user, store_id, HAND_OVER)
+    try:
+        result = guest_order_hand_over(store=store, order_id=order_id, by=request.user)
+    except PickupRefused as refusal:
+        if refusal.code == "not_found":
+            raise Http404 from refusal
+        messages.error(request, refusal.messages[0])
+    else:
+        label = OUTCOME_LABELS[result.shown_outcome]
+        if result.outcome == COLLECTED:
+            messages.success(
+                request, _("Order %(order)d: %(outcome)s.") % {"order": order_id, "outcome": label}
+            )
+        else:
+            messages.error(
+                request, _("Order %(order)d: %(outcome)s.") % {"order": order_id, "outcome": label}
+            )
     return redirect("supply:pickup", store_id=store.pk)

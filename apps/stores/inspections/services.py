@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from apps.stores.access import INSPECT, RECTIFY, may
 from apps.stores.inspections.images import PhotoRejected, ProcessedPhoto, photo_process
@@ -518,7 +518,7 @@ def inspection_submit(*, inspection: Inspection, by: Any) -> Inspection:
         if unscored:
             raise ValidationError(
                 _("Score every item before submitting. Not scored yet: %(items)s.")
-                % {"items": "; ".join(unscored)},
+                % {"items": pgettext("list separator", ", ").join(unscored)},
                 code="unscored",
             )
         missing_photo = [
@@ -526,7 +526,8 @@ def inspection_submit(*, inspection: Inspection, by: Any) -> Inspection:
         ]
         if missing_photo:
             raise ValidationError(
-                _("These items need a photo: %(items)s.") % {"items": "; ".join(missing_photo)},
+                _("These items need a photo: %(items)s.")
+                % {"items": pgettext("list separator", ", ").join(missing_photo)},
                 code="photo_required",
             )
         score = score_weighted((result.weight, result.score) for result in results)

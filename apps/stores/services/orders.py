@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.catalog.models import Product
 from apps.customers.models import Member
@@ -164,13 +165,19 @@ class PosOrderResult:
 
 
 class UnknownSkus(ValidationError):
-    """Lines whose SKU is not in the catalogue: `lines` is a list of (index, sku), 0-based."""
+    """Lines whose SKU is not in the catalogue: `lines` is a list of (index, sku), 0-based
+    (the API's `errors[].index`); the message numbers lines from 1, as the other line errors
+    ("Line 1: …") and the person reading it do."""
 
     def __init__(self, lines: list[tuple[int, str]]) -> None:
         self.lines = lines
         super().__init__(
             _("Unknown SKU on line %(lines)s.")
-            % {"lines": ", ".join(f"{index} ({sku})" for index, sku in lines)},
+            % {
+                "lines": pgettext("list separator", ", ").join(
+                    f"{index + 1} ({sku})" for index, sku in lines
+                )
+            },
             code="unknown_sku",
         )
 
