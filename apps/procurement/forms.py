@@ -38,6 +38,16 @@ class ConfirmForm(forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
 
 
+class ShipForm(forms.Form):
+    """Marking shipped cannot be undone: the supplier ticks that the goods have left (a plain
+    required checkbox, so it works on any phone without JavaScript)."""
+
+    shipped = forms.BooleanField(
+        label=_("The goods have left: I cannot undo this."),
+        error_messages={"required": _("Tick the box to confirm the goods have left.")},
+    )
+
+
 class ShortageForm(forms.Form):
     """One "units short" field per line of the purchase order, and a note."""
 
