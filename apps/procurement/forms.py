@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
-from apps.procurement.selectors.aftersales import order_lines_short
+from apps.procurement.selectors.aftersales import order_line_units_amount, order_lines_short
 from apps.stores.models import LossReason, Order, OrderLine, Store
 from apps.stores.selectors import store_stocked_products
 from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
@@ -176,9 +176,7 @@ class CaseOpenForm(forms.Form):
                 line = self.lines[line_id]
                 self.fields["order_line"].initial = str(line_id)
                 self.fields["quantity"].initial = units
-                self.fields["amount"].initial = (line.line_total * units / line.quantity).quantize(
-                    Decimal("0.01")
-                )
+                self.fields["amount"].initial = order_line_units_amount(line=line, units=units)
 
     def _line_label(self, line: OrderLine) -> str:
         label = f"{line.product.name} × {line.quantity} · ¥{line.line_total}"
