@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
-from apps.procurement.selectors.aftersales import order_lines_short
+from apps.procurement.selectors.aftersales import order_line_units_amount, order_lines_short
 from apps.stores.models import LossReason, Order, OrderLine, Store
 from apps.stores.selectors import store_stocked_products
 from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
@@ -36,6 +36,16 @@ class ConfirmForm(forms.Form):
     # The revision of the purchase order on the page: a consolidation run that added to the
     # order since makes the confirmation a refusal, not a confirmation of unseen lines.
     revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+
+class ShipForm(forms.Form):
+    """Marking shipped cannot be undone: the supplier ticks that the goods have left (a plain
+    required checkbox, so it works on any phone without JavaScript)."""
+
+    shipped = forms.BooleanField(
+        label=_("The goods have left: I cannot undo this."),
+        error_messages={"required": _("Tick the box to confirm the goods have left.")},
+    )
 
 
 class ShortageForm(forms.Form):
@@ -166,9 +176,7 @@ class CaseOpenForm(forms.Form):
                 line = self.lines[line_id]
                 self.fields["order_line"].initial = str(line_id)
                 self.fields["quantity"].initial = units
-                self.fields["amount"].initial = (line.line_total * units / line.quantity).quantize(
-                    Decimal("0.01")
-                )
+                self.fields["amount"].initial = order_line_units_amount(line=line, units=units)
 
     def _line_label(self, line: OrderLine) -> str:
         label = f"{line.product.name} × {line.quantity} · ¥{line.line_total}"

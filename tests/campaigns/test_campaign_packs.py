@@ -14,15 +14,18 @@ from django.utils.translation import override
 from PIL import Image
 from pypdf import PdfReader
 
-from apps.campaigns.models import CampaignTarget, StoreCampaign
+from apps.campaigns.models import Campaign, CampaignTarget, StoreCampaign
 from apps.campaigns.services.packs import (
+    campaign_price,
     pack_context,
+    poster_layout,
     store_campaign_pack_generate,
     store_campaign_poster_pdf,
     template_check,
     template_render,
 )
 from apps.campaigns.services.poster import headline_wrapped
+from apps.ops.demo.campaigns import SEASONS as DEMO_SEASONS
 from apps.ops.demo.campaigns import TEMPLATES as DEMO_TEMPLATES
 from tests.campaigns.factories import (
     BroadcastFactory,
@@ -106,7 +109,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "number": 1,
             "name": "低糖蓝莓 125g",
             "price": Decimal("19.90"),
-            "campaign_price": Decimal("16.92"),
+            "campaign_price": Decimal("16.90"),
             "stock": 23,
             "suggested_stock": 40,
             "unit": "box",
@@ -134,12 +137,12 @@ def test_pack_renders_the_copy_from_the_templates(confirmed: StoreCampaign) -> N
     confirmed.refresh_from_db()
     assert result.errors == []
     assert confirmed.warmup_copy == (
-        "今晚20点直播：低糖蓝莓 125g 只要¥16.92（库存23box）无糖酸奶 200g 只要¥6.50"
+        "今晚20点直播：低糖蓝莓 125g 只要¥16.90（库存23box）无糖酸奶 200g 只要¥6.50"
         "（库存0piece） 已有2位邻居关注"
     )
     assert (
         confirmed.jielong_copy
-        == "#接龙 夏季水果季 第1期\n1. 低糖蓝莓 125g ¥16.92\n2. 无糖酸奶 200g ¥6.50"
+        == "#接龙 夏季水果季 第1期\n1. 低糖蓝莓 125g ¥16.90\n2. 无糖酸奶 200g ¥6.50"
     )
     assert confirmed.pack_generated_at is not None
 
@@ -160,14 +163,14 @@ def test_live_script_is_timed_with_selling_points_price_and_stock(confirmed: Sto
         "lines": [
             "云南高原直采",
             "甜度14+ 颗颗爆汁",
-            "List price ¥19.90, live price ¥16.92.",
+            "List price ¥19.90, live price ¥16.90.",
             "In stock: 23 boxes.",
         ],
     }
     assert script[2]["title"] == "无糖酸奶 200g"
     assert script[3]["lines"] == [
         "#接龙 夏季水果季 第1期",
-        "1. 低糖蓝莓 125g ¥16.92",
+        "1. 低糖蓝莓 125g ¥16.90",
         "2. 无糖酸奶 200g ¥6.50",
     ]
     assert script[4]["lines"] == ["Thank you for watching! Pick up your order at 邻里优选·和睦店."]
@@ -202,7 +205,7 @@ def test_pdf_poster_contains_the_product_name_and_price(confirmed: StoreCampaign
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) == 1
     assert "低糖蓝莓 125g" in text
-    assert "¥16.92" in text
+    assert "¥16.90" in text
     assert "邻里优选·和睦店" in text
 
 
@@ -260,9 +263,9 @@ def test_demo_warm_up_copy_gives_each_fruit_its_own_emoji(confirmed: StoreCampai
     ).splitlines()
 
     assert copy[1:4] == [
-        "🫐 低糖蓝莓 125g 直播价¥16.92",
+        "🫐 低糖蓝莓 125g 直播价¥16.90",
         "· 无糖酸奶 200g 直播价¥6.50",
-        "🍉 8424西瓜 约5kg 直播价¥33.92",
+        "🍉 8424西瓜 约5kg 直播价¥33.90",
     ]
     assert "🍇" not in "".join(copy)
 
@@ -370,3 +373,94 @@ def test_the_chinese_poster_writes_its_dates_as_month_and_day_unpadded(
             store_campaign=confirmed, context=pack_context(store_campaign=confirmed)
         )
     assert layout.when.startswith("9月5日 – 9月7日，")
+
+
+def test_a_discounted_campaign_price_is_rounded_down_to_a_whole_jiao() -> None:
+    """¥35.90 less 15 % is ¥30.515: a shop prints ¥30.50, never the unrounded ¥30.52; a price
+    set by HQ is kept as written, and a tiny price keeps its cents rather than becoming ¥0."""
+    assert campaign_price(list_price=Decimal("35.90"), price=None, discount_percent=15) == (
+        Decimal("30.50")
+    )
+    assert campaign_price(list_price=Decimal("19.90"), price=None, discount_percent=0) == (
+        Decimal("19.90")
+    )
+    assert campaign_price(
+        list_price=Decimal("35.90"), price=Decimal("29.99"), discount_percent=15
+    ) == Decimal("29.99")
+    assert campaign_price(list_price=Decimal("0.09"), price=None, discount_percent=15) == (
+        Decimal("0.08")
+    )
+
+
+def _insight_store_campaign(*, starts_on: dt.date) -> StoreCampaign:
+    """An insight campaign for 云南蓝莓 大果 250g (¥35.90, 15 % off) on the demo's summer
+    template (season June–September), as accepting the card names it for staff."""
+    spec = next(spec for spec in DEMO_TEMPLATES if spec.code == "summer-fruit")
+    template = ScenarioTemplateFactory(
+        code=spec.code,
+        name=spec.name,
+        live_script_template=spec.live_script,
+        warmup_copy_template=spec.warmup,
+        jielong_copy_template=spec.jielong,
+        poster_headline_template=spec.headline,
+        season_months=",".join(str(month) for month in DEMO_SEASONS[spec.code]),
+    )
+    campaign = CampaignFactory(
+        template=template,
+        origin=Campaign.Origin.INSIGHT,
+        name="云南蓝莓 大果 250g (insight)",
+        starts_on=starts_on,
+        discount_percent=15,
+    )
+    product = ProductFactory(name="云南蓝莓 大果 250g", price=Decimal("35.90"))
+    CampaignProductFactory(campaign=campaign, product=product, position=0)
+    return StoreCampaignFactory(
+        campaign=campaign,
+        store=StoreFactory(name="邻里优选·和睦店"),
+        status=StoreCampaign.Status.CONFIRMED,
+        confirmed_at=timezone.now(),
+    )
+
+
+def _pack_text(store_campaign: StoreCampaign) -> str:
+    store_campaign.refresh_from_db()
+    script = "\n".join(
+        line for step in store_campaign.live_script for line in [step["title"], *step["lines"]]
+    )
+    headline = poster_layout(
+        store_campaign=store_campaign, context=pack_context(store_campaign=store_campaign)
+    ).headline
+    return "\n".join([script, store_campaign.warmup_copy, store_campaign.jielong_copy, headline])
+
+
+def test_an_insight_campaign_out_of_season_gets_neutral_copy_without_the_staff_label(
+    db: None,
+) -> None:
+    """Accepted on 6 December: no "(insight)" for members, no summer weather, no 甜蜜一夏,
+    and the rounded price."""
+    store_campaign = _insight_store_campaign(starts_on=dt.date(2026, 12, 6))
+    result = store_campaign_pack_generate(store_campaign=store_campaign)
+    text = _pack_text(store_campaign)
+    assert result.errors == []
+    assert "insight" not in text
+    assert "洞察" not in text
+    assert "天热了" not in text
+    assert "甜蜜一夏" not in text
+    assert "当季水果" not in text
+    assert "云南蓝莓 大果 250g ¥30.50" in store_campaign.jielong_copy
+    assert "¥30.52" not in text
+    assert pack_context(store_campaign=store_campaign)["campaign"].name == "云南蓝莓 大果 250g"
+
+
+def test_an_insight_campaign_in_season_uses_its_template_copy_under_the_product_name(
+    db: None,
+) -> None:
+    store_campaign = _insight_store_campaign(starts_on=dt.date(2026, 7, 6))
+    with override("zh-hans"):
+        store_campaign_pack_generate(store_campaign=store_campaign)
+    text = _pack_text(store_campaign)
+    assert "insight" not in text
+    assert "洞察" not in text
+    assert store_campaign.warmup_copy.startswith("☀️ 天热了，来点甜的！")
+    assert "「云南蓝莓 大果 250g」" in store_campaign.warmup_copy
+    assert "今天是云南蓝莓 大果 250g，1款当季水果" in text

@@ -371,6 +371,7 @@ WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "devices:alert-resolve": lambda: {"note": "Door closed"},
     "campaigns:broadcast-jielong": lambda: {"text": "#接龙"},
     "supplier:order_confirm": lambda: {"ship_date": timezone.localdate().isoformat()},
+    "supplier:order_ship": lambda: {"shipped": "on"},
     "supply:pickup": lambda: {"codes": "000000"},
     "supply:delivery_status": lambda: {"status": "out_for_delivery"},
     "supply:pickup_cancel": lambda: {"reason": "Member changed their mind"},

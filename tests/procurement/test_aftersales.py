@@ -191,7 +191,7 @@ def _open(order, by, **kwargs):
 
 def test_case_open_records_the_proposal_member_and_number(policies, order, owner, member):
     line = order.lines.order_by("pk").first()
-    case = _open(order, owner, amount=D("30"))
+    case = _open(order, owner, quantity=3, amount=D("30"))
 
     case.refresh_from_db()
     today = timezone.localdate()
@@ -274,11 +274,46 @@ def _nothing_written() -> None:
 def test_amount_above_the_line_total_is_refused_and_nothing_written(order, owner):
     photo = upload(jpeg_bytes())
     with pytest.raises(AfterSalesRefused) as refused:
-        _open(order, owner, amount=D("37.51"), photos=[photo])  # line: 3 × 12.50
+        _open(order, owner, quantity=3, amount=D("37.51"), photos=[photo])  # line: 3 × 12.50
     assert refused.value.code == "amount_too_large"
     assert "37.50" in refused.value.message
     _nothing_written()
     assert default_storage.listdir("")[0] == []  # no file written either
+
+
+def test_amount_above_what_the_units_cost_is_refused(order, owner):
+    """1 of the 3 units of a ¥37.50 line cost ¥12.50: ¥12.51 is too much (the whole line's
+    total no longer caps it), ¥12.50 is accepted."""
+    with pytest.raises(AfterSalesRefused) as refused:
+        _open(order, owner, quantity=1, amount=D("12.51"))
+    assert refused.value.code == "amount_too_large"
+    assert "12.50" in refused.value.message
+    _nothing_written()
+    assert _open(order, owner, quantity=1, amount=D("12.50")).amount == D("12.50")
+
+
+def test_a_zero_refund_is_refused_and_nothing_written(policies, order, owner):
+    """Quality up to ¥30 is refunded (the policy table): a ¥0 refund refunds nothing."""
+    with pytest.raises(AfterSalesRefused) as refused:
+        _open(order, owner, amount=D("0"))
+    assert refused.value.code == "refund_zero"
+    _nothing_written()
+
+
+def test_a_zero_amount_is_accepted_where_the_remedy_is_not_a_refund(policies, order, owner):
+    """Damaged up to ¥50 is a replacement: the goods are the remedy, ¥0 is fine."""
+    case = _open(order, owner, kind=CaseKind.DAMAGED, amount=D("0"))
+    assert (case.amount, case.proposed_remedy) == (D("0.00"), "replacement")
+
+
+def test_approving_a_zero_case_as_a_refund_is_refused(policies, order, owner, decider):
+    case = _open(order, owner, kind=CaseKind.DAMAGED, amount=D("0"))
+    with pytest.raises(AfterSalesRefused) as refused:
+        case_approve(case=case, by=decider, remedy="refund", charged_to="hq")
+    assert refused.value.code == "refund_zero"
+    case.refresh_from_db()
+    assert case.status == Status.OPEN
+    assert Notification.objects.count() == 0
 
 
 def test_amount_above_the_order_total_is_refused(order, owner):
@@ -380,7 +415,7 @@ def decider(db):
 
 @pytest.fixture
 def open_case(policies, order, owner):
-    return _open(order, owner, amount=D("30.00"))  # quality ≤30: refund, store
+    return _open(order, owner, quantity=3, amount=D("30.00"))  # quality ≤30: refund, store
 
 
 def test_approve_as_proposed_notifies_the_member_once(open_case, decider, member):
@@ -684,7 +719,7 @@ def test_case_list_filters_by_status_and_its_query_count_is_flat(
 
 
 def test_owner_sees_the_case_with_proposal_and_photo(owner, store, policies, order):
-    case = _open(order, owner, amount=D("30"), photos=[upload(jpeg_bytes())])
+    case = _open(order, owner, quantity=3, amount=D("30"), photos=[upload(jpeg_bytes())])
     response = _client(owner).get(reverse("supply:case", args=[store.pk, case.pk]))
     content = response.content.decode()
     assert response.status_code == 200
@@ -814,7 +849,7 @@ def test_posting_too_much_shows_the_reason_and_writes_nothing(owner, store, orde
         },
     )
     assert response.status_code == 400
-    assert "more than the line&#x27;s total of 37.50 yuan" in response.content.decode()
+    assert "more than the 1 unit costs: 12.50 yuan" in response.content.decode()
     _nothing_written()
 
 

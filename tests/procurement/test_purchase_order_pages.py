@@ -131,7 +131,7 @@ def test_in_chinese_the_ship_date_and_the_filter_dates_are_iso_for_the_date_pick
     client, supplier_user, po
 ):
     client.force_login(supplier_user)
-    day = po.delivery_date.isoformat()
+    day = timezone.localdate().isoformat()  # delivery in 2 days, lead time 2: ship today
     detail = client.get(reverse("supplier:order", args=[po.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
     listing = client.get(
         reverse("supplier:orders"),
@@ -202,7 +202,9 @@ def test_a_confirmation_without_a_valid_date_changes_nothing(client, supplier_us
 
 def test_a_refused_step_is_shown_as_a_message(client, supplier_user, po):
     client.force_login(supplier_user)
-    response = client.post(reverse("supplier:order_ship", args=[po.pk]), follow=True)
+    response = client.post(
+        reverse("supplier:order_ship", args=[po.pk]), {"shipped": "on"}, follow=True
+    )
     with translation.override("en"):
         messages = [str(message) for message in response.context["messages"]]
     assert len(messages) == 1
@@ -210,12 +212,54 @@ def test_a_refused_step_is_shown_as_a_message(client, supplier_user, po):
     assert po.status == PurchaseOrder.Status.SENT
 
 
+def test_the_confirm_form_proposes_the_latest_ship_date_the_lead_time_allows(
+    client, supplier_user, own_supplier, store
+):
+    """Delivery in 9 days with a lead time of 3: ship in 6 days (not on the delivery day)."""
+    today = timezone.localdate()
+    po = consolidated_purchase_order(supplier=own_supplier, stores=[store], lead_time_days=3)
+    PurchaseOrder.objects.filter(pk=po.pk).update(delivery_date=today + dt.timedelta(days=9))
+    client.force_login(supplier_user)
+    html = client.get(reverse("supplier:order", args=[po.pk])).content.decode()
+    proposed = (today + dt.timedelta(days=6)).isoformat()
+    assert re.search(rf'type="date" name="ship_date" value="{proposed}"', html)
+
+
+def test_the_proposed_ship_date_is_never_in_the_past(client, supplier_user, own_supplier, store):
+    """Delivery tomorrow with a lead time of 3 is already late: the form proposes today."""
+    today = timezone.localdate()
+    po = consolidated_purchase_order(supplier=own_supplier, stores=[store], lead_time_days=3)
+    PurchaseOrder.objects.filter(pk=po.pk).update(delivery_date=today + dt.timedelta(days=1))
+    client.force_login(supplier_user)
+    html = client.get(reverse("supplier:order", args=[po.pk])).content.decode()
+    assert re.search(rf'type="date" name="ship_date" value="{today.isoformat()}"', html)
+
+
+def test_marking_shipped_without_ticking_the_box_changes_nothing(client, supplier_user, po):
+    """Shipping cannot be undone: one tap on the button alone is refused and says why."""
+    PurchaseOrder.objects.filter(pk=po.pk).update(
+        status=PurchaseOrder.Status.CONFIRMED, ship_date=timezone.localdate()
+    )
+    client.force_login(supplier_user)
+    page = client.get(reverse("supplier:order", args=[po.pk])).content.decode()
+    assert 'type="checkbox" name="shipped"' in page
+    assert re.search(r'<input type="checkbox" name="shipped"[^>]* required', page)
+
+    with translation.override("en"):
+        response = client.post(reverse("supplier:order_ship", args=[po.pk]))
+    assert response.status_code == 400
+    assert "Tick the box to confirm the goods have left." in response.content.decode()
+    po.refresh_from_db()
+    assert (po.status, po.shipped_at) == (PurchaseOrder.Status.CONFIRMED, None)
+
+
 def test_the_supplier_marks_a_confirmed_order_shipped(client, supplier_user, po):
     PurchaseOrder.objects.filter(pk=po.pk).update(
         status=PurchaseOrder.Status.CONFIRMED, ship_date=timezone.localdate()
     )
     client.force_login(supplier_user)
-    assert client.post(reverse("supplier:order_ship", args=[po.pk])).status_code == 302
+    response = client.post(reverse("supplier:order_ship", args=[po.pk]), {"shipped": "on"})
+    assert response.status_code == 302
     po.refresh_from_db()
     assert po.status == PurchaseOrder.Status.SHIPPED
 
@@ -286,7 +330,7 @@ def test_an_own_draft_is_a_404_for_the_supplier(client, supplier_user, own_suppl
     ("name", "data"),
     [
         ("supplier:order_confirm", {"ship_date": "2099-01-01"}),
-        ("supplier:order_ship", {}),
+        ("supplier:order_ship", {"shipped": "on"}),
         ("supplier:order_shortage", {"note": "x"}),
     ],
 )

@@ -308,7 +308,7 @@ def test_every_store_has_its_cabinets_with_a_week_of_readings_and_the_planted_al
 def test_the_history_campaigns_fit_their_season():
     """A November–December history: the weekly campaigns are 换季护肤 and 周末家庭日 in turn
     (never 夏季水果季, 开学季 or 端午节, which the plain rotation would have given)."""
-    from apps.ops.demo.live import SEASONS
+    from apps.ops.demo.campaigns import SEASONS
 
     call_command(
         "seed_demo",

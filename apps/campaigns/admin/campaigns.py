@@ -66,6 +66,7 @@ class ScenarioTemplateForm(forms.ModelForm):
             "duration_days",
             "offer_hours",
             "default_discount_percent",
+            "season_months",
             *TEMPLATE_FIELDS,
         ]
 
@@ -101,6 +102,7 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
                     "duration_days",
                     "offer_hours",
                     "default_discount_percent",
+                    "season_months",
                 ]
             },
         ),

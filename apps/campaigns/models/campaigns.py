@@ -9,15 +9,34 @@ list) and plans the offers as `Promotion` rows, so the forecast sees them.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+
+def months_parse(value: str) -> frozenset[int]:
+    """The months in "6,7,8,9" (empty: none). Raises ValueError on anything else."""
+    months = frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+    if any(not 1 <= month <= 12 for month in months):
+        raise ValueError(value)
+    return months
+
+
+def validate_months(value: str) -> None:
+    try:
+        months_parse(value)
+    except ValueError:
+        raise ValidationError(
+            _("Give months 1–12 separated by commas, e.g. 6,7,8,9."), code="months"
+        ) from None
 
 
 class ScenarioTemplate(models.Model):
@@ -68,6 +87,17 @@ class ScenarioTemplate(models.Model):
     poster_headline_template = models.CharField(
         _("poster headline template"), max_length=200, blank=True, default=""
     )
+    season_months = models.CharField(
+        _("season (months)"),
+        max_length=40,
+        blank=True,
+        default="",
+        validators=[validate_months],
+        help_text=_(
+            "The months (1–12, comma-separated, e.g. 6,7,8,9) the template's copy fits. A "
+            "campaign starting in another month gets neutral copy. Empty: all year."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -83,6 +113,11 @@ class ScenarioTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def fits_day(self, day: datetime.date) -> bool:
+        """Whether the template's copy fits a campaign starting on `day` (its season)."""
+        months = months_parse(self.season_months)
+        return not months or day.month in months
 
 
 class Campaign(models.Model):

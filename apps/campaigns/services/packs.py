@@ -5,7 +5,10 @@ The scenario template's texts are Django templates rendered from strings with au
 (the output is plain text for a chat, not HTML). Their context (docs/campaigns.md):
 
 - `store`: the Store (`store.name`, `store.address`, `store.code`)
-- `campaign`: the Campaign (`campaign.name`, `campaign.starts_on`, `campaign.ends_on`)
+- `campaign`: the campaign as members see it: `campaign.name` is its member-facing title
+  (`title`), `campaign.starts_on`, `campaign.ends_on`
+- `title`: the member-facing title: the campaign's name for an HQ campaign, the product's name
+  for one drafted from an insight card (whose stored name carries the staff-only "(insight)")
 - `broadcast_at` (local datetime): when the store's broadcast is scheduled (its `Broadcast`,
   else the first campaign day at the broadcast hour); `when_text` its day and time as members
   read them ("12月7日 20:00": a date, never "tonight", since the copy is sent days before)
@@ -23,6 +26,10 @@ The scenario template's texts are Django templates rendered from strings with au
 - `target_count`: how many members are on the store campaign's target list (who the
   campaign is for, not who booked or joined)
 
+A template whose season (`ScenarioTemplate.season_months`) does not include the campaign's first
+day is not used for the copy: the pack gets the neutral default texts instead (no "天热了" in
+December). Campaign prices are shop prices: see `campaign_price`.
+
 Pack generation runs inside the owner's confirmation (it takes a few tens of milliseconds) and
 again from the admin's "regenerate" action; regenerating replaces the pack.
 """
@@ -32,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +50,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from apps.campaigns.models import Broadcast, CampaignTarget, StoreCampaign
+from apps.campaigns.models import (
+    Broadcast,
+    Campaign,
+    CampaignProduct,
+    CampaignTarget,
+    ScenarioTemplate,
+    StoreCampaign,
+)
 from apps.campaigns.selectors import campaigns as selectors
 from apps.campaigns.services.poster import PosterLayout, poster_pdf, poster_png
 from apps.catalog.models.master import quantity_with_unit
@@ -53,6 +67,7 @@ from linli.fonts import FontMissing
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+JIAO = Decimal("0.1")
 # Minutes from the broadcast start: the opening, then one segment per product.
 OPENING_MINUTES = 5
 PRODUCT_MINUTES = 8
@@ -149,11 +164,47 @@ def product_emoji(name: str) -> str:
 
 
 def campaign_price(*, list_price: Decimal, price: Decimal | None, discount_percent: int) -> Decimal:
-    """The offer's price: the campaign price when set, else the list price less the discount."""
+    """The offer's price: the campaign price when set (as HQ wrote it), else the list price
+    less the discount, rounded down to a whole jiao (¥0.1) as a shop prints it: ¥35.90 less
+    15 % is ¥30.515, offered at ¥30.50. Rounding down never promises less than the stated
+    discount. A price under ¥0.1 keeps its cents (it never becomes ¥0). docs/campaigns.md."""
     if price is not None:
         return price.quantize(CENT)
     factor = (Decimal(100) - Decimal(discount_percent)) / Decimal(100)
-    return (list_price * factor).quantize(CENT, rounding=ROUND_HALF_UP)
+    exact = list_price * factor
+    shop = exact.quantize(JIAO, rounding=ROUND_FLOOR).quantize(CENT)
+    return shop if shop > 0 else exact.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def campaign_member_title(*, campaign: Campaign, items: list[CampaignProduct] | None = None) -> str:
+    """The campaign's title as members read it: its name for an HQ campaign, the product's name
+    for one drafted from an insight card (its stored name says "(insight)", which is for staff).
+    `items` are the campaign's products when the caller has them (else they are read)."""
+    if campaign.origin != Campaign.Origin.INSIGHT:
+        return campaign.name
+    if items is None:
+        items = selectors.campaign_products(campaign=campaign)
+    if items:
+        return pgettext("list separator", ", ").join(item.product.name for item in items)
+    return campaign.name
+
+
+def copy_template(*, campaign: Campaign) -> ScenarioTemplate | None:
+    """The template whose texts write the campaign's copy: its template when the template's
+    season fits the campaign's first day, else None (the neutral default texts)."""
+    template = campaign.template
+    if template is None or not template.fits_day(campaign.starts_on):
+        return None
+    return template
+
+
+@dataclass(frozen=True)
+class MemberCampaign:
+    """What the copy templates see as `campaign`: nothing internal to staff."""
+
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
 
 
 def campaign_prices(*, broadcast: Broadcast) -> dict[int, Decimal]:
@@ -211,9 +262,13 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
         )
     )
     cutoff = selectors.campaign_cutoff(campaign=campaign, start=broadcast_at)
+    title = campaign_member_title(campaign=campaign, items=items)
     return {
         "store": store_campaign.store,
-        "campaign": campaign,
+        "campaign": MemberCampaign(
+            name=title, starts_on=campaign.starts_on, ends_on=campaign.ends_on
+        ),
+        "title": title,
         "broadcast_at": broadcast_at,
         "when_text": _moment_text(broadcast_at),
         "hour": broadcast_at.hour,
@@ -303,7 +358,7 @@ def live_script_build(
 
 
 def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> PosterLayout:
-    template = store_campaign.campaign.template
+    template = copy_template(campaign=store_campaign.campaign)
     errors: list[str] = []
     headline = _render_part(
         part="poster",
@@ -345,7 +400,7 @@ def store_campaign_pack_generate(*, store_campaign: StoreCampaign) -> PackResult
     the pack is made. Regenerating replaces the pack (and the poster file).
     """
     result = PackResult()
-    template = store_campaign.campaign.template
+    template = copy_template(campaign=store_campaign.campaign)
     with translation.override(settings.LANGUAGE_CODE):
         context = pack_context(store_campaign=store_campaign)
         opening = _render_part(

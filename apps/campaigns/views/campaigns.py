@@ -29,7 +29,11 @@ from apps.campaigns.services.campaigns import (
     store_campaign_confirm,
     store_campaign_decline,
 )
-from apps.campaigns.services.packs import store_campaign_pack_generate, store_campaign_poster_pdf
+from apps.campaigns.services.packs import (
+    campaign_member_title,
+    store_campaign_pack_generate,
+    store_campaign_poster_pdf,
+)
 from apps.catalog.models import InsightCard
 from apps.catalog.models.master import quantity_with_unit
 from apps.catalog.services.lists import insight_card_accept
@@ -207,7 +211,7 @@ def campaign_preview(request: HttpRequest, store_id: int, store_campaign_id: int
         created = campaign_notifications_enqueue(
             store_campaign=store_campaign,
             kind=PREVIEW_KIND,
-            title=store_campaign.campaign.name,
+            title=campaign_member_title(campaign=store_campaign.campaign),
             body=store_campaign.warmup_copy,
         )
         messages.success(

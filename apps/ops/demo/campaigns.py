@@ -54,6 +54,15 @@ class TemplateSpec:
     headline: str
 
 
+# The months each template's copy fits (summer copy in summer); a template not named here
+# fits all year. ScenarioTemplate.season_months holds them; live.py picks templates by them.
+SEASONS: dict[str, tuple[int, ...]] = {
+    "summer-fruit": (6, 7, 8, 9),
+    "back-to-school": (2, 3, 8, 9),
+    "dragon-boat": (5, 6),
+    "season-skincare": (3, 4, 9, 10, 11),
+}
+
 _JIELONG = (
     "#接龙 {{ campaign.name }}｜{{ store.name }}\n"
     "{% for p in products %}{{ p.number }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
@@ -193,6 +202,7 @@ def _templates() -> dict[str, ScenarioTemplate]:
                 "warmup_copy_template": spec.warmup,
                 "jielong_copy_template": spec.jielong,
                 "poster_headline_template": spec.headline,
+                "season_months": ",".join(str(month) for month in SEASONS.get(spec.code, ())),
                 "is_active": True,
             },
         )

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cache
 
 import numpy as np
@@ -53,6 +53,7 @@ from apps.campaigns.models import (
     TrackingEvent,
 )
 from apps.campaigns.services.group_buys import group_buy_order_key
+from apps.campaigns.services.packs import campaign_price
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.bulk import ORDER_COLUMNS, rows_insert, timestamps_adapt
@@ -134,20 +135,11 @@ def _may_buy(member_no: str, category_code: str) -> bool:
     return member_may_buy(member_no, {category_code})
 
 
-# The months in which a scenario fits (by template code); a template not named here fits every
-# month. A week's campaign is drawn in turn from the templates that fit its start's month, so a
-# December history holds no 夏季水果季, 开学季 or 端午节.
-SEASONS: dict[str, tuple[int, ...]] = {
-    "summer-fruit": (6, 7, 8, 9),
-    "back-to-school": (2, 3, 8, 9),
-    "dragon-boat": (5, 6),
-    "season-skincare": (3, 4, 9, 10, 11),
-}
-
-
 def _in_season(templates: list[ScenarioTemplate], day: dt.date) -> list[ScenarioTemplate]:
-    """The templates that fit `day`'s month; all of them when none does."""
-    fitting = [t for t in templates if day.month in SEASONS.get(t.code, range(1, 13))]
+    """The templates whose season (ScenarioTemplate.season_months) fits `day`'s month; all of
+    them when none does. A week's campaign is drawn in turn from these, so a December history
+    holds no 夏季水果季, 开学季 or 端午节."""
+    fitting = [t for t in templates if t.fits_day(day)]
     return fitting or templates
 
 
@@ -450,8 +442,8 @@ def _broadcast_rows(
             joins.append((member.pk, name, quantity, source, minute))
             units += quantity
         formed = units >= threshold
-        price = (product.price * (100 - campaign.discount_percent) / 100).quantize(
-            CENTS, rounding=ROUND_HALF_UP
+        price = campaign_price(
+            list_price=product.price, price=None, discount_percent=campaign.discount_percent
         )
         offer_rows.append(
             (

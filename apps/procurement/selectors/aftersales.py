@@ -41,6 +41,16 @@ CASE_ORDER_STATUSES = (Order.Status.PAID, Order.Status.READY, Order.Status.COMPL
 # --- the compensation policy -------------------------------------------------------------------
 
 
+def order_line_units_amount(*, line: OrderLine, units: int) -> Decimal:
+    """What `units` of the line cost the member: their share of the line's total (discounts
+    spread evenly), to the cent, half up. 1 of a 3-unit line of ¥30.00 is ¥10.00."""
+    if line.quantity <= 0:
+        return Decimal("0.00")
+    return (line.line_total * units / line.quantity).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+
+
 def compensation_policy_for(*, kind: str, amount: Decimal) -> CompensationPolicy | None:
     """The active policy row of `kind` that covers `amount`: the one with the smallest
     `max_amount` ≥ amount (a case of exactly `max_amount` is covered), else the kind's

@@ -15,6 +15,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    Max,
     Prefetch,
     Q,
     QuerySet,
@@ -22,7 +23,12 @@ from django.db.models import (
 )
 
 from apps.procurement.access import VIEW_PURCHASE_ORDERS, SupplierAction, suppliers_for
-from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation, PurchaseOrderLine
+from apps.procurement.models import (
+    PurchaseOrder,
+    PurchaseOrderAllocation,
+    PurchaseOrderLine,
+    SupplierProduct,
+)
 
 if TYPE_CHECKING:
     from apps.stores.access import UserLike
@@ -92,6 +98,24 @@ def purchase_order_for_user(
     """The purchase order if the user may take `action` for its supplier and it was sent;
     otherwise None (the caller answers 404 either way, so ids cannot be probed)."""
     return _visible(user, action).select_related("supplier").filter(pk=pk).first()
+
+
+def purchase_order_proposed_ship_date(*, purchase_order: PurchaseOrder, today: dt.date) -> dt.date:
+    """The ship date the supplier's confirm form proposes: the latest day that still meets the
+    delivery date given the supplier's lead time (the longest `SupplierProduct.lead_time_days`
+    among the order's products; 0 when none is recorded), never before `today`. Delivery on the
+    9th with a lead time of 3 days proposes the 6th; on the 8th that is the 8th itself."""
+    lead_days = (
+        SupplierProduct.objects.filter(
+            supplier_id=purchase_order.supplier_id,
+            product_id__in=PurchaseOrderLine.objects.filter(purchase_order=purchase_order).values(
+                "product_id"
+            ),
+        ).aggregate(lead=Max("lead_time_days"))["lead"]
+        or 0
+    )
+    latest = purchase_order.delivery_date - dt.timedelta(days=lead_days)
+    return max(latest, today)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notification_enqueue
@@ -34,12 +35,14 @@ from apps.procurement.models import (
     AfterSalesPhoto,
     CaseKind,
     ChargedTo,
+    CompensationPolicy,
     Remedy,
 )
 from apps.procurement.selectors.aftersales import (
     CASE_ORDER_STATUSES,
     case_supplier_id,
     compensation_policy_for,
+    order_line_units_amount,
 )
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
 
@@ -107,6 +110,7 @@ def _check_opening(
     kind: str,
     quantity: int,
     amount: Decimal,
+    policy: CompensationPolicy | None,
     photo_count: int,
 ) -> None:
     if order.store_id != store.pk:
@@ -130,17 +134,28 @@ def _check_opening(
         )
     if amount < 0:
         raise AfterSalesRefused("amount_negative", _("The amount cannot be negative."))
-    if order_line is not None and amount > order_line.line_total:
-        raise AfterSalesRefused(
-            "amount_too_large",
-            _("The amount is more than the line's total of %(total)s yuan.")
-            % {"total": order_line.line_total},
-        )
+    if order_line is not None:
+        units_amount = order_line_units_amount(line=order_line, units=quantity)
+        if amount > units_amount:
+            raise AfterSalesRefused(
+                "amount_too_large",
+                ngettext(
+                    "The amount is more than the %(quantity)d unit costs: %(total)s yuan.",
+                    "The amount is more than the %(quantity)d units cost: %(total)s yuan.",
+                    quantity,
+                )
+                % {"quantity": quantity, "total": units_amount},
+            )
     if order_line is None and amount > order.total:
         raise AfterSalesRefused(
             "amount_too_large",
             _("The amount is more than the order's total of %(total)s yuan.")
             % {"total": order.total},
+        )
+    if amount == 0 and policy is not None and policy.remedy == Remedy.REFUND:
+        raise AfterSalesRefused(
+            "refund_zero",
+            _("A refund needs an amount: give what the goods cost."),
         )
     if photo_count > max_photos():
         raise AfterSalesRefused(
@@ -166,8 +181,10 @@ def case_open(
     Preconditions, each refused with a code and nothing written: the order is the store's
     (`order_elsewhere`) and paid, ready or completed (`order_not_paid`); the line is the order's
     (`line_elsewhere`); a known kind (`unknown_kind`); 1 ≤ quantity ≤ the line's quantity
-    (`quantity_not_positive`, `quantity_too_large`); 0 ≤ amount ≤ the line's (or, without a
-    line, the order's) total (`amount_negative`, `amount_too_large`); at most `max_photos()`
+    (`quantity_not_positive`, `quantity_too_large`); 0 ≤ amount ≤ what those units cost (their
+    share of the line's total; without a line, the order's total) (`amount_negative`,
+    `amount_too_large`); a zero amount where the policy's remedy is a refund (`refund_zero`; a
+    replacement or a coupon may be worth ¥0 in money); at most `max_photos()`
     photos (`too_many_photos`). Every photo is validated and re-encoded like an inspection
     photo before anything is written (`PhotoRejected`: nothing written).
 
@@ -179,6 +196,7 @@ def case_open(
     A case without a policy row waits for HQ to choose the remedy and the cost bearer.
     """
     amount = Decimal(amount).quantize(AMOUNT_STEP)
+    policy = compensation_policy_for(kind=kind, amount=amount) if amount >= 0 else None
     _check_opening(
         store=store,
         order=order,
@@ -186,11 +204,11 @@ def case_open(
         kind=kind,
         quantity=quantity,
         amount=amount,
+        policy=policy,
         photo_count=len(photos),
     )
     processed = [photo_process(upload) for upload in photos]
     supplier_id = case_supplier_id(order=order, order_line=order_line)
-    policy = compensation_policy_for(kind=kind, amount=amount)
     now = timezone.now()
     with _files_removed_on_error() as written, transaction.atomic():
         case = AfterSalesCase.objects.create(
@@ -262,6 +280,7 @@ def case_approve(
     """Approve an open case (HQ): the remedy and the cost bearer default to the policy's
     proposal, either may be overridden. Refused: no remedy or bearer given nor proposed
     (`no_remedy`, `no_charged_to`), an unknown value (`unknown_remedy`, `unknown_charged_to`),
+    a refund of a ¥0 case (`refund_zero`),
     the case no longer open (`not_open`: a second approval changes nothing). The member is
     notified (once: the notification's dedupe key is the case and the event)."""
     remedy = remedy or case.proposed_remedy
@@ -276,6 +295,10 @@ def case_approve(
         )
     if charged_to not in ChargedTo.values:
         raise AfterSalesRefused("unknown_charged_to", _("Unknown cost bearer."))
+    if remedy == Remedy.REFUND and case.amount == 0:
+        raise AfterSalesRefused(
+            "refund_zero", _("A refund of 0 yuan refunds nothing: choose another remedy.")
+        )
     with transaction.atomic():
         return _decide(
             case=case,

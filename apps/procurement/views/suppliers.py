@@ -19,13 +19,14 @@ from apps.procurement.access import (
     may_act_for,
     suppliers_for,
 )
-from apps.procurement.forms import ConfirmForm, PurchaseOrderFilterForm, ShortageForm
+from apps.procurement.forms import ConfirmForm, PurchaseOrderFilterForm, ShipForm, ShortageForm
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.selectors import files
 from apps.procurement.selectors import suppliers as supplier_selectors
 from apps.procurement.selectors.purchase_orders import (
     purchase_order_for_user,
     purchase_order_pick_lists,
+    purchase_order_proposed_ship_date,
     purchase_order_sheet,
     purchase_orders_for_user,
     supplier_to_do,
@@ -86,6 +87,7 @@ def _detail(
     po: PurchaseOrder,
     *,
     confirm_form: ConfirmForm | None = None,
+    ship_form: ShipForm | None = None,
     shortage_form: ShortageForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -100,7 +102,15 @@ def _detail(
         "may_report_shortage": may_act
         and po.status in (PurchaseOrder.Status.SENT, PurchaseOrder.Status.CONFIRMED),
         "confirm_form": confirm_form
-        or ConfirmForm(initial={"ship_date": po.delivery_date, "revision": po.revision}),
+        or ConfirmForm(
+            initial={
+                "ship_date": purchase_order_proposed_ship_date(
+                    purchase_order=po, today=timezone.localdate()
+                ),
+                "revision": po.revision,
+            }
+        ),
+        "ship_form": ship_form or ShipForm(),
         "shortage_form": shortage_form
         or ShortageForm(lines=sheet.lines, initial={"note": po.shortage_note}),
     }
@@ -142,6 +152,11 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
 @require_POST
 def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
     po = _order_or_404(request, po_id, ACT_ON_PURCHASE_ORDERS)
+    form = ShipForm(request.POST)
+    if not form.is_valid():
+        # Also at the top: the box sits at the foot of a long page on a phone.
+        messages.error(request, form.errors["shipped"][0])
+        return _detail(request, po, ship_form=form, status=400)
     try:
         purchase_order_ship(po=po, by=request.user)
     except PurchaseOrderRefused as error:
