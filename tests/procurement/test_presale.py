@@ -289,12 +289,16 @@ def test_the_offer_form_proposes_a_pre_order_for_a_campaign_product_the_store_ha
     broadcast = BroadcastFactory(store_campaign__store=store)
     product = ProductFactory(name="山东甜瓜")
     SupplierProductFactory(product=product, pack_size=1, min_order_qty=1)
-    CampaignProductFactory(campaign=broadcast.store_campaign.campaign, product=product)
+    CampaignProductFactory(
+        campaign=broadcast.store_campaign.campaign, product=product, suggested_stock=40
+    )
     client.force_login(owner)
     page = client.get(reverse("campaigns:broadcast", args=[broadcast.pk]))
     form = page.context["offer_form"]
     assert list(form.fields["product"].queryset) == [product]
     assert form.initial["presale"] is True
+    # The pack's "备货 40 份" is the proposed cap.
+    assert form.initial["cap"] == 40
     assert re.search(r'<input type="checkbox" name="presale"[^>]* checked', page.content.decode())
 
     url = reverse("campaigns:broadcast-offer-create", args=[broadcast.pk])

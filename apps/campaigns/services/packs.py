@@ -222,6 +222,17 @@ def campaign_prices(*, broadcast: Broadcast) -> dict[int, Decimal]:
     }
 
 
+def campaign_suggested_stock(*, broadcast: Broadcast) -> dict[int, int]:
+    """{product id: suggested stock per store} for the broadcast's campaign, where set: what
+    the owner's offer form proposes as the cap."""
+    campaign = broadcast.store_campaign.campaign
+    return {
+        item.product_id: item.suggested_stock
+        for item in selectors.campaign_products(campaign=campaign)
+        if item.suggested_stock
+    }
+
+
 def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
     """The documented template context for this store campaign (see the module docstring)."""
     campaign = store_campaign.campaign

@@ -30,7 +30,7 @@ from apps.campaigns.services.broadcasts import (
     broadcast_start,
 )
 from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
-from apps.campaigns.services.packs import campaign_prices
+from apps.campaigns.services.packs import campaign_prices, campaign_suggested_stock
 from apps.catalog.models import Product
 from apps.stores.access import (
     MEMBER_DATA,
@@ -122,7 +122,8 @@ def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) ->
 
 def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     """The offer form's proposal: the first product it lists at its campaign price (when the
-    campaign sells it), a pre-order when the store has none of it in stock, and the default
+    campaign sells it), capped at the campaign's suggested stock for it (the "备货 40 份" of
+    the pack, when set), a pre-order when the store has none of it in stock, and the default
     deadline."""
     initial: dict[str, Any] = {
         "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
@@ -131,6 +132,9 @@ def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     price = campaign_prices(broadcast=broadcast).get(first.pk) if first else None
     if price is not None:
         initial.update(product=first.pk, price=price)
+    suggested = campaign_suggested_stock(broadcast=broadcast).get(first.pk) if first else None
+    if suggested:
+        initial["cap"] = suggested
     if first is not None:
         initial["presale"] = not selectors.store_has_stock(
             store_id=broadcast.store_id, product_id=first.pk
