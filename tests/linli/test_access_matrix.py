@@ -75,8 +75,8 @@ from apps.stores.models import (
     StoreStaff,
     StoreTerminal,
 )
-from apps.stores.services.terminals import terminal_issue
 from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.terminals import terminal_issue
 from apps.training.models import Choice
 from linli import roles as hq_roles
 from linli.admin_helpers import MEMBER_TEXT_HIDDEN

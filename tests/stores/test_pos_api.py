@@ -477,3 +477,29 @@ def test_a_key_with_the_imported_orders_prefix_is_refused(till, stock):
     assert [e["field"] for e in response.json()["errors"]] == ["idempotency_key"]
     assert_nothing_written()
     assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10
+
+
+@pytest.mark.parametrize("channel", ["group_buy", "mini_program"])
+def test_a_till_may_not_post_group_buy_or_mini_program_orders(till, stock, channel):
+    """Group-buy orders come only from an offer; mini-program orders are the members' pickup
+    and delivery orders that consolidation buys for. A till records in-store sales."""
+    _terminal, token = till
+    response = api(token).post(URL, payload(channel=channel), format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (None, "channel", "channel_not_allowed")
+    ]
+    assert "in-store sales only" in body["errors"][0]["message"]
+    assert_nothing_written()
+    assert [level.on_hand for level in StockLevel.objects.order_by("pk")] == [10, 5]
+
+
+def test_a_till_posts_pos_orders_by_default(till, stock):
+    _terminal, token = till
+    body = payload()
+    del body["channel"]
+    response = api(token).post(URL, body, format="json")
+    assert response.status_code == 201, response.content
+    assert Order.objects.get().channel == Order.Channel.POS
