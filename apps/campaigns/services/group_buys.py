@@ -56,6 +56,10 @@ logger = logging.getLogger(__name__)
 
 KEY_MAX_LENGTH = 64
 QUANTITY_MAX = 999
+# An offer's threshold and cap (units, or members for a member threshold): far above what one
+# store sells in one group buy, far below the column's range (a larger number in the form is a
+# field error, not an overflow).
+OFFER_UNITS_MAX = 100_000
 
 # Refusal codes a caller (API, portal, 接龙 report) can act on.
 SOLD_OUT = "sold_out"
@@ -362,10 +366,11 @@ def offer_create(
     broadcast's store (`by=None`: a trusted caller such as a command).
 
     Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
-    a unit threshold, a deadline not in the future or not after the broadcast starts (its
-    start, or when it is scheduled), a product the store has none of in stock (unless the
-    offer is a `presale` pre-order, 以销定产: its joins take no stock, the supplier brings the
-    goods after the group forms), an ended broadcast. Nothing is written on a refusal.
+    a unit threshold, a threshold or cap above `OFFER_UNITS_MAX`, a deadline not in the future
+    or not after the broadcast starts (its start, or when it is scheduled), a product the
+    store has none of in stock (unless the offer is a `presale` pre-order, 以销定产: its joins
+    take no stock, the supplier brings the goods after the group forms), an ended broadcast.
+    Nothing is written on a refusal.
     """
     now = now or timezone.now()
     if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
@@ -375,8 +380,16 @@ def offer_create(
         errors.setdefault("price", []).append(_("The price cannot be negative."))
     if threshold is None or threshold < 1:
         errors.setdefault("threshold", []).append(_("The threshold must be at least 1."))
+    elif threshold > OFFER_UNITS_MAX:
+        errors.setdefault("threshold", []).append(
+            _("The threshold can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
+        )
     if cap is None or cap < 1:
         errors.setdefault("cap", []).append(_("The cap must be at least 1."))
+    elif cap > OFFER_UNITS_MAX:
+        errors.setdefault("cap", []).append(
+            _("The cap can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
+        )
     elif (
         threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
         and threshold is not None
