@@ -13,6 +13,7 @@ Concurrency, the contract every writer here keeps:
   tested to leave exactly the rows the ORM path does; SQLite keeps the ORM path.
 - A retried idempotency key returns the first join and writes nothing, also when two retries
   race (the unique keys on the order and the join decide; the loser returns the winner's join).
+  A key reused for a different join (quantity, person) is refused: `idempotency_key_reused`.
 - Settlement claims each due offer with `select_for_update(skip_locked=True)` on a still-open
   row, so two workers never settle one offer, and a second run finds nothing to do.
 """
@@ -66,6 +67,8 @@ SOLD_OUT = "sold_out"
 CLOSED = "closed"
 INSUFFICIENT_STOCK = "insufficient_stock"
 INVALID = "invalid"
+# A key already used on this offer for another join (another quantity or another person).
+KEY_REUSED = "idempotency_key_reused"
 
 # The consolidation of paid orders into purchase orders, by task name: no app imports another
 # app's tasks, and enqueueing needs nothing of procurement but the name.
@@ -75,7 +78,8 @@ CONSOLIDATE_TASK_NAME = "apps.procurement.tasks.purchase_orders_consolidate_task
 class GroupBuyRefused(ValidationError):
     """A join (or import) was refused and nothing was written; `code` says why:
     `sold_out` (the cap would be passed), `closed` (offer settled, cancelled or past its
-    deadline), `insufficient_stock`, `invalid` (quantity, key)."""
+    deadline), `insufficient_stock`, `invalid` (quantity, key), `idempotency_key_reused` (the
+    key names an earlier join with another quantity or person)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,38 @@ def _existing_join(*, offer: GroupBuyOffer, idempotency_key: str) -> GroupBuyJoi
         .filter(offer=offer, idempotency_key=idempotency_key)
         .first()
     )
+
+
+def _retry_of(
+    existing: GroupBuyJoin,
+    *,
+    quantity: int,
+    member: Member | None,
+    display_name: str,
+    source: str,
+) -> JoinResult:
+    """The earlier join under this key, when the request asks the same join again; a refusal
+    (`idempotency_key_reused`) when it asks another quantity or for another person: a retry
+    must not silently answer a different request with the first one's result.
+
+    A 接龙 line's key is derived from its content, chat name included (`jielong_key`): the
+    same key is the same line, even when the name has since come to match a member."""
+    same_person = source == GroupBuyJoin.Source.JIELONG or (
+        existing.member_id == member.pk
+        if member is not None
+        else existing.member_id is None and existing.display_name == display_name.strip()[:60]
+    )
+    if existing.quantity != quantity or not same_person:
+        raise GroupBuyRefused(
+            _(
+                "This idempotency key was already used on this offer for a different join "
+                "(%(quantity)d units, or another person): retry with the same request, or use "
+                "a new key for a new join."
+            )
+            % {"quantity": existing.quantity},
+            code=KEY_REUSED,
+        )
+    return JoinResult(join=existing, created=False)
 
 
 class _RaceLost(Exception):  # noqa: N818 - control flow, never leaves this module
@@ -145,7 +181,8 @@ def group_buy_join(
     the offer's counters, all or nothing.
 
     - Idempotent: a key already used on this offer returns that join (`created=False`) and
-      changes nothing, even when the retry asks a different quantity.
+      changes nothing. The retry must ask the same join (quantity, and member, or the display
+      name when there is no member): otherwise it is refused with `idempotency_key_reused`.
     - Refusals raise `GroupBuyRefused` (code `sold_out`, `closed`, `insufficient_stock`,
       `invalid`) and write nothing.
     - Safe under any number of concurrent joins (see the module docstring); the live dashboard
@@ -166,7 +203,9 @@ def group_buy_join(
     if not one_statement:
         existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
         if existing is not None:
-            return JoinResult(join=existing, created=False)
+            return _retry_of(
+                existing, quantity=quantity, member=member, display_name=display_name, source=source
+            )
     arguments = {
         "offer": offer,
         "quantity": quantity,
@@ -194,12 +233,16 @@ def group_buy_join(
         )
         if existing is None:
             raise
-        return JoinResult(join=existing, created=False)
+        return _retry_of(
+            existing, quantity=quantity, member=member, display_name=display_name, source=source
+        )
     except (_RaceLost, IntegrityError):
         existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
         if existing is None:
             raise
-        return JoinResult(join=existing, created=False)
+        return _retry_of(
+            existing, quantity=quantity, member=member, display_name=display_name, source=source
+        )
     broadcast_changed(broadcast_id=offer.broadcast_id)
     return JoinResult(join=join, created=True)
 

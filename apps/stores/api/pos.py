@@ -25,6 +25,7 @@ from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
 from apps.stores.services.orders import (
+    OrderKeyReused,
     PosInsufficientStock,
     PosLine,
     UnknownSkus,
@@ -114,7 +115,10 @@ class PosLineSerializer(serializers.Serializer):
 class PosOrderSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(
         max_length=64,
-        help_text="Unique per store; a retry with the same key returns the first result.",
+        help_text=(
+            "Unique per store; a retry with the same key and request returns the first "
+            "result, with other lines or member it is refused (409 `idempotency_key_reused`)."
+        ),
     )
     store_code = serializers.CharField(
         required=False, max_length=16, help_text="Optional; must be the token's store."
@@ -240,10 +244,12 @@ class PosOrderView(UniformErrorsMixin, APIView):
             "transaction and resolves (or creates) the member from any identity the till saw. "
             "Only in-store sales: `channel` must be `pos` (group-buy and mini-program orders "
             "are refused with 400 `channel_not_allowed`). "
-            "Retrying with the same `idempotency_key` returns the first result with 200 and "
-            "writes nothing. When the identities belong to two different members the sale is "
-            "recorded on the owner of the highest-priority identity (phone, member card, POS "
-            "card, mini-program, WeChat) and `warnings` carries an `identity_conflict` entry."
+            "Retrying with the same `idempotency_key` and the same request (lines, channel, "
+            "member) returns the first result with 200 and writes nothing; the key with other "
+            "lines or another member is refused with 409 `idempotency_key_reused`. When the "
+            "identities belong to two different members the sale is recorded on the owner "
+            "of the highest-priority identity (phone, member card, POS card, mini-program, "
+            "WeChat) and `warnings` carries an `identity_conflict` entry."
         ),
         request=PosOrderSerializer,
         responses={
@@ -263,7 +269,11 @@ class PosOrderView(UniformErrorsMixin, APIView):
                 ErrorSerializer, description="`wrong_store`: token belongs to another store."
             ),
             409: OpenApiResponse(
-                ErrorSerializer, description="`insufficient_stock` with the SKUs short."
+                ErrorSerializer,
+                description=(
+                    "`insufficient_stock` with the SKUs short, or `idempotency_key_reused`: "
+                    "the key was used for an order with other lines, channel or member."
+                ),
             ),
         },
         examples=[
@@ -327,6 +337,20 @@ class PosOrderView(UniformErrorsMixin, APIView):
                 placed_at=data.get("placed_at"),
                 channel=data["channel"],
             )
+        except OrderKeyReused as error:
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT,
+                code="idempotency_key_reused",
+                detail=error.messages[0],
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field="idempotency_key",
+                        code="idempotency_key_reused",
+                        message=error.messages[0],
+                    )
+                ],
+            ) from error
         except UnknownSkus as error:
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,
