@@ -345,3 +345,23 @@ def test_concurrent_retries_with_one_key_make_one_join_and_one_order():
     assert (offer.units_joined, offer.participants) == (2, 1)
     assert (Order.objects.count(), GroupBuyJoin.objects.count()) == (1, 1)
     assert _on_hand(offer) == 28
+
+
+@pytest.mark.django_db
+def test_a_jielong_line_pasted_again_after_its_name_matches_a_member_is_the_same_join():
+    """A 接龙 key is derived from the line (chat name included): the same key is the same line,
+    even when the name has since come to match a member, so no `idempotency_key_reused`."""
+    offer = make_offer()
+    source = GroupBuyJoin.Source.JIELONG
+    first = group_buy_join(
+        offer=offer, quantity=2, idempotency_key="jl-1", display_name="王姐", source=source
+    )
+    again = group_buy_join(
+        offer=offer,
+        quantity=2,
+        idempotency_key="jl-1",
+        member=MemberFactory(),
+        display_name="王姐",
+        source=source,
+    )
+    assert (again.created, again.join.pk) == (False, first.join.pk)
