@@ -201,7 +201,7 @@ class OrderKeyReused(ValidationError):
         super().__init__(
             _(
                 "This idempotency key was already used in this store for a different order "
-                "(%(number)s: other lines, channel or member): retry with the same request, "
+                "(order %(number)s: other lines, channel or member): retry with the same request, "
                 "or use a new key for a new sale."
             )
             % {"number": order.pk},
