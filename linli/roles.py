@@ -23,6 +23,20 @@ SUPPLIER_USERS = "Supplier users"
 
 ALL_ACTIONS = ("view", "add", "change", "delete", "import", "export")
 
+# The stores models HQ inspection reads (view only); see its GroupSpec below.
+HQ_INSPECTION_READS = (
+    "region",
+    "store",
+    "storestaff",
+    "stocklevel",
+    "stockmovement",
+    "order",
+    "orderline",
+    "orderfulfilment",
+    "storekpisnapshot",
+    "kpisnapshot",
+)
+
 
 @dataclass(frozen=True)
 class GroupSpec:
@@ -53,6 +67,8 @@ GROUPS: tuple[GroupSpec, ...] = (
             "customers.view_phone",
             "customers.merge_member",
             "customers.erase_member",
+            # Adding POS terminals, re-issuing and revoking their tokens (the admin's actions).
+            "stores.issue_terminal_token",
             # The audit trail of HQ edits (django-auditlog), read-only in the admin.
             "auditlog.view_logentry",
         ),
@@ -70,10 +86,18 @@ GROUPS: tuple[GroupSpec, ...] = (
     GroupSpec(
         HQ_INSPECTION,
         str(_("HQ inspection: stores, inspections, devices")),
-        apps={"stores": ("view", "change"), "devices": ALL_ACTIONS},
+        # Inspection supervisors read the stores (and their staff, stock, orders, KPIs) and
+        # change only what inspections need: checklists, the review of an inspection,
+        # rectification requests (docs/inspections.md). Not the stores, their staff or orders,
+        # and not the tills: terminals and their tokens are HQ operations' (docs/access.md).
+        apps={"devices": ALL_ACTIONS},
         models={
+            **{f"stores.{model}": ("view",) for model in HQ_INSPECTION_READS},
             "stores.checklisttemplate": ALL_ACTIONS,
             "stores.checklistitem": ALL_ACTIONS,
+            "stores.inspection": ("view", "change"),
+            "stores.inspectionitemresult": ("view",),
+            "stores.inspectionphoto": ("view",),
             "stores.rectificationitem": ("view", "add", "change"),
         },
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import path, re_path
 
+import linli.converters  # noqa: F401  (registers the <id:...> URL converter)
 from apps.campaigns.consumers import LiveBroadcastConsumer, LiveOverviewConsumer
 from apps.campaigns.notifications.consumers import StoreNotificationsConsumer
 
@@ -25,7 +26,7 @@ class UnknownPathConsumer(AsyncWebsocketConsumer):
 
 websocket_urlpatterns = [
     path(
-        "ws/stores/<int:store_id>/notifications/",
+        "ws/stores/<id:store_id>/notifications/",
         StoreNotificationsConsumer.as_asgi(),
         name="ws-store-notifications",
     ),
@@ -36,7 +37,7 @@ websocket_urlpatterns = [
         name="ws-broadcasts-live-overview",
     ),
     path(
-        "ws/broadcasts/<int:broadcast_id>/live/",
+        "ws/broadcasts/<id:broadcast_id>/live/",
         LiveBroadcastConsumer.as_asgi(),
         name="ws-broadcast-live",
     ),

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+import linli.converters  # noqa: F401  (registers the <id:...> URL converter)
 from linli.health import healthz
 
 admin.site.site_header = _("Linli HQ")

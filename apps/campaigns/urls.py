@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import path  # noqa: F401
 
+import linli.converters  # noqa: F401  (registers the <id:...> URL converter)
 from apps.campaigns.views import broadcasts as broadcast_views
 from apps.campaigns.views import campaigns as campaign_views
 from apps.campaigns.views import live as live_views
@@ -14,106 +15,106 @@ app_name = "campaigns"
 
 urlpatterns: list = [
     # -- campaigns and packs (views/campaigns.py) --
-    path("stores/<int:store_id>/", campaign_views.store_campaigns, name="store"),
+    path("stores/<id:store_id>/", campaign_views.store_campaigns, name="store"),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/",
+        "stores/<id:store_id>/<id:store_campaign_id>/",
         campaign_views.campaign_detail,
         name="detail",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/confirm/",
+        "stores/<id:store_id>/<id:store_campaign_id>/confirm/",
         campaign_views.campaign_confirm,
         name="confirm",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/decline/",
+        "stores/<id:store_id>/<id:store_campaign_id>/decline/",
         campaign_views.campaign_decline,
         name="decline",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/pack/",
+        "stores/<id:store_id>/<id:store_campaign_id>/pack/",
         campaign_views.campaign_pack_make,
         name="pack",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/preview/",
+        "stores/<id:store_id>/<id:store_campaign_id>/preview/",
         campaign_views.campaign_preview,
         name="preview",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/poster.png",
+        "stores/<id:store_id>/<id:store_campaign_id>/poster.png",
         campaign_views.poster_png,
         name="poster-png",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/poster.pdf",
+        "stores/<id:store_id>/<id:store_campaign_id>/poster.pdf",
         campaign_views.poster_pdf,
         name="poster-pdf",
     ),
     path(
-        "stores/<int:store_id>/<int:store_campaign_id>/targets.csv",
+        "stores/<id:store_id>/<id:store_campaign_id>/targets.csv",
         campaign_views.targets_csv,
         name="targets-csv",
     ),
     path(
-        "stores/<int:store_id>/insights/<int:card_id>/accept/",
+        "stores/<id:store_id>/insights/<id:card_id>/accept/",
         campaign_views.insight_accept,
         name="insight-accept",
     ),
     # -- broadcasts and group buys (views/broadcasts.py) --
     path(
-        "stores/<int:store_id>/broadcasts/",
+        "stores/<id:store_id>/broadcasts/",
         broadcast_views.store_broadcasts,
         name="broadcast-list",
     ),
-    path("broadcasts/<int:broadcast_id>/", broadcast_views.broadcast_detail, name="broadcast"),
+    path("broadcasts/<id:broadcast_id>/", broadcast_views.broadcast_detail, name="broadcast"),
     path(
-        "broadcasts/<int:broadcast_id>/start",
+        "broadcasts/<id:broadcast_id>/start",
         broadcast_views.broadcast_start_view,
         name="broadcast-start",
     ),
     path(
-        "broadcasts/<int:broadcast_id>/end",
+        "broadcasts/<id:broadcast_id>/end",
         broadcast_views.broadcast_end_view,
         name="broadcast-end",
     ),
     path(
-        "broadcasts/<int:broadcast_id>/offers",
+        "broadcasts/<id:broadcast_id>/offers",
         broadcast_views.broadcast_offer_create,
         name="broadcast-offer-create",
     ),
     path(
-        "broadcasts/<int:broadcast_id>/jielong",
+        "broadcasts/<id:broadcast_id>/jielong",
         broadcast_views.broadcast_jielong,
         name="broadcast-jielong",
     ),
     # -- live dashboard (views/live.py) --
     path("broadcasts/live/", live_views.live_overview, name="live-overview"),
-    path("broadcasts/<int:broadcast_id>/live/", live_views.broadcast_live, name="live"),
+    path("broadcasts/<id:broadcast_id>/live/", live_views.broadcast_live, name="live"),
     # -- tracking and review (views/reviews.py) --
-    path("reviews/<int:store_campaign_id>/", review_views.store_review, name="review"),
+    path("reviews/<id:store_campaign_id>/", review_views.store_review, name="review"),
     path(
-        "reviews/<int:store_campaign_id>/xlsx",
+        "reviews/<id:store_campaign_id>/xlsx",
         review_views.store_review_xlsx,
         name="review-xlsx",
     ),
     path(
-        "reviews/<int:store_campaign_id>/pdf",
+        "reviews/<id:store_campaign_id>/pdf",
         review_views.store_review_pdf,
         name="review-pdf",
     ),
     path(
-        "campaign-reviews/<int:campaign_id>/",
+        "campaign-reviews/<id:campaign_id>/",
         review_views.campaign_review_page,
         name="campaign-review",
     ),
     path(
-        "campaign-reviews/<int:campaign_id>/xlsx",
+        "campaign-reviews/<id:campaign_id>/xlsx",
         review_views.campaign_review_xlsx_download,
         name="campaign-review-xlsx",
     ),
     path(
-        "campaign-reviews/<int:campaign_id>/pdf",
+        "campaign-reviews/<id:campaign_id>/pdf",
         review_views.campaign_review_pdf_download,
         name="campaign-review-pdf",
     ),

@@ -362,6 +362,14 @@ class StoreTerminalAdmin(admin.ModelAdmin):
 
     # Tokens come only from terminal_issue and are shown once, on the page right after adding
     # (or re-issuing); only their hash is stored, so that page is never cached or redisplayed.
+    # Adding a terminal issues a token, so adding, re-issuing and revoking all ask
+    # `stores.issue_terminal_token` (HQ operations), not just the model's add / change.
+
+    def has_issue_token_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("stores.issue_terminal_token")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and self.has_issue_token_permission(request)
 
     def save_model(self, request: HttpRequest, obj: StoreTerminal, form: Any, change: bool) -> None:
         if change:
@@ -382,7 +390,9 @@ class StoreTerminalAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         return self._tokens_page(request, issued)
 
-    @admin.action(description=_("Revoke the selected terminals' tokens"), permissions=["change"])
+    @admin.action(
+        description=_("Revoke the selected terminals' tokens"), permissions=["issue_token"]
+    )
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[StoreTerminal]) -> None:
         revoked = sum(terminal_revoke(terminal=terminal, by=request.user) for terminal in queryset)
         self.message_user(
@@ -395,7 +405,7 @@ class StoreTerminalAdmin(admin.ModelAdmin):
 
     @admin.action(
         description=_("Issue new tokens for the selected terminals (revokes the current ones)"),
-        permissions=["change"],
+        permissions=["issue_token"],
     )
     def reissue_tokens(
         self, request: HttpRequest, queryset: QuerySet[StoreTerminal]

@@ -247,3 +247,62 @@ def test_a_refused_join_by_a_new_phone_leaves_no_member(store, offer):
     assert (response.status_code, response.json()["code"]) == (409, "sold_out")
     assert Member.objects.filter(phone="+8613900000001").count() == 0
     assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (0, 0)
+
+
+def _stock_on_hand(offer) -> int:
+    return offer.product.stock_levels.get(store=offer.broadcast.store).on_hand
+
+
+@pytest.mark.parametrize(
+    "retry",
+    [
+        {"quantity": 2, "phone": "138-0013-8000"},  # another quantity
+        {"quantity": 1, "phone": "139-0000-0001"},  # another member (a new phone)
+        {"quantity": 1, "display_name": "王姐"},  # no member at all
+    ],
+)
+def test_a_key_reused_for_another_join_is_a_409_and_changes_nothing(store, offer, retry):
+    client = _client(store)
+    first = client.post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "walk-1", "phone": "138-0013-8000"},
+        format="json",
+    )
+    assert first.status_code == 201, first.json()
+    with override("en"):
+        again = client.post(
+            _join_url(offer),
+            {"idempotency_key": "walk-1", **retry},
+            format="json",
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert again.status_code == 409, again.json()
+    body = again.json()
+    assert body["code"] == "idempotency_key_reused"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [
+        ("idempotency_key", "idempotency_key_reused")
+    ]
+    assert "already used on this offer for a different join" in body["detail"]
+    join = GroupBuyJoin.objects.get()
+    assert (join.quantity, join.member.phone) == (1, "+8613800138000")
+    assert (Order.objects.count(), Member.objects.count()) == (1, 1)
+    offer.refresh_from_db()
+    assert offer.units_joined == 1
+    assert _stock_on_hand(offer) == 19
+
+
+def test_an_identical_retry_by_the_same_member_answers_200_with_the_first_join(store, offer):
+    client = _client(store)
+    payload = {"quantity": 1, "idempotency_key": "walk-1", "phone": "138-0013-8000"}
+    first = client.post(_join_url(offer), payload, format="json")
+    # The same person named another way (member number instead of phone) is the same join.
+    member_no = first.json()["member_no"]
+    again = client.post(
+        _join_url(offer),
+        {"quantity": 1, "idempotency_key": "walk-1", "member_no": member_no},
+        format="json",
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["join_id"] == first.json()["join_id"]
+    assert again.json()["quantity"] == 1
+    assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (1, 1)

@@ -14,7 +14,13 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer
-from apps.campaigns.services.group_buys import GroupBuyRefused, JoinResult, group_buy_join
+from apps.campaigns.services import group_buys
+from apps.campaigns.services.group_buys import (
+    KEY_REUSED,
+    GroupBuyRefused,
+    JoinResult,
+    group_buy_join,
+)
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
 from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, StoreFactory
@@ -69,10 +75,12 @@ def test_a_join_makes_a_pending_pickup_group_buy_order_and_takes_the_stock():
 
 
 @pytest.mark.django_db
-def test_a_retried_key_returns_the_first_join_and_changes_nothing():
+@pytest.mark.parametrize("one_statement", [True, False], ids=["statement", "orm"])
+def test_a_retried_key_returns_the_first_join_and_changes_nothing(monkeypatch, one_statement):
+    monkeypatch.setattr(group_buys, "_join_in_one_statement", lambda: one_statement)
     offer = make_offer()
     first = group_buy_join(offer=offer, quantity=2, idempotency_key="k-1", display_name="王姐")
-    again = group_buy_join(offer=offer, quantity=5, idempotency_key="k-1", display_name="王姐")
+    again = group_buy_join(offer=offer, quantity=2, idempotency_key="k-1", display_name="王姐")
     assert again == JoinResult(join=again.join, created=False)
     assert again.join.pk == first.join.pk
     assert again.join.quantity == 2
@@ -84,6 +92,55 @@ def test_a_retried_key_returns_the_first_join_and_changes_nothing():
         1,
     )
     assert _on_hand(offer) == 48
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("one_statement", [True, False], ids=["statement", "orm"])
+@pytest.mark.parametrize(
+    "retry",
+    [
+        {"quantity": 5, "display_name": "王姐"},
+        {"quantity": 2, "display_name": "李阿姨"},
+        {"quantity": 2, "display_name": "王姐", "member": "a member"},
+    ],
+    ids=["another-quantity", "another-name", "a-member"],
+)
+def test_a_key_reused_for_another_join_is_refused_and_changes_nothing(
+    monkeypatch, one_statement, retry
+):
+    monkeypatch.setattr(group_buys, "_join_in_one_statement", lambda: one_statement)
+    offer = make_offer()
+    group_buy_join(offer=offer, quantity=2, idempotency_key="k-1", display_name="王姐")
+    if "member" in retry:
+        retry = {**retry, "member": MemberFactory()}
+    with pytest.raises(GroupBuyRefused) as refused:
+        group_buy_join(offer=offer, idempotency_key="k-1", **retry)
+    assert refused.value.code == KEY_REUSED
+    offer.refresh_from_db()
+    assert (offer.units_joined, offer.participants) == (2, 1)
+    assert (Order.objects.count(), GroupBuyJoin.objects.count(), StockMovement.objects.count()) == (
+        1,
+        1,
+        1,
+    )
+    assert _on_hand(offer) == 48
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("one_statement", [True, False], ids=["statement", "orm"])
+def test_a_member_key_reused_by_another_member_is_refused(monkeypatch, one_statement):
+    monkeypatch.setattr(group_buys, "_join_in_one_statement", lambda: one_statement)
+    offer = make_offer()
+    member = MemberFactory()
+    group_buy_join(offer=offer, quantity=1, idempotency_key="k-1", member=member)
+    assert (
+        group_buy_join(offer=offer, quantity=1, idempotency_key="k-1", member=member).created
+        is False
+    )
+    with pytest.raises(GroupBuyRefused) as refused:
+        group_buy_join(offer=offer, quantity=1, idempotency_key="k-1", member=MemberFactory())
+    assert refused.value.code == KEY_REUSED
+    assert GroupBuyJoin.objects.get().member == member
 
 
 @pytest.mark.django_db
@@ -288,3 +345,23 @@ def test_concurrent_retries_with_one_key_make_one_join_and_one_order():
     assert (offer.units_joined, offer.participants) == (2, 1)
     assert (Order.objects.count(), GroupBuyJoin.objects.count()) == (1, 1)
     assert _on_hand(offer) == 28
+
+
+@pytest.mark.django_db
+def test_a_jielong_line_pasted_again_after_its_name_matches_a_member_is_the_same_join():
+    """A 接龙 key is derived from the line (chat name included): the same key is the same line,
+    even when the name has since come to match a member, so no `idempotency_key_reused`."""
+    offer = make_offer()
+    source = GroupBuyJoin.Source.JIELONG
+    first = group_buy_join(
+        offer=offer, quantity=2, idempotency_key="jl-1", display_name="王姐", source=source
+    )
+    again = group_buy_join(
+        offer=offer,
+        quantity=2,
+        idempotency_key="jl-1",
+        member=MemberFactory(),
+        display_name="王姐",
+        source=source,
+    )
+    assert (again.created, again.join.pk) == (False, first.join.pk)

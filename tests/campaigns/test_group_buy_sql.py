@@ -55,7 +55,8 @@ def _run_sequence(
     steps: list[dict[str, Any]] = [
         {"key": "a", "quantity": 3, "member": first, "display_name": " 李阿姨 "},
         {"key": "b", "quantity": 2, "display_name": "王" * 70},
-        {"key": "a", "quantity": 5, "member": first},  # a retry: the first join, nothing new
+        {"key": "a", "quantity": 3, "member": first},  # a retry: the first join, nothing new
+        {"key": "a", "quantity": 5, "member": first},  # the key for another join: refused
         {"key": "c", "quantity": 4},  # 3 left in stock: insufficient_stock
         {"key": "d", "quantity": 3, "member": second, "source": GroupBuyJoin.Source.JIELONG},
         {"key": "e", "quantity": 3},  # no stock and past the cap: the stock is checked first
@@ -64,7 +65,7 @@ def _run_sequence(
         {"key": "g", "quantity": 2, "source": GroupBuyJoin.Source.PORTAL},
         {"cancel": True},
         {"key": "h", "quantity": 1},  # closed
-        {"key": "a", "quantity": 1},  # a retry still answers with the first join
+        {"key": "a", "quantity": 3, "member": first},  # a retry still answers the first join
     ]
     outcomes: list[tuple[Any, ...]] = []
     for step in steps:
@@ -205,7 +206,7 @@ def test_the_statement_and_the_orm_join_write_the_same_rows_and_refuse_alike(mon
     sql_outcomes = _run_sequence(offer=sql_offer, members=members, now=now)
     sql_rows = _rows(sql_offer)
     # Every attempt the precheck let through, retries included (the statement finds the key).
-    assert len(statements) == 10
+    assert len(statements) == 11
 
     assert sql_outcomes == orm_outcomes
     assert sql_rows == orm_rows
@@ -214,6 +215,16 @@ def test_the_statement_and_the_orm_join_write_the_same_rows_and_refuse_alike(mon
         ("joined", "a", True, 3, "李阿姨"),
         ("joined", "b", True, 2, "王" * 60),
         ("joined", "a", False, 3, "李阿姨"),
+        (
+            "refused",
+            "a",
+            "idempotency_key_reused",
+            [
+                "This idempotency key was already used on this offer for a different join "
+                "(3 units, or another person): retry with the same request, or use a new key "
+                "for a new join."
+            ],
+        ),
         ("refused", "c", "insufficient_stock", ["Not enough 蓝莓 in stock for 4."]),
         ("joined", "d", True, 3, ""),
         ("refused", "e", "insufficient_stock", ["Not enough 蓝莓 in stock for 3."]),

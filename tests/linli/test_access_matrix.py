@@ -45,6 +45,7 @@ from channels.testing import WebsocketCommunicator
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.http import HttpResponse
@@ -72,8 +73,10 @@ from apps.stores.models import (
     OrderFulfilment,
     StockLevel,
     StoreStaff,
+    StoreTerminal,
 )
 from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.terminals import terminal_issue
 from apps.training.models import Choice
 from linli import roles as hq_roles
 from linli.admin_helpers import MEMBER_TEXT_HIDDEN
@@ -1128,6 +1131,117 @@ def test_admin_answers_staff_by_their_permissions(
     assert actual == expected, (
         f"admin {app_label}.{model_name} as {role}, {mode}: declared {expected.name}, got "
         f"{getattr(actual, 'name', actual)} ({_describe(response)})"
+    )
+
+
+# --- what HQ inspection may change, and who issues till tokens (docs/access.md) ---------------
+
+
+def _terminal_action(client: Client, action: str, terminal: Any) -> HttpResponse:
+    return client.post(
+        reverse("admin:stores_storeterminal_changelist"),
+        data={"action": action, ACTION_CHECKBOX_NAME: [terminal.pk], "index": 0},
+    )
+
+
+@pytest.mark.parametrize("action", ["reissue_tokens", "revoke_tokens"])
+@pytest.mark.parametrize("role", ["hq_inspection", "hq_procurement", "change_terminals_only"])
+def test_only_token_issuers_may_reissue_or_revoke_terminal_tokens(
+    role: str, action: str, world: World
+) -> None:
+    """`change_storeterminal` (renaming a till) is not enough: re-issuing and revoking ask
+    `stores.issue_terminal_token`, which only HQ operations holds."""
+    if role == "change_terminals_only":
+        user = UserFactory(username="change_terminals_only", is_staff=True)
+        user.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="stores",
+                codename__in=["view_storeterminal", "change_storeterminal", "add_storeterminal"],
+            )
+        )
+        client = Client()
+        client.force_login(user)
+    else:
+        client = _client_for(world, role)
+    terminal, _token = terminal_issue(store=world.store_a, name="Till 9")
+    response = _terminal_action(client, action, terminal)
+    # 403 without view permission; the changelist again (or back to it) without the action.
+    assert response.status_code in (200, 302, 403)
+    assert b"copy them now" not in response.content
+    terminal.refresh_from_db()
+    assert terminal.revoked_at is None
+    assert StoreTerminal.objects.filter(store=world.store_a).count() == 1
+    # Adding a terminal issues a token: refused as well, and nothing is written.
+    added = client.post(
+        reverse("admin:stores_storeterminal_add"), data={"store": world.store_a.pk, "name": "X"}
+    )
+    assert added.status_code == 403
+    assert StoreTerminal.objects.filter(store=world.store_a).count() == 1
+
+
+def test_hq_operations_reissue_terminal_tokens(world: World) -> None:
+    assert world.users["hq_operations"].has_perm("stores.issue_terminal_token")
+    terminal, _token = terminal_issue(store=world.store_a, name="Till 9")
+    response = _terminal_action(_client_for(world, "hq_operations"), "reissue_tokens", terminal)
+    assert response.status_code == 200
+    assert b"copy them now" in response.content
+    terminal.refresh_from_db()
+    assert terminal.revoked_at is not None
+    assert StoreTerminal.objects.filter(store=world.store_a, revoked_at=None).count() == 1
+
+
+def _hq_inspection_read_only_objects(world: World) -> list[tuple[str, Any, dict[str, Any]]]:
+    staff = StoreStaff.objects.filter(store=world.store_a).order_by("pk").first()
+    return [
+        ("store", world.store_a, {"name": "Renamed by HQ inspection"}),
+        ("order", world.member_order_a, {"status": Order.Status.CANCELLED}),
+        ("storestaff", staff, {"role": "owner"}),
+    ]
+
+
+def test_hq_inspection_reads_but_cannot_change_stores_orders_or_staff(world: World) -> None:
+    client = _client_for(world, "hq_inspection")
+    for model_name, obj, changes in _hq_inspection_read_only_objects(world):
+        url = reverse(f"admin:stores_{model_name}_change", args=[obj.pk])
+        page = client.get(url)
+        assert page.status_code == 200, model_name
+        assert b'name="_save"' not in page.content, model_name
+        before = {field: getattr(type(obj).objects.get(pk=obj.pk), field) for field in changes}
+        assert client.post(url, data=changes).status_code == 403, model_name
+        after = {field: getattr(type(obj).objects.get(pk=obj.pk), field) for field in changes}
+        assert after == before, model_name
+
+
+def test_hq_inspection_still_reviews_inspections_and_edits_checklists(world: World) -> None:
+    client = _client_for(world, "hq_inspection")
+    review = reverse("admin:stores_inspection_review", args=[world.inspection_a.pk])
+    assert client.get(review).status_code == 200
+    template = ChecklistTemplate.objects.order_by("pk").first()
+    page = client.get(reverse("admin:stores_checklisttemplate_changelist"))
+    assert page.status_code == 200
+    assert template is not None
+    user = world.users["hq_inspection"]
+    assert user.has_perms(
+        [
+            "stores.change_inspection",
+            "stores.change_checklisttemplate",
+            "stores.add_rectificationitem",
+            "stores.view_store",
+            "stores.view_order",
+        ]
+    )
+    assert not any(
+        user.has_perm(f"stores.{codename}")
+        for codename in (
+            "change_store",
+            "change_order",
+            "change_storestaff",
+            "change_stocklevel",
+            "change_region",
+            "view_storeterminal",
+            "change_storeterminal",
+            "issue_terminal_token",
+        )
     )
 
 

@@ -5,25 +5,31 @@ import that is confirmed once."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
+from apps.campaigns.models import GroupBuyOffer
+from apps.campaigns.services.group_buys import OFFER_UNITS_MAX, offer_create
 from apps.customers.models import CommunityMessage, Member
 from apps.customers.services.imports import community_messages_import, members_import
 from apps.stores.models import Order, OrderLine
 from apps.stores.services.sales_import import sales_history_import
 from apps.stores.services.terminals import terminal_issue
+from linli.converters import DATABASE_ID_MAX
 from linli.imports.contract import (
     EARLIEST_MOMENT,
     FUTURE_TOLERANCE,
@@ -31,6 +37,7 @@ from linli.imports.contract import (
     parse_moment,
     table_from_bytes,
 )
+from tests.campaigns.factories import BroadcastFactory
 from tests.factories import ProductFactory, StockLevelFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +365,112 @@ def test_admin_import_confirmed_again_later_is_refused_with_a_message(client) ->
     assert again.status_code == 200
     assert any("already confirmed" in str(m) for m in again.context["messages"])
     assert CommunityMessage.objects.count() == 1
+
+
+# --- portal forms: numbers within their columns ------------------------------------------------
+
+HUGE = "99999999999999999999"  # beyond every integer column (and a signed 64-bit integer)
+
+
+def _offer_form_post(product, **overrides) -> dict[str, object]:
+    deadline = timezone.localtime() + dt.timedelta(hours=3)
+    return {
+        "product": product.pk,
+        "price": "19.90",
+        "threshold_kind": "units",
+        "threshold": "10",
+        "cap": "30",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cap", HUGE, "less than or equal to 100000"),
+        ("threshold", HUGE, "less than or equal to 100000"),
+        ("cap", "100001", "less than or equal to 100000"),
+        ("threshold", "0", "greater than or equal to 1"),
+        ("price", "-1", "greater than or equal to 0"),
+    ],
+)
+def test_the_offer_form_refuses_numbers_out_of_range_as_field_errors(
+    client, owner, store, field: str, value: str, message: str
+) -> None:
+    product = ProductFactory()
+    StockLevelFactory(store=store, product=product, on_hand=30)
+    broadcast = BroadcastFactory(store_campaign__store=store)
+    client.force_login(owner)
+    response = client.post(
+        f"/portal/campaigns/broadcasts/{broadcast.pk}/offers",
+        _offer_form_post(product, **{field: value, "cap": value if field == "cap" else "100000"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert GroupBuyOffer.objects.count() == 0
+
+
+def test_offer_create_refuses_a_cap_and_threshold_above_the_limit(store) -> None:
+    product = ProductFactory()
+    StockLevelFactory(store=store, product=product, on_hand=30)
+    broadcast = BroadcastFactory(store_campaign__store=store)
+    with pytest.raises(ValidationError) as raised:
+        offer_create(
+            broadcast=broadcast,
+            product=product,
+            price=Decimal("1.00"),
+            threshold=OFFER_UNITS_MAX + 1,
+            cap=OFFER_UNITS_MAX + 1,
+            deadline=timezone.now() + dt.timedelta(hours=3),
+            by=None,
+        )
+    assert set(raised.value.message_dict) == {"threshold", "cap"}
+    assert GroupBuyOffer.objects.count() == 0
+
+
+# --- ids in URLs beyond the database's integer range -----------------------------------------
+
+
+def _id_routes(patterns: list | None = None, prefix: str = "/") -> list[str]:
+    """Every route with a database id in its path, each id (and any other part) filled in: the
+    ids with HUGE, the rest with a plausible value."""
+    routes: list[str] = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            routes += _id_routes(entry.url_patterns, prefix + route)
+        elif "<id:" in route:
+            full = prefix + route
+            full = re.sub(r"<id:[a-z_]+>", HUGE, full)
+            full = re.sub(r"<str:day>", "2026-07-01", full)
+            full = re.sub(r"<[a-z]+:[a-z_]+>", "x", full)
+            routes.append(full)
+    return routes
+
+
+# The admin's own catch-all (`<path:object_id>/`) answers an unknown object id with its
+# "does not exist" redirect (or its login page): never a 500, so its routes are left out.
+ID_ROUTES = [route for route in _id_routes() if not route.startswith("/admin/")]
+
+
+def test_the_id_routes_cover_the_store_pages() -> None:
+    assert f"/portal/stores/{HUGE}/" in ID_ROUTES
+    assert f"/api/v1/stores/{HUGE}/" in ID_ROUTES
+    assert len([route for route in ID_ROUTES if f"stores/{HUGE}/" in route]) >= 30
+
+
+@pytest.mark.parametrize("who", ["owner", "hq_user"])
+def test_an_id_beyond_the_database_range_is_404_on_every_route(client, request, who) -> None:
+    client.force_login(request.getfixturevalue(who))
+    answers = {route: client.get(route).status_code for route in ID_ROUTES}
+    answers |= {f"POST {route}": client.post(route).status_code for route in ID_ROUTES}
+    assert {route: status for route, status in answers.items() if status != 404} == {}
+
+
+def test_the_largest_database_id_still_reaches_the_page(client, owner, store) -> None:
+    client.force_login(owner)
+    assert client.get(f"/portal/stores/{DATABASE_ID_MAX}/").status_code == 403  # unknown store
+    assert client.get(f"/portal/stores/{DATABASE_ID_MAX + 1}/").status_code == 404
+    assert client.get(f"/portal/stores/{store.pk}/").status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 
 from linli.roles import (
     GROUPS,
@@ -88,3 +89,50 @@ def test_every_hq_group_permission_exists_for_a_real_model():
         group = Group.objects.get(name=name)
         assert group.permissions.filter(content_type__model="").count() == 0
         assert group.permissions.count() > 0
+
+
+HQ_INSPECTION_MUST_NOT = {
+    "stores.change_store",
+    "stores.change_order",
+    "stores.change_storestaff",
+    "stores.change_stocklevel",
+    "stores.change_region",
+    "stores.view_storeterminal",
+    "stores.change_storeterminal",
+    "stores.issue_terminal_token",
+}
+
+
+def test_hq_inspection_changes_only_what_inspections_need():
+    roles_sync()
+    inspection = _snapshot()[HQ_INSPECTION]
+    assert not inspection & HQ_INSPECTION_MUST_NOT
+    changes = {perm for perm in inspection if perm.startswith("stores.change_")}
+    assert changes == {
+        "stores.change_checklisttemplate",
+        "stores.change_checklistitem",
+        "stores.change_inspection",
+        "stores.change_rectificationitem",
+    }
+    assert {"stores.view_store", "stores.view_order", "stores.view_storestaff"} <= inspection
+
+
+def test_only_hq_operations_issues_terminal_tokens():
+    roles_sync()
+    snapshot = _snapshot()
+    holders = {name for name, perms in snapshot.items() if "stores.issue_terminal_token" in perms}
+    assert holders == {HQ_OPERATIONS}
+
+
+def test_setup_roles_takes_the_old_inspection_permissions_away(capsys):
+    """A database set up before the role was narrowed: `manage.py setup_roles` again leaves the
+    group with exactly what is declared now."""
+    roles_sync()
+    group = Group.objects.get(name=HQ_INSPECTION)
+    old = Permission.objects.filter(
+        content_type__app_label="stores", codename__regex=r"^(view|change)_"
+    )
+    group.permissions.add(*old)
+    assert {"stores.change_order", "stores.change_storeterminal"} <= _snapshot()[HQ_INSPECTION]
+    call_command("setup_roles")
+    assert not _snapshot()[HQ_INSPECTION] & HQ_INSPECTION_MUST_NOT

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.customers.models import Member, MemberIdentity
 from apps.stores.models import Order, OrderLine, StockLevel, StockMovement, StoreTerminal
-from apps.stores.services.orders import PosLine, pos_order_record
+from apps.stores.services.orders import OrderKeyReused, PosLine, pos_order_record
 from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from tests.factories import (
     MemberFactory,
@@ -140,11 +140,11 @@ def test_retry_returns_the_first_result_and_writes_nothing(till, stock):
         Member.objects.count(),
         MemberIdentity.objects.count(),
     )
-    retry = api(token).post(
-        URL,
-        payload(member={"phone": "13911112222", "wechat": "wx-other"}),
-        format="json",
-    )
+    # The same request again: the same lines (in another order, the price written another
+    # way), the same member (named by the phone as it was first typed).
+    body = payload()
+    body["lines"] = [body["lines"][1], {**body["lines"][0], "unit_price": "12.8"}]
+    retry = api(token).post(URL, body, format="json")
     assert (first.status_code, retry.status_code) == (201, 200)
     assert retry.json() == first.json()
     assert (
@@ -478,3 +478,81 @@ def test_a_key_with_the_imported_orders_prefix_is_refused(till, stock):
     assert [e["field"] for e in response.json()["errors"]] == ["idempotency_key"]
     assert_nothing_written()
     assert StockLevel.objects.get(product__sku="FRU-0001").on_hand == 10
+
+
+@pytest.mark.parametrize("channel", ["group_buy", "mini_program"])
+def test_a_till_may_not_post_group_buy_or_mini_program_orders(till, stock, channel):
+    """Group-buy orders come only from an offer; mini-program orders are the members' pickup
+    and delivery orders that consolidation buys for. A till records in-store sales."""
+    _terminal, token = till
+    response = api(token).post(URL, payload(channel=channel), format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (None, "channel", "channel_not_allowed")
+    ]
+    assert "in-store sales only" in body["errors"][0]["message"]
+    assert_nothing_written()
+    assert [level.on_hand for level in StockLevel.objects.order_by("pk")] == [10, 5]
+
+
+def test_a_till_posts_pos_orders_by_default(till, stock):
+    _terminal, token = till
+    body = payload()
+    del body["channel"]
+    response = api(token).post(URL, body, format="json")
+    assert response.status_code == 201, response.content
+    assert Order.objects.get().channel == Order.Channel.POS
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"lines": [{"sku": "FRU-0001", "quantity": 3, "unit_price": "12.80"}]},
+        {"member": {"phone": "13911112222", "wechat": "wx-other"}},  # another (new) member
+        {"member": {}},  # no member where the first sale had one
+    ],
+    ids=["other-lines", "another-member", "no-member"],
+)
+def test_a_key_reused_for_another_sale_is_a_409_and_writes_nothing(till, stock, changes):
+    _terminal, token = till
+    first = api(token).post(URL, payload(), format="json")
+    assert first.status_code == 201, first.content
+    counts = (
+        Order.objects.count(),
+        OrderLine.objects.count(),
+        StockMovement.objects.count(),
+        Member.objects.count(),
+        MemberIdentity.objects.count(),
+    )
+    response = api(token).post(URL, payload(**changes), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "idempotency_key_reused"
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (None, "idempotency_key", "idempotency_key_reused")
+    ]
+    assert "already used in this store for a different order" in body["detail"]
+    after = (
+        Order.objects.count(),
+        OrderLine.objects.count(),
+        StockMovement.objects.count(),
+        Member.objects.count(),
+        MemberIdentity.objects.count(),
+    )
+    assert after == counts == (1, 2, 2, 1, 1)
+    assert [level.on_hand for level in StockLevel.objects.order_by("pk")] == [8, 4]
+
+
+def test_pos_order_record_refuses_a_reused_key_with_other_lines(till, stock, store):
+    lines = [PosLine(sku="FRU-0001", quantity=1, unit_price=Decimal("12.80"))]
+    first = pos_order_record(store=store, idempotency_key="k-1", lines=lines)
+    assert pos_order_record(store=store, idempotency_key="k-1", lines=lines).order == first.order
+    with pytest.raises(OrderKeyReused):
+        pos_order_record(
+            store=store,
+            idempotency_key="k-1",
+            lines=[PosLine(sku="FRU-0001", quantity=2, unit_price=Decimal("12.80"))],
+        )
+    assert Order.objects.count() == 1

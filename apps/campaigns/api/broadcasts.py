@@ -33,6 +33,7 @@ from apps.campaigns.services.broadcasts import (
 )
 from apps.campaigns.services.group_buys import (
     KEY_MAX_LENGTH,
+    KEY_REUSED,
     QUANTITY_MAX,
     GroupBuyRefused,
     group_buy_join,
@@ -53,6 +54,7 @@ REFUSAL_STATUS = {
     "closed": status.HTTP_409_CONFLICT,
     "insufficient_stock": status.HTTP_409_CONFLICT,
     "ended": status.HTTP_409_CONFLICT,
+    KEY_REUSED: status.HTTP_409_CONFLICT,
 }
 
 
@@ -132,7 +134,10 @@ class JoinRequestSerializer(MemberIdentitySerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     idempotency_key = serializers.CharField(
         max_length=KEY_MAX_LENGTH,
-        help_text="Unique per offer; a retry with the same key returns the first join.",
+        help_text=(
+            "Unique per offer; a retry with the same key and request returns the first join, "
+            "with another quantity or person it is refused (409 `idempotency_key_reused`)."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -263,8 +268,10 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
             "join, in one transaction; the cap and the stock are never exceeded. The person is "
             "named by `member_no`, `phone`, `wechat_openid` or `mini_program_openid` (resolved "
             "through the unified member ID; a new phone or openid makes a member of this store) "
-            "and/or a `display_name`. Retrying with the same `idempotency_key` returns the "
-            "first join with 200 and writes nothing."
+            "and/or a `display_name`. Retrying with the same `idempotency_key` and the same "
+            "request (quantity, person) returns the first join with 200 and writes nothing; "
+            "the same key with another quantity or person is refused with 409 "
+            "`idempotency_key_reused`."
         ),
         request=JoinRequestSerializer,
         responses={
@@ -275,8 +282,9 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
             ),
             409: OpenApiResponse(
                 ErrorSerializer,
-                description="`sold_out` (cap), `closed` (settled or past the deadline) or "
-                "`insufficient_stock`.",
+                description="`sold_out` (cap), `closed` (settled or past the deadline), "
+                "`insufficient_stock`, or `idempotency_key_reused` (the key was used for a join "
+                "with another quantity or person).",
             ),
             **COMMON_ERRORS,
         },
@@ -312,7 +320,8 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
                     source=GroupBuyJoin.Source.API,
                 )
         except GroupBuyRefused as error:
-            raise _refusal(error, field="quantity") from error
+            field = "idempotency_key" if error.code == KEY_REUSED else "quantity"
+            raise _refusal(error, field=field) from error
         offer.refresh_from_db()
         join = result.join
         body = JoinResultSerializer(

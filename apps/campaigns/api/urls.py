@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path  # noqa: F401
 
+import linli.converters  # noqa: F401  (registers the <id:...> URL converter)
 from apps.campaigns.api import broadcasts as api_broadcasts
 from apps.campaigns.api import campaigns as api_campaigns
 from apps.campaigns.api import tracking as api_tracking
@@ -11,23 +12,23 @@ from apps.campaigns.api import tracking as api_tracking
 urlpatterns: list = [
     # -- campaigns and insight acceptance (api/campaigns.py) --
     path(
-        "stores/<int:store_id>/decisions/insights/<int:card_id>/accept/",
+        "stores/<id:store_id>/decisions/insights/<id:card_id>/accept/",
         api_campaigns.InsightCardAcceptView.as_view(),
         name="api-decisions-insight-accept",
     ),
     # -- group buys and comments (api/broadcasts.py) --
     path(
-        "group-buys/offers/<int:offer_id>",
+        "group-buys/offers/<id:offer_id>",
         api_broadcasts.GroupBuyOfferView.as_view(),
         name="api-group-buy-offer",
     ),
     path(
-        "group-buys/offers/<int:offer_id>/joins",
+        "group-buys/offers/<id:offer_id>/joins",
         api_broadcasts.GroupBuyJoinView.as_view(),
         name="api-group-buy-join",
     ),
     path(
-        "broadcasts/<int:broadcast_id>/comments",
+        "broadcasts/<id:broadcast_id>/comments",
         api_broadcasts.BroadcastCommentView.as_view(),
         name="api-broadcast-comments",
     ),

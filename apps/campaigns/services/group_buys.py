@@ -13,6 +13,7 @@ Concurrency, the contract every writer here keeps:
   tested to leave exactly the rows the ORM path does; SQLite keeps the ORM path.
 - A retried idempotency key returns the first join and writes nothing, also when two retries
   race (the unique keys on the order and the join decide; the loser returns the winner's join).
+  A key reused for a different join (quantity, person) is refused: `idempotency_key_reused`.
 - Settlement claims each due offer with `select_for_update(skip_locked=True)` on a still-open
   row, so two workers never settle one offer, and a second run finds nothing to do.
 """
@@ -57,12 +58,18 @@ logger = logging.getLogger(__name__)
 
 KEY_MAX_LENGTH = 64
 QUANTITY_MAX = 999
+# An offer's threshold and cap (units, or members for a member threshold): far above what one
+# store sells in one group buy, far below the column's range (a larger number in the form is a
+# field error, not an overflow).
+OFFER_UNITS_MAX = 100_000
 
 # Refusal codes a caller (API, portal, 接龙 report) can act on.
 SOLD_OUT = "sold_out"
 CLOSED = "closed"
 INSUFFICIENT_STOCK = "insufficient_stock"
 INVALID = "invalid"
+# A key already used on this offer for another join (another quantity or another person).
+KEY_REUSED = "idempotency_key_reused"
 
 # The consolidation of paid orders into purchase orders, by task name: no app imports another
 # app's tasks, and enqueueing needs nothing of procurement but the name.
@@ -72,7 +79,8 @@ CONSOLIDATE_TASK_NAME = "apps.procurement.tasks.purchase_orders_consolidate_task
 class GroupBuyRefused(ValidationError):
     """A join (or import) was refused and nothing was written; `code` says why:
     `sold_out` (the cap would be passed; `left` is how many units were left), `closed` (offer
-    settled, cancelled or past its deadline), `insufficient_stock`, `invalid` (quantity, key)."""
+    settled, cancelled or past its deadline), `insufficient_stock`, `invalid` (quantity, key),
+    `idempotency_key_reused` (the key names an earlier join with another quantity or person)."""
 
     left: int = 0
 
@@ -108,6 +116,38 @@ def _existing_join(*, offer: GroupBuyOffer, idempotency_key: str) -> GroupBuyJoi
         .filter(offer=offer, idempotency_key=idempotency_key)
         .first()
     )
+
+
+def _retry_of(
+    existing: GroupBuyJoin,
+    *,
+    quantity: int,
+    member: Member | None,
+    display_name: str,
+    source: str,
+) -> JoinResult:
+    """The earlier join under this key, when the request asks the same join again; a refusal
+    (`idempotency_key_reused`) when it asks another quantity or for another person: a retry
+    must not silently answer a different request with the first one's result.
+
+    A 接龙 line's key is derived from its content, chat name included (`jielong_key`): the
+    same key is the same line, even when the name has since come to match a member."""
+    same_person = source == GroupBuyJoin.Source.JIELONG or (
+        existing.member_id == member.pk
+        if member is not None
+        else existing.member_id is None and existing.display_name == display_name.strip()[:60]
+    )
+    if existing.quantity != quantity or not same_person:
+        raise GroupBuyRefused(
+            _(
+                "This idempotency key was already used on this offer for a different join "
+                "(%(quantity)d units, or another person): retry with the same request, or use "
+                "a new key for a new join."
+            )
+            % {"quantity": existing.quantity},
+            code=KEY_REUSED,
+        )
+    return JoinResult(join=existing, created=False)
 
 
 class _RaceLost(Exception):  # noqa: N818 - control flow, never leaves this module
@@ -148,7 +188,8 @@ def group_buy_join(
     the offer's counters, all or nothing.
 
     - Idempotent: a key already used on this offer returns that join (`created=False`) and
-      changes nothing, even when the retry asks a different quantity.
+      changes nothing. The retry must ask the same join (quantity, and member, or the display
+      name when there is no member): otherwise it is refused with `idempotency_key_reused`.
     - Refusals raise `GroupBuyRefused` (code `sold_out`, `closed`, `insufficient_stock`,
       `invalid`) and write nothing.
     - Safe under any number of concurrent joins (see the module docstring); the live dashboard
@@ -169,7 +210,9 @@ def group_buy_join(
     if not one_statement:
         existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
         if existing is not None:
-            return JoinResult(join=existing, created=False)
+            return _retry_of(
+                existing, quantity=quantity, member=member, display_name=display_name, source=source
+            )
     arguments = {
         "offer": offer,
         "quantity": quantity,
@@ -197,12 +240,16 @@ def group_buy_join(
         )
         if existing is None:
             raise
-        return JoinResult(join=existing, created=False)
+        return _retry_of(
+            existing, quantity=quantity, member=member, display_name=display_name, source=source
+        )
     except (_RaceLost, IntegrityError):
         existing = _existing_join(offer=offer, idempotency_key=idempotency_key)
         if existing is None:
             raise
-        return JoinResult(join=existing, created=False)
+        return _retry_of(
+            existing, quantity=quantity, member=member, display_name=display_name, source=source
+        )
     broadcast_changed(broadcast_id=offer.broadcast_id)
     return JoinResult(join=join, created=True)
 
@@ -369,10 +416,11 @@ def offer_create(
     broadcast's store (`by=None`: a trusted caller such as a command).
 
     Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
-    a unit threshold, a deadline not in the future or not after the broadcast starts (its
-    start, or when it is scheduled), a product the store has none of in stock (unless the
-    offer is a `presale` pre-order, 以销定产: its joins take no stock, the supplier brings the
-    goods after the group forms), an ended broadcast. Nothing is written on a refusal.
+    a unit threshold, a threshold or cap above `OFFER_UNITS_MAX`, a deadline not in the future
+    or not after the broadcast starts (its start, or when it is scheduled), a product the
+    store has none of in stock (unless the offer is a `presale` pre-order, 以销定产: its joins
+    take no stock, the supplier brings the goods after the group forms), an ended broadcast.
+    Nothing is written on a refusal.
     """
     now = now or timezone.now()
     if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
@@ -382,8 +430,16 @@ def offer_create(
         errors.setdefault("price", []).append(_("The price cannot be negative."))
     if threshold is None or threshold < 1:
         errors.setdefault("threshold", []).append(_("The threshold must be at least 1."))
+    elif threshold > OFFER_UNITS_MAX:
+        errors.setdefault("threshold", []).append(
+            _("The threshold can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
+        )
     if cap is None or cap < 1:
         errors.setdefault("cap", []).append(_("The cap must be at least 1."))
+    elif cap > OFFER_UNITS_MAX:
+        errors.setdefault("cap", []).append(
+            _("The cap can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
+        )
     elif (
         threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
         and threshold is not None

@@ -6,6 +6,7 @@ names masked, "李**", and no member numbers)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -29,7 +30,12 @@ from apps.campaigns.services.broadcasts import (
     broadcast_end,
     broadcast_start,
 )
-from apps.campaigns.services.group_buys import JielongReport, jielong_import, offer_create
+from apps.campaigns.services.group_buys import (
+    OFFER_UNITS_MAX,
+    JielongReport,
+    jielong_import,
+    offer_create,
+)
 from apps.campaigns.services.packs import campaign_prices, campaign_suggested_stock
 from apps.catalog.models import Product
 from apps.stores.access import (
@@ -59,13 +65,20 @@ def _broadcast_or_404(request: HttpRequest, broadcast_id: int, action: StoreActi
 class OfferForm(forms.Form):
     product = forms.ModelChoiceField(queryset=Product.objects.none(), label=gettext_lazy("Product"))
     price = forms.DecimalField(
-        label=gettext_lazy("Group-buy price (yuan)"), max_digits=10, decimal_places=2
+        label=gettext_lazy("Group-buy price (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.00"),
     )
     threshold_kind = forms.ChoiceField(
         label=gettext_lazy("Threshold counts"), choices=GroupBuyOffer.ThresholdKind.choices
     )
-    threshold = forms.IntegerField(label=gettext_lazy("Threshold (成团)"))
-    cap = forms.IntegerField(label=gettext_lazy("Cap (units)"))
+    threshold = forms.IntegerField(
+        label=gettext_lazy("Threshold (成团)"), min_value=1, max_value=OFFER_UNITS_MAX
+    )
+    cap = forms.IntegerField(
+        label=gettext_lazy("Cap (units)"), min_value=1, max_value=OFFER_UNITS_MAX
+    )
     presale = forms.BooleanField(
         label=gettext_lazy("Pre-order (以销定产)"),
         required=False,

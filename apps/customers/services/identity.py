@@ -174,6 +174,17 @@ def member_resolve(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def member_for_identities(identities: Iterable[IdentityInput]) -> Member | None:
+    """The member `member_resolve` would record for these identities, read-only: the owner
+    of the highest-priority identity (phone first), or None when nobody owns any of them (or
+    none is given). Writes nothing; ValidationError for a malformed identity."""
+    wanted = identities_normalise(identities)
+    if not wanted:
+        return None
+    owners = _owners_by_priority(wanted)
+    return owners[0] if owners else None
+
+
 def _owners_by_priority(wanted: list[IdentityInput]) -> list[Member]:
     """Members owning any wanted identity, ordered by the priority of what they own."""
     query = Q()

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+import linli.converters  # noqa: F401  (registers the <id:...> URL converter)
 from apps.procurement.models import (
     AfterSalesCase,
     AfterSalesPhoto,
@@ -273,7 +274,7 @@ class AfterSalesPhotoAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         image = path(
-            "<int:photo_id>/image/",
+            "<id:photo_id>/image/",
             self.admin_site.admin_view(self.image_view),
             name="procurement_aftersalesphoto_image",
         )

@@ -25,6 +25,7 @@ from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
 from apps.stores.services.orders import (
+    OrderKeyReused,
     PosInsufficientStock,
     PosLine,
     UnknownSkus,
@@ -44,6 +45,10 @@ MAX_AMOUNT = Decimal("9999999999.99")
 # A till's clock may run a little fast (as a device's: apps.devices.conf); a sale further in
 # the future would stay on top of the owner's recent orders.
 PLACED_AT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# A till records in-store sales only. Group-buy orders come from an offer's joins and its
+# settlement (with the offer's price, stock and pickup); mini-program orders are member pickup
+# or delivery orders that consolidation buys for. Neither may be posted by a till.
+POS_CHANNELS = (Order.Channel.POS,)
 
 
 class CheckedDateTimeField(serializers.DateTimeField):
@@ -110,7 +115,10 @@ class PosLineSerializer(serializers.Serializer):
 class PosOrderSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(
         max_length=64,
-        help_text="Unique per store; a retry with the same key returns the first result.",
+        help_text=(
+            "Unique per store; a retry with the same key and request returns the first "
+            "result, with other lines or member it is refused (409 `idempotency_key_reused`)."
+        ),
     )
     store_code = serializers.CharField(
         required=False, max_length=16, help_text="Optional; must be the token's store."
@@ -119,13 +127,29 @@ class PosOrderSerializer(serializers.Serializer):
         required=False,
         help_text="ISO 8601, from 2000 to 5 minutes from now; default: now.",
     )
-    channel = serializers.ChoiceField(choices=Order.Channel.choices, default=Order.Channel.POS)
+    channel = serializers.ChoiceField(
+        choices=Order.Channel.choices,
+        default=Order.Channel.POS,
+        help_text="Only `pos` (an in-store sale); others get `channel_not_allowed`.",
+    )
     member = PosMemberSerializer(required=False)
     lines = PosLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
 
     def validate_idempotency_key(self, value: str) -> str:
         if value.startswith(IMPORTED_ORDER_KEY_PREFIX):
             raise serializers.ValidationError(reserved_key_message())
+        return value
+
+    def validate_channel(self, value: str) -> str:
+        if value not in POS_CHANNELS:
+            raise serializers.ValidationError(
+                _(
+                    "A till records in-store sales only (channel “pos”): “%(channel)s” orders "
+                    "come from group-buy offers or the mini-program, not from a till."
+                )
+                % {"channel": value},
+                code="channel_not_allowed",
+            )
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -218,10 +242,14 @@ class PosOrderView(UniformErrorsMixin, APIView):
             "Authenticated by a store terminal token (`Authorization: Terminal <token>`); the "
             "store is the token's. Creates the order, its lines and stock ledger rows in one "
             "transaction and resolves (or creates) the member from any identity the till saw. "
-            "Retrying with the same `idempotency_key` returns the first result with 200 and "
-            "writes nothing. When the identities belong to two different members the sale is "
-            "recorded on the owner of the highest-priority identity (phone, member card, POS "
-            "card, mini-program, WeChat) and `warnings` carries an `identity_conflict` entry."
+            "Only in-store sales: `channel` must be `pos` (group-buy and mini-program orders "
+            "are refused with 400 `channel_not_allowed`). "
+            "Retrying with the same `idempotency_key` and the same request (lines, channel, "
+            "member) returns the first result with 200 and writes nothing; the key with other "
+            "lines or another member is refused with 409 `idempotency_key_reused`. When the "
+            "identities belong to two different members the sale is recorded on the owner "
+            "of the highest-priority identity (phone, member card, POS card, mini-program, "
+            "WeChat) and `warnings` carries an `identity_conflict` entry."
         ),
         request=PosOrderSerializer,
         responses={
@@ -229,7 +257,10 @@ class PosOrderView(UniformErrorsMixin, APIView):
             200: OpenApiResponse(PosOrderResultSerializer, description="Retry: the first result."),
             400: OpenApiResponse(
                 ErrorSerializer,
-                description="`invalid` (field errors) or `unknown_sku`, naming each line.",
+                description=(
+                    "`invalid` (field errors, `channel_not_allowed` among them) or "
+                    "`unknown_sku`, naming each line."
+                ),
             ),
             401: OpenApiResponse(
                 ErrorSerializer, description="No, unknown or revoked terminal token."
@@ -238,7 +269,11 @@ class PosOrderView(UniformErrorsMixin, APIView):
                 ErrorSerializer, description="`wrong_store`: token belongs to another store."
             ),
             409: OpenApiResponse(
-                ErrorSerializer, description="`insufficient_stock` with the SKUs short."
+                ErrorSerializer,
+                description=(
+                    "`insufficient_stock` with the SKUs short, or `idempotency_key_reused`: "
+                    "the key was used for an order with other lines, channel or member."
+                ),
             ),
         },
         examples=[
@@ -302,6 +337,20 @@ class PosOrderView(UniformErrorsMixin, APIView):
                 placed_at=data.get("placed_at"),
                 channel=data["channel"],
             )
+        except OrderKeyReused as error:
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT,
+                code="idempotency_key_reused",
+                detail=error.messages[0],
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field="idempotency_key",
+                        code="idempotency_key_reused",
+                        message=error.messages[0],
+                    )
+                ],
+            ) from error
         except UnknownSkus as error:
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,

@@ -402,6 +402,9 @@ class StoreTerminal(models.Model):
     class Meta:
         verbose_name = _("store terminal")
         verbose_name_plural = _("store terminals")
+        # Issuing (adding a terminal, re-issuing) and revoking tokens is HQ IT / operations
+        # work: `change_storeterminal` alone (renaming a till) does not give it.
+        permissions = [("issue_terminal_token", _("Can issue and revoke terminal tokens"))]
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.name} ({self.token_prefix}…)"

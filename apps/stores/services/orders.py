@@ -16,7 +16,12 @@ from django.utils.translation import pgettext
 
 from apps.catalog.models import Product
 from apps.customers.models import Member
-from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
+from apps.customers.services.identity import (
+    IdentityConflict,
+    IdentityInput,
+    member_for_identities,
+    member_resolve,
+)
 from apps.stores.models import (
     IMPORTED_ORDER_KEY_PREFIX,
     Order,
@@ -194,6 +199,48 @@ class PosInsufficientStock(InsufficientStock):
         )
 
 
+class OrderKeyReused(ValidationError):
+    """The idempotency key names an order made from a different request (lines, channel or
+    member): a retry must repeat the request, a new sale needs a new key."""
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        super().__init__(
+            _(
+                "This idempotency key was already used in this store for a different order "
+                "(order %(number)s: other lines, channel or member): retry with the same request, "
+                "or use a new key for a new sale."
+            )
+            % {"number": order.pk},
+            code="idempotency_key_reused",
+        )
+
+
+def _pos_retry_of(
+    order: Order,
+    *,
+    lines: list[PosLine],
+    identities: list[IdentityInput] | None,
+    channel: str,
+) -> PosOrderResult:
+    """The order made earlier under this key when the request is the same one again (the same
+    lines in any order, channel and member; `placed_at` is not compared: a till that omits it
+    gets "now", which moves between retries). `OrderKeyReused` otherwise. Writes nothing."""
+    recorded = sorted(
+        (line.product.sku, line.quantity, line.unit_price, line.discount)
+        for line in order.lines.select_related("product")
+    )
+    asked = sorted((line.sku, line.quantity, line.unit_price, line.discount) for line in lines)
+    try:
+        member = member_for_identities(identities or [])
+    except ValidationError:
+        member = None
+    same_member = (member.pk if member is not None else None) == order.member_id
+    if recorded != asked or order.channel != channel or not same_member:
+        raise OrderKeyReused(order)
+    return PosOrderResult(order=order, created=False)
+
+
 def _pos_shortages(*, store: Store, lines: list[LineInput]) -> list[dict[str, object]]:
     requested: dict[int, int] = {}
     products: dict[int, Product] = {}
@@ -224,7 +271,9 @@ def pos_order_record(
     """Record a till's sale: resolve the member, create the order, take the stock.
 
     - Idempotent per store: an order already made with this key is returned as it is
-      (`created=False`) and nothing is written — not even a member.
+      (`created=False`) and nothing is written — not even a member — when the request is the
+      same (lines, channel, member); a different request under the key raises
+      `OrderKeyReused` (code `idempotency_key_reused`), also writing nothing.
     - Unknown SKUs raise `UnknownSkus` naming every bad line; missing stock raises
       `PosInsufficientStock` naming the SKUs; either way nothing is written.
     - The member comes from `member_resolve` (created if new, home store = this store). When
@@ -234,7 +283,7 @@ def pos_order_record(
     """
     existing = Order.objects.filter(store=store, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return PosOrderResult(order=existing, created=False)
+        return _pos_retry_of(existing, lines=lines, identities=identities, channel=channel)
     products = Product.objects.in_bulk({line.sku for line in lines}, field_name="sku")
     unknown = [(index, line.sku) for index, line in enumerate(lines) if line.sku not in products]
     if unknown:
@@ -272,6 +321,10 @@ def pos_order_record(
                 member=member,
                 placed_at=placed_at,
             )
+            if not created:
+                # A concurrent request with this key won: the same request gets its order,
+                # another is refused, and the member made above (if any) is rolled back.
+                _pos_retry_of(order, lines=lines, identities=identities, channel=channel)
     except InsufficientStock as error:
         shortages = _pos_shortages(store=store, lines=order_lines)
         if not shortages:
