@@ -384,10 +384,11 @@ def test_the_offer_form_lists_the_campaigns_products_by_name_in_the_campaigns_or
     client.force_login(owner)
     field = _offer_form(client, broadcast)["product"]
     choices = [(str(value), label) for value, label in field.field.choices if value != ""]
+    # Each with what the store has of it: the owner sees which need a pre-order.
     assert choices == [
-        (str(not_stocked.pk), f"海南芒果 · ¥{not_stocked.price}"),
-        (str(berries.pk), f"云南蓝莓 125g · ¥{berries.price}"),
-        (str(grapes.pk), f"阳光玫瑰葡萄 · ¥{grapes.price}"),
+        (str(not_stocked.pk), f"海南芒果 · ¥{not_stocked.price} · 库存 0"),
+        (str(berries.pk), f"云南蓝莓 125g · ¥{berries.price} · 库存 5"),
+        (str(grapes.pk), f"阳光玫瑰葡萄 · ¥{grapes.price} · 库存 5"),
     ]
 
 
@@ -397,7 +398,7 @@ def test_without_campaign_products_the_form_lists_the_stores_stock(
     client.force_login(owner)
     field = _offer_form(client, broadcast)["product"]
     labels = [label for value, label in field.field.choices if value != ""]
-    assert labels == [f"蓝莓 · ¥{product.price}"]
+    assert labels == [f"蓝莓 · ¥{product.price} · 库存 30"]
     assert product.sku not in labels[0]
 
 

@@ -250,7 +250,7 @@ def test_the_one_statement_join_and_the_orm_join_agree_on_pre_orders(store, monk
             if path == "orm":
                 patch.setattr(group_buys, "_join_in_one_statement", lambda: False)
             rows = []
-            for key, quantity in (("a", 3), ("a", 1), ("b", 2), ("c", 1)):
+            for key, quantity in (("a", 3), ("a", 3), ("a", 1), ("b", 2), ("c", 1)):
                 try:
                     result = group_buy_join(offer=offer, quantity=quantity, idempotency_key=key)
                 except GroupBuyRefused as refusal:
@@ -270,6 +270,7 @@ def test_the_one_statement_join_and_the_orm_join_agree_on_pre_orders(store, monk
         [
             ("joined", "a", True, 3),
             ("joined", "a", False, 3),
+            ("refused", "a", "idempotency_key_reused"),
             ("refused", "b", "sold_out"),
             ("joined", "c", True, 1),
         ],
@@ -323,3 +324,33 @@ def test_the_offer_form_proposes_a_pre_order_for_a_campaign_product_the_store_ha
     assert _on_hand(store, product) == 0
     shown = client.get(reverse("campaigns:broadcast", args=[broadcast.pk]))
     assert "预售" in shown.content.decode()
+
+
+def test_an_offer_from_stock_with_a_cap_above_the_stock_is_opened_with_a_warning(
+    client, store, owner
+):
+    """Joins past the stock would be refused: the owner is told while they can still restock
+    or open a pre-order instead; a pre-order, or a cap within the stock, gets no warning."""
+    broadcast = BroadcastFactory(store_campaign__store=store)
+    product = ProductFactory(name="山东甜瓜")
+    StockLevelFactory(store=store, product=product, on_hand=2)
+    CampaignProductFactory(campaign=broadcast.store_campaign.campaign, product=product)
+    client.force_login(owner)
+    url = reverse("campaigns:broadcast-offer-create", args=[broadcast.pk])
+    data = {
+        "product": product.pk,
+        "price": "19.90",
+        "threshold_kind": "units",
+        "threshold": "1",
+        "deadline": timezone.localtime(timezone.now() + dt.timedelta(hours=3)).strftime(
+            "%Y-%m-%dT%H:%M"
+        ),
+    }
+    warning = "Only 2 of 山东甜瓜 in stock for a cap of 40"
+    opened = client.post(url, {**data, "cap": "40"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert warning in opened.content.decode()
+    for extra in ({"cap": "2"}, {"cap": "40", "presale": "on"}):
+        page = client.post(url, {**data, **extra}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert "Offer opened." in page.content.decode()
+        assert "in stock for a cap" not in page.content.decode()
+    assert GroupBuyOffer.objects.count() == 3

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.campaigns.models import Broadcast, CampaignProduct, GroupBuyJoin, GroupBuyOffer
 from apps.catalog.models import Product
@@ -145,12 +146,22 @@ def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
     """What an offer on `broadcast` may sell: the campaign's products, in the campaign's
     order, whatever the store has of them (an offer from stock needs some, a pre-order none:
     `offer_create` says which); only when the campaign has none, every product in stock at
-    the store, by name."""
+    the store, by name. Each carries `on_hand`, the store's units (0 when it has none)."""
+    on_hand = Coalesce(
+        Subquery(
+            StockLevel.objects.filter(
+                store_id=broadcast.store_id, product_id=OuterRef("pk")
+            ).values("on_hand")[:1]
+        ),
+        0,
+    )
     campaign_products = CampaignProduct.objects.filter(
         campaign__stores=broadcast.store_campaign_id, product_id=OuterRef("pk")
     ).order_by("position", "pk")
     in_campaign = (
-        Product.objects.annotate(position=Subquery(campaign_products.values("position")[:1]))
+        Product.objects.annotate(
+            position=Subquery(campaign_products.values("position")[:1]), on_hand=on_hand
+        )
         .filter(position__isnull=False)
         .order_by("position", "name", "pk")
     )
@@ -159,11 +170,13 @@ def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
     stocked = StockLevel.objects.filter(store_id=broadcast.store_id, on_hand__gte=1).values(
         "product_id"
     )
-    return Product.objects.filter(pk__in=stocked).order_by("name", "pk")
+    return Product.objects.filter(pk__in=stocked).annotate(on_hand=on_hand).order_by("name", "pk")
 
 
-def store_has_stock(*, store_id: int, product_id: int) -> bool:
-    """Whether the store has at least one unit of the product on hand."""
-    return StockLevel.objects.filter(
-        store_id=store_id, product_id=product_id, on_hand__gte=1
-    ).exists()
+def store_on_hand(*, store_id: int, product_id: int) -> int:
+    """The store's units of the product on hand (0 when it has none)."""
+    return (
+        StockLevel.objects.filter(store_id=store_id, product_id=product_id)
+        .values_list("on_hand", flat=True)
+        .first()
+    ) or 0

@@ -103,7 +103,13 @@ class OfferForm(forms.Form):
 
 
 def _product_label(product: Product) -> str:
-    return f"{product.name} · ¥{product.price}"
+    """Name, price and what the store has of it (`offer_products` annotates `on_hand`): the
+    owner sees which products need a pre-order."""
+    label = f"{product.name} · ¥{product.price}"
+    on_hand = getattr(product, "on_hand", None)
+    if on_hand is None:
+        return label
+    return f"{label} · " + _("%(count)d in stock") % {"count": on_hand}
 
 
 class JielongForm(forms.Form):
@@ -149,9 +155,7 @@ def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     if suggested:
         initial["cap"] = suggested
     if first is not None:
-        initial["presale"] = not selectors.store_has_stock(
-            store_id=broadcast.store_id, product_id=first.pk
-        )
+        initial["presale"] = first.on_hand < 1
     return initial
 
 
@@ -287,8 +291,26 @@ def broadcast_offer_create(request: HttpRequest, broadcast_id: int) -> HttpRespo
                     form.add_error(None if field not in form.fields else field, problem)
         else:
             messages.success(request, _("Offer opened."))
+            _warn_cap_above_stock(request, broadcast=broadcast, data=data)
             return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
     return _page(request, broadcast, offer_form=form, status=400)
+
+
+def _warn_cap_above_stock(request: HttpRequest, *, broadcast: Broadcast, data: dict) -> None:
+    """An offer from stock whose cap is above what the store has: joins past the stock will
+    be refused, so say so while the owner can still restock or open a pre-order instead."""
+    if data["presale"]:
+        return
+    on_hand = selectors.store_on_hand(store_id=broadcast.store_id, product_id=data["product"].pk)
+    if data["cap"] > on_hand:
+        messages.warning(
+            request,
+            _(
+                "Only %(stock)d of %(product)s in stock for a cap of %(cap)d: joins beyond the "
+                "stock will be refused. Restock, or open it as a pre-order."
+            )
+            % {"stock": on_hand, "product": data["product"].name, "cap": data["cap"]},
+        )
 
 
 @login_required
