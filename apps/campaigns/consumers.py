@@ -168,9 +168,9 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
         self.pending = []
         await self.channel_layer.group_add(user_sessions_group(user.pk), self.channel_name)
         await _local_fanout().join(self.channel_layer, self.group(), self)
-        # Counted and read before the handshake completes, so the snapshot is the first frame
-        # the page receives, right after it (relayed updates wait in `pending` until then).
-        snapshot = await database_sync_to_async(self._joined_and_current)()
+        # Read before the handshake completes, so the snapshot is the first frame the page
+        # receives, right after it (relayed updates wait in `pending` until then).
+        snapshot = await database_sync_to_async(self.current)()
         await self.accept()
         await self._send_snapshot_frame(snapshot)
         pending, self.pending = self.pending or [], None
@@ -183,9 +183,6 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
             self.pending.append(event)
         else:
             await self.realtime_message(event)
-
-    def joined_feed(self) -> None:
-        """Hook run (sync) once connected, before the first snapshot is read."""
 
     async def disconnect(self, code: int) -> None:
         await self._leave()
@@ -200,10 +197,6 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
         kind = frame.get("type") if isinstance(frame, dict) else frame
         if kind == RESYNC:
             await self.send_snapshot()
-
-    def _joined_and_current(self) -> dict[str, Any] | None:
-        self.joined_feed()
-        return self.current()
 
     async def send_snapshot(self) -> None:
         await self._send_snapshot_frame(await database_sync_to_async(self.current)())
@@ -234,8 +227,8 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
         if user is not None and await self.allowed(user):
             self.checked_at = time.monotonic()
             return True
-        # Close first: the socket stops at once; leaving the groups (and counting the viewer
-        # out) follows. A message already in flight is dropped by `joined` being cleared.
+        # Close first: the socket stops at once; leaving the groups follows. A message
+        # already in flight is dropped by `joined` being cleared.
         joined = self.joined
         await self.close(code=CLOSE_FORBIDDEN)
         if joined:
@@ -249,18 +242,14 @@ class _LiveConsumer(AsyncWebsocketConsumer, abc.ABC):
         feed_group, sessions_group = joined
         await _local_fanout().leave(self.channel_layer, feed_group, self)
         await self.channel_layer.group_discard(sessions_group, self.channel_name)
-        await self.left_feed()
-
-    async def left_feed(self) -> None:
-        """Hook run once when the socket leaves its groups."""
 
 
 class LiveBroadcastConsumer(_LiveConsumer):
     """One broadcast's live page, for the staff who may view campaigns at its store (and HQ).
-    Each connected socket counts as a viewer of the page while it is open."""
+    Its sockets are staff watching the figures, not the stream's viewers: they change nothing
+    (the viewers shown are the platform's reports, services/broadcasts.py)."""
 
     broadcast_id: int = 0
-    counted: bool = False
 
     async def allowed(self, user: Any) -> bool:
         self.broadcast_id = int(self.scope["url_route"]["kwargs"]["broadcast_id"])
@@ -273,17 +262,6 @@ class LiveBroadcastConsumer(_LiveConsumer):
 
     def current(self) -> dict[str, Any] | None:
         return live_services.live_broadcast_current(broadcast_id=self.broadcast_id)
-
-    def joined_feed(self) -> None:
-        self.counted = True
-        live_services.live_viewer_joined(broadcast_id=self.broadcast_id)
-
-    async def left_feed(self) -> None:
-        if self.counted:
-            self.counted = False
-            await database_sync_to_async(live_services.live_viewer_left)(
-                broadcast_id=self.broadcast_id
-            )
 
 
 class LiveOverviewConsumer(_LiveConsumer):

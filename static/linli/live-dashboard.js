@@ -91,24 +91,31 @@
     return text;
   }
 
+  // "Formed" only once settled formed (the status); an open offer at its threshold forms at
+  // its deadline, so it reads "threshold reached" until then.
   function offerState(offer, labels) {
     if (offer.status !== "open") { return (labels.offerStatuses || {})[offer.status] || offer.status; }
-    return offer.formed ? labels.formed : labels.toForm;
+    return offer.reached ? labels.thresholdReached : labels.toForm;
+  }
+
+  // A figure that may be unknown (viewers before the platform's first report): "—", not 0.
+  function figure(value, labels) {
+    return value === null ? (labels.unknown || "—") : value;
   }
 
   function renderBroadcast(root, snapshot, labels) {
     root.querySelectorAll("[data-live-field]").forEach(function (node) {
       var name = node.dataset.liveField;
-      if (snapshot[name] !== undefined) { node.textContent = snapshot[name]; }
+      if (snapshot[name] !== undefined) { node.textContent = figure(snapshot[name], labels); }
     });
     var status = root.querySelector("[data-live-status]");
     if (status) { status.textContent = (labels.statuses || {})[snapshot.status] || snapshot.status; }
     var offers = root.querySelector("[data-live-offers]");
     if (offers) {
       replaceChildren(offers, (snapshot.offers || []).map(function (offer) {
-        var card = el("div", "live-offer" + (offer.formed ? " live-offer-formed" : ""));
+        var card = el("div", "live-offer" + (offer.reached ? " live-offer-formed" : ""));
         card.dataset.offer = offer.id;
-        card.appendChild(ring(offer.progress_percent, offer.formed));
+        card.appendChild(ring(offer.progress_percent, offer.reached));
         var words = el("div", "live-offer-words");
         words.appendChild(el("b", null, offer.product_name));
         var unit = offer.threshold_kind === "units" ? labels.units : labels.participants;
@@ -161,19 +168,20 @@
     var totals = snapshot.totals || {};
     root.querySelectorAll("[data-live-total]").forEach(function (node) {
       var value = totals[node.dataset.liveTotal];
-      if (value !== undefined) { node.textContent = value; }
+      if (value !== undefined) { node.textContent = figure(value, labels); }
     });
     var list = root.querySelector("[data-live-broadcasts]");
     if (!list) { return; }
     var rows = snapshot.broadcasts || [];
-    var most = rows.reduce(function (top, row) { return Math.max(top, parseFloat(row.gmv)); }, 0);
+    var most = rows.reduce(function (top, row) { return Math.max(top, parseFloat(row.joined_value)); }, 0);
     var link = root.dataset.liveLink || "";
     replaceChildren(list, rows.length ? rows.map(function (row) {
       var href = link ? link.replace("/0/", "/" + row.broadcast_id + "/") : null;
-      var line = bar(row.store_name, parseFloat(row.gmv), most, "¥" + row.gmv, href);
+      var line = bar(row.store_name, parseFloat(row.joined_value), most, "¥" + row.joined_value, href);
       line.appendChild(el("span", "muted live-bar-more",
-        row.orders + " " + labels.orders + " · " + row.viewers + " " + labels.viewers + " · " +
-        row.offers_formed + "/" + row.offers + " " + labels.offersFormed));
+        row.orders + " " + labels.orders + " · ¥" + row.joined_value_reached + " " + labels.atThreshold +
+        " · " + figure(row.viewers, labels) + " " + labels.viewers + " · " +
+        row.offers_reached + "/" + row.offers + " " + labels.offersReached));
       return line;
     }) : [el("p", "muted", labels.noBroadcasts)]);
   }

@@ -1,5 +1,6 @@
 """The group-buy API (mini-program / chat bot, store terminal token): join, offer state,
-comment; another store's terminal refused; bad input answered 4xx in the one error shape."""
+comment, viewers report; another store's terminal refused; bad input answered 4xx in the one
+error shape."""
 
 from __future__ import annotations
 
@@ -226,12 +227,13 @@ def test_the_schema_documents_the_group_buy_operations(owner):
     operations = {
         path: sorted(method for method in methods if method != "parameters")
         for path, methods in schema["paths"].items()
-        if "group-buys" in path or "comments" in path
+        if "group-buys" in path or "comments" in path or "viewers" in path
     }
     assert operations == {
         "/api/v1/group-buys/offers/{offer_id}": ["get"],
         "/api/v1/group-buys/offers/{offer_id}/joins": ["post"],
         "/api/v1/broadcasts/{broadcast_id}/comments": ["post"],
+        "/api/v1/broadcasts/{broadcast_id}/viewers": ["post"],
     }
 
 
@@ -306,3 +308,97 @@ def test_an_identical_retry_by_the_same_member_answers_200_with_the_first_join(s
     assert again.json()["join_id"] == first.json()["join_id"]
     assert again.json()["quantity"] == 1
     assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (1, 1)
+
+
+def _viewers_url(broadcast) -> str:
+    return f"/api/v1/broadcasts/{broadcast.pk}/viewers"
+
+
+@pytest.fixture
+def live_broadcast(store):
+    return BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=5),
+    )
+
+
+def test_a_viewers_report_stores_the_count_and_raises_the_peak(store, live_broadcast):
+    client = _client(store)
+    first = client.post(_viewers_url(live_broadcast), {"count": 120}, format="json")
+    lower = client.post(_viewers_url(live_broadcast), {"count": 80}, format="json")
+
+    assert (first.status_code, lower.status_code) == (200, 200)
+    assert (first.json()["viewers"], first.json()["peak_viewers"]) == (120, 120)
+    body = lower.json()
+    assert (body["broadcast_id"], body["viewers"], body["peak_viewers"]) == (
+        live_broadcast.pk,
+        80,
+        120,
+    )
+    live_broadcast.refresh_from_db()
+    assert (live_broadcast.viewers, live_broadcast.peak_viewers) == (80, 120)
+    assert live_broadcast.viewers_reported_at is not None
+    assert body["reported_at"] is not None
+
+
+def test_a_viewers_report_for_another_stores_broadcast_is_a_404(other_store, live_broadcast):
+    response = _client(other_store).post(_viewers_url(live_broadcast), {"count": 5}, format="json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    live_broadcast.refresh_from_db()
+    assert (live_broadcast.viewers, live_broadcast.viewers_reported_at) == (0, None)
+
+
+def test_a_viewers_report_without_a_token_is_401(live_broadcast):
+    response = APIClient().post(_viewers_url(live_broadcast), {"count": 5}, format="json")
+    assert response.status_code == 401
+    live_broadcast.refresh_from_db()
+    assert live_broadcast.viewers_reported_at is None
+
+
+def test_a_user_session_cannot_report_viewers(client, owner, live_broadcast):
+    client.force_login(owner)
+    response = client.post(
+        _viewers_url(live_broadcast), {"count": 5}, content_type="application/json"
+    )
+    assert response.status_code in (401, 403)
+    live_broadcast.refresh_from_db()
+    assert live_broadcast.viewers_reported_at is None
+
+
+@pytest.mark.parametrize("status", [Broadcast.Status.SCHEDULED, Broadcast.Status.ENDED])
+def test_a_viewers_report_for_a_broadcast_not_live_is_a_409(store, status):
+    now = timezone.now()
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        status=status,
+        started_at=now if status == Broadcast.Status.ENDED else None,
+        ended_at=now if status == Broadcast.Status.ENDED else None,
+        peak_viewers=30,
+    )
+    response = _client(store).post(_viewers_url(broadcast), {"count": 50}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "not_live")
+    broadcast.refresh_from_db()
+    assert (broadcast.viewers, broadcast.peak_viewers, broadcast.viewers_reported_at) == (
+        0,
+        30,
+        None,
+    )
+
+
+@pytest.mark.parametrize("count", [-1, 1_000_001, "many", None])
+def test_a_viewers_report_out_of_bounds_is_a_400_naming_count(store, live_broadcast, count):
+    payload = {} if count is None else {"count": count}
+    response = _client(store).post(_viewers_url(live_broadcast), payload, format="json")
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["count"]
+    live_broadcast.refresh_from_db()
+    assert (live_broadcast.viewers, live_broadcast.viewers_reported_at) == (0, None)
+
+
+@pytest.mark.parametrize("count", [0, 1_000_000])
+def test_a_viewers_report_at_the_bounds_is_stored(store, live_broadcast, count):
+    response = _client(store).post(_viewers_url(live_broadcast), {"count": count}, format="json")
+    assert response.status_code == 200
+    live_broadcast.refresh_from_db()
+    assert (live_broadcast.viewers, live_broadcast.peak_viewers) == (count, count)

@@ -130,11 +130,11 @@ from django.db import transaction
 from django.db.models import F
 from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.services import live
-offer_id, quantity = int(sys.argv[1]), int(sys.argv[2])
+offer_id, quantity, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 with transaction.atomic():
     offer = GroupBuyOffer.objects.get(pk=offer_id)
     GroupBuyJoin.objects.create(
-        offer=offer, quantity=quantity, source="api", idempotency_key="browser-test"
+        offer=offer, quantity=quantity, source="api", idempotency_key=key
     )
     GroupBuyOffer.objects.filter(pk=offer_id).update(
         units_joined=F("units_joined") + quantity, participants=F("participants") + 1
@@ -144,13 +144,26 @@ time.sleep(live.live_window_seconds() * 3)  # its window ends before it exits
 """
 
 
-def _join_in_another_process(offer: Any, quantity: int, *, database: str, prefix: str) -> None:
-    """A join committed as the join service does it, with the change notice, by another process
-    (a web or worker process taking the order)."""
+VIEWERS = """
+import sys, time
+import django
+django.setup()
+from apps.campaigns.models import Broadcast
+from apps.campaigns.services import live
+from apps.campaigns.services.broadcasts import broadcast_viewers_report
+broadcast = Broadcast.objects.get(pk=int(sys.argv[1]))
+broadcast_viewers_report(broadcast=broadcast, count=int(sys.argv[2]))
+time.sleep(live.live_window_seconds() * 3)  # its window ends before it exits
+"""
+
+
+def _in_another_process(script: str, *args: object, database: str, prefix: str) -> None:
+    """Run `script` (Django set up) in another process on the test database with this test's
+    dashboard prefix: a web or worker process taking an order, the API taking a report."""
     from django.conf import settings
 
     completed = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [sys.executable, "-c", JOIN, str(offer.pk), str(quantity)],
+        [sys.executable, "-c", script, *(str(arg) for arg in args)],
         cwd=settings.BASE_DIR,
         env={**os.environ, "DATABASE_URL": database, "LIVE_DASHBOARD_PREFIX": prefix},
         timeout=120,
@@ -210,6 +223,15 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_l
     page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
     assert page.locator('[data-live-field="orders"]').inner_text() == "0"
     assert page.locator("[data-live-status]").inner_text() == "Live"
+    # No report from the platform yet: the viewers are unknown, not 0 (and this page's own
+    # sockets, two by now, are not viewers).
+    assert page.locator('[data-live-field="viewers"]').inner_text() == "—"
+    assert page.locator('[data-live-field="peak_viewers"]').inner_text() == "—"
+    assert page.locator("#live-joined-value .live-label").inner_text() == "Joined value (yuan)"
+    assert (
+        "Includes joins of offers not yet formed."
+        in page.locator("#live-joined-value").inner_text()
+    )
     assert page.locator(".live-offer").count() == 2
     assert page.locator(".live-offer-status").all_inner_texts() == [
         "to form the group",
@@ -223,10 +245,11 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_l
 
     database = urlsplit(os.environ["DATABASE_URL"])
     database = database._replace(path="/" + connection.settings_dict["NAME"]).geturl()
-    _join_in_another_process(offer, 3, database=database, prefix=prefix)
+    _in_another_process(JOIN, offer.pk, 3, "browser-1", database=database, prefix=prefix)
 
     page.wait_for_selector('[data-live-field="orders"]:text-is("1")')
-    assert page.locator('[data-live-field="gmv"]').inner_text() == "59.70"
+    assert page.locator('[data-live-field="joined_value"]').inner_text() == "59.70"
+    assert page.locator('[data-live-field="joined_value_reached"]').inner_text() == "0.00"
     assert page.locator("[data-live-status]").inner_text() == "Live"
     assert int(page.locator("[data-live-dashboard]").get_attribute("data-live-version")) > 0
     assert "version" not in page.locator(".live-head").inner_text()
@@ -239,3 +262,18 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_l
         "云南蓝莓: 37 left in this group buy, — in store. ×1"
     ]
     assert page.locator(".live-bar-caption").all_inner_texts() == ["3", "0"]
+    assert page.locator('[data-live-field="viewers"]').inner_text() == "—"
+
+    _in_another_process(VIEWERS, broadcast.pk, 42, database=database, prefix=prefix)
+    page.wait_for_selector('[data-live-field="viewers"]:text-is("42")')
+    assert page.locator('[data-live-field="peak_viewers"]').inner_text() == "42"
+
+    # 10 of 10: the threshold is reached, but the offer forms only when settled at its deadline.
+    _in_another_process(JOIN, offer.pk, 7, "browser-2", database=database, prefix=prefix)
+    page.wait_for_selector('[data-live-field="orders"]:text-is("2")')
+    assert page.locator(".live-offer-status").all_inner_texts() == [
+        "Threshold reached: forms at the deadline",
+        "Not formed",
+    ]
+    assert page.locator('[data-live-field="joined_value"]').inner_text() == "199.00"
+    assert page.locator('[data-live-field="joined_value_reached"]').inner_text() == "199.00"

@@ -1,7 +1,7 @@
 """ws/broadcasts/<id>/live/ and ws/broadcasts/live/: refusals (anonymous, another store's owner,
 a supplier, an inspector, a foreign origin; owners on the HQ overview), the versioned snapshot on
-connect, a coalesced update after a change that chains onto it, the resync frame, viewer
-counting, and logout closing the socket.
+connect, a coalesced update after a change that chains onto it, the resync frame, the sockets
+not counted as viewers (the platform's reports are), and logout closing the socket.
 
 Run against the full `linli.asgi.application`; data is committed (`transaction=True`) because the
 consumer reads from worker threads. The coalescing window's end is fired by hand (`timers`), so
@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.campaigns import consumers
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.services import live as live_services
+from apps.campaigns.services.broadcasts import broadcast_viewers_report
 from apps.stores.models import StoreStaff
 from linli.asgi import application
 from tests.campaigns.factories import (
@@ -133,8 +134,8 @@ async def _snapshot(communicator: WebsocketCommunicator) -> dict[str, Any]:
 
 
 async def _next_update(communicator: WebsocketCommunicator, after: int) -> dict[str, Any]:
-    """The first update newer than version `after` (a full snapshot of an older version, as sent
-    to the group when the socket's own connect was announced, is skipped as the page does)."""
+    """The first update newer than version `after` (a full snapshot of an older version is
+    skipped, as the page does)."""
     while True:
         payload = (await _receive(communicator))["payload"]
         version = payload["snapshot"]["version"] if payload["kind"] == "snapshot" else None
@@ -182,14 +183,15 @@ async def test_foreign_origin_is_refused_even_for_the_owner(client, owner, broad
     await communicator.disconnect()
 
 
-async def test_owner_gets_a_versioned_snapshot_on_connect_counting_them_as_a_viewer(
+async def test_owner_gets_a_snapshot_on_connect_with_no_viewers_before_a_report(
     client, owner, broadcast
 ):
     communicator = await _connected(client, owner, _path(broadcast))
     snapshot = await _snapshot(communicator)
     assert snapshot["broadcast_id"] == broadcast.pk
-    assert snapshot["version"] >= 1
-    assert (snapshot["orders"], snapshot["gmv"], snapshot["viewers"]) == (0, "0.00", 1)
+    # The owner's socket is not a viewer, and nothing reported any: unknown, not 0 or 1.
+    assert (snapshot["orders"], snapshot["joined_value"]) == (0, "0.00")
+    assert (snapshot["viewers"], snapshot["peak_viewers"]) == (None, None)
     await communicator.disconnect()
 
 
@@ -218,7 +220,7 @@ async def test_update_after_a_join_chains_onto_the_snapshot_version(
     assert update["previous_version"] == snapshot["version"]
     assert update["version"] > snapshot["version"]
     changes = update["changes"]
-    assert (changes["orders"], changes["units"], changes["gmv"]) == (1, 3, "59.70")
+    assert (changes["orders"], changes["units"], changes["joined_value"]) == (1, 3, "59.70")
     assert changes["offers"][0]["units_joined"] == 3
     assert "viewers" not in changes  # only what changed is sent
     await communicator.disconnect()
@@ -244,23 +246,49 @@ async def test_resync_frame_answers_the_latest_snapshot(client, owner, broadcast
     await communicator.disconnect()
 
 
-async def test_viewers_count_sockets_and_keep_the_peak(client, owner, broadcast, timers):
+def _feed_version(broadcast: Broadcast) -> int:
+    return live_services._state().get_int(live_services._key(str(broadcast.pk), "version"))
+
+
+async def test_dashboard_sockets_do_not_change_the_viewers(client, owner, broadcast, timers):
+    reported_at = timezone.now()
+    await database_sync_to_async(Broadcast.objects.filter(pk=broadcast.pk).update)(
+        viewers=7, peak_viewers=9, viewers_reported_at=reported_at
+    )
     first = await _connected(client, owner, _path(broadcast))
-    await _snapshot(first)
+    snapshot = await _snapshot(first)
+    version = await database_sync_to_async(_feed_version)(broadcast)
+
     second = await _connected(client, owner, _path(broadcast))
-    snapshot = await _snapshot(second)  # the latest sent; the join shows once the window ends
-    await database_sync_to_async(timers.fire_all)()
-    update = await _next_update(second, after=snapshot["version"])
-    assert update["changes"]["viewers"] == 2
-    assert update["changes"]["peak_viewers"] == 2
-
+    assert (await _snapshot(second))["version"] == snapshot["version"]
     await second.disconnect()
+    await database_sync_to_async(timers.fire_all)()
 
+    assert (snapshot["viewers"], snapshot["peak_viewers"]) == (7, 9)
     row = await database_sync_to_async(Broadcast.objects.get)(pk=broadcast.pk)
-    assert (row.viewers, row.peak_viewers) == (1, 2)
+    assert (row.viewers, row.peak_viewers, row.viewers_reported_at) == (7, 9, reported_at)
+    # Neither the connect nor the disconnect was a change of the feed.
+    assert await database_sync_to_async(_feed_version)(broadcast) == version
     await first.disconnect()
     row = await database_sync_to_async(Broadcast.objects.get)(pk=broadcast.pk)
-    assert (row.viewers, row.peak_viewers) == (0, 2)
+    assert (row.viewers, row.peak_viewers) == (7, 9)
+
+
+async def test_a_viewers_report_reaches_the_page_as_an_update(client, owner, store, timers):
+    live = await database_sync_to_async(BroadcastFactory)(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now(),
+    )
+    communicator = await _connected(client, owner, _path(live))
+    snapshot = await _snapshot(communicator)
+
+    await database_sync_to_async(broadcast_viewers_report)(broadcast=live, count=42)
+    await database_sync_to_async(timers.fire_all)()
+
+    update = await _next_update(communicator, after=snapshot["version"])
+    assert (update["changes"]["viewers"], update["changes"]["peak_viewers"]) == (42, 42)
+    await communicator.disconnect()
 
 
 async def test_owners_socket_is_closed_when_they_log_out(client, owner, broadcast):

@@ -48,7 +48,7 @@ def test_owner_sees_the_live_page_with_the_latest_figures(client, owner, broadca
 
     assert response.status_code == 200
     snapshot = response.context["snapshot"]
-    assert (snapshot["broadcast_id"], snapshot["orders"], snapshot["gmv"]) == (
+    assert (snapshot["broadcast_id"], snapshot["orders"], snapshot["joined_value"]) == (
         broadcast.pk,
         1,
         "59.70",
@@ -111,8 +111,12 @@ def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_langua
         "failed": "未成团",
         "cancelled": "已取消",
     }
-    assert (english["formed"], english["toForm"]) == ("Formed", "to form the group")
-    assert (chinese["formed"], chinese["toForm"]) == ("已成团", "成团")
+    assert english["toForm"] == "to form the group"
+    assert chinese["toForm"] == "成团"
+    # An open offer at its threshold has not formed: it forms at the deadline.
+    assert english["thresholdReached"] == "Threshold reached: forms at the deadline"
+    assert chinese["thresholdReached"] == "已达成团数，截单后成团"
+    assert "formed" not in english
     assert english["talkingPoints"]["price_regular"] == (
         "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
     )
@@ -120,7 +124,7 @@ def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_langua
         "%(name)s 本次团购价 %(price)s 元（平时 %(regular)s 元）。"
     )
     english_words = [
-        english["formed"],
+        english["thresholdReached"],
         english["toForm"],
         english["talkingPointRemaining"],
         *english["offerStatuses"].values(),
@@ -225,3 +229,40 @@ def test_a_store_owner_sees_no_link_to_the_overview(client, owner, other_store):
     client.force_login(owner)
     assert client.get(reverse("campaigns:live-overview")).status_code == 403
     assert not _links_to_overview(client, reverse("portal:home"))
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "note"),
+    [
+        ("en", "Joined value (yuan)", "Includes joins of offers not yet formed."),
+        ("zh-hans", "接龙金额（元）", "含尚未成团的接龙金额。"),
+    ],
+)
+def test_the_value_is_labelled_as_joined_not_sales_and_viewers_unknown_show_a_dash(
+    client, settings, owner, hq_user, broadcast, language, label, note
+):
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(broadcast=broadcast), quantity=3)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(owner)
+
+    html = client.get(reverse("campaigns:live", args=[broadcast.pk])).content.decode()
+
+    assert (
+        f'<span class="live-label">{label}</span><b data-live-field="joined_value">59.70</b>'
+        in (html)
+    )
+    assert note in html
+    assert "GMV" not in html
+    assert "成交额" not in html
+    assert '<b data-live-field="viewers">—</b>' in html
+    assert '<span data-live-field="peak_viewers">—</span>' in html
+
+    client.force_login(hq_user)
+    overview = client.get(reverse("campaigns:live-overview")).content.decode()
+    assert (
+        f'<span class="live-label">{label}</span><b data-live-total="joined_value">59.70</b>'
+        in (overview)
+    )
+    assert '<b data-live-total="viewers">—</b>' in overview
+    assert "GMV" not in overview
+    assert "成交额" not in overview

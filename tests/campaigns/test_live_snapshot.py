@@ -72,7 +72,7 @@ def _join_all(offers: list[GroupBuyOffer]) -> None:
 
 
 def test_snapshot_figures_equal_a_reference_computation() -> None:
-    broadcast = _live_broadcast(viewers=12, peak_viewers=30)
+    broadcast = _live_broadcast(viewers=12, peak_viewers=30, viewers_reported_at=timezone.now())
     offers = _offers(broadcast)
     _join_all(offers)
     GroupBuyJoinFactory(offer=GroupBuyOfferFactory(), quantity=9)  # another broadcast's
@@ -85,8 +85,9 @@ def test_snapshot_figures_equal_a_reference_computation() -> None:
     assert snapshot["status"] == "live"
     assert snapshot["orders"] == len(kept) == 5
     assert snapshot["units"] == sum(q for _i, q in kept) == 17
-    expected_gmv = sum((offers[i].price * q for i, q in kept), Decimal("0"))
-    assert snapshot["gmv"] == str(expected_gmv) == "371.50"
+    expected_value = sum((offers[i].price * q for i, q in kept), Decimal("0"))
+    assert snapshot["joined_value"] == str(expected_value) == "371.50"
+    assert snapshot["joined_value_reached"] == "0.00"  # no offer at its threshold
     assert snapshot["units_by_product"] == [
         {"product_id": offers[0].product_id, "name": "云南蓝莓", "units": 12},
         {"product_id": offers[1].product_id, "name": "麒麟西瓜", "units": 5},
@@ -96,10 +97,10 @@ def test_snapshot_figures_equal_a_reference_computation() -> None:
     first, second, third = (by_offer[offer.pk] for offer in offers)
     assert (first["progress"], first["threshold"], first["progress_percent"]) == (5, 10, 50)
     assert (first["units_joined"], first["cap"], first["cap_percent"]) == (5, 40, 12)
-    assert first["formed"] is False
+    assert first["reached"] is False
     # Counted by participants: 2 of 3.
-    assert (second["progress"], second["progress_percent"], second["formed"]) == (2, 67, False)
-    assert (third["progress"], third["formed"], third["orders"]) == (7, False, 1)
+    assert (second["progress"], second["progress_percent"], second["reached"]) == (2, 67, False)
+    assert (third["progress"], third["reached"], third["orders"]) == (7, False, 1)
     assert (snapshot["viewers"], snapshot["peak_viewers"]) == (12, 30)
 
 
@@ -298,10 +299,10 @@ def test_snapshot_query_count_does_not_grow_with_offers_joins_and_comments() -> 
 
 
 def test_overview_lists_only_live_broadcasts_with_their_headline_figures() -> None:
-    live = _live_broadcast(viewers=8)
+    live = _live_broadcast(viewers=8, viewers_reported_at=timezone.now())
     offers = _offers(live)
     _join_all(offers)
-    other_live = _live_broadcast(viewers=3)
+    other_live = _live_broadcast(viewers=3, viewers_reported_at=timezone.now())
     GroupBuyJoinFactory(
         offer=GroupBuyOfferFactory(broadcast=other_live, price=Decimal("10.00")), quantity=2
     )
@@ -319,13 +320,19 @@ def test_overview_lists_only_live_broadcasts_with_their_headline_figures() -> No
     assert overview["version"] == 3
     rows = {row["broadcast_id"]: row for row in overview["broadcasts"]}
     assert set(rows) == {live.pk, other_live.pk}
-    assert (rows[live.pk]["orders"], rows[live.pk]["gmv"], rows[live.pk]["viewers"]) == (
-        5,
-        "371.50",
-        8,
-    )
-    assert (rows[other_live.pk]["orders"], rows[other_live.pk]["gmv"]) == (1, "20.00")
-    assert overview["totals"] == {"broadcasts": 2, "orders": 6, "gmv": "391.50", "viewers": 11}
+    assert (
+        rows[live.pk]["orders"],
+        rows[live.pk]["joined_value"],
+        rows[live.pk]["viewers"],
+    ) == (5, "371.50", 8)
+    assert (rows[other_live.pk]["orders"], rows[other_live.pk]["joined_value"]) == (1, "20.00")
+    assert overview["totals"] == {
+        "broadcasts": 2,
+        "orders": 6,
+        "joined_value": "391.50",
+        "joined_value_reached": "0.00",
+        "viewers": 11,
+    }
 
 
 def test_overview_for_some_stores_leaves_the_others_out() -> None:
@@ -355,3 +362,63 @@ def test_a_pre_order_answers_the_stock_question_with_what_is_left_not_the_shelf(
         "云南蓝莓: 28 left in this group buy; a pre-order, the supplier brings what is sold."
     )
     assert "库存" not in _written(point, "zh-hans")
+
+
+def _at_threshold(
+    broadcast: Broadcast, *, status: str = GroupBuyOffer.Status.OPEN
+) -> GroupBuyOffer:
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast,
+        price=Decimal("10.00"),
+        threshold=3,
+        cap=10,
+        status=status,
+        settled_at=None if status == GroupBuyOffer.Status.OPEN else timezone.now(),
+    )
+    GroupBuyJoinFactory(offer=offer, quantity=3)
+    GroupBuyOffer.objects.filter(pk=offer.pk).update(units_joined=3, participants=1)
+    return offer
+
+
+def test_an_open_offer_at_its_threshold_is_reached_not_formed_and_its_value_is_split() -> None:
+    broadcast = _live_broadcast()
+    short = GroupBuyOfferFactory(broadcast=broadcast, price=Decimal("5.00"), threshold=10)
+    GroupBuyJoinFactory(offer=short, quantity=2)
+    GroupBuyOffer.objects.filter(pk=short.pk).update(units_joined=2, participants=1)
+    reached = _at_threshold(broadcast)
+    settled = _at_threshold(broadcast, status=GroupBuyOffer.Status.FORMED)
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    rows = {row["id"]: row for row in snapshot["offers"]}
+    assert (rows[short.pk]["status"], rows[short.pk]["reached"]) == ("open", False)
+    # At its threshold but not settled: it forms at the deadline, it has not formed.
+    assert (rows[reached.pk]["status"], rows[reached.pk]["reached"]) == ("open", True)
+    assert (rows[settled.pk]["status"], rows[settled.pk]["reached"]) == ("formed", True)
+    assert "formed" not in rows[reached.pk]
+    # Joined value: every join not cancelled; the part at threshold: the two 3 × 10.00 offers.
+    assert (snapshot["joined_value"], snapshot["joined_value_reached"]) == ("70.00", "60.00")
+
+    overview = live_overview(stores=None)
+    (row,) = overview["broadcasts"]
+    assert (row["offers"], row["offers_reached"]) == (3, 2)
+    assert (row["joined_value"], row["joined_value_reached"]) == ("70.00", "60.00")
+    assert "offers_formed" not in row
+
+
+def test_viewers_are_unknown_until_the_platform_reports_them() -> None:
+    unreported = _live_broadcast()
+    reported = _live_broadcast(viewers=0, peak_viewers=25, viewers_reported_at=timezone.now())
+
+    before = broadcast_snapshot(broadcast=unreported)
+    assert (before["viewers"], before["peak_viewers"]) == (None, None)
+    snapshot = broadcast_snapshot(broadcast=reported)
+    assert (snapshot["viewers"], snapshot["peak_viewers"]) == (0, 25)  # a reported 0 is a 0
+
+    overview = live_overview(stores=None)
+    rows = {row["broadcast_id"]: row["viewers"] for row in overview["broadcasts"]}
+    assert rows == {unreported.pk: None, reported.pk: 0}
+    assert overview["totals"]["viewers"] == 0  # the sum of those that reported
+
+    Broadcast.objects.filter(pk=reported.pk).update(viewers_reported_at=None)
+    assert live_overview(stores=None)["totals"]["viewers"] is None

@@ -343,6 +343,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "api-group-buy-offer": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-group-buy-join": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-broadcast-comments": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-broadcast-viewers": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-campaign-events": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-schema": ("SIGNED_IN", "NOT_OFFERED"),
     "ws-store-notifications": ("VIEW_STORE", IGNORES_CLIENT_FRAMES),

@@ -4,6 +4,7 @@
 - `GET  /api/v1/group-buys/offers/<offer_id>` — an offer's state
 - `POST /api/v1/group-buys/offers/<offer_id>/joins` — join it (idempotent by key)
 - `POST /api/v1/broadcasts/<broadcast_id>/comments` — leave a comment
+- `POST /api/v1/broadcasts/<broadcast_id>/viewers` — report the stream's concurrent viewers
 
 A terminal acts only on its own store's broadcasts: another store's offer or broadcast is a 404
 exactly like an unknown id. Every error answer has the one shape of `linli.errors`. See
@@ -28,8 +29,10 @@ from apps.campaigns.selectors.broadcasts import offer_progress
 from apps.campaigns.services.broadcasts import (
     AUTHOR_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
+    VIEWERS_MAX,
     BroadcastRefused,
     broadcast_comment_add,
+    broadcast_viewers_report,
 )
 from apps.campaigns.services.group_buys import (
     KEY_MAX_LENGTH,
@@ -55,6 +58,7 @@ REFUSAL_STATUS = {
     "insufficient_stock": status.HTTP_409_CONFLICT,
     "ended": status.HTTP_409_CONFLICT,
     KEY_REUSED: status.HTTP_409_CONFLICT,
+    "not_live": status.HTTP_409_CONFLICT,
 }
 
 
@@ -198,6 +202,21 @@ class CommentResultSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ViewersRequestSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        min_value=0,
+        max_value=VIEWERS_MAX,
+        help_text="The stream's concurrent viewers now, as the streaming platform counts them.",
+    )
+
+
+class ViewersResultSerializer(serializers.Serializer):
+    broadcast_id = serializers.IntegerField()
+    viewers = serializers.IntegerField()
+    peak_viewers = serializers.IntegerField(help_text="The largest count reported so far.")
+    reported_at = serializers.DateTimeField()
+
+
 def _offer_state(offer: GroupBuyOffer) -> dict[str, Any]:
     progress = offer_progress(offer)
     return {
@@ -229,6 +248,18 @@ def _terminal_offer(request: Request, offer_id: int) -> GroupBuyOffer:
     if offer is None:
         raise _not_found()
     return offer
+
+
+def _terminal_broadcast(request: Request, broadcast_id: int) -> Broadcast:
+    terminal: StoreTerminal = request.auth
+    broadcast = (
+        Broadcast.objects.select_related("store")
+        .filter(pk=broadcast_id, store_id=terminal.store_id)
+        .first()
+    )
+    if broadcast is None:
+        raise _not_found()
+    return broadcast
 
 
 COMMON_ERRORS = {
@@ -357,14 +388,7 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
         tags=["group-buys"],
     )
     def post(self, request: Request, broadcast_id: int) -> Response:
-        terminal: StoreTerminal = request.auth
-        broadcast = (
-            Broadcast.objects.select_related("store")
-            .filter(pk=broadcast_id, store_id=terminal.store_id)
-            .first()
-        )
-        if broadcast is None:
-            raise _not_found()
+        broadcast = _terminal_broadcast(request, broadcast_id)
         serializer = CommentRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -388,4 +412,54 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
                 }
             ).data,
             status=status.HTTP_201_CREATED,
+        )
+
+
+class BroadcastViewersView(UniformErrorsMixin, APIView):
+    authentication_classes = [TerminalAuthentication]
+    permission_classes = [IsStoreTerminal]
+
+    @extend_schema(
+        operation_id="broadcast_viewers_report",
+        summary="Report a broadcast's viewers",
+        description=(
+            "The stream's concurrent viewers now, as the streaming platform (WeChat channels, "
+            "the mini-program) counts them; send it periodically while the broadcast is live "
+            "(every 10-30 s is plenty). Stored as the broadcast's viewers, its peak raised to "
+            'it, and shown on the live dashboard (which shows "—" until the first report). '
+            "Reports are not ordered: the last one to arrive is the count shown."
+        ),
+        request=ViewersRequestSerializer,
+        responses={
+            200: ViewersResultSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="`invalid`: `count` missing or not 0..1,000,000."
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer, description="`not_live`: the broadcast is not live."
+            ),
+            **COMMON_ERRORS,
+        },
+        examples=[OpenApiExample("Viewers now", request_only=True, value={"count": 128})],
+        tags=["group-buys"],
+    )
+    def post(self, request: Request, broadcast_id: int) -> Response:
+        broadcast = _terminal_broadcast(request, broadcast_id)
+        serializer = ViewersRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            broadcast = broadcast_viewers_report(
+                broadcast=broadcast, count=serializer.validated_data["count"]
+            )
+        except BroadcastRefused as error:
+            raise _refusal(error, field="count") from error
+        return Response(
+            ViewersResultSerializer(
+                {
+                    "broadcast_id": broadcast.pk,
+                    "viewers": broadcast.viewers,
+                    "peak_viewers": broadcast.peak_viewers,
+                    "reported_at": broadcast.viewers_reported_at,
+                }
+            ).data
         )

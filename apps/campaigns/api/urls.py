@@ -32,6 +32,11 @@ urlpatterns: list = [
         api_broadcasts.BroadcastCommentView.as_view(),
         name="api-broadcast-comments",
     ),
+    path(
+        "broadcasts/<int:broadcast_id>/viewers",
+        api_broadcasts.BroadcastViewersView.as_view(),
+        name="api-broadcast-viewers",
+    ),
     # -- tracking events (api/tracking.py) --
     path("campaigns/events", api_tracking.TrackingEventsView.as_view(), name="api-campaign-events"),
 ]

@@ -42,8 +42,11 @@ class Broadcast(models.Model):
     scheduled_at = models.DateTimeField(_("scheduled for"))
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # The stream's audience as the platform reports it (the viewers API); the live page's own
+    # sockets are staff, not viewers. Null `viewers_reported_at`: no report yet, the count unknown.
     viewers = models.PositiveIntegerField(_("viewers now"), default=0)
     peak_viewers = models.PositiveIntegerField(_("peak viewers"), default=0)
+    viewers_reported_at = models.DateTimeField(_("viewers reported"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("broadcast")

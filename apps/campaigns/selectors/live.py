@@ -11,11 +11,18 @@ they are.
 
 Figures (definitions the tests hold):
 - orders: the broadcast's group-buy joins that are not cancelled (one join makes one order);
-- GMV: the sum over those joins of quantity × the offer's group-buy price;
+- joined value (`joined_value`): the sum over those joins of quantity × the offer's group-buy
+  price. Not sales: it includes joins of offers that are still open and may not form (a failed
+  offer's joins are cancelled at settlement and drop out);
+- `joined_value_reached`: the part of it whose offer has reached its threshold (open and at the
+  threshold, or settled formed) — what forms unless a join is cancelled;
 - units per product: the sum of those joins' quantities per offered product;
 - an offer's progress: `units_joined` or `participants` (by its threshold kind) toward its
-  threshold, and `units_joined` toward its cap (kept in step by the join service);
-- viewers: the broadcast row's `viewers` and `peak_viewers`.
+  threshold, and `units_joined` toward its cap (kept in step by the join service). `reached`:
+  progress at the threshold or the offer settled formed. Formed is a `status` only: an open offer
+  at its threshold forms at its deadline, when it is settled;
+- viewers: the stream's concurrent viewers as the platform last reported them (the broadcast
+  row's `viewers` and `peak_viewers`); None until a first report (the page shows "—").
 """
 
 from __future__ import annotations
@@ -55,6 +62,23 @@ def _join_figures(broadcast_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         .annotate(orders=Count("pk"), units=Sum("quantity"))
     )
     return {row["offer_id"]: row for row in rows}
+
+
+def _offer_reached(offer: GroupBuyOffer) -> bool:
+    """The offer has reached its threshold: settled formed, or open with its progress at the
+    threshold (it forms at the deadline)."""
+    if offer.status == GroupBuyOffer.Status.FORMED:
+        return True
+    counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+    progress = offer.units_joined if counts_units else offer.participants
+    return offer.status == GroupBuyOffer.Status.OPEN and progress >= offer.threshold
+
+
+def _viewers(broadcast: Broadcast) -> tuple[int | None, int | None]:
+    """The stream's viewers now and at peak, as reported; (None, None) before any report."""
+    if broadcast.viewers_reported_at is None:
+        return None, None
+    return broadcast.viewers, broadcast.peak_viewers
 
 
 def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
@@ -118,7 +142,7 @@ def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str
         "threshold": offer.threshold,
         "progress": progress,
         "progress_percent": _percent(progress, offer.threshold),
-        "formed": progress >= offer.threshold,
+        "reached": _offer_reached(offer),
         "cap": offer.cap,
         "units_joined": offer.units_joined,
         "participants": offer.participants,
@@ -153,10 +177,14 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
     )
 
     offer_rows = [_offer_row(offer, figures.get(offer.pk)) for offer in offers]
+    viewers, peak_viewers = _viewers(broadcast)
     units_by_product: dict[int, dict[str, Any]] = {}
-    gmv = Decimal("0.00")
+    joined_value = Decimal("0.00")
+    joined_value_reached = Decimal("0.00")
     for offer, row in zip(offers, offer_rows, strict=True):
-        gmv += offer.price * row["units"]
+        joined_value += offer.price * row["units"]
+        if row["reached"]:
+            joined_value_reached += offer.price * row["units"]
         entry = units_by_product.setdefault(
             offer.product_id,
             {"product_id": offer.product_id, "name": offer.product.name, "units": 0},
@@ -213,9 +241,10 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
         "orders": sum(row["orders"] for row in offer_rows),
         "units": sum(row["units"] for row in offer_rows),
-        "gmv": str(gmv.quantize(Decimal("0.01"))),
-        "viewers": broadcast.viewers,
-        "peak_viewers": broadcast.peak_viewers,
+        "joined_value": str(joined_value.quantize(Decimal("0.01"))),
+        "joined_value_reached": str(joined_value_reached.quantize(Decimal("0.01"))),
+        "viewers": viewers,
+        "peak_viewers": peak_viewers,
         "units_by_product": sorted(
             units_by_product.values(), key=lambda entry: (-entry["units"], entry["product_id"])
         ),
@@ -244,14 +273,22 @@ def live_broadcasts(*, stores: QuerySet[Store] | None) -> QuerySet[Broadcast]:
 
 def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[str, Any]:
     """Headline figures of every live broadcast at these stores (every store when None): orders,
-    GMV, units, viewers, offers formed of offered, and the totals. Three queries whatever the
-    number of broadcasts."""
+    joined value (and its part at threshold), units, reported viewers (None before a report),
+    offers at their threshold of offered, and the totals (viewers: the sum of the broadcasts
+    that reported, None when none has). Three queries whatever the number of broadcasts."""
     broadcasts = list(live_broadcasts(stores=stores))
     ids = [broadcast.pk for broadcast in broadcasts]
     offers = list(GroupBuyOffer.objects.filter(broadcast_id__in=ids).order_by("pk"))
     figures = _join_figures(ids)
     per_broadcast: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"orders": 0, "units": 0, "gmv": Decimal("0.00"), "offers": 0, "formed": 0}
+        lambda: {
+            "orders": 0,
+            "units": 0,
+            "value": Decimal("0.00"),
+            "value_reached": Decimal("0.00"),
+            "offers": 0,
+            "reached": 0,
+        }
     )
     for offer in offers:
         row = per_broadcast[offer.broadcast_id]
@@ -259,14 +296,15 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
         units = int(offer_figures["units"] or 0) if offer_figures else 0
         row["orders"] += offer_figures["orders"] if offer_figures else 0
         row["units"] += units
-        row["gmv"] += offer.price * units
+        row["value"] += offer.price * units
         row["offers"] += 1
-        counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-        progress = offer.units_joined if counts_units else offer.participants
-        row["formed"] += progress >= offer.threshold
+        if _offer_reached(offer):
+            row["reached"] += 1
+            row["value_reached"] += offer.price * units
     rows = []
     for broadcast in broadcasts:
         row = per_broadcast[broadcast.pk]
+        viewers, _peak = _viewers(broadcast)
         rows.append(
             {
                 "broadcast_id": broadcast.pk,
@@ -275,20 +313,24 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
                 "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
                 "orders": row["orders"],
                 "units": row["units"],
-                "gmv": str(row["gmv"].quantize(Decimal("0.01"))),
-                "viewers": broadcast.viewers,
+                "joined_value": str(row["value"].quantize(Decimal("0.01"))),
+                "joined_value_reached": str(row["value_reached"].quantize(Decimal("0.01"))),
+                "viewers": viewers,
                 "offers": row["offers"],
-                "offers_formed": row["formed"],
+                "offers_reached": row["reached"],
             }
         )
-    total_gmv = sum((per_broadcast[pk]["gmv"] for pk in ids), Decimal("0.00"))
+    total_value = sum((per_broadcast[pk]["value"] for pk in ids), Decimal("0.00"))
+    total_reached = sum((per_broadcast[pk]["value_reached"] for pk in ids), Decimal("0.00"))
+    reported = [row["viewers"] for row in rows if row["viewers"] is not None]
     return {
         "version": version,
         "broadcasts": rows,
         "totals": {
             "broadcasts": len(rows),
             "orders": sum(row["orders"] for row in rows),
-            "gmv": str(total_gmv.quantize(Decimal("0.01"))),
-            "viewers": sum(row["viewers"] for row in rows),
+            "joined_value": str(total_value.quantize(Decimal("0.01"))),
+            "joined_value_reached": str(total_reached.quantize(Decimal("0.01"))),
+            "viewers": sum(reported) if reported else None,
         },
     }

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Greatest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from apps.customers.models import Member
 
 COMMENT_MAX_LENGTH = 500
+# The most concurrent viewers a report may state (a community store's stream: far above any).
+VIEWERS_MAX = 1_000_000
 AUTHOR_MAX_LENGTH = 60
 # How long before its scheduled time a broadcast may start. Offers' deadlines follow the start
 # (docs/group-buys.md), so a broadcast started a day early closes its group buys before the
@@ -33,7 +36,7 @@ EARLIEST_START_BEFORE = dt.timedelta(hours=2)
 
 class BroadcastRefused(ValidationError):
     """A transition that does not apply to the broadcast's current status or time (`code`:
-    `not_scheduled`, `too_early`, `not_live`, `ended`); nothing was written."""
+    `not_scheduled`, `too_early`, `not_live`, `ended`, `invalid`); nothing was written."""
 
 
 def broadcast_earliest_start(*, broadcast: Broadcast) -> dt.datetime:
@@ -132,3 +135,30 @@ def broadcast_comment_add(
     )
     broadcast_changed(broadcast_id=broadcast.pk)
     return comment
+
+
+def broadcast_viewers_report(
+    *, broadcast: Broadcast, count: int, now: dt.datetime | None = None
+) -> Broadcast:
+    """Store the stream's concurrent viewers as the platform reports them (the mini-program or
+    the streaming service, through the terminal API): `viewers` becomes `count`, `peak_viewers`
+    the larger of itself and `count`, `viewers_reported_at` now; the live page is told. One
+    conditional UPDATE on status live, so a report racing the end of the broadcast is refused
+    (`not_live`) rather than reviving its count, and two reports at once keep the larger peak.
+    Refuses a count outside 0..VIEWERS_MAX (`invalid`). Reports are not ordered: the last one
+    to arrive is the count shown."""
+    if not 0 <= count <= VIEWERS_MAX:
+        raise BroadcastRefused(
+            _("The viewer count must be between 0 and %(max)d.") % {"max": VIEWERS_MAX},
+            code="invalid",
+        )
+    changed = Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.LIVE).update(
+        viewers=count,
+        peak_viewers=Greatest("peak_viewers", count),
+        viewers_reported_at=now or timezone.now(),
+    )
+    if changed != 1:
+        raise BroadcastRefused(_("This broadcast is not live."), code="not_live")
+    broadcast.refresh_from_db()
+    broadcast_changed(broadcast_id=broadcast.pk)
+    return broadcast

@@ -2,7 +2,7 @@
 the websockets as coalesced updates — at most one message per feed every `window` (~300 ms)
 across every process, and never losing the last change. Design: docs/live-dashboard.md.
 
-Every change (a join, a settlement, a comment, a viewer coming or going) ends with
+Every change (a join, a settlement, a comment, a viewers report) ends with
 `broadcast_changed(broadcast_id=...)`, which acts after commit and never raises:
 
 1. INCR the feed's change counter (the snapshot version) in Redis;
@@ -42,7 +42,6 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
-from django.db.models.functions import Greatest
 
 from apps.campaigns.models import Broadcast
 from apps.campaigns.selectors import live as live_selectors
@@ -94,12 +93,6 @@ _RELEASE_IF_OWNED = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-_MAX = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local value = tonumber(ARGV[1])
-if value > current then redis.call('SET', KEYS[1], value, 'EX', ARGV[2]); return value end
-return current
-"""
 # For each feed, KEYS holds (its change counter, its window lock): INCR and refresh the counter,
 # then try the lock (SET NX PX). Returns one flag per feed: 1 when this call took its lock.
 _TOUCH = """
@@ -115,12 +108,6 @@ for index = 1, #KEYS, 2 do
 end
 return taken
 """
-_DECR_FLOOR = """
-local value = redis.call('DECR', KEYS[1])
-if value < 0 then redis.call('SET', KEYS[1], 0); value = 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return value
-"""
 
 
 class _RedisState:
@@ -132,8 +119,6 @@ class _RedisState:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.swap = self.client.register_script(_SWAP_IF_NEWER)
         self.release_script = self.client.register_script(_RELEASE_IF_OWNED)
-        self.max_script = self.client.register_script(_MAX)
-        self.decr_script = self.client.register_script(_DECR_FLOOR)
         self.touch_script = self.client.register_script(_TOUCH)
 
     def touch(self, feeds: list[tuple[str, str]], token: str, seconds: float) -> list[bool]:
@@ -142,18 +127,6 @@ class _RedisState:
             keys=keys, args=[KEY_TTL_SECONDS, max(1, int(seconds * 1000)), token]
         )
         return [bool(flag) for flag in taken]
-
-    def incr(self, key: str) -> int:
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, KEY_TTL_SECONDS)
-        return int(pipe.execute()[0])
-
-    def decr_floor(self, key: str) -> int:
-        return int(self.decr_script(keys=[key], args=[KEY_TTL_SECONDS]))
-
-    def raise_to(self, key: str, value: int) -> int:
-        return int(self.max_script(keys=[key], args=[value, KEY_TTL_SECONDS]))
 
     def get_int(self, key: str) -> int:
         value = self.client.get(key)
@@ -187,22 +160,12 @@ class _LocalState:
             self.values[key] = int(self.values.get(key, 0)) + 1
             return self.values[key]
 
-    def decr_floor(self, key: str) -> int:
-        with self.mutex:
-            self.values[key] = max(0, int(self.values.get(key, 0)) - 1)
-            return self.values[key]
-
     def touch(self, feeds: list[tuple[str, str]], token: str, seconds: float) -> list[bool]:
         taken = []
         for counter, lock in feeds:
             self.incr(counter)
             taken.append(self.try_lock(lock, token, seconds))
         return taken
-
-    def raise_to(self, key: str, value: int) -> int:
-        with self.mutex:
-            self.values[key] = max(int(self.values.get(key, 0)), value)
-            return self.values[key]
 
     def get_int(self, key: str) -> int:
         with self.mutex:
@@ -498,29 +461,3 @@ def live_broadcast_current(*, broadcast_id: int) -> dict[str, Any] | None:
 def live_overview_current() -> dict[str, Any]:
     """The HQ overview's latest snapshot (every live broadcast), as last sent to its group."""
     return _current(_overview_feed()) or {}
-
-
-def live_viewer_joined(*, broadcast_id: int) -> int:
-    """Count one more dashboard viewer of the broadcast (a socket connected): the counter is
-    shared by every process, mirrored with its peak into the broadcast row, and announced.
-    Returns the count now."""
-    state = _state()
-    count = state.incr(_key(str(broadcast_id), "viewers"))
-    state.raise_to(_key(str(broadcast_id), "peak"), count)
-    _viewers_store(broadcast_id, count)
-    return count
-
-
-def live_viewer_left(*, broadcast_id: int) -> int:
-    """Count one dashboard viewer less (never below zero); the peak is kept."""
-    count = _state().decr_floor(_key(str(broadcast_id), "viewers"))
-    _viewers_store(broadcast_id, count)
-    return count
-
-
-def _viewers_store(broadcast_id: int, count: int) -> None:
-    with transaction.atomic():
-        Broadcast.objects.filter(pk=broadcast_id).update(
-            viewers=count, peak_viewers=Greatest("peak_viewers", count)
-        )
-        broadcast_changed(broadcast_id=broadcast_id)

@@ -30,7 +30,8 @@ def page_labels() -> dict[str, object]:
     viewer of a feed, so statuses come as codes named here, and talking points as a message code
     with its values, written with these formats (`%(name)s` placeholders, filled by the script).
     The English words stand without the Chinese glosses used elsewhere ("Formed (成团)"): an
-    English page has no Chinese but its data."""
+    English page has no Chinese but its data. "Formed" is a settled offer's status only; an open
+    offer at its threshold reads `thresholdReached`."""
     formed = pgettext("group buy", "Formed")
     offer_statuses = {status.value: str(status.label) for status in GroupBuyOffer.Status}
     offer_statuses[GroupBuyOffer.Status.FORMED] = formed
@@ -38,7 +39,9 @@ def page_labels() -> dict[str, object]:
         "units": pgettext("after a count", "units"),
         "participants": pgettext("after a count", "participants"),
         "toForm": _("to form the group"),
-        "formed": formed,
+        # An open offer at its threshold has not formed yet: it forms when settled at its
+        # deadline (and a cancelled join can still take it below).
+        "thresholdReached": _("Threshold reached: forms at the deadline"),
         "cap": _("cap"),
         "noComments": _("No comments yet."),
         "noKeywords": _("No keywords yet."),
@@ -49,7 +52,10 @@ def page_labels() -> dict[str, object]:
         "closed": _("Reconnecting…"),
         "orders": _("orders"),
         "viewers": _("viewers"),
-        "offersFormed": _("offers formed"),
+        "offersReached": _("offers at threshold"),
+        "atThreshold": _("at threshold"),
+        # Shown for viewers before the platform's first report (a 0 would be a guess).
+        "unknown": "—",
         "statuses": {status.value: str(status.label) for status in Broadcast.Status},
         "offerStatuses": offer_statuses,
         "talkingPoints": {
