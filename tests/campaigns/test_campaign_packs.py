@@ -297,7 +297,7 @@ def test_copy_for_a_broadcast_tomorrow_names_its_day_and_time_not_tonight(
     assert "今晚" not in warmup
     assert warmup.startswith(f"☀️ 天热了，来点甜的！{day} 20:00，邻里优选·和睦店直播「")
     last = tomorrow + dt.timedelta(days=2)
-    assert jielong.endswith(f"{last.month}月{last.day}日 22:00截单，次日到店自提")
+    assert jielong.endswith(f"{last.month}月{last.day}日 22:00截单，到货后通知自提")
     assert context["cutoff"] == dt.datetime.combine(
         last, dt.time(22), tzinfo=timezone.get_current_timezone()
     )

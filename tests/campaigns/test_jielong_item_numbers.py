@@ -102,7 +102,8 @@ def test_the_default_copy_numbers_the_items_and_its_example_joins(owner, broadca
     copy = store_campaign.jielong_copy
     # Same order as the import's numbers: position, not pk.
     assert copy.index("1号 大果蓝莓 250g") < copy.index("2号 蓝莓小盒 125g")
-    example = copy[copy.index("1. 李阿姨") :].rstrip(")）")
+    # The example ends its line; the cut-off and pickup line follows.
+    example = copy[copy.index("1. 李阿姨") :].splitlines()[0].rstrip(")）")
     assert example == "1. 李阿姨 1号×2"
     # A member replies in the chat: the whole copy, then the lines (the example's form).
     chat = f"{copy}\n1. {example[3:]}\n2. 王姐 2号×1"

@@ -34,6 +34,7 @@ def test_the_contracts_cover_the_layers_docs_name() -> None:
         "models-at-the-bottom",
         "pure-analytics",
         "engine-below-experience",
+        "campaigns-below-procurement",
         "ledger-below-derived",
         "app-layout",
         "no-cycles",

@@ -32,6 +32,7 @@ from apps.campaigns.models import (
 from apps.campaigns.selectors import review_files
 from apps.campaigns.services import campaigns as services
 from apps.campaigns.services.packs import store_campaign_pack_generate, template_check
+from apps.campaigns.sources import pack_sources
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
@@ -403,10 +404,11 @@ class StoreCampaignAdmin(admin.ModelAdmin):
     )
     def regenerate_packs(self, request: HttpRequest, queryset: QuerySet[StoreCampaign]) -> None:
         done = 0
+        sources = pack_sources()
         for store_campaign in queryset.filter(status=StoreCampaign.Status.CONFIRMED).select_related(
             "campaign", "campaign__template", "store"
         ):
-            result = store_campaign_pack_generate(store_campaign=store_campaign)
+            result = store_campaign_pack_generate(store_campaign=store_campaign, sources=sources)
             done += 1
             for error in result.errors:
                 self.message_user(request, labelled(store_campaign.store, error), messages.WARNING)

@@ -34,7 +34,13 @@ from apps.campaigns.models import (
     StoreCampaign,
 )
 from apps.campaigns.selectors import campaigns as selectors
-from apps.campaigns.services.packs import PackResult, campaign_price, store_campaign_pack_generate
+from apps.campaigns.services.packs import (
+    NO_PACK_SOURCES,
+    PackResult,
+    PackSources,
+    campaign_price,
+    store_campaign_pack_generate,
+)
 from apps.catalog.models import InsightCard, Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
@@ -359,11 +365,15 @@ class Confirmation:
 
 
 def store_campaign_confirm(
-    *, store_campaign: StoreCampaign, by: AbstractBaseUser | None
+    *,
+    store_campaign: StoreCampaign,
+    by: AbstractBaseUser | None,
+    sources: PackSources = NO_PACK_SOURCES,
 ) -> Confirmation:
     """The owner's one click: DRAFT → CONFIRMED (of an active campaign), then, in the same
     transaction, the target snapshot, the planned promotions, the scheduled Broadcast and the
-    pack. Idempotent: only the call whose conditional UPDATE changed the row does the rest.
+    pack (made with `sources`: the interfaces pass `apps.campaigns.sources.pack_sources()`).
+    Idempotent: only the call whose conditional UPDATE changed the row does the rest.
     A poster that cannot be drawn (no font) is reported in `pack.errors`; the confirmation and
     the rest of the pack stand."""
     with transaction.atomic():
@@ -388,7 +398,7 @@ def store_campaign_confirm(
                 "scheduled_at": broadcast_time(campaign=store_campaign.campaign),
             },
         )
-        pack = store_campaign_pack_generate(store_campaign=store_campaign)
+        pack = store_campaign_pack_generate(store_campaign=store_campaign, sources=sources)
     return Confirmation(confirmed=True, targets=targets, promotions=promotions, pack=pack)
 
 

@@ -16,6 +16,11 @@ The scenario template's texts are Django templates rendered from strings with au
 - `starts_on`, `ends_on` (dates), `discount_percent` (int)
 - `cutoff` (local datetime) and `cutoff_text` ("12月9日 22:00"): when the group buys close
   (`selectors.campaigns.campaign_cutoff`, also the owner's offer form's default deadline)
+- `pickup_date` (date or None) and `pickup_text` ("12月12日", "" when None): the first day
+  members can pick up what they ordered by the cut-off: the delivery date consolidation gives
+  orders placed by `cutoff` (its local day + the longest lead time among the products'
+  preferred active supplier offers), read through `PackSources.supply_date`; None when no
+  product has a supplier, and the copy then promises no day ("到货后通知自提")
 - `products`: a list, in the campaign's order, of dicts with `number` (the item number, 1, 2,
   3…: `selectors.campaigns.campaign_item_numbers`, the numbers a pasted 接龙 line may name
   its product by, "2号×1"), `name`, `price` (list price),
@@ -40,7 +45,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -86,6 +91,30 @@ class PackResult:
     errors: list[str] = field(default_factory=list)
 
 
+class SupplyDate(Protocol):
+    """The day the products of orders placed by `cutoff` reach the stores (the delivery date
+    consolidation gives them: the latest among the products), or None when no product has a
+    supplier to order it from."""
+
+    def __call__(self, *, product_ids: list[int], cutoff: dt.datetime) -> dt.date | None: ...
+
+
+def no_supply_date(*, product_ids: list[int], cutoff: dt.datetime) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class PackSources:
+    """What the pack reads from the parts above campaigns (procurement), handed in by the
+    caller instead of imported: the interfaces pass `apps.campaigns.sources.pack_sources()`.
+    `NO_PACK_SOURCES`, the default, knows no supplier, so the copy promises no pickup day."""
+
+    supply_date: SupplyDate = no_supply_date
+
+
+NO_PACK_SOURCES = PackSources()
+
+
 def _default_templates() -> dict[str, str]:
     return {
         "live_script": _(
@@ -104,7 +133,10 @@ def _default_templates() -> dict[str, str]:
             "{% for p in products %}{{ p.number }}号 {{ p.name }} ¥{{ p.campaign_price }}\n"
             "{% endfor %}"
             "Reply in the form: 1. name item number×quantity"
-            "{% if products %} (e.g. 1. 李阿姨 {{ products.0.number }}号×2){% endif %}"
+            "{% if products %} (e.g. 1. 李阿姨 {{ products.0.number }}号×2){% endif %}\n"
+            "Orders close {{ cutoff_text }}; "
+            "{% if pickup_date %}pick up at the store from {{ pickup_text }}"
+            "{% else %}we will tell you when it arrives for pickup{% endif %}."
         ),
         "poster": "{{ campaign.name }}",
     }
@@ -233,8 +265,11 @@ def campaign_suggested_stock(*, broadcast: Broadcast) -> dict[int, int]:
     }
 
 
-def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
-    """The documented template context for this store campaign (see the module docstring)."""
+def pack_context(
+    *, store_campaign: StoreCampaign, sources: PackSources = NO_PACK_SOURCES
+) -> dict[str, Any]:
+    """The documented template context for this store campaign (see the module docstring);
+    `sources` gives the pickup day (without them none is promised)."""
     campaign = store_campaign.campaign
     items = selectors.campaign_products(campaign=campaign)
     numbers = selectors.campaign_item_numbers(campaign=campaign)
@@ -273,6 +308,9 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
         )
     )
     cutoff = selectors.campaign_cutoff(campaign=campaign, start=broadcast_at)
+    pickup_date = sources.supply_date(
+        product_ids=[item.product_id for item in items], cutoff=cutoff
+    )
     title = campaign_member_title(campaign=campaign, items=items)
     return {
         "store": store_campaign.store,
@@ -288,16 +326,22 @@ def pack_context(*, store_campaign: StoreCampaign) -> dict[str, Any]:
         "ends_on": campaign.ends_on,
         "cutoff": cutoff,
         "cutoff_text": _moment_text(cutoff),
+        "pickup_date": pickup_date,
+        "pickup_text": _day_text(pickup_date) if pickup_date else "",
         "discount_percent": campaign.discount_percent,
         "products": products,
         "target_count": CampaignTarget.objects.filter(store_campaign=store_campaign).count(),
     }
 
 
+def _day_text(day: dt.date) -> str:
+    """A day for chat copy, in the site's language: "12月7日"."""
+    return date_format(day, pgettext("day and month in chat copy", "F j"))
+
+
 def _moment_text(moment: dt.datetime) -> str:
     """A day and time for chat copy, in the site's language: "12月7日 20:00"."""
-    day = date_format(moment, pgettext("day and month in chat copy", "F j"))
-    return f"{day} {moment:%H:%M}"
+    return f"{_day_text(moment)} {moment:%H:%M}"
 
 
 def _render_part(
@@ -402,8 +446,12 @@ def store_campaign_poster_pdf(*, store_campaign: StoreCampaign) -> bytes:
         return poster_pdf(layout=poster_layout(store_campaign=store_campaign, context=context))
 
 
-def store_campaign_pack_generate(*, store_campaign: StoreCampaign) -> PackResult:
+def store_campaign_pack_generate(
+    *, store_campaign: StoreCampaign, sources: PackSources = NO_PACK_SOURCES
+) -> PackResult:
     """Render and store the pack: live script, 预热 and 接龙 copy, and the PNG poster.
+    The interfaces pass `sources` (`apps.campaigns.sources.pack_sources()`): the copy's
+    pickup day comes from them.
 
     Written in the site's language (the copy goes to members, whatever the clicking user's
     language). A template with a syntax error falls back to the default text for that part; a
@@ -413,7 +461,7 @@ def store_campaign_pack_generate(*, store_campaign: StoreCampaign) -> PackResult
     result = PackResult()
     template = copy_template(campaign=store_campaign.campaign)
     with translation.override(settings.LANGUAGE_CODE):
-        context = pack_context(store_campaign=store_campaign)
+        context = pack_context(store_campaign=store_campaign, sources=sources)
         opening = _render_part(
             part="live_script",
             source=template.live_script_template if template else "",

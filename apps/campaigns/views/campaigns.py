@@ -34,6 +34,7 @@ from apps.campaigns.services.packs import (
     store_campaign_pack_generate,
     store_campaign_poster_pdf,
 )
+from apps.campaigns.sources import pack_sources
 from apps.catalog.models import InsightCard
 from apps.catalog.models.master import quantity_with_unit
 from apps.catalog.services.lists import insight_card_accept
@@ -148,7 +149,9 @@ def campaign_detail(request: HttpRequest, store_id: int, store_campaign_id: int)
 @require_POST
 def campaign_confirm(request: HttpRequest, store_id: int, store_campaign_id: int) -> HttpResponse:
     store_campaign = _store_campaign_or_404(request, store_id, store_campaign_id, RUN_CAMPAIGNS)
-    result = store_campaign_confirm(store_campaign=store_campaign, by=request.user)
+    result = store_campaign_confirm(
+        store_campaign=store_campaign, by=request.user, sources=pack_sources()
+    )
     if result.confirmed:
         messages.success(
             request,
@@ -190,7 +193,7 @@ def campaign_pack_make(request: HttpRequest, store_id: int, store_campaign_id: i
     elif store_campaign.pack_generated_at is not None:
         messages.info(request, _("This campaign's pack is already made."))
     else:
-        result = store_campaign_pack_generate(store_campaign=store_campaign)
+        result = store_campaign_pack_generate(store_campaign=store_campaign, sources=pack_sources())
         messages.success(request, _("Your pack is ready."))
         for error in result.errors:
             messages.warning(request, error)

@@ -68,7 +68,8 @@ _JIELONG = (
     "{% for p in products %}{{ p.number }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
     "（原价¥{{ p.price }}）\n{% endfor %}"
     "格式：序号. 名字 商品编号×数量（例：1. 李阿姨 {{ products.0.number }}号×2）\n"
-    "{{ cutoff_text }}截单，次日到店自提"
+    "{{ cutoff_text }}截单，"
+    "{% if pickup_date %}{{ pickup_text }}起到店自提{% else %}到货后通知自提{% endif %}"
 )
 
 TEMPLATES: tuple[TemplateSpec, ...] = (

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.procurement.models import Supplier, SupplierProduct
@@ -34,3 +37,31 @@ def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:
     )
     frame = pd.DataFrame(rows, columns=SUPPLIER_TERMS_COLUMNS)
     return frame.drop_duplicates("product_id", keep="first")
+
+
+def purchase_order_day(*, cutoff: dt.datetime) -> dt.date:
+    """The day a consolidation run with this cut-off places its purchase orders: the cut-off's
+    local day (after midnight, the next day)."""
+    return timezone.localdate(cutoff)
+
+
+def delivery_date(*, cutoff: dt.datetime, lead_time_days: int) -> dt.date:
+    """The delivery date consolidation gives an order line placed before `cutoff` whose
+    product's chosen offer has this lead time: the cut-off's local day + the lead time
+    (docs/purchasing.md). `purchase_orders_consolidate` computes the same in its SQL, from
+    `purchase_order_day`."""
+    return purchase_order_day(cutoff=cutoff) + dt.timedelta(days=lead_time_days)
+
+
+def supply_delivery_date(*, product_ids: list[int], cutoff: dt.datetime) -> dt.date | None:
+    """The day the products of orders placed by `cutoff` are delivered to the stores, as
+    consolidation dates them: `delivery_date` with the longest lead time among the products'
+    chosen offers (`supplier_terms`: the preferred offer of an active supplier). None when no
+    product has one (its lines wait unconsolidated; no day can be promised). One query.
+
+    The campaign pack reads it (the 接龙 copy's pickup day) through
+    `apps.campaigns.sources.pack_sources`."""
+    terms = supplier_terms(product_ids=product_ids)
+    if terms.empty:
+        return None
+    return delivery_date(cutoff=cutoff, lead_time_days=int(terms["lead_time_days"].max()))

@@ -38,6 +38,7 @@ from apps.procurement.models import (
     Supplier,
     SupplierUser,
 )
+from apps.procurement.selectors.suppliers import purchase_order_day
 from apps.procurement.services.allocations import allocations_short_update
 from apps.stores.models import Order
 
@@ -156,9 +157,10 @@ class _Written:
 
 def _consolidate(run: ConsolidationRun) -> tuple[dict[str, int], _Written]:
     """The set-wise work of one claimed run, inside its transaction. Delivery date = the
-    cut-off's local day + the chosen offer's lead time."""
+    cut-off's local day + the chosen offer's lead time (`selectors.suppliers.delivery_date`,
+    here in SQL per line: the campaign pack promises its pickup day from the same rule)."""
     ops = connection.ops
-    cutoff_day = timezone.localdate(run.cutoff)
+    cutoff_day = purchase_order_day(cutoff=run.cutoff)
     delivery, greatest = _sql_parts()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -1,0 +1,19 @@
+"""The campaign pack's composition root: the one module of `apps.campaigns` that may import
+`apps.procurement` (the import contract allows it, and only it; procurement imports campaigns'
+notifications, so campaigns' services may not import procurement back).
+
+It sits at the interface level: the portal views (confirm, make a missing pack) and the admin's
+"regenerate" action call `pack_sources()` and pass the result down as the services' `sources`
+argument. No service imports this module.
+"""
+
+from __future__ import annotations
+
+from apps.campaigns.services.packs import PackSources
+from apps.procurement.selectors.suppliers import supply_delivery_date
+
+
+def pack_sources() -> PackSources:
+    """The real readers: the delivery date consolidation gives the campaign's products
+    (the 接龙 copy's pickup day)."""
+    return PackSources(supply_date=supply_delivery_date)
