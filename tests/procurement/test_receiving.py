@@ -264,6 +264,8 @@ def test_shortage_is_borne_by_the_latest_orders_first_with_one_notification_per_
         "order_id": second.pk,
         "receipt_id": receipt.pk,
         "short": [{"product": "云南蓝莓 125g", "units": 3}],
+        # Receiving opened a missing case for the 3 units: their refund is being arranged.
+        "compensation": {"amount": "30.00", "remedy": "refund"},
     }
     assert "云南蓝莓 125g × 3" in second_note.body
     assert dict(

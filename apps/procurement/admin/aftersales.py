@@ -130,11 +130,14 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
         "remedy",
         "charged_to",
         "supplier",
+        "origin",
         "opened_at",
     ]
     list_filter = [
         "status",
         "kind",
+        # "Opened by the system at receiving": the refunds of goods that did not arrive.
+        "origin",
         "charged_to",
         ("store", admin.RelatedOnlyFieldListFilter),
         ("supplier", admin.RelatedOnlyFieldListFilter),
@@ -151,6 +154,7 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
         "policy",
         "opened_by",
         "decided_by",
+        "receipt",
     ]
     readonly_fields = [
         "number",
@@ -168,6 +172,8 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
         "proposed_remedy",
         "remedy",
         "charged_to",
+        "origin",
+        "receipt",
         "opened_by",
         "opened_at",
         "decided_by",
@@ -180,7 +186,8 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
     action_form = CaseDecisionActionForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Cases are opened by the store, on a member's order, in the portal.
+        # Cases are opened by the store, on a member's order, in the portal (or by store
+        # receiving, for goods that did not arrive).
         return False
 
     def member_text_redacted(self, obj: AfterSalesCase, field: str) -> str | None:

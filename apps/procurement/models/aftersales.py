@@ -74,7 +74,9 @@ class CompensationPolicy(models.Model):
 
 
 class AfterSalesCase(models.Model):
-    """A member's complaint about an order, opened by the store (or HQ), with photos. The
+    """A member's complaint about an order, opened by the store (or HQ), with photos — or a
+    "missing" case the system opens at store receiving for units of a member's order line that
+    did not arrive (`origin` receiving, with the receipt; at most one per order line). The
     policy proposes a remedy when the case is opened; HQ approves or rejects it in the admin;
     the cost is charged to the store, HQ or the product's supplier as the policy says."""
 
@@ -83,6 +85,10 @@ class AfterSalesCase(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         RESOLVED = "resolved", _("Resolved")
+
+    class Origin(models.TextChoices):
+        STORE = "store", _("Opened by the store")
+        RECEIVING = "receiving", _("Opened by the system at receiving")
 
     number = models.CharField(_("number"), max_length=32, unique=True)
     store = models.ForeignKey(
@@ -151,6 +157,18 @@ class AfterSalesCase(models.Model):
         related_name="+",
     )
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    origin = models.CharField(
+        _("origin"), max_length=10, choices=Origin.choices, default=Origin.STORE
+    )
+    receipt = models.ForeignKey(
+        "procurement.Receipt",
+        verbose_name=_("receipt"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="after_sales_cases",
+        help_text=_("The store receiving that found the units short (system-opened cases)."),
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
@@ -187,6 +205,18 @@ class AfterSalesCase(models.Model):
                 condition=~Q(status__in=["approved", "resolved"])
                 | (~Q(remedy="") & ~Q(charged_to="")),
                 name="after_sales_approved_has_remedy",
+            ),
+            # Receiving opens a case on the units of a line found short, once: a rerun (or a
+            # second receipt of the same goods) cannot open a second one.
+            models.UniqueConstraint(
+                fields=["order_line", "kind"],
+                condition=Q(origin="receiving"),
+                name="after_sales_one_receiving_case_per_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(origin="receiving")
+                | Q(order_line__isnull=False, receipt__isnull=False),
+                name="after_sales_receiving_has_line_and_receipt",
             ),
         ]
 

@@ -64,6 +64,23 @@ def compensation_policy_for(*, kind: str, amount: Decimal) -> CompensationPolicy
     )
 
 
+def compensation_policies_for(
+    *, kind: str, amounts: Iterable[Decimal]
+) -> dict[Decimal, CompensationPolicy | None]:
+    """{amount: `compensation_policy_for(kind=kind, amount=amount)`} for many amounts, in one
+    query (the kind's active rows are few), by the same rule: the smallest `max_amount` ≥ the
+    amount, else the open-ended row, else None."""
+    rows = list(CompensationPolicy.objects.filter(kind=kind, is_active=True))
+    bounded = sorted(
+        (row for row in rows if row.max_amount is not None), key=lambda row: row.max_amount
+    )
+    open_ended = next((row for row in rows if row.max_amount is None), None)
+    return {
+        amount: next((row for row in bounded if row.max_amount >= amount), open_ended)
+        for amount in amounts
+    }
+
+
 # --- a store's cases ---------------------------------------------------------------------------
 
 
@@ -197,7 +214,8 @@ CENT = Decimal("0.01")
 # Purchase orders whose lines count: the supplier accepted them (a shortage is reported while
 # sent or confirmed; cancelled and draft orders were never the supplier's to deliver).
 SCORED_PURCHASE_ORDER_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
-# Cases that count against a supplier: every case attributed to it except those HQ rejected.
+# Cases that count against a supplier: every case attributed to it except those HQ rejected
+# (the score also leaves out those opened at receiving: see `supplier_quality_scores`).
 COUNTED_CASE_STATUSES = (
     AfterSalesCase.Status.OPEN,
     AfterSalesCase.Status.APPROVED,
@@ -247,9 +265,11 @@ def supplier_quality_scores(
     *, since: dt.date, until: dt.date, supplier_ids: Iterable[int] | None = None
 ) -> dict[int, SupplierQuality]:
     """Per supplier, over local days `since` (included) to `until` (excluded): after-sales cases
-    opened (by kind, rejected ones left out), cases charged to the supplier (approved or
-    resolved) and their amount, and the lines of its confirmed or shipped purchase orders with
-    a delivery date in the period (units ordered, units short as the supplier reported them),
+    opened (by kind, rejected ones left out, and those opened by the system at receiving left
+    out: their units are counted as units short of the purchase-order line), cases charged to
+    the supplier (approved or resolved, those opened at receiving included) and their amount,
+    and the lines of its confirmed or shipped purchase orders with a delivery date in the
+    period (units ordered, units short: the supplier's report plus what receiving found),
     and `quality_score` of those.
 
     `supplier_ids` limits the answer to those suppliers, each present (zeros and score None
@@ -275,14 +295,21 @@ def supplier_quality_scores(
         charged_to=ChargedTo.SUPPLIER,
         status__in=[AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED],
     )
+    # A case opened at receiving is the member's side of a shortage the purchase-order line
+    # already counts (units short): scored once, there. What it charges the supplier is
+    # still the supplier's.
+    scored = ~Q(origin=AfterSalesCase.Origin.RECEIVING)
     case_rows = (
         cases.order_by()
         .values("supplier_id")
         .annotate(
-            case_count=Count("pk"),
+            case_count=Count("pk", filter=scored),
             charged_case_count=Count("pk", filter=charged),
             charged_amount=Sum("amount", filter=charged),
-            **{f"kind_{kind}": Count("pk", filter=Q(kind=kind)) for kind in CaseKind.values},
+            **{
+                f"kind_{kind}": Count("pk", filter=scored & Q(kind=kind))
+                for kind in CaseKind.values
+            },
         )
     )
     line_rows = (
@@ -360,12 +387,35 @@ def case_supplier_id(*, order: Order, order_line: OrderLine | None) -> int | Non
 
 
 def order_lines_short(*, order: Order) -> dict[int, int]:
-    """{order line id: units short} for the order's lines that did not arrive in full (the
-    shortage recorded at store receiving on their purchase-order source links). One query."""
-    rows = (
+    """{order line id: units short and not yet covered by a case} for the order's lines that
+    did not arrive in full (the shortage recorded at store receiving on their purchase-order
+    source links), less the units of the line's "missing" cases not rejected (the one the
+    system opened at receiving, or one the store opened): what the owner's form may still
+    propose. Lines left with nothing are absent. Two queries."""
+    short = dict(
         PurchaseOrderSource.objects.filter(order_line__order=order, short_quantity__gt=0)
         .values("order_line_id")
         .annotate(units=Sum("short_quantity"))
         .values_list("order_line_id", "units")
     )
-    return dict(rows)
+    if not short:
+        return {}
+    covered = order_lines_missing_covered(order_line_ids=list(short))
+    left = {line_id: units - covered.get(line_id, 0) for line_id, units in short.items()}
+    return {line_id: units for line_id, units in left.items() if units > 0}
+
+
+def order_lines_missing_covered(*, order_line_ids: Iterable[int]) -> dict[int, int]:
+    """{order line id: units} of the lines' "missing" cases that are not rejected (open,
+    approved or resolved, opened by the store or at receiving). One query."""
+    return dict(
+        AfterSalesCase.objects.filter(
+            order_line_id__in=list(order_line_ids),
+            kind=CaseKind.MISSING,
+            status__in=COUNTED_CASE_STATUSES,
+        )
+        .order_by()
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )

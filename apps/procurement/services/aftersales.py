@@ -14,8 +14,9 @@ store (till, shelf, coupon tool) and nothing is written to the stock ledger here
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,14 +44,17 @@ from apps.procurement.models import (
 from apps.procurement.selectors.aftersales import (
     CASE_ORDER_STATUSES,
     case_supplier_id,
+    compensation_policies_for,
     compensation_policy_for,
     order_line_units_amount,
+    order_lines_missing_covered,
 )
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from apps.procurement.models import Receipt
     from apps.stores.models import Order, OrderLine, Store
 
 Status = AfterSalesCase.Status
@@ -145,6 +151,20 @@ def _check_opening(
                     quantity,
                 )
                 % {"quantity": quantity, "total": units_amount},
+            )
+    if order_line is not None and kind == CaseKind.MISSING:
+        covered = order_lines_missing_covered(order_line_ids=[order_line.pk]).get(order_line.pk, 0)
+        if quantity > order_line.quantity - covered:
+            raise AfterSalesRefused(
+                "already_covered",
+                ngettext(
+                    "%(covered)d unit of this line is already in a missing-item case: at most "
+                    "%(left)d more can be claimed.",
+                    "%(covered)d units of this line are already in missing-item cases: at most "
+                    "%(left)d more can be claimed.",
+                    covered,
+                )
+                % {"covered": covered, "left": max(0, order_line.quantity - covered)},
             )
     if order_line is None and amount > order.total:
         raise AfterSalesRefused(
@@ -245,6 +265,147 @@ def case_open(
     return case
 
 
+@dataclass(frozen=True)
+class ShortageCompensation:
+    """What an order's receiving cases propose: their total amount, and the remedy when they
+    all propose the same one ("" otherwise, or when no policy row applies)."""
+
+    amount: Decimal
+    remedy: str
+
+
+def shortage_cases_open(
+    *, receipt: Receipt, short_units: Mapping[int, int]
+) -> dict[int, ShortageCompensation]:
+    """Open, for the store receiving `receipt`, one "missing" case per member order line found
+        short (`short_units`: {order line id: units short at this receipt}), so that the refund of
+        what the member paid for goods that did not come is on record without the owner having
+        to open it (无忧售后). Returns {order id: what its new cases propose} (for the member's
+    notice).
+
+        Only lines of the receipt's store whose order is paid (paid, ready or completed: the
+        `case_open` rule; an order about to be cancelled as not delivered is still paid here) and
+        whose short units are worth something (`order_line_units_amount` > 0: nothing paid,
+        nothing to refund) get a case. Each case: kind missing, the short units and their value,
+        the order's member, the supplier of the purchase order received, the policy row for that
+        amount with its remedy and cost bearer (by default a refund charged to the supplier),
+        `origin` receiving, the receipt, no `opened_by` (the system opened it, not a person).
+        It waits for HQ's approval like any case; a policy row that needs no approval approves it
+        at once — without the approval notification: the member's short (or not-delivered)
+        notice already says the refund is being arranged.
+
+        Idempotent: a line that already has a receiving case is skipped, and the database allows
+        one receiving case per (order line, kind) (`after_sales_one_receiving_case_per_line`).
+        Call inside the receipt's transaction; a handful of queries whatever the number of
+        lines."""
+    from apps.stores.models import OrderLine
+
+    short_units = {line_id: units for line_id, units in short_units.items() if units > 0}
+    if not short_units:
+        return {}
+    already = set(
+        AfterSalesCase.objects.filter(
+            order_line_id__in=list(short_units),
+            kind=CaseKind.MISSING,
+            origin=AfterSalesCase.Origin.RECEIVING,
+        ).values_list("order_line_id", flat=True)
+    )
+    lines = list(
+        OrderLine.objects.filter(
+            pk__in=[line_id for line_id in short_units if line_id not in already],
+            order__store_id=receipt.store_id,
+            order__status__in=CASE_ORDER_STATUSES,
+        )
+        .select_related("order", "product")
+        .order_by("pk")
+    )
+    amounts = {
+        line.pk: order_line_units_amount(line=line, units=min(short_units[line.pk], line.quantity))
+        for line in lines
+    }
+    lines = [line for line in lines if amounts[line.pk] > 0]
+    if not lines:
+        return {}
+    policies = compensation_policies_for(
+        kind=CaseKind.MISSING, amounts={amounts[line.pk] for line in lines}
+    )
+    supplier_id = receipt.purchase_order.supplier_id
+    now = timezone.now()
+    with translation.override(settings.LANGUAGE_CODE):
+        descriptions = {
+            line.pk: _(
+                "Found short at store receiving of %(purchase_order)s: %(product)s × %(units)d."
+            )
+            % {
+                "purchase_order": receipt.purchase_order.number,
+                "product": line.product.name,
+                "units": min(short_units[line.pk], line.quantity),
+            }
+            for line in lines
+        }
+    cases = []
+    for line in lines:
+        policy = policies[amounts[line.pk]]
+        cases.append(
+            AfterSalesCase(
+                number=f"AS-new-{uuid.uuid4().hex[:24]}",
+                store_id=receipt.store_id,
+                order=line.order,
+                order_line=line,
+                member_id=line.order.member_id,
+                supplier_id=supplier_id,
+                kind=CaseKind.MISSING,
+                quantity=min(short_units[line.pk], line.quantity),
+                amount=amounts[line.pk],
+                description=descriptions[line.pk][:1000],
+                policy=policy,
+                proposed_remedy=policy.remedy if policy is not None else "",
+                charged_to=policy.charged_to if policy is not None else "",
+                opened_by=None,
+                opened_at=now,
+                origin=AfterSalesCase.Origin.RECEIVING,
+                receipt=receipt,
+            )
+        )
+    with transaction.atomic():
+        created = AfterSalesCase.objects.bulk_create(cases)
+        ids = [case.pk for case in created]
+        # Numbered from the rows' own ids, as `case_open` does: no counter to race on.
+        AfterSalesCase.objects.filter(pk__in=ids).update(
+            number=Concat(
+                Value(f"AS-{timezone.localtime(now):%Y%m%d}-"),
+                Cast("pk", output_field=CharField()),
+                output_field=CharField(),
+            )
+        )
+        # Policy rows that need no approval approve their cases at once, as in `case_open`.
+        for policy_id in {case.policy_id for case in created if case.policy_id is not None}:
+            policy = next(case.policy for case in created if case.policy_id == policy_id)
+            if policy.needs_approval:
+                continue
+            AfterSalesCase.objects.filter(
+                pk__in=ids, policy_id=policy_id, status=Status.OPEN
+            ).update(
+                status=Status.APPROVED,
+                decided_at=now,
+                decision_note=_("Approved by the compensation policy.")[:300],
+                remedy=policy.remedy,
+                charged_to=policy.charged_to,
+            )
+    by_order: dict[int, list[AfterSalesCase]] = {}
+    for case in created:
+        by_order.setdefault(case.order_id, []).append(case)
+    return {
+        order_id: ShortageCompensation(
+            amount=sum((case.amount for case in cases), Decimal("0.00")),
+            remedy=cases[0].proposed_remedy
+            if len({case.proposed_remedy for case in cases}) == 1
+            else "",
+        )
+        for order_id, cases in by_order.items()
+    }
+
+
 def _decide(
     *,
     case: AfterSalesCase,
@@ -334,6 +495,23 @@ def case_resolve(*, case: AfterSalesCase, by: AbstractBaseUser) -> AfterSalesCas
     return case
 
 
+def _receiving_case_message(*, case: AfterSalesCase, event: str) -> tuple[str, str]:
+    """Title and body of the decision on a case receiving opened (the member did not ask: the
+    short notice told them the compensation was being arranged)."""
+    if event == Status.APPROVED:
+        title = _("Compensation for the missing goods of your order #%(order)s approved") % {
+            "order": case.order_id
+        }
+        body = _("Remedy: %(remedy)s (%(amount)s yuan). The store will contact you.") % {
+            "remedy": case.get_remedy_display(),
+            "amount": case.amount,
+        }
+    else:
+        title = _("About the missing goods of your order #%(order)s") % {"order": case.order_id}
+        body = case.decision_note or _("Please ask the store for details.")
+    return title, body
+
+
 def _member_notify(*, case: AfterSalesCase, event: str) -> None:
     """Tell the member of the decision, on WeChat when they have a WeChat identity, else by
     SMS; in the site's language (the member's, not the deciding HQ user's). Idempotent: the
@@ -345,7 +523,10 @@ def _member_notify(*, case: AfterSalesCase, event: str) -> None:
         member=member, kind=MemberIdentity.Kind.WECHAT
     ).exists()
     with translation.override(settings.LANGUAGE_CODE):
-        if event == Status.APPROVED:
+        if case.origin == AfterSalesCase.Origin.RECEIVING:
+            # The member asked for nothing: receiving found the goods short and said so.
+            title, body = _receiving_case_message(case=case, event=event)
+        elif event == Status.APPROVED:
             title = _("Your after-sales request %(number)s was approved") % {"number": case.number}
             body = _("Remedy: %(remedy)s. The store will contact you.") % {
                 "remedy": case.get_remedy_display()

@@ -24,9 +24,11 @@ from apps.procurement.models import (
     PurchaseOrderSource,
     Receipt,
     ReceiptLine,
+    Remedy,
     SupplierProduct,
 )
 from apps.procurement.services import pickup
+from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
 from apps.stores.models import Order, OrderLine, StockMovement, Store
 from apps.stores.services.stock import stock_move
@@ -132,13 +134,17 @@ def receipt_record(
     allocation, the LATEST orders first (the earliest orders were placed first and keep their
     goods), recorded on their source links; the purchase-order line's shortage grows only by
     the units beyond what the supplier reported for this store (its allocation's
-    `reported_short_quantity`, which the line's shortage already counts). Then the store's
+    `reported_short_quantity`, which the line's shortage already counts); for each paid member
+    order line found short, one "missing" after-sales case opened by the system
+    (`aftersales.shortage_cases_open`: the short units, their value, the policy's remedy and
+    cost bearer — a refund charged to the supplier by default). Then the store's
     member orders of this purchase order whose every supplied line has now arrived
     (`orders_arrived`): those of which nothing arrived (`orders_nothing_arrived`: every unit
     short) are cancelled as not delivered (`pickup.orders_not_delivered_cancel`: stock given
     back per the ledger, the member told once), the others are handed to pickup as ready
     (`pickup.fulfilments_ready`). Each other member order that came short gets one
-    `order_short` notification on the member's channel (`_short_notify`).
+    `order_short` notification on the member's channel (`_short_notify`), which says the
+    refund of the short units is being arranged when a case was opened for them.
     """
     status = (
         PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
@@ -202,9 +208,13 @@ def receipt_record(
             if lines[pk][1] + lines[pk][2] > allocation.reported_short_quantity
         }
         allocated = {allocation.line_id: allocation.quantity for allocation in allocations.values()}
-        short_by_order = _shortage_spread(
+        short_by_order, short_by_line = _shortage_spread(
             store=store, missing=missing, found=found, allocated=allocated
         )
+        # Before the not-delivered cancellation below: their orders are still paid, and what
+        # was paid for goods that did not come is to be refunded too (the not-delivered
+        # notice promises it).
+        compensation = shortage_cases_open(receipt=receipt, short_units=short_by_line)
         order_ids = sorted(
             set(
                 PurchaseOrderSource.objects.filter(
@@ -232,6 +242,7 @@ def receipt_record(
                 for order_id, items in short_by_order.items()
                 if order_id not in cancelled
             },
+            compensation=compensation,
         )
         ready = [order_id for order_id in complete if order_id not in nothing_arrived]
         if ready:
@@ -245,7 +256,7 @@ def _shortage_spread(
     missing: dict[int, int],
     found: dict[int, int],
     allocated: dict[int, int],
-) -> dict[int, list[tuple[str, int]]]:
+) -> tuple[dict[int, list[tuple[str, int]]], dict[int, int]]:
     """Spread each purchase-order line's missing units over the store's member order lines it
     was bought for. The store's units no waiting order accounts for (`allocated`, per line,
     beyond what its live member order lines ask: an order cancelled after the supplier
@@ -253,9 +264,9 @@ def _shortage_spread(
     (placed time, then order id, newest first), each line bearing at most what it asked for.
     `found` (per line, the missing units beyond what the supplier reported for this store)
     is added to the line's shortage. Returns, per affected member order, the (product name,
-    units) it came short."""
+    units) it came short, and per affected member order line, the units it came short."""
     if not missing:
-        return {}
+        return {}, {}
     sources = list(
         PurchaseOrderSource.objects.select_for_update(of=("self",))
         .filter(
@@ -272,6 +283,7 @@ def _shortage_spread(
         by_line[source.line_id].append(source)
     touched: list[PurchaseOrderSource] = []
     short_by_order: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    short_by_line: dict[int, int] = defaultdict(int)
     for line_id, units in sorted(missing.items()):
         asked = sum(source.quantity for source in by_line[line_id])
         remaining = max(0, units - max(0, allocated.get(line_id, 0) - asked))
@@ -289,6 +301,7 @@ def _shortage_spread(
             source.short_quantity += take
             remaining -= take
             touched.append(source)
+            short_by_line[source.order_line_id] += take
             short_by_order[source.order_line.order_id].append(
                 (source.order_line.product.name, take)
             )
@@ -299,15 +312,21 @@ def _shortage_spread(
         PurchaseOrderLine.objects.filter(pk=line_id).update(
             shortage_quantity=Least(F("shortage_quantity") + units, F("ordered_quantity"))
         )
-    return dict(short_by_order)
+    return dict(short_by_order), dict(short_by_line)
 
 
 def _short_notify(
-    *, receipt: Receipt, store: Store, short_by_order: dict[int, list[tuple[str, int]]]
+    *,
+    receipt: Receipt,
+    store: Store,
+    short_by_order: dict[int, list[tuple[str, int]]],
+    compensation: Mapping[int, ShortageCompensation],
 ) -> None:
     """One `order_short` notification per member order that came short (guests and erased
     members get none), on the member's channel (SMS or WeChat, `pickup.member_channels`),
-    with the dispatcher enqueued on commit (`pickup.members_notify`)."""
+    with the dispatcher enqueued on commit (`pickup.members_notify`). When receiving opened
+    after-sales cases for the order's short units (`compensation`), the same message says
+    that their refund (or the remedy the policy proposes) is being arranged: one message."""
     if not short_by_order:
         return
     members = dict(
@@ -326,6 +345,7 @@ def _short_notify(
                 member_id=members[order_id],
                 channel=channels[members[order_id]],
                 items=items,
+                compensation=compensation.get(order_id),
             )
             for order_id, items in sorted(short_by_order.items())
             if order_id in members
@@ -341,24 +361,42 @@ def _short_draft(
     member_id: int,
     channel: str,
     items: list[tuple[str, int]],
+    compensation: ShortageCompensation | None,
 ) -> NotificationDraft:
     listed = pgettext("list separator", ", ").join(
         _("%(product)s × %(units)d") % {"product": name, "units": units} for name, units in items
     )
+    body = _("Short in your order #%(order)s at %(store)s: %(items)s.") % {
+        "order": order_id,
+        "store": store.name,
+        "items": listed,
+    }
+    if compensation is not None and compensation.remedy == Remedy.REFUND:
+        body += " " + _(
+            "A refund of %(amount)s yuan for them is being arranged: you do not pay for what "
+            "did not come."
+        ) % {"amount": compensation.amount}
+    elif compensation is not None:
+        body += " " + _("Compensation for them is being arranged; the store will contact you.")
+    payload: dict[str, object] = {
+        "order_id": order_id,
+        "receipt_id": receipt.pk,
+        "short": [{"product": name, "units": units} for name, units in items],
+    }
+    if compensation is not None:
+        payload["compensation"] = {
+            "amount": str(compensation.amount),
+            "remedy": compensation.remedy,
+        }
     return NotificationDraft(
         dedupe_key=receipt_notification_key(receipt_id=receipt.pk, order_id=order_id),
         kind=SHORT_NOTIFICATION_KIND,
         title=_("Part of your order did not arrive"),
-        body=_("Short in your order #%(order)s at %(store)s: %(items)s.")
-        % {"order": order_id, "store": store.name, "items": listed},
+        body=body,
         channel=channel,
         store_id=store.pk,
         member_id=member_id,
-        payload={
-            "order_id": order_id,
-            "receipt_id": receipt.pk,
-            "short": [{"product": name, "units": units} for name, units in items],
-        },
+        payload=payload,
     )
 
 
