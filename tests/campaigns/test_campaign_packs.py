@@ -464,3 +464,15 @@ def test_an_insight_campaign_in_season_uses_its_template_copy_under_the_product_
     assert store_campaign.warmup_copy.startswith("☀️ 天热了，来点甜的！")
     assert "「云南蓝莓 大果 250g」" in store_campaign.warmup_copy
     assert "今天是云南蓝莓 大果 250g，1款当季水果" in text
+
+
+def test_season_months_are_read_with_chinese_separators_too() -> None:
+    from apps.campaigns.models.campaigns import months_parse
+
+    assert months_parse("6,7,8,9") == frozenset({6, 7, 8, 9})
+    assert months_parse("6，7、8 9") == frozenset({6, 7, 8, 9})
+    assert months_parse("") == frozenset()
+    with pytest.raises(ValueError, match="13"):
+        months_parse("13")
+    with pytest.raises(ValueError, match="六月"):
+        months_parse("六月")

@@ -213,7 +213,7 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_l
     page.goto(live_url)
     page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
     assert page.locator("[data-live-status]").inner_text() == "直播中"
-    assert page.locator(".live-offer-status").all_inner_texts() == ["成团", "未成团"]
+    assert page.locator(".live-offer-status").all_inner_texts() == ["待成团", "未成团"]
     assert page.locator(".live-point").all_inner_texts() == [
         "云南蓝莓：本团还剩 40 份，门店库存 —。 ×1"
     ]

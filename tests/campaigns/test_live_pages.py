@@ -112,7 +112,7 @@ def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_langua
         "cancelled": "已取消",
     }
     assert english["toForm"] == "to form the group"
-    assert chinese["toForm"] == "成团"
+    assert chinese["toForm"] == "待成团"
     # An open offer at its threshold has not formed: it forms at the deadline.
     assert english["thresholdReached"] == "Threshold reached: forms at the deadline"
     assert chinese["thresholdReached"] == "已达成团数，截单后成团"

@@ -10,6 +10,7 @@ list) and plans the offers as `Promotion` rows, so the forecast sees them.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,8 +24,9 @@ from django.utils.translation import pgettext_lazy
 
 
 def months_parse(value: str) -> frozenset[int]:
-    """The months in "6,7,8,9" (empty: none). Raises ValueError on anything else."""
-    months = frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+    """The months in "6,7,8,9" — commas, full-width commas or 、 between them, as people type
+    them in Chinese (empty: none). Raises ValueError on anything else."""
+    months = frozenset(int(part) for part in re.split(r"[,，、\s]+", value) if part)
     if any(not 1 <= month <= 12 for month in months):
         raise ValueError(value)
     return months

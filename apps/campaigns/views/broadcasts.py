@@ -84,8 +84,8 @@ class OfferForm(forms.Form):
         required=False,
         help_text=gettext_lazy(
             "Sell before the goods are in: joins need no stock here; once the group forms the "
-            "supplier's purchase order brings exactly what was sold. Leave unticked to sell "
-            "from the store's stock."
+            "supplier's purchase order brings what was sold. Leave unticked to sell from the "
+            "store's stock."
         ),
     )
     deadline = forms.DateTimeField(

@@ -156,7 +156,7 @@ class StockMovement(models.Model):
         RECEIPT = "receipt", _("Receipt")
         LOSS = "loss", _("Loss")
         ADJUSTMENT = "adjustment", _("Adjustment")
-        RETURN = "return", _("Customer return")
+        RETURN = "return", _("Returned to stock")
 
     store = models.ForeignKey(
         Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="stock_movements"
