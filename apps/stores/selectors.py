@@ -7,8 +7,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
 
 from apps.catalog.models import Category, Product
@@ -40,11 +55,83 @@ def store_recent_orders(*, store: Store, limit: int = 20, with_members: bool = T
     return list(orders[:limit])
 
 
-def store_low_stock(*, store: Store, below: int = 5, limit: int = 20) -> list[StockLevel]:
+# A product is low on stock at a store when its stock level there is below this: the store
+# page's "low stock" list and the stock page's flag and filter.
+LOW_STOCK_BELOW = 5
+
+
+def store_low_stock(
+    *, store: Store, below: int = LOW_STOCK_BELOW, limit: int = 20
+) -> list[StockLevel]:
     return list(
         StockLevel.objects.filter(store=store, on_hand__lt=below)
         .select_related("product")
         .order_by("on_hand", "product__sku")[:limit]
+    )
+
+
+def store_stock_products(
+    *,
+    store: Store,
+    on_order_ids: Iterable[int],
+    query: str = "",
+    low_only: bool = False,
+    on_order_only: bool = False,
+) -> QuerySet[Product]:
+    """The store's products for its stock page: every product with a stock level here, and
+    every product on order for it (`on_order_ids`, from the caller) even before its first
+    receipt. Annotated with `has_level`, `on_hand` (0 without a level), `is_low` (a stock level
+    below LOW_STOCK_BELOW, the store page's rule) and the last ledger row here
+    (`last_moved_at`, `last_kind`, `last_quantity`; None when there is none). `query` matches
+    the name, SKU or barcode; `low_only` keeps the low ones, `on_order_only` those on order.
+    Sorted by name then SKU. One query per page (and one to count), whatever the rows."""
+    on_order_ids = list(on_order_ids)
+    levels = StockLevel.objects.filter(store=store, product=OuterRef("pk"))
+    movements = StockMovement.objects.filter(store=store, product=OuterRef("pk")).order_by(
+        "-created_at", "-id"
+    )
+    products = Product.objects.annotate(
+        has_level=Exists(levels),
+        on_hand=Coalesce(Subquery(levels.values("on_hand")[:1]), Value(0)),
+    ).annotate(
+        is_low=ExpressionWrapper(
+            Q(has_level=True, on_hand__lt=LOW_STOCK_BELOW), output_field=BooleanField()
+        )
+    )
+    if on_order_only:
+        products = products.filter(pk__in=on_order_ids)
+    else:
+        products = products.filter(Q(has_level=True) | Q(pk__in=on_order_ids))
+    if low_only:
+        products = products.filter(is_low=True)
+    if query := query.strip():
+        products = products.filter(
+            Q(name__icontains=query) | Q(sku__icontains=query) | Q(barcode=query)
+        )
+    return products.annotate(
+        last_moved_at=Subquery(movements.values("created_at")[:1]),
+        last_kind=Subquery(movements.values("kind")[:1]),
+        last_quantity=Subquery(movements.values("quantity")[:1]),
+    ).order_by("name", "sku")
+
+
+def store_stock_product(*, store: Store, product_id: int) -> StockLevel | None:
+    """The product's stock level here, unsaved with on_hand 0 when the product has none (yet);
+    None for an unknown product. One query."""
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        return None
+    level = StockLevel.objects.filter(store=store, product=product).first()
+    return level or StockLevel(store=store, product=product, on_hand=0)
+
+
+def store_stock_movements(*, store: Store, product_id: int) -> QuerySet[StockMovement]:
+    """The stock ledger of one product at the store, newest first (ties by id: one receipt's
+    rows share a time), with the order and the person who moved it."""
+    return (
+        StockMovement.objects.filter(store=store, product_id=product_id)
+        .select_related("order", "created_by")
+        .order_by("-created_at", "-id")
     )
 
 

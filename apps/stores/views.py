@@ -7,9 +7,13 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET
 
@@ -20,8 +24,11 @@ from apps.campaigns.notifications.selectors import (
 from apps.devices.charts import ChartFrame
 from apps.devices.selectors import alerts_open_for_user
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
+from apps.procurement.selectors.aftersales import CASE_ORDER_STATUSES
+from apps.procurement.selectors.purchase_orders import store_on_order
 from apps.stores import selectors
 from apps.stores.access import (
+    AFTER_SALES,
     MEMBER_DATA,
     VIEW_STOCK,
     VIEW_STORE,
@@ -32,6 +39,7 @@ from apps.stores.access import (
 )
 from apps.stores.kpis import selectors as kpi_selectors
 from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
+from apps.stores.models import StockMovement
 from apps.stores.page_cache import store_figures
 from linli.realtime import session_ended_broadcast
 
@@ -70,6 +78,12 @@ def home(request: HttpRequest) -> HttpResponse:
         latest = notifications_for_user(user=request.user, limit=20)
         unread = [notification for notification in latest if notification.read_at is None]
     is_hq = user_is_hq(request.user)
+    # The stock link on every listed store, without a query: HQ with the stock permission see
+    # every store's stock, and store staff see it wherever they see the store (VIEW_STOCK's
+    # roles include VIEW_STORE's). HQ without it get no link (the page would refuse them).
+    with_stock_links = hq_may(request.user, VIEW_STOCK) or (
+        not hq_may(request.user, VIEW_STORE) and VIEW_STOCK.roles >= VIEW_STORE.roles
+    )
     if len(stores) == 1 and not is_hq and not open_alerts and not unread:
         return redirect("portal:store", store_id=stores[0].pk)
     return render(
@@ -78,6 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "stores": stores,
             "is_hq": hq_may(request.user, VIEW_STORE),
+            "with_stock_links": with_stock_links,
             "open_alerts": open_alerts,
             "unread_notifications": unread,
             "unread_count": unread_count,
@@ -189,5 +204,96 @@ def store_kpis(request: HttpRequest, store_id: int) -> HttpResponse:
                 {"value": item.isoformat(), "label": item.strftime("%Y-%m")}
                 for item in periods[:12]
             ],
+        },
+    )
+
+
+STOCK_PER_PAGE = 30
+MOVEMENTS_PER_PAGE = 30
+STOCK_QUERY_MAX_LENGTH = 60
+
+
+@login_required
+@require_GET
+def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
+    """The store's stock: every product it holds or has on order, with on-hand, the low-stock
+    flag (the store page's rule), units on order (open purchase orders' allocations to this
+    store, as the decision engine counts them) and the last ledger row; searchable by name,
+    SKU or barcode, filtered to low stock or to what is on order, 30 a page. VIEW_STOCK, like
+    the store page's low-stock list. Queries do not grow with rows."""
+    store = store_or_403(request.user, store_id, VIEW_STOCK)
+    query = request.GET.get("q", "")[:STOCK_QUERY_MAX_LENGTH].strip()
+    low_only = request.GET.get("low") == "1"
+    on_order_only = request.GET.get("on_order") == "1"
+    on_order = store_on_order(store_id=store.pk, today=timezone.localdate())
+    products = selectors.store_stock_products(
+        store=store,
+        on_order_ids=on_order,
+        query=query,
+        low_only=low_only,
+        on_order_only=on_order_only,
+    )
+    page = Paginator(products, STOCK_PER_PAGE).get_page(request.GET.get("page"))
+    kinds = dict(StockMovement.Kind.choices)
+    rows = list(page.object_list)
+    for product in rows:
+        product.on_order = on_order.get(product.pk, 0)
+        product.last_kind_label = kinds.get(product.last_kind, "")
+    filters = {
+        key: value
+        for key, value in (("q", query), ("low", low_only), ("on_order", on_order_only))
+        if value
+    }
+    return render(
+        request,
+        "portal/store_stock.html",
+        {
+            "store": store,
+            "page": page,
+            "rows": rows,
+            "query": query,
+            "low_only": low_only,
+            "on_order_only": on_order_only,
+            "filters": urlencode({key: int(v) if v is True else v for key, v in filters.items()}),
+            "low_below": selectors.LOW_STOCK_BELOW,
+        },
+    )
+
+
+@login_required
+@require_GET
+def store_stock_product(request: HttpRequest, store_id: int, product_id: int) -> HttpResponse:
+    """One product's stock at the store: on-hand, on order, and its ledger here, newest first,
+    30 a page: time, kind, signed quantity, note, the order (linked to its after-sales page
+    for whoever may open cases on it) and who. VIEW_STOCK; an unknown product is a 404."""
+    store, allowed = store_and_actions_or_403(request.user, store_id, VIEW_STOCK)
+    level = selectors.store_stock_product(store=store, product_id=product_id)
+    if level is None:
+        raise Http404
+    on_order = store_on_order(store_id=store.pk, today=timezone.localdate())
+    page = Paginator(
+        selectors.store_stock_movements(store=store, product_id=product_id), MOVEMENTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    movements = list(page.object_list)
+    may_open_cases = AFTER_SALES.name in allowed
+    case_new = reverse("supply:case_new", args=[store.pk])
+    for movement in movements:
+        order = movement.order
+        movement.order_href = (
+            f"{case_new}?{urlencode({'order': order.pk})}"
+            if may_open_cases and order is not None and order.status in CASE_ORDER_STATUSES
+            else ""
+        )
+    return render(
+        request,
+        "portal/store_stock_product.html",
+        {
+            "store": store,
+            "level": level,
+            "product": level.product,
+            "is_low": level.pk is not None and level.on_hand < selectors.LOW_STOCK_BELOW,
+            "on_order": on_order.get(product_id, 0),
+            "page": page,
+            "movements": movements,
         },
     )

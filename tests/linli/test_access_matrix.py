@@ -194,6 +194,8 @@ ACCEPT_INSIGHT              L  A  D  D  D  D  D  D  A  A  D  A   catalog.change_
 VIEW_DEVICES                L  A  D  A  A  D  D  D  A  D  A  A   devices.view_device
 # docs/access.md writes devices.change_alert; the model is DeviceAlert
 ACT_ON_ALERTS               L  A  D  A  D  D  D  D  A  D  A  A   devices.change_devicealert
+# a store's stock and one product's ledger there (the store page's low-stock list, too)
+VIEW_STOCK                  L  A  D  A  A  D  D  D  A  A  A  A   stores.view_stocklevel
 VIEW_INSPECTIONS            L  A  D  D  A  D  D  D  A  A  A  A   stores.view_inspection
 # the inspections home lists every store where the user may view inspections (B's people: B)
 VIEW_INSPECTIONS_ANYWHERE   L  A  A  D  A  A  D  D  A  A  A  A   stores.view_inspection
@@ -255,6 +257,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "portal:home": ("SIGNED_IN", "NOT_OFFERED"),
     "portal:store": ("VIEW_STORE", "NOT_OFFERED"),
     "portal:store_kpis": ("VIEW_STORE", "NOT_OFFERED"),
+    "portal:store_stock": ("VIEW_STOCK", "NOT_OFFERED"),
+    "portal:store_stock_product": ("VIEW_STOCK", "NOT_OFFERED"),
     "members:list": ("MEMBER_DATA", "NOT_OFFERED"),
     "members:detail": ("MEMBER_DATA", "NOT_OFFERED"),
     "inspections:index": ("VIEW_INSPECTIONS_ANYWHERE", "NOT_OFFERED"),
@@ -583,6 +587,7 @@ class World:
             ).pk,
             "day": timezone.localdate().isoformat(),
             "order_id": self.member_order_a.pk,
+            "product_id": self.product_a.pk,
             "case_id": self.case_a.pk,
         } | ({"photo_id": self.case_photo_a.pk} if route_key == "supply:case_photo" else {})
 

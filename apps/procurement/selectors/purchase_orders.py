@@ -207,26 +207,50 @@ OPEN_STATUSES = (
 )
 
 
+def _on_order_rows(
+    *, today: dt.date, product_ids: list[int] | None = None, store_ids: list[int] | None = None
+) -> QuerySet:
+    """(store_id, product_id, on_order) per pair with anything to come: the one definition of
+    "on order" (see `on_order_quantities`), narrowed to some products and/or stores."""
+    allocations = PurchaseOrderAllocation.objects.filter(
+        line__purchase_order__status__in=OPEN_STATUSES,
+        line__purchase_order__delivery_date__gte=today,
+        # Received at the store (on or before the delivery date): on hand now, not on order.
+        receipt_line__isnull=True,
+    )
+    if product_ids is not None:
+        allocations = allocations.filter(line__product_id__in=product_ids)
+    if store_ids is not None:
+        allocations = allocations.filter(store_id__in=store_ids)
+    return (
+        allocations.values("store_id", "line__product_id")
+        .annotate(on_order=Sum(F("quantity") - F("reported_short_quantity")))
+        .filter(on_order__gt=0)
+        .order_by("store_id", "line__product_id")
+        .values_list("store_id", "line__product_id", "on_order")
+    )
+
+
 def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
     """What is on order per store and product: what will ship of the store allocations of
     purchase orders sent, confirmed or shipped whose delivery date is today or later (the
-    delivery date stands in for receiving). A reported shortage is subtracted: each
+    delivery date stands in for receiving) and that the store has not received yet (an
+    allocation with a receipt line is on hand, not on order). A reported shortage is
+    subtracted: each
     allocation counts its quantity less the store's part of the shortage
     (`reported_short_quantity`). Columns ON_ORDER_COLUMNS, one row per (store, product) with
     anything to come; one query.
 
     For the decision engine's "on order" (to be passed in through
     `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
-    rows = list(
-        PurchaseOrderAllocation.objects.filter(
-            line__product_id__in=product_ids,
-            line__purchase_order__status__in=OPEN_STATUSES,
-            line__purchase_order__delivery_date__gte=today,
-        )
-        .values("store_id", "line__product_id")
-        .annotate(on_order=Sum(F("quantity") - F("reported_short_quantity")))
-        .filter(on_order__gt=0)
-        .order_by("store_id", "line__product_id")
-        .values_list("store_id", "line__product_id", "on_order")
-    )
+    rows = list(_on_order_rows(today=today, product_ids=product_ids))
     return pd.DataFrame(rows, columns=ON_ORDER_COLUMNS)
+
+
+def store_on_order(*, store_id: int, today: dt.date) -> dict[int, int]:
+    """{product_id: units on order} for one store, by the same rule as `on_order_quantities`
+    (what the decision engine counts): for the store's stock page. One query."""
+    return {
+        product_id: int(on_order)
+        for _store_id, product_id, on_order in _on_order_rows(today=today, store_ids=[store_id])
+    }
