@@ -50,12 +50,13 @@ from apps.procurement.selectors.aftersales import (
     order_lines_missing_covered,
 )
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
+from apps.stores.models import OrderLine
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from apps.procurement.models import Receipt
-    from apps.stores.models import Order, OrderLine, Store
+    from apps.stores.models import Order, Store
 
 Status = AfterSalesCase.Status
 DEFAULT_MAX_PHOTOS = 6
@@ -278,28 +279,26 @@ def shortage_cases_open(
     *, receipt: Receipt, short_units: Mapping[int, int]
 ) -> dict[int, ShortageCompensation]:
     """Open, for the store receiving `receipt`, one "missing" case per member order line found
-        short (`short_units`: {order line id: units short at this receipt}), so that the refund of
-        what the member paid for goods that did not come is on record without the owner having
-        to open it (无忧售后). Returns {order id: what its new cases propose} (for the member's
+    short (`short_units`: {order line id: units short at this receipt}), so that the refund of
+    what the member paid for goods that did not come is on record without the owner having
+    to open it (无忧售后). Returns {order id: what its new cases propose} (for the member's
     notice).
 
-        Only lines of the receipt's store whose order is paid (paid, ready or completed: the
-        `case_open` rule; an order about to be cancelled as not delivered is still paid here) and
-        whose short units are worth something (`order_line_units_amount` > 0: nothing paid,
-        nothing to refund) get a case. Each case: kind missing, the short units and their value,
-        the order's member, the supplier of the purchase order received, the policy row for that
-        amount with its remedy and cost bearer (by default a refund charged to the supplier),
-        `origin` receiving, the receipt, no `opened_by` (the system opened it, not a person).
-        It waits for HQ's approval like any case; a policy row that needs no approval approves it
-        at once — without the approval notification: the member's short (or not-delivered)
-        notice already says the refund is being arranged.
+    Only lines of the receipt's store whose order is paid (paid, ready or completed: the
+    `case_open` rule; an order about to be cancelled as not delivered is still paid here) and
+    whose short units are worth something (`order_line_units_amount` > 0: nothing paid,
+    nothing to refund) get a case. Each case: kind missing, the short units and their value,
+    the order's member, the supplier of the purchase order received, the policy row for that
+    amount with its remedy and cost bearer (by default a refund charged to the supplier),
+    `origin` receiving, the receipt, no `opened_by` (the system opened it, not a person).
+    It waits for HQ's approval like any case; a policy row that needs no approval approves it
+    at once — without the approval notification: the member's short (or not-delivered)
+    notice already says the refund is being arranged.
 
-        Idempotent: a line that already has a receiving case is skipped, and the database allows
-        one receiving case per (order line, kind) (`after_sales_one_receiving_case_per_line`).
-        Call inside the receipt's transaction; a handful of queries whatever the number of
-        lines."""
-    from apps.stores.models import OrderLine
-
+    Idempotent: a line that already has a receiving case is skipped, and the database allows
+    one receiving case per (order line, kind) (`after_sales_one_receiving_case_per_line`).
+    Call inside the receipt's transaction; a handful of queries whatever the number of
+    lines."""
     short_units = {line_id: units for line_id, units in short_units.items() if units > 0}
     if not short_units:
         return {}
