@@ -115,6 +115,7 @@ def test_a_mentioned_product_nobody_asked_about_gets_its_selling_point():
                 "price": None,
                 "regular_price": None,
                 "stock": None,
+                "presale": False,
                 "remaining_to_threshold": 5,
                 "threshold_counts_units": True,
                 "left_under_cap": 0,

@@ -245,8 +245,7 @@ def test_marking_shipped_without_ticking_the_box_changes_nothing(client, supplie
     assert 'type="checkbox" name="shipped"' in page
     assert re.search(r'<input type="checkbox" name="shipped"[^>]* required', page)
 
-    with translation.override("en"):
-        response = client.post(reverse("supplier:order_ship", args=[po.pk]))
+    response = client.post(reverse("supplier:order_ship", args=[po.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "Tick the box to confirm the goods have left." in response.content.decode()
     po.refresh_from_db()

@@ -485,7 +485,9 @@ def test_a_till_may_not_post_group_buy_or_mini_program_orders(till, stock, chann
     """Group-buy orders come only from an offer; mini-program orders are the members' pickup
     and delivery orders that consolidation buys for. A till records in-store sales."""
     _terminal, token = till
-    response = api(token).post(URL, payload(channel=channel), format="json")
+    response = api(token).post(
+        URL, payload(channel=channel), format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["code"] == "invalid"
