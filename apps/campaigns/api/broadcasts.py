@@ -295,8 +295,9 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
         operation_id="group_buy_join",
         summary="Join a group-buy offer",
         description=(
-            "Makes a pending pickup order of the group-buy channel (stock reserved) and the "
-            "join, in one transaction; the cap and the stock are never exceeded. The person is "
+            "Makes a pending pickup order of the group-buy channel (stock reserved; none for "
+            "a pre-order, `presale` in the offer state, whose goods the supplier brings) and "
+            "the join, in one transaction; the cap and the stock are never exceeded. The person is "
             "named by `member_no`, `phone`, `wechat_openid` or `mini_program_openid` (resolved "
             "through the unified member ID; a new phone or openid makes a member of this store) "
             "and/or a `display_name`. Retrying with the same `idempotency_key` and the same "
