@@ -274,3 +274,42 @@ def test_the_admin_filters_system_opened_cases(admin_client):
     assert response.status_code == 200
     assert response.context["cl"].result_count == 3
     assert admin_client.get(url, {"origin__exact": "store"}).context["cl"].result_count == 0
+
+
+def test_cancelling_a_partly_short_order_before_pickup_withdraws_its_open_receiving_case():
+    """The order is then refunded whole: the refund of its short units must not be paid as
+    well. An approved case stays (its remedy was granted); a second cancel changes nothing."""
+    from apps.procurement.services.pickup import order_cancel_before_pickup
+
+    world = supply_world()
+    _first, second, _third = world.orders[world.store_a.pk]
+    _receive_short(world)
+    owner = owner_of(world.store_a)
+    (case,) = AfterSalesCase.objects.filter(order=second)
+    assert case.status == "open"
+
+    order_cancel_before_pickup(store=world.store_a, order_id=second.pk, by=owner, reason="")
+
+    case.refresh_from_db()
+    assert case.status == "rejected"
+    assert case.decided_by is None
+    assert "cancelled before pickup" in case.decision_note or "取货前" in case.decision_note
+    # No message about the case: the cancellation's message is the member's one.
+    assert not Notification.objects.filter(
+        member_id=second.member_id, kind__startswith="after_sales"
+    ).exists()
+
+
+def test_cancelling_an_order_whose_receiving_case_was_approved_leaves_the_case():
+    from apps.procurement.services.pickup import order_cancel_before_pickup
+
+    world = supply_world()
+    _first, second, _third = world.orders[world.store_a.pk]
+    _receive_short(world)
+    (case,) = AfterSalesCase.objects.filter(order=second)
+    case_approve(case=case, by=UserFactory())
+    order_cancel_before_pickup(
+        store=world.store_a, order_id=second.pk, by=owner_of(world.store_a), reason=""
+    )
+    case.refresh_from_db()
+    assert case.status == "approved"

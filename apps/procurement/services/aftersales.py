@@ -477,6 +477,18 @@ def case_reject(*, case: AfterSalesCase, by: AbstractBaseUser, note: str) -> Aft
         return _decide(case=case, to=Status.REJECTED, by=by, note=note)
 
 
+def order_receiving_cases_withdraw(*, order_id: int, note: str) -> int:
+    """Withdraw the receiving cases still awaiting approval on this member order, now that
+    the whole order is cancelled (before pickup: it is refunded whole, so the refund of its
+    short units must not be paid as well). Rejected with `note`, no decider, and no message
+    to the member (the cancellation's message tells them). Cases already approved stay as
+    they are: their remedy was granted. Returns how many were withdrawn. A conditional
+    UPDATE: calling again withdraws nothing."""
+    return AfterSalesCase.objects.filter(
+        order_id=order_id, origin=AfterSalesCase.Origin.RECEIVING, status=Status.OPEN
+    ).update(status=Status.REJECTED, decided_at=timezone.now(), decision_note=note[:300])
+
+
 def case_resolve(*, case: AfterSalesCase, by: AbstractBaseUser) -> AfterSalesCase:
     """Approved → resolved (the remedy was given), by a conditional UPDATE; `not_approved`
     otherwise, so resolving twice changes nothing. `by` is the HQ user acting (the case keeps

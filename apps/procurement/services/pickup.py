@@ -28,6 +28,7 @@ from apps.campaigns.notifications.services import (
     notifications_enqueue,
 )
 from apps.customers.models import MemberIdentity
+from apps.procurement.services.aftersales import order_receiving_cases_withdraw
 from apps.procurement.services.consolidation import order_cancelled_for_supply
 from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
 from apps.stores.services.fulfilment import fulfilments_open
@@ -592,6 +593,11 @@ def order_cancel_before_pickup(
             order=order, store=store, note=f"{note} {reason}".strip()[:200], by=by, at=now
         )
         order_cancelled_for_supply(order=order)
+        # The order is refunded whole: the refund of its short units is not paid as well.
+        order_receiving_cases_withdraw(
+            order_id=order.pk,
+            note=gettext("Withdrawn: the order was cancelled before pickup and refunded whole."),
+        )
         member = order.member
         if member is not None and not member.is_erased:
             with translation.override(settings.LANGUAGE_CODE):
