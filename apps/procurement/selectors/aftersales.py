@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -54,22 +54,16 @@ def order_line_units_amount(*, line: OrderLine, units: int) -> Decimal:
 def compensation_policy_for(*, kind: str, amount: Decimal) -> CompensationPolicy | None:
     """The active policy row of `kind` that covers `amount`: the one with the smallest
     `max_amount` ≥ amount (a case of exactly `max_amount` is covered), else the kind's
-    open-ended row (no `max_amount`), else None. One query."""
-    return (
-        CompensationPolicy.objects.filter(kind=kind, is_active=True)
-        .filter(Q(max_amount__gte=amount) | Q(max_amount__isnull=True))
-        # nulls last: a bounded row that covers the amount wins over the open-ended one
-        .order_by(F("max_amount").asc(nulls_last=True))
-        .first()
-    )
+    open-ended row (no `max_amount`), else None. One query (`compensation_policies_for`)."""
+    return compensation_policies_for(kind=kind, amounts=[amount])[amount]
 
 
 def compensation_policies_for(
     *, kind: str, amounts: Iterable[Decimal]
 ) -> dict[Decimal, CompensationPolicy | None]:
-    """{amount: `compensation_policy_for(kind=kind, amount=amount)`} for many amounts, in one
-    query (the kind's active rows are few), by the same rule: the smallest `max_amount` ≥ the
-    amount, else the open-ended row, else None."""
+    """{amount: the policy row of `kind` that covers it} for many amounts, in one query (the
+    kind's active rows are few): the smallest `max_amount` ≥ the amount, else the open-ended
+    row, else None. The one rule (`compensation_policy_for` asks it for one amount)."""
     rows = list(CompensationPolicy.objects.filter(kind=kind, is_active=True))
     bounded = sorted(
         (row for row in rows if row.max_amount is not None), key=lambda row: row.max_amount

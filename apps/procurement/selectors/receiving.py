@@ -14,6 +14,7 @@ from apps.procurement.models import (
     Receipt,
     ReceiptLine,
 )
+from apps.stores.models import OrderLine
 
 # Deliveries a store waits for: sent (not yet confirmed), confirmed or shipped.
 DUE_STATUSES = (
@@ -22,6 +23,16 @@ DUE_STATUSES = (
     PurchaseOrder.Status.SHIPPED,
 )
 RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
+
+
+def order_line_units_arrived(line: OrderLine) -> int:
+    """What of a member order line is there to hand over: its quantity less the units it came
+    short at receiving (its live purchase-order source; a cancelled link bore nothing). A line
+    without a source (goods from the shelf) is all there. Load the line with
+    `select_related("purchase_source")`."""
+    source = getattr(line, "purchase_source", None)
+    short = source.short_quantity if source is not None and source.cancelled_at is None else 0
+    return max(0, line.quantity - short)
 
 
 @dataclass(frozen=True)

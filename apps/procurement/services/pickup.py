@@ -28,6 +28,7 @@ from apps.campaigns.notifications.services import (
     notifications_enqueue,
 )
 from apps.customers.models import MemberIdentity
+from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services.aftersales import order_receiving_cases_withdraw
 from apps.procurement.services.consolidation import order_cancelled_for_supply
 from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
@@ -238,9 +239,7 @@ def _presale_stock_take(
     store = Store.objects.get(pk=store_id)
     user = by if by is not None and by.is_authenticated else None
     for line in lines:
-        source = getattr(line, "purchase_source", None)
-        short = source.short_quantity if source is not None and source.cancelled_at is None else 0
-        units = line.quantity - short - held.get((line.order_id, line.product_id), 0)
+        units = order_line_units_arrived(line) - held.get((line.order_id, line.product_id), 0)
         if units <= 0:
             continue
         held[(line.order_id, line.product_id)] = (

@@ -27,6 +27,7 @@ from apps.procurement.models import (
     Remedy,
     SupplierProduct,
 )
+from apps.procurement.selectors.receiving import RECEIVABLE_STATUSES, order_line_units_arrived
 from apps.procurement.services import pickup
 from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 # Only goods the supplier has confirmed (or shipped) can arrive.
-RECEIVABLE_STATUSES = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
 # Member orders that no longer wait for goods bear no shortage.
 _SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 SHORT_NOTIFICATION_KIND = "order_short"
@@ -448,7 +448,5 @@ def orders_nothing_arrived(*, order_ids: list[int]) -> set[int]:
     A line without a live source link (goods from the shelf) counts as there. One query."""
     left: dict[int, int] = defaultdict(int)
     for line in OrderLine.objects.filter(order_id__in=order_ids).select_related("purchase_source"):
-        source = getattr(line, "purchase_source", None)
-        short = source.short_quantity if source is not None and source.cancelled_at is None else 0
-        left[line.order_id] += max(0, line.quantity - short)
+        left[line.order_id] += order_line_units_arrived(line)
     return {order_id for order_id, units in left.items() if units == 0}
