@@ -127,6 +127,16 @@ def stores_for(user: UserLike, action: StoreAction = VIEW_STORE) -> QuerySet[Sto
     return Store.objects.filter(pk__in=staffing.values("store_id"))
 
 
+def may_at_every_store_listed(user: UserLike, action: StoreAction) -> bool:
+    """Whether `user` may take `action` at every store `stores_for(user)` lists, without a
+    query: HQ by its permission; store staff when the action's roles include VIEW_STORE's
+    (they see a store only through such a role). The portal home uses it to link each listed
+    store's page for `action`."""
+    if hq_may(user, action):
+        return True
+    return not hq_may(user, VIEW_STORE) and action.roles >= VIEW_STORE.roles
+
+
 def may(user: UserLike, action: StoreAction, store_id: int) -> bool:
     return stores_for(user, action).filter(pk=store_id).exists()
 

@@ -33,6 +33,7 @@ from apps.stores.access import (
     VIEW_STOCK,
     VIEW_STORE,
     hq_may,
+    may_at_every_store_listed,
     store_and_actions_or_403,
     store_or_403,
     user_is_hq,
@@ -78,12 +79,9 @@ def home(request: HttpRequest) -> HttpResponse:
         latest = notifications_for_user(user=request.user, limit=20)
         unread = [notification for notification in latest if notification.read_at is None]
     is_hq = user_is_hq(request.user)
-    # The stock link on every listed store, without a query: HQ with the stock permission see
-    # every store's stock, and store staff see it wherever they see the store (VIEW_STOCK's
-    # roles include VIEW_STORE's). HQ without it get no link (the page would refuse them).
-    with_stock_links = hq_may(request.user, VIEW_STOCK) or (
-        not hq_may(request.user, VIEW_STORE) and VIEW_STOCK.roles >= VIEW_STORE.roles
-    )
+    # The stock link on every listed store (HQ without the stock permission get none: the
+    # page would refuse them).
+    with_stock_links = may_at_every_store_listed(request.user, VIEW_STOCK)
     if len(stores) == 1 and not is_hq and not open_alerts and not unread:
         return redirect("portal:store", store_id=stores[0].pk)
     return render(

@@ -63,3 +63,21 @@ def test_the_mutual_import_check_finds_a_planted_pair() -> None:
     graph.add_import(importer="pkg.b", imported="pkg.a")
     graph.add_import(importer="pkg.b", imported="pkg.c")
     assert _mutual_imports(graph) == [("pkg.a", "pkg.b")]
+
+
+def test_every_id_in_a_url_goes_through_the_database_id_converter() -> None:
+    """`<int:…>` lets an id beyond the database's integer reach a query (an HTTP 500); the
+    `<id:…>` converter (linli/converters.py) makes it a 404. Django's own admin URLs aside."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def routes(patterns, prefix=""):
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                if "admin" not in route.split("/")[0]:
+                    yield from routes(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern):
+                yield route
+
+    found = sorted(route for route in routes(get_resolver().url_patterns) if "<int:" in route)
+    assert found == []

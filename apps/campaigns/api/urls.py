@@ -33,7 +33,7 @@ urlpatterns: list = [
         name="api-broadcast-comments",
     ),
     path(
-        "broadcasts/<int:broadcast_id>/viewers",
+        "broadcasts/<id:broadcast_id>/viewers",
         api_broadcasts.BroadcastViewersView.as_view(),
         name="api-broadcast-viewers",
     ),

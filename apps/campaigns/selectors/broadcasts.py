@@ -171,12 +171,3 @@ def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
         "product_id"
     )
     return Product.objects.filter(pk__in=stocked).annotate(on_hand=on_hand).order_by("name", "pk")
-
-
-def store_on_hand(*, store_id: int, product_id: int) -> int:
-    """The store's units of the product on hand (0 when it has none)."""
-    return (
-        StockLevel.objects.filter(store_id=store_id, product_id=product_id)
-        .values_list("on_hand", flat=True)
-        .first()
-    ) or 0

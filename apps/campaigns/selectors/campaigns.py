@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
@@ -75,6 +76,12 @@ def campaign_item_numbers(*, campaign: Campaign) -> dict[int, int]:
     `campaign_products`). The one numbering of a campaign's items: the 接龙 copy prints it
     (`p.number`, "1️⃣" / "1号") and a pasted 接龙 line may name its product by it ("2号×1")."""
     product_ids = campaign.products.order_by("position", "pk").values_list("product_id", flat=True)
+    return item_numbers(product_ids)
+
+
+def item_numbers(product_ids: Iterable[int]) -> dict[int, int]:
+    """{product id: its item number} for product ids in the campaign's order: 1, 2, 3…
+    (`campaign_item_numbers` reads that order; the pack passes the products it has read)."""
     return {product_id: number for number, product_id in enumerate(product_ids, start=1)}
 
 

@@ -272,7 +272,7 @@ def pack_context(
     `sources` gives the pickup day (without them none is promised)."""
     campaign = store_campaign.campaign
     items = selectors.campaign_products(campaign=campaign)
-    numbers = selectors.campaign_item_numbers(campaign=campaign)
+    numbers = selectors.item_numbers(item.product_id for item in items)
     stock = selectors.store_stock(
         store=store_campaign.store, product_ids=[item.product_id for item in items]
     )

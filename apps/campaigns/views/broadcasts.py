@@ -291,17 +291,17 @@ def broadcast_offer_create(request: HttpRequest, broadcast_id: int) -> HttpRespo
                     form.add_error(None if field not in form.fields else field, problem)
         else:
             messages.success(request, _("Offer opened."))
-            _warn_cap_above_stock(request, broadcast=broadcast, data=data)
+            _warn_cap_above_stock(request, data=data)
             return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
     return _page(request, broadcast, offer_form=form, status=400)
 
 
-def _warn_cap_above_stock(request: HttpRequest, *, broadcast: Broadcast, data: dict) -> None:
+def _warn_cap_above_stock(request: HttpRequest, *, data: dict) -> None:
     """An offer from stock whose cap is above what the store has: joins past the stock will
     be refused, so say so while the owner can still restock or open a pre-order instead."""
     if data["presale"]:
         return
-    on_hand = selectors.store_on_hand(store_id=broadcast.store_id, product_id=data["product"].pk)
+    on_hand = data["product"].on_hand  # annotated by `offer_products`, the form's queryset
     if data["cap"] > on_hand:
         messages.warning(
             request,
