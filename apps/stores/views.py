@@ -268,7 +268,9 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
     level = selectors.store_stock_product(store=store, product_id=product_id)
     if level is None:
         raise Http404
-    on_order = store_on_order(store_id=store.pk, today=timezone.localdate())
+    on_order = store_on_order(
+        store_id=store.pk, today=timezone.localdate(), product_ids=[product_id]
+    )
     page = Paginator(
         selectors.store_stock_movements(store=store, product_id=product_id), MOVEMENTS_PER_PAGE
     ).get_page(request.GET.get("page"))

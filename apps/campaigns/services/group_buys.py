@@ -103,6 +103,11 @@ class JoinResult:
     created: bool
 
 
+def _display_name(raw: str) -> str:
+    """A join's chat name as it is stored: trimmed, cut to the column's length."""
+    return raw.strip()[: GroupBuyJoin._meta.get_field("display_name").max_length]
+
+
 def group_buy_order_key(*, offer_id: int, idempotency_key: str) -> str:
     """The order's idempotency key (unique per store): derived from the offer and the join's
     key, so a retried join finds its order, and within 64 characters."""
@@ -135,7 +140,7 @@ def _retry_of(
     same_person = source == GroupBuyJoin.Source.JIELONG or (
         existing.member_id == member.pk
         if member is not None
-        else existing.member_id is None and existing.display_name == display_name.strip()[:60]
+        else existing.member_id is None and existing.display_name == _display_name(display_name)
     )
     if existing.quantity != quantity or not same_person:
         raise GroupBuyRefused(
@@ -289,7 +294,7 @@ def _join_write_statement(
     clock = timezone.now()
     line_total = (offer.price * quantity).quantize(CENT)
     order_key = group_buy_order_key(offer_id=offer.pk, idempotency_key=idempotency_key)
-    name = display_name.strip()[:60]
+    name = _display_name(display_name)
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         rows = group_buy_sql.group_buy_join_rows_insert(
             offer_id=offer.pk,
@@ -378,7 +383,7 @@ def _join_write_orm(
     join = GroupBuyJoin.objects.create(
         offer=offer,
         member=member,
-        display_name=display_name.strip()[:60],
+        display_name=_display_name(display_name),
         quantity=quantity,
         source=source,
         idempotency_key=idempotency_key,

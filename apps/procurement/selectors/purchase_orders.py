@@ -247,10 +247,11 @@ def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFra
     return pd.DataFrame(rows, columns=ON_ORDER_COLUMNS)
 
 
-def store_on_order(*, store_id: int, today: dt.date) -> dict[int, int]:
-    """{product_id: units on order} for one store, by the same rule as `on_order_quantities`
-    (what the decision engine counts): for the store's stock page. One query."""
-    return {
-        product_id: int(on_order)
-        for _store_id, product_id, on_order in _on_order_rows(today=today, store_ids=[store_id])
-    }
+def store_on_order(
+    *, store_id: int, today: dt.date, product_ids: list[int] | None = None
+) -> dict[int, int]:
+    """{product_id: units on order} for one store (and these products, when given), by the
+    same rule as `on_order_quantities` (what the decision engine counts): for the store's
+    stock pages. One query."""
+    rows = _on_order_rows(today=today, store_ids=[store_id], product_ids=product_ids)
+    return {product_id: int(on_order) for _store_id, product_id, on_order in rows}
