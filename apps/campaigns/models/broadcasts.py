@@ -148,6 +148,18 @@ class GroupBuyOffer(models.Model):
     def __str__(self) -> str:
         return f"{self.product.name} ×{self.cap}"
 
+    @property
+    def threshold_progress(self) -> int:
+        """What counts toward the threshold: units joined, or participants."""
+        if self.threshold_kind == self.ThresholdKind.UNITS:
+            return self.units_joined
+        return self.participants
+
+    @property
+    def threshold_reached(self) -> bool:
+        """Enough joined to form (成团) at the deadline."""
+        return self.threshold_progress >= self.threshold
+
 
 class GroupBuyJoin(models.Model):
     """One member's (or one 接龙 line's) join of an offer, with the order it made."""

@@ -77,11 +77,7 @@ class OfferProgress:
 
 
 def offer_progress(offer: GroupBuyOffer) -> OfferProgress:
-    joined = (
-        offer.units_joined
-        if offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-        else offer.participants
-    )
+    joined = offer.threshold_progress
     return OfferProgress(
         offer=offer,
         joined=joined,

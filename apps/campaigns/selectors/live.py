@@ -69,9 +69,7 @@ def _offer_reached(offer: GroupBuyOffer) -> bool:
     threshold (it forms at the deadline)."""
     if offer.status == GroupBuyOffer.Status.FORMED:
         return True
-    counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-    progress = offer.units_joined if counts_units else offer.participants
-    return offer.status == GroupBuyOffer.Status.OPEN and progress >= offer.threshold
+    return offer.status == GroupBuyOffer.Status.OPEN and offer.threshold_reached
 
 
 def _viewers(broadcast: Broadcast) -> tuple[int | None, int | None]:
@@ -130,8 +128,7 @@ def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
 
 
 def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str, Any]:
-    counts_units = offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-    progress = offer.units_joined if counts_units else offer.participants
+    progress = offer.threshold_progress
     return {
         "id": offer.pk,
         "product_id": offer.product_id,

@@ -747,12 +747,7 @@ class SettleResult:
 
 
 def offer_reached(offer: GroupBuyOffer) -> bool:
-    joined = (
-        offer.units_joined
-        if offer.threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-        else offer.participants
-    )
-    return joined >= offer.threshold
+    return offer.threshold_reached
 
 
 def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
