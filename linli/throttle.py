@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 LOCKOUT_TEMPLATE = "portal/lockout.html"
 
 THROTTLE_CACHE = "throttle"
-RATE_LIMITED = "rate_limited"
 
 
 def lockout_response(
