@@ -13,7 +13,8 @@ The machine APIs (POS terminals, devices) answer every 4xx in one shape:
   the error is about the request itself and `field` is the top-level key (a dotted path for a
   nested object: `member.phone`; `""` when no single field is to blame).
 - An error may carry more keys that its code documents (`unknown_sku` → `sku`;
-  `insufficient_stock` → `sku`, `requested`, `on_hand`).
+  `insufficient_stock` → `sku`, `requested`, `on_hand`; `rate_limited`, a 429 with
+  `Retry-After`, → `scope`, `retry_after` in seconds).
 
 It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV import contract
 (`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. A view
@@ -32,12 +33,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 CODE_INVALID = "invalid"
+CODE_RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -196,12 +199,40 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             % {"count": len(errors)},
             errors=errors,
         )
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = _throttled_body(
+            exc, scope=getattr(context.get("view"), "throttle_scope", "")
+        )
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         response.data = error_body(
             code=codes if isinstance(codes, str) else exc.default_code, detail=str(exc.detail)
         )
     return response
+
+
+def _throttled_body(exc: exceptions.Throttled, *, scope: str | None) -> dict:
+    """429 `rate_limited`: this token sent more than its scope's rate (linli/throttle.py).
+    The wait is also in the `Retry-After` header."""
+    wait = exc.wait or 1
+    detail = ngettext(
+        "Too many requests from this token; try again in %(wait)d second.",
+        "Too many requests from this token; try again in %(wait)d seconds.",
+        wait,
+    ) % {"wait": wait}
+    return error_body(
+        code=CODE_RATE_LIMITED,
+        detail=detail,
+        errors=[
+            ErrorItem(
+                index=None,
+                field="",
+                code=CODE_RATE_LIMITED,
+                message=detail,
+                extra={"scope": scope or "", "retry_after": wait},
+            )
+        ],
+    )
 
 
 class UniformErrorsMixin:
@@ -236,3 +267,12 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     errors = ErrorItemSerializer(many=True)
+
+
+RATE_LIMITED_RESPONSE = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "`rate_limited`: this token sent more than its scope's rate (errors[0] has `scope` "
+        "and `retry_after`); the `Retry-After` header says in how many seconds to try again."
+    ),
+)

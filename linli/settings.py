@@ -326,6 +326,24 @@ LIVE_DASHBOARD_WINDOW_MS = env.int("LIVE_DASHBOARD_WINDOW_MS", default=300)
 LIVE_DASHBOARD_PREFIX = env.str("LIVE_DASHBOARD_PREFIX", default="linli")
 
 # --- REST API -------------------------------------------------------------------------------
+_RATE_PERIODS = ("s", "sec", "m", "min", "h", "hour", "d", "day")
+
+
+def _api_rate(variable: str, default: str) -> str | None:
+    """A DRF rate from the environment: `<requests>/<period>` (period s, min, hour or day) or
+    `off` (not limited). A typo stops the start rather than lifting the limit."""
+    value = env.str(variable, default=default).strip().lower()
+    if value == "off":
+        return None
+    requests, _slash, period = value.partition("/")
+    if not requests.isdigit() or int(requests) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{variable}={value!r}: expected '<requests>/<period>' (period s, min, hour or day, "
+            "e.g. '30/min') or 'off'."
+        )
+    return f"{int(requests)}/{period}"
+
+
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated call gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -344,6 +362,21 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "linli.errors.api_exception_handler",
+    # Machines (devices, store terminals) are limited per token and per scope, the view's
+    # `throttle_scope` (linli/throttle.py, docs/access.md "Rate limits"); people are not.
+    "DEFAULT_THROTTLE_CLASSES": ["linli.throttle.MachineRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # A fridge posts a reading a minute; one back online posts its backlog in batches.
+        "device": _api_rate("API_RATE_DEVICE", "30/min"),
+        # A till posts one sale at a time, in bursts at rush hour or flushing an offline queue.
+        "pos_orders": _api_rate("API_RATE_POS_ORDERS", "120/min"),
+        # The streaming tool reports the viewer count every 10-30 s while a broadcast is live.
+        "broadcast_viewers": _api_rate("API_RATE_BROADCAST_VIEWERS", "12/min"),
+        # A mini-program or chat bot relays every join and comment of a live broadcast.
+        "group_buys": _api_rate("API_RATE_GROUP_BUYS", "600/min"),
+        # Tracking events come in batches.
+        "campaign_events": _api_rate("API_RATE_CAMPAIGN_EVENTS", "120/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Linli API",
@@ -379,6 +412,21 @@ CACHES = {
         }
         if REDIS_URL and "pytest" not in sys.modules
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}
+    ),
+    # The API rate limits' counts (linli/throttle.py): on Redis when REDIS_URL is set, so every
+    # web process counts against the same limit (under pytest too: the rate-limit tests run on
+    # it and empty their keys; every other test runs with the limits off, tests/conftest.py).
+    # On the embedded default each process counts in its own memory: with WEB_WORKERS
+    # processes a token may send up to that many times its rate.
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"linli:{DATABASES['default']['NAME']}",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
     ),
 }
 

@@ -79,6 +79,18 @@ def _portal_cache() -> None:
     caches["default"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _api_rate_limits_off(settings: object) -> None:
+    """Tests post many readings and orders through one token: the API rate limits are off
+    (every scope unlimited, the throttle cache untouched) except in the tests that turn them
+    on with real limits (tests/linli/test_api_rate_limits.py)."""
+    rest_framework = settings.REST_FRAMEWORK
+    settings.REST_FRAMEWORK = {
+        **rest_framework,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(rest_framework["DEFAULT_THROTTLE_RATES"]),
+    }
+
+
 @pytest.fixture
 def broker_queue() -> object:
     """This test process's queue on the real broker, empty at the start and the end."""

@@ -127,3 +127,33 @@ def test_production_settings_cache_templates_and_keep_the_store_figures_on_redis
         f"linli:{tmp_path / 'check.sqlite3'}",
         "django.contrib.sessions.backends.db",
     ]
+
+
+def test_api_rates_come_from_the_environment_and_a_bad_one_stops_the_start(tmp_path):
+    code = (
+        "from django.conf import settings;"
+        "rates = settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'];"
+        "print(rates['pos_orders'], rates['device'], rates['broadcast_viewers']);"
+        "print(settings.CACHES['throttle']['BACKEND'])"
+    )
+    configured = _manage(
+        tmp_path,
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        API_RATE_POS_ORDERS="300/min",
+        API_RATE_DEVICE="off",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split() == [
+        "300/min",
+        "None",
+        "12/min",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+
+    typo = _manage(tmp_path, "check", API_RATE_POS_ORDERS="120 per minute")
+    assert typo.returncode != 0
+    assert "ImproperlyConfigured: API_RATE_POS_ORDERS='120 per minute'" in typo.stderr

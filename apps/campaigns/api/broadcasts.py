@@ -48,7 +48,13 @@ from apps.stores.models import Store, StoreTerminal
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
-from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.errors import (
+    RATE_LIMITED_RESPONSE,
+    ApiError,
+    ErrorItem,
+    ErrorSerializer,
+    UniformErrorsMixin,
+)
 from linli.phones import phone_normalise
 
 # Refusal code → HTTP status: the request was fine, the offer cannot take it now.
@@ -264,6 +270,7 @@ def _terminal_broadcast(request: Request, broadcast_id: int) -> Broadcast:
 
 COMMON_ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No, unknown or revoked terminal token."),
+    429: RATE_LIMITED_RESPONSE,
     404: OpenApiResponse(
         ErrorSerializer, description="`not_found`: unknown, or another store's (same answer)."
     ),
@@ -273,6 +280,7 @@ COMMON_ERRORS = {
 class GroupBuyOfferView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "group_buys"
 
     @extend_schema(
         operation_id="group_buy_offer_state",
@@ -290,6 +298,7 @@ class GroupBuyOfferView(UniformErrorsMixin, APIView):
 class GroupBuyJoinView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "group_buys"
 
     @extend_schema(
         operation_id="group_buy_join",
@@ -373,6 +382,7 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
 class BroadcastCommentView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "group_buys"
 
     @extend_schema(
         operation_id="broadcast_comment_create",
@@ -419,6 +429,7 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
 class BroadcastViewersView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "broadcast_viewers"
 
     @extend_schema(
         operation_id="broadcast_viewers_report",

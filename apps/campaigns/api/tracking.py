@@ -37,7 +37,13 @@ from apps.campaigns.services.tracking import (
 )
 from apps.stores.models import StoreTerminal
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
-from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.errors import (
+    RATE_LIMITED_RESPONSE,
+    ApiError,
+    ErrorItem,
+    ErrorSerializer,
+    UniformErrorsMixin,
+)
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.parsers import BoundedJSONParser
 
@@ -118,6 +124,7 @@ class TrackingBatchResultSerializer(serializers.Serializer):
 class TrackingEventsView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "campaign_events"
     parser_classes = [TrackingJSONParser]
     error_items = "events"
 
@@ -141,6 +148,7 @@ class TrackingEventsView(UniformErrorsMixin, APIView):
             401: OpenApiResponse(
                 ErrorSerializer, description="No, unknown or revoked terminal token."
             ),
+            429: RATE_LIMITED_RESPONSE,
             403: OpenApiResponse(
                 ErrorSerializer,
                 description="`wrong_store`: an event names a store campaign that is not the "

@@ -32,7 +32,14 @@ from apps.devices.services import (
 )
 from apps.devices.tasks import device_alerts_evaluate_task
 from linli.enqueue import enqueue_on_commit
-from linli.errors import CODE_INVALID, ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.errors import (
+    CODE_INVALID,
+    RATE_LIMITED_RESPONSE,
+    ApiError,
+    ErrorItem,
+    ErrorSerializer,
+    UniformErrorsMixin,
+)
 
 
 class ReadingSerializer(serializers.Serializer):
@@ -62,6 +69,7 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
 
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
+    throttle_scope = "device"
 
     @extend_schema(
         request=ReadingBatchSerializer,
@@ -76,6 +84,7 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
             ),
             400: ErrorSerializer,
             401: ErrorSerializer,
+            429: RATE_LIMITED_RESPONSE,
             403: ErrorSerializer,
         },
     )
@@ -141,6 +150,7 @@ class DeviceMeView(UniformErrorsMixin, APIView):
 
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
+    throttle_scope = "device"
 
     @extend_schema(
         responses={
@@ -158,6 +168,7 @@ class DeviceMeView(UniformErrorsMixin, APIView):
                 },
             ),
             401: ErrorSerializer,
+            429: RATE_LIMITED_RESPONSE,
         }
     )
     def get(self, request: Request) -> Response:

@@ -34,7 +34,13 @@ from apps.stores.services.orders import (
 )
 from apps.stores.services.stock import InsufficientStock
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
-from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+from linli.errors import (
+    RATE_LIMITED_RESPONSE,
+    ApiError,
+    ErrorItem,
+    ErrorSerializer,
+    UniformErrorsMixin,
+)
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
@@ -233,6 +239,7 @@ def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, A
 class PosOrderView(UniformErrorsMixin, APIView):
     authentication_classes = [TerminalAuthentication]
     permission_classes = [IsStoreTerminal]
+    throttle_scope = "pos_orders"
     error_items = "lines"
 
     @extend_schema(
@@ -265,6 +272,7 @@ class PosOrderView(UniformErrorsMixin, APIView):
             401: OpenApiResponse(
                 ErrorSerializer, description="No, unknown or revoked terminal token."
             ),
+            429: RATE_LIMITED_RESPONSE,
             403: OpenApiResponse(
                 ErrorSerializer, description="`wrong_store`: token belongs to another store."
             ),
