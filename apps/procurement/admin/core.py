@@ -307,13 +307,16 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def cancel(
         self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]
     ) -> HttpResponse | None:
-        """A confirmation page first (what will be cancelled, what no longer can be); the
-        confirmed POST cancels through the service, order by order."""
+        """A confirmation page first (what will be cancelled, with the revision of each, and
+        what no longer can be); the confirmed POST cancels through the service, order by
+        order, each at the revision the page showed: one a consolidation run added to since
+        is refused (`changed`) and stays as it is."""
         if request.POST.get("confirm") == "yes":
+            seen = _revisions_seen(request)
             self._each(
                 request,
                 queryset,
-                purchase_order_cancel,
+                lambda *, po, by: purchase_order_cancel(po=po, by=by, revision=seen.get(po.pk)),
                 lambda count: (
                     ngettext(
                         "Cancelled %(count)d purchase order.",
@@ -338,6 +341,19 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/procurement/purchaseorder/cancel_confirm.html", context
         )
+
+
+def _revisions_seen(request: HttpRequest) -> dict[int, int]:
+    """{purchase order id: the revision the cancel confirmation page showed} from its hidden
+    `revision_<id>` fields. A value that is not a whole number counts as revision 0, which no
+    order has: the cancel is refused as changed rather than done blind."""
+    seen = {}
+    for name, value in request.POST.items():
+        prefix, _sep, pk = name.partition("_")
+        if prefix != "revision" or not pk.isdigit():
+            continue
+        seen[int(pk)] = int(value) if value.isdigit() else 0
+    return seen
 
 
 class PurchaseOrderAllocationInline(ReadOnlyInline):
