@@ -94,7 +94,7 @@ class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelA
         return gettext(
             "Score %(score)s · %(cases)d after-sales cases, %(charged)d charged to the "
             "supplier (%(amount)s yuan) · %(lines)d purchase-order lines, %(short)d of "
-            "%(ordered)d units short"
+            "%(ordered)d units short and %(damaged)d damaged"
         ) % {
             "score": "—" if quality.score is None else quality.score,
             "cases": quality.case_count,
@@ -102,6 +102,7 @@ class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelA
             "amount": quality.charged_amount,
             "lines": quality.line_count,
             "short": quality.units_short,
+            "damaged": quality.units_damaged,
             "ordered": quality.units_ordered,
         }
 
@@ -158,6 +159,7 @@ class PurchaseOrderLineInline(ReadOnlyInline):
         "ordered_quantity",
         "surplus_quantity",
         "shortage_quantity",
+        "damaged_quantity",
         "pack_size",
         "min_order_qty",
         "unit_cost",
@@ -373,7 +375,14 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
 
 class PurchaseOrderSourceInline(ReadOnlyInline):
     model = PurchaseOrderSource
-    fields = ["order_line_link", "store", "quantity", "cancelled_at"]
+    fields = [
+        "order_line_link",
+        "store",
+        "quantity",
+        "short_quantity",
+        "damaged_quantity",
+        "cancelled_at",
+    ]
     readonly_fields = fields
     show_change_link = False
 
@@ -411,6 +420,7 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
         "ordered_quantity",
         "surplus_quantity",
         "shortage_quantity",
+        "damaged_quantity",
         "pack_size",
         "min_order_qty",
         "unit_cost",
