@@ -137,15 +137,18 @@ def test_cancelling_a_ready_order_returns_what_its_join_took_once(store, owner):
 
 
 def test_cancelling_an_order_its_delivery_came_partly_short_returns_all_it_took(store, owner):
-    """The join took 3; 1 came, 2 short. On the shelf: the 10 from before and the 1 that came,
-    all free again once the order is cancelled."""
+    """The join took 3; 1 came, 2 short. Receiving gave the 2 short units back (the order
+    will hand over only the 1 that came); cancelling gives back the last one. On the shelf:
+    the 10 from before and the 1 that came, all free again once the order is cancelled."""
     order, offer = _joined_and_formed(store, owner, quantity=3)
     _receive(order, store, owner, received=1, short=2)
     order.refresh_from_db()
     assert order.status == Order.Status.READY
     assert PurchaseOrderLine.objects.get(product=offer.product).shortage_quantity == 2
+    assert _returns(order) == [(offer.product_id, 2)]
+    assert _on_hand(store, offer.product) == ON_HAND
     order_cancel_before_pickup(store=store, order_id=order.pk, by=owner, reason="")
-    assert _returns(order) == [(offer.product_id, 3)]
+    assert sorted(_returns(order)) == [(offer.product_id, 1), (offer.product_id, 2)]
     assert _on_hand(store, offer.product) == ON_HAND + 1
 
 

@@ -238,14 +238,23 @@ def test_shortage_is_borne_by_the_latest_orders_first_with_one_notification_per_
         (third.pk, blueberries.pk): 1,
         (third.pk, grapes.pk): 1,
     }
+    # Of the second order's 3, 2 did not arrive and 1 arrived damaged (short units are spread
+    # before damaged ones, latest order first).
+    assert list(
+        PurchaseOrderSource.objects.filter(damaged_quantity__gt=0).values_list(
+            "order_line__order_id", "damaged_quantity"
+        )
+    ) == [(second.pk, 1)]
     # Damaged units never enter stock: 2 blueberries and 3 grapes arrived in a sellable state.
     assert StockLevel.objects.get(store=world.store_a, product=blueberries).on_hand == 2
     assert StockLevel.objects.get(store=world.store_a, product=grapes).on_hand == 3
-    assert dict(
-        PurchaseOrderLine.objects.filter(purchase_order=world.purchase_order).values_list(
-            "product_id", "shortage_quantity"
-        )
-    ) == {blueberries.pk: 4, grapes.pk: 1}
+    # The purchase-order lines count each unit once, under its kind.
+    assert {
+        product_id: (short, damaged)
+        for product_id, short, damaged in PurchaseOrderLine.objects.filter(
+            purchase_order=world.purchase_order
+        ).values_list("product_id", "shortage_quantity", "damaged_quantity")
+    } == {blueberries.pk: (3, 1), grapes.pk: (1, 0)}
     # The second order is partly short: told what is missing, on SMS (no WeChat identity),
     # pending for the dispatcher. The third lost everything: cancelled as not delivered, and
     # told that instead.
@@ -263,11 +272,18 @@ def test_shortage_is_borne_by_the_latest_orders_first_with_one_notification_per_
     assert second_note.payload == {
         "order_id": second.pk,
         "receipt_id": receipt.pk,
-        "short": [{"product": "云南蓝莓 125g", "units": 3}],
-        # Receiving opened a missing case for the 3 units: their refund is being arranged.
-        "compensation": {"amount": "30.00", "remedy": "refund"},
+        "short": [{"product": "云南蓝莓 125g", "units": 2}],
+        "damaged": [{"product": "云南蓝莓 125g", "units": 1}],
+        # Receiving opened a missing case for the 2 units (a refund) and a damaged case for
+        # the third (a replacement, by the default policy): both are being arranged.
+        "compensation": {"amount": "30.00", "remedy": ""},
+        "compensation_by_kind": {
+            "damaged": {"amount": "10.00", "remedy": "replacement"},
+            "missing": {"amount": "20.00", "remedy": "refund"},
+        },
     }
-    assert "云南蓝莓 125g × 3" in second_note.body
+    assert "云南蓝莓 125g × 2" in second_note.body
+    assert "云南蓝莓 125g × 1" in second_note.body
     assert dict(
         Order.objects.filter(pk__in=[first.pk, second.pk, third.pk]).values_list("pk", "status")
     ) == {first.pk: "ready", second.pk: "ready", third.pk: "cancelled"}

@@ -37,10 +37,11 @@ pytestmark = pytest.mark.django_db
 def _receive_short(world: SupplyWorld) -> Receipt:
     """Store A's orders, oldest first: (blueberries, grapes) = (2, 1), (3, 2), (1, 1), ¥10 a
     unit. 4 of 6 blueberries and 1 of 4 grapes missing: the second order is 3 blueberries
-    short (partly short: it keeps 2 grapes), the third lost everything (not delivered)."""
+    short (partly short: it keeps 2 grapes), the third lost everything (not delivered).
+    (Damaged units: tests/procurement/test_receiving_damaged.py.)"""
     blueberries, grapes = world.products
     lines = {
-        world.allocation(world.store_a, blueberries).pk: (2, 3, 1),
+        world.allocation(world.store_a, blueberries).pk: (2, 4, 0),
         world.allocation(world.store_a, grapes).pk: (3, 1, 0),
     }
     return receipt_record(

@@ -61,7 +61,7 @@ def _member_notes(order: Order) -> list[tuple[str, str]]:
 
 
 def test_an_order_of_which_nothing_arrived_is_cancelled_not_made_ready():
-    # 7 of 8 arrive and 1 of them is damaged: the latest order (1 box) bears the missing one.
+    # 7 of 8 arrive and 1 of them is damaged: the latest order (1 box) bears the damaged one.
     world = _blueberry_world()
     first, second, last = world.orders[world.store_a.pk]
     blueberries = world.products[0]
@@ -81,9 +81,12 @@ def test_an_order_of_which_nothing_arrived_is_cancelled_not_made_ready():
         None,
         None,
     )
-    # The short unit stays recorded on the order's source link, the line's shortage grew.
-    assert PurchaseOrderSource.objects.get(order_line__order=last).short_quantity == 1
-    assert PurchaseOrderLine.objects.get(purchase_order=world.purchase_order).shortage_quantity == 1
+    # The damaged unit stays recorded on the order's source link (short, of which damaged);
+    # the line counts it as damaged, not as short.
+    source = PurchaseOrderSource.objects.get(order_line__order=last)
+    assert (source.short_quantity, source.damaged_quantity) == (1, 1)
+    line = PurchaseOrderLine.objects.get(purchase_order=world.purchase_order)
+    assert (line.shortage_quantity, line.damaged_quantity) == (0, 1)
     # Stock: the 7 received, the damaged one never; the order's box back on the shelf.
     returned = StockMovement.objects.get(order=last, kind="return")
     assert (returned.product_id, returned.quantity) == (blueberries.pk, 1)

@@ -94,7 +94,7 @@ class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelA
         return gettext(
             "Score %(score)s · %(cases)d after-sales cases, %(charged)d charged to the "
             "supplier (%(amount)s yuan) · %(lines)d purchase-order lines, %(short)d of "
-            "%(ordered)d units short"
+            "%(ordered)d units short and %(damaged)d damaged"
         ) % {
             "score": "—" if quality.score is None else quality.score,
             "cases": quality.case_count,
@@ -102,6 +102,7 @@ class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelA
             "amount": quality.charged_amount,
             "lines": quality.line_count,
             "short": quality.units_short,
+            "damaged": quality.units_damaged,
             "ordered": quality.units_ordered,
         }
 
@@ -158,6 +159,7 @@ class PurchaseOrderLineInline(ReadOnlyInline):
         "ordered_quantity",
         "surplus_quantity",
         "shortage_quantity",
+        "damaged_quantity",
         "pack_size",
         "min_order_qty",
         "unit_cost",
@@ -307,13 +309,16 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def cancel(
         self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]
     ) -> HttpResponse | None:
-        """A confirmation page first (what will be cancelled, what no longer can be); the
-        confirmed POST cancels through the service, order by order."""
+        """A confirmation page first (what will be cancelled, with the revision of each, and
+        what no longer can be); the confirmed POST cancels through the service, order by
+        order, each at the revision the page showed: one a consolidation run added to since
+        is refused (`changed`) and stays as it is."""
         if request.POST.get("confirm") == "yes":
+            seen = _revisions_seen(request)
             self._each(
                 request,
                 queryset,
-                purchase_order_cancel,
+                lambda *, po, by: purchase_order_cancel(po=po, by=by, revision=seen.get(po.pk)),
                 lambda count: (
                     ngettext(
                         "Cancelled %(count)d purchase order.",
@@ -340,6 +345,19 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         )
 
 
+def _revisions_seen(request: HttpRequest) -> dict[int, int]:
+    """{purchase order id: the revision the cancel confirmation page showed} from its hidden
+    `revision_<id>` fields. A value that is not a whole number counts as revision 0, which no
+    order has: the cancel is refused as changed rather than done blind."""
+    seen = {}
+    for name, value in request.POST.items():
+        prefix, _sep, pk = name.partition("_")
+        if prefix != "revision" or not pk.isdigit():
+            continue
+        seen[int(pk)] = int(value) if value.isdigit() else 0
+    return seen
+
+
 class PurchaseOrderAllocationInline(ReadOnlyInline):
     model = PurchaseOrderAllocation
     fields = ["store", "quantity", "reported_short_quantity", "to_ship"]
@@ -357,7 +375,14 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
 
 class PurchaseOrderSourceInline(ReadOnlyInline):
     model = PurchaseOrderSource
-    fields = ["order_line_link", "store", "quantity", "cancelled_at"]
+    fields = [
+        "order_line_link",
+        "store",
+        "quantity",
+        "short_quantity",
+        "damaged_quantity",
+        "cancelled_at",
+    ]
     readonly_fields = fields
     show_change_link = False
 
@@ -395,6 +420,7 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
         "ordered_quantity",
         "surplus_quantity",
         "shortage_quantity",
+        "damaged_quantity",
         "pack_size",
         "min_order_qty",
         "unit_cost",

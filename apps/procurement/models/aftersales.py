@@ -75,8 +75,9 @@ class CompensationPolicy(models.Model):
 
 class AfterSalesCase(models.Model):
     """A member's complaint about an order, opened by the store (or HQ), with photos — or a
-    "missing" case the system opens at store receiving for units of a member's order line that
-    did not arrive (`origin` receiving, with the receipt; at most one per order line). The
+    case the system opens at store receiving for units of a member's order line that did not
+    arrive ("missing") or arrived damaged ("damaged") (`origin` receiving, with the receipt;
+    at most one per order line and kind). The
     policy proposes a remedy when the case is opened; HQ approves or rejects it in the admin;
     the cost is charged to the store, HQ or the product's supplier as the policy says."""
 
@@ -206,8 +207,9 @@ class AfterSalesCase(models.Model):
                 | (~Q(remedy="") & ~Q(charged_to="")),
                 name="after_sales_approved_has_remedy",
             ),
-            # Receiving opens a case on the units of a line found short, once: a rerun (or a
-            # second receipt of the same goods) cannot open a second one.
+            # Receiving opens a case on the units of a line found short (missing) and one on
+            # those found damaged, once each: a rerun (or a second receipt of the same goods)
+            # cannot open a second one of either kind.
             models.UniqueConstraint(
                 fields=["order_line", "kind"],
                 condition=Q(origin="receiving"),

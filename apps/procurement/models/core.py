@@ -268,6 +268,10 @@ class PurchaseOrderLine(models.Model):
     ordered_quantity = models.PositiveIntegerField(_("ordered"))
     surplus_quantity = models.PositiveIntegerField(_("rounding surplus"), default=0)
     shortage_quantity = models.PositiveIntegerField(_("short"), default=0)
+    # Units the stores found damaged at receiving (beyond what the supplier reported short:
+    # `receipt_record`), kept apart from `shortage_quantity` so that each unit counts once,
+    # under its kind; a database default, as consolidation inserts lines with INSERT ... SELECT.
+    damaged_quantity = models.PositiveIntegerField(_("damaged at receiving"), db_default=0)
     pack_size = models.PositiveIntegerField(_("pack size"), default=1)
     min_order_qty = models.PositiveIntegerField(_("minimum order"), default=1)
     unit_cost = models.DecimalField(_("unit cost (yuan)"), max_digits=10, decimal_places=2)
@@ -293,6 +297,10 @@ class PurchaseOrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(shortage_quantity__lte=models.F("ordered_quantity")),
                 name="purchase_order_line_shortage_within_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(damaged_quantity__lte=models.F("ordered_quantity")),
+                name="purchase_order_line_damaged_within_order",
             ),
             models.CheckConstraint(
                 condition=Q(pack_size__gte=1) & Q(min_order_qty__gte=1),
@@ -385,6 +393,9 @@ class PurchaseOrderSource(models.Model):
     # line bears part of it (`receipt_record`); a database default, as consolidation inserts
     # these rows with INSERT ... SELECT.
     short_quantity = models.PositiveIntegerField(_("short at receiving"), db_default=0)
+    # Of `short_quantity`, the units that arrived damaged (the rest did not arrive at all):
+    # receiving opens a "damaged" after-sales case for these and a "missing" one for the rest.
+    damaged_quantity = models.PositiveIntegerField(_("of which damaged at receiving"), db_default=0)
 
     class Meta:
         verbose_name = _("purchase order source line")
@@ -394,6 +405,10 @@ class PurchaseOrderSource(models.Model):
             models.CheckConstraint(
                 condition=Q(short_quantity__lte=models.F("quantity")),
                 name="purchase_source_short_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(damaged_quantity__lte=models.F("short_quantity")),
+                name="purchase_source_damaged_within_short",
             ),
         ]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -229,23 +229,27 @@ class SupplierQuality:
     charged_amount: Decimal = Decimal("0.00")
     line_count: int = 0
     units_ordered: int = 0
-    units_short: int = 0
+    units_short: int = 0  # not delivered: reported short, or found short at receiving
+    units_damaged: int = 0  # delivered damaged, found at receiving
     score: Decimal | None = None
 
     @property
     def units_shipped(self) -> int:
+        """What came, damaged units included (they were shipped)."""
         return self.units_ordered - self.units_short
 
 
 def quality_score(
-    *, units_ordered: int, units_short: int, cases: int, lines: int
+    *, units_ordered: int, units_short: int, cases: int, lines: int, units_damaged: int = 0
 ) -> Decimal | None:
-    """The 0–100 score (one decimal) from the four counts; None when there is neither a line nor
-    a case. short rate = units short ÷ units ordered (0 without units); case rate = cases ÷
+    """The 0–100 score (one decimal) from the counts; None when there is neither a line nor
+    a case. short rate = (units short + units damaged) ÷ units ordered (0 without units:
+    each unit that did not come usable counts once, under its kind); case rate = cases ÷
     lines, at most 1 (1 when there are cases but no line)."""
     if not lines and not cases:
         return None
-    short_rate = Decimal(units_short) / Decimal(units_ordered) if units_ordered else Decimal(0)
+    bad_units = Decimal(units_short + units_damaged)
+    short_rate = bad_units / Decimal(units_ordered) if units_ordered else Decimal(0)
     case_rate = min(Decimal(1), Decimal(cases) / Decimal(lines)) if lines else Decimal(1)
     raw = Decimal(100) - SHORT_WEIGHT * short_rate - CASE_WEIGHT * case_rate
     return max(Decimal(0), raw).quantize(SCORE_STEP, rounding=ROUND_HALF_UP)
@@ -260,11 +264,13 @@ def supplier_quality_scores(
 ) -> dict[int, SupplierQuality]:
     """Per supplier, over local days `since` (included) to `until` (excluded): after-sales cases
     opened (by kind, rejected ones left out, and those opened by the system at receiving left
-    out: their units are counted as units short of the purchase-order line), cases charged to
+    out: their units are counted as units short or damaged of the purchase-order line), cases
+    charged to
     the supplier (approved or resolved, those opened at receiving included) and their amount,
     and the lines of its confirmed or shipped purchase orders with a delivery date in the
-    period (units ordered, units short: the supplier's report plus what receiving found),
-    and `quality_score` of those.
+    period (units ordered; units short: the supplier's report plus what receiving found
+    missing beyond it; units damaged: what receiving found damaged), and `quality_score` of
+    those.
 
     `supplier_ids` limits the answer to those suppliers, each present (zeros and score None
     without data); without it, every supplier with a case or a line in the period. Two
@@ -290,7 +296,7 @@ def supplier_quality_scores(
         status__in=[AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED],
     )
     # A case opened at receiving is the member's side of a shortage the purchase-order line
-    # already counts (units short): scored once, there. What it charges the supplier is
+    # already counts (units short or damaged): scored once, there. What it charges the supplier is
     # still the supplier's.
     scored = ~Q(origin=AfterSalesCase.Origin.RECEIVING)
     case_rows = (
@@ -313,6 +319,7 @@ def supplier_quality_scores(
             line_count=Count("pk"),
             units_ordered=Sum("ordered_quantity"),
             units_short=Sum("shortage_quantity"),
+            units_damaged=Sum("damaged_quantity"),
         )
     )
 
@@ -331,10 +338,12 @@ def supplier_quality_scores(
         quality.line_count = row["line_count"]
         quality.units_ordered = row["units_ordered"] or 0
         quality.units_short = row["units_short"] or 0
+        quality.units_damaged = row["units_damaged"] or 0
     for quality in result.values():
         quality.score = quality_score(
             units_ordered=quality.units_ordered,
             units_short=quality.units_short,
+            units_damaged=quality.units_damaged,
             cases=quality.case_count,
             lines=quality.line_count,
         )
@@ -381,15 +390,19 @@ def case_supplier_id(*, order: Order, order_line: OrderLine | None) -> int | Non
 
 
 def order_lines_short(*, order: Order) -> dict[int, int]:
-    """{order line id: units short and not yet covered by a case} for the order's lines that
-    did not arrive in full (the shortage recorded at store receiving on their purchase-order
-    source links), less the units of the line's "missing" cases not rejected (the one the
-    system opened at receiving, or one the store opened): what the owner's form may still
-    propose. Lines left with nothing are absent. Two queries."""
+    """{order line id: units not delivered and not yet covered by a case} for the order's
+    lines that did not arrive in full (the shortage recorded at store receiving on their
+    purchase-order source links, less the units that arrived damaged: those are no missing
+    item, and receiving opened a "damaged" case for them), less the units of the line's
+    "missing" cases not rejected (the one the system opened at receiving, or one the store
+    opened): what the owner's form may still propose as missing. Lines left with nothing are
+    absent. Two queries."""
     short = dict(
-        PurchaseOrderSource.objects.filter(order_line__order=order, short_quantity__gt=0)
+        PurchaseOrderSource.objects.filter(
+            order_line__order=order, short_quantity__gt=F("damaged_quantity")
+        )
         .values("order_line_id")
-        .annotate(units=Sum("short_quantity"))
+        .annotate(units=Sum(F("short_quantity") - F("damaged_quantity")))
         .values_list("order_line_id", "units")
     )
     if not short:
@@ -406,6 +419,25 @@ def order_lines_missing_covered(*, order_line_ids: Iterable[int]) -> dict[int, i
         AfterSalesCase.objects.filter(
             order_line_id__in=list(order_line_ids),
             kind=CaseKind.MISSING,
+            status__in=COUNTED_CASE_STATUSES,
+        )
+        .order_by()
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )
+
+
+def order_lines_units_accounted(*, order_line_ids: Iterable[int]) -> dict[int, int]:
+    """{order line id: units} already accounted for by cases not rejected: those of the
+    lines' "missing" cases (opened by the store or at receiving) and of the "damaged" cases
+    receiving opened (units that came damaged did come: they are no missing item). What a
+    new missing case on the line may not claim again. One query."""
+    return dict(
+        AfterSalesCase.objects.filter(
+            Q(kind=CaseKind.MISSING)
+            | Q(kind=CaseKind.DAMAGED, origin=AfterSalesCase.Origin.RECEIVING),
+            order_line_id__in=list(order_line_ids),
             status__in=COUNTED_CASE_STATUSES,
         )
         .order_by()

@@ -47,7 +47,7 @@ from apps.procurement.selectors.aftersales import (
     compensation_policies_for,
     compensation_policy_for,
     order_line_units_amount,
-    order_lines_missing_covered,
+    order_lines_units_accounted,
 )
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
 from apps.stores.models import OrderLine
@@ -154,15 +154,17 @@ def _check_opening(
                 % {"quantity": quantity, "total": units_amount},
             )
     if order_line is not None and kind == CaseKind.MISSING:
-        covered = order_lines_missing_covered(order_line_ids=[order_line.pk]).get(order_line.pk, 0)
+        covered = order_lines_units_accounted(order_line_ids=[order_line.pk]).get(order_line.pk, 0)
         if quantity > order_line.quantity - covered:
             raise AfterSalesRefused(
                 "already_covered",
                 ngettext(
-                    "%(covered)d unit of this line is already in a missing-item case: at most "
-                    "%(left)d more can be claimed.",
-                    "%(covered)d units of this line are already in missing-item cases: at most "
-                    "%(left)d more can be claimed.",
+                    "%(covered)d unit of this line is already in a missing-item case or was "
+                    "found damaged at receiving: at most %(left)d more can be claimed as "
+                    "missing.",
+                    "%(covered)d units of this line are already in missing-item cases or were "
+                    "found damaged at receiving: at most %(left)d more can be claimed as "
+                    "missing.",
                     covered,
                 )
                 % {"covered": covered, "left": max(0, order_line.quantity - covered)},
@@ -276,75 +278,103 @@ class ShortageCompensation:
 
 
 def shortage_cases_open(
-    *, receipt: Receipt, short_units: Mapping[int, int]
-) -> dict[int, ShortageCompensation]:
-    """Open, for the store receiving `receipt`, one "missing" case per member order line found
-    short (`short_units`: {order line id: units short at this receipt}), so that the refund of
-    what the member paid for goods that did not come is on record without the owner having
-    to open it (无忧售后). Returns {order id: what its new cases propose} (for the member's
-    notice).
+    *,
+    receipt: Receipt,
+    short_units: Mapping[int, int],
+    damaged_units: Mapping[int, int] | None = None,
+) -> dict[int, dict[str, ShortageCompensation]]:
+    """Open, for the store receiving `receipt`, one after-sales case per member order line
+    and kind found short: a "missing" case for the units that did not arrive (`short_units`:
+    {order line id: units}) and a "damaged" case for the units that arrived damaged
+    (`damaged_units`, same shape), so that the compensation for what the member paid is on
+    record without the owner having to open it (无忧售后). Returns {order id: {kind: what its
+    new cases of that kind propose}} (for the member's notice).
 
     Only lines of the receipt's store whose order is paid (paid, ready or completed: the
     `case_open` rule; an order about to be cancelled as not delivered is still paid here) and
-    whose short units are worth something (`order_line_units_amount` > 0: nothing paid,
-    nothing to refund) get a case. Each case: kind missing, the short units and their value,
-    the order's member, the supplier of the purchase order received, the policy row for that
-    amount with its remedy and cost bearer (by default a refund charged to the supplier),
-    `origin` receiving, the receipt, no `opened_by` (the system opened it, not a person).
-    It waits for HQ's approval like any case; a policy row that needs no approval approves it
-    at once — without the approval notification: the member's short (or not-delivered)
-    notice already says the refund is being arranged.
+    whose units are worth something (`order_line_units_amount` > 0: nothing paid, nothing to
+    refund) get a case. Each case: its kind, the units and their value, the order's member,
+    the supplier of the purchase order received, the policy row of that kind for that amount
+    (`compensation_policies_for`) with its remedy and cost bearer (by default a missing item
+    is refunded at the supplier's cost; a damaged one up to ¥50 replaced at HQ's, the
+    regional delivery's, above that refunded at the supplier's), `origin` receiving, the
+    receipt, no `opened_by` (the system opened it, not a person). It waits for HQ's approval
+    like any case; a policy row that needs no approval approves it at once — without the
+    approval notification: the member's short (or not-delivered) notice already says the
+    compensation is being arranged.
 
-    Idempotent: a line that already has a receiving case is skipped, and the database allows
-    one receiving case per (order line, kind) (`after_sales_one_receiving_case_per_line`).
-    Call inside the receipt's transaction; a handful of queries whatever the number of
-    lines."""
-    short_units = {line_id: units for line_id, units in short_units.items() if units > 0}
-    if not short_units:
+    Idempotent: a (line, kind) that already has a receiving case is skipped, and the
+    database allows one receiving case per (order line, kind)
+    (`after_sales_one_receiving_case_per_line`). Call inside the receipt's transaction; a
+    handful of queries whatever the number of lines."""
+    units_by_kind = {
+        CaseKind.MISSING: {line_id: units for line_id, units in short_units.items() if units > 0},
+        CaseKind.DAMAGED: {
+            line_id: units for line_id, units in (damaged_units or {}).items() if units > 0
+        },
+    }
+    wanted = {line_id for units in units_by_kind.values() for line_id in units}
+    if not wanted:
         return {}
     already = set(
         AfterSalesCase.objects.filter(
-            order_line_id__in=list(short_units),
-            kind=CaseKind.MISSING,
+            order_line_id__in=list(wanted),
+            kind__in=list(units_by_kind),
             origin=AfterSalesCase.Origin.RECEIVING,
-        ).values_list("order_line_id", flat=True)
+        ).values_list("order_line_id", "kind")
     )
-    lines = list(
-        OrderLine.objects.filter(
-            pk__in=[line_id for line_id in short_units if line_id not in already],
+    lines = {
+        line.pk: line
+        for line in OrderLine.objects.filter(
+            pk__in=list(wanted),
             order__store_id=receipt.store_id,
             order__status__in=CASE_ORDER_STATUSES,
-        )
-        .select_related("order", "product")
-        .order_by("pk")
-    )
-    amounts = {
-        line.pk: order_line_units_amount(line=line, units=min(short_units[line.pk], line.quantity))
-        for line in lines
+        ).select_related("order", "product")
     }
-    lines = [line for line in lines if amounts[line.pk] > 0]
-    if not lines:
+    # (line, kind, units, amount) of each case to open, lines in id order, missing first.
+    wanted_cases = []
+    for line_id in sorted(lines):
+        line = lines[line_id]
+        for kind, units_of in units_by_kind.items():
+            if line_id not in units_of or (line_id, kind) in already:
+                continue
+            units = min(units_of[line_id], line.quantity)
+            amount = order_line_units_amount(line=line, units=units)
+            if amount > 0:
+                wanted_cases.append((line, kind, units, amount))
+    if not wanted_cases:
         return {}
-    policies = compensation_policies_for(
-        kind=CaseKind.MISSING, amounts={amounts[line.pk] for line in lines}
-    )
+    policies = {
+        kind: compensation_policies_for(
+            kind=kind,
+            amounts={
+                amount for _line, case_kind, _units, amount in wanted_cases if case_kind == kind
+            },
+        )
+        for kind in units_by_kind
+    }
     supplier_id = receipt.purchase_order.supplier_id
     now = timezone.now()
     with translation.override(settings.LANGUAGE_CODE):
-        descriptions = {
-            line.pk: _(
-                "Found short at store receiving of %(purchase_order)s: %(product)s × %(units)d."
+        descriptions = [
+            (
+                _("Found short at store receiving of %(purchase_order)s: %(product)s × %(units)d.")
+                if kind == CaseKind.MISSING
+                else _(
+                    "Found damaged at store receiving of %(purchase_order)s: %(product)s × "
+                    "%(units)d."
+                )
             )
             % {
                 "purchase_order": receipt.purchase_order.number,
                 "product": line.product.name,
-                "units": min(short_units[line.pk], line.quantity),
+                "units": units,
             }
-            for line in lines
-        }
+            for line, kind, units, _amount in wanted_cases
+        ]
     cases = []
-    for line in lines:
-        policy = policies[amounts[line.pk]]
+    for (line, kind, units, amount), description in zip(wanted_cases, descriptions, strict=True):
+        policy = policies[kind][amount]
         cases.append(
             AfterSalesCase(
                 number=f"AS-new-{uuid.uuid4().hex[:24]}",
@@ -353,10 +383,10 @@ def shortage_cases_open(
                 order_line=line,
                 member_id=line.order.member_id,
                 supplier_id=supplier_id,
-                kind=CaseKind.MISSING,
-                quantity=min(short_units[line.pk], line.quantity),
-                amount=amounts[line.pk],
-                description=descriptions[line.pk][:1000],
+                kind=kind,
+                quantity=units,
+                amount=amount,
+                description=description[:1000],
                 policy=policy,
                 proposed_remedy=policy.remedy if policy is not None else "",
                 charged_to=policy.charged_to if policy is not None else "",
@@ -391,17 +421,20 @@ def shortage_cases_open(
                 remedy=policy.remedy,
                 charged_to=policy.charged_to,
             )
-    by_order: dict[int, list[AfterSalesCase]] = {}
+    grouped: dict[int, dict[str, list[AfterSalesCase]]] = {}
     for case in created:
-        by_order.setdefault(case.order_id, []).append(case)
+        grouped.setdefault(case.order_id, {}).setdefault(case.kind, []).append(case)
     return {
-        order_id: ShortageCompensation(
-            amount=sum((case.amount for case in cases), Decimal("0.00")),
-            remedy=cases[0].proposed_remedy
-            if len({case.proposed_remedy for case in cases}) == 1
-            else "",
-        )
-        for order_id, cases in by_order.items()
+        order_id: {
+            kind: ShortageCompensation(
+                amount=sum((case.amount for case in cases), Decimal("0.00")),
+                remedy=cases[0].proposed_remedy
+                if len({case.proposed_remedy for case in cases}) == 1
+                else "",
+            )
+            for kind, cases in by_kind.items()
+        }
+        for order_id, by_kind in grouped.items()
     }
 
 
@@ -508,17 +541,29 @@ def case_resolve(*, case: AfterSalesCase, by: AbstractBaseUser) -> AfterSalesCas
 
 def _receiving_case_message(*, case: AfterSalesCase, event: str) -> tuple[str, str]:
     """Title and body of the decision on a case receiving opened (the member did not ask: the
-    short notice told them the compensation was being arranged)."""
+    short notice told them the compensation was being arranged), naming the goods as missing
+    or as damaged in delivery, as the case's kind says."""
+    damaged = case.kind == CaseKind.DAMAGED
     if event == Status.APPROVED:
-        title = _("Compensation for the missing goods of your order #%(order)s approved") % {
-            "order": case.order_id
-        }
+        if damaged:
+            title = _(
+                "Compensation for the goods of your order #%(order)s damaged in delivery approved"
+            ) % {"order": case.order_id}
+        else:
+            title = _("Compensation for the missing goods of your order #%(order)s approved") % {
+                "order": case.order_id
+            }
         body = _("Remedy: %(remedy)s (%(amount)s yuan). The store will contact you.") % {
             "remedy": case.get_remedy_display(),
             "amount": case.amount,
         }
     else:
-        title = _("About the missing goods of your order #%(order)s") % {"order": case.order_id}
+        if damaged:
+            title = _("About the goods of your order #%(order)s damaged in delivery") % {
+                "order": case.order_id
+            }
+        else:
+            title = _("About the missing goods of your order #%(order)s") % {"order": case.order_id}
         body = case.decision_note or _("Please ask the store for details.")
     return title, body
 

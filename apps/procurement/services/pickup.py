@@ -28,6 +28,7 @@ from apps.campaigns.notifications.services import (
     notifications_enqueue,
 )
 from apps.customers.models import MemberIdentity
+from apps.procurement.models import PurchaseOrderSource
 from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services.aftersales import order_receiving_cases_withdraw
 from apps.procurement.services.consolidation import order_cancelled_for_supply
@@ -272,7 +273,9 @@ def orders_not_delivered_cancel(
     adjusted: the purchase orders were received, and the short units are on their lines. The
     member (not guests, not erased members) gets one notification, kind
     `order_not_delivered`, dedupe key `order-not-delivered:<order id>`, on SMS or WeChat
-    (`member_channels`), in the project's language; the dispatcher is enqueued on commit.
+    (`member_channels`), in the project's language (saying that what came was damaged in
+    delivery when some of the order's units came damaged, not that nothing came); the
+    dispatcher is enqueued on commit.
 
     Orders, then fulfilments, locked in primary-key order (as `order_cancel_before_pickup`);
     conditional UPDATEs; idempotent (a second call finds nothing waiting and writes nothing).
@@ -319,22 +322,36 @@ def orders_not_delivered_cancel(
             if order.member_id is not None and not order.member.is_erased
         }
         channels = member_channels(members)
+        # Some of the goods came but damaged: the member is not told that nothing came.
+        damaged = set(
+            PurchaseOrderSource.objects.filter(
+                order_line__order_id__in=ids, cancelled_at__isnull=True, damaged_quantity__gt=0
+            ).values_list("order_line__order_id", flat=True)
+        )
         drafts = []
         with translation.override(settings.LANGUAGE_CODE):
             for order in orders:
                 if order.member_id not in members:
                     continue
+                if order.pk in damaged:
+                    body = gettext(
+                        "None of the goods of your order %(order)d at %(store)s arrived in "
+                        "good condition: what was not missing was damaged in delivery. The "
+                        "order has been cancelled: you will not be charged for it, and "
+                        "anything already paid will be refunded."
+                    )
+                else:
+                    body = gettext(
+                        "None of the goods of your order %(order)d at %(store)s arrived. "
+                        "The order has been cancelled: you will not be charged for it, "
+                        "and anything already paid will be refunded."
+                    )
                 drafts.append(
                     NotificationDraft(
                         dedupe_key=f"order-not-delivered:{order.pk}",
                         kind=NOT_DELIVERED_NOTIFICATION_KIND,
                         title=gettext("Your order could not be delivered"),
-                        body=gettext(
-                            "None of the goods of your order %(order)d at %(store)s arrived. "
-                            "The order has been cancelled: you will not be charged for it, "
-                            "and anything already paid will be refunded."
-                        )
-                        % {"order": order.pk, "store": order.store.name},
+                        body=body % {"order": order.pk, "store": order.store.name},
                         channel=channels[order.member_id],
                         store_id=store_id,
                         member_id=order.member_id,

@@ -85,17 +85,43 @@ def purchase_order_send(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> Pu
 CANCELLABLE = (Status.DRAFT, Status.SENT)
 
 
-def purchase_order_cancel(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
-    """Draft or sent → cancelled (HQ). Once the supplier confirmed, refused (`confirmed`)."""
-    return _transition(
-        po=po,
-        allowed=CANCELLABLE,
-        code="confirmed",
-        message=_("This purchase order is %(status)s and can no longer be cancelled."),
-        status=Status.CANCELLED,
-        cancelled_at=timezone.now(),
-        acted_by=by,
+def purchase_order_cancel(
+    *, po: PurchaseOrder, by: AbstractBaseUser | None, revision: int | None = None
+) -> PurchaseOrder:
+    """Draft or sent → cancelled (HQ). Once the supplier confirmed, refused (`confirmed`).
+
+    `revision` is the revision of the order the page showed (the admin's confirmation page
+    sends it): when a consolidation run has added to the order since, the cancel is refused
+    (`changed`, nothing written) so that nobody cancels member orders they have not seen —
+    the rule of the supplier's confirmation (`purchase_order_confirm`). Without it the order
+    is cancelled as it stands. One conditional UPDATE (status and revision), which takes the
+    order's row lock as a consolidation run adding to it does."""
+    seen = {} if revision is None else {"revision": revision}
+    cancelled = PurchaseOrder.objects.filter(pk=po.pk, status__in=CANCELLABLE, **seen).update(
+        status=Status.CANCELLED, cancelled_at=timezone.now(), acted_by=by
     )
+    po.refresh_from_db()
+    if cancelled == 1:
+        return po
+    if po.status in CANCELLABLE:
+        raise _changed_since_seen(
+            _(
+                "This purchase order was updated after you opened it: check the lines "
+                "and cancel again."
+            )
+        )
+    raise PurchaseOrderRefused(
+        "confirmed",
+        _("This purchase order is %(status)s and can no longer be cancelled.")
+        % {"status": po.get_status_display()},
+    )
+
+
+def _changed_since_seen(message: str) -> PurchaseOrderRefused:
+    """The refusal of a step taken on a page that showed an older revision of the order
+    (`changed`): the step's conditional UPDATE names the revision seen, and the order is
+    still in a state the step allows, so only the revision can have differed."""
+    return PurchaseOrderRefused("changed", message)
 
 
 def purchase_order_confirm(
@@ -126,12 +152,11 @@ def purchase_order_confirm(
     if confirmed == 1:
         return po
     if po.status == Status.SENT:
-        raise PurchaseOrderRefused(
-            "changed",
+        raise _changed_since_seen(
             _(
                 "This purchase order was updated after you opened it: check the lines "
                 "and confirm again."
-            ),
+            )
         )
     raise PurchaseOrderRefused(
         "not_sent",

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Sum
 from django.db.models.functions import Least
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from django.utils.translation import pgettext
 
 from apps.campaigns.notifications.services import NotificationDraft
 from apps.procurement.models import (
+    CaseKind,
     PurchaseOrder,
     PurchaseOrderAllocation,
     PurchaseOrderLine,
@@ -31,7 +34,7 @@ from apps.procurement.selectors.receiving import RECEIVABLE_STATUSES, order_line
 from apps.procurement.services import pickup
 from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
-from apps.stores.models import Order, OrderLine, StockMovement, Store
+from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
 from apps.stores.services.stock import stock_move
 
 if TYPE_CHECKING:
@@ -41,6 +44,11 @@ if TYPE_CHECKING:
 # Member orders that no longer wait for goods bear no shortage.
 _SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 SHORT_NOTIFICATION_KIND = "order_short"
+# An order whose fulfilment is past waiting has its goods already (marked ready from the
+# shelf), was handed over or cancelled: receiving's shortage gives its stock back no more.
+_NOT_WAITING_FULFILMENTS = [
+    status for status in OrderFulfilment.Status.values if status != OrderFulfilment.Status.WAITING
+]
 
 
 class ReceiptRefused(Exception):
@@ -132,19 +140,26 @@ def receipt_record(
     movement through the stock ledger (damaged units never enter stock, they stay on the
     line); the shortage (short + damaged) spread over the member orders that fed the
     allocation, the LATEST orders first (the earliest orders were placed first and keep their
-    goods), recorded on their source links; the purchase-order line's shortage grows only by
-    the units beyond what the supplier reported for this store (its allocation's
-    `reported_short_quantity`, which the line's shortage already counts); for each paid member
-    order line found short, one "missing" after-sales case opened by the system
-    (`aftersales.shortage_cases_open`: the short units, their value, the policy's remedy and
-    cost bearer — a refund charged to the supplier by default). Then the store's
-    member orders of this purchase order whose every supplied line has now arrived
-    (`orders_arrived`): those of which nothing arrived (`orders_nothing_arrived`: every unit
-    short) are cancelled as not delivered (`pickup.orders_not_delivered_cancel`: stock given
-    back per the ledger, the member told once), the others are handed to pickup as ready
-    (`pickup.fulfilments_ready`). Each other member order that came short gets one
-    `order_short` notification on the member's channel (`_short_notify`), which says the
-    refund of the short units is being arranged when a case was opened for them.
+    goods), the short units before the damaged ones, recorded on their source links
+    (`short_quantity`, of which `damaged_quantity`: `_shortage_spread`); the purchase-order
+    line's shortage grows only by the short units beyond what the supplier reported for this
+    store (its allocation's `reported_short_quantity`, which the line's shortage already
+    counts) and its `damaged_quantity` by the damaged units the report does not cover
+    (`_found_beyond_report`: each unit counted once); for each paid member order line found
+    short, one after-sales case per kind opened by the system
+    (`aftersales.shortage_cases_open`): "missing" for the units that did not arrive (a refund
+    charged to the supplier by default), "damaged" for those that arrived damaged (the damaged
+    policy: a replacement at HQ's cost up to ¥50, a refund at the supplier's above, by
+    default). Then the store's member orders of this purchase order whose every supplied line
+    has now arrived (`orders_arrived`): those of which nothing arrived
+    (`orders_nothing_arrived`: every unit short or damaged) are cancelled as not delivered
+    (`pickup.orders_not_delivered_cancel`: stock given back per the ledger, the member told
+    once), the others are handed to pickup as ready (`pickup.fulfilments_ready`). Each other
+    member order that came short gets one `order_short` notification on the member's channel
+    (`_short_notify`), which says what was not delivered and what was damaged in delivery,
+    and that their compensation is being arranged when a case was opened for them. What the
+    orders still waiting for these goods took from stock for their short units goes back on
+    the shelf (`_short_stock_return`): they hand over only what came.
     """
     status = (
         PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
@@ -196,25 +211,33 @@ def receipt_record(
                     note=purchase_order.number,
                     by=by,
                 )
-        missing = {
-            allocation.line_id: lines[pk][1] + lines[pk][2]
+        # Per purchase-order line, the units that did not arrive and those that arrived
+        # damaged: both leave the member orders short, each kind with its own case.
+        bad = {
+            allocation.line_id: (lines[pk][1], lines[pk][2])
             for pk, allocation in allocations.items()
             if lines[pk][1] + lines[pk][2] > 0
         }
-        # The supplier's report already counts the units it announced for this store.
-        found = {
-            allocation.line_id: lines[pk][1] + lines[pk][2] - allocation.reported_short_quantity
-            for pk, allocation in allocations.items()
-            if lines[pk][1] + lines[pk][2] > allocation.reported_short_quantity
-        }
         allocated = {allocation.line_id: allocation.quantity for allocation in allocations.values()}
-        short_by_order, short_by_line = _shortage_spread(
-            store=store, missing=missing, found=found, allocated=allocated
+        spread = _shortage_spread(store=store, bad=bad, allocated=allocated)
+        _line_shortage_add(
+            found={
+                allocation.line_id: _found_beyond_report(
+                    short=lines[pk][1],
+                    damaged=lines[pk][2],
+                    reported=allocation.reported_short_quantity,
+                )
+                for pk, allocation in allocations.items()
+            }
         )
         # Before the not-delivered cancellation below: their orders are still paid, and what
-        # was paid for goods that did not come is to be refunded too (the not-delivered
-        # notice promises it).
-        compensation = shortage_cases_open(receipt=receipt, short_units=short_by_line)
+        # was paid for goods that did not come (or came damaged) is to be refunded too (the
+        # not-delivered notice promises it).
+        compensation = shortage_cases_open(
+            receipt=receipt,
+            short_units=spread.missing_by_line,
+            damaged_units=spread.damaged_by_line,
+        )
         order_ids = sorted(
             set(
                 PurchaseOrderSource.objects.filter(
@@ -239,10 +262,23 @@ def receipt_record(
             store=store,
             short_by_order={
                 order_id: items
-                for order_id, items in short_by_order.items()
+                for order_id, items in spread.by_order.items()
                 if order_id not in cancelled
             },
             compensation=compensation,
+        )
+        # The orders still waiting for these goods hand over only what came: what they took
+        # from stock for the units that will not come goes back on the shelf now (an order
+        # cancelled as not delivered got everything back above).
+        _short_stock_return(
+            store=store,
+            purchase_order=purchase_order,
+            short_by_line={
+                line_id: units
+                for line_id, units in spread.short_by_line.items()
+                if spread.order_of_line[line_id] not in cancelled
+            },
+            by=by,
         )
         ready = [order_id for order_id in complete if order_id not in nothing_arrived]
         if ready:
@@ -250,27 +286,73 @@ def receipt_record(
     return receipt
 
 
+@dataclass
+class ShortageSpread:
+    """What a receipt's shortage did to the store's member orders.
+
+    `by_order`: per affected order, (product name, units not delivered, units damaged) per
+    line it came short; per affected order line, `missing_by_line` (units that did not
+    arrive), `damaged_by_line` (units that arrived damaged), `short_by_line` (both) and
+    `order_of_line` (its order)."""
+
+    by_order: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)
+    missing_by_line: dict[int, int] = field(default_factory=dict)
+    damaged_by_line: dict[int, int] = field(default_factory=dict)
+    short_by_line: dict[int, int] = field(default_factory=dict)
+    order_of_line: dict[int, int] = field(default_factory=dict)
+
+
+def _found_beyond_report(*, short: int, damaged: int, reported: int) -> tuple[int, int]:
+    """(units short, units damaged) of one allocation that the purchase-order line does not
+    count yet. The line's shortage already counts what the supplier reported short for the
+    store, so the short units beyond the report are new; should fewer be short than reported
+    (the supplier sent some after all and they came damaged), the report covers those damaged
+    units first. Each unit is counted once: the two add up to max(0, short + damaged −
+    reported)."""
+    reported_left = max(0, reported - short)
+    return max(0, short - reported), max(0, damaged - reported_left)
+
+
+def _line_shortage_add(*, found: Mapping[int, tuple[int, int]]) -> None:
+    """Add to each purchase-order line the units short and damaged that receiving found
+    beyond the supplier's report, each bounded by what is ordered (the line's constraints),
+    should the supplier have changed its report after another store received."""
+    for line_id, (short, damaged) in sorted(found.items()):
+        changes = {}
+        if short > 0:
+            changes["shortage_quantity"] = Least(
+                F("shortage_quantity") + short, F("ordered_quantity")
+            )
+        if damaged > 0:
+            changes["damaged_quantity"] = Least(
+                F("damaged_quantity") + damaged, F("ordered_quantity")
+            )
+        if changes:
+            PurchaseOrderLine.objects.filter(pk=line_id).update(**changes)
+
+
 def _shortage_spread(
     *,
     store: Store,
-    missing: dict[int, int],
-    found: dict[int, int],
+    bad: dict[int, tuple[int, int]],
     allocated: dict[int, int],
-) -> tuple[dict[int, list[tuple[str, int]]], dict[int, int]]:
-    """Spread each purchase-order line's missing units over the store's member order lines it
-    was bought for. The store's units no waiting order accounts for (`allocated`, per line,
-    beyond what its live member order lines ask: an order cancelled after the supplier
-    confirmed) are missing first, as nobody waits for them; then the latest order first
-    (placed time, then order id, newest first), each line bearing at most what it asked for.
-    `found` (per line, the missing units beyond what the supplier reported for this store)
-    is added to the line's shortage. Returns, per affected member order, the (product name,
-    units) it came short, and per affected member order line, the units it came short."""
-    if not missing:
-        return {}, {}
+) -> ShortageSpread:
+    """Spread each purchase-order line's (short, damaged) units over the store's member order
+    lines it was bought for. The store's units no waiting order accounts for (`allocated`,
+    per line, beyond what its live member order lines ask: an order cancelled after the
+    supplier confirmed) are missing first, as nobody waits for them; then the latest order
+    first (placed time, then order id, newest first), each line bearing at most what it
+    asked for. Of a line's bad units the short ones are spread first, then the damaged ones
+    (so the latest orders bear the units that did not come, the next ones the damaged
+    units). Each source link's `short_quantity` grows by both, its `damaged_quantity` by
+    the damaged ones."""
+    spread = ShortageSpread()
+    if not bad:
+        return spread
     sources = list(
         PurchaseOrderSource.objects.select_for_update(of=("self",))
         .filter(
-            line_id__in=list(missing),
+            line_id__in=list(bad),
             order_line__order__store=store,
             cancelled_at__isnull=True,
         )
@@ -282,51 +364,128 @@ def _shortage_spread(
     for source in sources:
         by_line[source.line_id].append(source)
     touched: list[PurchaseOrderSource] = []
-    short_by_order: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    short_by_line: dict[int, int] = defaultdict(int)
-    for line_id, units in sorted(missing.items()):
+    by_order: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    for line_id, (short, damaged) in sorted(bad.items()):
         asked = sum(source.quantity for source in by_line[line_id])
-        remaining = max(0, units - max(0, allocated.get(line_id, 0) - asked))
+        unclaimed = min(short + damaged, max(0, allocated.get(line_id, 0) - asked))
+        # Nobody waits for the unclaimed units: they absorb short units first, then damaged.
+        short_left = short - min(short, unclaimed)
+        damaged_left = damaged - (unclaimed - min(short, unclaimed))
         latest_first = sorted(
             by_line[line_id],
             key=lambda source: (source.order_line.order.placed_at, source.order_line.order_id),
             reverse=True,
         )
         for source in latest_first:
-            if remaining == 0:
+            if short_left + damaged_left == 0:
                 break
-            take = min(remaining, source.quantity - source.short_quantity)
-            if take <= 0:
+            room = source.quantity - source.short_quantity
+            take_short = min(short_left, max(0, room))
+            take_damaged = min(damaged_left, max(0, room - take_short))
+            if take_short + take_damaged == 0:
                 continue
-            source.short_quantity += take
-            remaining -= take
+            short_left -= take_short
+            damaged_left -= take_damaged
+            source.short_quantity += take_short + take_damaged
+            source.damaged_quantity += take_damaged
             touched.append(source)
-            short_by_line[source.order_line_id] += take
-            short_by_order[source.order_line.order_id].append(
-                (source.order_line.product.name, take)
+            order_line = source.order_line
+            spread.order_of_line[order_line.pk] = order_line.order_id
+            spread.short_by_line[order_line.pk] = (
+                spread.short_by_line.get(order_line.pk, 0) + take_short + take_damaged
             )
-    PurchaseOrderSource.objects.bulk_update(touched, ["short_quantity"])
-    for line_id, units in sorted(found.items()):
-        # Bounded by what is ordered (the line's constraint), should the supplier have
-        # changed its report after another store received.
-        PurchaseOrderLine.objects.filter(pk=line_id).update(
-            shortage_quantity=Least(F("shortage_quantity") + units, F("ordered_quantity"))
+            if take_short:
+                spread.missing_by_line[order_line.pk] = (
+                    spread.missing_by_line.get(order_line.pk, 0) + take_short
+                )
+            if take_damaged:
+                spread.damaged_by_line[order_line.pk] = (
+                    spread.damaged_by_line.get(order_line.pk, 0) + take_damaged
+                )
+            by_order[order_line.order_id].append(
+                (order_line.product.name, take_short, take_damaged)
+            )
+    PurchaseOrderSource.objects.bulk_update(touched, ["short_quantity", "damaged_quantity"])
+    spread.by_order = dict(by_order)
+    return spread
+
+
+def _short_stock_return(
+    *,
+    store: Store,
+    purchase_order: PurchaseOrder,
+    short_by_line: Mapping[int, int],
+    by: AbstractBaseUser | None,
+) -> None:
+    """Give back to stock what the member orders still waiting for this delivery took for
+    the units that came short (missing or damaged): they will hand over only what came
+    (`order_line_units_arrived`), so without this the shelf's on-hand would stay low by the
+    short units after pickup. Per order and product, at most what the order still holds
+    (`order_stock_taken`'s rule: its `sale` less its `return` movements, read set-wise): a
+    pre-order took nothing yet (it takes what arrived when it becomes ready), an order that
+    took nothing gets nothing. Only orders still paid and waiting (fulfilment waiting or not
+    opened): an order already ready (marked ready from the shelf), collected or cancelled is
+    left alone. One `return` movement per (order, product), in that order, noted with the
+    purchase order."""
+    if not short_by_line:
+        return
+    lines = list(
+        OrderLine.objects.filter(
+            pk__in=list(short_by_line),
+            order__store=store,
+            order__status=Order.Status.PAID,
         )
-    return dict(short_by_order), dict(short_by_line)
+        .exclude(order__fulfilment_record__status__in=_NOT_WAITING_FULFILMENTS)
+        .select_related("order", "product")
+        .order_by("order_id", "product_id", "pk")
+    )
+    if not lines:
+        return
+    held = {
+        (row["order_id"], row["product_id"]): -row["net"]
+        for row in StockMovement.objects.filter(
+            order_id__in={line.order_id for line in lines},
+            kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN),
+        )
+        .values("order_id", "product_id")
+        .annotate(net=Sum("quantity"))
+        .filter(net__lt=0)
+    }
+    owed: dict[tuple[int, int], int] = {}
+    for line in lines:
+        key = (line.order_id, line.product_id)
+        units = min(short_by_line[line.pk], held.get(key, 0) - owed.get(key, 0))
+        if units > 0:
+            owed[key] = owed.get(key, 0) + units
+    user = by if by is not None and by.is_authenticated else None
+    products = {line.product_id: line.product for line in lines}
+    orders = {line.order_id: line.order for line in lines}
+    for (order_id, product_id), units in sorted(owed.items()):
+        stock_move(
+            store=store,
+            product=products[product_id],
+            kind=StockMovement.Kind.RETURN,
+            quantity=units,
+            order=orders[order_id],
+            note=_("Short at receiving of %(purchase_order)s: order %(order)d")
+            % {"purchase_order": purchase_order.number, "order": order_id},
+            by=user,
+        )
 
 
 def _short_notify(
     *,
     receipt: Receipt,
     store: Store,
-    short_by_order: dict[int, list[tuple[str, int]]],
-    compensation: Mapping[int, ShortageCompensation],
+    short_by_order: dict[int, list[tuple[str, int, int]]],
+    compensation: Mapping[int, Mapping[str, ShortageCompensation]],
 ) -> None:
     """One `order_short` notification per member order that came short (guests and erased
     members get none), on the member's channel (SMS or WeChat, `pickup.member_channels`),
-    with the dispatcher enqueued on commit (`pickup.members_notify`). When receiving opened
-    after-sales cases for the order's short units (`compensation`), the same message says
-    that their refund (or the remedy the policy proposes) is being arranged: one message."""
+    with the dispatcher enqueued on commit (`pickup.members_notify`). It says which units
+    were not delivered and which were damaged in delivery, and, when receiving opened
+    after-sales cases for them (`compensation`, per kind), that their refund (or the remedy
+    the policy proposes) is being arranged: one message."""
     if not short_by_order:
         return
     members = dict(
@@ -345,12 +504,36 @@ def _short_notify(
                 member_id=members[order_id],
                 channel=channels[members[order_id]],
                 items=items,
-                compensation=compensation.get(order_id),
+                compensation=compensation.get(order_id, {}),
             )
             for order_id, items in sorted(short_by_order.items())
             if order_id in members
         ]
     pickup.members_notify(drafts=drafts)
+
+
+def _listed(items: list[tuple[str, int]]) -> str:
+    return pgettext("list separator", ", ").join(
+        _("%(product)s × %(units)d") % {"product": name, "units": units} for name, units in items
+    )
+
+
+def _compensation_sentence(*, kind: str, compensation: ShortageCompensation | None) -> str:
+    if compensation is None:
+        return ""
+    if compensation.remedy == Remedy.REFUND and kind == CaseKind.DAMAGED:
+        return _(
+            "A refund of %(amount)s yuan for them is being arranged: you do not pay for "
+            "damaged goods."
+        ) % {"amount": compensation.amount}
+    if compensation.remedy == Remedy.REFUND:
+        return _(
+            "A refund of %(amount)s yuan for them is being arranged: you do not pay for what "
+            "did not come."
+        ) % {"amount": compensation.amount}
+    if compensation.remedy == Remedy.REPLACEMENT:
+        return _("A replacement for them is being arranged; the store will contact you.")
+    return _("Compensation for them is being arranged; the store will contact you.")
 
 
 def _short_draft(
@@ -360,39 +543,60 @@ def _short_draft(
     order_id: int,
     member_id: int,
     channel: str,
-    items: list[tuple[str, int]],
-    compensation: ShortageCompensation | None,
+    items: list[tuple[str, int, int]],
+    compensation: Mapping[str, ShortageCompensation],
 ) -> NotificationDraft:
-    listed = pgettext("list separator", ", ").join(
-        _("%(product)s × %(units)d") % {"product": name, "units": units} for name, units in items
-    )
-    body = _("Short in your order #%(order)s at %(store)s: %(items)s.") % {
-        "order": order_id,
-        "store": store.name,
-        "items": listed,
-    }
-    if compensation is not None and compensation.remedy == Remedy.REFUND:
-        body += " " + _(
-            "A refund of %(amount)s yuan for them is being arranged: you do not pay for what "
-            "did not come."
-        ) % {"amount": compensation.amount}
-    elif compensation is not None:
-        body += " " + _("Compensation for them is being arranged; the store will contact you.")
+    missing = [(name, units) for name, units, _damaged in items if units]
+    damaged = [(name, units) for name, _missing, units in items if units]
+    where = {"order": order_id, "store": store.name}
+    sentences = []
+    if missing:
+        sentences.append(
+            _("Not delivered from your order #%(order)s at %(store)s: %(items)s.")
+            % {**where, "items": _listed(missing)}
+        )
+        sentences.append(
+            _compensation_sentence(
+                kind=CaseKind.MISSING, compensation=compensation.get(CaseKind.MISSING)
+            )
+        )
+    if damaged:
+        sentences.append(
+            _("Damaged in delivery, from your order #%(order)s at %(store)s: %(items)s.")
+            % {**where, "items": _listed(damaged)}
+        )
+        sentences.append(
+            _compensation_sentence(
+                kind=CaseKind.DAMAGED, compensation=compensation.get(CaseKind.DAMAGED)
+            )
+        )
+    if missing and damaged:
+        title = _("Part of your order did not arrive or arrived damaged")
+    elif damaged:
+        title = _("Part of your order arrived damaged")
+    else:
+        title = _("Part of your order did not arrive")
     payload: dict[str, object] = {
         "order_id": order_id,
         "receipt_id": receipt.pk,
-        "short": [{"product": name, "units": units} for name, units in items],
+        "short": [{"product": name, "units": units} for name, units in missing],
+        "damaged": [{"product": name, "units": units} for name, units in damaged],
     }
-    if compensation is not None:
+    if compensation:
+        remedies = {part.remedy for part in compensation.values()}
         payload["compensation"] = {
-            "amount": str(compensation.amount),
-            "remedy": compensation.remedy,
+            "amount": str(sum((part.amount for part in compensation.values()), Decimal("0.00"))),
+            "remedy": remedies.pop() if len(remedies) == 1 else "",
+        }
+        payload["compensation_by_kind"] = {
+            kind: {"amount": str(part.amount), "remedy": part.remedy}
+            for kind, part in sorted(compensation.items())
         }
     return NotificationDraft(
         dedupe_key=receipt_notification_key(receipt_id=receipt.pk, order_id=order_id),
         kind=SHORT_NOTIFICATION_KIND,
-        title=_("Part of your order did not arrive"),
-        body=body,
+        title=title,
+        body=" ".join(sentence for sentence in sentences if sentence),
         channel=channel,
         store_id=store.pk,
         member_id=member_id,

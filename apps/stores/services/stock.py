@@ -129,7 +129,9 @@ def order_stock_return(
     The ledger, not the order's status, says what is owed: a group-buy join from stock or a
     paid order takes its units when it is placed; a pre-order (以销定产) takes them only when
     its goods are handed to pickup (`procurement.services.pickup.fulfilments_ready`);
-    receiving writes receipts for the store, never for an order. An order that took nothing
+    receiving writes receipts for the store, and gives back (as `return` rows of the order)
+    what a waiting order took for units that came short, so those are not owed twice. An
+    order that took nothing
     gets nothing back, and what was already returned is not returned twice, so calling this
     again writes nothing.
     """
