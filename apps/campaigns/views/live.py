@@ -111,7 +111,8 @@ def viewers_report_words(
 
 
 def _stale_warning(labels: dict[str, Any]) -> str:
-    return str(labels["viewersStale"]) % {"minutes": viewers_stale_after() // 60}
+    """The warning under a stale count, naming the threshold in whole minutes (rounded up)."""
+    return str(labels["viewersStale"]) % {"minutes": -(-viewers_stale_after() // 60)}
 
 
 def _server_now_ms(now: dt.datetime) -> int:
