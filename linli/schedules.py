@@ -117,6 +117,13 @@ SCHEDULES: tuple[Schedule, ...] = (
         task="apps.campaigns.tasks.group_buy_offers_settle_task",
         minute="*",
     ),
+    # Live dashboards: viewers counts the platform stopped reporting shown as stale, every
+    # minute (idempotent: a dashboard already showing it stale is left alone).
+    Schedule(
+        name="campaigns: stale live viewers",
+        task="apps.campaigns.tasks.live_viewers_stale_task",
+        minute="*",
+    ),
 )
 
 

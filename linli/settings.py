@@ -324,6 +324,8 @@ NOTIFY_WECHAT_SENDER = env.str(
 # Updates to a broadcast's viewers are coalesced to at most one message per window.
 LIVE_DASHBOARD_WINDOW_MS = env.int("LIVE_DASHBOARD_WINDOW_MS", default=300)
 LIVE_DASHBOARD_PREFIX = env.str("LIVE_DASHBOARD_PREFIX", default="linli")
+# A viewers count the platform last reported longer ago than this is shown as stale.
+LIVE_VIEWERS_STALE_SECONDS = env.int("LIVE_VIEWERS_STALE_SECONDS", default=300)
 
 # --- REST API -------------------------------------------------------------------------------
 _RATE_PERIODS = ("s", "sec", "m", "min", "h", "hour", "d", "day")

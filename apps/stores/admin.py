@@ -178,8 +178,13 @@ class StockLevelAdmin(BigTableAdminMixin, ImportExportAdminMixin, admin.ModelAdm
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(BigTableAdminMixin, admin.ModelAdmin):
-    """The ledger is append-only: rows are written by services, never edited."""
+class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    """The ledger is append-only: rows are written by services, never edited. Its notes are
+    free text typed at the store (a loss, a cancelled order's reason) that may name a member:
+    hidden from staff without member data, like other text about a member (docs/access.md)."""
+
+    member_fields = ()
+    member_text_fields = ("note",)
 
     list_display = [
         "created_at",
@@ -442,11 +447,16 @@ from apps.stores.models import OrderFulfilment  # noqa: E402
 
 
 @admin.register(OrderFulfilment)
-class OrderFulfilmentAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class OrderFulfilmentAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Delivery status and pickup codes, for HQ to look up; changed only at the store's pickup
     counter (apps.procurement.services.pickup), never here. The code shows as its last two
     digits, to everyone: the whole code is the member's to bring (docs/access.md), and an order
-    is found here by its number."""
+    is found here by its number. The delivery note (typed at the counter: where to deliver,
+    who to ask for, a cancellation's reason) is text about a member: hidden from staff without
+    member data."""
+
+    member_fields = ()
+    member_text_fields = ("delivery_note",)
 
     list_display = [
         "order",

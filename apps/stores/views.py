@@ -42,6 +42,7 @@ from apps.stores.kpis import selectors as kpi_selectors
 from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
 from apps.stores.models import StockMovement
 from apps.stores.page_cache import store_figures
+from linli.admin_helpers import MEMBER_TEXT_HIDDEN
 from linli.realtime import session_ended_broadcast
 
 
@@ -263,7 +264,10 @@ def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
 def store_stock_product(request: HttpRequest, store_id: int, product_id: int) -> HttpResponse:
     """One product's stock at the store: on-hand, on order, and its ledger here, newest first,
     30 a page: time, kind, signed quantity, note, the order (linked to its after-sales page
-    for whoever may open cases on it) and who. VIEW_STOCK; an unknown product is a 404."""
+    for whoever may open cases on it) and who. VIEW_STOCK; an unknown product is a 404.
+    Notes are free text typed by the store's staff (a loss, a cancelled order's reason) and
+    may name a member: shown to MEMBER_DATA only (the owner, HQ with customers.view_member);
+    clerks, inspectors and other HQ see `MEMBER_TEXT_HIDDEN` in their place (docs/access.md)."""
     store, allowed = store_and_actions_or_403(request.user, store_id, VIEW_STOCK)
     level = selectors.store_stock_product(store=store, product_id=product_id)
     if level is None:
@@ -276,6 +280,7 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
     ).get_page(request.GET.get("page"))
     movements = list(page.object_list)
     may_open_cases = AFTER_SALES.name in allowed
+    notes_shown = MEMBER_DATA.name in allowed
     case_new = reverse("supply:case_new", args=[store.pk])
     for movement in movements:
         order = movement.order
@@ -284,6 +289,10 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
             if may_open_cases and order is not None and order.status in CASE_ORDER_STATUSES
             else ""
         )
+        movement.note_shown = (
+            movement.note if notes_shown or not movement.note else str(MEMBER_TEXT_HIDDEN)
+        )
+        movement.note_hidden = not notes_shown and bool(movement.note)
     return render(
         request,
         "portal/store_stock_product.html",

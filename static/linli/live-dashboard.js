@@ -15,6 +15,12 @@
  * is ignored, and any gap asks the server for a fresh snapshot ({"type": "resync"}). A closed
  * socket reconnects with backoff, and a reconnect starts with a fresh snapshot.
  * Charts are SVG drawn here (attributes, not inline styles: the CSP refuses those).
+ *
+ * Viewers carry when they were reported (viewers_reported_at) and a stale flag as of the
+ * snapshot; the page says how long ago ("reported 3 min ago") and marks the count stale once
+ * the report is older than viewers_stale_after seconds, re-checked every 30 s on the server's
+ * clock (data-server-now, the page's render time), since no message comes when the platform
+ * stops reporting.
  */
 (function () {
   "use strict";
@@ -103,11 +109,32 @@
     return value === null ? (labels.unknown || "—") : value;
   }
 
-  function renderBroadcast(root, snapshot, labels) {
+  // How long ago the viewers were reported, in words ("" before a first report).
+  function reportedAge(reportedAt, now, labels) {
+    if (!reportedAt) { return ""; }
+    var minutes = Math.max(0, Math.floor((now - Date.parse(reportedAt)) / 60000));
+    return minutes ? format(labels.reportedAgo, { minutes: minutes }) : labels.reportedJustNow;
+  }
+
+  // A live broadcast's count is stale once its report is older than the threshold.
+  function viewersStale(row, now, staleAfter) {
+    if (row.viewers_stale) { return true; }
+    if (!row.viewers_reported_at || (row.status !== undefined && row.status !== "live")) { return false; }
+    return staleAfter > 0 && now - Date.parse(row.viewers_reported_at) > staleAfter * 1000;
+  }
+
+  function renderBroadcast(root, snapshot, labels, now) {
     root.querySelectorAll("[data-live-field]").forEach(function (node) {
       var name = node.dataset.liveField;
       if (snapshot[name] !== undefined) { node.textContent = figure(snapshot[name], labels); }
     });
+    var stale = viewersStale(snapshot, now, snapshot.viewers_stale_after);
+    var viewers = root.querySelector("[data-live-viewers]");
+    if (viewers) { viewers.classList.toggle("live-number-stale", stale); }
+    var age = root.querySelector("[data-live-viewers-age]");
+    if (age) { age.textContent = reportedAge(snapshot.viewers_reported_at, now, labels); }
+    var warning = root.querySelector("[data-live-viewers-stale]");
+    if (warning) { warning.hidden = !stale; }
     var status = root.querySelector("[data-live-status]");
     if (status) { status.textContent = (labels.statuses || {})[snapshot.status] || snapshot.status; }
     var offers = root.querySelector("[data-live-offers]");
@@ -164,12 +191,16 @@
     }
   }
 
-  function renderOverview(root, snapshot, labels) {
+  function renderOverview(root, snapshot, labels, now) {
     var totals = snapshot.totals || {};
     root.querySelectorAll("[data-live-total]").forEach(function (node) {
       var value = totals[node.dataset.liveTotal];
       if (value !== undefined) { node.textContent = figure(value, labels); }
     });
+    var notCounted = root.querySelector("[data-live-total-stale]");
+    if (notCounted) {
+      notCounted.textContent = totals.viewers_stale ? format(labels.staleNotCounted, { count: totals.viewers_stale }) : "";
+    }
     var list = root.querySelector("[data-live-broadcasts]");
     if (!list) { return; }
     var rows = snapshot.broadcasts || [];
@@ -178,10 +209,18 @@
     replaceChildren(list, rows.length ? rows.map(function (row) {
       var href = link ? link.replace("/0/", "/" + row.broadcast_id + "/") : null;
       var line = bar(row.store_name, parseFloat(row.joined_value), most, "¥" + row.joined_value, href);
-      line.appendChild(el("span", "muted live-bar-more",
+      var age = reportedAge(row.viewers_reported_at, now, labels);
+      var stale = viewersStale(row, now, snapshot.viewers_stale_after);
+      var more = el("span", "muted live-bar-more",
         row.orders + " " + labels.orders + " · ¥" + row.joined_value_reached + " " + labels.atThreshold +
-        " · " + figure(row.viewers, labels) + " " + labels.viewers + " · " +
+        " · " + figure(row.viewers, labels) + " " + labels.viewers + (age ? " (" + age : ""));
+      if (age && stale) {
+        more.appendChild(document.createTextNode(", "));
+        more.appendChild(el("span", "live-stale", labels.stale));
+      }
+      more.appendChild(document.createTextNode((age ? ")" : "") + " · " +
         row.offers_reached + "/" + row.offers + " " + labels.offersReached));
+      line.appendChild(more);
       return line;
     }) : [el("p", "muted", labels.noBroadcasts)]);
   }
@@ -194,14 +233,21 @@
     this.socket = null;
     this.retry = 0;
     this.resyncAsked = false;
+    // The server's clock (the page's render time) less ours: report ages are on its clock.
+    var serverNow = parseInt(root.dataset.serverNow || "", 10);
+    this.clockOffset = isNaN(serverNow) ? 0 : serverNow - Date.now();
     if (this.snapshot) { this.render(); }
+    var self = this;
+    // No message comes when the platform stops reporting: re-read the report's age.
+    window.setInterval(function () { if (self.snapshot) { self.render(); } }, 30000);
   }
 
   Dashboard.prototype.render = function () {
+    var now = Date.now() + this.clockOffset;
     if (this.kind === "overview") {
-      renderOverview(this.root, this.snapshot, this.labels);
+      renderOverview(this.root, this.snapshot, this.labels, now);
     } else {
-      renderBroadcast(this.root, this.snapshot, this.labels);
+      renderBroadcast(this.root, this.snapshot, this.labels, now);
     }
     this.root.dataset.liveVersion = this.snapshot.version;
   };

@@ -10,6 +10,7 @@ nothing here waits on a clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -455,3 +456,84 @@ async def test_viewers_in_either_language_get_the_same_frames_with_no_words_in_t
         }
         assert not CJK.search(json.dumps([changes["offers"], changes["talking_points"]]))
         await socket.disconnect()
+
+
+def _reported_minutes_ago(broadcast: Broadcast, minutes: int) -> None:
+    """The platform's last report, `minutes` ago."""
+    broadcast_viewers_report(
+        broadcast=broadcast, count=40, now=timezone.now() - dt.timedelta(minutes=minutes)
+    )
+
+
+async def test_a_count_the_platform_stopped_reporting_reaches_the_page_as_stale(
+    client, owner, store, timers, settings
+):
+    """No change is announced when the platform goes quiet: the minute task finds the live
+    broadcast whose report aged past LIVE_VIEWERS_STALE_SECONDS and the open socket gets an
+    update flagging the count stale; a second run sends nothing more. (Time passing is the
+    threshold lowered under the report's age: the stored snapshot is not rewritten.)"""
+    settings.LIVE_VIEWERS_STALE_SECONDS = 3600
+    live = await database_sync_to_async(BroadcastFactory)(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=30),
+    )
+    await database_sync_to_async(_reported_minutes_ago)(live, 10)
+    await database_sync_to_async(timers.fire_all)()
+    communicator = await _connected(client, owner, _path(live))
+    snapshot = await _snapshot(communicator)
+    assert (snapshot["viewers"], snapshot["viewers_stale"]) == (40, False)
+    assert snapshot["viewers_reported_at"] is not None
+    assert await database_sync_to_async(live_services.live_viewers_went_stale)() == 0
+
+    # The report is now older than the threshold, and nothing was reported since.
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+    stale = await database_sync_to_async(live_services.live_viewers_went_stale)()
+    assert stale == 1
+    update = await _next_update(communicator, after=snapshot["version"])
+    assert update["kind"] == "update"
+    assert update["changes"]["viewers_stale"] is True
+    assert "viewers" not in update["changes"]  # the last count stays, marked
+    await database_sync_to_async(timers.fire_all)()
+
+    # Idempotent: the feed already shows it stale, a rerun changes nothing.
+    version = await database_sync_to_async(_feed_version)(live)
+    assert await database_sync_to_async(live_services.live_viewers_went_stale)() == 1
+    assert await database_sync_to_async(_feed_version)(live) == version
+
+    # A socket opened now gets the stale snapshot; a new report makes it current again.
+    second = await _connected(client, owner, _path(live))
+    assert (await _snapshot(second))["viewers_stale"] is True
+    await database_sync_to_async(broadcast_viewers_report)(broadcast=live, count=12)
+    await database_sync_to_async(timers.fire_all)()
+    update = await _next_update(second, after=version)
+    assert (update["changes"]["viewers"], update["changes"]["viewers_stale"]) == (12, False)
+    await second.disconnect()
+    await communicator.disconnect()
+
+
+async def test_a_connect_after_the_report_aged_gets_it_stale(
+    client, owner, store, timers, settings
+):
+    """The latest snapshot was stored while the count was current; a socket opened once it
+    aged (before the minute task ran) is not shown the stored 'current', and the sockets
+    already open are told."""
+    settings.LIVE_VIEWERS_STALE_SECONDS = 3600
+    live = await database_sync_to_async(BroadcastFactory)(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=30),
+    )
+    await database_sync_to_async(_reported_minutes_ago)(live, 10)
+    await database_sync_to_async(timers.fire_all)()
+    first = await _connected(client, owner, _path(live))
+    assert (await _snapshot(first))["viewers_stale"] is False
+
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+    second = await _connected(client, owner, _path(live))
+    snapshot = await _snapshot(second)
+    assert (snapshot["viewers"], snapshot["viewers_stale"]) == (40, True)
+    update = await _next_update(first, after=snapshot["version"] - 1)
+    assert update["changes"]["viewers_stale"] is True
+    await second.disconnect()
+    await first.disconnect()

@@ -266,3 +266,43 @@ def test_the_value_is_labelled_as_joined_not_sales_and_viewers_unknown_show_a_da
     assert '<b data-live-total="viewers">—</b>' in overview
     assert "GMV" not in overview
     assert "成交额" not in overview
+
+
+def test_the_viewers_say_when_they_were_reported_and_a_stale_count_is_marked(
+    client, settings, owner, hq_user, broadcast
+):
+    """ "N viewers · reported 3 min ago"; past LIVE_VIEWERS_STALE_SECONDS the count is marked
+    stale on the broadcast page and on the overview (left out of its total)."""
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        viewers=40,
+        peak_viewers=52,
+        viewers_reported_at=timezone.now() - dt.timedelta(minutes=3, seconds=10),
+    )
+    url = reverse("campaigns:live", args=[broadcast.pk])
+    warning = "超过 2 分钟未上报"
+
+    html = _get(client, owner, url).content.decode()
+    assert '<b data-live-field="viewers">40</b>' in html
+    assert "3 分钟前上报" in html
+    assert re.search(r"data-live-viewers-stale hidden>", html)
+    assert "live-number-stale" not in html
+
+    # Past the threshold with no report since (the stored snapshot is the one made while the
+    # count was current: the threshold lowered under the report's age is time passing).
+    settings.LIVE_VIEWERS_STALE_SECONDS = 120
+    response = _get(client, owner, url)
+    assert response.context["snapshot"]["viewers_stale"] is True
+    html = response.content.decode()
+    assert '<b data-live-field="viewers">40</b>' in html  # the last count, marked
+    assert "3 分钟前上报" in html
+    assert "live-number-stale" in html
+    assert f"data-live-viewers-stale>{warning}" in html
+    assert re.search(r'data-server-now="\d+"', html)
+
+    overview = _get(client, hq_user, reverse("campaigns:live-overview"))
+    assert overview.context["snapshot"]["totals"]["viewers"] is None
+    text = overview.content.decode()
+    assert '40 人观看 (3 分钟前上报, <span class="live-stale">已过时</span>)' in text
+    assert "1 场已过时，未计入" in text

@@ -332,6 +332,7 @@ def test_overview_lists_only_live_broadcasts_with_their_headline_figures() -> No
         "joined_value": "391.50",
         "joined_value_reached": "0.00",
         "viewers": 11,
+        "viewers_stale": 0,
     }
 
 
@@ -421,4 +422,62 @@ def test_viewers_are_unknown_until_the_platform_reports_them() -> None:
     assert overview["totals"]["viewers"] == 0  # the sum of those that reported
 
     Broadcast.objects.filter(pk=reported.pk).update(viewers_reported_at=None)
+    assert live_overview(stores=None)["totals"]["viewers"] is None
+
+
+def test_a_viewers_report_older_than_the_threshold_is_stale(settings) -> None:
+    """The platform stopped reporting: the snapshot says when the count was reported and,
+    once that is longer ago than LIVE_VIEWERS_STALE_SECONDS, that it is stale."""
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+    now = timezone.now()
+    fresh = _live_broadcast(viewers=8, peak_viewers=9, viewers_reported_at=now)
+    old = now - dt.timedelta(minutes=6)
+    dead = _live_broadcast(viewers=40, peak_viewers=52, viewers_reported_at=old)
+
+    snapshot = broadcast_snapshot(broadcast=fresh)
+    assert (snapshot["viewers"], snapshot["viewers_stale"]) == (8, False)
+    assert snapshot["viewers_reported_at"] == now.isoformat()
+    assert snapshot["viewers_stale_after"] == 300
+    snapshot = broadcast_snapshot(broadcast=dead)
+    # The last count stays (it is what was reported), flagged as stale.
+    assert (snapshot["viewers"], snapshot["peak_viewers"], snapshot["viewers_stale"]) == (
+        40,
+        52,
+        True,
+    )
+    assert snapshot["viewers_reported_at"] == old.isoformat()
+
+    # The threshold is a setting.
+    settings.LIVE_VIEWERS_STALE_SECONDS = 600
+    assert broadcast_snapshot(broadcast=dead)["viewers_stale"] is False
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+
+    # Before a first report nothing is stale (the count is unknown, "—"); an ended
+    # broadcast's count is not a live figure.
+    unknown = _live_broadcast()
+    assert broadcast_snapshot(broadcast=unknown)["viewers_stale"] is False
+    assert broadcast_snapshot(broadcast=unknown)["viewers_reported_at"] is None
+    Broadcast.objects.filter(pk=dead.pk).update(
+        status=Broadcast.Status.ENDED, ended_at=timezone.now(), viewers=0
+    )
+    dead.refresh_from_db()
+    assert broadcast_snapshot(broadcast=dead)["viewers_stale"] is False
+
+
+def test_the_overview_flags_stale_rows_and_leaves_them_out_of_the_total(settings) -> None:
+    settings.LIVE_VIEWERS_STALE_SECONDS = 300
+    now = timezone.now()
+    fresh = _live_broadcast(viewers=8, viewers_reported_at=now)
+    dead = _live_broadcast(viewers=40, viewers_reported_at=now - dt.timedelta(minutes=6))
+
+    overview = live_overview(stores=None)
+
+    rows = {row["broadcast_id"]: row for row in overview["broadcasts"]}
+    assert (rows[fresh.pk]["viewers"], rows[fresh.pk]["viewers_stale"]) == (8, False)
+    assert (rows[dead.pk]["viewers"], rows[dead.pk]["viewers_stale"]) == (40, True)
+    assert rows[dead.pk]["viewers_reported_at"] is not None
+    # The total counts current reports only: 8, not 48.
+    assert (overview["totals"]["viewers"], overview["totals"]["viewers_stale"]) == (8, 1)
+    assert overview["viewers_stale_after"] == 300
+    Broadcast.objects.filter(pk=fresh.pk).update(viewers_reported_at=now - dt.timedelta(hours=1))
     assert live_overview(stores=None)["totals"]["viewers"] is None

@@ -72,10 +72,12 @@ from apps.stores.models import (
     Order,
     OrderFulfilment,
     StockLevel,
+    StockMovement,
     StoreStaff,
     StoreTerminal,
 )
 from apps.stores.services.fulfilment import fulfilments_open
+from apps.stores.services.stock import stock_move
 from apps.stores.services.terminals import terminal_issue
 from apps.training.models import Choice
 from linli import roles as hq_roles
@@ -1374,6 +1376,9 @@ MEMBER_TEXTS = {
     "live comment": "Quietplum live: two boxes please",
     "live comment author": "Quietplum Viewername",
     "message to the member": "Quietplum note: your plums wait at the counter",
+    # Typed by the store's staff: a same-city delivery note, a stock movement's note.
+    "delivery note": "Quietplum delivery: gate 3, ask for the member",
+    "stock note": "Quietplum stock: returned, the member changed their mind",
 }
 # The after-sales complaint: its substance stays for the deciders, the member in it does not.
 CASE_COMPLAINT = "Berries went soft overnight"
@@ -1392,7 +1397,9 @@ def _member_rows(world: World) -> None:
     for message in Notification.objects.filter(body__contains=fulfilment.pickup_code):
         message.body = message.body.replace(fulfilment.pickup_code, PICKUP_CODE)
         message.save(update_fields=["body"])
-    OrderFulfilment.objects.filter(order=world.member_order_a).update(pickup_code=PICKUP_CODE)
+    OrderFulfilment.objects.filter(order=world.member_order_a).update(
+        pickup_code=PICKUP_CODE, delivery_note=MEMBER_TEXTS["delivery note"]
+    )
     assert Notification.objects.filter(body__contains=PICKUP_CODE).exists()
     member = world.member_a
     NpsAnswer.objects.create(
@@ -1428,6 +1435,17 @@ def _member_rows(world: World) -> None:
     world.case_a.save(update_fields=["description"])
     GroupBuyJoinFactory(offer=world.offer_a, member=member, display_name=CHAT_NAME)
     CampaignTargetFactory(store_campaign=world.store_campaign_a, member=member)
+    line = world.member_order_a.lines.select_related("product").first()
+    assert line is not None
+    stock_move(
+        store=world.store_a,
+        product=line.product,
+        kind=StockMovement.Kind.RETURN,
+        quantity=1,
+        order=world.member_order_a,
+        note=MEMBER_TEXTS["stock note"],
+        by=world.users["owner_a"],
+    )
 
 
 def _staff_user(world: World, role: str) -> Any:
@@ -1574,14 +1592,23 @@ def _member_text_pages() -> list[tuple[str, str, str]]:
         ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"], "list"),
         ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"], "change"),
         ("campaigns_notification", MEMBER_TEXTS["message to the member"], "change"),
+        ("stores_orderfulfilment", MEMBER_TEXTS["delivery note"], "change"),
+        ("stores_stockmovement", MEMBER_TEXTS["stock note"], "list"),
+        ("stores_stockmovement", MEMBER_TEXTS["stock note"], "change"),
     ]
+
+
+# The row holding the planted text, where it is not the model's newest.
+PLANTED_IN = {"stores_orderfulfilment": "delivery_note"}
 
 
 def _member_text_url(model: str, kind: str) -> str:
     if kind == "list":
         return reverse(f"admin:{model}_changelist")
-    newest = django_apps.get_model(model.replace("_", ".", 1))._default_manager.latest("pk")
-    return reverse(f"admin:{model}_change", args=[newest.pk])
+    rows = django_apps.get_model(model.replace("_", ".", 1))._default_manager.all()
+    if model in PLANTED_IN:
+        rows = rows.filter(**{f"{PLANTED_IN[model]}__startswith": "Quietplum"})
+    return reverse(f"admin:{model}_change", args=[rows.latest("pk").pk])
 
 
 def test_admin_shows_member_texts_to_staff_with_member_data(world: World) -> None:

@@ -698,3 +698,26 @@ def test_anything_not_six_digits_reads_as_a_wrong_code_on_the_page(client, store
     html = response.content.decode()
     assert f'<li class="pickup-result pickup-wrong_code"><b>{typed}</b>' in html
     assert _status(order) == ("ready", "ready")
+
+
+def test_the_delivery_note_is_the_owners_a_clerk_reads_it_without_the_member(
+    client, store, owner, clerk
+):
+    """A delivery note is typed at the counter and may name the member and a phone: the
+    owner (member data) reads it whole; a clerk, who delivers, reads it with the phone masked
+    and the member's name as the board names them (docs/access.md)."""
+    member = MemberFactory(name="王芳", phone="+8613800138000", member_no="M00012345")
+    order = _ready(store, code="000007", member=member, fulfilment="delivery")
+    note = "王芳不在家，改送邻居，电话 13912345678"
+    delivery_status_set(store=store, order_id=order.pk, status="out_for_delivery", by=clerk)
+    delivery_status_set(store=store, order_id=order.pk, status="failed", by=clerk, note=note)
+    url = reverse("supply:pickup", args=[store.pk])
+
+    client.force_login(owner)
+    assert note in client.get(url).content.decode()
+
+    client.force_login(clerk)
+    text = client.get(url).content.decode()
+    assert "13912345678" not in text
+    assert "王芳" not in text
+    assert f"{member.masked_label}不在家，改送邻居，电话 139****5678" in text

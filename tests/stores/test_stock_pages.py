@@ -301,3 +301,41 @@ def test_the_store_page_and_home_link_to_the_stock_page(client, store, owner, ot
     assert url in client.get(reverse("portal:store", args=[store.pk])).content.decode()
     StoreStaff.objects.create(user=owner, store=other_store, role=StoreStaff.Role.OWNER)
     assert url in client.get(reverse("portal:home")).content.decode()
+
+
+# A note as an owner types it on a loss or a cancelled order: it names the member.
+TYPED_NOTE = "退给王阿姨 13912345678，她改主意了"
+
+
+def test_movement_notes_are_the_owners_an_inspector_clerk_and_hq_without_members_see_a_mask(
+    client, store, owner, inspector
+):
+    """Notes are free text that may name a member (docs/access.md): the owner (MEMBER_DATA)
+    reads them; an inspector, a clerk and HQ without customers.view_member still read the
+    ledger (kind, quantity, order, who) with the note masked."""
+    product = ProductFactory(name="鲜牛奶 950ml")
+    stock_move(store=store, product=product, kind="receipt", quantity=5, by=owner)
+    stock_move(store=store, product=product, kind="adjustment", quantity=-1, note=TYPED_NOTE)
+    client.force_login(owner)
+    assert TYPED_NOTE in _detail(client, store, product).content.decode()
+
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)
+    hq = UserFactory(is_staff=True)
+    hq.user_permissions.add(Permission.objects.get(codename="view_stocklevel"))
+    for user in (inspector, clerk, hq):
+        client.force_login(user)
+        response = _detail(client, store, product, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert TYPED_NOTE not in text
+        assert "13912345678" not in text
+        assert "王阿姨" not in text
+        assert "仅有会员权限的员工可见" in text  # the admin's mask for member text
+        assert [movement.quantity for movement in response.context["movements"]] == [-1, 5]
+
+    # HQ with member data reads the note, as in the admin.
+    hq.user_permissions.add(Permission.objects.get(codename="view_member"))
+    hq = type(hq).objects.get(pk=hq.pk)  # permissions are cached on the user
+    client.force_login(hq)
+    assert TYPED_NOTE in _detail(client, store, product).content.decode()

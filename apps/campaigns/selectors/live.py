@@ -23,15 +23,20 @@ Figures (definitions the tests hold):
   at its threshold forms at its deadline, when it is settled;
 - viewers: the stream's concurrent viewers as the platform last reported them (the broadcast
   row's `viewers` and `peak_viewers`); None until a first report (the page shows "—").
+  `viewers_reported_at` is when (ISO), and `viewers_stale` is true while the broadcast is live
+  and that report is older than `LIVE_VIEWERS_STALE_SECONDS` (`viewers_stale_after`, 300 by
+  default): the platform stopped reporting, the count is not current.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
@@ -72,11 +77,40 @@ def _offer_reached(offer: GroupBuyOffer) -> bool:
     return offer.status == GroupBuyOffer.Status.OPEN and offer.threshold_reached
 
 
+def viewers_stale_after() -> int:
+    """Seconds after which a live broadcast's last viewers report is stale
+    (LIVE_VIEWERS_STALE_SECONDS, 300 by default)."""
+    return int(getattr(settings, "LIVE_VIEWERS_STALE_SECONDS", 300))
+
+
+def viewers_report_stale(
+    *, status: str, reported_at: dt.datetime | None, now: dt.datetime | None = None
+) -> bool:
+    """A live broadcast whose last viewers report is older than the threshold: the platform
+    stopped reporting (its tool crashed, the stream ended), so the count is not current. Not
+    stale before a first report (unknown, shown as such) nor once the broadcast is not live."""
+    if status != Broadcast.Status.LIVE or reported_at is None:
+        return False
+    age = (now or timezone.now()) - reported_at
+    return age.total_seconds() > viewers_stale_after()
+
+
 def _viewers(broadcast: Broadcast) -> tuple[int | None, int | None]:
     """The stream's viewers now and at peak, as reported; (None, None) before any report."""
     if broadcast.viewers_reported_at is None:
         return None, None
     return broadcast.viewers, broadcast.peak_viewers
+
+
+def _viewers_report(broadcast: Broadcast, now: dt.datetime) -> dict[str, Any]:
+    """When the viewers were reported (ISO, None before a report) and whether that is stale."""
+    reported_at = broadcast.viewers_reported_at
+    return {
+        "viewers_reported_at": reported_at.isoformat() if reported_at else None,
+        "viewers_stale": viewers_report_stale(
+            status=broadcast.status, reported_at=reported_at, now=now
+        ),
+    }
 
 
 def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
@@ -242,6 +276,8 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         "joined_value_reached": str(joined_value_reached.quantize(Decimal("0.01"))),
         "viewers": viewers,
         "peak_viewers": peak_viewers,
+        **_viewers_report(broadcast, timezone.now()),
+        "viewers_stale_after": viewers_stale_after(),
         "units_by_product": sorted(
             units_by_product.values(), key=lambda entry: (-entry["units"], entry["product_id"])
         ),
@@ -272,7 +308,10 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
     """Headline figures of every live broadcast at these stores (every store when None): orders,
     joined value (and its part at threshold), units, reported viewers (None before a report),
     offers at their threshold of offered, and the totals (viewers: the sum of the broadcasts
-    that reported, None when none has). Three queries whatever the number of broadcasts."""
+    that reported, None when none has). A broadcast whose report is stale keeps its count in
+    its row, flagged, but is left out of the total (`viewers_stale` in the totals counts them).
+    Three queries whatever the number of broadcasts."""
+    now = timezone.now()
     broadcasts = list(live_broadcasts(stores=stores))
     ids = [broadcast.pk for broadcast in broadcasts]
     offers = list(GroupBuyOffer.objects.filter(broadcast_id__in=ids).order_by("pk"))
@@ -313,13 +352,16 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
                 "joined_value": str(row["value"].quantize(Decimal("0.01"))),
                 "joined_value_reached": str(row["value_reached"].quantize(Decimal("0.01"))),
                 "viewers": viewers,
+                **_viewers_report(broadcast, now),
                 "offers": row["offers"],
                 "offers_reached": row["reached"],
             }
         )
     total_value = sum((per_broadcast[pk]["value"] for pk in ids), Decimal("0.00"))
     total_reached = sum((per_broadcast[pk]["value_reached"] for pk in ids), Decimal("0.00"))
-    reported = [row["viewers"] for row in rows if row["viewers"] is not None]
+    reported = [
+        row["viewers"] for row in rows if row["viewers"] is not None and not row["viewers_stale"]
+    ]
     return {
         "version": version,
         "broadcasts": rows,
@@ -329,5 +371,7 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
             "joined_value": str(total_value.quantize(Decimal("0.01"))),
             "joined_value_reached": str(total_reached.quantize(Decimal("0.01"))),
             "viewers": sum(reported) if reported else None,
+            "viewers_stale": sum(1 for row in rows if row["viewers_stale"]),
         },
+        "viewers_stale_after": viewers_stale_after(),
     }

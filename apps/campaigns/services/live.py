@@ -27,6 +27,7 @@ channel-layer event loop (and so its Redis connection) from one send to the next
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import itertools
 import json
@@ -42,6 +43,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
+from django.utils import timezone as django_timezone
 
 from apps.campaigns.models import Broadcast
 from apps.campaigns.selectors import live as live_selectors
@@ -441,14 +443,50 @@ def broadcast_changed(*, broadcast_id: int) -> None:
     transaction.on_commit(changed)
 
 
+def _viewers_went_stale(snapshot: dict[str, Any], now: dt.datetime) -> bool:
+    """The snapshot shows a viewers count as current (`viewers_stale` false) whose report has
+    since aged past the threshold: time alone made it stale, no change was announced."""
+    rows = snapshot.get("broadcasts")
+    for row in rows if rows is not None else [snapshot]:
+        reported_at = row.get("viewers_reported_at")
+        if row.get("viewers_stale") or not reported_at:
+            continue
+        # Overview rows are live broadcasts; a broadcast snapshot names its status.
+        status = row.get("status", Broadcast.Status.LIVE)
+        if live_selectors.viewers_report_stale(
+            status=status, reported_at=dt.datetime.fromisoformat(reported_at), now=now
+        ):
+            return True
+    return False
+
+
+def _changed_now(feed: _Feed) -> None:
+    """Count a change of this feed and flush it if its window is free (else the window's
+    holder flushes it at the window's end): `broadcast_changed` for one feed, at once."""
+    token = uuid.uuid4().hex
+    opened = time.monotonic()
+    [taken] = _state().touch(
+        [(_key(feed.key, "version"), _key(feed.key, "lock"))], token, live_window_seconds()
+    )
+    if taken:
+        _window_opened(feed, token, opened)
+
+
 def _current(feed: _Feed) -> dict[str, Any] | None:
     state = _state()
     if _is_dirty(feed):
         _open_window(feed)  # repairs a feed whose window holder died; no-op if one is open
     text = state.get_text(_key(feed.key, "snapshot"))
-    if text is not None:
-        return json.loads(text)
-    return _flush(feed)
+    if text is None:
+        return _flush(feed)
+    snapshot = json.loads(text)
+    if not _viewers_went_stale(snapshot, django_timezone.now()):
+        return snapshot
+    # A viewers report aged past the threshold since the snapshot was made: a new version
+    # says so to every socket of the feed (and to this caller).
+    _changed_now(feed)
+    text = state.get_text(_key(feed.key, "snapshot"))
+    return json.loads(text) if text is not None else snapshot
 
 
 def live_broadcast_current(*, broadcast_id: int) -> dict[str, Any] | None:
@@ -461,3 +499,24 @@ def live_broadcast_current(*, broadcast_id: int) -> dict[str, Any] | None:
 def live_overview_current() -> dict[str, Any]:
     """The HQ overview's latest snapshot (every live broadcast), as last sent to its group."""
     return _current(_overview_feed()) or {}
+
+
+def live_viewers_went_stale(*, now: dt.datetime | None = None) -> int:
+    """Mark, on the dashboards, the viewers counts that went stale (a live broadcast whose last
+    report is older than LIVE_VIEWERS_STALE_SECONDS): nothing is announced when a platform
+    stops reporting, so every minute (linli/schedules.py) the feeds of those broadcasts and the
+    overview are re-read, and one whose latest snapshot still shows the count as current is
+    flushed anew (`viewers_stale` true), reaching the open sockets. Idempotent: a feed already
+    showing it stale is left alone. Returns the number of live broadcasts with a stale count."""
+    now = now or django_timezone.now()
+    threshold = now - dt.timedelta(seconds=live_selectors.viewers_stale_after())
+    stale = list(
+        Broadcast.objects.filter(
+            status=Broadcast.Status.LIVE, viewers_reported_at__lt=threshold
+        ).values_list("pk", flat=True)
+    )
+    for broadcast_id in stale:
+        _current(_broadcast_feed(broadcast_id))
+    if stale:
+        _current(_overview_feed())
+    return len(stale)

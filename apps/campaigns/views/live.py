@@ -5,18 +5,21 @@ then static/linli/live-dashboard.js keeps them current over the websocket."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
 from apps.campaigns.selectors.broadcasts import broadcast_for_user
+from apps.campaigns.selectors.live import viewers_report_stale, viewers_stale_after
 from apps.campaigns.services import live as live_services
 from apps.stores.access import VIEW_CAMPAIGNS, hq_may
 
@@ -56,6 +59,12 @@ def page_labels() -> dict[str, object]:
         "atThreshold": _("at threshold"),
         # Shown for viewers before the platform's first report (a 0 would be a guess).
         "unknown": "—",
+        # When the viewers count was reported, and the warning once that is too long ago.
+        "reportedJustNow": pgettext("viewers reported", "reported just now"),
+        "reportedAgo": _("reported %(minutes)s min ago"),
+        "viewersStale": _("Not reported for over %(minutes)s min: the count may be out of date."),
+        "stale": pgettext("viewers count", "stale"),
+        "staleNotCounted": _("%(count)s stale, not counted"),
         "statuses": {status.value: str(status.label) for status in Broadcast.Status},
         "offerStatuses": offer_statuses,
         "talkingPoints": {
@@ -84,6 +93,32 @@ def page_labels() -> dict[str, object]:
     }
 
 
+def viewers_report_words(
+    row: dict[str, Any], *, now: dt.datetime, labels: dict[str, Any]
+) -> dict[str, Any]:
+    """How long ago a snapshot's (or an overview row's) viewers were reported, in words, and
+    whether the count is stale now (the script recomputes both as time passes)."""
+    reported = row.get("viewers_reported_at")
+    if not reported:
+        return {"age": "", "stale": False}
+    reported_at = dt.datetime.fromisoformat(reported)
+    minutes = max(0, int((now - reported_at).total_seconds() // 60))
+    age = labels["reportedAgo"] % {"minutes": minutes} if minutes else labels["reportedJustNow"]
+    stale = bool(row.get("viewers_stale")) or viewers_report_stale(
+        status=row.get("status", Broadcast.Status.LIVE), reported_at=reported_at, now=now
+    )
+    return {"age": age, "stale": stale}
+
+
+def _stale_warning(labels: dict[str, Any]) -> str:
+    """The warning under a stale count, naming the threshold in whole minutes (rounded up)."""
+    return str(labels["viewersStale"]) % {"minutes": -(-viewers_stale_after() // 60)}
+
+
+def _server_now_ms(now: dt.datetime) -> int:
+    return int(now.timestamp() * 1000)
+
+
 @login_required
 @require_GET
 def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
@@ -94,6 +129,7 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
         raise Http404  # another store's broadcast answers like a missing one
     snapshot = live_services.live_broadcast_current(broadcast_id=broadcast.pk)
     labels = page_labels()
+    now = timezone.now()
     return render(
         request,
         "campaigns/live_broadcast.html",
@@ -107,6 +143,9 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
                 (snapshot or {}).get("status"), broadcast.get_status_display()
             ),
             "labels": labels,
+            "viewers_report": viewers_report_words(snapshot or {}, now=now, labels=labels),
+            "viewers_stale_warning": _stale_warning(labels),
+            "server_now_ms": _server_now_ms(now),
         },
     )
 
@@ -122,8 +161,24 @@ def live_overview_allowed(user: UserLike) -> bool:
 def live_overview(request: HttpRequest) -> HttpResponse:
     if not live_overview_allowed(request.user):
         raise PermissionDenied
+    snapshot = live_services.live_overview_current()
+    labels = page_labels()
+    now = timezone.now()
+    rows = [
+        {**row, "viewers_report": viewers_report_words(row, now=now, labels=labels)}
+        for row in snapshot.get("broadcasts", [])
+    ]
+    stale_count = (snapshot.get("totals") or {}).get("viewers_stale") or 0
     return render(
         request,
         "campaigns/live_overview.html",
-        {"snapshot": live_services.live_overview_current(), "labels": page_labels()},
+        {
+            "snapshot": snapshot,
+            "rows": rows,
+            "labels": labels,
+            "stale_not_counted": (
+                str(labels["staleNotCounted"]) % {"count": stale_count} if stale_count else ""
+            ),
+            "server_now_ms": _server_now_ms(now),
+        },
     )

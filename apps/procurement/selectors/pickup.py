@@ -15,6 +15,7 @@ from apps.catalog.selectors import NextProduct, member_next_products
 from apps.customers.models import Member
 from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
 from apps.stores.models.fulfilment import pickup_code_hint
+from linli.admin_helpers import member_text_redact
 
 Status = OrderFulfilment.Status
 OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY, Status.FAILED)
@@ -53,6 +54,21 @@ def _chat_name(order: Order) -> str:
     """The 接龙 chat name of a group-buy order (selected with `order__group_buy_join`)."""
     join = getattr(order, "group_buy_join", None)
     return join.display_name if join is not None else ""
+
+
+def _delivery_note(note: str, *, order: Order, full: bool) -> str:
+    """The note typed at the counter (the rider, "nobody home, ask for Auntie Li", a cancelled
+    order's reason): text about a member. With member data access as typed; otherwise, like
+    the member's name on the board, redacted (`member_text_redact`: every mobile number
+    masked, the member's name and number and the 接龙 chat name replaced by the masked
+    label), so a clerk keeps what the delivery needs (docs/access.md)."""
+    if full or not note:
+        return note
+    redacted = member_text_redact(note, member=order.member)
+    chat_name = _chat_name(order)
+    if chat_name:
+        redacted = redacted.replace(chat_name, name_masked(chat_name))
+    return redacted
 
 
 @dataclass(frozen=True)
@@ -174,7 +190,9 @@ def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
                 items=_items(order),
                 placed_at=order.placed_at,
                 ready_at=fulfilment.ready_at,
-                delivery_note=fulfilment.delivery_note,
+                delivery_note=_delivery_note(
+                    fulfilment.delivery_note, order=order, full=show_member_names
+                ),
                 next_statuses=next_statuses,
                 is_guest=order.member_id is None,
             )
