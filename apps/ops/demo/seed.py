@@ -261,12 +261,11 @@ class _Seeder:
         )
         demo_fulfilment_seed(hq_user=get_user_model().objects.get(username="hq"), today=self.today)
         demo_campaigns_seed(stores=stores, today=self.today)
-        presale = demo_presale_seed(stores=stores, today=self.today, seed=self.options.seed)
         demo_training_seed(stores=stores)
+        self._step("purchasing, supply, fulfilment and campaigns")
+        presale = demo_presale_seed(stores=stores, today=self.today, seed=self.options.seed)
         self._step(
-            "purchasing, supply, fulfilment, campaigns and the pre-order ("
-            + ", ".join(f"{count} {label}" for label, count in presale.items())
-            + ")"
+            "pre-order: " + ", ".join(f"{count} {label}" for label, count in presale.items())
         )
         inspections = demo_inspections_seed(stores=stores, days=self.days, seed=self.options.seed)
         self._step(f"inspection history: {inspections} inspections")
