@@ -6,8 +6,9 @@ up (docs/group-buys.md, "Pre-orders"; docs/demo-data.md, "The pre-order").
 
 Written through the product's own services, each given the demo's clock (`now=`), so the rows
 are what they leave: `campaign_launch` (a campaign from yesterday to tomorrow for the first
-`STORES` stores), `store_campaign_confirm` (target list, planned promotions, scheduled broadcast,
-pack), `broadcast_start` / `broadcast_end`, `offer_create(presale=True)` at the campaign's
+`STORES` stores), `store_campaign_confirm` (target list, planned promotions, scheduled
+broadcast, pack, with the portal's `pack_sources()`; its PNG poster is most of this part's
+time), `broadcast_start` / `broadcast_end`, `offer_create(presale=True)` at the campaign's
 price (`campaign_prices`, what the owner's offer form proposes), `group_buy_join` for each
 member (no stock taken: a pre-order), `group_buy_offer_settle` at the deadline (formed: joins
 confirmed, orders paid, pickup codes), then `purchase_orders_consolidate` with the settlement's
@@ -43,6 +44,7 @@ from apps.campaigns.services.campaigns import (
 )
 from apps.campaigns.services.group_buys import group_buy_join, group_buy_offer_settle, offer_create
 from apps.campaigns.services.packs import campaign_prices
+from apps.campaigns.sources import pack_sources
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo import catalogue
@@ -123,8 +125,11 @@ def demo_presale_seed(*, stores: list[Store], today: dt.date, seed: int) -> dict
             .select_related("store", "campaign")
             .order_by("store__code")
         ):
+            # As the portal's confirm: the pack's copy promises the suppliers' pickup day.
             store_campaign_confirm(
-                store_campaign=store_campaign, by=runners[store_campaign.store_id]
+                store_campaign=store_campaign,
+                by=runners[store_campaign.store_id],
+                sources=pack_sources(),
             )
             broadcast = Broadcast.objects.select_related("store_campaign__campaign").get(
                 store_campaign=store_campaign
