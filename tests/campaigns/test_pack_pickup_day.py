@@ -15,7 +15,11 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from apps.campaigns.models import ScenarioTemplate, StoreCampaign
-from apps.campaigns.services.packs import pack_context, store_campaign_pack_generate
+from apps.campaigns.services.packs import (
+    pack_context,
+    store_campaign_pack_generate,
+    template_render,
+)
 from apps.campaigns.sources import pack_sources
 from apps.campaigns.views.broadcasts import default_deadline
 from apps.ops.demo.campaigns import TEMPLATES as DEMO_TEMPLATES
@@ -258,4 +262,51 @@ def test_the_migration_gives_templates_with_the_old_default_the_pickup_day(db: N
 
     texts = dict(ScenarioTemplate.objects.values_list("code", "jielong_copy_template"))
     assert texts[old.code] == texts[older.code] == migration.PREVIOUS_DEFAULT
+    assert texts[edited.code] == edited_text
+
+
+DRAGON_BOAT_WARMUP = next(spec for spec in DEMO_TEMPLATES if spec.code == "dragon-boat").warmup
+
+
+def test_the_dragon_boat_warm_up_promises_the_suppliers_day_not_before_the_festival(
+    db: None,
+) -> None:
+    store_campaign = _store_campaign()
+    _supply(store_campaign)
+
+    with override("zh-hans"):
+        context = pack_context(store_campaign=store_campaign, sources=pack_sources())
+    warmup = template_render(source=DRAGON_BOAT_WARMUP, context=context)
+
+    assert "节前" not in warmup
+    assert warmup.endswith("12月11日起到店自提，接龙锁定名额～")
+
+
+def test_the_dragon_boat_warm_up_promises_no_day_without_a_supplier(db: None) -> None:
+    store_campaign = _store_campaign()
+
+    with override("zh-hans"):
+        context = pack_context(store_campaign=store_campaign, sources=pack_sources())
+    warmup = template_render(source=DRAGON_BOAT_WARMUP, context=context)
+
+    assert warmup.endswith("到货后通知自提，接龙锁定名额～")
+
+
+def test_the_migration_gives_the_untouched_dragon_boat_warm_up_the_pickup_day(db: None) -> None:
+    migration = importlib.import_module("apps.campaigns.migrations.0012_dragon_boat_pickup_day")
+    old = ScenarioTemplateFactory(code="dragon-boat", warmup_copy_template=migration.FORMER_DEFAULT)
+    edited_text = migration.FORMER_DEFAULT.replace("节前到店自提", "6月18日前到店自提")
+    edited = ScenarioTemplateFactory(code="hq-own", warmup_copy_template=edited_text)
+
+    migration.pickup_day_set(django_apps, None)
+    migration.pickup_day_set(django_apps, None)
+
+    texts = dict(ScenarioTemplate.objects.values_list("code", "warmup_copy_template"))
+    assert texts[old.code] == DRAGON_BOAT_WARMUP
+    assert texts[edited.code] == edited_text
+
+    migration.pickup_day_unset(django_apps, None)
+
+    texts = dict(ScenarioTemplate.objects.values_list("code", "warmup_copy_template"))
+    assert texts[old.code] == migration.FORMER_DEFAULT
     assert texts[edited.code] == edited_text

@@ -26,20 +26,22 @@ def test_xlsx_opens_and_holds_the_review_figures(planted, store, other_store):  
     assert summary["B1"].value == "夏季水果季 七月"
     figures = {row[0].value: row[1] for row in summary.iter_rows(min_row=7)}
     # Numbers are stored as numbers, money shown with two decimals and rates as percentages.
-    assert figures["GMV (yuan)"].value == 244.9
-    assert figures["GMV (yuan)"].number_format == "#,##0.00"
+    assert figures["Joined value (yuan)"].value == 199
+    assert figures["Joined value (yuan)"].number_format == "#,##0.00"
+    assert figures["Offers at threshold"].value == "2/4"
+    assert "GMV (yuan)" not in figures
     assert figures["Exposures"].value == 8
     assert figures["Conversion (exposure → order)"].data_type == "n"
     assert figures["Conversion (exposure → order)"].number_format == "0.0%"
     rows = {row[0].value: row for row in stores.iter_rows(min_row=2)}
     assert set(rows) == {store.code, other_store.code}
-    assert rows[store.code][7].value == 145.4  # 39.80 + 59.70 + 45.90
+    assert stores["H1"].value == "Joined value (yuan)"
+    assert rows[store.code][7].value == 99.5  # 39.80 + 59.70
     assert rows[store.code][7].number_format == "#,##0.00"
     assert [row[1:] for row in products.iter_rows(min_row=2, values_only=True)] == [
-        ("FRU-0001", "云南蓝莓", 11, 218.9),
-        ("DAI-0002", "鲜牛奶", 4, 26),
+        ("FRU-0001", "云南蓝莓", 10, 199),
     ]
-    assert [row[4].number_format for row in products.iter_rows(min_row=2)] == ["#,##0.00"] * 2
+    assert [row[4].number_format for row in products.iter_rows(min_row=2)] == ["#,##0.00"]
 
 
 def test_xlsx_for_one_store_holds_only_that_store(planted, store, other_store):  # noqa: F811
@@ -69,11 +71,13 @@ def test_pdf_prints_money_with_two_decimals(planted, store):  # noqa: F811
     with translation.override("en"):
         text = pdf_text(campaign_review_pdf(campaign=planted["campaign"]))
 
-    # The stores' GMV chart and table, and the top products: 145.40, 218.90, 26.00 yuan.
-    assert text.count("145.40") == 2
-    assert "218.90" in text
-    assert "26.00" in text
-    assert re.search(r"145\.4(?!0)", text) is None
+    # The stores' joined value chart and table (99.50 at each store), the summary and the top
+    # products (199.00 yuan).
+    assert text.count("99.50") == 4
+    assert "199.00" in text
+    assert re.search(r"99\.5(?!0)", text) is None
+    assert "Joined value by store (yuan)" in text
+    assert "GMV" not in text
 
 
 def test_past_averages_and_counts_read_as_people_write_them():

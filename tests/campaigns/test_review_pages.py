@@ -37,7 +37,12 @@ def test_owner_sees_their_stores_review_only(planted, owner, store, other_store)
     assert "夏季水果季 七月" in page
     assert "云南蓝莓" in page
     assert other_store.name not in page
-    assert "<b>145.40</b>" in page  # the first store's GMV, not the campaign's 244.90
+    # The first store's joined value (接龙金额, as on the live dashboard), not the campaign's.
+    assert "<b>99.50</b>" in page
+    assert "<b>199.00</b>" not in page
+    assert "接龙金额（元）" in page
+    assert "已达成团数" in page
+    assert "GMV" not in page
     assert "style=" not in page
     assert "<script>" not in page
 
@@ -104,7 +109,14 @@ def test_hq_sees_the_whole_campaign(planted, hq_user, store, other_store):  # no
     page = response.content.decode()
     assert store.name in page
     assert other_store.name in page
-    assert "<b>244.90</b>" in page
+    assert "<b>199.00</b>" in page
+    # The live dashboard's terms (the page is in the default language).
+    assert "接龙金额（元）" in page
+    assert "其中已达成团数的接龙金额（元）" in page
+    assert "已达成团数的团购" in page
+    assert "成团率（已成团 / 已结算）" in page
+    assert "<b>2/4</b>" in page
+    assert "GMV" not in page
     for route in ("campaigns:campaign-review-xlsx", "campaigns:campaign-review-pdf"):
         download = client_for(hq_user).get(reverse(route, args=[planted["campaign"].pk]))
         assert download.status_code == 200

@@ -97,6 +97,8 @@ def planted(store, other_store):
         placed_at=at(dt.date(2026, 7, 2)),
     )
     group_buy_order(o2, member=m4, quantity=5, placed_at=at(JULY_1), status=Order.Status.CANCELLED)
+    # As settlement leaves a join of an offer that did not form.
+    GroupBuyJoin.objects.filter(offer=o2).update(status=GroupBuyJoin.Status.CANCELLED)
     order_for(store, member=m4, lines=[(milk, 1, "6.50")], placed_at=at(dt.date(2026, 7, 5)))
     events(sc_a, TrackingEvent.Kind.EXPOSURE, [m1, m2, m2, None, m4], JULY_1)
     events(sc_a, TrackingEvent.Kind.CLICK, [m1, m2, m4], JULY_1)
@@ -175,14 +177,33 @@ def reference(campaign, store_ids=None, repeat_days=30) -> Figures:
         ):
             repeat.add(order.member_id)
     offers = [o for o in GroupBuyOffer.objects.all() if o.broadcast.store_campaign_id in sc_ids]
+    reached = [
+        o
+        for o in offers
+        if o.status == "formed"
+        or (
+            o.status == "open"
+            and (o.units_joined if o.threshold_kind == "units" else o.participants) >= o.threshold
+        )
+    ]
+    joins = [
+        join
+        for join in GroupBuyJoin.objects.all()
+        if join.offer in offers and join.status != "cancelled"
+    ]
     from apps.campaigns.selectors.reviews import Funnel
 
     return Figures(
         funnel=Funnel(exposures, clicks, orders_, exposure_members, click_members, order_members),
         order_count=len(campaign_orders),
-        gmv=sum((o.total for o in campaign_orders), Decimal("0.00")),
+        joined_value=sum((j.offer.price * j.quantity for j in joins), Decimal("0.00")),
+        joined_value_reached=sum(
+            (j.offer.price * j.quantity for j in joins if j.offer in reached), Decimal("0.00")
+        ),
         units=sum(line.quantity for o in campaign_orders for line in o.lines.all()),
         buyers=len({o.member_id for o in campaign_orders if o.member_id}),
+        offers=len(offers),
+        offers_reached=len(reached),
         offers_formed=sum(1 for o in offers if o.status == "formed"),
         offers_settled=sum(1 for o in offers if o.status in {"formed", "failed"}),
         members_gained=len(gained),
@@ -195,11 +216,15 @@ def test_review_totals_equal_the_reference_computation(planted):
     assert review.totals == reference(planted["campaign"])
     # …and the planted story, by hand: 2+3 blueberries at A, the till order, 1+4 at B.
     assert review.totals.order_count == 5
-    assert review.totals.gmv == Decimal("19.90") * 10 + Decimal("6.50") * 4 + Decimal("19.90")
+    # Joined value: the joins not cancelled (2+3 at A, 1+4 at B), not the till order.
+    assert review.totals.joined_value == Decimal("19.90") * 10
+    assert review.totals.joined_value_reached == Decimal("19.90") * 10
     assert review.totals.units == 15
     assert review.totals.buyers == 4
     assert review.totals.members_gained == 3  # m2, m3, m4 (m1 bought in May)
     assert review.totals.repeat_buyers == 2  # m1 on 10 July, m4 on 5 July
+    assert review.totals.offers == 4
+    assert review.totals.offers_reached == 2
     assert review.totals.offers_formed == 2
     assert review.totals.offers_settled == 3
     assert review.totals.formed_rate == pytest.approx(2 / 3)
@@ -226,11 +251,11 @@ def test_review_scoped_to_a_store_counts_only_that_store(planted, store):
     assert review.comparison.campaigns[0].figures == reference(planted["june"], {store.pk})
 
 
-def test_top_products_rank_by_gmv(planted):
+def test_top_products_rank_by_joined_value(planted):
+    """The offers' products by joined value; milk's only join was cancelled with its offer."""
     review = campaign_review(campaign=planted["campaign"])
-    assert [(p.sku, p.name, p.units, p.gmv) for p in review.top_products] == [
-        ("FRU-0001", "云南蓝莓", 11, Decimal("218.90")),
-        ("DAI-0002", "鲜牛奶", 4, Decimal("26.00")),
+    assert [(p.sku, p.name, p.units, p.joined_value) for p in review.top_products] == [
+        ("FRU-0001", "云南蓝莓", 10, Decimal("199.00")),
     ]
 
 
@@ -243,8 +268,8 @@ def test_comparison_averages_the_templates_past_campaigns(planted):
     june_ref, may_ref = reference(june), reference(may)
     assert comparison.campaigns[0].figures == june_ref
     assert comparison.campaigns[1].figures == may_ref
-    assert june_ref.gmv == Decimal("119.40")
-    assert comparison.gmv == Decimal("59.70")
+    assert june_ref.joined_value == Decimal("119.40")
+    assert comparison.joined_value == Decimal("59.70")
     assert comparison.order_count == 0.5
     assert comparison.exposures == 1.0
     assert comparison.units == 3.0
@@ -258,7 +283,7 @@ def test_review_without_past_campaigns_has_an_empty_comparison(store):
     confirmed(campaign, store)
     review = campaign_review(campaign=campaign)
     assert review.comparison.campaigns == []
-    assert review.comparison.gmv is None
+    assert review.comparison.joined_value is None
     assert review.totals == Figures()
     assert review.top_products == []
 
@@ -294,3 +319,45 @@ def test_review_query_count_does_not_grow_with_stores_orders_or_past_campaigns(p
     assert len(review.stores) == 5
     assert len(review.comparison.campaigns) == 4
     assert len(large) == len(small)
+
+
+def test_the_review_reads_the_live_dashboards_joined_value_and_threshold_reached(store):
+    """One definition: the review's joined value, its part at threshold and the offers at
+    threshold are the live dashboard's for the same offers — an open offer at its threshold is
+    at threshold but not formed, an open one below it is joined value only, a failed offer's
+    cancelled joins count nowhere, nor does an order refunded after its offer formed."""
+    from apps.campaigns.selectors.live import broadcast_snapshot
+
+    campaign = CampaignFactory(template=None, starts_on=JULY_1)
+    store_campaign = confirmed(campaign, store)
+    formed = offer(store_campaign, ProductFactory(), GroupBuyOffer.Status.FORMED)
+    at_threshold = offer(store_campaign, ProductFactory(), GroupBuyOffer.Status.OPEN, "5.00")
+    below = offer(store_campaign, ProductFactory(), GroupBuyOffer.Status.OPEN, "3.00")
+    failed = offer(store_campaign, ProductFactory(), GroupBuyOffer.Status.FAILED, "8.00")
+    for item, quantity in ((formed, 10), (at_threshold, 10), (below, 4), (failed, 2)):
+        status = "cancelled" if item is failed else "completed"
+        group_buy_order(
+            item, member=MemberFactory(), quantity=quantity, placed_at=at(JULY_1), status=status
+        )
+        GroupBuyOffer.objects.filter(pk=item.pk).update(units_joined=quantity, participants=1)
+    GroupBuyJoin.objects.filter(offer=at_threshold).update(status=GroupBuyJoin.Status.JOINED)
+    GroupBuyJoin.objects.filter(offer=below).update(status=GroupBuyJoin.Status.JOINED)
+    GroupBuyJoin.objects.filter(offer=failed).update(status=GroupBuyJoin.Status.CANCELLED)
+    refunded = offer(store_campaign, ProductFactory(), GroupBuyOffer.Status.FORMED, "7.00")
+    group_buy_order(
+        refunded, member=MemberFactory(), quantity=1, placed_at=at(JULY_1), status="refunded"
+    )
+
+    totals = campaign_review(campaign=campaign).totals
+    live = broadcast_snapshot(broadcast=store_campaign.broadcast)
+
+    assert totals.joined_value == Decimal("199.00") + Decimal("50.00") + Decimal("12.00")
+    assert totals.joined_value_reached == Decimal("249.00")
+    assert str(totals.joined_value) == live["joined_value"]
+    assert str(totals.joined_value_reached) == live["joined_value_reached"]
+    assert totals.offers == 5
+    assert totals.offers_reached == sum(row["reached"] for row in live["offers"]) == 3
+    assert totals.offers_formed == 2
+    assert totals.offers_settled == 3
+    assert totals.formed_rate == pytest.approx(2 / 3)
+    assert totals.order_count == 3

@@ -160,6 +160,15 @@ class GroupBuyOffer(models.Model):
         """Enough joined to form (成团) at the deadline."""
         return self.threshold_progress >= self.threshold
 
+    @property
+    def at_threshold(self) -> bool:
+        """What the live dashboard and the review call "threshold reached": settled formed, or
+        still open with its progress at the threshold (it forms at its deadline). Formed is the
+        settled status only; a failed or cancelled offer is not at threshold."""
+        if self.status == self.Status.FORMED:
+            return True
+        return self.status == self.Status.OPEN and self.threshold_reached
+
 
 class GroupBuyJoin(models.Model):
     """One member's (or one 接龙 line's) join of an offer, with the order it made."""

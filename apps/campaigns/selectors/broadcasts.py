@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from apps.campaigns.models import Broadcast, CampaignProduct, GroupBuyJoin, GroupBuyOffer
 from apps.catalog.models import Product
 from apps.stores.access import StoreAction, stores_for
-from apps.stores.models import StockLevel
+from apps.stores.models import Order, StockLevel
 
 if TYPE_CHECKING:
     from apps.campaigns.models import Campaign, StoreCampaign
@@ -85,6 +85,80 @@ def offer_progress(offer: GroupBuyOffer) -> OfferProgress:
         cap_percent=min(100, offer.units_joined * 100 // offer.cap),
         remaining=max(offer.cap - offer.units_joined, 0),
     )
+
+
+@dataclass
+class JoinedFigures:
+    """Group-buy figures over some offers, one definition for the live dashboard and the review
+    report (docs/live-dashboard.md, docs/reviews.md):
+
+    - `orders`: joins not cancelled, whose order was not cancelled or refunded since (at the
+      pickup counter, after the offer formed): one join makes one order; `units`: their
+      quantities;
+    - `value`, the **joined value** (接龙金额): units × the offer's group-buy price over those
+      joins. Not sales: an open offer's joins are pending and drop out if it does not form;
+    - `value_reached`: the part of it whose offer is at threshold (`GroupBuyOffer.at_threshold`:
+      settled formed, or open at its threshold);
+    - `offers`, `offers_reached` (at threshold), `offers_formed` and `offers_settled` (formed
+      + not formed: the 成团率's terms, as `FormationRate`)."""
+
+    orders: int = 0
+    units: int = 0
+    value: Decimal = Decimal("0.00")
+    value_reached: Decimal = Decimal("0.00")
+    offers: int = 0
+    offers_reached: int = 0
+    offers_formed: int = 0
+    offers_settled: int = 0
+
+    def add(self, other: JoinedFigures) -> None:
+        self.orders += other.orders
+        self.units += other.units
+        self.value += other.value
+        self.value_reached += other.value_reached
+        self.offers += other.offers
+        self.offers_reached += other.offers_reached
+        self.offers_formed += other.offers_formed
+        self.offers_settled += other.offers_settled
+
+
+_SETTLED = (GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED)
+VOID_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
+
+
+def offers_joined(offers: list[GroupBuyOffer]) -> dict[int, JoinedFigures]:
+    """`JoinedFigures` of each of `offers` (loaded rows: status, price, threshold and counters),
+    by offer id. One query (the joins' orders and units), none for no offers."""
+    rows = (
+        {
+            row["offer_id"]: row
+            for row in GroupBuyJoin.objects.filter(offer__in=[offer.pk for offer in offers])
+            .exclude(status=GroupBuyJoin.Status.CANCELLED)
+            .exclude(order__status__in=VOID_ORDER_STATUSES)
+            .order_by()
+            .values("offer_id")
+            .annotate(orders=Count("pk"), units=Sum("quantity"))
+        }
+        if offers
+        else {}
+    )
+    figures = {}
+    for offer in offers:
+        row = rows.get(offer.pk)
+        units = int(row["units"] or 0) if row else 0
+        value = offer.price * units
+        reached = offer.at_threshold
+        figures[offer.pk] = JoinedFigures(
+            orders=row["orders"] if row else 0,
+            units=units,
+            value=value,
+            value_reached=value if reached else Decimal("0.00"),
+            offers=1,
+            offers_reached=int(reached),
+            offers_formed=int(offer.status == GroupBuyOffer.Status.FORMED),
+            offers_settled=int(offer.status in _SETTLED),
+        )
+    return figures
 
 
 @dataclass(frozen=True)

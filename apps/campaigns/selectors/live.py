@@ -9,8 +9,10 @@ values; the page writes the words from its labels, in its viewer's language
 (apps/campaigns/views/live.py). Product names, selling points and comments are data, shown as
 they are.
 
-Figures (definitions the tests hold):
-- orders: the broadcast's group-buy joins that are not cancelled (one join makes one order);
+Figures (definitions the tests hold; orders, units, the joined value and its part at threshold
+are `selectors.broadcasts.JoinedFigures`, the one definition the review report reads too):
+- orders: the broadcast's group-buy joins that are not cancelled, and whose order was not
+  cancelled or refunded since (one join makes one order);
 - joined value (`joined_value`): the sum over those joins of quantity × the offer's group-buy
   price. Not sales: it includes joins of offers that are still open and may not form (a failed
   offer's joins are cancelled at settlement and drop out);
@@ -19,8 +21,8 @@ Figures (definitions the tests hold):
 - units per product: the sum of those joins' quantities per offered product;
 - an offer's progress: `units_joined` or `participants` (by its threshold kind) toward its
   threshold, and `units_joined` toward its cap (kept in step by the join service). `reached`:
-  progress at the threshold or the offer settled formed. Formed is a `status` only: an open offer
-  at its threshold forms at its deadline, when it is settled;
+  progress at the threshold or the offer settled formed (`GroupBuyOffer.at_threshold`). Formed
+  is a `status` only: an open offer at its threshold forms at its deadline, when it is settled;
 - viewers: the stream's concurrent viewers as the platform last reported them (the broadcast
   row's `viewers` and `peak_viewers`); None until a first report (the page shows "—").
   `viewers_reported_at` is when (ISO), and `viewers_stale` is true while the broadcast is live
@@ -32,16 +34,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.campaigns.analytics import comments as comment_analytics
-from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.models import Broadcast, BroadcastComment, GroupBuyOffer
+from apps.campaigns.selectors.broadcasts import JoinedFigures, offers_joined
 from apps.catalog.models import Product
 from apps.stores.models import StockLevel, Store
 from apps.training.selectors import product_selling_points
@@ -55,26 +57,6 @@ TALKING_POINTS = 5
 
 def _percent(part: int, whole: int) -> int:
     return min(100, round(100 * part / whole)) if whole else 0
-
-
-def _join_figures(broadcast_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Per offer of these broadcasts: orders and units of its joins that are not cancelled.
-    One query."""
-    rows = (
-        GroupBuyJoin.objects.filter(offer__broadcast_id__in=list(broadcast_ids))
-        .exclude(status=GroupBuyJoin.Status.CANCELLED)
-        .values("offer_id")
-        .annotate(orders=Count("pk"), units=Sum("quantity"))
-    )
-    return {row["offer_id"]: row for row in rows}
-
-
-def _offer_reached(offer: GroupBuyOffer) -> bool:
-    """The offer has reached its threshold: settled formed, or open with its progress at the
-    threshold (it forms at the deadline)."""
-    if offer.status == GroupBuyOffer.Status.FORMED:
-        return True
-    return offer.status == GroupBuyOffer.Status.OPEN and offer.threshold_reached
 
 
 def viewers_stale_after() -> int:
@@ -161,7 +143,7 @@ def _talking_point(point: comment_analytics.TalkingPoint) -> dict[str, Any]:
     }
 
 
-def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str, Any]:
+def _offer_row(offer: GroupBuyOffer, figures: JoinedFigures) -> dict[str, Any]:
     progress = offer.threshold_progress
     return {
         "id": offer.pk,
@@ -173,13 +155,13 @@ def _offer_row(offer: GroupBuyOffer, figures: dict[str, Any] | None) -> dict[str
         "threshold": offer.threshold,
         "progress": progress,
         "progress_percent": _percent(progress, offer.threshold),
-        "reached": _offer_reached(offer),
+        "reached": offer.at_threshold,
         "cap": offer.cap,
         "units_joined": offer.units_joined,
         "participants": offer.participants,
         "cap_percent": _percent(offer.units_joined, offer.cap),
-        "orders": figures["orders"] if figures else 0,
-        "units": int(figures["units"] or 0) if figures else 0,
+        "orders": figures.orders,
+        "units": figures.units,
         "deadline": offer.deadline.isoformat(),
     }
 
@@ -194,7 +176,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
     offers = list(
         GroupBuyOffer.objects.filter(broadcast=broadcast).select_related("product").order_by("pk")
     )
-    figures = _join_figures([broadcast.pk])
+    figures = offers_joined(offers)
     stock = dict(
         StockLevel.objects.filter(
             store_id=broadcast.store_id, product_id__in=[offer.product_id for offer in offers]
@@ -207,15 +189,12 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         .values("pk", "author", "text", "created_at")[:ANALYSED_COMMENTS]
     )
 
-    offer_rows = [_offer_row(offer, figures.get(offer.pk)) for offer in offers]
+    offer_rows = [_offer_row(offer, figures[offer.pk]) for offer in offers]
     viewers, peak_viewers = _viewers(broadcast)
     units_by_product: dict[int, dict[str, Any]] = {}
-    joined_value = Decimal("0.00")
-    joined_value_reached = Decimal("0.00")
+    joined = JoinedFigures()
     for offer, row in zip(offers, offer_rows, strict=True):
-        joined_value += offer.price * row["units"]
-        if row["reached"]:
-            joined_value_reached += offer.price * row["units"]
+        joined.add(figures[offer.pk])
         entry = units_by_product.setdefault(
             offer.product_id,
             {"product_id": offer.product_id, "name": offer.product.name, "units": 0},
@@ -270,10 +249,10 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         "store_name": broadcast.store.name,
         "status": broadcast.status,
         "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
-        "orders": sum(row["orders"] for row in offer_rows),
-        "units": sum(row["units"] for row in offer_rows),
-        "joined_value": str(joined_value.quantize(Decimal("0.01"))),
-        "joined_value_reached": str(joined_value_reached.quantize(Decimal("0.01"))),
+        "orders": joined.orders,
+        "units": joined.units,
+        "joined_value": str(joined.value.quantize(Decimal("0.01"))),
+        "joined_value_reached": str(joined.value_reached.quantize(Decimal("0.01"))),
         "viewers": viewers,
         "peak_viewers": peak_viewers,
         **_viewers_report(broadcast, timezone.now()),
@@ -315,28 +294,10 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
     broadcasts = list(live_broadcasts(stores=stores))
     ids = [broadcast.pk for broadcast in broadcasts]
     offers = list(GroupBuyOffer.objects.filter(broadcast_id__in=ids).order_by("pk"))
-    figures = _join_figures(ids)
-    per_broadcast: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {
-            "orders": 0,
-            "units": 0,
-            "value": Decimal("0.00"),
-            "value_reached": Decimal("0.00"),
-            "offers": 0,
-            "reached": 0,
-        }
-    )
+    figures = offers_joined(offers)
+    per_broadcast: dict[int, JoinedFigures] = defaultdict(JoinedFigures)
     for offer in offers:
-        row = per_broadcast[offer.broadcast_id]
-        offer_figures = figures.get(offer.pk)
-        units = int(offer_figures["units"] or 0) if offer_figures else 0
-        row["orders"] += offer_figures["orders"] if offer_figures else 0
-        row["units"] += units
-        row["value"] += offer.price * units
-        row["offers"] += 1
-        if _offer_reached(offer):
-            row["reached"] += 1
-            row["value_reached"] += offer.price * units
+        per_broadcast[offer.broadcast_id].add(figures[offer.pk])
     rows = []
     for broadcast in broadcasts:
         row = per_broadcast[broadcast.pk]
@@ -347,18 +308,18 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
                 "store_id": broadcast.store_id,
                 "store_name": broadcast.store.name,
                 "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
-                "orders": row["orders"],
-                "units": row["units"],
-                "joined_value": str(row["value"].quantize(Decimal("0.01"))),
-                "joined_value_reached": str(row["value_reached"].quantize(Decimal("0.01"))),
+                "orders": row.orders,
+                "units": row.units,
+                "joined_value": str(row.value.quantize(Decimal("0.01"))),
+                "joined_value_reached": str(row.value_reached.quantize(Decimal("0.01"))),
                 "viewers": viewers,
                 **_viewers_report(broadcast, now),
-                "offers": row["offers"],
-                "offers_reached": row["reached"],
+                "offers": row.offers,
+                "offers_reached": row.offers_reached,
             }
         )
-    total_value = sum((per_broadcast[pk]["value"] for pk in ids), Decimal("0.00"))
-    total_reached = sum((per_broadcast[pk]["value_reached"] for pk in ids), Decimal("0.00"))
+    total_value = sum((per_broadcast[pk].value for pk in ids), Decimal("0.00"))
+    total_reached = sum((per_broadcast[pk].value_reached for pk in ids), Decimal("0.00"))
     reported = [
         row["viewers"] for row in rows if row["viewers"] is not None and not row["viewers_stale"]
     ]

@@ -96,11 +96,17 @@ def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
             "rate",
         ),
         SummaryFigure(_("Orders"), totals.order_count, past.order_count, "count"),
-        SummaryFigure(_("GMV (yuan)"), totals.gmv, past.gmv, "money"),
+        SummaryFigure(_("Joined value (yuan)"), totals.joined_value, past.joined_value, "money"),
+        SummaryFigure(
+            _("Joined value at threshold (yuan)"), totals.joined_value_reached, None, "money"
+        ),
         SummaryFigure(_("Units"), totals.units, past.units, "count"),
         SummaryFigure(_("Buyers"), totals.buyers, None, "count"),
         SummaryFigure(
-            _("Group buys formed (成团率)"),
+            _("Offers at threshold"), f"{totals.offers_reached}/{totals.offers}", None, "text"
+        ),
+        SummaryFigure(
+            _("Formed of settled offers (成团率)"),
             f"{totals.offers_formed}/{totals.offers_settled} · {_percent(totals.formed_rate)}",
             past.formed_rate,
             "text",
@@ -143,12 +149,14 @@ def _store_header() -> list[str]:
         _("Order events"),
         _("Conversion (exposure → order)"),
         _("Orders"),
-        _("GMV (yuan)"),
+        _("Joined value (yuan)"),
         _("Units"),
         _("Buyers"),
-        _("Group buys formed (成团率)"),
+        _("Formed of settled offers (成团率)"),
         _("Members gained"),
         _("Repeat buyers"),
+        _("Joined value at threshold (yuan)"),
+        _("Offers at threshold"),
     ]
 
 
@@ -190,7 +198,7 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
         cell.font = bold
     kinds = [
         "text", "text", "count", "count", "count", "rate", "count",
-        "money", "count", "count", "rate", "count", "count",
+        "money", "count", "count", "rate", "count", "count", "money", "text",
     ]  # fmt: skip
     for row in review.stores:
         figures = row.figures
@@ -202,19 +210,21 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
             figures.funnel.orders,
             figures.funnel.conversion_rate,
             figures.order_count,
-            figures.gmv,
+            figures.joined_value,
             figures.units,
             figures.buyers,
             figures.formed_rate,
             figures.members_gained,
             figures.repeat_buyers,
+            figures.joined_value_reached,
+            f"{figures.offers_reached}/{figures.offers}",
         ]
         line = per_store.max_row + 1
         for column, (value, kind) in enumerate(zip(values, kinds, strict=True), start=1):
             _xlsx_cell(per_store.cell(row=line, column=column), value, kind)
 
     products = workbook.create_sheet(_("Top products")[:31])
-    products.append(["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")])
+    products.append(["#", _("SKU"), _("Product"), _("Units"), _("Joined value (yuan)")])
     for cell in products[1]:
         cell.font = bold
     for rank, product in enumerate(review.top_products, start=1):
@@ -224,7 +234,7 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
                 formula_escape(product.sku),
                 formula_escape(product.name),
                 product.units,
-                product.gmv,
+                product.joined_value,
             ]
         )
         products.cell(row=products.max_row, column=5).number_format = MONEY_FORMAT
@@ -265,7 +275,7 @@ def _bar_chart(
 
 def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> bytes:
     """The review as a PDF (A4): the summary table with the past average, bar charts of the
-    funnel and of the stores' GMV, per-store and top-product tables. Chinese rendered with
+    funnel and of the stores' joined value, per-store and top-product tables. Chinese rendered with
     the CJK font."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -321,10 +331,10 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
     if review.stores:
         story.append(
             _bar_chart(
-                title=_("GMV by store (yuan)"),
+                title=_("Joined value by store (yuan)"),
                 labels=[row.store_name for row in review.stores],
-                values=[float(row.figures.gmv) for row in review.stores],
-                texts=[_money(row.figures.gmv) for row in review.stores],
+                values=[float(row.figures.joined_value) for row in review.stores],
+                texts=[_money(row.figures.joined_value) for row in review.stores],
                 font=font,
             )
         )
@@ -341,7 +351,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
                     figures.funnel.clicks,
                     figures.funnel.orders,
                     figures.order_count,
-                    _money(figures.gmv),
+                    _money(figures.joined_value),
                     _percent(figures.formed_rate),
                     figures.members_gained,
                     figures.repeat_buyers,
@@ -349,9 +359,9 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
             )
         story += [Table(rows, style=table_style, hAlign="LEFT", repeatRows=1), Spacer(1, 6 * mm)]
     story.append(Paragraph(escape(_("Top products")), heading_style))
-    products = [["#", _("SKU"), _("Product"), _("Units"), _("GMV (yuan)")]]
+    products = [["#", _("SKU"), _("Product"), _("Units"), _("Joined value (yuan)")]]
     products += [
-        [rank, product.sku, product.name, product.units, _money(product.gmv)]
+        [rank, product.sku, product.name, product.units, _money(product.joined_value)]
         for rank, product in enumerate(review.top_products, start=1)
     ]
     if not review.top_products:

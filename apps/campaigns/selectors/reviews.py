@@ -10,8 +10,13 @@ Definitions (docs/reviews.md says the same for HQ and owners):
 - **The campaign's orders**: orders made by a group-buy join of one of its broadcasts' offers,
   plus orders named by its order events; cancelled and refunded orders excluded. An order
   belongs to one store campaign (the join's when there is one, else its first order event's).
-- **GMV**: the sum of those orders' totals (after discounts); **units**: the sum of their
-  lines' quantities; **buyers**: distinct members among them.
+- **Units**: the sum of those orders' lines' quantities; **buyers**: distinct members among
+  them.
+- **Joined value** (接龙金额) and its part **at threshold**, offers **at threshold**, formed and
+  settled: the live dashboard's figures over the store campaign's offers, one definition
+  (`selectors.broadcasts.JoinedFigures`, `GroupBuyOffer.at_threshold`): quantity × the offer's
+  price over the joins not cancelled; "at threshold" is settled formed or open at the
+  threshold (it forms at its deadline), "formed" the settled status only.
 - **成团率**: formed offers / settled offers (formed + not formed; open and cancelled offers
   are not settled), None when none settled.
 - **Members gained**: buyers whose first (not cancelled or refunded) order at that store was
@@ -48,7 +53,8 @@ from apps.campaigns.models import (
     StoreCampaign,
     TrackingEvent,
 )
-from apps.stores.models import Order, OrderLine, Store
+from apps.campaigns.selectors.broadcasts import JoinedFigures, offers_joined
+from apps.stores.models import Order, Store
 
 DEFAULT_REPEAT_DAYS = 30
 TOP_PRODUCTS = 10
@@ -97,9 +103,12 @@ class Figures:
 
     funnel: Funnel = field(default_factory=Funnel)
     order_count: int = 0
-    gmv: Decimal = Decimal("0.00")
+    joined_value: Decimal = Decimal("0.00")
+    joined_value_reached: Decimal = Decimal("0.00")
     units: int = 0
     buyers: int = 0
+    offers: int = 0
+    offers_reached: int = 0
     offers_formed: int = 0
     offers_settled: int = 0
     members_gained: int = 0
@@ -126,7 +135,7 @@ class ProductRow:
     sku: str
     name: str
     units: int
-    gmv: Decimal
+    joined_value: Decimal
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ class Comparison:
     order_events: float | None
     conversion_rate: float | None
     order_count: float | None
-    gmv: Decimal | None
+    joined_value: Decimal | None
     units: float | None
     formed_rate: float | None
     members_gained: float | None
@@ -242,33 +251,32 @@ class _Tally:
     """Mutable figures while rows are joined; frozen into `Figures` at the end."""
 
     order_count: int = 0
-    gmv: Decimal = Decimal("0.00")
     units: int = 0
     buyers: set[int] = field(default_factory=set)
     gained: set[int] = field(default_factory=set)
     repeat: set[int] = field(default_factory=set)
-    offers_formed: int = 0
-    offers_settled: int = 0
+    joined: JoinedFigures = field(default_factory=JoinedFigures)
 
     def add(self, other: _Tally) -> None:
         self.order_count += other.order_count
-        self.gmv += other.gmv
         self.units += other.units
         self.buyers |= other.buyers
         self.gained |= other.gained
         self.repeat |= other.repeat
-        self.offers_formed += other.offers_formed
-        self.offers_settled += other.offers_settled
+        self.joined.add(other.joined)
 
     def figures(self, funnel: Funnel) -> Figures:
         return Figures(
             funnel=funnel,
             order_count=self.order_count,
-            gmv=self.gmv.quantize(CENT),
+            joined_value=self.joined.value.quantize(CENT),
+            joined_value_reached=self.joined.value_reached.quantize(CENT),
             units=self.units,
             buyers=len(self.buyers),
-            offers_formed=self.offers_formed,
-            offers_settled=self.offers_settled,
+            offers=self.joined.offers,
+            offers_reached=self.joined.offers_reached,
+            offers_formed=self.joined.offers_formed,
+            offers_settled=self.joined.offers_settled,
             members_gained=len(self.gained),
             repeat_buyers=len(self.repeat),
         )
@@ -278,6 +286,8 @@ class _Tally:
 class _Collected:
     per_store_campaign: dict[int, _Tally]
     order_ids: list[int]
+    # Per product of the offers: (sku, name, joined figures), for the top products.
+    per_product: dict[int, tuple[str, str, JoinedFigures]] = field(default_factory=dict)
 
 
 def _collect(
@@ -286,7 +296,7 @@ def _collect(
     windows: dict[int, tuple[dt.datetime, dt.datetime]],
     repeat_days: int,
 ) -> _Collected:
-    """Order, offer, gained and repeat figures per store campaign, in six queries.
+    """Order, offer, gained and repeat figures per store campaign, in seven queries.
 
     `store_campaigns` are rows with `pk`, `store_id`, `campaign_id`; `windows` maps each
     campaign id to its [start, end)."""
@@ -318,37 +328,35 @@ def _collect(
         .exclude(status__in=VOID_ORDER_STATUSES)
         .order_by()
         .annotate(units=Sum("lines__quantity"))
-        .values_list("pk", "store_id", "member_id", "total", "units")
+        .values_list("pk", "store_id", "member_id", "units")
     )
     pairs: dict[tuple[int, int], set[int]] = defaultdict(set)  # (store, member) → scs
-    for order_id, store_id, member_id, total, units in orders:
+    for order_id, store_id, member_id, units in orders:
         sc_id = owner[order_id]
         if store_of[sc_id] != store_id:
             continue  # an order of another store cannot count for this store campaign
         tally = tallies[sc_id]
         tally.order_count += 1
-        tally.gmv += total
         tally.units += units or 0
         if member_id is not None:
             tally.buyers.add(member_id)
             pairs[(store_id, member_id)].add(sc_id)
     order_ids = [row[0] for row in orders if store_of[owner[row[0]]] == row[1]]
 
-    for row in (
+    offers = list(
         GroupBuyOffer.objects.filter(broadcast__store_campaign__in=sc_ids)
-        .order_by()
-        .values("broadcast__store_campaign")
-        .annotate(
-            formed=Count("pk", filter=Q(status=GroupBuyOffer.Status.FORMED)),
-            settled=Count(
-                "pk",
-                filter=Q(status__in=[GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED]),
-            ),
+        .select_related("broadcast", "product")
+        .order_by("pk")
+    )
+    per_product: dict[int, tuple[str, str, JoinedFigures]] = {}
+    joined = offers_joined(offers)
+    for offer in offers:
+        figures = joined[offer.pk]
+        tallies[offer.broadcast.store_campaign_id].joined.add(figures)
+        product = per_product.setdefault(
+            offer.product_id, (offer.product.sku, offer.product.name, JoinedFigures())
         )
-    ):
-        tally = tallies[row["broadcast__store_campaign"]]
-        tally.offers_formed = row["formed"]
-        tally.offers_settled = row["settled"]
+        product[2].add(figures)
 
     if pairs:
         store_ids = {store_id for store_id, _ in pairs}
@@ -377,7 +385,7 @@ def _collect(
                 first_day = windows[campaign_of[sc_id]][1].date()
                 if first_day <= day < first_day + repeat_span:
                     tallies[sc_id].repeat.add(member_id)
-    return _Collected(tallies, order_ids)
+    return _Collected(tallies, order_ids, per_product)
 
 
 def _store_campaign_rows(campaign_ids: list[int], store_ids: list[int] | None) -> list[dict]:
@@ -428,8 +436,8 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
     def average(values: list[float]) -> float | None:
         return sum(values) / len(values) if values else None
 
-    gmv = (
-        (sum((f.gmv for f in figures), Decimal(0)) / len(figures)).quantize(CENT)
+    joined_value = (
+        (sum((f.joined_value for f in figures), Decimal(0)) / len(figures)).quantize(CENT)
         if figures
         else None
     )
@@ -440,7 +448,7 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
         order_events=average([f.funnel.orders for f in figures]),
         conversion_rate=_mean(f.funnel.conversion_rate for f in figures),
         order_count=average([f.order_count for f in figures]),
-        gmv=gmv,
+        joined_value=joined_value,
         units=average([f.units for f in figures]),
         formed_rate=_mean(f.formed_rate for f in figures),
         members_gained=average([f.members_gained for f in figures]),
@@ -480,19 +488,20 @@ def campaign_review(
                 figures=tally.figures(funnels.get(row["pk"], Funnel())),
             )
         )
-    top_products = [
-        ProductRow(
-            product_id=line["product_id"],
-            sku=line["product__sku"],
-            name=line["product__name"],
-            units=line["units"],
-            gmv=line["gmv"].quantize(CENT),
-        )
-        for line in OrderLine.objects.filter(order__in=collected.order_ids)
-        .values("product_id", "product__sku", "product__name")
-        .annotate(units=Sum("quantity"), gmv=Sum("line_total"))
-        .order_by("-gmv", "-units", "product__sku")[:TOP_PRODUCTS]
-    ]
+    top_products = sorted(
+        (
+            ProductRow(
+                product_id=product_id,
+                sku=sku,
+                name=name,
+                units=figures.units,
+                joined_value=figures.value.quantize(CENT),
+            )
+            for product_id, (sku, name, figures) in collected.per_product.items()
+            if figures.orders
+        ),
+        key=lambda row: (-row.joined_value, -row.units, row.sku),
+    )[:TOP_PRODUCTS]
     return CampaignReview(
         campaign=campaign,
         window_start=start,
@@ -501,6 +510,6 @@ def campaign_review(
         scoped=stores is not None,
         totals=total.figures(_funnel_of(events) if rows else Funnel()),
         stores=store_rows,
-        top_products=top_products if collected.order_ids else [],
+        top_products=top_products,
         comparison=_comparison(campaign=campaign, store_ids=store_ids, repeat_days=repeat_days),
     )

@@ -156,7 +156,8 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         "今天{{ products|length }}款节日好物，自家吃、走亲戚都合适。",
         "🐉 端午安康｜{{ starts_on|date:'n月j日' }}起 {{ store.name }}端午预售\n"
         "{% for p in products %}· {{ p.name }} ¥{{ p.campaign_price }}\n{% endfor %}"
-        "节前到店自提，接龙锁定名额～",
+        "{% if pickup_date %}{{ pickup_text }}起到店自提{% else %}到货后通知自提{% endif %}，"
+        "接龙锁定名额～",
         _JIELONG,
         "端午安康 · 粽香邻里",
     ),

@@ -8,9 +8,9 @@ the history, as the loss, NPS and chat history do for theirs (docs/kpis.md).
 Every join carries its group-buy order, as the join service and settlement leave it: one line
 of the offer's product at the offer's price, channel group buy, pickup, placed when the member
 joined; **completed** (paid at settlement, then picked up) for a formed offer, **cancelled** for
-one that did not form. So a past campaign's review counts its orders and GMV. The joiners are
-members of the store who had joined by the broadcast and whose planted scenes allow the
-product (`scenes.member_may_buy`), and they join before the store closes (23:00).
+one that did not form. So a past campaign's review counts its orders and joined value. The
+joiners are members of the store who had joined by the broadcast and whose planted scenes allow
+the product (`scenes.member_may_buy`), and they join before the store closes (23:00).
 
 Each store campaign with a broadcast also has the tracking events the mini-program would have
 sent (`_tracking_rows`): exposures before the broadcast, clicks on the offers' cards, and one

@@ -78,6 +78,7 @@ from apps.ops.demo.people import (
     members_draft,
     pos_card_for,
 )
+from apps.ops.demo.presale import demo_presale_seed, presale_product_name, presale_stores
 from apps.ops.demo.purchasing import demo_purchasing_seed
 from apps.ops.demo.seasonality import (
     WeatherDay,
@@ -262,6 +263,10 @@ class _Seeder:
         demo_campaigns_seed(stores=stores, today=self.today)
         demo_training_seed(stores=stores)
         self._step("purchasing, supply, fulfilment and campaigns")
+        presale = demo_presale_seed(stores=stores, today=self.today, seed=self.options.seed)
+        self._step(
+            "pre-order: " + ", ".join(f"{count} {label}" for label, count in presale.items())
+        )
         inspections = demo_inspections_seed(stores=stores, days=self.days, seed=self.options.seed)
         self._step(f"inspection history: {inspections} inspections")
         # The cabinets' readings run to now, or to the end of the demo's "today" when that is
@@ -703,6 +708,13 @@ class _Seeder:
         low = rng.random(daily.shape) < LOW_STOCK_SHARE
         on_hand = np.where(low, rng.integers(1, 4, daily.shape), on_hand).astype(np.int64)
         on_hand = np.minimum(on_hand, 9999)
+        # The pre-order's stores hold no shelf stock of its fruit (presale.py): no opening
+        # receipt, so on-hand 0 is the ledger's sum; each month's restocking covers its sales.
+        presale_name = presale_product_name(self.today)
+        presale_index = next(
+            index for index, product in enumerate(products) if product.name == presale_name
+        )
+        on_hand[: len(presale_stores(stores)), presale_index] = 0
         opening_at = dt.datetime.combine(self.days[0], dt.time(5), tzinfo=TZ)
         levels = []
         movements = []
@@ -712,16 +724,17 @@ class _Seeder:
                 if active[product_index]:
                     quantity = row[product_index]
                     levels.append((store.pk, product.pk, quantity))
-                    movements.append(
-                        (
-                            store.pk,
-                            product.pk,
-                            StockMovement.Kind.RECEIPT,
-                            quantity,
-                            OPENING_NOTE,
-                            opening_at,
+                    if quantity:
+                        movements.append(
+                            (
+                                store.pk,
+                                product.pk,
+                                StockMovement.Kind.RECEIPT,
+                                quantity,
+                                OPENING_NOTE,
+                                opening_at,
+                            )
                         )
-                    )
         rows_insert(StockLevel, ("store_id", "product_id", "on_hand"), levels)
         rows_insert(
             StockMovement,
