@@ -62,6 +62,7 @@ from apps.customers.resources import MemberResource
 from apps.devices.models import DeviceAlert
 from apps.devices.services import alert_open
 from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation
+from apps.procurement.selectors.shelf import shelf_quantities_attach
 from apps.procurement.services.aftersales import case_open
 from apps.procurement.services.pickup import fulfilments_ready
 from apps.stores.inspections import services as inspections
@@ -401,13 +402,16 @@ def _offer_body(world: World) -> dict[str, Any]:
 
 
 def _receive_body(world: World) -> dict[str, Any]:
-    """Everything allocated to store A arrived."""
+    """Everything allocated to store A arrived, its shelf units of the rounding surplus
+    included."""
     body: dict[str, Any] = {}
-    for allocation in PurchaseOrderAllocation.objects.filter(
-        line__purchase_order=world.shipped_order_a, store=world.store_a
+    for allocation in shelf_quantities_attach(
+        PurchaseOrderAllocation.objects.filter(
+            line__purchase_order=world.shipped_order_a, store=world.store_a
+        )
     ):
         body |= {
-            f"received_{allocation.pk}": allocation.quantity,
+            f"received_{allocation.pk}": allocation.receipt_quantity,
             f"short_{allocation.pk}": 0,
             f"damaged_{allocation.pk}": 0,
         }

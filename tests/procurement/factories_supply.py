@@ -130,13 +130,16 @@ def supply_world(
     quantities_a: tuple[tuple[int, int], ...] = ((2, 1), (3, 2), (1, 1)),
     quantities_b: tuple[tuple[int, int], ...] = ((4, 2),),
     region: Region | None = None,
+    pack_size: int = 1,
+    min_order_qty: int = 1,
 ) -> SupplyWorld:
     """A consolidated purchase order with allocations to two stores of one region.
 
     `quantities_a` / `quantities_b`: one (units of product 0, units of product 1) pair per
     member order at that store, oldest order first (placed an hour apart). Product 1 units of 0
     leave that product off the order. The purchase order is moved to `status` with
-    `delivery_date` (default tomorrow).
+    `delivery_date` (default tomorrow). `pack_size` and `min_order_qty` are both offers'
+    (default 1 and 1: no rounding surplus).
     """
     region = region or RegionFactory()
     n = next(_worlds)
@@ -153,8 +156,8 @@ def supply_world(
             supplier=supplier,
             product=product,
             cost=Decimal("8.50"),
-            pack_size=1,
-            min_order_qty=1,
+            pack_size=pack_size,
+            min_order_qty=min_order_qty,
             lead_time_days=1,
         )
     world_orders: dict[int, list[Order]] = {}

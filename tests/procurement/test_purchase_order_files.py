@@ -109,14 +109,28 @@ def test_the_pick_list_csv_has_each_stores_quantities(
     content = _download(client, "supplier:pick_lists_csv", po).content
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
-    header = rows.index(["Store code", "Store", "SKU", "Product", "Unit", "Quantity"])
-    picked = sorted((row[0], row[3], row[5]) for row in rows[header + 1 :])
+    header = rows.index(
+        [
+            "Store code",
+            "Store",
+            "SKU",
+            "Product",
+            "Unit",
+            "Quantity",
+            "For member orders",
+            "For the shelf (rounding surplus)",
+        ]
+    )
+    picked = sorted((row[0], row[3], *row[5:8]) for row in rows[header + 1 :])
+    # Blueberries: 3 + 4 demanded, 12 ordered: the surplus 5 goes on the shelves in
+    # proportion, 2.14 / 2.86 → 2 + 3 (the larger remainder takes the unit left over).
+    # Grapes: 5 + 5, 12 ordered: 1 each.
     assert picked == sorted(
         [
-            (store.code, "云南蓝莓 125g", "3"),
-            (store.code, "阳光玫瑰葡萄", "5"),
-            (other_store.code, "云南蓝莓 125g", "4"),
-            (other_store.code, "阳光玫瑰葡萄", "5"),
+            (store.code, "云南蓝莓 125g", "5", "3", "2"),
+            (store.code, "阳光玫瑰葡萄", "6", "5", "1"),
+            (other_store.code, "云南蓝莓 125g", "7", "4", "3"),
+            (other_store.code, "阳光玫瑰葡萄", "6", "5", "1"),
         ]
     )
 

@@ -265,12 +265,14 @@ def test_reporting_changing_and_withdrawing_a_shortage_changes_what_ships(short_
     assert _on_order(world) == {}
     assert _dropped(world) == {}
 
-    # Withdrawn: the full allocations again.
+    # Withdrawn: the full allocations again, and the surplus of 5 on the shelves: 5 × 9/13
+    # = 3.46 and 5 × 4/13 = 1.54 → 3 + 1, the unit left to B's larger remainder: A 9 + 3,
+    # B 4 + 2, the 18 ordered.
     purchase_order_report_shortage(po=po, lines={line.pk: 0}, note="", by=None)
     assert _reported(line) == {a: (9, 0), b: (4, 0)}
-    assert _picked(po) == {"SHORT-A": 9, "SHORT-B": 4}
-    assert _on_order(world) == {a: 9, b: 4}
-    assert _dropped(world) == {"SHORT-A": 9, "SHORT-B": 4}
+    assert _picked(po) == {"SHORT-A": 12, "SHORT-B": 6}
+    assert _on_order(world) == {a: 12, b: 6}
+    assert _dropped(world) == {"SHORT-A": 12, "SHORT-B": 6}
 
 
 def test_a_refused_report_shares_nothing_out(short_world):
@@ -292,10 +294,22 @@ def test_the_pick_list_csv_shows_what_ships(short_world, client):
         )
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    header = rows.index(["Store code", "Store", "SKU", "Product", "Unit", "Quantity"])
-    assert sorted((row[0], row[3], row[5]) for row in rows[header + 1 :]) == [
-        ("SHORT-A", "云南蓝莓 125g", "3"),
-        ("SHORT-B", "云南蓝莓 125g", "1"),
+    header = rows.index(
+        [
+            "Store code",
+            "Store",
+            "SKU",
+            "Product",
+            "Unit",
+            "Quantity",
+            "For member orders",
+            "For the shelf (rounding surplus)",
+        ]
+    )
+    # The shortage ate the whole surplus: nothing for the shelves.
+    assert sorted((row[0], row[3], *row[5:8]) for row in rows[header + 1 :]) == [
+        ("SHORT-A", "云南蓝莓 125g", "3", "3", "0"),
+        ("SHORT-B", "云南蓝莓 125g", "1", "1", "0"),
     ]
 
 
@@ -401,11 +415,12 @@ def test_receiving_short_falls_first_on_an_order_cancelled_after_confirmation(sh
     Order.objects.filter(pk=first.pk).update(status=Order.Status.CANCELLED)
     first.refresh_from_db()
     order_cancelled_for_supply(order=first)
-    # Store A's allocation (9) still holds the cancelled order's 3; 5 arrive (4 short): the 3
+    # Store A's allocation (9) still holds the cancelled order's 3, and 3 units of the
+    # surplus come for its shelf (12 in all); 5 arrive (7 short): the 3 shelf units and the 3
     # nobody waits for, then 1 on the latest waiting order (the last one, of 6).
     allocation = PurchaseOrderAllocation.objects.get(line=world["line"], store=world["store_a"])
     receipt_record(
-        purchase_order=po, store=world["store_a"], lines={allocation.pk: (5, 4, 0)}, by=None
+        purchase_order=po, store=world["store_a"], lines={allocation.pk: (5, 7, 0)}, by=None
     )
     assert list(
         PurchaseOrderSource.objects.filter(short_quantity__gt=0).values_list(

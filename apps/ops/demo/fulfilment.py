@@ -25,6 +25,7 @@ from apps.procurement.models import (
     PurchaseOrderAllocation,
     Receipt,
 )
+from apps.procurement.selectors.shelf import shelf_quantities
 from apps.procurement.services.aftersales import case_approve, case_open, case_reject
 from apps.procurement.services.delivery import delivery_plans_build
 from apps.procurement.services.pickup import pickup_verify
@@ -79,13 +80,21 @@ def _receive_shipped(*, owners: dict[int, int]) -> None:
             .order_by("store_id", "line__product__sku")
             .values_list("pk", "store_id", "quantity")
         )
+        # Each store's shelf units of the rounding surplus come with its allocations.
+        shelf = shelf_quantities(
+            line_ids=PurchaseOrderAllocation.objects.filter(
+                line__purchase_order=purchase_order
+            ).values("line_id")
+        )
         store_ids = sorted({store_id for _pk, store_id, _quantity in allocations})
         for index, store_id in enumerate(store_ids):
             mine = [(pk, quantity) for pk, at, quantity in allocations if at == store_id]
             lines: dict[int, tuple[int, int, int]] = {}
             for number, (pk, quantity) in enumerate(mine):
-                short = 1 if index == 0 and number == 0 and quantity > 1 else 0
-                lines[pk] = (quantity - short, short, 0)
+                # The first store misses one unit a member ordered on its first product (the
+                # shelf units, missing first, go with it): the demo's shortage story.
+                short = 1 + shelf[pk] if index == 0 and number == 0 and quantity > 1 else 0
+                lines[pk] = (quantity + shelf[pk] - short, short, 0)
             receipt_record(
                 purchase_order=purchase_order,
                 store=Store.objects.get(pk=store_id),

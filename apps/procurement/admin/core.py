@@ -28,6 +28,7 @@ from apps.procurement.models import (
 )
 from apps.procurement.resources import SupplierProductResource, SupplierResource
 from apps.procurement.selectors.aftersales import supplier_quality_90_days
+from apps.procurement.selectors.shelf import shelf_attach_to_lines, shelf_quantities
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import (
     CANCELLABLE,
@@ -177,20 +178,28 @@ class PurchaseOrderLineInline(ReadOnlyInline):
 
     @admin.display(description=_("allocation per store"))
     def allocation_summary(self, line: PurchaseOrderLine) -> str:
+        allocations = line.allocations.all()
+        # Every allocation of the line is prefetched: the shelf split needs no query.
+        shelf_attach_to_lines([line])
         return pgettext("list separator", "; ").join(
             labelled(allocation.store.code, _allocation_units(allocation))
-            for allocation in line.allocations.all()
+            for allocation in allocations
         )
 
 
 def _allocation_units(allocation: PurchaseOrderAllocation) -> str:
-    """The allocated units, and what ships of them when the supplier reported the line short."""
+    """The allocated units, what ships of them when the supplier reported the line short,
+    and the store's shelf units of the rounding surplus."""
     if not allocation.reported_short_quantity:
-        return str(allocation.quantity)
-    return gettext("ships %(shipped)d of %(allocated)d") % {
-        "shipped": allocation.to_ship_quantity,
-        "allocated": allocation.quantity,
-    }
+        units = str(allocation.quantity)
+    else:
+        units = gettext("ships %(shipped)d of %(allocated)d") % {
+            "shipped": allocation.to_ship_quantity,
+            "allocated": allocation.quantity,
+        }
+    if allocation.shelf_quantity:
+        units += " " + gettext("+ %(shelf)d for the shelf") % {"shelf": allocation.shelf_quantity}
+    return units
 
 
 class PurchaseOrderExceptionInline(ReadOnlyInline):
@@ -360,12 +369,21 @@ def _revisions_seen(request: HttpRequest) -> dict[int, int]:
 
 class PurchaseOrderAllocationInline(ReadOnlyInline):
     model = PurchaseOrderAllocation
-    fields = ["store", "quantity", "reported_short_quantity", "to_ship"]
+    fields = ["store", "quantity", "reported_short_quantity", "to_ship", "for_the_shelf"]
     readonly_fields = fields
 
     @admin.display(description=_("to ship"))
     def to_ship(self, allocation: PurchaseOrderAllocation) -> int:
         return allocation.to_ship_quantity
+
+    @admin.display(description=_("for the shelf (rounding surplus)"))
+    def for_the_shelf(self, allocation: PurchaseOrderAllocation) -> int:
+        # The inline's allocations share their line object (the page's): the line's split
+        # is read once per page.
+        line = allocation.line
+        if not hasattr(line, "shelf_by_allocation"):
+            line.shelf_by_allocation = shelf_quantities(line_ids=[line.pk])
+        return line.shelf_by_allocation.get(allocation.pk, 0)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderAllocation]:
         return super().get_queryset(request).select_related("store")
@@ -421,6 +439,7 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
         "surplus_quantity",
         "shortage_quantity",
         "damaged_quantity",
+        "receiving_short_quantity",
         "pack_size",
         "min_order_qty",
         "unit_cost",

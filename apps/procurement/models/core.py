@@ -253,7 +253,7 @@ class PurchaseOrder(models.Model):
 class PurchaseOrderLine(models.Model):
     """One product on a purchase order: what the stores asked for (`demanded_quantity`) and
     what is ordered, rounded up to whole packs and at least the minimum order; the difference
-    is the rounding surplus."""
+    is the rounding surplus, which goes on the stores' shelves (`selectors.shelf`)."""
 
     purchase_order = models.ForeignKey(
         PurchaseOrder,
@@ -272,6 +272,14 @@ class PurchaseOrderLine(models.Model):
     # `receipt_record`), kept apart from `shortage_quantity` so that each unit counts once,
     # under its kind; a database default, as consolidation inserts lines with INSERT ... SELECT.
     damaged_quantity = models.PositiveIntegerField(_("damaged at receiving"), db_default=0)
+    # The part of `shortage_quantity` that stores found at receiving beyond what the supplier
+    # reported (`receipt_record`): the supplier's report is the rest. The shelf units are
+    # computed from the report only, so what one store finds missing does not move another
+    # store's shelf units. A database default, as consolidation inserts lines with INSERT ...
+    # SELECT.
+    receiving_short_quantity = models.PositiveIntegerField(
+        _("short found at receiving"), db_default=0
+    )
     pack_size = models.PositiveIntegerField(_("pack size"), default=1)
     min_order_qty = models.PositiveIntegerField(_("minimum order"), default=1)
     unit_cost = models.DecimalField(_("unit cost (yuan)"), max_digits=10, decimal_places=2)
@@ -359,8 +367,24 @@ class PurchaseOrderAllocation(models.Model):
 
     @property
     def to_ship_quantity(self) -> int:
-        """What the supplier will actually deliver to the store."""
+        """What the supplier will actually deliver to the store for its member orders."""
         return self.quantity - self.reported_short_quantity
+
+    # The store's share of the line's rounding surplus, for the shelf: not a column, computed
+    # on every read and set by `selectors.shelf.shelf_quantities_attach` (0 until then).
+    shelf_quantity = 0
+
+    @property
+    def delivered_quantity(self) -> int:
+        """What the supplier will deliver to the store: for its member orders and for the
+        shelf. Needs `shelf_quantities_attach`."""
+        return self.to_ship_quantity + self.shelf_quantity
+
+    @property
+    def receipt_quantity(self) -> int:
+        """What the store's receipt accounts for (received + short + damaged): the allocation
+        and the shelf units. Needs `shelf_quantities_attach`."""
+        return self.quantity + self.shelf_quantity
 
 
 class PurchaseOrderSource(models.Model):

@@ -115,7 +115,9 @@ class Receipt(models.Model):
 
 
 class ReceiptLine(models.Model):
-    """What arrived of one allocation: received + short + damaged = allocated."""
+    """What arrived of one allocation: received + short + damaged = allocated + the store's
+    shelf units of the line's rounding surplus (`shelf_quantity`, as they stood when
+    received)."""
 
     receipt = models.ForeignKey(
         Receipt, verbose_name=_("receipt"), on_delete=models.CASCADE, related_name="lines"
@@ -127,6 +129,7 @@ class ReceiptLine(models.Model):
         related_name="receipt_line",
     )
     allocated_quantity = models.PositiveIntegerField(_("allocated"))
+    shelf_quantity = models.PositiveIntegerField(_("for the shelf"), default=0)
     received_quantity = models.PositiveIntegerField(pgettext_lazy("quantity", "received"))
     short_quantity = models.PositiveIntegerField(_("short"), default=0)
     damaged_quantity = models.PositiveIntegerField(_("damaged"), default=0)
@@ -140,8 +143,9 @@ class ReceiptLine(models.Model):
                     allocated_quantity=F("received_quantity")
                     + F("short_quantity")
                     + F("damaged_quantity")
+                    - F("shelf_quantity")
                 ),
-                name="receipt_line_accounts_for_allocation",
+                name="receipt_line_accounts_for_allocation_and_shelf",
             ),
         ]
 

@@ -6,15 +6,15 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Sum
-
 from apps.catalog.models import Product
 from apps.procurement.models import (
     DeliveryPlan,
     DeliveryStop,
     PurchaseOrder,
     PurchaseOrderAllocation,
+    PurchaseOrderLine,
 )
+from apps.procurement.selectors.shelf import SHELF_FIELDS, shelf_from_rows
 from apps.stores.models import Store
 
 # The purchase orders whose goods a plan carries (the statuses `delivery_plans_build` reads).
@@ -31,14 +31,16 @@ class DropItem:
     sku: str
     name: str
     unit: str
-    quantity: int
+    quantity: int  # what the truck leaves: for member orders and for the shelf
+    shelf: int = 0  # of which for the store's shelf (its share of the rounding surplus)
 
 
 @dataclass
 class DropList:
     """What the truck leaves at one stop: every product of the day's purchase orders allocated
     to the store, summed over the purchase orders, less what the suppliers reported short for
-    the store (`reported_short_quantity`); a product with nothing left to drop is left out."""
+    the store (`reported_short_quantity`), plus the store's shelf units of the lines'
+    rounding surplus (`selectors.shelf`); a product with nothing left to drop is left out."""
 
     sequence: int
     store: Store
@@ -52,6 +54,10 @@ class DropList:
     @property
     def total(self) -> int:
         return sum(item.quantity for item in self.items)
+
+    @property
+    def shelf(self) -> int:
+        return sum(item.shelf for item in self.items)
 
 
 @dataclass
@@ -70,8 +76,9 @@ def delivery_plan_sheet(*, plan: DeliveryPlan, store_id: int | None = None) -> P
     own list, never another's). Products by SKU.
 
     Two queries whatever the number of stops and products: the stops with their stores, and
-    what will ship of the allocations of the day's purchase orders (quantity less the
-    reported short), summed per store and product.
+    every allocation of the day's purchase-order lines that go to these stores (each line's
+    stores all count in its shelf split); what will ship (quantity less the reported short,
+    plus the shelf units) is summed per store and product.
     """
     stops = list(
         DeliveryStop.objects.filter(plan=plan).select_related("store").order_by("sequence")
@@ -79,35 +86,52 @@ def delivery_plan_sheet(*, plan: DeliveryPlan, store_id: int | None = None) -> P
     stop_count = len(stops)
     if store_id is not None:
         stops = [stop for stop in stops if stop.store_id == store_id]
-    rows = (
-        PurchaseOrderAllocation.objects.filter(
-            line__purchase_order__delivery_date=plan.delivery_date,
-            line__purchase_order__status__in=DELIVERING_STATUSES,
-            store_id__in=[stop.store_id for stop in stops],
-        )
-        .values(
-            "store_id",
+    store_ids = {stop.store_id for stop in stops}
+    lines = PurchaseOrderLine.objects.filter(
+        purchase_order__delivery_date=plan.delivery_date,
+        purchase_order__status__in=DELIVERING_STATUSES,
+        allocations__store_id__in=store_ids,
+    ).values("pk")
+    rows = list(
+        PurchaseOrderAllocation.objects.filter(line_id__in=lines).values(
+            *SHELF_FIELDS,
+            "reported_short_quantity",
             "line__product_id",
             "line__product__sku",
             "line__product__name",
             "line__product__unit",
         )
-        .annotate(quantity=Sum(F("quantity") - F("reported_short_quantity")))
-        .filter(quantity__gt=0)
-        .order_by("store_id", "line__product__sku")
     )
-    units = dict(Product.Unit.choices)
-    items: dict[int, list[DropItem]] = defaultdict(list)
+    shelf = shelf_from_rows(rows)
+    summed: dict[tuple[int, int], list[int]] = {}
+    products: dict[int, dict[str, object]] = {}
     for row in rows:
-        items[row["store_id"]].append(
+        if row["store_id"] not in store_ids:
+            continue
+        key = (row["store_id"], row["line__product_id"])
+        units = summed.setdefault(key, [0, 0])
+        units[0] += row["quantity"] - row["reported_short_quantity"] + shelf[row["pk"]]
+        units[1] += shelf[row["pk"]]
+        products[row["line__product_id"]] = row
+    unit_labels = dict(Product.Unit.choices)
+    items: dict[int, list[DropItem]] = defaultdict(list)
+    for (store, product_id), (quantity, shelf_units) in summed.items():
+        if quantity <= 0:
+            continue
+        product = products[product_id]
+        unit = product["line__product__unit"]
+        items[store].append(
             DropItem(
-                product_id=row["line__product_id"],
-                sku=row["line__product__sku"],
-                name=row["line__product__name"],
-                unit=str(units.get(row["line__product__unit"], row["line__product__unit"])),
-                quantity=row["quantity"],
+                product_id=product_id,
+                sku=product["line__product__sku"],
+                name=product["line__product__name"],
+                unit=str(unit_labels.get(unit, unit)),
+                quantity=quantity,
+                shelf=shelf_units,
             )
         )
+    for store_items in items.values():
+        store_items.sort(key=lambda item: (item.sku, item.product_id))
     return PlanSheet(
         plan=plan,
         stops=[

@@ -227,11 +227,22 @@ def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
 
 
 def _pick_header() -> list[str]:
-    return [_("Store code"), _("Store"), _("SKU"), _("Product"), _("Unit"), _("Quantity")]
+    return [
+        _("Store code"),
+        _("Store"),
+        _("SKU"),
+        _("Product"),
+        _("Unit"),
+        _("Quantity"),
+        _("For member orders"),
+        _("For the shelf (rounding surplus)"),
+    ]
 
 
 def pick_lists_csv(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
-    """Every store's pick list in one CSV, one row per store and product, stores in order."""
+    """Every store's pick list in one CSV, one row per store and product, stores in order:
+    the quantity to pack, then the part of it for member orders and the part for the store's
+    shelf (its share of the rounding surplus)."""
     po = sheet.purchase_order
     rows: list[list[object]] = [
         [_("Purchase order"), po.number],
@@ -241,7 +252,16 @@ def pick_lists_csv(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
     ]
     for pick in pick_lists:
         rows.extend(
-            [pick.store_code, pick.store_name, row.sku, row.name, row.unit, row.quantity]
+            [
+                pick.store_code,
+                pick.store_name,
+                row.sku,
+                row.name,
+                row.unit,
+                row.quantity,
+                row.for_orders,
+                row.shelf,
+            ]
             for row in pick.rows
         )
     return _csv_bytes(rows)
@@ -283,10 +303,10 @@ def pick_lists_pdf(*, sheet: OrderSheet, pick_lists: list[PickList]) -> bytes:
         if pick.store_address:
             story.append(Paragraph(_escaped(labelled(labels["address"], pick.store_address)), body))
         story.append(Spacer(1, 4 * mm))
-        rows = [[row.sku, row.name, row.unit, row.quantity] for row in pick.rows]
-        rows.append(["", _("Total"), "", pick.total])
-        header = [_("SKU"), _("Product"), _("Unit"), _("Quantity")]
-        widths = [x * mm for x in (38, 92, 20, 25)]
+        rows = [[row.sku, row.name, row.unit, row.quantity, row.shelf or ""] for row in pick.rows]
+        rows.append(["", _("Total"), "", pick.total, pick.shelf or ""])
+        header = [_("SKU"), _("Product"), _("Unit"), _("Quantity"), _("Of which for the shelf")]
+        widths = [x * mm for x in (38, 72, 16, 20, 40)]
         story.append(_pdf_table([header, *rows], font, widths=widths))
     if not story:
         story.append(Paragraph(_escaped(_("Nothing to pick.")), body))

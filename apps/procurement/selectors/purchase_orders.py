@@ -5,6 +5,7 @@ once they were sent (drafts are HQ's)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -28,6 +29,11 @@ from apps.procurement.models import (
     PurchaseOrderAllocation,
     PurchaseOrderLine,
     SupplierProduct,
+)
+from apps.procurement.selectors.shelf import (
+    shelf_attach_loaded,
+    shelf_attach_to_lines,
+    shelf_quantities,
 )
 
 if TYPE_CHECKING:
@@ -128,10 +134,12 @@ class OrderSheet:
     demanded: int
     ordered: int
     surplus: int
+    shelf: int  # of the surplus, what arrives for the stores' shelves (less absorbed shortage)
 
 
 def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
-    """Lines by SKU, each with `product` and `allocations` (with `store`). Three queries."""
+    """Lines by SKU, each with `product` and `allocations` (with `store` and the store's
+    `shelf_quantity`; the line with `shelf_units`, `selectors.shelf`). Three queries."""
     allocations = PurchaseOrderAllocation.objects.select_related("store").order_by("store__code")
     lines = list(
         PurchaseOrderLine.objects.filter(purchase_order=purchase_order)
@@ -139,6 +147,7 @@ def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
         .prefetch_related(Prefetch("allocations", queryset=allocations))
         .order_by("product__sku")
     )
+    shelf_attach_to_lines(lines)
     return OrderSheet(
         purchase_order=purchase_order,
         lines=lines,
@@ -146,6 +155,7 @@ def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
         demanded=sum(line.demanded_quantity for line in lines),
         ordered=sum(line.ordered_quantity for line in lines),
         surplus=sum(line.surplus_quantity for line in lines),
+        shelf=sum(line.shelf_units for line in lines),
     )
 
 
@@ -154,7 +164,12 @@ class PickRow:
     sku: str
     name: str
     unit: str
-    quantity: int
+    quantity: int  # what to pack for the store: its member orders' units and the shelf units
+    shelf: int = 0  # of which for the store's shelf (the rounding surplus)
+
+    @property
+    def for_orders(self) -> int:
+        return self.quantity - self.shelf
 
 
 @dataclass
@@ -170,19 +185,25 @@ class PickList:
     def total(self) -> int:
         return sum(row.quantity for row in self.rows)
 
+    @property
+    def shelf(self) -> int:
+        return sum(row.shelf for row in self.rows)
+
 
 def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList]:
     """One pick list per store (by store code), its products by SKU, with what will actually
-    ship: the allocation less the store's part of a reported shortage (products with nothing
-    to ship are left out, and so is a store with nothing at all). One query."""
-    rows = (
+    ship: the allocation less the store's part of a reported shortage, plus the store's shelf
+    units of the line's rounding surplus (`selectors.shelf`), shown apart (products with
+    nothing to ship are left out, and so is a store with nothing at all). One query."""
+    rows = shelf_attach_loaded(
         PurchaseOrderAllocation.objects.filter(line__purchase_order=purchase_order)
-        .filter(quantity__gt=F("reported_short_quantity"))
         .select_related("store", "line__product")
         .order_by("store__code", "line__product__sku")
     )
     lists: dict[str, PickList] = {}
     for allocation in rows:
+        if allocation.delivered_quantity <= 0:
+            continue
         store = allocation.store
         pick = lists.setdefault(
             store.code, PickList(store.code, store.name, store.address, rows=[])
@@ -193,7 +214,8 @@ def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList
                 product.sku,
                 product.name,
                 product.get_unit_display(),
-                allocation.to_ship_quantity,
+                allocation.delivered_quantity,
+                allocation.shelf_quantity,
             )
         )
     return list(lists.values())
@@ -209,9 +231,11 @@ OPEN_STATUSES = (
 
 def _on_order_rows(
     *, today: dt.date, product_ids: list[int] | None = None, store_ids: list[int] | None = None
-) -> QuerySet:
-    """(store_id, product_id, on_order) per pair with anything to come: the one definition of
-    "on order" (see `on_order_quantities`), narrowed to some products and/or stores."""
+) -> list[tuple[int, int, int]]:
+    """(store_id, product_id, on_order) per pair with anything to come, by store and product:
+    the one definition of "on order" (see `on_order_quantities`), narrowed to some products
+    and/or stores. Two queries: the allocations, and every allocation of their lines for the
+    shelf split."""
     allocations = PurchaseOrderAllocation.objects.filter(
         line__purchase_order__status__in=OPEN_STATUSES,
         line__purchase_order__delivery_date__gte=today,
@@ -222,13 +246,23 @@ def _on_order_rows(
         allocations = allocations.filter(line__product_id__in=product_ids)
     if store_ids is not None:
         allocations = allocations.filter(store_id__in=store_ids)
-    return (
-        allocations.values("store_id", "line__product_id")
-        .annotate(on_order=Sum(F("quantity") - F("reported_short_quantity")))
-        .filter(on_order__gt=0)
-        .order_by("store_id", "line__product_id")
-        .values_list("store_id", "line__product_id", "on_order")
+    rows = list(
+        allocations.values_list(
+            "pk", "store_id", "line__product_id", "quantity", "reported_short_quantity"
+        )
     )
+    if not rows:
+        return []
+    # The store's shelf units of the rounding surplus come with its allocation.
+    shelf = shelf_quantities(line_ids=allocations.values("line_id"))
+    units: dict[tuple[int, int], int] = defaultdict(int)
+    for pk, store_id, product_id, quantity, reported_short in rows:
+        units[store_id, product_id] += quantity - reported_short + shelf.get(pk, 0)
+    return [
+        (store_id, product_id, on_order)
+        for (store_id, product_id), on_order in sorted(units.items())
+        if on_order > 0
+    ]
 
 
 def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
@@ -236,10 +270,10 @@ def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFra
     purchase orders sent, confirmed or shipped whose delivery date is today or later (the
     delivery date stands in for receiving) and that the store has not received yet (an
     allocation with a receipt line is on hand, not on order). A reported shortage is
-    subtracted: each
-    allocation counts its quantity less the store's part of the shortage
-    (`reported_short_quantity`). Columns ON_ORDER_COLUMNS, one row per (store, product) with
-    anything to come; one query.
+    subtracted: each allocation counts its quantity less the store's part of the shortage
+    (`reported_short_quantity`), plus the store's shelf units of the line's rounding surplus
+    (`selectors.shelf`: they come too, into stock). Columns ON_ORDER_COLUMNS, one row per
+    (store, product) with anything to come; two queries.
 
     For the decision engine's "on order" (to be passed in through
     `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
@@ -252,6 +286,6 @@ def store_on_order(
 ) -> dict[int, int]:
     """{product_id: units on order} for one store (and these products, when given), by the
     same rule as `on_order_quantities` (what the decision engine counts): for the store's
-    stock pages. One query."""
+    stock pages. Two queries."""
     rows = _on_order_rows(today=today, store_ids=[store_id], product_ids=product_ids)
     return {product_id: int(on_order) for _store_id, product_id, on_order in rows}

@@ -3,6 +3,7 @@ purchase order as the store receives it (docs/delivery-and-receiving.md)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Sum
@@ -13,6 +14,11 @@ from apps.procurement.models import (
     PurchaseOrderAllocation,
     Receipt,
     ReceiptLine,
+)
+from apps.procurement.selectors.shelf import (
+    SHELF_FIELDS,
+    shelf_from_rows,
+    shelf_quantities_attach,
 )
 from apps.stores.models import OrderLine
 
@@ -37,8 +43,8 @@ def order_line_units_arrived(line: OrderLine) -> int:
 
 @dataclass(frozen=True)
 class StoreDeliveries:
-    # Each with `units` (what will ship to the store: allocated less reported short, > 0), by
-    # delivery date.
+    # Each with `units` (what will ship to the store: allocated less reported short, plus the
+    # store's shelf units of the rounding surplus, > 0) and `shelf_units`, by delivery date.
     due: list[PurchaseOrder]
     received: list[Receipt]  # each with `received_units`, `short_units`, `damaged_units`
     # Confirmed or shipped, not received, of which the supplier reported every unit for this
@@ -63,7 +69,9 @@ def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliver
     """The purchase orders with goods to come to this store that it has not received yet
     (sent, confirmed or shipped, at least one unit that ships to it; by delivery date), the
     confirmed or shipped ones of which nothing ships to it (every unit reported short: to
-    close out), and its latest receipts. Two queries."""
+    close out), and its latest receipts. Each due purchase order has `units` (what ships to
+    the store, its shelf units included) and `shelf_units` (of which for the shelf). Three
+    queries."""
     allocated_here = PurchaseOrderAllocation.objects.filter(
         line__purchase_order=OuterRef("pk"), store_id=store_id
     )
@@ -76,6 +84,20 @@ def store_deliveries(*, store_id: int, received_limit: int = 30) -> StoreDeliver
         .annotate(units=_store_units(store_id))
         .order_by("delivery_date", "pk")
     )
+    # The store's shelf units of the rounding surplus come on the same truck.
+    shelf_rows = list(
+        PurchaseOrderAllocation.objects.filter(
+            line__purchase_order__in=[po.pk for po in open_orders]
+        ).values(*SHELF_FIELDS, "line__purchase_order_id")
+    )
+    shelf = shelf_from_rows(shelf_rows)
+    shelf_of: dict[int, int] = defaultdict(int)
+    for row in shelf_rows:
+        if row["store_id"] == store_id:
+            shelf_of[row["line__purchase_order_id"]] += shelf[row["pk"]]
+    for po in open_orders:
+        po.shelf_units = shelf_of[po.pk]
+        po.units = (po.units or 0) + po.shelf_units
     due = [po for po in open_orders if po.units > 0]
     nothing_coming = [
         po for po in open_orders if po.units <= 0 and po.status in RECEIVABLE_STATUSES
@@ -118,16 +140,23 @@ class ReceivingSheet:
 
     @property
     def units(self) -> int:
-        """What the store should expect: allocated less what the supplier reported short."""
-        return sum(row.allocation.to_ship_quantity for row in self.rows)
+        """What the store should expect: allocated less what the supplier reported short,
+        plus its shelf units of the rounding surplus."""
+        return sum(row.allocation.delivered_quantity for row in self.rows)
+
+    @property
+    def shelf_units(self) -> int:
+        """Of what the store should expect, the units for its shelf (no member order)."""
+        return sum(row.allocation.shelf_quantity for row in self.rows)
 
 
 def receiving_sheet(*, store_id: int, purchase_order_id: int) -> ReceivingSheet | None:
     """One purchase order as `store_id` receives it: its allocations to the store (products by
-    SKU; each with the store's part of a reported shortage, `reported_short_quantity`) and
-    the store's receipt with its lines, if any. None when the purchase order has no
-    allocation to this store or is a draft (a 404 for the caller, so another store's ids
-    tell nothing). Three queries."""
+    SKU; each with the store's part of a reported shortage, `reported_short_quantity`, and
+    its shelf units of the line's rounding surplus, `shelf_quantity`) and the store's
+    receipt with its lines, if any. None when the purchase order has no allocation to this
+    store or is a draft (a 404 for the caller, so another store's ids tell nothing). Four
+    queries."""
     purchase_order = (
         PurchaseOrder.objects.exclude(status=PurchaseOrder.Status.DRAFT)
         .select_related("supplier")
@@ -136,7 +165,7 @@ def receiving_sheet(*, store_id: int, purchase_order_id: int) -> ReceivingSheet 
     )
     if purchase_order is None:
         return None
-    allocations = list(
+    allocations = shelf_quantities_attach(
         PurchaseOrderAllocation.objects.filter(
             line__purchase_order=purchase_order, store_id=store_id
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from apps.procurement.models import (
     PurchaseOrder,
     PurchaseOrderAllocation,
 )
+from apps.procurement.selectors.shelf import SHELF_FIELDS, shelf_from_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -57,21 +58,24 @@ class PlansBuilt:
 
 def _units_by_region(day: dt.date) -> dict[int, list[tuple[str, int, int]]]:
     """{region id: [(store code, store id, units)]} from what will ship of the allocations of
-    the purchase orders delivering on `day` (quantity less the reported short; a store with
-    nothing left to drop gets no stop), one aggregate query."""
-    rows = (
+    the purchase orders delivering on `day` (quantity less the reported short, plus the
+    store's shelf units of the rounding surplus, `selectors.shelf`; a store with nothing left
+    to drop gets no stop). One query: every allocation of the day's lines."""
+    rows = list(
         PurchaseOrderAllocation.objects.filter(
             line__purchase_order__delivery_date=day,
             line__purchase_order__status__in=DELIVERING_STATUSES,
-        )
-        .values("store_id", "store__code", "store__region_id")
-        .annotate(units=Sum(F("quantity") - F("reported_short_quantity")))
-        .filter(units__gt=0)
-        .order_by()
+        ).values(*SHELF_FIELDS, "reported_short_quantity", "store__code", "store__region_id")
     )
-    regions: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    shelf = shelf_from_rows(rows)
+    units: dict[tuple[int, str, int], int] = defaultdict(int)
     for row in rows:
-        regions[row["store__region_id"]].append((row["store__code"], row["store_id"], row["units"]))
+        key = (row["store__region_id"], row["store__code"], row["store_id"])
+        units[key] += row["quantity"] - row["reported_short_quantity"] + shelf[row["pk"]]
+    regions: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    for (region_id, code, store_id), store_units in units.items():
+        if store_units > 0:
+            regions[region_id].append((code, store_id, store_units))
     return regions
 
 
@@ -114,8 +118,8 @@ def _stops_sync(*, plan: DeliveryPlan, wanted: list[tuple[str, int, int]]) -> in
 def delivery_plans_build(*, day: dt.date) -> PlansBuilt:
     """Make or refresh the delivery plans of `day`: one per region with goods to deliver that
     day (allocations of purchase orders sent, confirmed or shipped, less what the suppliers
-    reported short for each store), a stop per store of that region with goods to drop, in
-    store-code order, with its units.
+    reported short for each store, plus its shelf units of the rounding surplus), a stop per
+    store of that region with goods to drop, in store-code order, with its units.
 
     Idempotent: a second call changes nothing. Race-safe: the plan is got-or-created on its
     unique (region, delivery date) and its row is locked (plans in primary-key order) before

@@ -221,8 +221,11 @@ def purchase_order_report_shortage(
                     % {"product": line.product.name, "ordered": line.ordered_quantity},
                 )
             line.shortage_quantity = short
+            # The report replaces the line's shortage, what stores found at receiving too:
+            # the whole shortage is the supplier's report again (the shelf units follow it).
+            line.receiving_short_quantity = 0
         PurchaseOrderLine.objects.bulk_update(
-            [rows[line_id] for line_id in lines], ["shortage_quantity"]
+            [rows[line_id] for line_id in lines], ["shortage_quantity", "receiving_short_quantity"]
         )
         allocations_short_update(line_ids=list(lines))
         has_shortage = any(line.shortage_quantity for line in rows.values())

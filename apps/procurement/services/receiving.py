@@ -31,6 +31,7 @@ from apps.procurement.models import (
     SupplierProduct,
 )
 from apps.procurement.selectors.receiving import RECEIVABLE_STATUSES, order_line_units_arrived
+from apps.procurement.selectors.shelf import shelf_quantities_attach
 from apps.procurement.services import pickup
 from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
@@ -98,8 +99,25 @@ def _validated(
                 _("%(product)s: quantities cannot be negative.") % {"product": product.name}
             )
             continue
-        allocated = allocations[pk].quantity
-        if received + short + damaged != allocated:
+        allocation = allocations[pk]
+        if received + short + damaged == allocation.receipt_quantity:
+            continue
+        if allocation.shelf_quantity:
+            mismatched.append(
+                _(
+                    "%(product)s: received, short and damaged must add up to the %(expected)d "
+                    "delivered (%(allocated)d allocated and %(shelf)d for the shelf; they add "
+                    "up to %(total)d)."
+                )
+                % {
+                    "product": product.name,
+                    "expected": allocation.receipt_quantity,
+                    "allocated": allocation.quantity,
+                    "shelf": allocation.shelf_quantity,
+                    "total": received + short + damaged,
+                }
+            )
+        else:
             mismatched.append(
                 _(
                     "%(product)s: received, short and damaged must add up to the %(allocated)d "
@@ -107,7 +125,7 @@ def _validated(
                 )
                 % {
                     "product": product.name,
-                    "allocated": allocated,
+                    "allocated": allocation.quantity,
                     "total": received + short + damaged,
                 }
             )
@@ -136,10 +154,15 @@ def receipt_record(
     unique (purchase order, store) of the receipt decides, so two submissions at once give one
     receipt).
 
-    One transaction: the receipt and a line per allocation; per product received, one RECEIPT
-    movement through the stock ledger (damaged units never enter stock, they stay on the
-    line); the shortage (short + damaged) spread over the member orders that fed the
-    allocation, the LATEST orders first (the earliest orders were placed first and keep their
+    The store's shelf units of each line's rounding surplus (`selectors.shelf`) come with its
+    allocation: received + short + damaged = allocated + shelf units, recorded on the line.
+
+    One transaction: the receipt and a line per allocation; per product received, a RECEIPT
+    movement through the stock ledger for the member orders' units and one for the shelf
+    units (`_stock_receive`; damaged units never enter stock, they stay on the line); the
+    shortage (short + damaged) falls on the shelf units first (no member order waits for
+    them), then is spread over the member orders that fed the allocation, the LATEST orders
+    first (the earliest orders were placed first and keep their
     goods), the short units before the damaged ones, recorded on their source links
     (`short_quantity`, of which `damaged_quantity`: `_shortage_spread`); the purchase-order
     line's shortage grows only by the short units beyond what the supplier reported for this
@@ -171,9 +194,11 @@ def receipt_record(
         )
     allocations = {
         allocation.pk: allocation
-        for allocation in PurchaseOrderAllocation.objects.filter(
-            line__purchase_order=purchase_order, store=store
-        ).select_related("line__product")
+        for allocation in shelf_quantities_attach(
+            PurchaseOrderAllocation.objects.filter(
+                line__purchase_order=purchase_order, store=store
+            ).select_related("line__product")
+        )
     }
     _validated(allocations=allocations, lines=lines)
     with transaction.atomic():
@@ -193,6 +218,7 @@ def receipt_record(
                     receipt=receipt,
                     allocation=allocation,
                     allocated_quantity=allocation.quantity,
+                    shelf_quantity=allocation.shelf_quantity,
                     received_quantity=lines[pk][0],
                     short_quantity=lines[pk][1],
                     damaged_quantity=lines[pk][2],
@@ -201,16 +227,13 @@ def receipt_record(
             ]
         )
         for pk, allocation in sorted(allocations.items()):
-            received = lines[pk][0]
-            if received > 0:
-                stock_move(
-                    store=store,
-                    product=allocation.line.product,
-                    kind=StockMovement.Kind.RECEIPT,
-                    quantity=received,
-                    note=purchase_order.number,
-                    by=by,
-                )
+            _stock_receive(
+                store=store,
+                allocation=allocation,
+                counts=lines[pk],
+                number=purchase_order.number,
+                by=by,
+            )
         # Per purchase-order line, the units that did not arrive and those that arrived
         # damaged: both leave the member orders short, each kind with its own case.
         bad = {
@@ -218,7 +241,11 @@ def receipt_record(
             for pk, allocation in allocations.items()
             if lines[pk][1] + lines[pk][2] > 0
         }
-        allocated = {allocation.line_id: allocation.quantity for allocation in allocations.values()}
+        # The shelf units count with the store's units no member order asks for: they are
+        # short first, so a shortage within them changes no member order.
+        allocated = {
+            allocation.line_id: allocation.receipt_quantity for allocation in allocations.values()
+        }
         spread = _shortage_spread(store=store, bad=bad, allocated=allocated)
         _line_shortage_add(
             found={
@@ -320,8 +347,12 @@ def _line_shortage_add(*, found: Mapping[int, tuple[int, int]]) -> None:
     for line_id, (short, damaged) in sorted(found.items()):
         changes = {}
         if short > 0:
-            changes["shortage_quantity"] = Least(
-                F("shortage_quantity") + short, F("ordered_quantity")
+            grown = Least(F("shortage_quantity") + short, F("ordered_quantity"))
+            changes["shortage_quantity"] = grown
+            # Kept apart as found at receiving (the row's old values on both sides): the
+            # shelf units follow the supplier's report only (`selectors.shelf`).
+            changes["receiving_short_quantity"] = (
+                F("receiving_short_quantity") + grown - F("shortage_quantity")
             )
         if damaged > 0:
             changes["damaged_quantity"] = Least(
@@ -329,6 +360,36 @@ def _line_shortage_add(*, found: Mapping[int, tuple[int, int]]) -> None:
             )
         if changes:
             PurchaseOrderLine.objects.filter(pk=line_id).update(**changes)
+
+
+def _stock_receive(
+    *,
+    store: Store,
+    allocation: PurchaseOrderAllocation,
+    counts: tuple[int, int, int],
+    number: str,
+    by: AbstractBaseUser | None,
+) -> None:
+    """The received units of one allocation into the store's stock through the ledger: one
+    RECEIPT movement for the member orders' units (note: the purchase order's number) and one
+    for the shelf units of the rounding surplus (note: the number and "for the shelf"). The
+    missing units (short + damaged) fall on the shelf units first, as at the shortage spread;
+    damaged units never enter stock."""
+    received, short, damaged = counts
+    shelf_received = min(received, max(0, allocation.shelf_quantity - short - damaged))
+    # Stored text, read by HQ and the store later: in the project's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        shelf_note = _("%(number)s · for the shelf (rounding surplus)") % {"number": number}
+    for quantity, note in ((received - shelf_received, number), (shelf_received, shelf_note)):
+        if quantity > 0:
+            stock_move(
+                store=store,
+                product=allocation.line.product,
+                kind=StockMovement.Kind.RECEIPT,
+                quantity=quantity,
+                note=note[:200],
+                by=by,
+            )
 
 
 def _shortage_spread(

@@ -29,9 +29,9 @@ from apps.stores.models import Store
 
 class ReceiveForm(forms.Form):
     """Per allocation: received (default what will ship: the allocated quantity less what
-    the supplier reported short), short (default the reported short) and damaged (default
-    0); and a note. A clerk who got what was announced submits as it stands. The sums are
-    the service's to check."""
+    the supplier reported short, plus the store's shelf units of the rounding surplus),
+    short (default the reported short) and damaged (default 0); and a note. A clerk who got
+    what was announced submits as it stands. The sums are the service's to check."""
 
     note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False)
 
@@ -41,14 +41,14 @@ class ReceiveForm(forms.Form):
         for row in sheet.rows:
             allocation = row.allocation
             for kind, label, initial in (
-                ("received", gettext_lazy("Received"), allocation.to_ship_quantity),
+                ("received", gettext_lazy("Received"), allocation.delivered_quantity),
                 ("short", gettext_lazy("Short"), allocation.reported_short_quantity),
                 ("damaged", gettext_lazy("Damaged"), 0),
             ):
                 self.fields[f"{kind}_{allocation.pk}"] = forms.IntegerField(
                     label=label,
                     min_value=0,
-                    max_value=allocation.quantity,
+                    max_value=allocation.receipt_quantity,
                     initial=initial,
                     widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
                 )
