@@ -318,10 +318,15 @@ def test_a_shortage_within_the_shelf_units_changes_no_member_order():
             "quantity", flat=True
         )
     ) == [1, 4]
-    # The supplier delivered 3 fewer: the line's shortage says so, kept apart as found at
-    # receiving, and store B's shelf units do not move.
+    # The supplier delivered 2 fewer and 1 damaged: the line's shortage says so (the short
+    # units kept apart as found at receiving, the damaged one under its own kind), and store
+    # B's shelf units do not move.
     grapes_line.refresh_from_db()
-    assert (grapes_line.shortage_quantity, grapes_line.receiving_short_quantity) == (3, 3)
+    assert (
+        grapes_line.shortage_quantity,
+        grapes_line.receiving_short_quantity,
+        grapes_line.damaged_quantity,
+    ) == (2, 2, 1)
     assert _shelf(world)[("B", "阳光玫瑰葡萄")] == 2
     assert _shelf(world)[("A", "阳光玫瑰葡萄")] == 4
     assert ReceiptLine.objects.get(allocation__line=grapes_line).shelf_quantity == 4
