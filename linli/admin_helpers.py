@@ -294,3 +294,19 @@ class MemberMaskingAdminMixin:
         ):
             return False
         return super().has_add_permission(request, *args)  # type: ignore[misc]
+
+
+class UndeletableAdminMixin:
+    """Records whose state only services change (ledgers, orders, purchase orders, cases,
+    alerts, enrolments…): nobody deletes them in the admin, not even a superuser.
+
+    A hard delete would skip what the service does around a state change (the supplier told,
+    the member orders released, the stock ledger kept in step) and leave the other side
+    believing the record still exists. With the delete permission refused here, Django also
+    drops the "delete selected" bulk action and answers the delete page with 403. Records
+    leave their life cycle through their actions instead (cancel, reject, resolve, erase);
+    docs/admin.md lists which admins are undeletable and why.
+    """
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -21,6 +21,7 @@ from apps.devices.models import (
     DeviceReading,
     DeviceReadingHourly,
 )
+from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 
 
@@ -206,7 +207,7 @@ class ActiveAlertFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeviceAlert)
-class DeviceAlertAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """HQ sees every store's alerts; filter "active" for the open ones. Alerts are opened by
     the rules and change state only through the acknowledge / resolve actions."""
 

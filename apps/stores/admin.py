@@ -42,6 +42,7 @@ from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from linli.admin_helpers import (
     PHONE_PERMISSION,
     MemberMaskingAdminMixin,
+    UndeletableAdminMixin,
     may_see_members,
 )
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
@@ -163,7 +164,9 @@ class StoreStaffAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(BigTableAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(
+    UndeletableAdminMixin, BigTableAdminMixin, ImportExportAdminMixin, admin.ModelAdmin
+):
     """On-hand is read-only here: it changes only through ledger movements (a CSV stock
     count writes one ADJUSTMENT movement per change)."""
 
@@ -243,7 +246,13 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, ImportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(
+    UndeletableAdminMixin,
+    MemberMaskingAdminMixin,
+    BigTableAdminMixin,
+    ImportAdminMixin,
+    admin.ModelAdmin,
+):
     """750 000 orders in the demo: the list is ordered by the (placed, id) index, counted
     by estimate, and searched by exact keys — order number, reference, store code, member
     number (with customers.view_member), member phone (with customers.view_phone too) — each
@@ -314,7 +323,7 @@ class OrderAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, ImportAdminMixin, 
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class OrderLineAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Order lines are read-only history: they are written with their order. 1.5 million in
     the demo: searched by exact order number or product SKU (index probes)."""
 

@@ -28,6 +28,7 @@ from apps.training.models import (
     QuizAttempt,
     TrainingPath,
 )
+from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import truncated
 
 
@@ -117,7 +118,7 @@ class TrainingPathAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "user",
         "store",
@@ -181,7 +182,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(QuizAttempt)
-class QuizAttemptAdmin(admin.ModelAdmin):
+class QuizAttemptAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["user", "course", "store", "score", "passed", "created_at"]
     list_filter = ["passed", "course"]
     list_select_related = ["user", "course", "store"]

@@ -170,3 +170,77 @@ def test_bin_run_embedded_serves_pages_and_websockets_from_one_daphne(tmp_path):
     assert "websockets" not in printed
     assert "postgresql-connections-max" not in printed
     assert "beat" in shlex.split(printed["beat"])
+
+
+# --- bin/run: DEBUG in production mode ---------------------------------------------------------
+
+PRODUCTION = {"DATABASE_URL": "postgres://linli@db:5432/linli", "REDIS_URL": "redis://cache:6379/0"}
+
+
+def _print_run(tmp_path: Path, dotenv: str | None = None, **env: str) -> tuple[str, str]:
+    """`bin/run --print` from a copy of the script in an empty checkout (`tmp_path`), so that
+    no developer's .env decides the outcome; `dotenv` is written as that checkout's .env."""
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "run"
+    script.write_text((BASE_DIR / "bin" / "run").read_text())
+    script.chmod(0o755)
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv)
+    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **env}
+    result = subprocess.run(  # noqa: S603 — our own script, fixed argv
+        [str(script), "--print"],
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout, result.stderr
+
+
+def test_bin_run_production_warns_when_debug_is_left_at_its_default(tmp_path):
+    stdout, stderr = _print_run(tmp_path, **PRODUCTION)
+
+    assert "mode: production" in stdout.splitlines()
+    assert "WARNING: production mode (PostgreSQL and Redis) with DEBUG on" in stderr
+    assert "DEBUG is not set, and it defaults to on" in stderr
+    assert "Set DEBUG=false" in stderr
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes", "On"])
+def test_bin_run_production_warns_when_debug_is_on(tmp_path, value):
+    _stdout, stderr = _print_run(tmp_path, DEBUG=value, **PRODUCTION)
+
+    assert f"with DEBUG on (DEBUG={value} in the environment)" in stderr
+
+
+@pytest.mark.parametrize("value", ["false", "False", "0", "no", "off"])
+def test_bin_run_production_is_quiet_when_debug_is_explicitly_false(tmp_path, value):
+    stdout, stderr = _print_run(tmp_path, DEBUG=value, **PRODUCTION)
+
+    assert "mode: production" in stdout.splitlines()
+    assert "WARNING" not in stderr + stdout
+
+
+def test_bin_run_reads_debug_from_dotenv_as_the_settings_do_and_the_environment_wins(tmp_path):
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    loud = tmp_path / "loud"
+    loud.mkdir()
+    overridden = tmp_path / "overridden"
+    overridden.mkdir()
+
+    _out, quiet_err = _print_run(quiet, dotenv="SECRET_KEY=x\nexport DEBUG='false'\n", **PRODUCTION)
+    _out, loud_err = _print_run(loud, dotenv="DEBUG=true  # local\n", **PRODUCTION)
+    _out, overridden_err = _print_run(overridden, dotenv="DEBUG=false\n", DEBUG="1", **PRODUCTION)
+
+    assert "WARNING" not in quiet_err
+    assert "with DEBUG on (DEBUG=true in the .env)" in loud_err
+    assert "with DEBUG on (DEBUG=1 in the environment)" in overridden_err
+
+
+def test_bin_run_embedded_does_not_warn_about_debug(tmp_path):
+    stdout, stderr = _print_run(tmp_path)
+
+    assert "mode: embedded" in stdout.splitlines()
+    assert "WARNING" not in stderr

@@ -25,6 +25,7 @@ from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
     purchase_orders_consolidate,
 )
+from apps.procurement.services.purchase_orders import purchase_order_cancel
 from apps.procurement.services.receiving import ReceiptRefused, receipt_record
 from apps.stores.models import (
     Order,
@@ -552,6 +553,54 @@ def test_receive_refuses_a_purchase_order_not_yet_confirmed(client):
     response = client.post(url, {})
     assert response.status_code == 409
     assert not Receipt.objects.exists()
+
+
+def test_receive_page_of_a_purchase_order_hq_cancelled_says_so_and_when_and_by_whom(client):
+    world = supply_world(status=PurchaseOrder.Status.SENT)
+    buyer = UserFactory(username="buyer-li", first_name="采购", last_name="李", is_staff=True)
+    po = purchase_order_cancel(po=world.purchase_order, by=buyer)
+    client.force_login(owner_of(world.store_a))
+    url = reverse("supply:receive", args=[world.store_a.pk, po.pk])
+
+    response = client.get(url)
+    page = response.content.decode()
+    when = timezone.localtime(po.cancelled_at).strftime("%Y-%m-%d %H:%M")
+
+    assert response.status_code == 200
+    assert response.context["form"] is None
+    assert "供应商确认后即可收货" not in page
+    who = buyer.get_full_name()
+    assert f"此采购单已于 {when} 由总部 {who} 取消，不会再发货，无需收货。" in page
+    assert client.post(url, {}).status_code == 409
+    assert not Receipt.objects.exists()
+
+
+def test_receive_page_of_a_purchase_order_cancelled_by_consolidation_says_nothing_will_arrive(
+    client,
+):
+    world = supply_world(status=PurchaseOrder.Status.SENT)
+    purchase_order_move(world.purchase_order, status=PurchaseOrder.Status.CANCELLED)
+    PurchaseOrder.objects.filter(pk=world.purchase_order.pk).update(cancelled_at=timezone.now())
+    cancelled_at = PurchaseOrder.objects.get(pk=world.purchase_order.pk).cancelled_at
+    client.force_login(owner_of(world.store_a))
+    url = reverse("supply:receive", args=[world.store_a.pk, world.purchase_order.pk])
+
+    page = client.get(url).content.decode()
+    when = timezone.localtime(cancelled_at).strftime("%Y-%m-%d %H:%M")
+
+    assert "供应商确认后即可收货" not in page
+    assert f"此采购单已于 {when} 取消，不会再发货，无需收货。" in page
+
+
+def test_receive_page_of_a_sent_purchase_order_still_says_it_awaits_confirmation(client):
+    world = supply_world(status=PurchaseOrder.Status.SENT)
+    client.force_login(owner_of(world.store_a))
+    url = reverse("supply:receive", args=[world.store_a.pk, world.purchase_order.pk])
+
+    page = client.get(url).content.decode()
+
+    assert "供应商确认后即可收货。" in page
+    assert "此采购单已" not in page
 
 
 def test_a_purchase_order_without_goods_for_the_store_is_a_404(client):

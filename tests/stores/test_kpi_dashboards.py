@@ -5,6 +5,7 @@ store only)."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
@@ -194,3 +195,59 @@ def test_admin_change_links_say_修改_while_the_kpi_change_column_says_变化(w
     attention = html.split('id="kpi-attention"', 1)[1].split("</thead>", 1)[0]
     assert "<th>变化</th>" in attention
     assert "变化" not in html.split('id="content-main"', 1)[1]
+
+
+# --- links only where the viewer may go --------------------------------------------------------
+
+# The cards whose list each HQ group may not open (docs/access.md): shown without a link.
+UNLINKED_CARDS = {
+    "HQ operations": set(),
+    "HQ procurement": {
+        "repurchase_rate",
+        "repeat_buyer_share",
+        "group_buy_success_rate",
+        "nps",
+        "live_conversion",
+        "community_activity",
+    },
+    "HQ inspection": {
+        "repurchase_rate",
+        "repeat_buyer_share",
+        "group_buy_success_rate",
+        "nps",
+        "live_conversion",
+        "community_activity",
+    },
+    None: set(),  # a superuser
+}
+
+
+def _hq_user(group: str | None) -> object:
+    if group is None:
+        return UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.mark.parametrize("group", list(UNLINKED_CARDS), ids=lambda group: group or "superuser")
+def test_admin_index_links_each_figure_only_where_the_viewer_may_go(world, roles, group):
+    alert_open(device=DeviceFactory(store=world["c"]), kind="device_silent")
+    client = _signed_in(_hq_user(group))
+
+    html = client.get(reverse("admin:index"), {"period": "2026-07-01"}).content.decode()
+    dashboard = html.split('id="hq-dashboard"', 1)[1].split("</section>", 1)[0]
+    cards = dict(re.findall(r'data-kpi="(\w+)">.*?<(a|span) class="kpi-value"', dashboard, re.S))
+    links = {
+        unescape(href) for href in re.findall(r'href="([^"?][^"]*)"', dashboard)
+    }  # every link but the dashboard's own ?period / ?kpi switches
+    refused = {link: client.get(link).status_code for link in links}
+
+    assert len(cards) == 11
+    assert {code for code, tag in cards.items() if tag == "span"} == UNLINKED_CARDS[group]
+    assert {link: status for link, status in refused.items() if status != 200} == {}
+    attention = dashboard.split('id="kpi-attention"', 1)[1]
+    store_c = f"{world['c'].code} {world['c'].name}"
+    assert f">{store_c}</a>" in attention  # every HQ group may view the stores
+    alerts_linked = "admin/devices/devicealert/" in attention
+    assert alerts_linked is (group != "HQ procurement")

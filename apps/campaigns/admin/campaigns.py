@@ -36,7 +36,7 @@ from apps.campaigns.sources import pack_sources
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
-from linli.admin_helpers import MemberMaskingAdminMixin
+from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.widgets import NativeDateInput
@@ -225,7 +225,7 @@ class CampaignLaunchForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Campaigns. "Add" opens the launch form (a draft for every chosen store); the products'
     prices can be edited below until the stores confirm."""
 
@@ -368,7 +368,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreCampaign)
-class StoreCampaignAdmin(admin.ModelAdmin):
+class StoreCampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Each store's part in a campaign; the pack is read-only here (regenerate it with the
     action)."""
 
@@ -420,7 +420,9 @@ class StoreCampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignTarget)
-class CampaignTargetAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+class CampaignTargetAdmin(
+    UndeletableAdminMixin, MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin
+):
     """Target lists (snapshots taken at confirmation), read-only, phones masked (the full
     number is on the member's own admin page, for those who may see it); without
     customers.view_member only the masked member label."""

@@ -9,11 +9,12 @@ from django.utils.translation import ngettext
 from apps.campaigns.models import Promotion
 from apps.campaigns.resources import PromotionResource
 from apps.campaigns.services import promotions as services
+from linli.admin_helpers import UndeletableAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 
 
 @admin.register(Promotion)
-class PromotionAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+class PromotionAdmin(UndeletableAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
     """HQ plans price promotions and live broadcasts here (or imports them as CSV); the nightly
     forecast reads the planned ones as its promotion feature."""
 

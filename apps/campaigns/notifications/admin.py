@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notifications_retry_failed
 from apps.stores.models import OrderFulfilment, Store
-from linli.admin_helpers import MemberMaskingAdminMixin, request_cached
+from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, request_cached
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.phones import phone_for_viewer, phone_mask
 
@@ -34,7 +34,9 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
 
 
 @admin.register(Notification)
-class NotificationAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(
+    UndeletableAdminMixin, MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin
+):
     """The outbox is written by services; staff read it here: delivery status of SMS / WeChat
     rows per campaign, and "retry failed" after a gateway outage."""
 

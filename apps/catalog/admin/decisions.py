@@ -36,12 +36,13 @@ from apps.catalog.models import (
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
+from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 from linli.celery import app as celery_app
 from linli.schedules import SCHEDULES
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Computed rows: viewable and searchable, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:

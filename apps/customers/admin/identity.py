@@ -22,7 +22,7 @@ from apps.customers.models import Member, MemberErasure, MemberMerge, NpsAnswer
 from apps.customers.selectors.nps import DETRACTOR_MAX, PROMOTER_MIN, nps_by_region, nps_by_store
 from apps.customers.services.erasure import ErasureRefused, member_erase
 from apps.customers.services.identity import MergeRefused, member_merge, member_merge_preview
-from linli.admin_helpers import MemberMaskingAdminMixin, may_see_members
+from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, may_see_members
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_for_viewer
 
@@ -162,7 +162,9 @@ def members_erase(
 
 
 @admin.register(NpsAnswer)
-class NpsAnswerAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+class NpsAnswerAdmin(
+    UndeletableAdminMixin, MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin
+):
     """Answers, with NPS per region and per store for the rows currently filtered. The
     comment is the member's own words: hidden from staff without member data (the scores and
     NPS stay)."""

@@ -13,6 +13,7 @@ from linli.admin_helpers import (
     PHONE_PERMISSION,
     MemberMaskingAdminMixin,
     PhoneMaskingAdminMixin,
+    UndeletableAdminMixin,
     may_see_members,
     phone_column,
     request_cached,
@@ -113,6 +114,7 @@ def _identity_values(term: str) -> list[str]:
 
 @admin.register(Member)
 class MemberAdmin(
+    UndeletableAdminMixin,
     BigTableAdminMixin,
     ImportExportAdminMixin,
     PhoneMaskingAdminMixin,
@@ -189,7 +191,11 @@ class MemberAdmin(
 
 @admin.register(MemberIdentity)
 class MemberIdentityAdmin(
-    MemberMaskingAdminMixin, BigTableAdminMixin, PhoneSearchAdminMixin, admin.ModelAdmin
+    UndeletableAdminMixin,
+    MemberMaskingAdminMixin,
+    BigTableAdminMixin,
+    PhoneSearchAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = ["member", "kind", "value", "created_at"]
     list_filter = ["kind"]

@@ -38,7 +38,7 @@ from apps.procurement.services.aftersales import (
     case_resolve,
 )
 from apps.procurement.views.aftersales import photo_response
-from linli.admin_helpers import MemberMaskingAdminMixin, member_text_redact
+from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, member_text_redact
 
 DECIDE_PERMISSION = "procurement.decide_aftersalescase"
 
@@ -109,7 +109,7 @@ class CaseDecisionActionForm(ActionForm):
 
 
 @admin.register(AfterSalesCase)
-class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
+class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.ModelAdmin):
     """Cases for HQ to decide; the member shows masked and unlinked to staff without
     customers.view_member (docs/access.md).
 
@@ -266,7 +266,7 @@ class AfterSalesCaseAdmin(MemberMaskingAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AfterSalesPhoto)
-class AfterSalesPhotoAdmin(admin.ModelAdmin):
+class AfterSalesPhotoAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["id", "thumbnail", "case", "uploaded_by", "uploaded_at", "width", "height"]
     search_fields = ["case__number"]
     list_select_related = ["case", "uploaded_by"]

@@ -37,7 +37,7 @@ from apps.procurement.services.purchase_orders import (
     purchase_order_send,
 )
 from apps.procurement.services.replenishment import purchase_order_line_edit
-from linli.admin_helpers import PhoneMaskingAdminMixin
+from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 from linli.wording import labelled
 
@@ -219,7 +219,7 @@ def _order_line_link(order_line_id: int) -> str:
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(admin.ModelAdmin):
+class PurchaseOrderAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "supplier",
@@ -417,7 +417,7 @@ class PurchaseOrderSourceInline(ReadOnlyInline):
 
 
 @admin.register(PurchaseOrderLine)
-class PurchaseOrderLineAdmin(admin.ModelAdmin):
+class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "purchase_order",
         "product",
@@ -470,7 +470,7 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurchaseOrderAllocation)
-class PurchaseOrderAllocationAdmin(admin.ModelAdmin):
+class PurchaseOrderAllocationAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["line", "store", "quantity", "reported_short_quantity"]
     search_fields = ["line__purchase_order__number", "store__code", "store__name"]
     list_select_related = ["line__purchase_order", "line__product", "store"]
@@ -482,7 +482,7 @@ class PurchaseOrderAllocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurchaseOrderSource)
-class PurchaseOrderSourceAdmin(admin.ModelAdmin):
+class PurchaseOrderSourceAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["order_line", "line", "quantity", "cancelled_at"]
     list_filter = [("cancelled_at", admin.EmptyFieldListFilter)]
     search_fields = ["line__purchase_order__number"]
@@ -500,7 +500,7 @@ class PurchaseOrderSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurchaseOrderException)
-class PurchaseOrderExceptionAdmin(admin.ModelAdmin):
+class PurchaseOrderExceptionAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["purchase_order", "kind", "store", "quantity", "created_at", "resolved_at"]
     list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["purchase_order__number", "store__code"]
@@ -532,7 +532,7 @@ def consolidate_now_allowed(request: HttpRequest) -> bool:
 
 
 @admin.register(ConsolidationRun)
-class ConsolidationRunAdmin(admin.ModelAdmin):
+class ConsolidationRunAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "cutoff",
         "status",

@@ -133,6 +133,12 @@ class ReceivingSheet:
         return self.receipt is None and self.purchase_order.status in RECEIVABLE_STATUSES
 
     @property
+    def cancelled(self) -> bool:
+        """The purchase order was cancelled (by HQ, or by consolidation when every member
+        order it was bought for was cancelled): nothing will arrive for it."""
+        return self.purchase_order.status == PurchaseOrder.Status.CANCELLED
+
+    @property
     def nothing_coming(self) -> bool:
         """The supplier reported every unit for this store short: receiving it only closes
         it out (received 0), which settles the member orders it was bought for."""
@@ -159,7 +165,7 @@ def receiving_sheet(*, store_id: int, purchase_order_id: int) -> ReceivingSheet 
     queries."""
     purchase_order = (
         PurchaseOrder.objects.exclude(status=PurchaseOrder.Status.DRAFT)
-        .select_related("supplier")
+        .select_related("supplier", "acted_by")
         .filter(pk=purchase_order_id)
         .first()
     )

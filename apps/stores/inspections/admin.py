@@ -29,6 +29,7 @@ from apps.stores.models import (
     InspectionPhoto,
     RectificationItem,
 )
+from linli.admin_helpers import UndeletableAdminMixin
 
 
 def _photo_thumbnail(photo: InspectionPhoto | None, *, small: bool = False) -> str:
@@ -249,7 +250,7 @@ class RectificationInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(admin.ModelAdmin):
+class InspectionAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Read-only record; HQ acts through the Review page (approve / request rectification)."""
 
     list_display = [
@@ -419,7 +420,7 @@ class InspectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RectificationItem)
-class RectificationItemAdmin(admin.ModelAdmin):
+class RectificationItemAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Read-only list for HQ to follow up; filter "overdue" for what is late."""
 
     list_display = [
@@ -470,7 +471,7 @@ class RectificationItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(InspectionPhoto)
-class InspectionPhotoAdmin(admin.ModelAdmin):
+class InspectionPhotoAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "thumbnail",
@@ -504,7 +505,7 @@ class InspectionPhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(InspectionItemResult)
-class InspectionItemResultAdmin(admin.ModelAdmin):
+class InspectionItemResultAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["inspection", "section", "title", "weight", "score", "updated_at"]
     list_filter = ["section", "score"]
     search_fields = ["title", "note", "inspection__store__code", "=inspection__id"]

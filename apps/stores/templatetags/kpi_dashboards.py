@@ -1,6 +1,7 @@
 """The HQ dashboard on the admin's front page (templates/admin/index.html): network figures
 with trends, store rankings and the stores that need attention, from the KPI snapshots only
-(a fixed handful of queries, never the orders), each figure linked to the list behind it."""
+(a fixed handful of queries, never the orders), each figure linked to the list behind it when
+the viewer may open that list (otherwise the figure is shown without a link)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import datetime as dt
 from typing import Any
 
 from django import template
+from django.apps import apps
+from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -21,12 +25,31 @@ register = template.Library()
 RANKING_SIZE = 10
 
 
-def _changelist(app_label: str, model_name: str, **query: str) -> str:
+def _may_view(request: HttpRequest, app_label: str, model_name: str) -> bool:
+    """The admin's own answer (the one that would otherwise be a 403 "无权访问")."""
+    try:
+        model = apps.get_model(app_label, model_name)
+    except LookupError:
+        return False
+    model_admin = admin.site._registry.get(model)
+    return model_admin is not None and model_admin.has_view_or_change_permission(request)
+
+
+def _changelist(request: HttpRequest, app_label: str, model_name: str, **query: str) -> str:
+    """The admin list's address, or "" when the viewer may not open it (no link then)."""
+    if not _may_view(request, app_label, model_name):
+        return ""
     try:
         url = reverse(f"admin:{app_label}_{model_name}_changelist")
     except NoReverseMatch:
         return ""
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def _store_href(request: HttpRequest, store_id: int) -> str:
+    if not _may_view(request, "stores", "store"):
+        return ""
+    return reverse("admin:stores_store_change", args=[store_id])
 
 
 def _period_param(raw: str | None, periods: list[dt.date]) -> dt.date | None:
@@ -85,7 +108,7 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
                     title=str(kpi.label),
                     compact=True,
                 ),
-                "href": _changelist(app_label, model_name),
+                "href": _changelist(request, app_label, model_name),
                 "ranking_href": "?" + urlencode({"period": period.isoformat(), "kpi": kpi.code}),
             }
         )
@@ -96,7 +119,7 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
             Bar(
                 label=f"{row.code} {row.name}",
                 value=float(row.value),
-                href=reverse("admin:stores_store_change", args=[row.store_id]),
+                href=_store_href(request, row.store_id),
                 css_class=css,
             )
             for row in rows
@@ -139,10 +162,12 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
         "attention": [
             {
                 "row": row,
-                "store_href": reverse("admin:stores_store_change", args=[row.store_id]),
-                "alerts_href": _changelist("devices", "devicealert", active="yes", q=row.code),
+                "store_href": _store_href(request, row.store_id),
+                "alerts_href": _changelist(
+                    request, "devices", "devicealert", active="yes", q=row.code
+                ),
                 "overdue_href": _changelist(
-                    "stores", "rectificationitem", overdue="yes", q=row.code
+                    request, "stores", "rectificationitem", overdue="yes", q=row.code
                 ),
             }
             for row in attention
@@ -152,7 +177,7 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
                 Bar(
                     label=f"{row.code} {row.name}",
                     value=float(row.percentile_change),
-                    href=reverse("admin:stores_store_change", args=[row.store_id]),
+                    href=_store_href(request, row.store_id),
                     css_class="bar-bad",
                 )
                 for row in movers
@@ -161,6 +186,6 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
         ),
         "has_movers": bool(movers),
         "snapshots_href": _changelist(
-            "stores", "kpisnapshot", period=period.isoformat(), scope="network"
+            request, "stores", "kpisnapshot", period=period.isoformat(), scope="network"
         ),
     }
