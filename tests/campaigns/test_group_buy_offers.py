@@ -1,17 +1,27 @@
-"""offer_create: the validation rules, each refusal writing nothing."""
+"""offer_create: the validation rules (all reported at once), each refusal writing nothing;
+one open offer per product and broadcast; offer_withdraw."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.campaigns.models import Broadcast, GroupBuyOffer
-from apps.campaigns.services.group_buys import offer_create
-from tests.campaigns.factories import BroadcastFactory
+from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
+from apps.campaigns.services.group_buys import (
+    GroupBuyRefused,
+    OfferWithdrawRefused,
+    group_buy_join,
+    offer_create,
+    offer_withdraw,
+)
+from apps.stores.models import Order, StockLevel
+from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
 from tests.factories import ProductFactory, StockLevelFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +115,110 @@ def test_another_owner_may_not_open_an_offer(other_owner, broadcast, product):
     with pytest.raises(ValidationError):
         _create(broadcast, product, other_owner)
     assert GroupBuyOffer.objects.count() == 0
+
+
+# --- one open offer per product and broadcast ----------------------------------------------
+
+
+def test_a_second_open_offer_of_the_same_product_is_refused(owner, broadcast, product):
+    first = _create(broadcast, product, owner)
+    with pytest.raises(ValidationError) as refused:
+        _create(broadcast, product, owner, price=Decimal("9.90"))
+    assert list(refused.value.message_dict) == ["product"]
+    assert refused.value.message_dict["product"] == [
+        f"本场直播已有进行中的{product.name}团购，接龙会记到那一个团购里。如需重新开团，请先撤下它。"
+    ]
+    assert list(GroupBuyOffer.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_the_database_refuses_a_second_open_offer_of_a_product_in_a_broadcast(broadcast, product):
+    GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    assert GroupBuyOffer.objects.count() == 1
+
+
+def test_a_settled_or_withdrawn_offer_leaves_room_for_a_new_one(owner, store, broadcast, product):
+    settled = GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, status="failed", settled_at=timezone.now()
+    )
+    withdrawn = GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, status="cancelled", settled_at=timezone.now()
+    )
+    offer = _create(broadcast, product, owner)
+    other_broadcast = BroadcastFactory(store_campaign__store=store)
+    elsewhere = _create(other_broadcast, product, owner)
+    assert {settled.pk, withdrawn.pk, offer.pk, elsewhere.pk} == set(
+        GroupBuyOffer.objects.values_list("pk", flat=True)
+    )
+
+
+def test_every_problem_is_reported_at_once(owner, broadcast, product):
+    with pytest.raises(ValidationError) as refused:
+        _create(
+            broadcast,
+            product,
+            owner,
+            price=Decimal("-1"),
+            threshold=20,
+            cap=5,
+            deadline=timezone.now() - dt.timedelta(hours=1),
+        )
+    assert sorted(refused.value.message_dict) == ["cap", "deadline", "price"]
+    assert GroupBuyOffer.objects.count() == 0
+
+
+# --- withdrawing an offer ------------------------------------------------------------------
+
+
+def test_the_owner_withdraws_an_offer_nobody_joined(owner, broadcast, product, caplog):
+    offer = _create(broadcast, product, owner)
+    with caplog.at_level(logging.INFO, logger="apps.campaigns.services.group_buys"):
+        offer_withdraw(offer=offer, by=owner)
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.CANCELLED
+    assert offer.settled_at is not None
+    assert f"group-buy offer {offer.pk} (broadcast {broadcast.pk}) withdrawn by {owner.pk}" in (
+        caplog.text
+    )
+    # The product may be offered again.
+    again = _create(broadcast, product, owner)
+    assert again.status == GroupBuyOffer.Status.OPEN
+
+
+def test_an_offer_with_a_join_is_not_withdrawn(owner, store, broadcast, product):
+    StockLevel.objects.filter(store=store, product=product).update(on_hand=5)
+    offer = _create(broadcast, product, owner)
+    group_buy_join(offer=offer, quantity=1, idempotency_key="k1", display_name="李阿姨")
+    with pytest.raises(OfferWithdrawRefused) as refused:
+        offer_withdraw(offer=offer, by=owner)
+    assert refused.value.code == "has_joins"
+    offer.refresh_from_db()
+    assert (offer.status, offer.units_joined, offer.settled_at) == ("open", 1, None)
+
+
+def test_a_withdrawn_offer_takes_no_join_and_nothing_is_written(owner, store, broadcast, product):
+    offer = _create(broadcast, product, owner)
+    offer_withdraw(offer=offer, by=owner)
+    with pytest.raises(GroupBuyRefused) as refused:
+        group_buy_join(offer=offer, quantity=1, idempotency_key="k1", display_name="李阿姨")
+    assert refused.value.code == "closed"
+    assert GroupBuyJoin.objects.count() == 0
+    assert Order.objects.count() == 0
+    assert StockLevel.objects.get(store=store, product=product).on_hand == 1
+
+
+def test_withdrawing_twice_or_a_settled_offer_is_refused(owner, broadcast, product):
+    offer = _create(broadcast, product, owner)
+    offer_withdraw(offer=offer, by=owner)
+    with pytest.raises(OfferWithdrawRefused) as refused:
+        offer_withdraw(offer=offer, by=owner)
+    assert refused.value.code == "not_open"
+
+
+def test_another_owner_may_not_withdraw(owner, other_owner, broadcast, product):
+    offer = _create(broadcast, product, owner)
+    with pytest.raises(PermissionDenied):
+        offer_withdraw(offer=offer, by=other_owner)
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.OPEN
