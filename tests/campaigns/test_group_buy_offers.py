@@ -4,12 +4,16 @@ one open offer per product and broadcast; offer_withdraw."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
@@ -222,3 +226,105 @@ def test_another_owner_may_not_withdraw(owner, other_owner, broadcast, product):
         offer_withdraw(offer=offer, by=other_owner)
     offer.refresh_from_db()
     assert offer.status == GroupBuyOffer.Status.OPEN
+
+
+def _a_session_waits_for_a_lock(timeout: float = 20.0) -> bool:
+    """Whether another session of this test database is (or, within `timeout`, comes to be)
+    waiting for a lock held by an open transaction (tests/procurement/test_consolidation_race)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_join_in_flight_wins_over_a_withdrawal(owner, store, broadcast, product):
+    """The join has updated the offer row and not committed yet; the withdrawal's conditional
+    UPDATE waits for it, then finds a unit joined and refuses: the join is kept."""
+    offer = _create(broadcast, product, owner)
+    outcome: list[object] = []
+
+    def withdraw() -> None:
+        try:
+            offer_withdraw(offer=GroupBuyOffer.objects.get(pk=offer.pk), by=owner)
+            outcome.append("withdrawn")
+        except OfferWithdrawRefused as refusal:
+            outcome.append(refusal.code)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        group_buy_join(offer=offer, quantity=1, idempotency_key="k1", display_name="李阿姨")
+        thread = threading.Thread(target=withdraw)
+        thread.start()
+        assert _a_session_waits_for_a_lock()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert outcome == ["has_joins"]
+    offer.refresh_from_db()
+    assert (offer.status, offer.units_joined, offer.participants) == ("open", 1, 1)
+    assert GroupBuyJoin.objects.filter(offer=offer).count() == 1
+
+
+# --- the migration that brings the constraint -----------------------------------------------
+
+
+def _migration():
+    return importlib.import_module("apps.campaigns.migrations.0012_offer_one_open_per_product")
+
+
+def _without_the_constraint() -> None:
+    """Drop the constraint inside the test's transaction (rolled back with it), to write the
+    duplicates a database migrated before it may hold."""
+    constraint = next(
+        item
+        for item in GroupBuyOffer._meta.constraints
+        if item.name == "offer_one_open_per_product"
+    )
+    with connection.schema_editor() as editor:
+        editor.remove_constraint(GroupBuyOffer, constraint)
+
+
+def test_the_migration_withdraws_the_duplicates_nobody_joined(broadcast, product):
+    _without_the_constraint()
+    older = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    joined = GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, units_joined=2, participants=1
+    )
+    other = GroupBuyOfferFactory(broadcast=broadcast)
+    first, second = (
+        GroupBuyOfferFactory(broadcast=BroadcastFactory(), product=product) for _ in "ab"
+    )
+    # Both unjoined: the older one stays.
+    GroupBuyOffer.objects.filter(pk=second.pk).update(broadcast=first.broadcast)
+
+    _migration().duplicate_open_offers_withdraw(django_apps, None)
+
+    statuses = dict(GroupBuyOffer.objects.values_list("pk", "status"))
+    assert statuses == {
+        older.pk: "cancelled",
+        joined.pk: "open",
+        other.pk: "open",
+        first.pk: "open",
+        second.pk: "cancelled",
+    }
+    assert GroupBuyOffer.objects.filter(status="cancelled", settled_at__isnull=True).count() == 0
+
+
+def test_the_migration_stops_on_two_joined_duplicates(broadcast, product):
+    _without_the_constraint()
+    offers = [
+        GroupBuyOfferFactory(broadcast=broadcast, product=product, units_joined=1, participants=1)
+        for _ in range(2)
+    ]
+    with pytest.raises(RuntimeError, match=str(offers[0].pk)):
+        _migration().duplicate_open_offers_withdraw(django_apps, None)
+    assert set(GroupBuyOffer.objects.values_list("status", flat=True)) == {"open"}
