@@ -10,7 +10,12 @@ argument. No service imports this module.
 from __future__ import annotations
 
 from apps.campaigns.services.packs import PackSources
+from apps.procurement.selectors.receiving import orders_units_short
 from apps.procurement.selectors.suppliers import supply_delivery_date
+
+# The broadcast page's join list shows what came short of each join's order at receiving
+# (docs/group-buys.md): the view reads it here and passes it down.
+__all__ = ["orders_units_short", "pack_sources"]
 
 
 def pack_sources() -> PackSources:

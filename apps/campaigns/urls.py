@@ -84,6 +84,11 @@ urlpatterns: list = [
         name="broadcast-offer-create",
     ),
     path(
+        "broadcasts/<id:broadcast_id>/offers/<id:offer_id>/withdraw",
+        broadcast_views.broadcast_offer_withdraw,
+        name="broadcast-offer-withdraw",
+    ),
+    path(
         "broadcasts/<id:broadcast_id>/jielong",
         broadcast_views.broadcast_jielong,
         name="broadcast-jielong",

@@ -442,3 +442,215 @@ def test_a_refusal_is_shown_as_an_error_not_as_a_success(client, owner, broadcas
     html = response.content.decode()
     assert 'class="message-error"' in html
     assert 'class="message-success"' not in html
+
+
+# --- one open offer per product; withdrawing an offer --------------------------------------
+
+
+def _withdraw_url(broadcast, offer) -> str:
+    return f"/portal/campaigns/broadcasts/{broadcast.pk}/offers/{offer.pk}/withdraw"
+
+
+def _listed_product_ids(client, broadcast) -> list[str]:
+    widget = _offer_form(client, broadcast)["product"].field.widget
+    return [str(value) for value, _label in widget.choices if value != ""]
+
+
+def test_after_opening_an_offer_the_form_proposes_the_next_product(client, owner, store, broadcast):
+    from tests.campaigns.factories import CampaignProductFactory
+
+    campaign = broadcast.store_campaign.campaign
+    berries = ProductFactory(name="低糖蓝莓 125g")
+    melon = ProductFactory(name="8424西瓜")
+    for position, item in enumerate((berries, melon)):
+        StockLevelFactory(store=store, product=item, on_hand=5)
+        CampaignProductFactory(campaign=campaign, product=item, position=position)
+    client.force_login(owner)
+    assert (
+        client.post(_urls(broadcast)["offers"], _offer_post(berries, cap="10")).status_code == 302
+    )
+
+    form = _offer_form(client, broadcast)
+    assert form.initial["product"] == melon.pk
+    assert _listed_product_ids(client, broadcast) == [str(melon.pk)]
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    assert f'<option value="{berries.pk}"' not in page
+
+
+def test_a_second_open_offer_of_a_product_is_refused_in_the_form(client, owner, broadcast, product):
+    first = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    client.force_login(owner)
+    with override("en"):
+        response = client.post(
+            _urls(broadcast)["offers"], _offer_post(product), HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert response.status_code == 400
+    assert response.context["offer_form"].errors["product"] == [
+        "蓝莓 already has an open offer in this broadcast: joins for it go to that offer. "
+        "Withdraw it first to open another."
+    ]
+    assert list(GroupBuyOffer.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_the_offer_form_reports_every_error_at_once(client, owner, broadcast, product):
+    client.force_login(owner)
+    post = _offer_post(product, hours_from_now=-2, cap="5")
+    post.update(price="-1", threshold="10")
+    with override("en"):
+        response = client.post(_urls(broadcast)["offers"], post, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    errors = response.context["offer_form"].errors
+    assert sorted(errors) == ["cap", "deadline", "price"]
+    assert errors["cap"] == ["The cap cannot be below the threshold: the group could never form."]
+    assert errors["deadline"] == ["The deadline must be in the future."]
+    assert GroupBuyOffer.objects.count() == 0
+
+
+def test_the_owner_withdraws_an_offer_nobody_joined_after_confirming(
+    client, owner, broadcast, product
+):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    client.force_login(owner)
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    assert f'action="{_withdraw_url(broadcast, offer)}"' in page
+
+    unconfirmed = client.post(_withdraw_url(broadcast, offer))
+    assert unconfirmed.status_code == 302
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.OPEN
+
+    response = client.post(_withdraw_url(broadcast, offer), {"confirm": "yes"}, follow=True)
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.CANCELLED
+    assert "蓝莓团购已撤下。" in response.content.decode()
+    # The product is proposed again, and a new offer of it may open.
+    assert _listed_product_ids(client, broadcast) == [str(product.pk)]
+    assert client.post(_urls(broadcast)["offers"], _offer_post(product)).status_code == 302
+    assert GroupBuyOffer.objects.filter(status="open").count() == 1
+
+
+def test_an_offer_with_joins_shows_no_withdraw_button_and_is_not_withdrawn(
+    client, owner, broadcast, product
+):
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, units_joined=2, participants=1
+    )
+    client.force_login(owner)
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    assert _withdraw_url(broadcast, offer) not in page
+    response = client.post(_withdraw_url(broadcast, offer), {"confirm": "yes"}, follow=True)
+    assert (
+        "蓝莓无法撤下：已有1人参团。该团购将保持进行中，直到截止时间。" in response.content.decode()
+    )
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.OPEN
+
+
+@pytest.mark.parametrize("role", ["clerk", "other_owner", "supplier_user"])
+def test_others_may_not_withdraw_an_offer(client, request, broadcast, product, role):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    client.force_login(request.getfixturevalue(role))
+    response = client.post(_withdraw_url(broadcast, offer), {"confirm": "yes"})
+    assert response.status_code in (403, 404)
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.OPEN
+
+
+def test_anonymous_users_may_not_withdraw_an_offer(client, broadcast, product):
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    response = client.post(_withdraw_url(broadcast, offer), {"confirm": "yes"})
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    offer.refresh_from_db()
+    assert offer.status == GroupBuyOffer.Status.OPEN
+
+
+def test_an_offer_of_another_broadcast_is_404(client, owner, store, broadcast, product):
+    other = GroupBuyOfferFactory(broadcast=BroadcastFactory(store_campaign__store=store))
+    client.force_login(owner)
+    assert client.post(_withdraw_url(broadcast, other), {"confirm": "yes"}).status_code == 404
+    other.refresh_from_db()
+    assert other.status == GroupBuyOffer.Status.OPEN
+
+
+# --- the 接龙 help's example ----------------------------------------------------------------
+
+
+def test_the_jielong_example_names_the_open_offers_and_joins_them(client, owner, store, broadcast):
+    """Two blueberry products on offer: "蓝莓" alone matches both, so the example names the
+    first by its item number and the second by its full name, and pasting it joins both."""
+    from tests.campaigns.factories import CampaignProductFactory
+
+    campaign = broadcast.store_campaign.campaign
+    small = ProductFactory(name="蓝莓 125g")
+    large = ProductFactory(name="大果蓝莓 250g")
+    for position, item in enumerate((small, large)):
+        StockLevelFactory(store=store, product=item, on_hand=10)
+        CampaignProductFactory(campaign=campaign, product=item, position=position)
+        GroupBuyOfferFactory(broadcast=broadcast, product=item)
+    client.force_login(owner)
+    response = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    examples = response.context["jielong_examples"]
+    assert examples == ["1. 李阿姨 1号×2", "2. 王先生 大果蓝莓 250g×1"]
+    page = response.content.decode()
+    assert "蓝莓×2" not in page
+    assert "“1. 李阿姨 1号×2” “2. 王先生 大果蓝莓 250g×1”" in page
+
+    client.post(_urls(broadcast)["jielong"], {"text": "\n".join(examples)})
+    assert sorted(
+        GroupBuyJoin.objects.values_list("offer__product__name", "display_name", "quantity")
+    ) == [("大果蓝莓 250g", "王先生", 1), ("蓝莓 125g", "李阿姨", 2)]
+
+
+def test_without_item_numbers_the_example_names_the_product(client, owner, broadcast, product):
+    GroupBuyOfferFactory(broadcast=broadcast, product=product)
+    client.force_login(owner)
+    examples = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").context[
+        "jielong_examples"
+    ]
+    assert examples == ["1. 李阿姨 蓝莓×2", "2. 王先生 蓝莓×1"]
+
+
+# --- the join list shows each order's state -------------------------------------------------
+
+
+def test_the_join_list_shows_each_orders_current_state(client, owner, store, broadcast, product):
+    from apps.campaigns.services.group_buys import group_buy_join, group_buy_offer_settle
+    from apps.stores.models import Order
+    from tests.procurement.factories import PurchaseOrderSourceFactory
+
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product, threshold=2, cap=20)
+    people = {}
+    for key, name, quantity in [
+        ("a", "张三", 1),
+        ("b", "李四", 3),
+        ("c", "王五", 1),
+        ("d", "赵六", 2),
+    ]:
+        people[name] = group_buy_join(
+            offer=offer, quantity=quantity, idempotency_key=key, display_name=name
+        ).join
+    assert group_buy_offer_settle(offer_id=offer.pk, now=offer.deadline) == "formed"
+    # As receiving and pickup leave them: nothing arrived for 张三 (cancelled as not
+    # delivered), 1 of 3 arrived for 李四 (ready, 2 short), 王五 picked up, 赵六 waits.
+    Order.objects.filter(pk=people["张三"].order_id).update(status=Order.Status.CANCELLED)
+    Order.objects.filter(pk=people["李四"].order_id).update(status=Order.Status.READY)
+    Order.objects.filter(pk=people["王五"].order_id).update(status=Order.Status.COMPLETED)
+    PurchaseOrderSourceFactory(
+        order_line=people["李四"].order.lines.get(), quantity=3, short_quantity=2
+    )
+    PurchaseOrderSourceFactory(
+        order_line=people["张三"].order.lines.get(), quantity=1, short_quantity=1
+    )
+    client.force_login(owner)
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    joins = page.split('id="joins"', 1)[1]
+    rows = {
+        name: joins.split(name, 1)[1].split("</tr>", 1)[0]
+        for name in ("张三", "李四", "王五", "赵六")
+    }
+    assert '<td class="nowrap">已取消</td>' in rows["张三"]
+    assert '<td class="nowrap">待自提 · 缺 2</td>' in rows["李四"]
+    assert '<td class="nowrap">已自提</td>' in rows["王五"]
+    assert '<td class="nowrap">已成团，待到货</td>' in rows["赵六"]
+    assert "已确认" not in joins

@@ -15,6 +15,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from apps.campaigns.models import Campaign, CampaignTarget, StoreCampaign
+from apps.campaigns.services.campaigns import campaign_draft_from_insight
 from apps.campaigns.services.packs import (
     campaign_price,
     pack_context,
@@ -35,6 +36,7 @@ from tests.campaigns.factories import (
     ScenarioTemplateFactory,
     StoreCampaignFactory,
 )
+from tests.catalog.factories import InsightCardFactory
 from tests.factories import ProductFactory, StockLevelFactory, StoreFactory
 
 
@@ -116,6 +118,7 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "unit_code": "box",
             "emoji": "🫐",
             "selling_points": ["云南高原直采", "甜度14+ 颗颗爆汁"],
+            "discounted": True,
         },
         {
             "number": 2,
@@ -128,8 +131,10 @@ def test_pack_context_has_prices_stock_units_and_selling_points(confirmed: Store
             "unit_code": "piece",
             "emoji": "",
             "selling_points": [],
+            "discounted": True,
         },
     ]
+    assert context["discounted"] is True
 
 
 def test_pack_renders_the_copy_from_the_templates(confirmed: StoreCampaign) -> None:
@@ -476,3 +481,79 @@ def test_season_months_are_read_with_chinese_separators_too() -> None:
         months_parse("13")
     with pytest.raises(ValueError, match="六月"):
         months_parse("六月")
+
+
+@pytest.fixture
+def insight_without_template(store: object) -> StoreCampaign:
+    """An owner accepted an insight card for a product no template covers: a one-store
+    campaign at discount 0, so the price is the list price (¥59.00), with the default texts."""
+    card = InsightCardFactory(
+        store=store, product=ProductFactory(name="阳光玫瑰", price=Decimal("59.00"))
+    )
+    store_campaign = campaign_draft_from_insight(card=card, by=None)
+    StockLevelFactory(store=store, product=card.product, on_hand=12)
+    return store_campaign
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_campaign_without_a_discount_claims_none_in_its_pack(
+    insight_without_template: StoreCampaign, settings: object, language: str
+) -> None:
+    settings.LANGUAGE_CODE = language
+    store_campaign = insight_without_template
+    assert store_campaign.campaign.discount_percent == 0
+    assert store_campaign.campaign.template is None
+
+    store_campaign_pack_generate(store_campaign=store_campaign)
+    store_campaign.refresh_from_db()
+
+    script_text = "\n".join(line for step in store_campaign.live_script for line in step["lines"])
+    product_step = store_campaign.live_script[1]
+    for text in (script_text, store_campaign.warmup_copy):
+        for claim in (
+            "原价",
+            "直播价",
+            "团购价",
+            "只要",
+            "List price",
+            "group-buy price",
+            "only ¥",
+        ):
+            assert claim not in text
+    if language == "zh-hans":
+        assert product_step["lines"][-2] == "价格¥59.00。"
+        assert "阳光玫瑰 ¥59.00；" in store_campaign.warmup_copy
+        assert store_campaign.live_script[0]["lines"][-1] == "今天是阳光玫瑰。"
+    else:
+        assert product_step["lines"][-2] == "Price ¥59.00."
+        assert "阳光玫瑰 ¥59.00; " in store_campaign.warmup_copy
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_discounted_campaign_still_compares_the_prices_in_its_pack(
+    insight_without_template: StoreCampaign, settings: object, language: str
+) -> None:
+    settings.LANGUAGE_CODE = language
+    store_campaign = insight_without_template
+    Campaign.objects.filter(pk=store_campaign.campaign_id).update(discount_percent=10)
+    store_campaign.campaign.refresh_from_db()
+
+    store_campaign_pack_generate(store_campaign=store_campaign)
+    store_campaign.refresh_from_db()
+
+    product_step = store_campaign.live_script[1]
+    if language == "zh-hans":
+        assert product_step["lines"][-2] == "原价¥59.00，直播价¥53.10。"
+        assert "阳光玫瑰 只要¥53.10；" in store_campaign.warmup_copy
+        assert store_campaign.live_script[0]["lines"][-1] == "今天是阳光玫瑰，看到最后有团购价哦。"
+    else:
+        assert product_step["lines"][-2] == "List price ¥59.00, live price ¥53.10."
+        assert "阳光玫瑰 only ¥53.10; " in store_campaign.warmup_copy
+
+
+def test_the_poster_strikes_no_list_price_without_a_discount(
+    insight_without_template: StoreCampaign,
+) -> None:
+    context = pack_context(store_campaign=insight_without_template)
+    layout = poster_layout(store_campaign=insight_without_template, context=context)
+    assert layout.products == [("阳光玫瑰", "¥59.00", "")]

@@ -253,7 +253,11 @@ def test_each_join_counts_one_participant():
 @pytest.mark.django_db
 def test_the_same_key_on_two_offers_makes_two_joins():
     offer = make_offer()
-    second = GroupBuyOfferFactory(broadcast=offer.broadcast, product=offer.product)
+    # Another broadcast of the store (one open offer per product and broadcast).
+    second = GroupBuyOfferFactory(
+        broadcast=BroadcastFactory(store_campaign__store=offer.broadcast.store),
+        product=offer.product,
+    )
     group_buy_join(offer=offer, quantity=1, idempotency_key="same")
     group_buy_join(offer=second, quantity=1, idempotency_key="same")
     assert (GroupBuyJoin.objects.count(), Order.objects.count()) == (2, 2)

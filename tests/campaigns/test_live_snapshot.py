@@ -56,8 +56,16 @@ def _offers(broadcast: Broadcast) -> list[GroupBuyOffer]:
             threshold=3,
             threshold_kind=GroupBuyOffer.ThresholdKind.PARTICIPANTS,
         ),
-        # A second offer of the same product (a later price): units add up per product.
-        GroupBuyOfferFactory(broadcast=broadcast, product=blueberry, price=Decimal("17.50")),
+        # A second offer of the same product (another price): units add up per product. One
+        # offer of a product is open at a time in a broadcast (`offer_one_open_per_product`):
+        # this one is settled (not formed, so not reached), its joins still counted here.
+        GroupBuyOfferFactory(
+            broadcast=broadcast,
+            product=blueberry,
+            price=Decimal("17.50"),
+            status=GroupBuyOffer.Status.FAILED,
+            settled_at=timezone.now(),
+        ),
     ]
 
 

@@ -158,12 +158,10 @@ def test_the_task_settles_offers_whose_deadline_has_passed():
 
 def test_formation_rate_counts_formed_over_settled_offers():
     formed, _ = _offer_with_joins(quantities=[5], threshold=5)
-    failed = GroupBuyOfferFactory(
-        broadcast=formed.broadcast, product=formed.product, threshold=5, deadline=formed.deadline
-    )
+    # Other products: one open offer per product and broadcast.
+    failed = GroupBuyOfferFactory(broadcast=formed.broadcast, threshold=5, deadline=formed.deadline)
     GroupBuyOfferFactory(  # still open
         broadcast=formed.broadcast,
-        product=formed.product,
         deadline=formed.deadline + dt.timedelta(days=1),
     )
     group_buy_offers_settle(now=_past_deadline(formed))

@@ -296,6 +296,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "campaigns:broadcast-start": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:broadcast-end": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:broadcast-offer-create": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
+    "campaigns:broadcast-offer-withdraw": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:broadcast-jielong": ("NOT_OFFERED", "RUN_CAMPAIGNS"),
     "campaigns:live": ("VIEW_CAMPAIGNS", "NOT_OFFERED"),
     "campaigns:live-overview": ("HQ_LIVE_OVERVIEW", "NOT_OFFERED"),
@@ -381,6 +382,7 @@ WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "inspections:rectification_done": lambda: {"note": "Shelf refilled", "photo": _photo()},
     "devices:alert-resolve": lambda: {"note": "Door closed"},
     "campaigns:broadcast-jielong": lambda: {"text": "#接龙"},
+    "campaigns:broadcast-offer-withdraw": lambda: {"confirm": "yes"},
     "supplier:order_confirm": lambda: {"ship_date": timezone.localdate().isoformat()},
     "supplier:order_ship": lambda: {"shipped": "on"},
     "supply:pickup": lambda: {"codes": "000000"},
@@ -392,7 +394,8 @@ WRITE_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
 def _offer_body(world: World) -> dict[str, Any]:
     deadline = timezone.localtime() + dt.timedelta(days=2)
     return {
-        "product": world.product_a.pk,
+        # Not product_a: `offer_a` is its open offer in this broadcast (one open offer per product).
+        "product": world.offer_product_a.pk,
         "price": "9.90",
         "threshold_kind": "units",
         "threshold": "1",
@@ -557,7 +560,8 @@ class World:
     broadcast_a: Any
     offer_a: Any
     purchase_order_a: Any  # supplier A's, sent
-    product_a: Any  # stocked at A, for a new offer
+    product_a: Any  # stocked at A, on offer in `offer_a`
+    offer_product_a: Any  # stocked at A, in the campaign, not on offer: for a new offer
     shipped_order_a: Any  # supplier A's, shipped, with an allocation to store A (to receive)
     member_order_a: Any  # member A's paid pickup order at A, ready, with a pickup code
     case_a: Any  # an after-sales case on it, with a photo
@@ -672,10 +676,12 @@ def _build_world(media_root: Path) -> World:
     assert InspectionPhoto.objects.filter(pk=photo_a.pk).exists()
     product_a = ProductFactory(name="云南蓝莓 125g")
     StockLevel.objects.create(store=store_a, product=product_a, on_hand=100)
+    offer_product_a = ProductFactory(name="麒麟西瓜")
+    StockLevel.objects.create(store=store_a, product=offer_product_a, on_hand=100)
     campaign_a = campaign_launch(
         template=ScenarioTemplateFactory(),
         starts_on=timezone.localdate() + dt.timedelta(days=1),
-        products=[product_a],
+        products=[product_a, offer_product_a],
         stores=[store_a, store_b],
         by=users["superuser"],
     )
@@ -745,6 +751,7 @@ def _build_world(media_root: Path) -> World:
         offer_a=offer_a,
         purchase_order_a=purchase_order_a,
         product_a=product_a,
+        offer_product_a=offer_product_a,
         shipped_order_a=shipped_order_a,
         member_order_a=member_order_a,
         case_a=case_a,

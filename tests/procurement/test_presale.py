@@ -350,6 +350,10 @@ def test_an_offer_from_stock_with_a_cap_above_the_stock_is_opened_with_a_warning
     opened = client.post(url, {**data, "cap": "40"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert warning in opened.content.decode()
     for extra in ({"cap": "2"}, {"cap": "40", "presale": "on"}):
+        # One open offer per product and broadcast: the previous one is withdrawn first.
+        GroupBuyOffer.objects.filter(broadcast=broadcast, status="open").update(
+            status="cancelled", settled_at=timezone.now()
+        )
         page = client.post(url, {**data, **extra}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
         assert "Offer opened." in page.content.decode()
         assert "in stock for a cap" not in page.content.decode()

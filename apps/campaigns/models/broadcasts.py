@@ -143,6 +143,13 @@ class GroupBuyOffer(models.Model):
                 condition=Q(status="open") | Q(settled_at__isnull=False),
                 name="offer_settled_has_time",
             ),
+            # Two open offers of one product in one broadcast make every 接龙 line naming it
+            # ambiguous (docs/group-buys.md); settled and withdrawn offers do not count.
+            models.UniqueConstraint(
+                fields=["broadcast", "product"],
+                condition=Q(status="open"),
+                name="offer_one_open_per_product",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -52,12 +52,62 @@ def broadcast_offers(*, broadcast: Broadcast) -> list[GroupBuyOffer]:
     )
 
 
+def broadcast_offer(*, broadcast: Broadcast, offer_id: int) -> GroupBuyOffer | None:
+    """One offer of `broadcast` with its product, or None (another broadcast's offer too)."""
+    return (
+        GroupBuyOffer.objects.filter(broadcast=broadcast, pk=offer_id)
+        .select_related("product", "broadcast__store")
+        .first()
+    )
+
+
 def broadcast_joins(*, broadcast: Broadcast, limit: int = JOINS_SHOWN) -> list[GroupBuyJoin]:
-    """The broadcast's latest joins (newest first) with their offer's product and member."""
+    """The broadcast's latest joins (newest first) with their offer's product, member and
+    order (the order's status is the join's current state: `join_state`)."""
     return list(
         GroupBuyJoin.objects.filter(offer__broadcast=broadcast)
         .select_related("offer__product", "member", "order")
         .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+class JoinState:
+    """Where a join stands, read from its order (the join's own status is set at settlement
+    and not kept in step with pickup, receiving or cancellation)."""
+
+    JOINED = "joined"  # the group has not formed yet (order pending)
+    CONFIRMED = "confirmed"  # formed, the goods are on their way (order paid)
+    READY = "ready"  # ready for pickup
+    PICKED_UP = "picked_up"  # handed over (order completed)
+    CANCELLED = "cancelled"  # not formed, not delivered, or cancelled at the counter
+    REFUNDED = "refunded"
+
+
+_ORDER_JOIN_STATES = {
+    Order.Status.PENDING: JoinState.JOINED,
+    Order.Status.PAID: JoinState.CONFIRMED,
+    Order.Status.READY: JoinState.READY,
+    Order.Status.COMPLETED: JoinState.PICKED_UP,
+    Order.Status.CANCELLED: JoinState.CANCELLED,
+    Order.Status.REFUNDED: JoinState.REFUNDED,
+}
+
+
+def join_state(join: GroupBuyJoin) -> str:
+    """The join's current state (`JoinState`) from its order's status; a join without an
+    order (none is written so today) falls back to its own status."""
+    if join.order is None:
+        return join.status
+    return _ORDER_JOIN_STATES.get(join.order.status, join.status)
+
+
+def open_offer_product_ids(*, broadcast: Broadcast) -> set[int]:
+    """The products that have an open offer on `broadcast` (at most one each: the
+    `offer_one_open_per_product` constraint); the offer form does not propose them."""
+    return set(
+        GroupBuyOffer.objects.filter(
+            broadcast=broadcast, status=GroupBuyOffer.Status.OPEN
+        ).values_list("product_id", flat=True)
     )
 
 

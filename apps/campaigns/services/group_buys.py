@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -404,6 +404,101 @@ def _join_write_orm(
 # --- offers -----------------------------------------------------------------------------------
 
 
+# The database constraint that keeps one open offer per product and broadcast.
+OFFER_OPEN_UNIQUE = "offer_one_open_per_product"
+# Refusal codes of `offer_withdraw`.
+HAS_JOINS = "has_joins"
+NOT_OPEN = "not_open"
+
+
+def _open_offer_exists_message(product: Product) -> str:
+    return _(
+        "%(product)s already has an open offer in this broadcast: joins for it go to that "
+        "offer. Withdraw it first to open another."
+    ) % {"product": product.name}
+
+
+def offer_problems(
+    *,
+    broadcast: Broadcast,
+    product: Product | None,
+    price: Decimal | None,
+    threshold: int | None,
+    cap: int | None,
+    deadline: dt.datetime | None,
+    threshold_kind: str | None = GroupBuyOffer.ThresholdKind.UNITS,
+    presale: bool = False,
+    now: dt.datetime | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> dict[str, list[str]]:
+    """Every reason `offer_create` would refuse these values, by field ("__all__" for the
+    offer as a whole), all at once; {} when it would open the offer. Writes nothing.
+
+    A value given as None is not checked on its own (a form passes None for a field that
+    already has its own error) and the rules that combine it with another are skipped; the
+    fields in `skip` are not checked at all (the form has reported them already)."""
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+
+    def add(field_name: str, message: str) -> None:
+        if field_name not in skip:
+            errors.setdefault(field_name, []).append(message)
+
+    if price is not None and price < 0:
+        add("price", _("The price cannot be negative."))
+    threshold_valid = threshold is not None and 1 <= threshold <= OFFER_UNITS_MAX
+    if threshold is not None and threshold < 1:
+        add("threshold", _("The threshold must be at least 1."))
+    elif threshold is not None and threshold > OFFER_UNITS_MAX:
+        add("threshold", _("The threshold can be at most %(max)d.") % {"max": OFFER_UNITS_MAX})
+    if cap is not None and cap < 1:
+        add("cap", _("The cap must be at least 1."))
+    elif cap is not None and cap > OFFER_UNITS_MAX:
+        add("cap", _("The cap can be at most %(max)d.") % {"max": OFFER_UNITS_MAX})
+    elif (
+        cap is not None
+        and threshold_valid
+        and threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
+        and cap < threshold
+    ):
+        add("cap", _("The cap cannot be below the threshold: the group could never form."))
+    if threshold_kind is not None and threshold_kind not in GroupBuyOffer.ThresholdKind.values:
+        add("threshold_kind", _("Unknown threshold kind."))
+    start = broadcast.started_at or broadcast.scheduled_at
+    if deadline is not None and deadline <= now:
+        add("deadline", _("The deadline must be in the future."))
+    elif deadline is not None and deadline <= start:
+        # Joins come in during and after the broadcast: a deadline before it starts would
+        # settle the offer before anyone could join.
+        add(
+            "deadline",
+            _("The deadline must be after the broadcast starts (%(start)s).")
+            % {"start": timezone.localtime(start).strftime("%m-%d %H:%M")},
+        )
+    if broadcast.status == Broadcast.Status.ENDED:
+        add("__all__", _("This broadcast has ended."))
+    if product is not None:
+        if GroupBuyOffer.objects.filter(
+            broadcast=broadcast, product=product, status=GroupBuyOffer.Status.OPEN
+        ).exists():
+            add("product", _open_offer_exists_message(product))
+        elif (
+            not presale
+            and not StockLevel.objects.filter(
+                store_id=broadcast.store_id, product=product, on_hand__gte=1
+            ).exists()
+        ):
+            add(
+                "product",
+                _(
+                    "%(product)s is not in stock at this store. To sell it before the goods "
+                    "are in, make the offer a pre-order."
+                )
+                % {"product": product.name},
+            )
+    return errors
+
+
 def offer_create(
     *,
     broadcast: Broadcast,
@@ -420,78 +515,113 @@ def offer_create(
     """Open a group-buy offer on `broadcast`. Only a user who may run campaigns at the
     broadcast's store (`by=None`: a trusted caller such as a command).
 
-    Refuses, naming each field: a negative price, a threshold below 1, a cap below 1 or below
-    a unit threshold, a threshold or cap above `OFFER_UNITS_MAX`, a deadline not in the future
-    or not after the broadcast starts (its start, or when it is scheduled), a product the
-    store has none of in stock (unless the offer is a `presale` pre-order, 以销定产: its joins
-    take no stock, the supplier brings the goods after the group forms), an ended broadcast.
-    Nothing is written on a refusal.
+    Refuses, naming each field, every problem at once (`offer_problems`): a negative price, a
+    threshold below 1, a cap below 1 or below a unit threshold, a threshold or cap above
+    `OFFER_UNITS_MAX`, a deadline not in the future or not after the broadcast starts (its
+    start, or when it is scheduled), a product that already has an open offer in this
+    broadcast (a 接龙 line naming it would match two offers; the database's partial unique
+    constraint `offer_one_open_per_product` decides between two requests at once), a product
+    the store has none of in stock (unless the offer is a `presale` pre-order, 以销定产: its
+    joins take no stock, the supplier brings the goods after the group forms), an ended
+    broadcast. Nothing is written on a refusal.
     """
     now = now or timezone.now()
     if by is not None and not may(by, RUN_CAMPAIGNS, broadcast.store_id):
         raise ValidationError(_("You may not run campaigns at this store."), code="forbidden")
-    errors: dict[str, list[str]] = {}
-    if price is None or price < 0:
-        errors.setdefault("price", []).append(_("The price cannot be negative."))
-    if threshold is None or threshold < 1:
-        errors.setdefault("threshold", []).append(_("The threshold must be at least 1."))
-    elif threshold > OFFER_UNITS_MAX:
-        errors.setdefault("threshold", []).append(
-            _("The threshold can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
-        )
-    if cap is None or cap < 1:
-        errors.setdefault("cap", []).append(_("The cap must be at least 1."))
-    elif cap > OFFER_UNITS_MAX:
-        errors.setdefault("cap", []).append(
-            _("The cap can be at most %(max)d.") % {"max": OFFER_UNITS_MAX}
-        )
-    elif (
-        threshold_kind == GroupBuyOffer.ThresholdKind.UNITS
-        and threshold is not None
-        and cap < threshold
+    missing: dict[str, list[str]] = {}
+    for name, value in (
+        ("price", price),
+        ("threshold", threshold),
+        ("cap", cap),
+        ("deadline", deadline),
     ):
-        errors.setdefault("cap", []).append(
-            _("The cap cannot be below the threshold: the group could never form.")
-        )
-    if threshold_kind not in GroupBuyOffer.ThresholdKind.values:
-        errors.setdefault("threshold_kind", []).append(_("Unknown threshold kind."))
-    start = broadcast.started_at or broadcast.scheduled_at
-    if deadline is None or deadline <= now:
-        errors.setdefault("deadline", []).append(_("The deadline must be in the future."))
-    elif deadline <= start:
-        # Joins come in during and after the broadcast: a deadline before it starts would
-        # settle the offer before anyone could join.
-        errors.setdefault("deadline", []).append(
-            _("The deadline must be after the broadcast starts (%(start)s).")
-            % {"start": timezone.localtime(start).strftime("%m-%d %H:%M")}
-        )
-    if broadcast.status == Broadcast.Status.ENDED:
-        errors.setdefault("__all__", []).append(_("This broadcast has ended."))
-    stocked = StockLevel.objects.filter(
-        store_id=broadcast.store_id, product=product, on_hand__gte=1
-    ).exists()
-    if not presale and not stocked:
-        errors.setdefault("product", []).append(
-            _(
-                "%(product)s is not in stock at this store. To sell it before the goods are "
-                "in, make the offer a pre-order."
-            )
-            % {"product": product.name}
-        )
-    if errors:
-        raise ValidationError(errors)
-    offer = GroupBuyOffer.objects.create(
+        if value is None:
+            missing[name] = [_("This field is required.")]
+    errors = offer_problems(
         broadcast=broadcast,
         product=product,
         price=price,
-        threshold_kind=threshold_kind,
         threshold=threshold,
         cap=cap,
-        presale=presale,
         deadline=deadline,
-        created_at=now,
+        threshold_kind=threshold_kind,
+        presale=presale,
+        now=now,
+        skip=frozenset(missing),
     )
+    errors.update(missing)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            offer = GroupBuyOffer.objects.create(
+                broadcast=broadcast,
+                product=product,
+                price=price,
+                threshold_kind=threshold_kind,
+                threshold=threshold,
+                cap=cap,
+                presale=presale,
+                deadline=deadline,
+                created_at=now,
+            )
+    except IntegrityError as error:
+        # Two requests at once for the same product: the partial unique constraint lets one in.
+        if OFFER_OPEN_UNIQUE not in str(error):
+            raise
+        raise ValidationError({"product": [_open_offer_exists_message(product)]}) from error
     broadcast_changed(broadcast_id=broadcast.pk)
+    return offer
+
+
+class OfferWithdrawRefused(ValidationError):
+    """The offer was not withdrawn, and nothing was written; `code`: `has_joins` (someone
+    joined), `not_open` (settled, withdrawn or past its deadline)."""
+
+
+def offer_withdraw(
+    *, offer: GroupBuyOffer, by: AbstractBaseUser | None, now: dt.datetime | None = None
+) -> GroupBuyOffer:
+    """Withdraw an open offer nobody has joined yet (status cancelled, `settled_at` now): an
+    offer opened by mistake (wrong price, wrong product) goes, and its product may be offered
+    again. Only a user who may run campaigns at the offer's store (`by=None`: a trusted
+    caller), else PermissionDenied.
+
+    One conditional UPDATE (still open, deadline not passed, no units and no participants), so
+    a join and a withdrawal at the same moment never both happen: a join whose offer UPDATE
+    came first makes the withdrawal refuse (`has_joins`); a withdrawal that came first makes
+    the join refuse (`closed`, its order rolled back). An offer with joins is never withdrawn:
+    its joins' orders hold stock and members were told; it settles at its deadline. The
+    withdrawal is logged with who did it; the live dashboard is told."""
+    now = now or timezone.now()
+    if by is not None and not may(by, RUN_CAMPAIGNS, offer.broadcast.store_id):
+        raise PermissionDenied
+    changed = GroupBuyOffer.objects.filter(
+        pk=offer.pk,
+        status=GroupBuyOffer.Status.OPEN,
+        deadline__gt=now,
+        units_joined=0,
+        participants=0,
+    ).update(status=GroupBuyOffer.Status.CANCELLED, settled_at=now)
+    offer.refresh_from_db(fields=["status", "settled_at", "units_joined", "participants"])
+    if changed != 1:
+        if offer.status == GroupBuyOffer.Status.OPEN and offer.deadline > now:
+            raise OfferWithdrawRefused(
+                _(
+                    "%(product)s cannot be withdrawn: %(count)d joined already. It stays open "
+                    "until its deadline."
+                )
+                % {"product": offer.product.name, "count": offer.participants},
+                code=HAS_JOINS,
+            )
+        raise OfferWithdrawRefused(_("This offer is not open any more."), code=NOT_OPEN)
+    logger.info(
+        "group-buy offer %s (broadcast %s) withdrawn by %s",
+        offer.pk,
+        offer.broadcast_id,
+        getattr(by, "pk", None),
+    )
+    broadcast_changed(broadcast_id=offer.broadcast_id)
     return offer
 
 
@@ -600,6 +730,53 @@ def _match_offer(
     if len(partial) == 1:
         return partial[0], ""
     return None, "ambiguous_product" if partial else "unknown_product"
+
+
+# The people of the 接龙 help's example lines (chat names as members write them).
+_EXAMPLE_PEOPLE = (("李阿姨", 2), ("王先生", 1))
+
+
+def jielong_examples(*, broadcast: Broadcast) -> list[str]:
+    """Example 接龙 lines for the broadcast's open offers, each checked to join its offer
+    exactly as `jielong_import` would read it: the first open offer by its item number (the
+    numbering the pack's copy prints, "1. 李阿姨 1号×2"), the next one (or the same, when it
+    is alone) by its full name ("2. 王先生 大果蓝莓×1"). A spelling that would be refused
+    (a name another offer's name contains, a name with digits the parser reads as a
+    quantity) is not shown. [] when nothing is open."""
+    offers = list(
+        GroupBuyOffer.objects.filter(broadcast=broadcast, status=GroupBuyOffer.Status.OPEN)
+        .select_related("product")
+        .order_by("pk")
+    )
+    if not offers:
+        return []
+    numbers = campaign_selectors.campaign_item_numbers(campaign=broadcast.store_campaign.campaign)
+    names = [offer.product.name for offer in offers]
+
+    def joins(text: str, offer: GroupBuyOffer, quantity: int) -> bool:
+        parsed = jielong_parse(text, products=names)
+        if parsed.problems or len(parsed.lines) != 1 or parsed.lines[0].quantity != quantity:
+            return False
+        matched, _code = _match_offer(
+            product_text=parsed.lines[0].product, offers=offers, numbers=numbers
+        )
+        return matched is not None and matched.pk == offer.pk
+
+    targets = [offers[0], offers[1] if len(offers) > 1 else offers[0]]
+    examples: list[str] = []
+    for position, (offer, (person, quantity)) in enumerate(
+        zip(targets, _EXAMPLE_PEOPLE, strict=True), start=1
+    ):
+        spellings = [offer.product.name]
+        if offer.product_id in numbers:
+            number_first = f"{numbers[offer.product_id]}号"
+            spellings = [number_first, *spellings] if position == 1 else [*spellings, number_first]
+        for spelling in spellings:
+            text = f"{len(examples) + 1}. {person} {spelling}×{quantity}"
+            if joins(text, offer, quantity):
+                examples.append(text)
+                break
+    return examples
 
 
 def store_members_by_name(*, store_id: int, names: set[str]) -> dict[str, Member | None]:

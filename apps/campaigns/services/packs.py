@@ -24,10 +24,13 @@ The scenario template's texts are Django templates rendered from strings with au
 - `products`: a list, in the campaign's order, of dicts with `number` (the item number, 1, 2,
   3…: `selectors.campaigns.campaign_item_numbers`, the numbers a pasted 接龙 line may name
   its product by, "2号×1"), `name`, `price` (list price),
-  `campaign_price`, `stock` (on hand at the store), `suggested_stock`, `unit` (its label),
+  `campaign_price`, `discounted` (True when `campaign_price` is below the list price: only
+  then may the copy claim a group-buy price or show the list price beside it), `stock` (on
+  hand at the store), `suggested_stock`, `unit` (its label),
   `emoji` (the fruit's emoji when the name names one, e.g. 🍉 for 8424西瓜, else "") and
   `selling_points` (a list of lines: the product's knowledge-base selling points when a
   published article linked to it has some, else Product.selling_points; docs/knowledge-base.md)
+- `discounted`: True when any product's `campaign_price` is below its list price
 - `target_count`: how many members are on the store campaign's target list (who the
   campaign is for, not who booked or joined)
 
@@ -119,11 +122,13 @@ def _default_templates() -> dict[str, str]:
     return {
         "live_script": _(
             "Hello everyone, welcome to {{ store.name }}'s live broadcast!\n"
-            "Today: {{ campaign.name }}. Stay to the end for the group-buy price."
+            "Today: {{ campaign.name }}.{% if discounted %} Stay to the end for the group-buy "
+            "price.{% endif %}"
         ),
         "warmup": _(
             "On {{ when_text }}, {{ store.name }} goes live: {{ campaign.name }}! "
-            "{% for p in products %}{{ p.name }} only ¥{{ p.campaign_price }}; "
+            "{% for p in products %}{{ p.name }} {% if p.discounted %}only {% endif %}"
+            "¥{{ p.campaign_price }}; "
             "{% endfor %}see you there."
         ),
         # Items are numbered "1号" (not "1."): a line starting "1." would read as an entry.
@@ -297,6 +302,8 @@ def pack_context(
         }
         for item in items
     ]
+    for product in products:
+        product["discounted"] = product["campaign_price"] < product["price"]
     broadcast_at = timezone.localtime(
         Broadcast.objects.filter(store_campaign=store_campaign)
         .values_list("scheduled_at", flat=True)
@@ -330,6 +337,7 @@ def pack_context(
         "pickup_text": _day_text(pickup_date) if pickup_date else "",
         "discount_percent": campaign.discount_percent,
         "products": products,
+        "discounted": any(product["discounted"] for product in products),
         "target_count": CampaignTarget.objects.filter(store_campaign=store_campaign).count(),
     }
 
@@ -381,10 +389,13 @@ def live_script_build(
     minutes = OPENING_MINUTES
     for product in context["products"]:
         lines = list(product["selling_points"])
-        lines.append(
-            _("List price ¥%(price)s, live price ¥%(campaign_price)s.")
-            % {"price": product["price"], "campaign_price": product["campaign_price"]}
-        )
+        if product["discounted"]:
+            lines.append(
+                _("List price ¥%(price)s, live price ¥%(campaign_price)s.")
+                % {"price": product["price"], "campaign_price": product["campaign_price"]}
+            )
+        else:  # no discount: say the price, claim no saving
+            lines.append(_("Price ¥%(price)s.") % {"price": product["campaign_price"]})
         lines.append(
             _("In stock: %(stock)s.")
             % {"stock": quantity_with_unit(product["stock"], product["unit_code"])}
@@ -432,7 +443,11 @@ def poster_layout(*, store_campaign: StoreCampaign, context: dict[str, Any]) -> 
             "hour": context["hour_text"],
         },
         products=[
-            (product["name"], f"¥{product['campaign_price']}", f"¥{product['price']}")
+            (
+                product["name"],
+                f"¥{product['campaign_price']}",
+                f"¥{product['price']}" if product["discounted"] else "",
+            )
             for product in context["products"]
         ],
         footer=_("Join the group buy in the chat, pick up at the store"),

@@ -55,7 +55,8 @@ class PosterLayout:
     headline: str
     store_name: str
     when: str
-    products: list[tuple[str, str, str]]  # (name, campaign price, list price)
+    # (name, campaign price, list price struck through: "" when there is no discount)
+    products: list[tuple[str, str, str]]
     footer: str
 
 
@@ -229,10 +230,11 @@ def poster_shapes(layout: PosterLayout) -> list[Box | Text]:
         price_baseline = y + scale * (40 + 64 * len(name_lines) + 24 + 72)
         shapes.append(Text(MARGIN + pad, price_baseline, price, price_size, RED))
         right = width - MARGIN - pad
-        shapes.append(Text(right, price_baseline, list_price, list_size, MUTED, align="right"))
-        strike = price_baseline - list_size * 0.35
-        left = right - text_width(list_price, list_size)
-        shapes.append(Box(left, strike - 1.5, right, strike + 1.5, MUTED))
+        if list_price:  # "" when the price is the list price: no struck price, no discount
+            shapes.append(Text(right, price_baseline, list_price, list_size, MUTED, align="right"))
+            strike = price_baseline - list_size * 0.35
+            left = right - text_width(list_price, list_size)
+            shapes.append(Box(left, strike - 1.5, right, strike + 1.5, MUTED))
         y += card + between
     return shapes
 

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.models import Broadcast, GroupBuyOffer
@@ -33,10 +33,15 @@ from apps.campaigns.services.broadcasts import (
 from apps.campaigns.services.group_buys import (
     OFFER_UNITS_MAX,
     JielongReport,
+    OfferWithdrawRefused,
+    jielong_examples,
     jielong_import,
     offer_create,
+    offer_problems,
+    offer_withdraw,
 )
 from apps.campaigns.services.packs import campaign_prices, campaign_suggested_stock
+from apps.campaigns.sources import orders_units_short
 from apps.catalog.models import Product
 from apps.stores.access import (
     MEMBER_DATA,
@@ -96,10 +101,39 @@ class OfferForm(forms.Form):
 
     def __init__(self, *args: Any, broadcast: Broadcast, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.broadcast = broadcast
         field = self.fields["product"]
         field.queryset = selectors.offer_products(broadcast=broadcast)
         # People pick by name (the SKU is the catalogue's code, not what the owner sells).
         field.label_from_instance = _product_label
+        # The list leaves out the products already on offer here (a second open offer of one
+        # product is refused); the queryset keeps them, so that a stale page posting one gets
+        # that refusal, not "select a valid choice".
+        on_offer = selectors.open_offer_product_ids(broadcast=broadcast)
+        field.widget.choices = [
+            choice for choice in field.choices if not choice[0] or choice[0].value not in on_offer
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        """Every rule of `offer_create` on the values that passed their own field checks, so
+        that one submission reports every problem at once (a negative price, a cap below the
+        threshold and a past deadline together)."""
+        data = super().clean()
+        problems = offer_problems(
+            broadcast=self.broadcast,
+            product=data.get("product"),
+            price=data.get("price"),
+            threshold=data.get("threshold"),
+            cap=data.get("cap"),
+            deadline=data.get("deadline"),
+            threshold_kind=data.get("threshold_kind"),
+            presale=data.get("presale", False),
+            skip=frozenset(self.errors),
+        )
+        for field_name, messages_ in problems.items():
+            for message in messages_:
+                self.add_error(None if field_name == "__all__" else field_name, message)
+        return data
 
 
 def _product_label(product: Product) -> str:
@@ -140,14 +174,15 @@ def default_deadline(*, broadcast: Broadcast, now: dt.datetime | None = None) ->
 
 
 def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
-    """The offer form's proposal: the first product it lists at its campaign price (when the
-    campaign sells it), capped at the campaign's suggested stock for it (the "备货 40 份" of
-    the pack, when set), a pre-order when the store has none of it in stock, and the default
-    deadline."""
+    """The offer form's proposal: the first product it lists that has no open offer here yet,
+    at its campaign price (when the campaign sells it), capped at the campaign's suggested
+    stock for it (the "备货 40 份" of the pack, when set), a pre-order when the store has
+    none of it in stock, and the default deadline."""
     initial: dict[str, Any] = {
         "deadline": default_deadline(broadcast=broadcast).strftime("%Y-%m-%dT%H:%M")
     }
-    first = selectors.offer_products(broadcast=broadcast).first()
+    on_offer = selectors.open_offer_product_ids(broadcast=broadcast)
+    first = selectors.offer_products(broadcast=broadcast).exclude(pk__in=on_offer).first()
     price = campaign_prices(broadcast=broadcast).get(first.pk) if first else None
     if price is not None:
         initial.update(product=first.pk, price=price)
@@ -157,6 +192,17 @@ def _offer_initial(broadcast: Broadcast) -> dict[str, Any]:
     if first is not None:
         initial["presale"] = first.on_hand < 1
     return initial
+
+
+# What the join list says of each join (`selectors.join_state`, from its order).
+JOIN_STATE_LABELS = {
+    selectors.JoinState.JOINED: pgettext_lazy("group-buy join state", "Joined"),
+    selectors.JoinState.CONFIRMED: pgettext_lazy("group-buy join state", "Confirmed"),
+    selectors.JoinState.READY: pgettext_lazy("group-buy join state", "Ready for pickup"),
+    selectors.JoinState.PICKED_UP: pgettext_lazy("group-buy join state", "Picked up"),
+    selectors.JoinState.CANCELLED: pgettext_lazy("group-buy join state", "Cancelled"),
+    selectors.JoinState.REFUNDED: pgettext_lazy("group-buy join state", "Refunded"),
+}
 
 
 def _page(
@@ -171,14 +217,22 @@ def _page(
     allowed = actions_at(request.user, broadcast.store_id)
     sees_members = MEMBER_DATA.name in allowed
     joins = selectors.broadcast_joins(broadcast=broadcast)
+    short = orders_units_short(order_ids=[join.order_id for join in joins if join.order_id])
     rows = []
     for join in joins:
         name = join.display_name or (join.member.name if join.member else "")
+        state = selectors.join_state(join)
         rows.append(
             {
                 "join": join,
                 "name": name if sees_members else selectors.name_masked(name),
                 "member_no": join.member.member_no if sees_members and join.member else "",
+                "state": state,
+                "state_label": JOIN_STATE_LABELS.get(state, state),
+                # Units of the join that did not arrive; nothing to say of a cancelled order.
+                "short": 0
+                if state == selectors.JoinState.CANCELLED
+                else short.get(join.order_id, 0),
             }
         )
     progress = [
@@ -211,6 +265,7 @@ def _page(
             "offer_form": offer_form
             or OfferForm(broadcast=broadcast, initial=_offer_initial(broadcast)),
             "jielong_form": jielong_form or JielongForm(),
+            "jielong_examples": jielong_examples(broadcast=broadcast),
             "report": report,
         },
         status=status,
@@ -350,3 +405,29 @@ def broadcast_jielong(request: HttpRequest, broadcast_id: int) -> HttpResponse:
             % {"count": report.problem_count},
         )
     return _page(request, broadcast, jielong_form=form, report=report)
+
+
+@login_required
+@require_POST
+def broadcast_offer_withdraw(
+    request: HttpRequest, broadcast_id: int, offer_id: int
+) -> HttpResponse:
+    """Withdraw an open offer nobody joined (`offer_withdraw`); the page's button asks first
+    and posts `confirm`."""
+    broadcast = _broadcast_or_404(request, broadcast_id, RUN_CAMPAIGNS)
+    offer = selectors.broadcast_offer(broadcast=broadcast, offer_id=offer_id)
+    if offer is None:
+        raise Http404
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Nothing was withdrawn: confirm the withdrawal first."))
+        return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)
+    try:
+        offer_withdraw(offer=offer, by=request.user)
+    except OfferWithdrawRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        messages.success(
+            request,
+            _("The offer of %(product)s was withdrawn.") % {"product": offer.product.name},
+        )
+    return redirect("campaigns:broadcast", broadcast_id=broadcast.pk)

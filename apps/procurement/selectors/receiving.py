@@ -41,6 +41,26 @@ def order_line_units_arrived(line: OrderLine) -> int:
     return max(0, line.quantity - short)
 
 
+def orders_units_short(*, order_ids: list[int]) -> dict[int, int]:
+    """{order id: units that came short at store receiving} for those of these orders with a
+    line that did not arrive in full (its live purchase-order source's `short_quantity`, at
+    most the line's quantity, as `order_line_units_arrived` counts it). One query."""
+    if not order_ids:
+        return {}
+    short: dict[int, int] = {}
+    for order_id, quantity, units in (
+        OrderLine.objects.filter(
+            order_id__in=order_ids,
+            purchase_source__cancelled_at__isnull=True,
+            purchase_source__short_quantity__gt=0,
+        )
+        .order_by()
+        .values_list("order_id", "quantity", "purchase_source__short_quantity")
+    ):
+        short[order_id] = short.get(order_id, 0) + min(units, quantity)
+    return short
+
+
 @dataclass(frozen=True)
 class StoreDeliveries:
     # Each with `units` (what will ship to the store: allocated less reported short, plus the
