@@ -26,16 +26,17 @@ def test_xlsx_opens_and_holds_the_review_figures(planted, store, other_store):  
     assert summary["B1"].value == "夏季水果季 七月"
     figures = {row[0].value: row[1] for row in summary.iter_rows(min_row=7)}
     # Numbers are stored as numbers, money shown with two decimals and rates as percentages.
-    assert figures["Joined value (yuan)"].value == 199
-    assert figures["Joined value (yuan)"].number_format == "#,##0.00"
+    joined = "Joined value at join time, as on the live dashboard (yuan)"
+    assert figures[joined].value == 199
+    assert figures[joined].number_format == "#,##0.00"
     assert figures["Offers at threshold"].value == "2/4"
     assert "GMV (yuan)" not in figures
     assert figures["Exposures"].value == 8
-    assert figures["Conversion (exposure → order)"].data_type == "n"
-    assert figures["Conversion (exposure → order)"].number_format == "0.0%"
+    assert figures["Conversion (exposure → order event)"].data_type == "n"
+    assert figures["Conversion (exposure → order event)"].number_format == "0.0%"
     rows = {row[0].value: row for row in stores.iter_rows(min_row=2)}
     assert set(rows) == {store.code, other_store.code}
-    assert stores["H1"].value == "Joined value (yuan)"
+    assert stores["H1"].value == joined
     assert rows[store.code][7].value == 99.5  # 39.80 + 59.70
     assert rows[store.code][7].number_format == "#,##0.00"
     assert [row[1:] for row in products.iter_rows(min_row=2, values_only=True)] == [

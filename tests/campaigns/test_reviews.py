@@ -208,6 +208,22 @@ def reference(campaign, store_ids=None, repeat_days=30) -> Figures:
         offers_settled=sum(1 for o in offers if o.status in {"formed", "failed"}),
         members_gained=len(gained),
         repeat_buyers=len(repeat),
+        order_value=sum((o.total for o in campaign_orders), Decimal("0.00")),
+        units_short=sum(
+            line.purchase_source.short_quantity
+            for o in campaign_orders
+            for line in o.lines.all()
+            if hasattr(line, "purchase_source")
+        ),
+        refunded_value=sum(
+            (
+                case.amount
+                for o in campaign_orders
+                for case in o.after_sales_cases.all()
+                if case.status in {"approved", "resolved"} and case.remedy == "refund"
+            ),
+            Decimal("0.00"),
+        ),
     )
 
 

@@ -62,13 +62,19 @@ def test_the_csv_starts_with_a_bom_and_holds_every_line(client, supplier_user, p
             "Unit cost (yuan)",
             "Amount (yuan)",
             "Short",
+            "Short amount (yuan)",
+            "To deliver",
+            "Amount to deliver (yuan)",
         ]
     )
     lines = {row[1]: row for row in rows[header + 1 : -1]}
-    assert lines["云南蓝莓 125g"][3:11] == ["7", "12", "5", "6", "12", "8.50", "102.00", "0"]
+    assert lines["云南蓝莓 125g"][3:14] == [
+        *["7", "12", "5", "6", "12", "8.50", "102.00"],
+        *["0", "0.00", "12", "102.00"],
+    ]
     assert lines["阳光玫瑰葡萄"][3:6] == ["10", "12", "2"]
     assert rows[-1][1:7] == ["Total", "", "17", "24", "7", ""]
-    assert rows[-1][9] == "204.00"
+    assert rows[-1][9:] == ["204.00", "0", "0.00", "24", "204.00"]
 
 
 def test_the_xlsx_holds_the_order_and_its_lines(client, supplier_user, po):

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -350,7 +351,9 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
             review_files.campaign_review_xlsx(campaign=campaign),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.xlsx"'
+        response["Content-Disposition"] = content_disposition_header(
+            True, review_files.review_filename(campaign, "xlsx")
+        )
         return response
 
     @admin.action(description=_("Download the review report (PDF)"), permissions=["view"])
@@ -363,7 +366,9 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         response = HttpResponse(
             review_files.campaign_review_pdf(campaign=campaign), content_type="application/pdf"
         )
-        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.pdf"'
+        response["Content-Disposition"] = content_disposition_header(
+            True, review_files.review_filename(campaign, "pdf")
+        )
         return response
 
 

@@ -9,12 +9,14 @@ gettext (Chinese by default); text cells are formula-escaped; the PDF embeds the
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.models import Campaign
 from apps.campaigns.selectors.reviews import CampaignReview, Figures, campaign_review
@@ -42,6 +44,17 @@ class SummaryFigure:
 
     def kinds(self) -> tuple[str, str]:
         return self.kind, self.past_kind or self.kind
+
+
+def review_filename(campaign: Campaign, extension: str, *, store: Store | None = None) -> str:
+    """The file's name says what the page says: the campaign's name and first day, and the
+    store's code for a store's review, e.g. `复盘报告-夏季水果季-2026-07-01-HZ0001.xlsx`
+    (characters a file system refuses become "_")."""
+    name = re.sub(r'[\\/:*?"<>|\s]+', "_", campaign.name).strip("_") or str(campaign.pk)
+    parts = [pgettext("file name", "Campaign review"), name, f"{campaign.starts_on:%Y-%m-%d}"]
+    if store is not None:
+        parts.append(store.code)
+    return "-".join(parts) + f".{extension}"
 
 
 def _percent(rate: float | None) -> str:
@@ -83,24 +96,36 @@ def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
     return [
         SummaryFigure(_("Exposures"), funnel.exposures, past.exposures, "count"),
         SummaryFigure(_("Clicks"), funnel.clicks, past.clicks, "count"),
-        SummaryFigure(_("Order events"), funnel.orders, past.order_events, "count"),
+        SummaryFigure(_("Order events (tracked)"), funnel.orders, past.order_events, "count"),
+        SummaryFigure(_("接龙 chat orders (not tracked)"), funnel.chat_orders, None, "count"),
         SummaryFigure(_("Members exposed"), funnel.exposure_members, None, "count"),
         SummaryFigure(_("Members who clicked"), funnel.click_members, None, "count"),
         SummaryFigure(_("Members who ordered"), funnel.order_members, None, "count"),
         SummaryFigure(_("Click rate"), funnel.click_rate, None, "rate"),
         SummaryFigure(_("Order rate"), funnel.order_rate, None, "rate"),
         SummaryFigure(
-            _("Conversion (exposure → order)"),
+            _("Conversion (exposure → order event)"),
             funnel.conversion_rate,
             past.conversion_rate,
             "rate",
         ),
-        SummaryFigure(_("Orders"), totals.order_count, past.order_count, "count"),
-        SummaryFigure(_("Joined value (yuan)"), totals.joined_value, past.joined_value, "money"),
+        SummaryFigure(
+            _("Orders (not cancelled or refunded)"), totals.order_count, past.order_count, "count"
+        ),
+        SummaryFigure(
+            _("Joined value at join time, as on the live dashboard (yuan)"),
+            totals.joined_value,
+            past.joined_value,
+            "money",
+        ),
         SummaryFigure(
             _("Joined value at threshold (yuan)"), totals.joined_value_reached, None, "money"
         ),
-        SummaryFigure(_("Units"), totals.units, past.units, "count"),
+        SummaryFigure(_("Order value (yuan)"), totals.order_value, None, "money"),
+        SummaryFigure(_("Refunded (yuan)"), totals.refunded_value, None, "money"),
+        SummaryFigure(_("Sold after refunds (yuan)"), totals.sold_value, None, "money"),
+        SummaryFigure(_("Units ordered"), totals.units, past.units, "count"),
+        SummaryFigure(_("Units short at receiving"), totals.units_short, None, "count"),
         SummaryFigure(_("Buyers"), totals.buyers, None, "count"),
         SummaryFigure(
             _("Offers at threshold"), f"{totals.offers_reached}/{totals.offers}", None, "text"
@@ -134,7 +159,8 @@ def _xlsx_cell(cell: Any, value: Value, kind: str) -> None:
         cell.value = value
         cell.number_format = MONEY_FORMAT
     elif kind == "rate":
-        cell.value = value
+        # Stored to the shown precision (66.7% is 0.667), formatted as a percentage.
+        cell.value = round(value, 3)
         cell.number_format = RATE_FORMAT
     else:
         cell.value = value
@@ -146,17 +172,21 @@ def _store_header() -> list[str]:
         _("Store"),
         _("Exposures"),
         _("Clicks"),
-        _("Order events"),
-        _("Conversion (exposure → order)"),
-        _("Orders"),
-        _("Joined value (yuan)"),
-        _("Units"),
+        _("Order events (tracked)"),
+        _("Conversion (exposure → order event)"),
+        _("Orders (not cancelled or refunded)"),
+        _("Joined value at join time, as on the live dashboard (yuan)"),
+        _("Units ordered"),
         _("Buyers"),
         _("Formed of settled offers (成团率)"),
         _("Members gained"),
         _("Repeat buyers"),
         _("Joined value at threshold (yuan)"),
         _("Offers at threshold"),
+        _("接龙 chat orders (not tracked)"),
+        _("Units short at receiving"),
+        _("Refunded (yuan)"),
+        _("Sold after refunds (yuan)"),
     ]
 
 
@@ -177,7 +207,7 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
     summary.title = _("Summary")[:31]
     summary.append([_("Campaign"), formula_escape(campaign.name)])
     summary.append([_("Period"), f"{campaign.starts_on:%Y-%m-%d} – {campaign.ends_on:%Y-%m-%d}"])
-    summary.append([_("Stores"), len(review.stores)])
+    summary.append([_("Number of stores"), len(review.stores)])
     summary.append([_("Past campaigns of the template compared"), len(review.comparison.campaigns)])
     summary.append([])
     summary.append([_("Figure"), _("This campaign"), _("Past average")])
@@ -199,6 +229,7 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
     kinds = [
         "text", "text", "count", "count", "count", "rate", "count",
         "money", "count", "count", "rate", "count", "count", "money", "text",
+        "count", "count", "money", "money",
     ]  # fmt: skip
     for row in review.stores:
         figures = row.figures
@@ -218,13 +249,25 @@ def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None =
             figures.repeat_buyers,
             figures.joined_value_reached,
             f"{figures.offers_reached}/{figures.offers}",
+            figures.funnel.chat_orders,
+            figures.units_short,
+            figures.refunded_value,
+            figures.sold_value,
         ]
         line = per_store.max_row + 1
         for column, (value, kind) in enumerate(zip(values, kinds, strict=True), start=1):
             _xlsx_cell(per_store.cell(row=line, column=column), value, kind)
 
     products = workbook.create_sheet(_("Top products")[:31])
-    products.append(["#", _("SKU"), _("Product"), _("Units"), _("Joined value (yuan)")])
+    products.append(
+        [
+            "#",
+            _("SKU"),
+            _("Product"),
+            _("Units joined"),
+            _("Joined value at join time, as on the live dashboard (yuan)"),
+        ]
+    )
     for cell in products[1]:
         cell.font = bold
     for rank, product in enumerate(review.top_products, start=1):
@@ -306,7 +349,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
         Paragraph(
             escape(
                 f"{campaign.starts_on:%Y-%m-%d} – {campaign.ends_on:%Y-%m-%d} · "
-                f"{_('Stores')}: {len(review.stores)} · "
+                f"{_('Number of stores')}: {len(review.stores)} · "
                 f"{_('Past campaigns of the template compared')}: "
                 f"{len(review.comparison.campaigns)}"
             ),
@@ -321,9 +364,17 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
     story.append(
         _bar_chart(
             title=_("Funnel"),
-            labels=[_("Exposures"), _("Clicks"), _("Order events")],
-            values=[funnel.exposures, funnel.clicks, funnel.orders],
-            texts=[_number(count) for count in (funnel.exposures, funnel.clicks, funnel.orders)],
+            labels=[
+                _("Exposures"),
+                _("Clicks"),
+                _("Order events (tracked)"),
+                _("接龙 chat orders"),
+            ],
+            values=[funnel.exposures, funnel.clicks, funnel.orders, funnel.chat_orders],
+            texts=[
+                _number(count)
+                for count in (funnel.exposures, funnel.clicks, funnel.orders, funnel.chat_orders)
+            ],
             font=font,
         )
     )
@@ -359,7 +410,15 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
             )
         story += [Table(rows, style=table_style, hAlign="LEFT", repeatRows=1), Spacer(1, 6 * mm)]
     story.append(Paragraph(escape(_("Top products")), heading_style))
-    products = [["#", _("SKU"), _("Product"), _("Units"), _("Joined value (yuan)")]]
+    products = [
+        [
+            "#",
+            _("SKU"),
+            _("Product"),
+            _("Units joined"),
+            _("Joined value at join time, as on the live dashboard (yuan)"),
+        ]
+    ]
     products += [
         [rank, product.sku, product.name, product.units, _money(product.joined_value)]
         for rank, product in enumerate(review.top_products, start=1)

@@ -6,12 +6,22 @@ Definitions (docs/reviews.md says the same for HQ and owners):
   number of events and the number of distinct members among them (events without a member
   count as events only). Rates are on event counts: click rate = clicks / exposures, order
   rate = orders / clicks, conversion = orders / exposures (None when the denominator is 0).
+  The order step also counts, apart, the **接龙 chat orders**: orders made by joins pasted
+  from a chat's join list (`GroupBuyJoin.Source.JIELONG`, not cancelled, order not cancelled
+  or refunded) that no order event names. They are real orders the mini-program never saw,
+  so no event is made up for them and the rates stay on tracked events.
 - **Campaign window**: local midnight of `starts_on` up to local midnight after `ends_on`.
 - **The campaign's orders**: orders made by a group-buy join of one of its broadcasts' offers,
   plus orders named by its order events; cancelled and refunded orders excluded. An order
   belongs to one store campaign (the join's when there is one, else its first order event's).
 - **Units**: the sum of those orders' lines' quantities; **buyers**: distinct members among
   them.
+- **After the fact** (what was actually sold, beside the live dashboard's offer-time joined
+  value): **order value**, the sum of those orders' totals; **units short at receiving**, the
+  units of their lines that did not arrive or arrived damaged (the lines' purchase sources'
+  `short_quantity`, set by store receiving); **refunded**, the amount of the approved or
+  resolved after-sales cases with a refund on them; **sold after refunds** = order value −
+  refunded.
 - **Joined value** (接龙金额) and its part **at threshold**, offers **at threshold**, formed and
   settled: the live dashboard's figures over the store campaign's offers, one definition
   (`selectors.broadcasts.JoinedFigures`, `GroupBuyOffer.at_threshold`): quantity × the offer's
@@ -59,6 +69,10 @@ from apps.stores.models import Order, Store
 DEFAULT_REPEAT_DAYS = 30
 TOP_PRODUCTS = 10
 VOID_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
+# After-sales cases (apps.procurement) whose refund was given or decided: their values, as
+# strings, since campaigns do not import procurement.
+REFUNDED_CASE_STATUSES = ("approved", "resolved")
+REFUND_REMEDY = "refund"
 CENT = Decimal("0.01")
 
 _KINDS = TrackingEvent.Kind
@@ -83,6 +97,14 @@ class Funnel:
     exposure_members: int = 0
     click_members: int = 0
     order_members: int = 0
+    # Orders made by 接龙 chat-list joins that no order event names (not tracked events).
+    chat_orders: int = 0
+    chat_order_members: int = 0
+
+    @property
+    def orders_with_chat(self) -> int:
+        """The order step: tracked order events and untracked 接龙 chat orders."""
+        return self.orders + self.chat_orders
 
     @property
     def click_rate(self) -> float | None:
@@ -113,6 +135,14 @@ class Figures:
     offers_settled: int = 0
     members_gained: int = 0
     repeat_buyers: int = 0
+    order_value: Decimal = Decimal("0.00")
+    units_short: int = 0
+    refunded_value: Decimal = Decimal("0.00")
+
+    @property
+    def sold_value(self) -> Decimal:
+        """What was actually sold: the orders' value less the refunds given on them."""
+        return self.order_value - self.refunded_value
 
     @property
     def formed_rate(self) -> float | None:
@@ -212,32 +242,89 @@ _FUNNEL_FIELDS = (
 )
 
 
-def _funnel_of(events: QuerySet[TrackingEvent]) -> Funnel:
+def _chat_joins(store_campaigns: QuerySet | list[int]) -> QuerySet[GroupBuyJoin]:
+    """The 接龙 chat-list joins of `store_campaigns` whose order counts (not cancelled or
+    refunded) and that no order event names: the order step's untracked orders."""
+    tracked = TrackingEvent.objects.filter(
+        kind=_KINDS.ORDER, order__isnull=False, store_campaign__in=store_campaigns
+    ).values("order_id")
+    return (
+        GroupBuyJoin.objects.filter(
+            offer__broadcast__store_campaign__in=store_campaigns,
+            source=GroupBuyJoin.Source.JIELONG,
+            order__isnull=False,
+        )
+        .exclude(status=GroupBuyJoin.Status.CANCELLED)
+        .exclude(order__status__in=VOID_ORDER_STATUSES)
+        .exclude(order__in=tracked)
+        .order_by()
+    )
+
+
+_CHAT_AGGREGATES = {
+    "chat_orders": Count("pk"),
+    "chat_order_members": Count("member", distinct=True),
+}
+
+
+def _funnel_of(
+    events: QuerySet[TrackingEvent], store_campaigns: QuerySet | list[int] | None = None
+) -> Funnel:
     row = events.aggregate(**_funnel_aggregates())
-    return Funnel(**{name: row[name] or 0 for name in _FUNNEL_FIELDS})
+    chat = {}
+    if store_campaigns is not None:
+        chat = _chat_joins(store_campaigns).aggregate(**_CHAT_AGGREGATES)
+    return Funnel(
+        **{name: row[name] or 0 for name in _FUNNEL_FIELDS},
+        **{name: chat.get(name) or 0 for name in _CHAT_AGGREGATES},
+    )
 
 
-def _funnels_by(events: QuerySet[TrackingEvent], key: str) -> dict[int, Funnel]:
+def _funnels_by(
+    events: QuerySet[TrackingEvent], key: str, store_campaigns: list[int] | None = None
+) -> dict[int, Funnel]:
     rows = events.order_by().values(key).annotate(**_funnel_aggregates())
-    return {row[key]: Funnel(**{name: row[name] for name in _FUNNEL_FIELDS}) for row in rows}
+    chat: dict[int, dict] = {}
+    if store_campaigns is not None:
+        join_key = "offer__broadcast__" + key
+        for row in _chat_joins(store_campaigns).values(join_key).annotate(**_CHAT_AGGREGATES):
+            chat[row[join_key]] = row
+    funnels = {
+        row[key]: Funnel(
+            **{name: row[name] for name in _FUNNEL_FIELDS},
+            **{name: chat.get(row[key], {}).get(name, 0) for name in _CHAT_AGGREGATES},
+        )
+        for row in rows
+    }
+    for pk, row in chat.items():
+        if pk not in funnels:
+            funnels[pk] = Funnel(**{name: row[name] for name in _CHAT_AGGREGATES})
+    return funnels
 
 
 def store_campaign_funnel(*, store_campaign: StoreCampaign) -> Funnel:
-    """One store's funnel in a campaign (one query)."""
-    return _funnel_of(TrackingEvent.objects.filter(store_campaign=store_campaign))
+    """One store's funnel in a campaign, its 接龙 chat orders too (two queries)."""
+    return _funnel_of(
+        TrackingEvent.objects.filter(store_campaign=store_campaign), [store_campaign.pk]
+    )
 
 
 def campaign_funnel(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> Funnel:
     """A campaign's funnel over all its stores (or `stores`), members distinct across stores."""
-    events = TrackingEvent.objects.filter(store_campaign__campaign=campaign)
+    store_campaigns = StoreCampaign.objects.filter(campaign=campaign)
     if stores is not None:
-        events = events.filter(store_campaign__store__in=_store_ids(stores))
-    return _funnel_of(events)
+        store_campaigns = store_campaigns.filter(store__in=_store_ids(stores))
+    events = TrackingEvent.objects.filter(store_campaign__in=store_campaigns)
+    return _funnel_of(events, store_campaigns.values("pk"))
 
 
 def template_funnel(*, template: ScenarioTemplate) -> Funnel:
-    """A scenario template's funnel over all its campaigns (one query)."""
-    return _funnel_of(TrackingEvent.objects.filter(store_campaign__campaign__template=template))
+    """A scenario template's funnel over all its campaigns, 接龙 chat orders too (two
+    queries)."""
+    store_campaigns = StoreCampaign.objects.filter(campaign__template=template).values("pk")
+    return _funnel_of(
+        TrackingEvent.objects.filter(store_campaign__campaign__template=template), store_campaigns
+    )
 
 
 def _store_ids(stores: Iterable[Store]) -> list[int]:
@@ -252,6 +339,9 @@ class _Tally:
 
     order_count: int = 0
     units: int = 0
+    order_value: Decimal = Decimal("0.00")
+    units_short: int = 0
+    refunded_value: Decimal = Decimal("0.00")
     buyers: set[int] = field(default_factory=set)
     gained: set[int] = field(default_factory=set)
     repeat: set[int] = field(default_factory=set)
@@ -260,6 +350,9 @@ class _Tally:
     def add(self, other: _Tally) -> None:
         self.order_count += other.order_count
         self.units += other.units
+        self.order_value += other.order_value
+        self.units_short += other.units_short
+        self.refunded_value += other.refunded_value
         self.buyers |= other.buyers
         self.gained |= other.gained
         self.repeat |= other.repeat
@@ -279,6 +372,9 @@ class _Tally:
             offers_settled=self.joined.offers_settled,
             members_gained=len(self.gained),
             repeat_buyers=len(self.repeat),
+            order_value=self.order_value.quantize(CENT),
+            units_short=self.units_short,
+            refunded_value=self.refunded_value.quantize(CENT),
         )
 
 
@@ -296,7 +392,7 @@ def _collect(
     windows: dict[int, tuple[dt.datetime, dt.datetime]],
     repeat_days: int,
 ) -> _Collected:
-    """Order, offer, gained and repeat figures per store campaign, in seven queries.
+    """Order, offer, refund, gained and repeat figures per store campaign, in eight queries.
 
     `store_campaigns` are rows with `pk`, `store_id`, `campaign_id`; `windows` maps each
     campaign id to its [start, end)."""
@@ -327,17 +423,34 @@ def _collect(
         Order.objects.filter(pk__in=list(owner))
         .exclude(status__in=VOID_ORDER_STATUSES)
         .order_by()
-        .annotate(units=Sum("lines__quantity"))
-        .values_list("pk", "store_id", "member_id", "units")
+        # A line has at most one purchase source (one-to-one): the join repeats no line.
+        .annotate(units=Sum("lines__quantity"), short=Sum("lines__purchase_source__short_quantity"))
+        .values_list("pk", "store_id", "member_id", "units", "total", "short")
+    )
+    # The refunds given on the orders (procurement's after-sales cases, read through the
+    # reverse relation: campaigns do not import procurement).
+    refunded = dict(
+        Order.objects.filter(pk__in=[row[0] for row in orders])
+        .filter(
+            after_sales_cases__status__in=REFUNDED_CASE_STATUSES,
+            after_sales_cases__remedy=REFUND_REMEDY,
+        )
+        .order_by()
+        .values("pk")
+        .annotate(refunded=Sum("after_sales_cases__amount"))
+        .values_list("pk", "refunded")
     )
     pairs: dict[tuple[int, int], set[int]] = defaultdict(set)  # (store, member) → scs
-    for order_id, store_id, member_id, units in orders:
+    for order_id, store_id, member_id, units, total, short in orders:
         sc_id = owner[order_id]
         if store_of[sc_id] != store_id:
             continue  # an order of another store cannot count for this store campaign
         tally = tallies[sc_id]
         tally.order_count += 1
         tally.units += units or 0
+        tally.order_value += total
+        tally.units_short += short or 0
+        tally.refunded_value += refunded.get(order_id) or Decimal("0.00")
         if member_id is not None:
             tally.buyers.add(member_id)
             pairs[(store_id, member_id)].add(sc_id)
@@ -416,8 +529,9 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
         windows={item.pk: campaign_window(item) for item in past},
         repeat_days=repeat_days,
     )
-    events = TrackingEvent.objects.filter(store_campaign__in=[row["pk"] for row in rows])
-    funnels = _funnels_by(events, "store_campaign__campaign") if rows else {}
+    sc_ids = [row["pk"] for row in rows]
+    events = TrackingEvent.objects.filter(store_campaign__in=sc_ids)
+    funnels = _funnels_by(events, "store_campaign__campaign", sc_ids) if rows else {}
     per_campaign: dict[int, _Tally] = {item.pk: _Tally() for item in past}
     for row in rows:
         per_campaign[row["campaign_id"]].add(collected.per_store_campaign[row["pk"]])
@@ -472,8 +586,9 @@ def campaign_review(
     collected = _collect(
         store_campaigns=rows, windows={campaign.pk: (start, end)}, repeat_days=repeat_days
     )
-    events = TrackingEvent.objects.filter(store_campaign__in=[row["pk"] for row in rows])
-    funnels = _funnels_by(events, "store_campaign") if rows else {}
+    sc_ids = [row["pk"] for row in rows]
+    events = TrackingEvent.objects.filter(store_campaign__in=sc_ids)
+    funnels = _funnels_by(events, "store_campaign", sc_ids) if rows else {}
     total = _Tally()
     store_rows = []
     for row in rows:
@@ -508,7 +623,7 @@ def campaign_review(
         window_end=end,
         repeat_days=repeat_days,
         scoped=stores is not None,
-        totals=total.figures(_funnel_of(events) if rows else Funnel()),
+        totals=total.figures(_funnel_of(events, sc_ids) if rows else Funnel()),
         stores=store_rows,
         top_products=top_products,
         comparison=_comparison(campaign=campaign, store_ids=store_ids, repeat_days=repeat_days),

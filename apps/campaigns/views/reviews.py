@@ -21,6 +21,7 @@ from apps.campaigns.models import Campaign, StoreCampaign
 from apps.campaigns.selectors.review_files import (
     campaign_review_pdf,
     campaign_review_xlsx,
+    review_filename,
     review_summary_rows,
 )
 from apps.campaigns.selectors.reviews import CampaignReview, campaign_review
@@ -62,7 +63,8 @@ def _funnel_bars(review: CampaignReview) -> list[dict[str, object]]:
     steps = [
         (_("Exposures"), funnel.exposures, funnel.exposure_members),
         (_("Clicks"), funnel.clicks, funnel.click_members),
-        (_("Order events"), funnel.orders, funnel.order_members),
+        (_("Order events (tracked)"), funnel.orders, funnel.order_members),
+        (_("接龙 chat orders (not tracked)"), funnel.chat_orders, funnel.chat_order_members),
     ]
     top = max(count for _label, count, _members in steps) or 1
     return [
@@ -113,7 +115,7 @@ def store_review_xlsx(request: HttpRequest, store_campaign_id: int) -> HttpRespo
     return _download(
         campaign_review_xlsx(campaign=store_campaign.campaign, stores=[store]),
         content_type=XLSX,
-        filename=f"review-{store_campaign.campaign_id}-{store.code}.xlsx",
+        filename=review_filename(store_campaign.campaign, "xlsx", store=store),
     )
 
 
@@ -124,7 +126,7 @@ def store_review_pdf(request: HttpRequest, store_campaign_id: int) -> HttpRespon
     return _download(
         campaign_review_pdf(campaign=store_campaign.campaign, stores=[store]),
         content_type=PDF,
-        filename=f"review-{store_campaign.campaign_id}-{store.code}.pdf",
+        filename=review_filename(store_campaign.campaign, "pdf", store=store),
     )
 
 
@@ -143,7 +145,7 @@ def campaign_review_xlsx_download(request: HttpRequest, campaign_id: int) -> Htt
     return _download(
         campaign_review_xlsx(campaign=campaign),
         content_type=XLSX,
-        filename=f"review-{campaign.pk}.xlsx",
+        filename=review_filename(campaign, "xlsx"),
     )
 
 
@@ -154,5 +156,5 @@ def campaign_review_pdf_download(request: HttpRequest, campaign_id: int) -> Http
     return _download(
         campaign_review_pdf(campaign=campaign),
         content_type=PDF,
-        filename=f"review-{campaign.pk}.pdf",
+        filename=review_filename(campaign, "pdf"),
     )

@@ -324,6 +324,26 @@ class PurchaseOrderLine(models.Model):
             self.purchase_order.number, f"{self.product.name} × {self.ordered_quantity}"
         )
 
+    # The line's money (docs/purchasing.md, "What the order is worth"): what was ordered, the
+    # part of it that will not come (`shortage_quantity`: reported by the supplier and found
+    # missing at receiving) and what is left to deliver and invoice. Damaged units did arrive
+    # and stay in the amount to deliver; after-sales cases settle them.
+    @property
+    def amount(self) -> Decimal:
+        return (self.ordered_quantity * self.unit_cost).quantize(Decimal("0.01"))
+
+    @property
+    def short_amount(self) -> Decimal:
+        return (self.shortage_quantity * self.unit_cost).quantize(Decimal("0.01"))
+
+    @property
+    def to_deliver_quantity(self) -> int:
+        return self.ordered_quantity - self.shortage_quantity
+
+    @property
+    def to_deliver_amount(self) -> Decimal:
+        return (self.to_deliver_quantity * self.unit_cost).quantize(Decimal("0.01"))
+
 
 class PurchaseOrderAllocation(models.Model):
     """How much of a purchase order line goes to one store (what its orders asked for), and

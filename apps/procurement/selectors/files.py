@@ -32,6 +32,9 @@ def _order_header() -> list[str]:
         _("Unit cost (yuan)"),
         _("Amount (yuan)"),
         _("Short"),
+        _("Short amount (yuan)"),
+        _("To deliver"),
+        _("Amount to deliver (yuan)"),
     ]
 
 
@@ -47,10 +50,34 @@ def _order_rows(sheet: OrderSheet) -> list[list[object]]:
             line.pack_size,
             line.min_order_qty,
             line.unit_cost,
-            (line.ordered_quantity * line.unit_cost).quantize(Decimal("0.01")),
+            line.amount,
             line.shortage_quantity,
+            line.short_amount,
+            line.to_deliver_quantity,
+            line.to_deliver_amount,
         ]
         for line in sheet.lines
+    ]
+
+
+def _order_total(sheet: OrderSheet) -> list[object]:
+    """The total row under `_order_header`: quantities and money, blank where a sum means
+    nothing (pack size, minimum order, unit cost)."""
+    return [
+        "",
+        _("Total"),
+        "",
+        sheet.demanded,
+        sheet.ordered,
+        sheet.surplus,
+        "",
+        "",
+        "",
+        sheet.amount,
+        sheet.short,
+        sheet.short_amount,
+        sheet.to_deliver,
+        sheet.to_deliver_amount,
     ]
 
 
@@ -75,14 +102,13 @@ def _csv_bytes(rows: list[list[object]]) -> bytes:
 
 def purchase_order_csv(*, sheet: OrderSheet) -> bytes:
     """The order's header rows, a blank row, then one row per line and a total row."""
-    total = ["", _("Total"), "", sheet.demanded, sheet.ordered, sheet.surplus, "", "", ""]
     return _csv_bytes(
         [
             *_order_preamble(sheet),
             [],
             _order_header(),
             *_order_rows(sheet),
-            [*total, sheet.amount, ""],
+            _order_total(sheet),
         ]
     )
 
@@ -101,39 +127,24 @@ def purchase_order_xlsx(*, sheet: OrderSheet) -> bytes:
     worksheet.append(_order_header())
     for cell in worksheet[worksheet.max_row]:
         cell.font = Font(bold=True)
-    for row in _order_rows(sheet):
+    for row in [*_order_rows(sheet), _order_total(sheet)]:
         worksheet.append(
             [float(cell) if isinstance(cell, Decimal) else formula_escape(cell) for cell in row]
         )
-    worksheet.append(
-        [
-            "",
-            _("Total"),
-            "",
-            sheet.demanded,
-            sheet.ordered,
-            sheet.surplus,
-            "",
-            "",
-            "",
-            float(sheet.amount),
-            "",
-        ]
-    )
     worksheet.column_dimensions["B"].width = 28
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _pdf_document(out: io.BytesIO, title: str) -> object:
-    from reportlab.lib.pagesizes import A4
+def _pdf_document(out: io.BytesIO, title: str, *, landscape: bool = False) -> object:
+    from reportlab.lib import pagesizes
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
     return SimpleDocTemplate(
         out,
-        pagesize=A4,
+        pagesize=pagesizes.landscape(pagesizes.A4) if landscape else pagesizes.A4,
         leftMargin=12 * mm,
         rightMargin=12 * mm,
         topMargin=12 * mm,
@@ -177,39 +188,61 @@ def _escaped(text: str) -> str:
 
 
 def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
-    """An A4 document: title, the order's header, the lines table with totals."""
+    """A landscape A4 document: title, the order's header, the lines table with totals: the
+    ordered amount, the shortage (units and value) and what is left to deliver and invoice."""
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer
 
     heading, body, font = _pdf_styles()
     po = sheet.purchase_order
     out = io.BytesIO()
-    document = _pdf_document(out, po.number)
+    document = _pdf_document(out, po.number, landscape=True)
     header = [
         _("SKU"),
         _("Product"),
+        _("Unit"),
         _("Demanded"),
         _("Ordered"),
         _("Surplus"),
         _("Unit cost"),
         _("Amount"),
         _("Short"),
+        _("Short amount"),
+        _("To deliver"),
+        _("Amount to deliver"),
     ]
     rows = [
         [
             line.product.sku,
             line.product.name,
+            line.product.get_unit_display(),
             line.demanded_quantity,
             line.ordered_quantity,
             line.surplus_quantity,
             line.unit_cost,
-            (line.ordered_quantity * line.unit_cost).quantize(Decimal("0.01")),
+            line.amount,
             line.shortage_quantity or "",
+            line.short_amount if line.shortage_quantity else "",
+            line.to_deliver_quantity,
+            line.to_deliver_amount,
         ]
         for line in sheet.lines
     ]
     rows.append(
-        ["", _("Total"), sheet.demanded, sheet.ordered, sheet.surplus, "", sheet.amount, ""]
+        [
+            "",
+            _("Total"),
+            "",
+            sheet.demanded,
+            sheet.ordered,
+            sheet.surplus,
+            "",
+            sheet.amount,
+            sheet.short or "",
+            sheet.short_amount if sheet.short else "",
+            sheet.to_deliver,
+            sheet.to_deliver_amount,
+        ]
     )
     title = _("Purchase order")
     story = [Paragraph(_escaped(f"{title} {po.number}"), heading)]
@@ -218,9 +251,10 @@ def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
         for label, value in _order_preamble(sheet)[1:]
     )
     story.append(Spacer(1, 4 * mm))
-    # The SKU column fits the catalogue's longest codes ("HEALTH-LOWSUGAR-012": 33 mm at 8.5 pt
-    # plus the cell's padding), the names' longest (38 mm) fit the product column.
-    widths = [x * mm for x in (38, 48, 16, 16, 16, 18, 20, 14)]
+    # Landscape A4 (273 mm between the margins). The SKU column fits the catalogue's longest
+    # codes ("HEALTH-LOWSUGAR-012": 33 mm at 8.5 pt plus the cell's padding), the names'
+    # longest (38 mm) fit the product column.
+    widths = [x * mm for x in (38, 48, 12, 16, 16, 16, 18, 22, 14, 22, 18, 26)]
     story.append(_pdf_table([header, *rows], font, widths=widths))
     document.build(story)
     return out.getvalue()

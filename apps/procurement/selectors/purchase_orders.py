@@ -57,9 +57,14 @@ def purchase_orders_for_user(
 ) -> list[PurchaseOrder]:
     """The user's suppliers' sent purchase orders, newest delivery first, at most LIST_LIMIT,
     filtered by status and delivery date (both ends included); each annotated with
-    `line_count` and `amount` (ordered × unit cost). One query."""
+    `line_count`, `amount` (ordered × unit cost) and `to_deliver_amount` ((ordered − short)
+    × unit cost). One query."""
     amount = ExpressionWrapper(
         F("lines__ordered_quantity") * F("lines__unit_cost"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    to_deliver_amount = ExpressionWrapper(
+        (F("lines__ordered_quantity") - F("lines__shortage_quantity")) * F("lines__unit_cost"),
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
     query = _visible(user, VIEW_PURCHASE_ORDERS)
@@ -71,7 +76,11 @@ def purchase_orders_for_user(
         query = query.filter(delivery_date__lte=date_to)
     return list(
         query.select_related("supplier")
-        .annotate(line_count=Count("lines"), amount=Sum(amount))
+        .annotate(
+            line_count=Count("lines"),
+            amount=Sum(amount),
+            to_deliver_amount=Sum(to_deliver_amount),
+        )
         .order_by("-delivery_date", "-pk")[:LIST_LIMIT]
     )
 
@@ -135,6 +144,10 @@ class OrderSheet:
     ordered: int
     surplus: int
     shelf: int  # of the surplus, what arrives for the stores' shelves (less absorbed shortage)
+    short: int = 0  # units that will not come (the lines' `shortage_quantity`)
+    short_amount: Decimal = Decimal("0.00")
+    to_deliver: int = 0  # ordered − short
+    to_deliver_amount: Decimal = Decimal("0.00")  # what the supplier delivers and invoices
 
 
 def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
@@ -151,11 +164,15 @@ def purchase_order_sheet(*, purchase_order: PurchaseOrder) -> OrderSheet:
     return OrderSheet(
         purchase_order=purchase_order,
         lines=lines,
-        amount=sum((line.ordered_quantity * line.unit_cost for line in lines), Decimal("0.00")),
+        amount=sum((line.amount for line in lines), Decimal("0.00")),
         demanded=sum(line.demanded_quantity for line in lines),
         ordered=sum(line.ordered_quantity for line in lines),
         surplus=sum(line.surplus_quantity for line in lines),
         shelf=sum(line.shelf_units for line in lines),
+        short=sum(line.shortage_quantity for line in lines),
+        short_amount=sum((line.short_amount for line in lines), Decimal("0.00")),
+        to_deliver=sum(line.to_deliver_quantity for line in lines),
+        to_deliver_amount=sum((line.to_deliver_amount for line in lines), Decimal("0.00")),
     )
 
 
