@@ -15,6 +15,7 @@ from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import override
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.services.group_buys import (
@@ -126,7 +127,9 @@ def test_another_owner_may_not_open_an_offer(other_owner, broadcast, product):
 
 def test_a_second_open_offer_of_the_same_product_is_refused(owner, broadcast, product):
     first = _create(broadcast, product, owner)
-    with pytest.raises(ValidationError) as refused:
+    # The refusal is worded in the language of the request: Chinese here, whatever an
+    # earlier test left active.
+    with override("zh-hans"), pytest.raises(ValidationError) as refused:
         _create(broadcast, product, owner, price=Decimal("9.90"))
     assert list(refused.value.message_dict) == ["product"]
     assert refused.value.message_dict["product"] == [
