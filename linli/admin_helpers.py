@@ -4,7 +4,7 @@ a member, hidden (or redacted) unless the viewer may see member data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -109,6 +109,20 @@ def member_column(
 
 # What staff without member data see in place of text a member wrote or that names a member.
 MEMBER_TEXT_HIDDEN = _("(visible to staff with member access)")
+
+
+def member_notes_for_viewer(rows: Iterable[Any], *, member_data: bool, field: str = "note") -> None:
+    """For a portal list of rows whose `field` is free text staff typed (a stock movement's
+    note: it may name a member or hold a phone number), set `<field>_shown` on each row — the
+    text itself for a viewer with member data (`member_data`: the portal's MEMBER_DATA action),
+    `MEMBER_TEXT_HIDDEN` in place of a non-empty text otherwise — and `<field>_hidden` (True
+    where the text was replaced, for the template to mute it). One rule for every page that
+    lists such notes (docs/access.md)."""
+    for row in rows:
+        text = getattr(row, field)
+        hidden = not member_data and bool(text)
+        setattr(row, f"{field}_shown", str(MEMBER_TEXT_HIDDEN) if hidden else text)
+        setattr(row, f"{field}_hidden", hidden)
 
 
 def member_text_column(

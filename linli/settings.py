@@ -507,13 +507,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "forbidden_without_traceback": {"()": "linli.logfilters.ForbiddenWithoutTraceback"}
+        "forbidden_without_traceback": {"()": "linli.logfilters.ForbiddenWithoutTraceback"},
+        "rate_limited_not_logged": {"()": "linli.logfilters.RateLimitedNotLogged"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "jieba": {"level": "WARNING"},
-        # A 403 (PermissionDenied) is logged as one warning line, without the traceback.
-        "django.request": {"filters": ["forbidden_without_traceback"]},
+        # A 403 (PermissionDenied) is logged as one warning line, without the traceback; a 429
+        # of the API rate limits is not logged here (linli.throttle logs one line per token
+        # and scope per window).
+        "django.request": {"filters": ["forbidden_without_traceback", "rate_limited_not_logged"]},
     },
 }

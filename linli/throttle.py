@@ -20,6 +20,13 @@ arriving together in two processes may both pass at the limit; it bounds a flood
 quota. With Redis (REDIS_URL) every web process shares the counts; on the embedded default
 each process counts for itself. If the cache cannot be reached the request is let through and
 the failure logged: the throttle protects the database, it must not take the API down with it.
+
+Logging a refusal. Django logs every 4xx answer on `django.request`; a till in a retry loop
+would log one "Too Many Requests" warning a request. The throttle marks the requests it
+refuses (`linli.logfilters.RATE_LIMITED_MARK`), `RateLimitedNotLogged` drops their
+`django.request` line, and the throttle logs one warning of its own for the first refusal of a
+token in a scope, then none for that token and scope until the scope's window (the rate's
+period) has passed: a token that stays over its rate is named once a window.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from linli.api_auth import HashedTokenAuthentication
+from linli.logfilters import RATE_LIMITED_MARK
 
 if TYPE_CHECKING:
     # Not at run time: DRF imports this module while it defines APIView (the default
@@ -104,12 +112,34 @@ class MachineRateThrottle(ScopedRateThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
-            return super().allow_request(request, view)
+            allowed = super().allow_request(request, view)
+            if not allowed:
+                self._refusal_log(request)
         except (RedisError, OSError):
             logger.warning(
                 "API throttle cache unreachable; request let through unthrottled", exc_info=True
             )
             return True
+        return allowed
+
+    def _refusal_log(self, request: Request) -> None:
+        """Mark the refused request (its `django.request` line is dropped) and log one warning
+        for this token and scope per window: `cache.add` writes the "already logged" key only
+        when it is absent (atomic on Redis, so many processes log it once)."""
+        setattr(request._request, RATE_LIMITED_MARK, True)
+        if self.cache.add(f"{self.key}:logged", 1, timeout=max(1, int(self.duration))):
+            holder = request.auth
+            logger.warning(
+                "API rate limit: %s:%s exceeded %s in scope %r (%s %s); further refusals of "
+                "this token in this scope are not logged for %d s",
+                holder._meta.label_lower,
+                holder.pk,
+                self.rate,
+                self.scope,
+                request.method,
+                request.path,
+                int(self.duration),
+            )
 
     def wait(self) -> float:
         """Seconds until this token may send again in this scope: until enough of the oldest

@@ -42,7 +42,7 @@ from apps.stores.kpis import selectors as kpi_selectors
 from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
 from apps.stores.models import StockMovement
 from apps.stores.page_cache import store_figures
-from linli.admin_helpers import MEMBER_TEXT_HIDDEN
+from linli.admin_helpers import member_notes_for_viewer
 from linli.realtime import session_ended_broadcast
 
 
@@ -280,7 +280,7 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
     ).get_page(request.GET.get("page"))
     movements = list(page.object_list)
     may_open_cases = AFTER_SALES.name in allowed
-    notes_shown = MEMBER_DATA.name in allowed
+    member_notes_for_viewer(movements, member_data=MEMBER_DATA.name in allowed)
     case_new = reverse("supply:case_new", args=[store.pk])
     for movement in movements:
         order = movement.order
@@ -289,10 +289,6 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
             if may_open_cases and order is not None and order.status in CASE_ORDER_STATUSES
             else ""
         )
-        movement.note_shown = (
-            movement.note if notes_shown or not movement.note else str(MEMBER_TEXT_HIDDEN)
-        )
-        movement.note_hidden = not notes_shown and bool(movement.note)
     return render(
         request,
         "portal/store_stock_product.html",

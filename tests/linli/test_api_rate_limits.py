@@ -11,6 +11,7 @@ in CI), this process's memory otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +27,7 @@ from apps.devices.services import device_token_issue
 from apps.stores.models import Order
 from apps.stores.services.terminals import terminal_issue
 from linli.api_auth import HashedTokenAuthentication
+from linli.logfilters import RateLimitedNotLogged
 from linli.throttle import THROTTLE_CACHE
 from tests.campaigns.factories import BroadcastFactory
 from tests.devices.factories import DeviceFactory
@@ -145,6 +147,52 @@ def test_a_till_over_its_rate_gets_429_with_retry_after_and_nothing_is_written(
     _assert_rate_limited(refused, scope="pos_orders")
     assert Order.objects.count() == 2
     assert not Order.objects.filter(idempotency_key="sale-3").exists()
+
+
+def test_a_burst_of_refusals_logs_one_line_per_token_and_scope_not_one_warning_each(
+    rate_limits, store, stock, caplog
+):
+    """A till stuck in a retry loop: Django's "Too Many Requests" warning of each 429 is
+    dropped on django.request, and the throttle logs one warning naming the token's holder
+    and the scope for the window; another till, or the same till in another scope, gets a
+    line of its own."""
+    first, first_token = terminal_issue(store=store, name="Till 1")
+    second, second_token = terminal_issue(store=store, name="Till 2")
+    till = _client("Terminal", first_token)
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=5),
+    )
+    viewers_url = f"/api/v1/broadcasts/{broadcast.pk}/viewers"
+    with caplog.at_level(logging.INFO):
+        statuses = _post_sales(till, 8, prefix="loop")
+        other_statuses = _post_sales(_client("Terminal", second_token), 4, prefix="other")
+        viewer_statuses = [
+            till.post(viewers_url, {"count": 10}, format="json").status_code for _ in range(5)
+        ]
+    assert statuses == [201, 201] + [429] * 6
+    assert other_statuses == [201, 201, 429, 429]
+    assert viewer_statuses == [200, 200, 429, 429, 429]
+    assert not [r for r in caplog.records if r.name == "django.request"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "linli.throttle"]
+    holder = "API rate limit: stores.storeterminal"
+    assert [line.split(" (")[0] for line in lines] == [
+        f"{holder}:{first.pk} exceeded 2/min in scope 'pos_orders'",
+        f"{holder}:{second.pk} exceeded 2/min in scope 'pos_orders'",
+        f"{holder}:{first.pk} exceeded 2/min in scope 'broadcast_viewers'",
+    ]
+    assert "(POST /api/v1/pos/orders)" in lines[0]
+    assert all(record.levelno == logging.WARNING for record in caplog.records)
+
+
+def test_other_429s_are_still_logged_on_django_request():
+    """The filter drops only the requests the API throttle marked (not the login lockout's)."""
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Too Many Requests: %s", ("/x",), None
+    )
+    record.status_code = 429
+    assert RateLimitedNotLogged().filter(record)
 
 
 def test_the_refusal_is_in_the_callers_language(rate_limits, store, stock):

@@ -1,7 +1,8 @@
 """The loss page (/portal/supply/stores/<store>/loss/): record waste and expiry, see the last
 30 days' losses and the store's loss rate per category this month and last month. Guarded by
 RECORD_LOSS (the store's owner and clerks; HQ reads losses in the admin), GET and POST alike;
-another store is a 403 like an unknown one (docs/loss.md)."""
+another store is a 403 like an unknown one (docs/loss.md). The losses' notes are member data, as
+on the stock ledger page: shown to MEMBER_DATA (the owner), masked for clerks (docs/access.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.procurement.forms import LossForm
-from apps.stores.access import RECORD_LOSS, store_or_403
+from apps.stores.access import MEMBER_DATA, RECORD_LOSS, store_and_actions_or_403
 from apps.stores.models import LossReason
 from apps.stores.selectors import (
     store_loss_candidates,
@@ -26,6 +27,7 @@ from apps.stores.selectors import (
 )
 from apps.stores.services.loss import loss_record
 from apps.stores.services.stock import InsufficientStock
+from linli.admin_helpers import member_notes_for_viewer
 
 RECENT_DAYS = 30
 QUERY_MAX_LENGTH = 60
@@ -34,7 +36,7 @@ QUERY_MAX_LENGTH = 60
 @login_required
 @require_http_methods(["GET", "POST"])
 def loss(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_or_403(request.user, store_id, RECORD_LOSS)
+    store, allowed = store_and_actions_or_403(request.user, store_id, RECORD_LOSS)
     query = request.GET.get("q", "")[:QUERY_MAX_LENGTH].strip()
     form = LossForm(request.POST if request.method == "POST" else None, store=store)
     if request.method == "POST":
@@ -66,6 +68,8 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
     candidates = store_loss_candidates(store=store, query=query)
     chosen = form["product"].value() if form.is_bound else None
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
+    losses = store_recent_losses(store=store, since=since)
+    member_notes_for_viewer(losses, member_data=MEMBER_DATA.name in allowed)
     return render(
         request,
         "supply/loss_page.html",
@@ -76,7 +80,7 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
             "candidates": candidates,
             "chosen": str(chosen or ""),
             "reasons": LossReason.choices,
-            "losses": store_recent_losses(store=store, since=since),
+            "losses": losses,
             "recent_days": RECENT_DAYS,
             "rates": store_loss_rates_by_month(store=store, today=timezone.localdate()),
         },
