@@ -52,6 +52,14 @@ class ShortageForm(forms.Form):
     """One "units short" field per line of the purchase order, and a note."""
 
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    # The revision of the purchase order on the page, as in `ConfirmForm`: lines a
+    # consolidation run added since make the report a refusal. (Its own id: the confirm
+    # form's revision is on the same page.)
+    revision = forms.IntegerField(
+        widget=forms.HiddenInput(attrs={"id": "id_shortage_revision"}),
+        min_value=1,
+        required=False,
+    )
 
     def __init__(self, *args: object, lines: list[PurchaseOrderLine], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
+from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Receipt
 from apps.procurement.services.allocations import allocations_short_update
 from apps.procurement.services.consolidation import purchase_orders_notify
 
@@ -179,7 +179,12 @@ def purchase_order_ship(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> Pu
 
 
 def purchase_order_report_shortage(
-    *, po: PurchaseOrder, lines: dict[int, int], note: str, by: AbstractBaseUser | None
+    *,
+    po: PurchaseOrder,
+    lines: dict[int, int],
+    note: str,
+    by: AbstractBaseUser | None,
+    revision: int | None = None,
 ) -> PurchaseOrder:
     """Record how many units of each line the supplier cannot deliver (`{line id: units
     short}`; 0 withdraws a line's shortage), while the order is sent or confirmed.
@@ -188,8 +193,21 @@ def purchase_order_report_shortage(
     (`allocations_short_update`: the latest member orders bear it first), so pick lists,
     delivery plans, receiving and "on order" show what will actually ship.
 
+    `revision` is the revision of the order the supplier saw (the supplier page sends it), as
+    for the confirmation (`purchase_order_confirm`): when a consolidation run has added to the
+    order since, the report is refused (`changed`) so that nobody reports on lines they have
+    not seen. Without it the report applies to the order as it stands.
+
+    Once any store has a receipt for the order the report is refused (`received`): the goods
+    have been delivered, what receiving found (short and damaged units, after-sales cases)
+    stands, and a difference now is an after-sales matter, not a supplier's report that would
+    overwrite it and share a shortage over allocations already received. Receiving takes the
+    same row lock (`receiving.receipt_record`), so a receipt is either seen here or recorded
+    after the report.
+
     All or nothing: a line of another order (`unknown_line`) or more than ordered
-    (`too_many`) refuses the whole report. Holds the purchase order's row lock.
+    (`too_many`) refuses the whole report; every refusal writes nothing. Holds the purchase
+    order's row lock.
     """
     with transaction.atomic():
         locked = PurchaseOrder.objects.select_for_update().get(pk=po.pk)
@@ -198,6 +216,22 @@ def purchase_order_report_shortage(
                 "not_open",
                 _("A shortage can only be reported before shipping; this order is %(status)s.")
                 % {"status": locked.get_status_display()},
+            )
+        if revision is not None and locked.revision != revision:
+            raise _changed_since_seen(
+                _(
+                    "This purchase order was updated after you opened it: check the lines "
+                    "and report the shortage again."
+                )
+            )
+        if Receipt.objects.filter(purchase_order=po).exists():
+            raise PurchaseOrderRefused(
+                "received",
+                _(
+                    "Stores have already received this purchase order, so a shortage can no "
+                    "longer be reported: what they received stands, and any difference is "
+                    "handled as an after-sales case."
+                ),
             )
         rows = {
             line.pk: line
@@ -221,8 +255,8 @@ def purchase_order_report_shortage(
                     % {"product": line.product.name, "ordered": line.ordered_quantity},
                 )
             line.shortage_quantity = short
-            # The report replaces the line's shortage, what stores found at receiving too:
-            # the whole shortage is the supplier's report again (the shelf units follow it).
+            # No store has received yet (refused above), so receiving has found nothing: the
+            # whole shortage is the supplier's report (the shelf units follow it).
             line.receiving_short_quantity = 0
         PurchaseOrderLine.objects.bulk_update(
             [rows[line_id] for line_id in lines], ["shortage_quantity", "receiving_short_quantity"]

@@ -152,7 +152,9 @@ def receipt_record(
     out (`missing_allocation`); a negative number (`negative`); the three do not add up
     (`sum_mismatch`); the store already received this purchase order (`already_received`: the
     unique (purchase order, store) of the receipt decides, so two submissions at once give one
-    receipt).
+    receipt). The status is checked and the allocations read under the purchase order's row
+    lock, which the supplier's shortage report takes too (`purchase_order_report_shortage`
+    refuses once a receipt exists): receipts of one purchase order take turns.
 
     The store's shelf units of each line's rounding surplus (`selectors.shelf`) come with its
     allocation: received + short + damaged = allocated + shelf units, recorded on the line.
@@ -184,24 +186,31 @@ def receipt_record(
     orders still waiting for these goods took from stock for their short units goes back on
     the shelf (`_short_stock_return`): they hand over only what came.
     """
-    status = (
-        PurchaseOrder.objects.filter(pk=purchase_order.pk).values_list("status", flat=True).first()
-    )
-    if status not in RECEIVABLE_STATUSES:
-        raise ReceiptRefused(
-            "not_receivable",
-            _("Only a confirmed or shipped purchase order can be received."),
-        )
-    allocations = {
-        allocation.pk: allocation
-        for allocation in shelf_quantities_attach(
-            PurchaseOrderAllocation.objects.filter(
-                line__purchase_order=purchase_order, store=store
-            ).select_related("line__product")
-        )
-    }
-    _validated(allocations=allocations, lines=lines)
     with transaction.atomic():
+        # The purchase order's row lock, which the supplier's shortage report holds: a receipt
+        # is recorded either before a report (which is then refused) or after it, on the
+        # allocations the report left, never in the middle of one. (No-key: it does not wait
+        # for nor block what only references the order.)
+        status = (
+            PurchaseOrder.objects.select_for_update(no_key=True)
+            .filter(pk=purchase_order.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status not in RECEIVABLE_STATUSES:
+            raise ReceiptRefused(
+                "not_receivable",
+                _("Only a confirmed or shipped purchase order can be received."),
+            )
+        allocations = {
+            allocation.pk: allocation
+            for allocation in shelf_quantities_attach(
+                PurchaseOrderAllocation.objects.filter(
+                    line__purchase_order=purchase_order, store=store
+                ).select_related("line__product")
+            )
+        }
+        _validated(allocations=allocations, lines=lines)
         receipt = Receipt(
             purchase_order=purchase_order, store=store, received_by=by, note=note[:300]
         )

@@ -32,6 +32,7 @@ from apps.procurement.selectors.purchase_orders import (
     supplier_to_do,
 )
 from apps.procurement.services.purchase_orders import (
+    SHORTAGE_STATUSES,
     PurchaseOrderRefused,
     purchase_order_confirm,
     purchase_order_report_shortage,
@@ -93,14 +94,18 @@ def _detail(
 ) -> HttpResponse:
     sheet = purchase_order_sheet(purchase_order=po)
     may_act = may_act_for(request.user, ACT_ON_PURCHASE_ORDERS, po.supplier_id)
+    shortage_open = may_act and po.status in SHORTAGE_STATUSES
+    # Once a store has received, the supplier's report is closed (`received`): the page
+    # says so instead of offering a form that would be refused.
+    received = shortage_open and po.receipts.exists()
     context = {
         "po": po,
         "sheet": sheet,
         "may_act": may_act,
         "may_confirm": may_act and po.status == PurchaseOrder.Status.SENT,
         "may_ship": may_act and po.status == PurchaseOrder.Status.CONFIRMED,
-        "may_report_shortage": may_act
-        and po.status in (PurchaseOrder.Status.SENT, PurchaseOrder.Status.CONFIRMED),
+        "may_report_shortage": shortage_open and not received,
+        "shortage_closed_by_receipt": received,
         "confirm_form": confirm_form
         or ConfirmForm(
             initial={
@@ -112,7 +117,9 @@ def _detail(
         ),
         "ship_form": ship_form or ShipForm(),
         "shortage_form": shortage_form
-        or ShortageForm(lines=sheet.lines, initial={"note": po.shortage_note}),
+        or ShortageForm(
+            lines=sheet.lines, initial={"note": po.shortage_note, "revision": po.revision}
+        ),
     }
     return render(request, "supplier/order_detail.html", context, status=status)
 
@@ -178,7 +185,11 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
         return _detail(request, po, shortage_form=form, status=400)
     try:
         purchase_order_report_shortage(
-            po=po, lines=form.shortages(), note=form.cleaned_data["note"], by=request.user
+            po=po,
+            lines=form.shortages(),
+            note=form.cleaned_data["note"],
+            by=request.user,
+            revision=form.cleaned_data["revision"],
         )
     except PurchaseOrderRefused as error:
         return _refused(request, po, error)
