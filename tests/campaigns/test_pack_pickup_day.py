@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 
 from django.apps import apps as django_apps
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -254,8 +255,8 @@ def test_the_migration_gives_templates_with_the_old_default_the_pickup_day(db: N
     migration.pickup_day_set(django_apps, None)
 
     texts = dict(ScenarioTemplate.objects.values_list("code", "jielong_copy_template"))
-    assert texts[old.code] == SUMMER_JIELONG
-    assert texts[older.code] == SUMMER_JIELONG
+    assert texts[old.code] == migration.DEFAULT
+    assert texts[older.code] == migration.DEFAULT
     assert texts[edited.code] == edited_text
 
     migration.pickup_day_unset(django_apps, None)
@@ -310,3 +311,87 @@ def test_the_migration_gives_the_untouched_dragon_boat_warm_up_the_pickup_day(db
     texts = dict(ScenarioTemplate.objects.values_list("code", "warmup_copy_template"))
     assert texts[old.code] == migration.FORMER_DEFAULT
     assert texts[edited.code] == edited_text
+
+
+# --- no discount claimed without one (migration 0014) ----------------------------------------
+
+SUMMER_OPENING = next(spec for spec in DEMO_TEMPLATES if spec.code == "summer-fruit").live_script
+
+
+def _summer_pack(*, discount_percent: int) -> StoreCampaign:
+    """The summer template's texts on a campaign at `discount_percent` off, its pack made."""
+    store_campaign = _store_campaign(jielong=SUMMER_JIELONG)
+    template = store_campaign.campaign.template
+    template.live_script_template = SUMMER_OPENING
+    template.save(update_fields=["live_script_template"])
+    campaign = store_campaign.campaign
+    campaign.discount_percent = discount_percent
+    campaign.save(update_fields=["discount_percent"])
+    _supply(store_campaign)
+    with override("zh-hans"):
+        store_campaign_pack_generate(store_campaign=store_campaign, sources=pack_sources())
+    store_campaign.refresh_from_db()
+    return store_campaign
+
+
+def test_the_demo_texts_claim_no_discount_at_the_list_price(db: None) -> None:
+    at_list_price = _summer_pack(discount_percent=0)
+    blueberries = _products(at_list_price)["低糖蓝莓 125g"]
+
+    assert "团购价" not in at_list_price.jielong_copy
+    assert "原价" not in at_list_price.jielong_copy
+    assert f"低糖蓝莓 125g ¥{blueberries.price}" in at_list_price.jielong_copy
+    assert "团购价只在直播间" not in json.dumps(at_list_price.live_script, ensure_ascii=False)
+    assert "2款当季水果。" in json.dumps(at_list_price.live_script, ensure_ascii=False)
+
+    discounted = _summer_pack(discount_percent=20)
+    assert "团购价¥" in discounted.jielong_copy
+    assert "原价¥" in discounted.jielong_copy
+    assert "2款当季水果，团购价只在直播间。" in json.dumps(
+        discounted.live_script, ensure_ascii=False
+    )
+
+
+def test_the_migration_guards_the_discount_words_of_untouched_templates(db: None) -> None:
+    migration = importlib.import_module(
+        "apps.campaigns.migrations.0014_no_discount_claimed_without_one"
+    )
+    pickup_day = importlib.import_module("apps.campaigns.migrations.0011_jielong_pickup_day")
+    # What 0011 left is what this one takes, and what it writes is the demo's current text.
+    assert migration.FORMER_JIELONG == pickup_day.DEFAULT
+    assert migration.JIELONG == SUMMER_JIELONG
+    assert migration.OPENING == SUMMER_OPENING
+    old = ScenarioTemplateFactory(
+        code="summer-fruit",
+        jielong_copy_template=migration.FORMER_JIELONG,
+        live_script_template=migration.FORMER_OPENING,
+    )
+    edited_text = migration.FORMER_JIELONG + "\n满3件送小礼物"
+    edited = ScenarioTemplateFactory(
+        code="hq-own",
+        jielong_copy_template=edited_text,
+        live_script_template="HQ 自己写的开场",
+    )
+
+    migration.discount_guard_set(django_apps, None)
+    migration.discount_guard_set(django_apps, None)
+
+    rows = {
+        code: (jielong, script)
+        for code, jielong, script in ScenarioTemplate.objects.values_list(
+            "code", "jielong_copy_template", "live_script_template"
+        )
+    }
+    assert rows[old.code] == (migration.JIELONG, migration.OPENING)
+    assert rows[edited.code] == (edited_text, "HQ 自己写的开场")
+
+    migration.discount_guard_unset(django_apps, None)
+
+    rows = {
+        code: (jielong, script)
+        for code, jielong, script in ScenarioTemplate.objects.values_list(
+            "code", "jielong_copy_template", "live_script_template"
+        )
+    }
+    assert rows[old.code] == (migration.FORMER_JIELONG, migration.FORMER_OPENING)
+    assert rows[edited.code] == (edited_text, "HQ 自己写的开场")

@@ -65,8 +65,9 @@ SEASONS: dict[str, tuple[int, ...]] = {
 
 _JIELONG = (
     "#接龙 {{ campaign.name }}｜{{ store.name }}\n"
-    "{% for p in products %}{{ p.number }}️⃣ {{ p.name }} 团购价¥{{ p.campaign_price }}"
-    "（原价¥{{ p.price }}）\n{% endfor %}"
+    "{% for p in products %}{{ p.number }}️⃣ {{ p.name }} "
+    "{% if p.discounted %}团购价¥{{ p.campaign_price }}（原价¥{{ p.price }}）"
+    "{% else %}¥{{ p.campaign_price }}{% endif %}\n{% endfor %}"
     "格式：序号. 名字 商品编号×数量（例：1. 李阿姨 {{ products.0.number }}号×2）\n"
     "{{ cutoff_text }}截单，"
     "{% if pickup_date %}{{ pickup_text }}起到店自提{% else %}到货后通知自提{% endif %}"
@@ -83,7 +84,8 @@ TEMPLATES: tuple[TemplateSpec, ...] = (
         3,
         15,
         "各位邻居晚上好，欢迎来到{{ store.name }}的直播间！\n"
-        "今天是{{ campaign.name }}，{{ products|length }}款当季水果，团购价只在直播间。\n"
+        "今天是{{ campaign.name }}，{{ products|length }}款当季水果"
+        "{% if discounted %}，团购价只在直播间{% endif %}。\n"
         "这场专为店里{{ target_count }}位老邻居准备，咱们马上开始！",
         "☀️ 天热了，来点甜的！{{ when_text }}，{{ store.name }}直播「{{ campaign.name }}」\n"
         "{% for p in products %}{{ p.emoji|default:'·' }} {{ p.name }} "
