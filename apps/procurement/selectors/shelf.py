@@ -14,7 +14,8 @@ stored, so consolidation's SQL stays as it is:
 - they are split over the line's allocations in proportion to each store's demanded
   allocation (`quantity`), by largest remainder: each store gets the whole part of its share,
   the units left go one each to the largest remainders (ties: the larger allocation, then
-  the lower store id) — the same rule as a draft's edit.
+  the lower store id) — the same rule as a draft's edit, which uses `shelf_split` too
+  (`services.allocations.allocations_scaled`).
 
 Every reader (pick lists, delivery plans and drop lists, the supplier's order page, the
 admin, store receiving, "on order") goes through `shelf_from_rows` (or its wrappers

@@ -18,6 +18,7 @@ from apps.procurement.models import (
     PurchaseOrderLine,
     PurchaseOrderSource,
 )
+from apps.procurement.selectors.shelf import shelf_split
 from apps.stores.models import Order
 
 # Member orders that no longer wait for goods bear no shortage (as at receiving).
@@ -29,22 +30,8 @@ def allocations_scaled(*, quantities: dict[int, int], total: int) -> dict[int, i
     each store gets the whole part of its share, and the units left over go one each to the
     largest remainders (ties: the larger original quantity, then the lower store id). Stores
     scaled to nothing are left out. Empty when there is nothing to scale."""
-    base = sum(quantities.values())
-    if base <= 0 or total <= 0:
-        return {}
-    scaled = {store_id: quantity * total // base for store_id, quantity in quantities.items()}
-    left = total - sum(scaled.values())
-    by_remainder = sorted(
-        quantities,
-        key=lambda store_id: (
-            -(quantities[store_id] * total % base),
-            -quantities[store_id],
-            store_id,
-        ),
-    )
-    for store_id in by_remainder[:left]:
-        scaled[store_id] += 1
-    return {store_id: units for store_id, units in scaled.items() if units > 0}
+    shares = shelf_split(units=total, allocations=quantities)
+    return {store_id: units for store_id, units in shares.items() if units > 0}
 
 
 @dataclass(frozen=True)

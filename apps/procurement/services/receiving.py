@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from apps.procurement.services import pickup
 from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
 from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
-from apps.stores.services.stock import stock_move
+from apps.stores.services.stock import orders_stock_taken, stock_move
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -491,7 +491,7 @@ def _short_stock_return(
     the units that came short (missing or damaged): they will hand over only what came
     (`order_line_units_arrived`), so without this the shelf's on-hand would stay low by the
     short units after pickup. Per order and product, at most what the order still holds
-    (`order_stock_taken`'s rule: its `sale` less its `return` movements, read set-wise): a
+    (`orders_stock_taken`: its `sale` less its `return` movements, one query): a
     pre-order took nothing yet (it takes what arrived when it becomes ready), an order that
     took nothing gets nothing. Only orders still paid and waiting (fulfilment waiting or not
     opened): an order already ready (marked ready from the shelf), collected or cancelled is
@@ -511,16 +511,7 @@ def _short_stock_return(
     )
     if not lines:
         return
-    held = {
-        (row["order_id"], row["product_id"]): -row["net"]
-        for row in StockMovement.objects.filter(
-            order_id__in={line.order_id for line in lines},
-            kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN),
-        )
-        .values("order_id", "product_id")
-        .annotate(net=Sum("quantity"))
-        .filter(net__lt=0)
-    }
+    held = orders_stock_taken(order_ids={line.order_id for line in lines})
     owed: dict[tuple[int, int], int] = {}
     for line in lines:
         key = (line.order_id, line.product_id)

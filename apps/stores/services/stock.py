@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -99,20 +100,29 @@ def stock_move(
         )
 
 
-def order_stock_taken(*, order: Order) -> dict[int, int]:
-    """What this order holds of the store's stock, per product id: the units of its `sale`
-    movements less those of its `return` movements (the ledger rows linked to the order);
-    products it holds nothing of are left out."""
+def orders_stock_taken(*, order_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    """What these orders hold of their store's stock, per (order id, product id): the units
+    of their `sale` movements less those of their `return` movements (the ledger rows linked
+    to each order); what an order holds nothing of is left out. One query."""
     rows = (
         StockMovement.objects.filter(
-            order=order, kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN)
+            order_id__in=list(order_ids),
+            kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN),
         )
-        .values("product_id")
+        .values("order_id", "product_id")
         .annotate(net=Sum("quantity"))
         .filter(net__lt=0)
-        .order_by("product_id")
+        .order_by("order_id", "product_id")
     )
-    return {row["product_id"]: -row["net"] for row in rows}
+    return {(row["order_id"], row["product_id"]): -row["net"] for row in rows}
+
+
+def order_stock_taken(*, order: Order) -> dict[int, int]:
+    """What this order holds of the store's stock, per product id (`orders_stock_taken`)."""
+    return {
+        product_id: units
+        for (_order_id, product_id), units in orders_stock_taken(order_ids=[order.pk]).items()
+    }
 
 
 def order_stock_return(
