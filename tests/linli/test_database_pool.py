@@ -244,3 +244,28 @@ def test_bin_run_embedded_does_not_warn_about_debug(tmp_path):
 
     assert "mode: embedded" in stdout.splitlines()
     assert "WARNING" not in stderr
+
+
+def test_bin_run_takes_the_mode_from_dotenv_as_the_settings_do_and_the_environment_wins(tmp_path):
+    """The processes read DATABASE_URL and REDIS_URL from .env too (linli/settings.py), so
+    bin/run chooses the mode — gunicorn and daphne apart, the PostgreSQL bound — from the same
+    place: a production .env runs production, unless the environment says otherwise."""
+    from_dotenv = tmp_path / "from_dotenv"
+    from_dotenv.mkdir()
+    overridden = tmp_path / "overridden"
+    overridden.mkdir()
+    dotenv = (
+        "export DATABASE_URL='postgres://linli@db:5432/linli'  # production\n"
+        'REDIS_URL="redis://cache:6379/0"\nDEBUG=false\n'
+    )
+
+    stdout, stderr = _print_run(from_dotenv, dotenv=dotenv)
+    overridden_out, _err = _print_run(overridden, dotenv=dotenv, DATABASE_URL="sqlite:///x")
+
+    assert "mode: production" in stdout.splitlines()
+    assert any(line.startswith("postgresql-connections-max: ") for line in stdout.splitlines())
+    assert "WARNING" not in stderr
+    assert "mode: embedded" in overridden_out.splitlines()
+    assert not any(
+        line.startswith("postgresql-connections") for line in overridden_out.splitlines()
+    )
