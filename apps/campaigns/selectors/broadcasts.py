@@ -253,15 +253,6 @@ def formation_rate(
     return FormationRate(formed=figures["formed"], settled=figures["settled"])
 
 
-def name_masked(name: str) -> str:
-    """A chat name for someone without MEMBER_DATA: its first character, the rest starred
-    ("李阿姨" → "李**"); a one-character name shows as "*"."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" if name else ""
-    return name[0] + "*" * (len(name) - 1)
-
-
 def offer_products(*, broadcast: Broadcast) -> QuerySet[Product]:
     """What an offer on `broadcast` may sell: the campaign's products, in the campaign's
     order, whatever the store has of them (an offer from stock needs some, a pre-order none:

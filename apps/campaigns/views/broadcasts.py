@@ -43,6 +43,7 @@ from apps.campaigns.services.group_buys import (
 from apps.campaigns.services.packs import campaign_prices, campaign_suggested_stock
 from apps.campaigns.sources import orders_units_short
 from apps.catalog.models import Product
+from apps.customers.selectors.members import name_masked
 from apps.stores.access import (
     MEMBER_DATA,
     RUN_CAMPAIGNS,
@@ -225,7 +226,7 @@ def _page(
         rows.append(
             {
                 "join": join,
-                "name": name if sees_members else selectors.name_masked(name),
+                "name": name if sees_members else name_masked(name),
                 "member_no": join.member.member_no if sees_members and join.member else "",
                 "state": state,
                 "state_label": JOIN_STATE_LABELS.get(state, state),
@@ -240,7 +241,7 @@ def _page(
     ]
     if report is not None and not sees_members:
         for line in report.lines:
-            line.name = selectors.name_masked(line.name)
+            line.name = name_masked(line.name)
     earliest_start = broadcast_earliest_start(broadcast=broadcast)
     return render(
         request,

@@ -30,6 +30,15 @@ def identity_mask(*, kind: str, value: str) -> str:
     return "****" + value[-4:]
 
 
+def name_masked(name: str) -> str:
+    """A chat name for someone without MEMBER_DATA: its first character, the rest starred
+    ("李阿姨" → "李**"); a one-character name shows as "*"."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    return name[0] + "*" * (len(name) - 1)
+
+
 def store_members(*, store: Store, query: str = "") -> QuerySet[Member]:
     """This store's members, most recent visitor first, with `last_visit_here` (their latest
     order at this store, or None) and the profile joined in.

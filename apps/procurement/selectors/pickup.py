@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch
 from django.utils.translation import gettext
 
-from apps.campaigns.selectors.broadcasts import name_masked
 from apps.catalog.selectors import NextProduct, member_next_products
 from apps.customers.models import Member
+from apps.customers.selectors.members import name_masked
 from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
 from apps.stores.models.fulfilment import pickup_code_hint
 from linli.admin_helpers import member_text_redact
