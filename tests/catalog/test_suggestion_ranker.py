@@ -124,6 +124,58 @@ def test_the_evaluated_basket_reaches_nothing_the_ranker_learns_from() -> None:
     assert 50 not in served_b
 
 
+def test_no_parts_held_out_basket_reaches_the_fit_when_every_last_basket_is_held_out() -> None:
+    # The real-panel bench evaluates one part of the members (even ids) with the ranker fitted
+    # on every member's baskets, as the nightly run; with every member's last basket held out,
+    # rewriting the last baskets of both parts changes neither the fit nor any suggestion.
+    data = _fortnightly_buyers(5)
+    members = np.unique(data["member_ids"])
+    even = members[members % 2 == 0]
+    last = data["order_times"] == START + np.timedelta64(7 * 29, "D")
+    changed = {name: values.copy() for name, values in data.items()}
+    changed["product_ids"][last] = 50
+    results = []
+    for variant in (data, changed):
+        setup = evaluation_setup(
+            **variant, k=3, min_pair_count=2, evaluate_members=even, hold_out_members=members
+        )
+        assert np.array_equal(setup.members, even)
+        assert not np.isin(setup.training.basket_ids, variant["order_ids"][last]).any()
+        # Every member's earlier baskets are still fitted on, the odd part's included.
+        assert np.array_equal(np.unique(setup.training.member_ids), members)
+        served, _blend, ranker = ranker_evaluation_top_k(setup)
+        assert ranker is not None
+        results.append((setup.catalog[served], ranker.training_rows, ranker.positives))
+    assert results[0][1:] == results[1][1:]
+    assert np.array_equal(results[0][0], results[1][0])
+    # Without it (the evaluated part's baskets held out only) the other part's last baskets
+    # are fitted on: rewriting them changes the fit.
+    fits = []
+    for variant in (data, changed):
+        setup = evaluation_setup(**variant, k=3, min_pair_count=2, evaluate_members=even)
+        _served, _blend, ranker = ranker_evaluation_top_k(setup)
+        fits.append((ranker.training_rows, ranker.positives))
+    assert fits[0] != fits[1]
+
+
+def test_the_ranker_can_be_fitted_on_some_members_only() -> None:
+    # `train_members`: only their baskets are targets. Every product here is a candidate (30
+    # products, all among the store's 30 most popular), so the fit's bought candidates are
+    # exactly the lines of the target baskets: weeks 25–28 (29 is held out), 4 snapshots.
+    data = _fortnightly_buyers(7)
+    members = np.unique(data["member_ids"])
+    even = members[members % 2 == 0]
+    setup = evaluation_setup(
+        **data, k=3, min_pair_count=2, evaluate_members=even, hold_out_members=members
+    )
+    week = (data["order_times"] - START) // np.timedelta64(7, "D")
+    targets = (week >= 25) & (week <= 28)
+    _served, _blend, half = ranker_evaluation_top_k(setup, train_members=even)
+    _served, _blend, every = ranker_evaluation_top_k(setup)
+    assert half.positives == int((targets & (data["member_ids"] % 2 == 0)).sum())
+    assert every.positives == int(targets.sum())
+
+
 def test_members_with_too_little_history_get_the_blend() -> None:
     data = _fortnightly_buyers(6)
     # Member 1000: one basket only.

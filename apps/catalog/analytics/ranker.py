@@ -567,17 +567,21 @@ def ranker_evaluation_top_k(
     weights: BlendWeights = DEFAULT_WEIGHTS,
     *,
     max_members: int | None = None,
+    train_members: np.ndarray | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, TrainedRanker | None]:
     """(the served top-k, the blend's top-k, the ranker) for the setup's members: the
     ranker trained on the setup's training lines only (the held-out baskets are not among
     them) and scored as of each member's held-out basket; members with too little history
-    (or all, when no ranker could be trained) get the blend."""
+    (or all, when no ranker could be trained) get the blend. `train_members`: only these
+    members' training lines are fitted on (default: every member's, as the nightly run)."""
     training = setup.training
     if training is None:
         raise ValueError("the setup holds no training lines")
     products = setup.catalog.shape[0]
     members = training.member_ids >= 0
+    if train_members is not None:
+        members &= np.isin(training.member_ids, train_members)
     stores = (
         training.store_ids[members]
         if training.store_ids is not None
@@ -650,13 +654,14 @@ def ranker_evaluation_score(
     weights: BlendWeights = DEFAULT_WEIGHTS,
     *,
     max_members: int | None = None,
+    train_members: np.ndarray | None = None,
     seed: int = 0,
 ) -> Evaluation:
     """`evaluation_score` with the ranker served (`ranker_evaluation_top_k`). Lines: the
     ranker (served), popularity, buy again, the blend (its fallback)."""
     base = evaluation_score(setup, weights)
     served, _blend, _ranker = ranker_evaluation_top_k(
-        setup, weights, max_members=max_members, seed=seed
+        setup, weights, max_members=max_members, train_members=train_members, seed=seed
     )
     hit_rate, ndcg = ranking_quality(served, setup.truth, setup.k)
     return Evaluation(

@@ -585,6 +585,7 @@ def evaluation_setup(
     min_confidence: float = 0.0,
     min_pair_count: int = 2,
     evaluate_members: np.ndarray | None = None,
+    hold_out_members: np.ndarray | None = None,
     promotions: PromotionSpans | None = None,
 ) -> EvaluationSetup:
     """Hold out each member's last basket (members with at least two baskets; only those in
@@ -599,6 +600,10 @@ def evaluation_setup(
     from the held-out day or later reaches a member's store popularity. (The rules, the
     global popularity and the repurchase intervals are learnt from all training baskets,
     other members' later ones included; the baselines see the same.)
+
+    `hold_out_members`: members whose last basket is also kept out of everything learnt
+    although they are not evaluated (the evaluated members' always are), e.g. every member,
+    so that no part's held-out basket reaches the fit of another part's evaluation.
 
     `promotions`: the planned promotions, for the ranker's "promoted" feature (at the held-out
     basket's store and day, as served for the day ranked for; needs `store_ids`).
@@ -621,12 +626,16 @@ def evaluation_setup(
     is_last = np.r_[sorted_members[1:] != sorted_members[:-1], True]
     _, group = np.unique(sorted_members, return_inverse=True)
     basket_counts = np.bincount(group)
-    evaluated = (basket_counts >= 2)[group] & (sorted_members >= 0)
+    eligible = (basket_counts >= 2)[group] & (sorted_members >= 0)
+    evaluated = eligible.copy()
     if evaluate_members is not None:
         evaluated &= np.isin(sorted_members, evaluate_members)
+    held = evaluated
+    if hold_out_members is not None:
+        held = evaluated | (eligible & np.isin(sorted_members, hold_out_members))
     held_out_orders = orders[ranking][is_last & evaluated]
     line_held_out = np.isin(order_ids, held_out_orders)
-    train = ~line_held_out
+    train = ~np.isin(order_ids, orders[ranking][is_last & held])
 
     catalog = np.unique(product_ids)
     rules, popularity, rule_count = basket_rules_and_popularity(
