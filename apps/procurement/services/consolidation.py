@@ -501,7 +501,8 @@ def consolidation_lock_shared() -> None:
 
 def order_purchase_order_ids(*, order_id: int) -> set[int]:
     """The purchase orders this member order's live (not cancelled) source links are on. A
-    plain read: what a cancellation locks before it locks the order (`order_supply_locked`)."""
+    plain read: what a cancellation locks before it locks the order
+    (`pickup._order_locked_after_supply`)."""
     return set(
         PurchaseOrderSource.objects.filter(
             order_line__order_id=order_id, cancelled_at__isnull=True

@@ -700,10 +700,10 @@ def _order_locked_after_supply(*, store: Store, order_id: int) -> Order | None:
     its lock: should a run have linked the order to another purchase order in between (a
     guard: on PostgreSQL the advisory lock keeps runs out, and SQLite's transactions take
     the write lock when they begin), the attempt's locks are released (its savepoint rolled
-    back) and it starts again. A run links each order line once, so
-    the set settles; after SUPPLY_LOCK_ATTEMPTS the newly linked purchase orders are locked
-    as they are, after the order (a run's new purchase order, which nobody receives yet).
-    Call inside a transaction."""
+    back) and it starts again. A run links each order line once, so the set settles; after
+    SUPPLY_LOCK_ATTEMPTS the newly linked purchase orders are locked as they are, after the
+    order (a run's new purchase order, which nobody receives yet). Call inside a
+    transaction."""
     consolidation_lock_shared()
     for attempt in range(1, SUPPLY_LOCK_ATTEMPTS + 1):
         try:
