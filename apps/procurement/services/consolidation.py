@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -485,6 +486,42 @@ class CancellationOutcome:
     recorded: int = 0
 
 
+def consolidation_lock_shared() -> None:
+    """Take the consolidation's advisory lock in shared mode until the caller's transaction
+    ends (PostgreSQL; SQLite has no advisory lock, and there a run holds the database's write
+    lock from its start): wait for a running consolidation run to commit, and keep a new one
+    from starting meanwhile. A member order's cancellation takes it first (the lock order,
+    docs/purchasing.md), so a run never links the lines of an order cancelled while it ran:
+    it either committed before (and the cancellation sees its links) or starts after (and
+    finds the order cancelled). Cancellations do not wait for each other."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [ADVISORY_LOCK_KEY])
+
+
+def order_purchase_order_ids(*, order_id: int) -> set[int]:
+    """The purchase orders this member order's live (not cancelled) source links are on. A
+    plain read: what a cancellation locks before it locks the order
+    (`pickup._order_locked_after_supply`)."""
+    return set(
+        PurchaseOrderSource.objects.filter(
+            order_line__order_id=order_id, cancelled_at__isnull=True
+        ).values_list("line__purchase_order_id", flat=True)
+    )
+
+
+def purchase_orders_lock(*, ids: Iterable[int]) -> None:
+    """Lock these purchase orders' rows (`SELECT … FOR UPDATE`) in primary-key order: the
+    first step of the lock order (docs/purchasing.md, "Lock order"). Inside the caller's
+    transaction; locks already held are taken again without waiting."""
+    list(
+        PurchaseOrder.objects.select_for_update()
+        .filter(pk__in=set(ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
     """Apply a cancelled (or refunded) member order to the purchase orders it fed.
 
@@ -495,7 +532,11 @@ def order_cancelled_for_supply(*, order: Order) -> CancellationOutcome:
     stands, a `PurchaseOrderException` is recorded per order line and a reported shortage is
     shared out again (the cancelled units bear it first). Cancelled purchase
     orders are left alone. Purchase orders are locked in primary-key order. Idempotent:
-    calling it again changes nothing. Precondition: the caller has cancelled the order.
+    calling it again changes nothing. Precondition: the caller has cancelled the order, and
+    a caller that locked the order took these purchase orders' locks before it
+    (`order_purchase_order_ids`, `purchase_orders_lock`; docs/purchasing.md, "Lock order"):
+    locking them here after the order would close a cycle with store receiving, which holds
+    the purchase order and then waits for the order.
     """
     if order.status not in (Order.Status.CANCELLED, Order.Status.REFUNDED):
         raise ValueError(f"order {order.pk} is {order.status}, not cancelled")

@@ -31,7 +31,12 @@ from apps.customers.models import MemberIdentity
 from apps.procurement.models import PurchaseOrderSource
 from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services.aftersales import order_receiving_cases_withdraw
-from apps.procurement.services.consolidation import order_cancelled_for_supply
+from apps.procurement.services.consolidation import (
+    consolidation_lock_shared,
+    order_cancelled_for_supply,
+    order_purchase_order_ids,
+    purchase_orders_lock,
+)
 from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import order_stock_return, stock_move
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 
 Status = OrderFulfilment.Status
 OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY)
+NOT_WAITING_STATUSES = [status for status in Status.values if status != Status.WAITING]
 # Codes typed or scanned in one go: at most this many are looked at.
 MAX_BATCH = 200
 CODE_SEPARATORS = re.compile(r"[\s,;，；、]+")
@@ -65,6 +71,26 @@ DELIVERY_TRANSITIONS: dict[str, tuple[str, ...]] = {
 # Delivery statuses the member hears about (once each).
 DELIVERY_NOTIFIED = (Status.OUT_FOR_DELIVERY, Status.DELIVERED)
 NOT_DELIVERED_NOTIFICATION_KIND = "order_not_delivered"
+# A cancellation reads its order's purchase orders, locks them, then the order; this many
+# times it starts again when a consolidation run linked the order to another purchase order
+# in between (`_order_locked_after_supply`).
+SUPPLY_LOCK_ATTEMPTS = 3
+
+
+class _SupplyMoved(Exception):
+    """The order's purchase orders changed between their read and the order's lock."""
+
+
+def _orders_lock(*, store_id: int, order_ids: list[int]) -> list[int]:
+    """Lock these orders of this store (`SELECT … FOR UPDATE`, primary-key order): an
+    order's row before its fulfilment's and before any stock row (docs/purchasing.md, "Lock
+    order"). Returns the ids locked, in that order."""
+    return list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk__in=order_ids, store_id=store_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 class PickupRefused(ValidationError):
@@ -136,15 +162,22 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
     leave the store's stock now, as a `sale` movement of the order (`_presale_stock_take`);
     refused with `InsufficientStock` (nothing written) when the store has too few.
 
-    Idempotent: only waiting rows change (locked in primary-key order, then a conditional
-    UPDATE); calling again, or for another store's order ids, changes nothing and notifies
-    nobody twice. `by` is recorded on the stock movements of pre-orders.
+    Idempotent: only waiting rows change (the orders, then their fulfilments, locked in
+    primary-key order, then a conditional UPDATE); calling again, or for another store's
+    order ids, changes nothing and notifies nobody twice. `by` is recorded on the stock
+    movements of pre-orders.
     """
     if not order_ids:
         return 0
     with transaction.atomic():
+        # Only orders whose fulfilment is waiting (or not opened yet) can change: those are
+        # locked, before their fulfilments; one ready or collected is left to the counter.
         own = list(
-            Order.objects.filter(pk__in=order_ids, store_id=store_id).values_list("pk", flat=True)
+            Order.objects.select_for_update(of=("self",))
+            .filter(pk__in=order_ids, store_id=store_id)
+            .exclude(fulfilment_record__status__in=NOT_WAITING_STATUSES)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
         fulfilments_open(order_ids=own)
         waiting = list(
@@ -393,6 +426,17 @@ def pickup_verify(*, store: Store, codes: list[str], by: UserLike) -> list[Picku
             .exclude(store=store)
             .values_list("pickup_code", flat=True)
         )
+        # The orders to hand over, locked in primary-key order before their fulfilments (as
+        # every writer of both takes them), whatever order the codes came in.
+        _orders_lock(
+            store_id=store.pk,
+            order_ids=[
+                order_id
+                for rows in mine.values()
+                for order_id, status, _member_id in rows
+                if status == Status.READY
+            ],
+        )
         now = timezone.now()
         for code in distinct:
             rows = mine.get(code, [])
@@ -428,7 +472,8 @@ def _hand_over(
     """The one handover write: fulfilment ready → collected (completed_at / completed_by) and
     the order → completed, as a conditional UPDATE that changes exactly one row or none (two
     counters handing over the same order hand it over once). `guest_only` adds "the order has
-    no member" to the condition."""
+    no member" to the condition. The order's row is locked first (the lock order)."""
+    _orders_lock(store_id=store.pk, order_ids=[order_id])
     rows = OrderFulfilment.objects.filter(pk=order_id, store=store, status=Status.READY)
     if guest_only:
         rows = rows.filter(order__member__isnull=True)
@@ -481,6 +526,8 @@ def guest_order_hand_over(*, store: Store, order_id: int, by: UserLike) -> Picku
 
 
 def _fulfilment_locked(*, store: Store, order_id: int) -> OrderFulfilment:
+    """The order's fulfilment, locked after the order's row (the lock order)."""
+    _orders_lock(store_id=store.pk, order_ids=[order_id])
     fulfilment = (
         OrderFulfilment.objects.select_for_update(of=("self",))
         .select_related("order__member", "store")
@@ -571,18 +618,16 @@ def order_cancel_before_pickup(
     (`order_cancelled_for_supply`: reduces purchase orders not yet confirmed, records an
     exception on confirmed ones); the member is notified (dedupe `order-cancelled:<order id>`).
 
-    The order and fulfilment rows are locked; refused (PickupRefused, code "not_cancellable")
-    for collected, delivered or already cancelled orders, and code "not_found" for another
-    store's order. All in one transaction.
+    Locks, in the lock order of docs/purchasing.md: the purchase orders the order's lines are
+    on (primary-key order), then the order, then its fulfilment, then stock rows
+    (`_order_locked_after_supply`), so store receiving of one of those purchase orders and
+    this cancellation take turns instead of deadlocking. Refused (PickupRefused, code
+    "not_cancellable") for collected, delivered or already cancelled orders, and code
+    "not_found" for another store's order. All in one transaction.
     """
     reason = reason.strip()[:150]
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("member")
-            .filter(pk=order_id, store=store)
-            .first()
-        )
+        order = _order_locked_after_supply(store=store, order_id=order_id)
         if order is None:
             raise PickupRefused(gettext("No such order at this store."), code="not_found")
         fulfilment = _fulfilment_locked(store=store, order_id=order_id)
@@ -640,3 +685,44 @@ def order_cancel_before_pickup(
             )
         fulfilment.refresh_from_db()
     return fulfilment
+
+
+def _order_locked_after_supply(*, store: Store, order_id: int) -> Order | None:
+    """Lock, in the lock order of docs/purchasing.md: the consolidation's advisory lock in
+    shared mode (`consolidation_lock_shared`: no run is linking this order's lines while it
+    is cancelled), the purchase orders this order's live source links are on (primary-key
+    order), then the order (`SELECT … FOR UPDATE`); return it (None: no such order at this
+    store). Store receiving holds a purchase order's lock and then locks the orders it feeds,
+    so a cancellation that locked the order first and the purchase order last could deadlock
+    with it.
+
+    The purchase orders are read before the order is locked, so they are read again under
+    its lock: should a run have linked the order to another purchase order in between (a
+    guard: on PostgreSQL the advisory lock keeps runs out, and SQLite's transactions take
+    the write lock when they begin), the attempt's locks are released (its savepoint rolled
+    back) and it starts again. A run links each order line once, so the set settles; after
+    SUPPLY_LOCK_ATTEMPTS the newly linked purchase orders are locked as they are, after the
+    order (a run's new purchase order, which nobody receives yet). Call inside a
+    transaction."""
+    consolidation_lock_shared()
+    for attempt in range(1, SUPPLY_LOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                locked = order_purchase_order_ids(order_id=order_id)
+                purchase_orders_lock(ids=locked)
+                order = (
+                    Order.objects.select_for_update(of=("self",))
+                    .select_related("member")
+                    .filter(pk=order_id, store=store)
+                    .first()
+                )
+                if order is None:
+                    return None
+                moved = order_purchase_order_ids(order_id=order_id) - locked
+                if moved and attempt < SUPPLY_LOCK_ATTEMPTS:
+                    raise _SupplyMoved
+                purchase_orders_lock(ids=moved)
+                return order
+        except _SupplyMoved:
+            continue
+    raise AssertionError("unreachable: the last attempt returns")  # pragma: no cover

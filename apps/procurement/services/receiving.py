@@ -35,7 +35,14 @@ from apps.procurement.selectors.shelf import shelf_quantities_attach
 from apps.procurement.services import pickup
 from apps.procurement.services.aftersales import ShortageCompensation, shortage_cases_open
 from apps.procurement.services.consolidation import SUPPLY_CHANNELS, SUPPLY_FULFILMENTS
-from apps.stores.models import Order, OrderFulfilment, OrderLine, StockMovement, Store
+from apps.stores.models import (
+    Order,
+    OrderFulfilment,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+    Store,
+)
 from apps.stores.services.stock import orders_stock_taken, stock_move
 
 if TYPE_CHECKING:
@@ -154,7 +161,12 @@ def receipt_record(
     unique (purchase order, store) of the receipt decides, so two submissions at once give one
     receipt). The status is checked and the allocations read under the purchase order's row
     lock, which the supplier's shortage report takes too (`purchase_order_report_shortage`
-    refuses once a receipt exists): receipts of one purchase order take turns.
+    refuses once a receipt exists): receipts of one purchase order take turns. Then, before
+    any source link or stock row, the store's paid member orders it feeds and their
+    fulfilments are locked (`_fed_orders_lock`), then the store's stock rows of the
+    products received, in product order: the lock order of docs/purchasing.md, which a
+    member order's cancellation follows too (purchase orders, then the order, then stock),
+    so the two take turns instead of deadlocking.
 
     The store's shelf units of each line's rounding surplus (`selectors.shelf`) come with its
     allocation: received + short + damaged = allocated + shelf units, recorded on the line.
@@ -202,6 +214,7 @@ def receipt_record(
                 "not_receivable",
                 _("Only a confirmed or shipped purchase order can be received."),
             )
+        _fed_orders_lock(purchase_order=purchase_order, store=store)
         allocations = {
             allocation.pk: allocation
             for allocation in shelf_quantities_attach(
@@ -211,6 +224,17 @@ def receipt_record(
             )
         }
         _validated(allocations=allocations, lines=lines)
+        # The store's stock rows of these products, in product order (the ledger's order, as
+        # an order's lines take them), before the moves below go allocation by allocation.
+        list(
+            StockLevel.objects.select_for_update()
+            .filter(
+                store=store,
+                product_id__in={allocation.line.product_id for allocation in allocations.values()},
+            )
+            .order_by("product_id")
+            .values_list("pk", flat=True)
+        )
         receipt = Receipt(
             purchase_order=purchase_order, store=store, received_by=by, note=note[:300]
         )
@@ -320,6 +344,31 @@ def receipt_record(
         if ready:
             pickup.fulfilments_ready(store_id=store.pk, order_ids=ready, by=by)
     return receipt
+
+
+def _fed_orders_lock(*, purchase_order: PurchaseOrder, store: Store) -> None:
+    """Lock the orders a receipt may change — the store's paid member orders with a live
+    source link on this purchase order (made ready, or cancelled as not delivered) — then
+    their fulfilments, each in primary-key order: after the purchase order's lock and before
+    the source links and stock rows (docs/purchasing.md, "Lock order"). Orders already ready
+    or collected are not changed by a receipt and are not locked (the pickup counter hands
+    them over meanwhile). The purchase order's lock keeps the set of links still: whoever
+    adds or cancels one holds it."""
+    fed = PurchaseOrderSource.objects.filter(
+        line__purchase_order=purchase_order, cancelled_at__isnull=True
+    ).values("order_line__order_id")
+    order_ids = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk__in=fed, store=store, status=Order.Status.PAID)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        OrderFulfilment.objects.select_for_update()
+        .filter(order_id__in=order_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @dataclass
