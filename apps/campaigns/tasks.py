@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.campaigns.services.group_buys import group_buy_offers_settle
 from apps.campaigns.services.live import live_viewers_went_stale
+from apps.campaigns.sources import settle_sources
 
 
 @shared_task(time_limit=300, soft_time_limit=270)
@@ -15,7 +16,7 @@ def group_buy_offers_settle_task() -> dict[str, int]:
 
     Idempotent: each offer is claimed with a skip-locked row lock on a still-open row, so a
     rerun, a second beat or a redelivered message settles nothing twice."""
-    result = group_buy_offers_settle(now=timezone.now())
+    result = group_buy_offers_settle(sources=settle_sources(), now=timezone.now())
     return {"formed": len(result.formed), "failed": len(result.failed)}
 
 

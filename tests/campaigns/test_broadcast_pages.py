@@ -616,10 +616,14 @@ def test_without_item_numbers_the_example_names_the_product(client, owner, broad
 
 def test_the_join_list_shows_each_orders_current_state(client, owner, store, broadcast, product):
     from apps.campaigns.services.group_buys import group_buy_join, group_buy_offer_settle
+    from apps.campaigns.sources import settle_sources
     from apps.stores.models import Order
     from tests.procurement.factories import PurchaseOrderSourceFactory
 
-    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product, threshold=2, cap=20)
+    # A pre-order: its formed orders wait for the supplier's delivery (paid).
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, threshold=2, cap=20, presale=True
+    )
     people = {}
     for key, name, quantity in [
         ("a", "张三", 1),
@@ -630,7 +634,10 @@ def test_the_join_list_shows_each_orders_current_state(client, owner, store, bro
         people[name] = group_buy_join(
             offer=offer, quantity=quantity, idempotency_key=key, display_name=name
         ).join
-    assert group_buy_offer_settle(offer_id=offer.pk, now=offer.deadline) == "formed"
+    assert (
+        group_buy_offer_settle(offer_id=offer.pk, now=offer.deadline, sources=settle_sources())
+        == "formed"
+    )
     # As receiving and pickup leave them: nothing arrived for 张三 (cancelled as not
     # delivered), 1 of 3 arrived for 李四 (ready, 2 short), 王五 picked up, 赵六 waits.
     Order.objects.filter(pk=people["张三"].order_id).update(status=Order.Status.CANCELLED)
@@ -654,3 +661,23 @@ def test_the_join_list_shows_each_orders_current_state(client, owner, store, bro
     assert '<td class="nowrap">已自提</td>' in rows["王五"]
     assert '<td class="nowrap">已成团，待到货</td>' in rows["赵六"]
     assert "已确认" not in joins
+
+
+def test_the_join_list_shows_a_formed_stock_offers_joins_ready_at_once(
+    client, owner, store, broadcast, product
+):
+    """Sold from the shelf: the goods are there when the offer forms, so 待自提 at once."""
+    from apps.campaigns.services.group_buys import group_buy_join, group_buy_offer_settle
+    from apps.campaigns.sources import settle_sources
+
+    offer = GroupBuyOfferFactory(broadcast=broadcast, product=product, threshold=1, cap=20)
+    group_buy_join(offer=offer, quantity=2, idempotency_key="a", display_name="张三")
+    assert (
+        group_buy_offer_settle(offer_id=offer.pk, now=offer.deadline, sources=settle_sources())
+        == "formed"
+    )
+    client.force_login(owner)
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    row = page.split('id="joins"', 1)[1].split("张三", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="nowrap">待自提</td>' in row
+    assert "待到货" not in row

@@ -1,5 +1,7 @@
-"""Settlement at the deadline: formed → orders paid and sent to consolidation at once, not
-formed → orders cancelled with their stock back and the members notified; idempotent; 成团率."""
+"""Settlement at the deadline: formed from stock → orders ready at once (the shelf has the
+goods), formed pre-order → orders paid and sent to consolidation at once, not formed → orders
+cancelled with their stock back and the members notified; idempotent; 成团率. What
+consolidation makes of a settlement is in tests/procurement/test_settlement_supply.py."""
 
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from apps.campaigns.selectors.broadcasts import FormationRate, formation_rate
 from apps.campaigns.services.group_buys import (
     SettleResult,
     group_buy_join,
+    group_buy_offer_settle,
     group_buy_offers_settle,
 )
+from apps.campaigns.sources import settle_sources
 from apps.campaigns.tasks import group_buy_offers_settle_task
 from apps.procurement.models import ConsolidationRun, PurchaseOrder, PurchaseOrderSource
 from apps.procurement.tasks import purchase_orders_consolidate_task
-from apps.stores.models import Order, StockLevel, StockMovement
+from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
 from tests.celery_support import wait_until, worker_running
 from tests.factories import (
@@ -60,10 +64,12 @@ def _on_hand(offer: GroupBuyOffer) -> int:
     return StockLevel.objects.get(store=offer.broadcast.store, product=offer.product).on_hand
 
 
-def test_an_offer_that_reached_its_threshold_forms_and_its_orders_are_paid():
-    offer, _members = _offer_with_joins(quantities=[4, 6], threshold=10)
+def test_a_formed_offer_that_sold_from_stock_has_its_orders_ready_at_settlement():
+    offer, members = _offer_with_joins(quantities=[4, 6], threshold=10)
     now = _past_deadline(offer)
-    assert group_buy_offers_settle(now=now) == SettleResult(formed=[offer.pk], failed=[])
+    assert group_buy_offers_settle(sources=settle_sources(), now=now) == SettleResult(
+        formed=[offer.pk], failed=[]
+    )
     offer.refresh_from_db()
     assert (offer.status, offer.settled_at) == (GroupBuyOffer.Status.FORMED, now)
     assert list(GroupBuyJoin.objects.values_list("status", flat=True).order_by().distinct()) == [
@@ -71,17 +77,88 @@ def test_an_offer_that_reached_its_threshold_forms_and_its_orders_are_paid():
     ]
     assert list(
         Order.objects.values_list("status", "fulfilment", "channel").order_by().distinct()
-    ) == [("paid", "pickup", "group_buy")]
+    ) == [("ready", "pickup", "group_buy")]
+    fulfilments = OrderFulfilment.objects.order_by("pk")
+    assert [(row.status, row.ready_at) for row in fulfilments] == [("ready", now), ("ready", now)]
+    # The joins took the units; marking ready takes nothing more and gives nothing back.
     assert _on_hand(offer) == 40
-    assert StockMovement.objects.filter(kind="return").count() == 0
+    assert StockMovement.objects.exclude(kind="sale").count() == 0
+    assert StockMovement.objects.count() == 2
+    ready = Notification.objects.filter(kind="order_ready").order_by("member_id")
+    assert [row.member_id for row in ready] == sorted(member.pk for member in members)
+    codes = dict(fulfilments.values_list("order__member_id", "pickup_code"))
+    assert {row.title for row in ready} == {"您的订单已到货，可以取货了"}
+    assert all(codes[row.member_id] in row.body for row in ready)
+    assert Notification.objects.count() == 2
+
+
+def test_a_formed_pre_order_stays_paid_for_the_suppliers_delivery():
+    offer, _members = _offer_with_joins(quantities=[4, 6], threshold=10, presale=True)
+    now = _past_deadline(offer)
+    assert group_buy_offers_settle(sources=settle_sources(), now=now).formed == [offer.pk]
+    assert list(
+        Order.objects.values_list("status", "fulfilment", "channel").order_by().distinct()
+    ) == [("paid", "pickup", "group_buy")]
+    assert list(OrderFulfilment.objects.values_list("status", flat=True)) == [
+        "waiting",
+        "waiting",
+    ]
+    assert _on_hand(offer) == 50  # a pre-order took nothing
+    assert StockMovement.objects.count() == 0
     assert Notification.objects.count() == 0
+
+
+def test_settling_a_formed_stock_offer_twice_tells_each_member_once():
+    offer, members = _offer_with_joins(quantities=[2, 3], threshold=5)
+    now = _past_deadline(offer)
+    assert group_buy_offers_settle(sources=settle_sources(), now=now).formed == [offer.pk]
+    assert group_buy_offers_settle(sources=settle_sources(), now=now) == SettleResult()
+    assert group_buy_offers_settle_task() == {"formed": 0, "failed": 0}
+    assert group_buy_offer_settle(offer_id=offer.pk, now=now, sources=settle_sources()) is None
+    assert sorted(
+        Notification.objects.filter(kind="order_ready").values_list("member_id", flat=True)
+    ) == sorted(member.pk for member in members)
+    assert Notification.objects.count() == 2
+
+
+def test_an_order_cancelled_before_a_stock_offer_formed_stays_cancelled_and_untold():
+    offer, members = _offer_with_joins(quantities=[2, 3, 4], threshold=5)
+    cancelled = Order.objects.get(member=members[0])
+    Order.objects.filter(pk=cancelled.pk).update(status=Order.Status.CANCELLED)
+    assert group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(offer)).formed == [
+        offer.pk
+    ]
+    cancelled.refresh_from_db()
+    assert cancelled.status == Order.Status.CANCELLED
+    assert not OrderFulfilment.objects.filter(pk=cancelled.pk).exists()
+    assert sorted(Order.objects.exclude(pk=cancelled.pk).values_list("status", flat=True)) == [
+        "ready",
+        "ready",
+    ]
+    assert sorted(
+        Notification.objects.filter(kind="order_ready").values_list("member_id", flat=True)
+    ) == sorted(member.pk for member in members[1:])
+
+
+def test_a_delivery_order_of_a_formed_stock_offer_is_told_it_is_being_prepared():
+    offer, members = _offer_with_joins(quantities=[5], threshold=5)
+    Order.objects.update(fulfilment=Order.Fulfilment.DELIVERY)
+    group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(offer))
+    order = Order.objects.get()
+    assert order.status == Order.Status.READY
+    notice = Notification.objects.get(kind="order_ready")
+    assert notice.member_id == members[0].pk
+    assert notice.title == "您的订单正在备货配送"  # the notice's language is the site's
+    assert OrderFulfilment.objects.get(pk=order.pk).pickup_code in notice.body
 
 
 def test_an_offer_below_its_threshold_fails_orders_cancelled_stock_returned_members_told():
     offer, members = _offer_with_joins(quantities=[2, 3], threshold=10)
     assert _on_hand(offer) == 45
     now = _past_deadline(offer)
-    assert group_buy_offers_settle(now=now) == SettleResult(formed=[], failed=[offer.pk])
+    assert group_buy_offers_settle(sources=settle_sources(), now=now) == SettleResult(
+        formed=[], failed=[offer.pk]
+    )
     offer.refresh_from_db()
     assert (offer.status, offer.settled_at) == (GroupBuyOffer.Status.FAILED, now)
     assert list(GroupBuyJoin.objects.values_list("status", flat=True).order_by().distinct()) == [
@@ -105,7 +182,7 @@ def test_settling_twice_changes_nothing():
     failed, _ = _offer_with_joins(quantities=[1], threshold=5)
     formed, _ = _offer_with_joins(quantities=[5], threshold=5)
     now = max(_past_deadline(failed), _past_deadline(formed))
-    first = group_buy_offers_settle(now=now)
+    first = group_buy_offers_settle(sources=settle_sources(), now=now)
     assert sorted(first.formed + first.failed) == sorted([failed.pk, formed.pk])
     snapshot = (
         list(Order.objects.order_by("pk").values_list("status", flat=True)),
@@ -113,7 +190,10 @@ def test_settling_twice_changes_nothing():
         Notification.objects.count(),
         list(StockLevel.objects.order_by("pk").values_list("on_hand", flat=True)),
     )
-    assert group_buy_offers_settle(now=now + dt.timedelta(minutes=1)) == SettleResult()
+    assert (
+        group_buy_offers_settle(sources=settle_sources(), now=now + dt.timedelta(minutes=1))
+        == SettleResult()
+    )
     assert group_buy_offers_settle_task() == {"formed": 0, "failed": 0}
     assert snapshot == (
         list(Order.objects.order_by("pk").values_list("status", flat=True)),
@@ -125,7 +205,12 @@ def test_settling_twice_changes_nothing():
 
 def test_an_offer_before_its_deadline_is_not_settled():
     offer, _ = _offer_with_joins(quantities=[1], threshold=5)
-    assert group_buy_offers_settle(now=offer.deadline - dt.timedelta(seconds=1)) == SettleResult()
+    assert (
+        group_buy_offers_settle(
+            sources=settle_sources(), now=offer.deadline - dt.timedelta(seconds=1)
+        )
+        == SettleResult()
+    )
     offer.refresh_from_db()
     assert (offer.status, offer.settled_at) == (GroupBuyOffer.Status.OPEN, None)
     assert list(Order.objects.values_list("status", flat=True)) == ["pending"]
@@ -133,19 +218,25 @@ def test_an_offer_before_its_deadline_is_not_settled():
 
 def test_an_offer_exactly_at_its_deadline_is_settled():
     offer, _ = _offer_with_joins(quantities=[5], threshold=5)
-    assert group_buy_offers_settle(now=offer.deadline).formed == [offer.pk]
+    assert group_buy_offers_settle(sources=settle_sources(), now=offer.deadline).formed == [
+        offer.pk
+    ]
 
 
 def test_a_participant_threshold_counts_people_not_units():
     offer, _ = _offer_with_joins(
         quantities=[5, 5], threshold=3, threshold_kind=GroupBuyOffer.ThresholdKind.PARTICIPANTS
     )
-    assert group_buy_offers_settle(now=_past_deadline(offer)).failed == [offer.pk]
+    assert group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(offer)).failed == [
+        offer.pk
+    ]
 
 
 def test_an_offer_without_joins_fails_and_notifies_nobody():
     offer, _ = _offer_with_joins(quantities=[], threshold=1)
-    assert group_buy_offers_settle(now=_past_deadline(offer)).failed == [offer.pk]
+    assert group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(offer)).failed == [
+        offer.pk
+    ]
     assert Notification.objects.count() == 0
 
 
@@ -164,7 +255,7 @@ def test_formation_rate_counts_formed_over_settled_offers():
         broadcast=formed.broadcast,
         deadline=formed.deadline + dt.timedelta(days=1),
     )
-    group_buy_offers_settle(now=_past_deadline(formed))
+    group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(formed))
     failed.refresh_from_db()
     assert failed.status == GroupBuyOffer.Status.FAILED
     store_campaign = formed.broadcast.store_campaign
@@ -192,7 +283,7 @@ def test_two_workers_settling_at_once_settle_each_offer_once():
     def run(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            results[index] = group_buy_offers_settle(now=now)
+            results[index] = group_buy_offers_settle(sources=settle_sources(), now=now)
         except Exception as exc:  # noqa: BLE001 — asserted below
             results[index] = exc
         finally:
@@ -244,7 +335,9 @@ def test_a_join_in_flight_at_the_deadline_and_the_settlement_do_not_deadlock():
     def settle() -> None:
         try:
             stock_taken.wait(timeout=30)
-            results["settle"] = group_buy_offers_settle(now=_past_deadline(offer))
+            results["settle"] = group_buy_offers_settle(
+                sources=settle_sources(), now=_past_deadline(offer)
+            )
         except Exception as exc:  # noqa: BLE001 — asserted below
             results["settle"] = exc
         finally:
@@ -285,15 +378,15 @@ def _supplied(offer: GroupBuyOffer, *, lead_time_days: int = 1) -> None:
     )
 
 
-def test_a_formed_offer_enqueues_one_consolidation_on_commit_with_the_settlement_as_cutoff(
+def test_a_formed_pre_order_enqueues_one_consolidation_on_commit_with_the_settlement_as_cutoff(
     django_capture_on_commit_callbacks, broker_queue
 ):
-    first, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
-    second, _ = _offer_with_joins(quantities=[5], threshold=5)
+    first, _ = _offer_with_joins(quantities=[4, 6], threshold=10, presale=True)
+    second, _ = _offer_with_joins(quantities=[5], threshold=5, presale=True)
     failed, _ = _offer_with_joins(quantities=[1], threshold=5)
     now = max(_past_deadline(offer) for offer in (first, second, failed))
     with django_capture_on_commit_callbacks() as callbacks:
-        result = group_buy_offers_settle(now=now)
+        result = group_buy_offers_settle(sources=settle_sources(), now=now)
     assert sorted(result.formed) == sorted([first.pk, second.pk])
     assert broker_queue.sent() == []  # nothing before the commit
     _broker_sends_run(callbacks)
@@ -306,22 +399,44 @@ def test_a_settlement_without_a_formed_offer_enqueues_no_consolidation(
 ):
     failed, _ = _offer_with_joins(quantities=[1], threshold=5)
     with django_capture_on_commit_callbacks() as callbacks:
-        assert group_buy_offers_settle(now=_past_deadline(failed)).failed == [failed.pk]
-        assert group_buy_offers_settle(now=_past_deadline(failed)) == SettleResult()
+        assert group_buy_offers_settle(
+            sources=settle_sources(), now=_past_deadline(failed)
+        ).failed == [failed.pk]
+        assert (
+            group_buy_offers_settle(sources=settle_sources(), now=_past_deadline(failed))
+            == SettleResult()
+        )
     _broker_sends_run(callbacks)
     sent = broker_queue.sent()
     assert [name for name, _args, _kwargs in sent] == [DISPATCH]  # the members' notice only
     assert _consolidations(sent) == []
 
 
+def test_a_settlement_forming_only_stock_offers_enqueues_no_consolidation(
+    django_capture_on_commit_callbacks, broker_queue
+):
+    """Nothing is left to consolidate: the orders are ready, the members told (the
+    dispatcher is enqueued for their notices)."""
+    formed, _ = _offer_with_joins(quantities=[5], threshold=5)
+    failed, _ = _offer_with_joins(quantities=[1], threshold=5)
+    now = max(_past_deadline(formed), _past_deadline(failed))
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = group_buy_offers_settle(sources=settle_sources(), now=now)
+    assert (result.formed, result.failed) == ([formed.pk], [failed.pk])
+    _broker_sends_run(callbacks)
+    sent = broker_queue.sent()
+    assert _consolidations(sent) == []
+    assert {name for name, _args, _kwargs in sent} == {DISPATCH}
+
+
 def test_the_enqueued_consolidation_makes_the_purchase_order_once_for_the_settlement_day(
     django_capture_on_commit_callbacks, broker_queue
 ):
-    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
+    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10, presale=True)
     _supplied(offer, lead_time_days=2)
     now = _past_deadline(offer)
     with django_capture_on_commit_callbacks() as callbacks:
-        group_buy_offers_settle(now=now)
+        group_buy_offers_settle(sources=settle_sources(), now=now)
     _broker_sends_run(callbacks)
     [(name, args, kwargs)] = broker_queue.sent()
     task = purchase_orders_consolidate_task
@@ -350,7 +465,7 @@ def test_the_enqueued_consolidation_makes_the_purchase_order_once_for_the_settle
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_purchase_order_minutes_after_the_offer_settles(broker_queue):
     """The settle task, as the beat runs it, through the real broker to a real worker."""
-    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10)
+    offer, _ = _offer_with_joins(quantities=[4, 6], threshold=10, presale=True)
     _supplied(offer)
     GroupBuyOffer.objects.filter(pk=offer.pk).update(
         deadline=timezone.now() - dt.timedelta(seconds=1)

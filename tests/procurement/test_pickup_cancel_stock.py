@@ -1,7 +1,10 @@
 """Cancelling a member order before pickup gives back exactly the units it took from stock and
 has not got back, whatever stage its supply is at (docs/pickup.md, "Cancelling before
 pickup"): a 接龙 join takes its units when it is made, so a paid order still waiting for its
-purchase order owes them as much as a ready one."""
+purchase order owes them as much as a ready one.
+
+The orders here are a stock offer's formed before such orders were made ready at settlement
+(`LEGACY_SETTLEMENT`): paid and on a purchase order, as some still are."""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.campaigns.models import GroupBuyOffer
-from apps.campaigns.services.group_buys import group_buy_offers_settle, jielong_import
+from apps.campaigns.services.group_buys import (
+    SettleSources,
+    group_buy_offers_settle,
+    jielong_import,
+)
 from apps.procurement.models import PurchaseOrder, PurchaseOrderException, PurchaseOrderLine
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.pickup import (
@@ -31,6 +38,11 @@ from tests.procurement.factories_supply import purchase_order_move
 pytestmark = pytest.mark.django_db
 
 ON_HAND = 10
+# Settlement as it was before a formed offer that sold from stock had its orders made ready at
+# once: such orders stayed paid and were consolidated onto purchase orders, and those purchase
+# orders are still received and their orders collected or cancelled. These tests keep that
+# handling right; today's settlement is tested in tests/procurement/test_settlement_supply.py.
+LEGACY_SETTLEMENT = SettleSources(orders_ready=lambda **_settled: 0)
 
 
 def _joined_and_formed(store, owner, *, quantity: int = 2) -> tuple[Order, GroupBuyOffer]:
@@ -45,7 +57,7 @@ def _joined_and_formed(store, owner, *, quantity: int = 2) -> tuple[Order, Group
     report = jielong_import(broadcast=broadcast, text=f"1. 李阿姨 蓝莓×{quantity}\n", by=owner)
     assert report.written is True
     assert _on_hand(store, product) == ON_HAND - quantity
-    group_buy_offers_settle(now=offer.deadline + dt.timedelta(seconds=1))
+    group_buy_offers_settle(sources=LEGACY_SETTLEMENT, now=offer.deadline + dt.timedelta(seconds=1))
     offer.refresh_from_db()
     assert offer.status == GroupBuyOffer.Status.FORMED
     purchase_orders_consolidate(

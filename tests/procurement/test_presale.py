@@ -22,6 +22,7 @@ from apps.campaigns.services.group_buys import (
     jielong_import,
     offer_create,
 )
+from apps.campaigns.sources import settle_sources
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.pickup import (
@@ -68,7 +69,7 @@ def _presale_offer(store, *, cap: int = 40, threshold: int = 5) -> GroupBuyOffer
 
 
 def _settle(offer: GroupBuyOffer) -> None:
-    group_buy_offers_settle(now=offer.deadline + dt.timedelta(seconds=1))
+    group_buy_offers_settle(sources=settle_sources(), now=offer.deadline + dt.timedelta(seconds=1))
     offer.refresh_from_db()
 
 

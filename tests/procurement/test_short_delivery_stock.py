@@ -1,7 +1,10 @@
 """A short delivery does not leave the shelf's on-hand low: a 接龙 join takes its units from
 stock when it is made, the member collects only what arrived, so receiving gives back what
 the order took for the units that came short (or damaged). After pickup the ledger's on-hand
-is what is physically there (docs/delivery-and-receiving.md, docs/pickup.md)."""
+is what is physically there (docs/delivery-and-receiving.md, docs/pickup.md).
+
+The orders here are a stock offer's formed before such orders were made ready at settlement
+(`LEGACY_SETTLEMENT`): paid and on a purchase order, as some still are."""
 
 from __future__ import annotations
 
@@ -11,7 +14,11 @@ import pytest
 from django.utils import timezone
 
 from apps.campaigns.models import GroupBuyOffer
-from apps.campaigns.services.group_buys import group_buy_offers_settle, jielong_import
+from apps.campaigns.services.group_buys import (
+    SettleSources,
+    group_buy_offers_settle,
+    jielong_import,
+)
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.pickup import COLLECTED, pickup_verify
@@ -24,6 +31,11 @@ from tests.procurement.factories_supply import purchase_order_move
 pytestmark = pytest.mark.django_db
 
 ON_HAND = 10
+# Settlement as it was before a formed offer that sold from stock had its orders made ready at
+# once: such orders stayed paid and were consolidated onto purchase orders, and those purchase
+# orders are still received and their orders collected or cancelled. These tests keep that
+# handling right; today's settlement is tested in tests/procurement/test_settlement_supply.py.
+LEGACY_SETTLEMENT = SettleSources(orders_ready=lambda **_settled: 0)
 
 
 def _joined(store, owner, *, quantity: int) -> tuple[Order, object]:
@@ -37,7 +49,7 @@ def _joined(store, owner, *, quantity: int) -> tuple[Order, object]:
     assert jielong_import(
         broadcast=broadcast, text=f"1. 李阿姨 蓝莓×{quantity}\n", by=owner
     ).written
-    group_buy_offers_settle(now=offer.deadline + dt.timedelta(seconds=1))
+    group_buy_offers_settle(sources=LEGACY_SETTLEMENT, now=offer.deadline + dt.timedelta(seconds=1))
     offer.refresh_from_db()
     assert offer.status == GroupBuyOffer.Status.FORMED
     purchase_orders_consolidate(

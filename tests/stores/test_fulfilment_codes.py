@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.campaigns.services.group_buys import group_buy_join, group_buy_offers_settle
+from apps.campaigns.sources import settle_sources
 from apps.stores.models import Order, OrderFulfilment
 from apps.stores.services import fulfilment as fulfilment_services
 from apps.stores.services.fulfilment import PickupCodesExhausted, fulfilments_open
@@ -180,7 +181,7 @@ def test_group_buy_settlement_gives_the_formed_orders_codes_and_the_failed_ones_
     failed = _offer_with_joins(quantities=[1], threshold=10)
     assert OrderFulfilment.objects.count() == 0  # joined (pending) orders have no code yet
     now = max(formed.deadline, failed.deadline) + dt.timedelta(seconds=1)
-    group_buy_offers_settle(now=now)
+    group_buy_offers_settle(sources=settle_sources(), now=now)
     formed_orders = set(
         Order.objects.filter(group_buy_join__offer=formed).values_list("pk", flat=True)
     )
@@ -188,5 +189,6 @@ def test_group_buy_settlement_gives_the_formed_orders_codes_and_the_failed_ones_
     rows = OrderFulfilment.objects.order_by("pk")
     assert {row.order_id for row in rows} == formed_orders
     assert {row.store_id for row in rows} == {formed.broadcast.store_id}
-    assert {row.status for row in rows} == {"waiting"}
+    # Sold from stock: the goods are on the shelf, so the codes are ready at once.
+    assert {row.status for row in rows} == {"ready"}
     assert len({row.pickup_code for row in rows}) == 2

@@ -19,6 +19,7 @@ from apps.campaigns.services.group_buys import (
     group_buy_offers_settle,
     offer_create,
 )
+from apps.campaigns.sources import settle_sources
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import purchase_order_confirm, purchase_order_ship
@@ -166,7 +167,7 @@ def _pre_order_received(store, owner):
     )
     first = group_buy_join(offer=offer, quantity=3, idempotency_key="a", member=MemberFactory())
     second = group_buy_join(offer=offer, quantity=2, idempotency_key="b", member=MemberFactory())
-    group_buy_offers_settle(now=offer.deadline + dt.timedelta(seconds=1))
+    group_buy_offers_settle(sources=settle_sources(), now=offer.deadline + dt.timedelta(seconds=1))
     purchase_orders_consolidate(
         cutoff=timezone.now().replace(microsecond=0) + dt.timedelta(seconds=1)
     )

@@ -26,7 +26,7 @@ import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -923,19 +923,41 @@ class SettleResult:
     failed: list[int] = field(default_factory=list)
 
 
+class OrdersReady(Protocol):
+    def __call__(self, *, store_id: int, order_ids: list[int], now: dt.datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class SettleSources:
+    """What settlement needs from the part above campaigns (procurement), handed in by the
+    caller instead of imported (campaigns may not import procurement): the task, the demo and
+    the tests pass `apps.campaigns.sources.settle_sources()`.
+
+    `orders_ready(store_id=, order_ids=, now=)` marks these paid orders of the store ready for
+    pickup and tells each member their pickup code, in the caller's transaction, idempotently
+    (procurement's `pickup.fulfilments_ready`); returns how many became ready."""
+
+    orders_ready: OrdersReady
+
+
 def offer_reached(offer: GroupBuyOffer) -> bool:
     return offer.threshold_reached
 
 
-def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
+def group_buy_offers_settle(
+    *, sources: SettleSources, now: dt.datetime | None = None
+) -> SettleResult:
     """Settle every open offer whose deadline has passed, each in its own transaction
     (`group_buy_offer_settle`). Idempotent: a second run, or a second worker at the same
     time, settles nothing twice. Returns the ids formed and failed by this run.
 
-    When any offer formed, its paid orders go to the suppliers at once instead of waiting for
-    the daily 22:00 consolidation: one consolidation task is enqueued on commit (after every
-    offer's transaction; inside a caller's transaction, after that one), with `now` as its
-    cut-off. Every order of a formed offer was placed before its deadline, so before `now`.
+    When a pre-order (`presale`) offer formed, its paid orders go to the suppliers at once
+    instead of waiting for the daily 22:00 consolidation: one consolidation task is enqueued
+    on commit (after every offer's transaction; inside a caller's transaction, after that
+    one), with `now` as its cut-off. Every order of a formed offer was placed before its
+    deadline, so before `now`. A formed offer that sold from stock leaves nothing to
+    consolidate (its orders are ready at settlement), so a run that formed only such offers
+    enqueues nothing.
     One task per run, not per offer: the offers settled together make one purchase order per
     supplier and delivery date. The task is idempotent (its run is unique per cut-off and each
     order line is consolidated once, docs/purchasing.md); an enqueue lost to a broker outage
@@ -950,24 +972,32 @@ def group_buy_offers_settle(*, now: dt.datetime | None = None) -> SettleResult:
     formed: list[int] = []
     failed: list[int] = []
     for offer_id in due:
-        status = group_buy_offer_settle(offer_id=offer_id, now=now)
+        status = group_buy_offer_settle(offer_id=offer_id, now=now, sources=sources)
         if status == GroupBuyOffer.Status.FORMED:
             formed.append(offer_id)
         elif status == GroupBuyOffer.Status.FAILED:
             failed.append(offer_id)
-    if formed:
+    if GroupBuyOffer.objects.filter(pk__in=formed, presale=True).exists():
         enqueue_on_commit(celery_app.signature(CONSOLIDATE_TASK_NAME), cutoff=now.isoformat())
     return SettleResult(formed=formed, failed=failed)
 
 
-def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
+def group_buy_offer_settle(
+    *, offer_id: int, now: dt.datetime, sources: SettleSources
+) -> str | None:
     """Settle one offer past its deadline; returns its new status, or None when it was not
     due, already settled, or being settled by another worker (its row is locked: skipped).
 
     - Reached (units or participants ≥ threshold): status formed; the joins confirmed; their
-      pending orders become PAID (fulfilment pickup, channel group_buy): "handed on to
-      consolidation" — the purchase-order consolidation selects exactly those (enqueued by
-      `group_buy_offers_settle`); each gets its pickup code (`fulfilments_open`).
+      pending orders become PAID (fulfilment pickup, channel group_buy), each with its pickup
+      code (`fulfilments_open`). Then:
+      - a pre-order (`presale`): they stay PAID, "handed on to consolidation" — the
+        purchase-order consolidation selects exactly those (enqueued by
+        `group_buy_offers_settle`) and they become ready when the goods are received;
+      - an offer that sold from stock: each join took its units from the shelf, so the
+        goods are there: the orders are READY at once (`sources.orders_ready`: fulfilments
+        ready, each member told once with the pickup code), and consolidation, which takes
+        paid orders only, leaves them out (the shelf is refilled by replenishment).
     - Not reached: status failed; the joins and their pending orders cancelled, each order's
       stock put back through the ledger (a `return` movement per line, noted), and the joined
       members notified (`campaign_notifications_enqueue`, kind `group_buy_failed`).
@@ -1007,6 +1037,15 @@ def group_buy_offer_settle(*, offer_id: int, now: dt.datetime) -> str | None:
             )
             fulfilments_open(order_ids=order_ids)  # the formed orders' pickup codes
             joins.update(status=GroupBuyJoin.Status.CONFIRMED)
+            if not offer.presale:
+                # Only the orders this settlement made paid: one cancelled before the deadline
+                # stays cancelled and is told nothing.
+                paid = list(
+                    Order.objects.filter(pk__in=order_ids, status=Order.Status.PAID)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                sources.orders_ready(store_id=offer.broadcast.store_id, order_ids=paid, now=now)
         else:
             offer.status = GroupBuyOffer.Status.FAILED
             members = _offer_fail(offer=offer, order_ids=order_ids, now=now)

@@ -44,7 +44,7 @@ from apps.campaigns.services.campaigns import (
 )
 from apps.campaigns.services.group_buys import group_buy_join, group_buy_offer_settle, offer_create
 from apps.campaigns.services.packs import campaign_prices
-from apps.campaigns.sources import pack_sources
+from apps.campaigns.sources import pack_sources, settle_sources
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo import catalogue
@@ -148,7 +148,7 @@ def demo_presale_seed(*, stores: list[Store], today: dt.date, seed: int) -> dict
             confirmed_at=dt.datetime.combine(yesterday - dt.timedelta(days=1), dt.time(21), TZ)
         )
         for offer in offers:
-            group_buy_offer_settle(offer_id=offer.pk, now=settled_at)
+            group_buy_offer_settle(offer_id=offer.pk, now=settled_at, sources=settle_sources())
         # What the settlement's enqueued consolidation does, with its moment as cut-off.
         run = purchase_orders_consolidate(cutoff=settled_at)
         store_kpi_snapshots_compute(day=yesterday)

@@ -151,7 +151,13 @@ def members_notify(*, drafts: list[NotificationDraft]) -> int:
     return created
 
 
-def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | None) -> int:
+def fulfilments_ready(
+    *,
+    store_id: int,
+    order_ids: list[int],
+    by: UserLike | None,
+    now: dt.datetime | None = None,
+) -> int:
     """Mark these orders of this store ready: fulfilment waiting → ready, the order PAID →
     READY, and one notification per member order (dedupe key `order-ready:<order id>`, kind
     `order_ready`, SMS or WeChat) with the pickup code and the store name (delivery orders:
@@ -165,7 +171,8 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
     Idempotent: only waiting rows change (the orders, then their fulfilments, locked in
     primary-key order, then a conditional UPDATE); calling again, or for another store's
     order ids, changes nothing and notifies nobody twice. `by` is recorded on the stock
-    movements of pre-orders.
+    movements of pre-orders; `now` (default the current time) is the ready time (group-buy
+    settlement passes its own moment).
     """
     if not order_ids:
         return 0
@@ -188,7 +195,7 @@ def fulfilments_ready(*, store_id: int, order_ids: list[int], by: UserLike | Non
         )
         if not waiting:
             return 0
-        now = timezone.now()
+        now = now or timezone.now()
         changed = OrderFulfilment.objects.filter(pk__in=waiting, status=Status.WAITING).update(
             status=Status.READY, ready_at=now, updated_at=now
         )
