@@ -483,3 +483,13 @@ def test_the_dispute_admin_list_and_page_open(client, world, hq_buyer):
     change = client.get(reverse("admin:procurement_receiptdispute_change", args=[dispute.pk]))
     assert change.status_code == 200
     assert "6 loaded" in change.content.decode()
+
+
+def test_the_received_section_reads_in_chinese(supplier_client, world):
+    response = supplier_client.get(
+        reverse("supplier:order", args=[world.purchase_order.pk]),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    html = response.content.decode()
+    for text in ("收货对账", "收货短缺", "可开票金额", "由您承担的售后", "对此收货提出异议"):
+        assert text in html

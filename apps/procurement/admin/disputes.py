@@ -36,7 +36,9 @@ class DisputeAnswerActionForm(ActionForm):
     """The answer beside the action menu: the supplier reads it on their page (what happens
     next), required for either decision."""
 
-    answer = forms.CharField(label=_("answer"), max_length=ANSWER_MAX_LENGTH, required=False)
+    answer = forms.CharField(
+        label=_("answer for the supplier"), max_length=ANSWER_MAX_LENGTH, required=False
+    )
 
 
 @admin.register(ReceiptDispute)

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "resolved_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="answered"),
+                    models.DateTimeField(blank=True, null=True, verbose_name="answered at"),
                 ),
                 (
                     "answer",

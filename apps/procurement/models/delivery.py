@@ -218,7 +218,7 @@ class ReceiptDispute(models.Model):
         blank=True,
         related_name="+",
     )
-    resolved_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answer = models.CharField(_("HQ's answer"), max_length=500, blank=True, default="")
 
     class Meta:
