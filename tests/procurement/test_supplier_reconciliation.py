@@ -493,3 +493,21 @@ def test_the_received_section_reads_in_chinese(supplier_client, world):
     html = response.content.decode()
     for text in ("收货对账", "收货短缺", "可开票金额", "由您承担的售后", "对此收货提出异议"):
         assert text in html
+
+
+def test_the_supplier_home_shows_their_quality_score(supplier_client, world):
+    """As HQ buyers see it in the admin: delivered today, 4 of 16 units short or damaged
+    (100 − 60 × 4/16 = 85.0), receiving's cases not scored as cases, the two charged to the
+    supplier listed."""
+    type(world.purchase_order).objects.filter(pk=world.purchase_order.pk).update(
+        delivery_date=timezone.localdate()
+    )
+    other = SupplierUserFactory(user=supplier_client.user).supplier  # a second, idle supplier
+    response = supplier_client.get(reverse("supplier:home"))
+    html = response.content.decode()
+    own = html.split(f'id="quality-{world.supplier.pk}"')[1].split("</p>")[0]
+    assert "<b>85.0</b>" in own
+    assert "2 short and 2 damaged of 16 ordered" in own
+    assert "2 after-sales cases charged to you (¥20.00)" in own
+    idle = html.split(f'id="quality-{other.pk}"')[1].split("</p>")[0]
+    assert "<b>—</b>" in idle

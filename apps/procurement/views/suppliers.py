@@ -31,6 +31,7 @@ from apps.procurement.forms import (
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.selectors import files
 from apps.procurement.selectors import suppliers as supplier_selectors
+from apps.procurement.selectors.aftersales import supplier_quality_90_days
 from apps.procurement.selectors.purchase_orders import (
     purchase_order_for_user,
     purchase_order_pick_lists,
@@ -65,6 +66,10 @@ def home(request: HttpRequest) -> HttpResponse:
     to_do = None
     if suppliers_for(request.user, VIEW_PURCHASE_ORDERS).exists():
         to_do = supplier_to_do(user=request.user, today=timezone.localdate())
+    # Each supplier's own quality score, as HQ buyers see it in the admin (docs/after-sales.md).
+    scores = supplier_quality_90_days(supplier_ids=[supplier.pk for supplier in suppliers])
+    for supplier in suppliers:
+        supplier.quality = scores[supplier.pk]
     return render(request, "supplier/home.html", {"suppliers": suppliers, "to_do": to_do})
 
 
