@@ -18,7 +18,8 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -511,3 +512,23 @@ def test_the_supplier_home_shows_their_quality_score(supplier_client, world):
     assert "2 after-sales cases charged to you (¥20.00)" in own
     idle = html.split(f'id="quality-{other.pk}"')[1].split("</p>")[0]
     assert "<b>—</b>" in idle
+
+
+def test_the_order_page_query_count_does_not_grow_with_the_stores_received(supplier_client, world):
+    receipt_dispute_open(receipt_line=_berries_line(world), claimed_quantity=6, note="6", by=None)
+    with CaptureQueriesContext(connection) as one_store:
+        assert _order_page(supplier_client, world).status_code == 200
+    berries, grapes = world.products
+    receipt_record(
+        purchase_order=world.purchase_order,
+        store=world.store_b,
+        lines={
+            world.allocation(world.store_b, berries).pk: (4, 0, 0),
+            world.allocation(world.store_b, grapes).pk: (2, 0, 0),
+        },
+        by=None,
+    )
+    with CaptureQueriesContext(connection) as two_stores:
+        response = _order_page(supplier_client, world)
+    assert response.context["reconciliation"].stores_received == 2
+    assert len(two_stores.captured_queries) == len(one_store.captured_queries)
