@@ -81,7 +81,7 @@ GROUPS: tuple[GroupSpec, ...] = (
             "catalog": ("view", "change", "import", "export"),
             "stores": ("view", "export"),
         },
-        extra=("procurement.decide_aftersalescase",),
+        extra=("procurement.decide_aftersalescase", "procurement.decide_receiptdispute"),
     ),
     GroupSpec(
         HQ_INSPECTION,

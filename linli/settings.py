@@ -327,6 +327,10 @@ LIVE_DASHBOARD_PREFIX = env.str("LIVE_DASHBOARD_PREFIX", default="linli")
 # A viewers count the platform last reported longer ago than this is shown as stale.
 LIVE_VIEWERS_STALE_SECONDS = env.int("LIVE_VIEWERS_STALE_SECONDS", default=300)
 
+# --- Supplier receipt disputes (docs/delivery-and-receiving.md, "Disputes") ----------------
+# A supplier may dispute a store's receipt of a line for this many days after the receipt.
+RECEIPT_DISPUTE_DAYS = env.int("RECEIPT_DISPUTE_DAYS", default=7)
+
 # --- REST API -------------------------------------------------------------------------------
 _RATE_PERIODS = ("s", "sec", "m", "min", "h", "hour", "d", "day")
 

@@ -22,9 +22,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.procurement.models import AfterSalesCase
+from apps.procurement.services.receiving import receipt_record
 from tests.factories import ProductFactory, StoreFactory, SupplierUserFactory, owner_of
 from tests.procurement.factories import PurchaseOrderFactory, PurchaseOrderLineFactory
 from tests.procurement.factories_aftersales import AfterSalesCaseFactory
+from tests.procurement.factories_supply import supply_world
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -91,6 +93,38 @@ def test_supplier_order_headers_stay_on_one_line_on_a_phone(browser, live_server
     assert table["overflowX"] == "auto"
     # Only the product cell (a name and its allocations) runs over several lines.
     assert [text for text in table["broken"] if not text.startswith("低糖蓝莓")] == []
+    page.context.close()
+
+
+def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_server) -> None:
+    """docs/purchasing.md, "Received": the received tables scroll inside their box without
+    breaking a Chinese header, and the dispute form, opened, stays within the phone's width."""
+    world = supply_world()
+    berries, grapes = world.products
+    receipt_record(
+        purchase_order=world.purchase_order,
+        store=world.store_a,
+        lines={
+            world.allocation(world.store_a, berries).pk: (2, 2, 2),
+            world.allocation(world.store_a, grapes).pk: (4, 0, 0),
+        },
+        by=None,
+    )
+    supplier_user = SupplierUserFactory(supplier=world.supplier)
+    page = _page_as(browser, live_server, supplier_user.user)
+
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[world.purchase_order.pk])}")
+    tables = page.evaluate(TABLES)
+    received = page.locator("#received table.received thead").first.inner_text()
+    assert "收货短缺" in received
+    assert "可开票金额" in received
+    assert all(table["box"] == "table-scroll" for table in tables)
+    broken = [text for table in tables for text in table["broken"]]
+    assert [text for text in broken if "收货短缺" in text or "可开票金额" in text] == []
+    page.locator("#received details.dispute-form summary").first.click()
+    note = page.locator("#received details.dispute-form textarea").first.bounding_box()
+    assert note["x"] >= 0
+    assert note["x"] + note["width"] <= 390
     page.context.close()
 
 

@@ -209,3 +209,21 @@ class LossForm(forms.Form):
     def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = store_stocked_products(store=store)
+
+
+class ReceiptDisputeForm(forms.Form):
+    """The supplier's dispute of one store's receipt of one line: the units they say were
+    delivered and why (the service checks the numbers against the receipt)."""
+
+    claimed_quantity = forms.IntegerField(
+        label=_("Units you delivered"),
+        min_value=0,
+        max_value=1_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    note = forms.CharField(
+        label=_("Why you disagree"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why you disagree: a note is required.")},
+    )

@@ -14,6 +14,11 @@ urlpatterns = [
     path("orders/<id:po_id>/confirm/", views.order_confirm, name="order_confirm"),
     path("orders/<id:po_id>/ship/", views.order_ship, name="order_ship"),
     path("orders/<id:po_id>/shortage/", views.order_shortage, name="order_shortage"),
+    path(
+        "receipt-lines/<id:receipt_line_id>/dispute/",
+        views.receipt_dispute,
+        name="receipt_dispute",
+    ),
     path("orders/<id:po_id>/order.csv", views.order_csv, name="order_csv"),
     path("orders/<id:po_id>/order.xlsx", views.order_xlsx, name="order_xlsx"),
     path("orders/<id:po_id>/order.pdf", views.order_pdf, name="order_pdf"),

@@ -65,6 +65,7 @@ from apps.procurement.models import PurchaseOrder, PurchaseOrderAllocation
 from apps.procurement.selectors.shelf import shelf_quantities_attach
 from apps.procurement.services.aftersales import case_open
 from apps.procurement.services.pickup import fulfilments_ready
+from apps.procurement.services.receiving import receipt_record
 from apps.stores.inspections import services as inspections
 from apps.stores.inspections.services import RectificationRequest
 from apps.stores.models import (
@@ -312,6 +313,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "supplier:order_confirm": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
     "supplier:order_ship": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
     "supplier:order_shortage": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
+    "supplier:receipt_dispute": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),
     "supplier:order_csv": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "supplier:order_xlsx": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "supplier:order_pdf": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
@@ -440,7 +442,14 @@ def _quiz_body(world: World) -> dict[str, Any]:
     }
 
 
+def _dispute_body(world: World) -> dict[str, Any]:
+    """One unit fewer than store A recorded as arrived: a valid dispute."""
+    line = world.receipt_line_a
+    return {"claimed_quantity": line.arrived_quantity - 1, "note": "We count one less"}
+
+
 WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "supplier:receipt_dispute": _dispute_body,
     "campaigns:broadcast-offer-create": _offer_body,
     "supply:receive": _receive_body,
     "supply:case_new": _case_body,
@@ -563,6 +572,7 @@ class World:
     product_a: Any  # stocked at A, on offer in `offer_a`
     offer_product_a: Any  # stocked at A, in the campaign, not on offer: for a new offer
     shipped_order_a: Any  # supplier A's, shipped, with an allocation to store A (to receive)
+    receipt_line_a: Any  # a line of store A's receipt of another of supplier A's orders
     member_order_a: Any  # member A's paid pickup order at A, ready, with a pickup code
     case_a: Any  # an after-sales case on it, with a photo
     case_photo_a: Any
@@ -599,6 +609,7 @@ class World:
             "order_id": self.member_order_a.pk,
             "product_id": self.product_a.pk,
             "case_id": self.case_a.pk,
+            "receipt_line_id": self.receipt_line_a.pk,
         } | ({"photo_id": self.case_photo_a.pk} if route_key == "supply:case_photo" else {})
 
 
@@ -700,6 +711,28 @@ def _build_world(media_root: Path) -> World:
         ),
         status=PurchaseOrder.Status.SHIPPED,
     )
+    # Received at A in full: a receipt line supplier A may dispute.
+    received_order_a = purchase_order_move(
+        consolidated_purchase_order(
+            supplier=supplier_a,
+            stores=[store_a],
+            names=("舟山带鱼", "五常大米"),
+            lead_time_days=4,
+        ),
+        status=PurchaseOrder.Status.SHIPPED,
+    )
+    receipt_a = receipt_record(
+        purchase_order=received_order_a,
+        store=store_a,
+        lines={
+            allocation.pk: (allocation.receipt_quantity, 0, 0)
+            for allocation in shelf_quantities_attach(
+                PurchaseOrderAllocation.objects.filter(line__purchase_order=received_order_a)
+            )
+        },
+        by=users["owner_a"],
+    )
+    receipt_line_a = receipt_a.lines.select_related("allocation").order_by("pk").first()
     member_order_a = paid_order(
         store=store_a, member=member_a, lines=[(product_a, 2, Decimal("9.90"))]
     )
@@ -753,6 +786,7 @@ def _build_world(media_root: Path) -> World:
         product_a=product_a,
         offer_product_a=offer_product_a,
         shipped_order_a=shipped_order_a,
+        receipt_line_a=receipt_line_a,
         member_order_a=member_order_a,
         case_a=case_a,
         case_photo_a=case_a.photos.get(),

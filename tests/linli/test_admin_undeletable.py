@@ -40,6 +40,7 @@ UNDELETABLE = (
     "procurement.AfterSalesPhoto",
     "procurement.Receipt",
     "procurement.ReceiptLine",
+    "procurement.ReceiptDispute",
     "procurement.DeliveryPlan",
     "procurement.DeliveryStop",
     "stores.Order",

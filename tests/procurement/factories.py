@@ -18,6 +18,7 @@ from apps.procurement.models import (
     PurchaseOrderException,
     PurchaseOrderLine,
     PurchaseOrderSource,
+    ReceiptDispute,
 )
 from apps.stores.models import Order, OrderLine, Store
 from tests.factories import ProductFactory, StoreFactory, SupplierFactory
@@ -143,6 +144,23 @@ class PurchaseOrderExceptionFactory(factory.django.DjangoModelFactory):
     store = factory.LazyAttribute(lambda exception: exception.order_line.order.store)
     kind = PurchaseOrderException.Kind.CANCELLED_AFTER_CONFIRMATION
     quantity = 2
+
+
+class ReceiptDisputeFactory(factory.django.DjangoModelFactory):
+    """An open dispute of a receipt line (the admin smoke test's row): the supplier claims one
+    unit more than the store recorded."""
+
+    class Meta:
+        model = ReceiptDispute
+
+    # By path: factories_supply imports this module.
+    receipt_line = factory.SubFactory("tests.procurement.factories_supply.ReceiptLineFactory")
+    supplier = factory.LazyAttribute(
+        lambda dispute: dispute.receipt_line.receipt.purchase_order.supplier
+    )
+    recorded_quantity = factory.LazyAttribute(lambda dispute: dispute.receipt_line.arrived_quantity)
+    claimed_quantity = factory.LazyAttribute(lambda dispute: dispute.recorded_quantity + 1)
+    note = "We loaded one more"
 
 
 def consolidated_purchase_order(

@@ -1,3 +1,3 @@
 """The procurement admin, one module per noun; importing them registers the model admins."""
 
-from apps.procurement.admin import aftersales, core, delivery  # noqa: F401
+from apps.procurement.admin import aftersales, core, delivery, disputes  # noqa: F401

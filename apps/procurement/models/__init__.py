@@ -19,7 +19,13 @@ from apps.procurement.models.core import (
     SupplierProduct,
     SupplierUser,
 )
-from apps.procurement.models.delivery import DeliveryPlan, DeliveryStop, Receipt, ReceiptLine
+from apps.procurement.models.delivery import (
+    DeliveryPlan,
+    DeliveryStop,
+    Receipt,
+    ReceiptDispute,
+    ReceiptLine,
+)
 
 __all__ = [
     "AfterSalesCase",
@@ -36,6 +42,7 @@ __all__ = [
     "PurchaseOrderLine",
     "PurchaseOrderSource",
     "Receipt",
+    "ReceiptDispute",
     "ReceiptLine",
     "Remedy",
     "Supplier",

@@ -151,3 +151,98 @@ class ReceiptLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.allocation_id}: {self.received_quantity}/{self.allocated_quantity}"
+
+    @property
+    def arrived_quantity(self) -> int:
+        """What arrived at the store as it recorded it: received in good order + damaged
+        (damaged units did arrive). What a supplier's dispute contradicts."""
+        return self.received_quantity + self.damaged_quantity
+
+    @property
+    def shipped_quantity(self) -> int:
+        """What the supplier was to deliver to the store on this line: the allocation less the
+        store's part of the supplier's reported shortage, plus the shelf units as they stood
+        when received. Load `allocation`."""
+        return (
+            self.allocated_quantity - self.allocation.reported_short_quantity + self.shelf_quantity
+        )
+
+
+class ReceiptDispute(models.Model):
+    """A supplier's disagreement with what a store recorded as delivered on one receipt line
+    ("we delivered 40, the store says 36"), opened on the supplier's purchase-order page
+    within `RECEIPT_DISPUTE_DAYS` of the receipt and answered by HQ in the admin
+    (`services.disputes`). It changes neither the receipt nor the stock: HQ's answer says
+    what follows (docs/delivery-and-receiving.md, "Disputes"). At most one open dispute per
+    receipt line."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting HQ")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    receipt_line = models.ForeignKey(
+        ReceiptLine,
+        verbose_name=_("receipt line"),
+        on_delete=models.PROTECT,
+        related_name="disputes",
+    )
+    supplier = models.ForeignKey(
+        "procurement.Supplier",
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        related_name="receipt_disputes",
+    )
+    # What the store's receipt says arrived (received + damaged) when the dispute was opened,
+    # and what the supplier says was delivered.
+    recorded_quantity = models.PositiveIntegerField(_("delivered as recorded by the store"))
+    claimed_quantity = models.PositiveIntegerField(_("delivered as the supplier says"))
+    note = models.CharField(_("supplier's note"), max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answer = models.CharField(_("HQ's answer"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("receipt dispute")
+        verbose_name_plural = _("receipt disputes")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("decide_receiptdispute", _("Can accept or reject receipt disputes"))]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["receipt_line"],
+                condition=Q(status="open"),
+                name="receipt_dispute_one_open_per_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(claimed_quantity=F("recorded_quantity")),
+                name="receipt_dispute_claims_a_difference",
+            ),
+            models.CheckConstraint(condition=~Q(note=""), name="receipt_dispute_has_note"),
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(resolved_at__isnull=False) & ~Q(answer="")),
+                name="receipt_dispute_answered_when_resolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_line_id}: {self.claimed_quantity} ≠ {self.recorded_quantity}"

@@ -217,6 +217,13 @@ COUNTED_CASE_STATUSES = (
 )
 
 
+# A case charged to its supplier: approved (or approved and since resolved) with the supplier as
+# cost bearer. The one rule, for the score's "charged" figures and the supplier's
+# reconciliation (`purchase_order_supplier_charges`).
+CHARGED_STATUSES = (AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED)
+CHARGED_TO_SUPPLIER = Q(charged_to=ChargedTo.SUPPLIER, status__in=CHARGED_STATUSES)
+
+
 @dataclass
 class SupplierQuality:
     """One supplier's after-sales and delivery record over a period, and its score (None when
@@ -291,10 +298,7 @@ def supplier_quality_scores(
         cases = cases.filter(supplier_id__in=ids)
         lines = lines.filter(purchase_order__supplier_id__in=ids)
 
-    charged = Q(
-        charged_to=ChargedTo.SUPPLIER,
-        status__in=[AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED],
-    )
+    charged = CHARGED_TO_SUPPLIER
     # A case opened at receiving is the member's side of a shortage the purchase-order line
     # already counts (units short or damaged): scored once, there. What it charges the supplier is
     # still the supplier's.
@@ -444,4 +448,22 @@ def order_lines_units_accounted(*, order_line_ids: Iterable[int]) -> dict[int, i
         .values("order_line_id")
         .annotate(units=Sum("quantity"))
         .values_list("order_line_id", "units")
+    )
+
+
+def purchase_order_supplier_charges(*, purchase_order: PurchaseOrder) -> list[AfterSalesCase]:
+    """The after-sales cases charged to the purchase order's supplier (`CHARGED_TO_SUPPLIER`)
+    on goods of this purchase order: those receiving opened on its receipts, and those a
+    store opened on a member order line this purchase order supplied (its
+    `PurchaseOrderSource`). A case on a whole order (no line) names no purchase order and is
+    left out. By store code, then case number; each with `store` and `order_line__product`
+    (never the member: the supplier may not see member data). One query."""
+    return list(
+        AfterSalesCase.objects.filter(CHARGED_TO_SUPPLIER, supplier_id=purchase_order.supplier_id)
+        .filter(
+            Q(receipt__purchase_order=purchase_order)
+            | Q(order_line__purchase_source__line__purchase_order=purchase_order)
+        )
+        .select_related("store", "order_line__product")
+        .order_by("store__code", "number")
     )

@@ -10,9 +10,12 @@ import csv
 import io
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.procurement.selectors.purchase_orders import OrderSheet, PickList
+from apps.procurement.selectors.reconciliation import Reconciliation
 from linli.imports.contract import formula_escape
 from linli.wording import labelled
 
@@ -92,6 +95,115 @@ def _order_preamble(sheet: OrderSheet) -> list[list[object]]:
     ]
 
 
+def _received_header() -> list[str]:
+    return [
+        _("SKU"),
+        _("Product"),
+        _("Store code"),
+        _("Store"),
+        _("Allocated"),
+        _("For the shelf"),
+        pgettext("quantity", "Received"),
+        _("Short at receiving"),
+        _("Damaged"),
+        _("Received at"),
+        _("Unit cost (yuan)"),
+        _("Amount to invoice (yuan)"),
+    ]
+
+
+def _received_rows(reconciliation: Reconciliation) -> list[list[object]]:
+    """One row per line and store that has received (stores still to receive are left out:
+    the block is what was received), then the total row."""
+    rows: list[list[object]] = []
+    for received_line in reconciliation.lines:
+        line = received_line.line
+        for row in received_line.rows:
+            if not row.received:
+                continue
+            rows.append(
+                [
+                    line.product.sku,
+                    line.product.name,
+                    row.allocation.store.code,
+                    row.allocation.store.name,
+                    row.allocated,
+                    row.shelf,
+                    row.received_quantity,
+                    row.short_quantity,
+                    row.damaged_quantity,
+                    timezone.localtime(row.received_at).strftime("%Y-%m-%d %H:%M"),
+                    line.unit_cost,
+                    row.invoice_amount,
+                ]
+            )
+    rows.append(
+        [
+            "",
+            _("Total"),
+            "",
+            "",
+            reconciliation.allocated,
+            reconciliation.shelf,
+            reconciliation.received_quantity,
+            reconciliation.short_quantity,
+            reconciliation.damaged_quantity,
+            "",
+            "",
+            reconciliation.invoice_amount,
+        ]
+    )
+    return rows
+
+
+def _charges_header() -> list[str]:
+    return [
+        _("Case"),
+        _("Store code"),
+        _("Product"),
+        _("Kind"),
+        _("Units"),
+        _("Amount (yuan)"),
+        _("Status"),
+    ]
+
+
+def _charges_rows(reconciliation: Reconciliation) -> list[list[object]]:
+    """The after-sales cases charged to the supplier on the order (no member data), then the
+    total."""
+    rows: list[list[object]] = [
+        [
+            case.number,
+            case.store.code,
+            case.order_line.product.name if case.order_line else "",
+            str(case.get_kind_display()),
+            case.quantity,
+            case.amount,
+            str(case.get_status_display()),
+        ]
+        for case in reconciliation.charges
+    ]
+    rows.append(["", _("Total"), "", "", "", reconciliation.charged_amount, ""])
+    return rows
+
+
+def _received_block(reconciliation: Reconciliation | None) -> list[list[object]]:
+    """The reconciliation under the order's lines, after a blank row: what the stores
+    received, then the after-sales charged to the supplier. Nothing before any receipt."""
+    if reconciliation is None:
+        return []
+    return [
+        [],
+        [_("Received at the stores")],
+        _received_header(),
+        *_received_rows(reconciliation),
+        [],
+        [_("After-sales charged to the supplier")],
+        _charges_header(),
+        *_charges_rows(reconciliation),
+    ]
+
+
 def _csv_bytes(rows: list[list[object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -100,8 +212,9 @@ def _csv_bytes(rows: list[list[object]]) -> bytes:
     return (BOM + out.getvalue()).encode("utf-8")
 
 
-def purchase_order_csv(*, sheet: OrderSheet) -> bytes:
-    """The order's header rows, a blank row, then one row per line and a total row."""
+def purchase_order_csv(*, sheet: OrderSheet, reconciliation: Reconciliation | None = None) -> bytes:
+    """The order's header rows, a blank row, then one row per line and a total row; once a
+    store has received, the received block (`_received_block`) below."""
     return _csv_bytes(
         [
             *_order_preamble(sheet),
@@ -109,12 +222,16 @@ def purchase_order_csv(*, sheet: OrderSheet) -> bytes:
             _order_header(),
             *_order_rows(sheet),
             _order_total(sheet),
+            *_received_block(reconciliation),
         ]
     )
 
 
-def purchase_order_xlsx(*, sheet: OrderSheet) -> bytes:
-    """One sheet: the order's header rows, then the lines (numbers as numbers)."""
+def purchase_order_xlsx(
+    *, sheet: OrderSheet, reconciliation: Reconciliation | None = None
+) -> bytes:
+    """One sheet: the order's header rows, then the lines (numbers as numbers); once a store
+    has received, a second sheet "Received" with the received block (`_received_block`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -132,6 +249,13 @@ def purchase_order_xlsx(*, sheet: OrderSheet) -> bytes:
             [float(cell) if isinstance(cell, Decimal) else formula_escape(cell) for cell in row]
         )
     worksheet.column_dimensions["B"].width = 28
+    if reconciliation is not None:
+        received = workbook.create_sheet(_("Received")[:31])
+        for row in _received_block(reconciliation)[1:]:
+            received.append(
+                [float(cell) if isinstance(cell, Decimal) else formula_escape(cell) for cell in row]
+            )
+        received.column_dimensions["B"].width = 28
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -187,9 +311,11 @@ def _escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
+def purchase_order_pdf(*, sheet: OrderSheet, reconciliation: Reconciliation | None = None) -> bytes:
     """A landscape A4 document: title, the order's header, the lines table with totals: the
-    ordered amount, the shortage (units and value) and what is left to deliver and invoice."""
+    ordered amount, the shortage (units and value) and what is left to deliver and invoice;
+    once a store has received, the received table and the after-sales charged to the
+    supplier."""
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer
 
@@ -256,6 +382,20 @@ def purchase_order_pdf(*, sheet: OrderSheet) -> bytes:
     # longest (38 mm) fit the product column.
     widths = [x * mm for x in (38, 48, 12, 16, 16, 16, 18, 22, 14, 22, 18, 26)]
     story.append(_pdf_table([header, *rows], font, widths=widths))
+    if reconciliation is not None:
+        story.append(Spacer(1, 6 * mm))
+        story.append(Paragraph(_escaped(_("Received at the stores")), heading))
+        received_widths = [x * mm for x in (34, 40, 18, 30, 16, 16, 16, 18, 16, 28, 18, 23)]
+        story.append(
+            _pdf_table(
+                [_received_header(), *_received_rows(reconciliation)],
+                font,
+                widths=received_widths,
+            )
+        )
+        story.append(Spacer(1, 6 * mm))
+        story.append(Paragraph(_escaped(_("After-sales charged to the supplier")), heading))
+        story.append(_pdf_table([_charges_header(), *_charges_rows(reconciliation)], font))
     document.build(story)
     return out.getvalue()
 

@@ -48,6 +48,14 @@ def _visible(user: UserLike, action: SupplierAction) -> QuerySet[PurchaseOrder]:
     )
 
 
+def purchase_orders_visible(
+    *, user: UserLike, action: SupplierAction = VIEW_PURCHASE_ORDERS
+) -> QuerySet[PurchaseOrder]:
+    """The purchase orders the user may take `action` on: their suppliers' (`suppliers_for`),
+    once sent. The one rule every supplier page, step and download is scoped by."""
+    return _visible(user, action)
+
+
 def purchase_orders_for_user(
     *,
     user: UserLike,

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 import pandas as pd
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
-from apps.procurement.models import Supplier, SupplierProduct
+from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
 
 SUPPLIER_TERMS_COLUMNS = ["product_id", "lead_time_days", "pack_size", "min_order_qty"]
 
@@ -20,6 +21,20 @@ def suppliers_visible(*, user: object) -> list[Supplier]:
         .prefetch_related(Prefetch("offers", queryset=offers))
         .order_by("code")[:50]
     )
+
+
+def supplier_user_ids(*, supplier_ids: set[int]) -> dict[int, list[int]]:
+    """The active users of each of these suppliers: {supplier id: [user id]}, each list in
+    the order the users were linked (the recipients of the supplier's notifications). One
+    query."""
+    users: dict[int, list[int]] = defaultdict(list)
+    for supplier_id, user_id in (
+        SupplierUser.objects.filter(supplier_id__in=supplier_ids, user__is_active=True)
+        .order_by("pk")
+        .values_list("supplier_id", "user_id")
+    ):
+        users[supplier_id].append(user_id)
+    return users
 
 
 def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:

@@ -37,9 +37,8 @@ from apps.procurement.models import (
     PurchaseOrderLine,
     PurchaseOrderSource,
     Supplier,
-    SupplierUser,
 )
-from apps.procurement.selectors.suppliers import purchase_order_day
+from apps.procurement.selectors.suppliers import purchase_order_day, supplier_user_ids
 from apps.procurement.services.allocations import allocations_short_update
 from apps.stores.models import Order
 
@@ -376,18 +375,6 @@ def _as_date(value: object) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _supplier_users(*, supplier_ids: set[int]) -> dict[int, list[int]]:
-    """The active users of each of these suppliers: {supplier id: [user id]}."""
-    users: dict[int, list[int]] = defaultdict(list)
-    for supplier_id, user_id in (
-        SupplierUser.objects.filter(supplier_id__in=supplier_ids, user__is_active=True)
-        .order_by("pk")
-        .values_list("supplier_id", "user_id")
-    ):
-        users[supplier_id].append(user_id)
-    return users
-
-
 def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
     """A portal notification per new purchase order for each active user of its supplier
     (idempotent by dedupe key). Texts in the site's default language."""
@@ -398,7 +385,7 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
             "pk", "number", "supplier_id", "delivery_date"
         )
     )
-    users = _supplier_users(supplier_ids={row[2] for row in orders})
+    users = supplier_user_ids(supplier_ids={row[2] for row in orders})
     drafts = []
     with translation.override(settings.LANGUAGE_CODE):
         for pk, number, supplier_id, delivery_date in orders:
@@ -436,7 +423,7 @@ def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) ->
             purchase_order_id__in=additions
         ).values_list("purchase_order_id", "product_id", "product__name", "ordered_quantity")
     }
-    users = _supplier_users(supplier_ids={row[2] for row in orders})
+    users = supplier_user_ids(supplier_ids={row[2] for row in orders})
     drafts = []
     with translation.override(settings.LANGUAGE_CODE):
         for pk, number, supplier_id, delivery_date, revision in orders:

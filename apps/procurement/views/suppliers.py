@@ -3,11 +3,13 @@ sent purchase orders; another supplier's order id is a 404 on every page and dow
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -19,10 +21,17 @@ from apps.procurement.access import (
     may_act_for,
     suppliers_for,
 )
-from apps.procurement.forms import ConfirmForm, PurchaseOrderFilterForm, ShipForm, ShortageForm
+from apps.procurement.forms import (
+    ConfirmForm,
+    PurchaseOrderFilterForm,
+    ReceiptDisputeForm,
+    ShipForm,
+    ShortageForm,
+)
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.selectors import files
 from apps.procurement.selectors import suppliers as supplier_selectors
+from apps.procurement.selectors.aftersales import supplier_quality_90_days
 from apps.procurement.selectors.purchase_orders import (
     purchase_order_for_user,
     purchase_order_pick_lists,
@@ -31,6 +40,11 @@ from apps.procurement.selectors.purchase_orders import (
     purchase_orders_for_user,
     supplier_to_do,
 )
+from apps.procurement.selectors.reconciliation import (
+    purchase_order_reconciliation,
+    receipt_line_for_user,
+)
+from apps.procurement.services.disputes import ReceiptDisputeRefused, receipt_dispute_open
 from apps.procurement.services.purchase_orders import (
     SHORTAGE_STATUSES,
     PurchaseOrderRefused,
@@ -38,6 +52,7 @@ from apps.procurement.services.purchase_orders import (
     purchase_order_report_shortage,
     purchase_order_ship,
 )
+from linli.wording import labelled
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -51,6 +66,10 @@ def home(request: HttpRequest) -> HttpResponse:
     to_do = None
     if suppliers_for(request.user, VIEW_PURCHASE_ORDERS).exists():
         to_do = supplier_to_do(user=request.user, today=timezone.localdate())
+    # Each supplier's own quality score, as HQ buyers see it in the admin (docs/after-sales.md).
+    scores = supplier_quality_90_days(supplier_ids=[supplier.pk for supplier in suppliers])
+    for supplier in suppliers:
+        supplier.quality = scores[supplier.pk]
     return render(request, "supplier/home.html", {"suppliers": suppliers, "to_do": to_do})
 
 
@@ -120,6 +139,10 @@ def _detail(
         or ShortageForm(
             lines=sheet.lines, initial={"note": po.shortage_note, "revision": po.revision}
         ),
+        # What the stores received (对账), once any has: docs/purchasing.md, "Received".
+        "reconciliation": purchase_order_reconciliation(sheet=sheet, now=timezone.now()),
+        "dispute_form": ReceiptDisputeForm(),
+        "dispute_days": settings.RECEIPT_DISPUTE_DAYS,
     }
     return render(request, "supplier/order_detail.html", context, status=status)
 
@@ -197,6 +220,37 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
     return redirect("supplier:order", po_id=po.pk)
 
 
+@login_required
+@require_POST
+def receipt_dispute(request: HttpRequest, receipt_line_id: int) -> HttpResponse:
+    """The supplier disputes one store's receipt of one line (docs/delivery-and-receiving.md,
+    "Disputes"); errors and refusals are named at the top of the order page."""
+    receipt_line = receipt_line_for_user(user=request.user, pk=receipt_line_id)
+    if receipt_line is None:
+        raise Http404
+    target = reverse("supplier:order", args=[receipt_line.receipt.purchase_order_id])
+    target += "#received"
+    form = ReceiptDisputeForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            for error in errors:
+                messages.error(request, labelled(label, error) if label else error)
+        return redirect(target)
+    try:
+        receipt_dispute_open(
+            receipt_line=receipt_line,
+            claimed_quantity=form.cleaned_data["claimed_quantity"],
+            note=form.cleaned_data["note"],
+            by=request.user,
+        )
+    except ReceiptDisputeRefused as error:
+        messages.error(request, error.message)
+        return redirect(target)
+    messages.success(request, _("Dispute sent to HQ."))
+    return redirect(target)
+
+
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -207,7 +261,11 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
 @require_GET
 def order_csv(request: HttpRequest, po_id: int) -> HttpResponse:
     po = _order_or_404(request, po_id)
-    content = files.purchase_order_csv(sheet=purchase_order_sheet(purchase_order=po))
+    sheet = purchase_order_sheet(purchase_order=po)
+    content = files.purchase_order_csv(
+        sheet=sheet,
+        reconciliation=purchase_order_reconciliation(sheet=sheet, now=timezone.now()),
+    )
     return _download(content, "text/csv; charset=utf-8", f"{po.number}.csv")
 
 
@@ -215,7 +273,11 @@ def order_csv(request: HttpRequest, po_id: int) -> HttpResponse:
 @require_GET
 def order_xlsx(request: HttpRequest, po_id: int) -> HttpResponse:
     po = _order_or_404(request, po_id)
-    content = files.purchase_order_xlsx(sheet=purchase_order_sheet(purchase_order=po))
+    sheet = purchase_order_sheet(purchase_order=po)
+    content = files.purchase_order_xlsx(
+        sheet=sheet,
+        reconciliation=purchase_order_reconciliation(sheet=sheet, now=timezone.now()),
+    )
     return _download(content, XLSX, f"{po.number}.xlsx")
 
 
@@ -223,7 +285,11 @@ def order_xlsx(request: HttpRequest, po_id: int) -> HttpResponse:
 @require_GET
 def order_pdf(request: HttpRequest, po_id: int) -> HttpResponse:
     po = _order_or_404(request, po_id)
-    content = files.purchase_order_pdf(sheet=purchase_order_sheet(purchase_order=po))
+    sheet = purchase_order_sheet(purchase_order=po)
+    content = files.purchase_order_pdf(
+        sheet=sheet,
+        reconciliation=purchase_order_reconciliation(sheet=sheet, now=timezone.now()),
+    )
     return _download(content, "application/pdf", f"{po.number}.pdf")
 
 

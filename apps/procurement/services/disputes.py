@@ -1,0 +1,224 @@
+"""A supplier's dispute of a store's receipt (异议) and HQ's answer
+(docs/delivery-and-receiving.md, "Disputes").
+
+Receiving stands: what a store recorded is in the ledger and on the member orders, and the
+supplier's shortage report is closed once a store has received. A supplier who disagrees
+("we delivered 40, the store says 36") opens a dispute of the receipt line within
+`RECEIPT_DISPUTE_DAYS`; HQ accepts or rejects it in the admin with an answer. Neither changes
+the receipt, the stock or the member orders: HQ's answer says what follows (a stock count at
+the store, a case, a settlement adjustment), done with those tools.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.procurement.models import ReceiptDispute, ReceiptLine
+from apps.procurement.selectors.reconciliation import receipt_dispute_deadline
+from apps.procurement.selectors.suppliers import supplier_user_ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+OPENED_NOTIFICATION_KIND = "receipt_dispute_opened"
+ANSWERED_NOTIFICATION_KIND = "receipt_dispute_answered"
+NOTE_MAX_LENGTH = 500
+ANSWER_MAX_LENGTH = 500
+
+
+class ReceiptDisputeRefused(Exception):
+    """The dispute cannot be opened or answered. `code` is stable for callers (`no_note`,
+    `too_late`, `same_as_recorded`, `beyond_shipped`, `already_open`, `no_answer`,
+    `not_open`); `message` is for people. Nothing was written."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def receipt_dispute_open(
+    *,
+    receipt_line: ReceiptLine,
+    claimed_quantity: int,
+    note: str,
+    by: AbstractBaseUser | None,
+    now: dt.datetime | None = None,
+) -> ReceiptDispute:
+    """Open the supplier's dispute of one receipt line: they say `claimed_quantity` units
+    were delivered where the store recorded `arrived_quantity` (received + damaged). Load the
+    line with `receipt__purchase_order`, `receipt__store` and `allocation__line__product`;
+    the caller has checked that `by` may act for the purchase order's supplier.
+
+    Refusals (`ReceiptDisputeRefused`, nothing written): no note (`no_note`); past
+    `receipt_dispute_deadline` (`too_late`); the claim equals what the store recorded
+    (`same_as_recorded`); the claim is negative or more than the supplier was to deliver to
+    the store on the line (`shipped_quantity`: `beyond_shipped`); a dispute of the line is
+    still open (`already_open`: the partial unique constraint decides, so two submissions at
+    once give one dispute). The supplier's active users get a portal notification."""
+    now = now or timezone.now()
+    note = note.strip()
+    if not note:
+        raise ReceiptDisputeRefused("no_note", _("Say why you disagree: a note is required."))
+    receipt = receipt_line.receipt
+    if now > receipt_dispute_deadline(received_at=receipt.received_at):
+        raise ReceiptDisputeRefused(
+            "too_late",
+            _(
+                "The store received this more than %(days)d days ago: it can no longer be "
+                "disputed here. Contact HQ."
+            )
+            % {"days": settings.RECEIPT_DISPUTE_DAYS},
+        )
+    recorded = receipt_line.arrived_quantity
+    if claimed_quantity == recorded:
+        raise ReceiptDisputeRefused(
+            "same_as_recorded",
+            _("The store recorded %(recorded)d delivered: a dispute claims another number.")
+            % {"recorded": recorded},
+        )
+    shipped = receipt_line.shipped_quantity
+    if claimed_quantity < 0 or claimed_quantity > shipped:
+        raise ReceiptDisputeRefused(
+            "beyond_shipped",
+            _("You can claim from 0 to the %(shipped)d units you were to deliver to this store.")
+            % {"shipped": shipped},
+        )
+    purchase_order = receipt.purchase_order
+    try:
+        with transaction.atomic():
+            dispute = ReceiptDispute.objects.create(
+                receipt_line=receipt_line,
+                supplier_id=purchase_order.supplier_id,
+                recorded_quantity=recorded,
+                claimed_quantity=claimed_quantity,
+                note=note[:NOTE_MAX_LENGTH],
+                created_by=by,
+                created_at=now,
+            )
+            _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event="opened")
+    except IntegrityError as error:
+        if not ReceiptDispute.objects.filter(
+            receipt_line=receipt_line, status=ReceiptDispute.Status.OPEN
+        ).exists():
+            raise
+        raise ReceiptDisputeRefused(
+            "already_open",
+            _("This receipt line already has a dispute awaiting HQ's answer."),
+        ) from error
+    return dispute
+
+
+def receipt_dispute_accept(
+    *, dispute: ReceiptDispute, by: AbstractBaseUser, answer: str
+) -> ReceiptDispute:
+    """HQ accepts the dispute with an answer for the supplier (what happens next: the
+    receipt and the stock are not changed by this). Refused: no answer (`no_answer`), the
+    dispute is no longer open (`not_open`: a conditional UPDATE, so two HQ users at once
+    give one decision). The supplier's active users are notified."""
+    return _answer(dispute=dispute, to=ReceiptDispute.Status.ACCEPTED, by=by, answer=answer)
+
+
+def receipt_dispute_reject(
+    *, dispute: ReceiptDispute, by: AbstractBaseUser, answer: str
+) -> ReceiptDispute:
+    """HQ rejects the dispute with an answer: the receipt stands. Refusals and notification
+    as `receipt_dispute_accept`."""
+    return _answer(dispute=dispute, to=ReceiptDispute.Status.REJECTED, by=by, answer=answer)
+
+
+def _answer(
+    *, dispute: ReceiptDispute, to: str, by: AbstractBaseUser, answer: str
+) -> ReceiptDispute:
+    answer = answer.strip()
+    if not answer:
+        raise ReceiptDisputeRefused(
+            "no_answer", _("Write an answer for the supplier: it says what happens next.")
+        )
+    with transaction.atomic():
+        changed = ReceiptDispute.objects.filter(
+            pk=dispute.pk, status=ReceiptDispute.Status.OPEN
+        ).update(
+            status=to,
+            resolved_by=by,
+            resolved_at=timezone.now(),
+            answer=answer[:ANSWER_MAX_LENGTH],
+        )
+        dispute.refresh_from_db()
+        if changed != 1:
+            raise ReceiptDisputeRefused(
+                "not_open",
+                _("Only a dispute awaiting HQ can be answered; this one is %(status)s.")
+                % {"status": dispute.get_status_display()},
+            )
+        receipt_line = ReceiptLine.objects.select_related(
+            "receipt__purchase_order", "receipt__store", "allocation__line__product"
+        ).get(pk=dispute.receipt_line_id)
+        _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event=to)
+    return dispute
+
+
+def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, event: str) -> int:
+    """One portal notification per active user of the dispute's supplier for this event
+    (opened, accepted, rejected); the dedupe key names the dispute, the event and the user,
+    so a retry adds nothing. Texts in the site's default language, as the purchase-order
+    notifications."""
+    purchase_order = receipt_line.receipt.purchase_order
+    store = receipt_line.receipt.store
+    product = receipt_line.allocation.line.product
+    users = supplier_user_ids(supplier_ids={dispute.supplier_id})[dispute.supplier_id]
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = {
+            "number": purchase_order.number,
+            "store": f"{store.code} {store.name}",
+            "product": product.name,
+            "claimed": dispute.claimed_quantity,
+            "recorded": dispute.recorded_quantity,
+        }
+        if event == "opened":
+            kind = OPENED_NOTIFICATION_KIND
+            title = _("Receipt disputed: %(number)s, %(store)s") % subject
+            body = (
+                _(
+                    "%(product)s: you say %(claimed)d delivered, the store recorded "
+                    "%(recorded)d. HQ will answer."
+                )
+                % subject
+            )
+        else:
+            kind = ANSWERED_NOTIFICATION_KIND
+            title = (
+                _("Dispute accepted: %(number)s, %(store)s")
+                if event == ReceiptDispute.Status.ACCEPTED
+                else _("Dispute rejected: %(number)s, %(store)s")
+            ) % subject
+            body = _("%(product)s. HQ's answer: %(answer)s") % {
+                **subject,
+                "answer": dispute.answer,
+            }
+    url = reverse("supplier:order", args=[purchase_order.pk]) + "#received"
+    return notifications_enqueue(
+        drafts=[
+            NotificationDraft(
+                dedupe_key=f"receipt-dispute:{dispute.pk}:{event}:user:{user_id}",
+                kind=kind,
+                title=title,
+                body=body,
+                recipient_id=user_id,
+                payload={
+                    "purchase_order_id": purchase_order.pk,
+                    "receipt_dispute_id": dispute.pk,
+                    "url": url,
+                },
+            )
+            for user_id in users
+        ]
+    )

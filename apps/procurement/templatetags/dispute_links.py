@@ -1,0 +1,31 @@
+"""The HQ dashboard's line about suppliers' receipt disputes awaiting an answer (the admin
+index, templates/admin/index.html): HQ has no inbox, so the count links to the admin list of
+open disputes. Shown only to staff who may open that list, and only when there is one."""
+
+from __future__ import annotations
+
+from django import template
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from apps.procurement.models import ReceiptDispute
+from apps.procurement.selectors.reconciliation import receipt_disputes_open_count
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/procurement/receipt_disputes_link.html", takes_context=True)
+def receipt_disputes_open(context: template.Context) -> dict[str, object]:
+    request = context.get("request")
+    model_admin = admin.site._registry.get(ReceiptDispute)
+    if request is None or model_admin is None:
+        return {"count": 0}
+    if not model_admin.has_view_or_change_permission(request):
+        return {"count": 0}
+    count = receipt_disputes_open_count()
+    url = reverse("admin:procurement_receiptdispute_changelist")
+    return {
+        "count": count,
+        "url": f"{url}?{urlencode({'status__exact': ReceiptDispute.Status.OPEN})}",
+    }
