@@ -90,7 +90,10 @@ GROUPS: tuple[GroupSpec, ...] = (
         # change only what inspections need: checklists, the review of an inspection,
         # rectification requests (docs/inspections.md). Not the stores, their staff or orders,
         # and not the tills: terminals and their tokens are HQ operations' (docs/access.md).
-        apps={"devices": ALL_ACTIONS},
+        # The devices, their readings, thresholds and alerts they only read (a cold-chain check
+        # looks at them): registering devices, their tokens, thresholds and acting on alerts
+        # are HQ operations' and the stores'.
+        apps={"devices": ("view",)},
         models={
             **{f"stores.{model}": ("view",) for model in HQ_INSPECTION_READS},
             "stores.checklisttemplate": ALL_ACTIONS,

@@ -100,6 +100,13 @@ HQ_INSPECTION_MUST_NOT = {
     "stores.view_storeterminal",
     "stores.change_storeterminal",
     "stores.issue_terminal_token",
+    # The devices are read only: no registering, editing or removing one (nor its token), no
+    # thresholds, no acting on alerts.
+    "devices.add_device",
+    "devices.change_device",
+    "devices.delete_device",
+    "devices.change_devicekindthreshold",
+    "devices.change_devicealert",
 }
 
 
@@ -115,6 +122,7 @@ def test_hq_inspection_changes_only_what_inspections_need():
         "stores.change_rectificationitem",
     }
     assert {"stores.view_store", "stores.view_order", "stores.view_storestaff"} <= inspection
+    assert {"devices.view_device", "devices.view_devicealert"} <= inspection
 
 
 def test_only_hq_operations_issues_terminal_tokens():
@@ -131,8 +139,12 @@ def test_setup_roles_takes_the_old_inspection_permissions_away(capsys):
     group = Group.objects.get(name=HQ_INSPECTION)
     old = Permission.objects.filter(
         content_type__app_label="stores", codename__regex=r"^(view|change)_"
-    )
+    ) | Permission.objects.filter(content_type__app_label="devices")
     group.permissions.add(*old)
-    assert {"stores.change_order", "stores.change_storeterminal"} <= _snapshot()[HQ_INSPECTION]
+    assert {
+        "stores.change_order",
+        "stores.change_storeterminal",
+        "devices.change_device",
+    } <= _snapshot()[HQ_INSPECTION]
     call_command("setup_roles")
     assert not _snapshot()[HQ_INSPECTION] & HQ_INSPECTION_MUST_NOT
