@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -324,3 +325,36 @@ class UndeletableAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class _HoldsEveryPermission:
+    """A stand-in staff user holding every permission: what an admin still refuses it, the
+    admin refuses everyone (`undeletable_models`)."""
+
+    is_active = is_staff = is_superuser = True
+    is_anonymous = False
+    is_authenticated = True
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return True
+
+    def has_perms(self, perm_list: Iterable[str], obj: Any = None) -> bool:
+        return True
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return True
+
+
+def undeletable_models() -> set[tuple[str, str]]:
+    """(app label, model name) of every model whose registered admin deletes for nobody, not
+    even a superuser: `UndeletableAdminMixin` and the read-only admins (docs/admin.md). The
+    HQ groups hold no `delete_*` permission on them (`linli.roles`): it would grant nothing.
+    Read from the admin site's registry (filled when Django starts, by the admin's
+    autodiscover), asking each admin with a user who holds every permission."""
+    request = HttpRequest()
+    request.user = _HoldsEveryPermission()
+    return {
+        (model._meta.app_label, model._meta.model_name)
+        for model, model_admin in admin.site._registry.items()
+        if not model_admin.has_delete_permission(request)
+    }

@@ -1,8 +1,10 @@
 """Permission groups: declared here, written to the database by `manage.py setup_roles`.
 
 HQ groups get model permissions for the admin, and the portal asks HQ the same permissions
-(`apps.stores.access`: each store action names the one it needs). Store owners, inspectors and
-supplier users get none: what they see in the portal is decided by their store roles.
+(`apps.stores.access`: each store action names the one it needs), except `delete_*` on the
+models whose admin is undeletable (`linli.admin_helpers.undeletable_models`). Store owners,
+inspectors and supplier users get none: what they see in the portal is decided by their store
+roles.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from linli.admin_helpers import undeletable_models
 
 HQ_OPERATIONS = "HQ operations"
 HQ_PROCUREMENT = "HQ procurement"
@@ -90,7 +94,10 @@ GROUPS: tuple[GroupSpec, ...] = (
         # change only what inspections need: checklists, the review of an inspection,
         # rectification requests (docs/inspections.md). Not the stores, their staff or orders,
         # and not the tills: terminals and their tokens are HQ operations' (docs/access.md).
-        apps={"devices": ALL_ACTIONS},
+        # The devices, their readings, thresholds and alerts they only read (a cold-chain check
+        # looks at them): registering devices, their tokens, thresholds and acting on alerts
+        # are HQ operations' and the stores'.
+        apps={"devices": ("view",)},
         models={
             **{f"stores.{model}": ("view",) for model in HQ_INSPECTION_READS},
             "stores.checklisttemplate": ALL_ACTIONS,
@@ -122,7 +129,17 @@ def _permissions_for(spec: GroupSpec) -> list[Permission]:
     for dotted in spec.extra:
         app_label, codename = dotted.split(".", 1)
         query |= Q(content_type__app_label=app_label, codename=codename)
-    return list(Permission.objects.filter(query))
+    # No group holds `delete_*` on a model whose admin nobody may delete in
+    # (`UndeletableAdminMixin`, docs/admin.md): it would grant nothing, and a permission that
+    # reads "may delete purchase orders" misleads whoever audits the groups.
+    never_deleted = Q(pk__in=[])
+    for app_label, model in undeletable_models():
+        never_deleted |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename=f"delete_{model}",
+        )
+    return list(Permission.objects.filter(query).exclude(never_deleted))
 
 
 @transaction.atomic

@@ -178,3 +178,44 @@ def test_downloads_are_named_as_the_page_names_the_review(short_story, hq_user, 
     assert response["Content-Disposition"] == content_disposition_header(
         True, "复盘报告-夏季水果季_七月-2026-07-01.xlsx"
     )
+
+
+def test_the_past_campaigns_after_the_fact_figures_are_compared(short_story, store, hq_user):
+    """The short story is the template's earlier campaign: the next one's review averages its
+    order value, units short, refunds and what was sold, on the page and in the XLSX."""
+    past = short_story["campaign"]
+    campaign = CampaignFactory(
+        template=past.template, starts_on=JULY_1 + dt.timedelta(days=7), name="夏季水果季 七月二"
+    )
+    confirmed(campaign, store)
+
+    comparison = campaign_review(campaign=campaign).comparison
+
+    assert [item.campaign_id for item in comparison.campaigns] == [past.pk]
+    assert comparison.order_value == Decimal("101.40")
+    assert comparison.units_short == 1
+    assert comparison.refunded_value == Decimal("16.90")
+    assert comparison.sold_value == Decimal("84.50")
+    page = (
+        _client(hq_user)
+        .get(reverse("campaigns:campaign-review", args=[campaign.pk]))
+        .content.decode()
+    )
+    summary = page[page.index('id="summary"') :]
+    for label, past_value in (
+        ("订单金额（元）", "101.40"),
+        ("售后退款（元）", "16.90"),
+        ("实际成交额（扣除退款）（元）", "84.50"),
+        ("到货缺货件数", "1"),
+    ):
+        assert f"<td>{label}</td><td><b>0" in summary, label
+        assert f'<td class="muted">{past_value}</td>' in summary.split(f"<td>{label}</td>")[1]
+    with translation.override("zh-hans"):
+        workbook = load_workbook(io.BytesIO(campaign_review_xlsx(campaign=campaign)))
+    sheet = workbook.worksheets[0]
+    past_column = {row[0].value: row[2] for row in sheet.iter_rows(min_row=7)}
+    assert past_column["订单金额（元）"].value == 101.4
+    assert past_column["订单金额（元）"].number_format == "#,##0.00"
+    assert past_column["售后退款（元）"].value == 16.9
+    assert past_column["实际成交额（扣除退款）（元）"].value == 84.5
+    assert past_column["到货缺货件数"].value == 1

@@ -197,7 +197,7 @@ VIEW_DECISIONS              L  A  D  A  A  D  D  D  A  A  D  A   catalog.view_in
 ACCEPT_INSIGHT              L  A  D  D  D  D  D  D  A  A  D  A   catalog.change_insightcard
 VIEW_DEVICES                L  A  D  A  A  D  D  D  A  D  A  A   devices.view_device
 # docs/access.md writes devices.change_alert; the model is DeviceAlert
-ACT_ON_ALERTS               L  A  D  A  D  D  D  D  A  D  A  A   devices.change_devicealert
+ACT_ON_ALERTS               L  A  D  A  D  D  D  D  A  D  D  A   devices.change_devicealert
 # a store's stock and one product's ledger there (the store page's low-stock list, too)
 VIEW_STOCK                  L  A  D  A  A  D  D  D  A  A  A  A   stores.view_stocklevel
 VIEW_INSPECTIONS            L  A  D  D  A  D  D  D  A  A  A  A   stores.view_inspection
@@ -1296,6 +1296,44 @@ def test_hq_inspection_still_reviews_inspections_and_edits_checklists(world: Wor
             "issue_terminal_token",
         )
     )
+
+
+def test_hq_inspection_reads_devices_and_alerts_but_changes_none(world: World) -> None:
+    """A cold-chain check reads the devices and their alerts; registering a device, its token
+    and acting on an alert are not the inspection's (docs/access.md)."""
+    client = _client_for(world, "hq_inspection")
+    user = world.users["hq_inspection"]
+    device, alert = world.device_a, world.alert_a
+    for name in ("device", "devicealert", "devicereading", "devicekindthreshold"):
+        assert client.get(reverse(f"admin:devices_{name}_changelist")).status_code == 200, name
+    assert client.get(reverse("admin:devices_device_change", args=[device.pk])).status_code == 200
+    assert not [
+        perm
+        for perm in user.get_all_permissions()
+        if perm.startswith("devices.") and not perm.startswith("devices.view_")
+    ]
+    token_before = type(device).objects.values_list("token_hash", "revoked_at").get(pk=device.pk)
+    for action in ("issue_token", "revoke_token"):
+        client.post(
+            reverse("admin:devices_device_changelist"),
+            data={"action": action, ACTION_CHECKBOX_NAME: [device.pk], "index": 0},
+        )
+    assert (
+        type(device).objects.values_list("token_hash", "revoked_at").get(pk=device.pk)
+        == token_before
+    )
+    devices_before = type(device).objects.count()
+    added = client.post(
+        reverse("admin:devices_device_add"), data={"store": world.store_a.pk, "name": "X"}
+    )
+    assert added.status_code == 403
+    assert type(device).objects.count() == devices_before
+    client.post(
+        reverse("admin:devices_devicealert_changelist"),
+        data={"action": "acknowledge", ACTION_CHECKBOX_NAME: [alert.pk], "index": 0},
+    )
+    alert.refresh_from_db()
+    assert alert.status == DeviceAlert.Status.OPEN
 
 
 # --- what lists, exports and downloads contain --------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
@@ -100,6 +102,13 @@ HQ_INSPECTION_MUST_NOT = {
     "stores.view_storeterminal",
     "stores.change_storeterminal",
     "stores.issue_terminal_token",
+    # The devices are read only: no registering, editing or removing one (nor its token), no
+    # thresholds, no acting on alerts.
+    "devices.add_device",
+    "devices.change_device",
+    "devices.delete_device",
+    "devices.change_devicekindthreshold",
+    "devices.change_devicealert",
 }
 
 
@@ -115,6 +124,7 @@ def test_hq_inspection_changes_only_what_inspections_need():
         "stores.change_rectificationitem",
     }
     assert {"stores.view_store", "stores.view_order", "stores.view_storestaff"} <= inspection
+    assert {"devices.view_device", "devices.view_devicealert"} <= inspection
 
 
 def test_only_hq_operations_issues_terminal_tokens():
@@ -131,8 +141,52 @@ def test_setup_roles_takes_the_old_inspection_permissions_away(capsys):
     group = Group.objects.get(name=HQ_INSPECTION)
     old = Permission.objects.filter(
         content_type__app_label="stores", codename__regex=r"^(view|change)_"
-    )
+    ) | Permission.objects.filter(content_type__app_label="devices")
     group.permissions.add(*old)
-    assert {"stores.change_order", "stores.change_storeterminal"} <= _snapshot()[HQ_INSPECTION]
+    assert {
+        "stores.change_order",
+        "stores.change_storeterminal",
+        "devices.change_device",
+    } <= _snapshot()[HQ_INSPECTION]
     call_command("setup_roles")
     assert not _snapshot()[HQ_INSPECTION] & HQ_INSPECTION_MUST_NOT
+
+
+def _undeletable_in_the_admin() -> set[str]:
+    """Every model whose registered admin refuses deleting to anyone (a superuser included),
+    read from the admin registry: `has_delete_permission` is False for a superuser."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from tests.factories import UserFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    return {
+        f"{model._meta.app_label}.delete_{model._meta.model_name}"
+        for model, model_admin in admin.site._registry.items()
+        if not model_admin.has_delete_permission(request)
+    }
+
+
+def test_no_hq_group_holds_delete_on_a_model_the_admin_never_deletes():
+    undeletable = _undeletable_in_the_admin()
+    # The purchase orders and the stock ledger are among them (docs/admin.md).
+    assert {"procurement.delete_purchaseorder", "stores.delete_stockmovement"} <= undeletable
+    roles_sync()
+    snapshot = _snapshot()
+    for name in (HQ_OPERATIONS, HQ_PROCUREMENT, HQ_INSPECTION):
+        assert not snapshot[name] & undeletable, name
+    # Configuration stays deletable by the group that owns it.
+    assert "procurement.delete_supplier" in snapshot[HQ_PROCUREMENT]
+    assert "stores.delete_store" in snapshot[HQ_OPERATIONS]
+
+
+def test_setup_roles_takes_delete_on_undeletable_models_away():
+    """A database whose groups were set up before: `setup_roles` again removes the `delete_*`
+    permissions the admin never honoured."""
+    roles_sync()
+    group = Group.objects.get(name=HQ_PROCUREMENT)
+    group.permissions.add(Permission.objects.get(codename="delete_purchaseorder"))
+    call_command("setup_roles", stdout=io.StringIO())
+    assert not _snapshot()[HQ_PROCUREMENT] & _undeletable_in_the_admin()

@@ -15,7 +15,11 @@ from apps.catalog.services.nightly import decisions_run
 from apps.catalog.sources import planning_sources
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine
 from apps.procurement.services.allocations import allocations_scaled
-from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_send
+from apps.procurement.services.purchase_orders import (
+    PurchaseOrderRefused,
+    purchase_order_confirm,
+    purchase_order_send,
+)
 from apps.procurement.services.replenishment import (
     purchase_order_line_edit,
     purchase_orders_replenish,
@@ -294,6 +298,72 @@ def test_saving_a_sent_line_in_the_admin_changes_nothing_and_shows_no_error(clie
     line.refresh_from_db()
     assert line.demanded_quantity == 80
     assert _allocated(line) == [20, 20, 20, 20]
+
+
+def test_an_admin_edit_of_a_draft_line_refuses_a_cancel_of_the_revision_seen_before(
+    client, hq_user
+):
+    line = _draft_line()
+    po = line.purchase_order
+    client.force_login(hq_user)
+    changelist = reverse("admin:procurement_purchaseorder_changelist")
+    # HQ opens the cancel confirmation (it carries the revision it shows) ...
+    page = client.post(changelist, {"action": "cancel", "_selected_action": [po.pk]})
+    assert f'name="revision_{po.pk}" value="1"' in page.content.decode()
+    # ... while a colleague edits the draft's line in the admin.
+    client.post(
+        reverse("admin:procurement_purchaseorderline_change", args=[line.pk]),
+        {
+            "demanded_quantity": "45",
+            "allocations-TOTAL_FORMS": "0",
+            "allocations-INITIAL_FORMS": "0",
+            "sources-TOTAL_FORMS": "0",
+            "sources-INITIAL_FORMS": "0",
+        },
+    )
+    po.refresh_from_db()
+    line.refresh_from_db()
+    assert (po.revision, line.demanded_quantity, _allocated(line)) == (2, 45, [12, 11, 11, 11])
+
+    response = client.post(
+        changelist,
+        {
+            "action": "cancel",
+            "_selected_action": [po.pk],
+            "confirm": "yes",
+            f"revision_{po.pk}": "1",
+        },
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1
+    assert "updated after you opened it" in warnings[0]
+    po.refresh_from_db()
+    assert (po.status, po.cancelled_at) == (PurchaseOrder.Status.DRAFT, None)
+
+
+def test_a_draft_line_edit_raises_the_revision_a_confirmation_names():
+    line = _draft_line()
+    po = line.purchase_order
+    seen = po.revision
+    purchase_order_line_edit(line=line, demanded=45)
+    po.refresh_from_db()
+    assert po.revision == seen + 1
+    purchase_order_send(po=po, by=None)
+
+    with pytest.raises(PurchaseOrderRefused) as refusal:
+        purchase_order_confirm(po=po, ship_date=timezone.localdate(), by=None, revision=seen)
+
+    assert refusal.value.code == "changed"
+    po.refresh_from_db()
+    assert (po.status, po.confirmed_at) == (PurchaseOrder.Status.SENT, None)
+    # A refused edit (not a draft any more) raises nothing.
+    with pytest.raises(PurchaseOrderRefused):
+        purchase_order_line_edit(line=line, demanded=30)
+    po.refresh_from_db()
+    assert po.revision == seen + 1
 
 
 def _draft_with_unallocated_line() -> tuple[PurchaseOrder, PurchaseOrderLine]:

@@ -118,6 +118,55 @@ def test_a_page_opened_before_a_run_added_to_the_order_does_not_report_a_shortag
     assert re.search(r'type="hidden" name="revision" value="2" id="id_shortage_revision"', html)
 
 
+def test_a_report_refused_as_changed_comes_back_with_what_the_supplier_typed(client):
+    supplier_user, store = SupplierUserFactory(), StoreFactory()
+    po = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
+    client.force_login(supplier_user.user)
+    first, second = po.lines.order_by("pk")[:2]
+    _added_to_by_a_run(po, store)
+    first.refresh_from_db()
+    lines_before, shares_before = _line_state(po), _shares(po)
+
+    response = client.post(
+        reverse("supplier:order_shortage", args=[po.pk]),
+        {f"line_{first.pk}": "3", f"line_{second.pk}": "1", "note": "冰雹减产", "revision": "1"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    # Rendered, not redirected: the reason at the top, the figures and the note still typed in,
+    # the lines as they stand now and their revision, so sending again reports against what is
+    # shown.
+    assert response.status_code == 409
+    with translation.override("en"):
+        shown = [str(message) for message in response.context["messages"]]
+    assert shown == [
+        "This purchase order was updated after you opened it: check the lines and report "
+        "the shortage again."
+    ]
+    form = response.context["shortage_form"]
+    assert (form[f"line_{first.pk}"].value(), form[f"line_{second.pk}"].value()) == ("3", "1")
+    assert (form["note"].value(), form["revision"].value()) == ("冰雹减产", "2")
+    html = response.content.decode()
+    assert re.search(rf'name="line_{first.pk}" value="3"', html)
+    assert re.search(rf'name="line_{second.pk}" value="1"', html)
+    assert 'value="冰雹减产"' in html
+    assert re.search(r'type="hidden" name="revision" value="2" id="id_shortage_revision"', html)
+    assert f"(ordered {first.ordered_quantity})" in html
+    # Nothing was written.
+    po.refresh_from_db()
+    assert (po.revision, po.has_shortage, po.shortage_note) == (2, False, "")
+    assert (_line_state(po), _shares(po)) == (lines_before, shares_before)
+
+    # Sending the page again reports against the lines shown.
+    again = client.post(
+        reverse("supplier:order_shortage", args=[po.pk]),
+        {f"line_{first.pk}": "3", f"line_{second.pk}": "1", "note": "冰雹减产", "revision": "2"},
+    )
+    assert again.status_code == 302
+    first.refresh_from_db()
+    assert first.shortage_quantity == 3
+
+
 # --- after a store received -------------------------------------------------------------------
 
 

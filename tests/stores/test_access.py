@@ -144,8 +144,8 @@ ALLOWED = {
     # The admin lets whoever may view insight cards accept them (HQ procurement too).
     ACCEPT_INSIGHT: {"owner", "hq_user", "hq_operations", "hq_procurement"},
     VIEW_DEVICES: {"owner", "clerk", "inspector", "hq_user", "hq_operations", "hq_inspection"},
-    # HQ inspection holds devices.change_devicealert in the admin (it may act there).
-    ACT_ON_ALERTS: {"owner", "clerk", "hq_user", "hq_operations", "hq_inspection"},
+    # HQ inspection reads the devices only: it acts on alerts neither in the admin nor here.
+    ACT_ON_ALERTS: {"owner", "clerk", "hq_user", "hq_operations"},
     VIEW_STOCK: {
         "owner",
         "clerk",
@@ -581,7 +581,7 @@ def _alert_urls(alert: DeviceAlert) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("who", ["hq_procurement", "inspector", "other_owner"])
+@pytest.mark.parametrize("who", ["hq_procurement", "hq_inspection", "inspector", "other_owner"])
 def test_alert_actions_are_refused_and_change_nothing(who, request, client, alert):
     client.force_login(_user(who, request))
     for url in _alert_urls(alert):
@@ -591,7 +591,7 @@ def test_alert_actions_are_refused_and_change_nothing(who, request, client, aler
     assert (alert.acknowledged_by, alert.resolved_by, alert.resolution_note) == (None, None, "")
 
 
-@pytest.mark.parametrize("who", ["hq_operations", "hq_inspection", "clerk"])
+@pytest.mark.parametrize("who", ["hq_operations", "clerk"])
 def test_alert_actions_are_allowed_where_the_admin_allows_them(who, request, client, alert):
     user = _user(who, request)
     client.force_login(user)

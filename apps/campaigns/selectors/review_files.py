@@ -121,11 +121,11 @@ def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
         SummaryFigure(
             _("Joined value at threshold (yuan)"), totals.joined_value_reached, None, "money"
         ),
-        SummaryFigure(_("Order value (yuan)"), totals.order_value, None, "money"),
-        SummaryFigure(_("Refunded (yuan)"), totals.refunded_value, None, "money"),
-        SummaryFigure(_("Sold after refunds (yuan)"), totals.sold_value, None, "money"),
+        SummaryFigure(_("Order value (yuan)"), totals.order_value, past.order_value, "money"),
+        SummaryFigure(_("Refunded (yuan)"), totals.refunded_value, past.refunded_value, "money"),
+        SummaryFigure(_("Sold after refunds (yuan)"), totals.sold_value, past.sold_value, "money"),
         SummaryFigure(_("Units ordered"), totals.units, past.units, "count"),
-        SummaryFigure(_("Units short at receiving"), totals.units_short, None, "count"),
+        SummaryFigure(_("Units short at receiving"), totals.units_short, past.units_short, "count"),
         SummaryFigure(_("Buyers"), totals.buyers, None, "count"),
         SummaryFigure(
             _("Offers at threshold"), f"{totals.offers_reached}/{totals.offers}", None, "text"

@@ -192,6 +192,10 @@ class Comparison:
     formed_rate: float | None
     members_gained: float | None
     repeat_buyers: float | None
+    order_value: Decimal | None
+    units_short: float | None
+    refunded_value: Decimal | None
+    sold_value: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -550,11 +554,9 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
     def average(values: list[float]) -> float | None:
         return sum(values) / len(values) if values else None
 
-    joined_value = (
-        (sum((f.joined_value for f in figures), Decimal(0)) / len(figures)).quantize(CENT)
-        if figures
-        else None
-    )
+    def average_money(values: list[Decimal]) -> Decimal | None:
+        return (sum(values, Decimal(0)) / len(values)).quantize(CENT) if values else None
+
     return Comparison(
         campaigns=campaigns,
         exposures=average([f.funnel.exposures for f in figures]),
@@ -562,11 +564,17 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
         order_events=average([f.funnel.orders for f in figures]),
         conversion_rate=_mean(f.funnel.conversion_rate for f in figures),
         order_count=average([f.order_count for f in figures]),
-        joined_value=joined_value,
+        joined_value=average_money([f.joined_value for f in figures]),
         units=average([f.units for f in figures]),
         formed_rate=_mean(f.formed_rate for f in figures),
         members_gained=average([f.members_gained for f in figures]),
         repeat_buyers=average([f.repeat_buyers for f in figures]),
+        # The after-the-fact figures of the past campaigns, from the same orders and cases
+        # (`_collect`) as this campaign's.
+        order_value=average_money([f.order_value for f in figures]),
+        units_short=average([f.units_short for f in figures]),
+        refunded_value=average_money([f.refunded_value for f in figures]),
+        sold_value=average_money([f.sold_value for f in figures]),
     )
 
 

@@ -5,12 +5,13 @@ orders go on the supplier's purchase order; the goods are still to come, then th
 up (docs/group-buys.md, "Pre-orders"; docs/demo-data.md, "The pre-order").
 
 Written through the product's own services, each given the demo's clock (`now=`), so the rows
-are what they leave: `campaign_launch` (a campaign from yesterday to tomorrow for the first
-`STORES` stores), `store_campaign_confirm` (target list, planned promotions, scheduled
-broadcast, pack, with the portal's `pack_sources()`; its PNG poster is most of this part's
-time), `broadcast_start` / `broadcast_end`, `offer_create(presale=True)` at the campaign's
-price (`campaign_prices`, what the owner's offer form proposes), `group_buy_join` for each
-member (no stock taken: a pre-order), `group_buy_offer_settle` at the deadline (formed: joins
+are what they leave: `campaign_launch` (a one-day campaign, yesterday, the pre-order's selling
+day, for the first `STORES` stores), `store_campaign_confirm` (target list, planned
+promotions, scheduled broadcast, pack, with the portal's `pack_sources()`; its PNG poster is
+most of this part's time), `broadcast_start` / `broadcast_end`, `offer_create(presale=True)`
+at the campaign's price (`campaign_prices`, what the owner's offer form proposes) and cut-off
+(`campaign_cutoff`, the 截单 the pack's 接龙 copy names), `group_buy_join` for each member
+(no stock taken: a pre-order), `group_buy_offer_settle` at the deadline (formed: joins
 confirmed, orders paid, pickup codes), then `purchase_orders_consolidate` with the settlement's
 moment as cut-off, as the consolidation task the settlement enqueues would. A broadcast is
 started and ended by the store's owner account where the demo has one (`owner`, `owner2`),
@@ -36,6 +37,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer, StoreCampaign
+from apps.campaigns.selectors.campaigns import campaign_cutoff
 from apps.campaigns.services.broadcasts import broadcast_end, broadcast_start
 from apps.campaigns.services.campaigns import (
     CampaignProductSpec,
@@ -64,7 +66,6 @@ CAMPAIGN_NAME = "{product} · 预售接龙"
 DISCOUNT_PERCENT = 10
 BROADCAST_HOUR = 19
 BROADCAST_MINUTES = 70
-DEADLINE = dt.time(22)  # the offer's 截单, yesterday evening
 SETTLE_AFTER = dt.timedelta(minutes=1)  # the settle task runs every minute
 THRESHOLD = 8  # units (成团)
 CAP = 40  # units: the campaign's 备货 for a pre-order is what the orchard ships
@@ -103,20 +104,25 @@ def demo_presale_seed(*, stores: list[Store], today: dt.date, seed: int) -> dict
     rng = random.Random(f"{seed}-{STREAM}")
     yesterday = today - dt.timedelta(days=1)
     scheduled = dt.datetime.combine(yesterday, dt.time(BROADCAST_HOUR), tzinfo=TZ)
-    deadline = dt.datetime.combine(yesterday, DEADLINE, tzinfo=TZ)
-    settled_at = deadline + SETTLE_AFTER
     with transaction.atomic():
+        # One day, yesterday: the pre-order's selling day. Its 截单 is the campaign's own
+        # cut-off (`campaign_cutoff`, yesterday 22:00), the one the pack's 接龙 copy names and
+        # counts the pickup day from, and the one the owner's offer form proposes: the offers
+        # take it, so what members read is what the offers did (formed at it, consolidated
+        # with the delivery day the copy promises).
         campaign = campaign_launch(
             template=None,
             name=CAMPAIGN_NAME.format(product=product.name),
             starts_on=yesterday,
-            ends_on=today + dt.timedelta(days=1),
+            ends_on=yesterday,
             products=[CampaignProductSpec(product=product, suggested_stock=SUGGESTED_STOCK)],
             stores=chosen,
             discount_percent=DISCOUNT_PERCENT,
             broadcast_hour=BROADCAST_HOUR,
             by=None,
         )
+        deadline = campaign_cutoff(campaign=campaign, start=scheduled)
+        settled_at = deadline + SETTLE_AFTER
         runners = _runners(chosen)
         offers: list[GroupBuyOffer] = []
         joins = 0

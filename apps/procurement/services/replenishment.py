@@ -150,8 +150,11 @@ def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> Purch
 
     Only drafts: the purchase order's row is locked (`select_for_update`, as every other
     change to its lines) and must still be a draft; the line and its allocations are then
-    written in the same transaction. Returns the line, refreshed. Refused
-    (`PurchaseOrderRefused`, nothing written): `negative`, `not_draft`."""
+    written in the same transaction, and the purchase order's `revision` goes up with them:
+    a page that showed the order before the edit (HQ's cancel confirmation, the supplier's
+    confirmation once it is sent) is refused as `changed`, as after a consolidation run added
+    to it. Returns the line, refreshed. Refused (`PurchaseOrderRefused`, nothing written):
+    `negative`, `not_draft`."""
     if demanded < 0:
         raise PurchaseOrderRefused("negative", _("The demand cannot be negative."))
     with transaction.atomic():
@@ -194,5 +197,6 @@ def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> Purch
             changed, ["quantity", "reported_short_quantity"]
         )
         allocations_short_update(line_ids=[line.pk])
+        PurchaseOrder.objects.filter(pk=locked.pk).update(revision=F("revision") + 1)
     line.refresh_from_db()
     return line

@@ -195,6 +195,22 @@ def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
     return redirect("supplier:order", po_id=po.pk)
 
 
+def _shortage_refused(
+    request: HttpRequest, po: PurchaseOrder, error: PurchaseOrderRefused
+) -> HttpResponse:
+    """The page again, with the reason at the top and the supplier's figures and note kept
+    (409: the order is no longer as the page showed it). The form is bound to what they typed
+    but built on the order as it stands: after `changed` it lists the updated lines and carries
+    the current revision, so they check the lines and send again without retyping. After
+    `received` (or a step beyond shipping) the page offers no form, only why."""
+    messages.error(request, error.message)
+    po.refresh_from_db()
+    data = request.POST.copy()
+    data["revision"] = str(po.revision)
+    form = ShortageForm(data, lines=purchase_order_sheet(purchase_order=po).lines)
+    return _detail(request, po, shortage_form=form, status=409)
+
+
 @login_required
 @require_POST
 def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
@@ -215,7 +231,7 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
             revision=form.cleaned_data["revision"],
         )
     except PurchaseOrderRefused as error:
-        return _refused(request, po, error)
+        return _shortage_refused(request, po, error)
     messages.success(request, _("Shortage reported."))
     return redirect("supplier:order", po_id=po.pk)
 
