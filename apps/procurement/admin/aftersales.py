@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms.models import BaseModelFormSet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -54,9 +55,37 @@ def _photo_thumbnail(photo: AfterSalesPhoto) -> str:
     )
 
 
+class CompensationPolicyFormSet(BaseModelFormSet):
+    """The editable list's rows. Each row checks its kind and "up to" against the saved table
+    (`CompensationPolicy.clean`); two rows changed to the same kind and "up to" in one
+    submission are refused here, on both rows, and nothing is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        changed: dict[tuple[str, object], list[forms.ModelForm]] = {}
+        for form in self.forms:
+            if form.has_changed() and form.is_valid():
+                policy = form.instance
+                changed.setdefault((policy.kind, policy.max_amount), []).append(form)
+        for colliding in changed.values():
+            if len(colliding) < 2:
+                continue
+            for form in colliding:
+                form.add_error(
+                    "max_amount",
+                    _(
+                        "Another row of %(kind)s is changed to the same “up to” in this "
+                        "save; a kind has one row per amount."
+                    )
+                    % {"kind": form.instance.get_kind_display()},
+                )
+
+
 @admin.register(CompensationPolicy)
 class CompensationPolicyAdmin(admin.ModelAdmin):
-    """The policy table, edited in place on the changelist."""
+    """The policy table, edited in place on the changelist. A kind has one row per "up to"
+    and one row for any amount; both forms check it with the row's kind (the list does not
+    show `kind` as a field), the list also across the rows saved together."""
 
     list_display = [
         "__str__",
@@ -70,6 +99,9 @@ class CompensationPolicyAdmin(admin.ModelAdmin):
     list_editable = ["max_amount", "remedy", "charged_to", "needs_approval", "is_active"]
     list_filter = ["kind", "remedy", "charged_to", "is_active"]
     search_fields = ["kind", "remedy", "charged_to"]
+
+    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> type[BaseModelFormSet]:
+        return super().get_changelist_formset(request, formset=CompensationPolicyFormSet, **kwargs)
 
 
 class AfterSalesPhotoInline(admin.TabularInline):
