@@ -1,6 +1,6 @@
 """HQ edits the compensation policy table in the admin: a row that would break the table's
 constraints (one row per kind and "up to", one row for any amount per kind, "up to" above 0)
-is refused with a message on that row and nothing is saved — on the change form and on the
+is refused with a readable message on that row and nothing is saved — on the change form and on the
 editable list, also when two rows of one submission collide."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from apps.procurement.models import CaseKind, CompensationPolicy
 from linli.roles import HQ_PROCUREMENT
-from tests.factories import UserFactory
+from tests.factories import SupplierProductFactory, UserFactory
 from tests.procurement.factories_aftersales import CompensationPolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,66 @@ def test_add_form_refuses_a_taken_amount(buyer, table):
         "max_amount": ["Quality problem already has a row up to 50.00 yuan."]
     }
     assert CompensationPolicy.objects.count() == 4
+
+
+# --- "up to" above 0, and the readable messages of the procurement constraints ----------------
+
+
+@pytest.mark.parametrize("amount", ["0", "-5"])
+def test_change_form_refuses_an_amount_not_above_zero_on_the_field(buyer, table, amount):
+    before = _saved()
+    response = _change_post(buyer, table["quality_30"], max_amount=amount)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "max_amount": ["Must be more than 0, or empty for any amount."]
+    }
+    assert "compensation_policy_amount_positive" not in response.content.decode()
+    assert _saved() == before
+
+
+def test_list_refuses_an_amount_of_zero_on_the_row(buyer, table):
+    before = _saved()
+    response = _list_post(buyer, table, quality_30="0")
+    assert _row_errors(response) == ["Must be more than 0, or empty for any amount."]
+    assert _saved() == before
+
+
+def test_constraints_reached_from_a_form_have_readable_messages():
+    """The constraints' own messages (what a form shows when no field check comes first)."""
+    policy = CompensationPolicy(kind=CaseKind.QUALITY, max_amount=D("0"))
+    with pytest.raises(ValidationError) as caught:
+        policy.validate_constraints()
+    assert caught.value.messages == ["Must be more than 0, or empty for any amount."]
+
+    CompensationPolicy.objects.filter(kind=CaseKind.LATE).delete()
+    CompensationPolicyFactory(kind=CaseKind.LATE, max_amount=None)
+    second = CompensationPolicy(kind=CaseKind.LATE, max_amount=None)
+    with pytest.raises(ValidationError) as caught:
+        second.validate_constraints()
+    assert caught.value.messages == [
+        "A case kind has at most one row for any amount (empty “up to”)."
+    ]
+
+
+def test_supplier_product_form_says_why_a_pack_size_of_zero_is_refused(buyer):
+    offer = SupplierProductFactory()
+    response = buyer.post(
+        reverse("admin:procurement_supplierproduct_change", args=[offer.pk]),
+        {
+            "supplier": offer.supplier_id,
+            "product": offer.product_id,
+            "cost": "-1",
+            "lead_time_days": "1",
+            "min_order_qty": "0",
+            "pack_size": "0",
+            "is_preferred": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert sorted(response.context["adminform"].form.non_field_errors()) == [
+        "The cost cannot be negative.",
+        "The minimum order must be at least 1.",
+        "The pack size must be at least 1.",
+    ]
+    offer.refresh_from_db()
+    assert (offer.cost, offer.pack_size, offer.min_order_qty) == (D("5.00"), 1, 1)

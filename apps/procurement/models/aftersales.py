@@ -32,6 +32,9 @@ class ChargedTo(models.TextChoices):
     SUPPLIER = "supplier", _("Supplier")
 
 
+AMOUNT_POSITIVE_MESSAGE = _("Must be more than 0, or empty for any amount.")
+
+
 class CompensationPolicy(models.Model):
     """A row of the compensation table: for a case kind up to an amount, the remedy proposed and
     who bears the cost. The proposal for a case is the row of its kind with the smallest
@@ -63,10 +66,14 @@ class CompensationPolicy(models.Model):
                 fields=["kind"],
                 condition=Q(max_amount__isnull=True),
                 name="compensation_policy_one_open_ended",
+                violation_error_message=_(
+                    "A case kind has at most one row for any amount (empty “up to”)."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(max_amount__isnull=True) | Q(max_amount__gt=Decimal("0")),
                 name="compensation_policy_amount_positive",
+                violation_error_message=AMOUNT_POSITIVE_MESSAGE,
             ),
         ]
 
@@ -74,11 +81,15 @@ class CompensationPolicy(models.Model):
         return f"{self.get_kind_display()} ≤ {self.max_amount or '∞'}: {self.get_remedy_display()}"
 
     def clean(self) -> None:
-        """The two unique constraints, checked with the row's own kind: a form that edits only
-        `max_amount` (the admin's editable list) does not hold `kind`, and Django validates a
-        constraint only over the fields a form holds. The error is on `max_amount`, so Django's
-        own constraint checks of that field are then skipped (no message twice). Another row
-        changed in the same submission is the form set's to check (the admin's list does)."""
+        """A positive "up to", and the two unique constraints checked with the row's own kind:
+        a form that edits only `max_amount` (the admin's editable list) does not hold `kind`,
+        and Django validates a constraint only over the fields a form holds. The error is on
+        `max_amount`, so Django's own constraint checks of that field are then skipped (no
+        message twice). Another row changed in the same submission is the form set's to check
+        (the admin's list does)."""
+        if self.max_amount is not None and self.max_amount <= 0:
+            # On the field (the constraint's own message would sit above the form).
+            raise ValidationError({"max_amount": AMOUNT_POSITIVE_MESSAGE}, code="not_positive")
         if not self.kind:
             return
         taken = CompensationPolicy.objects.filter(kind=self.kind, max_amount=self.max_amount)
