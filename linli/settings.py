@@ -295,6 +295,9 @@ DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 
 # A co-purchase rule is shown to an owner only when at least this many distinct members
 # carry it (bought A and B in one basket); docs/decisions.md.
 RULES_MIN_MEMBERS = env.int("RULES_MIN_MEMBERS", default=5)
+# The most units HQ may ask for on one purchase-order line when editing a draft's demand: a
+# typing guard (the network's biggest line is a few thousand units); docs/purchasing.md.
+PURCHASE_LINE_MAX_UNITS = env.int("PURCHASE_LINE_MAX_UNITS", default=100_000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Store inspections (docs/inspections.md) --------------------------------------------------

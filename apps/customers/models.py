@@ -52,16 +52,23 @@ class Member(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["phone"], condition=~Q(phone=""), name="member_phone_unique"
+                fields=["phone"],
+                condition=~Q(phone=""),
+                name="member_phone_unique",
+                violation_error_message=_("Another member already has this phone number."),
             ),
             models.CheckConstraint(
                 condition=Q(birth_year__isnull=True)
                 | Q(birth_year__gte=1900, birth_year__lte=2100),
                 name="member_birth_year_range",
+                violation_error_message=_("The birth year must be between 1900 and 2100."),
             ),
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__startswith="+86"),
                 name="member_phone_normalised",
+                violation_error_message=_(
+                    "The phone number must be a mainland number stored as +86…."
+                ),
             ),
         ]
 
@@ -101,7 +108,11 @@ class MemberIdentity(models.Model):
         verbose_name_plural = _("member identities")
         constraints = [
             models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique"),
-            models.CheckConstraint(condition=~Q(value=""), name="identity_value_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(value=""),
+                name="identity_value_not_empty",
+                violation_error_message=_("The identity's value cannot be empty."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -183,7 +194,11 @@ class TagKeyword(models.Model):
         verbose_name_plural = _("tag keywords")
         constraints = [
             models.UniqueConstraint(fields=["tag", "keyword"], name="tag_keyword_unique"),
-            models.CheckConstraint(condition=~Q(keyword=""), name="tag_keyword_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(keyword=""),
+                name="tag_keyword_not_empty",
+                violation_error_message=_("The keyword cannot be empty."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -206,7 +221,11 @@ class TagCategoryRule(models.Model):
         verbose_name_plural = _("tag purchase rules")
         constraints = [
             models.UniqueConstraint(fields=["tag", "category"], name="tag_category_rule_unique"),
-            models.CheckConstraint(condition=Q(min_purchases__gte=1), name="tag_rule_min_positive"),
+            models.CheckConstraint(
+                condition=Q(min_purchases__gte=1),
+                name="tag_rule_min_positive",
+                violation_error_message=_("The minimum number of purchases must be at least 1."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -346,7 +365,11 @@ class NpsAnswer(models.Model):
         verbose_name = _("NPS answer")
         verbose_name_plural = _("NPS answers")
         constraints = [
-            models.CheckConstraint(condition=Q(score__lte=10), name="nps_score_range"),
+            models.CheckConstraint(
+                condition=Q(score__lte=10),
+                name="nps_score_range",
+                violation_error_message=_("The score must be between 0 and 10."),
+            ),
         ]
 
     def __str__(self) -> str:

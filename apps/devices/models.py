@@ -66,12 +66,17 @@ class DeviceKindThreshold(models.Model):
                 | Q(max_temperature_c__isnull=True)
                 | Q(min_temperature_c__lt=models.F("max_temperature_c")),
                 name="device_threshold_min_below_max",
+                violation_error_message=_("The lowest temperature must be below the highest."),
             ),
             models.CheckConstraint(
-                condition=Q(minutes_out_of_range__gte=1), name="device_threshold_minutes_positive"
+                condition=Q(minutes_out_of_range__gte=1),
+                name="device_threshold_minutes_positive",
+                violation_error_message=_("The minutes out of range must be at least 1."),
             ),
             models.CheckConstraint(
-                condition=Q(energy_spike_factor__gt=1), name="device_threshold_factor_above_one"
+                condition=Q(energy_spike_factor__gt=1),
+                name="device_threshold_factor_above_one",
+                violation_error_message=_("The energy spike factor must be more than 1."),
             ),
         ]
 
@@ -155,17 +160,23 @@ class Device(models.Model):
         indexes = [models.Index(fields=["is_active", "last_seen_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(silent_after_minutes__gte=1), name="device_silent_minutes_positive"
+                condition=Q(silent_after_minutes__gte=1),
+                name="device_silent_minutes_positive",
+                violation_error_message=_(
+                    "The minutes before a device counts as silent must be at least 1."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(minutes_out_of_range__isnull=True) | Q(minutes_out_of_range__gte=1),
                 name="device_override_minutes_positive",
+                violation_error_message=_("The minutes out of range must be at least 1."),
             ),
             models.CheckConstraint(
                 condition=Q(min_temperature_c__isnull=True)
                 | Q(max_temperature_c__isnull=True)
                 | Q(min_temperature_c__lt=models.F("max_temperature_c")),
                 name="device_override_min_below_max",
+                violation_error_message=_("The lowest temperature must be below the highest."),
             ),
         ]
 

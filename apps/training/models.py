@@ -113,6 +113,7 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=Q(pass_mark__gte=0, pass_mark__lte=100),
                 name="training_course_pass_mark_percent",
+                violation_error_message=_("The pass mark must be between 0 and 100."),
             ),
         ]
 

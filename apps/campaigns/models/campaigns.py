@@ -109,7 +109,9 @@ class ScenarioTemplate(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(suggested_hour__lte=23), name="scenario_template_hour_range"
+                condition=Q(suggested_hour__lte=23),
+                name="scenario_template_hour_range",
+                violation_error_message=_("The suggested hour must be between 0 and 23."),
             ),
         ]
 
@@ -193,9 +195,15 @@ class Campaign(models.Model):
                 name="campaign_ends_after_start",
                 violation_error_message=_("The campaign cannot end before it starts."),
             ),
-            models.CheckConstraint(condition=Q(broadcast_hour__lte=23), name="campaign_hour_range"),
             models.CheckConstraint(
-                condition=Q(discount_percent__lte=90), name="campaign_discount_0_90"
+                condition=Q(broadcast_hour__lte=23),
+                name="campaign_hour_range",
+                violation_error_message=_("The broadcast hour must be between 0 and 23."),
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__lte=90),
+                name="campaign_discount_0_90",
+                violation_error_message=_("The discount must be between 0 and 90%."),
             ),
         ]
 
@@ -232,6 +240,7 @@ class CampaignProduct(models.Model):
             models.CheckConstraint(
                 condition=Q(price__isnull=True) | Q(price__gte=0),
                 name="campaign_product_price_not_negative",
+                violation_error_message=_("The price cannot be negative."),
             ),
         ]
 

@@ -110,10 +110,12 @@ class Notification(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
                 name="notification_sent_has_time",
+                violation_error_message=_("A sent notification needs its sending time."),
             ),
             models.CheckConstraint(
                 condition=Q(recipient__isnull=False) | Q(member__isnull=False),
                 name="notification_has_recipient_or_member",
+                violation_error_message=_("A notification needs a recipient or a member."),
             ),
         ]
 

@@ -92,18 +92,24 @@ class DecisionSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(rules_min_support__gte=0, rules_min_support__lte=1),
                 name="decision_settings_support_range",
+                violation_error_message=_("The minimum support must be between 0 and 1."),
             ),
             models.CheckConstraint(
                 condition=Q(rules_min_confidence__gte=0, rules_min_confidence__lte=1),
                 name="decision_settings_confidence_range",
+                violation_error_message=_("The minimum confidence must be between 0 and 1."),
             ),
             models.CheckConstraint(
                 condition=Q(service_level__gte=0.5, service_level__lte=0.999),
                 name="decision_settings_service_level_range",
+                violation_error_message=_("The service level must be between 0.5 and 0.999."),
             ),
             models.CheckConstraint(
                 condition=Q(rules_window_days__gte=1, history_days__gte=28),
                 name="decision_settings_windows_positive",
+                violation_error_message=_(
+                    "The rules window must be at least 1 day and the history at least 28 days."
+                ),
             ),
         ]
 

@@ -35,7 +35,9 @@ class Category(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(parent=models.F("pk")), name="category_not_own_parent"
+                condition=~Q(parent=models.F("pk")),
+                name="category_not_own_parent",
+                violation_error_message=_("A category cannot be its own parent."),
             ),
         ]
 
@@ -112,9 +114,21 @@ class Product(models.Model):
             ("export_product", _("Can export products")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
-            models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_not_negative"),
-            models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="product_price_not_negative",
+                violation_error_message=_("The price cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cost__gte=0),
+                name="product_cost_not_negative",
+                violation_error_message=_("The cost cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(sku=""),
+                name="product_sku_not_empty",
+                violation_error_message=_("The SKU cannot be empty."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,10 +167,14 @@ class WeatherObservation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["city", "day", "kind"], name="weather_unique"),
             models.CheckConstraint(
-                condition=Q(temp_min_c__lte=models.F("temp_max_c")), name="weather_min_below_max"
+                condition=Q(temp_min_c__lte=models.F("temp_max_c")),
+                name="weather_min_below_max",
+                violation_error_message=_("The lowest temperature cannot be above the highest."),
             ),
             models.CheckConstraint(
-                condition=Q(precipitation_mm__gte=0), name="weather_precipitation_not_negative"
+                condition=Q(precipitation_mm__gte=0),
+                name="weather_precipitation_not_negative",
+                violation_error_message=_("The precipitation cannot be negative."),
             ),
         ]
 

@@ -17,9 +17,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.forms.models import BaseModelFormSet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -54,9 +56,37 @@ def _photo_thumbnail(photo: AfterSalesPhoto) -> str:
     )
 
 
+class CompensationPolicyFormSet(BaseModelFormSet):
+    """The editable list's rows. Each row checks its kind and "up to" against the saved table
+    (`CompensationPolicy.clean`); two rows changed to the same kind and "up to" in one
+    submission are refused here, on both rows, and nothing is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        changed: dict[tuple[str, object], list[forms.ModelForm]] = {}
+        for form in self.forms:
+            if form.has_changed() and form.is_valid():
+                policy = form.instance
+                changed.setdefault((policy.kind, policy.max_amount), []).append(form)
+        for colliding in changed.values():
+            if len(colliding) < 2:
+                continue
+            for form in colliding:
+                form.add_error(
+                    "max_amount",
+                    _(
+                        "Another row of %(kind)s is changed to the same “up to” in this "
+                        "save; a kind has one row per amount."
+                    )
+                    % {"kind": form.instance.get_kind_display()},
+                )
+
+
 @admin.register(CompensationPolicy)
 class CompensationPolicyAdmin(admin.ModelAdmin):
-    """The policy table, edited in place on the changelist."""
+    """The policy table, edited in place on the changelist. A kind has one row per "up to"
+    and one row for any amount; both forms check it with the row's kind (the list does not
+    show `kind` as a field), the list also across the rows saved together."""
 
     list_display = [
         "__str__",
@@ -70,6 +100,9 @@ class CompensationPolicyAdmin(admin.ModelAdmin):
     list_editable = ["max_amount", "remedy", "charged_to", "needs_approval", "is_active"]
     list_filter = ["kind", "remedy", "charged_to", "is_active"]
     search_fields = ["kind", "remedy", "charged_to"]
+
+    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> type[BaseModelFormSet]:
+        return super().get_changelist_formset(request, formset=CompensationPolicyFormSet, **kwargs)
 
 
 class AfterSalesPhotoInline(admin.TabularInline):
@@ -105,7 +138,14 @@ class CaseDecisionActionForm(ActionForm):
         choices=[("", _("as proposed"))] + ChargedTo.choices,
         required=False,
     )
-    note = forms.CharField(label=_("note"), max_length=300, required=False)
+    note = forms.CharField(
+        label=_("note"),
+        max_length=300,
+        required=False,
+        error_messages={
+            "max_length": _("too long, at most %(limit_value)d characters (it has %(show_value)d).")
+        },
+    )
 
 
 @admin.register(AfterSalesCase)
@@ -195,6 +235,33 @@ class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[AfterSalesCase]
+    ) -> HttpResponseBase | None:
+        """Django answers "No action selected." for any invalid action form; a wrong remedy,
+        cost bearer or note (over 300 characters, the box's limit bypassed) is named instead,
+        and no case is changed."""
+        form = self.action_form(request.POST, auto_id=None)
+        form.fields["action"].choices = self.get_action_choices(request)
+        form.is_valid()
+        wrong = {
+            name: errors
+            for name, errors in form.errors.items()
+            # "action" and "select_across" are Django's: it answers for them as before.
+            if name in form.fields and name not in ActionForm.base_fields
+        }
+        for name, errors in wrong.items():
+            for error in errors:
+                self.message_user(
+                    request,
+                    _("%(field)s: %(error)s Nothing was changed.")
+                    % {"field": capfirst(form.fields[name].label), "error": error},
+                    level=messages.ERROR,
+                )
+        if wrong:
+            return None
+        return super().response_action(request, queryset)
 
     def _each(
         self,

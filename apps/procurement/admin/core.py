@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -36,7 +37,10 @@ from apps.procurement.services.purchase_orders import (
     purchase_order_cancel,
     purchase_order_send,
 )
-from apps.procurement.services.replenishment import purchase_order_line_edit
+from apps.procurement.services.replenishment import (
+    purchase_order_line_demand_check,
+    purchase_order_line_edit,
+)
 from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 from linli.wording import labelled
@@ -416,8 +420,26 @@ class PurchaseOrderSourceInline(ReadOnlyInline):
         return _order_line_link(source.order_line_id)
 
 
+class PurchaseOrderLineForm(forms.ModelForm):
+    """A draft line's demand, refused on the field for what `purchase_order_line_edit` would
+    refuse for the number itself (too large, or too large once rounded up to whole packs)."""
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = ["demanded_quantity"]  # the only field not read-only, and only on a draft
+
+    def clean_demanded_quantity(self) -> int:
+        demanded = self.cleaned_data["demanded_quantity"]
+        try:
+            purchase_order_line_demand_check(line=self.instance, demanded=demanded)
+        except PurchaseOrderRefused as refusal:
+            raise forms.ValidationError(refusal.message, code=refusal.code) from None
+        return demanded
+
+
 @admin.register(PurchaseOrderLine)
 class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
+    form = PurchaseOrderLineForm
     list_display = [
         "purchase_order",
         "product",

@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +30,9 @@ class ChargedTo(models.TextChoices):
     STORE = "store", _("Store")
     HQ = "hq", _("Head office")
     SUPPLIER = "supplier", _("Supplier")
+
+
+AMOUNT_POSITIVE_MESSAGE = _("Must be more than 0, or empty for any amount.")
 
 
 class CompensationPolicy(models.Model):
@@ -62,15 +66,49 @@ class CompensationPolicy(models.Model):
                 fields=["kind"],
                 condition=Q(max_amount__isnull=True),
                 name="compensation_policy_one_open_ended",
+                violation_error_message=_(
+                    "A case kind has at most one row for any amount (empty “up to”)."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(max_amount__isnull=True) | Q(max_amount__gt=Decimal("0")),
                 name="compensation_policy_amount_positive",
+                violation_error_message=AMOUNT_POSITIVE_MESSAGE,
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ≤ {self.max_amount or '∞'}: {self.get_remedy_display()}"
+
+    def clean(self) -> None:
+        """A positive "up to", and the two unique constraints checked with the row's own kind:
+        a form that edits only `max_amount` (the admin's editable list) does not hold `kind`,
+        and Django validates a constraint only over the fields a form holds. The error is on
+        `max_amount`, so Django's own constraint checks of that field are then skipped (no
+        message twice). Another row changed in the same submission is the form set's to check
+        (the admin's list does)."""
+        if self.max_amount is not None and self.max_amount <= 0:
+            # On the field (the constraint's own message would sit above the form).
+            raise ValidationError({"max_amount": AMOUNT_POSITIVE_MESSAGE}, code="not_positive")
+        if not self.kind:
+            return
+        taken = CompensationPolicy.objects.filter(kind=self.kind, max_amount=self.max_amount)
+        if self.pk is not None:
+            taken = taken.exclude(pk=self.pk)
+        if taken.exists():
+            raise ValidationError({"max_amount": self.taken_message()}, code="taken")
+
+    def taken_message(self) -> str:
+        """Why this row's (kind, up to) is refused when another row has it."""
+        if self.max_amount is None:
+            return _(
+                "%(kind)s already has a row for any amount (empty “up to”); a kind has at "
+                "most one: give this row an amount."
+            ) % {"kind": self.get_kind_display()}
+        return _("%(kind)s already has a row up to %(amount)s yuan.") % {
+            "kind": self.get_kind_display(),
+            "amount": Decimal(self.max_amount).quantize(Decimal("0.01")),
+        }
 
 
 class AfterSalesCase(models.Model):

@@ -63,13 +63,19 @@ class SupplierProduct(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["supplier", "product"], name="supplier_product_unique"),
             models.CheckConstraint(
-                condition=Q(cost__gte=Decimal("0")), name="supplier_cost_not_negative"
+                condition=Q(cost__gte=Decimal("0")),
+                name="supplier_cost_not_negative",
+                violation_error_message=_("The cost cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(pack_size__gte=1), name="supplier_pack_size_positive"
+                condition=Q(pack_size__gte=1),
+                name="supplier_pack_size_positive",
+                violation_error_message=_("The pack size must be at least 1."),
             ),
             models.CheckConstraint(
-                condition=Q(min_order_qty__gte=1), name="supplier_min_order_positive"
+                condition=Q(min_order_qty__gte=1),
+                name="supplier_min_order_positive",
+                violation_error_message=_("The minimum order must be at least 1."),
             ),
         ]
 
@@ -449,10 +455,14 @@ class PurchaseOrderSource(models.Model):
             models.CheckConstraint(
                 condition=Q(short_quantity__lte=models.F("quantity")),
                 name="purchase_source_short_within_quantity",
+                violation_error_message=_("The units short cannot exceed the line's units."),
             ),
             models.CheckConstraint(
                 condition=Q(damaged_quantity__lte=models.F("short_quantity")),
                 name="purchase_source_damaged_within_short",
+                violation_error_message=_(
+                    "The damaged units are part of the units short and cannot exceed them."
+                ),
             ),
         ]
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Least
@@ -139,6 +140,49 @@ def purchase_orders_replenish(*, issued_on: dt.date) -> ReplenishmentResult:
     )
 
 
+# The largest value of the lines' integer columns (PostgreSQL `integer`): what is ordered, the
+# demand rounded up to whole packs, must fit.
+LINE_UNITS_COLUMN_MAX = 2**31 - 1
+
+
+def purchase_order_line_demand_check(*, line: PurchaseOrderLine, demanded: int) -> int:
+    """What is ordered for `demanded` units on `line` (rounded as `purchase_order_line_edit`
+    rounds), or `PurchaseOrderRefused`: `negative`; `too_large`, more than
+    `settings.PURCHASE_LINE_MAX_UNITS` units (a typing guard); `overflow`, rounded up to the
+    line's packs or minimum order it would not fit the line's columns. The admin's form calls
+    it to show the refusal on the field; `purchase_order_line_edit` calls it again."""
+    if demanded < 0:
+        raise PurchaseOrderRefused("negative", _("The demand cannot be negative."))
+    limit = min(settings.PURCHASE_LINE_MAX_UNITS, LINE_UNITS_COLUMN_MAX)
+    if demanded > limit:
+        raise PurchaseOrderRefused(
+            "too_large",
+            _(
+                "At most %(limit)d units can be asked for on one line; a larger number is most "
+                "likely a typing error."
+            )
+            % {"limit": limit},
+        )
+    ordered = order_quantity_rounded(
+        demanded=demanded, pack_size=line.pack_size, min_order_qty=line.min_order_qty
+    )
+    if ordered > LINE_UNITS_COLUMN_MAX:
+        raise PurchaseOrderRefused(
+            "overflow",
+            _(
+                "Rounded up to whole packs of %(pack)d (minimum %(minimum)d), %(demanded)d units "
+                "would order %(ordered)d, more than a line can hold."
+            )
+            % {
+                "pack": line.pack_size,
+                "minimum": line.min_order_qty,
+                "demanded": demanded,
+                "ordered": ordered,
+            },
+        )
+    return ordered
+
+
 def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> PurchaseOrderLine:
     """HQ changes what a draft line asks for. The stores' allocations are scaled to the new
     demand (`allocations_scaled`: they add up to it exactly, as consolidation's allocations
@@ -154,9 +198,9 @@ def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> Purch
     a page that showed the order before the edit (HQ's cancel confirmation, the supplier's
     confirmation once it is sent) is refused as `changed`, as after a consolidation run added
     to it. Returns the line, refreshed. Refused (`PurchaseOrderRefused`, nothing written):
-    `negative`, `not_draft`."""
-    if demanded < 0:
-        raise PurchaseOrderRefused("negative", _("The demand cannot be negative."))
+    those of `purchase_order_line_demand_check` (`negative`, `too_large`, `overflow`),
+    `not_draft`."""
+    purchase_order_line_demand_check(line=line, demanded=demanded)
     with transaction.atomic():
         locked = PurchaseOrder.objects.select_for_update().get(pk=line.purchase_order_id)
         if locked.status != PurchaseOrder.Status.DRAFT:

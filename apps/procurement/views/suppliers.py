@@ -222,6 +222,7 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
         for error in form.line_errors():
             messages.error(request, error)
         return _detail(request, po, shortage_form=form, status=400)
+    had_shortage = po.has_shortage
     try:
         purchase_order_report_shortage(
             po=po,
@@ -232,8 +233,18 @@ def order_shortage(request: HttpRequest, po_id: int) -> HttpResponse:
         )
     except PurchaseOrderRefused as error:
         return _shortage_refused(request, po, error)
-    messages.success(request, _("Shortage reported."))
+    messages.success(request, _shortage_outcome(had_shortage=had_shortage, po=po))
     return redirect("supplier:order", po_id=po.pk)
+
+
+def _shortage_outcome(*, had_shortage: bool, po: PurchaseOrder) -> str:
+    """What the report did (`po` as the service left it): every line at 0 reports nothing, or
+    withdraws the earlier report."""
+    if po.has_shortage:
+        return _("Shortage reported.")
+    if had_shortage:
+        return _("Shortage withdrawn: every line will be delivered in full.")
+    return _("No shortage reported: every line is 0, so nothing is short.")
 
 
 @login_required

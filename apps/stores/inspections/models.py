@@ -65,7 +65,11 @@ class ChecklistTemplate(models.Model):
             models.UniqueConstraint(
                 fields=["active"], condition=Q(active=True), name="checklist_one_active"
             ),
-            models.CheckConstraint(condition=Q(version__gte=1), name="checklist_version_positive"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="checklist_version_positive",
+                violation_error_message=_("The version must be at least 1."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,7 +106,9 @@ class ChecklistItem(models.Model):
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(weight__gte=1), name="checklist_item_weight_positive"
+                condition=Q(weight__gte=1),
+                name="checklist_item_weight_positive",
+                violation_error_message=_("The weight must be at least 1."),
             ),
         ]
 

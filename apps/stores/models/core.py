@@ -66,10 +66,12 @@ class Store(models.Model):
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                 name="store_latitude_range",
+                violation_error_message=_("The latitude must be between -90 and 90."),
             ),
             models.CheckConstraint(
                 condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
                 name="store_longitude_range",
+                violation_error_message=_("The longitude must be between -180 and 180."),
             ),
         ]
 
