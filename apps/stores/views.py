@@ -25,7 +25,7 @@ from apps.devices.charts import ChartFrame
 from apps.devices.selectors import alerts_open_for_user
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.procurement.selectors.aftersales import CASE_ORDER_STATUSES
-from apps.procurement.selectors.purchase_orders import store_on_order
+from apps.procurement.selectors.purchase_orders import OnOrder, store_on_order
 from apps.stores import selectors
 from apps.stores.access import (
     AFTER_SALES,
@@ -207,6 +207,7 @@ def store_kpis(request: HttpRequest, store_id: int) -> HttpResponse:
     )
 
 
+NOTHING_ON_ORDER = OnOrder(shelf=0)
 STOCK_PER_PAGE = 30
 MOVEMENTS_PER_PAGE = 30
 STOCK_QUERY_MAX_LENGTH = 60
@@ -216,10 +217,12 @@ STOCK_QUERY_MAX_LENGTH = 60
 @require_GET
 def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
     """The store's stock: every product it holds or has on order, with on-hand, the low-stock
-    flag (the store page's rule), units on order (open purchase orders' allocations to this
-    store, as the decision engine counts them) and the last ledger row; searchable by name,
-    SKU or barcode, filtered to low stock or to what is on order, 30 a page. VIEW_STOCK, like
-    the store page's low-stock list. Queries do not grow with rows."""
+    flag (the store page's rule), units on order (what open purchase orders bring to this
+    store's shelf, as the decision engine counts them), apart from them the units coming for
+    member orders (pre-orders, which go to the members, not the shelf), and the last ledger
+    row; searchable by name, SKU or barcode, filtered to low stock or to what is coming
+    (either kind), 30 a page. VIEW_STOCK, like the store page's low-stock list. Queries do
+    not grow with rows."""
     store = store_or_403(request.user, store_id, VIEW_STOCK)
     query = request.GET.get("q", "")[:STOCK_QUERY_MAX_LENGTH].strip()
     low_only = request.GET.get("low") == "1"
@@ -236,7 +239,9 @@ def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
     kinds = dict(StockMovement.Kind.choices)
     rows = list(page.object_list)
     for product in rows:
-        product.on_order = on_order.get(product.pk, 0)
+        coming = on_order.get(product.pk, NOTHING_ON_ORDER)
+        product.on_order = coming.shelf
+        product.for_orders = coming.for_orders
         product.last_kind_label = kinds.get(product.last_kind, "")
     filters = {
         key: value
@@ -262,7 +267,8 @@ def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def store_stock_product(request: HttpRequest, store_id: int, product_id: int) -> HttpResponse:
-    """One product's stock at the store: on-hand, on order, and its ledger here, newest first,
+    """One product's stock at the store: on-hand, on order (for the shelf), the units coming
+    for member orders when there are any, and its ledger here, newest first,
     30 a page: time, kind, signed quantity, note, the order (linked to its after-sales page
     for whoever may open cases on it) and who. VIEW_STOCK; an unknown product is a 404.
     Notes are free text typed by the store's staff (a loss, a cancelled order's reason) and
@@ -297,7 +303,8 @@ def store_stock_product(request: HttpRequest, store_id: int, product_id: int) ->
             "level": level,
             "product": level.product,
             "is_low": level.pk is not None and level.on_hand < selectors.LOW_STOCK_BELOW,
-            "on_order": on_order.get(product_id, 0),
+            "on_order": on_order.get(product_id, NOTHING_ON_ORDER).shelf,
+            "for_orders": on_order.get(product_id, NOTHING_ON_ORDER).for_orders,
             "page": page,
             "movements": movements,
         },

@@ -10,6 +10,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from django.utils import timezone
 
 from apps.catalog.analytics import forecast as fc
 from apps.catalog.models import DailyListEntry, DemandForecast, ListKind
@@ -23,11 +24,14 @@ from apps.catalog.services.sources import (
 )
 from apps.catalog.sources import planning_sources
 from apps.catalog.tasks import decisions_nightly_task
+from apps.procurement.models import PurchaseOrderLine
 from apps.procurement.selectors import purchase_orders as purchase_order_selectors
 from apps.procurement.selectors import suppliers as procurement_selectors
+from apps.procurement.services.consolidation import purchase_orders_consolidate
 from tests.campaigns.factories import PromotionFactory
 from tests.catalog.decision_fixtures import decision_world
 from tests.factories import SupplierProductFactory
+from tests.procurement.factories import supply_order
 
 
 @pytest.fixture
@@ -162,6 +166,35 @@ def test_units_on_order_are_subtracted_from_the_suggested_quantity(world: dict) 
     assert dict(others) == others_before
     assert asked
     assert all(today == world["today"] for _ids, today in asked)
+
+
+def test_a_pre_order_on_order_does_not_lower_the_suggestion_for_the_shelf(world: dict) -> None:
+    """Chapter 6's case: 40 blueberries pre-ordered at store A (以销定产, the orders took no
+    stock) are on an open purchase order. They come for the members, who take them off the
+    shelf again, so the night suggests as many for the shelf as without them, less only the
+    2 shelf units of the rounding surplus (40 ordered as 42 in packs of 6)."""
+    store_a = world["stores"][0]
+    blueberry = world["products"]["blueberry"]
+    supply_order(store=store_a, lines=[(blueberry, 40)])
+    purchase_orders_consolidate(cutoff=timezone.now().replace(microsecond=0))
+    line = PurchaseOrderLine.objects.get(product=blueberry)
+    assert (line.demanded_quantity, line.ordered_quantity) == (40, 42)
+    with_nothing = PlanningSources(
+        promotion_grid=NO_SOURCES.promotion_grid, supplier_terms=NO_SOURCES.supplier_terms
+    )
+    decisions_run(day=world["today"], force=True, sources=with_nothing)
+    before = DemandForecast.objects.get(store=store_a, product=blueberry)
+    assert before.suggested_qty > 2
+
+    real_on_order = planning_sources().on_order
+    decisions_run(
+        day=world["today"],
+        force=True,
+        sources=dataclasses.replace(with_nothing, on_order=real_on_order),
+    )
+    after = DemandForecast.objects.get(store=store_a, product=blueberry)
+    assert after.on_order == 2
+    assert after.suggested_qty == before.suggested_qty - 2
 
 
 def test_procurement_on_order_has_the_columns_the_engine_reads(db: None) -> None:

@@ -36,6 +36,7 @@ from apps.procurement.services.purchase_orders import (
 )
 from apps.procurement.tasks import purchase_orders_consolidate_task
 from apps.stores.models import Order, OrderLine
+from apps.stores.services.stock import stock_move
 from tests.factories import (
     ProductFactory,
     StoreFactory,
@@ -559,7 +560,11 @@ def test_on_order_is_the_open_allocation_per_store_and_product(world):
     from apps.procurement.selectors.purchase_orders import on_order_quantities
 
     a, b = world["store_a"], world["store_b"]
-    supply_order(store=a, lines=[(world["blueberry"], 3), (world["milk"], 2)])
+    taken = supply_order(store=a, lines=[(world["blueberry"], 3), (world["milk"], 2)])
+    # A's order took its 3 blueberries from the shelf (a stock order of before): the
+    # delivery refills the shelf. B's 4 are a pre-order: they go to its member, not the shelf.
+    stock_move(store=a, product=world["blueberry"], kind="receipt", quantity=10)
+    stock_move(store=a, product=world["blueberry"], kind="sale", quantity=-3, order=taken)
     supply_order(store=b, lines=[(world["blueberry"], 4)])
     purchase_orders_consolidate(cutoff=_cutoff())
     PurchaseOrder.objects.filter(supplier=world["dairy"]).update(
@@ -570,7 +575,7 @@ def test_on_order_is_the_open_allocation_per_store_and_product(world):
     # 3 + 4 blueberries ordered as 12: the surplus of 5 comes for the shelves too, 2.14 and
     # 2.86 → 2 + 3 (the unit left to B's larger remainder).
     assert frame.values.tolist() == sorted(
-        [[a.pk, world["blueberry"].pk, 3 + 2], [b.pk, world["blueberry"].pk, 4 + 3]]
+        [[a.pk, world["blueberry"].pk, 3 + 2], [b.pk, world["blueberry"].pk, 3]]
     )
     after_delivery = on_order_quantities(
         product_ids=[world["blueberry"].pk], today=today + dt.timedelta(days=3)

@@ -29,6 +29,7 @@ from apps.procurement.selectors.delivery import delivery_plan_sheet
 from apps.procurement.selectors.purchase_orders import (
     on_order_quantities,
     purchase_order_pick_lists,
+    store_on_order,
 )
 from apps.procurement.services.allocations import (
     ShortageBearer,
@@ -47,6 +48,7 @@ from apps.procurement.services.purchase_orders import (
 )
 from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import Order
+from apps.stores.services.stock import stock_move
 from tests.factories import (
     ProductFactory,
     RegionFactory,
@@ -218,6 +220,63 @@ def _on_order(world: dict) -> dict[int, int]:
     return dict(zip(frame["store_id"], frame["on_order"], strict=True))
 
 
+def _coming(world: dict) -> dict[int, tuple[int, int]]:
+    """{store id: (on order for the shelf, coming for member orders)} from the stock pages'
+    selector."""
+    coming = {}
+    for store in (world["store_a"], world["store_b"]):
+        for on_order in store_on_order(store_id=store.pk, today=timezone.localdate()).values():
+            coming[store.pk] = (on_order.shelf, on_order.for_orders)
+    return coming
+
+
+def _took_stock(order: Order, product: object, *, ready: bool) -> None:
+    """The order took its units from the shelf: marked ready from it by hand before the
+    delivery (`ready`), or a stock order of before that stays paid until the delivery."""
+    store = order.store
+    units = order.lines.get().quantity
+    stock_move(store=store, product=product, kind="receipt", quantity=units)
+    stock_move(store=store, product=product, kind="sale", quantity=-units, order=order)
+    if ready:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.READY)
+
+
+def test_on_order_counts_what_orders_took_from_the_shelf_less_the_shortage_on_them(short_world):
+    """A's two orders were marked ready from the shelf before the delivery: their units
+    refill it, less what comes short of them. B's order is a pre-order: its units are its
+    member's, not the shelf's."""
+    world = short_world
+    po, line, product = world["po"], world["line"], world["product"]
+    first, _middle, last = world["orders"]
+    a, b = world["store_a"].pk, world["store_b"].pk
+    _took_stock(first, product, ready=True)
+    _took_stock(last, product, ready=True)
+    # 3 + 6 refill A's shelf, with its 3 shelf units of the surplus; B gets 2 shelf units.
+    assert _on_order(world) == {a: 3 + 6 + 3, b: 2}
+    assert _coming(world) == {a: (12, 0), b: (2, 4)}
+
+    # 14 short, 9 beyond the surplus: A's last order bears 6 (none of it comes), B's 3.
+    purchase_order_report_shortage(po=po, lines={line.pk: 14}, note="", by=None)
+    assert _on_order(world) == {a: 3}
+    assert _coming(world) == {a: (3, 0), b: (0, 1)}
+
+    # 10 short, 5 beyond: all on A's last order, 1 of its 6 comes.
+    purchase_order_report_shortage(po=po, lines={line.pk: 10}, note="", by=None)
+    assert _on_order(world) == {a: 3 + 1}
+    assert _coming(world) == {a: (4, 0), b: (0, 4)}
+
+
+def test_an_order_still_waiting_gives_back_what_it_took_for_its_short_units(short_world):
+    """B's order took its 4 from the shelf and still waits for the delivery (a stock order
+    consolidated before sold-from-stock offers became ready at settlement): 3 of them come
+    short, and at receiving the order gives those 3 back (it hands over only the 1 that
+    came), so all 4 reach the shelf."""
+    world = short_world
+    _took_stock(world["orders"][1], world["product"], ready=False)
+    purchase_order_report_shortage(po=world["po"], lines={world["line"].pk: 14}, note="", by=None)
+    assert _on_order(world) == {world["store_b"].pk: 1 + 3}
+
+
 def _dropped(world: dict) -> dict[str, int]:
     """The region's plan rebuilt: each stop's drop-list total (its stored units agree)."""
     delivery_plans_build(day=world["po"].delivery_date)
@@ -248,14 +307,18 @@ def test_reporting_changing_and_withdrawing_a_shortage_changes_what_ships(short_
     purchase_order_report_shortage(po=po, lines={line.pk: 14}, note="冰雹减产", by=None)
     assert _reported(line) == {a: (9, 6), b: (4, 3)}
     assert _picked(po) == {"SHORT-A": 3, "SHORT-B": 1}
-    assert _on_order(world) == {a: 3, b: 1}
+    # The orders are pre-orders (they took no stock): what ships goes to their members, and
+    # only the shelf units (none left now) are on order for the shelf.
+    assert _on_order(world) == {}
+    assert _coming(world) == {a: (0, 3), b: (0, 1)}
     assert _dropped(world) == {"SHORT-A": 3, "SHORT-B": 1}
 
     # Changed to 10: 5 beyond the surplus, all of it on A's last order.
     purchase_order_report_shortage(po=po, lines={line.pk: 10}, note="", by=None)
     assert _reported(line) == {a: (9, 5), b: (4, 0)}
     assert _picked(po) == {"SHORT-A": 4, "SHORT-B": 4}
-    assert _on_order(world) == {a: 4, b: 4}
+    assert _on_order(world) == {}
+    assert _coming(world) == {a: (0, 4), b: (0, 4)}
     assert _dropped(world) == {"SHORT-A": 4, "SHORT-B": 4}
 
     # Everything short: no store gets anything, nothing is on order, no stop is made.
@@ -263,6 +326,7 @@ def test_reporting_changing_and_withdrawing_a_shortage_changes_what_ships(short_
     assert _reported(line) == {a: (9, 9), b: (4, 4)}
     assert _picked(po) == {}
     assert _on_order(world) == {}
+    assert _coming(world) == {}
     assert _dropped(world) == {}
 
     # Withdrawn: the full allocations again, and the surplus of 5 on the shelves: 5 × 9/13
@@ -271,7 +335,8 @@ def test_reporting_changing_and_withdrawing_a_shortage_changes_what_ships(short_
     purchase_order_report_shortage(po=po, lines={line.pk: 0}, note="", by=None)
     assert _reported(line) == {a: (9, 0), b: (4, 0)}
     assert _picked(po) == {"SHORT-A": 12, "SHORT-B": 6}
-    assert _on_order(world) == {a: 12, b: 6}
+    assert _on_order(world) == {a: 3, b: 2}
+    assert _coming(world) == {a: (3, 9), b: (2, 4)}
     assert _dropped(world) == {"SHORT-A": 12, "SHORT-B": 6}
 
 

@@ -5,6 +5,7 @@ ledger newest first; bounded queries; refusals (docs/stock.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.campaigns.services.group_buys import (
     group_buy_join,
@@ -73,18 +74,27 @@ def test_the_list_shows_on_hand_low_stock_on_order_and_the_last_movement(client)
     rows = _rows(response)
     # Grapes have no stock level here yet: listed because they are on order.
     assert set(rows) == {rice.sku, blueberries.sku, grapes.sku}
-    expected_on_order = {
+    expected_for_orders = {
         product.sku: world.allocation(store, product).quantity for product in world.products
     }
-    assert expected_on_order == {blueberries.sku: 6, grapes.sku: 4}
+    assert expected_for_orders == {blueberries.sku: 6, grapes.sku: 4}
     summary = {
-        sku: (row.on_hand, row.is_low, row.on_order, row.last_kind, row.last_quantity)
+        sku: (
+            row.on_hand,
+            row.is_low,
+            row.on_order,
+            row.for_orders,
+            row.last_kind,
+            row.last_quantity,
+        )
         for sku, row in rows.items()
     }
+    # The member orders took no stock (pre-orders): their units come for them, not for the
+    # shelf, so nothing is on order for the shelf (no rounding surplus here).
     assert summary == {
-        rice.sku: (9, False, 0, "loss", -3),
-        blueberries.sku: (4, True, 6, "receipt", 4),
-        grapes.sku: (0, False, 4, None, None),
+        rice.sku: (9, False, 0, 0, "loss", -3),
+        blueberries.sku: (4, True, 0, 6, "receipt", 4),
+        grapes.sku: (0, False, 0, 4, None, None),
     }
     text = response.content.decode()
     assert reverse("portal:store_stock_product", args=[store.pk, rice.pk]) in text
@@ -119,7 +129,10 @@ def test_the_on_order_filter_keeps_what_open_purchase_orders_bring(client):
     client.force_login(owner)
 
     rows = _rows(_list(client, store, on_order="1"))
-    assert {sku: row.on_order for sku, row in rows.items()} == {blueberries.sku: 2}
+    # Coming for a member order (a pre-order), none for the shelf: still listed.
+    assert {sku: (row.on_order, row.for_orders) for sku, row in rows.items()} == {
+        blueberries.sku: (0, 2)
+    }
     # Delivered in the past: no longer on order (the decision engine's rule).
     purchase_order_move(
         world.purchase_order,
@@ -150,11 +163,11 @@ def test_the_list_pages_and_its_queries_do_not_grow_with_rows(client, store, own
     assert [row.sku for row in second.context["rows"]] == [f"P-{i:03d}" for i in range(30, 42)]
 
 
-def _pre_order_received(store, owner):
+def _pre_order_received(store, owner, *, pack_size: int = 1, min_order_qty: int = 1):
     """A pre-order of blueberries joined 3 + 2 boxes; the orchard's 5 arrive; as each order
     becomes ready its boxes leave the shelf (receipt +5, then sale −3, sale −2)."""
     product = ProductFactory(name="云南蓝莓", sku="BLUE-125")
-    SupplierProductFactory(product=product, pack_size=1, min_order_qty=1)
+    SupplierProductFactory(product=product, pack_size=pack_size, min_order_qty=min_order_qty)
     offer = offer_create(
         broadcast=BroadcastFactory(store_campaign__store=store),
         product=product,
@@ -184,7 +197,13 @@ def test_the_history_shows_the_pre_orders_receipt_then_its_sales_newest_first(cl
     client.force_login(owner)
     before = _detail(client, store, product)
     assert before.status_code == 200
-    assert (before.context["level"].on_hand, before.context["on_order"]) == (0, 5)
+    # The 5 coming are the members' (the pre-orders took no stock): none for the shelf.
+    before_figures = (
+        before.context["level"].on_hand,
+        before.context["on_order"],
+        before.context["for_orders"],
+    )
+    assert before_figures == (0, 0, 5)
     assert before.context["movements"] == []
 
     allocation = purchase_order.lines.get().allocations.get()
@@ -202,13 +221,43 @@ def test_the_history_shows_the_pre_orders_receipt_then_its_sales_newest_first(cl
         ("sale", -3, orders[0].pk),
         ("receipt", 5, None),
     ]
-    assert (response.context["level"].on_hand, response.context["on_order"]) == (0, 0)
+    figures = (
+        response.context["level"].on_hand,
+        response.context["on_order"],
+        response.context["for_orders"],
+    )
+    assert figures == (0, 0, 0)
     text = response.content.decode()
     assert purchase_order.number in text  # the receipt's note
     assert "+5" in text
     # The owner opens after-sales cases: the sold orders link to their case page.
     case_new = reverse("supply:case_new", args=[store.pk])
     assert f"{case_new}?order={orders[0].pk}" in text
+
+
+def test_the_pages_show_pre_ordered_units_for_member_orders_apart_from_on_order(
+    client, store, owner
+):
+    """5 pre-ordered boxes, ordered as 12 (minimum 12): the 7 of the rounding surplus come
+    for the shelf (on order), the 5 for the members (为会员订单), shown apart."""
+    product, _purchase_order, _orders = _pre_order_received(
+        store, owner, pack_size=6, min_order_qty=12
+    )
+    client.force_login(owner)
+    with translation.override("zh-hans"):
+        listing = _list(client, store, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        detail = _detail(client, store, product, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    row = _rows(listing)[product.sku]
+    assert (row.on_order, row.for_orders) == (7, 5)
+    text = listing.content.decode()
+    assert "为会员订单" in text
+    cells = re.search(rf'data-product="{product.pk}">(.*?)</tr>', text, re.S).group(1)
+    assert re.search(r'stock-on-order">7\b', cells)
+    assert re.search(r'for-orders">5\b', cells)
+    assert (detail.context["on_order"], detail.context["for_orders"]) == (7, 5)
+    page = detail.content.decode()
+    assert "为会员订单" in page
+    assert re.search(r'id="for-orders">5\b', page)
 
 
 def test_the_history_pages_newest_first_with_kind_words_and_bounded_queries(client, store, owner):

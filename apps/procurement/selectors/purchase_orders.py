@@ -28,6 +28,7 @@ from apps.procurement.models import (
     PurchaseOrder,
     PurchaseOrderAllocation,
     PurchaseOrderLine,
+    PurchaseOrderSource,
     SupplierProduct,
 )
 from apps.procurement.selectors.shelf import (
@@ -35,6 +36,8 @@ from apps.procurement.selectors.shelf import (
     shelf_attach_to_lines,
     shelf_quantities,
 )
+from apps.stores.models import Order, OrderFulfilment
+from apps.stores.services.stock import orders_stock_taken
 
 if TYPE_CHECKING:
     from apps.stores.access import UserLike
@@ -247,6 +250,8 @@ def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList
 
 
 ON_ORDER_COLUMNS = ["store_id", "product_id", "on_order"]
+# Member orders that no longer wait for goods (as `services.allocations` and receiving).
+SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 OPEN_STATUSES = (
     PurchaseOrder.Status.SENT,
     PurchaseOrder.Status.CONFIRMED,
@@ -254,13 +259,40 @@ OPEN_STATUSES = (
 )
 
 
+@dataclass(frozen=True)
+class OnOrder:
+    """What a store has coming of one product on open purchase orders."""
+
+    shelf: int  # will reach the shelf: "on order", what the decision engine subtracts
+    for_orders: int = 0  # comes for member orders that took no stock (pre-orders): not the shelf's
+
+
+def _member_short_split(*, short: int, free: int, bearers: list[tuple[int, int]]) -> dict[int, int]:
+    """{source key: units short} for one allocation's live member order lines: of the
+    allocation's reported shortage `short`, the units no waiting member order accounts for
+    (`free`) bear it first, then the LATEST member orders (`bearers`, (key, quantity), oldest
+    first), each at most its quantity — the split of `services.allocations` within one store
+    (docs/purchasing.md "A reported shortage and the allocations")."""
+    remaining = max(0, short - free)
+    split: dict[int, int] = {}
+    for key, quantity in reversed(bearers):
+        if remaining <= 0:
+            break
+        split[key] = min(remaining, quantity)
+        remaining -= split[key]
+    return split
+
+
 def _on_order_rows(
     *, today: dt.date, product_ids: list[int] | None = None, store_ids: list[int] | None = None
-) -> list[tuple[int, int, int]]:
-    """(store_id, product_id, on_order) per pair with anything to come, by store and product:
-    the one definition of "on order" (see `on_order_quantities`), narrowed to some products
-    and/or stores. Two queries: the allocations, and every allocation of their lines for the
-    shelf split."""
+) -> list[tuple[int, int, int, int]]:
+    """(store_id, product_id, on_order, for_orders) per pair with anything to come, by store
+    and product: the one definition of "on order" (see `on_order_quantities`), narrowed to
+    some products and/or stores. `on_order` is what will reach the shelf; `for_orders` what
+    comes for member orders that hold none of the store's stock (pre-orders: each takes its
+    units off the shelf again as it becomes ready). Four queries: the allocations, every
+    allocation of their lines for the shelf split, their live member order lines, and what
+    those orders hold of the stock (`orders_stock_taken`)."""
     allocations = PurchaseOrderAllocation.objects.filter(
         line__purchase_order__status__in=OPEN_STATUSES,
         line__purchase_order__delivery_date__gte=today,
@@ -273,44 +305,120 @@ def _on_order_rows(
         allocations = allocations.filter(store_id__in=store_ids)
     rows = list(
         allocations.values_list(
-            "pk", "store_id", "line__product_id", "quantity", "reported_short_quantity"
+            "pk", "line_id", "store_id", "line__product_id", "quantity", "reported_short_quantity"
         )
     )
     if not rows:
         return []
     # The store's shelf units of the rounding surplus come with its allocation.
     shelf = shelf_quantities(line_ids=allocations.values("line_id"))
-    units: dict[tuple[int, int], int] = defaultdict(int)
-    for pk, store_id, product_id, quantity, reported_short in rows:
-        units[store_id, product_id] += quantity - reported_short + shelf.get(pk, 0)
+    # The member order lines each allocation was bought for: the live source links whose
+    # orders still wait (the bearers of a reported shortage), oldest order first.
+    sources = (
+        PurchaseOrderSource.objects.filter(
+            line_id__in=allocations.values("line_id"), cancelled_at__isnull=True
+        )
+        .exclude(order_line__order__status__in=SETTLED_ORDER_STATUSES)
+        .order_by("order_line__order__placed_at", "order_line__order_id", "pk")
+    )
+    if store_ids is not None:
+        sources = sources.filter(order_line__order__store_id__in=store_ids)
+    source_rows = list(
+        sources.values_list(
+            "pk",
+            "line_id",
+            "order_line__order__store_id",
+            "order_line__order_id",
+            "quantity",
+            "order_line__order__status",
+            "order_line__order__fulfilment_record__status",
+        )
+    )
+    # What those orders hold of the store's stock (the ledger: sale − return): units they
+    # took from the shelf, which their purchase-order units refill on arrival.
+    held = orders_stock_taken(order_ids=sources.values("order_line__order_id"))
+    bearers: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    orders: dict[int, tuple[int, bool]] = {}
+    for pk, line_id, store_id, order_id, quantity, status, fulfilment in source_rows:
+        bearers[line_id, store_id].append((pk, quantity))
+        # Still paid and waiting for this delivery: at receiving it gives back to the shelf
+        # what it took for its short units (`receiving._short_stock_return`).
+        waits = status == Order.Status.PAID and fulfilment in (None, OrderFulfilment.Status.WAITING)
+        orders[pk] = order_id, waits
+    units: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for pk, line_id, store_id, product_id, quantity, reported_short in rows:
+        members = bearers.get((line_id, store_id), [])
+        # Units no waiting member order accounts for (a replenishment allocation, an order
+        # cancelled after the supplier confirmed) go on the shelf, and are short first.
+        free = max(0, quantity - sum(asked for _key, asked in members))
+        member_short = _member_short_split(short=reported_short, free=free, bearers=members)
+        on_shelf = shelf.get(pk, 0) + free - min(reported_short, free)
+        for_orders = 0
+        for key, asked in members:
+            order_id, waits = orders[key]
+            taken = min(held.get((order_id, product_id), 0), asked)
+            held[order_id, product_id] = held.get((order_id, product_id), 0) - taken
+            short = member_short.get(key, 0)
+            # The units the shelf gave the order come back to it as they arrive; the rest of
+            # what arrives goes to the member (a pre-order takes it off the shelf again).
+            refill = max(0, taken - short)
+            given_back = min(short, taken) if waits else 0
+            on_shelf += refill + given_back
+            for_orders += asked - short - refill
+        total = units[store_id, product_id]
+        total[0] += on_shelf
+        total[1] += for_orders
     return [
-        (store_id, product_id, on_order)
-        for (store_id, product_id), on_order in sorted(units.items())
-        if on_order > 0
+        (store_id, product_id, on_shelf, for_orders)
+        for (store_id, product_id), (on_shelf, for_orders) in sorted(units.items())
+        if on_shelf > 0 or for_orders > 0
     ]
 
 
 def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFrame:
-    """What is on order per store and product: what will ship of the store allocations of
-    purchase orders sent, confirmed or shipped whose delivery date is today or later (the
-    delivery date stands in for receiving) and that the store has not received yet (an
-    allocation with a receipt line is on hand, not on order). A reported shortage is
-    subtracted: each allocation counts its quantity less the store's part of the shortage
-    (`reported_short_quantity`), plus the store's shelf units of the line's rounding surplus
-    (`selectors.shelf`: they come too, into stock). Columns ON_ORDER_COLUMNS, one row per
-    (store, product) with anything to come; two queries.
+    """What is on order per store and product: what will reach the store's SHELF of the
+    allocations of purchase orders sent, confirmed or shipped whose delivery date is today or
+    later (the delivery date stands in for receiving) and that the store has not received
+    yet (an allocation with a receipt line is on hand, not on order). Per allocation:
+
+    - the store's shelf units of the line's rounding surplus (`selectors.shelf`);
+    - the units no waiting member order accounts for (a replenishment allocation, a member
+      order cancelled after the supplier confirmed), less the part of a reported shortage
+      on them;
+    - of each live member order line it was bought for, the units its order holds of the
+      store's stock (`orders_stock_taken`, sale − return; at most the line's quantity) less
+      the part of the reported shortage on it (the latest orders bear it first): the shelf
+      gave the order those units, and the delivery refills it. An order still paid and
+      waiting for the delivery also gives back at receiving what it took for its short
+      units, so for it the shortage takes nothing off the shelf. A pre-order holds none: its
+      units go to the member when the order becomes ready, never to the shelf, so they are
+      not on order (`store_on_order` shows them apart, for member orders).
+
+    Columns ON_ORDER_COLUMNS, one row per (store, product) with anything to come for the
+    shelf; four queries.
 
     For the decision engine's "on order" (to be passed in through
     `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
-    rows = list(_on_order_rows(today=today, product_ids=product_ids))
+    rows = [
+        (store_id, product_id, on_order)
+        for store_id, product_id, on_order, _for_orders in _on_order_rows(
+            today=today, product_ids=product_ids
+        )
+        if on_order > 0
+    ]
     return pd.DataFrame(rows, columns=ON_ORDER_COLUMNS)
 
 
 def store_on_order(
     *, store_id: int, today: dt.date, product_ids: list[int] | None = None
-) -> dict[int, int]:
-    """{product_id: units on order} for one store (and these products, when given), by the
-    same rule as `on_order_quantities` (what the decision engine counts): for the store's
-    stock pages. Two queries."""
+) -> dict[int, OnOrder]:
+    """{product_id: OnOrder} for one store (and these products, when given), for every
+    product with anything to come: `shelf` by the same rule as `on_order_quantities` (what
+    the decision engine counts), `for_orders` the units coming for member orders that hold
+    none of the stock (pre-orders), which go to them, not to the shelf. For the store's stock
+    pages. Four queries."""
     rows = _on_order_rows(today=today, store_ids=[store_id], product_ids=product_ids)
-    return {product_id: int(on_order) for _store_id, product_id, on_order in rows}
+    return {
+        product_id: OnOrder(shelf=on_order, for_orders=for_orders)
+        for _store_id, product_id, on_order, for_orders in rows
+    }

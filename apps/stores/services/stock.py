@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,13 +101,16 @@ def stock_move(
         )
 
 
-def orders_stock_taken(*, order_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+def orders_stock_taken(
+    *, order_ids: Iterable[int] | QuerySet[Any, int]
+) -> dict[tuple[int, int], int]:
     """What these orders hold of their store's stock, per (order id, product id): the units
     of their `sale` movements less those of their `return` movements (the ledger rows linked
-    to each order); what an order holds nothing of is left out. One query."""
+    to each order); what an order holds nothing of is left out. One query (`order_ids` may
+    be a queryset of ids: then it is a subquery of it)."""
     rows = (
         StockMovement.objects.filter(
-            order_id__in=list(order_ids),
+            order_id__in=order_ids if isinstance(order_ids, QuerySet) else list(order_ids),
             kind__in=(StockMovement.Kind.SALE, StockMovement.Kind.RETURN),
         )
         .values("order_id", "product_id")
