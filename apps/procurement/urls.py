@@ -9,6 +9,7 @@ app_name = "supplier"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("orders/", views.orders, name="orders"),
     path("orders/<id:po_id>/", views.order, name="order"),
     path("orders/<id:po_id>/confirm/", views.order_confirm, name="order_confirm"),

@@ -308,6 +308,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "campaigns:campaign-review-xlsx": ("HQ_CAMPAIGN_REVIEW", "NOT_OFFERED"),
     "campaigns:campaign-review-pdf": ("HQ_CAMPAIGN_REVIEW", "NOT_OFFERED"),
     "supplier:home": ("VIEW_SUPPLIER", "NOT_OFFERED"),
+    "supplier:notifications_read": ("NOT_OFFERED", "VIEW_SUPPLIER"),
     "supplier:orders": ("PURCHASE_ORDER_LIST", "NOT_OFFERED"),
     "supplier:order": ("VIEW_PURCHASE_ORDERS", "NOT_OFFERED"),
     "supplier:order_confirm": ("NOT_OFFERED", "ACT_ON_PURCHASE_ORDERS"),

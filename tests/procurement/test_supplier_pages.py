@@ -113,3 +113,44 @@ def test_supplier_home_lists_what_waits_and_flags_a_passed_ship_date(client, sup
 
     orders = client.get(reverse("supplier:orders"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert orders.count("past the ship date") == 1
+
+
+def test_supplier_home_is_the_inbox_of_purchase_order_notifications(client, supplier_user):
+    """A supplier is notified when a purchase order arrives (issue 13): the notification is
+    on their home page, linked to the order, until they mark it read; another supplier's
+    notifications are not."""
+    from apps.campaigns.notifications.models import Notification
+    from apps.procurement.services.consolidation import purchase_orders_notify
+    from tests.factories import SupplierUserFactory
+
+    own = Supplier.objects.get(users__user=supplier_user)
+    other_user = SupplierUserFactory().user
+    other = Supplier.objects.get(users__user=other_user)
+    mine = PurchaseOrderFactory(supplier=own, number="PO-MINE-1")
+    theirs = PurchaseOrderFactory(supplier=other, number="PO-THEIRS-1")
+    client.force_login(supplier_user)
+    with translation.override("zh-hans"):
+        empty = client.get(SUPPLIER_HOME).content.decode()
+        assert "还没有通知" in empty
+
+        assert purchase_orders_notify(purchase_orders=[mine, theirs]) == 2
+        html = client.get(SUPPLIER_HOME).content.decode()
+
+    assert f'<a href="/supplier/orders/{mine.pk}/">新采购单 PO-MINE-1</a>' in html
+    assert "1 条未读" in html
+    assert "PO-THEIRS-1" not in html
+
+    response = client.post(reverse("supplier:notifications_read"))
+    assert response.status_code == 302
+    assert response["Location"] == SUPPLIER_HOME
+    assert not Notification.objects.filter(recipient=supplier_user, read_at__isnull=True).exists()
+    assert Notification.objects.filter(recipient=other_user, read_at__isnull=True).count() == 1
+    with translation.override("zh-hans"):
+        after = client.get(SUPPLIER_HOME).content.decode()
+    assert "PO-MINE-1" in after  # still listed, no longer unread
+    assert "条未读" not in after
+
+
+def test_only_supplier_users_mark_supplier_notifications_read(client, owner):
+    client.force_login(owner)
+    assert client.post(reverse("supplier:notifications_read")).status_code == 403

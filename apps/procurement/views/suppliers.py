@@ -14,6 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.campaigns.notifications.selectors import (
+    notifications_for_user,
+    notifications_unread_count,
+)
+from apps.campaigns.notifications.services import notifications_mark_read
 from apps.procurement.access import (
     ACT_ON_PURCHASE_ORDERS,
     VIEW_PURCHASE_ORDERS,
@@ -55,6 +60,8 @@ from apps.procurement.services.purchase_orders import (
 from linli.wording import labelled
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# How many of the user's latest notifications the supplier home lists.
+INBOX_SIZE = 20
 
 
 @login_required
@@ -70,7 +77,33 @@ def home(request: HttpRequest) -> HttpResponse:
     scores = supplier_quality_90_days(supplier_ids=[supplier.pk for supplier in suppliers])
     for supplier in suppliers:
         supplier.quality = scores[supplier.pk]
-    return render(request, "supplier/home.html", {"suppliers": suppliers, "to_do": to_do})
+    # The user's own portal notifications (new and updated purchase orders, answers to their
+    # disputes): the supplier's inbox, newest first.
+    inbox = notifications_for_user(user=request.user, limit=INBOX_SIZE)
+    for notification in inbox:
+        url = str(notification.payload.get("url", "")) if notification.payload else ""
+        notification.link = url if url.startswith("/supplier/") else ""
+    return render(
+        request,
+        "supplier/home.html",
+        {
+            "suppliers": suppliers,
+            "to_do": to_do,
+            "inbox": inbox,
+            "unread_count": notifications_unread_count(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """Mark the user's own notifications read (a supplier user's are all supplier ones), then
+    back to the supplier home."""
+    if not supplier_selectors.suppliers_visible(user=request.user):
+        raise PermissionDenied
+    notifications_mark_read(user=request.user)
+    return redirect("supplier:home")
 
 
 @login_required
