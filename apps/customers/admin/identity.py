@@ -24,6 +24,7 @@ from apps.customers.services.erasure import ErasureRefused, member_erase
 from apps.customers.services.identity import MergeRefused, member_merge, member_merge_preview
 from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, may_see_members
 from linli.admin_utils import BigTableAdminMixin, truncated
+from linli.params import checked_text
 from linli.phones import phone_for_viewer
 
 MERGE_PERMISSION = "customers.merge_member"
@@ -127,7 +128,7 @@ def members_erase(
     each (one member's refusal does not undo another's erasure)."""
     members = list(queryset.select_related("home_store").order_by("member_no"))
     if request.POST.get("confirm") == "yes":
-        requested_via = request.POST.get("requested_via", "").strip()
+        requested_via = checked_text(request.POST.get("requested_via", "")).strip()
         if not requested_via:
             modeladmin.message_user(
                 request,
