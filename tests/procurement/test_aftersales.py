@@ -1006,3 +1006,19 @@ def _count_queries(client, url):
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
+
+
+def test_an_order_id_in_digits_other_than_ascii_finds_no_order(owner, store, order):
+    """ "²" passes str.isdigit() but not int() (both pages were a 500); "١٢" read as 12."""
+    client = _client(owner)
+    url = reverse("supply:case_new", args=[store.pk])
+    arabic_pk = str(order.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert client.get(url, {"order": "²"}).status_code == 404
+    assert client.get(url, {"order": arabic_pk}).status_code == 404
+    for text in ("²", arabic_pk):
+        response = client.get(url, {"find": text})
+        assert response.status_code == 200
+        assert response.context["candidates"] == []
+    assert [o.pk for o in client.get(url, {"find": str(order.pk)}).context["candidates"]] == [
+        order.pk
+    ]
