@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.models import Member, MemberErasure, MemberMerge, NpsAnswer
@@ -148,8 +148,12 @@ def members_erase(
         if erased:
             modeladmin.message_user(
                 request,
-                gettext("Erased %(count)d members: %(numbers)s.")
-                % {"count": len(erased), "numbers": ", ".join(erased)},
+                ngettext(
+                    "Erased %(count)d member: %(numbers)s.",
+                    "Erased %(count)d members: %(numbers)s.",
+                    len(erased),
+                )
+                % {"count": len(erased), "numbers": pgettext("list separator", ", ").join(erased)},
                 messages.SUCCESS,
             )
         for reason in refused:

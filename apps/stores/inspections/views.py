@@ -295,7 +295,12 @@ def _saved_messages(saved: services.ResultsSaved) -> list[str]:
             % {"count": saved.photos_removed}
         )
     parts.append(
-        _("%(scored)d of %(total)d items scored.") % {"scored": saved.scored, "total": saved.total}
+        ngettext(
+            "%(scored)d of %(total)d item scored.",
+            "%(scored)d of %(total)d items scored.",
+            saved.total,
+        )
+        % {"scored": saved.scored, "total": saved.total}
     )
     return parts
 
