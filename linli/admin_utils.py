@@ -23,6 +23,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from linli.params import is_ascii_number
+
 # Up to this many rows a list is counted exactly (a capped count reads at most this many);
 # beyond it the count is PostgreSQL's estimate.
 EXACT_COUNT_LIMIT = 10_000
@@ -104,7 +106,7 @@ def exact_key_search(
     condition = Q(pk__in=[])
     for field in fields:
         condition |= Q(**{field: term})
-    if term.isdigit() and len(term) <= 18:
+    if is_ascii_number(term) and len(term) <= 18:
         for field in integer_fields:
             condition |= Q(**{field: int(term)})
     for key, (candidates, match) in (related or {}).items():

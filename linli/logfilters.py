@@ -6,12 +6,13 @@ import logging
 
 
 class ForbiddenWithoutTraceback(logging.Filter):
-    """On `django.request`: a 403 (PermissionDenied) keeps its one-line message and loses the
-    traceback — it is a user opening what they may not see, not a fault to debug — while
+    """On `django.request`: a 403 (PermissionDenied) and a 400 (BadRequest: a NUL character in
+    a search, linli/params.py) keep their one-line message and lose the traceback — a user
+    opening what they may not see or sending what no page reads, not a fault to debug — while
     every other record (a 500's traceback above all) passes unchanged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "status_code", None) == 403:
+        if getattr(record, "status_code", None) in (400, 403):
             record.exc_info = None
             record.exc_text = None
             record.stack_info = None

@@ -345,7 +345,11 @@ def _api_rate(variable: str, default: str) -> str | None:
     if value == "off":
         return None
     requests, _slash, period = value.partition("/")
-    if not requests.isdigit() or int(requests) < 1 or period not in _RATE_PERIODS:
+    if (
+        not (requests.isascii() and requests.isdigit())
+        or int(requests) < 1
+        or period not in _RATE_PERIODS
+    ):
         raise ImproperlyConfigured(
             f"{variable}={value!r}: expected '<requests>/<period>' (period s, min, hour or day, "
             "e.g. '30/min') or 'off'."

@@ -23,8 +23,13 @@ from django.utils import timezone
 
 from apps.procurement.models import AfterSalesCase
 from apps.procurement.services.receiving import receipt_record
+from apps.stores.services.stock import stock_move
 from tests.factories import ProductFactory, StoreFactory, SupplierUserFactory, owner_of
-from tests.procurement.factories import PurchaseOrderFactory, PurchaseOrderLineFactory
+from tests.procurement.factories import (
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
+    consolidated_purchase_order,
+)
 from tests.procurement.factories_aftersales import AfterSalesCaseFactory
 from tests.procurement.factories_supply import supply_world
 
@@ -91,7 +96,7 @@ def test_supplier_order_headers_stay_on_one_line_on_a_phone(browser, live_server
     assert "需求数" in page.locator("main table thead").inner_text()
     assert table["box"] == "table-scroll"
     assert table["overflowX"] == "auto"
-    # Only the product cell (a name and its allocations) runs over several lines.
+    # Only the product cell (a long name over its SKU line) runs over several lines.
     assert [text for text in table["broken"] if not text.startswith("低糖蓝莓")] == []
     page.context.close()
 
@@ -125,6 +130,67 @@ def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_se
     note = page.locator("#received details.dispute-form textarea").first.bounding_box()
     assert note["x"] >= 0
     assert note["x"] + note["width"] <= 390
+
+
+# The product cell of each line and its stores' row: widths and line counts as laid out.
+ORDER_LINES = """() => [...document.querySelectorAll('tr[id^="line-"].line')].map(row => {
+  const product = row.querySelector('td.product');
+  const shares = document.getElementById(row.id + '-stores');
+  const text = shares.querySelector('td > div');
+  return {
+    productWidth: product.getBoundingClientRect().width,
+    rowHeight: row.getBoundingClientRect().height,
+    sharesColspan: shares.querySelector('td').colSpan,
+    sharesRight: text.getBoundingClientRect().right,
+    sharesText: text.innerText,
+  };
+})"""
+
+
+def test_supplier_order_lines_keep_the_product_readable_and_the_stores_below_on_a_phone(
+    browser, live_server
+) -> None:
+    """Five stores' split of a line once made the product column ~70 px wide and the row 20+
+    lines tall: the split now has its own full-width row under the line, in view."""
+    supplier_user = SupplierUserFactory()
+    stores = [StoreFactory(name=f"幸福里社区店{n}") for n in range(5)]
+    order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=stores)
+    page = _page_as(browser, live_server, supplier_user.user)
+
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    lines = page.evaluate(ORDER_LINES)
+
+    assert len(lines) == 2
+    for line in lines:
+        assert line["productWidth"] >= 120
+        assert line["rowHeight"] < 120  # name and SKU line: a few lines, not twenty
+        assert line["sharesColspan"] == 9
+        assert line["sharesRight"] <= 390  # the stores' text wraps inside the screen
+        assert all(f"{store.code} {store.name}" in line["sharesText"] for store in stores)
+    page.context.close()
+
+
+def test_a_table_wider_than_the_phone_shows_a_scroll_shadow_and_dates_stay_whole(
+    browser, live_server
+) -> None:
+    store = StoreFactory()
+    product = ProductFactory(name="东北五常大米 5kg 袋装")
+    stock_move(store=store, product=product, kind="receipt", quantity=12)
+    page = _page_as(browser, live_server, owner_of(store))
+
+    page.goto(f"{live_server.url}{reverse('portal:store_stock', args=[store.pk])}")
+    shadow = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#stock-list .table-scroll'))"
+        ".backgroundImage"
+    )
+    [table] = page.evaluate(TABLES)
+
+    assert shadow.count("radial-gradient") == 2
+    # The last movement ("入库 +12" over "12-06 14:24") is two lines, the date not split.
+    assert [text for text in table["broken"] if "入库" in text] == [
+        next(text for text in table["broken"] if "入库" in text)
+    ]
+    assert next(text for text in table["broken"] if "入库" in text).endswith(":2")
     page.context.close()
 
 

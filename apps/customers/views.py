@@ -16,8 +16,10 @@ from apps.catalog.selectors import member_offer_lines
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
 from apps.stores.access import MEMBER_DATA, store_or_403
+from linli.params import checked_text, text_param
 
 MEMBERS_PER_PAGE = 25
+QUERY_MAX_LENGTH = 60
 OFFERS_PER_MEMBER = 5
 NPS_WINDOW = dt.timedelta(days=90)
 
@@ -26,7 +28,7 @@ NPS_WINDOW = dt.timedelta(days=90)
 @require_GET
 def member_list(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_or_403(request.user, store_id, MEMBER_DATA)
-    query = request.GET.get("q", "")[:60]
+    query = text_param(request.GET, "q", max_length=QUERY_MAX_LENGTH)
     page = Paginator(store_members(store=store, query=query), MEMBERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -49,7 +51,7 @@ def member_list(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_GET
 def member_detail(request: HttpRequest, store_id: int, member_no: str) -> HttpResponse:
     store = store_or_403(request.user, store_id, MEMBER_DATA)
-    page = store_member_page(store=store, member_no=member_no)
+    page = store_member_page(store=store, member_no=checked_text(member_no))
     if page is None:
         raise Http404
     page.buy_again, page.also_like = member_offer_lines(

@@ -17,6 +17,7 @@ from apps.campaigns.notifications.selectors import (
 )
 from apps.devices import selectors, services
 from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, may, store_or_403
+from linli.params import checked_text
 
 
 @login_required
@@ -80,7 +81,7 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
         raise PermissionDenied
     try:
         services.alert_resolve(
-            alert=alert, by=request.user, note=request.POST.get("note", "").strip()
+            alert=alert, by=request.user, note=checked_text(request.POST.get("note", "")).strip()
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -30,6 +30,15 @@ class PurchaseOrderFilterForm(forms.Form):
     date_from = forms.DateField(label=_("Delivery from"), required=False, widget=NativeDateInput())
     date_to = forms.DateField(label=_("Delivery to"), required=False, widget=NativeDateInput())
 
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error(
+                "date_to", _("The “to” date is before the “from” date: no delivery is in between.")
+            )
+        return cleaned
+
 
 class ConfirmForm(forms.Form):
     ship_date = forms.DateField(label=_("Ship date"), widget=NativeDateInput())

@@ -43,6 +43,7 @@ from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
 from apps.stores.models import StockMovement
 from apps.stores.page_cache import store_figures
 from linli.admin_helpers import member_notes_for_viewer
+from linli.params import text_param
 from linli.realtime import session_ended_broadcast
 
 
@@ -224,7 +225,7 @@ def store_stock(request: HttpRequest, store_id: int) -> HttpResponse:
     (either kind), 30 a page. VIEW_STOCK, like the store page's low-stock list. Queries do
     not grow with rows."""
     store = store_or_403(request.user, store_id, VIEW_STOCK)
-    query = request.GET.get("q", "")[:STOCK_QUERY_MAX_LENGTH].strip()
+    query = text_param(request.GET, "q", max_length=STOCK_QUERY_MAX_LENGTH)
     low_only = request.GET.get("low") == "1"
     on_order_only = request.GET.get("on_order") == "1"
     on_order = store_on_order(store_id=store.pk, today=timezone.localdate())

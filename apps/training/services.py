@@ -29,6 +29,7 @@ from apps.training.models import (
     QuizAttempt,
     TrainingPath,
 )
+from linli.params import is_ascii_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -131,7 +132,7 @@ def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | No
         if not value:
             answers[question_id] = None
             continue
-        if not value.isdigit() or choices.get(int(value)) != question_id:
+        if not is_ascii_number(value) or choices.get(int(value)) != question_id:
             raise ValidationError(
                 _("An answer does not belong to its question."), code="foreign_choice"
             )

@@ -25,6 +25,7 @@ from apps.stores.access import TRAIN, VIEW_TRAINING, may, store_or_403
 from apps.training import selectors, services
 from apps.training.access import may_read_knowledge
 from apps.training.models import Question
+from linli.params import is_ascii_number, text_param
 
 QUERY_MAX = 100
 
@@ -34,7 +35,7 @@ QUERY_MAX = 100
 def knowledge(request: HttpRequest) -> HttpResponse:
     if not may_read_knowledge(request.user):
         raise PermissionDenied
-    query = request.GET.get("q", "").strip()[:QUERY_MAX]
+    query = text_param(request.GET, "q", max_length=QUERY_MAX)
     return render(
         request,
         "training/knowledge.html",
@@ -168,7 +169,7 @@ def _quiz_items(questions: list[Question], raw: Mapping[str, str] | None) -> lis
             QuizItem(
                 number=number,
                 question=question,
-                chosen_id=int(value) if value.isdigit() else None,
+                chosen_id=int(value) if is_ascii_number(value) else None,
                 missing=raw is not None and not value,
             )
         )

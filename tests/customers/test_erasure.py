@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
@@ -185,3 +186,27 @@ def test_admin_erase_needs_the_erase_permission(client, member, roles):
     member.refresh_from_db()
     assert member.is_erased is False
     assert MemberErasure.objects.count() == 0
+
+
+def _erase_messages(client, members, language: str) -> list[str]:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = client.post(
+        reverse("admin:customers_member_changelist"),
+        {
+            "action": "erase_selected_members",
+            "_selected_action": [str(m.pk) for m in members],
+            "confirm": "yes",
+            "requested_via": "letter",
+        },
+        follow=True,
+    )
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_admin_erase_says_one_member_and_lists_many_with_the_list_separator(client, hq_user):
+    one, two, three = (MemberFactory(member_no=f"M-100{n}") for n in (1, 2, 3))
+    client.force_login(hq_user)
+    assert _erase_messages(client, [one], "en") == ["Erased 1 member: M-1001."]
+    assert _erase_messages(client, [three, two], "zh-hans") == [
+        "已删除 2 名会员的个人信息：M-1002、M-1003。"
+    ]

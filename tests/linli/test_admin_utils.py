@@ -150,6 +150,24 @@ def test_exact_key_search_matches_keys_and_resolved_relations_only():
     assert search(str(target.pk)) == {target.pk}
     assert search(target.reference) == {target.pk}
     assert search("  ") == set(Order.objects.values_list("pk", flat=True))
+    # Only ASCII digits are a number: "²" passes str.isdigit() but not int() (a 500), and
+    # the order's id in Arabic-Indic digits is not its id.
+    assert search("²") == set()
+    assert search(str(target.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))) == set()
+
+
+@pytest.mark.parametrize(
+    "changelist", ["admin:stores_order_changelist", "admin:stores_orderline_changelist"]
+)
+@pytest.mark.parametrize("term", ["²", "١٢"])
+def test_order_changelists_search_a_superscript_or_arabic_indic_number_without_error(
+    client, hq_user, changelist, term
+):
+    _orders(2)
+    client.force_login(hq_user)
+    response = client.get(reverse(changelist), {"q": term})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 0
 
 
 def test_truncated_text_cuts_long_text_and_keeps_it_whole_in_the_tooltip():

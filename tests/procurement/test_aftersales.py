@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from apps.campaigns.notifications.models import Notification
@@ -1006,3 +1006,40 @@ def _count_queries(client, url):
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
+
+
+def test_an_order_id_in_digits_other_than_ascii_finds_no_order(owner, store, order):
+    """ "²" passes str.isdigit() but not int() (both pages were a 500); "١٢" read as 12."""
+    client = _client(owner)
+    url = reverse("supply:case_new", args=[store.pk])
+    arabic_pk = str(order.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert client.get(url, {"order": "²"}).status_code == 404
+    assert client.get(url, {"order": arabic_pk}).status_code == 404
+    for text in ("²", arabic_pk):
+        response = client.get(url, {"find": text})
+        assert response.status_code == 200
+        assert response.context["candidates"] == []
+    assert [o.pk for o in client.get(url, {"find": str(order.pk)}).context["candidates"]] == [
+        order.pk
+    ]
+
+
+def test_the_quantity_and_photo_limits_are_worded_for_one_and_for_many(order, owner, settings):
+    """ "At most 1 was bought", not "At most 1 were bought" (ngettext)."""
+    three, one = order.lines.order_by("pk")
+    with translation.override("en"):
+        with pytest.raises(AfterSalesRefused) as refused:
+            _open(order, owner, order_line=one, quantity=2, amount=D("1"))
+        assert refused.value.message == "At most 1 was bought on this line."
+        with pytest.raises(AfterSalesRefused) as refused:
+            _open(order, owner, order_line=three, quantity=4)
+        assert refused.value.message == "At most 3 were bought on this line."
+        settings.AFTER_SALES_MAX_PHOTOS = 1
+        with pytest.raises(AfterSalesRefused) as refused:
+            _open(order, owner, photos=[upload(jpeg_bytes()) for _ in range(2)])
+        assert refused.value.message == "At most 1 photo can be added to a case."
+    with translation.override("zh-hans"):
+        with pytest.raises(AfterSalesRefused) as refused:
+            _open(order, owner, order_line=one, quantity=2, amount=D("1"))
+        assert refused.value.message == "该商品行最多只购买了 1 件。"
+    _nothing_written()

@@ -5,17 +5,19 @@ supplier's confirmation is: an order a consolidation run added to since is not c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_cancel
 from tests.factories import ProductFactory, StoreFactory, SupplierFactory, SupplierProductFactory
-from tests.procurement.factories import supply_order
+from tests.procurement.factories import PurchaseOrderFactory, supply_order
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +150,30 @@ def test_a_garbled_revision_refuses_rather_than_cancels_blind(client, hq_user):
     )
     po.refresh_from_db()
     assert po.status == PurchaseOrder.Status.SENT
+
+
+@pytest.mark.parametrize(
+    ("language", "template"), [("en", "{} ({}), {} ({})"), ("zh-hans", "{}（{}）、{}（{}）")]
+)
+def test_the_orders_that_stay_are_listed_in_the_pages_language(client, hq_user, language, template):
+    """The list separator and the brackets around each status follow the language."""
+    now = timezone.now()
+    first, second = (
+        PurchaseOrderFactory(
+            status=PurchaseOrder.Status.CONFIRMED,
+            ship_date=timezone.localdate(),
+            confirmed_at=now,
+        )
+        for _ in range(2)
+    )
+    client.force_login(hq_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.post(
+        reverse("admin:procurement_purchaseorder_changelist"),
+        {"action": "cancel", "_selected_action": [first.pk, second.pk]},
+    )
+    with translation.override(language):
+        status = first.get_status_display()
+    kept = re.search(r'<p class="errornote" id="kept">[^<]*?[:：] ?(.*)</p>', page.content.decode())
+    assert kept is not None
+    assert kept.group(1) == template.format(first.number, status, second.number, status)

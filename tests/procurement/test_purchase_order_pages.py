@@ -409,3 +409,44 @@ def test_supplier_pages_show_money_with_thousands_separators_and_two_decimals(
     assert "¥2,342.10" in detail
     assert "¥2,342.10" in listing
     assert "¥2342.10" not in detail + listing
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "bogus"}, "status"),
+        ({"date_from": "2026-02-30"}, "date_from"),
+        ({"date_to": "tomorrow"}, "date_to"),
+        ({"date_from": "2026-07-10", "date_to": "2026-07-01"}, "date_to"),
+    ],
+)
+def test_filters_that_do_not_read_show_the_error_and_list_nothing(
+    client, supplier_user, po, params, field
+):
+    """Not the whole unfiltered list under the error, as if it were the filter's result."""
+    client.force_login(supplier_user)
+    response = client.get(reverse("supplier:orders"), params, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert response.context["purchase_orders"] is None
+    html = response.content.decode()
+    assert po.number not in html
+    assert 'id="filters-invalid"' in html
+    assert "No purchase orders match." not in html
+
+
+def test_a_from_date_after_the_to_date_is_named_in_chinese(client, supplier_user, po):
+    client.force_login(supplier_user)
+    response = client.get(
+        reverse("supplier:orders"),
+        {"date_from": "2026-07-10", "date_to": "2026-07-01"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "“至”日期早于“从”日期，这段时间内没有到货。" in response.content.decode()
+
+
+def test_the_same_from_and_to_date_is_one_day(client, supplier_user, po):
+    client.force_login(supplier_user)
+    day = po.delivery_date.isoformat()
+    response = client.get(reverse("supplier:orders"), {"date_from": day, "date_to": day})
+    assert [o.pk for o in response.context["purchase_orders"]] == [po.pk]

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -635,6 +636,28 @@ def test_delivery_plan_page_shows_only_this_stores_drop_list(client):
     assert world.store_b.name in content
     assert world.store_a.name not in content
     assert world.store_a.address not in content
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", ["4 boxes", "2 packs"]), ("zh-hans", ["4 盒", "2 包"])],
+)
+def test_delivery_plan_page_writes_each_quantity_with_its_unit(client, language, expected):
+    """Each quantity with its unit: "4 boxes", not "4 box"; "4 盒" in Chinese (`with_unit`)."""
+    from apps.catalog.models import Product
+    from apps.procurement.services.delivery import delivery_plans_build
+
+    world = supply_world()
+    blueberries, grapes = world.products
+    Product.objects.filter(pk=blueberries.pk).update(unit=Product.Unit.BOX)
+    Product.objects.filter(pk=grapes.pk).update(unit=Product.Unit.PACK)
+    delivery_plans_build(day=world.purchase_order.delivery_date)
+    client.force_login(owner_of(world.store_b))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    day = world.purchase_order.delivery_date.isoformat()
+    page = client.get(reverse("supply:delivery_plan", args=[world.store_b.pk, day]))
+    cells = re.findall(r"<td>([^<]*?)</td></tr>", page.content.decode())
+    assert cells == expected
 
 
 def test_delivery_plan_page_without_a_plan_and_with_a_bad_date(client):

@@ -348,3 +348,19 @@ def test_the_store_page_links_to_training_only_for_those_who_may_open_it(world: 
     inspector_page = _client(world["inspector_a"]).get(f"/portal/stores/{store.pk}/")
     assert inspector_page.status_code == 200
     assert link not in inspector_page.content.decode()
+
+
+def _arabic_indic(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
+def test_an_answer_in_digits_other_than_ascii_is_a_400_and_records_nothing(world: dict) -> None:
+    """ "²" passes str.isdigit() but not int() (it was a 500); the right choice's id written in
+    Arabic-Indic digits is not an answer either (int() read it as that id)."""
+    store = world["store_a"]
+    [(question, good, _bad)] = world["questions"]
+    url = f"/portal/training/stores/{store.pk}/courses/{world['course'].pk}/quiz/"
+    for answer in ("²", _arabic_indic(good.pk)):
+        response = _client(world["clerk_a"]).post(url, {f"q{question.pk}": answer})
+        assert response.status_code == 400
+        assert not QuizAttempt.objects.exists()

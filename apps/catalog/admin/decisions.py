@@ -39,6 +39,7 @@ from apps.catalog.services.lists import insight_card_accept
 from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 from linli.celery import app as celery_app
+from linli.params import is_ascii_number
 from linli.schedules import SCHEDULES
 
 
@@ -381,7 +382,9 @@ def nightly_jobs() -> list[tuple[NightlyJob, str]]:
     fixed = [
         schedule
         for schedule in SCHEDULES
-        if schedule.hour.isdigit() and schedule.minute.isdigit() and schedule.task in by_task
+        if is_ascii_number(schedule.hour)
+        and is_ascii_number(schedule.minute)
+        and schedule.task in by_task
     ]
     # In the order a night runs them, from the evening (22:00) to the morning (06:00).
     fixed.sort(key=lambda item: ((int(item.hour) + 12) % 24, int(item.minute)))

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.models import Member, MemberErasure, MemberMerge, NpsAnswer
@@ -24,6 +24,7 @@ from apps.customers.services.erasure import ErasureRefused, member_erase
 from apps.customers.services.identity import MergeRefused, member_merge, member_merge_preview
 from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, may_see_members
 from linli.admin_utils import BigTableAdminMixin, truncated
+from linli.params import checked_text
 from linli.phones import phone_for_viewer
 
 MERGE_PERMISSION = "customers.merge_member"
@@ -127,7 +128,7 @@ def members_erase(
     each (one member's refusal does not undo another's erasure)."""
     members = list(queryset.select_related("home_store").order_by("member_no"))
     if request.POST.get("confirm") == "yes":
-        requested_via = request.POST.get("requested_via", "").strip()
+        requested_via = checked_text(request.POST.get("requested_via", "")).strip()
         if not requested_via:
             modeladmin.message_user(
                 request,
@@ -147,8 +148,12 @@ def members_erase(
         if erased:
             modeladmin.message_user(
                 request,
-                gettext("Erased %(count)d members: %(numbers)s.")
-                % {"count": len(erased), "numbers": ", ".join(erased)},
+                ngettext(
+                    "Erased %(count)d member: %(numbers)s.",
+                    "Erased %(count)d members: %(numbers)s.",
+                    len(erased),
+                )
+                % {"count": len(erased), "numbers": pgettext("list separator", ", ").join(erased)},
                 messages.SUCCESS,
             )
         for reason in refused:

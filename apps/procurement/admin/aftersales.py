@@ -41,6 +41,7 @@ from apps.procurement.services.aftersales import (
 )
 from apps.procurement.views.aftersales import photo_response
 from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, member_text_redact
+from linli.params import checked_text
 
 DECIDE_PERMISSION = "procurement.decide_aftersalescase"
 
@@ -289,9 +290,9 @@ class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.
         permissions=["decide"],
     )
     def approve_as_proposed(self, request: HttpRequest, queryset: QuerySet[AfterSalesCase]) -> None:
-        remedy = request.POST.get("remedy", "") or None
-        charged_to = request.POST.get("charged_to", "") or None
-        note = request.POST.get("note", "")
+        remedy = checked_text(request.POST.get("remedy", "")) or None
+        charged_to = checked_text(request.POST.get("charged_to", "")) or None
+        note = checked_text(request.POST.get("note", ""))
         self._each(
             request,
             queryset,
@@ -306,7 +307,7 @@ class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.
 
     @admin.action(description=_("Reject the selected cases"), permissions=["decide"])
     def reject(self, request: HttpRequest, queryset: QuerySet[AfterSalesCase]) -> None:
-        note = request.POST.get("note", "")
+        note = checked_text(request.POST.get("note", ""))
         self._each(
             request,
             queryset,

@@ -43,6 +43,7 @@ from apps.procurement.services.replenishment import (
 )
 from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
+from linli.params import is_ascii_number
 from linli.wording import labelled
 
 
@@ -365,9 +366,9 @@ def _revisions_seen(request: HttpRequest) -> dict[int, int]:
     seen = {}
     for name, value in request.POST.items():
         prefix, _sep, pk = name.partition("_")
-        if prefix != "revision" or not pk.isdigit():
+        if prefix != "revision" or not is_ascii_number(pk):
             continue
-        seen[int(pk)] = int(value) if value.isdigit() else 0
+        seen[int(pk)] = int(value) if is_ascii_number(value) else 0
     return seen
 
 

@@ -30,6 +30,7 @@ from apps.procurement.models import (
     SupplierProduct,
 )
 from apps.stores.models import Order, OrderLine, Store
+from linli.params import is_ascii_number
 from linli.phones import phone_normalise
 
 CASE_LIST_LIMIT = 100
@@ -164,7 +165,7 @@ def store_case_order_candidates(*, store: Store, text: str, by_member: bool = Fa
     if not text:
         return []
     match = Q(reference=text)
-    if text.isdigit() and len(text) <= 12:
+    if is_ascii_number(text) and len(text) <= 12:
         match |= Q(pk=int(text))
     member_match = Q(member__member_no=text)
     try:

@@ -30,7 +30,8 @@ class DropItem:
     product_id: int
     sku: str
     name: str
-    unit: str
+    unit: str  # the unit's label in the active language (the print sheet's and files' column)
+    unit_code: str  # `Product.Unit`, for a quantity with its unit (`with_unit`: "4 boxes")
     quantity: int  # what the truck leaves: for member orders and for the shelf
     shelf: int = 0  # of which for the store's shelf (its share of the rounding surplus)
 
@@ -126,6 +127,7 @@ def delivery_plan_sheet(*, plan: DeliveryPlan, store_id: int | None = None) -> P
                 sku=product["line__product__sku"],
                 name=product["line__product__name"],
                 unit=str(unit_labels.get(unit, unit)),
+                unit_code=unit,
                 quantity=quantity,
                 shelf=shelf_units,
             )

@@ -137,7 +137,12 @@ def _check_opening(
     if order_line is not None and quantity > order_line.quantity:
         raise AfterSalesRefused(
             "quantity_too_large",
-            _("At most %(quantity)d were bought on this line.") % {"quantity": order_line.quantity},
+            ngettext(
+                "At most %(quantity)d was bought on this line.",
+                "At most %(quantity)d were bought on this line.",
+                order_line.quantity,
+            )
+            % {"quantity": order_line.quantity},
         )
     if amount < 0:
         raise AfterSalesRefused("amount_negative", _("The amount cannot be negative."))
@@ -183,7 +188,12 @@ def _check_opening(
     if photo_count > max_photos():
         raise AfterSalesRefused(
             "too_many_photos",
-            _("At most %(count)d photos can be added to a case.") % {"count": max_photos()},
+            ngettext(
+                "At most %(count)d photo can be added to a case.",
+                "At most %(count)d photos can be added to a case.",
+                max_photos(),
+            )
+            % {"count": max_photos()},
         )
 
 

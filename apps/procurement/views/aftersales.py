@@ -34,6 +34,7 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.models import Order, Store
 from linli.files import private_image_response
+from linli.params import is_ascii_number
 
 
 def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -54,7 +55,7 @@ def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
 
 def _order_or_404(store: Store, raw_id: str | None) -> Order:
-    order_id = int(raw_id) if raw_id and raw_id.isdigit() and len(raw_id) <= 12 else None
+    order_id = int(raw_id) if is_ascii_number(raw_id) and len(raw_id) <= 12 else None
     order = selectors.store_case_order(store=store, order_id=order_id) if order_id else None
     if order is None:
         raise Http404

@@ -28,6 +28,7 @@ from apps.stores.selectors import (
 from apps.stores.services.loss import loss_record
 from apps.stores.services.stock import InsufficientStock
 from linli.admin_helpers import member_notes_for_viewer
+from linli.params import text_param
 
 RECENT_DAYS = 30
 QUERY_MAX_LENGTH = 60
@@ -37,10 +38,10 @@ QUERY_MAX_LENGTH = 60
 @require_http_methods(["GET", "POST"])
 def loss(request: HttpRequest, store_id: int) -> HttpResponse:
     store, allowed = store_and_actions_or_403(request.user, store_id, RECORD_LOSS)
-    query = request.GET.get("q", "")[:QUERY_MAX_LENGTH].strip()
+    query = text_param(request.GET, "q", max_length=QUERY_MAX_LENGTH)
     form = LossForm(request.POST if request.method == "POST" else None, store=store)
     if request.method == "POST":
-        query = request.POST.get("q", "")[:QUERY_MAX_LENGTH].strip()
+        query = text_param(request.POST, "q", max_length=QUERY_MAX_LENGTH)
         if form.is_valid():
             data = form.cleaned_data
             try:

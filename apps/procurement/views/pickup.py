@@ -32,6 +32,7 @@ from apps.procurement.services.pickup import (
 )
 from apps.stores.access import HAND_OVER, MEMBER_DATA, may, store_or_403
 from apps.stores.services.stock import InsufficientStock
+from linli.params import text_param
 
 # What the counter sees for each outcome (another store's code reads as a wrong code).
 OUTCOME_LABELS = {
@@ -52,8 +53,9 @@ def pickup(request: HttpRequest, store_id: int) -> HttpResponse:
     collected: list[CollectedOrder] = []
     typed = ""
     if request.method == "POST":
-        typed = request.POST.get("codes", "")[:4000]
-        codes = pickup_codes_parse(text=f"{request.POST.get('code', '')[:40]}\n{typed}")
+        typed = text_param(request.POST, "codes", max_length=4000)
+        scanned = text_param(request.POST, "code", max_length=40)
+        codes = pickup_codes_parse(text=f"{scanned}\n{typed}")
         if not codes:
             messages.error(request, _("Type or scan a pickup code."))
         else:
@@ -136,9 +138,9 @@ def delivery_status(request: HttpRequest, store_id: int, order_id: int) -> HttpR
         fulfilment = delivery_status_set(
             store=store,
             order_id=order_id,
-            status=request.POST.get("status", "")[:20],
+            status=text_param(request.POST, "status", max_length=20),
             by=request.user,
-            note=request.POST.get("note", "")[:200],
+            note=text_param(request.POST, "note", max_length=200),
         )
     except PickupRefused as refusal:
         if refusal.code == "not_found":
@@ -165,7 +167,7 @@ def pickup_cancel(request: HttpRequest, store_id: int, order_id: int) -> HttpRes
             store=store,
             order_id=order_id,
             by=request.user,
-            reason=request.POST.get("reason", "")[:150],
+            reason=text_param(request.POST, "reason", max_length=150),
         )
     except PickupRefused as refusal:
         if refusal.code == "not_found":

@@ -112,13 +112,17 @@ def orders(request: HttpRequest) -> HttpResponse:
     if not suppliers_for(request.user, VIEW_PURCHASE_ORDERS).exists():
         raise PermissionDenied
     form = PurchaseOrderFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    purchase_orders = purchase_orders_for_user(
-        user=request.user,
-        status=filters.get("status", ""),
-        date_from=filters.get("date_from"),
-        date_to=filters.get("date_to"),
-    )
+    # Filters that do not read (an unknown status, a date that is none, "to" before "from")
+    # list nothing: the whole unfiltered list under an error would look like their result.
+    purchase_orders = None
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        purchase_orders = purchase_orders_for_user(
+            user=request.user,
+            status=filters.get("status", ""),
+            date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"),
+        )
     return render(
         request,
         "supplier/orders.html",

@@ -43,6 +43,7 @@ from apps.stores.inspections.models import pass_score
 from apps.stores.inspections.selectors import InspectionAccess
 from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
 from linli.files import private_image_response
+from linli.params import is_ascii_number
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -294,13 +295,18 @@ def _saved_messages(saved: services.ResultsSaved) -> list[str]:
             % {"count": saved.photos_removed}
         )
     parts.append(
-        _("%(scored)d of %(total)d items scored.") % {"scored": saved.scored, "total": saved.total}
+        ngettext(
+            "%(scored)d of %(total)d item scored.",
+            "%(scored)d of %(total)d items scored.",
+            saved.total,
+        )
+        % {"scored": saved.scored, "total": saved.total}
     )
     return parts
 
 
 def _photo_ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()]
+    return [int(value) for value in values if is_ascii_number(value)]
 
 
 @login_required

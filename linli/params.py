@@ -1,0 +1,43 @@
+"""Text and numbers read straight from a request (a search box, a hidden field, a path segment)
+rather than through a form.
+
+A form's `CharField` refuses a NUL character (`ProhibitNullCharactersValidator`) and an
+`IntegerField` refuses "²" or "١"; a view that reads `request.GET["q"]` itself gets neither check.
+PostgreSQL text cannot hold a NUL (the query fails with `DataError`, a 500), and `str.isdigit()`
+accepts superscripts and other scripts' digits that `int()` then refuses (a `ValueError`, a 500).
+Views read such values through these helpers instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import BadRequest, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import QueryDict
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_no_null_characters = ProhibitNullCharactersValidator()
+
+
+def checked_text(value: str) -> str:
+    """`value` unchanged, or `BadRequest` (the 400 page) when it holds a NUL character: no
+    person types one, and no query or row may carry it."""
+    try:
+        _no_null_characters(value)
+    except ValidationError as error:
+        raise BadRequest(error.messages[0]) from error
+    return value
+
+
+def text_param(data: QueryDict, name: str, *, max_length: int) -> str:
+    """`data[name]` (a request's GET or POST) cut to `max_length` and stripped; "" when absent.
+    A value with a NUL character is a `BadRequest` (`checked_text`)."""
+    return checked_text(data.get(name, ""))[:max_length].strip()
+
+
+def is_ascii_number(value: str | None) -> bool:
+    """True when `value` is one or more ASCII digits 0-9, the only digits a number in a URL or a
+    form is written with. `str.isdigit()` also accepts "²", which `int()` refuses, and "١"
+    (Arabic-Indic one), which `int()` reads as 1."""
+    return value is not None and _ASCII_DIGITS.fullmatch(value) is not None
