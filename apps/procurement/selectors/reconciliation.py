@@ -33,6 +33,8 @@ from apps.procurement.selectors.aftersales import purchase_order_supplier_charge
 from apps.procurement.selectors.purchase_orders import OrderSheet, purchase_orders_visible
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from apps.stores.access import UserLike
 
 CENT = Decimal("0.01")
@@ -106,13 +108,15 @@ class ReceivedRow:
         )
 
 
-@dataclass
-class ReceivedLine:
-    line: PurchaseOrderLine  # with `product`
-    rows: list[ReceivedRow]
+class _ReceivedTotals:
+    """The quantity and amount totals of received parts, one rule for both levels: a
+    `ReceivedLine` over its received stores' rows, the `Reconciliation` over its lines."""
+
+    def _parts(self) -> Iterable[ReceivedRow | ReceivedLine]:
+        raise NotImplementedError
 
     def _sum(self, name: str) -> int:
-        return sum(getattr(row, name) for row in self.rows if row.received)
+        return sum(getattr(part, name) for part in self._parts())
 
     @property
     def allocated(self) -> int:
@@ -136,11 +140,20 @@ class ReceivedLine:
 
     @property
     def invoice_amount(self) -> Decimal:
-        return sum((row.invoice_amount for row in self.rows), Decimal("0.00"))
+        return sum((part.invoice_amount for part in self._parts()), Decimal("0.00"))
 
 
 @dataclass
-class Reconciliation:
+class ReceivedLine(_ReceivedTotals):
+    line: PurchaseOrderLine  # with `product`
+    rows: list[ReceivedRow]
+
+    def _parts(self) -> list[ReceivedRow]:
+        return [row for row in self.rows if row.received]
+
+
+@dataclass
+class Reconciliation(_ReceivedTotals):
     """The purchase order as the stores received it. Totals count received stores only;
     `stores_waiting` is how many of the order's stores have not received yet."""
 
@@ -149,32 +162,8 @@ class Reconciliation:
     stores_received: int
     stores_waiting: int
 
-    def _sum(self, name: str) -> int:
-        return sum(getattr(line, name) for line in self.lines)
-
-    @property
-    def allocated(self) -> int:
-        return self._sum("allocated")
-
-    @property
-    def shelf(self) -> int:
-        return self._sum("shelf")
-
-    @property
-    def received_quantity(self) -> int:
-        return self._sum("received_quantity")
-
-    @property
-    def short_quantity(self) -> int:
-        return self._sum("short_quantity")
-
-    @property
-    def damaged_quantity(self) -> int:
-        return self._sum("damaged_quantity")
-
-    @property
-    def invoice_amount(self) -> Decimal:
-        return sum((line.invoice_amount for line in self.lines), Decimal("0.00"))
+    def _parts(self) -> list[ReceivedLine]:
+        return self.lines
 
     @property
     def charged_amount(self) -> Decimal:
