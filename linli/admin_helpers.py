@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from linli.phones import phone_for_viewer, phones_masked_in
@@ -309,6 +312,34 @@ class MemberMaskingAdminMixin:
         ):
             return False
         return super().has_add_permission(request, *args)  # type: ignore[misc]
+
+
+class ActionFormErrorsAdminMixin:
+    """Django answers "No action selected." for any invalid action form; an extra field of
+    the admin's `action_form` (a note or answer over its length, a choice not on the list)
+    is named instead — "<label>: <error> Nothing was changed." — and the action does not
+    run. Django's own fields ("action", "select_across") are answered as before."""
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> Any:
+        form = self.action_form(request.POST, auto_id=None)  # type: ignore[attr-defined]
+        form.fields["action"].choices = self.get_action_choices(request)  # type: ignore[attr-defined]
+        form.is_valid()
+        wrong = {
+            name: errors
+            for name, errors in form.errors.items()
+            if name in form.fields and name not in ActionForm.base_fields
+        }
+        for name, errors in wrong.items():
+            for error in errors:
+                self.message_user(  # type: ignore[attr-defined]
+                    request,
+                    gettext("%(field)s: %(error)s Nothing was changed.")
+                    % {"field": capfirst(form.fields[name].label), "error": error},
+                    level=messages.ERROR,
+                )
+        if wrong:
+            return None
+        return super().response_action(request, queryset)  # type: ignore[misc]
 
 
 class UndeletableAdminMixin:

@@ -35,6 +35,7 @@ from apps.procurement.models import (
 )
 from apps.procurement.services.aftersales import case_approve
 from apps.procurement.services.disputes import (
+    ANSWER_MAX_LENGTH,
     ReceiptDisputeRefused,
     receipt_dispute_accept,
     receipt_dispute_open,
@@ -457,6 +458,20 @@ def test_hq_rejects_with_an_answer_and_not_without(client, world, hq_buyer):
     with pytest.raises(ReceiptDisputeRefused) as refused:
         receipt_dispute_accept(dispute=dispute, by=hq_buyer, answer=" ")
     assert refused.value.code == "no_answer"
+
+    # An answer the box refuses (a NUL character, more than its length) is named, not
+    # "No action selected.", and decides nothing.
+    for bad in ("says 4\x00", "x" * (ANSWER_MAX_LENGTH + 1)):
+        response = client.post(
+            reverse("admin:procurement_receiptdispute_changelist"),
+            {"action": "reject", "_selected_action": [dispute.pk], "answer": bad},
+            follow=True,
+        )
+        page = response.content.decode()
+        assert "Nothing was changed." in page
+        assert "No action selected." not in page
+        dispute.refresh_from_db()
+        assert dispute.status == ReceiptDispute.Status.OPEN
 
     _admin_action(client, "reject", dispute, "The store's signed delivery note says 4.")
     dispute.refresh_from_db()

@@ -18,10 +18,9 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms.models import BaseModelFormSet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -40,7 +39,12 @@ from apps.procurement.services.aftersales import (
     case_resolve,
 )
 from apps.procurement.views.aftersales import photo_response
-from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, member_text_redact
+from linli.admin_helpers import (
+    ActionFormErrorsAdminMixin,
+    MemberMaskingAdminMixin,
+    UndeletableAdminMixin,
+    member_text_redact,
+)
 from linli.params import checked_text
 
 DECIDE_PERMISSION = "procurement.decide_aftersalescase"
@@ -150,7 +154,9 @@ class CaseDecisionActionForm(ActionForm):
 
 
 @admin.register(AfterSalesCase)
-class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.ModelAdmin):
+class AfterSalesCaseAdmin(
+    ActionFormErrorsAdminMixin, UndeletableAdminMixin, MemberMaskingAdminMixin, admin.ModelAdmin
+):
     """Cases for HQ to decide; the member shows masked and unlinked to staff without
     customers.view_member (docs/access.md).
 
@@ -236,33 +242,6 @@ class AfterSalesCaseAdmin(UndeletableAdminMixin, MemberMaskingAdminMixin, admin.
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
-
-    def response_action(
-        self, request: HttpRequest, queryset: QuerySet[AfterSalesCase]
-    ) -> HttpResponseBase | None:
-        """Django answers "No action selected." for any invalid action form; a wrong remedy,
-        cost bearer or note (over 300 characters, the box's limit bypassed) is named instead,
-        and no case is changed."""
-        form = self.action_form(request.POST, auto_id=None)
-        form.fields["action"].choices = self.get_action_choices(request)
-        form.is_valid()
-        wrong = {
-            name: errors
-            for name, errors in form.errors.items()
-            # "action" and "select_across" are Django's: it answers for them as before.
-            if name in form.fields and name not in ActionForm.base_fields
-        }
-        for name, errors in wrong.items():
-            for error in errors:
-                self.message_user(
-                    request,
-                    _("%(field)s: %(error)s Nothing was changed.")
-                    % {"field": capfirst(form.fields[name].label), "error": error},
-                    level=messages.ERROR,
-                )
-        if wrong:
-            return None
-        return super().response_action(request, queryset)
 
     def _each(
         self,

@@ -26,8 +26,9 @@ from apps.procurement.services.disputes import (
     receipt_dispute_accept,
     receipt_dispute_reject,
 )
-from linli.admin_helpers import UndeletableAdminMixin
+from linli.admin_helpers import ActionFormErrorsAdminMixin, UndeletableAdminMixin
 from linli.admin_utils import truncated
+from linli.params import checked_text
 
 DECIDE_PERMISSION = "procurement.decide_receiptdispute"
 
@@ -42,7 +43,7 @@ class DisputeAnswerActionForm(ActionForm):
 
 
 @admin.register(ReceiptDispute)
-class ReceiptDisputeAdmin(UndeletableAdminMixin, admin.ModelAdmin):
+class ReceiptDisputeAdmin(ActionFormErrorsAdminMixin, UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "status",
@@ -130,7 +131,7 @@ class ReceiptDisputeAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         description=_("Accept the selected disputes (with the answer)"), permissions=["decide"]
     )
     def accept(self, request: HttpRequest, queryset: QuerySet[ReceiptDispute]) -> None:
-        answer = request.POST.get("answer", "")
+        answer = checked_text(request.POST.get("answer", ""))
         self._each(
             request,
             queryset,
@@ -145,7 +146,7 @@ class ReceiptDisputeAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         description=_("Reject the selected disputes (with the answer)"), permissions=["decide"]
     )
     def reject(self, request: HttpRequest, queryset: QuerySet[ReceiptDispute]) -> None:
-        answer = request.POST.get("answer", "")
+        answer = checked_text(request.POST.get("answer", ""))
         self._each(
             request,
             queryset,
