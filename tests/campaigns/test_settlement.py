@@ -87,7 +87,7 @@ def test_a_formed_offer_that_sold_from_stock_has_its_orders_ready_at_settlement(
     ready = Notification.objects.filter(kind="order_ready").order_by("member_id")
     assert [row.member_id for row in ready] == sorted(member.pk for member in members)
     codes = dict(fulfilments.values_list("order__member_id", "pickup_code"))
-    assert {row.title for row in ready} == {"您的订单已到货，可以取货了"}
+    assert {row.title for row in ready} == {"您的订单已备好，可以取货了"}
     assert all(codes[row.member_id] in row.body for row in ready)
     assert Notification.objects.count() == 2
 
