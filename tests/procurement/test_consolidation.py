@@ -503,6 +503,11 @@ def test_confirm_ship_and_the_steps_out_of_order_are_refused(world):
     purchase_order_ship(po=po, by=None)
     assert po.status == PurchaseOrder.Status.SHIPPED
     assert po.shipped_at is not None
+    # Confirming a shipped order says so, whatever ship date comes with it (a late one used to
+    # be refused as "after the delivery date").
+    with pytest.raises(PurchaseOrderRefused) as shipped:
+        purchase_order_confirm(po=po, ship_date=po.delivery_date + dt.timedelta(days=3), by=None)
+    assert shipped.value.code == "not_sent"
 
 
 def test_a_ship_date_in_the_past_or_after_delivery_is_refused(world):

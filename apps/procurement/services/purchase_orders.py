@@ -139,7 +139,12 @@ def purchase_order_confirm(
     (`changed`) so that nobody confirms lines they have not seen. Without it the order is
     confirmed as it stands. The conditional UPDATE takes the order's row lock, so it waits
     for a consolidation run holding that lock and is then decided on what the run left.
+    An order no longer sent is refused as such (`not_sent`) before its ship date is looked at:
+    "the ship date is after the delivery date" says nothing to someone confirming an order
+    that has shipped.
     """
+    if po.status != Status.SENT:
+        raise _not_sent(po)
     if ship_date < timezone.localdate():
         raise PurchaseOrderRefused("ship_date_past", _("The ship date is in the past."))
     if ship_date > po.delivery_date:
@@ -158,7 +163,11 @@ def purchase_order_confirm(
                 "and confirm again."
             )
         )
-    raise PurchaseOrderRefused(
+    raise _not_sent(po)
+
+
+def _not_sent(po: PurchaseOrder) -> PurchaseOrderRefused:
+    return PurchaseOrderRefused(
         "not_sent",
         _("Only a sent purchase order can be confirmed; this one is %(status)s.")
         % {"status": po.get_status_display()},
