@@ -180,6 +180,37 @@ def test_no_received_section_before_any_store_has_received(client):
     assert 'id="received"' not in response.content.decode()
 
 
+def _lines_note(response) -> str:
+    html = response.content.decode()
+    start = html.index('id="lines-note"')
+    return html[start : html.index("</p>", start)]
+
+
+def test_after_a_receipt_the_lines_card_points_to_the_amount_to_invoice(supplier_client, world):
+    """The amount to deliver is not what they invoice once stores have received: the Received
+    section's amount to invoice is (the two notes used to contradict each other)."""
+    note = _lines_note(_order_page(supplier_client, world))
+    assert "invoice" in note
+    assert "what you deliver and invoice" not in note
+    assert "what you were to deliver" in note
+    assert "the amount to invoice in the Received section" in note
+    note = _lines_note(
+        supplier_client.get(
+            reverse("supplier:order", args=[world.purchase_order.pk]),
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+    )
+    assert "“收货对账”中的可开票金额" in note
+
+
+def test_before_a_receipt_the_lines_card_says_the_amount_is_what_they_deliver(client):
+    world = supply_world()
+    client.force_login(SupplierUserFactory(supplier=world.supplier).user)
+    note = _lines_note(_order_page(client, world))
+    assert "what you deliver." in note
+    assert "Received section below" not in note
+
+
 def test_a_case_charged_to_another_supplier_or_still_open_is_no_charge(supplier_client, world):
     first, second = AfterSalesCase.objects.filter(kind=CaseKind.MISSING).order_by("pk")
     AfterSalesCase.objects.filter(pk=first.pk).update(status=AfterSalesCase.Status.RESOLVED)
