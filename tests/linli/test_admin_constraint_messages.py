@@ -4,7 +4,12 @@ never Django's default "Constraint “product_price_not_negative” is violated.
 Walks the admin registry: for every admin HQ can add rows with, each check constraint (and
 conditional unique constraint, whose default message is the same) over fields the add form
 or the editable list holds must carry a `violation_error_message`. A plain unique constraint
-is left out: Django words its error from the fields ("… with this SKU already exists.")."""
+is left out: Django words its error from the fields ("… with this SKU already exists.").
+
+Change forms of an existing row too: a constraint over a field the form edits and a field it
+does not is skipped by Django's validation (it checks a constraint only over the fields a
+form holds), so the database refused the save with an error page. Such a constraint is either
+checked by the model's `clean()` (listed below) or its fields are all read-only."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from django.utils import translation
 
 from apps.catalog.models import Product
 from apps.stores.models import Store
+from tests.stores.test_admin import _row_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +73,51 @@ def test_every_constraint_an_admin_form_can_break_has_a_message():
             if fields and fields <= editable and _worded_by_default(constraint):
                 unworded.append(f"{model._meta.label}.{constraint.name}")
     assert unworded == []
+
+
+# Constraints a change form edits in part, checked by the model's `clean()` with the row's own
+# value of the field the form does not hold.
+CHECKED_IN_CLEAN = {
+    # The editable list holds "up to" but not the kind: `CompensationPolicy.clean()`.
+    "procurement.CompensationPolicy.compensation_policy_one_open_ended",
+    "procurement.CompensationPolicy.compensation_policy_unique",
+}
+
+
+def _with_constraints() -> list[tuple[type[models.Model], admin.ModelAdmin]]:
+    return sorted(
+        (
+            (model, model_admin)
+            for model, model_admin in admin.site._registry.items()
+            if model._meta.constraints
+        ),
+        key=lambda item: item[0]._meta.label,
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"),
+    _with_constraints(),
+    ids=[model._meta.label for model, _model_admin in _with_constraints()],
+)
+def test_no_change_form_edits_a_constraint_only_in_part(model, model_admin):
+    row = _row_or_fail(model)
+    request = RequestFactory().get("/admin/")
+    request.user = get_user_model()(username="hq", is_staff=True, is_superuser=True)
+    if not model_admin.has_change_permission(request, row):
+        return
+    pk = model._meta.pk.name
+    # Each form on its own: the change form and the editable list's. The row's primary key
+    # is the instance's, not the form's: Django checks a constraint over it.
+    forms = [set(model_admin.get_form(request, row).base_fields), set(model_admin.list_editable)]
+    in_part = sorted(
+        f"{model._meta.label}.{constraint.name}"
+        for constraint in model._meta.constraints
+        for editable in forms
+        if (fields := _constraint_fields(model, constraint)) & editable
+        and not fields <= editable | {pk}
+    )
+    assert [name for name in in_part if name not in CHECKED_IN_CLEAN] == []
 
 
 def _refusal(instance: models.Model, language: str, **kwargs: object) -> list[str]:

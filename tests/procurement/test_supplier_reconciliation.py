@@ -181,6 +181,37 @@ def test_no_received_section_before_any_store_has_received(client):
     assert 'id="received"' not in response.content.decode()
 
 
+def _lines_note(response) -> str:
+    html = response.content.decode()
+    start = html.index('id="lines-note"')
+    return html[start : html.index("</p>", start)]
+
+
+def test_after_a_receipt_the_lines_card_points_to_the_amount_to_invoice(supplier_client, world):
+    """The amount to deliver is not what they invoice once stores have received: the Received
+    section's amount to invoice is (the two notes used to contradict each other)."""
+    note = _lines_note(_order_page(supplier_client, world))
+    assert "invoice" in note
+    assert "what you deliver and invoice" not in note
+    assert "what you were to deliver" in note
+    assert "the amount to invoice in the Received section" in note
+    note = _lines_note(
+        supplier_client.get(
+            reverse("supplier:order", args=[world.purchase_order.pk]),
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+    )
+    assert "“收货对账”中的可开票金额" in note
+
+
+def test_before_a_receipt_the_lines_card_says_the_amount_is_what_they_deliver(client):
+    world = supply_world()
+    client.force_login(SupplierUserFactory(supplier=world.supplier).user)
+    note = _lines_note(_order_page(client, world))
+    assert "what you deliver." in note
+    assert "Received section below" not in note
+
+
 def test_a_case_charged_to_another_supplier_or_still_open_is_no_charge(supplier_client, world):
     first, second = AfterSalesCase.objects.filter(kind=CaseKind.MISSING).order_by("pk")
     AfterSalesCase.objects.filter(pk=first.pk).update(status=AfterSalesCase.Status.RESOLVED)
@@ -314,12 +345,16 @@ def test_a_second_open_dispute_of_a_line_is_refused(supplier_client, world):
             claimed_quantity=5,
             note="around the service",
         )
-    # Through the page: refused, named at the top, nothing written.
-    response = supplier_client.post(_dispute_url(line), {"claimed_quantity": "5", "note": "x"})
-    assert response.status_code == 302
+    # Through the page: refused, named at the top, nothing written; what they typed is kept
+    # on the line (no form any more: the open dispute is there).
+    response = supplier_client.post(
+        _dispute_url(line), {"claimed_quantity": "5", "note": "Counted 5 at the door"}
+    )
+    assert response.status_code == 409
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert messages == ["This receipt line already has a dispute awaiting HQ's answer."]
     assert ReceiptDispute.objects.count() == 1
+    assert "What you typed (not sent): 5 · Counted 5 at the door" in _typed(response)
 
 
 def test_a_dispute_after_the_window_is_refused(supplier_client, world, settings):
@@ -330,9 +365,12 @@ def test_a_dispute_after_the_window_is_refused(supplier_client, world, settings)
     with pytest.raises(ReceiptDisputeRefused) as refused:
         receipt_dispute_open(receipt_line=line, claimed_quantity=6, note="late", by=None)
     assert refused.value.code == "too_late"
-    response = supplier_client.post(_dispute_url(line), {"claimed_quantity": "6", "note": "x"})
-    assert response.status_code == 302
+    response = supplier_client.post(
+        _dispute_url(line), {"claimed_quantity": "6", "note": "Signed for 6"}
+    )
+    assert response.status_code == 409
     assert ReceiptDispute.objects.count() == 0
+    assert "What you typed (not sent): 6 · Signed for 6" in _typed(response)
     page = _order_page(supplier_client, world)
     assert not any(row.may_dispute for row in page.context["reconciliation"].rows)
     assert f'action="{_dispute_url(line)}"' not in page.content.decode()
@@ -363,13 +401,55 @@ def test_a_dispute_must_claim_another_number_within_what_was_shipped_and_say_why
     assert not Notification.objects.filter(kind__startswith="receipt_dispute").exists()
 
 
+def _typed(response) -> str:
+    """The part of the order page that holds the refused dispute as typed (its open form, or
+    what was typed when the line takes no dispute any more)."""
+    html = response.content.decode()
+    assert html.count('id="dispute-typed"') == 1
+    start = html.index('id="dispute-typed"')
+    end = min(at for at in (html.find("</details>", start), html.find("</div>", start)) if at != -1)
+    return html[html.rindex("<", 0, start) : end]
+
+
 def test_the_dispute_form_without_a_note_is_refused(supplier_client, world):
     line = _berries_line(world)
     response = supplier_client.post(_dispute_url(line), {"claimed_quantity": "6", "note": ""})
-    assert response.status_code == 302
+    assert response.status_code == 400
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert messages == ["Why you disagree: Say why you disagree: a note is required."]
     assert ReceiptDispute.objects.count() == 0
+    # The order page again, with the line's form open and the number they typed in it.
+    assert response.templates[0].name == "supplier/order_detail.html"
+    typed = _typed(response)
+    assert typed.startswith('<details class="dispute-form" id="dispute-typed" open>')
+    assert f'action="{_dispute_url(line)}"' in typed
+    assert 'name="claimed_quantity"' in typed
+    assert 'value="6"' in typed
+    assert "Say why you disagree: a note is required." in typed
+
+
+def test_a_refused_claim_comes_back_in_its_open_form_and_nothing_is_written(supplier_client, world):
+    line = _berries_line(world)
+    response = supplier_client.post(
+        _dispute_url(line),
+        {"claimed_quantity": "7", "note": "Seven boxes <on> the delivery note"},
+    )
+    assert response.status_code == 409
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert messages == ["You can claim from 0 to the 6 units you were to deliver to this store."]
+    typed = _typed(response)
+    assert typed.startswith('<details class="dispute-form" id="dispute-typed" open>')
+    assert f'action="{_dispute_url(line)}"' in typed
+    assert 'value="7"' in typed
+    assert ">Seven boxes &lt;on&gt; the delivery note</textarea>" in typed
+    assert "You can claim from 0 to the 6 units" in typed
+    # Only that line's form is open and filled in: the grapes line's is closed and empty.
+    html = response.content.decode()
+    assert html.count('<details class="dispute-form"') == 2
+    assert html.count('<details class="dispute-form">') == 1
+    assert html.count('value="7"') == 1
+    assert ReceiptDispute.objects.count() == 0
+    assert not Notification.objects.filter(kind__startswith="receipt_dispute").exists()
 
 
 def test_another_supplier_gets_a_404_and_a_store_owner_cannot_dispute(client, world):

@@ -82,7 +82,20 @@ class NotificationAdmin(
         "store_campaign__store",
     ]
     raw_id_fields = ["recipient", "store", "member", "store_campaign"]
+    # Every field read-only, and no add form: the outbox is the services' (dispatch sets the
+    # status with its attempt, sending time and provider reference; "retry failed" is the one
+    # change staff make). A status set by hand skipped all that, and "sent" without a sending
+    # time broke `notification_sent_has_time` (an error page).
     readonly_fields = [
+        "recipient",
+        "store",
+        "member",
+        "channel",
+        "kind",
+        "title",
+        "payload",
+        "status",
+        "store_campaign",
         "dedupe_key",
         "created_at",
         "sent_at",
@@ -99,6 +112,9 @@ class NotificationAdmin(
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
     actions = ["retry_failed"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     @admin.display(description=_("member phone"))
     def member_phone(self, obj: Notification) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,37 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The parent is neither the category itself nor one of its descendants. The database
+        refuses only the first (`category_not_own_parent`, whose message Django puts above
+        the form); a loop through descendants was saved (a tree with no root above it,
+        which the import refuses). Both are refused here on the parent field. A loop further
+        up the tree (the data's, not this form's) stops the walk. The same rules as the
+        categories import, with its wording; one query per level of the tree."""
+        if self.parent_id is None or self.pk is None:
+            return
+        if self.parent_id == self.pk:
+            raise ValidationError(
+                {"parent": _("A category cannot be its own parent.")}, code="parent_cycle"
+            )
+        seen = {self.pk}
+        ancestor = self.parent_id
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            ancestor = (
+                Category.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
+            )
+        if ancestor == self.pk:
+            raise ValidationError(
+                {
+                    "parent": _(
+                        "“%(code)s” would end up below itself (its parents lead back to it)."
+                    )
+                    % {"code": self.code}
+                },
+                code="parent_cycle",
+            )
 
 
 # A quantity with its unit, one entry per `Product.Unit`: English says "1 box" but "7 boxes"

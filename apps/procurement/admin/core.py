@@ -516,7 +516,19 @@ class PurchaseOrderSourceAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "line__product",
     ]
     raw_id_fields = ["order_line", "line"]
-    readonly_fields = ["order_line", "line", "quantity", "cancelled_at"]
+    # Every field read-only: consolidation writes the link, cancellation its `cancelled_at`,
+    # store receiving its short and damaged units (`receipt_record`, which also shortens the
+    # member orders and opens their after-sales cases). Receiving has no correction path
+    # (docs/delivery-and-receiving.md), and a hand edit would leave those out of step; it also
+    # broke `short_quantity ≤ quantity` with the quantity not on the form (IntegrityError).
+    readonly_fields = [
+        "order_line",
+        "line",
+        "quantity",
+        "short_quantity",
+        "damaged_quantity",
+        "cancelled_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

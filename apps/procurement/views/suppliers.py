@@ -146,6 +146,8 @@ def _detail(
     confirm_form: ConfirmForm | None = None,
     ship_form: ShipForm | None = None,
     shortage_form: ShortageForm | None = None,
+    dispute_form: ReceiptDisputeForm | None = None,
+    dispute_line_id: int | None = None,
     status: int = 200,
 ) -> HttpResponse:
     sheet = purchase_order_sheet(purchase_order=po)
@@ -154,6 +156,15 @@ def _detail(
     # Once a store has received, the supplier's report is closed (`received`): the page
     # says so instead of offering a form that would be refused.
     received = shortage_open and po.receipts.exists()
+    # What stores received (对账), once any has: docs/purchasing.md, "Received".
+    reconciliation = purchase_order_reconciliation(sheet=sheet, now=timezone.now())
+    if dispute_form is not None and reconciliation:
+        # The dispute just refused goes back on its line, bound to what was typed, open.
+        # (An attribute of the page's, on that one row; the template reads `row.typed`.)
+        for received_line in reconciliation.lines:
+            for row in received_line.rows:
+                if row.receipt_line is not None and row.receipt_line.pk == dispute_line_id:
+                    row.typed = dispute_form
     context = {
         "po": po,
         "sheet": sheet,
@@ -176,8 +187,7 @@ def _detail(
         or ShortageForm(
             lines=sheet.lines, initial={"note": po.shortage_note, "revision": po.revision}
         ),
-        # What the stores received (对账), once any has: docs/purchasing.md, "Received".
-        "reconciliation": purchase_order_reconciliation(sheet=sheet, now=timezone.now()),
+        "reconciliation": reconciliation,
         "dispute_form": ReceiptDisputeForm(),
         "dispute_days": settings.RECEIPT_DISPUTE_DAYS,
     }
@@ -288,19 +298,20 @@ def _shortage_outcome(*, had_shortage: bool, po: PurchaseOrder) -> str:
 @require_POST
 def receipt_dispute(request: HttpRequest, receipt_line_id: int) -> HttpResponse:
     """The supplier disputes one store's receipt of one line (docs/delivery-and-receiving.md,
-    "Disputes"); errors and refusals are named at the top of the order page."""
+    "Disputes"). Errors and refusals are named at the top of the order page, which comes back
+    with that line's dispute form open and bound to what was typed: 400 for a form error, 409
+    for a refusal of the service (nothing written either way)."""
     receipt_line = receipt_line_for_user(user=request.user, pk=receipt_line_id)
     if receipt_line is None:
         raise Http404
-    target = reverse("supplier:order", args=[receipt_line.receipt.purchase_order_id])
-    target += "#received"
+    po = receipt_line.receipt.purchase_order
     form = ReceiptDisputeForm(request.POST)
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
                 messages.error(request, labelled(label, error) if label else error)
-        return redirect(target)
+        return _detail(request, po, dispute_form=form, dispute_line_id=receipt_line.pk, status=400)
     try:
         receipt_dispute_open(
             receipt_line=receipt_line,
@@ -310,9 +321,10 @@ def receipt_dispute(request: HttpRequest, receipt_line_id: int) -> HttpResponse:
         )
     except ReceiptDisputeRefused as error:
         messages.error(request, error.message)
-        return redirect(target)
+        form.add_error(None, error.message)
+        return _detail(request, po, dispute_form=form, dispute_line_id=receipt_line.pk, status=409)
     messages.success(request, _("Dispute sent to HQ."))
-    return redirect(target)
+    return redirect(reverse("supplier:order", args=[po.pk]) + "#received")
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
