@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import override
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
@@ -589,12 +589,14 @@ def test_the_jielong_example_names_the_open_offers_and_joins_them(client, owner,
         CampaignProductFactory(campaign=campaign, product=item, position=position)
         GroupBuyOfferFactory(broadcast=broadcast, product=item)
     client.force_login(owner)
-    response = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
+    with translation.override("zh-hans"):
+        response = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/")
     examples = response.context["jielong_examples"]
     assert examples == ["1. 李阿姨 1号×2", "2. 王先生 大果蓝莓 250g×1"]
     page = response.content.decode()
     assert "蓝莓×2" not in page
-    assert "“1. 李阿姨 1号×2” “2. 王先生 大果蓝莓 250g×1”" in page
+    # Chinese quotes end with a Chinese full stop, not an ASCII ".".
+    assert "“1. 李阿姨 1号×2” “2. 王先生 大果蓝莓 250g×1”。" in page
 
     client.post(_urls(broadcast)["jielong"], {"text": "\n".join(examples)})
     assert sorted(
