@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from linli.phones import phone_for_viewer, phones_masked_in
+from linli.wording import labelled
 
 PHONE_PERMISSION = "customers.view_phone"
 # The member-data permission: the admin asks it wherever a member is shown, as the portal's
@@ -340,6 +341,32 @@ class ActionFormErrorsAdminMixin:
         if wrong:
             return None
         return super().response_action(request, queryset)  # type: ignore[misc]
+
+
+def bulk_steps(
+    modeladmin: Any,
+    request: HttpRequest,
+    rows: Iterable[Any],
+    step: Callable[[Any], object],
+    done: Callable[[int], str],
+    *,
+    refused: type[Exception],
+    label: Callable[[Any], object] | None = None,
+) -> None:
+    """A bulk admin action through a service: `step(row)` for each row, then one message with
+    how many were done (`done(count)`) and a warning per row the service refused (an
+    exception of type `refused`, its `message`, after `label(row)` when given)."""
+    changed, warnings = 0, []
+    for row in rows:
+        try:
+            step(row)
+            changed += 1
+        except refused as error:
+            text = getattr(error, "message", str(error))
+            warnings.append(labelled(label(row), text) if label else text)
+    modeladmin.message_user(request, done(changed))
+    for text in warnings:
+        modeladmin.message_user(request, text, level=messages.WARNING)
 
 
 class UndeletableAdminMixin:

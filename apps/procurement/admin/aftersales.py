@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -43,6 +43,7 @@ from linli.admin_helpers import (
     ActionFormErrorsAdminMixin,
     MemberMaskingAdminMixin,
     UndeletableAdminMixin,
+    bulk_steps,
     member_text_redact,
 )
 from linli.params import checked_text
@@ -250,16 +251,8 @@ class AfterSalesCaseAdmin(
         step: Callable[[AfterSalesCase], AfterSalesCase],
         done: Callable[[int], str],
     ) -> None:
-        changed, refused = 0, []
-        for case in queryset.select_related("store", "member").order_by("pk"):
-            try:
-                step(case)
-                changed += 1
-            except AfterSalesRefused as error:
-                refused.append(error.message)
-        self.message_user(request, done(changed))
-        for message in refused:
-            self.message_user(request, message, level=messages.WARNING)
+        rows = queryset.select_related("store", "member").order_by("pk")
+        bulk_steps(self, request, rows, step, done, refused=AfterSalesRefused)
 
     @admin.action(
         description=_(

@@ -41,7 +41,7 @@ from apps.procurement.services.replenishment import (
     purchase_order_line_demand_check,
     purchase_order_line_edit,
 )
-from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin
+from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin, bulk_steps
 from linli.imports.admin import ImportExportAdminMixin
 from linli.params import is_ascii_number
 from linli.wording import labelled
@@ -291,16 +291,15 @@ class PurchaseOrderAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         step: Callable[..., PurchaseOrder],
         done: Callable[[int], str],
     ) -> None:
-        changed, refused = 0, []
-        for po in queryset.order_by("pk"):
-            try:
-                step(po=po, by=request.user)
-                changed += 1
-            except PurchaseOrderRefused as error:
-                refused.append(labelled(po.number, error.message))
-        self.message_user(request, done(changed))
-        for message in refused:
-            self.message_user(request, message, level=messages.WARNING)
+        bulk_steps(
+            self,
+            request,
+            queryset.order_by("pk"),
+            lambda po: step(po=po, by=request.user),
+            done,
+            refused=PurchaseOrderRefused,
+            label=lambda po: po.number,
+        )
 
     @admin.action(
         description=_("Approve: send the selected drafts to their suppliers"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -26,7 +26,7 @@ from apps.procurement.services.disputes import (
     receipt_dispute_accept,
     receipt_dispute_reject,
 )
-from linli.admin_helpers import ActionFormErrorsAdminMixin, UndeletableAdminMixin
+from linli.admin_helpers import ActionFormErrorsAdminMixin, UndeletableAdminMixin, bulk_steps
 from linli.admin_utils import truncated
 from linli.params import checked_text
 
@@ -116,16 +116,9 @@ class ReceiptDisputeAdmin(ActionFormErrorsAdminMixin, UndeletableAdminMixin, adm
         step: Callable[[ReceiptDispute], ReceiptDispute],
         done: Callable[[int], str],
     ) -> None:
-        changed, refused = 0, []
-        for dispute in queryset.order_by("pk"):
-            try:
-                step(dispute)
-                changed += 1
-            except ReceiptDisputeRefused as error:
-                refused.append(error.message)
-        self.message_user(request, done(changed))
-        for message in refused:
-            self.message_user(request, message, level=messages.WARNING)
+        bulk_steps(
+            self, request, queryset.order_by("pk"), step, done, refused=ReceiptDisputeRefused
+        )
 
     @admin.action(
         description=_("Accept the selected disputes (with the answer)"), permissions=["decide"]
