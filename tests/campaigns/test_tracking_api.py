@@ -113,6 +113,18 @@ def test_bad_event_rejects_whole_batch_with_index_and_reason(token, store_campai
     assert TrackingEvent.objects.count() == 0
 
 
+def test_year_one_without_an_offset_is_too_early_not_a_server_error(token, store_campaign):
+    """A moment without an offset is local time; year 1 used to overflow DRF's own UTC check
+    before the range check ran (a 500)."""
+    batch = [event(store_campaign, 1, occurred_at="0001-01-01T00:00:00")]
+    response = api(token).post(URL, {"events": batch}, format="json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["errors"]] == [
+        (0, "occurred_at", "too_early")
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
 def test_unknown_sku_and_foreign_order_are_reported_by_index(token, store_campaign, other_store):
     foreign = order_for(other_store)
     batch = [

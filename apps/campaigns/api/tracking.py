@@ -10,12 +10,10 @@ The body is bounded (`MAX_BODY_BYTES`) before it is parsed. See docs/reviews.md.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -37,6 +35,7 @@ from apps.campaigns.services.tracking import (
 )
 from apps.stores.models import StoreTerminal
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from linli.api_fields import CheckedMomentField
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
     ApiError,
@@ -44,7 +43,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.parsers import BoundedJSONParser
 
 # 500 events of a few hundred bytes each fit well inside this; a larger body is refused
@@ -70,21 +68,11 @@ class TrackingJSONParser(BoundedJSONParser):
         return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
-class OccurredAtField(serializers.DateTimeField):
+class OccurredAtField(CheckedMomentField):
     """A date-time from 2000 to 5 minutes from now (`moment_check`), checked before any
     time-zone conversion (year 1 would overflow it); without an offset it is local time."""
 
-    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
-        aware = value if timezone.is_aware(value) else super().enforce_timezone(value)
-        try:
-            moment_check(
-                aware,
-                value=aware.isoformat(),
-                latest=moment_latest(tolerance=OCCURRED_AT_FUTURE_TOLERANCE),
-            )
-        except CellError as problem:
-            raise serializers.ValidationError(problem.reason, code=problem.code) from problem
-        return super().enforce_timezone(aware)
+    future_tolerance = OCCURRED_AT_FUTURE_TOLERANCE
 
 
 class TrackingEventSerializer(serializers.Serializer):

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -34,6 +33,7 @@ from apps.stores.services.orders import (
 )
 from apps.stores.services.stock import InsufficientStock
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from linli.api_fields import CheckedMomentField
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
     ApiError,
@@ -41,7 +41,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
 MAX_LINES = 500
@@ -57,21 +56,11 @@ PLACED_AT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 POS_CHANNELS = (Order.Channel.POS,)
 
 
-class CheckedDateTimeField(serializers.DateTimeField):
+class CheckedDateTimeField(CheckedMomentField):
     """A date-time in the imports' range (`moment_check`) with a till's future tolerance,
     checked before any time-zone conversion (year 1 would overflow it)."""
 
-    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
-        aware = value if timezone.is_aware(value) else super().enforce_timezone(value)
-        try:
-            moment_check(
-                aware,
-                value=aware.isoformat(),
-                latest=moment_latest(tolerance=PLACED_AT_FUTURE_TOLERANCE),
-            )
-        except CellError as problem:
-            raise serializers.ValidationError(problem.reason, code=problem.code) from problem
-        return super().enforce_timezone(aware)
+    future_tolerance = PLACED_AT_FUTURE_TOLERANCE
 
 
 class PosMemberSerializer(serializers.Serializer):
