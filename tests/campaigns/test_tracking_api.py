@@ -113,6 +113,24 @@ def test_bad_event_rejects_whole_batch_with_index_and_reason(token, store_campai
     assert TrackingEvent.objects.count() == 0
 
 
+def test_another_stores_event_with_the_same_id_is_its_own_event(token, store_campaign, other_store):
+    """Event ids are the senders': store B's terminal sending "mp-0001" after store A's is
+    recorded, not dropped as A's duplicate (ids used to be unique across the network)."""
+    other_campaign = StoreCampaignFactory(store=other_store)
+    other_token = terminal_issue(store=other_store, name="Till 9")[1]
+
+    first = api(token).post(URL, {"events": [event(store_campaign, 1)]}, format="json")
+    second = api(other_token).post(URL, {"events": [event(other_campaign, 1)]}, format="json")
+    again = api(other_token).post(URL, {"events": [event(other_campaign, 1)]}, format="json")
+
+    assert first.json() == {"recorded": 1, "duplicates": 0}
+    assert second.json() == {"recorded": 1, "duplicates": 0}
+    assert again.json() == {"recorded": 0, "duplicates": 1}
+    assert sorted(TrackingEvent.objects.values_list("store_campaign_id", "event_id")) == sorted(
+        [(store_campaign.pk, "mp-0001"), (other_campaign.pk, "mp-0001")]
+    )
+
+
 def test_year_one_without_an_offset_is_too_early_not_a_server_error(token, store_campaign):
     """A moment without an offset is local time; year 1 used to overflow DRF's own UTC check
     before the range check ran (a 500)."""

@@ -10,15 +10,16 @@ from django.utils.translation import pgettext_lazy
 
 
 class TrackingEvent(models.Model):
-    """One exposure, click or order event. `event_id` is the sender's id for it: a batch sent
-    twice records each event once."""
+    """One exposure, click or order event. `event_id` is the sender's id for it within its
+    store campaign (so within one store): a batch sent twice records each event once, and one
+    store's ids never collide with another's."""
 
     class Kind(models.TextChoices):
         EXPOSURE = "exposure", _("Exposure")
         CLICK = "click", _("Click")
         ORDER = "order", pgettext_lazy("customer order", "Order")
 
-    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    event_id = models.CharField(_("event id"), max_length=64)
     store_campaign = models.ForeignKey(
         "campaigns.StoreCampaign",
         verbose_name=_("store campaign"),
@@ -60,6 +61,10 @@ class TrackingEvent(models.Model):
         indexes = [models.Index(fields=["store_campaign", "kind"])]
         constraints = [
             models.CheckConstraint(condition=~Q(event_id=""), name="tracking_event_id_not_empty"),
+            # event_id first: the index also serves the admin's exact search by event id.
+            models.UniqueConstraint(
+                fields=["event_id", "store_campaign"], name="tracking_event_once_per_campaign"
+            ),
         ]
 
     def __str__(self) -> str:

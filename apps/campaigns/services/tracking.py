@@ -7,9 +7,11 @@ Contract of `tracking_events_record`:
   moment within the accepted range, a known SKU, an order of this store). The batch is
   all-or-nothing: when any event has a problem, nothing is recorded and every problem is
   returned with the event's index, so the sender fixes the batch and sends it again whole.
-- Idempotent by `event_id`: an event whose id is already stored (or repeated earlier in the
-  same batch) is a duplicate and changes nothing. Sending the same batch twice records each
-  event once; the second answer counts them all as duplicates.
+- Idempotent by `event_id` within its store campaign: an event whose id is already stored for
+  that store campaign (or repeated earlier in the same batch) is a duplicate and changes
+  nothing; another store's event with the same id is its own event (the ids are the
+  senders'). Sending the same batch twice records each event once; the second answer counts
+  them all as duplicates.
 - Set-wise: a bounded number of queries whatever the batch size (one per lookup kind, one
   `INSERT … ON CONFLICT DO NOTHING RETURNING` per batch), never one query per event.
 - A member identity nobody holds is not an error: the event is recorded without a member
@@ -249,10 +251,12 @@ def _check_references(
     return products, errors
 
 
-def _insert_new(rows: list[tuple]) -> set[str]:
-    """INSERT the rows, skipping event ids already stored; the event ids actually inserted.
+def _insert_new(rows: list[tuple]) -> set[tuple[int, str]]:
+    """INSERT the rows, skipping events already stored (the same event id in the same store
+    campaign); the (store campaign id, event id) pairs actually inserted.
 
-    One statement (`ON CONFLICT (event_id) DO NOTHING RETURNING`, PostgreSQL and SQLite alike),
+    One statement (`ON CONFLICT (event_id, store_campaign_id) DO NOTHING RETURNING`,
+    PostgreSQL and SQLite alike),
     so two terminals sending the same batch at once still record each event exactly once and
     each learns exactly which of its events were new."""
     table = connection.ops.quote_name(TrackingEvent._meta.db_table)
@@ -269,7 +273,8 @@ def _insert_new(rows: list[tuple]) -> set[str]:
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     sql = (
         f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) "  # noqa: S608 - names are ours, values are parameters
-        f"VALUES {placeholders} ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        f"VALUES {placeholders} ON CONFLICT (event_id, store_campaign_id) DO NOTHING "
+        "RETURNING store_campaign_id, event_id"
     )
     fields = {f.column: f for f in TrackingEvent._meta.concrete_fields}
     params: list[object] = []
@@ -278,7 +283,7 @@ def _insert_new(rows: list[tuple]) -> set[str]:
             params.append(fields[column].get_db_prep_value(value, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {event_id for (event_id,) in cursor.fetchall()}
+        return {(store_campaign_id, event_id) for store_campaign_id, event_id in cursor.fetchall()}
 
 
 def tracking_events_record(
@@ -307,11 +312,12 @@ def tracking_events_record(
     members = _resolve_members(checked)
     now = timezone.now()
     rows: list[tuple] = []
-    seen: set[str] = set()
+    seen: set[tuple[int, str]] = set()
     for event in checked:
-        if event.event_id in seen:
+        key = (event.store_campaign_id, event.event_id)
+        if key in seen:
             continue
-        seen.add(event.event_id)
+        seen.add(key)
         member_id = next(
             (
                 members[(kind, event.member[kind])]
