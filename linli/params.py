@@ -15,9 +15,13 @@ import re
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
-_no_null_characters = ProhibitNullCharactersValidator()
+# Django's and DRF's own message for a NUL character (the same msgid): translated in the
+# project's catalogue, which comes first — DRF's zh_Hans text for it says "empty string".
+NULL_CHARACTERS = gettext_lazy("Null characters are not allowed.")
+_no_null_characters = ProhibitNullCharactersValidator(message=NULL_CHARACTERS)
 
 
 def checked_text(value: str) -> str:

@@ -272,6 +272,19 @@ def test_pos_too_deep_json_body_is_400(till_token: str) -> None:
     assert Order.objects.count() == 0
 
 
+def test_a_nul_character_in_an_api_string_is_named_as_such_in_chinese(till_token: str) -> None:
+    """DRF's own zh_Hans text for `null_characters_not_allowed` reads "empty string not
+    allowed"; the project's catalogue says what is wrong."""
+    body = _order(("FRU-0001", 1, "1.00"), idempotency_key="till\x00-1")
+    response = _pos(till_token, body, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("idempotency_key", "null_characters_not_allowed")
+    assert error["message"] == "不允许包含空字符（NUL）。"
+    assert Order.objects.count() == 0
+
+
 def test_pos_body_that_is_not_json_is_refused_in_the_readers_language(till_token: str) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Terminal {till_token}")
