@@ -177,6 +177,8 @@ DELIBERATE_OVERRIDES = {
     "log entries",
     "object id",
     "change message",
+    # DRF's Chinese for this says "empty string not allowed" ("不允许是用空字符串。")
+    "Null characters are not allowed.",
     # django-import-export's Chinese for these is garbled ("某些行验数据证失败")
     "Some rows failed to validate",
     "Please correct these errors in your data where possible, then reupload it using the form "
