@@ -14,6 +14,7 @@ after-sales charges in `selectors.aftersales` (`CHARGED_TO_SUPPLIER`), the dispu
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -108,12 +109,13 @@ class ReceivedRow:
         )
 
 
-class _ReceivedTotals:
+class _ReceivedTotals(ABC):
     """The quantity and amount totals of received parts, one rule for both levels: a
     `ReceivedLine` over its received stores' rows, the `Reconciliation` over its lines."""
 
+    @abstractmethod
     def _parts(self) -> Iterable[ReceivedRow | ReceivedLine]:
-        raise NotImplementedError
+        """What the totals add up."""
 
     def _sum(self, name: str) -> int:
         return sum(getattr(part, name) for part in self._parts())
