@@ -250,8 +250,6 @@ def purchase_order_pick_lists(*, purchase_order: PurchaseOrder) -> list[PickList
 
 
 ON_ORDER_COLUMNS = ["store_id", "product_id", "on_order"]
-# Member orders that no longer wait for goods (as `services.allocations` and receiving).
-SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 OPEN_STATUSES = (
     PurchaseOrder.Status.SENT,
     PurchaseOrder.Status.CONFIRMED,
@@ -318,7 +316,7 @@ def _on_order_rows(
         PurchaseOrderSource.objects.filter(
             line_id__in=allocations.values("line_id"), cancelled_at__isnull=True
         )
-        .exclude(order_line__order__status__in=SETTLED_ORDER_STATUSES)
+        .exclude(order_line__order__status__in=Order.SETTLED_STATUSES)
         .order_by("order_line__order__placed_at", "order_line__order_id", "pk")
     )
     if store_ids is not None:

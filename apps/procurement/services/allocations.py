@@ -21,9 +21,6 @@ from apps.procurement.models import (
 from apps.procurement.selectors.shelf import shelf_split
 from apps.stores.models import Order
 
-# Member orders that no longer wait for goods bear no shortage (as at receiving).
-SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
-
 
 def allocations_scaled(*, quantities: dict[int, int], total: int) -> dict[int, int]:
     """`quantities` ({store id: units}) scaled to add up to `total`, by largest remainder:
@@ -120,7 +117,7 @@ def allocations_short_update(*, line_ids: Collection[int]) -> int:
             line_id__in=[pk for pk, units in beyond_surplus.items() if units > 0],
             cancelled_at__isnull=True,
         )
-        .exclude(order_line__order__status__in=SETTLED_ORDER_STATUSES)
+        .exclude(order_line__order__status__in=Order.SETTLED_STATUSES)
         .values_list(
             "line_id",
             "order_line__order__store_id",

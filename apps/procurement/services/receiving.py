@@ -48,15 +48,7 @@ from apps.stores.services.stock import orders_stock_taken, stock_move
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-# Only goods the supplier has confirmed (or shipped) can arrive.
-# Member orders that no longer wait for goods bear no shortage.
-_SETTLED_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 SHORT_NOTIFICATION_KIND = "order_short"
-# An order whose fulfilment is past waiting has its goods already (marked ready from the
-# shelf), was handed over or cancelled: receiving's shortage gives its stock back no more.
-_NOT_WAITING_FULFILMENTS = [
-    status for status in OrderFulfilment.Status.values if status != OrderFulfilment.Status.WAITING
-]
 
 
 class ReceiptRefused(Exception):
@@ -305,7 +297,7 @@ def receipt_record(
                     order_line__order__store=store,
                     cancelled_at__isnull=True,
                 )
-                .exclude(order_line__order__status__in=_SETTLED_ORDER_STATUSES)
+                .exclude(order_line__order__status__in=Order.SETTLED_STATUSES)
                 .values_list("order_line__order_id", flat=True)
             )
         )
@@ -475,7 +467,7 @@ def _shortage_spread(
             order_line__order__store=store,
             cancelled_at__isnull=True,
         )
-        .exclude(order_line__order__status__in=_SETTLED_ORDER_STATUSES)
+        .exclude(order_line__order__status__in=Order.SETTLED_STATUSES)
         .select_related("order_line__order", "order_line__product")
         .order_by("pk")
     )
@@ -554,7 +546,9 @@ def _short_stock_return(
             order__store=store,
             order__status=Order.Status.PAID,
         )
-        .exclude(order__fulfilment_record__status__in=_NOT_WAITING_FULFILMENTS)
+        # An order whose fulfilment is past waiting has its goods already (marked ready from
+        # the shelf), was handed over or cancelled: the shortage gives its stock back no more.
+        .exclude(order__fulfilment_record__status__in=pickup.NOT_WAITING_STATUSES)
         .select_related("order", "product")
         .order_by("order_id", "product_id", "pk")
     )

@@ -248,6 +248,9 @@ class Order(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
+    # An order in one of these no longer waits for goods (nor bears a supplier's shortage).
+    SETTLED_STATUSES = (Status.CANCELLED, Status.REFUNDED)
+
     # No single-column indexes on store and member: the (store, idempotency key) constraint
     # and the (store, placed) and (member, placed) indexes below serve those lookups, and
     # every index is paid for on each of the millions of imported orders.
