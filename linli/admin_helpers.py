@@ -355,7 +355,10 @@ def bulk_steps(
 ) -> None:
     """A bulk admin action through a service: `step(row)` for each row, then one message with
     how many were done (`done(count)`) and a warning per row the service refused (an
-    exception of type `refused`, its `message`, after `label(row)` when given)."""
+    exception of type `refused`, its `message`, after `label(row)` when given).
+
+    When the service refused every row, the warnings are the whole answer: a green
+    "Approved 0 cases." above them would read as success."""
     changed, warnings = 0, []
     for row in rows:
         try:
@@ -364,7 +367,8 @@ def bulk_steps(
         except refused as error:
             text = getattr(error, "message", str(error))
             warnings.append(labelled(label(row), text) if label else text)
-    modeladmin.message_user(request, done(changed))
+    if changed or not warnings:
+        modeladmin.message_user(request, done(changed))
     for text in warnings:
         modeladmin.message_user(request, text, level=messages.WARNING)
 

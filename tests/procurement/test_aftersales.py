@@ -899,7 +899,7 @@ def test_admin_approves_as_proposed_and_rejects(hq_user, open_case, policies, or
     assert open_case.decided_by == hq_user
 
     response = _action(client, "approve_as_proposed", open_case)
-    assert "Approved 0 cases." in response.content.decode()
+    assert "Approved 0 cases." not in response.content.decode()
     assert "can be decided" in response.content.decode()
 
     response = _action(client, "resolve", open_case)

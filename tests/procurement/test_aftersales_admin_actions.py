@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.procurement.models import AfterSalesCase
 from linli.roles import HQ_PROCUREMENT
@@ -87,3 +88,28 @@ def test_no_action_chosen_is_still_djangos_message(buyer):
     response = _action(buyer, "", cases)
     assert _messages(response) == ["No action selected."]
     assert _states(cases) == [(AfterSalesCase.Status.OPEN, "")]
+
+
+def test_a_bulk_action_the_service_refuses_for_every_case_reports_no_success(buyer):
+    cases = AfterSalesCaseFactory.create_batch(
+        1, status=AfterSalesCase.Status.REJECTED, decided_at=timezone.now()
+    )
+    response = _action(buyer, "reject", cases)
+    messages = list(response.context["messages"])
+    assert [message.level_tag for message in messages] == ["warning"]
+    assert [str(message) for message in messages] == [
+        f"Only a case awaiting approval can be decided; {cases[0].number} is Rejected."
+    ]
+    assert _states(cases) == [(AfterSalesCase.Status.REJECTED, "")]
+
+
+def test_a_bulk_action_counts_the_cases_done_above_the_refusals(buyer):
+    refused = AfterSalesCaseFactory(
+        status=AfterSalesCase.Status.REJECTED, decided_at=timezone.now()
+    )
+    open_case = AfterSalesCaseFactory()
+    response = _action(buyer, "reject", [refused, open_case])
+    assert _messages(response) == [
+        "Rejected 1 case.",
+        f"Only a case awaiting approval can be decided; {refused.number} is Rejected.",
+    ]
