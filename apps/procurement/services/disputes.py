@@ -22,14 +22,20 @@ from django.utils.translation import gettext as _
 
 from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
 from apps.procurement.models import ReceiptDispute, ReceiptLine
+from apps.procurement.notification_texts import (
+    DISPUTE_ANSWERED_KIND,
+    DISPUTE_OPENED_KIND,
+    dispute_answered_texts,
+    dispute_opened_texts,
+)
 from apps.procurement.selectors.reconciliation import receipt_dispute_deadline
 from apps.procurement.selectors.suppliers import supplier_user_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-OPENED_NOTIFICATION_KIND = "receipt_dispute_opened"
-ANSWERED_NOTIFICATION_KIND = "receipt_dispute_answered"
+OPENED_NOTIFICATION_KIND = DISPUTE_OPENED_KIND
+ANSWERED_NOTIFICATION_KIND = DISPUTE_ANSWERED_KIND
 NOTE_MAX_LENGTH = 500
 ANSWER_MAX_LENGTH = 500
 
@@ -169,42 +175,31 @@ def _answer(
 def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, event: str) -> int:
     """One portal notification per active user of the dispute's supplier for this event
     (opened, accepted, rejected); the dedupe key names the dispute, the event and the user,
-    so a retry adds nothing. Texts in the site's default language, as the purchase-order
-    notifications."""
+    so a retry adds nothing. Stored texts in the site's default language, as the purchase-order
+    notifications; the payload carries their parameters, so each reader sees them in theirs."""
     purchase_order = receipt_line.receipt.purchase_order
     store = receipt_line.receipt.store
     product = receipt_line.allocation.line.product
     users = supplier_user_ids(supplier_ids={dispute.supplier_id})[dispute.supplier_id]
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = {
-            "number": purchase_order.number,
-            "store": f"{store.code} {store.name}",
-            "product": product.name,
-            "claimed": dispute.claimed_quantity,
-            "recorded": dispute.recorded_quantity,
-        }
-        if event == "opened":
-            kind = OPENED_NOTIFICATION_KIND
-            title = _("Receipt disputed: %(number)s, %(store)s") % subject
-            body = (
-                _(
-                    "%(product)s: you say %(claimed)d delivered, the store recorded "
-                    "%(recorded)d. HQ will answer."
-                )
-                % subject
-            )
-        else:
-            kind = ANSWERED_NOTIFICATION_KIND
-            title = (
-                _("Dispute accepted: %(number)s, %(store)s")
-                if event == ReceiptDispute.Status.ACCEPTED
-                else _("Dispute rejected: %(number)s, %(store)s")
-            ) % subject
-            body = _("%(product)s. HQ's answer: %(answer)s") % {
-                **subject,
-                "answer": dispute.answer,
-            }
     url = reverse("supplier:order", args=[purchase_order.pk]) + "#received"
+    payload = {
+        "purchase_order_id": purchase_order.pk,
+        "receipt_dispute_id": dispute.pk,
+        "url": url,
+        "event": event,
+        "number": purchase_order.number,
+        "store": f"{store.code} {store.name}",
+        "product": product.name,
+        "claimed": dispute.claimed_quantity,
+        "recorded": dispute.recorded_quantity,
+    }
+    if event == "opened":
+        kind, texts = OPENED_NOTIFICATION_KIND, dispute_opened_texts
+    else:
+        kind, texts = ANSWERED_NOTIFICATION_KIND, dispute_answered_texts
+        payload["answer"] = dispute.answer
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = texts(payload)
     return notifications_enqueue(
         drafts=[
             NotificationDraft(
@@ -213,11 +208,7 @@ def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, eve
                 title=title,
                 body=body,
                 recipient_id=user_id,
-                payload={
-                    "purchase_order_id": purchase_order.pk,
-                    "receipt_dispute_id": dispute.pk,
-                    "url": url,
-                },
+                payload=payload,
             )
             for user_id in users
         ]
