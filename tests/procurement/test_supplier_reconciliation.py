@@ -618,6 +618,59 @@ def test_hq_rejects_with_an_answer_and_not_without(client, world, hq_buyer):
     assert again.status == ReceiptDispute.Status.OPEN
 
 
+def _second_dispute(world: SupplyWorld) -> ReceiptDispute:
+    """A dispute of store A's grapes line as it might have been opened before the receipt
+    was corrected in the database: the service would refuse it now (received in full)."""
+    grapes_line = ReceiptLine.objects.get(
+        allocation=world.allocation(world.store_a, world.products[1])
+    )
+    return ReceiptDispute.objects.create(
+        receipt_line=grapes_line,
+        supplier=world.supplier,
+        recorded_quantity=3,
+        claimed_quantity=4,
+        note="4 loaded",
+    )
+
+
+def _bulk_answer(client, action: str, disputes: list[ReceiptDispute], answer: str):
+    response = client.post(
+        reverse("admin:procurement_receiptdispute_changelist"),
+        {
+            "action": action,
+            "_selected_action": [dispute.pk for dispute in disputes],
+            "answer": answer,
+        },
+        follow=True,
+    )
+    return [message.message for message in response.context["messages"]]
+
+
+def test_a_bulk_answer_refused_for_every_dispute_shows_only_the_refusals(client, world, hq_buyer):
+    dispute = receipt_dispute_open(
+        receipt_line=_berries_line(world), claimed_quantity=6, note="6 loaded", by=None
+    )
+    client.force_login(hq_buyer)
+    assert _bulk_answer(client, "accept", [dispute], "Recount ordered.") == ["Accepted 1 dispute."]
+    # Answered already: refused, and no "Accepted 0 disputes." beside the refusal.
+    assert _bulk_answer(client, "accept", [dispute], "Again.") == [
+        "Only a dispute awaiting HQ can be answered; this one is Accepted."
+    ]
+    assert _bulk_answer(client, "reject", [dispute], "No.") == [
+        "Only a dispute awaiting HQ can be answered; this one is Accepted."
+    ]
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.answer) == (ReceiptDispute.Status.ACCEPTED, "Recount ordered.")
+    # Some done, some refused: both are said.
+    other = _second_dispute(world)
+    assert _bulk_answer(client, "reject", [dispute, other], "Signed for 4.") == [
+        "Rejected 1 dispute.",
+        "Only a dispute awaiting HQ can be answered; this one is Accepted.",
+    ]
+    other.refresh_from_db()
+    assert other.status == ReceiptDispute.Status.REJECTED
+
+
 def test_the_dispute_admin_list_and_page_open(client, world, hq_buyer):
     dispute = receipt_dispute_open(
         receipt_line=_berries_line(world), claimed_quantity=6, note="6 loaded", by=None
