@@ -538,6 +538,18 @@ def parse_day(value: str, *, latest: dt.date | None = None) -> dt.date:
     return day
 
 
+# PostgreSQL cannot store (or even compare) a text containing NUL; a cell with one is refused
+# (code `invalid_text`) instead of failing the import with a server error.
+NUL = "\x00"
+
+
+def nul_reason() -> str:
+    return _(
+        "The cell contains a NUL character (0x00), which cannot be stored; the file is "
+        "probably damaged or was not saved as CSV text."
+    )
+
+
 class RowCells:
     """One row of a Table, read column by column; every problem goes to the ErrorLog and makes
     the row invalid, and the accessors return None (or "") for unusable cells."""
@@ -570,6 +582,10 @@ class RowCells:
                 )
                 % {"cells": len(cells), "columns": width},
             )
+        else:
+            for column, position in positions.items():
+                if position < len(cells) and NUL in cells[position]:
+                    self.error(column, "invalid_text", nul_reason())
 
     def error(self, column: str, code: str, reason: str) -> None:
         self.valid = False
@@ -579,7 +595,9 @@ class RowCells:
         position = self.positions.get(column)
         if position is None or position >= len(self.cells):
             return ""
-        return self.cells[position].strip()
+        # A NUL was reported as the row's error; without it the cell can still be looked up
+        # (PostgreSQL refuses NUL in any text parameter, also in a query's WHERE).
+        return self.cells[position].replace(NUL, "").strip()
 
     def parse(
         self, column: str, parser: Callable[..., Any], *, required: bool = False, **options: Any

@@ -270,6 +270,14 @@ def test_a_row_with_a_filled_cell_beyond_the_header_is_an_error():
     ]
 
 
+def test_a_cell_with_a_nul_character_is_refused_and_read_without_it():
+    # PostgreSQL refuses NUL in any text, also in a lookup: the row is reported instead.
+    row = _row(["ok", "Q\x00A01"], {"name": 0, "code": 1})
+    assert row.valid is False
+    assert [(error.column, error.code) for error in row.log.sorted()] == [("code", "invalid_text")]
+    assert row.raw("code") == "QA01"
+
+
 def test_raw_strips_and_treats_a_missing_or_short_column_as_empty():
     row = _row(["  x  ", "y"], {"a": 0, "b": 1, "next": 2, "far": 5}, width=6)
     assert (row.raw("a"), row.raw("b"), row.raw("next"), row.raw("far"), row.raw("absent")) == (

@@ -415,6 +415,17 @@ def test_an_order_ref_with_control_characters_is_a_row_error(reference: dict) ->
     assert database_counts() == (0, 0, 0)
 
 
+def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) -> None:
+    # It was taken for an unknown identity: the order came in anonymous without a word.
+    report = sales_history_import(
+        table=table(HEADER + 'HZ0001,A1,"card:C\x001",FRUIT-BERRY-001,1,1.00,,2024-07-01\n')
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "member_identity", "invalid_identity")
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
 def test_an_order_ref_with_backslash_and_chinese_is_stored_as_written(reference: dict) -> None:
     ref = "门店\\T1\\0001"
     report = sales_history_import(
