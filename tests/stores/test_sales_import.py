@@ -544,6 +544,29 @@ def test_admin_sales_import_previews_then_imports(client, reference: dict) -> No
     assert Order.objects.count() == 3
 
 
+def test_admin_sales_import_says_which_orders_come_in_without_a_member(
+    client, reference: dict
+) -> None:
+    # The command printed this note; the admin, where HQ imports, said only "1 new record".
+    client.force_login(_staff("view_order", "import_order"))
+    text = HEADER + "HZ0001,N1,card:NOBODY,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+    upload = SimpleUploadedFile("sales.csv", text.encode(), content_type="text/csv")
+    note = "1 order names a member identity that is not known; it is imported without a member."
+
+    preview = client.post(
+        reverse("admin:stores_order_import"), {"import_file": upload, "format": "0"}
+    )
+
+    assert note in preview.content.decode()
+    done = client.post(
+        reverse("admin:stores_order_process_import"),
+        preview.context["confirm_form"].initial,
+        follow=True,
+    )
+    assert note in [str(message) for message in done.context["messages"]]
+    assert Order.objects.get().member_id is None
+
+
 def test_admin_sales_import_shows_every_bad_row(client, reference: dict) -> None:
     client.force_login(_staff("view_order", "import_order"))
     text = (
