@@ -415,6 +415,15 @@ def test_an_order_ref_with_control_characters_is_a_row_error(reference: dict) ->
     assert database_counts() == (0, 0, 0)
 
 
+def test_sale_times_as_excel_saves_them_are_imported(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(HEADER + "HZ0001,X1,,FRUIT-BERRY-001,1,1.00,,2024/7/1 9:05\n")
+    )
+    assert report.errors == []
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert Order.objects.get().placed_at == dt.datetime(2024, 7, 1, 9, 5, tzinfo=shanghai)
+
+
 def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) -> None:
     # It was taken for an unknown identity: the order came in anonymous without a word.
     report = sales_history_import(
