@@ -69,4 +69,11 @@ VENDOR_MESSAGES = (
 # Django's form label suffix ("Name:"): Django's own zh_Hans catalogue keeps the ASCII colon,
 # so every form label read "粘贴群里的接龙:"; Chinese takes the full-width "：". Ours is
 # looked up first (LOCALE_PATHS), so this one entry corrects every form, portal and admin.
-DJANGO_MESSAGES = (gettext_noop(":"),)
+DJANGO_MESSAGES = (
+    gettext_noop(":"),
+    # The admin app list's table headers (read by screen readers on every admin page): new in
+    # Django 5.2 and not yet in its zh_Hans catalogue, so they stayed English.
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+)
