@@ -1,4 +1,9 @@
-"""The admin of django-celery-beat's schedules, with the words HQ reads in the page's language.
+"""The admins of Django's groups and users and django-celery-beat's schedules, in HQ's language.
+
+Group and periodic task names are identifiers code looks them up by (linli/roles.py,
+linli/schedules.py) and stay as they are; their translated labels, declared next to them, are
+shown beside them: a column of the group and periodic task lists, a field of the group page,
+and the group choices of the user page ("总部运营（HQ operations）").
 
 django-celery-beat labels some columns and fields with no gettext at all (a method's or a
 property's name: "Crontab translation", "Human readable", "Scheduler"; the task field's plain
@@ -13,12 +18,19 @@ from __future__ import annotations
 from typing import Any
 
 from cron_descriptor import ExpressionDescriptor, Options
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from linli.roles import group_label
+from linli.schedules import schedule_label
 
 # The field's verbose name is a plain string, which no catalogue can translate; it heads the
 # changelist's task filter and the task column of the schedules' inline.
@@ -50,6 +62,7 @@ def crontab_in_words(crontab: CrontabSchedule) -> str:
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     list_display = (
         "name",
+        "label",
         "enabled",
         "schedule_in_words",
         "interval",
@@ -57,6 +70,11 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
         "last_run_at",
         "one_off",
     )
+
+    @admin.display(description=_("Display name"))
+    def label(self, obj: PeriodicTask) -> str:
+        # The name is the identifier the schedule sync looks the task up by (linli/schedules.py).
+        return schedule_label(obj.name)
 
     @admin.display(description=_("Scheduler"))
     def schedule_in_words(self, obj: PeriodicTask) -> str:
@@ -104,7 +122,40 @@ class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
         return crontab_in_words(obj) if obj.pk else ""
 
 
+class LabelledGroupAdmin(GroupAdmin):
+    """Groups with the translated label of their role next to the name code looks them up by."""
+
+    list_display = ("name", "label")
+    fields = ("name", "label", "permissions")
+    readonly_fields = ("label",)
+
+    @admin.display(description=_("Display name"))
+    def label(self, obj: Group) -> str:
+        return group_label(obj.name) if obj.pk else ""
+
+
+def group_choice_label(group: Group) -> str:
+    label = group_label(group.name)
+    if label == group.name:
+        return label
+    return _("%(label)s (%(name)s)") % {"label": label, "name": group.name}
+
+
+class LabelledGroupsUserAdmin(UserAdmin):
+    """Users, their groups chosen by the roles' translated labels."""
+
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField | None:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and formfield is not None:
+            formfield.label_from_instance = group_choice_label
+        return formfield
+
+
 for model, model_admin in (
+    (Group, LabelledGroupAdmin),
+    (get_user_model(), LabelledGroupsUserAdmin),
     (PeriodicTask, PeriodicTaskAdmin),
     (CrontabSchedule, CrontabScheduleAdmin),
 ):

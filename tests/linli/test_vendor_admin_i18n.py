@@ -10,11 +10,12 @@ import json
 
 import pytest
 from auditlog.models import LogEntry
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from tests.factories import StoreFactory
+from tests.factories import StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,30 @@ def test_the_audit_log_names_a_change_without_user_and_its_fields_in_chinese(adm
         assert english not in page
     for chinese in ("<th>字段</th>", "<th>修改前</th>", "<th>修改后</th>"):
         assert chinese in page
+
+
+def test_the_groups_keep_their_names_and_show_their_roles_label(admin_client, roles):
+    listing = admin_client.get("/admin/auth/group/").content.decode()
+    for name, label in (("HQ operations", "总部运营"), ("HQ procurement", "总部采购")):
+        assert f">{name}</a>" in listing  # the identifier, unchanged
+        assert f"<td class=\"field-label\">{label}</td>" in listing
+    group = Group.objects.get(name="HQ inspection")
+    page = admin_client.get(f"/admin/auth/group/{group.pk}/change/").content.decode()
+    assert "总部巡店" in page
+
+    english = admin_client.get("/admin/auth/group/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<td class="field-label">HQ operations</td>' in english
+
+
+def test_the_user_page_offers_groups_by_their_chinese_label(admin_client, roles):
+    user = UserFactory(is_staff=True)
+    page = admin_client.get(f"/admin/auth/user/{user.pk}/change/").content.decode()
+    hq_operations = Group.objects.get(name="HQ operations")
+    assert f'<option value="{hq_operations.pk}">总部运营（HQ operations）</option>' in page
+
+
+def test_the_periodic_tasks_keep_their_names_and_show_a_chinese_label(admin_client, schedules):
+    assert PeriodicTask.objects.filter(name="procurement: daily consolidation").exists()
+    listing = admin_client.get(f"{BEAT}/periodictask/").content.decode()
+    assert '<td class="field-label">采购：每日合单</td>' in listing
+    assert ">procurement: daily consolidation</a>" in listing
