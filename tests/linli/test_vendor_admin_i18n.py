@@ -96,7 +96,7 @@ def test_the_groups_keep_their_names_and_show_their_roles_label(admin_client, ro
     listing = admin_client.get("/admin/auth/group/").content.decode()
     for name, label in (("HQ operations", "总部运营"), ("HQ procurement", "总部采购")):
         assert f">{name}</a>" in listing  # the identifier, unchanged
-        assert f"<td class=\"field-label\">{label}</td>" in listing
+        assert f'<td class="field-label">{label}</td>' in listing
     group = Group.objects.get(name="HQ inspection")
     page = admin_client.get(f"/admin/auth/group/{group.pk}/change/").content.decode()
     assert "总部巡店" in page
