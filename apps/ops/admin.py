@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from linli.admin_utils import truncated
 from linli.roles import group_label
 from linli.schedules import schedule_label
 
@@ -61,7 +62,7 @@ def crontab_in_words(crontab: CrontabSchedule) -> str:
 
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     list_display = (
-        "name",
+        truncated("name", model=PeriodicTask),
         "label",
         "enabled",
         "schedule_in_words",
@@ -143,6 +144,14 @@ def group_choice_label(group: Group) -> str:
 
 class LabelledGroupsUserAdmin(UserAdmin):
     """Users, their groups chosen by the roles' translated labels."""
+
+    list_display = (
+        "username",
+        truncated("email", model=get_user_model()),
+        "first_name",
+        "last_name",
+        "is_staff",
+    )
 
     def formfield_for_manytomany(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
