@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from linli.admin_helpers import undeletable_models
@@ -44,7 +45,10 @@ HQ_INSPECTION_READS = (
 
 @dataclass(frozen=True)
 class GroupSpec:
+    # The group's name in the database: an identifier code looks groups up by; never renamed.
     name: str
+    # What HQ reads for it in the admin, in the page's language.
+    label: Promise
     description: str
     # app label -> actions granted on every model of that app
     apps: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -57,6 +61,7 @@ class GroupSpec:
 GROUPS: tuple[GroupSpec, ...] = (
     GroupSpec(
         HQ_OPERATIONS,
+        _("HQ operations"),
         str(_("HQ operations: members, stores, catalog, campaigns, training")),
         apps={
             "customers": ALL_ACTIONS,
@@ -79,6 +84,7 @@ GROUPS: tuple[GroupSpec, ...] = (
     ),
     GroupSpec(
         HQ_PROCUREMENT,
+        _("HQ procurement"),
         str(_("HQ procurement: suppliers, purchase orders, stock")),
         apps={
             "procurement": ALL_ACTIONS,
@@ -89,6 +95,7 @@ GROUPS: tuple[GroupSpec, ...] = (
     ),
     GroupSpec(
         HQ_INSPECTION,
+        _("HQ inspection"),
         str(_("HQ inspection: stores, inspections, devices")),
         # Inspection supervisors read the stores (and their staff, stock, orders, KPIs) and
         # change only what inspections need: checklists, the review of an inspection,
@@ -108,10 +115,18 @@ GROUPS: tuple[GroupSpec, ...] = (
             "stores.rectificationitem": ("view", "add", "change"),
         },
     ),
-    GroupSpec(STORE_OWNERS, str(_("Store owners (portal only)"))),
-    GroupSpec(INSPECTORS, str(_("Inspectors (portal only)"))),
-    GroupSpec(SUPPLIER_USERS, str(_("Supplier users (supplier pages only)"))),
+    GroupSpec(STORE_OWNERS, _("Store owners"), str(_("Store owners (portal only)"))),
+    GroupSpec(INSPECTORS, _("Inspectors"), str(_("Inspectors (portal only)"))),
+    GroupSpec(SUPPLIER_USERS, _("Supplier users"), str(_("Supplier users (supplier pages only)"))),
 )
+
+
+def group_label(name: str) -> str:
+    """The translated label of a declared group (its name for any other group)."""
+    for spec in GROUPS:
+        if spec.name == name:
+            return str(spec.label)
+    return name
 
 
 def _permissions_for(spec: GroupSpec) -> list[Permission]:

@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 
 @dataclass(frozen=True)
 class Schedule:
+    # The periodic task's name in the database, which the sync looks it up by: never renamed.
     name: str
+    # What HQ reads for it in the admin, in the page's language.
+    label: Promise
     task: str
     minute: str = "0"
     hour: str = "*"
@@ -26,6 +31,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # Yesterday's and today's per-store KPIs, every hour at :05 (cheap, idempotent upsert).
     Schedule(
         name="stores: KPI snapshots",
+        label=_("Stores: KPI snapshots"),
         task="apps.stores.tasks.store_kpi_snapshots_task",
         minute="5",
         hour="*",
@@ -33,6 +39,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # Member profiles and automatic tags for all members, nightly at 02:30 (idempotent per day).
     Schedule(
         name="customers: member profiles",
+        label=_("Members: profiles and tags"),
         task="apps.customers.tasks.member_profiles_recompute_task",
         minute="30",
         hour="2",
@@ -41,6 +48,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # (both idempotent: upserts of whole hours, deletes only rolled-up raw rows).
     Schedule(
         name="devices: silent sweep",
+        label=_("Devices: silent devices"),
         task="apps.devices.tasks.devices_silent_sweep_task",
         minute="*/5",
     ),
@@ -48,16 +56,19 @@ SCHEDULES: tuple[Schedule, ...] = (
     # committed), every 5 minutes (idempotent: evaluated devices are marked).
     Schedule(
         name="devices: pending alert evaluations",
+        label=_("Devices: pending alert checks"),
         task="apps.devices.tasks.devices_pending_alerts_evaluate_task",
         minute="*/5",
     ),
     Schedule(
         name="devices: hourly rollup",
+        label=_("Devices: hourly rollup of readings"),
         task="apps.devices.tasks.device_readings_rollup_task",
         minute="2",
     ),
     Schedule(
         name="devices: reading retention",
+        label=_("Devices: reading retention"),
         task="apps.devices.tasks.device_readings_retention_task",
         minute="20",
     ),
@@ -65,6 +76,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # after the member profiles (idempotent: a day with a finished run is skipped).
     Schedule(
         name="catalog: nightly decisions",
+        label=_("Catalog: nightly decisions"),
         task="apps.catalog.tasks.decisions_nightly_task",
         minute="30",
         hour="3",
@@ -74,6 +86,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # month's rows are replaced in one transaction).
     Schedule(
         name="stores: monthly KPI pack",
+        label=_("Stores: monthly KPI pack"),
         task="apps.stores.tasks.kpi_snapshots_task",
         minute="15",
         hour="4",
@@ -82,6 +95,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # to approve, at 06:00, after the nightly decisions (idempotent per forecast issue day).
     Schedule(
         name="procurement: replenishment drafts",
+        label=_("Procurement: replenishment drafts"),
         task="apps.procurement.tasks.purchase_orders_replenish_task",
         minute="0",
         hour="6",
@@ -90,6 +104,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # become per-supplier purchase orders (idempotent: one run per cut-off, lines linked once).
     Schedule(
         name="procurement: daily consolidation",
+        label=_("Procurement: daily consolidation"),
         task="apps.procurement.tasks.purchase_orders_consolidate_task",
         minute="0",
         hour="22",
@@ -99,6 +114,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # "build tomorrow's plans" in the admin refreshes them later the same way).
     Schedule(
         name="procurement: delivery plans",
+        label=_("Procurement: delivery plans"),
         task="apps.procurement.tasks.delivery_plans_build_task",
         minute="30",
         hour="22",
@@ -107,6 +123,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # claimed before sending; quiet hours and the rate limit apply inside the dispatcher).
     Schedule(
         name="notifications: dispatch",
+        label=_("Notifications: send due messages"),
         task="apps.campaigns.notifications.tasks.notifications_dispatch_task",
         minute="*",
     ),
@@ -114,6 +131,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # stock returned, every minute (idempotent: each offer claimed once, skip-locked).
     Schedule(
         name="campaigns: settle group buys",
+        label=_("Campaigns: settle group buys"),
         task="apps.campaigns.tasks.group_buy_offers_settle_task",
         minute="*",
     ),
@@ -121,10 +139,19 @@ SCHEDULES: tuple[Schedule, ...] = (
     # minute (idempotent: a dashboard already showing it stale is left alone).
     Schedule(
         name="campaigns: stale live viewers",
+        label=_("Campaigns: stale live viewer counts"),
         task="apps.campaigns.tasks.live_viewers_stale_task",
         minute="*",
     ),
 )
+
+
+def schedule_label(name: str) -> str:
+    """The translated label of a declared schedule (its name for any other periodic task)."""
+    for schedule in SCHEDULES:
+        if schedule.name == name:
+            return str(schedule.label)
+    return name
 
 
 @transaction.atomic

@@ -45,6 +45,14 @@ VENDOR_MESSAGES = (
     gettext_noop("Resource Type"),
     gettext_noop("Resource"),
     gettext_noop("Changes"),
+    gettext_noop("Click to filter by records with this correlation id"),
+    # django-auditlog: the table of changes on a log entry's page
+    gettext_noop("Field"),
+    gettext_noop("From"),
+    gettext_noop("To"),
+    gettext_noop("Relationship"),
+    gettext_noop("system"),
+    gettext_noop("No field changes"),
     # django-axes: its models and the columns of their admin pages
     gettext_noop("access attempt"),
     gettext_noop("access attempts"),
@@ -64,12 +72,35 @@ VENDOR_MESSAGES = (
     gettext_noop("Form Data"),
     gettext_noop("Meta Data"),
     gettext_noop("Clean up expired attempts"),
+    # django-import-export: the export page's toggle of every column (empty in its zh_Hans)
+    gettext_noop("Select all"),
+    # django-celery-beat: what its zh_Hans catalogue lacks (or holds only as fuzzy, which is
+    # not compiled) on the periodic task and crontab pages; the labels it writes with no
+    # gettext at all are set in apps/ops/admin.py.
+    gettext_noop("Schedule"),
+    gettext_noop("Arguments"),
+    gettext_noop("Execution Options"),
+    gettext_noop("Periodic Tasks Using This Schedule"),
+    gettext_noop('Cron Months (1-12) Of The Year to Run. Use "*" for "all". (Example: "1,12")'),
+    gettext_noop(
+        'Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. '
+        '(Example: "0,5")'
+    ),
+    # Theirs gives the example as "0,5" (there is no day 0 of a month); the source says "1,15".
+    gettext_noop('Cron Days Of The Month to Run. Use "*" for "all". (Example: "1,15")'),
 )
 
 # Django's form label suffix ("Name:"): Django's own zh_Hans catalogue keeps the ASCII colon,
 # so every form label read "粘贴群里的接龙:"; Chinese takes the full-width "：". Ours is
 # looked up first (LOCALE_PATHS), so this one entry corrects every form, portal and admin.
-DJANGO_MESSAGES = (gettext_noop(":"),)
+DJANGO_MESSAGES = (
+    gettext_noop(":"),
+    # The admin app list's table headers (read by screen readers on every admin page): new in
+    # Django 5.2 and not yet in its zh_Hans catalogue, so they stayed English.
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+)
 
 # Django's zh_Hans catalogue ends two DecimalField messages with an ASCII "." ("确认总共不超过
 # 5 个数字.") where their sibling ("…小数点前不超过 %(max)s 位。") and every other sentence

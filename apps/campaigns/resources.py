@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
@@ -32,6 +33,11 @@ PROMOTION_FIELDS = (
 class PromotionResource(ServiceResource):
     """Columns of docs/csv-formats.md § promotions. An export gives the discount percent (never
     a promotional price), so it imports back unchanged."""
+
+    column_labels: ClassVar[dict[str, Promise]] = {
+        "sku": _("SKU"),
+        "promo_price": _("Promotional price (yuan)"),
+    }
 
     kind = Field(attribute="kind", column_name="kind")
     sku = Field(column_name="sku")

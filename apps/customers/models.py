@@ -294,7 +294,9 @@ class MemberProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id} profile"
+        # Named as pages name a member to everyone ("Member 3704"): a title is shown to staff
+        # without member data too (docs/access.md).
+        return gettext("Profile of %(member)s") % {"member": self.member.masked_label}
 
 
 class Segment(models.Model):

@@ -6,10 +6,11 @@ phones only to users with `customers.view_phone`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
@@ -35,6 +36,11 @@ MEMBER_FIELDS = (
 class MemberResource(ServiceResource):
     """Columns of docs/csv-formats.md § members; an export imports back unchanged (for users
     who may see phones — masked phones are not valid phones)."""
+
+    column_labels: ClassVar[dict[str, Promise]] = {
+        "member_card": _("Member card"),
+        "wechat": _("WeChat open ID"),
+    }
 
     phone = Field(column_name="phone")
     name = Field(attribute="name", column_name="name")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
@@ -53,6 +54,11 @@ class SupplierResource(ServiceResource):
 
 class SupplierProductResource(ServiceResource):
     """Columns of docs/csv-formats.md § supplier products."""
+
+    column_labels: ClassVar[dict[str, Promise]] = {
+        "supplier_code": _("Supplier code"),
+        "sku": _("SKU"),
+    }
 
     supplier_code = Field(column_name="supplier_code")
     sku = Field(column_name="sku")

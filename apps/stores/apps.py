@@ -17,3 +17,10 @@ class StoresConfig(AppConfig):
         from apps.stores.models import Store
 
         auditlog.register(Store)
+
+    def kpi_label(self, code: str) -> str:
+        """The KPI's translated label (its code when unknown), for the models, which may not
+        import the KPI definitions (they sit above the models; pyproject's import contracts)."""
+        from apps.stores.kpis.definitions import kpi_label
+
+        return kpi_label(code)

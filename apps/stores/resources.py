@@ -3,9 +3,10 @@ history (import)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
@@ -97,6 +98,12 @@ class StoreResource(ServiceResource):
 
 class StockLevelResource(ServiceResource):
     """A stock count (docs/csv-formats.md § stock levels); every change is a ledger row."""
+
+    column_labels: ClassVar[dict[str, Promise]] = {
+        "store_code": _("Store code"),
+        "sku": _("SKU"),
+        "note": _("Note"),
+    }
 
     store_code = Field(column_name="store_code")
     sku = Field(column_name="sku")

@@ -132,7 +132,10 @@ class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_select_related = ["user", "store", "path"]
     search_fields = ["store__code", "store__name", "user__username"]
     raw_id_fields = ["user", "store"]
-    readonly_fields = ["metric_code", "metric_at_enrolment", "enrolled_at"]
+    # The KPI and its figure at enrolment as the list shows them ("直播转化率", "12.3%"), not
+    # the stored code and raw number; both are set by enrolment, never edited.
+    exclude = ["metric_code", "metric_at_enrolment"]
+    readonly_fields = ["metric", "metric_at_enrolment_shown", "enrolled_at"]
     change_list_template = "admin/training/enrolment/change_list.html"
 
     @admin.display(description=_("KPI"), ordering="metric_code")

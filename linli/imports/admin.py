@@ -12,20 +12,22 @@ import io
 import os
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import tablib
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from import_export import exceptions as import_export_exceptions
 from import_export import resources
 from import_export.admin import ExportMixin, ImportMixin
 from import_export.formats import base_formats
+from import_export.forms import SelectableFieldsExportForm
 from import_export.results import Result, RowResult
 from import_export.tmp_storages import TempFolderStorage
 
@@ -189,9 +191,25 @@ class ServiceResource(resources.ModelResource):
     decide what to mask (phones).
     """
 
+    # What the admin's export page calls a column (its checkbox), for a column that is not
+    # named after a field of the model: {column code: translated label}. The CSV header keeps
+    # the codes (the documented formats).
+    column_labels: ClassVar[dict[str, Promise]] = {}
+
     def __init__(self, user: AbstractBaseUser | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.user = user
+
+    @classmethod
+    def column_label(cls, name: str) -> str:
+        """The column's translated name: declared in `column_labels`, else the verbose name of
+        the model field of the same name, else the code itself."""
+        if name in cls.column_labels:
+            return str(cls.column_labels[name])
+        try:
+            return str(cls._meta.model._meta.get_field(name).verbose_name)
+        except (AttributeError, FieldDoesNotExist):
+            return name
 
     # The import service, e.g. `staticmethod(products_import)`: called with table, dry_run, by.
     import_service: Callable[..., ImportReport]
@@ -287,6 +305,21 @@ class ImportAdminMixin(ImportMixin):
         return super().process_result(result, request)
 
 
+class LabelledFieldsExportForm(SelectableFieldsExportForm):
+    """The export page, its column checkboxes named in the page's language with the CSV column
+    code they stand for ("现有库存（on_hand）"), where import-export title-cases the code
+    ("On Hand"). `_get_field_label` is import-export's hook for that label (4.x)."""
+
+    def _get_field_label(self, resource: type[resources.ModelResource], field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = field.column_name if field is not None and field.column_name else field_name
+        label_of = getattr(resource, "column_label", None)
+        label = label_of(field_name) if label_of is not None else field_name
+        if label.casefold() == column.casefold():  # "SKU" for sku
+            return label
+        return _("%(label)s (%(name)s)") % {"label": label, "name": column}
+
+
 class ExportAdminMixin(ExportMixin):
     """Admin export as CSV (UTF-8 with a BOM, for Excel), formulas escaped by the resource,
     and `<app>.export_<model>` (or `export_permission`) required to see the button or open
@@ -295,6 +328,7 @@ class ExportAdminMixin(ExportMixin):
     export_permission: str | None = None
     # UTF-8 with a byte-order mark: without it Excel reads the Chinese as GBK and garbles it.
     to_encoding = "utf-8-sig"
+    export_form_class = LabelledFieldsExportForm
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         if self.export_permission:

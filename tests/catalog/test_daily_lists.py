@@ -596,3 +596,28 @@ def test_an_anonymous_only_history_gets_forecasts_lists_and_cards(db: None) -> N
     assert card.tags == []
     # Nobody is a member: the rules are computed but none is carried by members.
     assert CoPurchaseRule.objects.filter(store=store).exists()
+
+
+@pytest.mark.django_db
+def test_a_daily_list_entry_is_titled_by_store_day_list_and_rank_in_each_language():
+    import datetime as dt
+
+    from tests.factories import ProductFactory, StoreFactory
+
+    entry = DailyListEntry.objects.create(
+        store=StoreFactory(code="S010", name="望京店"),
+        day=dt.date(2026, 12, 6),
+        list_kind=ListKind.NEW,
+        product=ProductFactory(),
+        rank=8,
+        score=1.0,
+        velocity=1.0,
+        trend=0.0,
+        suggested_qty=1,
+        reason_kind=ReasonKind.HOT_STEADY,
+        reason_data={"velocity": 1.0},
+    )
+    with override("zh-hans"):
+        assert str(entry) == "S010 望京店 · 2026-12-06 · 潜力新品榜第 8 名"
+    with override("en"):
+        assert str(entry) == "S010 望京店 · 2026-12-06 · Promising new products no. 8"

@@ -384,3 +384,14 @@ def test_nightly_schedule_is_declared() -> None:
     ]
 
     assert [(s.hour, s.minute, s.day_of_week) for s in declared] == [("2", "30", "*")]
+
+
+@pytest.mark.django_db
+def test_a_profile_is_titled_by_its_member_as_every_viewer_may_see_it() -> None:
+    from django.utils import translation
+
+    profile = MemberProfile.objects.create(member=MemberFactory(member_no="M0002000"))
+    with translation.override("zh-hans"):
+        assert str(profile) == "会员2000的画像"
+    with translation.override("en"):
+        assert str(profile) == "Profile of Member 2000"

@@ -53,3 +53,24 @@ def test_the_kpi_filter_lists_labels_and_filters_by_code(client_hq: Client) -> N
     assert ">Gross margin</a>" in page
     assert '<td class="field-value_shown">12.3%</td>' in page
     assert "¥17,176,917" not in page
+
+
+def test_a_snapshot_is_titled_by_its_store_month_and_kpi_label_in_each_language() -> None:
+    from django.utils import translation
+
+    from apps.stores.models import KpiSnapshot
+    from tests.factories import RegionFactory, StoreFactory
+
+    store = StoreFactory(code="S010", name="望京店")
+    snapshot = KpiSnapshotFactory(store=store, code="inspection_score")
+    region = RegionFactory(city="北京", name="朝阳")
+    regional = KpiSnapshotFactory(
+        scope=KpiSnapshot.Scope.REGION, store=None, region=region, code="loss_rate"
+    )
+    network = KpiSnapshotFactory(scope=KpiSnapshot.Scope.NETWORK, store=None, code="gmv")
+    with translation.override("zh-hans"):
+        assert str(snapshot) == "S010 望京店 · 2026-07 · 巡检得分"
+        assert str(regional) == "北京 朝阳 · 2026-07 · 损耗率"
+        assert str(network) == "全网 · 2026-07 · GMV（成交额）"
+    with translation.override("en"):
+        assert str(snapshot) == "S010 望京店 · 2026-07 · Inspection score"

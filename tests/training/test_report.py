@@ -99,3 +99,16 @@ def test_metric_moved_follows_each_kpi_direction_from_the_pack() -> None:
         down = selectors.metric_moved(kpi.code, Decimal(2), Decimal(1))
         assert down == ("worse" if kpi.higher_is_better else "better"), kpi.code
     assert any(not kpi.higher_is_better for kpi in KPIS)
+
+
+def test_the_enrolment_page_names_its_kpi_and_shows_its_figure_in_the_kpis_format(admin_client):
+    from decimal import Decimal
+
+    enrolment = EnrolmentFactory(
+        metric_code="live_conversion", metric_at_enrolment=Decimal("12.34")
+    )
+    page = admin_client.get(f"/admin/training/enrolment/{enrolment.pk}/change/").content.decode()
+    assert "live_conversion" not in page
+    assert '<div class="readonly">直播转化率</div>' in page
+    assert '<div class="readonly">12.3%</div>' in page
+    assert 'name="metric_code"' not in page

@@ -33,6 +33,48 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
     return request_cached(request, "notifications:member_phone", build)
 
 
+# What each kind of notification is, for the admin's kind column, filter and page (the kind is
+# a code the services write, e.g. "after_sales.approved"; a kind not listed here is shown as
+# its code). Only the admin's words: the notifications' own titles and bodies are the services'.
+KIND_LABELS = {
+    "order_ready": _("Order ready for pickup"),
+    "order_out_for_delivery": _("Order out for delivery"),
+    "order_delivered": _("Order delivered"),
+    "order_not_delivered": _("Order not delivered"),
+    "order_cancelled": _("Order cancelled"),
+    "order_short": _("Order short on delivery"),
+    "after_sales.approved": _("After-sales request approved"),
+    "after_sales.rejected": _("After-sales request rejected"),
+    "group_buy_failed": _("Group buy not formed"),
+    "preview": _("Campaign preview"),
+    "jielong_result": _("Group-order list result"),
+    "device_alert": _("Device alert"),
+    "purchase_order.new": _("New purchase order"),
+    "purchase_order.updated": _("Purchase order changed"),
+    "receipt_dispute_opened": _("Receipt dispute opened"),
+    "receipt_dispute_answered": _("Receipt dispute answered"),
+}
+
+
+def kind_label(kind: str) -> str:
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+class KindFilter(admin.SimpleListFilter):
+    """By kind, named in the page's language; the choices are the known kinds (no
+    `SELECT DISTINCT` over the outbox), the parameter the field's own (`?kind=…`)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return sorted(((kind, kind_label(kind)) for kind in KIND_LABELS), key=lambda item: item[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(
     UndeletableAdminMixin, MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin
@@ -49,7 +91,7 @@ class NotificationAdmin(
     list_display = [
         "created_at",
         "channel",
-        "kind",
+        "kind_shown",
         "title_shown",
         "recipient",
         "member_phone",
@@ -64,7 +106,7 @@ class NotificationAdmin(
     list_filter = [
         "channel",
         "status",
-        "kind",
+        KindFilter,
         # By campaign (a few), not by store campaign with RelatedOnlyFieldListFilter: that
         # reads every notification for the distinct store campaigns.
         "store_campaign__campaign",
@@ -91,7 +133,7 @@ class NotificationAdmin(
         "store",
         "member",
         "channel",
-        "kind",
+        "kind_shown",
         "title",
         "payload",
         "status",
@@ -107,14 +149,19 @@ class NotificationAdmin(
         "provider_ref",
         "body_shown",
     ]
-    # A message about a member's order carries its pickup code: shown as `body_shown`.
-    exclude = ["body"]
+    # A message about a member's order carries its pickup code: shown as `body_shown`; the
+    # kind's code as `kind_shown`, its name.
+    exclude = ["body", "kind"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
     actions = ["retry_failed"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_shown(self, obj: Notification) -> str:
+        return kind_label(obj.kind)
 
     @admin.display(description=_("member phone"))
     def member_phone(self, obj: Notification) -> str:

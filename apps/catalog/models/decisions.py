@@ -512,7 +512,12 @@ class DailyListEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.store_id} {self.day} {self.list_kind} #{self.rank}"
+        return gettext("%(store)s · %(day)s · %(list)s no. %(rank)d") % {
+            "store": self.store,
+            "day": self.day.isoformat(),
+            "list": self.get_list_kind_display(),
+            "rank": self.rank,
+        }
 
     @property
     def reason(self) -> str:

@@ -8,6 +8,7 @@ rerun leaves exactly one row per scope, month and KPI).
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -100,6 +101,13 @@ class KpiSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.scope} {self.store_id or self.region_id or ''} {self.period:%Y-%m} {self.code}"
-        )
+        if self.scope == self.Scope.STORE:
+            target = str(self.store)
+        elif self.scope == self.Scope.REGION:
+            target = str(self.region)
+        else:
+            target = str(self.Scope.NETWORK.label)
+        # The KPI definitions sit above the models (import-linter: ledger-below-derived), so
+        # the label comes through the app config, which may import them.
+        label = apps.get_app_config("stores").kpi_label(self.code)
+        return f"{target} · {self.period:%Y-%m} · {label}"
