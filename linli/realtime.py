@@ -17,12 +17,15 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +108,23 @@ def broadcast(group: str, *, event: str, payload: dict[str, Any]) -> None:
         {"event": event, "payload": payload}, cls=DjangoJSONEncoder, ensure_ascii=False
     )
     _send_on_commit(group, {"type": MESSAGE_TYPE, "text": text}, event=event)
+
+
+def broadcast_in_languages(
+    group: str, *, event: str, payload: Callable[[], dict[str, Any]]
+) -> None:
+    """`broadcast`, with a payload worded in each language: `payload()` is called once per
+    language in `LANGUAGES`, that language active, and each socket forwards the version in its
+    reader's language (`texts[language]`; `text` is the project language's, for a consumer that
+    does not choose). A payload that cannot be serialised raises here, at the caller."""
+    texts = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts[code] = json.dumps(
+                {"event": event, "payload": payload()}, cls=DjangoJSONEncoder, ensure_ascii=False
+            )
+    default = texts.get(settings.LANGUAGE_CODE) or next(iter(texts.values()))
+    _send_on_commit(group, {"type": MESSAGE_TYPE, "text": default, "texts": texts}, event=event)
 
 
 def session_ended_broadcast(*, user_id: int) -> None:

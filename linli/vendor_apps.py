@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from axes.apps import AppConfig as AxesAppConfig
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 
 class AxesConfig(AxesAppConfig):
@@ -70,3 +70,20 @@ VENDOR_MESSAGES = (
 # so every form label read "粘贴群里的接龙:"; Chinese takes the full-width "：". Ours is
 # looked up first (LOCALE_PATHS), so this one entry corrects every form, portal and admin.
 DJANGO_MESSAGES = (gettext_noop(":"),)
+
+# Django's zh_Hans catalogue ends two DecimalField messages with an ASCII "." ("确认总共不超过
+# 5 个数字.") where their sibling ("…小数点前不超过 %(max)s 位。") and every other sentence
+# take the full-width "。". Ours corrects them, word for word otherwise. Plural messages: a
+# lazy ngettext (never evaluated) is how `makemessages` extracts and keeps a plural entry.
+DJANGO_PLURAL_MESSAGES = (
+    ngettext_lazy(
+        "Ensure that there are no more than %(max)s digit in total.",
+        "Ensure that there are no more than %(max)s digits in total.",
+        "max",
+    ),
+    ngettext_lazy(
+        "Ensure that there are no more than %(max)s decimal place.",
+        "Ensure that there are no more than %(max)s decimal places.",
+        "max",
+    ),
+)

@@ -131,6 +131,9 @@ def report_to_result(
             )
         result.totals[RowResult.IMPORT_TYPE_INVALID] = len(grouped)
         return result
+    # What the import says besides its counts (e.g. orders imported without a member): shown
+    # above the preview and again after the confirm (`ImportAdminMixin.process_result`).
+    result.linli_notes = list(report.notes)
     result.totals[RowResult.IMPORT_TYPE_NEW] = report.created
     result.totals[RowResult.IMPORT_TYPE_UPDATE] = report.updated
     result.totals[RowResult.IMPORT_TYPE_SKIP] = report.unchanged
@@ -279,6 +282,8 @@ class ImportAdminMixin(ImportMixin):
                     current_app=self.admin_site.name,
                 )
             )
+        for note in getattr(result, "linli_notes", ()):
+            messages.warning(request, note)
         return super().process_result(result, request)
 
 

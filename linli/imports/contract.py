@@ -22,6 +22,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -493,14 +494,35 @@ def moment_check(
     return moment
 
 
+# How Excel on Chinese Windows writes a day (and a time) when it saves a CSV it opened, whatever
+# the file had: `2024/7/1`, `2024/7/1 9:05`, `2024/7/1 9:05:30`. Year first, so unambiguous.
+_EXCEL_MOMENT = re.compile(
+    r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII
+)
+
+
+def excel_moment_iso(value: str) -> str:
+    """`2024/7/1 9:05` → `2024-07-01T09:05:00` (and `2024/7/1` → `2024-07-01`); anything else
+    is returned as it is, for `fromisoformat` to read or refuse."""
+    match = _EXCEL_MOMENT.fullmatch(value)
+    if match is None:
+        return value
+    year, month, day, hour, minute, second = match.groups()
+    iso = f"{year}-{int(month):02d}-{int(day):02d}"
+    if hour is not None:
+        iso += f"T{int(hour):02d}:{minute}:{second or '00'}"
+    return iso
+
+
 def parse_moment(
     value: str, *, zone: dt.tzinfo | None = None, latest: dt.datetime | None = None
 ) -> dt.datetime:
     """ISO 8601 date-time (`2024-07-01T18:30:00+08:00`, `2024-07-01 18:30`, a bare date means
-    midnight); without an offset it is local time (Asia/Shanghai). It must pass
-    `moment_check`: not before 2000, not after `latest` (default: now + FUTURE_TOLERANCE)."""
+    midnight) or Excel's `2024/7/1 18:30`; without an offset it is local time (Asia/Shanghai).
+    It must pass `moment_check`: not before 2000, not after `latest` (default: now +
+    FUTURE_TOLERANCE)."""
     try:
-        moment = dt.datetime.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(excel_moment_iso(value))
     except ValueError as error:
         raise CellError(
             "invalid_datetime",
@@ -518,10 +540,11 @@ def day_latest(*, tolerance: dt.timedelta = FUTURE_TOLERANCE) -> dt.date:
 
 
 def parse_day(value: str, *, latest: dt.date | None = None) -> dt.date:
-    """An ISO date (`2024-07-01`) in the sane range: not before `EARLIEST_MOMENT`'s day
-    ("too_early"), not after `latest` ("in_future"; default `day_latest()`, tomorrow)."""
+    """An ISO date (`2024-07-01`, or Excel's `2024/7/1`) in the sane range: not before
+    `EARLIEST_MOMENT`'s day ("too_early"), not after `latest` ("in_future"; default
+    `day_latest()`, tomorrow)."""
     try:
-        day = dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(excel_moment_iso(value))
     except ValueError as error:
         raise CellError(
             "invalid_date",
@@ -536,6 +559,18 @@ def parse_day(value: str, *, latest: dt.date | None = None) -> dt.date:
     if day > (day_latest() if latest is None else latest):
         raise CellError("in_future", _("“%(value)s” is in the future.") % {"value": value})
     return day
+
+
+# PostgreSQL cannot store (or even compare) a text containing NUL; a cell with one is refused
+# (code `invalid_text`) instead of failing the import with a server error.
+NUL = "\x00"
+
+
+def nul_reason() -> str:
+    return _(
+        "The cell contains a NUL character (0x00), which cannot be stored; the file is "
+        "probably damaged or was not saved as CSV text."
+    )
 
 
 class RowCells:
@@ -570,6 +605,10 @@ class RowCells:
                 )
                 % {"cells": len(cells), "columns": width},
             )
+        else:
+            for column, position in positions.items():
+                if position < len(cells) and NUL in cells[position]:
+                    self.error(column, "invalid_text", nul_reason())
 
     def error(self, column: str, code: str, reason: str) -> None:
         self.valid = False
@@ -579,7 +618,9 @@ class RowCells:
         position = self.positions.get(column)
         if position is None or position >= len(self.cells):
             return ""
-        return self.cells[position].strip()
+        # A NUL was reported as the row's error; without it the cell can still be looked up
+        # (PostgreSQL refuses NUL in any text parameter, also in a query's WHERE).
+        return self.cells[position].replace(NUL, "").strip()
 
     def parse(
         self, column: str, parser: Callable[..., Any], *, required: bool = False, **options: Any

@@ -98,8 +98,12 @@
   }
 
   // "Formed" only once settled formed (the status); an open offer at its threshold forms at
-  // its deadline, so it reads "threshold reached" until then.
+  // its deadline, so it reads "threshold reached" until then. A formed offer that sold from
+  // stock (not a pre-order) is not a group waiting for its goods: "sold, ready for pickup".
   function offerState(offer, labels) {
+    if (offer.status === "formed" && offer.presale === false && labels.formedFromStock) {
+      return labels.formedFromStock;
+    }
     if (offer.status !== "open") { return (labels.offerStatuses || {})[offer.status] || offer.status; }
     return offer.reached ? labels.thresholdReached : labels.toForm;
   }

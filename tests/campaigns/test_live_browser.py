@@ -172,6 +172,50 @@ def _in_another_process(script: str, *args: object, database: str, prefix: str) 
     assert completed.returncode == 0
 
 
+def test_a_formed_stock_offer_reads_ready_for_pickup_and_a_formed_pre_order_formed(
+    asgi_server, page, owner, store, prefix
+):
+    """The join list says 待自提 for a formed stock offer's joins and 已成团，待到货 for a
+    formed pre-order's: the offer's state on the dashboard agrees."""
+    from django.utils import timezone
+
+    from apps.campaigns.models import Broadcast, GroupBuyOffer
+    from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
+    from tests.factories import ProductFactory
+
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    for name, presale in (("云南蓝莓", False), ("麒麟西瓜", True)):
+        GroupBuyOfferFactory(
+            broadcast=broadcast,
+            product=ProductFactory(name=name),
+            presale=presale,
+            status=GroupBuyOffer.Status.FORMED,
+            units_joined=10,
+            settled_at=timezone.now(),
+        )
+    page.goto(f"{asgi_server}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    live_url = f"{asgi_server}/portal/campaigns/broadcasts/{broadcast.pk}/live/"
+    page.goto(live_url)
+    page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
+    assert page.locator(".live-offer-status").all_inner_texts() == ["已成交，待自提", "已成团"]
+
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": asgi_server}])
+    page.goto(live_url)
+    page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
+    assert page.locator(".live-offer-status").all_inner_texts() == [
+        "Sold, ready for pickup",
+        "Formed",
+    ]
+
+
 def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_language(
     asgi_server, page, owner, store, prefix
 ):

@@ -116,6 +116,10 @@ def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_langua
     # An open offer at its threshold has not formed: it forms at the deadline.
     assert english["thresholdReached"] == "Threshold reached: forms at the deadline"
     assert chinese["thresholdReached"] == "已达成团数，截单后成团"
+    # A formed offer that sold from stock: its orders are ready for pickup (the join list's
+    # 待自提), not a group waiting for its goods; a formed pre-order keeps 已成团.
+    assert english["formedFromStock"] == "Sold, ready for pickup"
+    assert chinese["formedFromStock"] == "已成交，待自提"
     assert "formed" not in english
     assert english["talkingPoints"]["price_regular"] == (
         "%(name)s is %(price)s yuan in this group buy (usually %(regular)s yuan)."
@@ -127,6 +131,7 @@ def test_the_pages_words_for_offers_and_talking_points_are_in_the_viewers_langua
         english["thresholdReached"],
         english["toForm"],
         english["talkingPointRemaining"],
+        english["formedFromStock"],
         *english["offerStatuses"].values(),
         *english["talkingPoints"].values(),
     ]

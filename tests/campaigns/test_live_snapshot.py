@@ -415,6 +415,20 @@ def test_an_open_offer_at_its_threshold_is_reached_not_formed_and_its_value_is_s
     assert "offers_formed" not in row
 
 
+def test_a_formed_offer_says_whether_it_was_a_pre_order() -> None:
+    """The page words a formed stock offer "sold, ready for pickup" and a formed pre-order
+    "formed" (its goods are still to come): the snapshot carries which it is, as a flag."""
+    broadcast = _live_broadcast()
+    from_stock = _at_threshold(broadcast, status=GroupBuyOffer.Status.FORMED)
+    pre_order = _at_threshold(broadcast, status=GroupBuyOffer.Status.FORMED)
+    GroupBuyOffer.objects.filter(pk=pre_order.pk).update(presale=True)
+
+    rows = {row["id"]: row for row in broadcast_snapshot(broadcast=broadcast)["offers"]}
+
+    assert (rows[from_stock.pk]["status"], rows[from_stock.pk]["presale"]) == ("formed", False)
+    assert (rows[pre_order.pk]["status"], rows[pre_order.pk]["presale"]) == ("formed", True)
+
+
 def test_viewers_are_unknown_until_the_platform_reports_them() -> None:
     unreported = _live_broadcast()
     reported = _live_broadcast(viewers=0, peak_viewers=25, viewers_reported_at=timezone.now())

@@ -74,6 +74,24 @@ def test_hq_operations_runs_the_decisions_and_profiles_now(roles: None, broker_q
     ]
 
 
+def test_only_the_decisions_job_points_to_the_run_list_for_its_progress(
+    roles: None, broker_queue
+) -> None:
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with override("en"):
+        profiles = client.post(NIGHTLY, {"task": PROFILES_TASK}, follow=True)
+        decisions = client.post(NIGHTLY, {"task": DECISIONS_TASK}, follow=True)
+    said = [str(message) for message in profiles.context["messages"]]
+    assert len(said) == 1
+    assert "progress below" not in said[0]  # profiles are no decision run: nothing below
+    assert "progress is not shown here" in said[0]
+    assert (
+        "Decision runs show their progress below."
+        in [str(message) for message in decisions.context["messages"]][0]
+    )
+
+
 def test_a_user_without_the_permission_cannot_run_a_job(roles: None, broker_queue) -> None:
     buyer = _client(_staff(HQ_PROCUREMENT, "buyer"))  # sees catalog, may not start decisions
     assert buyer.get(NIGHTLY).status_code == 200
@@ -143,6 +161,8 @@ def test_run_list_shows_progress_failure_and_a_model_trained_on_zero_rows(roles:
     assert "trained on 0 rows" in html
     assert "with warnings" in html
     assert '<progress value="40" max="200">' in html
+    # The phase is in the list too: the model phase alone may last minutes at 0 stores done.
+    assert "forecasts and lists, store by store" in html
     assert "40 / 200 (20%)" in html
     assert 'http-equiv="refresh"' in html  # a run is in progress: the list refreshes itself
     assert "Run the nightly jobs now" in html

@@ -135,6 +135,17 @@ def test_search_by_member_number(client, owner, store, members):
     assert [m.pk for m in found.object_list] == [members["visitor"].pk]
 
 
+def test_search_by_the_whole_card_number(client, owner, store, members):
+    # A member imported by card alone has no name or phone: the card is what the owner has.
+    client.force_login(owner)
+    found = client.get(list_url(store), {"q": "CARD-778899"}).context["page"].object_list
+    assert [m.pk for m in found] == [members["home"].pk]
+    found = client.get(list_url(store), {"q": "CARD-7788"}).context["page"].object_list
+    assert list(found) == []  # the whole number only, as a till reads it
+    found = client.get(list_url(store), {"q": "wx_openid_abcdef"}).context["page"].object_list
+    assert list(found) == []  # WeChat ids are not typed in
+
+
 def test_search_cannot_reach_another_stores_member(client, owner, store, members):
     client.force_login(owner)
     found = client.get(list_url(store), {"q": "陌生人"}).context["page"].object_list

@@ -217,6 +217,7 @@ def test_repeated_evaluation_opens_no_duplicate_and_notifies_once(device, owner)
     assert notifications[0].payload == {
         "alert_id": alert.pk,
         "device_id": device.pk,
+        "device": device.name,
         "kind": TEMPERATURE,
         "facts": alert.facts,
     }

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
@@ -27,10 +28,21 @@ def _session_cookie(user: object) -> str:
     return client.cookies["sessionid"].value
 
 
-def _communicator(store_id: int, cookie: str | None) -> WebsocketCommunicator:
+def _communicator(
+    store_id: int,
+    cookie: str | None,
+    *,
+    language_cookie: str | None = None,
+    accept_language: str | None = None,
+) -> WebsocketCommunicator:
     headers = [(b"origin", b"http://testserver")]
     if cookie is not None:
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        cookies = f"sessionid={cookie}"
+        if language_cookie is not None:
+            cookies += f"; {settings.LANGUAGE_COOKIE_NAME}={language_cookie}"
+        headers.append((b"cookie", cookies.encode()))
+    if accept_language is not None:
+        headers.append((b"accept-language", accept_language.encode()))
     return WebsocketCommunicator(
         application, f"/ws/stores/{store_id}/notifications/", headers=headers
     )
@@ -101,6 +113,49 @@ async def test_acknowledgement_is_pushed_too(scene):
     assert message["event"] == "device.alert_acknowledged"
     assert message["payload"]["status"] == "acknowledged"
     await own.disconnect()
+
+
+async def test_each_socket_gets_the_alert_in_its_readers_language(scene, settings):
+    """The language cookie (the portal's switch) first, then the browser's Accept-Language,
+    then the project language (Chinese here)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    device, cookie = scene["device"], scene["owner_cookie"]
+    sockets = {
+        "cookie en": _communicator(
+            device.store_id, cookie, language_cookie="en", accept_language="zh-CN,zh;q=0.9"
+        ),
+        "browser en": _communicator(device.store_id, cookie, accept_language="en-US,en;q=0.9"),
+        "cookie zh": _communicator(
+            device.store_id, cookie, language_cookie="zh-hans", accept_language="en"
+        ),
+        "no preference": _communicator(device.store_id, cookie),
+    }
+    for socket in sockets.values():
+        assert (await socket.connect(timeout=10))[0] is True
+
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    texts = {
+        name: (await socket.receive_json_from(timeout=5))["payload"]["text"]
+        for name, socket in sockets.items()
+    }
+    english = "Dairy chiller: Temperature out of range — 12.0 °C, outside 0 to 8 °C"
+    chinese = "Dairy chiller：温度超出范围 — 12.0 °C，已超出 0 至 8 °C"
+    assert texts["cookie en"].startswith(english)
+    assert texts["browser en"].startswith(english)
+    assert texts["cookie zh"].startswith(chinese)
+    assert texts["no preference"].startswith(chinese)
+
+    alert = await database_sync_to_async(lambda: device.alerts.get())()
+    await database_sync_to_async(alert_acknowledge)(alert=alert, by=scene["owner"])
+    name = scene["owner"].get_username()
+    acknowledged = {
+        key: (await socket.receive_json_from(timeout=5))["payload"]["text"]
+        for key, socket in sockets.items()
+    }
+    assert acknowledged["cookie en"] == f"Dairy chiller: alert acknowledged by {name}"
+    assert acknowledged["cookie zh"] == f"Dairy chiller：告警已由 {name} 确认"
+    for socket in sockets.values():
+        await socket.disconnect()
 
 
 async def test_other_owner_supplier_and_anonymous_cannot_listen_to_the_store(scene):

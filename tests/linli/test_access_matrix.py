@@ -444,9 +444,10 @@ def _quiz_body(world: World) -> dict[str, Any]:
 
 
 def _dispute_body(world: World) -> dict[str, Any]:
-    """One unit fewer than store A recorded as arrived: a valid dispute."""
+    """One unit more than store A recorded as arrived (it recorded one short): a valid
+    dispute."""
     line = world.receipt_line_a
-    return {"claimed_quantity": line.arrived_quantity - 1, "note": "We count one less"}
+    return {"claimed_quantity": line.arrived_quantity + 1, "note": "We loaded one more"}
 
 
 WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -712,7 +713,8 @@ def _build_world(media_root: Path) -> World:
         ),
         status=PurchaseOrder.Status.SHIPPED,
     )
-    # Received at A in full: a receipt line supplier A may dispute.
+    # Received at A, one unit short on the first line: a receipt line supplier A may dispute
+    # (a dispute claims more than the store recorded).
     received_order_a = purchase_order_move(
         consolidated_purchase_order(
             supplier=supplier_a,
@@ -726,10 +728,15 @@ def _build_world(media_root: Path) -> World:
         purchase_order=received_order_a,
         store=store_a,
         lines={
-            allocation.pk: (allocation.receipt_quantity, 0, 0)
-            for allocation in shelf_quantities_attach(
-                PurchaseOrderAllocation.objects.filter(line__purchase_order=received_order_a)
+            allocation.pk: (allocation.receipt_quantity - short, short, 0)
+            for index, allocation in enumerate(
+                shelf_quantities_attach(
+                    PurchaseOrderAllocation.objects.filter(
+                        line__purchase_order=received_order_a
+                    ).order_by("pk")
+                )
             )
+            for short in [1 if index == 0 else 0]
         },
         by=users["owner_a"],
     )

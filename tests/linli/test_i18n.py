@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.utils import translation
 from django.views.i18n import JSONCatalog
@@ -183,6 +184,9 @@ DELIBERATE_OVERRIDES = {
     "Some rows failed to validate",
     "Please correct these errors in your data where possible, then reupload it using the form "
     "above.",
+    # Django's Chinese for these ends with an ASCII "." (linli/vendor_apps.py)
+    "Ensure that there are no more than %(max)s digit in total.",
+    "Ensure that there are no more than %(max)s decimal place.",
 }
 
 
@@ -203,13 +207,21 @@ def test_our_catalogue_overrides_django_and_vendor_words_only_on_purpose():
         for entry in catalogue_entries()
         if "msgctxt" not in entry and "msgstr" in entry
     }
+    # Plural entries (one Chinese form), keyed as the compiled catalogues key them.
+    ours.update(
+        {
+            (entry["msgid"], 0): entry["msgstr[0]"]
+            for entry in catalogue_entries()
+            if "msgctxt" not in entry and "msgstr[0]" in entry
+        }
+    )
     overridden = set()
     for path in _vendor_catalogues():
         with path.open("rb") as compiled:
             theirs = gettext.GNUTranslations(compiled)._catalog
-        for msgid, msgstr in theirs.items():
-            if isinstance(msgid, str) and msgid in ours and ours[msgid] != msgstr:
-                overridden.add(msgid)
+        for key, msgstr in theirs.items():
+            if key in ours and ours[key] != msgstr:
+                overridden.add(key if isinstance(key, str) else key[0])
     assert overridden - DELIBERATE_OVERRIDES == set()
     with translation.override("zh-hans"):
         assert translation.gettext("Change") == "修改"
@@ -307,3 +319,22 @@ def test_the_admin_javascript_catalogue_serves_the_picker_in_chinese():
         assert catalog[text] != text
         assert sorted(PLACEHOLDER.findall(catalog[text])) == sorted(PLACEHOLDER.findall(text))
     assert catalog["(click to clear)"] == "（点击清除过滤）"
+
+
+def test_a_decimal_fields_errors_end_with_the_full_width_period_in_chinese():
+    """Django's own Chinese ends "too many digits" and "too many decimal places" with an
+    ASCII "."; ours corrects them (the after-sales case's amount: 10 digits, 2 places)."""
+    from apps.procurement.forms import CaseOpenForm
+
+    amount = CaseOpenForm.base_fields["amount"]
+    errors = {}
+    with translation.override("zh-hans"):
+        for value in ("1.234", "12345678901", "123456789.5"):
+            with pytest.raises(ValidationError) as refused:
+                amount.clean(value)
+            errors[value] = refused.value.messages
+    assert errors == {
+        "1.234": ["确认小数不超过 2 位。"],
+        "12345678901": ["确认总共不超过 10 个数字。"],
+        "123456789.5": ["确认小数点前不超过 8 位。"],  # Django's own, already "。"
+    }

@@ -24,6 +24,7 @@ from linli.imports.contract import (
     header_check,
     parse_bool,
     parse_choice,
+    parse_day,
     parse_decimal,
     parse_int,
     parse_moment,
@@ -229,6 +230,20 @@ def test_parse_moment_reads_offsets_local_times_and_bare_dates():
     )
 
 
+def test_dates_as_excel_saves_them_on_chinese_windows_are_read():
+    # Excel rewrites 2024-07-01 as 2024/7/1 when it saves a CSV it opened: every row was refused.
+    assert parse_moment("2024/7/1 9:05") == dt.datetime(2024, 7, 1, 9, 5, tzinfo=SHANGHAI)
+    assert parse_moment("2024/07/01 18:30:15") == dt.datetime(
+        2024, 7, 1, 18, 30, 15, tzinfo=SHANGHAI
+    )
+    assert parse_moment("2024/7/1") == dt.datetime(2024, 7, 1, tzinfo=SHANGHAI)
+    assert parse_day("2024/7/1") == dt.date(2024, 7, 1)
+    # Only year first: a day-first or month-first date stays ambiguous and refused.
+    assert _refusal(parse_day, "1/7/2024")[0] == "invalid_date"
+    assert _refusal(parse_moment, "2024/13/1")[0] == "invalid_datetime"
+    assert _refusal(parse_day, "1999/12/31")[0] == "too_early"
+
+
 def test_parse_moment_latest_is_inclusive():
     latest = dt.datetime(2024, 7, 1, 18, 30, tzinfo=SHANGHAI)
     assert parse_moment("2024-07-01 18:30", latest=latest) == latest
@@ -268,6 +283,14 @@ def test_a_row_with_a_filled_cell_beyond_the_header_is_an_error():
             "The row has 4 cells but the header has 2 (is a comma missing its quotes?).",
         )
     ]
+
+
+def test_a_cell_with_a_nul_character_is_refused_and_read_without_it():
+    # PostgreSQL refuses NUL in any text, also in a lookup: the row is reported instead.
+    row = _row(["ok", "Q\x00A01"], {"name": 0, "code": 1})
+    assert row.valid is False
+    assert [(error.column, error.code) for error in row.log.sorted()] == [("code", "invalid_text")]
+    assert row.raw("code") == "QA01"
 
 
 def test_raw_strips_and_treats_a_missing_or_short_column_as_empty():

@@ -229,7 +229,12 @@ def test_the_supplier_users_are_notified_of_a_new_purchase_order(world):
     notification = Notification.objects.get()
     assert notification.recipient == user
     assert notification.kind == "purchase_order.new"
-    assert notification.payload == {"purchase_order_id": po.pk, "url": f"/supplier/orders/{po.pk}/"}
+    assert notification.payload == {
+        "purchase_order_id": po.pk,
+        "url": f"/supplier/orders/{po.pk}/",
+        "number": po.number,
+        "delivery_date": po.delivery_date.isoformat(),
+    }
     assert po.number in notification.title
 
 

@@ -225,6 +225,13 @@ def test_the_supplier_users_are_told_what_was_added(world, clock):
         "purchase_order_id": po.pk,
         "url": f"/supplier/orders/{po.pk}/",
         "revision": 2,
+        # The message's parameters: each reader sees it in their own language.
+        "number": po.number,
+        "delivery_date": po.delivery_date.isoformat(),
+        "added": [
+            {"product": "云南蓝莓 125g", "units": 3, "ordered": 7},
+            {"product": "阳光玫瑰葡萄", "units": 2, "ordered": 6},
+        ],
     }
 
 

@@ -383,13 +383,17 @@ def test_a_dispute_after_the_window_is_refused(supplier_client, world, settings)
 @pytest.mark.parametrize(
     ("claimed", "note", "code"),
     [
-        (4, "the same", "same_as_recorded"),  # 2 received + 2 damaged
+        (4, "the same", "not_above_recorded"),  # 2 received + 2 damaged
+        # Fewer than the store recorded argues against the supplier: not a dispute (HQ's
+        # accept would take units off what the supplier is owed).
+        (3, "fewer", "not_above_recorded"),
+        (0, "none", "not_above_recorded"),
+        (-1, "negative", "not_above_recorded"),
         (7, "more than shipped", "beyond_shipped"),  # 6 were to ship to store A
-        (-1, "negative", "beyond_shipped"),
         (6, "   ", "no_note"),
     ],
 )
-def test_a_dispute_must_claim_another_number_within_what_was_shipped_and_say_why(
+def test_a_dispute_must_claim_more_than_recorded_within_what_was_shipped_and_say_why(
     world, claimed, note, code
 ):
     with pytest.raises(ReceiptDisputeRefused) as refused:
@@ -399,6 +403,55 @@ def test_a_dispute_must_claim_another_number_within_what_was_shipped_and_say_why
     assert refused.value.code == code
     assert ReceiptDispute.objects.count() == 0
     assert not Notification.objects.filter(kind__startswith="receipt_dispute").exists()
+
+
+def test_a_claim_of_fewer_than_the_store_recorded_is_refused_on_the_page(supplier_client, world):
+    line = _berries_line(world)
+    response = supplier_client.post(
+        _dispute_url(line), {"claimed_quantity": "3", "note": "Only 3 went out"}
+    )
+    assert response.status_code == 409
+    message = (
+        "The store recorded 4 delivered: a dispute says you delivered more, from 5 to the 6 "
+        "units you were to deliver to this store."
+    )
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [message]
+    typed = _typed(response)
+    assert typed.startswith('<details class="dispute-form" id="dispute-typed" open>')
+    assert 'value="3"' in typed
+    assert ">Only 3 went out</textarea>" in typed
+    assert message in typed
+    # The browser asks for a number in the range the service takes.
+    assert 'min="5" max="6"' in typed
+    assert ReceiptDispute.objects.count() == 0
+    assert not Notification.objects.filter(kind__startswith="receipt_dispute").exists()
+
+
+def test_a_line_received_in_full_offers_no_dispute(supplier_client, world):
+    """Store A received all 4 grapes it was to get: no claim can lie above that."""
+    grapes_line = ReceiptLine.objects.select_related(
+        "receipt__purchase_order", "receipt__store", "allocation__line__product"
+    ).get(allocation=world.allocation(world.store_a, world.products[1]))
+    assert (grapes_line.arrived_quantity, grapes_line.shipped_quantity) == (4, 4)
+    assert grapes_line.may_be_disputed is False
+    with pytest.raises(ReceiptDisputeRefused) as refused:
+        receipt_dispute_open(receipt_line=grapes_line, claimed_quantity=3, note="3", by=None)
+    assert refused.value.code == "nothing_to_claim"
+    page = _order_page(supplier_client, world)
+    rows = {row.receipt_line: row for row in page.context["reconciliation"].rows}
+    assert rows[grapes_line].may_dispute is False
+    assert rows[_berries_line(world)].may_dispute is True
+    html = page.content.decode()
+    assert f'action="{_dispute_url(grapes_line)}"' not in html
+    response = supplier_client.post(
+        _dispute_url(grapes_line), {"claimed_quantity": "3", "note": "3 went out"}
+    )
+    assert response.status_code == 409
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "The store recorded all 4 units you were to deliver to it: there is nothing to dispute."
+    ]
+    assert "What you typed (not sent): 3 · 3 went out" in _typed(response)
+    assert ReceiptDispute.objects.count() == 0
 
 
 def _typed(response) -> str:
@@ -436,17 +489,16 @@ def test_a_refused_claim_comes_back_in_its_open_form_and_nothing_is_written(supp
     )
     assert response.status_code == 409
     messages = [str(message) for message in get_messages(response.wsgi_request)]
-    assert messages == ["You can claim from 0 to the 6 units you were to deliver to this store."]
+    assert messages == ["You can claim from 5 to the 6 units you were to deliver to this store."]
     typed = _typed(response)
     assert typed.startswith('<details class="dispute-form" id="dispute-typed" open>')
     assert f'action="{_dispute_url(line)}"' in typed
     assert 'value="7"' in typed
     assert ">Seven boxes &lt;on&gt; the delivery note</textarea>" in typed
-    assert "You can claim from 0 to the 6 units" in typed
-    # Only that line's form is open and filled in: the grapes line's is closed and empty.
+    assert "You can claim from 5 to the 6 units" in typed
+    # Only that line's form, open and filled in (the grapes line, received in full, has none).
     html = response.content.decode()
-    assert html.count('<details class="dispute-form"') == 2
-    assert html.count('<details class="dispute-form">') == 1
+    assert html.count('<details class="dispute-form"') == 1
     assert html.count('value="7"') == 1
     assert ReceiptDispute.objects.count() == 0
     assert not Notification.objects.filter(kind__startswith="receipt_dispute").exists()
@@ -529,7 +581,7 @@ def test_hq_accepts_a_dispute_in_the_admin_and_the_supplier_is_told(
 
 def test_hq_rejects_with_an_answer_and_not_without(client, world, hq_buyer):
     dispute = receipt_dispute_open(
-        receipt_line=_berries_line(world), claimed_quantity=3, note="3 at most", by=None
+        receipt_line=_berries_line(world), claimed_quantity=5, note="5 at least", by=None
     )
     client.force_login(hq_buyer)
     _admin_action(client, "reject", dispute, "")
@@ -564,6 +616,59 @@ def test_hq_rejects_with_an_answer_and_not_without(client, world, hq_buyer):
         receipt_line=_berries_line(world), claimed_quantity=6, note="new proof", by=None
     )
     assert again.status == ReceiptDispute.Status.OPEN
+
+
+def _second_dispute(world: SupplyWorld) -> ReceiptDispute:
+    """A dispute of store A's grapes line as it might have been opened before the receipt
+    was corrected in the database: the service would refuse it now (received in full)."""
+    grapes_line = ReceiptLine.objects.get(
+        allocation=world.allocation(world.store_a, world.products[1])
+    )
+    return ReceiptDispute.objects.create(
+        receipt_line=grapes_line,
+        supplier=world.supplier,
+        recorded_quantity=3,
+        claimed_quantity=4,
+        note="4 loaded",
+    )
+
+
+def _bulk_answer(client, action: str, disputes: list[ReceiptDispute], answer: str):
+    response = client.post(
+        reverse("admin:procurement_receiptdispute_changelist"),
+        {
+            "action": action,
+            "_selected_action": [dispute.pk for dispute in disputes],
+            "answer": answer,
+        },
+        follow=True,
+    )
+    return [message.message for message in response.context["messages"]]
+
+
+def test_a_bulk_answer_refused_for_every_dispute_shows_only_the_refusals(client, world, hq_buyer):
+    dispute = receipt_dispute_open(
+        receipt_line=_berries_line(world), claimed_quantity=6, note="6 loaded", by=None
+    )
+    client.force_login(hq_buyer)
+    assert _bulk_answer(client, "accept", [dispute], "Recount ordered.") == ["Accepted 1 dispute."]
+    # Answered already: refused, and no "Accepted 0 disputes." beside the refusal.
+    assert _bulk_answer(client, "accept", [dispute], "Again.") == [
+        "Only a dispute awaiting HQ can be answered; this one is Accepted."
+    ]
+    assert _bulk_answer(client, "reject", [dispute], "No.") == [
+        "Only a dispute awaiting HQ can be answered; this one is Accepted."
+    ]
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.answer) == (ReceiptDispute.Status.ACCEPTED, "Recount ordered.")
+    # Some done, some refused: both are said.
+    other = _second_dispute(world)
+    assert _bulk_answer(client, "reject", [dispute, other], "Signed for 4.") == [
+        "Rejected 1 dispute.",
+        "Only a dispute awaiting HQ can be answered; this one is Accepted.",
+    ]
+    other.refresh_from_db()
+    assert other.status == ReceiptDispute.Status.REJECTED
 
 
 def test_the_dispute_admin_list_and_page_open(client, world, hq_buyer):

@@ -50,10 +50,13 @@ def test_owner_with_an_open_alert_sees_it_and_the_unread_notification_on_load(cl
     assert alerts.count("<li>") == 1
     notifications = _section(html, "unread-notifications")
     assert notifications.count("<li>") == 1
-    # The title was written when the alert opened (stored text, in the default language).
-    title = Notification.objects.get(recipient=owner).title
-    assert title.startswith("Dairy chiller")
-    assert f"<li>{title} " in notifications
+    # The title was stored when the alert opened, in the default language; the page words it
+    # in the reader's (English here).
+    stored = Notification.objects.get(recipient=owner)
+    assert stored.title.startswith("Dairy chiller：温度超出范围")
+    assert (
+        "<li>Dairy chiller: Temperature out of range — 12.0 °C, outside 0 to 8 °C" in notifications
+    )
     assert "1 unread notification<" in html
     assert alert.status == DeviceAlert.Status.OPEN
 

@@ -252,6 +252,13 @@ def test_stores_unreadable_cell_is_reported(regions: dict) -> None:
     assert Store.objects.count() == 0
 
 
+def test_stores_cell_with_a_nul_character_is_reported_not_a_server_error(regions: dict) -> None:
+    # A damaged file: PostgreSQL refused the code even in the lookup (a 500 in the preview).
+    report = stores_import(table=table(STORE_HEADER + "S\x001,店\x00,HZ-XH,,,,,\n"))
+    assert errors_of(report) == [(2, "code", "invalid_text"), (2, "name", "invalid_text")]
+    assert Store.objects.count() == 0
+
+
 # --- admin and command -------------------------------------------------------------------------
 
 

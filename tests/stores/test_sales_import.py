@@ -415,6 +415,26 @@ def test_an_order_ref_with_control_characters_is_a_row_error(reference: dict) ->
     assert database_counts() == (0, 0, 0)
 
 
+def test_sale_times_as_excel_saves_them_are_imported(reference: dict) -> None:
+    report = sales_history_import(
+        table=table(HEADER + "HZ0001,X1,,FRUIT-BERRY-001,1,1.00,,2024/7/1 9:05\n")
+    )
+    assert report.errors == []
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert Order.objects.get().placed_at == dt.datetime(2024, 7, 1, 9, 5, tzinfo=shanghai)
+
+
+def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) -> None:
+    # It was taken for an unknown identity: the order came in anonymous without a word.
+    report = sales_history_import(
+        table=table(HEADER + 'HZ0001,A1,"card:C\x001",FRUIT-BERRY-001,1,1.00,,2024-07-01\n')
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "member_identity", "invalid_identity")
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
 def test_an_order_ref_with_backslash_and_chinese_is_stored_as_written(reference: dict) -> None:
     ref = "门店\\T1\\0001"
     report = sales_history_import(
@@ -531,6 +551,29 @@ def test_admin_sales_import_previews_then_imports(client, reference: dict) -> No
     done = client.post(reverse("admin:stores_order_process_import"), confirm)
     assert done.status_code == 302
     assert Order.objects.count() == 3
+
+
+def test_admin_sales_import_says_which_orders_come_in_without_a_member(
+    client, reference: dict
+) -> None:
+    # The command printed this note; the admin, where HQ imports, said only "1 new record".
+    client.force_login(_staff("view_order", "import_order"))
+    text = HEADER + "HZ0001,N1,card:NOBODY,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+    upload = SimpleUploadedFile("sales.csv", text.encode(), content_type="text/csv")
+    note = "1 order names a member identity that is not known; it is imported without a member."
+
+    preview = client.post(
+        reverse("admin:stores_order_import"), {"import_file": upload, "format": "0"}
+    )
+
+    assert note in preview.content.decode()
+    done = client.post(
+        reverse("admin:stores_order_process_import"),
+        preview.context["confirm_form"].initial,
+        follow=True,
+    )
+    assert note in [str(message) for message in done.context["messages"]]
+    assert Order.objects.get().member_id is None
 
 
 def test_admin_sales_import_shows_every_bad_row(client, reference: dict) -> None:

@@ -111,6 +111,13 @@ def test_a_clerk_never_gets_the_owners_cached_member_names(client, owner, clerk,
     assert "139****5678" not in html
 
 
+def test_a_member_known_only_by_card_shows_by_member_number_in_recent_orders(client, owner, store):
+    # Members imported by card or WeChat id have no name and no phone: the cell was empty.
+    _order(store, "c-1", member=MemberFactory(name="", phone="", member_no="M00000000042"))
+    client.force_login(owner)
+    assert "M00000000042" in client.get(_url(store)).content.decode()
+
+
 def test_another_owner_is_refused_the_page_while_its_figures_are_cached(
     client, owner, other_owner, store
 ):

@@ -14,7 +14,7 @@ from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notifications_retry_failed
 from apps.stores.models import OrderFulfilment, Store
 from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, request_cached
-from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
+from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated, truncated_text
 from linli.phones import phone_for_viewer, phone_mask
 
 
@@ -50,7 +50,7 @@ class NotificationAdmin(
         "created_at",
         "channel",
         "kind",
-        truncated("title", model=Notification),
+        "title_shown",
         "recipient",
         "member_phone",
         "store",
@@ -121,10 +121,19 @@ class NotificationAdmin(
         """Always masked; get_list_display swaps in the column bound to the viewer."""
         return phone_mask(obj.member.phone if obj.member_id else "")
 
+    @admin.display(description=_("title"), ordering="title")
+    def title_shown(self, obj: Notification) -> str:
+        """In the reader's language for a staff portal notification (`display_title`); the
+        change page's `title` is the stored text, as sent."""
+        return truncated_text(obj.display_title)
+
     @admin.display(description=_("body"))
     def body_shown(self, obj: Notification) -> str:
-        """The body with the order's pickup code shown as its last two digits, to everyone:
-        the whole code is the member's to bring (docs/access.md)."""
+        """A staff portal notification's body in the reader's language (`display_body`). A
+        member's message as sent, with the order's pickup code shown as its last two digits, to
+        everyone: the whole code is the member's to bring (docs/access.md)."""
+        if obj.member_id is None:
+            return obj.display_body
         order_id = (obj.payload or {}).get("order_id")
         code = (
             OrderFulfilment.objects.filter(pk=order_id)

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
+from django.utils import translation
 
 from apps.stores.access import VIEW_STORE, may
 from linli.realtime import store_notifications_group, user_sessions_group
@@ -31,11 +32,25 @@ def session_still_allows(*, session_key: str | None, user_id: int, store_id: int
     return bool(user.is_authenticated and user.pk == user_id and may(user, VIEW_STORE, store_id))
 
 
+def reader_language(scope: dict[str, Any]) -> str:
+    """The socket reader's language, chosen as LocaleMiddleware chooses a page's: the language
+    cookie (the portal's language switch), then the browser's Accept-Language, then
+    LANGUAGE_CODE."""
+    headers = dict(scope.get("headers") or ())
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    request = SimpleNamespace(
+        COOKIES=scope.get("cookies") or {}, META={"HTTP_ACCEPT_LANGUAGE": accept}
+    )
+    return translation.get_language_from_request(request)  # type: ignore[arg-type]
+
+
 class StoreNotificationsConsumer(AsyncWebsocketConsumer):
     """Authenticates in connect(), joins the store's group and the user's sessions group,
-    forwards. Refusal is accept-then-close with 4403: a close before accept reaches the browser
-    as an HTTP 403 handshake rejection with no code, which a page cannot tell from a network
-    error. Nothing is joined or sent before the refusal.
+    forwards (a message worded in each language, `linli.realtime.broadcast_in_languages`, in
+    the reader's: `reader_language`, read at connect). Refusal is accept-then-close with 4403:
+    a close before accept reaches the browser as an HTTP 403 handshake rejection with no code,
+    which a page cannot tell from a network error. Nothing is joined or sent before the
+    refusal.
 
     Access is checked again (session still there, user still allowed) when the user's session
     group says a session of theirs ended (portal logout), and before forwarding an event once
@@ -46,6 +61,7 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
     store_id: int | None = None
     user_id: int | None = None
     session_key: str | None = None
+    language: str = ""
     checked_at: float = 0.0
     joined: tuple[str, ...] = ()
 
@@ -60,6 +76,7 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
             return
         self.store_id, self.user_id = store_id, user.pk
         self.session_key = self.scope["session"].session_key
+        self.language = reader_language(self.scope)
         self.checked_at = time.monotonic()
         self.joined = (store_notifications_group(store_id), user_sessions_group(user.pk))
         for group in self.joined:
@@ -74,7 +91,7 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
             return  # closed already; a message still in flight is dropped
         if time.monotonic() - self.checked_at >= RECHECK_SECONDS and not await self._recheck():
             return
-        await self.send(text_data=event["text"])
+        await self.send(text_data=event.get("texts", {}).get(self.language, event["text"]))
 
     async def realtime_session_ended(self, event: dict[str, Any]) -> None:
         """One of this user's sessions ended: close if it was this socket's."""

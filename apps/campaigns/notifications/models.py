@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.campaigns.notifications.texts import notification_texts
+
 
 class Notification(models.Model):
     """The notification outbox: one row per message to one recipient on one channel.
@@ -120,11 +122,28 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.kind}: {self.title}"
+        return f"{self.get_channel_display()} {self.kind}: {self.display_title}"
 
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    def display_texts(self) -> tuple[str, str]:
+        """(title, body) in the active language: worded from `payload` by the kind's renderer
+        (`texts.py`: staff portal notifications), else the stored `title` / `body` (messages to
+        members, rows written before their kind had a renderer). The stored text stays what
+        was sent."""
+        return notification_texts(
+            kind=self.kind, payload=self.payload, title=self.title, body=self.body
+        )
+
+    @property
+    def display_title(self) -> str:
+        return self.display_texts()[0]
+
+    @property
+    def display_body(self) -> str:
+        return self.display_texts()[1]
 
 
 # Messages about the member's own order (ready for pickup, short at receiving, out for delivery,

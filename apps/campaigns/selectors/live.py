@@ -23,6 +23,8 @@ are `selectors.broadcasts.JoinedFigures`, the one definition the review report r
   threshold, and `units_joined` toward its cap (kept in step by the join service). `reached`:
   progress at the threshold or the offer settled formed (`GroupBuyOffer.at_threshold`). Formed
   is a `status` only: an open offer at its threshold forms at its deadline, when it is settled;
+  `presale` says whether a formed offer's orders wait for the supplier (a pre-order) or are
+  ready for pickup from stock;
 - viewers: the stream's concurrent viewers as the platform last reported them (the broadcast
   row's `viewers` and `peak_viewers`); None until a first report (the page shows "—").
   `viewers_reported_at` is when (ISO), and `viewers_stale` is true while the broadcast is live
@@ -151,6 +153,9 @@ def _offer_row(offer: GroupBuyOffer, figures: JoinedFigures) -> dict[str, Any]:
         "product_name": offer.product.name,
         "price": str(offer.price),
         "status": offer.status,
+        # A pre-order's formed joins wait for the supplier's goods; a stock offer's are ready
+        # for pickup as it forms: the page words a formed offer by this.
+        "presale": offer.presale,
         "threshold_kind": offer.threshold_kind,
         "threshold": offer.threshold,
         "progress": progress,

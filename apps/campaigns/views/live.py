@@ -34,7 +34,9 @@ def page_labels() -> dict[str, object]:
     with its values, written with these formats (`%(name)s` placeholders, filled by the script).
     The English words stand without the Chinese glosses used elsewhere ("Formed (成团)"): an
     English page has no Chinese but its data. "Formed" is a settled offer's status only; an open
-    offer at its threshold reads `thresholdReached`."""
+    offer at its threshold reads `thresholdReached`. A formed offer that sold from stock (not a
+    pre-order) reads `formedFromStock`: its orders are ready for pickup as it forms (the join
+    list's 待自提), not a group waiting for its goods."""
     formed = pgettext("group buy", "Formed")
     offer_statuses = {status.value: str(status.label) for status in GroupBuyOffer.Status}
     offer_statuses[GroupBuyOffer.Status.FORMED] = formed
@@ -45,6 +47,8 @@ def page_labels() -> dict[str, object]:
         # An open offer at its threshold has not formed yet: it forms when settled at its
         # deadline (and a cancelled join can still take it below).
         "thresholdReached": _("Threshold reached: forms at the deadline"),
+        # A formed stock offer: its joins' orders are ready for pickup at once.
+        "formedFromStock": pgettext("group buy", "Sold, ready for pickup"),
         "cap": _("cap"),
         "noComments": _("No comments yet."),
         "noKeywords": _("No keywords yet."),

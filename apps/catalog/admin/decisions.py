@@ -337,6 +337,8 @@ class NightlyJob:
     label: Promise
     permission: str  # "app_label.codename" the user needs to start it
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # Its progress is a DecisionRun in the list "run now" leads back to (only the decisions).
+    progress_listed: bool = False
 
 
 # Every job `linli.schedules` runs at a fixed hour of the day (nightly or daily), with the
@@ -352,6 +354,7 @@ NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
         _("Decisions: co-purchase rules, forecasts, hot and new lists, insight cards"),
         "catalog.add_decisionrun",
         {"force": True},
+        progress_listed=True,
     ),
     NightlyJob(
         "apps.procurement.tasks.purchase_orders_replenish_task",
@@ -410,6 +413,7 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "day",
         "state",
         "progress",
+        "phase",
         "attempt",
         "heartbeat_at",
         "started_at",
@@ -532,15 +536,18 @@ class DecisionRunAdmin(ReadOnlyAdmin):
                     messages.ERROR,
                 )
             else:
-                self.message_user(
-                    request,
+                started = (
                     gettext(
                         "%(job)s started: the worker runs it now. Decision runs show their "
                         "progress below."
                     )
-                    % {"job": job.label},
-                    messages.SUCCESS,
+                    if job.progress_listed
+                    else gettext(
+                        "%(job)s started: the worker runs it now (its progress is not "
+                        "shown here; the results appear on their pages when it is done)."
+                    )
                 )
+                self.message_user(request, started % {"job": job.label}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:catalog_decisionrun_changelist"))
         context = {
             **self.admin_site.each_context(request),

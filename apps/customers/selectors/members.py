@@ -7,6 +7,7 @@ left out (there is nothing left to show). Callers check access first (`apps.stor
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import F, Max, Prefetch, Q, QuerySet
@@ -43,7 +44,8 @@ def store_members(*, store: Store, query: str = "") -> QuerySet[Member]:
     """This store's members, most recent visitor first, with `last_visit_here` (their latest
     order at this store, or None) and the profile joined in.
 
-    `query` matches a name (contains), a member number (exact or prefix) or, when it is 4
+    `query` matches a name (contains), a member number (exact or prefix), a member or POS
+    card number (exact: members imported by card have no name or phone) or, when it is 4
     digits, the last 4 digits of the phone.
     """
     bought_here = Order.objects.filter(store=store, member__isnull=False).values("member_id")
@@ -52,7 +54,11 @@ def store_members(*, store: Store, query: str = "") -> QuerySet[Member]:
     )
     text = query.strip().translate(_FULL_WIDTH_DIGITS)
     if text:
-        condition = Q(name__icontains=text) | Q(member_no__istartswith=text)
+        carded = MemberIdentity.objects.filter(
+            kind__in=[MemberIdentity.Kind.MEMBER_CARD, MemberIdentity.Kind.POS_CARD],
+            value=unicodedata.normalize("NFKC", text),
+        ).values("member_id")
+        condition = Q(name__icontains=text) | Q(member_no__istartswith=text) | Q(pk__in=carded)
         if _LAST_FOUR.match(text):
             condition |= Q(phone__endswith=text)
         members = members.filter(condition)

@@ -24,6 +24,7 @@ from linli.imports.contract import (
     ACTION_SKIP,
     ACTION_UPDATE,
     HEADER_ROW,
+    NUL,
     UNKNOWN_STORE,
     CellError,
     CodeCells,
@@ -40,6 +41,7 @@ from linli.imports.contract import (
     import_transaction,
     in_chunks,
     moment_latest,
+    nul_reason,
     parse_phone,
 )
 from linli.phones import phone_mask
@@ -91,6 +93,8 @@ def member_identity_parse(value: str) -> tuple[str, str]:
     """`phone:138 0013 8000` → ("phone", "+8613800138000"), `card:C123` → ("member_card",
     "C123"); raises CellError for anything else. Values are normalised exactly as
     `member_resolve` stores them, so lookups by (kind, value) match."""
+    if NUL in value:
+        raise CellError("invalid_identity", nul_reason())
     prefix, separator, raw = value.partition(":")
     kind = IDENTITY_PREFIXES.get(prefix.strip().lower()) if separator else None
     if kind is None:

@@ -6,15 +6,16 @@ evaluation may be repeated or run concurrently. Opening an alert broadcasts it t
 websocket group and puts one notification per store owner in the outbox, on commit.
 
 An alert stores facts (`DeviceAlert.facts`), not a sentence; `alert_detail_text` words them in
-the reader's language. What is sent and stored as text — the websocket line, the notification's
-title and body — is written in the project's language (`LANGUAGE_CODE`), whatever language the
-process raising the alert happens to run in.
+the reader's language. The notification's stored title and body (the record of what was sent)
+are written in the project's language (`LANGUAGE_CODE`), whatever language the process raising
+the alert happens to run in; readers see it in their own (`apps.devices.notification_texts`), and
+the websocket line is worded in every language, each socket getting its reader's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,14 @@ from apps.devices.models import (
     DeviceReadingHourly,
     EffectiveThresholds,
 )
+from apps.devices.notification_texts import (
+    DEVICE_ALERT_KIND,
+    alert_line,
+    device_alert_payload,
+)
 from apps.devices.selectors import device_thresholds
 from apps.stores.models import Store, StoreStaff
-from linli.realtime import broadcast, store_notifications_group
+from linli.realtime import broadcast_in_languages, store_notifications_group
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -84,11 +90,9 @@ def energy_facts(*, recent_wh: float, median_wh: float, factor: float) -> dict[s
 def alert_text(alert: DeviceAlert) -> str:
     """One line for websockets and notification titles, in the active language: device, what,
     detail."""
-    return _("%(device)s: %(kind)s — %(detail)s") % {
-        "device": alert.device.name,
-        "kind": alert.get_kind_display(),
-        "detail": alert.detail_text,
-    }
+    return alert_line(
+        device=alert.device.name, kind_label=alert.get_kind_display(), detail=alert.detail_text
+    )
 
 
 # --- announcing ------------------------------------------------------------------------------
@@ -124,41 +128,36 @@ def _alerts_announce(alerts: Iterable[DeviceAlert]) -> int:
         owners.setdefault(store_id, []).append(user_id)
     drafts = []
     for alert in alerts:
-        # Stored and sent text: the project's language, not the raising process's.
+        # Stored text: the project's language, not the raising process's. Readers see the
+        # notification in their own language (DEVICE_ALERT_KIND's renderer), and each socket
+        # gets the line in its reader's language.
         with translation.override(settings.LANGUAGE_CODE):
             text = alert_text(alert)
             body = alert.detail_text
-        broadcast(
-            store_notifications_group(alert.store_id),
-            event="device.alert",
-            payload=_alert_payload(alert, text=text),
-        )
+        _alert_broadcast(alert, event="device.alert", text=alert_text)
         for user_id in owners.get(alert.store_id, []):
             drafts.append(
                 NotificationDraft(
                     dedupe_key=f"device-alert:{alert.pk}:user:{user_id}",
-                    kind="device_alert",
+                    kind=DEVICE_ALERT_KIND,
                     title=text,
                     body=body,
                     channel=Notification.Channel.PORTAL,
                     recipient_id=user_id,
                     store_id=alert.store_id,
-                    payload={
-                        "alert_id": alert.pk,
-                        "device_id": alert.device_id,
-                        "kind": alert.kind,
-                        "facts": alert.facts,
-                    },
+                    payload=device_alert_payload(alert),
                 )
             )
     return notifications_enqueue(drafts=drafts)
 
 
-def _alert_status_broadcast(alert: DeviceAlert, *, event: str, text: str) -> None:
-    broadcast(
+def _alert_broadcast(alert: DeviceAlert, *, event: str, text: Callable[[DeviceAlert], str]) -> None:
+    """Broadcast the alert to its store's sockets, its line worded by `text` in each language
+    (every socket gets its reader's)."""
+    broadcast_in_languages(
         store_notifications_group(alert.store_id),
         event=event,
-        payload=_alert_payload(alert, text=text),
+        payload=lambda: _alert_payload(alert, text=text(alert)),
     )
 
 
@@ -221,11 +220,13 @@ def alert_acknowledge(
                 % {"status": alert.get_status_display()}
             )
         alert.refresh_from_db()
-        _alert_status_broadcast(
+        _alert_broadcast(
             alert,
             event="device.alert_acknowledged",
-            text=_("%(device)s: alert acknowledged by %(user)s")
-            % {"device": alert.device.name, "user": by.get_username()},
+            text=lambda alert: (
+                _("%(device)s: alert acknowledged by %(user)s")
+                % {"device": alert.device.name, "user": by.get_username()}
+            ),
         )
     return alert
 
@@ -250,11 +251,13 @@ def alert_resolve(
                 _("This alert is already %(status)s.") % {"status": alert.get_status_display()}
             )
         alert.refresh_from_db()
-        _alert_status_broadcast(
+        _alert_broadcast(
             alert,
             event="device.alert_resolved",
-            text=_("%(device)s: alert resolved by %(user)s")
-            % {"device": alert.device.name, "user": by.get_username()},
+            text=lambda alert: (
+                _("%(device)s: alert resolved by %(user)s")
+                % {"device": alert.device.name, "user": by.get_username()}
+            ),
         )
     return alert
 
@@ -274,11 +277,13 @@ def _alert_resolve_cleared(
         return None
     active.refresh_from_db()
     active.device = device
-    _alert_status_broadcast(
+    _alert_broadcast(
         active,
         event="device.alert_resolved",
-        text=_("%(device)s: %(kind)s cleared — %(note)s")
-        % {"device": device.name, "kind": active.get_kind_display(), "note": note},
+        text=lambda alert: (
+            _("%(device)s: %(kind)s cleared — %(note)s")
+            % {"device": device.name, "kind": alert.get_kind_display(), "note": note}
+        ),
     )
     return active
 
@@ -537,14 +542,16 @@ def devices_silent_sweep(*, now: dt.datetime | None = None) -> SweepResult:
             ).update(status=Status.RESOLVED, resolved_at=now, resolution_note=_("posting again"))
             for alert in cleared:
                 alert.status = Status.RESOLVED
-                _alert_status_broadcast(
+                _alert_broadcast(
                     alert,
                     event="device.alert_resolved",
-                    text=_("%(device)s: %(kind)s cleared — %(note)s")
-                    % {
-                        "device": alert.device.name,
-                        "kind": alert.get_kind_display(),
-                        "note": _("posting again"),
-                    },
+                    text=lambda alert: (
+                        _("%(device)s: %(kind)s cleared — %(note)s")
+                        % {
+                            "device": alert.device.name,
+                            "kind": alert.get_kind_display(),
+                            "note": _("posting again"),
+                        }
+                    ),
                 )
     return SweepResult(opened=opened, resolved=resolved)

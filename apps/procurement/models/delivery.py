@@ -167,6 +167,13 @@ class ReceiptLine(models.Model):
             self.allocated_quantity - self.allocation.reported_short_quantity + self.shelf_quantity
         )
 
+    @property
+    def may_be_disputed(self) -> bool:
+        """Whether a supplier's dispute can claim anything here: only when the store recorded
+        fewer than the supplier was to deliver (a dispute claims more than the store
+        recorded, at most `shipped_quantity`). Load `allocation`."""
+        return self.arrived_quantity < self.shipped_quantity
+
 
 class ReceiptDispute(models.Model):
     """A supplier's disagreement with what a store recorded as delivered on one receipt line

@@ -58,7 +58,8 @@ class ReceivedRow:
     unit_cost: Decimal
     receipt_line: ReceiptLine | None = None  # with `receipt` and `allocation`
     disputes: list[ReceiptDispute] = field(default_factory=list)
-    may_dispute: bool = False  # the window is open and no dispute of the line is open
+    # the window is open, no dispute of the line is open and the store recorded fewer than shipped
+    may_dispute: bool = False
 
     @property
     def received(self) -> bool:
@@ -212,8 +213,9 @@ def purchase_order_reconciliation(*, sheet: OrderSheet, now: dt.datetime) -> Rec
                 stores_received.add(allocation.store_id)
                 row.receipt_line = receipt_line
                 row.disputes = list(receipt_line.disputes.all())
-                row.may_dispute = row.open_dispute is None and now <= receipt_dispute_deadline(
-                    received_at=receipt_line.receipt.received_at
+                deadline = receipt_dispute_deadline(received_at=receipt_line.receipt.received_at)
+                row.may_dispute = (
+                    row.open_dispute is None and receipt_line.may_be_disputed and now <= deadline
                 )
             rows.append(row)
         lines.append(ReceivedLine(line=line, rows=rows))

@@ -26,7 +26,6 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext, pgettext
 
 from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
 from apps.procurement.models import (
@@ -37,6 +36,12 @@ from apps.procurement.models import (
     PurchaseOrderLine,
     PurchaseOrderSource,
     Supplier,
+)
+from apps.procurement.notification_texts import (
+    PURCHASE_ORDER_NEW_KIND,
+    PURCHASE_ORDER_UPDATED_KIND,
+    purchase_order_new_texts,
+    purchase_order_updated_texts,
 )
 from apps.procurement.selectors.suppliers import purchase_order_day, supplier_user_ids
 from apps.procurement.services.allocations import allocations_short_update
@@ -57,8 +62,8 @@ CONFIRMED = (PurchaseOrder.Status.CONFIRMED, PurchaseOrder.Status.SHIPPED)
 # The open consolidated purchase order of a supplier and delivery date, which a later run adds
 # to: made by a run (`run` set) and not yet confirmed. At most one (a database constraint).
 OPEN = PurchaseOrder.Status.SENT
-NOTIFICATION_KIND = "purchase_order.new"
-UPDATED_NOTIFICATION_KIND = "purchase_order.updated"
+NOTIFICATION_KIND = PURCHASE_ORDER_NEW_KIND
+UPDATED_NOTIFICATION_KIND = PURCHASE_ORDER_UPDATED_KIND
 
 
 def order_quantity_rounded(*, demanded: int, pack_size: int, min_order_qty: int) -> int:
@@ -377,7 +382,8 @@ def _as_date(value: object) -> dt.date:
 
 def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
     """A portal notification per new purchase order for each active user of its supplier
-    (idempotent by dedupe key). Texts in the site's default language."""
+    (idempotent by dedupe key). Stored texts in the site's default language; the payload carries
+    their parameters, so each reader sees them in theirs (`apps.procurement.notification_texts`)."""
     if not purchase_order_ids:
         return 0
     orders = list(
@@ -387,29 +393,34 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
     )
     users = supplier_user_ids(supplier_ids={row[2] for row in orders})
     drafts = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for pk, number, supplier_id, delivery_date in orders:
-            title = gettext("New purchase order %(number)s") % {"number": number}
-            body = gettext("Delivery date: %(date)s") % {"date": delivery_date.isoformat()}
-            drafts.extend(
-                NotificationDraft(
-                    dedupe_key=f"purchase-order:{pk}:user:{user_id}",
-                    kind=NOTIFICATION_KIND,
-                    title=title,
-                    body=body,
-                    recipient_id=user_id,
-                    payload={"purchase_order_id": pk, "url": reverse("supplier:order", args=[pk])},
-                )
-                for user_id in users[supplier_id]
+    for pk, number, supplier_id, delivery_date in orders:
+        payload = {
+            "purchase_order_id": pk,
+            "url": reverse("supplier:order", args=[pk]),
+            "number": number,
+            "delivery_date": delivery_date.isoformat(),
+        }
+        with translation.override(settings.LANGUAGE_CODE):
+            title, body = purchase_order_new_texts(payload)
+        drafts.extend(
+            NotificationDraft(
+                dedupe_key=f"purchase-order:{pk}:user:{user_id}",
+                kind=NOTIFICATION_KIND,
+                title=title,
+                body=body,
+                recipient_id=user_id,
+                payload=payload,
             )
+            for user_id in users[supplier_id]
+        )
     return notifications_enqueue(drafts=drafts)
 
 
 def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) -> int:
     """A portal notification per purchase order a run added to, for each active user of its
     supplier: what was added per product and what is now ordered in all. One per revision
-    (the dedupe key names it), so a rerun adds nothing. Texts in the site's default
-    language."""
+    (the dedupe key names it), so a rerun adds nothing. Stored texts in the site's default
+    language; the payload carries their parameters, so each reader sees them in theirs."""
     if not additions:
         return 0
     orders = list(
@@ -425,37 +436,35 @@ def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) ->
     }
     users = supplier_user_ids(supplier_ids={row[2] for row in orders})
     drafts = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for pk, number, supplier_id, delivery_date, revision in orders:
-            added = pgettext("list separator", "; ").join(
-                gettext("%(product)s +%(units)d (%(ordered)d ordered in all)")
-                % {
+    for pk, number, supplier_id, delivery_date, revision in orders:
+        payload = {
+            "purchase_order_id": pk,
+            "url": reverse("supplier:order", args=[pk]),
+            "revision": revision,
+            "number": number,
+            "delivery_date": delivery_date.isoformat(),
+            "added": [
+                {
                     "product": lines[(pk, product_id)][0],
                     "units": units,
                     "ordered": lines[(pk, product_id)][1],
                 }
                 for product_id, units in additions[pk]
+            ],
+        }
+        with translation.override(settings.LANGUAGE_CODE):
+            title, body = purchase_order_updated_texts(payload)
+        drafts.extend(
+            NotificationDraft(
+                dedupe_key=f"purchase-order:{pk}:revision:{revision}:user:{user_id}",
+                kind=UPDATED_NOTIFICATION_KIND,
+                title=title,
+                body=body,
+                recipient_id=user_id,
+                payload=payload,
             )
-            title = gettext("Purchase order %(number)s updated") % {"number": number}
-            body = gettext("Delivery date: %(date)s. Added: %(lines)s.") % {
-                "date": delivery_date.isoformat(),
-                "lines": added,
-            }
-            drafts.extend(
-                NotificationDraft(
-                    dedupe_key=f"purchase-order:{pk}:revision:{revision}:user:{user_id}",
-                    kind=UPDATED_NOTIFICATION_KIND,
-                    title=title,
-                    body=body,
-                    recipient_id=user_id,
-                    payload={
-                        "purchase_order_id": pk,
-                        "url": reverse("supplier:order", args=[pk]),
-                        "revision": revision,
-                    },
-                )
-                for user_id in users[supplier_id]
-            )
+            for user_id in users[supplier_id]
+        )
     return notifications_enqueue(drafts=drafts)
 
 

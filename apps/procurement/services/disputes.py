@@ -22,22 +22,28 @@ from django.utils.translation import gettext as _
 
 from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
 from apps.procurement.models import ReceiptDispute, ReceiptLine
+from apps.procurement.notification_texts import (
+    DISPUTE_ANSWERED_KIND,
+    DISPUTE_OPENED_KIND,
+    dispute_answered_texts,
+    dispute_opened_texts,
+)
 from apps.procurement.selectors.reconciliation import receipt_dispute_deadline
 from apps.procurement.selectors.suppliers import supplier_user_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-OPENED_NOTIFICATION_KIND = "receipt_dispute_opened"
-ANSWERED_NOTIFICATION_KIND = "receipt_dispute_answered"
+OPENED_NOTIFICATION_KIND = DISPUTE_OPENED_KIND
+ANSWERED_NOTIFICATION_KIND = DISPUTE_ANSWERED_KIND
 NOTE_MAX_LENGTH = 500
 ANSWER_MAX_LENGTH = 500
 
 
 class ReceiptDisputeRefused(Exception):
     """The dispute cannot be opened or answered. `code` is stable for callers (`no_note`,
-    `too_late`, `same_as_recorded`, `beyond_shipped`, `already_open`, `no_answer`,
-    `not_open`); `message` is for people. Nothing was written."""
+    `too_late`, `nothing_to_claim`, `not_above_recorded`, `beyond_shipped`, `already_open`,
+    `no_answer`, `not_open`); `message` is for people. Nothing was written."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -54,16 +60,21 @@ def receipt_dispute_open(
     now: dt.datetime | None = None,
 ) -> ReceiptDispute:
     """Open the supplier's dispute of one receipt line: they say `claimed_quantity` units
-    were delivered where the store recorded `arrived_quantity` (received + damaged). Load the
-    line with `receipt__purchase_order`, `receipt__store` and `allocation__line__product`;
-    the caller has checked that `by` may act for the purchase order's supplier.
+    were delivered where the store recorded fewer as arrived (`arrived_quantity`, received +
+    damaged). A dispute is the supplier's case against the store's count, so the claim lies
+    above what the store recorded and at most what the supplier was to deliver: claiming
+    fewer would argue against the supplier itself. Load the line with
+    `receipt__purchase_order`, `receipt__store` and `allocation__line__product`; the caller
+    has checked that `by` may act for the purchase order's supplier.
 
     Refusals (`ReceiptDisputeRefused`, nothing written): no note (`no_note`); past
-    `receipt_dispute_deadline` (`too_late`); the claim equals what the store recorded
-    (`same_as_recorded`); the claim is negative or more than the supplier was to deliver to
-    the store on the line (`shipped_quantity`: `beyond_shipped`); a dispute of the line is
-    still open (`already_open`: the partial unique constraint decides, so two submissions at
-    once give one dispute). The supplier's active users get a portal notification."""
+    `receipt_dispute_deadline` (`too_late`); the store recorded everything the supplier was
+    to deliver to it on the line (`shipped_quantity`), so no claim can lie above it
+    (`nothing_to_claim`); the claim is not above what the store recorded
+    (`not_above_recorded`); the claim is more than the supplier was to deliver
+    (`beyond_shipped`); a dispute of the line is still open (`already_open`: the partial
+    unique constraint decides, so two submissions at once give one dispute). The supplier's
+    active users get a portal notification."""
     now = now or timezone.now()
     note = note.strip()
     if not note:
@@ -79,18 +90,33 @@ def receipt_dispute_open(
             % {"days": settings.RECEIPT_DISPUTE_DAYS},
         )
     recorded = receipt_line.arrived_quantity
-    if claimed_quantity == recorded:
-        raise ReceiptDisputeRefused(
-            "same_as_recorded",
-            _("The store recorded %(recorded)d delivered: a dispute claims another number.")
-            % {"recorded": recorded},
-        )
     shipped = receipt_line.shipped_quantity
-    if claimed_quantity < 0 or claimed_quantity > shipped:
+    if not receipt_line.may_be_disputed:
+        raise ReceiptDisputeRefused(
+            "nothing_to_claim",
+            _(
+                "The store recorded all %(shipped)d units you were to deliver to it: there is "
+                "nothing to dispute."
+            )
+            % {"shipped": shipped},
+        )
+    if claimed_quantity <= recorded:
+        raise ReceiptDisputeRefused(
+            "not_above_recorded",
+            _(
+                "The store recorded %(recorded)d delivered: a dispute says you delivered more, "
+                "from %(lowest)d to the %(shipped)d units you were to deliver to this store."
+            )
+            % {"recorded": recorded, "lowest": recorded + 1, "shipped": shipped},
+        )
+    if claimed_quantity > shipped:
         raise ReceiptDisputeRefused(
             "beyond_shipped",
-            _("You can claim from 0 to the %(shipped)d units you were to deliver to this store.")
-            % {"shipped": shipped},
+            _(
+                "You can claim from %(lowest)d to the %(shipped)d units you were to deliver to "
+                "this store."
+            )
+            % {"lowest": recorded + 1, "shipped": shipped},
         )
     purchase_order = receipt.purchase_order
     try:
@@ -169,42 +195,31 @@ def _answer(
 def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, event: str) -> int:
     """One portal notification per active user of the dispute's supplier for this event
     (opened, accepted, rejected); the dedupe key names the dispute, the event and the user,
-    so a retry adds nothing. Texts in the site's default language, as the purchase-order
-    notifications."""
+    so a retry adds nothing. Stored texts in the site's default language, as the purchase-order
+    notifications; the payload carries their parameters, so each reader sees them in theirs."""
     purchase_order = receipt_line.receipt.purchase_order
     store = receipt_line.receipt.store
     product = receipt_line.allocation.line.product
     users = supplier_user_ids(supplier_ids={dispute.supplier_id})[dispute.supplier_id]
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = {
-            "number": purchase_order.number,
-            "store": f"{store.code} {store.name}",
-            "product": product.name,
-            "claimed": dispute.claimed_quantity,
-            "recorded": dispute.recorded_quantity,
-        }
-        if event == "opened":
-            kind = OPENED_NOTIFICATION_KIND
-            title = _("Receipt disputed: %(number)s, %(store)s") % subject
-            body = (
-                _(
-                    "%(product)s: you say %(claimed)d delivered, the store recorded "
-                    "%(recorded)d. HQ will answer."
-                )
-                % subject
-            )
-        else:
-            kind = ANSWERED_NOTIFICATION_KIND
-            title = (
-                _("Dispute accepted: %(number)s, %(store)s")
-                if event == ReceiptDispute.Status.ACCEPTED
-                else _("Dispute rejected: %(number)s, %(store)s")
-            ) % subject
-            body = _("%(product)s. HQ's answer: %(answer)s") % {
-                **subject,
-                "answer": dispute.answer,
-            }
     url = reverse("supplier:order", args=[purchase_order.pk]) + "#received"
+    payload = {
+        "purchase_order_id": purchase_order.pk,
+        "receipt_dispute_id": dispute.pk,
+        "url": url,
+        "event": event,
+        "number": purchase_order.number,
+        "store": f"{store.code} {store.name}",
+        "product": product.name,
+        "claimed": dispute.claimed_quantity,
+        "recorded": dispute.recorded_quantity,
+    }
+    if event == "opened":
+        kind, texts = OPENED_NOTIFICATION_KIND, dispute_opened_texts
+    else:
+        kind, texts = ANSWERED_NOTIFICATION_KIND, dispute_answered_texts
+        payload["answer"] = dispute.answer
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = texts(payload)
     return notifications_enqueue(
         drafts=[
             NotificationDraft(
@@ -213,11 +228,7 @@ def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, eve
                 title=title,
                 body=body,
                 recipient_id=user_id,
-                payload={
-                    "purchase_order_id": purchase_order.pk,
-                    "receipt_dispute_id": dispute.pk,
-                    "url": url,
-                },
+                payload=payload,
             )
             for user_id in users
         ]
