@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from apps.campaigns.models import (
     Broadcast,
@@ -24,6 +25,7 @@ from apps.campaigns.models import (
     StoreCampaign,
 )
 from apps.campaigns.services.campaigns import (
+    CampaignOverlapError,
     CampaignProductSpec,
     campaign_cancel,
     campaign_launch,
@@ -149,7 +151,8 @@ def test_adding_stores_again_is_idempotent(world: dict) -> None:
     [
         ({"ends_on": dt.date(2026, 6, 30)}, "ends_on", "The campaign cannot end before it starts."),
         ({"regions": [], "stores": []}, "stores", "Choose at least one open store"),
-        ({"products": []}, "products", "Choose at least one product."),
+        ({"products": [], "template": None, "name": "x"}, "products", "Choose at least one"),
+        ({"products": []}, "products", "The scenario template “夏季水果季” has no active products"),
         ({"discount_percent": 95}, "discount_percent", "between 0 and 90"),
         ({"broadcast_hour": 24}, "broadcast_hour", "between 0 and 23"),
     ],
@@ -172,6 +175,91 @@ def test_launch_refuses_an_inactive_template_and_only_closed_stores(world: dict)
     assert "is not active" in refused.value.message_dict["template"][0]
     assert "Choose at least one open store" in refused.value.message_dict["stores"][0]
     assert Campaign.objects.count() == 0
+
+
+def test_launch_without_products_offers_the_template_s_active_products_by_name(
+    world: dict,
+) -> None:
+    watermelon = ProductFactory(name="西瓜", price=Decimal("30.00"))
+    retired = ProductFactory(name="杨梅", is_active=False)
+    world["template"].products.set([watermelon, retired, world["blueberry"]])
+    campaign = _launch(world, products=[])
+    assert list(campaign.products.values_list("product__name", "price", "position")) == [
+        ("蓝莓", None, 0),
+        ("西瓜", None, 1),
+    ]
+    # Listed products win over the template's.
+    other = _launch(world, products=[watermelon], starts_on=dt.date(2026, 8, 1))
+    assert list(other.products.values_list("product__name", flat=True)) == ["西瓜"]
+
+
+def test_launch_without_products_names_the_template_that_has_none_in_chinese(
+    world: dict,
+) -> None:
+    world["template"].products.set([ProductFactory(name="杨梅", is_active=False)])
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
+        _launch(world, products=[])
+    assert refused.value.message_dict["products"] == [
+        "场景模板“夏季水果季”没有在售的商品：请选择商品，或先给模板添加商品。"
+    ]
+    assert Campaign.objects.count() == 0
+
+
+# --- the same template, the same stores, overlapping days ----------------------------------
+
+
+def test_launch_refuses_the_same_template_at_a_store_on_overlapping_days_naming_it(
+    world: dict,
+) -> None:
+    first = _launch(world, name="夏季水果季 · 蓝莓专场")  # east_a and east_b, 7月1日–4日
+    with pytest.raises(CampaignOverlapError) as refused:
+        _launch(world, starts_on=dt.date(2026, 7, 4), stores=[world["west"]])
+    assert refused.value.campaigns == [first]
+    assert refused.value.messages == [
+        "“夏季水果季 · 蓝莓专场” (2026-07-01 – 2026-07-04) already offers this template at 2 of "
+        "the chosen stores on overlapping days."
+    ]
+    assert Campaign.objects.count() == 1
+    assert StoreCampaign.objects.count() == 2
+
+
+def test_the_overlap_refusal_reads_in_chinese(world: dict) -> None:
+    _launch(world, regions=[], stores=[world["east_a"]])
+    with translation.override("zh-hans"), pytest.raises(CampaignOverlapError) as refused:
+        _launch(world)
+    assert refused.value.messages == [
+        "“夏季水果季”（2026-07-01 – 2026-07-04）已在所选门店中的 1 家以同一模板开展，日期重叠。"
+    ]
+
+
+def test_launch_goes_ahead_where_nothing_of_the_template_still_runs(world: dict) -> None:
+    first = _launch(world, regions=[], stores=[world["east_a"], world["east_b"]])
+    StoreCampaign.objects.filter(campaign=first, store=world["east_a"]).update(
+        status=StoreCampaign.Status.DECLINED
+    )
+    # The day after it ends; a store that declined it; another store; another template.
+    _launch(world, starts_on=dt.date(2026, 7, 5), regions=[], stores=[world["east_b"]])
+    _launch(world, regions=[], stores=[world["east_a"], world["west"]])
+    other = ScenarioTemplateFactory(code="weekend", name="周末家庭日")
+    _launch(world, template=other, regions=[world["east"]])
+    # No template: nothing to compare with.
+    _launch(world, template=None, name="蓝莓节", regions=[world["east"]])
+    # A cancelled campaign no longer counts.
+    campaign_cancel(campaign=first, by=None)
+    _launch(world, regions=[], stores=[world["east_b"]])
+    assert Campaign.objects.count() == 6
+
+
+def test_launch_beside_the_overlapping_campaigns_hq_confirmed_and_only_those(
+    world: dict,
+) -> None:
+    first = _launch(world, name="蓝莓专场")
+    second = _launch(world, name="西瓜专场", overlaps_confirmed=[first])
+    assert second.stores.count() == 2
+    with pytest.raises(CampaignOverlapError) as refused:
+        _launch(world, name="桃子专场", overlaps_confirmed=[first])
+    assert refused.value.campaigns == [second]
+    assert Campaign.objects.count() == 2
 
 
 @pytest.fixture
@@ -371,6 +459,63 @@ def test_admin_add_opens_the_launch_form_and_launches(world: dict, hq_user: obje
     assert campaign.stores.count() == 2
 
 
+def test_admin_launch_with_a_template_and_no_products_takes_the_template_s(
+    world: dict, hq_user: object
+) -> None:
+    world["template"].products.set([world["blueberry"]])
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_add")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Empty: the template's products." in page
+    response = client.post(
+        url,
+        {"template": world["template"].pk, "starts_on": "2026-07-01", "stores": [world["west"].pk]},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert list(campaign.products.values_list("product_id", flat=True)) == [world["blueberry"].pk]
+
+
+def test_admin_launch_of_a_template_without_products_says_so(world: dict, hq_user: object) -> None:
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_add"),
+        {"template": world["template"].pk, "starts_on": "2026-07-01", "stores": [world["west"].pk]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "This field is required." not in text
+    assert "The scenario template “夏季水果季” has no active products" in text
+    assert Campaign.objects.count() == 0
+
+
+def test_admin_second_launch_names_the_first_and_launches_only_when_ticked(
+    world: dict, hq_user: object
+) -> None:
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_add")
+    form = {
+        "template": world["template"].pk,
+        "starts_on": "2026-07-01",
+        "products": [world["blueberry"].pk],
+        "regions": [world["east"].pk],
+    }
+    assert client.post(url, form).status_code == 302
+    first = Campaign.objects.get()
+    assert 'name="overlaps_confirmed"' not in client.get(url).content.decode()
+
+    again = client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+    text = again.content.decode()
+    assert again.status_code == 200
+    assert "“夏季水果季” (2026-07-01 – 2026-07-04) already offers this template at 2" in text
+    assert f'name="overlaps_confirmed" value="{first.pk}"' in text
+    assert Campaign.objects.count() == 1
+
+    confirmed = client.post(url, {**form, "overlaps_confirmed": [first.pk]})
+    assert confirmed.status_code == 302
+    assert Campaign.objects.count() == 2
+
+
 def test_admin_launch_form_lays_out_its_pickers_as_the_admin_does(
     world: dict, hq_user: object
 ) -> None:
@@ -466,6 +611,7 @@ def test_demo_seeds_five_templates_selling_points_and_a_summer_campaign(world: d
     assert blueberry.selling_points.splitlines()[0] == "云南高原种植，昼夜温差大"
     campaign = Campaign.objects.get()
     assert (campaign.template.code, campaign.starts_on) == ("summer-fruit", JULY_1)
+    assert set(campaign.template.products.all()) == {blueberry, watermelon}
     assert list(campaign.products.values_list("product_id", "price")) == [
         (blueberry.pk, Decimal("16.90")),
         (watermelon.pk, Decimal("34.90")),

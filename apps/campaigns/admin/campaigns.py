@@ -64,6 +64,7 @@ class ScenarioTemplateForm(forms.ModelForm):
             "target_segment",
             "target_tags",
             "categories",
+            "products",
             "suggested_hour",
             "duration_days",
             "offer_hours",
@@ -92,10 +93,13 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
     filter_horizontal = ["target_tags", "categories"]
-    autocomplete_fields = ["target_segment"]
+    autocomplete_fields = ["target_segment", "products"]
     fieldsets = [
         (None, {"fields": ["name", "code", "description", "is_active"]}),
-        (_("Who and what"), {"fields": ["target_segment", "target_tags", "categories"]}),
+        (
+            _("Who and what"),
+            {"fields": ["target_segment", "target_tags", "categories", "products"]},
+        ),
         (
             _("Schedule and offer"),
             {
@@ -190,7 +194,9 @@ class CampaignLaunchForm(forms.Form):
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(is_active=True).order_by("name"),
+        required=False,
         label=capfirst(_("products")),
+        help_text=_("Empty: the template's products."),
         widget=TwoBoxPicker(_("products"), is_stacked=False),
     )
     regions = forms.ModelMultipleChoiceField(
@@ -222,6 +228,15 @@ class CampaignLaunchForm(forms.Form):
     )
     broadcast_hour = forms.IntegerField(
         min_value=0, max_value=23, required=False, label=capfirst(_("broadcast hour"))
+    )
+    # Shown only when the launch overlaps campaigns of the same template (their choices then):
+    # HQ ticks each one to launch beside it anyway.
+    overlaps_confirmed = forms.ModelMultipleChoiceField(
+        queryset=Campaign.objects.filter(status=Campaign.Status.ACTIVE),
+        required=False,
+        label=capfirst(_("launch alongside")),
+        help_text=_("Tick each campaign named above to launch beside it anyway."),
+        widget=forms.CheckboxSelectMultiple,
     )
 
 
@@ -260,8 +275,11 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = CampaignLaunchForm(request.POST or None)
+        overlapping: list[Campaign] = []
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            # Ticked ones stay shown (and ticked) when the launch is refused for another reason.
+            overlapping = list(data["overlaps_confirmed"])
             try:
                 campaign = services.campaign_launch(
                     template=data["template"],
@@ -275,7 +293,19 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
                     tags=list(data["tags"]) or None,
                     discount_percent=data["discount_percent"],
                     broadcast_hour=data["broadcast_hour"],
+                    overlaps_confirmed=list(data["overlaps_confirmed"]),
                     by=request.user,
+                )
+            except services.CampaignOverlapError as error:
+                overlapping += error.campaigns
+                for message in error.messages:
+                    form.add_error(None, message)
+                form.add_error(
+                    None,
+                    _(
+                        "To launch anyway, tick them under “Launch alongside”; otherwise change "
+                        "the stores or the days, or add the stores to the existing campaign."
+                    ),
                 )
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
@@ -296,9 +326,14 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
                 )
         # The admin's own form layout (fieldset include, forms.css): the two-box pickers look and
         # read like filter_horizontal on every other admin page.
+        confirm_field = form.fields["overlaps_confirmed"]
+        confirm_field.queryset = Campaign.objects.filter(
+            pk__in=[campaign.pk for campaign in overlapping]
+        ).order_by("starts_on", "pk")
+        fields = [name for name in form.fields if overlapping or name != "overlaps_confirmed"]
         adminform = AdminForm(
             form,
-            fieldsets=[(None, {"fields": list(form.fields)})],
+            fieldsets=[(None, {"fields": fields})],
             prepopulated_fields={},
             model_admin=self,
         )

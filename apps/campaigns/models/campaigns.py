@@ -66,6 +66,16 @@ class ScenarioTemplate(models.Model):
     categories = models.ManyToManyField(
         "catalog.Category", verbose_name=_("product categories"), blank=True, related_name="+"
     )
+    products = models.ManyToManyField(
+        "catalog.Product",
+        verbose_name=_("products"),
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "What a launch offers when it lists no products (by name; the inactive ones are "
+            "left out)."
+        ),
+    )
     suggested_hour = models.PositiveSmallIntegerField(
         _("suggested broadcast hour"), default=20, validators=[MaxValueValidator(23)]
     )

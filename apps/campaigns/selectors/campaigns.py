@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -188,6 +188,46 @@ def scenario_template_for_product(*, product: Product) -> ScenarioTemplate | Non
         if template is not None:
             return template
     return None
+
+
+def scenario_template_products(*, template: ScenarioTemplate) -> list[Product]:
+    """The template's active products, by name: what a launch that lists none offers."""
+    return list(
+        Product.objects.filter(
+            pk__in=ScenarioTemplate.products.through.objects.filter(
+                scenariotemplate_id=template.pk
+            ).values("product_id"),
+            is_active=True,
+        ).order_by("name", "pk")
+    )
+
+
+def campaign_launch_overlaps(
+    *,
+    template: ScenarioTemplate,
+    store_ids: Iterable[int],
+    starts_on: dt.date,
+    ends_on: dt.date,
+) -> QuerySet[Campaign]:
+    """The active campaigns of this template that run on a day of `starts_on` … `ends_on` and
+    in which one of the stores still takes part (a draft or a confirmed store campaign; a
+    declined or cancelled one does not count), soonest first. Each is annotated with
+    `overlapping_stores`, how many of the stores take part in it."""
+    taking_part = StoreCampaign.objects.filter(
+        store_id__in=list(store_ids),
+        status__in=[StoreCampaign.Status.DRAFT, StoreCampaign.Status.CONFIRMED],
+    )
+    return (
+        Campaign.objects.filter(
+            template=template,
+            status=Campaign.Status.ACTIVE,
+            starts_on__lte=ends_on,
+            ends_on__gte=starts_on,
+            pk__in=taking_part.values("campaign_id"),
+        )
+        .annotate(overlapping_stores=Count("stores", filter=Q(stores__in=taking_part.values("pk"))))
+        .order_by("starts_on", "pk")
+    )
 
 
 def campaign_for_insight_card(*, card_id: int) -> Campaign | None:

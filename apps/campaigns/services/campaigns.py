@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -57,6 +57,33 @@ class CampaignProductSpec:
     product: Product
     price: Decimal | None = None
     suggested_stock: int = 0
+
+
+class CampaignOverlapError(ValidationError):
+    """A launch refused because active campaigns of the same template already run at some of
+    the chosen stores on overlapping days: `campaigns` are those not confirmed by the caller,
+    each annotated with `overlapping_stores`. The messages name them (non-field errors)."""
+
+    def __init__(self, campaigns: Sequence[Campaign]) -> None:
+        self.campaigns = list(campaigns)
+        super().__init__(
+            {
+                NON_FIELD_ERRORS: [
+                    _(
+                        "“%(name)s” (%(starts_on)s – %(ends_on)s) already offers this template "
+                        "at %(count)d of the chosen stores on overlapping days."
+                    )
+                    % {
+                        "name": campaign.name,
+                        "starts_on": campaign.starts_on.isoformat(),
+                        "ends_on": campaign.ends_on.isoformat(),
+                        "count": campaign.overlapping_stores,
+                    }
+                    for campaign in self.campaigns
+                ]
+            },
+            code="overlap",
+        )
 
 
 def _specs(products: Iterable[Product | CampaignProductSpec]) -> list[CampaignProductSpec]:
@@ -112,7 +139,16 @@ def _validate_launch(
         add("name", _("Give the campaign a name."))
     if ends_on < starts_on:
         add("ends_on", _("The campaign cannot end before it starts."))
-    if not specs:
+    if not specs and template is not None:
+        add(
+            "products",
+            _(
+                "The scenario template “%(name)s” has no active products: choose the products, "
+                "or give the template some."
+            )
+            % {"name": template},
+        )
+    elif not specs:
         add("products", _("Choose at least one product."))
     product_ids = [spec.product.pk for spec in specs]
     if len(set(product_ids)) != len(product_ids):
@@ -138,25 +174,37 @@ def campaign_launch(
     name: str = "",
     starts_on: dt.date,
     ends_on: dt.date | None = None,
-    products: Iterable[Product | CampaignProductSpec],
+    products: Iterable[Product | CampaignProductSpec] = (),
     stores: Iterable[Store] = (),
     regions: Iterable[Region] = (),
     segment: Segment | None = None,
     tags: Iterable[Tag] | None = None,
     discount_percent: int | None = None,
     broadcast_hour: int | None = None,
+    overlaps_confirmed: Iterable[Campaign] = (),
     by: AbstractBaseUser | None,
 ) -> Campaign:
     """HQ launches a campaign: one Campaign, its products, and a DRAFT StoreCampaign for each
     open store listed or in a listed region.
 
     Defaults come from the template: the name, the end day (`duration_days`), the hour, the
-    discount, the segment and the target tags. Raises ValidationError (by field, nothing
-    written) for an inactive template, an end before the start, no products, no open stores, a
-    discount outside 0–90 or an hour outside 0–23. Each call makes a new campaign; adding stores
-    to it again (`campaign_stores_add`) is idempotent per (campaign, store).
+    discount, the segment, the target tags and, when no product is listed, the products (the
+    template's active ones, by name, at the discount). Raises ValidationError (by field,
+    nothing written) for an inactive template, an end before the start, no products (none
+    listed and none on the template), no open stores, a discount outside 0–90 or an hour
+    outside 0–23.
+
+    Raises CampaignOverlapError (nothing written) when an active campaign of the same template
+    already runs on an overlapping day at one of the stores (a draft or a confirmed store
+    campaign there), unless the caller lists it in `overlaps_confirmed` (HQ saw it and chose to
+    launch beside it). The check runs with the template's row locked (SELECT … FOR UPDATE on
+    PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so two launches of the same
+    template at once make one campaign and refuse the other. Adding stores to a campaign again
+    (`campaign_stores_add`) is idempotent per (campaign, store).
     """
     specs = _specs(products)
+    if not specs and template is not None:
+        specs = _specs(selectors.scenario_template_products(template=template))
     store_list = campaign_stores_resolve(stores=stores, regions=regions)
     name = name or (template.name if template else "")
     if ends_on is None:
@@ -179,6 +227,14 @@ def campaign_launch(
     if segment is None and template is not None:
         segment = template.target_segment
     with transaction.atomic():
+        if template is not None:
+            _launch_overlaps_refuse(
+                template=template,
+                store_ids=[store.pk for store in store_list],
+                starts_on=starts_on,
+                ends_on=ends_on,
+                confirmed_ids={campaign.pk for campaign in overlaps_confirmed},
+            )
         campaign = Campaign.objects.create(
             name=name.strip()[:120],
             template=template,
@@ -209,6 +265,29 @@ def campaign_launch(
         )
         campaign_stores_add(campaign=campaign, stores=store_list)
     return campaign
+
+
+def _launch_overlaps_refuse(
+    *,
+    template: ScenarioTemplate,
+    store_ids: list[int],
+    starts_on: dt.date,
+    ends_on: dt.date,
+    confirmed_ids: set[int],
+) -> None:
+    """Lock the template's row (launches of one template queue here until the first commits),
+    then raise CampaignOverlapError for overlapping campaigns the caller did not confirm.
+    Call inside the launch's transaction."""
+    list(ScenarioTemplate.objects.select_for_update().filter(pk=template.pk).values("pk"))
+    unconfirmed = [
+        campaign
+        for campaign in selectors.campaign_launch_overlaps(
+            template=template, store_ids=store_ids, starts_on=starts_on, ends_on=ends_on
+        )
+        if campaign.pk not in confirmed_ids
+    ]
+    if unconfirmed:
+        raise CampaignOverlapError(unconfirmed)
 
 
 def _insight_start_day(*, hour: int) -> dt.date:

@@ -219,8 +219,9 @@ def _templates() -> dict[str, ScenarioTemplate]:
 
 
 def demo_campaigns_seed(*, stores: list[Store], today: dt.date) -> dict[str, int]:
-    """Selling points, the five templates, and the 夏季水果季 campaign from tomorrow for the
-    open stores of the first store's region. Returns counts for the seed's summary."""
+    """Selling points, the five templates (夏季水果季 with its products), and the 夏季水果季
+    campaign from tomorrow for the open stores of the first store's region. Returns counts for
+    the seed's summary."""
     points = _selling_points_set()
     templates = _templates()
     products = {
@@ -238,6 +239,8 @@ def demo_campaigns_seed(*, stores: list[Store], today: dt.date) -> dict[str, int
         for name, price, stock in SUMMER_PRODUCTS
         if name in products
     ]
+    # The template's own products: what HQ gets when it launches 夏季水果季 naming none.
+    templates["summer-fruit"].products.set(products.values())
     campaigns = 0
     if specs and stores:
         campaign_launch(
