@@ -33,6 +33,9 @@ from apps.stores.models import Order, Store
 from apps.stores.selectors import order_lines_between, stock_on_hand
 
 Progress = Callable[[str], None]
+# Called between the steps of a long computation (each training origin, each backtest
+# origin): the nightly run renews its lease there.
+Heartbeat = Callable[[], None]
 DEFAULT_CALIBRATION = {"q10": -1.2816, "q90": 1.2816, "sigma": 1.0}
 BACKTEST_MAX_AGE = dt.timedelta(days=7)
 # The model trains on up to a year of history when there is one (last year's festivals,
@@ -347,6 +350,7 @@ def forecast_backtest_run(
     save: bool = True,
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
+    heartbeat: Heartbeat | None = None,
 ) -> BacktestOutcome:
     """Rolling-origin backtest of the model and the baselines on the sales before `end_day`
     (default: the day after the last day with sales, so a history that ended in the past is
@@ -378,7 +382,11 @@ def forecast_backtest_run(
             f"{len(origin_indexes)} origins"
         )
     result = fc.backtest(
-        panel, origin_indexes, max_rows=max_rows, history_days=TRAINING_HISTORY_DAYS
+        panel,
+        origin_indexes,
+        max_rows=max_rows,
+        history_days=TRAINING_HISTORY_DAYS,
+        heartbeat=heartbeat,
     )
     choices = fc.choose_methods(result)
     backtest = None
@@ -472,12 +480,14 @@ def forecast_model_train(
     backtest_if_stale: bool = True,
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
+    heartbeat: Heartbeat | None = None,
 ) -> TrainedForecast:
     """Fit the global model on a seeded sample of stores with every target observed before
     `day`, and gather each category's serving method and calibration from the latest backtest
     (running one first when none is younger than a week and `backtest_if_stale`).
 
-    Deterministic for the same data: seeded sampling, no early stopping.
+    Deterministic for the same data: seeded sampling, no early stopping. `heartbeat` is
+    called at every training and backtest origin (and after each fit), never changing a result.
     """
     settings = decision_settings_get()
     codes = CategoryCodes.load()
@@ -496,6 +506,7 @@ def forecast_model_train(
                 max_rows=max_rows,
                 progress=progress,
                 sources=sources,
+                heartbeat=heartbeat,
             ).backtest
         except ValueError as error:
             # Not enough history yet: the last choices (or the 28-day mean) serve; recorded.
@@ -528,7 +539,7 @@ def forecast_model_train(
         )
     else:
         try:
-            model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows)
+            model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows, heartbeat=heartbeat)
         except ValueError as error:
             report["fallback"] = str(error)
     if model is not None:

@@ -10,13 +10,16 @@ transaction holds the file's one write lock, which the web process, beat and the
 processes wait for.
 
 Fault tolerance: a running run holds a lease. Its worker renews `heartbeat_at` after each phase
-and each chunk of stores, by an UPDATE conditional on its `attempt` (the fencing token) that also
-records the chunk's stores in `done_store_ids`, in the chunk's transaction. A run whose heartbeat
-is older than the lease (`settings.DECISION_RUN_LEASE_SECONDS`) is dead: the next attempt (a
-rerun, `--force`, the redelivered or retried task) takes it over by one conditional UPDATE
-(exactly one taker wins), recomputes the rules (skipped when done) and the model, and computes
-only the stores not done. A worker that wakes after being taken over cannot write: its next
-renewal finds another attempt and rolls its chunk back (`DecisionRunLost`).
+and each chunk of stores, and inside the long phases at each progress message and at every
+training and backtest origin of the forecast model (at most every 1/20 of the lease, so a phase
+longer than the lease keeps the run owned), by an UPDATE conditional on its `attempt` (the
+fencing token) that also records the chunk's stores in `done_store_ids`, in the chunk's
+transaction. A run whose heartbeat is older than the lease
+(`settings.DECISION_RUN_LEASE_SECONDS`) is dead: the next attempt (a rerun, `--force`, the
+redelivered or retried task) takes it over by one conditional UPDATE (exactly one taker wins),
+recomputes the rules (skipped when done) and the model, and computes only the stores not done. A
+worker that wakes after being taken over cannot write: its next renewal finds another attempt
+and rolls its chunk back (`DecisionRunLost`).
 """
 
 from __future__ import annotations
@@ -325,13 +328,19 @@ def decisions_run(
     log = progress or (lambda message: logger.info("decisions %s: %s", day, message))
     renewed = time.monotonic()
 
-    def say(message: str) -> None:
-        """Report progress; the long phases report often, so renew the lease here too."""
+    def heartbeat() -> None:
+        """Renew the lease when 1/20 of it has passed since the last renewal. The long phases
+        call this between their steps (the rules at each progress message, the model and its
+        backtest at every training and backtest origin): a phase may take longer than the
+        lease, a step may not."""
         nonlocal renewed
-        log(message)
         if time.monotonic() - renewed > _lease().total_seconds() / 20:
             _renew(run)
             renewed = time.monotonic()
+
+    def say(message: str) -> None:
+        log(message)
+        heartbeat()
 
     done_ids = list(run.done_store_ids)
     skip = set(done_ids)
@@ -389,6 +398,7 @@ def decisions_run(
             max_rows=max_rows,
             progress=say,
             sources=sources,
+            heartbeat=heartbeat,
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
