@@ -431,6 +431,7 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "phase",
         "model_summary",
         "warnings_summary",
+        "weather_summary",
         "attempt",
         "worker",
         "started_at",
@@ -486,6 +487,28 @@ class DecisionRunAdmin(ReadOnlyAdmin):
     @admin.display(description=_("warnings"))
     def warnings_summary(self, run: DecisionRun) -> str:
         return "\n".join((run.stats or {}).get("warnings") or [])
+
+    @admin.display(description=_("stores without weather"))
+    def weather_summary(self, run: DecisionRun) -> str:
+        """The cities with no weather rows for the run's history or horizon and their stores
+        (forecast without weather): one line per city."""
+        lines = []
+        for city in (run.stats or {}).get("weather_missing") or []:
+            if city.get("history") and city.get("horizon"):
+                gap = gettext("no weather for the history nor the forecast horizon")
+            elif city.get("history"):
+                gap = gettext("no weather for the history")
+            else:
+                gap = gettext("no weather for the forecast horizon")
+            lines.append(
+                gettext("%(city)s (stores %(stores)s): %(gap)s; forecast without weather")
+                % {
+                    "city": city.get("city") or gettext("(no city)"),
+                    "stores": ", ".join(str(pk) for pk in city.get("stores", [])),
+                    "gap": gap,
+                }
+            )
+        return "\n".join(lines) or "—"
 
     @admin.display(description=_("error"))
     def error_summary(self, run: DecisionRun) -> str:

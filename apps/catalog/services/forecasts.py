@@ -24,6 +24,7 @@ from apps.catalog.models import (
     ForecastBacktest,
     ForecastMethodChoice,
     Product,
+    WeatherObservation,
 )
 from apps.catalog.selectors import product_facts, weather_rows
 from apps.catalog.services.config import decision_settings_get
@@ -274,6 +275,42 @@ def _store_cities(store_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
     cities = sorted(set(city_of_store.values()))
     index = {city: i for i, city in enumerate(cities)}
     return cities, np.array([index[city_of_store[int(s)]] for s in store_ids], dtype=np.int64)
+
+
+def weather_missing(*, store_ids: list[int], day: dt.date, history_days: int) -> list[dict]:
+    """The stores' cities with no weather row (observed or forecast) in the history (the
+    `history_days` before `day`) or in the horizon (`day` and the HORIZON - 1 days after):
+    [{"city", "stores": [ids], "history": missing?, "horizon": missing?}] by city, only cities
+    missing either. Their stores are forecast without weather (the model treats it as
+    unknown); the nightly run records this for HQ. Two grouped queries."""
+    stores_of: dict[str, list[int]] = {}
+    for store_id, city in (
+        Store.objects.filter(pk__in=store_ids).order_by("pk").values_list("pk", "region__city")
+    ):
+        stores_of.setdefault(city or "", []).append(store_id)
+    if not stores_of:
+        return []
+    rows = WeatherObservation.objects.filter(city__in=list(stores_of)).order_by()
+    with_history = set(
+        rows.filter(day__gte=day - dt.timedelta(days=history_days), day__lt=day)
+        .values_list("city", flat=True)
+        .distinct()
+    )
+    with_horizon = set(
+        rows.filter(day__gte=day, day__lt=day + dt.timedelta(days=fc.HORIZON))
+        .values_list("city", flat=True)
+        .distinct()
+    )
+    return [
+        {
+            "city": city,
+            "stores": stores,
+            "history": city not in with_history,
+            "horizon": city not in with_horizon,
+        }
+        for city, stores in sorted(stores_of.items())
+        if city not in with_history or city not in with_horizon
+    ]
 
 
 def weather_arrays(

@@ -44,6 +44,7 @@ from apps.catalog.services.forecasts import (
     demand_forecasts_store,
     forecast_model_train,
     open_store_ids,
+    weather_missing,
 )
 from apps.catalog.services.lists import daily_lists_compute, daily_lists_store, night_context_load
 from apps.catalog.services.rules import co_purchase_rules_compute
@@ -253,6 +254,19 @@ def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
     return facts, warnings
 
 
+def _weather_warnings(missing: list[dict]) -> list[str]:
+    """One line per city with no weather rows (`weather_missing`), kept with the run's other
+    warnings: its stores are forecast without weather, which is right, but HQ must know."""
+    lines = []
+    for city in missing:
+        gaps = " and ".join(part for part in ("history", "horizon") if city[part])
+        lines.append(
+            f"no weather for {city['city'] or '(no city)'} ({gaps}): stores "
+            f"{', '.join(str(pk) for pk in city['stores'])} forecast without weather"
+        )
+    return lines
+
+
 def decisions_pools(
     stores: list[int], *, chunk_size: int, network: list[int]
 ) -> list[tuple[list[int], list[int]]]:
@@ -348,6 +362,7 @@ def decisions_run(
     timings: dict[str, float] = {}
     model_facts: dict[str, object] = {}
     warnings: list[str] = []
+    no_weather: list[dict] = []
     counts = {
         "forecasts": 0,
         "hot": 0,
@@ -405,6 +420,8 @@ def decisions_run(
         # Rows trained on, and why the model or its backtest fell back: kept in the run.
         forecast_report = trained.report
         model_facts, warnings = _model_facts(trained)
+        no_weather = weather_missing(store_ids=stores, day=day, history_days=settings.history_days)
+        warnings += _weather_warnings(no_weather)
         for warning in warnings:
             logger.warning("decisions %s: %s", day, warning)
         _renew(
@@ -414,6 +431,7 @@ def decisions_run(
                 "phase": "stores",
                 "model": model_facts,
                 "warnings": warnings,
+                "weather_missing": no_weather,
                 "forecast": forecast_report,
             },
         )
@@ -462,6 +480,7 @@ def decisions_run(
                         "phase": "stores",
                         "model": model_facts,
                         "warnings": warnings,
+                        "weather_missing": no_weather,
                     },
                 )
             done_ids += chunk_ids
@@ -484,6 +503,7 @@ def decisions_run(
                 "counts": counts,
                 "model": model_facts,
                 "warnings": warnings,
+                "weather_missing": no_weather,
                 "forecast": forecast_report,
             },
         )
@@ -499,6 +519,7 @@ def decisions_run(
             "counts": counts,
             "model": model_facts,
             "warnings": warnings,
+            "weather_missing": no_weather,
             "forecast": forecast_report,
         },
     )
