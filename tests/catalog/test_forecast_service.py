@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -415,3 +416,47 @@ def test_promotion_plan_carries_each_kind_and_the_deepest_discount() -> None:
     assert price.tolist() == [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 0]]
     assert feature.tolist() == [[0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]]
     np.testing.assert_allclose(plan.discount, [[0, 0.2, 0.2, 0.3, 0.3, 0], [0, 0, 0, 0.3, 0.3, 0]])
+
+
+def test_a_model_phase_longer_than_the_lease_keeps_the_run_owned(
+    shop: dict, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model and its backtest renew the run's lease at every origin: a phase that takes
+    longer than the whole lease (here 2 s, each origin's rows slowed down) is never seen as
+    dead, and another worker trying to take the run over mid-phase is refused every time."""
+    from apps.catalog.models import DecisionRun
+    from apps.catalog.services.nightly import DecisionRunBusy, _claim, decisions_run
+
+    settings.DECISION_RUN_LEASE_SECONDS = 2
+    stores = sorted(store.pk for store in shop["stores"])
+    features_at = fc.features_at
+    phase = {"started": None, "ended": None, "refused": 0, "taken": 0}
+
+    def slow_features_at(*args: object, **kwargs: object) -> object:
+        """The first 10 origins' rows (of the backtest's fits) take 0.5 s each, 5 s in all."""
+        if phase["refused"] + phase["taken"] == 10:
+            return features_at(*args, **kwargs)
+        if phase["started"] is None:
+            phase["started"] = time.monotonic()
+        time.sleep(0.5)
+        try:
+            _claim(shop["today"], stores, "other-host:2")
+        except DecisionRunBusy:
+            phase["refused"] += 1
+        else:
+            phase["taken"] += 1
+        phase["ended"] = time.monotonic()
+        return features_at(*args, **kwargs)
+
+    monkeypatch.setattr(fc, "features_at", slow_features_at)
+    said: list[str] = []
+
+    run = decisions_run(day=shop["today"], max_rows=20_000, progress=said.append)
+
+    model_done = next(i for i, message in enumerate(said) if message.startswith("model:"))
+    assert said[model_done - 1].startswith("backtest:")  # nothing said in between
+    assert phase["ended"] - phase["started"] > 2 * settings.DECISION_RUN_LEASE_SECONDS
+    assert (phase["refused"], phase["taken"]) == (10, 0)
+    assert (run.status, run.attempt) == (DecisionRun.Status.DONE, 1)
+    assert "took over" not in run.error
+    assert DecisionRun.objects.count() == 1

@@ -10,12 +10,13 @@ import pytest
 from django.utils import timezone
 from django.utils.translation import override
 
+from apps.catalog.analytics.lists import hour_outside_quiet
 from apps.catalog.models import DemandForecast, InsightCard, ReasonKind
 from apps.catalog.services.config import decision_settings_get
-from apps.catalog.services.lists import broadcast_hours, insight_card_accept
+from apps.catalog.services.lists import broadcast_hours, insight_card_accept, quiet_hours
 from apps.catalog.services.nightly import decisions_run
 from apps.customers.models import CommunityMessage
-from tests.catalog.decision_fixtures import decision_world, local_datetime
+from tests.catalog.decision_fixtures import decision_world, local_datetime, orders_bulk_create
 from tests.factories import UserFactory
 
 
@@ -149,3 +150,69 @@ def test_five_against_zero_on_a_noisy_product_is_no_card_but_a_real_rise_is(db: 
     assert card.reason_kind == ReasonKind.RISING_SALES
     assert card.reason_data["usual"] == 21.0
     assert card.reason_data["z"] >= 2
+
+
+def test_a_late_night_broadcast_hour_is_moved_out_of_the_quiet_hours(db: None) -> None:
+    """Store C's sales are planted at 23:00 (its busiest hour), inside the members' default
+    notification quiet hours (21:30-08:00): its card suggests 21:00, the last hour members
+    can still be told at, and the suggestion's sentence names that hour."""
+    from django.template.loader import render_to_string
+
+    from apps.campaigns.notifications.dispatch import quiet_hours_end
+
+    world = decision_world()
+    store_c = world["stores"][2]
+    today = world["today"]
+    late = [
+        local_datetime(today - dt.timedelta(days=back), 23)
+        for back in range(1, 29)
+        for _copy in range(3)
+    ]
+    orders_bulk_create(
+        store=store_c, baskets=[[world["products"]["milk"]]] * len(late), placed_at=late
+    )
+    CommunityMessage.objects.bulk_create(
+        [
+            CommunityMessage(
+                store=store_c,
+                group_name="C 店",
+                text="纯牛奶还有吗",
+                sent_at=local_datetime(today - dt.timedelta(days=back), 19),
+            )
+            for back in (1, 2, 4)
+        ]
+    )
+    assert broadcast_hours(store_ids=[store_c.pk], day=today) == {store_c.pk: (21, "orders")}
+
+    decisions_run(day=today)
+
+    card = InsightCard.objects.get(store=store_c)
+    assert (card.broadcast_hour, card.broadcast_hour_source) == (21, "orders")
+    told_at = timezone.make_aware(dt.datetime.combine(today, dt.time(card.broadcast_hour)))
+    assert quiet_hours_end(now=told_at) is None  # members are notified at 21:00
+    with override("zh-hans"):
+        page = render_to_string("decisions/store.html", {"cards": [card], "store": store_c})
+    assert "建议：21:00 直播" in page
+    assert "23:00" not in page
+
+
+@pytest.mark.parametrize(
+    ("hour", "expected"),
+    [(20, 20), (21, 21), (22, 21), (23, 21), (0, 21), (2, 21), (3, 8), (6, 8), (7, 8), (8, 8)],
+)
+def test_an_hour_in_the_quiet_hours_moves_to_the_nearest_allowed_one(
+    hour: int, expected: int
+) -> None:
+    quiet = (dt.time(21, 30), dt.time(8, 0))
+    assert hour_outside_quiet(hour, *quiet) == expected
+
+
+def test_quiet_hours_within_a_day_and_none_at_all(settings: object) -> None:
+    assert hour_outside_quiet(13, dt.time(12), dt.time(14)) == 14
+    assert hour_outside_quiet(12, dt.time(12), dt.time(14)) == 11
+    # 23 is 2 hours from 21 and from 1: on a tie, the hour before the quiet hours start.
+    assert hour_outside_quiet(23, dt.time(22), dt.time(1)) == 21
+    settings.NOTIFY_QUIET_HOURS = ""
+    assert quiet_hours() is None
+    settings.NOTIFY_QUIET_HOURS = "22:00-07:00"
+    assert quiet_hours() == (dt.time(22), dt.time(7))

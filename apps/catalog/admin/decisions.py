@@ -6,6 +6,7 @@ decision settings; accepting insight cards goes through the same service as the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from apps.catalog.models import (
     RuleRun,
 )
 from apps.catalog.services.lists import insight_card_accept
+from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
 from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 from linli.celery import app as celery_app
@@ -339,6 +341,9 @@ class NightlyJob:
     kwargs: dict[str, Any] = field(default_factory=dict)
     # Its progress is a DecisionRun in the list "run now" leads back to (only the decisions).
     progress_listed: bool = False
+    # "Run now" offers a first and a last day (sent as `first_day` / `last_day`): the KPI
+    # pack's backfill of an imported history (`kpi_history_backfill`).
+    date_range: bool = False
 
 
 # Every job `linli.schedules` runs at a fixed hour of the day (nightly or daily), with the
@@ -375,6 +380,7 @@ NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
         "apps.stores.tasks.kpi_snapshots_task",
         _("KPI pack: monthly figures per store, region and network"),
         "stores.add_kpisnapshot",
+        date_range=True,
     ),
 )
 
@@ -397,9 +403,33 @@ def nightly_jobs() -> list[tuple[NightlyJob, str]]:
     ]
 
 
-def nightly_job_enqueue(job: NightlyJob) -> str:
-    """Send the job's task to the broker (as the beat would); returns the task id."""
-    return celery_app.send_task(job.task, kwargs=job.kwargs).id
+def nightly_job_enqueue(job: NightlyJob, *, extra: dict[str, Any] | None = None) -> str:
+    """Send the job's task to the broker (as the beat would, with `extra` arguments such as a
+    backfill's days); returns the task id."""
+    return celery_app.send_task(job.task, kwargs={**job.kwargs, **(extra or {})}).id
+
+
+def nightly_job_range(
+    job: NightlyJob, *, first: str, last: str
+) -> tuple[dict[str, Any], dt.date, dt.date] | None:
+    """The task arguments of a "run now" with a date range: None when the job takes none or
+    both days are blank; ValueError (a sentence for HQ) when one is missing, malformed,
+    reversed, in the future or more than BACKFILL_MAX_DAYS apart."""
+    first, last = first.strip(), last.strip()
+    if not job.date_range or not (first or last):
+        return None
+    if not (first and last):
+        raise ValueError(gettext("Give both the first and the last day, or neither."))
+    try:
+        first_day, last_day = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError as error:
+        raise ValueError(gettext("Days must look like 2026-07-01.")) from error
+    kpi_backfill_range_check(first_day=first_day, last_day=last_day, today=timezone.localdate())
+    return (
+        {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
+        first_day,
+        last_day,
+    )
 
 
 @admin.register(DecisionRun)
@@ -431,6 +461,7 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "phase",
         "model_summary",
         "warnings_summary",
+        "weather_summary",
         "attempt",
         "worker",
         "started_at",
@@ -487,6 +518,28 @@ class DecisionRunAdmin(ReadOnlyAdmin):
     def warnings_summary(self, run: DecisionRun) -> str:
         return "\n".join((run.stats or {}).get("warnings") or [])
 
+    @admin.display(description=_("stores without weather"))
+    def weather_summary(self, run: DecisionRun) -> str:
+        """The cities with no weather rows for the run's history or horizon and their stores
+        (forecast without weather): one line per city."""
+        lines = []
+        for city in (run.stats or {}).get("weather_missing") or []:
+            if city.get("history") and city.get("horizon"):
+                gap = gettext("no weather for the history nor the forecast horizon")
+            elif city.get("history"):
+                gap = gettext("no weather for the history")
+            else:
+                gap = gettext("no weather for the forecast horizon")
+            lines.append(
+                gettext("%(city)s (stores %(stores)s): %(gap)s; forecast without weather")
+                % {
+                    "city": city.get("city") or gettext("(no city)"),
+                    "stores": ", ".join(str(pk) for pk in city.get("stores", [])),
+                    "gap": gap,
+                }
+            )
+        return "\n".join(lines) or "—"
+
     @admin.display(description=_("error"))
     def error_summary(self, run: DecisionRun) -> str:
         """The last line of the error (the exception, or the latest takeover)."""
@@ -527,7 +580,21 @@ class DecisionRunAdmin(ReadOnlyAdmin):
             if not request.user.has_perm(job.permission):
                 raise PermissionDenied
             try:
-                nightly_job_enqueue(job)
+                ranged = nightly_job_range(
+                    job,
+                    first=request.POST.get("first_day", ""),
+                    last=request.POST.get("last_day", ""),
+                )
+            except ValueError as error:
+                self.message_user(
+                    request,
+                    gettext("%(job)s was not started: %(error)s")
+                    % {"job": job.label, "error": error},
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(reverse("admin:catalog_decisionrun_nightly"))
+            try:
+                nightly_job_enqueue(job, extra=ranged[0] if ranged else None)
             except Exception as error:  # the broker cannot be reached: say so, change nothing
                 self.message_user(
                     request,
@@ -547,7 +614,21 @@ class DecisionRunAdmin(ReadOnlyAdmin):
                         "shown here; the results appear on their pages when it is done)."
                     )
                 )
-                self.message_user(request, started % {"job": job.label}, messages.SUCCESS)
+                message = started % {"job": job.label}
+                if ranged is not None:
+                    days = (ranged[2] - ranged[1]).days + 1
+                    message += " " + ngettext(
+                        "It computes the daily KPIs of %(first)s to %(last)s (%(days)d day) and "
+                        "the monthly pack of every month they touch.",
+                        "It computes the daily KPIs of %(first)s to %(last)s (%(days)d days) "
+                        "and the monthly pack of every month they touch.",
+                        days,
+                    ) % {
+                        "first": ranged[1].isoformat(),
+                        "last": ranged[2].isoformat(),
+                        "days": days,
+                    }
+                self.message_user(request, message, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:catalog_decisionrun_changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -557,5 +638,6 @@ class DecisionRunAdmin(ReadOnlyAdmin):
                 {"job": job, "time": time, "allowed": request.user.has_perm(job.permission)}
                 for job, time in jobs
             ],
+            "backfill_max_days": BACKFILL_MAX_DAYS,
         }
         return TemplateResponse(request, "admin/catalog/decisionrun/nightly.html", context)

@@ -60,6 +60,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -843,10 +844,14 @@ class ForecastModel:
         *,
         max_rows: int = 200_000,
         seed: int = 0,
+        heartbeat: Callable[[], None] | None = None,
     ) -> ForecastModel:
         """Train on feature rows at each origin (whose targets must all be observed). Series
         without sales in an origin's window are left out (their forecast is 0 anyway); when
-        there are more rows than `max_rows`, series are sampled per origin (seeded)."""
+        there are more rows than `max_rows`, series are sampled per origin (seeded).
+
+        `heartbeat` is called after each origin's rows and after the trees are grown (a
+        caller holding a lease renews it there); it must not touch the model's inputs."""
         rng = np.random.default_rng(seed)
         origins = [o for o in origins if o >= WINDOW - 1 and o + HORIZON <= panel.last_origin]
         if not origins:
@@ -868,6 +873,8 @@ class ForecastModel:
             blocks.append(matrix)
             rates.append((actual / safe[:, None]).ravel())
             weights.append(np.repeat(safe, HORIZON))
+            if heartbeat is not None:
+                heartbeat()
         if not blocks:
             raise ValueError("no series with sales to train on")
         matrix = np.vstack(blocks)
@@ -894,6 +901,8 @@ class ForecastModel:
         )
         target = np.concatenate(rates)
         self.estimator.fit(matrix, target, sample_weight=np.concatenate(weights))
+        if heartbeat is not None:
+            heartbeat()
         self.training_rows = int(matrix.shape[0])
         self.max_rate = float(np.quantile(target, RATE_CAP_QUANTILE))
         if self.promo_context:
@@ -1131,6 +1140,7 @@ def backtest(
     history_days: int = 0,
     seed: int = 0,
     long_levels: bool = False,
+    heartbeat: Callable[[], None] | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation: at each origin the model is trained only on rows whose
     targets were observed by then, and it and every baseline forecast the next 14 days.
@@ -1142,6 +1152,8 @@ def backtest(
     MAE per scored day), pooled over the series of a category, over all series, and over the
     promoted and the unpromoted target days. Calibration (standardised residual quantiles)
     comes from the newest origin.
+
+    `heartbeat` is passed to each origin's fit and called after each origin is scored.
     """
     origins = sorted(
         o for o in origins if o - HORIZON >= WINDOW - 1 and o + HORIZON <= panel.last_origin
@@ -1169,6 +1181,7 @@ def backtest(
             ),
             max_rows=max_rows,
             seed=seed,
+            heartbeat=heartbeat,
         )
         forecasts = {
             MODEL: model.predict(panel, origin, weather_known_through=origin),
@@ -1193,6 +1206,8 @@ def backtest(
             / np.sqrt(np.maximum(forecasts[method], 0) + RESIDUAL_SHIFT)
             for method in METHODS
         }
+        if heartbeat is not None:
+            heartbeat()
     calibration = residual_calibration(residuals, codes, forecasts_newest)
     return BacktestResult(
         origins=[panel.day(o) for o in origins],

@@ -4,6 +4,7 @@ the best broadcast hour, and chat mentions of products. Pure pandas / numpy: no 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter
@@ -472,3 +473,27 @@ def best_hour(hours: Iterable[int]) -> int | None:
 def stock_quantity(demand_cover: float, safety_stock: float) -> int:
     """Units to have on the shelf for the cover period: forecast plus safety, rounded up."""
     return max(0, math.ceil(demand_cover + safety_stock - 1e-9))
+
+
+def hour_is_quiet(hour: int, quiet_start: dt.time, quiet_end: dt.time) -> bool:
+    """Whether `hour`:00 falls in the quiet hours [quiet_start, quiet_end) (they may wrap
+    midnight; equal bounds mean none) — the notification dispatcher's rule."""
+    clock = dt.time(hour)
+    if quiet_start == quiet_end:
+        return False
+    if quiet_start < quiet_end:
+        return quiet_start <= clock < quiet_end
+    return clock >= quiet_start or clock < quiet_end
+
+
+def hour_outside_quiet(hour: int, quiet_start: dt.time, quiet_end: dt.time) -> int:
+    """`hour` when members may be notified at `hour`:00, else the nearest hour when they may
+    (on the clock, either way round; on a tie the one before the quiet hours start): with
+    21:30-08:00, 23 → 21 and 6 → 8. `hour` unchanged when every hour is quiet."""
+    if not hour_is_quiet(hour, quiet_start, quiet_end):
+        return hour
+    for distance in range(1, 13):
+        for candidate in ((hour - distance) % 24, (hour + distance) % 24):
+            if not hour_is_quiet(candidate, quiet_start, quiet_end):
+                return candidate
+    return hour

@@ -24,6 +24,7 @@ from apps.catalog.models import (
     ForecastBacktest,
     ForecastMethodChoice,
     Product,
+    WeatherObservation,
 )
 from apps.catalog.selectors import product_facts, weather_rows
 from apps.catalog.services.config import decision_settings_get
@@ -33,6 +34,9 @@ from apps.stores.models import Order, Store
 from apps.stores.selectors import order_lines_between, stock_on_hand
 
 Progress = Callable[[str], None]
+# Called between the steps of a long computation (each training origin, each backtest
+# origin): the nightly run renews its lease there.
+Heartbeat = Callable[[], None]
 DEFAULT_CALIBRATION = {"q10": -1.2816, "q90": 1.2816, "sigma": 1.0}
 BACKTEST_MAX_AGE = dt.timedelta(days=7)
 # The model trains on up to a year of history when there is one (last year's festivals,
@@ -273,6 +277,42 @@ def _store_cities(store_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
     return cities, np.array([index[city_of_store[int(s)]] for s in store_ids], dtype=np.int64)
 
 
+def weather_missing(*, store_ids: list[int], day: dt.date, history_days: int) -> list[dict]:
+    """The stores' cities with no weather row (observed or forecast) in the history (the
+    `history_days` before `day`) or in the horizon (`day` and the HORIZON - 1 days after):
+    [{"city", "stores": [ids], "history": missing?, "horizon": missing?}] by city, only cities
+    missing either. Their stores are forecast without weather (the model treats it as
+    unknown); the nightly run records this for HQ. Two grouped queries."""
+    stores_of: dict[str, list[int]] = {}
+    for store_id, city in (
+        Store.objects.filter(pk__in=store_ids).order_by("pk").values_list("pk", "region__city")
+    ):
+        stores_of.setdefault(city or "", []).append(store_id)
+    if not stores_of:
+        return []
+    rows = WeatherObservation.objects.filter(city__in=list(stores_of)).order_by()
+    with_history = set(
+        rows.filter(day__gte=day - dt.timedelta(days=history_days), day__lt=day)
+        .values_list("city", flat=True)
+        .distinct()
+    )
+    with_horizon = set(
+        rows.filter(day__gte=day, day__lt=day + dt.timedelta(days=fc.HORIZON))
+        .values_list("city", flat=True)
+        .distinct()
+    )
+    return [
+        {
+            "city": city,
+            "stores": stores,
+            "history": city not in with_history,
+            "horizon": city not in with_horizon,
+        }
+        for city, stores in sorted(stores_of.items())
+        if city not in with_history or city not in with_horizon
+    ]
+
+
 def weather_arrays(
     *, cities: list[str], first_day: dt.date, days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -347,6 +387,7 @@ def forecast_backtest_run(
     save: bool = True,
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
+    heartbeat: Heartbeat | None = None,
 ) -> BacktestOutcome:
     """Rolling-origin backtest of the model and the baselines on the sales before `end_day`
     (default: the day after the last day with sales, so a history that ended in the past is
@@ -378,7 +419,11 @@ def forecast_backtest_run(
             f"{len(origin_indexes)} origins"
         )
     result = fc.backtest(
-        panel, origin_indexes, max_rows=max_rows, history_days=TRAINING_HISTORY_DAYS
+        panel,
+        origin_indexes,
+        max_rows=max_rows,
+        history_days=TRAINING_HISTORY_DAYS,
+        heartbeat=heartbeat,
     )
     choices = fc.choose_methods(result)
     backtest = None
@@ -472,12 +517,14 @@ def forecast_model_train(
     backtest_if_stale: bool = True,
     progress: Progress | None = None,
     sources: PlanningSources = NO_SOURCES,
+    heartbeat: Heartbeat | None = None,
 ) -> TrainedForecast:
     """Fit the global model on a seeded sample of stores with every target observed before
     `day`, and gather each category's serving method and calibration from the latest backtest
     (running one first when none is younger than a week and `backtest_if_stale`).
 
-    Deterministic for the same data: seeded sampling, no early stopping.
+    Deterministic for the same data: seeded sampling, no early stopping. `heartbeat` is
+    called at every training and backtest origin (and after each fit), never changing a result.
     """
     settings = decision_settings_get()
     codes = CategoryCodes.load()
@@ -496,6 +543,7 @@ def forecast_model_train(
                 max_rows=max_rows,
                 progress=progress,
                 sources=sources,
+                heartbeat=heartbeat,
             ).backtest
         except ValueError as error:
             # Not enough history yet: the last choices (or the 28-day mean) serve; recorded.
@@ -528,7 +576,7 @@ def forecast_model_train(
         )
     else:
         try:
-            model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows)
+            model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows, heartbeat=heartbeat)
         except ValueError as error:
             report["fallback"] = str(error)
     if model is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -230,9 +231,23 @@ def _store_tag_share(store_ids: list[int], context: NightContext) -> pd.DataFram
     ).reset_index(drop=True)
 
 
+def quiet_hours() -> tuple[dt.time, dt.time] | None:
+    """The members' notification quiet hours (`settings.NOTIFY_QUIET_HOURS`, "HH:MM-HH:MM"
+    in TIME_ZONE, may wrap midnight; "" = none) as (start, end), or None."""
+    spec = django_settings.NOTIFY_QUIET_HOURS.strip()
+    if not spec:
+        return None
+    start, end = (dt.time.fromisoformat(part.strip()) for part in spec.split("-", 1))
+    return None if start == end else (start, end)
+
+
 def broadcast_hours(*, store_ids: list[int], day: dt.date) -> dict[int, tuple[int, str]]:
     """Best broadcast hour per store: the most common of its members' usual shopping hours
-    (MemberProfile.usual_hours), else the busiest order hour of the last 28 days, else 20:00."""
+    (MemberProfile.usual_hours), else the busiest order hour of the last 28 days, else 20:00;
+    moved out of the members' notification quiet hours (`quiet_hours`) to the nearest hour
+    they may be told at (23:00 → 21:00 with 21:30-08:00): a broadcast nobody is told of is no
+    suggestion. The source stays where the hour came from."""
+    quiet = quiet_hours()
     hours: dict[int, list[int]] = {}
     for store_id, usual in MemberProfile.objects.filter(
         member__home_store_id__in=store_ids, member__is_erased=False
@@ -254,6 +269,11 @@ def broadcast_hours(*, store_ids: list[int], day: dt.date) -> dict[int, tuple[in
         for store_id in missing:
             hour = la.best_hour(counts.get(store_id, []))
             result[store_id] = (DEFAULT_BROADCAST_HOUR if hour is None else hour, "orders")
+    if quiet is not None:
+        result = {
+            store_id: (la.hour_outside_quiet(hour, *quiet), source)
+            for store_id, (hour, source) in result.items()
+        }
     return result
 
 

@@ -10,13 +10,16 @@ transaction holds the file's one write lock, which the web process, beat and the
 processes wait for.
 
 Fault tolerance: a running run holds a lease. Its worker renews `heartbeat_at` after each phase
-and each chunk of stores, by an UPDATE conditional on its `attempt` (the fencing token) that also
-records the chunk's stores in `done_store_ids`, in the chunk's transaction. A run whose heartbeat
-is older than the lease (`settings.DECISION_RUN_LEASE_SECONDS`) is dead: the next attempt (a
-rerun, `--force`, the redelivered or retried task) takes it over by one conditional UPDATE
-(exactly one taker wins), recomputes the rules (skipped when done) and the model, and computes
-only the stores not done. A worker that wakes after being taken over cannot write: its next
-renewal finds another attempt and rolls its chunk back (`DecisionRunLost`).
+and each chunk of stores, and inside the long phases at each progress message and at every
+training and backtest origin of the forecast model (at most every 1/20 of the lease, so a phase
+longer than the lease keeps the run owned), by an UPDATE conditional on its `attempt` (the
+fencing token) that also records the chunk's stores in `done_store_ids`, in the chunk's
+transaction. A run whose heartbeat is older than the lease
+(`settings.DECISION_RUN_LEASE_SECONDS`) is dead: the next attempt (a rerun, `--force`, the
+redelivered or retried task) takes it over by one conditional UPDATE (exactly one taker wins),
+recomputes the rules (skipped when done) and the model, and computes only the stores not done. A
+worker that wakes after being taken over cannot write: its next renewal finds another attempt
+and rolls its chunk back (`DecisionRunLost`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from apps.catalog.services.forecasts import (
     demand_forecasts_store,
     forecast_model_train,
     open_store_ids,
+    weather_missing,
 )
 from apps.catalog.services.lists import daily_lists_compute, daily_lists_store, night_context_load
 from apps.catalog.services.rules import co_purchase_rules_compute
@@ -250,6 +254,19 @@ def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
     return facts, warnings
 
 
+def _weather_warnings(missing: list[dict]) -> list[str]:
+    """One line per city with no weather rows (`weather_missing`), kept with the run's other
+    warnings: its stores are forecast without weather, which is right, but HQ must know."""
+    lines = []
+    for city in missing:
+        gaps = " and ".join(part for part in ("history", "horizon") if city[part])
+        lines.append(
+            f"no weather for {city['city'] or '(no city)'} ({gaps}): stores "
+            f"{', '.join(str(pk) for pk in city['stores'])} forecast without weather"
+        )
+    return lines
+
+
 def decisions_pools(
     stores: list[int], *, chunk_size: int, network: list[int]
 ) -> list[tuple[list[int], list[int]]]:
@@ -325,13 +342,19 @@ def decisions_run(
     log = progress or (lambda message: logger.info("decisions %s: %s", day, message))
     renewed = time.monotonic()
 
-    def say(message: str) -> None:
-        """Report progress; the long phases report often, so renew the lease here too."""
+    def heartbeat() -> None:
+        """Renew the lease when 1/20 of it has passed since the last renewal. The long phases
+        call this between their steps (the rules at each progress message, the model and its
+        backtest at every training and backtest origin): a phase may take longer than the
+        lease, a step may not."""
         nonlocal renewed
-        log(message)
         if time.monotonic() - renewed > _lease().total_seconds() / 20:
             _renew(run)
             renewed = time.monotonic()
+
+    def say(message: str) -> None:
+        log(message)
+        heartbeat()
 
     done_ids = list(run.done_store_ids)
     skip = set(done_ids)
@@ -339,6 +362,7 @@ def decisions_run(
     timings: dict[str, float] = {}
     model_facts: dict[str, object] = {}
     warnings: list[str] = []
+    no_weather: list[dict] = []
     counts = {
         "forecasts": 0,
         "hot": 0,
@@ -389,12 +413,15 @@ def decisions_run(
             max_rows=max_rows,
             progress=say,
             sources=sources,
+            heartbeat=heartbeat,
         )
         context = night_context_load(day=day, settings=settings)
         timings["model"] = time.perf_counter() - started
         # Rows trained on, and why the model or its backtest fell back: kept in the run.
         forecast_report = trained.report
         model_facts, warnings = _model_facts(trained)
+        no_weather = weather_missing(store_ids=stores, day=day, history_days=settings.history_days)
+        warnings += _weather_warnings(no_weather)
         for warning in warnings:
             logger.warning("decisions %s: %s", day, warning)
         _renew(
@@ -404,6 +431,7 @@ def decisions_run(
                 "phase": "stores",
                 "model": model_facts,
                 "warnings": warnings,
+                "weather_missing": no_weather,
                 "forecast": forecast_report,
             },
         )
@@ -452,6 +480,7 @@ def decisions_run(
                         "phase": "stores",
                         "model": model_facts,
                         "warnings": warnings,
+                        "weather_missing": no_weather,
                     },
                 )
             done_ids += chunk_ids
@@ -474,6 +503,7 @@ def decisions_run(
                 "counts": counts,
                 "model": model_facts,
                 "warnings": warnings,
+                "weather_missing": no_weather,
                 "forecast": forecast_report,
             },
         )
@@ -489,6 +519,7 @@ def decisions_run(
             "counts": counts,
             "model": model_facts,
             "warnings": warnings,
+            "weather_missing": no_weather,
             "forecast": forecast_report,
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,6 +51,7 @@ from apps.stores.models import (
     Store,
 )
 from apps.stores.selectors import member_store_order_counts, store_loss_values
+from apps.stores.services.kpis import store_kpi_snapshots_backfill
 
 VALUE_PLACES = Decimal("0.0001")
 MONEY = DecimalField(max_digits=18, decimal_places=4)
@@ -461,3 +463,32 @@ def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | N
         written += kpi_snapshots_compute(month=month, now=now)
         month = month_add(month, 1)
     return written
+
+
+def kpi_history_backfill(
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    progress: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
+    """HQ's backfill of an imported history: the stores' daily KPI rows for each day
+    first_day … last_day (`store_kpi_snapshots_backfill`: at most BACKFILL_MAX_DAYS, the last
+    not in the future; ValueError otherwise, nothing written), then the KPI pack of every month
+    the range touches. Idempotent: both upsert or replace by their natural keys, so a rerun
+    leaves the same rows. Returns {"days", "daily_rows", "months", "monthly_rows"}."""
+    now = now or timezone.now()
+    daily = store_kpi_snapshots_backfill(first_day=first_day, last_day=last_day, progress=progress)
+    month, last, months, monthly = month_start(first_day), month_start(last_day), 0, 0
+    while month <= last:
+        monthly += kpi_snapshots_compute(month=month, now=now)
+        months += 1
+        if progress is not None:
+            progress(f"KPI pack: {month:%Y-%m} done")
+        month = month_add(month, 1)
+    return {
+        "days": (last_day - first_day).days + 1,
+        "daily_rows": daily,
+        "months": months,
+        "monthly_rows": monthly,
+    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.stores.models import (
     Order,
@@ -16,6 +18,9 @@ from apps.stores.models import (
 from apps.stores.selectors import store_loss_values
 
 CENT = Decimal("0.01")
+# A backfill (an imported history, HQ's "run now" with a date range) covers at most this many
+# days: each day is a few grouped queries, so 400 days is minutes, not hours, in one task.
+BACKFILL_MAX_DAYS = 400
 
 
 def store_kpi_snapshots_compute(*, day: dt.date) -> int:
@@ -82,6 +87,53 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
             batch_size=1000,
         )
     return len(rows)
+
+
+def kpi_backfill_range_check(*, first_day: dt.date, last_day: dt.date, today: dt.date) -> int:
+    """The number of days first_day … last_day; ValueError (a sentence for the user) when the
+    range is reversed, ends after `today` or is longer than BACKFILL_MAX_DAYS."""
+    if first_day > last_day:
+        raise ValueError(
+            _("The first day (%(first)s) is after the last day (%(last)s).")
+            % {"first": first_day.isoformat(), "last": last_day.isoformat()}
+        )
+    if last_day > today:
+        raise ValueError(
+            _("The last day (%(last)s) is in the future.") % {"last": last_day.isoformat()}
+        )
+    days = (last_day - first_day).days + 1
+    if days > BACKFILL_MAX_DAYS:
+        raise ValueError(
+            _("%(days)d days asked for; at most %(max)d days can be computed at once.")
+            % {"days": days, "max": BACKFILL_MAX_DAYS}
+        )
+    return days
+
+
+def store_kpi_snapshots_backfill(
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Compute every store's KPI rows for each local day first_day … last_day (an imported
+    history: the hourly job covers only yesterday and today), oldest first, each day as
+    `store_kpi_snapshots_compute` does (its own transaction, an upsert on the unique (store,
+    day)), so a rerun or an overlapping range rewrites the same rows and never adds one.
+    `progress` hears of each finished month and of the last day. At most BACKFILL_MAX_DAYS
+    days, the last not after today (ValueError otherwise, nothing written). Returns rows
+    written."""
+    days = kpi_backfill_range_check(
+        first_day=first_day, last_day=last_day, today=timezone.localdate()
+    )
+    written = 0
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        written += store_kpi_snapshots_compute(day=day)
+        month_end = (day + dt.timedelta(days=1)).day == 1
+        if progress is not None and (month_end or day == last_day):
+            progress(f"daily KPIs: {offset + 1}/{days} days, up to {day.isoformat()}")
+    return written
 
 
 def store_kpi_loss_values_refresh(*, first_day: dt.date, last_day: dt.date) -> int:

@@ -61,3 +61,7 @@ class Command(BaseCommand):
                 + ", ".join(f"{key} {value}" for key, value in counts.items())
             )
         )
+        # The run's warnings (no trained model; cities without weather, whose stores are
+        # forecast without it), as the admin shows them.
+        for warning in run.stats.get("warnings", []):
+            self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
