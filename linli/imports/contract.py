@@ -573,11 +573,27 @@ def nul_reason() -> str:
     )
 
 
+# A line break inside a cell is legal CSV (a quoted cell may span lines), but in a code, a
+# name, a number or a date it is almost always a quote that was never closed: the csv reader
+# then reads on to the next quote, and the rows in between become part of this cell — a row
+# silently lost. Only the columns a format documents as free text (`RowCells(multiline=…)`)
+# may hold line breaks; in every other column the cell is refused (code `invalid_text`).
+def has_line_break(value: str) -> bool:
+    return "\n" in value or "\r" in value
+
+
+def line_break_reason() -> str:
+    return _(
+        "The cell contains a line break, which this column does not take — check for a "
+        'quote (") that is never closed: it joins the following rows into this cell.'
+    )
+
+
 class RowCells:
     """One row of a Table, read column by column; every problem goes to the ErrorLog and makes
     the row invalid, and the accessors return None (or "") for unusable cells."""
 
-    __slots__ = ("number", "cells", "positions", "log", "valid")
+    __slots__ = ("number", "cells", "positions", "log", "valid", "broken")
 
     def __init__(
         self,
@@ -587,12 +603,18 @@ class RowCells:
         log: ErrorLog,
         *,
         width: int,
+        multiline: Container[str] = frozenset(),
     ) -> None:
+        """`multiline`: the columns documented as free text that may hold line breaks; a
+        line break in any other column is refused (`line_break_reason`) and the cell reads
+        as empty, without further errors."""
         self.number = number
         self.cells = cells
         self.positions = positions
         self.log = log
         self.valid = True
+        # Columns whose cell was refused as a whole (a line break): read as empty.
+        self.broken: set[str] = set()
         if isinstance(cells, UnreadableRow):
             self.error("", "unreadable_row", cells.reason)
         elif len(cells) > width and any(cell.strip() for cell in cells[width:]):
@@ -607,8 +629,13 @@ class RowCells:
             )
         else:
             for column, position in positions.items():
-                if position < len(cells) and NUL in cells[position]:
+                if position >= len(cells):
+                    continue
+                if NUL in cells[position]:
                     self.error(column, "invalid_text", nul_reason())
+                elif column not in multiline and has_line_break(cells[position].strip()):
+                    self.error(column, "invalid_text", line_break_reason())
+                    self.broken.add(column)
 
     def error(self, column: str, code: str, reason: str) -> None:
         self.valid = False
@@ -616,7 +643,7 @@ class RowCells:
 
     def raw(self, column: str) -> str:
         position = self.positions.get(column)
-        if position is None or position >= len(self.cells):
+        if position is None or position >= len(self.cells) or column in self.broken:
             return ""
         # A NUL was reported as the row's error; without it the cell can still be looked up
         # (PostgreSQL refuses NUL in any text parameter, also in a query's WHERE).
@@ -625,8 +652,8 @@ class RowCells:
     def parse(
         self, column: str, parser: Callable[..., Any], *, required: bool = False, **options: Any
     ) -> Any:
-        if isinstance(self.cells, UnreadableRow):
-            return None  # reported once, as the row's error
+        if isinstance(self.cells, UnreadableRow) or column in self.broken:
+            return None  # reported once, as the row's (or the cell's) error
         raw = self.raw(column)
         if not raw:
             if required and column in self.positions:

@@ -332,6 +332,19 @@ def test_chat_messages_example_imports_and_rerun_adds_nothing(stores: dict) -> N
     assert by_text["健身减脂"].store == stores["HZ0002"]
 
 
+def test_chat_message_text_may_span_lines_but_the_group_name_may_not(stores: dict) -> None:
+    header = "store_code,group_name,member_identity,text,sent_at\n"
+    good = community_messages_import(
+        table=table(header + 'HZ0001,群,,"第一行\n第二行",2024-07-01 10:00\n')
+    )
+    assert (good.errors, CommunityMessage.objects.get().text) == ([], "第一行\n第二行")
+    bad = community_messages_import(
+        table=table(header + 'HZ0001,"群\nHZ0001",,你好,2024-07-01 11:00\n')
+    )
+    assert errors_of(bad) == [(2, "group_name", "invalid_text")]
+    assert CommunityMessage.objects.count() == 1
+
+
 def test_chat_messages_unknown_identity_is_kept_without_member(stores: dict) -> None:
     report = community_messages_import(
         table=table(

@@ -435,6 +435,43 @@ def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) 
     assert database_counts() == (0, 0, 0)
 
 
+def test_an_unclosed_quote_is_a_line_break_error_not_a_lost_line(reference: dict) -> None:
+    # The quote opened in member_identity runs to the end of the file: two lines read as one.
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + 'HZ0001,A1,"card:C1,FRUIT-BERRY-001,1,1.00,,2024-07-01\n'
+            + "HZ0001,A2,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+        )
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "member_identity", "invalid_text"),
+        (2, "sku", "required"),
+        (2, "quantity", "required"),
+        (2, "unit_price", "required"),
+        (2, "sold_at", "required"),
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("column", ["store_code", "order_ref", "sku", "sold_at"])
+def test_a_line_break_in_any_sales_column_is_refused_once(reference: dict, column: str) -> None:
+    cells = {
+        "store_code": "HZ0001",
+        "order_ref": "A1",
+        "member_identity": "",
+        "sku": "FRUIT-BERRY-001",
+        "quantity": "1",
+        "unit_price": "1.00",
+        "discount": "",
+        "sold_at": "2024-07-01",
+    }
+    cells[column] = '"' + cells[column] + '\nX"'
+    report = sales_history_import(table=table(HEADER + ",".join(cells.values()) + "\n"))
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, column, "invalid_text")]
+    assert database_counts() == (0, 0, 0)
+
+
 def test_an_order_ref_with_backslash_and_chinese_is_stored_as_written(reference: dict) -> None:
     ref = "门店\\T1\\0001"
     report = sales_history_import(

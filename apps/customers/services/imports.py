@@ -72,6 +72,8 @@ MESSAGE_COLUMNS = (
     Column("text", required=True),
     Column("sent_at", required=True),
 )
+# The one free-text column of the message format: a chat message may span lines.
+MESSAGE_MULTILINE_COLUMNS = frozenset({"text"})
 
 # `kind:value` prefixes accepted in `member_identity` cells (sales history, chat messages).
 IDENTITY_PREFIXES: dict[str, str] = {
@@ -448,7 +450,9 @@ def community_messages_import(
     parsed: list[_MessageRow] = []
     for number, cells in table.rows:
         report.rows += 1
-        row = RowCells(number, cells, positions, log, width=width)
+        row = RowCells(
+            number, cells, positions, log, width=width, multiline=MESSAGE_MULTILINE_COLUMNS
+        )
         store_code = row.text("store_code", required=True)
         store_cells.add(number, store_code)
         group_name = row.text("group_name", required=True, max_length=80)
