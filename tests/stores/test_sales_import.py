@@ -435,6 +435,39 @@ def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) 
     assert database_counts() == (0, 0, 0)
 
 
+def _estimated_rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table]
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row estimates")
+def test_an_import_brings_the_row_estimates_of_orders_and_lines_up_to_date(
+    reference: dict, django_capture_on_commit_callbacks
+) -> None:
+    # The admin counts big lists by the estimate: right after an import it showed the old one.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stores_order")
+        cursor.execute("ANALYZE stores_orderline")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+    assert report.applied
+    assert _estimated_rows("stores_order") == Order.objects.count() == 3
+    assert _estimated_rows("stores_orderline") == OrderLine.objects.count() == 4
+
+
+def test_a_dry_run_or_a_refused_file_analyses_nothing(
+    reference: dict, django_capture_on_commit_callbacks
+) -> None:
+    text = (EXAMPLES / "sales_history.csv").read_text()
+    with django_capture_on_commit_callbacks() as callbacks:
+        sales_history_import(table=table(text), dry_run=True)
+        sales_history_import(table=table(text + "HZ0001,X,,NOPE,1,1.00,,2024-07-01\n"))
+    assert callbacks == []
+
+
 def test_an_unclosed_quote_is_a_line_break_error_not_a_lost_line(reference: dict) -> None:
     # The quote opened in member_identity runs to the end of the file: two lines read as one.
     report = sales_history_import(

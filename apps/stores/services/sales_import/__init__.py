@@ -29,11 +29,13 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import ngettext
 
+from apps.stores.models import Order, OrderLine
 from apps.stores.services.sales_import.reading import (
     IDEMPOTENCY_PREFIX,
     NO_MEMBER,
@@ -50,6 +52,7 @@ from linli.imports.contract import (
     header_check,
     import_transaction,
 )
+from linli.table_statistics import tables_analyze
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -126,6 +129,10 @@ def sales_history_import(
     report.errors_take(log)
     if report.is_valid:
         _counts_fill(report, reader, with_row_actions=with_row_actions)
+    if report.applied and report.lines_created:
+        # The admin counts orders and lines by PostgreSQL's estimate: bring it up to date now,
+        # not when autovacuum gets to it. After the commit (a caller may hold a transaction).
+        transaction.on_commit(partial(tables_analyze, (Order, OrderLine)))
     return report
 
 
