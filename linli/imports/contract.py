@@ -150,6 +150,12 @@ class ImportReport:
         """True when the rows were written (valid and not a dry run)."""
         return self.is_valid and not self.dry_run
 
+    def done_message(self) -> str | None:
+        """What the admin says after the import was written; None: import-export's own
+        message ("new, updated, skipped" counts of rows). A report whose rows are not what it
+        counts (sales history: lines and orders) says it here."""
+        return None
+
     def errors_take(self, log: ErrorLog) -> None:
         self.errors = log.sorted()
         self.error_count = log.count
@@ -456,16 +462,31 @@ def parse_bool(value: str) -> bool:
 
 
 def parse_choice(value: str, *, choices: dict[str, str]) -> str:
-    """`choices` maps every accepted (lower-case) spelling to the stored value."""
+    """`choices` maps every accepted (lower-case) spelling to the stored value. A value not
+    among them is refused with every accepted spelling, grouped by stored value in the order
+    of `choices`: "observed (实况), forecast (预报)" — the Chinese words the formats document
+    are as good as the stored values, and the error says so."""
     stored = choices.get(value.lower())
     if stored is None:
-        allowed = sorted(set(choices.values()))
         raise CellError(
             "invalid_choice",
             _("“%(value)s” is not one of: %(allowed)s.")
-            % {"value": value, "allowed": ", ".join(allowed)},
+            % {"value": value, "allowed": choices_describe(choices)},
         )
     return stored
+
+
+def choices_describe(choices: Mapping[str, str]) -> str:
+    """`{"observed": "observed", "实况": "observed", …}` → "observed (实况), forecast (预报)"."""
+    spellings: dict[str, list[str]] = {}
+    for spelling, stored in choices.items():
+        others = spellings.setdefault(stored, [])
+        if spelling != stored.lower():
+            others.append(spelling)
+    return ", ".join(
+        f"{stored} ({'/'.join(others)})" if others else stored
+        for stored, others in spellings.items()
+    )
 
 
 def local_zone() -> ZoneInfo:

@@ -190,7 +190,7 @@ def test_members_dry_run_counts_and_writes_nothing(stores: dict) -> None:
             "13800138009,,,robot,,,,,",
             "gender",
             "invalid_choice",
-            "“robot” is not one of: female, male, unknown.",
+            "“robot” is not one of: unknown (未知), female (女/f), male (男/m).",
         ),
         (
             "13800138009,,,,,,,maybe,",
@@ -238,7 +238,12 @@ def test_members_duplicates_within_the_file_are_reported(stores: dict) -> None:
 
 def test_members_missing_and_unknown_columns_are_reported_at_the_header(stores: dict) -> None:
     report = members_import(table=table("name,nmae\n王五,x\n"))
-    assert errors_of(report) == [(1, "nmae", "unknown_column"), (1, "phone", "missing_column")]
+    # No one identity column is missing, the header has none of them: reported on the header.
+    assert errors_of(report) == [(1, "nmae", "unknown_column"), (1, "", "missing_column")]
+    assert str(report.errors[1]) == (
+        "Row 1: The header has none of the columns that identify a member; give at least one "
+        "of: phone, member_card, wechat."
+    )
     assert Member.objects.count() == 0
 
 

@@ -215,7 +215,7 @@ def test_parse_choice_maps_any_case_to_the_stored_value_or_lists_the_allowed_one
     assert parse_choice("个", choices=choices) == "piece"
     assert _refusal(parse_choice, "crate", choices=choices) == (
         "invalid_choice",
-        "“crate” is not one of: kg, piece.",
+        "“crate” is not one of: piece (个), kg.",
     )
 
 

@@ -21,7 +21,7 @@ from django.utils import translation
 
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order, OrderLine, StockMovement
-from apps.stores.services.sales_import import sales_history_import
+from apps.stores.services.sales_import import SalesImportReport, sales_history_import
 from linli.imports.contract import (
     Table,
     table_from_bytes,
@@ -618,9 +618,23 @@ def test_admin_sales_import_previews_then_imports(client, reference: dict) -> No
     assert [row.import_type for row in result.rows] == ["new"] * 4
     assert database_counts() == (0, 0, 0)
     confirm = preview.context["confirm_form"].initial
-    done = client.post(reverse("admin:stores_order_process_import"), confirm)
-    assert done.status_code == 302
+    done = client.post(reverse("admin:stores_order_process_import"), confirm, follow=True)
+    assert done.redirect_chain[-1][1] == 302
     assert Order.objects.count() == 3
+    # The preview lists the file's 4 lines: the message counts orders and says their lines.
+    assert [str(message) for message in done.context["messages"]] == [
+        "Import finished: 3 orders (4 lines) added, 0 orders already there."
+    ]
+
+
+def test_the_sales_import_message_counts_orders_and_lines_in_chinese(reference: dict) -> None:
+    report = SalesImportReport(kind="sales_history", dry_run=False, created=2564, unchanged=1)
+    report.lines_created = 31236
+    with translation.override("zh-hans"):
+        assert (
+            report.done_message()
+            == "导入完成：新增 2,564 个订单（31,236 条明细），1 个订单此前已导入。"
+        )
 
 
 def test_admin_sales_import_says_which_orders_come_in_without_a_member(

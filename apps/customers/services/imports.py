@@ -172,11 +172,16 @@ def members_import(
     positions = header_check(table.header, MEMBER_COLUMNS, log)
     keyed = any(column in positions for column in MEMBER_KEY_COLUMNS)
     if table.header and not keyed:
+        # The header as a whole is wrong (no one column is missing): reported without a column.
         log.add(
             HEADER_ROW,
-            "phone",
+            "",
             "missing_column",
-            _("Give at least one of the columns phone, member_card, wechat."),
+            _(
+                "The header has none of the columns that identify a member; give at least one "
+                "of: %(columns)s."
+            )
+            % {"columns": ", ".join(MEMBER_KEY_COLUMNS)},
         )
     width = len(table.header)
     duplicates = {column: FirstSeen() for column in ("phone", "member_no", *MEMBER_KEY_COLUMNS)}
