@@ -86,10 +86,10 @@ class EstimatedCountPaginator(Paginator):
 
     @property
     def count_shown(self) -> str:
-        """The count as the changelist shows it (templates/admin/pagination.html and its
-        neighbours): an estimate says so — "about 23,010", "约 23,010" — so that a list
-        right after an import, before PostgreSQL's statistics caught up, does not look as if
-        rows were lost; an exact count is shown as Django shows it."""
+        """The count as the changelist's note shows it (templates/admin/change_list.html): an
+        estimate says so — "about 23,010", "约 23,010" — so that a list right after an import,
+        before PostgreSQL's statistics caught up, does not look as if rows were lost; an exact
+        count is shown as Django shows it."""
         return count_shown(self.count, estimate=self.count_is_estimate)
 
 

@@ -117,8 +117,13 @@ def test_the_order_changelist_marks_an_estimated_count_as_one(client, hq_user, m
     english = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="en")
     chinese = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert english.context["cl"].paginator.count_is_estimate is True
-    assert "about 40 orders" in " ".join(english.content.decode().split())
-    assert "约 40 " in chinese.content.decode()
+    assert "The count is an estimate: about 40." in " ".join(english.content.decode().split())
+    assert "约 40" in chinese.content.decode()
+    assert 'id="count-estimate"' in chinese.content.decode()
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 50)
+    exact = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert exact.context["cl"].paginator.count_is_estimate is False
+    assert 'id="count-estimate"' not in exact.content.decode()
 
 
 def test_periods_span_the_first_to_the_last_date():
