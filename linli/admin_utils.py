@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from linli.params import is_ascii_number
 
@@ -61,6 +62,8 @@ class EstimatedCountPaginator(Paginator):
     """
 
     exact_limit = EXACT_COUNT_LIMIT
+    # Set by `count`: True when the count is PostgreSQL's estimate, not a count of the rows.
+    count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
@@ -71,13 +74,30 @@ class EstimatedCountPaginator(Paginator):
         if is_postgres and not queryset.query.where:
             estimate = _postgres_table_estimate(queryset)
             if estimate > self.exact_limit:
+                self.count_is_estimate = True
                 return estimate
         capped = queryset.order_by()[: self.exact_limit + 1].count()
         if capped <= self.exact_limit:
             return capped
         if is_postgres:
+            self.count_is_estimate = True
             return max(_postgres_plan_rows(queryset), capped)
         return super().count
+
+    @property
+    def count_shown(self) -> str:
+        """The count as the changelist's note shows it (templates/admin/change_list.html): an
+        estimate says so — "about 23,010", "约 23,010" — so that a list right after an import,
+        before PostgreSQL's statistics caught up, does not look as if rows were lost; an exact
+        count is shown as Django shows it."""
+        return count_shown(self.count, estimate=self.count_is_estimate)
+
+
+def count_shown(count: int, *, estimate: bool) -> str:
+    """`count` as text, marked as an estimate when it is one ("about 23,010")."""
+    if estimate:
+        return _("about %(count)s") % {"count": f"{count:,}"}
+    return str(count)
 
 
 # --- searching by keys ---------------------------------------------------------------------

@@ -136,6 +136,7 @@ def report_to_result(
     # What the import says besides its counts (e.g. orders imported without a member): shown
     # above the preview and again after the confirm (`ImportAdminMixin.process_result`).
     result.linli_notes = list(report.notes)
+    result.linli_done_message = None if report.dry_run else report.done_message()
     result.totals[RowResult.IMPORT_TYPE_NEW] = report.created
     result.totals[RowResult.IMPORT_TYPE_UPDATE] = report.updated
     result.totals[RowResult.IMPORT_TYPE_SKIP] = report.unchanged
@@ -303,6 +304,13 @@ class ImportAdminMixin(ImportMixin):
         for note in getattr(result, "linli_notes", ()):
             messages.warning(request, note)
         return super().process_result(result, request)
+
+    def add_success_message(self, result: Result, request: HttpRequest) -> None:
+        done = getattr(result, "linli_done_message", None)
+        if done:
+            messages.success(request, done)
+        else:
+            super().add_success_message(result, request)
 
 
 class LabelledFieldsExportForm(SelectableFieldsExportForm):

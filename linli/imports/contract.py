@@ -150,6 +150,12 @@ class ImportReport:
         """True when the rows were written (valid and not a dry run)."""
         return self.is_valid and not self.dry_run
 
+    def done_message(self) -> str | None:
+        """What the admin says after the import was written; None: import-export's own
+        message ("new, updated, skipped" counts of rows). A report whose rows are not what it
+        counts (sales history: lines and orders) says it here."""
+        return None
+
     def errors_take(self, log: ErrorLog) -> None:
         self.errors = log.sorted()
         self.error_count = log.count
@@ -456,16 +462,31 @@ def parse_bool(value: str) -> bool:
 
 
 def parse_choice(value: str, *, choices: dict[str, str]) -> str:
-    """`choices` maps every accepted (lower-case) spelling to the stored value."""
+    """`choices` maps every accepted (lower-case) spelling to the stored value. A value not
+    among them is refused with every accepted spelling, grouped by stored value in the order
+    of `choices`: "observed (实况), forecast (预报)" — the Chinese words the formats document
+    are as good as the stored values, and the error says so."""
     stored = choices.get(value.lower())
     if stored is None:
-        allowed = sorted(set(choices.values()))
         raise CellError(
             "invalid_choice",
             _("“%(value)s” is not one of: %(allowed)s.")
-            % {"value": value, "allowed": ", ".join(allowed)},
+            % {"value": value, "allowed": choices_describe(choices)},
         )
     return stored
+
+
+def choices_describe(choices: Mapping[str, str]) -> str:
+    """`{"observed": "observed", "实况": "observed", …}` → "observed (实况), forecast (预报)"."""
+    spellings: dict[str, list[str]] = {}
+    for spelling, stored in choices.items():
+        others = spellings.setdefault(stored, [])
+        if spelling != stored.lower():
+            others.append(spelling)
+    return ", ".join(
+        f"{stored} ({'/'.join(others)})" if others else stored
+        for stored, others in spellings.items()
+    )
 
 
 def local_zone() -> ZoneInfo:
@@ -573,11 +594,27 @@ def nul_reason() -> str:
     )
 
 
+# A line break inside a cell is legal CSV (a quoted cell may span lines), but in a code, a
+# name, a number or a date it is almost always a quote that was never closed: the csv reader
+# then reads on to the next quote, and the rows in between become part of this cell — a row
+# silently lost. Only the columns a format documents as free text (`RowCells(multiline=…)`)
+# may hold line breaks; in every other column the cell is refused (code `invalid_text`).
+def has_line_break(value: str) -> bool:
+    return "\n" in value or "\r" in value
+
+
+def line_break_reason() -> str:
+    return _(
+        "The cell contains a line break, which this column does not take — check for a "
+        'quote (") that is never closed: it joins the following rows into this cell.'
+    )
+
+
 class RowCells:
     """One row of a Table, read column by column; every problem goes to the ErrorLog and makes
     the row invalid, and the accessors return None (or "") for unusable cells."""
 
-    __slots__ = ("number", "cells", "positions", "log", "valid")
+    __slots__ = ("number", "cells", "positions", "log", "valid", "broken")
 
     def __init__(
         self,
@@ -587,12 +624,18 @@ class RowCells:
         log: ErrorLog,
         *,
         width: int,
+        multiline: Container[str] = frozenset(),
     ) -> None:
+        """`multiline`: the columns documented as free text that may hold line breaks; a
+        line break in any other column is refused (`line_break_reason`) and the cell reads
+        as empty, without further errors."""
         self.number = number
         self.cells = cells
         self.positions = positions
         self.log = log
         self.valid = True
+        # Columns whose cell was refused as a whole (a line break): read as empty.
+        self.broken: set[str] = set()
         if isinstance(cells, UnreadableRow):
             self.error("", "unreadable_row", cells.reason)
         elif len(cells) > width and any(cell.strip() for cell in cells[width:]):
@@ -607,8 +650,13 @@ class RowCells:
             )
         else:
             for column, position in positions.items():
-                if position < len(cells) and NUL in cells[position]:
+                if position >= len(cells):
+                    continue
+                if NUL in cells[position]:
                     self.error(column, "invalid_text", nul_reason())
+                elif column not in multiline and has_line_break(cells[position].strip()):
+                    self.error(column, "invalid_text", line_break_reason())
+                    self.broken.add(column)
 
     def error(self, column: str, code: str, reason: str) -> None:
         self.valid = False
@@ -616,7 +664,7 @@ class RowCells:
 
     def raw(self, column: str) -> str:
         position = self.positions.get(column)
-        if position is None or position >= len(self.cells):
+        if position is None or position >= len(self.cells) or column in self.broken:
             return ""
         # A NUL was reported as the row's error; without it the cell can still be looked up
         # (PostgreSQL refuses NUL in any text parameter, also in a query's WHERE).
@@ -625,8 +673,8 @@ class RowCells:
     def parse(
         self, column: str, parser: Callable[..., Any], *, required: bool = False, **options: Any
     ) -> Any:
-        if isinstance(self.cells, UnreadableRow):
-            return None  # reported once, as the row's error
+        if isinstance(self.cells, UnreadableRow) or column in self.broken:
+            return None  # reported once, as the row's (or the cell's) error
         raw = self.raw(column)
         if not raw:
             if required and column in self.positions:

@@ -285,6 +285,22 @@ def test_promotions_bad_row_is_reported_and_nothing_written(
     assert Promotion.objects.count() == 0
 
 
+def test_promotions_an_unclosed_quote_is_refused_instead_of_swallowing_the_next_row(
+    reference: dict,
+) -> None:
+    # QA: the second promotion became part of the first one's name and was lost silently.
+    report = promotions_import(
+        table=table(
+            HEADER
+            + 'price,,FRUIT,,,2024-07-01,2024-07-07,,10,"坏引号,\n'
+            + "price,,DAIRY,,,2024-07-01,2024-07-07,,15,牛奶,\n"
+        )
+    )
+    assert errors_of(report) == [(2, "name", "invalid_text")]
+    assert "never closed" in report.errors[0].reason
+    assert Promotion.objects.count() == 0
+
+
 def test_promotions_unknown_codes_are_reported_with_the_rows_other_errors(
     reference: dict,
 ) -> None:

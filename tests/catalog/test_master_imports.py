@@ -239,6 +239,14 @@ def test_weather_example_imports_exactly_and_reimport_changes_nothing() -> None:
     ]
 
 
+def test_weather_kind_error_lists_the_chinese_words_the_docs_accept() -> None:
+    # QA: the error listed only "forecast, observed", and HQ's file was written in Chinese.
+    report = weather_import(table=table(WEATHER_HEADER + "杭州,2024-07-01,30,20,5,晴,实测,\n"))
+    assert [str(error) for error in report.errors] == [
+        "Row 2, column “kind”: “实测” is not one of: observed (实况), forecast (预报)."
+    ]
+
+
 def test_weather_update_by_city_day_kind_keeps_empty_cells() -> None:
     weather_import(table=table(WEATHER_HEADER + "杭州,2024-07-01,30,20,5,小雨,,\n"))
     report = weather_import(table=table(WEATHER_HEADER + "杭州,2024-07-01,31.5,20,,,observed,\n"))

@@ -13,7 +13,15 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.catalog.models import DailyListEntry, DecisionRun, DemandForecast, InsightCard
+from apps.catalog.models import (
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DemandForecast,
+    InsightCard,
+    MemberSuggestion,
+)
+from apps.catalog.services import nightly
 from apps.catalog.services.nightly import (
     DecisionRunAbandoned,
     DecisionRunBusy,
@@ -119,6 +127,22 @@ def test_a_live_run_is_refused_even_when_it_started_long_ago(db: None) -> None:
     live.refresh_from_db()
     assert (live.status, live.attempt, live.worker) == ("running", 1, "other-host:42")
     assert DecisionRun.objects.count() == 1
+
+
+def test_a_finished_run_analyses_the_tables_it_wrote_after_commit(
+    db: None, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
+) -> None:
+    # The admin counts forecasts, list entries and cards by PostgreSQL's estimate.
+    analysed: list[tuple] = []
+    monkeypatch.setattr(nightly, "tables_analyze", lambda models: analysed.append(tuple(models)))
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = decisions_run(day=timezone.localdate(), store_ids=[])
+    assert (run.status, analysed) == ("done", [])  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert analysed == [
+        (DemandForecast, DailyListEntry, InsightCard, MemberSuggestion, CoPurchaseRule)
+    ]
 
 
 def test_a_worker_taken_over_can_no_longer_write(db: None) -> None:

@@ -190,7 +190,7 @@ def test_members_dry_run_counts_and_writes_nothing(stores: dict) -> None:
             "13800138009,,,robot,,,,,",
             "gender",
             "invalid_choice",
-            "“robot” is not one of: female, male, unknown.",
+            "“robot” is not one of: unknown (未知), female (女/f), male (男/m).",
         ),
         (
             "13800138009,,,,,,,maybe,",
@@ -238,7 +238,12 @@ def test_members_duplicates_within_the_file_are_reported(stores: dict) -> None:
 
 def test_members_missing_and_unknown_columns_are_reported_at_the_header(stores: dict) -> None:
     report = members_import(table=table("name,nmae\n王五,x\n"))
-    assert errors_of(report) == [(1, "nmae", "unknown_column"), (1, "phone", "missing_column")]
+    # No one identity column is missing, the header has none of them: reported on the header.
+    assert errors_of(report) == [(1, "nmae", "unknown_column"), (1, "", "missing_column")]
+    assert str(report.errors[1]) == (
+        "Row 1: The header has none of the columns that identify a member; give at least one "
+        "of: phone, member_card, wechat."
+    )
     assert Member.objects.count() == 0
 
 
@@ -330,6 +335,19 @@ def test_chat_messages_example_imports_and_rerun_adds_nothing(stores: dict) -> N
     assert by_text["今天的蓝"].member is None
     assert by_text["健身减脂"].member == li
     assert by_text["健身减脂"].store == stores["HZ0002"]
+
+
+def test_chat_message_text_may_span_lines_but_the_group_name_may_not(stores: dict) -> None:
+    header = "store_code,group_name,member_identity,text,sent_at\n"
+    good = community_messages_import(
+        table=table(header + 'HZ0001,群,,"第一行\n第二行",2024-07-01 10:00\n')
+    )
+    assert (good.errors, CommunityMessage.objects.get().text) == ([], "第一行\n第二行")
+    bad = community_messages_import(
+        table=table(header + 'HZ0001,"群\nHZ0001",,你好,2024-07-01 11:00\n')
+    )
+    assert errors_of(bad) == [(2, "group_name", "invalid_text")]
+    assert CommunityMessage.objects.count() == 1
 
 
 def test_chat_messages_unknown_identity_is_kept_without_member(stores: dict) -> None:

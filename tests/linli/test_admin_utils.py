@@ -12,11 +12,12 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.stores.models import Order, Store
 from linli.admin_utils import (
     EstimatedCountPaginator,
+    count_shown,
     date_hierarchy_periods,
     date_range,
     exact_key_search,
@@ -81,6 +82,48 @@ def test_an_unfiltered_big_table_takes_the_table_estimate_without_counting():
         count = SmallLimitPaginator(Order.objects.all(), 10).count
     assert count == 40  # a freshly analysed small table is estimated exactly
     assert _counts(captured.captured_queries) == []
+
+
+@postgres_only
+def test_an_estimated_count_says_so_and_an_exact_one_does_not():
+    store = _orders(40)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stores_order")
+    whole = SmallLimitPaginator(Order.objects.all(), 10)
+    filtered = SmallLimitPaginator(Order.objects.filter(store=store), 10)
+    small = SmallLimitPaginator(Order.objects.filter(pk__lt=0), 10)
+    with translation.override("en"):
+        assert (whole.count, whole.count_is_estimate, whole.count_shown) == (40, True, "about 40")
+        assert filtered.count >= 6  # past the limit of 5
+        assert (filtered.count_is_estimate, filtered.count_shown) == (
+            True,
+            f"about {filtered.count}",
+        )
+        assert (small.count, small.count_is_estimate, small.count_shown) == (0, False, "0")
+        assert count_shown(23010, estimate=True) == "about 23,010"
+        assert count_shown(23010, estimate=False) == "23010"
+    with translation.override("zh-hans"):
+        assert count_shown(23010, estimate=True) == "约 23,010"
+
+
+@postgres_only
+def test_the_order_changelist_marks_an_estimated_count_as_one(client, hq_user, monkeypatch):
+    # QA: after an import "23010 订单明细" was shown for 31,236 lines and read as lost rows.
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 5)
+    _orders(40)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stores_order")
+    client.force_login(hq_user)
+    english = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert english.context["cl"].paginator.count_is_estimate is True
+    assert "The count is an estimate: about 40." in " ".join(english.content.decode().split())
+    assert "约 40" in chinese.content.decode()
+    assert 'id="count-estimate"' in chinese.content.decode()
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 50)
+    exact = client.get(reverse("admin:stores_order_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert exact.context["cl"].paginator.count_is_estimate is False
+    assert 'id="count-estimate"' not in exact.content.decode()
 
 
 def test_periods_span_the_first_to_the_last_date():

@@ -22,6 +22,7 @@ from linli.imports.contract import (
     choices_with_labels,
     duplicate_reason,
     header_check,
+    line_break_reason,
     parse_bool,
     parse_choice,
     parse_day,
@@ -214,7 +215,7 @@ def test_parse_choice_maps_any_case_to_the_stored_value_or_lists_the_allowed_one
     assert parse_choice("个", choices=choices) == "piece"
     assert _refusal(parse_choice, "crate", choices=choices) == (
         "invalid_choice",
-        "“crate” is not one of: kg, piece.",
+        "“crate” is not one of: piece (个), kg.",
     )
 
 
@@ -291,6 +292,37 @@ def test_a_cell_with_a_nul_character_is_refused_and_read_without_it():
     assert row.valid is False
     assert [(error.column, error.code) for error in row.log.sorted()] == [("code", "invalid_text")]
     assert row.raw("code") == "QA01"
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r", "\r\n"])
+def test_a_line_break_in_a_single_line_column_is_refused_and_the_cell_reads_as_empty(line_break):
+    # An unclosed quote makes the csv reader take the next rows into one cell.
+    row = _row(["坏引号," + line_break + "price,SKU-2", "2024-07-01"], {"name": 0, "day": 1})
+    row.day("day")
+    assert (row.text("name", required=True), row.raw("name")) == ("", "")
+    assert [(error.column, error.code, error.reason) for error in row.log.sorted()] == [
+        (
+            "name",
+            "invalid_text",
+            "The cell contains a line break, which this column does not take — check for a "
+            'quote (") that is never closed: it joins the following rows into this cell.',
+        )
+    ]
+    assert row.valid is False
+    with translation.override("zh-hans"):
+        assert "未闭合的引号" in line_break_reason()
+
+
+def test_a_line_break_is_allowed_in_a_multiline_column_and_around_any_cell():
+    row = RowCells(
+        7,
+        ["第一行\n第二行", "A01\r\n"],
+        {"text": 0, "code": 1},
+        ErrorLog(),
+        width=2,
+        multiline={"text"},
+    )
+    assert (row.text("text"), row.text("code"), row.valid) == ("第一行\n第二行", "A01", True)
 
 
 def test_raw_strips_and_treats_a_missing_or_short_column_as_empty():

@@ -21,7 +21,7 @@ from django.utils import translation
 
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order, OrderLine, StockMovement
-from apps.stores.services.sales_import import sales_history_import
+from apps.stores.services.sales_import import SalesImportReport, sales_history_import
 from linli.imports.contract import (
     Table,
     table_from_bytes,
@@ -435,6 +435,76 @@ def test_a_member_identity_with_a_nul_character_is_a_row_error(reference: dict) 
     assert database_counts() == (0, 0, 0)
 
 
+def _estimated_rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table]
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row estimates")
+def test_an_import_brings_the_row_estimates_of_orders_and_lines_up_to_date(
+    reference: dict, django_capture_on_commit_callbacks
+) -> None:
+    # The admin counts big lists by the estimate: right after an import it showed the old one.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stores_order")
+        cursor.execute("ANALYZE stores_orderline")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sales_history_import(table=table((EXAMPLES / "sales_history.csv").read_text()))
+    assert report.applied
+    assert _estimated_rows("stores_order") == Order.objects.count() == 3
+    assert _estimated_rows("stores_orderline") == OrderLine.objects.count() == 4
+
+
+def test_a_dry_run_or_a_refused_file_analyses_nothing(
+    reference: dict, django_capture_on_commit_callbacks
+) -> None:
+    text = (EXAMPLES / "sales_history.csv").read_text()
+    with django_capture_on_commit_callbacks() as callbacks:
+        sales_history_import(table=table(text), dry_run=True)
+        sales_history_import(table=table(text + "HZ0001,X,,NOPE,1,1.00,,2024-07-01\n"))
+    assert callbacks == []
+
+
+def test_an_unclosed_quote_is_a_line_break_error_not_a_lost_line(reference: dict) -> None:
+    # The quote opened in member_identity runs to the end of the file: two lines read as one.
+    report = sales_history_import(
+        table=table(
+            HEADER
+            + 'HZ0001,A1,"card:C1,FRUIT-BERRY-001,1,1.00,,2024-07-01\n'
+            + "HZ0001,A2,,FRUIT-BERRY-001,1,1.00,,2024-07-01\n"
+        )
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "member_identity", "invalid_text"),
+        (2, "sku", "required"),
+        (2, "quantity", "required"),
+        (2, "unit_price", "required"),
+        (2, "sold_at", "required"),
+    ]
+    assert database_counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("column", ["store_code", "order_ref", "sku", "sold_at"])
+def test_a_line_break_in_any_sales_column_is_refused_once(reference: dict, column: str) -> None:
+    cells = {
+        "store_code": "HZ0001",
+        "order_ref": "A1",
+        "member_identity": "",
+        "sku": "FRUIT-BERRY-001",
+        "quantity": "1",
+        "unit_price": "1.00",
+        "discount": "",
+        "sold_at": "2024-07-01",
+    }
+    cells[column] = '"' + cells[column] + '\nX"'
+    report = sales_history_import(table=table(HEADER + ",".join(cells.values()) + "\n"))
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, column, "invalid_text")]
+    assert database_counts() == (0, 0, 0)
+
+
 def test_an_order_ref_with_backslash_and_chinese_is_stored_as_written(reference: dict) -> None:
     ref = "门店\\T1\\0001"
     report = sales_history_import(
@@ -548,9 +618,23 @@ def test_admin_sales_import_previews_then_imports(client, reference: dict) -> No
     assert [row.import_type for row in result.rows] == ["new"] * 4
     assert database_counts() == (0, 0, 0)
     confirm = preview.context["confirm_form"].initial
-    done = client.post(reverse("admin:stores_order_process_import"), confirm)
-    assert done.status_code == 302
+    done = client.post(reverse("admin:stores_order_process_import"), confirm, follow=True)
+    assert done.redirect_chain[-1][1] == 302
     assert Order.objects.count() == 3
+    # The preview lists the file's 4 lines: the message counts orders and says their lines.
+    assert [str(message) for message in done.context["messages"]] == [
+        "Import finished: 3 orders (4 lines) added, 0 orders already there."
+    ]
+
+
+def test_the_sales_import_message_counts_orders_and_lines_in_chinese(reference: dict) -> None:
+    report = SalesImportReport(kind="sales_history", dry_run=False, created=2564, unchanged=1)
+    report.lines_created = 31236
+    with translation.override("zh-hans"):
+        assert (
+            report.done_message()
+            == "导入完成：新增 2,564 个订单（31,236 条明细），1 个订单此前已导入。"
+        )
 
 
 def test_admin_sales_import_says_which_orders_come_in_without_a_member(

@@ -31,13 +31,22 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.catalog.models import CoPurchaseRule, DailyListEntry, DecisionRun, InsightCard, RuleRun
+from apps.catalog.models import (
+    CoPurchaseRule,
+    DailyListEntry,
+    DecisionRun,
+    DemandForecast,
+    InsightCard,
+    MemberSuggestion,
+    RuleRun,
+)
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import (
     demand_forecasts_forecast,
@@ -50,6 +59,7 @@ from apps.catalog.services.lists import daily_lists_compute, daily_lists_store, 
 from apps.catalog.services.rules import co_purchase_rules_compute
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.catalog.services.suggestions import member_suggestions_rank
+from linli.table_statistics import tables_analyze
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -57,6 +67,14 @@ KEEP_DAYS = 180
 # A run taken over this many times (each attempt's worker died) is marked failed instead: a
 # chunk that kills its worker every time must not be redelivered for ever.
 MAX_ATTEMPTS = 3
+# The big tables a run writes, analysed when it is done (`tables_analyze`).
+NIGHTLY_WRITTEN_MODELS = (
+    DemandForecast,
+    DailyListEntry,
+    InsightCard,
+    MemberSuggestion,
+    CoPurchaseRule,
+)
 
 
 def decisions_prune(*, day: dt.date, keep_days: int = KEEP_DAYS) -> dict[str, int]:
@@ -525,5 +543,8 @@ def decisions_run(
     )
     if not finished:
         raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
+    # The admin counts these lists by PostgreSQL's estimate: bring it up to date now rather
+    # than when autovacuum gets to it (on commit: a caller may hold a transaction).
+    transaction.on_commit(partial(tables_analyze, NIGHTLY_WRITTEN_MODELS))
     run.refresh_from_db()
     return run

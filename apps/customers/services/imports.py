@@ -72,6 +72,8 @@ MESSAGE_COLUMNS = (
     Column("text", required=True),
     Column("sent_at", required=True),
 )
+# The one free-text column of the message format: a chat message may span lines.
+MESSAGE_MULTILINE_COLUMNS = frozenset({"text"})
 
 # `kind:value` prefixes accepted in `member_identity` cells (sales history, chat messages).
 IDENTITY_PREFIXES: dict[str, str] = {
@@ -170,11 +172,16 @@ def members_import(
     positions = header_check(table.header, MEMBER_COLUMNS, log)
     keyed = any(column in positions for column in MEMBER_KEY_COLUMNS)
     if table.header and not keyed:
+        # The header as a whole is wrong (no one column is missing): reported without a column.
         log.add(
             HEADER_ROW,
-            "phone",
+            "",
             "missing_column",
-            _("Give at least one of the columns phone, member_card, wechat."),
+            _(
+                "The header has none of the columns that identify a member; give at least one "
+                "of: %(columns)s."
+            )
+            % {"columns": ", ".join(MEMBER_KEY_COLUMNS)},
         )
     width = len(table.header)
     duplicates = {column: FirstSeen() for column in ("phone", "member_no", *MEMBER_KEY_COLUMNS)}
@@ -448,7 +455,9 @@ def community_messages_import(
     parsed: list[_MessageRow] = []
     for number, cells in table.rows:
         report.rows += 1
-        row = RowCells(number, cells, positions, log, width=width)
+        row = RowCells(
+            number, cells, positions, log, width=width, multiline=MESSAGE_MULTILINE_COLUMNS
+        )
         store_code = row.text("store_code", required=True)
         store_cells.add(number, store_code)
         group_name = row.text("group_name", required=True, max_length=80)

@@ -27,6 +27,8 @@ from linli.imports.contract import (
     Column,
     ErrorLog,
     UnreadableRow,
+    has_line_break,
+    line_break_reason,
     local_zone,
     moment_latest,
     parse_decimal,
@@ -137,6 +139,8 @@ class SalesFileReader:
         self.amounts: dict[str, tuple[Decimal, str]] = {}
         self.moments: dict[str, str] = {}
         self.identities: dict[str, tuple] = {"": NO_MEMBER}
+        # The columns of the line being validated whose cell holds a line break.
+        self.broken: set[str] = set()
 
     def read_chunk(self, chunk: list[tuple[int, list[str]]]) -> ChunkRead:
         for cache in (self.quantities, self.amounts, self.moments, self.identities):
@@ -283,12 +287,15 @@ class SalesFileReader:
             raise KeyError(cell) from None
 
     def _identity_learn(self, raw: str, cell: str) -> tuple[str, str]:
+        if has_line_break(raw):
+            raise CellError("invalid_text", line_break_reason())  # `validate` reports it
         self.identities[cell] = member_identity_parse(raw)
         return self.identities[cell]
 
     def _cell(self, cells: Sequence[str], column: str) -> str:
+        """The stripped cell; "" when absent or refused for a line break (reported then)."""
         position = self.position[column]
-        if position < 0 or position >= len(cells):
+        if position < 0 or position >= len(cells) or column in self.broken:
             return ""
         return cells[position].strip()
 
@@ -310,6 +317,12 @@ class SalesFileReader:
                 _("The row has %(cells)d cells but the header has %(columns)d.")
                 % {"cells": len(cells), "columns": self.width},
             )
+        # Every column is single-line: a line break is an unclosed quote that swallowed rows.
+        self.broken = set()
+        for column, position in self.position.items():
+            if 0 <= position < len(cells) and has_line_break(cells[position].strip()):
+                self.broken.add(column)
+                add(number, column, "invalid_text", line_break_reason())
         store_code = self._cell(cells, "store_code")
         store_id = self.stores.get(store_code)
         if store_id is None:
@@ -374,8 +387,8 @@ class SalesFileReader:
         )
 
     def _missing_or_unknown(self, number: int, column: str, value: str) -> None:
-        if self.position[column] < 0:
-            return  # reported once, at the header
+        if self.position[column] < 0 or column in self.broken:
+            return  # reported once, at the header (or as the cell's line break)
         if not value:
             self.log.add(number, column, "required", _("A value is required."))
         elif column == "store_code":
@@ -384,6 +397,8 @@ class SalesFileReader:
             UNKNOWN_SKU.add(self.log, row=number, column=column, code=value)
 
     def _parse(self, number: int, cells: Sequence[str], column: str, parser: Any) -> Any:
+        if column in self.broken:
+            return None  # reported as the cell's line break
         raw = self._cell(cells, column)
         if not raw:
             if self.position[column] >= 0:
