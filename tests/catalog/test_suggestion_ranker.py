@@ -398,3 +398,23 @@ def test_the_nightly_ranking_commits_block_by_block_and_readers_see_whole_sets(
         member_suggestions_rank()
     assert seen == [(0, 40, 0), (10, 30, 0), (20, 20, 0), (30, 10, 0)]
     assert _stored() == new
+
+
+def test_the_nightly_ranking_beats_its_heartbeat_between_steps_and_blocks(
+    rhythm_db: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly run renews its lease through `heartbeat` (docs/decisions.md): the ranking
+    calls it after loading the lines, after the intervals, after the fit and ranking, and
+    after every block of members it writes — a network whose ranking outlasts the lease is
+    not taken for dead. Each beat sees the blocks before it written and the rest not yet."""
+    from apps.catalog.services import suggestions
+
+    monkeypatch.setattr(suggestions, "MEMBERS_PER_WRITE", 10)  # 40 members: 4 blocks
+    beats: list[int] = []
+    ranked = member_suggestions_rank(
+        heartbeat=lambda: beats.append(
+            MemberSuggestion.objects.values("member_id").distinct().count()
+        )
+    )
+    assert ranked["members"] == 40
+    assert beats == [0, 0, 0, 10, 20, 30, 40]

@@ -362,8 +362,9 @@ def decisions_run(
 
     def heartbeat() -> None:
         """Renew the lease when 1/20 of it has passed since the last renewal. The long phases
-        call this between their steps (the rules at each progress message, the model and its
-        backtest at every training and backtest origin): a phase may take longer than the
+        call this between their steps (the rules at each progress message, the member
+        ranking between its steps and after each block it writes, the model and its backtest
+        at every training and backtest origin): a phase may take longer than the
         lease, a step may not."""
         nonlocal renewed
         if time.monotonic() - renewed > _lease().total_seconds() / 20:
@@ -410,7 +411,7 @@ def decisions_run(
 
         if store_ids is None or set(stores) >= set(open_store_ids()):
             started = time.perf_counter()
-            ranked = member_suggestions_rank(day=day, sources=sources)
+            ranked = member_suggestions_rank(day=day, sources=sources, heartbeat=heartbeat)
             counts["member_suggestions"] = ranked["rows"]
             timings["member_suggestions"] = time.perf_counter() - started
             say(

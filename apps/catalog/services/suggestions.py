@@ -6,6 +6,7 @@ against both baselines: popularity and "buy again"."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,7 @@ def member_suggestions_rank(
     day: dt.date | None = None,
     max_members: int = MAX_TRAINING_MEMBERS,
     sources: PlanningSources = NO_SOURCES,
+    heartbeat: Callable[[], None] = lambda: None,
 ) -> dict[str, int]:
     """Train the ranker on the members' baskets of the `RANKER_HISTORY_DAYS` before `day`
     (default today) and store each member's `STORED_PER_MEMBER` best products as of `day`'s
@@ -105,7 +107,8 @@ def member_suggestions_rank(
     reader).
 
     Idempotent: the fit is seeded and deterministic, so a rerun on the same data stores the
-    same rows."""
+    same rows. `heartbeat` is called between the steps (lines loaded, intervals, the fit and
+    ranking, each block written): the nightly run renews its lease there."""
     settings = decision_settings_get()
     end = day_start(day or timezone.localdate())
     frame = queryset_frame(
@@ -121,12 +124,14 @@ def member_suggestions_rank(
         pd.to_datetime(frame["placed_at"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     )
     member_ids = int_column(frame, "member_id").to_numpy()
+    heartbeat()
     intervals = _repurchase_interval_rows(
         member_ids=member_ids,
         product_ids=int_column(frame, "product_id").to_numpy(),
         local_days=order_times.dt.normalize().to_numpy(),
         day=end.date(),
     )
+    heartbeat()
     ranking = ranking_serve(
         order_ids=int_column(frame, "order_id").to_numpy(),
         order_times=order_times.to_numpy(),
@@ -146,11 +151,14 @@ def member_suggestions_rank(
             last_day=end.date(),
         ),
     )
+    heartbeat()
     with transaction.atomic():  # one row per product: a few thousand rows, a moment
         ProductRepurchaseInterval.objects.all().delete()
         ProductRepurchaseInterval.objects.bulk_create(intervals, batch_size=2000)
     if ranking is None:
-        member_suggestions_replace(rows=_suggestion_frame(member_ids=np.zeros(0, np.int64)))
+        member_suggestions_replace(
+            rows=_suggestion_frame(member_ids=np.zeros(0, np.int64)), heartbeat=heartbeat
+        )
         return {"members": 0, "rows": 0, "training_rows": 0}
     member_suggestions_replace(
         rows=_suggestion_frame(
@@ -159,7 +167,8 @@ def member_suggestions_rank(
             ranks=ranking.ranks,
             scores=ranking.scores,
             day=end.date(),
-        )
+        ),
+        heartbeat=heartbeat,
     )
     return {
         "members": ranking.members_ranked,
@@ -195,7 +204,12 @@ def _suggestion_frame(
     )
 
 
-def member_suggestions_replace(*, rows: pd.DataFrame, members_per_write: int | None = None) -> int:
+def member_suggestions_replace(
+    *,
+    rows: pd.DataFrame,
+    members_per_write: int | None = None,
+    heartbeat: Callable[[], None] = lambda: None,
+) -> int:
     """Make `rows` (columns member_id, product_id, day, rank, score) the stored suggestions:
     every member's rows are replaced by theirs, and members without rows lose theirs.
 
@@ -209,7 +223,8 @@ def member_suggestions_replace(*, rows: pd.DataFrame, members_per_write: int | N
 
     Idempotent: the same `rows` again write the same table. A run that dies between blocks
     leaves the earlier blocks new and the rest old (each member consistent); the next run
-    replaces them all. `members_per_write` defaults to `MEMBERS_PER_WRITE`.
+    replaces them all. `members_per_write` defaults to `MEMBERS_PER_WRITE`; `heartbeat` is
+    called after each block.
     """
     members_per_write = members_per_write or MEMBERS_PER_WRITE
     rows = rows.sort_values(["member_id", "rank"], kind="stable")
@@ -237,6 +252,7 @@ def member_suggestions_replace(*, rows: pd.DataFrame, members_per_write: int | N
             # COPY on PostgreSQL: a night stores ~20 rows for each of tens of thousands of
             # members.
             written += frame_insert(MemberSuggestion, rows.iloc[start:stop].astype(object))
+        heartbeat()
     return written
 
 
