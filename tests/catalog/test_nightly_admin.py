@@ -199,6 +199,24 @@ def test_run_list_shows_progress_failure_and_a_model_trained_on_zero_rows(roles:
     assert "forecasts and lists, store by store" in detail.content.decode()
 
 
+def test_run_list_names_the_phase_of_a_run_that_has_no_store_done_yet(roles: None) -> None:
+    """Training the model takes minutes before the first store is done: the list says so
+    beside "0 / 200", not only the run's own page."""
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="running",
+        stores_total=200,
+        stores_done=0,
+        stats={"phase": "model"},
+    )
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with override("en"):
+        html = client.get(RUNS).content.decode()
+    assert "0 / 200 (0%)" in html
+    assert "training the forecast model" in html
+
+
 def test_a_night_without_a_trained_model_carries_a_warning() -> None:
     untrained = TrainedForecast(
         model=None, codes=CategoryCodes({}), methods={}, default_method="moving_average_28"

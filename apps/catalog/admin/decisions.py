@@ -458,6 +458,9 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "day",
         "state",
         "progress",
+        # While the model trains (minutes on the network) no store is done yet: the phase
+        # says the run is moving although its progress reads 0 / 200.
+        "phase",
         "attempt",
         "heartbeat_at",
         "started_at",
