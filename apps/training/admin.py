@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -14,6 +15,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.stores.access import TRAIN, may
 from apps.stores.kpis.definitions import kpi_label, kpi_value
 from apps.training import selectors, services
 from apps.training.analytics.advice import metric_display
@@ -117,6 +119,34 @@ class TrainingPathAdmin(admin.ModelAdmin):
         return kpi_label(training_path.metric_code) if training_path.metric_code else "—"
 
 
+class EnrolmentAddForm(forms.ModelForm):
+    """HQ enrols a store's staff member as the portal does: only someone who may train at
+    that store (its owner or a clerk: `TRAIN`), on a path still offered."""
+
+    class Meta:
+        model = Enrolment
+        fields = ["user", "store", "path", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user, store, path = cleaned.get("user"), cleaned.get("store"), cleaned.get("path")
+        if user is not None and store is not None and not may(user, TRAIN, store.pk):
+            self.add_error(
+                "user",
+                ValidationError(
+                    _(
+                        "%(user)s is not the owner or a clerk of %(store)s: only a store's "
+                        "staff train for it."
+                    ),
+                    code="not_store_staff",
+                    params={"user": user.get_username(), "store": store.name},
+                ),
+            )
+        if path is not None and not path.is_active:
+            self.add_error("path", _("This training path is not offered any more."))
+        return cleaned
+
+
 @admin.register(Enrolment)
 class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -137,6 +167,38 @@ class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     exclude = ["metric_code", "metric_at_enrolment"]
     readonly_fields = ["metric", "metric_at_enrolment_shown", "enrolled_at"]
     change_list_template = "admin/training/enrolment/change_list.html"
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        if obj is None:
+            kwargs["form"] = EnrolmentAddForm
+            kwargs["fields"] = EnrolmentAddForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        # Who, where and which path make the enrolment; another person is another enrolment.
+        return ["user", "store", "path", *self.readonly_fields]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return list(EnrolmentAddForm.Meta.fields)
+        return super().get_fields(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Enrolment, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service, as in the portal: the path's KPI at enrolment is recorded.
+        enrolment = services.enrolment_create(
+            user=obj.user, store=obj.store, path=obj.path, reason=obj.reason
+        )
+        obj.pk = enrolment.pk
+        obj.metric_code = enrolment.metric_code
+        obj.metric_at_enrolment = enrolment.metric_at_enrolment
+        obj.enrolled_at = enrolment.enrolled_at
+        obj._state.adding = False
+        obj._state.db = enrolment._state.db
 
     @admin.display(description=_("KPI"), ordering="metric_code")
     def metric(self, enrolment: Enrolment) -> str:

@@ -109,6 +109,55 @@ def test_a_user_without_the_permission_cannot_run_a_job(roles: None, broker_queu
     assert broker_queue.sent() == []
 
 
+def test_a_started_job_other_than_the_decisions_says_where_its_results_appear(
+    roles: None, broker_queue
+) -> None:
+    """Replenishment has no decision run: the message points at the purchase orders (linked),
+    not at "decision runs below", and HQ stays on the run-now page."""
+    buyer = _client(_staff(HQ_PROCUREMENT, "buyer"))
+    buyer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with override("en"):
+        response = buyer.post(NIGHTLY, {"task": REPLENISH_TASK})
+        assert response.status_code == 302
+        assert response["Location"] == NIGHTLY
+        page = buyer.get(NIGHTLY).content.decode()
+    assert "Decision runs show their progress" not in page
+    orders = reverse("admin:procurement_purchaseorder_changelist")
+    assert f'Its results appear in <a href="{orders}">Purchase orders</a>' in page
+    with override("zh-hans"):
+        buyer.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+        buyer.post(NIGHTLY, {"task": REPLENISH_TASK})
+        page = buyer.get(NIGHTLY).content.decode()
+    assert f'<a href="{orders}">采购单</a>' in page
+    assert "决策运行的进度见下方列表" not in page
+    assert "结果将显示在" in page
+    assert broker_queue.sent() == [(REPLENISH_TASK, [], {}), (REPLENISH_TASK, [], {})]
+
+
+def test_the_runs_list_reloads_itself_right_after_the_decisions_are_started(
+    roles: None, broker_queue
+) -> None:
+    """The worker makes the run's row a moment after the click: until then the list (showing
+    only last night's finished run) reloads itself, so the new run appears without a click."""
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="done",
+        stores_total=3,
+        stores_done=3,
+        finished_at=timezone.now(),
+    )
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    assert 'http-equiv="refresh"' not in client.get(RUNS).content.decode()
+    response = client.post(NIGHTLY, {"task": DECISIONS_TASK}, follow=True)
+    assert response.redirect_chain == [(RUNS, 302)]
+    assert 'http-equiv="refresh"' in response.content.decode()
+    # Long after the click, with no run in progress, the list stays still again.
+    session = client.session
+    session[decisions_admin.RUN_STARTED_SESSION_KEY] -= decisions_admin.RUN_STARTED_REFRESH_SECONDS
+    session.save()
+    assert 'http-equiv="refresh"' not in client.get(RUNS).content.decode()
+
+
 def test_store_owner_and_anonymous_are_sent_to_the_admin_login(owner: object, broker_queue) -> None:
     for client in (_client(owner), Client()):
         response = client.post(NIGHTLY, {"task": DECISIONS_TASK})
@@ -168,6 +217,24 @@ def test_run_list_shows_progress_failure_and_a_model_trained_on_zero_rows(roles:
     assert "Run the nightly jobs now" in html
     assert detail.status_code == 200
     assert "forecasts and lists, store by store" in detail.content.decode()
+
+
+def test_run_list_names_the_phase_of_a_run_that_has_no_store_done_yet(roles: None) -> None:
+    """Training the model takes minutes before the first store is done: the list says so
+    beside "0 / 200", not only the run's own page."""
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="running",
+        stores_total=200,
+        stores_done=0,
+        stats={"phase": "model"},
+    )
+    client = _client(_staff(HQ_OPERATIONS, "ops"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with override("en"):
+        html = client.get(RUNS).content.decode()
+    assert "0 / 200 (0%)" in html
+    assert "training the forecast model" in html
 
 
 def test_a_night_without_a_trained_model_carries_a_warning() -> None:

@@ -652,20 +652,22 @@ def test_a_bulk_answer_refused_for_every_dispute_shows_only_the_refusals(client,
     )
     client.force_login(hq_buyer)
     assert _bulk_answer(client, "accept", [dispute], "Recount ordered.") == ["Accepted 1 dispute."]
-    # Answered already: refused, and no "Accepted 0 disputes." beside the refusal.
-    assert _bulk_answer(client, "accept", [dispute], "Again.") == [
+    # Answered already: refused, named (purchase order, store, product), and no "Accepted 0
+    # disputes." beside the refusal.
+    refusal = (
+        f"{world.purchase_order.number} · {world.store_a.code} · {world.products[0].name}: "
         "Only a dispute awaiting HQ can be answered; this one is Accepted."
-    ]
-    assert _bulk_answer(client, "reject", [dispute], "No.") == [
-        "Only a dispute awaiting HQ can be answered; this one is Accepted."
-    ]
+    )
+    assert str(dispute) in refusal
+    assert _bulk_answer(client, "accept", [dispute], "Again.") == [refusal]
+    assert _bulk_answer(client, "reject", [dispute], "No.") == [refusal]
     dispute.refresh_from_db()
     assert (dispute.status, dispute.answer) == (ReceiptDispute.Status.ACCEPTED, "Recount ordered.")
-    # Some done, some refused: both are said.
+    # Some done, some refused: both are said, the refusal naming the dispute it concerns.
     other = _second_dispute(world)
     assert _bulk_answer(client, "reject", [dispute, other], "Signed for 4.") == [
         "Rejected 1 dispute.",
-        "Only a dispute awaiting HQ can be answered; this one is Accepted.",
+        refusal,
     ]
     other.refresh_from_db()
     assert other.status == ReceiptDispute.Status.REJECTED
@@ -683,7 +685,11 @@ def test_the_dispute_admin_list_and_page_open(client, world, hq_buyer):
     assert changelist.context["cl"].result_count == 1
     change = client.get(reverse("admin:procurement_receiptdispute_change", args=[dispute.pk]))
     assert change.status_code == 200
-    assert "6 loaded" in change.content.decode()
+    html = change.content.decode()
+    assert "6 loaded" in html
+    # The page's title names the dispute by its purchase order, store and product.
+    name = f"{world.purchase_order.number} · {world.store_a.code} · {world.products[0].name}"
+    assert f"<h2>{name}</h2>" in html
 
 
 def test_the_received_section_reads_in_chinese(supplier_client, world):

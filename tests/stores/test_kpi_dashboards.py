@@ -156,6 +156,27 @@ def test_owner_sees_their_figures_percentiles_and_trends(world):
     assert world["b"].name not in html
 
 
+def test_owner_figures_are_placed_among_the_other_stores(world):
+    """The percentile counts the stores worse than this one among the *other* stores with a
+    figure (docs/kpis.md): the best of 10 is "better than 100% of the other 9 stores", not
+    "of 10 stores" (which would include itself)."""
+    owner = owner_of(world["a"])
+    url = reverse("portal:store_kpis", args=[world["a"].pk])
+    network = KpiSnapshot.objects.get(scope="network", period=JULY, code="gmv")
+    others = network.peer_count - 1
+    assert others >= 1
+    client = _signed_in(owner)
+    html = unescape(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    counts = re.findall(r"Better than [\d.]+% of the other (\d+) stores?", html)
+    assert counts
+    assert set(counts) <= {str(n) for n in range(1, network.peer_count)}
+    assert str(others) in counts
+    assert f"% of {network.peer_count} stores" not in html
+    html = unescape(client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode())
+    assert f"超过了其他 {others} 家门店中" in html
+    assert f"超过了 {network.peer_count} 家门店中" not in html
+
+
 def test_owner_chooses_an_earlier_month(world):
     owner = owner_of(world["a"])
     html = (

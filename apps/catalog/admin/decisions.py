@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -19,7 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -338,9 +341,10 @@ class NightlyJob:
     task: str
     label: Promise
     permission: str  # "app_label.codename" the user needs to start it
+    # "app_label.model" whose admin list shows what the job writes (the decision runs show
+    # their own progress; the other jobs' results appear in their list when they are done)
+    results: str
     kwargs: dict[str, Any] = field(default_factory=dict)
-    # Its progress is a DecisionRun in the list "run now" leads back to (only the decisions).
-    progress_listed: bool = False
     # "Run now" offers a first and a last day (sent as `first_day` / `last_day`): the KPI
     # pack's backfill of an imported history (`kpi_history_backfill`).
     date_range: bool = False
@@ -353,33 +357,38 @@ NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
         "apps.customers.tasks.member_profiles_recompute_task",
         _("Member profiles, trust levels and automatic tags"),
         "customers.change_memberprofile",
+        "customers.memberprofile",
     ),
     NightlyJob(
         "apps.catalog.tasks.decisions_nightly_task",
         _("Decisions: co-purchase rules, forecasts, hot and new lists, insight cards"),
         "catalog.add_decisionrun",
+        "catalog.decisionrun",
         {"force": True},
-        progress_listed=True,
     ),
     NightlyJob(
         "apps.procurement.tasks.purchase_orders_replenish_task",
         _("Replenishment drafts from tonight's order suggestions"),
         "procurement.add_purchaseorder",
+        "procurement.purchaseorder",
     ),
     NightlyJob(
         "apps.procurement.tasks.purchase_orders_consolidate_task",
         _("Daily consolidation of paid supply orders"),
         "procurement.add_purchaseorder",
+        "procurement.purchaseorder",
     ),
     NightlyJob(
         "apps.procurement.tasks.delivery_plans_build_task",
         _("Tomorrow's regional delivery plans"),
         "procurement.change_deliveryplan",
+        "procurement.deliveryplan",
     ),
     NightlyJob(
         "apps.stores.tasks.kpi_snapshots_task",
         _("KPI pack: monthly figures per store, region and network"),
         "stores.add_kpisnapshot",
+        "stores.kpisnapshot",
         date_range=True,
     ),
 )
@@ -401,6 +410,42 @@ def nightly_jobs() -> list[tuple[NightlyJob, str]]:
         (by_task[schedule.task], f"{int(schedule.hour):02d}:{int(schedule.minute):02d}")
         for schedule in fixed
     ]
+
+
+# When HQ last started the decisions from "run now" (a timestamp in the session), and for how
+# long the decision-run list reloads itself waiting for the worker to make the run's row.
+RUN_STARTED_SESSION_KEY = "catalog_decision_run_started_at"
+RUN_STARTED_REFRESH_SECONDS = 120
+
+
+def decision_run_just_started(request: HttpRequest) -> bool:
+    started_at = request.session.get(RUN_STARTED_SESSION_KEY)
+    if not isinstance(started_at, int | float):
+        return False
+    return 0 <= timezone.now().timestamp() - started_at < RUN_STARTED_REFRESH_SECONDS
+
+
+def nightly_job_started_message(job: NightlyJob, request: HttpRequest) -> str:
+    """What HQ is told after starting a job: where its progress or its results show. Only
+    the decisions have a run with progress (the decision runs list); the other jobs' results
+    appear in their own list (linked when the user may open it) once the worker is done."""
+    if job.results == "catalog.decisionrun":
+        return gettext(
+            "%(job)s started: the worker runs it now. Decision runs show their progress below."
+        ) % {"job": job.label}
+    opts = django_apps.get_model(job.results)._meta
+    place = conditional_escape(capfirst(opts.verbose_name_plural))
+    if request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        place = format_html(
+            '<a href="{}">{}</a>',
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            place,
+        )
+    text = gettext(
+        "%(job)s started: the worker runs it now. Its results appear in %(place)s when it is "
+        "done (usually within a few minutes)."
+    ) % {"job": conditional_escape(job.label), "place": place}
+    return mark_safe(text)  # noqa: S308 - the job's label is escaped, the link built escaped
 
 
 def nightly_job_enqueue(job: NightlyJob, *, extra: dict[str, Any] | None = None) -> str:
@@ -443,6 +488,8 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "day",
         "state",
         "progress",
+        # While the model trains (minutes on the network) no store is done yet: the phase
+        # says the run is moving although its progress reads 0 / 200.
         "phase",
         "attempt",
         "heartbeat_at",
@@ -562,7 +609,8 @@ class DecisionRunAdmin(ReadOnlyAdmin):
             "may_run_nightly": any(
                 request.user.has_perm(job.permission) for job, _time in nightly_jobs()
             ),
-            "any_running": DecisionRun.objects.filter(status=DecisionRun.Status.RUNNING).exists(),
+            "any_running": DecisionRun.objects.filter(status=DecisionRun.Status.RUNNING).exists()
+            or decision_run_just_started(request),
         }
         return super().changelist_view(request, extra_context)
 
@@ -603,33 +651,35 @@ class DecisionRunAdmin(ReadOnlyAdmin):
                     messages.ERROR,
                 )
             else:
-                started = (
-                    gettext(
-                        "%(job)s started: the worker runs it now. Decision runs show their "
-                        "progress below."
-                    )
-                    if job.progress_listed
-                    else gettext(
-                        "%(job)s started: the worker runs it now (its progress is not "
-                        "shown here; the results appear on their pages when it is done)."
-                    )
-                )
-                message = started % {"job": job.label}
+                if job.results == "catalog.decisionrun":
+                    # The worker makes the run's row a moment later: the list reloads itself
+                    # until then (`changelist_view`), so the new run shows without a click.
+                    request.session[RUN_STARTED_SESSION_KEY] = timezone.now().timestamp()
+                message = nightly_job_started_message(job, request)
                 if ranged is not None:
                     days = (ranged[2] - ranged[1]).days + 1
-                    message += " " + ngettext(
-                        "It computes the daily KPIs of %(first)s to %(last)s (%(days)d day) and "
-                        "the monthly pack of every month they touch.",
-                        "It computes the daily KPIs of %(first)s to %(last)s (%(days)d days) "
-                        "and the monthly pack of every month they touch.",
-                        days,
-                    ) % {
-                        "first": ranged[1].isoformat(),
-                        "last": ranged[2].isoformat(),
-                        "days": days,
-                    }
+                    message = format_html(
+                        "{} {}",
+                        message,
+                        ngettext(
+                            "It computes the daily KPIs of %(first)s to %(last)s (%(days)d day) "
+                            "and the monthly pack of every month they touch.",
+                            "It computes the daily KPIs of %(first)s to %(last)s (%(days)d days) "
+                            "and the monthly pack of every month they touch.",
+                            days,
+                        )
+                        % {
+                            "first": ranged[1].isoformat(),
+                            "last": ranged[2].isoformat(),
+                            "days": days,
+                        },
+                    )
                 self.message_user(request, message, messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:catalog_decisionrun_changelist"))
+            # The decisions' progress shows in the runs list; the other jobs have no run to
+            # follow, so HQ stays on this page (to start the next one).
+            if job.results == "catalog.decisionrun":
+                return HttpResponseRedirect(reverse("admin:catalog_decisionrun_changelist"))
+            return HttpResponseRedirect(reverse("admin:catalog_decisionrun_nightly"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -117,7 +117,17 @@ class ReceiptDisputeAdmin(ActionFormErrorsAdminMixin, UndeletableAdminMixin, adm
         done: Callable[[int], str],
     ) -> None:
         bulk_steps(
-            self, request, queryset.order_by("pk"), step, done, refused=ReceiptDisputeRefused
+            self,
+            request,
+            queryset.select_related(
+                "receipt_line__receipt__purchase_order",
+                "receipt_line__receipt__store",
+                "receipt_line__allocation__line__product",
+            ).order_by("pk"),
+            step,
+            done,
+            refused=ReceiptDisputeRefused,
+            label=str,  # which dispute was refused: its purchase order, store and product
         )
 
     @admin.action(

@@ -150,7 +150,16 @@ class ReceiptLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.allocation_id}: {self.received_quantity}/{self.allocated_quantity}"
+        """The purchase order, the store and the product: what HQ and the supplier call the
+        line by (follows three foreign keys: select `receipt__purchase_order`,
+        `receipt__store` and `allocation__line__product` when listing many)."""
+        return " · ".join(
+            (
+                self.receipt.purchase_order.number,
+                self.receipt.store.code,
+                self.allocation.line.product.name,
+            )
+        )
 
     @property
     def arrived_quantity(self) -> int:
@@ -252,4 +261,6 @@ class ReceiptDispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.receipt_line_id}: {self.claimed_quantity} ≠ {self.recorded_quantity}"
+        """The disputed receipt line's purchase order, store and product (see
+        `ReceiptLine.__str__` for what to select when listing many)."""
+        return str(self.receipt_line)
