@@ -8,12 +8,13 @@ Sending SMS / WeChat rows is the dispatcher's job (`dispatch.py`, run by the Cel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.campaigns.notifications.models import Notification, is_service_message
 from apps.customers.models import Member, MemberIdentity
@@ -111,6 +112,32 @@ def notification_enqueue(
             raise
         return existing, False
     return notification, True
+
+
+def notification_drafts_worded(
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    words: Callable[[Mapping[str, Any]], tuple[str, str]],
+    recipient_ids: Iterable[int],
+    dedupe_prefix: str,
+) -> list[NotificationDraft]:
+    """One portal draft per recipient (dedupe key `<dedupe_prefix>:user:<id>`) of a message
+    worded by `words` (the kind's renderer, `texts.py`) from `payload`: the stored title and
+    body in the project language, the payload kept so that each reader sees it in theirs."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = words(payload)
+    return [
+        NotificationDraft(
+            dedupe_key=f"{dedupe_prefix}:user:{user_id}",
+            kind=kind,
+            title=title,
+            body=body,
+            recipient_id=user_id,
+            payload=payload,
+        )
+        for user_id in recipient_ids
+    ]
 
 
 def notifications_enqueue(*, drafts: list[NotificationDraft]) -> int:

@@ -21,13 +21,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.campaigns.notifications.services import (
+    notification_drafts_worded,
+    notifications_enqueue,
+)
 from apps.procurement.models import (
     ConsolidationRun,
     PurchaseOrder,
@@ -400,18 +402,14 @@ def _suppliers_notify(*, purchase_order_ids: list[int]) -> int:
             "number": number,
             "delivery_date": delivery_date.isoformat(),
         }
-        with translation.override(settings.LANGUAGE_CODE):
-            title, body = purchase_order_new_texts(payload)
         drafts.extend(
-            NotificationDraft(
-                dedupe_key=f"purchase-order:{pk}:user:{user_id}",
+            notification_drafts_worded(
                 kind=NOTIFICATION_KIND,
-                title=title,
-                body=body,
-                recipient_id=user_id,
                 payload=payload,
+                words=purchase_order_new_texts,
+                recipient_ids=users[supplier_id],
+                dedupe_prefix=f"purchase-order:{pk}",
             )
-            for user_id in users[supplier_id]
         )
     return notifications_enqueue(drafts=drafts)
 
@@ -452,18 +450,14 @@ def _suppliers_notify_updated(*, additions: dict[int, list[tuple[int, int]]]) ->
                 for product_id, units in additions[pk]
             ],
         }
-        with translation.override(settings.LANGUAGE_CODE):
-            title, body = purchase_order_updated_texts(payload)
         drafts.extend(
-            NotificationDraft(
-                dedupe_key=f"purchase-order:{pk}:revision:{revision}:user:{user_id}",
+            notification_drafts_worded(
                 kind=UPDATED_NOTIFICATION_KIND,
-                title=title,
-                body=body,
-                recipient_id=user_id,
                 payload=payload,
+                words=purchase_order_updated_texts,
+                recipient_ids=users[supplier_id],
+                dedupe_prefix=f"purchase-order:{pk}:revision:{revision}",
             )
-            for user_id in users[supplier_id]
         )
     return notifications_enqueue(drafts=drafts)
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.campaigns.notifications.services import NotificationDraft, notifications_enqueue
+from apps.campaigns.notifications.services import notification_drafts_worded, notifications_enqueue
 from apps.procurement.models import ReceiptDispute, ReceiptLine
 from apps.procurement.notification_texts import (
     DISPUTE_ANSWERED_KIND,
@@ -218,18 +218,12 @@ def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, eve
     else:
         kind, texts = ANSWERED_NOTIFICATION_KIND, dispute_answered_texts
         payload["answer"] = dispute.answer
-    with translation.override(settings.LANGUAGE_CODE):
-        title, body = texts(payload)
     return notifications_enqueue(
-        drafts=[
-            NotificationDraft(
-                dedupe_key=f"receipt-dispute:{dispute.pk}:{event}:user:{user_id}",
-                kind=kind,
-                title=title,
-                body=body,
-                recipient_id=user_id,
-                payload=payload,
-            )
-            for user_id in users
-        ]
+        drafts=notification_drafts_worded(
+            kind=kind,
+            payload=payload,
+            words=texts,
+            recipient_ids=users,
+            dedupe_prefix=f"receipt-dispute:{dispute.pk}:{event}",
+        )
     )
