@@ -85,7 +85,8 @@ def test_only_the_decisions_job_points_to_the_run_list_for_its_progress(
     said = [str(message) for message in profiles.context["messages"]]
     assert len(said) == 1
     assert "progress below" not in said[0]  # profiles are no decision run: nothing below
-    assert "Its results appear in" in said[0] and "/admin/customers/memberprofile/" in said[0]
+    assert "Its results appear in" in said[0]
+    assert "/admin/customers/memberprofile/" in said[0]
     assert (
         "Decision runs show their progress below."
         in [str(message) for message in decisions.context["messages"]][0]
