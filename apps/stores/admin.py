@@ -4,17 +4,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +24,7 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.devices.models import DeviceAlert
 from apps.stores.models import (
+    LossReason,
     Order,
     OrderLine,
     Region,
@@ -38,6 +41,7 @@ from apps.stores.resources import (
     StockLevelResource,
     StoreResource,
 )
+from apps.stores.selectors import LOSS_REPORT_DAYS, LossReport, loss_report, loss_report_csv
 from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from linli.admin_helpers import (
     PHONE_PERMISSION,
@@ -180,6 +184,93 @@ class StockLevelAdmin(
     readonly_fields = ["on_hand", "updated_at"]
 
 
+# The longest window the loss report reads at once: a year and a day (a leap year's whole year).
+LOSS_REPORT_MAX_DAYS = 366
+
+
+class LossReportForm(forms.Form):
+    """The loss report's filters (GET): a month, or a from/to range of days (both included),
+    default the last LOSS_REPORT_DAYS days; a region and a store. `cleaned_data` gets `since`
+    and `until` as the report reads them (until excluded)."""
+
+    month = forms.DateField(
+        label=_("Month"),
+        required=False,
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+    first_day = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(
+        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    region = forms.ModelChoiceField(
+        queryset=Region.objects.order_by("code"), required=False, label=_("Region")
+    )
+    store = forms.ModelChoiceField(
+        queryset=Store.objects.order_by("code"), required=False, label=_("Store")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        month, first, last = data.get("month"), data.get("first_day"), data.get("last_day")
+        if self.errors:
+            return data
+        today = timezone.localdate()
+        if month is not None:
+            if first or last:
+                raise ValidationError(_("Choose a month or a range of days, not both."))
+            since = month.replace(day=1)
+            until = (since + dt.timedelta(days=32)).replace(day=1)
+        else:
+            last = last or today
+            first = first or last - dt.timedelta(days=LOSS_REPORT_DAYS - 1)
+            if first > last:
+                raise ValidationError(_("The first day must not be after the last day."))
+            since, until = first, last + dt.timedelta(days=1)
+        if (until - since).days > LOSS_REPORT_MAX_DAYS:
+            raise ValidationError(
+                _("The report covers at most %(days)d days.") % {"days": LOSS_REPORT_MAX_DAYS}
+            )
+        data["since"], data["until"] = since, until
+        return data
+
+
+def _reason_cells(figures: Any, reasons: list[str]) -> list[tuple[int, Decimal] | None]:
+    """(units, value) lost for each of `reasons` (the page's columns), None where none."""
+    lost = {reason: (units, value) for reason, units, value in figures.lost_by_reason}
+    return [lost.get(reason) for reason in reasons]
+
+
+def _loss_report_context(report: LossReport) -> dict[str, Any]:
+    """The page's tables: totals and rows, each with its losses per reason in column order."""
+    reasons = report.reasons
+    return {
+        "reason_labels": [LossReason(reason).label for reason in reasons],
+        "network": {
+            "figures": report.network.figures,
+            "reasons": _reason_cells(report.network.figures, reasons),
+        },
+        "regions": [
+            {
+                "label": total.label,
+                "figures": total.figures,
+                "reasons": _reason_cells(total.figures, reasons),
+            }
+            for total in report.regions
+        ],
+        "rows": [
+            {
+                "store": row.store,
+                "figures": row.figures,
+                "reasons": _reason_cells(row.figures, reasons),
+            }
+            for row in report.rows
+        ],
+    }
+
+
 @admin.register(StockMovement)
 class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """The ledger is append-only: rows are written by services, never edited. Its notes are
@@ -206,6 +297,64 @@ class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
     raw_id_fields = ["store", "product", "order", "created_by"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
+    change_list_template = "admin/stores/stockmovement/change_list.html"
+
+    # -- HQ's loss report: loss rate by store and category (docs/loss.md) --
+
+    def get_urls(self) -> list[URLPattern]:
+        report = path(
+            "loss-report/",
+            self.admin_site.admin_view(self.loss_report_view),
+            name="stores_stockmovement_loss_report",
+        )
+        return [report, *super().get_urls()]
+
+    def loss_report_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the loss rate per store × category over the chosen days (read only), or its
+        rows as CSV with `download=csv`. Needs `stores.view_stockmovement` (every HQ group);
+        bad filters re-render the form with the reason (400), no figures."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = LossReportForm(request.GET)
+        if not form.is_valid():
+            report = None
+        else:
+            data = form.cleaned_data
+            region, store = data["region"], data["store"]
+            report = loss_report(
+                since=data["since"],
+                until=data["until"],
+                region_id=region.pk if region else None,
+                store_id=store.pk if store else None,
+            )
+            if request.GET.get("download") == "csv":
+                last_day = report.until - dt.timedelta(days=1)
+                response = HttpResponse(
+                    loss_report_csv(report=report), content_type="text/csv; charset=utf-8"
+                )
+                response["Content-Disposition"] = content_disposition_header(
+                    True, f"loss-rates-{report.since:%Y%m%d}-{last_day:%Y%m%d}.csv"
+                )
+                return response
+        query = request.GET.copy()
+        query.pop("download", None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Loss rate by store and category"),
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "last_day": report.until - dt.timedelta(days=1) if report else None,
+            "csv_query": query.urlencode(),
+            "default_days": LOSS_REPORT_DAYS,
+            **(_loss_report_context(report) if report else {}),
+        }
+        return TemplateResponse(
+            request,
+            "admin/stores/stockmovement/loss_report.html",
+            context,
+            status=200 if report else 400,
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[StockMovement], search_term: str

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,10 +27,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.catalog.models import Category, Product
 from apps.stores.access import VIEW_STORE, stores_for
 from apps.stores.models import (
+    LossReason,
     Order,
     OrderLine,
     StockLevel,
@@ -36,6 +40,7 @@ from apps.stores.models import (
     Store,
     StoreKpiSnapshot,
 )
+from linli.imports.contract import formula_escape
 
 
 def stores_visible(*, user: object) -> QuerySet[Store]:
@@ -331,6 +336,9 @@ class LossRate:
     lost_value: Decimal
     sold_units: int
     sold_value: Decimal
+    # With `with_reasons=True`: (reason, lost units, lost value) per reason with a loss, in
+    # `LossReason` order; they sum to `lost_units` and `lost_value`.
+    lost_by_reason: tuple[tuple[str, int, Decimal], ...] = ()
 
     @property
     def rate(self) -> Decimal | None:
@@ -346,7 +354,12 @@ class LossRate:
 
 
 def loss_rates(
-    *, store_ids: Iterable[int], since: dt.date, until: dt.date, by_category: bool = True
+    *,
+    store_ids: Iterable[int],
+    since: dt.date,
+    until: dt.date,
+    by_category: bool = True,
+    with_reasons: bool = False,
 ) -> list[LossRate]:
     """Loss per store (and per product category, the product's own leaf category) over the
     local days since <= day < until.
@@ -358,14 +371,15 @@ def loss_rates(
 
     Two grouped SQL aggregates (one per side), whatever the number of rows; a row per store
     (and category) with a loss or a sale, ordered by store id, then fresh categories first
-    and by name."""
+    and by name. `with_reasons`: the loss side is grouped by reason as well and each row
+    carries `lost_by_reason` (its totals are the sums of those groups)."""
     store_ids = list(store_ids)
     start, end = _local_window(since, until)
     keys = ["store_id", "product__category_id"] if by_category else ["store_id"]
     lost = (
         _losses_between(start, end)
         .filter(store_id__in=store_ids)
-        .values(*keys)
+        .values(*keys, *(["reason"] if with_reasons else []))
         .annotate(
             units=Sum("quantity"),
             value=Sum(F("quantity") * F("product__price"), output_field=VALUE_FIELD),
@@ -383,9 +397,14 @@ def loss_rates(
     )
     zero = Decimal("0.00")
     figures: dict[tuple[int, int | None], list] = {}
+    reasons: dict[tuple[int, int | None], dict[str, tuple[int, Decimal]]] = {}
     for row in lost:
         key = (row["store_id"], row.get("product__category_id"))
-        figures[key] = [-row["units"], -row["value"], 0, zero]
+        entry = figures.setdefault(key, [0, zero, 0, zero])
+        entry[0] -= row["units"]
+        entry[1] -= row["value"]
+        if with_reasons:
+            reasons.setdefault(key, {})[row["reason"]] = (-row["units"], -row["value"])
     for row in sold:
         key = (row["order__store_id"], row.get("product__category_id"))
         entry = figures.setdefault(key, [0, zero, 0, zero])
@@ -407,6 +426,7 @@ def loss_rates(
         sold_units,
         sold_value,
     ) in figures.items():
+        by_reason = reasons.get((store_id, category_id), {})
         category = categories.get(category_id)
         rates.append(
             LossRate(
@@ -418,6 +438,11 @@ def loss_rates(
                 lost_value=lost_value.quantize(Decimal("0.01")),
                 sold_units=sold_units,
                 sold_value=sold_value.quantize(Decimal("0.01")),
+                lost_by_reason=tuple(
+                    (reason, by_reason[reason][0], by_reason[reason][1].quantize(Decimal("0.01")))
+                    for reason in LossReason.values
+                    if reason in by_reason
+                ),
             )
         )
     rates.sort(key=lambda rate: (rate.store_id, not rate.is_fresh, rate.category_name))
@@ -522,3 +547,176 @@ def store_loss_rates_by_month(*, store: Store, today: dt.date) -> MonthlyLossRat
         current_total=totals["current"],
         previous_total=totals["previous"],
     )
+
+
+# --- HQ's loss report: every store × category, worst first (the admin page and its CSV). ---
+
+# The default window of the report: the last this many local days, today included.
+LOSS_REPORT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class LossReportRow:
+    """One store × category of `loss_rates(by_category=True, with_reasons=True)`, with its
+    store (and region) for display."""
+
+    store: Store
+    figures: LossRate
+
+
+@dataclass(frozen=True)
+class LossReportTotal:
+    """The sums of a set of report rows (a region's, or the network's): `figures` is a
+    LossRate of store_id 0 and no category, so its rate is computed exactly as a row's."""
+
+    label: str
+    figures: LossRate
+
+
+@dataclass(frozen=True)
+class LossReport:
+    """HQ's loss rate by store and category for the local days since <= day < until."""
+
+    since: dt.date
+    until: dt.date
+    rows: list[LossReportRow]
+    regions: list[LossReportTotal]
+    network: LossReportTotal
+    # The reasons with a loss somewhere in the report, in `LossReason` order (the page's columns).
+    reasons: list[str]
+
+
+def _worst_first(figures: LossRate) -> tuple:
+    rate = figures.rate
+    return (rate is None, -(rate or 0), -figures.lost_value)
+
+
+def _loss_sum(rates: list[LossRate]) -> LossRate:
+    zero = Decimal("0.00")
+    by_reason: dict[str, list] = {}
+    for rate in rates:
+        for reason, units, value in rate.lost_by_reason:
+            entry = by_reason.setdefault(reason, [0, zero])
+            entry[0] += units
+            entry[1] += value
+    return LossRate(
+        store_id=0,
+        category_id=None,
+        category_name="",
+        is_fresh=False,
+        lost_units=sum(rate.lost_units for rate in rates),
+        lost_value=sum((rate.lost_value for rate in rates), zero),
+        sold_units=sum(rate.sold_units for rate in rates),
+        sold_value=sum((rate.sold_value for rate in rates), zero),
+        lost_by_reason=tuple(
+            (reason, *by_reason[reason]) for reason in LossReason.values if reason in by_reason
+        ),
+    )
+
+
+def loss_report(
+    *,
+    since: dt.date,
+    until: dt.date,
+    region_id: int | None = None,
+    store_id: int | None = None,
+) -> LossReport:
+    """`loss_rates(by_category=True, with_reasons=True)` of every store (or a region's, or
+    one store) over since <= day < until: one row per store × category with a loss or a sale,
+    worst rate first (rows without a rate last, then by lost value, store code and category),
+    with per-region and network totals summed from the rows. For HQ: no access scoping here,
+    the caller checks the permission. Five queries whatever the number of rows."""
+    stores = Store.objects.all()
+    if region_id is not None:
+        stores = stores.filter(region_id=region_id)
+    if store_id is not None:
+        stores = stores.filter(pk=store_id)
+    rates = loss_rates(
+        store_ids=stores.values_list("pk", flat=True),
+        since=since,
+        until=until,
+        by_category=True,
+        with_reasons=True,
+    )
+    by_id = Store.objects.select_related("region").in_bulk({rate.store_id for rate in rates})
+    rows = [LossReportRow(store=by_id[rate.store_id], figures=rate) for rate in rates]
+    rows.sort(
+        key=lambda row: (
+            *_worst_first(row.figures),
+            row.store.code,
+            not row.figures.is_fresh,
+            row.figures.category_name,
+        )
+    )
+    per_region: dict[int, list[LossReportRow]] = {}
+    for row in rows:
+        per_region.setdefault(row.store.region_id, []).append(row)
+    regions = [
+        LossReportTotal(
+            label=region_rows[0].store.region.name,
+            figures=_loss_sum([row.figures for row in region_rows]),
+        )
+        for region_rows in per_region.values()
+    ]
+    regions.sort(key=lambda total: (*_worst_first(total.figures), total.label))
+    network = LossReportTotal(label="", figures=_loss_sum([row.figures for row in rows]))
+    return LossReport(
+        since=since,
+        until=until,
+        rows=rows,
+        regions=regions,
+        network=network,
+        reasons=[reason for reason, _units, _value in network.figures.lost_by_reason],
+    )
+
+
+def loss_report_csv(*, report: LossReport) -> bytes:
+    """The report's rows as CSV (UTF-8 with a BOM, for Excel), in the page's order: store,
+    category, sold and lost units and value, lost units and value per reason (every
+    `LossReason`, so the columns do not move between periods), the rate in %. Text cells are
+    formula-escaped."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    reason_headers = []
+    for label in LossReason.labels:
+        reason_headers += [
+            _("%(reason)s: units") % {"reason": label},
+            _("%(reason)s: value") % {"reason": label},
+        ]
+    writer.writerow(
+        [
+            _("Region"),
+            _("Store code"),
+            _("Store"),
+            _("Category"),
+            _("Units sold"),
+            _("Value sold"),
+            _("Units lost"),
+            _("Value lost"),
+            *reason_headers,
+            _("Loss rate (%)"),
+        ]
+    )
+    for row in report.rows:
+        figures = row.figures
+        lost = {reason: (units, value) for reason, units, value in figures.lost_by_reason}
+        reason_cells = []
+        for reason in LossReason.values:
+            units, value = lost.get(reason, (0, Decimal("0.00")))
+            reason_cells += [units, value]
+        rate = figures.rate_percent
+        writer.writerow(
+            [
+                formula_escape(row.store.region.name),
+                formula_escape(row.store.code),
+                formula_escape(row.store.name),
+                formula_escape(figures.category_name),
+                figures.sold_units,
+                figures.sold_value,
+                figures.lost_units,
+                figures.lost_value,
+                *reason_cells,
+                "" if rate is None else rate,
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
