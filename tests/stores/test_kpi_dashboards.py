@@ -290,3 +290,16 @@ def test_the_dashboards_gmv_card_shows_its_change_in_yuan(world, roles):
     change = re.search(r'<span class="kpi-change[^"]*">([^<]*)</span>', card)
     assert change is not None
     assert re.fullmatch(r"[+-]¥[\d,]+", change.group(1))
+
+
+@pytest.mark.parametrize("app_label", ["training", "stores", "procurement"])
+def test_the_dashboard_is_on_the_admin_home_only_not_on_an_app_index(world, roles, app_label):
+    """Django's app_index.html extends admin/index.html, the template that holds the dashboard."""
+    client = _signed_in(UserFactory(is_staff=True, is_superuser=True))
+    home = client.get(reverse("admin:index")).content.decode()
+    assert 'id="hq-dashboard"' in home
+    response = client.get(reverse("admin:app_list", args=[app_label]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="hq-dashboard"' not in page
+    assert f'href="/admin/{app_label}/' in page  # the app's models are still listed
