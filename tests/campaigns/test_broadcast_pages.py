@@ -696,7 +696,9 @@ def test_the_join_list_shows_a_formed_stock_offers_joins_ready_at_once(
 def test_an_offer_past_its_threshold_reads_threshold_reached(
     client, owner, broadcast, product, units_joined, chinese, english
 ):
-    GroupBuyOfferFactory(broadcast=broadcast, product=product, threshold=3, units_joined=units_joined)
+    GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, threshold=3, units_joined=units_joined
+    )
     client.force_login(owner)
     url = f"/portal/campaigns/broadcasts/{broadcast.pk}/"
 

@@ -334,7 +334,9 @@ def test_the_migration_stops_on_two_joined_duplicates(broadcast, product):
 
 
 def test_an_offers_name_calls_its_cap_a_cap_not_a_quantity(broadcast):
-    offer = GroupBuyOfferFactory(broadcast=broadcast, product=ProductFactory(name="低糖蓝莓"), cap=10)
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast, product=ProductFactory(name="低糖蓝莓"), cap=10
+    )
 
     with override("zh-hans"):
         assert str(offer) == "低糖蓝莓 · 上限 10"
