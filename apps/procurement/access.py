@@ -47,3 +47,12 @@ def suppliers_for(user: UserLike, action: SupplierAction = VIEW_SUPPLIER) -> Que
 
 def may_act_for(user: UserLike, action: SupplierAction, supplier_id: int) -> bool:
     return suppliers_for(user, action).filter(pk=supplier_id).exists()
+
+
+def may_see_supplier_phones(user: UserLike) -> bool:
+    """A supplier's contact phone whole, not masked: HQ staff who may view suppliers (buyers
+    call their own suppliers). Masking (`customers.view_phone`) protects members' privacy; a
+    supplier's business contact is not member data (docs/access.md)."""
+    return user_is_hq(user) and (
+        user.has_perm(VIEW_SUPPLIER.hq_permission) or user.has_perm("procurement.change_supplier")
+    )

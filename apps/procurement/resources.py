@@ -9,6 +9,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
+from apps.procurement.access import may_see_supplier_phones
 from apps.procurement.models import Supplier, SupplierProduct
 from apps.procurement.services.imports import supplier_products_import, suppliers_import
 from linli.imports.admin import ServiceResource
@@ -27,7 +28,8 @@ SUPPLIER_PRODUCT_FIELDS = (
 
 
 class SupplierResource(ServiceResource):
-    """Columns of docs/csv-formats.md § suppliers; phones masked without `view_phone`."""
+    """Columns of docs/csv-formats.md § suppliers; the contact phone whole for HQ staff who may
+    view suppliers (`may_see_supplier_phones`), masked for anyone else without `view_phone`."""
 
     code = Field(attribute="code", column_name="code")
     name = Field(attribute="name", column_name="name")
@@ -46,6 +48,9 @@ class SupplierResource(ServiceResource):
     import_service = staticmethod(suppliers_import)
 
     def dehydrate_phone(self, supplier: Supplier) -> str:
+        # A supplier's business contact, not member data: whole for HQ who may view suppliers.
+        if self.user is not None and may_see_supplier_phones(self.user):
+            return (supplier.phone or "").removeprefix("+86")
         return phone_for_viewer(supplier.phone, user=self.user)
 
     def dehydrate_is_active(self, supplier: Supplier) -> str:

@@ -683,3 +683,33 @@ def test_the_join_list_shows_a_formed_stock_offers_joins_ready_at_once(
     row = page.split('id="joins"', 1)[1].split("张三", 1)[1].split("</tr>", 1)[0]
     assert '<td class="nowrap">待自提</td>' in row
     assert "待到货" not in row
+
+
+@pytest.mark.parametrize(
+    ("units_joined", "chinese", "english"),
+    [
+        (4, "已达成团数（4/3）", "Threshold reached (4 of 3)"),
+        (3, "已达成团数（3/3）", "Threshold reached (3 of 3)"),
+        (2, "2 / 3 份成团", "2 of 3 units to form"),
+    ],
+)
+def test_an_offer_past_its_threshold_reads_threshold_reached(
+    client, owner, broadcast, product, units_joined, chinese, english
+):
+    GroupBuyOfferFactory(
+        broadcast=broadcast, product=product, threshold=3, units_joined=units_joined
+    )
+    client.force_login(owner)
+    url = f"/portal/campaigns/broadcasts/{broadcast.pk}/"
+
+    with translation.override("zh-hans"):
+        page_zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    page_en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    offers_zh = page_zh.split('id="offers"', 1)[1].split("</ul>", 1)[0]
+    offers_en = page_en.split('id="offers"', 1)[1].split("</ul>", 1)[0]
+    assert chinese in offers_zh
+    assert english in offers_en
+    if units_joined >= 3:
+        assert "份成团" not in offers_zh
+        assert "units to form" not in offers_en

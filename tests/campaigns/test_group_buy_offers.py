@@ -331,3 +331,14 @@ def test_the_migration_stops_on_two_joined_duplicates(broadcast, product):
     with pytest.raises(RuntimeError, match=str(offers[0].pk)):
         _migration().duplicate_open_offers_withdraw(django_apps, None)
     assert set(GroupBuyOffer.objects.values_list("status", flat=True)) == {"open"}
+
+
+def test_an_offers_name_calls_its_cap_a_cap_not_a_quantity(broadcast):
+    offer = GroupBuyOfferFactory(
+        broadcast=broadcast, product=ProductFactory(name="低糖蓝莓"), cap=10
+    )
+
+    with override("zh-hans"):
+        assert str(offer) == "低糖蓝莓 · 上限 10"
+    with override("en"):
+        assert str(offer) == "低糖蓝莓 · cap 10"

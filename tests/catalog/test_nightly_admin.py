@@ -273,3 +273,18 @@ def test_run_now_is_carried_out_by_a_real_worker(roles: None, broker_queue) -> N
     profile = MemberProfile.objects.get(member=member)
     assert profile.orders_lifetime == 1
     assert broker_queue.sent() == []  # the worker took the message
+
+
+def test_the_replenishment_job_at_six_is_not_named_for_tonight(roles: None) -> None:
+    """It runs at 06:00, from the suggestions the nightly decisions made: "tonight's" misled."""
+    buyer = _client(_staff(HQ_PROCUREMENT, "buyer"))
+    buyer.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with override("zh-hans"):
+        page = buyer.get(NIGHTLY).content.decode()
+    assert "根据最新的订货建议生成补货草稿" in page
+    assert "今晚" not in page
+    buyer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with override("en"):
+        page = buyer.get(NIGHTLY).content.decode()
+    assert "Replenishment drafts from the latest suggested order quantities" in page
+    assert "tonight" not in page

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.procurement.models import AfterSalesCase
 from linli.roles import HQ_PROCUREMENT
 from tests.factories import UserFactory
+from tests.procurement.factories import ReceiptDisputeFactory
 from tests.procurement.factories_aftersales import AfterSalesCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,20 @@ def test_a_bulk_action_counts_the_cases_done_above_the_refusals(buyer):
         "Rejected 1 case.",
         f"Only a case awaiting approval can be decided; {refused.number} is Rejected.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("model", "factory", "labels"),
+    [
+        ("aftersalescase", AfterSalesCaseFactory, ["Remedy", "Cost charged to", "Note"]),
+        ("receiptdispute", ReceiptDisputeFactory, ["Answer for the supplier"]),
+    ],
+)
+def test_the_boxes_beside_the_action_menu_have_capitalised_labels(buyer, model, factory, labels):
+    """Like Django's own "Action:" beside them, in the English admin."""
+    factory()
+    page = buyer.get(reverse(f"admin:procurement_{model}_changelist")).content.decode()
+    actions = page.split('<div class="actions">', 1)[1].split("</div>", 1)[0]
+    for label in labels:
+        assert f"<label>{label} " in actions
+        assert f"<label>{label.lower()} " not in actions

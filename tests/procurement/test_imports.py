@@ -145,14 +145,25 @@ def _export(client) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-def test_supplier_export_masks_phones_without_permission(client, db: None) -> None:
+def test_supplier_export_carries_whole_phones_for_staff_who_may_view_suppliers(
+    client, db: None
+) -> None:
+    """A supplier's contact is not member data: no `customers.view_phone` needed, and the
+    export imports back."""
     SupplierFactory(code="S1", phone="+8613988760001", contact_name="=cmd|' /C calc'!A0")
     client.force_login(_staff("view_supplier", "export_supplier"))
     row = _export(client)[0]
-    assert row["phone"] == "139****0001"
+    assert row["phone"] == "13988760001"
     assert row["contact_name"] == "'=cmd|' /C calc'!A0"
     client.force_login(_staff("view_supplier", "export_supplier", "view_phone"))
     assert _export(client)[0]["phone"] == "13988760001"
+
+
+def test_a_supplier_export_outside_hq_staff_masks_the_phone(db: None) -> None:
+    supplier = SupplierFactory(phone="+8613988760001")
+    not_staff = UserFactory(is_staff=False)
+    not_staff.user_permissions.add(*Permission.objects.filter(codename="view_supplier"))
+    assert SupplierResource(user=not_staff).dehydrate_phone(supplier) == "139****0001"
 
 
 def test_supplier_import_export_permissions(client, db: None) -> None:

@@ -894,17 +894,35 @@ def test_member_identity_form_shows_phone_value_with_view_phone(client, phone_me
     assert FULL_PHONE in form
 
 
-def test_supplier_contact_phone_is_masked_without_view_phone(client):
+def test_supplier_contact_phone_is_whole_for_staff_who_may_view_suppliers(client, phone_member):
+    """Masking is for members' privacy; buyers call their own suppliers (docs/access.md). The
+    same user, without `customers.view_phone`, still sees members' phones masked."""
     supplier = SupplierFactory(phone=FULL_PHONE)
     user = UserFactory(is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_supplier"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_supplier", "view_memberidentity"])
+    )
     client.force_login(user)
     listing = client.get(_url(type(supplier), "changelist")).content.decode()
-    assert MASKED in listing
-    assert FULL_DIGITS not in listing
+    assert FULL_DIGITS in listing
+    assert MASKED not in listing
     form = client.get(_url(type(supplier), "change", supplier.pk)).content.decode()
-    assert MASKED in form
-    assert FULL_DIGITS not in form
+    assert FULL_PHONE in form
+    assert MASKED not in form
+    identities = client.get(_url(MemberIdentity, "changelist")).content.decode()
+    assert MASKED in identities
+    assert FULL_DIGITS not in identities
+
+
+def test_hq_procurement_without_view_phone_sees_supplier_phones_whole(client, roles):
+    supplier = SupplierFactory(phone="+8613988760001")
+    buyer = UserFactory(is_staff=True)
+    buyer.groups.add(Group.objects.get(name=HQ_PROCUREMENT))
+    assert not buyer.has_perm("customers.view_phone")
+    client.force_login(buyer)
+    listing = client.get(_url(type(supplier), "changelist")).content.decode()
+    assert "13988760001" in listing
+    assert "139****0001" not in listing
 
 
 # --- the stock ledger is written by services only ---------------------------------------------

@@ -5,6 +5,7 @@ store only)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -15,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.devices.services import alert_open
+from apps.stores.kpis.definitions import KPI_BY_CODE
 from apps.stores.kpis.services import kpi_snapshots_compute
 from apps.stores.models import KpiSnapshot
 from tests.devices.factories import DeviceFactory
@@ -272,3 +274,32 @@ def test_admin_index_links_each_figure_only_where_the_viewer_may_go(world, roles
     assert f">{store_c}</a>" in attention  # every HQ group may view the stores
     alerts_linked = "admin/devices/devicealert/" in attention
     assert alerts_linked is (group != "HQ procurement")
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [("-53589", "-¥53,589"), ("1234.4", "+¥1,234"), ("0", "+¥0")],
+)
+def test_a_gmv_change_is_money_with_its_currency(change, shown):
+    assert KPI_BY_CODE["gmv"].display_change(Decimal(change)) == shown
+
+
+def test_the_dashboards_gmv_card_shows_its_change_in_yuan(world, roles):
+    html = _signed_in(_staff(roles)).get(reverse("admin:index"), {"period": "2026-07-01"})
+    card = html.content.decode().split('data-kpi="gmv"', 1)[1].split('class="kpi-card', 1)[0]
+    change = re.search(r'<span class="kpi-change[^"]*">([^<]*)</span>', card)
+    assert change is not None
+    assert re.fullmatch(r"[+-]¥[\d,]+", change.group(1))
+
+
+@pytest.mark.parametrize("app_label", ["training", "stores", "procurement"])
+def test_the_dashboard_is_on_the_admin_home_only_not_on_an_app_index(world, roles, app_label):
+    """Django's app_index.html extends admin/index.html, the template that holds the dashboard."""
+    client = _signed_in(UserFactory(is_staff=True, is_superuser=True))
+    home = client.get(reverse("admin:index")).content.decode()
+    assert 'id="hq-dashboard"' in home
+    response = client.get(reverse("admin:app_list", args=[app_label]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="hq-dashboard"' not in page
+    assert f'href="/admin/{app_label}/' in page  # the app's models are still listed

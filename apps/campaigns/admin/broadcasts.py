@@ -58,7 +58,7 @@ class BroadcastAdmin(_ReadOnlyAdmin):
         "scheduled_at",
         "started_at",
         "ended_at",
-        "peak_viewers",
+        "reported_peak_viewers",
     ]
     list_filter = ["status", "scheduled_at", "store__region"]
     search_fields = ["=store__code", "store__name", "store_campaign__campaign__name"]
@@ -71,6 +71,14 @@ class BroadcastAdmin(_ReadOnlyAdmin):
     raw_id_fields = ["store", "store_campaign"]
     date_hierarchy = "scheduled_at"
     inlines = [GroupBuyOfferInline]
+
+    @admin.display(description=_("peak viewers"), ordering="peak_viewers")
+    def reported_peak_viewers(self, broadcast: Broadcast) -> str | int:
+        """The peak as the platform reported it; "—" before any report (`peak_viewers` is 0
+        then by default, and a 0 would be a guess), as the live pages show it."""
+        if broadcast.viewers_reported_at is None:
+            return "—"
+        return broadcast.peak_viewers
 
 
 @admin.register(GroupBuyOffer)

@@ -14,8 +14,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Broadcast(models.Model):
@@ -153,7 +153,11 @@ class GroupBuyOffer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product.name} ×{self.cap}"
+        # "×10" read as a quantity ordered; the figure is the most units the offer takes.
+        return gettext("%(product)s · cap %(cap)s") % {
+            "product": self.product.name,
+            "cap": self.cap,
+        }
 
     @property
     def threshold_progress(self) -> int:

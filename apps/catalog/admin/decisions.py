@@ -368,7 +368,7 @@ NIGHTLY_JOBS: tuple[NightlyJob, ...] = (
     ),
     NightlyJob(
         "apps.procurement.tasks.purchase_orders_replenish_task",
-        _("Replenishment drafts from tonight's order suggestions"),
+        _("Replenishment drafts from the latest suggested order quantities"),
         "procurement.add_purchaseorder",
         "procurement.purchaseorder",
     ),

@@ -137,15 +137,15 @@ class CaseDecisionActionForm(ActionForm):
     bearer instead of the proposal, and a decision may carry a note for the member."""
 
     remedy = forms.ChoiceField(
-        label=_("remedy"), choices=[("", _("as proposed"))] + Remedy.choices, required=False
+        label=_("Remedy"), choices=[("", _("as proposed"))] + Remedy.choices, required=False
     )
     charged_to = forms.ChoiceField(
-        label=_("cost charged to"),
+        label=_("Cost charged to"),
         choices=[("", _("as proposed"))] + ChargedTo.choices,
         required=False,
     )
     note = forms.CharField(
-        label=_("note"),
+        label=_("Note"),
         max_length=300,
         required=False,
         error_messages={

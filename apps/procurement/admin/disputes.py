@@ -38,7 +38,7 @@ class DisputeAnswerActionForm(ActionForm):
     next), required for either decision."""
 
     answer = forms.CharField(
-        label=_("answer for the supplier"), max_length=ANSWER_MAX_LENGTH, required=False
+        label=_("Answer for the supplier"), max_length=ANSWER_MAX_LENGTH, required=False
     )
 
 

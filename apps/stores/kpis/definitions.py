@@ -45,11 +45,13 @@ class KpiDefinition:
         return f"{value:.1f}"
 
     def display_change(self, change: Decimal | None) -> str:
-        """A month-on-month change, signed ("+3.2 pp" for percentages)."""
+        """A month-on-month change, signed ("+3.2 pp" for percentages, "-¥53,589" for money,
+        with the currency as `display` shows the value)."""
         if change is None:
             return ""
         if self.code == "gmv":
-            return f"{change:+,.0f}"
+            signed = f"{change:+,.0f}"
+            return f"{signed[0]}¥{signed[1:]}"
         if str(self.unit) == "%":
             return gettext("%(change)s pp") % {"change": f"{change:+.1f}"}
         if self.code == "inventory_turnover":
