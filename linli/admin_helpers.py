@@ -39,14 +39,18 @@ def request_cached(request: HttpRequest, key: str, build: Callable[[], Any]) -> 
 
 
 def phone_column(
-    request: HttpRequest, *, field: str = "phone", description: Any = None
+    request: HttpRequest, *, field: str = "phone", description: Any = None, whole: bool = False
 ) -> Callable[[Any], str]:
     """A list_display / readonly callable bound to this request's user (ModelAdmin instances
-    are shared between requests, so the viewer must not be stored on them)."""
+    are shared between requests, so the viewer must not be stored on them). `whole`: the
+    admin decided this viewer sees the phone whole (a permission other than
+    `customers.view_phone`, as suppliers' contact phones have)."""
     user = request.user
 
     def build() -> Callable[[Any], str]:
         def column(obj: Any) -> str:
+            if whole:
+                return (getattr(obj, field) or "").removeprefix("+86")
             return phone_for_viewer(getattr(obj, field), user=user)
 
         column.short_description = description or _("phone")  # type: ignore[attr-defined]
@@ -54,24 +58,30 @@ def phone_column(
         column.__name__ = f"{field}_shown"
         return column
 
-    return request_cached(request, f"phone_column:{field}", build)
+    return request_cached(request, f"phone_column:{field}:{whole}", build)
 
 
 class PhoneMaskingAdminMixin:
     """Lists show `phone_field` masked, and the change form shows it read-only and masked, for
-    staff without `customers.view_phone`."""
+    staff without `phone_permission` (`customers.view_phone`, members' phones, by default)."""
 
     phone_field = "phone"
+    phone_permission = PHONE_PERMISSION
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns = list(super().get_list_display(request))  # type: ignore[misc]
+        whole = self._may_see_phone(request)
         return [
-            phone_column(request, field=self.phone_field) if name == self.phone_field else name
+            phone_column(request, field=self.phone_field, whole=whole)
+            if name == self.phone_field
+            else name
             for name in columns
         ]
 
     def _may_see_phone(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(PHONE_PERMISSION)
+        return request.user.has_perm(PHONE_PERMISSION) or request.user.has_perm(
+            self.phone_permission
+        )
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
         excluded = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]

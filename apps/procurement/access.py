@@ -50,9 +50,8 @@ def may_act_for(user: UserLike, action: SupplierAction, supplier_id: int) -> boo
 
 
 def may_see_supplier_phones(user: UserLike) -> bool:
-    """A supplier's contact phone whole, not masked: HQ staff who may view suppliers (buyers
-    call their own suppliers). Masking (`customers.view_phone`) protects members' privacy; a
-    supplier's business contact is not member data (docs/access.md)."""
-    return user_is_hq(user) and (
-        user.has_perm(VIEW_SUPPLIER.hq_permission) or user.has_perm("procurement.change_supplier")
-    )
+    """A supplier's contact phone whole, not masked: HQ staff with the explicit permission
+    `procurement.view_supplier_phone` (HQ procurement and HQ operations, who view suppliers:
+    buyers call their own suppliers). It is not `customers.view_phone`, which shows members'
+    phones: a supplier's business line is not member data (docs/access.md)."""
+    return user_is_hq(user) and user.has_perm("procurement.view_supplier_phone")

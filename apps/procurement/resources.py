@@ -28,8 +28,9 @@ SUPPLIER_PRODUCT_FIELDS = (
 
 
 class SupplierResource(ServiceResource):
-    """Columns of docs/csv-formats.md § suppliers; the contact phone whole for HQ staff who may
-    view suppliers (`may_see_supplier_phones`), masked for anyone else without `view_phone`."""
+    """Columns of docs/csv-formats.md § suppliers; the contact phone whole for HQ staff with
+    `procurement.view_supplier_phone` (`may_see_supplier_phones`), masked for anyone else
+    without `view_phone`."""
 
     code = Field(attribute="code", column_name="code")
     name = Field(attribute="name", column_name="name")
@@ -48,7 +49,7 @@ class SupplierResource(ServiceResource):
     import_service = staticmethod(suppliers_import)
 
     def dehydrate_phone(self, supplier: Supplier) -> str:
-        # A supplier's business contact, not member data: whole for HQ who may view suppliers.
+        # A supplier's business contact, not member data: its own explicit permission.
         if self.user is not None and may_see_supplier_phones(self.user):
             return (supplier.phone or "").removeprefix("+86")
         return phone_for_viewer(supplier.phone, user=self.user)

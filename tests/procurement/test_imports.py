@@ -148,15 +148,17 @@ def _export(client) -> list[dict[str, str]]:
 def test_supplier_export_carries_whole_phones_for_staff_who_may_view_suppliers(
     client, db: None
 ) -> None:
-    """A supplier's contact is not member data: no `customers.view_phone` needed, and the
-    export imports back."""
+    """A supplier's contact is not member data: its own explicit permission, no
+    `customers.view_phone` needed, and the export imports back; without either, masked."""
     SupplierFactory(code="S1", phone="+8613988760001", contact_name="=cmd|' /C calc'!A0")
-    client.force_login(_staff("view_supplier", "export_supplier"))
+    client.force_login(_staff("view_supplier", "export_supplier", "view_supplier_phone"))
     row = _export(client)[0]
     assert row["phone"] == "13988760001"
     assert row["contact_name"] == "'=cmd|' /C calc'!A0"
     client.force_login(_staff("view_supplier", "export_supplier", "view_phone"))
     assert _export(client)[0]["phone"] == "13988760001"
+    client.force_login(_staff("view_supplier", "export_supplier"))
+    assert _export(client)[0]["phone"] == "139****0001"
 
 
 def test_a_supplier_export_outside_hq_staff_masks_the_phone(db: None) -> None:

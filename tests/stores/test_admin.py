@@ -900,7 +900,9 @@ def test_supplier_contact_phone_is_whole_for_staff_who_may_view_suppliers(client
     supplier = SupplierFactory(phone=FULL_PHONE)
     user = UserFactory(is_staff=True)
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_supplier", "view_memberidentity"])
+        *Permission.objects.filter(
+            codename__in=["view_supplier", "view_supplier_phone", "view_memberidentity"]
+        )
     )
     client.force_login(user)
     listing = client.get(_url(type(supplier), "changelist")).content.decode()
@@ -912,6 +914,16 @@ def test_supplier_contact_phone_is_whole_for_staff_who_may_view_suppliers(client
     identities = client.get(_url(MemberIdentity, "changelist")).content.decode()
     assert MASKED in identities
     assert FULL_DIGITS not in identities
+
+
+def test_supplier_contact_phone_is_masked_without_the_explicit_permission(client):
+    supplier = SupplierFactory(phone=FULL_PHONE)
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_supplier"))
+    client.force_login(user)
+    listing = client.get(_url(type(supplier), "changelist")).content.decode()
+    assert MASKED in listing
+    assert FULL_DIGITS not in listing
 
 
 def test_hq_procurement_without_view_phone_sees_supplier_phones_whole(client, roles):

@@ -41,7 +41,7 @@ from apps.procurement.services.replenishment import (
     purchase_order_line_demand_check,
     purchase_order_line_edit,
 )
-from linli.admin_helpers import UndeletableAdminMixin, bulk_steps
+from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin, bulk_steps
 from linli.imports.admin import ImportExportAdminMixin
 from linli.params import is_ascii_number
 from linli.wording import labelled
@@ -54,16 +54,19 @@ class SupplierProductInline(admin.TabularInline):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(ImportExportAdminMixin, admin.ModelAdmin):
+class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelAdmin):
     """Suppliers, with their quality score over the last 90 days (docs/after-sales.md) for HQ
     buyers: on the changelist computed once for the whole page (two aggregate queries), on
     the change page for the one supplier.
 
-    The contact phone is shown whole: everyone who opens this admin may view suppliers
-    (`apps.procurement.access.may_see_supplier_phones`), and buyers call their suppliers.
+    The contact phone is shown whole to staff with `procurement.view_supplier_phone` (HQ
+    procurement and operations: buyers call their suppliers) or `customers.view_phone`, and
+    masked to anyone else, as members' phones are (DESIGN: masked without an explicit
+    permission); the export follows `apps.procurement.access.may_see_supplier_phones`.
     Phone masking is for members' privacy (docs/access.md), not a supplier's business line."""
 
     resource_classes = [SupplierResource]
+    phone_permission = "procurement.view_supplier_phone"
     list_display = [
         "code",
         "name",
