@@ -25,3 +25,13 @@ class NativeDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class NativeMonthInput(forms.DateInput):
+    """`<input type="month">`: the value is `YYYY-MM` in every language (read it with
+    `input_formats=["%Y-%m"]`)."""
+
+    input_type = "month"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m")

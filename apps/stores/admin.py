@@ -52,6 +52,7 @@ from linli.admin_helpers import (
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.imports.admin import ImportAdminMixin, ImportExportAdminMixin
 from linli.phones import phone_normalise
+from linli.widgets import NativeDateInput, NativeMonthInput
 
 # The store list's key figures cover the last this many days of KPI snapshots.
 STORE_FIGURES_DAYS = 30
@@ -197,16 +198,14 @@ class LossReportForm(forms.Form):
         label=_("Month"),
         required=False,
         input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        widget=NativeMonthInput(),
     )
     first_day = forms.DateField(
         label=pgettext_lazy("date range", "From"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=NativeDateInput(),
     )
-    last_day = forms.DateField(
-        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    last_day = forms.DateField(label=_("To (included)"), required=False, widget=NativeDateInput())
     region = forms.ModelChoiceField(
         queryset=Region.objects.order_by("code"), required=False, label=_("Region")
     )
