@@ -12,7 +12,10 @@ show their stored text.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -288,3 +291,32 @@ def test_the_admin_list_shows_a_staff_notification_in_the_readers_language(
     html = response.content.decode()
     assert "Dairy chiller: Temperature out of range" in html
     assert "Dairy chiller：温度超出范围" not in html
+
+
+def test_a_renderer_that_fails_on_a_malformed_payload_is_logged_and_the_stored_text_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from apps.campaigns.notifications import texts
+
+    def renderer(payload: Mapping[str, Any]) -> tuple[str, str]:
+        return f"title {int(payload['n'])}", ""
+
+    texts.notification_renderer_register(kind="test.malformed", renderer=renderer)
+    try:
+        with caplog.at_level(logging.WARNING, logger=texts.__name__):
+            old_row = texts.notification_texts(
+                kind="test.malformed", payload={}, title="stored", body="b"
+            )
+            assert caplog.records == []  # a missing parameter: an old row, nothing to log
+            malformed = texts.notification_texts(
+                kind="test.malformed", payload={"n": "x"}, title="stored", body="b"
+            )
+        assert old_row == malformed == ("stored", "b")
+        assert [r.getMessage() for r in caplog.records] == [
+            "notification test.malformed: renderer failed, stored text shown"
+        ]
+        assert texts.notification_texts(
+            kind="test.malformed", payload={"n": 3}, title="stored", body="b"
+        ) == ("title 3", "")
+    finally:
+        texts._renderers.pop("test.malformed", None)

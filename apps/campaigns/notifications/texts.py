@@ -20,8 +20,11 @@ the same renderer, under `translation.override(settings.LANGUAGE_CODE)`, for the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 Renderer = Callable[[Mapping[str, Any]], tuple[str, str]]
 
@@ -55,5 +58,11 @@ def notification_texts(*, kind: str, payload: object, title: str, body: str) -> 
         return title, body
     try:
         return renderer(payload)
-    except (KeyError, TypeError, ValueError):
+    except KeyError:
+        # A row written before its kind stored this parameter: its stored text, as sent.
+        return title, body
+    except (TypeError, ValueError):
+        # A parameter of the wrong shape is a bug in a writer or a renderer, not an old row:
+        # the reader still gets the stored text, and the log says which kind failed.
+        logger.warning("notification %s: renderer failed, stored text shown", kind, exc_info=True)
         return title, body
