@@ -48,6 +48,7 @@ from apps.stores.models import Store, StoreTerminal
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
     ApiError,
@@ -141,7 +142,7 @@ def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
 
 
 class JoinRequestSerializer(MemberIdentitySerializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
+    quantity = api_fields.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     idempotency_key = serializers.CharField(
         max_length=KEY_MAX_LENGTH,
         help_text=(
@@ -168,29 +169,29 @@ class JoinRequestSerializer(MemberIdentitySerializer):
 
 
 class OfferStateSerializer(serializers.Serializer):
-    offer_id = serializers.IntegerField()
-    broadcast_id = serializers.IntegerField()
+    offer_id = api_fields.IntegerField()
+    broadcast_id = api_fields.IntegerField()
     sku = serializers.CharField()
     product = serializers.CharField()
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    price = api_fields.DecimalField(max_digits=10, decimal_places=2)
     threshold_kind = serializers.ChoiceField(choices=GroupBuyOffer.ThresholdKind.choices)
-    threshold = serializers.IntegerField()
-    cap = serializers.IntegerField()
+    threshold = api_fields.IntegerField()
+    cap = api_fields.IntegerField()
     presale = serializers.BooleanField(
         help_text="A pre-order (以销定产): joins take no stock; the supplier brings the goods."
     )
-    units_joined = serializers.IntegerField()
-    participants = serializers.IntegerField()
-    remaining = serializers.IntegerField(help_text="Units left under the cap.")
+    units_joined = api_fields.IntegerField()
+    participants = api_fields.IntegerField()
+    remaining = api_fields.IntegerField(help_text="Units left under the cap.")
     reached = serializers.BooleanField(help_text="The threshold is met (成团 at the deadline).")
     deadline = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=GroupBuyOffer.Status.choices)
 
 
 class JoinResultSerializer(serializers.Serializer):
-    join_id = serializers.IntegerField()
-    order_id = serializers.IntegerField(allow_null=True)
-    quantity = serializers.IntegerField()
+    join_id = api_fields.IntegerField()
+    order_id = api_fields.IntegerField(allow_null=True)
+    quantity = api_fields.IntegerField()
     status = serializers.ChoiceField(choices=GroupBuyJoin.Status.choices)
     member_no = serializers.CharField(allow_null=True)
     idempotency_key = serializers.CharField()
@@ -203,13 +204,13 @@ class CommentRequestSerializer(MemberIdentitySerializer):
 
 
 class CommentResultSerializer(serializers.Serializer):
-    comment_id = serializers.IntegerField()
-    broadcast_id = serializers.IntegerField()
+    comment_id = api_fields.IntegerField()
+    broadcast_id = api_fields.IntegerField()
     created_at = serializers.DateTimeField()
 
 
 class ViewersRequestSerializer(serializers.Serializer):
-    count = serializers.IntegerField(
+    count = api_fields.IntegerField(
         min_value=0,
         max_value=VIEWERS_MAX,
         help_text="The stream's concurrent viewers now, as the streaming platform counts them.",
@@ -217,9 +218,9 @@ class ViewersRequestSerializer(serializers.Serializer):
 
 
 class ViewersResultSerializer(serializers.Serializer):
-    broadcast_id = serializers.IntegerField()
-    viewers = serializers.IntegerField()
-    peak_viewers = serializers.IntegerField(help_text="The largest count reported so far.")
+    broadcast_id = api_fields.IntegerField()
+    viewers = api_fields.IntegerField()
+    peak_viewers = api_fields.IntegerField(help_text="The largest count reported so far.")
     reported_at = serializers.DateTimeField()
 
 

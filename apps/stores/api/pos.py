@@ -33,6 +33,7 @@ from apps.stores.services.orders import (
 )
 from apps.stores.services.stock import InsufficientStock
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -96,13 +97,13 @@ class PosMemberSerializer(serializers.Serializer):
 
 class PosLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(
+    quantity = api_fields.IntegerField(
         min_value=1,
         max_value=100_000,
         error_messages={"min_value": gettext_lazy("Quantity must be a positive whole number.")},
     )
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
-    discount = serializers.DecimalField(
+    unit_price = api_fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
+    discount = api_fields.DecimalField(
         max_digits=10, decimal_places=2, min_value=Decimal(0), default=Decimal("0.00")
     )
 
@@ -173,10 +174,10 @@ class PosOrderSerializer(serializers.Serializer):
 
 class PosOrderLineResultSerializer(serializers.Serializer):
     sku = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
-    discount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    quantity = api_fields.IntegerField()
+    unit_price = api_fields.DecimalField(max_digits=10, decimal_places=2)
+    discount = api_fields.DecimalField(max_digits=10, decimal_places=2)
+    line_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
 
 
 class PosWarningSerializer(serializers.Serializer):
@@ -186,14 +187,14 @@ class PosWarningSerializer(serializers.Serializer):
 
 
 class PosOrderResultSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField()
+    order_id = api_fields.IntegerField()
     store_code = serializers.CharField()
     idempotency_key = serializers.CharField()
     channel = serializers.CharField()
     placed_at = serializers.DateTimeField()
     member_no = serializers.CharField(allow_null=True)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = api_fields.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
     lines = PosOrderLineResultSerializer(many=True)
     warnings = PosWarningSerializer(many=True)
 
