@@ -167,3 +167,9 @@ def test_the_schema_documents_the_error_shape_on_user_token_operations(owner):
     assert (detail["401"], detail["403"], detail["404"]) == (error, error, error)
     accept = codes("/api/v1/stores/{store_id}/decisions/insights/{card_id}/accept/", "post")
     assert {accept[code] == error for code in ("400", "401", "403", "404")} == {True}
+    # A terminal's operation keeps what it declared, and gets no 403 it never answers.
+    pos = schema["paths"]["/api/v1/pos/orders"]["post"]["responses"]
+    assert "wrong_store" in pos["403"]["description"]
+    join = schema["paths"]["/api/v1/group-buys/offers/{offer_id}/joins"]["post"]["responses"]
+    assert "403" not in join
+    assert "store_closed" in join["409"]["description"]

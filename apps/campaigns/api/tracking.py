@@ -34,7 +34,7 @@ from apps.campaigns.services.tracking import (
     tracking_events_record,
 )
 from apps.stores.models import StoreTerminal
-from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
 from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
@@ -142,6 +142,11 @@ class TrackingEventsView(UniformErrorsMixin, APIView):
                 ErrorSerializer,
                 description="`wrong_store`: an event names a store campaign that is not the "
                 "token's store's (with the event's index).",
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description=f"`{STORE_CLOSED}`: the terminal's store is not open for trade "
+                "(preparing, suspended or closed; `store_status` in the error).",
             ),
         },
         examples=[
