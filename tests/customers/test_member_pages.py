@@ -357,9 +357,9 @@ def test_member_page_of_a_member_whose_only_order_was_cancelled(client, owner, s
     assert [offer.product for offer in page.also_like] == [regular["blueberry"]]
     # The cancelled order is marked in Chinese brackets on a Chinese page, not ASCII ones.
     chinese = client.get(detail_url(store, member), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert "<b>¥12.80</b><span class=\"muted\">（已取消）</span>" in chinese.content.decode()
+    assert '<b>¥12.80</b><span class="muted">（已取消）</span>' in chinese.content.decode()
     english = client.get(detail_url(store, member), HTTP_ACCEPT_LANGUAGE="en")
-    assert "<b>¥12.80</b><span class=\"muted\"> (Cancelled)</span>" in english.content.decode()
+    assert '<b>¥12.80</b><span class="muted"> (Cancelled)</span>' in english.content.decode()
 
 
 def test_member_page_says_so_when_there_are_no_rules(client, owner, store, regular):

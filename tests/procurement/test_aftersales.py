@@ -704,10 +704,10 @@ def test_owner_lists_own_cases_only(owner, store, case_with_photo, other_case):
 def test_case_list_brackets_the_proposed_remedy_in_the_readers_language(owner, store, open_case):
     url = reverse("supply:cases", args=[store.pk])
     chinese = _client(owner).get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "退款<span class=\"muted\">（建议）</span>" in chinese
+    assert '退款<span class="muted">（建议）</span>' in chinese
     assert "(建议)" not in chinese
     english = _client(owner).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Refund<span class=\"muted\"> (proposed)</span>" in english
+    assert 'Refund<span class="muted"> (proposed)</span>' in english
 
 
 def test_case_list_filters_by_status_and_its_query_count_is_flat(
