@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.procurement.models import AfterSalesCase
 from apps.procurement.services.receiving import receipt_record
+from apps.stores.models import OrderFulfilment
 from apps.stores.services.stock import stock_move
 from tests.factories import ProductFactory, StoreFactory, SupplierUserFactory, owner_of
 from tests.procurement.factories import (
@@ -31,7 +32,7 @@ from tests.procurement.factories import (
     consolidated_purchase_order,
 )
 from tests.procurement.factories_aftersales import AfterSalesCaseFactory
-from tests.procurement.factories_supply import supply_world
+from tests.procurement.factories_supply import supply_order, supply_world
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -242,4 +243,28 @@ def test_campaign_launch_pickers_are_the_admins_in_chinese(browser, live_server,
         "选中要添加的商品，再点击“选择”箭头按钮。",
         "选中要删除的商品，再点击“删除”箭头按钮。",
     ]
+    page.context.close()
+
+
+def test_pickup_counter_order_buttons_are_big_enough_to_tap_on_a_phone(
+    browser, live_server
+) -> None:
+    """The counter is used on a phone: each order's buttons (标记已到货, 散客交货, a delivery
+    step, 取消订单) were the browser's bare 22 px buttons; they are now at least 40 px tall."""
+    store = StoreFactory()
+    waiting = supply_order(store=store, lines=[(ProductFactory(), 2)], channel="group_buy")
+    OrderFulfilment.objects.create(order=waiting, store=store, pickup_code="135790")  # 标记已到货
+    page = _page_as(browser, live_server, owner_of(store))
+
+    page.goto(f"{live_server.url}{reverse('supply:pickup', args=[store.pk])}")
+    targets = page.evaluate(
+        """() => [...document.querySelectorAll('.pickup-actions button, .pickup-actions summary')]
+          .filter(el => el.getBoundingClientRect().height > 0)
+          .map(el => [el.innerText.trim(), Math.round(el.getBoundingClientRect().height)])"""
+    )
+
+    labels = [label for label, _height in targets]
+    assert "标记已到货" in labels
+    assert "取消订单" in labels
+    assert [(label, height) for label, height in targets if height < 40] == []
     page.context.close()

@@ -179,7 +179,7 @@ def test_list_says_when_hq_plans_no_promotion(owner: object, store: object) -> N
     chinese = _client(owner).get(
         reverse("campaigns:store", args=[store.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
     )
-    assert "总部为本店安排的促销" in chinese.content.decode()
+    assert "本店计划中的促销与直播" in chinese.content.decode()
     assert "这几天没有安排促销。" in chinese.content.decode()
 
 

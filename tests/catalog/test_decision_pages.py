@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -183,6 +184,14 @@ def test_owner_sees_lists_cards_and_rules_of_their_store(
     assert "酸奶" in page
     assert f"/insights/{decisions['other_card'].pk}/accept/" not in page
     assert reverse("portal:store", args=[store.pk]) in page  # a way back
+
+
+def test_the_day_the_lists_were_computed_for_is_spaced_in_chinese(
+    owner: object, store: object, decisions: dict
+) -> None:
+    """ "为 2026-12-06 计算得出", not the date run into the Chinese around it."""
+    page = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert re.search(r"，为 \d{4}-\d{2}-\d{2} 计算得出。", page)
 
 
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user"])

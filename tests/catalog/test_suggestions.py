@@ -151,6 +151,26 @@ def test_the_blend_is_not_worse_than_buy_again_where_only_repeat_exists() -> Non
     assert evaluation.blend.hit_rate > evaluation.popularity.hit_rate
 
 
+def test_member_history_of_no_order_lines_is_empty():
+    """A member without a bought line (the selector serves members whose only order was
+    cancelled) gets an empty history, not an IndexError."""
+    empty_ints = np.array([], dtype=np.int64)
+    history = member_history(
+        member_rows=empty_ints,
+        product_cols=empty_ints,
+        basket_ids=empty_ints,
+        basket_days=np.array([], dtype=np.float64),
+        shape=(1, 3),
+        as_of_day=56.0,
+        half_life_days=120.0,
+    )
+    assert history.baskets.nnz == 0
+    assert history.last_day.nnz == 0
+    assert history.last_day.shape == (1, 3)
+    assert history.total.dtype == np.float64
+    assert history.total.tolist() == [0.0]
+
+
 def _planted_due_member(due_weight: float) -> np.ndarray:
     """One member who buys product 0 every 7 days (days 0 … 49: last bought 7 days before
     day 56, so it is due) and product 1 every 7 days too (days 5 … 54: bought 2 days ago, not

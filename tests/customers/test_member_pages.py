@@ -341,6 +341,27 @@ def test_member_page_offers_what_the_stores_rules_suggest(client, owner, store, 
         assert offers[0].reason == "70% of customers who bought 低糖蓝莓 also bought 酸奶"
 
 
+def test_member_page_of_a_member_whose_only_order_was_cancelled(client, owner, store, regular):
+    """A home member with no bought history (their one order cancelled: a pre-order the
+    supplier could not deliver) in a store that sells: the page showed a 500 (the blend's
+    history of no order lines)."""
+    member = MemberFactory(home_store=store)
+    order = buy(member, store, "cancelled-1", regular["yogurt"])
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+    client.force_login(owner)
+    response = client.get(detail_url(store, member))
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page.buy_again == []
+    # The store's bestseller is still offered.
+    assert [offer.product for offer in page.also_like] == [regular["blueberry"]]
+    # The cancelled order is marked in Chinese brackets on a Chinese page, not ASCII ones.
+    chinese = client.get(detail_url(store, member), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert '<b>¥12.80</b><span class="muted">（已取消）</span>' in chinese.content.decode()
+    english = client.get(detail_url(store, member), HTTP_ACCEPT_LANGUAGE="en")
+    assert '<b>¥12.80</b><span class="muted"> (Cancelled)</span>' in english.content.decode()
+
+
 def test_member_page_says_so_when_there_are_no_rules(client, owner, store, regular):
     client.force_login(owner)
     response = client.get(detail_url(store, regular["member"]))

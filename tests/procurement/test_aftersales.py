@@ -701,6 +701,15 @@ def test_owner_lists_own_cases_only(owner, store, case_with_photo, other_case):
     assert "1 photo" in content
 
 
+def test_case_list_brackets_the_proposed_remedy_in_the_readers_language(owner, store, open_case):
+    url = reverse("supply:cases", args=[store.pk])
+    chinese = _client(owner).get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '退款<span class="muted">（建议）</span>' in chinese
+    assert "(建议)" not in chinese
+    english = _client(owner).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'Refund<span class="muted"> (proposed)</span>' in english
+
+
 def test_case_list_filters_by_status_and_its_query_count_is_flat(
     owner, store, order, django_assert_max_num_queries
 ):
@@ -851,6 +860,31 @@ def test_posting_too_much_shows_the_reason_and_writes_nothing(owner, store, orde
     assert response.status_code == 400
     assert "more than the 1 unit costs: 12.50 yuan" in response.content.decode()
     _nothing_written()
+
+
+def test_a_refused_case_with_photos_asks_for_them_again(owner, store, order):
+    """A browser never keeps a chosen file: when the form comes back with an error the photos
+    are gone, and the owner is told so next to the photo field (the text fields are kept)."""
+    line = order.lines.order_by("pk").first()
+    url = reverse("supply:case_new", args=[store.pk])
+    fields = {
+        "order": order.pk,
+        "order_line": line.pk,
+        "kind": "quality",
+        "quantity": 1,
+        "amount": "99.00",
+        "description": "mouldy",
+    }
+    response = _client(owner).post(url, {**fields, "photos": [upload(jpeg_bytes())]})
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "The photos were not kept: choose them again." in content
+    assert "mouldy" in content
+    _nothing_written()
+
+    without_photos = _client(owner).post(url, fields)
+    assert without_photos.status_code == 400
+    assert "choose them again" not in without_photos.content.decode()
 
 
 def test_posting_a_non_image_shows_the_reason(owner, store, order):

@@ -45,6 +45,7 @@ from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import StockLevel
 from linli.roles import HQ_PROCUREMENT
 from tests.factories import SupplierUserFactory, UserFactory, owner_of
+from tests.procurement.factories_aftersales import AfterSalesCaseFactory
 from tests.procurement.factories_supply import SupplyWorld, supply_world
 
 pytestmark = pytest.mark.django_db
@@ -718,6 +719,29 @@ def test_the_supplier_home_shows_their_quality_score(supplier_client, world):
     assert "2 after-sales cases charged to you (¥20.00)" in own
     idle = html.split(f'id="quality-{other.pk}"')[1].split("</p>")[0]
     assert "<b>—</b>" in idle
+
+
+def test_the_supplier_home_names_the_cases_its_score_counts(supplier_client, world):
+    """A case a store opens against the supplier lowers the score at once (open cases count,
+    rejected ones do not). The line showed only the units and the cases *charged*, so the
+    score fell with nothing on the page saying why: it now says how many cases count."""
+    type(world.purchase_order).objects.filter(pk=world.purchase_order.pk).update(
+        delivery_date=timezone.localdate()
+    )
+    AfterSalesCaseFactory(store=world.store_a, supplier=world.supplier)
+    AfterSalesCaseFactory(
+        store=world.store_a,
+        supplier=world.supplier,
+        status=AfterSalesCase.Status.REJECTED,
+        decided_at=timezone.now(),
+    )
+    html = supplier_client.get(reverse("supplier:home"), HTTP_ACCEPT_LANGUAGE="en")
+    own = html.content.decode().split(f'id="quality-{world.supplier.pk}"')[1].split("</p>")[0]
+    # 100 − 60 × 4/16 − 40 × 1 case / 2 lines = 65.0
+    assert "<b>65.0</b>" in own
+    assert "1 after-sales case counted in the score" in own
+    chinese = supplier_client.get(reverse("supplier:home"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "1 个售后单计入评分" in chinese.content.decode()
 
 
 def test_the_order_page_query_count_does_not_grow_with_the_stores_received(supplier_client, world):

@@ -61,6 +61,22 @@ def test_owner_with_an_open_alert_sees_it_and_the_unread_notification_on_load(cl
     assert alert.status == DeviceAlert.Status.OPEN
 
 
+def test_an_unread_notification_links_to_where_it_is_marked_read(client, owner, store):
+    """The landing page listed unread notifications with nothing to do about them: each now
+    links to its store's notifications (the devices page), whose button marks them read."""
+    _too_warm(store, "Dairy chiller")
+    client.force_login(owner)
+    notifications = _section(
+        client.get(HOME, headers={"accept-language": "en"}).content.decode(),
+        "unread-notifications",
+    )
+    target = f"{reverse('devices:store', args=[store.pk])}#notifications"
+    assert f'<a href="{target}">See and mark read ›</a>' in notifications
+    page = client.get(target.split("#")[0]).content.decode()
+    assert 'id="notifications"' in page
+    assert reverse("notifications:read", args=[store.pk]) in page
+
+
 def test_landing_page_is_in_chinese_by_default(client, owner, store):
     _too_warm(store, "Dairy chiller")
     client.force_login(owner)

@@ -312,6 +312,18 @@ def test_the_draft_page_is_one_form_holding_every_score_and_every_button(inspect
     assert all("-score" not in form for form in forms if form is not scoring)
 
 
+def test_the_draft_page_counts_scored_items_with_the_same_spacing_as_the_save_message(
+    inspector, draft
+):
+    """Chinese: "已评分 0/3 项。" as after a save, not "已评分0/3项。" run together."""
+    html = (
+        _client(inspector)
+        .get(reverse("inspections:detail", args=[draft.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    assert "已评分 0/3 项。" in html
+
+
 def test_one_save_keeps_every_score_typed_on_the_page(inspector, draft):
     """The tester's loss: every item scored, one Save tapped, only that item was kept."""
     first, second, third = results_of(draft)

@@ -214,7 +214,7 @@ def member_history(
             0.5, np.maximum(as_of_day - basket_days[basket_first], 0.0) / half_life_days
         ),
         minlength=shape[0],
-    )
+    ).astype(np.float64, copy=False)  # bincount of no entries is int64, weights or not
     return MemberHistory(
         baskets=baskets, decayed=decayed, last_day=last, total=total, as_of_day=as_of_day
     )
@@ -226,7 +226,10 @@ def _max_duplicates(
     """A CSR matrix holding, per (row, col), the largest of its values."""
     order = np.lexsort((-values, cols, rows))
     rows, cols, values = rows[order], cols[order], values[order]
-    keep = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    # The first entry of each (row, col) run; built without np.r_[True, ...], which gave one
+    # flag for no entries at all (a member without a bought line).
+    keep = np.ones(rows.shape[0], dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
     return sp.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=shape)
 
 

@@ -156,7 +156,14 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
             return redirect("supply:case", store_id=store.pk, case_id=case.pk)
-    return _render_new(request, store, {"order": order, "form": form}, status=400)
+    # A browser never keeps a chosen file: say so when the form comes back without them.
+    photos_dropped = bool(request.FILES.getlist("photos"))
+    return _render_new(
+        request,
+        store,
+        {"order": order, "form": form, "photos_dropped": photos_dropped},
+        status=400,
+    )
 
 
 @login_required
