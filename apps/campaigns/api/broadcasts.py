@@ -41,9 +41,8 @@ from apps.campaigns.services.group_buys import (
     GroupBuyRefused,
     group_buy_join,
 )
-from apps.customers.models import Member, MemberIdentity
-from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
-from apps.stores.models import Store, StoreTerminal
+from apps.customers.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
+from apps.stores.models import StoreTerminal
 
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
@@ -55,7 +54,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.phones import phone_normalise
 
 # Refusal code → HTTP status: the request was fine, the offer cannot take it now.
 REFUSAL_STATUS = {
@@ -87,59 +85,6 @@ def _refusal(error: DjangoValidationError, *, field: str = "") -> ApiError:
     )
 
 
-class MemberIdentitySerializer(serializers.Serializer):
-    """Who is acting: a member number, a phone, a WeChat or mini-program openid (resolved
-    through the unified member ID, creating the member at this store if new), and/or a display
-    name (used alone when the person is not a member)."""
-
-    member_no = serializers.CharField(required=False, max_length=20)
-    phone = serializers.CharField(required=False, max_length=40)
-    wechat_openid = serializers.CharField(required=False, max_length=128)
-    mini_program_openid = serializers.CharField(required=False, max_length=128)
-    display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
-
-    def validate_phone(self, value: str) -> str:
-        try:
-            return phone_normalise(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
-
-
-def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
-    """The member the body names, or None (display name only). An unknown member number is a
-    400 `unknown_member`; identities of two members pick the phone's owner, as the POS does."""
-    if data.get("member_no"):
-        member = Member.objects.filter(member_no=data["member_no"], is_erased=False).first()
-        if member is None:
-            message = _("No member has this number.")
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="unknown_member",
-                detail=message,
-                errors=[
-                    ErrorItem(index=None, field="member_no", code="unknown_member", message=message)
-                ],
-            )
-        return member
-    identities = [
-        IdentityInput(kind=kind, value=data[key])
-        for key, kind in (
-            ("phone", MemberIdentity.Kind.PHONE),
-            ("wechat_openid", MemberIdentity.Kind.WECHAT),
-            ("mini_program_openid", MemberIdentity.Kind.MINI_PROGRAM),
-        )
-        if data.get(key)
-    ]
-    if not identities:
-        return None
-    try:
-        return member_resolve(
-            identities=identities, home_store=store, name=data.get("display_name", "")
-        ).member
-    except IdentityConflict as conflict:
-        return conflict.first_member
-
-
 class JoinRequestSerializer(MemberIdentitySerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     idempotency_key = serializers.CharField(
@@ -151,9 +96,8 @@ class JoinRequestSerializer(MemberIdentitySerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        identity_keys = ("member_no", "phone", "wechat_openid", "mini_program_openid")
         if (
-            not any(attrs.get(key) for key in identity_keys)
+            not any(attrs.get(key) for key in MEMBER_KEYS)
             and not attrs.get("display_name", "").strip()
         ):
             raise serializers.ValidationError(
@@ -351,7 +295,7 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
         try:
             # One transaction: a refused join leaves no member made from a new phone either.
             with transaction.atomic():
-                member = _member_from(data, store=offer.broadcast.store)
+                member = member_from(data, store=offer.broadcast.store)
                 result = group_buy_join(
                     offer=offer,
                     quantity=data["quantity"],
@@ -405,7 +349,7 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
         data = serializer.validated_data
         try:
             with transaction.atomic():
-                member = _member_from(data, store=broadcast.store)
+                member = member_from(data, store=broadcast.store)
                 comment = broadcast_comment_add(
                     broadcast=broadcast,
                     text=data["text"],
