@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override
 from rest_framework.test import APIClient
@@ -28,13 +29,21 @@ from apps.procurement.services.pickup import (
     fulfilments_ready,
     pickup_verify,
 )
-from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, Store
+from apps.stores.models import (
+    Order,
+    OrderFulfilment,
+    StockLevel,
+    StockMovement,
+    Store,
+    StoreStaff,
+)
 from apps.stores.services.terminals import terminal_issue
 from tests.factories import (
     MemberFactory,
     ProductFactory,
     StockLevelFactory,
     SupplierProductFactory,
+    UserFactory,
 )
 from tests.procurement.factories_supply import purchase_order_move
 
@@ -561,3 +570,30 @@ def test_cancelling_a_ready_order_puts_its_goods_back_on_the_shelf(store, bluebe
     fulfilments_ready(store_id=store.pk, order_ids=[Order.objects.get().pk], by=None)
     assert client.post(f"{URL}/{reference}/cancel", {}, format="json").status_code == 200
     assert StockLevel.objects.get(store=store, product=blueberries).on_hand == 5
+
+
+# --- the counter ---------------------------------------------------------------------------------
+
+
+def test_the_board_shows_where_to_deliver_whole_to_the_owner_masked_to_a_clerk(
+    client, store, owner, blueberries
+):
+    clerk = UserFactory()
+    StoreStaff.objects.create(user=clerk, store=store, role=StoreStaff.Role.CLERK)
+    payload = _delivery_payload(display_name=None)
+    payload["delivery"]["contact_name"] = "王芳"
+    assert _client(store).post(URL, payload, format="json").status_code == 201
+    Member.objects.update(name="王芳")
+    url = reverse("supply:pickup", args=[store.pk])
+
+    client.force_login(owner)
+    html = client.get(url).content.decode()
+    assert "翠苑一区 12 幢 402 · 王芳 +8613800138000" in html
+    assert "请放门口" in html
+
+    client.force_login(clerk)
+    html = client.get(url).content.decode()
+    assert "翠苑一区 12 幢 402" in html
+    assert "138****8000" in html
+    assert "13800138000" not in html
+    assert "王芳" not in html
