@@ -252,8 +252,8 @@ def test_the_same_key_for_another_request_is_409_and_writes_nothing(store, blueb
 
 
 def test_a_total_other_than_todays_is_price_changed_with_the_current_lines(store, blueberries):
-    with override("en"):
-        response = _client(store).post(URL, _payload(expected_total="20.00"), format="json")
+    # In the site's language (zh-hans), as every answer without another choice.
+    response = _client(store).post(URL, _payload(expected_total="20.00"), format="json")
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "price_changed"
@@ -270,7 +270,7 @@ def test_a_total_other_than_todays_is_price_changed_with_the_current_lines(store
             "index": 0,
             "field": "unit_price",
             "code": "price_changed",
-            "message": "FRU-0001: ¥12.80 each today.",
+            "message": "FRU-0001：今天单价 ¥12.80。",
             "sku": "FRU-0001",
             "quantity": 2,
             "list_price": "12.80",

@@ -73,12 +73,12 @@ def _not_found() -> ApiError:
     )
 
 
-class LineSerializer(serializers.Serializer):
+class MiniProgramLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
     quantity = serializers.IntegerField(min_value=1, max_value=service.QUANTITY_MAX)
 
 
-class DeliverySerializer(serializers.Serializer):
+class MiniProgramDeliverySerializer(serializers.Serializer):
     address = serializers.CharField(max_length=service.ADDRESS_MAX_LENGTH)
     contact_name = serializers.CharField(max_length=service.CONTACT_MAX_LENGTH)
     phone = serializers.CharField(max_length=40)
@@ -93,7 +93,7 @@ class DeliverySerializer(serializers.Serializer):
             raise serializers.ValidationError(error.messages) from error
 
 
-class OrderRequestSerializer(MemberIdentitySerializer):
+class MiniProgramOrderRequestSerializer(MemberIdentitySerializer):
     idempotency_key = serializers.CharField(
         max_length=service.KEY_MAX_LENGTH,
         help_text=(
@@ -102,9 +102,9 @@ class OrderRequestSerializer(MemberIdentitySerializer):
             "`idempotency_key_reused`)."
         ),
     )
-    lines = LineSerializer(many=True, allow_empty=False, max_length=service.LINES_MAX)
+    lines = MiniProgramLineSerializer(many=True, allow_empty=False, max_length=service.LINES_MAX)
     fulfilment = serializers.ChoiceField(choices=FULFILMENTS)
-    delivery = DeliverySerializer(
+    delivery = MiniProgramDeliverySerializer(
         required=False, help_text="Required for `delivery`; ignored for `pickup`."
     )
     note = serializers.CharField(
@@ -139,13 +139,13 @@ class OrderRequestSerializer(MemberIdentitySerializer):
         return attrs
 
 
-class CancelRequestSerializer(serializers.Serializer):
+class MiniProgramCancelRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=service.REASON_MAX_LENGTH, default=""
     )
 
 
-class OrderLineResultSerializer(serializers.Serializer):
+class MiniProgramOrderLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
@@ -161,13 +161,13 @@ class OrderLineResultSerializer(serializers.Serializer):
     )
 
 
-class DeliveryResultSerializer(serializers.Serializer):
+class MiniProgramDeliveryResultSerializer(serializers.Serializer):
     address = serializers.CharField()
     contact_name = serializers.CharField()
     phone = serializers.CharField()
 
 
-class OrderResultSerializer(serializers.Serializer):
+class MiniProgramOrderSerializer(serializers.Serializer):
     reference = serializers.CharField()
     order_id = serializers.IntegerField()
     store_code = serializers.CharField()
@@ -190,8 +190,8 @@ class OrderResultSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    lines = OrderLineResultSerializer(many=True)
-    delivery = DeliveryResultSerializer(allow_null=True)
+    lines = MiniProgramOrderLineSerializer(many=True)
+    delivery = MiniProgramDeliveryResultSerializer(allow_null=True)
     note = serializers.CharField()
 
 
@@ -199,7 +199,7 @@ def _order_body(order: Order) -> dict[str, Any]:
     """The order as the mini-program shows it (`order` from `mini_program_order`)."""
     record: OrderFulfilment | None = getattr(order, "fulfilment_record", None)
     is_delivery = order.fulfilment == Order.Fulfilment.DELIVERY
-    return OrderResultSerializer(
+    return MiniProgramOrderSerializer(
         {
             "reference": order.reference,
             "order_id": order.pk,
@@ -336,10 +336,10 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
             "the first order with 200 and writes nothing; the same key with another request "
             "is 409 `idempotency_key_reused`."
         ),
-        request=OrderRequestSerializer,
+        request=MiniProgramOrderRequestSerializer,
         responses={
-            201: OrderResultSerializer,
-            200: OpenApiResponse(OrderResultSerializer, description="Retry: the first order."),
+            201: MiniProgramOrderSerializer,
+            200: OpenApiResponse(MiniProgramOrderSerializer, description="Retry: the first order."),
             400: OpenApiResponse(
                 ErrorSerializer,
                 description="`invalid` (field errors: a missing member, delivery details, a "
@@ -392,7 +392,7 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
     def post(self, request: Request) -> Response:
         terminal: StoreTerminal = request.auth
         store = terminal.store
-        serializer = OrderRequestSerializer(data=request.data)
+        serializer = MiniProgramOrderRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         delivery = data.get("delivery")
@@ -438,7 +438,7 @@ class MiniProgramOrderView(UniformErrorsMixin, APIView):
         summary="A mini-program order's state",
         description="Status, lines, total, the pickup code the member collects with, and the "
         "delivery status of one of the token's store's mini-program orders.",
-        responses={200: OrderResultSerializer, 404: NOT_FOUND_RESPONSE, **COMMON_ERRORS},
+        responses={200: MiniProgramOrderSerializer, 404: NOT_FOUND_RESPONSE, **COMMON_ERRORS},
         tags=["mini-program"],
     )
     def get(self, request: Request, reference: str) -> Response:
@@ -461,9 +461,9 @@ class MiniProgramOrderCancelView(UniformErrorsMixin, APIView):
             "member's WeChat Pay payment when the answer's `status` is `cancelled`. An order "
             "already cancelled answers 200 as it is (a retry is safe)."
         ),
-        request=CancelRequestSerializer,
+        request=MiniProgramCancelRequestSerializer,
         responses={
-            200: OrderResultSerializer,
+            200: MiniProgramOrderSerializer,
             400: OpenApiResponse(ErrorSerializer, description="`invalid`: `reason` too long."),
             404: NOT_FOUND_RESPONSE,
             409: OpenApiResponse(
@@ -483,7 +483,7 @@ class MiniProgramOrderCancelView(UniformErrorsMixin, APIView):
     def post(self, request: Request, reference: str) -> Response:
         terminal: StoreTerminal = request.auth
         _loaded(request, reference)
-        serializer = CancelRequestSerializer(data=request.data)
+        serializer = MiniProgramCancelRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             service.mini_program_order_cancel(
