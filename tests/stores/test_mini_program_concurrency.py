@@ -8,7 +8,7 @@ together so the unique keys (the order's, the member identity's) really race.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,17 @@ from tests.factories import ProductFactory, StoreFactory, SupplierProductFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 URL = "/api/v1/mini-program/orders"
+
+
+@pytest.fixture(autouse=True)
+def _pool_closed_after() -> Iterator[None]:
+    """The requests ran in threads, each with a connection from the process's pool: close the
+    pool after the test, so that it does not try to refill itself once the test database is
+    dropped (its connection errors would be printed at the end of the run)."""
+    yield
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None:
+        close_pool()
 
 
 def _race(workers: int, work: Callable[[int], Any]) -> list[Any]:
