@@ -329,15 +329,27 @@ def test_a_store_not_open_refuses_and_writes_nothing(store, blueberries, status)
     Store.objects.filter(pk=store.pk).update(status=status)
     response = client.post(URL, _payload(), format="json")
     assert response.status_code == 409
-    assert response.json()["code"] == "store_not_open"
+    body = response.json()
+    assert body["code"] == "store_closed"
+    assert body["errors"][0]["store_status"] == status
     _nothing_written()
 
 
-def test_a_retry_after_the_store_closed_still_gets_its_order(store, blueberries):
+def test_a_store_that_closed_still_answers_retries_and_lets_members_cancel(store, blueberries):
     client = _client(store)
-    assert client.post(URL, _payload(), format="json").status_code == 201
-    Store.objects.filter(pk=store.pk).update(status="closed")
-    assert client.post(URL, _payload(), format="json").status_code == 200
+    first = client.post(URL, _payload(), format="json").json()
+    Store.objects.filter(pk=store.pk).update(status="suspended")
+    again = client.post(URL, _payload(), format="json")
+    assert (again.status_code, again.json()["reference"]) == (200, first["reference"])
+    # Another request under the key is still the key's refusal; a new key is the store's.
+    assert client.post(URL, _payload(expected_total="12.80"), format="json").status_code == 409
+    new_key = client.post(URL, _payload(idempotency_key="new"), format="json")
+    assert new_key.json()["code"] == "store_closed"
+    # The member may still cancel and be refunded; reading goes on.
+    cancel = client.post(f"{URL}/{first['reference']}/cancel", {}, format="json")
+    assert (cancel.status_code, cancel.json()["status"]) == (200, "cancelled")
+    assert client.get(f"{URL}/{first['reference']}").status_code == 200
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -383,7 +395,7 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(store, blueberri
 
 
 def test_a_member_named_by_member_number_or_phone_is_that_member(store, blueberries):
-    known = MemberFactory()
+    known = MemberFactory(home_store=store)
     client = _client(store)
     by_number = client.post(
         URL,

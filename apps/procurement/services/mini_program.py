@@ -59,7 +59,8 @@ REASON_MAX_LENGTH = 150
 REFERENCE_PREFIX = "MP"
 
 # Refusal codes a caller (the API) can act on.
-STORE_NOT_OPEN = "store_not_open"
+# The terminal API's own code for a store not open for trade (`apps.stores.terminal_auth`).
+STORE_CLOSED = "store_closed"
 UNKNOWN_SKU = "unknown_sku"
 NOT_AVAILABLE = "not_available"
 PRICE_CHANGED = "price_changed"
@@ -116,7 +117,7 @@ class Quote:
 
 
 class MiniProgramOrderRefused(ValidationError):
-    """The order was refused and nothing was written; `code` says why: `store_not_open`,
+    """The order was refused and nothing was written; `code` says why: `store_closed`,
     `unknown_sku` / `not_available` (`lines` lists the (0-based index, sku) of each line to
     blame), `price_changed` (`quote` holds the current lines and total),
     `idempotency_key_reused`, `not_found`."""
@@ -209,6 +210,13 @@ def mini_program_quote(*, store: Store, lines: list[LineRequest], day: dt.date) 
     return Quote(lines=priced)
 
 
+def mini_program_order_key_used(*, store_id: int, idempotency_key: str) -> bool:
+    """Whether this store already has a mini-program order under this key (a retry)."""
+    return Order.objects.filter(
+        store_id=store_id, idempotency_key=mini_program_order_key(idempotency_key=idempotency_key)
+    ).exists()
+
+
 def mini_program_order_for_key(*, store: Store, idempotency_key: str) -> Order | None:
     return (
         Order.objects.select_related("member", "fulfilment_record")
@@ -287,9 +295,10 @@ def mini_program_order_place(
     - Idempotent: a key already used at this store returns that order (`created=False`) when
       the request is the same; `idempotency_key_reused` otherwise. Looked up first, so a
       retry is answered even once the store has closed or prices have changed.
-    - Refusals (`MiniProgramOrderRefused`) write nothing: `store_not_open` (the store's
-      status is not open), `unknown_sku`, `not_available`, `price_changed` (the total at
-      today's prices is not `expected_total`).
+    - Refusals (`MiniProgramOrderRefused`) write nothing: `store_closed` (the store is not
+      open for trade, `Store.is_trading`; the API refuses it before, in `IsStoreTerminal`),
+      `unknown_sku`, `not_available`, `price_changed` (the total at today's prices is not
+      `expected_total`).
     - Takes no stock (以销定产: consolidation buys its goods; they leave stock when the
       order becomes ready). Lines and quantities are bounded by the caller (the API).
     """
@@ -306,11 +315,11 @@ def mini_program_order_place(
     existing = mini_program_order_for_key(store=store, idempotency_key=idempotency_key)
     if existing is not None:
         return _retry_of(existing, **request)
-    if store.status != Store.Status.OPEN:
+    if not store.is_trading:
         raise MiniProgramOrderRefused(
             _("%(store)s is not taking orders now (%(status)s).")
             % {"store": store.name, "status": store.get_status_display()},
-            code=STORE_NOT_OPEN,
+            code=STORE_CLOSED,
         )
     quote = mini_program_quote(store=store, lines=lines, day=timezone.localdate(now))
     if quote.total != expected_total:

@@ -26,13 +26,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.customers.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from apps.procurement.selectors.mini_program import mini_program_order
 from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services import mini_program as service
 from apps.procurement.services.pickup import PickupRefused
 from apps.stores.models import Order, OrderFulfilment, StoreTerminal
+from apps.stores.selectors import store_knows_member
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
+from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
     ApiError,
@@ -47,7 +49,7 @@ from linli.phones import phone_normalise
 REFUSAL_STATUS = {
     service.UNKNOWN_SKU: status.HTTP_400_BAD_REQUEST,
     service.NOT_AVAILABLE: status.HTTP_409_CONFLICT,
-    service.STORE_NOT_OPEN: status.HTTP_409_CONFLICT,
+    service.STORE_CLOSED: status.HTTP_409_CONFLICT,
     service.PRICE_CHANGED: status.HTTP_409_CONFLICT,
     service.KEY_REUSED: status.HTTP_409_CONFLICT,
     service.NOT_FOUND: status.HTTP_404_NOT_FOUND,
@@ -75,7 +77,7 @@ def _not_found() -> ApiError:
 
 class MiniProgramLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(min_value=1, max_value=service.QUANTITY_MAX)
+    quantity = api_fields.IntegerField(min_value=1, max_value=service.QUANTITY_MAX)
 
 
 class MiniProgramDeliverySerializer(serializers.Serializer):
@@ -110,7 +112,7 @@ class MiniProgramOrderRequestSerializer(MemberIdentitySerializer):
     note = serializers.CharField(
         required=False, allow_blank=True, max_length=service.NOTE_MAX_LENGTH, default=""
     )
-    expected_total = serializers.DecimalField(
+    expected_total = api_fields.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal(0),
@@ -148,15 +150,15 @@ class MiniProgramCancelRequestSerializer(serializers.Serializer):
 class MiniProgramOrderLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(
+    quantity = api_fields.IntegerField()
+    unit_price = api_fields.DecimalField(
         max_digits=10, decimal_places=2, help_text="The list price."
     )
-    discount = serializers.DecimalField(
+    discount = api_fields.DecimalField(
         max_digits=10, decimal_places=2, help_text="The promotion's discount on the line."
     )
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    short_quantity = serializers.IntegerField(
+    line_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
+    short_quantity = api_fields.IntegerField(
         help_text="Units that did not arrive from the supplier (handed over: the rest)."
     )
 
@@ -169,9 +171,14 @@ class MiniProgramDeliveryResultSerializer(serializers.Serializer):
 
 class MiniProgramOrderSerializer(serializers.Serializer):
     reference = serializers.CharField()
-    order_id = serializers.IntegerField()
+    order_id = api_fields.IntegerField()
     store_code = serializers.CharField()
-    member_no = serializers.CharField(allow_null=True)
+    member_no = serializers.CharField(
+        allow_null=True,
+        help_text="The member's number when the member is this store's (home store here, an "
+        "earlier order here, or made a member by this order); null otherwise, as the POS "
+        "answers.",
+    )
     status = serializers.ChoiceField(choices=Order.Status.choices)
     fulfilment = serializers.ChoiceField(choices=FULFILMENTS)
     fulfilment_status = serializers.ChoiceField(
@@ -188,8 +195,8 @@ class MiniProgramOrderSerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     ready_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = api_fields.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
     lines = MiniProgramOrderLineSerializer(many=True)
     delivery = MiniProgramDeliveryResultSerializer(allow_null=True)
     note = serializers.CharField()
@@ -204,7 +211,14 @@ def _order_body(order: Order) -> dict[str, Any]:
             "reference": order.reference,
             "order_id": order.pk,
             "store_code": order.store.code,
-            "member_no": order.member.member_no if order.member_id else None,
+            "member_no": (
+                order.member.member_no
+                if order.member_id
+                and store_knows_member(
+                    store=order.store, member=order.member, excluding_order_id=order.pk
+                )
+                else None
+            ),
             "status": order.status,
             "fulfilment": order.fulfilment,
             "fulfilment_status": record.status if record else None,
@@ -317,6 +331,15 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
     throttle_scope = "mini_program_orders"
     error_items = "lines"
 
+    def terminal_replay(self, request: Request) -> bool:
+        """A store no longer open for trade still answers a retry of an order placed while it
+        was open (its key is used at this store): `IsStoreTerminal` lets it through."""
+        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        terminal: StoreTerminal = request.auth
+        return isinstance(key, str) and service.mini_program_order_key_used(
+            store_id=terminal.store_id, idempotency_key=key
+        )
+
     @extend_schema(
         operation_id="mini_program_order_create",
         summary="Place a member's paid mini-program order",
@@ -351,8 +374,9 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
                 description="`price_changed` (an `expected_total` item with today's `total`, "
                 "then one item per line with `sku`, `quantity`, `list_price`, "
                 "`discount_percent`, `unit_price`, `line_total`), `not_available` (inactive or "
-                "no supplier offer; each line named, with its `sku`), `store_not_open`, or "
-                "`idempotency_key_reused`.",
+                "no supplier offer; each line named, with its `sku`), `store_closed` (the "
+                "store is not open for trade; `store_status` in the error; a retry of an order "
+                "recorded while it was open is still answered), or `idempotency_key_reused`.",
             ),
             **COMMON_ERRORS,
         },
@@ -450,6 +474,13 @@ class MiniProgramOrderCancelView(UniformErrorsMixin, APIView):
     permission_classes = [IsStoreTerminal]
     throttle_scope = "mini_program_orders"
 
+    def terminal_replay(self, request: Request) -> bool:
+        """A cancellation undoes an order recorded while the store was open: a store that has
+        stopped trading (suspended, closed) still lets its members cancel and be refunded, so
+        `IsStoreTerminal` lets it through for this store's mini-program orders (another
+        store's or an unknown reference goes on to the view's 404)."""
+        return True
+
     @extend_schema(
         operation_id="mini_program_order_cancel",
         summary="The member cancels a mini-program order",
@@ -459,7 +490,8 @@ class MiniProgramOrderCancelView(UniformErrorsMixin, APIView):
             "yet confirmed, the purchase order is reduced; once confirmed, an exception is "
             "recorded for HQ. The pickup code is freed and the member told. Refund the "
             "member's WeChat Pay payment when the answer's `status` is `cancelled`. An order "
-            "already cancelled answers 200 as it is (a retry is safe)."
+            "already cancelled answers 200 as it is (a retry is safe). A store not open for "
+            "trade still lets its members cancel."
         ),
         request=MiniProgramCancelRequestSerializer,
         responses={
