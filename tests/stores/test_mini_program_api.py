@@ -609,3 +609,29 @@ def test_the_board_shows_where_to_deliver_whole_to_the_owner_masked_to_a_clerk(
     assert "138****8000" in html
     assert "13800138000" not in html
     assert "王芳" not in html
+
+
+def test_another_stores_member_is_served_but_not_named(store, other_store, blueberries):
+    """Members are network-wide: a phone of another store's member orders on that member, but
+    the answer does not name them; their number alone is refused, as a number nobody has
+    (docs/members.md, "What a terminal learns of members")."""
+    theirs = MemberFactory(home_store=other_store)
+    client = _client(store)
+    by_number = client.post(
+        URL,
+        _payload(idempotency_key="n", mini_program_openid=None, member_no=theirs.member_no),
+        format="json",
+    )
+    assert (by_number.status_code, by_number.json()["code"]) == (400, "unknown_member")
+    _nothing_written_but(theirs)
+    by_phone = client.post(
+        URL, _payload(mini_program_openid=None, phone=theirs.phone), format="json"
+    )
+    assert by_phone.status_code == 201
+    assert by_phone.json()["member_no"] is None
+    assert client.get(f"{URL}/{by_phone.json()['reference']}").json()["member_no"] is None
+    assert Order.objects.get().member == theirs
+
+
+def _nothing_written_but(member: Member) -> None:
+    assert (Order.objects.count(), list(Member.objects.all())) == (0, [member])
