@@ -387,6 +387,9 @@ REST_FRAMEWORK = {
         "broadcast_viewers": _api_rate("API_RATE_BROADCAST_VIEWERS", "12/min"),
         # A mini-program or chat bot relays every join and comment of a live broadcast.
         "group_buys": _api_rate("API_RATE_GROUP_BUYS", "600/min"),
+        # The mini-program backend relays every member order (and its status checks) of a
+        # store: a busy evening's orders, and the order page polled while members wait.
+        "mini_program_orders": _api_rate("API_RATE_MINI_PROGRAM_ORDERS", "300/min"),
         # Tracking events come in batches.
         "campaign_events": _api_rate("API_RATE_CAMPAIGN_EVENTS", "120/min"),
     },

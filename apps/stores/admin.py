@@ -611,11 +611,18 @@ class OrderFulfilmentAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mo
     counter (apps.procurement.services.pickup), never here. The code shows as its last two
     digits, to everyone: the whole code is the member's to bring (docs/access.md), and an order
     is found here by its number. The delivery note (typed at the counter: where to deliver,
-    who to ask for, a cancellation's reason) is text about a member: hidden from staff without
+    who to ask for, a cancellation's reason) and what the member gave with a mini-program
+    order (address, contact, phone, note) are text about a member: hidden from staff without
     member data."""
 
     member_fields = ()
-    member_text_fields = ("delivery_note",)
+    member_text_fields = (
+        "delivery_note",
+        "delivery_address",
+        "delivery_contact",
+        "delivery_phone",
+        "member_note",
+    )
 
     list_display = [
         "order",

@@ -351,6 +351,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "api-decisions-insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),
     "api-decisions-rules": ("VIEW_DECISIONS", "NOT_OFFERED"),
     "api-member-next-products": ("MEMBER_DATA", "NOT_OFFERED"),
+    "api-mini-program-orders": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-mini-program-order": ("TOKEN_ONLY", "TOKEN_ONLY"),
+    "api-mini-program-order-cancel": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-group-buy-offer": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-group-buy-join": ("TOKEN_ONLY", "TOKEN_ONLY"),
     "api-broadcast-comments": ("TOKEN_ONLY", "TOKEN_ONLY"),
@@ -609,6 +612,10 @@ class World:
             ).pk,
             "day": timezone.localdate().isoformat(),
             "order_id": self.member_order_a.pk,
+            # A mini-program order's reference: the routes answer terminal tokens only (a
+            # session is a 401 before any lookup); tests/stores/test_mini_program_api.py
+            # shows another store's terminal a 404.
+            "reference": "MP2026070100000001",
             "product_id": self.product_a.pk,
             "case_id": self.case_a.pk,
             "receipt_line_id": self.receipt_line_a.pk,

@@ -46,6 +46,7 @@ RATES = {
     "broadcast_viewers": "2/min",
     "group_buys": "2/min",
     "campaign_events": "2/min",
+    "mini_program_orders": "2/min",
 }
 
 

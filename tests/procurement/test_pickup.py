@@ -56,13 +56,19 @@ def _codes(values: list[str]):
 
 
 def _open(store, *, code: str, member=None, fulfilment: str = "pickup", product=None, qty=2):
-    """A paid member order of `store` with an open fulfilment holding `code`."""
+    """A paid member order of `store` with an open fulfilment holding `code`. A delivery order
+    is a mini-program order: it took no stock when placed and takes its goods from the shelf
+    when it becomes ready (以销定产), so its units are put on the shelf here, as receiving its
+    purchase order would."""
+    product = product or ProductFactory()
     order = supply_order(
         store=store,
-        lines=[(product or ProductFactory(), qty)],
+        lines=[(product, qty)],
         channel=Order.Channel.MINI_PROGRAM if fulfilment == "delivery" else "group_buy",
         fulfilment=fulfilment,
     )
+    if fulfilment == "delivery":
+        stock_move(store=store, product=product, kind=StockMovement.Kind.RECEIPT, quantity=qty)
     if member is not None:
         Order.objects.filter(pk=order.pk).update(member=member)
     OrderFulfilment.objects.create(order=order, store=store, pickup_code=code)

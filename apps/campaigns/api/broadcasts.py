@@ -41,14 +41,14 @@ from apps.campaigns.services.group_buys import (
     GroupBuyRefused,
     group_buy_join,
 )
-from apps.customers.models import Member, MemberIdentity
-from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
+from apps.customers.models import Member
 from apps.stores.models import Store, StoreTerminal
-from apps.stores.selectors import store_knows_member, store_member_by_number
+from apps.stores.selectors import store_knows_member
 
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
 from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -57,7 +57,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.phones import phone_normalise
 
 # Refusal code → HTTP status: the request was fine, the offer cannot take it now.
 REFUSAL_STATUS = {
@@ -87,65 +86,6 @@ def _refusal(error: DjangoValidationError, *, field: str = "") -> ApiError:
         detail=message,
         errors=[ErrorItem(index=None, field=field, code=code, message=message)],
     )
-
-
-class MemberIdentitySerializer(serializers.Serializer):
-    """Who is acting: a member number (of this store's members only), a phone, a WeChat or
-    mini-program openid (resolved through the unified member ID, creating the member at this
-    store if new), and/or a display name (used alone when the person is not a member)."""
-
-    member_no = serializers.CharField(required=False, max_length=20)
-    phone = serializers.CharField(required=False, max_length=40)
-    wechat_openid = serializers.CharField(required=False, max_length=128)
-    mini_program_openid = serializers.CharField(required=False, max_length=128)
-    display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
-
-    def validate_phone(self, value: str) -> str:
-        try:
-            return phone_normalise(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
-
-
-def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
-    """The member the body names, or None (display name only).
-
-    Members are network-wide, but a terminal names one by number only if the member is this
-    store's (`store_member_by_number`: home store here, or bought here); any other number — of
-    nobody, or of another store's member — is the same 400 `unknown_member`, so a terminal can
-    neither act in another store's member's name nor learn that the number exists. A phone or
-    openid is resolved network-wide (a member may shop anywhere); identities of two members
-    pick the phone's owner, as the POS does."""
-    if data.get("member_no"):
-        member = store_member_by_number(store=store, member_no=data["member_no"])
-        if member is None:
-            message = _("No member of this store has this number.")
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="unknown_member",
-                detail=message,
-                errors=[
-                    ErrorItem(index=None, field="member_no", code="unknown_member", message=message)
-                ],
-            )
-        return member
-    identities = [
-        IdentityInput(kind=kind, value=data[key])
-        for key, kind in (
-            ("phone", MemberIdentity.Kind.PHONE),
-            ("wechat_openid", MemberIdentity.Kind.WECHAT),
-            ("mini_program_openid", MemberIdentity.Kind.MINI_PROGRAM),
-        )
-        if data.get(key)
-    ]
-    if not identities:
-        return None
-    try:
-        return member_resolve(
-            identities=identities, home_store=store, name=data.get("display_name", "")
-        ).member
-    except IdentityConflict as conflict:
-        return conflict.first_member
 
 
 def _display_name(data: dict[str, Any], *, member: Member | None, store: Store) -> str:
@@ -183,9 +123,8 @@ class JoinRequestSerializer(MemberIdentitySerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        identity_keys = ("member_no", "phone", "wechat_openid", "mini_program_openid")
         if (
-            not any(attrs.get(key) for key in identity_keys)
+            not any(attrs.get(key) for key in MEMBER_KEYS)
             and not attrs.get("display_name", "").strip()
         ):
             raise serializers.ValidationError(
@@ -408,7 +347,7 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
             # One transaction: a refused join leaves no member made from a new phone either.
             with transaction.atomic():
                 store = offer.broadcast.store
-                member = _member_from(data, store=store)
+                member = member_from(data, store=store)
                 result = group_buy_join(
                     offer=offer,
                     quantity=data["quantity"],
@@ -465,7 +404,7 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
         data = serializer.validated_data
         try:
             with transaction.atomic():
-                member = _member_from(data, store=broadcast.store)
+                member = member_from(data, store=broadcast.store)
                 comment = broadcast_comment_add(
                     broadcast=broadcast,
                     text=data["text"],

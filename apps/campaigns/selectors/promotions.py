@@ -119,6 +119,35 @@ def promotion_spans(
     return pairs[["row", "start", "end"]].astype("int64").reset_index(drop=True)
 
 
+# The kinds whose discount is the price anyone pays that day: a price promotion, and a live
+# broadcast's price. A group-buy promotion's price is its offer's, for the members who join it.
+SHELF_PRICE_KINDS = (Promotion.Kind.PRICE, Promotion.Kind.BROADCAST)
+
+
+def store_discounts_on(*, store_id: int, product_ids: list[int], day: dt.date) -> dict[int, int]:
+    """{product id: per cent off} for the products a planned price promotion or broadcast
+    (`SHELF_PRICE_KINDS`, with a discount) covers at this store on `day` — the deepest one when
+    several do; a product without one is left out. Coverage is `promotion_grid`'s (product or
+    category below, listed stores, region, network; cancelled ones ignored). At most five
+    queries, whatever the number of products."""
+    if not product_ids:
+        return {}
+    pairs = _covering_pairs(
+        store_ids=np.full(len(product_ids), store_id, dtype=np.int64),
+        product_ids=np.asarray(product_ids, dtype=np.int64),
+        first_day=day,
+        days=1,
+    )
+    if pairs is None:
+        return {}
+    priced = pairs[pairs["kind"].isin(SHELF_PRICE_KINDS) & pairs["discount_percent"].notna()]
+    discounts: dict[int, int] = {}
+    for row, percent in priced[["row", "discount_percent"]].itertuples(index=False, name=None):
+        product_id = product_ids[int(row)]
+        discounts[product_id] = max(discounts.get(product_id, 0), int(percent))
+    return discounts
+
+
 def _mark_days(pairs: pd.DataFrame, count: int, days: int) -> np.ndarray:
     """How many of the (series, promotion) pairs cover each series and day [count, days]:
     +1 at each start, −1 after each end, and a running sum along the days."""

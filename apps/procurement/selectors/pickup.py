@@ -16,6 +16,7 @@ from apps.customers.selectors.members import name_masked
 from apps.stores.models import Order, OrderFulfilment, OrderLine, Store
 from apps.stores.models.fulfilment import pickup_code_hint
 from linli.admin_helpers import member_text_redact
+from linli.phones import phone_mask
 
 Status = OrderFulfilment.Status
 OPEN_STATUSES = (Status.WAITING, Status.READY, Status.OUT_FOR_DELIVERY, Status.FAILED)
@@ -71,6 +72,21 @@ def _delivery_note(note: str, *, order: Order, full: bool) -> str:
     return redacted
 
 
+def _delivery_to(fulfilment: OrderFulfilment, *, order: Order, full: bool) -> str:
+    """Where a delivery goes and whom to ask for, as the member gave them with a mini-program
+    order ("翠苑一区 12 幢 402 · 李阿姨 138****8000"), and the member's note after it; ""
+    when there are none. Member data: redacted as the delivery note is (`_delivery_note`,
+    phones masked) for users without member data — the address stays, a delivery needs it."""
+    phone = fulfilment.delivery_phone
+    if phone and not full:
+        phone = phone_mask(phone)
+    contact = " ".join(part for part in (fulfilment.delivery_contact, phone) if part)
+    parts = [part for part in (fulfilment.delivery_address, contact) if part]
+    if fulfilment.member_note:
+        parts.append(gettext("Note: %(note)s") % {"note": fulfilment.member_note})
+    return _delivery_note(" · ".join(parts), order=order, full=full)
+
+
 @dataclass(frozen=True)
 class NextStatus:
     value: str
@@ -91,6 +107,7 @@ class PickupRow:
     delivery_note: str
     next_statuses: list[NextStatus]
     is_guest: bool = False
+    delivery_to: str = ""
 
     @property
     def guest_hand_over(self) -> bool:
@@ -195,6 +212,7 @@ def pickup_board(*, store: Store, show_member_names: bool) -> PickupBoard:
                 ),
                 next_statuses=next_statuses,
                 is_guest=order.member_id is None,
+                delivery_to=_delivery_to(fulfilment, order=order, full=show_member_names),
             )
         )
     by_status: dict[str, list[PickupRow]] = {status: [] for status in OPEN_STATUSES}

@@ -164,9 +164,10 @@ def fulfilments_ready(
     "being prepared for delivery"). Orders without a fulfilment yet get one first
     (`fulfilments_open`). Returns how many fulfilments became ready.
 
-    A pre-order (以销定产, `GroupBuyOffer.presale`) took no stock when it was joined: its goods
-    leave the store's stock now, as a `sale` movement of the order (`_presale_stock_take`);
-    refused with `InsufficientStock` (nothing written) when the store has too few.
+    A pre-order (以销定产, `GroupBuyOffer.presale`) took no stock when it was joined, nor did
+    a mini-program order when it was placed: its goods leave the store's stock now, as a
+    `sale` movement of the order (`_presale_stock_take`); refused with `InsufficientStock`
+    (nothing written) when the store has too few.
 
     Idempotent: only waiting rows change (the orders, then their fulfilments, locked in
     primary-key order, then a conditional UPDATE); calling again, or for another store's
@@ -249,16 +250,21 @@ def fulfilments_ready(
 def _presale_stock_take(
     *, store_id: int, order_ids: list[int], by: UserLike | None, at: dt.datetime
 ) -> None:
-    """Take from stock the goods of the pre-orders among these orders, now that they are
-    handed to pickup: per order line, its quantity less the units it came short at receiving
-    (its live purchase-order source), less what the order already holds of that product
-    (`order_stock_taken`: a second call takes nothing). The goods came in through the
-    purchase order's receipt, or the owner hands them over from the shelf. One `sale`
-    movement per line, in order then product order; `InsufficientStock` when the store has
-    too few (the caller's transaction writes nothing then)."""
+    """Take from stock the goods of the pre-orders among these orders (a presale offer's
+    joins, and mini-program orders: both are placed without taking stock, 以销定产), now
+    that they are handed to pickup: per order line, its quantity less the units it came
+    short at receiving (its live purchase-order source), less what the order already holds
+    of that product (`order_stock_taken`: a second call takes nothing). The goods came in
+    through the purchase order's receipt, or the owner hands them over from the shelf. One
+    `sale` movement per line, in order then product order; `InsufficientStock` when the
+    store has too few (the caller's transaction writes nothing then)."""
     presale_orders = set(
         GroupBuyJoin.objects.filter(order_id__in=order_ids, offer__presale=True).values_list(
             "order_id", flat=True
+        )
+    ) | set(
+        Order.objects.filter(pk__in=order_ids, channel=Order.Channel.MINI_PROGRAM).values_list(
+            "pk", flat=True
         )
     )
     if not presale_orders:
@@ -615,7 +621,7 @@ def delivery_status_set(
 
 
 def order_cancel_before_pickup(
-    *, store: Store, order_id: int, by: UserLike, reason: str
+    *, store: Store, order_id: int, by: UserLike | None, reason: str, by_member: bool = False
 ) -> OrderFulfilment:
     """Cancel a member order that was paid but not handed over: the order (PAID or READY) →
     CANCELLED, its fulfilment → cancelled (frees the code). The units the order took from stock
@@ -631,6 +637,10 @@ def order_cancel_before_pickup(
     this cancellation take turns instead of deadlocking. Refused (PickupRefused, code
     "not_cancellable") for collected, delivered or already cancelled orders, and code
     "not_found" for another store's order. All in one transaction.
+
+    `by_member`: the member asks (the mini-program, `mini_program.mini_program_order_cancel`;
+    `by` is None): also refused while the order is out for delivery (code
+    "out_for_delivery": the rider has it, the store decides).
     """
     reason = reason.strip()[:150]
     with transaction.atomic():
@@ -644,6 +654,14 @@ def order_cancel_before_pickup(
         if not cancellable:
             raise PickupRefused(
                 gettext("This order can no longer be cancelled."), code="not_cancellable"
+            )
+        if by_member and fulfilment.status == Status.OUT_FOR_DELIVERY:
+            raise PickupRefused(
+                gettext(
+                    "This order is out for delivery and can no longer be cancelled here: "
+                    "please contact the store."
+                ),
+                code="out_for_delivery",
             )
         now = timezone.now()
         changed = Order.objects.filter(pk=order.pk, status=order.status).update(

@@ -54,7 +54,8 @@ MAX_AMOUNT = Decimal("9999999999.99")
 PLACED_AT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # A till records in-store sales only. Group-buy orders come from an offer's joins and its
 # settlement (with the offer's price, stock and pickup); mini-program orders are member pickup
-# or delivery orders that consolidation buys for. Neither may be posted by a till.
+# or delivery orders that consolidation buys for, posted by the mini-program backend to its own
+# API (api/mini_program.py: the store's prices, no stock taken). Neither may be posted by a till.
 POS_CHANNELS = (Order.Channel.POS,)
 
 

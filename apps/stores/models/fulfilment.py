@@ -56,6 +56,18 @@ class OrderFulfilment(models.Model):
         related_name="+",
     )
     delivery_note = models.CharField(_("delivery note"), max_length=200, blank=True, default="")
+    # Where a same-city delivery goes and whom to ask for, as the member gave them when
+    # ordering (the mini-program, docs/pickup.md); empty for pickup orders. Member data.
+    delivery_address = models.CharField(
+        _("delivery address"), max_length=200, blank=True, default=""
+    )
+    delivery_contact = models.CharField(
+        _("delivery contact"), max_length=60, blank=True, default=""
+    )
+    # Normalised (+86…), shown masked to staff without member data.
+    delivery_phone = models.CharField(_("delivery phone"), max_length=20, blank=True, default="")
+    # The member's note with the order ("please ring twice"). Member data.
+    member_note = models.CharField(_("member's note"), max_length=200, blank=True, default="")
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
     class Meta:

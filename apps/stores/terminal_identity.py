@@ -1,0 +1,86 @@
+"""How a terminal API (the brand's mini-program backend, a chat bot) names the member it acts
+for: the body's identity fields (`member_no`, `phone`, `wechat_openid`, `mini_program_openid`,
+`display_name`) and their resolution through the unified member ID.
+
+Shared by the group-buy API (`apps.campaigns.api.broadcasts`) and the mini-program order API
+(`apps.stores.api.mini_program`): an app may not import another app's api package, so the one
+definition lives here, beside the terminal authentication (`terminal_auth`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+
+from apps.customers.models import Member, MemberIdentity
+from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
+from apps.stores.models import Store
+from apps.stores.selectors import store_member_by_number
+from linli.errors import ApiError, ErrorItem
+from linli.phones import phone_normalise
+
+# The body's identity keys and the unified member ID's kinds they name.
+IDENTITY_KEYS = (
+    ("phone", MemberIdentity.Kind.PHONE),
+    ("wechat_openid", MemberIdentity.Kind.WECHAT),
+    ("mini_program_openid", MemberIdentity.Kind.MINI_PROGRAM),
+)
+MEMBER_KEYS = ("member_no", *(key for key, _kind in IDENTITY_KEYS))
+
+
+class MemberIdentitySerializer(serializers.Serializer):
+    """Who is acting: a member number (of this store's members only), a phone, a WeChat or
+    mini-program openid (resolved through the unified member ID, creating the member at this
+    store if new), and/or a display name (used alone when the person is not a member)."""
+
+    member_no = serializers.CharField(required=False, max_length=20)
+    phone = serializers.CharField(required=False, max_length=40)
+    wechat_openid = serializers.CharField(required=False, max_length=128)
+    mini_program_openid = serializers.CharField(required=False, max_length=128)
+    display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+
+def member_from(data: dict[str, Any], *, store: Store) -> Member | None:
+    """The member the body names, or None (display name only).
+
+    Members are network-wide, but a terminal names one by number only if the member is this
+    store's (`store_member_by_number`: home store here, or bought here); any other number — of
+    nobody, or of another store's member — is the same 400 `unknown_member`, so a terminal can
+    neither act in another store's member's name nor learn that the number exists. A phone or
+    openid is resolved network-wide (a member may shop anywhere; a new one makes a member whose
+    home store is `store`); identities of two members pick the phone's owner, as the POS does.
+    Call it inside the transaction of the write it is for, so a refused write leaves no member
+    behind."""
+    if data.get("member_no"):
+        member = store_member_by_number(store=store, member_no=data["member_no"])
+        if member is None:
+            message = _("No member of this store has this number.")
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="unknown_member",
+                detail=message,
+                errors=[
+                    ErrorItem(index=None, field="member_no", code="unknown_member", message=message)
+                ],
+            )
+        return member
+    identities = [
+        IdentityInput(kind=kind, value=data[key]) for key, kind in IDENTITY_KEYS if data.get(key)
+    ]
+    if not identities:
+        return None
+    try:
+        return member_resolve(
+            identities=identities, home_store=store, name=data.get("display_name", "")
+        ).member
+    except IdentityConflict as conflict:
+        return conflict.first_member
