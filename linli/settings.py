@@ -295,6 +295,10 @@ DECISION_RUN_LEASE_SECONDS = env.int("DECISION_RUN_LEASE_SECONDS", default=10 * 
 # A co-purchase rule is shown to an owner only when at least this many distinct members
 # carry it (bought A and B in one basket); docs/decisions.md.
 RULES_MIN_MEMBERS = env.int("RULES_MIN_MEMBERS", default=5)
+# ... and only when its lift is at least this: a lift near 1 says B sells as often with A as
+# without it, which tells the owner nothing. A display filter only: the rules table keeps every
+# rule the thresholds pass (and the rules behind member suggestions are not filtered by it).
+RULES_MIN_LIFT_DISPLAY = env.float("RULES_MIN_LIFT_DISPLAY", default=1.2)
 # The most units HQ may ask for on one purchase-order line when editing a draft's demand: a
 # typing guard (the network's biggest line is a few thousand units); docs/purchasing.md.
 PURCHASE_LINE_MAX_UNITS = env.int("PURCHASE_LINE_MAX_UNITS", default=100_000)

@@ -137,7 +137,9 @@ def store_rules(*, store: Store, limit: int = 30) -> tuple[str | None, list[CoPu
     """The strongest co-purchase rules for a store: its own if any, else its region's, else
     the network's, ranked by the Wilson lower bound of "members with both / members with A"
     (then lift), never one carried by fewer than `settings.RULES_MIN_MEMBERS` distinct
-    members. Returns (scope used, rules)."""
+    members nor one whose lift is below `settings.RULES_MIN_LIFT_DISPLAY` (B sells about as
+    often with A as without it). A scope whose rules all fail these falls through to the next.
+    Returns (scope used, rules)."""
     attempts = [
         (RuleScope.STORE, {"store": store}),
         (RuleScope.REGION, {"region_id": store.region_id}),
@@ -146,7 +148,10 @@ def store_rules(*, store: Store, limit: int = 30) -> tuple[str | None, list[CoPu
     for scope, where in attempts:
         rules = list(
             CoPurchaseRule.objects.filter(
-                scope=scope, member_count__gte=settings.RULES_MIN_MEMBERS, **where
+                scope=scope,
+                member_count__gte=settings.RULES_MIN_MEMBERS,
+                lift__gte=settings.RULES_MIN_LIFT_DISPLAY,
+                **where,
             )
             .select_related(
                 "antecedent", "consequent", "antecedent_category", "consequent_category"

@@ -604,3 +604,42 @@ def test_the_hot_list_says_what_it_is_ranked_by(
     page = _client(owner).get(_page(store)).content.decode()
     hot_section = page[page.index('id="hot"') : page.index('id="new"')]
     assert "按日均销量排序，并按近 7 天相对前 7 天的趋势加权" in hot_section
+
+
+def test_bought_together_leaves_out_rules_whose_lift_is_about_one(
+    owner: object, store: object, decisions: dict, settings: object
+) -> None:
+    """果汁 → 香蕉 with lift 1.0 (香蕉 sells as often without 果汁) ranks first by its evidence
+    but tells the owner nothing: the page and the API leave it out; the rule itself stays."""
+    settings.RULES_MIN_LIFT_DISPLAY = 1.2
+    juice, banana = ProductFactory(name="果汁"), ProductFactory(name="香蕉")
+    CoPurchaseRule.objects.create(
+        run=RuleRun.objects.get(store=store),
+        scope=RuleScope.STORE,
+        store=store,
+        antecedent=juice,
+        antecedent_item=juice.pk,
+        consequent=banana,
+        consequent_item=banana.pk,
+        pair_count=30,
+        antecedent_count=50,
+        consequent_count=60,
+        basket_count=100,
+        support=0.3,
+        confidence=0.6,
+        lift=1.0,
+        member_count=30,
+        antecedent_member_count=50,
+        confidence_lower=0.46,  # ranks above 低糖蓝莓 → 酸奶 (0.29)
+    )
+    page = _client(owner).get(_page(store)).content.decode()
+    rules_section = page[page.index('id="rules"') :]
+    assert "香蕉" not in rules_section
+    assert "买了低糖蓝莓的顾客有50%也买了酸奶" in rules_section
+    api = _client(owner).get(_api("api-decisions-rules", store.pk)).json()["results"]
+    assert [r["consequent"]["name"] for r in api] == ["酸奶"]
+    assert CoPurchaseRule.objects.filter(store=store, lift=1.0).count() == 1
+
+    settings.RULES_MIN_LIFT_DISPLAY = 1.0
+    page = _client(owner).get(_page(store)).content.decode()
+    assert "香蕉" in page[page.index('id="rules"') :]
