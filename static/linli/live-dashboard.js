@@ -158,6 +158,11 @@
         return card;
       }));
     }
+    var withdrawn = root.querySelector("[data-live-withdrawn]");
+    if (withdrawn) {
+      withdrawn.hidden = !snapshot.withdrawn;
+      withdrawn.textContent = snapshot.withdrawn ? format(labels.withdrawn, { count: snapshot.withdrawn }) : "";
+    }
     var units = root.querySelector("[data-live-units]");
     if (units) {
       var rows = snapshot.units_by_product || [];

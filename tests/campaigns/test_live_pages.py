@@ -311,3 +311,35 @@ def test_the_viewers_say_when_they_were_reported_and_a_stale_count_is_marked(
     text = overview.content.decode()
     assert '40 人观看 (3 分钟前上报, <span class="live-stale">已过时</span>)' in text
     assert "1 场已过时，未计入" in text
+
+
+def test_withdrawn_offers_are_counted_not_drawn_among_the_rings(
+    client, owner, broadcast, django_capture_on_commit_callbacks
+):
+    """An offer nobody joined, withdrawn by the owner, is no live offer: the page (and the
+    snapshot its websocket updates diff) leaves it out of the rings and the bars and says
+    "已撤回 1 个商品" instead; the HQ overview does not count it as offered."""
+    from apps.campaigns.selectors.live import live_overview
+    from apps.campaigns.services.group_buys import offer_withdraw
+
+    kept = GroupBuyOfferFactory(broadcast=broadcast)
+    GroupBuyJoinFactory(offer=kept, quantity=2)
+    withdrawn = GroupBuyOfferFactory(broadcast=broadcast)
+    url = reverse("campaigns:live", args=[broadcast.pk])
+    first = _get(client, owner, url)
+    assert [row["id"] for row in first.context["snapshot"]["offers"]] == [kept.pk, withdrawn.pk]
+    assert "已撤回" not in first.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the dashboard is told on commit
+        offer_withdraw(offer=withdrawn, by=owner)
+    response = client.get(url)
+
+    snapshot = response.context["snapshot"]
+    assert [row["id"] for row in snapshot["offers"]] == [kept.pk]
+    assert snapshot["withdrawn"] == 1
+    assert [row["product_id"] for row in snapshot["units_by_product"]] == [kept.product_id]
+    html = response.content.decode()
+    assert "已撤回 1 个商品（无人参团）。" in html
+    assert response.context["labels"]["withdrawn"] == "已撤回 %(count)s 个商品（无人参团）。"
+    overview = live_overview(stores=None)
+    assert [row["offers"] for row in overview["broadcasts"]] == [1]

@@ -25,6 +25,10 @@ are `selectors.broadcasts.JoinedFigures`, the one definition the review report r
   is a `status` only: an open offer at its threshold forms at its deadline, when it is settled;
   `presale` says whether a formed offer's orders wait for the supplier (a pre-order) or are
   ready for pickup from stock;
+- withdrawn offers (status cancelled: only `offer_withdraw` sets it, and only on an offer
+  nobody joined) are not live offers: they are left out of `offers` (the rings), the units per
+  product and the talking points; `withdrawn` counts them (the page says "已撤回 N 个商品"),
+  and the HQ overview's offered count leaves them out too;
 - viewers: the stream's concurrent viewers as the platform last reported them (the broadcast
   row's `viewers` and `peak_viewers`); None until a first report (the page shows "—").
   `viewers_reported_at` is when (ISO), and `viewers_stale` is true while the broadcast is live
@@ -178,9 +182,13 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
     comments, and (when not loaded) the store. A product's selling points come from the
     knowledge base when a published article linked to it has some (docs/knowledge-base.md),
     else from the product."""
-    offers = list(
+    every_offer = list(
         GroupBuyOffer.objects.filter(broadcast=broadcast).select_related("product").order_by("pk")
     )
+    # A withdrawn offer had no joins and was taken back by the owner: not a live offer (a 0 %
+    # ring marked cancelled among them only misleads); the page counts them in one line.
+    offers = [offer for offer in every_offer if offer.status != GroupBuyOffer.Status.CANCELLED]
+    withdrawn = len(every_offer) - len(offers)
     figures = offers_joined(offers)
     stock = dict(
         StockLevel.objects.filter(
@@ -266,6 +274,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             units_by_product.values(), key=lambda entry: (-entry["units"], entry["product_id"])
         ),
         "offers": offer_rows,
+        "withdrawn": withdrawn,
         "comments": [
             {
                 "id": comment["pk"],
@@ -298,7 +307,11 @@ def live_overview(*, stores: QuerySet[Store] | None, version: int = 0) -> dict[s
     now = timezone.now()
     broadcasts = list(live_broadcasts(stores=stores))
     ids = [broadcast.pk for broadcast in broadcasts]
-    offers = list(GroupBuyOffer.objects.filter(broadcast_id__in=ids).order_by("pk"))
+    offers = list(
+        GroupBuyOffer.objects.filter(broadcast_id__in=ids)
+        .exclude(status=GroupBuyOffer.Status.CANCELLED)  # withdrawn: never offered, in effect
+        .order_by("pk")
+    )
     figures = offers_joined(offers)
     per_broadcast: dict[int, JoinedFigures] = defaultdict(JoinedFigures)
     for offer in offers:

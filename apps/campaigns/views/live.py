@@ -60,6 +60,8 @@ def page_labels() -> dict[str, object]:
         "orders": _("orders"),
         "viewers": _("viewers"),
         "offersReached": _("offers at threshold"),
+        # Withdrawn offers (nobody joined) are not drawn among the rings, only counted.
+        "withdrawn": _("%(count)s offers withdrawn (nobody had joined)."),
         "atThreshold": _("at threshold"),
         # Shown for viewers before the platform's first report (a 0 would be a guess).
         "unknown": "—",
@@ -149,9 +151,16 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
             "labels": labels,
             "viewers_report": viewers_report_words(snapshot or {}, now=now, labels=labels),
             "viewers_stale_warning": _stale_warning(labels),
+            "withdrawn_line": _withdrawn_line(snapshot or {}, labels),
             "server_now_ms": _server_now_ms(now),
         },
     )
+
+
+def _withdrawn_line(snapshot: dict[str, object], labels: dict[str, object]) -> str:
+    """"已撤回 N 个商品" for the withdrawn offers left out of the rings; "" when none."""
+    count = snapshot.get("withdrawn") or 0
+    return str(labels["withdrawn"]) % {"count": count} if count else ""
 
 
 def live_overview_allowed(user: UserLike) -> bool:
