@@ -401,3 +401,29 @@ def test_a_confirmed_campaign_leads_on_to_its_broadcast_and_review(
     page = client.get(_url("detail", draft)).content.decode()
     assert reverse("campaigns:broadcast", args=[broadcast.pk]) in page
     assert reverse("campaigns:review", args=[draft.pk]) in page
+
+
+def test_a_campaign_drafted_from_an_insight_without_a_discount_is_listed_as_a_broadcast(
+    owner: object, store: object
+) -> None:
+    """An insight card's draft with no template has no discount: confirmed, its product is
+    planned as a live broadcast without a discount, not as "团购 0%"."""
+    from tests.catalog.factories import InsightCardFactory
+
+    card = InsightCardFactory(store=store, product=ProductFactory(name="鲜榨橙汁"))
+    client = _client(owner)
+    response = client.post(reverse("campaigns:insight-accept", args=[store.pk, card.pk]))
+    assert response.status_code == 302
+    draft = StoreCampaign.objects.get(store=store, campaign__insight_card=card)
+    assert draft.campaign.discount_percent == 0
+    assert client.post(_url("confirm", draft)).status_code == 302
+
+    promotion = Promotion.objects.get(store_campaign=draft)
+    assert (promotion.kind, promotion.discount_percent) == (Promotion.Kind.BROADCAST, None)
+    section = _promotion_section(client, store)
+    row = section[section.index("鲜榨橙汁") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>Live broadcast</td>" in row
+    assert "<td>—</td>" in row
+    assert "Group buy" not in row
+    assert "0%" not in row

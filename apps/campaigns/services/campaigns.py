@@ -401,28 +401,39 @@ def _targets_snapshot_written(*, store_campaign: StoreCampaign) -> int:
     return len(member_ids)
 
 
-def _promotions_plan(*, store_campaign: StoreCampaign, by: AbstractBaseUser | None) -> int:
-    """One planned group-buy Promotion per campaign product at this store, with its depth."""
+def _planned_promotion(
+    *, store_campaign: StoreCampaign, item: CampaignProduct, by: AbstractBaseUser | None
+) -> Promotion:
+    """The planned Promotion of one campaign product: a group buy at its depth, or — when the
+    campaign sells it at its list price (no campaign discount, no lower campaign price: an
+    insight card's draft without a template) — a live broadcast with no discount, which is what
+    it is; recorded as a 0 % group buy, the owner read "团购 0%"."""
     campaign = store_campaign.campaign
+    depth = _discount_depth(
+        list_price=item.product.price,
+        offer_price=campaign_price(
+            list_price=item.product.price,
+            price=item.price,
+            discount_percent=campaign.discount_percent,
+        ),
+    )
+    return Promotion(
+        name=campaign.name[:120],
+        kind=Promotion.Kind.GROUP_BUY if depth else Promotion.Kind.BROADCAST,
+        product=item.product,
+        starts_on=campaign.starts_on,
+        ends_on=campaign.ends_on,
+        discount_percent=depth or None,
+        store_campaign=store_campaign,
+        created_by=by,
+    )
+
+
+def _promotions_plan(*, store_campaign: StoreCampaign, by: AbstractBaseUser | None) -> int:
+    """One planned Promotion per campaign product at this store (`_planned_promotion`)."""
     promotions = [
-        Promotion(
-            name=campaign.name[:120],
-            kind=Promotion.Kind.GROUP_BUY,
-            product=item.product,
-            starts_on=campaign.starts_on,
-            ends_on=campaign.ends_on,
-            discount_percent=_discount_depth(
-                list_price=item.product.price,
-                offer_price=campaign_price(
-                    list_price=item.product.price,
-                    price=item.price,
-                    discount_percent=campaign.discount_percent,
-                ),
-            ),
-            store_campaign=store_campaign,
-            created_by=by,
-        )
-        for item in selectors.campaign_products(campaign=campaign)
+        _planned_promotion(store_campaign=store_campaign, item=item, by=by)
+        for item in selectors.campaign_products(campaign=store_campaign.campaign)
     ]
     created = Promotion.objects.bulk_create(promotions)
     through = Promotion.stores.through
