@@ -110,14 +110,28 @@ def store_daily_list(*, store: Store, list_kind: str, day: dt.date) -> list[Dail
 
 
 def store_lists_latest(*, store: Store) -> tuple[dt.date | None, dict[str, list[DailyListEntry]]]:
-    """The newest day that has lists for this store, and its hot and new lists."""
+    """The newest day that has lists for this store, and its hot and new lists.
+
+    A new product whose order quantity is 0 is one the store already stocks (or has on order)
+    enough of for the forecast horizon: its entry gets `on_hand`, the store's stock now, so the
+    page says "已有库存 N 件，暂不需订货" rather than "订货量 0" (one query, only when needed)."""
     day = latest_list_day(store=store)
     if day is None:
         return None, {ListKind.HOT: [], ListKind.NEW: []}
-    return day, {
+    lists = {
         kind: store_daily_list(store=store, list_kind=kind, day=day)
         for kind in (ListKind.HOT, ListKind.NEW)
     }
+    covered = [entry for entry in lists[ListKind.NEW] if entry.suggested_qty == 0]
+    if covered:
+        stock = dict(
+            StockLevel.objects.filter(
+                store=store, product_id__in=[entry.product_id for entry in covered]
+            ).values_list("product_id", "on_hand")
+        )
+        for entry in covered:
+            entry.on_hand = max(0, stock.get(entry.product_id, 0))
+    return day, lists
 
 
 def store_insight_cards(*, store: Store, day: dt.date | None = None) -> list[InsightCard]:

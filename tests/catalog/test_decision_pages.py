@@ -643,3 +643,36 @@ def test_bought_together_leaves_out_rules_whose_lift_is_about_one(
     settings.RULES_MIN_LIFT_DISPLAY = 1.0
     page = _client(owner).get(_page(store)).content.decode()
     assert "香蕉" in page[page.index('id="rules"') :]
+
+
+def test_a_new_product_the_store_already_stocks_says_so_instead_of_order_zero(
+    owner: object, store: object, decisions: dict
+) -> None:
+    """Order quantity 0 on 潜力新品榜 means the stock (or goods on order) already covers the
+    forecast: the page says that, not "订货 0"."""
+    stocked, ordered = ProductFactory(name="蓝莓果干"), ProductFactory(name="芒果干")
+    StockLevel.objects.create(store=store, product=stocked, on_hand=12)
+    for rank, product in ((2, stocked), (3, ordered)):
+        DailyListEntry.objects.create(
+            store=store,
+            day=decisions["day"],
+            list_kind=ListKind.NEW,
+            product=product,
+            rank=rank,
+            score=0.5,
+            velocity=1.0,
+            trend=0.0,
+            suggested_qty=0,
+            reason_kind=ReasonKind.NEW_REGION,
+            reason_data={"velocity": 1.0, "stores": 2},
+        )
+    page = _client(owner).get(_page(store)).content.decode()
+    new_section = page[page.index('id="new"') : page.index('id="rules"')]
+    with override("zh-hans"):
+        unit = stocked.get_unit_display()
+        fresh = DailyListEntry.objects.get(product__name="新品果干")
+        fresh_unit = fresh.product.get_unit_display()
+    assert f"已有库存 12 {unit}，暂不需订货。" in new_section
+    assert "暂不需订货：在途货物已够预测所需。" in new_section
+    assert f"<b>0 {unit}</b>" not in new_section
+    assert f"<b>6 {fresh_unit}</b>" in new_section  # a quantity to order is shown as before
