@@ -39,7 +39,6 @@ from apps.stores.models import (
     StockLevel,
     StockMovement,
     Store,
-    StoreKpiSnapshot,
 )
 from linli.imports.contract import formula_escape
 
@@ -82,8 +81,48 @@ def store_member_by_number(*, store: Store, member_no: str) -> Member | None:
     )
 
 
-def store_recent_kpis(*, store: Store, days: int = 7) -> list[StoreKpiSnapshot]:
-    return list(StoreKpiSnapshot.objects.filter(store=store).order_by("-day")[:days])
+@dataclass(frozen=True)
+class DayFigures:
+    """One local day's counted orders and their revenue at a store."""
+
+    day: dt.date
+    order_count: int
+    revenue: Decimal
+
+
+def store_recent_days(
+    *, store: Store, days: int = 7, today: dt.date | None = None
+) -> list[DayFigures]:
+    """The store's orders and revenue on each of the `days` local days up to and including
+    `today` (so far), newest first, a day without orders as 0. Counted as the nightly KPI
+    snapshot counts them (cancelled and refunded orders left out), but live: an order cancelled
+    after its night (an undelivered pre-order) drops out at once, which the snapshot rows kept.
+    One grouped query over the (store, placed_at) index's range of these days."""
+    today = today or timezone.localdate()
+    zone = timezone.get_current_timezone()
+    first_day = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    totals = {
+        row["day"]: row
+        for row in Order.objects.filter(store=store, placed_at__gte=start, placed_at__lt=end)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .annotate(day=TruncDate("placed_at", tzinfo=zone))
+        .values("day")
+        .annotate(order_count=Count("id"), revenue=Sum("total"))
+    }
+    figures = []
+    for offset in range(days):
+        day = today - dt.timedelta(days=offset)
+        row = totals.get(day)
+        figures.append(
+            DayFigures(
+                day=day,
+                order_count=row["order_count"] if row else 0,
+                revenue=(row["revenue"] or Decimal("0.00")) if row else Decimal("0.00"),
+            )
+        )
+    return figures
 
 
 def store_recent_orders(*, store: Store, limit: int = 20, with_members: bool = True) -> list[Order]:

@@ -115,7 +115,7 @@ def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
         return render_to_string(
             "portal/store_figures.html",
             {
-                "kpis": selectors.store_recent_kpis(store=store),
+                "kpis": selectors.store_recent_days(store=store),
                 "orders": selectors.store_recent_orders(
                     store=store, limit=10, with_members=with_members
                 ),

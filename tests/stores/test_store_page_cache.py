@@ -4,11 +4,13 @@ outliving a new order or stock movement."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.stores.models import Order, StockMovement, StoreStaff
 from apps.stores.page_cache import STORE_FIGURES_TTL, store_figures_forget, store_figures_key
@@ -53,7 +55,8 @@ def test_store_page_takes_three_queries_with_its_figures_cached_and_six_without(
     with django_assert_num_queries(3):
         second = client.get(_url(store))
     assert first.status_code == second.status_code == 200
-    assert first.content.count(b"\xc2\xa525.00") == second.content.count(b"\xc2\xa525.00") == 1
+    # Today's figure (live from the orders) and the order's row.
+    assert first.content.count(b"\xc2\xa525.00") == second.content.count(b"\xc2\xa525.00") == 2
 
 
 def test_a_new_order_shows_on_the_next_load_although_the_figures_were_cached(
@@ -153,3 +156,35 @@ def test_the_page_renders_from_the_database_when_the_cache_fails(
     assert "¥41.00" in response.content.decode()
     store_figures_forget(store_id=store.pk)  # outside a transaction: at once, and no raise
     assert "store figures cache unreachable" in caplog.text
+
+
+def test_the_last_seven_days_are_counted_live_so_a_later_cancellation_drops_out(client, owner, store):
+    """The nightly snapshot of yesterday counted three orders; one (an undelivered pre-order)
+    was cancelled since: the page counts the orders as they are now, and another store's or an
+    eighth day's orders are not counted."""
+    from apps.stores.models import StoreKpiSnapshot
+    from tests.factories import StoreFactory
+
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    at = dt.datetime.combine(yesterday, dt.time(10), tzinfo=timezone.get_current_timezone())
+    orders = [_order(store, f"y-{n}", total="10.00") for n in range(3)]
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(placed_at=at)
+    Order.objects.filter(pk=orders[0].pk).update(status=Order.Status.CANCELLED)
+    eighth_day = _order(store, "old", total="99.00")
+    Order.objects.filter(pk=eighth_day.pk).update(placed_at=at - dt.timedelta(days=6))
+    other = _order(StoreFactory(), "other", total="77.00")
+    Order.objects.filter(pk=other.pk).update(placed_at=at)
+    StoreKpiSnapshot.objects.create(
+        store=store, day=yesterday, order_count=3, revenue=Decimal("30.00")
+    )
+    client.force_login(owner)
+
+    html = client.get(_url(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    kpis = html[html.index('class="kpis"') : html.index("Recent orders")]
+    assert kpis.count('class="kpi"') == 7
+    day = kpis[kpis.index(yesterday.strftime("%m-%d")) :]
+    assert day.index("¥20.00") < day.index("2 orders") < day.index('class="kpi"')
+    assert "¥30.00" not in kpis
+    assert "¥99.00" not in kpis
+    assert "¥77.00" not in kpis
