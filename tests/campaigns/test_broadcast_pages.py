@@ -50,11 +50,13 @@ def _urls(broadcast) -> dict[str, str]:
 
 
 def _offer_post(product, *, hours_from_now: int = 3, cap: str = "30") -> dict[str, object]:
-    """The offer form as the owner posts it: 10 units to form, a deadline `hours_from_now`."""
+    """The offer form as the owner posts it: 10 units to form, a deadline `hours_from_now`,
+    at ¥19.90, above the factories' list price of ¥10.00, so confirmed as such."""
     deadline = timezone.localtime() + dt.timedelta(hours=hours_from_now)
     return {
         "product": product.pk,
         "price": "19.90",
+        "price_above_list_confirmed": "on",
         "threshold_kind": "units",
         "threshold": "10",
         "cap": cap,
@@ -713,3 +715,40 @@ def test_an_offer_past_its_threshold_reads_threshold_reached(
     if units_joined >= 3:
         assert "份成团" not in offers_zh
         assert "units to form" not in offers_en
+
+
+def test_a_price_above_the_list_price_needs_the_owners_confirmation(
+    client, owner, broadcast, store
+):
+    """¥25.00 for a product listed at ¥19.90: the form comes back with the error and a box
+    "价格高于标价"; ticked, the offer opens at that price (a premium pre-order can be right).
+    At the list price no box is shown."""
+    melon = ProductFactory(name="麒麟西瓜", price=Decimal("19.90"))
+    StockLevelFactory(store=store, product=melon, on_hand=30)
+    client.force_login(owner)
+    page = client.get(f"/portal/campaigns/broadcasts/{broadcast.pk}/").content.decode()
+    assert 'type="checkbox" name="price_above_list_confirmed"' not in page
+    post = _offer_post(melon)
+    del post["price_above_list_confirmed"]
+    post["price"] = "25.00"
+
+    refused = client.post(_urls(broadcast)["offers"], post)
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "¥25.00 高于麒麟西瓜的标价（¥19.90）" in html
+    assert 'type="checkbox" name="price_above_list_confirmed"' in html
+    assert "价格高于标价" in html
+    assert GroupBuyOffer.objects.count() == 0
+
+    post["price_above_list_confirmed"] = "on"
+    assert client.post(_urls(broadcast)["offers"], post).status_code == 302
+    offer = GroupBuyOffer.objects.get()
+    assert (offer.product, offer.price) == (melon, Decimal("25.00"))
+
+    cantaloupe = ProductFactory(name="香瓜", price=Decimal("19.90"))
+    StockLevelFactory(store=store, product=cantaloupe, on_hand=30)
+    at_list = _offer_post(cantaloupe)
+    del at_list["price_above_list_confirmed"]
+    response = client.post(_urls(broadcast)["offers"], at_list)
+    assert response.status_code == 302, response.context["offer_form"].errors

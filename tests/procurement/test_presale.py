@@ -307,6 +307,7 @@ def test_the_offer_form_proposes_a_pre_order_for_a_campaign_product_the_store_ha
     data = {
         "product": product.pk,
         "price": "19.90",
+        "price_above_list_confirmed": "on",  # the factories' list price is ¥10.00
         "threshold_kind": "units",
         "threshold": "2",
         "cap": "40",
@@ -341,6 +342,7 @@ def test_an_offer_from_stock_with_a_cap_above_the_stock_is_opened_with_a_warning
     data = {
         "product": product.pk,
         "price": "19.90",
+        "price_above_list_confirmed": "on",  # the factories' list price is ¥10.00
         "threshold_kind": "units",
         "threshold": "1",
         "deadline": timezone.localtime(timezone.now() + dt.timedelta(hours=3)).strftime(

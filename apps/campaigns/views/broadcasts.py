@@ -99,6 +99,14 @@ class OfferForm(forms.Form):
         widget=NativeDateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
+    # A price above the product's list price is allowed (a premium pre-order can be right) but
+    # never by accident: the box is hidden until such a price is posted, then shown, with the
+    # error, for the owner to tick (`clean`). The service and the API do not ask for it.
+    price_above_list_confirmed = forms.BooleanField(
+        label=gettext_lazy("Price above the list price"),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args: Any, broadcast: Broadcast, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,7 +142,26 @@ class OfferForm(forms.Form):
         for field_name, messages_ in problems.items():
             for message in messages_:
                 self.add_error(None if field_name == "__all__" else field_name, message)
+        self._check_price_above_list(data)
         return data
+
+    def _check_price_above_list(self, data: dict[str, Any]) -> None:
+        """A price above the product's list price needs the box ticked; the box is shown (and
+        stays shown, ticked or not, while the form comes back for another reason)."""
+        product, price = data.get("product"), data.get("price")
+        if product is None or price is None or price <= product.price:
+            return
+        self.fields["price_above_list_confirmed"].widget = forms.CheckboxInput()
+        if not data.get("price_above_list_confirmed"):
+            self.add_error(
+                "price",
+                _(
+                    "¥%(price)s is above the list price of %(product)s (¥%(list_price)s). To "
+                    "open it anyway (a premium pre-order, for instance), tick “Price above the "
+                    "list price”."
+                )
+                % {"price": price, "product": product.name, "list_price": product.price},
+            )
 
 
 def _product_label(product: Product) -> str:
