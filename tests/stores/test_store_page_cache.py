@@ -158,7 +158,9 @@ def test_the_page_renders_from_the_database_when_the_cache_fails(
     assert "store figures cache unreachable" in caplog.text
 
 
-def test_the_last_seven_days_are_counted_live_so_a_later_cancellation_drops_out(client, owner, store):
+def test_the_last_seven_days_are_counted_live_so_a_later_cancellation_drops_out(
+    client, owner, store
+):
     """The nightly snapshot of yesterday counted three orders; one (an undelivered pre-order)
     was cancelled since: the page counts the orders as they are now, and another store's or an
     eighth day's orders are not counted."""

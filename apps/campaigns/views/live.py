@@ -158,7 +158,7 @@ def broadcast_live(request: HttpRequest, broadcast_id: int) -> HttpResponse:
 
 
 def _withdrawn_line(snapshot: dict[str, object], labels: dict[str, object]) -> str:
-    """"已撤回 N 个商品" for the withdrawn offers left out of the rings; "" when none."""
+    """The line "已撤回 N 个商品" for the withdrawn offers left out of the rings; "" for none."""
     count = snapshot.get("withdrawn") or 0
     return str(labels["withdrawn"]) % {"count": count} if count else ""
 
