@@ -353,8 +353,11 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
     card stays unaccepted — and InsightOverlapError names it. Locks: the card, then the template.
     """
     with transaction.atomic():
+        # The card's row only (`of`): FOR UPDATE on the joined store and product would block a
+        # launch's inserts that point at them (FOR KEY SHARE) while it holds the template
+        # this call waits for — a deadlock.
         card = (
-            InsightCard.objects.select_for_update()
+            InsightCard.objects.select_for_update(of=("self",))
             .select_related("product", "product__category", "store")
             .get(pk=card.pk)
         )
