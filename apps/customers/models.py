@@ -366,6 +366,13 @@ class NpsAnswer(models.Model):
     class Meta:
         verbose_name = _("NPS answer")
         verbose_name_plural = _("NPS answers")
+        indexes = [
+            # The admin's list, newest first (`-answered_at, -pk`, read backwards), its date
+            # hierarchy's first and last day, and the network's windows (KPI, profiles).
+            models.Index(fields=["answered_at", "id"], name="nps_answered_idx"),
+            # A store's window (the owner's members page: the last 90 days' NPS).
+            models.Index(fields=["store", "answered_at"], name="nps_store_answered_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(score__lte=10),
