@@ -23,7 +23,10 @@ pytestmark = pytest.mark.django_db
 
 RUNS = reverse("admin:catalog_decisionrun_changelist")
 
-MODEL_ZH = "预测模型训练数据 0 行（历史数据仅 2 天，模型需要 42 天）：今晚所有商品均按基线（移动平均）预测。"
+MODEL_ZH = (
+    "预测模型训练数据 0 行（历史数据仅 2 天，模型需要 42 天）：今晚所有商品均按基线（移动平均）"
+    "预测。"
+)
 MODEL_EN = (
     "Forecast model trained on 0 rows (2 days of history; the model needs 42): every product "
     "is forecast by a baseline (moving average) tonight."
