@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from linli.wording import bracketed
+
 # Physical limits of a reading: anything outside is a broken sensor, refused at ingestion.
 TEMPERATURE_MIN_C = -60
 TEMPERATURE_MAX_C = 80
@@ -181,7 +183,7 @@ class Device(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.serial})"
+        return bracketed(self.name, self.serial)
 
     @property
     def has_token(self) -> bool:

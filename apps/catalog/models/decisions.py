@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from linli.wording import bracketed
+
 
 def _optional_link(to: str, verbose_name: Any) -> models.ForeignKey:
     """A nullable foreign key with no reverse accessor, deleted with what it points at."""
@@ -254,7 +256,9 @@ class CoPurchaseRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.antecedent_item} → {self.consequent_item} ({self.confidence:.0%})"
+        return bracketed(
+            f"{self.antecedent_item} → {self.consequent_item}", f"{self.confidence:.0%}"
+        )
 
     @property
     def antecedent_name(self) -> str:
@@ -325,7 +329,11 @@ class ForecastBacktest(models.Model):
 
     def __str__(self) -> str:
         run_at = timezone.localtime(self.created_at)
-        return f"{run_at:%Y-%m-%d %H:%M} ({self.origin_count}×{self.horizon_days}d)"
+        return bracketed(
+            f"{run_at:%Y-%m-%d %H:%M}",
+            gettext("%(origins)d origins × %(days)d days")
+            % {"origins": self.origin_count, "days": self.horizon_days},
+        )
 
 
 class ForecastMethodChoice(models.Model):
