@@ -1,8 +1,10 @@
-"""Serializer fields the API's machine endpoints share."""
+"""Serializer fields the API shares: checked moments, and number fields that read ASCII digits
+only (every API serializer uses these, not DRF's own)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -34,3 +36,67 @@ class CheckedMomentField(serializers.DateTimeField):
         except CellError as problem:
             raise serializers.ValidationError(problem.reason, code=problem.code) from problem
         return super().enforce_timezone(value)
+
+
+# --- numbers: ASCII digits only ------------------------------------------------------------------
+#
+# Python's int(), Decimal() and float() read any Unicode decimal digit: "١٢" (Arabic-Indic),
+# "１２" (full-width), "১২" (Bengali) are all 12, and DRF's number fields pass a string straight
+# to them. A till or bot that sends such a string has a bug or is probing; either way the number
+# it meant is not certain, so the API refuses it as it refuses "twelve" (400, the field's own
+# `invalid` message). JSON numbers are ASCII by definition and are unaffected. Every API
+# serializer takes its number fields from here (tests/linli/test_api_fields.py walks them all).
+
+
+def _ascii_number_check(field: serializers.Field, data: object) -> None:
+    if isinstance(data, str) and not data.isascii():
+        field.fail("invalid")
+
+
+class IntegerField(serializers.IntegerField):
+    """DRF's IntegerField, refusing digits other than ASCII 0-9 (400 `invalid`)."""
+
+    def to_internal_value(self, data: object) -> int:
+        _ascii_number_check(self, data)
+        return super().to_internal_value(data)
+
+
+class BigIntegerField(serializers.BigIntegerField):
+    """DRF's BigIntegerField (a model's 64-bit ids), refusing digits other than ASCII 0-9."""
+
+    def to_internal_value(self, data: object) -> int:
+        _ascii_number_check(self, data)
+        return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """DRF's DecimalField, refusing digits other than ASCII 0-9 (400 `invalid`)."""
+
+    def to_internal_value(self, data: object) -> Decimal:
+        _ascii_number_check(self, data)
+        return super().to_internal_value(data)
+
+
+class FloatField(serializers.FloatField):
+    """DRF's FloatField, refusing digits other than ASCII 0-9 (400 `invalid`)."""
+
+    def to_internal_value(self, data: object) -> float:
+        _ascii_number_check(self, data)
+        return super().to_internal_value(data)
+
+
+ASCII_NUMBER_FIELDS = (IntegerField, BigIntegerField, DecimalField, FloatField)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer whose generated number fields are the ones above."""
+
+    serializer_field_mapping = {
+        model_field: {
+            serializers.IntegerField: IntegerField,
+            serializers.BigIntegerField: BigIntegerField,
+            serializers.DecimalField: DecimalField,
+            serializers.FloatField: FloatField,
+        }.get(field, field)
+        for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+    }

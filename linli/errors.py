@@ -1,6 +1,8 @@
 """Error shapes shared by the API: every 4xx carries a reason a client developer can act on.
 
-The machine APIs (POS terminals, devices) answer every 4xx in one shape:
+Every API view (POS terminals, devices, the group-buy and tracking APIs, and the views that
+people reach with a user token or a session: stores, decisions, insight acceptance) answers
+every 4xx in one shape:
 
     {"detail": "<one sentence for a person>",
      "code": "<what went wrong, for a program>",
@@ -17,8 +19,10 @@ The machine APIs (POS terminals, devices) answer every 4xx in one shape:
   `Retry-After`, → `scope`, `retry_after` in seconds).
 
 It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV import contract
-(`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. A view
-opts in with `UniformErrorsMixin`; the rest of the API keeps DRF's default bodies.
+(`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. It is
+the project's `EXCEPTION_HANDLER` (`uniform_exception_handler`), so no view can answer in
+another shape; `UniformErrorsMixin` only lets a view name its list of items (`error_items`).
+The schema documents these answers on every operation (`linli.schema.AutoSchema`).
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -162,25 +168,22 @@ def _too_large() -> exceptions.ParseError:
     )
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django ValidationErrors from services turned into 400s and a body
-    beyond DATA_UPLOAD_MAX_MEMORY_SIZE into a 400 `too_large`."""
-    if isinstance(exc, RequestDataTooBig):
-        exc = _too_large()
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        exc = exceptions.ValidationError(detail=detail)
-    return exception_handler(exc, context)
-
-
 def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """`api_exception_handler`, with every answer rewritten into the one shape above."""
+    """DRF's handler, with every answer rewritten into the one shape above: Django
+    ValidationErrors from services become 400 `invalid`, a body beyond
+    DATA_UPLOAD_MAX_MEMORY_SIZE a 400 `too_large`."""
     if isinstance(exc, RequestDataTooBig):
         exc = _too_large()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
+    # Django's own 404 and 403 (get_object_or_404, the access layer's store_or_403): DRF's
+    # handler would turn them into its exceptions itself, too late for the rewriting below.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -236,11 +239,10 @@ def _throttled_body(exc: exceptions.Throttled, *, scope: str | None) -> dict:
 
 
 class UniformErrorsMixin:
-    """For an APIView: every error answer in the one shape (`uniform_exception_handler`).
-
-    `error_items` names the request's list of items (e.g. `"lines"`), so field errors inside
-    it carry the item's index.
-    """
+    """For an APIView whose request has a list of items: `error_items` names it (e.g.
+    `"lines"`), so field errors inside it carry the item's index. The handler is the project's
+    default already (settings `EXCEPTION_HANDLER`); naming it here keeps the view's answers in
+    the one shape even if that default changed."""
 
     error_items: str | None = None
 
@@ -260,9 +262,10 @@ class ErrorItemSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # never a list, even on a list view's error answers
 class ErrorSerializer(serializers.Serializer):
-    """Every 4xx of the POS and device APIs: a sentence, a code, and each problem with where
-    it is (`index` in the request's list of items, `field`)."""
+    """Every 4xx of the API: a sentence, a code, and each problem with where it is (`index`
+    in the request's list of items, `field`)."""
 
     detail = serializers.CharField()
     code = serializers.CharField()

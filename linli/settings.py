@@ -373,8 +373,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "linli.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "linli.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "linli.errors.uniform_exception_handler",
     # Machines (devices, store terminals) are limited per token and per scope, the view's
     # `throttle_scope` (linli/throttle.py, docs/access.md "Rate limits"); people are not.
     "DEFAULT_THROTTLE_CLASSES": ["linli.throttle.MachineRateThrottle"],

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Category, Product
+from apps.customers.models import Member
 from apps.stores.access import VIEW_STORE, stores_for
 from apps.stores.models import (
     LossReason,
@@ -45,6 +46,40 @@ from linli.imports.contract import formula_escape
 
 def stores_visible(*, user: object) -> QuerySet[Store]:
     return stores_for(user, VIEW_STORE).select_related("region").order_by("code")
+
+
+def order_key_used(*, store: Store, idempotency_key: str) -> bool:
+    """Whether this store already has an order under this idempotency key."""
+    return Order.objects.filter(store=store, idempotency_key=idempotency_key).exists()
+
+
+def store_knows_member(
+    *, store: Store, member: Member, excluding_order_id: int | None = None
+) -> bool:
+    """Whether `member` is one of this store's members — its home store, or it bought here:
+    the members the owner's portal shows (apps.customers.selectors.members).
+    `excluding_order_id` leaves one order out (the one the asking request made), so an API
+    answer reveals only what the store knew before the request."""
+    if member.is_erased:
+        return False
+    if member.home_store_id == store.pk:
+        return True
+    orders = Order.objects.filter(store=store, member=member)
+    if excluding_order_id is not None:
+        orders = orders.exclude(pk=excluding_order_id)
+    return orders.exists()
+
+
+def store_member_by_number(*, store: Store, member_no: str) -> Member | None:
+    """The member with this number if it is one of this store's members (home store, or
+    bought here), else None — the same None as for a number nobody has, so a terminal cannot
+    learn that another store's member exists, nor act in their name."""
+    bought_here = Order.objects.filter(store=store, member__isnull=False).values("member_id")
+    return (
+        Member.objects.filter(is_erased=False, member_no=member_no)
+        .filter(Q(home_store=store) | Q(pk__in=bought_here))
+        .first()
+    )
 
 
 def store_recent_kpis(*, store: Store, days: int = 7) -> list[StoreKpiSnapshot]:

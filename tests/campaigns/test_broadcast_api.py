@@ -73,7 +73,7 @@ def test_a_join_retried_with_the_same_key_answers_200_with_the_first_join(store,
 
 
 def test_a_join_by_member_number_and_by_openid(store, offer):
-    member = MemberFactory()
+    member = MemberFactory(home_store=store)
     wechat = MemberFactory()
     MemberIdentity.objects.create(member=wechat, kind=MemberIdentity.Kind.WECHAT, value="oWx-1")
     client = _client(store)

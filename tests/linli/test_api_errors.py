@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -102,3 +103,73 @@ def test_every_pos_and_device_refusal_has_the_one_shape(store):
         assert response["WWW-Authenticate"] == f'{scheme} realm="api"'
         assert set(response.json()) == {"detail", "code", "errors"}
         assert (response.json()["code"], response.json()["errors"]) == ("authentication_failed", [])
+
+
+# --- the views people reach with a user token or a session: the same shape -----------------------
+
+
+def _token_client(user) -> APIClient:
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def _assert_shape(response, status: int, code: str) -> None:
+    assert response.status_code == status
+    body = json.loads(response.content)
+    assert set(body) == {"detail", "code", "errors"}, body
+    assert (body["code"], body["errors"]) == (code, [])
+    assert body["detail"]
+
+
+@pytest.mark.django_db
+def test_user_token_refusals_have_the_one_shape(owner, store, other_store):
+    anonymous = APIClient()
+    _assert_shape(anonymous.get("/api/v1/stores/"), 401, "not_authenticated")
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    _assert_shape(wrong.get("/api/v1/stores/"), 401, "authentication_failed")
+    client = _token_client(owner)
+    _assert_shape(client.get(f"/api/v1/stores/{other_store.pk}/"), 404, "not_found")
+    _assert_shape(client.delete(f"/api/v1/stores/{store.pk}/"), 405, "method_not_allowed")
+    _assert_shape(
+        client.get(f"/api/v1/stores/{other_store.pk}/decisions/lists/hot/"),
+        403,
+        "permission_denied",
+    )
+    _assert_shape(
+        client.post(f"/api/v1/stores/{other_store.pk}/decisions/insights/1/accept/"),
+        403,
+        "permission_denied",
+    )
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    _assert_shape(schema, 401, "not_authenticated")
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_error_shape_on_user_token_operations(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+    def codes(path: str, method: str) -> dict[str, object]:
+        responses = schema["paths"][path][method]["responses"]
+        return {code: answer.get("content") for code, answer in responses.items()}
+
+    listing = codes("/api/v1/stores/", "get")
+    assert (listing["401"], listing["403"]) == (error, error)
+    assert "404" not in listing
+    assert listing["200"] != error  # the page of stores is still the page of stores
+    detail = codes("/api/v1/stores/{id}/", "get")
+    assert (detail["401"], detail["403"], detail["404"]) == (error, error, error)
+    accept = codes("/api/v1/stores/{store_id}/decisions/insights/{card_id}/accept/", "post")
+    assert {accept[code] == error for code in ("400", "401", "403", "404")} == {True}
+    # A terminal's operation keeps what it declared, and gets no 403 it never answers.
+    pos = schema["paths"]["/api/v1/pos/orders"]["post"]["responses"]
+    assert "wrong_store" in pos["403"]["description"]
+    join = schema["paths"]["/api/v1/group-buys/offers/{offer_id}/joins"]["post"]["responses"]
+    assert "403" not in join
+    assert "store_closed" in join["409"]["description"]

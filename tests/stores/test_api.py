@@ -76,7 +76,11 @@ def test_anonymous_is_refused_list_and_detail(api, store):
     list_response = api.get(STORES, HTTP_ACCEPT_LANGUAGE="en")
     assert list_response.status_code == 401
     assert list_response["WWW-Authenticate"] == "Token"
-    assert list_response.json() == {"detail": "Authentication credentials were not provided."}
+    assert list_response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+        "errors": [],
+    }
     assert api.get(_detail(store)).status_code == 401
 
 
@@ -101,7 +105,11 @@ def test_invalid_token_is_refused(api, store):
     api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = api.get(STORES, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {
+        "detail": "Invalid token.",
+        "code": "authentication_failed",
+        "errors": [],
+    }
 
 
 def test_api_refuses_writes(api, owner, store):

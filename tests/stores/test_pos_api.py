@@ -333,10 +333,14 @@ def test_a_logged_in_person_is_not_a_terminal(client, owner, till, stock):
     assert_nothing_written()
 
 
-def test_conflicting_identities_record_the_sale_on_the_first_member_with_a_warning(till, stock):
+def test_conflicting_identities_record_the_sale_on_the_first_member_with_a_warning(
+    till, stock, store
+):
     _terminal, token = till
-    by_phone = MemberFactory(phone="+8613800138000")
-    by_card = MemberIdentityFactory(kind="member_card", value="CARD-7").member
+    by_phone = MemberFactory(phone="+8613800138000", home_store=store)
+    by_card = MemberIdentityFactory(
+        kind="member_card", value="CARD-7", member__home_store=store
+    ).member
     identities_before = MemberIdentity.objects.count()
     response = api(token).post(
         URL,

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
-from apps.campaigns.selectors.broadcasts import offer_progress
+from apps.campaigns.selectors.broadcasts import group_buy_join_key_used, offer_progress
 from apps.campaigns.services.broadcasts import (
     AUTHOR_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
@@ -44,10 +44,12 @@ from apps.campaigns.services.group_buys import (
 from apps.customers.models import Member, MemberIdentity
 from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
 from apps.stores.models import Store, StoreTerminal
+from apps.stores.selectors import store_knows_member, store_member_by_number
 
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
-from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
     ApiError,
@@ -88,9 +90,9 @@ def _refusal(error: DjangoValidationError, *, field: str = "") -> ApiError:
 
 
 class MemberIdentitySerializer(serializers.Serializer):
-    """Who is acting: a member number, a phone, a WeChat or mini-program openid (resolved
-    through the unified member ID, creating the member at this store if new), and/or a display
-    name (used alone when the person is not a member)."""
+    """Who is acting: a member number (of this store's members only), a phone, a WeChat or
+    mini-program openid (resolved through the unified member ID, creating the member at this
+    store if new), and/or a display name (used alone when the person is not a member)."""
 
     member_no = serializers.CharField(required=False, max_length=20)
     phone = serializers.CharField(required=False, max_length=40)
@@ -106,12 +108,18 @@ class MemberIdentitySerializer(serializers.Serializer):
 
 
 def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
-    """The member the body names, or None (display name only). An unknown member number is a
-    400 `unknown_member`; identities of two members pick the phone's owner, as the POS does."""
+    """The member the body names, or None (display name only).
+
+    Members are network-wide, but a terminal names one by number only if the member is this
+    store's (`store_member_by_number`: home store here, or bought here); any other number — of
+    nobody, or of another store's member — is the same 400 `unknown_member`, so a terminal can
+    neither act in another store's member's name nor learn that the number exists. A phone or
+    openid is resolved network-wide (a member may shop anywhere); identities of two members
+    pick the phone's owner, as the POS does."""
     if data.get("member_no"):
-        member = Member.objects.filter(member_no=data["member_no"], is_erased=False).first()
+        member = store_member_by_number(store=store, member_no=data["member_no"])
         if member is None:
-            message = _("No member has this number.")
+            message = _("No member of this store has this number.")
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,
                 code="unknown_member",
@@ -140,8 +148,32 @@ def _member_from(data: dict[str, Any], *, store: Store) -> Member | None:
         return conflict.first_member
 
 
+def _display_name(data: dict[str, Any], *, member: Member | None, store: Store) -> str:
+    """The name the join shows on the store's pages: the one sent, else the member's own name
+    when the member is this store's (another store's member's name is not this store's to
+    show: a guessed phone must not reveal it)."""
+    sent = data.get("display_name", "")
+    if sent or member is None:
+        return sent
+    return member.name if store_knows_member(store=store, member=member) else ""
+
+
+def _member_no_shown(join: GroupBuyJoin, *, data: dict[str, Any], store: Store) -> str | None:
+    """The join's member number as the answer gives it: when the caller sent it, or the
+    member was this store's before this join (a member the join made is this store's);
+    otherwise null — the answer reveals nothing beyond what the caller sent."""
+    if not join.member_id:
+        return None
+    member = join.member
+    if data.get("member_no") == member.member_no or store_knows_member(
+        store=store, member=member, excluding_order_id=join.order_id
+    ):
+        return member.member_no
+    return None
+
+
 class JoinRequestSerializer(MemberIdentitySerializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
+    quantity = api_fields.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     idempotency_key = serializers.CharField(
         max_length=KEY_MAX_LENGTH,
         help_text=(
@@ -168,31 +200,34 @@ class JoinRequestSerializer(MemberIdentitySerializer):
 
 
 class OfferStateSerializer(serializers.Serializer):
-    offer_id = serializers.IntegerField()
-    broadcast_id = serializers.IntegerField()
+    offer_id = api_fields.IntegerField()
+    broadcast_id = api_fields.IntegerField()
     sku = serializers.CharField()
     product = serializers.CharField()
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    price = api_fields.DecimalField(max_digits=10, decimal_places=2)
     threshold_kind = serializers.ChoiceField(choices=GroupBuyOffer.ThresholdKind.choices)
-    threshold = serializers.IntegerField()
-    cap = serializers.IntegerField()
+    threshold = api_fields.IntegerField()
+    cap = api_fields.IntegerField()
     presale = serializers.BooleanField(
         help_text="A pre-order (以销定产): joins take no stock; the supplier brings the goods."
     )
-    units_joined = serializers.IntegerField()
-    participants = serializers.IntegerField()
-    remaining = serializers.IntegerField(help_text="Units left under the cap.")
+    units_joined = api_fields.IntegerField()
+    participants = api_fields.IntegerField()
+    remaining = api_fields.IntegerField(help_text="Units left under the cap.")
     reached = serializers.BooleanField(help_text="The threshold is met (成团 at the deadline).")
     deadline = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=GroupBuyOffer.Status.choices)
 
 
 class JoinResultSerializer(serializers.Serializer):
-    join_id = serializers.IntegerField()
-    order_id = serializers.IntegerField(allow_null=True)
-    quantity = serializers.IntegerField()
+    join_id = api_fields.IntegerField()
+    order_id = api_fields.IntegerField(allow_null=True)
+    quantity = api_fields.IntegerField()
     status = serializers.ChoiceField(choices=GroupBuyJoin.Status.choices)
-    member_no = serializers.CharField(allow_null=True)
+    member_no = serializers.CharField(
+        allow_null=True,
+        help_text="The number sent, or the member's when the member is this store's; else null.",
+    )
     idempotency_key = serializers.CharField()
     offer = OfferStateSerializer()
 
@@ -203,13 +238,13 @@ class CommentRequestSerializer(MemberIdentitySerializer):
 
 
 class CommentResultSerializer(serializers.Serializer):
-    comment_id = serializers.IntegerField()
-    broadcast_id = serializers.IntegerField()
+    comment_id = api_fields.IntegerField()
+    broadcast_id = api_fields.IntegerField()
     created_at = serializers.DateTimeField()
 
 
 class ViewersRequestSerializer(serializers.Serializer):
-    count = serializers.IntegerField(
+    count = api_fields.IntegerField(
         min_value=0,
         max_value=VIEWERS_MAX,
         help_text="The stream's concurrent viewers now, as the streaming platform counts them.",
@@ -217,9 +252,9 @@ class ViewersRequestSerializer(serializers.Serializer):
 
 
 class ViewersResultSerializer(serializers.Serializer):
-    broadcast_id = serializers.IntegerField()
-    viewers = serializers.IntegerField()
-    peak_viewers = serializers.IntegerField(help_text="The largest count reported so far.")
+    broadcast_id = api_fields.IntegerField()
+    viewers = api_fields.IntegerField()
+    peak_viewers = api_fields.IntegerField(help_text="The largest count reported so far.")
     reported_at = serializers.DateTimeField()
 
 
@@ -268,6 +303,11 @@ def _terminal_broadcast(request: Request, broadcast_id: int) -> Broadcast:
     return broadcast
 
 
+STORE_CLOSED_DESCRIPTION = (
+    f"`{STORE_CLOSED}`: the terminal's store is not open for trade (preparing, suspended or "
+    "closed; `store_status` in the error)"
+)
+
 COMMON_ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No, unknown or revoked terminal token."),
     429: RATE_LIMITED_RESPONSE,
@@ -300,6 +340,15 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
     permission_classes = [IsStoreTerminal]
     throttle_scope = "group_buys"
 
+    def terminal_replay(self, request: Request) -> bool:
+        """A store no longer open for trade still answers a retry of a join made while it was
+        open (the same key on the same offer): `IsStoreTerminal` lets this request through."""
+        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        terminal: StoreTerminal = request.auth
+        return isinstance(key, str) and group_buy_join_key_used(
+            offer_id=self.kwargs["offer_id"], store_id=terminal.store_id, idempotency_key=key
+        )
+
     @extend_schema(
         operation_id="group_buy_join",
         summary="Join a group-buy offer",
@@ -307,10 +356,14 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
             "Makes a pending pickup order of the group-buy channel (stock reserved; none for "
             "a pre-order, `presale` in the offer state, whose goods the supplier brings) and "
             "the join, in one transaction; the cap and the stock are never exceeded. The person is "
-            "named by `member_no`, `phone`, `wechat_openid` or `mini_program_openid` (resolved "
-            "through the unified member ID; a new phone or openid makes a member of this store) "
-            "and/or a `display_name`. Retrying with the same `idempotency_key` and the same "
-            "request (quantity, person) returns the first join with 200 and writes nothing; "
+            "named by `member_no` (only a member of this store: home store here, or bought "
+            "here; any other number is `unknown_member`), `phone`, `wechat_openid` or "
+            "`mini_program_openid` (resolved through the unified member ID, network-wide; a "
+            "new phone or openid makes a member of this store) and/or a `display_name`. The "
+            "answer's `member_no` is null unless the caller sent it or the member is this "
+            "store's, so a phone of another store's member reveals nothing. Retrying with the "
+            "same `idempotency_key` and the same request (quantity, person) returns the first "
+            "join with 200 and writes nothing; "
             "the same key with another quantity or person is refused with 409 "
             "`idempotency_key_reused`."
         ),
@@ -319,13 +372,16 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
             201: JoinResultSerializer,
             200: OpenApiResponse(JoinResultSerializer, description="Retry: the first join."),
             400: OpenApiResponse(
-                ErrorSerializer, description="`invalid` (field errors) or `unknown_member`."
+                ErrorSerializer,
+                description="`invalid` (field errors) or `unknown_member` (a `member_no` of "
+                "nobody, or of a member who is not this store's: the same answer).",
             ),
             409: OpenApiResponse(
                 ErrorSerializer,
                 description="`sold_out` (cap), `closed` (settled or past the deadline), "
                 "`insufficient_stock`, or `idempotency_key_reused` (the key was used for a join "
-                "with another quantity or person).",
+                f"with another quantity or person), or {STORE_CLOSED_DESCRIPTION} and the key "
+                "is new (a retry of a join made while it was open answers the first join).",
             ),
             **COMMON_ERRORS,
         },
@@ -351,13 +407,14 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
         try:
             # One transaction: a refused join leaves no member made from a new phone either.
             with transaction.atomic():
-                member = _member_from(data, store=offer.broadcast.store)
+                store = offer.broadcast.store
+                member = _member_from(data, store=store)
                 result = group_buy_join(
                     offer=offer,
                     quantity=data["quantity"],
                     idempotency_key=data["idempotency_key"],
                     member=member,
-                    display_name=data.get("display_name", "") or (member.name if member else ""),
+                    display_name=_display_name(data, member=member, store=store),
                     source=GroupBuyJoin.Source.API,
                 )
         except GroupBuyRefused as error:
@@ -371,7 +428,7 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
                 "order_id": join.order_id,
                 "quantity": join.quantity,
                 "status": join.status,
-                "member_no": join.member.member_no if join.member_id else None,
+                "member_no": _member_no_shown(join, data=data, store=offer.broadcast.store),
                 "idempotency_key": join.idempotency_key,
                 "offer": _offer_state(offer),
             }
@@ -393,7 +450,10 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
         responses={
             201: CommentResultSerializer,
             400: OpenApiResponse(ErrorSerializer, description="`invalid` or `unknown_member`."),
-            409: OpenApiResponse(ErrorSerializer, description="`ended`: the broadcast ended."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description=f"`ended`: the broadcast ended; or {STORE_CLOSED_DESCRIPTION}.",
+            ),
             **COMMON_ERRORS,
         },
         tags=["group-buys"],
@@ -448,7 +508,10 @@ class BroadcastViewersView(UniformErrorsMixin, APIView):
                 ErrorSerializer, description="`invalid`: `count` missing or not 0..1,000,000."
             ),
             409: OpenApiResponse(
-                ErrorSerializer, description="`not_live`: the broadcast is not live."
+                ErrorSerializer,
+                description=(
+                    f"`not_live`: the broadcast is not live; or {STORE_CLOSED_DESCRIPTION}."
+                ),
             ),
             **COMMON_ERRORS,
         },

@@ -22,15 +22,16 @@ from apps.campaigns.services.campaigns import campaign_draft_from_insight
 from apps.catalog.models import InsightCard, Product
 from apps.catalog.services.lists import insight_card_accept
 from apps.stores.access import ACCEPT_INSIGHT, store_or_403
+from linli import api_fields
 
 
-class _ProductBriefSerializer(serializers.ModelSerializer):
+class _ProductBriefSerializer(api_fields.ModelSerializer):
     class Meta:
         model = Product
         fields = ["id", "sku", "name"]
 
 
-class AcceptedCardSerializer(serializers.ModelSerializer):
+class AcceptedCardSerializer(api_fields.ModelSerializer):
     product = _ProductBriefSerializer(read_only=True)
 
     class Meta:
@@ -48,11 +49,11 @@ class AcceptedCardSerializer(serializers.ModelSerializer):
         ]
 
 
-class StoreCampaignBriefSerializer(serializers.ModelSerializer):
+class StoreCampaignBriefSerializer(api_fields.ModelSerializer):
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
     starts_on = serializers.DateField(source="campaign.starts_on", read_only=True)
     ends_on = serializers.DateField(source="campaign.ends_on", read_only=True)
-    broadcast_hour = serializers.IntegerField(source="campaign.broadcast_hour", read_only=True)
+    broadcast_hour = api_fields.IntegerField(source="campaign.broadcast_hour", read_only=True)
 
     class Meta:
         model = StoreCampaign

@@ -34,7 +34,8 @@ from apps.campaigns.services.tracking import (
     tracking_events_record,
 )
 from apps.stores.models import StoreTerminal
-from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -81,7 +82,7 @@ class TrackingEventSerializer(serializers.Serializer):
         help_text="The sender's unique id for this event; a resend with the same id is a no-op.",
     )
     kind = serializers.ChoiceField(choices=TrackingEvent.Kind.choices)
-    store_campaign = serializers.IntegerField(
+    store_campaign = api_fields.IntegerField(
         min_value=1, max_value=2**63 - 1, help_text="A store campaign id of the token's store."
     )
     occurred_at = OccurredAtField(help_text="ISO 8601, from 2000 to 5 minutes from now.")
@@ -95,7 +96,7 @@ class TrackingEventSerializer(serializers.Serializer):
         ),
     )
     sku = serializers.CharField(required=False, max_length=32, help_text="Optional product.")
-    order_id = serializers.IntegerField(
+    order_id = api_fields.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Optional order (this store's)."
     )
 
@@ -105,8 +106,8 @@ class TrackingBatchSerializer(serializers.Serializer):
 
 
 class TrackingBatchResultSerializer(serializers.Serializer):
-    recorded = serializers.IntegerField(help_text="Events stored by this request.")
-    duplicates = serializers.IntegerField(help_text="Events whose event_id was already stored.")
+    recorded = api_fields.IntegerField(help_text="Events stored by this request.")
+    duplicates = api_fields.IntegerField(help_text="Events whose event_id was already stored.")
 
 
 class TrackingEventsView(UniformErrorsMixin, APIView):
@@ -141,6 +142,11 @@ class TrackingEventsView(UniformErrorsMixin, APIView):
                 ErrorSerializer,
                 description="`wrong_store`: an event names a store campaign that is not the "
                 "token's store's (with the event's index).",
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description=f"`{STORE_CLOSED}`: the terminal's store is not open for trade "
+                "(preparing, suspended or closed; `store_status` in the error).",
             ),
         },
         examples=[

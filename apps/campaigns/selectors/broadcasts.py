@@ -35,6 +35,13 @@ def broadcast_for_user(
     )
 
 
+def group_buy_join_key_used(*, offer_id: int, store_id: int, idempotency_key: str) -> bool:
+    """Whether this store's offer already has a join under this idempotency key."""
+    return GroupBuyJoin.objects.filter(
+        offer_id=offer_id, offer__broadcast__store_id=store_id, idempotency_key=idempotency_key
+    ).exists()
+
+
 def store_broadcasts(*, store: Store) -> QuerySet[Broadcast]:
     """The store's broadcasts, next first, with their campaign's name."""
     return (

@@ -21,15 +21,16 @@ from apps.stores.access import (
     store_or_403,
 )
 from apps.stores.models import Order, Store
+from linli import api_fields
 
 
-class ProductBriefSerializer(serializers.ModelSerializer):
+class ProductBriefSerializer(api_fields.ModelSerializer):
     class Meta:
         model = Product
         fields = ["id", "sku", "name"]
 
 
-class DailyListEntrySerializer(serializers.ModelSerializer):
+class DailyListEntrySerializer(api_fields.ModelSerializer):
     product = ProductBriefSerializer(read_only=True)
     reason = serializers.CharField(read_only=True)
 
@@ -48,7 +49,7 @@ class DailyListEntrySerializer(serializers.ModelSerializer):
         ]
 
 
-class InsightCardSerializer(serializers.ModelSerializer):
+class InsightCardSerializer(api_fields.ModelSerializer):
     product = ProductBriefSerializer(read_only=True)
     reason = serializers.CharField(read_only=True)
 
@@ -73,7 +74,7 @@ class InsightCardSerializer(serializers.ModelSerializer):
         ]
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(api_fields.ModelSerializer):
     """A and B are each a product (`antecedent` / `consequent`) or a category
     (`antecedent_category` / `consequent_category`); the other one is null."""
 
@@ -108,9 +109,9 @@ class RuleSerializer(serializers.ModelSerializer):
 
 class NextProductSerializer(serializers.Serializer):
     product = ProductBriefSerializer(read_only=True)
-    score = serializers.FloatField(read_only=True)
+    score = api_fields.FloatField(read_only=True)
     because_of = ProductBriefSerializer(read_only=True, allow_null=True)
-    confidence = serializers.FloatField(read_only=True, allow_null=True)
+    confidence = api_fields.FloatField(read_only=True, allow_null=True)
 
 
 class StoreScopedMixin:

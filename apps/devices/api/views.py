@@ -31,6 +31,7 @@ from apps.devices.services import (
     device_readings_ingest,
 )
 from apps.devices.tasks import device_alerts_evaluate_task
+from linli import api_fields
 from linli.enqueue import enqueue_on_commit
 from linli.errors import (
     CODE_INVALID,
@@ -46,10 +47,10 @@ class ReadingSerializer(serializers.Serializer):
     """Documentation only: validation is done set-wise by the ingestion service."""
 
     recorded_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
-    temperature_c = serializers.FloatField(
+    temperature_c = api_fields.FloatField(
         allow_null=True, required=False, min_value=-60, max_value=80
     )
-    energy_wh = serializers.FloatField(allow_null=True, required=False, min_value=0)
+    energy_wh = api_fields.FloatField(allow_null=True, required=False, min_value=0)
     door_open = serializers.BooleanField(allow_null=True, required=False)
 
 
@@ -77,9 +78,9 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
             201: inline_serializer(
                 "ReadingBatchResult",
                 {
-                    "received": serializers.IntegerField(),
-                    "accepted": serializers.IntegerField(),
-                    "duplicates": serializers.IntegerField(),
+                    "received": api_fields.IntegerField(),
+                    "accepted": api_fields.IntegerField(),
+                    "duplicates": api_fields.IntegerField(),
                 },
             ),
             400: ErrorSerializer,
@@ -161,10 +162,10 @@ class DeviceMeView(UniformErrorsMixin, APIView):
                     "name": serializers.CharField(),
                     "kind": serializers.CharField(),
                     "store": serializers.CharField(),
-                    "min_temperature_c": serializers.FloatField(allow_null=True),
-                    "max_temperature_c": serializers.FloatField(allow_null=True),
-                    "minutes_out_of_range": serializers.IntegerField(),
-                    "silent_after_minutes": serializers.IntegerField(),
+                    "min_temperature_c": api_fields.FloatField(allow_null=True),
+                    "max_temperature_c": api_fields.FloatField(allow_null=True),
+                    "minutes_out_of_range": api_fields.IntegerField(),
+                    "silent_after_minutes": api_fields.IntegerField(),
                 },
             ),
             401: ErrorSerializer,

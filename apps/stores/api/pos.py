@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
+from apps.stores.selectors import order_key_used, store_knows_member
 from apps.stores.services.orders import (
     OrderKeyReused,
     PosInsufficientStock,
@@ -32,7 +33,8 @@ from apps.stores.services.orders import (
     reserved_key_message,
 )
 from apps.stores.services.stock import InsufficientStock
-from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -96,13 +98,13 @@ class PosMemberSerializer(serializers.Serializer):
 
 class PosLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(
+    quantity = api_fields.IntegerField(
         min_value=1,
         max_value=100_000,
         error_messages={"min_value": gettext_lazy("Quantity must be a positive whole number.")},
     )
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
-    discount = serializers.DecimalField(
+    unit_price = api_fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
+    discount = api_fields.DecimalField(
         max_digits=10, decimal_places=2, min_value=Decimal(0), default=Decimal("0.00")
     )
 
@@ -173,10 +175,10 @@ class PosOrderSerializer(serializers.Serializer):
 
 class PosOrderLineResultSerializer(serializers.Serializer):
     sku = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
-    discount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    quantity = api_fields.IntegerField()
+    unit_price = api_fields.DecimalField(max_digits=10, decimal_places=2)
+    discount = api_fields.DecimalField(max_digits=10, decimal_places=2)
+    line_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
 
 
 class PosWarningSerializer(serializers.Serializer):
@@ -186,14 +188,21 @@ class PosWarningSerializer(serializers.Serializer):
 
 
 class PosOrderResultSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField()
+    order_id = api_fields.IntegerField()
     store_code = serializers.CharField()
     idempotency_key = serializers.CharField()
     channel = serializers.CharField()
     placed_at = serializers.DateTimeField()
-    member_no = serializers.CharField(allow_null=True)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    member_no = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The member's number when the member is this store's (home store here, or an "
+            "earlier order here; a member the sale made is this store's); null otherwise, "
+            "even when an identity the till sent belongs to another store's member."
+        ),
+    )
+    total = api_fields.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
     lines = PosOrderLineResultSerializer(many=True)
     warnings = PosWarningSerializer(many=True)
 
@@ -207,7 +216,14 @@ def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, A
             "idempotency_key": order.idempotency_key,
             "channel": order.channel,
             "placed_at": order.placed_at,
-            "member_no": order.member.member_no if order.member_id else None,
+            "member_no": (
+                order.member.member_no
+                if order.member_id
+                and store_knows_member(
+                    store=order.store, member=order.member, excluding_order_id=order.pk
+                )
+                else None
+            ),
             "total": order.total,
             "discount_total": order.discount_total,
             "lines": [
@@ -231,6 +247,13 @@ class PosOrderView(UniformErrorsMixin, APIView):
     throttle_scope = "pos_orders"
     error_items = "lines"
 
+    def terminal_replay(self, request: Request) -> bool:
+        """A store no longer open for trade still answers a till's retry of a sale it recorded
+        while open (the same key): `IsStoreTerminal` lets this request through."""
+        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        terminal: StoreTerminal = request.auth
+        return isinstance(key, str) and order_key_used(store=terminal.store, idempotency_key=key)
+
     @extend_schema(
         operation_id="pos_order_create",
         summary="Record a POS sale",
@@ -245,7 +268,10 @@ class PosOrderView(UniformErrorsMixin, APIView):
             "lines or another member is refused with 409 `idempotency_key_reused`. When the "
             "identities belong to two different members the sale is recorded on the owner "
             "of the highest-priority identity (phone, member card, POS card, mini-program, "
-            "WeChat) and `warnings` carries an `identity_conflict` entry."
+            "WeChat) and `warnings` carries an `identity_conflict` entry (naming only this "
+            "store's members). Members are network-wide, but the answer names a member "
+            "(`member_no`) only when the member is this store's: a phone or card of another "
+            "store's member records the sale on that member and answers `member_no: null`."
         ),
         request=PosOrderSerializer,
         responses={
@@ -269,7 +295,10 @@ class PosOrderView(UniformErrorsMixin, APIView):
                 ErrorSerializer,
                 description=(
                     "`insufficient_stock` with the SKUs short, or `idempotency_key_reused`: "
-                    "the key was used for an order with other lines, channel or member."
+                    "the key was used for an order with other lines, channel or member, or "
+                    f"`{STORE_CLOSED}`: the store is not open for trade (preparing, suspended "
+                    "or closed; `store_status` in the error) and the key is new — a retry of "
+                    "a sale recorded while it was open still answers its first result."
                 ),
             ),
         },

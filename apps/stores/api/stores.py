@@ -7,9 +7,10 @@ from rest_framework import generics, serializers
 
 from apps.stores.models import Store
 from apps.stores.selectors import stores_visible
+from linli import api_fields
 
 
-class StoreSerializer(serializers.ModelSerializer):
+class StoreSerializer(api_fields.ModelSerializer):
     region = serializers.CharField(source="region.name", read_only=True)
 
     class Meta:

@@ -78,6 +78,14 @@ class Store(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    @property
+    def is_trading(self) -> bool:
+        """Open for trade: only an open store sells, takes group-buy joins or gets campaigns
+        (campaigns and forecasts take open stores only). A preparing store has not opened,
+        a suspended one is shut for now, a closed one for good; their terminals may read but
+        not write (apps.stores.terminal_auth)."""
+        return self.status == self.Status.OPEN
+
 
 class StoreStaff(models.Model):
     """Who works for a store: its owner(s), clerks, and the inspectors assigned to it."""

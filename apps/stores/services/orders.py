@@ -31,6 +31,7 @@ from apps.stores.models import (
     Store,
 )
 from apps.stores.page_cache import store_figures_forget
+from apps.stores.selectors import store_knows_member
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import InsufficientStock, stock_move
 
@@ -241,6 +242,30 @@ def _pos_retry_of(
     return PosOrderResult(order=order, created=False)
 
 
+def _identity_conflict_warning(conflict: IdentityConflict, *, store: Store) -> dict[str, object]:
+    """The till's warning: the member numbers this store knew before the sale, no others."""
+    logger.warning(
+        "POS identity conflict at store %s: members %s; the sale goes to the first, "
+        "merge them in the admin",
+        store.code,
+        ", ".join(conflict.member_numbers),
+    )
+    known = [
+        member.member_no
+        for member in conflict.members
+        if store_knows_member(store=store, member=member)
+    ]
+    return {
+        "code": "identity_conflict",
+        "detail": _(
+            "The identities the till saw belong to %(count)d different members; the sale is "
+            "recorded on the owner of the first (phone first). Head office merges them."
+        )
+        % {"count": len(conflict.members)},
+        "member_numbers": known,
+    }
+
+
 def _pos_shortages(*, store: Store, lines: list[LineInput]) -> list[dict[str, object]]:
     requested: dict[int, int] = {}
     products: dict[int, Product] = {}
@@ -279,7 +304,9 @@ def pos_order_record(
     - The member comes from `member_resolve` (created if new, home store = this store). When
       the identities belong to two members the sale is still recorded — a till cannot un-sell —
       on the member owning the highest-priority identity (phone first), nothing is merged or
-      attached, and a warning names both member numbers so HQ can merge them.
+      attached, and a warning tells the till; it names only the members this store already
+      knew (`store_knows_member`: a till learns nothing of another store's members), and the
+      log names them all so HQ can merge them.
     """
     existing = Order.objects.filter(store=store, idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -306,13 +333,7 @@ def pos_order_record(
                     member = member_resolve(identities=identities, home_store=store).member
                 except IdentityConflict as conflict:
                     member = conflict.first_member
-                    warnings.append(
-                        {
-                            "code": "identity_conflict",
-                            "detail": str(conflict),
-                            "member_numbers": conflict.member_numbers,
-                        }
-                    )
+                    warnings.append(_identity_conflict_warning(conflict, store=store))
             order, created = order_create(
                 store=store,
                 channel=channel,

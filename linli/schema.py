@@ -1,0 +1,72 @@
+"""The API's OpenAPI schema class (settings `DEFAULT_SCHEMA_CLASS`): drf-spectacular's, with the
+error answers every view can give documented in the one shape of `linli.errors`.
+
+Every view answers its errors through `linli.errors.uniform_exception_handler`, so an operation
+whose `@extend_schema` (or lack of one) names no 401, 403, 404 or 400 still gives them in that
+shape; this class adds what the view left out, and never replaces what it declared:
+
+- 401 on every operation (no, unknown or revoked credentials);
+- 403 on views reached by people (a user token or a session): the caller may not do this at
+  this store (machine tokens are scoped by their token and get 401 or the view's own codes);
+- 404 when the path names an object (unknown, or not the caller's: the same answer);
+- 400 when the operation takes a body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from linli.api_auth import HashedTokenAuthentication
+from linli.errors import ErrorSerializer
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _error_responses(self) -> dict[str, OpenApiResponse]:
+        responses = {
+            "401": OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`not_authenticated` / `authentication_failed`: no, unknown or revoked "
+                    "credentials."
+                ),
+            )
+        }
+        if self._reached_by_people():
+            responses["403"] = OpenApiResponse(
+                ErrorSerializer,
+                description="`permission_denied`: the caller may not do this at this store.",
+            )
+        if "{" in self.path:
+            responses["404"] = OpenApiResponse(
+                ErrorSerializer,
+                description="`not_found`: unknown, or not the caller's (the same answer).",
+            )
+        if self.method in BODY_METHODS:
+            responses["400"] = OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`invalid` (each problem in `errors`), `parse_error`, `too_large`, `too_deep`."
+                ),
+            )
+        return responses
+
+    def _reached_by_people(self) -> bool:
+        authenticators = getattr(self.view, "authentication_classes", ())
+        return any(
+            not issubclass(authenticator, HashedTokenAuthentication)
+            for authenticator in authenticators
+        )
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, error in self._error_responses().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(error, code, direction=direction)
+        return responses
