@@ -8,6 +8,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from linli.phones import phone_mask
+from linli.wording import labelled
 
 
 class Member(models.Model):
@@ -117,7 +118,7 @@ class MemberIdentity(models.Model):
 
     def __str__(self) -> str:
         shown = phone_mask(self.value) if self.kind == self.Kind.PHONE else self.value
-        return f"{self.get_kind_display()}: {shown}"
+        return labelled(self.get_kind_display(), shown)
 
 
 class Tag(models.Model):
