@@ -11,3 +11,10 @@ def labelled(label: object, value: object) -> str:
     """The label and its value joined by the translated separator: "Supplier: Yunnan Berry
     Farm" in English, "供应商：云南蓝莓果园" in Chinese."""
     return gettext("%(label)s: %(value)s") % {"label": label, "value": value}
+
+
+def bracketed(text: object, detail: object) -> str:
+    """The text with a detail in brackets, the brackets translated: "Summer fruit (2026-07-01 –
+    2026-07-31)" in English, "夏季水果季（2026-07-01 – 2026-07-31）" in Chinese, whose full-width
+    brackets take no space around them. For record titles (`__str__`) shown on pages."""
+    return gettext("%(text)s (%(detail)s)") % {"text": text, "detail": detail}

@@ -8,6 +8,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from linli.phones import phone_mask
+from linli.wording import labelled
 
 
 class Member(models.Model):
@@ -117,7 +118,7 @@ class MemberIdentity(models.Model):
 
     def __str__(self) -> str:
         shown = phone_mask(self.value) if self.kind == self.Kind.PHONE else self.value
-        return f"{self.get_kind_display()}: {shown}"
+        return labelled(self.get_kind_display(), shown)
 
 
 class Tag(models.Model):
@@ -366,6 +367,13 @@ class NpsAnswer(models.Model):
     class Meta:
         verbose_name = _("NPS answer")
         verbose_name_plural = _("NPS answers")
+        indexes = [
+            # The admin's list, newest first (`-answered_at, -pk`, read backwards), its date
+            # hierarchy's first and last day, and the network's windows (KPI, profiles).
+            models.Index(fields=["answered_at", "id"], name="nps_answered_idx"),
+            # A store's window (the owner's members page: the last 90 days' NPS).
+            models.Index(fields=["store", "answered_at"], name="nps_store_answered_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(score__lte=10),

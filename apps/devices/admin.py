@@ -240,8 +240,10 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
         "acknowledged_at",
         "resolved_by",
         "resolved_at",
-        "resolution_note",
+        "resolution_shown",
     ]
+    # Shown worded in the viewer's language (`resolution_shown`), not as stored.
+    exclude = ["resolution_note"]
     date_hierarchy = "opened_at"
     actions = ["acknowledge", "resolve"]
 
@@ -257,6 +259,12 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
     @admin.display(description=_("detail"))
     def detail_shown(self, alert: DeviceAlert) -> str:
         return alert.detail_text
+
+    # An automatic resolution's note is worded from its code in the viewer's language; a
+    # person's note shows as typed.
+    @admin.display(description=_("resolution"))
+    def resolution_shown(self, alert: DeviceAlert) -> str:
+        return alert.resolution_text
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[DeviceAlert], action: Any) -> None:
         done, refused = 0, []

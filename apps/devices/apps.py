@@ -11,14 +11,16 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         """Audit HQ's edits of this app's master data (who, when, before and after; see
-        linli/audit.py), and word the owners' device-alert notifications in the reader's
-        language (apps/campaigns/notifications/texts.py). Models are imported here, once the
-        app registry is ready."""
+        linli/audit.py), and register the owners' device-alert notification with its label,
+        worded in the reader's language (apps/campaigns/notifications/texts.py). Models are
+        imported here, once the app registry is ready."""
         from auditlog.registry import auditlog
 
-        from apps.campaigns.notifications.texts import notification_renderer_register
+        from apps.campaigns.notifications.texts import notification_kind_register
         from apps.devices.models import DeviceKindThreshold
         from apps.devices.notification_texts import DEVICE_ALERT_KIND, device_alert_texts
 
         auditlog.register(DeviceKindThreshold, exclude_fields=["updated_at"])
-        notification_renderer_register(kind=DEVICE_ALERT_KIND, renderer=device_alert_texts)
+        notification_kind_register(
+            kind=DEVICE_ALERT_KIND, label=_("Device alert"), renderer=device_alert_texts
+        )

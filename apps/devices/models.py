@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from linli.wording import bracketed
+
 # Physical limits of a reading: anything outside is a broken sensor, refused at ingestion.
 TEMPERATURE_MIN_C = -60
 TEMPERATURE_MAX_C = 80
@@ -181,7 +183,7 @@ class Device(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.serial})"
+        return bracketed(self.name, self.serial)
 
     @property
     def has_token(self) -> bool:
@@ -295,6 +297,14 @@ class DeviceAlert(models.Model):
         DEVICE_SILENT = "device_silent", _("Device silent")
         ENERGY_SPIKE = "energy_spike", _("Energy spike")
 
+    class Cleared(models.TextChoices):
+        """Why the system resolved an alert (`resolution_code`), with its facts:
+        back_in_range: value (°C); energy_normal: recent_wh; posting_again: none."""
+
+        BACK_IN_RANGE = "back_in_range", _("Temperature back in range")
+        ENERGY_NORMAL = "energy_normal", _("Energy back to normal")
+        POSTING_AGAIN = "posting_again", _("Device posting again")
+
     class Status(models.TextChoices):
         OPEN = "open", pgettext_lazy("alert status", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
@@ -345,7 +355,22 @@ class DeviceAlert(models.Model):
         help_text=_("Empty when the system resolved the alert because the condition cleared."),
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # A person's note as they typed it; an automatic resolution's note as first written, in
+    # the project language (the record, and what alerts resolved before the codes show).
     resolution_note = models.CharField(_("resolution"), max_length=300, blank=True, default="")
+    # Why the system resolved the alert (`Cleared`) and the facts its note states, worded in
+    # the reader's language by `resolution_note_text`; empty for a person's resolution.
+    resolution_code = models.CharField(
+        _("resolved because"),
+        max_length=20,
+        choices=Cleared.choices,
+        blank=True,
+        default="",
+        editable=False,
+    )
+    resolution_facts = models.JSONField(
+        _("resolution facts"), default=dict, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("device alert")
@@ -382,6 +407,14 @@ class DeviceAlert(models.Model):
     def detail_text(self) -> str:
         """The detail sentence in the active language (see `alert_detail_text`)."""
         return alert_detail_text(kind=self.kind, facts=self.facts, fallback=self.detail)
+
+    @property
+    def resolution_text(self) -> str:
+        """The resolution note in the active language: an automatic resolution's worded from
+        its code and facts (`resolution_note_text`), a person's note as typed."""
+        return resolution_note_text(
+            code=self.resolution_code, facts=self.resolution_facts, fallback=self.resolution_note
+        )
 
 
 # --- the detail sentence ---------------------------------------------------------------------
@@ -441,3 +474,23 @@ def alert_detail_text(*, kind: str, facts: dict[str, Any] | None, fallback: str 
         ) % {"recent": recent, "ratio": recent / median, "median": median}
     except (TypeError, ValueError, ZeroDivisionError):
         return fallback
+
+
+def resolution_note_text(*, code: str, facts: dict[str, Any] | None, fallback: str = "") -> str:
+    """Why the system resolved an alert, in the active language, from its code and facts
+    (`DeviceAlert.Cleared`): the note on the alert's pages and in its websocket line. No code
+    (a person's note, an alert resolved before the codes) or facts that do not fit: the note
+    as stored, `fallback`."""
+    facts = facts or {}
+    try:
+        if code == DeviceAlert.Cleared.BACK_IN_RANGE:
+            return gettext("back in range at %(value).1f °C") % {"value": float(facts["value"])}
+        if code == DeviceAlert.Cleared.ENERGY_NORMAL:
+            return gettext("%(recent).0f Wh in the last hour") % {
+                "recent": float(facts["recent_wh"])
+            }
+        if code == DeviceAlert.Cleared.POSTING_AGAIN:
+            return gettext("posting again")
+    except (KeyError, TypeError, ValueError):
+        pass
+    return fallback

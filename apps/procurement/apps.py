@@ -11,16 +11,17 @@ class ProcurementConfig(AppConfig):
 
     def ready(self) -> None:
         """Audit HQ's edits of this app's master data (who, when, before and after; see
-        linli/audit.py), and word the suppliers' portal notifications in the reader's language
+        linli/audit.py), and register its kinds of notification with their labels, the
+        suppliers' portal ones worded in the reader's language
         (apps/campaigns/notifications/texts.py). Models are imported here, once the app
         registry is ready."""
         from auditlog.registry import auditlog
 
-        from apps.campaigns.notifications.texts import notification_renderer_register
+        from apps.campaigns.notifications.texts import notification_kind_register
         from apps.procurement.models import Supplier, SupplierProduct
-        from apps.procurement.notification_texts import RENDERERS
+        from apps.procurement.notification_texts import KINDS
 
         auditlog.register(Supplier, mask_fields=["phone"])
         auditlog.register(SupplierProduct)
-        for kind, renderer in RENDERERS.items():
-            notification_renderer_register(kind=kind, renderer=renderer)
+        for kind, label, renderer in KINDS:
+            notification_kind_register(kind=kind, label=label, renderer=renderer)

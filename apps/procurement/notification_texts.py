@@ -1,10 +1,10 @@
 """The suppliers' portal notifications (new and updated purchase orders, receipt disputes),
 worded from their payload in the reader's language.
 
-Registered with the notifications' renderer registry in `ProcurementConfig.ready()`
-(`apps.campaigns.notifications.texts`); the services that write the rows store the same words in
-the project language. Product, store and supplier names and HQ's answer are data: shown as
-written.
+Registered, with procurement's other kinds of notification and their labels (`KINDS`), in
+`ProcurementConfig.ready()` (`apps.campaigns.notifications.texts`); the services that write the
+rows store the same words in the project language. Product, store and supplier names and HQ's
+answer are data: shown as written.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
+from apps.campaigns.notifications.texts import Renderer, StrOrPromise
 from apps.procurement.models import ReceiptDispute
 
 PURCHASE_ORDER_NEW_KIND = "purchase_order.new"
@@ -85,9 +87,21 @@ def dispute_answered_texts(payload: Mapping[str, Any]) -> tuple[str, str]:
     return title, body
 
 
-RENDERERS = {
-    PURCHASE_ORDER_NEW_KIND: purchase_order_new_texts,
-    PURCHASE_ORDER_UPDATED_KIND: purchase_order_updated_texts,
-    DISPUTE_OPENED_KIND: dispute_opened_texts,
-    DISPUTE_ANSWERED_KIND: dispute_answered_texts,
-}
+# Every kind of notification procurement writes: (kind, label, renderer). The suppliers' portal
+# notifications are worded per reader; the messages to members about their orders and
+# after-sales requests (no renderer) are sent once, as text, in Chinese. Registered in
+# `ProcurementConfig.ready()`; the labels name the kinds in the admin.
+KINDS: list[tuple[str, StrOrPromise, Renderer | None]] = [
+    (PURCHASE_ORDER_NEW_KIND, _("New purchase order"), purchase_order_new_texts),
+    (PURCHASE_ORDER_UPDATED_KIND, _("Purchase order changed"), purchase_order_updated_texts),
+    (DISPUTE_OPENED_KIND, _("Receipt dispute opened"), dispute_opened_texts),
+    (DISPUTE_ANSWERED_KIND, _("Receipt dispute answered"), dispute_answered_texts),
+    ("order_ready", _("Order ready for pickup"), None),
+    ("order_out_for_delivery", _("Order out for delivery"), None),
+    ("order_delivered", _("Order delivered"), None),
+    ("order_not_delivered", _("Order not delivered"), None),
+    ("order_cancelled", _("Order cancelled"), None),
+    ("order_short", _("Order short on delivery"), None),
+    ("after_sales.approved", _("After-sales request approved"), None),
+    ("after_sales.rejected", _("After-sales request rejected"), None),
+]

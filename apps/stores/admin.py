@@ -191,7 +191,8 @@ LOSS_REPORT_MAX_DAYS = 366
 
 class LossReportForm(forms.Form):
     """The loss report's filters (GET): a month, or a from/to range of days (both included),
-    default the last LOSS_REPORT_DAYS days; a region and a store. `cleaned_data` gets `since`
+    default the last LOSS_REPORT_DAYS days; a region and a store; whether to list the rows
+    without a loss (sales only). `cleaned_data` gets `since`
     and `until` as the report reads them (until excluded)."""
 
     month = forms.DateField(
@@ -212,6 +213,9 @@ class LossReportForm(forms.Form):
     store = forms.ModelChoiceField(
         queryset=Store.objects.order_by("code"), required=False, label=_("Store")
     )
+    # Off by default: with 200 stores the rows with sales but no loss (0 %) would bury the
+    # rows with a loss below hundreds of zeros.
+    with_lossless_rows = forms.BooleanField(required=False, label=_("Show rows without loss"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -312,8 +316,9 @@ class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
 
     def loss_report_view(self, request: HttpRequest) -> HttpResponse:
         """GET: the loss rate per store × category over the chosen days (read only), or its
-        rows as CSV with `download=csv`. Needs `stores.view_stockmovement` (every HQ group);
-        bad filters re-render the form with the reason (400), no figures."""
+        rows as CSV with `download=csv`; rows without a loss only with `with_lossless_rows`.
+        Needs `stores.view_stockmovement` (every HQ group); bad filters re-render the form
+        with the reason (400), no figures."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = LossReportForm(request.GET)
@@ -327,18 +332,24 @@ class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
                 until=data["until"],
                 region_id=region.pk if region else None,
                 store_id=store.pk if store else None,
+                with_lossless_rows=data["with_lossless_rows"],
             )
             if request.GET.get("download") == "csv":
+                # The CSV holds the page's rows; its name says when the rows without a loss
+                # were left out, so a file read later is not taken for every store × category.
                 last_day = report.until - dt.timedelta(days=1)
+                scope = "all-rows" if report.with_lossless_rows else "with-loss"
                 response = HttpResponse(
                     loss_report_csv(report=report), content_type="text/csv; charset=utf-8"
                 )
                 response["Content-Disposition"] = content_disposition_header(
-                    True, f"loss-rates-{report.since:%Y%m%d}-{last_day:%Y%m%d}.csv"
+                    True, f"loss-rates-{report.since:%Y%m%d}-{last_day:%Y%m%d}-{scope}.csv"
                 )
                 return response
         query = request.GET.copy()
         query.pop("download", None)
+        show_all = query.copy()
+        show_all["with_lossless_rows"] = "on"
         context = {
             **self.admin_site.each_context(request),
             "title": _("Loss rate by store and category"),
@@ -347,6 +358,7 @@ class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
             "report": report,
             "last_day": report.until - dt.timedelta(days=1) if report else None,
             "csv_query": query.urlencode(),
+            "show_all_query": show_all.urlencode(),
             "default_days": LOSS_REPORT_DAYS,
             **(_loss_report_context(report) if report else {}),
         }

@@ -658,6 +658,15 @@ class LossReport:
     network: LossReportTotal
     # The reasons with a loss somewhere in the report, in `LossReason` order (the page's columns).
     reasons: list[str]
+    # Rows without a loss (sales only, 0 %) in the window, and whether `rows` holds them: by
+    # default it does not (the totals always count them).
+    lossless_rows: int = 0
+    with_lossless_rows: bool = False
+
+    @property
+    def hidden_rows(self) -> int:
+        """How many store × category rows without a loss `rows` leaves out."""
+        return 0 if self.with_lossless_rows else self.lossless_rows
 
 
 def _worst_first(figures: LossRate) -> tuple:
@@ -694,12 +703,15 @@ def loss_report(
     until: dt.date,
     region_id: int | None = None,
     store_id: int | None = None,
+    with_lossless_rows: bool = False,
 ) -> LossReport:
     """`loss_rates(by_category=True, with_reasons=True)` of every store (or a region's, or
-    one store) over since <= day < until: one row per store × category with a loss or a sale,
-    worst rate first (rows without a rate last, then by lost value, store code and category),
-    with per-region and network totals summed from the rows. For HQ: no access scoping here,
-    the caller checks the permission. Five queries whatever the number of rows."""
+    one store) over since <= day < until: one row per store × category with a loss — and,
+    with `with_lossless_rows`, also those with a sale only (0 %; otherwise only counted, in
+    `lossless_rows`) — worst rate first (rows without a rate last, then by lost value, store
+    code and category), with per-region and network totals summed from every row, shown or
+    not. For HQ: no access scoping here, the caller checks the permission. Five queries
+    whatever the number of rows."""
     stores = Store.objects.all()
     if region_id is not None:
         stores = stores.filter(region_id=region_id)
@@ -734,18 +746,22 @@ def loss_report(
     ]
     regions.sort(key=lambda total: (*_worst_first(total.figures), total.label))
     network = LossReportTotal(label="", figures=_loss_sum([row.figures for row in rows]))
+    with_loss = [row for row in rows if row.figures.lost_units > 0]
     return LossReport(
         since=since,
         until=until,
-        rows=rows,
+        rows=rows if with_lossless_rows else with_loss,
         regions=regions,
         network=network,
         reasons=[reason for reason, _units, _value in network.figures.lost_by_reason],
+        lossless_rows=len(rows) - len(with_loss),
+        with_lossless_rows=with_lossless_rows,
     )
 
 
 def loss_report_csv(*, report: LossReport) -> bytes:
-    """The report's rows as CSV (UTF-8 with a BOM, for Excel), in the page's order: store,
+    """The report's rows as CSV (UTF-8 with a BOM, for Excel), the page's rows (without the
+    rows without a loss unless the report holds them) in the page's order: store,
     category, sold and lost units and value, lost units and value per reason (every
     `LossReason`, so the columns do not move between periods), the rate in %. Text cells are
     formula-escaped."""

@@ -89,7 +89,7 @@ def test_another_kind_or_campaign_is_a_new_row_for_the_same_member(store_campaig
             store_campaign=store_campaign, kind="preview", title="t", body=""
         ),
         campaign_notifications_enqueue(
-            store_campaign=store_campaign, kind="result", title="t", body=""
+            store_campaign=store_campaign, kind="jielong_result", title="t", body=""
         ),
         campaign_notifications_enqueue(store_campaign=other, kind="preview", title="t", body=""),
     ]
@@ -162,7 +162,9 @@ def test_delivery_counts_have_every_status(store_campaign, store):
     campaign_notifications_enqueue(
         store_campaign=store_campaign, kind="preview", title="t", body=""
     )
-    campaign_notifications_enqueue(store_campaign=store_campaign, kind="result", title="t", body="")
+    campaign_notifications_enqueue(
+        store_campaign=store_campaign, kind="jielong_result", title="t", body=""
+    )
     campaign_notifications_enqueue(store_campaign=other, kind="preview", title="t", body="")
     Notification.objects.filter(member=failing, kind="preview").update(status="failed")
     assert campaign_delivery_counts(store_campaign=store_campaign) == {
@@ -189,7 +191,9 @@ def test_retry_failed_requeues_only_failed_member_rows(store_campaign, owner):
     Notification.objects.filter(pk=failed.pk).update(
         status="failed", attempts=5, last_error="TransientSendError: timeout"
     )
-    portal, _ = notification_enqueue(dedupe_key="p", kind="k", title="t", recipient=owner)
+    portal, _ = notification_enqueue(
+        dedupe_key="p", kind="device_alert", title="t", recipient=owner
+    )
     assert notifications_retry_failed() == 1
     assert notifications_retry_failed() == 0
     failed.refresh_from_db()

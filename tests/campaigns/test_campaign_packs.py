@@ -490,7 +490,7 @@ def insight_without_template(store: object) -> StoreCampaign:
     card = InsightCardFactory(
         store=store, product=ProductFactory(name="阳光玫瑰", price=Decimal("59.00"))
     )
-    store_campaign = campaign_draft_from_insight(card=card, by=None)
+    store_campaign = campaign_draft_from_insight(card=card, by=None).store_campaign
     StockLevelFactory(store=store, product=card.product, on_hand=12)
     return store_campaign
 

@@ -134,7 +134,7 @@ def test_dispatch_sends_each_row_once_and_a_second_run_sends_nothing():
 def test_portal_and_skipped_rows_are_never_dispatched(owner):
     from apps.campaigns.notifications.services import notification_enqueue
 
-    notification_enqueue(dedupe_key="portal:1", kind="k", title="t", recipient=owner)
+    notification_enqueue(dedupe_key="portal:1", kind="device_alert", title="t", recipient=owner)
     store_campaign = StoreCampaignFactory()
     CampaignTargetFactory(
         store_campaign=store_campaign, member=MemberFactory(marketing_consent=False)

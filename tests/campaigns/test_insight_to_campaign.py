@@ -9,9 +9,16 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from apps.campaigns.models import Campaign, CampaignProduct, StoreCampaign
-from apps.campaigns.services.campaigns import campaign_draft_from_insight
+from apps.campaigns.models import Campaign, CampaignProduct, ScenarioTemplate, StoreCampaign
+from apps.campaigns.services.campaigns import (
+    CampaignOverlapError,
+    InsightOverlapError,
+    campaign_draft_from_insight,
+    campaign_launch,
+    store_campaign_decline,
+)
 from tests.campaigns.factories import ScenarioTemplateFactory
 from tests.catalog.factories import InsightCardFactory
 from tests.factories import CategoryFactory, ProductFactory, TagFactory
@@ -51,7 +58,7 @@ def card(store: object) -> object:
 def test_card_becomes_a_draft_with_its_product_hour_stock_tags_and_template(
     card: object, owner: object
 ) -> None:
-    draft = campaign_draft_from_insight(card=card, by=owner)
+    draft = campaign_draft_from_insight(card=card, by=owner).store_campaign
     campaign = draft.campaign
     assert draft.status == StoreCampaign.Status.DRAFT
     assert draft.store == card.store
@@ -71,7 +78,7 @@ def test_card_becomes_a_draft_with_its_product_hour_stock_tags_and_template(
 
 def test_no_fitting_template_leaves_it_empty(store: object) -> None:
     card = InsightCardFactory(store=store)
-    draft = campaign_draft_from_insight(card=card, by=None)
+    draft = campaign_draft_from_insight(card=card, by=None).store_campaign
     assert draft.campaign.template is None
     assert draft.campaign.starts_on == draft.campaign.ends_on
 
@@ -154,5 +161,111 @@ def test_the_drafted_campaign_is_named_in_the_project_language_whatever_the_page
 
     settings.LANGUAGE_CODE = project_language
     with translation.override(page_language):
-        draft = campaign_draft_from_insight(card=card, by=owner)
+        draft = campaign_draft_from_insight(card=card, by=owner).store_campaign
     assert draft.campaign.name == name
+
+
+# --- The template's overlap rule, as HQ's launch has it (docs/campaigns.md) -----------------
+
+
+def _hq_launch(card: object, *, stores: list[object] | None = None) -> Campaign:
+    """HQ launches the card's template (夏季水果季) for three days from today at the stores:
+    whatever the hour, the card's campaign (today or tomorrow) overlaps it."""
+    template = ScenarioTemplate.objects.get(code="summer-fruit")
+    return campaign_launch(
+        template=template,
+        starts_on=timezone.localdate(),
+        products=[ProductFactory(name="西瓜")],
+        stores=stores if stores is not None else [card.store],
+        by=None,
+    )
+
+
+def test_a_card_is_not_accepted_while_the_store_takes_part_in_a_campaign_of_its_template(
+    card: object, owner: object
+) -> None:
+    hq = _hq_launch(card)
+    with pytest.raises(InsightOverlapError) as refusal:
+        campaign_draft_from_insight(card=card, by=owner)
+    assert refusal.value.campaigns == [hq]
+    assert refusal.value.store_campaigns == [StoreCampaign.objects.get(campaign=hq)]
+    assert refusal.value.messages == [
+        f"Not accepted: this store already takes part in “夏季水果季” ({hq.starts_on} – "
+        f"{hq.ends_on}), a campaign of the same template (夏季水果季) on overlapping days, and "
+        "only one runs at a time. A declined draft does not count."
+    ]
+    card.refresh_from_db()
+    assert (card.accepted_at, card.accepted_by) == (None, None)
+    assert list(Campaign.objects.all()) == [hq]
+
+
+def test_the_portal_refusal_names_the_campaign_and_opens_it(card: object, owner: object) -> None:
+    hq = _hq_launch(card)
+    hq_draft = StoreCampaign.objects.get(campaign=hq)
+    client = _client(owner)
+    response = client.post(reverse("campaigns:insight-accept", args=[card.store_id, card.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("campaigns:detail", args=[card.store_id, hq_draft.pk])
+    page = client.get(response["Location"])
+    assert "Not accepted: this store already takes part in “夏季水果季”" in page.content.decode()
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    assert list(Campaign.objects.all()) == [hq]
+
+
+def test_the_api_refuses_with_409_overlap_naming_the_campaign(card: object, owner: object) -> None:
+    hq = _hq_launch(card)
+    hq_draft = StoreCampaign.objects.get(campaign=hq)
+    url = reverse("api-decisions-insight-accept", args=[card.store_id, card.pk])
+    response = _client(owner).post(url)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "overlap"
+    assert body["detail"].startswith("Not accepted: this store already takes part in “夏季水果季”")
+    assert [
+        (error["code"], error["campaign"], error["store_campaign"], error["starts_on"])
+        for error in body["errors"]
+    ] == [("overlap", hq.pk, hq_draft.pk, hq.starts_on.isoformat())]
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    assert Campaign.objects.count() == 1
+
+
+def test_a_declined_draft_or_another_stores_campaign_does_not_block_the_card(
+    card: object, owner: object, other_store: object
+) -> None:
+    hq = _hq_launch(card)
+    elsewhere = _hq_launch(card, stores=[other_store])
+    store_campaign_decline(store_campaign=StoreCampaign.objects.get(campaign=hq), by=owner)
+    draft = campaign_draft_from_insight(card=card, by=owner)
+    assert draft.accepted is True
+    assert draft.store_campaign.campaign.template.code == "summer-fruit"
+    assert (
+        Campaign.objects.exclude(pk__in=[hq.pk, elsewhere.pk]).get()
+        == draft.store_campaign.campaign
+    )
+
+
+def test_a_second_card_of_the_same_template_is_refused_naming_the_first(
+    card: object, owner: object, store: object
+) -> None:
+    first = campaign_draft_from_insight(card=card, by=owner)
+    watermelon = InsightCardFactory(
+        store=store, product=ProductFactory(name="西瓜", category=card.product.category)
+    )
+    with pytest.raises(InsightOverlapError) as refusal:
+        campaign_draft_from_insight(card=watermelon, by=owner)
+    assert refusal.value.campaigns == [first.store_campaign.campaign]
+    watermelon.refresh_from_db()
+    assert watermelon.accepted_at is None
+    assert Campaign.objects.count() == 1
+
+
+def test_hq_cannot_launch_the_template_over_an_accepted_card_without_launching_alongside(
+    card: object, owner: object
+) -> None:
+    draft = campaign_draft_from_insight(card=card, by=owner)
+    with pytest.raises(CampaignOverlapError) as refusal:
+        _hq_launch(card)
+    assert refusal.value.campaigns == [draft.store_campaign.campaign]
+    assert Campaign.objects.count() == 1

@@ -38,6 +38,7 @@ from apps.procurement.services.receiving import receipt_record
 from linli.roles import HQ_PROCUREMENT
 from tests.devices.factories import DeviceFactory, readings_every_minute
 from tests.factories import (
+    MemberFactory,
     ProductFactory,
     StoreFactory,
     SupplierFactory,
@@ -266,19 +267,24 @@ def test_an_answered_dispute_reads_in_english_and_in_chinese(
 # --- what keeps its stored text --------------------------------------------------------------
 
 
-def test_a_message_to_a_member_keeps_its_stored_text_in_any_language():
+def test_a_message_to_a_member_keeps_its_stored_text_in_any_language(admin_client):
+    # Written as the pickup service writes it: to the member, by SMS (a member message may
+    # not go to a user's portal inbox: its kind has no renderer, test_notification_kinds.py).
     store = StoreFactory()
-    owner = owner_of(store)
-    notification_enqueue(
+    notification, _created = notification_enqueue(
         dedupe_key="order-ready:1",
         kind="order_ready",
         title="您的订单已可自提",
         body="您的订单 1 已可在门店自提。",
-        recipient=owner,
+        channel=Notification.Channel.SMS,
+        member=MemberFactory(),
         store=store,
         payload={"order_id": 1},
     )
-    assert _read(owner, "en") == [("您的订单已可自提", "您的订单 1 已可在门店自提。")]
+    with translation.override("en"):
+        assert notification.display_texts() == ("您的订单已可自提", "您的订单 1 已可在门店自提。")
+    listing = _page(admin_client, reverse("admin:campaigns_notification_changelist"), "en")
+    assert "您的订单已可自提" in listing
 
 
 def test_the_admin_list_shows_a_staff_notification_in_the_readers_language(
@@ -301,7 +307,7 @@ def test_a_renderer_that_fails_on_a_malformed_payload_is_logged_and_the_stored_t
     def renderer(payload: Mapping[str, Any]) -> tuple[str, str]:
         return f"title {int(payload['n'])}", ""
 
-    texts.notification_renderer_register(kind="test.malformed", renderer=renderer)
+    texts.notification_kind_register(kind="test.malformed", label="test", renderer=renderer)
     try:
         with caplog.at_level(logging.WARNING, logger=texts.__name__):
             old_row = texts.notification_texts(
@@ -319,4 +325,4 @@ def test_a_renderer_that_fails_on_a_malformed_payload_is_logged_and_the_stored_t
             kind="test.malformed", payload={"n": 3}, title="stored", body="b"
         ) == ("title 3", "")
     finally:
-        texts._renderers.pop("test.malformed", None)
+        texts._kinds.pop("test.malformed", None)

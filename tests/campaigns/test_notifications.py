@@ -33,20 +33,26 @@ def test_enqueue_is_idempotent_by_dedupe_key(owner, store):
 
 
 def test_portal_notifications_are_delivered_on_write_sms_waits_for_a_gateway(owner):
-    portal, _ = notification_enqueue(dedupe_key="a", kind="k", title="t", recipient=owner)
+    portal, _ = notification_enqueue(
+        dedupe_key="a", kind="device_alert", title="t", recipient=owner
+    )
     sms, _ = notification_enqueue(
-        dedupe_key="b", kind="k", title="t", recipient=owner, channel=Notification.Channel.SMS
+        dedupe_key="b", kind="preview", title="t", recipient=owner, channel=Notification.Channel.SMS
     )
     assert (portal.status, portal.sent_at is not None) == ("sent", True)
     assert (sms.status, sms.sent_at) == ("pending", None)
 
 
 def test_bulk_enqueue_skips_keys_already_present(owner, other_owner):
-    notification_enqueue(dedupe_key="x:1", kind="k", title="t", recipient=owner)
+    notification_enqueue(dedupe_key="x:1", kind="device_alert", title="t", recipient=owner)
     drafts = [
-        NotificationDraft(dedupe_key="x:1", kind="k", title="t", recipient_id=owner.pk),
-        NotificationDraft(dedupe_key="x:2", kind="k", title="t", recipient_id=other_owner.pk),
-        NotificationDraft(dedupe_key="x:2", kind="k", title="t", recipient_id=other_owner.pk),
+        NotificationDraft(dedupe_key="x:1", kind="device_alert", title="t", recipient_id=owner.pk),
+        NotificationDraft(
+            dedupe_key="x:2", kind="device_alert", title="t", recipient_id=other_owner.pk
+        ),
+        NotificationDraft(
+            dedupe_key="x:2", kind="device_alert", title="t", recipient_id=other_owner.pk
+        ),
     ]
     assert notifications_enqueue(drafts=drafts) == 1
     assert notifications_enqueue(drafts=drafts) == 0
@@ -60,12 +66,18 @@ def test_a_notification_needs_a_recipient_or_a_member():
 
 
 def test_mark_read_touches_only_the_users_own_rows(owner, other_owner, store, other_store):
-    notification_enqueue(dedupe_key="1", kind="k", title="mine", recipient=owner, store=store)
     notification_enqueue(
-        dedupe_key="2", kind="k", title="mine elsewhere", recipient=owner, store=other_store
+        dedupe_key="1", kind="device_alert", title="mine", recipient=owner, store=store
     )
     notification_enqueue(
-        dedupe_key="3", kind="k", title="theirs", recipient=other_owner, store=store
+        dedupe_key="2",
+        kind="device_alert",
+        title="mine elsewhere",
+        recipient=owner,
+        store=other_store,
+    )
+    notification_enqueue(
+        dedupe_key="3", kind="device_alert", title="theirs", recipient=other_owner, store=store
     )
     assert notifications_unread_count(user=owner, store=store) == 1
     assert notifications_mark_read(user=owner, store=store) == 1

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from apps.catalog.admin import decisions as decisions_admin
-from apps.catalog.models import DecisionRun
+from apps.catalog.models import DecisionRun, run_warning_text
 from apps.catalog.services.forecasts import CategoryCodes, TrainedForecast
 from apps.catalog.services.nightly import _model_facts
 from apps.customers.models import MemberProfile
@@ -244,8 +244,9 @@ def test_a_night_without_a_trained_model_carries_a_warning() -> None:
     )
     facts, warnings = _model_facts(untrained)
     assert facts == {"training_rows": 0, "trained": False}
-    assert len(warnings) == 1
-    assert "0 rows" in warnings[0]
+    assert warnings == [{"code": "model_untrained", "params": {}}]
+    with override("en"):
+        assert "trained on 0 rows" in run_warning_text(warnings[0])
 
 
 @pytest.mark.postgres

@@ -48,10 +48,12 @@ def test_the_run_records_the_cities_and_stores_without_weather(
     assert run.stats["weather_missing"] == [
         {"city": "上海", "stores": [store_c.pk], "history": True, "horizon": True}
     ]
-    assert (
-        f"no weather for 上海 (history and horizon): stores {store_c.pk} forecast without weather"
-    ) in run.stats["warnings"]
-    assert not any("杭州" in warning for warning in run.stats["warnings"])
+    # Stored as a code with its parameters, worded when read (tests/catalog/test_run_warnings.py).
+    assert {
+        "code": "weather_missing",
+        "params": {"city": "上海", "stores": [store_c.pk], "history": True, "horizon": True},
+    } in run.stats["warnings"]
+    assert not any(warning["params"].get("city") == "杭州" for warning in run.stats["warnings"])
     client.force_login(hq_user)
     with translation.override("zh-hans"):
         page = client.get(
@@ -63,7 +65,10 @@ def test_the_run_records_the_cities_and_stores_without_weather(
 
     out = StringIO()
     call_command("decisions_run", "--day", today.isoformat(), "--force", stdout=out)
-    assert f"no weather for 上海 (history and horizon): stores {store_c.pk}" in out.getvalue()
+    assert (
+        f"warning: 上海 (stores {store_c.pk}): no weather for the history nor the forecast "
+        "horizon; forecast without weather"
+    ) in out.getvalue()
     assert "杭州" not in out.getvalue()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -225,3 +226,112 @@ def test_the_backfill_leaves_rows_with_facts_alone_and_a_rerun_changes_nothing(d
     _backfill()
     alert.refresh_from_db()
     assert alert.facts == {"minutes": 50, "last_seen": "x"}
+
+
+# --- the note of an alert the system resolves ----------------------------------------------------
+
+RESOLVED_EN = "back in range at 4.0 °C"
+RESOLVED_ZH = "已恢复正常，当前 4.0 °C"
+
+
+def _hot_then_back(device: object) -> None:
+    """20 minutes at 12 °C raise the alert; a reading at 4 °C resolves it."""
+    start = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+    readings_every_minute(device, start=start, minutes=20, temperature=12.0)
+    device_alerts_evaluate(device=device)
+    readings_every_minute(device, start=start + dt.timedelta(minutes=25), minutes=1, temperature=4)
+
+
+def test_the_note_of_an_alert_resolved_by_the_rule_reads_in_the_viewers_language(
+    settings, device, hq_user, owner
+):
+    """Resolved by a process running in English in a Chinese deployment: the note is stored
+    in Chinese (the record) and every page words it in its reader's language."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    _hot_then_back(device)
+    with translation.override("en"):
+        device_alerts_evaluate(device=device)
+    alert = DeviceAlert.objects.get()
+    assert (alert.status, alert.resolution_code, alert.resolution_facts) == (
+        "resolved",
+        "back_in_range",
+        {"value": 4.0},
+    )
+    assert alert.resolution_note == RESOLVED_ZH
+    admin_page = reverse("admin:devices_devicealert_change", args=[alert.pk])
+    device_page = reverse("devices:device", args=[alert.device_id])
+    for user, path in ((hq_user, admin_page), (owner, device_page)):
+        english = _client(user, "en").get(path).content.decode()
+        assert RESOLVED_EN in english, path
+        assert RESOLVED_ZH not in english, path
+        chinese = _client(user, "zh-hans").get(path).content.decode()
+        assert RESOLVED_ZH in chinese, path
+        assert RESOLVED_EN not in chinese, path
+
+
+def test_the_note_of_a_silent_alert_the_sweep_resolves_reads_in_the_viewers_language(
+    settings, device, device_token, hq_user
+):
+    from apps.devices.models import Device
+    from apps.devices.services import devices_silent_sweep
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    Device.objects.filter(pk=device.pk).update(
+        last_seen_at=timezone.now() - dt.timedelta(minutes=45)
+    )
+    devices_silent_sweep()
+    Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+    with translation.override("en"):
+        assert devices_silent_sweep().resolved == 1
+    alert = DeviceAlert.objects.get()
+    assert (alert.resolution_code, alert.resolution_note) == ("posting_again", "已恢复上报")
+    page = reverse("admin:devices_devicealert_change", args=[alert.pk])
+    assert "posting again" in _client(hq_user, "en").get(page).content.decode()
+    assert "已恢复上报" in _client(hq_user, "zh-hans").get(page).content.decode()
+
+
+def test_a_note_stored_without_a_code_shows_as_stored(device, hq_user, owner):
+    """A person's note, and an automatic note written before the codes, in any language."""
+    alert = DeviceAlert.objects.create(
+        device=device,
+        store_id=device.store_id,
+        kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE,
+        status=DeviceAlert.Status.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution_note="已恢复正常，当前 3.0 °C",
+    )
+    assert (
+        _client(owner, "en")
+        .get(reverse("devices:device", args=[alert.device_id]))
+        .content.decode()
+        .count("已恢复正常，当前 3.0 °C")
+        == 1
+    )
+    page = reverse("admin:devices_devicealert_change", args=[alert.pk])
+    assert "已恢复正常，当前 3.0 °C" in _client(hq_user, "en").get(page).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cleared_line_on_each_socket_is_worded_in_its_language(settings, device):
+    """The websocket line of an alert the rule resolves: the note too is in each socket's
+    language, not the resolving process's."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from linli.realtime import store_notifications_group
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    _hot_then_back(device)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(store_notifications_group(device.store_id), channel)
+    with translation.override("en"):
+        device_alerts_evaluate(device=device)
+    message = async_to_sync(layer.receive)(channel)
+    lines = {
+        language: json.loads(text)["payload"]["text"] for language, text in message["texts"].items()
+    }
+    assert lines == {
+        "en": f"{device.name}: Temperature out of range cleared — {RESOLVED_EN}",
+        "zh-hans": f"{device.name}：温度超出范围已恢复 — {RESOLVED_ZH}",
+    }

@@ -122,12 +122,16 @@ def test_acknowledged_alert_is_still_shown_resolved_one_is_not(client, owner, st
 
 def test_read_notifications_are_not_listed(client, owner, store):
     notification_enqueue(
-        dedupe_key="home-test:read", kind="campaign", title="Old news", recipient=owner, store=store
+        dedupe_key="home-test:read",
+        kind="device_alert",
+        title="Old news",
+        recipient=owner,
+        store=store,
     )
     notifications_mark_read(user=owner)
     notification_enqueue(
         dedupe_key="home-test:unread",
-        kind="campaign",
+        kind="device_alert",
         title="Summer fruit pack ready",
         recipient=owner,
         store=store,
@@ -143,11 +147,15 @@ def test_read_notifications_are_not_listed(client, owner, store):
 
 def test_another_users_notification_is_not_shown(client, owner, other_owner, store):
     notification_enqueue(
-        dedupe_key="home-test:mine", kind="campaign", title="For me", recipient=owner, store=store
+        dedupe_key="home-test:mine",
+        kind="device_alert",
+        title="For me",
+        recipient=owner,
+        store=store,
     )
     notification_enqueue(
         dedupe_key="home-test:theirs",
-        kind="campaign",
+        kind="device_alert",
         title="For someone else",
         recipient=other_owner,
     )

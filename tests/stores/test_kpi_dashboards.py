@@ -276,6 +276,13 @@ def test_admin_index_links_each_figure_only_where_the_viewer_may_go(world, roles
     assert alerts_linked is (group != "HQ procurement")
 
 
+def test_the_loss_rate_card_opens_the_loss_report_for_the_dashboards_month(world, roles):
+    html = _signed_in(_staff(roles)).get(reverse("admin:index"), {"period": "2026-06-01"})
+    card = html.content.decode().split('data-kpi="loss_rate"', 1)[1].split('class="kpi-card', 1)[0]
+    report = reverse("admin:stores_stockmovement_loss_report")
+    assert f'<a class="kpi-value" href="{report}?month=2026-06">' in card
+
+
 @pytest.mark.parametrize(
     ("change", "shown"),
     [("-53589", "-¥53,589"), ("1234.4", "+¥1,234"), ("0", "+¥0")],

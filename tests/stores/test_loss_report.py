@@ -217,7 +217,7 @@ def test_the_csv_has_a_bom_and_the_pages_rows(planted, hq_inspection):
         download = hq_inspection.get(URL, {"month": "2026-07", "download": "csv"})
     assert download.status_code == 200
     assert download["Content-Type"] == "text/csv; charset=utf-8"
-    assert "loss-rates-20260701-20260731.csv" in download["Content-Disposition"]
+    assert "loss-rates-20260701-20260731-with-loss.csv" in download["Content-Disposition"]
     assert download.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     header, body = rows[0], rows[1:]
@@ -268,5 +268,85 @@ def test_the_report_reads_in_five_queries_whatever_the_rows(planted, django_asse
     for key in "abc":
         _sell(planted[key], drinks, 2, _at(dt.date(2026, 7, 20), 9))
     with django_assert_num_queries(5):
-        report = loss_report(**JULY)
+        report = loss_report(**JULY, with_lossless_rows=True)
     assert len(report.rows) == 8
+
+
+# --- Rows without a loss: hidden by default, counted, shown on request (CSV alike) ----------
+
+
+@pytest.fixture
+def drinks_sold(planted):
+    """Drinks (¥3) sold at every store in July and never lost: three rows at 0 %."""
+    drinks = ProductFactory(category=CategoryFactory(name="饮料"), price=Decimal("3.00"))
+    for key in "abc":
+        _sell(planted[key], drinks, 2, _at(dt.date(2026, 7, 20), 9))
+    return planted
+
+
+def test_rows_without_a_loss_are_left_out_and_counted_but_the_totals_keep_them(drinks_sold):
+    report = loss_report(**JULY)
+    assert [(row.store.code, row.figures.category_name) for row in report.rows] == [
+        ("B", "水果"),
+        ("B", "大米"),
+        ("A", "水果"),
+        ("A", "大米"),
+        ("C", "大米"),
+    ]
+    assert (report.lossless_rows, report.hidden_rows) == (3, 3)
+    everything = loss_report(**JULY, with_lossless_rows=True)
+    assert [(row.store.code, row.figures.category_name) for row in everything.rows[5:]] == [
+        ("A", "饮料"),
+        ("B", "饮料"),
+        ("C", "饮料"),
+    ]
+    assert [row.figures.rate_percent for row in everything.rows[5:]] == [Decimal("0.00")] * 3
+    assert (everything.lossless_rows, everything.hidden_rows) == (3, 0)
+    # The totals count the drinks' sales (3 stores × ¥6) whichever rows are listed.
+    assert report.network.figures.sold_value == Decimal("6828.00")
+    assert report.network == everything.network
+    assert report.regions == everything.regions
+
+
+def test_the_page_says_how_many_rows_it_hides_and_shows_them_on_request(drinks_sold, hq_inspection):
+    page = hq_inspection.get(URL, {"month": "2026-07"})
+    html = page.content.decode()
+    assert [row["figures"].category_name for row in page.context["rows"]].count("饮料") == 0
+    assert 'name="with_lossless_rows"' in html
+    assert "已隐藏 3 行无损耗的门店 × 品类（有销售、无损耗），合计仍计入。" in html
+    assert 'href="?month=2026-07&amp;with_lossless_rows=on"' in html
+    shown = hq_inspection.get(URL, {"month": "2026-07", "with_lossless_rows": "on"})
+    assert [row["figures"].category_name for row in shown.context["rows"]].count("饮料") == 3
+    assert 'id="loss-report-hidden"' not in shown.content.decode()
+    assert 'data-category="饮料"' in shown.content.decode()
+
+
+def test_a_period_with_sales_but_no_loss_says_nothing_was_lost(drinks_sold, hq_inspection):
+    page = hq_inspection.get(URL, {"first_day": "2026-07-20", "last_day": "2026-07-20"})
+    html = page.content.decode()
+    assert page.context["rows"] == []
+    assert "这些天没有损耗。" in html
+    assert "已隐藏 3 行无损耗的门店 × 品类" in html
+
+
+def test_the_csv_follows_the_pages_choice_and_its_name_says_which(drinks_sold, hq_inspection):
+    def body(download):
+        return list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))[1:]
+
+    default = hq_inspection.get(URL, {"month": "2026-07", "download": "csv"})
+    assert "loss-rates-20260701-20260731-with-loss.csv" in default["Content-Disposition"]
+    assert len(body(default)) == 5
+    everything = hq_inspection.get(
+        URL, {"month": "2026-07", "with_lossless_rows": "on", "download": "csv"}
+    )
+    assert "loss-rates-20260701-20260731-all-rows.csv" in everything["Content-Disposition"]
+    assert [(line[1], line[3], line[-1]) for line in body(everything)[5:]] == [
+        ("A", "饮料", "0.00"),
+        ("B", "饮料", "0.00"),
+        ("C", "饮料", "0.00"),
+    ]
+
+
+def test_the_reports_csv_link_keeps_the_choice(drinks_sold, hq_inspection):
+    html = hq_inspection.get(URL, {"month": "2026-07", "with_lossless_rows": "on"}).content
+    assert b"?month=2026-07&amp;with_lossless_rows=on&amp;download=csv" in html

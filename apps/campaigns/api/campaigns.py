@@ -2,7 +2,8 @@
 
 - `POST /api/v1/stores/<store_id>/decisions/insights/<card_id>/accept/` — accept an insight card
   (ACCEPT_INSIGHT) and draft its campaign; answers the card, whether this call accepted it, and
-  the store campaign draft (the same one on every call).
+  the store campaign draft (the same one on every call). A 409 `overlap` when the store
+  already takes part in a campaign of the same template on overlapping days (docs/campaigns.md).
 
 The path is the one the decision API always had; the view lives here because accepting a card
 now makes a campaign, and the decision engine (apps.catalog) may not import campaigns.
@@ -11,18 +12,20 @@ now makes a campaign, and the decision engine (apps.catalog) may not import camp
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.campaigns.models import StoreCampaign
-from apps.campaigns.services.campaigns import campaign_draft_from_insight
+from apps.campaigns.services.campaigns import InsightOverlapError, campaign_draft_from_insight
 from apps.catalog.models import InsightCard, Product
-from apps.catalog.services.lists import insight_card_accept
 from apps.stores.access import ACCEPT_INSIGHT, store_or_403
 from linli import api_fields
+from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
+
+OVERLAP = "overlap"
 
 
 class _ProductBriefSerializer(api_fields.ModelSerializer):
@@ -74,20 +77,67 @@ class InsightAcceptanceSerializer(serializers.Serializer):
     store_campaign = StoreCampaignBriefSerializer(read_only=True)
 
 
-class InsightCardAcceptView(APIView):
+class InsightCardAcceptView(UniformErrorsMixin, APIView):
     """Accept an insight card (ACCEPT_INSIGHT: the store's owners, and HQ who may accept in the
-    admin) and draft its campaign. Accepting twice changes nothing and answers the same draft."""
+    admin) and draft its campaign. Accepting twice changes nothing and answers the same draft.
+    A 409 `overlap` (nothing written, the card stays open) when the store already takes part
+    in an active campaign of the same scenario template on overlapping days."""
 
-    @extend_schema(request=None, responses=InsightAcceptanceSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: InsightAcceptanceSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`overlap`: the store already takes part in an active campaign of the same "
+                    "scenario template on overlapping days; one error per such campaign, with "
+                    "`campaign`, `campaign_name`, `starts_on`, `ends_on` and `store_campaign` "
+                    "(the store's row in it)."
+                ),
+            ),
+        },
+    )
     def post(self, request: Request, store_id: int, card_id: int) -> Response:
         store = store_or_403(request.user, store_id, ACCEPT_INSIGHT)
         card = get_object_or_404(
             InsightCard.objects.select_related("product"), pk=card_id, store=store
         )
-        accepted = insight_card_accept(card=card, by=request.user)
-        store_campaign = campaign_draft_from_insight(card=card, by=request.user)
+        try:
+            draft = campaign_draft_from_insight(card=card, by=request.user)
+        except InsightOverlapError as refusal:
+            raise _overlap_refusal(refusal) from refusal
         return Response(
             InsightAcceptanceSerializer(
-                {"accepted": accepted, "card": card, "store_campaign": store_campaign}
+                {
+                    "accepted": draft.accepted,
+                    "card": draft.card,
+                    "store_campaign": draft.store_campaign,
+                }
             ).data
         )
+
+
+def _overlap_refusal(refusal: InsightOverlapError) -> ApiError:
+    rows = {row.campaign_id: row.pk for row in refusal.store_campaigns}
+    return ApiError(
+        status_code=status.HTTP_409_CONFLICT,
+        code=OVERLAP,
+        detail=refusal.messages[0],
+        errors=[
+            ErrorItem(
+                index=None,
+                field="",
+                code=OVERLAP,
+                message=message,
+                extra={
+                    "campaign": campaign.pk,
+                    "campaign_name": campaign.name,
+                    "starts_on": campaign.starts_on.isoformat(),
+                    "ends_on": campaign.ends_on.isoformat(),
+                    "store_campaign": rows.get(campaign.pk),
+                },
+            )
+            for campaign, message in zip(refusal.campaigns, refusal.messages, strict=True)
+        ],
+    )

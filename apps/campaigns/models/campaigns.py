@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.wording import bracketed
+
 
 def months_parse(value: str) -> frozenset[int]:
     """The months in "6,7,8,9" — commas, full-width commas or 、 between them, as people type
@@ -218,7 +220,7 @@ class Campaign(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.starts_on} – {self.ends_on})"
+        return bracketed(self.name, f"{self.starts_on} – {self.ends_on}")
 
 
 class CampaignProduct(models.Model):

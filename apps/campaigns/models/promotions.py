@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.wording import bracketed
+
 
 class Promotion(models.Model):
     """A price promotion (促销) or live broadcast (直播) HQ plans ahead for one product or one
@@ -131,4 +133,6 @@ class Promotion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.name} ({self.starts_on} – {self.ends_on})"
+        return bracketed(
+            f"{self.get_kind_display()} {self.name}", f"{self.starts_on} – {self.ends_on}"
+        )

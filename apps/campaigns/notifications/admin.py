@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from apps.campaigns.notifications.models import Notification
 from apps.campaigns.notifications.services import notifications_retry_failed
+from apps.campaigns.notifications.texts import notification_kind_label, notification_kinds
 from apps.stores.models import OrderFulfilment, Store
 from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin, request_cached
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated, truncated_text
@@ -33,34 +34,6 @@ def member_phone_column(request: HttpRequest) -> Callable[[Notification], str]:
     return request_cached(request, "notifications:member_phone", build)
 
 
-# What each kind of notification is, for the admin's kind column, filter and page (the kind is
-# a code the services write, e.g. "after_sales.approved"; a kind not listed here is shown as
-# its code). Only the admin's words: the notifications' own titles and bodies are the services'.
-KIND_LABELS = {
-    "order_ready": _("Order ready for pickup"),
-    "order_out_for_delivery": _("Order out for delivery"),
-    "order_delivered": _("Order delivered"),
-    "order_not_delivered": _("Order not delivered"),
-    "order_cancelled": _("Order cancelled"),
-    "order_short": _("Order short on delivery"),
-    "after_sales.approved": _("After-sales request approved"),
-    "after_sales.rejected": _("After-sales request rejected"),
-    "group_buy_failed": _("Group buy not formed"),
-    "preview": _("Campaign preview"),
-    "jielong_result": _("Group-order list result"),
-    "device_alert": _("Device alert"),
-    "purchase_order.new": _("New purchase order"),
-    "purchase_order.updated": _("Purchase order changed"),
-    "receipt_dispute_opened": _("Receipt dispute opened"),
-    "receipt_dispute_answered": _("Receipt dispute answered"),
-}
-
-
-def kind_label(kind: str) -> str:
-    label = KIND_LABELS.get(kind)
-    return str(label) if label is not None else kind
-
-
 class KindFilter(admin.SimpleListFilter):
     """By kind, named in the page's language; the choices are the known kinds (no
     `SELECT DISTINCT` over the outbox), the parameter the field's own (`?kind=…`)."""
@@ -69,7 +42,12 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return sorted(((kind, kind_label(kind)) for kind in KIND_LABELS), key=lambda item: item[1])
+        # The registered kinds (`texts.notification_kind_register`: each app's own, with their
+        # labels), named in the page's language.
+        return sorted(
+            ((entry.code, str(entry.label)) for entry in notification_kinds()),
+            key=lambda item: item[1],
+        )
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(kind=self.value()) if self.value() else queryset
@@ -161,7 +139,7 @@ class NotificationAdmin(
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_shown(self, obj: Notification) -> str:
-        return kind_label(obj.kind)
+        return notification_kind_label(obj.kind)
 
     @admin.display(description=_("member phone"))
     def member_phone(self, obj: Notification) -> str:

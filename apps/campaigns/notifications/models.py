@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.campaigns.notifications.texts import notification_texts
+from apps.campaigns.notifications.texts import notification_kind_label, notification_texts
+from linli.wording import labelled
 
 
 class Notification(models.Model):
@@ -122,7 +123,10 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.kind}: {self.display_title}"
+        return labelled(
+            f"{self.get_channel_display()} {notification_kind_label(self.kind)}",
+            self.display_title,
+        )
 
     @property
     def is_read(self) -> bool:

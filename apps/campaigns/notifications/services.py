@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from apps.campaigns.notifications.models import Notification, is_service_message
+from apps.campaigns.notifications.texts import notification_kind_check
 from apps.customers.models import Member, MemberIdentity
 from linli.celery import app as celery_app
 from linli.enqueue import enqueue_on_commit
@@ -54,6 +55,8 @@ class NotificationDraft:
 def _row(draft: NotificationDraft, *, now: dt.datetime) -> Notification:
     # Portal notifications are delivered by being written: the inbox shows them at once.
     delivered = draft.channel == Notification.Channel.PORTAL
+    # Only registered kinds (a label for the admin; a renderer for a user's inbox).
+    notification_kind_check(draft.kind, to_staff=delivered)
     return Notification(
         dedupe_key=draft.dedupe_key,
         kind=draft.kind,
@@ -205,6 +208,7 @@ def campaign_notifications_enqueue(
     goes out without waiting for the once-a-minute schedule (which also covers a lost enqueue).
     Returns how many rows are new.
     """
+    notification_kind_check(kind)
     if members is None:
         rows = Member.objects.filter(pk__in=store_campaign.targets.values("member_id"))
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
@@ -228,6 +228,22 @@ def campaign_launch_overlaps(
         .annotate(overlapping_stores=Count("stores", filter=Q(stores__in=taking_part.values("pk"))))
         .order_by("starts_on", "pk")
     )
+
+
+def store_campaigns_taking_part(
+    *, campaign_ids: Sequence[int], store_id: int
+) -> list[StoreCampaign]:
+    """The store's draft or confirmed rows in these campaigns, in the order of `campaign_ids`
+    (where an owner refused a second campaign of a template is sent: the one already there)."""
+    rows = {
+        row.campaign_id: row
+        for row in StoreCampaign.objects.filter(
+            campaign_id__in=list(campaign_ids),
+            store_id=store_id,
+            status__in=[StoreCampaign.Status.DRAFT, StoreCampaign.Status.CONFIRMED],
+        ).select_related("campaign")
+    }
+    return [rows[campaign_id] for campaign_id in campaign_ids if campaign_id in rows]
 
 
 def campaign_for_insight_card(*, card_id: int) -> Campaign | None:

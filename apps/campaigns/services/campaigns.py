@@ -10,7 +10,7 @@ only in the call whose UPDATE changed the row, inside the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ from apps.campaigns.services.packs import (
     store_campaign_pack_generate,
 )
 from apps.catalog.models import InsightCard, Product
+from apps.catalog.services.lists import insight_card_accept
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
 
@@ -67,23 +68,50 @@ class CampaignOverlapError(ValidationError):
     def __init__(self, campaigns: Sequence[Campaign]) -> None:
         self.campaigns = list(campaigns)
         super().__init__(
-            {
-                NON_FIELD_ERRORS: [
-                    _(
-                        "“%(name)s” (%(starts_on)s – %(ends_on)s) already offers this template "
-                        "at %(count)d of the chosen stores on overlapping days."
-                    )
-                    % {
-                        "name": campaign.name,
-                        "starts_on": campaign.starts_on.isoformat(),
-                        "ends_on": campaign.ends_on.isoformat(),
-                        "count": campaign.overlapping_stores,
-                    }
-                    for campaign in self.campaigns
-                ]
-            },
+            {NON_FIELD_ERRORS: [self.message_for(campaign) for campaign in self.campaigns]},
             code="overlap",
         )
+
+    @staticmethod
+    def message_for(campaign: Campaign) -> str:
+        return _(
+            "“%(name)s” (%(starts_on)s – %(ends_on)s) already offers this template "
+            "at %(count)d of the chosen stores on overlapping days."
+        ) % {
+            "name": campaign.name,
+            "starts_on": campaign.starts_on.isoformat(),
+            "ends_on": campaign.ends_on.isoformat(),
+            "count": campaign.overlapping_stores,
+        }
+
+
+class InsightOverlapError(CampaignOverlapError):
+    """An insight card not accepted (nothing written, the card stays open) because its store
+    already takes part in an active campaign of the template the card's campaign would have,
+    on overlapping days: the same rule, checked under the same lock, as HQ's launch.
+    `store_campaigns` are the store's rows in `campaigns`, in the same order (where the owner
+    is sent instead). The messages speak to the owner of the one store."""
+
+    def __init__(self, campaigns: Sequence[Campaign], *, store_id: int) -> None:
+        self.store_campaigns = list(
+            selectors.store_campaigns_taking_part(
+                campaign_ids=[campaign.pk for campaign in campaigns], store_id=store_id
+            )
+        )
+        super().__init__(campaigns)
+
+    @staticmethod
+    def message_for(campaign: Campaign) -> str:
+        return _(
+            "Not accepted: this store already takes part in “%(name)s” (%(starts_on)s – "
+            "%(ends_on)s), a campaign of the same template (%(template)s) on overlapping days, "
+            "and only one runs at a time. A declined draft does not count."
+        ) % {
+            "name": campaign.name,
+            "starts_on": campaign.starts_on.isoformat(),
+            "ends_on": campaign.ends_on.isoformat(),
+            "template": campaign.template.name if campaign.template else "",
+        }
 
 
 def _specs(products: Iterable[Product | CampaignProductSpec]) -> list[CampaignProductSpec]:
@@ -228,13 +256,15 @@ def campaign_launch(
         segment = template.target_segment
     with transaction.atomic():
         if template is not None:
-            _launch_overlaps_refuse(
+            overlaps = _template_overlaps_locked(
                 template=template,
                 store_ids=[store.pk for store in store_list],
                 starts_on=starts_on,
                 ends_on=ends_on,
                 confirmed_ids={campaign.pk for campaign in overlaps_confirmed},
             )
+            if overlaps:
+                raise CampaignOverlapError(overlaps)
         campaign = Campaign.objects.create(
             name=name.strip()[:120],
             template=template,
@@ -267,27 +297,27 @@ def campaign_launch(
     return campaign
 
 
-def _launch_overlaps_refuse(
+def _template_overlaps_locked(
     *,
     template: ScenarioTemplate,
     store_ids: list[int],
     starts_on: dt.date,
     ends_on: dt.date,
-    confirmed_ids: set[int],
-) -> None:
-    """Lock the template's row (launches of one template queue here until the first commits),
-    then raise CampaignOverlapError for overlapping campaigns the caller did not confirm.
-    Call inside the launch's transaction."""
+    confirmed_ids: Set[int] = frozenset(),
+) -> list[Campaign]:
+    """Lock the template's row, then answer the active campaigns of the template that overlap
+    the days at the stores and that the caller did not confirm. Every writer of a templated
+    campaign (HQ's launch, an owner's insight acceptance) calls this inside its transaction
+    before it writes, so they queue here until the first commits and the second sees its
+    campaign: two of them at once make one campaign and refuse the other."""
     list(ScenarioTemplate.objects.select_for_update().filter(pk=template.pk).values("pk"))
-    unconfirmed = [
+    return [
         campaign
         for campaign in selectors.campaign_launch_overlaps(
             template=template, store_ids=store_ids, starts_on=starts_on, ends_on=ends_on
         )
         if campaign.pk not in confirmed_ids
     ]
-    if unconfirmed:
-        raise CampaignOverlapError(unconfirmed)
 
 
 def _insight_start_day(*, hour: int) -> dt.date:
@@ -297,26 +327,58 @@ def _insight_start_day(*, hour: int) -> dt.date:
     return today if now.hour < hour else today + dt.timedelta(days=1)
 
 
-def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | None) -> StoreCampaign:
-    """The owner accepted an insight card: a one-store, insight-origin campaign for the card's
-    product (stock `card.stock_qty`, hour `card.broadcast_hour`, target tags `card.tags`), with
-    the scenario template of the product's category when one fits, and its DRAFT store campaign.
+@dataclass(frozen=True)
+class InsightDraft:
+    """What accepting an insight card did: `card` as it now is (accepted), `store_campaign` its
+    draft (made by this call or an earlier one); `accepted` is True when this call recorded
+    the acceptance."""
+
+    card: InsightCard
+    store_campaign: StoreCampaign
+    accepted: bool
+
+
+def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | None) -> InsightDraft:
+    """The owner (or HQ) accepts an insight card: the acceptance is recorded on the card and a
+    one-store, insight-origin campaign drafted for the card's product (stock `card.stock_qty`,
+    hour `card.broadcast_hour`, target tags `card.tags`), with the scenario template of the
+    product's category when one fits, and its DRAFT store campaign — in one transaction.
 
     Idempotent: the card's row is locked and an existing draft returned, so accepting the same
-    card twice (or two clicks at once) makes one campaign. Returns the store campaign.
+    card twice (or two clicks at once) makes one campaign.
+
+    With a template, the campaign follows HQ's launch rule under the same lock (the template's
+    row, `_template_overlaps_locked`): when the store already takes part in an active campaign
+    of that template on an overlapping day (HQ's, or another card's), nothing is written — the
+    card stays unaccepted — and InsightOverlapError names it. Locks: the card, then the template.
     """
     with transaction.atomic():
+        # The card's row only (`of`): FOR UPDATE on the joined store and product would block a
+        # launch's inserts that point at them (FOR KEY SHARE) while it holds the template
+        # this call waits for — a deadlock.
         card = (
-            InsightCard.objects.select_for_update()
+            InsightCard.objects.select_for_update(of=("self",))
             .select_related("product", "product__category", "store")
             .get(pk=card.pk)
         )
         existing = selectors.campaign_for_insight_card(card_id=card.pk)
         if existing is not None:
-            return StoreCampaign.objects.get(campaign=existing, store_id=card.store_id)
+            return InsightDraft(
+                card=card,
+                store_campaign=StoreCampaign.objects.get(campaign=existing, store_id=card.store_id),
+                accepted=False,
+            )
         template = selectors.scenario_template_for_product(product=card.product)
         starts_on = _insight_start_day(hour=card.broadcast_hour)
         days = template.duration_days if template else 1
+        ends_on = starts_on + dt.timedelta(days=days - 1)
+        if template is not None:
+            overlaps = _template_overlaps_locked(
+                template=template, store_ids=[card.store_id], starts_on=starts_on, ends_on=ends_on
+            )
+            if overlaps:
+                raise InsightOverlapError(overlaps, store_id=card.store_id)
+        accepted = insight_card_accept(card=card, by=by)
         # The name is stored and read by HQ and the store alike: written in the project's
         # language, not in that of the page the owner happened to accept the card on.
         with translation.override(settings.LANGUAGE_CODE):
@@ -326,7 +388,7 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
             template=template,
             origin=Campaign.Origin.INSIGHT,
             starts_on=starts_on,
-            ends_on=starts_on + dt.timedelta(days=days - 1),
+            ends_on=ends_on,
             broadcast_hour=card.broadcast_hour,
             discount_percent=template.default_discount_percent if template else 0,
             insight_card=card,
@@ -338,7 +400,8 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
         CampaignProduct.objects.create(
             campaign=campaign, product=card.product, suggested_stock=card.stock_qty
         )
-        return StoreCampaign.objects.create(campaign=campaign, store=card.store)
+        store_campaign = StoreCampaign.objects.create(campaign=campaign, store=card.store)
+    return InsightDraft(card=card, store_campaign=store_campaign, accepted=accepted)
 
 
 def _discount_depth(*, list_price: Decimal, offer_price: Decimal) -> int:

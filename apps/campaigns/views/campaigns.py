@@ -25,6 +25,7 @@ from apps.campaigns.notifications.services import campaign_notifications_enqueue
 from apps.campaigns.selectors import campaigns as selectors
 from apps.campaigns.selectors.promotions import UPCOMING_DAYS, store_promotions_upcoming
 from apps.campaigns.services.campaigns import (
+    InsightOverlapError,
     campaign_draft_from_insight,
     store_campaign_confirm,
     store_campaign_decline,
@@ -37,7 +38,6 @@ from apps.campaigns.services.packs import (
 from apps.campaigns.sources import pack_sources
 from apps.catalog.models import InsightCard
 from apps.catalog.models.master import quantity_with_unit
-from apps.catalog.services.lists import insight_card_accept
 from apps.stores.access import (
     ACCEPT_INSIGHT,
     MEMBER_DATA,
@@ -274,12 +274,26 @@ def targets_csv(request: HttpRequest, store_id: int, store_campaign_id: int) -> 
 @require_POST
 def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpResponse:
     """Accept an insight card (ACCEPT_INSIGHT) and open the campaign draft it makes. Accepting
-    twice changes nothing and opens the same draft."""
+    twice changes nothing and opens the same draft. Refused (nothing written) when the store
+    already takes part in a campaign of the same template on overlapping days: the message
+    names it and the owner lands on it."""
     store = store_or_403(request.user, store_id, ACCEPT_INSIGHT)
     card = get_object_or_404(InsightCard.objects.select_related("product"), pk=card_id, store=store)
-    accepted = insight_card_accept(card=card, by=request.user)
-    store_campaign = campaign_draft_from_insight(card=card, by=request.user)
-    if accepted:
+    try:
+        draft = campaign_draft_from_insight(card=card, by=request.user)
+    except InsightOverlapError as refusal:
+        # Nothing written: the owner lands on the campaign that already covers these days.
+        for message in refusal.messages:
+            messages.error(request, message)
+        if refusal.store_campaigns and VIEW_CAMPAIGNS.name in actions_at(request.user, store.pk):
+            return redirect(
+                "campaigns:detail",
+                store_id=store.pk,
+                store_campaign_id=refusal.store_campaigns[0].pk,
+            )
+        return redirect("decisions:store", store_id=store.pk)
+    store_campaign = draft.store_campaign
+    if draft.accepted:
         messages.success(
             request,
             _(

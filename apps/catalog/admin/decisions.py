@@ -38,6 +38,7 @@ from apps.catalog.models import (
     MemberSuggestion,
     ProductRepurchaseInterval,
     RuleRun,
+    weather_missing_text,
 )
 from apps.catalog.services.lists import insight_card_accept
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
@@ -563,28 +564,15 @@ class DecisionRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("warnings"))
     def warnings_summary(self, run: DecisionRun) -> str:
-        return "\n".join((run.stats or {}).get("warnings") or [])
+        return "\n".join(run.warning_lines)
 
     @admin.display(description=_("stores without weather"))
     def weather_summary(self, run: DecisionRun) -> str:
         """The cities with no weather rows for the run's history or horizon and their stores
         (forecast without weather): one line per city."""
-        lines = []
-        for city in (run.stats or {}).get("weather_missing") or []:
-            if city.get("history") and city.get("horizon"):
-                gap = gettext("no weather for the history nor the forecast horizon")
-            elif city.get("history"):
-                gap = gettext("no weather for the history")
-            else:
-                gap = gettext("no weather for the forecast horizon")
-            lines.append(
-                gettext("%(city)s (stores %(stores)s): %(gap)s; forecast without weather")
-                % {
-                    "city": city.get("city") or gettext("(no city)"),
-                    "stores": ", ".join(str(pk) for pk in city.get("stores", [])),
-                    "gap": gap,
-                }
-            )
+        lines = [
+            weather_missing_text(city) for city in (run.stats or {}).get("weather_missing") or []
+        ]
         return "\n".join(lines) or "—"
 
     @admin.display(description=_("error"))

@@ -5,6 +5,8 @@ so the order does not matter."""
 from __future__ import annotations
 
 from apps.catalog.models.decisions import (
+    RUN_WARNING_MODEL_UNTRAINED,
+    RUN_WARNING_WEATHER_MISSING,
     CoPurchaseRule,
     DailyListEntry,
     DecisionRun,
@@ -20,10 +22,15 @@ from apps.catalog.models.decisions import (
     ReasonKind,
     RuleRun,
     RuleScope,
+    run_warning,
+    run_warning_text,
+    weather_missing_text,
 )
 from apps.catalog.models.master import Category, Product, WeatherObservation
 
 __all__ = [
+    "RUN_WARNING_MODEL_UNTRAINED",
+    "RUN_WARNING_WEATHER_MISSING",
     "Category",
     "CoPurchaseRule",
     "DailyListEntry",
@@ -42,4 +49,7 @@ __all__ = [
     "RuleRun",
     "RuleScope",
     "WeatherObservation",
+    "run_warning",
+    "run_warning_text",
+    "weather_missing_text",
 ]

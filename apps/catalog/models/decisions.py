@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from linli.wording import bracketed
+
 
 def _optional_link(to: str, verbose_name: Any) -> models.ForeignKey:
     """A nullable foreign key with no reverse accessor, deleted with what it points at."""
@@ -254,7 +256,9 @@ class CoPurchaseRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.antecedent_item} → {self.consequent_item} ({self.confidence:.0%})"
+        return bracketed(
+            f"{self.antecedent_item} → {self.consequent_item}", f"{self.confidence:.0%}"
+        )
 
     @property
     def antecedent_name(self) -> str:
@@ -325,7 +329,11 @@ class ForecastBacktest(models.Model):
 
     def __str__(self) -> str:
         run_at = timezone.localtime(self.created_at)
-        return f"{run_at:%Y-%m-%d %H:%M} ({self.origin_count}×{self.horizon_days}d)"
+        return bracketed(
+            f"{run_at:%Y-%m-%d %H:%M}",
+            gettext("%(origins)d origins × %(days)d days")
+            % {"origins": self.origin_count, "days": self.horizon_days},
+        )
 
 
 class ForecastMethodChoice(models.Model):
@@ -621,6 +629,92 @@ class InsightCard(models.Model):
         return fits
 
 
+# --- the run's warnings ----------------------------------------------------------------------
+#
+# What HQ must know about a night (no trained model; cities without weather) is kept in the
+# run's `stats["warnings"]` as codes with their parameters, not as sentences: HQ may read the
+# admin in Chinese or in English, and the same run must read right for both. Each code's
+# wording (`RUN_WARNING_TEXTS`) is applied when the run is read, in the reader's language.
+# A run stored before the codes holds English sentences: they are shown as stored.
+#   model_untrained: reason ("no_series", "short_history" with days and needed, "fit_failed"
+#                    with error: the fit's own message), all optional
+#   weather_missing: city, stores (ids), history, horizon (missing?), as `weather_missing`
+RUN_WARNING_MODEL_UNTRAINED = "model_untrained"
+RUN_WARNING_WEATHER_MISSING = "weather_missing"
+
+
+def run_warning(code: str, **params: object) -> dict[str, object]:
+    """One warning as the run stores it: its code and the parameters its words need."""
+    return {"code": code, "params": params}
+
+
+def _model_fallback_reason(params: dict[str, Any]) -> str:
+    reason = params.get("reason")
+    if reason == "no_series":
+        return gettext("no series with sales or stock in the sampled stores")
+    if reason == "short_history":
+        return gettext("%(days)d days of history; the model needs %(needed)d") % {
+            "days": int(params["days"]),
+            "needed": int(params["needed"]),
+        }
+    if reason == "fit_failed":
+        return str(params["error"])
+    return ""
+
+
+def _model_untrained_text(params: dict[str, Any]) -> str:
+    reason = _model_fallback_reason(params)
+    if not reason:
+        return gettext(
+            "Forecast model trained on 0 rows: every product is forecast by a baseline "
+            "(moving average) tonight."
+        )
+    return gettext(
+        "Forecast model trained on 0 rows (%(reason)s): every product is forecast by a "
+        "baseline (moving average) tonight."
+    ) % {"reason": reason}
+
+
+def weather_missing_text(params: dict[str, Any]) -> str:
+    """One city without weather rows and its stores, forecast without weather (the run's
+    warning and its "stores without weather" line)."""
+    if params.get("history") and params.get("horizon"):
+        gap = gettext("no weather for the history nor the forecast horizon")
+    elif params.get("history"):
+        gap = gettext("no weather for the history")
+    else:
+        gap = gettext("no weather for the forecast horizon")
+    return gettext("%(city)s (stores %(stores)s): %(gap)s; forecast without weather") % {
+        "city": params.get("city") or gettext("(no city)"),
+        "stores": ", ".join(str(pk) for pk in params.get("stores") or []),
+        "gap": gap,
+    }
+
+
+RUN_WARNING_TEXTS = {
+    RUN_WARNING_MODEL_UNTRAINED: _model_untrained_text,
+    RUN_WARNING_WEATHER_MISSING: weather_missing_text,
+}
+
+
+def run_warning_text(warning: object) -> str:
+    """A stored warning in the active language. A plain string (a run stored before the
+    codes) is shown as stored; a code without wording or parameters that do not fit (a bug,
+    not an old row) shows the code and its parameters rather than failing a page."""
+    if isinstance(warning, str):
+        return warning
+    if not isinstance(warning, dict):
+        return str(warning)
+    code, params = warning.get("code"), warning.get("params") or {}
+    words = RUN_WARNING_TEXTS.get(code)
+    if words is not None and isinstance(params, dict):
+        try:
+            return words(params)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return f"{code}: {params}"
+
+
 class DecisionRun(models.Model):
     """The log of nightly runs, with progress (stores done of total) while it runs.
 
@@ -682,6 +776,11 @@ class DecisionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.get_status_display()} {self.stores_done}/{self.stores_total}"
+
+    @property
+    def warning_lines(self) -> list[str]:
+        """The run's warnings, one line each, in the active language (`run_warning_text`)."""
+        return [run_warning_text(warning) for warning in (self.stats or {}).get("warnings") or []]
 
     @property
     def is_stalled(self) -> bool:

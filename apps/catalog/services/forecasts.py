@@ -567,18 +567,28 @@ def forecast_model_train(
     origins = fc.training_origins(
         panel.last_origin - fc.HORIZON, step=2, count=30, history_days=TRAINING_HISTORY_DAYS
     )
+    # `fallback` says why in English (the log, the stored report); `fallback_reason` is the
+    # same as a code and figures, worded for HQ in their language (the run's warning).
     if not panel.series_count:
         report["fallback"] = "no series with sales or stock in the sampled stores"
+        report["fallback_reason"] = {"reason": "no_series"}
     elif not origins:
+        needed = fc.WINDOW + fc.HORIZON
         report["fallback"] = (
             f"{panel.days_observed} days of history; the model needs "
-            f"{fc.WINDOW + fc.HORIZON} (28-day window + 14 observed target days)"
+            f"{needed} (28-day window + 14 observed target days)"
         )
+        report["fallback_reason"] = {
+            "reason": "short_history",
+            "days": panel.days_observed,
+            "needed": needed,
+        }
     else:
         try:
             model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows, heartbeat=heartbeat)
         except ValueError as error:
             report["fallback"] = str(error)
+            report["fallback_reason"] = {"reason": "fit_failed", "error": str(error)}
     if model is not None:
         report["training_rows"] = model.training_rows
         report["history_days"] = panel.days_observed

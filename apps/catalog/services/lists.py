@@ -581,8 +581,9 @@ def daily_lists_store(*, lists: ChunkLists, day: dt.date, store_ids: list[int]) 
 
 def insight_card_accept(*, card: InsightCard, by: object) -> bool:
     """Record the owner's one-click acceptance. Returns False when it was already accepted
-    (a double click or a retry changes nothing). Campaigns do not exist yet: when they do,
-    this is where the accepted card becomes a campaign draft."""
+    (a double click or a retry changes nothing). The portal and the API accept through
+    `apps.campaigns.services.campaigns.campaign_draft_from_insight`, which calls this inside
+    the transaction that drafts the card's campaign; the admin's action records it alone."""
     changed = InsightCard.objects.filter(pk=card.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now(), accepted_by=by
     )

@@ -36,9 +36,11 @@ from functools import partial
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.catalog.models import (
+    RUN_WARNING_MODEL_UNTRAINED,
+    RUN_WARNING_WEATHER_MISSING,
     CoPurchaseRule,
     DailyListEntry,
     DecisionRun,
@@ -46,6 +48,8 @@ from apps.catalog.models import (
     InsightCard,
     MemberSuggestion,
     RuleRun,
+    run_warning,
+    run_warning_text,
 )
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import (
@@ -254,35 +258,37 @@ def _renew(run: DecisionRun, **fields: object) -> None:
         raise DecisionRunLost(f"decision run #{run.pk} was taken over by another attempt")
 
 
-def _model_facts(trained: object) -> tuple[dict[str, object], list[str]]:
+def _model_facts(trained: object) -> tuple[dict[str, object], list[dict[str, object]]]:
     """What HQ must see about the night's forecast model: its training rows, and a warning when
     no model was trained (every category then falls back to a baseline such as the 28-day
-    moving average); kept in the run's stats and shown in the admin, never only logged."""
+    moving average), with why when the training said so; kept in the run's stats and shown in
+    the admin, never only logged."""
     model = getattr(trained, "model", None)
     rows = int(getattr(model, "training_rows", 0) or 0) if model is not None else 0
     facts: dict[str, object] = {"training_rows": rows, "trained": model is not None}
     warnings = []
     if model is None or rows == 0:
         report = getattr(trained, "report", None) or {}
-        reason = getattr(trained, "failure", "") or report.get("fallback") or ""
         warnings.append(
-            "forecast model trained on 0 rows: every product is forecast by a baseline "
-            "(moving average) tonight" + (f" ({reason})" if reason else "")
+            run_warning(RUN_WARNING_MODEL_UNTRAINED, **report.get("fallback_reason", {}))
         )
     return facts, warnings
 
 
-def _weather_warnings(missing: list[dict]) -> list[str]:
-    """One line per city with no weather rows (`weather_missing`), kept with the run's other
-    warnings: its stores are forecast without weather, which is right, but HQ must know."""
-    lines = []
-    for city in missing:
-        gaps = " and ".join(part for part in ("history", "horizon") if city[part])
-        lines.append(
-            f"no weather for {city['city'] or '(no city)'} ({gaps}): stores "
-            f"{', '.join(str(pk) for pk in city['stores'])} forecast without weather"
+def _weather_warnings(missing: list[dict]) -> list[dict[str, object]]:
+    """One warning per city with no weather rows (`weather_missing`), kept with the run's
+    other warnings: its stores are forecast without weather, which is right, but HQ must
+    know."""
+    return [
+        run_warning(
+            RUN_WARNING_WEATHER_MISSING,
+            city=city["city"],
+            stores=city["stores"],
+            history=city["history"],
+            horizon=city["horizon"],
         )
-    return lines
+        for city in missing
+    ]
 
 
 def decisions_pools(
@@ -380,7 +386,7 @@ def decisions_run(
     remaining = [pk for pk in stores if pk not in skip]
     timings: dict[str, float] = {}
     model_facts: dict[str, object] = {}
-    warnings: list[str] = []
+    warnings: list[dict[str, object]] = []
     no_weather: list[dict] = []
     counts = {
         "forecasts": 0,
@@ -441,8 +447,9 @@ def decisions_run(
         model_facts, warnings = _model_facts(trained)
         no_weather = weather_missing(store_ids=stores, day=day, history_days=settings.history_days)
         warnings += _weather_warnings(no_weather)
-        for warning in warnings:
-            logger.warning("decisions %s: %s", day, warning)
+        with translation.override("en"):  # the log is the operators', in English
+            for warning in warnings:
+                logger.warning("decisions %s: %s", day, run_warning_text(warning))
         _renew(
             run,
             stats={

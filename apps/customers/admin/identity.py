@@ -189,6 +189,8 @@ class NpsAnswerAdmin(
     list_select_related = ["store", "member"]
     raw_id_fields = ["member", "store"]
     date_hierarchy = "answered_at"
+    # Newest first, on the index `nps_answered_idx` (answered_at, id).
+    ordering = ["-answered_at", "-pk"]
 
     @admin.display(description=_("promoter / detractor"))
     def answer_kind(self, answer: NpsAnswer) -> str:

@@ -9,7 +9,10 @@ An alert stores facts (`DeviceAlert.facts`), not a sentence; `alert_detail_text`
 the reader's language. The notification's stored title and body (the record of what was sent)
 are written in the project's language (`LANGUAGE_CODE`), whatever language the process raising
 the alert happens to run in; readers see it in their own (`apps.devices.notification_texts`), and
-the websocket line is worded in every language, each socket getting its reader's.
+the websocket line is worded in every language, each socket getting its reader's. An alert the
+system resolves (its condition cleared) keeps why as a code and facts
+(`DeviceAlert.resolution_code`, `resolution_facts`), worded for each reader the same way; its
+stored `resolution_note` is the project language's.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from apps.devices.models import (
     DeviceReading,
     DeviceReadingHourly,
     EffectiveThresholds,
+    resolution_note_text,
 )
 from apps.devices.notification_texts import (
     DEVICE_ALERT_KIND,
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 Kind = DeviceAlert.Kind
+Cleared = DeviceAlert.Cleared
 Status = DeviceAlert.Status
 ACTIVE = DeviceAlert.ACTIVE_STATUSES
 ENERGY_WINDOW = dt.timedelta(hours=1)
@@ -262,29 +267,43 @@ def alert_resolve(
     return alert
 
 
+def _cleared_note(code: str, facts: dict[str, object]) -> str:
+    """The stored note of an automatic resolution: the project's language, whatever the
+    process's (the record; readers see `DeviceAlert.resolution_text`, in theirs)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return resolution_note_text(code=code, facts=facts)[:300]
+
+
+def _cleared_line(alert: DeviceAlert) -> str:
+    """The websocket line of an alert the system resolved, in the active language."""
+    return _("%(device)s: %(kind)s cleared — %(note)s") % {
+        "device": alert.device.name,
+        "kind": alert.get_kind_display(),
+        "note": alert.resolution_text,
+    }
+
+
 def _alert_resolve_cleared(
-    *, device: Device, kind: str, note: str, now: dt.datetime
+    *, device: Device, kind: str, code: str, facts: dict[str, object], now: dt.datetime
 ) -> DeviceAlert | None:
     """The system resolves the active alert of `kind` because its condition cleared
-    (resolved_by stays empty). No active alert: nothing happens."""
+    (resolved_by stays empty), recording why as `code` and `facts` (`DeviceAlert.Cleared`).
+    No active alert: nothing happens."""
     active = DeviceAlert.objects.filter(device=device, kind=kind, status__in=ACTIVE).first()
     if active is None:
         return None
     changed = DeviceAlert.objects.filter(pk=active.pk, status__in=ACTIVE).update(
-        status=Status.RESOLVED, resolved_at=now, resolution_note=note[:300]
+        status=Status.RESOLVED,
+        resolved_at=now,
+        resolution_code=code,
+        resolution_facts=facts,
+        resolution_note=_cleared_note(code, facts),
     )
     if changed != 1:
         return None
     active.refresh_from_db()
     active.device = device
-    _alert_broadcast(
-        active,
-        event="device.alert_resolved",
-        text=lambda alert: (
-            _("%(device)s: %(kind)s cleared — %(note)s")
-            % {"device": device.name, "kind": alert.get_kind_display(), "note": note}
-        ),
-    )
+    _alert_broadcast(active, event="device.alert_resolved", text=_cleared_line)
     return active
 
 
@@ -308,7 +327,8 @@ def _temperature_rule(
         resolved = _alert_resolve_cleared(
             device=device,
             kind=Kind.TEMPERATURE_OUT_OF_RANGE,
-            note=_("back in range at %(value).1f °C") % {"value": latest_value},
+            code=Cleared.BACK_IN_RANGE,
+            facts={"value": latest_value},
             now=now,
         )
         if resolved is not None:
@@ -393,7 +413,8 @@ def _energy_rule(
     resolved = _alert_resolve_cleared(
         device=device,
         kind=Kind.ENERGY_SPIKE,
-        note=_("%(recent).0f Wh in the last hour") % {"recent": verdict.recent_wh},
+        code=Cleared.ENERGY_NORMAL,
+        facts={"recent_wh": verdict.recent_wh},
         now=now,
     )
     if resolved is not None:
@@ -422,7 +443,8 @@ def device_alerts_evaluate(*, device: Device, now: dt.datetime | None = None) ->
         resolved = _alert_resolve_cleared(
             device=device,
             kind=Kind.DEVICE_SILENT,
-            note=_("posting again"),
+            code=Cleared.POSTING_AGAIN,
+            facts={},
             now=now,
         )
         if resolved is not None:
@@ -539,19 +561,15 @@ def devices_silent_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         with transaction.atomic():
             resolved += DeviceAlert.objects.filter(
                 pk__in=[alert.pk for alert in cleared], status__in=ACTIVE
-            ).update(status=Status.RESOLVED, resolved_at=now, resolution_note=_("posting again"))
+            ).update(
+                status=Status.RESOLVED,
+                resolved_at=now,
+                resolution_code=Cleared.POSTING_AGAIN,
+                resolution_facts={},
+                resolution_note=_cleared_note(Cleared.POSTING_AGAIN, {}),
+            )
             for alert in cleared:
                 alert.status = Status.RESOLVED
-                _alert_broadcast(
-                    alert,
-                    event="device.alert_resolved",
-                    text=lambda alert: (
-                        _("%(device)s: %(kind)s cleared — %(note)s")
-                        % {
-                            "device": alert.device.name,
-                            "kind": alert.get_kind_display(),
-                            "note": _("posting again"),
-                        }
-                    ),
-                )
+                alert.resolution_code = Cleared.POSTING_AGAIN
+                _alert_broadcast(alert, event="device.alert_resolved", text=_cleared_line)
     return SweepResult(opened=opened, resolved=resolved)

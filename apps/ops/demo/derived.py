@@ -66,7 +66,9 @@ class DerivedSummary:
     decisions: str
     decision_status: str = ""
     decisions_seconds: float = 0.0
-    warnings: tuple[str, ...] = ()
+    # As the run stores them (codes and parameters): the caller words them in its language
+    # (`run_warning_text`).
+    warnings: tuple[object, ...] = ()
     stores_now: int = 0
     stores_total: int = 0
     rest_sent: bool | None = None  # split only: None when no store was left for the worker

@@ -210,6 +210,8 @@ def _alerts(*, devices: list[Device], end: dt.datetime) -> int:
                     acknowledged_by=by,
                     acknowledged_at=opened + dt.timedelta(minutes=5) if by else None,
                     resolved_at=cleared + dt.timedelta(minutes=10),
+                    resolution_code=DeviceAlert.Cleared.BACK_IN_RANGE,
+                    resolution_facts={"value": set_point},
                     resolution_note=_("back in range at %(value).1f °C") % {"value": set_point},
                 )
             )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from linli.wording import labelled
+from linli.wording import bracketed, labelled
 
 
 class Supplier(models.Model):
@@ -154,7 +154,9 @@ class ConsolidationRun(models.Model):
         ordering = ["-cutoff"]
 
     def __str__(self) -> str:
-        return f"{timezone.localtime(self.cutoff):%Y-%m-%d %H:%M} ({self.get_status_display()})"
+        return bracketed(
+            f"{timezone.localtime(self.cutoff):%Y-%m-%d %H:%M}", self.get_status_display()
+        )
 
 
 class PurchaseOrder(models.Model):
@@ -517,4 +519,4 @@ class PurchaseOrderException(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purchase_order_id}: {self.get_kind_display()} {self.quantity}"
+        return labelled(self.purchase_order_id, f"{self.get_kind_display()} {self.quantity}")

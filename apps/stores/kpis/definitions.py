@@ -31,6 +31,10 @@ class KpiDefinition:
     source: str
     # Admin changelist behind the figure (app_label, model_name).
     admin_model: tuple[str, str]
+    # An admin page (URL name) that reads the figure in detail for a month given as
+    # `?month=YYYY-MM`, with the changelist's view permission: the dashboard's card links
+    # there instead of the changelist.
+    admin_report: str = ""
 
     def display(self, value: Decimal | None) -> str:
         """The value as a person reads it: "¥12,345", "12.3%", "0.42", "—" for no figure."""
@@ -113,6 +117,7 @@ KPIS: tuple[KpiDefinition, ...] = (
         ),
         source="stores.StockMovement (loss), stores.OrderLine",
         admin_model=("stores", "stockmovement"),
+        admin_report="admin:stores_stockmovement_loss_report",
     ),
     KpiDefinition(
         code="repurchase_rate",

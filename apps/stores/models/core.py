@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from linli.wording import labelled
+from linli.wording import bracketed, labelled
 
 
 class Region(models.Model):
@@ -115,7 +115,7 @@ class StoreStaff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.store.code} ({self.get_role_display()})"
+        return bracketed(f"{self.user} @ {self.store.code}", self.get_role_display())
 
 
 class StockLevel(models.Model):
@@ -420,7 +420,7 @@ class StoreTerminal(models.Model):
         permissions = [("issue_terminal_token", _("Can issue and revoke terminal tokens"))]
 
     def __str__(self) -> str:
-        return f"{self.store_id} {self.name} ({self.token_prefix}…)"
+        return bracketed(f"{self.store_id} {self.name}", f"{self.token_prefix}…")
 
     @property
     def is_active(self) -> bool:

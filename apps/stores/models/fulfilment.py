@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.wording import bracketed, labelled
+
 # Pages show this many trailing digits of a pickup code; the whole code is the member's to bring.
 CODE_HINT_DIGITS = 2
 
@@ -91,7 +93,7 @@ class OrderFulfilment(models.Model):
 
     def __str__(self) -> str:
         # Titles, breadcrumbs and the admin history show only the hint, never the whole code.
-        return f"{self.order_id}: {self.pickup_code_hint} ({self.get_status_display()})"
+        return labelled(self.order_id, bracketed(self.pickup_code_hint, self.get_status_display()))
 
     @property
     def pickup_code_hint(self) -> str:

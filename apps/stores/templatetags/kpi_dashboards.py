@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.stores.kpis import selectors
 from apps.stores.kpis.charts import Bar, Series, bar_chart_svg, line_chart_svg
-from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS, SUM
+from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS, SUM, KpiDefinition
 
 register = template.Library()
 
@@ -44,6 +44,15 @@ def _changelist(request: HttpRequest, app_label: str, model_name: str, **query: 
     except NoReverseMatch:
         return ""
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def _report(request: HttpRequest, kpi: KpiDefinition, period: dt.date) -> str:
+    """The KPI's detail report for the month (the loss rate's: by store and category), or ""
+    when it has none or the viewer may not open its changelist (the report's permission)."""
+    app_label, model_name = kpi.admin_model
+    if not kpi.admin_report or not _may_view(request, app_label, model_name):
+        return ""
+    return f"{reverse(kpi.admin_report)}?{urlencode({'month': period.strftime('%Y-%m')})}"
 
 
 def _store_href(request: HttpRequest, store_id: int) -> str:
@@ -108,7 +117,8 @@ def hq_kpi_dashboard(context: template.Context) -> dict[str, Any]:
                     title=str(kpi.label),
                     compact=True,
                 ),
-                "href": _changelist(request, app_label, model_name),
+                "href": _report(request, kpi, period)
+                or _changelist(request, app_label, model_name),
                 "ranking_href": "?" + urlencode({"period": period.isoformat(), "kpi": kpi.code}),
             }
         )

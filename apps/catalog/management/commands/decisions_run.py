@@ -63,5 +63,5 @@ class Command(BaseCommand):
         )
         # The run's warnings (no trained model; cities without weather, whose stores are
         # forecast without it), as the admin shows them.
-        for warning in run.stats.get("warnings", []):
+        for warning in run.warning_lines:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))

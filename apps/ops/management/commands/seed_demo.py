@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.catalog.models import run_warning_text
 from apps.ops.demo.derived import (
     DECISIONS_NOW,
     DECISIONS_SPLIT,
@@ -218,7 +219,7 @@ class Command(BaseCommand):
                     )
                 )
             for warning in derived.warnings:
-                self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+                self.stdout.write(self.style.WARNING(f"  warning: {run_warning_text(warning)}"))
         base = (options["base_url"] or default_base_url()).rstrip("/")
         self.stdout.write("")
         self.stdout.write(
