@@ -101,7 +101,7 @@ class OfferForm(forms.Form):
     )
     # A price above the product's list price is allowed (a premium pre-order can be right) but
     # never by accident: the box is hidden until such a price is posted, then shown, with the
-    # error, for the owner to tick (`clean`). The service and the API do not ask for it.
+    # error, for the owner to tick (`clean`). The service `offer_create` does not ask for it.
     price_above_list_confirmed = forms.BooleanField(
         label=gettext_lazy("Price above the list price"),
         required=False,
