@@ -236,6 +236,9 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
         "opened_at",
         "value",
         "detail_shown",
+        # The readings and thresholds the alert recorded, which its detail and resolution
+        # note state: shown as recorded, never edited by hand.
+        "facts",
         "acknowledged_by",
         "acknowledged_at",
         "resolved_by",

@@ -73,11 +73,17 @@ def store_member_by_number(*, store: Store, member_no: str) -> Member | None:
     """The member with this number if it is one of this store's members (home store, or
     bought here), else None — the same None as for a number nobody has, so a terminal cannot
     learn that another store's member exists, nor act in their name."""
+    return store_members_by_numbers(store=store, member_nos=[member_no]).first()
+
+
+def store_members_by_numbers(*, store: Store, member_nos: Iterable[str]) -> QuerySet[Member]:
+    """Those of this store's members (home store, or bought here; not erased) whose numbers
+    are among `member_nos`, in one query: the rule `store_member_by_number` applies to one
+    number, for a batch (the tracking events API). A number missing from the answer is of
+    nobody or of another store's member — the caller treats both alike."""
     bought_here = Order.objects.filter(store=store, member__isnull=False).values("member_id")
-    return (
-        Member.objects.filter(is_erased=False, member_no=member_no)
-        .filter(Q(home_store=store) | Q(pk__in=bought_here))
-        .first()
+    return Member.objects.filter(is_erased=False, member_no__in=list(member_nos)).filter(
+        Q(home_store=store) | Q(pk__in=bought_here)
     )
 
 

@@ -269,3 +269,57 @@ def test_hq_cannot_launch_the_template_over_an_accepted_card_without_launching_a
         _hq_launch(card)
     assert refusal.value.campaigns == [draft.store_campaign.campaign]
     assert Campaign.objects.count() == 1
+
+
+# --- HQ's admin action: the same acceptance as the portal -----------------------------------
+
+
+def _admin_accept(hq_user: object, *cards: object) -> list[str]:
+    """HQ runs "Accept the selected insight cards" on the cards: the messages shown."""
+    client = _client(hq_user)
+    response = client.post(
+        reverse("admin:catalog_insightcard_changelist"),
+        {"action": "accept_cards", "_selected_action": [card.pk for card in cards]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_the_admin_accept_drafts_the_cards_campaign_as_the_portal_does(
+    card: object, hq_user: object
+) -> None:
+    assert _admin_accept(hq_user, card) == ["1 insight card accepted and its campaign drafted."]
+    card.refresh_from_db()
+    assert card.accepted_by == hq_user
+    draft = StoreCampaign.objects.get()
+    assert (draft.store, draft.status) == (card.store, StoreCampaign.Status.DRAFT)
+    assert draft.campaign.insight_card == card
+    assert draft.campaign.template.code == "summer-fruit"
+    # Again: nothing changes, and the message says why rather than "0 accepted".
+    assert _admin_accept(hq_user, card) == [
+        f"低糖蓝莓 ({card.store.code} {card.day}): Already accepted: its campaign "
+        "“低糖蓝莓 (insight)” was drafted earlier."
+    ]
+    assert Campaign.objects.count() == 1
+
+
+def test_the_admin_accept_refuses_an_overlapping_card_naming_the_campaign(
+    card: object, hq_user: object, other_store: object
+) -> None:
+    hq = _hq_launch(card)
+    elsewhere = InsightCardFactory(store=other_store, product=card.product)
+    messages = _admin_accept(hq_user, card, elsewhere)
+    assert messages == [
+        "1 insight card accepted and its campaign drafted.",
+        f"低糖蓝莓 ({card.store.code} {card.day}): Not accepted: this store already takes part "
+        f"in “夏季水果季” ({hq.starts_on} – {hq.ends_on}), a campaign of the same template "
+        "(夏季水果季) on overlapping days, and only one runs at a time. A declined draft does "
+        "not count.",
+    ]
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    elsewhere.refresh_from_db()
+    assert elsewhere.accepted_by == hq_user
+    assert StoreCampaign.objects.get(campaign__insight_card=elsewhere).store == other_store
+    assert Campaign.objects.count() == 2

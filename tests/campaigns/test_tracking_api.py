@@ -52,8 +52,8 @@ def event(store_campaign, number: int, **overrides):
     return body
 
 
-def test_batch_is_recorded_with_members_products_and_orders(token, store_campaign):
-    member = MemberFactory()
+def test_batch_is_recorded_with_members_products_and_orders(token, store, store_campaign):
+    member = MemberFactory(home_store=store)
     MemberIdentityFactory(member=member, kind="mini_program", value="openid-1")
     blueberries = ProductFactory(sku="FRU-0001")
     batch = [
@@ -227,7 +227,7 @@ def test_service_query_count_does_not_grow_with_the_batch(store, store_campaign)
 
     from django.utils import timezone
 
-    members = MemberFactory.create_batch(3)
+    members = MemberFactory.create_batch(3, home_store=store)
     when = timezone.now() - dt.timedelta(hours=1)
 
     def batch(prefix: str, size: int) -> list[TrackingEventInput]:
@@ -247,3 +247,41 @@ def test_service_query_count_does_not_grow_with_the_batch(store, store_campaign)
     with CaptureQueriesContext(connection) as large:
         assert tracking_events_record(store=store, events=batch("b", 300)).recorded == 300
     assert len(large) == len(small)
+
+
+def test_a_member_number_names_only_the_stores_members(token, store, other_store, store_campaign):
+    """As at the till and in group-buy joins (docs/members.md): a member number of this
+    store's members (home store here, or bought here) is recorded on them; another store's
+    member's number is refused with the event's index, alike a number nobody has, and the
+    batch stores nothing. Phones and openids still resolve network-wide."""
+    home = MemberFactory(home_store=store)
+    shopper = MemberFactory(home_store=other_store)
+    order_for(store, member=shopper)
+    elsewhere = MemberFactory(home_store=other_store)
+    MemberIdentityFactory(member=elsewhere, kind="mini_program", value="openid-elsewhere")
+    known = [
+        event(store_campaign, 1, member={"member_no": home.member_no}),
+        event(store_campaign, 2, member={"member_no": shopper.member_no}),
+        event(store_campaign, 3, member={"mini_program": "openid-elsewhere"}),
+    ]
+    refused = [
+        *known,
+        event(store_campaign, 4, member={"member_no": elsewhere.member_no}),
+        event(store_campaign, 5, member={"member_no": "M99999999"}),
+    ]
+    response = api(token).post(URL, {"events": refused}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [(e["index"], e["field"], e["code"], e["message"]) for e in body["errors"]] == [
+        (index, "member.member_no", "unknown_member", "No member of this store has this number.")
+        for index in (3, 4)
+    ]
+    assert not TrackingEvent.objects.exists()
+    response = api(token).post(URL, {"events": known}, format="json")
+    assert response.json() == {"recorded": 3, "duplicates": 0}
+    assert dict(TrackingEvent.objects.values_list("event_id", "member_id")) == {
+        "mp-0001": home.pk,
+        "mp-0002": shopper.pk,
+        "mp-0003": elsewhere.pk,
+    }

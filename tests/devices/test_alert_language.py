@@ -335,3 +335,18 @@ def test_the_cleared_line_on_each_socket_is_worded_in_its_language(settings, dev
         "en": f"{device.name}: Temperature out of range cleared — {RESOLVED_EN}",
         "zh-hans": f"{device.name}：温度超出范围已恢复 — {RESOLVED_ZH}",
     }
+
+
+def test_the_admin_cannot_change_the_facts_an_alert_recorded(raised, hq_user):
+    """The facts are the readings the detail and resolution sentences state: HQ reads them,
+    worded, but a POST to the change form cannot rewrite them."""
+    alert, _since = raised
+    recorded = alert.facts
+    assert recorded
+    client = _client(hq_user, "en")
+    page = reverse("admin:devices_devicealert_change", args=[alert.pk])
+    assert 'name="facts"' not in client.get(page).content.decode()
+    response = client.post(page, {"facts": json.dumps({"value": 99.0}), "_save": "Save"})
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.facts == recorded

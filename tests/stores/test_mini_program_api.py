@@ -23,6 +23,7 @@ from apps.procurement.models import (
     PurchaseOrderLine,
     PurchaseOrderSource,
 )
+from apps.procurement.selectors.suppliers import DAILY_CUTOFF_HOUR
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.pickup import (
     delivery_status_set,
@@ -38,6 +39,7 @@ from apps.stores.models import (
     StoreStaff,
 )
 from apps.stores.services.terminals import terminal_issue
+from linli.schedules import SCHEDULES
 from tests.factories import (
     MemberFactory,
     ProductFactory,
@@ -635,3 +637,71 @@ def test_another_stores_member_is_served_but_not_named(store, other_store, blueb
 
 def _nothing_written_but(member: Member) -> None:
     assert (Order.objects.count(), list(Member.objects.all())) == (0, [member])
+
+
+# --- when the member can expect it ----------------------------------------------------------
+
+
+def _order_answer(store, order: Order) -> dict:
+    response = _client(store).get(f"{URL}/{order.reference}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_expected_day_is_the_daily_cut_off_after_payment_plus_the_longest_lead_time(
+    store, blueberries, melon
+):
+    """Blueberries come in 1 day, the melon in 3: paid before 22:00, the order goes on that
+    evening's purchase orders and is expected 3 days later; paid at 22:00, the next day's."""
+    melon.supplier_offers.update(lead_time_days=3)
+    payload = _payload(
+        lines=[{"sku": "FRU-0001", "quantity": 2}, {"sku": "FRU-0002", "quantity": 1}],
+        expected_total="61.50",
+    )
+    response = _client(store).post(URL, payload, format="json")
+    assert response.status_code == 201
+    today = timezone.localdate()
+    paid = timezone.localtime(timezone.now())
+    cutoff_day = today if paid.hour < 22 else today + dt.timedelta(days=1)
+    assert response.json()["expected_ready_on"] == (cutoff_day + dt.timedelta(days=3)).isoformat()
+    order = Order.objects.get()
+    zone = timezone.get_current_timezone()
+    for placed, expected in (
+        (dt.datetime(2026, 7, 1, 21, 59, 59, tzinfo=zone), "2026-07-04"),
+        (dt.datetime(2026, 7, 1, 22, 0, tzinfo=zone), "2026-07-05"),
+    ):
+        Order.objects.filter(pk=order.pk).update(placed_at=placed)
+        assert _order_answer(store, order)["expected_ready_on"] == expected
+
+
+def test_on_a_purchase_order_the_expected_day_is_its_delivery_date(store, blueberries, melon):
+    melon.supplier_offers.update(lead_time_days=3)
+    payload = _payload(
+        lines=[{"sku": "FRU-0001", "quantity": 2}, {"sku": "FRU-0002", "quantity": 1}],
+        expected_total="61.50",
+    )
+    assert _client(store).post(URL, payload, format="json").status_code == 201
+    order = Order.objects.get()
+    # Placed long ago: the estimate alone would name a day long past.
+    Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - dt.timedelta(days=30))
+    _consolidate()
+    today = timezone.localdate()
+    melon_po = PurchaseOrderLine.objects.get(product=melon).purchase_order
+    assert melon_po.delivery_date == today + dt.timedelta(days=3)
+    assert _order_answer(store, order)["expected_ready_on"] == melon_po.delivery_date.isoformat()
+    # The supplier moves the melon's delivery: the member's day moves with it.
+    later = today + dt.timedelta(days=5)
+    purchase_order_move(melon_po, status=PurchaseOrder.Status.CONFIRMED, delivery_date=later)
+    assert _order_answer(store, order)["expected_ready_on"] == later.isoformat()
+    cancelled = _client(store).post(f"{URL}/{order.reference}/cancel", {}, format="json")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["expected_ready_on"] is None
+
+
+def test_the_cut_off_the_expected_day_counts_from_is_the_daily_consolidation_beats():
+    beat = next(
+        schedule
+        for schedule in SCHEDULES
+        if schedule.task == "apps.procurement.tasks.purchase_orders_consolidate_task"
+    )
+    assert (beat.hour, beat.minute) == (str(DAILY_CUTOFF_HOUR), "0")

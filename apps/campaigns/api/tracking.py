@@ -2,8 +2,9 @@
 and order events, authenticated by a store terminal token (`Authorization: Terminal <token>`).
 
 The terminal's store comes from its token; every event must name one of that store's store
-campaigns. The batch is all-or-nothing (see `apps.campaigns.services.tracking`): any problem
-answers 4xx in the `linli.errors` shape with each event's index, and nothing is recorded.
+campaigns, and a member number only one of that store's members (docs/members.md). The batch
+is all-or-nothing (see `apps.campaigns.services.tracking`): any problem answers 4xx in the
+`linli.errors` shape with each event's index, and nothing is recorded.
 Idempotent by `event_id`: sending a batch again answers 200 with every event a duplicate.
 The body is bounded (`MAX_BODY_BYTES`) before it is parsed. See docs/reviews.md.
 """
@@ -92,7 +93,9 @@ class TrackingEventSerializer(serializers.Serializer):
         help_text=(
             "Optional identity of the shopper: one or more of "
             + ", ".join(IDENTITY_KEYS)
-            + ". An identity nobody holds records the event without a member."
+            + ". A phone, card or openid nobody holds records the event without a member; a "
+            "member_no must be one of the token's store's members (home store there, or "
+            "bought there), else the event is refused (unknown_member)."
         ),
     )
     sku = serializers.CharField(required=False, max_length=32, help_text="Optional product.")
@@ -131,7 +134,8 @@ class TrackingEventsView(UniformErrorsMixin, APIView):
             200: TrackingBatchResultSerializer,
             400: OpenApiResponse(
                 ErrorSerializer,
-                description="`invalid`, `unknown_sku`, `unknown_order`, `too_large`, …, "
+                description="`invalid`, `unknown_sku`, `unknown_order`, `unknown_member`, "
+                "`too_large`, …, "
                 "each problem with the event's index.",
             ),
             401: OpenApiResponse(

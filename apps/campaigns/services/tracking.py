@@ -15,7 +15,12 @@ Contract of `tracking_events_record`:
 - Set-wise: a bounded number of queries whatever the batch size (one per lookup kind, one
   `INSERT … ON CONFLICT DO NOTHING RETURNING` per batch), never one query per event.
 - A member identity nobody holds is not an error: the event is recorded without a member
-  (an exposure to an unknown viewer is still an exposure).
+  (an exposure to an unknown viewer is still an exposure). A member *number*, though, names
+  only this store's members (home store here, or bought here: `store_members_by_numbers`,
+  the rule of the POS and the group-buy joins, docs/members.md): any other number — of
+  nobody, or of another store's member — is the event's problem `unknown_member`, so a
+  terminal can neither record events in another store's member's name nor learn that a
+  number exists. Phones, cards and openids are resolved network-wide, as at the till.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from django.utils.translation import gettext as _
 
 from apps.campaigns.models import StoreCampaign, TrackingEvent
 from apps.catalog.models import Product
-from apps.customers.models import Member, MemberIdentity
+from apps.customers.models import MemberIdentity
 from apps.stores.models import Order
+from apps.stores.selectors import store_members_by_numbers
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
@@ -92,19 +98,20 @@ class TrackingBatchResult(NamedTuple):
     errors: list[TrackingEventError]
 
 
-def _resolve_members(events: Sequence[TrackingEventInput]) -> dict[tuple[str, str], int]:
-    """(kind, normalised value) → member id for every identity in the batch: two queries."""
+def _resolve_members(
+    events: Sequence[TrackingEventInput], *, own_numbers: dict[str, int]
+) -> dict[tuple[str, str], int]:
+    """(kind, normalised value) → member id for every identity in the batch: member numbers
+    from `own_numbers` (the store's members, looked up by `_check_references`), the other
+    identities network-wide in one query."""
     wanted: dict[str, set[str]] = {}
     for event in events:
         for kind, value in event.member.items():
             wanted.setdefault(kind, set()).add(value)
-    found: dict[tuple[str, str], int] = {}
-    numbers = wanted.pop(MEMBER_NO_KEY, set())
-    if numbers:
-        for member_no, pk in Member.objects.filter(member_no__in=numbers).values_list(
-            "member_no", "pk"
-        ):
-            found[(MEMBER_NO_KEY, member_no)] = pk
+    found: dict[tuple[str, str], int] = {
+        (MEMBER_NO_KEY, member_no): pk for member_no, pk in own_numbers.items()
+    }
+    wanted.pop(MEMBER_NO_KEY, None)
     if wanted:
         condition = Q()
         for kind, values in wanted.items():
@@ -204,8 +211,9 @@ def _check_fields(
 
 def _check_references(
     *, store: Store, events: Sequence[TrackingEventInput]
-) -> tuple[dict[str, int], list[TrackingEventError]]:
-    """Store campaigns, SKUs and orders looked up set-wise (three queries); sku → product id."""
+) -> tuple[dict[str, int], dict[str, int], list[TrackingEventError]]:
+    """Store campaigns, SKUs, orders and member numbers looked up set-wise (a query each);
+    sku → product id, and member number → id of the store's members."""
     errors: list[TrackingEventError] = []
     own_campaigns = set(
         StoreCampaign.objects.filter(
@@ -219,6 +227,14 @@ def _check_references(
         set(Order.objects.filter(store=store, pk__in=order_ids).values_list("pk", flat=True))
         if order_ids
         else set()
+    )
+    numbers = {event.member[MEMBER_NO_KEY] for event in events if MEMBER_NO_KEY in event.member}
+    own_numbers = (
+        dict(
+            store_members_by_numbers(store=store, member_nos=numbers).values_list("member_no", "pk")
+        )
+        if numbers
+        else {}
     )
     for index, event in enumerate(events):
         if event.store_campaign_id not in own_campaigns:
@@ -248,7 +264,18 @@ def _check_references(
                     % {"id": event.order_id},
                 )
             )
-    return products, errors
+        number = event.member.get(MEMBER_NO_KEY)
+        if number is not None and number not in own_numbers:
+            # Nobody's number and another store's member's answer alike.
+            errors.append(
+                TrackingEventError(
+                    index,
+                    f"member.{MEMBER_NO_KEY}",
+                    "unknown_member",
+                    _("No member of this store has this number."),
+                )
+            )
+    return products, own_numbers, errors
 
 
 def _insert_new(rows: list[tuple]) -> set[tuple[int, str]]:
@@ -304,12 +331,12 @@ def tracking_events_record(
             code="too_many",
         )
     checked, errors = _check_fields(events)
-    products, reference_errors = _check_references(store=store, events=checked)
+    products, own_numbers, reference_errors = _check_references(store=store, events=checked)
     errors.extend(reference_errors)
     if errors:
         errors.sort(key=lambda error: (error.index, error.field))
         return TrackingBatchResult(recorded=0, duplicates=0, errors=errors)
-    members = _resolve_members(checked)
+    members = _resolve_members(checked, own_numbers=own_numbers)
     now = timezone.now()
     rows: list[tuple] = []
     seen: set[tuple[int, str]] = set()

@@ -1,7 +1,9 @@
 """HQ admin for the decision engine (imported at the end of apps/catalog/admin.py).
 
 Derived tables are read-only here: they are recomputed by the nightly run. HQ edits only the
-decision settings; accepting insight cards goes through the same service as the portal.
+decision settings; accepting insight cards goes through the same service as the portal (the
+campaigns' `campaign_draft_from_insight`, reached through the composition root
+apps/catalog/sources.py): each accepted card gets its campaign draft.
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ from apps.catalog.models import (
     RuleRun,
     weather_missing_text,
 )
-from apps.catalog.services.lists import insight_card_accept
+from apps.catalog.sources import InsightNotDrafted, insight_card_draft
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
-from linli.admin_helpers import UndeletableAdminMixin
+from linli.admin_helpers import UndeletableAdminMixin, bulk_steps
 from linli.admin_utils import BigTableAdminMixin, truncated_text
 from linli.celery import app as celery_app
 from linli.params import is_ascii_number
 from linli.schedules import SCHEDULES
+from linli.wording import bracketed
 
 
 class ReadOnlyAdmin(UndeletableAdminMixin, admin.ModelAdmin):
@@ -324,14 +327,24 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
 
     @admin.action(description=_("Accept the selected insight cards"), permissions=["view"])
     def accept_cards(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> None:
-        accepted = sum(insight_card_accept(card=card, by=request.user) for card in queryset)
-        self.message_user(
+        """Each card as the owner's accept in the portal: accepted and its campaign drafted in
+        one transaction, or refused (the overlap message naming the campaign), or already
+        accepted with its campaign drafted earlier — one warning per card not drafted."""
+        bulk_steps(
+            self,
             request,
-            ngettext(
-                "%(count)d insight card accepted.", "%(count)d insight cards accepted.", accepted
-            )
-            % {"count": accepted},
-            messages.SUCCESS,
+            queryset.select_related("store", "product").order_by("store__code", "day", "rank"),
+            lambda card: insight_card_draft(card=card, by=request.user),
+            lambda count: (
+                ngettext(
+                    "%(count)d insight card accepted and its campaign drafted.",
+                    "%(count)d insight cards accepted and their campaigns drafted.",
+                    count,
+                )
+                % {"count": count}
+            ),
+            refused=InsightNotDrafted,
+            label=lambda card: bracketed(card.product.name, f"{card.store.code} {card.day}"),
         )
 
 

@@ -54,6 +54,26 @@ def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:
     return frame.drop_duplicates("product_id", keep="first")
 
 
+# The daily consolidation's cut-off, local time: the beat "procurement: daily consolidation"
+# (linli/schedules.py) runs at this hour and takes every paid line placed before it.
+DAILY_CUTOFF_HOUR = 22
+
+
+def daily_cutoff_after(*, moment: dt.datetime) -> dt.datetime:
+    """The daily run's cut-off that takes an order paid at `moment` (a run takes the lines
+    placed strictly before its cut-off): that local day at DAILY_CUTOFF_HOUR, or the next
+    day's when `moment` is at or past it. An earlier run (a settlement's, HQ's click) may take
+    the order sooner; this is the latest day it is bought on."""
+    local = timezone.localtime(moment)
+    zone = timezone.get_current_timezone()
+    cutoff = dt.datetime.combine(local.date(), dt.time(DAILY_CUTOFF_HOUR), tzinfo=zone)
+    if local >= cutoff:
+        cutoff = dt.datetime.combine(
+            local.date() + dt.timedelta(days=1), dt.time(DAILY_CUTOFF_HOUR), tzinfo=zone
+        )
+    return cutoff
+
+
 def purchase_order_day(*, cutoff: dt.datetime) -> dt.date:
     """The day a consolidation run with this cut-off places its purchase orders: the cut-off's
     local day (after midnight, the next day)."""

@@ -26,7 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.procurement.selectors.mini_program import mini_program_order
+from apps.procurement.selectors.mini_program import (
+    mini_program_expected_ready_on,
+    mini_program_order,
+)
 from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services import mini_program as service
 from apps.procurement.services.pickup import PickupRefused
@@ -195,6 +198,13 @@ class MiniProgramOrderSerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     ready_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    expected_ready_on = serializers.DateField(
+        allow_null=True,
+        help_text="The day the member can expect the order ready (local date): the latest "
+        "delivery date of its lines — a line's purchase order's once it is on one, else the "
+        "one consolidation will give it (the daily 22:00 cut-off after payment plus the "
+        "preferred offer's lead time). Null for a cancelled order.",
+    )
     total = api_fields.DecimalField(max_digits=12, decimal_places=2)
     discount_total = api_fields.DecimalField(max_digits=12, decimal_places=2)
     lines = MiniProgramOrderLineSerializer(many=True)
@@ -228,6 +238,7 @@ def _order_body(order: Order) -> dict[str, Any]:
             "placed_at": order.placed_at,
             "ready_at": record.ready_at if record else None,
             "completed_at": record.completed_at if record else None,
+            "expected_ready_on": mini_program_expected_ready_on(order=order),
             "total": order.total,
             "discount_total": order.discount_total,
             "lines": [
