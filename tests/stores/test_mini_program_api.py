@@ -666,12 +666,33 @@ def test_the_expected_day_is_the_daily_cut_off_after_payment_plus_the_longest_le
     assert response.json()["expected_ready_on"] == (cutoff_day + dt.timedelta(days=3)).isoformat()
     order = Order.objects.get()
     zone = timezone.get_current_timezone()
+    # Paid in two days' time (a clock ahead): the boundary is that day's 22:00.
+    day = today + dt.timedelta(days=2)
     for placed, expected in (
-        (dt.datetime(2026, 7, 1, 21, 59, 59, tzinfo=zone), "2026-07-04"),
-        (dt.datetime(2026, 7, 1, 22, 0, tzinfo=zone), "2026-07-05"),
+        (dt.datetime.combine(day, dt.time(21, 59, 59), tzinfo=zone), day + dt.timedelta(days=3)),
+        (dt.datetime.combine(day, dt.time(22, 0), tzinfo=zone), day + dt.timedelta(days=4)),
     ):
         Order.objects.filter(pk=order.pk).update(placed_at=placed)
-        assert _order_answer(store, order)["expected_ready_on"] == expected
+        assert _order_answer(store, order)["expected_ready_on"] == expected.isoformat()
+
+
+def test_a_line_still_waiting_after_its_cut_off_is_expected_from_the_next_one(
+    store, blueberries, melon
+):
+    """Paid a month ago and on no purchase order yet (its run never took it): the next run
+    takes it, so the day is counted from the next cut-off after now, not a month ago."""
+    melon.supplier_offers.update(lead_time_days=3)
+    payload = _payload(
+        lines=[{"sku": "FRU-0001", "quantity": 2}, {"sku": "FRU-0002", "quantity": 1}],
+        expected_total="61.50",
+    )
+    assert _client(store).post(URL, payload, format="json").status_code == 201
+    order = Order.objects.get()
+    Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - dt.timedelta(days=30))
+    now = timezone.localtime(timezone.now())
+    cutoff_day = now.date() if now.hour < 22 else now.date() + dt.timedelta(days=1)
+    expected = cutoff_day + dt.timedelta(days=3)
+    assert _order_answer(store, order)["expected_ready_on"] == expected.isoformat()
 
 
 def test_on_a_purchase_order_the_expected_day_is_its_delivery_date(store, blueberries, melon):
