@@ -69,6 +69,17 @@ def store_knows_member(
     return orders.exists()
 
 
+def order_member_no_for_terminal(order: Order) -> str | None:
+    """The member number a terminal's answer about `order` may carry: the order's member's,
+    when the store knew her before this order (`store_knows_member`, the order itself left
+    out), else None — an answer reveals no member the store did not already know."""
+    if order.member_id is None:
+        return None
+    if store_knows_member(store=order.store, member=order.member, excluding_order_id=order.pk):
+        return order.member.member_no
+    return None
+
+
 def store_member_by_number(*, store: Store, member_no: str) -> Member | None:
     """The member with this number if it is one of this store's members (home store, or
     bought here), else None — the same None as for a number nobody has, so a terminal cannot

@@ -34,7 +34,7 @@ from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services import mini_program as service
 from apps.procurement.services.pickup import PickupRefused
 from apps.stores.models import Order, OrderFulfilment, StoreTerminal
-from apps.stores.selectors import store_knows_member
+from apps.stores.selectors import order_member_no_for_terminal
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
 from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from linli import api_fields
@@ -58,7 +58,6 @@ REFUSAL_STATUS = {
     service.NOT_FOUND: status.HTTP_404_NOT_FOUND,
     "not_cancellable": status.HTTP_409_CONFLICT,
     "out_for_delivery": status.HTTP_409_CONFLICT,
-    "not_found": status.HTTP_404_NOT_FOUND,
 }
 FULFILMENTS = (Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY)
 # A fulfilment whose code still hands the order over: the member is shown the code.
@@ -221,14 +220,7 @@ def _order_body(order: Order) -> dict[str, Any]:
             "reference": order.reference,
             "order_id": order.pk,
             "store_code": order.store.code,
-            "member_no": (
-                order.member.member_no
-                if order.member_id
-                and store_knows_member(
-                    store=order.store, member=order.member, excluding_order_id=order.pk
-                )
-                else None
-            ),
+            "member_no": order_member_no_for_terminal(order),
             "status": order.status,
             "fulfilment": order.fulfilment,
             "fulfilment_status": record.status if record else None,

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from apps.customers.models import MemberIdentity
 from apps.customers.services.identity import IdentityInput
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX, Order, StoreTerminal
-from apps.stores.selectors import order_key_used, store_knows_member
+from apps.stores.selectors import order_key_used, order_member_no_for_terminal
 from apps.stores.services.orders import (
     OrderKeyReused,
     PosInsufficientStock,
@@ -217,14 +217,7 @@ def _result_body(order: Order, warnings: list[dict[str, object]]) -> dict[str, A
             "idempotency_key": order.idempotency_key,
             "channel": order.channel,
             "placed_at": order.placed_at,
-            "member_no": (
-                order.member.member_no
-                if order.member_id
-                and store_knows_member(
-                    store=order.store, member=order.member, excluding_order_id=order.pk
-                )
-                else None
-            ),
+            "member_no": order_member_no_for_terminal(order),
             "total": order.total,
             "discount_total": order.discount_total,
             "lines": [
