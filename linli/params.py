@@ -5,13 +5,15 @@ A form's `CharField` refuses a NUL character (`ProhibitNullCharactersValidator`)
 `IntegerField` refuses "²" or "١"; a view that reads `request.GET["q"]` itself gets neither check.
 PostgreSQL text cannot hold a NUL (the query fails with `DataError`, a 500), and `str.isdigit()`
 accepts superscripts and other scripts' digits that `int()` then refuses (a `ValueError`, a 500).
-Views read such values through these helpers instead.
+Views read such values through these helpers instead; a page of a list is cut by `Paginator`
+below, whose page number (`?page=`) is ASCII digits too.
 """
 
 from __future__ import annotations
 
 import re
 
+from django.core import paginator
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.http import QueryDict
@@ -45,3 +47,14 @@ def is_ascii_number(value: str | None) -> bool:
     form is written with. `str.isdigit()` also accepts "²", which `int()` refuses, and "١"
     (Arabic-Indic one), which `int()` reads as 1."""
     return value is not None and _ASCII_DIGITS.fullmatch(value) is not None
+
+
+class Paginator(paginator.Paginator):
+    """Django's, whose page number counts only in ASCII digits: `int()` reads `?page=２`
+    (full-width) or `?page=٢` (Arabic-Indic) as 2; here it is not a number, so `get_page` shows
+    the first page, as for `?page=abc`. Portal pages cut their lists with this one."""
+
+    def validate_number(self, number: object) -> int:
+        if isinstance(number, str) and not number.isascii():
+            raise paginator.PageNotAnInteger(self.error_messages["invalid_page"])
+        return super().validate_number(number)

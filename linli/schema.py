@@ -9,7 +9,8 @@ shape; this class adds what the view left out, and never replaces what it declar
 - 403 on views reached by people (a user token or a session): the caller may not do this at
   this store (machine tokens are scoped by their token and get 401 or the view's own codes);
 - 404 when the path names an object (unknown, or not the caller's: the same answer);
-- 400 when the operation takes a body.
+- 400 when the operation takes a body, or reads numbers from its query string (a list's
+  filters, `limit`, `offset`: ASCII digits only, `linli.api_query`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,20 @@ class AutoSchema(SpectacularAutoSchema):
                     "`invalid` (each problem in `errors`), `parse_error`, `too_large`, `too_deep`."
                 ),
             )
+        elif self._takes_query_parameters():
+            responses["400"] = OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`invalid`: a query parameter (a filter, `limit`, `offset`) that cannot be "
+                    "read, named in `errors` (numbers: the digits 0-9 only)."
+                ),
+            )
         return responses
+
+    def _takes_query_parameters(self) -> bool:
+        return self.method == "GET" and bool(
+            self._get_filter_parameters() or self._get_pagination_parameters()
+        )
 
     def _reached_by_people(self) -> bool:
         authenticators = getattr(self.view, "authentication_classes", ())

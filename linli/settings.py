@@ -374,8 +374,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Numbers in a query string (filters, limit, offset): ASCII digits only (linli/api_query.py).
+    "DEFAULT_FILTER_BACKENDS": ["linli.api_query.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "linli.api_query.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "linli.schema.AutoSchema",
     "EXCEPTION_HANDLER": "linli.errors.uniform_exception_handler",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +15,7 @@ from apps.catalog.selectors import member_offer_lines
 from apps.customers.selectors.members import store_member_page, store_members
 from apps.customers.selectors.nps import nps_for_region, nps_for_store
 from apps.stores.access import MEMBER_DATA, store_or_403
-from linli.params import checked_text, text_param
+from linli.params import Paginator, checked_text, text_param
 
 MEMBERS_PER_PAGE = 25
 QUERY_MAX_LENGTH = 60

@@ -123,7 +123,7 @@ def store_recent_days(
     totals = {
         row["day"]: row
         for row in Order.objects.filter(store=store, placed_at__gte=start, placed_at__lt=end)
-        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .exclude(status__in=Order.VOID_STATUSES)
         .annotate(day=TruncDate("placed_at", tzinfo=zone))
         .values("day")
         .annotate(order_count=Count("id"), revenue=Sum("total"))
@@ -236,7 +236,7 @@ def order_lines_between(
 ) -> QuerySet[OrderLine]:
     """Order lines of counted orders placed in [start, end), for analytics in other apps."""
     lines = OrderLine.objects.filter(order__placed_at__gte=start, order__placed_at__lt=end).exclude(
-        order__status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED]
+        order__status__in=Order.VOID_STATUSES
     )
     if store_ids is not None:
         lines = lines.filter(order__store_id__in=store_ids)
@@ -270,7 +270,7 @@ def member_store_order_counts(*, start: dt.datetime, end: dt.datetime) -> QueryS
     (next-month return rate, repeat buyers in the month) are computed from."""
     return (
         Order.objects.filter(member__isnull=False, placed_at__gte=start, placed_at__lt=end)
-        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .exclude(status__in=Order.VOID_STATUSES)
         .order_by()
         .values("member_id", "store_id")
         .annotate(orders=Count("id"))
@@ -284,7 +284,7 @@ def member_lifetime_order_facts(*, before: dt.datetime) -> QuerySet:
     aggregate in SQL (orders left-joined to their lines)."""
     return (
         Order.objects.filter(member__isnull=False, placed_at__lt=before)
-        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .exclude(status__in=Order.VOID_STATUSES)
         .order_by()
         .values("member_id")
         .annotate(
@@ -332,7 +332,7 @@ def store_order_hours(
 ) -> QuerySet:
     """(store_id, local hour 0–23, counted orders) placed in [start, end)."""
     orders = Order.objects.filter(placed_at__gte=start, placed_at__lt=end).exclude(
-        status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED]
+        status__in=Order.VOID_STATUSES
     )
     if store_ids is not None:
         orders = orders.filter(store_id__in=store_ids)

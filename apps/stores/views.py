@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -43,7 +42,7 @@ from apps.stores.kpis.charts import Series, line_chart_svg, percentile_svg
 from apps.stores.models import StockMovement
 from apps.stores.page_cache import store_figures
 from linli.admin_helpers import member_notes_for_viewer
-from linli.params import text_param
+from linli.params import Paginator, text_param
 from linli.realtime import session_ended_broadcast
 
 

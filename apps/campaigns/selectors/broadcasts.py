@@ -180,7 +180,6 @@ class JoinedFigures:
 
 
 _SETTLED = (GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED)
-VOID_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 
 
 def offers_joined(offers: list[GroupBuyOffer]) -> dict[int, JoinedFigures]:
@@ -191,7 +190,7 @@ def offers_joined(offers: list[GroupBuyOffer]) -> dict[int, JoinedFigures]:
             row["offer_id"]: row
             for row in GroupBuyJoin.objects.filter(offer__in=[offer.pk for offer in offers])
             .exclude(status=GroupBuyJoin.Status.CANCELLED)
-            .exclude(order__status__in=VOID_ORDER_STATUSES)
+            .exclude(order__status__in=Order.VOID_STATUSES)
             .order_by()
             .values("offer_id")
             .annotate(orders=Count("pk"), units=Sum("quantity"))

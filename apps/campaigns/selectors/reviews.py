@@ -68,7 +68,6 @@ from apps.stores.models import Order, Store
 
 DEFAULT_REPEAT_DAYS = 30
 TOP_PRODUCTS = 10
-VOID_ORDER_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 # After-sales cases (apps.procurement) whose refund was given or decided: their values, as
 # strings, since campaigns do not import procurement.
 REFUNDED_CASE_STATUSES = ("approved", "resolved")
@@ -259,7 +258,7 @@ def _chat_joins(store_campaigns: QuerySet | list[int]) -> QuerySet[GroupBuyJoin]
             order__isnull=False,
         )
         .exclude(status=GroupBuyJoin.Status.CANCELLED)
-        .exclude(order__status__in=VOID_ORDER_STATUSES)
+        .exclude(order__status__in=Order.VOID_STATUSES)
         .exclude(order__in=tracked)
         .order_by()
     )
@@ -425,7 +424,7 @@ def _collect(
 
     orders = list(
         Order.objects.filter(pk__in=list(owner))
-        .exclude(status__in=VOID_ORDER_STATUSES)
+        .exclude(status__in=Order.VOID_STATUSES)
         .order_by()
         # A line has at most one purchase source (one-to-one): the join repeats no line.
         .annotate(units=Sum("lines__quantity"), short=Sum("lines__purchase_source__short_quantity"))
@@ -480,7 +479,7 @@ def _collect(
         member_ids = {member_id for _, member_id in pairs}
         buyers_orders = (
             Order.objects.filter(store__in=store_ids, member__in=member_ids)
-            .exclude(status__in=VOID_ORDER_STATUSES)
+            .exclude(status__in=Order.VOID_STATUSES)
             .order_by()
         )
         for row in buyers_orders.values("store_id", "member_id").annotate(first=Min("placed_at")):

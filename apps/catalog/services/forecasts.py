@@ -355,7 +355,7 @@ def _sample_stores(store_ids: list[int], count: int, seed: int) -> list[int]:
 def last_sales_day(store_ids: list[int] | None = None) -> dt.date | None:
     """The local day of the latest counted order of these stores (all stores: None), or None
     when there is none."""
-    orders = Order.objects.exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+    orders = Order.objects.exclude(status__in=Order.VOID_STATUSES)
     if store_ids is not None:
         orders = orders.filter(store_id__in=store_ids)
     latest = orders.order_by("-placed_at").values_list("placed_at", flat=True).first()

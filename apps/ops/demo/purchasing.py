@@ -284,7 +284,7 @@ def _drafts(
         OrderLine.objects.filter(
             order__in=[order for orders in orders_by_day.values() for order in orders],
         )
-        .exclude(order__status__in=(Order.Status.CANCELLED, Order.Status.REFUNDED))
+        .exclude(order__status__in=Order.VOID_STATUSES)
         .values("product_id", "order__store_id")
         .annotate(units=Sum("quantity"))
         .order_by("product_id", "order__store_id")

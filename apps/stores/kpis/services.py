@@ -55,7 +55,6 @@ from apps.stores.services.kpis import store_kpi_snapshots_backfill
 
 VALUE_PLACES = Decimal("0.0001")
 MONEY = DecimalField(max_digits=18, decimal_places=4)
-VOID = (Order.Status.CANCELLED, Order.Status.REFUNDED)
 PROMOTER_MIN = 9
 DETRACTOR_MAX = 6
 
@@ -78,7 +77,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def _counted_lines(start: dt.datetime, end: dt.datetime) -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(order__placed_at__gte=start, order__placed_at__lt=end).exclude(
-        order__status__in=VOID
+        order__status__in=Order.VOID_STATUSES
     )
 
 
@@ -98,7 +97,7 @@ def _sales_parts(start: dt.datetime, end: dt.datetime) -> _Sales:
     gmv: Parts = {
         store_id: (total or Decimal(0), None)
         for store_id, total in Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
-        .exclude(status__in=VOID)
+        .exclude(status__in=Order.VOID_STATUSES)
         .order_by()
         .values("store_id")
         .annotate(gmv=Sum("total"))
@@ -449,7 +448,7 @@ def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | N
     now = now or timezone.now()
     if first is None:
         oldest = (
-            Order.objects.exclude(status__in=VOID)
+            Order.objects.exclude(status__in=Order.VOID_STATUSES)
             .order_by("placed_at")
             .values_list("placed_at", flat=True)
             .first()

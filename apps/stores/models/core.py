@@ -258,6 +258,10 @@ class Order(models.Model):
 
     # An order in one of these no longer waits for goods (nor bears a supplier's shortage).
     SETTLED_STATUSES = (Status.CANCELLED, Status.REFUNDED)
+    # An order in one of these is not a sale: every sales figure (the KPIs, the store page's
+    # days, the decision engine's sales history, campaign reviews, group-buy figures) reads
+    # the other orders only, the "counted orders" (docs/kpis.md).
+    VOID_STATUSES = (Status.CANCELLED, Status.REFUNDED)
 
     # No single-column indexes on store and member: the (store, idempotency key) constraint
     # and the (store, placed) and (member, placed) indexes below serve those lookups, and

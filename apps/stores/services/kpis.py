@@ -33,7 +33,7 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
     tz = timezone.get_current_timezone()
     start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
     end = start + dt.timedelta(days=1)
-    counted = Order.objects.exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+    counted = Order.objects.exclude(status__in=Order.VOID_STATUSES)
     figures = (
         counted.filter(placed_at__gte=start, placed_at__lt=end)
         .values("store_id")

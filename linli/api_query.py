@@ -1,0 +1,109 @@
+"""Numbers the API reads from a query string: ASCII digits only.
+
+The request body's numbers go through `linli.api_fields`; a query string's numbers are read by
+django-filter (number filters, a foreign key's id) and by the pagination (`limit`, `offset`),
+which pass the text to `int()` or `Decimal()`, and those read any script's digits: `?region=１２`
+(full-width) or `?limit=١٢` (Arabic-Indic) is 12. As in a body, the number meant is then not
+certain, so such a parameter is a 400 `invalid` naming it, in the one error shape of
+`linli.errors`. Settings name the backend and the pagination below as the API's defaults, so
+every list view gets them (`tests/linli/test_api_query.py` walks the API's views).
+
+Only non-ASCII text is refused here; anything else is read as django-filter and DRF read it
+(a filter's "abc" was already a 400; a `limit` of "abc" still means the default page size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from rest_framework import pagination, serializers
+from rest_framework.request import Request
+
+ASCII_DIGITS_ONLY = _("Write the number with the digits 0-9.")
+
+_NUMBER_MODEL_FIELDS = (models.IntegerField, models.DecimalField, models.FloatField)
+
+
+def field_reads_number(field: forms.Field) -> bool:
+    """True when the form field turns its text into a number: an integer, decimal or float
+    field (django-filter's CSV and `__in` fields are subclasses), a range of them, or a choice
+    of model rows by a numeric key (a foreign key's id)."""
+    if isinstance(field, forms.IntegerField):  # DecimalField and FloatField subclass it
+        return True
+    if isinstance(field, forms.ModelChoiceField):  # ModelMultipleChoiceField too
+        model = field.queryset.model
+        key = model._meta.get_field(field.to_field_name) if field.to_field_name else model._meta.pk
+        return isinstance(key, _NUMBER_MODEL_FIELDS)
+    if isinstance(field, forms.MultiValueField):  # django-filter's RangeField and friends
+        return any(field_reads_number(inner) for inner in field.fields)
+    return False
+
+
+def _texts(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _texts(inner)
+
+
+class AsciiNumbersForm(forms.Form):
+    """A filter form whose number fields refuse text that is not ASCII (`invalid`)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if name in self.errors or not field_reads_number(field):
+                continue
+            raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if any(not text.isascii() for text in _texts(raw)):
+                self.add_error(name, DjangoValidationError(ASCII_DIGITS_ONLY, code="invalid"))
+        return cleaned
+
+
+class FilterSet(filters.FilterSet):
+    """The base of every API FilterSet (and of the ones `filterset_fields` builds)."""
+
+    def get_form_class(self) -> type[forms.Form]:
+        form = super().get_form_class()
+        return type(form.__name__, (AsciiNumbersForm, form), {})
+
+
+class DjangoFilterBackend(filters.DjangoFilterBackend):
+    """The API's filter backend (settings `DEFAULT_FILTER_BACKENDS`): FilterSets built on
+    `FilterSet` above; a view's own `filterset_class` must derive from it too."""
+
+    filterset_base = FilterSet
+
+    def get_filterset_class(self, view: Any, queryset: Any = None) -> type[FilterSet] | None:
+        filterset_class = super().get_filterset_class(view, queryset)
+        if filterset_class is not None and not issubclass(filterset_class, FilterSet):
+            raise TypeError(
+                f"{filterset_class.__qualname__} must derive from linli.api_query.FilterSet"
+            )
+        return filterset_class
+
+
+def refuse_non_ascii_numbers(request: Request, name: str) -> None:
+    """A 400 `invalid` naming `name` when any of its values in the query string is not ASCII."""
+    if any(not value.isascii() for value in request.query_params.getlist(name)):
+        raise serializers.ValidationError({name: [ASCII_DIGITS_ONLY]}, code="invalid")
+
+
+class LimitOffsetPagination(pagination.LimitOffsetPagination):
+    """DRF's, with `limit` and `offset` in ASCII digits only (settings
+    `DEFAULT_PAGINATION_CLASS`)."""
+
+    def get_limit(self, request: Request) -> int | None:
+        refuse_non_ascii_numbers(request, self.limit_query_param)
+        return super().get_limit(request)
+
+    def get_offset(self, request: Request) -> int:
+        refuse_non_ascii_numbers(request, self.offset_query_param)
+        return super().get_offset(request)
