@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from apps.catalog.models.master import quantity_with_unit
 from apps.procurement.models import CaseKind, PurchaseOrder, PurchaseOrderLine
 from apps.procurement.selectors.aftersales import order_line_units_amount, order_lines_short
-from apps.stores.models import LossReason, Order, OrderLine, Store
+from apps.stores.models import LossReason, Order, OrderLine, StockLevel, Store
 from apps.stores.selectors import store_stocked_products
-from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX
+from apps.stores.services.loss import NOTE_MAX_LENGTH, QUANTITY_MAX, LossInput
 from linli.widgets import NativeDateInput
 
 
@@ -218,6 +223,171 @@ class LossForm(forms.Form):
     def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = store_stocked_products(store=store)
+
+
+# -- several losses at once (the closing count; docs/loss.md "Several at once") --
+
+LOSS_BATCH_EMPTY_ROWS = 5  # the rows a page without JavaScript offers
+LOSS_BATCH_MAX_ROWS = 40
+# A product picked from the list reads "name · SKU": a name alone may be shared.
+PRODUCT_SKU_SEPARATOR = " · "
+
+
+def loss_product_text(product: Any) -> str:
+    """What a row's product field holds once the product is picked from the list."""
+    return f"{product.name}{PRODUCT_SKU_SEPARATOR}{product.sku}"
+
+
+class LossStock:
+    """The store's products with units on hand, looked up by what a row's product field may
+    hold: the picked "name · SKU", a scanned barcode, a typed SKU or an exact name."""
+
+    def __init__(self, levels: Sequence[StockLevel]) -> None:
+        self.levels = list(levels)
+        self._by_sku = {level.product.sku.casefold(): level for level in self.levels}
+        self._by_barcode = {
+            level.product.barcode: level for level in self.levels if level.product.barcode
+        }
+        self._by_name: dict[str, list[StockLevel]] = {}
+        for level in self.levels:
+            self._by_name.setdefault(level.product.name.casefold(), []).append(level)
+
+    def find(self, text: str) -> StockLevel:
+        """The level `text` names; ValidationError when none or several do."""
+        picked = text.rpartition(PRODUCT_SKU_SEPARATOR)[2].strip()
+        level = (
+            self._by_sku.get(picked.casefold())
+            or self._by_barcode.get(text)
+            or self._by_sku.get(text.casefold())
+        )
+        if level is not None:
+            return level
+        named = self._by_name.get(text.casefold(), [])
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise ValidationError(
+                _("Several products are called “%(text)s”: pick one from the list."),
+                code="ambiguous",
+                params={"text": text},
+            )
+        raise ValidationError(
+            _("No product with units on hand here matches “%(text)s”: pick one from the list."),
+            code="unknown",
+            params={"text": text},
+        )
+
+
+class LossRowForm(forms.Form):
+    """One row of the batch: a product the store has units of, how many were lost (at most
+    what is on hand), why, and a note."""
+
+    product = forms.CharField(
+        label=_("Product"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "loss-products", "autocomplete": "off"}),
+    )
+    quantity = forms.IntegerField(
+        label=_("Quantity lost"),
+        min_value=1,
+        max_value=QUANTITY_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=[("", pgettext_lazy("no choice", "—")), *LossReason.choices]
+    )
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX_LENGTH, required=False, strip=True)
+
+    def __init__(self, *args: Any, stock: LossStock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stock = stock
+        self.level: StockLevel | None = None
+
+    def clean_product(self) -> Any:
+        self.level = self.stock.find(self.cleaned_data["product"])
+        return self.level.product
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        quantity = data.get("quantity")
+        if self.level is not None and quantity is not None and quantity > self.level.on_hand:
+            self.add_error(
+                "quantity",
+                ValidationError(
+                    _("Only %(on_hand)s on hand."),
+                    code="stock",
+                    params={
+                        "on_hand": quantity_with_unit(self.level.on_hand, self.level.product.unit)
+                    },
+                ),
+            )
+        return data
+
+
+class BaseLossRowFormSet(forms.BaseFormSet):
+    """The batch's rows: empty rows are skipped, a product on two rows is refused on the
+    later one, and at least one row must be filled in."""
+
+    def clean(self) -> None:
+        self._check_products_once()
+        if not any(self.errors) and not self.filled_forms():
+            raise ValidationError(_("Fill in at least one row."), code="empty")
+
+    def _check_products_once(self) -> None:
+        seen: set[int] = set()
+        for form in self.forms:
+            if form.level is None or "product" not in form.cleaned_data:
+                continue
+            if form.level.product_id in seen:
+                form.add_error(
+                    "product",
+                    ValidationError(
+                        _(
+                            "%(product)s is already on a row above: put all its lost units "
+                            "on one row."
+                        ),
+                        code="repeated",
+                        params={"product": form.level.product.name},
+                    ),
+                )
+            seen.add(form.level.product_id)
+
+    def filled_forms(self) -> list[LossRowForm]:
+        return [form for form in self.forms if form.has_changed()]
+
+    def loss_rows(self) -> list[tuple[LossRowForm, LossInput]]:
+        """(form, row for `losses_record`) of every filled-in row, in the page's order; call
+        once the formset is valid."""
+        return [
+            (
+                form,
+                LossInput(
+                    product=form.cleaned_data["product"],
+                    quantity=form.cleaned_data["quantity"],
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                ),
+            )
+            for form in self.filled_forms()
+        ]
+
+
+LossRowFormSet = forms.formset_factory(
+    LossRowForm,
+    formset=BaseLossRowFormSet,
+    extra=LOSS_BATCH_EMPTY_ROWS,
+    max_num=LOSS_BATCH_MAX_ROWS,
+    absolute_max=LOSS_BATCH_MAX_ROWS,
+    validate_max=True,
+)
+
+
+def loss_batch_key(value: object) -> uuid.UUID | None:
+    """The batch form's key (a hidden field), or None when missing or not a UUID."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class ReceiptDisputeForm(forms.Form):

@@ -51,6 +51,7 @@ urlpatterns: list = [
     ),
     # -- loss (views/loss.py) --
     path("stores/<id:store_id>/loss/", loss_views.loss, name="loss"),
+    path("stores/<id:store_id>/loss/batch/", loss_views.loss_batch, name="loss_batch"),
     # -- after-sales cases (views/aftersales.py) --
     path("stores/<id:store_id>/after-sales/", aftersales_views.cases, name="cases"),
     path("stores/<id:store_id>/after-sales/new/", aftersales_views.case_new, name="case_new"),

@@ -24,6 +24,7 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.devices.models import DeviceAlert
 from apps.stores.models import (
+    LossBatch,
     LossReason,
     Order,
     OrderLine,
@@ -384,6 +385,29 @@ class StockMovementAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
 
     def has_add_permission(self, request: object) -> bool:
         # A row added here would not move on-hand: the ledger is written by stock_move only.
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LossBatch)
+class LossBatchAdmin(BigTableAdminMixin, admin.ModelAdmin):
+    """The lists of losses recorded at once in the portal (the losses themselves are ledger
+    rows): who recorded how many when. Written by `losses_record` only."""
+
+    list_display = ["recorded_at", "store", "loss_count", "recorded_by"]
+    list_filter = ["store__region"]
+    search_fields = ["=store__code"]
+    list_select_related = ["store", "recorded_by"]
+    raw_id_fields = ["store", "recorded_by"]
+    date_hierarchy = "recorded_at"
+    ordering = ["-recorded_at", "-pk"]
+
+    def has_add_permission(self, request: object) -> bool:
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:

@@ -33,6 +33,7 @@ from apps.catalog.models import Category, Product
 from apps.customers.models import Member
 from apps.stores.access import VIEW_STORE, stores_for
 from apps.stores.models import (
+    LossBatch,
     LossReason,
     Order,
     OrderLine,
@@ -562,6 +563,21 @@ def store_loss_candidates(*, store: Store, query: str, limit: int = 20) -> list[
 def store_stocked_products(*, store: Store) -> QuerySet[Product]:
     """Products the store has units of: what a loss may name."""
     return Product.objects.filter(stock_levels__store=store, stock_levels__on_hand__gt=0)
+
+
+def store_loss_stock(*, store: Store) -> list[StockLevel]:
+    """Every stock level of the store with units on hand, with its product, by name: what the
+    batch loss form offers (one query whatever the number of products)."""
+    return list(
+        StockLevel.objects.filter(store=store, on_hand__gt=0)
+        .select_related("product")
+        .order_by("product__name", "product__sku")
+    )
+
+
+def store_loss_batch(*, store: Store, key: object) -> LossBatch | None:
+    """The loss list recorded at the store with this form key, if any."""
+    return LossBatch.objects.filter(store=store, key=key).first()
 
 
 def store_recent_losses(

@@ -33,6 +33,7 @@ import enum
 import importlib
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -329,6 +330,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "supply:pickup_cancel": ("NOT_OFFERED", "HAND_OVER"),
     "supply:pickup_guest_hand_over": ("NOT_OFFERED", "HAND_OVER"),
     "supply:loss": ("RECORD_LOSS", "RECORD_LOSS"),
+    "supply:loss_batch": ("RECORD_LOSS", "RECORD_LOSS"),
     "supply:cases": ("AFTER_SALES", "NOT_OFFERED"),
     "supply:case_new": ("AFTER_SALES", "AFTER_SALES"),
     "supply:case": ("AFTER_SALES", "NOT_OFFERED"),
@@ -431,6 +433,19 @@ def _loss_body(world: World) -> dict[str, Any]:
     return {"product": world.product_a.pk, "quantity": "1", "reason": "expired", "note": ""}
 
 
+def _loss_batch_body(world: World) -> dict[str, Any]:
+    """One row of the batch form (a fresh key, so no submit is a repeat of another)."""
+    return {
+        "key": str(uuid.uuid4()),
+        "rows-TOTAL_FORMS": "1",
+        "rows-INITIAL_FORMS": "0",
+        "rows-0-product": world.product_a.sku,
+        "rows-0-quantity": "1",
+        "rows-0-reason": "expired",
+        "rows-0-note": "",
+    }
+
+
 def _case_body(world: World) -> dict[str, Any]:
     return {"order": world.member_order_a.pk, "kind": "quality", "quantity": "1", "amount": "1.00"}
 
@@ -459,6 +474,7 @@ WORLD_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "supply:receive": _receive_body,
     "supply:case_new": _case_body,
     "supply:loss": _loss_body,
+    "supply:loss_batch": _loss_batch_body,
     "training:quiz": _quiz_body,
 }
 

@@ -48,6 +48,7 @@ UNDELETABLE = (
     "stores.OrderFulfilment",
     "stores.StockLevel",
     "stores.StockMovement",
+    "stores.LossBatch",
     "stores.Inspection",
     "stores.InspectionItemResult",
     "stores.InspectionPhoto",

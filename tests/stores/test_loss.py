@@ -13,7 +13,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.stores.models import Order, OrderLine, StockLevel, StockMovement, StoreKpiSnapshot
+from apps.stores.models import (
+    LossBatch,
+    Order,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+    StoreKpiSnapshot,
+)
 from apps.stores.selectors import (
     LossRate,
     loss_rates,
@@ -27,7 +34,13 @@ from apps.stores.services.kpis import (
     store_kpi_loss_values_refresh,
     store_kpi_snapshots_compute,
 )
-from apps.stores.services.loss import LossInput, LossRefused, loss_record, losses_record
+from apps.stores.services.loss import (
+    LossBatchRepeated,
+    LossInput,
+    LossRefused,
+    loss_record,
+    losses_record,
+)
 from apps.stores.services.orders import LineInput, order_create
 from apps.stores.services.stock import InsufficientStock, stock_move
 from tests.factories import (
@@ -283,6 +296,50 @@ def test_an_empty_batch_is_refused():
     with pytest.raises(LossRefused) as refused:
         losses_record(store=StoreFactory(), rows=[], by=None)
     assert [error.field for error in refused.value.errors] == ["rows"]
+
+
+def test_a_batch_key_is_recorded_once_per_store_and_a_repeat_writes_nothing():
+    store = StoreFactory()
+    milk = _level(store, on_hand=6)
+    key = uuid.uuid4()
+    rows = [LossInput(product=milk.product, quantity=2, reason="expired")]
+    losses_record(store=store, rows=rows, by=None, key=key)
+    with pytest.raises(LossBatchRepeated) as repeated:
+        losses_record(store=store, rows=rows, by=None, key=key)
+    assert (repeated.value.batch.key, repeated.value.batch.loss_count) == (key, 1)
+    assert StockMovement.objects.count() == 1
+    assert StockLevel.objects.get().on_hand == 4
+    # Another store's list may carry the same key (keys are per store).
+    other = _level(StoreFactory(), on_hand=1)
+    losses_record(
+        store=other.store,
+        rows=[LossInput(product=other.product, quantity=1, reason="expired")],
+        by=None,
+        key=key,
+    )
+    assert LossBatch.objects.filter(key=key).count() == 2
+
+
+def test_a_refused_batch_leaves_its_key_free_for_the_corrected_list():
+    store = StoreFactory()
+    milk = _level(store, on_hand=2)
+    key = uuid.uuid4()
+    with pytest.raises(LossRefused):
+        losses_record(
+            store=store,
+            rows=[LossInput(product=milk.product, quantity=3, reason="expired")],
+            by=None,
+            key=key,
+        )
+    assert not LossBatch.objects.exists()
+    losses_record(
+        store=store,
+        rows=[LossInput(product=milk.product, quantity=2, reason="expired")],
+        by=None,
+        key=key,
+    )
+    assert LossBatch.objects.get().loss_count == 1
+    assert StockLevel.objects.get().on_hand == 0
 
 
 # --- loss rates -------------------------------------------------------------------------------

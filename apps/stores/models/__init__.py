@@ -10,6 +10,7 @@ from apps.stores.inspections.models import (
 )
 from apps.stores.models.core import (
     IMPORTED_ORDER_KEY_PREFIX,
+    LossBatch,
     LossReason,
     Order,
     OrderLine,
@@ -33,6 +34,7 @@ __all__ = [
     "InspectionPhoto",
     "KpiSnapshot",
     "RectificationItem",
+    "LossBatch",
     "LossReason",
     "Order",
     "OrderFulfilment",

@@ -232,6 +232,37 @@ class StockMovement(models.Model):
         return f"{self.get_kind_display()} {self.quantity:+d}"
 
 
+class LossBatch(models.Model):
+    """One list of losses recorded at once from the portal (`losses_record` with a key): the
+    form's key may be used once per store, so a second submit of the same form (a double tap,
+    a resent form, the back button) records nothing again (docs/loss.md)."""
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.UUIDField(_("form key"))
+    loss_count = models.PositiveIntegerField(_("losses"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("loss list")
+        verbose_name_plural = _("loss lists")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "key"], name="loss_batch_key_once_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.recorded_at:%Y-%m-%d %H:%M} ({self.loss_count})"
+
+
 # Idempotency keys of orders written by the sales-history import (`import:<order ref>`); no
 # other writer may use the prefix, so that the import's per-file lock covers every such key.
 IMPORTED_ORDER_KEY_PREFIX = "import:"

@@ -8,17 +8,19 @@ KPI snapshot (`loss_value`). See docs/loss.md.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Product
-from apps.stores.models import LossReason, StockMovement, Store
+from apps.stores.models import LossBatch, LossReason, StockMovement, Store
 from apps.stores.services.stock import InsufficientStock, stock_move
 
 if TYPE_CHECKING:
@@ -55,6 +57,15 @@ class LossRefused(ValidationError):
     def __init__(self, errors: list[LossRowError]) -> None:
         super().__init__([f"{error.row}: {error.message}" for error in errors])
         self.errors = errors
+
+
+class LossBatchRepeated(Exception):
+    """The batch's key was already used at this store: that list was recorded before (`batch`)
+    and nothing was written now."""
+
+    def __init__(self, batch: LossBatch) -> None:
+        super().__init__(f"loss batch {batch.key} already recorded")
+        self.batch = batch
 
 
 def _input_errors(*, quantity: int, reason: str, note: str) -> list[tuple[str, str]]:
@@ -111,7 +122,11 @@ def loss_record(
 
 
 def losses_record(
-    *, store: Store, rows: Sequence[LossInput], by: AbstractBaseUser | None
+    *,
+    store: Store,
+    rows: Sequence[LossInput],
+    by: AbstractBaseUser | None,
+    key: uuid.UUID | None = None,
 ) -> list[StockMovement]:
     """Record a batch of losses (an evening's count of the fresh shelf) all-or-nothing.
 
@@ -120,6 +135,11 @@ def losses_record(
     written. Rows are applied in product-id order (the stock rows are locked in one fixed
     order, so two batches cannot deadlock) and all carry the same time. Returns the movements
     in the rows' order.
+
+    `key` (the portal form's): the batch is written once per store and key. Its `LossBatch`
+    row is inserted first in the transaction, so a second submit of the same key waits on the
+    unique index while the first is open and then raises LossBatchRepeated, writing nothing;
+    a refused batch rolls its key back with it, so the corrected form may use it again.
     """
     errors = [
         LossRowError(row=number, field=field, message=message)
@@ -133,6 +153,8 @@ def losses_record(
     now = timezone.now()
     movements: dict[int, StockMovement] = {}
     with transaction.atomic():
+        if key is not None:
+            _batch_claim(store=store, key=key, loss_count=len(rows), by=by, at=now)
         order = sorted(range(len(rows)), key=lambda index: (rows[index].product.pk, index))
         for index in order:
             row = rows[index]
@@ -153,3 +175,16 @@ def losses_record(
             # Raised inside the block: the rows already applied are rolled back with it.
             raise LossRefused(sorted(errors, key=lambda error: error.row))
     return [movements[index] for index in range(len(rows))]
+
+
+def _batch_claim(
+    *, store: Store, key: uuid.UUID, loss_count: int, by: AbstractBaseUser | None, at: dt.datetime
+) -> None:
+    """Insert the batch's LossBatch row; LossBatchRepeated when the key was used at the store."""
+    try:
+        with transaction.atomic():
+            LossBatch.objects.create(
+                store=store, key=key, loss_count=loss_count, recorded_by=by, recorded_at=at
+            )
+    except IntegrityError:
+        raise LossBatchRepeated(LossBatch.objects.get(store=store, key=key)) from None
