@@ -262,6 +262,21 @@ def test_inspector_reads_without_an_accept_button(
     assert _accept(store, decisions["card"]) not in response.content.decode()
 
 
+def test_a_store_not_open_for_trade_shows_its_cards_without_accept(
+    owner: object, store: object, decisions: dict
+) -> None:
+    store.status = "suspended"
+    store.save(update_fields=["status"])
+    with override("en"):
+        page = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "低糖蓝莓" in page
+    assert _accept(store, decisions["card"]) not in page
+    assert (
+        "This store is not open for trade (Suspended): its insight cards cannot be accepted."
+        in page
+    )
+
+
 def test_accept_needs_post(owner: object, store: object, decisions: dict) -> None:
     assert _client(owner).get(_accept(store, decisions["card"])).status_code == 405
 

@@ -363,9 +363,7 @@ def last_sales_day(store_ids: list[int] | None = None) -> dt.date | None:
 
 
 def open_store_ids() -> list[int]:
-    return list(
-        Store.objects.filter(status=Store.Status.OPEN).order_by("pk").values_list("pk", flat=True)
-    )
+    return list(Store.objects.trading().order_by("pk").values_list("pk", flat=True))
 
 
 @dataclass
