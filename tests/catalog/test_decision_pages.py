@@ -228,6 +228,19 @@ def test_owner_accepts_a_card_once(owner: object, store: object, decisions: dict
     assert _accept(store, card) not in page  # no button once accepted
 
 
+def test_an_accepted_card_names_who_accepted_it_by_their_display_name(
+    owner: object, store: object, decisions: dict
+) -> None:
+    owner.first_name = "王丽华"
+    owner.save(update_fields=["first_name"])
+    client = _client(owner)
+    client.post(_accept(store, decisions["card"]))
+    with override("en"):
+        page = client.get(_page(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"Accepted \d\d-\d\d \d\d:\d\d by 王丽华\.", page)
+    assert f"by {owner.username}." not in page
+
+
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
 def test_others_cannot_accept(
     who: str, request: pytest.FixtureRequest, store: object, decisions: dict
