@@ -4,7 +4,19 @@ so Chinese gets its full-width "：" where English keeps ": " (templates use the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+
+
+def person_name(user: AbstractUser) -> str:
+    """How a page or a message names a user: their display name (`get_full_name()`), else
+    their login. A Chinese name is kept whole in `first_name` (the demo's 王丽华), since
+    Django joins "first last" with a space."""
+    return user.get_full_name() or user.get_username()
 
 
 def labelled(label: object, value: object) -> str:

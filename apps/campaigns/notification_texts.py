@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 KINDS = {
     "preview": _("Campaign preview"),
     "group_buy_failed": _("Group buy not formed"),
-    # A campaign's 接龙 results to its members (a kind `campaign_notifications_enqueue`
-    # documents).
-    "jielong_result": _("Group-order list result"),
 }
+# No "jielong_result": a pasted 接龙's result is the owner's (the broadcast page shows each
+# line's fate at once), and the joined members hear the outcome at settlement
+# (`group_buy_failed`, or `order_ready` with the pickup code). docs/notifications.md.

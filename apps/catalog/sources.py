@@ -14,7 +14,11 @@ from django.utils.translation import gettext as _
 
 from apps.campaigns.selectors.campaigns import campaign_for_insight_card
 from apps.campaigns.selectors.promotions import promotion_grid, promotion_plan, promotion_spans
-from apps.campaigns.services.campaigns import InsightOverlapError, campaign_draft_from_insight
+from apps.campaigns.services.campaigns import (
+    InsightOverlapError,
+    InsightStoreClosedError,
+    campaign_draft_from_insight,
+)
 from apps.catalog.models import InsightCard
 from apps.catalog.services.sources import PlanningSources
 from apps.procurement.selectors.purchase_orders import on_order_quantities
@@ -37,8 +41,9 @@ def planning_sources() -> PlanningSources:
 
 class InsightNotDrafted(Exception):
     """An insight card the admin's acceptance drafted no campaign for: refused by the template's
-    overlap rule (nothing written), or accepted with its campaign drafted earlier. `message`
-    says which, naming the campaign."""
+    overlap rule or because its store is not open for trade (nothing written), or accepted
+    with its campaign drafted earlier. `message` says which (naming the campaign or the
+    store)."""
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -50,8 +55,9 @@ def insight_card_draft(*, card: InsightCard, by: AbstractBaseUser | None) -> Non
     (`campaign_draft_from_insight`: one transaction, under the template's row lock).
 
     Raises InsightNotDrafted when the store already takes part in an overlapping campaign of
-    the card's template (the overlap message, naming it; the card stays open), or when the
-    card's campaign was drafted earlier (nothing changes)."""
+    the card's template (the overlap message, naming it; the card stays open), when the store
+    is not open for trade (the card stays open), or when the card's campaign was drafted
+    earlier (nothing changes)."""
     earlier = campaign_for_insight_card(card_id=card.pk)
     if earlier is not None:
         raise InsightNotDrafted(
@@ -60,5 +66,5 @@ def insight_card_draft(*, card: InsightCard, by: AbstractBaseUser | None) -> Non
         )
     try:
         campaign_draft_from_insight(card=card, by=by)
-    except InsightOverlapError as refusal:
+    except (InsightOverlapError, InsightStoreClosedError) as refusal:
         raise InsightNotDrafted(" ".join(refusal.messages)) from refusal

@@ -31,7 +31,8 @@ def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
             "cards": selectors.store_insight_cards(store=store, day=day) if day else [],
             "rules": rules,
             "rules_scope": scope,
-            "can_accept": may(request.user, ACCEPT_INSIGHT, store.pk),
+            # A store not open for trade runs no campaign: its cards are shown, not accepted.
+            "can_accept": store.is_trading and may(request.user, ACCEPT_INSIGHT, store.pk),
             "state": selectors.store_decisions_state(store=store),
         },
     )

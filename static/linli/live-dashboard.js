@@ -193,7 +193,12 @@
         var item = el("li");
         item.appendChild(el("span", "muted", comment.at + " "));
         item.appendChild(el("b", null, comment.author + " "));
-        item.appendChild(document.createTextNode(comment.text));
+        // A member's line breaks are kept, as the page's linebreaksbr keeps them: text nodes
+        // with a <br> between them, never markup from the comment.
+        String(comment.text).split(/\r\n|\r|\n/).forEach(function (line, index) {
+          if (index) item.appendChild(document.createElement("br"));
+          item.appendChild(document.createTextNode(line));
+        });
         return item;
       });
       replaceChildren(comments, lines.length ? lines : [el("li", "muted", labels.noComments)]);

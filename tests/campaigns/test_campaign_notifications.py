@@ -89,7 +89,7 @@ def test_another_kind_or_campaign_is_a_new_row_for_the_same_member(store_campaig
             store_campaign=store_campaign, kind="preview", title="t", body=""
         ),
         campaign_notifications_enqueue(
-            store_campaign=store_campaign, kind="jielong_result", title="t", body=""
+            store_campaign=store_campaign, kind="group_buy_failed", title="t", body=""
         ),
         campaign_notifications_enqueue(store_campaign=other, kind="preview", title="t", body=""),
     ]
@@ -101,7 +101,11 @@ def test_members_given_explicitly_replace_the_target_list(store_campaign):
     _target(store_campaign)
     outsider = MemberFactory(marketing_consent=True)
     created = campaign_notifications_enqueue(
-        store_campaign=store_campaign, kind="jielong_result", title="t", body="", members=[outsider]
+        store_campaign=store_campaign,
+        kind="group_buy_failed",
+        title="t",
+        body="",
+        members=[outsider],
     )
     assert created == 1
     assert list(Notification.objects.values_list("member_id", flat=True)) == [outsider.pk]
@@ -163,15 +167,16 @@ def test_delivery_counts_have_every_status(store_campaign, store):
         store_campaign=store_campaign, kind="preview", title="t", body=""
     )
     campaign_notifications_enqueue(
-        store_campaign=store_campaign, kind="jielong_result", title="t", body=""
+        store_campaign=store_campaign, kind="group_buy_failed", title="t", body=""
     )
     campaign_notifications_enqueue(store_campaign=other, kind="preview", title="t", body="")
     Notification.objects.filter(member=failing, kind="preview").update(status="failed")
+    # group_buy_failed is a service message: the member without consent is told that one.
     assert campaign_delivery_counts(store_campaign=store_campaign) == {
-        "pending": 3,
+        "pending": 4,
         "sent": 0,
         "failed": 1,
-        "skipped": 2,
+        "skipped": 1,
     }
     assert campaign_delivery_counts(store_campaign=store_campaign, kind="preview") == {
         "pending": 1,

@@ -15,6 +15,7 @@ from apps.campaigns.models import Campaign, CampaignProduct, ScenarioTemplate, S
 from apps.campaigns.services.campaigns import (
     CampaignOverlapError,
     InsightOverlapError,
+    InsightStoreClosedError,
     campaign_draft_from_insight,
     campaign_launch,
     store_campaign_decline,
@@ -323,3 +324,92 @@ def test_the_admin_accept_refuses_an_overlapping_card_naming_the_campaign(
     assert elsewhere.accepted_by == hq_user
     assert StoreCampaign.objects.get(campaign__insight_card=elsewhere).store == other_store
     assert Campaign.objects.count() == 2
+
+
+# --- A store not open for trade: no campaign, by any door -----------------------------------
+
+
+def _store_status(card: object, status: str) -> None:
+    card.store.status = status
+    card.store.save(update_fields=["status"])
+
+
+@pytest.mark.parametrize("status", ["preparing", "suspended", "closed"])
+def test_a_card_of_a_store_not_open_for_trade_is_not_accepted(
+    card: object, owner: object, status: str
+) -> None:
+    _store_status(card, status)
+    with pytest.raises(InsightStoreClosedError) as refusal:
+        campaign_draft_from_insight(card=card, by=owner)
+    assert refusal.value.code == "store_closed"
+    assert refusal.value.messages == [
+        f"Not accepted: store {card.store.code} is not open for trade "
+        f"({card.store.get_status_display()}), so no campaign can be drafted for it."
+    ]
+    card.refresh_from_db()
+    assert (card.accepted_at, card.accepted_by) == (None, None)
+    assert Campaign.objects.count() == 0
+
+
+def test_a_card_accepted_while_open_still_answers_its_draft_after_the_store_closes(
+    card: object, owner: object
+) -> None:
+    first = campaign_draft_from_insight(card=card, by=owner)
+    _store_status(card, "suspended")
+    again = campaign_draft_from_insight(card=card, by=owner)
+    assert (again.accepted, again.store_campaign) == (False, first.store_campaign)
+    assert Campaign.objects.count() == 1
+
+
+def test_the_portal_refuses_a_closed_stores_card_and_hides_accept(
+    card: object, owner: object
+) -> None:
+    _store_status(card, "suspended")
+    client = _client(owner)
+    response = client.post(reverse("campaigns:insight-accept", args=[card.store_id, card.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("decisions:store", args=[card.store_id])
+    messages = [str(message) for message in client.get(response["Location"]).context["messages"]]
+    assert messages == [
+        f"Not accepted: store {card.store.code} is not open for trade (Suspended), so no "
+        "campaign can be drafted for it."
+    ]
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    assert Campaign.objects.count() == 0
+
+
+def test_the_api_refuses_a_closed_stores_card_with_409_store_closed(
+    card: object, owner: object
+) -> None:
+    _store_status(card, "closed")
+    url = reverse("api-decisions-insight-accept", args=[card.store_id, card.pk])
+    response = _client(owner).post(url)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "store_closed"
+    assert body["detail"] == (
+        f"Not accepted: store {card.store.code} is not open for trade (Closed), so no "
+        "campaign can be drafted for it."
+    )
+    assert [(error["code"], error["store_status"]) for error in body["errors"]] == [
+        ("store_closed", "closed")
+    ]
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    assert Campaign.objects.count() == 0
+
+
+def test_the_admin_accept_refuses_a_closed_stores_card(
+    card: object, hq_user: object, other_store: object
+) -> None:
+    _store_status(card, "preparing")
+    elsewhere = InsightCardFactory(store=other_store, product=card.product)
+    assert _admin_accept(hq_user, card, elsewhere) == [
+        "1 insight card accepted and its campaign drafted.",
+        f"低糖蓝莓 ({card.store.code} {card.day}): Not accepted: store {card.store.code} is "
+        "not open for trade (Preparing), so no campaign can be drafted for it.",
+    ]
+    card.refresh_from_db()
+    assert card.accepted_at is None
+    assert StoreCampaign.objects.get().store == other_store

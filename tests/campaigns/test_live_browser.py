@@ -321,3 +321,32 @@ def test_the_live_page_shows_a_new_orders_totals_without_reload_in_the_viewers_l
     ]
     assert page.locator('[data-live-field="joined_value"]').inner_text() == "199.00"
     assert page.locator('[data-live-field="joined_value_reached"]').inner_text() == "199.00"
+
+
+def test_the_script_keeps_a_comments_line_breaks_and_shows_its_markup_as_text(
+    asgi_server, page, owner, store, prefix
+):
+    """The script re-renders the comments from the snapshot: a comment's lines are text nodes
+    with a <br> between them, as the page's linebreaksbr renders them."""
+    from django.utils import timezone
+
+    from apps.campaigns.models import Broadcast
+    from tests.campaigns.factories import BroadcastCommentFactory, BroadcastFactory
+
+    broadcast = BroadcastFactory(
+        store_campaign__store=store,
+        status=Broadcast.Status.LIVE,
+        started_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    BroadcastCommentFactory(broadcast=broadcast, author="王先生", text="甜不甜？\n<b>要两盒</b>")
+    page.goto(f"{asgi_server}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.goto(f"{asgi_server}/portal/campaigns/broadcasts/{broadcast.pk}/live/")
+    page.wait_for_selector('[data-live-dashboard][data-live-state="open"]')
+    comment = page.locator("[data-live-comments] li").first
+    # The script's rendering (its author has a trailing space inside <b>, the page's has none).
+    assert comment.inner_html().endswith("<b>王先生 </b>甜不甜？<br>&lt;b&gt;要两盒&lt;/b&gt;")
+    assert comment.inner_text().endswith("甜不甜？\n<b>要两盒</b>")

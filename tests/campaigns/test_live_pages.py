@@ -14,7 +14,12 @@ from django.utils import timezone, translation
 
 from apps.campaigns.models import Broadcast
 from apps.stores.models import StoreStaff
-from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
+from tests.campaigns.factories import (
+    BroadcastCommentFactory,
+    BroadcastFactory,
+    GroupBuyJoinFactory,
+    GroupBuyOfferFactory,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -343,3 +348,11 @@ def test_withdrawn_offers_are_counted_not_drawn_among_the_rings(
     assert response.context["labels"]["withdrawn"] == "已撤回 %(count)s 个商品（无人参团）。"
     overview = live_overview(stores=None)
     assert [row["offers"] for row in overview["broadcasts"]] == [1]
+
+
+def test_a_comments_line_breaks_are_kept_and_its_markup_escaped(client, owner, broadcast):
+    BroadcastCommentFactory(
+        broadcast=broadcast, author="王先生", text="蓝莓甜不甜？\n<b>要两盒</b>"
+    )
+    html = _get(client, owner, reverse("campaigns:live", args=[broadcast.pk])).content.decode()
+    assert "<b>王先生</b> 蓝莓甜不甜？<br>&lt;b&gt;要两盒&lt;/b&gt;</li>" in html

@@ -80,6 +80,21 @@ def test_the_services_refuse_an_unregistered_kind_and_write_nothing(owner: objec
 
 
 @pytest.mark.django_db
+def test_no_kind_is_registered_that_nothing_writes() -> None:
+    """ "jielong_result" was registered but never written (a pasted 接龙's result is the owner's,
+    seen on the page; members hear the outcome at settlement): it is not a kind, and writing it
+    is refused like any unregistered kind."""
+    assert "jielong_result" not in {entry.code for entry in notification_kinds()}
+    store_campaign = StoreCampaignFactory()
+    CampaignTargetFactory(store_campaign=store_campaign)
+    with pytest.raises(ValueError, match="'jielong_result' is not registered"):
+        campaign_notifications_enqueue(
+            store_campaign=store_campaign, kind="jielong_result", title="t", body=""
+        )
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_a_portal_notification_needs_a_kind_with_a_renderer(owner: object) -> None:
     """A user's inbox is read in their language: a kind without a renderer (a message to
     members, sent once as text) is refused there."""

@@ -228,6 +228,19 @@ def test_owner_accepts_a_card_once(owner: object, store: object, decisions: dict
     assert _accept(store, card) not in page  # no button once accepted
 
 
+def test_an_accepted_card_names_who_accepted_it_by_their_display_name(
+    owner: object, store: object, decisions: dict
+) -> None:
+    owner.first_name = "王丽华"
+    owner.save(update_fields=["first_name"])
+    client = _client(owner)
+    client.post(_accept(store, decisions["card"]))
+    with override("en"):
+        page = client.get(_page(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"Accepted \d\d-\d\d \d\d:\d\d by 王丽华\.", page)
+    assert f"by {owner.username}." not in page
+
+
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user", "inspector"])
 def test_others_cannot_accept(
     who: str, request: pytest.FixtureRequest, store: object, decisions: dict
@@ -260,6 +273,21 @@ def test_inspector_reads_without_an_accept_button(
     response = _client(inspector).get(_page(store))
     assert response.status_code == 200
     assert _accept(store, decisions["card"]) not in response.content.decode()
+
+
+def test_a_store_not_open_for_trade_shows_its_cards_without_accept(
+    owner: object, store: object, decisions: dict
+) -> None:
+    store.status = "suspended"
+    store.save(update_fields=["status"])
+    with override("en"):
+        page = _client(owner).get(_page(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "低糖蓝莓" in page
+    assert _accept(store, decisions["card"]) not in page
+    assert (
+        "This store is not open for trade (Suspended): its insight cards cannot be accepted."
+        in page
+    )
 
 
 def test_accept_needs_post(owner: object, store: object, decisions: dict) -> None:

@@ -309,8 +309,16 @@ def test_without_history_the_baselines_serve_and_nothing_breaks(db: None) -> Non
     assert trained.model is None
     # The fallback and its reason are reported (the nightly run keeps them in its stats).
     assert trained.report["training_rows"] == 0
-    assert "days of history" in trained.report["fallback"]
-    assert trained.report["backtest_error"]
+    assert trained.report["fallback_reason"] == {
+        "reason": "short_history",
+        "days": 2,
+        "needed": fc.WINDOW + fc.HORIZON,
+    }
+    assert trained.report["backtest_skipped"] == {
+        "reason": "short_history",
+        "days": 2,
+        "needed": fc.WINDOW + 2 * fc.HORIZON + 1,
+    }
     chunk = demand_forecasts_compute(day=today, store_ids=[store.pk], trained=trained)
     row = DemandForecast.objects.get(store=store, product=product)
     assert chunk.stored == 1
@@ -343,7 +351,7 @@ def test_without_weather_rows_the_model_trains_and_reports_it(shop: dict) -> Non
     WeatherObservation.objects.all().delete()
     trained = forecast_model_train(day=shop["today"], max_rows=20_000)
     assert trained.model is not None
-    assert trained.report["fallback"] is None
+    assert trained.report["fallback_reason"] is None
     assert trained.report["training_rows"] == trained.model.training_rows > 0
     assert {"temp_max", "precipitation"} <= set(trained.report["unused_features"])
     outcome = forecast_backtest_run(origins=2, max_rows=20_000, save=False)
@@ -369,7 +377,9 @@ def test_the_nightly_run_records_the_forecast_report(shop: dict) -> None:
     run = decisions_run(day=shop["today"], max_rows=20_000)
     report = run.stats["forecast"]
     assert report["training_rows"] > 0
-    assert report["fallback"] is None
+    assert (report["fallback_reason"], report["backtest_skipped"]) == (None, None)
+    assert "fallback" not in report
+    assert "backtest_error" not in report
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from apps.catalog.analytics.lists import hour_outside_quiet
-from apps.catalog.models import DemandForecast, InsightCard, ReasonKind
+from apps.catalog.models import DailyListEntry, DemandForecast, InsightCard, ReasonKind
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.lists import broadcast_hours, insight_card_accept, quiet_hours
 from apps.catalog.services.nightly import decisions_run
@@ -118,6 +118,21 @@ def test_accepting_records_once_and_survives_a_rerun(world: dict) -> None:
     card.refresh_from_db()
     assert (card.accepted_at, card.accepted_by_id) == (accepted_at, owner.pk)
     assert InsightCard.objects.filter(store=store_a).count() == 1
+
+
+@pytest.mark.parametrize("status", ["preparing", "suspended", "closed"])
+def test_a_store_not_open_for_trade_gets_its_lists_but_no_card(world: dict, status: str) -> None:
+    """The night asks no owner to run a campaign their store cannot run: a run that covers a
+    store not open for trade writes it no card (and drops its open ones of the day), while
+    its lists are still computed; the open stores' cards are unchanged."""
+    store_a, _store_b, store_c = world["stores"]
+    milk_card = InsightCard.objects.get(store=store_c)
+    store_a.status = status
+    store_a.save(update_fields=["status"])
+    decisions_run(day=world["today"], store_ids=[s.pk for s in world["stores"]], force=True)
+    assert not InsightCard.objects.filter(store=store_a).exists()
+    assert DailyListEntry.objects.filter(store=store_a, day=world["today"]).exists()
+    assert list(InsightCard.objects.filter(store=store_c)) == [milk_card]
 
 
 def test_five_against_zero_on_a_noisy_product_is_no_card_but_a_real_rise_is(db: None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.catalog.models import (
     CoPurchaseRule,
@@ -60,8 +60,9 @@ def killed(db: None) -> dict:
     run = DecisionRun.objects.get()
     assert run.status == DecisionRun.Status.RUNNING
     assert (run.stores_done, run.done_store_ids) == (1, [world["stores"][0].pk])
-    DecisionRun.objects.filter(pk=run.pk).update(heartbeat_at=_stale(), started_at=_stale())
-    return {**world, "run": run}
+    stale = _stale()
+    DecisionRun.objects.filter(pk=run.pk).update(heartbeat_at=stale, started_at=stale)
+    return {**world, "run": run, "stale": stale}
 
 
 def test_a_dead_run_is_taken_over_and_only_the_remaining_stores_are_computed(
@@ -86,8 +87,17 @@ def test_a_dead_run_is_taken_over_and_only_the_remaining_stores_are_computed(
     assert not DailyListEntry.objects.filter(store=store_a).exists()
     assert DailyListEntry.objects.filter(store=store_b).exists()
     assert DailyListEntry.objects.filter(store=store_c).exists()
-    assert "attempt 1 on" in run.error
-    assert "attempt 2 on" in run.error
+    [taken_over] = run.events
+    assert taken_over["code"] == "taken_over"
+    assert {k: v for k, v in taken_over["params"].items() if k != "by"} == {
+        "attempt": 1,
+        "worker": killed["run"].worker,
+        "heartbeat": killed["stale"].isoformat(),
+        "stores_done": 1,
+        "stores_total": 3,
+    }
+    assert taken_over["params"]["by"] == run.worker
+    assert run.error == ""  # no traceback: nothing failed
     assert DecisionRun.objects.count() == 1
     # The totals cover the three stores: the same as a full run's.
     full = decisions_run(day=killed["today"], force=True)
@@ -166,8 +176,13 @@ def test_a_run_that_died_too_often_is_marked_failed(db: None) -> None:
 
     run = DecisionRun.objects.get()
     assert run.status == DecisionRun.Status.FAILED
-    assert "attempt 3 on oom-host:7 stopped renewing its lease" in run.error
-    assert "abandoned after 3 attempts" in run.error
+    assert [
+        (event["code"], event["params"]["attempt"], event["params"]["worker"])
+        for event in run.events
+    ] == [("abandoned", 3, "oom-host:7")]
+    with translation.override("en"):
+        assert run.event_lines[0].startswith("Attempt 3 on oom-host:7 stopped renewing its lease")
+        assert run.event_lines[0].endswith("abandoned after 3 attempts.")
 
 
 def test_hq_sees_stalled_and_failed_runs_in_the_admin(client: object, hq_user: object) -> None:
@@ -315,8 +330,17 @@ def test_a_retried_task_resumes_the_days_failed_run_and_skips_the_stores_done(
     assert result.get() == run.pk
     assert (run.status, run.attempt, run.stores_done, run.stores_total) == ("done", 2, 3, 3)
     assert sorted(run.done_store_ids) == sorted([store_a.pk, store_b.pk, store_c.pk])
-    assert "OperationalError: database is locked" in run.error
-    assert "attempt 2 on" in run.error
+    assert "OperationalError: database is locked" in run.error  # the traceback, for debugging
+    assert [event["code"] for event in run.events] == ["failed", "resumed"]
+    assert run.events[0]["params"] == {
+        "attempt": 1,
+        "exception": "django.db.utils.OperationalError: database is locked",
+    }
+    assert {k: v for k, v in run.events[1]["params"].items() if k != "by"} == {
+        "attempt": 1,
+        "stores_done": 1,
+        "stores_total": 3,
+    }
     stores_said = [m.split(" (")[0] for m in said if m.startswith("stores ")]
     assert stores_said == ["stores 1/3", "stores 2/3", "stores 3/3"]
     assert any(m.startswith("resuming (attempt 2): 1/3 stores already done") for m in said)

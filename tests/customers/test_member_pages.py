@@ -183,6 +183,15 @@ def test_member_page_shows_this_stores_history_only(client, owner, store, member
     assert 'id="member-offers"' in html
 
 
+def test_an_nps_comment_keeps_its_line_breaks_and_escapes_its_markup(client, owner, store, members):
+    NpsAnswer.objects.filter(member=members["home"], store=store).update(
+        comment="新鲜\r\n下次还来<script>alert(1)</script>"
+    )
+    client.force_login(owner)
+    html = client.get(detail_url(store, members["home"])).content.decode()
+    assert "<br>新鲜<br>下次还来&lt;script&gt;alert(1)&lt;/script&gt;</li>" in html
+
+
 def test_member_page_shows_lifetime_figures_next_to_the_90_day_ones(client, owner, store, members):
     from apps.customers.services.profiles import member_profiles_recompute
 

@@ -966,3 +966,19 @@ def test_the_chinese_alert_title_joins_device_and_kind_with_a_full_width_colon(d
             "风幕柜: Temperature out of range — 9.1 °C, outside 0 to 8 °C for 20 minutes "
             "(since 07-01 14:03)"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_broadcast_names_who_acted_by_their_display_name(device, owner, broadcasts):
+    owner.first_name = "王丽华"
+    owner.save(update_fields=["first_name"])
+    with translation.override("en"):
+        alert, _created = alert_open(
+            device=device, kind=TEMPERATURE, facts=hot_facts(12.5), value=12.5
+        )
+        alert_acknowledge(alert=alert, by=owner)
+        alert_resolve(alert=alert, by=owner)
+    assert [payload["text"] for _group, _event, payload in broadcasts][1:] == [
+        f"{device.name}: alert acknowledged by 王丽华",
+        f"{device.name}: alert resolved by 王丽华",
+    ]

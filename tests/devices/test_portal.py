@@ -173,6 +173,22 @@ def test_owner_acknowledges_then_resolves_with_a_note(device, owner, alert):
     )
 
 
+def test_the_pages_name_who_acted_by_their_display_name(device, owner, alert):
+    """A user with a display name is named by it (get_full_name()), not by their login."""
+    owner.first_name = "王丽华"
+    owner.save(update_fields=["first_name"])
+    client = _client(owner)
+    client.post(f"/portal/devices/alerts/{alert.pk}/acknowledge/")
+    store_page = client.get(f"/portal/devices/stores/{device.store_id}/").content.decode()
+    assert "acknowledged by 王丽华 at" in store_page
+    client.post(f"/portal/devices/alerts/{alert.pk}/resolve/", {"note": "door closed"})
+    device_page = client.get(f"/portal/devices/{device.pk}/").content.decode()
+    assert "acknowledged: 王丽华" in device_page
+    assert "resolved: 王丽华" in device_page
+    assert f"acknowledged by {owner.username}" not in store_page
+    assert f"resolved: {owner.username}" not in device_page
+
+
 def test_clerk_may_act_on_alerts(device, alert):
     from apps.stores.models import StoreStaff
 

@@ -906,3 +906,12 @@ def test_owners_and_inspectors_cannot_enter_the_admin(owner, inspector):
         response = _client(user).get(reverse("admin:stores_inspection_changelist"))
         assert response.status_code == 302
         assert re.search(r"/admin/login/", response["Location"])
+
+
+def test_hqs_review_page_names_the_inspector_by_their_display_name(hq_user, inspector, submitted):
+    inspector.first_name = "李明"
+    inspector.save(update_fields=["first_name"])
+    review = _client(hq_user).get(reverse("admin:stores_inspection_review", args=[submitted.pk]))
+    page = review.content.decode()
+    assert f"{submitted.template} · 李明 ·" in page
+    assert f"· {inspector.username} ·" not in page

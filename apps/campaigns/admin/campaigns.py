@@ -206,7 +206,7 @@ class CampaignLaunchForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     stores = forms.ModelMultipleChoiceField(
-        queryset=Store.objects.filter(status=Store.Status.OPEN).order_by("code"),
+        queryset=Store.objects.trading().order_by("code"),
         required=False,
         label=capfirst(_("stores")),
         widget=TwoBoxPicker(_("stores"), is_stacked=False),

@@ -3,7 +3,8 @@
 - `POST /api/v1/stores/<store_id>/decisions/insights/<card_id>/accept/` — accept an insight card
   (ACCEPT_INSIGHT) and draft its campaign; answers the card, whether this call accepted it, and
   the store campaign draft (the same one on every call). A 409 `overlap` when the store
-  already takes part in a campaign of the same template on overlapping days (docs/campaigns.md).
+  already takes part in a campaign of the same template on overlapping days, a 409
+  `store_closed` when the store is not open for trade (docs/campaigns.md).
 
 The path is the one the decision API always had; the view lives here because accepting a card
 now makes a campaign, and the decision engine (apps.catalog) may not import campaigns.
@@ -19,9 +20,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.campaigns.models import StoreCampaign
-from apps.campaigns.services.campaigns import InsightOverlapError, campaign_draft_from_insight
+from apps.campaigns.services.campaigns import (
+    InsightOverlapError,
+    InsightStoreClosedError,
+    campaign_draft_from_insight,
+)
 from apps.catalog.models import InsightCard, Product
 from apps.stores.access import ACCEPT_INSIGHT, store_or_403
+from apps.stores.terminal_auth import STORE_CLOSED
 from linli import api_fields
 from linli.errors import ApiError, ErrorItem, ErrorSerializer, UniformErrorsMixin
 
@@ -81,7 +87,8 @@ class InsightCardAcceptView(UniformErrorsMixin, APIView):
     """Accept an insight card (ACCEPT_INSIGHT: the store's owners, and HQ who may accept in the
     admin) and draft its campaign. Accepting twice changes nothing and answers the same draft.
     A 409 `overlap` (nothing written, the card stays open) when the store already takes part
-    in an active campaign of the same scenario template on overlapping days."""
+    in an active campaign of the same scenario template on overlapping days; a 409
+    `store_closed` (nothing written) when the store is not open for trade."""
 
     @extend_schema(
         request=None,
@@ -93,7 +100,9 @@ class InsightCardAcceptView(UniformErrorsMixin, APIView):
                     "`overlap`: the store already takes part in an active campaign of the same "
                     "scenario template on overlapping days; one error per such campaign, with "
                     "`campaign`, `campaign_name`, `starts_on`, `ends_on` and `store_campaign` "
-                    "(the store's row in it)."
+                    "(the store's row in it). `store_closed`: the store is not open for "
+                    "trade (preparing, suspended or closed; its status in `store_status`), "
+                    "so no campaign can be drafted for it."
                 ),
             ),
         },
@@ -107,6 +116,8 @@ class InsightCardAcceptView(UniformErrorsMixin, APIView):
             draft = campaign_draft_from_insight(card=card, by=request.user)
         except InsightOverlapError as refusal:
             raise _overlap_refusal(refusal) from refusal
+        except InsightStoreClosedError as refusal:
+            raise _store_closed_refusal(refusal) from refusal
         return Response(
             InsightAcceptanceSerializer(
                 {
@@ -139,5 +150,23 @@ def _overlap_refusal(refusal: InsightOverlapError) -> ApiError:
                 },
             )
             for campaign, message in zip(refusal.campaigns, refusal.messages, strict=True)
+        ],
+    )
+
+
+def _store_closed_refusal(refusal: InsightStoreClosedError) -> ApiError:
+    message = refusal.messages[0]
+    return ApiError(
+        status_code=status.HTTP_409_CONFLICT,
+        code=STORE_CLOSED,
+        detail=message,
+        errors=[
+            ErrorItem(
+                index=None,
+                field="",
+                code=STORE_CLOSED,
+                message=message,
+                extra={"store_status": refusal.store.status},
+            )
         ],
     )

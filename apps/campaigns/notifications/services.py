@@ -192,7 +192,7 @@ def campaign_notifications_enqueue(
     members: Iterable[Member] | None = None,
 ) -> int:
     """Write one outbox row per member for this `campaigns.StoreCampaign` and `kind` (e.g.
-    "preview", "jielong_result"); `members=None` means the store campaign's target list.
+    "preview", "group_buy_failed"); `members=None` means the store campaign's target list.
     (Typed as a Model: this package may not import `apps.campaigns.models`, which imports it.)
 
     - Erased members are not written at all (there is nobody left to address).

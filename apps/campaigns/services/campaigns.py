@@ -114,6 +114,26 @@ class InsightOverlapError(CampaignOverlapError):
         }
 
 
+class InsightStoreClosedError(ValidationError):
+    """An insight card not accepted (nothing written, the card stays open) because its store is
+    not open for trade (`Store.is_trading`: preparing, suspended or closed): such a store runs
+    no campaign, as HQ's launch takes open stores only. `store` is the card's store; the code
+    is `store_closed`, the one a store terminal's write is refused with."""
+
+    code_name = "store_closed"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        super().__init__(
+            _(
+                "Not accepted: store %(store)s is not open for trade (%(status)s), so no "
+                "campaign can be drafted for it."
+            )
+            % {"store": store.code, "status": store.get_status_display()},
+            code=self.code_name,
+        )
+
+
 def _specs(products: Iterable[Product | CampaignProductSpec]) -> list[CampaignProductSpec]:
     return [
         item if isinstance(item, CampaignProductSpec) else CampaignProductSpec(product=item)
@@ -130,7 +150,7 @@ def campaign_stores_resolve(
     if not store_ids and not region_ids:
         return []
     return list(
-        Store.objects.filter(status=Store.Status.OPEN)
+        Store.objects.trading()
         .filter(Q(pk__in=store_ids) | Q(region_id__in=region_ids))
         .order_by("pk")
     )
@@ -351,6 +371,10 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
     row, `_template_overlaps_locked`): when the store already takes part in an active campaign
     of that template on an overlapping day (HQ's, or another card's), nothing is written — the
     card stays unaccepted — and InsightOverlapError names it. Locks: the card, then the template.
+
+    A card of a store not open for trade (`Store.is_trading`) is refused the same way, nothing
+    written: InsightStoreClosedError. A card accepted while the store was open still answers
+    its draft (a retry is not a new acceptance).
     """
     with transaction.atomic():
         # The card's row only (`of`): FOR UPDATE on the joined store and product would block a
@@ -368,6 +392,8 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
                 store_campaign=StoreCampaign.objects.get(campaign=existing, store_id=card.store_id),
                 accepted=False,
             )
+        if not card.store.is_trading:
+            raise InsightStoreClosedError(card.store)
         template = selectors.scenario_template_for_product(product=card.product)
         starts_on = _insight_start_day(hour=card.broadcast_hour)
         days = template.duration_days if template else 1

@@ -26,6 +26,7 @@ from apps.campaigns.selectors import campaigns as selectors
 from apps.campaigns.selectors.promotions import UPCOMING_DAYS, store_promotions_upcoming
 from apps.campaigns.services.campaigns import (
     InsightOverlapError,
+    InsightStoreClosedError,
     campaign_draft_from_insight,
     store_campaign_confirm,
     store_campaign_decline,
@@ -276,7 +277,8 @@ def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpRes
     """Accept an insight card (ACCEPT_INSIGHT) and open the campaign draft it makes. Accepting
     twice changes nothing and opens the same draft. Refused (nothing written) when the store
     already takes part in a campaign of the same template on overlapping days: the message
-    names it and the owner lands on it."""
+    names it and the owner lands on it; likewise while the store is not open for trade (the
+    message says so, back on the decisions page)."""
     store = store_or_403(request.user, store_id, ACCEPT_INSIGHT)
     card = get_object_or_404(InsightCard.objects.select_related("product"), pk=card_id, store=store)
     try:
@@ -291,6 +293,9 @@ def insight_accept(request: HttpRequest, store_id: int, card_id: int) -> HttpRes
                 store_id=store.pk,
                 store_campaign_id=refusal.store_campaigns[0].pk,
             )
+        return redirect("decisions:store", store_id=store.pk)
+    except InsightStoreClosedError as refusal:
+        messages.error(request, refusal.messages[0])
         return redirect("decisions:store", store_id=store.pk)
     store_campaign = draft.store_campaign
     if draft.accepted:

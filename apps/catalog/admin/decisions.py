@@ -25,7 +25,7 @@ from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import (
@@ -525,6 +525,7 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         "weather_summary",
         "attempt",
         "worker",
+        "events_summary",
         "started_at",
         "heartbeat_at",
         "finished_at",
@@ -573,7 +574,13 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         model = (run.stats or {}).get("model") or {}
         if not model:
             return "—"
-        return gettext("trained on %(rows)s rows") % {"rows": model.get("training_rows", 0)}
+        trained = gettext("trained on %(rows)s rows") % {"rows": model.get("training_rows", 0)}
+        if not run.backtest_note:
+            return trained
+        return gettext("%(trained)s; backtest not run: %(reason)s") % {
+            "trained": trained,
+            "reason": run.backtest_note,
+        }
 
     @admin.display(description=_("warnings"))
     def warnings_summary(self, run: DecisionRun) -> str:
@@ -588,9 +595,18 @@ class DecisionRunAdmin(ReadOnlyAdmin):
         ]
         return "\n".join(lines) or "—"
 
+    @admin.display(description=pgettext_lazy("decision run", "attempts"))
+    def events_summary(self, run: DecisionRun) -> str:
+        """What happened to the run's attempts, one line each, in the reader's language."""
+        return "\n".join(run.event_lines) or "—"
+
     @admin.display(description=_("error"))
     def error_summary(self, run: DecisionRun) -> str:
-        """The last line of the error (the exception, or the latest takeover)."""
+        """The latest event of its attempts (a failure with its exception, a takeover, a
+        resumption), in the reader's language; for a run stored before the events, the last
+        line of its error."""
+        if run.events:
+            return run.event_lines[-1][:300]
         lines = [line for line in run.error.strip().splitlines() if line.strip()]
         return lines[-1][:200] if lines else ""
 

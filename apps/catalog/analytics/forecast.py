@@ -1130,6 +1130,17 @@ def score_forecasts(
             )
 
 
+class ShortHistory(ValueError):
+    """The panel is too short for any backtest origin: `days_observed` of the `needed` days."""
+
+    def __init__(self, days_observed: int, needed: int) -> None:
+        self.days_observed = days_observed
+        self.needed = needed
+        super().__init__(
+            f"no backtest origin fits the panel ({days_observed} days observed; it needs {needed})"
+        )
+
+
 def backtest(
     panel: Panel,
     origins: list[int],
@@ -1159,10 +1170,7 @@ def backtest(
         o for o in origins if o - HORIZON >= WINDOW - 1 and o + HORIZON <= panel.last_origin
     )
     if not origins:
-        raise ValueError(
-            f"no backtest origin fits the panel ({panel.days_observed} days observed; it needs "
-            f"{WINDOW + 2 * HORIZON + 1})"
-        )
+        raise ShortHistory(panel.days_observed, WINDOW + 2 * HORIZON + 1)
     overall: dict[str, MethodScores] = {method: MethodScores() for method in REPORTED}
     categories: dict[int, dict[str, MethodScores]] = {}
     segments: dict[str, dict[str, MethodScores]] = {}

@@ -5,6 +5,10 @@ so the order does not matter."""
 from __future__ import annotations
 
 from apps.catalog.models.decisions import (
+    RUN_EVENT_ABANDONED,
+    RUN_EVENT_FAILED,
+    RUN_EVENT_RESUMED,
+    RUN_EVENT_TAKEN_OVER,
     RUN_WARNING_MODEL_UNTRAINED,
     RUN_WARNING_WEATHER_MISSING,
     CoPurchaseRule,
@@ -22,6 +26,9 @@ from apps.catalog.models.decisions import (
     ReasonKind,
     RuleRun,
     RuleScope,
+    backtest_skipped_text,
+    run_event,
+    run_event_text,
     run_warning,
     run_warning_text,
     weather_missing_text,
@@ -29,6 +36,10 @@ from apps.catalog.models.decisions import (
 from apps.catalog.models.master import Category, Product, WeatherObservation
 
 __all__ = [
+    "RUN_EVENT_ABANDONED",
+    "RUN_EVENT_FAILED",
+    "RUN_EVENT_RESUMED",
+    "RUN_EVENT_TAKEN_OVER",
     "RUN_WARNING_MODEL_UNTRAINED",
     "RUN_WARNING_WEATHER_MISSING",
     "Category",
@@ -49,6 +60,9 @@ __all__ = [
     "RuleRun",
     "RuleScope",
     "WeatherObservation",
+    "backtest_skipped_text",
+    "run_event",
+    "run_event_text",
     "run_warning",
     "run_warning_text",
     "weather_missing_text",

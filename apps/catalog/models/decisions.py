@@ -16,8 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from linli.wording import bracketed
@@ -715,6 +715,114 @@ def run_warning_text(warning: object) -> str:
     return f"{code}: {params}"
 
 
+# --- the run's notes: why the forecast fell back, what happened to its attempts -------------
+#
+# Kept as codes with facts, worded when read (as the warnings above), in the reader's language.
+# `stats["forecast"]["fallback_reason"]` (why no model was trained: the warning's reason) and
+# `stats["forecast"]["backtest_skipped"]`, why the backtest did not run:
+#   reason "no_sales"; "short_history" with days and needed; "failed" with error (the
+#   program's own message, shown as it is)
+# `DecisionRun.events`, one per event of its attempts, in order:
+#   failed:     attempt, exception (the exception's last line: the program's text)
+#   resumed:    attempt (the failed one), by (the new attempt's worker), stores_done, stores_total
+#   taken_over: attempt, worker, heartbeat (ISO time), stores_done, stores_total, by
+#   abandoned:  attempt, worker, heartbeat, stores_done, stores_total
+# The full traceback of a failure stays in `error` (for whoever debugs it).
+RUN_EVENT_FAILED = "failed"
+RUN_EVENT_RESUMED = "resumed"
+RUN_EVENT_TAKEN_OVER = "taken_over"
+RUN_EVENT_ABANDONED = "abandoned"
+
+
+def run_event(code: str, **params: object) -> dict[str, object]:
+    """One event of the run's attempts as the run stores it: its code and its facts."""
+    return {"code": code, "params": params}
+
+
+def backtest_skipped_text(params: dict[str, Any]) -> str:
+    """Why the night's backtest did not run, in the active language ("" when it ran)."""
+    reason = (params or {}).get("reason")
+    if reason == "no_sales":
+        return gettext("no sales in the sampled stores")
+    if reason == "short_history":
+        return gettext("%(days)d days of history; the backtest needs %(needed)d") % {
+            "days": int(params["days"]),
+            "needed": int(params["needed"]),
+        }
+    if reason == "failed":
+        return str(params["error"])
+    return ""
+
+
+def _lease_lapse(params: dict[str, Any]) -> dict[str, object]:
+    heartbeat = dt.datetime.fromisoformat(str(params["heartbeat"]))
+    return {
+        "attempt": int(params["attempt"]),
+        "worker": params.get("worker") or "?",
+        "time": formats.localize(timezone.localtime(heartbeat)),
+        "done": int(params["stores_done"]),
+        "total": int(params["stores_total"]),
+    }
+
+
+def _failed_text(params: dict[str, Any]) -> str:
+    return gettext("Attempt %(attempt)d failed: %(exception)s") % {
+        "attempt": int(params["attempt"]),
+        "exception": params["exception"],
+    }
+
+
+def _resumed_text(params: dict[str, Any]) -> str:
+    return gettext(
+        "Attempt %(attempt)d failed; attempt %(next)d on %(worker)s resumed it "
+        "(%(done)d/%(total)d stores done)."
+    ) % {
+        "attempt": int(params["attempt"]),
+        "next": int(params["attempt"]) + 1,
+        "worker": params["by"],
+        "done": int(params["stores_done"]),
+        "total": int(params["stores_total"]),
+    }
+
+
+def _taken_over_text(params: dict[str, Any]) -> str:
+    facts = _lease_lapse(params)
+    return gettext(
+        "Attempt %(attempt)d on %(worker)s stopped renewing its lease at %(time)s "
+        "(%(done)d/%(total)d stores done); attempt %(next)d on %(by)s took over."
+    ) % {**facts, "next": facts["attempt"] + 1, "by": params["by"]}
+
+
+def _abandoned_text(params: dict[str, Any]) -> str:
+    return gettext(
+        "Attempt %(attempt)d on %(worker)s stopped renewing its lease at %(time)s "
+        "(%(done)d/%(total)d stores done); abandoned after %(attempt)d attempts."
+    ) % _lease_lapse(params)
+
+
+RUN_EVENT_TEXTS = {
+    RUN_EVENT_FAILED: _failed_text,
+    RUN_EVENT_RESUMED: _resumed_text,
+    RUN_EVENT_TAKEN_OVER: _taken_over_text,
+    RUN_EVENT_ABANDONED: _abandoned_text,
+}
+
+
+def run_event_text(event: object) -> str:
+    """A stored event of the run's attempts in the active language; like `run_warning_text`,
+    one that cannot be worded shows its code and parameters rather than failing a page."""
+    if not isinstance(event, dict):
+        return str(event)
+    code, params = event.get("code"), event.get("params") or {}
+    words = RUN_EVENT_TEXTS.get(code)
+    if words is not None and isinstance(params, dict):
+        try:
+            return words(params)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return f"{code}: {params}"
+
+
 class DecisionRun(models.Model):
     """The log of nightly runs, with progress (stores done of total) while it runs.
 
@@ -737,7 +845,21 @@ class DecisionRun(models.Model):
     stores_total = models.PositiveIntegerField(_("stores"), default=0)
     stores_done = models.PositiveIntegerField(_("stores done"), default=0)
     stats = models.JSONField(_("timings and counts"), default=dict)
-    error = models.TextField(_("error"), blank=True, default="")
+    error = models.TextField(
+        _("error"),
+        blank=True,
+        default="",
+        help_text=_("The traceback of each failed attempt, for whoever debugs it."),
+    )
+    events = models.JSONField(
+        pgettext_lazy("decision run", "attempts"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What happened to the run's attempts (failed, resumed, taken over, abandoned), "
+            "in order."
+        ),
+    )
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(
@@ -781,6 +903,21 @@ class DecisionRun(models.Model):
     def warning_lines(self) -> list[str]:
         """The run's warnings, one line each, in the active language (`run_warning_text`)."""
         return [run_warning_text(warning) for warning in (self.stats or {}).get("warnings") or []]
+
+    @property
+    def event_lines(self) -> list[str]:
+        """What happened to the run's attempts, one line each, in the active language."""
+        return [run_event_text(event) for event in self.events or []]
+
+    @property
+    def backtest_note(self) -> str:
+        """Why the night's backtest did not run, in the active language ("" when it ran)."""
+        forecast = (self.stats or {}).get("forecast") or {}
+        skipped = forecast.get("backtest_skipped")
+        if skipped:
+            return backtest_skipped_text(skipped) or str(skipped)
+        # A run stored before the codes kept the reason as an English sentence.
+        return str(forecast.get("backtest_error") or "")
 
     @property
     def is_stalled(self) -> bool:

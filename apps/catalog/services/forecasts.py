@@ -363,9 +363,17 @@ def last_sales_day(store_ids: list[int] | None = None) -> dt.date | None:
 
 
 def open_store_ids() -> list[int]:
-    return list(
-        Store.objects.filter(status=Store.Status.OPEN).order_by("pk").values_list("pk", flat=True)
-    )
+    return list(Store.objects.trading().order_by("pk").values_list("pk", flat=True))
+
+
+class BacktestNotRun(ValueError):
+    """The backtest could not run (not enough sales or history). The message is the program's,
+    in English (logs, commands); `reason` is the same as a code and facts, stored in the run
+    and worded for HQ in their language (`apps.catalog.models.backtest_skipped_text`)."""
+
+    def __init__(self, message: str, *, reason: dict[str, object]) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 @dataclass
@@ -401,7 +409,7 @@ def forecast_backtest_run(
     if end_day is None:
         last = last_sales_day(stores)
         if last is None:
-            raise ValueError("no sales in the sampled stores")
+            raise BacktestNotRun("no sales in the sampled stores", reason={"reason": "no_sales"})
         end_day = last + dt.timedelta(days=1)
     panel, _series = sales_panel_load(
         store_ids=stores,
@@ -418,13 +426,19 @@ def forecast_backtest_run(
             f"backtest: {panel.series_count} series in {len(stores)} stores, "
             f"{len(origin_indexes)} origins"
         )
-    result = fc.backtest(
-        panel,
-        origin_indexes,
-        max_rows=max_rows,
-        history_days=TRAINING_HISTORY_DAYS,
-        heartbeat=heartbeat,
-    )
+    try:
+        result = fc.backtest(
+            panel,
+            origin_indexes,
+            max_rows=max_rows,
+            history_days=TRAINING_HISTORY_DAYS,
+            heartbeat=heartbeat,
+        )
+    except fc.ShortHistory as short:
+        raise BacktestNotRun(
+            str(short),
+            reason={"reason": "short_history", "days": short.days_observed, "needed": short.needed},
+        ) from short
     choices = fc.choose_methods(result)
     backtest = None
     if save:
@@ -529,7 +543,10 @@ def forecast_model_train(
     settings = decision_settings_get()
     codes = CategoryCodes.load()
     stores = store_ids if store_ids is not None else open_store_ids()
-    report: dict = {"training_rows": 0, "fallback": None, "backtest_error": None}
+    # What the run keeps (stats["forecast"]) is facts and codes, worded when HQ reads the run
+    # (apps/catalog/models/decisions.py): `fallback_reason`, why no model was trained (the
+    # run's model_untrained warning), and `backtest_skipped`, why the backtest did not run.
+    report: dict = {"training_rows": 0, "fallback_reason": None, "backtest_skipped": None}
     latest = ForecastBacktest.objects.order_by("-created_at").first()
     if backtest_if_stale and (
         latest is None or timezone.now() - latest.created_at > BACKTEST_MAX_AGE
@@ -547,7 +564,10 @@ def forecast_model_train(
             ).backtest
         except ValueError as error:
             # Not enough history yet: the last choices (or the 28-day mean) serve; recorded.
-            report["backtest_error"] = str(error)
+            report["backtest_skipped"] = getattr(error, "reason", None) or {
+                "reason": "failed",
+                "error": str(error),
+            }
             if progress:
                 progress(f"backtest skipped: {error}")
             latest = ForecastBacktest.objects.order_by("-created_at").first()
@@ -567,14 +587,15 @@ def forecast_model_train(
     origins = fc.training_origins(
         panel.last_origin - fc.HORIZON, step=2, count=30, history_days=TRAINING_HISTORY_DAYS
     )
-    # `fallback` says why in English (the log, the stored report); `fallback_reason` is the
-    # same as a code and figures, worded for HQ in their language (the run's warning).
+    # `fallback` says why in English, for the progress log only; `fallback_reason`, stored, is
+    # the same as a code and figures, worded for HQ in their language (the run's warning).
+    fallback = ""
     if not panel.series_count:
-        report["fallback"] = "no series with sales or stock in the sampled stores"
+        fallback = "no series with sales or stock in the sampled stores"
         report["fallback_reason"] = {"reason": "no_series"}
     elif not origins:
         needed = fc.WINDOW + fc.HORIZON
-        report["fallback"] = (
+        fallback = (
             f"{panel.days_observed} days of history; the model needs "
             f"{needed} (28-day window + 14 observed target days)"
         )
@@ -587,7 +608,7 @@ def forecast_model_train(
         try:
             model = fc.ForecastModel().fit(panel, origins, max_rows=max_rows, heartbeat=heartbeat)
         except ValueError as error:
-            report["fallback"] = str(error)
+            fallback = str(error)
             report["fallback_reason"] = {"reason": "fit_failed", "error": str(error)}
     if model is not None:
         report["training_rows"] = model.training_rows
@@ -595,8 +616,8 @@ def forecast_model_train(
         report["unused_features"] = sorted(set(fc.FEATURES) - set(model.used_features))
     if progress:
         message = f"model: trained on {report['training_rows']} rows"
-        if report["fallback"]:
-            message += f"; baselines serve because {report['fallback']}"
+        if fallback:
+            message += f"; baselines serve because {fallback}"
         progress(message)
     methods, calibration, default = _choices_and_calibration(latest, codes)
     return TrainedForecast(

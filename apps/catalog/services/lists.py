@@ -495,7 +495,12 @@ CARD_FIELDS = [
 def daily_lists_store(*, lists: ChunkLists, day: dt.date, store_ids: list[int]) -> dict[str, int]:
     """Upsert the chunk's list entries and cards for `day`; delete that day's entries (and
     cards not yet accepted) that are no longer on the lists. Accepted cards are kept as they
-    are: the acceptance is the owner's, not the night's."""
+    are: the acceptance is the owner's, not the night's.
+
+    A store not open for trade (`Store.objects.trading()`: preparing, suspended, closed) gets
+    its lists but no card: a card asks the owner to run a campaign, which such a store cannot
+    (its acceptance is refused, `campaign_draft_from_insight`); its open cards of the day are
+    deleted like any card that fell off."""
     entries = []
     for kind, frame in ((ListKind.HOT, lists.hot), (ListKind.NEW, lists.new)):
         for row in frame.itertuples(index=False):
@@ -519,8 +524,11 @@ def daily_lists_store(*, lists: ChunkLists, day: dt.date, store_ids: list[int]) 
             store_id__in=store_ids, day=day, accepted_at__isnull=False
         ).values_list("store_id", "product_id")
     )
+    trading = set(Store.objects.filter(pk__in=store_ids).trading().values_list("pk", flat=True))
     cards = []
     for row in lists.cards.itertuples(index=False):
+        if int(row.store_id) not in trading:
+            continue
         if (int(row.store_id), int(row.product_id)) in accepted:
             continue
         cards.append(
@@ -583,7 +591,8 @@ def insight_card_accept(*, card: InsightCard, by: object) -> bool:
     """Record the owner's one-click acceptance. Returns False when it was already accepted
     (a double click or a retry changes nothing). The portal and the API accept through
     `apps.campaigns.services.campaigns.campaign_draft_from_insight`, which calls this inside
-    the transaction that drafts the card's campaign; the admin's action records it alone."""
+    the transaction that drafts the card's campaign, and so does the admin's action (through
+    `apps.catalog.sources.insight_card_draft`)."""
     changed = InsightCard.objects.filter(pk=card.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now(), accepted_by=by
     )

@@ -39,6 +39,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 
 from apps.catalog.models import (
+    RUN_EVENT_ABANDONED,
+    RUN_EVENT_FAILED,
+    RUN_EVENT_RESUMED,
+    RUN_EVENT_TAKEN_OVER,
     RUN_WARNING_MODEL_UNTRAINED,
     RUN_WARNING_WEATHER_MISSING,
     CoPurchaseRule,
@@ -48,6 +52,8 @@ from apps.catalog.models import (
     InsightCard,
     MemberSuggestion,
     RuleRun,
+    run_event,
+    run_event_text,
     run_warning,
     run_warning_text,
 )
@@ -122,6 +128,13 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _event_logged(day: dt.date, event: dict[str, object]) -> dict[str, object]:
+    """Log one event of the run's attempts (the operators' log, in English) and answer it."""
+    with translation.override("en"):
+        logger.warning("decisions %s: %s", day, run_event_text(event))
+    return event
+
+
 def _resume_failed(day: dt.date, stores: list[int], worker: str) -> DecisionRun | None:
     """Reopen the day's latest run if it failed (and has attempts left): one conditional UPDATE
     on its status and attempt makes it running again with `attempt` + 1, keeping its done stores
@@ -136,10 +149,12 @@ def _resume_failed(day: dt.date, stores: list[int], worker: str) -> DecisionRun 
         return None
     wanted = set(stores)
     done = [pk for pk in latest.done_store_ids if pk in wanted]
-    log = f"{latest.error}\n" if latest.error else ""
-    note = (
-        f"attempt {latest.attempt} failed; attempt {latest.attempt + 1} on {worker} resumed "
-        f"({len(done)}/{len(stores)} stores done)"
+    event = run_event(
+        RUN_EVENT_RESUMED,
+        attempt=latest.attempt,
+        by=worker,
+        stores_done=len(done),
+        stores_total=len(stores),
     )
     busy = DecisionRunBusy(
         f"the failed decision run for {day} is being resumed by another attempt",
@@ -158,13 +173,13 @@ def _resume_failed(day: dt.date, stores: list[int], worker: str) -> DecisionRun 
                 stores_total=len(stores),
                 stores_done=len(done),
                 done_store_ids=done,
-                error=(log + note)[-4000:],
+                events=[*latest.events, event],
             )
     except IntegrityError as error:  # another run of the day is running
         raise busy from error
     if not reopened:
         raise busy
-    logger.warning("decisions %s: %s", day, note)
+    _event_logged(day, event)
     latest.refresh_from_db()
     return latest
 
@@ -211,24 +226,28 @@ def _claim(day: dt.date, stores: list[int], worker: str, *, resume: bool = False
         attempt=current.attempt,
         heartbeat_at__lt=now - lease,
     )
-    silent = (
-        f"attempt {current.attempt} on {current.worker or '?'} stopped renewing its lease at "
-        f"{timezone.localtime(current.heartbeat_at):%Y-%m-%d %H:%M:%S} "
-        f"({current.stores_done}/{current.stores_total} stores done)"
-    )
-    log = f"{current.error}\n" if current.error else ""
+    lapse = {
+        "attempt": current.attempt,
+        "worker": current.worker,
+        "heartbeat": current.heartbeat_at.isoformat(),
+        "stores_done": current.stores_done,
+        "stores_total": current.stores_total,
+    }
     if current.attempt >= MAX_ATTEMPTS:
-        dead.update(
+        event = run_event(RUN_EVENT_ABANDONED, **lapse)
+        if dead.update(
             status=DecisionRun.Status.FAILED,
             finished_at=now,
-            error=f"{log}{silent}; abandoned after {current.attempt} attempts",
-        )
+            events=[*current.events, event],
+        ):
+            _event_logged(day, event)
         raise DecisionRunAbandoned(
             f"the decision run for {day} died {current.attempt} times; marked failed",
             retry_in=lease.total_seconds(),
         )
     wanted = set(stores)
     done = [pk for pk in current.done_store_ids if pk in wanted]
+    event = run_event(RUN_EVENT_TAKEN_OVER, **lapse, by=worker)
     taken = dead.update(
         attempt=F("attempt") + 1,
         heartbeat_at=now,
@@ -236,14 +255,14 @@ def _claim(day: dt.date, stores: list[int], worker: str, *, resume: bool = False
         stores_total=len(stores),
         stores_done=len(done),
         done_store_ids=done,
-        error=f"{log}{silent}; attempt {current.attempt + 1} on {worker} took over",
+        events=[*current.events, event],
     )
     if not taken:
         raise DecisionRunBusy(
             f"another attempt took over the decision run for {day}",
             retry_in=lease.total_seconds(),
         )
-    logger.warning("decisions %s: %s; taken over by %s", day, silent, worker)
+    _event_logged(day, event)
     current.refresh_from_db()
     return current
 
@@ -270,7 +289,7 @@ def _model_facts(trained: object) -> tuple[dict[str, object], list[dict[str, obj
     if model is None or rows == 0:
         report = getattr(trained, "report", None) or {}
         warnings.append(
-            run_warning(RUN_WARNING_MODEL_UNTRAINED, **report.get("fallback_reason", {}))
+            run_warning(RUN_WARNING_MODEL_UNTRAINED, **(report.get("fallback_reason") or {}))
         )
     return facts, warnings
 
@@ -518,11 +537,15 @@ def decisions_run(
     except DecisionRunLost:
         raise  # the run belongs to the attempt that took it over
     except Exception:
+        trace = traceback.format_exc()
+        lines = [line for line in trace.strip().splitlines() if line.strip()]
+        failed = run_event(RUN_EVENT_FAILED, attempt=run.attempt, exception=lines[-1][:300])
         DecisionRun.objects.filter(
             pk=run.pk, status=DecisionRun.Status.RUNNING, attempt=run.attempt
         ).update(
             status=DecisionRun.Status.FAILED,
-            error=((f"{run.error}\n" if run.error else "") + traceback.format_exc())[-4000:],
+            error=((f"{run.error}\n" if run.error else "") + trace)[-4000:],
+            events=[*run.events, failed],
             finished_at=timezone.now(),
             stats={
                 "timings": timings,

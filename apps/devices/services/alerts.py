@@ -48,6 +48,7 @@ from apps.devices.notification_texts import (
 from apps.devices.selectors import device_thresholds
 from apps.stores.models import Store, StoreStaff
 from linli.realtime import broadcast_in_languages, store_notifications_group
+from linli.wording import person_name
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -230,7 +231,7 @@ def alert_acknowledge(
             event="device.alert_acknowledged",
             text=lambda alert: (
                 _("%(device)s: alert acknowledged by %(user)s")
-                % {"device": alert.device.name, "user": by.get_username()}
+                % {"device": alert.device.name, "user": person_name(by)}
             ),
         )
     return alert
@@ -261,7 +262,7 @@ def alert_resolve(
             event="device.alert_resolved",
             text=lambda alert: (
                 _("%(device)s: alert resolved by %(user)s")
-                % {"device": alert.device.name, "user": by.get_username()}
+                % {"device": alert.device.name, "user": person_name(by)}
             ),
         )
     return alert

@@ -36,12 +36,27 @@ class _AccountSpec:
     is_superuser: bool = False
 
 
+# The demo people's display names: what the admin and the pages call them (`get_full_name()`),
+# instead of their logins. A Chinese name is one word, family name first, so it is kept whole
+# in `first_name`: Django's get_full_name() joins "first last" with a space ("丽华 王").
+DEMO_NAMES = {
+    "hq": "陈志远",
+    "hq_buyer": "刘芳",
+    "hq_inspect": "赵建国",
+    "owner": "王丽华",
+    "owner2": "张伟",
+    "inspector": "李明",
+    "supplier": "杨春燕",
+}
+
+
 def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[DemoAccount]:
     """Create (or reset) the demo users with their groups, store roles and supplier link.
 
     Precondition: `roles.roles_sync()` has run. `owner` owns the first store, `owner2` the
     second (when there is one), `inspector` inspects the first ten, `supplier` acts for
-    `supplier`. One password hash serves every account (hashing is deliberately slow).
+    `supplier`. Each has a Chinese display name (`DEMO_NAMES`). One password hash serves every
+    account (hashing is deliberately slow).
     """
     inspected = stores[:INSPECTED_STORES]
     # The role labels are printed by seed_demo: operator output, in English.
@@ -97,6 +112,8 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
             username=spec.username,
             defaults={
                 "email": f"{spec.username}@example.com",
+                "first_name": DEMO_NAMES[spec.username],
+                "last_name": "",
                 "password": password,
                 "is_staff": spec.is_staff,
                 "is_superuser": spec.is_superuser,

@@ -30,6 +30,12 @@ class Region(models.Model):
         return f"{self.city} {self.name}"
 
 
+class StoreQuerySet(models.QuerySet["Store"]):
+    def trading(self) -> StoreQuerySet:
+        """The stores open for trade: the query form of `Store.is_trading`, the one check."""
+        return self.filter(status=Store.Status.OPEN)
+
+
 class Store(models.Model):
     class Status(models.TextChoices):
         PREPARING = "preparing", _("Preparing")
@@ -53,6 +59,8 @@ class Store(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
     )
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+
+    objects = StoreQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("store")
@@ -83,7 +91,8 @@ class Store(models.Model):
         """Open for trade: only an open store sells, takes group-buy joins or gets campaigns
         (campaigns and forecasts take open stores only). A preparing store has not opened,
         a suspended one is shut for now, a closed one for good; their terminals may read but
-        not write (apps.stores.terminal_auth)."""
+        not write (apps.stores.terminal_auth), and their insight cards are neither made nor
+        accepted (docs/decisions.md). `Store.objects.trading()` is the same check in a query."""
         return self.status == self.Status.OPEN
 
 

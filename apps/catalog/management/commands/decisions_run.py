@@ -65,3 +65,8 @@ class Command(BaseCommand):
         # forecast without it), as the admin shows them.
         for warning in run.warning_lines:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        # What happened to its attempts (taken over, resumed), and why no backtest ran.
+        for event in run.event_lines:
+            self.stdout.write(self.style.WARNING(f"  attempt: {event}"))
+        if run.backtest_note:
+            self.stdout.write(self.style.WARNING(f"  backtest not run: {run.backtest_note}"))
