@@ -1067,6 +1067,23 @@ def test_supplier_changelist_shows_the_90_day_score_set_wise(
     assert "Score 94.0 · 0 after-sales cases" in change.content.decode()
 
 
+def test_supplier_page_counts_one_case_and_one_line_in_the_singular(hq_user):
+    """The quality summary said "1 after-sales cases" and "1 purchase-order lines"."""
+    today = timezone.localdate()
+    supplier = SupplierFactory()
+    _po_line(supplier, status=PurchaseOrder.Status.SHIPPED, delivery=today, ordered=11, short=1)
+    AfterSalesCaseFactory(supplier=supplier, kind=CaseKind.QUALITY)
+    with translation.override("en"):
+        page = _client(hq_user).get(
+            reverse("admin:procurement_supplier_change", args=[supplier.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert (
+        "Score 54.5 · 1 after-sales case, 0 charged to the supplier (0.00 yuan) · "
+        "1 purchase-order line, 1 of 11 units short and 0 damaged"
+    ) in page.content.decode()
+
+
 def _count_queries(client, url):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
