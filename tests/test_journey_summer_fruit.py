@@ -563,3 +563,25 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
     store_kpi_snapshots_task()
     kpis = StoreKpiSnapshot.objects.get(store=store_a, day=today)
     assert (kpis.order_count, kpis.revenue, kpis.member_count) == (4, Decimal("278.00"), 4)
+    # HQ reads the same figures: the live overview, the farm's score on the supplier list and
+    # page, the purchase order and the case in the admin.
+    hq = Client(HTTP_ACCEPT_LANGUAGE="en")
+    hq.force_login(UserFactory(is_staff=True, is_superuser=True, username="hq"))
+    overview = hq.get(reverse("campaigns:live-overview")).context["snapshot"]["totals"]
+    assert (overview["orders"], overview["joined_value"]) == (3, "242.10")
+    suppliers = _text(hq.get(reverse("admin:procurement_supplier_changelist")))
+    assert f"{world['berry_farm'].supplier.name} Farm / orchard - - - 54.5" in suppliers
+    supplier_page = _text(
+        hq.get(reverse("admin:procurement_supplier_change", args=[world["berry_farm"].supplier_id]))
+    )
+    assert (
+        "Score 54.5 · 1 after-sales case, 2 charged to the supplier (80.70 yuan) · "
+        "1 purchase-order line, 1 of 11 units short and 0 damaged"
+    ) in supplier_page
+    for url in (
+        reverse("admin:procurement_purchaseorder_change", args=[berry_po.pk]),
+        reverse("admin:procurement_aftersalescase_change", args=[case.pk]),
+        reverse("admin:campaigns_storecampaign_change", args=[store_campaign.pk]),
+        reverse("campaigns:review", args=[store_campaign.pk]),
+    ):
+        assert hq.get(url).status_code == 200, url
