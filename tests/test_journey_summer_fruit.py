@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from decimal import Decimal
 from importlib import import_module
@@ -26,6 +27,7 @@ from importlib import import_module
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from django.core.serializers.json import DjangoJSONEncoder
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -41,11 +43,12 @@ from apps.catalog.services.forecasts import daily_sales_and_paid, day_start
 from apps.customers.models import MemberTag
 from apps.procurement.models import (
     AfterSalesCase,
+    DeliveryPlan,
     PurchaseOrder,
     PurchaseOrderSource,
 )
 from apps.procurement.selectors.aftersales import supplier_quality_scores
-from apps.procurement.tasks import purchase_orders_consolidate_task
+from apps.procurement.tasks import delivery_plans_build_task, purchase_orders_consolidate_task
 from apps.stores.models import (
     Order,
     OrderFulfilment,
@@ -313,7 +316,10 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
     assert (snapshot["orders"], snapshot["units"]) == (3, 9)
     assert snapshot["joined_value"] == "242.10"
     assert snapshot["joined_value_reached"] == "242.10"
-    assert snapshot == {**broadcast_snapshot(broadcast=broadcast), "version": snapshot["version"]}
+    # The same figures as the selector computes from the database now.
+    figures = ("orders", "units", "joined_value", "joined_value_reached", "units_by_product")
+    fresh = json.loads(json.dumps(broadcast_snapshot(broadcast=broadcast), cls=DjangoJSONEncoder))
+    assert {key: snapshot[key] for key in figures} == {key: fresh[key] for key in figures}
 
     # The clock: the offer's deadline passes; the every-minute settle task forms it.
     GroupBuyOffer.objects.filter(pk=offer.pk).update(
@@ -400,6 +406,38 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
         assert response.status_code == 302, response.content.decode()[:3000]
         po.refresh_from_db()
         assert po.status == PurchaseOrder.Status.SHIPPED
+
+    # The 22:30 beat builds tomorrow's regional run (both farms deliver tomorrow): one plan
+    # for the region, store A 9 boxes and the melon, store B 2 boxes; HQ procurement
+    # dispatches it in the admin; the owner reads the store's drop list.
+    assert (
+        berry_po.delivery_date
+        == melon_po.delivery_date
+        == timezone.localdate() + dt.timedelta(days=1)
+    )
+    assert delivery_plans_build_task() == {"plans": 1, "created": 1, "frozen": 0, "stops": 2}
+    plan = DeliveryPlan.objects.get()
+    assert (plan.region_id, plan.delivery_date) == (store_a.region_id, berry_po.delivery_date)
+    assert list(plan.stops.order_by("sequence").values_list("store_id", "units")) == [
+        (store_a.pk, 10),
+        (store_b.pk, 2),
+    ]
+    hq_buyer = Client(HTTP_ACCEPT_LANGUAGE="en")
+    hq_buyer.force_login(world["hq_buyer"])
+    hq_buyer.post(
+        reverse("admin:procurement_deliveryplan_changelist"),
+        {"action": "plans_dispatch", "_selected_action": [plan.pk]},
+    )
+    plan.refresh_from_db()
+    assert plan.status == DeliveryPlan.Status.DISPATCHED
+    drop_list = owner.get(
+        reverse("supply:delivery_plan", args=[store_a.pk, plan.delivery_date.isoformat()])
+    ).context["sheet"]
+    assert [(stop.store, stop.sequence) for stop in drop_list.stops] == [(store_a, 1)]
+    assert [(item.sku, item.quantity) for item in drop_list.stops[0].items] == [
+        (blueberry.sku, 9),
+        (melon.sku, 1),
+    ]
 
     # 6. Store A receives: blueberries one box short, the melon whole.
     receiving = owner.get(reverse("supply:receiving", args=[store_a.pk]))
@@ -491,9 +529,7 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
         "supplier",
         "open",
     )
-    hq = Client(HTTP_ACCEPT_LANGUAGE="en")
-    hq.force_login(world["hq_buyer"])
-    response = hq.post(
+    response = hq_buyer.post(
         reverse("admin:procurement_aftersalescase_changelist"),
         {"action": "approve_as_proposed", "_selected_action": [case.pk, short_case.pk]},
         follow=True,
