@@ -39,7 +39,9 @@ from apps.campaigns.notifications.models import Notification
 from apps.campaigns.selectors.live import broadcast_snapshot
 from apps.campaigns.services.live import live_broadcast_current
 from apps.campaigns.tasks import group_buy_offers_settle_task
+from apps.catalog.models import DailyListEntry, InsightCard, ListKind
 from apps.catalog.services.forecasts import daily_sales_and_paid, day_start
+from apps.catalog.services.nightly import decisions_run
 from apps.customers.models import MemberTag
 from apps.procurement.models import (
     AfterSalesCase,
@@ -60,7 +62,7 @@ from apps.stores.services.terminals import terminal_issue
 from apps.stores.tasks import store_kpi_snapshots_task
 from linli.roles import HQ_PROCUREMENT
 from tests.campaigns.factories import ScenarioTemplateFactory
-from tests.catalog.factories import DailyListEntryFactory, InsightCardFactory
+from tests.catalog.decision_fixtures import local_datetime, orders_bulk_create
 from tests.celery_support import wait_until
 from tests.factories import (
     PASSWORD,
@@ -150,28 +152,40 @@ def world(roles: None) -> dict:
         min_order_qty=1,
         lead_time_days=1,
     )
+    # Four weeks of store A's till: 2 boxes of blueberries a day, then 8 a day this week,
+    # bought by the six members tagged 有孩家庭 (the store's other six buy yogurt); the nightly
+    # decision run reads it and writes the hot list and the insight card.
     family = TagFactory(name="有孩家庭")
-    card = InsightCardFactory(
-        store=store_a,
-        product=blueberry,
-        broadcast_hour=20,
-        stock_qty=12,
-        suggested_qty=12,
-        units_last_7d=28,
-        units_prev_7d=7,
-        tags=[{"id": family.pk, "name": family.name, "lift": 2.1}],
-    )
-    DailyListEntryFactory(store=store_a, product=blueberry, rank=1)
-    members = [
-        MemberFactory(name=name, home_store=store_a, marketing_consent=True)
-        for name in ("李阿姨", "王先生", "张女士")
-    ]
+    regulars = [MemberFactory(home_store=store_a) for _ in range(12)]
+    for number, name in enumerate(("李阿姨", "王先生", "张女士")):
+        regulars[number].name = name
+        regulars[number].marketing_consent = True
+        regulars[number].save(update_fields=["name", "marketing_consent"])
     MemberTag.objects.bulk_create(
         [
             MemberTag(member=member, tag=family, source=MemberTag.Source.PURCHASE)
-            for member in members
+            for member in regulars[:6]
         ]
     )
+    yogurt = ProductFactory(sku="DAI-YOG", name="酸奶 200g")
+    today = timezone.localdate()
+    baskets, times, buyers = [], [], []
+    for back in range(28, 0, -1):
+        boxes = 8 if back <= 7 else 2
+        for number in range(boxes):
+            baskets.append([blueberry])
+            times.append(local_datetime(today - dt.timedelta(days=back), 10 + number % 8))
+            buyers.append(regulars[number % 6])
+        for number in range(4):
+            baskets.append([yogurt])
+            times.append(local_datetime(today - dt.timedelta(days=back), 12))
+            buyers.append(regulars[6 + number])
+    orders_bulk_create(store=store_a, baskets=baskets, placed_at=times, members=buyers)
+    decisions_run(day=today, store_ids=[store_a.pk])
+    card = InsightCard.objects.get(store=store_a, day=today)
+    assert (card.product, card.units_last_7d, card.units_prev_7d) == (blueberry, 56, 14)
+    assert [tag["name"] for tag in card.tags] == ["有孩家庭"]
+    members = regulars[:3]
     hq_buyer = UserFactory(is_staff=True, username="hq_buyer")
     hq_buyer.groups.add(Group.objects.get(name=HQ_PROCUREMENT))
     return {
@@ -202,6 +216,8 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
     assert blueberry.name in html
     accept_url = reverse("campaigns:insight-accept", args=[store_a.pk, card.pk])
     assert accept_url in html
+    hot = DailyListEntry.objects.filter(store=store_a, list_kind=ListKind.HOT).order_by("rank")
+    assert hot.first().product == blueberry
 
     # 2. One click makes the draft; confirming makes the pack and the broadcast; the owner
     # starts it and opens a pre-order offer (the store holds no blueberries).
@@ -226,15 +242,15 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
     owner.post(reverse("campaigns:broadcast-start", args=[broadcast.pk]))
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.LIVE
-    # The offer form proposes the pack's figures: the campaign price, the card's 12 boxes as
-    # the cap, a pre-order (none in stock). The owner adds a threshold of 5 and opens it.
+    # The offer form proposes the pack's figures: the campaign price, the card's quantity to
+    # stock as the cap, a pre-order (none in stock). The owner adds a threshold of 5 and opens it.
     proposal = (
         owner.get(reverse("campaigns:broadcast", args=[broadcast.pk])).context["offer_form"].initial
     )
     assert (proposal["product"], proposal["price"], proposal["cap"], proposal["presale"]) == (
         blueberry.pk,
         OFFER_PRICE,
-        12,
+        card.stock_qty,
         True,
     )
     response = owner.post(
@@ -252,7 +268,7 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
         blueberry,
         True,
         OFFER_PRICE,
-        12,
+        card.stock_qty,
     )
 
     live_url = reverse("campaigns:live", args=[broadcast.pk])
@@ -596,6 +612,12 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
         blueberry.pk: (9, Decimal("242.10")),
         melon.pk: (1, Decimal("35.90")),
     }
+    # Tomorrow's decision run reads them: the card's last 7 days are six days of 8 boxes and
+    # today's 9 pre-ordered ones (the week before: 8 + 6 × 2).
+    tomorrow = today + dt.timedelta(days=1)
+    assert decisions_run(day=tomorrow, store_ids=[store_a.pk]).status == "done"
+    next_card = InsightCard.objects.get(store=store_a, day=tomorrow, product=blueberry)
+    assert (next_card.units_last_7d, next_card.units_prev_7d) == (6 * 8 + 9, 8 + 6 * 2)
     store_kpi_snapshots_task()
     kpis = StoreKpiSnapshot.objects.get(store=store_a, day=today)
     assert (kpis.order_count, kpis.revenue, kpis.member_count) == (4, Decimal("278.00"), 4)
