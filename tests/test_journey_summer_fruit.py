@@ -10,8 +10,9 @@ pickup counter; a quality complaint is opened in the portal and approved by HQ p
 the admin; the supplier's quality score and the next decision run's sales input hold the
 same numbers.
 
-Only master data (stores, products, suppliers, members, the card) and the clock (the
-broadcast's scheduled time, the offer's deadline) are set through the ORM or services.
+Only master data (stores, products, suppliers, members, four weeks of till history, read by
+the real decision run) and the clock (the broadcast's scheduled time, the offer's deadline)
+are set through the ORM or services.
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ def _on_hand(store: object, product: object) -> int:
 
 @pytest.fixture
 def world(roles: None) -> dict:
-    """Two stores of one region, two farms each with a login, four members, an insight card
-    and a hot-list entry for blueberries at store A (as the nightly run writes them)."""
+    """Two stores of one region, two farms each with a login, twelve members of store A, and
+    the nightly decision run over four weeks of its till: the hot list and the insight card
+    for blueberries."""
     # The default compensation policy, as its data migration writes it (a transactional
     # test's flush removes migrated rows).
     import_module("apps.procurement.migrations.0004_default_compensation_policies").create_defaults(
