@@ -584,6 +584,40 @@ def test_quality_score_equals_a_hand_computation(django_assert_num_queries):
     assert everyone[other.pk].score == D("0.0")
 
 
+def test_a_line_shipped_before_its_delivery_date_is_scored_from_its_ship_date():
+    """A farm that ships (and is received) a day early is scored the day it shipped: its
+    shortage weighs with the cases it caused that day, not a day later. The score used to
+    count the cases at once but the line only from its delivery date (60.0 instead of 54.5)."""
+    supplier = SupplierFactory()
+    today = dt.date(2026, 12, 6)
+    tomorrow = today + dt.timedelta(days=1)
+    line = _po_line(
+        supplier, status=PurchaseOrder.Status.SHIPPED, delivery=tomorrow, ordered=11, short=1
+    )
+    PurchaseOrder.objects.filter(pk=line.purchase_order_id).update(ship_date=today)
+    AfterSalesCaseFactory(
+        supplier=supplier,
+        kind=CaseKind.QUALITY,
+        opened_at=dt.datetime(2026, 12, 6, 20, 0, tzinfo=timezone.get_current_timezone()),
+    )
+    # A confirmed order due after the period and shipping after it too is still left out.
+    _po_line(
+        supplier,
+        status=PurchaseOrder.Status.CONFIRMED,
+        delivery=tomorrow + dt.timedelta(days=1),
+        ordered=9,
+        short=9,
+    )
+
+    quality = supplier_quality_scores(since=today - dt.timedelta(days=89), until=tomorrow)[
+        supplier.pk
+    ]
+
+    assert (quality.line_count, quality.units_ordered, quality.units_short) == (1, 11, 1)
+    # 100 − 60 × 1/11 − 40 × min(1, 1/1)
+    assert quality.score == D("54.5")
+
+
 @pytest.mark.parametrize(
     ("ordered", "short", "cases", "lines", "expected"),
     [
@@ -1031,6 +1065,23 @@ def test_supplier_changelist_shows_the_90_day_score_set_wise(
 
     change = client.get(reverse("admin:procurement_supplier_change", args=[scored.pk]))
     assert "Score 94.0 · 0 after-sales cases" in change.content.decode()
+
+
+def test_supplier_page_counts_one_case_and_one_line_in_the_singular(hq_user):
+    """The quality summary said "1 after-sales cases" and "1 purchase-order lines"."""
+    today = timezone.localdate()
+    supplier = SupplierFactory()
+    _po_line(supplier, status=PurchaseOrder.Status.SHIPPED, delivery=today, ordered=11, short=1)
+    AfterSalesCaseFactory(supplier=supplier, kind=CaseKind.QUALITY)
+    with translation.override("en"):
+        page = _client(hq_user).get(
+            reverse("admin:procurement_supplier_change", args=[supplier.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert (
+        "Score 54.5 · 1 after-sales case, 0 charged to the supplier (0.00 yuan) · "
+        "1 purchase-order line, 1 of 11 units short and 0 damaged"
+    ) in page.content.decode()
 
 
 def _count_queries(client, url):

@@ -74,6 +74,14 @@ def date_column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_datetime(frame[name]).dt.normalize()
 
 
+def datetime_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A timestamp column as UTC timestamps. Read as ISO 8601 whatever each value's precision:
+    pandas otherwise takes the format of the first value, and a column mixing whole seconds
+    (imported history, `2026-11-08 02:00:00+00`) with microseconds (orders placed through the
+    API, `2026-12-06 14:20:15.544165+00`) failed to parse, and with it the nightly run."""
+    return pd.to_datetime(frame[name], utc=True, format="ISO8601")
+
+
 def float_column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(frame[name], errors="coerce").fillna(0.0).astype("float64")
 

@@ -24,7 +24,7 @@ from apps.catalog.models import (
     ReasonKind,
 )
 from apps.catalog.services.forecasts import ChunkForecast, day_start, product_shelf_lives
-from apps.catalog.services.frames import int_column, queryset_frame
+from apps.catalog.services.frames import datetime_column, int_column, queryset_frame
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.customers.models import (
     CommunityMessage,
@@ -81,7 +81,7 @@ def night_context_load(*, day: dt.date, settings: DecisionSettings) -> NightCont
     )
     newly_sold: set[int] = set()
     if len(first_sales):
-        first = pd.to_datetime(first_sales["first_sold_at"], utc=True)
+        first = datetime_column(first_sales, "first_sold_at")
         cutoff = pd.Timestamp(end - dt.timedelta(days=settings.new_product_days))
         # "First sold recently" only means new when the history reaches back past the cutoff;
         # in a young network every product would look new.

@@ -25,7 +25,7 @@ from apps.catalog.analytics.suggestions import (
 from apps.catalog.models import MemberSuggestion, ProductRepurchaseInterval
 from apps.catalog.services.config import decision_settings_get
 from apps.catalog.services.forecasts import day_start
-from apps.catalog.services.frames import frame_insert, int_column, queryset_frame
+from apps.catalog.services.frames import datetime_column, frame_insert, int_column, queryset_frame
 from apps.catalog.services.sources import NO_SOURCES, PlanningSources
 from apps.stores.selectors import order_lines_between
 
@@ -59,7 +59,7 @@ def suggestions_evaluate(
     setup = evaluation_setup(
         order_ids=int_column(frame, "order_id").to_numpy(),
         # Local wall-clock time: days are the store's calendar days, as served.
-        order_times=pd.to_datetime(frame["placed_at"], utc=True)
+        order_times=datetime_column(frame, "placed_at")
         .dt.tz_convert(timezone.get_current_timezone_name())
         .dt.tz_localize(None)
         .to_numpy(),
@@ -120,9 +120,7 @@ def member_suggestions_rank(
         ["order_id", "placed_at", "store_id", "member_id", "product_id"],
     )
     zone = timezone.get_current_timezone_name()
-    order_times = (
-        pd.to_datetime(frame["placed_at"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
-    )
+    order_times = datetime_column(frame, "placed_at").dt.tz_convert(zone).dt.tz_localize(None)
     member_ids = int_column(frame, "member_id").to_numpy()
     heartbeat()
     intervals = _repurchase_interval_rows(

@@ -104,20 +104,39 @@ class SupplierAdmin(ImportExportAdminMixin, PhoneMaskingAdminMixin, admin.ModelA
         if supplier.pk is None:
             return "—"
         quality = supplier_quality_90_days(supplier_ids=[supplier.pk])[supplier.pk]
-        return gettext(
-            "Score %(score)s · %(cases)d after-sales cases, %(charged)d charged to the "
-            "supplier (%(amount)s yuan) · %(lines)d purchase-order lines, %(short)d of "
-            "%(ordered)d units short and %(damaged)d damaged"
-        ) % {
-            "score": "—" if quality.score is None else quality.score,
-            "cases": quality.case_count,
-            "charged": quality.charged_case_count,
-            "amount": quality.charged_amount,
-            "lines": quality.line_count,
-            "short": quality.units_short,
-            "damaged": quality.units_damaged,
-            "ordered": quality.units_ordered,
-        }
+        # Each count through ngettext ("1 after-sales case", "1 purchase-order line"): one
+        # sentence for all of them could only be plural.
+        return " · ".join(
+            [
+                gettext("Score %(score)s")
+                % {"score": "—" if quality.score is None else quality.score},
+                ngettext(
+                    "%(cases)d after-sales case, %(charged)d charged to the supplier "
+                    "(%(amount)s yuan)",
+                    "%(cases)d after-sales cases, %(charged)d charged to the supplier "
+                    "(%(amount)s yuan)",
+                    quality.case_count,
+                )
+                % {
+                    "cases": quality.case_count,
+                    "charged": quality.charged_case_count,
+                    "amount": quality.charged_amount,
+                },
+                ngettext(
+                    "%(lines)d purchase-order line, %(short)d of %(ordered)d units short and "
+                    "%(damaged)d damaged",
+                    "%(lines)d purchase-order lines, %(short)d of %(ordered)d units short and "
+                    "%(damaged)d damaged",
+                    quality.line_count,
+                )
+                % {
+                    "lines": quality.line_count,
+                    "short": quality.units_short,
+                    "damaged": quality.units_damaged,
+                    "ordered": quality.units_ordered,
+                },
+            ]
+        )
 
 
 @admin.register(SupplierProduct)

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -275,7 +276,8 @@ def supplier_quality_scores(
     out: their units are counted as units short or damaged of the purchase-order line), cases
     charged to
     the supplier (approved or resolved, those opened at receiving included) and their amount,
-    and the lines of its confirmed or shipped purchase orders with a delivery date in the
+    and the lines of its confirmed or shipped purchase orders with a delivery date (or an
+    earlier ship date) in the
     period (units ordered; units short: the supplier's report plus what receiving found
     missing beyond it; units damaged: what receiving found damaged), and `quality_score` of
     those.
@@ -290,10 +292,15 @@ def supplier_quality_scores(
         opened_at__lt=_day_start(until),
         status__in=COUNTED_CASE_STATUSES,
     )
-    lines = PurchaseOrderLine.objects.filter(
+    # A line counts on its purchase order's delivery date, or on its ship date when the
+    # supplier shipped early: a delivery received before its date (and the cases it caused,
+    # counted the day they are opened) is scored the same day, not on its planned date.
+    lines = PurchaseOrderLine.objects.alias(
+        scored_on=Least("purchase_order__ship_date", "purchase_order__delivery_date")
+    ).filter(
         purchase_order__status__in=SCORED_PURCHASE_ORDER_STATUSES,
-        purchase_order__delivery_date__gte=since,
-        purchase_order__delivery_date__lt=until,
+        scored_on__gte=since,
+        scored_on__lt=until,
     )
     if ids is not None:
         cases = cases.filter(supplier_id__in=ids)
