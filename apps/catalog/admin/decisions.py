@@ -43,6 +43,7 @@ from apps.catalog.models import (
     weather_missing_text,
 )
 from apps.catalog.sources import InsightNotDrafted, insight_card_draft
+from apps.stores.access import ACCEPT_INSIGHT
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
 from linli.admin_helpers import UndeletableAdminMixin, bulk_steps
 from linli.admin_utils import BigTableAdminMixin, truncated_text
@@ -325,7 +326,14 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     def reason_shown(self, card: InsightCard) -> str:
         return truncated_text(card.reason)
 
-    @admin.action(description=_("Accept the selected insight cards"), permissions=["view"])
+    def has_accept_permission(self, request: HttpRequest) -> bool:
+        """Accepting drafts a campaign: the permission to make campaigns, as the portal's
+        ACCEPT_INSIGHT asks HQ (reading the cards alone is not enough)."""
+        return self.has_view_permission(request) and request.user.has_perm(
+            ACCEPT_INSIGHT.hq_permission
+        )
+
+    @admin.action(description=_("Accept the selected insight cards"), permissions=["accept"])
     def accept_cards(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> None:
         """Each card as the owner's accept in the portal: accepted and its campaign drafted in
         one transaction, or refused (the overlap message naming the campaign), or already
