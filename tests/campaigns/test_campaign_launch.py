@@ -620,3 +620,87 @@ def test_demo_seeds_five_templates_selling_points_and_a_summer_campaign(world: d
         world["east_a"].pk,
         world["east_b"].pk,
     }
+
+
+def _campaign_form_post(campaign: Campaign, **changes: object) -> dict:
+    """The campaign's change form as HQ would post it, its one product priced and deleted."""
+    item = campaign.products.get()
+    store_campaigns = list(campaign.stores.order_by("pk").values_list("pk", flat=True))
+    data = {
+        "name": campaign.name,
+        "template": campaign.template_id,
+        "starts_on": campaign.starts_on.isoformat(),
+        "ends_on": campaign.ends_on.isoformat(),
+        "broadcast_hour": campaign.broadcast_hour,
+        "discount_percent": campaign.discount_percent,
+        "products-TOTAL_FORMS": 1,
+        "products-INITIAL_FORMS": 1,
+        "products-0-id": item.pk,
+        "products-0-campaign": campaign.pk,
+        "products-0-product": item.product_id,
+        "products-0-price": "1.00",
+        "products-0-suggested_stock": 1,
+        "products-0-position": item.position,
+        "products-0-DELETE": "on",
+        "stores-TOTAL_FORMS": len(store_campaigns),
+        "stores-INITIAL_FORMS": len(store_campaigns),
+        "_save": "Save",
+    }
+    for number, pk in enumerate(store_campaigns):
+        data[f"stores-{number}-id"] = pk
+        data[f"stores-{number}-campaign"] = campaign.pk
+    data.update(changes)
+    return data
+
+
+def test_admin_edits_a_campaign_s_terms_until_a_store_confirms(
+    world: dict, hq_user: object
+) -> None:
+    campaign = _launch(world)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    response = _admin(hq_user).post(url, _campaign_form_post(campaign, ends_on="2026-07-05"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.ends_on == dt.date(2026, 7, 5)
+    assert campaign.products.count() == 0
+
+
+def test_admin_keeps_a_confirmed_campaign_s_products_and_days(
+    world: dict, draft: StoreCampaign, hq_user: object
+) -> None:
+    """Once a store confirmed, its pack numbered the items ("1号"), its offers were planned as
+    promotions for the campaign's days: HQ's edits of the products and days would not reach
+    them, so the form shows them read-only and a posted change is ignored."""
+    store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    campaign = draft.campaign
+    item = campaign.products.get()
+    days = (campaign.starts_on, campaign.ends_on)
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    page = client.get(url).content.decode()
+    assert 'name="ends_on"' not in page
+    assert 'name="products-0-price"' not in page
+    response = client.post(
+        url, _campaign_form_post(campaign, ends_on="2026-07-20", name="夏季水果季 · 东区")
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "夏季水果季 · 东区"
+    assert (campaign.starts_on, campaign.ends_on) == days
+    assert list(campaign.products.values_list("pk", "price")) == [(item.pk, item.price)]
+    # The products' own list refuses the change and the delete, and adding to the campaign.
+    item_url = reverse("admin:campaigns_campaignproduct_change", args=[item.pk])
+    assert client.post(item_url, {"price": "1.00"}).status_code == 403
+    delete_url = reverse("admin:campaigns_campaignproduct_delete", args=[item.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    added = client.post(
+        reverse("admin:campaigns_campaignproduct_add"),
+        {
+            "campaign": campaign.pk,
+            "product": ProductFactory().pk,
+            "suggested_stock": 1,
+            "position": 2,
+        },
+    )
+    assert added.status_code == 200
+    assert list(campaign.products.values_list("pk", "price")) == [(item.pk, item.price)]
