@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from apps.campaigns.models import (
     Broadcast,
@@ -704,3 +704,31 @@ def test_admin_keeps_a_confirmed_campaign_s_products_and_days(
     )
     assert added.status_code == 200
     assert list(campaign.products.values_list("pk", "price")) == [(item.pk, item.price)]
+
+
+def test_admin_campaign_list_says_whether_each_campaign_is_upcoming_running_or_over(
+    world: dict, hq_user: object, settings: object
+) -> None:
+    """An active campaign whose last day is past reads "ended", not "in progress" (进行中)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    today = timezone.localdate()
+    over = _launch(world, starts_on=today - dt.timedelta(days=20), name="十一月的")
+    running = _launch(world, starts_on=today, regions=[world["west_region"]], name="今天的")
+    upcoming = _launch(world, starts_on=today + dt.timedelta(days=20), name="下个月的")
+    cancelled = _launch(world, starts_on=today + dt.timedelta(days=40), name="取消的")
+    campaign_cancel(campaign=cancelled, by=None)
+    page = _admin(hq_user).get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+    states = {
+        campaign.name: re.search(
+            rf'{campaign.name}</a></th><td class="field-origin">[^<]*</td>'
+            r'<td class="field-state">([^<]*)</td>',
+            page,
+        ).group(1)
+        for campaign in (over, running, upcoming, cancelled)
+    }
+    assert states == {
+        "十一月的": "已结束",
+        "今天的": "进行中",
+        "下个月的": "未开始",
+        "取消的": "已取消",
+    }

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
@@ -297,7 +298,7 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "origin",
-        "status",
+        "state",
         "template",
         "starts_on",
         "ends_on",
@@ -324,6 +325,10 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "discount_percent",
     ]
     actions = ["cancel_selected", "download_review_xlsx", "download_review_pdf"]
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, campaign: Campaign) -> str:
+        return campaign.state_label(today=timezone.localdate())
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))

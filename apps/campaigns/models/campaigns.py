@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from linli.wording import bracketed
 
@@ -221,6 +221,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return bracketed(self.name, f"{self.starts_on} – {self.ends_on}")
+
+    def state_label(self, *, today: datetime.date) -> str:
+        """The campaign's state as HQ reads it: cancelled, or — for an active one — upcoming,
+        running or ended by its days. `status` alone says "active" for a campaign that ended
+        weeks ago."""
+        if self.status == self.Status.CANCELLED:
+            return str(self.get_status_display())
+        if today < self.starts_on:
+            return pgettext("campaign state", "Upcoming")
+        if today > self.ends_on:
+            return pgettext("campaign state", "Ended")
+        return pgettext("campaign state", "Running")
 
 
 class CampaignProduct(models.Model):
