@@ -732,3 +732,34 @@ def test_admin_campaign_list_says_whether_each_campaign_is_upcoming_running_or_o
         "下个月的": "未开始",
         "取消的": "已取消",
     }
+
+
+def test_admin_shows_a_store_campaign_s_offer_read_only_and_hq_s_promotions_editable(
+    world: dict, draft: StoreCampaign, hq_user: object
+) -> None:
+    """The offer a confirmed store campaign planned is its pack's (product, days, discount): the
+    forecast must read what the store offers, so HQ sees it, with its store campaign, but
+    changes it with the campaign."""
+    store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    offer = Promotion.objects.get(store_campaign=draft)
+    own = Promotion.objects.create(
+        name="蓝莓特价",
+        kind=Promotion.Kind.PRICE,
+        product=world["blueberry"],
+        starts_on=JULY_1,
+        ends_on=JULY_1,
+        discount_percent=10,
+    )
+    client = _admin(hq_user)
+    offer_url = reverse("admin:campaigns_promotion_change", args=[offer.pk])
+    page = client.get(offer_url).content.decode()
+    assert 'name="discount_percent"' not in page
+    assert reverse("admin:campaigns_storecampaign_change", args=[draft.pk]) in page
+    depth = offer.discount_percent
+    assert client.post(offer_url, {"discount_percent": 50}).status_code == 403
+    offer.refresh_from_db()
+    assert offer.discount_percent == depth
+    own_page = client.get(reverse("admin:campaigns_promotion_change", args=[own.pk]))
+    assert 'name="discount_percent"' in own_page.content.decode()
+    listed = client.get(reverse("admin:campaigns_promotion_changelist"), {"planned_by": "campaign"})
+    assert list(listed.context["cl"].result_list) == [offer]
