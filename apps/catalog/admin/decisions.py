@@ -25,7 +25,7 @@ from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import (
@@ -302,6 +302,23 @@ class DailyListEntryAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         return truncated_text(entry.reason)
 
 
+class AcceptedFilter(admin.SimpleListFilter):
+    """Which cards the stores (or HQ) took up: accepted ones have their campaign drafted."""
+
+    title = pgettext_lazy("insight card filter", "accepted")
+    parameter_name = "accepted"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, Promise]]:
+        return [("yes", _("Accepted")), ("no", _("Not accepted"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(accepted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(accepted_at__isnull=True)
+        return queryset
+
+
 @admin.register(InsightCard)
 class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
@@ -315,7 +332,13 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         "accepted_at",
         "accepted_by",
     ]
-    list_filter = ["reason_kind", "day", "broadcast_hour_source"]
+    list_filter = [
+        AcceptedFilter,
+        "reason_kind",
+        "day",
+        "broadcast_hour_source",
+        "store__region",
+    ]
     search_fields = ["store__code", "store__name", "product__sku", "product__name"]
     list_select_related = ["store", "product", "accepted_by"]
     raw_id_fields = ["store", "product", "accepted_by"]
