@@ -763,3 +763,23 @@ def test_admin_shows_a_store_campaign_s_offer_read_only_and_hq_s_promotions_edit
     assert 'name="discount_percent"' in own_page.content.decode()
     listed = client.get(reverse("admin:campaigns_promotion_changelist"), {"planned_by": "campaign"})
     assert list(listed.context["cl"].result_list) == [offer]
+
+
+def test_a_segment_a_campaign_targets_cannot_be_deleted_under_it(
+    world: dict, hq_user: object
+) -> None:
+    """Deleted, the segment left the campaign (and its template) with no segment: the drafts'
+    target lists became the tags' or every store member's at confirmation. The delete page
+    refuses and deletes nothing."""
+    segment = Segment.objects.create(name="高价值")
+    world["template"].target_segment = segment
+    world["template"].save()
+    campaign = _launch(world, segment=segment)
+    response = _admin(hq_user).post(
+        reverse("admin:customers_segment_delete", args=[segment.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 200
+    assert Segment.objects.filter(pk=segment.pk).exists()
+    campaign.refresh_from_db()
+    world["template"].refresh_from_db()
+    assert (campaign.segment, world["template"].target_segment) == (segment, segment)

@@ -56,10 +56,12 @@ class ScenarioTemplate(models.Model):
     target_tags = models.ManyToManyField(
         "customers.Tag", verbose_name=_("target tags"), blank=True, related_name="+"
     )
+    # PROTECT (as the campaign's): a deleted segment silently widened a template's targeting
+    # to its tags, or to every member of the store; the delete page names the template instead.
     target_segment = models.ForeignKey(
         "customers.Segment",
         verbose_name=_("target segment"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -160,10 +162,12 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
+    # PROTECT: a draft's target list is taken at confirmation from this segment; deleted, it
+    # silently became the tags' or every store member (and the campaign lost whom it targeted).
     segment = models.ForeignKey(
         "customers.Segment",
         verbose_name=_("target segment"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
