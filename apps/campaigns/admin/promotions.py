@@ -16,7 +16,7 @@ from linli.imports.admin import ImportExportAdminMixin
 class PlannedByFilter(admin.SimpleListFilter):
     """HQ's own promotions (planned here or imported) or a confirmed store campaign's offers."""
 
-    title = _("planned by")
+    title = _("origin")
     parameter_name = "planned_by"
 
     def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
