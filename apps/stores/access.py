@@ -47,8 +47,9 @@ class StoreAction:
 VIEW_STORE = StoreAction("view_store", ALL_STAFF, "stores.view_store")
 MEMBER_DATA = StoreAction("member_data", frozenset({OWNER}), "customers.view_member")
 VIEW_DECISIONS = StoreAction("view_decisions", ALL_STAFF, "catalog.view_insightcard")
-# The admin's "accept" action asks only view_insightcard (cards are read-only rows there).
-ACCEPT_INSIGHT = StoreAction("accept_insight", frozenset({OWNER}), "catalog.view_insightcard")
+# Accepting a card drafts a campaign: HQ needs the permission to make campaigns (the admin's
+# "accept" action, on the cards' list, asks the same), not only to read the cards.
+ACCEPT_INSIGHT = StoreAction("accept_insight", frozenset({OWNER}), "campaigns.add_campaign")
 VIEW_DEVICES = StoreAction("view_devices", ALL_STAFF, "devices.view_device")
 ACT_ON_ALERTS = StoreAction(
     "act_on_alerts", frozenset({OWNER, CLERK}), "devices.change_devicealert"

@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from apps.campaigns.models import (
     Broadcast,
@@ -620,3 +620,166 @@ def test_demo_seeds_five_templates_selling_points_and_a_summer_campaign(world: d
         world["east_a"].pk,
         world["east_b"].pk,
     }
+
+
+def _campaign_form_post(campaign: Campaign, **changes: object) -> dict:
+    """The campaign's change form as HQ would post it, its one product priced and deleted."""
+    item = campaign.products.get()
+    store_campaigns = list(campaign.stores.order_by("pk").values_list("pk", flat=True))
+    data = {
+        "name": campaign.name,
+        "template": campaign.template_id,
+        "starts_on": campaign.starts_on.isoformat(),
+        "ends_on": campaign.ends_on.isoformat(),
+        "broadcast_hour": campaign.broadcast_hour,
+        "discount_percent": campaign.discount_percent,
+        "products-TOTAL_FORMS": 1,
+        "products-INITIAL_FORMS": 1,
+        "products-0-id": item.pk,
+        "products-0-campaign": campaign.pk,
+        "products-0-product": item.product_id,
+        "products-0-price": "1.00",
+        "products-0-suggested_stock": 1,
+        "products-0-position": item.position,
+        "products-0-DELETE": "on",
+        "stores-TOTAL_FORMS": len(store_campaigns),
+        "stores-INITIAL_FORMS": len(store_campaigns),
+        "_save": "Save",
+    }
+    for number, pk in enumerate(store_campaigns):
+        data[f"stores-{number}-id"] = pk
+        data[f"stores-{number}-campaign"] = campaign.pk
+    data.update(changes)
+    return data
+
+
+def test_admin_edits_a_campaign_s_terms_until_a_store_confirms(
+    world: dict, hq_user: object
+) -> None:
+    campaign = _launch(world)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    response = _admin(hq_user).post(url, _campaign_form_post(campaign, ends_on="2026-07-05"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.ends_on == dt.date(2026, 7, 5)
+    assert campaign.products.count() == 0
+
+
+def test_admin_keeps_a_confirmed_campaign_s_products_and_days(
+    world: dict, draft: StoreCampaign, hq_user: object
+) -> None:
+    """Once a store confirmed, its pack numbered the items ("1号"), its offers were planned as
+    promotions for the campaign's days: HQ's edits of the products and days would not reach
+    them, so the form shows them read-only and a posted change is ignored."""
+    store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    campaign = draft.campaign
+    item = campaign.products.get()
+    days = (campaign.starts_on, campaign.ends_on)
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    page = client.get(url).content.decode()
+    assert 'name="ends_on"' not in page
+    assert 'name="products-0-price"' not in page
+    response = client.post(
+        url, _campaign_form_post(campaign, ends_on="2026-07-20", name="夏季水果季 · 东区")
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "夏季水果季 · 东区"
+    assert (campaign.starts_on, campaign.ends_on) == days
+    assert list(campaign.products.values_list("pk", "price")) == [(item.pk, item.price)]
+    # The products' own list refuses the change and the delete, and adding to the campaign.
+    item_url = reverse("admin:campaigns_campaignproduct_change", args=[item.pk])
+    assert client.post(item_url, {"price": "1.00"}).status_code == 403
+    delete_url = reverse("admin:campaigns_campaignproduct_delete", args=[item.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    added = client.post(
+        reverse("admin:campaigns_campaignproduct_add"),
+        {
+            "campaign": campaign.pk,
+            "product": ProductFactory().pk,
+            "suggested_stock": 1,
+            "position": 2,
+        },
+    )
+    assert added.status_code == 200
+    assert list(campaign.products.values_list("pk", "price")) == [(item.pk, item.price)]
+
+
+def test_admin_campaign_list_says_whether_each_campaign_is_upcoming_running_or_over(
+    world: dict, hq_user: object, settings: object
+) -> None:
+    """An active campaign whose last day is past reads "ended", not "in progress" (进行中)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    today = timezone.localdate()
+    over = _launch(world, starts_on=today - dt.timedelta(days=20), name="十一月的")
+    running = _launch(world, starts_on=today, regions=[world["west_region"]], name="今天的")
+    upcoming = _launch(world, starts_on=today + dt.timedelta(days=20), name="下个月的")
+    cancelled = _launch(world, starts_on=today + dt.timedelta(days=40), name="取消的")
+    campaign_cancel(campaign=cancelled, by=None)
+    page = _admin(hq_user).get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+    states = {
+        campaign.name: re.search(
+            rf'{campaign.name}</a></th><td class="field-origin">[^<]*</td>'
+            r'<td class="field-state">([^<]*)</td>',
+            page,
+        ).group(1)
+        for campaign in (over, running, upcoming, cancelled)
+    }
+    assert states == {
+        "十一月的": "已结束",
+        "今天的": "进行中",
+        "下个月的": "未开始",
+        "取消的": "已取消",
+    }
+
+
+def test_admin_shows_a_store_campaign_s_offer_read_only_and_hq_s_promotions_editable(
+    world: dict, draft: StoreCampaign, hq_user: object
+) -> None:
+    """The offer a confirmed store campaign planned is its pack's (product, days, discount): the
+    forecast must read what the store offers, so HQ sees it, with its store campaign, but
+    changes it with the campaign."""
+    store_campaign_confirm(store_campaign=draft, by=UserFactory())
+    offer = Promotion.objects.get(store_campaign=draft)
+    own = Promotion.objects.create(
+        name="蓝莓特价",
+        kind=Promotion.Kind.PRICE,
+        product=world["blueberry"],
+        starts_on=JULY_1,
+        ends_on=JULY_1,
+        discount_percent=10,
+    )
+    client = _admin(hq_user)
+    offer_url = reverse("admin:campaigns_promotion_change", args=[offer.pk])
+    page = client.get(offer_url).content.decode()
+    assert 'name="discount_percent"' not in page
+    assert reverse("admin:campaigns_storecampaign_change", args=[draft.pk]) in page
+    depth = offer.discount_percent
+    assert client.post(offer_url, {"discount_percent": 50}).status_code == 403
+    offer.refresh_from_db()
+    assert offer.discount_percent == depth
+    own_page = client.get(reverse("admin:campaigns_promotion_change", args=[own.pk]))
+    assert 'name="discount_percent"' in own_page.content.decode()
+    listed = client.get(reverse("admin:campaigns_promotion_changelist"), {"planned_by": "campaign"})
+    assert list(listed.context["cl"].result_list) == [offer]
+
+
+def test_a_segment_a_campaign_targets_cannot_be_deleted_under_it(
+    world: dict, hq_user: object
+) -> None:
+    """Deleted, the segment left the campaign (and its template) with no segment: the drafts'
+    target lists became the tags' or every store member's at confirmation. The delete page
+    refuses and deletes nothing."""
+    segment = Segment.objects.create(name="高价值")
+    world["template"].target_segment = segment
+    world["template"].save()
+    campaign = _launch(world, segment=segment)
+    response = _admin(hq_user).post(
+        reverse("admin:customers_segment_delete", args=[segment.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 200
+    assert Segment.objects.filter(pk=segment.pk).exists()
+    campaign.refresh_from_db()
+    world["template"].refresh_from_db()
+    assert (campaign.segment, world["template"].target_segment) == (segment, segment)

@@ -305,6 +305,32 @@ def test_the_admin_accept_drafts_the_cards_campaign_as_the_portal_does(
     assert Campaign.objects.count() == 1
 
 
+def test_hq_procurement_reads_the_cards_but_may_not_accept_them(
+    card: object, roles: None, store: object
+) -> None:
+    """Accepting drafts a campaign, and HQ procurement holds no campaign permission: the admin
+    does not offer the action (a forged POST changes nothing) and the portal refuses it."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    buyer = UserFactory(is_staff=True, username="buyer")
+    buyer.groups.add(Group.objects.get(name="HQ procurement"))
+    client = _client(buyer)
+    changelist = reverse("admin:catalog_insightcard_changelist")
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert "accept_cards" not in page.content.decode()
+    client.post(changelist, {"action": "accept_cards", "_selected_action": [card.pk]})
+    portal = client.post(
+        reverse("campaigns:insight-accept", args=[store.pk, card.pk]), follow=False
+    )
+    assert portal.status_code == 403
+    card.refresh_from_db()
+    assert (card.accepted_at, card.accepted_by) == (None, None)
+    assert Campaign.objects.count() == 0
+
+
 def test_the_admin_accept_refuses_an_overlapping_card_naming_the_campaign(
     card: object, hq_user: object, other_store: object
 ) -> None:

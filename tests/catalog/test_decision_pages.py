@@ -566,6 +566,26 @@ def test_admin_accept_action_uses_the_service(
     assert decisions["other_card"].accepted_at is None
 
 
+def test_admin_insight_cards_filter_by_acceptance_and_region(
+    hq_user: object, store: object, other_store: object, decisions: dict
+) -> None:
+    """HQ asks which cards the stores took up, and where."""
+    InsightCard.objects.filter(pk=decisions["card"].pk).update(
+        accepted_at=timezone.now(), accepted_by=hq_user
+    )
+    client = _client(hq_user)
+    changelist = reverse("admin:catalog_insightcard_changelist")
+
+    def listed(**query: object) -> set[int]:
+        response = client.get(changelist, query)
+        assert response.status_code == 200
+        return {card.pk for card in response.context["cl"].result_list}
+
+    assert listed(accepted="yes") == {decisions["card"].pk}
+    assert listed(accepted="no") == {decisions["other_card"].pk}
+    assert listed(store__region__id__exact=other_store.region_id) == {decisions["other_card"].pk}
+
+
 def test_admin_settings_edit(hq_user: object) -> None:
     client = _client(hq_user)
     DecisionSettings.objects.get_or_create(pk=1)

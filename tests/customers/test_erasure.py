@@ -210,3 +210,46 @@ def test_admin_erase_says_one_member_and_lists_many_with_the_list_separator(clie
     assert _erase_messages(client, [three, two], "zh-hans") == [
         "已删除 2 名会员的个人信息：M-1002、M-1003。"
     ]
+
+
+def _member_form(client, member) -> dict:
+    """The member's change form as the admin renders it: every field with its value."""
+    import re
+
+    page = client.get(reverse("admin:customers_member_change", args=[member.pk])).content.decode()
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if name is None or 'type="submit"' in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        if 'type="checkbox"' in tag:
+            if "checked" in tag:
+                data[name.group(1)] = "on"
+            continue
+        data[name.group(1)] = value.group(1) if value else ""
+    for name, options in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+        data[name] = chosen.group(1) if chosen else ""
+    return data
+
+
+def test_the_member_form_cannot_tick_or_untick_erased(client, member, hq_user):
+    """Only the erase action erases: a ticked box on the member's page flagged the member erased
+    with every personal datum kept and no erasure record."""
+    client.force_login(hq_user)
+    data = {**_member_form(client, member), "is_erased": "on", "_save": "Save"}
+    assert (
+        client.post(reverse("admin:customers_member_change", args=[member.pk]), data).status_code
+        == 302
+    )
+    member.refresh_from_db()
+    assert (member.is_erased, member.name) == (False, "王芳")
+    assert MemberErasure.objects.count() == 0
+
+    member_erase(member=member, by=None, requested_via="letter")
+    data = {**_member_form(client, member), "_save": "Save"}
+    data.pop("is_erased", None)
+    client.post(reverse("admin:customers_member_change", args=[member.pk]), data)
+    member.refresh_from_db()
+    assert member.is_erased is True

@@ -195,7 +195,7 @@ TOKEN_ONLY                  L  L  L  L  L  L  L  L  L  L  L  L
 VIEW_STORE                  L  A  D  A  A  D  D  D  A  A  A  A   stores.view_store
 MEMBER_DATA                 L  A  D  D  D  D  D  D  A  D  D  A   customers.view_member
 VIEW_DECISIONS              L  A  D  A  A  D  D  D  A  A  D  A   catalog.view_insightcard
-ACCEPT_INSIGHT              L  A  D  D  D  D  D  D  A  A  D  A   catalog.change_insightcard
+ACCEPT_INSIGHT              L  A  D  D  D  D  D  D  A  D  D  A   campaigns.add_campaign
 VIEW_DEVICES                L  A  D  A  A  D  D  D  A  D  A  A   devices.view_device
 # docs/access.md writes devices.change_alert; the model is DeviceAlert
 ACT_ON_ALERTS               L  A  D  A  D  D  D  D  A  D  D  A   devices.change_devicealert

@@ -141,8 +141,8 @@ ALLOWED = {
     },
     MEMBER_DATA: {"owner", "hq_user", "hq_operations"},
     VIEW_DECISIONS: {"owner", "clerk", "inspector", "hq_user", "hq_operations", "hq_procurement"},
-    # The admin lets whoever may view insight cards accept them (HQ procurement too).
-    ACCEPT_INSIGHT: {"owner", "hq_user", "hq_operations", "hq_procurement"},
+    # Accepting drafts a campaign: HQ procurement reads the cards but makes no campaigns.
+    ACCEPT_INSIGHT: {"owner", "hq_user", "hq_operations"},
     VIEW_DEVICES: {"owner", "clerk", "inspector", "hq_user", "hq_operations", "hq_inspection"},
     # HQ inspection reads the devices only: it acts on alerts neither in the admin nor here.
     ACT_ON_ALERTS: {"owner", "clerk", "hq_user", "hq_operations"},

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
@@ -31,6 +32,7 @@ from apps.campaigns.models import (
     StoreCampaign,
 )
 from apps.campaigns.selectors import review_files
+from apps.campaigns.selectors.campaigns import campaign_terms_settled
 from apps.campaigns.services import campaigns as services
 from apps.campaigns.services.packs import store_campaign_pack_generate, template_check
 from apps.campaigns.sources import pack_sources
@@ -119,7 +121,15 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     ]
 
 
+def _terms_settled(campaign: Campaign | None) -> bool:
+    return campaign is not None and campaign_terms_settled(campaign=campaign)
+
+
 class CampaignProductInline(admin.TabularInline):
+    """The campaign's products, editable until a store confirms (`campaign_terms_settled`):
+    then read-only, since the packs' item numbers, prices and planned promotions were made
+    from them."""
+
     model = CampaignProduct
     extra = 0
     raw_id_fields = ["product"]
@@ -128,16 +138,56 @@ class CampaignProductInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignProduct]:
         return super().get_queryset(request).select_related("product")
 
+    def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return not _terms_settled(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return not _terms_settled(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return not _terms_settled(obj) and super().has_delete_permission(request, obj)
+
+
+class CampaignProductForm(forms.ModelForm):
+    class Meta:
+        model = CampaignProduct
+        fields = ["campaign", "product", "price", "suggested_stock", "position"]
+
+    def clean_campaign(self) -> Campaign:
+        campaign = self.cleaned_data["campaign"]
+        if _terms_settled(campaign):
+            raise ValidationError(
+                _(
+                    "A store has confirmed this campaign (or it is cancelled): its products "
+                    "can no longer change."
+                )
+            )
+        return campaign
+
 
 @admin.register(CampaignProduct)
 class CampaignProductAdmin(admin.ModelAdmin):
-    """Every campaign's products across campaigns (edited with their campaign, found here)."""
+    """Every campaign's products across campaigns (edited with their campaign, found here;
+    read-only once a store confirmed the campaign, as in the campaign's inline)."""
 
+    form = CampaignProductForm
     list_display = ["campaign", "product", "price", "suggested_stock", "position"]
     list_filter = ["campaign__starts_on", "campaign__template"]
     search_fields = ["campaign__name", "product__name", "=product__sku"]
     list_select_related = ["campaign", "product"]
     raw_id_fields = ["campaign", "product"]
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: CampaignProduct | None = None
+    ) -> bool:
+        settled = obj is not None and _terms_settled(obj.campaign)
+        return not settled and super().has_change_permission(request, obj)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: CampaignProduct | None = None
+    ) -> bool:
+        settled = obj is not None and _terms_settled(obj.campaign)
+        return not settled and super().has_delete_permission(request, obj)
 
 
 class StoreCampaignInline(admin.TabularInline):
@@ -248,7 +298,7 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "origin",
-        "status",
+        "state",
         "template",
         "starts_on",
         "ends_on",
@@ -263,7 +313,28 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["segment"]
     filter_horizontal = ["target_tags"]
     readonly_fields = ["origin", "status", "insight_card", "created_by", "created_at"]
+    # What the stores' packs, planned promotions and target lists are made from: read-only
+    # once a store confirmed (or the campaign was cancelled); the name stays editable.
+    settled_fields = [
+        "template",
+        "segment",
+        "target_tags",
+        "starts_on",
+        "ends_on",
+        "broadcast_hour",
+        "discount_percent",
+    ]
     actions = ["cancel_selected", "download_review_xlsx", "download_review_pdf"]
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, campaign: Campaign) -> str:
+        return campaign.state_label(today=timezone.localdate())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if _terms_settled(obj):
+            readonly += self.settled_fields
+        return readonly
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None

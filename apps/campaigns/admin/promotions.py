@@ -13,6 +13,23 @@ from linli.admin_helpers import UndeletableAdminMixin
 from linli.imports.admin import ImportExportAdminMixin
 
 
+class PlannedByFilter(admin.SimpleListFilter):
+    """HQ's own promotions (planned here or imported) or a confirmed store campaign's offers."""
+
+    title = _("origin")
+    parameter_name = "planned_by"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [("hq", _("HQ (here or imported)")), ("campaign", _("A store campaign"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Promotion]) -> QuerySet:
+        if self.value() == "hq":
+            return queryset.filter(store_campaign__isnull=True)
+        if self.value() == "campaign":
+            return queryset.filter(store_campaign__isnull=False)
+        return queryset
+
+
 @admin.register(Promotion)
 class PromotionAdmin(UndeletableAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
     """HQ plans price promotions and live broadcasts here (or imports them as CSV); the nightly
@@ -30,7 +47,7 @@ class PromotionAdmin(UndeletableAdminMixin, ImportExportAdminMixin, admin.ModelA
         "discount_percent",
         "status",
     ]
-    list_filter = ["kind", "status", "region", "starts_on", "ends_on"]
+    list_filter = ["kind", "status", PlannedByFilter, "region", "starts_on", "ends_on"]
     search_fields = [
         "name",
         "product__sku",
@@ -42,7 +59,7 @@ class PromotionAdmin(UndeletableAdminMixin, ImportExportAdminMixin, admin.ModelA
     ]
     list_select_related = ["product", "category", "region"]
     autocomplete_fields = ["product", "category", "region", "stores"]
-    readonly_fields = ["created_by", "created_at"]
+    readonly_fields = ["store_campaign", "created_by", "created_at"]
     date_hierarchy = "starts_on"
     show_full_result_count = False
     actions = ["cancel_selected"]
@@ -51,8 +68,15 @@ class PromotionAdmin(UndeletableAdminMixin, ImportExportAdminMixin, admin.ModelA
         (_("What"), {"fields": ["product", "category"]}),
         (_("Where"), {"fields": ["region", "stores"]}),
         (_("When"), {"fields": ["starts_on", "ends_on"]}),
-        (None, {"fields": ["created_by", "created_at"]}),
+        (None, {"fields": ["store_campaign", "created_by", "created_at"]}),
     ]
+
+    def has_change_permission(self, request: HttpRequest, obj: Promotion | None = None) -> bool:
+        """A store campaign's offer is planned from its confirmed pack (its product, days and
+        discount): read-only here, changed with its campaign (cancelling it cancels the offer).
+        Edited here, the forecast read a discount the pack and the offer did not have."""
+        planned_by_campaign = obj is not None and obj.store_campaign_id is not None
+        return not planned_by_campaign and super().has_change_permission(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Promotion]:
         # The scope column counts the listed stores in the same query as the rows.

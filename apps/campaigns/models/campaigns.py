@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from linli.wording import bracketed
 
@@ -56,10 +56,12 @@ class ScenarioTemplate(models.Model):
     target_tags = models.ManyToManyField(
         "customers.Tag", verbose_name=_("target tags"), blank=True, related_name="+"
     )
+    # PROTECT (as the campaign's): a deleted segment silently widened a template's targeting
+    # to its tags, or to every member of the store; the delete page names the template instead.
     target_segment = models.ForeignKey(
         "customers.Segment",
         verbose_name=_("target segment"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -160,10 +162,12 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
+    # PROTECT: a draft's target list is taken at confirmation from this segment; deleted, it
+    # silently became the tags' or every store member (and the campaign lost whom it targeted).
     segment = models.ForeignKey(
         "customers.Segment",
         verbose_name=_("target segment"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -221,6 +225,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return bracketed(self.name, f"{self.starts_on} – {self.ends_on}")
+
+    def state_label(self, *, today: datetime.date) -> str:
+        """The campaign's state as HQ reads it: cancelled, or — for an active one — upcoming,
+        running or ended by its days. `status` alone says "active" for a campaign that ended
+        weeks ago."""
+        if self.status == self.Status.CANCELLED:
+            return str(self.get_status_display())
+        if today < self.starts_on:
+            return pgettext("campaign state", "Upcoming")
+        if today > self.ends_on:
+            return pgettext("campaign state", "Ended")
+        return pgettext("campaign state", "Running")
 
 
 class CampaignProduct(models.Model):

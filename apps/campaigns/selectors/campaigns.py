@@ -71,6 +71,16 @@ def campaign_products(*, campaign: Campaign) -> list:
     )
 
 
+def campaign_terms_settled(*, campaign: Campaign) -> bool:
+    """Whether the campaign's terms (products and their order, prices, days, hour, discount,
+    template, targets) are settled: once a store confirmed, its pack, item numbers ("2号"),
+    planned promotions and target list were made from them, and an edit would not reach them;
+    a cancelled campaign is over. HQ edits them only before (docs/campaigns.md)."""
+    if campaign.status == Campaign.Status.CANCELLED:
+        return True
+    return campaign.stores.filter(status=StoreCampaign.Status.CONFIRMED).exists()
+
+
 def campaign_item_numbers(*, campaign: Campaign) -> dict[int, int]:
     """{product id: its item number}: 1, 2, 3… in the campaign's product order (the order of
     `campaign_products`). The one numbering of a campaign's items: the 接龙 copy prints it

@@ -43,6 +43,7 @@ from apps.catalog.models import (
     weather_missing_text,
 )
 from apps.catalog.sources import InsightNotDrafted, insight_card_draft
+from apps.stores.access import ACCEPT_INSIGHT
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
 from linli.admin_helpers import UndeletableAdminMixin, bulk_steps
 from linli.admin_utils import BigTableAdminMixin, truncated_text
@@ -301,6 +302,23 @@ class DailyListEntryAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         return truncated_text(entry.reason)
 
 
+class AcceptedFilter(admin.SimpleListFilter):
+    """Which cards the stores (or HQ) took up: accepted ones have their campaign drafted."""
+
+    title = pgettext_lazy("insight card filter", "accepted")
+    parameter_name = "accepted"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, Promise]]:
+        return [("yes", _("Accepted")), ("no", _("Not accepted"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(accepted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(accepted_at__isnull=True)
+        return queryset
+
+
 @admin.register(InsightCard)
 class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = [
@@ -314,7 +332,13 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         "accepted_at",
         "accepted_by",
     ]
-    list_filter = ["reason_kind", "day", "broadcast_hour_source"]
+    list_filter = [
+        AcceptedFilter,
+        "reason_kind",
+        "day",
+        "broadcast_hour_source",
+        "store__region",
+    ]
     search_fields = ["store__code", "store__name", "product__sku", "product__name"]
     list_select_related = ["store", "product", "accepted_by"]
     raw_id_fields = ["store", "product", "accepted_by"]
@@ -325,7 +349,14 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     def reason_shown(self, card: InsightCard) -> str:
         return truncated_text(card.reason)
 
-    @admin.action(description=_("Accept the selected insight cards"), permissions=["view"])
+    def has_accept_permission(self, request: HttpRequest) -> bool:
+        """Accepting drafts a campaign: the permission to make campaigns, as the portal's
+        ACCEPT_INSIGHT asks HQ (reading the cards alone is not enough)."""
+        return self.has_view_permission(request) and request.user.has_perm(
+            ACCEPT_INSIGHT.hq_permission
+        )
+
+    @admin.action(description=_("Accept the selected insight cards"), permissions=["accept"])
     def accept_cards(self, request: HttpRequest, queryset: QuerySet[InsightCard]) -> None:
         """Each card as the owner's accept in the portal: accepted and its campaign drafted in
         one transaction, or refused (the overlap message naming the campaign), or already

@@ -139,7 +139,10 @@ class MemberAdmin(
     )
     list_select_related = ["home_store"]
     raw_id_fields = ["home_store"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Only the erase action sets `is_erased` (member_erase empties the data and keeps the
+    # record): ticked by hand it flagged a member erased with every personal datum kept, and
+    # unticked it brought an erased member back without them.
+    readonly_fields = ["is_erased", "created_at", "updated_at"]
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline]
     actions = ["merge_selected_members", "erase_selected_members"]
