@@ -245,7 +245,7 @@ def test_launch_goes_ahead_where_nothing_of_the_template_still_runs(world: dict)
     # No template: nothing to compare with.
     _launch(world, template=None, name="蓝莓节", regions=[world["east"]])
     # A cancelled campaign no longer counts.
-    campaign_cancel(campaign=first, by=None)
+    campaign_cancel(campaign=first, by=None, today=JULY_1)
     _launch(world, regions=[], stores=[world["east_b"]])
     assert Campaign.objects.count() == 6
 
@@ -405,8 +405,9 @@ def test_cancel_cancels_store_campaigns_and_their_promotions(
     campaign = draft.campaign
     other = StoreCampaign.objects.get(campaign=campaign, store=world["east_b"])
     store_campaign_decline(store_campaign=other, by=None)
-    assert campaign_cancel(campaign=campaign, by=world["hq"]) == 1
-    assert campaign_cancel(campaign=campaign, by=world["hq"]) == 0
+    before = JULY_1 - dt.timedelta(days=1)
+    assert campaign_cancel(campaign=campaign, by=world["hq"], today=before) == 1
+    assert campaign_cancel(campaign=campaign, by=world["hq"], today=before) == 0
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
     assert dict(
@@ -416,6 +417,35 @@ def test_cancel_cancels_store_campaigns_and_their_promotions(
         world["east_b"].pk: "declined",
     }
     assert list(Promotion.objects.values_list("status", flat=True)) == ["cancelled"]
+
+
+def test_cancel_mid_campaign_keeps_the_days_that_ran(world: dict, draft: StoreCampaign) -> None:
+    """Cancelled on its third day, the store's promotion ends that day instead of vanishing:
+    the days sold at its price stay in the forecast's history."""
+    store_campaign_confirm(store_campaign=draft, by=None)
+    campaign = draft.campaign
+    planned = list(Promotion.objects.values_list("starts_on", "ends_on", "status"))
+    assert planned == [(JULY_1, dt.date(2026, 7, 4), "planned")]
+    third_day = JULY_1 + dt.timedelta(days=2)
+    assert campaign_cancel(campaign=campaign, by=world["hq"], today=third_day) == 2
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+    assert list(Promotion.objects.values_list("starts_on", "ends_on", "status")) == [
+        (JULY_1, third_day, "planned")
+    ]
+
+
+def test_a_campaign_that_has_ended_is_not_cancelled(world: dict, draft: StoreCampaign) -> None:
+    store_campaign_confirm(store_campaign=draft, by=None)
+    campaign = draft.campaign
+    after = campaign.ends_on + dt.timedelta(days=1)
+    assert campaign_cancel(campaign=campaign, by=world["hq"], today=after) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.ACTIVE
+    assert set(StoreCampaign.objects.values_list("status", flat=True)) == {"confirmed", "draft"}
+    assert list(Promotion.objects.values_list("ends_on", "status")) == [
+        (dt.date(2026, 7, 4), "planned")
+    ]
 
 
 def test_a_draft_of_a_cancelled_campaign_cannot_be_confirmed(world: dict) -> None:
@@ -581,13 +611,30 @@ def test_admin_refuses_a_template_that_does_not_compile(world: dict, hq_user: ob
 
 
 def test_admin_cancel_action(world: dict, hq_user: object) -> None:
-    campaign = _launch(world)
+    campaign = _launch(world, starts_on=timezone.localdate() + dt.timedelta(days=3))
     response = _admin(hq_user).post(
         reverse("admin:campaigns_campaign_changelist"),
         {"action": "cancel_selected", "_selected_action": [campaign.pk]},
     )
     assert response.status_code == 302
     assert set(StoreCampaign.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_admin_cancel_action_leaves_an_ended_campaign_and_says_so(
+    world: dict, hq_user: object
+) -> None:
+    ended = _launch(world, name="七月蓝莓")
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "cancel_selected", "_selected_action": [ended.pk]},
+        follow=True,
+    )
+    ended.refresh_from_db()
+    assert ended.status == Campaign.Status.ACTIVE
+    assert set(StoreCampaign.objects.values_list("status", flat=True)) == {"draft"}
+    assert "1 campaign had already ended and was left as it ran: 七月蓝莓." in [
+        str(message) for message in response.context["messages"]
+    ]
 
 
 def test_admin_target_list_masks_phones(world: dict, draft: StoreCampaign, hq_user: object) -> None:

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from apps.campaigns.models import (
     Campaign,
@@ -425,8 +425,11 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Cancel selected campaigns"), permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        today = timezone.localdate()
+        campaigns = list(queryset)
         cancelled = sum(
-            services.campaign_cancel(campaign=campaign, by=request.user) for campaign in queryset
+            services.campaign_cancel(campaign=campaign, by=request.user, today=today)
+            for campaign in campaigns
         )
         self.message_user(
             request,
@@ -437,6 +440,21 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
             )
             % {"count": cancelled},
         )
+        ended = [c for c in campaigns if c.ends_on < today and c.status == Campaign.Status.ACTIVE]
+        if ended:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d campaign had already ended and was left as it ran: %(names)s.",
+                    "%(count)d campaigns had already ended and were left as they ran: %(names)s.",
+                    len(ended),
+                )
+                % {
+                    "count": len(ended),
+                    "names": pgettext("list separator", ", ").join(c.name for c in ended),
+                },
+                messages.WARNING,
+            )
 
     def _one(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> Campaign | None:
         if queryset.count() != 1:

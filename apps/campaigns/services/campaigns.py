@@ -590,11 +590,19 @@ def store_campaign_decline(*, store_campaign: StoreCampaign, by: AbstractBaseUse
     return changed == 1
 
 
-def campaign_cancel(*, campaign: Campaign, by: AbstractBaseUser | None) -> int:
-    """HQ cancels a campaign: the campaign, its drafts and confirmed store campaigns, and the
-    promotions they planned (the forecast stops counting them). Declined rows stay declined.
+def campaign_cancel(
+    *, campaign: Campaign, by: AbstractBaseUser | None, today: dt.date | None = None
+) -> int:
+    """HQ cancels a campaign from `today` on (the project's local date): the campaign, its
+    drafts and confirmed store campaigns, and what their planned promotions had still to run.
+    A promotion not yet started is cancelled; one running ends today; one that ended stays as it
+    ran — those days were sold at its price, and the forecast learns from them. A campaign whose
+    days have all passed is history: nothing changes (returns 0). Declined rows stay declined.
     Scheduled broadcasts are left to the broadcast service (they show the campaign's status).
     Idempotent; returns how many store campaigns were cancelled by this call."""
+    today = today or timezone.localdate()
+    if campaign.ends_on < today:
+        return 0
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
             status=Campaign.Status.CANCELLED
@@ -603,8 +611,10 @@ def campaign_cancel(*, campaign: Campaign, by: AbstractBaseUser | None) -> int:
             campaign=campaign,
             status__in=[StoreCampaign.Status.DRAFT, StoreCampaign.Status.CONFIRMED],
         ).update(status=StoreCampaign.Status.CANCELLED)
-        Promotion.objects.filter(store_campaign__campaign=campaign).exclude(
-            status=Promotion.Status.CANCELLED
-        ).update(status=Promotion.Status.CANCELLED)
+        planned = Promotion.objects.filter(
+            store_campaign__campaign=campaign, status=Promotion.Status.PLANNED
+        )
+        planned.filter(starts_on__gt=today).update(status=Promotion.Status.CANCELLED)
+        planned.filter(starts_on__lte=today, ends_on__gt=today).update(ends_on=today)
     campaign.refresh_from_db(fields=["status"])
     return cancelled
