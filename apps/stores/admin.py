@@ -439,8 +439,12 @@ class OrderAdmin(
     )
     list_select_related = ["store", "member"]
     raw_id_fields = ["store", "member"]
-    # Only the status is changed here; everything else is the order's history.
-    readonly_fields = [field.name for field in Order._meta.fields if field.name != "status"]
+    # Every field read-only, the status too: an order changes state only through its
+    # services (pickup, cancellation before pickup, group-buy settlement), which also adjust
+    # the purchase orders that buy for it, its stock, its pickup code and its member's
+    # messages. A status typed in here did none of that: a paid pre-order "cancelled" here
+    # stayed on its supplier's purchase order and was bought and delivered all the same.
+    readonly_fields = [field.name for field in Order._meta.fields]
     date_hierarchy = "placed_at"
     ordering = ["-placed_at", "-pk"]
     inlines = [OrderLineInline]
