@@ -405,6 +405,7 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
 class PurchaseOrderSourceInline(ReadOnlyInline):
     model = PurchaseOrderSource
     fields = [
+        "order_link",
         "order_line_link",
         "store",
         "quantity",
@@ -425,6 +426,12 @@ class PurchaseOrderSourceInline(ReadOnlyInline):
     @admin.display(description=_("order line"))
     def order_line_link(self, source: PurchaseOrderSource) -> str:
         return _order_line_link(source.order_line_id)
+
+    @admin.display(description=_("member order"))
+    def order_link(self, source: PurchaseOrderSource) -> str:
+        order_id = source.order_line.order_id
+        url = reverse("admin:stores_order_change", args=[order_id])
+        return format_html('<a href="{}">#{}</a>', url, order_id)
 
 
 class PurchaseOrderLineForm(forms.ModelForm):
