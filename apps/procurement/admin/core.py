@@ -705,12 +705,44 @@ class ConsolidationRunAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         description=_("Run the selected failed or stale runs again"), permissions=["change"]
     )
     def rerun(self, request: HttpRequest, queryset: QuerySet[ConsolidationRun]) -> None:
+        """Each selected run again, oldest cut-off first. A finished run (or one still running
+        and not stale) is left as it is and not counted as run again; a run that fails again
+        is kept as failed with its error, named in a warning, and the next one is run."""
         finished = 0
         for run in queryset.order_by("cutoff"):
-            result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
-            finished += result.status == ConsolidationRun.Status.FINISHED
-        self.message_user(
-            request,
-            ngettext("%(count)d run is finished.", "%(count)d runs are finished.", finished)
-            % {"count": finished},
-        )
+            if run.status == ConsolidationRun.Status.FINISHED:
+                self.message_user(
+                    request,
+                    labelled(run, gettext("already finished, left as it is.")),
+                    messages.WARNING,
+                )
+                continue
+            try:
+                result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
+            # The service keeps the run as failed with its error (listed here); say so.
+            except Exception as error:
+                self.message_user(
+                    request,
+                    labelled(
+                        run,
+                        gettext("The consolidation failed: %(error)s")
+                        % {"error": f"{type(error).__name__}: {error}"[:300]},
+                    ),
+                    messages.ERROR,
+                )
+                continue
+            if result.status == ConsolidationRun.Status.FINISHED:
+                finished += 1
+            else:
+                self.message_user(
+                    request,
+                    labelled(run, gettext("still running; try again later.")),
+                    messages.WARNING,
+                )
+        if finished:
+            self.message_user(
+                request,
+                ngettext("%(count)d run is finished.", "%(count)d runs are finished.", finished)
+                % {"count": finished},
+                messages.SUCCESS,
+            )
