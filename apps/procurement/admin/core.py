@@ -463,7 +463,12 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "shortage_quantity",
         "unit_cost",
     ]
-    list_filter = ["purchase_order__status"]
+    # A buyer looks for one supplier's lines, or a delivery day's.
+    list_filter = [
+        "purchase_order__status",
+        ("purchase_order__supplier", admin.RelatedOnlyFieldListFilter),
+        "purchase_order__delivery_date",
+    ]
     search_fields = ["purchase_order__number", "product__sku", "product__name"]
     list_select_related = ["purchase_order", "product"]
     raw_id_fields = ["purchase_order", "product"]
@@ -508,6 +513,11 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 @admin.register(PurchaseOrderAllocation)
 class PurchaseOrderAllocationAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["line", "store", "quantity", "reported_short_quantity"]
+    list_filter = [
+        "line__purchase_order__status",
+        ("line__purchase_order__supplier", admin.RelatedOnlyFieldListFilter),
+        "store__region",
+    ]
     search_fields = ["line__purchase_order__number", "store__code", "store__name"]
     list_select_related = ["line__purchase_order", "line__product", "store"]
     raw_id_fields = ["line", "store"]
