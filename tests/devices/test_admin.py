@@ -219,3 +219,20 @@ def test_hq_operations_registers_a_device_in_the_admin(store):
     assert page.status_code == 200
     assert response.status_code == 302
     assert Device.objects.filter(serial="SN-HQ-OPS-1", store=store).count() == 1
+
+
+def test_alert_page_names_its_recorded_facts_in_the_viewers_language(admin_client_hq, data):
+    """The facts an alert recorded were shown as stored JSON, English keys and all
+    ({"minutes": 30, "last_seen": …}) on the Chinese page."""
+    alert = data["alert"]
+    # What the silence rule records (apps.devices.services.alerts).
+    alert.facts = {"minutes": 30, "last_seen": "2026-12-06T13:10:00+00:00"}
+    alert.save(update_fields=["facts"])
+    admin_client_hq.cookies["django_language"] = "zh-hans"
+
+    page = admin_client_hq.get(f"/admin/devices/devicealert/{alert.pk}/change/").content.decode()
+
+    assert f"持续分钟数：{alert.facts['minutes']}" in page
+    assert "最后上报：" in page
+    assert "last_seen" not in page
+    assert "&quot;minutes&quot;" not in page
