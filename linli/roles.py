@@ -72,6 +72,10 @@ GROUPS: tuple[GroupSpec, ...] = (
             "devices": ("view", "change"),
             "procurement": ("view",),
         },
+        # Registering and removing the stores' devices is HQ operations' (docs/devices.md):
+        # with "view" and "change" alone the group could issue a device's token but not add
+        # the device. Readings and alerts stay service-written (their admins refuse adding).
+        models={"devices.device": ("add", "delete")},
         extra=(
             "customers.view_phone",
             "customers.merge_member",

@@ -72,8 +72,10 @@ VENDOR_MESSAGES = (
     gettext_noop("Form Data"),
     gettext_noop("Meta Data"),
     gettext_noop("Clean up expired attempts"),
-    # django-import-export: the export page's toggle of every column (empty in its zh_Hans)
+    # django-import-export: the export page's toggle of every column and its error when no
+    # column is ticked (both empty in its zh_Hans)
     gettext_noop("Select all"),
+    gettext_noop('Select at least 1 field for "%(resource_name)s" to export'),
     # django-celery-beat: what its zh_Hans catalogue lacks (or holds only as fuzzy, which is
     # not compiled) on the periodic task and crontab pages; the labels it writes with no
     # gettext at all are set in apps/ops/admin.py.

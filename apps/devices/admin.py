@@ -8,9 +8,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext, ngettext
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.devices import selectors, services
@@ -23,6 +23,7 @@ from apps.devices.models import (
 )
 from linli.admin_helpers import UndeletableAdminMixin
 from linli.admin_utils import BigTableAdminMixin, truncated_text
+from linli.wording import labelled
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -206,6 +207,21 @@ class ActiveAlertFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The names of the facts an alert records (`apps.devices.services.alerts`), for people.
+ALERT_FACT_LABELS = {
+    "value": pgettext_lazy("alert fact", "reading"),
+    "min": pgettext_lazy("alert fact", "lowest allowed"),
+    "max": pgettext_lazy("alert fact", "highest allowed"),
+    "unit": pgettext_lazy("alert fact", "unit"),
+    "since": pgettext_lazy("alert fact", "since"),
+    "minutes": pgettext_lazy("alert fact", "minutes"),
+    "last_seen": pgettext_lazy("alert fact", "last seen"),
+    "recent_wh": pgettext_lazy("alert fact", "recent energy (Wh)"),
+    "median_wh": pgettext_lazy("alert fact", "usual energy (Wh)"),
+    "factor": pgettext_lazy("alert fact", "spike factor"),
+}
+
+
 @admin.register(DeviceAlert)
 class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """HQ sees every store's alerts; filter "active" for the open ones. Alerts are opened by
@@ -237,16 +253,17 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
         "value",
         "detail_shown",
         # The readings and thresholds the alert recorded, which its detail and resolution
-        # note state: shown as recorded, never edited by hand.
-        "facts",
+        # note state: shown as recorded, never edited by hand, each named in the viewer's
+        # language (the stored keys are English codes).
+        "facts_shown",
         "acknowledged_by",
         "acknowledged_at",
         "resolved_by",
         "resolved_at",
         "resolution_shown",
     ]
-    # Shown worded in the viewer's language (`resolution_shown`), not as stored.
-    exclude = ["resolution_note"]
+    # Shown worded in the viewer's language (`resolution_shown`, `facts_shown`), not as stored.
+    exclude = ["resolution_note", "facts"]
     date_hierarchy = "opened_at"
     actions = ["acknowledge", "resolve"]
 
@@ -262,6 +279,19 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
     @admin.display(description=_("detail"))
     def detail_shown(self, alert: DeviceAlert) -> str:
         return alert.detail_text
+
+    @admin.display(description=_("facts"))
+    def facts_shown(self, alert: DeviceAlert) -> str:
+        if not alert.facts:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308  (a constant tag)
+            "{}",
+            (
+                (labelled(ALERT_FACT_LABELS.get(key, key), value),)
+                for key, value in sorted(alert.facts.items())
+            ),
+        )
 
     # An automatic resolution's note is worded from its code in the viewer's language; a
     # person's note shows as typed.

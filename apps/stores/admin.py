@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Product
@@ -49,6 +49,7 @@ from linli.admin_helpers import (
     MemberMaskingAdminMixin,
     UndeletableAdminMixin,
     may_see_members,
+    request_cached,
 )
 from linli.admin_utils import BigTableAdminMixin, exact_key_search, truncated
 from linli.imports.admin import ImportAdminMixin, ImportExportAdminMixin
@@ -463,8 +464,12 @@ class OrderAdmin(
     )
     list_select_related = ["store", "member"]
     raw_id_fields = ["store", "member"]
-    # Only the status is changed here; everything else is the order's history.
-    readonly_fields = [field.name for field in Order._meta.fields if field.name != "status"]
+    # Every field read-only, the status too: an order changes state only through its
+    # services (pickup, cancellation before pickup, group-buy settlement), which also adjust
+    # the purchase orders that buy for it, its stock, its pickup code and its member's
+    # messages. A status typed in here did none of that: a paid pre-order "cancelled" here
+    # stayed on its supplier's purchase order and was bought and delivered all the same.
+    readonly_fields = [field.name for field in Order._meta.fields]
     date_hierarchy = "placed_at"
     ordering = ["-placed_at", "-pk"]
     inlines = [OrderLineInline]
@@ -506,6 +511,62 @@ class OrderAdmin(
     # totals the lines; an order typed in here would do neither.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[Any]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return readonly
+        return [*readonly, *_order_supply_columns(request)]
+
+
+def _order_supply_columns(request: HttpRequest) -> list[Any]:
+    """The order page's links to what supplies it and what was claimed on it: the purchase
+    orders its lines are on (PO line ↔ source order line ↔ member order) and its after-sales
+    cases, each shown to staff who may open that list. Bound to the request (the viewer's
+    permissions) and cached on it: the admin compares readonly callables by identity."""
+    user = request.user
+
+    def build() -> list[Any]:
+        columns: list[Any] = []
+        if user.has_perm("procurement.view_purchaseorder"):
+
+            def purchase_orders(order: Order) -> str:
+                rows = (
+                    order.lines.filter(purchase_source__isnull=False)
+                    .values_list(
+                        "purchase_source__line__purchase_order_id",
+                        "purchase_source__line__purchase_order__number",
+                    )
+                    .distinct()
+                    .order_by("purchase_source__line__purchase_order_id")
+                )
+                return _admin_links("admin:procurement_purchaseorder_change", rows)
+
+            purchase_orders.short_description = _("purchase orders")  # type: ignore[attr-defined]
+            columns.append(purchase_orders)
+        if user.has_perm("procurement.view_aftersalescase"):
+
+            def after_sales_cases(order: Order) -> str:
+                rows = order.after_sales_cases.order_by("pk").values_list("pk", "number")
+                return _admin_links("admin:procurement_aftersalescase_change", rows)
+
+            after_sales_cases.short_description = _("after-sales cases")  # type: ignore[attr-defined]
+            columns.append(after_sales_cases)
+        return columns
+
+    return request_cached(request, "order_supply_columns", build)
+
+
+def _admin_links(url_name: str, rows: Any) -> str:
+    """Links to admin change pages, one per (pk, label) row; "—" without rows."""
+    rows = list(rows)
+    if not rows:
+        return "—"
+    return format_html_join(
+        pgettext("list separator", "; "),
+        '<a href="{}">{}</a>',
+        ((reverse(url_name, args=[pk]), label) for pk, label in rows),
+    )
 
 
 @admin.register(OrderLine)

@@ -186,3 +186,53 @@ def test_store_owner_gets_no_admin(owner, device):
     response = client.get("/admin/devices/device/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_hq_operations_registers_a_device_in_the_admin(store):
+    """HQ operations registers the stores' devices (docs/devices.md, docs/access.md); the
+    group held "view" and "change" only, so its staff got a 403 on the add page."""
+    from django.contrib.auth.models import Group
+
+    from apps.devices.models import Device
+    from linli.roles import HQ_OPERATIONS, roles_sync
+    from tests.factories import UserFactory
+
+    roles_sync()
+    staff = UserFactory(is_staff=True, username="hq-ops-devices")
+    staff.groups.add(Group.objects.get(name=HQ_OPERATIONS))
+    client = Client()
+    client.force_login(staff)
+
+    page = client.get("/admin/devices/device/add/")
+    response = client.post(
+        "/admin/devices/device/add/",
+        {
+            "store": store.pk,
+            "kind": "display_chiller",
+            "name": "Chiller by the door",
+            "serial": "SN-HQ-OPS-1",
+            "is_active": "on",
+            "silent_after_minutes": "30",
+        },
+    )
+
+    assert page.status_code == 200
+    assert response.status_code == 302
+    assert Device.objects.filter(serial="SN-HQ-OPS-1", store=store).count() == 1
+
+
+def test_alert_page_names_its_recorded_facts_in_the_viewers_language(admin_client_hq, data):
+    """The facts an alert recorded were shown as stored JSON, English keys and all
+    ({"minutes": 30, "last_seen": …}) on the Chinese page."""
+    alert = data["alert"]
+    # What the silence rule records (apps.devices.services.alerts).
+    alert.facts = {"minutes": 30, "last_seen": "2026-12-06T13:10:00+00:00"}
+    alert.save(update_fields=["facts"])
+    admin_client_hq.cookies["django_language"] = "zh-hans"
+
+    page = admin_client_hq.get(f"/admin/devices/devicealert/{alert.pk}/change/").content.decode()
+
+    assert f"持续分钟数：{alert.facts['minutes']}" in page
+    assert "最后上报：" in page
+    assert "last_seen" not in page
+    assert "&quot;minutes&quot;" not in page

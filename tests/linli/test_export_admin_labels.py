@@ -66,3 +66,14 @@ def test_stock_export_labels_name_the_columns_and_the_csv_keeps_its_codes(admin_
     with translation.override("zh-hans"):
         exported = admin_client.post(url, data).content.decode("utf-8-sig")
     assert next(csv.reader(io.StringIO(exported))) == ["store_code", "sku", "on_hand", "note"]
+
+
+def test_an_export_with_no_column_ticked_is_refused_in_chinese(admin_client):
+    response = admin_client.post(
+        reverse("admin:procurement_supplier_export"), {"format": "0", "resource": "0"}
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Select at least 1 field" not in html
+    assert "请至少为“供应商”选择 1 个要导出的字段" in html

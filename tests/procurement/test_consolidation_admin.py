@@ -177,3 +177,51 @@ def test_store_owner_supplier_and_anonymous_are_sent_to_the_admin_login(
         assert response["Location"].startswith(reverse("admin:login"))
     assert not ConsolidationRun.objects.exists()
     assert not PurchaseOrder.objects.exists()
+
+
+def _rerun(client: Client, *runs: ConsolidationRun) -> object:
+    return client.post(RUNS, {"action": "rerun", "_selected_action": [run.pk for run in runs]})
+
+
+def test_run_again_leaves_a_finished_run_as_it_is_and_does_not_count_it(roles: None) -> None:
+    from apps.procurement.services.consolidation import purchase_orders_consolidate
+
+    run = purchase_orders_consolidate(cutoff=timezone.now())
+    assert run.status == ConsolidationRun.Status.FINISHED
+    client = _client(HQ_PROCUREMENT, "buyer-rerun-finished")
+
+    response = _rerun(client, run)
+
+    assert response.status_code == 302
+    assert _messages(response) == [("warning", f"{run}: already finished, left as it is.")]
+    run.refresh_from_db()
+    assert run.status == ConsolidationRun.Status.FINISHED
+
+
+@pytest.mark.postgres
+def test_run_again_that_fails_again_says_why_and_keeps_the_run_failed(roles: None) -> None:
+    """A real failure: a minimum order no integer column holds once rounded to whole packs
+    (PostgreSQL: integer out of range). The action used to let the error through: a server
+    error page for HQ, and the other selected runs were not run."""
+    from apps.procurement.services.consolidation import purchase_orders_consolidate
+
+    product = ProductFactory()
+    SupplierProductFactory(product=product, pack_size=2, min_order_qty=2_147_483_647)
+    supply_order(store=StoreFactory(), lines=[(product, 1)])
+    cutoff = timezone.now()
+    with pytest.raises(Exception):  # noqa: B017, PT011  (the database's own error)
+        purchase_orders_consolidate(cutoff=cutoff)
+    failed = ConsolidationRun.objects.get(cutoff=cutoff)
+    assert failed.status == ConsolidationRun.Status.FAILED
+    client = _client(HQ_PROCUREMENT, "buyer-rerun-failed")
+
+    response = _rerun(client, failed)
+
+    assert response.status_code == 302
+    [(level, text)] = _messages(response)
+    assert level == "error"
+    assert "The consolidation failed:" in text
+    failed.refresh_from_db()
+    assert failed.status == ConsolidationRun.Status.FAILED
+    assert failed.error
+    assert PurchaseOrder.objects.count() == 0

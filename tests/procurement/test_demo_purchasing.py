@@ -150,3 +150,20 @@ def test_the_demo_supply_orders_are_members_who_may_buy_them():
         assert member_may_buy(order.member.member_no, codes)
     # The shortage received at a store reached members' notifications.
     assert Notification.objects.filter(kind=SHORT_NOTIFICATION_KIND).exists()
+
+
+def test_the_demo_purchase_orders_are_dated_by_their_run_not_by_the_loading():
+    """Each day's 22:00 run and what it made or added to carry its cut-off: a demo purchase
+    order used to read "sent" at the moment the demo was loaded, after it was confirmed."""
+    _seed()
+    consolidated = PurchaseOrder.objects.filter(run__isnull=False).select_related("run")
+    assert consolidated.count() > 0
+    for purchase_order in consolidated:
+        cutoff = purchase_order.run.cutoff
+        assert purchase_order.created_at == purchase_order.sent_at == cutoff
+        assert purchase_order.run.started_at == cutoff
+        assert purchase_order.run.finished_at > cutoff
+        if purchase_order.confirmed_at is not None:
+            assert purchase_order.sent_at < purchase_order.confirmed_at
+        if purchase_order.updated_at is not None:
+            assert purchase_order.updated_at > cutoff

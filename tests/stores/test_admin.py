@@ -1016,3 +1016,33 @@ def test_the_order_search_hint_names_only_what_this_viewer_may_search_by(client)
         full = client.get(_url(Order, "changelist"), HTTP_ACCEPT_LANGUAGE="en")
         hint = str(full.context["cl"].search_help_text)
     assert "member number" in hint
+
+
+def test_hq_cannot_change_an_orders_status_by_hand_in_the_admin(client, roles):
+    """An order changes state only through its services (pickup, cancellation, settlement),
+    which also adjust its purchase order, stock and pickup code; the admin shows the status
+    read-only and a posted status changes nothing."""
+    staff = UserFactory(is_staff=True, username="hq-ops-orders")
+    staff.groups.add(Group.objects.get(name=HQ_OPERATIONS))
+    order = _order_with_line()
+    order.status = Order.Status.PAID
+    order.save(update_fields=["status"])
+    client.force_login(staff)
+    url = _url(Order, "change", order.pk)
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        {
+            "status": Order.Status.CANCELLED,
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+            "_save": "1",
+        },
+    )
+
+    assert page.status_code == 200
+    assert 'name="status"' not in page.content.decode()
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID

@@ -25,6 +25,7 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.scenes import member_may_buy
 from apps.procurement.models import (
+    ConsolidationRun,
     PurchaseOrder,
     PurchaseOrderAllocation,
     PurchaseOrderLine,
@@ -45,6 +46,8 @@ SUPPLIERS = 4
 PRODUCTS_PER_SUPPLIER = 3
 ORDERS_PER_STORE_AND_DAY = 4
 CUTOFF = dt.time(22)
+# How long a demo day's consolidation run is shown to have taken.
+RUN_SECONDS = 2
 # State of every supplier's purchase order of day d (oldest first): STATES[d], so each supplier
 # has one in every state across the five days, and the oldest orders (due first) are the ones
 # shipped and received, the newest still waiting for the supplier's confirmation.
@@ -79,7 +82,7 @@ def demo_purchasing_seed(
         orders_by_day[day] = _day_orders(
             day=day, stores=chosen, products=products, rng=rng, tz=tz, buyers=buyers
         )
-        purchase_orders_consolidate(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
+        _consolidated_at_cutoff(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
     _states(suppliers=suppliers, days=sorted(orders_by_day), tz=tz, rng=rng)
     _cancellations(orders_by_day=orders_by_day)
     drafts = _drafts(
@@ -92,6 +95,20 @@ def demo_purchasing_seed(
         "purchase orders": PurchaseOrder.objects.count(),
         "draft purchase orders": drafts,
     }
+
+
+def _consolidated_at_cutoff(*, cutoff: dt.datetime) -> None:
+    """The day's 22:00 run, dated as if it had run then: the run, the purchase orders it made
+    (created and sent) and those it added to (updated) carry its cut-off, not the moment the
+    demo was loaded — otherwise every demo purchase order read "sent" after it was confirmed
+    and shipped (`_states` dates those steps by the day)."""
+    loaded = timezone.now()
+    run = purchase_orders_consolidate(cutoff=cutoff)
+    ConsolidationRun.objects.filter(pk=run.pk).update(
+        started_at=cutoff, finished_at=cutoff + dt.timedelta(seconds=RUN_SECONDS)
+    )
+    PurchaseOrder.objects.filter(run=run).update(created_at=cutoff, sent_at=cutoff)
+    PurchaseOrder.objects.filter(updated_at__gte=loaded).update(updated_at=cutoff)
 
 
 def _suppliers(supplier: Supplier) -> list[Supplier]:

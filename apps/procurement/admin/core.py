@@ -424,6 +424,7 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
 class PurchaseOrderSourceInline(ReadOnlyInline):
     model = PurchaseOrderSource
     fields = [
+        "order_link",
         "order_line_link",
         "store",
         "quantity",
@@ -444,6 +445,12 @@ class PurchaseOrderSourceInline(ReadOnlyInline):
     @admin.display(description=_("order line"))
     def order_line_link(self, source: PurchaseOrderSource) -> str:
         return _order_line_link(source.order_line_id)
+
+    @admin.display(description=_("member order"))
+    def order_link(self, source: PurchaseOrderSource) -> str:
+        order_id = source.order_line.order_id
+        url = reverse("admin:stores_order_change", args=[order_id])
+        return format_html('<a href="{}">#{}</a>', url, order_id)
 
 
 class PurchaseOrderLineForm(forms.ModelForm):
@@ -475,7 +482,12 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "shortage_quantity",
         "unit_cost",
     ]
-    list_filter = ["purchase_order__status"]
+    # A buyer looks for one supplier's lines, or a delivery day's.
+    list_filter = [
+        "purchase_order__status",
+        ("purchase_order__supplier", admin.RelatedOnlyFieldListFilter),
+        "purchase_order__delivery_date",
+    ]
     search_fields = ["purchase_order__number", "product__sku", "product__name"]
     list_select_related = ["purchase_order", "product"]
     raw_id_fields = ["purchase_order", "product"]
@@ -520,6 +532,11 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 @admin.register(PurchaseOrderAllocation)
 class PurchaseOrderAllocationAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ["line", "store", "quantity", "reported_short_quantity"]
+    list_filter = [
+        "line__purchase_order__status",
+        ("line__purchase_order__supplier", admin.RelatedOnlyFieldListFilter),
+        "store__region",
+    ]
     search_fields = ["line__purchase_order__number", "store__code", "store__name"]
     list_select_related = ["line__purchase_order", "line__product", "store"]
     raw_id_fields = ["line", "store"]
@@ -717,12 +734,44 @@ class ConsolidationRunAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         description=_("Run the selected failed or stale runs again"), permissions=["change"]
     )
     def rerun(self, request: HttpRequest, queryset: QuerySet[ConsolidationRun]) -> None:
+        """Each selected run again, oldest cut-off first. A finished run (or one still running
+        and not stale) is left as it is and not counted as run again; a run that fails again
+        is kept as failed with its error, named in a warning, and the next one is run."""
         finished = 0
         for run in queryset.order_by("cutoff"):
-            result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
-            finished += result.status == ConsolidationRun.Status.FINISHED
-        self.message_user(
-            request,
-            ngettext("%(count)d run is finished.", "%(count)d runs are finished.", finished)
-            % {"count": finished},
-        )
+            if run.status == ConsolidationRun.Status.FINISHED:
+                self.message_user(
+                    request,
+                    labelled(run, gettext("already finished, left as it is.")),
+                    messages.WARNING,
+                )
+                continue
+            try:
+                result = purchase_orders_consolidate(cutoff=run.cutoff, run=run)
+            # The service keeps the run as failed with its error (listed here); say so.
+            except Exception as error:
+                self.message_user(
+                    request,
+                    labelled(
+                        run,
+                        gettext("The consolidation failed: %(error)s")
+                        % {"error": f"{type(error).__name__}: {error}"[:300]},
+                    ),
+                    messages.ERROR,
+                )
+                continue
+            if result.status == ConsolidationRun.Status.FINISHED:
+                finished += 1
+            else:
+                self.message_user(
+                    request,
+                    labelled(run, gettext("still running; try again later.")),
+                    messages.WARNING,
+                )
+        if finished:
+            self.message_user(
+                request,
+                ngettext("%(count)d run is finished.", "%(count)d runs are finished.", finished)
+                % {"count": finished},
+                messages.SUCCESS,
+            )

@@ -274,7 +274,12 @@ class ReceiptLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["purchase_order", "store", "received_at", "received_by"]
-    list_filter = ["received_at"]
+    # A buyer settling with a supplier reads that supplier's receipts.
+    list_filter = [
+        ("purchase_order__supplier", admin.RelatedOnlyFieldListFilter),
+        "store__region",
+        "received_at",
+    ]
     list_select_related = ["purchase_order", "store", "received_by"]
     search_fields = ["purchase_order__number", "store__code", "store__name"]
     date_hierarchy = "received_at"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +41,14 @@ class Supplier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The largest minimum order and pack size an offer may have: the supplier CSV import's
+# bounds, also checked on the admin's forms (`SupplierProduct.clean`). A larger number is a
+# typing error that consolidation would order as typed (or, near the integer columns' limit,
+# fail the whole night's run for every supplier).
+OFFER_MIN_ORDER_MAX = 1_000_000
+OFFER_PACK_SIZE_MAX = 100_000
 
 
 class SupplierProduct(models.Model):
@@ -84,6 +93,16 @@ class SupplierProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier} · {self.product}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.min_order_qty is not None and self.min_order_qty > OFFER_MIN_ORDER_MAX:
+            errors["min_order_qty"] = _("At most %(limit)s.") % {"limit": OFFER_MIN_ORDER_MAX}
+        if self.pack_size is not None and self.pack_size > OFFER_PACK_SIZE_MAX:
+            errors["pack_size"] = _("At most %(limit)s.") % {"limit": OFFER_PACK_SIZE_MAX}
+        if errors:
+            raise ValidationError(errors)
 
 
 class SupplierUser(models.Model):

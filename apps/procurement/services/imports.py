@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.catalog.models import Product
 from apps.procurement.models import Supplier, SupplierProduct
+from apps.procurement.models.core import OFFER_MIN_ORDER_MAX, OFFER_PACK_SIZE_MAX
 from linli.imports.contract import (
     UNKNOWN_SKU,
     CodeCells,
@@ -138,8 +139,8 @@ def supplier_products_import(
         values = {
             "cost": row.decimal("cost", required=True, max_digits=10),
             "lead_time_days": row.integer("lead_time_days", minimum=0, maximum=365),
-            "min_order_qty": row.integer("min_order_qty", minimum=1, maximum=1_000_000),
-            "pack_size": row.integer("pack_size", minimum=1, maximum=100_000),
+            "min_order_qty": row.integer("min_order_qty", minimum=1, maximum=OFFER_MIN_ORDER_MAX),
+            "pack_size": row.integer("pack_size", minimum=1, maximum=OFFER_PACK_SIZE_MAX),
             "is_preferred": row.boolean("is_preferred"),
         }
         if row.valid:
