@@ -9,9 +9,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
-from django.utils.text import capfirst
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -430,3 +432,56 @@ def undeletable_models() -> set[tuple[str, str]]:
         for model, model_admin in admin.site._registry.items()
         if not model_admin.has_delete_permission(request)
     }
+
+
+class _RowRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id widget that labels its value with the row's own related object when the
+    formset handed it one (`known`), instead of fetching that object again."""
+
+    known: Any = None
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        known = self.known
+        if known is None or str(known.pk) != str(value):
+            return super().label_and_url_for_value(value)
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{known._meta.app_label}_{known._meta.model_name}_change",
+                args=(known.pk,),
+            )
+        except NoReverseMatch:
+            url = ""
+        return Truncator(known).words(14), url
+
+
+class RawIdLabelsFromRowsInlineMixin:
+    """For an inline whose `raw_id_fields` are select_related in its `get_queryset`: each
+    row's raw-id label ("云南蓝莓 125g") comes from the row's loaded object, so the change
+    page costs the same queries for 2 rows or 30. Django's raw-id widget fetches the object
+    of every row with one query each. A submitted value other than the row's own (a POST
+    with errors) is still looked up."""
+
+    raw_id_fields: Any
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name in self.raw_id_fields:
+            kwargs["widget"] = _RowRawIdWidget(
+                db_field.remote_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+        class RowLabelledFormSet(formset):  # type: ignore[misc, valid-type]
+            def _construct_form(self, i: int, **form_kwargs: Any) -> Any:
+                form = super()._construct_form(i, **form_kwargs)
+                loaded = form.instance._state.fields_cache
+                for name, field in form.fields.items():
+                    if isinstance(field.widget, _RowRawIdWidget):
+                        field.widget.known = loaded.get(name)
+                return form
+
+        return RowLabelledFormSet

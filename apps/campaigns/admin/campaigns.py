@@ -37,7 +37,11 @@ from apps.campaigns.sources import pack_sources
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
-from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin
+from linli.admin_helpers import (
+    MemberMaskingAdminMixin,
+    RawIdLabelsFromRowsInlineMixin,
+    UndeletableAdminMixin,
+)
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.widgets import NativeDateInput
@@ -119,14 +123,15 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     ]
 
 
-class CampaignProductInline(admin.TabularInline):
+class CampaignProductInline(RawIdLabelsFromRowsInlineMixin, admin.TabularInline):
     model = CampaignProduct
     extra = 0
     raw_id_fields = ["product"]
     fields = ["product", "price", "suggested_stock", "position"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignProduct]:
-        return super().get_queryset(request).select_related("product")
+        # Each row's title names its campaign and product; the raw-id label its product.
+        return super().get_queryset(request).select_related("campaign", "product")
 
 
 @admin.register(CampaignProduct)
@@ -149,7 +154,8 @@ class StoreCampaignInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StoreCampaign]:
-        return super().get_queryset(request).select_related("store")
+        # Each row's title names its campaign and store.
+        return super().get_queryset(request).select_related("campaign", "store")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
