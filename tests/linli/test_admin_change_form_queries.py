@@ -2,12 +2,14 @@
 
 Each case builds the object with 2 inline rows, reads its change page, adds 4 rows and reads
 it again: the query count must not move. Before these pages select_related what each row's
-title and raw-id label name (and asked "is this checklist in use?" once), every row cost one
-to three queries more (the 200-store demo's supplier page: 50 queries for 14 products).
+title, raw-id label and autocomplete choice name (and asked "is this checklist in use?"
+once), every row cost one to three queries more (the 200-store demo's supplier page: 50
+queries for 14 products).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -24,6 +26,7 @@ from tests.stores.test_inspections_support import (
     active_checklist,
     submitted_inspection,
 )
+from tests.training.factories import PathCourseFactory, TrainingPathFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +57,18 @@ def _tag() -> tuple[object, Callable[[int], None]]:
     def grow(rows: int) -> None:
         for _row in range(rows):
             TagKeyword.objects.create(tag=tag, keyword=f"词{TagKeyword.objects.count()}")
+            TagCategoryRule.objects.create(tag=tag, category=CategoryFactory(), min_purchases=2)
 
     return tag, grow
+
+
+def _training_path() -> tuple[object, Callable[[int], None]]:
+    training_path = TrainingPathFactory()
+
+    def grow(rows: int) -> None:
+        PathCourseFactory.create_batch(rows, path=training_path)
+
+    return training_path, grow
 
 
 def _campaign() -> tuple[object, Callable[[int], None]]:
@@ -80,9 +93,10 @@ def _purchase_order_line() -> tuple[object, Callable[[int], None]]:
 PAGES = {
     "supplier (its products)": _supplier,
     "checklist (its items)": _checklist,
-    "tag (its keywords)": _tag,
+    "tag (its keywords and category rules)": _tag,
     "campaign (its products and stores)": _campaign,
     "purchase-order line (its stores)": _purchase_order_line,
+    "training path (its courses)": _training_path,
 }
 
 
@@ -121,7 +135,7 @@ def test_supplier_page_labels_each_product_with_its_own_name_and_link(client, hq
         assert reverse("admin:catalog_product_change", args=[offer.product.pk]) in body
 
 
-def test_tag_page_still_shows_each_category_rule(client, hq_user):
+def test_tag_page_selects_each_rules_own_category(client, hq_user):
     client.force_login(hq_user)
     tag = TagFactory()
     rules = [
@@ -129,5 +143,7 @@ def test_tag_page_still_shows_each_category_rule(client, hq_user):
         for _rule in range(2)
     ]
     body = client.get(_change_url(tag)).content.decode()
-    for rule in rules:
-        assert rule.category.name in body
+    for rule in rules:  # each autocomplete box holds its own category, selected
+        assert re.search(
+            rf'<option value="{rule.category.pk}" selected>[^<]*{rule.category.name}', body
+        )

@@ -39,7 +39,7 @@ from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
 from linli.admin_helpers import (
     MemberMaskingAdminMixin,
-    RawIdLabelsFromRowsInlineMixin,
+    RelatedLabelsFromRowsInlineMixin,
     UndeletableAdminMixin,
 )
 from linli.admin_utils import BigTableAdminMixin, truncated
@@ -123,7 +123,7 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     ]
 
 
-class CampaignProductInline(RawIdLabelsFromRowsInlineMixin, admin.TabularInline):
+class CampaignProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = CampaignProduct
     extra = 0
     raw_id_fields = ["product"]

@@ -26,7 +26,11 @@ from apps.customers.selectors.segments import (
     segment_summary,
 )
 from apps.customers.services.segments import segment_rule_validate
-from linli.admin_helpers import MemberMaskingAdminMixin, may_see_members
+from linli.admin_helpers import (
+    MemberMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
+    may_see_members,
+)
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.wording import labelled
@@ -56,15 +60,14 @@ class TagKeywordInline(admin.TabularInline):
         return super().get_queryset(request).select_related("tag")
 
 
-class TagCategoryRuleInline(admin.TabularInline):
+class TagCategoryRuleInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = TagCategoryRule
     extra = 0
     fields = ["category", "min_purchases"]
     autocomplete_fields = ["category"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TagCategoryRule]:
-        # Each row's title names its category and tag. (The autocomplete box still reads
-        # its selected category: one query a rule; a tag has a few rules.)
+        # Each row's title names its category and tag, its autocomplete box the category.
         return super().get_queryset(request).select_related("tag", "category")
 
 

@@ -43,7 +43,7 @@ from apps.procurement.services.replenishment import (
 )
 from linli.admin_helpers import (
     PhoneMaskingAdminMixin,
-    RawIdLabelsFromRowsInlineMixin,
+    RelatedLabelsFromRowsInlineMixin,
     UndeletableAdminMixin,
     bulk_steps,
 )
@@ -52,7 +52,7 @@ from linli.params import is_ascii_number
 from linli.wording import labelled
 
 
-class SupplierProductInline(RawIdLabelsFromRowsInlineMixin, admin.TabularInline):
+class SupplierProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = SupplierProduct
     extra = 0
     raw_id_fields = ["product"]
