@@ -17,10 +17,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.customers.models import TagCategoryRule, TagKeyword
+from apps.customers.models import MemberTag, TagCategoryRule, TagKeyword
+from apps.stores.models import StoreStaff
 from tests.campaigns.factories import CampaignFactory, CampaignProductFactory, StoreCampaignFactory
-from tests.factories import CategoryFactory, SupplierFactory, SupplierProductFactory, TagFactory
+from tests.factories import (
+    CategoryFactory,
+    MemberFactory,
+    StoreFactory,
+    SupplierFactory,
+    SupplierProductFactory,
+    TagFactory,
+    UserFactory,
+)
 from tests.procurement.factories import PurchaseOrderAllocationFactory, PurchaseOrderLineFactory
+from tests.procurement.factories_supply import ReceiptLineFactory
 from tests.stores.test_inspections_support import (
     ChecklistItemFactory,
     active_checklist,
@@ -90,6 +100,38 @@ def _purchase_order_line() -> tuple[object, Callable[[int], None]]:
     return line, grow
 
 
+def _store() -> tuple[object, Callable[[int], None]]:
+    store = StoreFactory()
+
+    def grow(rows: int) -> None:
+        for user in UserFactory.create_batch(rows):
+            StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.INSPECTOR)
+
+    return store, grow
+
+
+def _member() -> tuple[object, Callable[[int], None]]:
+    member = MemberFactory()
+
+    def grow(rows: int) -> None:
+        for tag in TagFactory.create_batch(rows):
+            MemberTag.objects.create(member=member, tag=tag, source="manual")
+
+    return member, grow
+
+
+def _receipt() -> tuple[object, Callable[[int], None]]:
+    receipt = ReceiptLineFactory().receipt
+
+    def grow(rows: int) -> None:
+        for _row in range(rows):
+            line = PurchaseOrderLineFactory(purchase_order=receipt.purchase_order)
+            allocation = PurchaseOrderAllocationFactory(line=line, store=receipt.store)
+            ReceiptLineFactory(receipt=receipt, allocation=allocation)
+
+    return receipt, grow
+
+
 PAGES = {
     "supplier (its products)": _supplier,
     "checklist (its items)": _checklist,
@@ -97,6 +139,9 @@ PAGES = {
     "campaign (its products and stores)": _campaign,
     "purchase-order line (its stores)": _purchase_order_line,
     "training path (its courses)": _training_path,
+    "store (its staff)": _store,
+    "member (its tags)": _member,
+    "receipt (its lines)": _receipt,
 }
 
 
