@@ -47,6 +47,7 @@ from apps.stores.services.terminals import terminal_issue, terminal_revoke
 from linli.admin_helpers import (
     PHONE_PERMISSION,
     MemberMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
     UndeletableAdminMixin,
     may_see_members,
     request_cached,
@@ -68,10 +69,14 @@ class RegionAdmin(ImportExportAdminMixin, admin.ModelAdmin):
     search_fields = ["code", "name", "city"]
 
 
-class StoreStaffInline(admin.TabularInline):
+class StoreStaffInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = StoreStaff
     extra = 0
     raw_id_fields = ["user"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoreStaff]:
+        # Each row's title names its user and store, its raw-id label the user.
+        return super().get_queryset(request).select_related("user", "store")
 
 
 @admin.register(Store)

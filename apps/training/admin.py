@@ -30,7 +30,7 @@ from apps.training.models import (
     QuizAttempt,
     TrainingPath,
 )
-from linli.admin_helpers import UndeletableAdminMixin
+from linli.admin_helpers import RelatedLabelsFromRowsInlineMixin, UndeletableAdminMixin
 from linli.admin_utils import truncated
 
 
@@ -100,10 +100,14 @@ class QuestionAdmin(admin.ModelAdmin):
     inlines = [ChoiceInline]
 
 
-class PathCourseInline(admin.TabularInline):
+class PathCourseInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = PathCourse
     extra = 0
     autocomplete_fields = ["course"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PathCourse]:
+        # Each row's title names its path and course, its autocomplete box the course.
+        return super().get_queryset(request).select_related("path", "course")
 
 
 @admin.register(TrainingPath)

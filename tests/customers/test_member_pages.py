@@ -480,3 +480,28 @@ def test_member_page_shows_the_repurchase_interval_the_nightly_run_stored(
     assert [(offer.product, offer.interval_days) for offer in after] == [(blueberry, 12.4)]
     with translation.override("en"):
         assert after[0].reason == "Bought 2 times this year; people re-buy it about every 12 days"
+
+
+def test_the_list_joins_only_this_stores_orders_for_the_last_visit(
+    client, owner, store, other_store
+):
+    """ "Last visit here" must not join every order of the store's members at every store
+    (1.5 s a page on the 200-store demo): each join of the orders table carries the store
+    in its own condition. The figure stays this store's latest order."""
+    member = MemberFactory(home_store=store)
+    product = ProductFactory()
+    here = buy(member, store, "here-1", product, when=timezone.now() - dt.timedelta(days=3))
+    buy(member, other_store, "there-1", product, when=timezone.now() - dt.timedelta(days=1))
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(list_url(store))
+    assert response.status_code == 200
+    [row] = list(response.context["page"].object_list)
+    assert row.last_visit_here == here.placed_at
+    joins = [
+        match.group(1)
+        for query in captured
+        for match in re.finditer(r'JOIN "stores_order" (?:\S+ )?ON \((.*?)\)(?: |$)', query["sql"])
+    ]
+    assert joins
+    assert all(f'store_id" = {store.pk}' in condition for condition in joins), joins

@@ -39,7 +39,11 @@ from apps.campaigns.sources import pack_sources
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
-from linli.admin_helpers import MemberMaskingAdminMixin, UndeletableAdminMixin
+from linli.admin_helpers import (
+    MemberMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
+    UndeletableAdminMixin,
+)
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.widgets import NativeDateInput
@@ -125,7 +129,7 @@ def _terms_settled(campaign: Campaign | None) -> bool:
     return campaign is not None and campaign_terms_settled(campaign=campaign)
 
 
-class CampaignProductInline(admin.TabularInline):
+class CampaignProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     """The campaign's products, editable until a store confirms (`campaign_terms_settled`):
     then read-only, since the packs' item numbers, prices and planned promotions were made
     from them."""
@@ -136,7 +140,8 @@ class CampaignProductInline(admin.TabularInline):
     fields = ["product", "price", "suggested_stock", "position"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignProduct]:
-        return super().get_queryset(request).select_related("product")
+        # Each row's title names its campaign and product; the raw-id label its product.
+        return super().get_queryset(request).select_related("campaign", "product")
 
     def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         return not _terms_settled(obj) and super().has_add_permission(request, obj)
@@ -199,7 +204,8 @@ class StoreCampaignInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StoreCampaign]:
-        return super().get_queryset(request).select_related("store")
+        # Each row's title names its campaign and store.
+        return super().get_queryset(request).select_related("campaign", "store")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -13,6 +13,7 @@ from linli.admin_helpers import (
     PHONE_PERMISSION,
     MemberMaskingAdminMixin,
     PhoneMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
     UndeletableAdminMixin,
     may_see_members,
     phone_column,
@@ -55,12 +56,16 @@ class MemberIdentityInline(admin.TabularInline):
         return self.get_fields(request, obj)
 
 
-class MemberTagInline(admin.TabularInline):
+class MemberTagInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = MemberTag
     extra = 0
     fields = ["tag", "source", "evidence", "created_at"]
     readonly_fields = ["created_at"]
     autocomplete_fields = ["tag"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MemberTag]:
+        # Each row's title and autocomplete box name its tag.
+        return super().get_queryset(request).select_related("tag")
 
 
 def _non_phone_identities(term: str) -> QuerySet:

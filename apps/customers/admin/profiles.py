@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.forms.models import modelform_factory
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -25,7 +26,11 @@ from apps.customers.selectors.segments import (
     segment_summary,
 )
 from apps.customers.services.segments import segment_rule_validate
-from linli.admin_helpers import MemberMaskingAdminMixin, may_see_members
+from linli.admin_helpers import (
+    MemberMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
+    may_see_members,
+)
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
 from linli.wording import labelled
@@ -50,12 +55,20 @@ class TagKeywordInline(admin.TabularInline):
     extra = 1
     fields = ["keyword"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TagKeyword]:
+        # Each row's title names its tag.
+        return super().get_queryset(request).select_related("tag")
 
-class TagCategoryRuleInline(admin.TabularInline):
+
+class TagCategoryRuleInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = TagCategoryRule
     extra = 0
     fields = ["category", "min_purchases"]
     autocomplete_fields = ["category"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TagCategoryRule]:
+        # Each row's title names its category and tag, its autocomplete box the category.
+        return super().get_queryset(request).select_related("tag", "category")
 
 
 # Extend whatever TagAdmin customers/admin.py registered (without importing that module back):

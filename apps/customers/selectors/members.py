@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.db.models import F, Max, Prefetch, Q, QuerySet
+from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 
 from apps.customers.models import Member, MemberIdentity, MemberProfile, MemberTag, NpsAnswer
 from apps.stores.models import Order, OrderLine, Store
@@ -62,9 +62,15 @@ def store_members(*, store: Store, query: str = "") -> QuerySet[Member]:
         if _LAST_FOUR.match(text):
             condition |= Q(phone__endswith=text)
         members = members.filter(condition)
+    # Only this store's orders are joined (the join's own condition, on the (store,
+    # placed_at) index): joining every order of these members at every store and filtering
+    # inside the aggregate read and grouped all of them (1.4 s a page on the demo).
     return (
         members.select_related("profile")
-        .annotate(last_visit_here=Max("orders__placed_at", filter=Q(orders__store=store)))
+        .annotate(
+            orders_here=FilteredRelation("orders", condition=Q(orders__store=store)),
+            last_visit_here=Max("orders_here__placed_at"),
+        )
         .order_by(F("last_visit_here").desc(nulls_last=True), "member_no")
     )
 

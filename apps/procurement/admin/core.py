@@ -41,16 +41,25 @@ from apps.procurement.services.replenishment import (
     purchase_order_line_demand_check,
     purchase_order_line_edit,
 )
-from linli.admin_helpers import PhoneMaskingAdminMixin, UndeletableAdminMixin, bulk_steps
+from linli.admin_helpers import (
+    PhoneMaskingAdminMixin,
+    RelatedLabelsFromRowsInlineMixin,
+    UndeletableAdminMixin,
+    bulk_steps,
+)
 from linli.imports.admin import ImportExportAdminMixin
 from linli.params import is_ascii_number
 from linli.wording import labelled
 
 
-class SupplierProductInline(admin.TabularInline):
+class SupplierProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = SupplierProduct
     extra = 0
     raw_id_fields = ["product"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SupplierProduct]:
+        # Each row names its supplier and product (its title, the raw-id label).
+        return super().get_queryset(request).select_related("supplier", "product")
 
 
 @admin.register(Supplier)
@@ -408,15 +417,16 @@ class PurchaseOrderAllocationInline(ReadOnlyInline):
 
     @admin.display(description=_("for the shelf (rounding surplus)"))
     def for_the_shelf(self, allocation: PurchaseOrderAllocation) -> int:
-        # The inline's allocations share their line object (the page's): the line's split
-        # is read once per page.
-        line = allocation.line
-        if not hasattr(line, "shelf_by_allocation"):
-            line.shelf_by_allocation = shelf_quantities(line_ids=[line.pk])
-        return line.shelf_by_allocation.get(allocation.pk, 0)
+        # Each row has its own line object, so the line's split is kept on this inline
+        # (Django makes one per request) and read once per page, not once per row.
+        shelf_by_line = self.__dict__.setdefault("_shelf_by_line", {})
+        if allocation.line_id not in shelf_by_line:
+            shelf_by_line[allocation.line_id] = shelf_quantities(line_ids=[allocation.line_id])
+        return shelf_by_line[allocation.line_id].get(allocation.pk, 0)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderAllocation]:
-        return super().get_queryset(request).select_related("store")
+        # Each row's title names its line's product and its store.
+        return super().get_queryset(request).select_related("store", "line__product")
 
     show_change_link = False
 

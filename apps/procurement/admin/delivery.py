@@ -264,7 +264,18 @@ class ReceiptLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReceiptLine]:
-        return super().get_queryset(request).select_related("allocation__line__product")
+        # Each row's title names its receipt's purchase order and store and its product; its
+        # allocation column the allocation's product and store.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "receipt__purchase_order",
+                "receipt__store",
+                "allocation__line__product",
+                "allocation__store",
+            )
+        )
 
     @admin.display(description=_("product"))
     def product(self, line: ReceiptLine) -> str:

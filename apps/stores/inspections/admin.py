@@ -106,7 +106,13 @@ class PassLineFilter(admin.SimpleListFilter):
 
 
 def _template_in_use(template: ChecklistTemplate | None) -> bool:
-    return template is not None and template.pk is not None and template.inspections.exists()
+    """Whether inspections use this checklist, asked once per template object: the admin
+    asks every permission of the inline for every item row."""
+    if template is None or template.pk is None:
+        return False
+    if not hasattr(template, "_in_use"):
+        template._in_use = template.inspections.exists()
+    return template._in_use
 
 
 class ChecklistItemInline(admin.TabularInline):
