@@ -15,8 +15,11 @@ from django.forms.models import modelform_factory
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from apps.campaigns.selectors.campaigns import tag_targeting_users
 from apps.customers.models import MemberProfile, Segment, Tag, TagCategoryRule, TagKeyword
 from apps.customers.selectors.segments import (
     SegmentRule,
@@ -58,6 +61,13 @@ class TagCategoryRuleInline(admin.TabularInline):
     autocomplete_fields = ["category"]
 
 
+def _admin_link(obj: Any) -> str:
+    """An object as Django's delete page lists a protected one: its kind, and a link to it."""
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+
+
 # Extend whatever TagAdmin customers/admin.py registered (without importing that module back):
 # keywords and purchase rules are edited on the tag's page.
 _RegisteredTagAdmin = type(admin.site.get_model_admin(Tag))
@@ -67,6 +77,15 @@ admin.site.unregister(Tag)
 @admin.register(Tag)
 class TagAdmin(_RegisteredTagAdmin):  # type: ignore[misc, valid-type]
     inlines = [*_RegisteredTagAdmin.inlines, TagKeywordInline, TagCategoryRuleInline]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """Django's delete page and "delete selected" action refuse while anything is listed as
+        protected: a tag a campaign or scenario template targets is (the M2M rows would vanish
+        and a draft with no tag left targets every member of the store)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        users = tag_targeting_users(tag_ids=[tag.pk for tag in objs])
+        protected = [*protected, *(_admin_link(row) for row in users)]
+        return deleted, model_count, perms_needed, protected
 
 
 @admin.register(TagKeyword)
