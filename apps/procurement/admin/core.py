@@ -528,6 +528,15 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(
+        self, request: HttpRequest, obj: PurchaseOrderLine | None = None
+    ) -> bool:
+        # Only a draft's line has anything to edit: another order's line page is view-only
+        # (no Save buttons that saved nothing yet said "changed"; a POST is refused, 403).
+        if obj is not None and obj.purchase_order.status != PurchaseOrder.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(
         self, request: HttpRequest, obj: PurchaseOrderLine | None = None
     ) -> list[str]:
