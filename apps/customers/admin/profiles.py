@@ -6,6 +6,7 @@ Business rules stay in services and selectors: the segment form validates throug
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from apps.campaigns.selectors.campaigns import tag_targeting_users
 from apps.customers.models import MemberProfile, Segment, Tag, TagCategoryRule, TagKeyword
@@ -107,6 +109,19 @@ class TagCategoryRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tag", "category"]
 
 
+def _percent(share: Decimal | None) -> str:
+    """A stored fraction as a person reads it: 0.3876 → "38.8%"."""
+    return "—" if share is None else f"{share:.1%}"
+
+
+def _share(value: object) -> Decimal | None:
+    # A JSON number (top categories' shares): a float or an int, or missing.
+    try:
+        return Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return None
+
+
 @admin.register(MemberProfile)
 class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Read-only: profiles are written only by the nightly recompute."""
@@ -119,8 +134,8 @@ class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
         "frequency_90d",
         "spend_90d",
         "average_basket",
-        "price_sensitivity",
-        "monthly_repurchase_rate",
+        "price_sensitivity_shown",
+        "monthly_repurchase_rate_shown",
         "orders_lifetime",
         "spend_lifetime",
         "first_purchase_at",
@@ -131,6 +146,44 @@ class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
     search_fields = ["member__member_no", "member__name"]
     list_select_related = ["member"]
     raw_id_fields = ["member"]
+    # The shares are stored as fractions (0.3876) and read as percentages (38.8%).
+    readonly_fields = [
+        "price_sensitivity_shown",
+        "monthly_repurchase_rate_shown",
+        "top_categories_shown",
+    ]
+    SHOWN_AS_PERCENT = {
+        "price_sensitivity": "price_sensitivity_shown",
+        "monthly_repurchase_rate": "monthly_repurchase_rate_shown",
+        "top_categories": "top_categories_shown",
+    }
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The model's order, each share replaced where it stands by its percentage.
+        names = [
+            field.name
+            for field in MemberProfile._meta.fields
+            if field.editable and not field.primary_key
+        ]
+        return [self.SHOWN_AS_PERCENT.get(name, name) for name in names]
+
+    @admin.display(description=_("price sensitivity"), ordering="price_sensitivity")
+    def price_sensitivity_shown(self, profile: MemberProfile) -> str:
+        return _percent(profile.price_sensitivity)
+
+    @admin.display(description=_("monthly repurchase rate"), ordering="monthly_repurchase_rate")
+    def monthly_repurchase_rate_shown(self, profile: MemberProfile) -> str:
+        return _percent(profile.monthly_repurchase_rate)
+
+    @admin.display(description=_("top categories"))
+    def top_categories_shown(self, profile: MemberProfile) -> str:
+        """Each category with its share of the spend: "水果 38.8%、乳品 20.1%"."""
+        if not profile.top_categories:
+            return "—"
+        return pgettext("list separator", ", ").join(
+            f"{row.get('category', '?')} {_percent(_share(row.get('share')))}"
+            for row in profile.top_categories
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
