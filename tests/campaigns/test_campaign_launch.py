@@ -868,3 +868,57 @@ def test_a_tag_only_a_cancelled_campaign_targeted_can_be_deleted(
     )
     assert response.status_code == 302
     assert not Tag.objects.filter(pk=tag.pk).exists()
+
+
+def test_admin_cancel_action_says_why_it_cancelled_no_store_campaign(
+    world: dict, hq_user: object
+) -> None:
+    """It answered "Cancelled 0 store campaigns." for a campaign cancelled before and for one
+    every store had declined, without a word why."""
+    later = timezone.localdate() + dt.timedelta(days=3)
+    cancelled = _launch(world, name="早已取消", starts_on=later)
+    campaign_cancel(campaign=cancelled, by=None)
+    declined = _launch(world, name="都已婉拒", starts_on=later + dt.timedelta(days=10))
+    for store_campaign in declined.stores.all():
+        store_campaign_decline(store_campaign=store_campaign, by=None)
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "cancel_selected", "_selected_action": [cancelled.pk, declined.pk]},
+        follow=True,
+    )
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [
+        ("warning", "1 campaign was already cancelled: 早已取消."),
+        (
+            "warning",
+            "1 campaign was cancelled with no store campaign to cancel (none was a draft or "
+            "confirmed; declined ones stay declined): 都已婉拒.",
+        ),
+    ]
+    declined.refresh_from_db()
+    assert declined.status == Campaign.Status.CANCELLED
+    assert set(declined.stores.values_list("status", flat=True)) == {"declined"}
+
+
+def test_admin_regenerate_action_says_which_store_campaigns_it_skipped_and_why(
+    world: dict, hq_user: object
+) -> None:
+    campaign = _launch(world)
+    first, second = campaign.stores.order_by("pk")
+    store_campaign_decline(store_campaign=first, by=None)
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_storecampaign_changelist"),
+        {"action": "regenerate_packs", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [
+        (
+            "warning",
+            "Skipped 2 store campaigns that are not confirmed (Draft: 1, Declined: 1): only a "
+            "confirmed one has a pack to regenerate; a draft gets its pack when its store "
+            "confirms.",
+        )
+    ]
+    second.refresh_from_db()
+    assert second.pack_generated_at is None
