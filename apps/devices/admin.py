@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext, pgettext_lazy
@@ -222,6 +224,23 @@ ALERT_FACT_LABELS = {
 }
 
 
+# Facts recorded as ISO 8601 times with their offset: shown in local time, formatted as the
+# admin shows its date-time fields.
+ALERT_FACT_TIMES = frozenset({"since", "last_seen"})
+
+
+def _fact_value(key: str, value: object) -> object:
+    if key not in ALERT_FACT_TIMES or not isinstance(value, str):
+        return value
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value  # shown as recorded rather than failing the page
+    if timezone.is_naive(moment):
+        return value
+    return formats.localize(timezone.localtime(moment))
+
+
 @admin.register(DeviceAlert)
 class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """HQ sees every store's alerts; filter "active" for the open ones. Alerts are opened by
@@ -288,7 +307,7 @@ class DeviceAlertAdmin(UndeletableAdminMixin, BigTableAdminMixin, admin.ModelAdm
             mark_safe("<br>"),  # noqa: S308  (a constant tag)
             "{}",
             (
-                (labelled(ALERT_FACT_LABELS.get(key, key), value),)
+                (labelled(ALERT_FACT_LABELS.get(key, key), _fact_value(key, value)),)
                 for key, value in sorted(alert.facts.items())
             ),
         )

@@ -33,7 +33,7 @@ from apps.campaigns.services.campaigns import (
     store_campaign_confirm,
     store_campaign_decline,
 )
-from apps.customers.models import MemberTag, Segment
+from apps.customers.models import MemberTag, Segment, Tag
 from apps.ops.demo.campaigns import demo_campaigns_seed
 from apps.stores.models import Order, Store
 from tests.campaigns.factories import ScenarioTemplateFactory
@@ -830,3 +830,95 @@ def test_a_segment_a_campaign_targets_cannot_be_deleted_under_it(
     campaign.refresh_from_db()
     world["template"].refresh_from_db()
     assert (campaign.segment, world["template"].target_segment) == (segment, segment)
+
+
+def test_a_tag_a_campaign_or_template_targets_cannot_be_deleted_under_it(
+    world: dict, hq_user: object
+) -> None:
+    """Deleted, the tag's M2M rows vanished: a draft with no tag left targeted every member of
+    the store. The delete page (and "delete selected") refuses, names the campaign and the
+    template, and deletes nothing."""
+    campaign = _launch(world)
+    client = _admin(hq_user)
+    tag = world["fruit_fan"]
+    response = client.post(reverse("admin:customers_tag_delete", args=[tag.pk]), {"post": "yes"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert reverse("admin:campaigns_campaign_change", args=[campaign.pk]) in page
+    assert reverse("admin:campaigns_scenariotemplate_change", args=[world["template"].pk]) in page
+    bulk = client.post(
+        reverse("admin:customers_tag_changelist"),
+        {"action": "delete_selected", "_selected_action": [tag.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 200
+    assert reverse("admin:campaigns_campaign_change", args=[campaign.pk]) in bulk.content.decode()
+    assert list(campaign.target_tags.all()) == [tag]
+    assert list(world["template"].target_tags.all()) == [tag]
+
+
+def test_a_tag_only_a_cancelled_campaign_targeted_can_be_deleted(
+    world: dict, hq_user: object
+) -> None:
+    campaign = _launch(world)
+    world["template"].target_tags.clear()
+    campaign_cancel(campaign=campaign, by=None, today=JULY_1)
+    tag = world["fruit_fan"]
+    response = _admin(hq_user).post(
+        reverse("admin:customers_tag_delete", args=[tag.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Tag.objects.filter(pk=tag.pk).exists()
+
+
+def test_admin_cancel_action_says_why_it_cancelled_no_store_campaign(
+    world: dict, hq_user: object
+) -> None:
+    """It answered "Cancelled 0 store campaigns." for a campaign cancelled before and for one
+    every store had declined, without a word why."""
+    later = timezone.localdate() + dt.timedelta(days=3)
+    cancelled = _launch(world, name="早已取消", starts_on=later)
+    campaign_cancel(campaign=cancelled, by=None)
+    declined = _launch(world, name="都已婉拒", starts_on=later + dt.timedelta(days=10))
+    for store_campaign in declined.stores.all():
+        store_campaign_decline(store_campaign=store_campaign, by=None)
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "cancel_selected", "_selected_action": [cancelled.pk, declined.pk]},
+        follow=True,
+    )
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [
+        ("warning", "1 campaign was already cancelled: 早已取消."),
+        (
+            "warning",
+            "1 campaign was cancelled with no store campaign to cancel (none was a draft or "
+            "confirmed; declined ones stay declined): 都已婉拒.",
+        ),
+    ]
+    declined.refresh_from_db()
+    assert declined.status == Campaign.Status.CANCELLED
+    assert set(declined.stores.values_list("status", flat=True)) == {"declined"}
+
+
+def test_admin_regenerate_action_says_which_store_campaigns_it_skipped_and_why(
+    world: dict, hq_user: object
+) -> None:
+    campaign = _launch(world)
+    first, second = campaign.stores.order_by("pk")
+    store_campaign_decline(store_campaign=first, by=None)
+    response = _admin(hq_user).post(
+        reverse("admin:campaigns_storecampaign_changelist"),
+        {"action": "regenerate_packs", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [
+        (
+            "warning",
+            "Skipped 2 store campaigns that are not confirmed (Draft: 1, Declined: 1): only a "
+            "confirmed one has a pack to regenerate; a draft gets its pack when its store "
+            "confirms.",
+        )
+    ]
+    second.refresh_from_db()
+    assert second.pack_generated_at is None

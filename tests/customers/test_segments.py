@@ -507,3 +507,34 @@ def test_admin_preview_button_in_a_real_browser(
 
     assert count_text == f"{len(expected)} members match right now."
     assert not Segment.objects.exists()
+
+
+def test_admin_profile_shows_its_shares_as_percentages(
+    client: object, hq_user: object, world: dict[str, object]
+) -> None:
+    """Price sensitivity and the monthly repurchase rate are stored as fractions (0.3876) and
+    were shown so; the list and the page show percentages, the stored values unchanged."""
+    client.force_login(hq_user)
+    profile = MemberProfile.objects.first()
+    MemberProfile.objects.filter(pk=profile.pk).update(
+        price_sensitivity=Decimal("0.3876"),
+        monthly_repurchase_rate=Decimal("0.0500"),
+        top_categories=[{"category": "水果", "share": 0.6124}],
+    )
+
+    page = client.get(
+        reverse("admin:customers_memberprofile_change", args=[profile.pk])
+    ).content.decode()
+    listed = client.get(
+        reverse("admin:customers_memberprofile_changelist"),
+        {"member__id__exact": profile.member_id},
+    ).content.decode()
+
+    for content in (page, listed):
+        assert "38.8%" in content
+        assert "5.0%" in content
+        assert "0.3876" not in content
+    assert "水果 61.2%" in page
+    assert "0.6124" not in page
+    profile.refresh_from_db()
+    assert profile.price_sensitivity == Decimal("0.3876")

@@ -236,3 +236,23 @@ def test_alert_page_names_its_recorded_facts_in_the_viewers_language(admin_clien
     assert "最后上报：" in page
     assert "last_seen" not in page
     assert "&quot;minutes&quot;" not in page
+
+
+def test_alert_page_shows_its_recorded_times_in_local_time(admin_client_hq, data):
+    """The "since" and "last seen" facts were shown as stored, ISO 8601 in UTC
+    (2026-12-06T13:10:00+00:00); the page shows them in Asia/Shanghai as the admin's own
+    date-time fields are shown."""
+    alert = data["alert"]
+    alert.facts = {
+        "minutes": 30,
+        "since": "2026-12-06T12:40:00+00:00",
+        "last_seen": "2026-12-06T13:10:00+00:00",
+    }
+    alert.save(update_fields=["facts"])
+    admin_client_hq.cookies["django_language"] = "zh-hans"
+
+    page = admin_client_hq.get(f"/admin/devices/devicealert/{alert.pk}/change/").content.decode()
+
+    assert "起始时间：2026年12月6日 20:40" in page
+    assert "最后上报：2026年12月6日 21:10" in page
+    assert "+00:00" not in page

@@ -10,6 +10,9 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
@@ -18,7 +21,11 @@ from pypdf import PdfReader
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from apps.procurement.selectors.purchase_orders import purchase_order_sheet
 from apps.procurement.services.purchase_orders import purchase_order_report_shortage
-from tests.procurement.factories import consolidated_purchase_order
+from tests.procurement.factories import (
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
+    consolidated_purchase_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +150,38 @@ def test_the_order_list_shows_the_amount_to_deliver_of_a_short_order(client, sup
     with translation.override("en"):
         page = client.get(reverse("supplier:orders"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "¥204.00 · to deliver ¥119.00" in page
+
+
+def test_the_admin_shows_an_order_s_amount_and_what_is_left_to_deliver(hq_user, po):
+    """HQ's purchase-order pages showed no money at all; the amounts are the supplier pages'
+    (`purchase_orders_with_amounts`), on the list and the change page."""
+    client = Client()
+    client.force_login(hq_user)
+    listed = client.get(reverse("admin:procurement_purchaseorder_changelist"))
+    row = next(order for order in listed.context["cl"].result_list if order.pk == po.pk)
+    admin_page = listed.context["cl"].model_admin
+    assert (admin_page.amount(row), admin_page.to_deliver_amount(row)) == (
+        Decimal("204.00"),
+        Decimal("119.00"),
+    )
+    with translation.override("en"):
+        page = client.get(
+            reverse("admin:procurement_purchaseorder_change", args=[po.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
+        ).content.decode()
+    assert "204.00" in page
+    assert "119.00" in page
+
+
+def test_the_admin_list_s_queries_do_not_grow_with_its_orders(hq_user):
+    client = Client()
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorder_changelist")
+    PurchaseOrderLineFactory()
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for _index in range(3):
+        PurchaseOrderLineFactory.create_batch(2, purchase_order=PurchaseOrderFactory())
+    with CaptureQueriesContext(connection) as four:
+        assert client.get(url).status_code == 200
+    assert len(four) == len(one)

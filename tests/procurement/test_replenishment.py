@@ -277,29 +277,6 @@ def test_hq_edits_demand_in_the_admin_and_the_stores_allocations_follow(client, 
     assert shown.count(">11<") + shown.count(">12<") >= 4
 
 
-def test_saving_a_sent_line_in_the_admin_changes_nothing_and_shows_no_error(client, hq_user):
-    line = _draft_line()
-    purchase_order_send(po=line.purchase_order, by=None)
-    client.force_login(hq_user)
-    url = reverse("admin:procurement_purchaseorderline_change", args=[line.pk])
-    response = client.post(
-        url,
-        {
-            "demanded_quantity": "45",
-            "allocations-TOTAL_FORMS": "0",
-            "allocations-INITIAL_FORMS": "0",
-            "sources-TOTAL_FORMS": "0",
-            "sources-INITIAL_FORMS": "0",
-        },
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert not [m for m in response.context["messages"] if m.level_tag == "error"]
-    line.refresh_from_db()
-    assert line.demanded_quantity == 80
-    assert _allocated(line) == [20, 20, 20, 20]
-
-
 def test_an_admin_edit_of_a_draft_line_refuses_a_cancel_of_the_revision_seen_before(
     client, hq_user
 ):
@@ -520,3 +497,31 @@ def test_a_line_above_the_minimum_is_rounded_to_whole_packs_across_the_stores() 
     assert dict(line.allocations.values_list("store_id", "quantity")) == {
         store.pk: units for store, units in zip(stores, (9, 7, 1, 8), strict=True)
     }
+
+
+def test_a_line_of_an_order_no_longer_a_draft_is_view_only_in_the_admin(client, hq_user):
+    """Its Save buttons saved nothing (only a draft's demand is editable) yet the admin said
+    "changed successfully". The page stays viewable, without them; a POST is refused."""
+    line = _draft_line()
+    client.force_login(hq_user)
+    url = reverse("admin:procurement_purchaseorderline_change", args=[line.pk])
+    assert 'name="_save"' in client.get(url).content.decode()
+    purchase_order_send(po=line.purchase_order, by=None)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert 'name="_continue"' not in page.content.decode()
+    response = client.post(
+        url,
+        {
+            "demanded_quantity": "45",
+            "allocations-TOTAL_FORMS": "0",
+            "allocations-INITIAL_FORMS": "0",
+            "sources-TOTAL_FORMS": "0",
+            "sources-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 403
+    line.refresh_from_db()
+    assert line.demanded_quantity == 80
+    assert _allocated(line) == [20, 20, 20, 20]

@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import AdminErrorList, AdminForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -296,6 +296,10 @@ class CampaignLaunchForm(forms.Form):
     )
 
 
+def _names(campaigns: list[Campaign]) -> str:
+    return pgettext("list separator", ", ").join(campaign.name for campaign in campaigns)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Campaigns. "Add" opens the launch form (a draft for every chosen store); the products'
@@ -431,36 +435,62 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Cancel selected campaigns"), permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        """Cancels through the service, then says why each campaign that cancelled nothing
+        was skipped: already cancelled, already ended (left as it ran), or — cancelled itself
+        — no store left with a draft or confirmed part (declined ones stay declined). When
+        nothing was cancelled the warnings are the whole answer, not a green "Cancelled 0"."""
         today = timezone.localdate()
-        campaigns = list(queryset)
-        cancelled = sum(
-            services.campaign_cancel(campaign=campaign, by=request.user, today=today)
-            for campaign in campaigns
-        )
-        self.message_user(
-            request,
-            ngettext(
-                "Cancelled %(count)d store campaign.",
-                "Cancelled %(count)d store campaigns.",
-                cancelled,
+        campaigns = list(queryset.order_by("pk"))
+        already = [c for c in campaigns if c.status == Campaign.Status.CANCELLED]
+        ended = [c for c in campaigns if c.status == Campaign.Status.ACTIVE and c.ends_on < today]
+        cancelled, none_left = 0, []
+        for campaign in campaigns:
+            count = services.campaign_cancel(campaign=campaign, by=request.user, today=today)
+            cancelled += count
+            if not count and campaign not in already and campaign not in ended:
+                none_left.append(campaign)
+        warnings = []
+        if already:
+            warnings.append(
+                ngettext(
+                    "%(count)d campaign was already cancelled: %(names)s.",
+                    "%(count)d campaigns were already cancelled: %(names)s.",
+                    len(already),
+                )
+                % {"count": len(already), "names": _names(already)}
             )
-            % {"count": cancelled},
-        )
-        ended = [c for c in campaigns if c.ends_on < today and c.status == Campaign.Status.ACTIVE]
         if ended:
-            self.message_user(
-                request,
+            warnings.append(
                 ngettext(
                     "%(count)d campaign had already ended and was left as it ran: %(names)s.",
                     "%(count)d campaigns had already ended and were left as they ran: %(names)s.",
                     len(ended),
                 )
-                % {
-                    "count": len(ended),
-                    "names": pgettext("list separator", ", ").join(c.name for c in ended),
-                },
-                messages.WARNING,
+                % {"count": len(ended), "names": _names(ended)}
             )
+        if none_left:
+            warnings.append(
+                ngettext(
+                    "%(count)d campaign was cancelled with no store campaign to cancel (none "
+                    "was a draft or confirmed; declined ones stay declined): %(names)s.",
+                    "%(count)d campaigns were cancelled with no store campaign to cancel (none "
+                    "was a draft or confirmed; declined ones stay declined): %(names)s.",
+                    len(none_left),
+                )
+                % {"count": len(none_left), "names": _names(none_left)}
+            )
+        if cancelled or not warnings:
+            self.message_user(
+                request,
+                ngettext(
+                    "Cancelled %(count)d store campaign.",
+                    "Cancelled %(count)d store campaigns.",
+                    cancelled,
+                )
+                % {"count": cancelled},
+            )
+        for text in warnings:
+            self.message_user(request, text, messages.WARNING)
 
     def _one(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> Campaign | None:
         if queryset.count() != 1:
@@ -538,6 +568,8 @@ class StoreCampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         description=_("Regenerate the packs of confirmed campaigns"), permissions=["change"]
     )
     def regenerate_packs(self, request: HttpRequest, queryset: QuerySet[StoreCampaign]) -> None:
+        """Only a confirmed store campaign has a pack to regenerate; the others selected are
+        skipped, and the message says how many of each status and why."""
         done = 0
         sources = pack_sources()
         for store_campaign in queryset.filter(status=StoreCampaign.Status.CONFIRMED).select_related(
@@ -547,11 +579,40 @@ class StoreCampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
             done += 1
             for error in result.errors:
                 self.message_user(request, labelled(store_campaign.store, error), messages.WARNING)
-        self.message_user(
-            request,
-            ngettext("Regenerated %(count)d pack.", "Regenerated %(count)d packs.", done)
-            % {"count": done},
+        skipped = dict(
+            queryset.exclude(status=StoreCampaign.Status.CONFIRMED)
+            .values_list("status")
+            .annotate(total=Count("pk"))
+            .order_by()
         )
+        if done or not skipped:
+            self.message_user(
+                request,
+                ngettext("Regenerated %(count)d pack.", "Regenerated %(count)d packs.", done)
+                % {"count": done},
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "Skipped %(count)d store campaign that is not confirmed (%(statuses)s): only "
+                    "a confirmed one has a pack to regenerate; a draft gets its pack when its "
+                    "store confirms.",
+                    "Skipped %(count)d store campaigns that are not confirmed (%(statuses)s): "
+                    "only a confirmed one has a pack to regenerate; a draft gets its pack when "
+                    "its store confirms.",
+                    sum(skipped.values()),
+                )
+                % {
+                    "count": sum(skipped.values()),
+                    "statuses": pgettext("list separator", ", ").join(
+                        labelled(status.label, skipped[status])
+                        for status in StoreCampaign.Status
+                        if status in skipped
+                    ),
+                },
+                messages.WARNING,
+            )
 
 
 @admin.register(CampaignTarget)

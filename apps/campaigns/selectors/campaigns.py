@@ -289,3 +289,20 @@ def store_campaign_targets_csv(*, store_campaign: StoreCampaign, viewer: object)
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def tag_targeting_users(*, tag_ids: Iterable[int]) -> list[Campaign | ScenarioTemplate]:
+    """The campaigns (not cancelled) and scenario templates that target any of `tag_ids`.
+
+    Deleting such a tag removes it from their target tags without a word, and a draft with no
+    tag left targets every member of the store: the Tag admin refuses the delete and names these.
+    """
+    ids = list(tag_ids)
+    campaigns = (
+        Campaign.objects.filter(target_tags__in=ids)
+        .exclude(status=Campaign.Status.CANCELLED)
+        .distinct()
+        .order_by("-starts_on", "pk")
+    )
+    templates = ScenarioTemplate.objects.filter(target_tags__in=ids).distinct().order_by("name")
+    return [*campaigns, *templates]

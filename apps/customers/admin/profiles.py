@@ -6,6 +6,7 @@ Business rules stay in services and selectors: the segment form validates throug
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,8 +17,12 @@ from django.forms.models import modelform_factory
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
+from apps.campaigns.selectors.campaigns import tag_targeting_users
 from apps.customers.models import MemberProfile, Segment, Tag, TagCategoryRule, TagKeyword
 from apps.customers.selectors.segments import (
     SegmentRule,
@@ -71,6 +76,13 @@ class TagCategoryRuleInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInlin
         return super().get_queryset(request).select_related("tag", "category")
 
 
+def _admin_link(obj: Any) -> str:
+    """An object as Django's delete page lists a protected one: its kind, and a link to it."""
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+
+
 # Extend whatever TagAdmin customers/admin.py registered (without importing that module back):
 # keywords and purchase rules are edited on the tag's page.
 _RegisteredTagAdmin = type(admin.site.get_model_admin(Tag))
@@ -80,6 +92,15 @@ admin.site.unregister(Tag)
 @admin.register(Tag)
 class TagAdmin(_RegisteredTagAdmin):  # type: ignore[misc, valid-type]
     inlines = [*_RegisteredTagAdmin.inlines, TagKeywordInline, TagCategoryRuleInline]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """Django's delete page and "delete selected" action refuse while anything is listed as
+        protected: a tag a campaign or scenario template targets is (the M2M rows would vanish
+        and a draft with no tag left targets every member of the store)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        users = tag_targeting_users(tag_ids=[tag.pk for tag in objs])
+        protected = [*protected, *(_admin_link(row) for row in users)]
+        return deleted, model_count, perms_needed, protected
 
 
 @admin.register(TagKeyword)
@@ -101,6 +122,19 @@ class TagCategoryRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tag", "category"]
 
 
+def _percent(share: Decimal | None) -> str:
+    """A stored fraction as a person reads it: 0.3876 → "38.8%"."""
+    return "—" if share is None else f"{share:.1%}"
+
+
+def _share(value: object) -> Decimal | None:
+    # A JSON number (top categories' shares): a float or an int, or missing.
+    try:
+        return Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return None
+
+
 @admin.register(MemberProfile)
 class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     """Read-only: profiles are written only by the nightly recompute."""
@@ -113,8 +147,8 @@ class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
         "frequency_90d",
         "spend_90d",
         "average_basket",
-        "price_sensitivity",
-        "monthly_repurchase_rate",
+        "price_sensitivity_shown",
+        "monthly_repurchase_rate_shown",
         "orders_lifetime",
         "spend_lifetime",
         "first_purchase_at",
@@ -125,6 +159,44 @@ class MemberProfileAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.Mode
     search_fields = ["member__member_no", "member__name"]
     list_select_related = ["member"]
     raw_id_fields = ["member"]
+    # The shares are stored as fractions (0.3876) and read as percentages (38.8%).
+    readonly_fields = [
+        "price_sensitivity_shown",
+        "monthly_repurchase_rate_shown",
+        "top_categories_shown",
+    ]
+    SHOWN_AS_PERCENT = {
+        "price_sensitivity": "price_sensitivity_shown",
+        "monthly_repurchase_rate": "monthly_repurchase_rate_shown",
+        "top_categories": "top_categories_shown",
+    }
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The model's order, each share replaced where it stands by its percentage.
+        names = [
+            field.name
+            for field in MemberProfile._meta.fields
+            if field.editable and not field.primary_key
+        ]
+        return [self.SHOWN_AS_PERCENT.get(name, name) for name in names]
+
+    @admin.display(description=_("price sensitivity"), ordering="price_sensitivity")
+    def price_sensitivity_shown(self, profile: MemberProfile) -> str:
+        return _percent(profile.price_sensitivity)
+
+    @admin.display(description=_("monthly repurchase rate"), ordering="monthly_repurchase_rate")
+    def monthly_repurchase_rate_shown(self, profile: MemberProfile) -> str:
+        return _percent(profile.monthly_repurchase_rate)
+
+    @admin.display(description=_("top categories"))
+    def top_categories_shown(self, profile: MemberProfile) -> str:
+        """Each category with its share of the spend: "水果 38.8%、乳品 20.1%"."""
+        if not profile.top_categories:
+            return "—"
+        return pgettext("list separator", ", ").join(
+            f"{row.get('category', '?')} {_percent(_share(row.get('share')))}"
+            for row in profile.top_categories
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

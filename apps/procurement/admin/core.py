@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -29,6 +30,7 @@ from apps.procurement.models import (
 )
 from apps.procurement.resources import SupplierProductResource, SupplierResource
 from apps.procurement.selectors.aftersales import supplier_quality_90_days
+from apps.procurement.selectors.purchase_orders import purchase_orders_with_amounts
 from apps.procurement.selectors.shelf import shelf_attach_to_lines, shelf_quantities
 from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.procurement.services.purchase_orders import (
@@ -265,7 +267,9 @@ class PurchaseOrderAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "supplier",
         "delivery_date",
         "status",
+        "amount",
         "has_shortage",
+        "to_deliver_amount",
         "ship_date",
         "sent_at",
         "updated_at",
@@ -289,8 +293,10 @@ class PurchaseOrderAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "replenishment_of",
         "delivery_date",
         "status",
+        "amount",
         "has_shortage",
         "shortage_note",
+        "to_deliver_amount",
         "ship_date",
         "created_at",
         "sent_at",
@@ -308,6 +314,19 @@ class PurchaseOrderAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Purchase orders come from consolidation (and, later, replenishment drafts).
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrder]:
+        # The money as the supplier pages compute it, summed in SQL for the whole page.
+        return purchase_orders_with_amounts(super().get_queryset(request))
+
+    @admin.display(description=_("amount (yuan)"), ordering="amount")
+    def amount(self, po: PurchaseOrder) -> Decimal:
+        return po.amount or Decimal("0.00")
+
+    @admin.display(description=_("to deliver (yuan)"), ordering="to_deliver_amount")
+    def to_deliver_amount(self, po: PurchaseOrder) -> Decimal:
+        """Ordered less the shortage the supplier reported: what it delivers and invoices."""
+        return po.to_deliver_amount or Decimal("0.00")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -518,6 +537,15 @@ class PurchaseOrderLineAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PurchaseOrderLine | None = None
+    ) -> bool:
+        # Only a draft's line has anything to edit: another order's line page is view-only
+        # (no Save buttons that saved nothing yet said "changed"; a POST is refused, 403).
+        if obj is not None and obj.purchase_order.status != PurchaseOrder.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: PurchaseOrderLine | None = None

@@ -70,14 +70,6 @@ def purchase_orders_for_user(
     filtered by status and delivery date (both ends included); each annotated with
     `line_count`, `amount` (ordered × unit cost) and `to_deliver_amount` ((ordered − short)
     × unit cost). One query."""
-    amount = ExpressionWrapper(
-        F("lines__ordered_quantity") * F("lines__unit_cost"),
-        output_field=DecimalField(max_digits=14, decimal_places=2),
-    )
-    to_deliver_amount = ExpressionWrapper(
-        (F("lines__ordered_quantity") - F("lines__shortage_quantity")) * F("lines__unit_cost"),
-        output_field=DecimalField(max_digits=14, decimal_places=2),
-    )
     query = _visible(user, VIEW_PURCHASE_ORDERS)
     if status:
         query = query.filter(status=status)
@@ -86,13 +78,28 @@ def purchase_orders_for_user(
     if date_to:
         query = query.filter(delivery_date__lte=date_to)
     return list(
-        query.select_related("supplier")
-        .annotate(
-            line_count=Count("lines"),
-            amount=Sum(amount),
-            to_deliver_amount=Sum(to_deliver_amount),
-        )
-        .order_by("-delivery_date", "-pk")[:LIST_LIMIT]
+        purchase_orders_with_amounts(query.select_related("supplier")).order_by(
+            "-delivery_date", "-pk"
+        )[:LIST_LIMIT]
+    )
+
+
+def purchase_orders_with_amounts(query: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """`query` annotated with `line_count`, `amount` (Σ ordered × unit cost) and
+    `to_deliver_amount` (Σ (ordered − short) × unit cost), in SQL: the one way the supplier
+    pages and the admin compute an order's money. An order without lines has amounts None."""
+    amount = ExpressionWrapper(
+        F("lines__ordered_quantity") * F("lines__unit_cost"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    to_deliver_amount = ExpressionWrapper(
+        (F("lines__ordered_quantity") - F("lines__shortage_quantity")) * F("lines__unit_cost"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return query.annotate(
+        line_count=Count("lines"),
+        amount=Sum(amount),
+        to_deliver_amount=Sum(to_deliver_amount),
     )
 
 
