@@ -430,7 +430,14 @@ def _receive_body(world: World) -> dict[str, Any]:
 
 
 def _loss_body(world: World) -> dict[str, Any]:
-    return {"product": world.product_a.pk, "quantity": "1", "reason": "expired", "note": ""}
+    """The single loss form (a fresh key, so no submit is a repeat of another)."""
+    return {
+        "product": world.product_a.pk,
+        "quantity": "1",
+        "reason": "expired",
+        "note": "",
+        "key": str(uuid.uuid4()),
+    }
 
 
 def _loss_batch_body(world: World) -> dict[str, Any]:

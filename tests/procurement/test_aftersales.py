@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -30,6 +32,7 @@ from apps.procurement.selectors.aftersales import (
 )
 from apps.procurement.services.aftersales import (
     AfterSalesRefused,
+    CaseRepeated,
     case_approve,
     case_open,
     case_reject,
@@ -1128,3 +1131,71 @@ def test_the_quantity_and_photo_limits_are_worded_for_one_and_for_many(order, ow
             _open(order, owner, order_line=one, quantity=2, amount=D("1"))
         assert refused.value.message == "该商品行最多只购买了 1 件。"
     _nothing_written()
+
+
+# --- once per form key (a double tap on "open") ------------------------------------------------
+
+
+def test_case_open_with_a_key_opens_once_per_store_and_key(policies, order, owner):
+    key = uuid.uuid4()
+    first = _open(order, owner, key=key)
+    notices = Notification.objects.count()
+    with pytest.raises(CaseRepeated) as repeated:
+        _open(order, owner, key=key)
+    assert repeated.value.case.pk == first.pk
+    assert AfterSalesCase.objects.count() == 1
+    assert Notification.objects.count() == notices
+
+
+def test_a_refused_case_leaves_its_key_free(policies, order, owner):
+    key = uuid.uuid4()
+    with pytest.raises(AfterSalesRefused):
+        _open(order, owner, key=key, amount=D("99.00"))
+    case = _open(order, owner, key=key)
+    assert case.form_key == key
+
+
+def test_a_double_tap_on_the_case_form_opens_one_case(policies, owner, store, order):
+    client = _client(owner)
+    url = reverse("supply:case_new", args=[store.pk])
+    page = client.get(url, {"order": order.pk})
+    key = page.context["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    assert client.get(url, {"order": order.pk}).context["key"] != key
+    line = order.lines.order_by("pk").first()
+    body = {
+        "key": str(key),
+        "order": order.pk,
+        "order_line": line.pk,
+        "kind": "quality",
+        "quantity": 1,
+        "amount": "12.50",
+        "description": "soft",
+    }
+    first = client.post(url, body)
+    assert first.status_code == 302
+    case = AfterSalesCase.objects.get()
+    notices = Notification.objects.count()
+    again = client.post(url, body)
+    assert again.status_code == 302
+    assert again["Location"] == reverse("supply:case", args=[store.pk, case.pk])
+    time = timezone.localtime(case.opened_at).strftime("%H:%M")
+    assert [str(message) for message in get_messages(again.wsgi_request)][-1] == (
+        f"Case {case.number} was already opened at {time}; no second case was opened."
+    )
+    assert AfterSalesCase.objects.count() == 1
+    assert Notification.objects.count() == notices
+
+
+def test_a_refused_case_form_keeps_its_key_for_the_corrected_post(policies, owner, store, order):
+    client = _client(owner)
+    url = reverse("supply:case_new", args=[store.pk])
+    line = order.lines.order_by("pk").first()
+    key = str(uuid.uuid4())
+    body = {"key": key, "order": order.pk, "order_line": line.pk, "kind": "quality"}
+    refused = client.post(url, {**body, "quantity": 1, "amount": "99.00"})
+    assert refused.status_code == 400
+    assert str(refused.context["key"]) == key
+    assert not AfterSalesCase.objects.exists()
+    assert client.post(url, {**body, "quantity": 1, "amount": "12.50"}).status_code == 302
+    assert AfterSalesCase.objects.get().form_key == uuid.UUID(key)

@@ -9,11 +9,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from apps.campaigns.models import Notification
 from apps.ops.demo.scenes import member_may_buy
 from apps.procurement.models import (
     AfterSalesCase,
+    ConsolidationRun,
     DeliveryPlan,
     PurchaseOrder,
     PurchaseOrderAllocation,
@@ -25,6 +27,10 @@ from apps.procurement.models import (
     Supplier,
 )
 from apps.procurement.selectors.purchase_orders import purchase_order_pick_lists
+from apps.procurement.services.consolidation import (
+    NOTIFICATION_KIND,
+    UPDATED_NOTIFICATION_KIND,
+)
 from apps.procurement.services.purchase_orders import purchase_order_send
 from apps.procurement.services.receiving import SHORT_NOTIFICATION_KIND
 from apps.stores.models import Order, OrderFulfilment
@@ -167,3 +173,49 @@ def test_the_demo_purchase_orders_are_dated_by_their_run_not_by_the_loading():
             assert purchase_order.sent_at < purchase_order.confirmed_at
         if purchase_order.updated_at is not None:
             assert purchase_order.updated_at > cutoff
+
+
+def test_the_demo_purchasing_exceptions_and_notifications_carry_the_times_of_their_events():
+    """An exception is dated by the member's cancellation (after the supplier confirmed), a
+    supplier's "new / updated purchase order" notice by the run that sent it, a member's
+    "short" or "ready" notice by the receipt it tells of: not by the moment the demo was
+    loaded (they used to read as if it all happened then, months after the story)."""
+    loading = timezone.now()
+    _seed()
+    exceptions = PurchaseOrderException.objects.select_related("purchase_order")
+    assert exceptions.count() > 0
+    for exception in exceptions:
+        confirmed_at = exception.purchase_order.confirmed_at
+        assert exception.created_at == confirmed_at + dt.timedelta(hours=2)
+    # The order cancelled on a sent purchase order: its sources an hour after the run.
+    cancelled = PurchaseOrderSource.objects.filter(cancelled_at__isnull=False).select_related(
+        "line__purchase_order__run"
+    )
+    assert cancelled.count() > 0
+    for source in cancelled:
+        run = source.line.purchase_order.run
+        assert source.cancelled_at == run.cutoff + dt.timedelta(hours=1)
+    assert PurchaseOrder.objects.filter(updated_at__gte=loading).count() == 0
+    supplier_notices = Notification.objects.filter(
+        kind__in=[NOTIFICATION_KIND, UPDATED_NOTIFICATION_KIND]
+    )
+    assert supplier_notices.filter(kind=NOTIFICATION_KIND).count() > 0
+    assert supplier_notices.filter(kind=UPDATED_NOTIFICATION_KIND).count() > 0
+    runs = {run.cutoff: run.finished_at for run in ConsolidationRun.objects.all()}
+    for notice in supplier_notices:
+        assert notice.created_at in runs.values()
+        assert notice.sent_at == notice.created_at
+    for notice in supplier_notices.filter(kind=NOTIFICATION_KIND):
+        purchase_order = PurchaseOrder.objects.get(pk=notice.payload["purchase_order_id"])
+        assert notice.created_at == runs[purchase_order.run.cutoff]
+    receipts = set(Receipt.objects.values_list("received_at", flat=True))
+    told = Notification.objects.filter(kind__in=[SHORT_NOTIFICATION_KIND, "order_ready"])
+    assert told.filter(kind=SHORT_NOTIFICATION_KIND).exists()
+    assert told.filter(kind="order_ready").exists()
+    assert {notice.created_at for notice in told} <= receipts
+    decided = dict(
+        AfterSalesCase.objects.filter(decided_at__isnull=False).values_list("pk", "decided_at")
+    )
+    decisions = Notification.objects.filter(kind__startswith="after_sales.")
+    assert decisions.count() == 2
+    assert {notice.created_at for notice in decisions} <= set(decided.values())

@@ -4,16 +4,18 @@ refusals for everyone but the store's owner and clerks (HQ reads losses in the a
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.stores.models import StockLevel, StockMovement, StoreStaff
+from apps.stores.models import LossBatch, StockLevel, StockMovement, StoreStaff
 from apps.stores.services.stock import stock_move
 from tests.factories import (
     CategoryFactory,
@@ -47,7 +49,15 @@ def milk(store) -> StockLevel:
 
 
 def _post(client, store, product, **fields) -> object:
-    body = {"product": product.pk, "quantity": 2, "reason": "expired", "note": "", "q": "牛奶"}
+    """The form as the page posts it, with a fresh key unless `key=` is given."""
+    body = {
+        "product": product.pk,
+        "quantity": 2,
+        "reason": "expired",
+        "note": "",
+        "q": "牛奶",
+        "key": str(uuid.uuid4()),
+    }
     body.update(fields)
     return client.post(_url(store), body)
 
@@ -222,10 +232,70 @@ def test_an_unknown_store_is_refused_like_a_foreign_one(client, owner):
 
 def test_an_empty_post_is_refused_and_writes_nothing(client, store, owner, milk):
     client.force_login(owner)
-    response = client.post(_url(store), {})
+    response = client.post(_url(store), {"key": str(uuid.uuid4())})
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"product", "quantity", "reason"}
     assert not StockMovement.objects.exists()
+
+
+def _last_message(response) -> str:
+    return [str(message) for message in get_messages(response.wsgi_request)][-1]
+
+
+def test_the_page_hands_out_a_fresh_key_with_the_form(client, store, owner, milk):
+    client.force_login(owner)
+    first = client.get(_url(store), {"q": "牛奶"})
+    second = client.get(_url(store), {"q": "牛奶"})
+    assert isinstance(first.context["key"], uuid.UUID)
+    assert first.context["key"] != second.context["key"]
+    assert f'name="key" value="{first.context["key"]}"' in first.content.decode()
+
+
+def test_a_double_tap_records_the_loss_once_and_says_when(client, store, owner, milk):
+    client.force_login(owner)
+    key = str(uuid.uuid4())
+    assert _post(client, store, milk.product, quantity=3, key=key).status_code == 302
+    # The second tap: on-hand is lower now, and the answer is still "already recorded".
+    again = _post(client, store, milk.product, quantity=3, key=key)
+    assert again.status_code == 302
+    assert again["Location"] == _url(store)
+    recorded = LossBatch.objects.get()
+    time = timezone.localtime(recorded.recorded_at).strftime("%H:%M")
+    assert _last_message(again) == f"这条损耗已在 {time} 登记过，没有重复登记。"
+    assert (recorded.store_id, recorded.loss_count, recorded.recorded_by_id) == (
+        store.pk,
+        1,
+        owner.pk,
+    )
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [-3]
+    milk.refresh_from_db()
+    assert milk.on_hand == 5
+
+
+@pytest.mark.parametrize("refused", [{"quantity": 0}, {"reason": ""}, {"quantity": 9}])
+def test_a_refused_post_leaves_its_key_free_for_the_corrected_form(
+    client, store, owner, milk, refused
+):
+    client.force_login(owner)
+    key = str(uuid.uuid4())
+    response = _post(client, store, milk.product, key=key, **refused)
+    assert response.status_code == 400
+    assert str(response.context["key"]) == key  # the corrected form keeps its key
+    assert not LossBatch.objects.exists()
+    assert _post(client, store, milk.product, quantity=2, key=key).status_code == 302
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [-2]
+    assert LossBatch.objects.get().key == uuid.UUID(key)
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key"])
+def test_a_form_without_its_key_records_nothing(client, store, owner, milk, key):
+    client.force_login(owner)
+    response = _post(client, store, milk.product, key=key)
+    assert response.status_code == 302
+    assert response["Location"] == _url(store)
+    assert not StockMovement.objects.exists()
+    milk.refresh_from_db()
+    assert milk.on_hand == 8
 
 
 # A loss note as staff type it: it names the member who brought the goods back.

@@ -320,6 +320,36 @@ def test_a_batch_key_is_recorded_once_per_store_and_a_repeat_writes_nothing():
     assert LossBatch.objects.filter(key=key).count() == 2
 
 
+def test_a_single_loss_with_a_key_is_recorded_once_as_a_batch_of_one():
+    level = _level(on_hand=5)
+    key = uuid.uuid4()
+    loss_record(
+        store=level.store, product=level.product, quantity=2, reason="expired", by=None, key=key
+    )
+    with pytest.raises(LossBatchRepeated) as repeated:
+        loss_record(
+            store=level.store, product=level.product, quantity=2, reason="expired", by=None, key=key
+        )
+    assert (repeated.value.batch.key, repeated.value.batch.loss_count) == (key, 1)
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [-2]
+    level.refresh_from_db()
+    assert level.on_hand == 3
+
+
+def test_a_single_loss_over_on_hand_leaves_its_key_free():
+    level = _level(on_hand=2)
+    key = uuid.uuid4()
+    with pytest.raises(InsufficientStock):
+        loss_record(
+            store=level.store, product=level.product, quantity=3, reason="expired", by=None, key=key
+        )
+    assert not LossBatch.objects.exists()
+    loss_record(
+        store=level.store, product=level.product, quantity=2, reason="expired", by=None, key=key
+    )
+    assert LossBatch.objects.get().key == key
+
+
 def test_a_refused_batch_leaves_its_key_free_for_the_corrected_list():
     store = StoreFactory()
     milk = _level(store, on_hand=2)

@@ -19,6 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+
+from apps.ops.demo.purchasing import notifications_dated
 from apps.procurement.models import (
     AfterSalesCase,
     PurchaseOrder,
@@ -95,13 +98,16 @@ def _receive_shipped(*, owners: dict[int, int]) -> None:
                 # shelf units, missing first, go with it): the demo's shortage story.
                 short = 1 + shelf[pk] if index == 0 and number == 0 and quantity > 1 else 0
                 lines[pk] = (quantity + shelf[pk] - short, short, 0)
-            receipt_record(
+            before = timezone.now()
+            receipt = receipt_record(
                 purchase_order=purchase_order,
                 store=Store.objects.get(pk=store_id),
                 lines=lines,
                 by=_owner(owners, store_id),
                 note="演示收货",
             )
+            # The members' "short" and "ready" notices tell of this receipt: its time.
+            notifications_dated(since=before, at=receipt.received_at)
 
 
 def _hand_over_half(*, owners: dict[int, int]) -> None:
@@ -152,9 +158,10 @@ def _cases(*, owners: dict[int, int], hq_user: object) -> None:
             photos=[],
             by=owner,
         )
+        before = timezone.now()
         if decision == "approve":
             # As proposed by the policy table (a refund by the store when no row applies).
-            case_approve(
+            case = case_approve(
                 case=case,
                 by=hq_user,
                 remedy=case.proposed_remedy or "refund",
@@ -162,4 +169,7 @@ def _cases(*, owners: dict[int, int], hq_user: object) -> None:
                 note="按政策处理",
             )
         elif decision == "reject":
-            case_reject(case=case, by=hq_user, note="已超出售后时限")
+            case = case_reject(case=case, by=hq_user, note="已超出售后时限")
+        if case.decided_at is not None:
+            # The member's notice of the decision carries the decision's time.
+            notifications_dated(since=before, at=case.decided_at)

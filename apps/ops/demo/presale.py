@@ -51,8 +51,8 @@ from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo import catalogue
 from apps.ops.demo.orders import TZ
+from apps.ops.demo.purchasing import consolidated_at_cutoff
 from apps.ops.demo.scenes import member_may_buy
-from apps.procurement.services.consolidation import purchase_orders_consolidate
 from apps.stores.models import Store, StoreStaff
 from apps.stores.services.kpis import store_kpi_snapshots_compute
 
@@ -156,7 +156,7 @@ def demo_presale_seed(*, stores: list[Store], today: dt.date, seed: int) -> dict
         for offer in offers:
             group_buy_offer_settle(offer_id=offer.pk, now=settled_at, sources=settle_sources())
         # What the settlement's enqueued consolidation does, with its moment as cut-off.
-        run = purchase_orders_consolidate(cutoff=settled_at)
+        run = consolidated_at_cutoff(cutoff=settled_at)
         store_kpi_snapshots_compute(day=yesterday)
     return {
         "pre-order offers": len(offers),

@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.campaigns.models import Notification
 from apps.catalog.models import Product
 from apps.customers.models import Member
 from apps.ops.demo.scenes import member_may_buy
@@ -28,7 +29,9 @@ from apps.procurement.models import (
     ConsolidationRun,
     PurchaseOrder,
     PurchaseOrderAllocation,
+    PurchaseOrderException,
     PurchaseOrderLine,
+    PurchaseOrderSource,
     Supplier,
     SupplierProduct,
 )
@@ -52,6 +55,10 @@ RUN_SECONDS = 2
 # has one in every state across the five days, and the oldest orders (due first) are the ones
 # shipped and received, the newest still waiting for the supplier's confirmation.
 STATES = ("shipped", "cancelled", "shortage", "confirmed", "sent")
+# When the demo's member cancels: an hour after the run sent the purchase order (it shrinks),
+# or two hours after the supplier confirmed it (an exception for HQ).
+CANCELLED_AFTER_SENT = dt.timedelta(hours=1)
+CANCELLED_AFTER_CONFIRMED = dt.timedelta(hours=2)
 
 
 def demo_purchasing_seed(
@@ -82,7 +89,7 @@ def demo_purchasing_seed(
         orders_by_day[day] = _day_orders(
             day=day, stores=chosen, products=products, rng=rng, tz=tz, buyers=buyers
         )
-        _consolidated_at_cutoff(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
+        consolidated_at_cutoff(cutoff=dt.datetime.combine(day, CUTOFF, tzinfo=tz))
     _states(suppliers=suppliers, days=sorted(orders_by_day), tz=tz, rng=rng)
     _cancellations(orders_by_day=orders_by_day)
     drafts = _drafts(
@@ -97,18 +104,32 @@ def demo_purchasing_seed(
     }
 
 
-def _consolidated_at_cutoff(*, cutoff: dt.datetime) -> None:
-    """The day's 22:00 run, dated as if it had run then: the run, the purchase orders it made
-    (created and sent) and those it added to (updated) carry its cut-off, not the moment the
-    demo was loaded — otherwise every demo purchase order read "sent" after it was confirmed
-    and shipped (`_states` dates those steps by the day)."""
+def consolidated_at_cutoff(*, cutoff: dt.datetime) -> ConsolidationRun:
+    """A run at `cutoff` (a day's 22:00 here, the pre-order's settlement in `presale.py`),
+    dated as if it had run then: the run, the purchase orders it made (created and sent) and
+    those it added to (updated) carry its cut-off, not the moment the demo was loaded —
+    otherwise every demo purchase order read "sent" after it was confirmed and shipped
+    (`_states` dates those steps by the day). The suppliers' "new / updated purchase order"
+    notifications it enqueued carry the run's end."""
     loaded = timezone.now()
     run = purchase_orders_consolidate(cutoff=cutoff)
-    ConsolidationRun.objects.filter(pk=run.pk).update(
-        started_at=cutoff, finished_at=cutoff + dt.timedelta(seconds=RUN_SECONDS)
-    )
+    finished = cutoff + dt.timedelta(seconds=RUN_SECONDS)
+    ConsolidationRun.objects.filter(pk=run.pk).update(started_at=cutoff, finished_at=finished)
     PurchaseOrder.objects.filter(run=run).update(created_at=cutoff, sent_at=cutoff)
     PurchaseOrder.objects.filter(updated_at__gte=loaded).update(updated_at=cutoff)
+    notifications_dated(since=loaded, at=finished)
+    run.refresh_from_db()
+    return run
+
+
+def notifications_dated(*, since: dt.datetime, at: dt.datetime) -> int:
+    """The notifications enqueued since `since` (by the demo step just run) carry `at`, the
+    moment of the event they tell, instead of the moment the demo was loaded: created at it,
+    and sent at it when sent (portal rows). Returns how many."""
+    ids = list(Notification.objects.filter(created_at__gte=since).values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(created_at=at)
+    Notification.objects.filter(pk__in=ids, sent_at__isnull=False).update(sent_at=at)
+    return len(ids)
 
 
 def _suppliers(supplier: Supplier) -> list[Supplier]:
@@ -251,22 +272,41 @@ def _states(
 
 def _cancellations(*, orders_by_day: dict[dt.date, list[Order]]) -> None:
     """One member order cancelled on a sent purchase order (the line shrinks) and one on a
-    confirmed one (an exception for HQ)."""
+    confirmed one (an exception for HQ), each at a moment of the story (`_cancelled_at`): the
+    sources it cancels, the exceptions it records and the purchase orders it changes carry
+    it, not the moment the demo was loaded."""
     done: set[str] = set()
     for orders in reversed(list(orders_by_day.values())):
         for order in orders:
-            status = (
+            purchase_order = (
                 PurchaseOrder.objects.filter(lines__sources__order_line__order=order)
-                .values_list("status", flat=True)
+                .select_related("run")
                 .first()
             )
+            status = purchase_order.status if purchase_order is not None else None
             if status in {"sent", "confirmed"} and status not in done:
+                loaded = timezone.now()
                 Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
                 order.status = Order.Status.CANCELLED
                 order_cancelled_for_supply(order=order)
+                at = _cancelled_at(purchase_order)
+                PurchaseOrderSource.objects.filter(
+                    order_line__order=order, cancelled_at__gte=loaded
+                ).update(cancelled_at=at)
+                PurchaseOrderException.objects.filter(order_line__order=order).update(created_at=at)
+                PurchaseOrder.objects.filter(updated_at__gte=loaded).update(updated_at=at)
+                notifications_dated(since=loaded, at=at)
                 done.add(status)
             if len(done) == 2:
                 return
+
+
+def _cancelled_at(purchase_order: PurchaseOrder) -> dt.datetime:
+    """When the demo's member cancelled an order on `purchase_order`: after the supplier
+    confirmed it, or else after its run sent it."""
+    if purchase_order.confirmed_at is not None:
+        return purchase_order.confirmed_at + CANCELLED_AFTER_CONFIRMED
+    return purchase_order.run.cutoff + CANCELLED_AFTER_SENT
 
 
 def _drafts(

@@ -196,6 +196,9 @@ class AfterSalesCase(models.Model):
         related_name="+",
     )
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    # The portal form's key (a fresh UUID per form page): a case is opened once per store and
+    # key, so a double tap on "open" opens one case (docs/after-sales.md).
+    form_key = models.UUIDField(_("form key"), null=True, blank=True, editable=False)
     origin = models.CharField(
         _("origin"), max_length=10, choices=Origin.choices, default=Origin.STORE
     )
@@ -252,6 +255,11 @@ class AfterSalesCase(models.Model):
                 fields=["order_line", "kind"],
                 condition=Q(origin="receiving"),
                 name="after_sales_one_receiving_case_per_line",
+            ),
+            models.UniqueConstraint(
+                fields=["store", "form_key"],
+                condition=Q(form_key__isnull=False),
+                name="after_sales_once_per_form_key",
             ),
             models.CheckConstraint(
                 condition=~Q(origin="receiving")

@@ -80,6 +80,11 @@ def compensation_policies_for(
 # --- a store's cases ---------------------------------------------------------------------------
 
 
+def store_case_by_form_key(*, store: Store, key: object) -> AfterSalesCase | None:
+    """The case the store's portal form with this key opened, if any (the double-tap check)."""
+    return AfterSalesCase.objects.filter(store=store, form_key=key).first()
+
+
 def store_cases(*, store: Store, status: str = "") -> list[AfterSalesCase]:
     """The store's cases, newest first, at most CASE_LIST_LIMIT, optionally of one status;
     each with its order, member and supplier and `photo_count`. One query."""

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
@@ -71,6 +71,15 @@ class AfterSalesRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class CaseRepeated(Exception):
+    """The form's key was already used at this store: that case was opened before (`case`) and
+    nothing was written now."""
+
+    def __init__(self, case: AfterSalesCase) -> None:
+        super().__init__(f"case form {case.form_key} already used")
+        self.case = case
 
 
 def max_photos() -> int:
@@ -208,8 +217,15 @@ def case_open(
     description: str,
     photos: Sequence[IO[bytes] | Any],
     by: AbstractBaseUser,
+    key: uuid.UUID | None = None,
 ) -> AfterSalesCase:
     """Open a case on a member's order (or one of its lines) of `store`.
+
+    `key` (the portal form's): the case is opened once per store and key (the case's
+    `form_key`, unique per store, written first in the transaction, as a loss list's
+    `LossBatch`): a second submit of the key — even one sent while the first is still open,
+    which waits on the unique index — raises CaseRepeated (carrying the first case) and
+    writes nothing; a refused case leaves its key free.
 
     Preconditions, each refused with a code and nothing written: the order is the store's
     (`order_elsewhere`) and paid, ready or completed (`order_not_paid`); the line is the order's
@@ -244,7 +260,8 @@ def case_open(
     supplier_id = case_supplier_id(order=order, order_line=order_line)
     now = timezone.now()
     with _files_removed_on_error() as written, transaction.atomic():
-        case = AfterSalesCase.objects.create(
+        case = _case_claim(
+            form_key=key,
             # A placeholder unique until the id is known, replaced in the same transaction.
             number=f"AS-new-{uuid.uuid4().hex[:24]}",
             store=store,
@@ -276,6 +293,20 @@ def case_open(
                 charged_to=policy.charged_to,
             )
     return case
+
+
+def _case_claim(*, form_key: uuid.UUID | None, **fields: Any) -> AfterSalesCase:
+    """Insert the case; CaseRepeated when its form key was used at the store."""
+    try:
+        with transaction.atomic():
+            return AfterSalesCase.objects.create(form_key=form_key, **fields)
+    except IntegrityError:
+        if form_key is None:
+            raise
+        repeated = AfterSalesCase.objects.filter(store=fields["store"], form_key=form_key).first()
+        if repeated is None:
+            raise
+        raise CaseRepeated(repeated) from None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ permission check). A case, order or photo of another store is a 404. Uploads go 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -17,14 +18,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.procurement.forms import CaseOpenForm, CaseOrderFindForm
+from apps.procurement.forms import CaseOpenForm, CaseOrderFindForm, loss_batch_key
 from apps.procurement.models import AfterSalesCase, AfterSalesPhoto
 from apps.procurement.selectors import aftersales as selectors
-from apps.procurement.services.aftersales import AfterSalesRefused, case_open, max_photos
+from apps.procurement.services.aftersales import (
+    AfterSalesRefused,
+    CaseRepeated,
+    case_open,
+    max_photos,
+)
 from apps.stores.access import AFTER_SALES, MEMBER_DATA, actions_at, may, store_or_403
 from apps.stores.inspections.images import (
     PhotoRejected,
@@ -129,9 +136,18 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
         )
     if request.method == "GET":
         order = _order_or_404(store, request.GET.get("order"))
-        return _render_new(request, store, {"order": order, "form": CaseOpenForm(order=order)})
+        return _render_new(
+            request,
+            store,
+            {"order": order, "form": CaseOpenForm(order=order), "key": uuid.uuid4()},
+        )
 
     order = _order_or_404(store, request.POST.get("order"))
+    # The form's key (a fresh one per form page): a double tap opens one case. A post without
+    # one (a page served before keys) is opened unguarded.
+    key = loss_batch_key(request.POST.get("key"))
+    if key is not None and (opened := selectors.store_case_by_form_key(store=store, key=key)):
+        return _case_repeated(request, opened)
     form = CaseOpenForm(request.POST, request.FILES, order=order)
     guard = getattr(request, "photo_upload_guard", None)
     if guard is not None and guard.exceeded:
@@ -148,7 +164,10 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 photos=form.cleaned_data["photos"],
                 by=request.user,
+                key=key,
             )
+        except CaseRepeated as repeated:
+            return _case_repeated(request, repeated.case)
         except PhotoRejected as error:
             form.add_error("photos", error)
         except AfterSalesRefused as error:
@@ -161,9 +180,18 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
     return _render_new(
         request,
         store,
-        {"order": order, "form": form, "photos_dropped": photos_dropped},
+        {"order": order, "form": form, "photos_dropped": photos_dropped, "key": key},
         status=400,
     )
+
+
+def _case_repeated(request: HttpRequest, case: AfterSalesCase) -> HttpResponse:
+    messages.warning(
+        request,
+        _("Case %(number)s was already opened at %(time)s; no second case was opened.")
+        % {"number": case.number, "time": timezone.localtime(case.opened_at).strftime("%H:%M")},
+    )
+    return redirect("supply:case", store_id=case.store_id, case_id=case.pk)
 
 
 @login_required

@@ -1,8 +1,10 @@
 """The loss page (/portal/supply/stores/<store>/loss/): record waste and expiry, see the last
 30 days' losses and the store's loss rate per category this month and last month. Guarded by
 RECORD_LOSS (the store's owner and clerks; HQ reads losses in the admin), GET and POST alike;
-another store is a 403 like an unknown one (docs/loss.md). The losses' notes are member data, as
-on the stock ledger page: shown to MEMBER_DATA (the owner), masked for clerks (docs/access.md).
+another store is a 403 like an unknown one (docs/loss.md). The form is recorded once per form
+key, through the batch page's `LossBatch` row (a batch of one): a double tap records nothing.
+The losses' notes are member data, as on the stock ledger page: shown to MEMBER_DATA (the
+owner), masked for clerks (docs/access.md).
 
 The batch page (/portal/supply/stores/<store>/loss/batch/): several losses in one form (the
 closing count), recorded all or nothing through `losses_record`, once per form key. Same guard."""
@@ -54,8 +56,18 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
     store, allowed = store_and_actions_or_403(request.user, store_id, RECORD_LOSS)
     query = text_param(request.GET, "q", max_length=QUERY_MAX_LENGTH)
     form = LossForm(request.POST if request.method == "POST" else None, store=store)
-    if request.method == "POST":
+    if request.method == "GET":
+        key = uuid.uuid4()
+    else:
         query = text_param(request.POST, "q", max_length=QUERY_MAX_LENGTH)
+        key = loss_batch_key(request.POST.get("key"))
+        if key is None:
+            messages.error(request, _("This form is out of date: fill it in again."))
+            return redirect("supply:loss", store_id=store.pk)
+        # Checked before the form, as on the batch page: after the first tap the stock is
+        # lower, and the second must say "already recorded", not "only 2 on hand".
+        if (recorded := store_loss_batch(store=store, key=key)) is not None:
+            return _repeated(request, recorded, single=True)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -66,7 +78,10 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
                     reason=data["reason"],
                     note=data["note"],
                     by=request.user,
+                    key=key,
                 )
+            except LossBatchRepeated as repeated:
+                return _repeated(request, repeated.batch, single=True)
             except (InsufficientStock, ValidationError) as error:
                 form.add_error(None, error.messages[0])
             else:
@@ -92,6 +107,7 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
             "store": store,
             "form": form,
             "query": query,
+            "key": key,
             "candidates": candidates,
             "chosen": str(chosen or ""),
             "reasons": LossReason.choices,
@@ -103,7 +119,16 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
     )
 
 
-def _repeated(request: HttpRequest, batch: LossBatch) -> HttpResponse:
+def _repeated(request: HttpRequest, batch: LossBatch, *, single: bool = False) -> HttpResponse:
+    """Back to the loss page saying when the form's key was recorded (nothing written now)."""
+    time = timezone.localtime(batch.recorded_at).strftime("%H:%M")
+    if single:
+        messages.warning(
+            request,
+            _("This loss was already recorded at %(time)s; it was not recorded again.")
+            % {"time": time},
+        )
+        return redirect("supply:loss", store_id=batch.store_id)
     messages.warning(
         request,
         ngettext(
@@ -114,7 +139,7 @@ def _repeated(request: HttpRequest, batch: LossBatch) -> HttpResponse:
             batch.loss_count,
         )
         % {
-            "time": timezone.localtime(batch.recorded_at).strftime("%H:%M"),
+            "time": time,
             "count": batch.loss_count,
         },
     )

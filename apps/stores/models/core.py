@@ -242,9 +242,10 @@ class StockMovement(models.Model):
 
 
 class LossBatch(models.Model):
-    """One list of losses recorded at once from the portal (`losses_record` with a key): the
-    form's key may be used once per store, so a second submit of the same form (a double tap,
-    a resent form, the back button) records nothing again (docs/loss.md)."""
+    """One list of losses recorded at once from the portal (`losses_record` with a key), or one
+    loss from the single form (`loss_record` with a key, a list of one): the form's key may be
+    used once per store, so a second submit of the same form (a double tap, a resent form, the
+    back button) records nothing again (docs/loss.md)."""
 
     store = models.ForeignKey(
         Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"

@@ -97,6 +97,7 @@ def loss_record(
     reason: str,
     note: str = "",
     by: AbstractBaseUser | None,
+    key: uuid.UUID | None = None,
 ) -> StockMovement:
     """Take `quantity` (> 0) units of `product` off the store's shelf as lost for `reason`.
 
@@ -105,20 +106,29 @@ def loss_record(
     ValidationError (code = the field) for a bad quantity, reason or note, and the ledger's
     InsufficientStock when the store holds fewer units (or does not stock the product); in
     every refusal nothing is written.
+
+    `key` (the portal form's): the loss is written once per store and key, as a batch of one
+    through the same `LossBatch` row as `losses_record(key=)`: a repeat raises
+    LossBatchRepeated and writes nothing; a refused loss rolls its key back with it.
     """
     errors = _input_errors(quantity=quantity, reason=reason, note=note)
     if errors:
         field, message = errors[0]
         raise ValidationError(message, code=field)
-    return stock_move(
-        store=store,
-        product=product,
-        kind=StockMovement.Kind.LOSS,
-        quantity=-quantity,
-        note=note,
-        reason=reason,
-        by=by,
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        if key is not None:
+            _batch_claim(store=store, key=key, loss_count=1, by=by, at=now)
+        return stock_move(
+            store=store,
+            product=product,
+            kind=StockMovement.Kind.LOSS,
+            quantity=-quantity,
+            note=note,
+            reason=reason,
+            by=by,
+            at=now,
+        )
 
 
 def losses_record(
