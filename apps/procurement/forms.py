@@ -382,8 +382,9 @@ LossRowFormSet = forms.formset_factory(
 )
 
 
-def loss_batch_key(value: object) -> uuid.UUID | None:
-    """The batch form's key (a hidden field), or None when missing or not a UUID."""
+def form_key(value: object) -> uuid.UUID | None:
+    """A form's one-time key (the hidden field `key` the loss, loss batch and after-sales
+    forms carry so a double tap writes once), or None when missing or not a UUID."""
     try:
         return uuid.UUID(str(value))
     except ValueError:

@@ -29,7 +29,7 @@ from apps.procurement.forms import (
     LossForm,
     LossRowFormSet,
     LossStock,
-    loss_batch_key,
+    form_key,
     loss_product_text,
 )
 from apps.stores.access import MEMBER_DATA, RECORD_LOSS, store_and_actions_or_403, store_or_403
@@ -60,7 +60,7 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
         key = uuid.uuid4()
     else:
         query = text_param(request.POST, "q", max_length=QUERY_MAX_LENGTH)
-        key = loss_batch_key(request.POST.get("key"))
+        key = form_key(request.POST.get("key"))
         if key is None:
             messages.error(request, _("This form is out of date: fill it in again."))
             return redirect("supply:loss", store_id=store.pk)
@@ -155,7 +155,7 @@ def loss_batch(request: HttpRequest, store_id: int) -> HttpResponse:
         key = uuid.uuid4()
         formset = LossRowFormSet(prefix="rows", form_kwargs={"stock": stock})
     else:
-        key = loss_batch_key(request.POST.get("key"))
+        key = form_key(request.POST.get("key"))
         if key is None:
             messages.error(request, _("This form is out of date: fill it in again."))
             return redirect("supply:loss_batch", store_id=store.pk)
