@@ -210,13 +210,6 @@ def mini_program_quote(*, store: Store, lines: list[LineRequest], day: dt.date) 
     return Quote(lines=priced)
 
 
-def mini_program_order_key_used(*, store_id: int, idempotency_key: str) -> bool:
-    """Whether this store already has a mini-program order under this key (a retry)."""
-    return Order.objects.filter(
-        store_id=store_id, idempotency_key=mini_program_order_key(idempotency_key=idempotency_key)
-    ).exists()
-
-
 def mini_program_order_for_key(*, store: Store, idempotency_key: str) -> Order | None:
     return (
         Order.objects.select_related("member", "fulfilment_record")

@@ -30,11 +30,12 @@ from apps.procurement.selectors.mini_program import (
     mini_program_expected_ready_on,
     mini_program_order,
 )
+from apps.procurement.selectors.pickup import OPEN_STATUSES
 from apps.procurement.selectors.receiving import order_line_units_arrived
 from apps.procurement.services import mini_program as service
 from apps.procurement.services.pickup import PickupRefused
 from apps.stores.models import Order, OrderFulfilment, StoreTerminal
-from apps.stores.selectors import order_member_no_for_terminal
+from apps.stores.selectors import order_key_used, order_member_no_for_terminal
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
 from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from linli import api_fields
@@ -60,13 +61,6 @@ REFUSAL_STATUS = {
     "out_for_delivery": status.HTTP_409_CONFLICT,
 }
 FULFILMENTS = (Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY)
-# A fulfilment whose code still hands the order over: the member is shown the code.
-OPEN_CODE_STATUSES = (
-    OrderFulfilment.Status.WAITING,
-    OrderFulfilment.Status.READY,
-    OrderFulfilment.Status.OUT_FOR_DELIVERY,
-    OrderFulfilment.Status.FAILED,
-)
 
 
 def _not_found() -> ApiError:
@@ -225,7 +219,7 @@ def _order_body(order: Order) -> dict[str, Any]:
             "fulfilment": order.fulfilment,
             "fulfilment_status": record.status if record else None,
             "pickup_code": (
-                record.pickup_code if record and record.status in OPEN_CODE_STATUSES else None
+                record.pickup_code if record and record.status in OPEN_STATUSES else None
             ),
             "placed_at": order.placed_at,
             "ready_at": record.ready_at if record else None,
@@ -339,8 +333,9 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
         was open (its key is used at this store): `IsStoreTerminal` lets it through."""
         key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
         terminal: StoreTerminal = request.auth
-        return isinstance(key, str) and service.mini_program_order_key_used(
-            store_id=terminal.store_id, idempotency_key=key
+        return isinstance(key, str) and order_key_used(
+            store=terminal.store,
+            idempotency_key=service.mini_program_order_key(idempotency_key=key),
         )
 
     @extend_schema(
