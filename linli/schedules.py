@@ -102,6 +102,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     ),
     # Procurement: the daily cut-off, 22:00 — paid group-buy / mini-program orders of the day
     # become per-supplier purchase orders (idempotent: one run per cut-off, lines linked once).
+    # The hour members are promised is apps.procurement.selectors.suppliers.DAILY_CUTOFF_HOUR;
+    # tests/linli/test_schedules.py keeps the two equal.
     Schedule(
         name="procurement: daily consolidation",
         label=_("Procurement: daily consolidation"),

@@ -79,3 +79,13 @@ def test_setup_periodic_tasks_command_prints_each_schedule(capsys):
     call_command("setup_periodic_tasks")
     out = capsys.readouterr().out
     assert out.splitlines() == [f"scheduled: {schedule.name}" for schedule in SCHEDULES]
+
+
+def test_the_daily_consolidation_runs_at_the_cut_off_members_are_promised() -> None:
+    """A mini-program order's `expected_ready_on` counts from `DAILY_CUTOFF_HOUR`; the beat
+    entry that runs the cut-off must say the same hour (linli may not import the app)."""
+    from apps.procurement.selectors.suppliers import DAILY_CUTOFF_HOUR
+    from linli.schedules import SCHEDULES
+
+    (entry,) = [s for s in SCHEDULES if s.name == "procurement: daily consolidation"]
+    assert (entry.hour, entry.minute) == (str(DAILY_CUTOFF_HOUR), "0")
