@@ -43,6 +43,7 @@ from linli.admin_helpers import (
     MemberMaskingAdminMixin,
     RelatedLabelsFromRowsInlineMixin,
     UndeletableAdminMixin,
+    request_cached,
 )
 from linli.admin_utils import BigTableAdminMixin, truncated
 from linli.phones import phone_mask
@@ -125,8 +126,18 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     ]
 
 
-def _terms_settled(campaign: Campaign | None) -> bool:
-    return campaign is not None and campaign_terms_settled(campaign=campaign)
+def _terms_settled(campaign: Campaign | None, request: HttpRequest | None = None) -> bool:
+    """Whether the campaign's terms are settled; asked once per request when given one (the
+    admin asks each permission hook and the read-only fields several times a page)."""
+    if campaign is None:
+        return False
+    if request is None:
+        return campaign_terms_settled(campaign=campaign)
+    return request_cached(
+        request,
+        f"campaign_terms_settled:{campaign.pk}",
+        lambda: campaign_terms_settled(campaign=campaign),
+    )
 
 
 class CampaignProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
@@ -144,13 +155,13 @@ class CampaignProductInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInlin
         return super().get_queryset(request).select_related("campaign", "product")
 
     def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
-        return not _terms_settled(obj) and super().has_add_permission(request, obj)
+        return not _terms_settled(obj, request) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
-        return not _terms_settled(obj) and super().has_change_permission(request, obj)
+        return not _terms_settled(obj, request) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
-        return not _terms_settled(obj) and super().has_delete_permission(request, obj)
+        return not _terms_settled(obj, request) and super().has_delete_permission(request, obj)
 
 
 class CampaignProductForm(forms.ModelForm):
@@ -185,13 +196,13 @@ class CampaignProductAdmin(admin.ModelAdmin):
     def has_change_permission(
         self, request: HttpRequest, obj: CampaignProduct | None = None
     ) -> bool:
-        settled = obj is not None and _terms_settled(obj.campaign)
+        settled = obj is not None and _terms_settled(obj.campaign, request)
         return not settled and super().has_change_permission(request, obj)
 
     def has_delete_permission(
         self, request: HttpRequest, obj: CampaignProduct | None = None
     ) -> bool:
-        settled = obj is not None and _terms_settled(obj.campaign)
+        settled = obj is not None and _terms_settled(obj.campaign, request)
         return not settled and super().has_delete_permission(request, obj)
 
 
@@ -342,7 +353,7 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
-        if _terms_settled(obj):
+        if _terms_settled(obj, request):
             readonly += self.settled_fields
         return readonly
 
@@ -441,13 +452,16 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         nothing was cancelled the warnings are the whole answer, not a green "Cancelled 0"."""
         today = timezone.localdate()
         campaigns = list(queryset.order_by("pk"))
-        already = [c for c in campaigns if c.status == Campaign.Status.CANCELLED]
-        ended = [c for c in campaigns if c.status == Campaign.Status.ACTIVE and c.ends_on < today]
+        refusals = {
+            c.pk: services.campaign_cancel_refusal(campaign=c, today=today) for c in campaigns
+        }
+        already = [c for c in campaigns if refusals[c.pk] == services.CANCEL_ALREADY]
+        ended = [c for c in campaigns if refusals[c.pk] == services.CANCEL_ENDED]
         cancelled, none_left = 0, []
         for campaign in campaigns:
             count = services.campaign_cancel(campaign=campaign, by=request.user, today=today)
             cancelled += count
-            if not count and campaign not in already and campaign not in ended:
+            if not count and refusals[campaign.pk] is None:
                 none_left.append(campaign)
         warnings = []
         if already:

@@ -590,6 +590,20 @@ def store_campaign_decline(*, store_campaign: StoreCampaign, by: AbstractBaseUse
     return changed == 1
 
 
+CANCEL_ALREADY = "already_cancelled"
+CANCEL_ENDED = "ended"
+
+
+def campaign_cancel_refusal(*, campaign: Campaign, today: dt.date) -> str | None:
+    """Why cancelling this campaign on `today` changes nothing: `CANCEL_ALREADY` (it is
+    cancelled), `CANCEL_ENDED` (its days have all passed: history, left as it ran), or None."""
+    if campaign.status == Campaign.Status.CANCELLED:
+        return CANCEL_ALREADY
+    if campaign.ends_on < today:
+        return CANCEL_ENDED
+    return None
+
+
 def campaign_cancel(
     *, campaign: Campaign, by: AbstractBaseUser | None, today: dt.date | None = None
 ) -> int:
@@ -597,11 +611,12 @@ def campaign_cancel(
     drafts and confirmed store campaigns, and what their planned promotions had still to run.
     A promotion not yet started is cancelled; one running ends today; one that ended stays as it
     ran — those days were sold at its price, and the forecast learns from them. A campaign whose
-    days have all passed is history: nothing changes (returns 0). Declined rows stay declined.
+    days have all passed is history, and a cancelled one stays as it is: nothing changes
+    (returns 0; `campaign_cancel_refusal` says which). Declined rows stay declined.
     Scheduled broadcasts are left to the broadcast service (they show the campaign's status).
     Idempotent; returns how many store campaigns were cancelled by this call."""
     today = today or timezone.localdate()
-    if campaign.ends_on < today:
+    if campaign_cancel_refusal(campaign=campaign, today=today) is not None:
         return 0
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
