@@ -61,7 +61,7 @@ def page_labels() -> dict[str, object]:
         "viewers": _("viewers"),
         "offersReached": _("offers at threshold"),
         # Withdrawn offers (nobody joined) are not drawn among the rings, only counted.
-        "withdrawn": _("%(count)s offers withdrawn (nobody had joined)."),
+        "withdrawn": _("Offers withdrawn (nobody had joined): %(count)s."),
         "atThreshold": _("at threshold"),
         # Shown for viewers before the platform's first report (a 0 would be a guess).
         "unknown": "—",
