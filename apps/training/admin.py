@@ -32,6 +32,7 @@ from apps.training.models import (
 )
 from linli.admin_helpers import RelatedLabelsFromRowsInlineMixin, UndeletableAdminMixin
 from linli.admin_utils import truncated
+from linli.wording import person_name
 
 
 @admin.register(Article)
@@ -143,7 +144,7 @@ class EnrolmentAddForm(forms.ModelForm):
                         "staff train for it."
                     ),
                     code="not_store_staff",
-                    params={"user": user.get_username(), "store": store.name},
+                    params={"user": person_name(user), "store": store.name},
                 ),
             )
         if path is not None and not path.is_active:
