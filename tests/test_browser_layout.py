@@ -3,6 +3,8 @@
 - Portal and supplier tables: a short Chinese header or cell (需求数, 已通过) is never broken one
   character per line, and a table wider than the phone scrolls inside its `.table-scroll` box
   instead of squeezing its columns.
+- Portal form fields: a date-time field (the group-buy deadline) is as tall and as wide as
+  the number fields beside it, not the browser's bare 20 px box.
 - HQ's campaign launch form: its product and store pickers are the admin's two-box
   filter_horizontal, with the field's label before them and Chinese help.
 
@@ -25,6 +27,7 @@ from apps.procurement.models import AfterSalesCase
 from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import OrderFulfilment
 from apps.stores.services.stock import stock_move
+from tests.campaigns.factories import BroadcastFactory
 from tests.factories import ProductFactory, StoreFactory, SupplierUserFactory, owner_of
 from tests.procurement.factories import (
     PurchaseOrderFactory,
@@ -267,4 +270,29 @@ def test_pickup_counter_order_buttons_are_big_enough_to_tap_on_a_phone(
     assert "标记已到货" in labels
     assert "取消订单" in labels
     assert [(label, height) for label, height in targets if height < 40] == []
+    page.context.close()
+
+
+def test_group_buy_deadline_field_is_as_big_as_the_other_fields_on_a_phone(
+    browser, live_server
+) -> None:
+    """The broadcast page's offer form: the deadline (a datetime-local input) was left out of
+    the portal's field style, so on a phone it was a 20 px tall box half the form's width
+    beside full-width price and threshold fields: a small target for a thumb."""
+    broadcast = BroadcastFactory()
+    page = _page_as(browser, live_server, owner_of(broadcast.store))
+
+    page.goto(f"{live_server.url}{reverse('campaigns:broadcast', args=[broadcast.pk])}")
+    boxes = page.evaluate(
+        """() => Object.fromEntries(['price', 'deadline'].map(name => {
+          const box = document.querySelector(`form [name=${name}]`).getBoundingClientRect();
+          return [name, [Math.round(box.width), Math.round(box.height)]];
+        }))"""
+    )
+
+    assert page.locator("form [name=deadline]").get_attribute("type") == "datetime-local"
+    deadline_width, deadline_height = boxes["deadline"]
+    price_width, price_height = boxes["price"]
+    assert deadline_width == price_width
+    assert deadline_height >= price_height >= 38
     page.context.close()
