@@ -211,6 +211,28 @@ def test_member_page_shows_lifetime_figures_next_to_the_90_day_ones(client, owne
     assert first in html
 
 
+def test_member_page_groups_the_thousands_of_its_money_figures(client, owner, store, members):
+    """The profile's spend and basket read like every other amount in the portal (¥4,515.39),
+    not as the bare decimal (¥4515.39) they are stored as."""
+    MemberProfile.objects.filter(member=members["home"]).update(
+        frequency_90d=72,
+        spend_90d=Decimal("4515.39"),
+        average_basket=Decimal("1062.71"),
+        orders_lifetime=80,
+        spend_lifetime=Decimal("12345.60"),
+        first_purchase_at=timezone.now() - dt.timedelta(days=200),
+        last_purchase_at=timezone.now(),
+    )
+    client.force_login(owner)
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            html = client.get(detail_url(store, members["home"])).content.decode()
+        assert "¥4,515.39" in html
+        assert "¥1,062.71" in html
+        assert "¥12,345.60" in html
+        assert "4515.39" not in html
+
+
 def test_member_page_of_a_buyer_without_profile(client, owner, store, members):
     client.force_login(owner)
     response = client.get(detail_url(store, members["visitor"]))
