@@ -752,3 +752,25 @@ def test_a_price_above_the_list_price_needs_the_owners_confirmation(
     del at_list["price_above_list_confirmed"]
     response = client.post(_urls(broadcast)["offers"], at_list)
     assert response.status_code == 302, response.context["offer_form"].errors
+
+
+def test_the_formation_rate_reads_in_one_language(client, owner, broadcast, product):
+    """The English page said "Formation rate (成团率): …": the Chinese term is the Chinese page's
+    word, not a gloss the English reader has to skip."""
+    GroupBuyOfferFactory(
+        broadcast=broadcast,
+        product=product,
+        status=GroupBuyOffer.Status.FORMED,
+        settled_at=timezone.now(),
+    )
+    client.force_login(owner)
+    urls = [
+        f"/portal/campaigns/broadcasts/{broadcast.pk}/",
+        f"/portal/campaigns/stores/{broadcast.store_id}/broadcasts/",
+    ]
+    for url in urls:
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "Formation rate: 1 of 1 settled offers formed." in english
+        assert "成团率" not in english
+        assert "成团率：已结算的 1 个团购中 1 个成团。" in chinese

@@ -131,7 +131,7 @@ def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
             _("Offers at threshold"), f"{totals.offers_reached}/{totals.offers}", None, "text"
         ),
         SummaryFigure(
-            _("Formed of settled offers (成团率)"),
+            _("Formed of settled offers"),
             f"{totals.offers_formed}/{totals.offers_settled} · {_percent(totals.formed_rate)}",
             past.formed_rate,
             "text",
@@ -178,7 +178,7 @@ def _store_header() -> list[str]:
         _("Joined value at join time, as on the live dashboard (yuan)"),
         _("Units ordered"),
         _("Buyers"),
-        _("Formed of settled offers (成团率)"),
+        _("Formed of settled offers"),
         _("Members gained"),
         _("Repeat buyers"),
         _("Joined value at threshold (yuan)"),

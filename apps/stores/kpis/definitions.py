@@ -147,7 +147,7 @@ KPIS: tuple[KpiDefinition, ...] = (
     ),
     KpiDefinition(
         code="group_buy_success_rate",
-        label=_("Group-buy success rate (成团率)"),
+        label=_("Group-buy success rate"),
         unit="%",
         higher_is_better=True,
         scale=100,
