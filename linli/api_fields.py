@@ -1,15 +1,17 @@
-"""Serializer fields the API shares: checked moments, and number fields that read ASCII digits
-only (every API serializer uses these, not DRF's own)."""
+"""Serializer fields the API shares: checked moments, mainland mobile numbers, and number fields
+that read ASCII digits only (every API serializer uses these, not DRF's own)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
 from linli.imports.contract import FUTURE_TOLERANCE, CellError, moment_check, moment_latest
+from linli.phones import phone_normalise
 
 
 class CheckedMomentField(serializers.DateTimeField):
@@ -36,6 +38,24 @@ class CheckedMomentField(serializers.DateTimeField):
         except CellError as problem:
             raise serializers.ValidationError(problem.reason, code=problem.code) from problem
         return super().enforce_timezone(value)
+
+
+class PhoneField(serializers.CharField):
+    """A mainland mobile number in any form a till or bot sends (`138 0013 8000`, `+86…`),
+    returned normalised (`+8613800138000`) by the project's one check (`phone_normalise`);
+    anything else is 400 `invalid` with its message. Every API serializer's phone is one of
+    these (tests/linli/test_api_fields.py walks them all)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code="invalid") from error
 
 
 # --- numbers: ASCII digits only ------------------------------------------------------------------
