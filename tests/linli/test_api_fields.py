@@ -163,3 +163,39 @@ def test_every_api_phone_input_is_the_shared_phone_field():
     assert {
         name: type(cls().fields["phone"]).__name__ for name, cls in inputs.items()
     } == dict.fromkeys(inputs, "PhoneField")
+
+
+@pytest.mark.parametrize(
+    "value", ["２０２６-１２-０１T10:00:00+08:00", "٢٠٢٦-١٢-٠١T10:00:00+08:00"]
+)
+def test_the_date_fields_refuse_digits_other_than_ascii(value):
+    """DRF's own fields read "２０２６-１２-０１T10:00" as 2026-12-01 10:00 (`parse_datetime`)."""
+    for field, text in (
+        (api_fields.DateTimeField(), value),
+        (api_fields.CheckedMomentField(), value),
+        (api_fields.DateField(), value[:10]),
+    ):
+        with pytest.raises(serializers.ValidationError) as raised:
+            field.run_validation(text)
+        assert raised.value.get_codes() == ["invalid"]
+    assert api_fields.DateField().run_validation("2026-12-01").isoformat() == "2026-12-01"
+    moment = api_fields.DateTimeField().run_validation("2026-12-01T10:00:00+08:00")
+    assert moment.isoformat() == "2026-12-01T10:00:00+08:00"
+
+
+@pytest.mark.django_db
+def test_a_pos_sale_placed_at_in_full_width_digits_is_a_400_on_placed_at(store):
+    StockLevelFactory(store=store, product=ProductFactory(sku="FRU-0001"), on_hand=100)
+    response = _terminal(store).post(
+        "/api/v1/pos/orders",
+        {
+            "idempotency_key": "k-1",
+            "placed_at": "２０２６-１２-０１T10:00:00+08:00",
+            "lines": [{"sku": "FRU-0001", "quantity": 1, "unit_price": "12.80"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    errors = [(e["field"], e["code"]) for e in response.json()["errors"]]
+    assert errors == [("placed_at", "invalid")]
+    assert Order.objects.count() == 0
