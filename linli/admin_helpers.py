@@ -1,4 +1,5 @@
-"""Admin pieces shared by every app: phone columns that mask unless the viewer may see phones,
+"""Admin pieces shared by every app: whether the viewer may open a model's admin pages (for
+links to them), phone columns that mask unless the viewer may see phones,
 member columns that mask unless the viewer may see member data, and text written by or naming
 a member, hidden (or redacted) unless the viewer may see member data."""
 
@@ -11,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import AutocompleteSelect, ForeignKeyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator, capfirst
@@ -38,6 +40,15 @@ def request_cached(request: HttpRequest, key: str, build: Callable[[], Any]) -> 
     if key not in cache:
         cache[key] = build()
     return cache[key]
+
+
+def admin_may_view(request: HttpRequest, model: type[Model]) -> bool:
+    """Whether the admin would open `model`'s list and pages for this request: the registered
+    ModelAdmin's own answer (the one that would otherwise be a 403). A link to an admin page
+    (the home's loss report, the KPI dashboard, the disputes notice) is shown only when this
+    holds; an unregistered model is never viewable."""
+    model_admin = admin.site._registry.get(model)
+    return model_admin is not None and model_admin.has_view_or_change_permission(request)
 
 
 def phone_column(

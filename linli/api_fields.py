@@ -1,18 +1,60 @@
-"""Serializer fields the API shares: checked moments, and number fields that read ASCII digits
-only (every API serializer uses these, not DRF's own)."""
+"""Serializer fields the API shares: dates and checked moments, mainland mobile numbers, and
+number fields, all reading ASCII digits only (every API serializer uses these, not DRF's own)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.settings import api_settings
+from rest_framework.utils import humanize_datetime
 
 from linli.imports.contract import FUTURE_TOLERANCE, CellError, moment_check, moment_latest
+from linli.phones import phone_normalise
+
+# --- dates and times: ASCII digits only ----------------------------------------------------------
+#
+# DRF reads a date or a date-time with Django's `parse_date` / `parse_datetime`, whose fallback
+# pattern's `\d` matches any script's digits: "２０２６-１２-０１T10:00" (full-width) is read as
+# 2026-12-01 10:00. As with a number, the moment meant is then not certain: a 400 `invalid` with
+# the field's own message. Every date or date-time a request body sends is one of these.
 
 
-class CheckedMomentField(serializers.DateTimeField):
+def _ascii_moment_check(
+    field: serializers.DateField | serializers.DateTimeField, data: object
+) -> None:
+    if isinstance(data, str) and not data.isascii():
+        if isinstance(field, serializers.DateTimeField):
+            formats = humanize_datetime.datetime_formats(
+                getattr(field, "input_formats", None) or api_settings.DATETIME_INPUT_FORMATS
+            )
+        else:
+            formats = humanize_datetime.date_formats(
+                getattr(field, "input_formats", None) or api_settings.DATE_INPUT_FORMATS
+            )
+        field.fail("invalid", format=formats)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, refusing digits other than ASCII 0-9 (400 `invalid`)."""
+
+    def to_internal_value(self, value: object) -> dt.datetime:
+        _ascii_moment_check(self, value)
+        return super().to_internal_value(value)
+
+
+class DateField(serializers.DateField):
+    """DRF's DateField, refusing digits other than ASCII 0-9 (400 `invalid`)."""
+
+    def to_internal_value(self, value: object) -> dt.date:
+        _ascii_moment_check(self, value)
+        return super().to_internal_value(value)
+
+
+class CheckedMomentField(DateTimeField):
     """A date-time in the imports' range (`moment_check`: not before 2000, not after now +
     `future_tolerance`), checked before any time-zone conversion; without an offset it is
     the site's local time. Year 1 would overflow a conversion (DRF's own check of a naive
@@ -36,6 +78,24 @@ class CheckedMomentField(serializers.DateTimeField):
         except CellError as problem:
             raise serializers.ValidationError(problem.reason, code=problem.code) from problem
         return super().enforce_timezone(value)
+
+
+class PhoneField(serializers.CharField):
+    """A mainland mobile number in any form a till or bot sends (`138 0013 8000`, `+86…`),
+    returned normalised (`+8613800138000`) by the project's one check (`phone_normalise`);
+    anything else is 400 `invalid` with its message. Every API serializer's phone is one of
+    these (tests/linli/test_api_fields.py walks them all)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code="invalid") from error
 
 
 # --- numbers: ASCII digits only ------------------------------------------------------------------

@@ -8,8 +8,12 @@ certain, so such a parameter is a 400 `invalid` naming it, in the one error shap
 `linli.errors`. Settings name the backend and the pagination below as the API's defaults, so
 every list view gets them (`tests/linli/test_api_query.py` walks the API's views).
 
-Only non-ASCII text is refused here; anything else is read as django-filter and DRF read it
-(a filter's "abc" was already a 400; a `limit` of "abc" still means the default page size).
+Beyond that, filters are read as django-filter reads them (a filter's "abc" was already a 400).
+The pagination is stricter than DRF's, which reads a `limit` of "abc", "0" or "-5" as the
+default page size and such an `offset` as 0, so a caller's mistake went unnoticed: here a
+`limit` that is not a whole number of 1 or more, or an `offset` that is not one of 0 or more,
+is a 400 `invalid` naming it too (an empty one is as if absent; a `limit` above the maximum is
+cut to it, as before).
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from django_filters import rest_framework as filters
 from rest_framework import pagination, serializers
 from rest_framework.request import Request
 
+from linli.params import is_ascii_number
+
 ASCII_DIGITS_ONLY = _("Write the number with the digits 0-9.")
+LIMIT_NOT_A_NUMBER = _("Give a whole number of 1 or more.")
+OFFSET_NOT_A_NUMBER = _("Give a whole number of 0 or more.")
 
 _NUMBER_MODEL_FIELDS = (models.IntegerField, models.DecimalField, models.FloatField)
 
@@ -96,14 +104,27 @@ def refuse_non_ascii_numbers(request: Request, name: str) -> None:
         raise serializers.ValidationError({name: [ASCII_DIGITS_ONLY]}, code="invalid")
 
 
+def _refuse_unless_whole_number(request: Request, name: str, *, minimum: int, message: str) -> None:
+    """A 400 `invalid` naming `name` when one of its non-empty values is not ASCII digits
+    whose value is at least `minimum`."""
+    refuse_non_ascii_numbers(request, name)
+    for value in request.query_params.getlist(name):
+        if value and not (is_ascii_number(value) and int(value) >= minimum):
+            raise serializers.ValidationError({name: [message]}, code="invalid")
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
-    """DRF's, with `limit` and `offset` in ASCII digits only (settings
-    `DEFAULT_PAGINATION_CLASS`)."""
+    """DRF's, with `limit` (1 or more) and `offset` (0 or more) whole numbers in ASCII digits,
+    anything else a 400 `invalid` naming the parameter (settings `DEFAULT_PAGINATION_CLASS`)."""
 
     def get_limit(self, request: Request) -> int | None:
-        refuse_non_ascii_numbers(request, self.limit_query_param)
+        _refuse_unless_whole_number(
+            request, self.limit_query_param, minimum=1, message=LIMIT_NOT_A_NUMBER
+        )
         return super().get_limit(request)
 
     def get_offset(self, request: Request) -> int:
-        refuse_non_ascii_numbers(request, self.offset_query_param)
+        _refuse_unless_whole_number(
+            request, self.offset_query_param, minimum=0, message=OFFSET_NOT_A_NUMBER
+        )
         return super().get_offset(request)

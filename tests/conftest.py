@@ -148,6 +148,13 @@ def owner(store: object) -> object:
 
 
 @pytest.fixture
+def clerk(store: object) -> object:
+    from tests.factories import clerk_of
+
+    return clerk_of(store)
+
+
+@pytest.fixture
 def other_owner(other_store: object) -> object:
     from tests.factories import owner_of
 

@@ -56,6 +56,12 @@ def owner_of(store: Store, **kwargs: object) -> object:
     return user
 
 
+def clerk_of(store: Store, **kwargs: object) -> object:
+    user = UserFactory(**kwargs)
+    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
+    return user
+
+
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Category

@@ -205,7 +205,9 @@ def world(roles: None) -> dict:
     }
 
 
-def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: object) -> None:
+def test_the_summer_fruit_journey_closes_the_loop(
+    world: dict, broker_queue: object, hq_user: object
+) -> None:
     store_a, store_b = world["store_a"], world["store_b"]
     blueberry, melon = world["blueberry"], world["melon"]
     card = world["card"]
@@ -626,7 +628,7 @@ def test_the_summer_fruit_journey_closes_the_loop(world: dict, broker_queue: obj
     # HQ reads the same figures: the live overview, the farm's score on the supplier list and
     # page, the purchase order and the case in the admin.
     hq = Client(HTTP_ACCEPT_LANGUAGE="en")
-    hq.force_login(UserFactory(is_staff=True, is_superuser=True, username="hq"))
+    hq.force_login(hq_user)
     overview = hq.get(reverse("campaigns:live-overview")).context["snapshot"]["totals"]
     assert (overview["orders"], overview["joined_value"]) == (3, "242.10")
     suppliers = _text(hq.get(reverse("admin:procurement_supplier_changelist")))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 
@@ -19,8 +18,8 @@ from apps.customers.models import Member, MemberIdentity
 from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
 from apps.stores.models import Store
 from apps.stores.selectors import store_member_by_number
+from linli import api_fields
 from linli.errors import ApiError, ErrorItem
-from linli.phones import phone_normalise
 
 # The body's identity keys and the unified member ID's kinds they name.
 IDENTITY_KEYS = (
@@ -37,16 +36,10 @@ class MemberIdentitySerializer(serializers.Serializer):
     store if new), and/or a display name (used alone when the person is not a member)."""
 
     member_no = serializers.CharField(required=False, max_length=20)
-    phone = serializers.CharField(required=False, max_length=40)
+    phone = api_fields.PhoneField(required=False)
     wechat_openid = serializers.CharField(required=False, max_length=128)
     mini_program_openid = serializers.CharField(required=False, max_length=128)
     display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
-
-    def validate_phone(self, value: str) -> str:
-        try:
-            return phone_normalise(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
 
 
 def member_from(data: dict[str, Any], *, store: Store) -> Member | None:

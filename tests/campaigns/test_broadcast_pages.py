@@ -13,9 +13,8 @@ from django.utils.translation import override
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.services.broadcasts import BroadcastRefused, broadcast_start
 from apps.campaigns.services.packs import campaign_prices, pack_context
-from apps.stores.models import StoreStaff
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
-from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +29,6 @@ def product(store):
     product = ProductFactory(name="蓝莓")
     StockLevelFactory(store=store, product=product, on_hand=30)
     return product
-
-
-@pytest.fixture
-def clerk(store):
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 def _urls(broadcast) -> dict[str, str]:

@@ -24,7 +24,6 @@ from apps.campaigns.models import (
     StoreCampaign,
 )
 from apps.customers.models import MemberTag
-from apps.stores.models import StoreStaff
 from tests.campaigns.factories import (
     CampaignFactory,
     CampaignProductFactory,
@@ -36,7 +35,6 @@ from tests.factories import (
     MemberFactory,
     ProductFactory,
     TagFactory,
-    UserFactory,
 )
 
 
@@ -50,13 +48,6 @@ def _client(user: object | None) -> Client:
     if user is not None:
         client.force_login(user)
     return client
-
-
-@pytest.fixture
-def clerk(store: object) -> object:
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 @pytest.fixture

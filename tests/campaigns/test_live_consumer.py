@@ -36,7 +36,7 @@ from tests.campaigns.factories import (
     GroupBuyJoinFactory,
     GroupBuyOfferFactory,
 )
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, clerk_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,10 +197,7 @@ async def test_owner_gets_a_snapshot_on_connect_with_no_viewers_before_a_report(
 
 
 async def test_clerk_of_the_store_connects(client, store, broadcast):
-    clerk = await database_sync_to_async(UserFactory)()
-    await database_sync_to_async(StoreStaff.objects.create)(
-        user=clerk, store=store, role=StoreStaff.Role.CLERK
-    )
+    clerk = await database_sync_to_async(clerk_of)(store)
     communicator = await _connected(client, clerk, _path(broadcast))
     assert (await _snapshot(communicator))["broadcast_id"] == broadcast.pk
     await communicator.disconnect()

@@ -513,7 +513,9 @@ def test_admin_profile_shows_its_shares_as_percentages(
     client: object, hq_user: object, world: dict[str, object]
 ) -> None:
     """Price sensitivity and the monthly repurchase rate are stored as fractions (0.3876) and
-    were shown so; the list and the page show percentages, the stored values unchanged."""
+    were shown so; the list and the page show percentages. The percentage is a display: the
+    page offers no field to edit, and a form posted back with it is refused, the stored
+    fraction unchanged (a 38.8 saved into a fraction would break every segment rule)."""
     client.force_login(hq_user)
     profile = MemberProfile.objects.first()
     MemberProfile.objects.filter(pk=profile.pk).update(
@@ -536,5 +538,16 @@ def test_admin_profile_shows_its_shares_as_percentages(
         assert "0.3876" not in content
     assert "水果 61.2%" in page
     assert "0.6124" not in page
+    assert 'name="price_sensitivity"' not in page
+    assert 'name="monthly_repurchase_rate"' not in page
+
+    posted = client.post(
+        reverse("admin:customers_memberprofile_change", args=[profile.pk]),
+        {"price_sensitivity": "38.8", "monthly_repurchase_rate": "5.0"},
+    )
+    assert posted.status_code == 403
     profile.refresh_from_db()
-    assert profile.price_sensitivity == Decimal("0.3876")
+    assert (profile.price_sensitivity, profile.monthly_repurchase_rate) == (
+        Decimal("0.3876"),
+        Decimal("0.0500"),
+    )

@@ -68,3 +68,20 @@ def test_staff_the_loss_report_refuses_see_no_link_to_it(roles: None) -> None:
     assert client.get(report).status_code == 403
     assert f'href="{report}"' not in _page(client, reverse("admin:index"))
     assert f'href="{report}"' not in _page(client, reverse("admin:app_list", args=["stores"]))
+
+
+def test_an_admin_page_is_viewable_only_through_a_registered_admin_that_says_so(
+    rf: object, roles: None
+) -> None:
+    from apps.stores.models import StockMovement
+    from linli.admin_helpers import admin_may_view
+
+    request = rf.get("/admin/")
+    request.user = UserFactory(is_staff=True)
+    request.user.user_permissions.set(Permission.objects.filter(codename="view_stockmovement"))
+    assert admin_may_view(request, StockMovement) is True
+    request.user = UserFactory(is_staff=True)
+    assert admin_may_view(request, StockMovement) is False
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    assert admin_may_view(request, StockMovement) is True
+    assert admin_may_view(request, Permission) is False  # no admin of its own

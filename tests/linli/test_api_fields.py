@@ -9,13 +9,20 @@ import pkgutil
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
 import apps
 from apps.campaigns.models import GroupBuyJoin
+from apps.stores.api.mini_program import (
+    MiniProgramDeliverySerializer,
+    MiniProgramOrderRequestSerializer,
+)
+from apps.stores.api.pos import PosMemberSerializer
 from apps.stores.models import Order
 from apps.stores.services.terminals import terminal_issue
+from apps.stores.terminal_identity import MemberIdentitySerializer
 from linli import api_fields
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
 from tests.factories import ProductFactory, StockLevelFactory
@@ -128,3 +135,67 @@ def test_every_api_serializer_takes_its_number_fields_from_linli_api_fields():
         if not isinstance(field, api_fields.ASCII_NUMBER_FIELDS)
     ]
     assert plain == [], "use linli.api_fields' IntegerField / DecimalField / FloatField"
+
+
+def test_the_phone_field_normalises_by_the_projects_one_check():
+    field = api_fields.PhoneField()
+    assert field.run_validation("+86 138-0013-8000") == "+8613800138000"
+    assert field.run_validation("１３８００１３８０００") == "+8613800138000"
+    with pytest.raises(serializers.ValidationError) as raised, translation.override("en"):
+        field.run_validation("12345")
+    assert raised.value.get_codes() == ["invalid"]
+    with translation.override("en"):
+        assert [str(message) for message in raised.value.detail] == [
+            "“12345” is not a valid mainland China mobile number."
+        ]
+
+
+def test_every_api_phone_input_is_the_shared_phone_field():
+    """The POS member, the terminals' member identity (group buys, mini-program orders) and
+    the mini-program's delivery contact each had their own copy of the phone check; one
+    field now, so each reads a phone the same way."""
+    inputs = {
+        "PosMemberSerializer": PosMemberSerializer,
+        "MemberIdentitySerializer": MemberIdentitySerializer,
+        "MiniProgramOrderRequestSerializer": MiniProgramOrderRequestSerializer,
+        "MiniProgramDeliverySerializer": MiniProgramDeliverySerializer,
+    }
+    assert {
+        name: type(cls().fields["phone"]).__name__ for name, cls in inputs.items()
+    } == dict.fromkeys(inputs, "PhoneField")
+
+
+@pytest.mark.parametrize(
+    "value", ["２０２６-１２-０１T10:00:00+08:00", "٢٠٢٦-١٢-٠١T10:00:00+08:00"]
+)
+def test_the_date_fields_refuse_digits_other_than_ascii(value):
+    """DRF's own fields read "２０２６-１２-０１T10:00" as 2026-12-01 10:00 (`parse_datetime`)."""
+    for field, text in (
+        (api_fields.DateTimeField(), value),
+        (api_fields.CheckedMomentField(), value),
+        (api_fields.DateField(), value[:10]),
+    ):
+        with pytest.raises(serializers.ValidationError) as raised:
+            field.run_validation(text)
+        assert raised.value.get_codes() == ["invalid"]
+    assert api_fields.DateField().run_validation("2026-12-01").isoformat() == "2026-12-01"
+    moment = api_fields.DateTimeField().run_validation("2026-12-01T10:00:00+08:00")
+    assert moment.isoformat() == "2026-12-01T10:00:00+08:00"
+
+
+@pytest.mark.django_db
+def test_a_pos_sale_placed_at_in_full_width_digits_is_a_400_on_placed_at(store):
+    StockLevelFactory(store=store, product=ProductFactory(sku="FRU-0001"), on_hand=100)
+    response = _terminal(store).post(
+        "/api/v1/pos/orders",
+        {
+            "idempotency_key": "k-1",
+            "placed_at": "２０２６-１２-０１T10:00:00+08:00",
+            "lines": [{"sku": "FRU-0001", "quantity": 1, "unit_price": "12.80"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    errors = [(e["field"], e["code"]) for e in response.json()["errors"]]
+    assert errors == [("placed_at", "invalid")]
+    assert Order.objects.count() == 0

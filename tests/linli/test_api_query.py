@@ -167,8 +167,25 @@ def test_ascii_limit_and_offset_still_page(hq_api, store, other_store):
     second = hq_api.get("/api/v1/stores/", {"limit": "1", "offset": "1"}).json()
     assert (first["count"], len(first["results"]), len(second["results"])) == (2, 1, 1)
     assert first["results"][0]["id"] != second["results"][0]["id"]
-    # Not a number at all: DRF's default page, as before.
-    assert len(hq_api.get("/api/v1/stores/", {"limit": "abc"}).json()["results"]) == 2
+    # An empty one is as if absent: the default page.
+    assert len(hq_api.get("/api/v1/stores/", {"limit": "", "offset": ""}).json()["results"]) == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("limit", "abc"), ("limit", "0"), ("limit", "-1"), ("limit", "2.5"), ("offset", "abc")]
+    + [("offset", "-1")],
+)
+def test_a_limit_or_offset_that_is_not_a_whole_number_is_a_400_naming_it(
+    hq_api, store, parameter, value
+):
+    """DRF read `?limit=abc` as the default page size (and `?offset=abc` as 0): the caller's
+    mistake went unnoticed."""
+    response = hq_api.get("/api/v1/stores/", {parameter: value})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert _errors(response) == [(parameter, "invalid")]
 
 
 @pytest.mark.django_db

@@ -13,21 +13,21 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.stores.models import LossBatch, StockLevel, StockMovement, StoreStaff
+from apps.stores.models import LossBatch, StockLevel, StockMovement
 from apps.stores.selectors import loss_rates
-from tests.factories import CategoryFactory, ProductFactory, StockLevelFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    StockLevelFactory,
+    UserFactory,
+    clerk_of,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def _url(store) -> str:
     return reverse("supply:loss_batch", args=[store.pk])
-
-
-def _clerk_of(store):
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_the_page_offers_five_empty_rows_and_the_stores_products_with_on_hand(
 
 
 def test_a_clerk_records_several_losses_in_one_go_through_the_ledger(client, store, shelf):
-    clerk = _clerk_of(store)
+    clerk = clerk_of(store)
     client.force_login(clerk)
     key = client.get(_url(store)).context["key"]
     response = client.post(

@@ -15,13 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.stores.models import LossBatch, StockLevel, StockMovement, StoreStaff
+from apps.stores.models import LossBatch, StockLevel, StockMovement
 from apps.stores.services.stock import stock_move
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
     StockLevelFactory,
     UserFactory,
+    clerk_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +30,6 @@ pytestmark = pytest.mark.django_db
 
 def _url(store) -> str:
     return reverse("supply:loss", args=[store.pk])
-
-
-def _clerk_of(store):
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 @pytest.fixture
@@ -77,7 +72,7 @@ def test_the_page_finds_the_stores_products_by_name_and_barcode(client, store, o
 
 
 def test_a_clerk_records_a_loss_and_is_sent_back_to_the_page(client, store, milk):
-    clerk = _clerk_of(store)
+    clerk = clerk_of(store)
     client.force_login(clerk)
     response = _post(client, store, milk.product, quantity=3, reason="spoiled", note="胀包")
     assert response.status_code == 302
@@ -322,7 +317,7 @@ def test_loss_notes_are_the_owners_a_clerk_sees_the_mask_as_on_the_stock_page(
     client.force_login(owner)
     assert TYPED_NOTE in client.get(_url(store)).content.decode()
 
-    client.force_login(_clerk_of(store))
+    client.force_login(clerk_of(store))
     response = client.get(_url(store), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     text = response.content.decode()

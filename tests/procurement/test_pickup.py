@@ -30,7 +30,7 @@ from apps.procurement.services.pickup import (
     pickup_verify,
 )
 from apps.procurement.services.receiving import receipt_record
-from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, StoreStaff
+from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement
 from apps.stores.services import fulfilment as fulfilment_services
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import stock_move
@@ -40,7 +40,6 @@ from tests.factories import (
     ProductFactory,
     StockLevelFactory,
     SupplierProductFactory,
-    UserFactory,
 )
 from tests.procurement.factories import supply_order
 from tests.procurement.factories_supply import supply_world
@@ -86,13 +85,6 @@ def _ready(store, **kwargs) -> Order:
 def _status(order: Order) -> tuple[str, str]:
     order.refresh_from_db()
     return order.status, OrderFulfilment.objects.get(pk=order.pk).status
-
-
-@pytest.fixture
-def clerk(store):
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 # --- marking ready ---------------------------------------------------------------------------

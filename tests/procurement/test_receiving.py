@@ -42,6 +42,7 @@ from tests.factories import (
     SupplierFactory,
     SupplierUserFactory,
     UserFactory,
+    clerk_of,
     owner_of,
 )
 from tests.procurement.factories import supply_order
@@ -447,12 +448,6 @@ def test_a_left_out_allocation_and_negative_numbers_are_refused():
 # --- the pages ----------------------------------------------------------------------------------
 
 
-def _clerk_of(store: object) -> object:
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
-
-
 def _routes(world: SupplyWorld) -> list[str]:
     store_id = world.store_a.pk
     return [
@@ -492,7 +487,7 @@ def test_receiving_list_shows_due_and_received_deliveries(client):
 def test_receive_form_defaults_to_allocated_and_post_records_the_receipt(client):
     world = supply_world()
     blueberries, grapes = world.products
-    client.force_login(_clerk_of(world.store_a))
+    client.force_login(clerk_of(world.store_a))
     url = reverse("supply:receive", args=[world.store_a.pk, world.purchase_order.pk])
     response = client.get(url)
     assert response.status_code == 200

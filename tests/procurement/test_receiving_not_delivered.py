@@ -24,10 +24,10 @@ from apps.procurement.services.pickup import (
     pickup_verify,
 )
 from apps.procurement.services.receiving import receipt_record
-from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement, StoreStaff
+from apps.stores.models import Order, OrderFulfilment, StockLevel, StockMovement
 from apps.stores.services.fulfilment import fulfilments_open
 from apps.stores.services.stock import stock_move
-from tests.factories import MemberIdentityFactory, UserFactory, owner_of
+from tests.factories import MemberIdentityFactory, clerk_of, owner_of
 from tests.procurement.factories_supply import SupplyWorld, supply_world
 
 pytestmark = pytest.mark.django_db
@@ -176,12 +176,6 @@ def test_cancelling_as_not_delivered_is_idempotent_and_spares_an_order_already_r
 # --- the receiving list -------------------------------------------------------------------------
 
 
-def _clerk_of(store: object) -> object:
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
-
-
 def _reported_all_short_for_store_a(world: SupplyWorld) -> None:
     """The supplier reports every blueberry short: no store gets any."""
     line = PurchaseOrderLine.objects.get(purchase_order=world.purchase_order)
@@ -193,7 +187,7 @@ def test_the_receiving_list_leaves_out_deliveries_with_nothing_for_the_store(cli
     world = _blueberry_world(status=PurchaseOrder.Status.CONFIRMED)
     _reported_all_short_for_store_a(world)
     assert world.allocation(world.store_a, world.products[0]).to_ship_quantity == 0
-    client.force_login(_clerk_of(world.store_a))
+    client.force_login(clerk_of(world.store_a))
     page = client.get(reverse("supply:receiving", args=[world.store_a.pk]))
     assert page.status_code == 200
     assert [po.pk for po in page.context["deliveries"].due] == []
@@ -234,7 +228,7 @@ def test_the_receiving_list_leaves_out_deliveries_with_nothing_for_the_store(cli
 
 def test_a_store_with_units_to_receive_sees_the_delivery_as_due(client):
     world = _blueberry_world(status=PurchaseOrder.Status.SHIPPED)
-    client.force_login(_clerk_of(world.store_a))
+    client.force_login(clerk_of(world.store_a))
     page = client.get(reverse("supply:receiving", args=[world.store_a.pk]))
     assert [(po.pk, po.units) for po in page.context["deliveries"].due] == [
         (world.purchase_order.pk, 8)

@@ -83,13 +83,6 @@ def _hq(name: str, group: str) -> object:
 
 
 @pytest.fixture
-def clerk(store: object) -> object:
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
-
-
-@pytest.fixture
 def hq_operations(roles: None) -> object:
     return _hq("hq_ops", HQ_OPERATIONS)
 

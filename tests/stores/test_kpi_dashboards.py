@@ -9,7 +9,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -281,6 +281,24 @@ def test_the_loss_rate_card_opens_the_loss_report_for_the_dashboards_month(world
     card = html.content.decode().split('data-kpi="loss_rate"', 1)[1].split('class="kpi-card', 1)[0]
     report = reverse("admin:stores_stockmovement_loss_report")
     assert f'<a class="kpi-value" href="{report}?month=2026-06">' in card
+
+
+@pytest.mark.parametrize(
+    ("codenames", "opens"),
+    [(["view_store"], False), (["view_store", "view_stockmovement"], True)],
+)
+def test_both_loss_links_follow_the_reports_own_answer(world, roles, codenames, opens):
+    """The home's loss link and the KPI dashboard's loss-rate card ask one check
+    (`linli.admin_helpers.admin_may_view`), the stock movements' admin the report asks."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = _signed_in(user)
+    report = reverse("admin:stores_stockmovement_loss_report")
+    assert (client.get(report).status_code == 200) is opens
+    home = client.get(reverse("admin:index"), {"period": "2026-06-01"}).content.decode()
+    assert ('id="loss-report-link"' in home) is opens
+    card = home.split('data-kpi="loss_rate"', 1)[1].split('class="kpi-card', 1)[0]
+    assert (f'<a class="kpi-value" href="{report}?month=' in card) is opens
 
 
 @pytest.mark.parametrize(

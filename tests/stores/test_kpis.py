@@ -23,6 +23,7 @@ from apps.stores.models import (
     Inspection,
     KpiSnapshot,
     LossReason,
+    Order,
     RectificationItem,
     StockLevel,
     StockMovement,
@@ -32,6 +33,7 @@ from apps.stores.tasks import kpi_snapshots_task
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.devices.factories import DeviceFactory
 from tests.factories import StoreFactory, UserFactory
+from tests.procurement.factories_aftersales import AfterSalesCaseFactory
 from tests.stores.kpi_support import AFTER_JULY, JULY, at, build_world
 from tests.stores.test_inspections_support import ChecklistTemplateFactory
 
@@ -75,6 +77,33 @@ def test_gmv_and_gross_margin_per_store_region_and_network(world):
     # Pooled: (80 + 44) / (110 + 50) = 77.5 %.
     assert _july(figures, "region", "R1", "gross_margin") == Decimal("77.5000")
     assert _july(figures, "network", "", "gross_margin") == Decimal("77.5000")
+
+
+def test_gmv_is_what_was_sold_the_refunds_given_taken_off(world):
+    """A group-buy box that came short and was refunded was not sold: GMV is the counted
+    orders' totals less the refunds given on them (approved or resolved refund cases), as the
+    campaign review's "sold after refunds". A case awaiting approval, a rejected one and a
+    replacement take nothing off; a refund on a cancelled order is not taken off twice."""
+    a = world["a"]
+    july_order = Order.objects.get(store=a, total=Decimal("30.00"))
+    cancelled = Order.objects.get(store=a, status=Order.Status.CANCELLED)
+    decided = {"store": a, "charged_to": "supplier", "decided_at": AFTER_JULY}
+    refund = {**decided, "remedy": "refund"}
+    AfterSalesCaseFactory(
+        order=july_order, kind="missing", amount=Decimal("12.00"), status="approved", **refund
+    )
+    AfterSalesCaseFactory(order=july_order, amount=Decimal("3.00"), status="resolved", **refund)
+    AfterSalesCaseFactory(order=july_order, amount=Decimal("5.00"), store=a, remedy="refund")
+    AfterSalesCaseFactory(order=july_order, amount=Decimal("4.00"), status="rejected", **refund)
+    AfterSalesCaseFactory(
+        order=july_order, amount=Decimal("7.00"), status="approved", remedy="replacement", **decided
+    )
+    AfterSalesCaseFactory(order=cancelled, amount=Decimal("9.00"), status="approved", **refund)
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    figures = _figures()
+    assert _july(figures, "store", "A", "gmv") == Decimal("95.0000")  # 110 − 12 − 3
+    assert _july(figures, "region", "R1", "gmv") == Decimal("145.0000")
+    assert _july(figures, "network", "", "gmv") == Decimal("245.0000")
 
 
 def test_repurchase_and_repeat_buyers_count_members_per_scope(world):

@@ -12,11 +12,11 @@ from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.stores.models import Order, StockMovement, StoreStaff
+from apps.stores.models import Order, StockMovement
 from apps.stores.page_cache import STORE_FIGURES_TTL, store_figures_forget, store_figures_key
 from apps.stores.services.orders import LineInput, order_create
 from apps.stores.services.stock import stock_move
-from tests.factories import MemberFactory, ProductFactory, StockLevelFactory, UserFactory
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +34,6 @@ def _order(store: object, key: str, member: object = None, total: str = "25.00")
         idempotency_key=key,
         total=Decimal(total),
     )
-
-
-@pytest.fixture
-def clerk(store: object) -> object:
-    user = UserFactory()
-    StoreStaff.objects.create(user=user, store=store, role=StoreStaff.Role.CLERK)
-    return user
 
 
 def test_store_page_takes_three_queries_with_its_figures_cached_and_six_without(

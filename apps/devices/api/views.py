@@ -46,7 +46,7 @@ from linli.errors import (
 class ReadingSerializer(serializers.Serializer):
     """Documentation only: validation is done set-wise by the ingestion service."""
 
-    recorded_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
+    recorded_at = api_fields.DateTimeField(help_text="ISO 8601 with a time zone.")
     temperature_c = api_fields.FloatField(
         allow_null=True, required=False, min_value=-60, max_value=80
     )

@@ -28,6 +28,7 @@ from apps.procurement.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderSource,
+    Remedy,
     SupplierProduct,
 )
 from apps.stores.models import Order, OrderLine, Store
@@ -38,6 +39,29 @@ CASE_LIST_LIMIT = 100
 RECENT_ORDER_LIMIT = 10
 # Orders a member can complain about: paid and beyond, not cancelled or refunded.
 CASE_ORDER_STATUSES = (Order.Status.PAID, Order.Status.READY, Order.Status.COMPLETED)
+# A case whose refund was given or decided: its amount goes back to the member, so it was not
+# sold (the KPI pack's GMV; the campaign reviews' "sold after refunds" reads the same values).
+REFUNDED_CASE_STATUSES = (AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED)
+
+
+def refunds_by_store(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]:
+    """Per store: the refunds given on its counted orders (`Order.VOID_STATUSES` excluded)
+    placed in [start, end) — the approved or resolved after-sales cases with a refund as
+    remedy, whatever day they were decided (a refund belongs to the sale it undoes). Open,
+    rejected, replacement and coupon cases are not refunds. One grouped query."""
+    return dict(
+        AfterSalesCase.objects.filter(
+            status__in=REFUNDED_CASE_STATUSES,
+            remedy=Remedy.REFUND,
+            order__placed_at__gte=start,
+            order__placed_at__lt=end,
+        )
+        .exclude(order__status__in=Order.VOID_STATUSES)
+        .order_by()
+        .values("order__store_id")
+        .annotate(refunded=Sum("amount"))
+        .values_list("order__store_id", "refunded")
+    )
 
 
 # --- the compensation policy -------------------------------------------------------------------

@@ -5,12 +5,12 @@ open disputes. Shown only to staff who may open that list, and only when there i
 from __future__ import annotations
 
 from django import template
-from django.contrib import admin
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from apps.procurement.models import ReceiptDispute
 from apps.procurement.selectors.reconciliation import receipt_disputes_open_count
+from linli.admin_helpers import admin_may_view
 
 register = template.Library()
 
@@ -18,10 +18,7 @@ register = template.Library()
 @register.inclusion_tag("admin/procurement/receipt_disputes_link.html", takes_context=True)
 def receipt_disputes_open(context: template.Context) -> dict[str, object]:
     request = context.get("request")
-    model_admin = admin.site._registry.get(ReceiptDispute)
-    if request is None or model_admin is None:
-        return {"count": 0}
-    if not model_admin.has_view_or_change_permission(request):
+    if request is None or not admin_may_view(request, ReceiptDispute):
         return {"count": 0}
     count = receipt_disputes_open_count()
     url = reverse("admin:procurement_receiptdispute_changelist")

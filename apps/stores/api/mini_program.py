@@ -17,7 +17,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -46,7 +45,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.phones import phone_normalise
 
 # Refusal code → HTTP status: 400 for what the request itself got wrong, 409 for what the
 # store, the catalogue or an earlier request stands against now.
@@ -79,16 +77,10 @@ class MiniProgramLineSerializer(serializers.Serializer):
 class MiniProgramDeliverySerializer(serializers.Serializer):
     address = serializers.CharField(max_length=service.ADDRESS_MAX_LENGTH)
     contact_name = serializers.CharField(max_length=service.CONTACT_MAX_LENGTH)
-    phone = serializers.CharField(max_length=40)
+    phone = api_fields.PhoneField()
 
     def validate_address(self, value: str) -> str:
         return " ".join(value.split())
-
-    def validate_phone(self, value: str) -> str:
-        try:
-            return phone_normalise(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
 
 
 class MiniProgramOrderRequestSerializer(MemberIdentitySerializer):

@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -43,7 +42,6 @@ from linli.errors import (
     ErrorSerializer,
     UniformErrorsMixin,
 )
-from linli.phones import phone_normalise
 
 MAX_LINES = 500
 # Order.total / discount_total and OrderLine.line_total are numeric(12, 2): a larger amount is
@@ -69,7 +67,7 @@ class CheckedDateTimeField(CheckedMomentField):
 class PosMemberSerializer(serializers.Serializer):
     """Whatever identity the till saw; every key optional, several allowed."""
 
-    phone = serializers.CharField(required=False, max_length=40)
+    phone = api_fields.PhoneField(required=False)
     member_card = serializers.CharField(required=False, max_length=128)
     wechat = serializers.CharField(required=False, max_length=128)
     mini_program = serializers.CharField(required=False, max_length=128)
@@ -89,12 +87,6 @@ class PosMemberSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
-
-    def validate_phone(self, value: str) -> str:
-        try:
-            return phone_normalise(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
 
 
 class PosLineSerializer(serializers.Serializer):

@@ -71,8 +71,11 @@ KPIS: tuple[KpiDefinition, ...] = (
         higher_is_better=True,
         scale=None,
         aggregation=SUM,
-        definition=_("Sum of the totals of the month's orders (not cancelled or refunded)."),
-        source="stores.Order",
+        definition=_(
+            "What the month's orders (not cancelled or refunded) sold: their totals less the "
+            "refunds given on them (approved after-sales refunds)."
+        ),
+        source="stores.Order, procurement.AfterSalesCase",
         admin_model=("stores", "order"),
     ),
     KpiDefinition(

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.stores.kpis.analytics import (
     NETWORK_KEY,
     RepurchaseCounts,
@@ -91,11 +92,14 @@ class _Sales:
 
 
 def _sales_parts(start: dt.datetime, end: dt.datetime) -> _Sales:
-    """Per store: GMV; gross margin parts over the lines whose product has a cost; the value
-    sold at the product's shelf price (the loss rate's denominator, as
-    `stores.selectors.loss_rates` values it)."""
+    """Per store: GMV, what was sold — the counted orders' totals less the refunds given on
+    them (`refunds_by_store`: a box that came short and was refunded, a refunded complaint);
+    gross margin parts over the lines whose product has a cost; the value sold at the
+    product's shelf price (the loss rate's denominator, as `stores.selectors.loss_rates`
+    values it)."""
+    refunded = refunds_by_store(start=start, end=end)
     gmv: Parts = {
-        store_id: (total or Decimal(0), None)
+        store_id: ((total or Decimal(0)) - refunded.get(store_id, Decimal(0)), None)
         for store_id, total in Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
         .exclude(status__in=Order.VOID_STATUSES)
         .order_by()

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import template
 from django.apps import apps
-from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from apps.stores.kpis import selectors
 from apps.stores.kpis.charts import Bar, Series, bar_chart_svg, line_chart_svg
 from apps.stores.kpis.definitions import KPI_BY_CODE, KPIS, SUM, KpiDefinition
+from linli.admin_helpers import admin_may_view
 
 register = template.Library()
 
@@ -31,8 +31,7 @@ def _may_view(request: HttpRequest, app_label: str, model_name: str) -> bool:
         model = apps.get_model(app_label, model_name)
     except LookupError:
         return False
-    model_admin = admin.site._registry.get(model)
-    return model_admin is not None and model_admin.has_view_or_change_permission(request)
+    return admin_may_view(request, model)
 
 
 def _changelist(request: HttpRequest, app_label: str, model_name: str, **query: str) -> str:
