@@ -113,6 +113,13 @@ MIDDLEWARE = [
 ROOT_URLCONF = "linli.urls"
 WSGI_APPLICATION = "linli.wsgi.application"
 ASGI_APPLICATION = "linli.asgi.application"
+# Work the web, websocket and worker processes do at startup rather than on their first
+# request (linli/warmup.py): the URLconf, and jieba's dictionary for the live dashboard's
+# comment keywords and talking points (docs/live-dashboard.md, "The first request").
+WARM_UP = [
+    "linli.warmup.urlconf_load",
+    "apps.campaigns.analytics.comments.tokenizer_load",
+]
 
 TEMPLATES = [
     {
