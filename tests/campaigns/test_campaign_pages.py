@@ -427,3 +427,20 @@ def test_a_campaign_drafted_from_an_insight_without_a_discount_is_listed_as_a_br
     assert "<td>—</td>" in row
     assert "Group buy" not in row
     assert "0%" not in row
+
+
+def test_a_poster_whose_file_is_gone_is_not_found_and_logged(
+    owner: object, draft: StoreCampaign, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    poster = StoreCampaign.objects.get(pk=draft.pk).poster
+    poster.storage.delete(poster.name)
+
+    with caplog.at_level("WARNING", logger="linli.files"):
+        response = client.get(_url("poster-png", draft))
+
+    assert response.status_code == 404
+    assert [record.getMessage() for record in caplog.records if record.name == "linli.files"] == [
+        f"stored file missing: {poster.name} (campaigns.StoreCampaign.poster)"
+    ]
