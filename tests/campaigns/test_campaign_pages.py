@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from apps.campaigns.models import (
     Broadcast,
+    Campaign,
     CampaignTarget,
     Notification,
     Promotion,
@@ -444,3 +445,18 @@ def test_a_poster_whose_file_is_gone_is_not_found_and_logged(
     assert [record.getMessage() for record in caplog.records if record.name == "linli.files"] == [
         f"stored file missing: {poster.name} (campaigns.StoreCampaign.poster)"
     ]
+
+
+def test_a_one_day_campaign_shows_its_day_once(owner: object, draft: StoreCampaign) -> None:
+    Campaign.objects.filter(pk=draft.campaign_id).update(
+        starts_on=dt.date(2026, 12, 6), ends_on=dt.date(2026, 12, 6)
+    )
+    client = _client(owner)
+
+    listing = client.get(reverse("campaigns:store", args=[draft.store_id])).content.decode()
+    detail = client.get(_url("detail", draft)).content.decode()
+
+    assert "12-06" in listing
+    assert "12-06 – 12-06" not in listing
+    assert "2026-12-06" in detail
+    assert "2026-12-06 – 2026-12-06" not in detail
