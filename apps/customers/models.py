@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from linli.phones import phone_mask
@@ -160,7 +160,11 @@ class MemberTag(models.Model):
         Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="member_tags"
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    # The automatic tags' evidence, as facts worded when shown (`tag_evidence_text`); a note
+    # typed by staff or imported (or an old automatic text that could not be read back into
+    # facts, migration customers.0008) stays in `evidence`, shown as written.
     evidence = models.CharField(_("evidence"), max_length=255, blank=True, default="")
+    evidence_facts = models.JSONField(_("evidence facts"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -180,6 +184,38 @@ class MemberTag(models.Model):
     def __str__(self) -> str:
         # Ids, not the member's name: titles and messages show it to staff without member data.
         return f"{self.member_id} · {self.tag}"
+
+    @property
+    def evidence_text(self) -> str:
+        return tag_evidence_text(facts=self.evidence_facts, text=self.evidence)
+
+
+def tag_evidence_fact_text(fact: dict) -> str:
+    """One piece of a tag's evidence in the active language ("" when not understood):
+    `chat` quotes the message with its day, `purchases` names the category and the orders."""
+    code = fact.get("code") if isinstance(fact, dict) else None
+    try:
+        if code == "chat":
+            return pgettext("tag evidence", '"%(text)s" (%(day)s)') % {
+                "text": str(fact["text"]),
+                "day": str(fact["day"]),
+            }
+        if code == "purchases":
+            count = int(fact["count"])
+            return ngettext(
+                "%(category)s, %(count)d order", "%(category)s, %(count)d orders", count
+            ) % {"category": str(fact["category"]), "count": count}
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return ""
+
+
+def tag_evidence_text(*, facts: list | None, text: str = "") -> str:
+    """A member tag's evidence as the reader reads it: each stored fact worded in the active
+    language, then the text stored as written (a staff note), joined by "; " ("；")."""
+    parts = [tag_evidence_fact_text(fact) for fact in facts or []]
+    parts.append((text or "").strip())
+    return pgettext("list separator", "; ").join(part for part in parts if part)
 
 
 class TagKeyword(models.Model):

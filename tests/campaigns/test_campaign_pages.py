@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from apps.campaigns.models import (
     Broadcast,
+    Campaign,
     CampaignTarget,
     Notification,
     Promotion,
@@ -418,3 +419,35 @@ def test_a_campaign_drafted_from_an_insight_without_a_discount_is_listed_as_a_br
     assert "<td>—</td>" in row
     assert "Group buy" not in row
     assert "0%" not in row
+
+
+def test_a_poster_whose_file_is_gone_is_not_found_and_logged(
+    owner: object, draft: StoreCampaign, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+    poster = StoreCampaign.objects.get(pk=draft.pk).poster
+    poster.storage.delete(poster.name)
+
+    with caplog.at_level("WARNING", logger="linli.files"):
+        response = client.get(_url("poster-png", draft))
+
+    assert response.status_code == 404
+    assert [record.getMessage() for record in caplog.records if record.name == "linli.files"] == [
+        f"stored file missing: {poster.name} (campaigns.StoreCampaign.poster)"
+    ]
+
+
+def test_a_one_day_campaign_shows_its_day_once(owner: object, draft: StoreCampaign) -> None:
+    Campaign.objects.filter(pk=draft.campaign_id).update(
+        starts_on=dt.date(2026, 12, 6), ends_on=dt.date(2026, 12, 6)
+    )
+    client = _client(owner)
+
+    listing = client.get(reverse("campaigns:store", args=[draft.store_id])).content.decode()
+    detail = client.get(_url("detail", draft)).content.decode()
+
+    assert "12-06" in listing
+    assert "12-06 – 12-06" not in listing
+    assert "2026-12-06" in detail
+    assert "2026-12-06 – 2026-12-06" not in detail

@@ -322,7 +322,7 @@ def _snapshot() -> tuple[list[tuple], list[tuple]]:
     )
     tags = list(
         MemberTag.objects.order_by("pk").values_list(
-            "pk", "member_id", "tag_id", "source", "evidence", "created_at"
+            "pk", "member_id", "tag_id", "source", "evidence", "evidence_facts", "created_at"
         )
     )
     return profiles, tags

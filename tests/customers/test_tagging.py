@@ -86,13 +86,14 @@ def test_chat_tags_quote_the_latest_matching_message() -> None:
     suggestions = tagging.chat_tags(
         messages=messages,
         tags_by_keyword={"孩子": [100], "宝宝": [100], "辅食": [100], "健身": [200]},
-        evidence_format='Chat: "%(text)s" (%(day)s)',
         local_date=lambda moment: moment.date(),
     )
 
     assert suggestions == [
         tagging.TagSuggestion(
-            member_id=7, tag_id=100, evidence='Chat: "宝宝最近不爱吃辅食" (2026-11-20)'
+            member_id=7,
+            tag_id=100,
+            facts={"code": "chat", "text": "宝宝最近不爱吃辅食", "day": "2026-11-20"},
         )
     ]
 
@@ -102,12 +103,11 @@ def test_long_message_is_cut_in_the_evidence() -> None:
     suggestions = tagging.chat_tags(
         messages=[tagging.ChatMessage(1, 7, text, dt.datetime(2026, 11, 20, tzinfo=dt.UTC))],
         tags_by_keyword={"宝宝": [1]},
-        evidence_format="%(text)s",
         local_date=lambda moment: moment.date(),
     )
 
-    assert len(suggestions[0].evidence) == tagging.EVIDENCE_TEXT_MAX
-    assert suggestions[0].evidence.endswith("…")
+    assert len(suggestions[0].facts["text"]) == tagging.EVIDENCE_TEXT_MAX
+    assert suggestions[0].facts["text"].endswith("…")
 
 
 def test_purchase_tags_count_orders_in_the_category_and_below() -> None:
@@ -126,16 +126,22 @@ def test_purchase_tags_count_orders_in_the_category_and_below() -> None:
         lines=lines,
         rules=rules,
         parents={4: None, 5: 4, 6: 5, 9: None},
-        evidence_format="Purchases: %(category)s ×%(count)d",
     )
 
     # member 1: orders 10 and 11 (two lines of order 10 count once); member 2: one order only
     assert suggestions == [
-        tagging.TagSuggestion(member_id=1, tag_id=100, evidence="Purchases: 婴儿食品 ×2")
+        tagging.TagSuggestion(
+            member_id=1,
+            tag_id=100,
+            facts={"code": "purchases", "category_id": 4, "category": "婴儿食品", "count": 2},
+        )
     ]
 
 
 # --- through the recompute service -----------------------------------------------------------
+
+
+CHAT_BABY = {"code": "chat", "text": "宝宝最近不爱吃辅食", "day": "2026-11-20"}
 
 
 @pytest.fixture
@@ -168,7 +174,8 @@ def test_chat_message_with_baby_word_tags_family_with_evidence(tags: dict[str, T
     tag = MemberTag.objects.get(member=member)
     assert tag.tag == tags["有孩家庭"]
     assert tag.source == MemberTag.Source.CHAT
-    assert tag.evidence == 'Chat: "宝宝最近不爱吃辅食" (2026-11-20)'
+    assert tag.evidence_facts == [CHAT_BABY]
+    assert tag.evidence == ""
     assert tag.created_by is None
 
 
@@ -179,7 +186,9 @@ def test_evidence_day_is_the_local_date(tags: dict[str, Tag]) -> None:
 
     member_profiles_recompute(as_of=AS_OF)
 
-    assert MemberTag.objects.get(member=member).evidence == 'Chat: "周末带孩子去公园" (2026-11-21)'
+    assert MemberTag.objects.get(member=member).evidence_facts == [
+        {"code": "chat", "text": "周末带孩子去公园", "day": "2026-11-21"}
+    ]
 
 
 def test_chat_without_keywords_gives_no_tag(tags: dict[str, Tag]) -> None:
@@ -269,7 +278,15 @@ def test_purchases_tag_with_count_evidence(
     tag = MemberTag.objects.get(member=buyer)
     assert tag.tag == tags["有孩家庭"]
     assert tag.source == MemberTag.Source.PURCHASE
-    assert tag.evidence == "Purchases: 婴儿辅食 ×3"
+    assert tag.evidence_facts == [
+        {
+            "code": "purchases",
+            "category_id": baby_food["category"].pk,
+            "category": "婴儿辅食",
+            "count": 3,
+        }
+    ]
+    assert tag.evidence == ""
     assert not MemberTag.objects.filter(member=occasional).exists()
     assert stats.purchase_tags == 1
 
@@ -290,7 +307,8 @@ def test_purchase_evidence_wins_over_chat_for_the_same_tag(
     member_profiles_recompute(as_of=AS_OF)
 
     tag = MemberTag.objects.get(member=member)
-    assert (tag.source, tag.evidence) == (MemberTag.Source.PURCHASE, "Purchases: 婴儿辅食 ×1")
+    assert tag.source == MemberTag.Source.PURCHASE
+    assert [fact["code"] for fact in tag.evidence_facts] == ["purchases"]
 
 
 def test_manual_and_imported_tags_are_never_touched(tags: dict[str, Tag]) -> None:
@@ -327,7 +345,7 @@ def test_recompute_replaces_auto_tags_setwise(tags: dict[str, Tag]) -> None:
     )
     member_profiles_recompute(as_of=AS_OF)
     first = MemberTag.objects.get(member=member)
-    assert first.evidence == 'Chat: "孩子感冒了" (2026-11-10)'
+    assert first.evidence_facts == [{"code": "chat", "text": "孩子感冒了", "day": "2026-11-10"}]
     assert not MemberTag.objects.filter(pk=stale.pk).exists()
 
     # A newer matching message changes the evidence but keeps when the tag was first given.
@@ -335,7 +353,7 @@ def test_recompute_replaces_auto_tags_setwise(tags: dict[str, Tag]) -> None:
     stats = member_profiles_recompute(as_of=AS_OF)
 
     second = MemberTag.objects.get(member=member)
-    assert second.evidence == 'Chat: "宝宝最近不爱吃辅食" (2026-11-20)'
+    assert second.evidence_facts == [CHAT_BABY]
     assert second.created_at == first.created_at
     assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 1, 0)
 
@@ -376,8 +394,8 @@ def test_tags_on_postgres(english: None) -> None:
     member_profiles_recompute(as_of=AS_OF)
 
     tag = MemberTag.objects.get(member=member)
-    assert (tag.tag.name, tag.source, tag.evidence) == (
+    assert (tag.tag.name, tag.source, tag.evidence_facts) == (
         "有孩家庭",
         MemberTag.Source.CHAT,
-        'Chat: "宝宝最近不爱吃辅食" (2026-11-20)',
+        [CHAT_BABY],
     )

@@ -58,6 +58,24 @@ def test_the_catalogue_has_every_entry_translated_and_none_fuzzy():
     assert [e["msgid"] for e in entries if "fuzzy" in e["flags"]] == []
 
 
+# Source strings are the English pages: plain English, the Chinese term only in the
+# translation ("Group-buy threshold" → 成团门槛, not "Threshold (成团)"). The one exception is
+# the default group-buy chat copy: members read it in the chat, in Chinese, and its "#接龙"
+# tag and "号" numbers are the chat's own format, kept in every language.
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+CHINESE_IN_SOURCE_ALLOWED = ("#接龙 {{ campaign.name }}",)
+
+
+def test_english_sources_carry_no_chinese_glosses():
+    glossed = [
+        entry["msgid"]
+        for entry in catalogue_entries()
+        if CHINESE.search(entry["msgid"] + entry.get("msgid_plural", ""))
+        and not entry["msgid"].startswith(CHINESE_IN_SOURCE_ALLOWED)
+    ]
+    assert glossed == []
+
+
 def test_translations_keep_the_placeholders_of_their_source():
     broken = []
     for entry in catalogue_entries():

@@ -1199,3 +1199,24 @@ def test_a_refused_case_form_keeps_its_key_for_the_corrected_post(policies, owne
     assert not AfterSalesCase.objects.exists()
     assert client.post(url, {**body, "quantity": 1, "amount": "12.50"}).status_code == 302
     assert AfterSalesCase.objects.get().form_key == uuid.UUID(key)
+
+
+def test_a_case_photo_whose_file_is_gone_is_not_found_and_logged(
+    owner, hq_user, case_with_photo, caplog
+):
+    photo = case_with_photo.photos.get()
+    photo.image.storage.delete(photo.image.name)
+    urls = [
+        (owner, reverse("supply:case_photo", args=[photo.case.store_id, photo.case_id, photo.pk])),
+        (hq_user, reverse("admin:procurement_aftersalesphoto_image", args=[photo.pk])),
+    ]
+
+    for user, url in urls:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="linli.files"):
+            response = _client(user).get(url)
+
+        assert response.status_code == 404, url
+        assert [r.getMessage() for r in caplog.records if r.name == "linli.files"] == [
+            f"stored file missing: {photo.image.name} (procurement.AfterSalesPhoto.image)"
+        ]

@@ -630,7 +630,8 @@ def test_a_guest_order_is_named_by_its_chat_name(store):
     assert sorted(row.member for row in full.rows) == ["接龙：李阿姨", "散客"]
     assert sorted(row.member for row in masked.rows) == ["接龙：李**", "散客"]
     with translation.override("en"):
-        assert member_display(member=None, full=True, chat_name="李阿姨") == "接龙: 李阿姨"
+        shown = member_display(member=None, full=True, chat_name="李阿姨")
+    assert shown == "Group-buy chat: 李阿姨"
 
 
 def test_a_ready_guest_order_is_handed_over_without_a_code_once(store, owner):

@@ -226,3 +226,19 @@ def test_landing_page_queries_do_not_grow_with_stores_alerts_and_notifications(
     assert len(large_run.captured_queries) == len(small_run.captured_queries)
     assert _section(html, "open-alerts").count("<li>") == 16
     assert _section(html, "unread-notifications").count("<li>") == 16
+
+
+def test_times_and_the_status_are_kept_on_one_line(client, owner, store):
+    """At a phone's width the muted line wraps; a date-time or a status never breaks inside."""
+    alert = _too_warm(store, "Dairy chiller")
+    notification = Notification.objects.get(recipient=owner)
+    client.force_login(owner)
+
+    html = client.get(HOME, headers={"accept-language": "en"}).content.decode()
+
+    opened = timezone.localtime(alert.opened_at).strftime("%m-%d %H:%M")
+    created = timezone.localtime(notification.created_at).strftime("%m-%d %H:%M")
+    alerts = _section(html, "open-alerts")
+    assert '<span class="nowrap">Open</span>' in alerts
+    assert f'<span class="nowrap">{opened}</span>' in alerts
+    assert f'<span class="muted nowrap">{created}</span>' in _section(html, "unread-notifications")

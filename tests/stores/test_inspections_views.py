@@ -915,3 +915,15 @@ def test_hqs_review_page_names_the_inspector_by_their_display_name(hq_user, insp
     page = review.content.decode()
     assert f"{submitted.template} · 李明 ·" in page
     assert f"· {inspector.username} ·" not in page
+
+
+def test_a_photo_whose_file_is_gone_is_not_found_and_logged(inspector, draft_photo, caplog):
+    draft_photo.image.storage.delete(draft_photo.image.name)
+
+    with caplog.at_level("WARNING", logger="linli.files"):
+        response = _client(inspector).get(reverse("inspections:photo", args=[draft_photo.pk]))
+
+    assert response.status_code == 404
+    assert [record.getMessage() for record in caplog.records if record.name == "linli.files"] == [
+        f"stored file missing: {draft_photo.image.name} (stores.InspectionPhoto.image)"
+    ]

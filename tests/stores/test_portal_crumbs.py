@@ -1,6 +1,6 @@
 """Every store-owner portal page's breadcrumbs start at "My stores" (我的门店 › store code ›
-section), so receiving, after-sales, training and member pages read like the others. Supplier
-pages start at the supplier's home and inspection pages at the inspector's list, by design."""
+section), so receiving, after-sales, training, member and inspection pages read like the others.
+Supplier pages start at the supplier's home, by design."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.conf import settings
 
 CRUMBS = re.compile(r'<nav class="crumbs">(.*?)</nav>', re.DOTALL)
 MY_STORES = """<a href="{% url 'portal:home' %}">{% translate "My stores" %}</a> › """
-OTHER_ROOTS = {"supplier", "inspections"}
+OTHER_ROOTS = {"supplier"}
 
 
 def _portal_templates() -> list[Path]:

@@ -80,7 +80,7 @@ class GroupBuyOffer(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", pgettext_lazy("offer status", "Open")
-        FORMED = "formed", _("Formed (成团)")
+        FORMED = "formed", pgettext_lazy("group buy", "Formed")
         FAILED = "failed", _("Not formed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -103,11 +103,11 @@ class GroupBuyOffer(models.Model):
         default=ThresholdKind.UNITS,
     )
     threshold = models.PositiveIntegerField(
-        _("threshold (成团)"), validators=[MinValueValidator(1)]
+        _("group-buy threshold"), validators=[MinValueValidator(1)]
     )
     cap = models.PositiveIntegerField(_("cap (units)"), validators=[MinValueValidator(1)])
     presale = models.BooleanField(
-        _("pre-order (以销定产)"),
+        _("pre-order"),
         default=False,
         # Also in the database: the demo writes offers with raw INSERTs.
         db_default=False,
@@ -186,7 +186,7 @@ class GroupBuyJoin(models.Model):
 
     class Source(models.TextChoices):
         API = "api", _("API (mini-program, chat bot)")
-        JIELONG = "jielong", _("Pasted 接龙 line")
+        JIELONG = "jielong", _("Pasted group-buy chat list line")
         PORTAL = "portal", _("Entered by the store")
 
     class Status(models.TextChoices):

@@ -96,10 +96,8 @@ class ScenarioTemplate(models.Model):
         _("default discount (%)"), default=10, validators=[MaxValueValidator(90)]
     )
     live_script_template = models.TextField(_("live script template"), blank=True, default="")
-    warmup_copy_template = models.TextField(_("warm-up chat copy (预热)"), blank=True, default="")
-    jielong_copy_template = models.TextField(
-        _("group-buy chat copy (接龙)"), blank=True, default=""
-    )
+    warmup_copy_template = models.TextField(_("warm-up chat copy"), blank=True, default="")
+    jielong_copy_template = models.TextField(_("group-buy chat copy"), blank=True, default="")
     poster_headline_template = models.CharField(
         _("poster headline template"), max_length=200, blank=True, default=""
     )
@@ -310,8 +308,8 @@ class StoreCampaign(models.Model):
     live_script = models.JSONField(
         _("live script"), default=list, blank=True, help_text=_("[{at, title, lines}] steps.")
     )
-    warmup_copy = models.TextField(_("warm-up chat copy (预热)"), blank=True, default="")
-    jielong_copy = models.TextField(_("group-buy chat copy (接龙)"), blank=True, default="")
+    warmup_copy = models.TextField(_("warm-up chat copy"), blank=True, default="")
+    jielong_copy = models.TextField(_("group-buy chat copy"), blank=True, default="")
     poster = models.FileField(_("poster"), upload_to="campaigns/posters/", blank=True)
     pack_generated_at = models.DateTimeField(_("pack generated"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)

@@ -97,7 +97,9 @@ def review_summary_figures(review: CampaignReview) -> list[SummaryFigure]:
         SummaryFigure(_("Exposures"), funnel.exposures, past.exposures, "count"),
         SummaryFigure(_("Clicks"), funnel.clicks, past.clicks, "count"),
         SummaryFigure(_("Order events (tracked)"), funnel.orders, past.order_events, "count"),
-        SummaryFigure(_("接龙 chat orders (not tracked)"), funnel.chat_orders, None, "count"),
+        SummaryFigure(
+            _("Group-buy chat list orders (not tracked)"), funnel.chat_orders, None, "count"
+        ),
         SummaryFigure(_("Members exposed"), funnel.exposure_members, None, "count"),
         SummaryFigure(_("Members who clicked"), funnel.click_members, None, "count"),
         SummaryFigure(_("Members who ordered"), funnel.order_members, None, "count"),
@@ -183,7 +185,7 @@ def _store_header() -> list[str]:
         _("Repeat buyers"),
         _("Joined value at threshold (yuan)"),
         _("Offers at threshold"),
-        _("接龙 chat orders (not tracked)"),
+        _("Group-buy chat list orders (not tracked)"),
         _("Units short at receiving"),
         _("Refunded (yuan)"),
         _("Sold after refunds (yuan)"),
@@ -368,7 +370,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
                 _("Exposures"),
                 _("Clicks"),
                 _("Order events (tracked)"),
-                _("接龙 chat orders"),
+                _("Group-buy chat list orders"),
             ],
             values=[funnel.exposures, funnel.clicks, funnel.orders, funnel.chat_orders],
             texts=[

@@ -677,7 +677,7 @@ class JielongReport:
 def jielong_problem_message(code: str) -> str:
     """The translated reason for a parser problem code (`analytics.jielong.REASONS`)."""
     messages = {
-        "no_number": _("The line has no 接龙 number at its start."),
+        "no_number": _("The line does not start with its group-buy chat list number."),
         "no_name": _("The line has no name."),
         "several_quantities": _("The line has more than one quantity; write one product per line."),
         "zero_quantity": _("The quantity is 0."),

@@ -405,7 +405,7 @@ def live_script_build(
     steps.append(
         {
             "at": _at(start, minutes),
-            "title": _("Group-buy call (接龙)"),
+            "title": _("Group-buy call"),
             "lines": [line for line in jielong.splitlines() if line.strip()],
         }
     )

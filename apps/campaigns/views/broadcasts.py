@@ -80,13 +80,13 @@ class OfferForm(forms.Form):
         label=gettext_lazy("Threshold counts"), choices=GroupBuyOffer.ThresholdKind.choices
     )
     threshold = forms.IntegerField(
-        label=gettext_lazy("Threshold (成团)"), min_value=1, max_value=OFFER_UNITS_MAX
+        label=gettext_lazy("Group-buy threshold"), min_value=1, max_value=OFFER_UNITS_MAX
     )
     cap = forms.IntegerField(
         label=gettext_lazy("Cap (units)"), min_value=1, max_value=OFFER_UNITS_MAX
     )
     presale = forms.BooleanField(
-        label=gettext_lazy("Pre-order (以销定产)"),
+        label=pgettext_lazy("offer form", "Pre-order"),
         required=False,
         help_text=gettext_lazy(
             "Sell before the goods are in: joins need no stock here; once the group forms the "
@@ -176,7 +176,7 @@ def _product_label(product: Product) -> str:
 
 class JielongForm(forms.Form):
     text = forms.CharField(
-        label=gettext_lazy("Paste the 接龙 from the chat"),
+        label=gettext_lazy("Paste the group-buy chat list"),
         widget=forms.Textarea(attrs={"rows": 8}),
         max_length=JIELONG_MAX_CHARACTERS,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,6 +48,7 @@ from apps.stores.access import (
     actions_at,
     store_or_403,
 )
+from linli.files import stored_file_response
 from linli.fonts import FontMissing
 from linli.phones import phone_for_viewer
 
@@ -236,13 +237,13 @@ def campaign_preview(request: HttpRequest, store_id: int, store_campaign_id: int
 @require_GET
 def poster_png(request: HttpRequest, store_id: int, store_campaign_id: int) -> HttpResponse:
     store_campaign = _store_campaign_or_404(request, store_id, store_campaign_id, VIEW_CAMPAIGNS)
-    if not store_campaign.poster:
-        raise Http404
-    return FileResponse(
-        store_campaign.poster.open("rb"),
-        as_attachment=True,
-        filename=f"campaign-{store_campaign.pk}-poster.png",
+    # Regenerating the pack replaces the poster under the same name: revalidate, don't keep.
+    return stored_file_response(
+        store_campaign.poster,
         content_type="image/png",
+        filename=f"campaign-{store_campaign.pk}-poster.png",
+        cache_control="private, no-cache",
+        as_attachment=True,
     )
 
 

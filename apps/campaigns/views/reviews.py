@@ -64,7 +64,11 @@ def _funnel_bars(review: CampaignReview) -> list[dict[str, object]]:
         (_("Exposures"), funnel.exposures, funnel.exposure_members),
         (_("Clicks"), funnel.clicks, funnel.click_members),
         (_("Order events (tracked)"), funnel.orders, funnel.order_members),
-        (_("接龙 chat orders (not tracked)"), funnel.chat_orders, funnel.chat_order_members),
+        (
+            _("Group-buy chat list orders (not tracked)"),
+            funnel.chat_orders,
+            funnel.chat_order_members,
+        ),
     ]
     top = max(count for _label, count, _members in steps) or 1
     return [

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.admin import identity as admin_identity
-from apps.customers.models import Member, MemberIdentity, MemberTag, Tag
+from apps.customers.models import Member, MemberIdentity, MemberTag, Tag, tag_evidence_text
 from apps.customers.resources import MemberResource
 from linli.admin_helpers import (
     PHONE_PERMISSION,
@@ -19,7 +19,7 @@ from linli.admin_helpers import (
     phone_column,
     request_cached,
 )
-from linli.admin_utils import BigTableAdminMixin, truncated
+from linli.admin_utils import BigTableAdminMixin, truncated, truncated_text
 from linli.imports.admin import ImportExportAdminMixin
 from linli.phones import phone_for_viewer, phone_normalise
 
@@ -56,11 +56,22 @@ class MemberIdentityInline(admin.TabularInline):
         return self.get_fields(request, obj)
 
 
+@admin.display(description=_("recorded evidence"))
+def recorded_evidence(member_tag: MemberTag) -> str:
+    """What the recompute found (chat, purchases), worded in the reader's language."""
+    return tag_evidence_text(facts=member_tag.evidence_facts)
+
+
+@admin.display(description=_("evidence"), ordering="evidence")
+def evidence_column(member_tag: MemberTag) -> str:
+    return truncated_text(member_tag.evidence_text)
+
+
 class MemberTagInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = MemberTag
     extra = 0
-    fields = ["tag", "source", "evidence", "created_at"]
-    readonly_fields = ["created_at"]
+    fields = ["tag", "source", recorded_evidence, "evidence", "created_at"]
+    readonly_fields = [recorded_evidence, "created_at"]
     autocomplete_fields = ["tag"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MemberTag]:
@@ -257,7 +268,10 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(MemberTag)
 class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
-    list_display = ["member", "tag", "source", truncated("evidence", model=MemberTag), "created_at"]
+    list_display = ["member", "tag", "source", evidence_column, "created_at"]
+    # The facts are the recompute's; staff read them worded and may add a note in `evidence`.
+    exclude = ["evidence_facts"]
+    readonly_fields = [recorded_evidence]
     list_filter = ["source", "tag"]
     search_fields = ["member__member_no", "member__name", "tag__name", "evidence"]
     list_select_related = ["member", "tag"]

@@ -84,22 +84,25 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class TagSuggestion:
+    """A tag a member should carry, with the facts behind it (stored as they are and worded
+    when shown, in the reader's language): `{"code": "chat", "text", "day"}` or
+    `{"code": "purchases", "category_id", "category", "count"}`."""
+
     member_id: int
     tag_id: int
-    evidence: str
+    facts: dict
 
 
 def chat_tags(
     *,
     messages: Iterable[ChatMessage],
     tags_by_keyword: Mapping[str, Iterable[int]],
-    evidence_format: str,
     local_date: Callable[[dt.datetime], dt.date],
 ) -> list[TagSuggestion]:
     """One suggestion per (member, tag) whose keywords occur in the member's messages.
 
-    The evidence quotes the member's latest matching message (by sent_at, then id):
-    `evidence_format % {"text": ..., "day": ...}` with the text cut to EVIDENCE_TEXT_MAX
+    The facts quote the member's latest matching message (by sent_at, then id):
+    `{"code": "chat", "text": ..., "day": ...}` with the text cut to EVIDENCE_TEXT_MAX
     characters and `day` the ISO local date given by `local_date(sent_at)`.
     """
     keyword_tags = {
@@ -127,8 +130,8 @@ def chat_tags(
         quoted = " ".join(text.split())
         if len(quoted) > EVIDENCE_TEXT_MAX:
             quoted = quoted[: EVIDENCE_TEXT_MAX - 1] + "…"
-        evidence = evidence_format % {"text": quoted, "day": local_date(sent_at).isoformat()}
-        suggestions.append(TagSuggestion(member_id=member_id, tag_id=tag_id, evidence=evidence))
+        facts = {"code": "chat", "text": quoted, "day": local_date(sent_at).isoformat()}
+        suggestions.append(TagSuggestion(member_id=member_id, tag_id=tag_id, facts=facts))
     return suggestions
 
 
@@ -158,14 +161,14 @@ def purchase_tags(
     lines: pd.DataFrame,
     rules: Iterable[CategoryRule],
     parents: Mapping[int, int | None],
-    evidence_format: str,
 ) -> list[TagSuggestion]:
     """One suggestion per (member, tag) where the member placed at least `min_purchases`
     orders containing the rule's category (or a category below it) among `lines`.
 
     `lines` has columns member_id, order_id, category_id (already limited to the window).
-    When several rules of one tag match, the evidence names the rule with the most orders
-    (then the category name): `evidence_format % {"category": ..., "count": ...}`.
+    When several rules of one tag match, the facts name the rule with the most orders
+    (then the category name): `{"code": "purchases", "category_id": ..., "category": ...,
+    "count": ...}`.
     """
     rules = list(rules)
     if not rules or lines.empty:
@@ -191,6 +194,7 @@ def purchase_tags(
     counts = counts.loc[counts["orders"].to_numpy() >= minimum[counts["rule"].to_numpy()]]
     counts["tag_id"] = [rules[index].tag_id for index in counts["rule"].tolist()]
     counts["name"] = [rules[index].category_name for index in counts["rule"].tolist()]
+    counts["category_id"] = [rules[index].category_id for index in counts["rule"].tolist()]
     counts = counts.sort_values(
         ["member_id", "tag_id", "orders", "name"],
         ascending=[True, True, False, True],
@@ -200,12 +204,18 @@ def purchase_tags(
         TagSuggestion(
             member_id=int(member_id),
             tag_id=int(tag_id),
-            evidence=evidence_format % {"category": name, "count": int(orders)},
+            facts={
+                "code": "purchases",
+                "category_id": int(category_id),
+                "category": name,
+                "count": int(orders),
+            },
         )
-        for member_id, tag_id, name, orders in zip(
+        for member_id, tag_id, name, category_id, orders in zip(
             counts["member_id"].tolist(),
             counts["tag_id"].tolist(),
             counts["name"].tolist(),
+            counts["category_id"].tolist(),
             counts["orders"].tolist(),
             strict=True,
         )

@@ -346,7 +346,8 @@ def member_merge(*, keep: Member, absorb: Member, by: AbstractBaseUser | None) -
     - Orders, identities, NPS answers, community messages and earlier merge records are
       re-pointed with set-wise UPDATEs; so is any relation to Member added later by other apps.
     - Tags: a tag only the absorbed member has moves; a tag both have stays once, on the kept
-      member, with both evidences combined (source of the kept row wins).
+      member, with both evidences combined (their facts and their texts; source of the kept
+      row wins).
     - The absorbed member's profile is deleted; the kept one is recomputed by the nightly run.
     - Empty fields of `keep` (name, birth year, gender, home store, phone) are filled from
       `absorb`; `joined_at` becomes the earlier of the two; `marketing_consent` stays as the
@@ -400,8 +401,13 @@ def _relations_move(*, keep: Member, absorb: Member) -> dict[str, int]:
     for absorbed_tag in shared:  # a handful of tags per member, not a bulk path
         kept_tag = keep_tags[absorbed_tag.tag_id]
         kept_tag.evidence = _combined_evidence(kept_tag.evidence, absorbed_tag.evidence)
+        kept_tag.evidence_facts = list(kept_tag.evidence_facts or []) + [
+            fact
+            for fact in absorbed_tag.evidence_facts or []
+            if fact not in (kept_tag.evidence_facts or [])
+        ]
         kept_tag.created_at = min(kept_tag.created_at, absorbed_tag.created_at)
-        kept_tag.save(update_fields=["evidence", "created_at"])
+        kept_tag.save(update_fields=["evidence", "evidence_facts", "created_at"])
     MemberTag.objects.filter(pk__in=[row.pk for row in shared]).delete()
     moved["tags"] = MemberTag.objects.filter(member=absorb).update(member=keep)
     moved["tags_combined"] = len(shared)

@@ -26,8 +26,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 
 from apps.catalog.models import Category
 from apps.customers.analytics import profiles as profile_math
@@ -253,9 +252,6 @@ def _tag_suggestions(
 ) -> tuple[list[tagging.TagSuggestion], list[tagging.TagSuggestion]]:
     start = profile_math.window_start(as_of)
     local_zone = ZoneInfo(settings.TIME_ZONE)
-    with translation.override(settings.LANGUAGE_CODE):
-        chat_evidence = gettext('Chat: "%(text)s" (%(day)s)')
-        purchase_evidence = gettext("Purchases: %(category)s ×%(count)d")
 
     tags_by_keyword: dict[str, set[int]] = {}
     for keyword, tag_id in TagKeyword.objects.values_list("keyword", "tag_id"):
@@ -265,7 +261,6 @@ def _tag_suggestions(
     chat = tagging.chat_tags(
         messages=_chat_messages(start=start, end=as_of, keywords=sorted(tags_by_keyword)),
         tags_by_keyword=tags_by_keyword,
-        evidence_format=chat_evidence,
         local_date=lambda moment: moment.astimezone(local_zone).date(),
     )
 
@@ -286,7 +281,6 @@ def _tag_suggestions(
         lines=lines[["member_id", "order_id", "category_id"]],
         rules=rules,
         parents={pk: parent for pk, _name, parent in categories},
-        evidence_format=purchase_evidence,
     )
     chat = [suggestion for suggestion in chat if suggestion.member_id in member_ids]
     purchases = [suggestion for suggestion in purchases if suggestion.member_id in member_ids]
@@ -488,30 +482,36 @@ def _auto_tags_write(
     Manual and imported tags are never touched: a suggestion for a pair that already carries a
     manual/import tag is dropped, deletes are conditioned on the source, and inserts ignore
     conflicts (a tag added by staff meanwhile wins). Unchanged rows are left alone, so a rerun
-    writes nothing; a changed row keeps its original created_at.
+    writes nothing; a changed row keeps its original created_at. The evidence is stored as
+    facts (`evidence_facts`), worded when shown; an automatic row's `evidence` text is empty.
     """
-    desired: dict[tuple[int, int], tuple[str, str]] = {}
+    desired: dict[tuple[int, int], tuple[str, list[dict]]] = {}
     for suggestion in purchases:
         desired[(suggestion.member_id, suggestion.tag_id)] = (
             MemberTag.Source.PURCHASE,
-            suggestion.evidence[:255],
+            [suggestion.facts],
         )
     for suggestion in chat:
         desired.setdefault(
             (suggestion.member_id, suggestion.tag_id),
-            (MemberTag.Source.CHAT, suggestion.evidence[:255]),
+            (MemberTag.Source.CHAT, [suggestion.facts]),
         )
 
-    existing = {
-        (member_id, tag_id): (pk, source, evidence, created_at)
-        for pk, member_id, tag_id, source, evidence, created_at in MemberTag.objects.order_by()
-        .values_list("pk", "member_id", "tag_id", "source", "evidence", "created_at")
+    rows = (
+        MemberTag.objects.order_by()
+        .values_list(
+            "pk", "member_id", "tag_id", "source", "evidence_facts", "evidence", "created_at"
+        )
         .iterator(chunk_size=20_000)
+    )
+    existing = {
+        (member_id, tag_id): (pk, source, (facts, evidence), created_at)
+        for pk, member_id, tag_id, source, facts, evidence, created_at in rows
     }
     to_create: list[MemberTag] = []
     to_delete: list[int] = []
     replaced = 0
-    for (member_id, tag_id), (source, evidence) in desired.items():
+    for (member_id, tag_id), (source, facts) in desired.items():
         current = existing.get((member_id, tag_id))
         if current is None:
             to_create.append(
@@ -519,18 +519,18 @@ def _auto_tags_write(
                     member_id=member_id,
                     tag_id=tag_id,
                     source=source,
-                    evidence=evidence,
+                    evidence_facts=facts,
                     created_at=now,
                 )
             )
-        elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, evidence):
+        elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, (facts, "")):
             to_delete.append(current[0])
             to_create.append(
                 MemberTag(
                     member_id=member_id,
                     tag_id=tag_id,
                     source=source,
-                    evidence=evidence,
+                    evidence_facts=facts,
                     created_at=current[3],
                 )
             )

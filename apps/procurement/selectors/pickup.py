@@ -44,7 +44,9 @@ def member_display(*, member: Member | None, full: bool, chat_name: str = "") ->
         chat_name = chat_name.strip()
         if not chat_name:
             return gettext("Guest")
-        return gettext("接龙: %(name)s") % {"name": chat_name if full else name_masked(chat_name)}
+        return gettext("Group-buy chat: %(name)s") % {
+            "name": chat_name if full else name_masked(chat_name)
+        }
     if full and not member.is_erased:
         parts = [part for part in (member.name, member.masked_phone) if part]
         return " ".join(parts) or member.member_no

@@ -1,0 +1,127 @@
+"""A member tag's evidence is stored as facts and worded in the reader's language (README,
+"Languages"); tags tagged before that (migration customers.0008) are read back into facts."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+from django.utils import translation
+
+from apps.customers.models import MemberTag, tag_evidence_text
+from apps.customers.services.identity import member_merge
+from tests.factories import CategoryFactory, MemberFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+CAT_LITTER = {"code": "purchases", "category_id": None, "category": "猫砂", "count": 1}
+CHAT = {"code": "chat", "text": "宝宝最近不爱吃辅食", "day": "2026-11-20"}
+
+
+def test_evidence_is_worded_in_the_readers_language() -> None:
+    facts = [CAT_LITTER, {**CAT_LITTER, "count": 3}, CHAT]
+
+    with translation.override("en"):
+        english = tag_evidence_text(facts=facts, text="店主确认")
+    with translation.override("zh-hans"):
+        chinese = tag_evidence_text(facts=facts, text="店主确认")
+
+    assert english == '猫砂, 1 order; 猫砂, 3 orders; "宝宝最近不爱吃辅食" (2026-11-20); 店主确认'
+    assert chinese == "猫砂，1笔订单；猫砂，3笔订单；“宝宝最近不爱吃辅食”（2026-11-20）；店主确认"
+
+
+def test_unknown_or_broken_facts_are_left_out_not_failed() -> None:
+    facts = [{"code": "later"}, {"code": "purchases", "category": "猫砂"}, "text"]
+
+    assert tag_evidence_text(facts=facts, text="note") == "note"
+
+
+def test_member_page_words_the_evidence_once_in_each_language(client, owner, store) -> None:
+    member = MemberFactory(home_store=store)
+    MemberTag.objects.create(
+        member=member,
+        tag=TagFactory(name="宠物主人"),
+        source="purchase",
+        evidence_facts=[CAT_LITTER],
+    )
+    client.force_login(owner)
+    url = reverse("members:detail", args=[store.pk, member.member_no])
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "Purchases · 猫砂, 1 order" in english
+    assert "购买" not in english
+    assert "购买记录 · 猫砂，1笔订单" in chinese
+    assert "购买：" not in chinese
+
+
+def test_merge_keeps_both_members_facts_once(hq_user) -> None:
+    keep, absorb = MemberFactory(), MemberFactory()
+    tag = TagFactory()
+    MemberTag.objects.create(member=keep, tag=tag, source="chat", evidence_facts=[CHAT])
+    MemberTag.objects.create(
+        member=absorb, tag=tag, source="purchase", evidence_facts=[CHAT, CAT_LITTER]
+    )
+
+    member_merge(keep=keep, absorb=absorb, by=hq_user)
+
+    kept = MemberTag.objects.get(member=keep, tag=tag)
+    assert (kept.source, kept.evidence_facts, kept.evidence) == ("chat", [CHAT, CAT_LITTER], "")
+
+
+# --- migration 0008: facts read back from the old sentences ------------------------------------
+
+
+def _backfill() -> None:
+    migration = importlib.import_module("apps.customers.migrations.0008_tag_evidence_facts")
+    migration.backfill_facts(apps, None)
+
+
+def test_the_backfill_reads_chinese_english_and_merged_sentences() -> None:
+    litter = CategoryFactory(name="猫砂")
+    CategoryFactory(name="水果")
+    CategoryFactory(name="水果")  # two categories of one name: no id is guessed
+    member = MemberFactory()
+
+    def old(source: str, evidence: str) -> MemberTag:
+        return MemberTag.objects.create(
+            member=member, tag=TagFactory(), source=source, evidence=evidence
+        )
+
+    purchase_zh = old("purchase", "购买：猫砂 ×1")
+    purchase_en = old("purchase", "Purchases: 水果 ×12")
+    chat_zh = old("chat", "聊天：“宝宝最近不爱吃辅食”（2026-11-20）")
+    chat_en = old("chat", 'Chat: "gym; then milk" (2026-11-21)')
+    merged = old("chat", "聊天：“宝宝最近不爱吃辅食”（2026-11-20）; 购买：猫砂 ×3")
+    unreadable = old("chat", "宝宝 ×2")
+    manual = old("manual", "购买：猫砂 ×1")
+
+    _backfill()
+    _backfill()  # a rerun changes nothing
+
+    def read(member_tag: MemberTag) -> tuple[list, str]:
+        member_tag.refresh_from_db()
+        return member_tag.evidence_facts, member_tag.evidence
+
+    assert read(purchase_zh) == ([{**CAT_LITTER, "category_id": litter.pk}], "")
+    assert read(purchase_en) == (
+        [{"code": "purchases", "category_id": None, "category": "水果", "count": 12}],
+        "",
+    )
+    assert read(chat_zh) == ([CHAT], "")
+    assert read(chat_en) == (
+        [{"code": "chat", "text": "gym; then milk", "day": "2026-11-21"}],
+        "",
+    )
+    assert read(merged) == (
+        [CHAT, {**CAT_LITTER, "category_id": litter.pk, "count": 3}],
+        "",
+    )
+    assert read(unreadable) == ([], "宝宝 ×2")
+    assert read(manual) == ([], "购买：猫砂 ×1")
+    with translation.override("en"):
+        assert purchase_zh.evidence_text == "猫砂, 1 order"
+        assert unreadable.evidence_text == "宝宝 ×2"
