@@ -391,6 +391,15 @@ def form_key(value: object) -> uuid.UUID | None:
         return None
 
 
+# A post without a valid key writes nothing: unguarded, a client that dropped the hidden
+# field (or a page cached from before keys) would write once per tap. The form comes back
+# with this error, what was typed and a fresh key, so one more submit writes once.
+FORM_KEY_MISSING = _(
+    "Nothing was saved: this form was sent without its one-time key (the page may be out of "
+    "date). Check what is filled in and submit it again."
+)
+
+
 class ReceiptDisputeForm(forms.Form):
     """The supplier's dispute of one store's receipt of one line: the units they say were
     delivered and why (the service checks the numbers against the receipt)."""
