@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -379,24 +378,6 @@ LossRowFormSet = forms.formset_factory(
     max_num=LOSS_BATCH_MAX_ROWS,
     absolute_max=LOSS_BATCH_MAX_ROWS,
     validate_max=True,
-)
-
-
-def form_key(value: object) -> uuid.UUID | None:
-    """A form's one-time key (the hidden field `key` the loss, loss batch and after-sales
-    forms carry so a double tap writes once), or None when missing or not a UUID."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-# A post without a valid key writes nothing: unguarded, a client that dropped the hidden
-# field (or a page cached from before keys) would write once per tap. The form comes back
-# with this error, what was typed and a fresh key, so one more submit writes once.
-FORM_KEY_MISSING = _(
-    "Nothing was saved: this form was sent without its one-time key (the page may be out of "
-    "date). Check what is filled in and submit it again."
 )
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.procurement.forms import FORM_KEY_MISSING, CaseOpenForm, CaseOrderFindForm, form_key
+from apps.procurement.forms import CaseOpenForm, CaseOrderFindForm
 from apps.procurement.models import AfterSalesCase, AfterSalesPhoto
 from apps.procurement.selectors import aftersales as selectors
 from apps.procurement.services.aftersales import (
@@ -41,7 +41,7 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.models import Order, Store
 from linli.files import private_image_response
-from linli.params import is_ascii_number
+from linli.params import FORM_KEY_MISSING, form_key, is_ascii_number
 
 
 def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -28,12 +28,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from apps.procurement.forms import (
-    FORM_KEY_MISSING,
     LOSS_BATCH_MAX_ROWS,
     LossForm,
     LossRowFormSet,
     LossStock,
-    form_key,
     loss_product_text,
 )
 from apps.stores.access import MEMBER_DATA, RECORD_LOSS, store_and_actions_or_403, store_or_403
@@ -48,7 +46,7 @@ from apps.stores.selectors import (
 from apps.stores.services.loss import LossBatchRepeated, LossRefused, loss_record, losses_record
 from apps.stores.services.stock import InsufficientStock
 from linli.admin_helpers import member_notes_for_viewer
-from linli.params import text_param
+from linli.params import FORM_KEY_MISSING, form_key, text_param
 
 RECENT_DAYS = 30
 QUERY_MAX_LENGTH = 60
