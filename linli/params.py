@@ -12,6 +12,7 @@ below, whose page number (`?page=`) is ASCII digits too.
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.core import paginator
 from django.core.exceptions import BadRequest, ValidationError
@@ -58,3 +59,22 @@ class Paginator(paginator.Paginator):
         if isinstance(number, str) and not number.isascii():
             raise paginator.PageNotAnInteger(self.error_messages["invalid_page"])
         return super().validate_number(number)
+
+
+def form_key(value: object) -> uuid.UUID | None:
+    """A form's one-time key (the hidden field `key` the loss, loss batch, after-sales and
+    inspection scoring forms carry so a double tap writes once), or None when missing or not a
+    UUID."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# A post without a valid key writes nothing: unguarded, a client that dropped the hidden
+# field (or a page cached from before keys) would write once per tap. The form comes back
+# with this error, what was typed and a fresh key, so one more submit writes once.
+FORM_KEY_MISSING = gettext_lazy(
+    "Nothing was saved: this form was sent without its one-time key (the page may be out of "
+    "date). Check what is filled in and submit it again."
+)

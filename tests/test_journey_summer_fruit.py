@@ -22,6 +22,7 @@ import datetime as dt
 import io
 import json
 import re
+import uuid
 from decimal import Decimal
 from importlib import import_module
 
@@ -540,6 +541,7 @@ def test_the_summer_fruit_journey_closes_the_loop(
             "quantity": 2,
             "amount": "53.80",
             "description": "两盒蓝莓发软",
+            "key": str(uuid.uuid4()),
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]

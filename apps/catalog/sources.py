@@ -57,14 +57,21 @@ def insight_card_draft(*, card: InsightCard, by: AbstractBaseUser | None) -> Non
     Raises InsightNotDrafted when the store already takes part in an overlapping campaign of
     the card's template (the overlap message, naming it; the card stays open), when the store
     is not open for trade (the card stays open), or when the card's campaign was drafted
-    earlier (nothing changes)."""
+    earlier (nothing changes) — also by an acceptance running at the same time, which the
+    look-up below cannot see yet: the draft's own answer (`drafted`, decided under the card's
+    lock) says so, so two HQ users accepting one card count one drafted campaign."""
     earlier = campaign_for_insight_card(card_id=card.pk)
     if earlier is not None:
-        raise InsightNotDrafted(
-            _("Already accepted: its campaign “%(name)s” was drafted earlier.")
-            % {"name": earlier.name}
-        )
+        raise _drafted_earlier(earlier.name)
     try:
-        campaign_draft_from_insight(card=card, by=by)
+        draft = campaign_draft_from_insight(card=card, by=by)
     except (InsightOverlapError, InsightStoreClosedError) as refusal:
         raise InsightNotDrafted(" ".join(refusal.messages)) from refusal
+    if not draft.drafted:
+        raise _drafted_earlier(draft.store_campaign.campaign.name)
+
+
+def _drafted_earlier(name: str) -> InsightNotDrafted:
+    return InsightNotDrafted(
+        _("Already accepted: its campaign “%(name)s” was drafted earlier.") % {"name": name}
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -380,15 +379,6 @@ LossRowFormSet = forms.formset_factory(
     absolute_max=LOSS_BATCH_MAX_ROWS,
     validate_max=True,
 )
-
-
-def form_key(value: object) -> uuid.UUID | None:
-    """A form's one-time key (the hidden field `key` the loss, loss batch and after-sales
-    forms carry so a double tap writes once), or None when missing or not a UUID."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 class ReceiptDisputeForm(forms.Form):

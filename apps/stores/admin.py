@@ -517,6 +517,13 @@ class OrderAdmin(
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    # Nothing on an order is edited here (every field above is read-only), so the change page
+    # is Django's view-only page: no Save buttons that saved nothing, and a posted form is
+    # refused (403). The list, its search and filters, and the sales-history import (its own
+    # permission) stay as they are.
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[Any]:
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is None:

@@ -781,6 +781,28 @@ def test_admin_campaign_list_says_whether_each_campaign_is_upcoming_running_or_o
     }
 
 
+def test_admin_campaign_list_sorts_by_the_state_it_shows(world: dict, hq_user: object) -> None:
+    """The state column sorted by the stored status, "active" for all but a cancelled one, so
+    an ended campaign sorted among the upcoming ones. It sorts upcoming, running, ended,
+    cancelled (and back)."""
+    today = timezone.localdate()
+    upcoming = _launch(world, starts_on=today + dt.timedelta(days=20), name="下个月的")
+    running = _launch(world, starts_on=today, regions=[world["west_region"]], name="今天的")
+    over = _launch(world, starts_on=today - dt.timedelta(days=20), name="十一月的")
+    cancelled = _launch(world, starts_on=today + dt.timedelta(days=40), name="取消的")
+    campaign_cancel(campaign=cancelled, by=None)
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_changelist")
+    # The column's number as the list's sort links count it (the action checkbox first).
+    column = client.get(url).context["cl"].list_display.index("state")
+
+    def listed(order: str) -> list[Campaign]:
+        return list(client.get(url, {"o": order}).context["cl"].result_list)
+
+    assert listed(f"{column}") == [upcoming, running, over, cancelled]
+    assert listed(f"-{column}") == [cancelled, over, running, upcoming]
+
+
 def test_admin_shows_a_store_campaign_s_offer_read_only_and_hq_s_promotions_editable(
     world: dict, draft: StoreCampaign, hq_user: object
 ) -> None:

@@ -7,11 +7,12 @@ reason, and with CI=true the suite runs on PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.campaigns.models import Campaign, ScenarioTemplate, StoreCampaign
@@ -22,9 +23,11 @@ from apps.campaigns.services.campaigns import (
     campaign_launch,
 )
 from apps.catalog.models import InsightCard
+from apps.catalog.sources import InsightNotDrafted, insight_card_draft
 from tests.campaigns.factories import ScenarioTemplateFactory
 from tests.catalog.factories import InsightCardFactory
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
+from tests.procurement.test_consolidation_race import _in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -124,3 +127,56 @@ def test_two_cards_of_one_template_accepted_at_once_make_one_campaign(
     assert refused[0].campaigns == [campaign]
     assert refused[0].store_campaigns == [made[0].store_campaign]
     assert InsightCard.objects.filter(accepted_at__isnull=False).count() == 1
+
+
+def _sessions_waiting_for_a_lock(count: int) -> bool:
+    """Whether `count` other sessions of this test database are (or, within 20 s, come to be)
+    waiting for a lock held by an open transaction."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            # Called inside a transaction: its statistics snapshot is dropped each time.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_two_hq_acceptances_of_one_card_at_once_count_one_drafted_campaign(
+    template: ScenarioTemplate,
+) -> None:
+    """The admin's "accept" looks for the card's campaign before drafting; two HQ users
+    accepting the same card at once both found none, the second then waited for the card's
+    lock and was handed the first's draft — and both were counted "drafted". The card's row
+    is held here until both wait for it, so both have passed that look-up."""
+    fruit = template.categories.get()
+    card = InsightCardFactory(
+        store=StoreFactory(), product=ProductFactory(name="蓝莓", category=fruit)
+    )
+    first_hq, second_hq = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    results: list[list[Any]] = []
+    threads = []
+    with transaction.atomic():
+        InsightCard.objects.select_for_update().get(pk=card.pk)
+        for user in (first_hq, second_hq):
+            thread, result = _in_thread(lambda user=user: insight_card_draft(card=card, by=user))
+            threads.append(thread)
+            results.append(result)
+        both_wait = _sessions_waiting_for_a_lock(2)
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert both_wait
+    outcomes = [result[0] for result in results]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, InsightNotDrafted)]
+    assert outcomes.count(None) == 1, outcomes
+    assert len(refused) == 1, outcomes
+    campaign = Campaign.objects.get()
+    assert refused[0].message == f"此前已采纳：其活动“{campaign.name}”已生成草稿。"
+    card.refresh_from_db()
+    assert card.accepted_by in (first_hq, second_hq)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.campaigns.models import Campaign, CampaignProduct, ScenarioTemplate, StoreCampaign
+from apps.campaigns.selectors.campaigns import campaign_launch_overlaps
 from apps.campaigns.services.campaigns import (
     CampaignOverlapError,
     InsightOverlapError,
@@ -198,6 +199,28 @@ def test_a_card_is_not_accepted_while_the_store_takes_part_in_a_campaign_of_its_
     card.refresh_from_db()
     assert (card.accepted_at, card.accepted_by) == (None, None)
     assert list(Campaign.objects.all()) == [hq]
+
+
+def test_the_overlap_refusal_is_read_by_the_acceptance_not_by_the_error(
+    card: object, owner: object, django_assert_num_queries: object
+) -> None:
+    """The error is a value: it ran a query (the store's rows) in its constructor, and one
+    more per campaign for the template its message names. The acceptance reads them before
+    it raises; building the error runs none."""
+    hq = _hq_launch(card)
+    overlaps = list(
+        campaign_launch_overlaps(
+            template=hq.template,
+            store_ids=[card.store_id],
+            starts_on=hq.starts_on,
+            ends_on=hq.ends_on,
+        )
+    )
+    taking_part = [StoreCampaign.objects.get(campaign=hq)]
+    with django_assert_num_queries(0):
+        error = InsightOverlapError(overlaps, store_campaigns=taking_part)
+    assert (error.campaigns, error.store_campaigns) == ([hq], taking_part)
+    assert "a campaign of the same template (夏季水果季)" in error.messages[0]
 
 
 def test_the_portal_refusal_names_the_campaign_and_opens_it(card: object, owner: object) -> None:

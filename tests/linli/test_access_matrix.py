@@ -454,7 +454,14 @@ def _loss_batch_body(world: World) -> dict[str, Any]:
 
 
 def _case_body(world: World) -> dict[str, Any]:
-    return {"order": world.member_order_a.pk, "kind": "quality", "quantity": "1", "amount": "1.00"}
+    """The case form (a fresh key, as the page gives it: a post without one opens nothing)."""
+    return {
+        "order": world.member_order_a.pk,
+        "kind": "quality",
+        "quantity": "1",
+        "amount": "1.00",
+        "key": str(uuid.uuid4()),
+    }
 
 
 # Write bodies that need the shared rows (ids).

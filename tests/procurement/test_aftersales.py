@@ -844,6 +844,7 @@ def test_owner_opens_a_case_with_photos_and_sees_the_proposal(owner, store, orde
             "amount": "25.00",
             "description": "mouldy",
             "photos": [upload(jpeg_bytes()), upload(jpeg_bytes((20, 20)))],
+            "key": str(uuid.uuid4()),
         },
         follow=True,
     )
@@ -892,6 +893,7 @@ def test_posting_too_much_shows_the_reason_and_writes_nothing(owner, store, orde
             "quantity": 1,
             "amount": "99.00",
             "photos": [upload(jpeg_bytes())],
+            "key": str(uuid.uuid4()),
         },
     )
     assert response.status_code == 400
@@ -911,6 +913,7 @@ def test_a_refused_case_with_photos_asks_for_them_again(owner, store, order):
         "quantity": 1,
         "amount": "99.00",
         "description": "mouldy",
+        "key": str(uuid.uuid4()),
     }
     response = _client(owner).post(url, {**fields, "photos": [upload(jpeg_bytes())]})
     assert response.status_code == 400
@@ -933,6 +936,7 @@ def test_posting_a_non_image_shows_the_reason(owner, store, order):
             "quantity": 1,
             "amount": "1.00",
             "photos": [upload(b"not an image", name="a.jpg")],
+            "key": str(uuid.uuid4()),
         },
     )
     assert response.status_code == 400
@@ -1185,6 +1189,38 @@ def test_a_double_tap_on_the_case_form_opens_one_case(policies, owner, store, or
     )
     assert AfterSalesCase.objects.count() == 1
     assert Notification.objects.count() == notices
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key", None])
+def test_a_case_form_without_its_key_opens_nothing_and_comes_back_as_typed(
+    policies, owner, store, order, key
+):
+    """A client that drops the hidden key would open a case per tap: the post is refused with
+    what was typed and a fresh key, and the next submit (twice, as a double tap) opens one."""
+    client = _client(owner)
+    url = reverse("supply:case_new", args=[store.pk])
+    line = order.lines.order_by("pk").first()
+    body = {
+        "order": order.pk,
+        "order_line": line.pk,
+        "kind": "quality",
+        "quantity": 1,
+        "amount": "12.50",
+        "description": "桃子压坏了",
+    }
+    refused = client.post(url, body if key is None else {**body, "key": key})
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "Nothing was saved: this form was sent without its one-time key" in html
+    assert "桃子压坏了" in html
+    fresh = refused.context["key"]
+    assert isinstance(fresh, uuid.UUID)
+    assert f'name="key" value="{fresh}"' in html
+    assert not AfterSalesCase.objects.exists()
+    assert not Notification.objects.exists()
+    assert client.post(url, {**body, "key": str(fresh)}).status_code == 302
+    assert client.post(url, {**body, "key": str(fresh)}).status_code == 302
+    assert AfterSalesCase.objects.get().form_key == fresh
 
 
 def test_a_refused_case_form_keeps_its_key_for_the_corrected_post(policies, owner, store, order):

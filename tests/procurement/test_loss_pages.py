@@ -282,15 +282,33 @@ def test_a_refused_post_leaves_its_key_free_for_the_corrected_form(
     assert LossBatch.objects.get().key == uuid.UUID(key)
 
 
-@pytest.mark.parametrize("key", ["", "not-a-key"])
-def test_a_form_without_its_key_records_nothing(client, store, owner, milk, key):
+@pytest.mark.parametrize("key", ["", "not-a-key", None])
+def test_a_form_without_its_key_records_nothing_and_comes_back_as_typed(
+    client, store, owner, milk, key
+):
+    """A client that drops the hidden key would record once per tap: the post is refused with
+    what was typed and a fresh key, and the next submit (with it) records once."""
     client.force_login(owner)
-    response = _post(client, store, milk.product, key=key)
-    assert response.status_code == 302
-    assert response["Location"] == _url(store)
+    fields = {"quantity": 3, "note": "破包装"}
+    if key is None:
+        body = {"product": milk.product.pk, "reason": "expired", "q": "牛奶", **fields}
+        response = client.post(_url(store), body)
+    else:
+        response = _post(client, store, milk.product, key=key, **fields)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "没有保存" in html
+    assert "破包装" in html
+    fresh = response.context["key"]
+    assert isinstance(fresh, uuid.UUID)
+    assert f'name="key" value="{fresh}"' in html
     assert not StockMovement.objects.exists()
+    assert not LossBatch.objects.exists()
     milk.refresh_from_db()
     assert milk.on_hand == 8
+    assert _post(client, store, milk.product, key=str(fresh), **fields).status_code == 302
+    assert _post(client, store, milk.product, key=str(fresh), **fields).status_code == 302
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [-3]
 
 
 # A loss note as staff type it: it names the member who brought the goods back.

@@ -1020,8 +1020,9 @@ def test_the_order_search_hint_names_only_what_this_viewer_may_search_by(client)
 
 def test_hq_cannot_change_an_orders_status_by_hand_in_the_admin(client, roles):
     """An order changes state only through its services (pickup, cancellation, settlement),
-    which also adjust its purchase order, stock and pickup code; the admin shows the status
-    read-only and a posted status changes nothing."""
+    which also adjust its purchase order, stock and pickup code. Every field is read-only, so
+    the order's page is view-only: no Save buttons (they saved nothing and redirected as if
+    they had), and a posted form is refused."""
     staff = UserFactory(is_staff=True, username="hq-ops-orders")
     staff.groups.add(Group.objects.get(name=HQ_OPERATIONS))
     order = _order_with_line()
@@ -1042,7 +1043,10 @@ def test_hq_cannot_change_an_orders_status_by_hand_in_the_admin(client, roles):
     )
 
     assert page.status_code == 200
-    assert 'name="status"' not in page.content.decode()
-    assert response.status_code == 302
+    html = page.content.decode()
+    assert 'name="status"' not in html
+    assert 'name="_save"' not in html
+    assert 'name="_continue"' not in html
+    assert response.status_code == 403
     order.refresh_from_db()
     assert order.status == Order.Status.PAID

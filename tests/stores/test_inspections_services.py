@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from apps.stores.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
 )
 from tests.factories import StoreFactory, owner_of
@@ -618,3 +620,54 @@ def test_results_keep_the_item_scores_the_inspector_gave(inspector, store):
         .order_by("order")
         .values_list("score", flat=True)
     ) == [7, 9, 4]
+
+
+def test_a_page_saved_twice_with_one_key_writes_once(inspector, store):
+    """The scoring page's key is claimed first in the save's transaction: the second save of
+    that page (a double tap past the view's look-up) adds no photo and changes no score."""
+    active_checklist((3, 2, 2))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    first, _second, _third = results_of(inspection)
+    key = uuid.uuid4()
+
+    def save(score: int) -> services.ResultsSaved:
+        return services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=[ResultEntry(result_id=first.pk, score=score)],
+            other_upload=upload(jpeg_bytes()),
+            key=key,
+        )
+
+    assert save(7).photos_added == 1
+    with pytest.raises(services.InspectionSaveRepeated) as repeated:
+        save(3)
+    assert repeated.value.save.key == key
+    assert InspectionPhoto.objects.count() == 1
+    first.refresh_from_db()
+    assert first.score == 7
+
+
+def test_a_refused_page_save_leaves_its_key_free(inspector, store):
+    """Refused inside the transaction (an item of another inspection), the save rolls its key
+    back with it: the corrected page saves with the same key."""
+    active_checklist((3, 2, 2))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    first, _second, _third = results_of(inspection)
+    key = uuid.uuid4()
+    with pytest.raises(ValidationError):
+        services.inspection_results_save(
+            inspection=inspection,
+            by=inspector,
+            entries=[ResultEntry(result_id=first.pk, score=7), ResultEntry(result_id=0, score=1)],
+            key=key,
+        )
+    assert not InspectionSave.objects.exists()
+    saved = services.inspection_results_save(
+        inspection=inspection,
+        by=inspector,
+        entries=[ResultEntry(result_id=first.pk, score=7)],
+        key=key,
+    )
+    assert saved.changed == [first.title]
+    assert InspectionSave.objects.get().key == key

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -19,6 +21,7 @@ from apps.stores.models import (
     ChecklistTemplate,
     Inspection,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
     StoreStaff,
 )
@@ -285,8 +288,9 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
 
 
 def _scoring_body(inspection: Inspection, scores: list[str], **extra: object) -> dict:
-    """What the scoring form posts: every item's score and note (as the page renders them)."""
-    body: dict[str, object] = {}
+    """What the scoring form posts: every item's score and note (as the page renders them),
+    with a fresh key unless `key=` is given."""
+    body: dict[str, object] = {"key": str(uuid.uuid4())}
     for result, score in zip(results_of(inspection), scores, strict=True):
         body[f"item-{result.pk}-score"] = score
         body[f"item-{result.pk}-note"] = result.note
@@ -408,6 +412,82 @@ def test_photos_and_a_general_photo_are_saved_with_the_scores(inspector, draft):
         (photo.result_id or 0, photo.source_format) for photo in InspectionPhoto.objects.all()
     ) == sorted([(first.pk, "JPEG"), (third.pk, "PNG"), (0, "WEBP")])
     assert _scores(draft) == [7, 9, 4]
+
+
+def test_a_double_tap_on_save_adds_the_photos_once(inspector, draft):
+    """The page's key is claimed in the save's transaction: the second tap of the same page (a
+    double tap, a resent form) saves nothing again and adds no photo twice."""
+    client = _client(inspector)
+    first, _second, _third = results_of(draft)
+    page = client.get(reverse("inspections:detail", args=[draft.pk]))
+    key = page.context["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    url = reverse("inspections:save", args=[draft.pk])
+
+    def tap() -> object:
+        body = _scoring_body(draft, ["7", "9", "4"], key=str(key))
+        body[f"item-{first.pk}-photo"] = upload(jpeg_bytes())
+        body["other-photo"] = upload(png_bytes())
+        return client.post(url, body)
+
+    assert tap().status_code == 302
+    again = tap()
+
+    assert again.status_code == 302
+    assert again["Location"] == reverse("inspections:detail", args=[draft.pk])
+    saved = InspectionSave.objects.get()
+    time = timezone.localtime(saved.saved_at).strftime("%H:%M")
+    assert [str(message) for message in get_messages(again.wsgi_request)][-1] == (
+        f"This page was already saved at {time}; nothing was saved again."
+    )
+    assert InspectionPhoto.objects.count() == 2
+    assert (saved.inspection, saved.key, saved.saved_by) == (draft, key, inspector)
+    assert client.get(reverse("inspections:detail", args=[draft.pk])).context["key"] != key
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key", None])
+def test_a_save_without_its_key_writes_nothing_and_comes_back_as_typed(inspector, draft, key):
+    """A client that drops the hidden key would add its photo once per tap: the post is
+    refused with what was typed and a fresh key, and the next save (with it) writes once."""
+    client = _client(inspector)
+    url = reverse("inspections:save", args=[draft.pk])
+    body = _scoring_body(draft, ["7", "9", "4"], key=key)
+    if key is None:
+        del body["key"]
+    body["other-photo"] = upload(jpeg_bytes())
+
+    response = client.post(url, body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was saved: this form was sent without its one-time key" in html
+    assert '<option value="9" selected>9</option>' in html
+    fresh = response.context["key"]
+    assert isinstance(fresh, uuid.UUID)
+    assert f'name="key" value="{fresh}"' in html
+    assert _scores(draft) == [None, None, None]
+    assert not InspectionPhoto.objects.exists()
+    assert not InspectionSave.objects.exists()
+    resent = _scoring_body(draft, ["7", "9", "4"], key=str(fresh))
+    resent["other-photo"] = upload(jpeg_bytes())
+    assert client.post(url, resent).status_code == 302
+    assert _scores(draft) == [7, 9, 4]
+    assert InspectionPhoto.objects.count() == 1
+
+
+def test_a_refused_save_keeps_its_key_for_the_corrected_page(inspector, draft):
+    first, _second, _third = results_of(draft)
+    client = _client(inspector)
+    url = reverse("inspections:save", args=[draft.pk])
+    key = str(uuid.uuid4())
+    refused = _scoring_body(draft, ["7", "9", "4"], key=key)
+    refused[f"item-{first.pk}-photo"] = upload(b"not an image", name="a.jpg")
+    response = client.post(url, refused)
+    assert response.status_code == 400
+    assert str(response.context["key"]) == key
+    assert not InspectionSave.objects.exists()
+    assert client.post(url, _scoring_body(draft, ["7", "9", "4"], key=key)).status_code == 302
+    assert InspectionSave.objects.get().key == uuid.UUID(key)
 
 
 def test_removing_a_photo_keeps_the_scores_typed_meanwhile(inspector, draft, draft_photo):

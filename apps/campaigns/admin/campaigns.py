@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import AdminErrorList, AdminForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -347,7 +347,24 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     ]
     actions = ["cancel_selected", "download_review_xlsx", "download_review_pdf"]
 
-    @admin.display(description=_("status"), ordering="status")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        # The state column sorts by what it shows (upcoming, running, ended, cancelled: in
+        # that order), not by the stored status, which says "active" for all but the last.
+        today = timezone.localdate()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                state_rank=Case(
+                    When(status=Campaign.Status.CANCELLED, then=Value(3)),
+                    When(starts_on__gt=today, then=Value(0)),
+                    When(ends_on__lt=today, then=Value(2)),
+                    default=Value(1),
+                )
+            )
+        )
+
+    @admin.display(description=_("status"), ordering="state_rank")
     def state(self, campaign: Campaign) -> str:
         return campaign.state_label(today=timezone.localdate())
 

@@ -222,7 +222,8 @@ def campaign_launch_overlaps(
     """The active campaigns of this template that run on a day of `starts_on` … `ends_on` and
     in which one of the stores still takes part (a draft or a confirmed store campaign; a
     declined or cancelled one does not count), soonest first. Each is annotated with
-    `overlapping_stores`, how many of the stores take part in it."""
+    `overlapping_stores`, how many of the stores take part in it, and carries its template
+    (the refusal's message names it)."""
     taking_part = StoreCampaign.objects.filter(
         store_id__in=list(store_ids),
         status__in=[StoreCampaign.Status.DRAFT, StoreCampaign.Status.CONFIRMED],
@@ -236,6 +237,7 @@ def campaign_launch_overlaps(
             pk__in=taking_part.values("campaign_id"),
         )
         .annotate(overlapping_stores=Count("stores", filter=Q(stores__in=taking_part.values("pk"))))
+        .select_related("template")
         .order_by("starts_on", "pk")
     )
 

@@ -90,14 +90,13 @@ class InsightOverlapError(CampaignOverlapError):
     already takes part in an active campaign of the template the card's campaign would have,
     on overlapping days: the same rule, checked under the same lock, as HQ's launch.
     `store_campaigns` are the store's rows in `campaigns`, in the same order (where the owner
-    is sent instead). The messages speak to the owner of the one store."""
+    is sent instead), read by the raiser: the error itself runs no query. The messages speak
+    to the owner of the one store."""
 
-    def __init__(self, campaigns: Sequence[Campaign], *, store_id: int) -> None:
-        self.store_campaigns = list(
-            selectors.store_campaigns_taking_part(
-                campaign_ids=[campaign.pk for campaign in campaigns], store_id=store_id
-            )
-        )
+    def __init__(
+        self, campaigns: Sequence[Campaign], *, store_campaigns: Sequence[StoreCampaign]
+    ) -> None:
+        self.store_campaigns = list(store_campaigns)
         super().__init__(campaigns)
 
     @staticmethod
@@ -351,11 +350,14 @@ def _insight_start_day(*, hour: int) -> dt.date:
 class InsightDraft:
     """What accepting an insight card did: `card` as it now is (accepted), `store_campaign` its
     draft (made by this call or an earlier one); `accepted` is True when this call recorded
-    the acceptance."""
+    the acceptance, `drafted` when this call made the draft (False: an earlier call's, found
+    under the card's lock — a second click, or a second acceptance that waited for the first).
+    """
 
     card: InsightCard
     store_campaign: StoreCampaign
     accepted: bool
+    drafted: bool = True
 
 
 def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | None) -> InsightDraft:
@@ -391,6 +393,7 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
                 card=card,
                 store_campaign=StoreCampaign.objects.get(campaign=existing, store_id=card.store_id),
                 accepted=False,
+                drafted=False,
             )
         if not card.store.is_trading:
             raise InsightStoreClosedError(card.store)
@@ -403,7 +406,10 @@ def campaign_draft_from_insight(*, card: InsightCard, by: AbstractBaseUser | Non
                 template=template, store_ids=[card.store_id], starts_on=starts_on, ends_on=ends_on
             )
             if overlaps:
-                raise InsightOverlapError(overlaps, store_id=card.store_id)
+                taking_part = selectors.store_campaigns_taking_part(
+                    campaign_ids=[campaign.pk for campaign in overlaps], store_id=card.store_id
+                )
+                raise InsightOverlapError(overlaps, store_campaigns=taking_part)
         accepted = insight_card_accept(card=card, by=by)
         # The name is stored and read by HQ and the store alike: written in the project's
         # language, not in that of the page the owner happened to accept the card on.

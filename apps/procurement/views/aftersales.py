@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.procurement.forms import CaseOpenForm, CaseOrderFindForm, form_key
+from apps.procurement.forms import CaseOpenForm, CaseOrderFindForm
 from apps.procurement.models import AfterSalesCase, AfterSalesPhoto
 from apps.procurement.selectors import aftersales as selectors
 from apps.procurement.services.aftersales import (
@@ -41,7 +41,7 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.models import Order, Store
 from linli.files import private_image_response
-from linli.params import is_ascii_number
+from linli.params import FORM_KEY_MISSING, form_key, is_ascii_number
 
 
 def limit_photo_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -144,7 +144,7 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
 
     order = _order_or_404(store, request.POST.get("order"))
     # The form's key (a fresh one per form page): a double tap opens one case. A post without
-    # one (a page served before keys) is opened unguarded.
+    # one opens nothing: the form comes back with what was typed and a fresh key.
     key = form_key(request.POST.get("key"))
     if key is not None and (opened := selectors.store_case_by_form_key(store=store, key=key)):
         return _case_repeated(request, opened)
@@ -152,7 +152,10 @@ def case_new(request: HttpRequest, store_id: int) -> HttpResponse:
     guard = getattr(request, "photo_upload_guard", None)
     if guard is not None and guard.exceeded:
         form.add_error("photos", too_large_message(photo_limits()))
-    if form.is_valid():
+    if key is None:
+        key = uuid.uuid4()
+        form.add_error(None, FORM_KEY_MISSING)
+    elif form.is_valid():
         try:
             case = case_open(
                 store=store,

@@ -7,7 +7,10 @@ The losses' notes are member data, as on the stock ledger page: shown to MEMBER_
 owner), masked for clerks (docs/access.md).
 
 The batch page (/portal/supply/stores/<store>/loss/batch/): several losses in one form (the
-closing count), recorded all or nothing through `losses_record`, once per form key. Same guard."""
+closing count), recorded all or nothing through `losses_record`, once per form key. Same guard.
+
+A post of either form without a valid key records nothing: the form comes back with what was
+typed, an error saying so and a fresh key (as the after-sales form)."""
 
 from __future__ import annotations
 
@@ -29,7 +32,6 @@ from apps.procurement.forms import (
     LossForm,
     LossRowFormSet,
     LossStock,
-    form_key,
     loss_product_text,
 )
 from apps.stores.access import MEMBER_DATA, RECORD_LOSS, store_and_actions_or_403, store_or_403
@@ -44,7 +46,7 @@ from apps.stores.selectors import (
 from apps.stores.services.loss import LossBatchRepeated, LossRefused, loss_record, losses_record
 from apps.stores.services.stock import InsufficientStock
 from linli.admin_helpers import member_notes_for_viewer
-from linli.params import text_param
+from linli.params import FORM_KEY_MISSING, form_key, text_param
 
 RECENT_DAYS = 30
 QUERY_MAX_LENGTH = 60
@@ -62,13 +64,14 @@ def loss(request: HttpRequest, store_id: int) -> HttpResponse:
         query = text_param(request.POST, "q", max_length=QUERY_MAX_LENGTH)
         key = form_key(request.POST.get("key"))
         if key is None:
-            messages.error(request, _("This form is out of date: fill it in again."))
-            return redirect("supply:loss", store_id=store.pk)
+            # Refused with what was typed and a fresh key: one more tap records once.
+            key = uuid.uuid4()
+            form.add_error(None, FORM_KEY_MISSING)
         # Checked before the form, as on the batch page: after the first tap the stock is
         # lower, and the second must say "already recorded", not "only 2 on hand".
-        if (recorded := store_loss_batch(store=store, key=key)) is not None:
+        elif (recorded := store_loss_batch(store=store, key=key)) is not None:
             return _repeated(request, recorded, single=True)
-        if form.is_valid():
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 movement = loss_record(
@@ -156,15 +159,16 @@ def loss_batch(request: HttpRequest, store_id: int) -> HttpResponse:
         formset = LossRowFormSet(prefix="rows", form_kwargs={"stock": stock})
     else:
         key = form_key(request.POST.get("key"))
-        if key is None:
-            messages.error(request, _("This form is out of date: fill it in again."))
-            return redirect("supply:loss_batch", store_id=store.pk)
         # Checked before the rows: after the first submit the stock is lower, and a second
         # submit must say "already recorded", not "only 2 on hand".
-        if (recorded := store_loss_batch(store=store, key=key)) is not None:
+        if key is not None and (recorded := store_loss_batch(store=store, key=key)) is not None:
             return _repeated(request, recorded)
         formset = LossRowFormSet(request.POST, prefix="rows", form_kwargs={"stock": stock})
-        if formset.is_valid():
+        if key is None:
+            # Refused with the rows as typed and a fresh key: one more submit records once.
+            key = uuid.uuid4()
+            formset.non_form_errors().append(FORM_KEY_MISSING)
+        elif formset.is_valid():
             rows = formset.loss_rows()
             try:
                 losses_record(

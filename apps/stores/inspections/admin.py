@@ -27,6 +27,7 @@ from apps.stores.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
 )
 from linli.admin_helpers import UndeletableAdminMixin
@@ -255,6 +256,20 @@ class RectificationInline(ReadOnlyInlineMixin, admin.TabularInline):
         return _photo_thumbnail(item.done_photo, small=True)
 
 
+class SaveInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """When and by whom the inspector's scoring page was saved (one row per form key)."""
+
+    model = InspectionSave
+    fields = ["saved_at", "saved_by"]
+    readonly_fields = fields
+    ordering = ["saved_at", "id"]
+    verbose_name = _("page save")
+    verbose_name_plural = _("page saves")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("saved_by")
+
+
 @admin.register(Inspection)
 class InspectionAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Read-only record; HQ acts through the Review page (approve / request rectification)."""
@@ -277,7 +292,7 @@ class InspectionAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_select_related = ["store", "inspector", "reviewed_by"]
     raw_id_fields = ["store", "template", "inspector", "reviewed_by"]
     date_hierarchy = "submitted_at"
-    inlines = [ResultInline, RectificationInline]
+    inlines = [ResultInline, RectificationInline, SaveInline]
     actions = ["approve"]
     change_form_template = "inspections/admin/inspection_change_form.html"
     change_list_template = "inspections/admin/change_list.html"

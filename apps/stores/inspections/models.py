@@ -305,6 +305,40 @@ class InspectionPhoto(models.Model):
         return f"{self.inspection_id}/{self.pk} {self.width}×{self.height}"
 
 
+class InspectionSave(models.Model):
+    """One save of the scoring page (`inspection_results_save` with the form's key): the key
+    may be used once per inspection, so a second submit of the same page (a double tap, a
+    resent form, the back button) saves nothing again and adds no photo twice
+    (docs/inspections.md). Inserted first in the save's transaction, under the inspection's
+    row lock; a refused save rolls it back, leaving the key to the corrected form."""
+
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.UUIDField(_("form key"))
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    saved_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inspection page save")
+        verbose_name_plural = _("inspection page saves")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inspection", "key"], name="inspection_save_key_once_per_inspection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id} {self.saved_at:%Y-%m-%d %H:%M}"
+
+
 class RectificationItem(models.Model):
     """Something HQ asks the store to fix by a due date. Overdue = open and past the due date
     (derived, never stored, so it cannot go stale)."""

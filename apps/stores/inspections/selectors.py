@@ -35,6 +35,7 @@ from apps.stores.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
     Store,
 )
@@ -112,6 +113,11 @@ def inspection_results(*, inspection: Inspection) -> list[InspectionItemResult]:
         )
         .order_by("order", "id")
     )
+
+
+def inspection_save_by_key(*, inspection: Inspection, key: object) -> InspectionSave | None:
+    """The save of the scoring page with this form key, if that page was saved."""
+    return InspectionSave.objects.filter(inspection=inspection, key=key).first()
 
 
 def inspection_general_photos(*, inspection: Inspection) -> list[InspectionPhoto]:

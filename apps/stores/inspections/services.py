@@ -11,6 +11,7 @@ upload leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from apps.stores.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
     Store,
 )
@@ -314,6 +316,15 @@ class PhotosRejected(ValidationError):
         self.by_result = by_result
 
 
+class InspectionSaveRepeated(Exception):
+    """The scoring page's key was already used on this inspection: that page was saved before
+    (`save`) and nothing was written now."""
+
+    def __init__(self, save: InspectionSave) -> None:
+        super().__init__(f"inspection page {save.key} already saved")
+        self.save = save
+
+
 def inspection_results_save(
     *,
     inspection: Inspection,
@@ -321,6 +332,7 @@ def inspection_results_save(
     entries: Sequence[ResultEntry],
     other_upload: IO[bytes] | Any | None = None,
     remove_photo_ids: Iterable[int] = (),
+    key: uuid.UUID | None = None,
 ) -> ResultsSaved:
     """Save everything the scoring page sent in one go: every item's score and note, a new photo
     per item, a photo for the inspection as a whole, and photos to remove, while the inspection
@@ -330,6 +342,12 @@ def inspection_results_save(
     each refused one), and the writes share one transaction under the inspection's row lock.
     Only items whose score or note differ from what is stored are written, so a page sending back
     unchanged values rewrites nothing. Photo ids of another inspection are ignored.
+
+    With `key` (a UUID, the page's) the save is written **once per inspection and key**: an
+    `InspectionSave` row is inserted first in the transaction, under the inspection's lock, so a
+    second submit of the same page — a double tap, even one sent while the first is still open,
+    which waits for the lock — raises InspectionSaveRepeated and writes nothing (no photo is
+    added twice). A refused save rolls its key back with it.
     """
     for entry in entries:
         if entry.score is not None and not 0 <= entry.score <= ITEM_SCORE_MAX:
@@ -344,16 +362,18 @@ def inspection_results_save(
         uploads[None] = other_upload
     processed: dict[int | None, ProcessedPhoto] = {}
     rejected: dict[int | None, PhotoRejected] = {}
-    for key, upload in uploads.items():
+    for slot, upload in uploads.items():
         try:
-            processed[key] = photo_process(upload)
+            processed[slot] = photo_process(upload)
         except PhotoRejected as error:
-            rejected[key] = error
+            rejected[slot] = error
     if rejected:
         raise PhotosRejected(rejected)
 
     with _files_removed_on_error() as written, transaction.atomic():
         locked = _locked(inspection)
+        if key is not None:
+            _save_claim(inspection=locked, key=key, by=by)
         _require_draft_of(locked, by=by)
         results = {
             result.pk: result
@@ -379,13 +399,13 @@ def inspection_results_save(
         )
         if processed:
             _require_photo_room(locked, adding=len(processed))
-        for key, photo in processed.items():
+        for slot, photo in processed.items():
             _photo_store(
                 inspection=locked,
                 processed=photo,
                 by=by,
                 written=written,
-                result=None if key is None else results[key],
+                result=None if slot is None else results[slot],
             )
     changed_ids = {result.pk for result in changed}
     return ResultsSaved(
@@ -395,6 +415,18 @@ def inspection_results_save(
         scored=sum(1 for result in results.values() if result.score is not None),
         total=len(results),
     )
+
+
+def _save_claim(*, inspection: Inspection, key: uuid.UUID, by: Any) -> None:
+    """Insert the page's InspectionSave row; InspectionSaveRepeated when the key was used on
+    this inspection. Call inside the save's transaction, with the inspection locked."""
+    try:
+        with transaction.atomic():
+            InspectionSave.objects.create(inspection=inspection, key=key, saved_by=by)
+    except IntegrityError:
+        raise InspectionSaveRepeated(
+            InspectionSave.objects.get(inspection=inspection, key=key)
+        ) from None
 
 
 @contextmanager

@@ -7,6 +7,7 @@ it streams in instead of being written to disk in full.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,9 +42,9 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.inspections.models import pass_score
 from apps.stores.inspections.selectors import InspectionAccess
-from apps.stores.models import Inspection, InspectionPhoto, RectificationItem
+from apps.stores.models import Inspection, InspectionPhoto, InspectionSave, RectificationItem
 from linli.files import private_image_response
-from linli.params import is_ascii_number
+from linli.params import FORM_KEY_MISSING, form_key, is_ascii_number
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -210,8 +211,11 @@ def _render_detail(
     *,
     scoring: ScoringForm | None = None,
     done_forms: dict[int, RectificationDoneForm] | None = None,
+    key: uuid.UUID | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The inspection's page. The scoring form carries `key` (a fresh one unless given: a
+    refused save keeps its own for the corrected form), so that a page is saved once."""
     done_forms = done_forms or {}
     editable = _may_edit(inspection, access, request.user)
     results = selectors.inspection_results(inspection=inspection)
@@ -237,6 +241,7 @@ def _render_detail(
             "editable": editable,
             "results": results,
             "scoring": scoring if editable else None,
+            "key": key or uuid.uuid4(),
             "general_photos": selectors.inspection_general_photos(inspection=inspection),
             "rectification_rows": rectification_rows,
             "today": timezone.localdate(),
@@ -316,14 +321,27 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
     """The scoring form: every item's score, note and new photo, the photo for the inspection as
     a whole, and which button was tapped: save (any card's), remove one photo, or submit. Each
     of them saves everything first, all or nothing; on an error the page comes back with what
-    was typed and nothing is written."""
+    was typed and nothing is written.
+
+    Once per page: the form's key is claimed in the save's transaction, so a double tap (or a
+    resent form) saves nothing again and adds no photo twice; it is looked up first, so the
+    second tap's photos are not processed again. A post without a valid key saves nothing and
+    comes back as typed with a fresh key."""
     inspection, access = _editable_or_403(request, inspection_id)
+    key = form_key(request.POST.get("key"))
+    if key is not None and (
+        saved := selectors.inspection_save_by_key(inspection=inspection, key=key)
+    ):
+        return _save_repeated(request, saved)
     results = selectors.inspection_results(inspection=inspection)
     scoring = ScoringForm(results, request.POST, request.FILES)
     guard = getattr(request, "photo_upload_guard", None)
     for field_name in guard.exceeded_fields if guard is not None else []:
         scoring.add_photo_error_by_field(field_name, too_large_message(photo_limits()))
-    if scoring.is_valid():
+    if key is None:
+        scoring.is_valid()  # the typed values' own errors show beside this one
+        scoring.errors.append(str(FORM_KEY_MISSING))
+    elif scoring.is_valid():
         try:
             saved = services.inspection_results_save(
                 inspection=inspection,
@@ -331,7 +349,10 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
                 entries=scoring.entries(),
                 other_upload=scoring.other_upload(),
                 remove_photo_ids=_photo_ids(request.POST.getlist("remove_photo")),
+                key=key,
             )
+        except services.InspectionSaveRepeated as repeated:
+            return _save_repeated(request, repeated.save)
         except services.PhotosRejected as error:
             for result_id, reason in error.by_result.items():
                 scoring.add_photo_error(result_id, reason)
@@ -345,7 +366,17 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
             if submitting:
                 return _submit(request, inspection)
             return redirect("inspections:detail", inspection_id=inspection.pk)
-    return _render_detail(request, inspection, access, scoring=scoring, status=400)
+    return _render_detail(request, inspection, access, scoring=scoring, key=key, status=400)
+
+
+def _save_repeated(request: HttpRequest, save: InspectionSave) -> HttpResponse:
+    """Back to the inspection saying when this page was saved (nothing written now)."""
+    messages.warning(
+        request,
+        _("This page was already saved at %(time)s; nothing was saved again.")
+        % {"time": timezone.localtime(save.saved_at).strftime("%H:%M")},
+    )
+    return redirect("inspections:detail", inspection_id=save.inspection_id)
 
 
 def _submit(request: HttpRequest, inspection: Inspection) -> HttpResponse:

@@ -6,6 +6,7 @@ from apps.stores.inspections.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
+    InspectionSave,
     RectificationItem,
 )
 from apps.stores.models.core import (
@@ -32,6 +33,7 @@ __all__ = [
     "Inspection",
     "InspectionItemResult",
     "InspectionPhoto",
+    "InspectionSave",
     "KpiSnapshot",
     "RectificationItem",
     "LossBatch",
