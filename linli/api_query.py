@@ -9,7 +9,8 @@ certain, so such a parameter is a 400 `invalid` naming it, in the one error shap
 every list view gets them (`tests/linli/test_api_query.py` walks the API's views).
 
 Only non-ASCII text is refused here; anything else is read as django-filter and DRF read it
-(a filter's "abc" was already a 400; a `limit` of "abc" still means the default page size).
+(a filter's "abc" was already a 400; a `limit` of "abc" still means the default page size),
+save that a `limit` above `MAX_LIMIT` is cut to it.
 """
 
 from __future__ import annotations
@@ -96,9 +97,17 @@ def refuse_non_ascii_numbers(request: Request, name: str) -> None:
         raise serializers.ValidationError({name: [ASCII_DIGITS_ONLY]}, code="invalid")
 
 
+# The most rows one page holds: a larger `limit` is cut to it (DRF's `max_limit`; the answer's
+# `next` link goes on). Without it a limit beyond PostgreSQL's bigint reached the query's
+# LIMIT and failed there (a 500).
+MAX_LIMIT = 1000
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """DRF's, with `limit` and `offset` in ASCII digits only (settings
-    `DEFAULT_PAGINATION_CLASS`)."""
+    `DEFAULT_PAGINATION_CLASS`), and `limit` at most `MAX_LIMIT`."""
+
+    max_limit = MAX_LIMIT
 
     def get_limit(self, request: Request) -> int | None:
         refuse_non_ascii_numbers(request, self.limit_query_param)
@@ -107,3 +116,10 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def get_offset(self, request: Request) -> int:
         refuse_non_ascii_numbers(request, self.offset_query_param)
         return super().get_offset(request)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.limit_query_param:
+                parameter["schema"] = {**parameter["schema"], "maximum": self.max_limit}
+        return parameters
