@@ -207,6 +207,9 @@ def test_empty_batch_is_a_heartbeat(device, device_token):
         ({"recorded_at": "NOW", "temperature_c": "4.0"}, "temperature_c", "number"),
         ({"recorded_at": "NOW", "temperature_c": True}, "temperature_c", "number"),
         ({"recorded_at": "NOW", "energy_wh": -1}, "energy_wh", "plausible range"),
+        # Beyond any float: compared as an integer, not converted (an OverflowError, a 500).
+        ({"recorded_at": "NOW", "temperature_c": 10**400}, "temperature_c", "plausible range"),
+        ({"recorded_at": "NOW", "energy_wh": -(10**400)}, "energy_wh", "plausible range"),
         ({"recorded_at": "NOW", "door_open": "yes"}, "door_open", "true, false or null"),
         ({"recorded_at": "NOW", "humidity": 40, "temperature_c": 4.0}, "humidity", "Unknown field"),
         ({"recorded_at": "NOW"}, "temperature_c|energy_wh|door_open", "at least one"),
