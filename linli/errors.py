@@ -95,10 +95,22 @@ class ApiError(exceptions.APIException):
         self.errors = list(errors)
 
 
+# DRF's serializers answer a body of JSON `null` with this text, which DRF never marks for
+# translation: `_message` says it in the request's language.
+DRF_NO_DATA = "No data provided"
+
+
+def _message(leaf: Any) -> tuple[str, str]:
+    code = getattr(leaf, "code", None) or CODE_INVALID
+    if code == "null" and str(leaf) == DRF_NO_DATA:
+        return code, _("No data: send a JSON object.")
+    return code, str(leaf)
+
+
 def _messages(value: Any) -> list[tuple[str, str]]:
     """(code, message) pairs from a DRF error leaf (an ErrorDetail or a list of them)."""
     leaves = value if isinstance(value, list) else [value]
-    return [(getattr(leaf, "code", None) or CODE_INVALID, str(leaf)) for leaf in leaves]
+    return [_message(leaf) for leaf in leaves]
 
 
 def _join(path: str, key: object) -> str:

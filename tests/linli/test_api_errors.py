@@ -105,6 +105,29 @@ def test_every_pos_and_device_refusal_has_the_one_shape(store):
         assert (response.json()["code"], response.json()["errors"]) == ("authentication_failed", [])
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "message"), [("zh-hans", "没有数据：请发送一个 JSON 对象。"), ("en", None)]
+)
+def test_a_body_of_json_null_is_refused_in_the_requests_language(store, language, message):
+    # DRF words it "No data provided", a text it never translates.
+    _terminal, token = terminal_issue(store=store, name="Till")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post("/api/v1/pos/orders", "null", content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"] == [
+        {
+            "index": None,
+            "field": "",
+            "code": "null",
+            "message": message or "No data: send a JSON object.",
+        }
+    ]
+
+
 # --- the views people reach with a user token or a session: the same shape -----------------------
 
 
