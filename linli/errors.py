@@ -22,7 +22,9 @@ It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV impo
 (`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. It is
 the project's `EXCEPTION_HANDLER` (`uniform_exception_handler`), so no view can answer in
 another shape; `UniformErrorsMixin` only lets a view name its list of items (`error_items`).
-The schema documents these answers on every operation (`linli.schema.AutoSchema`).
+The schema documents these answers on every operation (`linli.schema.AutoSchema`). What
+Django answers before any view (no route matches) or instead of one (an unhandled error) is
+in this shape too under `/api/` (`page_not_found`, `server_error`: the project's handlers).
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -291,3 +294,34 @@ RATE_LIMITED_RESPONSE = OpenApiResponse(
         "and `retry_after`); the `Retry-After` header says in how many seconds to try again."
     ),
 )
+
+
+# --- answers Django gives before (or instead of) a view: the same shape under /api/ -------------
+#
+# A path no route matches (an unknown path, an id beyond the database's integer range, which the
+# `<id:…>` converter refuses) and an unhandled error never reach DRF's handler: Django answers
+# them with its HTML pages. Under `/api/` a client reads JSON, so these handlers (the project's
+# `handler404` and `handler500`, linli/urls.py) answer there in the one shape; elsewhere they
+# are Django's own pages.
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        not_found = exceptions.NotFound()
+        return JsonResponse(
+            error_body(code=not_found.default_code, detail=not_found.detail), status=404
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        failed = exceptions.APIException()
+        return JsonResponse(error_body(code="server_error", detail=failed.detail), status=500)
+    return defaults.server_error(request)

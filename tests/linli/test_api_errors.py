@@ -196,3 +196,49 @@ def test_the_schema_documents_the_error_shape_on_user_token_operations(owner):
     join = schema["paths"]["/api/v1/group-buys/offers/{offer_id}/joins"]["post"]["responses"]
     assert "403" not in join
     assert "store_closed" in join["409"]["description"]
+
+
+# --- what Django answers before a view: the same shape under /api/ ------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/group-buys/offers/99999999999999999999",  # beyond bigint: no route matches
+        "/api/v1/no-such-endpoint",
+        "/api/v1/pos/orders/",  # the route has no trailing slash
+    ],
+)
+def test_a_path_no_api_route_matches_is_a_404_in_the_one_shape(store, path):
+    _terminal, token = terminal_issue(store=store, name="Bot")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(path, {}, format="json")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json() == {"detail": "Not found.", "code": "not_found", "errors": []}
+
+
+@pytest.mark.django_db
+def test_a_page_no_route_matches_is_still_the_sites_404_page(client):
+    response = client.get("/portal/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unhandled_error_under_api_is_a_500_in_the_one_shape_elsewhere_the_page():
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from linli.errors import server_error
+
+    with translation.override("zh-hans"):
+        api = server_error(RequestFactory().post("/api/v1/pos/orders"))
+        page = server_error(RequestFactory().get("/portal/"))
+    assert (api.status_code, api["Content-Type"]) == (500, "application/json")
+    assert json.loads(api.content) == {
+        "detail": "服务器出现了错误。",
+        "code": "server_error",
+        "errors": [],
+    }
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (500, "text/html")
