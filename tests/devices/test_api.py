@@ -140,6 +140,16 @@ def test_device_cannot_post_for_another_device(device, device_token, other_devic
     assert DeviceReading.objects.count() == 0
 
 
+@pytest.mark.parametrize("serial", [5, ["SN-1"], {"serial": "SN-1"}])
+def test_a_serial_that_is_not_text_is_a_400_naming_serial(device, device_token, serial):
+    # It was a 403 wrong_device quoting the Python value ("not ['SN-1']").
+    body = {**_batch(1), "serial": serial}
+    response = _client(device_token).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("serial", "invalid")]
+    assert DeviceReading.objects.count() == 0
+
+
 def test_readings_always_belong_to_the_token_device(device, device_token, other_device):
     other_token = device_token_issue(device=other_device)
     _client(device_token).post(URL, _batch(2, 1), format="json")

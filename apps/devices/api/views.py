@@ -102,6 +102,20 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
                 ],
             )
         serial = data.get("serial")
+        if serial is not None and not isinstance(serial, str):
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=CODE_INVALID,
+                detail=_("The serial must be text."),
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field="serial",
+                        code=CODE_INVALID,
+                        message=_("The serial must be text."),
+                    )
+                ],
+            )
         if serial is not None and serial != device.serial:
             detail = _("This token belongs to device %(serial)s, not %(other)s.") % {
                 "serial": device.serial,
