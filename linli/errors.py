@@ -44,6 +44,7 @@ from django.utils.translation import ngettext
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
@@ -208,14 +209,7 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         items = getattr(context.get("view"), "error_items", None)
         errors = errors_from_validation(exc.detail, items=items)
         response.data = error_body(
-            code=CODE_INVALID,
-            detail=ngettext(
-                "%(count)d problem in the request; nothing was stored.",
-                "%(count)d problems in the request; nothing was stored.",
-                len(errors),
-            )
-            % {"count": len(errors)},
-            errors=errors,
+            code=CODE_INVALID, detail=_problems_detail(context, len(errors)), errors=errors
         )
     elif isinstance(exc, exceptions.Throttled):
         response.data = _throttled_body(
@@ -227,6 +221,21 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             code=codes if isinstance(codes, str) else exc.default_code, detail=str(exc.detail)
         )
     return response
+
+
+def _problems_detail(context: dict[str, Any], count: int) -> str:
+    """The sentence over a 400 `invalid`: a write says nothing was stored; a read (a list's
+    query parameters) stores nothing anyway, so it does not say so."""
+    request = context.get("request")
+    if request is not None and request.method in SAFE_METHODS:
+        return ngettext(
+            "%(count)d problem in the request.", "%(count)d problems in the request.", count
+        ) % {"count": count}
+    return ngettext(
+        "%(count)d problem in the request; nothing was stored.",
+        "%(count)d problems in the request; nothing was stored.",
+        count,
+    ) % {"count": count}
 
 
 def _throttled_body(exc: exceptions.Throttled, *, scope: str | None) -> dict:

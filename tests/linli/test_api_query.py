@@ -148,6 +148,8 @@ def test_a_region_id_in_other_scripts_digits_is_a_400_naming_region(hq_api, stor
     response = hq_api.get("/api/v1/stores/", {"region": str(store.region_id).translate(digits)})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+    # A read stores nothing: its sentence does not say "nothing was stored".
+    assert response.json()["detail"] == "请求中有 1 个问题。"
     assert _errors(response) == [("region", "invalid")]
     ascii_answer = hq_api.get("/api/v1/stores/", {"region": str(store.region_id)})
     assert [row["id"] for row in ascii_answer.json()["results"]] == [store.pk]
