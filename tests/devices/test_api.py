@@ -362,3 +362,16 @@ def test_device_reading_time_at_the_calendar_ends_is_refused(
         (0, "recorded_at", code)
     ]
     assert DeviceReading.objects.count() == 0
+
+
+def test_the_schema_gives_each_readings_range_as_the_ingestion_checks_it(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    reading = schema["components"]["schemas"]["Reading"]["properties"]
+    bounds = {
+        name: (reading[name].get("minimum"), reading[name].get("maximum"))
+        for name in ("temperature_c", "energy_wh")
+    }
+    # energy_wh had no maximum, though more than 1,000,000 is refused (out_of_range).
+    assert bounds == {"temperature_c": (-60, 80), "energy_wh": (0, 1_000_000)}

@@ -23,13 +23,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.devices.api.auth import DeviceTokenAuthentication, IsDevice
-from apps.devices.models import Device
+from apps.devices.models import TEMPERATURE_MAX_C, TEMPERATURE_MIN_C, Device
 from apps.devices.selectors import device_thresholds
 from apps.devices.services import (
     MAX_PROBLEMS_REPORTED,
     ReadingsRejected,
     device_readings_ingest,
 )
+from apps.devices.services.ingest import ENERGY_MAX_WH
 from apps.devices.tasks import device_alerts_evaluate_task
 from linli import api_fields
 from linli.enqueue import enqueue_on_commit
@@ -48,9 +49,15 @@ class ReadingSerializer(serializers.Serializer):
 
     recorded_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
     temperature_c = api_fields.FloatField(
-        allow_null=True, required=False, min_value=-60, max_value=80
+        allow_null=True, required=False, min_value=TEMPERATURE_MIN_C, max_value=TEMPERATURE_MAX_C
     )
-    energy_wh = api_fields.FloatField(allow_null=True, required=False, min_value=0)
+    energy_wh = api_fields.FloatField(
+        allow_null=True,
+        required=False,
+        min_value=0,
+        max_value=ENERGY_MAX_WH,
+        help_text="Energy used since the previous reading.",
+    )
     door_open = serializers.BooleanField(allow_null=True, required=False)
 
 
