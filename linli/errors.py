@@ -215,12 +215,33 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         response.data = _throttled_body(
             exc, scope=getattr(context.get("view"), "throttle_scope", "")
         )
+    elif isinstance(exc, exceptions.NotAuthenticated) and _wrong_scheme(response, context):
+        response.data = error_body(
+            code=exc.default_code,
+            detail=_(
+                "This operation does not take the credentials sent: send "
+                "“Authorization: %(scheme)s <token>”."
+            )
+            % {"scheme": response["WWW-Authenticate"].split()[0]},
+        )
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         response.data = error_body(
             code=codes if isinstance(codes, str) else exc.default_code, detail=str(exc.detail)
         )
     return response
+
+
+def _wrong_scheme(response: Response, context: dict[str, Any]) -> bool:
+    """True when the request sent an Authorization header that no authenticator of the view
+    takes (a device token at a till's operation, a till's at a person's): DRF says no
+    credentials were provided, which misleads the client's developer."""
+    request = context.get("request")
+    return (
+        request is not None
+        and bool(request.META.get("HTTP_AUTHORIZATION", "").strip())
+        and bool(response.get("WWW-Authenticate"))
+    )
 
 
 def _problems_detail(context: dict[str, Any], count: int) -> str:

@@ -128,6 +128,39 @@ def test_a_body_of_json_null_is_refused_in_the_requests_language(store, language
     ]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "authorization", "scheme"),
+    [
+        ("/api/v1/pos/orders", "Device abc", "Terminal"),
+        ("/api/v1/devices/readings", "Terminal abc", "Device"),
+        ("/api/v1/stores/", "Terminal abc", "Token"),
+        ("/api/v1/pos/orders", "Bearer abc", "Terminal"),
+    ],
+)
+def test_credentials_of_another_scheme_are_a_401_naming_the_scheme_to_send(
+    path, authorization, scheme
+):
+    # DRF said "Authentication credentials were not provided.", though they were.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=authorization, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(path, {}, format="json")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "This operation does not take the credentials sent: send "
+        f"“Authorization: {scheme} <token>”.",
+        "code": "not_authenticated",
+        "errors": [],
+    }
+
+
+@pytest.mark.django_db
+def test_no_credentials_at_all_still_say_so():
+    response = APIClient().post("/api/v1/pos/orders", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Authentication credentials were not provided."
+
+
 # --- the views people reach with a user token or a session: the same shape -----------------------
 
 
