@@ -218,11 +218,8 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     elif isinstance(exc, exceptions.NotAuthenticated) and _wrong_scheme(response, context):
         response.data = error_body(
             code=exc.default_code,
-            detail=_(
-                "This operation does not take the credentials sent: send "
-                "“Authorization: %(scheme)s <token>”."
-            )
-            % {"scheme": response["WWW-Authenticate"].split()[0]},
+            detail=_("This operation does not take the credentials sent: send “%(header)s”.")
+            % {"header": f"Authorization: {response['WWW-Authenticate'].split()[0]} <token>"},
         )
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
