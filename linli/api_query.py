@@ -12,8 +12,8 @@ Beyond that, filters are read as django-filter reads them (a filter's "abc" was 
 The pagination is stricter than DRF's, which reads a `limit` of "abc", "0" or "-5" as the
 default page size and such an `offset` as 0, so a caller's mistake went unnoticed: here a
 `limit` that is not a whole number of 1 or more, or an `offset` that is not one of 0 or more,
-is a 400 `invalid` naming it too (an empty one is as if absent; a `limit` above the maximum is
-cut to it, as before).
+is a 400 `invalid` naming it too (an empty one is as if absent); a `limit` above `MAX_LIMIT`
+is cut to it.
 """
 
 from __future__ import annotations
@@ -113,9 +113,18 @@ def _refuse_unless_whole_number(request: Request, name: str, *, minimum: int, me
             raise serializers.ValidationError({name: [message]}, code="invalid")
 
 
+# The most rows one page holds: a larger `limit` is cut to it (DRF's `max_limit`; the answer's
+# `next` link goes on). Without it a limit beyond PostgreSQL's bigint reached the query's
+# LIMIT and failed there (a 500).
+MAX_LIMIT = 1000
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """DRF's, with `limit` (1 or more) and `offset` (0 or more) whole numbers in ASCII digits,
-    anything else a 400 `invalid` naming the parameter (settings `DEFAULT_PAGINATION_CLASS`)."""
+    anything else a 400 `invalid` naming the parameter (settings `DEFAULT_PAGINATION_CLASS`),
+    and `limit` at most `MAX_LIMIT`."""
+
+    max_limit = MAX_LIMIT
 
     def get_limit(self, request: Request) -> int | None:
         _refuse_unless_whole_number(
@@ -128,3 +137,10 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             request, self.offset_query_param, minimum=0, message=OFFSET_NOT_A_NUMBER
         )
         return super().get_offset(request)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.limit_query_param:
+                parameter["schema"] = {**parameter["schema"], "maximum": self.max_limit}
+        return parameters

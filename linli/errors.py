@@ -22,7 +22,9 @@ It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV impo
 (`RowError(row, column, code, reason)`), so a client that read `detail` keeps working. It is
 the project's `EXCEPTION_HANDLER` (`uniform_exception_handler`), so no view can answer in
 another shape; `UniformErrorsMixin` only lets a view name its list of items (`error_items`).
-The schema documents these answers on every operation (`linli.schema.AutoSchema`).
+The schema documents these answers on every operation (`linli.schema.AutoSchema`). What
+Django answers before any view (no route matches) or instead of one (an unhandled error) is
+in this shape too under `/api/` (`page_not_found`, `server_error`: the project's handlers).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
@@ -95,10 +99,22 @@ class ApiError(exceptions.APIException):
         self.errors = list(errors)
 
 
+# DRF's serializers answer a body of JSON `null` with this text, which DRF never marks for
+# translation: `_message` says it in the request's language.
+DRF_NO_DATA = "No data provided"
+
+
+def _message(leaf: Any) -> tuple[str, str]:
+    code = getattr(leaf, "code", None) or CODE_INVALID
+    if code == "null" and str(leaf) == DRF_NO_DATA:
+        return code, _("No data: send a JSON object.")
+    return code, str(leaf)
+
+
 def _messages(value: Any) -> list[tuple[str, str]]:
     """(code, message) pairs from a DRF error leaf (an ErrorDetail or a list of them)."""
     leaves = value if isinstance(value, list) else [value]
-    return [(getattr(leaf, "code", None) or CODE_INVALID, str(leaf)) for leaf in leaves]
+    return [_message(leaf) for leaf in leaves]
 
 
 def _join(path: str, key: object) -> str:
@@ -193,18 +209,17 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         items = getattr(context.get("view"), "error_items", None)
         errors = errors_from_validation(exc.detail, items=items)
         response.data = error_body(
-            code=CODE_INVALID,
-            detail=ngettext(
-                "%(count)d problem in the request; nothing was stored.",
-                "%(count)d problems in the request; nothing was stored.",
-                len(errors),
-            )
-            % {"count": len(errors)},
-            errors=errors,
+            code=CODE_INVALID, detail=_problems_detail(context, len(errors)), errors=errors
         )
     elif isinstance(exc, exceptions.Throttled):
         response.data = _throttled_body(
             exc, scope=getattr(context.get("view"), "throttle_scope", "")
+        )
+    elif isinstance(exc, exceptions.NotAuthenticated) and _wrong_scheme(response, context):
+        response.data = error_body(
+            code=exc.default_code,
+            detail=_("This operation does not take the credentials sent: send “%(header)s”.")
+            % {"header": f"Authorization: {response['WWW-Authenticate'].split()[0]} <token>"},
         )
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
@@ -212,6 +227,33 @@ def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             code=codes if isinstance(codes, str) else exc.default_code, detail=str(exc.detail)
         )
     return response
+
+
+def _wrong_scheme(response: Response, context: dict[str, Any]) -> bool:
+    """True when the request sent an Authorization header that no authenticator of the view
+    takes (a device token at a till's operation, a till's at a person's): DRF says no
+    credentials were provided, which misleads the client's developer."""
+    request = context.get("request")
+    return (
+        request is not None
+        and bool(request.META.get("HTTP_AUTHORIZATION", "").strip())
+        and bool(response.get("WWW-Authenticate"))
+    )
+
+
+def _problems_detail(context: dict[str, Any], count: int) -> str:
+    """The sentence over a 400 `invalid`: a write says nothing was stored; a read (a list's
+    query parameters) stores nothing anyway, so it does not say so."""
+    request = context.get("request")
+    if request is not None and request.method in SAFE_METHODS:
+        return ngettext(
+            "%(count)d problem in the request.", "%(count)d problems in the request.", count
+        ) % {"count": count}
+    return ngettext(
+        "%(count)d problem in the request; nothing was stored.",
+        "%(count)d problems in the request; nothing was stored.",
+        count,
+    ) % {"count": count}
 
 
 def _throttled_body(exc: exceptions.Throttled, *, scope: str | None) -> dict:
@@ -279,3 +321,34 @@ RATE_LIMITED_RESPONSE = OpenApiResponse(
         "and `retry_after`); the `Retry-After` header says in how many seconds to try again."
     ),
 )
+
+
+# --- answers Django gives before (or instead of) a view: the same shape under /api/ -------------
+#
+# A path no route matches (an unknown path, an id beyond the database's integer range, which the
+# `<id:…>` converter refuses) and an unhandled error never reach DRF's handler: Django answers
+# them with its HTML pages. Under `/api/` a client reads JSON, so these handlers (the project's
+# `handler404` and `handler500`, linli/urls.py) answer there in the one shape; elsewhere they
+# are Django's own pages.
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        not_found = exceptions.NotFound()
+        return JsonResponse(
+            error_body(code=not_found.default_code, detail=not_found.detail), status=404
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        failed = exceptions.APIException()
+        return JsonResponse(error_body(code="server_error", detail=failed.detail), status=500)
+    return defaults.server_error(request)

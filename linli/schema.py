@@ -11,6 +11,7 @@ shape; this class adds what the view left out, and never replaces what it declar
 - 404 when the path names an object (unknown, or not the caller's: the same answer);
 - 400 when the operation takes a body, or reads numbers from its query string (a list's
   filters, `limit`, `offset`: ASCII digits only, `linli.api_query`).
+- 415 when the operation reads a body (a request serializer) of a media type it cannot parse.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ class AutoSchema(SpectacularAutoSchema):
                     "`invalid` (each problem in `errors`), `parse_error`, `too_large`, `too_deep`."
                 ),
             )
+            if self.get_request_serializer() is not None:
+                responses["415"] = OpenApiResponse(
+                    ErrorSerializer,
+                    description=(
+                        "`unsupported_media_type`: the body is not `application/json` (nor "
+                        "form data, where the operation reads it)."
+                    ),
+                )
         elif self._takes_query_parameters():
             responses["400"] = OpenApiResponse(
                 ErrorSerializer,

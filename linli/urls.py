@@ -39,5 +39,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
+# Under /api/ a path no route matches and an unhandled error answer in the API's error shape
+# (JSON); elsewhere these are Django's pages (templates/404.html, 500.html).
+handler404 = "linli.errors.page_not_found"
+handler500 = "linli.errors.server_error"
+
 # Media (inspection photos, exports) is never served as static files: each file is served by a
 # view that checks access first.

@@ -430,6 +430,13 @@ def test_api_lists_for_the_owner(owner: object, store: object, decisions: dict) 
     assert (rules[0]["member_count"], rules[0]["antecedent_member_count"]) == (9, 18)
 
 
+def test_the_schema_names_the_lists_kinds(owner: object) -> None:
+    schema = _client(owner).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    operation = schema.json()["paths"]["/api/v1/stores/{store_id}/decisions/lists/{kind}/"]["get"]
+    kind = next(parameter for parameter in operation["parameters"] if parameter["name"] == "kind")
+    assert (kind["in"], kind["schema"]["enum"]) == ("path", ["hot", "new"])
+
+
 @pytest.mark.parametrize("who", ["other_owner", "supplier_user", None])
 @pytest.mark.parametrize(
     "name",

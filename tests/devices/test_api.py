@@ -140,6 +140,16 @@ def test_device_cannot_post_for_another_device(device, device_token, other_devic
     assert DeviceReading.objects.count() == 0
 
 
+@pytest.mark.parametrize("serial", [5, ["SN-1"], {"serial": "SN-1"}])
+def test_a_serial_that_is_not_text_is_a_400_naming_serial(device, device_token, serial):
+    # It was a 403 wrong_device quoting the Python value ("not ['SN-1']").
+    body = {**_batch(1), "serial": serial}
+    response = _client(device_token).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("serial", "invalid")]
+    assert DeviceReading.objects.count() == 0
+
+
 def test_readings_always_belong_to_the_token_device(device, device_token, other_device):
     other_token = device_token_issue(device=other_device)
     _client(device_token).post(URL, _batch(2, 1), format="json")
@@ -207,6 +217,9 @@ def test_empty_batch_is_a_heartbeat(device, device_token):
         ({"recorded_at": "NOW", "temperature_c": "4.0"}, "temperature_c", "number"),
         ({"recorded_at": "NOW", "temperature_c": True}, "temperature_c", "number"),
         ({"recorded_at": "NOW", "energy_wh": -1}, "energy_wh", "plausible range"),
+        # Beyond any float: compared as an integer, not converted (an OverflowError, a 500).
+        ({"recorded_at": "NOW", "temperature_c": 10**400}, "temperature_c", "plausible range"),
+        ({"recorded_at": "NOW", "energy_wh": -(10**400)}, "energy_wh", "plausible range"),
         ({"recorded_at": "NOW", "door_open": "yes"}, "door_open", "true, false or null"),
         ({"recorded_at": "NOW", "humidity": 40, "temperature_c": 4.0}, "humidity", "Unknown field"),
         ({"recorded_at": "NOW"}, "temperature_c|energy_wh|door_open", "at least one"),
@@ -349,3 +362,16 @@ def test_device_reading_time_at_the_calendar_ends_is_refused(
         (0, "recorded_at", code)
     ]
     assert DeviceReading.objects.count() == 0
+
+
+def test_the_schema_gives_each_readings_range_as_the_ingestion_checks_it(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    reading = schema["components"]["schemas"]["Reading"]["properties"]
+    bounds = {
+        name: (reading[name].get("minimum"), reading[name].get("maximum"))
+        for name in ("temperature_c", "energy_wh")
+    }
+    # energy_wh had no maximum, though more than 1,000,000 is refused (out_of_range).
+    assert bounds == {"temperature_c": (-60, 80), "energy_wh": (0, 1_000_000)}

@@ -105,6 +105,62 @@ def test_every_pos_and_device_refusal_has_the_one_shape(store):
         assert (response.json()["code"], response.json()["errors"]) == ("authentication_failed", [])
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "message"), [("zh-hans", "没有数据：请发送一个 JSON 对象。"), ("en", None)]
+)
+def test_a_body_of_json_null_is_refused_in_the_requests_language(store, language, message):
+    # DRF words it "No data provided", a text it never translates.
+    _terminal, token = terminal_issue(store=store, name="Till")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post("/api/v1/pos/orders", "null", content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"] == [
+        {
+            "index": None,
+            "field": "",
+            "code": "null",
+            "message": message or "No data: send a JSON object.",
+        }
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "authorization", "scheme"),
+    [
+        ("/api/v1/pos/orders", "Device abc", "Terminal"),
+        ("/api/v1/devices/readings", "Terminal abc", "Device"),
+        ("/api/v1/stores/", "Terminal abc", "Token"),
+        ("/api/v1/pos/orders", "Bearer abc", "Terminal"),
+    ],
+)
+def test_credentials_of_another_scheme_are_a_401_naming_the_scheme_to_send(
+    path, authorization, scheme
+):
+    # DRF said "Authentication credentials were not provided.", though they were.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=authorization, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(path, {}, format="json")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "This operation does not take the credentials sent: send "
+        f"“Authorization: {scheme} <token>”.",
+        "code": "not_authenticated",
+        "errors": [],
+    }
+
+
+@pytest.mark.django_db
+def test_no_credentials_at_all_still_say_so():
+    response = APIClient().post("/api/v1/pos/orders", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Authentication credentials were not provided."
+
+
 # --- the views people reach with a user token or a session: the same shape -----------------------
 
 
@@ -173,3 +229,53 @@ def test_the_schema_documents_the_error_shape_on_user_token_operations(owner):
     join = schema["paths"]["/api/v1/group-buys/offers/{offer_id}/joins"]["post"]["responses"]
     assert "403" not in join
     assert "store_closed" in join["409"]["description"]
+    # A body in a media type no parser reads is a 415 (in the one shape), documented where the
+    # operation reads a body; accepting a card reads none.
+    assert (pos["415"]["content"], join["415"]["content"]) == (error, error)
+    assert "415" not in accept
+
+
+# --- what Django answers before a view: the same shape under /api/ ------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/group-buys/offers/99999999999999999999",  # beyond bigint: no route matches
+        "/api/v1/no-such-endpoint",
+        "/api/v1/pos/orders/",  # the route has no trailing slash
+    ],
+)
+def test_a_path_no_api_route_matches_is_a_404_in_the_one_shape(store, path):
+    _terminal, token = terminal_issue(store=store, name="Bot")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(path, {}, format="json")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json() == {"detail": "Not found.", "code": "not_found", "errors": []}
+
+
+@pytest.mark.django_db
+def test_a_page_no_route_matches_is_still_the_sites_404_page(client):
+    response = client.get("/portal/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unhandled_error_under_api_is_a_500_in_the_one_shape_elsewhere_the_page():
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from linli.errors import server_error
+
+    with translation.override("zh-hans"):
+        api = server_error(RequestFactory().post("/api/v1/pos/orders"))
+        page = server_error(RequestFactory().get("/portal/"))
+    assert (api.status_code, api["Content-Type"]) == (500, "application/json")
+    assert json.loads(api.content) == {
+        "detail": "服务器出现了错误。",
+        "code": "server_error",
+        "errors": [],
+    }
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (500, "text/html")

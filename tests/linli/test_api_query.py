@@ -14,7 +14,8 @@ from django.urls import URLResolver, get_resolver
 from django_filters.rest_framework import DjangoFilterBackend as PlainFilterBackend
 from rest_framework import pagination
 from rest_framework.generics import GenericAPIView
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 import apps
 from apps.stores.models import Region, Store
@@ -147,6 +148,8 @@ def test_a_region_id_in_other_scripts_digits_is_a_400_naming_region(hq_api, stor
     response = hq_api.get("/api/v1/stores/", {"region": str(store.region_id).translate(digits)})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+    # A read stores nothing: its sentence does not say "nothing was stored".
+    assert response.json()["detail"] == "请求中有 1 个问题。"
     assert _errors(response) == [("region", "invalid")]
     ascii_answer = hq_api.get("/api/v1/stores/", {"region": str(store.region_id)})
     assert [row["id"] for row in ascii_answer.json()["results"]] == [store.pk]
@@ -189,6 +192,21 @@ def test_a_limit_or_offset_that_is_not_a_whole_number_is_a_400_naming_it(
 
 
 @pytest.mark.django_db
+def test_a_limit_beyond_bigint_is_cut_to_the_maximum_not_a_500(hq_api, store):
+    # 10^20 is beyond PostgreSQL's bigint: it reached the query's LIMIT (a 500).
+    response = hq_api.get("/api/v1/stores/", {"limit": "99999999999999999999"})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [store.pk]
+
+
+@pytest.mark.parametrize(("limit", "read"), [("1000", 1000), ("1001", 1000), ("9" * 20, 1000)])
+def test_the_pagination_reads_a_limit_up_to_the_maximum(limit, read):
+    request = Request(APIRequestFactory().get("/", {"limit": limit}))
+    assert api_query.MAX_LIMIT == 1000
+    assert api_query.LimitOffsetPagination().get_limit(request) == read
+
+
+@pytest.mark.django_db
 def test_the_schema_documents_the_400_of_a_list_with_query_parameters(hq_api):
     schema = hq_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     listing = schema["paths"]["/api/v1/stores/"]["get"]["responses"]
@@ -196,6 +214,12 @@ def test_the_schema_documents_the_400_of_a_list_with_query_parameters(hq_api):
         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
     }
     assert "400" not in schema["paths"]["/api/v1/stores/{id}/"]["get"]["responses"]
+    limit = next(
+        parameter
+        for parameter in schema["paths"]["/api/v1/stores/"]["get"]["parameters"]
+        if parameter["name"] == "limit"
+    )
+    assert limit["schema"] == {"type": "integer", "maximum": 1000}
 
 
 # --- portal pages ---------------------------------------------------------------------------

@@ -459,6 +459,15 @@ def test_another_stores_terminal_gets_404_on_get_and_cancel(store, other_store, 
     assert Order.objects.get().status == Order.Status.PAID
 
 
+def test_a_reference_with_a_nul_character_is_404_not_a_database_error(store, blueberries):
+    _client(store).post(URL, _payload(), format="json")
+    read = _client(store).get(f"{URL}/MP%00")
+    cancel = _client(store).post(f"{URL}/MP%00/cancel", {}, format="json")
+    assert (read.status_code, cancel.status_code) == (404, 404)
+    assert read.json()["code"] == cancel.json()["code"] == "not_found"
+    assert Order.objects.get().status == Order.Status.PAID
+
+
 def test_a_pos_order_is_not_a_mini_program_order(store):
     Order.objects.create(
         store=store, channel=Order.Channel.POS, idempotency_key="till-1", reference="POS1"

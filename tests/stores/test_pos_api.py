@@ -240,6 +240,23 @@ def test_bad_payloads_are_400_and_write_nothing(till, stock, change, error):
     assert_nothing_written()
 
 
+def test_a_discount_above_the_lines_amount_is_a_400_naming_the_line(till, stock):
+    _terminal, token = till
+    body = payload(
+        lines=[
+            {"sku": "FRU-0001", "quantity": 2, "unit_price": "12.80", "discount": "25.60"},
+            {"sku": "DAI-0002", "quantity": 2, "unit_price": "6.50", "discount": "13.01"},
+        ]
+    )
+    response = api(token).post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    # The service's own check named no line (index null, field "lines").
+    assert [
+        (e["index"], e["field"], e["code"], e["message"]) for e in response.json()["errors"]
+    ] == [(1, "discount", "too_large", "The discount is larger than the line's amount (13.00).")]
+    assert_nothing_written()
+
+
 def test_negative_price_is_a_400(till, stock):
     _terminal, token = till
     body = payload(lines=[{"sku": "FRU-0001", "quantity": 1, "unit_price": "-1.00"}])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -125,6 +125,19 @@ class StoreScopedMixin:
         return store_or_403(self.request.user, self.kwargs["store_id"], self.store_action)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                str,
+                OpenApiParameter.PATH,
+                enum=ListKind.values,
+                description="`hot` or `new`; any other is a 404.",
+            )
+        ]
+    )
+)
 class DecisionListView(StoreScopedMixin, generics.ListAPIView):
     """The store's newest hot (`hot`) or new-product (`new`) list, best first."""
 

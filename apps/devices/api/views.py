@@ -23,13 +23,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.devices.api.auth import DeviceTokenAuthentication, IsDevice
-from apps.devices.models import Device
+from apps.devices.models import TEMPERATURE_MAX_C, TEMPERATURE_MIN_C, Device
 from apps.devices.selectors import device_thresholds
 from apps.devices.services import (
     MAX_PROBLEMS_REPORTED,
     ReadingsRejected,
     device_readings_ingest,
 )
+from apps.devices.services.ingest import ENERGY_MAX_WH
 from apps.devices.tasks import device_alerts_evaluate_task
 from linli import api_fields
 from linli.enqueue import enqueue_on_commit
@@ -48,9 +49,15 @@ class ReadingSerializer(serializers.Serializer):
 
     recorded_at = api_fields.DateTimeField(help_text="ISO 8601 with a time zone.")
     temperature_c = api_fields.FloatField(
-        allow_null=True, required=False, min_value=-60, max_value=80
+        allow_null=True, required=False, min_value=TEMPERATURE_MIN_C, max_value=TEMPERATURE_MAX_C
     )
-    energy_wh = api_fields.FloatField(allow_null=True, required=False, min_value=0)
+    energy_wh = api_fields.FloatField(
+        allow_null=True,
+        required=False,
+        min_value=0,
+        max_value=ENERGY_MAX_WH,
+        help_text="Energy used since the previous reading.",
+    )
     door_open = serializers.BooleanField(allow_null=True, required=False)
 
 
@@ -102,6 +109,20 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
                 ],
             )
         serial = data.get("serial")
+        if serial is not None and not isinstance(serial, str):
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=CODE_INVALID,
+                detail=_("The serial must be text."),
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field="serial",
+                        code=CODE_INVALID,
+                        message=_("The serial must be text."),
+                    )
+                ],
+            )
         if serial is not None and serial != device.serial:
             detail = _("This token belongs to device %(serial)s, not %(other)s.") % {
                 "serial": device.serial,

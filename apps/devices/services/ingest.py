@@ -143,7 +143,9 @@ def _parse_number(
 ) -> float | None:
     if value is None:
         return None
-    if not _is_number(value) or not math.isfinite(value):
+    # A JSON integer may be beyond any float (10**400): math.isfinite would raise on it; an
+    # int is finite, and compares exactly with the range below.
+    if not _is_number(value) or (isinstance(value, float) and not math.isfinite(value)):
         problems.append(ReadingProblem(index, field, "invalid", _("Must be a number or null.")))
         return None
     if not low <= value <= high:

@@ -98,7 +98,11 @@ class PosLineSerializer(serializers.Serializer):
     )
     unit_price = api_fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
     discount = api_fields.DecimalField(
-        max_digits=10, decimal_places=2, min_value=Decimal(0), default=Decimal("0.00")
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal(0),
+        default=Decimal("0.00"),
+        help_text="Money off the whole line, at most quantity × unit_price (`too_large`).",
     )
 
 
@@ -143,17 +147,23 @@ class PosOrderSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Every line total, and the order's total and discount, within `MAX_AMOUNT`."""
+        """Every line's discount within its amount (quantity × unit price), every line total,
+        and the order's total and discount, within `MAX_AMOUNT`: each line's problem named on
+        its index and field (`too_large`)."""
         too_large: dict[int, dict[str, list[str]]] = {}
         total = discount_total = Decimal(0)
         for index, line in enumerate(attrs["lines"]):
-            line_total = line["unit_price"] * line["quantity"] - line["discount"]
+            amount = line["unit_price"] * line["quantity"]
+            line_total = amount - line["discount"]
+            if line["discount"] > amount:
+                too_large.setdefault(index, {})["discount"] = [
+                    _("The discount is larger than the line's amount (%(amount)s).")
+                    % {"amount": amount}
+                ]
             if line_total > MAX_AMOUNT:
-                too_large[index] = {
-                    "quantity": [
-                        _("Quantity × unit price is larger than %(max)s.") % {"max": MAX_AMOUNT}
-                    ]
-                }
+                too_large.setdefault(index, {})["quantity"] = [
+                    _("Quantity × unit price is larger than %(max)s.") % {"max": MAX_AMOUNT}
+                ]
             total += line_total
             discount_total += line["discount"]
         if too_large:
