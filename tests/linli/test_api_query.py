@@ -250,3 +250,11 @@ def test_portal_lists_are_cut_by_linli_params_paginator():
         and "admin" not in path.parts
     ]
     assert direct == [], "cut portal lists with linli.params.Paginator"
+
+
+@pytest.mark.django_db
+def test_an_offset_beyond_bigint_is_an_empty_page_not_a_500(hq_api, store):
+    # 10^20 is beyond PostgreSQL's bigint: as the query's OFFSET it failed there (a 500).
+    response = hq_api.get("/api/v1/stores/", {"offset": "99999999999999999999"})
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (1, [])
