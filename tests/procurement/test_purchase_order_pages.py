@@ -200,6 +200,32 @@ def test_a_confirmation_without_a_valid_date_changes_nothing(client, supplier_us
     assert (po.status, po.ship_date) == (PurchaseOrder.Status.SENT, None)
 
 
+@pytest.mark.parametrize(
+    ("days", "reason"),
+    [(-1, "The ship date is in the past."), (30, "The ship date is after the delivery date.")],
+)
+def test_a_refused_ship_date_is_named_on_the_field_and_the_typed_date_is_kept(
+    client, supplier_user, po, days, reason
+):
+    """A date the order does not allow comes back on the page as typed, with the reason on
+    the field and at the top, not replaced by the proposed date under the refusal."""
+    client.force_login(supplier_user)
+    typed = (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]),
+        {"ship_date": typed, "revision": str(po.revision)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(rf'type="date" name="ship_date" value="{typed}"', html)
+    assert response.context["confirm_form"].errors["ship_date"] == [reason]
+    with translation.override("en"):
+        assert [str(message) for message in response.context["messages"]] == [reason]
+    po.refresh_from_db()
+    assert (po.status, po.ship_date) == (PurchaseOrder.Status.SENT, None)
+
+
 def test_a_refused_step_is_shown_as_a_message(client, supplier_user, po):
     client.force_login(supplier_user)
     response = client.post(
