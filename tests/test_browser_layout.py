@@ -3,6 +3,8 @@
 - Portal and supplier tables: a short Chinese header or cell (需求数, 已通过) is never broken one
   character per line, and a table wider than the phone scrolls inside its `.table-scroll` box
   instead of squeezing its columns.
+- Date and photo inputs (the ship date, the order filters, inspection photos) are as tall as
+  the other fields, not the browser's bare 21 px.
 - HQ's campaign launch form: its product and store pickers are the admin's two-box
   filter_horizontal, with the field's label before them and Chinese help.
 
@@ -268,3 +270,40 @@ def test_pickup_counter_order_buttons_are_big_enough_to_tap_on_a_phone(
     assert "取消订单" in labels
     assert [(label, height) for label, height in targets if height < 40] == []
     page.context.close()
+
+
+# The height of each date, month and file input on the page (with its name).
+INPUT_HEIGHTS = """() => [...document.querySelectorAll(
+    'main input[type=date], main input[type=month], main input[type=datetime-local],'
+    + ' main input[type=file]')]
+  .filter(el => el.getBoundingClientRect().height > 0)
+  .map(el => [el.name, Math.round(el.getBoundingClientRect().height)])"""
+
+
+def test_date_and_photo_inputs_are_big_enough_to_tap_on_a_phone(
+    browser, live_server, store, inspector
+) -> None:
+    """The ship date, the order list's delivery dates and the inspection's photo inputs were
+    the browser's bare 21 px inputs; they are as tall as the other fields (40 px or more)."""
+    from apps.stores.inspections import services
+    from tests.stores.test_inspections_support import active_checklist
+
+    supplier_user = SupplierUserFactory()
+    order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
+    page = _page_as(browser, live_server, supplier_user.user)
+    page.goto(f"{live_server.url}{reverse('supplier:orders')}")
+    filters = page.evaluate(INPUT_HEIGHTS)
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    confirm = page.evaluate(INPUT_HEIGHTS)
+    page.context.close()
+    active_checklist((3, 2))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    page = _page_as(browser, live_server, inspector)
+    page.goto(f"{live_server.url}{reverse('inspections:detail', args=[inspection.pk])}")
+    photos = page.evaluate(INPUT_HEIGHTS)
+    page.context.close()
+
+    assert [name for name, _height in filters] == ["date_from", "date_to"]
+    assert [name for name, _height in confirm] == ["ship_date"]
+    assert len(photos) == 3  # a photo per item, and "other photos"
+    assert [(name, height) for name, height in filters + confirm + photos if height < 40] == []
