@@ -515,7 +515,7 @@ def test_the_dispute_form_without_a_note_is_refused(supplier_client, world):
     response = supplier_client.post(_dispute_url(line), {"claimed_quantity": "6", "note": ""})
     assert response.status_code == 400
     messages = [str(message) for message in get_messages(response.wsgi_request)]
-    assert messages == ["Why you disagree: Say why you disagree: a note is required."]
+    assert messages == ["Why you disagree: A note is required."]
     assert ReceiptDispute.objects.count() == 0
     # The order page again, with the line's form open and the number they typed in it.
     assert response.templates[0].name == "supplier/order_detail.html"
@@ -524,7 +524,7 @@ def test_the_dispute_form_without_a_note_is_refused(supplier_client, world):
     assert f'action="{_dispute_url(line)}"' in typed
     assert 'name="claimed_quantity"' in typed
     assert 'value="6"' in typed
-    assert "Say why you disagree: a note is required." in typed
+    assert "A note is required." in typed
 
 
 def test_a_refused_claim_comes_back_in_its_open_form_and_nothing_is_written(supplier_client, world):
