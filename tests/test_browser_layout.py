@@ -5,6 +5,8 @@
   instead of squeezing its columns.
 - Date and photo inputs (the ship date, the order filters, inspection photos) are as tall as
   the other fields, not the browser's bare 21 px.
+- The supplier's download links are full-height tap targets, and dates (delivery, ship) are
+  never broken at a hyphen on the order page or in the list.
 - HQ's campaign launch form: its product and store pickers are the admin's two-box
   filter_horizontal, with the field's label before them and Chinese help.
 
@@ -23,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.procurement.models import AfterSalesCase
+from apps.procurement.models import AfterSalesCase, PurchaseOrder
 from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import OrderFulfilment
 from apps.stores.services.stock import stock_move
@@ -307,3 +309,49 @@ def test_date_and_photo_inputs_are_big_enough_to_tap_on_a_phone(
     assert [name for name, _height in confirm] == ["ship_date"]
     assert len(photos) == 3  # a photo per item, and "other photos"
     assert [(name, height) for name, height in filters + confirm + photos if height < 40] == []
+
+
+# Every date (YYYY-MM-DD) in the page's main part, with the number of lines it is set on.
+DATES = r"""() => {
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  const dates = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (const match of node.data.matchAll(/\d{4}-\d{2}-\d{2}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+      dates.push([match[0], tops.size]);
+    }
+  }
+  return dates;
+}"""
+
+
+def test_supplier_downloads_are_tap_targets_and_dates_stay_whole_on_a_phone(
+    browser, live_server, store
+) -> None:
+    """The five download links were 17 px inline links a few pixels apart; a ship date broke
+    at its hyphen ("发货日期：2026-12-" over "05") on the order page and in the list."""
+    supplier_user = SupplierUserFactory(supplier__name="云南高原蓝莓果园")
+    order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
+    today = timezone.localdate()
+    PurchaseOrder.objects.filter(pk=order.pk).update(status="confirmed", ship_date=today)
+    page = _page_as(browser, live_server, supplier_user.user)
+
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    downloads = page.evaluate(
+        """() => [...document.querySelectorAll('main a[href*="/order."], main a[href*="/pick-"]')]
+          .map(el => Math.round(el.getBoundingClientRect().height))"""
+    )
+    detail_dates = page.evaluate(DATES)
+    page.goto(f"{live_server.url}{reverse('supplier:orders')}")
+    list_dates = page.evaluate(DATES)
+    page.context.close()
+
+    assert len(downloads) == 5
+    assert [height for height in downloads if height < 40] == []
+    assert len(detail_dates) >= 2
+    assert len(list_dates) == 2
+    assert [date for date in detail_dates + list_dates if date[1] != 1] == []
