@@ -289,6 +289,56 @@ def test_the_supplier_marks_a_confirmed_order_shipped(client, supplier_user, po)
     assert po.status == PurchaseOrder.Status.SHIPPED
 
 
+def _messages(response) -> list[str]:
+    with translation.override("en"):
+        return [str(message) for message in response.context["messages"]]
+
+
+def test_a_second_tap_on_confirm_or_ship_says_it_is_done_not_refused(client, supplier_user, po):
+    """A double tap (or a resend on a slow line) sends the form twice: the second found the
+    order no longer sent (or confirmed) and said "Only a sent purchase order can be
+    confirmed…", an error on the page the supplier saw last, after the step had succeeded."""
+    client.force_login(supplier_user)
+    confirm = reverse("supplier:order_confirm", args=[po.pk])
+    ship = reverse("supplier:order_ship", args=[po.pk])
+    day = timezone.localdate().isoformat()
+    data = {"ship_date": day, "revision": str(po.revision)}
+    for _tap in range(2):
+        response = client.post(confirm, data, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert _messages(response) == ["Purchase order confirmed."]
+    po.refresh_from_db()
+    confirmed_at = po.confirmed_at
+    for _tap in range(2):
+        response = client.post(ship, {"shipped": "on"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert _messages(response) == ["Purchase order marked as shipped."]
+    po.refresh_from_db()
+    assert (po.status, po.ship_date.isoformat(), po.confirmed_at) == (
+        PurchaseOrder.Status.SHIPPED,
+        day,
+        confirmed_at,
+    )
+
+
+def test_confirming_again_with_another_date_is_still_refused(client, supplier_user, po):
+    """Not a repeat: a colleague confirmed with another ship date first. The refusal stands
+    and the date stays theirs."""
+    client.force_login(supplier_user)
+    confirm = reverse("supplier:order_confirm", args=[po.pk])
+    today = timezone.localdate()
+    client.post(confirm, {"ship_date": today.isoformat()}, follow=True)
+    response = client.post(
+        confirm,
+        {"ship_date": (today + dt.timedelta(days=1)).isoformat()},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert _messages(response) == [
+        "Only a sent purchase order can be confirmed; this one is Confirmed by supplier."
+    ]
+    po.refresh_from_db()
+    assert po.ship_date == today
+
+
 def test_the_supplier_reports_a_shortage(client, supplier_user, po):
     line = po.lines.get(product__name="阳光玫瑰葡萄")
     client.force_login(supplier_user)

@@ -229,7 +229,14 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
             messages.error(request, error.message)
             form.add_error("ship_date", error.message)
             return _detail(request, po, confirm_form=form, status=400)
-        return _refused(request, po, error)
+        # A second tap (or a resend on a slow line) finds the order confirmed as asked: what
+        # it asked for is done, so it says so instead of "only a sent order can be confirmed".
+        already_done = (
+            po.status == PurchaseOrder.Status.CONFIRMED
+            and po.ship_date == form.cleaned_data["ship_date"]
+        )
+        if not already_done:
+            return _refused(request, po, error)
     messages.success(request, _("Purchase order confirmed."))
     return redirect("supplier:order", po_id=po.pk)
 
@@ -246,7 +253,9 @@ def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
     try:
         purchase_order_ship(po=po, by=request.user)
     except PurchaseOrderRefused as error:
-        return _refused(request, po, error)
+        # A second tap finds it shipped, as asked (see order_confirm).
+        if po.status != PurchaseOrder.Status.SHIPPED:
+            return _refused(request, po, error)
     messages.success(request, _("Purchase order marked as shipped."))
     return redirect("supplier:order", po_id=po.pk)
 
