@@ -287,8 +287,10 @@ def test_date_and_photo_inputs_are_big_enough_to_tap_on_a_phone(
 ) -> None:
     """The ship date, the order list's delivery dates and the inspection's photo inputs were
     the browser's bare 21 px inputs; they are as tall as the other fields (40 px or more)."""
+    from django.core.files.base import ContentFile
+
     from apps.stores.inspections import services
-    from tests.stores.test_inspections_support import active_checklist
+    from tests.stores.test_inspections_support import active_checklist, jpeg_bytes
 
     supplier_user = SupplierUserFactory()
     order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
@@ -300,15 +302,25 @@ def test_date_and_photo_inputs_are_big_enough_to_tap_on_a_phone(
     page.context.close()
     active_checklist((3, 2))
     inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    services.inspection_photo_add(
+        inspection=inspection, by=inspector, upload=ContentFile(jpeg_bytes(), name="shelf.jpg")
+    )
     page = _page_as(browser, live_server, inspector)
     page.goto(f"{live_server.url}{reverse('inspections:detail', args=[inspection.pk])}")
     photos = page.evaluate(INPUT_HEIGHTS)
+    remove = page.evaluate(
+        """() => [...document.querySelectorAll('button[name=remove_photo]')]
+          .map(el => Math.round(el.getBoundingClientRect().height))"""
+    )
     page.context.close()
 
     assert [name for name, _height in filters] == ["date_from", "date_to"]
     assert [name for name, _height in confirm] == ["ship_date"]
     assert len(photos) == 3  # a photo per item, and "other photos"
     assert [(name, height) for name, height in filters + confirm + photos if height < 40] == []
+    # The photo's Remove button beside its thumbnail (the bare button was 24 px).
+    assert len(remove) == 1
+    assert remove[0] >= 40
 
 
 # Every date (YYYY-MM-DD) in the page's main part, with the number of lines it is set on.
