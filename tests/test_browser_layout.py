@@ -108,7 +108,8 @@ def test_supplier_order_headers_stay_on_one_line_on_a_phone(browser, live_server
 
 def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_server) -> None:
     """docs/purchasing.md, "Received": the received tables scroll inside their box without
-    breaking a Chinese header, and the dispute form, opened, stays within the phone's width."""
+    breaking a Chinese header or a receipt's date, and the dispute form, opened, stays within
+    the phone's width."""
     world = supply_world()
     berries, grapes = world.products
     receipt_record(
@@ -131,6 +132,10 @@ def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_se
     assert all(table["box"] == "table-scroll" for table in tables)
     broken = [text for table in tables for text in table["broken"]]
     assert [text for text in broken if "收货短缺" in text or "可开票金额" in text] == []
+    # The table scrolls rather than break a receipt's date ("2026-" / "12-07" / "00:15").
+    received_at = page.evaluate(DATES)
+    assert len(received_at) >= 2
+    assert [date for date in received_at if date[1] != 1] == []
     page.locator("#received details.dispute-form summary").first.click()
     note = page.locator("#received details.dispute-form textarea").first.bounding_box()
     assert note["x"] >= 0
