@@ -5,6 +5,10 @@
   instead of squeezing its columns.
 - Portal form fields: a date-time field (the group-buy deadline) is as tall and as wide as
   the number fields beside it, not the browser's bare 20 px box.
+- Date and photo inputs (the ship date, the order filters, inspection photos) are as tall as
+  the other fields, not the browser's bare 21 px.
+- The supplier's download links are full-height tap targets, and dates (delivery, ship) are
+  never broken at a hyphen on the order page or in the list.
 - HQ's campaign launch form: its product and store pickers are the admin's two-box
   filter_horizontal, with the field's label before them and Chinese help.
 
@@ -23,7 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.procurement.models import AfterSalesCase
+from apps.procurement.models import AfterSalesCase, PurchaseOrder
 from apps.procurement.services.receiving import receipt_record
 from apps.stores.models import OrderFulfilment
 from apps.stores.services.stock import stock_move
@@ -107,7 +111,8 @@ def test_supplier_order_headers_stay_on_one_line_on_a_phone(browser, live_server
 
 def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_server) -> None:
     """docs/purchasing.md, "Received": the received tables scroll inside their box without
-    breaking a Chinese header, and the dispute form, opened, stays within the phone's width."""
+    breaking a Chinese header or a receipt's date, and the dispute form, opened, stays within
+    the phone's width."""
     world = supply_world()
     berries, grapes = world.products
     receipt_record(
@@ -130,6 +135,10 @@ def test_supplier_received_section_and_dispute_form_fit_a_phone(browser, live_se
     assert all(table["box"] == "table-scroll" for table in tables)
     broken = [text for table in tables for text in table["broken"]]
     assert [text for text in broken if "收货短缺" in text or "可开票金额" in text] == []
+    # The table scrolls rather than break a receipt's date ("2026-" / "12-07" / "00:15").
+    received_at = page.evaluate(DATES)
+    assert len(received_at) >= 2
+    assert [date for date in received_at if date[1] != 1] == []
     page.locator("#received details.dispute-form summary").first.click()
     note = page.locator("#received details.dispute-form textarea").first.bounding_box()
     assert note["x"] >= 0
@@ -296,3 +305,98 @@ def test_group_buy_deadline_field_is_as_big_as_the_other_fields_on_a_phone(
     assert deadline_width == price_width
     assert deadline_height >= price_height >= 38
     page.context.close()
+
+
+# The height of each date, month and file input on the page (with its name).
+INPUT_HEIGHTS = """() => [...document.querySelectorAll(
+    'main input[type=date], main input[type=month], main input[type=datetime-local],'
+    + ' main input[type=file]')]
+  .filter(el => el.getBoundingClientRect().height > 0)
+  .map(el => [el.name, Math.round(el.getBoundingClientRect().height)])"""
+
+
+def test_date_and_photo_inputs_are_big_enough_to_tap_on_a_phone(
+    browser, live_server, store, inspector
+) -> None:
+    """The ship date, the order list's delivery dates and the inspection's photo inputs were
+    the browser's bare 21 px inputs; they are as tall as the other fields (40 px or more)."""
+    from django.core.files.base import ContentFile
+
+    from apps.stores.inspections import services
+    from tests.stores.test_inspections_support import active_checklist, jpeg_bytes
+
+    supplier_user = SupplierUserFactory()
+    order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
+    page = _page_as(browser, live_server, supplier_user.user)
+    page.goto(f"{live_server.url}{reverse('supplier:orders')}")
+    filters = page.evaluate(INPUT_HEIGHTS)
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    confirm = page.evaluate(INPUT_HEIGHTS)
+    page.context.close()
+    active_checklist((3, 2))
+    inspection, _created = services.inspection_start(store=store, inspector=inspector)
+    services.inspection_photo_add(
+        inspection=inspection, by=inspector, upload=ContentFile(jpeg_bytes(), name="shelf.jpg")
+    )
+    page = _page_as(browser, live_server, inspector)
+    page.goto(f"{live_server.url}{reverse('inspections:detail', args=[inspection.pk])}")
+    photos = page.evaluate(INPUT_HEIGHTS)
+    remove = page.evaluate(
+        """() => [...document.querySelectorAll('button[name=remove_photo]')]
+          .map(el => Math.round(el.getBoundingClientRect().height))"""
+    )
+    page.context.close()
+
+    assert [name for name, _height in filters] == ["date_from", "date_to"]
+    assert [name for name, _height in confirm] == ["ship_date"]
+    assert len(photos) == 3  # a photo per item, and "other photos"
+    assert [(name, height) for name, height in filters + confirm + photos if height < 40] == []
+    # The photo's Remove button beside its thumbnail (the bare button was 24 px).
+    assert len(remove) == 1
+    assert remove[0] >= 40
+
+
+# Every date (YYYY-MM-DD) in the page's main part, with the number of lines it is set on.
+DATES = r"""() => {
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  const dates = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (const match of node.data.matchAll(/\d{4}-\d{2}-\d{2}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+      dates.push([match[0], tops.size]);
+    }
+  }
+  return dates;
+}"""
+
+
+def test_supplier_downloads_are_tap_targets_and_dates_stay_whole_on_a_phone(
+    browser, live_server, store
+) -> None:
+    """The five download links were 17 px inline links a few pixels apart; a ship date broke
+    at its hyphen ("发货日期：2026-12-" over "05") on the order page and in the list."""
+    supplier_user = SupplierUserFactory(supplier__name="云南高原蓝莓果园")
+    order = consolidated_purchase_order(supplier=supplier_user.supplier, stores=[store])
+    today = timezone.localdate()
+    PurchaseOrder.objects.filter(pk=order.pk).update(status="confirmed", ship_date=today)
+    page = _page_as(browser, live_server, supplier_user.user)
+
+    page.goto(f"{live_server.url}{reverse('supplier:order', args=[order.pk])}")
+    downloads = page.evaluate(
+        """() => [...document.querySelectorAll('main a[href*="/order."], main a[href*="/pick-"]')]
+          .map(el => Math.round(el.getBoundingClientRect().height))"""
+    )
+    detail_dates = page.evaluate(DATES)
+    page.goto(f"{live_server.url}{reverse('supplier:orders')}")
+    list_dates = page.evaluate(DATES)
+    page.context.close()
+
+    assert len(downloads) == 5
+    assert [height for height in downloads if height < 40] == []
+    assert len(detail_dates) >= 2
+    assert len(list_dates) == 2
+    assert [date for date in detail_dates + list_dates if date[1] != 1] == []

@@ -395,5 +395,7 @@ class ReceiptDisputeForm(forms.Form):
         label=_("Why you disagree"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": _("Say why you disagree: a note is required.")},
+        # Named under its label ("Why you disagree") on the page and at the top: the
+        # service's standalone "Say why you disagree: …" would say it twice.
+        error_messages={"required": _("A note is required.")},
     )

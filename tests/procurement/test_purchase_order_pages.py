@@ -200,6 +200,32 @@ def test_a_confirmation_without_a_valid_date_changes_nothing(client, supplier_us
     assert (po.status, po.ship_date) == (PurchaseOrder.Status.SENT, None)
 
 
+@pytest.mark.parametrize(
+    ("days", "reason"),
+    [(-1, "The ship date is in the past."), (30, "The ship date is after the delivery date.")],
+)
+def test_a_refused_ship_date_is_named_on_the_field_and_the_typed_date_is_kept(
+    client, supplier_user, po, days, reason
+):
+    """A date the order does not allow comes back on the page as typed, with the reason on
+    the field and at the top, not replaced by the proposed date under the refusal."""
+    client.force_login(supplier_user)
+    typed = (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]),
+        {"ship_date": typed, "revision": str(po.revision)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(rf'type="date" name="ship_date" value="{typed}"', html)
+    assert response.context["confirm_form"].errors["ship_date"] == [reason]
+    with translation.override("en"):
+        assert [str(message) for message in response.context["messages"]] == [reason]
+    po.refresh_from_db()
+    assert (po.status, po.ship_date) == (PurchaseOrder.Status.SENT, None)
+
+
 def test_a_refused_step_is_shown_as_a_message(client, supplier_user, po):
     client.force_login(supplier_user)
     response = client.post(
@@ -261,6 +287,56 @@ def test_the_supplier_marks_a_confirmed_order_shipped(client, supplier_user, po)
     assert response.status_code == 302
     po.refresh_from_db()
     assert po.status == PurchaseOrder.Status.SHIPPED
+
+
+def _messages(response) -> list[str]:
+    with translation.override("en"):
+        return [str(message) for message in response.context["messages"]]
+
+
+def test_a_second_tap_on_confirm_or_ship_says_it_is_done_not_refused(client, supplier_user, po):
+    """A double tap (or a resend on a slow line) sends the form twice: the second found the
+    order no longer sent (or confirmed) and said "Only a sent purchase order can be
+    confirmed…", an error on the page the supplier saw last, after the step had succeeded."""
+    client.force_login(supplier_user)
+    confirm = reverse("supplier:order_confirm", args=[po.pk])
+    ship = reverse("supplier:order_ship", args=[po.pk])
+    day = timezone.localdate().isoformat()
+    data = {"ship_date": day, "revision": str(po.revision)}
+    for _tap in range(2):
+        response = client.post(confirm, data, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert _messages(response) == ["Purchase order confirmed."]
+    po.refresh_from_db()
+    confirmed_at = po.confirmed_at
+    for _tap in range(2):
+        response = client.post(ship, {"shipped": "on"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert _messages(response) == ["Purchase order marked as shipped."]
+    po.refresh_from_db()
+    assert (po.status, po.ship_date.isoformat(), po.confirmed_at) == (
+        PurchaseOrder.Status.SHIPPED,
+        day,
+        confirmed_at,
+    )
+
+
+def test_confirming_again_with_another_date_is_still_refused(client, supplier_user, po):
+    """Not a repeat: a colleague confirmed with another ship date first. The refusal stands
+    and the date stays theirs."""
+    client.force_login(supplier_user)
+    confirm = reverse("supplier:order_confirm", args=[po.pk])
+    today = timezone.localdate()
+    client.post(confirm, {"ship_date": today.isoformat()}, follow=True)
+    response = client.post(
+        confirm,
+        {"ship_date": (today + dt.timedelta(days=1)).isoformat()},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert _messages(response) == [
+        "Only a sent purchase order can be confirmed; this one is Confirmed by supplier."
+    ]
+    po.refresh_from_db()
+    assert po.ship_date == today
 
 
 def test_the_supplier_reports_a_shortage(client, supplier_user, po):

@@ -418,3 +418,24 @@ def test_the_supplier_page_and_the_admin_show_the_shelf_units(client, admin_clie
     ).content.decode()
     assert "+ 4 for the shelf" in html
     assert "+ 2 for the shelf" in html
+
+
+def test_the_supplier_received_totals_name_the_shelf_units_as_the_rows_do(client):
+    """The Received section's total row said "6 + 6" under rows of "4 另上架 4": it names the
+    shelf units the same way."""
+    world = _world()
+    _receive_all(world, world.store_a)
+    _receive_all(world, world.store_b)
+    client.force_login(SupplierUserFactory(supplier=world.supplier).user)
+    url = reverse("supplier:order", args=[world.purchase_order.pk])
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    totals = (
+        r'<tr class="received-total"><th>[^<]+</th>'
+        r'<th[^>]*>(\d+) <span class="shelf">([^<]+)</span>'
+    )
+    # Blueberries 6 + 4 allocated, 1 + 1 for the shelf; grapes 4 + 2 and 4 + 2.
+    assert re.findall(totals, english) == [("10", "+ 2 for the shelf"), ("6", "+ 6 for the shelf")]
+    assert re.findall(totals, chinese) == [("10", "另上架 2"), ("6", "另上架 6")]

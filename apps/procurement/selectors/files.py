@@ -288,19 +288,27 @@ def _pdf_styles() -> tuple[object, object, str]:
     return heading, body, font
 
 
-def _pdf_table(rows: list[list[object]], font: str, *, widths: list[float] | None = None) -> object:
+def _pdf_table(rows: list[list[object]], font: str, *, widths: list[float]) -> object:
+    """A table whose cells wrap inside their column: a header or a name wider than its
+    column ran into the next one, or past the page's edge, as one line."""
     from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
-    table = Table([[str(cell) for cell in row] for row in rows], colWidths=widths, repeatRows=1)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=10.5)
+    table = Table(
+        [[Paragraph(_escaped(str(value)), cell) for value in row] for row in rows],
+        colWidths=widths,
+        repeatRows=1,
+    )
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, -1), font),
-                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f5ee")),
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9ca3af")),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
             ]
         )
     )
@@ -379,13 +387,17 @@ def purchase_order_pdf(*, sheet: OrderSheet, reconciliation: Reconciliation | No
     story.append(Spacer(1, 4 * mm))
     # Landscape A4 (273 mm between the margins). The SKU column fits the catalogue's longest
     # codes ("HEALTH-LOWSUGAR-012": 33 mm at 8.5 pt plus the cell's padding), the names'
-    # longest (38 mm) fit the product column.
-    widths = [x * mm for x in (38, 48, 12, 16, 16, 16, 18, 22, 14, 22, 18, 26)]
+    # longest (38 mm) fit the product column; each header fits its column whole, or wraps
+    # between words (cells wrap, `_pdf_table`).
+    widths = [x * mm for x in (38, 48, 12, 17, 16, 16, 18, 22, 14, 22, 18, 26)]
     story.append(_pdf_table([header, *rows], font, widths=widths))
     if reconciliation is not None:
         story.append(Spacer(1, 6 * mm))
         story.append(Paragraph(_escaped(_("Received at the stores")), heading))
-        received_widths = [x * mm for x in (34, 40, 18, 30, 16, 16, 16, 18, 16, 28, 18, 23)]
+        # 273 mm again: the longest SKU, name and store name on one line, each header whole
+        # in English and Chinese ("Allocated", "Damaged", 可开票金额（元）) or wrapped
+        # between words ("Short at receiving").
+        received_widths = [x * mm for x in (36, 45, 15, 28, 15, 15, 15, 15, 16, 28, 18, 27)]
         story.append(
             _pdf_table(
                 [_received_header(), *_received_rows(reconciliation)],
@@ -395,7 +407,12 @@ def purchase_order_pdf(*, sheet: OrderSheet, reconciliation: Reconciliation | No
         )
         story.append(Spacer(1, 6 * mm))
         story.append(Paragraph(_escaped(_("After-sales charged to the supplier")), heading))
-        story.append(_pdf_table([_charges_header(), *_charges_rows(reconciliation)], font))
+        charges_widths = [x * mm for x in (42, 22, 60, 40, 18, 28, 30)]
+        story.append(
+            _pdf_table(
+                [_charges_header(), *_charges_rows(reconciliation)], font, widths=charges_widths
+            )
+        )
     document.build(story)
     return out.getvalue()
 

@@ -62,6 +62,8 @@ from linli.wording import labelled
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # How many of the user's latest notifications the supplier home lists.
 INBOX_SIZE = 20
+# The confirmation's refusals that are about the date typed, not about the order's state.
+SHIP_DATE_REFUSALS = frozenset({"ship_date_past", "ship_date_late"})
 
 
 @login_required
@@ -220,7 +222,21 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
             revision=form.cleaned_data["revision"],
         )
     except PurchaseOrderRefused as error:
-        return _refused(request, po, error)
+        if error.code in SHIP_DATE_REFUSALS:
+            # A date the order does not allow: said on the field with the typed date kept (a
+            # redirect showed the proposed date again under "the ship date is in the past"),
+            # and at the top, as the form sits below the lines on a phone.
+            messages.error(request, error.message)
+            form.add_error("ship_date", error.message)
+            return _detail(request, po, confirm_form=form, status=400)
+        # A second tap (or a resend on a slow line) finds the order confirmed as asked: what
+        # it asked for is done, so it says so instead of "only a sent order can be confirmed".
+        already_done = (
+            po.status == PurchaseOrder.Status.CONFIRMED
+            and po.ship_date == form.cleaned_data["ship_date"]
+        )
+        if not already_done:
+            return _refused(request, po, error)
     messages.success(request, _("Purchase order confirmed."))
     return redirect("supplier:order", po_id=po.pk)
 
@@ -237,7 +253,9 @@ def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
     try:
         purchase_order_ship(po=po, by=request.user)
     except PurchaseOrderRefused as error:
-        return _refused(request, po, error)
+        # A second tap finds it shipped, as asked (see order_confirm).
+        if po.status != PurchaseOrder.Status.SHIPPED:
+            return _refused(request, po, error)
     messages.success(request, _("Purchase order marked as shipped."))
     return redirect("supplier:order", po_id=po.pk)
 
