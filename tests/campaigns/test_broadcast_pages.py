@@ -127,6 +127,8 @@ def test_the_owner_starts_and_ends_the_broadcast(client, owner, broadcast):
 
 
 def test_a_start_35_hours_early_is_refused_naming_when_it_may_start(client, owner, store):
+    """The times are written as the portal's other pages write them ("2026-12-08 18:00"),
+    not "2026年12月8日 18:00"."""
     scheduled = timezone.localtime().replace(second=0, microsecond=0) + dt.timedelta(hours=35)
     broadcast = BroadcastFactory(store_campaign__store=store, scheduled_at=scheduled)
     client.force_login(owner)
@@ -137,12 +139,11 @@ def test_a_start_35_hours_early_is_refused_naming_when_it_may_start(client, owne
     broadcast.refresh_from_db()
     assert (broadcast.status, broadcast.started_at) == (Broadcast.Status.SCHEDULED, None)
     earliest = scheduled - dt.timedelta(hours=2)
-    shown = f"{earliest.year}年{earliest.month}月{earliest.day}日 {earliest:%H:%M}"
+    shown = f"{earliest:%Y-%m-%d %H:%M}"
     assert f"最早可于 {shown} 开始" in page
     messages = [str(message) for message in response.context["messages"]]
     assert messages == [
-        f"本场直播定于 {scheduled.year}年{scheduled.month}月{scheduled.day}日 {scheduled:%H:%M}，"
-        f"最早可于 {shown} 开始（至多提前 2 小时）。"
+        f"本场直播定于 {scheduled:%Y-%m-%d %H:%M}，最早可于 {shown} 开始（至多提前 2 小时）。"
     ]
 
 

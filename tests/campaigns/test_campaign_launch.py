@@ -803,6 +803,38 @@ def test_admin_campaign_list_sorts_by_the_state_it_shows(world: dict, hq_user: o
     assert listed(f"-{column}") == [cancelled, over, running, upcoming]
 
 
+def test_admin_campaign_list_filters_by_the_state_it_shows(
+    world: dict, hq_user: object, settings: object
+) -> None:
+    """The status filter offered the stored status, active or cancelled, while the column says
+    upcoming, running, ended or cancelled. It filters by what the column shows."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    today = timezone.localdate()
+    upcoming = _launch(world, starts_on=today + dt.timedelta(days=20), name="下个月的")
+    running = _launch(world, starts_on=today, regions=[world["west_region"]], name="今天的")
+    over = _launch(world, starts_on=today - dt.timedelta(days=20), name="十一月的")
+    cancelled = _launch(world, starts_on=today + dt.timedelta(days=40), name="取消的")
+    campaign_cancel(campaign=cancelled, by=None)
+    client = _admin(hq_user)
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    def listed(state: str) -> list[Campaign]:
+        return list(client.get(url, {"state": state}).context["cl"].result_list)
+
+    assert listed("upcoming") == [upcoming]
+    assert listed("running") == [running]
+    assert listed("ended") == [over]
+    assert listed("cancelled") == [cancelled]
+    page = client.get(url).content.decode()
+    choices = re.findall(r'<a href="\?state=(\w+)">([^<]*)</a>', page)
+    assert choices == [
+        ("upcoming", "未开始"),
+        ("running", "进行中"),
+        ("ended", "已结束"),
+        ("cancelled", "已取消"),
+    ]
+
+
 def test_admin_shows_a_store_campaign_s_offer_read_only_and_hq_s_promotions_editable(
     world: dict, draft: StoreCampaign, hq_user: object
 ) -> None:

@@ -221,6 +221,29 @@ def test_pack_page_shows_copy_parts_posters_masked_targets_and_counts(
     assert "<script>" not in page
 
 
+def test_the_target_count_and_the_shown_note_join_without_a_space_in_chinese(
+    owner: object, draft: StoreCampaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sentences joined in the template read "…营销信息）。 仅显示前…" in Chinese, a space
+    after "。"; English keeps its space."""
+    monkeypatch.setattr("apps.campaigns.views.campaigns.TARGETS_SHOWN", 1)
+    member = MemberFactory(home_store=draft.store, marketing_consent=True)
+    MemberTag.objects.create(
+        member=member, tag=draft.campaign.target_tags.get(), source=MemberTag.Source.CHAT
+    )
+    client = _client(owner)
+    client.post(_url("confirm", draft))
+
+    chinese = client.get(_url("detail", draft), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(_url("detail", draft), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "2 位会员（均已同意接收营销信息）。仅显示前 1 位，完整名单请下载。" in chinese
+    assert (
+        "2 members, with marketing consent. The first 1 are shown; download the list for all."
+        in english
+    )
+
+
 def test_a_confirmed_campaign_without_a_pack_offers_to_make_it(
     owner: object, clerk: object, draft: StoreCampaign
 ) -> None:

@@ -234,6 +234,32 @@ def test_member_page_groups_the_thousands_of_its_money_figures(client, owner, st
         assert "4515.39" not in html
 
 
+def test_member_page_counts_orders_with_one_wording(client, owner, store, members):
+    """The 90-day line read "72笔订单", the lifetime line "80 单" (and "消费 ¥" beside "消费¥"):
+    both count orders, so both say 笔订单; English says "1 order", not "1 orders"."""
+    first = timezone.localtime(timezone.now() - dt.timedelta(days=200))
+    MemberProfile.objects.filter(member=members["home"]).update(
+        frequency_90d=72,
+        spend_90d=Decimal("4515.39"),
+        average_basket=Decimal("62.71"),
+        orders_lifetime=1,
+        spend_lifetime=Decimal("12345.60"),
+        first_purchase_at=first,
+        last_purchase_at=first,
+    )
+    client.force_login(owner)
+    url = detail_url(store, members["home"])
+
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    day = first.date().isoformat()
+    assert "近90天（全部门店）：72笔订单，消费¥4,515.39，客单价¥62.71" in chinese
+    assert f"累计（全部门店）：1笔订单，消费¥12,345.60，首次购买 {day}，最近购买 {day}" in chinese
+    assert "Last 90 days, all stores: 72 orders, ¥4,515.39 spent" in english
+    assert f"Lifetime, all stores: 1 order, ¥12,345.60 spent, first purchase {day}" in english
+
+
 def test_member_page_of_a_buyer_without_profile(client, owner, store, members):
     client.force_login(owner)
     response = client.get(detail_url(store, members["visitor"]))

@@ -125,3 +125,32 @@ def test_the_backfill_reads_chinese_english_and_merged_sentences() -> None:
     with translation.override("en"):
         assert purchase_zh.evidence_text == "猫砂, 1 order"
         assert unreadable.evidence_text == "宝宝 ×2"
+
+
+# --- the HQ admin's member-tag search -----------------------------------------------------------
+
+
+def test_admin_search_finds_words_of_the_evidence_facts_and_notes(client, hq_user) -> None:
+    litter = MemberTag.objects.create(
+        member=MemberFactory(), tag=TagFactory(), source="purchase", evidence_facts=[CAT_LITTER]
+    )
+    chat = MemberTag.objects.create(
+        member=MemberFactory(), tag=TagFactory(), source="chat", evidence_facts=[CHAT]
+    )
+    noted = MemberTag.objects.create(
+        member=MemberFactory(), tag=TagFactory(), source="manual", evidence="店主说家里有猫"
+    )
+    client.force_login(hq_user)
+
+    def found(term: str) -> set[int]:
+        response = client.get(reverse("admin:customers_membertag_changelist"), {"q": term})
+        return {row.pk for row in response.context["cl"].result_list}
+
+    assert found("猫砂") == {litter.pk}
+    assert found("不爱吃") == {chat.pk}
+    assert found("2026-11-20") == {chat.pk}
+    assert found("家里有猫") == {noted.pk}
+    assert found("猫") == {litter.pk, noted.pk}
+    # Every word must be found, each in a fact or a field.
+    assert found("猫砂 宝宝") == set()
+    assert found("狗粮") == set()

@@ -265,19 +265,18 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
     assert page.context["editable"] is True
     assert page.content.count(b'accept="image/*" capture="environment"') == 4  # 3 items + other
 
-    first, second, third = results_of(inspection)
-    response = client.post(
-        reverse("inspections:result", args=[inspection.pk, first.pk]),
-        {"score": "7", "note": "Mostly full", "photo": upload(jpeg_bytes(exif=gps_exif()))},
-    )
+    first = results_of(inspection)[0]
+    body = _scoring_body(inspection, ["7", "9", "4"])
+    body[f"item-{first.pk}-note"] = "Mostly full"
+    body[f"item-{first.pk}-photo"] = upload(jpeg_bytes(exif=gps_exif()))
+    response = client.post(reverse("inspections:save", args=[inspection.pk]), body)
     assert response.status_code == 302
-    assert response["Location"].endswith(f"#item-{first.pk}")
-    for result, score in ((second, "9"), (third, "4")):
-        client.post(
-            reverse("inspections:result", args=[inspection.pk, result.pk]), {"score": score}
-        )
+    assert response["Location"] == reverse("inspections:detail", args=[inspection.pk])
 
-    response = client.post(reverse("inspections:submit", args=[inspection.pk]))
+    response = client.post(
+        reverse("inspections:save", args=[inspection.pk]),
+        _scoring_body(inspection, ["7", "9", "4"], action="submit"),
+    )
     assert response.status_code == 302
     inspection.refresh_from_db()
     assert (inspection.status, inspection.score) == (Status.SUBMITTED, Decimal("67.14"))
@@ -539,27 +538,14 @@ def test_only_the_drafts_inspector_may_save_it(store, owner, hq_user, draft):
     assert _client(None).post(reverse("inspections:save", args=[draft.pk]), body).status_code == 302
 
 
-def test_renamed_text_file_is_refused_by_the_page_and_nothing_is_saved(inspector, draft):
-    result = results_of(draft)[0]
-    response = _client(inspector).post(
-        reverse("inspections:result", args=[draft.pk, result.pk]),
-        {"score": "8", "photo": upload(b"hello, I am text", name="IMG_0001.jpg")},
-    )
-    assert response.status_code == 400
-    assert "The file is not a JPEG, PNG or WebP image" in response.content.decode()
-    result.refresh_from_db()
-    assert result.score is None
-    assert InspectionPhoto.objects.count() == 0
-
-
 def test_decompression_bomb_is_refused_by_the_page(inspector, draft):
     result = results_of(draft)[0]
-    response = _client(inspector).post(
-        reverse("inspections:result", args=[draft.pk, result.pk]),
-        {"score": "8", "photo": upload(png_bomb(30_000, 30_000), "b.png", "image/png")},
-    )
+    body = _scoring_body(draft, ["8", "", ""])
+    body[f"item-{result.pk}-photo"] = upload(png_bomb(30_000, 30_000), "b.png", "image/png")
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
     assert response.status_code == 400
     assert "too many pixels" in response.content.decode()
+    assert _scores(draft) == [None, None, None]
     assert InspectionPhoto.objects.count() == 0
 
 
@@ -568,15 +554,13 @@ def test_oversized_upload_is_dropped_while_streaming(inspector, draft, settings)
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # would otherwise spill to a temporary file
     result = results_of(draft)[0]
     big = png_bytes((300, 300), text={"padding": "z" * 5000})
-    response = _client(inspector).post(
-        reverse("inspections:result", args=[draft.pk, result.pk]),
-        {"score": "6", "photo": upload(big, "big.png", "image/png")},
-    )
+    body = _scoring_body(draft, ["6", "", ""])
+    body[f"item-{result.pk}-photo"] = upload(big, "big.png", "image/png")
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
     assert response.status_code == 400
     assert response.wsgi_request.photo_upload_guard.exceeded is True  # dropped mid-stream
     assert "The photo is too large: at most" in response.content.decode()
-    result.refresh_from_db()
-    assert result.score is None
+    assert _scores(draft) == [None, None, None]
     assert InspectionPhoto.objects.count() == 0
 
 
@@ -584,48 +568,30 @@ def test_upload_views_still_enforce_csrf(inspector, draft):
     client = Client(enforce_csrf_checks=True)
     client.force_login(inspector)
     result = results_of(draft)[0]
-    response = client.post(
-        reverse("inspections:result", args=[draft.pk, result.pk]),
-        {"score": "5", "photo": upload(png_bytes())},
-    )
+    body = _scoring_body(draft, ["5", "", ""])
+    body[f"item-{result.pk}-photo"] = upload(png_bytes())
+    response = client.post(reverse("inspections:save", args=[draft.pk]), body)
     assert response.status_code == 403
-    result.refresh_from_db()
-    assert result.score is None
+    assert _scores(draft) == [None, None, None]
     assert InspectionPhoto.objects.count() == 0
 
 
-def test_general_photo_upload_and_removal(inspector, draft):
+def test_the_one_item_one_photo_and_submit_endpoints_are_gone(inspector, draft, draft_photo):
+    """Kept for pages loaded before the scoring form, they saved without its key, so a double
+    tap added a photo twice; nothing posts to them any more. Every write goes through the
+    scoring form (`inspections:save`)."""
     client = _client(inspector)
-    response = client.post(
-        reverse("inspections:photo_add", args=[draft.pk]), {"photo": upload(webp_bytes())}
-    )
-    assert response.status_code == 302
-    photo = InspectionPhoto.objects.get()
-    assert photo.result is None
-    response = client.post(reverse("inspections:photo_delete", args=[draft.pk, photo.pk]))
-    assert response.status_code == 302
-    assert InspectionPhoto.objects.count() == 0
-
-
-def test_another_inspector_cannot_post_to_my_draft(store, draft):
-    colleague = assign_inspector(store)
-    client = _client(colleague)
     result = results_of(draft)[0]
-    assert (
-        client.post(
-            reverse("inspections:result", args=[draft.pk, result.pk]), {"score": "1"}
-        ).status_code
-        == 403
-    )
-    assert client.post(reverse("inspections:submit", args=[draft.pk])).status_code == 403
-    result.refresh_from_db()
-    assert result.score is None
-
-
-def test_submit_with_missing_scores_shows_the_reason(inspector, draft):
-    client = _client(inspector)
-    response = client.post(reverse("inspections:submit", args=[draft.pk]), follow=True)
-    assert "Score every item before submitting" in response.content.decode()
+    base = f"/portal/inspections/{draft.pk}"
+    for url, body in (
+        (f"{base}/items/{result.pk}/", {"score": "8"}),
+        (f"{base}/photos/", {"photo": upload(webp_bytes())}),
+        (f"{base}/photos/{draft_photo.pk}/delete/", {}),
+        (f"{base}/submit/", {}),
+    ):
+        assert client.post(url, body).status_code == 404
+    assert _scores(draft) == [None, None, None]
+    assert list(InspectionPhoto.objects.all()) == [draft_photo]
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
 

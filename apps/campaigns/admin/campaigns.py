@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from apps.campaigns.models import (
     Campaign,
@@ -311,6 +311,44 @@ def _names(campaigns: list[Campaign]) -> str:
     return pgettext("list separator", ", ").join(campaign.name for campaign in campaigns)
 
 
+# A campaign's state as `Campaign.state_label` reads it, ranked in the list's order.
+STATE_RANKS = {"upcoming": 0, "running": 1, "ended": 2, "cancelled": 3}
+
+
+def _state_rank() -> Case:
+    """`Campaign.state_label` in SQL, as a rank (upcoming, running, ended, cancelled), for the
+    campaign list's state column to sort and filter by."""
+    today = timezone.localdate()
+    return Case(
+        When(status=Campaign.Status.CANCELLED, then=Value(STATE_RANKS["cancelled"])),
+        When(starts_on__gt=today, then=Value(STATE_RANKS["upcoming"])),
+        When(ends_on__lt=today, then=Value(STATE_RANKS["ended"])),
+        default=Value(STATE_RANKS["running"]),
+    )
+
+
+class CampaignStateFilter(admin.SimpleListFilter):
+    """By the state the list's status column shows (upcoming, running, ended, cancelled),
+    read from the days; the stored status only tells active from cancelled. Filters on the
+    `state_rank` the admin's queryset carries."""
+
+    title = _("status")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, Any]]:
+        return [
+            ("upcoming", pgettext_lazy("campaign state", "Upcoming")),
+            ("running", pgettext_lazy("campaign state", "Running")),
+            ("ended", pgettext_lazy("campaign state", "Ended")),
+            ("cancelled", Campaign.Status.CANCELLED.label),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> QuerySet:
+        if self.value() in STATE_RANKS:
+            return queryset.filter(state_rank=STATE_RANKS[self.value()])
+        return queryset
+
+
 @admin.register(Campaign)
 class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     """Campaigns. "Add" opens the launch form (a draft for every chosen store); the products'
@@ -325,7 +363,7 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         "ends_on",
         "broadcast_hour",
     ]
-    list_filter = ["status", "origin", "template", "starts_on"]
+    list_filter = [CampaignStateFilter, "origin", "template", "starts_on"]
     search_fields = ["name"]
     list_select_related = ["template"]
     date_hierarchy = "starts_on"
@@ -348,21 +386,9 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     actions = ["cancel_selected", "download_review_xlsx", "download_review_pdf"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        # The state column sorts by what it shows (upcoming, running, ended, cancelled: in
-        # that order), not by the stored status, which says "active" for all but the last.
-        today = timezone.localdate()
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                state_rank=Case(
-                    When(status=Campaign.Status.CANCELLED, then=Value(3)),
-                    When(starts_on__gt=today, then=Value(0)),
-                    When(ends_on__lt=today, then=Value(2)),
-                    default=Value(1),
-                )
-            )
-        )
+        # The state column sorts, and its filter filters, by what it shows, not by the stored
+        # status, which says "active" for all but a cancelled campaign.
+        return super().get_queryset(request).annotate(state_rank=_state_rank())
 
     @admin.display(description=_("status"), ordering="state_rank")
     def state(self, campaign: Campaign) -> str:

@@ -87,7 +87,8 @@ def broadcast_start(
 
 
 def _local_text(moment: dt.datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    # As the portal's pages write a moment ("2026-12-08 18:00"), in every language.
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 def broadcast_end(

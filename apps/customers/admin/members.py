@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.admin import identity as admin_identity
@@ -277,3 +281,30 @@ class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdm
     list_select_related = ["member", "tag"]
     raw_id_fields = ["member", "created_by"]
     autocomplete_fields = ["tag"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[MemberTag], search_term: str
+    ) -> tuple[QuerySet[MemberTag], bool]:
+        """Django's search (each word in part of one of `search_fields`), where a word may
+        also be found in the automatic tags' evidence facts (a category, a chat message, a
+        day): their JSON text as the database keeps it, the word written as JSON writes it —
+        PostgreSQL's jsonb keeps non-ASCII characters as they are, Django's JSON on SQLite
+        escapes them (猫砂 is stored as \\u732b\\u7802), so both forms are looked for. The
+        facts' keys (code, text, day, category, count) are matched as well, harmlessly."""
+        words = [
+            unescape_string_literal(bit) if bit[:1] in "\"'" and bit[0] == bit[-1] else bit
+            for bit in smart_split(search_term)
+        ]
+        if not words:
+            return queryset, False
+        queryset = queryset.alias(evidence_facts_json=Cast("evidence_facts", TextField()))
+        fields = self.get_search_fields(request)
+        condition = Q()
+        for word in words:
+            json_forms = {json.dumps(word)[1:-1], json.dumps(word, ensure_ascii=False)[1:-1]}
+            condition &= Q.create(
+                [(f"{field}__icontains", word) for field in fields]
+                + [("evidence_facts_json__icontains", form) for form in sorted(json_forms)],
+                connector=Q.OR,
+            )
+        return queryset.filter(condition), False

@@ -48,10 +48,6 @@ class ResultForm(forms.Form):
     )
 
 
-class GeneralPhotoForm(forms.Form):
-    photo = forms.FileField(label=_("Photo"), widget=PhoneCameraInput(), allow_empty_file=True)
-
-
 class OtherPhotoForm(forms.Form):
     """The photo for the inspection as a whole, inside the scoring form (optional there)."""
 

@@ -13,14 +13,6 @@ urlpatterns = [
     path("stores/<id:store_id>/start/", views.start, name="start"),
     path("<id:inspection_id>/", views.detail, name="detail"),
     path("<id:inspection_id>/save/", views.save, name="save"),
-    path("<id:inspection_id>/items/<id:result_id>/", views.result_save, name="result"),
-    path("<id:inspection_id>/photos/", views.photo_add, name="photo_add"),
-    path(
-        "<id:inspection_id>/photos/<id:photo_id>/delete/",
-        views.photo_delete,
-        name="photo_delete",
-    ),
-    path("<id:inspection_id>/submit/", views.submit, name="submit"),
     path(
         "rectifications/<id:rectification_id>/done/",
         views.rectification_done,

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,12 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.stores.access import VIEW_INSPECTIONS, hq_may
 from apps.stores.inspections import selectors, services
-from apps.stores.inspections.forms import (
-    GeneralPhotoForm,
-    RectificationDoneForm,
-    ResultForm,
-    ScoringForm,
-)
+from apps.stores.inspections.forms import RectificationDoneForm, ScoringForm
 from apps.stores.inspections.images import (
     PhotoRejected,
     PhotoSizeLimitUploadHandler,
@@ -42,7 +37,7 @@ from apps.stores.inspections.images import (
 )
 from apps.stores.inspections.models import pass_score
 from apps.stores.inspections.selectors import InspectionAccess
-from apps.stores.models import Inspection, InspectionPhoto, InspectionSave, RectificationItem
+from apps.stores.models import Inspection, InspectionSave, RectificationItem
 from linli.files import private_image_response
 from linli.params import FORM_KEY_MISSING, form_key, is_ascii_number
 
@@ -391,97 +386,6 @@ def _submit(request: HttpRequest, inspection: Inspection) -> HttpResponse:
         _("Submitted with a score of %(score)s. HQ will review it.") % {"score": inspection.score},
     )
     return redirect("inspections:store", store_id=inspection.store_id)
-
-
-# The one-item, one-photo and submit endpoints below are what the page posted to before the
-# scoring form: kept so that a page loaded before that change still saves what it sends.
-
-
-def _legacy_error_page(
-    request: HttpRequest, inspection: Inspection, access: InspectionAccess, form: Any
-) -> HttpResponse:
-    scoring = ScoringForm(selectors.inspection_results(inspection=inspection))
-    scoring.errors.extend(str(error) for errors in form.errors.values() for error in errors)
-    return _render_detail(request, inspection, access, scoring=scoring, status=400)
-
-
-@login_required
-@require_POST
-@limit_photo_uploads
-def result_save(request: HttpRequest, inspection_id: int, result_id: int) -> HttpResponse:
-    inspection, access = _editable_or_403(request, inspection_id)
-    result = inspection.results.filter(pk=result_id).first()
-    if result is None:
-        raise Http404
-    form = ResultForm(request.POST, request.FILES, auto_id=f"id_r{result.pk}_%s")
-    if too_large := _upload_too_large(request):
-        form.add_error("photo", too_large)
-    if form.is_valid():
-        try:
-            services.inspection_result_save(
-                result=result,
-                by=request.user,
-                score=form.cleaned_data["score"],
-                note=form.cleaned_data["note"],
-                upload=form.cleaned_data["photo"],
-            )
-        except PhotoRejected as error:
-            form.add_error("photo", error)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Saved: %(item)s.") % {"item": result.title})
-            return redirect(
-                reverse("inspections:detail", args=[inspection.pk]) + f"#item-{result.pk}"
-            )
-    return _legacy_error_page(request, inspection, access, form)
-
-
-@login_required
-@require_POST
-@limit_photo_uploads
-def photo_add(request: HttpRequest, inspection_id: int) -> HttpResponse:
-    inspection, access = _editable_or_403(request, inspection_id)
-    form = GeneralPhotoForm(request.POST, request.FILES, auto_id="id_g_%s")
-    if too_large := _upload_too_large(request):
-        form.add_error("photo", too_large)
-    if form.is_valid():
-        try:
-            services.inspection_photo_add(
-                inspection=inspection, by=request.user, upload=form.cleaned_data["photo"]
-            )
-        except PhotoRejected as error:
-            form.add_error("photo", error)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Photo added."))
-            return redirect(reverse("inspections:detail", args=[inspection.pk]) + "#photos")
-    return _legacy_error_page(request, inspection, access, form)
-
-
-@login_required
-@require_POST
-def photo_delete(request: HttpRequest, inspection_id: int, photo_id: int) -> HttpResponse:
-    inspection, _access = _editable_or_403(request, inspection_id)
-    photo = InspectionPhoto.objects.filter(pk=photo_id, inspection=inspection).first()
-    if photo is None:
-        raise Http404
-    try:
-        services.inspection_photo_delete(photo=photo, by=request.user)
-    except ValidationError as error:
-        for message in _error_messages(error):
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Photo removed."))
-    return redirect("inspections:detail", inspection_id=inspection.pk)
-
-
-@login_required
-@require_POST
-def submit(request: HttpRequest, inspection_id: int) -> HttpResponse:
-    inspection, _access = _editable_or_403(request, inspection_id)
-    return _submit(request, inspection)
 
 
 @login_required
