@@ -102,45 +102,74 @@ def _wait_until_listening(server: subprocess.Popen, port: int, *, timeout: float
     pytest.fail("Daphne did not start")
 
 
-@pytest.fixture
-def asgi_server(transactional_db: None) -> Iterator[str]:
-    """Daphne serving `linli.asgi` (pages, static files, websockets) on the test database.
+class AsgiServer:
+    """Daphne serving `linli.asgi` (pages, static files, websockets) on the test database, on
+    a port of its own; `restart()` stops it and serves again on the same port.
 
     A fresh process, not a fork of this one: a fork would inherit the database pool's sockets
-    and asgiref's executor threads, which do not survive it. It is stopped before the test
-    database is flushed.
+    and asgiref's executor threads, which do not survive it.
     """
-    from django.conf import settings
-    from django.db import connection
 
-    database_url = urlsplit(os.environ["DATABASE_URL"])
-    test_database = database_url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
-    port = _free_port()
-    server = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "linli.asgi:application",
-        ],
-        cwd=settings.BASE_DIR,
+    def __init__(self) -> None:
+        from django.conf import settings
+        from django.db import connection
+
+        database_url = urlsplit(os.environ["DATABASE_URL"])
+        test_database = database_url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+        self.cwd = settings.BASE_DIR
         # DEBUG on: WhiteNoise then serves static files straight from the finders.
-        env={**os.environ, "DATABASE_URL": test_database, "DEBUG": "true"},
-    )
-    try:
-        _wait_until_listening(server, port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
+        self.env = {**os.environ, "DATABASE_URL": test_database, "DEBUG": "true"}
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "linli.asgi:application",
+            ],
+            cwd=self.cwd,
+            env=self.env,
+        )
+        _wait_until_listening(self.process, self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            server.wait(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def asgi(transactional_db: None) -> Iterator[AsgiServer]:
+    """The server, stopped before the test database is flushed."""
+    server = AsgiServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def asgi_server(asgi: AsgiServer) -> str:
+    return asgi.url
 
 
 def _broadcast_in_a_thread(store_id: int, text: str) -> None:
@@ -182,3 +211,27 @@ def test_owner_sees_a_live_notification_arrive_on_the_store_page(asgi_server, pa
     page.wait_for_selector("#notification-list li:has-text('新订单 ¥25.60')")
     assert page.locator("#notification-list li").all_inner_texts() == ["新订单 ¥25.60"]
     assert page.locator("#notification-empty").count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_store_page_reconnects_after_its_socket_is_dropped(asgi, page, owner, store):
+    """The server going away (a restart; on the embedded default, a connect that outwaited the
+    handshake timeout while the worker held SQLite's write lock) closes the page's socket: the
+    page opens it again by itself, and what is sent afterwards still arrives."""
+    page.goto(f"{asgi.url}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.wait_for_selector('#live-notifications[data-live-state="open"]')
+
+    asgi.stop()
+    page.wait_for_selector('#live-notifications[data-live-state="closed"]', state="attached")
+    asgi.start()
+    page.wait_for_selector('#live-notifications[data-live-state="open"]', timeout=60_000)
+
+    _broadcast_in_a_thread(store.pk, "新订单 ¥18.80")
+
+    page.wait_for_selector("#notification-list li:has-text('新订单 ¥18.80')")
+    assert page.locator("#notification-list li").all_inner_texts() == ["新订单 ¥18.80"]

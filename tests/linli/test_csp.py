@@ -235,6 +235,7 @@ def test_the_template_scan_catches_each_refused_form(
 # --- a real browser under the policy ----------------------------------------------------------
 
 browser = browser_portal.browser
+asgi = browser_portal.asgi
 asgi_server = browser_portal.asgi_server
 
 _RECORD_VIOLATIONS = """

@@ -17,7 +17,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from linli.database import postgresql_connection_settings
-from linli.settings import BASE_DIR
+from linli.settings import BASE_DIR, SQLITE_OPTIONS
 
 PARSED_URL = {
     "ENGINE": "django.db.backends.postgresql",
@@ -167,6 +167,9 @@ def test_bin_run_embedded_serves_pages_and_websockets_from_one_daphne(tmp_path):
     assert web[0] == ".venv/bin/daphne"
     assert _option(web, "-p") == "8000"
     assert "linli.asgi:application" in web
+    # A socket's connect writes its groups to the SQLite channel layer, waiting up to the lock
+    # timeout for each of its two groups: the handshake outlasts both (daphne's default is 5 s).
+    assert int(_option(web, "--websocket_connect_timeout")) > 2 * SQLITE_OPTIONS["timeout"]
     assert "websockets" not in printed
     assert "postgresql-connections-max" not in printed
     assert "beat" in shlex.split(printed["beat"])
