@@ -292,13 +292,11 @@ def test_an_unknown_key_beside_the_readings_is_refused_and_nothing_stored(device
     body = {"readings": [{"recorded_at": _at(1), "temperature_c": 4.0}], "serail": "X", "a": 1}
     response = _client(device_token).post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
+    unknown = {"index": None, "code": "unknown_field", "message": "Unknown field."}
     assert response.json() == {
         "detail": "2 problems in the batch; nothing was stored.",
         "code": "invalid",
-        "errors": [
-            {"index": None, "field": "a", "code": "unknown_field", "message": "Unknown field."},
-            {"index": None, "field": "serail", "code": "unknown_field", "message": "Unknown field."},
-        ],
+        "errors": [{**unknown, "field": "a"}, {**unknown, "field": "serail"}],
     }
     assert DeviceReading.objects.count() == 0
 
