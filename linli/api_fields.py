@@ -1,13 +1,20 @@
 """Serializer fields the API shares: dates and checked moments, mainland mobile numbers, and
-number fields, all reading ASCII digits only (every API serializer uses these, not DRF's own)."""
+number fields, all reading ASCII digits only (every API serializer uses these, not DRF's own);
+and `RequestSerializer`, the base of every request body's serializer, which refuses keys it does
+not know (`unknown_field`) at every nesting level."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import QueryDict
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 from rest_framework.utils import humanize_datetime
@@ -160,3 +167,62 @@ class ModelSerializer(serializers.ModelSerializer):
         }.get(field, field)
         for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
     }
+
+
+# --- request bodies: unknown keys are refused ---------------------------------------------------
+#
+# DRF drops a key no field reads: a till that misspells `discount` as `discont` would get a 201
+# with no discount applied. Every request body's serializer (and each nested one) derives from
+# `RequestSerializer`, so such a key is a 400 `invalid` whose errors name each unknown key's path
+# with the code `unknown_field` — the code and message the device readings' own check
+# (apps.devices.services.ingest) gives through `unknown_keys` and `UNKNOWN_FIELD_MESSAGE`.
+
+UNKNOWN_FIELD = "unknown_field"
+UNKNOWN_FIELD_MESSAGE = gettext_lazy("Unknown field.")
+# A browser form posted with a session carries Django's CSRF token as a field of its own.
+CSRF_FORM_FIELD = "csrfmiddlewaretoken"
+
+
+def unknown_keys(data: Mapping[Any, Any], known: Iterable[str]) -> list[str]:
+    """The keys of `data` that are not in `known`, as text, sorted."""
+    known = set(known)
+    return sorted(str(key) for key in data if key not in known)
+
+
+# The base of every API request body's serializer and of each object nested in one. A subclass may
+# give a more helpful `unknown_field_message` (POS `member`: the identity kinds it takes). The
+# schema marks these objects `additionalProperties: false` (linli.schema); the docstring below is
+# what the schema says of a subclass that has none of its own.
+class RequestSerializer(serializers.Serializer):
+    """A key this object does not name is refused: 400 `invalid`, one error per such key with
+    the code `unknown_field`, beside the body's other errors; nothing is stored."""
+
+    def unknown_field_message(self) -> str | Promise:
+        return UNKNOWN_FIELD_MESSAGE
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: list[str] = []
+        if isinstance(data, Mapping):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            if isinstance(data, QueryDict):
+                known.add(CSRF_FORM_FIELD)
+            unknown = unknown_keys(data, known)
+        errors: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            if not unknown or not isinstance(invalid.detail, Mapping):
+                raise
+            errors.update(invalid.detail)
+        if unknown:
+            refusal = serializers.ValidationError(
+                {key: [self.unknown_field_message()] for key in unknown}, code=UNKNOWN_FIELD
+            )
+            errors.update(refusal.detail)
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class EmptyRequestSerializer(RequestSerializer):
+    """An operation that reads no body (an insight card's acceptance): a body, if sent, is an
+    empty object; any key in it is `unknown_field`."""

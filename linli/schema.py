@@ -12,6 +12,9 @@ shape; this class adds what the view left out, and never replaces what it declar
 - 400 when the operation takes a body, or reads numbers from its query string (a list's
   filters, `limit`, `offset`: ASCII digits only, `linli.api_query`).
 - 415 when the operation reads a body (a request serializer) of a media type it cannot parse.
+
+A request body's object (`linli.api_fields.RequestSerializer`, and each one nested in it) is
+`additionalProperties: false`: a key it does not name is refused (`unknown_field`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 
 from linli.api_auth import HashedTokenAuthentication
+from linli.api_fields import RequestSerializer
 from linli.errors import ErrorSerializer
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -84,6 +89,12 @@ class AutoSchema(SpectacularAutoSchema):
             not issubclass(authenticator, HashedTokenAuthentication)
             for authenticator in authenticators
         )
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        if isinstance(force_instance(serializer), RequestSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

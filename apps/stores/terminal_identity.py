@@ -30,7 +30,7 @@ IDENTITY_KEYS = (
 MEMBER_KEYS = ("member_no", *(key for key, _kind in IDENTITY_KEYS))
 
 
-class MemberIdentitySerializer(serializers.Serializer):
+class MemberIdentitySerializer(api_fields.RequestSerializer):
     """Who is acting: a member number (of this store's members only), a phone, a WeChat or
     mini-program openid (resolved through the unified member ID, creating the member at this
     store if new), and/or a display name (used alone when the person is not a member)."""

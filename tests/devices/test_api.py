@@ -270,6 +270,37 @@ def test_every_bad_item_is_reported(device, device_token):
     assert DeviceReading.objects.count() == 0
 
 
+def test_an_out_of_range_integer_of_hundreds_of_digits_is_quoted_short(device, device_token):
+    readings = [
+        {"recorded_at": _at(2), "temperature_c": 12345 * 10**396},
+        {"recorded_at": _at(1), "energy_wh": -(10**14)},
+        {"recorded_at": _at(3), "temperature_c": 81},
+    ]
+    response = _client(device_token).post(
+        URL, {"readings": readings}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert [error["message"] for error in response.json()["errors"]] == [
+        "1.234e+400 is outside the plausible range -60 to 80.",
+        "-100000000000000 is outside the plausible range 0 to 1000000.",
+        "81 is outside the plausible range -60 to 80.",
+    ]
+    assert DeviceReading.objects.count() == 0
+
+
+def test_an_unknown_key_beside_the_readings_is_refused_and_nothing_stored(device, device_token):
+    body = {"readings": [{"recorded_at": _at(1), "temperature_c": 4.0}], "serail": "X", "a": 1}
+    response = _client(device_token).post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    unknown = {"index": None, "code": "unknown_field", "message": "Unknown field."}
+    assert response.json() == {
+        "detail": "2 problems in the batch; nothing was stored.",
+        "code": "invalid",
+        "errors": [{**unknown, "field": "a"}, {**unknown, "field": "serail"}],
+    }
+    assert DeviceReading.objects.count() == 0
+
+
 def test_body_without_readings_list_is_400(device, device_token):
     no_key = _client(device_token).post(URL, {"data": []}, format="json")
     not_list = _client(device_token).post(URL, {"readings": {"a": 1}}, format="json")

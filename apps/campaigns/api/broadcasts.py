@@ -182,7 +182,7 @@ class CommentResultSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ViewersRequestSerializer(serializers.Serializer):
+class ViewersRequestSerializer(api_fields.RequestSerializer):
     count = api_fields.IntegerField(
         min_value=0,
         max_value=VIEWERS_MAX,

@@ -88,10 +88,11 @@ class InsightCardAcceptView(UniformErrorsMixin, APIView):
     admin) and draft its campaign. Accepting twice changes nothing and answers the same draft.
     A 409 `overlap` (nothing written, the card stays open) when the store already takes part
     in an active campaign of the same scenario template on overlapping days; a 409
-    `store_closed` (nothing written) when the store is not open for trade."""
+    `store_closed` (nothing written) when the store is not open for trade. It reads no body: one
+    sent is an empty object, any key in it a 400 `unknown_field` (nothing written)."""
 
     @extend_schema(
-        request=None,
+        request=api_fields.EmptyRequestSerializer,
         responses={
             200: InsightAcceptanceSerializer,
             409: OpenApiResponse(
@@ -109,6 +110,7 @@ class InsightCardAcceptView(UniformErrorsMixin, APIView):
     )
     def post(self, request: Request, store_id: int, card_id: int) -> Response:
         store = store_or_403(request.user, store_id, ACCEPT_INSIGHT)
+        api_fields.EmptyRequestSerializer(data=request.data).is_valid(raise_exception=True)
         card = get_object_or_404(
             InsightCard.objects.select_related("product"), pk=card_id, store=store
         )

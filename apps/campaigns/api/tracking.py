@@ -77,7 +77,7 @@ class OccurredAtField(CheckedMomentField):
     future_tolerance = OCCURRED_AT_FUTURE_TOLERANCE
 
 
-class TrackingEventSerializer(serializers.Serializer):
+class TrackingEventSerializer(api_fields.RequestSerializer):
     event_id = serializers.CharField(
         max_length=EVENT_ID_MAX_LENGTH,
         help_text="The sender's unique id for this event; a resend with the same id is a no-op.",
@@ -104,7 +104,7 @@ class TrackingEventSerializer(serializers.Serializer):
     )
 
 
-class TrackingBatchSerializer(serializers.Serializer):
+class TrackingBatchSerializer(api_fields.RequestSerializer):
     events = TrackingEventSerializer(many=True, allow_empty=False, max_length=MAX_EVENTS)
 
 

@@ -44,8 +44,9 @@ from linli.errors import (
 )
 
 
-class ReadingSerializer(serializers.Serializer):
-    """Documentation only: validation is done set-wise by the ingestion service."""
+class ReadingSerializer(api_fields.RequestSerializer):
+    """Documentation only: validation is done set-wise by the ingestion service (which refuses
+    an unknown key as `unknown_field` too)."""
 
     recorded_at = api_fields.DateTimeField(help_text="ISO 8601 with a time zone.")
     temperature_c = api_fields.FloatField(
@@ -61,7 +62,7 @@ class ReadingSerializer(serializers.Serializer):
     door_open = serializers.BooleanField(allow_null=True, required=False)
 
 
-class ReadingBatchSerializer(serializers.Serializer):
+class ReadingBatchSerializer(api_fields.RequestSerializer):
     serial = serializers.CharField(required=False, help_text="Optional: must be this device's.")
     readings = ReadingSerializer(many=True)
 
@@ -71,8 +72,9 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
 
     201 with `{"received", "accepted", "duplicates"}`. Errors in the one shape of `linli.errors`
     (`{"detail", "code", "errors": [{index, field, code, message}]}`): 400 `invalid` when any
-    reading is bad (nothing stored), 401 for a missing, unknown or revoked token, 403
-    `wrong_device` when the body names another device.
+    reading is bad or the body has a key it does not know (`unknown_field`; nothing stored),
+    401 for a missing, unknown or revoked token, 403 `wrong_device` when the body names another
+    device.
     """
 
     authentication_classes = [DeviceTokenAuthentication]
@@ -106,6 +108,27 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
                 detail=_("Send a JSON object with a 'readings' list."),
                 errors=[
                     ErrorItem(index=None, field="readings", code="required", message=_("Required."))
+                ],
+            )
+        unknown = api_fields.unknown_keys(data, ReadingBatchSerializer().fields)
+        if unknown:
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=CODE_INVALID,
+                detail=ngettext(
+                    "%(count)d problem in the batch; nothing was stored.",
+                    "%(count)d problems in the batch; nothing was stored.",
+                    len(unknown),
+                )
+                % {"count": len(unknown)},
+                errors=[
+                    ErrorItem(
+                        index=None,
+                        field=key,
+                        code=api_fields.UNKNOWN_FIELD,
+                        message=api_fields.UNKNOWN_FIELD_MESSAGE,
+                    )
+                    for key in unknown
                 ],
             )
         serial = data.get("serial")

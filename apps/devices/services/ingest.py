@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from apps.devices import conf
 from apps.devices.models import TEMPERATURE_MAX_C, TEMPERATURE_MIN_C, Device, DeviceReading
+from linli.api_fields import UNKNOWN_FIELD, UNKNOWN_FIELD_MESSAGE, unknown_keys
 
 READING_FIELDS = frozenset({"recorded_at", "temperature_c", "energy_wh", "door_open"})
 VALUE_FIELDS = ("temperature_c", "energy_wh", "door_open")
@@ -71,6 +72,21 @@ class IngestResult:
 
 def max_reading_age() -> dt.timedelta:
     return dt.timedelta(days=conf.reading_retention_days()) - LATE_MARGIN
+
+
+QUOTED_DIGITS_MAX = 15
+
+
+def _quoted(value: float) -> str:
+    """The number as a message quotes it: an integer of more than QUOTED_DIGITS_MAX digits (a
+    JSON integer may have hundreds) in scientific notation with four significant digits,
+    truncated, not rounded (1.234e+399); any other number as sent (a float's repr is short)."""
+    text = str(value)
+    digits = text.lstrip("-")
+    if not isinstance(value, int) or len(digits) <= QUOTED_DIGITS_MAX:
+        return text
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
 
 
 def _is_number(value: Any) -> bool:
@@ -155,7 +171,7 @@ def _parse_number(
                 field,
                 "out_of_range",
                 _("%(value)s is outside the plausible range %(low)s to %(high)s.")
-                % {"value": value, "low": low, "high": high},
+                % {"value": _quoted(value), "low": low, "high": high},
             )
         )
         return None
@@ -202,9 +218,9 @@ def readings_parse(*, readings: Any, now: dt.datetime | None = None) -> list[Par
             )
             continue
         before = len(problems)
-        for unknown in sorted(set(item) - READING_FIELDS):
+        for unknown in unknown_keys(item, READING_FIELDS):
             problems.append(
-                ReadingProblem(index, str(unknown), "unknown_field", _("Unknown field."))
+                ReadingProblem(index, unknown, UNKNOWN_FIELD, str(UNKNOWN_FIELD_MESSAGE))
             )
         recorded_at = _parse_time(item.get("recorded_at"), index=index, now=now, problems=problems)
         temperature = _parse_number(

@@ -69,12 +69,12 @@ def _not_found() -> ApiError:
     )
 
 
-class MiniProgramLineSerializer(serializers.Serializer):
+class MiniProgramLineSerializer(api_fields.RequestSerializer):
     sku = serializers.CharField(max_length=32)
     quantity = api_fields.IntegerField(min_value=1, max_value=service.QUANTITY_MAX)
 
 
-class MiniProgramDeliverySerializer(serializers.Serializer):
+class MiniProgramDeliverySerializer(api_fields.RequestSerializer):
     address = serializers.CharField(max_length=service.ADDRESS_MAX_LENGTH)
     contact_name = serializers.CharField(max_length=service.CONTACT_MAX_LENGTH)
     phone = api_fields.PhoneField()
@@ -129,7 +129,7 @@ class MiniProgramOrderRequestSerializer(MemberIdentitySerializer):
         return attrs
 
 
-class MiniProgramCancelRequestSerializer(serializers.Serializer):
+class MiniProgramCancelRequestSerializer(api_fields.RequestSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=service.REASON_MAX_LENGTH, default=""
     )

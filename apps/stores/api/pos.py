@@ -64,8 +64,9 @@ class CheckedDateTimeField(CheckedMomentField):
     future_tolerance = PLACED_AT_FUTURE_TOLERANCE
 
 
-class PosMemberSerializer(serializers.Serializer):
-    """Whatever identity the till saw; every key optional, several allowed."""
+class PosMemberSerializer(api_fields.RequestSerializer):
+    """Whatever identity the till saw; every key optional, several allowed; another key is
+    `unknown_field`, its message naming the kinds this object takes."""
 
     phone = api_fields.PhoneField(required=False)
     member_card = serializers.CharField(required=False, max_length=128)
@@ -73,23 +74,13 @@ class PosMemberSerializer(serializers.Serializer):
     mini_program = serializers.CharField(required=False, max_length=128)
     pos_card = serializers.CharField(required=False, max_length=128)
 
-    def to_internal_value(self, data: Any) -> dict[str, str]:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        key: [
-                            gettext_lazy("Unknown identity kind; use one of: %(kinds)s.")
-                            % {"kinds": ", ".join(self.fields)}
-                        ]
-                        for key in unknown
-                    }
-                )
-        return super().to_internal_value(data)
+    def unknown_field_message(self) -> str:
+        return _("Unknown identity kind; use one of: %(kinds)s.") % {
+            "kinds": ", ".join(self.fields)
+        }
 
 
-class PosLineSerializer(serializers.Serializer):
+class PosLineSerializer(api_fields.RequestSerializer):
     sku = serializers.CharField(max_length=32)
     quantity = api_fields.IntegerField(
         min_value=1,
@@ -106,7 +97,7 @@ class PosLineSerializer(serializers.Serializer):
     )
 
 
-class PosOrderSerializer(serializers.Serializer):
+class PosOrderSerializer(api_fields.RequestSerializer):
     idempotency_key = serializers.CharField(
         max_length=64,
         help_text=(
@@ -285,7 +276,7 @@ class PosOrderView(UniformErrorsMixin, APIView):
             ),
             429: RATE_LIMITED_RESPONSE,
             403: OpenApiResponse(
-                ErrorSerializer, description="`wrong_store`: token belongs to another store."
+                ErrorSerializer, description="`wrong_store`: the token belongs to another store."
             ),
             409: OpenApiResponse(
                 ErrorSerializer,
@@ -325,7 +316,7 @@ class PosOrderView(UniformErrorsMixin, APIView):
         store = terminal.store
         claimed_store = request.data.get("store_code") if hasattr(request.data, "get") else None
         if claimed_store not in (None, "") and str(claimed_store) != store.code:
-            detail = _("token belongs to another store")
+            detail = _("This token belongs to another store.")
             raise ApiError(
                 status_code=status.HTTP_403_FORBIDDEN,
                 code="wrong_store",
