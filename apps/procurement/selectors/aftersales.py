@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Least
+from django.db.models.functions import Least, TruncDate
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -64,6 +64,23 @@ def refunds_by_store(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decim
         .values("order__store_id")
         .annotate(refunded=Sum("amount"))
         .values_list("order__store_id", "refunded")
+    )
+
+
+def refunded_order_days(*, decided_since: dt.datetime) -> set[dt.date]:
+    """The local days on which the counted orders were placed that got a refund decided at or
+    after `decided_since`: the stores' daily revenue of those days changed (the hourly job
+    recomputes them, so a short box refunded days after its order leaves that day's figure
+    as the month's GMV counts it). One query."""
+    zone = timezone.get_current_timezone()
+    return set(
+        _refunds_given()
+        .filter(decided_at__gte=decided_since)
+        .exclude(order__status__in=Order.VOID_STATUSES)
+        .annotate(day=TruncDate("order__placed_at", tzinfo=zone))
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
     )
 
 
