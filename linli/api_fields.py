@@ -61,6 +61,11 @@ class DateField(serializers.DateField):
         return super().to_internal_value(value)
 
 
+# Every API serializer's dates and date-times are one of these (tests/linli/test_api_fields.py
+# walks them all; `ModelSerializer` below generates them for a model's date fields).
+ASCII_MOMENT_FIELDS = (DateTimeField, DateField)
+
+
 class CheckedMomentField(DateTimeField):
     """A date-time in the imports' range (`moment_check`: not before 2000, not after now +
     `future_tolerance`), checked before any time-zone conversion; without an offset it is
@@ -156,7 +161,8 @@ ASCII_NUMBER_FIELDS = (IntegerField, BigIntegerField, DecimalField, FloatField)
 
 
 class ModelSerializer(serializers.ModelSerializer):
-    """DRF's ModelSerializer whose generated number fields are the ones above."""
+    """DRF's ModelSerializer whose generated number, date and date-time fields are the ones
+    above."""
 
     serializer_field_mapping = {
         model_field: {
@@ -164,6 +170,8 @@ class ModelSerializer(serializers.ModelSerializer):
             serializers.BigIntegerField: BigIntegerField,
             serializers.DecimalField: DecimalField,
             serializers.FloatField: FloatField,
+            serializers.DateTimeField: DateTimeField,
+            serializers.DateField: DateField,
         }.get(field, field)
         for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
     }

@@ -112,9 +112,11 @@ def store_recent_days(
     *, store: Store, days: int = 7, today: dt.date | None = None
 ) -> list[DayFigures]:
     """The store's orders and revenue on each of the `days` local days up to and including
-    `today` (so far), newest first, a day without orders as 0. Counted as the nightly KPI
-    snapshot counts them (cancelled and refunded orders left out), but live: an order cancelled
-    after its night (an undelivered pre-order) drops out at once, which the snapshot rows kept.
+    `today` (so far), newest first, a day without orders as 0: the counted orders' totals
+    (cancelled and refunded orders left out), live, so an order cancelled after its night (an
+    undelivered pre-order) drops out at once. Refunds given on after-sales cases are not taken
+    off (the daily KPI snapshot's revenue takes them off, as GMV does: the sales ledger does
+    not read procurement).
     One grouped query over the (store, placed_at) index's range of these days."""
     today = today or timezone.localdate()
     zone = timezone.get_current_timezone()

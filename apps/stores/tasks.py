@@ -5,6 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from apps.procurement.selectors.aftersales import refunded_order_days, refunds_by_store
 from apps.stores.kpis.services import (
     kpi_history_backfill,
     kpi_snapshots_compute,
@@ -15,16 +16,23 @@ from apps.stores.services.kpis import store_kpi_snapshots_compute
 
 @shared_task(time_limit=600, soft_time_limit=540)
 def store_kpi_snapshots_task(day: str | None = None) -> int:
-    """Recompute KPI snapshots for `day` (ISO date), or for yesterday and today.
+    """Recompute KPI snapshots for `day` (ISO date), or for yesterday and today and the days
+    whose orders got a refund decided since yesterday began (their revenue, less refunds as
+    GMV counts it, changed: a box refunded days after its order).
 
     Idempotent: an upsert per (store, day), so a rerun or a second beat changes nothing.
     """
     if day is not None:
-        return store_kpi_snapshots_compute(day=dt.date.fromisoformat(day))
+        return store_kpi_snapshots_compute(day=dt.date.fromisoformat(day), refunds=refunds_by_store)
     today = timezone.localdate()
-    return store_kpi_snapshots_compute(
-        day=today - dt.timedelta(days=1)
-    ) + store_kpi_snapshots_compute(day=today)
+    yesterday = today - dt.timedelta(days=1)
+    since = dt.datetime.combine(yesterday, dt.time.min, tzinfo=timezone.get_current_timezone())
+    days = {yesterday, today} | refunded_order_days(decided_since=since)
+    return sum(
+        store_kpi_snapshots_compute(day=each, refunds=refunds_by_store)
+        for each in sorted(days)
+        if each <= today
+    )
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)

@@ -17,6 +17,7 @@ from django.core.management import call_command
 
 from apps.campaigns.models import GroupBuyJoin, StoreCampaign, TrackingEvent
 from apps.campaigns.selectors.reviews import campaign_review
+from apps.campaigns.sources import review_sources
 from apps.stores.models import Order, OrderLine, StockMovement, Store
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,9 @@ def test_a_past_campaign_review_counts_the_orders_and_revenue_of_its_formed_join
         ).select_related("offer")
         expected_value = sum((join.offer.price * join.quantity for join in formed), Decimal("0.00"))
 
-        review = campaign_review(campaign=store_campaign.campaign, stores=[store])
+        review = campaign_review(
+            sources=review_sources(), campaign=store_campaign.campaign, stores=[store]
+        )
 
         assert review.totals.order_count == formed.count()
         assert review.totals.joined_value == expected_value
@@ -154,7 +157,9 @@ def test_a_past_campaign_review_shows_a_funnel_that_ends_in_its_orders(client, d
             for kind in ("exposure", "click", "order")
         }
 
-        review = campaign_review(campaign=store_campaign.campaign, stores=[store])
+        review = campaign_review(
+            sources=review_sources(), campaign=store_campaign.campaign, stores=[store]
+        )
 
         funnel = review.totals.funnel
         assert funnel.orders == orders.count()

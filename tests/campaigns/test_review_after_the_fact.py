@@ -18,8 +18,15 @@ from openpyxl import load_workbook
 
 from apps.campaigns.models import GroupBuyJoin, GroupBuyOffer, TrackingEvent
 from apps.campaigns.selectors.review_files import campaign_review_xlsx
-from apps.campaigns.selectors.reviews import campaign_review, store_campaign_funnel
+from apps.campaigns.selectors.reviews import (
+    campaign_review,
+    campaign_window,
+    store_campaign_funnel,
+)
+from apps.campaigns.sources import review_sources
 from apps.procurement.models import AfterSalesCase, CaseKind, ChargedTo, Remedy
+from apps.procurement.selectors.aftersales import refunds_by_store
+from apps.stores.models import Order
 from tests.campaigns.factories import CampaignFactory, TrackingEventFactory
 from tests.campaigns.review_data import at, group_buy_order
 from tests.campaigns.test_reviews import confirmed, offer
@@ -89,7 +96,7 @@ def short_story(store):
 
 
 def test_the_review_shows_short_units_refunds_and_what_was_sold(short_story):
-    totals = campaign_review(campaign=short_story["campaign"]).totals
+    totals = campaign_review(sources=review_sources(), campaign=short_story["campaign"]).totals
     # The live dashboard's figures: every join, at the offer's price.
     assert totals.joined_value == PRICE * 6
     assert totals.order_count == 4
@@ -101,8 +108,37 @@ def test_the_review_shows_short_units_refunds_and_what_was_sold(short_story):
     assert totals.sold_value == Decimal("84.50")
 
 
+def test_the_reviews_refunds_are_the_ones_gmv_takes_off_for_every_status_and_remedy(short_story):
+    """ "Sold after refunds" and GMV take off the same refunds: a case in every status with
+    every remedy on the campaign's orders, and the review's refunded value is what the KPI
+    pack's GMV takes off those orders (`refunds_by_store`). Campaigns kept their own copy of
+    the refunded statuses as strings; they now read procurement's, so the two cannot drift."""
+    order = Order.objects.filter(store=short_story["store_campaign"].store).earliest("pk")
+    amount = Decimal("0.01")
+    for status in AfterSalesCase.Status.values:
+        for remedy in Remedy.values:
+            decided = {} if status == "open" else {"decided_at": timezone.now()}
+            AfterSalesCaseFactory(
+                store=order.store,
+                order=order,
+                amount=amount,
+                status=status,
+                remedy=remedy,
+                charged_to=ChargedTo.SUPPLIER,
+                **decided,
+            )
+            amount *= 2  # each case's share of a sum is its own bit
+    start, end = campaign_window(short_story["campaign"])
+    gmv_refunds = refunds_by_store(start=start, end=end)
+    refunded = campaign_review(sources=review_sources(), campaign=short_story["campaign"]).totals
+    assert refunded.refunded_value == gmv_refunds[order.store_id]
+    # The fixture's approved refund of 16.90, and of the twelve cases the approved refund
+    # (bit 3: 0.08) and the resolved one (bit 9: 5.12).
+    assert refunded.refunded_value == Decimal("22.10")
+
+
 def test_the_funnel_counts_untracked_chat_orders_at_the_order_step(short_story):
-    review = campaign_review(campaign=short_story["campaign"])
+    review = campaign_review(sources=review_sources(), campaign=short_story["campaign"])
     funnel = review.totals.funnel
     assert (funnel.orders, funnel.chat_orders, funnel.orders_with_chat) == (3, 1, 4)
     assert funnel.chat_order_members == 1
@@ -120,7 +156,9 @@ def test_a_chat_order_named_by_an_order_event_counts_once(short_story):
         order=chat.order,
         occurred_at=at(JULY_1),
     )
-    funnel = campaign_review(campaign=short_story["campaign"]).totals.funnel
+    funnel = campaign_review(
+        sources=review_sources(), campaign=short_story["campaign"]
+    ).totals.funnel
     assert (funnel.orders, funnel.chat_orders) == (4, 0)
 
 
@@ -156,7 +194,9 @@ def test_the_xlsx_labels_the_store_count_and_formats_rates(short_story, store):
     for status in (GroupBuyOffer.Status.FORMED, GroupBuyOffer.Status.FAILED):
         offer(short_story["store_campaign"], ProductFactory(), status)
     with translation.override("zh-hans"):
-        workbook = load_workbook(io.BytesIO(campaign_review_xlsx(campaign=campaign)))
+        workbook = load_workbook(
+            io.BytesIO(campaign_review_xlsx(sources=review_sources(), campaign=campaign))
+        )
     summary, stores, _products = workbook.worksheets
     assert [summary["A3"].value, summary["B3"].value] == ["门店数", 1]
     header = [cell.value for cell in stores[1]]
@@ -189,7 +229,7 @@ def test_the_past_campaigns_after_the_fact_figures_are_compared(short_story, sto
     )
     confirmed(campaign, store)
 
-    comparison = campaign_review(campaign=campaign).comparison
+    comparison = campaign_review(sources=review_sources(), campaign=campaign).comparison
 
     assert [item.campaign_id for item in comparison.campaigns] == [past.pk]
     assert comparison.order_value == Decimal("101.40")
@@ -211,7 +251,9 @@ def test_the_past_campaigns_after_the_fact_figures_are_compared(short_story, sto
         assert f"<td>{label}</td><td><b>0" in summary, label
         assert f'<td class="muted">{past_value}</td>' in summary.split(f"<td>{label}</td>")[1]
     with translation.override("zh-hans"):
-        workbook = load_workbook(io.BytesIO(campaign_review_xlsx(campaign=campaign)))
+        workbook = load_workbook(
+            io.BytesIO(campaign_review_xlsx(sources=review_sources(), campaign=campaign))
+        )
     sheet = workbook.worksheets[0]
     past_column = {row[0].value: row[2] for row in sheet.iter_rows(min_row=7)}
     assert past_column["订单金额（元）"].value == 101.4

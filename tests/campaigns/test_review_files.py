@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from apps.campaigns.selectors.review_files import campaign_review_pdf, campaign_review_xlsx
+from apps.campaigns.sources import review_sources
 from tests.campaigns.test_reviews import planted  # noqa: F401 - the shared planted data
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def pdf_text(data: bytes) -> str:
 
 def test_xlsx_opens_and_holds_the_review_figures(planted, store, other_store):  # noqa: F811
     with translation.override("en"):
-        data = campaign_review_xlsx(campaign=planted["campaign"])
+        data = campaign_review_xlsx(sources=review_sources(), campaign=planted["campaign"])
     workbook = load_workbook(io.BytesIO(data))
     summary, stores, products = workbook.worksheets
     assert summary["B1"].value == "夏季水果季 七月"
@@ -46,7 +47,9 @@ def test_xlsx_opens_and_holds_the_review_figures(planted, store, other_store):  
 
 
 def test_xlsx_for_one_store_holds_only_that_store(planted, store, other_store):  # noqa: F811
-    data = campaign_review_xlsx(campaign=planted["campaign"], stores=[store])
+    data = campaign_review_xlsx(
+        sources=review_sources(), campaign=planted["campaign"], stores=[store]
+    )
     stores = load_workbook(io.BytesIO(data)).worksheets[1]
     assert [row[0] for row in stores.iter_rows(min_row=2, values_only=True)] == [store.code]
     assert other_store.name not in str(list(stores.iter_rows(values_only=True)))
@@ -54,7 +57,7 @@ def test_xlsx_for_one_store_holds_only_that_store(planted, store, other_store): 
 
 def test_pdf_text_holds_campaign_and_product_names(planted):  # noqa: F811
     with translation.override("en"):
-        data = campaign_review_pdf(campaign=planted["campaign"])
+        data = campaign_review_pdf(sources=review_sources(), campaign=planted["campaign"])
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
     assert "夏季水果季 七月" in text
@@ -63,14 +66,16 @@ def test_pdf_text_holds_campaign_and_product_names(planted):  # noqa: F811
 
 
 def test_pdf_for_one_store_names_only_that_store(planted, store, other_store):  # noqa: F811
-    text = pdf_text(campaign_review_pdf(campaign=planted["campaign"], stores=[store]))
+    text = pdf_text(
+        campaign_review_pdf(sources=review_sources(), campaign=planted["campaign"], stores=[store])
+    )
     assert store.name in text
     assert other_store.name not in text
 
 
 def test_pdf_prints_money_with_two_decimals(planted, store):  # noqa: F811
     with translation.override("en"):
-        text = pdf_text(campaign_review_pdf(campaign=planted["campaign"]))
+        text = pdf_text(campaign_review_pdf(sources=review_sources(), campaign=planted["campaign"]))
 
     # The stores' joined value chart and table (99.50 at each store), the summary and the top
     # products (199.00 yuan).

@@ -21,6 +21,7 @@ from apps.campaigns.selectors.reviews import (
     store_campaign_funnel,
     template_funnel,
 )
+from apps.campaigns.sources import review_sources
 from apps.stores.models import Order
 from tests.campaigns.factories import (
     BroadcastFactory,
@@ -228,7 +229,7 @@ def reference(campaign, store_ids=None, repeat_days=30) -> Figures:
 
 
 def test_review_totals_equal_the_reference_computation(planted):
-    review = campaign_review(campaign=planted["campaign"])
+    review = campaign_review(sources=review_sources(), campaign=planted["campaign"])
     assert review.totals == reference(planted["campaign"])
     # …and the planted story, by hand: 2+3 blueberries at A, the till order, 1+4 at B.
     assert review.totals.order_count == 5
@@ -250,7 +251,7 @@ def test_review_totals_equal_the_reference_computation(planted):
 
 
 def test_per_store_rows_equal_the_reference_per_store(planted, store, other_store):
-    review = campaign_review(campaign=planted["campaign"])
+    review = campaign_review(sources=review_sources(), campaign=planted["campaign"])
     rows = {row.store_id: row for row in review.stores}
     assert set(rows) == {store.pk, other_store.pk}
     assert rows[store.pk].figures == reference(planted["campaign"], {store.pk})
@@ -260,7 +261,7 @@ def test_per_store_rows_equal_the_reference_per_store(planted, store, other_stor
 
 
 def test_review_scoped_to_a_store_counts_only_that_store(planted, store):
-    review = campaign_review(campaign=planted["campaign"], stores=[store])
+    review = campaign_review(sources=review_sources(), campaign=planted["campaign"], stores=[store])
     assert review.scoped is True
     assert [row.store_id for row in review.stores] == [store.pk]
     assert review.totals == reference(planted["campaign"], {store.pk})
@@ -269,7 +270,7 @@ def test_review_scoped_to_a_store_counts_only_that_store(planted, store):
 
 def test_top_products_rank_by_joined_value(planted):
     """The offers' products by joined value; milk's only join was cancelled with its offer."""
-    review = campaign_review(campaign=planted["campaign"])
+    review = campaign_review(sources=review_sources(), campaign=planted["campaign"])
     assert [(p.sku, p.name, p.units, p.joined_value) for p in review.top_products] == [
         ("FRU-0001", "云南蓝莓", 10, Decimal("199.00")),
     ]
@@ -278,7 +279,7 @@ def test_top_products_rank_by_joined_value(planted):
 def test_comparison_averages_the_templates_past_campaigns(planted):
     june = planted["june"]
     may = CampaignFactory(template=planted["template"], starts_on=dt.date(2026, 5, 10))
-    review = campaign_review(campaign=planted["campaign"])
+    review = campaign_review(sources=review_sources(), campaign=planted["campaign"])
     comparison = review.comparison
     assert [item.campaign_id for item in comparison.campaigns] == [june.pk, may.pk]
     june_ref, may_ref = reference(june), reference(may)
@@ -297,7 +298,7 @@ def test_comparison_averages_the_templates_past_campaigns(planted):
 def test_review_without_past_campaigns_has_an_empty_comparison(store):
     campaign = CampaignFactory(template=None)
     confirmed(campaign, store)
-    review = campaign_review(campaign=campaign)
+    review = campaign_review(sources=review_sources(), campaign=campaign)
     assert review.comparison.campaigns == []
     assert review.comparison.joined_value is None
     assert review.totals == Figures()
@@ -318,7 +319,7 @@ def test_funnels_per_store_campaign_campaign_and_template(planted):
 
 def test_review_query_count_does_not_grow_with_stores_orders_or_past_campaigns(planted):
     with CaptureQueriesContext(connection) as small:
-        campaign_review(campaign=planted["campaign"])
+        campaign_review(sources=review_sources(), campaign=planted["campaign"])
     product = planted["blueberries"]
     for n in range(3):
         extra = confirmed(planted["campaign"], StoreFactory())
@@ -331,7 +332,7 @@ def test_review_query_count_does_not_grow_with_stores_orders_or_past_campaigns(p
         )
         confirmed(past, extra.store)
     with CaptureQueriesContext(connection) as large:
-        review = campaign_review(campaign=planted["campaign"])
+        review = campaign_review(sources=review_sources(), campaign=planted["campaign"])
     assert len(review.stores) == 5
     assert len(review.comparison.campaigns) == 4
     assert len(large) == len(small)
@@ -364,7 +365,7 @@ def test_the_review_reads_the_live_dashboards_joined_value_and_threshold_reached
         refunded, member=MemberFactory(), quantity=1, placed_at=at(JULY_1), status="refunded"
     )
 
-    totals = campaign_review(campaign=campaign).totals
+    totals = campaign_review(sources=review_sources(), campaign=campaign).totals
     live = broadcast_snapshot(broadcast=store_campaign.broadcast)
 
     assert totals.joined_value == Decimal("199.00") + Decimal("50.00") + Decimal("12.00")

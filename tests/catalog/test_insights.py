@@ -13,7 +13,8 @@ from django.utils.translation import override
 from apps.catalog.analytics.lists import hour_outside_quiet
 from apps.catalog.models import DailyListEntry, DemandForecast, InsightCard, ReasonKind
 from apps.catalog.services.config import decision_settings_get
-from apps.catalog.services.lists import broadcast_hours, insight_card_accept, quiet_hours
+from apps.catalog.services.insights import insight_card_accept
+from apps.catalog.services.lists import broadcast_hours, quiet_hours
 from apps.catalog.services.nightly import decisions_run
 from apps.customers.models import CommunityMessage
 from tests.catalog.decision_fixtures import decision_world, local_datetime, orders_bulk_create

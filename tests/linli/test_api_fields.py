@@ -111,18 +111,24 @@ def _api_serializer_classes() -> list[type[serializers.Serializer]]:
     return found
 
 
-def _number_fields(field: serializers.Field, path: str):
+def _fields_of_kind(field: serializers.Field, path: str, kinds: tuple[type, ...]):
     if isinstance(field, serializers.ListSerializer):
-        yield from _number_fields(field.child, path)
+        yield from _fields_of_kind(field.child, path, kinds)
     elif isinstance(field, serializers.Serializer):
         for name, inner in field.fields.items():
-            yield from _number_fields(inner, f"{path}.{name}")
+            yield from _fields_of_kind(inner, f"{path}.{name}", kinds)
     elif isinstance(field, serializers.ListField | serializers.DictField):
-        yield from _number_fields(field.child, path)
-    elif isinstance(
-        field, serializers.IntegerField | serializers.DecimalField | serializers.FloatField
-    ):
+        yield from _fields_of_kind(field.child, path, kinds)
+    elif isinstance(field, kinds):
         yield path, field
+
+
+def _number_fields(field: serializers.Field, path: str):
+    return _fields_of_kind(
+        field,
+        path,
+        (serializers.IntegerField, serializers.DecimalField, serializers.FloatField),
+    )
 
 
 def test_every_api_serializer_takes_its_number_fields_from_linli_api_fields():
@@ -135,6 +141,22 @@ def test_every_api_serializer_takes_its_number_fields_from_linli_api_fields():
         if not isinstance(field, api_fields.ASCII_NUMBER_FIELDS)
     ]
     assert plain == [], "use linli.api_fields' IntegerField / DecimalField / FloatField"
+
+
+def test_every_api_serializer_takes_its_date_fields_from_linli_api_fields():
+    """As with numbers: DRF's own DateField / DateTimeField read "２０２６-１２-０１" as a date,
+    so every date or date-time an API serializer declares or generates (a ModelSerializer's
+    model date fields included) is linli.api_fields' ASCII-only one."""
+    classes = _api_serializer_classes()
+    plain = [
+        path
+        for cls in classes
+        for path, field in _fields_of_kind(
+            cls(), cls.__qualname__, (serializers.DateField, serializers.DateTimeField)
+        )
+        if not isinstance(field, api_fields.ASCII_MOMENT_FIELDS)
+    ]
+    assert plain == [], "use linli.api_fields' DateField / DateTimeField"
 
 
 def test_the_phone_field_normalises_by_the_projects_one_check():

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override
 
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.stores.models import KpiSnapshot, StoreKpiSnapshot
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, store_kpi_snapshots_backfill
 from apps.stores.tasks import kpi_snapshots_task
@@ -57,7 +58,10 @@ def test_a_backfill_computes_every_past_day_once_and_a_rerun_changes_nothing(
     said: list[str] = []
 
     written = store_kpi_snapshots_backfill(
-        first_day=first - dt.timedelta(days=1), last_day=history["today"], progress=said.append
+        refunds=refunds_by_store,
+        first_day=first - dt.timedelta(days=1),
+        last_day=history["today"],
+        progress=said.append,
     )
 
     expected = [
@@ -69,8 +73,12 @@ def test_a_backfill_computes_every_past_day_once_and_a_rerun_changes_nothing(
     assert (written, _rows()) == (4, expected)
     assert said[-1] == f"daily KPIs: 42/42 days, up to {history['today'].isoformat()}"
     # A rerun and an overlapping range upsert the same rows: (store, day) is unique.
-    store_kpi_snapshots_backfill(first_day=first, last_day=first + dt.timedelta(days=1))
-    store_kpi_snapshots_backfill(first_day=first - dt.timedelta(days=1), last_day=history["today"])
+    store_kpi_snapshots_backfill(
+        refunds=refunds_by_store, first_day=first, last_day=first + dt.timedelta(days=1)
+    )
+    store_kpi_snapshots_backfill(
+        refunds=refunds_by_store, first_day=first - dt.timedelta(days=1), last_day=history["today"]
+    )
     assert _rows() == expected
 
 
@@ -79,16 +87,24 @@ def test_a_backfill_is_bounded_and_refuses_a_bad_range_writing_nothing(history: 
     with override("en"):
         with pytest.raises(ValueError, match="at most 400 days"):
             store_kpi_snapshots_backfill(
-                first_day=today - dt.timedelta(days=BACKFILL_MAX_DAYS), last_day=today
+                refunds=refunds_by_store,
+                first_day=today - dt.timedelta(days=BACKFILL_MAX_DAYS),
+                last_day=today,
             )
         with pytest.raises(ValueError, match="is in the future"):
-            store_kpi_snapshots_backfill(first_day=today, last_day=today + dt.timedelta(days=1))
+            store_kpi_snapshots_backfill(
+                refunds=refunds_by_store, first_day=today, last_day=today + dt.timedelta(days=1)
+            )
         with pytest.raises(ValueError, match="is after the last day"):
-            store_kpi_snapshots_backfill(first_day=today, last_day=today - dt.timedelta(days=1))
+            store_kpi_snapshots_backfill(
+                refunds=refunds_by_store, first_day=today, last_day=today - dt.timedelta(days=1)
+            )
     assert not StoreKpiSnapshot.objects.exists()
     # Exactly the limit is allowed.
     store_kpi_snapshots_backfill(
-        first_day=today - dt.timedelta(days=BACKFILL_MAX_DAYS - 1), last_day=today
+        refunds=refunds_by_store,
+        first_day=today - dt.timedelta(days=BACKFILL_MAX_DAYS - 1),
+        last_day=today,
     )
     assert len(_rows()) == 4
 

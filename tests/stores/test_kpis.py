@@ -8,10 +8,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
 from apps.devices.services import alert_open
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.stores.kpis.definitions import KPI_CODES
 from apps.stores.kpis.selectors import (
     store_kpis,
@@ -27,14 +29,16 @@ from apps.stores.models import (
     RectificationItem,
     StockLevel,
     StockMovement,
+    StoreKpiSnapshot,
 )
 from apps.stores.selectors import loss_rates
-from apps.stores.tasks import kpi_snapshots_task
+from apps.stores.services.kpis import store_kpi_snapshots_compute
+from apps.stores.tasks import kpi_snapshots_task, store_kpi_snapshots_task
 from tests.campaigns.factories import BroadcastFactory, GroupBuyJoinFactory, GroupBuyOfferFactory
 from tests.devices.factories import DeviceFactory
-from tests.factories import StoreFactory, UserFactory
+from tests.factories import ProductFactory, StoreFactory, UserFactory
 from tests.procurement.factories_aftersales import AfterSalesCaseFactory
-from tests.stores.kpi_support import AFTER_JULY, JULY, at, build_world
+from tests.stores.kpi_support import AFTER_JULY, JULY, _order, at, build_world
 from tests.stores.test_inspections_support import ChecklistTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +108,54 @@ def test_gmv_is_what_was_sold_the_refunds_given_taken_off(world):
     assert _july(figures, "store", "A", "gmv") == Decimal("95.0000")  # 110 − 12 − 3
     assert _july(figures, "region", "R1", "gmv") == Decimal("145.0000")
     assert _july(figures, "network", "", "gmv") == Decimal("245.0000")
+
+
+def test_the_daily_revenue_is_what_was_sold_as_gmv_counts_it(world):
+    """The stores' daily rows (the admin's "revenue, 30 days") took no refund off while the
+    month's GMV did, so July's days added up to more than July's GMV. Both now take off the
+    same refunds (`refunds_by_store`): approved or resolved refund cases, not open ones."""
+    a = world["a"]
+    july_order = Order.objects.get(store=a, total=Decimal("30.00"))  # 21 July
+    refund = {"store": a, "remedy": "refund", "charged_to": "supplier", "decided_at": AFTER_JULY}
+    AfterSalesCaseFactory(order=july_order, amount=Decimal("12.00"), status="approved", **refund)
+    AfterSalesCaseFactory(order=july_order, amount=Decimal("5.00"), store=a, remedy="refund")
+    for offset in range(31):
+        store_kpi_snapshots_compute(day=JULY + dt.timedelta(days=offset), refunds=refunds_by_store)
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    day = StoreKpiSnapshot.objects.get(store=a, day=dt.date(2026, 7, 21))
+    assert (day.order_count, day.revenue, day.average_basket) == (
+        1,
+        Decimal("18.00"),
+        Decimal("18.00"),
+    )
+    july = StoreKpiSnapshot.objects.filter(store=a, day__gte=JULY, day__lt=dt.date(2026, 8, 1))
+    days_total = sum(row.revenue for row in july)
+    assert days_total == Decimal("98.00")  # 110 − 12
+    assert _july(_figures(), "store", "A", "gmv") == days_total
+
+
+def test_the_hourly_job_rewrites_the_day_of_an_order_refunded_days_later(store):
+    """A short box is refunded days after its order: the hourly job recomputes that order's
+    day, not only yesterday and today, so the day's revenue takes the refund off. Rerun, it
+    changes nothing."""
+    today = timezone.localdate()
+    then = today - dt.timedelta(days=5)
+    placed = dt.datetime.combine(then, dt.time(12), tzinfo=timezone.get_current_timezone())
+    order = _order(store, placed, "30.00", product=ProductFactory())
+    store_kpi_snapshots_task(day=then.isoformat())
+    assert StoreKpiSnapshot.objects.get(store=store, day=then).revenue == Decimal("30.00")
+    AfterSalesCaseFactory(
+        order=order,
+        store=store,
+        amount=Decimal("12.00"),
+        status="approved",
+        remedy="refund",
+        charged_to="supplier",
+        decided_at=timezone.now(),
+    )
+    for _run in range(2):
+        store_kpi_snapshots_task()
+        assert StoreKpiSnapshot.objects.get(store=store, day=then).revenue == Decimal("18.00")
 
 
 def test_repurchase_and_repeat_buyers_count_members_per_scope(world):

@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.stores.models import (
     LossBatch,
     Order,
@@ -624,14 +625,14 @@ def test_kpi_snapshot_holds_the_days_loss_value_at_the_products_price():
         store=selling, product=rice.product, kind="adjustment", quantity=-3, at=_at(DAY, 13)
     )
     _sell(selling, fruit.product, 1, _at(DAY, 9))
-    assert store_kpi_snapshots_compute(day=DAY) == 2
+    assert store_kpi_snapshots_compute(day=DAY, refunds=refunds_by_store) == 2
     assert _kpis() == [
         ("K1", DAY, 1, Decimal("1.00"), Decimal("64.90")),
         ("K2", DAY, 0, Decimal("0.00"), Decimal("7.50")),
     ]
     # Rerun: the same rows; a loss recorded since is picked up.
     _lose(idle_fruit, 2, _at(DAY, 18))
-    assert store_kpi_snapshots_compute(day=DAY) == 2
+    assert store_kpi_snapshots_compute(day=DAY, refunds=refunds_by_store) == 2
     assert _kpis()[1] == ("K2", DAY, 0, Decimal("0.00"), Decimal("22.50"))
 
 
@@ -660,7 +661,7 @@ def test_loss_values_refresh_leaves_what_the_daily_compute_leaves():
     for day in days:
         _sell(selling, fruit.product, 2, _at(day, 10))
     for day in days:
-        store_kpi_snapshots_compute(day=day)
+        store_kpi_snapshots_compute(day=day, refunds=refunds_by_store)
     # Losses written after the snapshots (as the demo's bulk insert does), some outside.
     _lose(fruit, 1, _at(days[0], 0, 0))
     _lose(fruit, 2, _at(days[2], 23, 59))
@@ -671,7 +672,7 @@ def test_loss_values_refresh_leaves_what_the_daily_compute_leaves():
     assert store_kpi_loss_values_refresh(first_day=days[0], last_day=days[2]) == 3
     assert _all_kpis() == refreshed
     for day in days:
-        store_kpi_snapshots_compute(day=day)
+        store_kpi_snapshots_compute(day=day, refunds=refunds_by_store)
     assert _all_kpis() == refreshed
     assert [row[0:2] + row[5:] for row in refreshed] == [
         ("R1", days[0], Decimal("4.20")),
@@ -684,7 +685,7 @@ def test_loss_values_refresh_leaves_what_the_daily_compute_leaves():
 def test_loss_values_refresh_drops_a_loss_only_row_whose_loss_is_gone():
     level = _level(on_hand=5, price=Decimal("2.00"))
     _lose(level, 1, _at(DAY, 9))
-    store_kpi_snapshots_compute(day=DAY)
+    store_kpi_snapshots_compute(day=DAY, refunds=refunds_by_store)
     assert StoreKpiSnapshot.objects.get().loss_value == Decimal("2.00")
     StockMovement.objects.all().delete()
     assert store_kpi_loss_values_refresh(first_day=DAY, last_day=DAY) == 0

@@ -35,7 +35,7 @@ from apps.campaigns.selectors import review_files
 from apps.campaigns.selectors.campaigns import campaign_terms_settled
 from apps.campaigns.services import campaigns as services
 from apps.campaigns.services.packs import store_campaign_pack_generate, template_check
-from apps.campaigns.sources import pack_sources
+from apps.campaigns.sources import pack_sources, review_sources
 from apps.catalog.models import Product
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
@@ -565,7 +565,7 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         if campaign is None:
             return None
         response = HttpResponse(
-            review_files.campaign_review_xlsx(campaign=campaign),
+            review_files.campaign_review_xlsx(campaign=campaign, sources=review_sources()),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = content_disposition_header(
@@ -581,7 +581,8 @@ class CampaignAdmin(UndeletableAdminMixin, admin.ModelAdmin):
         if campaign is None:
             return None
         response = HttpResponse(
-            review_files.campaign_review_pdf(campaign=campaign), content_type="application/pdf"
+            review_files.campaign_review_pdf(campaign=campaign, sources=review_sources()),
+            content_type="application/pdf",
         )
         response["Content-Disposition"] = content_disposition_header(
             True, review_files.review_filename(campaign, "pdf")

@@ -154,7 +154,7 @@ class OfferStateSerializer(serializers.Serializer):
     participants = api_fields.IntegerField()
     remaining = api_fields.IntegerField(help_text="Units left under the cap.")
     reached = serializers.BooleanField(help_text="The threshold is met (成团 at the deadline).")
-    deadline = serializers.DateTimeField()
+    deadline = api_fields.DateTimeField()
     status = serializers.ChoiceField(choices=GroupBuyOffer.Status.choices)
 
 
@@ -179,7 +179,7 @@ class CommentRequestSerializer(MemberIdentitySerializer):
 class CommentResultSerializer(serializers.Serializer):
     comment_id = api_fields.IntegerField()
     broadcast_id = api_fields.IntegerField()
-    created_at = serializers.DateTimeField()
+    created_at = api_fields.DateTimeField()
 
 
 class ViewersRequestSerializer(api_fields.RequestSerializer):
@@ -194,7 +194,7 @@ class ViewersResultSerializer(serializers.Serializer):
     broadcast_id = api_fields.IntegerField()
     viewers = api_fields.IntegerField()
     peak_viewers = api_fields.IntegerField(help_text="The largest count reported so far.")
-    reported_at = serializers.DateTimeField()
+    reported_at = api_fields.DateTimeField()
 
 
 def _offer_state(offer: GroupBuyOffer) -> dict[str, Any]:

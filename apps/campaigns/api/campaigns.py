@@ -60,8 +60,8 @@ class AcceptedCardSerializer(api_fields.ModelSerializer):
 
 class StoreCampaignBriefSerializer(api_fields.ModelSerializer):
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
-    starts_on = serializers.DateField(source="campaign.starts_on", read_only=True)
-    ends_on = serializers.DateField(source="campaign.ends_on", read_only=True)
+    starts_on = api_fields.DateField(source="campaign.starts_on", read_only=True)
+    ends_on = api_fields.DateField(source="campaign.ends_on", read_only=True)
     broadcast_hour = api_fields.IntegerField(source="campaign.broadcast_hour", read_only=True)
 
     class Meta:

@@ -1,7 +1,7 @@
 """A campaign's review report (复盘报告) as XLSX and PDF bytes, for the admin and the portal.
 
-Both files show `campaign_review(campaign=…, stores=…)`: with `stores` (an owner's download)
-every figure, row, top product and comparison counts those stores only. Headers go through
+Both files show `campaign_review(campaign=…, sources=…, stores=…)`: with `stores` (an owner's
+download) every figure, row, top product and comparison counts those stores only. Headers go through
 gettext (Chinese by default); text cells are formula-escaped; the PDF embeds the CJK font
 (`linli.fonts.pdf_font`), so Chinese product and store names render.
 """
@@ -19,7 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from apps.campaigns.models import Campaign
-from apps.campaigns.selectors.reviews import CampaignReview, Figures, campaign_review
+from apps.campaigns.selectors.reviews import (
+    CampaignReview,
+    Figures,
+    ReviewSources,
+    campaign_review,
+)
 from apps.stores.models import Store
 from linli.fonts import pdf_font
 from linli.imports.contract import formula_escape
@@ -192,17 +197,21 @@ def _store_header() -> list[str]:
     ]
 
 
-def _review(campaign: Campaign, stores: Iterable[Store] | None) -> CampaignReview:
-    return campaign_review(campaign=campaign, stores=stores)
+def _review(
+    campaign: Campaign, stores: Iterable[Store] | None, sources: ReviewSources
+) -> CampaignReview:
+    return campaign_review(campaign=campaign, stores=stores, sources=sources)
 
 
-def campaign_review_xlsx(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> bytes:
+def campaign_review_xlsx(
+    *, campaign: Campaign, sources: ReviewSources, stores: Iterable[Store] | None = None
+) -> bytes:
     """The review as an XLSX workbook: a summary sheet (with the template's past average), a
     sheet per store row and the top products. Numbers are numbers, not text."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    review = _review(campaign, stores)
+    review = _review(campaign, stores, sources)
     bold = Font(bold=True)
     workbook = Workbook()
     summary = workbook.active
@@ -318,7 +327,9 @@ def _bar_chart(
     return drawing
 
 
-def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = None) -> bytes:
+def campaign_review_pdf(
+    *, campaign: Campaign, sources: ReviewSources, stores: Iterable[Store] | None = None
+) -> bytes:
     """The review as a PDF (A4): the summary table with the past average, bar charts of the
     funnel and of the stores' joined value, per-store and top-product tables. Chinese rendered with
     the CJK font."""
@@ -328,7 +339,7 @@ def campaign_review_pdf(*, campaign: Campaign, stores: Iterable[Store] | None = 
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    review = _review(campaign, stores)
+    review = _review(campaign, stores, sources)
     font = pdf_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     text_style = ParagraphStyle("text", fontName=font, fontSize=10, leading=14)

@@ -19,9 +19,10 @@ Definitions (docs/reviews.md says the same for HQ and owners):
 - **After the fact** (what was actually sold, beside the live dashboard's offer-time joined
   value): **order value**, the sum of those orders' totals; **units short at receiving**, the
   units of their lines that did not arrive or arrived damaged (the lines' purchase sources'
-  `short_quantity`, set by store receiving); **refunded**, the amount of the approved or
-  resolved after-sales cases with a refund on them; **sold after refunds** = order value −
-  refunded.
+  `short_quantity`, set by store receiving); **refunded**, the refunds given on them
+  (procurement's approved or resolved after-sales cases with a refund as remedy, the GMV's
+  definition: `ReviewSources.refunds`, handed in by the caller); **sold after refunds** =
+  order value − refunded.
 - **Joined value** (接龙金额) and its part **at threshold**, offers **at threshold**, formed and
   settled: the live dashboard's figures over the store campaign's offers, one definition
   (`selectors.broadcasts.JoinedFigures`, `GroupBuyOffer.at_threshold`): quantity × the offer's
@@ -50,6 +51,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -68,13 +70,25 @@ from apps.stores.models import Order, Store
 
 DEFAULT_REPEAT_DAYS = 30
 TOP_PRODUCTS = 10
-# After-sales cases (apps.procurement) whose refund was given or decided: their values, as
-# strings, since campaigns do not import procurement.
-REFUNDED_CASE_STATUSES = ("approved", "resolved")
-REFUND_REMEDY = "refund"
 CENT = Decimal("0.01")
 
 _KINDS = TrackingEvent.Kind
+
+
+class OrdersRefunded(Protocol):
+    def __call__(self, *, order_ids: list[int]) -> dict[int, Decimal]: ...
+
+
+@dataclass(frozen=True)
+class ReviewSources:
+    """What the review needs from the part above campaigns (procurement), handed in by the
+    caller instead of imported (campaigns may not import procurement): the views, the admin
+    and the tests pass `apps.campaigns.sources.review_sources()`.
+
+    `refunds(order_ids=)` gives, per order with one, the refunds given on it — procurement's
+    `refunds_by_order`, which reads the same cases as the KPI pack's GMV (one query)."""
+
+    refunds: OrdersRefunded
 
 
 def _rate(numerator: float, denominator: float) -> float | None:
@@ -394,6 +408,7 @@ def _collect(
     store_campaigns: list[dict],
     windows: dict[int, tuple[dt.datetime, dt.datetime]],
     repeat_days: int,
+    sources: ReviewSources,
 ) -> _Collected:
     """Order, offer, refund, gained and repeat figures per store campaign, in eight queries.
 
@@ -430,19 +445,9 @@ def _collect(
         .annotate(units=Sum("lines__quantity"), short=Sum("lines__purchase_source__short_quantity"))
         .values_list("pk", "store_id", "member_id", "units", "total", "short")
     )
-    # The refunds given on the orders (procurement's after-sales cases, read through the
-    # reverse relation: campaigns do not import procurement).
-    refunded = dict(
-        Order.objects.filter(pk__in=[row[0] for row in orders])
-        .filter(
-            after_sales_cases__status__in=REFUNDED_CASE_STATUSES,
-            after_sales_cases__remedy=REFUND_REMEDY,
-        )
-        .order_by()
-        .values("pk")
-        .annotate(refunded=Sum("after_sales_cases__amount"))
-        .values_list("pk", "refunded")
-    )
+    # The refunds given on the orders (procurement's after-sales cases, read by the caller's
+    # `sources`: campaigns do not import procurement).
+    refunded = sources.refunds(order_ids=[row[0] for row in orders])
     pairs: dict[tuple[int, int], set[int]] = defaultdict(set)  # (store, member) → scs
     for order_id, store_id, member_id, units, total, short in orders:
         sc_id = owner[order_id]
@@ -515,7 +520,9 @@ def _store_campaign_rows(campaign_ids: list[int], store_ids: list[int] | None) -
     )
 
 
-def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days: int) -> Comparison:
+def _comparison(
+    *, campaign: Campaign, store_ids: list[int] | None, repeat_days: int, sources: ReviewSources
+) -> Comparison:
     """The template's earlier campaigns' figures and their averages (a fixed query count)."""
     past: list[Campaign] = []
     if campaign.template_id is not None:
@@ -531,6 +538,7 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
         store_campaigns=rows,
         windows={item.pk: campaign_window(item) for item in past},
         repeat_days=repeat_days,
+        sources=sources,
     )
     sc_ids = [row["pk"] for row in rows]
     events = TrackingEvent.objects.filter(store_campaign__in=sc_ids)
@@ -580,18 +588,23 @@ def _comparison(*, campaign: Campaign, store_ids: list[int] | None, repeat_days:
 def campaign_review(
     *,
     campaign: Campaign,
+    sources: ReviewSources,
     stores: Iterable[Store] | None = None,
     repeat_days: int = DEFAULT_REPEAT_DAYS,
 ) -> CampaignReview:
     """The review report of `campaign` over all its stores, or only `stores` (an owner's view:
     then every figure, the top products and the comparison count those stores only).
+    `sources` reads the refunds (`apps.campaigns.sources.review_sources()`).
 
     Read-only; a fixed number of queries (about twenty) whatever the campaign's size."""
     store_ids = None if stores is None else _store_ids(stores)
     start, end = campaign_window(campaign)
     rows = _store_campaign_rows([campaign.pk], store_ids)
     collected = _collect(
-        store_campaigns=rows, windows={campaign.pk: (start, end)}, repeat_days=repeat_days
+        store_campaigns=rows,
+        windows={campaign.pk: (start, end)},
+        repeat_days=repeat_days,
+        sources=sources,
     )
     sc_ids = [row["pk"] for row in rows]
     events = TrackingEvent.objects.filter(store_campaign__in=sc_ids)
@@ -633,5 +646,7 @@ def campaign_review(
         totals=total.figures(_funnel_of(events, sc_ids) if rows else Funnel()),
         stores=store_rows,
         top_products=top_products,
-        comparison=_comparison(campaign=campaign, store_ids=store_ids, repeat_days=repeat_days),
+        comparison=_comparison(
+            campaign=campaign, store_ids=store_ids, repeat_days=repeat_days, sources=sources
+        ),
     )

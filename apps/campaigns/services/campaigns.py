@@ -42,7 +42,7 @@ from apps.campaigns.services.packs import (
     store_campaign_pack_generate,
 )
 from apps.catalog.models import InsightCard, Product
-from apps.catalog.services.lists import insight_card_accept
+from apps.catalog.services.insights import insight_card_accept
 from apps.customers.models import Segment, Tag
 from apps.stores.models import Region, Store
 

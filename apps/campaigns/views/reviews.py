@@ -25,6 +25,7 @@ from apps.campaigns.selectors.review_files import (
     review_summary_rows,
 )
 from apps.campaigns.selectors.reviews import CampaignReview, campaign_review
+from apps.campaigns.sources import review_sources
 from apps.stores.access import VIEW_CAMPAIGNS, store_or_403, user_is_hq
 from apps.stores.models import Store
 
@@ -107,7 +108,9 @@ def _download(content: bytes, *, content_type: str, filename: str) -> HttpRespon
 @require_GET
 def store_review(request: HttpRequest, store_campaign_id: int) -> HttpResponse:
     store_campaign, store = _store_campaign_or_403(request, store_campaign_id)
-    review = campaign_review(campaign=store_campaign.campaign, stores=[store])
+    review = campaign_review(
+        campaign=store_campaign.campaign, stores=[store], sources=review_sources()
+    )
     context = _context(review) | {"store": store, "store_campaign": store_campaign}
     return render(request, "campaigns/review_store.html", context)
 
@@ -117,7 +120,9 @@ def store_review(request: HttpRequest, store_campaign_id: int) -> HttpResponse:
 def store_review_xlsx(request: HttpRequest, store_campaign_id: int) -> HttpResponse:
     store_campaign, store = _store_campaign_or_403(request, store_campaign_id)
     return _download(
-        campaign_review_xlsx(campaign=store_campaign.campaign, stores=[store]),
+        campaign_review_xlsx(
+            campaign=store_campaign.campaign, stores=[store], sources=review_sources()
+        ),
         content_type=XLSX,
         filename=review_filename(store_campaign.campaign, "xlsx", store=store),
     )
@@ -128,7 +133,9 @@ def store_review_xlsx(request: HttpRequest, store_campaign_id: int) -> HttpRespo
 def store_review_pdf(request: HttpRequest, store_campaign_id: int) -> HttpResponse:
     store_campaign, store = _store_campaign_or_403(request, store_campaign_id)
     return _download(
-        campaign_review_pdf(campaign=store_campaign.campaign, stores=[store]),
+        campaign_review_pdf(
+            campaign=store_campaign.campaign, stores=[store], sources=review_sources()
+        ),
         content_type=PDF,
         filename=review_filename(store_campaign.campaign, "pdf", store=store),
     )
@@ -138,7 +145,7 @@ def store_review_pdf(request: HttpRequest, store_campaign_id: int) -> HttpRespon
 @require_GET
 def campaign_review_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign_for_hq_or_403(request, campaign_id)
-    review = campaign_review(campaign=campaign)
+    review = campaign_review(campaign=campaign, sources=review_sources())
     return render(request, "campaigns/review_campaign.html", _context(review))
 
 
@@ -147,7 +154,7 @@ def campaign_review_page(request: HttpRequest, campaign_id: int) -> HttpResponse
 def campaign_review_xlsx_download(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign_for_hq_or_403(request, campaign_id)
     return _download(
-        campaign_review_xlsx(campaign=campaign),
+        campaign_review_xlsx(campaign=campaign, sources=review_sources()),
         content_type=XLSX,
         filename=review_filename(campaign, "xlsx"),
     )
@@ -158,7 +165,7 @@ def campaign_review_xlsx_download(request: HttpRequest, campaign_id: int) -> Htt
 def campaign_review_pdf_download(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign_for_hq_or_403(request, campaign_id)
     return _download(
-        campaign_review_pdf(campaign=campaign),
+        campaign_review_pdf(campaign=campaign, sources=review_sources()),
         content_type=PDF,
         filename=review_filename(campaign, "pdf"),
     )

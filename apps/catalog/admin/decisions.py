@@ -42,7 +42,6 @@ from apps.catalog.models import (
     RuleRun,
     weather_missing_text,
 )
-from apps.catalog.sources import InsightNotDrafted, insight_card_draft
 from apps.stores.access import ACCEPT_INSIGHT
 from apps.stores.services.kpis import BACKFILL_MAX_DAYS, kpi_backfill_range_check
 from linli.admin_helpers import UndeletableAdminMixin, bulk_steps
@@ -361,6 +360,11 @@ class InsightCardAdmin(BigTableAdminMixin, ReadOnlyAdmin):
         """Each card as the owner's accept in the portal: accepted and its campaign drafted in
         one transaction, or refused (the overlap message naming the campaign), or already
         accepted with its campaign drafted earlier — one warning per card not drafted."""
+        # Imported here, not at the top: the composition root pulls in the decision engine
+        # (pandas, scikit-learn, scipy), which every process would otherwise load at
+        # django.setup() through the admin's autodiscovery (tests/linli/test_startup.py).
+        from apps.catalog.sources import InsightNotDrafted, insight_card_draft
+
         bulk_steps(
             self,
             request,

@@ -11,7 +11,6 @@ import pandas as pd
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.utils import timezone
 
 from apps.catalog.analytics import lists as la
 from apps.catalog.analytics.ordering import order_quantities
@@ -585,16 +584,3 @@ def daily_lists_store(*, lists: ChunkLists, day: dt.date, store_ids: list[int]) 
         ]
         InsightCard.objects.filter(pk__in=stale_cards).delete()
     return {"hot": len(lists.hot), "new": len(lists.new), "cards": len(cards)}
-
-
-def insight_card_accept(*, card: InsightCard, by: object) -> bool:
-    """Record the owner's one-click acceptance. Returns False when it was already accepted
-    (a double click or a retry changes nothing). The portal and the API accept through
-    `apps.campaigns.services.campaigns.campaign_draft_from_insight`, which calls this inside
-    the transaction that drafts the card's campaign, and so does the admin's action (through
-    `apps.catalog.sources.insight_card_draft`)."""
-    changed = InsightCard.objects.filter(pk=card.pk, accepted_at__isnull=True).update(
-        accepted_at=timezone.now(), accepted_by=by
-    )
-    card.refresh_from_db(fields=["accepted_at", "accepted_by"])
-    return changed == 1

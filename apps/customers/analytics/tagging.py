@@ -14,10 +14,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jieba
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -170,6 +173,10 @@ def purchase_tags(
     (then the category name): `{"code": "purchases", "category_id": ..., "category": ...,
     "count": ...}`.
     """
+    # pandas only here: the chat tokenizer above is imported by the knowledge base's search,
+    # which the admin loads at django.setup(); the tags' frames are the nightly job's.
+    import pandas as pd
+
     rules = list(rules)
     if not rules or lines.empty:
         return []

@@ -53,6 +53,7 @@ from apps.ops.demo import catalogue
 from apps.ops.demo.orders import TZ
 from apps.ops.demo.purchasing import consolidated_at_cutoff
 from apps.ops.demo.scenes import member_may_buy
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.stores.models import Store, StoreStaff
 from apps.stores.services.kpis import store_kpi_snapshots_compute
 
@@ -157,7 +158,7 @@ def demo_presale_seed(*, stores: list[Store], today: dt.date, seed: int) -> dict
             group_buy_offer_settle(offer_id=offer.pk, now=settled_at, sources=settle_sources())
         # What the settlement's enqueued consolidation does, with its moment as cut-off.
         run = consolidated_at_cutoff(cutoff=settled_at)
-        store_kpi_snapshots_compute(day=yesterday)
+        store_kpi_snapshots_compute(day=yesterday, refunds=refunds_by_store)
     return {
         "pre-order offers": len(offers),
         "pre-order joins": joins,

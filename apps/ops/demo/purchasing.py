@@ -35,6 +35,7 @@ from apps.procurement.models import (
     Supplier,
     SupplierProduct,
 )
+from apps.procurement.selectors.aftersales import refunds_by_store
 from apps.procurement.services.allocations import allocations_scaled, allocations_short_update
 from apps.procurement.services.consolidation import (
     order_cancelled_for_supply,
@@ -96,7 +97,7 @@ def demo_purchasing_seed(
         suppliers=suppliers, products=products, today=today, orders_by_day=orders_by_day
     )
     for day in orders_by_day:
-        store_kpi_snapshots_compute(day=day)
+        store_kpi_snapshots_compute(day=day, refunds=refunds_by_store)
     return {
         "supply orders": sum(len(orders) for orders in orders_by_day.values()),
         "purchase orders": PurchaseOrder.objects.count(),

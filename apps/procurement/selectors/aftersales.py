@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Least
+from django.db.models.functions import Least, TruncDate
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -40,27 +40,61 @@ RECENT_ORDER_LIMIT = 10
 # Orders a member can complain about: paid and beyond, not cancelled or refunded.
 CASE_ORDER_STATUSES = (Order.Status.PAID, Order.Status.READY, Order.Status.COMPLETED)
 # A case whose refund was given or decided: its amount goes back to the member, so it was not
-# sold (the KPI pack's GMV; the campaign reviews' "sold after refunds" reads the same values).
+# sold. The one definition: the KPI pack's GMV and the stores' daily revenue
+# (`refunds_by_store`) and the campaign reviews' "sold after refunds" (`refunds_by_order`,
+# handed to campaigns by apps.campaigns.sources) all read it.
 REFUNDED_CASE_STATUSES = (AfterSalesCase.Status.APPROVED, AfterSalesCase.Status.RESOLVED)
 
 
+def _refunds_given() -> QuerySet[AfterSalesCase]:
+    """The refunds given: approved or resolved cases with a refund as remedy. Open, rejected,
+    replacement and coupon cases are not refunds."""
+    return AfterSalesCase.objects.filter(status__in=REFUNDED_CASE_STATUSES, remedy=Remedy.REFUND)
+
+
 def refunds_by_store(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]:
-    """Per store: the refunds given on its counted orders (`Order.VOID_STATUSES` excluded)
-    placed in [start, end) — the approved or resolved after-sales cases with a refund as
-    remedy, whatever day they were decided (a refund belongs to the sale it undoes). Open,
-    rejected, replacement and coupon cases are not refunds. One grouped query."""
+    """Per store: the refunds given (`_refunds_given`) on its counted orders
+    (`Order.VOID_STATUSES` excluded) placed in [start, end), whatever day they were decided
+    (a refund belongs to the sale it undoes). One grouped query."""
     return dict(
-        AfterSalesCase.objects.filter(
-            status__in=REFUNDED_CASE_STATUSES,
-            remedy=Remedy.REFUND,
-            order__placed_at__gte=start,
-            order__placed_at__lt=end,
-        )
+        _refunds_given()
+        .filter(order__placed_at__gte=start, order__placed_at__lt=end)
         .exclude(order__status__in=Order.VOID_STATUSES)
         .order_by()
         .values("order__store_id")
         .annotate(refunded=Sum("amount"))
         .values_list("order__store_id", "refunded")
+    )
+
+
+def refunded_order_days(*, decided_since: dt.datetime) -> set[dt.date]:
+    """The local days on which the counted orders were placed that got a refund decided at or
+    after `decided_since`: the stores' daily revenue of those days changed (the hourly job
+    recomputes them, so a short box refunded days after its order leaves that day's figure
+    as the month's GMV counts it). One query."""
+    zone = timezone.get_current_timezone()
+    return set(
+        _refunds_given()
+        .filter(decided_at__gte=decided_since)
+        .exclude(order__status__in=Order.VOID_STATUSES)
+        .annotate(day=TruncDate("order__placed_at", tzinfo=zone))
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
+    )
+
+
+def refunds_by_order(*, order_ids: list[int]) -> dict[int, Decimal]:
+    """Per order of `order_ids` with a refund: the refunds given on it (`_refunds_given`),
+    whatever day they were decided. The caller picks the orders (the campaign review's are
+    counted ones). One grouped query."""
+    return dict(
+        _refunds_given()
+        .filter(order_id__in=order_ids)
+        .order_by()
+        .values("order_id")
+        .annotate(refunded=Sum("amount"))
+        .values_list("order_id", "refunded")
     )
 
 

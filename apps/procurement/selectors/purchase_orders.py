@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.db.models import (
     Count,
     DecimalField,
@@ -40,6 +39,8 @@ from apps.stores.models import Order, OrderFulfilment
 from apps.stores.services.stock import orders_stock_taken
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from apps.stores.access import UserLike
 
 LIST_LIMIT = 100
@@ -404,6 +405,10 @@ def on_order_quantities(*, product_ids: list[int], today: dt.date) -> pd.DataFra
 
     For the decision engine's "on order" (to be passed in through
     `apps.catalog.sources.planning_sources`, like `supplier_terms`)."""
+    # pandas only where the decision engine's frame is built: the admin imports this module,
+    # and every process would otherwise load pandas at django.setup().
+    import pandas as pd
+
     rows = [
         (store_id, product_id, on_order)
         for store_id, product_id, on_order, _for_orders in _on_order_rows(

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
 from apps.procurement.models import Supplier, SupplierProduct, SupplierUser
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUPPLIER_TERMS_COLUMNS = ["product_id", "lead_time_days", "pack_size", "min_order_qty"]
 
@@ -43,6 +46,10 @@ def supplier_terms(*, product_ids: list[int]) -> pd.DataFrame:
     there are several), columns SUPPLIER_TERMS_COLUMNS. One query.
 
     The decision engine reads it through `apps.catalog.sources.planning_sources`."""
+    # pandas only where the decision engine's frame is built: the admin imports this module,
+    # and every process would otherwise load pandas at django.setup().
+    import pandas as pd
+
     rows = list(
         SupplierProduct.objects.filter(
             product_id__in=product_ids, is_preferred=True, supplier__is_active=True

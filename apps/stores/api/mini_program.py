@@ -180,10 +180,10 @@ class MiniProgramOrderSerializer(serializers.Serializer):
         help_text="The 6-digit code the member shows at the counter (or to the rider); null "
         "once the order is collected, delivered or cancelled.",
     )
-    placed_at = serializers.DateTimeField()
-    ready_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-    expected_ready_on = serializers.DateField(
+    placed_at = api_fields.DateTimeField()
+    ready_at = api_fields.DateTimeField(allow_null=True)
+    completed_at = api_fields.DateTimeField(allow_null=True)
+    expected_ready_on = api_fields.DateField(
         allow_null=True,
         help_text="The day the member can expect the order ready (local date): the latest "
         "delivery date of its lines — a line's purchase order's once it is on one, else the "

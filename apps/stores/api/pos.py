@@ -186,7 +186,7 @@ class PosOrderResultSerializer(serializers.Serializer):
     store_code = serializers.CharField()
     idempotency_key = serializers.CharField()
     channel = serializers.CharField()
-    placed_at = serializers.DateTimeField()
+    placed_at = api_fields.DateTimeField()
     member_no = serializers.CharField(
         allow_null=True,
         help_text=(

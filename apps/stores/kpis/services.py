@@ -481,7 +481,9 @@ def kpi_history_backfill(
     the range touches. Idempotent: both upsert or replace by their natural keys, so a rerun
     leaves the same rows. Returns {"days", "daily_rows", "months", "monthly_rows"}."""
     now = now or timezone.now()
-    daily = store_kpi_snapshots_backfill(first_day=first_day, last_day=last_day, progress=progress)
+    daily = store_kpi_snapshots_backfill(
+        first_day=first_day, last_day=last_day, refunds=refunds_by_store, progress=progress
+    )
     month, last, months, monthly = month_start(first_day), month_start(last_day), 0, 0
     while month <= last:
         monthly += kpi_snapshots_compute(month=month, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -23,11 +24,19 @@ CENT = Decimal("0.01")
 BACKFILL_MAX_DAYS = 400
 
 
-def store_kpi_snapshots_compute(*, day: dt.date) -> int:
+class RefundsByStore(Protocol):
+    def __call__(self, *, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]: ...
+
+
+def store_kpi_snapshots_compute(*, day: dt.date, refunds: RefundsByStore) -> int:
     """Compute every store's KPI row for `day` (local time) set-wise and upsert it.
 
-    A store gets a row when it had a counted order or a loss that day; `loss_value` is the
-    day's loss movements valued at the product's price (`store_loss_values`).
+    A store gets a row when it had a counted order or a loss that day. `revenue` is what the
+    day's counted orders sold, as the KPI pack's GMV counts it: their totals less the refunds
+    given on them, whatever day decided; `refunds` reads those (procurement's
+    `refunds_by_store`, handed in by the caller: the sales ledger does not import
+    procurement). `average_basket` is that revenue per order. `loss_value` is the day's loss
+    movements valued at the product's price (`store_loss_values`).
     Idempotent: rerunning for the same day rewrites the same numbers. Returns rows written.
     """
     tz = timezone.get_current_timezone()
@@ -44,10 +53,11 @@ def store_kpi_snapshots_compute(*, day: dt.date) -> int:
         )
     )
     losses = store_loss_values(start=start, end=end)
+    refunded = refunds(start=start, end=end)
     now = timezone.now()
     rows = []
     for item in figures:
-        revenue = item["revenue"] or Decimal("0")
+        revenue = (item["revenue"] or Decimal("0")) - refunded.get(item["store_id"], Decimal(0))
         rows.append(
             StoreKpiSnapshot(
                 store_id=item["store_id"],
@@ -114,6 +124,7 @@ def store_kpi_snapshots_backfill(
     *,
     first_day: dt.date,
     last_day: dt.date,
+    refunds: RefundsByStore,
     progress: Callable[[str], None] | None = None,
 ) -> int:
     """Compute every store's KPI rows for each local day first_day … last_day (an imported
@@ -129,7 +140,7 @@ def store_kpi_snapshots_backfill(
     written = 0
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
-        written += store_kpi_snapshots_compute(day=day)
+        written += store_kpi_snapshots_compute(day=day, refunds=refunds)
         month_end = (day + dt.timedelta(days=1)).day == 1
         if progress is not None and (month_end or day == last_day):
             progress(f"daily KPIs: {offset + 1}/{days} days, up to {day.isoformat()}")
