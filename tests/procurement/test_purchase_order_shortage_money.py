@@ -21,11 +21,14 @@ from pypdf import PdfReader
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from apps.procurement.selectors.purchase_orders import purchase_order_sheet
 from apps.procurement.services.purchase_orders import purchase_order_report_shortage
+from apps.procurement.services.receiving import receipt_record
+from tests.factories import SupplierUserFactory
 from tests.procurement.factories import (
     PurchaseOrderFactory,
     PurchaseOrderLineFactory,
     consolidated_purchase_order,
 )
+from tests.procurement.factories_supply import supply_world
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +188,47 @@ def test_the_admin_list_s_queries_do_not_grow_with_its_orders(hq_user):
     with CaptureQueriesContext(connection) as four:
         assert client.get(url).status_code == 200
     assert len(four) == len(one)
+
+
+def test_a_store_s_receiving_shortage_changes_the_list_as_it_changes_the_order_page(client):
+    """Units a store found short at receiving count in `shortage_quantity` as a reported
+    shortage does: the order page's amount to deliver fell, and the supplier's list showed
+    nothing, as it looked only at the supplier's own report (`has_shortage`)."""
+    world = supply_world()
+    berries, grapes = world.products
+    user = SupplierUserFactory(supplier=world.supplier).user
+    client.force_login(user)
+    po = world.purchase_order
+
+    def listed() -> str:
+        with translation.override("en"):
+            page = client.get(reverse("supplier:orders"), HTTP_ACCEPT_LANGUAGE="en")
+        html = page.content.decode()
+        row = html[html.index(f'id="po-{po.pk}"') :]
+        return row[: row.index("</li>")]
+
+    def page_to_deliver() -> str:
+        html = _get(client, "supplier:order", po).content.decode()
+        totals = html[html.index('id="totals"') :]
+        totals = totals[: totals.index("</tr>")]
+        amount = totals[totals.index('<th class="to-deliver-amount">') :]
+        return amount[len('<th class="to-deliver-amount">') : amount.index("</th>")]
+
+    assert page_to_deliver() == "¥136.00"  # 16 units at ¥8.50, nothing short
+    assert "to deliver" not in listed()
+
+    receipt_record(
+        purchase_order=po,
+        store=world.store_a,
+        lines={
+            world.allocation(world.store_a, berries).pk: (4, 2, 0),
+            world.allocation(world.store_a, grapes).pk: (4, 0, 0),
+        },
+        by=None,
+    )
+    po.refresh_from_db()
+    assert po.has_shortage is False  # the supplier reported nothing
+    assert purchase_order_sheet(purchase_order=po).to_deliver_amount == Decimal("119.00")
+    assert page_to_deliver() == "¥119.00"
+    assert "¥136.00 · to deliver ¥119.00" in listed()
+    assert "shortage reported" not in listed()

@@ -68,9 +68,8 @@ def purchase_orders_for_user(
     date_to: dt.date | None = None,
 ) -> list[PurchaseOrder]:
     """The user's suppliers' sent purchase orders, newest delivery first, at most LIST_LIMIT,
-    filtered by status and delivery date (both ends included); each annotated with
-    `line_count`, `amount` (ordered × unit cost) and `to_deliver_amount` ((ordered − short)
-    × unit cost). One query."""
+    filtered by status and delivery date (both ends included); each annotated as
+    `purchase_orders_with_amounts` does. One query."""
     query = _visible(user, VIEW_PURCHASE_ORDERS)
     if status:
         query = query.filter(status=status)
@@ -86,9 +85,11 @@ def purchase_orders_for_user(
 
 
 def purchase_orders_with_amounts(query: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """`query` annotated with `line_count`, `amount` (Σ ordered × unit cost) and
+    """`query` annotated with `line_count`, `amount` (Σ ordered × unit cost), `short_quantity`
+    (Σ `shortage_quantity`: reported by the supplier and found missing at receiving) and
     `to_deliver_amount` (Σ (ordered − short) × unit cost), in SQL: the one way the supplier
-    pages and the admin compute an order's money. An order without lines has amounts None."""
+    pages and the admin compute an order's money, the same figures as the order page's
+    `OrderSheet`. An order without lines has amounts None."""
     amount = ExpressionWrapper(
         F("lines__ordered_quantity") * F("lines__unit_cost"),
         output_field=DecimalField(max_digits=14, decimal_places=2),
@@ -100,6 +101,7 @@ def purchase_orders_with_amounts(query: QuerySet[PurchaseOrder]) -> QuerySet[Pur
     return query.annotate(
         line_count=Count("lines"),
         amount=Sum(amount),
+        short_quantity=Sum("lines__shortage_quantity"),
         to_deliver_amount=Sum(to_deliver_amount),
     )
 
