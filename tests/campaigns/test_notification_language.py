@@ -213,7 +213,9 @@ def disputed() -> tuple[SupplyWorld, object, ReceiptLine]:
 
 def test_an_opened_dispute_reads_in_english_and_in_chinese(disputed):
     world, user, line = disputed
-    receipt_dispute_open(receipt_line=line, claimed_quantity=6, note="6 loaded", by=user)
+    # A colleague opens it (nobody is notified of their own action); `user` reads it.
+    colleague = SupplierUserFactory(supplier=world.supplier).user
+    receipt_dispute_open(receipt_line=line, claimed_quantity=6, note="6 loaded", by=colleague)
     store = f"{world.store_a.code} {world.store_a.name}"
     number = world.purchase_order.number
     assert _read(user, "en") == [
@@ -244,7 +246,10 @@ def test_an_answered_dispute_reads_in_english_and_in_chinese(
     disputed, roles, answer_with, english, chinese
 ):
     world, user, line = disputed
-    dispute = receipt_dispute_open(receipt_line=line, claimed_quantity=6, note="6 loaded", by=user)
+    colleague = SupplierUserFactory(supplier=world.supplier).user
+    dispute = receipt_dispute_open(
+        receipt_line=line, claimed_quantity=6, note="6 loaded", by=colleague
+    )
     hq = UserFactory(is_staff=True)
     hq.groups.add(Group.objects.get(name=HQ_PROCUREMENT))
     answer_with(dispute=dispute, by=hq, answer="门店复点为 5 件。")

@@ -74,7 +74,7 @@ def receipt_dispute_open(
     (`not_above_recorded`); the claim is more than the supplier was to deliver
     (`beyond_shipped`); a dispute of the line is still open (`already_open`: the partial
     unique constraint decides, so two submissions at once give one dispute). The supplier's
-    active users get a portal notification."""
+    active users other than `by` get a portal notification."""
     now = now or timezone.now()
     note = note.strip()
     if not note:
@@ -130,7 +130,7 @@ def receipt_dispute_open(
                 created_by=by,
                 created_at=now,
             )
-            _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event="opened")
+            _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event="opened", actor=by)
     except IntegrityError as error:
         if not ReceiptDispute.objects.filter(
             receipt_line=receipt_line, status=ReceiptDispute.Status.OPEN
@@ -188,19 +188,31 @@ def _answer(
         receipt_line = ReceiptLine.objects.select_related(
             "receipt__purchase_order", "receipt__store", "allocation__line__product"
         ).get(pk=dispute.receipt_line_id)
-        _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event=to)
+        _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event=to, actor=by)
     return dispute
 
 
-def _suppliers_notify(*, dispute: ReceiptDispute, receipt_line: ReceiptLine, event: str) -> int:
+def _suppliers_notify(
+    *,
+    dispute: ReceiptDispute,
+    receipt_line: ReceiptLine,
+    event: str,
+    actor: AbstractBaseUser | None,
+) -> int:
     """One portal notification per active user of the dispute's supplier for this event
-    (opened, accepted, rejected); the dedupe key names the dispute, the event and the user,
-    so a retry adds nothing. Stored texts in the site's default language, as the purchase-order
-    notifications; the payload carries their parameters, so each reader sees them in theirs."""
+    (opened, accepted, rejected), except `actor`, who did it: nobody is told of their own
+    action (the supplier user who opens a dispute is not notified of it; their colleagues
+    are). The dedupe key names the dispute, the event and the user, so a retry adds nothing.
+    Stored texts in the site's default language, as the purchase-order notifications; the
+    payload carries their parameters, so each reader sees them in theirs."""
     purchase_order = receipt_line.receipt.purchase_order
     store = receipt_line.receipt.store
     product = receipt_line.allocation.line.product
-    users = supplier_user_ids(supplier_ids={dispute.supplier_id})[dispute.supplier_id]
+    users = [
+        user_id
+        for user_id in supplier_user_ids(supplier_ids={dispute.supplier_id})[dispute.supplier_id]
+        if actor is None or user_id != actor.pk
+    ]
     url = reverse("supplier:order", args=[purchase_order.pk]) + "#received"
     payload = {
         "purchase_order_id": purchase_order.pk,
