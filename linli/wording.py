@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -30,3 +30,18 @@ def bracketed(text: object, detail: object) -> str:
     2026-07-31)" in English, "夏季水果季（2026-07-01 – 2026-07-31）" in Chinese, whose full-width
     brackets take no space around them. For record titles (`__str__`) shown on pages."""
     return gettext("%(text)s (%(detail)s)") % {"text": text, "detail": detail}
+
+
+def status_in_sentence(label: object) -> str:
+    """A status label as a word inside a sentence ("… this one is %(status)s."). English
+    capitalises a label standing alone ("Confirmed by supplier") but not a word in the middle
+    of a sentence, so in English its first letter is lowered ("this one is confirmed by
+    supplier"), unless the label starts with an acronym ("HQ …"). Every other language keeps
+    the label as translated: Chinese has no case, and a language that capitalises its nouns
+    would be harmed by lowering them."""
+    text = str(label)
+    if not (get_language() or "").startswith("en") or not text:
+        return text
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[0].lower() + text[1:]

@@ -145,7 +145,7 @@ def test_alert_actions_call_the_lifecycle_services(admin_client_hq, hq_user, dat
     page = response.content.decode()
     # Named by its device and kind, not by its id.
     assert f"{alert.device} " in page
-    assert "This alert is already Resolved." in page
+    assert "This alert is already resolved." in page
     assert f"#{alert.pk}:" not in page
 
 

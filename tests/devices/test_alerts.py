@@ -602,9 +602,9 @@ def test_refusals_say_what_state_the_alert_is_in(device, owner):
         with pytest.raises(ValidationError) as resolving:
             alert_resolve(alert=alert, by=owner)
     assert acknowledging.value.messages == [
-        "Only an open alert can be acknowledged; this one is Resolved."
+        "Only an open alert can be acknowledged; this one is resolved."
     ]
-    assert resolving.value.messages == ["This alert is already Resolved."]
+    assert resolving.value.messages == ["This alert is already resolved."]
 
 
 def test_resolution_note_is_empty_by_default_and_cut_at_300_characters(device, owner):

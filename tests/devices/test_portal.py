@@ -227,7 +227,7 @@ def test_acting_on_a_resolved_alert_shows_the_reason(device, owner, alert):
     client = _client(owner)
     client.post(f"/portal/devices/alerts/{alert.pk}/resolve/")
     response = client.post(f"/portal/devices/alerts/{alert.pk}/acknowledge/", follow=True)
-    assert "Only an open alert can be acknowledged; this one is Resolved." in (
+    assert "Only an open alert can be acknowledged; this one is resolved." in (
         response.content.decode()
     )
 

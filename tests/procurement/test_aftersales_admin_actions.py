@@ -99,7 +99,7 @@ def test_a_bulk_action_the_service_refuses_for_every_case_reports_no_success(buy
     messages = list(response.context["messages"])
     assert [message.level_tag for message in messages] == ["warning"]
     assert [str(message) for message in messages] == [
-        f"Only a case awaiting approval can be decided; {cases[0].number} is Rejected."
+        f"Only a case awaiting approval can be decided; {cases[0].number} is rejected."
     ]
     assert _states(cases) == [(AfterSalesCase.Status.REJECTED, "")]
 
@@ -112,7 +112,7 @@ def test_a_bulk_action_counts_the_cases_done_above_the_refusals(buyer):
     response = _action(buyer, "reject", [refused, open_case])
     assert _messages(response) == [
         "Rejected 1 case.",
-        f"Only a case awaiting approval can be decided; {refused.number} is Rejected.",
+        f"Only a case awaiting approval can be decided; {refused.number} is rejected.",
     ]
 
 

@@ -14,6 +14,8 @@ from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder, Supplier
 from apps.procurement.services.consolidation import purchase_orders_consolidate
+from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_ship
+from linli.wording import status_in_sentence
 from tests.factories import StoreFactory, SupplierUserFactory
 from tests.procurement.factories import (
     PurchaseOrderFactory,
@@ -333,7 +335,7 @@ def test_confirming_again_with_another_date_is_still_refused(client, supplier_us
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert _messages(response) == [
-        "Only a sent purchase order can be confirmed; this one is Confirmed by supplier."
+        "Only a sent purchase order can be confirmed; this one is confirmed by supplier."
     ]
     po.refresh_from_db()
     assert po.ship_date == today
@@ -526,3 +528,28 @@ def test_the_same_from_and_to_date_is_one_day(client, supplier_user, po):
     day = po.delivery_date.isoformat()
     response = client.get(reverse("supplier:orders"), {"date_from": day, "date_to": day})
     assert [o.pk for o in response.context["purchase_orders"]] == [po.pk]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Only a confirmed purchase order can be shipped; this one is sent to supplier."),
+        ("zh-hans", "只有已确认的采购单可以发货；此采购单状态为“已发送供应商”。"),
+    ],
+)
+def test_a_refusal_words_the_status_in_the_sentence_in_lower_case_in_english(
+    po, language, expected
+):
+    """The status sits mid-sentence: English read "this one is Sent to supplier"; Chinese has
+    no case and keeps its label as it was."""
+    with translation.override(language), pytest.raises(PurchaseOrderRefused) as refused:
+        purchase_order_ship(po=po, by=None)
+    assert (refused.value.code, refused.value.message) == ("not_confirmed", expected)
+    po.refresh_from_db()
+    assert po.status == PurchaseOrder.Status.SENT
+
+
+def test_a_status_starting_with_an_acronym_keeps_it_in_a_sentence():
+    with translation.override("en"):
+        assert status_in_sentence("Awaiting HQ") == "awaiting HQ"
+        assert status_in_sentence("HQ review") == "HQ review"

@@ -702,7 +702,7 @@ def test_a_bulk_answer_refused_for_every_dispute_shows_only_the_refusals(client,
     # disputes." beside the refusal.
     refusal = (
         f"{world.purchase_order.number} · {world.store_a.code} · {world.products[0].name}: "
-        "Only a dispute awaiting HQ can be answered; this one is Accepted."
+        "Only a dispute awaiting HQ can be answered; this one is accepted."
     )
     assert str(dispute) in refusal
     assert _bulk_answer(client, "accept", [dispute], "Again.") == [refusal]

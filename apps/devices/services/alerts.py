@@ -48,7 +48,7 @@ from apps.devices.notification_texts import (
 from apps.devices.selectors import device_thresholds
 from apps.stores.models import Store, StoreStaff
 from linli.realtime import broadcast_in_languages, store_notifications_group
-from linli.wording import person_name
+from linli.wording import person_name, status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -223,7 +223,7 @@ def alert_acknowledge(
             alert.refresh_from_db(fields=["status"])
             raise ValidationError(
                 _("Only an open alert can be acknowledged; this one is %(status)s.")
-                % {"status": alert.get_status_display()}
+                % {"status": status_in_sentence(alert.get_status_display())}
             )
         alert.refresh_from_db()
         _alert_broadcast(
@@ -254,7 +254,8 @@ def alert_resolve(
         if changed != 1:
             alert.refresh_from_db(fields=["status"])
             raise ValidationError(
-                _("This alert is already %(status)s.") % {"status": alert.get_status_display()}
+                _("This alert is already %(status)s.")
+                % {"status": status_in_sentence(alert.get_status_display())}
             )
         alert.refresh_from_db()
         _alert_broadcast(

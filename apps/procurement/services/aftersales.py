@@ -51,6 +51,7 @@ from apps.procurement.selectors.aftersales import (
 )
 from apps.stores.inspections.images import ProcessedPhoto, photo_process
 from apps.stores.models import OrderLine
+from linli.wording import status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -135,7 +136,7 @@ def _check_opening(
         raise AfterSalesRefused(
             "order_not_paid",
             _("A case can only be opened on a paid order; this one is %(status)s.")
-            % {"status": order.get_status_display()},
+            % {"status": status_in_sentence(order.get_status_display())},
         )
     if order_line is not None and order_line.order_id != order.pk:
         raise AfterSalesRefused("line_elsewhere", _("This line is not one of the order's."))
@@ -497,7 +498,7 @@ def _decide(
         raise AfterSalesRefused(
             "not_open",
             _("Only a case awaiting approval can be decided; %(number)s is %(status)s.")
-            % {"number": case.number, "status": case.get_status_display()},
+            % {"number": case.number, "status": status_in_sentence(case.get_status_display())},
         )
     _member_notify(case=case, event=to)
     return case
@@ -575,7 +576,7 @@ def case_resolve(*, case: AfterSalesCase, by: AbstractBaseUser) -> AfterSalesCas
         raise AfterSalesRefused(
             "not_approved",
             _("Only an approved case can be resolved; %(number)s is %(status)s.")
-            % {"number": case.number, "status": case.get_status_display()},
+            % {"number": case.number, "status": status_in_sentence(case.get_status_display())},
         )
     return case
 

@@ -21,6 +21,7 @@ from apps.procurement.models import (
     PurchaseOrderAllocation,
 )
 from apps.procurement.selectors.shelf import SHELF_FIELDS, shelf_from_rows
+from linli.wording import status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -161,7 +162,7 @@ def delivery_plan_dispatch(*, plan: DeliveryPlan, by: AbstractBaseUser | None) -
             raise DeliveryRefused(
                 "not_planned",
                 _("Only a planned delivery can be dispatched; this one is %(status)s.")
-                % {"status": plan.get_status_display()},
+                % {"status": status_in_sentence(plan.get_status_display())},
             )
         raise DeliveryRefused("empty", _("This delivery plan has no stop to deliver to."))
     return plan

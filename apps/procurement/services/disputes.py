@@ -30,6 +30,7 @@ from apps.procurement.notification_texts import (
 )
 from apps.procurement.selectors.reconciliation import receipt_dispute_deadline
 from apps.procurement.selectors.suppliers import supplier_user_ids
+from linli.wording import status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -183,7 +184,7 @@ def _answer(
             raise ReceiptDisputeRefused(
                 "not_open",
                 _("Only a dispute awaiting HQ can be answered; this one is %(status)s.")
-                % {"status": dispute.get_status_display()},
+                % {"status": status_in_sentence(dispute.get_status_display())},
             )
         receipt_line = ReceiptLine.objects.select_related(
             "receipt__purchase_order", "receipt__store", "allocation__line__product"

@@ -15,6 +15,7 @@ from django.utils.translation import pgettext
 from apps.procurement.models import PurchaseOrder, PurchaseOrderLine, Receipt
 from apps.procurement.services.allocations import allocations_short_update
 from apps.procurement.services.consolidation import purchase_orders_notify
+from linli.wording import status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -39,7 +40,9 @@ def _transition(
     changed = PurchaseOrder.objects.filter(pk=po.pk, status__in=allowed).update(**changes)
     po.refresh_from_db()
     if changed != 1:
-        raise PurchaseOrderRefused(code, message % {"status": po.get_status_display()})
+        raise PurchaseOrderRefused(
+            code, message % {"status": status_in_sentence(po.get_status_display())}
+        )
     return po
 
 
@@ -113,7 +116,7 @@ def purchase_order_cancel(
     raise PurchaseOrderRefused(
         "confirmed",
         _("This purchase order is %(status)s and can no longer be cancelled.")
-        % {"status": po.get_status_display()},
+        % {"status": status_in_sentence(po.get_status_display())},
     )
 
 
@@ -170,7 +173,7 @@ def _not_sent(po: PurchaseOrder) -> PurchaseOrderRefused:
     return PurchaseOrderRefused(
         "not_sent",
         _("Only a sent purchase order can be confirmed; this one is %(status)s.")
-        % {"status": po.get_status_display()},
+        % {"status": status_in_sentence(po.get_status_display())},
     )
 
 
@@ -224,7 +227,7 @@ def purchase_order_report_shortage(
             raise PurchaseOrderRefused(
                 "not_open",
                 _("A shortage can only be reported before shipping; this order is %(status)s.")
-                % {"status": locked.get_status_display()},
+                % {"status": status_in_sentence(locked.get_status_display())},
             )
         if revision is not None and locked.revision != revision:
             raise _changed_since_seen(

@@ -24,6 +24,7 @@ from apps.procurement.models import (
 from apps.procurement.services.allocations import allocations_scaled, allocations_short_update
 from apps.procurement.services.consolidation import order_quantity_rounded
 from apps.procurement.services.purchase_orders import PurchaseOrderRefused
+from linli.wording import status_in_sentence
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def purchase_order_line_edit(*, line: PurchaseOrderLine, demanded: int) -> Purch
             raise PurchaseOrderRefused(
                 "not_draft",
                 _("Only a draft's lines can be edited; this purchase order is %(status)s.")
-                % {"status": locked.get_status_display()},
+                % {"status": status_in_sentence(locked.get_status_display())},
             )
         ordered = order_quantity_rounded(
             demanded=demanded, pack_size=line.pack_size, min_order_qty=line.min_order_qty

@@ -41,6 +41,7 @@ from apps.stores.models import (
     RectificationItem,
     Store,
 )
+from linli.wording import status_in_sentence
 
 SCORE_PLACES = Decimal("0.01")
 DEFAULT_MAX_PHOTOS_PER_INSPECTION = 60
@@ -653,7 +654,7 @@ def inspection_request_rectification(
         if locked.status not in allowed:
             raise ValidationError(
                 _("Rectification cannot be requested for an inspection that is %(status)s.")
-                % {"status": locked.get_status_display()},
+                % {"status": status_in_sentence(locked.get_status_display())},
                 code="wrong_status",
             )
         now = timezone.now()
