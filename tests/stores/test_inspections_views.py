@@ -275,7 +275,7 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
 
     response = client.post(
         reverse("inspections:save", args=[inspection.pk]),
-        _scoring_body(inspection, ["7", "9", "4"], action="submit"),
+        _scoring_body(inspection, ["7", "9", "4"], action="submit", **{CONFIRM_SUBMIT: "on"}),
     )
     assert response.status_code == 302
     inspection.refresh_from_db()
@@ -284,6 +284,10 @@ def test_inspector_starts_scores_with_photos_and_submits(inspector, store):
     assert (first.score, first.note) == (7, "Mostly full")
     photo = first.photos.get()
     assert (photo.uploaded_by, photo.source_format) == (inspector, "JPEG")
+
+
+# The Submit button's required "cannot undo" box (`SubmitConfirmForm`, prefix "submit").
+CONFIRM_SUBMIT = "submit-confirmed"
 
 
 def _scoring_body(inspection: Inspection, scores: list[str], **extra: object) -> dict:
@@ -312,6 +316,9 @@ def test_the_draft_page_is_one_form_holding_every_score_and_every_button(inspect
     assert 'name="other-photo"' in scoring
     assert scoring.count('name="action" value="save"') == 4  # one per card
     assert 'name="action" value="submit"' in scoring
+    assert f'<input type="checkbox" name="{CONFIRM_SUBMIT}" id=' in scoring
+    # Not `required` in HTML: the page's Save buttons post the same form, unticked.
+    assert f'name="{CONFIRM_SUBMIT}" required' not in scoring
     assert all("-score" not in form for form in forms if form is not scoring)
 
 
@@ -504,7 +511,7 @@ def test_removing_a_photo_keeps_the_scores_typed_meanwhile(inspector, draft, dra
 def test_submit_saves_the_scores_typed_on_the_page_first(inspector, store, draft):
     response = _client(inspector).post(
         reverse("inspections:save", args=[draft.pk]),
-        _scoring_body(draft, ["7", "9", "4"], action="submit"),
+        _scoring_body(draft, ["7", "9", "4"], action="submit", **{CONFIRM_SUBMIT: "on"}),
     )
 
     assert response.status_code == 302
@@ -516,7 +523,7 @@ def test_submit_saves_the_scores_typed_on_the_page_first(inspector, store, draft
 def test_submit_with_an_item_left_unscored_keeps_the_others_and_says_which(inspector, draft):
     response = _client(inspector).post(
         reverse("inspections:save", args=[draft.pk]),
-        _scoring_body(draft, ["7", "", "4"], action="submit"),
+        _scoring_body(draft, ["7", "", "4"], action="submit", **{CONFIRM_SUBMIT: "on"}),
         follow=True,
     )
 
@@ -526,6 +533,31 @@ def test_submit_with_an_item_left_unscored_keeps_the_others_and_says_which(inspe
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
     assert _scores(draft) == [7, None, 4]
+
+
+def test_submit_without_the_cannot_undo_box_is_refused_and_keeps_what_was_typed(inspector, draft):
+    """Submitting cannot be undone, so it asks for a ticked box as the supplier's Ship does;
+    unticked, nothing is saved or submitted and the page comes back as typed."""
+    body = _scoring_body(draft, ["7", "9", "4"], action="submit")
+    (first, *_rest) = results_of(draft)
+    body[f"item-{first.pk}-note"] = "Shelf half empty"
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    reason = (
+        "Not submitted: tick the box to confirm the scores are final. A submitted inspection "
+        "can no longer be changed."
+    )
+    assert html.count(reason) == 2  # at the top of the form and beside the box
+    assert '<option value="7" selected>' in html
+    assert "Shelf half empty" in html
+    [box] = re.findall(rf'<input type="checkbox" name="{CONFIRM_SUBMIT}"[^>]*>', html)
+    assert "checked" not in box
+    draft.refresh_from_db()
+    assert (draft.status, draft.submitted_at, draft.score) == (Status.DRAFT, None, None)
+    assert _scores(draft) == [None, None, None]
+    assert [result.note for result in results_of(draft)] == ["", "", ""]
 
 
 def test_only_the_drafts_inspector_may_save_it(store, owner, hq_user, draft):

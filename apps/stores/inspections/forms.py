@@ -56,6 +56,26 @@ class OtherPhotoForm(forms.Form):
     )
 
 
+class SubmitConfirmForm(forms.Form):
+    """Submitting for HQ review cannot be undone (nothing of a submitted inspection can be
+    changed): the inspector ticks that the scores are final, as the supplier ticks that the
+    goods have left before shipping (a plain checkbox, no JavaScript, required by the server).
+    No HTML `required`: the box sits in the scoring form, whose *Save all* and *Remove*
+    buttons must go through unticked."""
+
+    use_required_attribute = False
+
+    confirmed = forms.BooleanField(
+        label=_("The scores are final: I cannot undo this."),
+        error_messages={
+            "required": _(
+                "Not submitted: tick the box to confirm the scores are final. A submitted "
+                "inspection can no longer be changed."
+            )
+        },
+    )
+
+
 class ScoringForm:
     """Everything the inspector edits on a draft, as one HTML form: per item a score, a note and
     a photo (`ResultForm`, prefixed `item-<result id>`), plus a photo for the inspection as a
@@ -63,6 +83,7 @@ class ScoringForm:
     card is never dropped by tapping a button on another."""
 
     OTHER = "other"
+    SUBMIT = "submit"
 
     def __init__(
         self,
@@ -83,6 +104,10 @@ class ScoringForm:
             for result in results
         ]
         self.other = OtherPhotoForm(data, files, prefix=self.OTHER)
+        # The Submit button's box; checked only when that button was tapped
+        # (`require_submit_confirmed`), so saving never asks for it.
+        self.submit_confirm = SubmitConfirmForm(data, prefix=self.SUBMIT)
+        self.submit_refused = False
         self.errors: list[str] = []
 
     @staticmethod
@@ -117,6 +142,15 @@ class ScoringForm:
     def is_valid(self) -> bool:
         valid = [form.is_valid() for _result, form in self.rows] + [self.other.is_valid()]
         return all(valid) and not self.errors
+
+    def require_submit_confirmed(self) -> bool:
+        """For the Submit button: False, with the box's error on the page (so that nothing
+        is saved and the page comes back as typed), when its box is not ticked."""
+        if self.submit_confirm.is_valid():
+            return True
+        self.submit_refused = True
+        self.errors.extend(self.submit_confirm.errors["confirmed"])
+        return False
 
     def entries(self) -> list[ResultEntry]:
         return [

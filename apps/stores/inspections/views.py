@@ -333,6 +333,11 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
     guard = getattr(request, "photo_upload_guard", None)
     for field_name in guard.exceeded_fields if guard is not None else []:
         scoring.add_photo_error_by_field(field_name, too_large_message(photo_limits()))
+    submitting = request.POST.get("action") == SUBMIT
+    if submitting:
+        # Submitting cannot be undone: without its ticked box nothing is saved or submitted,
+        # and the page comes back as typed with the reason (as any refused save).
+        scoring.require_submit_confirmed()
     if key is None:
         scoring.is_valid()  # the typed values' own errors show beside this one
         scoring.errors.append(str(FORM_KEY_MISSING))
@@ -354,7 +359,6 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
         except ValidationError as error:
             scoring.errors.extend(_error_messages(error))
         else:
-            submitting = request.POST.get("action") == SUBMIT
             if saved.anything or not submitting:
                 for message in _saved_messages(saved):
                     messages.success(request, message)
