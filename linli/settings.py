@@ -272,7 +272,10 @@ else:
     _broker_dir = VAR_DIR / "celery"
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+    # The host is named though the transport ignores it (the folders below are the broker):
+    # with none, kombu logs "No hostname was supplied. Reverting to default 'localhost'" at
+    # every connection, i.e. at every task sent.
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

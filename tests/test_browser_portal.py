@@ -235,3 +235,50 @@ def test_the_store_page_reconnects_after_its_socket_is_dropped(asgi, page, owner
 
     page.wait_for_selector("#notification-list li:has-text('新订单 ¥18.80')")
     assert page.locator("#notification-list li").all_inner_texts() == ["新订单 ¥18.80"]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_store_page_shows_an_alert_sent_while_its_socket_was_closed(asgi, page, owner, store):
+    """An alert opened while the page's socket is closed (nobody listens to its broadcast) is
+    shown once the socket is open again: the page asks for what it missed."""
+    from django.db import connection
+
+    from apps.devices.models import DeviceAlert
+    from apps.devices.services import alert_open
+    from tests.devices.factories import DeviceFactory, hot_facts
+
+    device = DeviceFactory(store=store, name="乳品冷柜")
+    page.goto(f"{asgi.url}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.wait_for_selector('#live-notifications[data-live-state="open"]')
+    assert page.locator("#notification-empty").count() == 1
+
+    asgi.stop()
+    page.wait_for_selector('#live-notifications[data-live-state="closed"]', state="attached")
+
+    def open_alert() -> None:  # in a thread: Playwright's loop refuses async_to_sync here
+        try:
+            alert_open(
+                device=device,
+                kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE,
+                facts=hot_facts(12.0),
+                value=12,
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=open_alert)
+    thread.start()
+    thread.join(timeout=10)
+    asgi.start()
+    page.wait_for_selector('#live-notifications[data-live-state="open"]', timeout=60_000)
+
+    page.wait_for_selector("#notification-list li:has-text('乳品冷柜')")
+    lines = page.locator("#notification-list li").all_inner_texts()
+    assert len(lines) == 1
+    assert lines[0].startswith("乳品冷柜：温度超出范围")
+    assert page.locator("#notification-empty").count() == 0

@@ -66,21 +66,29 @@ class DecisionsState:
     `has_orders`: the store has any order at all; `rules_computed`: some co-purchase rule
     computation has run (so "no rule" means no pair passed the thresholds); `in_latest_run`:
     the latest run computed this store (False when it ran for other stores only, e.g. the
-    demo logins' stores computed first while the worker has the rest to do)."""
+    demo logins' stores computed first while the worker has the rest to do);
+    `ready_for_run_day`: this store's decisions for the latest run's day are written, by that
+    run (its done stores) or by an earlier run of the day (the store's lists are of that day),
+    so a run still going for the rest of the network is not this store's news."""
 
     latest_run: DecisionRun | None
     has_orders: bool
     rules_computed: bool
     in_latest_run: bool = True
+    ready_for_run_day: bool = False
 
     @property
     def status(self) -> str:
-        """ "never_run", "running", "failed", "not_in_run" (done, for other stores), "done",
-        or "no_data" (done, but this store has no sales to compute from)."""
+        """ "never_run", "running" (and this store not done yet), "failed", "not_in_run" (done,
+        for other stores), "done" (also while a run goes on for the other stores), or
+        "no_data" (done, but this store has no sales to compute from)."""
         if self.latest_run is None:
             return "never_run"
         if self.latest_run.status == DecisionRun.Status.RUNNING:
-            return "running"
+            # The run is this store's news only until the store's own decisions are written.
+            if not self.ready_for_run_day:
+                return "running"
+            return "done" if self.has_orders else "no_data"
         if self.latest_run.status == DecisionRun.Status.FAILED:
             return "failed"
         if not self.in_latest_run:
@@ -88,7 +96,8 @@ class DecisionsState:
         return "done" if self.has_orders else "no_data"
 
 
-def store_decisions_state(*, store: Store) -> DecisionsState:
+def store_decisions_state(*, store: Store, list_day: dt.date | None) -> DecisionsState:
+    """`list_day`: the newest day the store has lists for (`latest_list_day`)."""
     latest = DecisionRun.objects.order_by("-started_at", "-pk").first()
     return DecisionsState(
         latest_run=latest,
@@ -98,6 +107,8 @@ def store_decisions_state(*, store: Store) -> DecisionsState:
         in_latest_run=latest is None
         or not latest.done_store_ids
         or store.pk in latest.done_store_ids,
+        ready_for_run_day=latest is not None
+        and (store.pk in latest.done_store_ids or list_day == latest.day),
     )
 
 

@@ -33,6 +33,6 @@ def store_decisions(request: HttpRequest, store_id: int) -> HttpResponse:
             "rules_scope": scope,
             # A store not open for trade runs no campaign: its cards are shown, not accepted.
             "can_accept": store.is_trading and may(request.user, ACCEPT_INSIGHT, store.pk),
-            "state": selectors.store_decisions_state(store=store),
+            "state": selectors.store_decisions_state(store=store, list_day=day),
         },
     )

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext
 
 from apps.devices.models import DeviceAlert, alert_detail_text
+from linli.wording import person_name
 
 DEVICE_ALERT_KIND = "device_alert"
 
@@ -24,6 +25,36 @@ def alert_line(*, device: str, kind_label: str, detail: str) -> str:
         "device": device,
         "kind": kind_label,
         "detail": detail,
+    }
+
+
+def alert_opened_line(alert: DeviceAlert) -> str:
+    """The store's live line of an alert that opened, in the active language."""
+    return alert_line(
+        device=alert.device.name, kind_label=alert.get_kind_display(), detail=alert.detail_text
+    )
+
+
+def alert_acknowledged_line(alert: DeviceAlert) -> str:
+    """The store's live line of an alert someone acknowledged, in the active language."""
+    return gettext("%(device)s: alert acknowledged by %(user)s") % {
+        "device": alert.device.name,
+        "user": person_name(alert.acknowledged_by) if alert.acknowledged_by else "—",
+    }
+
+
+def alert_resolved_line(alert: DeviceAlert) -> str:
+    """The store's live line of a resolved alert, in the active language: who resolved it, or,
+    resolved by the system (`resolved_by` empty), why its condition cleared."""
+    if alert.resolved_by is not None:
+        return gettext("%(device)s: alert resolved by %(user)s") % {
+            "device": alert.device.name,
+            "user": person_name(alert.resolved_by),
+        }
+    return gettext("%(device)s: %(kind)s cleared — %(note)s") % {
+        "device": alert.device.name,
+        "kind": alert.get_kind_display(),
+        "note": alert.resolution_text,
     }
 
 

@@ -20,6 +20,11 @@ from apps.devices.models import (
     DeviceReadingHourly,
     EffectiveThresholds,
 )
+from apps.devices.notification_texts import (
+    alert_acknowledged_line,
+    alert_opened_line,
+    alert_resolved_line,
+)
 from apps.stores.access import VIEW_DEVICES, StoreAction, stores_for
 
 if TYPE_CHECKING:
@@ -83,6 +88,61 @@ def store_active_alerts(*, store: Store) -> list[DeviceAlert]:
         .select_related("device", "acknowledged_by")
         .order_by("-opened_at")
     )
+
+
+@dataclass(frozen=True)
+class LiveLine:
+    """One line of the store's live notifications, as its socket sent it: `key` is the event
+    and the alert (`device.alert:12`), what the page dedupes by; `text` in the active
+    language."""
+
+    key: str
+    at: dt.datetime
+    text: str
+
+
+LIVE_LINES_LIMIT = 50
+
+
+def store_live_lines_since(
+    *, store: Store, since: dt.datetime, limit: int = LIVE_LINES_LIMIT
+) -> list[LiveLine]:
+    """The lines the store's notifications socket sent after `since`, newest first (at most
+    `limit`), rebuilt from the alerts' stored times, so a page whose socket was closed gets
+    what it missed. Every line the socket sends is an alert opening, being acknowledged or
+    being resolved (`apps.devices.services.alerts`); an alert resolved without being
+    acknowledged got one line, "resolved" (its acknowledgement is recorded at the same time).
+    One query."""
+    alerts = (
+        DeviceAlert.objects.filter(store=store)
+        .filter(Q(opened_at__gt=since) | Q(acknowledged_at__gt=since) | Q(resolved_at__gt=since))
+        .select_related("device", "acknowledged_by", "resolved_by")
+        .order_by("-pk")[: limit * 3]
+    )
+    lines = []
+    for alert in alerts:
+        if alert.opened_at > since:
+            lines.append(
+                LiveLine(f"device.alert:{alert.pk}", alert.opened_at, alert_opened_line(alert))
+            )
+        acknowledged = alert.acknowledged_at
+        if acknowledged and acknowledged > since and acknowledged != alert.resolved_at:
+            lines.append(
+                LiveLine(
+                    f"device.alert_acknowledged:{alert.pk}",
+                    acknowledged,
+                    alert_acknowledged_line(alert),
+                )
+            )
+        if alert.resolved_at and alert.resolved_at > since:
+            lines.append(
+                LiveLine(
+                    f"device.alert_resolved:{alert.pk}",
+                    alert.resolved_at,
+                    alert_resolved_line(alert),
+                )
+            )
+    return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]
 
 
 def alerts_open_for_user(*, user: UserLike, limit: int = 20) -> list[DeviceAlert]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.notifications.selectors import (
@@ -16,7 +18,7 @@ from apps.campaigns.notifications.selectors import (
     notifications_unread_count,
 )
 from apps.devices import selectors, services
-from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, may, store_or_403
+from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, VIEW_STORE, may, store_or_403
 from linli.params import checked_text
 
 
@@ -36,6 +38,23 @@ def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
             "may_act": may(request.user, ACT_ON_ALERTS, store.pk),
         },
     )
+
+
+@login_required
+@require_GET
+def store_live_lines(request: HttpRequest, store_id: int) -> JsonResponse:
+    """What the store's notifications socket sent after `?since=` (an ISO time with its
+    offset, the page's render time): store-live.js asks on every (re)connect, so lines sent
+    while its socket was closed are not lost. Same access as the socket (VIEW_STORE)."""
+    store = store_or_403(request.user, store_id, VIEW_STORE)
+    try:
+        since = parse_datetime(request.GET.get("since", ""))
+    except ValueError:
+        since = None
+    if since is None or timezone.is_naive(since):
+        raise BadRequest("since: an ISO 8601 time with its offset")
+    lines = selectors.store_live_lines_since(store=store, since=since)
+    return JsonResponse({"lines": [{"key": line.key, "text": line.text} for line in lines]})
 
 
 @login_required

@@ -345,6 +345,59 @@ def test_empty_page_while_running_shows_progress(owner: object, store: object) -
     assert "40 of 200 stores" in html
 
 
+def test_a_store_whose_lists_for_the_days_run_are_computed_says_nothing_of_the_networks_run(
+    owner: object, store: object, decisions: dict
+) -> None:
+    # make run: the demo logins' stores are computed first, then the worker's run for all
+    # stores of the same day starts at 0 done: the owner's lists for that day are already there.
+    _sale(store)
+    DecisionRun.objects.create(
+        day=decisions["day"], status="running", stores_total=200, stores_done=0
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "done"
+    assert 'id="decisions-state"' not in html
+    assert "in progress" not in html
+    assert "热销1" in html
+
+
+def test_a_store_the_running_run_has_done_says_nothing_of_the_networks_run(
+    owner: object, store: object
+) -> None:
+    _sale(store)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    _entries(store, yesterday, 1)
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="running",
+        stores_total=200,
+        stores_done=20,
+        done_store_ids=[store.pk],
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "done"
+    assert "in progress" not in html
+
+
+def test_a_store_with_older_lists_while_the_run_has_not_reached_it_shows_progress(
+    owner: object, store: object
+) -> None:
+    _sale(store)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    _entries(store, yesterday, 1)
+    DecisionRun.objects.create(
+        day=timezone.localdate(),
+        status="running",
+        stores_total=200,
+        stores_done=20,
+        done_store_ids=[store.pk + 1],
+    )
+    html, state = _empty_page(owner, store)
+    assert state.status == "running"
+    assert "in progress (20 of 200 stores done)" in html
+    assert "热销1" in html  # yesterday's lists stay shown below
+
+
 def test_empty_page_of_a_store_the_latest_run_left_out_says_the_next_run_computes_it(
     owner: object, store: object
 ) -> None:

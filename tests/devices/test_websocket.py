@@ -12,7 +12,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from apps.devices.services import alert_acknowledge, device_alerts_evaluate
+from apps.devices.services import alert_acknowledge, alert_resolve, device_alerts_evaluate
 from linli.asgi import application
 from tests.devices.factories import DeviceFactory, readings_every_minute
 from tests.factories import SupplierUserFactory, owner_of
@@ -167,3 +167,89 @@ async def test_other_owner_supplier_and_anonymous_cannot_listen_to_the_store(sce
         output = await communicator.receive_output(timeout=5)
         assert output == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
         await communicator.disconnect()
+
+
+async def test_the_lines_a_closed_page_missed_are_replayed_as_the_socket_sent_them(scene):
+    """store-live.js asks devices:store-live-lines on every (re)connect for what the socket
+    sent since the page was rendered: the same lines, keyed by event and alert, newest first,
+    an alert resolved without acknowledgement once ("resolved"), none from before `since`."""
+    device, owner = scene["device"], scene["owner"]
+    earlier = await database_sync_to_async(DeviceFactory)(store=device.store, name="Freezer")
+    await database_sync_to_async(readings_every_minute)(
+        earlier, start=timezone.now() - dt.timedelta(minutes=20), minutes=20, temperature=12.0
+    )
+    await database_sync_to_async(device_alerts_evaluate)(device=earlier)  # before `since`
+    since = timezone.localtime()
+    second = await database_sync_to_async(DeviceFactory)(store=device.store, name="Drinks chiller")
+    await database_sync_to_async(readings_every_minute)(
+        second, start=timezone.now() - dt.timedelta(minutes=20), minutes=20, temperature=12.0
+    )
+    socket = _communicator(device.store_id, scene["owner_cookie"], language_cookie="en")
+    assert (await socket.connect(timeout=10))[0] is True
+
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    alert = await database_sync_to_async(lambda: device.alerts.get())()
+    await database_sync_to_async(alert_acknowledge)(alert=alert, by=owner)
+    await database_sync_to_async(readings_every_minute)(
+        device, start=timezone.now() - dt.timedelta(minutes=1), minutes=1, temperature=4.0
+    )
+    await database_sync_to_async(device_alerts_evaluate)(device=device)  # cleared
+    await database_sync_to_async(device_alerts_evaluate)(device=second)
+    other = await database_sync_to_async(lambda: second.alerts.get())()
+    await database_sync_to_async(alert_resolve)(alert=other, by=owner)  # not acknowledged first
+    sent = []
+    for _ in range(5):
+        message = await socket.receive_json_from(timeout=5)
+        sent.append(
+            {
+                "key": f"{message['event']}:{message['payload']['alert_id']}",
+                "text": message["payload"]["text"],
+            }
+        )
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+    def replayed(user: object, store_id: int) -> tuple[int, object]:
+        client = Client()
+        client.force_login(user)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        response = client.get(
+            f"/portal/devices/stores/{store_id}/live/", {"since": since.isoformat()}
+        )
+        return response.status_code, response.json() if response.status_code == 200 else None
+
+    status, body = await database_sync_to_async(replayed)(owner, device.store_id)
+    assert status == 200
+    assert body["lines"] == list(reversed(sent))
+    assert [line["key"].split(":")[0] for line in body["lines"]] == [
+        "device.alert_resolved",
+        "device.alert",
+        "device.alert_resolved",
+        "device.alert_acknowledged",
+        "device.alert",
+    ]
+    assert body["lines"][0]["text"] == f"Drinks chiller: alert resolved by {owner.get_username()}"
+    assert "Freezer" not in str(body)
+
+
+async def test_the_replay_is_refused_to_other_owners_suppliers_and_anonymous(scene):
+    device = scene["device"]
+    since = timezone.localtime().isoformat()
+    url = f"/portal/devices/stores/{device.store_id}/live/"
+
+    def statuses() -> list[int]:
+        other_owner = owner_of(DeviceFactory().store)
+        supplier = SupplierUserFactory().user
+        codes = []
+        for user in (other_owner, supplier, None):
+            client = Client()
+            if user is not None:
+                client.force_login(user)
+            codes.append(client.get(url, {"since": since}).status_code)
+        owner = Client()
+        owner.force_login(scene["owner"])
+        codes.append(owner.get(url, {"since": "yesterday"}).status_code)
+        codes.append(owner.get(url, {"since": "2026-12-06T10:00:00"}).status_code)  # no offset
+        return codes
+
+    assert await database_sync_to_async(statuses)() == [403, 403, 302, 400, 400]

@@ -198,7 +198,7 @@ def test_without_redis_settings_pick_the_sqlite_layer_in_the_main_sqlite_file(tm
         "class": "channels_lite.layers.core.SQLiteChannelLayer",
         "channels_lite_installed": True,
         "channels_database": None,
-        "broker": "filesystem://",
+        "broker": "filesystem://localhost/",
     }
 
 

@@ -42,13 +42,15 @@ from apps.devices.models import (
 )
 from apps.devices.notification_texts import (
     DEVICE_ALERT_KIND,
-    alert_line,
+    alert_acknowledged_line,
+    alert_opened_line,
+    alert_resolved_line,
     device_alert_payload,
 )
 from apps.devices.selectors import device_thresholds
 from apps.stores.models import Store, StoreStaff
 from linli.realtime import broadcast_in_languages, store_notifications_group
-from linli.wording import person_name, status_in_sentence
+from linli.wording import status_in_sentence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -96,9 +98,7 @@ def energy_facts(*, recent_wh: float, median_wh: float, factor: float) -> dict[s
 def alert_text(alert: DeviceAlert) -> str:
     """One line for websockets and notification titles, in the active language: device, what,
     detail."""
-    return alert_line(
-        device=alert.device.name, kind_label=alert.get_kind_display(), detail=alert.detail_text
-    )
+    return alert_opened_line(alert)
 
 
 # --- announcing ------------------------------------------------------------------------------
@@ -226,14 +226,7 @@ def alert_acknowledge(
                 % {"status": status_in_sentence(alert.get_status_display())}
             )
         alert.refresh_from_db()
-        _alert_broadcast(
-            alert,
-            event="device.alert_acknowledged",
-            text=lambda alert: (
-                _("%(device)s: alert acknowledged by %(user)s")
-                % {"device": alert.device.name, "user": person_name(by)}
-            ),
-        )
+        _alert_broadcast(alert, event="device.alert_acknowledged", text=alert_acknowledged_line)
     return alert
 
 
@@ -258,14 +251,7 @@ def alert_resolve(
                 % {"status": status_in_sentence(alert.get_status_display())}
             )
         alert.refresh_from_db()
-        _alert_broadcast(
-            alert,
-            event="device.alert_resolved",
-            text=lambda alert: (
-                _("%(device)s: alert resolved by %(user)s")
-                % {"device": alert.device.name, "user": person_name(by)}
-            ),
-        )
+        _alert_broadcast(alert, event="device.alert_resolved", text=alert_resolved_line)
     return alert
 
 
@@ -274,15 +260,6 @@ def _cleared_note(code: str, facts: dict[str, object]) -> str:
     process's (the record; readers see `DeviceAlert.resolution_text`, in theirs)."""
     with translation.override(settings.LANGUAGE_CODE):
         return resolution_note_text(code=code, facts=facts)[:300]
-
-
-def _cleared_line(alert: DeviceAlert) -> str:
-    """The websocket line of an alert the system resolved, in the active language."""
-    return _("%(device)s: %(kind)s cleared — %(note)s") % {
-        "device": alert.device.name,
-        "kind": alert.get_kind_display(),
-        "note": alert.resolution_text,
-    }
 
 
 def _alert_resolve_cleared(
@@ -305,7 +282,7 @@ def _alert_resolve_cleared(
         return None
     active.refresh_from_db()
     active.device = device
-    _alert_broadcast(active, event="device.alert_resolved", text=_cleared_line)
+    _alert_broadcast(active, event="device.alert_resolved", text=alert_resolved_line)
     return active
 
 
@@ -573,5 +550,5 @@ def devices_silent_sweep(*, now: dt.datetime | None = None) -> SweepResult:
             for alert in cleared:
                 alert.status = Status.RESOLVED
                 alert.resolution_code = Cleared.POSTING_AGAIN
-                _alert_broadcast(alert, event="device.alert_resolved", text=_cleared_line)
+                _alert_broadcast(alert, event="device.alert_resolved", text=alert_resolved_line)
     return SweepResult(opened=opened, resolved=resolved)
