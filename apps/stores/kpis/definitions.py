@@ -73,7 +73,7 @@ KPIS: tuple[KpiDefinition, ...] = (
         aggregation=SUM,
         definition=_(
             "What the month's orders (not cancelled or refunded) sold: their totals less the "
-            "refunds given on them (approved after-sales refunds)."
+            "refunds given on them (after-sales cases approved or resolved with a refund)."
         ),
         source="stores.Order, procurement.AfterSalesCase",
         admin_model=("stores", "order"),
