@@ -96,6 +96,8 @@ def test_the_backfill_reads_chinese_english_and_merged_sentences() -> None:
     chat_zh = old("chat", "聊天：“宝宝最近不爱吃辅食”（2026-11-20）")
     chat_en = old("chat", 'Chat: "gym; then milk" (2026-11-21)')
     merged = old("chat", "聊天：“宝宝最近不爱吃辅食”（2026-11-20）; 购买：猫砂 ×3")
+    # Two merged chat sentences, the first quote holding "; ": two facts, not one long quote.
+    merged_quotes = old("chat", "聊天：“买了; 奶粉”（2026-11-19）; 聊天：“宝宝”（2026-11-20）")
     unreadable = old("chat", "宝宝 ×2")
     manual = old("manual", "购买：猫砂 ×1")
 
@@ -118,6 +120,13 @@ def test_the_backfill_reads_chinese_english_and_merged_sentences() -> None:
     )
     assert read(merged) == (
         [CHAT, {**CAT_LITTER, "category_id": litter.pk, "count": 3}],
+        "",
+    )
+    assert read(merged_quotes) == (
+        [
+            {"code": "chat", "text": "买了; 奶粉", "day": "2026-11-19"},
+            {"code": "chat", "text": "宝宝", "day": "2026-11-20"},
+        ],
         "",
     )
     assert read(unreadable) == ([], "宝宝 ×2")

@@ -363,6 +363,29 @@ def test_recompute_replaces_auto_tags_setwise(tags: dict[str, Tag]) -> None:
     assert not MemberTag.objects.filter(member=member).exists()
 
 
+def test_a_staff_note_on_an_automatic_tag_survives_the_recompute(tags: dict[str, Tag]) -> None:
+    member = MemberFactory()
+    message = _message(member, "孩子感冒了", local(2026, 11, 10, 9, 0))
+    member_profiles_recompute(as_of=AS_OF)
+    tag = MemberTag.objects.get(member=member)
+    # The admin's member-tag page lets staff add a note to an automatic tag.
+    MemberTag.objects.filter(pk=tag.pk).update(evidence="店主确认：双胞胎")
+
+    stats = member_profiles_recompute(as_of=AS_OF)  # the facts are the same
+
+    assert MemberTag.objects.get(member=member).evidence == "店主确认：双胞胎"
+    assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 0, 0)
+
+    # New facts replace the old ones; the note, the row and its first date stay.
+    _message(member, "宝宝最近不爱吃辅食", local(2026, 11, 20, 9, 0), store=message.store)
+    stats = member_profiles_recompute(as_of=AS_OF)
+
+    updated = MemberTag.objects.get(member=member)
+    assert (updated.pk, updated.created_at) == (tag.pk, tag.created_at)
+    assert (updated.evidence_facts, updated.evidence) == ([CHAT_BABY], "店主确认：双胞胎")
+    assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 1, 0)
+
+
 def test_rerun_gives_identical_tag_rows(tags: dict[str, Tag], baby_food: dict[str, object]) -> None:
     TagCategoryRule.objects.create(tag=tags["有孩家庭"], category=baby_food["category"])
     members = [MemberFactory() for _ in range(3)]

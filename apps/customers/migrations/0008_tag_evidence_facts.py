@@ -8,8 +8,9 @@ states and the pages word it in the reader's language
 
 The backfill reads the facts back out of the automatic tags' sentences in the formats the
 previous code wrote, in Chinese or English (frozen here: a migration must not depend on
-today's app code); a merge joined two sentences with "; ", and each part is read (a quote
-that itself contains "; " is read whole). A row read completely gets its facts and an empty
+today's app code); a merge joined two sentences with "; ", and each part is read. A quote
+may itself contain "; ": the text is cut at "; " into the shortest sentences that each read
+(a chat sentence ends at its first closing quote and date that the rest of the text follows). A row read completely gets its facts and an empty
 text; a row with any part that does not parse (a note typed by staff, a format not listed)
 keeps its text, shown as written. Manual and
 imported tags are not read. A category is named as written; its id is filled in when exactly
@@ -59,18 +60,30 @@ def fact_from_sentence(text, *, category_ids):
 
 def facts_from_evidence(evidence, *, category_ids):
     """The facts of an old evidence text (one sentence, or a merge's "; "-joined ones), or
-    None when any part does not parse."""
+    None when it cannot be read completely.
+
+    Read whole, two joined chat sentences would parse as one quote, and a quote can contain
+    "; ", so the text is cut at "; " into the shortest sentences that each parse and leave a
+    rest that parses too (memoised on where the rest starts; evidence is ≤ 255 characters)."""
     text = (evidence or "").strip()
     if not text:
         return None
-    # The parts first: read whole, two joined chat sentences would parse as one quote.
-    facts = [
-        fact_from_sentence(part.strip(), category_ids=category_ids) for part in text.split("; ")
-    ]
-    if all(fact is not None for fact in facts):
-        return facts
-    whole = fact_from_sentence(text, category_ids=category_ids)  # a quote containing "; "
-    return None if whole is None else [whole]
+    pieces = text.split("; ")
+    read = {len(pieces): []}
+
+    def read_from(start):
+        if start not in read:
+            read[start] = None
+            for end in range(start + 1, len(pieces) + 1):
+                sentence = "; ".join(pieces[start:end]).strip()
+                fact = fact_from_sentence(sentence, category_ids=category_ids)
+                rest = None if fact is None else read_from(end)
+                if rest is not None:
+                    read[start] = [fact, *rest]
+                    break
+        return read[start]
+
+    return read_from(0)
 
 
 def _unique_category_ids(apps):
@@ -123,7 +136,10 @@ def write_sentences_back(apps, schema_editor):
             parts.append(member_tag.evidence)
         member_tag.evidence = "; ".join(parts)[:255]
         changed.append(member_tag)
-    MemberTag.objects.bulk_update(changed, ["evidence"], batch_size=BATCH)
+        if len(changed) >= BATCH:
+            MemberTag.objects.bulk_update(changed, ["evidence"])
+            changed = []
+    MemberTag.objects.bulk_update(changed, ["evidence"])
 
 
 class Migration(migrations.Migration):

@@ -482,8 +482,9 @@ def _auto_tags_write(
     Manual and imported tags are never touched: a suggestion for a pair that already carries a
     manual/import tag is dropped, deletes are conditioned on the source, and inserts ignore
     conflicts (a tag added by staff meanwhile wins). Unchanged rows are left alone, so a rerun
-    writes nothing; a changed row keeps its original created_at. The evidence is stored as
-    facts (`evidence_facts`), worded when shown; an automatic row's `evidence` text is empty.
+    writes nothing. The evidence is stored as facts (`evidence_facts`), worded when shown, and
+    only the facts (and source) are compared: a changed row is updated in place, so it keeps
+    its created_at and its `evidence` text (a note staff added in the admin).
     """
     desired: dict[tuple[int, int], tuple[str, list[dict]]] = {}
     for suggestion in purchases:
@@ -499,18 +500,14 @@ def _auto_tags_write(
 
     rows = (
         MemberTag.objects.order_by()
-        .values_list(
-            "pk", "member_id", "tag_id", "source", "evidence_facts", "evidence", "created_at"
-        )
+        .values_list("pk", "member_id", "tag_id", "source", "evidence_facts")
         .iterator(chunk_size=20_000)
     )
     existing = {
-        (member_id, tag_id): (pk, source, (facts, evidence), created_at)
-        for pk, member_id, tag_id, source, facts, evidence, created_at in rows
+        (member_id, tag_id): (pk, source, facts) for pk, member_id, tag_id, source, facts in rows
     }
     to_create: list[MemberTag] = []
-    to_delete: list[int] = []
-    replaced = 0
+    to_update: list[MemberTag] = []
     for (member_id, tag_id), (source, facts) in desired.items():
         current = existing.get((member_id, tag_id))
         if current is None:
@@ -523,30 +520,23 @@ def _auto_tags_write(
                     created_at=now,
                 )
             )
-        elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, (facts, "")):
-            to_delete.append(current[0])
-            to_create.append(
-                MemberTag(
-                    member_id=member_id,
-                    tag_id=tag_id,
-                    source=source,
-                    evidence_facts=facts,
-                    created_at=current[3],
-                )
-            )
-            replaced += 1
+        elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, facts):
+            to_update.append(MemberTag(pk=current[0], source=source, evidence_facts=facts))
     stale = [
         current[0]
         for key, current in existing.items()
         if current[1] in AUTO_SOURCES and key not in desired
     ]
-    to_delete.extend(stale)
-    for offset in range(0, len(to_delete), 5_000):
+    for offset in range(0, len(stale), 5_000):
         MemberTag.objects.filter(
-            pk__in=to_delete[offset : offset + 5_000], source__in=AUTO_SOURCES
+            pk__in=stale[offset : offset + 5_000], source__in=AUTO_SOURCES
         ).delete()
+    # Conditioned on the source like the deletes: a row staff made manual meanwhile is kept.
+    replaced = MemberTag.objects.filter(source__in=AUTO_SOURCES).bulk_update(
+        to_update, ["source", "evidence_facts"], batch_size=WRITE_BATCH
+    )
     MemberTag.objects.bulk_create(to_create, batch_size=WRITE_BATCH, ignore_conflicts=True)
-    return _TagChanges(created=len(to_create) - replaced, replaced=replaced, removed=len(stale))
+    return _TagChanges(created=len(to_create), replaced=replaced, removed=len(stale))
 
 
 def member_profiles_recompute(*, as_of: dt.datetime | None = None) -> ProfileRecomputeStats:
