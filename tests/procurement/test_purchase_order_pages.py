@@ -14,7 +14,11 @@ from django.utils import timezone, translation
 
 from apps.procurement.models import PurchaseOrder, Supplier
 from apps.procurement.services.consolidation import purchase_orders_consolidate
-from apps.procurement.services.purchase_orders import PurchaseOrderRefused, purchase_order_ship
+from apps.procurement.services.purchase_orders import (
+    PurchaseOrderRefused,
+    purchase_order_confirm,
+    purchase_order_ship,
+)
 from linli.wording import status_in_sentence
 from tests.factories import StoreFactory, SupplierUserFactory
 from tests.procurement.factories import (
@@ -339,6 +343,64 @@ def test_confirming_again_with_another_date_is_still_refused(client, supplier_us
     ]
     po.refresh_from_db()
     assert po.ship_date == today
+
+
+def test_a_repeat_confirm_from_a_page_older_than_the_orders_lines_is_still_refused(
+    client, supplier_user, own_supplier, po, store
+):
+    """Not a repeat: this page showed revision 1; a run added to the order and a colleague
+    confirmed revision 2 with the same date. This user never saw those lines, so it is not
+    "Purchase order confirmed."."""
+    colleague = SupplierUserFactory(supplier=own_supplier).user
+    client.force_login(supplier_user)
+    page = client.get(reverse("supplier:order", args=[po.pk])).content.decode()
+    assert re.search(r'type="hidden" name="revision" value="1"', page)
+    berries = po.lines.get(product__name="云南蓝莓 125g").product
+    supply_order(store=store, lines=[(berries, 6)])
+    purchase_orders_consolidate(cutoff=timezone.now())
+    po.refresh_from_db()
+    assert po.revision == 2
+    day = timezone.localdate()
+    purchase_order_confirm(po=po, ship_date=day, by=colleague, revision=2)
+
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]),
+        {"ship_date": day.isoformat(), "revision": "1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert _messages(response) == [
+        "Only a sent purchase order can be confirmed; this one is confirmed by supplier."
+    ]
+    po.refresh_from_db()
+    assert (po.status, po.ship_date, po.acted_by) == (
+        PurchaseOrder.Status.CONFIRMED,
+        day,
+        colleague,
+    )
+
+
+def test_a_repeat_confirm_carrying_the_orders_revision_says_it_is_done(
+    client, supplier_user, own_supplier, po
+):
+    """The same date and the revision this page showed: a colleague (or this user's first tap)
+    confirmed exactly what this form asked for."""
+    colleague = SupplierUserFactory(supplier=own_supplier).user
+    day = timezone.localdate()
+    purchase_order_confirm(po=po, ship_date=day, by=colleague, revision=po.revision)
+    client.force_login(supplier_user)
+
+    response = client.post(
+        reverse("supplier:order_confirm", args=[po.pk]),
+        {"ship_date": day.isoformat(), "revision": str(po.revision)},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert _messages(response) == ["Purchase order confirmed."]
+    po.refresh_from_db()
+    assert (po.status, po.acted_by) == (PurchaseOrder.Status.CONFIRMED, colleague)
 
 
 def test_the_supplier_reports_a_shortage(client, supplier_user, po):

@@ -535,29 +535,61 @@ def test_submit_with_an_item_left_unscored_keeps_the_others_and_says_which(inspe
     assert _scores(draft) == [7, None, 4]
 
 
-def test_submit_without_the_cannot_undo_box_is_refused_and_keeps_what_was_typed(inspector, draft):
-    """Submitting cannot be undone, so it asks for a ticked box as the supplier's Ship does;
-    unticked, nothing is saved or submitted and the page comes back as typed."""
+def test_submit_without_the_cannot_undo_box_saves_the_page_and_refuses_only_the_submission(
+    inspector, draft
+):
+    """Submitting cannot be undone, so it asks for a ticked box as the supplier's Ship does.
+    Unticked, the post is saved as Save all saves it (scores, notes and the photo chosen on
+    the phone are kept, the key is claimed) and the saved draft comes back with the reason."""
     body = _scoring_body(draft, ["7", "9", "4"], action="submit")
     (first, *_rest) = results_of(draft)
     body[f"item-{first.pk}-note"] = "Shelf half empty"
-    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+    body[f"item-{first.pk}-photo"] = upload(jpeg_bytes())
+    client = _client(inspector)
+    response = client.post(reverse("inspections:save", args=[draft.pk]), body)
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     html = response.content.decode()
     reason = (
         "Not submitted: tick the box to confirm the scores are final. A submitted inspection "
         "can no longer be changed."
     )
-    assert html.count(reason) == 2  # at the top of the form and beside the box
+    assert html.count(reason) == 2  # at the top of the page and beside the box
+    assert "Nothing was saved" not in html
+    assert "1 photo added." in html
     assert '<option value="7" selected>' in html
     assert "Shelf half empty" in html
     [box] = re.findall(rf'<input type="checkbox" name="{CONFIRM_SUBMIT}"[^>]*>', html)
     assert "checked" not in box
+    assert f'name="key" value="{body["key"]}"' not in html  # the claimed key is not reused
     draft.refresh_from_db()
     assert (draft.status, draft.submitted_at, draft.score) == (Status.DRAFT, None, None)
+    assert _scores(draft) == [7, 9, 4]
+    assert [result.note for result in results_of(draft)] == ["Shelf half empty", "", ""]
+    photo = first.photos.get()
+    assert (photo.uploaded_by, photo.source_format) == (inspector, "JPEG")
+    assert InspectionSave.objects.filter(inspection=draft, key=body["key"]).count() == 1
+
+    ticked = _scoring_body(draft, ["7", "9", "4"], action="submit", **{CONFIRM_SUBMIT: "on"})
+    response = client.post(reverse("inspections:save", args=[draft.pk]), ticked)
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == Status.SUBMITTED
+    assert first.photos.count() == 1
+
+
+def test_an_unticked_submit_that_cannot_be_saved_shows_both_reasons(inspector, draft):
+    """A refused save (here a score out of range) writes nothing; the box's reason is shown
+    beside the save's own error."""
+    body = _scoring_body(draft, ["7", "11", "4"], action="submit")
+    response = _client(inspector).post(reverse("inspections:save", args=[draft.pk]), body)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was saved" in html
+    assert "Not submitted: tick the box" in html
     assert _scores(draft) == [None, None, None]
-    assert [result.note for result in results_of(draft)] == ["", "", ""]
+    assert not InspectionSave.objects.filter(inspection=draft).exists()
 
 
 def test_only_the_drafts_inspector_may_save_it(store, owner, hq_user, draft):

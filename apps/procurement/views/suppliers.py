@@ -231,9 +231,12 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
             return _detail(request, po, confirm_form=form, status=400)
         # A second tap (or a resend on a slow line) finds the order confirmed as asked: what
         # it asked for is done, so it says so instead of "only a sent order can be confirmed".
+        # Only for the lines this form showed: a colleague's confirmation of an order a
+        # consolidation run added to since this page was opened stays a refusal.
         already_done = (
             po.status == PurchaseOrder.Status.CONFIRMED
             and po.ship_date == form.cleaned_data["ship_date"]
+            and form.cleaned_data["revision"] == po.revision
         )
         if not already_done:
             return _refused(request, po, error)

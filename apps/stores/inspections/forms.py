@@ -105,7 +105,7 @@ class ScoringForm:
         ]
         self.other = OtherPhotoForm(data, files, prefix=self.OTHER)
         # The Submit button's box; checked only when that button was tapped
-        # (`require_submit_confirmed`), so saving never asks for it.
+        # (`require_submit_confirmed`, `refuse_unconfirmed_submit`), so saving never asks for it.
         self.submit_confirm = SubmitConfirmForm(data, prefix=self.SUBMIT)
         self.submit_refused = False
         self.errors: list[str] = []
@@ -144,13 +144,22 @@ class ScoringForm:
         return all(valid) and not self.errors
 
     def require_submit_confirmed(self) -> bool:
-        """For the Submit button: False, with the box's error on the page (so that nothing
-        is saved and the page comes back as typed), when its box is not ticked."""
+        """For the Submit button when the post could not be saved either: False, with the
+        box's error beside the save's own errors, when its box is not ticked."""
         if self.submit_confirm.is_valid():
             return True
         self.submit_refused = True
         self.errors.extend(self.submit_confirm.errors["confirmed"])
         return False
+
+    def refuse_unconfirmed_submit(self) -> list[str]:
+        """For an unbound form showing the saved draft after Submit was tapped unticked (the
+        post itself was saved): the box's error beside the box, not in `errors` (which say
+        that nothing was saved). Returns the reason, for the top of the page."""
+        self.submit_confirm = SubmitConfirmForm({}, prefix=self.SUBMIT)
+        self.submit_confirm.is_valid()
+        self.submit_refused = True
+        return list(self.submit_confirm.errors["confirmed"])
 
     def entries(self) -> list[ResultEntry]:
         return [

@@ -321,7 +321,11 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
     Once per page: the form's key is claimed in the save's transaction, so a double tap (or a
     resent form) saves nothing again and adds no photo twice; it is looked up first, so the
     second tap's photos are not processed again. A post without a valid key saves nothing and
-    comes back as typed with a fresh key."""
+    comes back as typed with a fresh key.
+
+    *Submit* also needs its "cannot undo" box ticked. Unticked, the post is saved exactly as
+    *Save all* would save it (key claimed, photos kept) and only the submission is refused: the
+    saved draft comes back with the box's error."""
     inspection, access = _editable_or_403(request, inspection_id)
     key = form_key(request.POST.get("key"))
     if key is not None and (
@@ -334,10 +338,10 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
     for field_name in guard.exceeded_fields if guard is not None else []:
         scoring.add_photo_error_by_field(field_name, too_large_message(photo_limits()))
     submitting = request.POST.get("action") == SUBMIT
-    if submitting:
-        # Submitting cannot be undone: without its ticked box nothing is saved or submitted,
-        # and the page comes back as typed with the reason (as any refused save).
-        scoring.require_submit_confirmed()
+    # Submitting cannot be undone, so it needs its ticked box; unticked, the post is saved as
+    # *Save all* would save it (nothing chosen on a phone is lost) and only the submission is
+    # refused.
+    confirmed = not submitting or scoring.submit_confirm.is_valid()
     if key is None:
         scoring.is_valid()  # the typed values' own errors show beside this one
         scoring.errors.append(str(FORM_KEY_MISSING))
@@ -359,13 +363,28 @@ def save(request: HttpRequest, inspection_id: int) -> HttpResponse:
         except ValidationError as error:
             scoring.errors.extend(_error_messages(error))
         else:
-            if saved.anything or not submitting:
+            if saved.anything or not (submitting and confirmed):
                 for message in _saved_messages(saved):
                     messages.success(request, message)
+            if not confirmed:
+                return _submit_unconfirmed(request, inspection, access)
             if submitting:
                 return _submit(request, inspection)
             return redirect("inspections:detail", inspection_id=inspection.pk)
+    if not confirmed:
+        scoring.require_submit_confirmed()
     return _render_detail(request, inspection, access, scoring=scoring, key=key, status=400)
+
+
+def _submit_unconfirmed(
+    request: HttpRequest, inspection: Inspection, access: InspectionAccess
+) -> HttpResponse:
+    """The saved draft (a fresh form and key: this post's key is claimed), with the reason
+    the submission was refused at the top and beside the box, left unticked."""
+    scoring = ScoringForm(selectors.inspection_results(inspection=inspection))
+    for reason in scoring.refuse_unconfirmed_submit():
+        messages.error(request, reason)
+    return _render_detail(request, inspection, access, scoring=scoring)
 
 
 def _save_repeated(request: HttpRequest, save: InspectionSave) -> HttpResponse:
