@@ -6,6 +6,7 @@ not know (`unknown_field`) at every nesting level."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.settings import api_settings
-from rest_framework.utils import humanize_datetime
+from rest_framework.utils import html, humanize_datetime
 
 from linli.imports.contract import FUTURE_TOLERANCE, CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
@@ -197,6 +198,13 @@ def unknown_keys(data: Mapping[Any, Any], known: Iterable[str]) -> list[str]:
     return sorted(str(key) for key in data if key not in known)
 
 
+def form_field_name(key: str) -> str:
+    """The field a form key names: DRF's form syntax writes a nested field's keys under its name,
+    `lines[0]sku` for a list of objects and `member.phone` for an object, so the name ends at
+    the first `[` or `.`."""
+    return re.split(r"[\[.]", key, maxsplit=1)[0]
+
+
 # The base of every API request body's serializer and of each object nested in one. A subclass may
 # give a more helpful `unknown_field_message` (POS `member`: the identity kinds it takes). The
 # schema marks these objects `additionalProperties: false` (linli.schema); the docstring below is
@@ -214,7 +222,10 @@ class RequestSerializer(serializers.Serializer):
             known = {name for name, field in self.fields.items() if not field.read_only}
             if isinstance(data, QueryDict):
                 known.add(CSRF_FORM_FIELD)
-            unknown = unknown_keys(data, known)
+            if html.is_html_input(data):  # a form or multipart body, or an object nested in one
+                unknown = sorted({form_field_name(str(key)) for key in data} - known)
+            else:
+                unknown = unknown_keys(data, known)
         errors: dict[str, Any] = {}
         try:
             value = super().to_internal_value(data)

@@ -104,12 +104,25 @@ def refuse_non_ascii_numbers(request: Request, name: str) -> None:
         raise serializers.ValidationError({name: [ASCII_DIGITS_ONLY]}, code="invalid")
 
 
+# The largest number PostgreSQL's bigint holds, and so the largest LIMIT or OFFSET a query takes.
+BIGINT_MAX = 2**63 - 1
+
+
+def whole_number(digits: str) -> int:
+    """ASCII digits read as a number, at most `BIGINT_MAX`: one too long for the database counts
+    as huge. `int()` alone refuses text of more than 4300 digits (a ValueError, so a 500)."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(BIGINT_MAX)):
+        return BIGINT_MAX
+    return min(int(significant), BIGINT_MAX)
+
+
 def _refuse_unless_whole_number(request: Request, name: str, *, minimum: int, message: str) -> None:
     """A 400 `invalid` naming `name` when one of its non-empty values is not ASCII digits
     whose value is at least `minimum`."""
     refuse_non_ascii_numbers(request, name)
     for value in request.query_params.getlist(name):
-        if value and not (is_ascii_number(value) and int(value) >= minimum):
+        if value and not (is_ascii_number(value) and whole_number(value) >= minimum):
             raise serializers.ValidationError({name: [message]}, code="invalid")
 
 
@@ -126,21 +139,30 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
     max_limit = MAX_LIMIT
 
+    # Read here rather than by DRF, whose `int()` fails on a value of more than 4300 digits
+    # (then its limit was the default page size, not the maximum); the last value counts, as
+    # in DRF.
     def get_limit(self, request: Request) -> int | None:
         _refuse_unless_whole_number(
             request, self.limit_query_param, minimum=1, message=LIMIT_NOT_A_NUMBER
         )
-        return super().get_limit(request)
+        value = request.query_params.get(self.limit_query_param)
+        return min(whole_number(value), self.max_limit) if value else self.default_limit
 
     def get_offset(self, request: Request) -> int:
         _refuse_unless_whole_number(
             request, self.offset_query_param, minimum=0, message=OFFSET_NOT_A_NUMBER
         )
-        return super().get_offset(request)
+        value = request.query_params.get(self.offset_query_param)
+        return whole_number(value) if value else 0
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.limit_query_param: {"minimum": 1, "maximum": self.max_limit},
+            self.offset_query_param: {"minimum": 0},
+        }
         for parameter in parameters:
-            if parameter["name"] == self.limit_query_param:
-                parameter["schema"] = {**parameter["schema"], "maximum": self.max_limit}
+            if parameter["name"] in bounds:
+                parameter["schema"] = {**parameter["schema"], **bounds[parameter["name"]]}
         return parameters

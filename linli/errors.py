@@ -335,7 +335,9 @@ API_PREFIX = "/api/"
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
+    # The path the URLconf routes, without the prefix a site mounted below one (SCRIPT_NAME)
+    # has in `request.path`.
+    return request.path_info.startswith(API_PREFIX)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

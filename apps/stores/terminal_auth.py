@@ -11,6 +11,7 @@ a viewer report, a batch of tracking events — is refused here, in `IsStoreTerm
 may define `terminal_replay(request) -> bool`, true when the request repeats one recorded while
 the store was open (the same idempotency key); such a request goes on to the view, which answers
 it as any retry (the first result, or 409 `idempotency_key_reused`) and writes nothing new.
+Such a view reads the body's key with `replay_key`, before the view's serializer has checked it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def store_closed_error(store: Store) -> ApiError:
             )
         ],
     )
+
+
+def replay_key(request: Request) -> str | None:
+    """The body's `idempotency_key` for `terminal_replay` to look up, or None when it cannot be
+    the key of a recorded request: not text, or text with a NUL character (PostgreSQL text
+    cannot hold one: the lookup would fail, a 500). The permission runs before the view's
+    serializer, which refuses such a key (400) when the store is open."""
+    key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+    return key if isinstance(key, str) and "\x00" not in key else None
 
 
 class IsStoreTerminal(BasePermission):

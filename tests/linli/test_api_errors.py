@@ -257,6 +257,16 @@ def test_a_path_no_api_route_matches_is_a_404_in_the_one_shape(store, path):
 
 
 @pytest.mark.django_db
+def test_a_site_mounted_under_a_prefix_still_answers_json_under_api(client):
+    # SCRIPT_NAME is the prefix the site is mounted under: request.path is /linli/api/...
+    response = client.get("/api/v1/no-such-endpoint", SCRIPT_NAME="/linli")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["code"] == "not_found"
+    page = client.get("/portal/no-such-page/", SCRIPT_NAME="/linli")
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (404, "text/html")
+
+
+@pytest.mark.django_db
 def test_a_page_no_route_matches_is_still_the_sites_404_page(client):
     response = client.get("/portal/no-such-page/")
     assert response.status_code == 404
@@ -272,6 +282,8 @@ def test_an_unhandled_error_under_api_is_a_500_in_the_one_shape_elsewhere_the_pa
     with translation.override("zh-hans"):
         api = server_error(RequestFactory().post("/api/v1/pos/orders"))
         page = server_error(RequestFactory().get("/portal/"))
+        mounted = server_error(RequestFactory(SCRIPT_NAME="/linli").post("/api/v1/pos/orders"))
+    assert (mounted.status_code, mounted["Content-Type"]) == (500, "application/json")
     assert (api.status_code, api["Content-Type"]) == (500, "application/json")
     assert json.loads(api.content) == {
         "detail": "服务器出现了错误。",

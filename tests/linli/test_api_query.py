@@ -199,7 +199,29 @@ def test_a_limit_beyond_bigint_is_cut_to_the_maximum_not_a_500(hq_api, store):
     assert [row["id"] for row in response.json()["results"]] == [store.pk]
 
 
-@pytest.mark.parametrize(("limit", "read"), [("1000", 1000), ("1001", 1000), ("9" * 20, 1000)])
+@pytest.mark.django_db
+def test_a_limit_of_thousands_of_digits_is_cut_to_the_maximum_not_a_500(hq_api, store):
+    # Python's int() refuses text of more than 4300 digits (a ValueError, so a 500).
+    response = hq_api.get("/api/v1/stores/", {"limit": "9" * 5000})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [store.pk]
+    assert hq_api.get("/api/v1/stores/", {"limit": "0" * 5000}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_an_offset_of_thousands_of_digits_is_an_empty_page_not_a_500(hq_api, store):
+    response = hq_api.get("/api/v1/stores/", {"offset": "9" * 5000})
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (1, [])
+    # Leading zeros do not make a number huge.
+    zeros = hq_api.get("/api/v1/stores/", {"offset": "0" * 5000})
+    assert [row["id"] for row in zeros.json()["results"]] == [store.pk]
+
+
+@pytest.mark.parametrize(
+    ("limit", "read"),
+    [("1000", 1000), ("1001", 1000), ("9" * 20, 1000), ("9" * 5000, 1000), ("0" * 5000 + "7", 7)],
+)
 def test_the_pagination_reads_a_limit_up_to_the_maximum(limit, read):
     request = Request(APIRequestFactory().get("/", {"limit": limit}))
     assert api_query.MAX_LIMIT == 1000
@@ -219,7 +241,13 @@ def test_the_schema_documents_the_400_of_a_list_with_query_parameters(hq_api):
         for parameter in schema["paths"]["/api/v1/stores/"]["get"]["parameters"]
         if parameter["name"] == "limit"
     )
-    assert limit["schema"] == {"type": "integer", "maximum": 1000}
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    offset = next(
+        parameter
+        for parameter in schema["paths"]["/api/v1/stores/"]["get"]["parameters"]
+        if parameter["name"] == "offset"
+    )
+    assert offset["schema"] == {"type": "integer", "minimum": 0}
 
 
 # --- portal pages ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -285,6 +286,67 @@ def test_the_same_request_without_the_unknown_keys_is_accepted(world):
     )
     assert response.status_code == 201, response.json()
     assert Order.objects.get(pk=response.json()["order_id"]).discount_total == Decimal("1.00")
+
+
+def _form_post(client: APIClient, path: str, data: dict[str, str], encoding: str) -> Any:
+    if encoding == "urlencoded":
+        return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded")
+    return client.post(path, data, format="multipart")
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_encoded_sale_with_nested_lines_and_member_is_accepted(world, encoding):
+    """DRF's form syntax names a nested field's keys under it (`lines[0]sku`, `member.phone`):
+    such a key names a known field, not an unknown one."""
+    response = _form_post(
+        world.terminal,
+        "/api/v1/pos/orders",
+        {
+            "idempotency_key": "till-form-1",
+            "member.phone": "13800138000",
+            "lines[0]sku": "FRU-0001",
+            "lines[0]quantity": "2",
+            "lines[0]unit_price": "12.80",
+            "lines[0]discount": "1",
+        },
+        encoding,
+    )
+    assert response.status_code == 201, response.json()
+    order = Order.objects.get(pk=response.json()["order_id"])
+    assert (order.discount_total, order.member.phone) == (Decimal("1.00"), "+8613800138000")
+    assert list(order.lines.values_list("product__sku", "quantity")) == [("FRU-0001", 2)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "unknown"),
+    [
+        ({"till": "T-7"}, [(None, "till")]),
+        ({"till[0]name": "T-7"}, [(None, "till")]),
+        ({"till.name": "T-7"}, [(None, "till")]),
+        ({"lines[0]discont": "1"}, [(0, "discont")]),
+        ({"member.nickname": "王"}, [(None, "member.nickname")]),
+    ],
+)
+def test_a_form_key_with_an_unknown_field_name_is_refused(world, extra, unknown):
+    before = _footprint()
+    response = _form_post(
+        world.terminal,
+        "/api/v1/pos/orders",
+        {
+            "idempotency_key": "till-form-2",
+            "lines[0]sku": "FRU-0001",
+            "lines[0]quantity": "1",
+            "lines[0]unit_price": "12.80",
+            **extra,
+        },
+        "urlencoded",
+    )
+    body = response.json()
+    assert response.status_code == 400, body
+    assert [(error["index"], error["field"], error["code"]) for error in body["errors"]] == [
+        (index, field, "unknown_field") for index, field in unknown
+    ]
+    assert _footprint() == before
 
 
 def _objects(schema: Any, components: dict[str, Any], seen: set[str]) -> list[tuple[str, Any]]:

@@ -187,3 +187,32 @@ def test_a_closed_stores_fridge_still_posts_its_readings(store):
     )
     assert response.status_code == 201, response.json()
     assert DeviceReading.objects.filter(device=device).count() == 1
+
+
+NUL_KEY = "till-1\x00-0001"
+
+
+def test_a_key_with_a_nul_character_is_no_retry_not_a_500(client, store, offer):
+    """A closed store's view looked the key up to tell a retry (`terminal_replay`) before any
+    check: PostgreSQL text cannot hold a NUL, so the query failed (a 500). Such a key is no
+    retry: refused as a new write; an open store's serializer refuses it (400)."""
+    url, join = _join(offer, key=NUL_KEY)
+    mini_program = {
+        "idempotency_key": NUL_KEY,
+        "mini_program_openid": "openid-1",
+        "lines": [{"sku": "FRU-0001", "quantity": 1}],
+        "fulfilment": "pickup",
+        "expected_total": "12.80",
+    }
+    writes = [(POS, sale(key=NUL_KEY)), (url, join), ("/api/v1/mini-program/orders", mini_program)]
+    _status(store, Store.Status.CLOSED)
+    for path, body in writes:
+        _assert_store_closed(client.post(path, body, format="json"), "closed")
+    _status(store, Store.Status.OPEN)
+    for path, body in writes:
+        response = client.post(path, body, format="json")
+        assert response.status_code == 400, response.json()
+        assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+            ("idempotency_key", "null_characters_not_allowed")
+        ]
+    assert (Order.objects.count(), GroupBuyJoin.objects.count()) == (0, 0)

@@ -47,7 +47,12 @@ from apps.stores.selectors import store_knows_member
 
 # The campaigns API's one terminal authentication (same tokens as the POS API; an app may not
 # import another app's api package, so campaigns declares its own once, in api/tracking.py).
-from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import (
+    STORE_CLOSED,
+    IsStoreTerminal,
+    TerminalAuthentication,
+    replay_key,
+)
 from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from linli import api_fields
 from linli.errors import (
@@ -282,9 +287,9 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a retry of a join made while it was
         open (the same key on the same offer): `IsStoreTerminal` lets this request through."""
-        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        key = replay_key(request)
         terminal: StoreTerminal = request.auth
-        return isinstance(key, str) and group_buy_join_key_used(
+        return key is not None and group_buy_join_key_used(
             offer_id=self.kwargs["offer_id"], store_id=terminal.store_id, idempotency_key=key
         )
 

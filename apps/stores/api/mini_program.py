@@ -35,7 +35,7 @@ from apps.procurement.services import mini_program as service
 from apps.procurement.services.pickup import PickupRefused
 from apps.stores.models import Order, OrderFulfilment, StoreTerminal
 from apps.stores.selectors import order_key_used, order_member_no_for_terminal
-from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication, replay_key
 from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
 from linli import api_fields
 from linli.errors import (
@@ -323,9 +323,9 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a retry of an order placed while it
         was open (its key is used at this store): `IsStoreTerminal` lets it through."""
-        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        key = replay_key(request)
         terminal: StoreTerminal = request.auth
-        return isinstance(key, str) and order_key_used(
+        return key is not None and order_key_used(
             store=terminal.store,
             idempotency_key=service.mini_program_order_key(idempotency_key=key),
         )

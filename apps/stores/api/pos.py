@@ -32,7 +32,12 @@ from apps.stores.services.orders import (
     reserved_key_message,
 )
 from apps.stores.services.stock import InsufficientStock
-from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_auth import (
+    STORE_CLOSED,
+    IsStoreTerminal,
+    TerminalAuthentication,
+    replay_key,
+)
 from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
@@ -237,9 +242,9 @@ class PosOrderView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a till's retry of a sale it recorded
         while open (the same key): `IsStoreTerminal` lets this request through."""
-        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        key = replay_key(request)
         terminal: StoreTerminal = request.auth
-        return isinstance(key, str) and order_key_used(store=terminal.store, idempotency_key=key)
+        return key is not None and order_key_used(store=terminal.store, idempotency_key=key)
 
     @extend_schema(
         operation_id="pos_order_create",
