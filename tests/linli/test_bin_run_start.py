@@ -67,6 +67,10 @@ def _checkout(tmp_path: Path, *, daphne_pause: float) -> Path:
     return script
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """bin/run in a session of its own (Ctrl-C is SIGINT to its process group); its output
     read line by line in a thread."""
@@ -86,6 +90,10 @@ class Run:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            # Ctrl-C as a terminal delivers it: a shell started with SIGINT ignored (a run
+            # launched in the background of a script, as CI may be) can neither trap nor reset
+            # it, so bin/run would never see the signal.
+            preexec_fn=_sigint_default,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
