@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.campaigns.notifications.selectors import (
@@ -52,7 +53,11 @@ def store_live_lines(request: HttpRequest, store_id: int) -> JsonResponse:
     except ValueError:
         since = None
     if since is None or timezone.is_naive(since):
-        raise BadRequest("since: an ISO 8601 time with its offset")
+        # A JSON answer with its reason, not the HTML 400 page (which speaks of characters
+        # the page cannot read): the caller is the page's script.
+        return JsonResponse(
+            {"detail": _("“since” must be an ISO 8601 time with its UTC offset.")}, status=400
+        )
     lines = selectors.store_live_lines_since(store=store, since=since)
     return JsonResponse({"lines": [{"key": line.key, "text": line.text} for line in lines]})
 

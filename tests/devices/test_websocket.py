@@ -248,7 +248,9 @@ async def test_the_replay_is_refused_to_other_owners_suppliers_and_anonymous(sce
             codes.append(client.get(url, {"since": since}).status_code)
         owner = Client()
         owner.force_login(scene["owner"])
-        codes.append(owner.get(url, {"since": "yesterday"}).status_code)
+        refused = owner.get(url, {"since": "yesterday"})
+        assert "since" in refused.json()["detail"]
+        codes.append(refused.status_code)
         codes.append(owner.get(url, {"since": "2026-12-06T10:00:00"}).status_code)  # no offset
         return codes
 
