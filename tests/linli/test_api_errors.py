@@ -291,3 +291,70 @@ def test_an_unhandled_error_under_api_is_a_500_in_the_one_shape_elsewhere_the_pa
         "errors": [],
     }
     assert (page.status_code, page["Content-Type"].split(";")[0]) == (500, "text/html")
+
+
+# --- what Django refuses before (or outside) DRF's parsing: the same shape under /api/ ----------
+
+
+def _form_client(store, language: str | None) -> APIClient:
+    _terminal, token = terminal_issue(store=store, name="Till")
+    client = APIClient()
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", **headers)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [(None, "请求的字段超过 3 个。"), ("en", "The request has more than 3 fields.")],
+)
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_with_more_fields_than_django_reads_is_a_json_400(
+    store, settings, language, detail, encoding
+):
+    """Django refuses a form with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields
+    (TooManyFieldsSent): it was Django's HTML 400 page, in English."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    fields = {f"f{n}": "1" for n in range(5)}
+    client = _form_client(store, language)
+    if encoding == "urlencoded":
+        response = client.post(
+            "/api/v1/pos/orders",
+            "&".join(f"{key}={value}" for key, value in fields.items()),
+            content_type="application/x-www-form-urlencoded",
+        )
+    else:
+        response = client.post("/api/v1/pos/orders", fields, format="multipart")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "too_many_fields", "errors": []}
+
+
+@pytest.mark.django_db
+def test_a_multipart_body_with_more_files_than_django_reads_is_a_json_400(store, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 1
+    files = {f"photo{n}": SimpleUploadedFile(f"p{n}.jpg", b"x") for n in range(2)}
+    response = _form_client(store, "en").post("/api/v1/pos/orders", files, format="multipart")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {
+        "detail": "The request has more than 1 file.",
+        "code": "too_many_files",
+        "errors": [],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"), [(None, "错误的请求。"), ("en", "Malformed request.")]
+)
+def test_a_request_django_refuses_before_any_view_is_a_json_400_under_api(client, language, detail):
+    """A Host header the site does not serve is refused by Django's middleware (DisallowedHost,
+    a SuspiciousOperation) before any view: the project's handler400 answers it."""
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    response = client.post("/api/v1/pos/orders", {}, HTTP_HOST="evil.example", **headers)
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}
+    page = client.get("/portal/", HTTP_HOST="evil.example")
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (400, "text/html")
