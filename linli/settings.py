@@ -375,7 +375,8 @@ REST_FRAMEWORK = {
     # Token first, so an unauthenticated call gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's, with its CSRF refusal in the request's language.
+        "linli.api_auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth: a 400, not a 500.

@@ -358,3 +358,51 @@ def test_a_request_django_refuses_before_any_view_is_a_json_400_under_api(client
     assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}
     page = client.get("/portal/", HTTP_HOST="evil.example")
     assert (page.status_code, page["Content-Type"].split(";")[0]) == (400, "text/html")
+
+
+# --- a person's session: the CSRF refusal in the request's language -------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "cookie", "header", "detail"),
+    [
+        (None, None, None, "CSRF 校验失败：未发送 CSRF cookie（csrftoken）。"),
+        ("en", None, None, "CSRF check failed: the CSRF cookie (csrftoken) was not sent."),
+        (
+            None,
+            "a" * 32,
+            None,
+            "CSRF 校验失败：未发送 CSRF 令牌：请在 X-CSRFToken 请求头中发送 csrftoken cookie "
+            "的值。",
+        ),
+        (
+            "en",
+            "a" * 32,
+            "b" * 32,
+            "CSRF check failed: the CSRF token sent does not match the csrftoken cookie.",
+        ),
+    ],
+)
+def test_a_failed_csrf_check_on_a_session_call_is_refused_in_the_requests_language(
+    owner, store, language, cookie, header, detail
+):
+    """DRF refuses it with "CSRF Failed: CSRF token missing." whatever the request's language
+    (Django's reasons are not translated)."""
+    from apps.catalog.models import InsightCard
+    from tests.catalog.factories import InsightCardFactory
+
+    card = InsightCardFactory(store=store)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(owner)
+    if cookie is not None:
+        client.cookies["csrftoken"] = cookie
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    if header is not None:
+        headers["HTTP_X_CSRFTOKEN"] = header
+    response = client.post(
+        f"/api/v1/stores/{store.pk}/decisions/insights/{card.pk}/accept/", **headers
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": detail, "code": "permission_denied", "errors": []}
+    assert InsightCard.objects.get(pk=card.pk).accepted_by is None
