@@ -210,6 +210,7 @@ CASES: dict[str, Case] = {
                         "kind": "click",
                         "store_campaign": w.store_campaign.pk,
                         "occurred_at": _now(),
+                        "member": {"mini_program": "openid-1", "nickname": "王"},
                         "channel": "wechat",
                     }
                 ],
@@ -217,7 +218,7 @@ CASES: dict[str, Case] = {
             },
             format="json",
         ),
-        [(0, "channel"), (None, "batch")],
+        [(0, "member.nickname"), (0, "channel"), (None, "batch")],
     ),
     "api-device-readings": (
         lambda w: w.device.post(
