@@ -383,7 +383,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "linli.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        # DRF's, with an unreadable body refused in the request's language.
+        "linli.parsers.MultiPartParser",
     ],
     # Numbers in a query string (filters, limit, offset): ASCII digits only (linli/api_query.py).
     "DEFAULT_FILTER_BACKENDS": ["linli.api_query.DjangoFilterBackend"],

@@ -406,3 +406,24 @@ def test_a_failed_csrf_check_on_a_session_call_is_refused_in_the_requests_langua
     assert response.status_code == 403
     assert response.json() == {"detail": detail, "code": "permission_denied", "errors": []}
     assert InsightCard.objects.get(pk=card.pk).accepted_by is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        (None, "请求体不是可读取的 multipart 表单。"),
+        ("en", "The request body is not a readable multipart form."),
+    ],
+)
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_multipart_body_django_cannot_read_is_refused_in_the_requests_language(
+    store, language, detail, content_type
+):
+    """DRF answered "Multipart form parse error - Invalid boundary in multipart: None", in
+    English whatever the request's language."""
+    response = _form_client(store, language).post(
+        "/api/v1/pos/orders", data=b"idempotency_key=1", content_type=content_type
+    )
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}
