@@ -1,4 +1,6 @@
-"""DRF authentication for machines that hold a hashed token: `Authorization: <Keyword> <token>`.
+"""DRF authentication for machines that hold a hashed token: `Authorization: <Keyword> <token>`;
+and DRF's session authentication with its CSRF refusal in the request's language
+(`SessionAuthentication`, at the end).
 
 POS terminals (`Terminal <token>`) and devices (`Device <token>`) authenticate the same way; each
 app subclasses `HashedTokenAuthentication` and names its token-holding model there (this module
@@ -19,10 +21,13 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
+from django.middleware import csrf
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions
+from rest_framework import authentication, exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
@@ -107,3 +112,47 @@ class HashedTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": self.description,
         }
+
+
+# --- people with a session: the CSRF refusal in the request's language ---------------------------
+
+
+def _csrf_reason(reason: str) -> str:
+    """Django's reason for refusing a request's CSRF check (English only: its middleware's
+    constants are not marked for translation), said in the request's language."""
+    if reason == csrf.REASON_NO_CSRF_COOKIE:
+        return _("the CSRF cookie (csrftoken) was not sent.")
+    if reason == csrf.REASON_CSRF_TOKEN_MISSING:
+        return _(
+            "no CSRF token was sent: send the csrftoken cookie's value in the X-CSRFToken header."
+        )
+    if reason.startswith("CSRF token from"):  # incorrect, of the wrong length or characters
+        return _("the CSRF token sent does not match the csrftoken cookie.")
+    if reason.startswith(csrf.REASON_BAD_ORIGIN.split("%s")[0]):
+        return _("the request's Origin is not one this site trusts.")
+    if reason.startswith(csrf.REASON_NO_REFERER.split("-")[0]):
+        return _("the request's Referer is missing or not one this site trusts.")
+    return _("the request could not be verified.")
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication (a person signed in to the site, calling the API from its
+    pages), whose CSRF refusal — DRF's "CSRF Failed: <Django's reason>", English whatever the
+    request's language — is a 403 `permission_denied` with the reason in the request's
+    language, as every other API error (`linli.errors`)."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        check = authentication.CSRFCheck(lambda _request: None)
+        check.process_request(request)  # reads the CSRF cookie into request.META
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(
+                _("CSRF check failed: %(reason)s") % {"reason": _csrf_reason(reason)}
+            )
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """Documents `SessionAuthentication` in /api/schema/ as drf-spectacular documents DRF's
+    own (`cookieAuth`)."""
+
+    target_class = "linli.api_auth.SessionAuthentication"

@@ -205,6 +205,37 @@ def form_field_name(key: str) -> str:
     return re.split(r"[\[.]", key, maxsplit=1)[0]
 
 
+# What DRF's form syntax reads after a nested field's name (the patterns of its
+# `parse_html_dict` and `parse_html_list`): `.key` for an object or a mapping, `[index]…` for a
+# list.
+FORM_OBJECT_KEY = re.compile(r"\.(.+)$")
+FORM_LIST_KEY = re.compile(r"\[([0-9]+)\](.*)$")
+
+
+def _form_key_unknown(key: str, fields: Mapping[str, serializers.Field], known: set[str]) -> str:
+    """`key` of a form body if it names no field this object takes, "" if it does.
+
+    A key counts only where DRF reads it: `x.y` for a nested object or a mapping
+    (`member.phone`), `x[0]…` for a list of objects (`lines[0]sku`), `x` or `x[0]` for a list of
+    values, and `x` alone for any other field. DRF drops any other key, so it is refused: an
+    unknown name by that name (`till[0]x` is `till`), a known one by the whole key
+    (`idempotency_key.x`, `member` alone)."""
+    name = form_field_name(key)
+    if name not in known:
+        return name
+    field = fields.get(name)
+    rest = key[len(name) :]
+    if isinstance(field, serializers.DictField | serializers.Serializer):
+        read = bool(FORM_OBJECT_KEY.match(rest))
+    elif isinstance(field, serializers.ListSerializer):
+        read = bool(FORM_LIST_KEY.match(rest))
+    elif isinstance(field, serializers.ListField):
+        read = rest == "" or bool(FORM_LIST_KEY.match(rest))
+    else:
+        read = rest == ""
+    return "" if read else key
+
+
 # The base of every API request body's serializer and of each object nested in one. A subclass may
 # give a more helpful `unknown_field_message` (POS `member`: the identity kinds it takes). The
 # schema marks these objects `additionalProperties: false` (linli.schema); the docstring below is
@@ -223,7 +254,9 @@ class RequestSerializer(serializers.Serializer):
             if isinstance(data, QueryDict):
                 known.add(CSRF_FORM_FIELD)
             if html.is_html_input(data):  # a form or multipart body, or an object nested in one
-                unknown = sorted({form_field_name(str(key)) for key in data} - known)
+                unknown = sorted(
+                    {_form_key_unknown(str(key), self.fields, known) for key in data} - {""}
+                )
             else:
                 unknown = unknown_keys(data, known)
         errors: dict[str, Any] = {}

@@ -23,8 +23,9 @@ It extends what DRF already answers (`{"detail": …}`) and mirrors the CSV impo
 the project's `EXCEPTION_HANDLER` (`uniform_exception_handler`), so no view can answer in
 another shape; `UniformErrorsMixin` only lets a view name its list of items (`error_items`).
 The schema documents these answers on every operation (`linli.schema.AutoSchema`). What
-Django answers before any view (no route matches) or instead of one (an unhandled error) is
-in this shape too under `/api/` (`page_not_found`, `server_error`: the project's handlers).
+Django answers before any view (no route matches, a request it refuses as malformed) or instead
+of one (an unhandled error) is in this shape too under `/api/` (`bad_request`,
+`page_not_found`, `server_error`: the project's handlers).
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
@@ -176,20 +181,47 @@ def _values(value: Mapping | list) -> Iterable[Any]:
     return value.values() if isinstance(value, Mapping) else value
 
 
-def _too_large() -> exceptions.ParseError:
-    return exceptions.ParseError(
-        _("The request body is larger than %(limit)d bytes.")
-        % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
-        code="too_large",
-    )
+def _body_refusal(exc: Exception) -> exceptions.ParseError | None:
+    """Django's refusals of a request body beyond its limits (it raises them while reading
+    the body), as the API's 400s in the request's language: `too_large` (more bytes than
+    DATA_UPLOAD_MAX_MEMORY_SIZE), `too_many_fields` (a form with more fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS), `too_many_files` (DATA_UPLOAD_MAX_NUMBER_FILES)."""
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ParseError(
+            _("The request body is larger than %(limit)d bytes.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            code="too_large",
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return exceptions.ParseError(
+            ngettext(
+                "The request has more than %(limit)d field.",
+                "The request has more than %(limit)d fields.",
+                limit,
+            )
+            % {"limit": limit},
+            code="too_many_fields",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return exceptions.ParseError(
+            ngettext(
+                "The request has more than %(limit)d file.",
+                "The request has more than %(limit)d files.",
+                limit,
+            )
+            % {"limit": limit},
+            code="too_many_files",
+        )
+    return None
 
 
 def uniform_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every answer rewritten into the one shape above: Django
-    ValidationErrors from services become 400 `invalid`, a body beyond
-    DATA_UPLOAD_MAX_MEMORY_SIZE a 400 `too_large`."""
-    if isinstance(exc, RequestDataTooBig):
-        exc = _too_large()
+    ValidationErrors from services become 400 `invalid`, a body beyond Django's limits a 400
+    `too_large`, `too_many_fields` or `too_many_files` (`_body_refusal`)."""
+    exc = _body_refusal(exc) or exc
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -326,10 +358,12 @@ RATE_LIMITED_RESPONSE = OpenApiResponse(
 # --- answers Django gives before (or instead of) a view: the same shape under /api/ -------------
 #
 # A path no route matches (an unknown path, an id beyond the database's integer range, which the
-# `<id:…>` converter refuses) and an unhandled error never reach DRF's handler: Django answers
-# them with its HTML pages. Under `/api/` a client reads JSON, so these handlers (the project's
-# `handler404` and `handler500`, linli/urls.py) answer there in the one shape; elsewhere they
-# are Django's own pages.
+# `<id:…>` converter refuses), an unhandled error, and a request Django refuses as malformed or
+# suspicious outside DRF's handler (a SuspiciousOperation such as an unknown Host header, a
+# BadRequest) never reach DRF's handler: Django answers them with its HTML pages. Under `/api/`
+# a client reads JSON, so these handlers (the project's `handler400`, `handler404` and
+# `handler500`, linli/urls.py) answer there in the one shape, in the request's language;
+# elsewhere they are Django's own pages.
 
 API_PREFIX = "/api/"
 
@@ -338,6 +372,18 @@ def _is_api(request: HttpRequest) -> bool:
     # The path the URLconf routes, without the prefix a site mounted below one (SCRIPT_NAME)
     # has in `request.path`.
     return request.path_info.startswith(API_PREFIX)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        refusal = _body_refusal(exception) or exceptions.ParseError()
+        return JsonResponse(error_body(code=_code(refusal), detail=str(refusal.detail)), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def _code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

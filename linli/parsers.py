@@ -1,5 +1,6 @@
 """The API's JSON parser: a bounded nesting depth, a 400 beyond it, and a body that is not
-JSON refused in the request's language (DRF's own message is English only).
+JSON refused in the request's language (DRF's own message is English only); and its multipart
+parser, which refuses an unreadable multipart body in the request's language too.
 
 `json` answers a deeply nested body with a RecursionError (a 500). This parser refuses
 anything nested deeper than `MAX_JSON_DEPTH` as a `ParseError` (400, code `too_deep`). The
@@ -13,7 +14,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -74,3 +77,23 @@ def _not_json(error: ParseError) -> ParseError:
     else:
         message = _("The request body is not valid JSON.")
     return ParseError(message)
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, whose refusal of a body Django cannot read as multipart (no or a
+    bad boundary, a damaged part) — DRF's "Multipart form parse error - <Django's reason>",
+    English whatever the request's language — is a 400 `parse_error` in the request's
+    language. Django's limits (too many fields or files) are `linli.errors`'."""
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as error:
+            if not isinstance(error.__cause__ or error.__context__, MultiPartParserError):
+                raise
+            raise ParseError(_("The request body is not a readable multipart form.")) from error

@@ -375,14 +375,16 @@ REST_FRAMEWORK = {
     # Token first, so an unauthenticated call gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's, with its CSRF refusal in the request's language.
+        "linli.api_auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth: a 400, not a 500.
     "DEFAULT_PARSER_CLASSES": [
         "linli.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        # DRF's, with an unreadable body refused in the request's language.
+        "linli.parsers.MultiPartParser",
     ],
     # Numbers in a query string (filters, limit, offset): ASCII digits only (linli/api_query.py).
     "DEFAULT_FILTER_BACKENDS": ["linli.api_query.DjangoFilterBackend"],

@@ -39,8 +39,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
-# Under /api/ a path no route matches and an unhandled error answer in the API's error shape
-# (JSON); elsewhere these are Django's pages (templates/404.html, 500.html).
+# Under /api/ a path no route matches, an unhandled error and a request Django refuses before
+# (or outside) DRF's handler answer in the API's error shape (JSON); elsewhere these are Django's
+# pages (templates/400.html, 404.html, 500.html).
+handler400 = "linli.errors.bad_request"
 handler404 = "linli.errors.page_not_found"
 handler500 = "linli.errors.server_error"
 

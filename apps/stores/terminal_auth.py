@@ -11,15 +11,19 @@ a viewer report, a batch of tracking events — is refused here, in `IsStoreTerm
 may define `terminal_replay(request) -> bool`, true when the request repeats one recorded while
 the store was open (the same idempotency key); such a request goes on to the view, which answers
 it as any retry (the first result, or 409 `idempotency_key_reused`) and writes nothing new.
-Such a view reads the body's key with `replay_key`, before the view's serializer has checked it.
+Such a view reads the body's key with `replay_key`, which checks it with the view's own
+serializer's field first: a key the view would refuse (missing, blank, too long, with a NUL
+character) is the same 400 naming `idempotency_key` whatever the store's status, not a 409.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -65,13 +69,26 @@ def store_closed_error(store: Store) -> ApiError:
     )
 
 
-def replay_key(request: Request) -> str | None:
-    """The body's `idempotency_key` for `terminal_replay` to look up, or None when it cannot be
-    the key of a recorded request: not text, or text with a NUL character (PostgreSQL text
-    cannot hold one: the lookup would fail, a 500). The permission runs before the view's
-    serializer, which refuses such a key (400) when the store is open."""
-    key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
-    return key if isinstance(key, str) and "\x00" not in key else None
+def replay_key(request: Request, *, serializer: type[serializers.Serializer]) -> str | None:
+    """The body's `idempotency_key` for `terminal_replay` to look up, as the view's request
+    `serializer` reads it; None when the body is not an object (the view refuses it).
+
+    The permission asks before the view's serializer runs, so the key is checked here by that
+    serializer's own field: a key it refuses is the 400 `invalid` naming `idempotency_key`
+    the view gives at an open store (a NUL character, which PostgreSQL text cannot hold, is
+    `null_characters_not_allowed`), whatever the store's status — a malformed request, not a
+    store that is closed."""
+    data = request.data
+    if not isinstance(data, Mapping):
+        return None
+    reader = serializer()
+    field = reader.fields["idempotency_key"]
+    check = getattr(reader, f"validate_{field.field_name}", None)  # as DRF runs it, after the field
+    try:
+        key = field.run_validation(field.get_value(data))
+        return check(key) if check is not None else key
+    except serializers.ValidationError as refused:
+        raise serializers.ValidationError({field.field_name: refused.detail}) from refused
 
 
 class IsStoreTerminal(BasePermission):

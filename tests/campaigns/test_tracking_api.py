@@ -113,6 +113,46 @@ def test_bad_event_rejects_whole_batch_with_index_and_reason(token, store_campai
     assert TrackingEvent.objects.count() == 0
 
 
+def test_an_unknown_key_in_member_is_unknown_field_beside_the_batchs_other_errors(
+    token, store_campaign
+):
+    """A key in `member` that is no identity kind was `unknown_identity_kind`, found only once
+    the rest of the batch was valid (a second 400 after the sender fixed the first); it is
+    `unknown_field` as every other unknown key, in the same answer as the batch's other
+    errors, its message naming the kinds `member` takes (as the POS `member`)."""
+    batch = [
+        event(store_campaign, 1, member={"nickname": "王", "wechat": "openid-1"}),
+        event(store_campaign, 2, channel="wechat"),
+        event(store_campaign, 3, member={"phone": "12345"}),
+    ]
+    response = api(token).post(URL, {"events": batch}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["detail"]) == (
+        "invalid",
+        "3 problems in the request; nothing was stored.",
+    )
+    assert [(e["index"], e["field"], e["code"], e["message"]) for e in body["errors"]] == [
+        (
+            0,
+            "member.nickname",
+            "unknown_field",
+            "Unknown identity kind; use one of: member_no, phone, member_card, wechat, "
+            "mini_program, pos_card.",
+        ),
+        (1, "channel", "unknown_field", "Unknown field."),
+        (2, "member.phone", "invalid", "“12345” is not a valid mainland China mobile number."),
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_the_member_object_takes_exactly_the_services_identity_kinds():
+    from apps.campaigns.api.tracking import TrackingMemberSerializer
+    from apps.campaigns.services.tracking import IDENTITY_KEYS
+
+    assert tuple(TrackingMemberSerializer().fields) == IDENTITY_KEYS
+
+
 def test_another_stores_event_with_the_same_id_is_its_own_event(token, store_campaign, other_store):
     """Event ids are the senders': store B's terminal sending "mp-0001" after store A's is
     recorded, not dropped as A's duplicate (ids used to be unique across the network)."""

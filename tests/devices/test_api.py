@@ -301,6 +301,50 @@ def test_an_unknown_key_beside_the_readings_is_refused_and_nothing_stored(device
     assert DeviceReading.objects.count() == 0
 
 
+def test_an_unknown_key_and_bad_readings_are_refused_in_one_answer(device, device_token):
+    """The unknown key was a 400 of its own: the device learnt of its readings' problems only
+    after it dropped the key and sent again."""
+    body = {
+        "readings": [{"recorded_at": _at(1), "temperature_c": 4.0}, {"temperature_c": 99}],
+        "serial": 5,
+        "firmware": "1.2",
+    }
+    response = _client(device_token).post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["detail"]) == (
+        "invalid",
+        "4 problems in the batch; nothing was stored.",
+    )
+    assert [(e["index"], e["field"], e["code"]) for e in body["errors"]] == [
+        (None, "serial", "invalid"),
+        (1, "recorded_at", "required"),
+        (1, "temperature_c", "out_of_range"),
+        (None, "firmware", "unknown_field"),
+    ]
+    assert DeviceReading.objects.count() == 0
+
+
+def test_a_body_without_readings_names_its_unknown_keys_too(device, device_token):
+    response = _client(device_token).post(
+        URL, {"reading": []}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Send a JSON object with a 'readings' list.",
+        "code": "invalid",
+        "errors": [
+            {"index": None, "field": "readings", "code": "required", "message": "Required."},
+            {
+                "index": None,
+                "field": "reading",
+                "code": "unknown_field",
+                "message": "Unknown field.",
+            },
+        ],
+    }
+
+
 def test_body_without_readings_list_is_400(device, device_token):
     no_key = _client(device_token).post(URL, {"data": []}, format="json")
     not_list = _client(device_token).post(URL, {"readings": {"a": 1}}, format="json")

@@ -291,3 +291,139 @@ def test_an_unhandled_error_under_api_is_a_500_in_the_one_shape_elsewhere_the_pa
         "errors": [],
     }
     assert (page.status_code, page["Content-Type"].split(";")[0]) == (500, "text/html")
+
+
+# --- what Django refuses before (or outside) DRF's parsing: the same shape under /api/ ----------
+
+
+def _form_client(store, language: str | None) -> APIClient:
+    _terminal, token = terminal_issue(store=store, name="Till")
+    client = APIClient()
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    client.credentials(HTTP_AUTHORIZATION=f"Terminal {token}", **headers)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [(None, "请求的字段超过 3 个。"), ("en", "The request has more than 3 fields.")],
+)
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_with_more_fields_than_django_reads_is_a_json_400(
+    store, settings, language, detail, encoding
+):
+    """Django refuses a form with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields
+    (TooManyFieldsSent): it was Django's HTML 400 page, in English."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    fields = {f"f{n}": "1" for n in range(5)}
+    client = _form_client(store, language)
+    if encoding == "urlencoded":
+        response = client.post(
+            "/api/v1/pos/orders",
+            "&".join(f"{key}={value}" for key, value in fields.items()),
+            content_type="application/x-www-form-urlencoded",
+        )
+    else:
+        response = client.post("/api/v1/pos/orders", fields, format="multipart")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "too_many_fields", "errors": []}
+
+
+@pytest.mark.django_db
+def test_a_multipart_body_with_more_files_than_django_reads_is_a_json_400(store, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 1
+    files = {f"photo{n}": SimpleUploadedFile(f"p{n}.jpg", b"x") for n in range(2)}
+    response = _form_client(store, "en").post("/api/v1/pos/orders", files, format="multipart")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {
+        "detail": "The request has more than 1 file.",
+        "code": "too_many_files",
+        "errors": [],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"), [(None, "错误的请求。"), ("en", "Malformed request.")]
+)
+def test_a_request_django_refuses_before_any_view_is_a_json_400_under_api(client, language, detail):
+    """A Host header the site does not serve is refused by Django's middleware (DisallowedHost,
+    a SuspiciousOperation) before any view: the project's handler400 answers it."""
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    response = client.post("/api/v1/pos/orders", {}, HTTP_HOST="evil.example", **headers)
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}
+    page = client.get("/portal/", HTTP_HOST="evil.example")
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (400, "text/html")
+
+
+# --- a person's session: the CSRF refusal in the request's language -------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "cookie", "header", "detail"),
+    [
+        (None, None, None, "CSRF 校验失败：未发送 CSRF cookie（csrftoken）。"),
+        ("en", None, None, "CSRF check failed: the CSRF cookie (csrftoken) was not sent."),
+        (
+            None,
+            "a" * 32,
+            None,
+            "CSRF 校验失败：未发送 CSRF 令牌：请在 X-CSRFToken 请求头中发送 csrftoken cookie "
+            "的值。",
+        ),
+        (
+            "en",
+            "a" * 32,
+            "b" * 32,
+            "CSRF check failed: the CSRF token sent does not match the csrftoken cookie.",
+        ),
+    ],
+)
+def test_a_failed_csrf_check_on_a_session_call_is_refused_in_the_requests_language(
+    owner, store, language, cookie, header, detail
+):
+    """DRF refuses it with "CSRF Failed: CSRF token missing." whatever the request's language
+    (Django's reasons are not translated)."""
+    from apps.catalog.models import InsightCard
+    from tests.catalog.factories import InsightCardFactory
+
+    card = InsightCardFactory(store=store)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(owner)
+    if cookie is not None:
+        client.cookies["csrftoken"] = cookie
+    headers = {} if language is None else {"HTTP_ACCEPT_LANGUAGE": language}
+    if header is not None:
+        headers["HTTP_X_CSRFTOKEN"] = header
+    response = client.post(
+        f"/api/v1/stores/{store.pk}/decisions/insights/{card.pk}/accept/", **headers
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": detail, "code": "permission_denied", "errors": []}
+    assert InsightCard.objects.get(pk=card.pk).accepted_by is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        (None, "请求体不是可读取的 multipart 表单。"),
+        ("en", "The request body is not a readable multipart form."),
+    ],
+)
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_multipart_body_django_cannot_read_is_refused_in_the_requests_language(
+    store, language, detail, content_type
+):
+    """DRF answered "Multipart form parse error - Invalid boundary in multipart: None", in
+    English whatever the request's language."""
+    response = _form_client(store, language).post(
+        "/api/v1/pos/orders", data=b"idempotency_key=1", content_type=content_type
+    )
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}

@@ -210,6 +210,7 @@ CASES: dict[str, Case] = {
                         "kind": "click",
                         "store_campaign": w.store_campaign.pk,
                         "occurred_at": _now(),
+                        "member": {"mini_program": "openid-1", "nickname": "王"},
                         "channel": "wechat",
                     }
                 ],
@@ -217,7 +218,7 @@ CASES: dict[str, Case] = {
             },
             format="json",
         ),
-        [(0, "channel"), (None, "batch")],
+        [(0, "member.nickname"), (0, "channel"), (None, "batch")],
     ),
     "api-device-readings": (
         lambda w: w.device.post(
@@ -325,6 +326,14 @@ def test_a_form_encoded_sale_with_nested_lines_and_member_is_accepted(world, enc
         ({"till.name": "T-7"}, [(None, "till")]),
         ({"lines[0]discont": "1"}, [(0, "discont")]),
         ({"member.nickname": "王"}, [(None, "member.nickname")]),
+        # DRF's form syntax names a nested field's keys only under a nested field: under any
+        # other, DRF dropped the key and the sale was a 201.
+        ({"idempotency_key.x": "1"}, [(None, "idempotency_key.x")]),
+        ({"idempotency_key[0]": "1"}, [(None, "idempotency_key[0]")]),
+        ({"lines[0]sku.x": "1"}, [(0, "sku.x")]),
+        ({"member[0]phone": "13800138000"}, [(None, "member[0]phone")]),
+        ({"lines.sku": "FRU-0001"}, [(None, "lines.sku")]),
+        ({"member": "13800138000"}, [(None, "member")]),
     ],
 )
 def test_a_form_key_with_an_unknown_field_name_is_refused(world, extra, unknown):

@@ -192,10 +192,13 @@ def test_a_closed_stores_fridge_still_posts_its_readings(store):
 NUL_KEY = "till-1\x00-0001"
 
 
-def test_a_key_with_a_nul_character_is_no_retry_not_a_500(client, store, offer):
+def test_a_key_with_a_nul_character_is_a_400_naming_the_key_whatever_the_stores_status(
+    client, store, offer
+):
     """A closed store's view looked the key up to tell a retry (`terminal_replay`) before any
-    check: PostgreSQL text cannot hold a NUL, so the query failed (a 500). Such a key is no
-    retry: refused as a new write; an open store's serializer refuses it (400)."""
+    check: PostgreSQL text cannot hold a NUL, so the query failed (a 500); then such a key was
+    no retry, a 409 `store_closed`. It is a malformed request: the key's own check answers
+    it, the same 400 naming the key at an open store and at a closed one."""
     url, join = _join(offer, key=NUL_KEY)
     mini_program = {
         "idempotency_key": NUL_KEY,
@@ -205,14 +208,33 @@ def test_a_key_with_a_nul_character_is_no_retry_not_a_500(client, store, offer):
         "expected_total": "12.80",
     }
     writes = [(POS, sale(key=NUL_KEY)), (url, join), ("/api/v1/mini-program/orders", mini_program)]
+    for status in (Store.Status.CLOSED, Store.Status.OPEN):
+        _status(store, status)
+        for path, body in writes:
+            response = client.post(path, body, format="json")
+            assert response.status_code == 400, (status, response.json())
+            assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+                ("idempotency_key", "null_characters_not_allowed")
+            ]
+    assert (Order.objects.count(), GroupBuyJoin.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"lines": []}, "required"),
+        ({"idempotency_key": ""}, "blank"),
+        ({"idempotency_key": "k" * 65}, "max_length"),
+        ({"idempotency_key": ["till-1"]}, "invalid"),
+    ],
+)
+def test_a_closed_stores_till_is_told_of_a_malformed_key_before_the_stores_status(
+    client, store, body, code
+):
     _status(store, Store.Status.CLOSED)
-    for path, body in writes:
-        _assert_store_closed(client.post(path, body, format="json"), "closed")
-    _status(store, Store.Status.OPEN)
-    for path, body in writes:
-        response = client.post(path, body, format="json")
-        assert response.status_code == 400, response.json()
-        assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
-            ("idempotency_key", "null_characters_not_allowed")
-        ]
+    response = client.post(POS, body, format="json")
+    assert response.status_code == 400, response.json()
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("idempotency_key", code)
+    ]
     assert (Order.objects.count(), GroupBuyJoin.objects.count()) == (0, 0)

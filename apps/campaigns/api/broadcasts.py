@@ -287,7 +287,7 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a retry of a join made while it was
         open (the same key on the same offer): `IsStoreTerminal` lets this request through."""
-        key = replay_key(request)
+        key = replay_key(request, serializer=JoinRequestSerializer)
         terminal: StoreTerminal = request.auth
         return key is not None and group_buy_join_key_used(
             offer_id=self.kwargs["offer_id"], store_id=terminal.store_id, idempotency_key=key

@@ -77,6 +77,24 @@ class OccurredAtField(CheckedMomentField):
     future_tolerance = OCCURRED_AT_FUTURE_TOLERANCE
 
 
+class TrackingMemberSerializer(api_fields.RequestSerializer):
+    """The shopper's identity, one or more of the kinds (`IDENTITY_KEYS`); another key is
+    `unknown_field` as everywhere in a request body, its message naming the kinds this object
+    takes (as the POS `member`)."""
+
+    member_no = serializers.CharField(required=False, max_length=128)
+    phone = api_fields.PhoneField(required=False)
+    member_card = serializers.CharField(required=False, max_length=128)
+    wechat = serializers.CharField(required=False, max_length=128)
+    mini_program = serializers.CharField(required=False, max_length=128)
+    pos_card = serializers.CharField(required=False, max_length=128)
+
+    def unknown_field_message(self) -> str:
+        return _("Unknown identity kind; use one of: %(kinds)s.") % {
+            "kinds": ", ".join(self.fields)
+        }
+
+
 class TrackingEventSerializer(api_fields.RequestSerializer):
     event_id = serializers.CharField(
         max_length=EVENT_ID_MAX_LENGTH,
@@ -87,8 +105,7 @@ class TrackingEventSerializer(api_fields.RequestSerializer):
         min_value=1, max_value=2**63 - 1, help_text="A store campaign id of the token's store."
     )
     occurred_at = OccurredAtField(help_text="ISO 8601, from 2000 to 5 minutes from now.")
-    member = serializers.DictField(
-        child=serializers.CharField(max_length=128),
+    member = TrackingMemberSerializer(
         required=False,
         help_text=(
             "Optional identity of the shopper: one or more of "

@@ -40,6 +40,7 @@ from apps.catalog.models import Product
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order
 from apps.stores.selectors import store_members_by_numbers
+from linli.api_fields import UNKNOWN_FIELD
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
@@ -134,7 +135,7 @@ def _normalised_member(
                 TrackingEventError(
                     index,
                     f"member.{kind}",
-                    "unknown_identity_kind",
+                    UNKNOWN_FIELD,
                     _("Unknown identity kind; use one of: %(kinds)s.")
                     % {"kinds": ", ".join(IDENTITY_KEYS)},
                 )

@@ -27,8 +27,10 @@ from apps.devices.models import TEMPERATURE_MAX_C, TEMPERATURE_MIN_C, Device
 from apps.devices.selectors import device_thresholds
 from apps.devices.services import (
     MAX_PROBLEMS_REPORTED,
+    ReadingProblem,
     ReadingsRejected,
     device_readings_ingest,
+    readings_parse,
 )
 from apps.devices.services.ingest import ENERGY_MAX_WH
 from apps.devices.tasks import device_alerts_evaluate_task
@@ -67,14 +69,45 @@ class ReadingBatchSerializer(api_fields.RequestSerializer):
     readings = ReadingSerializer(many=True)
 
 
+def _readings_required() -> ErrorItem:
+    return ErrorItem(index=None, field="readings", code="required", message=_("Required."))
+
+
+def _reading_errors(problems: list[ReadingProblem]) -> list[ErrorItem]:
+    """The first `MAX_PROBLEMS_REPORTED` problems of the readings, as error items."""
+    return [
+        ErrorItem(
+            index=problem.index, field=problem.field, code=problem.code, message=problem.message
+        )
+        for problem in problems[:MAX_PROBLEMS_REPORTED]
+    ]
+
+
+def _batch_invalid(errors: list[ErrorItem], *, count: int, detail: str | None = None) -> ApiError:
+    """400 `invalid` listing `errors`; `count` problems in all (the readings' beyond
+    `MAX_PROBLEMS_REPORTED` are counted, not listed)."""
+    return ApiError(
+        status_code=status.HTTP_400_BAD_REQUEST,
+        code=CODE_INVALID,
+        detail=detail
+        or ngettext(
+            "%(count)d problem in the batch; nothing was stored.",
+            "%(count)d problems in the batch; nothing was stored.",
+            count,
+        )
+        % {"count": count},
+        errors=errors,
+    )
+
+
 class DeviceReadingsView(UniformErrorsMixin, APIView):
     """`POST /api/v1/devices/readings` — a batch of readings from the authenticated device.
 
     201 with `{"received", "accepted", "duplicates"}`. Errors in the one shape of `linli.errors`
     (`{"detail", "code", "errors": [{index, field, code, message}]}`): 400 `invalid` when any
-    reading is bad or the body has a key it does not know (`unknown_field`; nothing stored),
-    401 for a missing, unknown or revoked token, 403 `wrong_device` when the body names another
-    device.
+    reading is bad, the serial is not text or the body has a key it does not know
+    (`unknown_field`), every such problem in the one answer; nothing stored. 401 for a
+    missing, unknown or revoked token, 403 `wrong_device` when the body names another device.
     """
 
     authentication_classes = [DeviceTokenAuthentication]
@@ -101,50 +134,55 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
     def post(self, request: Request) -> Response:
         device: Device = request.auth
         data = request.data
-        if not isinstance(data, dict) or "readings" not in data:
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code=CODE_INVALID,
+        if not isinstance(data, dict):
+            raise _batch_invalid(
+                [_readings_required()],
+                count=1,
                 detail=_("Send a JSON object with a 'readings' list."),
-                errors=[
-                    ErrorItem(index=None, field="readings", code="required", message=_("Required."))
-                ],
             )
-        unknown = api_fields.unknown_keys(data, ReadingBatchSerializer().fields)
-        if unknown:
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code=CODE_INVALID,
-                detail=ngettext(
-                    "%(count)d problem in the batch; nothing was stored.",
-                    "%(count)d problems in the batch; nothing was stored.",
-                    len(unknown),
-                )
-                % {"count": len(unknown)},
-                errors=[
-                    ErrorItem(
-                        index=None,
-                        field=key,
-                        code=api_fields.UNKNOWN_FIELD,
-                        message=api_fields.UNKNOWN_FIELD_MESSAGE,
-                    )
-                    for key in unknown
-                ],
-            )
+        # Every problem of the body in one 400, in the order `RequestSerializer` gives: the
+        # serial's, the readings', each unknown key. The readings are checked here only when
+        # the body has another problem; else `device_readings_ingest` checks them, once the
+        # serial is known to be this device's (another device's is a 403 before them).
         serial = data.get("serial")
+        serial_problems = []
         if serial is not None and not isinstance(serial, str):
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code=CODE_INVALID,
-                detail=_("The serial must be text."),
-                errors=[
-                    ErrorItem(
-                        index=None,
-                        field="serial",
-                        code=CODE_INVALID,
-                        message=_("The serial must be text."),
-                    )
-                ],
+            serial_problems.append(
+                ErrorItem(
+                    index=None,
+                    field="serial",
+                    code=CODE_INVALID,
+                    message=_("The serial must be text."),
+                )
+            )
+        unknown = [
+            ErrorItem(
+                index=None,
+                field=key,
+                code=api_fields.UNKNOWN_FIELD,
+                message=api_fields.UNKNOWN_FIELD_MESSAGE,
+            )
+            for key in api_fields.unknown_keys(data, ReadingBatchSerializer().fields)
+        ]
+        if "readings" not in data:
+            problems = [*serial_problems, _readings_required(), *unknown]
+            raise _batch_invalid(
+                problems,
+                count=len(problems),
+                detail=_("Send a JSON object with a 'readings' list."),
+            )
+        if serial_problems or unknown:
+            try:
+                readings_parse(readings=data["readings"])
+            except ReadingsRejected as rejected:
+                readings = rejected.problems
+            else:
+                readings = []
+            problems = [*serial_problems, *_reading_errors(readings), *unknown]
+            raise _batch_invalid(
+                problems,
+                count=len(serial_problems) + len(readings) + len(unknown),
+                detail=_("The serial must be text.") if problems == serial_problems else None,
             )
         if serial is not None and serial != device.serial:
             detail = _("This token belongs to device %(serial)s, not %(other)s.") % {
@@ -160,24 +198,8 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
         try:
             result = device_readings_ingest(device=device, readings=data["readings"])
         except ReadingsRejected as rejected:
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code=CODE_INVALID,
-                detail=ngettext(
-                    "%(count)d problem in the batch; nothing was stored.",
-                    "%(count)d problems in the batch; nothing was stored.",
-                    len(rejected.problems),
-                )
-                % {"count": len(rejected.problems)},
-                errors=[
-                    ErrorItem(
-                        index=problem.index,
-                        field=problem.field,
-                        code=problem.code,
-                        message=problem.message,
-                    )
-                    for problem in rejected.problems[:MAX_PROBLEMS_REPORTED]
-                ],
+            raise _batch_invalid(
+                _reading_errors(rejected.problems), count=len(rejected.problems)
             ) from rejected
         enqueue_on_commit(device_alerts_evaluate_task, device.pk)
         return Response(

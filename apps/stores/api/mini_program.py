@@ -323,7 +323,7 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a retry of an order placed while it
         was open (its key is used at this store): `IsStoreTerminal` lets it through."""
-        key = replay_key(request)
+        key = replay_key(request, serializer=MiniProgramOrderRequestSerializer)
         terminal: StoreTerminal = request.auth
         return key is not None and order_key_used(
             store=terminal.store,

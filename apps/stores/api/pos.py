@@ -242,7 +242,7 @@ class PosOrderView(UniformErrorsMixin, APIView):
     def terminal_replay(self, request: Request) -> bool:
         """A store no longer open for trade still answers a till's retry of a sale it recorded
         while open (the same key): `IsStoreTerminal` lets this request through."""
-        key = replay_key(request)
+        key = replay_key(request, serializer=PosOrderSerializer)
         terminal: StoreTerminal = request.auth
         return key is not None and order_key_used(store=terminal.store, idempotency_key=key)
 
