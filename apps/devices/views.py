@@ -27,11 +27,14 @@ from linli.params import checked_text
 @require_GET
 def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_or_403(request.user, store_id, VIEW_DEVICES)
+    # Before the page's lists: an alert committed after them is replayed (store_live_cursor).
+    live_cursor = selectors.store_live_cursor(store=store)
     return render(
         request,
         "devices/store_devices.html",
         {
             "store": store,
+            "live_cursor": live_cursor,
             "devices": selectors.store_devices_overview(store=store),
             "alerts": selectors.store_active_alerts(store=store),
             "notifications": notifications_for_user(user=request.user, store=store),
