@@ -97,26 +97,44 @@ def _send_on_commit(group: str, message: dict[str, Any], *, event: str) -> None:
     transaction.on_commit(send)
 
 
-def broadcast(group: str, *, event: str, payload: dict[str, Any]) -> None:
+def broadcast(
+    group: str, *, event: str, payload: dict[str, Any], requires: str | None = None
+) -> None:
     """Send `{"event": ..., "payload": ...}` to a group once the current transaction commits.
 
     Consumers receive it as a `realtime.message` with the JSON text ready to forward. A payload
     that cannot be serialised raises here, at the caller; a layer that cannot be reached after
     commit is logged and the message dropped (see the module docstring).
+
+    `requires` names the store action (`apps.stores.access`, e.g. "view_devices") a reader must
+    hold at the group's store to be forwarded the message, when the group's own rule (who may
+    join it) is not enough: the store's notifications socket drops it for the others.
     """
     text = json.dumps(
         {"event": event, "payload": payload}, cls=DjangoJSONEncoder, ensure_ascii=False
     )
-    _send_on_commit(group, {"type": MESSAGE_TYPE, "text": text}, event=event)
+    _send_on_commit(group, _message(text=text, requires=requires), event=event)
+
+
+def _message(*, text: str, requires: str | None, **more: Any) -> dict[str, Any]:
+    message = {"type": MESSAGE_TYPE, "text": text, **more}
+    if requires is not None:
+        message["requires"] = requires
+    return message
 
 
 def broadcast_in_languages(
-    group: str, *, event: str, payload: Callable[[], dict[str, Any]]
+    group: str,
+    *,
+    event: str,
+    payload: Callable[[], dict[str, Any]],
+    requires: str | None = None,
 ) -> None:
     """`broadcast`, with a payload worded in each language: `payload()` is called once per
     language in `LANGUAGES`, that language active, and each socket forwards the version in its
     reader's language (`texts[language]`; `text` is the project language's, for a consumer that
-    does not choose). A payload that cannot be serialised raises here, at the caller."""
+    does not choose). A payload that cannot be serialised raises here, at the caller.
+    `requires`: as for `broadcast`."""
     texts = {}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
@@ -124,7 +142,7 @@ def broadcast_in_languages(
                 {"event": event, "payload": payload()}, cls=DjangoJSONEncoder, ensure_ascii=False
             )
     default = texts.get(settings.LANGUAGE_CODE) or next(iter(texts.values()))
-    _send_on_commit(group, {"type": MESSAGE_TYPE, "text": default, "texts": texts}, event=event)
+    _send_on_commit(group, _message(text=default, requires=requires, texts=texts), event=event)
 
 
 def session_ended_broadcast(*, user_id: int) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -282,3 +282,122 @@ def test_the_store_page_shows_an_alert_sent_while_its_socket_was_closed(asgi, pa
     assert len(lines) == 1
     assert lines[0].startswith("乳品冷柜：温度超出范围")
     assert page.locator("#notification-empty").count() == 0
+
+
+def _log_in_to_the_store_page(page: object, base_url: str, owner: object, store: object) -> None:
+    page.goto(f"{base_url}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    if page.url != f"{base_url}/portal/stores/{store.pk}/":  # the home lists open alerts
+        page.goto(f"{base_url}/portal/stores/{store.pk}/")
+    page.wait_for_selector('#live-notifications[data-live-state="open"]')
+
+
+def _in_a_thread(work: Callable[[], object]) -> None:
+    """Playwright's loop in this thread refuses async_to_sync (a broadcast): run `work` in
+    another, its database connection closed after."""
+    from django.db import connection
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+
+
+SETTLED = '#live-notifications:is([data-live-state="closed"], [data-live-state="stopped"])'
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_store_page_stops_and_says_so_when_the_server_refuses_its_socket(
+    asgi, page, owner, store
+):
+    """The session ends (signed out elsewhere): the server closes the socket with 4403. The
+    page stops trying (no new socket however long it waits) and says why, in the reader's
+    language; it used to stay silently closed."""
+    from django.contrib.sessions.models import Session
+
+    from linli.realtime import session_ended_broadcast
+
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.clock.install()
+    _log_in_to_the_store_page(page, asgi.url, owner, store)
+    assert page.locator("#live-status").is_hidden()
+
+    def end_the_session() -> None:
+        Session.objects.all().delete()
+        session_ended_broadcast(user_id=owner.pk)
+
+    _in_a_thread(end_the_session)
+    page.wait_for_selector('#live-notifications[data-live-state="stopped"]', state="attached")
+    assert page.get_attribute("#live-notifications", "data-live-stop") == "refused"
+    page.clock.run_for(10 * 60 * 1000)
+    assert len(sockets) == 1
+    assert page.locator("#live-status").is_visible()
+    assert page.inner_text("#live-status").startswith("实时通知已停止")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_store_page_gives_up_after_failed_handshakes_and_resumes_when_back_online(
+    asgi, page, owner, store
+):
+    """With the server gone every handshake fails (close 1006 before open). The page retries
+    with a growing back-off and stops after 8 failed handshakes in a row, saying so, instead
+    of retrying every 32 s forever; back online, it connects at once and replays what it
+    missed, but not a line from before the page (in its `data-live-shown`)."""
+    from apps.devices.models import DeviceAlert
+    from apps.devices.services import alert_open
+    from tests.devices.factories import DeviceFactory, hot_facts
+
+    def open_alert(device: object) -> None:
+        alert_open(
+            device=device,
+            kind=DeviceAlert.Kind.TEMPERATURE_OUT_OF_RANGE,
+            facts=hot_facts(12.0),
+            value=12,
+        )
+
+    before = DeviceFactory(store=store, name="冷冻柜")
+    _in_a_thread(lambda: open_alert(before))
+    device = DeviceFactory(store=store, name="乳品冷柜")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.clock.install()
+    _log_in_to_the_store_page(page, asgi.url, owner, store)
+    assert page.get_attribute("#live-notifications", "data-live-shown")
+
+    asgi.stop()
+    page.wait_for_selector(SETTLED, state="attached")
+    attempts = 0
+    while page.get_attribute("#live-notifications", "data-live-state") == "closed":
+        assert attempts < 20, "never stops"
+        page.clock.run_for(30_000)  # the longest back-off: a retry is due
+        attempts += 1
+        page.wait_for_selector(SETTLED, state="attached")
+    # The first socket, then 8 handshakes that failed (the installed clock also runs on its
+    # own, so the short back-offs may pass without run_for: count the sockets, not the loops).
+    assert len(sockets) == 9
+    assert page.get_attribute("#live-notifications", "data-live-stop") == "unreachable"
+    assert page.inner_text("#live-status").startswith("实时通知已暂停")
+    page.clock.run_for(10 * 60 * 1000)
+    assert len(sockets) == 9
+
+    _in_a_thread(lambda: open_alert(device))
+    asgi.start()
+    with page.expect_response(lambda response: "/live/?since=" in response.url):
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector("#notification-list li:has-text('乳品冷柜')")
+    assert page.get_attribute("#live-notifications", "data-live-state") == "open"
+    assert page.locator("#live-status").is_hidden()
+    lines = page.locator("#notification-list li").all_inner_texts()
+    assert len(lines) == 1
+    assert lines[0].startswith("乳品冷柜：温度超出范围")

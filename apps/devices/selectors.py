@@ -145,6 +145,38 @@ def store_live_lines_since(
     return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]
 
 
+# How far before the page's render its replay starts. An alert's times are stamped before its
+# transaction commits, by as much as the run that stamps them lasts: the silent sweep and the
+# pending evaluation stamp every alert with their start time and commit at their end (task
+# time limit 300 s). A page cursor taken at render time would miss an alert stamped before
+# it and committed after the page's queries (and before its socket joined).
+LIVE_CURSOR_MARGIN = dt.timedelta(minutes=10)
+LIVE_CURSOR_SHOWN_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class LiveCursor:
+    """Where a page's live replay starts: `since` (an aware time) and the keys of the lines
+    from then that were already committed when the page was drawn (`shown`), which the page's
+    script drops from the replay."""
+
+    since: dt.datetime
+    shown: tuple[str, ...]
+
+
+def store_live_cursor(*, store: Store, now: dt.datetime | None = None) -> LiveCursor:
+    """The replay cursor of a store page, to take before the page's other queries: `since`
+    is LIVE_CURSOR_MARGIN before `now`, and `shown` the lines after it this query sees (it
+    sees what was committed before it). A line stamped after `since` but committed after this
+    query is not in `shown`, so the page replays it; one committed before is dropped as seen
+    (on the devices page it is in the page's lists; on the store page it is older than the
+    page). Nothing is missed unless a transaction stamps an alert more than the margin before
+    it commits. One query."""
+    since = (now or timezone.now()) - LIVE_CURSOR_MARGIN
+    lines = store_live_lines_since(store=store, since=since, limit=LIVE_CURSOR_SHOWN_LIMIT)
+    return LiveCursor(since=since, shown=tuple(line.key for line in lines))
+
+
 def alerts_open_for_user(*, user: UserLike, limit: int = 20) -> list[DeviceAlert]:
     """The newest open or acknowledged alerts at every store where `user` may VIEW_DEVICES
     (the landing page's "needs attention"); one query whatever the number of stores."""

@@ -19,7 +19,7 @@ from apps.campaigns.notifications.selectors import (
     notifications_unread_count,
 )
 from apps.devices import selectors, services
-from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, VIEW_STORE, may, store_or_403
+from apps.stores.access import ACT_ON_ALERTS, VIEW_DEVICES, may, store_or_403
 from linli.params import checked_text
 
 
@@ -27,11 +27,14 @@ from linli.params import checked_text
 @require_GET
 def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_or_403(request.user, store_id, VIEW_DEVICES)
+    # Before the page's lists: an alert committed after them is replayed (store_live_cursor).
+    live_cursor = selectors.store_live_cursor(store=store)
     return render(
         request,
         "devices/store_devices.html",
         {
             "store": store,
+            "live_cursor": live_cursor,
             "devices": selectors.store_devices_overview(store=store),
             "alerts": selectors.store_active_alerts(store=store),
             "notifications": notifications_for_user(user=request.user, store=store),
@@ -45,9 +48,11 @@ def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_GET
 def store_live_lines(request: HttpRequest, store_id: int) -> JsonResponse:
     """What the store's notifications socket sent after `?since=` (an ISO time with its
-    offset, the page's render time): store-live.js asks on every (re)connect, so lines sent
-    while its socket was closed are not lost. Same access as the socket (VIEW_STORE)."""
-    store = store_or_403(request.user, store_id, VIEW_STORE)
+    offset, the page's cursor: `selectors.store_live_cursor`): store-live.js asks on every
+    (re)connect, so lines sent while its socket was closed are not lost. Every line here is
+    a device alert's, which the socket forwards only to readers who may VIEW_DEVICES: so
+    VIEW_DEVICES, not the socket's VIEW_STORE."""
+    store = store_or_403(request.user, store_id, VIEW_DEVICES)
     try:
         since = parse_datetime(request.GET.get("since", ""))
     except ValueError:

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.db.models import (
     BooleanField,
@@ -108,16 +109,23 @@ class DayFigures:
     revenue: Decimal
 
 
+class RefundsByDay(Protocol):
+    def __call__(
+        self, *, store_id: int, start: dt.datetime, end: dt.datetime
+    ) -> dict[dt.date, Decimal]: ...
+
+
 def store_recent_days(
-    *, store: Store, days: int = 7, today: dt.date | None = None
+    *, store: Store, refunds: RefundsByDay, days: int = 7, today: dt.date | None = None
 ) -> list[DayFigures]:
     """The store's orders and revenue on each of the `days` local days up to and including
     `today` (so far), newest first, a day without orders as 0: the counted orders' totals
-    (cancelled and refunded orders left out), live, so an order cancelled after its night (an
-    undelivered pre-order) drops out at once. Refunds given on after-sales cases are not taken
-    off (the daily KPI snapshot's revenue takes them off, as GMV does: the sales ledger does
-    not read procurement).
-    One grouped query over the (store, placed_at) index's range of these days."""
+    (cancelled and refunded orders left out) less the refunds given on them, by the order's
+    day, as GMV and the daily KPI rows count them. Live, so an order cancelled after its night
+    (an undelivered pre-order) drops out at once. `refunds` reads the refunds (procurement's
+    `refunds_by_day`, handed in by the caller: the sales ledger does not read procurement).
+    Two queries: one grouped over the (store, placed_at) index's range of these days, and the
+    refunds'."""
     today = today or timezone.localdate()
     zone = timezone.get_current_timezone()
     first_day = today - dt.timedelta(days=days - 1)
@@ -131,15 +139,17 @@ def store_recent_days(
         .values("day")
         .annotate(order_count=Count("id"), revenue=Sum("total"))
     }
+    refunded = refunds(store_id=store.pk, start=start, end=end)
     figures = []
     for offset in range(days):
         day = today - dt.timedelta(days=offset)
         row = totals.get(day)
+        revenue = (row["revenue"] or Decimal("0.00")) if row else Decimal("0.00")
         figures.append(
             DayFigures(
                 day=day,
                 order_count=row["order_count"] if row else 0,
-                revenue=(row["revenue"] or Decimal("0.00")) if row else Decimal("0.00"),
+                revenue=revenue - refunded.get(day, Decimal("0.00")),
             )
         )
     return figures

@@ -40,7 +40,8 @@ def kpi_snapshots_task(
     month: str | None = None, first_day: str | None = None, last_day: str | None = None
 ) -> int:
     """The KPI pack's monthly snapshots (docs/kpis.md): for `month` (ISO date of any day in
-    it), or the previous and the current month. With `first_day` and `last_day` (ISO dates,
+    it), or the previous and the current month and any earlier one with an order refunded
+    since yesterday began (`kpi_snapshots_refresh`). With `first_day` and `last_day` (ISO dates,
     HQ's "run now" with a range after importing a history): the stores' daily KPI rows of
     every day in between and the pack of every month it touches (`kpi_history_backfill`, at
     most 400 days). Idempotent: each month's rows are replaced in one transaction and each

@@ -21,14 +21,15 @@ from apps.campaigns.notifications.selectors import (
     notifications_unread_count,
 )
 from apps.devices.charts import ChartFrame
-from apps.devices.selectors import alerts_open_for_user
+from apps.devices.selectors import alerts_open_for_user, store_live_cursor
 from apps.procurement.access import VIEW_SUPPLIER, suppliers_for
-from apps.procurement.selectors.aftersales import CASE_ORDER_STATUSES
+from apps.procurement.selectors.aftersales import CASE_ORDER_STATUSES, refunds_by_day
 from apps.procurement.selectors.purchase_orders import OnOrder, store_on_order
 from apps.stores import selectors
 from apps.stores.access import (
     AFTER_SALES,
     MEMBER_DATA,
+    VIEW_DEVICES,
     VIEW_STOCK,
     VIEW_STORE,
     hq_may,
@@ -107,6 +108,9 @@ def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
     checked on every request (one query for store staff); the figures come from a short-lived
     cache (apps/stores/page_cache.py: new orders and stock moves at once, the rest within 30 s)."""
     store, allowed = store_and_actions_or_403(request.user, store_id, VIEW_STORE)
+    # The live replay's cursor, before the figures' queries (devices.selectors.store_live_cursor);
+    # only for readers the alert lines are for.
+    live_cursor = store_live_cursor(store=store) if VIEW_DEVICES.name in allowed else None
     with_members = MEMBER_DATA.name in allowed
     with_stock = VIEW_STOCK.name in allowed
 
@@ -114,7 +118,7 @@ def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
         return render_to_string(
             "portal/store_figures.html",
             {
-                "kpis": selectors.store_recent_days(store=store),
+                "kpis": selectors.store_recent_days(store=store, refunds=refunds_by_day),
                 "orders": selectors.store_recent_orders(
                     store=store, limit=10, with_members=with_members
                 ),
@@ -133,7 +137,7 @@ def store_detail(request: HttpRequest, store_id: int) -> HttpResponse:
     return render(
         request,
         "portal/store_detail.html",
-        {"store": store, "allowed": allowed, "figures": figures},
+        {"store": store, "allowed": allowed, "figures": figures, "live_cursor": live_cursor},
     )
 
 

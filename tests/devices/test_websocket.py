@@ -8,14 +8,16 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
 from apps.devices.services import alert_acknowledge, alert_resolve, device_alerts_evaluate
 from linli.asgi import application
+from linli.realtime import broadcast, store_notifications_group
 from tests.devices.factories import DeviceFactory, readings_every_minute
-from tests.factories import SupplierUserFactory, owner_of
+from tests.factories import SupplierUserFactory, UserFactory, owner_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -255,3 +257,59 @@ async def test_the_replay_is_refused_to_other_owners_suppliers_and_anonymous(sce
         return codes
 
     assert await database_sync_to_async(statuses)() == [403, 403, 302, 400, 400]
+
+
+def _hq_with(*permissions: str) -> object:
+    """An HQ user (active staff) holding exactly these admin permissions."""
+    user = UserFactory(is_staff=True)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+async def test_alert_lines_reach_only_readers_who_may_view_devices(scene):
+    """The store page's socket is VIEW_STORE's, its alert lines VIEW_DEVICES': an HQ user with
+    stores.view_store but not devices.view_device stays connected and gets the store's other
+    lines, not its alerts; one who holds both gets them."""
+    device = scene["device"]
+    hq_store_only = await database_sync_to_async(_hq_with)("stores.view_store")
+    hq_devices = await database_sync_to_async(_hq_with)("stores.view_store", "devices.view_device")
+    readers = {}
+    for name, user in (("store_only", hq_store_only), ("devices", hq_devices)):
+        cookie = await database_sync_to_async(_session_cookie)(user)
+        readers[name] = _communicator(device.store_id, cookie)
+        assert (await readers[name].connect(timeout=10))[0] is True
+
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    # Sent after the alert: messages keep their order, so the first one the store-only reader
+    # gets shows the alert was never forwarded to it.
+    await database_sync_to_async(broadcast)(
+        store_notifications_group(device.store_id), event="order.created", payload={"text": "¥9"}
+    )
+    first = await readers["store_only"].receive_json_from(timeout=5)
+    assert first == {"event": "order.created", "payload": {"text": "¥9"}}
+    assert [(await readers["devices"].receive_json_from(timeout=5))["event"] for _ in range(2)] == [
+        "device.alert",
+        "order.created",
+    ]
+    for reader in readers.values():
+        assert await reader.receive_nothing(timeout=0.3)
+        await reader.disconnect()
+
+
+async def test_the_replay_is_refused_to_hq_who_may_see_the_store_but_not_its_devices(scene):
+    device = scene["device"]
+    url = f"/portal/devices/stores/{device.store_id}/live/"
+
+    def statuses() -> list[int]:
+        codes = []
+        for permissions in (("stores.view_store",), ("stores.view_store", "devices.view_device")):
+            client = Client()
+            client.force_login(_hq_with(*permissions))
+            codes.append(client.get(url, {"since": timezone.now().isoformat()}).status_code)
+        return codes
+
+    assert await database_sync_to_async(statuses)() == [403, 200]

@@ -277,8 +277,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "devices:device": ("VIEW_DEVICES", "NOT_OFFERED"),
     "devices:alert-acknowledge": ("NOT_OFFERED", "ACT_ON_ALERTS"),
     "devices:alert-resolve": ("NOT_OFFERED", "ACT_ON_ALERTS"),
-    # What the store page's socket sent since the page was drawn (the socket's access).
-    "devices:store-live-lines": ("VIEW_STORE", "NOT_OFFERED"),
+    # The alert lines the store page's socket sent since the page's cursor: the socket joins
+    # with VIEW_STORE but forwards alert lines only to readers who may VIEW_DEVICES.
+    "devices:store-live-lines": ("VIEW_DEVICES", "NOT_OFFERED"),
     "notifications:read": ("NOT_OFFERED", "VIEW_STORE"),  # the user's own inbox at A
     "decisions:store": ("VIEW_DECISIONS", "NOT_OFFERED"),
     "campaigns:insight-accept": ("NOT_OFFERED", "ACCEPT_INSIGHT"),

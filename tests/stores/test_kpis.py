@@ -433,6 +433,29 @@ def test_refresh_computes_last_month_final_and_this_month_to_date(world):
     assert august.value == Decimal("999.0000")
 
 
+def test_the_nightly_refresh_recomputes_an_earlier_month_whose_order_was_refunded(world):
+    """July's pack was computed; on 1 September a July order gets a refund. The night after,
+    the refresh recomputes July too (not only August and September), so July's stored GMV
+    takes the refund off as its days do; a month without such a refund is left alone."""
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    a = world["a"]
+    assert _july(_figures(), "store", "A", "gmv") == Decimal("110.0000")
+    july_order = Order.objects.get(store=a, total=Decimal("30.00"))
+    AfterSalesCaseFactory(
+        order=july_order,
+        store=a,
+        amount=Decimal("12.00"),
+        status="approved",
+        remedy="refund",
+        charged_to="supplier",
+        decided_at=at(9, 1),
+    )
+    kpi_snapshots_refresh(now=at(9, 2, 4))
+    assert _july(_figures(), "store", "A", "gmv") == Decimal("98.0000")
+    periods = set(KpiSnapshot.objects.values_list("period", flat=True).distinct())
+    assert periods == {JULY, dt.date(2026, 8, 1), dt.date(2026, 9, 1)}
+
+
 def test_worst_movers_and_open_problems_need_attention():
     june = dt.date(2026, 6, 1)
     falling, rising, alerted, overdue = (StoreFactory(code=code) for code in "FRAO")

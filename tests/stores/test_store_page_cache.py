@@ -17,6 +17,7 @@ from apps.stores.page_cache import STORE_FIGURES_TTL, store_figures_forget, stor
 from apps.stores.services.orders import LineInput, order_create
 from apps.stores.services.stock import stock_move
 from tests.factories import MemberFactory, ProductFactory, StockLevelFactory
+from tests.procurement.factories_aftersales import AfterSalesCaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +37,46 @@ def _order(store: object, key: str, member: object = None, total: str = "25.00")
     )
 
 
-def test_store_page_takes_three_queries_with_its_figures_cached_and_six_without(
+def test_store_page_takes_four_queries_with_its_figures_cached_and_eight_without(
     client, owner, store, django_assert_num_queries
 ):
     _order(store, "q-1", member=MemberFactory())
     client.force_login(owner)
-    # Session, user, access (staff rows with store and region); then KPIs, orders, low stock.
-    with django_assert_num_queries(6):
+    # Session, user, access (staff rows with store and region), the live replay's cursor;
+    # then KPIs and their refunds, orders, low stock.
+    with django_assert_num_queries(8):
         first = client.get(_url(store))
-    # The figures come from the cache: session, user, access only.
-    with django_assert_num_queries(3):
+    # The figures come from the cache: session, user, access, cursor only.
+    with django_assert_num_queries(4):
         second = client.get(_url(store))
     assert first.status_code == second.status_code == 200
     # Today's figure (live from the orders) and the order's row.
     assert first.content.count(b"\xc2\xa525.00") == second.content.count(b"\xc2\xa525.00") == 2
+
+
+def test_last_7_days_take_refunds_off_as_gmv_does(client, owner, store):
+    """An order of ¥40.00 refunded ¥15.00 (an approved refund case) and one of ¥25.00 with a
+    case still open: today's figure is ¥50.00, what GMV and the daily KPI rows count, not
+    ¥65.00; the orders' list still shows each order's total."""
+    refunded = _order(store, "r-1", total="40.00")
+    _order(store, "r-2", total="25.00")
+    AfterSalesCaseFactory(
+        store=store,
+        order=refunded,
+        amount=Decimal("15.00"),
+        remedy="refund",
+        charged_to="supplier",
+        status="approved",
+        decided_at=timezone.now(),
+    )
+    AfterSalesCaseFactory(store=store, order=refunded, amount=Decimal("7.00"), remedy="refund")
+    client.force_login(owner)
+    page = client.get(_url(store)).content.decode()
+    days = page.split('<div class="kpis">')[1].split('<div class="card">')[0]
+    today = days.split('<div class="kpi">')[1]
+    assert "¥50.00" in today
+    assert "¥65.00" not in days
+    assert "¥40.00" in page.split('<div class="kpis">')[1].split('<div class="card">')[1]
 
 
 def test_a_new_order_shows_on_the_next_load_although_the_figures_were_cached(

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.utils import translation
 
-from apps.stores.access import VIEW_STORE, may
+from apps.stores.access import VIEW_STORE, actions_at
 from linli.realtime import store_notifications_group, user_sessions_group
 
 CLOSE_FORBIDDEN = 4403
@@ -21,15 +21,18 @@ CLOSE_FORBIDDEN = 4403
 RECHECK_SECONDS = 60.0
 
 
-def session_still_allows(*, session_key: str | None, user_id: int, store_id: int) -> bool:
-    """The socket's session still exists, still signs in `user_id` (same password, active),
-    and that user may still see the store. Reads the session afresh: the copy in the socket's
-    scope was loaded at connect and would not notice a logout."""
+def session_actions(*, session_key: str | None, user_id: int, store_id: int) -> frozenset[str]:
+    """What the socket's user may still do at the store (`actions_at`), or nothing when the
+    socket's session is gone or signs in someone else (a logout, a changed password, a
+    deactivated user). Reads the session afresh: the copy in the socket's scope was loaded at
+    connect and would not notice a logout."""
     if not session_key:
-        return False
+        return frozenset()
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = auth.get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]
-    return bool(user.is_authenticated and user.pk == user_id and may(user, VIEW_STORE, store_id))
+    if not user.is_authenticated or user.pk != user_id:
+        return frozenset()
+    return actions_at(user, store_id)
 
 
 def reader_language(scope: dict[str, Any]) -> str:
@@ -47,10 +50,12 @@ def reader_language(scope: dict[str, Any]) -> str:
 class StoreNotificationsConsumer(AsyncWebsocketConsumer):
     """Authenticates in connect(), joins the store's group and the user's sessions group,
     forwards (a message worded in each language, `linli.realtime.broadcast_in_languages`, in
-    the reader's: `reader_language`, read at connect). Refusal is accept-then-close with 4403:
-    a close before accept reaches the browser as an HTTP 403 handshake rejection with no code,
-    which a page cannot tell from a network error. Nothing is joined or sent before the
-    refusal.
+    the reader's: `reader_language`, read at connect). Joining is VIEW_STORE's; a message that
+    `requires` another action (device alerts: VIEW_DEVICES) is forwarded only to a reader who
+    may take it there (`actions`, read at connect and at every recheck). Refusal is
+    accept-then-close with 4403: a close before accept reaches the browser as an HTTP 403
+    handshake rejection with no code, which a page cannot tell from a network error. Nothing
+    is joined or sent before the refusal.
 
     Access is checked again (session still there, user still allowed) when the user's session
     group says a session of theirs ended (portal logout), and before forwarding an event once
@@ -62,6 +67,7 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     session_key: str | None = None
     language: str = ""
+    actions: frozenset[str] = frozenset()
     checked_at: float = 0.0
     joined: tuple[str, ...] = ()
 
@@ -71,10 +77,11 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self._refuse()
             return
-        if not await database_sync_to_async(may)(user, VIEW_STORE, store_id):
+        actions = await database_sync_to_async(actions_at)(user, store_id)
+        if VIEW_STORE.name not in actions:
             await self._refuse()
             return
-        self.store_id, self.user_id = store_id, user.pk
+        self.store_id, self.user_id, self.actions = store_id, user.pk, actions
         self.session_key = self.scope["session"].session_key
         self.language = reader_language(self.scope)
         self.checked_at = time.monotonic()
@@ -91,6 +98,9 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
             return  # closed already; a message still in flight is dropped
         if time.monotonic() - self.checked_at >= RECHECK_SECONDS and not await self._recheck():
             return
+        required = event.get("requires")
+        if required is not None and required not in self.actions:
+            return
         await self.send(text_data=event.get("texts", {}).get(self.language, event["text"]))
 
     async def realtime_session_ended(self, event: dict[str, Any]) -> None:
@@ -99,11 +109,11 @@ class StoreNotificationsConsumer(AsyncWebsocketConsumer):
             await self._recheck()
 
     async def _recheck(self) -> bool:
-        allowed = await database_sync_to_async(session_still_allows)(
+        actions = await database_sync_to_async(session_actions)(
             session_key=self.session_key, user_id=self.user_id, store_id=self.store_id
         )
-        if allowed:
-            self.checked_at = time.monotonic()
+        if VIEW_STORE.name in actions:
+            self.actions, self.checked_at = actions, time.monotonic()
             return True
         await self._leave()
         await self.close(code=CLOSE_FORBIDDEN)

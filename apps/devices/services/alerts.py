@@ -48,6 +48,7 @@ from apps.devices.notification_texts import (
     device_alert_payload,
 )
 from apps.devices.selectors import device_thresholds
+from apps.stores.access import VIEW_DEVICES
 from apps.stores.models import Store, StoreStaff
 from linli.realtime import broadcast_in_languages, store_notifications_group
 from linli.wording import status_in_sentence
@@ -159,11 +160,14 @@ def _alerts_announce(alerts: Iterable[DeviceAlert]) -> int:
 
 def _alert_broadcast(alert: DeviceAlert, *, event: str, text: Callable[[DeviceAlert], str]) -> None:
     """Broadcast the alert to its store's sockets, its line worded by `text` in each language
-    (every socket gets its reader's)."""
+    (every socket gets its reader's). Only to readers who may VIEW_DEVICES there: the store
+    page's socket is VIEW_STORE's, and an HQ user without `devices.view_device` is not told
+    about alerts."""
     broadcast_in_languages(
         store_notifications_group(alert.store_id),
         event=event,
         payload=lambda: _alert_payload(alert, text=text(alert)),
+        requires=VIEW_DEVICES.name,
     )
 
 

@@ -52,18 +52,44 @@ def _refunds_given() -> QuerySet[AfterSalesCase]:
     return AfterSalesCase.objects.filter(status__in=REFUNDED_CASE_STATUSES, remedy=Remedy.REFUND)
 
 
-def refunds_by_store(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]:
-    """Per store: the refunds given (`_refunds_given`) on its counted orders
-    (`Order.VOID_STATUSES` excluded) placed in [start, end), whatever day they were decided
-    (a refund belongs to the sale it undoes). One grouped query."""
-    return dict(
+def _refunds_on_counted_orders(start: dt.datetime, end: dt.datetime) -> QuerySet[AfterSalesCase]:
+    """The refunds given (`_refunds_given`) on counted orders (`Order.VOID_STATUSES` excluded)
+    placed in [start, end), whatever day they were decided (a refund belongs to the sale it
+    undoes): what GMV takes off."""
+    return (
         _refunds_given()
         .filter(order__placed_at__gte=start, order__placed_at__lt=end)
         .exclude(order__status__in=Order.VOID_STATUSES)
         .order_by()
+    )
+
+
+def refunds_by_store(*, start: dt.datetime, end: dt.datetime) -> dict[int, Decimal]:
+    """Per store: the refunds given on its counted orders placed in [start, end)
+    (`_refunds_on_counted_orders`). One grouped query."""
+    return dict(
+        _refunds_on_counted_orders(start, end)
         .values("order__store_id")
         .annotate(refunded=Sum("amount"))
         .values_list("order__store_id", "refunded")
+    )
+
+
+def refunds_by_day(
+    *, store_id: int, start: dt.datetime, end: dt.datetime
+) -> dict[dt.date, Decimal]:
+    """Per local day: the refunds given on the store's counted orders placed that day, in
+    [start, end) (`_refunds_on_counted_orders`, the definition `refunds_by_store` gives GMV
+    and the daily KPI rows), by the order's day. The store page's "last 7 days". One grouped
+    query."""
+    zone = timezone.get_current_timezone()
+    return dict(
+        _refunds_on_counted_orders(start, end)
+        .filter(order__store_id=store_id)
+        .annotate(day=TruncDate("order__placed_at", tzinfo=zone))
+        .values("day")
+        .annotate(refunded=Sum("amount"))
+        .values_list("day", "refunded")
     )
 
 

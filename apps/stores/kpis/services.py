@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
-from apps.procurement.selectors.aftersales import refunds_by_store
+from apps.procurement.selectors.aftersales import refunded_order_days, refunds_by_store
 from apps.stores.kpis.analytics import (
     NETWORK_KEY,
     RepurchaseCounts,
@@ -438,12 +438,16 @@ def _places(value: Decimal | None) -> Decimal | None:
 
 def kpi_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
     """The nightly job: the previous month (final figures now that it has ended, and its
-    repurchase needs this month to have started) and the current month to date."""
+    repurchase needs this month to have started), the current month to date, and every
+    earlier month with an order that got a refund decided since yesterday began (its GMV
+    changed: December's refund of an October box), as the hourly job recomputes those
+    orders' days. Oldest first; each month idempotent (`kpi_snapshots_compute`)."""
     now = now or timezone.now()
-    current = month_start(timezone.localdate(now))
-    return kpi_snapshots_compute(month=month_add(current, -1), now=now) + kpi_snapshots_compute(
-        month=current, now=now
-    )
+    today = timezone.localdate(now)
+    current = month_start(today)
+    refunded = refunded_order_days(decided_since=_midnight(today - dt.timedelta(days=1)))
+    months = {month_add(current, -1), current} | {month_start(day) for day in refunded}
+    return sum(kpi_snapshots_compute(month=month, now=now) for month in sorted(months))
 
 
 def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | None = None) -> int:
