@@ -71,6 +71,13 @@ def evidence_column(member_tag: MemberTag) -> str:
     return truncated_text(member_tag.evidence_text)
 
 
+# Both show the tag's evidence: a quote of the member's chat message, a note about the member.
+# Named for the member masking mixin (`member_text_fields`), which hides them like the chat
+# messages themselves from staff without member data (docs/access.md).
+recorded_evidence.field_name = "evidence"  # type: ignore[attr-defined]
+evidence_column.field_name = "evidence"  # type: ignore[attr-defined]
+
+
 class MemberTagInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = MemberTag
     extra = 0
@@ -272,6 +279,10 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(MemberTag)
 class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    # The evidence quotes the member's chat messages (the facts) or is a note about the
+    # member: hidden from staff without member data, as the chat messages are, and not
+    # searched for them (neither the note nor the facts).
+    member_text_fields = ("evidence",)
     list_display = ["member", "tag", "source", evidence_column, "created_at"]
     # The facts are the recompute's; staff read them worded and may add a note in `evidence`.
     exclude = ["evidence_facts"]
@@ -290,7 +301,10 @@ class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdm
         day): their JSON text as the database keeps it, the word written as JSON writes it —
         PostgreSQL's jsonb keeps non-ASCII characters as they are, Django's JSON on SQLite
         escapes them (猫砂 is stored as \\u732b\\u7802), so both forms are looked for. The
-        facts' keys (code, text, day, category, count) are matched as well, harmlessly."""
+        facts' keys (code, text, day, category, count) are matched as well, harmlessly.
+        For staff without member data Django's own search, on the fields left to them."""
+        if self._hides_members(request):
+            return super().get_search_results(request, queryset, search_term)
         words = [
             unescape_string_literal(bit) if bit[:1] in "\"'" and bit[0] == bit[-1] else bit
             for bit in smart_split(search_term)
