@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from apps.customers.models import MemberTag, tag_evidence_text
+from apps.customers.models import CommunityMessage, MemberTag, tag_evidence_text
 from apps.customers.services.identity import member_merge
-from tests.factories import CategoryFactory, MemberFactory, TagFactory
+from tests.factories import CategoryFactory, MemberFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +249,44 @@ def test_migration_0008_reads_old_sentences_forward_and_writes_them_back_in_reve
         }
     finally:
         _migrate_customers_to(executor, leaf)
+
+
+def test_admin_masks_phone_numbers_in_chat_text_and_evidence_without_the_phone_permission(
+    client, hq_user, store
+) -> None:
+    """A member's chat message (and its quote as a tag's evidence) may hold a phone number:
+    staff with member data but without customers.view_phone read it masked, as they read the
+    member's own phone."""
+    member = MemberFactory()
+    said = "宝宝奶粉到了打13812345678"
+    quote = {"code": "chat", "text": said, "day": "2026-11-20"}
+    member_tag = MemberTag.objects.create(
+        member=member, tag=TagFactory(), source="chat", evidence_facts=[quote]
+    )
+    message = CommunityMessage.objects.create(
+        store=store, group_name="幸福里", member=member, text=said, sent_at=timezone.now()
+    )
+    staff = UserFactory(is_staff=True, username="members-no-phones")
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="customers",
+            codename__in=["view_member", "view_membertag", "view_communitymessage"],
+        )
+    )
+    pages = [
+        reverse("admin:customers_membertag_changelist"),
+        reverse("admin:customers_membertag_change", args=[member_tag.pk]),
+        reverse("admin:customers_member_change", args=[member.pk]),  # the tags inline
+        reverse("admin:customers_communitymessage_changelist"),
+        reverse("admin:customers_communitymessage_change", args=[message.pk]),
+    ]
+
+    def read(user: object) -> list[str]:
+        client.force_login(user)
+        return [client.get(url).content.decode() for url in pages]
+
+    for page in read(staff):
+        assert "打138****5678" in page
+        assert "13812345678" not in page
+    for page in read(hq_user):  # with customers.view_phone: as written
+        assert "打13812345678" in page
