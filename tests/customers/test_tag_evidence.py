@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from apps.customers.models import MemberTag, tag_evidence_text
+from apps.customers.models import CommunityMessage, MemberTag, tag_evidence_text
 from apps.customers.services.identity import member_merge
-from tests.factories import CategoryFactory, MemberFactory, TagFactory
+from tests.factories import CategoryFactory, MemberFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +167,126 @@ def test_admin_search_finds_words_of_the_evidence_facts_and_notes(client, hq_use
     # Every word must be found, each in a fact or a field.
     assert found("猫砂 宝宝") == set()
     assert found("狗粮") == set()
+
+
+# --- migration 0008 run by Django's migration executor, forward from 0007 and back -------------
+
+BEFORE_FACTS = ("customers", "0007_nps_answer_indexes")
+CHAT_ZH = "聊天：“宝宝最近不爱吃辅食”（2026-11-20）"  # as the recompute wrote it before facts
+
+
+def _migrate_customers_to(executor: MigrationExecutor, migration: tuple[str, str]) -> Any:
+    """Migrate the customers app to `migration` (every other app stays at its newest) and
+    return the models as they stand there."""
+    executor.loader.build_graph()
+    targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "customers"]
+    targets.append(migration)
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0008_reads_old_sentences_forward_and_writes_them_back_in_reverse() -> None:
+    executor = MigrationExecutor(connection)
+    leaf = max(node for node in executor.loader.graph.leaf_nodes() if node[0] == "customers")
+    try:
+        old = _migrate_customers_to(executor, BEFORE_FACTS)
+        litter = old.get_model("catalog", "Category").objects.create(code="litter", name="猫砂")
+        member = old.get_model("customers", "Member").objects.create(member_no="M-0008")
+        old_tags = old.get_model("customers", "MemberTag").objects
+
+        def tagged(name: str, source: str, evidence: str) -> int:
+            tag = old.get_model("customers", "Tag").objects.create(name=name)
+            return old_tags.create(member=member, tag=tag, source=source, evidence=evidence).pk
+
+        rows = {
+            "purchase_zh": tagged("a", "purchase", "购买：猫砂 ×1"),
+            "purchase_en": tagged("b", "purchase", "Purchases: 水果 ×12"),
+            "chat_zh": tagged("c", "chat", CHAT_ZH),
+            "merged": tagged("d", "chat", f"{CHAT_ZH}; 购买：猫砂 ×3"),
+            "unreadable": tagged("e", "chat", "宝宝 ×2"),
+            "manual": tagged("f", "manual", "购买：猫砂 ×1"),
+            "empty": tagged("g", "purchase", ""),
+        }
+
+        new = _migrate_customers_to(executor, ("customers", "0008_tag_evidence_facts"))
+        new_tags = new.get_model("customers", "MemberTag").objects
+        forward = {
+            name: tuple(new_tags.filter(pk=pk).values_list("evidence_facts", "evidence").get())
+            for name, pk in rows.items()
+        }
+        assert forward == {
+            "purchase_zh": ([{**CAT_LITTER, "category_id": litter.pk}], ""),
+            "purchase_en": (
+                [{"code": "purchases", "category_id": None, "category": "水果", "count": 12}],
+                "",
+            ),
+            "chat_zh": ([CHAT], ""),
+            "merged": ([CHAT, {**CAT_LITTER, "category_id": litter.pk, "count": 3}], ""),
+            "unreadable": ([], "宝宝 ×2"),
+            "manual": ([], "购买：猫砂 ×1"),
+            "empty": ([], ""),
+        }
+        # After the migration a note is added to a tag with facts: the reverse keeps it too.
+        new_tags.filter(pk=rows["chat_zh"]).update(evidence="店主确认")
+
+        back = _migrate_customers_to(executor, BEFORE_FACTS)
+        back_tags = back.get_model("customers", "MemberTag")
+        assert "evidence_facts" not in {field.name for field in back_tags._meta.fields}
+        backward = dict(
+            back_tags.objects.filter(pk__in=rows.values()).values_list("pk", "evidence")
+        )
+        # The Chinese sentences, as the recompute wrote them in the default language.
+        assert {name: backward[pk] for name, pk in rows.items()} == {
+            "purchase_zh": "购买：猫砂 ×1",
+            "purchase_en": "购买：水果 ×12",
+            "chat_zh": f"{CHAT_ZH}; 店主确认",
+            "merged": f"{CHAT_ZH}; 购买：猫砂 ×3",
+            "unreadable": "宝宝 ×2",
+            "manual": "购买：猫砂 ×1",
+            "empty": "",
+        }
+    finally:
+        _migrate_customers_to(executor, leaf)
+
+
+def test_admin_masks_phone_numbers_in_chat_text_and_evidence_without_the_phone_permission(
+    client, hq_user, store
+) -> None:
+    """A member's chat message (and its quote as a tag's evidence) may hold a phone number:
+    staff with member data but without customers.view_phone read it masked, as they read the
+    member's own phone."""
+    member = MemberFactory()
+    said = "宝宝奶粉到了打13812345678"
+    quote = {"code": "chat", "text": said, "day": "2026-11-20"}
+    member_tag = MemberTag.objects.create(
+        member=member, tag=TagFactory(), source="chat", evidence_facts=[quote]
+    )
+    message = CommunityMessage.objects.create(
+        store=store, group_name="幸福里", member=member, text=said, sent_at=timezone.now()
+    )
+    staff = UserFactory(is_staff=True, username="members-no-phones")
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="customers",
+            codename__in=["view_member", "view_membertag", "view_communitymessage"],
+        )
+    )
+    pages = [
+        reverse("admin:customers_membertag_changelist"),
+        reverse("admin:customers_membertag_change", args=[member_tag.pk]),
+        reverse("admin:customers_member_change", args=[member.pk]),  # the tags inline
+        reverse("admin:customers_communitymessage_changelist"),
+        reverse("admin:customers_communitymessage_change", args=[message.pk]),
+    ]
+
+    def read(user: object) -> list[str]:
+        client.force_login(user)
+        return [client.get(url).content.decode() for url in pages]
+
+    for page in read(staff):
+        assert "打138****5678" in page
+        assert "13812345678" not in page
+    for page in read(hq_user):  # with customers.view_phone: as written
+        assert "打13812345678" in page

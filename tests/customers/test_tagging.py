@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from django.utils import translation
 
 from apps.customers.analytics import tagging
 from apps.customers.models import CommunityMessage, MemberTag, Tag, TagCategoryRule, TagKeyword
@@ -384,6 +385,37 @@ def test_a_staff_note_on_an_automatic_tag_survives_the_recompute(tags: dict[str,
     assert (updated.pk, updated.created_at) == (tag.pk, tag.created_at)
     assert (updated.evidence_facts, updated.evidence) == ([CHAT_BABY], "店主确认：双胞胎")
     assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 1, 0)
+
+
+def test_an_old_sentence_the_migration_could_not_read_gives_way_to_the_facts(
+    tags: dict[str, Tag],
+) -> None:
+    """A tag from before facts whose sentence migration customers.0008 could not read (here a
+    merge cut at 255 characters) keeps it as text until the recompute finds its facts; then
+    the facts replace it, as the recompute of the time replaced its own sentence, instead of
+    showing it beside them ("…(2026-11-20); 聊天：“…”（2026-11-20）; 购买：婴儿辅…")."""
+    member = MemberFactory()
+    _message(member, "宝宝最近不爱吃辅食", local(2026, 11, 20, 9, 0))
+    old = MemberTag.objects.create(
+        member=member,
+        tag=tags["有孩家庭"],
+        source=MemberTag.Source.CHAT,
+        evidence="聊天：“宝宝最近不爱吃辅食”（2026-11-20）; 购买：婴儿辅…",
+    )
+
+    stats = member_profiles_recompute(as_of=AS_OF)
+
+    updated = MemberTag.objects.get(member=member)
+    assert (updated.pk, updated.evidence_facts, updated.evidence) == (old.pk, [CHAT_BABY], "")
+    assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 1, 0)
+    with translation.override("en"):
+        assert updated.evidence_text == '"宝宝最近不爱吃辅食" (2026-11-20)'
+
+    # From then on its text is a note, kept by the next recomputes (see above).
+    MemberTag.objects.filter(pk=old.pk).update(evidence="店主确认：双胞胎")
+    _message(member, "孩子的辅食买什么", local(2026, 11, 21, 9, 0))
+    member_profiles_recompute(as_of=AS_OF)
+    assert MemberTag.objects.get(pk=old.pk).evidence == "店主确认：双胞胎"
 
 
 def test_rerun_gives_identical_tag_rows(tags: dict[str, Tag], baby_food: dict[str, object]) -> None:

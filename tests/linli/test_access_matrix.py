@@ -1531,6 +1531,9 @@ MEMBER_TEXTS = {
     # Typed by the store's staff: a same-city delivery note, a stock movement's note.
     "delivery note": "Quietplum delivery: gate 3, ask for the member",
     "stock note": "Quietplum stock: returned, the member changed their mind",
+    # A member tag's evidence: the quote of a chat message the recompute found, a staff note.
+    "tag chat evidence": "Quietplum tag: call me on the new number",
+    "tag note": "Quietplum tagnote: twins",
 }
 # The after-sales complaint: its substance stays for the deciders, the member in it does not.
 CASE_COMPLAINT = "Berries went soft overnight"
@@ -1557,7 +1560,15 @@ def _member_rows(world: World) -> None:
     NpsAnswer.objects.create(
         member=member, store=world.store_a, score=9, comment=MEMBER_TEXTS["NPS comment"]
     )
-    MemberTag.objects.create(member=member, tag=Tag.objects.create(name="Berry fan"))
+    MemberTag.objects.create(
+        member=member,
+        tag=Tag.objects.create(name="Berry fan"),
+        source=MemberTag.Source.CHAT,
+        evidence_facts=[
+            {"code": "chat", "text": MEMBER_TEXTS["tag chat evidence"], "day": "2026-11-20"}
+        ],
+        evidence=MEMBER_TEXTS["tag note"],
+    )
     CommunityMessage.objects.create(
         store=world.store_a,
         group_name="Alpha group",
@@ -1688,6 +1699,8 @@ def test_admin_finds_no_row_by_member_or_pickup_code_without_member_data(
             ("customers_communitymessage", member.member_no),
             ("customers_npsanswer", MEMBER_TEXTS["NPS comment"]),
             ("customers_communitymessage", MEMBER_TEXTS["chat message"]),
+            ("customers_membertag", MEMBER_TEXTS["tag chat evidence"]),
+            ("customers_membertag", MEMBER_TEXTS["tag note"]),
             ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment"]),
             ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"]),
         ]
@@ -1747,6 +1760,10 @@ def _member_text_pages() -> list[tuple[str, str, str]]:
         ("stores_orderfulfilment", MEMBER_TEXTS["delivery note"], "change"),
         ("stores_stockmovement", MEMBER_TEXTS["stock note"], "list"),
         ("stores_stockmovement", MEMBER_TEXTS["stock note"], "change"),
+        ("customers_membertag", MEMBER_TEXTS["tag chat evidence"], "list"),
+        ("customers_membertag", MEMBER_TEXTS["tag chat evidence"], "change"),
+        ("customers_membertag", MEMBER_TEXTS["tag note"], "list"),
+        ("customers_membertag", MEMBER_TEXTS["tag note"], "change"),
     ]
 
 
@@ -1775,6 +1792,8 @@ def test_admin_shows_member_texts_to_staff_with_member_data(world: World) -> Non
     for model, planted in [
         ("customers_npsanswer", MEMBER_TEXTS["NPS comment"]),
         ("customers_communitymessage", MEMBER_TEXTS["chat message"]),
+        ("customers_membertag", MEMBER_TEXTS["tag chat evidence"]),
+        ("customers_membertag", MEMBER_TEXTS["tag note"]),
         ("campaigns_broadcastcomment", MEMBER_TEXTS["live comment author"]),
     ]:
         found = client.get(reverse(f"admin:{model}_changelist"), {"q": planted}).context["cl"]

@@ -515,6 +515,39 @@ def test_confirm_ship_and_the_steps_out_of_order_are_refused(world):
     assert shipped.value.code == "not_sent"
 
 
+def test_a_repeat_of_a_step_done_is_told_apart_from_a_refusal(world):
+    """The refusal of a step already done as asked says so (`done_as_asked`), for the caller
+    to report it done: the supplier pages answer a second tap that way."""
+    po = PurchaseOrderFactory(supplier=world["farm"])
+    with pytest.raises(PurchaseOrderRefused) as ship_first:
+        purchase_order_ship(po=po, by=None)
+    ship_date = timezone.localdate()
+    seen = po.revision
+    purchase_order_confirm(po=po, ship_date=ship_date, by=None, revision=seen)
+
+    def refusal(**asked: object) -> tuple[str, bool]:
+        with pytest.raises(PurchaseOrderRefused) as refused:
+            purchase_order_confirm(po=po, by=None, **{"ship_date": ship_date, **asked})
+        return refused.value.code, refused.value.done_as_asked
+
+    assert refusal(revision=seen) == ("not_sent", True)
+    assert refusal(revision=seen, ship_date=ship_date + dt.timedelta(days=1)) == (
+        "not_sent",
+        False,
+    )
+    assert refusal(revision=seen + 1) == ("not_sent", False)
+    assert refusal(revision=None) == ("not_sent", False)  # no telling which lines were meant
+    assert (ship_first.value.code, ship_first.value.done_as_asked) == ("not_confirmed", False)
+
+    purchase_order_ship(po=po, by=None)
+    with pytest.raises(PurchaseOrderRefused) as ship_again:
+        purchase_order_ship(po=po, by=None)
+    assert (ship_again.value.code, ship_again.value.done_as_asked) == ("not_confirmed", True)
+    assert refusal(revision=seen) == ("not_sent", False)  # shipped: not as the confirm asked
+    po.refresh_from_db()
+    assert (po.status, po.ship_date) == (PurchaseOrder.Status.SHIPPED, ship_date)
+
+
 def test_a_ship_date_in_the_past_or_after_delivery_is_refused(world):
     po = PurchaseOrderFactory(supplier=world["farm"])
     with pytest.raises(PurchaseOrderRefused) as past:

@@ -403,6 +403,47 @@ def test_a_second_open_dispute_of_a_line_is_refused(supplier_client, world):
     assert "What you typed (not sent): 5 · Counted 5 at the door" in _typed(response)
 
 
+def test_a_repeat_of_the_dispute_sent_says_it_was_sent(supplier_client, world):
+    """A double tap (or a resend on a slow line) sends the dispute twice: the second found the
+    first open and said "already has a dispute awaiting HQ's answer" with the note typed
+    "(not sent)" — it had been sent. Another claim or note is still refused (above)."""
+    colleague = SupplierUserFactory(supplier=world.supplier, user__username="farm-boss").user
+    line = _berries_line(world)
+    typed = {"claimed_quantity": "6", "note": "  We loaded 6 boxes, signed for. "}
+    for _tap in range(2):
+        response = supplier_client.post(
+            _dispute_url(line), typed, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        [(location, status)] = response.redirect_chain
+        assert (location, status) == (
+            f"/supplier/orders/{world.purchase_order.pk}/#received",
+            302,
+        )
+        assert [str(message) for message in response.context["messages"]] == ["Dispute sent to HQ."]
+        assert "not sent" not in response.content.decode()
+    assert ReceiptDispute.objects.get().note == "We loaded 6 boxes, signed for."
+    # The colleague is told once.
+    assert (
+        Notification.objects.filter(kind="receipt_dispute_opened", recipient=colleague).count() == 1
+    )
+
+    with pytest.raises(ReceiptDisputeRefused) as repeated:
+        receipt_dispute_open(
+            receipt_line=line, claimed_quantity=6, note="We loaded 6 boxes, signed for.", by=None
+        )
+    with pytest.raises(ReceiptDisputeRefused) as other_note:
+        receipt_dispute_open(receipt_line=line, claimed_quantity=6, note="6, see photo", by=None)
+    with pytest.raises(ReceiptDisputeRefused) as other_claim:
+        receipt_dispute_open(
+            receipt_line=line, claimed_quantity=5, note="We loaded 6 boxes, signed for.", by=None
+        )
+    assert [
+        (refusal.value.code, refusal.value.done_as_asked)
+        for refusal in (repeated, other_note, other_claim)
+    ] == [("already_open", True), ("already_open", False), ("already_open", False)]
+    assert ReceiptDispute.objects.count() == 1
+
+
 def test_a_dispute_after_the_window_is_refused(supplier_client, world, settings):
     line = _berries_line(world)
     received_at = timezone.now() - dt.timedelta(days=7, minutes=1)

@@ -484,7 +484,11 @@ def _auto_tags_write(
     conflicts (a tag added by staff meanwhile wins). Unchanged rows are left alone, so a rerun
     writes nothing. The evidence is stored as facts (`evidence_facts`), worded when shown, and
     only the facts (and source) are compared: a changed row is updated in place, so it keeps
-    its created_at and its `evidence` text (a note staff added in the admin).
+    its created_at and its `evidence` text (a note staff added in the admin) — except an
+    automatic row without facts: one tagged before facts were stored, whose sentence
+    migration customers.0008 could not read back into facts. Its text is the recompute's own
+    sentence of the time (which each recompute then replaced), so the facts replace it
+    rather than being shown beside it; from then on the row's text is a note, kept.
     """
     desired: dict[tuple[int, int], tuple[str, list[dict]]] = {}
     for suggestion in purchases:
@@ -508,6 +512,8 @@ def _auto_tags_write(
     }
     to_create: list[MemberTag] = []
     to_update: list[MemberTag] = []
+    # Rows from before facts: their old sentence goes with the first facts (see above).
+    to_update_with_text: list[MemberTag] = []
     for (member_id, tag_id), (source, facts) in desired.items():
         current = existing.get((member_id, tag_id))
         if current is None:
@@ -519,6 +525,10 @@ def _auto_tags_write(
                     evidence_facts=facts,
                     created_at=now,
                 )
+            )
+        elif current[1] in AUTO_SOURCES and not current[2]:
+            to_update_with_text.append(
+                MemberTag(pk=current[0], source=source, evidence_facts=facts, evidence="")
             )
         elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, facts):
             to_update.append(MemberTag(pk=current[0], source=source, evidence_facts=facts))
@@ -532,8 +542,11 @@ def _auto_tags_write(
             pk__in=stale[offset : offset + 5_000], source__in=AUTO_SOURCES
         ).delete()
     # Conditioned on the source like the deletes: a row staff made manual meanwhile is kept.
-    replaced = MemberTag.objects.filter(source__in=AUTO_SOURCES).bulk_update(
+    automatic = MemberTag.objects.filter(source__in=AUTO_SOURCES)
+    replaced = automatic.bulk_update(
         to_update, ["source", "evidence_facts"], batch_size=WRITE_BATCH
+    ) + automatic.bulk_update(
+        to_update_with_text, ["source", "evidence_facts", "evidence"], batch_size=WRITE_BATCH
     )
     MemberTag.objects.bulk_create(to_create, batch_size=WRITE_BATCH, ignore_conflicts=True)
     return _TagChanges(created=len(to_create), replaced=replaced, removed=len(stale))

@@ -44,12 +44,16 @@ ANSWER_MAX_LENGTH = 500
 class ReceiptDisputeRefused(Exception):
     """The dispute cannot be opened or answered. `code` is stable for callers (`no_note`,
     `too_late`, `nothing_to_claim`, `not_above_recorded`, `beyond_shipped`, `already_open`,
-    `no_answer`, `not_open`); `message` is for people. Nothing was written."""
+    `no_answer`, `not_open`); `message` is for people. Nothing was written.
 
-    def __init__(self, code: str, message: str) -> None:
+    `done_as_asked` is true for `already_open` when the open dispute is this one: the same
+    claim and note, a repeat (a second tap, a resend on a slow line) of a dispute sent."""
+
+    def __init__(self, code: str, message: str, *, done_as_asked: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.done_as_asked = done_as_asked
 
 
 def receipt_dispute_open(
@@ -74,7 +78,8 @@ def receipt_dispute_open(
     (`nothing_to_claim`); the claim is not above what the store recorded
     (`not_above_recorded`); the claim is more than the supplier was to deliver
     (`beyond_shipped`); a dispute of the line is still open (`already_open`: the partial
-    unique constraint decides, so two submissions at once give one dispute). The supplier's
+    unique constraint decides, so two submissions at once give one dispute; `done_as_asked`
+    when the open dispute claims the same quantity with the same note). The supplier's
     active users other than `by` get a portal notification."""
     now = now or timezone.now()
     note = note.strip()
@@ -120,6 +125,7 @@ def receipt_dispute_open(
             % {"lowest": recorded + 1, "shipped": shipped},
         )
     purchase_order = receipt.purchase_order
+    note = note[:NOTE_MAX_LENGTH]
     try:
         with transaction.atomic():
             dispute = ReceiptDispute.objects.create(
@@ -127,19 +133,25 @@ def receipt_dispute_open(
                 supplier_id=purchase_order.supplier_id,
                 recorded_quantity=recorded,
                 claimed_quantity=claimed_quantity,
-                note=note[:NOTE_MAX_LENGTH],
+                note=note,
                 created_by=by,
                 created_at=now,
             )
             _suppliers_notify(dispute=dispute, receipt_line=receipt_line, event="opened", actor=by)
     except IntegrityError as error:
-        if not ReceiptDispute.objects.filter(
-            receipt_line=receipt_line, status=ReceiptDispute.Status.OPEN
-        ).exists():
+        open_dispute = (
+            ReceiptDispute.objects.filter(
+                receipt_line=receipt_line, status=ReceiptDispute.Status.OPEN
+            )
+            .values_list("claimed_quantity", "note")
+            .first()
+        )
+        if open_dispute is None:
             raise
         raise ReceiptDisputeRefused(
             "already_open",
             _("This receipt line already has a dispute awaiting HQ's answer."),
+            done_as_asked=open_dispute == (claimed_quantity, note),
         ) from error
     return dispute
 

@@ -26,12 +26,17 @@ SHORTAGE_STATUSES = (Status.SENT, Status.CONFIRMED)
 
 class PurchaseOrderRefused(Exception):
     """The step is not allowed in the purchase order's current state (or with this input).
-    `code` is stable for callers; `message` is for people."""
+    `code` is stable for callers; `message` is for people. Nothing was written.
 
-    def __init__(self, code: str, message: str) -> None:
+    `done_as_asked` is true when the order already stands as the step would have left it: a
+    repeat (a second tap, a resend on a slow line) of a step that was done. The caller may
+    report the step done instead of the refusal (the supplier pages do)."""
+
+    def __init__(self, code: str, message: str, *, done_as_asked: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.done_as_asked = done_as_asked
 
 
 def _transition(
@@ -41,7 +46,10 @@ def _transition(
     po.refresh_from_db()
     if changed != 1:
         raise PurchaseOrderRefused(
-            code, message % {"status": status_in_sentence(po.get_status_display())}
+            code,
+            message % {"status": status_in_sentence(po.get_status_display())},
+            # Already in the status the step moves it to: a repeat of the step.
+            done_as_asked=po.status == changes.get("status"),
         )
     return po
 
@@ -144,10 +152,12 @@ def purchase_order_confirm(
     for a consolidation run holding that lock and is then decided on what the run left.
     An order no longer sent is refused as such (`not_sent`) before its ship date is looked at:
     "the ship date is after the delivery date" says nothing to someone confirming an order
-    that has shipped.
+    that has shipped. That refusal is `done_as_asked` when the order is confirmed with this
+    ship date at the `revision` given (a repeat of this confirmation); not without a revision,
+    nor after a colleague's confirmation of an order a consolidation run added to since.
     """
     if po.status != Status.SENT:
-        raise _not_sent(po)
+        raise _not_sent(po, ship_date=ship_date, revision=revision)
     if ship_date < timezone.localdate():
         raise PurchaseOrderRefused("ship_date_past", _("The ship date is in the past."))
     if ship_date > po.delivery_date:
@@ -166,19 +176,28 @@ def purchase_order_confirm(
                 "and confirm again."
             )
         )
-    raise _not_sent(po)
+    raise _not_sent(po, ship_date=ship_date, revision=revision)
 
 
-def _not_sent(po: PurchaseOrder) -> PurchaseOrderRefused:
+def _not_sent(
+    po: PurchaseOrder, *, ship_date: dt.date, revision: int | None
+) -> PurchaseOrderRefused:
     return PurchaseOrderRefused(
         "not_sent",
         _("Only a sent purchase order can be confirmed; this one is %(status)s.")
         % {"status": status_in_sentence(po.get_status_display())},
+        done_as_asked=(
+            po.status == Status.CONFIRMED
+            and po.ship_date == ship_date
+            and revision is not None
+            and revision == po.revision
+        ),
     )
 
 
 def purchase_order_ship(*, po: PurchaseOrder, by: AbstractBaseUser | None) -> PurchaseOrder:
-    """Confirmed → shipped. Refused (`not_confirmed`) otherwise."""
+    """Confirmed → shipped. Refused (`not_confirmed`) otherwise; `done_as_asked` when the
+    order has shipped (a repeat)."""
     return _transition(
         po=po,
         allowed=(Status.CONFIRMED,),

@@ -230,15 +230,9 @@ def order_confirm(request: HttpRequest, po_id: int) -> HttpResponse:
             form.add_error("ship_date", error.message)
             return _detail(request, po, confirm_form=form, status=400)
         # A second tap (or a resend on a slow line) finds the order confirmed as asked: what
-        # it asked for is done, so it says so instead of "only a sent order can be confirmed".
-        # Only for the lines this form showed: a colleague's confirmation of an order a
-        # consolidation run added to since this page was opened stays a refusal.
-        already_done = (
-            po.status == PurchaseOrder.Status.CONFIRMED
-            and po.ship_date == form.cleaned_data["ship_date"]
-            and form.cleaned_data["revision"] == po.revision
-        )
-        if not already_done:
+        # it asked for is done, so it says so instead of "only a sent order can be confirmed"
+        # (the service tells which refusal is such a repeat).
+        if not error.done_as_asked:
             return _refused(request, po, error)
     messages.success(request, _("Purchase order confirmed."))
     return redirect("supplier:order", po_id=po.pk)
@@ -257,7 +251,7 @@ def order_ship(request: HttpRequest, po_id: int) -> HttpResponse:
         purchase_order_ship(po=po, by=request.user)
     except PurchaseOrderRefused as error:
         # A second tap finds it shipped, as asked (see order_confirm).
-        if po.status != PurchaseOrder.Status.SHIPPED:
+        if not error.done_as_asked:
             return _refused(request, po, error)
     messages.success(request, _("Purchase order marked as shipped."))
     return redirect("supplier:order", po_id=po.pk)
@@ -341,6 +335,10 @@ def receipt_dispute(request: HttpRequest, receipt_line_id: int) -> HttpResponse:
             by=request.user,
         )
     except ReceiptDisputeRefused as error:
+        if error.done_as_asked:
+            # A second tap (or a resend) of the dispute just sent: it is with HQ, as asked.
+            messages.success(request, _("Dispute sent to HQ."))
+            return redirect(reverse("supplier:order", args=[po.pk]) + "#received")
         messages.error(request, error.message)
         form.add_error(None, error.message)
         return _detail(request, po, dispute_form=form, dispute_line_id=receipt_line.pk, status=409)
