@@ -111,6 +111,20 @@ def test_phones_are_masked_in_the_list_and_on_the_member_page(client, owner, sto
     assert "****8899" in detail
 
 
+def test_phones_the_member_wrote_are_masked_on_the_member_page(client, owner, store, members):
+    """An NPS comment and a chat quote kept as a tag's evidence are the member's own words; a
+    phone number in them is masked like the member's phone (owners never see it whole)."""
+    home = members["home"]
+    NpsAnswer.objects.filter(member=home, store=store).update(comment="送货打 13912345678 谢谢")
+    MemberTag.objects.filter(member=home).update(evidence="群里说：宝宝 +86 139 0000 1234")
+    client.force_login(owner)
+    html = client.get(detail_url(store, home)).content.decode()
+    assert "送货打 139****5678 谢谢" in html
+    assert "139****1234" in html
+    assert "13912345678" not in html
+    assert "139 0000 1234" not in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -53,6 +53,7 @@ from apps.campaigns.selectors.broadcasts import JoinedFigures, offers_joined
 from apps.catalog.models import Product
 from apps.stores.models import StockLevel, Store
 from apps.training.selectors import product_selling_points
+from linli.phones import phones_masked_in
 
 LATEST_COMMENTS = 20
 # Keywords and talking points read this many of the latest comments.
@@ -214,7 +215,9 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         )
         entry["units"] += row["units"]
 
-    texts = [comment["text"] for comment in comments]
+    # A member's phone number typed into a comment ("2 份 13812345678") is masked before it
+    # reaches the screen, the keywords or the talking points, as phones are on every portal page.
+    texts = [phones_masked_in(comment["text"]) for comment in comments]
     facts = [
         comment_analytics.ProductFacts(
             product_id=offer.product_id,
@@ -279,10 +282,10 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
             {
                 "id": comment["pk"],
                 "author": comment["author"],
-                "text": comment["text"],
+                "text": text,
                 "at": timezone.localtime(comment["created_at"]).strftime("%H:%M:%S"),
             }
-            for comment in comments[:LATEST_COMMENTS]
+            for comment, text in zip(comments[:LATEST_COMMENTS], texts, strict=False)
         ],
         "keywords": [{"word": word, "count": count} for word, count in keywords],
         "talking_points": [_talking_point(point) for point in points],
