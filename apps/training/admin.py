@@ -232,13 +232,20 @@ class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
                     "row": row,
                     "moves": [
                         {
-                            "path": path_name,
-                            "metric": selectors.metric_label(code),
-                            "before": metric_display(before, unit=row.units.get(code, "")),
-                            "after": metric_display(after, unit=row.units.get(code, "")),
-                            "moved": selectors.metric_moved(code, before, after),
+                            "person": move.person,
+                            "path": move.path,
+                            "metric": selectors.metric_label(move.metric_code),
+                            "before": metric_display(
+                                move.before, unit=row.units.get(move.metric_code, "")
+                            ),
+                            "after": metric_display(
+                                move.after, unit=row.units.get(move.metric_code, "")
+                            ),
+                            "moved": selectors.metric_moved(
+                                move.metric_code, move.before, move.after
+                            ),
                         }
-                        for path_name, code, before, after in row.moves
+                        for move in row.moves
                     ],
                 }
             )

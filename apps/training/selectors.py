@@ -36,6 +36,7 @@ from apps.training.models import (
     Skill,
     TrainingPath,
 )
+from linli.wording import person_name
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -415,14 +416,26 @@ def store_staff_enrolments(*, store: Store) -> list[Enrolment]:
 # --- HQ completion report ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class KpiMove:
+    """A completed enrolment's KPI: who completed which path, the figure at enrolment and the
+    latest. The person is named because two people at one store may complete the same path."""
+
+    person: str
+    path: str
+    metric_code: str
+    before: Decimal | None
+    after: Decimal | None
+
+
 @dataclass
 class StoreCompletion:
     store: Store
     staff: int
     enrolments: int
     completed: int
-    # (path, metric code, at enrolment, latest) for completed enrolments with a KPI
-    moves: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)
+    # one per completed enrolment with a KPI, by path then person
+    moves: list[KpiMove] = field(default_factory=list)
     # {metric code: unit of its figures} for the moves (`advice.metric_display`)
     units: dict[str, str] = field(default_factory=dict)
 
@@ -471,10 +484,10 @@ def completion_report() -> list[StoreCompletion]:
     completed = (
         Enrolment.objects.filter(store_id__in=list(counts), completed_at__isnull=False)
         .exclude(metric_code="")
-        .select_related("path")
-        .order_by("store_id", "path__name")
+        .select_related("path", "user")
+        .order_by("store_id")
     )
-    moves: dict[int, list[tuple[str, str, Decimal | None, Decimal | None]]] = defaultdict(list)
+    moves: dict[int, list[KpiMove]] = defaultdict(list)
     units: dict[int, dict[str, str]] = defaultdict(dict)
     figures_cache: dict[int, dict[str, advice.KpiFigureLike]] = {}
     for enrolment in completed:
@@ -487,11 +500,12 @@ def completion_report() -> list[StoreCompletion]:
             latest.unit if latest is not None else _definition_unit(enrolment.metric_code)
         )
         moves[enrolment.store_id].append(
-            (
-                enrolment.path.name,
-                enrolment.metric_code,
-                enrolment.metric_at_enrolment,
-                latest.value if latest is not None else None,
+            KpiMove(
+                person=person_name(enrolment.user),
+                path=enrolment.path.name,
+                metric_code=enrolment.metric_code,
+                before=enrolment.metric_at_enrolment,
+                after=latest.value if latest is not None else None,
             )
         )
     return [
@@ -500,7 +514,7 @@ def completion_report() -> list[StoreCompletion]:
             staff=staff.get(store_id, 0),
             enrolments=counts[store_id]["total"],
             completed=counts[store_id]["done"],
-            moves=moves.get(store_id, []),
+            moves=sorted(moves.get(store_id, []), key=lambda move: (move.path, move.person)),
             units=units.get(store_id, {}),
         )
         for store_id in sorted(counts, key=lambda pk: stores[pk].code)
