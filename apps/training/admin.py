@@ -87,8 +87,29 @@ class CourseAdmin(admin.ModelAdmin):
     inlines = [LessonInline, QuestionInline]
 
 
+class ChoiceFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """Answer choices with none marked correct are refused: learners could never answer
+        the question right, so the quiz leaves it out (`selectors.quiz_questions_ready`) until
+        one is. A question with no choices yet is saved (work in progress) and left out too."""
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if kept and not any(data.get("is_correct") for data in kept):
+            raise ValidationError(
+                _(
+                    "Mark at least one answer choice correct: until one is, learners do not "
+                    "see this question."
+                )
+            )
+
+
 class ChoiceInline(admin.TabularInline):
     model = Choice
+    formset = ChoiceFormSet
     extra = 0
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -253,9 +253,7 @@ def courses_progress(*, user: AbstractBaseUser, courses: list[Course]) -> dict[i
         .annotate(n=Count("pk"))
         .values_list("lesson__course_id", "n")
     )
-    quizzes = set(
-        Course.objects.filter(pk__in=ids, questions__isnull=False).values_list("pk", flat=True)
-    )
+    quizzes = set(quiz_questions_ready(course_ids=ids).values_list("course_id", flat=True))
     best: dict[int, int] = {}
     passed: set[int] = set()
     for course_id, score, ok in QuizAttempt.objects.filter(
@@ -336,8 +334,18 @@ def lesson_detail(*, lesson_id: int) -> Lesson | None:
     )
 
 
+def quiz_questions_ready(*, course_ids: Iterable[int]) -> QuerySet[Question]:
+    """The questions that count in these courses' quizzes: those with an answer choice marked
+    correct. A question HQ has not finished (added on the course's page, whose inline has no
+    choices, or with no choice marked correct) could not be answered, or not answered right:
+    it would have kept every learner from passing, so it waits until it has a right answer."""
+    return Question.objects.filter(course_id__in=list(course_ids)).filter(
+        Exists(Choice.objects.filter(question=OuterRef("pk"), is_correct=True))
+    )
+
+
 def quiz_questions(*, course: Course) -> list[Question]:
-    return list(course.questions.prefetch_related("choices"))
+    return list(quiz_questions_ready(course_ids=[course.pk]).prefetch_related("choices"))
 
 
 def quiz_attempts(*, user: AbstractBaseUser, course: Course, store: Store) -> list[QuizAttempt]:
