@@ -3,8 +3,8 @@
 HQ groups get model permissions for the admin, and the portal asks HQ the same permissions
 (`apps.stores.access`: each store action names the one it needs), except `delete_*` on the
 models whose admin is undeletable (`linli.admin_helpers.undeletable_models`). Store owners,
-inspectors and supplier users get none: what they see in the portal is decided by their store
-roles.
+clerks, inspectors and supplier users get none: what they see in the portal is decided by their
+store roles.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ HQ_OPERATIONS = "HQ operations"
 HQ_PROCUREMENT = "HQ procurement"
 HQ_INSPECTION = "HQ inspection"
 STORE_OWNERS = "Store owners"
+STORE_CLERKS = "Store clerks"
 INSPECTORS = "Inspectors"
 SUPPLIER_USERS = "Supplier users"
 
@@ -120,6 +121,7 @@ GROUPS: tuple[GroupSpec, ...] = (
         },
     ),
     GroupSpec(STORE_OWNERS, _("Store owners"), str(_("Store owners (portal only)"))),
+    GroupSpec(STORE_CLERKS, _("Store clerks"), str(_("Store clerks (portal only)"))),
     GroupSpec(INSPECTORS, _("Inspectors"), str(_("Inspectors (portal only)"))),
     GroupSpec(SUPPLIER_USERS, _("Supplier users"), str(_("Supplier users (supplier pages only)"))),
 )

@@ -87,8 +87,29 @@ class CourseAdmin(admin.ModelAdmin):
     inlines = [LessonInline, QuestionInline]
 
 
+class ChoiceFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """Answer choices with none marked correct are refused: learners could never answer
+        the question right, so the quiz leaves it out (`selectors.quiz_questions_ready`) until
+        one is. A question with no choices yet is saved (work in progress) and left out too."""
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if kept and not any(data.get("is_correct") for data in kept):
+            raise ValidationError(
+                _(
+                    "Mark at least one answer choice correct: until one is, learners do not "
+                    "see this question."
+                )
+            )
+
+
 class ChoiceInline(admin.TabularInline):
     model = Choice
+    formset = ChoiceFormSet
     extra = 0
 
 
@@ -232,13 +253,20 @@ class EnrolmentAdmin(UndeletableAdminMixin, admin.ModelAdmin):
                     "row": row,
                     "moves": [
                         {
-                            "path": path_name,
-                            "metric": selectors.metric_label(code),
-                            "before": metric_display(before, unit=row.units.get(code, "")),
-                            "after": metric_display(after, unit=row.units.get(code, "")),
-                            "moved": selectors.metric_moved(code, before, after),
+                            "person": move.person,
+                            "path": move.path,
+                            "metric": selectors.metric_label(move.metric_code),
+                            "before": metric_display(
+                                move.before, unit=row.units.get(move.metric_code, "")
+                            ),
+                            "after": metric_display(
+                                move.after, unit=row.units.get(move.metric_code, "")
+                            ),
+                            "moved": selectors.metric_moved(
+                                move.metric_code, move.before, move.after
+                            ),
                         }
-                        for path_name, code, before, after in row.moves
+                        for move in row.moves
                     ],
                 }
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -36,6 +36,7 @@ from apps.training.models import (
     Skill,
     TrainingPath,
 )
+from linli.wording import person_name
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -252,9 +253,7 @@ def courses_progress(*, user: AbstractBaseUser, courses: list[Course]) -> dict[i
         .annotate(n=Count("pk"))
         .values_list("lesson__course_id", "n")
     )
-    quizzes = set(
-        Course.objects.filter(pk__in=ids, questions__isnull=False).values_list("pk", flat=True)
-    )
+    quizzes = set(quiz_questions_ready(course_ids=ids).values_list("course_id", flat=True))
     best: dict[int, int] = {}
     passed: set[int] = set()
     for course_id, score, ok in QuizAttempt.objects.filter(
@@ -335,8 +334,18 @@ def lesson_detail(*, lesson_id: int) -> Lesson | None:
     )
 
 
+def quiz_questions_ready(*, course_ids: Iterable[int]) -> QuerySet[Question]:
+    """The questions that count in these courses' quizzes: those with an answer choice marked
+    correct. A question HQ has not finished (added on the course's page, whose inline has no
+    choices, or with no choice marked correct) could not be answered, or not answered right:
+    it would have kept every learner from passing, so it waits until it has a right answer."""
+    return Question.objects.filter(course_id__in=list(course_ids)).filter(
+        Exists(Choice.objects.filter(question=OuterRef("pk"), is_correct=True))
+    )
+
+
 def quiz_questions(*, course: Course) -> list[Question]:
-    return list(course.questions.prefetch_related("choices"))
+    return list(quiz_questions_ready(course_ids=[course.pk]).prefetch_related("choices"))
 
 
 def quiz_attempts(*, user: AbstractBaseUser, course: Course, store: Store) -> list[QuizAttempt]:
@@ -415,14 +424,26 @@ def store_staff_enrolments(*, store: Store) -> list[Enrolment]:
 # --- HQ completion report ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class KpiMove:
+    """A completed enrolment's KPI: who completed which path, the figure at enrolment and the
+    latest. The person is named because two people at one store may complete the same path."""
+
+    person: str
+    path: str
+    metric_code: str
+    before: Decimal | None
+    after: Decimal | None
+
+
 @dataclass
 class StoreCompletion:
     store: Store
     staff: int
     enrolments: int
     completed: int
-    # (path, metric code, at enrolment, latest) for completed enrolments with a KPI
-    moves: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)
+    # one per completed enrolment with a KPI, by path then person
+    moves: list[KpiMove] = field(default_factory=list)
     # {metric code: unit of its figures} for the moves (`advice.metric_display`)
     units: dict[str, str] = field(default_factory=dict)
 
@@ -471,10 +492,10 @@ def completion_report() -> list[StoreCompletion]:
     completed = (
         Enrolment.objects.filter(store_id__in=list(counts), completed_at__isnull=False)
         .exclude(metric_code="")
-        .select_related("path")
-        .order_by("store_id", "path__name")
+        .select_related("path", "user")
+        .order_by("store_id")
     )
-    moves: dict[int, list[tuple[str, str, Decimal | None, Decimal | None]]] = defaultdict(list)
+    moves: dict[int, list[KpiMove]] = defaultdict(list)
     units: dict[int, dict[str, str]] = defaultdict(dict)
     figures_cache: dict[int, dict[str, advice.KpiFigureLike]] = {}
     for enrolment in completed:
@@ -487,11 +508,12 @@ def completion_report() -> list[StoreCompletion]:
             latest.unit if latest is not None else _definition_unit(enrolment.metric_code)
         )
         moves[enrolment.store_id].append(
-            (
-                enrolment.path.name,
-                enrolment.metric_code,
-                enrolment.metric_at_enrolment,
-                latest.value if latest is not None else None,
+            KpiMove(
+                person=person_name(enrolment.user),
+                path=enrolment.path.name,
+                metric_code=enrolment.metric_code,
+                before=enrolment.metric_at_enrolment,
+                after=latest.value if latest is not None else None,
             )
         )
     return [
@@ -500,7 +522,7 @@ def completion_report() -> list[StoreCompletion]:
             staff=staff.get(store_id, 0),
             enrolments=counts[store_id]["total"],
             completed=counts[store_id]["done"],
-            moves=moves.get(store_id, []),
+            moves=sorted(moves.get(store_id, []), key=lambda move: (move.path, move.person)),
             units=units.get(store_id, {}),
         )
         for store_id in sorted(counts, key=lambda pk: stores[pk].code)

@@ -123,11 +123,12 @@ def _question_numbers_display(numbers: list[int]) -> str:
 
 def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | None]:
     """{question id: choice id} from form fields `q<question id>` = choice id, in the quiz's
-    order. A choice that is not one of its question's choices is an error (nothing is
-    recorded)."""
+    order, for the questions that count (`selectors.quiz_questions_ready`). A choice that is not
+    one of its question's choices is an error (nothing is recorded)."""
     choices = dict(Choice.objects.filter(question__course=course).values_list("pk", "question_id"))
     answers: dict[int, int | None] = {}
-    for question_id in course.questions.values_list("pk", flat=True):
+    ready = selectors.quiz_questions_ready(course_ids=[course.pk])
+    for question_id in ready.values_list("pk", flat=True):
         value = (raw.get(f"q{question_id}") or "").strip()
         if not value:
             answers[question_id] = None

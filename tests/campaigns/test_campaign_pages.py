@@ -474,3 +474,29 @@ def test_a_one_day_campaign_shows_its_day_once(owner: object, draft: StoreCampai
     assert "12-06 – 12-06" not in listing
     assert "2026-12-06" in detail
     assert "2026-12-06 – 2026-12-06" not in detail
+
+
+def test_a_clerk_is_not_asked_to_confirm_what_only_the_owner_may(
+    clerk: object, owner: object, draft: StoreCampaign
+) -> None:
+    """The list's "confirm a draft with one click", the store page's "Campaigns: confirm …" and
+    a draft with no button and no word left a clerk at a dead end: they say who confirms."""
+    one_click = "Confirm a draft with one click"
+    clerk_client, owner_client = _client(clerk), _client(owner)
+    store_page = reverse("portal:store", args=[draft.store_id])
+    listing = reverse("campaigns:store", args=[draft.store_id])
+
+    page = clerk_client.get(listing).content.decode()
+    assert one_click not in page
+    assert "The store's owner confirms or declines each draft" in page
+    assert one_click in owner_client.get(listing).content.decode()
+
+    page = clerk_client.get(_url("detail", draft)).content.decode()
+    assert 'id="owner-confirms"' in page
+    assert _url("confirm", draft) not in page
+    page = owner_client.get(_url("detail", draft)).content.decode()
+    assert 'id="owner-confirms"' not in page
+    assert _url("confirm", draft) in page
+
+    assert "Campaigns: confirm" not in clerk_client.get(store_page).content.decode()
+    assert "Campaigns: confirm" in owner_client.get(store_page).content.decode()

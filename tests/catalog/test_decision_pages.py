@@ -786,3 +786,17 @@ def test_a_new_product_the_store_already_stocks_says_so_instead_of_order_zero(
     assert "暂不需订货：在途货物已够预测所需。" in new_section
     assert f"<b>0 {unit}</b>" not in new_section
     assert f"<b>6 {fresh_unit}</b>" in new_section  # a quantity to order is shown as before
+
+
+def test_a_rule_s_evidence_follows_its_sentence_without_a_space_before_the_chinese_bracket(
+    owner: object, store: object, decisions: dict
+) -> None:
+    """Chinese writes no space before a full-width bracket: "也买了酸奶 （10 位顾客…）" read
+    as a stray gap; English keeps its space before "("."""
+    client = _client(owner)
+    with override("zh-hans"):
+        page = client.get(_page(store), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '也买了酸奶<span class="muted">（' in page
+    with override("en"):
+        page = client.get(_page(store), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'also bought 酸奶<span class="muted"> (9 of 18 customers; lift 1.7)' in page

@@ -14,6 +14,7 @@ from linli.roles import (
     HQ_OPERATIONS,
     HQ_PROCUREMENT,
     INSPECTORS,
+    STORE_CLERKS,
     STORE_OWNERS,
     SUPPLIER_USERS,
     roles_sync,
@@ -44,16 +45,18 @@ def test_roles_sync_twice_gives_the_same_groups_and_permissions():
         HQ_PROCUREMENT,
         HQ_INSPECTION,
         STORE_OWNERS,
+        STORE_CLERKS,
         INSPECTORS,
         SUPPLIER_USERS,
     }
-    assert Group.objects.count() == len(GROUPS) == 6
+    assert Group.objects.count() == len(GROUPS) == 7
     assert {name: len(perms) for name, perms in second.items()} == second_counts
 
 
 def test_portal_groups_get_no_permission_at_all():
     counts = roles_sync()
     assert counts[STORE_OWNERS] == 0
+    assert counts[STORE_CLERKS] == 0
     assert counts[INSPECTORS] == 0
     assert counts[SUPPLIER_USERS] == 0
 

@@ -69,7 +69,16 @@ pytestmark = pytest.mark.django_db
 
 STORES, MEMBERS, DAYS = 3, 200, 14
 END_DAY = dt.date(2026, 7, 31)
-DEMO_USERS = ("hq", "hq_buyer", "hq_inspect", "owner", "owner2", "inspector", "supplier")
+DEMO_USERS = (
+    "hq",
+    "hq_buyer",
+    "hq_inspect",
+    "owner",
+    "owner2",
+    "clerk",
+    "inspector",
+    "supplier",
+)
 
 
 def seed(seed: int = 7, *extra: str) -> str:
@@ -592,7 +601,7 @@ def test_demo_accounts_log_in_with_their_roles():
     assert users["hq_buyer"].is_staff
     assert not users["hq_buyer"].is_superuser
     assert list(users["hq_inspect"].groups.values_list("name", flat=True)) == ["HQ inspection"]
-    for username in ("owner", "owner2", "inspector", "supplier"):
+    for username in ("owner", "owner2", "clerk", "inspector", "supplier"):
         assert not users[username].is_staff
     owned = StoreStaff.objects.filter(user=users["owner"], role="owner")
     assert list(owned.values_list("store__code", flat=True)) == ["HZ0001"]
@@ -600,6 +609,9 @@ def test_demo_accounts_log_in_with_their_roles():
     assert list(
         StoreStaff.objects.filter(user=users["owner2"]).values_list("store__code", "role")
     ) == [("HZ0002", "owner")]
+    assert list(
+        StoreStaff.objects.filter(user=users["clerk"]).values_list("store__code", "role")
+    ) == [("HZ0001", "clerk")]
     assert StoreStaff.objects.filter(user=users["inspector"], role="inspector").count() == STORES
     assert list(
         SupplierUser.objects.filter(user=users["supplier"]).values_list("supplier__name", flat=True)

@@ -13,7 +13,9 @@ from apps.training.analytics.quiz import quiz_score
 from apps.training.models import Enrolment, LessonCompletion, QuizAttempt
 from tests.factories import StoreFactory, UserFactory
 from tests.training.factories import (
+    ChoiceFactory,
     PathCourseFactory,
+    QuestionFactory,
     TrainingPathFactory,
     course_with_quiz,
     kpi_month,
@@ -217,3 +219,35 @@ def test_an_inactive_path_cannot_be_joined(setup: dict) -> None:
     with pytest.raises(ValidationError):
         services.enrolment_create(user=setup["user"], store=setup["store"], path=setup["path"])
     assert not Enrolment.objects.exists()
+
+
+@pytest.mark.parametrize("choices", [[], [False, False]], ids=["no choice yet", "none right"])
+def test_a_question_hq_has_not_finished_does_not_block_the_quiz(
+    setup: dict, choices: list[bool]
+) -> None:
+    """A question added on the course's admin page (its inline has no choices), or with no
+    choice marked correct, could not be answered (or not right): every submission was refused
+    as unanswered and the course, and its path, could never be completed."""
+    unfinished = QuestionFactory(course=setup["course"], position=99)
+    for is_correct in choices:
+        ChoiceFactory(question=unfinished, is_correct=is_correct)
+    user, store, course = setup["user"], setup["store"], setup["course"]
+
+    assert unfinished not in selectors.quiz_questions(course=course)
+    attempt = services.quiz_submit(
+        user=user, store=store, course=course, raw_answers=_answers(setup["questions"], right=True)
+    )
+    assert (attempt.correct, attempt.total, attempt.score, attempt.passed) == (2, 2, 100, True)
+    for lesson in setup["lessons"]:
+        services.lesson_complete(user=user, lesson=lesson)
+    assert selectors.courses_progress(user=user, courses=[course])[course.pk].complete
+
+
+def test_a_course_whose_only_question_is_unfinished_has_no_quiz_yet(db: None) -> None:
+    course, lessons, _questions = course_with_quiz(lessons=1, questions=0)
+    ChoiceFactory(question=QuestionFactory(course=course), is_correct=False)
+    user = UserFactory()
+    services.lesson_complete(user=user, lesson=lessons[0])
+    progress = selectors.courses_progress(user=user, courses=[course])[course.pk]
+    assert (progress.has_quiz, progress.complete) == (False, True)
+    assert selectors.quiz_questions(course=course) == []

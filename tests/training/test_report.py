@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from apps.stores.kpis.definitions import KPIS
 from apps.training import selectors
-from tests.factories import StoreFactory, UserFactory, owner_of
+from apps.training.models import Enrolment
+from tests.factories import StoreFactory, UserFactory, clerk_of, owner_of
 from tests.training.factories import EnrolmentFactory, TrainingPathFactory, kpi_month
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +59,9 @@ def test_completion_per_store_and_whether_the_metric_moved(enrolments: dict) -> 
     assert report[0].completion_percent == 100
     assert report[1].completion_percent == 0
     moves = {
-        path: (before, after, selectors.metric_moved(code, before, after))
-        for path, code, before, after in report[0].moves
+        move.path: (move.before, move.after, selectors.metric_moved(move.metric_code, *pair))
+        for move in report[0].moves
+        for pair in [(move.before, move.after)]
     }
     assert moves == {
         "直播带货": (Decimal("1.2000"), Decimal("2.1000"), "better"),
@@ -112,3 +114,32 @@ def test_the_enrolment_page_names_its_kpi_and_shows_its_figure_in_the_kpis_forma
     assert '<div class="readonly">直播转化率</div>' in page
     assert '<div class="readonly">12.3%</div>' in page
     assert 'name="metric_code"' not in page
+
+
+def test_the_report_names_who_completed_each_path(enrolments: dict) -> None:
+    """Two people at one store completing the same path made two identical lines ("生鲜损耗 ·
+    损耗率：5.0% → 6.0%"): HQ could not tell whose they were."""
+    store_a = enrolments["store_a"]
+    owner_a = store_a.staff.get(role="owner").user
+    owner_a.first_name, owner_a.last_name = "王丽华", ""
+    owner_a.save()
+    clerk = clerk_of(store_a, first_name="周小红", last_name="")
+    EnrolmentFactory(
+        user=clerk,
+        store=store_a,
+        path=Enrolment.objects.get(user=owner_a, path__name="生鲜损耗").path,
+        metric_code="loss_rate",
+        metric_at_enrolment=Decimal("7.0000"),
+        completed_at=timezone.now(),
+    )
+    report = selectors.completion_report()
+    assert [(move.person, move.path) for move in report[0].moves] == [
+        ("周小红", "生鲜损耗"),
+        ("王丽华", "生鲜损耗"),
+        ("王丽华", "直播带货"),
+    ]
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get("/admin/training/enrolment/report/").content.decode()
+    assert '<div data-moved="better">周小红 · 生鲜损耗 · ' in page
+    assert '<div data-moved="worse">王丽华 · 生鲜损耗 · ' in page

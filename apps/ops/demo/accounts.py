@@ -45,6 +45,7 @@ DEMO_NAMES = {
     "hq_inspect": "赵建国",
     "owner": "王丽华",
     "owner2": "张伟",
+    "clerk": "周小红",
     "inspector": "李明",
     "supplier": "杨春燕",
 }
@@ -54,9 +55,9 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
     """Create (or reset) the demo users with their groups, store roles and supplier link.
 
     Precondition: `roles.roles_sync()` has run. `owner` owns the first store, `owner2` the
-    second (when there is one), `inspector` inspects the first ten, `supplier` acts for
-    `supplier`. Each has a Chinese display name (`DEMO_NAMES`). One password hash serves every
-    account (hashing is deliberately slow).
+    second (when there is one), `clerk` is a clerk (店员) at the first, `inspector` inspects the
+    first ten, `supplier` acts for `supplier`. Each has a Chinese display name (`DEMO_NAMES`).
+    One password hash serves every account (hashing is deliberately slow).
     """
     inspected = stores[:INSPECTED_STORES]
     # The role labels are printed by seed_demo: operator output, in English.
@@ -83,6 +84,14 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
                     "/portal/",
                 )
             )
+        specs.append(
+            _AccountSpec(
+                "clerk",
+                roles.STORE_CLERKS,
+                _("clerk of %(store)s") % {"store": stores[0].name},
+                "/portal/",
+            )
+        )
         specs.append(
             _AccountSpec(
                 "inspector",
@@ -125,6 +134,7 @@ def demo_accounts_create(*, stores: list[Store], supplier: Supplier) -> list[Dem
     staff = [StoreStaff(user=users["owner"], store=stores[0], role=StoreStaff.Role.OWNER)]
     if "owner2" in users:
         staff.append(StoreStaff(user=users["owner2"], store=stores[1], role=StoreStaff.Role.OWNER))
+    staff.append(StoreStaff(user=users["clerk"], store=stores[0], role=StoreStaff.Role.CLERK))
     staff += [
         StoreStaff(user=users["inspector"], store=store, role=StoreStaff.Role.INSPECTOR)
         for store in inspected
