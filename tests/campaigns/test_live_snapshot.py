@@ -134,14 +134,18 @@ def test_snapshot_lists_the_latest_twenty_comments_newest_first_with_keywords() 
 
 def test_a_phone_number_in_a_comment_is_masked_on_the_live_screen() -> None:
     """Clerks and a screen in the shop see the live comments: a member's phone typed into a
-    comment is masked there, in the keywords and in the talking points."""
+    comment, or used as their chat name, is masked there, in the keywords and in the talking
+    points."""
     broadcast = _live_broadcast()
     _offers(broadcast)
-    BroadcastCommentFactory(broadcast=broadcast, text="蓝莓 2 份 送货打13812345678")
+    BroadcastCommentFactory(
+        broadcast=broadcast, author="13900001234", text="蓝莓 2 份 送货打13812345678"
+    )
 
     snapshot = broadcast_snapshot(broadcast=broadcast)
 
     assert [c["text"] for c in snapshot["comments"]] == ["蓝莓 2 份 送货打138****5678"]
+    assert [c["author"] for c in snapshot["comments"]] == ["139****1234"]
     assert "13812345678" not in json.dumps(snapshot, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 

@@ -281,7 +281,7 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         "comments": [
             {
                 "id": comment["pk"],
-                "author": comment["author"],
+                "author": phones_masked_in(comment["author"]),
                 "text": text,
                 "at": timezone.localtime(comment["created_at"]).strftime("%H:%M:%S"),
             }
