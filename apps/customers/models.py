@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from linli.phones import phone_mask
 from linli.wording import labelled
 
+# A member's personal data in the member row itself: what erasure empties (identities, tags,
+# texts and the rest are other rows) and what an import may not fill in again on an erased
+# member.
+MEMBER_PERSONAL_FIELDS = ("name", "phone", "birth_year", "gender", "marketing_consent")
+
 
 class Member(models.Model):
     """One person, known by one member number however many touchpoints they use."""
