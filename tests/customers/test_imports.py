@@ -17,6 +17,7 @@ from django.utils import translation
 
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.resources import MemberResource
+from apps.customers.services.erasure import member_erase
 from apps.customers.services.imports import (
     community_messages_import,
     member_identity_parse,
@@ -674,3 +675,72 @@ def test_members_wechat_export_round_trips(client, stores) -> None:
     assert [(row["phone"], row["wechat"]) for row in rows] == [("", "'=wxid")]
     again = members_import(table=table_from_bytes(response.content))
     assert (again.errors, again.unchanged) == ([], 1)
+
+
+def _export_all(client) -> bytes:
+    client.force_login(_staff("view_member", "export_member", "view_phone"))
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+    return client.post(reverse("admin:customers_member_export"), data).content
+
+
+def test_export_with_erased_and_pos_card_only_members_imports_back(client, stores) -> None:
+    """A member known by a POS card or a mini-program id alone, and an erased member, export
+    with no phone, card or WeChat id: their rows name the member by number, so the whole
+    export imports back (the file was refused, every row for nothing, for those rows)."""
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,,,,HZ0001,,1,,\n"))
+    erased = Member.objects.get()
+    member_erase(member=erased, by=None, requested_via="letter")
+    till = MemberFactory(member_no="M77", phone="", home_store=stores["HZ0002"])
+    MemberIdentityFactory(member=till, kind=Kind.POS_CARD, value="POS-1")
+    exported = _export_all(client)
+
+    report = members_import(table=table_from_bytes(exported))
+
+    assert (report.errors, report.created, report.updated, report.unchanged) == ([], 0, 0, 2)
+    assert Member.objects.count() == 2
+
+
+def test_an_import_does_not_fill_in_an_erased_member_again(stores) -> None:
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,M1,female,1988,HZ0001,,1,,\n"))
+    erased = Member.objects.get()
+    member_erase(member=erased, by=None, requested_via="letter")
+
+    rows = [
+        "13900139000,王芳,M1,,,,,,,",  # a phone
+        ",,M1,female,,,,,,",  # a personal field
+        ",王芳,M1,,,,,,C1,",  # a name and a card
+    ]
+    reports = [members_import(table=table(FULL_HEADER + row + "\n")) for row in rows]
+
+    assert [[(e.row, e.column, e.code) for e in report.errors] for report in reports] == [
+        [(2, "member_no", "erased")],
+        [(2, "member_no", "erased")],
+        [(2, "member_no", "erased")],
+    ]
+    assert reports[0].errors[0].reason == (
+        "The personal data of member M1 was erased; an import does not fill it in again. "
+        "To record this person anew, leave member_no empty."
+    )
+    erased.refresh_from_db()
+    assert (erased.name, erased.phone, erased.gender, erased.home_store.code) == (
+        "",
+        "",
+        "unknown",
+        "HZ0001",
+    )
+    assert MemberIdentity.objects.count() == 0
+
+
+def test_a_row_with_only_an_unknown_member_number_is_refused(stores) -> None:
+    report = members_import(table=table(FULL_HEADER + ",甲,M404,,,,,,,\n"))
+    assert [(e.row, e.column, e.code, e.reason) for e in report.errors] == [
+        (
+            2,
+            "member_no",
+            "no_identity",
+            "No member has the number “M404”; a new member needs a phone, a member card or a "
+            "WeChat id.",
+        )
+    ]
+    assert Member.objects.count() == 0

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from apps.customers.models import CommunityMessage, Member, MemberIdentity
+from apps.customers.models import MEMBER_PERSONAL_FIELDS, CommunityMessage, Member, MemberIdentity
 from apps.customers.services.identity import identity_value_normalise, member_no_generate
 from apps.stores.models import Store
 from linli.imports.contract import (
@@ -196,7 +196,7 @@ def members_import(
         member_no = row.text("member_no", max_length=20)
         card = row.parse("member_card", _identity_value_parse, kind=Kind.MEMBER_CARD) or ""
         wechat = row.parse("wechat", _identity_value_parse, kind=Kind.WECHAT) or ""
-        if keyed and row.valid and not (phone or card or wechat):
+        if keyed and row.valid and not (phone or card or wechat or member_no):
             row.error(
                 "phone",
                 "no_identity",
@@ -242,6 +242,19 @@ def members_import(
         if log:
             transaction.set_rollback(True)
     return report.finish(log)
+
+
+def _fills_erased(row: _MemberRow, member: Member) -> bool:
+    """Whether `row` would give the erased `member` personal data again: an identity, or a
+    value of an erased field other than what erasure left (an export of the erased member
+    imports back as it is)."""
+    if row.phone or row.card or row.wechat:
+        return True
+    return any(
+        value is not None and getattr(member, key) != value
+        for key, value in row.values.items()
+        if key in MEMBER_PERSONAL_FIELDS
+    )
 
 
 def _members_write(
@@ -325,6 +338,21 @@ def _members_write(
         if not row.phone and member_id is None:
             # No phone: the card, else the WeChat id, names the member.
             member_id = card_member if card_member is not None else wechat_member
+        if member_id is None and row.member_no and not (row.phone or row.card or row.wechat):
+            # Only a member number: it must name a member (an export's row for a member known
+            # by a POS card or mini-program id alone, or an erased one); a new member needs
+            # an identity a till can find her by.
+            log.add(
+                row.number,
+                "member_no",
+                "no_identity",
+                _(
+                    "No member has the number “%(number)s”; a new member needs a phone, a "
+                    "member card or a WeChat id."
+                )
+                % {"number": row.member_no},
+            )
+            continue
         if card_member is not None and card_member != member_id:
             log.add(
                 row.number,
@@ -343,7 +371,20 @@ def _members_write(
                 % {"wechat": row.wechat, "owner": members[wechat_member].member_no},
             )
             continue
-        matched.append((row, members.get(member_id) if member_id is not None else None))
+        member = members.get(member_id) if member_id is not None else None
+        if member is not None and member.is_erased and _fills_erased(row, member):
+            log.add(
+                row.number,
+                "member_no",
+                "erased",
+                _(
+                    "The personal data of member %(number)s was erased; an import does not "
+                    "fill it in again. To record this person anew, leave member_no empty."
+                )
+                % {"number": member.member_no},
+            )
+            continue
+        matched.append((row, member))
     if log:
         return
 
