@@ -26,7 +26,7 @@ class Member(models.Model):
 
     member_no = models.CharField(_("member number"), max_length=20, unique=True)
     phone = models.CharField(_("phone"), max_length=16, blank=True, default="", db_index=True)
-    name = models.CharField(_("name"), max_length=60, blank=True, default="")
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=60, blank=True, default="")
     gender = models.CharField(
         _("gender"), max_length=8, choices=Gender.choices, default=Gender.UNKNOWN
     )
