@@ -744,3 +744,55 @@ def test_a_row_with_only_an_unknown_member_number_is_refused(stores) -> None:
         )
     ]
     assert Member.objects.count() == 0
+
+
+def test_an_export_with_masked_phones_imports_back_and_keeps_the_phones(client, stores) -> None:
+    """Staff who may not see phones export them masked; the file, edited and imported back,
+    finds each member by number and keeps the stored phone (every row was refused: the
+    masked phone was "not a valid mainland China mobile number")."""
+    members_import(
+        table=table(
+            FULL_HEADER + "13800138000,王芳,M1,,,HZ0001,,1,C1,\n13900139000,李娜,M2,,,,,,,\n"
+        )
+    )
+    client.force_login(_staff("view_member", "export_member"))
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+    exported = client.post(reverse("admin:customers_member_export"), data).content.decode(
+        "utf-8-sig"
+    )
+    assert "138****8000" in exported
+    assert "13800138000" not in exported
+
+    again = members_import(table=table(exported))
+    edited = members_import(table=table(exported.replace("王芳", "王芳芳")))
+
+    assert (again.errors, again.unchanged) == ([], 2)
+    assert (edited.errors, edited.updated, edited.unchanged) == ([], 1, 1)
+    assert sorted(Member.objects.values_list("member_no", "name", "phone")) == [
+        ("M1", "王芳芳", "+8613800138000"),
+        ("M2", "李娜", "+8613900139000"),
+    ]
+
+
+def test_a_masked_phone_must_be_the_mask_of_the_numbered_members_phone(stores) -> None:
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,M1,,,,,,,\n"))
+
+    report = members_import(
+        table=table(FULL_HEADER + "138****8000,王,,,,,,,C9,\n139****8000,王,M1,,,,,,,\n")
+    )
+
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "phone", "masked_phone"),
+        (3, "phone", "masked_phone"),
+    ]
+    assert [e.reason for e in report.errors] == [
+        "“138****8000” is a masked phone, as an export shows phones to staff who may not see "
+        "them: it names no member. Give the row's member_no (the stored phone is kept), or "
+        "export with access to phones to import phones.",
+        "“139****8000” is a masked phone and not that of member M1: a masked phone cannot be "
+        "imported. Leave the cell empty to keep the stored phone, or export with access to "
+        "phones to import phones.",
+    ]
+    assert list(Member.objects.values_list("name", "phone")) == [("王芳", "+8613800138000")]
+    assert MemberIdentity.objects.filter(kind=Kind.MEMBER_CARD).count() == 0

@@ -7,6 +7,7 @@ and column, and the file is written in one transaction only when there is no pro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,9 @@ IDENTITY_PREFIXES: dict[str, str] = {
     "mini_program": Kind.MINI_PROGRAM,
 }
 
+# A phone as a members export shows it to staff without customers.view_phone (`phone_mask`).
+MASKED_PHONE = re.compile(r"1[0-9]{2}\*{4}[0-9]{4}")
+
 GENDERS = choices_with_labels(
     Member.Gender.choices, 男="male", 女="female", 未知="unknown", m="male", f="female"
 )
@@ -130,6 +134,9 @@ def _identity_value_parse(value: str, *, kind: str) -> str:
 class _MemberRow:
     number: int
     phone: str  # "" when the row has no phone (a card or WeChat id identifies it)
+    # A masked phone from an export ("138****8000"): must be the mask of the stored phone of
+    # the member the row names by member_no, and then changes nothing.
+    masked_phone: str
     member_no: str
     card: str
     wechat: str
@@ -192,11 +199,23 @@ def members_import(
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
-        phone = row.phone("phone")
+        masked_phone = row.raw("phone") if MASKED_PHONE.fullmatch(row.raw("phone")) else ""
+        phone = "" if masked_phone else row.phone("phone")
         member_no = row.text("member_no", max_length=20)
         card = row.parse("member_card", _identity_value_parse, kind=Kind.MEMBER_CARD) or ""
         wechat = row.parse("wechat", _identity_value_parse, kind=Kind.WECHAT) or ""
-        if keyed and row.valid and not (phone or card or wechat or member_no):
+        if masked_phone and not member_no:
+            row.error(
+                "phone",
+                "masked_phone",
+                _(
+                    "“%(value)s” is a masked phone, as an export shows phones to staff who may "
+                    "not see them: it names no member. Give the row's member_no (the stored "
+                    "phone is kept), or export with access to phones to import phones."
+                )
+                % {"value": masked_phone},
+            )
+        elif keyed and row.valid and not (phone or card or wechat or member_no):
             row.error(
                 "phone",
                 "no_identity",
@@ -228,6 +247,7 @@ def members_import(
                 _MemberRow(
                     number=number,
                     phone=phone,
+                    masked_phone=masked_phone,
                     member_no=member_no,
                     card=card,
                     wechat=wechat,
@@ -372,6 +392,19 @@ def _members_write(
             )
             continue
         member = members.get(member_id) if member_id is not None else None
+        if row.masked_phone and (member is None or phone_mask(member.phone) != row.masked_phone):
+            log.add(
+                row.number,
+                "phone",
+                "masked_phone",
+                _(
+                    "“%(value)s” is a masked phone and not that of member %(number)s: a masked "
+                    "phone cannot be imported. Leave the cell empty to keep the stored phone, "
+                    "or export with access to phones to import phones."
+                )
+                % {"value": row.masked_phone, "number": row.member_no},
+            )
+            continue
         if member is not None and member.is_erased and _fills_erased(row, member):
             log.add(
                 row.number,
