@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -544,6 +545,25 @@ def test_admin_member_import_lists_every_bad_row_and_offers_no_confirm(client, s
         (4, ["phone"]),
     ]
     assert "confirm_form" not in response.context
+    assert Member.objects.count() == 0
+
+
+def test_admin_import_with_bad_rows_says_nothing_was_imported(client, stores) -> None:
+    """All or nothing: the page says the good rows were not imported either (import-export's
+    own "correct these errors in your data where possible" read as if they had been)."""
+    client.force_login(_staff("view_member", "import_member"))
+    text = MEMBER_HEADER + "13800138000,王芳,,,,,,,\n123,,,,,,,,\n"
+    pages = {}
+    for language in ("en", "zh-hans"):
+        upload = SimpleUploadedFile("members.csv", text.encode("utf-8-sig"))
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages[language] = client.post(
+            reverse("admin:customers_member_import"), {"import_file": upload, "format": "0"}
+        ).content.decode()
+
+    assert "Nothing was imported: a file is imported whole or not at all." in pages["en"]
+    assert "未导入任何数据：文件要么整体导入，要么完全不导入。" in pages["zh-hans"]
+    assert "where possible" not in pages["en"]
     assert Member.objects.count() == 0
 
 
