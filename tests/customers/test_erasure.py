@@ -304,3 +304,31 @@ def test_the_member_form_cannot_tick_or_untick_erased(client, member, hq_user):
     client.post(reverse("admin:customers_member_change", args=[member.pk]), data)
     member.refresh_from_db()
     assert member.is_erased is True
+
+
+def test_the_erased_members_page_does_not_take_personal_data_again(client, member, hq_user):
+    """Typed into an erased member's page, a name and phone came back on a member every page
+    treats as anonymous; the personal fields are read-only there now."""
+    client.force_login(hq_user)
+    member_erase(member=member, by=None, requested_via="letter")
+    data = {
+        **_member_form(client, member),
+        "name": "王芳",
+        "phone": PHONE,
+        "birth_year": "1988",
+        "gender": "female",
+        "marketing_consent": "on",
+        "_save": "Save",
+    }
+
+    response = client.post(reverse("admin:customers_member_change", args=[member.pk]), data)
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (
+        member.name,
+        member.phone,
+        member.birth_year,
+        member.gender,
+        member.marketing_consent,
+    ) == ("", "", None, "unknown", False)
