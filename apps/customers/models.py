@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from linli.phones import phone_mask
 from linli.wording import labelled
 
+# A member's personal data in the member row itself: what erasure empties (identities, tags,
+# texts and the rest are other rows) and what an import may not fill in again on an erased
+# member.
+MEMBER_PERSONAL_FIELDS = ("name", "phone", "birth_year", "gender", "marketing_consent")
+
 
 class Member(models.Model):
     """One person, known by one member number however many touchpoints they use."""
@@ -21,7 +26,7 @@ class Member(models.Model):
 
     member_no = models.CharField(_("member number"), max_length=20, unique=True)
     phone = models.CharField(_("phone"), max_length=16, blank=True, default="", db_index=True)
-    name = models.CharField(_("name"), max_length=60, blank=True, default="")
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=60, blank=True, default="")
     gender = models.CharField(
         _("gender"), max_length=8, choices=Gender.choices, default=Gender.UNKNOWN
     )

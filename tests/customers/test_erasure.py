@@ -6,6 +6,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.campaigns.models import BroadcastComment, GroupBuyJoin
 from apps.catalog.models import MemberSuggestion
 from apps.customers.models import (
     CommunityMessage,
@@ -18,7 +19,12 @@ from apps.customers.models import (
 )
 from apps.customers.services.erasure import ERASED_TEXT, ErasureRefused, member_erase
 from apps.customers.services.identity import member_merge
-from apps.stores.models import Order
+from apps.stores.models import Order, OrderFulfilment
+from tests.campaigns.factories import (
+    BroadcastCommentFactory,
+    GroupBuyJoinFactory,
+    GroupBuyOfferFactory,
+)
 from tests.factories import (
     MemberFactory,
     MemberIdentityFactory,
@@ -98,6 +104,51 @@ def test_erasure_anonymises_the_member_and_keeps_orders(member, hq_user):
     # Someone else's data is untouched.
     assert MemberIdentity.objects.filter(member=other).count() == 1
     assert MemberSuggestion.objects.filter(member_id=other.pk).count() == 1
+
+
+def test_erasure_blanks_chat_names_live_comments_and_delivery_details(member):
+    """What the member wrote or gave elsewhere: the name in a group-buy chat (searching it in
+    the admin found the join, and with it the member number), live comments, and the address,
+    contact, phone and note of a delivery. The rows stay: joins and comments are counted."""
+    other = MemberFactory(name="李四")
+    offer = GroupBuyOfferFactory()
+    GroupBuyJoinFactory(offer=offer, member=member, display_name="王芳", quantity=2)
+    GroupBuyJoinFactory(offer=offer, member=other, display_name="李四")
+    BroadcastCommentFactory(broadcast=offer.broadcast, member=member, author="王芳", text="3号楼")
+    BroadcastCommentFactory(broadcast=offer.broadcast, member=other, author="李四", text="好")
+    store = member.home_store
+    orders = [
+        Order.objects.create(store=store, member=owner, channel="mini_program", idempotency_key=k)
+        for owner, k in ((member, "d1"), (other, "d2"))
+    ]
+    for order, code in zip(orders, ("100001", "100002"), strict=True):
+        OrderFulfilment.objects.create(
+            order=order,
+            store=store,
+            pickup_code=code,
+            delivery_address="文一路 3号楼 502",
+            delivery_contact=order.member.name,
+            delivery_phone="+8613900009999",
+            member_note="请敲门",
+        )
+
+    member_erase(member=member, by=None, requested_via="letter")
+
+    delivery = ("delivery_address", "delivery_contact", "delivery_phone", "member_note")
+    assert list(
+        GroupBuyJoin.objects.order_by("pk").values_list("member_id", "display_name", "quantity")
+    ) == [(member.pk, "", 2), (other.pk, "李四", 2)]
+    assert list(
+        BroadcastComment.objects.order_by("pk").values_list("member_id", "author", "text")
+    ) == [(member.pk, "", ERASED_TEXT), (other.pk, "李四", "好")]
+    assert list(
+        OrderFulfilment.objects.order_by("order__idempotency_key").values_list(
+            "order__member_id", "pickup_code", *delivery
+        )
+    ) == [
+        (member.pk, "100001", "", "", "", ""),
+        (other.pk, "100002", "文一路 3号楼 502", "李四", "+8613900009999", "请敲门"),
+    ]
 
 
 def test_erasure_empties_snapshots_of_members_merged_into_this_one(member):
@@ -253,3 +304,31 @@ def test_the_member_form_cannot_tick_or_untick_erased(client, member, hq_user):
     client.post(reverse("admin:customers_member_change", args=[member.pk]), data)
     member.refresh_from_db()
     assert member.is_erased is True
+
+
+def test_the_erased_members_page_does_not_take_personal_data_again(client, member, hq_user):
+    """Typed into an erased member's page, a name and phone came back on a member every page
+    treats as anonymous; the personal fields are read-only there now."""
+    client.force_login(hq_user)
+    member_erase(member=member, by=None, requested_via="letter")
+    data = {
+        **_member_form(client, member),
+        "name": "王芳",
+        "phone": PHONE,
+        "birth_year": "1988",
+        "gender": "female",
+        "marketing_consent": "on",
+        "_save": "Save",
+    }
+
+    response = client.post(reverse("admin:customers_member_change", args=[member.pk]), data)
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (
+        member.name,
+        member.phone,
+        member.birth_year,
+        member.gender,
+        member.marketing_consent,
+    ) == ("", "", None, "unknown", False)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -17,6 +18,7 @@ from django.utils import translation
 
 from apps.customers.models import CommunityMessage, Member, MemberIdentity
 from apps.customers.resources import MemberResource
+from apps.customers.services.erasure import member_erase
 from apps.customers.services.imports import (
     community_messages_import,
     member_identity_parse,
@@ -546,6 +548,25 @@ def test_admin_member_import_lists_every_bad_row_and_offers_no_confirm(client, s
     assert Member.objects.count() == 0
 
 
+def test_admin_import_with_bad_rows_says_nothing_was_imported(client, stores) -> None:
+    """All or nothing: the page says the good rows were not imported either (import-export's
+    own "correct these errors in your data where possible" read as if they had been)."""
+    client.force_login(_staff("view_member", "import_member"))
+    text = MEMBER_HEADER + "13800138000,王芳,,,,,,,\n123,,,,,,,,\n"
+    pages = {}
+    for language in ("en", "zh-hans"):
+        upload = SimpleUploadedFile("members.csv", text.encode("utf-8-sig"))
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages[language] = client.post(
+            reverse("admin:customers_member_import"), {"import_file": upload, "format": "0"}
+        ).content.decode()
+
+    assert "Nothing was imported: a file is imported whole or not at all." in pages["en"]
+    assert "未导入任何数据：文件要么整体导入，要么完全不导入。" in pages["zh-hans"]
+    assert "where possible" not in pages["en"]
+    assert Member.objects.count() == 0
+
+
 def test_admin_chat_import_needs_its_permission_and_works_with_it(client, stores: dict) -> None:
     client.force_login(_staff("view_communitymessage"))
     assert client.get(reverse("admin:customers_communitymessage_import")).status_code == 403
@@ -674,3 +695,124 @@ def test_members_wechat_export_round_trips(client, stores) -> None:
     assert [(row["phone"], row["wechat"]) for row in rows] == [("", "'=wxid")]
     again = members_import(table=table_from_bytes(response.content))
     assert (again.errors, again.unchanged) == ([], 1)
+
+
+def _export_all(client) -> bytes:
+    client.force_login(_staff("view_member", "export_member", "view_phone"))
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+    return client.post(reverse("admin:customers_member_export"), data).content
+
+
+def test_export_with_erased_and_pos_card_only_members_imports_back(client, stores) -> None:
+    """A member known by a POS card or a mini-program id alone, and an erased member, export
+    with no phone, card or WeChat id: their rows name the member by number, so the whole
+    export imports back (the file was refused, every row for nothing, for those rows)."""
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,,,,HZ0001,,1,,\n"))
+    erased = Member.objects.get()
+    member_erase(member=erased, by=None, requested_via="letter")
+    till = MemberFactory(member_no="M77", phone="", home_store=stores["HZ0002"])
+    MemberIdentityFactory(member=till, kind=Kind.POS_CARD, value="POS-1")
+    exported = _export_all(client)
+
+    report = members_import(table=table_from_bytes(exported))
+
+    assert (report.errors, report.created, report.updated, report.unchanged) == ([], 0, 0, 2)
+    assert Member.objects.count() == 2
+
+
+def test_an_import_does_not_fill_in_an_erased_member_again(stores) -> None:
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,M1,female,1988,HZ0001,,1,,\n"))
+    erased = Member.objects.get()
+    member_erase(member=erased, by=None, requested_via="letter")
+
+    rows = [
+        "13900139000,王芳,M1,,,,,,,",  # a phone
+        ",,M1,female,,,,,,",  # a personal field
+        ",王芳,M1,,,,,,C1,",  # a name and a card
+    ]
+    reports = [members_import(table=table(FULL_HEADER + row + "\n")) for row in rows]
+
+    assert [[(e.row, e.column, e.code) for e in report.errors] for report in reports] == [
+        [(2, "member_no", "erased")],
+        [(2, "member_no", "erased")],
+        [(2, "member_no", "erased")],
+    ]
+    assert reports[0].errors[0].reason == (
+        "The personal data of member M1 was erased; an import does not fill it in again. "
+        "To record this person anew, leave member_no empty."
+    )
+    erased.refresh_from_db()
+    assert (erased.name, erased.phone, erased.gender, erased.home_store.code) == (
+        "",
+        "",
+        "unknown",
+        "HZ0001",
+    )
+    assert MemberIdentity.objects.count() == 0
+
+
+def test_a_row_with_only_an_unknown_member_number_is_refused(stores) -> None:
+    report = members_import(table=table(FULL_HEADER + ",甲,M404,,,,,,,\n"))
+    assert [(e.row, e.column, e.code, e.reason) for e in report.errors] == [
+        (
+            2,
+            "member_no",
+            "no_identity",
+            "No member has the number “M404”; a new member needs a phone, a member card or a "
+            "WeChat id.",
+        )
+    ]
+    assert Member.objects.count() == 0
+
+
+def test_an_export_with_masked_phones_imports_back_and_keeps_the_phones(client, stores) -> None:
+    """Staff who may not see phones export them masked; the file, edited and imported back,
+    finds each member by number and keeps the stored phone (every row was refused: the
+    masked phone was "not a valid mainland China mobile number")."""
+    members_import(
+        table=table(
+            FULL_HEADER + "13800138000,王芳,M1,,,HZ0001,,1,C1,\n13900139000,李娜,M2,,,,,,,\n"
+        )
+    )
+    client.force_login(_staff("view_member", "export_member"))
+    data = {"format": "0", "resource": "0"}
+    data.update({f"memberresource_{name}": "on" for name in MemberResource().get_export_order()})
+    exported = client.post(reverse("admin:customers_member_export"), data).content.decode(
+        "utf-8-sig"
+    )
+    assert "138****8000" in exported
+    assert "13800138000" not in exported
+
+    again = members_import(table=table(exported))
+    edited = members_import(table=table(exported.replace("王芳", "王芳芳")))
+
+    assert (again.errors, again.unchanged) == ([], 2)
+    assert (edited.errors, edited.updated, edited.unchanged) == ([], 1, 1)
+    assert sorted(Member.objects.values_list("member_no", "name", "phone")) == [
+        ("M1", "王芳芳", "+8613800138000"),
+        ("M2", "李娜", "+8613900139000"),
+    ]
+
+
+def test_a_masked_phone_must_be_the_mask_of_the_numbered_members_phone(stores) -> None:
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,M1,,,,,,,\n"))
+
+    report = members_import(
+        table=table(FULL_HEADER + "138****8000,王,,,,,,,C9,\n139****8000,王,M1,,,,,,,\n")
+    )
+
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (2, "phone", "masked_phone"),
+        (3, "phone", "masked_phone"),
+    ]
+    assert [e.reason for e in report.errors] == [
+        "“138****8000” is a masked phone, as an export shows phones to staff who may not see "
+        "them: it names no member. Give the row's member_no (the stored phone is kept), or "
+        "export with access to phones to import phones.",
+        "“139****8000” is a masked phone and not that of member M1: a masked phone cannot be "
+        "imported. Leave the cell empty to keep the stored phone, or export with access to "
+        "phones to import phones.",
+    ]
+    assert list(Member.objects.values_list("name", "phone")) == [("王芳", "+8613800138000")]
+    assert MemberIdentity.objects.filter(kind=Kind.MEMBER_CARD).count() == 0

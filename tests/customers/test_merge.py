@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
@@ -216,6 +217,22 @@ def test_admin_merge_shows_a_confirmation_page_then_merges(client, pair, hq_user
     assert done.status_code == 302
     assert list(Member.objects.values_list("pk", flat=True)) == [keep.pk]
     assert MemberMerge.objects.get().merged_by == hq_user
+
+
+def test_admin_merge_confirmation_names_the_fields_to_fill_in_the_readers_language(client, hq_user):
+    keep = MemberFactory(phone="", name="王芳", birth_year=None)
+    absorb = MemberFactory(phone="+8613900001111", name="", birth_year=1990)
+    client.force_login(hq_user)
+
+    pages = {}
+    for language in ("en", "zh-hans"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages[language] = changelist_post(client, [keep, absorb]).content.decode()
+
+    # Keeping the first: its empty birth year and phone come from the second.
+    assert "<td>birth year, phone</td>" in pages["en"]
+    assert "<td>出生年份、手机号</td>" in pages["zh-hans"]
+    assert "birth_year" not in pages["en"] + pages["zh-hans"]
 
 
 def test_admin_merge_confirmation_masks_phones_without_permission(client, pair, roles):

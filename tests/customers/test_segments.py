@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -349,6 +350,27 @@ def test_admin_segment_preview_reports_bad_ranges(client: object, hq_user: objec
     assert response.status_code == 200
     assert "The maximum must not be below the minimum." in response.content.decode()
     assert "match right now" not in response.content.decode()
+
+
+def test_admin_segment_preview_names_the_field_of_each_bad_range(client, hq_user) -> None:
+    """Two empty ranges gave the same sentence twice, naming neither field."""
+    client.force_login(hq_user)
+    rule = {
+        "min_frequency_90d": "9",
+        "max_frequency_90d": "1",
+        "min_spend_90d": "500",
+        "max_spend_90d": "100",
+    }
+    pages = {}
+    for language in ("en", "zh-hans"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        url = reverse("admin:customers_segment_preview")
+        pages[language] = client.get(url, rule).content.decode()
+
+    assert "Maximum orders (90 days): The maximum must not be below the minimum." in pages["en"]
+    assert "Maximum spend (90 days): The maximum must not be below the minimum." in pages["en"]
+    assert "最多订单数（90 天）：最大值不能小于最小值。" in pages["zh-hans"]
+    assert "最高消费金额（90 天）：最大值不能小于最小值。" in pages["zh-hans"]
 
 
 def test_admin_segment_preview_refuses_non_staff_and_staff_without_permission(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from linli.imports.admin import ExportAdminMixin
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,16 @@ def test_an_export_with_no_column_ticked_is_refused_in_chinese(admin_client):
     html = response.content.decode()
     assert "Select at least 1 field" not in html
     assert "请至少为“供应商”选择 1 个要导出的字段" in html
+
+
+def test_member_export_and_list_call_a_members_name_by_the_word_for_a_person(admin_client):
+    """A member's name is 姓名, the word for a person's name, not 名称 (a thing's: a store's,
+    a product's), on the export page and as the member list's column."""
+    MemberFactory()
+    export = admin_client.get(reverse("admin:customers_member_export")).content.decode()
+    changelist = admin_client.get(reverse("admin:customers_member_changelist")).content.decode()
+
+    assert _checkbox_labels(export)["memberresource_name"] == "姓名（name）"
+    headers = re.findall(r'<th scope="col"[^>]*>.*?</th>', changelist, re.S)
+    assert [h for h in headers if "column-name" in h and ">姓名<" in h]
+    assert not [h for h in headers if ">名称<" in h]

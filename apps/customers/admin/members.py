@@ -12,7 +12,14 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.admin import identity as admin_identity
-from apps.customers.models import Member, MemberIdentity, MemberTag, Tag, tag_evidence_text
+from apps.customers.models import (
+    MEMBER_PERSONAL_FIELDS,
+    Member,
+    MemberIdentity,
+    MemberTag,
+    Tag,
+    tag_evidence_text,
+)
 from apps.customers.resources import MemberResource
 from linli.admin_helpers import (
     PHONE_PERMISSION,
@@ -210,6 +217,16 @@ class MemberAdmin(
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline]
     actions = ["merge_selected_members", "erase_selected_members"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> list[Any]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_erased:
+            # Erasure is recorded as done: typing a name or phone into the erased record here
+            # would bring personal data back on a member every page treats as anonymous.
+            # (The phone of staff who may not see phones is already a read-only column.)
+            shown_otherwise = {*readonly, *(self.get_exclude(request, obj) or [])}
+            readonly += [name for name in MEMBER_PERSONAL_FIELDS if name not in shown_otherwise]
+        return readonly
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         # The export is the member list itself: never for staff refused member data.

@@ -328,7 +328,13 @@ class SegmentAdmin(admin.ModelAdmin):
             try:
                 segment_rule_validate(rule=rule)
             except ValidationError as error:
-                context["errors"] = [str(message) for message in error.messages]
+                # Each problem with its field's label, as the form puts it beside the field:
+                # two ranges can be empty at once, and "the maximum" alone named neither.
+                context["errors"] = [
+                    labelled(form.fields[name].label, message)
+                    for name, messages in error.message_dict.items()
+                    for message in messages
+                ]
             else:
                 context["summary"] = self._summary_context(
                     segment_rule_summary(rule=rule), request=request

@@ -10,8 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.campaigns.models import BroadcastComment, GroupBuyJoin
 from apps.catalog.models import MemberSuggestion
 from apps.customers.models import (
+    MEMBER_PERSONAL_FIELDS,
     CommunityMessage,
     Member,
     MemberErasure,
@@ -21,6 +23,7 @@ from apps.customers.models import (
     MemberTag,
     NpsAnswer,
 )
+from apps.stores.models import OrderFulfilment
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 ERASED_TEXT = "[erased]"
 REQUESTED_VIA_MAX_LENGTH = 80
 # The fields erasure clears; the audit trail keeps that they changed, not what they held.
-ERASED_FIELDS = ("name", "phone", "birth_year", "gender", "marketing_consent")
+ERASED_FIELDS = MEMBER_PERSONAL_FIELDS
 
 
 class ErasureRefused(ValidationError):
@@ -50,6 +53,11 @@ def member_erase(
     - community messages: the rows stay linked (message counts per store and member stay
       right) but their text is replaced by "[erased]" — chat text is free-form personal data;
     - NPS answers: score and store stay (NPS per store stays right), comments are cleared;
+    - group-buy joins keep member and quantity (成团率, live conversion and the review stay
+      right) but lose the name the member wrote in the chat (`display_name`); broadcast
+      comments keep their count but lose author and text ("[erased]");
+    - the delivery details the member gave with an order (address, contact, phone, note) are
+      emptied: the orders stay, their fulfilment status too;
     - snapshots of members merged into this one are emptied (they hold the same person's data);
     - the member's audit trail keeps who changed what and when, but the values of the erased
       fields and the old name in each entry's title are replaced (`_audit_trail_redact`);
@@ -74,6 +82,14 @@ def member_erase(
         MemberSuggestion.objects.filter(member_id=locked.pk).delete()
         CommunityMessage.objects.filter(member=locked).update(text=ERASED_TEXT)
         NpsAnswer.objects.filter(member=locked).update(comment="")
+        # The 接龙 chat name is the member's name as the chat knows it: searching it in the
+        # admin led back to the member number. A join with a member is counted by member, so
+        # the KPIs and reviews stay as they were.
+        GroupBuyJoin.objects.filter(member=locked).exclude(display_name="").update(display_name="")
+        BroadcastComment.objects.filter(member=locked).update(author="", text=ERASED_TEXT)
+        OrderFulfilment.objects.filter(order__member=locked).update(
+            delivery_address="", delivery_contact="", delivery_phone="", member_note=""
+        )
         MemberMerge.objects.filter(kept=locked).update(absorbed_snapshot={})
         locked.name = ""
         locked.phone = ""

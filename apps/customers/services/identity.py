@@ -277,6 +277,12 @@ class MergePreview:
     moves: dict[str, int]
     filled_fields: list[str]
 
+    @property
+    def filled_labels(self) -> list[str]:
+        """The fields to fill as the page's reader calls them ("birth year", "出生年份"), not
+        their code names."""
+        return [str(Member._meta.get_field(name).verbose_name) for name in self.filled_fields]
+
 
 def member_merge_preview(*, keep: Member, absorb: Member) -> MergePreview:
     """Counts of what would move from `absorb` to `keep`; reads only."""

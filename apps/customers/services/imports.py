@@ -7,6 +7,7 @@ and column, and the file is written in one transaction only when there is no pro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from apps.customers.models import CommunityMessage, Member, MemberIdentity
+from apps.customers.models import MEMBER_PERSONAL_FIELDS, CommunityMessage, Member, MemberIdentity
 from apps.customers.services.identity import identity_value_normalise, member_no_generate
 from apps.stores.models import Store
 from linli.imports.contract import (
@@ -85,6 +86,9 @@ IDENTITY_PREFIXES: dict[str, str] = {
     "mini_program": Kind.MINI_PROGRAM,
 }
 
+# A phone as a members export shows it to staff without customers.view_phone (`phone_mask`).
+MASKED_PHONE = re.compile(r"1[0-9]{2}\*{4}[0-9]{4}")
+
 GENDERS = choices_with_labels(
     Member.Gender.choices, 男="male", 女="female", 未知="unknown", m="male", f="female"
 )
@@ -130,6 +134,9 @@ def _identity_value_parse(value: str, *, kind: str) -> str:
 class _MemberRow:
     number: int
     phone: str  # "" when the row has no phone (a card or WeChat id identifies it)
+    # A masked phone from an export ("138****8000"): must be the mask of the stored phone of
+    # the member the row names by member_no, and then changes nothing.
+    masked_phone: str
     member_no: str
     card: str
     wechat: str
@@ -192,11 +199,23 @@ def members_import(
     for number, cells in table.rows:
         report.rows += 1
         row = RowCells(number, cells, positions, log, width=width)
-        phone = row.phone("phone")
+        masked_phone = row.raw("phone") if MASKED_PHONE.fullmatch(row.raw("phone")) else ""
+        phone = "" if masked_phone else row.phone("phone")
         member_no = row.text("member_no", max_length=20)
         card = row.parse("member_card", _identity_value_parse, kind=Kind.MEMBER_CARD) or ""
         wechat = row.parse("wechat", _identity_value_parse, kind=Kind.WECHAT) or ""
-        if keyed and row.valid and not (phone or card or wechat):
+        if masked_phone and not member_no:
+            row.error(
+                "phone",
+                "masked_phone",
+                _(
+                    "“%(value)s” is a masked phone, as an export shows phones to staff who may "
+                    "not see them: it names no member. Give the row's member_no (the stored "
+                    "phone is kept), or export with access to phones to import phones."
+                )
+                % {"value": masked_phone},
+            )
+        elif keyed and row.valid and not (phone or card or wechat or member_no):
             row.error(
                 "phone",
                 "no_identity",
@@ -228,6 +247,7 @@ def members_import(
                 _MemberRow(
                     number=number,
                     phone=phone,
+                    masked_phone=masked_phone,
                     member_no=member_no,
                     card=card,
                     wechat=wechat,
@@ -242,6 +262,19 @@ def members_import(
         if log:
             transaction.set_rollback(True)
     return report.finish(log)
+
+
+def _fills_erased(row: _MemberRow, member: Member) -> bool:
+    """Whether `row` would give the erased `member` personal data again: an identity, or a
+    value of an erased field other than what erasure left (an export of the erased member
+    imports back as it is)."""
+    if row.phone or row.card or row.wechat:
+        return True
+    return any(
+        value is not None and getattr(member, key) != value
+        for key, value in row.values.items()
+        if key in MEMBER_PERSONAL_FIELDS
+    )
 
 
 def _members_write(
@@ -325,6 +358,21 @@ def _members_write(
         if not row.phone and member_id is None:
             # No phone: the card, else the WeChat id, names the member.
             member_id = card_member if card_member is not None else wechat_member
+        if member_id is None and row.member_no and not (row.phone or row.card or row.wechat):
+            # Only a member number: it must name a member (an export's row for a member known
+            # by a POS card or mini-program id alone, or an erased one); a new member needs
+            # an identity a till can find her by.
+            log.add(
+                row.number,
+                "member_no",
+                "no_identity",
+                _(
+                    "No member has the number “%(number)s”; a new member needs a phone, a "
+                    "member card or a WeChat id."
+                )
+                % {"number": row.member_no},
+            )
+            continue
         if card_member is not None and card_member != member_id:
             log.add(
                 row.number,
@@ -343,7 +391,33 @@ def _members_write(
                 % {"wechat": row.wechat, "owner": members[wechat_member].member_no},
             )
             continue
-        matched.append((row, members.get(member_id) if member_id is not None else None))
+        member = members.get(member_id) if member_id is not None else None
+        if row.masked_phone and (member is None or phone_mask(member.phone) != row.masked_phone):
+            log.add(
+                row.number,
+                "phone",
+                "masked_phone",
+                _(
+                    "“%(value)s” is a masked phone and not that of member %(number)s: a masked "
+                    "phone cannot be imported. Leave the cell empty to keep the stored phone, "
+                    "or export with access to phones to import phones."
+                )
+                % {"value": row.masked_phone, "number": row.member_no},
+            )
+            continue
+        if member is not None and member.is_erased and _fills_erased(row, member):
+            log.add(
+                row.number,
+                "member_no",
+                "erased",
+                _(
+                    "The personal data of member %(number)s was erased; an import does not "
+                    "fill it in again. To record this person anew, leave member_no empty."
+                )
+                % {"number": member.member_no},
+            )
+            continue
+        matched.append((row, member))
     if log:
         return
 
