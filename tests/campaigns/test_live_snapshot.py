@@ -18,13 +18,14 @@ from django.utils import timezone, translation
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.campaigns.selectors.live import broadcast_snapshot, live_overview
 from apps.campaigns.views.live import page_labels
+from apps.customers.services.erasure import member_erase
 from tests.campaigns.factories import (
     BroadcastCommentFactory,
     BroadcastFactory,
     GroupBuyJoinFactory,
     GroupBuyOfferFactory,
 )
-from tests.factories import ProductFactory, StockLevelFactory
+from tests.factories import MemberFactory, ProductFactory, StockLevelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +148,23 @@ def test_a_phone_number_in_a_comment_is_masked_on_the_live_screen() -> None:
     assert [c["text"] for c in snapshot["comments"]] == ["蓝莓 2 份 送货打138****5678"]
     assert [c["author"] for c in snapshot["comments"]] == ["139****1234"]
     assert "13812345678" not in json.dumps(snapshot, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+def test_an_erased_members_comments_are_neither_listed_nor_keywords() -> None:
+    broadcast = _live_broadcast()
+    _offers(broadcast)
+    erased = MemberFactory()
+    for _ in range(3):
+        BroadcastCommentFactory(broadcast=broadcast, member=erased, text="蓝莓甜吗 我要两盒")
+    BroadcastCommentFactory(broadcast=broadcast, member=MemberFactory(), text="西瓜甜吗")
+    BroadcastCommentFactory(broadcast=broadcast, member=None, text="西瓜还有吗")
+    member_erase(member=erased, by=None)
+
+    snapshot = broadcast_snapshot(broadcast=broadcast)
+
+    assert [c["text"] for c in snapshot["comments"]] == ["西瓜还有吗", "西瓜甜吗"]
+    assert [k["word"] for k in snapshot["keywords"]][0] == "西瓜"
+    assert "erased" not in [k["word"] for k in snapshot["keywords"]]
 
 
 def _written(point: dict, language: str) -> str:

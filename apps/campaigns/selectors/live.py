@@ -197,8 +197,11 @@ def broadcast_snapshot(*, broadcast: Broadcast, version: int = 0) -> dict[str, A
         ).values_list("product_id", "on_hand")
     )
     knowledge_points = product_selling_points(product_ids=[offer.product_id for offer in offers])
+    # An erased member's comments are kept for the counts but their words are gone
+    # ("[erased]"): neither listed nor read for keywords and talking points.
     comments = list(
         BroadcastComment.objects.filter(broadcast=broadcast)
+        .exclude(member__is_erased=True)
         .order_by("-created_at", "-pk")
         .values("pk", "author", "text", "created_at")[:ANALYSED_COMMENTS]
     )
