@@ -96,8 +96,9 @@ class CheckedMomentField(DateTimeField):
 class PhoneField(serializers.CharField):
     """A mainland mobile number in any form a till or bot sends (`138 0013 8000`, `+86…`),
     returned normalised (`+8613800138000`) by the project's one check (`phone_normalise`);
-    anything else is 400 `invalid` with its message. Every API serializer's phone is one of
-    these (tests/linli/test_api_fields.py walks them all)."""
+    more than `max_length` (40) characters as sent is 400 `max_length`, anything else that is no
+    such number 400 `invalid` with its message. Every API serializer's phone is one of these
+    (tests/linli/test_api_fields.py walks them all)."""
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("max_length", 40)
@@ -105,6 +106,11 @@ class PhoneField(serializers.CharField):
 
     def to_internal_value(self, data: object) -> str:
         value = super().to_internal_value(data)
+        # DRF runs the field's validators (its MaxLengthValidator) on what this returns, the
+        # normalised 14 characters: the length the schema advertises is checked here, on the
+        # text as sent, before it is read (and quoted in the `invalid` message).
+        if self.max_length is not None and len(value) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         try:
             return phone_normalise(value)
         except DjangoValidationError as error:
