@@ -229,12 +229,15 @@ def _form_key_refusal(
     A key counts only where DRF reads it: `x.y` for a nested object or a mapping
     (`member.phone`), `x[0]…` for a list of objects (`lines[0]sku`), `x` or `x[0]` for a list of
     values, and `x` alone for any other field. DRF drops any other key, so it is refused: an
-    unknown name by that name (`till[0]x` is `till`); a known one by the whole key
-    (`idempotency_key.x`, `member` alone), and when the field is nested, with a message saying
-    how to send it (`member.<key>`, `lines[0]<key>`), since the name alone is no unknown field."""
+    unknown name by that name (`till[0]x` is `till`; no name, `.x`, by the key); a known one
+    by the whole key (`idempotency_key.x`, `member` alone), and when the field is nested, with
+    a message saying how to send it (`member.<key>`, `lines[0]<key>`), since the name alone is
+    no unknown field."""
     name = form_field_name(key)
     if name not in known:
-        return (name, None)
+        # A key that starts with `.` or `[` (`lines[0].discount` gives a line `.discount`) has
+        # no name: it is named as sent.
+        return (name or key, None)
     field = fields.get(name)
     rest = key[len(name) :]
     if isinstance(field, serializers.DictField | serializers.Serializer):

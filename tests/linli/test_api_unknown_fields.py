@@ -337,6 +337,10 @@ def test_a_form_encoded_sale_with_nested_lines_and_member_is_accepted(world, enc
         ({"member[0]phone": "13800138000"}, [(None, "member[0]phone")]),
         ({"lines.sku": "FRU-0001"}, [(None, "lines.sku")]),
         ({"member": "13800138000"}, [(None, "member")]),
+        # A key with no name before its `.` or `[` was dropped too: the discount was lost.
+        ({"lines[0].discount": "1"}, [(0, ".discount")]),
+        ({"[0]till": "T-7"}, [(None, "[0]till")]),
+        ({".till": "T-7"}, [(None, ".till")]),
     ],
 )
 def test_a_form_key_with_an_unknown_field_name_is_refused(world, extra, unknown):
