@@ -9,12 +9,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -96,8 +98,9 @@ class CheckedMomentField(DateTimeField):
 class PhoneField(serializers.CharField):
     """A mainland mobile number in any form a till or bot sends (`138 0013 8000`, `+86…`),
     returned normalised (`+8613800138000`) by the project's one check (`phone_normalise`);
-    anything else is 400 `invalid` with its message. Every API serializer's phone is one of
-    these (tests/linli/test_api_fields.py walks them all)."""
+    more than `max_length` (40) characters as sent is 400 `max_length`, anything else that is no
+    such number 400 `invalid` with its message. Every API serializer's phone is one of these
+    (tests/linli/test_api_fields.py walks them all)."""
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("max_length", 40)
@@ -105,6 +108,11 @@ class PhoneField(serializers.CharField):
 
     def to_internal_value(self, data: object) -> str:
         value = super().to_internal_value(data)
+        # DRF runs the field's validators (its MaxLengthValidator) on what this returns, the
+        # normalised 14 characters: the length the schema advertises is checked here, on the
+        # text as sent, before it is read (and quoted in the `invalid` message).
+        if self.max_length is not None and len(value) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         try:
             return phone_normalise(value)
         except DjangoValidationError as error:
@@ -212,28 +220,47 @@ FORM_OBJECT_KEY = re.compile(r"\.(.+)$")
 FORM_LIST_KEY = re.compile(r"\[([0-9]+)\](.*)$")
 
 
-def _form_key_unknown(key: str, fields: Mapping[str, serializers.Field], known: set[str]) -> str:
-    """`key` of a form body if it names no field this object takes, "" if it does.
+def _form_key_refusal(
+    key: str, fields: Mapping[str, serializers.Field], known: set[str]
+) -> tuple[str, str | Promise | None] | None:
+    """Why a key of a form body is refused: None when it names a field this object takes, else
+    (the key to name, a message or None for the object's `unknown_field_message`).
 
     A key counts only where DRF reads it: `x.y` for a nested object or a mapping
     (`member.phone`), `x[0]…` for a list of objects (`lines[0]sku`), `x` or `x[0]` for a list of
     values, and `x` alone for any other field. DRF drops any other key, so it is refused: an
-    unknown name by that name (`till[0]x` is `till`), a known one by the whole key
-    (`idempotency_key.x`, `member` alone)."""
+    unknown name by that name (`till[0]x` is `till`; no name, `.x`, by the key); a known one
+    by the whole key (`idempotency_key.x`, `member` alone), and when the field is nested, with
+    a message saying how to send it (`member.<key>`, `lines[0]<key>`), since the name alone is
+    no unknown field."""
     name = form_field_name(key)
     if name not in known:
-        return name
+        # A key that starts with `.` or `[` (`lines[0].discount` gives a line `.discount`) has
+        # no name: it is named as sent.
+        return (name or key, None)
     field = fields.get(name)
     rest = key[len(name) :]
     if isinstance(field, serializers.DictField | serializers.Serializer):
-        read = bool(FORM_OBJECT_KEY.match(rest))
+        if FORM_OBJECT_KEY.match(rest):
+            return None
+        hint = _("“%(field)s” is an object: send each of its keys as “%(field)s.<key>”.")
     elif isinstance(field, serializers.ListSerializer):
-        read = bool(FORM_LIST_KEY.match(rest))
+        if FORM_LIST_KEY.match(rest):
+            return None
+        hint = _(
+            "“%(field)s” is a list of objects: send each item's keys as “%(field)s[0]<key>”, "
+            "“%(field)s[1]<key>” and so on."
+        )
     elif isinstance(field, serializers.ListField):
-        read = rest == "" or bool(FORM_LIST_KEY.match(rest))
+        if rest == "" or FORM_LIST_KEY.match(rest):
+            return None
+        hint = _(
+            "“%(field)s” is a list: send it as “%(field)s”, or as “%(field)s[0]”, "
+            "“%(field)s[1]” and so on."
+        )
     else:
-        read = rest == ""
-    return "" if read else key
+        return None if rest == "" else (key, None)
+    return (key, hint % {"field": name})
 
 
 # The base of every API request body's serializer and of each object nested in one. A subclass may
@@ -248,17 +275,17 @@ class RequestSerializer(serializers.Serializer):
         return UNKNOWN_FIELD_MESSAGE
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown: list[str] = []
+        # Each unknown key → its message, None for `unknown_field_message`.
+        unknown: dict[str, str | Promise | None] = {}
         if isinstance(data, Mapping):
             known = {name for name, field in self.fields.items() if not field.read_only}
             if isinstance(data, QueryDict):
                 known.add(CSRF_FORM_FIELD)
             if html.is_html_input(data):  # a form or multipart body, or an object nested in one
-                unknown = sorted(
-                    {_form_key_unknown(str(key), self.fields, known) for key in data} - {""}
-                )
+                refusals = (_form_key_refusal(str(key), self.fields, known) for key in data)
+                unknown = dict(sorted(filter(None, refusals), key=itemgetter(0)))
             else:
-                unknown = unknown_keys(data, known)
+                unknown = dict.fromkeys(unknown_keys(data, known))
         errors: dict[str, Any] = {}
         try:
             value = super().to_internal_value(data)
@@ -268,7 +295,11 @@ class RequestSerializer(serializers.Serializer):
             errors.update(invalid.detail)
         if unknown:
             refusal = serializers.ValidationError(
-                {key: [self.unknown_field_message()] for key in unknown}, code=UNKNOWN_FIELD
+                {
+                    key: [message or self.unknown_field_message()]
+                    for key, message in unknown.items()
+                },
+                code=UNKNOWN_FIELD,
             )
             errors.update(refusal.detail)
             raise serializers.ValidationError(errors)

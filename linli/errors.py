@@ -375,6 +375,10 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /api/: a body beyond Django's limits by its own code (`_body_refusal`), anything
+    else 400 `parse_error` with DRF's generic "Malformed request.", never the exception's own
+    message — Django's are its internals (a Host header's value, a parser's state), and an
+    API view names a problem through DRF's exceptions, not `BadRequest` (docs/access.md)."""
     if _is_api(request):
         refusal = _body_refusal(exception) or exceptions.ParseError()
         return JsonResponse(error_body(code=_code(refusal), detail=str(refusal.detail)), status=400)

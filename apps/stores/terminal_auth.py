@@ -81,9 +81,18 @@ def replay_key(request: Request, *, serializer: type[serializers.Serializer]) ->
     data = request.data
     if not isinstance(data, Mapping):
         return None
+    # DRF has no public call that validates one field of a serializer, so this repeats, for
+    # the key alone, what `Serializer.to_internal_value` does for each field: the field reads
+    # its value (`get_value`), checks it (`run_validation`), then the serializer's
+    # `validate_<field>` (here `validate_idempotency_key`, e.g. the POS's reserved prefix)
+    # checks the result; a refusal is listed under the field's name. Running the whole
+    # serializer instead would check every line twice, and a body with another problem would
+    # give no key to look up. Not repeated, since these keys need neither: `SkipField` (the key
+    # is required, without a default) and a Django ValidationError from `validate_<field>`.
+    # tests/stores/test_terminal_replay_key.py holds this equal to the serializer's own answer.
     reader = serializer()
     field = reader.fields["idempotency_key"]
-    check = getattr(reader, f"validate_{field.field_name}", None)  # as DRF runs it, after the field
+    check = getattr(reader, f"validate_{field.field_name}", None)
     try:
         key = field.run_validation(field.get_value(data))
         return check(key) if check is not None else key

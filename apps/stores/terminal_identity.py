@@ -1,10 +1,17 @@
-"""How a terminal API (the brand's mini-program backend, a chat bot) names the member it acts
-for: the body's identity fields (`member_no`, `phone`, `wechat_openid`, `mini_program_openid`,
-`display_name`) and their resolution through the unified member ID.
+"""How a terminal API names a member: the identity objects its bodies take, and their
+resolution through the unified member ID.
 
-Shared by the group-buy API (`apps.campaigns.api.broadcasts`) and the mini-program order API
-(`apps.stores.api.mini_program`): an app may not import another app's api package, so the one
-definition lives here, beside the terminal authentication (`terminal_auth`).
+- `MemberIdentitySerializer`: the member a mini-program backend or a chat bot acts for
+  (`member_no`, `phone`, `wechat_openid`, `mini_program_openid`, `display_name`), shared by the
+  group-buy API (`apps.campaigns.api.broadcasts`) and the mini-program order API
+  (`apps.stores.api.mini_program`), resolved by `member_from`.
+- `IdentityKindsSerializer`: whatever identity a till or a mini-program saw, keyed by the unified
+  member ID's kinds, the base of the POS `member` (`apps.stores.api.pos`) and of the tracking
+  events' `member` (`apps.campaigns.api.tracking`, which adds `member_no`).
+
+An app may not import another app's api package (the import contracts in pyproject.toml), and
+`linli` imports no app (these objects name `MemberIdentity`'s kinds), so the one definition of
+each lives here, beside the terminal authentication (`terminal_auth`).
 """
 
 from __future__ import annotations
@@ -40,6 +47,25 @@ class MemberIdentitySerializer(api_fields.RequestSerializer):
     wechat_openid = serializers.CharField(required=False, max_length=128)
     mini_program_openid = serializers.CharField(required=False, max_length=128)
     display_name = serializers.CharField(required=False, max_length=60, allow_blank=True)
+
+
+class IdentityKindsSerializer(api_fields.RequestSerializer):
+    """One or more identities, keyed by the unified member ID's kinds (`MemberIdentity.Kind`,
+    tests/stores/test_terminal_identity.py holds them equal): every key optional, several
+    allowed; another key is `unknown_field`, its message naming the kinds this object takes
+    (a subclass's added fields too). A phone is normalised (`PhoneField`: 400 `invalid` when it
+    is no mainland mobile number, `max_length` beyond 40 characters)."""
+
+    phone = api_fields.PhoneField(required=False)
+    member_card = serializers.CharField(required=False, max_length=128)
+    wechat = serializers.CharField(required=False, max_length=128)
+    mini_program = serializers.CharField(required=False, max_length=128)
+    pos_card = serializers.CharField(required=False, max_length=128)
+
+    def unknown_field_message(self) -> str:
+        return _("Unknown identity kind; use one of: %(kinds)s.") % {
+            "kinds": ", ".join(self.fields)
+        }
 
 
 def member_from(data: dict[str, Any], *, store: Store) -> Member | None:

@@ -146,6 +146,64 @@ def test_an_unknown_key_in_member_is_unknown_field_beside_the_batchs_other_error
     assert TrackingEvent.objects.count() == 0
 
 
+def test_a_member_that_is_not_an_object_keeps_its_code_not_a_dict(token, store_campaign):
+    """`member` was a mapping of text (DictField): a string or a list was `not_a_dict`, which
+    senders handle. As the identity object it briefly answered `invalid` ("Invalid data.
+    Expected a dictionary, …"); it answers `not_a_dict` again, with DRF's message."""
+    batch = [
+        event(store_campaign, 1, member="13800138000"),
+        event(store_campaign, 2, member=[{"phone": "13800138000"}]),
+        event(store_campaign, 3, member={"wechat": "openid-1"}),
+    ]
+    response = api(token).post(URL, {"events": batch}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert [
+        (e["index"], e["field"], e["code"], e["message"]) for e in response.json()["errors"]
+    ] == [
+        (0, "member", "not_a_dict", 'Expected a dictionary of items but got type "str".'),
+        (1, "member", "not_a_dict", 'Expected a dictionary of items but got type "list".'),
+    ]
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_a_members_phone_is_read_as_at_the_till(token, store, store_campaign):
+    """The phone is the POS member's field (`IdentityKindsSerializer`, `PhoneField`):
+    normalised, and more than 40 characters as sent `max_length`, as at the till (a mapping of
+    text, `member` took 128 characters, then the service read any number in them)."""
+    member = MemberFactory(home_store=store)
+    MemberIdentityFactory(member=member, kind="phone", value="+8613800138000")
+    too_long = "138" + " " * 29 + "0013 8000"
+    assert len(too_long) == 41
+    batch = [event(store_campaign, 1, member={"phone": too_long})]
+    response = api(token).post(URL, {"events": batch}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert [
+        (e["index"], e["field"], e["code"], e["message"]) for e in response.json()["errors"]
+    ] == [(0, "member.phone", "max_length", "Ensure this field has no more than 40 characters.")]
+    response = api(token).post(
+        URL,
+        {"events": [event(store_campaign, 2, member={"phone": "+86 138-0013-8000"})]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert TrackingEvent.objects.get().member_id == member.pk
+
+
+def test_the_member_object_is_the_pos_members_with_a_member_number():
+    """One definition of the identity kinds (`IdentityKindsSerializer`), which both the POS
+    `member` and this one extend: each app keeps its own api module."""
+    from apps.campaigns.api.tracking import TrackingMemberSerializer
+    from apps.stores.api.pos import PosMemberSerializer
+    from apps.stores.terminal_identity import IdentityKindsSerializer
+
+    assert issubclass(TrackingMemberSerializer, IdentityKindsSerializer)
+    assert issubclass(PosMemberSerializer, IdentityKindsSerializer)
+    assert list(TrackingMemberSerializer().fields) == [
+        "member_no",
+        *PosMemberSerializer().fields,
+    ]
+
+
 def test_the_member_object_takes_exactly_the_services_identity_kinds():
     from apps.campaigns.api.tracking import TrackingMemberSerializer
     from apps.campaigns.services.tracking import IDENTITY_KEYS

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
@@ -358,6 +358,28 @@ def test_a_request_django_refuses_before_any_view_is_a_json_400_under_api(client
     assert response.json() == {"detail": detail, "code": "parse_error", "errors": []}
     page = client.get("/portal/", HTTP_HOST="evil.example")
     assert (page.status_code, page["Content-Type"].split(";")[0]) == (400, "text/html")
+
+
+def test_a_bad_request_under_api_answers_the_generic_detail_not_its_message(rf):
+    """The contract of `bad_request` (docs/access.md): a `BadRequest` or `SuspiciousOperation`
+    carries Django's internals in its message (the Host header sent, a parser's state), so
+    under /api/ the answer is DRF's generic sentence whatever the exception says."""
+    from django.core.exceptions import BadRequest, DisallowedHost
+
+    from linli.errors import bad_request
+
+    for exception in (
+        BadRequest("Invalid HTTP_HOST header: 'evil.example'."),
+        DisallowedHost("Invalid HTTP_HOST header: 'evil.example'."),
+    ):
+        with translation.override("en"):
+            response = bad_request(rf.post("/api/v1/pos/orders"), exception)
+        assert response.status_code == 400
+        assert json.loads(response.content) == {
+            "detail": "Malformed request.",
+            "code": "parse_error",
+            "errors": [],
+        }
 
 
 # --- a person's session: the CSRF refusal in the request's language -------------------------------

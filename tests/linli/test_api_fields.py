@@ -172,6 +172,23 @@ def test_the_phone_field_normalises_by_the_projects_one_check():
         ]
 
 
+def test_the_phone_field_refuses_more_than_40_characters_as_sent():
+    """The schema says `maxLength: 40`, but DRF ran the length check on the normalised number
+    (14 characters): a number padded to 211 characters was read, and 200 digits came back
+    whole in the `invalid` message."""
+    field = api_fields.PhoneField()
+    assert field.run_validation("138" + " " * 28 + "0013 8000") == "+8613800138000"  # 40
+    padded = "138" + " " * 29 + "0013 8000"
+    assert len(padded) == 41
+    for text in (padded, "1" * 200):
+        with pytest.raises(serializers.ValidationError) as raised, translation.override("en"):
+            field.run_validation(text)
+        assert raised.value.get_codes() == ["max_length"]
+        assert [str(message) for message in raised.value.detail] == [
+            "Ensure this field has no more than 40 characters."
+        ]
+
+
 def test_every_api_phone_input_is_the_shared_phone_field():
     """The POS member, the terminals' member identity (group buys, mini-program orders) and
     the mini-program's delivery contact each had their own copy of the phone check; one

@@ -20,8 +20,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
+from django.utils import timezone, translation
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from apps.campaigns.models import (
@@ -38,6 +40,7 @@ from apps.devices.models import DeviceReading
 from apps.devices.services import device_token_issue
 from apps.stores.models import Order, OrderFulfilment, StockMovement
 from apps.stores.services.terminals import terminal_issue
+from linli.api_fields import RequestSerializer
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory, StoreCampaignFactory
 from tests.catalog.factories import InsightCardFactory
 from tests.devices.factories import DeviceFactory
@@ -334,6 +337,10 @@ def test_a_form_encoded_sale_with_nested_lines_and_member_is_accepted(world, enc
         ({"member[0]phone": "13800138000"}, [(None, "member[0]phone")]),
         ({"lines.sku": "FRU-0001"}, [(None, "lines.sku")]),
         ({"member": "13800138000"}, [(None, "member")]),
+        # A key with no name before its `.` or `[` was dropped too: the discount was lost.
+        ({"lines[0].discount": "1"}, [(0, ".discount")]),
+        ({"[0]till": "T-7"}, [(None, "[0]till")]),
+        ({".till": "T-7"}, [(None, ".till")]),
     ],
 )
 def test_a_form_key_with_an_unknown_field_name_is_refused(world, extra, unknown):
@@ -356,6 +363,76 @@ def test_a_form_key_with_an_unknown_field_name_is_refused(world, extra, unknown)
         (index, field, "unknown_field") for index, field in unknown
     ]
     assert _footprint() == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "english", "chinese"),
+    [
+        (
+            {"member": "13800138000"},
+            "member",
+            "“member” is an object: send each of its keys as “member.<key>”.",
+            "“member” 是一个对象：请把它的每个键写成 “member.<键>” 发送。",
+        ),
+        (
+            {"member[0]phone": "13800138000"},
+            "member[0]phone",
+            "“member” is an object: send each of its keys as “member.<key>”.",
+            "“member” 是一个对象：请把它的每个键写成 “member.<键>” 发送。",
+        ),
+        (
+            {"lines.sku": "FRU-0001"},
+            "lines.sku",
+            "“lines” is a list of objects: send each item's keys as “lines[0]<key>”, "
+            "“lines[1]<key>” and so on.",
+            "“lines” 是一个对象列表：请把每一项的键写成 “lines[0]<键>”、“lines[1]<键>” 等发送。",
+        ),
+        ({"till": "T-7"}, "till", "Unknown field.", "未知字段。"),
+        ({"idempotency_key.x": "1"}, "idempotency_key.x", "Unknown field.", "未知字段。"),
+    ],
+)
+def test_a_known_nested_field_in_the_wrong_form_syntax_says_how_to_send_it(
+    world, extra, error, english, chinese
+):
+    """`member=…` named a known field, yet the answer said "Unknown field.": a nested field
+    sent alone (or in a list's syntax, or a list in an object's) is still `unknown_field`,
+    its message saying how DRF's form syntax reads it; an unknown name keeps "Unknown field."."""
+    body = {
+        "idempotency_key": "till-form-3",
+        "lines[0]sku": "FRU-0001",
+        "lines[0]quantity": "1",
+        "lines[0]unit_price": "12.80",
+        **extra,
+    }
+    for language, message in (("en", english), ("zh-hans", chinese)):
+        response = world.terminal.post(
+            "/api/v1/pos/orders",
+            urlencode(body),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        assert response.status_code == 400, response.json()
+        assert [
+            (item["index"], item["field"], item["code"], item["message"])
+            for item in response.json()["errors"]
+        ] == [(None, error, "unknown_field", message)]
+
+
+def test_a_list_of_values_in_an_objects_form_syntax_says_how_to_send_it():
+    class Tagged(RequestSerializer):
+        tags = serializers.ListField(child=serializers.CharField(), required=False)
+
+    with translation.override("en"):
+        for data, valid in (("tags=a&tags=b", True), ("tags[0]=a", True), ("tags.x=a", False)):
+            reader = Tagged(data=QueryDict(data))
+            assert reader.is_valid() is valid
+            if not valid:
+                assert reader.errors == {
+                    "tags.x": [
+                        "“tags” is a list: send it as “tags”, or as “tags[0]”, “tags[1]” and so on."
+                    ]
+                }
+                assert reader.errors["tags.x"][0].code == "unknown_field"
 
 
 def _objects(schema: Any, components: dict[str, Any], seen: set[str]) -> list[tuple[str, Any]]:

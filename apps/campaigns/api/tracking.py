@@ -29,6 +29,7 @@ from apps.campaigns.services.tracking import (
     EVENT_ID_MAX_LENGTH,
     IDENTITY_KEYS,
     MAX_EVENTS,
+    MEMBER_NO_KEY,
     OCCURRED_AT_FUTURE_TOLERANCE,
     TrackingBatchInvalid,
     TrackingEventInput,
@@ -36,6 +37,7 @@ from apps.campaigns.services.tracking import (
 )
 from apps.stores.models import StoreTerminal
 from apps.stores.terminal_auth import STORE_CLOSED, IsStoreTerminal, TerminalAuthentication
+from apps.stores.terminal_identity import IdentityKindsSerializer
 from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
@@ -77,22 +79,30 @@ class OccurredAtField(CheckedMomentField):
     future_tolerance = OCCURRED_AT_FUTURE_TOLERANCE
 
 
-class TrackingMemberSerializer(api_fields.RequestSerializer):
-    """The shopper's identity, one or more of the kinds (`IDENTITY_KEYS`); another key is
-    `unknown_field` as everywhere in a request body, its message naming the kinds this object
-    takes (as the POS `member`)."""
+class TrackingMemberSerializer(IdentityKindsSerializer):
+    """The shopper's identity: one or more of the POS member's identity kinds, read as at the
+    till, and a member number. Another key is `unknown_field`, its message naming the kinds;
+    a `member` that is not an object is `not_a_dict`."""
+
+    # The POS member's fields (`IdentityKindsSerializer`) and `member_no`. A `member` that is
+    # not an object keeps the code it had when it was a mapping of text (`not_a_dict`, DRF's
+    # message), which senders handle; the POS `member` has always answered `invalid` there.
+    default_error_messages = {
+        "not_a_dict": serializers.DictField.default_error_messages["not_a_dict"],
+    }
 
     member_no = serializers.CharField(required=False, max_length=128)
-    phone = api_fields.PhoneField(required=False)
-    member_card = serializers.CharField(required=False, max_length=128)
-    wechat = serializers.CharField(required=False, max_length=128)
-    mini_program = serializers.CharField(required=False, max_length=128)
-    pos_card = serializers.CharField(required=False, max_length=128)
 
-    def unknown_field_message(self) -> str:
-        return _("Unknown identity kind; use one of: %(kinds)s.") % {
-            "kinds": ", ".join(self.fields)
-        }
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The member number first, as in `IDENTITY_KEYS` (the order the kinds resolve in),
+        # in the unknown-kind message and the schema.
+        fields = super().get_fields()
+        return {MEMBER_NO_KEY: fields.pop(MEMBER_NO_KEY), **fields}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 class TrackingEventSerializer(api_fields.RequestSerializer):

@@ -40,7 +40,6 @@ from apps.catalog.models import Product
 from apps.customers.models import MemberIdentity
 from apps.stores.models import Order
 from apps.stores.selectors import store_members_by_numbers
-from linli.api_fields import UNKNOWN_FIELD
 from linli.imports.contract import CellError, moment_check, moment_latest
 from linli.phones import phone_normalise
 
@@ -61,7 +60,12 @@ IDENTITY_KEYS: tuple[str, ...] = (MEMBER_NO_KEY, *MemberIdentity.Kind.values)
 class TrackingEventInput:
     """One event as the sender described it. `member` maps one or more identity kinds
     (`member_no`, `phone`, `member_card`, `wechat`, `mini_program`, `pos_card`) to a value;
-    the first kind in `IDENTITY_KEYS` order that resolves names the member."""
+    the first kind in `IDENTITY_KEYS` order that resolves names the member.
+
+    Precondition: `member`'s keys are among `IDENTITY_KEYS`. The caller checks them: the API's
+    `TrackingMemberSerializer` refuses any other key as `unknown_field`, beside the batch's
+    other errors; this service, whose only caller is that API, does not check them again (a
+    key of no kind would resolve nobody)."""
 
     event_id: str
     kind: str
@@ -130,17 +134,6 @@ def _normalised_member(
     clean: dict[str, str] = {}
     for kind, raw in member.items():
         value = str(raw).strip()
-        if kind not in IDENTITY_KEYS:
-            errors.append(
-                TrackingEventError(
-                    index,
-                    f"member.{kind}",
-                    UNKNOWN_FIELD,
-                    _("Unknown identity kind; use one of: %(kinds)s.")
-                    % {"kinds": ", ".join(IDENTITY_KEYS)},
-                )
-            )
-            continue
         if kind == MemberIdentity.Kind.PHONE:
             try:
                 value = phone_normalise(value)

@@ -132,6 +132,16 @@ class DeviceReadingsView(UniformErrorsMixin, APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        # The body is not validated by `ReadingBatchSerializer` (which documents it), as the
+        # other writes' bodies are, because its answers could not stay the same: the readings
+        # are checked set-wise by the ingestion service (`readings_parse`, the hot path), whose
+        # codes DRF does not give (`not_an_object`, `no_time_zone`, the retention window's
+        # `too_old`) and whose problems beyond `MAX_PROBLEMS_REPORTED` are counted in `detail`
+        # but not listed, where the uniform handler counts what it lists; a body that is no
+        # object, or whose only problem is the serial, has its own `detail`; and a serial of
+        # another device is a 403 before the readings are checked but after the body's shape,
+        # an order one validation pass does not have. So the view checks the shape, then the
+        # serial, then lets the service check the readings.
         device: Device = request.auth
         data = request.data
         if not isinstance(data, dict):

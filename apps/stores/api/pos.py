@@ -38,6 +38,7 @@ from apps.stores.terminal_auth import (
     TerminalAuthentication,
     replay_key,
 )
+from apps.stores.terminal_identity import IdentityKindsSerializer
 from linli import api_fields
 from linli.api_fields import CheckedMomentField
 from linli.errors import (
@@ -69,20 +70,9 @@ class CheckedDateTimeField(CheckedMomentField):
     future_tolerance = PLACED_AT_FUTURE_TOLERANCE
 
 
-class PosMemberSerializer(api_fields.RequestSerializer):
+class PosMemberSerializer(IdentityKindsSerializer):
     """Whatever identity the till saw; every key optional, several allowed; another key is
     `unknown_field`, its message naming the kinds this object takes."""
-
-    phone = api_fields.PhoneField(required=False)
-    member_card = serializers.CharField(required=False, max_length=128)
-    wechat = serializers.CharField(required=False, max_length=128)
-    mini_program = serializers.CharField(required=False, max_length=128)
-    pos_card = serializers.CharField(required=False, max_length=128)
-
-    def unknown_field_message(self) -> str:
-        return _("Unknown identity kind; use one of: %(kinds)s.") % {
-            "kinds": ", ".join(self.fields)
-        }
 
 
 class PosLineSerializer(api_fields.RequestSerializer):
