@@ -5,6 +5,7 @@ a member, hidden (or redacted) unless the viewer may see member data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -212,6 +214,67 @@ def _column_field(name: Any) -> str | None:
     return name if isinstance(name, str) else getattr(name, "field_name", None)
 
 
+# A run of digits standing alone in a search term, spaced or dashed as people type phone
+# numbers, of at least 7 digits (the masked form, 138****1234, shows 7): a whole or partial
+# phone number. A date (2026-11-20) is not one.
+_PHONE_LIKE_RUN = re.compile(
+    r"(?<![0-9０-９A-Za-z])[+＋]?[0-9０-９](?:[\s-]*[0-9０-９]){6,}(?![0-9０-９A-Za-z])"
+)
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+def phone_like_runs_removed(term: str) -> str:
+    """`term` without the runs of 7 or more digits that could be (part of) a phone number."""
+    return _PHONE_LIKE_RUN.sub(
+        lambda match: match.group() if _DATE.match(match.group()) else " ", term
+    ).strip()
+
+
+def phones_masked_column(
+    request: HttpRequest, *, name: Any, model_admin: Any
+) -> Callable[[Any], str]:
+    """A list_display / readonly callable showing what `name` shows (a field of the admin's
+    model, a column of the admin's own, or a column callable) with every mobile number in it
+    masked (`phones_masked_in`), for staff with member data but without
+    `customers.view_phone`. An HTML column (a truncated text with its tooltip) stays HTML: only
+    digits change."""
+    opts = model_admin.model._meta
+    key = name if isinstance(name, str) else f"{getattr(name, '__name__', '')}:{id(name)}"
+
+    def build() -> Callable[[Any], str]:
+        ordering = None
+        if callable(name):
+            source, description = name, getattr(name, "short_description", None)
+            ordering = getattr(name, "admin_order_field", None)
+        elif hasattr(model_admin, name):  # a column of the admin's own (`body_shown`)
+            source = getattr(model_admin, name)
+            description = getattr(source, "short_description", name)
+        else:
+            source = _field_value(name)
+            description = opts.get_field(name).verbose_name
+            ordering = name
+
+        def column(obj: Any) -> str:
+            value = source(obj)
+            masked = phones_masked_in("" if value is None else str(value))
+            return mark_safe(masked) if isinstance(value, SafeData) else masked  # noqa: S308
+
+        column.short_description = description  # type: ignore[attr-defined]
+        if ordering:
+            column.admin_order_field = ordering  # type: ignore[attr-defined]
+        column.__name__ = f"{getattr(name, '__name__', name)}_phones_masked"
+        return column
+
+    return request_cached(request, f"phones_masked_column:{opts.label}:{key}", build)
+
+
+def _field_value(name: str) -> Callable[[Any], Any]:
+    def value(obj: Any) -> Any:
+        return getattr(obj, name)
+
+    return value
+
+
 class MemberMaskingAdminMixin:
     """For staff without `customers.view_member` (docs/access.md, member data): every member
     foreign key in `member_fields` is shown as `member_column` in lists and on the change page
@@ -219,8 +282,13 @@ class MemberMaskingAdminMixin:
     show a member's number or name are left out, the `member_text_fields` (text a member wrote
     or that names one) are shown as `member_text_column` (hidden, or as
     `member_text_redacted` returns), searches and filters through a member or on that text are
-    dropped, and a row that needs a member cannot be added. With the permission nothing
-    changes."""
+    dropped, and a row that needs a member cannot be added.
+
+    For staff with member data but without `customers.view_phone` the `member_text_fields` are
+    shown with every mobile number masked (`phones_masked_column`: lists, and read-only on an
+    existing row's page, out of the form), and a search on that text drops the phone-like
+    digit runs of the term (`phone_like_runs_removed`): a hit would say who wrote the number.
+    With both permissions nothing changes. Works on inlines too (`member_fields = ()`)."""
 
     member_fields: tuple[str, ...] = ("member",)
     # Other list / change-page names that show a member's number or name (custom columns).
@@ -237,6 +305,14 @@ class MemberMaskingAdminMixin:
     def _hides_members(self, request: HttpRequest) -> bool:
         return not may_see_members(request.user)
 
+    def _masks_phones(self, request: HttpRequest) -> bool:
+        """Member text shown with phone numbers masked (member data, no customers.view_phone)."""
+        return (
+            bool(self.member_text_fields)
+            and not self._hides_members(request)
+            and not request.user.has_perm(PHONE_PERMISSION)
+        )
+
     def _member_text_column(self, request: HttpRequest, field: str) -> Callable[[Any], str]:
         def shown(obj: Any) -> str:
             text = self.member_text_redacted(obj, field)
@@ -245,29 +321,62 @@ class MemberMaskingAdminMixin:
         return member_text_column(request, field=field, model_admin=self, shown=shown)
 
     def _member_masked(self, request: HttpRequest, name: Any, *, texts: bool) -> Any:
-        if isinstance(name, str) and name in self.member_fields:
+        if self._hides_members(request) and isinstance(name, str) and name in self.member_fields:
             return member_column(request, field=name)
         field = _column_field(name)
-        if texts and field is not None and field in self.member_text_fields:
+        if not texts or field is None or field not in self.member_text_fields:
+            return name
+        if self._hides_members(request):
             return self._member_text_column(request, field)
-        return name
+        return phones_masked_column(request, name=name, model_admin=self)
+
+    def _masks(self, request: HttpRequest) -> bool:
+        return self._hides_members(request) or self._masks_phones(request)
 
     def _without_members(
         self, request: HttpRequest, names: Any, *, texts: bool = True
     ) -> list[Any]:
         """`names` without member columns, member foreign keys and (with `texts`: lists and
-        existing rows; an add form has no member's text to hide) member text masked."""
+        existing rows; an add form has no member's text to hide) member text masked — or,
+        for staff with member data, only the phone numbers in member text masked."""
+        hidden = self.member_columns if self._hides_members(request) else ()
         return [
             self._member_masked(request, name, texts=texts)
             for name in names
-            if not (isinstance(name, str) and name in self.member_columns)
+            if not (isinstance(name, str) and name in hidden)
         ]
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns = list(super().get_list_display(request))  # type: ignore[misc]
-        if not self._hides_members(request):
+        if not self._masks(request):
             return columns
         return self._without_members(request, columns)
+
+    def _searches_member_text(self, request: HttpRequest) -> bool:
+        return any(
+            _names_member(name, (), self.member_text_fields)
+            for name in super().get_search_fields(request)  # type: ignore[misc]
+        )
+
+    def member_search_term(self, request: HttpRequest, search_term: str) -> str | None:
+        """The search term as this viewer may search with it: without its phone-like digit
+        runs when the viewer reads member text with phones masked and the search looks in that
+        text; None when nothing is left of a term that was only such runs (it finds
+        nothing)."""
+        if not self._masks_phones(request) or not self._searches_member_text(request):
+            return search_term
+        kept = phone_like_runs_removed(search_term)
+        if search_term.strip() and not kept:
+            return None
+        return kept
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> tuple[Any, bool]:
+        term = self.member_search_term(request, search_term)
+        if term is None:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, term)  # type: ignore[misc]
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         fields = list(super().get_search_fields(request))  # type: ignore[misc]
@@ -291,30 +400,43 @@ class MemberMaskingAdminMixin:
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str] | None:
         excluded = super().get_exclude(request, obj)  # type: ignore[misc]
-        if not self._hides_members(request):
+        if not self._masks(request):
             return excluded
         texts = self.member_text_fields if obj is not None else ()
-        return [*(excluded or []), *self.member_fields, *texts]
+        members = self.member_fields if self._hides_members(request) else ()
+        return [*(excluded or []), *members, *texts]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if not self._hides_members(request):
+        if not self._masks(request):
             return readonly
         readonly = self._without_members(request, readonly, texts=obj is not None)
-        shown = [member_column(request, field=name) for name in self.member_fields]
-        if obj is not None:
-            shown += [self._member_text_column(request, name) for name in self.member_text_fields]
+        if self._hides_members(request):
+            shown = [member_column(request, field=name) for name in self.member_fields]
+            if obj is not None:
+                shown += [
+                    self._member_text_column(request, name) for name in self.member_text_fields
+                ]
+        else:
+            shown = (
+                [
+                    phones_masked_column(request, name=name, model_admin=self)
+                    for name in self.member_text_fields
+                ]
+                if obj is not None
+                else []
+            )
         return readonly + [column for column in shown if column not in readonly]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))  # type: ignore[misc]
-        if not self._hides_members(request):
+        if not self._masks(request):
             return fields
         return self._without_members(request, fields, texts=obj is not None)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
-        if not self._hides_members(request) or not getattr(self, "fieldsets", None):
+        if not self._masks(request) or not getattr(self, "fieldsets", None):
             return fieldsets
         return [
             (

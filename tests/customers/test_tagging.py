@@ -418,6 +418,31 @@ def test_an_old_sentence_the_migration_could_not_read_gives_way_to_the_facts(
     assert MemberTag.objects.get(pk=old.pk).evidence == "店主确认：双胞胎"
 
 
+def test_a_note_on_an_automatic_tag_without_facts_survives_its_first_facts(
+    tags: dict[str, Tag],
+) -> None:
+    """A tag without facts may hold a note rather than an old sentence: staff typed it on the
+    tag, or a merge joined a manual tag's note to the tag's old sentence. The first facts
+    replace the old sentences only; the note stays."""
+    typed, merged = MemberFactory(), MemberFactory()
+    _message(typed, "宝宝最近不爱吃辅食", local(2026, 11, 20, 9, 0))
+    _message(merged, "宝宝最近不爱吃辅食", local(2026, 11, 20, 9, 0))
+    kind = {"tag": tags["有孩家庭"], "source": MemberTag.Source.CHAT}
+    note = MemberTag.objects.create(member=typed, evidence="店主确认：双胞胎", **kind)
+    joined = MemberTag.objects.create(
+        member=merged,
+        evidence="聊天：“宝宝最近不爱吃辅食”（2026-11-20）; 店主说家里有猫; Purchases: 辅食 ×2",
+        **kind,
+    )
+
+    stats = member_profiles_recompute(as_of=AS_OF)
+
+    assert MemberTag.objects.get(pk=note.pk).evidence == "店主确认：双胞胎"
+    assert MemberTag.objects.get(pk=joined.pk).evidence == "店主说家里有猫"
+    assert [row.evidence_facts for row in MemberTag.objects.order_by("pk")] == [[CHAT_BABY]] * 2
+    assert (stats.tags_created, stats.tags_replaced, stats.tags_removed) == (0, 2, 0)
+
+
 def test_rerun_gives_identical_tag_rows(tags: dict[str, Tag], baby_food: dict[str, object]) -> None:
     TagCategoryRule.objects.create(tag=tags["有孩家庭"], category=baby_food["category"])
     members = [MemberFactory() for _ in range(3)]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -33,7 +32,7 @@ from linli.admin_helpers import (
 )
 from linli.admin_utils import BigTableAdminMixin, truncated, truncated_text
 from linli.imports.admin import ImportExportAdminMixin
-from linli.phones import phone_for_viewer, phone_normalise, phones_masked_in
+from linli.phones import phone_for_viewer, phone_normalise
 
 
 class MemberIdentityInline(admin.TabularInline):
@@ -79,44 +78,24 @@ def evidence_column(member_tag: MemberTag) -> str:
     return truncated_text(member_tag.evidence_text)
 
 
-@admin.display(description=_("recorded evidence"))
-def recorded_evidence_phones_masked(member_tag: MemberTag) -> str:
-    """`recorded_evidence` for staff without customers.view_phone: a chat message quoted may
-    hold a phone number, masked (138****1234) as the member's own phone is."""
-    return phones_masked_in(recorded_evidence(member_tag))
-
-
-@admin.display(description=_("evidence"), ordering="evidence")
-def evidence_column_phones_masked(member_tag: MemberTag) -> str:
-    return truncated_text(phones_masked_in(member_tag.evidence_text))
-
-
 # They show the tag's evidence: a quote of the member's chat message, a note about the member.
 # Named for the member masking mixin (`member_text_fields`), which hides them like the chat
-# messages themselves from staff without member data (docs/access.md).
-for _column in (
-    recorded_evidence,
-    evidence_column,
-    recorded_evidence_phones_masked,
-    evidence_column_phones_masked,
+# messages themselves from staff without member data, and masks the phone numbers in them for
+# staff without customers.view_phone (docs/access.md).
+recorded_evidence.field_name = "evidence"  # type: ignore[attr-defined]
+evidence_column.field_name = "evidence"  # type: ignore[attr-defined]
+
+
+class MemberTagInline(
+    MemberMaskingAdminMixin, RelatedLabelsFromRowsInlineMixin, admin.TabularInline
 ):
-    _column.field_name = "evidence"  # type: ignore[attr-defined]
-# Staff with member data but without customers.view_phone see these in their place.
-PHONES_MASKED = {
-    recorded_evidence: recorded_evidence_phones_masked,
-    evidence_column: evidence_column_phones_masked,
-}
+    """The member page's tags. The evidence note may quote the member's chat (a phone number
+    in it): read-only with phone numbers masked for staff without customers.view_phone (the
+    member masking mixin; the page itself needs member data)."""
 
-
-def evidence_columns_for_viewer(request: HttpRequest, names: list[Any]) -> list[Any]:
-    """`names` with the evidence columns a viewer without customers.view_phone may read."""
-    if request.user.has_perm(PHONE_PERMISSION):
-        return names
-    return [PHONES_MASKED.get(name, name) for name in names]
-
-
-class MemberTagInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     model = MemberTag
+    member_fields = ()
+    member_text_fields = ("evidence",)
     extra = 0
     fields = ["tag", "source", recorded_evidence, "evidence", "created_at"]
     readonly_fields = [recorded_evidence, "created_at"]
@@ -125,13 +104,6 @@ class MemberTagInline(RelatedLabelsFromRowsInlineMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[MemberTag]:
         # Each row's title and autocomplete box name its tag.
         return super().get_queryset(request).select_related("tag")
-
-    def get_fields(self, request: HttpRequest, obj: Member | None = None) -> list[Any]:
-        return evidence_columns_for_viewer(request, list(super().get_fields(request, obj)))
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> list[Any]:
-        fields = list(super().get_readonly_fields(request, obj))
-        return evidence_columns_for_viewer(request, fields)
 
 
 def _non_phone_identities(term: str) -> QuerySet:
@@ -334,9 +306,10 @@ class TagAdmin(admin.ModelAdmin):
 @admin.register(MemberTag)
 class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     # The evidence quotes the member's chat messages (the facts) or is a note about the
-    # member: hidden from staff without member data, as the chat messages are, and not
-    # searched for them (neither the note nor the facts); phone numbers in the quotes masked
-    # for staff without customers.view_phone.
+    # member (which may quote a chat, phone number included): hidden from staff without member
+    # data, as the chat messages are, and not searched for them (neither the note nor the
+    # facts); for staff without customers.view_phone shown with phone numbers masked, the
+    # note read-only, and not searched by phone number (the member masking mixin).
     member_text_fields = ("evidence",)
     list_display = ["member", "tag", "source", evidence_column, "created_at"]
     # The facts are the recompute's; staff read them worded and may add a note in `evidence`.
@@ -348,13 +321,6 @@ class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdm
     raw_id_fields = ["member", "created_by"]
     autocomplete_fields = ["tag"]
 
-    def get_list_display(self, request: HttpRequest) -> list[Any]:
-        return evidence_columns_for_viewer(request, list(super().get_list_display(request)))
-
-    def get_readonly_fields(self, request: HttpRequest, obj: MemberTag | None = None) -> list[Any]:
-        fields = list(super().get_readonly_fields(request, obj))
-        return evidence_columns_for_viewer(request, fields)
-
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[MemberTag], search_term: str
     ) -> tuple[QuerySet[MemberTag], bool]:
@@ -364,9 +330,14 @@ class MemberTagAdmin(MemberMaskingAdminMixin, BigTableAdminMixin, admin.ModelAdm
         PostgreSQL's jsonb keeps non-ASCII characters as they are, Django's JSON on SQLite
         escapes them (猫砂 is stored as \\u732b\\u7802), so both forms are looked for. The
         facts' keys (code, text, day, category, count) are matched as well, harmlessly.
-        For staff without member data Django's own search, on the fields left to them."""
+        For staff without member data Django's own search, on the fields left to them; for staff
+        without customers.view_phone the term's phone-like digit runs are dropped
+        (`member_search_term`)."""
         if self._hides_members(request):
             return super().get_search_results(request, queryset, search_term)
+        search_term = self.member_search_term(request, search_term)
+        if search_term is None:
+            return queryset.none(), False
         words = [
             unescape_string_literal(bit) if bit[:1] in "\"'" and bit[0] == bit[-1] else bit
             for bit in smart_split(search_term)

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -471,6 +472,48 @@ class _TagChanges:
     removed: int
 
 
+# The sentences the recompute wrote as a tag's evidence before facts were stored, in the
+# shapes migration customers.0008 reads them (frozen there; kept in step with it).
+_OLD_SENTENCES = [
+    re.compile(r"^聊天[：:]\s*[“\"](?P<text>.*)[”\"]\s*[（(](?P<day>\d{4}-\d\d-\d\d)[）)]$"),
+    re.compile(r"^Chat:\s*\"(?P<text>.*)\"\s*\((?P<day>\d{4}-\d\d-\d\d)\)$"),
+    re.compile(r"^购买[：:]\s*(?P<category>.+?)\s*×\s*(?P<count>\d+)$"),
+    re.compile(r"^Purchases:\s*(?P<category>.+?)\s*×\s*(?P<count>\d+)$"),
+]
+# How each of them begins: what is left of one cut off at the evidence's length limit.
+_OLD_SENTENCE_START = re.compile(r"^(?:聊天[：:]\s*[“\"]|Chat:\s*\"|购买[：:]|Purchases:)")
+
+
+def _old_sentences_removed(text: str) -> str:
+    """`text`, an automatic tag's evidence from before facts, without the recompute's own
+    sentences of the time; what is left is a note (typed by staff, or merged in from another
+    tag), kept as written.
+
+    As migration customers.0008 reads it: a merge joined texts with "; " (a quote may contain
+    "; " too), so the text is cut at "; " into the shortest pieces that each read as an old
+    sentence. Unlike the migration, a piece that does not read is kept rather than the whole
+    text, except a last one that begins like a sentence in a text cut at the length limit
+    (ending in "…", or 255 characters long): the cut-off end of a sentence."""
+    pieces = (text or "").split("; ")
+    cut_off = text.endswith("…") or len(text) >= MemberTag._meta.get_field("evidence").max_length
+    kept: list[str] = []
+    start = 0
+    while start < len(pieces):
+        for end in range(start + 1, len(pieces) + 1):
+            sentence = "; ".join(pieces[start:end]).strip()
+            if any(pattern.match(sentence) for pattern in _OLD_SENTENCES):
+                start = end
+                break
+        else:
+            rest = "; ".join(pieces[start:]).strip()
+            if cut_off and _OLD_SENTENCE_START.match(rest):
+                break
+            if pieces[start].strip():
+                kept.append(pieces[start].strip())
+            start += 1
+    return "; ".join(kept)
+
+
 def _auto_tags_write(
     *,
     chat: list[tagging.TagSuggestion],
@@ -484,11 +527,11 @@ def _auto_tags_write(
     conflicts (a tag added by staff meanwhile wins). Unchanged rows are left alone, so a rerun
     writes nothing. The evidence is stored as facts (`evidence_facts`), worded when shown, and
     only the facts (and source) are compared: a changed row is updated in place, so it keeps
-    its created_at and its `evidence` text (a note staff added in the admin) — except an
-    automatic row without facts: one tagged before facts were stored, whose sentence
-    migration customers.0008 could not read back into facts. Its text is the recompute's own
-    sentence of the time (which each recompute then replaced), so the facts replace it
-    rather than being shown beside it; from then on the row's text is a note, kept.
+    its created_at and its `evidence` text (a note staff added in the admin). An automatic
+    row without facts keeps its text too, less the recompute's own sentences of before facts
+    that migration customers.0008 could not read back into facts (`_old_sentences_removed`):
+    the facts replace those rather than being shown beside them, as each recompute of the time
+    replaced its own sentence; a note typed on the row, or merged into it, stays.
     """
     desired: dict[tuple[int, int], tuple[str, list[dict]]] = {}
     for suggestion in purchases:
@@ -528,10 +571,17 @@ def _auto_tags_write(
             )
         elif current[1] in AUTO_SOURCES and not current[2]:
             to_update_with_text.append(
-                MemberTag(pk=current[0], source=source, evidence_facts=facts, evidence="")
+                MemberTag(pk=current[0], source=source, evidence_facts=facts)
             )
         elif current[1] in AUTO_SOURCES and (current[1], current[2]) != (source, facts):
             to_update.append(MemberTag(pk=current[0], source=source, evidence_facts=facts))
+    for offset in range(0, len(to_update_with_text), WRITE_BATCH):
+        batch = to_update_with_text[offset : offset + WRITE_BATCH]
+        texts = dict(
+            MemberTag.objects.filter(pk__in=[row.pk for row in batch]).values_list("pk", "evidence")
+        )
+        for row in batch:
+            row.evidence = _old_sentences_removed(texts.get(row.pk, ""))
     stale = [
         current[0]
         for key, current in existing.items()
