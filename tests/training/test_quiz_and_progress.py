@@ -330,3 +330,25 @@ def test_a_quiz_with_one_question_unfinished_is_not_passed_on_the_others_until_i
     for lesson in setup["lessons"]:
         services.lesson_complete(user=newcomer, lesson=lesson)
     assert not selectors.courses_progress(user=newcomer, courses=[course])[course.pk].complete
+
+
+def test_one_right_answer_of_two_questions_does_not_pass_while_the_other_has_none(
+    setup: dict,
+) -> None:
+    """HQ unmarks the right answer of question 2 (one of two ready): question 1 answered right
+    is not a 100 % pass, nothing is recorded and the course stays open."""
+    user, store, course = setup["user"], setup["store"], setup["course"]
+    (q1, good1, _bad1), (q2, good2, _bad2) = setup["questions"]
+    good2.is_correct = False
+    good2.save()
+    for lesson in setup["lessons"]:
+        services.lesson_complete(user=user, lesson=lesson)
+    for raw in (
+        {f"q{q1.pk}": str(good1.pk)},
+        {f"q{q1.pk}": str(good1.pk), f"q{q2.pk}": str(good2.pk)},
+    ):
+        with pytest.raises(ValidationError) as refused:
+            services.quiz_submit(user=user, store=store, course=course, raw_answers=raw)
+        assert refused.value.code == "quiz_in_preparation"
+    assert not QuizAttempt.objects.exists()
+    assert not selectors.courses_progress(user=user, courses=[course])[course.pk].complete
