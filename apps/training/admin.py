@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from apps.stores.access import TRAIN, may
 from apps.stores.kpis.definitions import kpi_label, kpi_value
@@ -81,17 +81,34 @@ class QuestionInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ["title", "skill", "inspection_section", "pass_mark", "is_active"]
+    list_display = ["title", "skill", "inspection_section", "pass_mark", "quiz_state", "is_active"]
     list_filter = ["skill", "is_active"]
     search_fields = ["title"]
     inlines = [LessonInline, QuestionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
+        return selectors.courses_with_quiz_state(super().get_queryset(request))
+
+    @admin.display(description=pgettext_lazy("training quiz", "Quiz"))
+    def quiz_state(self, course: Course) -> str:
+        """Learners take the quiz, and can complete the course, only once it is ready."""
+        if not course.questions_total:
+            return "—"
+        if not course.questions_unready:
+            return pgettext("training quiz", "Ready")
+        return ngettext(
+            "In preparation: %(unready)d of %(total)d question has no right answer yet",
+            "In preparation: %(unready)d of %(total)d questions have no right answer yet",
+            course.questions_total,
+        ) % {"unready": course.questions_unready, "total": course.questions_total}
 
 
 class ChoiceFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         """Answer choices with none marked correct are refused: learners could never answer
-        the question right, so the quiz leaves it out (`selectors.quiz_questions_ready`) until
-        one is. A question with no choices yet is saved (work in progress) and left out too."""
+        the question right. A question with no choices yet is saved (work in progress); either
+        way the course's quiz stays in preparation (`selectors.quizzes_ready`: not offered, the
+        course not completable) until every question has a right answer."""
         super().clean()
         kept = [
             form.cleaned_data
@@ -101,8 +118,9 @@ class ChoiceFormSet(forms.BaseInlineFormSet):
         if kept and not any(data.get("is_correct") for data in kept):
             raise ValidationError(
                 _(
-                    "Mark at least one answer choice correct: until one is, learners do not "
-                    "see this question."
+                    "Mark at least one answer choice correct: until every question of the "
+                    "course has a right answer, its quiz stays in preparation and learners "
+                    "cannot take it or complete the course."
                 )
             )
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -213,12 +214,20 @@ class CourseProgress:
     course: Course
     lessons_total: int
     lessons_done: int
-    has_quiz: bool
-    quiz_passed: bool
+    has_quiz: bool  # the course has questions, ready or not
+    quiz_passed: bool  # a stored attempt passed (it keeps counting whatever HQ changed since)
     best_score: int | None = None
+    quiz_ready: bool = True  # every question has a right answer (`quizzes_ready`)
+
+    @property
+    def quiz_in_preparation(self) -> bool:
+        return self.has_quiz and not self.quiz_ready
 
     @property
     def complete(self) -> bool:
+        """Every lesson read, and the quiz passed when the course has one. A course whose quiz
+        is still in preparation cannot be completed (nor its path) until the quiz is ready and
+        passed: it is not skipped."""
         return self.lessons_done >= self.lessons_total and (self.quiz_passed or not self.has_quiz)
 
 
@@ -253,7 +262,7 @@ def courses_progress(*, user: AbstractBaseUser, courses: list[Course]) -> dict[i
         .annotate(n=Count("pk"))
         .values_list("lesson__course_id", "n")
     )
-    quizzes = set(quiz_questions_ready(course_ids=ids).values_list("course_id", flat=True))
+    quizzes = quizzes_ready(course_ids=ids)
     best: dict[int, int] = {}
     passed: set[int] = set()
     for course_id, score, ok in QuizAttempt.objects.filter(
@@ -270,6 +279,7 @@ def courses_progress(*, user: AbstractBaseUser, courses: list[Course]) -> dict[i
             has_quiz=course.pk in quizzes,
             quiz_passed=course.pk in passed,
             best_score=best.get(course.pk),
+            quiz_ready=quizzes.get(course.pk, True),
         )
         for course in courses
     }
@@ -334,18 +344,59 @@ def lesson_detail(*, lesson_id: int) -> Lesson | None:
     )
 
 
-def quiz_questions_ready(*, course_ids: Iterable[int]) -> QuerySet[Question]:
-    """The questions that count in these courses' quizzes: those with an answer choice marked
-    correct. A question HQ has not finished (added on the course's page, whose inline has no
-    choices, or with no choice marked correct) could not be answered, or not answered right:
-    it would have kept every learner from passing, so it waits until it has a right answer."""
-    return Question.objects.filter(course_id__in=list(course_ids)).filter(
-        Exists(Choice.objects.filter(question=OuterRef("pk"), is_correct=True))
+def _has_right_answer() -> Exists:
+    return Exists(Choice.objects.filter(question=OuterRef("pk"), is_correct=True))
+
+
+def quizzes_ready(*, course_ids: Iterable[int]) -> dict[int, bool]:
+    """{course id: ready} for those of these courses that have a quiz (any question; one
+    query). A quiz is ready when every question has an answer choice marked correct. HQ may
+    write the questions first and their choices later (a question added on the course's page
+    has none): until every one has a right answer the quiz is "in preparation", offered to no
+    one, and the course cannot be completed, rather than passed on the finished questions
+    alone or skipped."""
+    rows = (
+        Question.objects.filter(course_id__in=list(course_ids))
+        .values("course_id")
+        .annotate(unready=Count("pk", filter=~Q(_has_right_answer())))
+        .values_list("course_id", "unready")
+    )
+    return {course_id: unready == 0 for course_id, unready in rows}
+
+
+def courses_with_quiz_state(queryset: QuerySet[Course]) -> QuerySet[Course]:
+    """`queryset` annotated with `questions_total` and `questions_unready` (those without a
+    right answer yet): the quiz is in preparation while `questions_unready` > 0."""
+    questions = Question.objects.filter(course=OuterRef("pk")).order_by().values("course")
+    return queryset.annotate(
+        questions_total=Coalesce(Subquery(questions.annotate(n=Count("pk")).values("n")), 0),
+        questions_unready=Coalesce(
+            Subquery(questions.filter(~Q(_has_right_answer())).annotate(n=Count("pk")).values("n")),
+            0,
+        ),
     )
 
 
-def quiz_questions(*, course: Course) -> list[Question]:
-    return list(quiz_questions_ready(course_ids=[course.pk]).prefetch_related("choices"))
+@dataclass(frozen=True)
+class Quiz:
+    questions: list[Question]  # every question, in quiz order, with its choices
+
+    @property
+    def ready(self) -> bool:
+        """Every question has a right answer (see `quizzes_ready`)."""
+        return all(question.has_right_answer for question in self.questions)
+
+
+def course_quiz(*, course: Course) -> Quiz:
+    """The course's quiz: every question with its choices (two queries); `questions` is empty
+    for a course without a quiz."""
+    return Quiz(
+        questions=list(
+            course.questions.annotate(has_right_answer=_has_right_answer()).prefetch_related(
+                "choices"
+            )
+        )
+    )
 
 
 def quiz_attempts(*, user: AbstractBaseUser, course: Course, store: Store) -> list[QuizAttempt]:

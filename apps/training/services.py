@@ -21,11 +21,11 @@ from apps.training import selectors
 from apps.training.analytics import quiz, search
 from apps.training.models import (
     Article,
-    Choice,
     Course,
     Enrolment,
     Lesson,
     LessonCompletion,
+    Question,
     QuizAttempt,
     TrainingPath,
 )
@@ -121,23 +121,22 @@ def _question_numbers_display(numbers: list[int]) -> str:
     )
 
 
-def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | None]:
+def _parse_answers(questions: list[Question], raw: Mapping[str, str]) -> dict[int, int | None]:
     """{question id: choice id} from form fields `q<question id>` = choice id, in the quiz's
-    order, for the questions that count (`selectors.quiz_questions_ready`). A choice that is not
-    one of its question's choices is an error (nothing is recorded)."""
-    choices = dict(Choice.objects.filter(question__course=course).values_list("pk", "question_id"))
+    order. A choice that is not one of its question's choices is an error (nothing is
+    recorded)."""
     answers: dict[int, int | None] = {}
-    ready = selectors.quiz_questions_ready(course_ids=[course.pk])
-    for question_id in ready.values_list("pk", flat=True):
-        value = (raw.get(f"q{question_id}") or "").strip()
+    for question in questions:
+        value = (raw.get(f"q{question.pk}") or "").strip()
         if not value:
-            answers[question_id] = None
+            answers[question.pk] = None
             continue
-        if not is_ascii_number(value) or choices.get(int(value)) != question_id:
+        own = {choice.pk for choice in question.choices.all()}
+        if not is_ascii_number(value) or int(value) not in own:
             raise ValidationError(
                 _("An answer does not belong to its question."), code="foreign_choice"
             )
-        answers[question_id] = int(value)
+        answers[question.pk] = int(value)
     return answers
 
 
@@ -145,14 +144,21 @@ def _parse_answers(course: Course, raw: Mapping[str, str]) -> dict[int, int | No
 def quiz_submit(
     *, user: AbstractBaseUser, store: Store, course: Course, raw_answers: Mapping[str, str]
 ) -> QuizAttempt:
-    """Score one attempt at the course's quiz and record it. Every question must be answered:
-    a submission with any question unanswered is refused (ValidationError code "unanswered",
-    naming the unanswered questions by their 1-based number in quiz order), and so is an
-    answer naming another question's choice (code "foreign_choice"); either way nothing is
-    recorded."""
-    answers = _parse_answers(course, raw_answers)
-    if not answers:
+    """Score one attempt at the course's quiz and record it. Refused (ValidationError, nothing
+    recorded): a course without questions (code "no_quiz"); a quiz still in preparation, some
+    question without a right answer yet (code "quiz_in_preparation": it is graded on every
+    question or not at all); a submission with any question unanswered (code "unanswered",
+    naming the unanswered questions by their 1-based number in quiz order); an answer naming
+    another question's choice (code "foreign_choice")."""
+    found = selectors.course_quiz(course=course)
+    if not found.questions:
         raise ValidationError(_("This course has no quiz."), code="no_quiz")
+    if not found.ready:
+        raise ValidationError(
+            _("This quiz is still in preparation: it can be taken once it is ready."),
+            code="quiz_in_preparation",
+        )
+    answers = _parse_answers(found.questions, raw_answers)
     unanswered = [
         number for number, choice_id in enumerate(answers.values(), start=1) if choice_id is None
     ]
@@ -162,13 +168,13 @@ def quiz_submit(
             code="unanswered",
             params={"numbers": _question_numbers_display(unanswered)},
         )
-    correct: dict[int, set[int]] = {question_id: set() for question_id in answers}
-    for choice_id, question_id in Choice.objects.filter(
-        question__course=course, is_correct=True
-    ).values_list("pk", "question_id"):
-        correct[question_id].add(choice_id)
     result = quiz.quiz_score(
-        correct_choices={key: frozenset(value) for key, value in correct.items()},
+        correct_choices={
+            question.pk: frozenset(
+                choice.pk for choice in question.choices.all() if choice.is_correct
+            )
+            for question in found.questions
+        },
         answers=answers,
         pass_mark=course.pass_mark,
     )

@@ -183,12 +183,14 @@ def quiz(request: HttpRequest, store_id: int, course_id: int) -> HttpResponse:
     found = selectors.course_detail(course_id=course_id)
     if found is None:
         raise Http404
-    questions = selectors.quiz_questions(course=found)
-    if not questions:
+    quiz_found = selectors.course_quiz(course=found)
+    if not quiz_found.questions:
         raise Http404
     submitted = None
     status = 200
     if request.method == "POST":
+        # A quiz in preparation is refused by the service (nothing recorded); its page shows
+        # the notice and no form.
         try:
             attempt = services.quiz_submit(
                 user=request.user, store=store, course=found, raw_answers=request.POST
@@ -208,7 +210,8 @@ def quiz(request: HttpRequest, store_id: int, course_id: int) -> HttpResponse:
         {
             "store": store,
             "course": found,
-            "items": _quiz_items(questions, submitted),
+            "quiz_ready": quiz_found.ready,
+            "items": _quiz_items(quiz_found.questions, submitted) if quiz_found.ready else [],
             "attempts": selectors.quiz_attempts(user=request.user, course=found, store=store),
         },
         status=status,

@@ -1,6 +1,7 @@
 """HQ writes quiz questions in the admin: answer choices with none marked correct are refused
 (learners could never answer the question right), while a question with no choices yet is kept
-as work in progress and left out of the quiz until it has a right answer."""
+as work in progress; the course's quiz is in preparation until every question has a right
+answer, and the course list says so."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils.translation import override
 
 from apps.training.models import Choice, Question
 from tests.factories import UserFactory
-from tests.training.factories import CourseFactory
+from tests.training.factories import ChoiceFactory, CourseFactory, QuestionFactory, course_with_quiz
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +62,25 @@ def test_a_question_with_a_right_answer_or_no_choices_yet_is_saved(hq: Client) -
         ("0–4 ℃", True),
         ("10–15 ℃", False),
     ]
+
+
+def test_the_course_list_shows_whether_each_quiz_is_ready(hq: Client) -> None:
+    course_with_quiz(lessons=0, questions=2, title="已就绪课程")
+    preparing, _lessons, _questions = course_with_quiz(lessons=0, questions=1, title="准备中课程")
+    ChoiceFactory(question=QuestionFactory(course=preparing), is_correct=False)
+    QuestionFactory(course=preparing)
+    CourseFactory(title="无测验课程")
+    with override("en"):
+        page = hq.get(reverse("admin:training_course_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    rows = page.content.decode().split("<tr")
+
+    def row(title: str) -> str:
+        [found] = [row for row in rows if title in row]
+        return found
+
+    assert '<td class="field-quiz_state">Ready</td>' in row("已就绪课程")
+    assert (
+        '<td class="field-quiz_state">In preparation: 2 of 3 questions have no right answer yet'
+        in row("准备中课程")
+    )
+    assert '<td class="field-quiz_state">—</td>' in row("无测验课程")

@@ -13,8 +13,10 @@ from apps.training.models import Enrolment, LessonCompletion, QuizAttempt
 from tests.factories import StoreFactory, SupplierUserFactory, UserFactory, owner_of
 from tests.training.factories import (
     ArticleFactory,
+    ChoiceFactory,
     EnrolmentFactory,
     PathCourseFactory,
+    QuestionFactory,
     QuizAttemptFactory,
     TrainingPathFactory,
     course_with_quiz,
@@ -364,3 +366,47 @@ def test_an_answer_in_digits_other_than_ascii_is_a_400_and_records_nothing(world
         response = _client(world["clerk_a"]).post(url, {f"q{question.pk}": answer})
         assert response.status_code == 400
         assert not QuizAttempt.objects.exists()
+
+
+def test_a_quiz_in_preparation_is_announced_and_not_offered(world: dict) -> None:
+    """A question without a right answer yet keeps the whole quiz in preparation: the course
+    page says so (in Chinese, the default language) instead of offering the quiz, the quiz page
+    has no form and a submission is refused with nothing recorded, and the course stays open.
+    Someone who passed the quiz before keeps their pass."""
+    store, course = world["store_a"], world["course"]
+    earlier = QuizAttemptFactory(
+        user=world["owner_a"],
+        store=store,
+        course=course,
+        correct=1,
+        total=1,
+        score=100,
+        passed=True,
+    )
+    for lesson in world["lessons"]:
+        services.lesson_complete(user=world["owner_a"], lesson=lesson)
+        services.lesson_complete(user=world["clerk_a"], lesson=lesson)
+    unfinished = QuestionFactory(course=course, position=99)
+    ChoiceFactory(question=unfinished, is_correct=False)
+    clerk = _client(world["clerk_a"])
+    base = f"/portal/training/stores/{store.pk}"
+    quiz_url = f"{base}/courses/{course.pk}/quiz/"
+
+    page = clerk.get(f"{base}/courses/{course.pk}/").content.decode()
+    assert "本课程的测验正在准备中" in page
+    assert f'href="{quiz_url}"' not in page
+    assert "课程已完成" not in page
+    assert "测验准备中" in clerk.get(f"{base}/").content.decode()
+    response = clerk.get(quiz_url)
+    assert response.status_code == 200
+    assert 'id="quiz-in-preparation"' in response.content.decode()
+    assert "<form" not in response.content.decode().split('id="quiz-in-preparation"')[1]
+    [(question, good, _bad)] = world["questions"]
+    response = clerk.post(quiz_url, {f"q{question.pk}": good.pk})
+    assert response.status_code == 400
+    assert "测验正在准备中" in response.content.decode()
+    assert list(QuizAttempt.objects.all()) == [earlier]
+
+    owner_page = _client(world["owner_a"]).get(f"{base}/courses/{course.pk}/").content.decode()
+    assert "课程已完成" in owner_page
+    assert "本课程的测验正在准备中" not in owner_page

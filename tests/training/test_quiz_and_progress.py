@@ -221,33 +221,134 @@ def test_an_inactive_path_cannot_be_joined(setup: dict) -> None:
     assert not Enrolment.objects.exists()
 
 
-@pytest.mark.parametrize("choices", [[], [False, False]], ids=["no choice yet", "none right"])
-def test_a_question_hq_has_not_finished_does_not_block_the_quiz(
+UNFINISHED = pytest.mark.parametrize(
+    "choices", [[], [False, False]], ids=["no choice yet", "none right"]
+)
+
+
+def _unfinished_question(course: object, choices: list[bool], position: int = 99) -> object:
+    """A question as HQ leaves it mid-way: added on the course's admin page (no choices: the
+    inline has none) or with choices but none marked correct yet."""
+    question = QuestionFactory(course=course, position=position)
+    for is_correct in choices:
+        ChoiceFactory(question=question, is_correct=is_correct)
+    return question
+
+
+@UNFINISHED
+@pytest.mark.parametrize("lessons", [1, 0])
+def test_a_course_whose_questions_all_lack_a_right_answer_cannot_be_completed(
+    db: None, choices: list[bool], lessons: int
+) -> None:
+    """Questions first, choices later (as HQ writes a quiz): the course has a quiz in
+    preparation, not no quiz. Reading its lessons (or, with none, merely enrolling) does not
+    complete it or its path, and nothing can be submitted."""
+    course, made_lessons, _none = course_with_quiz(lessons=lessons, questions=0)
+    _unfinished_question(course, choices)
+    path = TrainingPathFactory()
+    PathCourseFactory(path=path, course=course)
+    user, store = UserFactory(), StoreFactory()
+
+    enrolment = services.enrolment_create(user=user, store=store, path=path)
+    for lesson in made_lessons:
+        services.lesson_complete(user=user, lesson=lesson)
+    progress = selectors.courses_progress(user=user, courses=[course])[course.pk]
+    assert (progress.has_quiz, progress.complete) == (True, False)
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is None
+    assert (progress.quiz_ready, progress.quiz_in_preparation) == (False, True)
+    with pytest.raises(ValidationError) as refused:
+        services.quiz_submit(user=user, store=store, course=course, raw_answers={})
+    assert refused.value.code == "quiz_in_preparation"
+    assert not QuizAttempt.objects.exists()
+
+
+@UNFINISHED
+def test_a_quiz_with_one_question_unfinished_is_not_passed_on_the_others_until_it_is_ready(
     setup: dict, choices: list[bool]
 ) -> None:
-    """A question added on the course's admin page (its inline has no choices), or with no
-    choice marked correct, could not be answered (or not right): every submission was refused
-    as unanswered and the course, and its path, could never be completed."""
-    unfinished = QuestionFactory(course=setup["course"], position=99)
-    for is_correct in choices:
-        ChoiceFactory(question=unfinished, is_correct=is_correct)
+    """With one question of three unfinished, the two finished ones answered right do not pass
+    the quiz (nothing is recorded) and the course and path stay open; once HQ marks a right
+    answer, the quiz is graded on all three and passing it completes them as before. Attempts
+    keep their stored pass: a question HQ adds afterwards reopens the quiz for the others, not
+    for those who passed it."""
     user, store, course = setup["user"], setup["store"], setup["course"]
-
-    assert unfinished not in selectors.quiz_questions(course=course)
-    attempt = services.quiz_submit(
-        user=user, store=store, course=course, raw_answers=_answers(setup["questions"], right=True)
-    )
-    assert (attempt.correct, attempt.total, attempt.score, attempt.passed) == (2, 2, 100, True)
+    unfinished = _unfinished_question(course, choices)
+    enrolment = services.enrolment_create(user=user, store=store, path=setup["path"])
     for lesson in setup["lessons"]:
         services.lesson_complete(user=user, lesson=lesson)
-    assert selectors.courses_progress(user=user, courses=[course])[course.pk].complete
 
-
-def test_a_course_whose_only_question_is_unfinished_has_no_quiz_yet(db: None) -> None:
-    course, lessons, _questions = course_with_quiz(lessons=1, questions=0)
-    ChoiceFactory(question=QuestionFactory(course=course), is_correct=False)
-    user = UserFactory()
-    services.lesson_complete(user=user, lesson=lessons[0])
+    with pytest.raises(ValidationError) as refused:
+        services.quiz_submit(
+            user=user,
+            store=store,
+            course=course,
+            raw_answers=_answers(setup["questions"], right=True),
+        )
+    assert refused.value.code == "quiz_in_preparation"
+    assert not QuizAttempt.objects.exists()
     progress = selectors.courses_progress(user=user, courses=[course])[course.pk]
-    assert (progress.has_quiz, progress.complete) == (False, True)
-    assert selectors.quiz_questions(course=course) == []
+    assert (progress.quiz_in_preparation, progress.complete) == (True, False)
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is None
+
+    right = ChoiceFactory(question=unfinished, is_correct=True)
+    assert selectors.course_quiz(course=course).ready
+    with pytest.raises(ValidationError) as refused:  # now every question must be answered
+        services.quiz_submit(
+            user=user,
+            store=store,
+            course=course,
+            raw_answers=_answers(setup["questions"], right=True),
+        )
+    assert refused.value.code == "unanswered"
+    attempt = services.quiz_submit(
+        user=user,
+        store=store,
+        course=course,
+        raw_answers={
+            **_answers(setup["questions"], right=True),
+            f"q{unfinished.pk}": str(right.pk),
+        },
+    )
+    assert (attempt.correct, attempt.total, attempt.score, attempt.passed) == (3, 3, 100, True)
+    progress = selectors.courses_progress(user=user, courses=[course])[course.pk]
+    assert (progress.quiz_in_preparation, progress.complete) == (False, True)
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is not None
+
+    _unfinished_question(course, choices, position=100)
+    progress = selectors.courses_progress(user=user, courses=[course])[course.pk]
+    assert (progress.quiz_in_preparation, progress.quiz_passed, progress.complete) == (
+        True,
+        True,
+        True,
+    )
+    attempt.refresh_from_db()
+    assert (attempt.score, attempt.passed) == (100, True)
+    newcomer = UserFactory()
+    for lesson in setup["lessons"]:
+        services.lesson_complete(user=newcomer, lesson=lesson)
+    assert not selectors.courses_progress(user=newcomer, courses=[course])[course.pk].complete
+
+
+def test_one_right_answer_of_two_questions_does_not_pass_while_the_other_has_none(
+    setup: dict,
+) -> None:
+    """HQ unmarks the right answer of question 2 (one of two ready): question 1 answered right
+    is not a 100 % pass, nothing is recorded and the course stays open."""
+    user, store, course = setup["user"], setup["store"], setup["course"]
+    (q1, good1, _bad1), (q2, good2, _bad2) = setup["questions"]
+    good2.is_correct = False
+    good2.save()
+    for lesson in setup["lessons"]:
+        services.lesson_complete(user=user, lesson=lesson)
+    for raw in (
+        {f"q{q1.pk}": str(good1.pk)},
+        {f"q{q1.pk}": str(good1.pk), f"q{q2.pk}": str(good2.pk)},
+    ):
+        with pytest.raises(ValidationError) as refused:
+            services.quiz_submit(user=user, store=store, course=course, raw_answers=raw)
+        assert refused.value.code == "quiz_in_preparation"
+    assert not QuizAttempt.objects.exists()
+    assert not selectors.courses_progress(user=user, courses=[course])[course.pk].complete
