@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -36,6 +36,17 @@ MESSAGE_TYPE = "realtime.message"
 SESSION_ENDED_TYPE = "realtime.session_ended"
 
 _thread_state = threading.local()
+
+# The names a broadcast may require (`requires=`): the store actions of apps.stores.access,
+# registered by the stores app when Django starts (linli imports no app). A name not among
+# them raises at the call: a consumer would otherwise drop the message for every reader.
+_known_requirements: frozenset[str] = frozenset()
+
+
+def requirements_register(names: Iterable[str]) -> None:
+    """Add `names` to the actions a broadcast may require (`apps.stores.apps.StoresConfig`)."""
+    global _known_requirements
+    _known_requirements = _known_requirements | frozenset(names)
 
 
 def group_name(*parts: str | int) -> str:
@@ -108,12 +119,19 @@ def broadcast(
 
     `requires` names the store action (`apps.stores.access`, e.g. "view_devices") a reader must
     hold at the group's store to be forwarded the message, when the group's own rule (who may
-    join it) is not enough: the store's notifications socket drops it for the others.
+    join it) is not enough: the store's notifications socket drops it for the others. A name
+    that is no store action raises ValueError here.
     """
+    _checked_requirement(requires)
     text = json.dumps(
         {"event": event, "payload": payload}, cls=DjangoJSONEncoder, ensure_ascii=False
     )
     _send_on_commit(group, _message(text=text, requires=requires), event=event)
+
+
+def _checked_requirement(requires: str | None) -> None:
+    if requires is not None and requires not in _known_requirements:
+        raise ValueError(f"broadcast requires an unknown store action: {requires!r}")
 
 
 def _message(*, text: str, requires: str | None, **more: Any) -> dict[str, Any]:
@@ -135,6 +153,7 @@ def broadcast_in_languages(
     reader's language (`texts[language]`; `text` is the project language's, for a consumer that
     does not choose). A payload that cannot be serialised raises here, at the caller.
     `requires`: as for `broadcast`."""
+    _checked_requirement(requires)
     texts = {}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):

@@ -146,12 +146,24 @@ def store_live_lines_since(
 
 
 # How far before the page's render its replay starts. An alert's times are stamped before its
-# transaction commits, by as much as the run that stamps them lasts: the silent sweep and the
-# pending evaluation stamp every alert with their start time and commit at their end (task
-# time limit 300 s). A page cursor taken at render time would miss an alert stamped before
-# it and committed after the page's queries (and before its socket joined).
+# transaction commits, by as much as the run that stamps them lasts: the silent sweep stamps
+# every alert with its start time and commits at its end (task time limit 300 s); the
+# pending evaluation has each device take its own time and commit as it goes. A page cursor
+# taken at render time would miss an alert stamped before it and committed after the page's
+# queries (and before its socket joined).
 LIVE_CURSOR_MARGIN = dt.timedelta(minutes=10)
 LIVE_CURSOR_SHOWN_LIMIT = 500
+# What one replay returns at most: the lines a page may hold as shown (`shown`) and then
+# LIVE_LINES_LIMIT more, so lines the page has shown never crowd out one it has not (an
+# alert committed after the page's queries, stamped before lines it did show).
+LIVE_REPLAY_LIMIT = LIVE_CURSOR_SHOWN_LIMIT + LIVE_LINES_LIMIT
+
+
+def store_live_replay_next_since(*, since: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """Where a page's next replay may start, after one that read the lines at `now`: a line
+    stamped before `now - LIVE_CURSOR_MARGIN` was committed by then (the margin, above) and
+    so was in this replay, so the next need not ask for it again; never before `since`."""
+    return max(since, now - LIVE_CURSOR_MARGIN)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ def store_devices(request: HttpRequest, store_id: int) -> HttpResponse:
 def store_live_lines(request: HttpRequest, store_id: int) -> JsonResponse:
     """What the store's notifications socket sent after `?since=` (an ISO time with its
     offset, the page's cursor: `selectors.store_live_cursor`): store-live.js asks on every
-    (re)connect, so lines sent while its socket was closed are not lost. Every line here is
+    (re)connect, so lines sent while its socket was closed are not lost, newest first, at most
+    LIVE_REPLAY_LIMIT (more than the page's `shown` keys can hold), and `next_since`, where
+    the page's next replay starts (`store_live_replay_next_since`). Every line here is
     a device alert's, which the socket forwards only to readers who may VIEW_DEVICES: so
     VIEW_DEVICES, not the socket's VIEW_STORE."""
     store = store_or_403(request.user, store_id, VIEW_DEVICES)
@@ -63,8 +65,17 @@ def store_live_lines(request: HttpRequest, store_id: int) -> JsonResponse:
         return JsonResponse(
             {"detail": _("“since” must be an ISO 8601 time with its UTC offset.")}, status=400
         )
-    lines = selectors.store_live_lines_since(store=store, since=since)
-    return JsonResponse({"lines": [{"key": line.key, "text": line.text} for line in lines]})
+    now = timezone.now()  # before the query: what it reads was committed by then
+    lines = selectors.store_live_lines_since(
+        store=store, since=since, limit=selectors.LIVE_REPLAY_LIMIT
+    )
+    next_since = selectors.store_live_replay_next_since(since=since, now=now)
+    return JsonResponse(
+        {
+            "lines": [{"key": line.key, "text": line.text} for line in lines],
+            "next_since": next_since.isoformat(),
+        }
+    )
 
 
 @login_required

@@ -1,28 +1,35 @@
 /* Live store notifications over the websocket, for every element with data-live-store.
  *
  *   <div data-live-store="7">                       the store id (ws/stores/7/notifications/)
- *     <p data-live-status data-refused="…" data-unreachable="…" hidden></p>
- *                                                   why the page stopped listening (translated)
+ *     <p data-live-status data-refused="…" data-paused="…" hidden></p>
+ *                                                   why the page is not listening (translated)
  *     <ul data-live-list>…</ul>                     new events are prepended here
  *     <li data-live-empty>Nothing new.</li>         removed when the first event arrives
  *   </div>
  *
  * Each message is {"event": ..., "payload": {...}} (linli/realtime.py); the line shown is
  * payload.text, or the event name when there is none. The element's data-live-state says
- * where the socket is: connecting, open, closed (a retry is due) or stopped.
+ * where the socket is: connecting, open, closed (a quick retry is due), paused (the server
+ * could not be reached: a slow retry is due) or stopped (refused: no retry).
  *
  * When the socket closes, the page tries again after a back-off that doubles from 0.5 s up to
  * 30 s, whatever the close: a dropped socket (the server restarting, a connect that outwaited
  * the server's handshake timeout), a handshake that failed (close 1006 before open: server
  * down, network gone, handshake refused by the proxy), or a server that accepts and closes at
  * once (any other code). The back-off starts again from 0.5 s only after a socket stayed open
- * STABLE_MS. The page stops trying, and says so in data-live-status, when
- *   - the server refuses (a 4xxx close: 4403 not allowed or signed out, 4404 unknown path):
- *     data-live-state="stopped", data-live-stop="refused";
- *   - MAX_HANDSHAKE_FAILURES handshakes in a row failed (about a minute of trying):
- *     data-live-stop="unreachable".
- * It starts again at once, from a fresh back-off, when the page becomes visible again or the
- * browser comes back online (a retry that was waiting is brought forward too).
+ * STABLE_MS. After FAST_HANDSHAKE_FAILURES handshakes in a row failed (about a minute of
+ * trying) the page says so in data-live-status (data-live-state="paused": "paused, trying
+ * again every few minutes") and keeps trying, slowly: after 60 s, then 120 s, then every
+ * 200 s, until a socket opens (which clears the notice). It never gives up on a server it
+ * cannot reach: a restart or a deploy fires no browser event, and a store's always-on screen
+ * never changes visibility. Every delay gets up to half of it again at random, so the pages
+ * a server restart dropped do not all reconnect (and replay) at the same moment.
+ *
+ * The page stops for good, and says so, only when the server refuses (a 4xxx close: 4403 not
+ * allowed or signed out, 4404 unknown path): data-live-state="stopped",
+ * data-live-stop="refused". Whenever the page becomes visible again or the browser comes
+ * back online, a page that is not connected tries at once, from a fresh back-off (a retry
+ * that was waiting is brought forward).
  *
  * Lines sent while the socket was closed (or before it first opened) are not lost: the element
  * may name where to ask for them, data-live-replay (devices:store-live-lines, the lines rebuilt
@@ -31,7 +38,10 @@
  * data-live-shown (the keys of the lines from then that were committed when the page was
  * drawn); on every open the page asks for what was sent since then and adds the lines it has
  * not shown (each line's key is its event and alert id), below any line that arrived on the
- * new socket meanwhile.
+ * new socket meanwhile. Each reply says where the next replay starts (next_since: the
+ * reply's time less the cursor's margin, as a line stamped before that was committed when
+ * the reply read the lines), and the page moves data-live-since there, so a reconnect does not
+ * fetch again what an earlier replay brought.
  */
 (function () {
   "use strict";
@@ -39,7 +49,14 @@
   var FIRST_DELAY_MS = 500;
   var MAX_DELAY_MS = 30000;
   var STABLE_MS = 30000;
-  var MAX_HANDSHAKE_FAILURES = 8;
+  var FAST_HANDSHAKE_FAILURES = 8;
+  var SLOW_FIRST_DELAY_MS = 60000;
+  var SLOW_MAX_DELAY_MS = 200000;
+
+  // `ms` and up to half of it again, at random.
+  function jittered(ms) {
+    return ms + Math.random() * ms / 2;
+  }
 
   function lineItem(box, text) {
     var empty = box.querySelector("[data-live-empty]");
@@ -60,6 +77,7 @@
     }).then(function (response) {
       return response.ok ? response.json() : { lines: [] };
     }).then(function (data) {
+      if (data.next_since) { box.dataset.liveSince = data.next_since; }
       var at = fresh();
       data.lines.forEach(function (line) {
         if (seen[line.key]) { return; }
@@ -79,7 +97,6 @@
     this.handshakeFailures = 0;  // closes before open, in a row
     this.socket = null;
     this.timer = null;
-    this.stopped = false;
     this.status = box.querySelector("[data-live-status]");
     var seen = this.seen;
     (box.dataset.liveShown || "").split(" ").forEach(function (key) {
@@ -99,7 +116,6 @@
   };
 
   Live.prototype.stop = function (reason) {
-    this.stopped = true;
     this.box.dataset.liveState = "stopped";
     this.box.dataset.liveStop = reason;
     this.say(reason);
@@ -112,7 +128,6 @@
       window.clearTimeout(this.timer);
       this.timer = null;
     }
-    this.stopped = false;
     this.failures = 0;
     this.handshakeFailures = 0;
     delete this.box.dataset.liveStop;
@@ -144,21 +159,26 @@
         live.stop("refused");
         return;
       }
+      var delay;
       if (openedAt === null) {
         live.handshakeFailures += 1;
-        if (live.handshakeFailures >= MAX_HANDSHAKE_FAILURES) {
-          live.stop("unreachable");
-          return;
-        }
       } else if (Date.now() - openedAt >= STABLE_MS) {
         live.failures = 0;
       }
-      live.failures += 1;
-      var delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * Math.pow(2, live.failures - 1));
+      var slow = live.handshakeFailures - FAST_HANDSHAKE_FAILURES;
+      if (slow >= 0) {
+        // Unreachable for about a minute: say so, and keep trying every few minutes.
+        delay = Math.min(SLOW_MAX_DELAY_MS, SLOW_FIRST_DELAY_MS * Math.pow(2, slow));
+        box.dataset.liveState = "paused";
+        live.say("paused");
+      } else {
+        live.failures += 1;
+        delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * Math.pow(2, live.failures - 1));
+      }
       live.timer = window.setTimeout(function () {
         live.timer = null;
         live.connect();
-      }, delay);
+      }, jittered(delay));
     };
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);

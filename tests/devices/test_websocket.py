@@ -300,6 +300,41 @@ async def test_alert_lines_reach_only_readers_who_may_view_devices(scene):
         await reader.disconnect()
 
 
+@pytest.mark.redis
+async def test_revoking_view_device_stops_alert_lines_at_the_sockets_next_recheck(
+    scene, monkeypatch
+):
+    """An HQ reader holding stores.view_store and devices.view_device loses the latter while
+    connected: once the socket's recheck is due (RECHECK_SECONDS, here at once), the next
+    alert is not forwarded; the socket stays open (VIEW_STORE holds) and gets the store's
+    other lines."""
+    from apps.campaigns.notifications import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)
+    device = scene["device"]
+    hq = await database_sync_to_async(_hq_with)("stores.view_store", "devices.view_device")
+    reader = _communicator(device.store_id, await database_sync_to_async(_session_cookie)(hq))
+    assert (await reader.connect(timeout=10))[0] is True
+
+    def revoke() -> None:
+        hq.user_permissions.remove(
+            Permission.objects.get(content_type__app_label="devices", codename="view_device")
+        )
+
+    await database_sync_to_async(revoke)()
+    await database_sync_to_async(device_alerts_evaluate)(device=device)
+    await database_sync_to_async(broadcast)(
+        store_notifications_group(device.store_id), event="order.created", payload={"text": "¥9"}
+    )
+    # Messages keep their order: the first one received shows the alert was not forwarded.
+    assert await reader.receive_json_from(timeout=5) == {
+        "event": "order.created",
+        "payload": {"text": "¥9"},
+    }
+    assert await reader.receive_nothing(timeout=0.3)
+    await reader.disconnect()
+
+
 async def test_the_replay_is_refused_to_hq_who_may_see_the_store_but_not_its_devices(scene):
     device = scene["device"]
     url = f"/portal/devices/stores/{device.store_id}/live/"
@@ -313,3 +348,25 @@ async def test_the_replay_is_refused_to_hq_who_may_see_the_store_but_not_its_dev
         return codes
 
     assert await database_sync_to_async(statuses)() == [403, 200]
+
+
+def test_the_store_page_has_no_live_card_for_hq_who_may_not_see_its_devices():
+    """Every line the store page's socket sends is a device alert's: an HQ reader without
+    devices.view_device (HQ procurement) gets no live card and no script that would open a
+    socket carrying nothing; one who holds it gets both."""
+    store = DeviceFactory().store
+
+    def page(*permissions: str) -> str:
+        client = Client()
+        client.force_login(_hq_with(*permissions))
+        response = client.get(f"/portal/stores/{store.pk}/")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    procurement = page("stores.view_store")
+    assert 'id="live-notifications"' not in procurement
+    assert "data-live-store" not in procurement
+    assert "store-live" not in procurement
+    devices = page("stores.view_store", "devices.view_device")
+    assert f'data-live-store="{store.pk}"' in devices
+    assert "linli/store-live" in devices

@@ -11,7 +11,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from linli.realtime import broadcast, group_name, store_notifications_group
+from linli.realtime import (
+    broadcast,
+    broadcast_in_languages,
+    group_name,
+    store_notifications_group,
+)
 
 
 def test_group_name_joins_parts_under_the_project_prefix():
@@ -32,6 +37,21 @@ def test_broadcast_of_unserialisable_payload_fails_at_the_caller_and_sends_nothi
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(TypeError):
         broadcast("linli.test", event="x", payload={"bad": object()})
     assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_broadcast_requiring_an_unknown_store_action_fails_at_the_caller_and_sends_nothing(
+    django_capture_on_commit_callbacks,
+):
+    """`requires` names a store action (apps.stores.access): a misspelt one ("view_device")
+    would make the store socket drop the line for every reader, silently."""
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(ValueError, match="unknown store action: 'view_device'"):
+            broadcast("linli.test", event="x", payload={}, requires="view_device")
+        with pytest.raises(ValueError, match="unknown store action: 'devices'"):
+            broadcast_in_languages("linli.test", event="x", payload=dict, requires="devices")
+        broadcast("linli.test", event="x", payload={}, requires="view_devices")
+    assert len(callbacks) == 1
 
 
 @pytest.mark.django_db

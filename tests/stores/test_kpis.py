@@ -456,6 +456,34 @@ def test_the_nightly_refresh_recomputes_an_earlier_month_whose_order_was_refunde
     assert periods == {JULY, dt.date(2026, 8, 1), dt.date(2026, 9, 1)}
 
 
+def test_the_nightly_refresh_catches_up_a_refund_after_a_missed_night(world):
+    """July's pack was computed; on 1 September a July order gets a refund, and the night
+    after nothing runs (beat down). The next night's refresh still recomputes July: what
+    matters is that July's rows were computed before the refund was decided, not that it
+    was decided since yesterday. Run again, it leaves July alone (its rows are newer)."""
+    kpi_snapshots_compute(month=JULY, now=AFTER_JULY)
+    july_order = Order.objects.get(store=world["a"], total=Decimal("30.00"))
+    AfterSalesCaseFactory(
+        order=july_order,
+        store=world["a"],
+        amount=Decimal("12.00"),
+        status="approved",
+        remedy="refund",
+        charged_to="supplier",
+        decided_at=at(9, 1),
+    )
+    kpi_snapshots_refresh(now=at(9, 3, 4))
+    july = KpiSnapshot.objects.get(scope="store", store=world["a"], code="gmv", period=JULY)
+    assert july.value == Decimal("98.0000")
+    assert july.computed_at == at(9, 3, 4)
+
+    kpi_snapshots_refresh(now=at(9, 4, 4))
+    july.refresh_from_db()
+    assert july.computed_at == at(9, 3, 4)
+    august = KpiSnapshot.objects.filter(period=dt.date(2026, 8, 1)).first()
+    assert august.computed_at == at(9, 4, 4)
+
+
 def test_worst_movers_and_open_problems_need_attention():
     june = dt.date(2026, 6, 1)
     falling, rising, alerted, overdue = (StoreFactory(code=code) for code in "FRAO")

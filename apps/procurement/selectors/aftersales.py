@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Least, TruncDate
+from django.db.models import Count, DateField, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Least, TruncDate, TruncMonth
 from django.utils import timezone
 
 from apps.procurement.models import (
@@ -107,6 +107,24 @@ def refunded_order_days(*, decided_since: dt.datetime) -> set[dt.date]:
         .order_by()
         .values_list("day", flat=True)
         .distinct()
+    )
+
+
+def refunds_latest_decided_by_month() -> dict[dt.date, dt.datetime]:
+    """Per local month (its first day) of the counted orders that got a refund: when the
+    latest refund given on that month's orders was decided. The KPI pack's nightly refresh
+    compares it with when the month's figures were computed. One grouped query over the
+    refunds given (few: a refund is a case HQ decided)."""
+    zone = timezone.get_current_timezone()
+    return dict(
+        _refunds_given()
+        .exclude(order__status__in=Order.VOID_STATUSES)
+        .exclude(decided_at__isnull=True)
+        .annotate(month=TruncMonth("order__placed_at", tzinfo=zone, output_field=DateField()))
+        .order_by()
+        .values("month")
+        .annotate(latest=Max("decided_at"))
+        .values_list("month", "latest")
     )
 
 

@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -32,7 +33,10 @@ from django.utils import timezone
 
 from apps.campaigns.models import Broadcast, GroupBuyJoin, GroupBuyOffer
 from apps.customers.models import CommunityMessage, NpsAnswer
-from apps.procurement.selectors.aftersales import refunded_order_days, refunds_by_store
+from apps.procurement.selectors.aftersales import (
+    refunds_by_store,
+    refunds_latest_decided_by_month,
+)
 from apps.stores.kpis.analytics import (
     NETWORK_KEY,
     RepurchaseCounts,
@@ -436,18 +440,51 @@ def _places(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(VALUE_PLACES)
 
 
+# A refund's decision is stamped before its transaction commits: one decided just before a
+# month's figures were computed may not have been visible to them. Such a month is computed
+# again the next night (once: its new figures are stamped after the margin).
+REFUND_COMMIT_MARGIN = dt.timedelta(hours=1)
+
+
+def kpi_months_refunded_since_computed() -> set[dt.date]:
+    """The months with stored figures on whose orders a refund was decided after (or up to
+    REFUND_COMMIT_MARGIN before) those figures were computed: their stored GMV does not take
+    it off yet. Whenever the refund was decided, so a night the refresh did not run (beat
+    down, the task killed) is caught up the next. A month with no stored rows is not
+    listed (`kpi_snapshots_backfill` computes history). Two grouped queries."""
+    latest_refund = refunds_latest_decided_by_month()
+    if not latest_refund:
+        return set()
+    computed = (
+        KpiSnapshot.objects.filter(period__in=list(latest_refund))
+        .order_by()
+        .values("period")
+        .annotate(computed=Min("computed_at"))
+        .values_list("period", "computed")
+    )
+    return {
+        period
+        for period, computed_at in computed
+        if latest_refund[period] >= computed_at - REFUND_COMMIT_MARGIN
+    }
+
+
 def kpi_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
-    """The nightly job: the previous month (final figures now that it has ended, and its
-    repurchase needs this month to have started), the current month to date, and every
-    earlier month with an order that got a refund decided since yesterday began (its GMV
-    changed: December's refund of an October box), as the hourly job recomputes those
-    orders' days. Oldest first; each month idempotent (`kpi_snapshots_compute`)."""
+    """The nightly job: the current month to date, the previous month (final figures now
+    that it has ended, and its repurchase needs this month to have started), and every
+    earlier month whose stored figures predate a refund decided on its orders (its GMV
+    changed: December's refund of an October box; `kpi_months_refunded_since_computed`),
+    as the hourly job recomputes those orders' days. Newest first, so a run cut short by its
+    time limit has done the month readers look at; each month idempotent
+    (`kpi_snapshots_compute`), and a month it did not reach is still due the next night."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    current = month_start(today)
-    refunded = refunded_order_days(decided_since=_midnight(today - dt.timedelta(days=1)))
-    months = {month_add(current, -1), current} | {month_start(day) for day in refunded}
-    return sum(kpi_snapshots_compute(month=month, now=now) for month in sorted(months))
+    current = month_start(timezone.localdate(now))
+    months = {month_add(current, -1), current} | {
+        month for month in kpi_months_refunded_since_computed() if month < current
+    }
+    return sum(
+        kpi_snapshots_compute(month=month, now=now) for month in sorted(months, reverse=True)
+    )
 
 
 def kpi_snapshots_backfill(*, first: dt.date | None = None, now: dt.datetime | None = None) -> int:
