@@ -65,6 +65,12 @@ def phones_masked_in(text: str) -> str:
     return _MOBILE_IN_TEXT.sub(masked, text or "")
 
 
+def phones_replaced_in(text: str, *, replacement: str) -> str:
+    """`text` with every mainland mobile number in it (as `phones_masked_in` finds them)
+    replaced by `replacement`: for text whose phones must go, not just be masked (erasure)."""
+    return _MOBILE_IN_TEXT.sub(replacement, text or "")
+
+
 def phone_for_viewer(phone: str | None, *, user: object) -> str:
     """The phone as this viewer may see it: whole with `customers.view_phone`, masked otherwise."""
     has_perm = getattr(user, "has_perm", None)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -7,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.campaigns.models import BroadcastComment, GroupBuyJoin
+from apps.campaigns.notifications.models import Notification
+from apps.campaigns.notifications.services import notification_enqueue
 from apps.catalog.models import MemberSuggestion
 from apps.customers.models import (
     CommunityMessage,
@@ -19,7 +24,21 @@ from apps.customers.models import (
 )
 from apps.customers.services.erasure import ERASED_TEXT, ErasureRefused, member_erase
 from apps.customers.services.identity import member_merge
-from apps.stores.models import Order, OrderFulfilment
+from apps.procurement.models import AfterSalesCase
+from apps.procurement.selectors.aftersales import (
+    refunds_by_store,
+    store_case_counts,
+    supplier_quality_scores,
+)
+from apps.stores.kpis.services import kpi_snapshots_compute
+from apps.stores.models import (
+    KpiSnapshot,
+    Order,
+    OrderFulfilment,
+    StockMovement,
+    StoreKpiSnapshot,
+)
+from apps.stores.services.kpis import store_kpi_snapshots_compute
 from tests.campaigns.factories import (
     BroadcastCommentFactory,
     GroupBuyJoinFactory,
@@ -30,9 +49,11 @@ from tests.factories import (
     MemberIdentityFactory,
     ProductFactory,
     StoreFactory,
+    SupplierFactory,
     TagFactory,
     UserFactory,
 )
+from tests.procurement.factories_aftersales import AfterSalesCaseFactory, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +170,168 @@ def test_erasure_blanks_chat_names_live_comments_and_delivery_details(member):
         (member.pk, "100001", "", "", "", ""),
         (other.pk, "100002", "文一路 3号楼 502", "李四", "+8613900009999", "请敲门"),
     ]
+
+
+def _figures(*, store, supplier) -> dict[str, object]:
+    """What HQ counts of after-sales and sales today: case counts, refunds, the supplier's
+    quality record and score, the store's daily KPI row and the month's KPI pack."""
+    today = timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    store_kpi_snapshots_compute(day=today, refunds=refunds_by_store)
+    kpi_snapshots_compute(month=today)
+    return {
+        "cases": store_case_counts(store=store),
+        "refunds": refunds_by_store(start=start, end=start + dt.timedelta(days=1)),
+        "quality": supplier_quality_scores(
+            since=today, until=today + dt.timedelta(days=1), supplier_ids=[supplier.pk]
+        ),
+        "day": list(
+            StoreKpiSnapshot.objects.filter(store=store, day=today).values_list(
+                "order_count", "revenue", "member_count", "average_basket", "loss_value"
+            )
+        ),
+        "month": sorted(KpiSnapshot.objects.filter(store=store).values_list("code", "value")),
+    }
+
+
+def test_erasure_scrubs_messages_to_the_member_and_what_staff_typed_about_her(member, hq_user):
+    """Messages to the member (a pickup code, an after-sales decision) are blanked; an
+    after-sales case's description and decision note, the counter's delivery note and a stock
+    movement's note lose her name (and 王女士), every phone, the delivery address and the chat
+    name, and keep the rest. Another member's rows, and every figure HQ counts, stay."""
+    store = member.home_store
+    other = MemberFactory(name="李四", phone="+8613900002222", home_store=store)
+    supplier = SupplierFactory()
+    product = ProductFactory()
+    GroupBuyJoinFactory(offer=GroupBuyOfferFactory(), member=member, display_name="芳芳")
+    order = paid_order(store=store, lines=[(product, 2, Decimal("10.00"))], member=member)
+    other_order = paid_order(store=store, lines=[(product, 1, Decimal("10.00"))], member=other)
+    OrderFulfilment.objects.create(
+        order=order,
+        store=store,
+        pickup_code="100001",
+        delivery_address="文一路 3号楼 502",
+        delivery_note="芳芳不在家，放文一路 3号楼 502 门卫，电话 139 0013 8001",
+    )
+    OrderFulfilment.objects.create(
+        order=other_order, store=store, pickup_code="100002", delivery_note="李四不在家"
+    )
+    StockMovement.objects.create(
+        store=store, product=product, kind="return", quantity=1, order=order, note="王芳不要了"
+    )
+    decided = {
+        "store": store,
+        "supplier": supplier,
+        "status": "approved",
+        "remedy": "refund",
+        "charged_to": "supplier",
+        "decided_by": hq_user,
+        "decided_at": timezone.now(),
+    }
+    case = AfterSalesCaseFactory(
+        order=order,
+        member=member,
+        amount=Decimal("8.00"),
+        description="王芳（138 0013 8000）说蓝莓发霉了",
+        decision_note="已和王女士电话确认，退款",
+        **decided,
+    )
+    other_case = AfterSalesCaseFactory(
+        order=other_order,
+        member=other,
+        amount=Decimal("5.00"),
+        description="李四说蓝莓发霉了",
+        decision_note="退款",
+        **decided,
+    )
+    sms = Notification.Channel.SMS
+    notification_enqueue(
+        dedupe_key=f"order-ready:{order.pk}",
+        kind="order_ready",
+        title="您的订单可以自提了",
+        body=f"您的订单 {order.pk} 已到店，请出示取货码 100001。",
+        channel=sms,
+        store=store,
+        member=member,
+        payload={"order_id": order.pk},
+    )
+    notification_enqueue(
+        dedupe_key=f"after_sales:{case.pk}:approved:member:{member.pk}",
+        kind="after_sales.approved",
+        title="王芳，您的售后申请已通过",
+        body=case.decision_note,
+        channel=sms,
+        store=store,
+        member=member,
+        payload={"case": case.pk},
+    )
+    notification_enqueue(
+        dedupe_key=f"order-ready:{other_order.pk}",
+        kind="order_ready",
+        title="您的订单可以自提了",
+        body="请出示取货码 100002。",
+        channel=sms,
+        store=store,
+        member=other,
+        payload={"order_id": other_order.pk},
+    )
+    before = _figures(store=store, supplier=supplier)
+    assert before["refunds"] == {store.pk: Decimal("13.00")}
+    assert before["quality"][supplier.pk].charged_amount == Decimal("13.00")
+
+    member_erase(member=member, by=hq_user, requested_via="letter")
+
+    assert _figures(store=store, supplier=supplier) == before
+    assert list(
+        Notification.objects.order_by("pk").values_list(
+            "member_id", "kind", "status", "title", "body", "payload"
+        )
+    ) == [
+        (member.pk, "order_ready", "pending", ERASED_TEXT, ERASED_TEXT, {"order_id": order.pk}),
+        (member.pk, "after_sales.approved", "pending", ERASED_TEXT, ERASED_TEXT, {"case": case.pk}),
+        (
+            other.pk,
+            "order_ready",
+            "pending",
+            "您的订单可以自提了",
+            "请出示取货码 100002。",
+            {"order_id": other_order.pk},
+        ),
+    ]
+    assert list(
+        AfterSalesCase.objects.order_by("pk").values_list(
+            "member_id", "kind", "amount", "status", "description", "decision_note"
+        )
+    ) == [
+        (
+            member.pk,
+            case.kind,
+            Decimal("8.00"),
+            "approved",
+            "[erased]（[erased]）说蓝莓发霉了",
+            "已和[erased]电话确认，退款",
+        ),
+        (other.pk, other_case.kind, Decimal("5.00"), "approved", "李四说蓝莓发霉了", "退款"),
+    ]
+    assert list(
+        OrderFulfilment.objects.order_by("pk").values_list("pickup_code", "delivery_note")
+    ) == [
+        ("100001", "[erased]不在家，放[erased] 门卫，电话 [erased]"),
+        ("100002", "李四不在家"),
+    ]
+    assert StockMovement.objects.get(order=order).note == "[erased]不要了"
+
+
+def test_a_scrubbed_note_stays_within_its_field(member):
+    """ "[erased]" is longer than a name: a full delivery note is cut to its 200 characters
+    (PostgreSQL refused the longer text and with it the whole erasure)."""
+    order = Order.objects.get(member=member)
+    OrderFulfilment.objects.create(
+        order=order, store=order.store, pickup_code="100001", delivery_note="好" * 196 + "王芳"
+    )
+    member_erase(member=member, by=None, requested_via="letter")
+    note = OrderFulfilment.objects.get(order=order).delivery_note
+    assert note == "好" * 196 + "[era"
 
 
 def test_erasure_empties_snapshots_of_members_merged_into_this_one(member):

@@ -567,6 +567,34 @@ def test_admin_import_with_bad_rows_says_nothing_was_imported(client, stores) ->
     assert Member.objects.count() == 0
 
 
+def test_admin_import_preview_names_a_phones_owner_only_to_users_who_see_phones(
+    client, stores
+) -> None:
+    """A row giving member M2 the phone of another member: the preview named that member to
+    an importer without `customers.view_phone`, telling them whose phone the number is. It
+    still refuses the row, naming the owner only to those who may see phones."""
+    owner = MemberFactory(phone="+8613800138000", member_no="OWNER-7")
+    MemberIdentityFactory(member=owner, kind=Kind.PHONE, value="+8613800138000")
+    MemberFactory(phone="+8613900139000", member_no="M2")
+    text = MEMBER_HEADER + "13800138000,,M2,,,,,,\n"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    pages = {}
+    for who, codenames in (
+        ("importer", ("view_member", "import_member")),
+        ("with phones", ("view_member", "import_member", "view_phone")),
+    ):
+        client.force_login(_staff(*codenames))
+        upload = SimpleUploadedFile("members.csv", text.encode("utf-8"))
+        pages[who] = client.post(
+            reverse("admin:customers_member_import"), {"import_file": upload, "format": "0"}
+        ).content.decode()
+
+    assert "This phone belongs to another member, not to M2." in pages["importer"]
+    assert "OWNER-7" not in pages["importer"]
+    assert "This phone belongs to member OWNER-7, not to M2." in pages["with phones"]
+    assert Member.objects.filter(member_no="M2").get().phone == "+8613900139000"
+
+
 def test_admin_chat_import_needs_its_permission_and_works_with_it(client, stores: dict) -> None:
     client.force_login(_staff("view_communitymessage"))
     assert client.get(reverse("admin:customers_communitymessage_import")).status_code == 403

@@ -257,7 +257,12 @@ def members_import(
             )
     with import_transaction(log):
         _members_write(
-            parsed=parsed, store_cells=store_cells, report=report, log=log, dry_run=dry_run
+            parsed=parsed,
+            store_cells=store_cells,
+            report=report,
+            log=log,
+            dry_run=dry_run,
+            owners_named=_phone_owners_named(by),
         )
         if log:
             transaction.set_rollback(True)
@@ -277,6 +282,13 @@ def _fills_erased(row: _MemberRow, member: Member) -> bool:
     )
 
 
+def _phone_owners_named(by: AbstractBaseUser | None) -> bool:
+    """Whether an error may name the member a phone belongs to: for users with
+    `customers.view_phone` (and the command line, run with no user). Without it, naming the
+    owner told an importer whose phone a number was — what a masked phone hides."""
+    return by is None or by.has_perm("customers.view_phone")
+
+
 def _members_write(
     *,
     parsed: list[_MemberRow],
@@ -284,6 +296,7 @@ def _members_write(
     report: ImportReport,
     log: ErrorLog,
     dry_run: bool,
+    owners_named: bool,
 ) -> None:
     stores = store_cells.resolve(queryset=Store.objects.all(), field="code", log=log)
     phones = [row.phone for row in parsed if row.phone]
@@ -334,13 +347,14 @@ def _members_write(
         member_id = phone_owner.get(row.phone) if row.phone else None
         by_number = number_owner.get(row.member_no) if row.member_no else None
         if member_id is not None and by_number is not None and by_number != member_id:
-            log.add(
-                row.number,
-                "member_no",
-                "conflict",
+            message = (
                 _("This phone belongs to member %(owner)s, not to %(number)s.")
-                % {"owner": members[member_id].member_no, "number": row.member_no},
+                % {"owner": members[member_id].member_no, "number": row.member_no}
+                if owners_named
+                else _("This phone belongs to another member, not to %(number)s.")
+                % {"number": row.member_no}
             )
+            log.add(row.number, "member_no", "conflict", message)
             continue
         if member_id is None and by_number is not None:
             if row.phone and members[by_number].phone:
