@@ -147,6 +147,8 @@ def test_erasure_blanks_chat_names_live_comments_and_delivery_details(member):
             order=order,
             store=store,
             pickup_code=code,
+            status=OrderFulfilment.Status.DELIVERED,
+            completed_at=timezone.now(),
             delivery_address="文一路 3号楼 502",
             delivery_contact=order.member.name,
             delivery_phone="+8613900009999",
@@ -210,6 +212,8 @@ def test_erasure_scrubs_messages_to_the_member_and_what_staff_typed_about_her(me
         order=order,
         store=store,
         pickup_code="100001",
+        status=OrderFulfilment.Status.DELIVERED,
+        completed_at=timezone.now(),
         delivery_address="文一路 3号楼 502",
         delivery_note="芳芳不在家，放文一路 3号楼 502 门卫，电话 139 0013 8001",
     )
@@ -342,6 +346,46 @@ def test_erasure_empties_snapshots_of_members_merged_into_this_one(member):
     merge.refresh_from_db()
     assert merge.absorbed_snapshot == {}
     assert merge.absorbed_member_no == absorbed.member_no
+
+
+@pytest.mark.parametrize("status", ["waiting", "ready", "out_for_delivery", "failed"])
+def test_an_open_delivery_holds_the_erasure_back_and_is_named(member, status):
+    """A paid same-city delivery still to be made needs the address and phone the member
+    gave: the erasure is refused (the orders named) and changes nothing; once it is delivered
+    (or cancelled) the member can be erased. A pickup order (no address) does not hold it."""
+    store = member.home_store
+    delivery, pickup = (
+        Order.objects.create(
+            store=store, member=member, channel="mini_program", idempotency_key=key, reference=ref
+        )
+        for key, ref in (("open-1", "MP-0001"), ("open-2", "MP-0002"))
+    )
+    fulfilment = OrderFulfilment.objects.create(
+        order=delivery,
+        store=store,
+        pickup_code="100001",
+        status=status,
+        delivery_address="文一路 3号楼 502",
+        delivery_phone="+8613900009999",
+    )
+    OrderFulfilment.objects.create(order=pickup, store=store, pickup_code="100002")
+
+    with pytest.raises(ErasureRefused) as refused:
+        member_erase(member=member, by=None, requested_via="letter")
+
+    assert refused.value.code == "open_delivery"
+    assert "MP-0001" in str(refused.value)
+    assert "MP-0002" not in str(refused.value)
+    member.refresh_from_db()
+    assert (member.is_erased, member.name) == (False, "王芳")
+    assert OrderFulfilment.objects.get(pk=fulfilment.pk).delivery_address == "文一路 3号楼 502"
+    assert not MemberErasure.objects.exists()
+
+    OrderFulfilment.objects.filter(pk=fulfilment.pk).update(
+        status="delivered", completed_at=timezone.now()
+    )
+    member_erase(member=member, by=None, requested_via="letter")
+    assert OrderFulfilment.objects.get(pk=fulfilment.pk).delivery_address == ""
 
 
 def test_erasing_twice_is_refused_and_changes_nothing(member):

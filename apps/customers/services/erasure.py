@@ -53,6 +53,40 @@ class ErasureRefused(ValidationError):
     pass
 
 
+# A same-city delivery still to be made: blanking its address and phone would strand a paid
+# order, so the erasure waits for it (delivered, collected or cancelled).
+OPEN_DELIVERY_STATUSES = (
+    OrderFulfilment.Status.WAITING,
+    OrderFulfilment.Status.READY,
+    OrderFulfilment.Status.OUT_FOR_DELIVERY,
+    OrderFulfilment.Status.FAILED,
+)
+
+
+def _open_deliveries_refuse(*, member: Member) -> None:
+    """Refuse (`open_delivery`) while one of the member's orders is an open same-city delivery
+    with the address they gave; the refusal names the orders."""
+    open_orders = [
+        reference or f"#{order_id}"
+        for order_id, reference in OrderFulfilment.objects.filter(
+            order__member=member, status__in=OPEN_DELIVERY_STATUSES
+        )
+        .exclude(delivery_address="")
+        .order_by("order_id")
+        .values_list("order_id", "order__reference")
+    ]
+    if open_orders:
+        raise ErasureRefused(
+            _(
+                "Member %(number)s has deliveries still to be made (orders %(orders)s): their "
+                "address and phone are needed until they are delivered or cancelled. Erase the "
+                "member after that."
+            )
+            % {"number": member.member_no, "orders": ", ".join(open_orders)},
+            code="open_delivery",
+        )
+
+
 def member_erase(
     *, member: Member, by: AbstractBaseUser | None, requested_via: str = ""
 ) -> MemberErasure:
@@ -89,7 +123,9 @@ def member_erase(
     - `is_erased` is set and a `MemberErasure` row records who, when and via what.
 
     The member number stays: it is a pseudonym that orders, merges and the erasure refer to.
-    Erasing an erased member is refused (ErasureRefused) and changes nothing.
+    Erasing an erased member is refused (ErasureRefused) and changes nothing; so is erasing a
+    member with a same-city delivery still to be made (`open_delivery`, the orders named):
+    its address and phone are needed to deliver it.
     """
     with transaction.atomic():
         locked = Member.objects.select_for_update().filter(pk=member.pk).first()
@@ -100,6 +136,7 @@ def member_erase(
                 _("Member %(number)s is already erased.") % {"number": locked.member_no},
                 code="already_erased",
             )
+        _open_deliveries_refuse(member=locked)
         # Collected before anything is blanked: the texts others typed are scrubbed of them.
         identifiers = _member_identifiers(member=locked)
         _texts_about_member_scrub(member=locked, identifiers=identifiers)
