@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.campaigns.models import BroadcastComment, GroupBuyJoin
@@ -29,12 +31,14 @@ from apps.customers.services.identity import IdentityInput, member_resolve
 from apps.stores.models import Order, OrderFulfilment
 from apps.stores.services.terminals import terminal_issue
 from tests.campaigns.factories import BroadcastFactory, GroupBuyOfferFactory
+from tests.customers.test_erasure import _member_form
 from tests.factories import (
     ProductFactory,
     StockLevelFactory,
     StoreFactory,
     SupplierProductFactory,
     TagFactory,
+    UserFactory,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -204,3 +208,26 @@ def test_a_mini_program_order_during_the_erasure_is_refused_and_stores_no_addres
     _assert_refused(answer)
     assert (Order.objects.count(), OrderFulfilment.objects.count()) == (0, 0)
     assert Member.objects.get(pk=member.pk).is_erased
+
+
+def test_an_admin_edit_read_before_the_erasure_and_saved_after_it_writes_nothing_back(client):
+    """The change view read the member before the erasure committed and saves after it: the
+    whole-row save wrote `is_erased` False and the old name and phone back. Now the form's
+    clean locks and re-reads the member and refuses with a message."""
+    store = StoreFactory()
+    member = _member(store)
+    MemberTag.objects.create(
+        member=member, tag=TagFactory(name="爱吃水果"), source="chat", evidence="每周买苹果"
+    )
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    data = {**_member_form(client, member), "name": "王芳芳", "_save": "Save"}
+    url = reverse("admin:customers_member_change", args=[member.pk])
+
+    answer = _erasure_commits_while_the_request_waits(member, lambda: client.post(url, data))
+
+    assert not isinstance(answer, Exception), answer
+    assert answer.status_code == 200
+    assert "was erased after this page was opened" in answer.content.decode()
+    member.refresh_from_db()
+    assert (member.is_erased, member.name, member.phone) == (True, "", "")
