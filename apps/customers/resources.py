@@ -34,8 +34,11 @@ MEMBER_FIELDS = (
 
 
 class MemberResource(ServiceResource):
-    """Columns of docs/csv-formats.md § members; an export imports back unchanged (for users
-    who may see phones — masked phones are not valid phones)."""
+    """Columns of docs/csv-formats.md § members; an export imports back unchanged, also one
+    made by staff who may not see phones: a masked phone on a row with its `member_no` is
+    the mask of that member's stored phone, which is kept; a row with only a member number
+    (a member known by a POS card or mini-program id alone, or an erased one) names that
+    member (`members_import`)."""
 
     column_labels: ClassVar[dict[str, Promise]] = {
         "member_card": _("Member card"),

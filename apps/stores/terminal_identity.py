@@ -23,6 +23,7 @@ from rest_framework import serializers, status
 
 from apps.customers.models import Member, MemberIdentity
 from apps.customers.services.identity import IdentityConflict, IdentityInput, member_resolve
+from apps.customers.services.members import member_lock
 from apps.stores.models import Store
 from apps.stores.selectors import store_member_by_number
 from linli import api_fields
@@ -35,6 +36,13 @@ IDENTITY_KEYS = (
     ("mini_program_openid", MemberIdentity.Kind.MINI_PROGRAM),
 )
 MEMBER_KEYS = ("member_no", *(key for key, _kind in IDENTITY_KEYS))
+# The 409s of `member_from`, for the OpenAPI descriptions of the views that call it.
+MEMBER_CHANGED_DESCRIPTION = (
+    "`member_erased` or `member_merged`: the member the body names was erased, or merged into "
+    "another, while the request was handled; nothing was written, and the request sent again "
+    "resolves the identity afresh (an erased member's phone or openid makes a new member, her "
+    "number is `unknown_member`)"
+)
 
 
 class MemberIdentitySerializer(api_fields.RequestSerializer):
@@ -78,7 +86,49 @@ def member_from(data: dict[str, Any], *, store: Store) -> Member | None:
     openid is resolved network-wide (a member may shop anywhere; a new one makes a member whose
     home store is `store`); identities of two members pick the phone's owner, as the POS does.
     Call it inside the transaction of the write it is for, so a refused write leaves no member
-    behind."""
+    behind; it must be the write's first lock.
+
+    The member's row is locked until that transaction ends (`member_lock`), and re-read: the
+    member was found without a lock, and an erasure committed since must not get the write's
+    address, phone, note or chat name stored on the erased member. Erased meanwhile: 409
+    `member_erased`; merged into another meanwhile: 409 `member_merged`. Nothing is written
+    either way, and the same request sent again resolves the identity afresh (a phone or
+    openid of an erased member then makes a new member, her number is `unknown_member`; a
+    merged member's identities name the member kept)."""
+    member = _member_named(data, store=store)
+    if member is None:
+        return None
+    locked = member_lock(member_id=member.pk)
+    if locked is None:
+        raise _changed_meanwhile(
+            "member_merged",
+            _(
+                "This member was merged into another while the request was handled; nothing "
+                "was written. Send the request again."
+            ),
+        )
+    if locked.is_erased:
+        raise _changed_meanwhile(
+            "member_erased",
+            _(
+                "This member's personal data was erased while the request was handled; "
+                "nothing was written."
+            ),
+        )
+    return locked
+
+
+def _changed_meanwhile(code: str, message: str) -> ApiError:
+    return ApiError(
+        status_code=status.HTTP_409_CONFLICT,
+        code=code,
+        detail=message,
+        errors=[ErrorItem(index=None, field="", code=code, message=message)],
+    )
+
+
+def _member_named(data: dict[str, Any], *, store: Store) -> Member | None:
+    """The member the body names, found without a lock (`member_from` locks it)."""
     if data.get("member_no"):
         member = store_member_by_number(store=store, member_no=data["member_no"])
         if member is None:

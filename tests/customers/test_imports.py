@@ -162,7 +162,8 @@ def test_members_dry_run_counts_and_writes_nothing(stores: dict) -> None:
             ",王五,,,,,,,",
             "phone",
             "no_identity",
-            "The row names no member: give a phone, a member card or a WeChat id.",
+            "The row names no member: give a phone, a member card, a WeChat id or the "
+            "member_no of an existing member.",
         ),
         (
             "13800138009,,,,,HZ9999,,,",
@@ -689,7 +690,8 @@ def test_members_rows_without_any_identity_are_refused_and_nothing_is_written(st
             3,
             "phone",
             "no_identity",
-            "The row names no member: give a phone, a member card or a WeChat id.",
+            "The row names no member: give a phone, a member card, a WeChat id or the "
+            "member_no of an existing member.",
         )
     ]
     assert (Member.objects.count(), MemberIdentity.objects.count()) == (0, 0)
@@ -777,6 +779,28 @@ def test_an_import_does_not_fill_in_an_erased_member_again(stores) -> None:
         "unknown",
         "HZ0001",
     )
+    assert MemberIdentity.objects.count() == 0
+
+
+def test_a_masked_phone_on_an_erased_members_row_is_told_the_member_was_erased(stores) -> None:
+    """An export made before the erasure by staff who may not see phones: the row's masked
+    phone is not the erased member's (she has none), but what staff must learn is that M1 was
+    erased."""
+    members_import(table=table(FULL_HEADER + "13800138000,王芳,M1,,,,,,,\n"))
+    member_erase(member=Member.objects.get(), by=None, requested_via="letter")
+
+    report = members_import(table=table(FULL_HEADER + "138****8000,,M1,,,,,,,\n"))
+
+    assert [(e.row, e.column, e.code, e.reason) for e in report.errors] == [
+        (
+            2,
+            "member_no",
+            "erased",
+            "The personal data of member M1 was erased; an import does not fill it in again. "
+            "To record this person anew, leave member_no empty.",
+        )
+    ]
+    assert list(Member.objects.values_list("name", "phone", "is_erased")) == [("", "", True)]
     assert MemberIdentity.objects.count() == 0
 
 

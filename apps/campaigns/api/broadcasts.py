@@ -53,7 +53,12 @@ from apps.stores.terminal_auth import (
     TerminalAuthentication,
     replay_key,
 )
-from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
+from apps.stores.terminal_identity import (
+    MEMBER_CHANGED_DESCRIPTION,
+    MEMBER_KEYS,
+    MemberIdentitySerializer,
+    member_from,
+)
 from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -324,8 +329,9 @@ class GroupBuyJoinView(UniformErrorsMixin, APIView):
                 ErrorSerializer,
                 description="`sold_out` (cap), `closed` (settled or past the deadline), "
                 "`insufficient_stock`, or `idempotency_key_reused` (the key was used for a join "
-                f"with another quantity or person), or {STORE_CLOSED_DESCRIPTION} and the key "
-                "is new (a retry of a join made while it was open answers the first join).",
+                f"with another quantity or person), {STORE_CLOSED_DESCRIPTION} and the key "
+                "is new (a retry of a join made while it was open answers the first join), or "
+                f"{MEMBER_CHANGED_DESCRIPTION}.",
             ),
             **COMMON_ERRORS,
         },
@@ -396,7 +402,8 @@ class BroadcastCommentView(UniformErrorsMixin, APIView):
             400: OpenApiResponse(ErrorSerializer, description="`invalid` or `unknown_member`."),
             409: OpenApiResponse(
                 ErrorSerializer,
-                description=f"`ended`: the broadcast ended; or {STORE_CLOSED_DESCRIPTION}.",
+                description=f"`ended`: the broadcast ended; {STORE_CLOSED_DESCRIPTION}; or "
+                f"{MEMBER_CHANGED_DESCRIPTION}.",
             ),
             **COMMON_ERRORS,
         },

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, TextField
@@ -21,6 +22,7 @@ from apps.customers.models import (
     tag_evidence_text,
 )
 from apps.customers.resources import MemberResource
+from apps.customers.services.members import member_lock
 from linli.admin_helpers import (
     PHONE_PERMISSION,
     MemberMaskingAdminMixin,
@@ -87,6 +89,10 @@ recorded_evidence.field_name = "evidence"  # type: ignore[attr-defined]
 evidence_column.field_name = "evidence"  # type: ignore[attr-defined]
 
 
+def _erased(member: Member | None) -> bool:
+    return member is not None and member.is_erased
+
+
 class MemberTagInline(
     MemberMaskingAdminMixin, RelatedLabelsFromRowsInlineMixin, admin.TabularInline
 ):
@@ -105,6 +111,18 @@ class MemberTagInline(
     def get_queryset(self, request: HttpRequest) -> QuerySet[MemberTag]:
         # Each row's title and autocomplete box name its tag.
         return super().get_queryset(request).select_related("tag")
+
+    # Erasure deletes the member's tags, and a tag's free-text evidence is personal data: an
+    # erased member's page adds, changes and deletes none (Django then ignores such rows in
+    # a form sent from the page as it was before the erasure; the member form refuses it).
+    def has_add_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return not _erased(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return not _erased(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return not _erased(obj) and super().has_delete_permission(request, obj)
 
 
 def _non_phone_identities(term: str) -> QuerySet:
@@ -156,6 +174,38 @@ def _identity_values(term: str) -> list[str]:
     return values
 
 
+class MemberAdminForm(forms.ModelForm):
+    """The member's change form. Its clean locks the member's row and re-reads it
+    (`member_lock`; the admin's change view is one transaction, so the lock holds until the
+    save): the form was filled from the member as read before, and an erasure committed since
+    must not get the personal fields typed or shown there written back. A form that carries
+    personal fields (the page was loaded before the erasure) for a member erased by now is
+    refused with a message; a member merged away meanwhile likewise."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        locked = member_lock(member_id=self.instance.pk)
+        if locked is None:
+            raise ValidationError(
+                _("This member was merged into another meanwhile; nothing was saved."),
+                code="member_merged",
+            )
+        if locked.is_erased and any(name in self.data for name in MEMBER_PERSONAL_FIELDS):
+            raise ValidationError(
+                _(
+                    "The personal data of member %(number)s was erased after this page was "
+                    "opened; its name, phone, birth year, gender and consent cannot be saved "
+                    "again. Nothing was saved: reload the page to edit the rest."
+                )
+                % {"number": locked.member_no},
+                code="erased",
+            )
+        self.instance.is_erased = locked.is_erased
+        return cleaned
+
+
 @admin.register(Member)
 class MemberAdmin(
     UndeletableAdminMixin,
@@ -165,6 +215,7 @@ class MemberAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [MemberResource]
+    form = MemberAdminForm
     list_display = [
         "member_no",
         "name",
@@ -200,6 +251,25 @@ class MemberAdmin(
             shown_otherwise = {*readonly, *(self.get_exclude(request, obj) or [])}
             readonly += [name for name in MEMBER_PERSONAL_FIELDS if name not in shown_otherwise]
         return readonly
+
+    def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
+        """An edit writes only the fields the form changed, never `is_erased` (only the erase
+        action sets it) and, on a member erased meanwhile, no personal field. The form's clean
+        locked the row (`MemberAdminForm`); it is locked (and re-read) again here, so the
+        write is safe however it was reached."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        locked = member_lock(member_id=obj.pk)
+        if locked is None:  # merged away: the form's clean refused it already
+            return
+        erased = locked.is_erased
+        fields = [
+            name
+            for name in form.changed_data
+            if name != "is_erased" and not (erased and name in MEMBER_PERSONAL_FIELDS)
+        ]
+        obj.save(update_fields=[*fields, "updated_at"])
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         # The export is the member list itself: never for staff refused member data.

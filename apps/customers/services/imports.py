@@ -164,10 +164,17 @@ def members_import(
     """Create or update members from a members CSV; all rows or none.
 
     A row needs at least one of a phone, a member card or a WeChat id (stores that never
-    asked for a phone know their members by card or WeChat). A row with a phone is matched by
-    its phone (phone identity or `Member.phone`), else by its `member_no`; a row without one
-    by its `member_no`, else its member card, else its WeChat id. Unmatched rows create
-    members. Given cells overwrite the member's fields, empty cells leave them as they are.
+    asked for a phone know their members by card or WeChat), or the `member_no` of an
+    existing member (so an export imports back whole: its rows for members known by a POS
+    card or mini-program id alone, and for erased members, carry only the number; a number of
+    nobody is `no_identity`). A masked phone (`138****8000`, as exported to staff who may not
+    see phones) is accepted only as the mask of the stored phone of the member the row's
+    `member_no` names, and keeps that phone (`masked_phone` otherwise). A row with a phone is
+    matched by its phone (phone identity or `Member.phone`), else by its `member_no`; a row
+    without one by its `member_no`, else its member card, else its WeChat id. Unmatched rows
+    create members. A row that would give an erased member personal data again (an
+    identity, a masked phone, a personal field other than what erasure left) is `erased`.
+    Given cells overwrite the member's fields, empty cells leave them as they are.
     Identities are kept consistent with `member_resolve`: an imported member with a phone ends
     with a `phone` identity for it, `member_card` is attached as a `member_card` identity and
     `wechat` as a `wechat` identity, so re-importing a card or WeChat id updates the same
@@ -219,7 +226,10 @@ def members_import(
             row.error(
                 "phone",
                 "no_identity",
-                _("The row names no member: give a phone, a member card or a WeChat id."),
+                _(
+                    "The row names no member: give a phone, a member card, a WeChat id or the "
+                    "member_no of an existing member."
+                ),
             )
         keys = (
             ("phone", phone),
@@ -270,10 +280,11 @@ def members_import(
 
 
 def _fills_erased(row: _MemberRow, member: Member) -> bool:
-    """Whether `row` would give the erased `member` personal data again: an identity, or a
-    value of an erased field other than what erasure left (an export of the erased member
-    imports back as it is)."""
-    if row.phone or row.card or row.wechat:
+    """Whether `row` would give the erased `member` personal data again: an identity (a
+    masked phone too: an erased member has none, so it comes from an export made before the
+    erasure), or a value of an erased field other than what erasure left (an export of the
+    erased member imports back as it is)."""
+    if row.phone or row.masked_phone or row.card or row.wechat:
         return True
     return any(
         value is not None and getattr(member, key) != value
@@ -406,6 +417,20 @@ def _members_write(
             )
             continue
         member = members.get(member_id) if member_id is not None else None
+        # Erased first: a masked phone on an erased member's row (an export from before the
+        # erasure) is told that the member was erased, not that the mask is not her phone.
+        if member is not None and member.is_erased and _fills_erased(row, member):
+            log.add(
+                row.number,
+                "member_no",
+                "erased",
+                _(
+                    "The personal data of member %(number)s was erased; an import does not "
+                    "fill it in again. To record this person anew, leave member_no empty."
+                )
+                % {"number": member.member_no},
+            )
+            continue
         if row.masked_phone and (member is None or phone_mask(member.phone) != row.masked_phone):
             log.add(
                 row.number,
@@ -417,18 +442,6 @@ def _members_write(
                     "or export with access to phones to import phones."
                 )
                 % {"value": row.masked_phone, "number": row.member_no},
-            )
-            continue
-        if member is not None and member.is_erased and _fills_erased(row, member):
-            log.add(
-                row.number,
-                "member_no",
-                "erased",
-                _(
-                    "The personal data of member %(number)s was erased; an import does not "
-                    "fill it in again. To record this person anew, leave member_no empty."
-                )
-                % {"number": member.member_no},
             )
             continue
         matched.append((row, member))

@@ -36,7 +36,12 @@ from apps.procurement.services.pickup import PickupRefused
 from apps.stores.models import Order, OrderFulfilment, StoreTerminal
 from apps.stores.selectors import order_key_used, order_member_no_for_terminal
 from apps.stores.terminal_auth import IsStoreTerminal, TerminalAuthentication, replay_key
-from apps.stores.terminal_identity import MEMBER_KEYS, MemberIdentitySerializer, member_from
+from apps.stores.terminal_identity import (
+    MEMBER_CHANGED_DESCRIPTION,
+    MEMBER_KEYS,
+    MemberIdentitySerializer,
+    member_from,
+)
 from linli import api_fields
 from linli.errors import (
     RATE_LIMITED_RESPONSE,
@@ -366,7 +371,8 @@ class MiniProgramOrdersView(UniformErrorsMixin, APIView):
                 "`discount_percent`, `unit_price`, `line_total`), `not_available` (inactive or "
                 "no supplier offer; each line named, with its `sku`), `store_closed` (the "
                 "store is not open for trade; `store_status` in the error; a retry of an order "
-                "recorded while it was open is still answered), or `idempotency_key_reused`.",
+                "recorded while it was open is still answered), `idempotency_key_reused`, or "
+                f"{MEMBER_CHANGED_DESCRIPTION}.",
             ),
             **COMMON_ERRORS,
         },
