@@ -21,7 +21,16 @@ from apps.stores.api.pos import PosOrderSerializer
 from apps.stores.models import IMPORTED_ORDER_KEY_PREFIX
 from apps.stores.terminal_auth import replay_key
 
-MISSING = object()
+
+class _Missing:
+    """No key in the body (a class with a fixed repr: pytest-xdist's workers must name the
+    test the same, and an object()'s repr is its address)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
 KEYS = [
     "till-1",
     "  till-1  ",  # the field trims it
